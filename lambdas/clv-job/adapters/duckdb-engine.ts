@@ -1,0 +1,185 @@
+import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api';
+import type { ColumnMapping } from '../config.js';
+import { EngineError, InputFileError, firstLine } from '../errors.js';
+import type { InputDescription, QueryEngine, ResultColumns } from '../ports.js';
+import { ORDER_COLUMNS, type OrderColumn } from '../schemas/tables.js';
+import { QUERIES, RELATIONS, RELATIONS_OF, renderSql, type QueryName, type RelationName, type SqlParameters } from '../sql/index.js';
+import { verifyGzipFiles, type InputFile } from './input-files.js';
+
+const REQUIRED: readonly OrderColumn[] = ['order_id', 'customer_id', 'order_date', 'amount'];
+
+/** RFC 4180 as SPEC fixes it; only the header row is sniffed, so a `;` file is not silently re-read. */
+const CSV_OPTIONS = `header = true, all_varchar = true, delim = ',', quote = '"', escape = '"'`;
+
+const sqlString = (value: string): string => `'${value.replaceAll("'", "''")}'`;
+const identifier = (name: string): string => `"${name.replaceAll('"', '""')}"`;
+
+export interface DuckDbEngineOptions {
+  readonly files: readonly InputFile[];
+  readonly columns: ColumnMapping;
+  /** DuckDB worker threads; default: DuckDB's own (the machine's cores). */
+  readonly threads?: number;
+  /** e.g. `'2GB'`: bounds DuckDB's buffer memory, spilling to disk beyond it. */
+  readonly memoryLimit?: string;
+}
+
+/**
+ * The local engine. Binds the input files as `orders`, with each file's header mapped to the
+ * logical columns (so exports may order or name their columns differently), and runs the shared
+ * SQL. Trino functions DuckDB lacks are defined as macros of the same name, never by forking the SQL.
+ */
+export class DuckDbEngine implements QueryEngine {
+  readonly name = 'duckdb';
+  private readonly materialised = new Map<RelationName, string>();
+
+  private constructor(
+    private readonly connection: DuckDBConnection,
+    private readonly instance: DuckDBInstance,
+    private readonly files: readonly InputFile[],
+  ) {}
+
+  static async open(options: DuckDbEngineOptions): Promise<DuckDbEngine> {
+    const config: Record<string, string> = {};
+    if (options.threads !== undefined) config.threads = String(options.threads);
+    if (options.memoryLimit !== undefined) config.memory_limit = options.memoryLimit;
+    const instance = await DuckDBInstance.create(':memory:', config);
+    const connection = await instance.connect();
+    const engine = new DuckDbEngine(connection, instance, options.files);
+    try {
+      await connection.run(`CREATE MACRO regexp_like(s, p) AS regexp_matches(s, p)`);
+      const verified = verifyGzipFiles(options.files);
+      // both settle before either failure is reported, so a truncated file is named, not its symptom
+      const [gzip, bound] = await Promise.allSettled([verified, engine.bindOrders(options.columns)]);
+      if (gzip.status === 'rejected') throw gzip.reason;
+      if (bound.status === 'rejected') throw bound.reason;
+    } catch (error) {
+      await engine.close();
+      throw error;
+    }
+    return engine;
+  }
+
+  async describeInput(): Promise<InputDescription> {
+    return {
+      files: this.files.length,
+      bytes: this.files.reduce((sum, f) => sum + f.bytes, 0),
+      location: this.files.length === 1 ? (this.files[0]?.path ?? '') : `${this.files.length} local files`,
+    };
+  }
+
+  async run(query: QueryName, params: SqlParameters): Promise<ResultColumns> {
+    await this.materialise(RELATIONS_OF[query], params);
+    try {
+      const reader = await this.connection.runAndReadAll(renderSql(QUERIES[query], params));
+      const columns = reader.getColumnsObjectJS() as Record<string, unknown[]>;
+      return { rowCount: reader.currentRowCount, columns };
+    } catch (error) {
+      throw new EngineError(`DuckDB failed on query ${query}: ${firstLine(error)}`, { cause: error });
+    }
+  }
+
+  async close(): Promise<void> {
+    this.connection.closeSync();
+    this.instance.closeSync();
+  }
+
+  /** Each relation is computed once per parameter set and reused by every query that needs it. */
+  private async materialise(relations: readonly RelationName[], params: SqlParameters): Promise<void> {
+    let upstreamChanged = false;
+    for (const relation of relations) {
+      const sql = renderSql(RELATIONS[relation], params);
+      if (!upstreamChanged && this.materialised.get(relation) === sql) continue;
+      upstreamChanged = true;
+      try {
+        await this.connection.run(`CREATE OR REPLACE TEMP TABLE ${relation} AS ${sql}`);
+      } catch (error) {
+        throw await this.explainReadFailure(error);
+      }
+      this.materialised.set(relation, sql);
+    }
+  }
+
+  /**
+   * `orders` unions one CSV scan per header layout. Records the CSV reader cannot split into the
+   * header's columns are kept, as rows with their raw line, so the shared SQL rejects and counts them.
+   */
+  private async bindOrders(mapping: ColumnMapping): Promise<void> {
+    const layouts = new Map<string, { columns: Map<OrderColumn, string | null>; files: string[] }>();
+    for (const file of this.files) {
+      const header = await this.readHeader(file.path);
+      const columns = new Map<OrderColumn, string | null>();
+      for (const column of ORDER_COLUMNS) {
+        const wanted = mapping[column];
+        const actual = header.find((h) => h === wanted) ?? header.find((h) => h.trim().toLowerCase() === wanted.toLowerCase());
+        if (actual === undefined && REQUIRED.includes(column)) {
+          throw new InputFileError(file.path, `required column "${wanted}" (${column}) is missing; the header has: ${header.join(', ')}`);
+        }
+        columns.set(column, actual ?? null);
+      }
+      // files share a scan only when their headers are identical, names and order alike
+      const key = JSON.stringify(header);
+      const layout = layouts.get(key) ?? { columns, files: [] };
+      layout.files.push(file.path);
+      layouts.set(key, layout);
+    }
+
+    const parts: string[] = [];
+    let index = 0;
+    for (const { columns, files } of layouts.values()) {
+      const raw = `raw_orders_${index}`;
+      const fileList = `[${files.map(sqlString).join(', ')}]`;
+      await this.run_(
+        `CREATE TEMP TABLE ${raw} AS SELECT * FROM read_csv(${fileList}, ${CSV_OPTIONS}, filename = 'source_file', ` +
+          `store_rejects = true, rejects_table = 'rejects_${index}', rejects_scan = 'reject_scans_${index}')`,
+      );
+      const fields = ORDER_COLUMNS.map((c) => {
+        const header = columns.get(c);
+        return `${header ? identifier(header) : 'CAST(NULL AS VARCHAR)'} AS ${c}`;
+      });
+      // rowid follows the read order (DuckDB preserves insertion order), so it numbers records in a file
+      parts.push(
+        `SELECT ${fields.join(', ')}, source_file, ` +
+          `CAST(rowid - MIN(rowid) OVER (PARTITION BY source_file) + 1 AS INTEGER) AS source_row, ` +
+          `CAST(NULL AS VARCHAR) AS raw_line FROM ${raw}`,
+      );
+      // one row per malformed record (the reader may report several errors for one line)
+      parts.push(
+        `SELECT ${ORDER_COLUMNS.map((c) => `CAST(NULL AS VARCHAR) AS ${c}`).join(', ')}, s.file_path AS source_file, ` +
+          `CAST(e.line AS INTEGER) AS source_row, trim(MIN(e.csv_line), chr(13) || chr(10)) AS raw_line ` +
+          `FROM rejects_${index} e JOIN reject_scans_${index} s ON e.scan_id = s.scan_id AND e.file_id = s.file_id ` +
+          `GROUP BY s.file_path, e.line`,
+      );
+      index += 1;
+    }
+    await this.run_(`CREATE TEMP VIEW orders AS ${parts.join('\nUNION ALL\n')}`);
+  }
+
+  private async readHeader(path: string): Promise<string[]> {
+    try {
+      const reader = await this.connection.runAndReadAll(`DESCRIBE SELECT * FROM read_csv(${sqlString(path)}, ${CSV_OPTIONS}, ignore_errors = true)`);
+      return (reader.getColumnsObjectJS().column_name ?? []).map(String);
+    } catch (error) {
+      throw new InputFileError(path, `cannot be read as a CSV file (${firstLine(error)})`, { cause: error });
+    }
+  }
+
+  private async run_(sql: string): Promise<void> {
+    try {
+      await this.connection.run(sql);
+    } catch (error) {
+      throw await this.explainReadFailure(error);
+    }
+  }
+
+  /** A scan over many files may fail without naming the file: read them one by one to find it. */
+  private async explainReadFailure(error: unknown): Promise<Error> {
+    for (const file of this.files) {
+      try {
+        await this.connection.run(`SELECT COUNT(*) FROM read_csv(${sqlString(file.path)}, ${CSV_OPTIONS}, ignore_errors = true)`);
+      } catch (fileError) {
+        return new InputFileError(file.path, `cannot be read as a CSV file (${firstLine(fileError)})`, { cause: error });
+      }
+    }
+    return new EngineError(`DuckDB failed: ${firstLine(error)}`, { cause: error });
+  }
+}

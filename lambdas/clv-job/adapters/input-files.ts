@@ -1,0 +1,61 @@
+import { createReadStream } from 'node:fs';
+import { readdir, stat } from 'node:fs/promises';
+import { Writable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { createGunzip } from 'node:zlib';
+import { join } from 'node:path';
+import { InputFileError } from '../errors.js';
+
+const CSV_FILE = /\.csv(\.gz)?$/i;
+
+export interface InputFile {
+  readonly path: string;
+  readonly bytes: number;
+}
+
+/**
+ * The CSV and CSV.gz files under the given paths: a folder is walked recursively and keeps its
+ * CSV files only (a `truth.json` or README beside the exports is not an input); a file named
+ * explicitly is taken whatever its name, so a wrong file fails loudly instead of being skipped.
+ * Sorted by path, the order that decides which copy of a re-sent order is kept.
+ */
+export const findInputFiles = async (paths: readonly string[]): Promise<InputFile[]> => {
+  const found = new Map<string, number>();
+  const walk = async (dir: string): Promise<void> => {
+    for (const entry of await readdir(dir, { withFileTypes: true })) {
+      const path = join(dir, entry.name);
+      if (entry.isDirectory()) await walk(path);
+      else if (entry.isFile() && CSV_FILE.test(entry.name)) found.set(path, (await stat(path)).size);
+    }
+  };
+  for (const path of paths) {
+    let info;
+    try {
+      info = await stat(path);
+    } catch (error) {
+      throw new InputFileError(path, 'cannot be read (no such file or folder, or no permission)', { cause: error });
+    }
+    if (info.isDirectory()) await walk(path);
+    else found.set(path, info.size);
+  }
+  return [...found].map(([path, bytes]) => ({ path, bytes })).sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
+};
+
+/**
+ * Reads every gzip member to its end. DuckDB's reader stops quietly at a truncated gzip stream
+ * (at a line boundary the cut is invisible), so a half-uploaded export would be scored as if
+ * complete; zlib checks the stream's end and CRC and says so. Runs beside the engine's own scan.
+ */
+export const verifyGzipFiles = async (files: readonly InputFile[]): Promise<void> => {
+  await Promise.all(
+    files
+      .filter((f) => /\.gz$/i.test(f.path))
+      .map(async (f) => {
+        try {
+          await pipeline(createReadStream(f.path), createGunzip(), new Writable({ write: (_chunk, _enc, done) => done() }));
+        } catch (error) {
+          throw new InputFileError(f.path, `is not a complete gzip file (${(error as Error).message})`, { cause: error });
+        }
+      }),
+  );
+};

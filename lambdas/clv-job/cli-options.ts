@@ -1,0 +1,99 @@
+import { readFile } from 'node:fs/promises';
+import { z } from 'zod';
+import {
+  DEFAULT_NON_PURCHASE_STATUSES,
+  columnMappingSchema,
+  configFileSchema,
+  isoDateSchema,
+  resolveModelOptions,
+  timeUnitSchema,
+  type ColumnMapping,
+} from './config.js';
+import { DEFAULT_SEGMENT_SETTINGS } from './domain/segments/settings.js';
+import { ConfigurationError } from './errors.js';
+import type { RunConfig } from './pipeline/run.js';
+
+/** A number flag: commander hands over text, and "abc" must say which flag is wrong. */
+const numberFlag = (flag: string) =>
+  z
+    .string()
+    .trim()
+    .regex(/^[+-]?(\d+([.]\d*)?|[.]\d+)$/, `${flag} must be a number`)
+    .transform(Number)
+    .optional();
+
+export const runFlagsSchema = z.object({
+  input: z.array(z.string().min(1)).min(1, '--input is required (a file or folder; repeat it for several)'),
+  output: z.string({ error: '--output is required (a folder)' }).min(1),
+  asOf: isoDateSchema.optional(),
+  config: z.string().min(1).optional(),
+  timeUnit: timeUnitSchema.optional(),
+  horizon: numberFlag('--horizon'),
+  discountRate: numberFlag('--discount-rate'),
+  margin: numberFlag('--margin'),
+  lifespanYears: numberFlag('--lifespan-years'),
+});
+export type RunFlags = z.input<typeof runFlagsSchema>;
+
+export interface CliRunConfig {
+  readonly inputs: readonly string[];
+  readonly output: string;
+  readonly columns: ColumnMapping;
+  readonly run: RunConfig;
+}
+
+/** Local runs take the lock over after six hours: longer than any local run, short enough to recover from a crash. */
+const LOCAL_LOCK_TTL_SECONDS = 6 * 3600;
+
+const problems = (error: z.ZodError, prefix = ''): string =>
+  error.issues.map((i) => `${prefix}${i.path.length ? `${i.path.join('.')}: ` : ''}${i.message}`).join('; ');
+
+export const readConfigFile = async (path: string): Promise<z.infer<typeof configFileSchema>> => {
+  let text: string;
+  try {
+    text = await readFile(path, 'utf8');
+  } catch {
+    throw new ConfigurationError(`config file ${path} cannot be read`);
+  }
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch (error) {
+    throw new ConfigurationError(`config file ${path} is not valid JSON (${(error as Error).message})`);
+  }
+  const parsed = configFileSchema.safeParse(json);
+  if (!parsed.success) throw new ConfigurationError(`config file ${path}: ${problems(parsed.error)}`);
+  return parsed.data;
+};
+
+/** Flags win over the config file, which wins over the defaults. Every problem is reported at once. */
+export const resolveRunConfig = async (flags: RunFlags): Promise<CliRunConfig> => {
+  const parsed = runFlagsSchema.safeParse(flags);
+  if (!parsed.success) throw new ConfigurationError(problems(parsed.error, ''));
+  const f = parsed.data;
+  const file = f.config ? await readConfigFile(f.config) : {};
+  const defined = <T extends object>(o: T): Partial<T> =>
+    Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;
+  const modelInput = {
+    ...file.model,
+    ...defined({ timeUnit: f.timeUnit, horizon: f.horizon, discountRate: f.discountRate, margin: f.margin, lifespanYears: f.lifespanYears }),
+  };
+  let model;
+  try {
+    model = resolveModelOptions(modelInput);
+  } catch (error) {
+    throw new ConfigurationError(error instanceof z.ZodError ? problems(error) : String(error));
+  }
+  return {
+    inputs: f.input,
+    output: f.output,
+    columns: file.columns ?? columnMappingSchema.parse({}),
+    run: {
+      asOf: f.asOf,
+      model,
+      nonPurchaseStatuses: file.nonPurchaseStatuses ?? [...DEFAULT_NON_PURCHASE_STATUSES],
+      segments: file.segments ?? DEFAULT_SEGMENT_SETTINGS,
+      lockTtlSeconds: LOCAL_LOCK_TTL_SECONDS,
+    },
+  };
+};

@@ -1,0 +1,59 @@
+import { z } from 'zod';
+import { segmentSettingsSchema } from './schemas/summary-segments.js';
+import { ORDER_COLUMNS } from './schemas/tables.js';
+
+/**
+ * Every option of a run, validated once at the edge (CLI flags, config file, Lambda environment).
+ * Defaults follow SPEC: weeks, a 52-week horizon, 10% annual discount, margin 1, 3-year lifespan.
+ */
+export const isoDateSchema = z
+  .string()
+  .regex(/^\d{4}-\d{2}-\d{2}$/, 'must be a date written YYYY-MM-DD')
+  .refine((s) => {
+    const d = new Date(`${s}T00:00:00Z`);
+    return !Number.isNaN(d.getTime()) && d.toISOString().startsWith(s);
+  }, 'is not a calendar date');
+
+export const timeUnitSchema = z.enum(['week', 'day']);
+export type TimeUnit = z.infer<typeof timeUnitSchema>;
+
+export const modelOptionsSchema = z.strictObject({
+  timeUnit: timeUnitSchema.default('week'),
+  /** Prediction horizon, in `timeUnit`s. */
+  horizon: z.number().positive().max(5_200).optional(),
+  /** Annual discount rate, e.g. 0.10. */
+  discountRate: z.number().min(0).max(10).default(0.1),
+  /** Share of revenue that is profit. */
+  margin: z.number().gt(0).max(1).default(1),
+  /** Expected lifespan in years for historical CLV. */
+  lifespanYears: z.number().positive().max(100).default(3),
+});
+export type ModelOptions = z.infer<typeof modelOptionsSchema> & { horizon: number };
+
+/** The default horizon is one year: 52 weeks, or 364 days so both units cover the same span. */
+export const resolveModelOptions = (input: z.input<typeof modelOptionsSchema>): ModelOptions => {
+  const parsed = modelOptionsSchema.parse(input);
+  return { ...parsed, horizon: parsed.horizon ?? (parsed.timeUnit === 'week' ? 52 : 364) };
+};
+
+/** Header names of the export, per logical column. */
+export const columnMappingSchema = z
+  .strictObject(Object.fromEntries(ORDER_COLUMNS.map((c) => [c, z.string().min(1).optional()])) as Record<
+    (typeof ORDER_COLUMNS)[number],
+    z.ZodOptional<z.ZodString>
+  >)
+  .transform((m) => Object.fromEntries(ORDER_COLUMNS.map((c) => [c, m[c] ?? c])) as Record<(typeof ORDER_COLUMNS)[number], string>);
+export type ColumnMapping = z.output<typeof columnMappingSchema>;
+
+/** The config file (`--config`): JSON. Flags given on the command line win over it. */
+export const configFileSchema = z.strictObject({
+  model: modelOptionsSchema.partial().optional(),
+  columns: columnMappingSchema.optional(),
+  /** Status values (case-insensitive) that do not count as purchases. */
+  nonPurchaseStatuses: z.array(z.string().min(1)).min(1).optional(),
+  /** Tier cut points, value x loyalty and RFM options, warning thresholds, recommended actions. */
+  segments: segmentSettingsSchema.optional(),
+});
+export type ConfigFile = z.infer<typeof configFileSchema>;
+
+export const DEFAULT_NON_PURCHASE_STATUSES = ['cancelled', 'canceled', 'refunded', 'returned', 'void'] as const;

@@ -1,0 +1,352 @@
+/**
+ * Gamma-Gamma model of spend per transaction (Fader, Hardie & Lee 2005, "RFM and CLV: Using
+ * Iso-Value Curves for Customer Base Analysis", JMR 42(4); Fader & Hardie 2013, "The Gamma-Gamma
+ * Model of Monetary Value", note 025).
+ *
+ * Symbols, as in the papers, for one repeat buyer:
+ * - x  — frequency: number of repeat transactions whose values are averaged;
+ * - mx — monetary value: their mean value m_x (the first purchase excluded);
+ * - p  — shape of the gamma distribution of a single transaction's value given the customer's ν;
+ * - q, gamma — shape and rate of the gamma distribution of ν across customers.
+ *
+ * Transaction values are independent of the purchase process, so the model is fitted on repeat
+ * buyers only and combined with BG/NBD's expected purchases for CLV.
+ */
+import { digamma, lgamma } from '../math/special.js';
+import { hessianFromGradient, invertSymmetricPositiveDefinite, minimiseBfgs, type ObjectiveWithGradient } from '../math/optimise.js';
+import { CompensatedSum } from '../math/sum.js';
+import type { FitDiagnostics } from './bg-nbd.js';
+
+export interface GammaGammaParams {
+  readonly p: number;
+  readonly q: number;
+  readonly gamma: number;
+}
+
+/** Repeat buyers: x > 0 and mx > 0 (rows that are not are left out of the fit; see {@link fitGammaGamma}). */
+export interface GammaGammaData {
+  readonly x: Float64Array;
+  readonly mx: Float64Array;
+  readonly weight: Float64Array;
+}
+
+export interface GammaGammaFit {
+  readonly params: GammaGammaParams;
+  readonly logLikelihood: number;
+  readonly standardErrors: GammaGammaParams | null;
+  readonly diagnostics: FitDiagnostics;
+  /** Σ weight of the rows used: repeat buyers with positive spend. */
+  readonly customers: number;
+}
+
+/** Below this many repeat buyers the spread of spend across customers is not identified. */
+export const GAMMA_GAMMA_MIN_CUSTOMERS = 10;
+const LOG_PARAM_LIMIT = 18;
+
+const validateData = (data: GammaGammaData): void => {
+  const n = data.x.length;
+  if (data.mx.length !== n || data.weight.length !== n) {
+    throw new RangeError(`Gamma-Gamma data columns differ in length: x ${n}, mx ${data.mx.length}, weight ${data.weight.length}`);
+  }
+  for (let i = 0; i < n; i++) {
+    const x = data.x[i]!;
+    const mx = data.mx[i]!;
+    const w = data.weight[i]!;
+    if (!(x >= 0) || !Number.isFinite(x) || !(mx >= 0) || !Number.isFinite(mx) || !(w >= 0) || !Number.isFinite(w)) {
+      throw new RangeError(`Gamma-Gamma data row ${i} is invalid: x=${x}, mx=${mx}, weight=${w} (need finite values >= 0)`);
+    }
+  }
+};
+
+const usable = (data: GammaGammaData, i: number): boolean => data.x[i]! > 0 && data.mx[i]! > 0 && data.weight[i]! > 0;
+
+/**
+ * ln f(m_x | p, q, γ, x), the density of a repeat buyer's mean spend (FHL 2005 JMR, eq. 3 of
+ * Fader & Hardie 2013 written for the mean):
+ *
+ *   f = Γ(px+q) / (Γ(px) Γ(q)) · γ^q · m_x^(px−1) · x^(px) / (γ + m_x x)^(px+q)
+ */
+const logDensityOne = (p: number, q: number, gamma: number, x: number, mx: number): number =>
+  lgamma(p * x + q) -
+  lgamma(p * x) -
+  lgamma(q) +
+  q * Math.log(gamma) +
+  (p * x - 1) * Math.log(mx) +
+  p * x * Math.log(x) -
+  (p * x + q) * Math.log(gamma + mx * x);
+
+/**
+ * Σ w ln f(m_x | p, q, γ, x) over rows with x > 0 and m_x > 0: the mean-spend likelihood, as
+ * CLVTools reports it (−4055.9177 on CDNOW at the MLE). The total-spend density (used in the JMR
+ * paper) differs from it by Σ w ln x. NaN when a parameter is not positive.
+ */
+export const gammaGammaLogLikelihood = (params: GammaGammaParams, data: GammaGammaData): number => {
+  validateData(data);
+  const { p, q, gamma } = params;
+  if (!(p > 0 && q > 0 && gamma > 0)) return Number.NaN;
+  const sum = new CompensatedSum();
+  for (let i = 0; i < data.x.length; i++) {
+    if (usable(data, i)) sum.add(data.weight[i]! * logDensityOne(p, q, gamma, data.x[i]!, data.mx[i]!));
+  }
+  return sum.value;
+};
+
+interface PreparedData {
+  readonly totalWeight: number;
+  readonly xValues: Float64Array;
+  readonly xWeight: Float64Array;
+  /** Per row: x, total spend s = m_x x (in scaled money), weight. */
+  readonly rowX: Float64Array;
+  readonly rowSpend: Float64Array;
+  readonly rowW: Float64Array;
+  /** Σ w x ln m_x + Σ w x ln x, and Σ w ln m_x: the data-only parts of the likelihood. */
+  readonly sumXLogMxX: number;
+  readonly sumLogMx: number;
+}
+
+const prepare = (data: GammaGammaData, moneyScale: number): PreparedData => {
+  const rows: number[] = [];
+  for (let i = 0; i < data.x.length; i++) if (usable(data, i)) rows.push(i);
+  const rowX = new Float64Array(rows.length);
+  const rowSpend = new Float64Array(rows.length);
+  const rowW = new Float64Array(rows.length);
+  const xIndex = new Map<number, number>();
+  const xValues: number[] = [];
+  const xWeight: number[] = [];
+  const a = new CompensatedSum();
+  const b = new CompensatedSum();
+  let totalWeight = 0;
+  rows.forEach((i, k) => {
+    const x = data.x[i]!;
+    const mx = data.mx[i]! / moneyScale;
+    const w = data.weight[i]!;
+    rowX[k] = x;
+    rowSpend[k] = mx * x;
+    rowW[k] = w;
+    totalWeight += w;
+    a.add(w * x * (Math.log(mx) + Math.log(x)));
+    b.add(w * Math.log(mx));
+    let j = xIndex.get(x);
+    if (j === undefined) {
+      j = xValues.length;
+      xIndex.set(x, j);
+      xValues.push(x);
+      xWeight.push(0);
+    }
+    xWeight[j] = xWeight[j]! + w;
+  });
+  return {
+    totalWeight,
+    xValues: Float64Array.from(xValues),
+    xWeight: Float64Array.from(xWeight),
+    rowX,
+    rowSpend,
+    rowW,
+    sumXLogMxX: a.value,
+    sumLogMx: b.value,
+  };
+};
+
+/**
+ * −LL/N and its gradient in θ = (ln p, ln q, ln γ). With s_i = m_x x (total spend):
+ *
+ *   LL = Σ_x W_x [ln Γ(px+q) − ln Γ(px)] − W ln Γ(q) + W q ln γ + p Σ w x (ln m_x + ln x)
+ *        − Σ w ln m_x − Σ w (px + q) ln(γ + s)
+ *   ∂/∂p = Σ_x W_x x [ψ(px+q) − ψ(px)] + Σ w x (ln m_x + ln x) − Σ w x ln(γ + s)
+ *   ∂/∂q = Σ_x W_x ψ(px+q) − W ψ(q) + W ln γ − Σ w ln(γ + s)
+ *   ∂/∂γ = W q/γ − Σ w (px + q)/(γ + s)
+ *
+ * so a row costs one log and one division per evaluation.
+ */
+const makeObjective = (prep: PreparedData): ObjectiveWithGradient => {
+  const W = prep.totalWeight;
+  const rows = prep.rowX.length;
+  return (theta, gradient) => {
+    for (let i = 0; i < 3; i++) {
+      if (!(Math.abs(theta[i]!) <= 40)) {
+        gradient.fill(0);
+        return Number.POSITIVE_INFINITY;
+      }
+    }
+    const p = Math.exp(theta[0]!);
+    const q = Math.exp(theta[1]!);
+    const g = Math.exp(theta[2]!);
+    let xLog = 0;
+    let xLogC = 0;
+    let log = 0;
+    let logC = 0;
+    let xInv = 0;
+    let inv = 0;
+    for (let i = 0; i < rows; i++) {
+      const w = prep.rowW[i]!;
+      const x = prep.rowX[i]!;
+      const v = g + prep.rowSpend[i]!;
+      const l = w * Math.log(v);
+      const iv = w / v;
+      // Inline Neumaier steps for the two sums whose cancellation sets the gradient's precision.
+      const xl = x * l;
+      let t = xLog + xl;
+      xLogC += Math.abs(xLog) >= Math.abs(xl) ? xLog - t + xl : xl - t + xLog;
+      xLog = t;
+      t = log + l;
+      logC += Math.abs(log) >= Math.abs(l) ? log - t + l : l - t + log;
+      log = t;
+      xInv += x * iv;
+      inv += iv;
+    }
+    xLog += xLogC;
+    log += logC;
+    const ll = new CompensatedSum();
+    let dp = prep.sumXLogMxX - xLog;
+    let dq = W * (Math.log(g) - digamma(q)) - log;
+    for (let k = 0; k < prep.xValues.length; k++) {
+      const x = prep.xValues[k]!;
+      const wx = prep.xWeight[k]!;
+      ll.add(wx * (lgamma(p * x + q) - lgamma(p * x)));
+      const psi = digamma(p * x + q);
+      dp += wx * x * (psi - digamma(p * x));
+      dq += wx * psi;
+    }
+    ll.add(-W * lgamma(q));
+    ll.add(W * q * Math.log(g));
+    ll.add(p * prep.sumXLogMxX);
+    ll.add(-prep.sumLogMx);
+    ll.add(-p * xLog);
+    ll.add(-q * log);
+    const dg = (W * q) / g - (p * xInv + q * inv);
+    const value = -ll.value / W;
+    gradient[0] = (-p * dp) / W;
+    gradient[1] = (-q * dq) / W;
+    gradient[2] = (-g * dg) / W;
+    return Number.isFinite(value) ? value : Number.POSITIVE_INFINITY;
+  };
+};
+
+/**
+ * The weighted mean-spend log-likelihood and its gradient with respect to (p, q, γ), by the same
+ * evaluation the fit runs (see {@link makeObjective}), in the data's own money unit. NaN value and
+ * gradient when a parameter is not positive.
+ */
+export const gammaGammaLogLikelihoodWithGradient = (
+  params: GammaGammaParams,
+  data: GammaGammaData,
+): { readonly value: number; readonly gradient: GammaGammaParams } => {
+  validateData(data);
+  const { p, q, gamma } = params;
+  if (!(p > 0 && q > 0 && gamma > 0)) return { value: Number.NaN, gradient: { p: Number.NaN, q: Number.NaN, gamma: Number.NaN } };
+  const prep = prepare(data, 1);
+  if (prep.totalWeight === 0) return { value: 0, gradient: { p: 0, q: 0, gamma: 0 } };
+  const g = new Float64Array(3);
+  const mean = makeObjective(prep)(Float64Array.of(Math.log(p), Math.log(q), Math.log(gamma)), g);
+  const W = prep.totalWeight;
+  return { value: -mean * W, gradient: { p: (-g[0]! * W) / p, q: (-g[1]! * W) / q, gamma: (-g[2]! * W) / gamma } };
+};
+
+export interface FitGammaGammaOptions {
+  /** @default 200 */
+  readonly maxIterations?: number;
+  /** Starting point, in the caller's money unit. @default p = 2, q = 3 and γ matching the mean spend */
+  readonly initial?: GammaGammaParams;
+}
+
+/**
+ * Maximum-likelihood Gamma-Gamma fit on the mean-spend density, by BFGS on ln(p, q, γ) with
+ * analytic gradients and money divided by the mean m_x (γ is scaled back).
+ *
+ * Rows with x = 0 or m_x = 0 carry no information about spend per transaction and are left out
+ * (`customers` counts the rows used). Minimum data: {@link GAMMA_GAMMA_MIN_CUSTOMERS} repeat
+ * buyers whose m_x are not all equal. The fit is reported as not trusted (`converged: false`, with
+ * a message; finite parameters, no standard errors) with less data, on non-convergence, when a
+ * parameter runs toward 0 or infinity, and when q ≤ 1, where the mean spend p γ/(q − 1) is infinite.
+ */
+export const fitGammaGamma = (data: GammaGammaData, options: FitGammaGammaOptions = {}): GammaGammaFit => {
+  validateData(data);
+  let customers = 0;
+  let spend = 0;
+  let min = Number.POSITIVE_INFINITY;
+  let max = 0;
+  for (let i = 0; i < data.x.length; i++) {
+    if (!usable(data, i)) continue;
+    customers += data.weight[i]!;
+    spend += data.weight[i]! * data.mx[i]!;
+    min = Math.min(min, data.mx[i]!);
+    max = Math.max(max, data.mx[i]!);
+  }
+  const moneyScale = customers > 0 ? spend / customers : 1;
+  const guess: GammaGammaParams = options.initial ?? { p: 2, q: 3, gamma: moneyScale };
+  const untrusted = (params: GammaGammaParams, message: string, iterations = 0, gradientNorm = 0): GammaGammaFit => {
+    const ll = gammaGammaLogLikelihood(params, data);
+    return {
+      params,
+      logLikelihood: Number.isFinite(ll) ? ll : 0,
+      standardErrors: null,
+      diagnostics: { converged: false, iterations, gradientNorm: Number.isFinite(gradientNorm) ? gradientNorm : 0, message },
+      customers,
+    };
+  };
+  if (customers < GAMMA_GAMMA_MIN_CUSTOMERS || !(max > min)) {
+    return untrusted(
+      guess,
+      `not enough data: ${customers} repeat buyers with positive spend${max > min || customers === 0 ? '' : ', all with the same mean spend'} (need >= ${GAMMA_GAMMA_MIN_CUSTOMERS}, not all equal)`,
+    );
+  }
+
+  const prep = prepare(data, moneyScale);
+  const objective = makeObjective(prep);
+  const run = minimiseBfgs(objective, [Math.log(guess.p), Math.log(guess.q), Math.log(guess.gamma / moneyScale)], {
+    maxIterations: options.maxIterations ?? 200,
+  });
+  const theta = run.x;
+  const params: GammaGammaParams = { p: Math.exp(theta[0]!), q: Math.exp(theta[1]!), gamma: Math.exp(theta[2]!) * moneyScale };
+  const names = ['p', 'q', 'gamma'] as const;
+  if (!names.every((k) => Number.isFinite(params[k]) && params[k] > 0)) return untrusted(guess, `optimiser left the parameter space (${run.message})`, run.iterations, run.gradientNorm);
+  if (!run.converged) return untrusted(params, run.message, run.iterations, run.gradientNorm);
+  const runaway = names.filter((_, i) => Math.abs(theta[i]!) > LOG_PARAM_LIMIT);
+  if (runaway.length > 0) {
+    return untrusted(params, `${runaway.join(', ')} ran toward the boundary of the parameter space: the data do not identify the model`, run.iterations, run.gradientNorm);
+  }
+  if (!(params.q > 1)) return untrusted(params, `q = ${params.q} <= 1: the mean spend per transaction is infinite`, run.iterations, run.gradientNorm);
+
+  const logLikelihood = gammaGammaLogLikelihood(params, data);
+  const hessian = hessianFromGradient(objective, theta).map((v) => v * prep.totalWeight);
+  const covariance = invertSymmetricPositiveDefinite(hessian, 3);
+  const se = (k: number): number => Math.sqrt(covariance![k * 3 + k]!);
+  return {
+    params,
+    logLikelihood,
+    standardErrors: covariance === null ? null : { p: params.p * se(0), q: params.q * se(1), gamma: params.gamma * se(2) },
+    diagnostics: { converged: true, iterations: run.iterations, gradientNorm: run.gradientNorm, message: run.message },
+    customers,
+  };
+};
+
+const checkParams = (params: GammaGammaParams): void => {
+  const { p, q, gamma } = params;
+  if (!(p > 0 && q > 0 && gamma > 0) || !Number.isFinite(p + q + gamma)) {
+    throw new RangeError(`Gamma-Gamma parameters must be positive and finite: p=${p}, q=${q}, gamma=${gamma}`);
+  }
+};
+
+/** Unchecked form of {@link conditionalExpectedOrderValue} for callers that validated their inputs. */
+export const conditionalExpectedOrderValueUnchecked = (p: number, q: number, gamma: number, x: number, mx: number): number =>
+  ((gamma + mx * x) * p) / (p * x + q - 1);
+
+/**
+ * E(M | p, q, γ, m_x, x) = (γ + m_x x) p / (p x + q − 1) (Fader & Hardie 2013, eq. 5): the
+ * customer's expected spend per transaction, a weighted mean of the population mean p γ/(q − 1)
+ * and their own m_x, with weight p x/(p x + q − 1) on m_x. For x = 0 it is the population mean.
+ * Throws a RangeError when it is infinite (q ≤ 1 and x = 0) or inputs are invalid.
+ */
+export const conditionalExpectedOrderValue = (params: GammaGammaParams, x: number, mx: number): number => {
+  checkParams(params);
+  if (!(x >= 0) || !Number.isFinite(x) || !(mx >= 0) || !Number.isFinite(mx)) throw new RangeError(`invalid customer: x=${x}, mx=${mx}`);
+  if (!(params.p * x + params.q > 1)) throw new RangeError(`expected order value is infinite: p x + q = ${params.p * x + params.q} <= 1`);
+  return conditionalExpectedOrderValueUnchecked(params.p, params.q, params.gamma, x, x > 0 ? mx : 0);
+};
+
+/** p γ / (q − 1): the population mean spend per transaction. Throws a RangeError when q ≤ 1 (infinite). */
+export const populationMeanOrderValue = (params: GammaGammaParams): number => {
+  checkParams(params);
+  if (!(params.q > 1)) throw new RangeError(`population mean spend is infinite: q = ${params.q} <= 1`);
+  return (params.p * params.gamma) / (params.q - 1);
+};

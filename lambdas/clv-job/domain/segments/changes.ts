@@ -1,0 +1,375 @@
+import type {
+  ChannelChange,
+  ChannelRow,
+  Changes,
+  Delta,
+  MigrationCell,
+  OptionalDelta,
+  ParameterChange,
+  SegmentChange,
+  SegmentRow,
+  Warning,
+} from '../../schemas/summary-segments.js';
+import type { Tier } from '../../schemas/tables.js';
+import type { WarningThresholds } from './settings.js';
+import { TIER_ORDER } from './tiers.js';
+
+/**
+ * Changes versus the previous run date: how customers and equity moved per segment and channel,
+ * how the model's parameters moved, how customers migrated between tiers, and early warnings in
+ * plain words when quality declines. Pure: the pipeline reads the previous run's summary (and,
+ * when it can, its customers' tiers) and hands them in.
+ */
+
+export const WARNING_CODES = [
+  'customer_count_drop',
+  'total_equity_drop',
+  'high_tier_equity_share_drop',
+  'segment_average_clv_drop',
+  'channel_average_clv_drop',
+  'mean_probability_alive_drop',
+  'predictive_model_unavailable',
+  'at_risk_equity_share_rise',
+  'parameter_shift',
+] as const;
+export type WarningCode = (typeof WARNING_CODES)[number];
+
+export const MIGRATION_FROM = [...TIER_ORDER, 'new'] as const;
+export const MIGRATION_TO = [...TIER_ORDER, 'absent'] as const;
+
+/** A fitted model parameter, taken generically (`r`, `alpha`, `p`, ...). */
+export interface ModelParameter {
+  readonly value: number;
+  /** Null when the fit gave none (e.g. no Hessian). */
+  readonly standardError: number | null;
+}
+
+/** What one run contributes to a comparison: its summary tables and model parameters. */
+export interface RunSnapshot {
+  readonly runDate: string;
+  readonly clvTiers: readonly SegmentRow[];
+  readonly valueLoyalty: readonly SegmentRow[];
+  readonly rfm: readonly SegmentRow[];
+  readonly channels: readonly ChannelRow[];
+  readonly parameters: Readonly<Record<string, ModelParameter>>;
+}
+
+/** RFM segments whose growth means valuable customers are slipping away. */
+const AT_RISK_SEGMENTS: ReadonlySet<string> = new Set(['At Risk', "Can't Lose Them"]);
+
+const relativeChange = (current: number, previous: number): number | null =>
+  previous === 0 ? null : (current - previous) / Math.abs(previous);
+
+export const delta = (current: number, previous: number): Delta => ({
+  current,
+  previous,
+  delta: current - previous,
+  relative_change: relativeChange(current, previous),
+});
+
+export const optionalDelta = (current: number | null, previous: number | null): OptionalDelta =>
+  current === null || previous === null
+    ? { current, previous, delta: null, relative_change: null }
+    : delta(current, previous);
+
+const sumOf = (rows: readonly { readonly customers: number; readonly equity: number }[]) =>
+  rows.reduce((acc, row) => ({ customers: acc.customers + row.customers, equity: acc.equity + row.equity }), { customers: 0, equity: 0 });
+
+/** Customer-weighted mean of the channels' mean P(alive); null when the run had none. */
+export const meanProbabilityAlive = (channels: readonly ChannelRow[]): number | null => {
+  let customers = 0;
+  let weighted = 0;
+  for (const row of channels) {
+    if (row.mean_probability_alive === null) return null;
+    customers += row.customers;
+    weighted += row.customers * row.mean_probability_alive;
+  }
+  return customers === 0 ? null : weighted / customers;
+};
+
+const EMPTY_ROW = { customers: 0, equity: 0, equity_share: 0, average_clv: 0 } as const;
+
+/** Rows of both runs matched by name: this run's order first, then names only the previous run had. */
+const matchRows = <R>(current: readonly R[], previous: readonly R[], name: (row: R) => string): [string, R | undefined, R | undefined][] => {
+  const before = new Map(previous.map((row) => [name(row), row]));
+  const now = new Map(current.map((row) => [name(row), row]));
+  return [
+    ...current.map((row): [string, R | undefined, R | undefined] => [name(row), row, before.get(name(row))]),
+    ...previous.filter((row) => !now.has(name(row))).map((row): [string, R | undefined, R | undefined] => [name(row), undefined, row]),
+  ];
+};
+
+type Measured = Pick<SegmentRow, 'customers' | 'equity' | 'equity_share' | 'average_clv'>;
+
+const measureDeltas = (current: Measured | undefined, previous: Measured | undefined) => {
+  const c = current ?? EMPTY_ROW;
+  const p = previous ?? EMPTY_ROW;
+  return {
+    customers: delta(c.customers, p.customers),
+    equity: delta(c.equity, p.equity),
+    equity_share: delta(c.equity_share, p.equity_share),
+    average_clv: delta(c.average_clv, p.average_clv),
+  };
+};
+
+export const segmentChanges = (current: readonly SegmentRow[], previous: readonly SegmentRow[]): SegmentChange[] =>
+  matchRows(current, previous, (row) => row.segment).map(([segment, c, p]) => ({ segment, ...measureDeltas(c, p) }));
+
+export const channelChanges = (current: readonly ChannelRow[], previous: readonly ChannelRow[]): ChannelChange[] =>
+  matchRows(current, previous, (row) => row.channel).map(([channel, c, p]) => ({ channel, ...measureDeltas(c, p) }));
+
+/**
+ * Parameter moves, in the current fit's standard errors (the previous fit's when the current has
+ * none): the question is whether the new estimate is far from the old one given its own precision.
+ */
+export const parameterChanges = (
+  current: Readonly<Record<string, ModelParameter>>,
+  previous: Readonly<Record<string, ModelParameter>>,
+): ParameterChange[] => {
+  const names = [...Object.keys(current), ...Object.keys(previous).filter((k) => !(k in current))];
+  return names.map((parameter) => {
+    const c = current[parameter];
+    const p = previous[parameter];
+    const d = optionalDelta(c?.value ?? null, p?.value ?? null);
+    const standardError = c?.standardError ?? p?.standardError ?? null;
+    return {
+      parameter,
+      current: d.current,
+      previous: d.previous,
+      delta: d.delta,
+      relative_change: d.relative_change,
+      standard_error: standardError,
+      delta_in_standard_errors: d.delta !== null && standardError !== null && standardError > 0 ? d.delta / standardError : null,
+    };
+  });
+};
+
+/**
+ * Tier migration: customers per (previous tier, current tier), with "new" for customers the
+ * previous run did not have and "absent" for previous customers missing now. Customer ids are
+ * unique within a run. O(n + m) with no per-customer allocation: absentees are counted as the
+ * previous tier's size minus those found again, so no set of current ids is built.
+ */
+export const tierMigration = (
+  customerIds: readonly string[],
+  tiers: readonly Tier[],
+  previous: ReadonlyMap<string, Tier>,
+): MigrationCell[] => {
+  const index = (tier: Tier): number => TIER_ORDER.indexOf(tier);
+  const NEW = TIER_ORDER.length;
+  const ABSENT = TIER_ORDER.length;
+  const counts = Array.from({ length: MIGRATION_FROM.length }, () => new Array<number>(MIGRATION_TO.length).fill(0));
+  const previousSize = new Array<number>(TIER_ORDER.length).fill(0);
+  for (const tier of previous.values()) previousSize[index(tier)] = (previousSize[index(tier)] as number) + 1;
+  for (let i = 0; i < customerIds.length; i += 1) {
+    const before = previous.get(customerIds[i] as string);
+    const row = counts[before === undefined ? NEW : index(before)] as number[];
+    const to = index(tiers[i] as Tier);
+    row[to] = (row[to] as number) + 1;
+  }
+  for (let from = 0; from < TIER_ORDER.length; from += 1) {
+    const row = counts[from] as number[];
+    const found = row.slice(0, TIER_ORDER.length).reduce((a, b) => a + b, 0);
+    row[ABSENT] = (previousSize[from] as number) - found;
+  }
+  return MIGRATION_FROM.flatMap((fromTier, from) =>
+    MIGRATION_TO.filter((toTier) => !(fromTier === 'new' && toTier === 'absent')).map((toTier) => ({
+      from_tier: fromTier,
+      to_tier: toTier,
+      customers: (counts[from] as number[])[MIGRATION_TO.indexOf(toTier)] as number,
+    })),
+  );
+};
+
+const percent = (x: number): string => `${(x * 100).toFixed(1)}%`;
+/** Four significant digits, no trailing zeros: enough to read a change, short enough for a sentence. */
+const figure = (x: number): string => String(Number(x.toPrecision(4)));
+
+/** A relative fall larger than `threshold` (0.1 = 10%). */
+const fellBy = (d: Delta, threshold: number): boolean => d.relative_change !== null && d.relative_change < -threshold;
+
+interface WarningContext {
+  readonly current: RunSnapshot;
+  readonly previous: RunSnapshot;
+  readonly thresholds: WarningThresholds;
+  readonly totals: NonNullable<Changes['totals']>;
+  readonly parameters: readonly ParameterChange[];
+}
+
+const totalsWarnings = ({ previous, thresholds, totals }: WarningContext): Warning[] => {
+  const warnings: Warning[] = [];
+  if (fellBy(totals.customers, thresholds.customerCountDrop)) {
+    warnings.push({
+      code: 'customer_count_drop',
+      message: `Customers fell from ${totals.customers.previous} on ${previous.runDate} to ${totals.customers.current}. Customers only accumulate from night to night, so input exports are probably missing or truncated.`,
+      metric: 'customers',
+      previous: totals.customers.previous,
+      current: totals.customers.current,
+      threshold: thresholds.customerCountDrop,
+    });
+  }
+  if (fellBy(totals.equity, thresholds.totalEquityDrop)) {
+    warnings.push({
+      code: 'total_equity_drop',
+      message: `Total customer equity fell by ${percent(-(totals.equity.relative_change ?? 0))} since ${previous.runDate} (from ${figure(totals.equity.previous)} to ${figure(totals.equity.current)}).`,
+      metric: 'equity',
+      previous: totals.equity.previous,
+      current: totals.equity.current,
+      threshold: thresholds.totalEquityDrop,
+    });
+  }
+  const alive = totals.mean_probability_alive;
+  if (alive.previous !== null && alive.current === null) {
+    warnings.push({
+      code: 'predictive_model_unavailable',
+      message: `The predictive model could not be trusted this run (it could on ${previous.runDate}): CLV is historical, and P(alive) is unavailable.`,
+      metric: 'mean_probability_alive',
+      previous: alive.previous,
+      current: null,
+      threshold: 0,
+    });
+  } else if (alive.delta !== null && alive.delta < -thresholds.meanProbabilityAliveDrop) {
+    warnings.push({
+      code: 'mean_probability_alive_drop',
+      message: `The average probability that a customer is still active fell from ${percent(alive.previous ?? 0)} to ${percent(alive.current ?? 0)} since ${previous.runDate}.`,
+      metric: 'mean_probability_alive',
+      previous: alive.previous,
+      current: alive.current,
+      threshold: thresholds.meanProbabilityAliveDrop,
+    });
+  }
+  return warnings;
+};
+
+const segmentWarnings = ({ current, previous, thresholds }: WarningContext): Warning[] => {
+  const warnings: Warning[] = [];
+  const highNow = current.clvTiers.find((row) => row.segment === 'high');
+  const highBefore = previous.clvTiers.find((row) => row.segment === 'high');
+  if (highNow !== undefined && highBefore !== undefined && fellBy(delta(highNow.equity_share, highBefore.equity_share), thresholds.highTierEquityShareDrop)) {
+    warnings.push({
+      code: 'high_tier_equity_share_drop',
+      message: `The high tier's share of customer equity fell from ${percent(highBefore.equity_share)} to ${percent(highNow.equity_share)} since ${previous.runDate}: value is less concentrated in the best customers.`,
+      metric: 'clv_tiers[high].equity_share',
+      previous: highBefore.equity_share,
+      current: highNow.equity_share,
+      threshold: thresholds.highTierEquityShareDrop,
+    });
+  }
+  const schemes = [
+    ['clv_tiers', 'CLV tier', current.clvTiers, previous.clvTiers],
+    ['value_loyalty', 'value x loyalty cell', current.valueLoyalty, previous.valueLoyalty],
+  ] as const;
+  for (const [scheme, label, now, before] of schemes) {
+    for (const [segment, c, p] of matchRows(now, before, (row) => row.segment)) {
+      if (c === undefined || p === undefined) continue;
+      if (c.customers < thresholds.minCustomers || p.customers < thresholds.minCustomers) continue;
+      if (!fellBy(delta(c.average_clv, p.average_clv), thresholds.segmentAverageClvDrop)) continue;
+      warnings.push({
+        code: 'segment_average_clv_drop',
+        message: `Average CLV in the ${label} "${segment}" fell by ${percent(1 - c.average_clv / p.average_clv)} since ${previous.runDate} (from ${figure(p.average_clv)} to ${figure(c.average_clv)}).`,
+        metric: `${scheme}[${segment}].average_clv`,
+        previous: p.average_clv,
+        current: c.average_clv,
+        threshold: thresholds.segmentAverageClvDrop,
+      });
+    }
+  }
+  const atRiskShare = (rows: readonly SegmentRow[]): number =>
+    rows.filter((row) => AT_RISK_SEGMENTS.has(row.segment)).reduce((sum, row) => sum + row.equity_share, 0);
+  const riskNow = atRiskShare(current.rfm);
+  const riskBefore = atRiskShare(previous.rfm);
+  if (current.rfm.length > 0 && previous.rfm.length > 0 && riskNow - riskBefore > thresholds.atRiskEquityShareRise) {
+    warnings.push({
+      code: 'at_risk_equity_share_rise',
+      message: `The share of equity held by "At Risk" and "Can't Lose Them" customers rose from ${percent(riskBefore)} to ${percent(riskNow)} since ${previous.runDate}: valuable customers are going quiet.`,
+      metric: 'rfm[At Risk + Can\'t Lose Them].equity_share',
+      previous: riskBefore,
+      current: riskNow,
+      threshold: thresholds.atRiskEquityShareRise,
+    });
+  }
+  return warnings;
+};
+
+const channelWarnings = ({ current, previous, thresholds }: WarningContext): Warning[] =>
+  matchRows(current.channels, previous.channels, (row) => row.channel).flatMap(([channel, c, p]): Warning[] => {
+    if (c === undefined || p === undefined) return [];
+    if (c.customers < thresholds.minCustomers || p.customers < thresholds.minCustomers) return [];
+    if (!fellBy(delta(c.average_clv, p.average_clv), thresholds.channelAverageClvDrop)) return [];
+    return [
+      {
+        code: 'channel_average_clv_drop',
+        message: `Average CLV of customers acquired through "${channel}" fell by ${percent(1 - c.average_clv / p.average_clv)} since ${previous.runDate} (from ${figure(p.average_clv)} to ${figure(c.average_clv)}).`,
+        metric: `channels[${channel}].average_clv`,
+        previous: p.average_clv,
+        current: c.average_clv,
+        threshold: thresholds.channelAverageClvDrop,
+      },
+    ];
+  });
+
+const parameterWarnings = ({ previous, thresholds, parameters }: WarningContext): Warning[] =>
+  parameters.flatMap((change): Warning[] =>
+    change.delta_in_standard_errors !== null && Math.abs(change.delta_in_standard_errors) > thresholds.parameterShiftStandardErrors
+      ? [
+          {
+            code: 'parameter_shift',
+            message: `Model parameter ${change.parameter} moved from ${figure(change.previous ?? 0)} to ${figure(change.current ?? 0)} since ${previous.runDate}, ${Math.abs(change.delta_in_standard_errors).toFixed(1)} standard errors: customer behaviour or the input data changed.`,
+            metric: `parameters[${change.parameter}]`,
+            previous: change.previous,
+            current: change.current,
+            threshold: thresholds.parameterShiftStandardErrors,
+          },
+        ]
+      : [],
+  );
+
+const FIRST_RUN_NOTE = 'First run: there is no previous run to compare with.';
+
+/**
+ * Changes of `current` versus `previous`; a first run (`previous` null) says there is nothing to
+ * compare with. `migration` comes from {@link tierMigration} when the previous run's customer
+ * tiers could be read; without it `tier_migration` is null.
+ */
+export const changesSincePreviousRun = (
+  current: RunSnapshot,
+  previous: RunSnapshot | null,
+  thresholds: WarningThresholds,
+  migration: readonly MigrationCell[] | null = null,
+): Changes => {
+  if (previous === null) {
+    return {
+      previous_run_date: null,
+      note: FIRST_RUN_NOTE,
+      totals: null,
+      clv_tiers: [],
+      value_loyalty: [],
+      rfm: [],
+      channels: [],
+      parameters: [],
+      tier_migration: null,
+      warnings: [],
+    };
+  }
+  const now = sumOf(current.clvTiers);
+  const before = sumOf(previous.clvTiers);
+  const totals = {
+    customers: delta(now.customers, before.customers),
+    equity: delta(now.equity, before.equity),
+    mean_probability_alive: optionalDelta(meanProbabilityAlive(current.channels), meanProbabilityAlive(previous.channels)),
+  };
+  const parameters = parameterChanges(current.parameters, previous.parameters);
+  const context: WarningContext = { current, previous, thresholds, totals, parameters };
+  return {
+    previous_run_date: previous.runDate,
+    note: `Compared with the run of ${previous.runDate}.`,
+    totals,
+    clv_tiers: segmentChanges(current.clvTiers, previous.clvTiers),
+    value_loyalty: segmentChanges(current.valueLoyalty, previous.valueLoyalty),
+    rfm: segmentChanges(current.rfm, previous.rfm),
+    channels: channelChanges(current.channels, previous.channels),
+    parameters,
+    tier_migration: migration === null ? null : [...migration],
+    warnings: [...totalsWarnings(context), ...segmentWarnings(context), ...channelWarnings(context), ...parameterWarnings(context)],
+  };
+};

@@ -1,0 +1,175 @@
+import type { CustomerTable } from '../customers.js';
+import type { RfmSettings } from './settings.js';
+
+/**
+ * RFM: recency, frequency and monetary scores 1-5 (5 best) and the named segment they imply.
+ *
+ * Scores. Recency and monetary are quintiles: a customer's score is `1 + floor(5 * s)`, where `s`
+ * is the share of all customers with a strictly worse value, i.e. `dplyr::ntile(x, 5)` with tied
+ * values all placed at their lowest rank (`min_rank`). Frequency treats one-time buyers apart:
+ * they score F = 1, and repeat buyers score 2-5 by the same rule in quartiles among repeat buyers.
+ * Why: one-time buyers are often most customers (about 60% on CDNOW), so plain quintiles would
+ * leave F = 2 and 3 empty and call a customer who bought twice "frequent" (F = 4), emptying the
+ * grid's middle columns (Potential Loyalist, Need Attention). Consequences, all on purpose:
+ * - equal values always get equal scores, so the result never depends on row order;
+ * - the grid's F = 1 column means exactly "bought once";
+ * - a measure on which every customer is the same (including a lone customer) says nothing about
+ *   anyone: everyone scores the middle score on it (3), one-time buyers still F = 1.
+ * Measures: recency = days since the last purchase (`tenure_days - recency_days`; fewer is better),
+ * frequency = repeat purchase days (`frequency`), monetary = `total_revenue` by default, as the R
+ * `rfm` package scores it (or `avg_order_value`, see {@link RfmSettings}).
+ *
+ * Segments. The well-known R x F grid (rows: R score, columns: F score), with segment names as
+ * in the R `rfm` package (rsquaredacademy/rfm, vignettes/rfm-introduction.Rmd):
+ *
+ * | R \ F | 1               | 2                  | 3                  | 4               | 5               |
+ * |-------|-----------------|--------------------|--------------------|-----------------|-----------------|
+ * | 5     | New Customers   | Potential Loyalist | Potential Loyalist | Champions       | Champions       |
+ * | 4     | Promising       | Potential Loyalist | Potential Loyalist | Loyal Customers | Loyal Customers |
+ * | 3     | About To Sleep  | About To Sleep     | Need Attention     | Loyal Customers | Loyal Customers |
+ * | 2     | Hibernating     | Hibernating        | At Risk            | At Risk         | Can't Lose Them |
+ * | 1     | Lost            | Hibernating        | At Risk            | At Risk         | Can't Lose Them |
+ *
+ * The grid's one change: its low-recency, low-frequency block (R 1-2, F 1-2, "Hibernating") gives
+ * its worst cell, R 1 F 1 (one purchase, longest ago), to "Lost", the R `rfm` package's lowest
+ * segment. The monetary score does not move customers between segments (as in the grid); it is
+ * reported in `rfm_m` and `rfm_score`. Every one of the 125 score combinations has exactly one
+ * segment, by construction.
+ *
+ * Why not the R `rfm` package's own ranges (R/rfm-segment.R): applied as `rfm_segment` applies
+ * them (first match wins, the rest "Others"), its example ranges leave score combinations without
+ * a segment (10 of 125 in the current example, 36 in the older one, whose wider early ranges also
+ * shadow "New Customers", "Promising" and "Can't Lose Them" entirely) and have no "Hibernating".
+ */
+export const RFM_SEGMENTS = [
+  'Champions',
+  'Loyal Customers',
+  'Potential Loyalist',
+  'New Customers',
+  'Promising',
+  'Need Attention',
+  'About To Sleep',
+  'At Risk',
+  "Can't Lose Them",
+  'Hibernating',
+  'Lost',
+] as const;
+export type RfmSegment = (typeof RFM_SEGMENTS)[number];
+
+/** The R x F grid: `RFM_GRID[r - 1][f - 1]`. See the module comment for its source. */
+export const RFM_GRID: readonly (readonly RfmSegment[])[] = [
+  ['Lost', 'Hibernating', 'At Risk', 'At Risk', "Can't Lose Them"],
+  ['Hibernating', 'Hibernating', 'At Risk', 'At Risk', "Can't Lose Them"],
+  ['About To Sleep', 'About To Sleep', 'Need Attention', 'Loyal Customers', 'Loyal Customers'],
+  ['Promising', 'Potential Loyalist', 'Potential Loyalist', 'Loyal Customers', 'Loyal Customers'],
+  ['New Customers', 'Potential Loyalist', 'Potential Loyalist', 'Champions', 'Champions'],
+];
+
+/** The named segment of a score triple (each 1-5). */
+export const rfmSegment = (r: number, f: number, _m: number): RfmSegment => {
+  const row = RFM_GRID[r - 1];
+  const segment = row?.[f - 1];
+  if (segment === undefined) throw new RangeError(`RFM scores must be whole numbers 1-5, got R=${r} F=${f}`);
+  return segment;
+};
+
+const SEGMENT_CODE: ReadonlyMap<RfmSegment, number> = new Map(RFM_SEGMENTS.map((s, i) => [s, i]));
+
+/** Segment code (index into {@link RFM_SEGMENTS}) of every score triple, at `(r-1)*25 + (f-1)*5 + (m-1)`. */
+const SEGMENT_BY_SCORES: Uint8Array = Uint8Array.from({ length: 125 }, (_, k) =>
+  SEGMENT_CODE.get(rfmSegment(Math.floor(k / 25) + 1, (Math.floor(k / 5) % 5) + 1, (k % 5) + 1)) as number,
+);
+
+/** `"545"` for every triple, built once so a million customers share 125 strings. */
+const SCORE_TEXT: readonly string[] = Array.from({ length: 125 }, (_, k) => `${Math.floor(k / 25) + 1}${(Math.floor(k / 5) % 5) + 1}${(k % 5) + 1}`);
+
+/** The text score of a triple, e.g. `"545"`. */
+export const rfmScoreText = (r: number, f: number, m: number): string => SCORE_TEXT[(r - 1) * 25 + (f - 1) * 5 + (m - 1)] as string;
+
+/**
+ * The values a score must exceed to reach 2, 3, ..., `bins`: a value scores 1 + the number of cuts
+ * it exceeds, that is `1 + floor(bins * share strictly lower)`. Null when every value is equal
+ * (or there are none): the measure then says nothing about anyone.
+ */
+const binCuts = (sortedAsc: Float64Array, bins: number): Float64Array | null => {
+  const n = sortedAsc.length;
+  if (n === 0 || sortedAsc[0] === sortedAsc[n - 1]) return null;
+  // score >= k  <=>  share strictly lower >= (k-1)/bins  <=>  value > sortedAsc[ceil((k-1)n/bins) - 1].
+  return Float64Array.from({ length: bins - 1 }, (_, j) => sortedAsc[Math.floor(((j + 1) * n + bins - 1) / bins) - 1] as number);
+};
+
+const binOf = (value: number, cuts: Float64Array): number => {
+  let score = 1;
+  for (let k = 0; k < cuts.length; k += 1) if (value > (cuts[k] as number)) score += 1;
+  return score;
+};
+
+/**
+ * Score 1..`bins` of every value, higher values better: `1 + floor(bins * share strictly lower)`,
+ * or the middle score for everyone when all values are equal. O(n log n) (the sort, unless given).
+ */
+export const quantileScores = (values: Float64Array, bins: number, sortedAsc: Float64Array = Float64Array.from(values).sort()): Int8Array => {
+  const cuts = binCuts(sortedAsc, bins);
+  const scores = new Int8Array(values.length);
+  if (cuts === null) return scores.fill(Math.ceil(bins / 2));
+  for (let i = 0; i < values.length; i += 1) scores[i] = binOf(values[i] as number, cuts);
+  return scores;
+};
+
+/** Quintile scores 1-5, as the recency and monetary measures use them. */
+export const quintileScores = (values: Float64Array, sortedAsc?: Float64Array): Int8Array => quantileScores(values, 5, sortedAsc);
+
+/**
+ * Frequency scores: 1 for one-time buyers, 2-5 for repeat buyers by quartile of repeat purchase
+ * days among repeat buyers (3 for all of them when they all bought equally often). O(n log n).
+ */
+export const frequencyScores = (frequency: Int32Array): Int8Array => {
+  const repeatBuyers = Float64Array.from(frequency.filter((f) => f > 0)).sort();
+  const cuts = binCuts(repeatBuyers, 4);
+  const scores = new Int8Array(frequency.length);
+  for (let i = 0; i < frequency.length; i += 1) {
+    const f = frequency[i] as number;
+    scores[i] = f <= 0 ? 1 : 1 + (cuts === null ? 2 : binOf(f, cuts));
+  }
+  return scores;
+};
+
+export interface RfmColumns {
+  readonly r: Int8Array;
+  readonly f: Int8Array;
+  readonly m: Int8Array;
+  /** Index into {@link RFM_SEGMENTS} per customer. */
+  readonly segmentCode: Uint8Array;
+}
+
+/**
+ * R, F and M scores and segment codes of every customer. Pass `sortedMonetary` when an ascending
+ * copy of the monetary column already exists (the revenue concentration sorts the same column).
+ */
+export const rfmColumns = (table: CustomerTable, settings: RfmSettings, sortedMonetary?: Float64Array): RfmColumns => {
+  const n = table.size;
+  // Negated days since the last purchase, so that higher is better like the other two measures.
+  const recentness = new Float64Array(n);
+  for (let i = 0; i < n; i += 1) recentness[i] = (table.recencyDays[i] as number) - (table.tenureDays[i] as number);
+  const r = quintileScores(recentness);
+  const f = frequencyScores(table.frequency);
+  const monetary = settings.monetary === 'avg_order_value' ? table.avgOrderValue : table.totalRevenue;
+  const m = quintileScores(monetary, sortedMonetary);
+  const segmentCode = new Uint8Array(n);
+  for (let i = 0; i < n; i += 1) {
+    segmentCode[i] = SEGMENT_BY_SCORES[((r[i] as number) - 1) * 25 + ((f[i] as number) - 1) * 5 + ((m[i] as number) - 1)] as number;
+  }
+  return { r, f, m, segmentCode };
+};
+
+/** Per-customer text columns (`rfm_score`, `rfm_segment`), sharing 125 + 11 strings. */
+export const rfmTextColumns = (rfm: RfmColumns): { readonly score: string[]; readonly segment: RfmSegment[] } => {
+  const n = rfm.r.length;
+  const score = new Array<string>(n);
+  const segment = new Array<RfmSegment>(n);
+  for (let i = 0; i < n; i += 1) {
+    score[i] = rfmScoreText(rfm.r[i] as number, rfm.f[i] as number, rfm.m[i] as number);
+    segment[i] = RFM_SEGMENTS[rfm.segmentCode[i] as number] as RfmSegment;
+  }
+  return { score, segment };
+};

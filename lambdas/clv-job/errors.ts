@@ -1,0 +1,40 @@
+/**
+ * Typed errors under one base that keeps its cause. The pipeline decides what an error means; the
+ * entry points turn it into an exit code or a rethrow, and log it once.
+ */
+export class ClvError extends Error {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = new.target.name;
+  }
+}
+
+/** Bad usage or configuration: the CLI exits 2. */
+export class ConfigurationError extends ClvError {}
+
+/** An input file that cannot be read as an orders export; names the file. */
+export class InputFileError extends ClvError {
+  constructor(
+    readonly file: string,
+    reason: string,
+    options?: { cause?: unknown },
+  ) {
+    super(`${file}: ${reason}`, options);
+  }
+}
+
+/** The input holds no rows at all. */
+export class EmptyInputError extends ClvError {}
+
+/** A query engine failed or returned something the pipeline cannot trust. */
+export class EngineError extends ClvError {}
+
+/** The row accounting identity does not hold: publishing would mislead, so the run fails. */
+export class AccountingError extends ClvError {}
+
+/** Another run holds the lock. */
+export class RunLockedError extends ClvError {}
+
+/** First line of a message: engines tend to append multi-line context the user does not need. */
+export const firstLine = (error: unknown): string =>
+  (error instanceof Error ? error.message : String(error)).split('\n')[0]?.trim() ?? '';

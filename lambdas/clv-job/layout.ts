@@ -1,0 +1,21 @@
+/**
+ * Where a run's files live under the output root (an S3 prefix or a local folder). The store
+ * adapters, the pipeline and the CDK stack's lifecycle rules and Glue tables all use these names.
+ */
+export const STAGING_DIR = '_staging';
+export const LOCK_KEY = '_lock/run.lock';
+export const LATEST_KEY = 'latest.json';
+export const SUCCESS_MARKER = '_SUCCESS';
+export const MANIFEST_FILE = '_manifest.json';
+
+/** The datasets a run publishes, each Hive-partitioned by run date. */
+export const DATASETS = ['customers', 'rejected', 'summary', 'report'] as const;
+export type Dataset = (typeof DATASETS)[number];
+
+export const runDatePartition = (runDate: string): string => `run_date=${runDate}`;
+export const datasetPartition = (dataset: Dataset, runDate: string): string => `${dataset}/${runDatePartition(runDate)}`;
+export const summaryKey = (runDate: string): string => `${datasetPartition('summary', runDate)}/summary.json`;
+export const reportKey = (runDate: string): string => `${datasetPartition('report', runDate)}/index.html`;
+/** The run date's success marker and manifest sit beside its summary. */
+export const successKey = (runDate: string): string => `${datasetPartition('summary', runDate)}/${SUCCESS_MARKER}`;
+export const manifestKey = (runDate: string): string => `${datasetPartition('summary', runDate)}/${MANIFEST_FILE}`;

@@ -1,0 +1,40 @@
+import { REJECTION_REASONS, type RejectionReason } from '../domain/outcomes.js';
+import { AccountingError } from '../errors.js';
+import type { CountsSection } from '../schemas/summary-run.js';
+import type { OutcomeCountRow } from './engine-results.js';
+
+/**
+ * Folds the engine's outcome counts into the summary's `counts` and checks the identity
+ * `input_rows = accepted + duplicate + non_purchase + rejected` against the row count taken
+ * straight off the input. A mismatch means a row was lost or counted twice: the run fails
+ * rather than publish numbers nobody can reconcile.
+ */
+export const accountFor = (inputRows: number, outcomes: readonly OutcomeCountRow[], customers: number): CountsSection => {
+  const rejectedByReason = Object.fromEntries(REJECTION_REASONS.map((r) => [r, 0])) as Record<RejectionReason, number>;
+  const totals = { accepted: 0, duplicate: 0, non_purchase: 0, rejected: 0 };
+  for (const row of outcomes) {
+    totals[row.outcome] += row.row_count;
+    if (row.outcome === 'rejected') {
+      if (row.reason === null) throw new AccountingError('a rejected row has no reason');
+      rejectedByReason[row.reason] += row.row_count;
+    } else if (row.reason !== null) {
+      throw new AccountingError(`a row with outcome ${row.outcome} carries rejection reason ${row.reason}`);
+    }
+  }
+  const judged = totals.accepted + totals.duplicate + totals.non_purchase + totals.rejected;
+  if (judged !== inputRows) {
+    throw new AccountingError(
+      `row accounting does not add up: ${inputRows} input rows, but ${totals.accepted} accepted + ${totals.duplicate} duplicate + ` +
+        `${totals.non_purchase} non-purchase + ${totals.rejected} rejected = ${judged}`,
+    );
+  }
+  return {
+    input_rows: inputRows,
+    accepted_orders: totals.accepted,
+    duplicate_orders: totals.duplicate,
+    non_purchase_orders: totals.non_purchase,
+    rejected_rows: totals.rejected,
+    rejected_by_reason: rejectedByReason,
+    customers,
+  };
+};

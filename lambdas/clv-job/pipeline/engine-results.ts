@@ -1,0 +1,155 @@
+import { z } from 'zod';
+import type { CustomerTable } from '../domain/customers.js';
+import { OUTCOMES, REJECTION_REASONS } from '../domain/outcomes.js';
+import { EngineError } from '../errors.js';
+import type { ResultColumns } from '../ports.js';
+
+/**
+ * Turns the engines' result columns into the pipeline's types, checking every value on the way.
+ * Both engines go through here: DuckDB hands back numbers, Athena strings (every value of its
+ * result CSV is text, and an empty field is NULL), so each reader accepts either and checks the value.
+ */
+type Reader<T> = (value: unknown) => T | undefined;
+
+const asNumber = (value: unknown): number | undefined => {
+  if (typeof value === 'number') return value;
+  if (typeof value === 'bigint') return Number(value);
+  if (typeof value === 'string' && value.trim() !== '') return Number(value);
+  return undefined;
+};
+const int: Reader<number> = (value) => {
+  const n = asNumber(value);
+  return n !== undefined && Number.isSafeInteger(n) ? n : undefined;
+};
+const finite: Reader<number> = (value) => {
+  const n = asNumber(value);
+  return n !== undefined && Number.isFinite(n) ? n : undefined;
+};
+const text: Reader<string> = (value) => (typeof value === 'string' ? value : undefined);
+const nullableText: Reader<string | null> = (value) => (value === null || value === '' ? null : text(value));
+
+const column = (result: ResultColumns, name: string): readonly unknown[] => {
+  const values = result.columns[name];
+  if (!values || values.length !== result.rowCount) {
+    throw new EngineError(`query result lacks column ${name} (has: ${Object.keys(result.columns).join(', ')})`);
+  }
+  return values;
+};
+
+const readColumn = <T>(result: ResultColumns, name: string, read: Reader<T>, what: string): T[] => {
+  const values = column(result, name);
+  const out = new Array<T>(values.length);
+  for (let i = 0; i < values.length; i++) {
+    const v = read(values[i]);
+    if (v === undefined) throw new EngineError(`query result column ${name}, row ${i + 1}: ${JSON.stringify(values[i])} is not ${what}`);
+    out[i] = v;
+  }
+  return out;
+};
+
+const intColumn = (result: ResultColumns, name: string): Int32Array => Int32Array.from(readColumn(result, name, int, 'an integer'));
+const doubleColumn = (result: ResultColumns, name: string): Float64Array =>
+  Float64Array.from(readColumn(result, name, finite, 'a finite number'));
+
+export const decodeCustomers = (result: ResultColumns): CustomerTable => {
+  const frequency = intColumn(result, 'frequency');
+  const customers: CustomerTable = {
+    size: result.rowCount,
+    customerId: readColumn(result, 'customer_id', text, 'a string'),
+    firstOrderDay: intColumn(result, 'first_order_day'),
+    lastOrderDay: intColumn(result, 'last_order_day'),
+    acquisitionChannel: readColumn(result, 'acquisition_channel', nullableText, 'a string or null'),
+    cohort: readColumn(result, 'cohort', text, 'a YYYY-MM string'),
+    orders: intColumn(result, 'orders'),
+    frequency,
+    recencyDays: intColumn(result, 'recency_days'),
+    tenureDays: intColumn(result, 'tenure_days'),
+    totalRevenue: doubleColumn(result, 'total_revenue'),
+    monetaryValue: doubleColumn(result, 'monetary_value'),
+    avgOrderValue: doubleColumn(result, 'avg_order_value'),
+  };
+  for (let i = 0; i < customers.size; i++) {
+    if (frequency[i]! < 0 || customers.recencyDays[i]! > customers.tenureDays[i]! || customers.recencyDays[i]! < 0) {
+      throw new EngineError(`customer ${customers.customerId[i]}: inconsistent frequency / recency / tenure from the engine`);
+    }
+  }
+  return customers;
+};
+
+/** Distinct (frequency, recency, tenure) patterns in days, with their customer counts. */
+export interface BgNbdPatterns {
+  readonly frequency: Float64Array;
+  readonly recencyDays: Float64Array;
+  readonly tenureDays: Float64Array;
+  readonly customers: Float64Array;
+}
+
+export const decodeBgNbdPatterns = (result: ResultColumns): BgNbdPatterns => ({
+  frequency: Float64Array.from(intColumn(result, 'frequency')),
+  recencyDays: Float64Array.from(intColumn(result, 'recency_days')),
+  tenureDays: Float64Array.from(intColumn(result, 'tenure_days')),
+  customers: Float64Array.from(intColumn(result, 'customers')),
+});
+
+/** Repeat buyers' distinct (frequency, monetary value), with their customer counts. */
+export interface SpendPatterns {
+  readonly frequency: Float64Array;
+  readonly monetaryValue: Float64Array;
+  readonly customers: Float64Array;
+}
+
+export const decodeSpendPatterns = (result: ResultColumns): SpendPatterns => ({
+  frequency: Float64Array.from(intColumn(result, 'frequency')),
+  monetaryValue: doubleColumn(result, 'monetary_value'),
+  customers: Float64Array.from(intColumn(result, 'customers')),
+});
+
+/** One row of the outcome counts: small, so each row goes through zod. */
+const outcomeCountRow = z.object({
+  outcome: z.enum(OUTCOMES),
+  reason: z.enum(REJECTION_REASONS).nullable(),
+  row_count: z.coerce.number().int().nonnegative(),
+});
+export type OutcomeCountRow = z.infer<typeof outcomeCountRow>;
+
+const rows = (result: ResultColumns): Record<string, unknown>[] =>
+  Array.from({ length: result.rowCount }, (_, i) =>
+    Object.fromEntries(Object.entries(result.columns).map(([name, values]) => [name, values[i] === '' ? null : values[i]])),
+  );
+
+export const decodeOutcomeCounts = (result: ResultColumns): OutcomeCountRow[] =>
+  rows(result).map((row, i) => {
+    const parsed = outcomeCountRow.safeParse(row);
+    if (!parsed.success) throw new EngineError(`outcome count row ${i + 1} is malformed: ${z.prettifyError(parsed.error)}`);
+    return parsed.data;
+  });
+
+export const decodeLatestOrderDate = (result: ResultColumns): string | null => {
+  const value = result.rowCount === 0 ? null : (column(result, 'latest_order_date')[0] ?? null);
+  const parsed = z.union([z.null(), z.literal('').transform(() => null), z.string().regex(/^\d{4}-\d{2}-\d{2}$/)]).safeParse(value);
+  if (!parsed.success) throw new EngineError(`latest order date ${JSON.stringify(value)} is not YYYY-MM-DD`);
+  return parsed.data;
+};
+
+/** Rejected rows keep their raw text; only the bookkeeping columns are checked. */
+export interface RejectedRows {
+  readonly rowCount: number;
+  readonly columns: Readonly<Record<string, readonly (string | number | null)[]>>;
+}
+
+export const decodeRejectedRows = (result: ResultColumns, names: readonly string[]): RejectedRows => {
+  const columns: Record<string, (string | number | null)[]> = {};
+  for (const name of names) {
+    columns[name] =
+      name === 'source_row'
+        ? readColumn(result, name, (v) => (v === null || v === '' ? null : int(v)), 'an integer or null')
+        : readColumn(result, name, nullableText, 'a string or null');
+  }
+  const reasons = columns.reason ?? [];
+  reasons.forEach((reason, i) => {
+    if (!REJECTION_REASONS.includes(reason as (typeof REJECTION_REASONS)[number])) {
+      throw new EngineError(`rejected row ${i + 1} has unknown reason ${JSON.stringify(reason)}`);
+    }
+  });
+  return { rowCount: result.rowCount, columns };
+};

@@ -1,0 +1,212 @@
+import type { ModelOptions } from '../config.js';
+import { dayOf } from '../domain/customers.js';
+import type { SegmentSettings } from '../domain/segments/settings.js';
+import { AccountingError, EmptyInputError } from '../errors.js';
+import { reportKey, summaryKey } from '../layout.js';
+import type { OutputStore, QueryEngine, StagedRun, TableWriter } from '../ports.js';
+import { summarySchema, type Summary } from '../schemas/summary.js';
+import type { SqlParameters } from '../sql/index.js';
+import { accountFor } from './accounting.js';
+import {
+  decodeBgNbdPatterns,
+  decodeCustomers,
+  decodeLatestOrderDate,
+  decodeOutcomeCounts,
+  decodeRejectedRows,
+  decodeSpendPatterns,
+} from './engine-results.js';
+import { loadPrevious } from './previous-run.js';
+import { modelParameters, scoreCustomers } from './score-customers.js';
+import { segmentAndCompare } from './segment-customers.js';
+import { writeCustomers, writeRejected, type WrittenFile } from './write-tables.js';
+import { REJECTED_COLUMNS } from '../schemas/tables.js';
+
+export const STAGES = ['lock', 'query', 'model', 'segment', 'write', 'publish'] as const;
+export type Stage = (typeof STAGES)[number];
+
+/** Told when each stage starts and ends, e.g. to draw progress on a terminal. */
+export interface ProgressListener {
+  stageStarted(stage: Stage): void;
+  stageFinished(stage: Stage, seconds: number, detail: string): void;
+}
+
+export interface PipelineDeps {
+  readonly engine: QueryEngine;
+  readonly store: OutputStore;
+  readonly tables: TableWriter;
+  /** Wall clock, passed in so tests can fix it. */
+  readonly now: () => Date;
+  readonly newRunId: () => string;
+  readonly progress?: ProgressListener;
+  /** Renders the run's HTML report, when the composition root has one. */
+  readonly renderReport?: (summary: Summary) => string;
+}
+
+export interface RunConfig {
+  /** The as-of date; default: the latest valid order date (never later than today). */
+  readonly asOf?: string;
+  readonly model: ModelOptions;
+  readonly nonPurchaseStatuses: readonly string[];
+  readonly segments: SegmentSettings;
+  /** A run lock older than this is considered abandoned and taken over. */
+  readonly lockTtlSeconds: number;
+}
+
+export interface RunResult {
+  readonly summary: Summary;
+  readonly files: readonly WrittenFile[];
+}
+
+/**
+ * One night's run: query -> model -> segment -> publish. Everything is staged first and published
+ * at the end, so any failure leaves the previous outputs exactly as they were.
+ */
+export const runPipeline = async (deps: PipelineDeps, config: RunConfig): Promise<RunResult> => {
+  const { engine, store, tables, progress } = deps;
+  const startedAt = deps.now();
+  const runId = deps.newRunId();
+  const timings: Record<string, number> = {};
+  const stage = async <T>(name: Stage, work: () => Promise<T>, detail: (result: T) => string = () => ''): Promise<T> => {
+    progress?.stageStarted(name);
+    const t0 = performance.now();
+    const result = await work();
+    const seconds = (performance.now() - t0) / 1000;
+    timings[name] = Math.round(seconds * 1000) / 1000;
+    progress?.stageFinished(name, seconds, detail(result));
+    return result;
+  };
+
+  const lock = await stage('lock', () => store.lock(runId, config.lockTtlSeconds));
+  let staged: StagedRun | null = null;
+  try {
+    const query = await stage(
+      'query',
+      async () => {
+        const inputRows = (await engine.run('inputRows', paramsFor(startedAt, config))).columns.input_rows?.[0];
+        if (Number(inputRows) === 0) throw new EmptyInputError('the input holds no order rows: nothing to score, nothing published');
+        const asOf = config.asOf ?? (await resolveLatestOrderDate(engine, startedAt, config));
+        const params: SqlParameters = { asOf, nonPurchaseStatuses: config.nonPurchaseStatuses };
+        const customers = decodeCustomers(await engine.run('customers', params));
+        const counts = accountFor(Number(inputRows), decodeOutcomeCounts(await engine.run('outcomeCounts', params)), customers.size);
+        const rejected = decodeRejectedRows(
+          await engine.run('rejectedRows', params),
+          REJECTED_COLUMNS.map((c) => c.name),
+        );
+        if (rejected.rowCount !== counts.rejected_rows) {
+          throw new AccountingError(`${counts.rejected_rows} rows were counted as rejected but ${rejected.rowCount} were listed`);
+        }
+        const bgnbd = decodeBgNbdPatterns(await engine.run('bgnbdPatterns', params));
+        const spend = decodeSpendPatterns(await engine.run('spendPatterns', params));
+        return { asOf, customers, counts, rejected, bgnbd, spend };
+      },
+      (q) => `${q.counts.input_rows} rows, ${q.customers.size} customers, ${q.counts.rejected_rows} rejected`,
+    );
+    const runDate = query.asOf;
+
+    const scored = await stage(
+      'model',
+      async () => scoreCustomers(query.customers, query.bgnbd, query.spend, config.model),
+      (s) => s.statusMessage,
+    );
+
+    const previous = await loadPrevious(store, runDate);
+    const segmented = await stage(
+      'segment',
+      async () =>
+        segmentAndCompare(
+          {
+            runDate,
+            asOfDay: dayOf(runDate),
+            customers: query.customers,
+            scores: scored.scores,
+            parameters: modelParameters(scored.models),
+            settings: config.segments,
+            previous,
+          },
+          (summary) => modelParameters(summary.models),
+        ),
+      (s) => `${s.summary.changes.warnings.length} warnings`,
+    );
+
+    staged = await store.stage(runId);
+    const run = staged;
+    const files = await stage(
+      'write',
+      async () => [
+        ...(await writeCustomers(run, tables, runDate, query.customers, scored.scores, segmented.columns)),
+        await writeRejected(run, tables, runDate, query.rejected),
+      ],
+      (f) => `${f.length} files, ${(f.reduce((s, x) => s + x.bytes, 0) / 1e6).toFixed(1)} MB`,
+    );
+
+    const input = await engine.describeInput();
+    const finishedAt = deps.now();
+    const draft: Summary = {
+      run: {
+        run_id: runId,
+        run_date: runDate,
+        as_of: query.asOf,
+        as_of_source: config.asOf ? 'given' : 'latest_order_date',
+        engine: engine.name,
+        started_at: startedAt.toISOString(),
+        finished_at: finishedAt.toISOString(),
+        timings,
+        inputs: input,
+        output: store.location,
+        settings: {
+          time_unit: config.model.timeUnit,
+          horizon: config.model.horizon,
+          discount_rate: config.model.discountRate,
+          margin: config.model.margin,
+          lifespan_years: config.model.lifespanYears,
+          non_purchase_statuses: [...config.nonPurchaseStatuses],
+        },
+      },
+      counts: query.counts,
+      totals: scored.totals,
+      models: scored.models,
+      segments: segmented.summary.segments,
+      channels: segmented.summary.channels,
+      cohorts: segmented.summary.cohorts,
+      concentration: segmented.summary.concentration,
+      changes: segmented.summary.changes,
+      warnings: [...scored.warnings, ...(query.customers.size === 0 ? [{ code: 'no_customers', message: 'no valid purchase: every row was rejected, duplicate or non-purchase' }] : [])],
+    };
+    const summary = summarySchema.parse(draft);
+    const summaryText = JSON.stringify(summary, null, 2) + '\n';
+    await staged.put(summaryKey(runDate), summaryText);
+    const report = deps.renderReport?.(summary);
+    if (report !== undefined) await staged.put(reportKey(runDate), report);
+    const allFiles: WrittenFile[] = [
+      ...files,
+      { key: summaryKey(runDate), rows: null, bytes: Buffer.byteLength(summaryText) },
+    ];
+
+    await stage('publish', () =>
+      run.publish(runDate, {
+        runId,
+        runDate,
+        files: allFiles,
+      }),
+    );
+    return { summary, files: allFiles };
+  } catch (error) {
+    await staged?.discard().catch(() => undefined);
+    throw error;
+  } finally {
+    await lock.release();
+  }
+};
+
+const today = (now: Date): string => now.toISOString().slice(0, 10);
+
+const paramsFor = (now: Date, config: RunConfig): SqlParameters => ({
+  asOf: config.asOf ?? today(now),
+  nonPurchaseStatuses: config.nonPurchaseStatuses,
+});
+
+/** The latest valid order date, judged with today as the as-of date so a future-dated row cannot win. */
+const resolveLatestOrderDate = async (engine: QueryEngine, now: Date, config: RunConfig): Promise<string> => {
+  const latest = decodeLatestOrderDate(await engine.run('latestOrderDate', paramsFor(now, { ...config, asOf: today(now) })));
+  return latest ?? today(now);
+};

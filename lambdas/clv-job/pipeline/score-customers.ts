@@ -1,0 +1,116 @@
+import type { ModelOptions } from '../config.js';
+import type { CustomerScores, CustomerTable } from '../domain/customers.js';
+import { neumaierSum } from '../domain/math/sum.js';
+import { fitBgNbd } from '../domain/models/bg-nbd.js';
+import { DAYS_PER_UNIT, scoreTuples, type ClvSettings } from '../domain/models/clv.js';
+import { fitGammaGamma } from '../domain/models/gamma-gamma.js';
+import { historicalClvColumn } from '../domain/models/historical.js';
+import type { ModelParameter } from '../domain/segments/changes.js';
+import { modelsSummaryOf, type ModelsSummary } from '../schemas/summary-models.js';
+import type { RunWarning, TotalsSection } from '../schemas/summary-run.js';
+import type { BgNbdPatterns, SpendPatterns } from './engine-results.js';
+
+export interface ScoredCustomers {
+  readonly scores: CustomerScores;
+  readonly models: ModelsSummary;
+  readonly totals: TotalsSection;
+  readonly warnings: RunWarning[];
+  /** One line for progress output. */
+  readonly statusMessage: string;
+}
+
+const divide = (values: Float64Array, by: number): Float64Array => values.map((v) => v / by);
+
+/**
+ * The model stage: both fits run on the engine's distinct patterns (their cost does not grow with
+ * the customer count), then every customer is scored. When a fit cannot be trusted the predictive
+ * columns stay null (never NaN), the summary says why, and tiers rank on historical CLV.
+ */
+export const scoreCustomers = (
+  customers: CustomerTable,
+  bgnbdPatterns: BgNbdPatterns,
+  spendPatterns: SpendPatterns,
+  options: ModelOptions,
+): ScoredCustomers => {
+  const historicalClv = historicalClvColumn(customers.avgOrderValue, customers.orders, customers.tenureDays, options.lifespanYears);
+  const unit = DAYS_PER_UNIT[options.timeUnit];
+  const bgnbd = fitBgNbd({
+    x: bgnbdPatterns.frequency,
+    tx: divide(bgnbdPatterns.recencyDays, unit),
+    T: divide(bgnbdPatterns.tenureDays, unit),
+    weight: bgnbdPatterns.customers,
+  });
+  const gammaGamma = fitGammaGamma({ x: spendPatterns.frequency, mx: spendPatterns.monetaryValue, weight: spendPatterns.customers });
+  const settings: ClvSettings = {
+    timeUnit: options.timeUnit,
+    horizon: options.horizon,
+    discountRate: options.discountRate,
+    margin: options.margin,
+  };
+  const models = modelsSummaryOf(bgnbd, gammaGamma, settings);
+  const warnings: RunWarning[] = [];
+  if (!bgnbd.diagnostics.converged) warnings.push({ code: 'bgnbd_untrusted', message: `BG/NBD fit not trusted: ${bgnbd.diagnostics.message}` });
+  if (!gammaGamma.diagnostics.converged) {
+    warnings.push({ code: 'gamma_gamma_untrusted', message: `Gamma-Gamma fit not trusted: ${gammaGamma.diagnostics.message}` });
+  }
+
+  let predicted = null;
+  if (models.trusted) {
+    try {
+      predicted = scoreTuples(
+        bgnbd.params,
+        gammaGamma.params,
+        { x: customers.frequency, recencyDays: customers.recencyDays, tenureDays: customers.tenureDays, monetaryValue: customers.monetaryValue },
+        settings,
+      );
+    } catch (error) {
+      // e.g. q <= 1: a converged fit whose mean spend is infinite cannot price a customer
+      warnings.push({ code: 'scoring_failed', message: `predictive CLV not computed: ${(error as Error).message}` });
+    }
+  }
+  if (predicted === null) {
+    warnings.push({ code: 'ranking_on_historical_clv', message: 'CLV tiers and equity rank on historical CLV because the predictive models could not be trusted' });
+  }
+
+  const rankingClv = predicted?.predictedClv ?? historicalClv;
+  const scores: CustomerScores = {
+    historicalClv,
+    expectedPurchases: predicted?.expectedPurchases ?? null,
+    probabilityAlive: predicted?.probabilityAlive ?? null,
+    expectedOrderValue: predicted?.expectedOrderValue ?? null,
+    predictedClv: predicted?.predictedClv ?? null,
+    rankingClv,
+  };
+  let repeatCustomers = 0;
+  for (let i = 0; i < customers.size; i++) if (customers.frequency[i]! > 0) repeatCustomers += 1;
+  const totals: TotalsSection = {
+    customers: customers.size,
+    revenue: neumaierSum(customers.totalRevenue),
+    historical_clv: neumaierSum(historicalClv),
+    predicted_clv: predicted ? neumaierSum(predicted.predictedClv) : null,
+    ranking_clv: predicted ? 'predicted_clv' : 'historical_clv',
+    equity: neumaierSum(rankingClv),
+    repeat_customers: repeatCustomers,
+  };
+  const { r, alpha, a, b } = models.bgnbd;
+  const statusMessage = predicted
+    ? `BG/NBD r=${r.toPrecision(4)} alpha=${alpha.toPrecision(4)} a=${a.toPrecision(4)} b=${b.toPrecision(4)}; Gamma-Gamma p=${models.gamma_gamma.p.toPrecision(4)} q=${models.gamma_gamma.q.toPrecision(4)} gamma=${models.gamma_gamma.gamma.toPrecision(4)}`
+    : 'predictive models not trusted: ranking on historical CLV';
+  return { scores, models, totals, warnings, statusMessage };
+};
+
+/** Fitted parameters with their standard errors, by name, for night-over-night comparison. */
+export const modelParameters = (models: ModelsSummary): Record<string, ModelParameter> => {
+  if (!models.trusted) return {};
+  const bgSe = models.bgnbd.standard_errors;
+  const ggSe = models.gamma_gamma.standard_errors;
+  return {
+    r: { value: models.bgnbd.r, standardError: bgSe?.r ?? null },
+    alpha: { value: models.bgnbd.alpha, standardError: bgSe?.alpha ?? null },
+    a: { value: models.bgnbd.a, standardError: bgSe?.a ?? null },
+    b: { value: models.bgnbd.b, standardError: bgSe?.b ?? null },
+    p: { value: models.gamma_gamma.p, standardError: ggSe?.p ?? null },
+    q: { value: models.gamma_gamma.q, standardError: ggSe?.q ?? null },
+    gamma: { value: models.gamma_gamma.gamma, standardError: ggSe?.gamma ?? null },
+  };
+};

@@ -1,0 +1,92 @@
+import type { CustomerScores, CustomerSegments, CustomerTable } from '../domain/customers.js';
+import { datasetPartition } from '../layout.js';
+import type { ColumnValues, StagedRun, TableWriter } from '../ports.js';
+import { CUSTOMER_COLUMNS, REJECTED_COLUMNS, TIERS, type Tier } from '../schemas/tables.js';
+import type { RejectedRows } from './engine-results.js';
+
+export interface WrittenFile {
+  readonly key: string;
+  /** Null for files that are not tables (the summary, the report). */
+  readonly rows: number | null;
+  readonly bytes: number;
+}
+
+/** Customers are gathered per batch so a tier's columns never all sit in memory at once. */
+const BATCH = 100_000;
+
+const partKey = (prefix: string, index: number, extension: string): string =>
+  `${prefix}/part-${String(index).padStart(5, '0')}.${extension}`;
+
+const gather = <T>(values: ArrayLike<T> | null, rows: Int32Array | Uint32Array, from: number, to: number): (T | null)[] => {
+  const out = new Array<T | null>(to - from);
+  for (let i = from; i < to; i++) out[i - from] = values === null ? null : values[rows[i]!]!;
+  return out;
+};
+
+/**
+ * Scored customers, one Parquet file per tier partition (`segment=high|mid|low`), with every
+ * contract column in the contract's order and type.
+ */
+export const writeCustomers = async (
+  run: StagedRun,
+  tables: TableWriter,
+  runDate: string,
+  customers: CustomerTable,
+  scores: CustomerScores,
+  segments: CustomerSegments,
+): Promise<WrittenFile[]> => {
+  const source: Record<(typeof CUSTOMER_COLUMNS)[number]['name'], ArrayLike<unknown> | null> = {
+    customer_id: customers.customerId,
+    first_order_date: customers.firstOrderDay,
+    last_order_date: customers.lastOrderDay,
+    acquisition_channel: customers.acquisitionChannel,
+    cohort: customers.cohort,
+    orders: customers.orders,
+    frequency: customers.frequency,
+    recency_days: customers.recencyDays,
+    tenure_days: customers.tenureDays,
+    total_revenue: customers.totalRevenue,
+    monetary_value: customers.monetaryValue,
+    avg_order_value: customers.avgOrderValue,
+    historical_clv: scores.historicalClv,
+    expected_purchases: scores.expectedPurchases,
+    probability_alive: scores.probabilityAlive,
+    expected_order_value: scores.expectedOrderValue,
+    predicted_clv: scores.predictedClv,
+    clv_tier: segments.clvTier,
+    value_loyalty: segments.valueLoyalty,
+    rfm_r: segments.rfmR,
+    rfm_f: segments.rfmF,
+    rfm_m: segments.rfmM,
+    rfm_score: segments.rfmScore,
+    rfm_segment: segments.rfmSegment,
+  };
+  const members: Record<Tier, number[]> = { high: [], mid: [], low: [] };
+  segments.clvTier.forEach((tier, i) => members[tier].push(i));
+
+  const written: WrittenFile[] = [];
+  for (const tier of TIERS) {
+    const rows = Int32Array.from(members[tier]);
+    if (rows.length === 0) continue;
+    const key = partKey(`${datasetPartition('customers', runDate)}/segment=${tier}`, 0, tables.extension);
+    const file = tables.open(await run.open(key), CUSTOMER_COLUMNS);
+    for (let from = 0; from < rows.length; from += BATCH) {
+      const to = Math.min(rows.length, from + BATCH);
+      const batch: Record<string, ColumnValues> = {};
+      for (const { name } of CUSTOMER_COLUMNS) batch[name] = gather(source[name], rows, from, to) as ColumnValues;
+      await file.append(batch, to - from);
+    }
+    written.push({ key, ...(await file.close()) });
+  }
+  return written;
+};
+
+/** The rejected rows as read, with file, row and reason; written even when empty so readers find the partition. */
+export const writeRejected = async (run: StagedRun, tables: TableWriter, runDate: string, rejected: RejectedRows): Promise<WrittenFile> => {
+  const key = partKey(datasetPartition('rejected', runDate), 0, tables.extension);
+  const file = tables.open(await run.open(key), REJECTED_COLUMNS);
+  const batch: Record<string, ColumnValues> = {};
+  for (const { name } of REJECTED_COLUMNS) batch[name] = (rejected.columns[name] ?? []) as ColumnValues;
+  await file.append(batch, rejected.rowCount);
+  return { key, ...(await file.close()) };
+};

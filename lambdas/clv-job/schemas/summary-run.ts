@@ -1,0 +1,71 @@
+import { z } from 'zod';
+import { REJECTION_REASONS } from '../domain/outcomes.js';
+
+/** The summary's `run`, `counts`, `totals` and `warnings` sections (SPEC "Output contract"). */
+const isoDate = z.string().regex(/^\d{4}-\d{2}-\d{2}$/);
+const count = z.number().int().nonnegative();
+const money = z.number().finite();
+
+export const runSectionSchema = z.object({
+  run_id: z.string().min(1),
+  run_date: isoDate,
+  as_of: isoDate,
+  /** Where the as-of date came from: given explicitly, or the latest valid order date. */
+  as_of_source: z.enum(['given', 'latest_order_date']),
+  engine: z.enum(['duckdb', 'athena']),
+  started_at: z.iso.datetime(),
+  finished_at: z.iso.datetime(),
+  /** Seconds per pipeline stage, in the order they ran. */
+  timings: z.record(z.string(), z.number().nonnegative()),
+  inputs: z.object({ files: count, bytes: count.nullable(), location: z.string() }),
+  output: z.string(),
+  settings: z.object({
+    time_unit: z.enum(['week', 'day']),
+    horizon: z.number().positive(),
+    discount_rate: z.number().nonnegative(),
+    margin: z.number().positive(),
+    lifespan_years: z.number().positive(),
+    non_purchase_statuses: z.array(z.string()),
+  }),
+});
+export type RunSection = z.infer<typeof runSectionSchema>;
+
+export const rejectedByReasonSchema = z.strictObject(
+  Object.fromEntries(REJECTION_REASONS.map((r) => [r, count])) as Record<(typeof REJECTION_REASONS)[number], typeof count>,
+);
+
+export const countsSectionSchema = z
+  .object({
+    input_rows: count,
+    accepted_orders: count,
+    duplicate_orders: count,
+    non_purchase_orders: count,
+    rejected_rows: count,
+    rejected_by_reason: rejectedByReasonSchema,
+    customers: count,
+  })
+  .refine(
+    (c) => c.input_rows === c.accepted_orders + c.duplicate_orders + c.non_purchase_orders + c.rejected_rows,
+    'input_rows must equal accepted_orders + duplicate_orders + non_purchase_orders + rejected_rows',
+  )
+  .refine(
+    (c) => Object.values(c.rejected_by_reason).reduce((a, b) => a + b, 0) === c.rejected_rows,
+    'rejected_by_reason must add up to rejected_rows',
+  );
+export type CountsSection = z.infer<typeof countsSectionSchema>;
+
+export const totalsSectionSchema = z.object({
+  customers: count,
+  revenue: money,
+  historical_clv: money,
+  /** Null when the predictive models could not be trusted. */
+  predicted_clv: money.nullable(),
+  /** The CLV that tiers and equity rank on. */
+  ranking_clv: z.enum(['predicted_clv', 'historical_clv']),
+  equity: money,
+  repeat_customers: count,
+});
+export type TotalsSection = z.infer<typeof totalsSectionSchema>;
+
+export const runWarningSchema = z.object({ code: z.string(), message: z.string() });
+export type RunWarning = z.infer<typeof runWarningSchema>;

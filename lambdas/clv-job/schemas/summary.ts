@@ -1,0 +1,35 @@
+import { z } from 'zod';
+import { modelsSummarySchema } from './summary-models.js';
+import { countsSectionSchema, runSectionSchema, runWarningSchema, totalsSectionSchema } from './summary-run.js';
+import {
+  changesSchema,
+  channelRowSchema,
+  clvTierRowSchema,
+  cohortRowSchema,
+  concentrationSchema,
+  rfmRowSchema,
+  valueLoyaltyRowSchema,
+} from './summary-segments.js';
+
+/**
+ * `summary/run_date=YYYY-MM-DD/summary.json`, the contract BI tools and later runs read.
+ * Consumers: `import { summarySchema, type Summary } from '.../schemas/summary.js'`.
+ */
+export const summarySchema = z.object({
+  run: runSectionSchema,
+  counts: countsSectionSchema,
+  totals: totalsSectionSchema,
+  models: modelsSummarySchema,
+  segments: z.object({
+    clv_tiers: z.array(clvTierRowSchema),
+    value_loyalty: z.array(valueLoyaltyRowSchema),
+    rfm: z.array(rfmRowSchema),
+  }),
+  channels: z.array(channelRowSchema),
+  cohorts: z.array(cohortRowSchema),
+  concentration: concentrationSchema,
+  changes: changesSchema,
+  /** Run-level warnings (untrusted fits, nothing to score); segment warnings live in `changes.warnings`. */
+  warnings: z.array(runWarningSchema),
+});
+export type Summary = z.infer<typeof summarySchema>;

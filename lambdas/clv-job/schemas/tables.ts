@@ -1,0 +1,65 @@
+/**
+ * The one definition of the output tables' columns and types. The Parquet writer, the Glue tables
+ * of the CDK stack and the tests all read it, so the files and the catalog cannot drift apart.
+ */
+export const COLUMN_TYPES = ['string', 'int', 'double', 'date'] as const;
+export type ColumnType = (typeof COLUMN_TYPES)[number];
+
+export interface ColumnSpec {
+  readonly name: string;
+  readonly type: ColumnType;
+  readonly comment: string;
+}
+
+const column = (name: string, type: ColumnType, comment: string): ColumnSpec => ({ name, type, comment });
+
+/** Scored customers: `customers/run_date=YYYY-MM-DD/segment=<high|mid|low>/part-*.parquet`. */
+export const CUSTOMER_COLUMNS = [
+  column('customer_id', 'string', 'customer identifier, trimmed'),
+  column('first_order_date', 'date', 'first valid purchase day'),
+  column('last_order_date', 'date', 'last valid purchase day on or before the as-of date'),
+  column('acquisition_channel', 'string', 'channel of the first order (null when the export has none)'),
+  column('cohort', 'string', 'acquisition month, YYYY-MM'),
+  column('orders', 'int', 'accepted orders (before same-day merging)'),
+  column('frequency', 'int', 'repeat purchase days: distinct purchase days minus one'),
+  column('recency_days', 'int', 'days from the first to the last purchase day'),
+  column('tenure_days', 'int', 'days from the first purchase day to the as-of date (T)'),
+  column('total_revenue', 'double', 'sum of accepted order amounts'),
+  column('monetary_value', 'double', 'mean revenue per repeat purchase day (0 when frequency is 0)'),
+  column('avg_order_value', 'double', 'mean revenue per accepted order (total_revenue / orders)'),
+  column('historical_clv', 'double', 'average order value x purchases per year x lifespan in years'),
+  column('expected_purchases', 'double', 'BG/NBD conditional expected purchases over the horizon'),
+  column('probability_alive', 'double', 'BG/NBD probability that the customer is still active'),
+  column('expected_order_value', 'double', 'Gamma-Gamma conditional expected revenue per purchase'),
+  column('predicted_clv', 'double', 'margin x expected order value x discounted expected purchases'),
+  column('clv_tier', 'string', 'high (top 20%), mid (next 50%) or low (bottom 30%) by the ranking CLV'),
+  column('value_loyalty', 'string', 'cell of the value x loyalty 2x2 matrix'),
+  column('rfm_r', 'int', 'recency quintile score, 5 = most recent'),
+  column('rfm_f', 'int', 'frequency quintile score, 5 = most frequent'),
+  column('rfm_m', 'int', 'monetary quintile score, 5 = highest spend'),
+  column('rfm_score', 'string', 'the three scores as text, e.g. "545"'),
+  column('rfm_segment', 'string', 'named RFM segment'),
+] as const satisfies readonly ColumnSpec[];
+
+/** Rejected input rows, as read: `rejected/run_date=YYYY-MM-DD/part-*.parquet`. */
+export const REJECTED_COLUMNS = [
+  column('source_file', 'string', 'the input file the row came from'),
+  column('source_row', 'int', 'record number within its file, header excluded; for a malformed record the line number the CSV reader reported (null where the engine cannot tell)'),
+  column('raw_line', 'string', 'the raw text of a record the CSV reader could not split into the header columns, else null'),
+  column('reason', 'string', 'reason code, e.g. invalid_amount'),
+  column('order_id', 'string', 'raw text as read'),
+  column('customer_id', 'string', 'raw text as read'),
+  column('order_date', 'string', 'raw text as read'),
+  column('amount', 'string', 'raw text as read'),
+  column('channel', 'string', 'raw text as read'),
+  column('status', 'string', 'raw text as read'),
+] as const satisfies readonly ColumnSpec[];
+
+/** Raw input columns of the orders export, all read as strings (the Glue orders table too). */
+export const ORDER_COLUMNS = ['order_id', 'customer_id', 'order_date', 'amount', 'channel', 'status'] as const;
+export type OrderColumn = (typeof ORDER_COLUMNS)[number];
+
+/** Partition keys of the customers table. */
+export const CUSTOMER_PARTITIONS = { run_date: 'date', segment: ['high', 'mid', 'low'] } as const;
+export const TIERS = CUSTOMER_PARTITIONS.segment;
+export type Tier = (typeof TIERS)[number];

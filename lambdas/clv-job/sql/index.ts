@@ -1,0 +1,73 @@
+import bgnbdPatterns from './bgnbd-patterns.sql';
+import classified from './classified.sql';
+import customers from './customers.sql';
+import latestOrderDate from './latest-order-date.sql';
+import outcomeCounts from './outcome-counts.sql';
+import rejectedRows from './rejected-rows.sql';
+import spendPatterns from './spend-patterns.sql';
+
+/**
+ * The one SQL text both engines run. Two derived relations build on the adapter's `orders`:
+ * `classified` (one row per input row with its outcome) and `customers` (one row per customer).
+ * How a relation is provided is the engine's business: DuckDB materialises each once, Athena
+ * inlines them as common table expressions. The texts themselves never differ.
+ */
+export const RELATIONS = { classified, customers } as const;
+export type RelationName = keyof typeof RELATIONS;
+
+/** The queries a run asks, each over one of the relations above. */
+export const QUERIES = {
+  // counted straight off the input, independently of `classified`, so the accounting check means something
+  inputRows: 'SELECT CAST(COUNT(*) AS INTEGER) AS input_rows FROM orders',
+  latestOrderDate,
+  outcomeCounts,
+  rejectedRows,
+  customers: 'SELECT * FROM customers',
+  bgnbdPatterns,
+  spendPatterns,
+} as const;
+export type QueryName = keyof typeof QUERIES;
+
+/** Relations a query needs, in dependency order. */
+export const RELATIONS_OF: Record<QueryName, readonly RelationName[]> = {
+  inputRows: [],
+  latestOrderDate: ['classified'],
+  outcomeCounts: ['classified'],
+  rejectedRows: ['classified'],
+  customers: ['classified', 'customers'],
+  bgnbdPatterns: ['classified', 'customers'],
+  spendPatterns: ['classified', 'customers'],
+};
+
+export interface SqlParameters {
+  /** `YYYY-MM-DD`, already validated. */
+  readonly asOf: string;
+  /** Lower-case status values that do not count as purchases. */
+  readonly nonPurchaseStatuses: readonly string[];
+}
+
+const quote = (value: string): string => `'${value.replaceAll("'", "''")}'`;
+
+/**
+ * Fills the placeholders. Values are validated before they get here, and string values are quoted
+ * as SQL literals, so no input can change the statement's shape.
+ */
+export const renderSql = (text: string, params: SqlParameters): string => {
+  if (!/^\d{4}-\d{2}-\d{2}$/.test(params.asOf)) throw new Error(`as-of date ${params.asOf} is not YYYY-MM-DD`);
+  if (params.nonPurchaseStatuses.length === 0) throw new Error('at least one non-purchase status is required');
+  return text
+    .replaceAll('{{as_of}}', params.asOf)
+    .replaceAll('{{non_purchase_statuses}}', params.nonPurchaseStatuses.map((s) => quote(s.toLowerCase())).join(', '));
+};
+
+/**
+ * A query with the relations it needs inlined as common table expressions: the form an engine
+ * that keeps no state between statements (Athena) runs. `orders`, when given, is the engine's own
+ * binding of the input (e.g. a SELECT over the Glue table), inlined first.
+ */
+export const inlineQuery = (name: QueryName, params: SqlParameters, orders?: string): string => {
+  const bound = orders === undefined ? [] : [`orders AS (\n${orders.trim()}\n)`];
+  const ctes = [...bound, ...RELATIONS_OF[name].map((relation) => `${relation} AS (\n${renderSql(RELATIONS[relation], params).trim()}\n)`)];
+  const query = renderSql(QUERIES[name], params).trim();
+  return ctes.length === 0 ? query : `WITH ${ctes.join(',\n')}\n${query}`;
+};

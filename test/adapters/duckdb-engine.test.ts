@@ -1,0 +1,127 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { DuckDbEngine } from '../../lambdas/clv-job/adapters/duckdb-engine.js';
+import { findInputFiles } from '../../lambdas/clv-job/adapters/input-files.js';
+import { DEFAULT_NON_PURCHASE_STATUSES, columnMappingSchema } from '../../lambdas/clv-job/config.js';
+import { InputFileError } from '../../lambdas/clv-job/errors.js';
+import {
+  decodeCustomers,
+  decodeLatestOrderDate,
+  decodeOutcomeCounts,
+  decodeRejectedRows,
+} from '../../lambdas/clv-job/pipeline/engine-results.js';
+import { REJECTED_COLUMNS } from '../../lambdas/clv-job/schemas/tables.js';
+import { fixture, tempDir, writeText } from '../support/files.js';
+
+const params = { asOf: '2024-06-30', nonPurchaseStatuses: DEFAULT_NON_PURCHASE_STATUSES };
+
+/**
+ * test/fixtures/orders-small holds two exports with every outcome of SPEC's input contract:
+ * orders-a.csv (UTF-8 BOM, CRLF, quoted commas and a quoted line break, a record with too few
+ * fields) and orders-b.csv.gz (gzip, columns in another order), which re-sends A4 and A5.
+ */
+describe('the DuckDB engine running the shared SQL', () => {
+  let engine: DuckDbEngine;
+  beforeAll(async () => {
+    engine = await DuckDbEngine.open({ files: await findInputFiles([fixture('orders-small')]), columns: columnMappingSchema.parse({}) });
+  });
+  afterAll(() => engine.close());
+
+  it('gives every input row exactly one outcome, in the contract order', async () => {
+    const inputRows = (await engine.run('inputRows', params)).columns.input_rows?.[0];
+    const counts = decodeOutcomeCounts(await engine.run('outcomeCounts', params));
+    const byKey = Object.fromEntries(counts.map((c) => [`${c.outcome}:${c.reason ?? ''}`, c.row_count]));
+
+    expect(inputRows).toBe(20);
+    expect(byKey).toEqual({
+      'accepted:': 6,
+      'duplicate:': 2,
+      'non_purchase:': 4,
+      'rejected:malformed_row': 1,
+      'rejected:missing_order_id': 1,
+      'rejected:missing_customer_id': 1,
+      'rejected:invalid_order_date': 2,
+      'rejected:invalid_amount': 1,
+      'rejected:negative_amount': 1,
+      'rejected:order_date_after_as_of': 1,
+    });
+  });
+
+  it('lists each rejected row as read, with its file, record number and one reason', async () => {
+    const rejected = decodeRejectedRows(await engine.run('rejectedRows', params), REJECTED_COLUMNS.map((c) => c.name));
+    const rows = Array.from({ length: rejected.rowCount }, (_, i) =>
+      Object.fromEntries(Object.entries(rejected.columns).map(([k, v]) => [k, v[i]])),
+    );
+    const byOrder = (id: string) => rows.find((r) => r.order_id === id);
+
+    expect(rows).toHaveLength(8);
+    expect(byOrder('A10')).toMatchObject({ reason: 'invalid_order_date', order_date: '31/02/2024', source_row: 10 });
+    expect(byOrder('A11')).toMatchObject({ reason: 'invalid_order_date', order_date: '2024-02-30' });
+    expect(byOrder('A12')).toMatchObject({ reason: 'invalid_amount', amount: '12.50 EUR' });
+    expect(byOrder('A13')).toMatchObject({ reason: 'negative_amount', amount: '-3' });
+    expect(byOrder('A14')).toMatchObject({ reason: 'order_date_after_as_of' });
+    expect(byOrder('A9')).toMatchObject({ reason: 'missing_customer_id', customer_id: '  ' });
+    expect(rows.find((r) => r.reason === 'missing_order_id')).toMatchObject({ customer_id: 'c3', source_row: 8 });
+    const malformed = rows.find((r) => r.reason === 'malformed_row');
+    expect(malformed?.raw_line).toBe('A15,c3,2024-01-05');
+    expect(String(malformed?.source_file)).toMatch(/orders-a\.csv$/);
+  });
+
+  it('aggregates accepted orders to customers: same-day purchases merge, re-sent rows count once', async () => {
+    const customers = decodeCustomers(await engine.run('customers', params));
+    const row = (id: string) => {
+      const i = customers.customerId.indexOf(id);
+      return {
+        orders: customers.orders[i],
+        frequency: customers.frequency[i],
+        recency: customers.recencyDays[i],
+        tenure: customers.tenureDays[i],
+        revenue: customers.totalRevenue[i],
+        monetary: customers.monetaryValue[i],
+        aov: customers.avgOrderValue[i],
+        channel: customers.acquisitionChannel[i],
+        cohort: customers.cohort[i],
+      };
+    };
+
+    expect(customers.customerId).toEqual(['c1', 'c2', 'c4', 'c6']);
+    // A1 + A2 share 2024-01-10 (one purchase day), A3 a timestamp on 2024-02-01; A4 was re-sent as returned
+    expect(row('c1')).toEqual({ orders: 3, frequency: 1, recency: 22, tenure: 172, revenue: 35, monetary: 20, aov: 35 / 3, channel: 'email', cohort: '2024-01' });
+    // the copy of A5 in the later file wins: 42 on 2024-05-01 via affiliate
+    expect(row('c2')).toEqual({ orders: 1, frequency: 0, recency: 0, tenure: 60, revenue: 42, monetary: 0, aov: 42, channel: 'affiliate', cohort: '2024-05' });
+    expect(row('c4')).toMatchObject({ tenure: 0, channel: 'multi\r\nline' });
+    expect(row('c6')).toMatchObject({ channel: null, revenue: 1 });
+  });
+
+  it('finds the latest valid order date, ignoring rows dated after the as-of date', async () => {
+    expect(decodeLatestOrderDate(await engine.run('latestOrderDate', params))).toBe('2024-06-30');
+  });
+});
+
+describe('the DuckDB engine refusing input it cannot read', () => {
+  it.each([
+    ['a binary file', Buffer.from([0x00, 0xff, 0xfe, 0x00, 0x13, 0x37, 0x00, 0x00, 0xc3, 0x28]), /cannot be read as a CSV file|required column/],
+    ['a file without the amount column', 'order_id,customer_id,order_date\n1,a,2024-01-01\n', /required column "amount" \(amount\) is missing/],
+  ])('fails on %s, naming the file', async (_, content, message) => {
+    const dir = await tempDir();
+    const path = await writeText(dir, 'export.csv', content);
+
+    const opening = DuckDbEngine.open({ files: [{ path, bytes: 0 }], columns: columnMappingSchema.parse({}) });
+
+    await expect(opening).rejects.toThrow(InputFileError);
+    await expect(opening).rejects.toThrow(path);
+    await expect(opening).rejects.toThrow(message);
+  });
+
+  it('maps configured header names onto the logical columns', async () => {
+    const dir = await tempDir();
+    const path = await writeText(dir, 'erp.csv', 'OrderNo,Client,Date,Total\nX1,k1,2024-01-01,3.5\n');
+    const columns = columnMappingSchema.parse({ order_id: 'OrderNo', customer_id: 'Client', order_date: 'Date', amount: 'Total' });
+
+    const engine = await DuckDbEngine.open({ files: [{ path, bytes: 0 }], columns });
+    const customers = decodeCustomers(await engine.run('customers', params));
+    await engine.close();
+
+    expect(customers.customerId).toEqual(['k1']);
+    expect(customers.totalRevenue[0]).toBe(3.5);
+  });
+});

@@ -1,0 +1,164 @@
+import { execFile } from 'node:child_process';
+import { cp, readFile, readdir, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { gzipSync } from 'node:zlib';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { summarySchema } from '../lambdas/clv-job/schemas/summary.js';
+import { repoRoot, tempDir, writeText } from './support/files.js';
+
+const cli = join(repoRoot, 'dist', 'cli.js');
+const sampleData = join(repoRoot, 'sample-data');
+
+interface Outcome {
+  readonly code: number;
+  readonly stdout: string;
+  readonly stderr: string;
+}
+
+/** The CLI as a user meets it: a separate process, in a folder of its own, not on a terminal. */
+const clv = async (args: readonly string[], cwd: string): Promise<Outcome> => {
+  try {
+    const { stdout, stderr } = await promisify(execFile)(process.execPath, [cli, ...args], { cwd, env: { ...process.env, CI: 'true' } });
+    return { code: 0, stdout, stderr };
+  } catch (error) {
+    const e = error as { code?: number; stdout?: string; stderr?: string };
+    return { code: e.code ?? -1, stdout: e.stdout ?? '', stderr: e.stderr ?? '' };
+  }
+};
+
+const filesUnder = async (root: string): Promise<string[]> =>
+  (await readdir(root, { recursive: true, withFileTypes: true }).catch(() => []))
+    .filter((e) => e.isFile())
+    .map((e) => join(e.parentPath, e.name).slice(root.length + 1))
+    .sort();
+
+describe('clv run', () => {
+  beforeAll(async () => {
+    // the tests run the bundle `npm test` builds first; fail clearly if someone runs vitest alone
+    await readFile(cli).catch(() => {
+      throw new Error('dist/cli.js is missing: run `npm run build` (npm test does) before these tests');
+    });
+  });
+
+  it('scores the bundled sample into the output contract and exits 0', async () => {
+    const cwd = await tempDir();
+
+    const result = await clv(['run', '--input', sampleData, '--output', 'out', '--as-of', '2025-12-31'], cwd);
+    const files = await filesUnder(join(cwd, 'out'));
+    const summary = summarySchema.parse(JSON.parse(await readFile(join(cwd, 'out/summary/run_date=2025-12-31/summary.json'), 'utf8')));
+
+    expect(result.code).toBe(0);
+    expect(result.stderr).toBe('');
+    expect(files).toEqual(
+      expect.arrayContaining([
+        'customers/run_date=2025-12-31/segment=high/part-00000.parquet',
+        'customers/run_date=2025-12-31/segment=mid/part-00000.parquet',
+        'customers/run_date=2025-12-31/segment=low/part-00000.parquet',
+        'rejected/run_date=2025-12-31/part-00000.parquet',
+        'summary/run_date=2025-12-31/summary.json',
+        'summary/run_date=2025-12-31/_SUCCESS',
+        'latest.json',
+      ]),
+    );
+    expect(files.some((f) => f.startsWith('_staging') || f.startsWith('_lock'))).toBe(false);
+    expect(summary.counts.input_rows).toBe(982);
+    expect(result.stdout).toContain(`customers: ${summary.counts.customers};`);
+    expect(result.stdout).toContain('summary: out/summary/run_date=2025-12-31/summary.json');
+  });
+
+  it('reads folders recursively and takes the latest valid order date as the default as-of date', async () => {
+    const cwd = await tempDir();
+    await cp(sampleData, join(cwd, 'drop', 'nested'), { recursive: true });
+    // a row dated after today is not a valid order date, so it cannot move the as-of date
+    await writeText(join(cwd, 'drop'), 'late.csv', 'order_id,customer_id,order_date,amount\nL1,c1,2026-02-14,5\nL2,c2,2999-01-01,5\n');
+
+    const result = await clv(['run', '--input', 'drop', '--output', 'out'], cwd);
+    const summary = summarySchema.parse(JSON.parse(await readFile(join(cwd, 'out/summary/run_date=2026-02-14/summary.json'), 'utf8')));
+
+    expect(result.code).toBe(0);
+    expect(result.stdout).toMatch(/as of 2026-02-14, latest order date/);
+    expect(summary.counts.input_rows).toBe(984);
+    expect(summary.counts.rejected_by_reason.order_date_after_as_of).toBe(1);
+  });
+
+  it.each([
+    ['an unknown flag', ['--input', 'x', '--output', 'o', '--colour'], /unknown option '--colour'/],
+    ['a malformed --as-of', ['--input', 'x', '--output', 'o', '--as-of', '2025-02-30'], /asOf: is not a calendar date/],
+    ['a missing --output', ['--input', 'x'], /required option '--output <dir>' not specified/],
+    ['a bad --time-unit', ['--input', 'x', '--output', 'o', '--time-unit', 'month'], /argument 'month' is invalid/],
+    ['a non-numeric --margin', ['--input', 'x', '--output', 'o', '--margin', 'lots'], /--margin must be a number/],
+    ['a margin above 1', ['--input', 'x', '--output', 'o', '--margin', '1.5'], /margin/],
+  ])('exits 2 with a usage hint on %s', async (_, args, message) => {
+    const cwd = await tempDir();
+
+    const result = await clv(['run', ...args], cwd);
+
+    expect(result.code).toBe(2);
+    expect(result.stderr).toMatch(message);
+    expect(result.stderr).toMatch(/--help/);
+    expect(result.stderr).not.toMatch(/\n\s+at /);
+  });
+
+  it.each([
+    ['is not JSON', '{ nope'],
+    ['has an unknown key', JSON.stringify({ modle: {} })],
+    ['has a bad value', JSON.stringify({ model: { timeUnit: 'fortnight' } })],
+  ])('exits 2 when the config file %s', async (_, content) => {
+    const cwd = await tempDir();
+    await writeText(cwd, 'config.json', content);
+
+    const result = await clv(['run', '--input', sampleData, '--output', 'out', '--config', 'config.json'], cwd);
+
+    expect(result.code).toBe(2);
+    expect(result.stderr).toMatch(/config file config\.json/);
+    expect(await filesUnder(join(cwd, 'out'))).toEqual([]);
+  });
+
+  it.each([
+    ['a binary file', 'orders.csv', Buffer.from([0x00, 0xff, 0xfe, 0x00, 0x13, 0x37, 0x00, 0x00]), /orders\.csv: cannot be read as a CSV file|orders\.csv: required column/],
+    ['a truncated gzip', 'orders.csv.gz', gzipSync('order_id,customer_id,order_date,amount\n' + 'O1,c1,2025-01-01,5\n'.repeat(5000)).subarray(0, 300), /orders\.csv\.gz: is not a complete gzip file/],
+    ['a file lacking a required column', 'orders.csv', 'order_id,customer_id,amount\nO1,c1,5\n', /orders\.csv: required column "order_date"/],
+  ])('exits 1 on %s, naming the file, with nothing published', async (_, name, content, message) => {
+    const cwd = await tempDir();
+    await writeText(cwd, name, content);
+
+    const result = await clv(['run', '--input', name, '--output', 'out'], cwd);
+
+    expect(result.code).toBe(1);
+    expect(result.stderr).toMatch(message);
+    expect(result.stderr.trim().split('\n')).toHaveLength(1);
+    expect(await filesUnder(join(cwd, 'out'))).toEqual([]);
+  });
+
+  it('exits 1 on an unreadable path, naming it', async () => {
+    const cwd = await tempDir();
+
+    const result = await clv(['run', '--input', 'no-such-folder', '--output', 'out'], cwd);
+
+    expect(result.code).toBe(1);
+    expect(result.stderr).toMatch(/no-such-folder: cannot be read/);
+  });
+
+  it('exits 1 with a clear message when the input holds no rows at all', async () => {
+    const cwd = await tempDir();
+    await writeText(cwd, 'empty.csv', 'order_id,customer_id,order_date,amount\n');
+
+    const result = await clv(['run', '--input', 'empty.csv', '--output', 'out'], cwd);
+
+    expect(result.code).toBe(1);
+    expect(result.stderr).toMatch(/no order rows/);
+    expect(await filesUnder(join(cwd, 'out'))).toEqual([]);
+  });
+
+  it('prints a stack trace only when --debug asks for one', async () => {
+    const cwd = await tempDir();
+    await writeFile(join(cwd, 'bad.csv'), 'a,b\n1,2\n');
+
+    const quiet = await clv(['run', '--input', 'bad.csv', '--output', 'out'], cwd);
+    const debug = await clv(['run', '--input', 'bad.csv', '--output', 'out', '--debug'], cwd);
+
+    expect(quiet.stderr).not.toMatch(/\n\s+at /);
+    expect(debug.stderr).toMatch(/\n\s+at /);
+  });
+});

@@ -1,0 +1,249 @@
+import { describe, expect, it } from 'vitest';
+import {
+  changesSincePreviousRun,
+  meanProbabilityAlive,
+  parameterChanges,
+  tierMigration,
+  type RunSnapshot,
+} from '../../../lambdas/clv-job/domain/segments/changes.js';
+import { DEFAULT_SEGMENT_SETTINGS } from '../../../lambdas/clv-job/domain/segments/settings.js';
+import type { Tier } from '../../../lambdas/clv-job/schemas/tables.js';
+import { changesSchema, type ChannelRow, type SegmentRow } from '../../../lambdas/clv-job/schemas/summary-segments.js';
+
+const THRESHOLDS = { ...DEFAULT_SEGMENT_SETTINGS.warnings, minCustomers: 10 };
+
+const row = (segment: string, customers: number, equity: number, totalCustomers: number, totalEquity: number): SegmentRow => ({
+  segment,
+  customers,
+  share: customers / totalCustomers,
+  equity,
+  equity_share: equity / totalEquity,
+  average_clv: equity / customers,
+  actions: [],
+});
+
+const channel = (name: string, customers: number, equity: number, totalCustomers: number, totalEquity: number, alive: number | null): ChannelRow => ({
+  channel: name,
+  customers,
+  share: customers / totalCustomers,
+  equity,
+  equity_share: equity / totalEquity,
+  average_clv: equity / customers,
+  revenue: equity / 2,
+  repeat_rate: 0.5,
+  mean_probability_alive: alive,
+  below_average: false,
+});
+
+/** 100 customers, equity 10 000: 20 high hold 6 000. */
+const PREVIOUS: RunSnapshot = {
+  runDate: '2024-06-01',
+  clvTiers: [row('high', 20, 6_000, 100, 10_000), row('mid', 50, 3_500, 100, 10_000), row('low', 30, 500, 100, 10_000)],
+  valueLoyalty: [
+    row('high_value_high_loyalty', 30, 7_000, 100, 10_000),
+    row('high_value_low_loyalty', 20, 1_500, 100, 10_000),
+    row('low_value_high_loyalty', 20, 1_000, 100, 10_000),
+    row('low_value_low_loyalty', 30, 500, 100, 10_000),
+  ],
+  rfm: [row('Champions', 60, 8_000, 100, 10_000), row('At Risk', 40, 2_000, 100, 10_000)],
+  channels: [channel('email', 60, 7_200, 100, 10_000, 0.7), channel('search', 40, 2_800, 100, 10_000, 0.6)],
+  parameters: { r: { value: 0.25, standardError: 0.01 }, alpha: { value: 4, standardError: 0.5 } },
+};
+
+/** 110 customers, equity 11 000: the high tier's share fell to 50%, email's average CLV fell 25%. */
+const CURRENT: RunSnapshot = {
+  runDate: '2024-06-02',
+  clvTiers: [row('high', 22, 5_500, 110, 11_000), row('mid', 55, 4_900, 110, 11_000), row('low', 33, 600, 110, 11_000)],
+  valueLoyalty: [
+    row('high_value_high_loyalty', 33, 7_500, 110, 11_000),
+    row('high_value_low_loyalty', 22, 2_000, 110, 11_000),
+    row('low_value_high_loyalty', 22, 1_000, 110, 11_000),
+    row('low_value_low_loyalty', 33, 500, 110, 11_000),
+  ],
+  rfm: [row('Champions', 60, 7_000, 110, 11_000), row('At Risk', 50, 4_000, 110, 11_000)],
+  channels: [channel('email', 60, 5_400, 110, 11_000, 0.6), channel('search', 40, 5_000, 110, 11_000, 0.6), channel('social', 10, 600, 110, 11_000, 0.5)],
+  parameters: { r: { value: 0.3, standardError: 0.01 }, alpha: { value: 4.5, standardError: 0.5 } },
+};
+
+describe('changes versus the previous run', () => {
+  it('says a first run has nothing to compare with', () => {
+    // Act
+    const changes = changesSincePreviousRun(CURRENT, null, THRESHOLDS);
+
+    // Assess
+    expect(changes.previous_run_date).toBeNull();
+    expect(changes.note).toMatch(/no previous run/);
+    expect([changes.totals, changes.tier_migration, changes.warnings, changes.clv_tiers]).toEqual([null, null, [], []]);
+    expect(changesSchema.parse(changes)).toEqual(changes);
+  });
+
+  it('reports customers and equity per tier as current, previous, delta and relative change', () => {
+    // Act
+    const changes = changesSincePreviousRun(CURRENT, PREVIOUS, THRESHOLDS);
+
+    // Assess
+    expect(changes.previous_run_date).toBe('2024-06-01');
+    expect(changes.totals?.customers).toEqual({ current: 110, previous: 100, delta: 10, relative_change: 0.1 });
+    expect(changes.totals?.equity).toEqual({ current: 11_000, previous: 10_000, delta: 1_000, relative_change: 0.1 });
+    expect(changes.clv_tiers[0]).toEqual({
+      segment: 'high',
+      customers: { current: 22, previous: 20, delta: 2, relative_change: 0.1 },
+      equity: { current: 5_500, previous: 6_000, delta: -500, relative_change: expect.closeTo(-1 / 12, 12) as number },
+      equity_share: { current: 0.5, previous: 0.6, delta: expect.closeTo(-0.1, 12) as number, relative_change: expect.closeTo(-1 / 6, 12) as number },
+      average_clv: { current: 250, previous: 300, delta: -50, relative_change: expect.closeTo(-1 / 6, 12) as number },
+    });
+    expect(changesSchema.parse(changes)).toEqual(changes);
+  });
+
+  it('lists a channel new this run with a previous value of 0 and no relative change', () => {
+    // Act
+    const changes = changesSincePreviousRun(CURRENT, PREVIOUS, THRESHOLDS);
+
+    // Assess
+    expect(changes.channels.map((c) => c.channel)).toEqual(['email', 'search', 'social']);
+    expect(changes.channels[2]?.customers).toEqual({ current: 10, previous: 0, delta: 10, relative_change: null });
+  });
+
+  it('reports mean P(alive) across channels, weighted by customers', () => {
+    // Act
+    const changes = changesSincePreviousRun(CURRENT, PREVIOUS, THRESHOLDS);
+
+    // Assess
+    expect(changes.totals?.mean_probability_alive.previous).toBeCloseTo(0.66, 12);
+    expect(changes.totals?.mean_probability_alive.current).toBeCloseTo(65 / 110, 12);
+  });
+
+  it('warns when quality declines: high tier equity share, a channel average CLV, at-risk equity, a parameter', () => {
+    // Act
+    const changes = changesSincePreviousRun(CURRENT, PREVIOUS, THRESHOLDS);
+
+    // Assess
+    expect(changes.warnings.map((w) => [w.code, w.metric])).toEqual([
+      ['mean_probability_alive_drop', 'mean_probability_alive'],
+      ['high_tier_equity_share_drop', 'clv_tiers[high].equity_share'],
+      ['segment_average_clv_drop', 'clv_tiers[high].average_clv'],
+      ['at_risk_equity_share_rise', "rfm[At Risk + Can't Lose Them].equity_share"],
+      ['channel_average_clv_drop', 'channels[email].average_clv'],
+      ['parameter_shift', 'parameters[r]'],
+    ]);
+    const email = changes.warnings.find((w) => w.code === 'channel_average_clv_drop');
+    expect(email).toMatchObject({ previous: 120, current: 90, threshold: 0.1 });
+    expect(email?.message).toBe('Average CLV of customers acquired through "email" fell by 25.0% since 2024-06-01 (from 120 to 90).');
+  });
+
+  it.each([
+    { threshold: 'channelAverageClvDrop', value: 0.3, gone: 'channel_average_clv_drop' },
+    { threshold: 'highTierEquityShareDrop', value: 0.2, gone: 'high_tier_equity_share_drop' },
+    { threshold: 'parameterShiftStandardErrors', value: 6, gone: 'parameter_shift' },
+    { threshold: 'meanProbabilityAliveDrop', value: 0.1, gone: 'mean_probability_alive_drop' },
+    { threshold: 'minCustomers', value: 61, gone: 'channel_average_clv_drop' },
+  ])('stays quiet about $gone when $threshold is $value', ({ threshold, value, gone }) => {
+    // Act
+    const changes = changesSincePreviousRun(CURRENT, PREVIOUS, { ...THRESHOLDS, [threshold]: value });
+
+    // Assess
+    expect(changes.warnings.map((w) => w.code)).not.toContain(gone);
+  });
+
+  it('warns when customers or total equity fall, as missing input would cause', () => {
+    // Act
+    const changes = changesSincePreviousRun(PREVIOUS, CURRENT, THRESHOLDS);
+
+    // Assess
+    expect(changes.warnings.map((w) => w.code)).toEqual(expect.arrayContaining(['customer_count_drop']));
+    expect(changes.warnings.find((w) => w.code === 'customer_count_drop')?.message).toMatch(/missing or truncated/);
+  });
+
+  it('warns when the predictive model is lost, rather than reporting a fall in P(alive)', () => {
+    // Prepare
+    const failed: RunSnapshot = { ...CURRENT, channels: CURRENT.channels.map((c) => ({ ...c, mean_probability_alive: null })) };
+
+    // Act
+    const changes = changesSincePreviousRun(failed, PREVIOUS, THRESHOLDS);
+
+    // Assess
+    const codes = changes.warnings.map((w) => w.code);
+    expect(codes).toContain('predictive_model_unavailable');
+    expect(codes).not.toContain('mean_probability_alive_drop');
+    expect(changes.totals?.mean_probability_alive).toEqual({ current: null, previous: expect.closeTo(0.66, 12) as number, delta: null, relative_change: null });
+  });
+
+  it('carries the tier migration matrix it is given', () => {
+    // Prepare
+    const migration = tierMigration(['a'], ['high'], new Map<string, Tier>([['a', 'mid']]));
+
+    // Act
+    const changes = changesSincePreviousRun(CURRENT, PREVIOUS, THRESHOLDS, migration);
+
+    // Assess
+    expect(changes.tier_migration).toEqual(migration);
+  });
+});
+
+describe('model parameter changes', () => {
+  it('report deltas in the current fit\'s standard errors', () => {
+    // Act
+    const changes = parameterChanges(CURRENT.parameters, PREVIOUS.parameters);
+
+    // Assess
+    expect(changes).toEqual([
+      {
+        parameter: 'r', current: 0.3, previous: 0.25, delta: expect.closeTo(0.05, 12) as number,
+        relative_change: expect.closeTo(0.2, 12) as number, standard_error: 0.01, delta_in_standard_errors: expect.closeTo(5, 9) as number,
+      },
+      { parameter: 'alpha', current: 4.5, previous: 4, delta: 0.5, relative_change: 0.125, standard_error: 0.5, delta_in_standard_errors: 1 },
+    ]);
+  });
+
+  it('leave the shift in standard errors empty without a standard error, and list parameters one run lacks', () => {
+    // Act
+    const changes = parameterChanges({ p: { value: 2, standardError: null } }, { p: { value: 1, standardError: null }, q: { value: 3, standardError: 0.1 } });
+
+    // Assess
+    expect(changes).toEqual([
+      { parameter: 'p', current: 2, previous: 1, delta: 1, relative_change: 1, standard_error: null, delta_in_standard_errors: null },
+      { parameter: 'q', current: null, previous: 3, delta: null, relative_change: null, standard_error: 0.1, delta_in_standard_errors: null },
+    ]);
+  });
+});
+
+describe('tier migration', () => {
+  it('counts customers per previous and current tier, with new customers and absent ones', () => {
+    // Prepare
+    const previous = new Map<string, Tier>([
+      ['a', 'high'],
+      ['b', 'high'],
+      ['c', 'mid'],
+      ['d', 'low'],
+      ['gone', 'mid'],
+    ]);
+
+    // Act
+    const cells = tierMigration(['a', 'b', 'c', 'd', 'fresh'], ['high', 'mid', 'mid', 'high', 'low'], previous);
+
+    // Assess
+    const nonZero = cells.filter((c) => c.customers > 0).map((c) => `${c.from_tier}->${c.to_tier}: ${c.customers}`);
+    expect(nonZero).toEqual(['high->high: 1', 'high->mid: 1', 'mid->mid: 1', 'mid->absent: 1', 'low->high: 1', 'new->low: 1']);
+    expect(cells).toHaveLength(15);
+  });
+
+  it('adds up to the current customers (rows) and the previous customers (columns but "new")', () => {
+    // Prepare
+    const previous = new Map<string, Tier>([['x', 'low'], ['y', 'low'], ['z', 'high']]);
+    const ids = ['x', 'new1', 'new2', 'z'];
+
+    // Act
+    const cells = tierMigration(ids, ['mid', 'high', 'low', 'high'], previous);
+
+    // Assess
+    expect(cells.filter((c) => c.to_tier !== 'absent').reduce((s, c) => s + c.customers, 0)).toBe(ids.length);
+    expect(cells.filter((c) => c.from_tier !== 'new').reduce((s, c) => s + c.customers, 0)).toBe(previous.size);
+  });
+});
+
+describe('mean P(alive) of a run', () => {
+  it('is empty when the run had no P(alive) or no customers', () => {
+    expect(meanProbabilityAlive([])).toBeNull();
+    expect(meanProbabilityAlive([channel('a', 1, 1, 1, 1, null)])).toBeNull();
+  });
+});

@@ -1,0 +1,187 @@
+import { readFile, readdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import { beforeAll, describe, expect, it } from 'vitest';
+import type { OutputStore, TableWriter } from '../../lambdas/clv-job/ports.js';
+import { summarySchema, type Summary } from '../../lambdas/clv-job/schemas/summary.js';
+import { CUSTOMER_COLUMNS } from '../../lambdas/clv-job/schemas/tables.js';
+import { parquetTypes, queryDuckDb } from '../support/duckdb-reader.js';
+import { fixture, repoRoot, tempDir } from '../support/files.js';
+import { REASON_OF_DEFECT, genOrders, runLocal, type Truth } from '../support/pipeline.js';
+
+const sampleData = join(repoRoot, 'sample-data');
+
+const expectedCounts = (truth: Truth) => ({
+  input_rows: truth.rowsWritten,
+  accepted_orders: truth.validOrders,
+  duplicate_orders: truth.resentDuplicates,
+  non_purchase_orders: truth.cancelledOrders,
+  rejected_rows: Object.values(truth.defects).reduce((a, b) => a + b, 0),
+  rejected_by_reason: Object.fromEntries(
+    ['malformed_row', ...Object.values(REASON_OF_DEFECT)].map((reason) => [
+      reason,
+      Object.entries(truth.defects)
+        .filter(([defect]) => REASON_OF_DEFECT[defect] === reason)
+        .reduce((sum, [, n]) => sum + n, 0),
+    ]),
+  ),
+});
+
+const listFiles = async (root: string): Promise<string[]> =>
+  (await readdir(root, { recursive: true, withFileTypes: true }))
+    .filter((e) => e.isFile())
+    .map((e) => join(e.parentPath, e.name).slice(root.length + 1))
+    .sort();
+
+describe('the pipeline on gen-orders exports, against their truth.json', () => {
+  it('counts every row of the bundled sample exactly as the generator recorded', async () => {
+    const truth = JSON.parse(await readFile(fixture('sample-truth.json'), 'utf8')) as Truth;
+    const out = await tempDir();
+
+    const { summary } = await runLocal([sampleData], out, { asOf: truth.asOf });
+
+    const { customers: _, ...counts } = summary.counts;
+    expect(counts).toEqual(expectedCounts(truth));
+  });
+
+  it('counts every row of a dirty, overlapping export exactly (gzip, 5% re-sent rows, 3% defects)', async () => {
+    const input = await tempDir();
+    const truth = await genOrders(input, ['--customers', '3000', '--files', '5', '--seed', '23', '--gzip', '--dirty', '0.03', '--overlap', '0.05']);
+    const out = await tempDir();
+
+    const { summary } = await runLocal([input], out, { asOf: truth.asOf });
+
+    const { customers: _, ...counts } = summary.counts;
+    expect(counts).toEqual(expectedCounts(truth));
+  });
+});
+
+describe('the published output, read back by DuckDB as an independent reader', () => {
+  let out: string;
+  let summary: Summary;
+  beforeAll(async () => {
+    out = await tempDir();
+    summary = (await runLocal([sampleData], out, { asOf: '2025-12-31' })).summary;
+  });
+
+  it('types every customer column as the contract says', async () => {
+    const types = await parquetTypes(`${out}/customers/run_date=2025-12-31/segment=high/part-00000.parquet`);
+    const duckdbType = { string: 'VARCHAR', int: 'INTEGER', double: 'DOUBLE', date: 'DATE' } as const;
+
+    expect(types).toEqual(Object.fromEntries(CUSTOMER_COLUMNS.map((c) => [c.name, duckdbType[c.type]])));
+  });
+
+  it('holds one row per customer, in the partition of its own tier, adding up to the summary', async () => {
+    const rows = await queryDuckDb(
+      `SELECT segment, clv_tier, COUNT(*)::INTEGER AS customers, COUNT(DISTINCT customer_id)::INTEGER AS distinct_ids,
+              SUM(predicted_clv) AS equity, SUM(total_revenue) AS revenue
+       FROM read_parquet('${out}/customers/**/*.parquet', hive_partitioning = true) GROUP BY ALL ORDER BY segment`,
+    );
+    const tiers = Object.fromEntries(summary.segments.clv_tiers.map((t) => [t.segment, t]));
+
+    for (const row of rows) {
+      expect(row.segment).toBe(row.clv_tier);
+      expect(row.customers).toBe(row.distinct_ids);
+      expect(row.customers).toBe(tiers[String(row.segment)]?.customers);
+      expect(row.equity).toBeCloseTo(tiers[String(row.segment)]?.equity ?? NaN, 6);
+    }
+    expect(rows.reduce((s, r) => s + Number(r.customers), 0)).toBe(summary.counts.customers);
+    expect(rows.reduce((s, r) => s + Number(r.revenue), 0)).toBeCloseTo(summary.totals.revenue, 6);
+  });
+
+  it('agrees with a customer aggregate DuckDB computes on its own from the raw files', async () => {
+    // written independently of the shared SQL: deduplicate by order_id keeping the last file's copy,
+    // drop cancelled and invalid rows, merge same-day purchases, aggregate
+    const files = (await readdir(sampleData)).map((f) => `'${join(sampleData, f)}'`).join(', ');
+    const independent = await queryDuckDb(`
+      WITH raw AS (SELECT * FROM read_csv([${files}], all_varchar = true, filename = true)),
+      latest AS (SELECT * FROM raw WHERE order_id IS NOT NULL AND customer_id IS NOT NULL
+                   AND regexp_full_match(order_date, '\\d{4}-\\d{2}-\\d{2}') AND regexp_full_match(amount, '[0-9]+(\\.[0-9]+)?')
+                   AND order_date::DATE <= DATE '2025-12-31'
+                 QUALIFY row_number() OVER (PARTITION BY order_id ORDER BY filename DESC) = 1),
+      valid AS (SELECT customer_id, order_date::DATE AS day, amount::DOUBLE AS amount FROM latest WHERE status NOT IN ('cancelled', 'refunded')),
+      days AS (SELECT customer_id, day, SUM(amount) AS revenue FROM valid GROUP BY ALL)
+      SELECT customer_id, MIN(day)::VARCHAR AS first_order_date, MAX(day)::VARCHAR AS last_order_date,
+             (COUNT(*) - 1)::INTEGER AS frequency, SUM(revenue) AS total_revenue
+      FROM days GROUP BY ALL ORDER BY customer_id`);
+    const published = await queryDuckDb(`
+      SELECT customer_id, first_order_date::VARCHAR AS first_order_date, last_order_date::VARCHAR AS last_order_date, frequency, total_revenue
+      FROM read_parquet('${out}/customers/**/*.parquet') ORDER BY customer_id`);
+
+    expect(published).toHaveLength(independent.length);
+    published.forEach((row, i) => {
+      const { total_revenue, ...rest } = independent[i] ?? {};
+      expect(row).toMatchObject(rest);
+      expect(row.total_revenue).toBeCloseTo(Number(total_revenue), 9);
+    });
+  });
+
+  it('writes the rejected rows as read, with file, row and reason', async () => {
+    const rows = await queryDuckDb(`SELECT reason, COUNT(*)::INTEGER AS n FROM read_parquet('${out}/rejected/**/*.parquet') GROUP BY ALL`);
+
+    expect(Object.fromEntries(rows.map((r) => [r.reason, r.n]))).toEqual(
+      Object.fromEntries(Object.entries(summary.counts.rejected_by_reason).filter(([, n]) => n > 0)),
+    );
+  });
+
+  it('writes a summary the exported schema accepts', async () => {
+    const text = await readFile(`${out}/summary/run_date=2025-12-31/summary.json`, 'utf8');
+
+    expect(summarySchema.safeParse(JSON.parse(text)).success).toBe(true);
+  });
+});
+
+describe('publishing, when a run fails or is repeated', () => {
+  it('leaves the previous run intact when a failure strikes after the parts are written', async () => {
+    const out = await tempDir();
+    await runLocal([sampleData], out, { asOf: '2025-12-31' });
+    const before = await listFiles(out);
+    const summaryBefore = await readFile(join(out, 'summary/run_date=2025-12-31/summary.json'), 'utf8');
+    const failingPublish = (store: OutputStore): OutputStore => ({
+      location: store.location,
+      read: (k) => store.read(k),
+      publishedRunDates: () => store.publishedRunDates(),
+      lock: (id, ttl) => store.lock(id, ttl),
+      stage: async (runId) => {
+        const staged = await store.stage(runId);
+        return {
+          open: (key) => staged.open(key),
+          put: (key, body) => staged.put(key, body),
+          discard: () => staged.discard(),
+          publish: () => Promise.reject(new Error('disk full')),
+        };
+      },
+    });
+
+    await expect(runLocal([sampleData], out, { asOf: '2025-12-31' }, { store: failingPublish })).rejects.toThrow('disk full');
+
+    expect(await listFiles(out)).toEqual(before);
+    expect(await readFile(join(out, 'summary/run_date=2025-12-31/summary.json'), 'utf8')).toBe(summaryBefore);
+  });
+
+  it('publishes nothing of a run whose table writing fails', async () => {
+    const out = await tempDir();
+    const failingWriter = (tables: TableWriter): TableWriter => ({
+      extension: tables.extension,
+      open: (sink, columns) => {
+        const file = tables.open(sink, columns);
+        return { append: () => Promise.reject(new Error('encoder crashed')), close: () => file.close() };
+      },
+    });
+
+    await expect(runLocal([sampleData], out, { asOf: '2025-12-31' }, { tables: failingWriter })).rejects.toThrow('encoder crashed');
+
+    expect(await listFiles(out)).toEqual([]);
+  });
+
+  it('replaces a run date when it is run again, leaving exactly one copy', async () => {
+    const out = await tempDir();
+    await runLocal([sampleData], out, { asOf: '2025-12-31' });
+    const first = await listFiles(out);
+
+    const { summary } = await runLocal([sampleData], out, { asOf: '2025-12-31' });
+    const [count] = await queryDuckDb(`SELECT COUNT(*)::INTEGER AS n FROM read_parquet('${out}/customers/**/*.parquet')`);
+
+    expect(await listFiles(out)).toEqual(first);
+    expect(count?.n).toBe(summary.counts.customers);
+  });
+});

@@ -1,0 +1,37 @@
+import { TrinoSQL } from 'dt-sql-parser';
+import { describe, expect, it } from 'vitest';
+import { DEFAULT_NON_PURCHASE_STATUSES } from '../../lambdas/clv-job/config.js';
+import { REJECTION_REASONS } from '../../lambdas/clv-job/domain/outcomes.js';
+import { QUERIES, RELATIONS, inlineQuery, renderSql, type QueryName } from '../../lambdas/clv-job/sql/index.js';
+
+const params = { asOf: '2025-12-31', nonPurchaseStatuses: DEFAULT_NON_PURCHASE_STATUSES };
+const trino = new TrinoSQL();
+
+/** No Athena runs here: the Trino grammar is the next best witness that Athena accepts the text. */
+describe('the shared SQL as Athena (Trino) runs it', () => {
+  it.each(Object.keys(QUERIES) as QueryName[])('parses %s, with its relations inlined, as Trino SQL', (name) => {
+    const errors = trino.validate(inlineQuery(name, params));
+
+    expect(errors).toEqual([]);
+  });
+
+  it('refuses DuckDB-only syntax, so passing it means something', () => {
+    expect(trino.validate('SELECT a::INTEGER FROM t QUALIFY ROW_NUMBER() OVER () = 1').length).toBeGreaterThan(0);
+  });
+
+  it('checks every rejection reason of the contract', () => {
+    const classified = RELATIONS.classified;
+
+    for (const reason of REJECTION_REASONS) expect(classified).toContain(`'${reason}'`);
+  });
+
+  it('quotes values it fills in, so a status cannot change the statement', () => {
+    const sql = renderSql("status_value IN ({{non_purchase_statuses}})", { asOf: '2025-01-01', nonPurchaseStatuses: ["o'brien"] });
+
+    expect(sql).toBe("status_value IN ('o''brien')");
+  });
+
+  it('refuses an as-of date that is not YYYY-MM-DD', () => {
+    expect(() => renderSql('{{as_of}}', { asOf: "2025-01-01' OR 1=1 --", nonPurchaseStatuses: ['void'] })).toThrow(/YYYY-MM-DD/);
+  });
+});

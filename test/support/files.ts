@@ -1,0 +1,27 @@
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { onTestFinished } from 'vitest';
+
+/** The repository root, and the shared data sets beside it (`../shared` as CI has it). */
+export const repoRoot = fileURLToPath(new URL('../../', import.meta.url));
+export const sharedDir = join(repoRoot, '..', 'shared');
+export const fixture = (...parts: string[]): string => join(repoRoot, 'test', 'fixtures', ...parts);
+
+/** A fresh folder, removed when the test that made it finishes (or kept when made outside a test). */
+export const tempDir = async (): Promise<string> => {
+  const dir = await mkdtemp(join(tmpdir(), 'clv-test-'));
+  try {
+    onTestFinished(() => rm(dir, { recursive: true, force: true }));
+  } catch {
+    // made in a hook rather than a test: the hook's own teardown removes it
+  }
+  return dir;
+};
+
+export const writeText = async (dir: string, name: string, content: string | Uint8Array): Promise<string> => {
+  const path = join(dir, name);
+  await writeFile(path, content);
+  return path;
+};
