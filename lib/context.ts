@@ -1,0 +1,136 @@
+import { Duration, Size } from 'aws-cdk-lib';
+import { RetentionDays } from 'aws-cdk-lib/aws-logs';
+import type { Node } from 'constructs';
+import type { ClvStackProps } from './clv-stack.js';
+import type { ClvModelOptions } from './job.js';
+import { failOnProblems } from './validation.js';
+
+/**
+ * Every context key the app reads (`cdk deploy -c key=value`, or "context" in cdk.json), with the
+ * stack prop it sets. docs/deploy.md lists them with their defaults.
+ */
+export const CONTEXT_KEYS = {
+  stackName: 'name of the CloudFormation stack (default ClvJob)',
+  alarmEmail: 'e-mail address subscribed to the alarm topic',
+  scheduleCron: 'cron expression of the nightly run, e.g. "cron(0 3 * * ? *)"',
+  scheduleTimeZone: 'IANA time zone of the cron expression, e.g. "Europe/Paris"',
+  inputPrefix: 'drop prefix of the order exports',
+  outputPrefix: 'output prefix of the job',
+  athenaResultsPrefix: 'prefix of Athena query results',
+  athenaResultsExpirationDays: 'days Athena results are kept',
+  noncurrentVersionExpirationDays: 'days overwritten or deleted object versions are kept',
+  orderColumns: 'export columns in file order, comma separated (or a JSON array in cdk.json)',
+  projectionStartDate: 'first run date (yyyy-MM-dd) the output tables project',
+  databaseName: 'Glue database name',
+  workgroupName: 'Athena workgroup name',
+  bytesScannedCutoffGiB: 'per-query Athena scan limit in GiB',
+  memoryMb: 'function memory in MB',
+  timeoutMinutes: 'function timeout in minutes (5-15); also the run lock TTL',
+  serviceName: 'Powertools service name (metric dimension)',
+  logRetentionDays: 'function log retention in days (a CloudWatch Logs retention value)',
+  noSuccessAlarmHours: 'hours without a successful run before the alarm fires (1-24)',
+  handlerEntry: 'path of the handler source file (default lambdas/clv-job/handler.ts)',
+  timeUnit: 'model time unit: week or day',
+  horizon: 'prediction horizon in time units',
+  discountRate: 'annual discount rate, e.g. 0.1',
+  margin: 'share of revenue that is profit, e.g. 0.3',
+  lifespanYears: 'expected customer lifespan for historical CLV',
+} as const;
+export type ContextKey = keyof typeof CONTEXT_KEYS;
+
+export const DEFAULT_STACK_NAME = 'ClvJob';
+
+export interface ClvAppSettings {
+  readonly stackName: string;
+  readonly props: ClvStackProps;
+}
+
+/**
+ * Reads the app's settings from CDK context. Values given with `-c` arrive as strings, values in
+ * cdk.json as JSON; both are accepted. Every bad value is reported at once.
+ */
+export const clvSettingsFromContext = (node: Node): ClvAppSettings => {
+  const problems: string[] = [];
+  const raw = (key: ContextKey): unknown => node.tryGetContext(key);
+
+  const text = (key: ContextKey): string | undefined => {
+    const v = raw(key);
+    if (v === undefined || v === null) return undefined;
+    if (typeof v !== 'string' || v.trim() === '') {
+      problems.push(`context ${key} must be a non-empty string, got ${JSON.stringify(v)}`);
+      return undefined;
+    }
+    return v.trim();
+  };
+  const number = (key: ContextKey, options: { integer?: boolean } = {}): number | undefined => {
+    const v = raw(key);
+    if (v === undefined || v === null) return undefined;
+    const n = typeof v === 'number' ? v : typeof v === 'string' && v.trim() !== '' ? Number(v) : Number.NaN;
+    if (!Number.isFinite(n) || (options.integer && !Number.isInteger(n))) {
+      problems.push(`context ${key} must be ${options.integer ? 'a whole number' : 'a number'}, got ${JSON.stringify(v)}`);
+      return undefined;
+    }
+    return n;
+  };
+  const list = (key: ContextKey): string[] | undefined => {
+    const v = raw(key);
+    if (v === undefined || v === null) return undefined;
+    if (Array.isArray(v) && v.every((x) => typeof x === 'string')) return v.map((x) => x.trim());
+    if (typeof v === 'string' && v.trim() !== '') return v.split(',').map((x) => x.trim());
+    problems.push(`context ${key} must be a comma-separated list or an array of strings, got ${JSON.stringify(v)}`);
+    return undefined;
+  };
+  const days = (key: ContextKey): Duration | undefined => {
+    const n = number(key, { integer: true });
+    return n === undefined ? undefined : Duration.days(n);
+  };
+
+  const logRetentionDays = number('logRetentionDays', { integer: true });
+  if (logRetentionDays !== undefined && !Object.values(RetentionDays).includes(logRetentionDays)) {
+    problems.push(`context logRetentionDays must be a CloudWatch Logs retention (1, 3, 5, 7, 14, 30, 60, 90, ..., 3653), got ${logRetentionDays}`);
+  }
+  const cutoffGiB = number('bytesScannedCutoffGiB');
+  const timeoutMinutes = number('timeoutMinutes');
+  const noSuccessHours = number('noSuccessAlarmHours', { integer: true });
+  const timeUnit = text('timeUnit');
+  const modelOptions: ClvModelOptions = {
+    ...(timeUnit !== undefined && { timeUnit: timeUnit as ClvModelOptions['timeUnit'] }),
+    ...optional('horizon', number('horizon')),
+    ...optional('discountRate', number('discountRate')),
+    ...optional('margin', number('margin')),
+    ...optional('lifespanYears', number('lifespanYears')),
+  };
+
+  const props: ClvStackProps = {
+    alarmEmail: text('alarmEmail'),
+    scheduleCron: text('scheduleCron'),
+    scheduleTimeZone: text('scheduleTimeZone'),
+    inputPrefix: text('inputPrefix'),
+    outputPrefix: text('outputPrefix'),
+    athenaResultsPrefix: text('athenaResultsPrefix'),
+    athenaResultsExpiration: days('athenaResultsExpirationDays'),
+    noncurrentVersionExpiration: days('noncurrentVersionExpirationDays'),
+    orderColumns: list('orderColumns'),
+    projectionStartDate: text('projectionStartDate'),
+    databaseName: text('databaseName'),
+    workgroupName: text('workgroupName'),
+    // Size.gibibytes wants a whole number; the scan limit is kept in MiB to allow e.g. 0.5 GiB.
+    bytesScannedCutoffPerQuery: cutoffGiB === undefined ? undefined : Size.mebibytes(Math.round(cutoffGiB * 1024)),
+    memorySize: number('memoryMb', { integer: true }),
+    timeout: timeoutMinutes === undefined ? undefined : Duration.seconds(Math.round(timeoutMinutes * 60)),
+    serviceName: text('serviceName'),
+    logRetention: logRetentionDays as RetentionDays | undefined,
+    noSuccessWindow: noSuccessHours === undefined ? undefined : Duration.hours(noSuccessHours),
+    handlerEntry: text('handlerEntry'),
+    modelOptions: Object.keys(modelOptions).length > 0 ? modelOptions : undefined,
+  };
+  const stackName = text('stackName') ?? DEFAULT_STACK_NAME;
+  failOnProblems('context', problems);
+  return { stackName, props: dropUndefined(props) };
+};
+
+const optional = <K extends string, V>(key: K, value: V | undefined): Partial<Record<K, V>> =>
+  value === undefined ? {} : ({ [key]: value } as Record<K, V>);
+
+const dropUndefined = <T extends object>(o: T): T =>
+  Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as T;

@@ -1,0 +1,257 @@
+import { existsSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Duration, Stack, Validations, type CfnElement } from 'aws-cdk-lib';
+import { PolicyStatement, Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
+import { Architecture, Runtime } from 'aws-cdk-lib/aws-lambda';
+import { SqsDestination } from 'aws-cdk-lib/aws-lambda-destinations';
+import { LogLevel, NodejsFunction, OutputFormat, SourceMapMode } from 'aws-cdk-lib/aws-lambda-nodejs';
+import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
+import { Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
+import { Construct } from 'constructs';
+import type { z } from 'zod';
+import { modelOptionsSchema, resolveModelOptions } from '../lambdas/clv-job/config.js';
+import { LAMBDA_ENV, METRICS_NAMESPACE } from '../lambdas/clv-job/lambda-contract.js';
+import type { ClvCatalog } from './catalog.js';
+import type { ClvQuery } from './query.js';
+import type { ClvStorage } from './storage.js';
+import { failOnProblems } from './validation.js';
+
+/** The model options the job runs with (CLI flags of the same names). */
+export type ClvModelOptions = z.input<typeof modelOptionsSchema>;
+
+export const DEFAULT_SERVICE_NAME = 'clv-job';
+export const DEFAULT_MEMORY_SIZE_MB = 4096;
+export const DEFAULT_TIMEOUT = Duration.minutes(15);
+/** Relative to the project root (the folder holding package-lock.json). */
+export const HANDLER_ENTRY = 'lambdas/clv-job/handler.ts';
+
+/**
+ * Packages the handler must never bundle: `@duckdb/node-api` is the local CLI's engine, a native
+ * binary for the build machine's platform that the Lambda (which queries Athena) does not use.
+ */
+export const EXTERNAL_MODULES = ['@duckdb/node-api'] as const;
+
+export interface ClvJobProps {
+  readonly storage: ClvStorage;
+  readonly catalog: ClvCatalog;
+  readonly query: ClvQuery;
+  /**
+   * The handler's source file.
+   * @default '<project root>/lambdas/clv-job/handler.ts'
+   */
+  readonly entry?: string;
+  /**
+   * Memory in MB (1024-10240). CPU grows with memory, and the model fit is CPU bound.
+   * @default 4096
+   */
+  readonly memorySize?: number;
+  /**
+   * Maximum duration of a run (5-15 minutes). It is also the lock TTL: a lock older than the longest
+   * possible run was left by a killed run and may be taken over.
+   * @default Duration.minutes(15)
+   */
+  readonly timeout?: Duration;
+  /**
+   * Model options, validated by the job's own schema.
+   * @default - the job's defaults: week, 52 weeks, 10% discount rate, margin 1, 3-year lifespan
+   */
+  readonly modelOptions?: ClvModelOptions;
+  /**
+   * Powertools service name: the `service` dimension of the job's metrics, which the alarms watch.
+   * @default 'clv-job'
+   */
+  readonly serviceName?: string;
+  /**
+   * Retention of the function's logs.
+   * @default RetentionDays.THREE_MONTHS
+   */
+  readonly logRetention?: RetentionDays;
+  /**
+   * Retries of a failed asynchronous invocation. 0: a failed night goes straight to the failed-runs
+   * queue and its alarm, since most failures (a malformed export, a bad setting) fail again a
+   * minute later, and each retry may cost a full 15-minute run; the scheduler's own retries cover
+   * delivery, and the SDK retries transient AWS errors inside the run.
+   * @default 0
+   */
+  readonly retryAttempts?: number;
+}
+
+/**
+ * The nightly job: the Lambda function (bundled by the local esbuild), its log group, its role
+ * with least-privilege grants, and the failed-runs queue its failed invocations land in.
+ */
+export class ClvJob extends Construct {
+  public readonly function: NodejsFunction;
+  /** Failed invocations (on-failure destination) and undeliverable schedule events. */
+  public readonly failedRuns: Queue;
+  public readonly serviceName: string;
+  public readonly role: Role;
+  public readonly logGroup: LogGroup;
+
+  constructor(scope: Construct, id: string, props: ClvJobProps) {
+    super(scope, id);
+    const { storage, catalog, query } = props;
+    const memorySize = props.memorySize ?? DEFAULT_MEMORY_SIZE_MB;
+    const timeout = props.timeout ?? DEFAULT_TIMEOUT;
+    const retryAttempts = props.retryAttempts ?? 0;
+    this.serviceName = props.serviceName ?? DEFAULT_SERVICE_NAME;
+    const modelOptions = modelOptionsSchema.safeParse(props.modelOptions ?? {});
+    failOnProblems('ClvJob', [
+      ...(Number.isInteger(memorySize) && memorySize >= 1024 && memorySize <= 10240
+        ? []
+        : [`memorySize must be a whole number of MB from 1024 to 10240, got ${memorySize}`]),
+      ...(timeout.toSeconds() >= 300 && timeout.toSeconds() <= 900
+        ? []
+        : [`timeout must be from 5 to 15 minutes, got ${timeout.toHumanString()}`]),
+      ...(retryAttempts === 0 || retryAttempts === 1 || retryAttempts === 2
+        ? []
+        : [`retryAttempts must be 0, 1 or 2, got ${retryAttempts}`]),
+      ...(/^[A-Za-z0-9._-]{1,64}$/.test(this.serviceName)
+        ? []
+        : [`serviceName must be 1-64 letters, digits, ".", "_" or "-", got ${JSON.stringify(this.serviceName)}`]),
+      ...(modelOptions.success
+        ? []
+        : modelOptions.error.issues.map((i) => `modelOptions.${i.path.join('.') || '?'}: ${i.message}`)),
+    ]);
+    const model = resolveModelOptions(props.modelOptions ?? {});
+
+    const entry = resolve(props.entry ?? join(findProjectRoot(dirname(fileURLToPath(import.meta.url))), HANDLER_ENTRY));
+    // The lockfile and node_modules the bundler resolves against are the entry's own project's.
+    const projectRoot = findProjectRoot(dirname(entry));
+
+    this.failedRuns = new Queue(this, 'FailedRuns', {
+      encryption: QueueEncryption.SQS_MANAGED,
+      enforceSSL: true,
+      retentionPeriod: Duration.days(14),
+    });
+    Validations.of(this.failedRuns).acknowledge({
+      id: 'AwsSolutions-SQS3',
+      reason: 'This queue is itself the dead-letter store of the job: the Lambda on-failure destination and the schedule\'s dead-letter queue. Operators read it; nothing consumes it automatically.',
+    });
+
+    this.logGroup = new LogGroup(this, 'Logs', { retention: props.logRetention ?? RetentionDays.THREE_MONTHS });
+    // An own role instead of the default one: the default attaches the AWS managed
+    // AWSLambdaBasicExecutionRole, which may write to every log group of the account.
+    this.role = new Role(this, 'Role', {
+      assumedBy: new ServicePrincipal('lambda.amazonaws.com'),
+      description: 'Nightly CLV job: reads the drop prefix, queries Athena, publishes under the output prefix.',
+    });
+    this.logGroup.grants.write(this.role);
+
+    const settings: Record<keyof typeof LAMBDA_ENV, string> = {
+      bucket: storage.bucket.bucketName,
+      inputPrefix: storage.inputPrefix,
+      outputPrefix: storage.outputPrefix,
+      athenaDatabase: catalog.databaseName,
+      athenaTable: catalog.ordersTableName,
+      athenaWorkgroup: query.workgroupName,
+      timeUnit: model.timeUnit,
+      horizon: String(model.horizon),
+      discountRate: String(model.discountRate),
+      margin: String(model.margin),
+      lifespanYears: String(model.lifespanYears),
+      lockTtlSeconds: String(timeout.toSeconds()),
+    };
+
+    this.function = new NodejsFunction(this, 'Function', {
+      description: 'Nightly customer-lifetime-value job (Athena aggregates, BG/NBD + Gamma-Gamma, Parquet).',
+      entry,
+      handler: 'handler',
+      projectRoot,
+      depsLockFilePath: join(projectRoot, 'package-lock.json'),
+      runtime: Runtime.NODEJS_22_X,
+      // arm64 (Graviton): about 20% cheaper per GB-second and at least as fast for this pure
+      // JavaScript workload; the bundle holds no native module that would need an x86 build.
+      architecture: Architecture.ARM_64,
+      memorySize,
+      timeout,
+      // One run at a time: a manual re-run during the nightly run waits in Lambda's async queue.
+      reservedConcurrentExecutions: 1,
+      role: this.role,
+      logGroup: this.logGroup,
+      onFailure: new SqsDestination(this.failedRuns),
+      retryAttempts,
+      maxEventAge: Duration.hours(6),
+      environment: {
+        ...Object.fromEntries(
+          (Object.keys(settings) as (keyof typeof LAMBDA_ENV)[]).map((key) => [LAMBDA_ENV[key], settings[key]]),
+        ),
+        POWERTOOLS_SERVICE_NAME: this.serviceName,
+        POWERTOOLS_METRICS_NAMESPACE: METRICS_NAMESPACE,
+        POWERTOOLS_LOG_LEVEL: 'INFO',
+        NODE_OPTIONS: '--enable-source-maps',
+      },
+      bundling: {
+        forceDockerBundling: false,
+        format: OutputFormat.ESM,
+        target: 'node22',
+        mainFields: ['module', 'main'],
+        // Some dependencies still call require(); give the ESM bundle one.
+        banner: "import { createRequire as __clvCreateRequire } from 'node:module'; const require = __clvCreateRequire(import.meta.url);",
+        minify: true,
+        sourceMap: true,
+        sourceMapMode: SourceMapMode.DEFAULT,
+        logLevel: LogLevel.WARNING,
+        // The AWS SDK v3 is bundled, not taken from the runtime: the job then runs the exact client
+        // versions the lockfile pins and the tests ran (conditional writes, lib-storage uploads),
+        // whatever SDK version the runtime carries that month. Setting externalModules replaces
+        // the default externals (@aws-sdk/*), so only the local engine stays out.
+        bundleAwsSDK: true,
+        externalModules: [...EXTERNAL_MODULES],
+        // the shared SQL lives in .sql files, bundled as text as the CLI build does
+        loader: { '.sql': 'text' },
+      },
+    });
+
+    storage.bucket.grants.read(this.function, `${storage.inputPrefix}*`);
+    // Staging, the run lock and the published files all live under the output prefix.
+    storage.bucket.grants.readWrite(this.function, `${storage.outputPrefix}*`);
+    // Athena writes results as the caller; the job reads large results from the file.
+    storage.bucket.grants.readWrite(this.function, `${storage.athenaResultsPrefix}*`);
+    this.function.addToRolePolicy(
+      new PolicyStatement({
+        sid: 'QueryThroughTheJobWorkgroup',
+        actions: ['athena:StartQueryExecution', 'athena:GetQueryExecution', 'athena:GetQueryResults', 'athena:StopQueryExecution'],
+        resources: [query.workgroupArn],
+      }),
+    );
+    this.function.addToRolePolicy(
+      new PolicyStatement({
+        sid: 'ReadTheJobTables',
+        actions: ['glue:GetDatabase', 'glue:GetTable', 'glue:GetPartitions'],
+        resources: [catalog.catalogArn, catalog.databaseArn, ...catalog.tableArns],
+      }),
+    );
+
+    const bucketId = `${Stack.of(this).getLogicalId(storage.bucket.node.defaultChild as CfnElement)}.Arn`;
+    const wildcardFindings: Record<string, string> = {
+      'Action::s3:GetObject*': 'grants.read/readWrite: GetObject plus its version, ACL-free variants; scoped to the prefixes below.',
+      'Action::s3:GetBucket*': 'grants.read: bucket metadata (location, versioning) the SDK and Athena ask for.',
+      'Action::s3:List*': 'grants.read: listing the drop prefix and the output prefix (S3 cannot scope ListBucket by resource, only by condition).',
+      'Action::s3:DeleteObject*': 'grants.readWrite on the output and results prefixes: the job removes its staging files and its lock, and replaces a re-run night.',
+      'Action::s3:Abort*': 'grants.readWrite: aborting the multipart uploads of large Parquet files when a run fails.',
+      [`Resource::<${bucketId}>/${storage.inputPrefix}*`]: 'Every export under the drop prefix is input; file names are chosen by the data teams.',
+      [`Resource::<${bucketId}>/${storage.outputPrefix}*`]: 'Every key under the output prefix belongs to the job (staging, lock, datasets, latest.json).',
+      [`Resource::<${bucketId}>/${storage.athenaResultsPrefix}*`]: 'Athena names result files by query execution id.',
+    };
+    for (const [finding, reason] of Object.entries(wildcardFindings)) {
+      Validations.of(this.role).acknowledge({ id: `AwsSolutions-IAM5[${finding}]`, reason });
+    }
+    Validations.of(this.function).acknowledge({
+      id: 'AwsSolutions-L1',
+      reason: 'nodejs22.x on purpose: the project is built and tested on Node 20/22 (DEPENDENCIES.md), and nodejs22.x is supported by Lambda; move to the newest runtime together with the toolchain.',
+    });
+  }
+}
+
+/**
+ * The nearest folder holding package-lock.json, from `start` upwards. From this module that works
+ * whether it runs from lib/ (tests) or bundled into node_modules/.cache/ (cdk.json's app command).
+ */
+const findProjectRoot = (start: string): string => {
+  for (let dir = start; ; dir = dirname(dir)) {
+    if (existsSync(join(dir, 'package-lock.json'))) return dir;
+    if (dirname(dir) === dir) return process.cwd();
+  }
+};

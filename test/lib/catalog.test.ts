@@ -1,0 +1,208 @@
+import { readFileSync } from 'node:fs';
+import { App, Stack } from 'aws-cdk-lib';
+import { Match, Template } from 'aws-cdk-lib/assertions';
+import { describe, expect, it } from 'vitest';
+import {
+  COLUMN_TYPES,
+  CUSTOMER_COLUMNS,
+  CUSTOMER_PARTITIONS,
+  ORDER_COLUMNS,
+  REJECTED_COLUMNS,
+  type ColumnSpec,
+} from '../../lambdas/clv-job/schemas/tables.js';
+import { ClvCatalog, GLUE_TYPES, type ClvCatalogProps } from '../../lib/catalog.js';
+import { ClvStorage } from '../../lib/storage.js';
+import { ClvConfigurationError } from '../../lib/validation.js';
+
+const { context } = JSON.parse(readFileSync(new URL('../../cdk.json', import.meta.url), 'utf8'));
+
+/** A fresh stack per test, with the feature flags `cdk synth` uses. */
+const catalogTemplate = (props: Omit<ClvCatalogProps, 'storage'> = {}): Template => {
+  const stack = new Stack(new App({ context }), 'Test');
+  new ClvCatalog(stack, 'Catalog', { storage: new ClvStorage(stack, 'Storage'), ...props });
+  return Template.fromStack(stack);
+};
+
+const tableInput = (template: Template, name: string) => {
+  const tables = Object.values(template.findResources('AWS::Glue::Table', { Properties: { TableInput: { Name: name } } }));
+  expect(tables).toHaveLength(1);
+  return tables[0]!.Properties.TableInput;
+};
+
+/** What tables.ts says the Glue columns must be, in order. */
+const expectedColumns = (specs: readonly ColumnSpec[]) => specs.map((c) => ({ Name: c.name, Type: GLUE_TYPES[c.type], Comment: c.comment }));
+
+/** `s3://<data bucket>/<path>` as CloudFormation renders it. */
+const s3Location = (path: string) => ({ 'Fn::Join': ['', ['s3://', { Ref: Match.stringLikeRegexp('^StorageData') }, path]] });
+
+describe('ClvCatalog: the Glue database', () => {
+  it('is created in the account catalog under the default name "clv"', () => {
+    catalogTemplate().hasResourceProperties('AWS::Glue::Database', {
+      CatalogId: { Ref: 'AWS::AccountId' },
+      DatabaseInput: Match.objectLike({ Name: 'clv' }),
+    });
+  });
+
+  it('takes its name from the props, and every table is created after it', () => {
+    const template = catalogTemplate({ databaseName: 'clv_prod' });
+    template.hasResourceProperties('AWS::Glue::Database', { DatabaseInput: Match.objectLike({ Name: 'clv_prod' }) });
+    const [databaseId] = Object.keys(template.findResources('AWS::Glue::Database'));
+    const tables = Object.values(template.findResources('AWS::Glue::Table'));
+    expect(tables).toHaveLength(3);
+    for (const table of tables) {
+      expect(table.Properties.DatabaseName).toBe('clv_prod');
+      expect(table.DependsOn).toContain(databaseId);
+    }
+  });
+});
+
+describe('ClvCatalog: the orders table', () => {
+  it('reads the drop prefix as CSV with a header line, through the quote-aware OpenCSVSerde', () => {
+    catalogTemplate().hasResourceProperties('AWS::Glue::Table', {
+      TableInput: Match.objectLike({
+        Name: 'orders',
+        TableType: 'EXTERNAL_TABLE',
+        Parameters: Match.objectLike({ classification: 'csv', 'skip.header.line.count': '1' }),
+        StorageDescriptor: Match.objectLike({
+          Location: s3Location('/orders/'),
+          InputFormat: 'org.apache.hadoop.mapred.TextInputFormat',
+          SerdeInfo: {
+            SerializationLibrary: 'org.apache.hadoop.hive.serde2.OpenCSVSerde',
+            Parameters: { separatorChar: ',', quoteChar: '"', escapeChar: '\\' },
+          },
+        }),
+      }),
+    });
+  });
+
+  it('has the ORDER_COLUMNS of tables.ts, every one a string, in order by default', () => {
+    const { StorageDescriptor } = tableInput(catalogTemplate(), 'orders');
+    expect(StorageDescriptor.Columns.map((c: { Name: string }) => c.Name)).toEqual([...ORDER_COLUMNS]);
+    expect(new Set(StorageDescriptor.Columns.map((c: { Type: string }) => c.Type))).toEqual(new Set(['string']));
+  });
+
+  it('follows the export column order, keeps extra columns in place and appends missing optional ones', () => {
+    const { StorageDescriptor } = tableInput(
+      catalogTemplate({ orderColumns: ['order_date', 'order_id', 'cost', 'amount', 'customer_id'] }),
+      'orders',
+    );
+    expect(StorageDescriptor.Columns.map((c: { Name: string }) => c.Name)).toEqual([
+      'order_date',
+      'order_id',
+      'cost',
+      'amount',
+      'customer_id',
+      'channel',
+      'status',
+    ]);
+  });
+
+  it('reports every problem with the column order at once', () => {
+    let error: unknown;
+    try {
+      catalogTemplate({ orderColumns: ['Order ID', 'order_date', 'order_date', 'amount'] });
+    } catch (e) {
+      error = e;
+    }
+    expect(error).toBeInstanceOf(ClvConfigurationError);
+    const problems = (error as ClvConfigurationError).problems.join('\n');
+    expect(problems).toMatch(/lower case identifiers.*"Order ID"/);
+    expect(problems).toMatch(/repeats order_date/);
+    expect(problems).toMatch(/lacks the required column\(s\) order_id, customer_id/);
+  });
+});
+
+describe('ClvCatalog: the customers table', () => {
+  it('has exactly the CUSTOMER_COLUMNS of tables.ts, in order, with their Glue types', () => {
+    const { StorageDescriptor } = tableInput(catalogTemplate(), 'customers');
+    expect(StorageDescriptor.Columns).toEqual(expectedColumns(CUSTOMER_COLUMNS));
+  });
+
+  it('is Parquet under <outputPrefix>customers/, partitioned by run_date (date) and segment', () => {
+    catalogTemplate().hasResourceProperties('AWS::Glue::Table', {
+      TableInput: Match.objectLike({
+        Name: 'customers',
+        TableType: 'EXTERNAL_TABLE',
+        PartitionKeys: [
+          Match.objectLike({ Name: 'run_date', Type: CUSTOMER_PARTITIONS.run_date }),
+          Match.objectLike({ Name: 'segment', Type: 'string' }),
+        ],
+        StorageDescriptor: Match.objectLike({
+          Location: s3Location('/clv/customers/'),
+          InputFormat: 'org.apache.hadoop.hive.ql.io.parquet.MapredParquetInputFormat',
+          OutputFormat: 'org.apache.hadoop.hive.ql.io.parquet.MapredParquetOutputFormat',
+          SerdeInfo: Match.objectLike({ SerializationLibrary: 'org.apache.hadoop.hive.ql.io.parquet.serde.ParquetHiveSerDe' }),
+        }),
+      }),
+    });
+  });
+
+  it('projects run_date from the start date to NOW and segment over the tiers, at the layout the job writes', () => {
+    catalogTemplate().hasResourceProperties('AWS::Glue::Table', {
+      TableInput: Match.objectLike({
+        Name: 'customers',
+        Parameters: Match.objectLike({
+          'projection.enabled': 'true',
+          'projection.run_date.type': 'date',
+          'projection.run_date.format': 'yyyy-MM-dd',
+          'projection.run_date.range': '2020-01-01,NOW',
+          'projection.run_date.interval': '1',
+          'projection.run_date.interval.unit': 'DAYS',
+          'projection.segment.type': 'enum',
+          'projection.segment.values': CUSTOMER_PARTITIONS.segment.join(','),
+          'storage.location.template': s3Location('/clv/customers/run_date=${run_date}/segment=${segment}/'),
+        }),
+      }),
+    });
+  });
+
+  it('follows the output prefix and the projection start date', () => {
+    const stack = new Stack(new App({ context }), 'Test');
+    new ClvCatalog(stack, 'Catalog', { storage: new ClvStorage(stack, 'Storage', { outputPrefix: 'out/clv/' }), projectionStartDate: '2024-06-01' });
+    Template.fromStack(stack).hasResourceProperties('AWS::Glue::Table', {
+      TableInput: Match.objectLike({
+        Name: 'customers',
+        Parameters: Match.objectLike({
+          'projection.run_date.range': '2024-06-01,NOW',
+          'storage.location.template': s3Location('/out/clv/customers/run_date=${run_date}/segment=${segment}/'),
+        }),
+      }),
+    });
+  });
+
+  it.each(['2024-02-30', '01/06/2024', 'yesterday'])('rejects the projection start date %s', (start) => {
+    expect(() => catalogTemplate({ projectionStartDate: start })).toThrow(/projectionStartDate must be a date/);
+  });
+});
+
+describe('ClvCatalog: the rejected_rows table', () => {
+  it('has exactly the REJECTED_COLUMNS of tables.ts, in order, with their Glue types', () => {
+    const { StorageDescriptor } = tableInput(catalogTemplate(), 'rejected_rows');
+    expect(StorageDescriptor.Columns).toEqual(expectedColumns(REJECTED_COLUMNS));
+  });
+
+  it('is Parquet under <outputPrefix>rejected/, with run_date projected', () => {
+    catalogTemplate().hasResourceProperties('AWS::Glue::Table', {
+      TableInput: Match.objectLike({
+        Name: 'rejected_rows',
+        PartitionKeys: [Match.objectLike({ Name: 'run_date', Type: 'date' })],
+        Parameters: Match.objectLike({
+          classification: 'parquet',
+          'projection.enabled': 'true',
+          'projection.run_date.type': 'date',
+          'projection.run_date.format': 'yyyy-MM-dd',
+          'projection.run_date.range': '2020-01-01,NOW',
+          'storage.location.template': s3Location('/clv/rejected/run_date=${run_date}/'),
+        }),
+        StorageDescriptor: Match.objectLike({ Location: s3Location('/clv/rejected/') }),
+      }),
+    });
+  });
+});
+
+describe('GLUE_TYPES', () => {
+  it('maps every column type of tables.ts to its Hive type', () => {
+    expect(Object.keys(GLUE_TYPES).sort()).toEqual([...COLUMN_TYPES].sort());
+    expect(GLUE_TYPES).toEqual({ string: 'string', int: 'int', double: 'double', date: 'date' });
+  });
+});

@@ -1,0 +1,191 @@
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { App, Validations } from 'aws-cdk-lib';
+import { Annotations, Match, Template } from 'aws-cdk-lib/assertions';
+import { AwsSolutionsChecks } from 'cdk-nag';
+import { describe, expect, it } from 'vitest';
+import { ClvStack, type ClvStackProps } from '../../lib/clv-stack.js';
+
+const { context } = JSON.parse(readFileSync(new URL('../../cdk.json', import.meta.url), 'utf8'));
+// Bundling is skipped in these tests, so the entry only has to exist; `cdk synth` bundles the real handler.
+const STAND_IN_ENTRY = fileURLToPath(new URL('../../lambdas/clv-job/lambda-contract.ts', import.meta.url));
+
+/** A fresh app and stack per test, with the feature flags `cdk synth` uses and bundling skipped. */
+const newStack = (props: ClvStackProps = {}): { app: App; stack: ClvStack } => {
+  const app = new App({ context: { ...context, 'aws:cdk:bundling-stacks': [] } });
+  return { app, stack: new ClvStack(app, 'Test', { handlerEntry: STAND_IN_ENTRY, alarmEmail: 'ops@example.com', ...props }) };
+};
+
+interface Statement {
+  Effect: 'Allow' | 'Deny';
+  Action?: string | string[];
+  Resource?: unknown;
+  Principal?: unknown;
+}
+const asList = <T>(v: T | T[] | undefined): T[] => (v === undefined ? [] : Array.isArray(v) ? v : [v]);
+
+/** Every policy statement of the template with where it sits: IAM policies, roles, and resource policies. */
+const allStatements = (template: Template): { type: string; id: string; statement: Statement }[] =>
+  Object.entries(template.toJSON().Resources as Record<string, { Type: string; Properties?: Record<string, any> }>).flatMap(
+    ([id, { Type, Properties = {} }]) =>
+      [
+        Properties.PolicyDocument,
+        Properties.KeyPolicy,
+        Properties.AssumeRolePolicyDocument,
+        ...asList(Properties.Policies).map((p: { PolicyDocument: unknown }) => p.PolicyDocument),
+      ]
+        .filter(Boolean)
+        .flatMap((doc: { Statement: Statement[] }) => doc.Statement.map((statement) => ({ type: Type, id, statement }))),
+  );
+
+const bucketArn = { 'Fn::GetAtt': [Match.stringLikeRegexp('^StorageData'), 'Arn'] };
+const underBucket = (prefix: string) => ({ 'Fn::Join': ['', [bucketArn, `/${prefix}*`]] });
+const arn = (service: string, resource: string) => ({
+  'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, `:${service}:`, { Ref: 'AWS::Region' }, ':', { Ref: 'AWS::AccountId' }, `:${resource}`]],
+});
+
+describe('ClvStack: the job role\'s permissions', () => {
+  it('reads the drop prefix only', () => {
+    Template.fromStack(newStack().stack).hasResourceProperties('AWS::IAM::Policy', {
+      Roles: [{ Ref: Match.stringLikeRegexp('^JobRole') }],
+      PolicyDocument: {
+        Statement: Match.arrayWith([
+          { Effect: 'Allow', Action: ['s3:GetBucket*', 's3:GetObject*', 's3:List*'], Resource: [bucketArn, underBucket('orders/')] },
+        ]),
+      },
+    });
+  });
+
+  it('reads and writes the output prefix (staging, lock, datasets) and the Athena results prefix only', () => {
+    Template.fromStack(newStack().stack).hasResourceProperties('AWS::IAM::Policy', {
+      Roles: [{ Ref: Match.stringLikeRegexp('^JobRole') }],
+      PolicyDocument: {
+        Statement: Match.arrayWith([
+          Match.objectLike({
+            Effect: 'Allow',
+            Action: Match.arrayWith(['s3:DeleteObject*', 's3:GetObject*', 's3:PutObject']),
+            Resource: [bucketArn, underBucket('athena-results/'), underBucket('clv/')],
+          }),
+        ]),
+      },
+    });
+  });
+
+  it('runs queries in the job\'s workgroup and reads the job\'s Glue tables only', () => {
+    Template.fromStack(newStack().stack).hasResourceProperties('AWS::IAM::Policy', {
+      Roles: [{ Ref: Match.stringLikeRegexp('^JobRole') }],
+      PolicyDocument: {
+        Statement: Match.arrayWith([
+          {
+            Sid: 'QueryThroughTheJobWorkgroup',
+            Effect: 'Allow',
+            Action: ['athena:GetQueryExecution', 'athena:GetQueryResults', 'athena:StartQueryExecution', 'athena:StopQueryExecution'],
+            Resource: arn('athena', 'workgroup/clv-job'),
+          },
+          {
+            Sid: 'ReadTheJobTables',
+            Effect: 'Allow',
+            Action: ['glue:GetDatabase', 'glue:GetPartitions', 'glue:GetTable'],
+            Resource: [
+              arn('glue', 'catalog'),
+              arn('glue', 'database/clv'),
+              arn('glue', 'table/clv/customers'),
+              arn('glue', 'table/clv/orders'),
+              arn('glue', 'table/clv/rejected_rows'),
+            ],
+          },
+        ]),
+      },
+    });
+  });
+
+  it('writes to its own log group and its failed-runs queue, with no AWS managed policy', () => {
+    const template = Template.fromStack(newStack().stack);
+    template.hasResourceProperties('AWS::IAM::Policy', {
+      Roles: [{ Ref: Match.stringLikeRegexp('^JobRole') }],
+      PolicyDocument: {
+        Statement: Match.arrayWith([
+          { Effect: 'Allow', Action: ['logs:CreateLogStream', 'logs:PutLogEvents'], Resource: { 'Fn::GetAtt': [Match.stringLikeRegexp('^JobLogs'), 'Arn'] } },
+          {
+            Effect: 'Allow',
+            Action: ['sqs:GetQueueAttributes', 'sqs:GetQueueUrl', 'sqs:SendMessage'],
+            Resource: { 'Fn::GetAtt': [Match.stringLikeRegexp('^JobFailedRuns'), 'Arn'] },
+          },
+        ]),
+      },
+    });
+    for (const role of Object.values(template.findResources('AWS::IAM::Role'))) {
+      expect(role.Properties.ManagedPolicyArns).toBeUndefined();
+    }
+  });
+
+  it('grants no "*" action and no "*" resource anywhere, except in the topic key\'s own key policy', () => {
+    const statements = allStatements(Template.fromStack(newStack().stack)).filter((s) => s.statement.Effect === 'Allow');
+    expect(statements.length).toBeGreaterThan(5);
+    const wildcardActions = statements.filter(({ statement }) => asList(statement.Action).some((a) => a === '*' || a.endsWith(':*')));
+    const wildcardResources = statements.filter(({ statement }) => asList(statement.Resource).includes('*'));
+    // In a key policy, Resource "*" means "this key", and the default statement that lets the
+    // account administer its key ("kms:*" for the account root) is what keeps the key manageable.
+    expect(wildcardActions.map((s) => s.type)).toEqual(['AWS::KMS::Key']);
+    expect(new Set(wildcardResources.map((s) => s.type))).toEqual(new Set(['AWS::KMS::Key']));
+  });
+});
+
+describe('ClvStack: cdk-nag AwsSolutions checks', () => {
+  it('find no unacknowledged error or warning', () => {
+    const { app } = newStack();
+    const report = new AwsSolutionsChecks(app).validateScope(app);
+    expect(report.violations.map((v) => `${v.severity} ${v.ruleName}: ${v.violatingResources.map((r) => r.constructPath).join(', ')}`)).toEqual([]);
+    expect(report.success).toBe(true);
+  });
+
+  it('let the app synthesise as a validation plugin, with no error or warning annotation', () => {
+    const { app, stack } = newStack();
+    Validations.of(app).addPlugins(new AwsSolutionsChecks(app));
+    expect(() => app.synth()).not.toThrow();
+    const annotations = Annotations.fromStack(stack);
+    expect(annotations.findError('*', Match.anyValue())).toEqual([]);
+    expect(annotations.findWarning('*', Match.anyValue())).toEqual([]);
+  });
+
+  it('are acknowledged only for these findings, each with its reason', () => {
+    const { app } = newStack();
+    const acknowledged = app.node
+      .findAll()
+      .flatMap((c) =>
+        c.node.metadata
+          .filter((m) => m.type === Validations.ACKNOWLEDGED_RULES_METADATA_KEY)
+          .flatMap((m) => Object.entries(m.data as Record<string, string>).map(([id, reason]) => ({ path: c.node.path, id: id.replace(/^[^:]*::/, ''), reason }))),
+      );
+    for (const { reason } of acknowledged) expect(reason.length).toBeGreaterThan(40);
+    expect(acknowledged.map(({ path, id }) => `${path} ${id}`).sort()).toEqual(
+      [
+        'Test/Job/FailedRuns AwsSolutions-SQS3',
+        'Test/Job/Function AwsSolutions-L1',
+        'Test/Job/Role AwsSolutions-IAM5[Action::s3:Abort*]',
+        'Test/Job/Role AwsSolutions-IAM5[Action::s3:DeleteObject*]',
+        'Test/Job/Role AwsSolutions-IAM5[Action::s3:GetBucket*]',
+        'Test/Job/Role AwsSolutions-IAM5[Action::s3:GetObject*]',
+        'Test/Job/Role AwsSolutions-IAM5[Action::s3:List*]',
+        'Test/Job/Role AwsSolutions-IAM5[Resource::<StorageData6BB23F4E.Arn>/athena-results/*]',
+        'Test/Job/Role AwsSolutions-IAM5[Resource::<StorageData6BB23F4E.Arn>/clv/*]',
+        'Test/Job/Role AwsSolutions-IAM5[Resource::<StorageData6BB23F4E.Arn>/orders/*]',
+        'Test/Schedule/InvokeRole AwsSolutions-IAM5[Resource::<JobFunction23969A7D.Arn>:*]',
+      ].sort(),
+    );
+  });
+
+  it('still pass with custom prefixes, whose wildcard grants are acknowledged by their own names', () => {
+    const { app } = newStack({ inputPrefix: 'drop/orders/', outputPrefix: 'published/', athenaResultsPrefix: 'tmp/athena/' });
+    expect(new AwsSolutionsChecks(app).validateScope(app).violations).toEqual([]);
+  });
+});
+
+describe('ClvStack: outputs', () => {
+  it('name the bucket, the locations, the database, the workgroup, the function, the queue and the topic', () => {
+    const outputs = Template.fromStack(newStack().stack).findOutputs('*');
+    expect(Object.keys(outputs).sort()).toEqual(
+      ['AlarmTopicArn', 'AthenaWorkgroup', 'BucketName', 'DropLocation', 'FailedRunsQueueUrl', 'FunctionName', 'GlueDatabase', 'OutputLocation'].sort(),
+    );
+  });
+});
