@@ -51,6 +51,8 @@ export const configFileSchema = z.strictObject({
   columns: columnMappingSchema.optional(),
   /** Status values (case-insensitive) that do not count as purchases. */
   nonPurchaseStatuses: z.array(z.string().min(1)).min(1).optional(),
+  /** Carry a backtest in every nightly summary: fit on all but the last `holdoutDays` and compare. */
+  backtest: z.strictObject({ holdoutDays: z.number().int().min(7).max(3650) }).optional(),
   /** Tier cut points, value x loyalty and RFM options, warning thresholds, recommended actions. */
   segments: segmentSettingsSchema.optional(),
 });

@@ -4,7 +4,7 @@ import { DEFAULT_NON_PURCHASE_STATUSES } from '../../lambdas/clv-job/config.js';
 import { REJECTION_REASONS } from '../../lambdas/clv-job/domain/outcomes.js';
 import { QUERIES, RELATIONS, inlineQuery, renderSql, type QueryName } from '../../lambdas/clv-job/sql/index.js';
 
-const params = { asOf: '2025-12-31', nonPurchaseStatuses: DEFAULT_NON_PURCHASE_STATUSES };
+const params = { asOf: '2025-12-31', calibrationEnd: '2025-06-30', nonPurchaseStatuses: DEFAULT_NON_PURCHASE_STATUSES };
 const trino = new TrinoSQL();
 
 /** No Athena runs here: the Trino grammar is the next best witness that Athena accepts the text. */
@@ -13,6 +13,12 @@ describe('the shared SQL as Athena (Trino) runs it', () => {
     const errors = trino.validate(inlineQuery(name, params));
 
     expect(errors).toEqual([]);
+  });
+
+  it.each(Object.keys(QUERIES) as QueryName[])('keeps %s free of a WITH clause of its own, so relations can be inlined in front', (name) => {
+    const withoutComments = QUERIES[name].replace(/--.*$/gm, '').trim();
+
+    expect(withoutComments).not.toMatch(/^WITH\b/i);
   });
 
   it('refuses DuckDB-only syntax, so passing it means something', () => {

@@ -1,5 +1,5 @@
 import type { ModelOptions } from '../config.js';
-import { dayOf } from '../domain/customers.js';
+import { dayOf, isoDay } from '../domain/customers.js';
 import type { SegmentSettings } from '../domain/segments/settings.js';
 import { AccountingError, EmptyInputError } from '../errors.js';
 import { reportKey, summaryKey } from '../layout.js';
@@ -7,6 +7,7 @@ import type { OutputStore, QueryEngine, StagedRun, TableWriter } from '../ports.
 import { summarySchema, type Summary } from '../schemas/summary.js';
 import type { SqlParameters } from '../sql/index.js';
 import { accountFor } from './accounting.js';
+import { runBacktest } from './backtest.js';
 import {
   decodeBgNbdPatterns,
   decodeCustomers,
@@ -21,7 +22,7 @@ import { segmentAndCompare } from './segment-customers.js';
 import { writeCustomers, writeRejected, type WrittenFile } from './write-tables.js';
 import { REJECTED_COLUMNS } from '../schemas/tables.js';
 
-export const STAGES = ['lock', 'query', 'model', 'segment', 'write', 'publish'] as const;
+export const STAGES = ['lock', 'query', 'model', 'backtest', 'segment', 'write', 'publish'] as const;
 export type Stage = (typeof STAGES)[number];
 
 /** Told when each stage starts and ends, e.g. to draw progress on a terminal. */
@@ -39,7 +40,7 @@ export interface PipelineDeps {
   readonly newRunId: () => string;
   readonly progress?: ProgressListener;
   /** Renders the run's HTML report, when the composition root has one. */
-  readonly renderReport?: (summary: Summary) => string;
+  readonly renderReport?: (summary: Summary) => string | Promise<string>;
 }
 
 export interface RunConfig {
@@ -50,6 +51,8 @@ export interface RunConfig {
   readonly segments: SegmentSettings;
   /** A run lock older than this is considered abandoned and taken over. */
   readonly lockTtlSeconds: number;
+  /** When set, the summary carries a backtest holding out the last this many days. */
+  readonly backtestHoldoutDays?: number;
 }
 
 export interface RunResult {
@@ -108,6 +111,19 @@ export const runPipeline = async (deps: PipelineDeps, config: RunConfig): Promis
       async () => scoreCustomers(query.customers, query.bgnbd, query.spend, config.model),
       (s) => s.statusMessage,
     );
+
+    const holdoutDays = config.backtestHoldoutDays;
+    const backtest =
+      holdoutDays === undefined
+        ? undefined
+        : await stage('backtest', () =>
+            runBacktest(engine, {
+              calibrationEnd: isoDay(dayOf(runDate) - holdoutDays),
+              holdoutEnd: runDate,
+              model: config.model,
+              nonPurchaseStatuses: config.nonPurchaseStatuses,
+            }),
+          );
 
     const previous = await loadPrevious(store, runDate);
     const segmented = await stage(
@@ -170,12 +186,13 @@ export const runPipeline = async (deps: PipelineDeps, config: RunConfig): Promis
       cohorts: segmented.summary.cohorts,
       concentration: segmented.summary.concentration,
       changes: segmented.summary.changes,
+      ...(backtest ? { backtest } : {}),
       warnings: [...scored.warnings, ...(query.customers.size === 0 ? [{ code: 'no_customers', message: 'no valid purchase: every row was rejected, duplicate or non-purchase' }] : [])],
     };
     const summary = summarySchema.parse(draft);
     const summaryText = JSON.stringify(summary, null, 2) + '\n';
     await staged.put(summaryKey(runDate), summaryText);
-    const report = deps.renderReport?.(summary);
+    const report = await deps.renderReport?.(summary);
     if (report !== undefined) await staged.put(reportKey(runDate), report);
     const allFiles: WrittenFile[] = [
       ...files,

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { backtestSchema } from './summary-backtest.js';
 import { modelsSummarySchema } from './summary-models.js';
 import { countsSectionSchema, runSectionSchema, runWarningSchema, totalsSectionSchema } from './summary-run.js';
 import {
@@ -29,6 +30,8 @@ export const summarySchema = z.object({
   cohorts: z.array(cohortRowSchema),
   concentration: concentrationSchema,
   changes: changesSchema,
+  /** Present when the run is configured to backtest its model (`backtest.holdoutDays`). */
+  backtest: backtestSchema.optional(),
   /** Run-level warnings (untrusted fits, nothing to score); segment warnings live in `changes.warnings`. */
   warnings: z.array(runWarningSchema),
 });

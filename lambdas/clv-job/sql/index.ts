@@ -4,6 +4,7 @@ import customers from './customers.sql';
 import latestOrderDate from './latest-order-date.sql';
 import outcomeCounts from './outcome-counts.sql';
 import rejectedRows from './rejected-rows.sql';
+import repeatPurchaseDays from './repeat-purchase-days.sql';
 import spendPatterns from './spend-patterns.sql';
 
 /**
@@ -15,7 +16,10 @@ import spendPatterns from './spend-patterns.sql';
 export const RELATIONS = { classified, customers } as const;
 export type RelationName = keyof typeof RELATIONS;
 
-/** The queries a run asks, each over one of the relations above. */
+/**
+ * The queries a run asks, each over one of the relations above. A query must not open with its own
+ * WITH clause: engines that inline the relations put theirs in front of it.
+ */
 export const QUERIES = {
   // counted straight off the input, independently of `classified`, so the accounting check means something
   inputRows: 'SELECT CAST(COUNT(*) AS INTEGER) AS input_rows FROM orders',
@@ -25,6 +29,7 @@ export const QUERIES = {
   customers: 'SELECT * FROM customers',
   bgnbdPatterns,
   spendPatterns,
+  repeatPurchaseDays,
 } as const;
 export type QueryName = keyof typeof QUERIES;
 
@@ -37,6 +42,7 @@ export const RELATIONS_OF: Record<QueryName, readonly RelationName[]> = {
   customers: ['classified', 'customers'],
   bgnbdPatterns: ['classified', 'customers'],
   spendPatterns: ['classified', 'customers'],
+  repeatPurchaseDays: ['classified'],
 };
 
 export interface SqlParameters {
@@ -44,6 +50,8 @@ export interface SqlParameters {
   readonly asOf: string;
   /** Lower-case status values that do not count as purchases. */
   readonly nonPurchaseStatuses: readonly string[];
+  /** `YYYY-MM-DD`: the end of a backtest's calibration period (only the backtest's query uses it). */
+  readonly calibrationEnd?: string;
 }
 
 const quote = (value: string): string => `'${value.replaceAll("'", "''")}'`;
@@ -53,10 +61,14 @@ const quote = (value: string): string => `'${value.replaceAll("'", "''")}'`;
  * as SQL literals, so no input can change the statement's shape.
  */
 export const renderSql = (text: string, params: SqlParameters): string => {
-  if (!/^\d{4}-\d{2}-\d{2}$/.test(params.asOf)) throw new Error(`as-of date ${params.asOf} is not YYYY-MM-DD`);
+  const dates = { as_of: params.asOf, calibration_end: params.calibrationEnd };
+  for (const [name, value] of Object.entries(dates)) {
+    if (text.includes(`{{${name}}}`) && !/^\d{4}-\d{2}-\d{2}$/.test(value ?? '')) throw new Error(`${name} ${value} is not YYYY-MM-DD`);
+  }
   if (params.nonPurchaseStatuses.length === 0) throw new Error('at least one non-purchase status is required');
   return text
     .replaceAll('{{as_of}}', params.asOf)
+    .replaceAll('{{calibration_end}}', params.calibrationEnd ?? '')
     .replaceAll('{{non_purchase_statuses}}', params.nonPurchaseStatuses.map((s) => quote(s.toLowerCase())).join(', '));
 };
 

@@ -23,6 +23,12 @@ export interface MinimiseOptions {
    * a row: the objective has stopped changing at the level of its own rounding. @default 1e-15
    */
   readonly functionTolerance?: number;
+  /**
+   * Starting approximation of the inverse Hessian (n×n, row-major, symmetric positive definite),
+   * e.g. from a fit on a subsample: a good one saves most of the iterations spent learning the
+   * curvature. @default the identity, rescaled after the first step
+   */
+  readonly initialInverseHessian?: ArrayLike<number>;
 }
 
 export interface MinimiseResult {
@@ -35,6 +41,8 @@ export interface MinimiseResult {
   readonly gradientNorm: number;
   /** Why it stopped, in words. */
   readonly message: string;
+  /** The final BFGS approximation of the inverse Hessian (n×n, row-major). */
+  readonly inverseHessian: Float64Array;
 }
 
 /** Sufficient-decrease (Armijo) and curvature constants, the usual values for quasi-Newton methods. */
@@ -188,6 +196,11 @@ export const minimiseBfgs = (fg: ObjectiveWithGradient, x0: ArrayLike<number>, o
   let g = new Float64Array(n);
   const counter = { evaluations: 1 };
   let f = fg(x, g);
+  const given = options.initialInverseHessian;
+  const warm = given !== undefined && given.length === n * n && Array.from(given).every(Number.isFinite);
+  let h = warm ? Float64Array.from(given) : identity(n);
+  // `fresh`: h is the identity, to be rescaled by the first step's curvature.
+  let fresh = !warm;
   const result = (converged: boolean, iterations: number, message: string): MinimiseResult => ({
     x,
     value: f,
@@ -196,11 +209,10 @@ export const minimiseBfgs = (fg: ObjectiveWithGradient, x0: ArrayLike<number>, o
     evaluations: counter.evaluations,
     gradientNorm: maxAbs(g),
     message,
+    inverseHessian: h,
   });
   if (!Number.isFinite(f) || !Number.isFinite(maxAbs(g))) return result(false, 0, 'objective or gradient is not finite at the starting point');
 
-  let h = identity(n);
-  let fresh = true;
   let stalls = 0;
   const direction = new Float64Array(n);
   let xNext = new Float64Array(n);

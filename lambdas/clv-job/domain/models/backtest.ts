@@ -4,12 +4,7 @@
  * expected cumulative repeat purchases of a cohort for a tracking chart. Pure functions of a fit
  * and customers; time in model units throughout.
  */
-import {
-  expectedPurchasesIfAlive,
-  expectedPurchasesWhileAlive,
-  logProbabilityAliveUnchecked,
-  type BgNbdParams,
-} from './bg-nbd.js';
+import { DistinctPairs, expectedPurchasesWhileAlive, makeExpectedPurchasesIfAliveOnGrid, type BgNbdParams } from './bg-nbd.js';
 import { CompensatedSum } from '../math/sum.js';
 
 export interface HoldoutInput {
@@ -78,13 +73,10 @@ export const compareHoldout = (params: BgNbdParams, input: HoldoutInput, options
   const t = input.holdoutLength;
   if (!(t >= 0) || !Number.isFinite(t)) throw new RangeError(`holdoutLength must be finite and >= 0, got ${t}`);
 
-  const expected = new Float64Array(n);
-  const cache = new Map<number, Map<number, number>>();
-  const customers = new Float64Array(top + 1);
-  const actualSums = Array.from({ length: top + 1 }, () => new CompensatedSum());
-  const expectedSums = Array.from({ length: top + 1 }, () => new CompensatedSum());
-  const absError = new CompensatedSum();
-  const squaredError = new CompensatedSum();
+  const { r, alpha, a, b } = params;
+  // Validate, and index the distinct (x, T) pairs: E(X(t) | alive, x, T) is computed once per pair.
+  const pairs = new DistinctPairs();
+  const slotOf = new Int32Array(n);
   for (let i = 0; i < n; i++) {
     const x = input.x[i]!;
     const tx = input.tx[i]!;
@@ -93,14 +85,40 @@ export const compareHoldout = (params: BgNbdParams, input: HoldoutInput, options
     if (!(Number.isInteger(x) && x >= 0) || !(tx >= 0) || !(T >= tx) || !Number.isFinite(T) || (x === 0 && tx !== 0) || !(actual >= 0) || !Number.isFinite(actual)) {
       throw new RangeError(`holdout row ${i} is invalid: x=${x}, tx=${tx}, T=${T}, holdout purchases=${actual}`);
     }
-    let byT = cache.get(x);
-    if (byT === undefined) cache.set(x, (byT = new Map()));
-    let ifAlive = byT.get(T);
-    if (ifAlive === undefined) {
-      ifAlive = expectedPurchasesIfAlive(params, t, x, T);
-      byT.set(T, ifAlive);
+    slotOf[i] = pairs.indexOf(x, T);
+  }
+  const pairX = pairs.firsts();
+  const pairT = pairs.seconds();
+  const ifAlive = new Float64Array(pairX.length);
+  /** ln a − ln(b + x − 1) + (r + x) ln(α + T): eq. (11)'s exponent without its t_x term. */
+  const aliveOffset = new Float64Array(pairX.length);
+  const onGrid = makeExpectedPurchasesIfAliveOnGrid(params, [t]);
+  const window = new Float64Array(1);
+  for (let j = 0; j < pairX.length; j++) {
+    const x = pairX[j]!;
+    onGrid(x, pairT[j]!, window);
+    ifAlive[j] = window[0]!;
+    aliveOffset[j] = x > 0 ? Math.log(a) - Math.log(b + x - 1) + (r + x) * Math.log(alpha + pairT[j]!) : 0;
+  }
+
+  const expected = new Float64Array(n);
+  const customers = new Float64Array(top + 1);
+  const actualSums = Array.from({ length: top + 1 }, () => new CompensatedSum());
+  const expectedSums = Array.from({ length: top + 1 }, () => new CompensatedSum());
+  const absError = new CompensatedSum();
+  const squaredError = new CompensatedSum();
+  for (let i = 0; i < n; i++) {
+    const x = input.x[i]!;
+    const j = slotOf[i]!;
+    const actual = input.holdoutPurchases[i]!;
+    let alive = 1;
+    if (x > 0) {
+      // P(alive) = 1 / (1 + e^v), through e^(−|v|) so that it cannot overflow.
+      const v = aliveOffset[j]! - (r + x) * Math.log(alpha + input.tx[i]!);
+      const e = Math.exp(-Math.abs(v));
+      alive = v > 0 ? e / (1 + e) : 1 / (1 + e);
     }
-    const e = Math.exp(logProbabilityAliveUnchecked(params.r, params.alpha, params.a, params.b, x, tx, T)) * ifAlive;
+    const e = alive * ifAlive[j]!;
     expected[i] = e;
     const bucket = Math.min(x, top);
     customers[bucket] = customers[bucket]! + 1;
@@ -168,20 +186,46 @@ export const expectedRepeatPurchaseTracking = (
   checkParams(params);
   if (!(Number.isInteger(periods) && periods >= 0)) throw new RangeError(`periods must be a whole number >= 0, got ${periods}`);
   if (!(periodLength > 0) || !Number.isFinite(periodLength)) throw new RangeError(`periodLength must be finite and > 0, got ${periodLength}`);
-  const counts = new Map<number, number>();
+  const offsets = new DistinctPairs();
+  let counts = new Float64Array(64);
   for (let i = 0; i < firstPurchaseOffset.length; i++) {
     const s = firstPurchaseOffset[i]!;
     if (!Number.isFinite(s)) throw new RangeError(`firstPurchaseOffset[${i}] is not finite: ${s}`);
-    counts.set(s, (counts.get(s) ?? 0) + 1);
+    const k = offsets.indexOf(s, 0);
+    if (k === counts.length) {
+      const grown = new Float64Array(2 * counts.length);
+      grown.set(counts);
+      counts = grown;
+    }
+    counts[k] = counts[k]! + 1;
   }
+  const starts = offsets.firsts();
+  // Period ends and first purchases usually sit on a lattice (weeks, days), so the same lags
+  // τ_k − s recur across offsets: E[X(lag)] is computed once per distinct lag.
+  const lags = new DistinctPairs();
+  let lagValues = new Float64Array(256);
+  let known = 0;
   const periodEnd = new Float64Array(periods);
   const cumulative = new Float64Array(periods);
   const incremental = new Float64Array(periods);
   for (let k = 0; k < periods; k++) {
     const end = periodLength * (k + 1);
     const total = new CompensatedSum();
-    for (const [s, count] of counts) {
-      if (end > s) total.add(count * expectedPurchasesWhileAlive(params.r, params.alpha, params.a, params.b, end - s));
+    for (let j = 0; j < starts.length; j++) {
+      const lag = end - starts[j]!;
+      if (!(lag > 0)) continue;
+      const id = lags.indexOf(lag, 0);
+      if (id === known) {
+        // A lag not seen before (ids are handed out in order).
+        if (id === lagValues.length) {
+          const grown = new Float64Array(2 * lagValues.length);
+          grown.set(lagValues);
+          lagValues = grown;
+        }
+        lagValues[id] = expectedPurchasesWhileAlive(params.r, params.alpha, params.a, params.b, lag);
+        known++;
+      }
+      total.add(counts[j]! * lagValues[id]!);
     }
     periodEnd[k] = end;
     // Each term is non-decreasing in k; keep the sum so against rounding.

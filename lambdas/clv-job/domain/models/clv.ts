@@ -9,7 +9,7 @@
  * days; here the unit is explicit and converted once).
  */
 import type { TimeUnit } from '../../config.js';
-import { expectedPurchasesWhileAlive, logProbabilityAliveUnchecked, type BgNbdParams } from './bg-nbd.js';
+import { DistinctPairs, makeExpectedPurchasesIfAliveOnGrid, type BgNbdParams } from './bg-nbd.js';
 import { conditionalExpectedOrderValueUnchecked, type GammaGammaParams } from './gamma-gamma.js';
 
 /** Length of one model time unit in days. */
@@ -70,14 +70,14 @@ export const discountSchedule = (horizon: number, timeUnit: TimeUnit, discountRa
 };
 
 /**
- * Σ_k [E(X(t_k)) − E(X(t_(k−1)))] v_k for a customer alive now, with posterior BG/NBD parameters
- * (r+x, α+T, a, b+x): multiply by P(alive) for the conditional value.
+ * Σ_k [E(X(t_k)) − E(X(t_(k−1)))] v_k from E(X(t_k)) of a customer alive now: multiply by
+ * P(alive) for the conditional value. Writes [E(X(horizon)), discounted sum] to `out`.
  */
-const discountedIfAlive = (r: number, alpha: number, a: number, b: number, schedule: DiscountSchedule, out: Float64Array): void => {
+const discountIncrements = (expected: Float64Array, schedule: DiscountSchedule, out: Float64Array): void => {
   let previous = 0;
   let discounted = 0;
-  for (let k = 0; k < schedule.times.length; k++) {
-    const e = expectedPurchasesWhileAlive(r, alpha, a, b, schedule.times[k]!);
+  for (let k = 0; k < expected.length; k++) {
+    const e = expected[k]!;
     // E(X(t)) is non-decreasing in t; rounding must not turn an increment negative.
     discounted += Math.max(0, e - previous) * schedule.factors[k]!;
     previous = Math.max(previous, e);
@@ -156,28 +156,47 @@ export const scoreTuples = (bgnbd: BgNbdParams, gg: GammaGammaParams, input: Sco
   const predictedClv = new Float64Array(n);
   const discountedPurchases = new Float64Array(n);
 
-  // (x, T) → slot in `ifAlive` (pairs of [E over the horizon, discounted E]), computed on first use.
-  const slots = new Map<number, Map<number, number>>();
-  const ifAlive: number[] = [];
+  // Pass 1: the distinct (x, T) pairs.
+  const pairs = new DistinctPairs();
+  const slotOf = new Int32Array(n);
+  for (let i = 0; i < n; i++) slotOf[i] = pairs.indexOf(input.x[i]!, input.tenureDays[i]! / daysPerUnit);
+  const pairX = pairs.firsts();
+  const pairT = pairs.seconds();
+
+  // Pass 2, per pair: E(X(t_k) | alive) at every step, and what P(alive) needs apart from t_x.
+  const m = pairX.length;
+  const horizonIfAlive = new Float64Array(m);
+  const discountedIfAlive = new Float64Array(m);
+  /** ln a − ln(b + x − 1) + (r + x) ln(α + T): eq. (11)'s exponent without its t_x term. */
+  const aliveOffset = new Float64Array(m);
+  const onGrid = makeExpectedPurchasesIfAliveOnGrid(bgnbd, schedule.times);
+  const grid = new Float64Array(schedule.times.length);
   const pair = new Float64Array(2);
+  for (let j = 0; j < m; j++) {
+    const x = pairX[j]!;
+    const T = pairT[j]!;
+    onGrid(x, T, grid);
+    discountIncrements(grid, schedule, pair);
+    horizonIfAlive[j] = pair[0]!;
+    discountedIfAlive[j] = pair[1]!;
+    aliveOffset[j] = x > 0 ? Math.log(a) - Math.log(b + x - 1) + (r + x) * Math.log(alpha + T) : 0;
+  }
+
+  // Pass 3, per customer: P(alive | x, tx, T) = 1 / (1 + e^v), v = offset − (r + x) ln(α + tx),
+  // by the exponential of −|v| so that it cannot overflow (x = 1000 and tx ≪ T give v ≈ 2000).
   for (let i = 0; i < n; i++) {
+    const j = slotOf[i]!;
     const x = input.x[i]!;
-    const T = input.tenureDays[i]! / daysPerUnit;
-    const tx = input.recencyDays[i]! / daysPerUnit;
-    let byT = slots.get(x);
-    if (byT === undefined) slots.set(x, (byT = new Map()));
-    let slot = byT.get(T);
-    if (slot === undefined) {
-      discountedIfAlive(r + x, alpha + T, a, b + x, schedule, pair);
-      slot = ifAlive.length;
-      ifAlive.push(pair[0]!, pair[1]!);
-      byT.set(T, slot);
+    let alive = 1;
+    if (x > 0) {
+      const v = aliveOffset[j]! - (r + x) * Math.log(alpha + input.recencyDays[i]! / daysPerUnit);
+      const e = Math.exp(-Math.abs(v));
+      alive = v > 0 ? e / (1 + e) : 1 / (1 + e);
     }
-    const alive = Math.exp(logProbabilityAliveUnchecked(r, alpha, a, b, x, tx, T));
     const value = conditionalExpectedOrderValueUnchecked(p, q, gamma, x, x > 0 ? input.monetaryValue[i]! : 0);
-    const discounted = alive * ifAlive[slot + 1]!;
+    const discounted = alive * discountedIfAlive[j]!;
     probabilityAlive[i] = alive;
-    expectedPurchases[i] = alive * ifAlive[slot]!;
+    expectedPurchases[i] = alive * horizonIfAlive[j]!;
     discountedPurchases[i] = discounted;
     expectedOrderValue[i] = value;
     predictedClv[i] = settings.margin * value * discounted;

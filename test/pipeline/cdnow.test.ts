@@ -1,0 +1,81 @@
+import { join } from 'node:path';
+import { beforeAll, describe, expect, it } from 'vitest';
+import type { Summary } from '../../lambdas/clv-job/schemas/summary.js';
+import { queryDuckDb } from '../support/duckdb-reader.js';
+import { sharedDir, tempDir } from '../support/files.js';
+import { runLocal } from '../support/pipeline.js';
+
+/**
+ * The CDNOW sample through the whole job (engine, SQL, fits, scoring, Parquet), calibrated to
+ * 1997-09-30 as Fader, Hardie & Lee (2005) did. References: ../shared/datasets/README.md §2.
+ */
+const cdnowOrders = join(sharedDir, 'datasets', 'cdnow', 'cdnow_orders.csv');
+
+const relative = (actual: number, expected: number) => Math.abs(actual - expected) / Math.abs(expected);
+
+describe('the whole job on the CDNOW sample, as of 1997-09-30', () => {
+  let summary: Summary;
+  let out: string;
+  beforeAll(async () => {
+    out = await tempDir();
+    summary = (await runLocal([cdnowOrders], out, { asOf: '1997-09-30' })).summary;
+  });
+
+  it('aggregates the 2,357 customers, 946 of them repeat buyers, as the literature does', () => {
+    expect(summary.counts.customers).toBe(2357);
+    expect(summary.totals.repeat_customers).toBe(946);
+    expect(summary.models.bgnbd.customers).toBe(2357);
+    expect(summary.models.gamma_gamma.customers).toBe(946);
+  });
+
+  it.each([
+    // BTYD walkthrough §4.2: r, alpha, a, b; LL -9582.429
+    ['r', 0.2425982],
+    ['alpha', 4.4136842],
+    ['a', 0.7929899],
+    ['b', 2.4261667],
+  ] as const)('fits BG/NBD %s as BTYD does (%f), in weeks', (name, published) => {
+    expect(relative(summary.models.bgnbd[name], published)).toBeLessThan(2e-4);
+  });
+
+  it('reaches the published BG/NBD log-likelihood, -9582.43', () => {
+    expect(summary.models.bgnbd.log_likelihood).toBeCloseTo(-9582.429, 2);
+    expect(summary.models.bgnbd.convergence.converged).toBe(true);
+  });
+
+  it.each([
+    // Fader & Hardie (2013) note 025: p, q, gamma = 6.25, 3.74, 15.44
+    ['p', 6.25],
+    ['q', 3.74],
+    ['gamma', 15.44],
+  ] as const)('fits Gamma-Gamma %s as published (%f)', (name, published) => {
+    expect(summary.models.gamma_gamma[name]).toBeCloseTo(published, 2);
+  });
+
+  it('reaches the Gamma-Gamma log-likelihood CLVTools reports, -4055.9177', () => {
+    expect(relative(summary.models.gamma_gamma.log_likelihood, -4055.9177)).toBeLessThan(1e-3);
+  });
+
+  it("scores customer 1516 as BTYD's worked example: 25.757 purchases in the next 52 weeks, P(alive) 0.96885", async () => {
+    const [row] = await queryDuckDb(
+      `SELECT frequency, recency_days, tenure_days, expected_purchases, probability_alive
+       FROM read_parquet('${out}/customers/**/*.parquet') WHERE customer_id = '1516'`,
+    );
+
+    expect(row).toMatchObject({ frequency: 26, recency_days: 216, tenure_days: 217 });
+    expect(relative(Number(row?.expected_purchases), 25.75659)).toBeLessThan(1e-3);
+    expect(relative(Number(row?.probability_alive), 0.9688523)).toBeLessThan(1e-4);
+  });
+
+  it('gives every customer finite predictions, P(alive) within [0, 1]', async () => {
+    const [stats] = await queryDuckDb(
+      `SELECT COUNT(*)::INTEGER AS n, MIN(probability_alive) AS p_min, MAX(probability_alive) AS p_max,
+              COUNT(*) FILTER (WHERE NOT isfinite(predicted_clv) OR predicted_clv IS NULL)::INTEGER AS bad
+       FROM read_parquet('${out}/customers/**/*.parquet')`,
+    );
+
+    expect(stats).toMatchObject({ n: 2357, bad: 0 });
+    expect(Number(stats?.p_min)).toBeGreaterThanOrEqual(0);
+    expect(Number(stats?.p_max)).toBeLessThanOrEqual(1);
+  });
+});

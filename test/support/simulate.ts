@@ -1,0 +1,152 @@
+/**
+ * Seeded simulation of customers from the BG/NBD purchase process and the Gamma-Gamma spend
+ * model, for parameter-recovery tests and benchmarks. The generator is passed in, so every test
+ * that simulates is reproducible.
+ */
+import type { BgNbdParams } from '../../lambdas/clv-job/domain/models/bg-nbd.js';
+import type { GammaGammaParams } from '../../lambdas/clv-job/domain/models/gamma-gamma.js';
+
+/** A source of uniform numbers in the open interval (0, 1). */
+export type Uniform = () => number;
+
+/**
+ * xoshiro128** (Blackman & Vigna), seeded through splitmix32 so nearby seeds give unrelated
+ * streams. Period 2^128 − 1; returns (k + 0.5) / 2^32, never exactly 0 or 1, so ln(u) is finite.
+ */
+export const seededUniform = (seed: number): Uniform => {
+  let state = seed >>> 0;
+  const splitmix = (): number => {
+    state = (state + 0x9e3779b9) >>> 0;
+    let z = state;
+    z = Math.imul(z ^ (z >>> 16), 0x85ebca6b) >>> 0;
+    z = Math.imul(z ^ (z >>> 13), 0xc2b2ae35) >>> 0;
+    return (z ^ (z >>> 16)) >>> 0;
+  };
+  let s0 = splitmix();
+  let s1 = splitmix();
+  let s2 = splitmix();
+  let s3 = splitmix();
+  return () => {
+    const result = Math.imul(rotl(Math.imul(s1, 5) >>> 0, 7), 9) >>> 0;
+    const t = (s1 << 9) >>> 0;
+    s2 ^= s0;
+    s3 ^= s1;
+    s1 ^= s2;
+    s0 ^= s3;
+    s2 ^= t;
+    s3 = rotl(s3, 11);
+    s0 >>>= 0;
+    s1 >>>= 0;
+    s2 >>>= 0;
+    return (result + 0.5) / 4294967296;
+  };
+};
+
+const rotl = (x: number, k: number): number => ((x << k) | (x >>> (32 - k))) >>> 0;
+
+/** Standard normal by the Marsaglia polar method. */
+export const normal = (u: Uniform): number => {
+  for (;;) {
+    const x = 2 * u() - 1;
+    const y = 2 * u() - 1;
+    const s = x * x + y * y;
+    if (s > 0 && s < 1) return x * Math.sqrt((-2 * Math.log(s)) / s);
+  }
+};
+
+/**
+ * Gamma(shape, rate) by Marsaglia & Tsang (2000), "A simple method for generating gamma variables";
+ * shapes below 1 use Gamma(shape + 1) · U^(1/shape).
+ */
+export const gamma = (u: Uniform, shape: number, rate: number): number => {
+  if (shape < 1) return gamma(u, shape + 1, rate) * u() ** (1 / shape);
+  const d = shape - 1 / 3;
+  const c = 1 / Math.sqrt(9 * d);
+  for (;;) {
+    let x: number;
+    let v: number;
+    do {
+      x = normal(u);
+      v = 1 + c * x;
+    } while (v <= 0);
+    v = v * v * v;
+    const w = u();
+    if (w < 1 - 0.0331 * x * x * x * x || Math.log(w) < 0.5 * x * x + d * (1 - v + Math.log(v))) return (d * v) / rate;
+  }
+};
+
+/** Beta(a, b) as X / (X + Y) with X ~ Gamma(a), Y ~ Gamma(b). */
+export const beta = (u: Uniform, a: number, b: number): number => {
+  for (;;) {
+    const x = gamma(u, a, 1);
+    const y = gamma(u, b, 1);
+    if (x + y > 0) return x / (x + y);
+  }
+};
+
+export interface SimulatedCustomers {
+  /** Repeat purchases in (0, T]. */
+  readonly x: Float64Array;
+  /** Time of the last repeat purchase (0 when x = 0). */
+  readonly tx: Float64Array;
+  readonly T: Float64Array;
+  /** Mean value of the repeat purchases (0 when x = 0). */
+  readonly mx: Float64Array;
+  /** Repeat purchases in (T, T + holdout], when a holdout was asked for. */
+  readonly holdout: Float64Array;
+}
+
+export interface SimulationOptions {
+  readonly customers: number;
+  /** Each customer's tenure T. */
+  readonly tenure: (u: Uniform) => number;
+  /** Length of a holdout period after T. @default 0 */
+  readonly holdout?: number;
+  /** Spend model; without it mx is 0. */
+  readonly spend?: GammaGammaParams;
+}
+
+/**
+ * Customers from the BG/NBD story (FHL 2005 §2): λ ~ Gamma(r, α), p ~ Beta(a, b); purchases arrive
+ * as a Poisson process with rate λ from the first purchase at 0, and after each repeat purchase the
+ * customer drops out with probability p. With `spend`, ν ~ Gamma(q, γ) per customer and each repeat
+ * purchase is worth Gamma(p, ν) (Fader & Hardie 2013).
+ */
+export const simulateCustomers = (u: Uniform, params: BgNbdParams, options: SimulationOptions): SimulatedCustomers => {
+  const n = options.customers;
+  const holdout = options.holdout ?? 0;
+  const x = new Float64Array(n);
+  const tx = new Float64Array(n);
+  const T = new Float64Array(n);
+  const mx = new Float64Array(n);
+  const future = new Float64Array(n);
+  for (let i = 0; i < n; i++) {
+    const tenure = options.tenure(u);
+    const lambda = gamma(u, params.r, params.alpha);
+    const p = beta(u, params.a, params.b);
+    const nu = options.spend === undefined ? 0 : gamma(u, options.spend.q, options.spend.gamma);
+    let t = 0;
+    let count = 0;
+    let last = 0;
+    let later = 0;
+    let spent = 0;
+    for (;;) {
+      t += -Math.log(u()) / lambda;
+      if (t > tenure + holdout) break;
+      if (t <= tenure) {
+        count++;
+        last = t;
+        if (options.spend !== undefined) spent += gamma(u, options.spend.p, nu);
+      } else {
+        later++;
+      }
+      if (u() < p) break;
+    }
+    x[i] = count;
+    tx[i] = last;
+    T[i] = tenure;
+    mx[i] = count > 0 ? spent / count : 0;
+    future[i] = later;
+  }
+  return { x, tx, T, mx, holdout: future };
+};
