@@ -162,3 +162,31 @@ describe('clv run', () => {
     expect(debug.stderr).toMatch(/\n\s+at /);
   });
 });
+
+describe('clv backtest', () => {
+  const cdnowOrders = join(repoRoot, '..', 'shared', 'datasets', 'cdnow', 'cdnow_orders.csv');
+
+  it('prints actual against expected holdout purchases by calibration frequency, and writes them as JSON', async () => {
+    const cwd = await tempDir();
+
+    const result = await clv(
+      ['backtest', '--input', cdnowOrders, '--calibration-end', '1997-09-30', '--holdout-end', '1998-06-30', '--output', 'backtest.json'],
+      cwd,
+    );
+    const written = JSON.parse(await readFile(join(cwd, 'backtest.json'), 'utf8')) as { totals: { actual: number } };
+
+    expect(result.code).toBe(0);
+    expect(result.stdout).toMatch(/^\s+7\+\s+\d+\s+\d+/m);
+    expect(result.stdout).toContain('total holdout purchases: actual 1882');
+    expect(written.totals.actual).toBe(1882);
+  });
+
+  it('exits 2 when the holdout ends before the calibration', async () => {
+    const cwd = await tempDir();
+
+    const result = await clv(['backtest', '--input', cdnowOrders, '--calibration-end', '1997-09-30', '--holdout-end', '1997-01-31'], cwd);
+
+    expect(result.code).toBe(2);
+    expect(result.stderr).toMatch(/must come before the holdout end/);
+  });
+});

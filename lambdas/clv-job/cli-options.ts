@@ -1,7 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import { z } from 'zod';
 import {
-  DEFAULT_NON_PURCHASE_STATUSES,
   columnMappingSchema,
   configFileSchema,
   isoDateSchema,
@@ -9,9 +8,10 @@ import {
   timeUnitSchema,
   type ColumnMapping,
 } from './config.js';
-import { DEFAULT_SEGMENT_SETTINGS } from './domain/segments/settings.js';
 import { ConfigurationError } from './errors.js';
+import type { BacktestRequest } from './pipeline/backtest.js';
 import type { RunConfig } from './pipeline/run.js';
+import { buildRunConfig } from './run-config.js';
 
 /** A number flag: commander hands over text, and "abc" must say which flag is wrong. */
 const numberFlag = (flag: string) =>
@@ -34,6 +34,42 @@ export const runFlagsSchema = z.object({
   lifespanYears: numberFlag('--lifespan-years'),
 });
 export type RunFlags = z.input<typeof runFlagsSchema>;
+
+export const backtestFlagsSchema = z.object({
+  input: runFlagsSchema.shape.input,
+  calibrationEnd: isoDateSchema,
+  holdoutEnd: isoDateSchema,
+  config: z.string().min(1).optional(),
+  timeUnit: timeUnitSchema.optional(),
+  output: z.string().min(1).optional(),
+});
+export type BacktestFlags = z.input<typeof backtestFlagsSchema>;
+
+export interface CliBacktestConfig {
+  readonly inputs: readonly string[];
+  readonly columns: ColumnMapping;
+  readonly output: string | undefined;
+  readonly request: BacktestRequest;
+}
+
+/** The backtest takes the input, model and status options of a run, and its two dates. */
+export const resolveBacktestConfig = async (flags: BacktestFlags): Promise<CliBacktestConfig> => {
+  const parsed = backtestFlagsSchema.safeParse(flags);
+  if (!parsed.success) throw new ConfigurationError(problems(parsed.error));
+  const f = parsed.data;
+  const run = await resolveRunConfig({ input: f.input, output: '.', config: f.config, timeUnit: f.timeUnit });
+  return {
+    inputs: run.inputs,
+    columns: run.columns,
+    output: f.output,
+    request: {
+      calibrationEnd: f.calibrationEnd,
+      holdoutEnd: f.holdoutEnd,
+      model: run.run.model,
+      nonPurchaseStatuses: run.run.nonPurchaseStatuses,
+    },
+  };
+};
 
 export interface CliRunConfig {
   readonly inputs: readonly string[];
@@ -88,12 +124,13 @@ export const resolveRunConfig = async (flags: RunFlags): Promise<CliRunConfig> =
     inputs: f.input,
     output: f.output,
     columns: file.columns ?? columnMappingSchema.parse({}),
-    run: {
+    run: buildRunConfig({
       asOf: f.asOf,
       model,
-      nonPurchaseStatuses: file.nonPurchaseStatuses ?? [...DEFAULT_NON_PURCHASE_STATUSES],
-      segments: file.segments ?? DEFAULT_SEGMENT_SETTINGS,
+      nonPurchaseStatuses: file.nonPurchaseStatuses,
+      segments: file.segments,
       lockTtlSeconds: LOCAL_LOCK_TTL_SECONDS,
-    },
+      ...(file.backtest ? { backtestHoldoutDays: file.backtest.holdoutDays } : {}),
+    }),
   };
 };

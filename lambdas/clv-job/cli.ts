@@ -5,30 +5,33 @@
  * 0 success; 2 bad usage or configuration (one line and a usage hint); 1 a failed run, nothing published.
  */
 import { randomUUID } from 'node:crypto';
-import { relative } from 'node:path';
+import { readFile, writeFile } from 'node:fs/promises';
+import { relative, resolve } from 'node:path';
 import { Command, CommanderError, Option } from 'commander';
 import { DuckDbEngine } from './adapters/duckdb-engine.js';
 import { findInputFiles } from './adapters/input-files.js';
 import { LocalFolderStore } from './adapters/local-folder-store.js';
 import { ParquetTableWriter } from './adapters/parquet-table-writer.js';
-import { resolveRunConfig, type RunFlags } from './cli-options.js';
+import { resolveBacktestConfig, resolveRunConfig, type BacktestFlags, type RunFlags } from './cli-options.js';
 import { ClvError, ConfigurationError, firstLine } from './errors.js';
-import { runPipeline, type ProgressListener } from './pipeline/run.js';
-import type { Summary } from './schemas/summary.js';
+import { runBacktest } from './pipeline/backtest.js';
+import { reportKey } from './layout.js';
+import { runPipeline } from './pipeline/run.js';
+import { renderReport } from './report/render-report.js';
+import type { Backtest } from './schemas/summary-backtest.js';
+import { summarySchema, type Summary } from './schemas/summary.js';
+import { runTable, spinnerProgress } from './terminal-output.js';
 
 const EXIT = { ok: 0, failed: 1, usage: 2 } as const;
 
 interface Io {
   readonly out: (line: string) => void;
   readonly err: (line: string) => void;
-  /** Progress lines only on an interactive terminal, never under CI or when piped. */
+  /** Progress spinners (on stderr) only on an interactive terminal, never under CI or when piped. */
   readonly interactive: boolean;
+  /** stdout is an interactive terminal: a table of the outcome instead of plain lines. */
+  readonly tables: boolean;
 }
-
-const terminalProgress = (io: Io): ProgressListener => ({
-  stageStarted: (stage) => io.err(`  ${stage} ...`),
-  stageFinished: (stage, seconds, detail) => io.err(`  ${stage} done in ${seconds.toFixed(1)} s${detail ? `: ${detail}` : ''}`),
-});
 
 const describeRun = (summary: Summary, output: string): string[] => {
   const c = summary.counts;
@@ -41,6 +44,7 @@ const describeRun = (summary: Summary, output: string): string[] => {
     `summary: ${where(`summary/run_date=${summary.run.run_date}/summary.json`)}`,
   ];
   if (summary.warnings.length > 0) lines.push(...summary.warnings.map((w) => `warning: ${w.message}`));
+  lines.push(`report: ${where(reportKey(summary.run.run_date))}`);
   return lines;
 };
 
@@ -49,6 +53,7 @@ const run = async (flags: RunFlags, io: Io): Promise<number> => {
   const files = await findInputFiles(config.inputs);
   if (files.length === 0) throw new ConfigurationError(`no CSV or CSV.gz files under ${config.inputs.join(', ')}`);
   const engine = await DuckDbEngine.open({ files, columns: config.columns });
+  const progress = io.interactive ? spinnerProgress(process.stderr) : null;
   try {
     const result = await runPipeline(
       {
@@ -57,11 +62,82 @@ const run = async (flags: RunFlags, io: Io): Promise<number> => {
         tables: new ParquetTableWriter(),
         now: () => new Date(),
         newRunId: randomUUID,
-        ...(io.interactive ? { progress: terminalProgress(io) } : {}),
+        renderReport: (summary) => (progress ? progress.around('report', () => renderReport(summary)) : renderReport(summary)),
+        ...(progress ? { progress: progress.listener } : {}),
       },
       config.run,
     );
-    for (const line of describeRun(result.summary, config.output)) io.out(line);
+    if (io.tables) {
+      const s = result.summary;
+      io.out(runTable(s, config.output, reportKey(s.run.run_date), process.stdout.columns));
+      for (const w of [...s.warnings, ...s.changes.warnings]) io.out(`warning: ${w.message}`);
+    } else {
+      for (const line of describeRun(result.summary, config.output)) io.out(line);
+    }
+    return EXIT.ok;
+  } catch (error) {
+    progress?.fail();
+    throw error;
+  } finally {
+    await engine.close();
+  }
+};
+
+/** `clv report`: the page again from a published summary, e.g. after an upgrade of the report. */
+const report = async (flags: { summary: string; output?: string }, io: Io): Promise<number> => {
+  const fail = (message: string): number => {
+    io.err(`clv: ${message}`);
+    return EXIT.failed;
+  };
+  let json: unknown;
+  try {
+    json = JSON.parse(await readFile(flags.summary, 'utf8'));
+  } catch (error) {
+    return fail(`${flags.summary} is not a valid summary: ${error instanceof SyntaxError ? 'not JSON' : 'cannot be read'} (${firstLine(error)})`);
+  }
+  const parsed = summarySchema.safeParse(json);
+  if (!parsed.success) {
+    const [first, ...rest] = parsed.error.issues;
+    const where = first?.path.length ? `${first.path.join('.')}: ` : '';
+    return fail(`${flags.summary} is not a valid summary: ${where}${first?.message ?? 'invalid'}${rest.length > 0 ? ` (and ${rest.length} more problems)` : ''}`);
+  }
+  const output = flags.output ?? `clv-report-${parsed.data.run.run_date}.html`;
+  try {
+    await writeFile(output, await renderReport(parsed.data));
+  } catch (error) {
+    return fail(`cannot write the report to ${output}: ${firstLine(error)}`);
+  }
+  io.out(`report: ${relative(process.cwd(), resolve(output)) || output}`);
+  return EXIT.ok;
+};
+
+const formatBacktest = (b: Backtest): string[] => {
+  const cell = (v: number | null, width: number) => (v === null ? '-' : v.toFixed(2)).padStart(width);
+  return [
+    `backtest: calibration to ${b.calibration_end}, holdout to ${b.holdout_end} (${b.holdout_length.toFixed(1)} ${b.time_unit}s), ${b.customers} customers`,
+    `fit on calibration: r=${b.bgnbd.r.toPrecision(4)} alpha=${b.bgnbd.alpha.toPrecision(4)} a=${b.bgnbd.a.toPrecision(4)} b=${b.bgnbd.b.toPrecision(4)}${b.bgnbd.converged ? '' : ' (not converged)'}`,
+    'frequency  customers     actual   expected  actual/cust  expected/cust',
+    ...b.by_frequency.map(
+      (r) => `${r.frequency.padStart(9)}  ${String(r.customers).padStart(9)} ${cell(r.actual, 10)} ${cell(r.expected, 10)} ${cell(r.actual_mean, 12)} ${cell(r.expected_mean, 14)}`,
+    ),
+    `total holdout purchases: actual ${b.totals.actual}, expected ${b.totals.expected.toFixed(1)}` +
+      (b.errors.total_percentage_error === null ? '' : ` (${b.errors.total_percentage_error.toFixed(1)}%)`),
+    `per customer: MAE ${b.errors.mean_absolute_error.toFixed(3)}, RMSE ${b.errors.root_mean_squared_error.toFixed(3)}`,
+  ];
+};
+
+const backtest = async (flags: BacktestFlags, io: Io): Promise<number> => {
+  const config = await resolveBacktestConfig(flags);
+  const files = await findInputFiles(config.inputs);
+  if (files.length === 0) throw new ConfigurationError(`no CSV or CSV.gz files under ${config.inputs.join(', ')}`);
+  const engine = await DuckDbEngine.open({ files, columns: config.columns });
+  try {
+    const result = await runBacktest(engine, config.request);
+    for (const line of formatBacktest(result)) io.out(line);
+    if (config.output) {
+      await writeFile(config.output, JSON.stringify(result, null, 2) + '\n');
+      io.out(`backtest written to ${config.output}`);
+    }
     return EXIT.ok;
   } finally {
     await engine.close();
@@ -78,7 +154,7 @@ const main = async (argv: readonly string[], io: Io): Promise<number> => {
     .description('Customer lifetime value from order exports: BG/NBD + Gamma-Gamma, segments, Parquet and a summary.')
     .exitOverride()
     .configureOutput({ writeOut: (s) => io.out(s.trimEnd()), writeErr: (s) => io.err(s.trimEnd()) })
-    .showHelpAfterError('(run `clv run --help` for usage)');
+    .showHelpAfterError('(run `clv <command> --help` for usage)');
 
   program
     .command('run')
@@ -98,6 +174,30 @@ const main = async (argv: readonly string[], io: Io): Promise<number> => {
       code = await run(options, io);
     });
 
+  program
+    .command('backtest')
+    .description('fit on a calibration period and compare predictions with what the same customers bought in the holdout period')
+    .requiredOption('--input <path>', 'CSV or CSV.gz file, or a folder read recursively (repeatable)', collect)
+    .requiredOption('--calibration-end <YYYY-MM-DD>', 'last day of the calibration period')
+    .requiredOption('--holdout-end <YYYY-MM-DD>', 'last day of the holdout period')
+    .option('--config <file>', 'JSON config file (column names, statuses, model time unit)')
+    .addOption(new Option('--time-unit <unit>', 'model time unit (default: week)').choices(['week', 'day']))
+    .option('--output <file>', 'also write the backtest as JSON')
+    .option('--debug', 'print stack traces of failures')
+    .action(async (options: BacktestFlags & { debug?: boolean }) => {
+      debug = options.debug ?? false;
+      code = await backtest(options, io);
+    });
+
+  program
+    .command('report')
+    .description('draw the HTML report again from a summary.json')
+    .requiredOption('--summary <file>', 'a summary.json written by `clv run`')
+    .option('--output <file>', 'where to write the page (default: clv-report-<run date>.html here)')
+    .action(async (options: { summary: string; output?: string }) => {
+      code = await report(options, io);
+    });
+
   try {
     await program.parseAsync([...argv], { from: 'user' });
     return code;
@@ -107,7 +207,7 @@ const main = async (argv: readonly string[], io: Io): Promise<number> => {
       return error.exitCode === 0 ? EXIT.ok : EXIT.usage;
     }
     if (error instanceof ConfigurationError) {
-      io.err(`clv: ${error.message} (run \`clv run --help\` for usage)`);
+      io.err(`clv: ${error.message} (run \`clv <command> --help\` for usage)`);
       return EXIT.usage;
     }
     io.err(`clv: run failed, nothing published: ${error instanceof ClvError ? error.message : firstLine(error)}`);
@@ -120,4 +220,5 @@ process.exitCode = await main(process.argv.slice(2), {
   out: (line) => process.stdout.write(`${line}\n`),
   err: (line) => process.stderr.write(`${line}\n`),
   interactive: Boolean(process.stderr.isTTY) && !process.env.CI,
+  tables: Boolean(process.stdout.isTTY) && !process.env.CI,
 });

@@ -187,6 +187,7 @@ export const runPipeline = async (deps: PipelineDeps, config: RunConfig): Promis
       concentration: segmented.summary.concentration,
       changes: segmented.summary.changes,
       ...(backtest ? { backtest } : {}),
+      ...(scored.diagnostics ? { diagnostics: scored.diagnostics } : {}),
       warnings: [...scored.warnings, ...(query.customers.size === 0 ? [{ code: 'no_customers', message: 'no valid purchase: every row was rejected, duplicate or non-purchase' }] : [])],
     };
     const summary = summarySchema.parse(draft);
@@ -197,6 +198,7 @@ export const runPipeline = async (deps: PipelineDeps, config: RunConfig): Promis
     const allFiles: WrittenFile[] = [
       ...files,
       { key: summaryKey(runDate), rows: null, bytes: Buffer.byteLength(summaryText) },
+      ...(report === undefined ? [] : [{ key: reportKey(runDate), rows: null, bytes: Buffer.byteLength(report) }]),
     ];
 
     await stage('publish', () =>

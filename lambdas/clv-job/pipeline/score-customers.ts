@@ -4,9 +4,11 @@ import { neumaierSum } from '../domain/math/sum.js';
 import { fitBgNbd } from '../domain/models/bg-nbd.js';
 import { DAYS_PER_UNIT, scoreTuples, type ClvSettings } from '../domain/models/clv.js';
 import { fitGammaGamma } from '../domain/models/gamma-gamma.js';
+import { bgnbdDiagnostics, SINCE_LAST_PURCHASE_EDGES_DAYS } from '../domain/models/diagnostics.js';
 import { historicalClvColumn } from '../domain/models/historical.js';
 import type { ModelParameter } from '../domain/segments/changes.js';
 import { modelsSummaryOf, type ModelsSummary } from '../schemas/summary-models.js';
+import type { Diagnostics } from '../schemas/summary-diagnostics.js';
 import type { RunWarning, TotalsSection } from '../schemas/summary-run.js';
 import type { BgNbdPatterns, SpendPatterns } from './engine-results.js';
 
@@ -17,6 +19,8 @@ export interface ScoredCustomers {
   readonly warnings: RunWarning[];
   /** One line for progress output. */
   readonly statusMessage: string;
+  /** The BG/NBD fit against its own data, for the report; null when the fit is not trusted. */
+  readonly diagnostics: Diagnostics | null;
 }
 
 const divide = (values: Float64Array, by: number): Float64Array => values.map((v) => v / by);
@@ -34,12 +38,16 @@ export const scoreCustomers = (
 ): ScoredCustomers => {
   const historicalClv = historicalClvColumn(customers.avgOrderValue, customers.orders, customers.tenureDays, options.lifespanYears);
   const unit = DAYS_PER_UNIT[options.timeUnit];
-  const bgnbd = fitBgNbd({
+  const bgnbdData = {
     x: bgnbdPatterns.frequency,
     tx: divide(bgnbdPatterns.recencyDays, unit),
     T: divide(bgnbdPatterns.tenureDays, unit),
     weight: bgnbdPatterns.customers,
-  });
+  };
+  const bgnbd = fitBgNbd(bgnbdData);
+  const diagnostics = bgnbd.diagnostics.converged
+    ? bgnbdDiagnostics(bgnbd.params, bgnbdData, { sinceLastPurchaseEdges: SINCE_LAST_PURCHASE_EDGES_DAYS.map((d) => d / unit) })
+    : null;
   const gammaGamma = fitGammaGamma({ x: spendPatterns.frequency, mx: spendPatterns.monetaryValue, weight: spendPatterns.customers });
   const settings: ClvSettings = {
     timeUnit: options.timeUnit,
@@ -96,7 +104,7 @@ export const scoreCustomers = (
   const statusMessage = predicted
     ? `BG/NBD r=${r.toPrecision(4)} alpha=${alpha.toPrecision(4)} a=${a.toPrecision(4)} b=${b.toPrecision(4)}; Gamma-Gamma p=${models.gamma_gamma.p.toPrecision(4)} q=${models.gamma_gamma.q.toPrecision(4)} gamma=${models.gamma_gamma.gamma.toPrecision(4)}`
     : 'predictive models not trusted: ranking on historical CLV';
-  return { scores, models, totals, warnings, statusMessage };
+  return { scores, models, totals, warnings, statusMessage, diagnostics };
 };
 
 /** Fitted parameters with their standard errors, by name, for night-over-night comparison. */

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { backtestSchema } from './summary-backtest.js';
+import { diagnosticsSchema } from './summary-diagnostics.js';
 import { modelsSummarySchema } from './summary-models.js';
 import { countsSectionSchema, runSectionSchema, runWarningSchema, totalsSectionSchema } from './summary-run.js';
 import {
@@ -32,6 +33,8 @@ export const summarySchema = z.object({
   changes: changesSchema,
   /** Present when the run is configured to backtest its model (`backtest.holdoutDays`). */
   backtest: backtestSchema.optional(),
+  /** The BG/NBD fit against its own data (histogram, P(alive) grid) for the report; absent when the fit is not trusted. */
+  diagnostics: diagnosticsSchema.optional(),
   /** Run-level warnings (untrusted fits, nothing to score); segment warnings live in `changes.warnings`. */
   warnings: z.array(runWarningSchema),
 });

@@ -1,0 +1,244 @@
+import { beforeAll, describe, expect, it } from 'vitest';
+import { CHART_IDS, SECTION_IDS, renderReport } from '../../lambdas/clv-job/report/render-report.js';
+import { compressBgNbdData } from '../../lambdas/clv-job/domain/models/bg-nbd.js';
+import { bgnbdDiagnostics } from '../../lambdas/clv-job/domain/models/diagnostics.js';
+import { summarySchema, type Summary } from '../../lambdas/clv-job/schemas/summary.js';
+import { tempDir } from '../support/files.js';
+import { runWithReport, shownValues } from './support.js';
+
+/** The sample's first run, with a 26-week backtest; every test derives its own variant from a copy. */
+let sample: Summary;
+
+beforeAll(async () => {
+  const dir = await tempDir();
+  sample = (await runWithReport(dir, { asOf: '2025-12-31', backtestHoldoutDays: 182 })).summary;
+});
+
+const copy = (): Summary => structuredClone(sample) as Summary;
+
+/** Small fit diagnostics in the shape the pipeline will carry. */
+const withDiagnostics = (summary: Summary): Summary => {
+  const { r, alpha, a, b } = summary.models.bgnbd;
+  const data = compressBgNbdData([0, 0, 1, 2, 3, 8], [0, 0, 5, 10, 30, 40], [10, 60, 20, 40, 52, 41]);
+  return { ...summary, diagnostics: bgnbdDiagnostics({ r, alpha, a, b }, data) };
+};
+
+const withWarnings = (summary: Summary): Summary => ({
+  ...summary,
+  warnings: [{ code: 'gamma_gamma_untrusted', message: 'Gamma-Gamma fit not trusted: <q> ran to the boundary' }],
+  changes: {
+    ...summary.changes,
+    previous_run_date: '2025-06-30',
+    note: 'Compared with the run of 2025-06-30.',
+    warnings: [
+      {
+        code: 'channel_average_clv_drop',
+        message: 'Average CLV of customers acquired through "paid_social" fell by 24.8% since 2025-06-30 (from 29.08 to 21.87).',
+        metric: 'channels[paid_social].average_clv',
+        previous: 29.08,
+        current: 21.87,
+        threshold: 0.1,
+      },
+      {
+        code: 'segment_average_clv_drop',
+        message: 'Average CLV in the CLV tier "low" fell by 32.6% since 2025-06-30 (from 8.3 to 5.597).',
+        metric: 'clv_tiers[low].average_clv',
+        previous: 8.3,
+        current: 5.597,
+        threshold: 0.1,
+      },
+    ],
+  },
+});
+
+const sectionOrder = (html: string): string[] => [...html.matchAll(/<section class="[^"]*" id="([^"]+)"/g)].map((m) => m[1]!);
+const chartIds = (html: string): string[] => [...html.matchAll(/<figure class="chart" id="([^"]+)"/g)].map((m) => m[1]!);
+
+describe('renderReport', () => {
+  it('shows every section, in order, under a header with the run date', async () => {
+    const html = await renderReport(copy());
+
+    expect(html.startsWith('<!doctype html>')).toBe(true);
+    expect(html).toContain('<title>Customer lifetime value · 2025-12-31</title>');
+    expect(html).toMatch(/<h1>Run of <time datetime="2025-12-31" data-testid="run-date">2025-12-31<\/time><\/h1>/);
+    expect(sectionOrder(html)).toEqual([...SECTION_IDS]);
+    expect(html.indexOf('id="changes"')).toBeLessThan(html.indexOf('id="overview"'));
+  });
+
+  it('draws every chart the summary has data for, as inline SVG', async () => {
+    const html = await renderReport(withWarnings(withDiagnostics(copy())));
+    const withMigration = { ...withWarnings(withDiagnostics(copy())) };
+    withMigration.changes.tier_migration = [{ from_tier: 'high', to_tier: 'mid', customers: 3 }];
+
+    const all = await renderReport(withMigration);
+
+    expect(chartIds(all)).toEqual([...CHART_IDS]);
+    for (const id of CHART_IDS) expect(all).toMatch(new RegExp(`<figure class="chart" id="${id}" data-testid="chart"><svg [^>]*class="marks"`));
+    expect(chartIds(html)).toEqual(CHART_IDS.filter((id) => id !== 'chart-tier-migration'));
+    // charts share one document: their clip paths and gradients must not clash
+    const ids = [...all.matchAll(/\sid="([^"]+)"/g)].map((m) => m[1]);
+    expect(ids.length).toBe(new Set(ids).size);
+  });
+
+  it('says so on a first run, with nothing to compare and no warnings', async () => {
+    const summary = copy();
+
+    const html = await renderReport(summary);
+
+    expect(summary.changes.previous_run_date).toBeNull();
+    expect(html).toContain('Changes and warnings: first run');
+    expect(html).toContain('<p class="caption" data-testid="changes-note">First run: there is no previous run to compare with.');
+    expect(html).not.toContain('data-testid="warning"');
+    expect(html).not.toContain('id="chart-tier-migration"');
+  });
+
+  it('puts the warnings of a run at the top, before the key figures', async () => {
+    const summary = withWarnings(copy());
+
+    const html = await renderReport(summary);
+    const warnings = [...html.matchAll(/<li[^>]*data-testid="warning"[^>]*>([^<]*)<\/li>/g)].map((m) => m[1]);
+
+    expect(html).toContain('Changes and warnings since 2025-06-30');
+    expect(html).toContain('<h3>3 warnings</h3>');
+    expect(warnings).toEqual([
+      'Gamma-Gamma fit not trusted: &lt;q&gt; ran to the boundary',
+      'Average CLV of customers acquired through &quot;paid_social&quot; fell by 24.8% since 2025-06-30 (from 29.08 to 21.87).',
+      'Average CLV in the CLV tier &quot;low&quot; fell by 32.6% since 2025-06-30 (from 8.3 to 5.597).',
+    ]);
+    expect(html.indexOf('data-testid="warnings"')).toBeLessThan(html.indexOf('id="overview"'));
+    expect(html.indexOf('data-testid="warnings"')).toBeLessThan(html.indexOf('id="tiers"'));
+  });
+
+  it('says there is nothing to worry about when a compared run has no warnings', async () => {
+    const summary = withWarnings(copy());
+    summary.warnings = [];
+    summary.changes.warnings = [];
+
+    const html = await renderReport(summary);
+
+    expect(html).toContain('data-testid="no-warnings"');
+    expect(html).not.toContain('data-testid="warnings"');
+  });
+
+  it('escapes every text from the data, in the tables and in the charts', async () => {
+    // Prepare: a channel name, an action and an input location an attacker (or a messy export) could write.
+    const summary = copy();
+    summary.channels[0]!.channel = '<script>alert("x")</script>';
+    summary.changes.channels = [];
+    summary.segments.clv_tiers[0]!.actions = ['Call them <img src=x onerror=alert(1)> & "thank" them'];
+    summary.run.inputs.location = `drop/'quoted' <b>bold</b>`;
+
+    const html = await renderReport(summary);
+
+    expect(html).not.toMatch(/<script/i);
+    expect(html).not.toMatch(/<img/i);
+    expect(html).not.toContain('<b>bold</b>');
+    expect(html).toContain('&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt;');
+    expect(html).toContain('Call them &lt;img src=x onerror=alert(1)&gt; &amp; &quot;thank&quot; them');
+    expect(html).toContain('drop/&#39;quoted&#39; &lt;b&gt;bold&lt;/b&gt;');
+    expect(html).toContain('data-channel="&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt;"');
+    // the sample's own awkward channel, with a comma and quotes, survives as text
+    expect(html).toContain('partner, &quot;beta&quot;');
+  });
+
+  it('refers to nothing outside the page, and forbids the browser to load anything', async () => {
+    const html = await renderReport(withWarnings(withDiagnostics(copy())));
+
+    expect(html).toContain(`<meta http-equiv="Content-Security-Policy" content="default-src 'none'; style-src 'unsafe-inline'; img-src data:">`);
+    expect(html).not.toMatch(/<(script|link|iframe|img|object|embed)\b/i);
+    expect(html).not.toMatch(/\b(src|srcset)=/i);
+    // url() only ever points inside the page, at a chart's own clip paths
+    expect(html).not.toMatch(/url\((?!#chart-)/i);
+    expect(html).not.toMatch(/@import/i);
+    // the only absolute URLs are SVG namespace names, which are never fetched
+    const urls = new Set([...html.matchAll(/https?:\/\/[^"'\s)]+/g)].map((m) => m[0]));
+    expect([...urls].sort()).toEqual(['http://www.w3.org/1999/xlink', 'http://www.w3.org/2000/svg']);
+  });
+
+  it('says so when the summary has no fit diagnostics or no backtest', async () => {
+    const summary = copy();
+    delete summary.backtest;
+    delete summary.diagnostics;
+
+    const html = await renderReport(summary);
+
+    expect(html).toContain('data-testid="diagnostics-missing"');
+    expect(html).toContain('data-testid="backtest-missing"');
+    expect(html).not.toContain('id="chart-frequency"');
+    expect(html).not.toContain('id="chart-backtest"');
+  });
+
+  it('shows the numbers of the summary, each with its exact value', async () => {
+    const summary = withDiagnostics(copy());
+
+    const html = await renderReport(summary);
+    const one = (testId: string) => {
+      const found = shownValues(html, testId);
+      expect(found, testId).toHaveLength(1);
+      return found[0]!;
+    };
+
+    expect(one('kpi-customers')).toEqual({ value: summary.totals.customers, text: summary.totals.customers.toLocaleString('en-US') });
+    expect(one('kpi-equity').value).toBe(summary.totals.equity);
+    expect(one('gini-equity')).toEqual({ value: summary.concentration.equity.gini, text: summary.concentration.equity.gini.toFixed(3) });
+    expect(one('top20-equity').text).toBe(`${(summary.concentration.equity.top20_share * 100).toFixed(1)}%`);
+    for (const tier of summary.segments.clv_tiers) {
+      expect(one(`tier-${tier.segment}-customers`).value).toBe(tier.customers);
+      expect(one(`tier-${tier.segment}-equity`)).toEqual({ value: tier.equity, text: tier.equity.toLocaleString('en-US', { minimumFractionDigits: 2, maximumFractionDigits: 2 }) });
+    }
+    expect(one('param-r').value).toBe(summary.models.bgnbd.r);
+    expect(one('param-r-se').value).toBe(summary.models.bgnbd.standard_errors!.r);
+    expect(one('frequency-0-actual').value).toBe(summary.diagnostics!.frequency_histogram[0]!.actual_customers);
+    expect(one('backtest-actual').value).toBe(summary.backtest!.totals.actual);
+  });
+
+  it('renders a run whose predictive models were not trusted, ranking on historical CLV', async () => {
+    const summary = copy();
+    summary.models.trusted = false;
+    summary.models.bgnbd.standard_errors = null;
+    summary.models.bgnbd.convergence = { converged: false, iterations: 200, gradient_norm: 0.3, message: 'a, b ran toward the boundary of the parameter space' };
+    summary.totals = { ...summary.totals, predicted_clv: null, ranking_clv: 'historical_clv' };
+    for (const c of summary.channels) c.mean_probability_alive = null;
+    for (const c of summary.cohorts) c.mean_probability_alive = null;
+    delete summary.diagnostics;
+
+    const html = await renderReport(summarySchema.parse(summary));
+
+    expect(html).toContain('data-testid="models-untrusted"');
+    expect(html).toContain('historical CLV (models not trusted)');
+    expect(html).toContain('a, b ran toward the boundary of the parameter space');
+    expect(html).not.toContain('Mean P(alive)');
+  });
+
+  it('renders a run without customers, with notes where there is nothing to draw', async () => {
+    const summary = copy();
+    summary.channels = [];
+    summary.cohorts = [];
+    for (const table of [summary.segments.clv_tiers, summary.segments.value_loyalty, summary.segments.rfm]) {
+      for (const row of table) Object.assign(row, { customers: 0, share: 0, equity: 0, equity_share: 0, average_clv: 0 });
+    }
+    summary.totals = { ...summary.totals, customers: 0, equity: 0, revenue: 0, repeat_customers: 0 };
+    delete summary.backtest;
+    delete summary.diagnostics;
+
+    const html = await renderReport(summary);
+
+    expect(html).toContain('data-testid="channels-missing"');
+    expect(html).toContain('data-testid="cohorts-missing"');
+    expect(chartIds(html)).toEqual(['chart-tiers', 'chart-value-loyalty', 'chart-rfm', 'chart-lorenz']);
+  });
+
+  it('gives the same page for the same summary', async () => {
+    expect(await renderReport(copy())).toBe(await renderReport(copy()));
+  });
+});
+
+describe('the summary schema', () => {
+  it('keeps the optional fit diagnostics the report draws', () => {
+    const summary = withDiagnostics(copy());
+    const json = JSON.parse(JSON.stringify(summary)) as unknown;
+
+    expect(summarySchema.parse(json).diagnostics).toEqual(summary.diagnostics);
+    expect(summarySchema.safeParse(json).success).toBe(true);
+  });
+});

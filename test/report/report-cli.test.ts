@@ -1,0 +1,100 @@
+import { execFile } from 'node:child_process';
+import { readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { repoRoot, tempDir } from '../support/files.js';
+import { sampleData } from './support.js';
+
+const cli = join(repoRoot, 'dist', 'cli.js');
+
+interface Outcome {
+  readonly code: number;
+  readonly stdout: string;
+  readonly stderr: string;
+}
+
+/** The CLI as CI meets it: a separate process, not on a terminal. */
+const clv = async (args: readonly string[], cwd: string): Promise<Outcome> => {
+  try {
+    const { stdout, stderr } = await promisify(execFile)(process.execPath, [cli, ...args], { cwd, env: { ...process.env, CI: 'true' } });
+    return { code: 0, stdout, stderr };
+  } catch (error) {
+    const e = error as { code?: number; stdout?: string; stderr?: string };
+    return { code: e.code ?? -1, stdout: e.stdout ?? '', stderr: e.stderr ?? '' };
+  }
+};
+
+const lines = (text: string): string[] => text.trimEnd().split('\n');
+
+describe('the report from the command line', () => {
+  let cwd: string;
+  let run: Outcome;
+
+  beforeAll(async () => {
+    await readFile(cli).catch(() => {
+      throw new Error('dist/cli.js is missing: run `npm run build` (npm test does) before these tests');
+    });
+    cwd = await tempDir();
+    run = await clv(['run', '--input', sampleData, '--output', 'out', '--as-of', '2025-12-31'], cwd);
+  });
+
+  it('clv run writes the report with the run and prints where it is, last, as plain lines', async () => {
+    const page = await readFile(join(cwd, 'out/report/run_date=2025-12-31/index.html'), 'utf8');
+
+    expect(run.code).toBe(0);
+    expect(run.stderr).toBe('');
+    expect(lines(run.stdout).at(-1)).toBe('report: out/report/run_date=2025-12-31/index.html');
+    expect(run.stdout).toContain('summary: out/summary/run_date=2025-12-31/summary.json');
+    // plain lines only: no table borders, no spinner, no colour codes
+    expect(run.stdout).not.toMatch(/[┌│└]|\u001b\[/);
+    expect(page).toContain('<title>Customer lifetime value · 2025-12-31</title>');
+  });
+
+  it('clv report draws the same page again from the published summary', async () => {
+    const result = await clv(['report', '--summary', 'out/summary/run_date=2025-12-31/summary.json', '--output', 'again.html'], cwd);
+
+    expect(result.code).toBe(0);
+    expect(result.stdout).toBe('report: again.html\n');
+    expect(await readFile(join(cwd, 'again.html'), 'utf8')).toBe(await readFile(join(cwd, 'out/report/run_date=2025-12-31/index.html'), 'utf8'));
+  });
+
+  it('clv report names the page after the run date when no --output is given', async () => {
+    const result = await clv(['report', '--summary', 'out/summary/run_date=2025-12-31/summary.json'], cwd);
+
+    expect(result.code).toBe(0);
+    expect(result.stdout).toBe('report: clv-report-2025-12-31.html\n');
+    await expect(readFile(join(cwd, 'clv-report-2025-12-31.html'), 'utf8')).resolves.toMatch(/^<!doctype html>/);
+  });
+
+  it.each([
+    ['is not JSON', '{ "run": ', /^clv: bad\.json is not a valid summary: not JSON \(/],
+    ['is not a summary', JSON.stringify({ run: { run_id: 'x' } }), /^clv: bad\.json is not a valid summary: run\.run_date: .+ \(and \d+ more problems\)$/],
+  ])('clv report exits 1 with one clear line when the file %s', async (_, content, message) => {
+    await writeFile(join(cwd, 'bad.json'), content);
+
+    const result = await clv(['report', '--summary', 'bad.json'], cwd);
+
+    expect(result.code).toBe(1);
+    expect(result.stdout).toBe('');
+    expect(lines(result.stderr)).toHaveLength(1);
+    expect(result.stderr.trim()).toMatch(message);
+  });
+
+  it('clv report exits 1 when the summary cannot be read', async () => {
+    const result = await clv(['report', '--summary', 'missing.json'], cwd);
+
+    expect(result.code).toBe(1);
+    expect(result.stderr.trim()).toMatch(/^clv: missing\.json is not a valid summary: cannot be read \(ENOENT/);
+  });
+
+  it.each([
+    ['without --summary', ['report'], /required option '--summary <file>' not specified/],
+    ['with an unknown flag', ['report', '--summary', 'x.json', '--colour'], /unknown option '--colour'/],
+  ])('clv report exits 2 %s', async (_, args, message) => {
+    const result = await clv(args, cwd);
+
+    expect(result.code).toBe(2);
+    expect(result.stderr).toMatch(message);
+  });
+});

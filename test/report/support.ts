@@ -1,0 +1,52 @@
+import { join } from 'node:path';
+import { DuckDbEngine } from '../../lambdas/clv-job/adapters/duckdb-engine.js';
+import { findInputFiles } from '../../lambdas/clv-job/adapters/input-files.js';
+import { LocalFolderStore } from '../../lambdas/clv-job/adapters/local-folder-store.js';
+import { ParquetTableWriter } from '../../lambdas/clv-job/adapters/parquet-table-writer.js';
+import { columnMappingSchema } from '../../lambdas/clv-job/config.js';
+import { compressBgNbdData, type BgNbdParams } from '../../lambdas/clv-job/domain/models/bg-nbd.js';
+import { bgnbdDiagnostics } from '../../lambdas/clv-job/domain/models/diagnostics.js';
+import { runPipeline, type RunConfig, type RunResult } from '../../lambdas/clv-job/pipeline/run.js';
+import { renderReport } from '../../lambdas/clv-job/report/render-report.js';
+import type { Diagnostics } from '../../lambdas/clv-job/schemas/summary-diagnostics.js';
+import { queryDuckDb } from '../support/duckdb-reader.js';
+import { repoRoot } from '../support/files.js';
+import { defaultRunConfig } from '../support/pipeline.js';
+
+export const sampleData = join(repoRoot, 'sample-data');
+
+/** The CLI's composition with the report wired in, as `clv run` has it, with a fixed clock. */
+export const runWithReport = async (output: string, config: Partial<RunConfig> = {}): Promise<RunResult> => {
+  const engine = await DuckDbEngine.open({ files: await findInputFiles([sampleData]), columns: columnMappingSchema.parse({}) });
+  try {
+    return await runPipeline(
+      {
+        engine,
+        store: new LocalFolderStore(output),
+        tables: new ParquetTableWriter(),
+        now: () => new Date('2026-11-23T03:00:00Z'),
+        newRunId: () => `run-${config.asOf ?? 'latest'}`,
+        renderReport,
+      },
+      defaultRunConfig(config),
+    );
+  } finally {
+    await engine.close();
+  }
+};
+
+/**
+ * The fit diagnostics of a published run, recomputed from its customers table: for pages that
+ * should show every chart before the pipeline carries `diagnostics` itself.
+ */
+export const diagnosticsOfRun = async (output: string, runDate: string, params: BgNbdParams): Promise<Diagnostics> => {
+  const rows = await queryDuckDb(
+    `SELECT frequency, recency_days, tenure_days FROM read_parquet('${join(output, 'customers', `run_date=${runDate}`, '*', '*.parquet')}', hive_partitioning = false)`,
+  );
+  const column = (name: string, scale = 1): Float64Array => Float64Array.from(rows, (r) => Number(r[name]) / scale);
+  return bgnbdDiagnostics(params, compressBgNbdData(column('frequency'), column('recency_days', 7), column('tenure_days', 7)));
+};
+
+/** The text of every element with this data-testid, and its exact value, from a page's HTML. */
+export const shownValues = (html: string, testId: string): { text: string; value: number }[] =>
+  [...html.matchAll(new RegExp(`<span data-testid="${testId}" data-value="([^"]*)">([^<]*)</span>`, 'g'))].map((m) => ({ value: Number(m[1]), text: m[2]! }));
