@@ -1,0 +1,215 @@
+import type { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import {
+  AthenaClient,
+  GetQueryExecutionCommand,
+  StartQueryExecutionCommand,
+  StopQueryExecutionCommand,
+  type AthenaClientConfig,
+  type QueryExecution,
+} from '@aws-sdk/client-athena';
+import { GetObjectCommand, ListObjectsV2Command, type S3Client } from '@aws-sdk/client-s3';
+import { parse } from 'csv-parse';
+import { EngineError, firstLine } from '../errors.js';
+import type { InputDescription, QueryEngine, ResultColumns } from '../ports.js';
+import { ORDER_COLUMNS } from '../schemas/tables.js';
+import { inlineQuery, type QueryName, type SqlParameters } from '../sql/index.js';
+
+/**
+ * Athena refused or gave up on a query: FAILED, CANCELLED, or still running at the deadline.
+ * Carries what an operator needs to look the query up in the console.
+ */
+export class AthenaQueryError extends EngineError {
+  constructor(
+    readonly query: QueryName,
+    /** Null when Athena refused the query before giving it an id. */
+    readonly queryExecutionId: string | null,
+    readonly state: string,
+    readonly reason: string,
+    options?: { cause?: unknown },
+  ) {
+    super(`Athena query ${query}${queryExecutionId ? ` (${queryExecutionId})` : ''} ${state}: ${reason}`, options);
+  }
+}
+
+/**
+ * Client settings for the job: the SDK's adaptive retry mode rate-limits the client itself once
+ * Athena throttles (StartQueryExecution and GetQueryExecution have low per-account rates), and
+ * retries throttling and transient errors with exponential backoff, up to `maxAttempts` calls.
+ * The endpoint and credentials come from the SDK's standard chain (`AWS_ENDPOINT_URL_ATHENA`).
+ */
+export const ATHENA_CLIENT_DEFAULTS = { maxAttempts: 8, retryMode: 'adaptive' } as const satisfies AthenaClientConfig;
+
+export interface AthenaEngineOptions {
+  readonly athena: AthenaClient;
+  /** Reads the result files Athena writes, and lists the input location for describeInput. */
+  readonly s3: S3Client;
+  readonly database: string;
+  /** The Glue table over the drop prefix, with the logical order columns, every one a string. */
+  readonly table: string;
+  readonly workgroup: string;
+  /** The table's LOCATION, `s3://bucket/prefix/`: described in the summary, never queried directly. */
+  readonly inputLocation: string;
+  /**
+   * Where Athena writes results. Leave unset when the workgroup enforces its own (the CDK stack's does).
+   * @default - the workgroup's result location
+   */
+  readonly resultLocation?: string;
+  /** @default 200 ms, doubling */
+  readonly pollInitialMs?: number;
+  /** @default 5000 ms */
+  readonly pollMaxMs?: number;
+  /**
+   * A query still running after this long is stopped and fails the run; it must leave the Lambda
+   * time to fit, write and publish.
+   * @default 10 minutes
+   */
+  readonly queryTimeoutMs?: number;
+  /** Passed in so tests need not wait. */
+  readonly sleep?: (ms: number) => Promise<void>;
+}
+
+const TERMINAL = new Set(['SUCCEEDED', 'FAILED', 'CANCELLED']);
+
+/**
+ * Hive-style readers (Athena's CSV tables) skip files and folders whose names start with `_` or
+ * `.`, and folder placeholders: such objects are not input.
+ */
+export const isHidden = (relativeKey: string): boolean =>
+  relativeKey === '' || relativeKey.endsWith('/') || relativeKey.split('/').some((part) => part.startsWith('_') || part.startsWith('.'));
+
+const identifier = (name: string): string => `"${name.replaceAll('"', '""')}"`;
+
+export const parseS3Uri = (uri: string): { bucket: string; key: string } => {
+  const match = /^s3:\/\/([^/]+)\/?(.*)$/.exec(uri);
+  if (!match?.[1]) throw new EngineError(`${uri} is not an s3://bucket/key location`);
+  return { bucket: match[1], key: match[2] ?? '' };
+};
+
+/**
+ * The production engine. Runs each query of the shared SQL as one statement, its relations
+ * inlined as common table expressions over the Glue table, and reads the result CSV Athena leaves
+ * in S3 as a stream: paging GetQueryResults (1000 rows a call) would take minutes at a million
+ * customers.
+ */
+export class AthenaEngine implements QueryEngine {
+  readonly name = 'athena';
+  /** `orders` as the shared SQL expects it. Athena cannot tell line numbers, so source_row is NULL. */
+  readonly ordersBinding: string;
+  private readonly sleep: (ms: number) => Promise<void>;
+
+  constructor(private readonly options: AthenaEngineOptions) {
+    this.ordersBinding =
+      `SELECT ${ORDER_COLUMNS.join(', ')}, "$path" AS source_file, CAST(NULL AS INTEGER) AS source_row, ` +
+      `CAST(NULL AS VARCHAR) AS raw_line FROM ${identifier(options.database)}.${identifier(options.table)}`;
+    this.sleep = options.sleep ?? ((ms) => new Promise((resolve) => setTimeout(resolve, ms)));
+  }
+
+  /** The table and its location, with the files and bytes Athena reads under it. */
+  async describeInput(): Promise<InputDescription> {
+    const { bucket, key: prefix } = parseS3Uri(this.options.inputLocation);
+    let files = 0;
+    let bytes = 0;
+    let token: string | undefined;
+    do {
+      const page = await this.options.s3.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: prefix, ContinuationToken: token }));
+      for (const object of page.Contents ?? []) {
+        if (!object.Key || isHidden(object.Key.slice(prefix.length))) continue;
+        files += 1;
+        bytes += object.Size ?? 0;
+      }
+      token = page.IsTruncated ? page.NextContinuationToken : undefined;
+    } while (token);
+    return { files, bytes, location: `${this.options.database}.${this.options.table} (${this.options.inputLocation})` };
+  }
+
+  async run(query: QueryName, params: SqlParameters): Promise<ResultColumns> {
+    const sql = inlineQuery(query, params, this.ordersBinding);
+    const id = await this.start(query, sql);
+    const execution = await this.waitFor(query, id);
+    const location = execution.ResultConfiguration?.OutputLocation;
+    if (!location) throw new AthenaQueryError(query, id, 'SUCCEEDED', 'Athena reported no result location');
+    try {
+      const { bucket, key } = parseS3Uri(location);
+      const object = await this.options.s3.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
+      if (!object.Body) throw new Error('the result object has no body');
+      return await readResultCsv(object.Body as Readable);
+    } catch (error) {
+      if (error instanceof EngineError) throw error;
+      throw new EngineError(`cannot read the result of Athena query ${query} (${id}) at ${location}: ${firstLine(error)}`, { cause: error });
+    }
+  }
+
+  async close(): Promise<void> {
+    // the clients belong to the composition root, which may share them
+  }
+
+  private async start(query: QueryName, sql: string): Promise<string> {
+    try {
+      // The SDK fills ClientRequestToken, so a retried start cannot launch the query twice.
+      const started = await this.options.athena.send(
+        new StartQueryExecutionCommand({
+          QueryString: sql,
+          WorkGroup: this.options.workgroup,
+          QueryExecutionContext: { Database: this.options.database },
+          ...(this.options.resultLocation ? { ResultConfiguration: { OutputLocation: this.options.resultLocation } } : {}),
+        }),
+      );
+      if (!started.QueryExecutionId) throw new Error('no query execution id in the response');
+      return started.QueryExecutionId;
+    } catch (error) {
+      throw new AthenaQueryError(query, null, 'REFUSED', firstLine(error), { cause: error });
+    }
+  }
+
+  /** Polls with exponential backoff until the query ends or the deadline passes. */
+  private async waitFor(query: QueryName, id: string): Promise<QueryExecution> {
+    const deadline = Date.now() + (this.options.queryTimeoutMs ?? 10 * 60_000);
+    let delay = this.options.pollInitialMs ?? 200;
+    const maxDelay = this.options.pollMaxMs ?? 5_000;
+    for (;;) {
+      const { QueryExecution: execution } = await this.options.athena.send(new GetQueryExecutionCommand({ QueryExecutionId: id }));
+      const state = execution?.Status?.State ?? 'UNKNOWN';
+      if (state === 'SUCCEEDED') return execution!;
+      if (TERMINAL.has(state)) {
+        throw new AthenaQueryError(query, id, state, execution?.Status?.StateChangeReason ?? execution?.Status?.AthenaError?.ErrorMessage ?? 'no reason given');
+      }
+      if (Date.now() + delay > deadline) {
+        await this.options.athena.send(new StopQueryExecutionCommand({ QueryExecutionId: id })).catch(() => undefined);
+        throw new AthenaQueryError(query, id, 'TIMED_OUT', `still ${state} after ${Math.round((this.options.queryTimeoutMs ?? 600_000) / 1000)} s; stopped`);
+      }
+      await this.sleep(delay);
+      delay = Math.min(delay * 2, maxDelay);
+    }
+  }
+}
+
+/**
+ * An Athena result CSV as columns. Athena quotes every value and writes NULL as an empty unquoted
+ * field, so the two stay apart: `""` is an empty string, an empty unquoted field is null. Values
+ * stay strings; the pipeline's decoders check and convert them.
+ */
+export const readResultCsv = async (source: Readable | AsyncIterable<Uint8Array | string>): Promise<ResultColumns> => {
+  const parser = parse({
+    bom: true,
+    cast: (value, context) => (value === '' && !context.quoting ? null : value),
+  });
+  // the parser is read while the body is piped into it, so a large result never sits whole in memory
+  const piping = pipeline(source, parser);
+  piping.catch(() => undefined);
+  let names: string[] | null = null;
+  let values: unknown[][] = [];
+  let rowCount = 0;
+  for await (const record of parser as AsyncIterable<(string | null)[]>) {
+    if (names === null) {
+      names = record.map((name) => name ?? '');
+      values = names.map(() => []);
+      continue;
+    }
+    for (let c = 0; c < values.length; c++) values[c]!.push(record[c] ?? null);
+    rowCount += 1;
+  }
+  await piping;
+  if (names === null) throw new EngineError('the Athena result file is empty: not even a header row');
+  return { rowCount, columns: Object.fromEntries(names.map((name, c) => [name, values[c]!])) };
+};

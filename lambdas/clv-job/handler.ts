@@ -1,0 +1,170 @@
+/**
+ * The Lambda composition root (SPEC "Lambda contract"), the twin of cli.ts: wires Athena, S3 and
+ * the Parquet writer into the same pipeline, and turns the outcome into logs, metrics and a
+ * result or a rethrown error. Settings are read once, at cold start.
+ */
+import { randomUUID } from 'node:crypto';
+import { AthenaClient } from '@aws-sdk/client-athena';
+import { S3Client } from '@aws-sdk/client-s3';
+import { Logger } from '@aws-lambda-powertools/logger';
+import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
+import type { Context } from 'aws-lambda';
+import { z } from 'zod';
+import { ATHENA_CLIENT_DEFAULTS, AthenaEngine, AthenaQueryError } from './adapters/athena-engine.js';
+import { ParquetTableWriter } from './adapters/parquet-table-writer.js';
+import { S3Store } from './adapters/s3-store.js';
+import { isoDateSchema } from './config.js';
+import { ConfigurationError, RunLockedError } from './errors.js';
+import { METRIC, METRICS_NAMESPACE } from './lambda-contract.js';
+import { loadLambdaSettings, type LambdaSettings } from './lambda-env.js';
+import { runPipeline, type ProgressListener } from './pipeline/run.js';
+import { renderReport } from './report/render-report.js';
+import { buildRunConfig } from './run-config.js';
+import type { Summary } from './schemas/summary.js';
+
+/**
+ * The scheduler's event (anything without `runDate`: as-of = the latest valid order date) or
+ * `{ "runDate": "YYYY-MM-DD" }`, a manual re-run of that night (as-of = runDate).
+ */
+export const lambdaEventSchema = z.looseObject({ runDate: isoDateSchema.optional() }).nullish();
+export type LambdaEvent = z.input<typeof lambdaEventSchema>;
+
+export type HandlerResult =
+  | {
+      readonly status: 'succeeded';
+      readonly runId: string;
+      readonly runDate: string;
+      readonly output: string;
+      readonly counts: Summary['counts'];
+      readonly files: number;
+      readonly durationSeconds: number;
+    }
+  | { readonly status: 'skipped'; readonly reason: 'already running' };
+
+export interface HandlerDeps {
+  readonly settings: LambdaSettings;
+  /** @default a client from the SDK's standard chain, path-style when an endpoint override is set */
+  readonly s3?: S3Client;
+  /** @default a client from the SDK's standard chain, adaptive retries */
+  readonly athena?: AthenaClient;
+  readonly logger?: Logger;
+  readonly metrics?: Metrics;
+  readonly now?: () => Date;
+  readonly newRunId?: () => string;
+}
+
+/**
+ * S3 through the standard endpoint and credential chain: `AWS_ENDPOINT_URL_S3` (or
+ * `AWS_ENDPOINT_URL`) points it at a stand-in, which is then addressed path-style, as moto and
+ * other stand-ins need (virtual-host addressing needs DNS for `<bucket>.<host>`).
+ */
+export const s3ClientFromEnvironment = (env: Readonly<Record<string, string | undefined>> = process.env): S3Client =>
+  new S3Client({ forcePathStyle: Boolean(env.AWS_ENDPOINT_URL_S3 || env.AWS_ENDPOINT_URL), maxAttempts: 5 });
+
+/** Athena through the standard chain (`AWS_ENDPOINT_URL_ATHENA`), with the SDK's adaptive retries for throttling. */
+export const athenaClientFromEnvironment = (): AthenaClient => new AthenaClient({ ...ATHENA_CLIENT_DEFAULTS });
+
+/** The failure's AthenaQueryError, when an Athena query is what failed (possibly wrapped). */
+const athenaFailure = (error: unknown): AthenaQueryError | null => {
+  for (let e = error, depth = 0; e instanceof Error && depth < 5; e = e.cause, depth++) {
+    if (e instanceof AthenaQueryError) return e;
+  }
+  return null;
+};
+
+const parseEvent = (event: unknown): { runDate?: string } => {
+  const parsed = lambdaEventSchema.safeParse(event);
+  if (!parsed.success) {
+    throw new ConfigurationError(
+      `the event is not a scheduler event or { "runDate": "YYYY-MM-DD" }: ${parsed.error.issues.map((i) => `${i.path.join('.') || 'event'} ${i.message}`).join('; ')}`,
+    );
+  }
+  return parsed.data?.runDate ? { runDate: parsed.data.runDate } : {};
+};
+
+const loggedProgress = (logger: Logger): ProgressListener => ({
+  stageStarted: (stage) => logger.debug('stage started', { stage }),
+  stageFinished: (stage, seconds, detail) => logger.info('stage finished', { stage, seconds: Math.round(seconds * 1000) / 1000, detail }),
+});
+
+export const createHandler = (deps: HandlerDeps) => {
+  const { settings } = deps;
+  const logger = deps.logger ?? new Logger();
+  const metrics = deps.metrics ?? new Metrics({ namespace: METRICS_NAMESPACE });
+  const s3 = deps.s3 ?? s3ClientFromEnvironment();
+  const athena = deps.athena ?? athenaClientFromEnvironment();
+  const newRunId = deps.newRunId ?? randomUUID;
+  const now = deps.now ?? (() => new Date());
+  const engine = new AthenaEngine({
+    athena,
+    s3,
+    database: settings.athena.database,
+    table: settings.athena.table,
+    workgroup: settings.athena.workgroup,
+    inputLocation: `s3://${settings.bucket}/${settings.inputPrefix}`,
+  });
+  const store = new S3Store({ client: s3, bucket: settings.bucket, prefix: settings.outputPrefix });
+  const tables = new ParquetTableWriter();
+
+  return async (event: unknown, context?: Context): Promise<HandlerResult> => {
+    const started = performance.now();
+    const runId = newRunId();
+    logger.resetKeys();
+    if (context) logger.addContext(context);
+    logger.appendKeys({ runId });
+    const seconds = () => Math.round(performance.now() - started) / 1000;
+    try {
+      const { runDate } = parseEvent(event);
+      logger.info('run started', { ...(runDate ? { requestedRunDate: runDate } : {}), event, output: store.location });
+      const result = await runPipeline(
+        { engine, store, tables, now, newRunId: () => runId, progress: loggedProgress(logger), renderReport },
+        buildRunConfig({ asOf: runDate, model: settings.model, lockTtlSeconds: settings.lockTtlSeconds }),
+      );
+      const { counts } = result.summary;
+      const durationSeconds = seconds();
+      metrics.addMetric(METRIC.inputRows, MetricUnit.Count, counts.input_rows);
+      metrics.addMetric(METRIC.rejectedRows, MetricUnit.Count, counts.rejected_rows);
+      metrics.addMetric(METRIC.customers, MetricUnit.Count, counts.customers);
+      metrics.addMetric(METRIC.durationSeconds, MetricUnit.Seconds, durationSeconds);
+      metrics.addMetric(METRIC.runSucceeded, MetricUnit.Count, 1);
+      logger.info('run succeeded', {
+        runDate: result.summary.run.run_date,
+        counts,
+        files: result.files.length,
+        durationSeconds,
+        summary: `${store.location}summary/run_date=${result.summary.run.run_date}/summary.json`,
+      });
+      return {
+        status: 'succeeded',
+        runId,
+        runDate: result.summary.run.run_date,
+        output: store.location,
+        counts,
+        files: result.files.length,
+        durationSeconds,
+      };
+    } catch (error) {
+      if (error instanceof RunLockedError) {
+        // the other run is doing tonight's work: stepping aside is not a failure
+        metrics.addMetric(METRIC.runSkippedLocked, MetricUnit.Count, 1);
+        logger.warn('run skipped: another run holds the lock', { reason: error.message });
+        return { status: 'skipped', reason: 'already running' };
+      }
+      const athenaError = athenaFailure(error);
+      metrics.addMetric(METRIC.runFailed, MetricUnit.Count, 1);
+      metrics.addMetric(METRIC.durationSeconds, MetricUnit.Seconds, seconds());
+      if (athenaError) metrics.addMetric(METRIC.athenaQueryFailed, MetricUnit.Count, 1);
+      // logged here, once; the rethrow is for Lambda's error metric and the on-failure destination
+      logger.error('run failed, nothing published', {
+        error,
+        ...(athenaError ? { athenaQueryExecutionId: athenaError.queryExecutionId, athenaState: athenaError.state, athenaReason: athenaError.reason } : {}),
+      });
+      throw error;
+    } finally {
+      metrics.publishStoredMetrics();
+    }
+  };
+};
+
+/** Read at cold start: a bad environment fails the initialisation, naming every bad variable. */
+export const handler = createHandler({ settings: loadLambdaSettings() });

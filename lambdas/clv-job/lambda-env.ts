@@ -1,0 +1,139 @@
+import { z } from 'zod';
+import { modelOptionsSchema, resolveModelOptions, timeUnitSchema, type ModelOptions } from './config.js';
+import { ConfigurationError } from './errors.js';
+import { LAMBDA_ENV } from './lambda-contract.js';
+
+/**
+ * The Lambda's settings, read from its environment once, at cold start (the CDK stack sets every
+ * variable of LAMBDA_ENV). A missing or bad variable fails the cold start with one message that
+ * names every problem, so a broken deployment is fixed in one go.
+ */
+export interface LambdaSettings {
+  readonly bucket: string;
+  /** Drop prefix of the order exports, ending with `/`. */
+  readonly inputPrefix: string;
+  /** Output prefix, ending with `/`. */
+  readonly outputPrefix: string;
+  readonly athena: { readonly database: string; readonly table: string; readonly workgroup: string };
+  readonly model: ModelOptions;
+  /** A run lock older than this is taken over. */
+  readonly lockTtlSeconds: number;
+}
+
+/** The lock's time-to-live when CLV_LOCK_TTL_SECONDS is unset: Lambda's longest run, 15 minutes. */
+export const DEFAULT_LOCK_TTL_SECONDS = 900;
+
+const missing = (name: string) => (issue: { input: unknown }) => (issue.input === undefined ? `${name} is missing` : undefined);
+
+/** Unset and empty are the same for optional variables: the default applies. */
+const optional = <T extends z.ZodType>(schema: T) => z.preprocess((v) => (v === '' ? undefined : v), schema.optional());
+
+// `abort`: an empty value is reported as empty, not also as malformed
+const required = (name: string) => z.string({ error: missing(name) }).trim().min(1, { error: `${name} is empty`, abort: true });
+
+/** A key prefix: no leading slash, ending with one. */
+const prefix = (name: string) =>
+  required(name)
+    .refine((p) => !p.startsWith('/'), `${name} must not start with "/" (S3 keys have no leading slash)`)
+    .transform((p) => p.replace(/\/*$/, '/'));
+
+/** Glue and Athena names: letters, digits, `_`, `-` (Athena quotes identifiers, so no injection either way). */
+const catalogName = (name: string) => required(name).regex(/^[A-Za-z0-9_-]{1,128}$/, `${name} must be 1-128 letters, digits, "_" or "-"`);
+
+const numberText = (name: string) =>
+  z
+    .string()
+    .trim()
+    .regex(/^[+-]?(\d+([.]\d*)?|[.]\d+)$/, `${name} must be a number`)
+    .transform(Number);
+
+const envSchema = z
+  .object({
+    [LAMBDA_ENV.bucket]: required(LAMBDA_ENV.bucket).regex(
+      /^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/,
+      `${LAMBDA_ENV.bucket} must be an S3 bucket name (3-63 lower-case letters, digits, "." or "-")`,
+    ),
+    [LAMBDA_ENV.inputPrefix]: prefix(LAMBDA_ENV.inputPrefix),
+    [LAMBDA_ENV.outputPrefix]: prefix(LAMBDA_ENV.outputPrefix),
+    [LAMBDA_ENV.athenaDatabase]: catalogName(LAMBDA_ENV.athenaDatabase),
+    [LAMBDA_ENV.athenaTable]: catalogName(LAMBDA_ENV.athenaTable),
+    [LAMBDA_ENV.athenaWorkgroup]: catalogName(LAMBDA_ENV.athenaWorkgroup),
+    [LAMBDA_ENV.timeUnit]: optional(z.enum(timeUnitSchema.options, { error: `${LAMBDA_ENV.timeUnit} must be week or day` })),
+    [LAMBDA_ENV.horizon]: optional(numberText(LAMBDA_ENV.horizon)),
+    [LAMBDA_ENV.discountRate]: optional(numberText(LAMBDA_ENV.discountRate)),
+    [LAMBDA_ENV.margin]: optional(numberText(LAMBDA_ENV.margin)),
+    [LAMBDA_ENV.lifespanYears]: optional(numberText(LAMBDA_ENV.lifespanYears)),
+    [LAMBDA_ENV.lockTtlSeconds]: optional(
+      z
+        .string()
+        .trim()
+        .regex(/^\d+$/, `${LAMBDA_ENV.lockTtlSeconds} must be a whole number of seconds`)
+        .transform(Number)
+        .refine((n) => n >= 60 && n <= 86_400, `${LAMBDA_ENV.lockTtlSeconds} must be from 60 to 86400 seconds`),
+    ),
+  })
+  .superRefine((env, ctx) => {
+    const input = env[LAMBDA_ENV.inputPrefix];
+    const output = env[LAMBDA_ENV.outputPrefix];
+    if (input && output && (input.startsWith(output) || output.startsWith(input))) {
+      ctx.addIssue({
+        code: 'custom',
+        message: `${LAMBDA_ENV.inputPrefix} (${input}) and ${LAMBDA_ENV.outputPrefix} (${output}) must not contain one another: the orders table would read the job's own output`,
+      });
+    }
+  });
+
+/** Model option -> its variable, so the model schema's own range checks name the variable. */
+const MODEL_VARIABLES = {
+  timeUnit: LAMBDA_ENV.timeUnit,
+  horizon: LAMBDA_ENV.horizon,
+  discountRate: LAMBDA_ENV.discountRate,
+  margin: LAMBDA_ENV.margin,
+  lifespanYears: LAMBDA_ENV.lifespanYears,
+} as const;
+
+const issueText = (issue: z.core.$ZodIssue): string => {
+  const [key] = issue.path;
+  // messages of this module start with the variable's name already
+  return typeof key === 'string' && !issue.message.startsWith(key) ? `${key}: ${issue.message}` : issue.message;
+};
+
+/**
+ * The settings from an environment (default: this process's). Throws one ConfigurationError that
+ * lists every missing or bad variable; model ranges are the model schema's own, checked for
+ * every variable that is at least a number.
+ */
+export const loadLambdaSettings = (env: Readonly<Record<string, string | undefined>> = process.env): LambdaSettings => {
+  const problems: string[] = [];
+  const parsed = envSchema.safeParse(env);
+  if (!parsed.success) problems.push(...parsed.error.issues.map(issueText));
+
+  // variables that failed as text above are left out, so each problem is reported once
+  const modelInput: Record<string, unknown> = {};
+  for (const [option, variable] of Object.entries(MODEL_VARIABLES)) {
+    const value = envSchema.shape[variable].safeParse(env[variable]);
+    if (value.success && value.data !== undefined) modelInput[option] = value.data;
+  }
+  const model = modelOptionsSchema.safeParse(modelInput);
+  if (!model.success) {
+    problems.push(
+      ...model.error.issues.map((issue) => {
+        const variable = MODEL_VARIABLES[issue.path[0] as keyof typeof MODEL_VARIABLES] ?? String(issue.path[0]);
+        return `${variable}: ${issue.message} (got ${JSON.stringify(env[variable])})`;
+      }),
+    );
+  }
+
+  if (problems.length > 0 || !parsed.success || !model.success) {
+    throw new ConfigurationError(`the Lambda environment is not usable: ${problems.join('; ')}`);
+  }
+  const e = parsed.data;
+  return {
+    bucket: e[LAMBDA_ENV.bucket],
+    inputPrefix: e[LAMBDA_ENV.inputPrefix],
+    outputPrefix: e[LAMBDA_ENV.outputPrefix],
+    athena: { database: e[LAMBDA_ENV.athenaDatabase], table: e[LAMBDA_ENV.athenaTable], workgroup: e[LAMBDA_ENV.athenaWorkgroup] },
+    model: resolveModelOptions(modelInput),
+    lockTtlSeconds: e[LAMBDA_ENV.lockTtlSeconds] ?? DEFAULT_LOCK_TTL_SECONDS,
+  };
+};

@@ -1,0 +1,401 @@
+import { join } from 'node:path';
+import { AthenaClient } from '@aws-sdk/client-athena';
+import { GetObjectCommand, ListObjectsV2Command, type S3Client } from '@aws-sdk/client-s3';
+import { Logger } from '@aws-lambda-powertools/logger';
+import { Metrics } from '@aws-lambda-powertools/metrics';
+import type { Context } from 'aws-lambda';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
+import { ATHENA_CLIENT_DEFAULTS, AthenaQueryError } from '../lambdas/clv-job/adapters/athena-engine.js';
+import { S3Store } from '../lambdas/clv-job/adapters/s3-store.js';
+import { ConfigurationError } from '../lambdas/clv-job/errors.js';
+import type { HandlerResult, createHandler as CreateHandler } from '../lambdas/clv-job/handler.js';
+import { LAMBDA_ENV, METRIC, METRICS_NAMESPACE } from '../lambdas/clv-job/lambda-contract.js';
+import { DEFAULT_LOCK_TTL_SECONDS, loadLambdaSettings } from '../lambdas/clv-job/lambda-env.js';
+import { AthenaStandIn } from './support/athena-stand-in.js';
+import { repoRoot } from './support/files.js';
+import {
+  TEST_CREDENTIALS,
+  TEST_REGION,
+  createBucket,
+  motoS3Client,
+  motoS3ClientFailingCopies,
+  startMoto,
+  uploadFolder,
+  type MotoServer,
+} from './support/moto-server.js';
+
+const BUCKET = 'clv-handler-test';
+const SCHEDULER_EVENT = { source: 'aws.scheduler', scheduledTime: '2026-01-01T03:00:00Z', executionId: 'exec-1' };
+const context = { functionName: 'clv-job', awsRequestId: 'req-1', functionVersion: '$LATEST', invokedFunctionArn: 'arn:aws:lambda:us-east-1:123456789012:function:clv-job', memoryLimitInMB: '4096' } as Context;
+
+/** Every variable the CDK stack sets (lib/job.ts), as it sets them. */
+const GOOD_ENV = {
+  [LAMBDA_ENV.bucket]: BUCKET,
+  [LAMBDA_ENV.inputPrefix]: 'orders/',
+  [LAMBDA_ENV.outputPrefix]: 'clv/',
+  [LAMBDA_ENV.athenaDatabase]: 'clv',
+  [LAMBDA_ENV.athenaTable]: 'orders',
+  [LAMBDA_ENV.athenaWorkgroup]: 'clv-job',
+  [LAMBDA_ENV.timeUnit]: 'week',
+  [LAMBDA_ENV.horizon]: '52',
+  [LAMBDA_ENV.discountRate]: '0.1',
+  [LAMBDA_ENV.margin]: '1',
+  [LAMBDA_ENV.lifespanYears]: '3',
+  [LAMBDA_ENV.lockTtlSeconds]: '900',
+};
+
+/**
+ * What the function writes while `work` runs: Powertools' JSON logs and EMF metrics (stdout;
+ * warnings and errors go to stderr, and Lambda sends both to CloudWatch Logs).
+ */
+const captureStdout = async <T>(work: () => Promise<T>): Promise<{ result: T | undefined; error: unknown; lines: Record<string, unknown>[] }> => {
+  const chunks: string[] = [];
+  const capture = (chunk: string | Uint8Array) => {
+    chunks.push(typeof chunk === 'string' ? chunk : Buffer.from(chunk).toString());
+    return true;
+  };
+  const spy = vi.spyOn(process.stdout, 'write').mockImplementation(capture);
+  const errSpy = vi.spyOn(process.stderr, 'write').mockImplementation(capture);
+  let result: T | undefined;
+  let error: unknown;
+  try {
+    result = await work();
+  } catch (e) {
+    error = e;
+  } finally {
+    spy.mockRestore();
+    errSpy.mockRestore();
+  }
+  const lines = chunks
+    .join('')
+    .split('\n')
+    .filter((l) => l.trim().startsWith('{'))
+    .map((l) => JSON.parse(l) as Record<string, unknown>);
+  return { result, error, lines };
+};
+
+type EmfLine = Record<string, unknown> & { _aws: { CloudWatchMetrics: { Namespace: string; Dimensions: string[][]; Metrics: { Name: string; Unit: string }[] }[] } };
+const emfOf = (lines: Record<string, unknown>[]): EmfLine[] => lines.filter((l) => '_aws' in l) as EmfLine[];
+const metricValues = (lines: Record<string, unknown>[]): Record<string, unknown> => {
+  const emf = emfOf(lines);
+  return Object.fromEntries(emf.flatMap((e) => e._aws.CloudWatchMetrics.flatMap((m) => m.Metrics.map((x) => [x.Name, e[x.Name]]))));
+};
+const logsOf = (lines: Record<string, unknown>[]) => lines.filter((l) => !('_aws' in l));
+
+describe('the Lambda environment', () => {
+  it('is read into settings, prefixes ending with a slash, defaults for what is unset', () => {
+    const settings = loadLambdaSettings({
+      ...GOOD_ENV,
+      [LAMBDA_ENV.outputPrefix]: 'clv',
+      [LAMBDA_ENV.horizon]: undefined,
+      [LAMBDA_ENV.lockTtlSeconds]: '',
+      [LAMBDA_ENV.timeUnit]: 'day',
+    });
+
+    expect(settings).toEqual({
+      bucket: BUCKET,
+      inputPrefix: 'orders/',
+      outputPrefix: 'clv/',
+      athena: { database: 'clv', table: 'orders', workgroup: 'clv-job' },
+      model: { timeUnit: 'day', horizon: 364, discountRate: 0.1, margin: 1, lifespanYears: 3 },
+      lockTtlSeconds: DEFAULT_LOCK_TTL_SECONDS,
+    });
+  });
+
+  it('reports every missing and malformed variable in one ConfigurationError', () => {
+    const env = {
+      ...GOOD_ENV,
+      [LAMBDA_ENV.bucket]: undefined,
+      [LAMBDA_ENV.athenaTable]: undefined,
+      [LAMBDA_ENV.athenaWorkgroup]: '  ',
+      [LAMBDA_ENV.timeUnit]: 'month',
+      [LAMBDA_ENV.horizon]: 'abc',
+      [LAMBDA_ENV.margin]: '2',
+      [LAMBDA_ENV.lockTtlSeconds]: '-5',
+    };
+
+    const error = (() => {
+      try {
+        loadLambdaSettings(env);
+      } catch (e) {
+        return e as Error;
+      }
+    })();
+
+    expect(error).toBeInstanceOf(ConfigurationError);
+    for (const variable of ['CLV_BUCKET is missing', 'CLV_ATHENA_TABLE is missing', 'CLV_ATHENA_WORKGROUP is empty', 'CLV_TIME_UNIT must be week or day', 'CLV_HORIZON must be a number', 'CLV_MARGIN: ', 'CLV_LOCK_TTL_SECONDS must be a whole number']) {
+      expect(error?.message).toContain(variable);
+    }
+    expect(error?.message.match(/CLV_/g)?.length).toBe(7);
+  });
+
+  it.each([
+    ['an output prefix inside the drop prefix', { [LAMBDA_ENV.outputPrefix]: 'orders/clv/' }, /must not contain one another/],
+    ['a bucket name with capitals', { [LAMBDA_ENV.bucket]: 'My_Bucket' }, /CLV_BUCKET must be an S3 bucket name/],
+    ['a discount rate out of range', { [LAMBDA_ENV.discountRate]: '11' }, /CLV_DISCOUNT_RATE: .*\(got "11"\)/],
+    ['a leading slash', { [LAMBDA_ENV.inputPrefix]: '/orders/' }, /CLV_INPUT_PREFIX must not start with "\/"/],
+  ])('refuses %s', (_what, change, message) => {
+    expect(() => loadLambdaSettings({ ...GOOD_ENV, ...change })).toThrow(message);
+  });
+});
+
+describe('the Lambda handler against moto and the Athena stand-in', () => {
+  let moto: MotoServer;
+  let s3: S3Client;
+  let standIn: AthenaStandIn;
+  let handler: (event: unknown, context?: Context) => Promise<HandlerResult>;
+  let createHandler: typeof CreateHandler;
+  const saved = { ...process.env };
+
+  const outputKeys = async (): Promise<string[]> => {
+    const keys: string[] = [];
+    let token: string | undefined;
+    do {
+      const page = await s3.send(new ListObjectsV2Command({ Bucket: BUCKET, Prefix: 'clv/', ContinuationToken: token }));
+      keys.push(...(page.Contents ?? []).map((o) => o.Key!.slice('clv/'.length)));
+      token = page.IsTruncated ? page.NextContinuationToken : undefined;
+    } while (token);
+    return keys.sort();
+  };
+  const outputSnapshot = async (): Promise<Record<string, string>> => {
+    const out: Record<string, string> = {};
+    for (const key of await outputKeys()) {
+      const object = await s3.send(new GetObjectCommand({ Bucket: BUCKET, Key: `clv/${key}` }));
+      out[key] = Buffer.from(await object.Body!.transformToByteArray()).toString('base64');
+    }
+    return out;
+  };
+  const readJson = async (key: string) =>
+    JSON.parse(await (await s3.send(new GetObjectCommand({ Bucket: BUCKET, Key: `clv/${key}` }))).Body!.transformToString()) as Record<string, any>;
+  /** A second deployment of the function: its own module state, logger and clients. */
+  const anotherInstance = (s3Client: S3Client = motoS3Client(moto.endpoint)) =>
+    createHandler({
+      settings: loadLambdaSettings(GOOD_ENV),
+      s3: s3Client,
+      athena: new AthenaClient({ ...ATHENA_CLIENT_DEFAULTS, endpoint: standIn.endpoint, region: TEST_REGION, credentials: TEST_CREDENTIALS }),
+      logger: new Logger({ serviceName: 'clv-job-test' }),
+      metrics: new Metrics({ namespace: METRICS_NAMESPACE, serviceName: 'clv-job-test' }),
+    });
+
+  beforeAll(async () => {
+    moto = await startMoto();
+    s3 = await createBucket(moto.endpoint, BUCKET);
+    await uploadFolder(s3, BUCKET, 'orders/', join(repoRoot, 'sample-data'));
+    standIn = await AthenaStandIn.start({
+      s3,
+      database: 'clv',
+      table: 'orders',
+      location: `s3://${BUCKET}/orders/`,
+      outputLocation: `s3://${BUCKET}/athena-results/`,
+      workgroups: ['clv-job'],
+    });
+    // the handler finds everything through the SDK's standard chains, as on AWS
+    Object.assign(process.env, GOOD_ENV, {
+      AWS_ACCESS_KEY_ID: TEST_CREDENTIALS.accessKeyId,
+      AWS_SECRET_ACCESS_KEY: TEST_CREDENTIALS.secretAccessKey,
+      AWS_REGION: TEST_REGION,
+      AWS_ENDPOINT_URL_S3: moto.endpoint,
+      AWS_ENDPOINT_URL_ATHENA: standIn.endpoint,
+      POWERTOOLS_SERVICE_NAME: 'clv-job-test',
+      POWERTOOLS_LOG_LEVEL: 'INFO',
+    });
+    delete process.env.POWERTOOLS_DEV;
+    delete process.env.AWS_PROFILE;
+    vi.resetModules();
+    ({ handler, createHandler } = await import('../lambdas/clv-job/handler.js'));
+  });
+  afterAll(async () => {
+    process.env = saved;
+    await standIn?.stop();
+    await moto?.stop();
+  });
+  beforeEach(async () => {
+    const old = await outputKeys();
+    if (old.length) await new S3Store({ client: s3, bucket: BUCKET, prefix: 'clv/' }).deleteKeys(old.map((k) => `clv/${k}`));
+  });
+
+  describe('at cold start', () => {
+    afterEach(() => {
+      Object.assign(process.env, GOOD_ENV);
+    });
+
+    it('fails with one message naming every missing or malformed variable', async () => {
+      delete process.env[LAMBDA_ENV.bucket];
+      delete process.env[LAMBDA_ENV.athenaDatabase];
+      process.env[LAMBDA_ENV.horizon] = 'fifty-two';
+      process.env[LAMBDA_ENV.margin] = '1.5';
+      vi.resetModules();
+
+      const coldStart = import('../lambdas/clv-job/handler.js');
+
+      // a fresh module graph: its error classes are not this file's, so the name is compared
+      await expect(coldStart).rejects.toMatchObject({ name: 'ConfigurationError' });
+      await expect(coldStart).rejects.toThrow(
+        /^the Lambda environment is not usable: CLV_BUCKET is missing; CLV_ATHENA_DATABASE is missing; CLV_HORIZON must be a number; CLV_MARGIN: .*\(got "1\.5"\)$/,
+      );
+    });
+  });
+
+  describe('a scheduled night', () => {
+    it('scores as of the latest valid order date, publishes through S3, and honours AWS_ENDPOINT_URL_S3 / AWS_ENDPOINT_URL_ATHENA', async () => {
+      const callsBefore = standIn.calls.StartQueryExecution ?? 0;
+
+      const { result, lines } = await captureStdout(() => handler(SCHEDULER_EVENT, context));
+
+      expect(result).toMatchObject({ status: 'succeeded', output: `s3://${BUCKET}/clv/` });
+      const succeeded = result as Extract<HandlerResult, { status: 'succeeded' }>;
+      const summary = await readJson(`summary/run_date=${succeeded.runDate}/summary.json`);
+      expect(summary.run).toMatchObject({ run_id: succeeded.runId, engine: 'athena', as_of_source: 'latest_order_date', as_of: succeeded.runDate });
+      expect(summary.run.inputs).toEqual({ files: 3, bytes: expect.any(Number), location: `clv.orders (s3://${BUCKET}/orders/)` });
+      expect(summary.counts).toEqual(succeeded.counts);
+      expect(standIn.calls.StartQueryExecution! - callsBefore).toBeGreaterThanOrEqual(6);
+      const keys = await outputKeys();
+      expect(keys).toEqual(
+        expect.arrayContaining([
+          'latest.json',
+          `summary/run_date=${succeeded.runDate}/_SUCCESS`,
+          `summary/run_date=${succeeded.runDate}/_manifest.json`,
+          `summary/run_date=${succeeded.runDate}/summary.json`,
+          `report/run_date=${succeeded.runDate}/index.html`,
+        ]),
+      );
+      expect(keys.filter((k) => k.startsWith('customers/')).every((k) => new RegExp(`^customers/run_date=${succeeded.runDate}/segment=(high|mid|low)/part-[^/]+\\.parquet$`).test(k))).toBe(true);
+      expect(keys.some((k) => k.startsWith(`rejected/run_date=${succeeded.runDate}/`))).toBe(true);
+      expect(keys.filter((k) => k.startsWith('_staging/') || k.startsWith('_lock/'))).toEqual([]);
+      expect(logsOf(lines).find((l) => l.message === 'run started')).toMatchObject({ event: SCHEDULER_EVENT });
+    });
+
+    it('emits EMF metrics in the ClvJob namespace and JSON logs carrying the run id', async () => {
+      const { result, lines } = await captureStdout(() => handler(SCHEDULER_EVENT, context));
+
+      const succeeded = result as Extract<HandlerResult, { status: 'succeeded' }>;
+      const [emf] = emfOf(lines);
+      expect(emfOf(lines)).toHaveLength(1);
+      expect(emf!._aws.CloudWatchMetrics[0]!.Namespace).toBe(METRICS_NAMESPACE);
+      expect(emf!._aws.CloudWatchMetrics[0]!.Dimensions).toEqual([['service']]);
+      expect(emf!.service).toBe('clv-job-test');
+      expect(metricValues(lines)).toEqual({
+        [METRIC.inputRows]: succeeded.counts.input_rows,
+        [METRIC.rejectedRows]: succeeded.counts.rejected_rows,
+        [METRIC.customers]: succeeded.counts.customers,
+        [METRIC.durationSeconds]: succeeded.durationSeconds,
+        [METRIC.runSucceeded]: 1,
+      });
+      const logs = logsOf(lines);
+      expect(logs.length).toBeGreaterThanOrEqual(3);
+      expect(logs.every((l) => l.runId === succeeded.runId && l.service === 'clv-job-test')).toBe(true);
+      expect(logs.find((l) => l.message === 'run succeeded')).toMatchObject({
+        level: 'INFO',
+        function_request_id: 'req-1',
+        counts: succeeded.counts,
+        runDate: succeeded.runDate,
+      });
+      expect(logs.filter((l) => l.message === 'stage finished').map((l) => l.stage)).toEqual(['lock', 'query', 'model', 'segment', 'write', 'publish']);
+    });
+  });
+
+  describe('a manual re-run of a night, { runDate }', () => {
+    it('scores as of that date and replaces that night, leaving exactly the same keys', async () => {
+      const first = await captureStdout(() => handler({ runDate: '2025-12-31' }, context));
+      const keysAfterFirst = await outputKeys();
+
+      const second = await captureStdout(() => handler({ runDate: '2025-12-31' }, context));
+
+      expect(first.result).toMatchObject({ status: 'succeeded', runDate: '2025-12-31' });
+      expect(second.result).toMatchObject({ status: 'succeeded', runDate: '2025-12-31' });
+      const summary = await readJson('summary/run_date=2025-12-31/summary.json');
+      expect(summary.run).toMatchObject({ as_of: '2025-12-31', as_of_source: 'given', run_id: (second.result as { runId: string }).runId });
+      // the sample's four future-dated defects lie after this as-of date
+      expect(summary.counts.rejected_by_reason.order_date_after_as_of).toBe(4);
+      expect(await outputKeys()).toEqual(keysAfterFirst);
+      expect((await readJson('latest.json')).run_date).toBe('2025-12-31');
+    });
+
+    it('rejects a malformed runDate: logged once, RunFailed, rethrown', async () => {
+      const { error, lines } = await captureStdout(() => handler({ runDate: '2025-02-30' }, context));
+
+      expect(error).toMatchObject({ name: 'ConfigurationError', message: expect.stringMatching(/runDate is not a calendar date/) });
+      expect(logsOf(lines).filter((l) => l.level === 'ERROR')).toHaveLength(1);
+      expect(metricValues(lines)).toMatchObject({ [METRIC.runFailed]: 1 });
+      expect(await outputKeys()).toEqual([]);
+    });
+  });
+
+  describe('the run lock', () => {
+    it('lets exactly one of two concurrent invocations run; the other returns skipped, cleanly', async () => {
+      const [a, b] = [anotherInstance(), anotherInstance()];
+
+      const { lines, result } = await captureStdout(() => Promise.all([a(SCHEDULER_EVENT, context), b(SCHEDULER_EVENT, context)]));
+
+      expect(result!.map((r) => r.status).sort()).toEqual(['skipped', 'succeeded']);
+      expect(result!.find((r) => r.status === 'skipped')).toEqual({ status: 'skipped', reason: 'already running' });
+      const metrics = emfOf(lines).map((e) => Object.keys(e).filter((k) => k.startsWith('Run')));
+      expect(metrics.sort()).toEqual([[METRIC.runSkippedLocked], [METRIC.runSucceeded]].sort());
+      expect(logsOf(lines).filter((l) => l.level === 'ERROR')).toEqual([]);
+    });
+
+    it('steps aside while another run holds the lock, publishing nothing', async () => {
+      const held = await new S3Store({ client: s3, bucket: BUCKET, prefix: 'clv/' }).lock('nightly-run', 900);
+
+      const { result, lines } = await captureStdout(() => handler(SCHEDULER_EVENT, context));
+      await held.release();
+
+      expect(result).toEqual({ status: 'skipped', reason: 'already running' });
+      expect(metricValues(lines)).toEqual({ [METRIC.runSkippedLocked]: 1 });
+      expect(logsOf(lines).find((l) => l.level === 'WARN')?.reason).toMatch(/another run \(nightly-run\) holds the lock/);
+      expect(await outputKeys()).toEqual([]);
+    });
+
+    it('takes over a lock left by a killed run (older than CLV_LOCK_TTL_SECONDS)', async () => {
+      const longAgo = new Date(Date.now() - (DEFAULT_LOCK_TTL_SECONDS + 60) * 1000);
+      await new S3Store({ client: s3, bucket: BUCKET, prefix: 'clv/', now: () => longAgo }).lock('killed-run', 900);
+
+      const { result } = await captureStdout(() => handler(SCHEDULER_EVENT, context));
+
+      expect(result).toMatchObject({ status: 'succeeded' });
+      expect((await outputKeys()).filter((k) => k.startsWith('_lock/'))).toEqual([]);
+    });
+  });
+
+  describe('a failed run', () => {
+    it('logs an Athena failure once with the run id and query id, counts AthenaQueryFailed and RunFailed, and rethrows', async () => {
+      standIn.failNextQuery('HIVE_BAD_DATA: Error parsing field value');
+
+      const { error, lines } = await captureStdout(() => handler(SCHEDULER_EVENT, context));
+
+      expect(error).toMatchObject({ name: 'AthenaQueryError', state: 'FAILED' });
+      const errors = logsOf(lines).filter((l) => l.level === 'ERROR');
+      expect(errors).toHaveLength(1);
+      expect(errors[0]).toMatchObject({
+        message: 'run failed, nothing published',
+        runId: expect.any(String),
+        athenaQueryExecutionId: (error as AthenaQueryError).queryExecutionId,
+        athenaReason: 'HIVE_BAD_DATA: Error parsing field value',
+        error: expect.objectContaining({ name: 'AthenaQueryError' }),
+      });
+      expect(metricValues(lines)).toMatchObject({ [METRIC.runFailed]: 1, [METRIC.athenaQueryFailed]: 1 });
+      expect(metricValues(lines)).not.toHaveProperty(METRIC.runSucceeded);
+      expect(await outputKeys()).toEqual([]);
+    });
+
+    it('keeps the previous run of the night visible and intact when S3 fails mid-publish, with no _SUCCESS of its own', async () => {
+      await captureStdout(() => handler({ runDate: '2025-12-31' }, context));
+      const before = await outputSnapshot();
+      // the publish first copies the previous objects aside (all but _SUCCESS), then the new ones in:
+      // this copy fails amid the new run's
+      const setAside = Object.keys(before).filter((k) => k.includes('/run_date=2025-12-31/') && !k.endsWith('/_SUCCESS')).length;
+      const failing = anotherInstance(motoS3ClientFailingCopies(moto.endpoint, (n) => n === setAside + 2));
+
+      const { error, lines } = await captureStdout(() => failing({ runDate: '2025-12-31' }, context));
+
+      expect((error as Error).name).toBe('InternalError');
+      expect(await outputSnapshot()).toEqual(before);
+      const errors = logsOf(lines).filter((l) => l.level === 'ERROR');
+      expect(errors).toHaveLength(1);
+      const runId = errors[0]!.runId as string;
+      expect(runId).toMatch(/^[0-9a-f-]{36}$/);
+      expect((await readJson('summary/run_date=2025-12-31/_manifest.json')).runId).not.toBe(runId);
+      expect(metricValues(lines)).toMatchObject({ [METRIC.runFailed]: 1 });
+    });
+  });
+});
