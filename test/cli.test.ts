@@ -1,31 +1,13 @@
-import { execFile } from 'node:child_process';
 import { cp, readFile, readdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import { gzipSync } from 'node:zlib';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { summarySchema } from '../lambdas/clv-job/schemas/summary.js';
-import { repoRoot, tempDir, writeText } from './support/files.js';
+import { clv, requireCliBundle } from './support/cli.js';
+import { sampleData, sharedDir, tempDir, writeText } from './support/files.js';
 
-const cli = join(repoRoot, 'dist', 'cli.js');
-const sampleData = join(repoRoot, 'sample-data');
 
-interface Outcome {
-  readonly code: number;
-  readonly stdout: string;
-  readonly stderr: string;
-}
 
-/** The CLI as a user meets it: a separate process, in a folder of its own, not on a terminal. */
-const clv = async (args: readonly string[], cwd: string): Promise<Outcome> => {
-  try {
-    const { stdout, stderr } = await promisify(execFile)(process.execPath, [cli, ...args], { cwd, env: { ...process.env, CI: 'true' } });
-    return { code: 0, stdout, stderr };
-  } catch (error) {
-    const e = error as { code?: number; stdout?: string; stderr?: string };
-    return { code: e.code ?? -1, stdout: e.stdout ?? '', stderr: e.stderr ?? '' };
-  }
-};
 
 const filesUnder = async (root: string): Promise<string[]> =>
   (await readdir(root, { recursive: true, withFileTypes: true }).catch(() => []))
@@ -34,12 +16,7 @@ const filesUnder = async (root: string): Promise<string[]> =>
     .sort();
 
 describe('clv run', () => {
-  beforeAll(async () => {
-    // the tests run the bundle `npm test` builds first; fail clearly if someone runs vitest alone
-    await readFile(cli).catch(() => {
-      throw new Error('dist/cli.js is missing: run `npm run build` (npm test does) before these tests');
-    });
-  });
+  beforeAll(requireCliBundle);
 
   it('scores the bundled sample into the output contract and exits 0', async () => {
     const cwd = await tempDir();
@@ -164,7 +141,7 @@ describe('clv run', () => {
 });
 
 describe('clv backtest', () => {
-  const cdnowOrders = join(repoRoot, '..', 'shared', 'datasets', 'cdnow', 'cdnow_orders.csv');
+  const cdnowOrders = join(sharedDir, 'datasets', 'cdnow', 'cdnow_orders.csv');
 
   it('prints actual against expected holdout purchases by calibration frequency, and writes them as JSON', async () => {
     const cwd = await tempDir();

@@ -6,7 +6,7 @@ import { DEFAULT_NON_PURCHASE_STATUSES, columnMappingSchema, resolveModelOptions
 import { ConfigurationError } from '../../lambdas/clv-job/errors.js';
 import { runBacktest } from '../../lambdas/clv-job/pipeline/backtest.js';
 import type { Backtest } from '../../lambdas/clv-job/schemas/summary-backtest.js';
-import { repoRoot, sharedDir, tempDir } from '../support/files.js';
+import { sampleData, sharedDir, tempDir } from '../support/files.js';
 import { runLocal } from '../support/pipeline.js';
 
 const cdnow = join(sharedDir, 'datasets', 'cdnow');
@@ -75,7 +75,7 @@ describe('a nightly run configured to backtest', () => {
   it('carries the backtest of its last holdout days in the summary', async () => {
     const out = await tempDir();
 
-    const { summary } = await runLocal([join(repoRoot, 'sample-data')], out, { asOf: '2025-12-31', backtestHoldoutDays: 91 });
+    const { summary } = await runLocal([sampleData], out, { asOf: '2025-12-31', backtestHoldoutDays: 91 });
 
     expect(summary.backtest?.calibration_end).toBe('2025-10-01');
     expect(summary.backtest?.holdout_end).toBe('2025-12-31');

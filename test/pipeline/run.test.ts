@@ -5,10 +5,9 @@ import type { OutputStore, TableWriter } from '../../lambdas/clv-job/ports.js';
 import { summarySchema, type Summary } from '../../lambdas/clv-job/schemas/summary.js';
 import { CUSTOMER_COLUMNS } from '../../lambdas/clv-job/schemas/tables.js';
 import { parquetTypes, queryDuckDb } from '../support/duckdb-reader.js';
-import { fixture, repoRoot, tempDir } from '../support/files.js';
+import { fixture, sampleData, tempDir } from '../support/files.js';
 import { REASON_OF_DEFECT, genOrders, runLocal, type Truth } from '../support/pipeline.js';
 
-const sampleData = join(repoRoot, 'sample-data');
 
 const expectedCounts = (truth: Truth) => ({
   input_rows: truth.rowsWritten,

@@ -1,10 +1,8 @@
-import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { queryDuckDb } from '../support/duckdb-reader.js';
-import { repoRoot, tempDir } from '../support/files.js';
+import { sampleData, tempDir } from '../support/files.js';
 import { genOrders, runLocal } from '../support/pipeline.js';
 
-const sampleData = join(repoRoot, 'sample-data');
 
 describe('segments of a whole run', () => {
   it('ranks channels by average CLV as gen-orders simulated them: affiliate best, paid_social worst', async () => {

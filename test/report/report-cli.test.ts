@@ -1,29 +1,8 @@
-import { execFile } from 'node:child_process';
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { repoRoot, tempDir } from '../support/files.js';
-import { sampleData } from './support.js';
-
-const cli = join(repoRoot, 'dist', 'cli.js');
-
-interface Outcome {
-  readonly code: number;
-  readonly stdout: string;
-  readonly stderr: string;
-}
-
-/** The CLI as CI meets it: a separate process, not on a terminal. */
-const clv = async (args: readonly string[], cwd: string): Promise<Outcome> => {
-  try {
-    const { stdout, stderr } = await promisify(execFile)(process.execPath, [cli, ...args], { cwd, env: { ...process.env, CI: 'true' } });
-    return { code: 0, stdout, stderr };
-  } catch (error) {
-    const e = error as { code?: number; stdout?: string; stderr?: string };
-    return { code: e.code ?? -1, stdout: e.stdout ?? '', stderr: e.stderr ?? '' };
-  }
-};
+import { sampleData, tempDir } from '../support/files.js';
+import { clv, requireCliBundle, type Outcome } from '../support/cli.js';
 
 const lines = (text: string): string[] => text.trimEnd().split('\n');
 
@@ -32,9 +11,7 @@ describe('the report from the command line', () => {
   let run: Outcome;
 
   beforeAll(async () => {
-    await readFile(cli).catch(() => {
-      throw new Error('dist/cli.js is missing: run `npm run build` (npm test does) before these tests');
-    });
+    await requireCliBundle();
     cwd = await tempDir();
     run = await clv(['run', '--input', sampleData, '--output', 'out', '--as-of', '2025-12-31'], cwd);
   });

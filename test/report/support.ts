@@ -10,10 +10,9 @@ import { runPipeline, type RunConfig, type RunResult } from '../../lambdas/clv-j
 import { renderReport } from '../../lambdas/clv-job/report/render-report.js';
 import type { Diagnostics } from '../../lambdas/clv-job/schemas/summary-diagnostics.js';
 import { queryDuckDb } from '../support/duckdb-reader.js';
-import { repoRoot } from '../support/files.js';
+import { sampleData } from '../support/files.js';
 import { defaultRunConfig } from '../support/pipeline.js';
 
-export const sampleData = join(repoRoot, 'sample-data');
 
 /** The CLI's composition with the report wired in, as `clv run` has it, with a fixed clock. */
 export const runWithReport = async (output: string, config: Partial<RunConfig> = {}): Promise<RunResult> => {

@@ -7,6 +7,8 @@ import { onTestFinished } from 'vitest';
 /** The repository root, and the shared data sets beside it (`../shared` as CI has it). */
 export const repoRoot = fileURLToPath(new URL('../../', import.meta.url));
 export const sharedDir = join(repoRoot, '..', 'shared');
+/** The bundled orders export `npm start` runs on. */
+export const sampleData = join(repoRoot, 'sample-data');
 export const fixture = (...parts: string[]): string => join(repoRoot, 'test', 'fixtures', ...parts);
 
 /** A fresh folder, removed when the test that made it finishes (or kept when made outside a test). */

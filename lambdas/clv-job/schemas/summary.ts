@@ -3,33 +3,23 @@ import { backtestSchema } from './summary-backtest.js';
 import { diagnosticsSchema } from './summary-diagnostics.js';
 import { modelsSummarySchema } from './summary-models.js';
 import { countsSectionSchema, runSectionSchema, runWarningSchema, totalsSectionSchema } from './summary-run.js';
-import {
-  changesSchema,
-  channelRowSchema,
-  clvTierRowSchema,
-  cohortRowSchema,
-  concentrationSchema,
-  rfmRowSchema,
-  valueLoyaltyRowSchema,
-} from './summary-segments.js';
+import { changesSchema, segmentSummarySchema } from './summary-segments.js';
 
 /**
  * `summary/run_date=YYYY-MM-DD/summary.json`, the contract BI tools and later runs read.
  * Consumers: `import { summarySchema, type Summary } from '.../schemas/summary.js'`.
  */
+const { clv_tiers, value_loyalty, rfm, channels, cohorts, concentration } = segmentSummarySchema.shape;
+
 export const summarySchema = z.object({
   run: runSectionSchema,
   counts: countsSectionSchema,
   totals: totalsSectionSchema,
   models: modelsSummarySchema,
-  segments: z.object({
-    clv_tiers: z.array(clvTierRowSchema),
-    value_loyalty: z.array(valueLoyaltyRowSchema),
-    rfm: z.array(rfmRowSchema),
-  }),
-  channels: z.array(channelRowSchema),
-  cohorts: z.array(cohortRowSchema),
-  concentration: concentrationSchema,
+  segments: z.object({ clv_tiers, value_loyalty, rfm }),
+  channels,
+  cohorts,
+  concentration,
   changes: changesSchema,
   /** Present when the run is configured to backtest its model (`backtest.holdoutDays`). */
   backtest: backtestSchema.optional(),

@@ -61,7 +61,8 @@ const LOG_PARAM_LIMIT = 18;
 // Data
 // ---------------------------------------------------------------------------------------------
 
-const validateData = (data: BgNbdData): void => {
+/** Throws a RangeError naming the first row that is not a customer pattern. */
+export const validateBgNbdData = (data: BgNbdData): void => {
   const n = data.x.length;
   if (data.tx.length !== n || data.T.length !== n || data.weight.length !== n) {
     throw new RangeError(`BG/NBD data columns differ in length: x ${n}, tx ${data.tx.length}, T ${data.T.length}, weight ${data.weight.length}`);
@@ -143,7 +144,7 @@ const logLikelihoodOne = (r: number, alpha: number, a: number, b: number, x: num
  * tests hold the two together. NaN when a parameter is not positive.
  */
 export const bgnbdLogLikelihood = (params: BgNbdParams, data: BgNbdData): number => {
-  validateData(data);
+  validateBgNbdData(data);
   const { r, alpha, a, b } = params;
   if (!(r > 0 && alpha > 0 && a > 0 && b > 0)) return Number.NaN;
   const sum = new CompensatedSum();
@@ -472,7 +473,7 @@ const makeObjective = (prep: PreparedData): ObjectiveWithGradient => {
  * time unit. NaN value and gradient when a parameter is not positive.
  */
 export const bgnbdLogLikelihoodWithGradient = (params: BgNbdParams, data: BgNbdData): { readonly value: number; readonly gradient: BgNbdParams } => {
-  validateData(data);
+  validateBgNbdData(data);
   const { r, alpha, a, b } = params;
   if (!(r > 0 && alpha > 0 && a > 0 && b > 0)) return { value: Number.NaN, gradient: { r: Number.NaN, alpha: Number.NaN, a: Number.NaN, b: Number.NaN } };
   const prep = prepare(data, 1);
@@ -558,7 +559,7 @@ const untrusted = (params: BgNbdParams, data: BgNbdData, customers: number, mess
  * `diagnostics.iterations` counts the iterations on the full data.
  */
 export const fitBgNbd = (data: BgNbdData, options: FitBgNbdOptions = {}): BgNbdFit => {
-  validateData(data);
+  validateBgNbdData(data);
   let customers = 0;
   let repeatBuyers = 0;
   let sumX = 0;

@@ -10,7 +10,7 @@
 import type { Diagnostics, FrequencyHistogramRow, ProbabilityAliveCell } from '../../schemas/summary-diagnostics.js';
 import { lbeta, lgamma } from '../math/special.js';
 import { CompensatedSum } from '../math/sum.js';
-import { logProbabilityAliveUnchecked, type BgNbdData, type BgNbdParams } from './bg-nbd.js';
+import { logProbabilityAliveUnchecked, validateBgNbdData, type BgNbdData, type BgNbdParams } from './bg-nbd.js';
 
 /** Edges of the time-since-last-purchase buckets in days: 4, 13, 26 and 52 weeks. */
 export const SINCE_LAST_PURCHASE_EDGES_DAYS: readonly number[] = [28, 91, 182, 364];
@@ -96,8 +96,8 @@ export const bgnbdDiagnostics = (params: BgNbdParams, data: BgNbdData, options: 
   if (edges.some((e, i) => !(e > 0) || !Number.isFinite(e) || (i > 0 && !(e > edges[i - 1]!)))) {
     throw new RangeError(`sinceLastPurchaseEdges must be finite, positive and increasing, got ${edges.join(', ')}`);
   }
+  validateBgNbdData(data);
   const n = data.x.length;
-  if (data.tx.length !== n || data.T.length !== n || data.weight.length !== n) throw new RangeError('BG/NBD data columns differ in length');
 
   const buckets = edges.length + 1;
   const actual = Array.from({ length: top + 1 }, () => new CompensatedSum());
@@ -110,9 +110,6 @@ export const bgnbdDiagnostics = (params: BgNbdParams, data: BgNbdData, options: 
     const tx = data.tx[i]!;
     const T = data.T[i]!;
     const w = data.weight[i]!;
-    if (!(Number.isInteger(x) && x >= 0) || !(tx >= 0) || !(T >= tx) || !Number.isFinite(T) || !(w >= 0) || !Number.isFinite(w) || (x === 0 && tx !== 0)) {
-      throw new RangeError(`BG/NBD data row ${i} is invalid: x=${x}, tx=${tx}, T=${T}, weight=${w}`);
-    }
     if (w === 0) continue;
     const k = Math.min(x, top);
     actual[k]!.add(w);
