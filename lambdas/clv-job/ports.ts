@@ -5,10 +5,13 @@
 import type { ColumnSpec } from './schemas/tables.js';
 import type { QueryName, SqlParameters } from './sql/index.js';
 
-/** A query's result as columns: index i of every column is row i. */
+/**
+ * A query's result as columns: index i of every column is row i. An engine may hand a numeric
+ * column without nulls over as a typed array (DuckDB does: no boxed number per value).
+ */
 export interface ResultColumns {
   readonly rowCount: number;
-  readonly columns: Readonly<Record<string, readonly unknown[]>>;
+  readonly columns: Readonly<Record<string, ArrayLike<unknown>>>;
 }
 
 /** Runs the shared SQL over the input orders, bound as the relation `orders`. */

@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DuckDbEngine } from '../../lambdas/clv-job/adapters/duckdb-engine.js';
+import { availableParallelism, tmpdir, totalmem } from 'node:os';
+import { DuckDbEngine, duckDbSettings } from '../../lambdas/clv-job/adapters/duckdb-engine.js';
 import { findInputFiles } from '../../lambdas/clv-job/adapters/input-files.js';
 import { DEFAULT_NON_PURCHASE_STATUSES, columnMappingSchema } from '../../lambdas/clv-job/config.js';
 import { InputFileError } from '../../lambdas/clv-job/errors.js';
@@ -123,5 +124,16 @@ describe('the DuckDB engine refusing input it cannot read', () => {
 
     expect(customers.customerId).toEqual(['k1']);
     expect(customers.totalRevenue[0]).toBe(3.5);
+  });
+});
+
+describe('the DuckDB engine settings', () => {
+  it('uses every core, half the memory and a spill folder of its own under the temp folder, unless told otherwise', () => {
+    const settings = duckDbSettings({});
+
+    expect(settings.threads).toBe(String(availableParallelism()));
+    expect(Number(settings.memory_limit?.replace(/MB$/, ''))).toBeCloseTo(totalmem() / 2 / 2 ** 20, -1);
+    expect(settings.temp_directory?.startsWith(tmpdir())).toBe(true);
+    expect(duckDbSettings({ threads: 1, memoryLimit: '1GB', tempDirectory: '/x' })).toEqual({ threads: '1', memory_limit: '1GB', temp_directory: '/x' });
   });
 });

@@ -1,9 +1,12 @@
 import { createWriteStream } from 'node:fs';
+import { readFile } from 'node:fs/promises';
 import { once } from 'node:events';
 import { join } from 'node:path';
+import { gunzipSync } from 'node:zlib';
+import { parquetMetadata, parquetReadObjects } from 'hyparquet';
 import { describe, expect, it } from 'vitest';
-import { ParquetTableWriter } from '../../lambdas/clv-job/adapters/parquet-table-writer.js';
-import type { ByteSink } from '../../lambdas/clv-job/ports.js';
+import { ParquetTableWriter, ROW_GROUP_SIZE } from '../../lambdas/clv-job/adapters/parquet-table-writer.js';
+import type { ByteSink, ColumnValues } from '../../lambdas/clv-job/ports.js';
 import type { ColumnSpec } from '../../lambdas/clv-job/schemas/tables.js';
 import { parquetTypes, queryDuckDb } from '../support/duckdb-reader.js';
 import { tempDir } from '../support/files.js';
@@ -58,5 +61,83 @@ describe('the Parquet table writer, read back by DuckDB', () => {
 
     expect(stats).toEqual({ n: 3 * batch, total: ((3 * batch - 1) * 3 * batch) / 2 });
     expect(groups[0]?.g).toBeGreaterThan(3);
+  });
+
+  it.each([
+    ['a few strings, some non-ASCII, with nulls', 'string', true, (i: number) => (i % 7 === 0 ? null : ['email', 'Süd', 'paid_social', '東京'][i % 4]!)],
+    ['distinct strings', 'string', false, (i: number) => (i % 11 === 0 ? null : `C${String(i).padStart(9, '0')}-ü`)],
+    ['small integers with nulls', 'int', true, (i: number) => (i % 5 === 0 ? null : (i % 9) - 4)],
+    ['integers over the whole 32-bit range', 'int', false, (i: number) => (i % 13 === 0 ? null : (i * 2654435761) | 0)],
+    ['dates', 'date', true, (i: number) => (i % 17 === 0 ? null : 19_000 + (i % 200))],
+    ['doubles with nulls', 'double', false, (i: number) => (i % 3 === 0 ? null : i / 7 - 1000)],
+    ['a column of nulls only', 'double', false, () => null],
+  ] as const)('round-trips %s exactly over two row groups, read by DuckDB and by hyparquet', async (_, type, dictionary, value) => {
+    const path = join(await tempDir(), 'c.parquet');
+    const rows = ROW_GROUP_SIZE + 1_234;
+    const values = Array.from({ length: rows }, (_, i) => value(i));
+    const file = new ParquetTableWriter().open(await fileSink(path), [{ name: 'v', type, comment: '' }]);
+
+    await file.append({ v: values as ColumnValues }, rows);
+    await file.close();
+    const cast = type === 'date' ? 'CAST(v AS VARCHAR)' : 'v';
+    const viaDuckDb = (await queryDuckDb(`SELECT ${cast} AS v FROM read_parquet('${path}')`)).map((r) => r.v);
+    const bytes = await readFile(path);
+    const buffer = bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength) as ArrayBuffer;
+    const viaHyparquet = await parquetReadObjects({ file: buffer, compressors: { GZIP: (input) => gunzipSync(input) } });
+    const encodings = parquetMetadata(buffer).row_groups.map((g) => g.columns[0]!.meta_data!.encodings.includes('RLE_DICTIONARY'));
+
+    const isoDay = (d: number) => new Date(d * 86_400_000).toISOString().slice(0, 10);
+    expect(viaDuckDb).toEqual(type === 'date' ? values.map((v) => (v === null ? null : isoDay(v as number))) : values);
+    expect(viaHyparquet.map((r) => (r.v instanceof Date ? Math.round(r.v.getTime() / 86_400_000) : r.v))).toEqual(values);
+    expect(encodings).toEqual([dictionary, dictionary]);
+  });
+
+  it('records each row group\'s min, max and null count as DuckDB reads them', async () => {
+    const path = join(await tempDir(), 's.parquet');
+    const columns: ColumnSpec[] = [
+      { name: 's', type: 'string', comment: '' },
+      { name: 'i', type: 'int', comment: '' },
+      { name: 'd', type: 'double', comment: '' },
+    ];
+    const file = new ParquetTableWriter().open(await fileSink(path), columns);
+
+    await file.append({ s: ['b', null, 'a', 'ä'], i: [3, null, -7, 12], d: Float64Array.from([2.5, -0, 0, -1.25]) }, 4);
+    await file.close();
+    const stats = await queryDuckDb(
+      `SELECT path_in_schema AS c, stats_min_value AS lo, stats_max_value AS hi, stats_null_count::INTEGER AS nulls FROM parquet_metadata('${path}') ORDER BY c`,
+    );
+
+    expect(stats).toEqual([
+      { c: 'd', lo: '-1.25', hi: '2.5', nulls: 0 },
+      { c: 'i', lo: '-7', hi: '12', nulls: 1 },
+      { c: 's', lo: 'a', hi: 'ä', nulls: 1 },
+    ]);
+  });
+
+  it('compresses a column that shrinks and leaves one that does not (random doubles) uncompressed', async () => {
+    const path = join(await tempDir(), 'z.parquet');
+    const rows = 50_000;
+    let seed = 1;
+    const random = () => ((seed = (seed * 48271) % 2147483647) / 2147483647);
+    const file = new ParquetTableWriter().open(await fileSink(path), [
+      { name: 'money', type: 'double', comment: '' },
+      { name: 'noise', type: 'double', comment: '' },
+    ]);
+
+    await file.append({ money: Float64Array.from({ length: rows }, (_, i) => Math.round(i % 5000) / 100), noise: Float64Array.from({ length: rows }, random) }, rows);
+    await file.close();
+    const bytes = await readFile(path);
+    const meta = parquetMetadata(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength) as ArrayBuffer);
+    const codecs = Object.fromEntries(meta.row_groups[0]!.columns.map((c) => [c.meta_data!.path_in_schema[0], c.meta_data!.codec]));
+    const [sums] = await queryDuckDb(`SELECT SUM(money) AS money, COUNT(DISTINCT noise)::INTEGER AS noise FROM read_parquet('${path}')`);
+
+    expect(codecs).toEqual({ money: 'GZIP', noise: 'UNCOMPRESSED' });
+    expect(sums?.noise).toBe(rows);
+  });
+
+  it('refuses a value its column type cannot hold, naming the column', async () => {
+    const file = new ParquetTableWriter().open(await fileSink(join(await tempDir(), 'x.parquet')), [{ name: 'n', type: 'int', comment: '' }]);
+
+    await expect(file.append({ n: [1, 2.5] }, 2)).rejects.toThrow(/column n: 2.5 is not a 32-bit integer/);
   });
 });

@@ -116,6 +116,7 @@ export class AthenaStandIn {
     const connection = await instance.connect();
     // Trino's regexp_like; the job's SQL is run as given
     await connection.run('CREATE MACRO regexp_like(s, p) AS regexp_matches(s, p)');
+    await connection.run('CREATE MACRO json_extract_scalar(j, p) AS json_extract_string(j, p)');
     const workDir = await mkdtemp(join(tmpdir(), 'athena-stand-in-'));
     let standIn: AthenaStandIn | undefined;
     const server = createServer((request, response) => {

@@ -1,5 +1,4 @@
 import type { Readable } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
 import {
   AthenaClient,
   GetQueryExecutionCommand,
@@ -9,8 +8,8 @@ import {
   type QueryExecution,
 } from '@aws-sdk/client-athena';
 import { GetObjectCommand, ListObjectsV2Command, type S3Client } from '@aws-sdk/client-s3';
-import { parse } from 'csv-parse';
 import { EngineError, firstLine } from '../errors.js';
+import { parseAthenaCsv } from './athena-result-csv.js';
 import type { InputDescription, QueryEngine, ResultColumns } from '../ports.js';
 import { ORDER_COLUMNS } from '../schemas/tables.js';
 import { inlineQuery, type QueryName, type SqlParameters } from '../sql/index.js';
@@ -187,29 +186,7 @@ export class AthenaEngine implements QueryEngine {
 /**
  * An Athena result CSV as columns. Athena quotes every value and writes NULL as an empty unquoted
  * field, so the two stay apart: `""` is an empty string, an empty unquoted field is null. Values
- * stay strings; the pipeline's decoders check and convert them.
+ * stay strings; the pipeline's decoders check and convert them. Streaming: the body is parsed as
+ * it arrives, so a large result never sits whole in memory (see parseAthenaCsv).
  */
-export const readResultCsv = async (source: Readable | AsyncIterable<Uint8Array | string>): Promise<ResultColumns> => {
-  const parser = parse({
-    bom: true,
-    cast: (value, context) => (value === '' && !context.quoting ? null : value),
-  });
-  // the parser is read while the body is piped into it, so a large result never sits whole in memory
-  const piping = pipeline(source, parser);
-  piping.catch(() => undefined);
-  let names: string[] | null = null;
-  let values: unknown[][] = [];
-  let rowCount = 0;
-  for await (const record of parser as AsyncIterable<(string | null)[]>) {
-    if (names === null) {
-      names = record.map((name) => name ?? '');
-      values = names.map(() => []);
-      continue;
-    }
-    for (let c = 0; c < values.length; c++) values[c]!.push(record[c] ?? null);
-    rowCount += 1;
-  }
-  await piping;
-  if (names === null) throw new EngineError('the Athena result file is empty: not even a header row');
-  return { rowCount, columns: Object.fromEntries(names.map((name, c) => [name, values[c]!])) };
-};
+export const readResultCsv = (source: Readable | AsyncIterable<Uint8Array | string>): Promise<ResultColumns> => parseAthenaCsv(source);

@@ -1,9 +1,13 @@
+import { rm } from 'node:fs/promises';
+import { availableParallelism, tmpdir, totalmem } from 'node:os';
+import { join } from 'node:path';
 import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api';
 import type { ColumnMapping } from '../config.js';
 import { EngineError, InputFileError, firstLine } from '../errors.js';
 import type { InputDescription, QueryEngine, ResultColumns } from '../ports.js';
 import { ORDER_COLUMNS, type OrderColumn } from '../schemas/tables.js';
 import { QUERIES, RELATIONS, RELATIONS_OF, renderSql, type QueryName, type RelationName, type SqlParameters } from '../sql/index.js';
+import { readResultColumns } from './duckdb-result.js';
 import { verifyGzipFiles, type InputFile } from './input-files.js';
 
 const REQUIRED: readonly OrderColumn[] = ['order_id', 'customer_id', 'order_date', 'amount'];
@@ -11,17 +15,33 @@ const REQUIRED: readonly OrderColumn[] = ['order_id', 'customer_id', 'order_date
 /** RFC 4180 as SPEC fixes it; only the header row is sniffed, so a `;` file is not silently re-read. */
 const CSV_OPTIONS = `header = true, all_varchar = true, delim = ',', quote = '"', escape = '"'`;
 
+/** The type of `orders.source_file` (see bindOrders). */
+const SOURCE_FILE_TYPE = 'source_file_name';
+
 const sqlString = (value: string): string => `'${value.replaceAll("'", "''")}'`;
 const identifier = (name: string): string => `"${name.replaceAll('"', '""')}"`;
 
 export interface DuckDbEngineOptions {
   readonly files: readonly InputFile[];
   readonly columns: ColumnMapping;
-  /** DuckDB worker threads; default: DuckDB's own (the machine's cores). */
+  /** DuckDB worker threads. @default the cores Node may use (os.availableParallelism()) */
   readonly threads?: number;
-  /** e.g. `'2GB'`: bounds DuckDB's buffer memory, spilling to disk beyond it. */
+  /**
+   * e.g. `'2GB'`: bounds DuckDB's buffer memory, spilling to a temporary folder beyond it.
+   * @default half the machine's memory (DuckDB's own default, 80%, leaves too little for the
+   * JavaScript heap that holds the customer columns after the queries)
+   */
   readonly memoryLimit?: string;
+  /** Where DuckDB spills. @default a folder of its own under os.tmpdir(), removed on close (DuckDB's default is `.tmp` in the working directory) */
+  readonly tempDirectory?: string;
 }
+
+/** The engine's settings when the options leave them out (see DuckDbEngineOptions). */
+export const duckDbSettings = (options: Pick<DuckDbEngineOptions, 'threads' | 'memoryLimit' | 'tempDirectory'>): Record<string, string> => ({
+  threads: String(options.threads ?? availableParallelism()),
+  memory_limit: options.memoryLimit ?? `${Math.floor(totalmem() / 2 / 2 ** 20)}MB`,
+  temp_directory: options.tempDirectory ?? join(tmpdir(), `clv-duckdb-${process.pid}-${Date.now()}`),
+});
 
 /**
  * The local engine. Binds the input files as `orders`, with each file's header mapped to the
@@ -36,17 +56,18 @@ export class DuckDbEngine implements QueryEngine {
     private readonly connection: DuckDBConnection,
     private readonly instance: DuckDBInstance,
     private readonly files: readonly InputFile[],
+    /** The spill folder the engine made up for itself, removed on close; null when the caller chose it. */
+    private readonly ownTempDirectory: string | null,
   ) {}
 
   static async open(options: DuckDbEngineOptions): Promise<DuckDbEngine> {
-    const config: Record<string, string> = {};
-    if (options.threads !== undefined) config.threads = String(options.threads);
-    if (options.memoryLimit !== undefined) config.memory_limit = options.memoryLimit;
+    const config = duckDbSettings(options);
     const instance = await DuckDBInstance.create(':memory:', config);
     const connection = await instance.connect();
-    const engine = new DuckDbEngine(connection, instance, options.files);
+    const engine = new DuckDbEngine(connection, instance, options.files, options.tempDirectory === undefined ? config.temp_directory! : null);
     try {
       await connection.run(`CREATE MACRO regexp_like(s, p) AS regexp_matches(s, p)`);
+      await connection.run(`CREATE MACRO json_extract_scalar(j, p) AS json_extract_string(j, p)`);
       const verified = verifyGzipFiles(options.files);
       // both settle before either failure is reported, so a truncated file is named, not its symptom
       const [gzip, bound] = await Promise.allSettled([verified, engine.bindOrders(options.columns)]);
@@ -70,9 +91,7 @@ export class DuckDbEngine implements QueryEngine {
   async run(query: QueryName, params: SqlParameters): Promise<ResultColumns> {
     await this.materialise(RELATIONS_OF[query], params);
     try {
-      const reader = await this.connection.runAndReadAll(renderSql(QUERIES[query], params));
-      const columns = reader.getColumnsObjectJS() as Record<string, unknown[]>;
-      return { rowCount: reader.currentRowCount, columns };
+      return await readResultColumns(await this.connection.stream(renderSql(QUERIES[query], params)));
     } catch (error) {
       throw new EngineError(`DuckDB failed on query ${query}: ${firstLine(error)}`, { cause: error });
     }
@@ -81,6 +100,7 @@ export class DuckDbEngine implements QueryEngine {
   async close(): Promise<void> {
     this.connection.closeSync();
     this.instance.closeSync();
+    if (this.ownTempDirectory !== null) await rm(this.ownTempDirectory, { recursive: true, force: true });
   }
 
   /** Each relation is computed once per parameter set and reused by every query that needs it. */
@@ -123,13 +143,22 @@ export class DuckDbEngine implements QueryEngine {
       layouts.set(key, layout);
     }
 
+    // source_file is an ENUM of the paths in byte order, which is how DuckDB orders the strings: it
+    // sorts the same as the path (the de-duplication orders copies by it) but is one byte a row
+    // rather than a copy of the path in every row of every relation and sort built on `orders`.
+    const paths = this.files.map((f) => f.path).sort((a, b) => Buffer.compare(Buffer.from(a), Buffer.from(b)));
+    await this.run_(`CREATE TYPE ${SOURCE_FILE_TYPE} AS ENUM (${paths.map(sqlString).join(', ')})`);
+
     const parts: string[] = [];
     let index = 0;
     for (const { columns, files } of layouts.values()) {
       const raw = `raw_orders_${index}`;
       const fileList = `[${files.map(sqlString).join(', ')}]`;
+      const headers = [...new Set([...columns.values()].filter((h): h is string => h !== null))];
+      // only the mapped columns are kept: an export's other columns are never read again
       await this.run_(
-        `CREATE TEMP TABLE ${raw} AS SELECT * FROM read_csv(${fileList}, ${CSV_OPTIONS}, filename = 'source_file', ` +
+        `CREATE TEMP TABLE ${raw} AS SELECT ${headers.map(identifier).join(', ')}, CAST(source_file AS ${SOURCE_FILE_TYPE}) AS source_file ` +
+          `FROM read_csv(${fileList}, ${CSV_OPTIONS}, filename = 'source_file', ` +
           `store_rejects = true, rejects_table = 'rejects_${index}', rejects_scan = 'reject_scans_${index}')`,
       );
       const fields = ORDER_COLUMNS.map((c) => {
@@ -144,7 +173,7 @@ export class DuckDbEngine implements QueryEngine {
       );
       // one row per malformed record (the reader may report several errors for one line)
       parts.push(
-        `SELECT ${ORDER_COLUMNS.map((c) => `CAST(NULL AS VARCHAR) AS ${c}`).join(', ')}, s.file_path AS source_file, ` +
+        `SELECT ${ORDER_COLUMNS.map((c) => `CAST(NULL AS VARCHAR) AS ${c}`).join(', ')}, CAST(s.file_path AS ${SOURCE_FILE_TYPE}) AS source_file, ` +
           `CAST(e.line AS INTEGER) AS source_row, trim(MIN(e.csv_line), chr(13) || chr(10)) AS raw_line ` +
           `FROM rejects_${index} e JOIN reject_scans_${index} s ON e.scan_id = s.scan_id AND e.file_id = s.file_id ` +
           `GROUP BY s.file_path, e.line`,

@@ -28,7 +28,7 @@ const finite: Reader<number> = (value) => {
 const text: Reader<string> = (value) => (typeof value === 'string' ? value : undefined);
 const nullableText: Reader<string | null> = (value) => (value === null || value === '' ? null : text(value));
 
-const column = (result: ResultColumns, name: string): readonly unknown[] => {
+const column = (result: ResultColumns, name: string): ArrayLike<unknown> => {
   const values = result.columns[name];
   if (!values || values.length !== result.rowCount) {
     throw new EngineError(`query result lacks column ${name} (has: ${Object.keys(result.columns).join(', ')})`);
@@ -47,9 +47,21 @@ const readColumn = <T>(result: ResultColumns, name: string, read: Reader<T>, wha
   return out;
 };
 
-const intColumn = (result: ResultColumns, name: string): Int32Array => Int32Array.from(readColumn(result, name, int, 'an integer'));
-const doubleColumn = (result: ResultColumns, name: string): Float64Array =>
-  Float64Array.from(readColumn(result, name, finite, 'a finite number'));
+/** An engine's Int32Array needs no check: every value is an integer. Anything else is read value by value. */
+const intColumn = (result: ResultColumns, name: string): Int32Array => {
+  const values = column(result, name);
+  return values instanceof Int32Array ? values : Int32Array.from(readColumn(result, name, int, 'an integer'));
+};
+
+/** An engine's Float64Array is only checked for non-finite values; anything else is read value by value. */
+const doubleColumn = (result: ResultColumns, name: string): Float64Array => {
+  const values = column(result, name);
+  if (!(values instanceof Float64Array)) return Float64Array.from(readColumn(result, name, finite, 'a finite number'));
+  for (let i = 0; i < values.length; i++) {
+    if (!Number.isFinite(values[i])) throw new EngineError(`query result column ${name}, row ${i + 1}: ${values[i]} is not a finite number`);
+  }
+  return values;
+};
 
 export const decodeCustomers = (result: ResultColumns): CustomerTable => {
   const frequency = intColumn(result, 'frequency');

@@ -1,4 +1,5 @@
-import { parquetReadObjects } from 'hyparquet';
+import { gunzipSync } from 'node:zlib';
+import { parquetReadObjects, type Compressors } from 'hyparquet';
 import { z } from 'zod';
 import { manifestKey, summaryKey } from '../layout.js';
 import type { OutputStore } from '../ports.js';
@@ -14,6 +15,9 @@ export interface PreviousRun {
 }
 
 const manifestSchema = z.object({ files: z.array(z.object({ key: z.string() })) });
+
+/** The table writer compresses pages with gzip (adapters/parquet-table-writer.ts); hyparquet inflates only Snappy by itself. */
+const COMPRESSORS: Compressors = { GZIP: (input) => gunzipSync(input) };
 
 const decodeJson = (bytes: Uint8Array): unknown => JSON.parse(new TextDecoder().decode(bytes));
 
@@ -38,7 +42,7 @@ export const loadPrevious = async (store: OutputStore, runDate: string): Promise
     const bytes = await store.read(key);
     if (!bytes) return null;
     const file = bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength) as ArrayBuffer;
-    const rows = await parquetReadObjects({ file, columns: ['customer_id'], rowFormat: 'object' });
+    const rows = await parquetReadObjects({ file, columns: ['customer_id'], rowFormat: 'object', compressors: COMPRESSORS });
     for (const row of rows) tiers.set(String(row.customer_id), tier);
   }
   return { runDate: previousDate, summary: summary.data, tiers };

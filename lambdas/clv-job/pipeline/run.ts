@@ -17,7 +17,7 @@ import {
   decodeSpendPatterns,
 } from './engine-results.js';
 import { loadPrevious } from './previous-run.js';
-import { modelParameters, scoreCustomers } from './score-customers.js';
+import { fitModels, modelParameters, scoreCustomers } from './score-customers.js';
 import { segmentAndCompare } from './segment-customers.js';
 import { writeCustomers, writeRejected, type WrittenFile } from './write-tables.js';
 import { REJECTED_COLUMNS } from '../schemas/tables.js';
@@ -106,11 +106,17 @@ export const runPipeline = async (deps: PipelineDeps, config: RunConfig): Promis
     );
     const runDate = query.asOf;
 
+    // the model stage in two timed halves: the fits (on the distinct patterns) and the scoring (per customer)
+    const modelParts: Record<string, number> = {};
     const scored = await stage(
       'model',
-      async () => scoreCustomers(query.customers, query.bgnbd, query.spend, config.model),
+      async () => {
+        const fitted = timed(modelParts, 'model_fit', () => fitModels(query.bgnbd, query.spend, config.model));
+        return timed(modelParts, 'model_score', () => scoreCustomers(query.customers, fitted, config.model));
+      },
       (s) => s.statusMessage,
     );
+    Object.assign(timings, modelParts);
 
     const holdoutDays = config.backtestHoldoutDays;
     const backtest =
@@ -215,6 +221,14 @@ export const runPipeline = async (deps: PipelineDeps, config: RunConfig): Promis
   } finally {
     await lock.release();
   }
+};
+
+/** Runs `work`, recording its seconds under `name` (rounded as the stages' are). */
+const timed = <T>(into: Record<string, number>, name: string, work: () => T): T => {
+  const t0 = performance.now();
+  const result = work();
+  into[name] = Math.round(performance.now() - t0) / 1000;
+  return result;
 };
 
 const today = (now: Date): string => now.toISOString().slice(0, 10);

@@ -23,20 +23,24 @@ export interface ScoredCustomers {
   readonly diagnostics: Diagnostics | null;
 }
 
-const divide = (values: Float64Array, by: number): Float64Array => values.map((v) => v / by);
+const divide = (values: Float64Array, by: number): Float64Array => (by === 1 ? values : values.map((v) => v / by));
+
+/** Both fits, with what the summary says about them: the first half of the model stage. */
+export interface FittedModels {
+  readonly bgnbd: ReturnType<typeof fitBgNbd>;
+  readonly gammaGamma: ReturnType<typeof fitGammaGamma>;
+  readonly settings: ClvSettings;
+  readonly models: ModelsSummary;
+  readonly warnings: readonly RunWarning[];
+  /** The BG/NBD fit against its own data, for the report; null when the fit is not trusted. */
+  readonly diagnostics: Diagnostics | null;
+}
 
 /**
- * The model stage: both fits run on the engine's distinct patterns (their cost does not grow with
- * the customer count), then every customer is scored. When a fit cannot be trusted the predictive
- * columns stay null (never NaN), the summary says why, and tiers rank on historical CLV.
+ * Fits the BG/NBD and the Gamma-Gamma on the engine's distinct patterns, weighted by how many
+ * customers share each: the cost follows the number of patterns, not of customers.
  */
-export const scoreCustomers = (
-  customers: CustomerTable,
-  bgnbdPatterns: BgNbdPatterns,
-  spendPatterns: SpendPatterns,
-  options: ModelOptions,
-): ScoredCustomers => {
-  const historicalClv = historicalClvColumn(customers.avgOrderValue, customers.orders, customers.tenureDays, options.lifespanYears);
+export const fitModels = (bgnbdPatterns: BgNbdPatterns, spendPatterns: SpendPatterns, options: ModelOptions): FittedModels => {
   const unit = DAYS_PER_UNIT[options.timeUnit];
   const bgnbdData = {
     x: bgnbdPatterns.frequency,
@@ -61,6 +65,18 @@ export const scoreCustomers = (
   if (!gammaGamma.diagnostics.converged) {
     warnings.push({ code: 'gamma_gamma_untrusted', message: `Gamma-Gamma fit not trusted: ${gammaGamma.diagnostics.message}` });
   }
+  return { bgnbd, gammaGamma, settings, models, warnings, diagnostics };
+};
+
+/**
+ * The model stage's second half: every customer scored with the fitted models. When a fit cannot
+ * be trusted the predictive columns stay null (never NaN), the summary says why, and tiers rank on
+ * historical CLV.
+ */
+export const scoreCustomers = (customers: CustomerTable, fitted: FittedModels, options: ModelOptions): ScoredCustomers => {
+  const historicalClv = historicalClvColumn(customers.avgOrderValue, customers.orders, customers.tenureDays, options.lifespanYears);
+  const { bgnbd, gammaGamma, settings, models, diagnostics } = fitted;
+  const warnings: RunWarning[] = [...fitted.warnings];
 
   let predicted = null;
   if (models.trusted) {

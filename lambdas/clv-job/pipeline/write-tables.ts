@@ -17,9 +17,27 @@ const BATCH = 100_000;
 const partKey = (prefix: string, index: number, extension: string): string =>
   `${prefix}/part-${String(index).padStart(5, '0')}.${extension}`;
 
-const gather = <T>(values: ArrayLike<T> | null, rows: Int32Array | Uint32Array, from: number, to: number): (T | null)[] => {
-  const out = new Array<T | null>(to - from);
-  for (let i = from; i < to; i++) out[i - from] = values === null ? null : values[rows[i]!]!;
+/**
+ * The batch's values of one column, in the column's own representation: numbers stay in a typed
+ * array (no boxed number per value, which is most of the garbage a million rows would make),
+ * strings in an array of the same shared strings, and a column the run has no values for is nulls.
+ */
+const gather = (values: ArrayLike<unknown> | null, rows: Int32Array, from: number, to: number): ColumnValues => {
+  const n = to - from;
+  if (values === null) return new Array<null>(n).fill(null);
+  if (values instanceof Float64Array) {
+    const out = new Float64Array(n);
+    for (let i = 0; i < n; i++) out[i] = values[rows[from + i]!]!;
+    return out;
+  }
+  // Int32 and the small Int8 scores alike: a Parquet INT32 column
+  if (values instanceof Int32Array || values instanceof Int8Array) {
+    const out = new Int32Array(n);
+    for (let i = 0; i < n; i++) out[i] = values[rows[from + i]!]!;
+    return out;
+  }
+  const out = new Array<string | null>(n);
+  for (let i = 0; i < n; i++) out[i] = values[rows[from + i]!] as string | null;
   return out;
 };
 
@@ -62,7 +80,7 @@ export const writeCustomers = async (
     rfm_segment: segments.rfmSegment,
   };
   const members: Record<Tier, number[]> = { high: [], mid: [], low: [] };
-  segments.clvTier.forEach((tier, i) => members[tier].push(i));
+  for (let i = 0; i < segments.clvTier.length; i++) members[segments.clvTier[i]!].push(i);
 
   const written: WrittenFile[] = [];
   for (const tier of TIERS) {
@@ -73,7 +91,7 @@ export const writeCustomers = async (
     for (let from = 0; from < rows.length; from += BATCH) {
       const to = Math.min(rows.length, from + BATCH);
       const batch: Record<string, ColumnValues> = {};
-      for (const { name } of CUSTOMER_COLUMNS) batch[name] = gather(source[name], rows, from, to) as ColumnValues;
+      for (const { name } of CUSTOMER_COLUMNS) batch[name] = gather(source[name], rows, from, to);
       await file.append(batch, to - from);
     }
     written.push({ key, ...(await file.close()) });

@@ -3,6 +3,10 @@
 -- in name order is kept), then a non-purchase status, else accepted.
 -- Reads the relation `orders`: every field a string as read, plus source_file, source_row and
 -- raw_line (the text of a record the CSV reader could not split; NULL otherwise).
+-- Where a row came from and its raw text are reported for rejected rows only, so they are carried
+-- for those rows alone (NULL on every other row), the raw texts packed in one JSON array `raw`
+-- (line, order_id, customer_id, order_date, amount, channel, status): the relation, and the
+-- de-duplication's window over it, stay as narrow as the typed columns.
 -- Runs unchanged on DuckDB and on Athena (Trino): only functions both dialects share, and
 -- regexp_like, which the DuckDB adapter defines as a macro.
 -- Formats are checked before casting because DuckDB's casts are lenient where Trino's are not.
@@ -33,7 +37,7 @@ WITH typed AS (
     LOWER(TRIM(status)) AS status_value
   FROM orders
 ),
-judged AS (
+reasoned AS (
   SELECT
     *,
     CASE
@@ -47,6 +51,23 @@ judged AS (
     END AS reason
   FROM typed
 ),
+judged AS (
+  SELECT
+    source_file,
+    source_row,
+    order_id,
+    customer_id,
+    order_day,
+    amount_value,
+    channel,
+    status_value,
+    reason,
+    CASE
+      WHEN reason IS NOT NULL
+        THEN CAST(ARRAY[raw_line, raw_order_id, raw_customer_id, raw_order_date, raw_amount, raw_channel, raw_status] AS JSON)
+    END AS raw
+  FROM reasoned
+),
 ranked AS (
   SELECT
     *,
@@ -59,15 +80,9 @@ ranked AS (
   FROM judged
 )
 SELECT
-  source_file,
-  source_row,
-  raw_line,
-  raw_order_id,
-  raw_customer_id,
-  raw_order_date,
-  raw_amount,
-  raw_channel,
-  raw_status,
+  CASE WHEN reason IS NOT NULL THEN source_file END AS source_file,
+  CASE WHEN reason IS NOT NULL THEN source_row END AS source_row,
+  raw,
   order_id,
   customer_id,
   order_day,

@@ -1,15 +1,17 @@
 -- The rejected rows as read, with where they came from and why.
+-- `raw` holds the texts as read, packed in a JSON array by `classified`; json_extract_scalar is
+-- Trino's (the DuckDB adapter defines it as a macro).
 SELECT
   source_file,
   source_row,
-  raw_line,
+  json_extract_scalar(raw, '$[0]') AS raw_line,
   reason,
-  raw_order_id AS order_id,
-  raw_customer_id AS customer_id,
-  raw_order_date AS order_date,
-  raw_amount AS amount,
-  raw_channel AS channel,
-  raw_status AS status
+  json_extract_scalar(raw, '$[1]') AS order_id,
+  json_extract_scalar(raw, '$[2]') AS customer_id,
+  json_extract_scalar(raw, '$[3]') AS order_date,
+  json_extract_scalar(raw, '$[4]') AS amount,
+  json_extract_scalar(raw, '$[5]') AS channel,
+  json_extract_scalar(raw, '$[6]') AS status
 FROM classified
 WHERE outcome = 'rejected'
 ORDER BY source_file, source_row

@@ -1,0 +1,205 @@
+/**
+ * `npm run bench`: the whole local job at 100k and 1M customers (5M with `--large`), stage by
+ * stage, against the floor (DuckDB alone reading, de-duplicating and aggregating the same files),
+ * and the Lambda's own work replayed from recorded Athena results, projected to the largest
+ * customer base one Lambda handles. Writes bench/results/<name>.json and .md.
+ *
+ *   npm run bench [-- --large] [--sizes 100000,1000000] [--repeat 3] [--cache DIR] [--no-lambda]
+ *   npm run bench -- --render        (the markdown again from bench/results/<name>.json)
+ *
+ * The job is the real CLI (`node dist/cli.js run ...`) in a child process, so what is measured is
+ * what users run; peak RSS comes from GNU time (`%M`) or, without it, a preload reading maxRSS.
+ */
+import { existsSync } from 'node:fs';
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { availableParallelism, cpus, tmpdir, totalmem } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { cacheDir, ensureDataset, type Dataset } from './datasets.js';
+import { runFloor } from './floor.js';
+import { AS_OF, recordAthenaResults, runLambdaProfile } from './lambda-profile.js';
+import { measureNode, rssMethod, type Measured } from './measure.js';
+import { renderMarkdown, type BenchResult, type SizeResult } from './report.js';
+import { projectLambda } from './lambda-sizing.js';
+
+const here = dirname(fileURLToPath(import.meta.url));
+const root = resolve(here, '..');
+const cli = join(root, 'dist', 'cli.js');
+const self = fileURLToPath(import.meta.url);
+
+const { values: o } = parseArgs({
+  options: {
+    large: { type: 'boolean', default: false },
+    sizes: { type: 'string' },
+    repeat: { type: 'string', default: '1' },
+    cache: { type: 'string' },
+    generator: { type: 'string', default: join(root, '..', 'shared', 'tools', 'gen-orders.mjs') },
+    'no-lambda': { type: 'boolean', default: false },
+    name: { type: 'string', default: `node-${availableParallelism()}core` },
+    // child-process modes
+    floor: { type: 'string' },
+    record: { type: 'string' },
+    'lambda-profile': { type: 'string' },
+    // re-renders bench/results/<name>.md (and the sizing) from its JSON, without measuring again
+    render: { type: 'boolean', default: false },
+    out: { type: 'string' },
+  },
+});
+
+const log = (line: string) => process.stderr.write(`${line}\n`);
+
+const median = (values: readonly number[]): number => {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = sorted.length >> 1;
+  return sorted.length % 2 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
+};
+
+interface JobRun {
+  readonly measured: Measured;
+  readonly timings: Record<string, number>;
+  readonly counts: { input_rows: number; customers: number; rejected_rows: number };
+  readonly parquet: { rows: number; bytes: number; files: number };
+}
+
+/** One run of the CLI into a fresh output folder; the summary and manifest say what it did. */
+const runJob = async (dataset: Dataset): Promise<JobRun> => {
+  const out = await mkdtemp(join(tmpdir(), 'clv-bench-out-'));
+  try {
+    const measured = await measureNode([cli, 'run', '--input', dataset.dir, '--output', out, '--as-of', AS_OF]);
+    const summary = JSON.parse(await readFile(join(out, 'summary', `run_date=${AS_OF}`, 'summary.json'), 'utf8'));
+    const manifest = JSON.parse(await readFile(join(out, 'summary', `run_date=${AS_OF}`, '_manifest.json'), 'utf8')) as {
+      files: { key: string; rows: number | null; bytes: number }[];
+    };
+    const tables = manifest.files.filter((f) => f.key.endsWith('.parquet'));
+    return {
+      measured,
+      timings: summary.run.timings,
+      counts: summary.counts,
+      parquet: { rows: tables.reduce((s, f) => s + (f.rows ?? 0), 0), bytes: tables.reduce((s, f) => s + f.bytes, 0), files: tables.length },
+    };
+  } finally {
+    await rm(out, { recursive: true, force: true });
+  }
+};
+
+const runFloorChild = async (dataset: Dataset): Promise<Measured> => measureNode([self, '--floor', dataset.dir]);
+
+/** The Lambda's side, replayed: results recorded once per dataset (cached beside it), then measured. */
+const runLambdaChild = async (dataset: Dataset): Promise<{ measured: Measured; timings: Record<string, number> }> => {
+  const results = `${dataset.dir}.athena-results`;
+  if (!existsSync(join(results, 'spendPatterns.csv'))) {
+    log('  recording Athena-style results for the Lambda profile ...');
+    await measureNode([self, '--record', dataset.dir, '--out', results]);
+  }
+  const out = await mkdtemp(join(tmpdir(), 'clv-bench-lambda-'));
+  try {
+    const measured = await measureNode([self, '--lambda-profile', results, '--out', out]);
+    const { timings } = JSON.parse(measured.stdout.trim().split('\n').at(-1)!) as { timings: Record<string, number> };
+    return { measured, timings };
+  } finally {
+    await rm(out, { recursive: true, force: true });
+  }
+};
+
+const medianTimings = (runs: readonly Record<string, number>[]): Record<string, number> =>
+  Object.fromEntries(Object.keys(runs[0]!).map((k) => [k, median(runs.map((t) => t[k] ?? 0))]));
+
+const benchSize = async (dataset: Dataset, repeat: number, lambda: boolean): Promise<SizeResult> => {
+  const jobs: JobRun[] = [];
+  const floors: Measured[] = [];
+  for (let r = 0; r < repeat; r++) {
+    log(`  run ${r + 1}/${repeat}: job ...`);
+    jobs.push(await runJob(dataset));
+    log(`    ${jobs.at(-1)!.measured.seconds.toFixed(2)} s, ${jobs.at(-1)!.measured.peakRssMb.toFixed(0)} MB; floor ...`);
+    floors.push(await runFloorChild(dataset));
+    log(`    ${floors.at(-1)!.seconds.toFixed(2)} s, ${floors.at(-1)!.peakRssMb.toFixed(0)} MB`);
+  }
+  let lambdaResult: SizeResult['lambda'] = null;
+  if (lambda) {
+    log('  Lambda profile ...');
+    const runs = [];
+    for (let r = 0; r < repeat; r++) runs.push(await runLambdaChild(dataset));
+    lambdaResult = {
+      seconds: median(runs.map((x) => x.measured.seconds)),
+      peak_rss_mb: median(runs.map((x) => x.measured.peakRssMb)),
+      timings: medianTimings(runs.map((x) => x.timings)),
+    };
+    log(`    ${lambdaResult.seconds.toFixed(2)} s, ${lambdaResult.peak_rss_mb.toFixed(0)} MB`);
+  }
+  const first = jobs[0]!;
+  const total = median(jobs.map((j) => j.measured.seconds));
+  const floor = median(floors.map((f) => f.seconds));
+  return {
+    customers_generated: dataset.customers,
+    input: { rows: first.counts.input_rows, files: dataset.files, mb: dataset.bytes / 1e6 },
+    customers: first.counts.customers,
+    job: {
+      seconds: total,
+      peak_rss_mb: median(jobs.map((j) => j.measured.peakRssMb)),
+      timings: medianTimings(jobs.map((j) => j.timings)),
+      parquet: { rows: first.parquet.rows, files: first.parquet.files, mb: first.parquet.bytes / 1e6 },
+      runs: jobs.map((j) => ({ seconds: j.measured.seconds, peak_rss_mb: j.measured.peakRssMb })),
+    },
+    floor: { seconds: floor, peak_rss_mb: median(floors.map((f) => f.peakRssMb)), runs: floors.map((f) => f.seconds) },
+    ratio: total / floor,
+    lambda: lambdaResult,
+  };
+};
+
+const main = async (): Promise<void> => {
+  if (o.floor) return runFloor(o.floor);
+  if (o.record) return recordAthenaResults(o.record, o.out ?? `${o.record}.athena-results`);
+  if (o['lambda-profile']) return runLambdaProfile(o['lambda-profile'], o.out ?? join(tmpdir(), 'clv-bench-lambda'));
+
+  const dir = join(root, 'bench', 'results');
+  if (o.render) {
+    const saved = JSON.parse(await readFile(join(dir, `${o.name}.json`), 'utf8')) as BenchResult;
+    const result: BenchResult = { ...saved, lambda_sizing: projectLambda(saved.sizes) };
+    await writeFile(join(dir, `${o.name}.json`), `${JSON.stringify(result, null, 2)}\n`);
+    await writeFile(join(dir, `${o.name}.md`), renderMarkdown(result));
+    process.stdout.write(renderMarkdown(result));
+    return;
+  }
+  if (!existsSync(cli)) throw new Error(`${cli} is missing: run npm run build first (npm run bench does)`);
+  const sizes = o.sizes ? o.sizes.split(',').map(Number) : [100_000, 1_000_000, ...(o.large ? [5_000_000] : [])];
+  if (sizes.some((n) => !Number.isInteger(n) || n <= 0)) throw new Error(`--sizes must be positive integers, got ${o.sizes}`);
+  const repeat = Number(o.repeat);
+  if (!Number.isInteger(repeat) || repeat < 1) throw new Error(`--repeat must be a positive integer, got ${o.repeat}`);
+  const cache = cacheDir(o.cache);
+  const args = process.argv.slice(2);
+  const command = `npm run bench${args.length ? ` -- ${args.join(' ')}` : ''}`;
+
+  const results: SizeResult[] = [];
+  for (const n of sizes) {
+    log(`${n.toLocaleString('en-US')} customers`);
+    const dataset = await ensureDataset(cache, o.generator, n, log);
+    results.push(await benchSize(dataset, repeat, !o['no-lambda']));
+  }
+  const result: BenchResult = {
+    command,
+    generated_at: new Date().toISOString(),
+    machine: {
+      cores: availableParallelism(),
+      cpu: cpus()[0]?.model ?? 'unknown',
+      memory_gb: totalmem() / 2 ** 30,
+      node: process.version,
+      platform: `${process.platform}-${process.arch}`,
+      peak_rss_method: rssMethod(),
+    },
+    dataset: { cache, generator: 'gen-orders.mjs --customers N --seed 1 (defaults otherwise)', as_of: AS_OF, repeat },
+    sizes: results,
+    lambda_sizing: projectLambda(results),
+  };
+  await mkdir(dir, { recursive: true });
+  const markdown = renderMarkdown(result);
+  await writeFile(join(dir, `${o.name}.json`), `${JSON.stringify(result, null, 2)}\n`);
+  await writeFile(join(dir, `${o.name}.md`), markdown);
+  process.stdout.write(markdown);
+  log(`wrote bench/results/${o.name}.json and .md`);
+};
+
+main().catch((error: unknown) => {
+  log(`bench: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`);
+  process.exitCode = 1;
+});

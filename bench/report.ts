@@ -1,0 +1,128 @@
+import { LAMBDA, MARGIN, type LambdaSizing } from './lambda-sizing.js';
+
+/** Peers' model fits on 1M simulated customers, same kind of machine (/work/shared/DEPENDENCIES.md). */
+export const ANCHORS = {
+  lifetimes_full_s: 14.4,
+  lifetimes_weighted_s: 2.1,
+  btyd_s: 96.6,
+} as const;
+
+export interface SizeResult {
+  readonly customers_generated: number;
+  readonly input: { readonly rows: number; readonly files: number; readonly mb: number };
+  readonly customers: number;
+  readonly job: {
+    readonly seconds: number;
+    readonly peak_rss_mb: number;
+    /** summary.run.timings, median over the repeats. */
+    readonly timings: Readonly<Record<string, number>>;
+    readonly parquet: { readonly rows: number; readonly files: number; readonly mb: number };
+    readonly runs: readonly { seconds: number; peak_rss_mb: number }[];
+  };
+  readonly floor: { readonly seconds: number; readonly peak_rss_mb: number; readonly runs: readonly number[] };
+  readonly ratio: number;
+  readonly lambda: { readonly seconds: number; readonly peak_rss_mb: number; readonly timings: Readonly<Record<string, number>> } | null;
+}
+
+export interface BenchResult {
+  readonly command: string;
+  readonly generated_at: string;
+  readonly machine: { cores: number; cpu: string; memory_gb: number; node: string; platform: string; peak_rss_method: string };
+  readonly dataset: { cache: string; generator: string; as_of: string; repeat: number };
+  readonly sizes: readonly SizeResult[];
+  readonly lambda_sizing: LambdaSizing | null;
+}
+
+const count = (n: number): string => Math.round(n).toLocaleString('en-US');
+const s = (seconds: number | undefined): string => (seconds === undefined ? '-' : `${seconds.toFixed(2)} s`);
+const rate = (n: number, seconds: number | undefined, unit: string): string => (seconds ? `${count(n / seconds)} ${unit}/s` : '-');
+const mb = (value: number): string => `${Math.round(value).toLocaleString('en-US')} MB`;
+const times = (anchor: number, ours: number): string => (ours <= anchor ? `${(anchor / ours).toFixed(1)}x faster` : `${(ours / anchor).toFixed(1)}x slower`);
+
+/** Seconds of the job's wall time outside the pipeline's stages: process start, CSV load into DuckDB, report. */
+const outsideStages = (r: SizeResult): number => {
+  const t = r.job.timings;
+  const staged = ['lock', 'query', 'model', 'backtest', 'segment', 'write'].reduce((sum, k) => sum + (t[k] ?? 0), 0) + (t.publish ?? r.lambda?.timings.publish ?? 0);
+  return Math.max(0, r.job.seconds - staged);
+};
+
+export const renderMarkdown = (b: BenchResult): string => {
+  const head = (label: string) => `| ${label} | ${b.sizes.map((r) => `${count(r.customers_generated)} customers`).join(' | ')} |`;
+  const rule = `|---|${b.sizes.map(() => '---:').join('|')}|`;
+  const row = (label: string, cell: (r: SizeResult) => string) => `| ${label} | ${b.sizes.map(cell).join(' | ')} |`;
+  const lines: string[] = [
+    `# CLV job benchmark: ${b.machine.cores} cores, ${b.machine.node}`,
+    '',
+    `Command (from the repository root): \`${b.command}\``,
+    '',
+    `Generated ${b.generated_at} on ${b.machine.cpu}, ${b.machine.cores} cores, ${b.machine.memory_gb.toFixed(0)} GB, ${b.machine.platform}. ` +
+      `Data: ${b.dataset.generator}, as of ${b.dataset.as_of}, plain CSV, cached in ${b.dataset.cache}. ` +
+      `Each figure is the median of ${b.dataset.repeat} run(s); peak RSS by ${b.machine.peak_rss_method === 'gnu-time' ? 'GNU time (%M)' : 'a maxRSS preload'}.`,
+    '',
+    '## The local job (`node dist/cli.js run`) against the floor',
+    '',
+    head('stage'),
+    rule,
+    row('input', (r) => `${count(r.input.rows)} rows, ${r.input.files} files, ${mb(r.input.mb)}`),
+    row('customers scored', (r) => count(r.customers)),
+    row('query (engine)', (r) => `${s(r.job.timings.query)} (${rate(r.input.rows, r.job.timings.query, 'rows')})`),
+    row('model: fits', (r) => s(r.job.timings.model_fit)),
+    row('model: scoring', (r) => `${s(r.job.timings.model_score)} (${rate(r.customers, r.job.timings.model_score, 'customers')})`),
+    row('model stage', (r) => s(r.job.timings.model)),
+    row('segment', (r) => s(r.job.timings.segment)),
+    row('write (Parquet)', (r) => `${s(r.job.timings.write)} (${rate(r.job.parquet.rows, r.job.timings.write, 'rows')}, ${mb(r.job.parquet.mb)} in ${r.job.parquet.files} files)`),
+    // the CLI's summary is written before publishing; the in-process Lambda profile times it (same local store)
+    row('publish (local folder; timed in the in-process profile)', (r) => s(r.job.timings.publish ?? r.lambda?.timings.publish)),
+    row('outside the stages (start-up, CSV load, report)', (r) => s(outsideStages(r))),
+    row('**total (wall)**', (r) => `**${s(r.job.seconds)}**`),
+    row('floor: DuckDB alone (read, de-dup, aggregate)', (r) => s(r.floor.seconds)),
+    row('**total / floor**', (r) => `**${r.ratio.toFixed(2)}x**`),
+    row('peak RSS (job)', (r) => mb(r.job.peak_rss_mb)),
+    row('peak RSS (floor)', (r) => mb(r.floor.peak_rss_mb)),
+    '',
+  ];
+  const first = b.sizes[0];
+  if (first && b.sizes.length > 1) {
+    const steps = b.sizes.slice(1).map(
+      (r) => `${(r.job.peak_rss_mb / first.job.peak_rss_mb).toFixed(1)}x for ${(r.customers_generated / first.customers_generated).toFixed(0)}x the customers`,
+    );
+    lines.push(`Memory stays bounded: against ${count(first.customers_generated)} customers, peak RSS grows ${steps.join('; ')}.`, '');
+  }
+  lines.push(
+    '## The model stage against the anchors',
+    '',
+    `Anchors: 1M-customer BG/NBD fits measured on the same kind of machine: lifetimes ${ANCHORS.lifetimes_full_s} s on every customer, ` +
+      `${ANCHORS.lifetimes_weighted_s} s on the distinct tuples with weights; R BTYD ${ANCHORS.btyd_s} s. The job's model stage also fits ` +
+      'the Gamma-Gamma and scores every customer.',
+    '',
+    `| customers | model stage (fits + scoring) | of which the fits | stage vs lifetimes, full (${ANCHORS.lifetimes_full_s} s) | fits vs lifetimes, weighted (${ANCHORS.lifetimes_weighted_s} s) | stage vs BTYD (${ANCHORS.btyd_s} s) |`,
+    '|---|---:|---:|---:|---:|---:|',
+    ...b.sizes.map((r) => {
+      const m = r.job.timings.model ?? Number.NaN;
+      const fit = r.job.timings.model_fit ?? Number.NaN;
+      return `| ${count(r.customers_generated)} | ${s(m)} | ${s(fit)} | ${times(ANCHORS.lifetimes_full_s, m)} | ${times(ANCHORS.lifetimes_weighted_s, fit)} | ${times(ANCHORS.btyd_s, m)} |`;
+    }),
+    '',
+  );
+  const sizing = b.lambda_sizing;
+  if (sizing) {
+    lines.push(
+      '## Lambda sizing',
+      '',
+      `Basis: ${sizing.basis}: the handler's pipeline, writer and report, with the Athena adapter's reader decoding the result ` +
+        'CSVs Athena would leave in S3. Not included: Athena running the queries, S3 transfers.',
+      '',
+      '| customers | Lambda\'s own work | peak RSS | |',
+      '|---:|---:|---:|---|',
+      ...sizing.rows.map((r) => `| ${count(r.customers)} | ${s(r.seconds)} | ${mb(r.peak_rss_mb)} | ${r.measured ? 'measured' : 'projected'} |`),
+      '',
+      `Lines through the measurements: time ${sizing.time.intercept.toFixed(1)} s + ${sizing.time.perMillion.toFixed(1)} s per million customers; ` +
+        `memory ${Math.round(sizing.memory.intercept)} MB + ${Math.round(sizing.memory.perMillion)} MB per million.`,
+      `Budget with margin: ${Math.round(sizing.budget.memory_mb)} MB (${MARGIN.memoryShare * 100}% of ${LAMBDA.memoryMb} MB) and ` +
+        `${sizing.budget.seconds} s (${MARGIN.timeShare * 100}% of ${LAMBDA.seconds} s; the rest is left to Athena and S3).`,
+      `**Largest customer base for one Lambda with margin: about ${count(sizing.max_customers)} customers** (limited by ${sizing.limited_by}).`,
+      '',
+    );
+  }
+  return `${lines.join('\n')}\n`;
+};
