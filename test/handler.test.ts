@@ -11,7 +11,8 @@ import { ConfigurationError } from '../lambdas/clv-job/errors.js';
 import type { HandlerResult, createHandler as CreateHandler } from '../lambdas/clv-job/handler.js';
 import { LAMBDA_ENV, METRIC, METRICS_NAMESPACE } from '../lambdas/clv-job/lambda-contract.js';
 import { DEFAULT_LOCK_TTL_SECONDS, loadLambdaSettings } from '../lambdas/clv-job/lambda-env.js';
-import { AthenaStandIn } from './support/athena-stand-in.js';
+import { startStackAthena, type AthenaStandIn } from './support/athena-stand-in.js';
+import { lambdaEnvironment } from './support/lambda-environment.js';
 import { repoRoot } from './support/files.js';
 import {
   TEST_CREDENTIALS,
@@ -28,21 +29,7 @@ const BUCKET = 'clv-handler-test';
 const SCHEDULER_EVENT = { source: 'aws.scheduler', scheduledTime: '2026-01-01T03:00:00Z', executionId: 'exec-1' };
 const context = { functionName: 'clv-job', awsRequestId: 'req-1', functionVersion: '$LATEST', invokedFunctionArn: 'arn:aws:lambda:us-east-1:123456789012:function:clv-job', memoryLimitInMB: '4096' } as Context;
 
-/** Every variable the CDK stack sets (lib/job.ts), as it sets them. */
-const GOOD_ENV = {
-  [LAMBDA_ENV.bucket]: BUCKET,
-  [LAMBDA_ENV.inputPrefix]: 'orders/',
-  [LAMBDA_ENV.outputPrefix]: 'clv/',
-  [LAMBDA_ENV.athenaDatabase]: 'clv',
-  [LAMBDA_ENV.athenaTable]: 'orders',
-  [LAMBDA_ENV.athenaWorkgroup]: 'clv-job',
-  [LAMBDA_ENV.timeUnit]: 'week',
-  [LAMBDA_ENV.horizon]: '52',
-  [LAMBDA_ENV.discountRate]: '0.1',
-  [LAMBDA_ENV.margin]: '1',
-  [LAMBDA_ENV.lifespanYears]: '3',
-  [LAMBDA_ENV.lockTtlSeconds]: '900',
-};
+const GOOD_ENV = lambdaEnvironment(BUCKET);
 
 /**
  * What the function writes while `work` runs: Powertools' JSON logs and EMF metrics (stdout;
@@ -181,14 +168,7 @@ describe('the Lambda handler against moto and the Athena stand-in', () => {
     moto = await startMoto();
     s3 = await createBucket(moto.endpoint, BUCKET);
     await uploadFolder(s3, BUCKET, 'orders/', join(repoRoot, 'sample-data'));
-    standIn = await AthenaStandIn.start({
-      s3,
-      database: 'clv',
-      table: 'orders',
-      location: `s3://${BUCKET}/orders/`,
-      outputLocation: `s3://${BUCKET}/athena-results/`,
-      workgroups: ['clv-job'],
-    });
+    standIn = await startStackAthena(s3, BUCKET);
     // the handler finds everything through the SDK's standard chains, as on AWS
     Object.assign(process.env, GOOD_ENV, {
       AWS_ACCESS_KEY_ID: TEST_CREDENTIALS.accessKeyId,

@@ -1,9 +1,7 @@
-import { execFile } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { basename, dirname, join } from 'node:path';
-import { promisify } from 'node:util';
 import { AthenaClient } from '@aws-sdk/client-athena';
 import { GetObjectCommand, ListObjectsV2Command, type S3Client } from '@aws-sdk/client-s3';
 import { Logger } from '@aws-lambda-powertools/logger';
@@ -16,14 +14,15 @@ import { LocalFolderStore } from '../lambdas/clv-job/adapters/local-folder-store
 import { ParquetTableWriter } from '../lambdas/clv-job/adapters/parquet-table-writer.js';
 import { resolveRunConfig } from '../lambdas/clv-job/cli-options.js';
 import type { HandlerResult, createHandler as CreateHandler } from '../lambdas/clv-job/handler.js';
-import { LAMBDA_ENV, METRICS_NAMESPACE } from '../lambdas/clv-job/lambda-contract.js';
+import { METRICS_NAMESPACE } from '../lambdas/clv-job/lambda-contract.js';
 import { loadLambdaSettings } from '../lambdas/clv-job/lambda-env.js';
 import { runPipeline } from '../lambdas/clv-job/pipeline/run.js';
 import { renderReport } from '../lambdas/clv-job/report/render-report.js';
 import type { Summary } from '../lambdas/clv-job/schemas/summary.js';
-import { AthenaStandIn } from './support/athena-stand-in.js';
+import { startStackAthena, type AthenaStandIn } from './support/athena-stand-in.js';
+import { lambdaEnvironment } from './support/lambda-environment.js';
+import { genOrders } from './support/pipeline.js';
 import { queryDuckDb } from './support/duckdb-reader.js';
-import { repoRoot, sharedDir } from './support/files.js';
 import { TEST_CREDENTIALS, TEST_REGION, createBucket, startMoto, uploadFolder, type MotoServer } from './support/moto-server.js';
 
 /*
@@ -65,14 +64,7 @@ const differences = (a: unknown, b: unknown, path = ''): string[] => {
 // gen-orders: some dirty rows of every kind, re-sent orders across files
 const GENERATOR = ['--customers', '2000', '--files', '3', '--dirty', '0.03', '--overlap', '0.05', '--seed', '5'];
 const BUCKET = 'clv-parity-test';
-const LAMBDA_SETTINGS = {
-  [LAMBDA_ENV.bucket]: BUCKET,
-  [LAMBDA_ENV.inputPrefix]: 'orders/',
-  [LAMBDA_ENV.outputPrefix]: 'clv/',
-  [LAMBDA_ENV.athenaDatabase]: 'clv',
-  [LAMBDA_ENV.athenaTable]: 'orders',
-  [LAMBDA_ENV.athenaWorkgroup]: 'clv-job',
-};
+const LAMBDA_SETTINGS = lambdaEnvironment(BUCKET);
 const settings = loadLambdaSettings(LAMBDA_SETTINGS);
 
 const sqlString = (value: string): string => `'${value.replaceAll("'", "''")}'`;
@@ -165,19 +157,11 @@ describe('parity of the CLI path (DuckDB, local folder) and the Lambda path (Ath
     ({ createHandler } = await import('../lambdas/clv-job/handler.js'));
     work = await mkdtemp(join(tmpdir(), 'clv-parity-'));
     input = join(work, 'input');
-    await promisify(execFile)(process.execPath, [join(sharedDir, 'tools', 'gen-orders.mjs'), '--out', input, ...GENERATOR], { cwd: repoRoot });
+    await genOrders(input, GENERATOR);
     moto = await startMoto();
     s3 = await createBucket(moto.endpoint, BUCKET);
     await uploadFolder(s3, BUCKET, 'orders/', input);
-    standIn = await AthenaStandIn.start({
-      s3,
-      database: 'clv',
-      table: 'orders',
-      location: `s3://${BUCKET}/orders/`,
-      outputLocation: `s3://${BUCKET}/athena-results/`,
-      workgroups: ['clv-job'],
-      minimumPolls: 0,
-    });
+    standIn = await startStackAthena(s3, BUCKET, { minimumPolls: 0 });
   });
   afterAll(async () => {
     await standIn?.stop();

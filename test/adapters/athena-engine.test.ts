@@ -14,7 +14,7 @@ import {
   decodeRejectedRows,
 } from '../../lambdas/clv-job/pipeline/engine-results.js';
 import { REJECTED_COLUMNS } from '../../lambdas/clv-job/schemas/tables.js';
-import { AthenaStandIn } from '../support/athena-stand-in.js';
+import { startStackAthena, type AthenaStandIn } from '../support/athena-stand-in.js';
 import { TEST_CREDENTIALS, TEST_REGION, createBucket, startMoto, type MotoServer } from '../support/moto-server.js';
 
 const BUCKET = 'clv-engine-test';
@@ -64,14 +64,7 @@ describe('the Athena engine against the Athena stand-in', () => {
     // hidden from Athena as from Hive: not input
     await s3.send(new PutObjectCommand({ Bucket: BUCKET, Key: 'orders/_SUCCESS', Body: new Uint8Array(0), ContentLength: 0 }));
     await s3.send(new PutObjectCommand({ Bucket: BUCKET, Key: 'orders/_tmp/orders-c.csv', Body: FILE_A }));
-    standIn = await AthenaStandIn.start({
-      s3,
-      database: 'clv',
-      table: 'orders',
-      location: `s3://${BUCKET}/orders/`,
-      outputLocation: `s3://${BUCKET}/athena-results/`,
-      workgroups: ['clv-job'],
-    });
+    standIn = await startStackAthena(s3, BUCKET);
     athena = athenaClient(standIn.endpoint);
   });
   afterAll(async () => {

@@ -376,3 +376,18 @@ export class AthenaStandIn {
     for (const e of this.executions.values()) if (e.state === 'RUNNING') e.bytesScanned = objects.reduce((s, o) => s + o.size, 0);
   }
 }
+
+/**
+ * The stand-in laid out as the CDK stack lays out Athena: Glue table `clv.orders` over the bucket's
+ * `orders/` prefix, results under `athena-results/`, workgroup `clv-job`.
+ */
+export const startStackAthena = (s3: S3Client, bucket: string, options: Partial<AthenaStandInOptions> = {}): Promise<AthenaStandIn> =>
+  AthenaStandIn.start({
+    s3,
+    database: 'clv',
+    table: 'orders',
+    location: `s3://${bucket}/orders/`,
+    outputLocation: `s3://${bucket}/athena-results/`,
+    workgroups: ['clv-job'],
+    ...options,
+  });
