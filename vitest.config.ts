@@ -1,4 +1,6 @@
 import { readFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { defineConfig, type Plugin } from 'vitest/config';
 
 /** Loads `.sql` files as text, as esbuild's `text` loader does for the CLI and Lambda bundles. */
@@ -10,6 +12,9 @@ const sqlAsText: Plugin = {
   },
 };
 
+// Tests whose service is missing record their skip here; the reporter names them at the end (test/support/services.ts).
+process.env.CLV_SKIP_DIR ??= join(tmpdir(), `clv-test-skips-${process.pid}`);
+
 export default defineConfig({
   plugins: [sqlAsText],
   test: {
@@ -18,5 +23,6 @@ export default defineConfig({
     testTimeout: 60_000,
     hookTimeout: 60_000,
     pool: 'forks',
+    reporters: ['default', './test/support/skip-notice-reporter.ts'],
   },
 });

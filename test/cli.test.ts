@@ -4,7 +4,7 @@ import { gzipSync } from 'node:zlib';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { summarySchema } from '../lambdas/clv-job/schemas/summary.js';
 import { clv, requireCliBundle } from './support/cli.js';
-import { sampleData, sharedDir, tempDir, writeText } from './support/files.js';
+import { fixture, sampleData, tempDir, writeText } from './support/files.js';
 
 
 
@@ -141,7 +141,7 @@ describe('clv run', () => {
 });
 
 describe('clv backtest', () => {
-  const cdnowOrders = join(sharedDir, 'datasets', 'cdnow', 'cdnow_orders.csv');
+  const cdnowOrders = fixture('datasets', 'cdnow', 'cdnow_orders.csv');
 
   it('prints actual against expected holdout purchases by calibration frequency, and writes them as JSON', async () => {
     const cwd = await tempDir();

@@ -24,6 +24,7 @@ import {
   uploadFolder,
   type MotoServer,
 } from './support/moto-server.js';
+import { describeWith } from './support/services.js';
 
 const BUCKET = 'clv-handler-test';
 const SCHEDULER_EVENT = { source: 'aws.scheduler', scheduledTime: '2026-01-01T03:00:00Z', executionId: 'exec-1' };
@@ -126,7 +127,7 @@ describe('the Lambda environment', () => {
   });
 });
 
-describe('the Lambda handler against moto and the Athena stand-in', () => {
+describeWith('moto', 'the Lambda handler against moto and the Athena stand-in', () => {
   let moto: MotoServer;
   let s3: S3Client;
   let standIn: AthenaStandIn;

@@ -6,7 +6,7 @@ import { AthenaClient } from '@aws-sdk/client-athena';
 import { GetObjectCommand, ListObjectsV2Command, type S3Client } from '@aws-sdk/client-s3';
 import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics } from '@aws-lambda-powertools/metrics';
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { afterAll, beforeAll, expect, it, vi } from 'vitest';
 import { ATHENA_CLIENT_DEFAULTS } from '../lambdas/clv-job/adapters/athena-engine.js';
 import { DuckDbEngine } from '../lambdas/clv-job/adapters/duckdb-engine.js';
 import { findInputFiles } from '../lambdas/clv-job/adapters/input-files.js';
@@ -24,6 +24,7 @@ import { lambdaEnvironment } from './support/lambda-environment.js';
 import { genOrders } from './support/pipeline.js';
 import { queryDuckDb } from './support/duckdb-reader.js';
 import { TEST_CREDENTIALS, TEST_REGION, createBucket, startMoto, uploadFolder, type MotoServer } from './support/moto-server.js';
+import { describeWith } from './support/services.js';
 
 /*
  * The same orders export through both composition roots: the CLI's (DuckDB over local files, a
@@ -87,7 +88,7 @@ const rejectedRows = async (root: string, runDate: string) =>
 /** A summary without its `run` section: what must not depend on the engine. */
 const engineIndependent = ({ run: _run, ...rest }: Summary) => rest;
 
-describe('parity of the CLI path (DuckDB, local folder) and the Lambda path (Athena, S3)', () => {
+describeWith('moto', 'parity of the CLI path (DuckDB, local folder) and the Lambda path (Athena, S3)', () => {
   let work: string;
   let input: string;
   let moto: MotoServer;

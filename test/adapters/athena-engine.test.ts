@@ -16,6 +16,7 @@ import {
 import { REJECTED_COLUMNS } from '../../lambdas/clv-job/schemas/tables.js';
 import { startStackAthena, type AthenaStandIn } from '../support/athena-stand-in.js';
 import { TEST_CREDENTIALS, TEST_REGION, createBucket, startMoto, type MotoServer } from '../support/moto-server.js';
+import { describeWith } from '../support/services.js';
 
 const BUCKET = 'clv-engine-test';
 const params = { asOf: '2025-01-10', nonPurchaseStatuses: DEFAULT_NON_PURCHASE_STATUSES };
@@ -38,7 +39,7 @@ const FILE_B = ['order_id,customer_id,order_date,amount,channel,status', 'o1,c1,
 const athenaClient = (endpoint: string, extra: Partial<AthenaClientConfig> = {}): AthenaClient =>
   new AthenaClient({ ...ATHENA_CLIENT_DEFAULTS, endpoint, region: TEST_REGION, credentials: TEST_CREDENTIALS, ...extra });
 
-describe('the Athena engine against the Athena stand-in', () => {
+describeWith('moto', 'the Athena engine against the Athena stand-in', () => {
   let moto: MotoServer;
   let s3: S3Client;
   let standIn: AthenaStandIn;

@@ -11,6 +11,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { PublishRollbackError, S3Store } from '../../lambdas/clv-job/adapters/s3-store.js';
 import { RunLockedError } from '../../lambdas/clv-job/errors.js';
 import { createBucket, motoS3Client, motoS3ClientFailingCopies, startMoto, type MotoServer } from '../support/moto-server.js';
+import { describeWith } from '../support/services.js';
 
 const BUCKET = 'clv-store-test';
 const PREFIX = 'clv/';
@@ -41,7 +42,7 @@ const publishRun = async (store: S3Store, runId: string, runDate: string, parts:
   await run.publish(runDate, { runId, runDate, files: Object.keys(parts).map((key) => ({ key, bytes: 1, rows: 1 })) });
 };
 
-describe('the S3 store against moto', () => {
+describeWith('moto', 'the S3 store against moto', () => {
   let moto: MotoServer;
   let client: S3Client;
   let store: S3Store;

@@ -6,10 +6,10 @@ import { DEFAULT_NON_PURCHASE_STATUSES, columnMappingSchema, resolveModelOptions
 import { ConfigurationError } from '../../lambdas/clv-job/errors.js';
 import { runBacktest } from '../../lambdas/clv-job/pipeline/backtest.js';
 import type { Backtest } from '../../lambdas/clv-job/schemas/summary-backtest.js';
-import { sampleData, sharedDir, tempDir } from '../support/files.js';
+import { fixture, sampleData, tempDir } from '../support/files.js';
 import { runLocal } from '../support/pipeline.js';
 
-const cdnow = join(sharedDir, 'datasets', 'cdnow');
+const cdnow = fixture('datasets', 'cdnow');
 const request = {
   calibrationEnd: '1997-09-30',
   holdoutEnd: '1998-06-30',

@@ -1,15 +1,14 @@
-import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { Summary } from '../../lambdas/clv-job/schemas/summary.js';
 import { queryDuckDb } from '../support/duckdb-reader.js';
-import { sharedDir, tempDir } from '../support/files.js';
+import { fixture, tempDir } from '../support/files.js';
 import { runLocal } from '../support/pipeline.js';
 
 /**
  * The CDNOW sample through the whole job (engine, SQL, fits, scoring, Parquet), calibrated to
- * 1997-09-30 as Fader, Hardie & Lee (2005) did. References: ../shared/datasets/README.md §2.
+ * 1997-09-30 as Fader, Hardie & Lee (2005) did. References: test/fixtures/datasets/README.md §2.
  */
-const cdnowOrders = join(sharedDir, 'datasets', 'cdnow', 'cdnow_orders.csv');
+const cdnowOrders = fixture('datasets', 'cdnow', 'cdnow_orders.csv');
 
 const relative = (actual: number, expected: number) => Math.abs(actual - expected) / Math.abs(expected);
 

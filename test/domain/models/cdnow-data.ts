@@ -1,10 +1,10 @@
 /**
- * The CDNOW sample as the model tests use it: `shared/datasets/cdnow/` (see its README), read
+ * The CDNOW sample as the model tests use it: `test/fixtures/datasets/cdnow/` (see its README), read
  * relative to this file so the tests run from any working directory.
  */
 import { readFileSync } from 'node:fs';
 
-const datasets = new URL('../../../../shared/datasets/cdnow/', import.meta.url);
+const datasets = new URL('../../fixtures/datasets/cdnow/', import.meta.url);
 
 export interface CdnowSummary {
   readonly customerId: Int32Array;
