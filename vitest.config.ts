@@ -14,6 +14,8 @@ const sqlAsText: Plugin = {
 
 // Tests whose service is missing record their skip here; the reporter names them at the end (test/support/services.ts).
 process.env.CLV_SKIP_DIR ??= join(tmpdir(), `clv-test-skips-${process.pid}`);
+// The run's one Trino server keeps its address here (test/support/trino-server.ts); the global teardown stops it.
+process.env.CLV_TRINO_DIR ??= join(tmpdir(), `clv-test-trino-${process.pid}`);
 
 export default defineConfig({
   plugins: [sqlAsText],
@@ -23,6 +25,7 @@ export default defineConfig({
     testTimeout: 60_000,
     hookTimeout: 60_000,
     pool: 'forks',
+    globalSetup: ['./test/support/global-setup.ts'],
     reporters: ['default', './test/support/skip-notice-reporter.ts'],
   },
 });

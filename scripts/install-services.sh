@@ -32,7 +32,7 @@ install_chromium() {
 }
 
 install_trino() {
-  if [ -x scripts/install-trino.sh ] || [ -f scripts/install-trino.sh ]; then bash scripts/install-trino.sh; fi
+  bash scripts/install-trino.sh >/dev/null
 }
 
 targets=("$@")

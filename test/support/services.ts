@@ -7,9 +7,9 @@
  */
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'vitest';
-import { repoRoot } from './files.js';
 
 export type Service = 'moto' | 'chromium' | 'trino' | 'lifetimes';
 
@@ -23,13 +23,38 @@ interface Probe {
 const python = (): string => process.env.MOTO_PYTHON ?? 'python3';
 const imports = (module: string) => (): boolean => spawnSync(python(), ['-c', `import ${module}`], { stdio: 'ignore' }).status === 0;
 
-/** Where `scripts/install-trino.sh` unpacks the pinned Trino server (see that script). */
-export const trinoHome = (): string => process.env.TRINO_HOME ?? join(repoRoot, '.cache', 'trino', 'server');
+/** The Trino release `scripts/install-trino.sh` installs (keep the two equal). */
+export const TRINO_VERSION = '476';
+/** Trino >= 472 runs on Java 24 or later. */
+const TRINO_JAVA_MAJOR = 24;
+
+/**
+ * Where `scripts/install-trino.sh` unpacks the pinned Trino server: a cache outside the repository,
+ * shared by every worktree and CI rerun on the machine.
+ */
+export const trinoHome = (): string =>
+  process.env.TRINO_HOME ?? join(process.env.XDG_CACHE_HOME ?? join(homedir(), '.cache'), 'clv-job', `trino-${TRINO_VERSION}`);
+
+/** The `java` Trino runs on: TRINO_JAVA_HOME, else the machine's Temurin 25 JDK, else JAVA_HOME, else PATH. */
+export const trinoJava = (): string => {
+  const candidates = [process.env.TRINO_JAVA_HOME, '/usr/lib/jvm/temurin-25-jdk-amd64', process.env.JAVA_HOME];
+  const home = candidates.find((dir) => dir !== undefined && existsSync(join(dir, 'bin', 'java')));
+  return home === undefined ? 'java' : join(home, 'bin', 'java');
+};
+
+/** The server, its Hive plugin and a Java new enough to run them are all there. */
+const trinoAvailable = (): boolean => {
+  const home = trinoHome();
+  if (!existsSync(join(home, 'bin', 'launcher')) || !existsSync(join(home, 'plugin', 'hive'))) return false;
+  const version = spawnSync(trinoJava(), ['-version'], { encoding: 'utf8' });
+  const major = Number(/version "(\d+)/.exec(`${version.stderr ?? ''}`)?.[1] ?? 0);
+  return major >= TRINO_JAVA_MAJOR;
+};
 
 export const PROBES: Readonly<Record<Service, Probe>> = {
   moto: { available: imports('moto.server'), install: 'bash scripts/install-services.sh moto' },
   chromium: { available: () => existsSync(process.env.CHROMIUM_PATH ?? '/usr/bin/chromium'), install: 'bash scripts/install-services.sh chromium' },
-  trino: { available: () => existsSync(join(trinoHome(), 'bin', 'launcher')), install: 'bash scripts/install-services.sh trino' },
+  trino: { available: trinoAvailable, install: 'bash scripts/install-services.sh trino' },
   lifetimes: { available: imports('lifetimes'), install: 'bash scripts/install-services.sh lifetimes' },
 };
 
