@@ -2,11 +2,14 @@
 -- purchases merge into one purchase occasion; frequency counts purchase days after the first;
 -- monetary value is the mean revenue of the repeat purchase days. Dates leave as day numbers
 -- (days since 1970-01-01) so both engines hand back plain integers.
+-- Money is summed exactly, as DECIMAL(38, 6) (amounts rounded to a millionth), and turned into DOUBLE
+-- only after the sums: a parallel SUM of doubles depends on the order the threads add in, and its
+-- last bits would change the fits' results from run to run.
 WITH purchase_days AS (
   SELECT
     customer_id,
     order_day,
-    SUM(amount) AS day_revenue,
+    SUM(CAST(amount AS DECIMAL(38, 6))) AS day_revenue,
     COUNT(*) AS day_orders,
     -- several orders on the first day: the lowest order_id decides the acquisition channel
     MIN_BY(channel, order_id) AS day_channel
@@ -37,8 +40,11 @@ SELECT
   CAST(purchase_days - 1 AS INTEGER) AS frequency,
   CAST(DATE_DIFF('day', first_day, last_day) AS INTEGER) AS recency_days,
   CAST(DATE_DIFF('day', first_day, DATE '{{as_of}}') AS INTEGER) AS tenure_days,
-  total_revenue,
-  CASE WHEN purchase_days > 1 THEN (total_revenue - first_day_revenue) / (purchase_days - 1) ELSE 0E0 END AS monetary_value,
-  total_revenue / orders AS avg_order_value
+  CAST(total_revenue AS DOUBLE) AS total_revenue,
+  CASE
+    WHEN purchase_days > 1 THEN CAST(total_revenue - first_day_revenue AS DOUBLE) / (purchase_days - 1)
+    ELSE 0E0
+  END AS monetary_value,
+  CAST(total_revenue AS DOUBLE) / orders AS avg_order_value
 FROM per_customer
 ORDER BY customer_id

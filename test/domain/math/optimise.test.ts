@@ -104,6 +104,45 @@ describe('BFGS minimiser', () => {
   });
 });
 
+/**
+ * ½(x₀² + 10⁴ x₁²) with its gradient off by up to 1e−4, a different amount at every point, as the
+ * gradient of a likelihood summed over many rows is near its optimum (a difference of sums far larger
+ * than itself, rounded). Value and gradient disagree by less than f can resolve, so the line search
+ * stalls with max|g| ~1e−5, far above the gradient tolerance.
+ */
+const noisyValley =
+  (amplitude: number): ObjectiveWithGradient =>
+  (x, g) => {
+    const noise = (i: number): number => {
+      const s = Math.sin(x[0]! * 12_345.678 + x[1]! * 98_765.4321 + i * 7.7) * 43_758.5453;
+      return amplitude * (s - Math.floor(s) - 0.5);
+    };
+    g[0] = x[0]! + noise(0);
+    g[1] = 1e4 * x[1]! + noise(1);
+    return 0.5 * (x[0]! ** 2 + 1e4 * x[1]! ** 2);
+  };
+/** Only a stall can end these runs: the gradient never reaches 0 and f's change is not looked at. */
+const stallOnly = { gradientTolerance: 0, functionTolerance: 0 } as const;
+
+describe('BFGS minimiser at a minimum the objective cannot resolve', () => {
+  it('counts a stall as converged when the Newton step would gain nothing f can show', () => {
+    // Act
+    const result = minimiseBfgs(noisyValley(1e-4), [1, 1], stallOnly);
+    // Assess
+    expect(result.gradientNorm).toBeGreaterThan(1e-9);
+    expect(result.converged).toBe(true);
+    expect(result.message).toMatch(/no further decrease at an interior minimum/);
+    expect(Math.abs(result.x[0]!)).toBeLessThan(1e-4);
+    expect(Math.abs(result.x[1]!)).toBeLessThan(1e-6);
+  });
+
+  it('reports the same stall as not converged when no gain at all is tolerated', () => {
+    const result = minimiseBfgs(noisyValley(1e-4), [1, 1], { ...stallOnly, stallTolerance: 0 });
+    expect(result.converged).toBe(false);
+    expect(result.message).toMatch(/line search found no decrease/);
+  });
+});
+
 describe('Hessian by central differences of the gradient', () => {
   it('recovers the matrix of a quadratic', () => {
     // Act

@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import {
@@ -12,6 +13,7 @@ import {
 } from '../../../lambdas/clv-job/domain/models/gamma-gamma.js';
 import { seededUniform, simulateCustomers } from '../../support/simulate.js';
 import { loadCdnowSummary } from './cdnow-data.js';
+import { fixture } from '../../support/files.js';
 
 const PARAMS = ['p', 'q', 'gamma'] as const;
 const relative = (actual: number, expected: number): number => Math.abs(actual - expected) / Math.abs(expected);
@@ -220,5 +222,47 @@ describe('Gamma-Gamma fits that cannot be trusted say so instead of failing', ()
     const copy = { x: data.x.slice(), mx: data.mx.slice(), weight: data.weight.slice() };
     fitGammaGamma(data);
     expect(data).toEqual(copy);
+  });
+});
+
+/**
+ * test/fixtures/cases/determinism: 127 repeat buyers whose mean spends hardly differ. The likelihood
+ * is flat along q and gamma growing together, and the optimiser's line search stops seeing any
+ * decrease at gradients between 1e−7 and 1e−5; whether the fit was trusted used to depend on the
+ * last bits of the engine's sums (8 of these 40 copies were).
+ */
+const determinismCase = (): { x: number[]; mx: number[] } => {
+  const byCustomer = new Map<string, Map<string, number>>();
+  const lines = readFileSync(fixture('cases', 'determinism', 'orders.csv'), 'utf8').trim().split('\n').slice(1);
+  for (const line of lines) {
+    const [, customer, day, amount] = line.split(',') as [string, string, string, string];
+    const days = byCustomer.get(customer) ?? new Map<string, number>();
+    days.set(day, (days.get(day) ?? 0) + Number(amount));
+    byCustomer.set(customer, days);
+  }
+  const x: number[] = [];
+  const mx: number[] = [];
+  for (const days of byCustomer.values()) {
+    const repeat = [...days.keys()].sort().slice(1);
+    if (repeat.length === 0) continue;
+    x.push(repeat.length);
+    mx.push(repeat.reduce((s, d) => s + days.get(d)!, 0) / repeat.length);
+  }
+  return { x, mx };
+};
+
+describe('Gamma-Gamma fit on a flat likelihood', () => {
+  it('is trusted whatever the last bits of the mean spends, at the optimum the case names', () => {
+    const { x, mx } = determinismCase();
+    for (let copy = 0; copy < 40; copy++) {
+      // each mean spend moved by at most 2 units in the last place, differently in every copy
+      const noisy = Float64Array.from(mx, (v, i) => v * (1 + (((copy * 7 + i) % 5) - 2) * Number.EPSILON));
+      const fit = fitGammaGamma({ x: Float64Array.from(x), mx: noisy, weight: new Float64Array(x.length).fill(1) });
+      expect(fit.diagnostics.converged, fit.diagnostics.message).toBe(true);
+      expect(relative(fit.params.p, 4.88602)).toBeLessThan(1e-5);
+      expect(relative(fit.params.q, 663.93)).toBeLessThan(1e-5);
+      expect(relative(fit.params.gamma, 5342.25)).toBeLessThan(1e-5);
+      expect(fit.logLikelihood).toBeCloseTo(-478.39515, 4);
+    }
   });
 });

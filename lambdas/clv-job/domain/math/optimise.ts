@@ -24,6 +24,16 @@ export interface MinimiseOptions {
    */
   readonly functionTolerance?: number;
   /**
+   * When the line search can no longer decrease f, the point still counts as a minimum if it is an
+   * interior strict minimum (the finite-difference Hessian is positive definite) whose Newton step
+   * would lower f by at most stallTolerance · max(|f|, 1), i.e. ½ gᵀH⁻¹g: the remaining decrease
+   * is below what f's rounding lets a line search see (~1e−13 relative), so the search cannot go on,
+   * and nothing is left to gain. On a flat likelihood (e.g. a Gamma-Gamma whose q and γ grow
+   * together) the gradient stalls between 1e−7 and 1e−5 this way, and whether it happens to reach
+   * gradientTolerance first depends on the data's last bits. @default 1e-10
+   */
+  readonly stallTolerance?: number;
+  /**
    * Starting approximation of the inverse Hessian (n×n, row-major, symmetric positive definite),
    * e.g. from a fit on a subsample: a good one saves most of the iterations spent learning the
    * curvature. @default the identity, rescaled after the first step
@@ -182,15 +192,17 @@ const lineSearch = (
  * skipped when yᵀs is not safely positive, and the approximation is reset to the identity when it
  * stops giving a descent direction.
  *
- * Stops, converged, when max|g| ≤ gradientTolerance or when the relative change of f has been at
- * most functionTolerance twice in a row; not converged after maxIterations, when no step along a
- * fresh steepest-descent direction decreases f, or when f is not finite at x0.
+ * Stops, converged, when max|g| ≤ gradientTolerance, when the relative change of f has been at
+ * most functionTolerance twice in a row, or when no step decreases f any more at an interior minimum
+ * with nothing left to gain (see stallTolerance); not converged after maxIterations, when no step
+ * along a fresh steepest-descent direction decreases f elsewhere, or when f is not finite at x0.
  * Cost: one objective evaluation per iteration in the common case (step 1 accepted), O(n²) algebra.
  */
 export const minimiseBfgs = (fg: ObjectiveWithGradient, x0: ArrayLike<number>, options: MinimiseOptions = {}): MinimiseResult => {
   const maxIterations = options.maxIterations ?? 200;
   const gradientTolerance = options.gradientTolerance ?? 1e-9;
   const functionTolerance = options.functionTolerance ?? 1e-15;
+  const stallTolerance = options.stallTolerance ?? 1e-10;
   const n = x0.length;
   let x = Float64Array.from(x0);
   let g = new Float64Array(n);
@@ -245,6 +257,14 @@ export const minimiseBfgs = (fg: ObjectiveWithGradient, x0: ArrayLike<number>, o
         iteration--;
         continue;
       }
+      const decrease = newtonDecrease(fg, x, g);
+      if (decrease <= stallTolerance * Math.max(Math.abs(f), 1)) {
+        return result(
+          true,
+          iteration,
+          `no further decrease at an interior minimum (gradient norm ${maxAbs(g).toExponential(2)}, Newton step would gain ${decrease.toExponential(2)})`,
+        );
+      }
       return result(false, iteration, `line search found no decrease (gradient norm ${maxAbs(g).toExponential(2)})`);
     }
 
@@ -284,6 +304,19 @@ export const minimiseBfgs = (fg: ObjectiveWithGradient, x0: ArrayLike<number>, o
     if (stalls >= 2) return result(true, iteration + 1, `relative change of the objective <= ${functionTolerance} twice in a row`);
   }
   return result(false, maxIterations, `no convergence in ${maxIterations} iterations (gradient norm ${maxAbs(g).toExponential(2)})`);
+};
+
+/**
+ * ½ gᵀH⁻¹g: how much a Newton step from x would lower f, with H the finite-difference Hessian; +∞
+ * when H is not positive definite (x is not a strict interior minimum). Cost: 2n gradient evaluations.
+ */
+const newtonDecrease = (fg: ObjectiveWithGradient, x: Float64Array, g: Float64Array): number => {
+  const n = x.length;
+  const inverse = invertSymmetricPositiveDefinite(hessianFromGradient(fg, x), n);
+  if (inverse === null) return Number.POSITIVE_INFINITY;
+  let quadratic = 0;
+  for (let i = 0; i < n; i++) for (let j = 0; j < n; j++) quadratic += g[i]! * inverse[i * n + j]! * g[j]!;
+  return quadratic / 2;
 };
 
 /**
