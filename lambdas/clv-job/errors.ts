@@ -38,3 +38,18 @@ export class RunLockedError extends ClvError {}
 /** First line of a message: engines tend to append multi-line context the user does not need. */
 export const firstLine = (error: unknown): string =>
   (error instanceof Error ? error.message : String(error)).split('\n')[0]?.trim() ?? '';
+
+/**
+ * An export that cannot be read at all (not CSV text, UTF-16, a broken gzip, no header, a required
+ * column missing): locally it fails the run unless `--skip-bad-files`; on AWS it is quarantined.
+ * `reason` is one line, meant for the person who dropped the file.
+ */
+export class UnreadableExportError extends InputFileError {
+  constructor(
+    file: string,
+    readonly reason: string,
+    options?: { cause?: unknown },
+  ) {
+    super(file, reason, options);
+  }
+}

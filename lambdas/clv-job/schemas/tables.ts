@@ -63,3 +63,34 @@ export type OrderColumn = (typeof ORDER_COLUMNS)[number];
 export const CUSTOMER_PARTITIONS = { run_date: 'date', segment: ['high', 'mid', 'low'] } as const;
 export const TIERS = CUSTOMER_PARTITIONS.segment;
 export type Tier = (typeof TIERS)[number];
+
+/** Column types of the canonical orders files, as Glue, Athena (Trino) and DuckDB name them. */
+export type CanonicalColumnType = 'string' | 'bigint' | 'date' | 'decimal(38,6)';
+
+/**
+ * The canonical orders file ingest writes per export (`ingested/…parquet`), one row per record of
+ * the export in file order; the nightly SQL reads these columns, by name, and nothing else.
+ * `parse_reason` is null for a row that parsed; the typed values of such a row are trimmed and
+ * checked. The raw texts are kept only where `parse_reason` is set: the rejected rows show them.
+ * Amounts are DECIMAL(38,6) so money sums are exact, and the same on every engine and thread count.
+ */
+export const CANONICAL_ORDER_COLUMNS = [
+  { name: 'source_file', type: 'string', comment: 'the export the row came from (its key or path)' },
+  { name: 'source_line', type: 'bigint', comment: 'the physical line the record starts on (the header is line 1)' },
+  { name: 'parse_reason', type: 'string', comment: 'null when the row parsed, else its rejection reason (malformed_row, missing_order_id, ...)' },
+  { name: 'order_id', type: 'string', comment: 'trimmed; null when empty' },
+  { name: 'order_key_extra', type: 'string', comment: 'the configured extra order-key columns as a JSON array of trimmed texts; null without orderKey' },
+  { name: 'customer_id', type: 'string', comment: 'trimmed; null when empty' },
+  { name: 'order_date', type: 'date', comment: 'the purchase day as written' },
+  { name: 'amount', type: 'decimal(38,6)', comment: 'order amount' },
+  { name: 'channel', type: 'string', comment: 'trimmed; null when empty' },
+  { name: 'status', type: 'string', comment: 'trimmed, lower case; null when empty' },
+  { name: 'raw_line', type: 'string', comment: 'a malformed record as read (capped at 4 KiB), else null' },
+  { name: 'raw_order_id', type: 'string', comment: 'as read, on rejected rows only' },
+  { name: 'raw_customer_id', type: 'string', comment: 'as read, on rejected rows only' },
+  { name: 'raw_order_date', type: 'string', comment: 'as read, on rejected rows only' },
+  { name: 'raw_amount', type: 'string', comment: 'as read, on rejected rows only' },
+  { name: 'raw_channel', type: 'string', comment: 'as read, on rejected rows only' },
+  { name: 'raw_status', type: 'string', comment: 'as read, on rejected rows only' },
+] as const satisfies readonly { name: string; type: CanonicalColumnType; comment: string }[];
+export type CanonicalOrderColumn = (typeof CANONICAL_ORDER_COLUMNS)[number]['name'];

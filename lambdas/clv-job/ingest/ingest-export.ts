@@ -1,0 +1,556 @@
+import { createHash } from 'node:crypto';
+import { createReadStream, createWriteStream, type WriteStream } from 'node:fs';
+import { mkdtemp, open, rm } from 'node:fs/promises';
+import { once } from 'node:events';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Transform } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { createGunzip } from 'node:zlib';
+import { isUtf8 } from 'node:buffer';
+import { DuckDBInstance } from '@duckdb/node-api';
+import { UnreadableExportError, firstLine } from '../errors.js';
+import { INGEST_REJECTION_REASONS, type RejectionReason } from '../domain/outcomes.js';
+import { CANONICAL_ORDER_COLUMNS, ORDER_COLUMNS, type OrderColumn } from '../schemas/tables.js';
+import { ingestConfigSchema, type IngestConfig, type IngestConfigInput } from './ingest-config.js';
+import { ingestReceiptSchema, type IngestProblem, type IngestReceipt } from './receipt.js';
+import { RecordFramer, type MalformedProblem } from './record-framer.js';
+
+export { UnreadableExportError } from '../errors.js';
+export type { IngestReceipt } from './receipt.js';
+
+export interface IngestRequest {
+  /** The export on the local disk: CSV, or gzip-compressed CSV (told by its first bytes, not its name). */
+  readonly source: string;
+  /** The key or path recorded in every row's `source_file` and in the receipt, e.g. `drop/2025/orders-07.csv.gz`. */
+  readonly sourceName: string;
+  /** Parsed with ingestConfigSchema; every field has a default. */
+  readonly config?: IngestConfigInput;
+  /** Where to write the canonical Parquet file. @default a new file under os.tmpdir() (the caller moves or removes it) */
+  readonly output?: string;
+  /** DuckDB's buffer memory; beyond it DuckDB spills to a temporary folder. @default '1GB' */
+  readonly memoryLimit?: string;
+  /** DuckDB worker threads. @default DuckDB's own (the cores) */
+  readonly threads?: number;
+}
+
+export interface IngestResult {
+  /** The canonical Parquet file (columns: CANONICAL_ORDER_COLUMNS, one row per record of the export). */
+  readonly canonical: string;
+  readonly receipt: IngestReceipt;
+}
+
+const REQUIRED: readonly OrderColumn[] = ['order_id', 'customer_id', 'order_date', 'amount'];
+/** Characters trimmed from both ends of every field: space, tab, CR, LF, no-break space, BOM. */
+export const TRIMMED_CHARACTERS = [' ', '\t', '\r', '\n', '\u00a0', '\ufeff'] as const;
+/** Longest record passed on; a longer one is `malformed_row` (record_too_long). */
+const MAX_RECORD_BYTES = 2 ** 20;
+const RAW_TEXT_BYTES = 4096;
+const EXAMPLE_LINES = 10;
+
+const sqlString = (value: string): string => `'${value.replaceAll("'", "''")}'`;
+const trimSet = `(${TRIMMED_CHARACTERS.map((c) => `chr(${c.codePointAt(0)})`).join(' || ')})`;
+/** A character as a literal inside an RE2 pattern. */
+const reChar = (c: string): string => (/[A-Za-z0-9]/.test(c) ? c : `\\x{${c.codePointAt(0)!.toString(16)}}`);
+
+/**
+ * Reads ONE orders export into a canonical Parquet file plus a receipt: the one reader both paths
+ * use (the CLI per input file, cached by content hash; the ingest Lambda per dropped object).
+ *
+ * What it does, in one streaming pass over the bytes (never the whole file in memory):
+ * gunzip when the bytes are gzip (a truncated stream is an error: zlib checks the end and CRC);
+ * a UTF-8 BOM is dropped; records are framed (RFC 4180, LF or CRLF; see RecordFramer: a broken
+ * quote costs one `malformed_row`, never the file); the header is mapped to the logical columns by
+ * name (exact, then case-insensitive and trimmed), per file. DuckDB then splits the records into
+ * fields (a wrong field count or invalid UTF-8 is `malformed_row` with its line and raw text),
+ * trims them (TRIMMED_CHARACTERS), parses dates (ISO 8601 with the time part checked, or
+ * `csv.dateFormat`) and amounts (`csv.decimalSeparator`, `csv.thousandsSeparator`, into
+ * DECIMAL(38,6)), and judges each row: missing_order_id, missing_customer_id, invalid_order_date,
+ * implausible_order_date (before `validation.minOrderDate`), invalid_amount (not a plain number, or
+ * beyond `validation.maxAmount` in absolute value), negative_amount, in that order.
+ *
+ * @throws UnreadableExportError (with `reason`) when the file cannot be read at all: missing, not
+ *   UTF-8 text (e.g. UTF-16, binary), a broken gzip stream, no header, or a required or configured
+ *   order-key column missing. Never for bad rows: those are counted and kept.
+ */
+export const ingestExport = async (request: IngestRequest): Promise<IngestResult> => {
+  const parsedConfig = ingestConfigSchema.safeParse(request.config ?? {});
+  if (!parsedConfig.success) throw new Error(`invalid ingest config: ${parsedConfig.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
+  const config = parsedConfig.data;
+  const work = await mkdtemp(join(tmpdir(), 'clv-ingest-'));
+  try {
+    const framed = await frameExport(request, config, work);
+    const output = request.output ?? join(await mkdtemp(join(tmpdir(), 'clv-canonical-')), 'orders.parquet');
+    const counts = await parseRecords(request, config, framed, work, output);
+    const problems: IngestProblem[] = [...framed.problems, ...counts.problems];
+    if (framed.statistics.blankLines > 0) {
+      problems.push({ code: 'blank_lines', count: framed.statistics.blankLines, lines: [], message: `${framed.statistics.blankLines} blank lines skipped (not rows)` });
+    }
+    if (framed.statistics.crlfLines > 0 && framed.statistics.lfLines > 0) {
+      problems.push({
+        code: 'mixed_line_endings',
+        count: Math.min(framed.statistics.crlfLines, framed.statistics.lfLines),
+        lines: [],
+        message: `${framed.statistics.crlfLines} lines end in CRLF and ${framed.statistics.lfLines} in LF; both are read`,
+      });
+    }
+    if (framed.unmapped.length > 0) {
+      problems.push({ code: 'unmapped_columns', count: framed.unmapped.length, lines: [], message: `columns not used: ${framed.unmapped.join(', ')}` });
+    }
+    const rejectedByReason = Object.fromEntries(INGEST_REJECTION_REASONS.map((r) => [r, counts.rejected[r] ?? 0])) as IngestReceipt['rejected_by_reason'];
+    const rejected = Object.values(rejectedByReason).reduce((a, b) => a + b, 0);
+    const receipt = ingestReceiptSchema.parse({
+      schema_version: 1,
+      source: request.sourceName,
+      sha256: framed.sha256,
+      bytes: framed.bytes,
+      compression: framed.gzip ? 'gzip' : 'none',
+      csv_bytes: framed.csvBytes,
+      encoding: 'utf-8',
+      bom: framed.bom,
+      line_endings:
+        framed.statistics.crlfLines > 0 && framed.statistics.lfLines > 0
+          ? 'mixed'
+          : framed.statistics.crlfLines > 0
+            ? 'crlf'
+            : framed.statistics.lfLines > 0
+              ? 'lf'
+              : 'none',
+      delimiter: config.csv.delimiter,
+      header: framed.header,
+      mapping: { ...framed.mapping, order_key: framed.orderKeyHeaders },
+      rows: counts.rows,
+      accepted_for_parsing: counts.rows - counts.rejected.malformed_row,
+      malformed: counts.rejected.malformed_row,
+      parsed: counts.rows - rejected,
+      rejected_by_reason: rejectedByReason,
+      problems,
+    } satisfies IngestReceipt);
+    return { canonical: output, receipt };
+  } finally {
+    await rm(work, { recursive: true, force: true });
+  }
+};
+
+interface Framed {
+  readonly sha256: string;
+  readonly bytes: number;
+  readonly csvBytes: number;
+  readonly gzip: boolean;
+  readonly bom: boolean;
+  readonly header: string[];
+  readonly mapping: Record<OrderColumn, string | null>;
+  /** Field index per logical column (null: not in this file). */
+  readonly positions: Record<OrderColumn, number | null>;
+  readonly orderKeyHeaders: string[];
+  readonly orderKeyPositions: number[];
+  readonly unmapped: string[];
+  readonly fieldCount: number;
+  /** `<line><delimiter><record>\n` per well-formed record. */
+  readonly prepared: string;
+  /** line, problem, bytes, raw text (CSV, comma, RFC 4180) per record the framer could not split. */
+  readonly malformed: string;
+  readonly statistics: RecordFramer['statistics'];
+  readonly problems: IngestProblem[];
+}
+
+/** Buffered writes with back-pressure: records are small, writes are not. */
+class BufferedFile {
+  private readonly stream: WriteStream;
+  private buffer = Buffer.allocUnsafe(1 << 20);
+  private used = 0;
+  constructor(path: string) {
+    this.stream = createWriteStream(path);
+  }
+  append(bytes: Buffer | string): void {
+    const length = typeof bytes === 'string' ? Buffer.byteLength(bytes) : bytes.length;
+    if (this.used + length > this.buffer.length) {
+      this.pending.push(this.buffer.subarray(0, this.used));
+      this.buffer = Buffer.allocUnsafe(Math.max(1 << 20, length));
+      this.used = 0;
+    }
+    if (typeof bytes === 'string') this.used += this.buffer.write(bytes, this.used);
+    else this.used += bytes.copy(this.buffer, this.used);
+  }
+  private pending: Buffer[] = [];
+  /** Hands the buffered bytes to the file, waiting when the disk is behind. */
+  async flush(): Promise<void> {
+    if (this.used > 0) {
+      this.pending.push(this.buffer.subarray(0, this.used));
+      this.buffer = Buffer.allocUnsafe(1 << 20);
+      this.used = 0;
+    }
+    for (const piece of this.pending.splice(0)) {
+      if (!this.stream.write(piece)) await once(this.stream, 'drain');
+    }
+  }
+  async close(): Promise<void> {
+    await this.flush();
+    this.stream.end();
+    await once(this.stream, 'finish');
+  }
+}
+
+/** Splits a header record into names (it has passed the framer, so its quoting is well-formed). */
+const splitHeader = (record: string, delimiter: string): string[] => {
+  const fields: string[] = [];
+  let field = '';
+  let quoted = false;
+  for (let i = 0; i < record.length; i++) {
+    const c = record[i]!;
+    if (quoted) {
+      if (c === '"' && record[i + 1] === '"') {
+        field += '"';
+        i += 1;
+      } else if (c === '"') quoted = false;
+      else field += c;
+    } else if (c === '"' && field === '') quoted = true;
+    else if (c === delimiter) {
+      fields.push(field);
+      field = '';
+    } else field += c;
+  }
+  fields.push(field);
+  return fields;
+};
+
+const csvQuote = (text: string): string => `"${text.replaceAll('"', '""')}"`;
+
+/** Decoded raw text of a malformed record: invalid UTF-8 shows as U+FFFD, NUL as U+FFFD too. */
+const rawText = (raw: Buffer, total: number): string => {
+  const text = raw.toString('utf8').replaceAll('\u0000', '\ufffd');
+  return total > raw.length ? `${text}… [${total} bytes]` : text;
+};
+
+const readMagic = async (path: string, sourceName: string): Promise<Buffer> => {
+  let handle;
+  try {
+    handle = await open(path, 'r');
+  } catch (error) {
+    throw new UnreadableExportError(sourceName, 'cannot be opened (no such file, or no permission)', { cause: error });
+  }
+  try {
+    const { buffer, bytesRead } = await handle.read(Buffer.alloc(4), 0, 4, 0);
+    return buffer.subarray(0, bytesRead);
+  } finally {
+    await handle.close();
+  }
+};
+
+/** First pass: bytes -> framed records on disk, the header, the malformed records, the hash. */
+const frameExport = async (request: IngestRequest, config: IngestConfig, work: string): Promise<Framed> => {
+  const { sourceName } = request;
+  const magic = await readMagic(request.source, sourceName);
+  const gzip = magic[0] === 0x1f && magic[1] === 0x8b;
+  const delimiter = config.csv.delimiter;
+  if (Buffer.byteLength(delimiter) !== 1) throw new Error('csv.delimiter must be a one-byte character');
+  const prepared = new BufferedFile(join(work, 'records.csv'));
+  const malformed = new BufferedFile(join(work, 'malformed.csv'));
+  malformed.append('line,problem,bytes,raw\n');
+  const hash = createHash('sha256');
+  let bytes = 0;
+  let csvBytes = 0;
+  let bom = false;
+  let first = true;
+  let header: string[] | null = null;
+  let headerProblem: string | null = null;
+  const problemCounts = new Map<MalformedProblem, { count: number; lines: number[] }>();
+  const prefix = Buffer.from(delimiter);
+
+  const framer = new RecordFramer({
+    delimiter: prefix[0]!,
+    maxRecordBytes: MAX_RECORD_BYTES,
+    rawTextBytes: RAW_TEXT_BYTES,
+    record: (line, record) => {
+      if (header === null) {
+        if (!isUtf8(record) || record.includes(0)) headerProblem = 'is not UTF-8 text (the header holds bytes that are not UTF-8)';
+        header = splitHeader(record.toString('utf8'), delimiter);
+        return;
+      }
+      prepared.append(`${line}`);
+      prepared.append(prefix);
+      prepared.append(record);
+      prepared.append('\n');
+    },
+    malformed: (line, raw, total, problem) => {
+      if (header === null) {
+        headerProblem = `its header cannot be read (${problem.replaceAll('_', ' ')} on line ${line})`;
+        header = [];
+        return;
+      }
+      const entry = problemCounts.get(problem) ?? { count: 0, lines: [] };
+      entry.count += 1;
+      if (entry.lines.length < EXAMPLE_LINES) entry.lines.push(line);
+      problemCounts.set(problem, entry);
+      malformed.append(`${line},${problem},${total},${csvQuote(rawText(raw, total))}\n`);
+    },
+  });
+
+  const tap = new Transform({
+    transform(chunk: Buffer, _encoding, done) {
+      hash.update(chunk);
+      bytes += chunk.length;
+      done(null, chunk);
+    },
+  });
+  // thrown inside the pipeline, where it arrives wrapped as an abort: kept to be rethrown as is
+  let unreadable: UnreadableExportError | null = null;
+  const refuse = (reason: string): never => {
+    unreadable = new UnreadableExportError(sourceName, reason);
+    throw unreadable;
+  };
+  const frame = async (source: AsyncIterable<Buffer>): Promise<void> => {
+    for await (let chunk of source) {
+      csvBytes += chunk.length;
+      if (first) {
+        first = false;
+        if (chunk[0] === 0xff && chunk[1] === 0xfe) refuse('is UTF-16 (little-endian, with a BOM), e.g. Excel "Unicode text"; save it as CSV UTF-8');
+        if (chunk[0] === 0xfe && chunk[1] === 0xff) refuse('is UTF-16 (big-endian, with a BOM); save it as CSV UTF-8');
+        if (chunk[0] === 0xef && chunk[1] === 0xbb && chunk[2] === 0xbf) {
+          bom = true;
+          chunk = chunk.subarray(3);
+        }
+      }
+      framer.push(chunk);
+      if (headerProblem !== null) refuse(headerProblem);
+      await prepared.flush();
+      await malformed.flush();
+    }
+    framer.end();
+  };
+  try {
+    if (gzip) await pipeline(createReadStream(request.source), tap, createGunzip(), frame);
+    else await pipeline(createReadStream(request.source), tap, frame);
+  } catch (error) {
+    if (unreadable !== null) throw unreadable;
+    if (error instanceof UnreadableExportError) throw error;
+    const message = firstLine(error);
+    throw new UnreadableExportError(sourceName, gzip ? `is not a complete gzip file (${message})` : `cannot be read (${message})`, { cause: error });
+  } finally {
+    await prepared.close();
+    await malformed.close();
+  }
+  if (headerProblem !== null) throw new UnreadableExportError(sourceName, headerProblem);
+  const names: string[] = header ?? [];
+  if (names.length === 0 || (names.length === 1 && names[0] === '')) throw new UnreadableExportError(sourceName, 'is empty: no header row');
+
+  const find = (wanted: string): number | null => {
+    const exact = names.indexOf(wanted);
+    if (exact >= 0) return exact;
+    const loose = names.findIndex((h) => h.trim().toLowerCase() === wanted.trim().toLowerCase());
+    return loose >= 0 ? loose : null;
+  };
+  const mapping = {} as Record<OrderColumn, string | null>;
+  const positions = {} as Record<OrderColumn, number | null>;
+  const missing: string[] = [];
+  for (const column of ORDER_COLUMNS) {
+    const wanted = config.columns[column];
+    const at = find(wanted);
+    positions[column] = at;
+    mapping[column] = at === null ? null : names[at]!;
+    if (at === null && REQUIRED.includes(column)) missing.push(wanted === column ? `"${column}"` : `"${wanted}" (${column})`);
+  }
+  const orderKeyPositions: number[] = [];
+  for (const wanted of config.orderKey) {
+    const at = find(wanted);
+    if (at === null) missing.push(`"${wanted}" (orderKey)`);
+    else orderKeyPositions.push(at);
+  }
+  if (missing.length > 0) {
+    const hint =
+      names.length === 1 && /[;\t|]/.test(names[0] ?? '')
+        ? ` (the header is one field: is the file delimited by ${JSON.stringify(/[;\t|]/.exec(names[0]!)![0])}? set csv.delimiter)`
+        : '';
+    throw new UnreadableExportError(
+      sourceName,
+      `required column${missing.length > 1 ? 's' : ''} ${missing.join(', ')} missing; the header has: ${names.join(', ')}${hint}`,
+    );
+  }
+  const used = new Set([...Object.values(positions), ...orderKeyPositions]);
+  const problems: IngestProblem[] = [...problemCounts].map(([code, { count, lines }]) => ({
+    code,
+    count,
+    lines,
+    message: `${count} record${count > 1 ? 's' : ''}: ${code.replaceAll('_', ' ')}`,
+  }));
+  return {
+    sha256: hash.digest('hex'),
+    bytes,
+    csvBytes,
+    gzip,
+    bom,
+    header: names,
+    mapping,
+    positions,
+    orderKeyHeaders: orderKeyPositions.map((p) => names[p]!),
+    orderKeyPositions,
+    unmapped: names.filter((_, i) => !used.has(i)),
+    fieldCount: names.length,
+    prepared: join(work, 'records.csv'),
+    malformed: join(work, 'malformed.csv'),
+    statistics: framer.statistics,
+    problems,
+  };
+};
+
+/** ISO 8601: a date, optionally a time (hours < 24, minutes and seconds < 60) and a zone. */
+const ISO_DATE = String.raw`^(\d{4}-\d{2}-\d{2})(?:[T ]([01]\d|2[0-3]):[0-5]\d(?::[0-5]\d(?:[.,]\d+)?)?(?:Z|[+-](?:[01]\d|2[0-3])(?::?[0-5]\d)?)?)?$`;
+
+/** The SQL expression of the order date (a DATE, or NULL when the text is not a valid date). */
+const dateExpression = (text: string, format: string | undefined): string =>
+  format === undefined
+    ? `CASE WHEN regexp_full_match(${text}, ${sqlString(ISO_DATE)}) THEN CAST(try_strptime(regexp_extract(${text}, ${sqlString(ISO_DATE)}, 1), '%Y-%m-%d') AS DATE) END`
+    : `CAST(try_strptime(${text}, ${sqlString(format)}) AS DATE)`;
+
+/** The SQL expression of the amount as DECIMAL(38,6), or NULL when the text is not a plain number. */
+const amountExpression = (text: string, decimal: string, thousands: string | undefined): string => {
+  const d = reChar(decimal);
+  const plain = String.raw`^[+-]?(\d+(${d}\d*)?|${d}\d+)$`;
+  const grouped = thousands === undefined ? null : String.raw`^[+-]?\d{1,3}(${reChar(thousands)}\d{3})+(${d}\d*)?$`;
+  const valid = grouped === null ? `regexp_full_match(${text}, ${sqlString(plain)})` : `(regexp_full_match(${text}, ${sqlString(plain)}) OR regexp_full_match(${text}, ${sqlString(grouped)}))`;
+  let normalised = text;
+  if (thousands !== undefined) normalised = `replace(${normalised}, ${sqlString(thousands)}, '')`;
+  if (decimal !== '.') normalised = `replace(${normalised}, ${sqlString(decimal)}, '.')`;
+  return `CASE WHEN ${valid} THEN TRY_CAST(${normalised} AS DECIMAL(38,6)) END`;
+};
+
+interface ParseCounts {
+  readonly rows: number;
+  readonly rejected: Partial<Record<RejectionReason, number>> & { malformed_row: number };
+  readonly problems: IngestProblem[];
+}
+
+/** Second pass: DuckDB splits, trims, parses and judges the framed records into the canonical Parquet file. */
+const parseRecords = async (request: IngestRequest, config: IngestConfig, framed: Framed, work: string, output: string): Promise<ParseCounts> => {
+  const settings: Record<string, string> = { memory_limit: request.memoryLimit ?? '1GB', temp_directory: join(work, 'spill') };
+  if (request.threads !== undefined) settings.threads = String(request.threads);
+  const instance = await DuckDBInstance.create(':memory:', settings);
+  const connection = await instance.connect();
+  try {
+    const fields = Array.from({ length: framed.fieldCount }, (_, i) => `f${i}`);
+    const columns = `{'line': 'BIGINT', ${fields.map((f) => `'${f}': 'VARCHAR'`).join(', ')}}`;
+    const raw = (column: OrderColumn): string => {
+      const at = framed.positions[column];
+      return at === null ? 'CAST(NULL AS VARCHAR)' : `f${at}`;
+    };
+    const trimmed = (expression: string): string => `NULLIF(trim(${expression}, ${trimSet}), '')`;
+    const orderKey =
+      framed.orderKeyPositions.length === 0
+        ? 'CAST(NULL AS VARCHAR)'
+        : `CAST(to_json([${framed.orderKeyPositions.map((p) => `coalesce(trim(f${p}, ${trimSet}), '')`).join(', ')}]) AS VARCHAR)`;
+    const { csv, validation } = config;
+    await connection.run(
+      `CREATE TEMP TABLE parsed AS
+       WITH source AS (
+         SELECT * FROM read_csv(${sqlString(framed.prepared)}, header = false, auto_detect = false, columns = ${columns},
+           delim = ${sqlString(csv.delimiter)}, quote = '"', escape = '"', new_line = '\\n', strict_mode = true,
+           all_varchar = false, null_padding = false, store_rejects = true, rejects_table = 'rejects', rejects_scan = 'reject_scans',
+           max_line_size = ${MAX_RECORD_BYTES * 2}, encoding = 'utf-8', parallel = true)
+       ),
+       texts AS (
+         SELECT line,
+           ${ORDER_COLUMNS.map((c) => `${raw(c)} AS raw_${c}`).join(', ')},
+           ${trimmed(raw('order_id'))} AS order_id,
+           ${orderKey} AS order_key_extra,
+           ${trimmed(raw('customer_id'))} AS customer_id,
+           ${trimmed(raw('order_date'))} AS date_text,
+           ${trimmed(raw('amount'))} AS amount_text,
+           ${trimmed(raw('channel'))} AS channel,
+           lower(${trimmed(raw('status'))}) AS status
+         FROM source
+       ),
+       typed AS (
+         SELECT *, ${dateExpression('date_text', csv.dateFormat)} AS order_date,
+           ${amountExpression('amount_text', csv.decimalSeparator, csv.thousandsSeparator)} AS amount
+         FROM texts
+       )
+       SELECT *,
+         CASE
+           WHEN order_id IS NULL THEN 'missing_order_id'
+           WHEN customer_id IS NULL THEN 'missing_customer_id'
+           WHEN order_date IS NULL THEN 'invalid_order_date'
+           WHEN order_date < DATE ${sqlString(validation.minOrderDate)} THEN 'implausible_order_date'
+           WHEN amount IS NULL OR abs(amount) > ${validation.maxAmount} THEN 'invalid_amount'
+           WHEN amount < 0 THEN 'negative_amount'
+         END AS parse_reason
+       FROM typed`,
+    );
+    // one row per record DuckDB could not split (it may report several errors for one record)
+    const source = sqlString(request.sourceName);
+    const select = (parts: Record<string, string>): string => CANONICAL_ORDER_COLUMNS.map((c) => `${parts[c.name] ?? 'NULL'} AS ${c.name}`).join(', ');
+    const rawOf = (c: OrderColumn) => `CASE WHEN parse_reason IS NOT NULL THEN raw_${c} END`;
+    const good = select({
+      source_file: source,
+      source_line: 'line',
+      parse_reason: 'parse_reason',
+      order_id: 'order_id',
+      order_key_extra: 'order_key_extra',
+      customer_id: 'customer_id',
+      order_date: 'order_date',
+      amount: 'amount',
+      channel: 'channel',
+      status: 'status',
+      raw_line: 'CAST(NULL AS VARCHAR)',
+      ...Object.fromEntries(ORDER_COLUMNS.map((c) => [`raw_${c}`, rawOf(c)])),
+    });
+    const malformedPart = (line: string, text: string) =>
+      select({
+        source_file: source,
+        source_line: line,
+        parse_reason: `'malformed_row'`,
+        order_id: 'CAST(NULL AS VARCHAR)',
+        order_key_extra: 'CAST(NULL AS VARCHAR)',
+        customer_id: 'CAST(NULL AS VARCHAR)',
+        order_date: 'CAST(NULL AS DATE)',
+        amount: 'CAST(NULL AS DECIMAL(38,6))',
+        channel: 'CAST(NULL AS VARCHAR)',
+        status: 'CAST(NULL AS VARCHAR)',
+        raw_line: text,
+        ...Object.fromEntries(ORDER_COLUMNS.map((c) => [`raw_${c}`, 'CAST(NULL AS VARCHAR)'])),
+      });
+    // the line number is the record's first field, written by the framer
+    const rejectLine = `CAST(split_part(ltrim(csv_line, chr(10) || chr(13)), ${sqlString(csv.delimiter)}, 1) AS BIGINT)`;
+    const rejectText = `substr(ltrim(csv_line, chr(10) || chr(13)), length(split_part(ltrim(csv_line, chr(10) || chr(13)), ${sqlString(csv.delimiter)}, 1)) + 2, ${RAW_TEXT_BYTES})`;
+    await connection.run(
+      `CREATE TEMP TABLE split_rejects AS
+       SELECT ${rejectLine} AS line, MIN(${rejectText}) AS text, bool_or(error_type = 'INVALID ENCODING') AS encoding
+       FROM rejects GROUP BY 1`,
+    );
+    await connection.run(
+      `COPY (
+         SELECT ${good} FROM parsed
+         UNION ALL SELECT ${malformedPart('line', 'text')} FROM split_rejects
+         UNION ALL SELECT ${malformedPart('line', 'raw')} FROM read_csv(${sqlString(framed.malformed)}, header = true, auto_detect = false,
+           columns = {'line': 'BIGINT', 'problem': 'VARCHAR', 'bytes': 'BIGINT', 'raw': 'VARCHAR'}, delim = ',', quote = '"', escape = '"',
+           new_line = '\\n', strict_mode = true, max_line_size = ${RAW_TEXT_BYTES * 8})
+         ORDER BY source_line
+       ) TO ${sqlString(output)} (FORMAT parquet, COMPRESSION zstd)`,
+    );
+    const reasons = (await connection.runAndReadAll(`SELECT parse_reason, COUNT(*) FROM parsed WHERE parse_reason IS NOT NULL GROUP BY 1`)).getRows();
+    const parsedRows = Number((await connection.runAndReadAll('SELECT COUNT(*) FROM parsed')).getRows()[0]?.[0] ?? 0);
+    const splitRows = (await connection.runAndReadAll(`SELECT encoding, COUNT(*), list(line ORDER BY line)[1:${EXAMPLE_LINES}] FROM split_rejects GROUP BY 1`)).getRows();
+    const framerMalformed = framed.problems.reduce((s, p) => s + p.count, 0);
+    const rejected: ParseCounts['rejected'] = { malformed_row: framerMalformed };
+    for (const [reason, n] of reasons) rejected[String(reason) as RejectionReason] = Number(n);
+    const problems: IngestProblem[] = [];
+    let splitTotal = 0;
+    for (const [encoding, n, lines] of splitRows) {
+      const count = Number(n);
+      splitTotal += count;
+      const lineList = ((lines as { items?: unknown[] } | null)?.items ?? []).map(Number);
+      problems.push(
+        encoding
+          ? { code: 'invalid_encoding', count, lines: lineList, message: `${count} record${count > 1 ? 's' : ''} not valid UTF-8` }
+          : { code: 'wrong_field_count', count, lines: lineList, message: `${count} record${count > 1 ? 's' : ''} without the header's ${framed.fieldCount} fields` },
+      );
+    }
+    rejected.malformed_row += splitTotal;
+    return { rows: parsedRows + splitTotal + framerMalformed, rejected, problems };
+  } catch (error) {
+    if (error instanceof UnreadableExportError) throw error;
+    throw new UnreadableExportError(request.sourceName, `cannot be parsed (${firstLine(error)})`, { cause: error });
+  } finally {
+    connection.closeSync();
+    instance.closeSync();
+  }
+};

@@ -1,0 +1,303 @@
+/**
+ * Splits a CSV byte stream into records (RFC 4180: quoted fields may hold delimiters, doubled quotes
+ * and line breaks) and tells which physical line each record starts on. DuckDB then splits the
+ * records into fields; this pass exists because DuckDB's strict reader fails a whole file on a
+ * stray carriage return and cannot say on which line a good row stood, and because a structurally
+ * broken record must cost one row, not the rest of the file.
+ *
+ * The state machine agrees with DuckDB's strict mode on every record it passes on (a quote inside an
+ * unquoted field is a literal, as DuckDB reads it), so DuckDB never disagrees on where a record ends.
+ * Broken records are handed to `malformed`, never to DuckDB:
+ * - text after a closing quote (`"we"b`): the record up to the end of its line;
+ * - a carriage return not followed by a line feed outside quotes;
+ * - a quote still open at the end of the file, or a multi-line record with one of the faults above:
+ *   only the record's FIRST line is malformed and reading resumes on the next line, so a stray
+ *   quote never swallows the rows after it;
+ * - a record longer than `maxRecordBytes` (its first line holding no line break of a quoted field):
+ *   malformed, and skipped to its natural end without being held in memory.
+ * Line endings: LF or CRLF, mixed freely; the CR of a CRLF ending is dropped. Empty lines are skipped
+ * and counted. Memory: the current record is held up to `maxRecordBytes`, never the file.
+ */
+export interface RecordFramerOptions {
+  /** The field delimiter, one byte (e.g. 0x2c for `,`). */
+  readonly delimiter: number;
+  /** @default 1 MiB */
+  readonly maxRecordBytes?: number;
+  /** How many bytes of a malformed record are kept as its raw text. @default 4096 */
+  readonly rawTextBytes?: number;
+  /** A complete, well-formed record, without its line ending; `bytes` is only valid during the call. */
+  readonly record: (line: number, bytes: Buffer) => void;
+  /** A record that cannot be split: its first line, its raw text (capped), its full length and why. */
+  readonly malformed: (line: number, raw: Buffer, totalBytes: number, problem: MalformedProblem) => void;
+}
+
+export const MALFORMED_PROBLEMS = ['text_after_closing_quote', 'unterminated_quote', 'stray_carriage_return', 'record_too_long'] as const;
+export type MalformedProblem = (typeof MALFORMED_PROBLEMS)[number];
+
+export interface FramerStatistics {
+  /** Physical lines read (a final line without a line ending counts). */
+  lines: number;
+  blankLines: number;
+  crlfLines: number;
+  lfLines: number;
+}
+
+const LF = 0x0a;
+const CR = 0x0d;
+const QUOTE = 0x22;
+
+const enum State {
+  FieldStart,
+  Unquoted,
+  Quoted,
+  /** A quote inside a quoted field: the next byte decides (quote: escaped; delimiter or line end: closed). */
+  QuoteInQuoted,
+  /** A fault was found on the record's first line: skip to the end of that line. */
+  SkipLine,
+  /** A record too long to keep: follow it to its end without holding it. */
+  SkipRecord,
+}
+
+export class RecordFramer {
+  readonly statistics: FramerStatistics = { lines: 0, blankLines: 0, crlfLines: 0, lfLines: 0 };
+  private readonly maxRecordBytes: number;
+  private readonly rawTextBytes: number;
+  /** Bytes of the current, incomplete record (from its first byte). */
+  private carry: Buffer = Buffer.alloc(0);
+  /** Where scanning resumes inside carry (bytes before it are already judged). */
+  private scanned = 0;
+  private state = State.FieldStart;
+  /** The physical line the current record starts on (1-based). */
+  private recordLine = 1;
+  /** The physical line the scanner is on. */
+  private line = 1;
+  /** Offset in the current record of its first line feed inside quotes, or -1. */
+  private firstLineBreak = -1;
+  private fault: MalformedProblem = 'record_too_long';
+  /** A record being skipped: its raw text (capped) and its length so far; it is not held. */
+  private skipRaw: Buffer | null = null;
+  private skippedBytes = 0;
+  private skipQuoted = false;
+  private skipQuoteSeen = false;
+  private ended = false;
+
+  constructor(private readonly options: RecordFramerOptions) {
+    this.maxRecordBytes = options.maxRecordBytes ?? 2 ** 20;
+    this.rawTextBytes = options.rawTextBytes ?? 4096;
+  }
+
+  /** Feeds the next bytes of the (decompressed) file. */
+  push(chunk: Buffer): void {
+    if (this.ended) throw new Error('RecordFramer: push after end');
+    this.scan(this.carry.length === 0 ? chunk : Buffer.concat([this.carry, chunk]), false);
+  }
+
+  /** The end of the file: a last record without a line ending is complete; an open quote is a fault. */
+  end(): void {
+    if (this.ended) return;
+    this.ended = true;
+    const partial = this.carry.length > 0 || this.skipRaw !== null;
+    this.scan(this.carry, true);
+    this.statistics.lines = this.line - 1 + (partial ? 1 : 0);
+  }
+
+  private scan(data: Buffer, atEnd: boolean): void {
+    const delimiter = this.options.delimiter;
+    const n = data.length;
+    let start = 0; // first byte of the current record in data
+    let i = this.scanned;
+    let state = this.state;
+    scanning: for (;;) {
+      for (; i < n; i++) {
+        const byte = data[i]!;
+        switch (state) {
+          case State.FieldStart:
+          case State.Unquoted:
+          case State.QuoteInQuoted:
+            if (byte === LF) {
+              this.completeRecord(data, start, i);
+              start = i + 1;
+              state = State.FieldStart;
+            } else if (byte === delimiter) state = State.FieldStart;
+            else if (byte === QUOTE) {
+              if (state === State.FieldStart) state = State.Quoted;
+              else if (state === State.QuoteInQuoted) state = State.Quoted; // an escaped quote
+              // a quote inside an unquoted field is a literal, as DuckDB's strict mode reads it
+            } else if (byte === CR) {
+              if (i + 1 >= n && !atEnd) break scanning; // decided when the next byte is there
+              if (i + 1 < n && data[i + 1] === LF) state = State.Unquoted;
+              else {
+                const restart = this.fault_(data, start, 'stray_carriage_return');
+                if (restart < 0) state = State.SkipLine;
+                else {
+                  start = i = restart;
+                  state = State.FieldStart;
+                  continue scanning;
+                }
+              }
+            } else if (state === State.QuoteInQuoted) {
+              const restart = this.fault_(data, start, 'text_after_closing_quote');
+              if (restart < 0) state = State.SkipLine;
+              else {
+                start = i = restart;
+                state = State.FieldStart;
+                continue scanning;
+              }
+            } else state = State.Unquoted;
+            break;
+          case State.Quoted:
+            if (byte === QUOTE) state = State.QuoteInQuoted;
+            else if (byte === LF) {
+              if (this.firstLineBreak < 0) this.firstLineBreak = i - start;
+              this.line += 1;
+            }
+            break;
+          case State.SkipLine:
+            if (byte === LF) {
+              this.emitMalformed(data, start, i);
+              start = i + 1;
+              state = State.FieldStart;
+            }
+            break;
+          case State.SkipRecord:
+            if (this.skipEnds(byte)) {
+              this.emitMalformed(data, start, i);
+              start = i + 1;
+              state = State.FieldStart;
+            } else if (byte === LF) this.line += 1;
+            break;
+        }
+      }
+      break;
+    }
+    if (!atEnd) {
+      this.keep(data, start, i, state);
+      return;
+    }
+    if (start < n || this.skipRaw !== null) {
+      if (state === State.Quoted && this.firstLineBreak >= 0) {
+        // a quote still open at the end of the file: its first line is malformed, the rest is read again
+        const restart = this.fault_(data, start, 'unterminated_quote');
+        this.carry = data.subarray(restart);
+        this.scanned = 0;
+        this.state = State.FieldStart;
+        this.scan(this.carry, true);
+        return;
+      }
+      if (state === State.Quoted) {
+        this.fault = 'unterminated_quote';
+        this.emitMalformed(data, start, n);
+      } else if (state === State.SkipLine || state === State.SkipRecord) this.emitMalformed(data, start, n);
+      else this.completeRecord(data, start, n);
+    }
+    this.carry = Buffer.alloc(0);
+    this.scanned = 0;
+    this.state = State.FieldStart;
+  }
+
+  /**
+   * A fault in the record starting at `start`. On the record's first line: returns -1 (the caller
+   * skips to the end of the line). In a multi-line record: its first line is emitted as malformed
+   * and the offset of its second line returned, where reading restarts.
+   */
+  private fault_(data: Buffer, start: number, problem: MalformedProblem): number {
+    this.fault = problem;
+    if (this.firstLineBreak < 0) return -1;
+    const lineEnd = start + this.firstLineBreak;
+    const second = this.recordLine + 1;
+    this.line = this.recordLine; // emitMalformed moves past the line feed that ends the first line
+    this.emitMalformed(data, start, lineEnd);
+    this.line = second;
+    this.recordLine = second;
+    return lineEnd + 1;
+  }
+
+  /** Follows quoting in a record being skipped; true at its end (a line feed outside quotes). */
+  private skipEnds(byte: number): boolean {
+    if (this.skipQuoted) {
+      if (byte === QUOTE) {
+        this.skipQuoteSeen = !this.skipQuoteSeen;
+        return false;
+      }
+      if (!this.skipQuoteSeen) return false;
+      this.skipQuoted = false;
+      this.skipQuoteSeen = false;
+    }
+    if (byte === QUOTE) this.skipQuoted = true;
+    return byte === LF;
+  }
+
+  /** A record ended at a line feed (end < data.length) or at the end of the file. */
+  private completeRecord(data: Buffer, start: number, end: number): void {
+    const atLineFeed = end < data.length;
+    let last = end;
+    if (last > start && data[last - 1] === CR) {
+      last -= 1;
+      if (atLineFeed) this.statistics.crlfLines += 1;
+    } else if (atLineFeed) this.statistics.lfLines += 1;
+    if (last === start) this.statistics.blankLines += 1;
+    else if (last - start > this.maxRecordBytes) {
+      this.fault = 'record_too_long';
+      this.emitMalformed(data, start, end);
+      return;
+    } else this.options.record(this.recordLine, data.subarray(start, last));
+    if (atLineFeed) this.line += 1;
+    this.recordLine = this.line;
+    this.firstLineBreak = -1;
+  }
+
+  /** Hands over a malformed record ending at `end` (its line feed, or the end of data) and moves past it. */
+  private emitMalformed(data: Buffer, start: number, end: number): void {
+    const raw = this.skipRaw ?? data.subarray(start, Math.min(end, start + this.rawTextBytes));
+    const total = this.skipRaw === null ? end - start : this.skippedBytes + (end - start);
+    let rawEnd = raw.length;
+    if (rawEnd > 0 && raw[rawEnd - 1] === CR) rawEnd -= 1;
+    this.options.malformed(this.recordLine, raw.subarray(0, rawEnd), total, this.fault);
+    if (end < data.length) this.line += 1;
+    this.recordLine = this.line;
+    this.firstLineBreak = -1;
+    this.fault = 'record_too_long';
+    this.skipRaw = null;
+    this.skippedBytes = 0;
+    this.skipQuoted = false;
+    this.skipQuoteSeen = false;
+  }
+
+  /** Keeps the incomplete record for the next chunk, unless it has grown too long to keep. */
+  private keep(data: Buffer, start: number, scannedTo: number, state: State): void {
+    const length = data.length - start;
+    const skipping = state === State.SkipLine || state === State.SkipRecord;
+    if (skipping && (this.skipRaw !== null || length > this.rawTextBytes)) {
+      // of a record being skipped only its raw text is kept
+      this.skipRaw ??= Buffer.from(data.subarray(start, start + this.rawTextBytes));
+      this.skippedBytes += length;
+      this.carry = Buffer.alloc(0);
+      this.scanned = 0;
+      this.state = state;
+      return;
+    }
+    if (!skipping && length > this.maxRecordBytes) {
+      if (state === State.Quoted && this.firstLineBreak >= 0) {
+        // a quote open across lines far beyond any real field: a stray quote
+        const restart = this.fault_(data, start, 'unterminated_quote');
+        this.carry = Buffer.alloc(0);
+        this.scanned = 0;
+        this.state = State.FieldStart;
+        this.scan(data.subarray(restart), false);
+        return;
+      }
+      this.fault = 'record_too_long';
+      this.skipRaw = Buffer.from(data.subarray(start, start + this.rawTextBytes));
+      this.skippedBytes = length;
+      this.skipQuoted = state === State.Quoted || state === State.QuoteInQuoted;
+      this.skipQuoteSeen = state === State.QuoteInQuoted;
+      this.carry = Buffer.alloc(0);
+      this.scanned = 0;
+      this.state = State.SkipRecord;
+      return;
+    }
+    this.carry = Buffer.from(data.subarray(start));
+    this.scanned = scannedTo - start;
+    this.state = state;
+  }
+}

@@ -1,0 +1,90 @@
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { gzipSync } from 'node:zlib';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ingestExport, UnreadableExportError } from '../../lambdas/clv-job/ingest/ingest-export.js';
+import { ingestReceiptSchema } from '../../lambdas/clv-job/ingest/receipt.js';
+import { repoRoot } from '../support/files.js';
+import { queryDuckDb } from '../support/duckdb-reader.js';
+
+const cases = join(repoRoot, 'test', 'fixtures', 'cases');
+let work: string;
+beforeAll(async () => {
+  work = await mkdtemp(join(tmpdir(), 'ingest-test-'));
+});
+afterAll(async () => {
+  await rm(work, { recursive: true, force: true });
+});
+
+const sqlString = (value: string): string => `'${value.replaceAll("'", "''")}'`;
+const rowsOf = async (canonical: string) =>
+  queryDuckDb(`SELECT source_line, parse_reason, order_id, customer_id, CAST(order_date AS VARCHAR) AS order_date, CAST(amount AS VARCHAR) AS amount, channel, status, raw_line
+               FROM read_parquet(${sqlString(canonical)}) ORDER BY source_line`);
+
+/** Writes `text` (or bytes) to a file of its own and ingests it. */
+const ingestText = async (name: string, content: string | Buffer, config?: Parameters<typeof ingestExport>[0]['config']) => {
+  const path = join(work, name);
+  await writeFile(path, content);
+  return ingestExport({ source: path, sourceName: name, config, output: join(work, `${name}.parquet`) });
+};
+
+describe('ingestExport: one export into canonical rows and a receipt', () => {
+  it('reads athena-parity/orders-a.csv (BOM, CRLF, quoted commas and line breaks, ragged rows, a blank line) record by record, with physical line numbers', async () => {
+    const { canonical, receipt } = await ingestExport({
+      source: join(cases, 'athena-parity', 'orders-a.csv'),
+      sourceName: 'athena-parity/orders-a.csv',
+      output: join(work, 'parity-a.parquet'),
+    });
+    // 16 records after the header: 14 split into the header's 6 fields, 2 did not (lines 6 and 7); the blank line 16 is not a row
+    expect(receipt).toMatchObject({ rows: 16, accepted_for_parsing: 14, malformed: 2, parsed: 13, bom: true, line_endings: 'crlf' });
+    expect(receipt.rejected_by_reason).toMatchObject({ malformed_row: 2, missing_order_id: 1 });
+    expect(receipt.problems).toContainEqual(expect.objectContaining({ code: 'wrong_field_count', count: 2, lines: [6, 7] }));
+    expect(receipt.problems).toContainEqual(expect.objectContaining({ code: 'blank_lines', count: 1 }));
+    expect(() => ingestReceiptSchema.parse(receipt)).not.toThrow();
+
+    const rows = await rowsOf(canonical);
+    expect(rows.map((r) => Number(r.source_line))).toEqual([2, 3, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 17, 18, 19]);
+    const byOrder = new Map(rows.map((r) => [r.order_id, r]));
+    expect(byOrder.get('O002')).toMatchObject({ channel: 'line one\nline two', status: 'cancelled' });
+    expect(byOrder.get('O007')).toMatchObject({ customer_id: 'C07\\' });
+    expect(byOrder.get('O008')).toMatchObject({ customer_id: 'C07' });
+    // a tab-padded amount is trimmed (tab is in the trimmed set) and parsed
+    expect(byOrder.get('O009')).toMatchObject({ amount: '90.000000', parse_reason: null });
+    expect(rows.find((r) => Number(r.source_line) === 6)).toMatchObject({ parse_reason: 'malformed_row', raw_line: 'O004,C04,2025-01-08,40.00,email,completed,EXTRA' });
+  });
+
+  it('maps the header by name in each file: a file with customer_id and order_id swapped reads the same', async () => {
+    const { canonical, receipt } = await ingestExport({ source: join(cases, 'athena-parity', 'orders-b.csv'), sourceName: 'b.csv', output: join(work, 'b.parquet') });
+    expect(receipt.mapping).toMatchObject({ order_id: 'order_id', customer_id: 'customer_id' });
+    expect(receipt.header.slice(0, 2)).toEqual(['customer_id', 'order_id']);
+    const rows = await rowsOf(canonical);
+    expect(rows.map((r) => [r.order_id, r.customer_id])).toEqual([
+      ['O020', 'C20'],
+      ['O021', 'C21'],
+    ]);
+  });
+
+  it('turns text after a closing quote into malformed rows with their raw text and line, and keeps the good rows (stray-quote)', async () => {
+    const { canonical, receipt } = await ingestExport({ source: join(cases, 'stray-quote', 'orders.csv'), sourceName: 'stray.csv', output: join(work, 'stray.parquet') });
+    expect(receipt).toMatchObject({ rows: 4, malformed: 2, parsed: 2 });
+    const rows = await rowsOf(canonical);
+    expect(rows.map((r) => [Number(r.source_line), r.parse_reason, r.order_id ?? r.raw_line])).toEqual([
+      [2, null, 'S1'],
+      [3, 'malformed_row', 'S2,C1,2025-02-02,12,"back\\"slash'],
+      [4, 'malformed_row', 'S3,C2,2025-03-01,5,"we"b'],
+      [5, null, 'S4'],
+    ]);
+  });
+
+  it('fails an unreadable file with a typed error naming the reason', async () => {
+    const utf16 = Buffer.concat([Buffer.from([0xff, 0xfe]), Buffer.from('order_id,customer_id\n', 'utf16le')]);
+    await expect(ingestText('utf16.csv', utf16)).rejects.toThrow(UnreadableExportError);
+    await expect(ingestText('utf16.csv', utf16)).rejects.toThrow(/UTF-16/);
+    await expect(ingestText('empty.csv', '')).rejects.toThrow(/empty/);
+    await expect(ingestText('semicolon.csv', 'order_id;customer_id;order_date;amount\n1;2;2025-01-01;3\n')).rejects.toThrow(/set csv.delimiter/);
+    const whole = gzipSync(Buffer.from('order_id,customer_id,order_date,amount\n' + Array.from({ length: 2000 }, (_, i) => `A${i},B${i % 7},2025-01-01,${i}\n`).join('')));
+    const cut = whole.subarray(0, whole.length - 100);
+    await expect(ingestText('cut.csv.gz', cut)).rejects.toThrow(/not a complete gzip file/);
+  });
+});
