@@ -127,7 +127,7 @@ describe('the Lambda environment', () => {
   });
 });
 
-describeWith('moto', 'the Lambda handler against moto and the Athena stand-in', () => {
+describeWith(['moto', 'trino'], 'the Lambda handler against moto and the Athena stand-in', () => {
   let moto: MotoServer;
   let s3: S3Client;
   let standIn: AthenaStandIn;

@@ -88,7 +88,7 @@ const rejectedRows = async (root: string, runDate: string) =>
 /** A summary without its `run` section: what must not depend on the engine. */
 const engineIndependent = ({ run: _run, ...rest }: Summary) => rest;
 
-describeWith('moto', 'parity of the CLI path (DuckDB, local folder) and the Lambda path (Athena, S3)', () => {
+describeWith(['moto', 'trino'], 'parity of the CLI path (DuckDB, local folder) and the Lambda path (Athena, S3)', () => {
   let work: string;
   let input: string;
   let moto: MotoServer;

@@ -39,7 +39,7 @@ const FILE_B = ['order_id,customer_id,order_date,amount,channel,status', 'o1,c1,
 const athenaClient = (endpoint: string, extra: Partial<AthenaClientConfig> = {}): AthenaClient =>
   new AthenaClient({ ...ATHENA_CLIENT_DEFAULTS, endpoint, region: TEST_REGION, credentials: TEST_CREDENTIALS, ...extra });
 
-describeWith('moto', 'the Athena engine against the Athena stand-in', () => {
+describeWith(['moto', 'trino'], 'the Athena engine against the Athena stand-in', () => {
   let moto: MotoServer;
   let s3: S3Client;
   let standIn: AthenaStandIn;
@@ -269,7 +269,7 @@ describeWith('moto', 'the Athena engine against the Athena stand-in', () => {
   describe('the stand-in itself', () => {
     it('pages GetQueryResults as Athena does: 1000 rows a page, the header row on the first page only, every value a string', async () => {
       const { QueryExecutionId } = await athena.send(
-        new StartQueryExecutionCommand({ QueryString: 'SELECT i, CASE WHEN i % 2 = 0 THEN NULL ELSE i * 1.5 END AS x FROM range(2500) t(i) ORDER BY i', WorkGroup: 'clv-job' }),
+        new StartQueryExecutionCommand({ QueryString: 'SELECT i, CASE WHEN i % 2 = 0 THEN NULL ELSE i * 1.5 END AS x FROM UNNEST(sequence(0, 2499)) t(i) ORDER BY i', WorkGroup: 'clv-job' }),
       );
       await expect.poll(() => standIn.executions.get(QueryExecutionId!)?.state).toBe('SUCCEEDED');
       const pages = [];

@@ -1,28 +1,28 @@
 import { randomUUID } from 'node:crypto';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { tmpdir } from 'node:os';
-import { extname, join } from 'node:path';
-import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api';
-import { GetObjectCommand, ListObjectsV2Command, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
-import { ORDER_COLUMNS } from '../../lambdas/clv-job/schemas/tables.js';
+import { PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import { Trino } from 'trino-client';
+import { createMotoHiveCatalog, deployStackGlueTables, dropCatalog } from './trino-catalog.js';
+import { sharedTrino } from './trino-server.js';
 
 /**
  * A stand-in for Amazon Athena speaking its JSON protocol (`X-Amz-Target: AmazonAthena.<Operation>`,
  * `application/x-amz-json-1.1`), which the real `@aws-sdk/client-athena` accepts through an
- * endpoint override. The SQL runs on DuckDB, as given: the stand-in exposes the Glue table of the
- * drop prefix as `"<database>"."<table>"` (the order columns as strings, by position like the CSV
- * SerDe, plus `$path`), writes each result as Athena does, to `<OutputLocation>/<id>.csv` in the S3
- * stand-in, and reports QUEUED / RUNNING / SUCCEEDED or FAILED with a reason.
+ * endpoint override. The SQL runs as given on Trino (the engine Athena's SQL is), over the Glue
+ * database and tables the CDK stack deploys, created in moto's Glue and read by Trino's Hive
+ * connector from moto's S3 (see trino-catalog.ts). The stand-in only translates the protocol: it
+ * writes each result as Athena does, to `<OutputLocation>/<id>.csv` in the S3 stand-in, and reports
+ * QUEUED / RUNNING / SUCCEEDED or FAILED with Trino's error as the reason (`ERROR_NAME: message`,
+ * Athena's own format).
  */
 export interface AthenaStandInOptions {
-  /** A client of the S3 stand-in: the table's files are read from it and results written to it. */
+  /** A client of the S3 stand-in (moto): results are written with it, and its endpoint serves the Glue catalog. */
   readonly s3: S3Client;
+  /** The bucket the stack's tables are deployed over. */
+  readonly bucket: string;
+  /** The Glue database queries run in when they name none. */
   readonly database: string;
-  readonly table: string;
-  /** The table's LOCATION, `s3://bucket/prefix/`. */
-  readonly location: string;
   /** The workgroups' enforced result location, `s3://bucket/prefix/`; a request's own is used only without it. */
   readonly outputLocation?: string;
   /** Known workgroups; StartQueryExecution in another one is refused as Athena does. @default ['primary'] */
@@ -42,6 +42,8 @@ interface Execution {
   reason?: string;
   completed?: number;
   polls: number;
+  /** Trino's id of the running statement, to cancel it. */
+  trinoQueryId?: string;
   columns?: { name: string; type: string }[];
   rows?: (string | null)[][];
   bytesScanned?: number;
@@ -57,30 +59,18 @@ class AthenaException extends Error {
   }
 }
 
-const sqlString = (value: string): string => `'${value.replaceAll("'", "''")}'`;
-const identifier = (name: string): string => `"${name.replaceAll('"', '""')}"`;
 const csvField = (value: string | null): string => (value === null ? '' : `"${value.replaceAll('"', '""')}"`);
 
-/** DuckDB's type names as Athena reports them in ColumnInfo. */
-const athenaType = (duckType: string): string =>
-  duckType.startsWith('DECIMAL')
-    ? 'decimal'
-    : (({ VARCHAR: 'varchar', INTEGER: 'integer', BIGINT: 'bigint', DOUBLE: 'double', DATE: 'date', BOOLEAN: 'boolean' }) as Record<string, string>)[duckType] ??
-      duckType.toLowerCase();
+/** Trino's type names as Athena reports them in ColumnInfo: without parameters (`varchar(7)` is `varchar`). */
+const athenaType = (trinoType: string): string => trinoType.replace(/\(.*$/, '');
 
-/** DuckDB's error, dressed as Athena's StateChangeReason (`ERROR_CODE: message`). */
-const athenaReason = (error: unknown): string => {
-  const message = (error instanceof Error ? error.message : String(error)).split('\n')[0] ?? '';
-  if (/Catalog Error: Table with name/i.test(message)) return `TABLE_NOT_FOUND: ${message}`;
-  if (/Catalog Error/i.test(message)) return `COLUMN_NOT_FOUND: ${message}`;
-  if (/Parser Error/i.test(message)) return `SYNTAX_ERROR: ${message}`;
-  if (/Conversion Error|Invalid Input Error/i.test(message)) return `INVALID_CAST_ARGUMENT: ${message}`;
-  return `GENERIC_INTERNAL_ERROR: ${message}`;
+/** A value of Trino's JSON result as Athena's result CSV writes it: text, or NULL. */
+const athenaValue = (value: unknown): string | null => {
+  if (value === null || value === undefined) return null;
+  if (typeof value === 'string') return value;
+  if (typeof value === 'number' || typeof value === 'boolean') return String(value);
+  return JSON.stringify(value);
 };
-
-/** Athena, like Hive, ignores objects whose path under the location has a part starting with `_` or `.`. */
-const isHidden = (relativeKey: string): boolean =>
-  relativeKey === '' || relativeKey.endsWith('/') || relativeKey.split('/').some((part) => part.startsWith('_') || part.startsWith('.'));
 
 const s3Parts = (uri: string): { bucket: string; key: string } => {
   const match = /^s3:\/\/([^/]+)\/?(.*)$/.exec(uri);
@@ -98,26 +88,24 @@ export class AthenaStandIn {
   /** GetQueryExecution reports a non-terminal state at least this many times per query. */
   minimumPolls: number;
   private queue: Promise<void> = Promise.resolve();
-  private loadedListing: string | null = null;
 
   private constructor(
     private readonly options: AthenaStandInOptions,
     private readonly server: Server,
     readonly endpoint: string,
-    private readonly instance: DuckDBInstance,
-    private readonly connection: DuckDBConnection,
-    private readonly workDir: string,
+    private readonly trinoUrl: string,
+    /** The Trino catalog over this stand-in's moto: Athena's `awsdatacatalog`. */
+    private readonly catalog: string,
   ) {
     this.minimumPolls = options.minimumPolls ?? 1;
   }
 
   static async start(options: AthenaStandInOptions): Promise<AthenaStandIn> {
-    const instance = await DuckDBInstance.create(':memory:', { threads: '2' });
-    const connection = await instance.connect();
-    // Trino's regexp_like; the job's SQL is run as given
-    await connection.run('CREATE MACRO regexp_like(s, p) AS regexp_matches(s, p)');
-    await connection.run('CREATE MACRO json_extract_scalar(j, p) AS json_extract_string(j, p)');
-    const workDir = await mkdtemp(join(tmpdir(), 'athena-stand-in-'));
+    const endpoint = await options.s3.config.endpoint?.();
+    if (!endpoint) throw new Error('the Athena stand-in needs an S3 client with an endpoint (moto)');
+    const motoEndpoint = `${endpoint.protocol}//${endpoint.hostname}${endpoint.port ? `:${endpoint.port}` : ''}`;
+    const [trino] = await Promise.all([sharedTrino(), deployStackGlueTables(motoEndpoint, options.bucket)]);
+    const catalog = await createMotoHiveCatalog(trino.url, motoEndpoint);
     let standIn: AthenaStandIn | undefined;
     const server = createServer((request, response) => {
       void standIn!.handle(request, response);
@@ -127,7 +115,7 @@ export class AthenaStandIn {
       server.listen(0, '127.0.0.1', () => resolve());
     });
     const { port } = server.address() as AddressInfo;
-    standIn = new AthenaStandIn(options, server, `http://127.0.0.1:${port}`, instance, connection, workDir);
+    standIn = new AthenaStandIn(options, server, `http://127.0.0.1:${port}`, trino.url, catalog);
     return standIn;
   }
 
@@ -149,9 +137,7 @@ export class AthenaStandIn {
   async stop(): Promise<void> {
     await new Promise<void>((resolve) => this.server.close(() => resolve()));
     await this.queue.catch(() => undefined);
-    this.connection.closeSync();
-    this.instance.closeSync();
-    await rm(this.workDir, { recursive: true, force: true });
+    await dropCatalog(this.trinoUrl, this.catalog);
   }
 
   private async handle(request: IncomingMessage, response: ServerResponse): Promise<void> {
@@ -290,11 +276,21 @@ export class AthenaStandIn {
   private stopQueryExecution(input: Record<string, unknown>): unknown {
     const e = this.execution(input);
     if (e.state === 'QUEUED' || e.state === 'RUNNING') {
+      if (e.trinoQueryId) void this.trino(e).cancel(e.trinoQueryId).catch(() => undefined);
       e.state = 'CANCELLED';
       e.reason = 'Query cancelled by user';
       e.completed = Date.now();
     }
     return {};
+  }
+
+  private trino(e: Execution): Trino {
+    return Trino.create({
+      server: this.trinoUrl,
+      catalog: this.catalog,
+      schema: e.database ?? this.options.database,
+      extraHeaders: { 'X-Trino-User': 'athena-stand-in' },
+    });
   }
 
   private async execute(e: Execution): Promise<void> {
@@ -303,90 +299,42 @@ export class AthenaStandIn {
     const injected = this.failures.shift();
     try {
       if (injected !== undefined) throw Object.assign(new Error(injected.reason), { injected: injected.state });
-      await this.loadTable();
-      const result = `result_${e.id.replaceAll('-', '_')}`;
-      await this.connection.run(`CREATE TEMP TABLE ${result} AS ${e.sql}`);
-      try {
-        const described = (await this.connection.runAndReadAll(`DESCRIBE ${result}`)).getRowObjectsJS();
-        const columns = described.map((d) => ({ name: String(d.column_name), type: athenaType(String(d.column_type)) }));
-        const reader = await this.connection.runAndReadAll(
-          columns.length === 0 ? `SELECT 1 WHERE false` : `SELECT ${columns.map((c) => `CAST(${identifier(c.name)} AS VARCHAR)`).join(', ')} FROM ${result}`,
-        );
-        const rows = reader.getRowsJS() as (string | null)[][];
-        const csv = [columns.map((c) => csvField(c.name)).join(','), ...rows.map((row) => row.map(csvField).join(','))].join('\n') + '\n';
-        const { bucket, key } = s3Parts(e.outputLocation);
-        await this.options.s3.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: csv, ContentType: 'text/csv' }));
-        if ((e.state as string) === 'CANCELLED') return;
-        e.columns = columns;
-        e.rows = rows;
-        e.state = 'SUCCEEDED';
-      } finally {
-        await this.connection.run(`DROP TABLE IF EXISTS ${result}`);
+      let columns: { name: string; type: string }[] = [];
+      const rows: (string | null)[][] = [];
+      for await (const result of await this.trino(e).query(e.sql)) {
+        e.trinoQueryId = result.id;
+        if (result.error) throw Object.assign(new Error(result.error.message), { reason: `${result.error.errorName}: ${result.error.message}` });
+        if (result.columns) columns = result.columns.map((c) => ({ name: c.name, type: athenaType(c.type) }));
+        for (const row of result.data ?? []) rows.push((row as unknown[]).map(athenaValue));
+        if (result.stats) e.bytesScanned = result.stats.physicalInputBytes;
       }
+      const csv = [columns.map((c) => csvField(c.name)).join(','), ...rows.map((row) => row.map(csvField).join(','))].join('\n') + '\n';
+      const { bucket, key } = s3Parts(e.outputLocation);
+      await this.options.s3.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: csv, ContentType: 'text/csv' }));
+      if ((e.state as string) === 'CANCELLED') return;
+      e.columns = columns;
+      e.rows = rows;
+      e.state = 'SUCCEEDED';
     } catch (error) {
       if ((e.state as string) === 'CANCELLED') return;
-      const injected = (error as { injected?: 'FAILED' | 'CANCELLED' }).injected;
+      const { injected, reason } = error as { injected?: 'FAILED' | 'CANCELLED'; reason?: string };
       e.state = injected ?? 'FAILED';
-      e.reason = injected ? (error as Error).message : athenaReason(error);
+      e.reason = injected ? (error as Error).message : (reason ?? `GENERIC_INTERNAL_ERROR: ${(error as Error).message}`);
     } finally {
       e.completed = Date.now();
     }
   }
-
-  /**
-   * The table as Athena sees it at query time: every object under the location (names starting
-   * with `_` or `.` are hidden, as for Hive), columns by position after the header line. Loaded
-   * again only when the objects changed.
-   */
-  private async loadTable(): Promise<void> {
-    const { bucket, key: prefix } = s3Parts(this.options.location);
-    const objects: { key: string; etag: string; size: number }[] = [];
-    let token: string | undefined;
-    do {
-      const page = await this.options.s3.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: prefix, ContinuationToken: token }));
-      for (const o of page.Contents ?? []) {
-        if (!o.Key || isHidden(o.Key.slice(prefix.length))) continue;
-        objects.push({ key: o.Key, etag: o.ETag ?? '', size: o.Size ?? 0 });
-      }
-      token = page.IsTruncated ? page.NextContinuationToken : undefined;
-    } while (token);
-    const listing = JSON.stringify(objects);
-    if (listing === this.loadedListing) return;
-
-    const scans: string[] = [];
-    for (const [index, object] of objects.entries()) {
-      const body = await this.options.s3.send(new GetObjectCommand({ Bucket: bucket, Key: object.key }));
-      // the extension tells DuckDB whether to gunzip
-      const local = join(this.workDir, `${index}-${randomUUID()}${object.key.endsWith('.gz') ? '.csv.gz' : extname(object.key) || '.csv'}`);
-      await writeFile(local, await body.Body!.transformToByteArray());
-      const names = `[${ORDER_COLUMNS.map(sqlString).join(', ')}]`;
-      scans.push(
-        `SELECT ${ORDER_COLUMNS.join(', ')}, ${sqlString(`s3://${bucket}/${object.key}`)} AS "$path" FROM read_csv(${sqlString(local)}, ` +
-          `header = true, all_varchar = true, delim = ',', quote = '"', escape = '"', null_padding = true, names = ${names})`,
-      );
-    }
-    const qualified = `${identifier(this.options.database)}.${identifier(this.options.table)}`;
-    await this.connection.run(`CREATE SCHEMA IF NOT EXISTS ${identifier(this.options.database)}`);
-    await this.connection.run(
-      scans.length === 0
-        ? `CREATE OR REPLACE TABLE ${qualified} (${ORDER_COLUMNS.map((c) => `${c} VARCHAR`).join(', ')}, "$path" VARCHAR)`
-        : `CREATE OR REPLACE TABLE ${qualified} AS ${scans.join('\nUNION ALL\n')}`,
-    );
-    this.loadedListing = listing;
-    for (const e of this.executions.values()) if (e.state === 'RUNNING') e.bytesScanned = objects.reduce((s, o) => s + o.size, 0);
-  }
 }
 
 /**
- * The stand-in laid out as the CDK stack lays out Athena: Glue table `clv.orders` over the bucket's
- * `orders/` prefix, results under `athena-results/`, workgroup `clv-job`.
+ * The stand-in laid out as the CDK stack lays out Athena: the stack's Glue database `clv` and its
+ * tables over `bucket`, results under `athena-results/`, workgroup `clv-job`.
  */
 export const startStackAthena = (s3: S3Client, bucket: string, options: Partial<AthenaStandInOptions> = {}): Promise<AthenaStandIn> =>
   AthenaStandIn.start({
     s3,
+    bucket,
     database: 'clv',
-    table: 'orders',
-    location: `s3://${bucket}/orders/`,
     outputLocation: `s3://${bucket}/athena-results/`,
     workgroups: ['clv-job'],
     ...options,

@@ -80,22 +80,24 @@ const recordSkip = (service: Service, title: string): void => {
 };
 
 /**
- * `describe(title, body)` when `service` is there. Otherwise: under `CI=true` a failing test naming
- * the missing service; elsewhere the block is skipped and recorded for the closing notice.
+ * `describe(title, body)` when every service named is there. Otherwise: under `CI=true` a failing
+ * test naming the missing ones; elsewhere the block is skipped and recorded for the closing notice.
  */
-export const describeWith = (service: Service, title: string, body: () => void): void => {
-  if (hasService(service)) {
+export const describeWith = (services: Service | readonly Service[], title: string, body: () => void): void => {
+  const missing = (typeof services === 'string' ? [services] : services).filter((service) => !hasService(service));
+  if (missing.length === 0) {
     describe(title, body);
     return;
   }
+  const message = missing.map(missingMessage).join('; ');
   if (process.env.CI === 'true') {
     describe(title, () => {
-      it(`needs ${service}`, () => {
-        throw new Error(`${missingMessage(service)}: under CI=true tests that need it must run`);
+      it(`needs ${missing.join(' and ')}`, () => {
+        throw new Error(`${message}: under CI=true tests that need it must run`);
       });
     });
     return;
   }
-  recordSkip(service, title);
-  describe.skip(`${title} (skipped: ${missingMessage(service)})`, body);
+  for (const service of missing) recordSkip(service, title);
+  describe.skip(`${title} (skipped: ${message})`, body);
 };

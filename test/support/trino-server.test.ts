@@ -8,7 +8,7 @@ import { sharedTrino, type TrinoServerInfo } from './trino-server.js';
 
 const BUCKET = 'clv-trino-harness';
 
-describeWith('trino', 'the test Trino', () => {
+describeWith(['moto', 'trino'], 'the test Trino', () => {
   let trino: TrinoServerInfo;
   let moto: MotoServer;
   let s3: S3Client;
