@@ -108,6 +108,46 @@ describe('clv run', () => {
     expect(await filesUnder(join(cwd, 'out'))).toEqual([]);
   });
 
+  it.each([
+    ['an empty file', 'orders.csv', '', /^clv: run failed, nothing published: orders\.csv: is empty \(0 bytes\): an orders export needs a header row .*"order_id,customer_id,order_date,amount"/],
+    ['a semicolon-separated file', 'orders.csv', 'order_id;customer_id;order_date;amount\nO1;c1;2025-01-01;5,00\n', /orders\.csv: looks semicolon-separated: .* set "csv": \{ "delimiter": ";" \} in the config file given with --config/],
+    ['a tab-separated file', 'orders.csv', 'order_id\tcustomer_id\torder_date\tamount\nO1\tc1\t2025-01-01\t5\n', /orders\.csv: looks tab-separated: .* set "csv": \{ "delimiter": "\\t" \}/],
+  ])('exits 1 on %s, saying what it looks like and what to set', async (_, name, content, message) => {
+    const cwd = await tempDir();
+    await writeText(cwd, name, content);
+
+    const result = await clv(['run', '--input', name, '--output', 'out'], cwd);
+
+    expect(result.code).toBe(1);
+    expect(result.stderr).toMatch(message);
+    expect(result.stderr.trim().split('\n')).toHaveLength(1);
+    expect(await filesUnder(join(cwd, 'out'))).toEqual([]);
+  });
+
+  it('names the encoding of a UTF-16 export (Excel "Unicode text") instead of showing its NUL bytes as the header', async () => {
+    const cwd = await tempDir();
+
+    const result = await clv(['run', '--input', fixture('cases', 'utf16', 'orders.csv'), '--output', 'out'], cwd);
+
+    expect(result.code).toBe(1);
+    expect(result.stderr).toMatch(/orders\.csv: is encoded as UTF-16LE \(as Excel's "Unicode text" export writes\), not UTF-8: save it as "CSV UTF-8 \(Comma delimited\)"/);
+    expect(result.stderr).not.toContain('\0');
+  });
+
+  it('names every missing required column at once, the columns the file has, and the columns mapping to set', async () => {
+    const cwd = await tempDir();
+    await writeText(cwd, 'orders.csv', 'Order Number,Client,Placed,Total\nO1,c1,2025-01-01,5\n');
+
+    const result = await clv(['run', '--input', 'orders.csv', '--output', 'out'], cwd);
+
+    expect(result.code).toBe(1);
+    expect(result.stderr.trim()).toBe(
+      'clv: run failed, nothing published: orders.csv: required columns "order_id", "customer_id", "order_date", "amount" are missing; ' +
+        'the header has "Order Number", "Client", "Placed", "Total". If the export names them differently, map them with "columns" in the config file given with --config, ' +
+        'e.g. { "columns": { "order_id": "Order Number", "customer_id": "Client", "order_date": "<your order date column>", "amount": "Total" } }',
+    );
+  });
+
   it('exits 1 on an unreadable path, naming it', async () => {
     const cwd = await tempDir();
 

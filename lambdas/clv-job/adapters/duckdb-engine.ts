@@ -8,12 +8,14 @@ import type { InputDescription, QueryEngine, ResultColumns } from '../ports.js';
 import { ORDER_COLUMNS, type OrderColumn } from '../schemas/tables.js';
 import { QUERIES, RELATIONS, RELATIONS_OF, renderSql, type QueryName, type RelationName, type SqlParameters } from '../sql/index.js';
 import { readResultColumns } from './duckdb-result.js';
+import { diagnoseExportHead, matchHeader, missingColumnsProblem, missingRequiredColumns, readExportHead } from './export-diagnostics.js';
 import { verifyGzipFiles, type InputFile } from './input-files.js';
 
-const REQUIRED: readonly OrderColumn[] = ['order_id', 'customer_id', 'order_date', 'amount'];
+/** The one delimiter exports are read with (SPEC: RFC 4180). */
+const DELIMITER = ',';
 
 /** RFC 4180 as SPEC fixes it; only the header row is sniffed, so a `;` file is not silently re-read. */
-const CSV_OPTIONS = `header = true, all_varchar = true, delim = ',', quote = '"', escape = '"'`;
+const CSV_OPTIONS = `header = true, all_varchar = true, delim = '${DELIMITER}', quote = '"', escape = '"'`;
 
 /** The type of `orders.source_file` (see bindOrders). */
 const SOURCE_FILE_TYPE = 'source_file_name';
@@ -126,15 +128,17 @@ export class DuckDbEngine implements QueryEngine {
   private async bindOrders(mapping: ColumnMapping): Promise<void> {
     const layouts = new Map<string, { columns: Map<OrderColumn, string | null>; files: string[] }>();
     for (const file of this.files) {
+      // an empty, UTF-16 or `;`-separated file is named for what it is before DuckDB misreads it
+      // (a file that cannot be opened is left to the reader, which names it)
+      const head = await readExportHead(file.path).catch(() => null);
+      const shape = head === null ? null : diagnoseExportHead(head, DELIMITER);
+      if (shape !== null) throw new InputFileError(file.path, shape.message);
       const header = await this.readHeader(file.path);
-      const columns = new Map<OrderColumn, string | null>();
-      for (const column of ORDER_COLUMNS) {
-        const wanted = mapping[column];
-        const actual = header.find((h) => h === wanted) ?? header.find((h) => h.trim().toLowerCase() === wanted.toLowerCase());
-        if (actual === undefined && REQUIRED.includes(column)) {
-          throw new InputFileError(file.path, `required column "${wanted}" (${column}) is missing; the header has: ${header.join(', ')}`);
-        }
-        columns.set(column, actual ?? null);
+      const columns = new Map<OrderColumn, string | null>(ORDER_COLUMNS.map((column) => [column, matchHeader(header, mapping[column]) ?? null]));
+      const missing = missingRequiredColumns(header, mapping);
+      if (missing.length > 0) {
+        const mapped = [...columns.values()].filter((h): h is string => h !== null);
+        throw new InputFileError(file.path, missingColumnsProblem(header, missing, mapped).message);
       }
       // files share a scan only when their headers are identical, names and order alike
       const key = JSON.stringify(header);

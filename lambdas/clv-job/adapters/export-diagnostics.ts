@@ -1,0 +1,201 @@
+/**
+ * Why an orders export cannot be read, said the way its owner can act on: an empty file, a file in
+ * UTF-16 or UTF-32 (Excel's "Unicode text"), a file separated by something other than the configured
+ * delimiter, a header that lacks required columns. Every reader of exports (the DuckDB engine today,
+ * the per-file ingest) calls these on the file's first bytes and its header before it reads rows, so
+ * a newcomer's first mistake gets one specific sentence instead of a CSV reader's symptom.
+ *
+ * The delimiter is guessed for the message only: a file is never re-read with a guessed delimiter,
+ * since a wrong guess would score the wrong columns silently.
+ */
+import { createReadStream } from 'node:fs';
+import { createGunzip } from 'node:zlib';
+import type { OrderColumn } from '../schemas/tables.js';
+
+/** Enough of a file to see its byte-order mark, its header and a few rows. */
+export const EXPORT_HEAD_BYTES = 64 * 1024;
+
+/** The required columns of an export, in the order messages name them (SPEC "Input contract"). */
+export const REQUIRED_ORDER_COLUMNS: readonly OrderColumn[] = ['order_id', 'customer_id', 'order_date', 'amount'];
+
+/** Byte-order marks, longest first: UTF-32LE's mark starts with UTF-16LE's. */
+const BYTE_ORDER_MARKS = [
+  { encoding: 'UTF-32LE', bytes: [0xff, 0xfe, 0x00, 0x00] },
+  { encoding: 'UTF-32BE', bytes: [0x00, 0x00, 0xfe, 0xff] },
+  { encoding: 'UTF-16LE', bytes: [0xff, 0xfe] },
+  { encoding: 'UTF-16BE', bytes: [0xfe, 0xff] },
+] as const;
+export type WideEncoding = (typeof BYTE_ORDER_MARKS)[number]['encoding'];
+
+/** Delimiters exports use, named as the message says them; any but the configured one is "other". */
+const DELIMITERS = [
+  { char: ',', name: 'comma', json: ',' },
+  { char: ';', name: 'semicolon', json: ';' },
+  { char: '\t', name: 'tab', json: '\\t' },
+  { char: '|', name: 'pipe', json: '|' },
+] as const;
+
+const CONFIG_HINT = 'in the config file given with --config';
+
+/** The problem found and the sentence that explains it (it follows the file's name in a message). */
+export interface ExportProblem {
+  readonly kind: 'empty' | 'encoding' | 'delimiter' | 'missing_columns';
+  readonly message: string;
+}
+
+/**
+ * The first `bytes` bytes of a file, decompressed when its name ends in `.gz`. A gzip stream that
+ * breaks early yields what came before the break: checking that a gzip file is complete is the
+ * reader's job (see verifyGzipFiles), not the diagnosis's. Throws when the file cannot be opened.
+ */
+export const readExportHead = async (path: string, bytes = EXPORT_HEAD_BYTES): Promise<Buffer> => {
+  const gzip = /\.gz$/i.test(path);
+  const file = createReadStream(path, gzip ? {} : { end: bytes - 1 });
+  const stream = gzip ? file.pipe(createGunzip()) : file;
+  const chunks: Buffer[] = [];
+  let total = 0;
+  try {
+    for await (const chunk of stream) {
+      chunks.push(chunk as Buffer);
+      total += (chunk as Buffer).length;
+      if (total >= bytes) break;
+    }
+  } catch (error) {
+    // a truncated or corrupt gzip stream: diagnose the bytes that did come through
+    if (!gzip || (error as NodeJS.ErrnoException).code === 'ENOENT') throw error;
+  } finally {
+    file.destroy();
+  }
+  return Buffer.concat(chunks).subarray(0, bytes);
+};
+
+/**
+ * The wide encoding a file is in: by its byte-order mark, or, without one, by the NUL bytes ASCII
+ * text gets in UTF-16 (every other byte); null for UTF-8 and its subsets.
+ */
+export const wideEncodingOf = (head: Buffer): WideEncoding | null => {
+  for (const bom of BYTE_ORDER_MARKS) {
+    if (head.length >= bom.bytes.length && bom.bytes.every((b, i) => head[i] === b)) return bom.encoding;
+  }
+  const sample = head.subarray(0, 256);
+  if (sample.length < 4) return null;
+  let evenNul = 0;
+  let oddNul = 0;
+  for (let i = 0; i < sample.length; i += 1) if (sample[i] === 0) i % 2 === 0 ? (evenNul += 1) : (oddNul += 1);
+  const half = sample.length / 2;
+  if (oddNul > 0.8 * half && evenNul < 0.1 * half) return 'UTF-16LE';
+  if (evenNul > 0.8 * half && oddNul < 0.1 * half) return 'UTF-16BE';
+  return null;
+};
+
+/** The header line as text: the first line that is not blank, without a UTF-8 byte-order mark. */
+const headerLine = (head: Buffer): string | null => {
+  const text = head.toString('utf8').replace(/^\uFEFF/, '');
+  return text.split(/\r\n|\n|\r/).find((line) => line.trim() !== '') ?? null;
+};
+
+const shorten = (text: string, max = 80): string => (text.length > max ? `${text.slice(0, max - 3)}...` : text);
+
+/** `\t` as a reader of the message types it in JSON. */
+const showDelimiter = (delimiter: string): string => JSON.stringify(delimiter);
+
+/** The delimiter a header line is split by, when it is not the configured one; null when it is. */
+const otherDelimiter = (line: string, delimiter: string): (typeof DELIMITERS)[number] | null => {
+  if (line.includes(delimiter)) return null;
+  const counts = DELIMITERS.filter((d) => d.char !== delimiter).map((d) => ({ d, n: line.split(d.char).length - 1 })).filter((x) => x.n > 0);
+  counts.sort((a, b) => b.n - a.n);
+  return counts[0]?.d ?? null;
+};
+
+/**
+ * Checks a file's first bytes (see readExportHead) before any CSV reader sees them: an empty file,
+ * a UTF-16 or UTF-32 file, a header split by another delimiter than `delimiter`. Returns the problem,
+ * or null when the file looks like a CSV export the reader can take.
+ */
+export const diagnoseExportHead = (head: Buffer, delimiter = ','): ExportProblem | null => {
+  if (head.length === 0) {
+    return {
+      kind: 'empty',
+      message: `is empty (0 bytes): an orders export needs a header row and one row per order, e.g. "${REQUIRED_ORDER_COLUMNS.join(delimiter)}"; was the export cut off or the wrong file picked?`,
+    };
+  }
+  const encoding = wideEncodingOf(head);
+  if (encoding !== null) {
+    return {
+      kind: 'encoding',
+      message:
+        `is encoded as ${encoding} (as Excel's "Unicode text" export writes), not UTF-8: ` +
+        `save it as "CSV UTF-8 (Comma delimited)", or convert it, e.g. \`iconv -f ${encoding} -t UTF-8 in.csv > out.csv\``,
+    };
+  }
+  const line = headerLine(head);
+  if (line === null) {
+    return {
+      kind: 'empty',
+      message: `holds only blank lines: an orders export needs a header row and one row per order, e.g. "${REQUIRED_ORDER_COLUMNS.join(delimiter)}"`,
+    };
+  }
+  const other = otherDelimiter(line, delimiter);
+  if (other !== null) {
+    const fields = line.split(other.char).length;
+    return {
+      kind: 'delimiter',
+      message:
+        `looks ${other.name}-separated: its header "${shorten(line.replaceAll('\t', '\\t'))}" has ${fields} fields split by ${showDelimiter(other.char)} ` +
+        `and none by the configured delimiter ${showDelimiter(delimiter)}; set "csv": { "delimiter": "${other.json}" } ${CONFIG_HINT}`,
+    };
+  }
+  return null;
+};
+
+/** A required column the header lacks: its logical name and the header name the mapping looks for. */
+export interface MissingColumn {
+  readonly column: OrderColumn;
+  readonly wanted: string;
+}
+
+/** Words that suggest which header column holds a logical column, for the example mapping only. */
+const HINTS: Readonly<Record<OrderColumn, RegExp>> = {
+  order_id: /order|invoice|transaction|^id$/i,
+  customer_id: /cust|client|buyer|user|member|account/i,
+  order_date: /date|time|day|created/i,
+  amount: /amount|total|value|price|revenue|sales|sum/i,
+  channel: /channel|source|medium/i,
+  status: /status|state/i,
+};
+
+/**
+ * The message for a header that lacks required columns: every missing column at once, the columns
+ * the file has, and the config's `columns` mapping with an example built from the file's own header
+ * where a name suggests the column (else a placeholder to fill in). `mapped` are the header names the
+ * mapping already matched, which the example does not offer again.
+ */
+export const missingColumnsProblem = (header: readonly string[], missing: readonly MissingColumn[], mapped: readonly string[] = []): ExportProblem => {
+  const taken = new Set(mapped);
+  const example: Record<string, string> = {};
+  for (const { column } of missing) {
+    const guess = header.find((h) => !taken.has(h) && HINTS[column].test(h));
+    if (guess !== undefined) taken.add(guess);
+    example[column] = guess ?? `<your ${column.replace('_', ' ')} column>`;
+  }
+  const names = missing.map((m) => (m.wanted === m.column ? `"${m.column}"` : `"${m.wanted}" (${m.column})`));
+  const has = header.length === 0 ? 'no columns' : header.map((h) => `"${shorten(h, 40)}"`).join(', ');
+  return {
+    kind: 'missing_columns',
+    message:
+      `${missing.length === 1 ? 'required column' : 'required columns'} ${names.join(', ')} ${missing.length === 1 ? 'is' : 'are'} missing; ` +
+      `the header has ${has}. If the export names them differently, map them with "columns" ${CONFIG_HINT}, ` +
+      `e.g. { "columns": { ${Object.entries(example).map(([k, v]) => `${JSON.stringify(k)}: ${JSON.stringify(v)}`).join(', ')} } }`,
+  };
+};
+
+/**
+ * The required columns a header lacks under a mapping (logical column -> header name), matched as
+ * the readers match them: the exact name, else the same name trimmed and case-insensitively.
+ */
+export const missingRequiredColumns = (header: readonly string[], mapping: Readonly<Record<OrderColumn, string>>): MissingColumn[] =>
+  REQUIRED_ORDER_COLUMNS.filter((column) => matchHeader(header, mapping[column]) === undefined).map((column) => ({ column, wanted: mapping[column] }));
+
+/** The header name that holds a wanted column: exact first, else trimmed and case-insensitive. */
+export const matchHeader = (header: readonly string[], wanted: string): string | undefined =>
+  header.find((h) => h === wanted) ?? header.find((h) => h.trim().toLowerCase() === wanted.toLowerCase());

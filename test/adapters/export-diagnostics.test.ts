@@ -1,0 +1,116 @@
+import { readFile } from 'node:fs/promises';
+import { gzipSync } from 'node:zlib';
+import { describe, expect, it } from 'vitest';
+import {
+  diagnoseExportHead,
+  missingColumnsProblem,
+  missingRequiredColumns,
+  readExportHead,
+  wideEncodingOf,
+} from '../../lambdas/clv-job/adapters/export-diagnostics.js';
+import { columnMappingSchema } from '../../lambdas/clv-job/config.js';
+import { fixture, tempDir, writeText } from '../support/files.js';
+
+const defaults = columnMappingSchema.parse({});
+const utf16le = (text: string): Buffer => Buffer.concat([Buffer.from([0xff, 0xfe]), Buffer.from(text, 'utf16le')]);
+
+describe('diagnoseExportHead', () => {
+  it('passes a plain comma-separated export, with or without a UTF-8 byte-order mark', () => {
+    expect(diagnoseExportHead(Buffer.from('order_id,customer_id,order_date,amount\nO1,c1,2025-01-01,5\n'))).toBeNull();
+    expect(diagnoseExportHead(Buffer.from('\uFEFForder_id,customer_id,order_date,amount\r\n'))).toBeNull();
+  });
+
+  it('names an empty file and a file of blank lines, with the header an export needs', () => {
+    expect(diagnoseExportHead(Buffer.alloc(0))).toEqual({ kind: 'empty', message: expect.stringMatching(/^is empty \(0 bytes\).*"order_id,customer_id,order_date,amount"/) });
+    expect(diagnoseExportHead(Buffer.from('\n\r\n  \n'))).toEqual({ kind: 'empty', message: expect.stringMatching(/^holds only blank lines/) });
+  });
+
+  it('names the encoding of the Excel "Unicode text" case (UTF-16LE with a byte-order mark)', async () => {
+    const head = await readFile(fixture('cases', 'utf16', 'orders.csv'));
+
+    const problem = diagnoseExportHead(head);
+
+    expect(problem?.kind).toBe('encoding');
+    expect(problem?.message).toMatch(/^is encoded as UTF-16LE .*not UTF-8/);
+    expect(problem?.message).toContain('iconv -f UTF-16LE -t UTF-8');
+  });
+
+  it.each([
+    ['UTF-16LE with a mark', utf16le('order_id,amount\n'), 'UTF-16LE'],
+    ['UTF-16BE with a mark', Buffer.concat([Buffer.from([0xfe, 0xff]), Buffer.from('order_id,amount\n', 'utf16le').swap16()]), 'UTF-16BE'],
+    ['UTF-16LE without a mark', Buffer.from('order_id,amount\n', 'utf16le'), 'UTF-16LE'],
+    ['UTF-16BE without a mark', Buffer.from('order_id,amount\n', 'utf16le').swap16(), 'UTF-16BE'],
+    ['UTF-32LE with a mark', Buffer.from([0xff, 0xfe, 0x00, 0x00, 0x6f, 0, 0, 0]), 'UTF-32LE'],
+    ['UTF-32BE with a mark', Buffer.from([0x00, 0x00, 0xfe, 0xff, 0, 0, 0, 0x6f]), 'UTF-32BE'],
+    ['UTF-8', Buffer.from('order_id,amount\nÉ,1\n'), null],
+  ])('tells %s', (_, head, encoding) => {
+    expect(wideEncodingOf(head)).toBe(encoding);
+  });
+
+  it.each([
+    ['semicolon', 'order_id;customer_id;order_date;amount\n1;c;2025-01-01;5,5\n', '";"', '"delimiter": ";"'],
+    ['tab', 'order_id\tcustomer_id\torder_date\tamount\n', '"\\t"', '"delimiter": "\\t"'],
+    ['pipe', 'order_id|customer_id|order_date|amount\n', '"|"', '"delimiter": "|"'],
+  ])('says a %s-separated file looks so and which config key to set', (name, text, shown, setting) => {
+    const problem = diagnoseExportHead(Buffer.from(text));
+
+    expect(problem?.kind).toBe('delimiter');
+    expect(problem?.message).toMatch(new RegExp(`^looks ${name}-separated: .* has 4 fields split by ${shown.replace('|', '\\|').replace('\\t', '\\\\t')}`));
+    expect(problem?.message).toContain(`set "csv": { ${setting} }`);
+  });
+
+  it('measures the header against the configured delimiter', () => {
+    expect(diagnoseExportHead(Buffer.from('order_id;customer_id;order_date;amount\n'), ';')).toBeNull();
+    expect(diagnoseExportHead(Buffer.from('order_id,customer_id,order_date,amount\n'), ';')?.message).toMatch(/^looks comma-separated: .*"delimiter": ","/);
+  });
+});
+
+describe('missingColumnsProblem', () => {
+  it('names every missing column at once, the columns the file has and a columns mapping from its own header', () => {
+    const header = ['id', 'cust', 'date', 'total', 'note'];
+
+    const problem = missingColumnsProblem(header, missingRequiredColumns(header, defaults));
+
+    expect(problem.kind).toBe('missing_columns');
+    expect(problem.message).toBe(
+      'required columns "order_id", "customer_id", "order_date", "amount" are missing; the header has "id", "cust", "date", "total", "note". ' +
+        'If the export names them differently, map them with "columns" in the config file given with --config, ' +
+        'e.g. { "columns": { "order_id": "id", "customer_id": "cust", "order_date": "date", "amount": "total" } }',
+    );
+  });
+
+  it('names a mapped column by its header name and leaves a placeholder where the header suggests nothing', () => {
+    const mapping = { ...defaults, amount: 'Betrag' };
+    const header = ['order_id', 'customer_id', 'order_date', 'x'];
+
+    const problem = missingColumnsProblem(header, missingRequiredColumns(header, mapping), ['order_id', 'customer_id', 'order_date']);
+
+    expect(problem.message).toMatch(/^required column "Betrag" \(amount\) is missing; the header has "order_id", "customer_id", "order_date", "x"\./);
+    expect(problem.message).toContain('{ "columns": { "amount": "<your amount column>" } }');
+  });
+
+  it('matches header names as the readers do: exact, else trimmed and case-insensitive', () => {
+    expect(missingRequiredColumns([' Order_ID ', 'CUSTOMER_ID', 'order_date', 'amount'], defaults)).toEqual([]);
+  });
+});
+
+describe('readExportHead', () => {
+  it('reads the first bytes of a plain file and of a gzip file, decompressed', async () => {
+    const dir = await tempDir();
+    const text = 'order_id,customer_id,order_date,amount\n' + 'O1,c1,2025-01-01,5\n'.repeat(10_000);
+    const plain = await writeText(dir, 'a.csv', text);
+    const gzip = await writeText(dir, 'a.csv.gz', gzipSync(text));
+
+    expect((await readExportHead(plain, 100)).toString()).toBe(text.slice(0, 100));
+    expect((await readExportHead(gzip, 100)).toString()).toBe(text.slice(0, 100));
+  });
+
+  it('gives what came through before a gzip stream breaks, and fails on a file that is not there', async () => {
+    const dir = await tempDir();
+    const text = 'order_id,customer_id,order_date,amount\n' + 'O1,c1,2025-01-01,5\n'.repeat(5000);
+    const cut = await writeText(dir, 'cut.csv.gz', gzipSync(text).subarray(0, 300));
+
+    expect(text.startsWith((await readExportHead(cut)).toString())).toBe(true);
+    await expect(readExportHead(`${dir}/missing.csv`)).rejects.toThrow(/ENOENT/);
+  });
+});
