@@ -5,6 +5,7 @@
  */
 import type { BgNbdParams } from '../../lambdas/clv-job/domain/models/bg-nbd.js';
 import type { GammaGammaParams } from '../../lambdas/clv-job/domain/models/gamma-gamma.js';
+import type { ParetoNbdParams } from '../../lambdas/clv-job/domain/models/pareto-nbd.js';
 
 /** A source of uniform numbers in the open interval (0, 1). */
 export type Uniform = () => number;
@@ -141,6 +142,52 @@ export const simulateCustomers = (u: Uniform, params: BgNbdParams, options: Simu
         later++;
       }
       if (u() < p) break;
+    }
+    x[i] = count;
+    tx[i] = last;
+    T[i] = tenure;
+    mx[i] = count > 0 ? spent / count : 0;
+    future[i] = later;
+  }
+  return { x, tx, T, mx, holdout: future };
+};
+
+/**
+ * Customers from the Pareto/NBD story (Schmittlein, Morrison & Colombo 1987): λ ~ Gamma(r, α) and
+ * μ ~ Gamma(s, β) independently; the customer is alive for an Exp(μ) lifetime from the first
+ * purchase at 0 and buys as a Poisson process with rate λ while alive. With `spend`, purchase values
+ * follow the Gamma-Gamma model as in {@link simulateCustomers}.
+ */
+export const simulateParetoNbdCustomers = (u: Uniform, params: ParetoNbdParams, options: SimulationOptions): SimulatedCustomers => {
+  const n = options.customers;
+  const holdout = options.holdout ?? 0;
+  const x = new Float64Array(n);
+  const tx = new Float64Array(n);
+  const T = new Float64Array(n);
+  const mx = new Float64Array(n);
+  const future = new Float64Array(n);
+  for (let i = 0; i < n; i++) {
+    const tenure = options.tenure(u);
+    const lambda = gamma(u, params.r, params.alpha);
+    const mu = gamma(u, params.s, params.beta);
+    const lifetime = -Math.log(u()) / mu;
+    const nu = options.spend === undefined ? 0 : gamma(u, options.spend.q, options.spend.gamma);
+    const end = Math.min(lifetime, tenure + holdout);
+    let t = 0;
+    let count = 0;
+    let last = 0;
+    let later = 0;
+    let spent = 0;
+    for (;;) {
+      t += -Math.log(u()) / lambda;
+      if (t > end) break;
+      if (t <= tenure) {
+        count++;
+        last = t;
+        if (options.spend !== undefined) spent += gamma(u, options.spend.p, nu);
+      } else {
+        later++;
+      }
     }
     x[i] = count;
     tx[i] = last;
