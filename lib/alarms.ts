@@ -32,7 +32,7 @@ export interface ClvAlarmsProps {
 
 /**
  * The job's alarms and the encrypted topic they notify: function errors, no successful run in
- * 24 hours, failed Athena queries, and failed runs waiting in the failed-runs queue. Each alarm
+ * 24 hours, failed Athena queries, a run stopped by a data-quality gate, and failed runs waiting in the failed-runs queue. Each alarm
  * notifies on ALARM and on OK. docs/deploy.md says what each one means and what to do.
  */
 export class ClvAlarms extends Construct {
@@ -40,6 +40,7 @@ export class ClvAlarms extends Construct {
   public readonly functionErrors: IAlarm;
   public readonly noSuccessfulRun: IAlarm;
   public readonly athenaQueryFailed: IAlarm;
+  public readonly qualityGateFailed: IAlarm;
   public readonly failedRunsQueued: IAlarm;
 
   constructor(scope: Construct, id: string, props: ClvAlarmsProps) {
@@ -126,6 +127,13 @@ export class ClvAlarms extends Construct {
     });
     this.athenaQueryFailed = alarm('AthenaQueryFailed', 'An Athena query of the CLV job failed.', {
       metric: jobMetric(METRIC.athenaQueryFailed, Duration.minutes(5)),
+      threshold: 1,
+      comparisonOperator: ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+      evaluationPeriods: 1,
+      treatMissingData: TreatMissingData.NOT_BREACHING,
+    });
+    this.qualityGateFailed = alarm('QualityGateFailed', 'A CLV run was stopped by a data-quality gate: nothing was published; the quality report is under _quality/.', {
+      metric: jobMetric(METRIC.qualityGateFailed, Duration.minutes(5)),
       threshold: 1,
       comparisonOperator: ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
       evaluationPeriods: 1,

@@ -1,6 +1,6 @@
 import { join } from 'node:path';
 import { AthenaClient } from '@aws-sdk/client-athena';
-import { GetObjectCommand, ListObjectsV2Command, type S3Client } from '@aws-sdk/client-s3';
+import { DeleteObjectCommand, GetObjectCommand, ListObjectsV2Command, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics } from '@aws-lambda-powertools/metrics';
 import type { Context } from 'aws-lambda';
@@ -8,6 +8,7 @@ import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } 
 import { ATHENA_CLIENT_DEFAULTS, AthenaQueryError } from '../lambdas/clv-job/adapters/athena-engine.js';
 import { S3Store } from '../lambdas/clv-job/adapters/s3-store.js';
 import { ConfigurationError } from '../lambdas/clv-job/errors.js';
+import { qualityReportSchema } from '../lambdas/clv-job/schemas/quality-report.js';
 import type { HandlerResult, createHandler as CreateHandler } from '../lambdas/clv-job/handler.js';
 import { LAMBDA_ENV, METRIC, METRICS_NAMESPACE } from '../lambdas/clv-job/lambda-contract.js';
 import { DEFAULT_LOCK_TTL_SECONDS, loadLambdaSettings } from '../lambdas/clv-job/lambda-env.js';
@@ -271,7 +272,7 @@ describeWith(['moto', 'trino'], 'the Lambda handler against moto and the Athena 
         counts: succeeded.counts,
         runDate: succeeded.runDate,
       });
-      expect(logs.filter((l) => l.message === 'stage finished').map((l) => l.stage)).toEqual(['lock', 'query', 'model', 'segment', 'write', 'publish']);
+      expect(logs.filter((l) => l.message === 'stage finished').map((l) => l.stage)).toEqual(['lock', 'query', 'gate', 'model', 'segment', 'write', 'publish']);
     });
   });
 
@@ -357,6 +358,40 @@ describeWith(['moto', 'trino'], 'the Lambda handler against moto and the Athena 
       expect(metricValues(lines)).toMatchObject({ [METRIC.runFailed]: 1, [METRIC.athenaQueryFailed]: 1 });
       expect(metricValues(lines)).not.toHaveProperty(METRIC.runSucceeded);
       expect(await outputKeys()).toEqual([]);
+    });
+
+    it('stops at a failed data-quality gate: previous night untouched, quality report under _quality/, QualityGateFailed, rethrown', async () => {
+      await captureStdout(() => handler({ runDate: '2025-12-31' }, context));
+      const before = await outputSnapshot();
+      // a broken drop lands beside the good exports: 6,000 rows whose dates nobody can read
+      const broken = ['order_id,customer_id,order_date,amount', ...Array.from({ length: 6000 }, (_, i) => `X${i},CX${i},31.02.2026,10.00`)].join('\n');
+      await s3.send(new PutObjectCommand({ Bucket: BUCKET, Key: 'orders/zz-broken.csv', Body: broken }));
+
+      let outcome;
+      try {
+        outcome = await captureStdout(() => handler({ runDate: '2026-01-15' }, context));
+      } finally {
+        await s3.send(new DeleteObjectCommand({ Bucket: BUCKET, Key: 'orders/zz-broken.csv' }));
+      }
+      const { error, lines } = outcome;
+
+      expect(error).toMatchObject({ name: 'QualityGateError' });
+      const after = await outputSnapshot();
+      const quality = 'quality/run_date=2026-01-15/quality.json'.replace(/^/, '_');
+      expect(Object.keys(after).filter((k) => !(k in before))).toEqual([quality]);
+      for (const [key, body] of Object.entries(before)) expect(after[key], key).toBe(body);
+      expect((await readJson('latest.json')).run_date).toBe('2025-12-31');
+      const report = qualityReportSchema.parse(await readJson(quality));
+      expect(report).toMatchObject({ passed: false, published: false, run_date: '2026-01-15' });
+      expect(report.gates.find((g) => g.gate === 'rejected_share')).toMatchObject({ passed: false, threshold: 0.2 });
+      const previous = await readJson('summary/run_date=2025-12-31/summary.json');
+      expect(report.top_reasons[0]).toMatchObject({ reason: 'invalid_order_date', rows: 6000 + previous.counts.rejected_by_reason.invalid_order_date });
+      expect(report.top_reasons[0]!.samples).toHaveLength(3);
+      expect(report.top_reasons[0]!.samples.every((s) => s.reason === 'invalid_order_date' && typeof s.source_file === 'string')).toBe(true);
+      expect(metricValues(lines)).toMatchObject({ [METRIC.runFailed]: 1, [METRIC.qualityGateFailed]: 1 });
+      const errors = logsOf(lines).filter((l) => l.level === 'ERROR');
+      expect(errors).toHaveLength(1);
+      expect(errors[0]).toMatchObject({ message: 'run stopped by a data-quality gate, nothing published', qualityReport: `s3://${BUCKET}/clv/${quality}` });
     });
 
     it('keeps the previous run of the night visible and intact when S3 fails mid-publish, with no _SUCCESS of its own', async () => {

@@ -3,11 +3,13 @@ import { z } from 'zod';
 import {
   columnMappingSchema,
   configFileSchema,
+  gatesConfigSchema,
   isoDateSchema,
   resolveModelOptions,
   timeUnitSchema,
   type ColumnMapping,
 } from './config.js';
+import type { GateSettings } from './domain/quality-gates.js';
 import { ConfigurationError } from './errors.js';
 import type { BacktestRequest } from './pipeline/backtest.js';
 import type { RunConfig } from './pipeline/run.js';
@@ -32,6 +34,7 @@ export const runFlagsSchema = z.object({
   discountRate: numberFlag('--discount-rate'),
   margin: numberFlag('--margin'),
   lifespanYears: numberFlag('--lifespan-years'),
+  acceptFailedGates: z.boolean().optional(),
 });
 export type RunFlags = z.input<typeof runFlagsSchema>;
 
@@ -102,6 +105,8 @@ export const readConfigFile = async (path: string): Promise<z.infer<typeof confi
   return parsed.data;
 };
 
+const gatesOf = ({ acceptFailedGates: _, ...settings }: z.output<typeof gatesConfigSchema>): GateSettings => settings;
+
 /** Flags win over the config file, which wins over the defaults. Every problem is reported at once. */
 export const resolveRunConfig = async (flags: RunFlags): Promise<CliRunConfig> => {
   const parsed = runFlagsSchema.safeParse(flags);
@@ -129,6 +134,8 @@ export const resolveRunConfig = async (flags: RunFlags): Promise<CliRunConfig> =
       model,
       nonPurchaseStatuses: file.nonPurchaseStatuses,
       segments: file.segments,
+      ...(file.gates ? { gates: gatesOf(file.gates) } : {}),
+      acceptFailedGates: f.acceptFailedGates === true || file.gates?.acceptFailedGates === true,
       lockTtlSeconds: LOCAL_LOCK_TTL_SECONDS,
       ...(file.backtest ? { backtestHoldoutDays: file.backtest.holdoutDays } : {}),
     }),

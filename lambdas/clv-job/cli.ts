@@ -168,6 +168,7 @@ const main = async (argv: readonly string[], io: Io): Promise<number> => {
     .option('--discount-rate <rate>', 'annual discount rate (default: 0.10)')
     .option('--margin <share>', 'share of revenue that is profit (default: 1.0)')
     .option('--lifespan-years <years>', 'expected lifespan for historical CLV (default: 3)')
+    .option('--accept-failed-gates', 'publish even when a data-quality gate fails (the quality report is written all the same)')
     .option('--debug', 'print stack traces of failures')
     .action(async (options: RunFlags & { debug?: boolean }) => {
       debug = options.debug ?? false;

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { DEFAULT_GATE_SETTINGS, type GateSettings } from './domain/quality-gates.js';
 import { segmentSettingsSchema } from './schemas/summary-segments.js';
 import { ORDER_COLUMNS } from './schemas/tables.js';
 
@@ -45,6 +46,20 @@ export const columnMappingSchema = z
   .transform((m) => Object.fromEntries(ORDER_COLUMNS.map((c) => [c, m[c] ?? c])) as Record<(typeof ORDER_COLUMNS)[number], string>);
 export type ColumnMapping = z.output<typeof columnMappingSchema>;
 
+/**
+ * `gates` of the config file: the data-quality gates' thresholds (null turns a gate off; see
+ * domain/quality-gates.ts for what each measures and README "Data-quality gates" for why each default).
+ */
+export const gatesConfigSchema = z.strictObject({
+  maxRejectedShare: z.number().min(0).max(1).nullable().default(DEFAULT_GATE_SETTINGS.maxRejectedShare),
+  minCustomersVsPrevious: z.number().min(0).nullable().default(DEFAULT_GATE_SETTINGS.minCustomersVsPrevious),
+  minAcceptedOrders: z.number().int().min(0).default(DEFAULT_GATE_SETTINGS.minAcceptedOrders),
+  earliestOrderDate: isoDateSchema.nullable().default(DEFAULT_GATE_SETTINGS.earliestOrderDate),
+  maxDaysSinceLatestOrder: z.number().int().min(0).nullable().default(DEFAULT_GATE_SETTINGS.maxDaysSinceLatestOrder),
+  /** Publish even when a gate fails, as `--accept-failed-gates` does. */
+  acceptFailedGates: z.boolean().default(false),
+}) satisfies z.ZodType<GateSettings & { acceptFailedGates: boolean }>;
+
 /** The config file (`--config`): JSON. Flags given on the command line win over it. */
 export const configFileSchema = z.strictObject({
   model: modelOptionsSchema.partial().optional(),
@@ -55,6 +70,7 @@ export const configFileSchema = z.strictObject({
   backtest: z.strictObject({ holdoutDays: z.number().int().min(7).max(3650) }).optional(),
   /** Tier cut points, value x loyalty and RFM options, warning thresholds, recommended actions. */
   segments: segmentSettingsSchema.optional(),
+  gates: gatesConfigSchema.optional(),
 });
 export type ConfigFile = z.infer<typeof configFileSchema>;
 

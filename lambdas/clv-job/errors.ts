@@ -1,3 +1,5 @@
+import type { QualityReport } from './schemas/quality-report.js';
+
 /**
  * Typed errors under one base that keeps its cause. The pipeline decides what an error means; the
  * entry points turn it into an exit code or a rethrow, and log it once.
@@ -31,6 +33,20 @@ export class EngineError extends ClvError {}
 
 /** The row accounting identity does not hold: publishing would mislead, so the run fails. */
 export class AccountingError extends ClvError {}
+
+/**
+ * A data-quality gate failed: the run publishes nothing (SPEC "Data-quality gates"). The report
+ * holds the gates' figures and sample rows; it has been written under `_quality/` already.
+ */
+export class QualityGateError extends ClvError {
+  constructor(
+    message: string,
+    readonly report: QualityReport,
+    readonly reportLocation: string,
+  ) {
+    super(message);
+  }
+}
 
 /** Another run holds the lock. */
 export class RunLockedError extends ClvError {}

@@ -14,7 +14,7 @@ import { ATHENA_CLIENT_DEFAULTS, AthenaEngine, AthenaQueryError } from './adapte
 import { ParquetTableWriter } from './adapters/parquet-table-writer.js';
 import { S3Store } from './adapters/s3-store.js';
 import { isoDateSchema } from './config.js';
-import { ConfigurationError, RunLockedError } from './errors.js';
+import { ConfigurationError, QualityGateError, RunLockedError } from './errors.js';
 import { METRIC, METRICS_NAMESPACE } from './lambda-contract.js';
 import { loadLambdaSettings, type LambdaSettings } from './lambda-env.js';
 import { runPipeline, type ProgressListener } from './pipeline/run.js';
@@ -24,9 +24,10 @@ import type { Summary } from './schemas/summary.js';
 
 /**
  * The scheduler's event (anything without `runDate`: as-of = the latest valid order date) or
- * `{ "runDate": "YYYY-MM-DD" }`, a manual re-run of that night (as-of = runDate).
+ * `{ "runDate": "YYYY-MM-DD" }`, a manual re-run of that night (as-of = runDate). A manual run may add
+ * `"acceptFailedGates": true` to publish although a data-quality gate fails, on purpose.
  */
-export const lambdaEventSchema = z.looseObject({ runDate: isoDateSchema.optional() }).nullish();
+export const lambdaEventSchema = z.looseObject({ runDate: isoDateSchema.optional(), acceptFailedGates: z.boolean().optional() }).nullish();
 export type LambdaEvent = z.input<typeof lambdaEventSchema>;
 
 export type HandlerResult =
@@ -72,14 +73,17 @@ const athenaFailure = (error: unknown): AthenaQueryError | null => {
   return null;
 };
 
-const parseEvent = (event: unknown): { runDate?: string } => {
+const parseEvent = (event: unknown): { runDate?: string; acceptFailedGates?: boolean } => {
   const parsed = lambdaEventSchema.safeParse(event);
   if (!parsed.success) {
     throw new ConfigurationError(
       `the event is not a scheduler event or { "runDate": "YYYY-MM-DD" }: ${parsed.error.issues.map((i) => `${i.path.join('.') || 'event'} ${i.message}`).join('; ')}`,
     );
   }
-  return parsed.data?.runDate ? { runDate: parsed.data.runDate } : {};
+  return {
+    ...(parsed.data?.runDate ? { runDate: parsed.data.runDate } : {}),
+    ...(parsed.data?.acceptFailedGates ? { acceptFailedGates: true } : {}),
+  };
 };
 
 const loggedProgress = (logger: Logger): ProgressListener => ({
@@ -114,11 +118,11 @@ export const createHandler = (deps: HandlerDeps) => {
     logger.appendKeys({ runId });
     const seconds = () => Math.round(performance.now() - started) / 1000;
     try {
-      const { runDate } = parseEvent(event);
+      const { runDate, acceptFailedGates } = parseEvent(event);
       logger.info('run started', { ...(runDate ? { requestedRunDate: runDate } : {}), event, output: store.location });
       const result = await runPipeline(
         { engine, store, tables, now, newRunId: () => runId, progress: loggedProgress(logger), renderReport },
-        buildRunConfig({ asOf: runDate, model: settings.model, lockTtlSeconds: settings.lockTtlSeconds }),
+        buildRunConfig({ asOf: runDate, model: settings.model, lockTtlSeconds: settings.lockTtlSeconds, acceptFailedGates }),
       );
       const { counts } = result.summary;
       const durationSeconds = seconds();
@@ -153,6 +157,16 @@ export const createHandler = (deps: HandlerDeps) => {
       const athenaError = athenaFailure(error);
       metrics.addMetric(METRIC.runFailed, MetricUnit.Count, 1);
       metrics.addMetric(METRIC.durationSeconds, MetricUnit.Seconds, seconds());
+      if (error instanceof QualityGateError) {
+        metrics.addMetric(METRIC.qualityGateFailed, MetricUnit.Count, 1);
+        logger.error('run stopped by a data-quality gate, nothing published', {
+          gates: error.report.gates.filter((g) => !g.passed),
+          counts: error.report.counts,
+          topReasons: error.report.top_reasons,
+          qualityReport: `${store.location}${error.reportLocation}`,
+        });
+        throw error;
+      }
       if (athenaError) metrics.addMetric(METRIC.athenaQueryFailed, MetricUnit.Count, 1);
       // logged here, once; the rethrow is for Lambda's error metric and the on-failure destination
       logger.error('run failed, nothing published', {

@@ -36,4 +36,6 @@ export const METRIC = {
   customers: 'Customers',
   durationSeconds: 'DurationSeconds',
   athenaQueryFailed: 'AthenaQueryFailed',
+  /** 1 per run stopped by a data-quality gate (nothing published; the quality report is under `_quality/`). */
+  qualityGateFailed: 'QualityGateFailed',
 } as const;

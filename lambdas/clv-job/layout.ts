@@ -3,6 +3,8 @@
  * adapters, the pipeline and the CDK stack's lifecycle rules and Glue tables all use these names.
  */
 export const STAGING_DIR = '_staging';
+/** Quality reports of runs whose data-quality gates failed; never part of a published run. */
+export const QUALITY_DIR = '_quality';
 export const LOCK_KEY = '_lock/run.lock';
 export const LATEST_KEY = 'latest.json';
 export const SUCCESS_MARKER = '_SUCCESS';
@@ -16,6 +18,7 @@ export const runDatePartition = (runDate: string): string => `run_date=${runDate
 export const datasetPartition = (dataset: Dataset, runDate: string): string => `${dataset}/${runDatePartition(runDate)}`;
 export const summaryKey = (runDate: string): string => `${datasetPartition('summary', runDate)}/summary.json`;
 export const reportKey = (runDate: string): string => `${datasetPartition('report', runDate)}/index.html`;
+export const qualityReportKey = (runDate: string): string => `${QUALITY_DIR}/${runDatePartition(runDate)}/quality.json`;
 /** The run date's success marker and manifest sit beside its summary. */
 export const successKey = (runDate: string): string => `${datasetPartition('summary', runDate)}/${SUCCESS_MARKER}`;
 export const manifestKey = (runDate: string): string => `${datasetPartition('summary', runDate)}/${MANIFEST_FILE}`;

@@ -46,6 +46,12 @@ export interface OutputStore {
   stage(runId: string): Promise<StagedRun>;
   /** Reads a published object, or null when it does not exist. */
   read(key: string): Promise<Uint8Array | null>;
+  /**
+   * Writes one object straight under the output root, outside any run and visible at once (a
+   * reader sees the old object or the new one): a failed run's quality report, which must be seen
+   * although nothing is published.
+   */
+  putReport(key: string, body: string): Promise<void>;
   /** Run dates that have a published summary, ascending. */
   publishedRunDates(): Promise<string[]>;
   /**

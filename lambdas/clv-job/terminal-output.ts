@@ -12,6 +12,7 @@ import type { Summary } from './schemas/summary.js';
 const STAGE_LABELS: Readonly<Record<string, string>> = {
   lock: 'Taking the run lock',
   query: 'Reading and aggregating orders',
+  gate: 'Checking the data-quality gates',
   model: 'Fitting BG/NBD and Gamma-Gamma',
   backtest: 'Backtesting the model on a holdout period',
   segment: 'Segmenting customers and comparing with the previous run',

@@ -73,9 +73,9 @@ describe('ClvAlarms: the alarm topic', () => {
 });
 
 describe('ClvAlarms: the alarms', () => {
-  it('are four, and each notifies the topic on ALARM and on OK', () => {
+  it('are five, and each notifies the topic on ALARM and on OK', () => {
     const template = stackTemplate();
-    template.resourceCountIs('AWS::CloudWatch::Alarm', 4);
+    template.resourceCountIs('AWS::CloudWatch::Alarm', 5);
     for (const alarm of Object.values(template.findResources('AWS::CloudWatch::Alarm'))) {
       expect(alarm.Properties).toMatchObject({ AlarmActions: [{ Ref: expect.stringMatching(/^AlarmsTopic/) }], OKActions: [{ Ref: expect.stringMatching(/^AlarmsTopic/) }] });
     }
@@ -124,6 +124,19 @@ describe('ClvAlarms: the alarms', () => {
     stackTemplate().hasResourceProperties('AWS::CloudWatch::Alarm', {
       Namespace: METRICS_NAMESPACE,
       MetricName: METRIC.athenaQueryFailed,
+      Dimensions: [{ Name: 'service', Value: 'clv-job' }],
+      Statistic: 'Sum',
+      Threshold: 1,
+      ComparisonOperator: 'GreaterThanOrEqualToThreshold',
+      TreatMissingData: 'notBreaching',
+      ...notifiesTopic,
+    });
+  });
+
+  it('fire when a data-quality gate stopped a run', () => {
+    stackTemplate().hasResourceProperties('AWS::CloudWatch::Alarm', {
+      Namespace: METRICS_NAMESPACE,
+      MetricName: METRIC.qualityGateFailed,
       Dimensions: [{ Name: 'service', Value: 'clv-job' }],
       Statistic: 'Sum',
       Threshold: 1,

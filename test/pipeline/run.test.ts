@@ -138,6 +138,7 @@ describe('publishing, when a run fails or is repeated', () => {
     const failingPublish = (store: OutputStore): OutputStore => ({
       location: store.location,
       read: (k) => store.read(k),
+      putReport: (k, body) => store.putReport(k, body),
       publishedRunDates: () => store.publishedRunDates(),
       lock: (id, ttl) => store.lock(id, ttl),
       stage: async (runId) => {

@@ -7,6 +7,7 @@ import { findInputFiles } from '../../lambdas/clv-job/adapters/input-files.js';
 import { LocalFolderStore } from '../../lambdas/clv-job/adapters/local-folder-store.js';
 import { ParquetTableWriter } from '../../lambdas/clv-job/adapters/parquet-table-writer.js';
 import { DEFAULT_NON_PURCHASE_STATUSES, columnMappingSchema, resolveModelOptions } from '../../lambdas/clv-job/config.js';
+import { DEFAULT_GATE_SETTINGS } from '../../lambdas/clv-job/domain/quality-gates.js';
 import { DEFAULT_SEGMENT_SETTINGS } from '../../lambdas/clv-job/domain/segments/settings.js';
 import type { OutputStore, TableWriter } from '../../lambdas/clv-job/ports.js';
 import { runPipeline, type RunConfig, type RunResult } from '../../lambdas/clv-job/pipeline/run.js';
@@ -17,6 +18,8 @@ export const defaultRunConfig = (overrides: Partial<RunConfig> = {}): RunConfig 
   nonPurchaseStatuses: DEFAULT_NON_PURCHASE_STATUSES,
   segments: DEFAULT_SEGMENT_SETTINGS,
   lockTtlSeconds: 3600,
+  gates: DEFAULT_GATE_SETTINGS,
+  acceptFailedGates: false,
   ...overrides,
 });
 

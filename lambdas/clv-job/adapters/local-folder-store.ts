@@ -52,6 +52,10 @@ export class LocalFolderStore implements OutputStore {
     }
   }
 
+  async putReport(key: string, body: string): Promise<void> {
+    await writeAtomically(join(this.location, key), body);
+  }
+
   async publishedRunDates(): Promise<string[]> {
     const summaries = join(this.location, 'summary');
     if (!(await exists(summaries))) return [];

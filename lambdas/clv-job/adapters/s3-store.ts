@@ -101,6 +101,10 @@ export class S3Store implements OutputStore {
   }
 
   /** One paged listing of `summary/`: the run dates whose partition holds a `_SUCCESS`. */
+  async putReport(key: string, body: string): Promise<void> {
+    await this.putObject(this.keyOf(key), body, 'application/json');
+  }
+
   async publishedRunDates(): Promise<string[]> {
     const marker = new RegExp(`^${escapeRegExp(this.keyOf('summary/'))}run_date=(\\d{4}-\\d{2}-\\d{2})/_SUCCESS$`);
     const dates = (await this.list(this.keyOf('summary/'))).flatMap((o) => marker.exec(o.key)?.[1] ?? []);

@@ -1,9 +1,11 @@
 import type { ModelOptions } from '../config.js';
 import { dayOf, isoDay } from '../domain/customers.js';
 import type { SegmentSettings } from '../domain/segments/settings.js';
-import { AccountingError, EmptyInputError } from '../errors.js';
-import { reportKey, summaryKey } from '../layout.js';
+import type { GateSettings } from '../domain/quality-gates.js';
+import { AccountingError, EmptyInputError, QualityGateError } from '../errors.js';
+import { qualityReportKey, reportKey, summaryKey } from '../layout.js';
 import type { OutputStore, QueryEngine, StagedRun, TableWriter } from '../ports.js';
+import { qualityReportSchema } from '../schemas/quality-report.js';
 import { summarySchema, type Summary } from '../schemas/summary.js';
 import type { SqlParameters } from '../sql/index.js';
 import { accountFor } from './accounting.js';
@@ -17,12 +19,13 @@ import {
   decodeSpendPatterns,
 } from './engine-results.js';
 import { loadPrevious } from './previous-run.js';
+import { describeQualityReport, judgeQuality } from './quality.js';
 import { fitModels, modelParameters, scoreCustomers } from './score-customers.js';
 import { segmentAndCompare } from './segment-customers.js';
 import { writeCustomers, writeRejected, type WrittenFile } from './write-tables.js';
 import { REJECTED_COLUMNS } from '../schemas/tables.js';
 
-export const STAGES = ['lock', 'query', 'model', 'backtest', 'segment', 'write', 'publish'] as const;
+export const STAGES = ['lock', 'query', 'gate', 'model', 'backtest', 'segment', 'write', 'publish'] as const;
 export type Stage = (typeof STAGES)[number];
 
 /** Told when each stage starts and ends, e.g. to draw progress on a terminal. */
@@ -53,6 +56,10 @@ export interface RunConfig {
   readonly lockTtlSeconds: number;
   /** When set, the summary carries a backtest holding out the last this many days. */
   readonly backtestHoldoutDays?: number;
+  /** Data-quality gates checked before anything is published. */
+  readonly gates: GateSettings;
+  /** Publish even when a gate fails (the quality report is written all the same). */
+  readonly acceptFailedGates: boolean;
 }
 
 export interface RunResult {
@@ -106,6 +113,40 @@ export const runPipeline = async (deps: PipelineDeps, config: RunConfig): Promis
     );
     const runDate = query.asOf;
 
+    const previous = await loadPrevious(store, runDate);
+    const quality = await stage(
+      'gate',
+      async () => {
+        const verdict = judgeQuality({
+          runId,
+          runDate,
+          asOf: query.asOf,
+          asOfGiven: config.asOf !== undefined,
+          counts: query.counts,
+          customers: query.customers,
+          rejected: query.rejected,
+          previous: previous && { runDate: previous.runDate, customers: previous.summary.counts.customers },
+          settings: config.gates,
+          acceptFailedGates: config.acceptFailedGates,
+          checkedAt: deps.now(),
+        });
+        if (verdict.section.passed) return verdict;
+        // the report is written before anything else can fail: it is what the team looks at
+        const key = qualityReportKey(runDate);
+        await store.putReport(key, JSON.stringify(qualityReportSchema.parse(verdict.report), null, 2) + '\n');
+        if (!config.acceptFailedGates) {
+          const failed = verdict.section.gates.filter((g) => !g.passed).map((g) => `${g.gate} (${g.message})`);
+          throw new QualityGateError(
+            `data-quality gate failed: ${failed.join('; ')}. Quality report: ${store.location.replace(/\/?$/, '/')}${key}\n${describeQualityReport(verdict.report).join('\n')}`,
+            verdict.report,
+            key,
+          );
+        }
+        return verdict;
+      },
+      (v) => (v.section.passed ? 'all gates passed' : 'gates failed, published on purpose'),
+    );
+
     // the model stage in two timed halves: the fits (on the distinct patterns) and the scoring (per customer)
     const modelParts: Record<string, number> = {};
     const scored = await stage(
@@ -131,7 +172,6 @@ export const runPipeline = async (deps: PipelineDeps, config: RunConfig): Promis
             }),
           );
 
-    const previous = await loadPrevious(store, runDate);
     const segmented = await stage(
       'segment',
       async () =>
@@ -194,7 +234,12 @@ export const runPipeline = async (deps: PipelineDeps, config: RunConfig): Promis
       changes: segmented.summary.changes,
       ...(backtest ? { backtest } : {}),
       ...(scored.diagnostics ? { diagnostics: scored.diagnostics } : {}),
-      warnings: [...scored.warnings, ...(query.customers.size === 0 ? [{ code: 'no_customers', message: 'no valid purchase: every row was rejected, duplicate or non-purchase' }] : [])],
+      quality: quality.section,
+      warnings: [
+        ...(quality.section.accepted_failed_gates
+          ? [{ code: 'quality_gates_failed', message: `published although data-quality gates failed: ${quality.section.gates.filter((g) => !g.passed).map((g) => g.message).join('; ')}` }]
+          : []),
+        ...scored.warnings, ...(query.customers.size === 0 ? [{ code: 'no_customers', message: 'no valid purchase: every row was rejected, duplicate or non-purchase' }] : [])],
     };
     const summary = summarySchema.parse(draft);
     const summaryText = JSON.stringify(summary, null, 2) + '\n';

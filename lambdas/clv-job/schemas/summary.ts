@@ -4,6 +4,7 @@ import { diagnosticsSchema } from './summary-diagnostics.js';
 import { modelsSummarySchema } from './summary-models.js';
 import { countsSectionSchema, runSectionSchema, runWarningSchema, totalsSectionSchema } from './summary-run.js';
 import { changesSchema, segmentSummarySchema } from './summary-segments.js';
+import { qualitySectionSchema } from './quality-report.js';
 
 /**
  * `summary/run_date=YYYY-MM-DD/summary.json`, the contract BI tools and later runs read.
@@ -25,6 +26,8 @@ export const summarySchema = z.object({
   backtest: backtestSchema.optional(),
   /** The BG/NBD fit against its own data (histogram, P(alive) grid) for the report; absent when the fit is not trusted. */
   diagnostics: diagnosticsSchema.optional(),
+  /** The data-quality gates the run was held to (absent from summaries written before gates existed). */
+  quality: qualitySectionSchema.optional(),
   /** Run-level warnings (untrusted fits, nothing to score); segment warnings live in `changes.warnings`. */
   warnings: z.array(runWarningSchema),
 });

@@ -1,0 +1,143 @@
+/**
+ * Data-quality gates (SPEC "Data-quality gates"): the checks a night's input must pass before its
+ * results may replace the previous night's. Pure: the pipeline gathers the figures and decides what
+ * a failed gate means (a failed run, unless gates are accepted on purpose).
+ */
+
+export const GATES = ['accepted_orders', 'rejected_share', 'customers_vs_previous', 'earliest_order_date', 'latest_order_date'] as const;
+export type GateName = (typeof GATES)[number];
+
+/** Thresholds of the gates; `null` turns a gate off. */
+export interface GateSettings {
+  /**
+   * Most defective rows (rejected, malformed included) as a share of the rows judged against the
+   * night's window; rows dated after an as-of date given explicitly lie outside it and count in neither.
+   * @default 0.2
+   */
+  readonly maxRejectedShare: number | null;
+  /** Fewest customers as a share of the previous run's (the latest earlier run date in the output). @default 0.5 */
+  readonly minCustomersVsPrevious: number | null;
+  /** Fewest accepted orders. @default 1 */
+  readonly minAcceptedOrders: number;
+  /** `YYYY-MM-DD`: no accepted order may be dated before this day. @default null (off) */
+  readonly earliestOrderDate: string | null;
+  /** Most days from the latest accepted order to the as-of date: a stale drop fails. @default null (off) */
+  readonly maxDaysSinceLatestOrder: number | null;
+}
+
+export const DEFAULT_GATE_SETTINGS: GateSettings = {
+  maxRejectedShare: 0.2,
+  minCustomersVsPrevious: 0.5,
+  minAcceptedOrders: 1,
+  earliestOrderDate: null,
+  maxDaysSinceLatestOrder: null,
+};
+
+/** What the gates look at, gathered by the pipeline from the night's counts and the previous run. */
+export interface GateFigures {
+  readonly asOf: string;
+  readonly asOfGiven: boolean;
+  readonly inputRows: number;
+  readonly rejectedRows: number;
+  /** Rejected as `order_date_after_as_of`. */
+  readonly rowsAfterAsOf: number;
+  readonly acceptedOrders: number;
+  readonly customers: number;
+  /** The previous run's customers and date, or null when there is no earlier run date. */
+  readonly previous: { readonly runDate: string; readonly customers: number } | null;
+  /** `YYYY-MM-DD` of the earliest and latest accepted orders, null without any. */
+  readonly earliestOrderDate: string | null;
+  readonly latestOrderDate: string | null;
+}
+
+export interface GateResult {
+  readonly gate: GateName;
+  readonly passed: boolean;
+  /** The measured figure: a share, a count, a date or a number of days; null when there is nothing to measure. */
+  readonly value: number | string | null;
+  /** The threshold it was held against. */
+  readonly threshold: number | string;
+  readonly message: string;
+}
+
+const percent = (share: number): string => `${(100 * share).toFixed(1)}%`;
+const daysBetween = (from: string, to: string): number => Math.round((Date.parse(`${to}T00:00:00Z`) - Date.parse(`${from}T00:00:00Z`)) / 86_400_000);
+
+/**
+ * The defective share of the rows the night judges: rejected rows over input rows, leaving out rows
+ * dated after an as-of date that was given (a backfill or a calibration such as CDNOW as of
+ * 1997-09-30 leaves later orders outside its window, not in error). With the as-of date defaulted
+ * to the latest order date, a row after it is dated in the future: a defect. 0 when nothing is judged.
+ */
+export const rejectedShare = (figures: GateFigures): number => {
+  const outside = figures.asOfGiven ? figures.rowsAfterAsOf : 0;
+  const judged = figures.inputRows - outside;
+  return judged > 0 ? (figures.rejectedRows - outside) / judged : 0;
+};
+
+/**
+ * Every gate that is switched on, in the order of {@link GATES}, each with its figure, threshold and a
+ * sentence saying what was found. A gate without anything to measure (no previous run, no orders)
+ * passes; "at least one accepted order" is what catches an empty night.
+ */
+export const checkGates = (figures: GateFigures, settings: GateSettings): GateResult[] => {
+  const results: GateResult[] = [];
+  const accepted = figures.acceptedOrders;
+  results.push({
+    gate: 'accepted_orders',
+    passed: accepted >= settings.minAcceptedOrders,
+    value: accepted,
+    threshold: settings.minAcceptedOrders,
+    message: `${accepted} accepted orders (at least ${settings.minAcceptedOrders} required)`,
+  });
+  if (settings.maxRejectedShare !== null) {
+    const share = rejectedShare(figures);
+    const outside = figures.asOfGiven && figures.rowsAfterAsOf > 0 ? `; ${figures.rowsAfterAsOf} rows after the given as-of date not counted` : '';
+    results.push({
+      gate: 'rejected_share',
+      passed: share <= settings.maxRejectedShare,
+      value: share,
+      threshold: settings.maxRejectedShare,
+      message: `${percent(share)} of the rows rejected (at most ${percent(settings.maxRejectedShare)} allowed${outside})`,
+    });
+  }
+  if (settings.minCustomersVsPrevious !== null) {
+    const previous = figures.previous;
+    const ratio = previous === null || previous.customers === 0 ? null : figures.customers / previous.customers;
+    results.push({
+      gate: 'customers_vs_previous',
+      passed: ratio === null || ratio >= settings.minCustomersVsPrevious,
+      value: ratio,
+      threshold: settings.minCustomersVsPrevious,
+      message:
+        previous === null
+          ? 'no earlier run date in this output to compare with'
+          : `${figures.customers} customers, ${ratio === null ? 'the previous run had none' : percent(ratio)} of the ${previous.customers} of ${previous.runDate} (at least ${percent(settings.minCustomersVsPrevious)} required)`,
+    });
+  }
+  if (settings.earliestOrderDate !== null) {
+    const earliest = figures.earliestOrderDate;
+    results.push({
+      gate: 'earliest_order_date',
+      passed: earliest === null || earliest >= settings.earliestOrderDate,
+      value: earliest,
+      threshold: settings.earliestOrderDate,
+      message: earliest === null ? 'no accepted order' : `earliest accepted order ${earliest} (none before ${settings.earliestOrderDate} allowed)`,
+    });
+  }
+  if (settings.maxDaysSinceLatestOrder !== null) {
+    const latest = figures.latestOrderDate;
+    const days = latest === null ? null : daysBetween(latest, figures.asOf);
+    results.push({
+      gate: 'latest_order_date',
+      passed: days === null || days <= settings.maxDaysSinceLatestOrder,
+      value: latest,
+      threshold: settings.maxDaysSinceLatestOrder,
+      message:
+        days === null
+          ? 'no accepted order'
+          : `latest accepted order ${latest}, ${days} days before the as-of date ${figures.asOf} (at most ${settings.maxDaysSinceLatestOrder} allowed)`,
+    });
+  }
+  return results;
+};

@@ -1,0 +1,57 @@
+import { describe, expect, it } from 'vitest';
+import { DEFAULT_GATE_SETTINGS, checkGates, rejectedShare, type GateFigures } from '../../lambdas/clv-job/domain/quality-gates.js';
+
+const night: GateFigures = {
+  asOf: '2025-06-30',
+  asOfGiven: false,
+  inputRows: 1000,
+  rejectedRows: 100,
+  rowsAfterAsOf: 0,
+  acceptedOrders: 880,
+  customers: 400,
+  previous: { runDate: '2025-06-29', customers: 390 },
+  earliestOrderDate: '2023-01-02',
+  latestOrderDate: '2025-06-30',
+};
+const verdict = (figures: Partial<GateFigures>, settings = DEFAULT_GATE_SETTINGS) =>
+  Object.fromEntries(checkGates({ ...night, ...figures }, settings).map((g) => [g.gate, g.passed]));
+
+describe('the data-quality gates', () => {
+  it('pass an ordinary night, checking only the gates that are on by default', () => {
+    expect(verdict({})).toEqual({ accepted_orders: true, rejected_share: true, customers_vs_previous: true });
+  });
+
+  it.each([
+    ['no accepted order', { acceptedOrders: 0 }, 'accepted_orders'],
+    ['201 of 1,000 rows rejected (20.1% > 20%)', { rejectedRows: 201 }, 'rejected_share'],
+    ['194 customers where the previous run had 390 (49.7% < 50%)', { customers: 194 }, 'customers_vs_previous'],
+  ] as const)('fail on %s', (_, figures, gate) => {
+    expect(verdict(figures)[gate]).toBe(false);
+  });
+
+  it('hold exactly at the thresholds: 20% rejected and 50% of the previous customers pass', () => {
+    expect(verdict({ rejectedRows: 200, customers: 195 })).toEqual({ accepted_orders: true, rejected_share: true, customers_vs_previous: true });
+  });
+
+  it('leave rows after an as-of date given explicitly out of the rejected share, and count them as defects otherwise', () => {
+    // 600 rows after the as-of date, 40 other rejections among the 400 rows inside the window: 10%
+    const backfill = { inputRows: 1000, rejectedRows: 640, rowsAfterAsOf: 600 };
+    expect(rejectedShare({ ...night, ...backfill, asOfGiven: true })).toBeCloseTo(0.1, 12);
+    expect(rejectedShare({ ...night, ...backfill, asOfGiven: false })).toBeCloseTo(0.64, 12);
+  });
+
+  it('pass the customer comparison when there is no earlier run to compare with', () => {
+    expect(verdict({ previous: null, customers: 1 }).customers_vs_previous).toBe(true);
+  });
+
+  it('check the order-date range when configured: nothing before the earliest date, nothing staler than the limit', () => {
+    const settings = { ...DEFAULT_GATE_SETTINGS, earliestOrderDate: '2020-01-01', maxDaysSinceLatestOrder: 3 };
+    expect(verdict({}, settings)).toMatchObject({ earliest_order_date: true, latest_order_date: true });
+    expect(verdict({ earliestOrderDate: '1900-01-01', latestOrderDate: '2025-06-26' }, settings)).toMatchObject({ earliest_order_date: false, latest_order_date: false });
+    expect(verdict({ latestOrderDate: '2025-06-27' }, settings).latest_order_date).toBe(true);
+  });
+
+  it('turn a gate off with null', () => {
+    expect(verdict({ rejectedRows: 999 }, { ...DEFAULT_GATE_SETTINGS, maxRejectedShare: null })).not.toHaveProperty('rejected_share');
+  });
+});

@@ -1,0 +1,124 @@
+import { readFile, readdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { qualityReportSchema } from '../lambdas/clv-job/schemas/quality-report.js';
+import { summarySchema } from '../lambdas/clv-job/schemas/summary.js';
+import { clv, requireCliBundle } from './support/cli.js';
+import { sampleData, tempDir, writeText } from './support/files.js';
+
+/**
+ * SPEC "Data-quality gates", through the CLI as a data team meets it: a broken drop never replaces a
+ * good night. A failed gate exits 1, publishes nothing, leaves latest.json alone, prints the report
+ * and writes it under `_quality/`; `--accept-failed-gates` publishes anyway, on purpose.
+ */
+
+/** Every file under the output with its bytes, to show that a failed night changed nothing. */
+const snapshot = async (root: string): Promise<Record<string, string>> => {
+  const entries = await readdir(root, { recursive: true, withFileTypes: true });
+  const out: Record<string, string> = {};
+  for (const e of entries.filter((x) => x.isFile())) {
+    const path = join(e.parentPath, e.name);
+    out[path.slice(root.length + 1)] = (await readFile(path)).toString('base64');
+  }
+  return out;
+};
+
+const csv = (rows: readonly string[]): string => ['order_id,customer_id,order_date,amount', ...rows].join('\n') + '\n';
+
+/** `n` customers with two valid orders each in January 2024, ids starting at `from`. */
+const validOrders = (n: number, from = 0): string[] =>
+  Array.from({ length: n }, (_, i) => [`V${from + i}a,C${from + i},2024-01-0${1 + (i % 5)},${10 + (i % 7)}.50`, `V${from + i}b,C${from + i},2024-01-2${i % 8},${12 + (i % 5)}.25`]).flat();
+
+describe('data-quality gates', () => {
+  beforeAll(requireCliBundle);
+
+  it('stop a drop whose every row is rejected: exit 1, the report printed and under _quality/, the previous night untouched', async () => {
+    const cwd = await tempDir();
+    const good = await clv(['run', '--input', sampleData, '--output', 'out', '--as-of', '2025-12-31'], cwd);
+    expect(good.code, good.stderr).toBe(0);
+    const before = await snapshot(join(cwd, 'out'));
+    const bad = await writeText(cwd, 'bad.csv', csv(['1,C1,31/12/2025,10', '2,C2,2025-12-30,12 EUR', '3,,2025-12-30,5', '4,C4,yesterday,7']));
+
+    const result = await clv(['run', '--input', bad, '--output', 'out'], cwd);
+
+    expect(result.code).toBe(1);
+    expect(result.stderr).toMatch(/^clv: run failed, nothing published: data-quality gate failed: accepted_orders/);
+    expect(result.stderr).toMatch(/gate rejected_share failed: 100\.0% of the rows rejected \(at most 20\.0% allowed\)/);
+    expect(result.stderr).toMatch(/gate customers_vs_previous failed: 0 customers, 0\.0% of the \d+ of 2025-12-31/);
+    expect(result.stderr).toMatch(/invalid_order_date: 2 rows \(50\.0% of the input\)\n {4}.*bad\.csv:1 order_id="1" customer_id="C1" order_date="31\/12\/2025"/);
+    const after = await snapshot(join(cwd, 'out'));
+    const added = Object.keys(after).filter((k) => !(k in before));
+    expect(added).toHaveLength(1);
+    expect(added[0]).toMatch(/^_quality\/run_date=\d{4}-\d{2}-\d{2}\/quality\.json$/);
+    for (const [key, bytes] of Object.entries(before)) expect(after[key], key).toBe(bytes);
+    expect(JSON.parse(await readFile(join(cwd, 'out', 'latest.json'), 'utf8')).run_date).toBe('2025-12-31');
+    const report = qualityReportSchema.parse(JSON.parse(Buffer.from(after[added[0]!]!, 'base64').toString('utf8')));
+    expect(report).toMatchObject({ passed: false, published: false, accepted_failed_gates: false, as_of_source: 'latest_order_date' });
+    expect(report.counts).toMatchObject({ input_rows: 4, accepted_orders: 0, rejected_rows: 4 });
+    expect(report.top_reasons.map((r) => [r.reason, r.rows])).toEqual([
+      ['invalid_order_date', 2],
+      ['missing_customer_id', 1],
+      ['invalid_amount', 1],
+    ]);
+  });
+
+  it('publish anyway with --accept-failed-gates, saying so in the summary, the warnings and the quality report', async () => {
+    const cwd = await tempDir();
+    const input = await writeText(cwd, 'half.csv', csv([...validOrders(10), ...Array.from({ length: 20 }, (_, i) => `X${i},CX${i},2024-01-05,n/a`)]));
+
+    const refused = await clv(['run', '--input', input, '--output', 'out', '--as-of', '2024-03-31'], cwd);
+    const accepted = await clv(['run', '--input', input, '--output', 'out', '--as-of', '2024-03-31', '--accept-failed-gates'], cwd);
+
+    expect(refused.code).toBe(1);
+    expect(accepted.code, accepted.stderr).toBe(0);
+    expect(accepted.stdout).toMatch(/warning: published although data-quality gates failed: 50\.0% of the rows rejected/);
+    const summary = summarySchema.parse(JSON.parse(await readFile(join(cwd, 'out/summary/run_date=2024-03-31/summary.json'), 'utf8')));
+    expect(summary.quality).toMatchObject({ passed: false, accepted_failed_gates: true });
+    expect(summary.warnings.map((w) => w.code)).toContain('quality_gates_failed');
+    const report = qualityReportSchema.parse(JSON.parse(await readFile(join(cwd, 'out/_quality/run_date=2024-03-31/quality.json'), 'utf8')));
+    expect(report).toMatchObject({ published: true, accepted_failed_gates: true });
+  });
+
+  it('do not count rows dated after an as-of date given explicitly toward the rejected share', async () => {
+    const cwd = await tempDir();
+    // 40 valid orders up to the as-of date and 60 after it: a backfill of 2024-03-31
+    const later = Array.from({ length: 60 }, (_, i) => `L${i},C${i % 20},2024-05-${String(1 + (i % 28)).padStart(2, '0')},20.00`);
+    const input = await writeText(cwd, 'orders.csv', csv([...validOrders(20), ...later]));
+
+    const result = await clv(['run', '--input', input, '--output', 'out', '--as-of', '2024-03-31'], cwd);
+
+    expect(result.code, result.stderr).toBe(0);
+    const summary = summarySchema.parse(JSON.parse(await readFile(join(cwd, 'out/summary/run_date=2024-03-31/summary.json'), 'utf8')));
+    expect(summary.counts.rejected_by_reason.order_date_after_as_of).toBe(60);
+    expect(summary.quality?.gates.find((g) => g.gate === 'rejected_share')).toMatchObject({ passed: true, value: 0 });
+  });
+
+  it('compare customers with the latest earlier run date, and a backfill of an older night with none', async () => {
+    const cwd = await tempDir();
+    const big = await writeText(cwd, 'big.csv', csv(validOrders(40)));
+    const small = await writeText(cwd, 'small.csv', csv(validOrders(10, 100)));
+
+    expect((await clv(['run', '--input', big, '--output', 'out', '--as-of', '2024-03-31'], cwd)).code).toBe(0);
+    const shrunk = await clv(['run', '--input', small, '--output', 'out', '--as-of', '2024-04-01'], cwd);
+    const backfill = await clv(['run', '--input', small, '--output', 'out', '--as-of', '2024-03-01'], cwd);
+
+    expect(shrunk.code).toBe(1);
+    expect(shrunk.stderr).toMatch(/gate customers_vs_previous failed: 10 customers, 25\.0% of the 40 of 2024-03-31 \(at least 50\.0% required\)/);
+    expect(backfill.code, backfill.stderr).toBe(0);
+    expect(JSON.parse(await readFile(join(cwd, 'out', 'latest.json'), 'utf8')).run_date).toBe('2024-03-31');
+  });
+
+  it('take their thresholds from the config file, and refuse a bad one as a usage error', async () => {
+    const cwd = await tempDir();
+    const input = await writeText(cwd, 'half.csv', csv([...validOrders(10), ...Array.from({ length: 20 }, (_, i) => `X${i},CX${i},2024-01-05,n/a`)]));
+    await writeText(cwd, 'lenient.json', JSON.stringify({ gates: { maxRejectedShare: 0.6 } }));
+    await writeText(cwd, 'bad.json', JSON.stringify({ gates: { maxRejectedShare: 1.5 } }));
+
+    const lenient = await clv(['run', '--input', input, '--output', 'out', '--as-of', '2024-03-31', '--config', 'lenient.json'], cwd);
+    const bad = await clv(['run', '--input', input, '--output', 'out', '--as-of', '2024-03-31', '--config', 'bad.json'], cwd);
+
+    expect(lenient.code, lenient.stderr).toBe(0);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toMatch(/gates\.maxRejectedShare/);
+  });
+});
