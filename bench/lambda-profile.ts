@@ -1,3 +1,4 @@
+import { ingestLocalFiles } from '../lambdas/clv-job/adapters/local-ingest.js';
 import { createReadStream, createWriteStream, existsSync } from 'node:fs';
 import { mkdir, rename, rm } from 'node:fs/promises';
 import { once } from 'node:events';
@@ -7,7 +8,7 @@ import { DuckDbEngine } from '../lambdas/clv-job/adapters/duckdb-engine.js';
 import { findInputFiles } from '../lambdas/clv-job/adapters/input-files.js';
 import { LocalFolderStore } from '../lambdas/clv-job/adapters/local-folder-store.js';
 import { ParquetTableWriter } from '../lambdas/clv-job/adapters/parquet-table-writer.js';
-import { columnMappingSchema, DEFAULT_NON_PURCHASE_STATUSES, resolveModelOptions } from '../lambdas/clv-job/config.js';
+import { DEFAULT_NON_PURCHASE_STATUSES, resolveModelOptions } from '../lambdas/clv-job/config.js';
 import type { InputDescription, QueryEngine, ResultColumns } from '../lambdas/clv-job/ports.js';
 import { runPipeline } from '../lambdas/clv-job/pipeline/run.js';
 import { renderReport } from '../lambdas/clv-job/report/render-report.js';
@@ -30,7 +31,7 @@ const field = (value: unknown): string => (value === null || value === undefined
 export const recordAthenaResults = async (dataset: string, out: string): Promise<void> => {
   const partial = `${out}.partial-${process.pid}`;
   await mkdir(partial, { recursive: true });
-  const engine = await DuckDbEngine.open({ files: await findInputFiles([dataset]), columns: columnMappingSchema.parse({}) });
+  const engine = await DuckDbEngine.open({ files: (await ingestLocalFiles(await findInputFiles([dataset]))).files });
   try {
     for (const query of RUN_QUERIES) {
       const result = await engine.run(query, params);

@@ -1,3 +1,4 @@
+import { ingestLocalFiles } from '../lambdas/clv-job/adapters/local-ingest.js';
 import { randomUUID } from 'node:crypto';
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -100,7 +101,7 @@ describeWith(['moto', 'trino'], 'parity of the CLI path (DuckDB, local folder) a
   const runLocally = async (asOf: string | undefined, output: string) => {
     const config = await resolveRunConfig({ input: [input], output, ...(asOf ? { asOf } : {}) });
     const files = await findInputFiles(config.inputs);
-    const engine = await DuckDbEngine.open({ files, columns: config.columns });
+    const engine = await DuckDbEngine.open({ files: (await ingestLocalFiles(files, { config: config.ingest })).files });
     try {
       return await runPipeline(
         {

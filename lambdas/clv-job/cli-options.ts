@@ -1,15 +1,8 @@
 import { readFile } from 'node:fs/promises';
 import { z } from 'zod';
-import {
-  columnMappingSchema,
-  configFileSchema,
-  gatesConfigSchema,
-  isoDateSchema,
-  resolveModelOptions,
-  timeUnitSchema,
-  type ColumnMapping,
-} from './config.js';
+import { configFileSchema, gatesConfigSchema, isoDateSchema, resolveModelOptions, timeUnitSchema, type ConfigFile } from './config.js';
 import type { GateSettings } from './domain/quality-gates.js';
+import { ingestConfigSchema, type IngestConfig } from './ingest/ingest-config.js';
 import { ConfigurationError } from './errors.js';
 import type { BacktestRequest } from './pipeline/backtest.js';
 import type { RunConfig } from './pipeline/run.js';
@@ -35,6 +28,7 @@ export const runFlagsSchema = z.object({
   margin: numberFlag('--margin'),
   lifespanYears: numberFlag('--lifespan-years'),
   acceptFailedGates: z.boolean().optional(),
+  skipBadFiles: z.boolean().optional(),
 });
 export type RunFlags = z.input<typeof runFlagsSchema>;
 
@@ -50,7 +44,7 @@ export type BacktestFlags = z.input<typeof backtestFlagsSchema>;
 
 export interface CliBacktestConfig {
   readonly inputs: readonly string[];
-  readonly columns: ColumnMapping;
+  readonly ingest: IngestConfig;
   readonly output: string | undefined;
   readonly request: BacktestRequest;
 }
@@ -63,7 +57,7 @@ export const resolveBacktestConfig = async (flags: BacktestFlags): Promise<CliBa
   const run = await resolveRunConfig({ input: f.input, output: '.', config: f.config, timeUnit: f.timeUnit });
   return {
     inputs: run.inputs,
-    columns: run.columns,
+    ingest: run.ingest,
     output: f.output,
     request: {
       calibrationEnd: f.calibrationEnd,
@@ -77,7 +71,10 @@ export const resolveBacktestConfig = async (flags: BacktestFlags): Promise<CliBa
 export interface CliRunConfig {
   readonly inputs: readonly string[];
   readonly output: string;
-  readonly columns: ColumnMapping;
+  /** How each export is read (columns, orderKey, csv, validation), the same settings on every path. */
+  readonly ingest: IngestConfig;
+  /** Leave out files that cannot be read, and say so in the summary's warnings, instead of failing. */
+  readonly skipBadFiles: boolean;
   readonly run: RunConfig;
 }
 
@@ -107,6 +104,10 @@ export const readConfigFile = async (path: string): Promise<z.infer<typeof confi
 
 const gatesOf = ({ acceptFailedGates: _, ...settings }: z.output<typeof gatesConfigSchema>): GateSettings => settings;
 
+/** The config file's ingest settings, each at its default when left out. */
+export const ingestConfigOf = (file: ConfigFile): IngestConfig =>
+  ingestConfigSchema.parse({ columns: file.columns, orderKey: file.orderKey, csv: file.csv, validation: file.validation });
+
 /** Flags win over the config file, which wins over the defaults. Every problem is reported at once. */
 export const resolveRunConfig = async (flags: RunFlags): Promise<CliRunConfig> => {
   const parsed = runFlagsSchema.safeParse(flags);
@@ -128,7 +129,8 @@ export const resolveRunConfig = async (flags: RunFlags): Promise<CliRunConfig> =
   return {
     inputs: f.input,
     output: f.output,
-    columns: file.columns ?? columnMappingSchema.parse({}),
+    ingest: ingestConfigOf(file),
+    skipBadFiles: f.skipBadFiles ?? false,
     run: buildRunConfig({
       asOf: f.asOf,
       model,
@@ -140,4 +142,28 @@ export const resolveRunConfig = async (flags: RunFlags): Promise<CliRunConfig> =
       ...(file.backtest ? { backtestHoldoutDays: file.backtest.holdoutDays } : {}),
     }),
   };
+};
+
+export const ingestFlagsSchema = z.object({
+  input: runFlagsSchema.shape.input,
+  output: runFlagsSchema.shape.output,
+  config: z.string().min(1).optional(),
+  skipBadFiles: z.boolean().optional(),
+});
+export type IngestFlags = z.input<typeof ingestFlagsSchema>;
+
+export interface CliIngestConfig {
+  readonly inputs: readonly string[];
+  readonly output: string;
+  readonly ingest: IngestConfig;
+  readonly skipBadFiles: boolean;
+}
+
+/** `clv ingest`: the inputs, the output folder whose `ingested/` receives them, the config file's ingest settings. */
+export const resolveIngestConfig = async (flags: IngestFlags): Promise<CliIngestConfig> => {
+  const parsed = ingestFlagsSchema.safeParse(flags);
+  if (!parsed.success) throw new ConfigurationError(problems(parsed.error));
+  const f = parsed.data;
+  const file = f.config ? await readConfigFile(f.config) : {};
+  return { inputs: f.input, output: f.output, ingest: ingestConfigOf(file), skipBadFiles: f.skipBadFiles ?? false };
 };

@@ -6,14 +6,15 @@
  */
 import { randomUUID } from 'node:crypto';
 import { readFile, writeFile } from 'node:fs/promises';
-import { relative, resolve } from 'node:path';
+import { join, relative, resolve } from 'node:path';
 import { Command, CommanderError, Option } from 'commander';
 import { DuckDbEngine } from './adapters/duckdb-engine.js';
 import { findInputFiles } from './adapters/input-files.js';
 import { LocalFolderStore } from './adapters/local-folder-store.js';
 import { ParquetTableWriter } from './adapters/parquet-table-writer.js';
-import { resolveBacktestConfig, resolveRunConfig, type BacktestFlags, type RunFlags } from './cli-options.js';
-import { ClvError, ConfigurationError, firstLine } from './errors.js';
+import { INGESTED_DIR, RECEIPTS_DIR, ingestLocalFiles, type LocalIngestOptions, type LocalIngestResult } from './adapters/local-ingest.js';
+import { resolveBacktestConfig, resolveIngestConfig, resolveRunConfig, type BacktestFlags, type IngestFlags, type RunFlags } from './cli-options.js';
+import { ClvError, ConfigurationError, EmptyInputError, firstLine } from './errors.js';
 import { runBacktest } from './pipeline/backtest.js';
 import { reportKey } from './layout.js';
 import { runPipeline } from './pipeline/run.js';
@@ -48,12 +49,28 @@ const describeRun = (summary: Summary, output: string): string[] => {
   return lines;
 };
 
+/** The exports under `inputs`, read by the one ingest into `<output>/ingested/` (cached by content). */
+const ingestInputs = async (inputs: readonly string[], options: LocalIngestOptions): Promise<LocalIngestResult> => {
+  const files = await findInputFiles(inputs);
+  if (files.length === 0) throw new ConfigurationError(`no CSV or CSV.gz files under ${inputs.join(', ')}`);
+  const result = await ingestLocalFiles(files, options);
+  if (result.files.length === 0) throw new EmptyInputError(`no input file could be read: ${result.skipped.map((s) => `${s.path} ${s.reason}`).join('; ')}`);
+  return result;
+};
+
 const run = async (flags: RunFlags, io: Io): Promise<number> => {
   const config = await resolveRunConfig(flags);
-  const files = await findInputFiles(config.inputs);
-  if (files.length === 0) throw new ConfigurationError(`no CSV or CSV.gz files under ${config.inputs.join(', ')}`);
-  const engine = await DuckDbEngine.open({ files, columns: config.columns });
   const progress = io.interactive ? spinnerProgress(process.stderr) : null;
+  const ingest = () =>
+    ingestInputs(config.inputs, { config: config.ingest, directory: join(config.output, INGESTED_DIR), skipBadFiles: config.skipBadFiles });
+  let ingested: LocalIngestResult;
+  try {
+    ingested = progress ? await progress.around('ingest', ingest) : await ingest();
+  } catch (error) {
+    progress?.fail();
+    throw error;
+  }
+  const engine = await DuckDbEngine.open({ files: ingested.files });
   try {
     const result = await runPipeline(
       {
@@ -65,13 +82,14 @@ const run = async (flags: RunFlags, io: Io): Promise<number> => {
         renderReport: (summary) => (progress ? progress.around('report', () => renderReport(summary)) : renderReport(summary)),
         ...(progress ? { progress: progress.listener } : {}),
       },
-      config.run,
+      { ...config.run, skippedInputs: ingested.skipped.map((s) => ({ source: s.path, reason: s.reason })) },
     );
     if (io.tables) {
       const s = result.summary;
       io.out(runTable(s, config.output, reportKey(s.run.run_date), process.stdout.columns));
       for (const w of [...s.warnings, ...s.changes.warnings]) io.out(`warning: ${w.message}`);
     } else {
+      io.out(`ingested: ${ingested.files.length} files (${ingested.files.length - ingested.reused} read, ${ingested.reused} unchanged)`);
       for (const line of describeRun(result.summary, config.output)) io.out(line);
     }
     return EXIT.ok;
@@ -128,9 +146,7 @@ const formatBacktest = (b: Backtest): string[] => {
 
 const backtest = async (flags: BacktestFlags, io: Io): Promise<number> => {
   const config = await resolveBacktestConfig(flags);
-  const files = await findInputFiles(config.inputs);
-  if (files.length === 0) throw new ConfigurationError(`no CSV or CSV.gz files under ${config.inputs.join(', ')}`);
-  const engine = await DuckDbEngine.open({ files, columns: config.columns });
+  const engine = await DuckDbEngine.open({ files: (await ingestInputs(config.inputs, { config: config.ingest })).files });
   try {
     const result = await runBacktest(engine, config.request);
     for (const line of formatBacktest(result)) io.out(line);
@@ -142,6 +158,23 @@ const backtest = async (flags: BacktestFlags, io: Io): Promise<number> => {
   } finally {
     await engine.close();
   }
+};
+
+/** `clv ingest`: reads every export again into `<output>/ingested/` (a backfill, or after a config change). */
+const ingestCommand = async (flags: IngestFlags, io: Io): Promise<number> => {
+  const config = await resolveIngestConfig(flags);
+  const directory = join(config.output, INGESTED_DIR);
+  const result = await ingestInputs(config.inputs, { config: config.ingest, directory, force: true, skipBadFiles: config.skipBadFiles });
+  for (const [i, receipt] of result.receipts.entries()) {
+    const problems = receipt.problems.filter((p) => p.code !== 'unmapped_columns').map((p) => p.message);
+    io.out(
+      `${receipt.source}: ${receipt.rows} rows, ${receipt.malformed} malformed, ${receipt.parsed} parsed -> ` +
+        `${relative(process.cwd(), result.files[i]!.path)}${problems.length > 0 ? ` (${problems.join('; ')})` : ''}`,
+    );
+  }
+  for (const s of result.skipped) io.err(`clv: skipped ${s.path}: it ${s.reason}`);
+  io.out(`receipts: ${relative(process.cwd(), join(directory, RECEIPTS_DIR)) || '.'}`);
+  return EXIT.ok;
 };
 
 const collect = (value: string, previous: string[] = []): string[] => [...previous, value];
@@ -169,6 +202,7 @@ const main = async (argv: readonly string[], io: Io): Promise<number> => {
     .option('--margin <share>', 'share of revenue that is profit (default: 1.0)')
     .option('--lifespan-years <years>', 'expected lifespan for historical CLV (default: 3)')
     .option('--accept-failed-gates', 'publish even when a data-quality gate fails (the quality report is written all the same)')
+    .option('--skip-bad-files', 'leave out input files that cannot be read (named in the warnings) instead of failing')
     .option('--debug', 'print stack traces of failures')
     .action(async (options: RunFlags & { debug?: boolean }) => {
       debug = options.debug ?? false;
@@ -188,6 +222,19 @@ const main = async (argv: readonly string[], io: Io): Promise<number> => {
     .action(async (options: BacktestFlags & { debug?: boolean }) => {
       debug = options.debug ?? false;
       code = await backtest(options, io);
+    });
+
+  program
+    .command('ingest')
+    .description('read every export again into <output>/ingested/ (canonical Parquet and a receipt per file)')
+    .requiredOption('--input <path>', 'CSV or CSV.gz file, or a folder read recursively (repeatable)', collect)
+    .requiredOption('--output <dir>', 'output folder (its ingested/ folder is written)')
+    .option('--config <file>', 'JSON config file (columns, orderKey, csv, validation)')
+    .option('--skip-bad-files', 'leave out input files that cannot be read instead of failing')
+    .option('--debug', 'print stack traces of failures')
+    .action(async (options: IngestFlags & { debug?: boolean }) => {
+      debug = options.debug ?? false;
+      code = await ingestCommand(options, io);
     });
 
   program

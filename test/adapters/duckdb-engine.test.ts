@@ -2,7 +2,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { availableParallelism, tmpdir, totalmem } from 'node:os';
 import { DuckDbEngine, duckDbSettings } from '../../lambdas/clv-job/adapters/duckdb-engine.js';
 import { findInputFiles } from '../../lambdas/clv-job/adapters/input-files.js';
-import { DEFAULT_NON_PURCHASE_STATUSES, columnMappingSchema } from '../../lambdas/clv-job/config.js';
+import { DEFAULT_NON_PURCHASE_STATUSES } from '../../lambdas/clv-job/config.js';
+import { ingestLocalFiles } from '../../lambdas/clv-job/adapters/local-ingest.js';
 import { InputFileError } from '../../lambdas/clv-job/errors.js';
 import {
   decodeCustomers,
@@ -23,7 +24,7 @@ const params = { asOf: '2024-06-30', nonPurchaseStatuses: DEFAULT_NON_PURCHASE_S
 describe('the DuckDB engine running the shared SQL', () => {
   let engine: DuckDbEngine;
   beforeAll(async () => {
-    engine = await DuckDbEngine.open({ files: await findInputFiles([fixture('orders-small')]), columns: columnMappingSchema.parse({}) });
+    engine = await DuckDbEngine.open({ files: (await ingestLocalFiles(await findInputFiles([fixture('orders-small')]))).files });
   });
   afterAll(() => engine.close());
 
@@ -47,7 +48,7 @@ describe('the DuckDB engine running the shared SQL', () => {
     });
   });
 
-  it('lists each rejected row as read, with its file, record number and one reason', async () => {
+  it('lists each rejected row as read, with its file, the line it starts on and one reason', async () => {
     const rejected = decodeRejectedRows(await engine.run('rejectedRows', params), REJECTED_COLUMNS.map((c) => c.name));
     const rows = Array.from({ length: rejected.rowCount }, (_, i) =>
       Object.fromEntries(Object.entries(rejected.columns).map(([k, v]) => [k, v[i]])),
@@ -55,13 +56,13 @@ describe('the DuckDB engine running the shared SQL', () => {
     const byOrder = (id: string) => rows.find((r) => r.order_id === id);
 
     expect(rows).toHaveLength(8);
-    expect(byOrder('A10')).toMatchObject({ reason: 'invalid_order_date', order_date: '31/02/2024', source_row: 10 });
+    expect(byOrder('A10')).toMatchObject({ reason: 'invalid_order_date', order_date: '31/02/2024', source_row: 11 });
     expect(byOrder('A11')).toMatchObject({ reason: 'invalid_order_date', order_date: '2024-02-30' });
     expect(byOrder('A12')).toMatchObject({ reason: 'invalid_amount', amount: '12.50 EUR' });
     expect(byOrder('A13')).toMatchObject({ reason: 'negative_amount', amount: '-3' });
     expect(byOrder('A14')).toMatchObject({ reason: 'order_date_after_as_of' });
     expect(byOrder('A9')).toMatchObject({ reason: 'missing_customer_id', customer_id: '  ' });
-    expect(rows.find((r) => r.reason === 'missing_order_id')).toMatchObject({ customer_id: 'c3', source_row: 8 });
+    expect(rows.find((r) => r.reason === 'missing_order_id')).toMatchObject({ customer_id: 'c3', source_row: 9 });
     const malformed = rows.find((r) => r.reason === 'malformed_row');
     expect(malformed?.raw_line).toBe('A15,c3,2024-01-05');
     expect(String(malformed?.source_file)).toMatch(/orders-a\.csv$/);
@@ -98,15 +99,15 @@ describe('the DuckDB engine running the shared SQL', () => {
   });
 });
 
-describe('the DuckDB engine refusing input it cannot read', () => {
+describe('reading exports through ingest before the engine sees them', () => {
   it.each([
-    ['a binary file', Buffer.from([0x00, 0xff, 0xfe, 0x00, 0x13, 0x37, 0x00, 0x00, 0xc3, 0x28]), /cannot be read as a CSV file|required column/],
+    ['a binary file', Buffer.from([0x00, 0xff, 0xfe, 0x00, 0x13, 0x37, 0x00, 0x00, 0xc3, 0x28]), /UTF-16|UTF-32|not UTF-8/],
     ['a file without the amount column', 'order_id,customer_id,order_date\n1,a,2024-01-01\n', /required column "amount" is missing; the header has "order_id", "customer_id", "order_date"/],
   ])('fails on %s, naming the file', async (_, content, message) => {
     const dir = await tempDir();
     const path = await writeText(dir, 'export.csv', content);
 
-    const opening = DuckDbEngine.open({ files: [{ path, bytes: 0 }], columns: columnMappingSchema.parse({}) });
+    const opening = ingestLocalFiles([{ path, bytes: 0 }]);
 
     await expect(opening).rejects.toThrow(InputFileError);
     await expect(opening).rejects.toThrow(path);
@@ -116,9 +117,9 @@ describe('the DuckDB engine refusing input it cannot read', () => {
   it('maps configured header names onto the logical columns', async () => {
     const dir = await tempDir();
     const path = await writeText(dir, 'erp.csv', 'OrderNo,Client,Date,Total\nX1,k1,2024-01-01,3.5\n');
-    const columns = columnMappingSchema.parse({ order_id: 'OrderNo', customer_id: 'Client', order_date: 'Date', amount: 'Total' });
+    const columns = { order_id: 'OrderNo', customer_id: 'Client', order_date: 'Date', amount: 'Total' };
 
-    const engine = await DuckDbEngine.open({ files: [{ path, bytes: 0 }], columns });
+    const engine = await DuckDbEngine.open({ files: (await ingestLocalFiles([{ path, bytes: 0 }], { config: { columns } })).files });
     const customers = decodeCustomers(await engine.run('customers', params));
     await engine.close();
 

@@ -1,8 +1,9 @@
+import { ingestLocalFiles } from '../../lambdas/clv-job/adapters/local-ingest.js';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DuckDbEngine } from '../../lambdas/clv-job/adapters/duckdb-engine.js';
-import { DEFAULT_NON_PURCHASE_STATUSES, columnMappingSchema, resolveModelOptions } from '../../lambdas/clv-job/config.js';
+import { DEFAULT_NON_PURCHASE_STATUSES, resolveModelOptions } from '../../lambdas/clv-job/config.js';
 import { ConfigurationError } from '../../lambdas/clv-job/errors.js';
 import { runBacktest } from '../../lambdas/clv-job/pipeline/backtest.js';
 import type { Backtest } from '../../lambdas/clv-job/schemas/summary-backtest.js';
@@ -22,7 +23,7 @@ describe('the backtest on CDNOW: calibration to 1997-09-30, holdout to 1998-06-3
   let engine: DuckDbEngine;
   let backtest: Backtest;
   beforeAll(async () => {
-    engine = await DuckDbEngine.open({ files: [{ path: join(cdnow, 'cdnow_orders.csv'), bytes: 0 }], columns: columnMappingSchema.parse({}) });
+    engine = await DuckDbEngine.open({ files: (await ingestLocalFiles([{ path: join(cdnow, 'cdnow_orders.csv'), bytes: 0 }])).files });
     backtest = await runBacktest(engine, request);
   });
   afterAll(() => engine.close());

@@ -1,10 +1,11 @@
+import { ingestLocalFiles } from '../../lambdas/clv-job/adapters/local-ingest.js';
 import { createHash } from 'node:crypto';
 import { readdir, readFile } from 'node:fs/promises';
 import { join, relative } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { DuckDbEngine } from '../../lambdas/clv-job/adapters/duckdb-engine.js';
 import { findInputFiles } from '../../lambdas/clv-job/adapters/input-files.js';
-import { DEFAULT_NON_PURCHASE_STATUSES, columnMappingSchema } from '../../lambdas/clv-job/config.js';
+import { DEFAULT_NON_PURCHASE_STATUSES } from '../../lambdas/clv-job/config.js';
 import type { QueryName } from '../../lambdas/clv-job/sql/index.js';
 import { clv, requireCliBundle } from '../support/cli.js';
 import { fixture, tempDir, writeText } from '../support/files.js';
@@ -122,7 +123,7 @@ const spreadOrders = (rows: number, customers: number): string => {
 };
 
 const runQueries = async (files: string[], threads: number, queries: readonly QueryName[]): Promise<Record<string, unknown>> => {
-  const engine = await DuckDbEngine.open({ files: await findInputFiles(files), columns: columnMappingSchema.parse({}), threads });
+  const engine = await DuckDbEngine.open({ files: (await ingestLocalFiles(await findInputFiles(files))).files, threads });
   try {
     const out: Record<string, unknown> = {};
     for (const query of queries) {

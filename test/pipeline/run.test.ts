@@ -16,13 +16,16 @@ const expectedCounts = (truth: Truth) => ({
   non_purchase_orders: truth.cancelledOrders,
   rejected_rows: Object.values(truth.defects).reduce((a, b) => a + b, 0),
   rejected_by_reason: Object.fromEntries(
-    ['malformed_row', ...Object.values(REASON_OF_DEFECT)].map((reason) => [
+    // gen-orders writes no placeholder dates, so implausible_order_date stays 0
+    ['malformed_row', 'implausible_order_date', ...Object.values(REASON_OF_DEFECT)].map((reason) => [
       reason,
       Object.entries(truth.defects)
         .filter(([defect]) => REASON_OF_DEFECT[defect] === reason)
         .reduce((sum, [, n]) => sum + n, 0),
     ]),
   ),
+  // gen-orders re-sends copies; it never reuses an order number for another order
+  conflicting_duplicates: 0,
 });
 
 const listFiles = async (root: string): Promise<string[]> =>

@@ -1,9 +1,9 @@
+import { ingestLocalFiles } from '../../lambdas/clv-job/adapters/local-ingest.js';
 import { join } from 'node:path';
 import { DuckDbEngine } from '../../lambdas/clv-job/adapters/duckdb-engine.js';
 import { findInputFiles } from '../../lambdas/clv-job/adapters/input-files.js';
 import { LocalFolderStore } from '../../lambdas/clv-job/adapters/local-folder-store.js';
 import { ParquetTableWriter } from '../../lambdas/clv-job/adapters/parquet-table-writer.js';
-import { columnMappingSchema } from '../../lambdas/clv-job/config.js';
 import { compressBgNbdData, type BgNbdParams } from '../../lambdas/clv-job/domain/models/bg-nbd.js';
 import { bgnbdDiagnostics } from '../../lambdas/clv-job/domain/models/diagnostics.js';
 import { runPipeline, type RunConfig, type RunResult } from '../../lambdas/clv-job/pipeline/run.js';
@@ -16,7 +16,7 @@ import { defaultRunConfig } from '../support/pipeline.js';
 
 /** The CLI's composition with the report wired in, as `clv run` has it, with a fixed clock. */
 export const runWithReport = async (output: string, config: Partial<RunConfig> = {}): Promise<RunResult> => {
-  const engine = await DuckDbEngine.open({ files: await findInputFiles([sampleData]), columns: columnMappingSchema.parse({}) });
+  const engine = await DuckDbEngine.open({ files: (await ingestLocalFiles(await findInputFiles([sampleData]))).files });
   try {
     return await runPipeline(
       {

@@ -1,3 +1,4 @@
+import { ingestLocalFiles } from '../../lambdas/clv-job/adapters/local-ingest.js';
 import { execFile } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -6,7 +7,7 @@ import { DuckDbEngine } from '../../lambdas/clv-job/adapters/duckdb-engine.js';
 import { findInputFiles } from '../../lambdas/clv-job/adapters/input-files.js';
 import { LocalFolderStore } from '../../lambdas/clv-job/adapters/local-folder-store.js';
 import { ParquetTableWriter } from '../../lambdas/clv-job/adapters/parquet-table-writer.js';
-import { DEFAULT_NON_PURCHASE_STATUSES, columnMappingSchema, resolveModelOptions } from '../../lambdas/clv-job/config.js';
+import { DEFAULT_NON_PURCHASE_STATUSES, resolveModelOptions } from '../../lambdas/clv-job/config.js';
 import { DEFAULT_GATE_SETTINGS } from '../../lambdas/clv-job/domain/quality-gates.js';
 import { DEFAULT_SEGMENT_SETTINGS } from '../../lambdas/clv-job/domain/segments/settings.js';
 import type { OutputStore, TableWriter } from '../../lambdas/clv-job/ports.js';
@@ -30,7 +31,7 @@ export const runLocal = async (
   config: Partial<RunConfig> = {},
   wrap: { store?: (s: OutputStore) => OutputStore; tables?: (t: TableWriter) => TableWriter } = {},
 ): Promise<RunResult> => {
-  const engine = await DuckDbEngine.open({ files: await findInputFiles(inputs), columns: columnMappingSchema.parse({}) });
+  const engine = await DuckDbEngine.open({ files: (await ingestLocalFiles(await findInputFiles(inputs))).files });
   let runs = 0;
   try {
     const store = new LocalFolderStore(output);

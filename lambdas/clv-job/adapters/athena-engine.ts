@@ -11,7 +11,7 @@ import { GetObjectCommand, ListObjectsV2Command, type S3Client } from '@aws-sdk/
 import { EngineError, firstLine } from '../errors.js';
 import { parseAthenaCsv } from './athena-result-csv.js';
 import type { InputDescription, QueryEngine, ResultColumns } from '../ports.js';
-import { ORDER_COLUMNS } from '../schemas/tables.js';
+import { CANONICAL_ORDER_COLUMNS } from '../schemas/tables.js';
 import { inlineQuery, type QueryName, type SqlParameters } from '../sql/index.js';
 
 /**
@@ -44,7 +44,7 @@ export interface AthenaEngineOptions {
   /** Reads the result files Athena writes, and lists the input location for describeInput. */
   readonly s3: S3Client;
   readonly database: string;
-  /** The Glue table over the drop prefix, with the logical order columns, every one a string. */
+  /** The Glue table of canonical orders (Parquet over `ingested/`, CANONICAL_ORDER_COLUMNS). */
   readonly table: string;
   readonly workgroup: string;
   /** The table's LOCATION, `s3://bucket/prefix/`: described in the summary, never queried directly. */
@@ -93,14 +93,12 @@ export const parseS3Uri = (uri: string): { bucket: string; key: string } => {
  */
 export class AthenaEngine implements QueryEngine {
   readonly name = 'athena';
-  /** `orders` as the shared SQL expects it. Athena cannot tell line numbers, so source_row is NULL. */
+  /** `orders` as the shared SQL expects it: the canonical columns ingest wrote, by name. */
   readonly ordersBinding: string;
   private readonly sleep: (ms: number) => Promise<void>;
 
   constructor(private readonly options: AthenaEngineOptions) {
-    this.ordersBinding =
-      `SELECT ${ORDER_COLUMNS.join(', ')}, "$path" AS source_file, CAST(NULL AS INTEGER) AS source_row, ` +
-      `CAST(NULL AS VARCHAR) AS raw_line FROM ${identifier(options.database)}.${identifier(options.table)}`;
+    this.ordersBinding = `SELECT ${CANONICAL_ORDER_COLUMNS.map((c) => c.name).join(', ')} FROM ${identifier(options.database)}.${identifier(options.table)}`;
     this.sleep = options.sleep ?? ((ms) => new Promise((resolve) => setTimeout(resolve, ms)));
   }
 

@@ -9,6 +9,7 @@ import { pipeline } from 'node:stream/promises';
 import { createGunzip } from 'node:zlib';
 import { isUtf8 } from 'node:buffer';
 import { DuckDBInstance } from '@duckdb/node-api';
+import { diagnoseExportHead, matchHeader, missingColumnsProblem, missingRequiredColumns } from '../adapters/export-diagnostics.js';
 import { UnreadableExportError, firstLine } from '../errors.js';
 import { INGEST_REJECTION_REASONS, type RejectionReason } from '../domain/outcomes.js';
 import { CANONICAL_ORDER_COLUMNS, ORDER_COLUMNS, type OrderColumn } from '../schemas/tables.js';
@@ -40,7 +41,6 @@ export interface IngestResult {
   readonly receipt: IngestReceipt;
 }
 
-const REQUIRED: readonly OrderColumn[] = ['order_id', 'customer_id', 'order_date', 'amount'];
 /** Characters trimmed from both ends of every field: space, tab, CR, LF, no-break space, BOM. */
 export const TRIMMED_CHARACTERS = [' ', '\t', '\r', '\n', '\u00a0', '\ufeff'] as const;
 /** Longest record passed on; a longer one is `malformed_row` (record_too_long). */
@@ -304,8 +304,9 @@ const frameExport = async (request: IngestRequest, config: IngestConfig, work: s
       csvBytes += chunk.length;
       if (first) {
         first = false;
-        if (chunk[0] === 0xff && chunk[1] === 0xfe) refuse('is UTF-16 (little-endian, with a BOM), e.g. Excel "Unicode text"; save it as CSV UTF-8');
-        if (chunk[0] === 0xfe && chunk[1] === 0xff) refuse('is UTF-16 (big-endian, with a BOM); save it as CSV UTF-8');
+        // an empty, UTF-16/32 or otherwise-delimited file is named for what it is before any row is read
+        const shape = diagnoseExportHead(chunk, delimiter);
+        if (shape !== null) refuse(shape.message);
         if (chunk[0] === 0xef && chunk[1] === 0xbb && chunk[2] === 0xbf) {
           bom = true;
           chunk = chunk.subarray(3);
@@ -316,6 +317,7 @@ const frameExport = async (request: IngestRequest, config: IngestConfig, work: s
       await prepared.flush();
       await malformed.flush();
     }
+    if (first) refuse(diagnoseExportHead(Buffer.alloc(0), delimiter)?.message ?? 'is empty');
     framer.end();
   };
   try {
@@ -332,39 +334,33 @@ const frameExport = async (request: IngestRequest, config: IngestConfig, work: s
   }
   if (headerProblem !== null) throw new UnreadableExportError(sourceName, headerProblem);
   const names: string[] = header ?? [];
-  if (names.length === 0 || (names.length === 1 && names[0] === '')) throw new UnreadableExportError(sourceName, 'is empty: no header row');
+  if (names.length === 0 || (names.length === 1 && names[0] === '')) throw new UnreadableExportError(sourceName, 'has no header row');
 
   const find = (wanted: string): number | null => {
-    const exact = names.indexOf(wanted);
-    if (exact >= 0) return exact;
-    const loose = names.findIndex((h) => h.trim().toLowerCase() === wanted.trim().toLowerCase());
-    return loose >= 0 ? loose : null;
+    const name = matchHeader(names, wanted);
+    return name === undefined ? null : names.indexOf(name);
   };
   const mapping = {} as Record<OrderColumn, string | null>;
   const positions = {} as Record<OrderColumn, number | null>;
-  const missing: string[] = [];
   for (const column of ORDER_COLUMNS) {
-    const wanted = config.columns[column];
-    const at = find(wanted);
+    const at = find(config.columns[column]);
     positions[column] = at;
     mapping[column] = at === null ? null : names[at]!;
-    if (at === null && REQUIRED.includes(column)) missing.push(wanted === column ? `"${column}"` : `"${wanted}" (${column})`);
+  }
+  const missing = missingRequiredColumns(names, config.columns);
+  if (missing.length > 0) {
+    const mapped = Object.values(mapping).filter((h): h is string => h !== null);
+    throw new UnreadableExportError(sourceName, missingColumnsProblem(names, missing, mapped).message);
   }
   const orderKeyPositions: number[] = [];
+  const missingKeys: string[] = [];
   for (const wanted of config.orderKey) {
     const at = find(wanted);
-    if (at === null) missing.push(`"${wanted}" (orderKey)`);
+    if (at === null) missingKeys.push(`"${wanted}"`);
     else orderKeyPositions.push(at);
   }
-  if (missing.length > 0) {
-    const hint =
-      names.length === 1 && /[;\t|]/.test(names[0] ?? '')
-        ? ` (the header is one field: is the file delimited by ${JSON.stringify(/[;\t|]/.exec(names[0]!)![0])}? set csv.delimiter)`
-        : '';
-    throw new UnreadableExportError(
-      sourceName,
-      `required column${missing.length > 1 ? 's' : ''} ${missing.join(', ')} missing; the header has: ${names.join(', ')}${hint}`,
-    );
+  if (missingKeys.length > 0) {
+    throw new UnreadableExportError(sourceName, `lacks the order-key column${missingKeys.length > 1 ? 's' : ''} ${missingKeys.join(', ')} named in orderKey; the header has: ${names.join(', ')}`);
   }
   const used = new Set([...Object.values(positions), ...orderKeyPositions]);
   const problems: IngestProblem[] = [...problemCounts].map(([code, { count, lines }]) => ({

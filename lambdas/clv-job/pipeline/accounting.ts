@@ -6,14 +6,17 @@ import type { OutcomeCountRow } from './engine-results.js';
 /**
  * Folds the engine's outcome counts into the summary's `counts` and checks the identity
  * `input_rows = accepted + duplicate + non_purchase + rejected` against the row count taken
- * straight off the input. A mismatch means a row was lost or counted twice: the run fails
+ * straight off the input. Conflicting duplicates are counted apart, as part of the duplicates. A mismatch means a row was lost or counted twice: the run fails
  * rather than publish numbers nobody can reconcile.
  */
 export const accountFor = (inputRows: number, outcomes: readonly OutcomeCountRow[], customers: number): CountsSection => {
   const rejectedByReason = Object.fromEntries(REJECTION_REASONS.map((r) => [r, 0])) as Record<RejectionReason, number>;
   const totals = { accepted: 0, duplicate: 0, non_purchase: 0, rejected: 0 };
+  let conflicting = 0;
   for (const row of outcomes) {
     totals[row.outcome] += row.row_count;
+    if (row.conflicting > 0 && row.outcome !== 'duplicate') throw new AccountingError(`a row with outcome ${row.outcome} is flagged as a conflicting duplicate`);
+    conflicting += row.conflicting;
     if (row.outcome === 'rejected') {
       if (row.reason === null) throw new AccountingError('a rejected row has no reason');
       rejectedByReason[row.reason] += row.row_count;
@@ -35,6 +38,7 @@ export const accountFor = (inputRows: number, outcomes: readonly OutcomeCountRow
     non_purchase_orders: totals.non_purchase,
     rejected_rows: totals.rejected,
     rejected_by_reason: rejectedByReason,
+    conflicting_duplicates: conflicting,
     customers,
   };
 };

@@ -1,3 +1,4 @@
+import type { ConflictingDuplicate } from '../schemas/summary-run.js';
 import { z } from 'zod';
 import type { CustomerTable } from '../domain/customers.js';
 import { OUTCOMES, REJECTION_REASONS } from '../domain/outcomes.js';
@@ -121,6 +122,8 @@ const outcomeCountRow = z.object({
   outcome: z.enum(OUTCOMES),
   reason: z.enum(REJECTION_REASONS).nullable(),
   row_count: z.coerce.number().int().nonnegative(),
+  /** How many of the rows are conflicting duplicates (a repeat whose customer, date or amount differs). */
+  conflicting: z.coerce.number().int().nonnegative(),
 });
 export type OutcomeCountRow = z.infer<typeof outcomeCountRow>;
 
@@ -165,3 +168,32 @@ export const decodeRejectedRows = (result: ResultColumns, names: readonly string
   });
   return { rowCount: result.rowCount, columns };
 };
+
+const conflictingDuplicateRow = z.object({
+  order_id: z.string(),
+  order_key_extra: z.string().nullable(),
+  source_file: z.string(),
+  source_line: z.coerce.number().int().positive(),
+  customer_id: z.string(),
+  order_date: z.string().regex(/^\d{4}-\d{2}-\d{2}$/),
+  amount: z.coerce.number().finite(),
+  kept_source_file: z.string(),
+  kept_source_line: z.coerce.number().int().positive(),
+  kept_customer_id: z.string(),
+  kept_order_date: z.string().regex(/^\d{4}-\d{2}-\d{2}$/),
+  kept_amount: z.coerce.number().finite(),
+});
+
+/** The conflicting duplicates' examples, as the summary shows them: the repeat beside the copy kept. */
+export const decodeConflictingDuplicates = (result: ResultColumns): ConflictingDuplicate[] =>
+  rows(result).map((row, i) => {
+    const parsed = conflictingDuplicateRow.safeParse(row);
+    if (!parsed.success) throw new EngineError(`conflicting duplicate row ${i + 1} is malformed: ${z.prettifyError(parsed.error)}`);
+    const r = parsed.data;
+    return {
+      order_id: r.order_id,
+      order_key: r.order_key_extra,
+      repeat: { source_file: r.source_file, source_line: r.source_line, customer_id: r.customer_id, order_date: r.order_date, amount: r.amount },
+      kept: { source_file: r.kept_source_file, source_line: r.kept_source_line, customer_id: r.kept_customer_id, order_date: r.kept_order_date, amount: r.kept_amount },
+    };
+  });

@@ -7,11 +7,13 @@ import { qualityReportKey, reportKey, summaryKey } from '../layout.js';
 import type { OutputStore, QueryEngine, StagedRun, TableWriter } from '../ports.js';
 import { qualityReportSchema } from '../schemas/quality-report.js';
 import { summarySchema, type Summary } from '../schemas/summary.js';
+import type { ConflictingDuplicate, RunWarning } from '../schemas/summary-run.js';
 import type { SqlParameters } from '../sql/index.js';
 import { accountFor } from './accounting.js';
 import { runBacktest } from './backtest.js';
 import {
   decodeBgNbdPatterns,
+  decodeConflictingDuplicates,
   decodeCustomers,
   decodeLatestOrderDate,
   decodeOutcomeCounts,
@@ -60,6 +62,8 @@ export interface RunConfig {
   readonly gates: GateSettings;
   /** Publish even when a gate fails (the quality report is written all the same). */
   readonly acceptFailedGates: boolean;
+  /** Exports left out because they could not be read (`--skip-bad-files`, or quarantined on AWS): named in the warnings. */
+  readonly skippedInputs?: readonly { readonly source: string; readonly reason: string }[];
 }
 
 export interface RunResult {
@@ -105,9 +109,10 @@ export const runPipeline = async (deps: PipelineDeps, config: RunConfig): Promis
         if (rejected.rowCount !== counts.rejected_rows) {
           throw new AccountingError(`${counts.rejected_rows} rows were counted as rejected but ${rejected.rowCount} were listed`);
         }
+        const conflicting = counts.conflicting_duplicates > 0 ? decodeConflictingDuplicates(await engine.run('conflictingDuplicates', params)) : [];
         const bgnbd = decodeBgNbdPatterns(await engine.run('bgnbdPatterns', params));
         const spend = decodeSpendPatterns(await engine.run('spendPatterns', params));
-        return { asOf, customers, counts, rejected, bgnbd, spend };
+        return { asOf, customers, counts, rejected, conflicting, bgnbd, spend };
       },
       (q) => `${q.counts.input_rows} rows, ${q.customers.size} customers, ${q.counts.rejected_rows} rejected`,
     );
@@ -225,6 +230,7 @@ export const runPipeline = async (deps: PipelineDeps, config: RunConfig): Promis
         },
       },
       counts: query.counts,
+      conflicting_duplicate_examples: query.conflicting,
       totals: scored.totals,
       models: scored.models,
       segments: segmented.summary.segments,
@@ -239,7 +245,10 @@ export const runPipeline = async (deps: PipelineDeps, config: RunConfig): Promis
         ...(quality.section.accepted_failed_gates
           ? [{ code: 'quality_gates_failed', message: `published although data-quality gates failed: ${quality.section.gates.filter((g) => !g.passed).map((g) => g.message).join('; ')}` }]
           : []),
-        ...scored.warnings, ...(query.customers.size === 0 ? [{ code: 'no_customers', message: 'no valid purchase: every row was rejected, duplicate or non-purchase' }] : [])],
+        ...inputWarnings(config.skippedInputs ?? [], query.counts.conflicting_duplicates, query.conflicting),
+        ...scored.warnings,
+        ...(query.customers.size === 0 ? [{ code: 'no_customers', message: 'no valid purchase: every row was rejected, duplicate or non-purchase' }] : []),
+      ],
     };
     const summary = summarySchema.parse(draft);
     const summaryText = JSON.stringify(summary, null, 2) + '\n';
@@ -267,6 +276,26 @@ export const runPipeline = async (deps: PipelineDeps, config: RunConfig): Promis
     await lock.release();
   }
 };
+
+/** Warnings about the input itself: exports left out, order numbers reused for different orders. */
+const inputWarnings = (
+  skipped: NonNullable<RunConfig['skippedInputs']>,
+  conflicting: number,
+  examples: readonly ConflictingDuplicate[],
+): RunWarning[] => [
+  ...skipped.map((s) => ({ code: 'unreadable_file', message: `${s.source} was left out: it ${s.reason}` })),
+  ...(conflicting === 0
+    ? []
+    : [
+        {
+          code: 'conflicting_duplicates',
+          message:
+            `${conflicting} order${conflicting > 1 ? 's' : ''} reuse an order key with a different customer, date or amount ` +
+            `(e.g. order ${examples[0]?.order_id ?? '?'}: ${examples[0] ? `${examples[0].repeat.customer_id} ${examples[0].repeat.order_date} in ${examples[0].repeat.source_file} vs ${examples[0].kept.customer_id} ${examples[0].kept.order_date} kept from ${examples[0].kept.source_file}` : ''}); ` +
+            'only the last copy counts: if the sources number orders independently, name their distinguishing column in the config\'s "orderKey"',
+        },
+      ]),
+];
 
 /** Runs `work`, recording its seconds under `name` (rounded as the stages' are). */
 const timed = <T>(into: Record<string, number>, name: string, work: () => T): T => {

@@ -42,12 +42,15 @@ export const countsSectionSchema = z
     non_purchase_orders: count,
     rejected_rows: count,
     rejected_by_reason: rejectedByReasonSchema,
+    /** Repeats of an order key whose customer, date or amount differs from the copy kept; part of duplicate_orders. */
+    conflicting_duplicates: count.default(0),
     customers: count,
   })
   .refine(
     (c) => c.input_rows === c.accepted_orders + c.duplicate_orders + c.non_purchase_orders + c.rejected_rows,
     'input_rows must equal accepted_orders + duplicate_orders + non_purchase_orders + rejected_rows',
   )
+  .refine((c) => c.conflicting_duplicates <= c.duplicate_orders, 'conflicting_duplicates are part of duplicate_orders')
   .refine(
     (c) => Object.values(c.rejected_by_reason).reduce((a, b) => a + b, 0) === c.rejected_rows,
     'rejected_by_reason must add up to rejected_rows',
@@ -69,3 +72,25 @@ export type TotalsSection = z.infer<typeof totalsSectionSchema>;
 
 export const runWarningSchema = z.object({ code: z.string(), message: z.string() });
 export type RunWarning = z.infer<typeof runWarningSchema>;
+
+const orderCopySchema = z.object({
+  source_file: z.string(),
+  /** The line the record starts on (the header is line 1). */
+  source_line: count,
+  customer_id: z.string(),
+  order_date: isoDate,
+  amount: money,
+});
+
+/**
+ * One conflicting duplicate (summary `conflicting_duplicate_examples`, at most ten): a repeated order
+ * key (`order_id`, plus the configured `orderKey` columns as a JSON array in `order_key`) whose
+ * customer, date or amount differs from the copy that was kept (the last file, then the last line).
+ */
+export const conflictingDuplicateSchema = z.object({
+  order_id: z.string(),
+  order_key: z.string().nullable(),
+  repeat: orderCopySchema,
+  kept: orderCopySchema,
+});
+export type ConflictingDuplicate = z.infer<typeof conflictingDuplicateSchema>;

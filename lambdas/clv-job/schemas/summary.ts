@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { backtestSchema } from './summary-backtest.js';
 import { diagnosticsSchema } from './summary-diagnostics.js';
 import { modelsSummarySchema } from './summary-models.js';
-import { countsSectionSchema, runSectionSchema, runWarningSchema, totalsSectionSchema } from './summary-run.js';
+import { conflictingDuplicateSchema, countsSectionSchema, runSectionSchema, runWarningSchema, totalsSectionSchema } from './summary-run.js';
 import { changesSchema, segmentSummarySchema } from './summary-segments.js';
 import { qualitySectionSchema } from './quality-report.js';
 
@@ -15,6 +15,8 @@ const { clv_tiers, value_loyalty, rfm, channels, cohorts, concentration } = segm
 export const summarySchema = z.object({
   run: runSectionSchema,
   counts: countsSectionSchema,
+  /** Up to ten conflicting duplicates (see counts.conflicting_duplicates), each beside the copy kept. */
+  conflicting_duplicate_examples: z.array(conflictingDuplicateSchema).max(10).default([]),
   totals: totalsSectionSchema,
   models: modelsSummarySchema,
   segments: z.object({ clv_tiers, value_loyalty, rfm }),

@@ -1,98 +1,99 @@
 -- One row per input row with its single outcome (SPEC "Input contract"), judged in this order:
--- rejected with one reason, then a repeat of an order_id already seen (the copy from the last file
--- in name order is kept), then a non-purchase status, else accepted.
--- Reads the relation `orders`: every field a string as read, plus source_file, source_row and
--- raw_line (the text of a record the CSV reader could not split; NULL otherwise).
--- Where a row came from and its raw text are reported for rejected rows only, so they are carried
--- for those rows alone (NULL on every other row), the raw texts packed in one JSON array `raw`
--- (line, order_id, customer_id, order_date, amount, channel, status): the relation, and the
--- de-duplication's window over it, stay as narrow as the typed columns.
--- Runs unchanged on DuckDB and on Athena (Trino): only functions both dialects share, and
--- regexp_like, which the DuckDB adapter defines as a macro.
--- Formats are checked before casting because DuckDB's casts are lenient where Trino's are not.
-WITH typed AS (
+-- rejected with one reason, then a repeat of an order key already seen (the copy from the last file
+-- in name order, then the last line, is kept), then a non-purchase status, else accepted.
+-- Reads the relation `orders`: the canonical rows ingest wrote (CANONICAL_ORDER_COLUMNS), by name.
+-- Every text was parsed at ingest (trimmed, typed, judged into parse_reason): this text only compares
+-- typed values. No TRIM, no regex, no aggregate whose NULL handling differs between engines, so
+-- DuckDB and Athena (Trino) give the same rows.
+-- A repeat whose customer, date or amount differs from the kept copy is a conflicting duplicate:
+-- still a duplicate in the accounting identity, flagged (`conflicting`) with the kept copy beside it.
+-- Where a row came from is carried for rejected and conflicting rows only, and the raw texts packed
+-- in one JSON array `raw` (line, order_id, customer_id, order_date, amount, channel, status) for
+-- rejected rows only: the relation stays as narrow as the typed columns elsewhere.
+WITH judged AS (
   SELECT
     source_file,
-    source_row,
-    raw_line,
-    order_id AS raw_order_id,
-    customer_id AS raw_customer_id,
-    order_date AS raw_order_date,
-    amount AS raw_amount,
-    channel AS raw_channel,
-    status AS raw_status,
-    NULLIF(TRIM(order_id), '') AS order_id,
-    NULLIF(TRIM(customer_id), '') AS customer_id,
-    -- ISO 8601 date or timestamp; the purchase day is the date as written (an offset is not applied)
-    CASE
-      WHEN regexp_like(TRIM(order_date), '^[0-9]{4}-[0-9]{2}-[0-9]{2}([T ][0-9]{2}:[0-9]{2}(:[0-9]{2}([.][0-9]+)?)?(Z|[+-][0-9]{2}(:?[0-9]{2})?)?)?$')
-        THEN TRY_CAST(SUBSTR(TRIM(order_date), 1, 10) AS DATE)
-    END AS order_day,
-    -- plain decimal notation only: no currency, no thousands separator, no exponent
-    CASE
-      WHEN regexp_like(TRIM(amount), '^[+-]?([0-9]+([.][0-9]*)?|[.][0-9]+)$')
-        THEN TRY_CAST(TRIM(amount) AS DOUBLE)
-    END AS amount_value,
-    NULLIF(TRIM(channel), '') AS channel,
-    LOWER(TRIM(status)) AS status_value
-  FROM orders
-),
-reasoned AS (
-  SELECT
-    *,
-    CASE
-      WHEN raw_line IS NOT NULL THEN 'malformed_row'
-      WHEN order_id IS NULL THEN 'missing_order_id'
-      WHEN customer_id IS NULL THEN 'missing_customer_id'
-      WHEN order_day IS NULL THEN 'invalid_order_date'
-      WHEN amount_value IS NULL THEN 'invalid_amount'
-      WHEN amount_value < 0 THEN 'negative_amount'
-      WHEN order_day > DATE '{{as_of}}' THEN 'order_date_after_as_of'
-    END AS reason
-  FROM typed
-),
-judged AS (
-  SELECT
-    source_file,
-    source_row,
+    source_line,
     order_id,
+    order_key_extra,
     customer_id,
-    order_day,
-    amount_value,
+    order_date AS order_day,
+    amount,
     channel,
-    status_value,
-    reason,
+    status,
+    raw_line,
+    COALESCE(raw_order_id, order_id) AS raw_order_id,
+    COALESCE(raw_customer_id, customer_id) AS raw_customer_id,
+    COALESCE(raw_order_date, CAST(order_date AS VARCHAR)) AS raw_order_date,
+    COALESCE(raw_amount, CAST(amount AS VARCHAR)) AS raw_amount,
+    COALESCE(raw_channel, channel) AS raw_channel,
+    COALESCE(raw_status, status) AS raw_status,
     CASE
-      WHEN reason IS NOT NULL
-        THEN CAST(ARRAY[raw_line, raw_order_id, raw_customer_id, raw_order_date, raw_amount, raw_channel, raw_status] AS JSON)
-    END AS raw
-  FROM reasoned
+      WHEN parse_reason IS NOT NULL THEN parse_reason
+      WHEN order_date > DATE '{{as_of}}' THEN 'order_date_after_as_of'
+    END AS reason
+  FROM orders
 ),
 ranked AS (
   SELECT
     *,
-    CASE
-      WHEN reason IS NULL THEN ROW_NUMBER() OVER (
-        PARTITION BY reason IS NULL, order_id
-        ORDER BY source_file DESC, source_row DESC
-      )
-    END AS copy_rank
+    ROW_NUMBER() OVER (
+      PARTITION BY reason IS NULL, order_id, order_key_extra
+      ORDER BY source_file DESC, source_line DESC
+    ) AS copy_rank,
+    FIRST_VALUE(customer_id) OVER (
+      PARTITION BY reason IS NULL, order_id, order_key_extra
+      ORDER BY source_file DESC, source_line DESC
+    ) AS kept_customer_id,
+    FIRST_VALUE(order_day) OVER (
+      PARTITION BY reason IS NULL, order_id, order_key_extra
+      ORDER BY source_file DESC, source_line DESC
+    ) AS kept_order_day,
+    FIRST_VALUE(amount) OVER (
+      PARTITION BY reason IS NULL, order_id, order_key_extra
+      ORDER BY source_file DESC, source_line DESC
+    ) AS kept_amount,
+    FIRST_VALUE(source_file) OVER (
+      PARTITION BY reason IS NULL, order_id, order_key_extra
+      ORDER BY source_file DESC, source_line DESC
+    ) AS kept_source_file,
+    FIRST_VALUE(source_line) OVER (
+      PARTITION BY reason IS NULL, order_id, order_key_extra
+      ORDER BY source_file DESC, source_line DESC
+    ) AS kept_source_line
   FROM judged
+),
+flagged AS (
+  SELECT
+    *,
+    reason IS NULL AND copy_rank > 1
+      AND (customer_id <> kept_customer_id OR order_day <> kept_order_day OR amount <> kept_amount) AS conflicting
+  FROM ranked
 )
 SELECT
-  CASE WHEN reason IS NOT NULL THEN source_file END AS source_file,
-  CASE WHEN reason IS NOT NULL THEN source_row END AS source_row,
-  raw,
+  CASE WHEN reason IS NOT NULL OR conflicting THEN source_file END AS source_file,
+  CASE WHEN reason IS NOT NULL OR conflicting THEN source_line END AS source_line,
+  CASE
+    WHEN reason IS NOT NULL
+      THEN CAST(ARRAY[raw_line, raw_order_id, raw_customer_id, raw_order_date, raw_amount, raw_channel, raw_status] AS JSON)
+  END AS raw,
   order_id,
+  order_key_extra,
   customer_id,
   order_day,
-  amount_value AS amount,
+  amount,
   channel,
   reason,
   CASE
     WHEN reason IS NOT NULL THEN 'rejected'
     WHEN copy_rank > 1 THEN 'duplicate'
-    WHEN status_value IN ({{non_purchase_statuses}}) THEN 'non_purchase'
+    WHEN status IN ({{non_purchase_statuses}}) THEN 'non_purchase'
     ELSE 'accepted'
-  END AS outcome
-FROM ranked
+  END AS outcome,
+  conflicting,
+  CASE WHEN conflicting THEN kept_source_file END AS kept_source_file,
+  CASE WHEN conflicting THEN kept_source_line END AS kept_source_line,
+  CASE WHEN conflicting THEN kept_customer_id END AS kept_customer_id,
+  CASE WHEN conflicting THEN kept_order_day END AS kept_order_day,
+  CASE WHEN conflicting THEN kept_amount END AS kept_amount
+FROM flagged

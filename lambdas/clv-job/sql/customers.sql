@@ -5,16 +5,26 @@
 -- Money is summed exactly, as DECIMAL(38, 6) (amounts rounded to a millionth), and turned into DOUBLE
 -- only after the sums: a parallel SUM of doubles depends on the order the threads add in, and its
 -- last bits would change the fits' results from run to run.
-WITH purchase_days AS (
+-- The acquisition channel is the channel of the customer's first order (by day, then order key),
+-- NULL when that order has none: ranked explicitly, because MIN_BY skips NULLs on DuckDB and not on
+-- Trino.
+WITH accepted AS (
+  SELECT
+    customer_id,
+    order_day,
+    amount,
+    channel,
+    ROW_NUMBER() OVER (PARTITION BY customer_id ORDER BY order_day, order_id, order_key_extra) AS order_rank
+  FROM classified
+  WHERE outcome = 'accepted'
+),
+purchase_days AS (
   SELECT
     customer_id,
     order_day,
     SUM(CAST(amount AS DECIMAL(38, 6))) AS day_revenue,
-    COUNT(*) AS day_orders,
-    -- several orders on the first day: the lowest order_id decides the acquisition channel
-    MIN_BY(channel, order_id) AS day_channel
-  FROM classified
-  WHERE outcome = 'accepted'
+    COUNT(*) AS day_orders
+  FROM accepted
   GROUP BY customer_id, order_day
 ),
 per_customer AS (
@@ -24,27 +34,27 @@ per_customer AS (
     MAX(order_day) AS last_day,
     COUNT(*) AS purchase_days,
     SUM(day_orders) AS orders,
-    SUM(day_revenue) AS total_revenue,
-    MIN_BY(day_revenue, order_day) AS first_day_revenue,
-    MIN_BY(day_channel, order_day) AS acquisition_channel
+    SUM(day_revenue) AS total_revenue
   FROM purchase_days
   GROUP BY customer_id
 )
 SELECT
-  customer_id,
-  CAST(DATE_DIFF('day', DATE '1970-01-01', first_day) AS INTEGER) AS first_order_day,
-  CAST(DATE_DIFF('day', DATE '1970-01-01', last_day) AS INTEGER) AS last_order_day,
-  acquisition_channel,
-  SUBSTR(CAST(first_day AS VARCHAR), 1, 7) AS cohort,
-  CAST(orders AS INTEGER) AS orders,
-  CAST(purchase_days - 1 AS INTEGER) AS frequency,
-  CAST(DATE_DIFF('day', first_day, last_day) AS INTEGER) AS recency_days,
-  CAST(DATE_DIFF('day', first_day, DATE '{{as_of}}') AS INTEGER) AS tenure_days,
-  CAST(total_revenue AS DOUBLE) AS total_revenue,
+  c.customer_id,
+  CAST(DATE_DIFF('day', DATE '1970-01-01', c.first_day) AS INTEGER) AS first_order_day,
+  CAST(DATE_DIFF('day', DATE '1970-01-01', c.last_day) AS INTEGER) AS last_order_day,
+  f.channel AS acquisition_channel,
+  SUBSTR(CAST(c.first_day AS VARCHAR), 1, 7) AS cohort,
+  CAST(c.orders AS INTEGER) AS orders,
+  CAST(c.purchase_days - 1 AS INTEGER) AS frequency,
+  CAST(DATE_DIFF('day', c.first_day, c.last_day) AS INTEGER) AS recency_days,
+  CAST(DATE_DIFF('day', c.first_day, DATE '{{as_of}}') AS INTEGER) AS tenure_days,
+  CAST(c.total_revenue AS DOUBLE) AS total_revenue,
   CASE
-    WHEN purchase_days > 1 THEN CAST(total_revenue - first_day_revenue AS DOUBLE) / (purchase_days - 1)
+    WHEN c.purchase_days > 1 THEN CAST(c.total_revenue - d.day_revenue AS DOUBLE) / (c.purchase_days - 1)
     ELSE 0E0
   END AS monetary_value,
-  CAST(total_revenue AS DOUBLE) / orders AS avg_order_value
-FROM per_customer
-ORDER BY customer_id
+  CAST(c.total_revenue AS DOUBLE) / c.orders AS avg_order_value
+FROM per_customer c
+JOIN accepted f ON f.customer_id = c.customer_id AND f.order_rank = 1
+JOIN purchase_days d ON d.customer_id = c.customer_id AND d.order_day = c.first_day
+ORDER BY c.customer_id

@@ -1,5 +1,6 @@
 import bgnbdPatterns from './bgnbd-patterns.sql';
 import classified from './classified.sql';
+import conflictingDuplicates from './conflicting-duplicates.sql';
 import customers from './customers.sql';
 import latestOrderDate from './latest-order-date.sql';
 import outcomeCounts from './outcome-counts.sql';
@@ -21,11 +22,12 @@ export type RelationName = keyof typeof RELATIONS;
  * WITH clause: engines that inline the relations put theirs in front of it.
  */
 export const QUERIES = {
-  // counted straight off the input, independently of `classified`, so the accounting check means something
+  // counted straight off the canonical rows, independently of `classified`, so the accounting check means something
   inputRows: 'SELECT CAST(COUNT(*) AS INTEGER) AS input_rows FROM orders',
   latestOrderDate,
   outcomeCounts,
   rejectedRows,
+  conflictingDuplicates,
   customers: 'SELECT * FROM customers',
   bgnbdPatterns,
   spendPatterns,
@@ -39,6 +41,7 @@ export const RELATIONS_OF: Record<QueryName, readonly RelationName[]> = {
   latestOrderDate: ['classified'],
   outcomeCounts: ['classified'],
   rejectedRows: ['classified'],
+  conflictingDuplicates: ['classified'],
   customers: ['classified', 'customers'],
   bgnbdPatterns: ['classified', 'customers'],
   spendPatterns: ['classified', 'customers'],

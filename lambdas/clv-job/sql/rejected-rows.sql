@@ -3,7 +3,7 @@
 -- Trino's (the DuckDB adapter defines it as a macro).
 SELECT
   source_file,
-  source_row,
+  CAST(source_line AS INTEGER) AS source_row,
   json_extract_scalar(raw, '$[0]') AS raw_line,
   reason,
   json_extract_scalar(raw, '$[1]') AS order_id,
@@ -14,4 +14,4 @@ SELECT
   json_extract_scalar(raw, '$[6]') AS status
 FROM classified
 WHERE outcome = 'rejected'
-ORDER BY source_file, source_row
+ORDER BY source_file, source_line

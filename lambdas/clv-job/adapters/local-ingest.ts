@@ -1,0 +1,134 @@
+import { createHash } from 'node:crypto';
+import { createReadStream } from 'node:fs';
+import { mkdir, readFile, readdir, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { basename, dirname, join } from 'node:path';
+import { pipeline } from 'node:stream/promises';
+import { UnreadableExportError } from '../errors.js';
+import { ingestConfigSchema, type IngestConfigInput } from '../ingest/ingest-config.js';
+import { ingestExport } from '../ingest/ingest-export.js';
+import { ingestReceiptSchema, type IngestReceipt } from '../ingest/receipt.js';
+import type { CanonicalFile } from './duckdb-engine.js';
+import type { InputFile } from './input-files.js';
+
+/** Where canonical files and receipts live under an output folder (SPEC "Contract names"). */
+export const INGESTED_DIR = 'ingested';
+export const RECEIPTS_DIR = '_receipts';
+/** Part of every cache key: a change to how ingest reads makes every cached file stale. */
+const INGEST_FORMAT = 'canonical-v1';
+
+export interface LocalIngestOptions {
+  readonly config?: IngestConfigInput;
+  /** The `ingested/` folder. @default a cache under os.tmpdir() (runs without an output folder: backtests, tests) */
+  readonly directory?: string;
+  /** Ingest again even when a file is cached (a backfill, `clv ingest`). @default false */
+  readonly force?: boolean;
+  /** Leave out a file that cannot be read, instead of failing. @default false */
+  readonly skipBadFiles?: boolean;
+}
+
+export interface SkippedFile {
+  readonly path: string;
+  readonly reason: string;
+}
+
+export interface LocalIngestResult {
+  /** In the order of the inputs (by path). */
+  readonly files: readonly CanonicalFile[];
+  readonly receipts: readonly IngestReceipt[];
+  /** Unreadable files left out (only with skipBadFiles). */
+  readonly skipped: readonly SkippedFile[];
+  /** How many files were read from the cache rather than parsed again. */
+  readonly reused: number;
+}
+
+const sha256OfFile = async (path: string): Promise<string> => {
+  const hash = createHash('sha256');
+  await pipeline(createReadStream(path), async (source: AsyncIterable<Buffer>) => {
+    for await (const chunk of source) hash.update(chunk);
+  });
+  return hash.digest('hex');
+};
+
+/**
+ * Ingests local exports with the one ingest implementation (ingestExport), cached by content: a
+ * file whose bytes, name and ingest settings are unchanged is not parsed again the next night.
+ * Cache entries are `<directory>/<name>-<key>.parquet` with the receipt at
+ * `<directory>/_receipts/<name>-<key>.json`, written atomically (renamed into place), so an
+ * interrupted run leaves no half entry. Entries of the same source under an older key are removed.
+ *
+ * @throws UnreadableExportError for the first unreadable file, unless skipBadFiles.
+ */
+export const ingestLocalFiles = async (inputs: readonly InputFile[], options: LocalIngestOptions = {}): Promise<LocalIngestResult> => {
+  const config = ingestConfigSchema.parse(options.config ?? {});
+  const directory = options.directory ?? join(tmpdir(), 'clv-ingest-cache');
+  await mkdir(join(directory, RECEIPTS_DIR), { recursive: true });
+  const settings = JSON.stringify(config);
+  const files: CanonicalFile[] = [];
+  const receipts: IngestReceipt[] = [];
+  const skipped: SkippedFile[] = [];
+  let reused = 0;
+  for (const input of inputs) {
+    let content: string;
+    try {
+      content = await sha256OfFile(input.path);
+    } catch (error) {
+      const failure = new UnreadableExportError(input.path, 'cannot be read (no such file, or no permission)', { cause: error });
+      if (!options.skipBadFiles) throw failure;
+      skipped.push({ path: input.path, reason: failure.reason });
+      continue;
+    }
+    const key = createHash('sha256').update(`${INGEST_FORMAT}\0${content}\0${input.path}\0${settings}`).digest('hex').slice(0, 20);
+    // the path's own hash in the stem: two exports of the same name in different folders never share entries
+    const stem = `${basename(input.path).replace(/[^A-Za-z0-9._-]/g, '_')}-${createHash('sha256').update(input.path).digest('hex').slice(0, 8)}`;
+    const name = `${stem}-${key}`;
+    const canonical = join(directory, `${name}.parquet`);
+    const receiptPath = join(directory, RECEIPTS_DIR, `${name}.json`);
+    let receipt = options.force ? null : await readReceipt(receiptPath);
+    if (receipt !== null) reused += 1;
+    else {
+      const partial = `${canonical}.${process.pid}.partial`;
+      try {
+        const result = await ingestExport({ source: input.path, sourceName: input.path, config, output: partial });
+        receipt = result.receipt;
+      } catch (error) {
+        await rm(partial, { force: true });
+        if (!(error instanceof UnreadableExportError) || !options.skipBadFiles) throw error;
+        skipped.push({ path: input.path, reason: error.reason });
+        continue;
+      }
+      await rename(partial, canonical);
+      await writeFile(`${receiptPath}.partial`, JSON.stringify(receipt, null, 2) + '\n');
+      await rename(`${receiptPath}.partial`, receiptPath);
+      await removeStale(directory, stem, name);
+    }
+    files.push({ path: canonical, source: input.path, bytes: input.bytes });
+    receipts.push(receipt);
+  }
+  return { files, receipts, skipped, reused };
+};
+
+/** A cached receipt, or null when there is none or it does not validate (then the file is ingested again). */
+const readReceipt = async (path: string): Promise<IngestReceipt | null> => {
+  try {
+    const parsed = ingestReceiptSchema.safeParse(JSON.parse(await readFile(path, 'utf8')));
+    if (!parsed.success) return null;
+    await stat(join(dirname(dirname(path)), basename(path).replace(/\.json$/, '.parquet')));
+    return parsed.data;
+  } catch {
+    return null;
+  }
+};
+
+/** Older cache entries of the same file name (another key: other bytes or settings). */
+const removeStale = async (directory: string, stem: string, keep: string): Promise<void> => {
+  const pattern = new RegExp(`^${stem.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}-[0-9a-f]{20}\\.(parquet|json)$`);
+  for (const [folder, entries] of [
+    [directory, await readdir(directory)],
+    [join(directory, RECEIPTS_DIR), await readdir(join(directory, RECEIPTS_DIR))],
+  ] as const) {
+    for (const entry of entries) {
+      if (pattern.test(entry) && !entry.startsWith(`${keep}.`)) await rm(join(folder, entry), { force: true });
+    }
+  }
+};
