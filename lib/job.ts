@@ -147,6 +147,7 @@ export class ClvJob extends Construct {
       athenaTable: catalog.ordersTableName,
       athenaWorkgroup: query.workgroupName,
       timeUnit: model.timeUnit,
+      transactions: model.transactions,
       horizon: String(model.horizon),
       discountRate: String(model.discountRate),
       margin: String(model.margin),

@@ -1,6 +1,14 @@
 import { readFile } from 'node:fs/promises';
 import { z } from 'zod';
-import { configFileSchema, gatesConfigSchema, isoDateSchema, resolveModelOptions, timeUnitSchema, type ConfigFile } from './config.js';
+import {
+  configFileSchema,
+  gatesConfigSchema,
+  isoDateSchema,
+  resolveModelOptions,
+  timeUnitSchema,
+  transactionModelOptionSchema,
+  type ConfigFile,
+} from './config.js';
 import type { GateSettings } from './domain/quality-gates.js';
 import { ingestConfigSchema, type IngestConfig } from './ingest/ingest-config.js';
 import { ConfigurationError } from './errors.js';
@@ -23,6 +31,7 @@ export const runFlagsSchema = z.object({
   asOf: isoDateSchema.optional(),
   config: z.string().min(1).optional(),
   timeUnit: timeUnitSchema.optional(),
+  transactions: transactionModelOptionSchema.optional(),
   horizon: numberFlag('--horizon'),
   discountRate: numberFlag('--discount-rate'),
   margin: numberFlag('--margin'),
@@ -118,7 +127,7 @@ export const resolveRunConfig = async (flags: RunFlags): Promise<CliRunConfig> =
     Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;
   const modelInput = {
     ...file.model,
-    ...defined({ timeUnit: f.timeUnit, horizon: f.horizon, discountRate: f.discountRate, margin: f.margin, lifespanYears: f.lifespanYears }),
+    ...defined({ timeUnit: f.timeUnit, transactions: f.transactions, horizon: f.horizon, discountRate: f.discountRate, margin: f.margin, lifespanYears: f.lifespanYears }),
   };
   let model;
   try {

@@ -4,6 +4,7 @@
  * same pipeline the Lambda runs, and turns the outcome into an exit code:
  * 0 success; 2 bad usage or configuration (one line and a usage hint); 1 a failed run, nothing published.
  */
+import { TRANSACTION_MODEL_OPTIONS } from './config.js';
 import { randomUUID } from 'node:crypto';
 import { readFile, writeFile } from 'node:fs/promises';
 import { join, relative, resolve } from 'node:path';
@@ -197,6 +198,11 @@ const main = async (argv: readonly string[], io: Io): Promise<number> => {
     .option('--as-of <YYYY-MM-DD>', 'as-of date (default: the latest valid order date)')
     .option('--config <file>', 'JSON config file (model options, column names, tiers, statuses, segments)')
     .addOption(new Option('--time-unit <unit>', 'model time unit (default: week)').choices(['week', 'day']))
+    .addOption(
+      new Option('--transactions <model>', 'transaction model: bgnbd, pnbd (Pareto/NBD), or auto (both, the smaller holdout error wins) (default: bgnbd)').choices([
+        ...TRANSACTION_MODEL_OPTIONS,
+      ]),
+    )
     .option('--horizon <n>', 'prediction horizon in time units (default: 52 weeks / 364 days)')
     .option('--discount-rate <rate>', 'annual discount rate (default: 0.10)')
     .option('--margin <share>', 'share of revenue that is profit (default: 1.0)')

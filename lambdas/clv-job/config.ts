@@ -18,8 +18,15 @@ export const isoDateSchema = z
 export const timeUnitSchema = z.enum(['week', 'day']);
 export type TimeUnit = z.infer<typeof timeUnitSchema>;
 
+/** `model.transactions`: the transaction model, or `auto` to pick the one with the smaller holdout error. */
+export const TRANSACTION_MODEL_OPTIONS = ['bgnbd', 'pnbd', 'auto'] as const;
+export const transactionModelOptionSchema = z.enum(TRANSACTION_MODEL_OPTIONS);
+export type TransactionModelOption = z.infer<typeof transactionModelOptionSchema>;
+
 export const modelOptionsSchema = z.strictObject({
   timeUnit: timeUnitSchema.default('week'),
+  /** BG/NBD (the default), Pareto/NBD, or `auto`: both fitted, the smaller holdout error wins. */
+  transactions: transactionModelOptionSchema.default('bgnbd'),
   /** Prediction horizon, in `timeUnit`s. */
   horizon: z.number().positive().max(5_200).optional(),
   /** Annual discount rate, e.g. 0.10. */

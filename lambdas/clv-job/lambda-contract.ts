@@ -15,6 +15,7 @@ export const LAMBDA_ENV = {
   athenaWorkgroup: 'CLV_ATHENA_WORKGROUP',
   /** Model options, as the CLI flags of the same names. */
   timeUnit: 'CLV_TIME_UNIT',
+  transactions: 'CLV_TRANSACTIONS',
   horizon: 'CLV_HORIZON',
   discountRate: 'CLV_DISCOUNT_RATE',
   margin: 'CLV_MARGIN',

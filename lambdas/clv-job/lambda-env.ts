@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { modelOptionsSchema, resolveModelOptions, timeUnitSchema, type ModelOptions } from './config.js';
+import { modelOptionsSchema, resolveModelOptions, timeUnitSchema, TRANSACTION_MODEL_OPTIONS, type ModelOptions } from './config.js';
 import { ConfigurationError } from './errors.js';
 import { LAMBDA_ENV } from './lambda-contract.js';
 
@@ -59,6 +59,7 @@ const envSchema = z
     [LAMBDA_ENV.athenaTable]: catalogName(LAMBDA_ENV.athenaTable),
     [LAMBDA_ENV.athenaWorkgroup]: catalogName(LAMBDA_ENV.athenaWorkgroup),
     [LAMBDA_ENV.timeUnit]: optional(z.enum(timeUnitSchema.options, { error: `${LAMBDA_ENV.timeUnit} must be week or day` })),
+    [LAMBDA_ENV.transactions]: optional(z.enum(TRANSACTION_MODEL_OPTIONS, { error: `${LAMBDA_ENV.transactions} must be bgnbd, pnbd or auto` })),
     [LAMBDA_ENV.horizon]: optional(numberText(LAMBDA_ENV.horizon)),
     [LAMBDA_ENV.discountRate]: optional(numberText(LAMBDA_ENV.discountRate)),
     [LAMBDA_ENV.margin]: optional(numberText(LAMBDA_ENV.margin)),
@@ -86,6 +87,7 @@ const envSchema = z
 /** Model option -> its variable, so the model schema's own range checks name the variable. */
 const MODEL_VARIABLES = {
   timeUnit: LAMBDA_ENV.timeUnit,
+  transactions: LAMBDA_ENV.transactions,
   horizon: LAMBDA_ENV.horizon,
   discountRate: LAMBDA_ENV.discountRate,
   margin: LAMBDA_ENV.margin,

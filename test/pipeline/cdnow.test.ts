@@ -1,4 +1,5 @@
 import { beforeAll, describe, expect, it } from 'vitest';
+import { resolveModelOptions } from '../../lambdas/clv-job/config.js';
 import type { Summary } from '../../lambdas/clv-job/schemas/summary.js';
 import { queryDuckDb } from '../support/duckdb-reader.js';
 import { fixture, tempDir } from '../support/files.js';
@@ -76,5 +77,59 @@ describe('the whole job on the CDNOW sample, as of 1997-09-30', () => {
     expect(stats).toMatchObject({ n: 2357, bad: 0 });
     expect(Number(stats?.p_min)).toBeGreaterThanOrEqual(0);
     expect(Number(stats?.p_max)).toBeLessThanOrEqual(1);
+  });
+});
+
+describe('the whole job on the CDNOW sample with the Pareto/NBD (model.transactions = pnbd)', () => {
+  let summary: Summary;
+  let out: string;
+  beforeAll(async () => {
+    out = await tempDir();
+    summary = (await runLocal([cdnowOrders], out, { asOf: '1997-09-30', model: resolveModelOptions({ transactions: 'pnbd' }) })).summary;
+  });
+
+  it.each([
+    // Fader, Hardie & Lee (2005) as CLVTools quotes it; datasets README §2.2
+    ['r', 0.553],
+    ['alpha', 10.578],
+    ['s', 0.606],
+    ['beta', 11.669],
+  ] as const)('fits Pareto/NBD %s as published (%f), in weeks, and predicts with it', (name, published) => {
+    expect(summary.models.transactions).toBe('pnbd');
+    expect(summary.models.pareto_nbd![name].toFixed(3)).toBe(published.toFixed(3));
+  });
+
+  it('reaches the published log-likelihood −9594.98 and states the configured choice', () => {
+    expect(summary.models.pareto_nbd!.log_likelihood).toBeCloseTo(-9594.976, 2);
+    expect(summary.models.choice).toEqual({ requested: 'pnbd', chosen: 'pnbd', reason: 'configured: model.transactions = pnbd', holdout: null });
+  });
+
+  it("scores customer 1516 as BTYD's Pareto/NBD walkthrough prints it: 25.46 purchases in the next 52 weeks, P(alive) 0.9979", async () => {
+    const [row] = await queryDuckDb(
+      `SELECT expected_purchases, probability_alive FROM read_parquet('${out}/customers/**/*.parquet') WHERE customer_id = '1516'`,
+    );
+    expect(Number(row?.expected_purchases).toFixed(2)).toBe('25.46');
+    expect(Number(row?.probability_alive).toFixed(4)).toBe('0.9979');
+  });
+});
+
+describe('the whole job on the CDNOW sample choosing its model (model.transactions = auto)', () => {
+  let summary: Summary;
+  beforeAll(async () => {
+    const out = await tempDir();
+    // As of the end of the data; the 273-day holdout puts the calibration end at 1997-09-30, as in the literature.
+    summary = (await runLocal([cdnowOrders], out, { asOf: '1998-06-30', backtestHoldoutDays: 273, model: resolveModelOptions({ transactions: 'auto' }) })).summary;
+  });
+
+  it('fits both on 1997-01-01 … 1997-09-30, states both holdout errors, and keeps the smaller', () => {
+    const choice = summary.models.choice;
+    console.log(`CDNOW auto: ${choice.reason}`);
+    expect(choice.requested).toBe('auto');
+    expect(choice.holdout).toMatchObject({ calibration_end: '1997-09-30', holdout_end: '1998-06-30', customers: 2357, metric: 'root_mean_squared_error' });
+    const bg = choice.holdout!.bgnbd.root_mean_squared_error!;
+    const pn = choice.holdout!.pnbd.root_mean_squared_error!;
+    expect(choice.chosen).toBe(pn < bg ? 'pnbd' : 'bgnbd');
+    expect(summary.models.transactions).toBe(choice.chosen);
+    expect(summary.models.pareto_nbd?.convergence.converged).toBe(true);
   });
 });

@@ -10,7 +10,7 @@ import { summarySchema, type Summary } from '../schemas/summary.js';
 import type { ConflictingDuplicate, RunWarning } from '../schemas/summary-run.js';
 import type { SqlParameters } from '../sql/index.js';
 import { accountFor } from './accounting.js';
-import { runBacktest } from './backtest.js';
+import { chooseByHoldout, runBacktest } from './backtest.js';
 import {
   decodeBgNbdPatterns,
   decodeConflictingDuplicates,
@@ -157,7 +157,19 @@ export const runPipeline = async (deps: PipelineDeps, config: RunConfig): Promis
     const scored = await stage(
       'model',
       async () => {
-        const fitted = timed(modelParts, 'model_fit', () => fitModels(query.bgnbd, query.spend, config.model));
+        const choice =
+          config.model.transactions === 'auto'
+            ? await timedAsync(modelParts, 'model_choice', () =>
+                chooseByHoldout(engine, {
+                  asOf: runDate,
+                  firstOrderDay: query.customers.firstOrderDay,
+                  holdoutDays: config.backtestHoldoutDays,
+                  model: config.model,
+                  nonPurchaseStatuses: config.nonPurchaseStatuses,
+                }),
+              )
+            : undefined;
+        const fitted = timed(modelParts, 'model_fit', () => fitModels(query.bgnbd, query.spend, config.model, choice));
         return timed(modelParts, 'model_score', () => scoreCustomers(query.customers, fitted, config.model));
       },
       (s) => s.statusMessage,
@@ -301,6 +313,14 @@ const inputWarnings = (
 const timed = <T>(into: Record<string, number>, name: string, work: () => T): T => {
   const t0 = performance.now();
   const result = work();
+  into[name] = Math.round(performance.now() - t0) / 1000;
+  return result;
+};
+
+/** Runs async `work`, recording its seconds under `name`. */
+const timedAsync = async <T>(into: Record<string, number>, name: string, work: () => Promise<T>): Promise<T> => {
+  const t0 = performance.now();
+  const result = await work();
   into[name] = Math.round(performance.now() - t0) / 1000;
   return result;
 };

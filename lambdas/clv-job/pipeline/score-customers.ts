@@ -6,8 +6,10 @@ import { DAYS_PER_UNIT, scoreTuples, type ClvSettings } from '../domain/models/c
 import { fitGammaGamma } from '../domain/models/gamma-gamma.js';
 import { bgnbdDiagnostics, SINCE_LAST_PURCHASE_EDGES_DAYS } from '../domain/models/diagnostics.js';
 import { historicalClvColumn } from '../domain/models/historical.js';
+import { fitParetoNbd } from '../domain/models/pareto-nbd.js';
+import { bgnbdTransactionModel, paretoNbdTransactionModel, type TransactionModel } from '../domain/models/transaction-model.js';
 import type { ModelParameter } from '../domain/segments/changes.js';
-import { modelsSummaryOf, type ModelsSummary } from '../schemas/summary-models.js';
+import { configuredChoice, modelsSummaryOf, type ModelChoiceSummary, type ModelsSummary } from '../schemas/summary-models.js';
 import type { Diagnostics } from '../schemas/summary-diagnostics.js';
 import type { RunWarning, TotalsSection } from '../schemas/summary-run.js';
 import type { BgNbdPatterns, SpendPatterns } from './engine-results.js';
@@ -28,6 +30,10 @@ const divide = (values: Float64Array, by: number): Float64Array => (by === 1 ? v
 /** Both fits, with what the summary says about them: the first half of the model stage. */
 export interface FittedModels {
   readonly bgnbd: ReturnType<typeof fitBgNbd>;
+  /** Fitted when `model.transactions` is pnbd or auto. */
+  readonly paretoNbd: ReturnType<typeof fitParetoNbd> | null;
+  /** The transaction model the predictions use, from the chosen fit. */
+  readonly transactions: TransactionModel;
   readonly gammaGamma: ReturnType<typeof fitGammaGamma>;
   readonly settings: ClvSettings;
   readonly models: ModelsSummary;
@@ -37,10 +43,18 @@ export interface FittedModels {
 }
 
 /**
- * Fits the BG/NBD and the Gamma-Gamma on the engine's distinct patterns, weighted by how many
- * customers share each: the cost follows the number of patterns, not of customers.
+ * Fits the BG/NBD (always: the summary and the diagnostics carry it), the Pareto/NBD when
+ * `model.transactions` asks for it (pnbd, or auto), and the Gamma-Gamma, on the engine's distinct
+ * patterns weighted by how many customers share each: the cost follows the number of patterns, not
+ * of customers. `choice` says which transaction model predicts; by default the configured one
+ * (auto without a comparison keeps the BG/NBD).
  */
-export const fitModels = (bgnbdPatterns: BgNbdPatterns, spendPatterns: SpendPatterns, options: ModelOptions): FittedModels => {
+export const fitModels = (
+  bgnbdPatterns: BgNbdPatterns,
+  spendPatterns: SpendPatterns,
+  options: ModelOptions,
+  choice: ModelChoiceSummary = configuredChoice(options.transactions === 'pnbd' ? 'pnbd' : 'bgnbd'),
+): FittedModels => {
   const unit = DAYS_PER_UNIT[options.timeUnit];
   const bgnbdData = {
     x: bgnbdPatterns.frequency,
@@ -49,6 +63,7 @@ export const fitModels = (bgnbdPatterns: BgNbdPatterns, spendPatterns: SpendPatt
     weight: bgnbdPatterns.customers,
   };
   const bgnbd = fitBgNbd(bgnbdData);
+  const paretoNbd = options.transactions === 'bgnbd' && choice.chosen === 'bgnbd' ? null : fitParetoNbd(bgnbdData);
   const diagnostics = bgnbd.diagnostics.converged
     ? bgnbdDiagnostics(bgnbd.params, bgnbdData, { sinceLastPurchaseEdges: SINCE_LAST_PURCHASE_EDGES_DAYS.map((d) => d / unit) })
     : null;
@@ -59,13 +74,18 @@ export const fitModels = (bgnbdPatterns: BgNbdPatterns, spendPatterns: SpendPatt
     discountRate: options.discountRate,
     margin: options.margin,
   };
-  const models = modelsSummaryOf(bgnbd, gammaGamma, settings);
+  const models = modelsSummaryOf(bgnbd, gammaGamma, settings, paretoNbd, choice);
   const warnings: RunWarning[] = [];
   if (!bgnbd.diagnostics.converged) warnings.push({ code: 'bgnbd_untrusted', message: `BG/NBD fit not trusted: ${bgnbd.diagnostics.message}` });
+  if (paretoNbd !== null && !paretoNbd.diagnostics.converged) {
+    warnings.push({ code: 'pareto_nbd_untrusted', message: `Pareto/NBD fit not trusted: ${paretoNbd.diagnostics.message}` });
+  }
   if (!gammaGamma.diagnostics.converged) {
     warnings.push({ code: 'gamma_gamma_untrusted', message: `Gamma-Gamma fit not trusted: ${gammaGamma.diagnostics.message}` });
   }
-  return { bgnbd, gammaGamma, settings, models, warnings, diagnostics };
+  // Only a converged fit scores (models.trusted says so); an untrusted one still gets a placeholder here.
+  const transactions = choice.chosen === 'pnbd' && paretoNbd?.diagnostics.converged === true ? paretoNbdTransactionModel(paretoNbd.params) : bgnbdTransactionModel(bgnbd.params);
+  return { bgnbd, paretoNbd, transactions, gammaGamma, settings, models, warnings, diagnostics };
 };
 
 /**
@@ -75,14 +95,14 @@ export const fitModels = (bgnbdPatterns: BgNbdPatterns, spendPatterns: SpendPatt
  */
 export const scoreCustomers = (customers: CustomerTable, fitted: FittedModels, options: ModelOptions): ScoredCustomers => {
   const historicalClv = historicalClvColumn(customers.avgOrderValue, customers.orders, customers.tenureDays, options.lifespanYears);
-  const { bgnbd, gammaGamma, settings, models, diagnostics } = fitted;
+  const { transactions, gammaGamma, settings, models, diagnostics } = fitted;
   const warnings: RunWarning[] = [...fitted.warnings];
 
   let predicted = null;
   if (models.trusted) {
     try {
       predicted = scoreTuples(
-        bgnbd.params,
+        transactions,
         gammaGamma.params,
         { x: customers.frequency, recencyDays: customers.recencyDays, tenureDays: customers.tenureDays, monetaryValue: customers.monetaryValue },
         settings,
@@ -117,8 +137,13 @@ export const scoreCustomers = (customers: CustomerTable, fitted: FittedModels, o
     repeat_customers: repeatCustomers,
   };
   const { r, alpha, a, b } = models.bgnbd;
+  const pn = models.pareto_nbd;
+  const transactionText =
+    models.transactions === 'pnbd' && pn !== undefined
+      ? `Pareto/NBD r=${pn.r.toPrecision(4)} alpha=${pn.alpha.toPrecision(4)} s=${pn.s.toPrecision(4)} beta=${pn.beta.toPrecision(4)}`
+      : `BG/NBD r=${r.toPrecision(4)} alpha=${alpha.toPrecision(4)} a=${a.toPrecision(4)} b=${b.toPrecision(4)}`;
   const statusMessage = predicted
-    ? `BG/NBD r=${r.toPrecision(4)} alpha=${alpha.toPrecision(4)} a=${a.toPrecision(4)} b=${b.toPrecision(4)}; Gamma-Gamma p=${models.gamma_gamma.p.toPrecision(4)} q=${models.gamma_gamma.q.toPrecision(4)} gamma=${models.gamma_gamma.gamma.toPrecision(4)}`
+    ? `${transactionText}; Gamma-Gamma p=${models.gamma_gamma.p.toPrecision(4)} q=${models.gamma_gamma.q.toPrecision(4)} gamma=${models.gamma_gamma.gamma.toPrecision(4)}`
     : 'predictive models not trusted: ranking on historical CLV';
   return { scores, models, totals, warnings, statusMessage, diagnostics };
 };

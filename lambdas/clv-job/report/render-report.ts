@@ -552,11 +552,30 @@ const parametersTable = (s: Summary): string => {
   const gg = m.gamma_gamma;
   const bgSe = bg.standard_errors;
   const ggSe = gg.standard_errors;
+  const pn = m.pareto_nbd;
+  const pnSe = pn?.standard_errors ?? null;
+  const choice = m.choice;
+  const modelName = (name: string): string => (name === 'pnbd' ? 'Pareto/NBD' : 'BG/NBD');
+  const rmse = (v: number | null): string => (v === null ? 'not trusted' : formatStatistic(v));
+  const choiceText =
+    `<p class="analyst" data-testid="model-choice">Transaction model: <strong>${esc(modelName(m.transactions))}</strong> (asked for: ${esc(choice.requested)}). ${esc(choice.reason)}.` +
+    (choice.holdout === null
+      ? ''
+      : ` Calibration to ${esc(choice.holdout.calibration_end)}, holdout to ${esc(choice.holdout.holdout_end)} (${esc(formatCount(choice.holdout.customers))} customers): holdout RMSE per customer BG/NBD ${num('choice-bgnbd-rmse', choice.holdout.bgnbd.root_mean_squared_error ?? 0, rmse(choice.holdout.bgnbd.root_mean_squared_error))}, Pareto/NBD ${num('choice-pnbd-rmse', choice.holdout.pnbd.root_mean_squared_error ?? 0, rmse(choice.holdout.pnbd.root_mean_squared_error))}.`) +
+    '</p>';
   const rows = [
     row('BG/NBD', 'r', 'r', bg.r, bgSe?.r ?? null, 'shape of the purchase-rate distribution'),
     row('BG/NBD', 'alpha', 'α', bg.alpha, bgSe?.alpha ?? null, `scale of the purchase rate (${m.time_unit}s)`),
     row('BG/NBD', 'a', 'a', bg.a, bgSe?.a ?? null, 'dropout probability: beta shape a'),
     row('BG/NBD', 'b', 'b', bg.b, bgSe?.b ?? null, 'dropout probability: beta shape b'),
+    ...(pn === undefined
+      ? []
+      : [
+          row('Pareto/NBD', 'pnbd-r', 'r', pn.r, pnSe?.r ?? null, 'shape of the purchase-rate distribution'),
+          row('Pareto/NBD', 'pnbd-alpha', 'α', pn.alpha, pnSe?.alpha ?? null, `scale of the purchase rate (${m.time_unit}s)`),
+          row('Pareto/NBD', 'pnbd-s', 's', pn.s, pnSe?.s ?? null, 'shape of the dropout-rate distribution'),
+          row('Pareto/NBD', 'pnbd-beta', 'β', pn.beta, pnSe?.beta ?? null, `scale of the dropout rate (${m.time_unit}s)`),
+        ]),
     row('Gamma-Gamma', 'p', 'p', gg.p, ggSe?.p ?? null, 'shape of spend per order'),
     row('Gamma-Gamma', 'q', 'q', gg.q, ggSe?.q ?? null, 'shape of customers’ average spend'),
     row('Gamma-Gamma', 'gamma', 'γ', gg.gamma, ggSe?.gamma ?? null, 'scale of customers’ average spend'),
@@ -571,7 +590,7 @@ const parametersTable = (s: Summary): string => {
     formatStatistic(bg.r / bg.alpha),
   )} per ${esc(m.time_unit)}; mean dropout probability after a purchase a/(a+b) = ${esc(formatPercent(meanDropout))}.<br>Gamma-Gamma: log-likelihood ${esc(formatStatistic(gg.log_likelihood))} on ${esc(formatCount(gg.customers))} repeat buyers; ${status(gg.convergence)}. Mean spend per order in the population ${
     gg.population_mean_order_value === null ? 'is unbounded (q ≤ 1)' : `pγ/(q−1) = ${num('gamma-gamma-mean-order-value', gg.population_mean_order_value, formatMoney(gg.population_mean_order_value))}`
-  }. Intervals are estimate ± 1.96 standard errors (delta method), cut at 0.</p>`;
+  }.${pn === undefined ? '' : `<br>Pareto/NBD: log-likelihood ${num('pnbd-log-likelihood', pn.log_likelihood, formatStatistic(pn.log_likelihood))}; ${status(pn.convergence)}.`} Intervals are estimate ± 1.96 standard errors (delta method), cut at 0.</p>${choiceText}`;
 };
 
 const dataQualitySection = (s: Summary): string => {

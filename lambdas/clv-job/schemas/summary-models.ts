@@ -8,6 +8,9 @@ import { timeUnitSchema } from '../config.js';
 import type { BgNbdFit } from '../domain/models/bg-nbd.js';
 import type { ClvSettings } from '../domain/models/clv.js';
 import type { GammaGammaFit } from '../domain/models/gamma-gamma.js';
+import type { ParetoNbdFit } from '../domain/models/pareto-nbd.js';
+import { TRANSACTION_MODELS } from '../domain/models/transaction-model.js';
+import { TRANSACTION_MODEL_OPTIONS } from '../config.js';
 
 const positive = z.number().positive();
 
@@ -48,6 +51,46 @@ export const gammaGammaSummarySchema = z.strictObject({
 });
 export type GammaGammaSummary = z.infer<typeof gammaGammaSummarySchema>;
 
+const paretoNbdParamsSchema = z.strictObject({ r: positive, alpha: positive, s: positive, beta: positive });
+
+export const paretoNbdSummarySchema = z.strictObject({
+  ...paretoNbdParamsSchema.shape,
+  log_likelihood: z.number(),
+  /** Asymptotic standard errors; null when the information matrix is not positive definite or the fit is not trusted. */
+  standard_errors: paretoNbdParamsSchema.nullable(),
+  customers: z.number().nonnegative(),
+  convergence: convergenceSchema,
+});
+export type ParetoNbdSummary = z.infer<typeof paretoNbdSummarySchema>;
+
+const candidateSchema = z.strictObject({
+  converged: z.boolean(),
+  /** Per-customer root-mean-squared error of holdout purchases; null when the calibration fit was not trusted. */
+  root_mean_squared_error: z.number().nonnegative().nullable(),
+  mean_absolute_error: z.number().nonnegative().nullable(),
+});
+
+/** How the transaction model was chosen: as configured, or (`auto`) by the smaller holdout error. */
+export const modelChoiceSchema = z.strictObject({
+  requested: z.enum(TRANSACTION_MODEL_OPTIONS),
+  chosen: z.enum(TRANSACTION_MODELS),
+  reason: z.string(),
+  /** The calibration / holdout comparison behind an `auto` choice; null when none was run. */
+  holdout: z
+    .strictObject({
+      calibration_end: z.string(),
+      holdout_end: z.string(),
+      /** In `time_unit`s. */
+      holdout_length: z.number().nonnegative(),
+      customers: z.number().int().nonnegative(),
+      metric: z.literal('root_mean_squared_error'),
+      bgnbd: candidateSchema,
+      pnbd: candidateSchema,
+    })
+    .nullable(),
+});
+export type ModelChoiceSummary = z.infer<typeof modelChoiceSchema>;
+
 export const modelsSummarySchema = z.strictObject({
   /** Unit of the BG/NBD time parameters (alpha) and of `horizon`. */
   time_unit: timeUnitSchema,
@@ -55,9 +98,14 @@ export const modelsSummarySchema = z.strictObject({
   /** Annual. */
   discount_rate: z.number(),
   margin: z.number(),
-  /** Both fits converged: the predictive columns are filled. */
+  /** The transaction model and the Gamma-Gamma converged: the predictive columns are filled. */
   trusted: z.boolean(),
+  /** The transaction model the predictions use. */
+  transactions: z.enum(TRANSACTION_MODELS),
+  choice: modelChoiceSchema,
   bgnbd: bgnbdSummarySchema,
+  /** Present when the Pareto/NBD was fitted (`model.transactions` pnbd or auto). */
+  pareto_nbd: paretoNbdSummarySchema.optional(),
   gamma_gamma: gammaGammaSummarySchema,
 });
 export type ModelsSummary = z.infer<typeof modelsSummarySchema>;
@@ -69,15 +117,44 @@ const convergenceOf = (d: { converged: boolean; iterations: number; gradientNorm
   message: d.message,
 });
 
-/** The `models` section for two fits and the settings predictions used. */
-export const modelsSummaryOf = (bgnbd: BgNbdFit, gammaGamma: GammaGammaFit, settings: ClvSettings): ModelsSummary => {
+/** The configured choice, when no holdout comparison ran. */
+export const configuredChoice = (requested: 'bgnbd' | 'pnbd'): ModelChoiceSummary => ({
+  requested,
+  chosen: requested,
+  reason: `configured: model.transactions = ${requested}`,
+  holdout: null,
+});
+
+/** The `models` section for the fits and the settings predictions used; BG/NBD choice by default. */
+export const modelsSummaryOf = (
+  bgnbd: BgNbdFit,
+  gammaGamma: GammaGammaFit,
+  settings: ClvSettings,
+  paretoNbd: ParetoNbdFit | null = null,
+  choice: ModelChoiceSummary = configuredChoice('bgnbd'),
+): ModelsSummary => {
   const { p, q, gamma } = gammaGamma.params;
+  const transactions = choice.chosen;
+  const transactionsConverged = transactions === 'pnbd' ? paretoNbd?.diagnostics.converged === true : bgnbd.diagnostics.converged;
   return {
     time_unit: settings.timeUnit,
     horizon: settings.horizon,
     discount_rate: settings.discountRate,
     margin: settings.margin,
-    trusted: bgnbd.diagnostics.converged && gammaGamma.diagnostics.converged,
+    trusted: transactionsConverged && gammaGamma.diagnostics.converged,
+    transactions,
+    choice,
+    ...(paretoNbd === null
+      ? {}
+      : {
+          pareto_nbd: {
+            ...paretoNbd.params,
+            log_likelihood: paretoNbd.logLikelihood,
+            standard_errors: paretoNbd.standardErrors,
+            customers: paretoNbd.customers,
+            convergence: convergenceOf(paretoNbd.diagnostics),
+          },
+        }),
     bgnbd: {
       ...bgnbd.params,
       log_likelihood: bgnbd.logLikelihood,

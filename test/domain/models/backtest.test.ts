@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { bgnbdTransactionModel } from '../../../lambdas/clv-job/domain/models/transaction-model.js';
 import { compareHoldout, expectedRepeatPurchaseTracking } from '../../../lambdas/clv-job/domain/models/backtest.js';
 import { conditionalExpectedPurchases, expectedPurchasesNewCustomer, type BgNbdParams } from '../../../lambdas/clv-job/domain/models/bg-nbd.js';
 import { inUnits, loadCdnowSummary, loadCdnowWeeklyCumulative } from './cdnow-data.js';
@@ -9,7 +10,7 @@ const FITTED: BgNbdParams = { r: 0.24259452253187416, alpha: 4.41360202105916, a
 const cdnow = loadCdnowSummary();
 const tx = inUnits(cdnow.txDays, 7);
 const T = inUnits(cdnow.TDays, 7);
-const holdout = () => compareHoldout(FITTED, { x: cdnow.x, tx, T, holdoutPurchases: cdnow.xStar, holdoutLength: 39 });
+const holdout = () => compareHoldout(bgnbdTransactionModel(FITTED), { x: cdnow.x, tx, T, holdoutPurchases: cdnow.xStar, holdoutLength: 39 });
 
 describe('calibration / holdout comparison on CDNOW (calibration to 1997-09-30, 39-week holdout to 1998-06-30)', () => {
   it('counts the 1,882 actual holdout repeat purchases of the 2,357 customers', () => {
@@ -57,15 +58,15 @@ describe('calibration / holdout comparison on CDNOW (calibration to 1997-09-30, 
   });
 
   it('leaves empty buckets with null means, and a period without purchases with a null percentage error', () => {
-    const result = compareHoldout(FITTED, { x: [0, 1], tx: [0, 1], T: [2, 2], holdoutPurchases: [0, 0], holdoutLength: 1 }, { topFrequency: 3 });
+    const result = compareHoldout(bgnbdTransactionModel(FITTED), { x: [0, 1], tx: [0, 1], T: [2, 2], holdoutPurchases: [0, 0], holdoutLength: 1 }, { topFrequency: 3 });
     expect(result.byFrequency.map((b) => b.label)).toEqual(['0', '1', '2', '3+']);
     expect(result.byFrequency[2]!.actualMean).toBeNull();
     expect(result.errors.totalPercentageError).toBeNull();
   });
 
   it('throws a RangeError for columns of different lengths or an invalid customer', () => {
-    expect(() => compareHoldout(FITTED, { x: [1], tx: [1, 2], T: [2], holdoutPurchases: [0], holdoutLength: 1 })).toThrow(RangeError);
-    expect(() => compareHoldout(FITTED, { x: [1], tx: [3], T: [2], holdoutPurchases: [0], holdoutLength: 1 })).toThrow(RangeError);
+    expect(() => compareHoldout(bgnbdTransactionModel(FITTED), { x: [1], tx: [1, 2], T: [2], holdoutPurchases: [0], holdoutLength: 1 })).toThrow(RangeError);
+    expect(() => compareHoldout(bgnbdTransactionModel(FITTED), { x: [1], tx: [3], T: [2], holdoutPurchases: [0], holdoutLength: 1 })).toThrow(RangeError);
   });
 });
 
@@ -73,7 +74,7 @@ describe('expected cumulative repeat purchases for a tracking chart (FHL 2005 Fi
   // A first purchase on day d (from 1997-01-01) puts the end of week k at (7k − 1 − d)/7 weeks of the
   // customer's time, the convention of T = (272 − d)/7 at the end of week 39 (1997-09-30).
   const offsets = Array.from(cdnow.firstPurchaseDay, (d) => (d + 1) / 7);
-  const tracking = () => expectedRepeatPurchaseTracking(FITTED, offsets, 78);
+  const tracking = () => expectedRepeatPurchaseTracking(bgnbdTransactionModel(FITTED), offsets, 78);
 
   it('is non-decreasing, with weekly increments that add up to it', () => {
     const { cumulative, incremental, periodEnd } = tracking();
@@ -92,7 +93,7 @@ describe('expected cumulative repeat purchases for a tracking chart (FHL 2005 Fi
   });
 
   it('counts nobody before their first purchase', () => {
-    const { cumulative } = expectedRepeatPurchaseTracking(FITTED, [5.5], 8);
+    const { cumulative } = expectedRepeatPurchaseTracking(bgnbdTransactionModel(FITTED), [5.5], 8);
     expect(Array.from(cumulative.subarray(0, 5))).toEqual([0, 0, 0, 0, 0]);
     expect(cumulative[5]).toBeCloseTo(expectedPurchasesNewCustomer(FITTED, 0.5), 12);
   });

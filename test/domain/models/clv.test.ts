@@ -1,5 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import { bgnbdTransactionModel } from '../../../lambdas/clv-job/domain/models/transaction-model.js';
 import { compressBgNbdData, conditionalExpectedPurchases, fitBgNbd, probabilityAlive, type BgNbdParams } from '../../../lambdas/clv-job/domain/models/bg-nbd.js';
 import { DAYS_PER_UNIT, discountSchedule, scoreTuples, type ClvSettings, type ScoreInput } from '../../../lambdas/clv-job/domain/models/clv.js';
 import { conditionalExpectedOrderValue, fitGammaGamma, type GammaGammaParams } from '../../../lambdas/clv-job/domain/models/gamma-gamma.js';
@@ -69,7 +70,7 @@ describe('discount schedule: weekly calendar steps, each discounted at its end',
 describe('scoring customers', () => {
   it('gives customer 1516 (x = 26, 216 and 217 days) the BG/NBD and Gamma-Gamma values of the single-customer functions', () => {
     // Act
-    const scores = scoreTuples(BTYD, GG, one(26, 216, 217, 39.97), WEEKLY);
+    const scores = scoreTuples(bgnbdTransactionModel(BTYD), GG, one(26, 216, 217, 39.97), WEEKLY);
     // Assess
     expect(scores.expectedPurchases[0]).toBeCloseTo(25.7565377465056, 10);
     expect(scores.expectedPurchases[0]).toBeCloseTo(conditionalExpectedPurchases(BTYD, 52, 26, 216 / 7, 31), 10);
@@ -80,31 +81,31 @@ describe('scoring customers', () => {
   });
 
   it('without discounting, discounted purchases are the expected purchases', () => {
-    const scores = scoreTuples(BTYD, GG, cdnowInput, { ...WEEKLY, discountRate: 0 });
+    const scores = scoreTuples(bgnbdTransactionModel(BTYD), GG, cdnowInput, { ...WEEKLY, discountRate: 0 });
     scores.expectedPurchases.forEach((e, i) => expect(scores.discountedPurchases[i]).toBeCloseTo(e, 10));
   });
 
   it('values new-ish customers without repeat purchases at the population mean spend', () => {
-    const scores = scoreTuples(BTYD, GG, one(0, 0, 30, 0), WEEKLY);
+    const scores = scoreTuples(bgnbdTransactionModel(BTYD), GG, one(0, 0, 30, 0), WEEKLY);
     expect(scores.probabilityAlive[0]).toBe(1);
     expect(scores.expectedOrderValue[0]).toBeCloseTo((GG.p * GG.gamma) / (GG.q - 1), 12);
   });
 
   it('scales CLV with the margin and nothing else', () => {
-    const full = scoreTuples(BTYD, GG, cdnowInput, WEEKLY);
-    const part = scoreTuples(BTYD, GG, cdnowInput, { ...WEEKLY, margin: 0.3 });
+    const full = scoreTuples(bgnbdTransactionModel(BTYD), GG, cdnowInput, WEEKLY);
+    const part = scoreTuples(bgnbdTransactionModel(BTYD), GG, cdnowInput, { ...WEEKLY, margin: 0.3 });
     full.predictedClv.forEach((v, i) => expect(part.predictedClv[i]).toBeCloseTo(0.3 * v, 10));
   });
 
   it('gives identical scores to identical customers, whatever else is scored with them', () => {
-    const all = scoreTuples(BTYD, GG, cdnowInput, WEEKLY);
-    const single = scoreTuples(BTYD, GG, one(cdnow.x[1515]!, cdnow.txDays[1515]!, cdnow.TDays[1515]!, cdnow.mx[1515]!), WEEKLY);
+    const all = scoreTuples(bgnbdTransactionModel(BTYD), GG, cdnowInput, WEEKLY);
+    const single = scoreTuples(bgnbdTransactionModel(BTYD), GG, one(cdnow.x[1515]!, cdnow.txDays[1515]!, cdnow.TDays[1515]!, cdnow.mx[1515]!), WEEKLY);
     expect(single.predictedClv[0]).toBe(all.predictedClv[1515]);
   });
 
   it('does not modify its input', () => {
     const input = one(3, 50, 100, 20);
-    scoreTuples(BTYD, GG, input, WEEKLY);
+    scoreTuples(bgnbdTransactionModel(BTYD), GG, input, WEEKLY);
     expect(Array.from(input.x)).toEqual([3]);
     expect(Array.from(input.recencyDays)).toEqual([50]);
   });
@@ -116,16 +117,16 @@ describe('time-unit invariance of CLV', () => {
     const weeks = fitBgNbd(compressBgNbdData(cdnow.x, inUnits(cdnow.txDays, 7), inUnits(cdnow.TDays, 7)));
     const days = fitBgNbd(compressBgNbdData(cdnow.x, cdnow.txDays, cdnow.TDays));
     // Act
-    const inWeeks = scoreTuples(weeks.params, GG, cdnowInput, WEEKLY);
-    const inDays = scoreTuples(days.params, GG, cdnowInput, { ...WEEKLY, timeUnit: 'day', horizon: 364 });
+    const inWeeks = scoreTuples(bgnbdTransactionModel(weeks.params), GG, cdnowInput, WEEKLY);
+    const inDays = scoreTuples(bgnbdTransactionModel(days.params), GG, cdnowInput, { ...WEEKLY, timeUnit: 'day', horizon: 364 });
     // Assess
     inWeeks.predictedClv.forEach((v, i) => expect(relative(inDays.predictedClv[i]!, v)).toBeLessThan(1e-6));
     inWeeks.expectedPurchases.forEach((v, i) => expect(relative(inDays.expectedPurchases[i]!, v)).toBeLessThan(1e-6));
   });
 
   it('is not fooled by weeks read as days (lifetimes’ CLV example): the same parameters in the wrong unit give another answer', () => {
-    const right = scoreTuples(BTYD, GG, cdnowInput, WEEKLY);
-    const wrong = scoreTuples(BTYD, GG, cdnowInput, { ...WEEKLY, timeUnit: 'day', horizon: 52 });
+    const right = scoreTuples(bgnbdTransactionModel(BTYD), GG, cdnowInput, WEEKLY);
+    const wrong = scoreTuples(bgnbdTransactionModel(BTYD), GG, cdnowInput, { ...WEEKLY, timeUnit: 'day', horizon: 52 });
     const total = (v: Float64Array): number => v.reduce((s, x) => s + x, 0);
     expect(total(wrong.predictedClv)).toBeLessThan(0.5 * total(right.predictedClv));
   });
@@ -146,8 +147,8 @@ describe('CLV properties', () => {
       fc.property(customer, fc.double({ min: 0, max: 5, noNaN: true }), fc.double({ min: 0, max: 5, noNaN: true }), (c, d1, d2) => {
         const [low, high] = d1 <= d2 ? [d1, d2] : [d2, d1];
         const input = one(c.x, c.recency, c.tenure, c.spend);
-        const atLow = scoreTuples(BTYD, GG, input, { ...WEEKLY, discountRate: low }).predictedClv[0]!;
-        const atHigh = scoreTuples(BTYD, GG, input, { ...WEEKLY, discountRate: high }).predictedClv[0]!;
+        const atLow = scoreTuples(bgnbdTransactionModel(BTYD), GG, input, { ...WEEKLY, discountRate: low }).predictedClv[0]!;
+        const atHigh = scoreTuples(bgnbdTransactionModel(BTYD), GG, input, { ...WEEKLY, discountRate: high }).predictedClv[0]!;
         expect(atHigh).toBeLessThanOrEqual(atLow * (1 + 1e-12) + 1e-300);
       }),
     );
@@ -159,7 +160,7 @@ describe('CLV properties', () => {
         customer,
         fc.constantFrom<ClvSettings>(WEEKLY, { timeUnit: 'day', horizon: 3650, discountRate: 0.1, margin: 1 }, { timeUnit: 'week', horizon: 520, discountRate: 0, margin: 0.5 }),
         (c, settings) => {
-          const scores = scoreTuples(BTYD, GG, one(c.x, c.recency, c.tenure, c.spend), settings);
+          const scores = scoreTuples(bgnbdTransactionModel(BTYD), GG, one(c.x, c.recency, c.tenure, c.spend), settings);
           for (const column of [scores.expectedPurchases, scores.probabilityAlive, scores.expectedOrderValue, scores.predictedClv, scores.discountedPurchases]) {
             expect(Number.isFinite(column[0]!)).toBe(true);
             expect(column[0]).toBeGreaterThanOrEqual(0);
@@ -179,7 +180,7 @@ describe('scoring refuses what it cannot score', () => {
     ['a fractional frequency', one(1.5, 1, 2, 5)],
     ['negative spend', one(1, 1, 2, -5)],
   ])('throws a RangeError for %s', (_, input) => {
-    expect(() => scoreTuples(BTYD, GG, input, WEEKLY)).toThrow(RangeError);
+    expect(() => scoreTuples(bgnbdTransactionModel(BTYD), GG, input, WEEKLY)).toThrow(RangeError);
   });
 
   it.each([
@@ -188,7 +189,7 @@ describe('scoring refuses what it cannot score', () => {
     ['a negative horizon', BTYD, GG, { ...WEEKLY, horizon: -1 }],
     ['a discount rate <= −100%', BTYD, GG, { ...WEEKLY, discountRate: -1 }],
   ])('throws a RangeError for %s', (_, bgnbd, gg, settings) => {
-    expect(() => scoreTuples(bgnbd, gg, one(1, 1, 2, 5), settings)).toThrow(RangeError);
+    expect(() => scoreTuples(bgnbdTransactionModel(bgnbd), gg, one(1, 1, 2, 5), settings)).toThrow(RangeError);
   });
 });
 

@@ -5,6 +5,7 @@
  *   CLV_BENCH=1 npx vitest run test/domain/models/performance.test.ts
  */
 import { describe, expect, it } from 'vitest';
+import { bgnbdTransactionModel } from '../../../lambdas/clv-job/domain/models/transaction-model.js';
 import { compressBgNbdData, fitBgNbd } from '../../../lambdas/clv-job/domain/models/bg-nbd.js';
 import { scoreTuples } from '../../../lambdas/clv-job/domain/models/clv.js';
 import { fitGammaGamma } from '../../../lambdas/clv-job/domain/models/gamma-gamma.js';
@@ -62,9 +63,9 @@ describe.skipIf(!enabled)('model stage timings (CLV_BENCH=1)', () => {
     const gg = time(3, () => fitGammaGamma(spend));
     const input = { x: tuples.x, recencyDays: tuples.tx, tenureDays: tuples.T, monetaryValue: new Float64Array(tuples.x.length).fill(30) };
     const settings = { timeUnit: 'week', horizon: 52, discountRate: 0.1, margin: 1 } as const;
-    const scores = time(3, () => scoreTuples(bgnbd.result.params, gg.result.params, input, settings));
+    const scores = time(3, () => scoreTuples(bgnbdTransactionModel(bgnbd.result.params), gg.result.params, input, settings));
     const everyone = { x: simulated.x, recencyDays: txDays, tenureDays: simulated.T, monetaryValue: simulated.mx };
-    const scoresAll = time(3, () => scoreTuples(bgnbd.result.params, gg.result.params, everyone, settings));
+    const scoresAll = time(3, () => scoreTuples(bgnbdTransactionModel(bgnbd.result.params), gg.result.params, everyone, settings));
 
     // Assess (and report)
     console.log(

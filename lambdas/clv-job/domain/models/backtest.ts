@@ -1,10 +1,11 @@
 /**
- * Calibration / holdout checks of a BG/NBD fit, as in FHL 2005 §4 (Figures 2–4): conditional
+ * Calibration / holdout checks of a transaction model's fit (BG/NBD or Pareto/NBD), as in FHL 2005 §4 (Figures 2–4): conditional
  * expectations against actual holdout purchases by calibration frequency, and the unconditional
  * expected cumulative repeat purchases of a cohort for a tracking chart. Pure functions of a fit
  * and customers; time in model units throughout.
  */
-import { DistinctPairs, expectedPurchasesWhileAlive, makeExpectedPurchasesIfAliveOnGrid, type BgNbdParams } from './bg-nbd.js';
+import { DistinctPairs } from './bg-nbd.js';
+import type { TransactionModel } from './transaction-model.js';
 import { CompensatedSum } from '../math/sum.js';
 
 export interface HoldoutInput {
@@ -51,21 +52,13 @@ export interface HoldoutOptions {
   readonly topFrequency?: number;
 }
 
-const checkParams = (params: BgNbdParams): void => {
-  const { r, alpha, a, b } = params;
-  if (!(r > 0 && alpha > 0 && a > 0 && b > 0) || !Number.isFinite(r + alpha + a + b)) {
-    throw new RangeError(`BG/NBD parameters must be positive and finite: r=${r}, alpha=${alpha}, a=${a}, b=${b}`);
-  }
-};
-
 /**
  * Compares each customer's conditional expectation of holdout purchases (FHL 2005 eq. 10) with what
  * they actually bought, grouped by calibration frequency (FHL 2005 Figure 4). Expectations are
  * computed once per distinct (x, T) and scaled by each customer's P(alive).
- * Throws a RangeError for invalid parameters, columns of different lengths or invalid customers.
+ * Throws a RangeError for columns of different lengths or invalid customers.
  */
-export const compareHoldout = (params: BgNbdParams, input: HoldoutInput, options: HoldoutOptions = {}): HoldoutComparison => {
-  checkParams(params);
+export const compareHoldout = (model: TransactionModel, input: HoldoutInput, options: HoldoutOptions = {}): HoldoutComparison => {
   const top = options.topFrequency ?? 7;
   if (!(Number.isInteger(top) && top >= 1)) throw new RangeError(`topFrequency must be a whole number >= 1, got ${top}`);
   const n = input.x.length;
@@ -73,7 +66,6 @@ export const compareHoldout = (params: BgNbdParams, input: HoldoutInput, options
   const t = input.holdoutLength;
   if (!(t >= 0) || !Number.isFinite(t)) throw new RangeError(`holdoutLength must be finite and >= 0, got ${t}`);
 
-  const { r, alpha, a, b } = params;
   // Validate, and index the distinct (x, T) pairs: E(X(t) | alive, x, T) is computed once per pair.
   const pairs = new DistinctPairs();
   const slotOf = new Int32Array(n);
@@ -90,16 +82,13 @@ export const compareHoldout = (params: BgNbdParams, input: HoldoutInput, options
   const pairX = pairs.firsts();
   const pairT = pairs.seconds();
   const ifAlive = new Float64Array(pairX.length);
-  /** ln a − ln(b + x − 1) + (r + x) ln(α + T): eq. (11)'s exponent without its t_x term. */
-  const aliveOffset = new Float64Array(pairX.length);
-  const onGrid = makeExpectedPurchasesIfAliveOnGrid(params, [t]);
+  const onGrid = model.makeExpectedIfAliveOnGrid([t]);
   const window = new Float64Array(1);
   for (let j = 0; j < pairX.length; j++) {
-    const x = pairX[j]!;
-    onGrid(x, pairT[j]!, window);
+    onGrid(pairX[j]!, pairT[j]!, window);
     ifAlive[j] = window[0]!;
-    aliveOffset[j] = x > 0 ? Math.log(a) - Math.log(b + x - 1) + (r + x) * Math.log(alpha + pairT[j]!) : 0;
   }
+  const logAlive = model.makeLogProbabilityAlive();
 
   const expected = new Float64Array(n);
   const customers = new Float64Array(top + 1);
@@ -111,14 +100,7 @@ export const compareHoldout = (params: BgNbdParams, input: HoldoutInput, options
     const x = input.x[i]!;
     const j = slotOf[i]!;
     const actual = input.holdoutPurchases[i]!;
-    let alive = 1;
-    if (x > 0) {
-      // P(alive) = 1 / (1 + e^v), through e^(−|v|) so that it cannot overflow.
-      const v = aliveOffset[j]! - (r + x) * Math.log(alpha + input.tx[i]!);
-      const e = Math.exp(-Math.abs(v));
-      alive = v > 0 ? e / (1 + e) : 1 / (1 + e);
-    }
-    const e = alive * ifAlive[j]!;
+    const e = Math.exp(logAlive(x, input.tx[i]!, input.T[i]!)) * ifAlive[j]!;
     expected[i] = e;
     const bucket = Math.min(x, top);
     customers[bucket] = customers[bucket]! + 1;
@@ -173,17 +155,16 @@ export interface Tracking {
 /**
  * Expected cumulative repeat purchases of a cohort whose customers made their first purchase at
  * `firstPurchaseOffset[i]` (model units after a common origin), at the end of each of `periods`
- * periods: Σ_i E[X(τ_k − s_i)] with E[X(t)] the unconditional expectation of FHL 2005 eq. (9), and
+ * periods: Σ_i E[X(τ_k − s_i)] with E[X(t)] the model's unconditional expectation (FHL 2005 eq. 9), and
  * 0 for customers not yet acquired (FHL 2005 Figure 2). Customers sharing an offset are computed once.
  * Cost: O(n + distinct offsets · periods) evaluations of E[X(t)].
  */
 export const expectedRepeatPurchaseTracking = (
-  params: BgNbdParams,
+  model: TransactionModel,
   firstPurchaseOffset: ArrayLike<number>,
   periods: number,
   periodLength = 1,
 ): Tracking => {
-  checkParams(params);
   if (!(Number.isInteger(periods) && periods >= 0)) throw new RangeError(`periods must be a whole number >= 0, got ${periods}`);
   if (!(periodLength > 0) || !Number.isFinite(periodLength)) throw new RangeError(`periodLength must be finite and > 0, got ${periodLength}`);
   const offsets = new DistinctPairs();
@@ -222,7 +203,7 @@ export const expectedRepeatPurchaseTracking = (
           grown.set(lagValues);
           lagValues = grown;
         }
-        lagValues[id] = expectedPurchasesWhileAlive(params.r, params.alpha, params.a, params.b, lag);
+        lagValues[id] = model.expectedNewCustomer(lag);
         known++;
       }
       total.add(counts[j]! * lagValues[id]!);

@@ -1,5 +1,5 @@
 /**
- * Predicted customer lifetime value: BG/NBD expected purchases, discounted over a horizon, times
+ * Predicted customer lifetime value: a transaction model's (BG/NBD or Pareto/NBD) expected purchases, discounted over a horizon, times
  * the Gamma-Gamma expected order value, times margin.
  *
  *   CLV_i = margin · E(M | x_i, m_x,i) · Σ_k [E(X(t_k) | x_i, tx_i, T_i) − E(X(t_(k−1)) | …)] · v_k
@@ -9,8 +9,9 @@
  * days; here the unit is explicit and converted once).
  */
 import type { TimeUnit } from '../../config.js';
-import { DistinctPairs, makeExpectedPurchasesIfAliveOnGrid, type BgNbdParams } from './bg-nbd.js';
+import { DistinctPairs } from './bg-nbd.js';
 import { conditionalExpectedOrderValueUnchecked, type GammaGammaParams } from './gamma-gamma.js';
+import type { TransactionModel } from './transaction-model.js';
 
 /** Length of one model time unit in days. */
 export const DAYS_PER_UNIT: Readonly<Record<TimeUnit, number>> = { week: 7, day: 1 };
@@ -20,7 +21,7 @@ export const DISCOUNT_STEP_DAYS = 7;
 const DAYS_PER_YEAR = 365.25;
 
 export interface ClvSettings {
-  /** Unit the BG/NBD parameters were fitted in. */
+  /** Unit the transaction model's parameters were fitted in. */
   readonly timeUnit: TimeUnit;
   /** Prediction horizon, in `timeUnit`s. */
   readonly horizon: number;
@@ -113,21 +114,19 @@ export interface Scores {
  * Scores many customers (or distinct (x, recency, tenure, m_x) tuples) at once. Inputs are in DAYS
  * and converted to the model's unit here; outputs are per element, all finite.
  *
- * E(X(t) | x, tx, T) = P(alive | x, tx, T) · E(X(t) | alive, x, T) (FHL 2005 eq. 10), and the second
- * factor — the expensive one, a hypergeometric function at every discount step — depends on (x, T)
- * only, so it is computed once per distinct (x, T) pair and shared by all customers with that pair.
+ * E(X(t) | x, tx, T) = P(alive | x, tx, T) · E(X(t) | alive, x, T) (FHL 2005 eq. 10; Fader & Hardie
+ * 2005 note eq. 25 for the Pareto/NBD), and the second factor — for the BG/NBD the expensive one, a
+ * hypergeometric function at every discount step — depends on (x, T) only, so it is computed once per
+ * distinct (x, T) pair and shared by all customers with that pair; P(alive) is computed per customer
+ * (the Pareto/NBD's caches its hypergeometric terms per distinct recency and tenure).
  * Cost: O(n) plus O(distinct (x, T) · horizon in weeks) evaluations of E(X(t)).
  *
  * Throws a RangeError for invalid parameters or settings, columns of different lengths, or a row that
  * is not a valid customer (fractional or negative x, recency outside [0, tenure], recency ≠ 0 when
  * x = 0, non-finite or negative values): the pipeline decides whether a fit is trusted enough to score.
  */
-export const scoreTuples = (bgnbd: BgNbdParams, gg: GammaGammaParams, input: ScoreInput, settings: ClvSettings): Scores => {
+export const scoreTuples = (model: TransactionModel, gg: GammaGammaParams, input: ScoreInput, settings: ClvSettings): Scores => {
   checkSettings(settings);
-  const { r, alpha, a, b } = bgnbd;
-  if (!(r > 0 && alpha > 0 && a > 0 && b > 0) || !Number.isFinite(r + alpha + a + b)) {
-    throw new RangeError(`BG/NBD parameters must be positive and finite: r=${r}, alpha=${alpha}, a=${a}, b=${b}`);
-  }
   const { p, q, gamma } = gg;
   if (!(p > 0 && q > 1 && gamma > 0) || !Number.isFinite(p + q + gamma)) {
     throw new RangeError(`Gamma-Gamma parameters must be finite with p, gamma > 0 and q > 1 (finite mean spend): p=${p}, q=${q}, gamma=${gamma}`);
@@ -167,9 +166,7 @@ export const scoreTuples = (bgnbd: BgNbdParams, gg: GammaGammaParams, input: Sco
   const m = pairX.length;
   const horizonIfAlive = new Float64Array(m);
   const discountedIfAlive = new Float64Array(m);
-  /** ln a − ln(b + x − 1) + (r + x) ln(α + T): eq. (11)'s exponent without its t_x term. */
-  const aliveOffset = new Float64Array(m);
-  const onGrid = makeExpectedPurchasesIfAliveOnGrid(bgnbd, schedule.times);
+  const onGrid = model.makeExpectedIfAliveOnGrid(schedule.times);
   const grid = new Float64Array(schedule.times.length);
   const pair = new Float64Array(2);
   for (let j = 0; j < m; j++) {
@@ -179,20 +176,14 @@ export const scoreTuples = (bgnbd: BgNbdParams, gg: GammaGammaParams, input: Sco
     discountIncrements(grid, schedule, pair);
     horizonIfAlive[j] = pair[0]!;
     discountedIfAlive[j] = pair[1]!;
-    aliveOffset[j] = x > 0 ? Math.log(a) - Math.log(b + x - 1) + (r + x) * Math.log(alpha + T) : 0;
   }
 
-  // Pass 3, per customer: P(alive | x, tx, T) = 1 / (1 + e^v), v = offset − (r + x) ln(α + tx),
-  // by the exponential of −|v| so that it cannot overflow (x = 1000 and tx ≪ T give v ≈ 2000).
+  // Pass 3, per customer: P(alive | x, tx, T), from its logarithm so it cannot overflow.
+  const logAlive = model.makeLogProbabilityAlive();
   for (let i = 0; i < n; i++) {
     const j = slotOf[i]!;
     const x = input.x[i]!;
-    let alive = 1;
-    if (x > 0) {
-      const v = aliveOffset[j]! - (r + x) * Math.log(alpha + input.recencyDays[i]! / daysPerUnit);
-      const e = Math.exp(-Math.abs(v));
-      alive = v > 0 ? e / (1 + e) : 1 / (1 + e);
-    }
+    const alive = Math.exp(logAlive(x, input.recencyDays[i]! / daysPerUnit, pairT[j]!));
     const value = conditionalExpectedOrderValueUnchecked(p, q, gamma, x, x > 0 ? input.monetaryValue[i]! : 0);
     const discounted = alive * discountedIfAlive[j]!;
     probabilityAlive[i] = alive;

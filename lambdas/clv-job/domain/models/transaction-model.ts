@@ -1,0 +1,61 @@
+/**
+ * What scoring, the holdout comparison and the intervals need from a transaction model (BG/NBD or
+ * Pareto/NBD), so that `clv.ts` and `backtest.ts` are written once for both. Both models factor the
+ * conditional expectation the same way, E[X(T, T+t] | x, tx, T] = P(alive | x, tx, T) ·
+ * E[X(T, T+t] | alive at T, x, T], with the second factor depending on (x, T) only; the interface
+ * exposes the two factors so callers can share the expensive one across customers.
+ */
+import {
+  expectedPurchasesWhileAlive,
+  logProbabilityAliveUnchecked,
+  makeExpectedPurchasesIfAliveOnGrid as bgnbdGrid,
+  type BgNbdParams,
+} from './bg-nbd.js';
+import {
+  checkParetoNbdParams,
+  expectedPurchasesNewCustomer as paretoNbdNewCustomer,
+  makeExpectedPurchasesIfAliveOnGrid as paretoNbdGrid,
+  makeLogProbabilityAlive as paretoNbdLogAlive,
+  type ParetoNbdParams,
+} from './pareto-nbd.js';
+
+export const TRANSACTION_MODELS = ['bgnbd', 'pnbd'] as const;
+export type TransactionModelName = (typeof TRANSACTION_MODELS)[number];
+
+export interface TransactionModel {
+  readonly name: TransactionModelName;
+  /**
+   * A function (x, T, out) writing E[X(T, T+t_k] | alive at T, x, T] for every window t_k of `times`
+   * (model units) into `out`. It may cache per x and per T; results do not depend on the cache.
+   */
+  makeExpectedIfAliveOnGrid(times: ArrayLike<number>): (x: number, T: number, out: Float64Array) => void;
+  /** A function (x, tx, T) → ln P(alive | x, tx, T), for validated customers; it may cache. */
+  makeLogProbabilityAlive(): (x: number, tx: number, T: number) => number;
+  /** E[X(t)]: expected repeat purchases in the first t units of a new customer. */
+  expectedNewCustomer(t: number): number;
+}
+
+/** Throws a RangeError for parameters that are not positive and finite. */
+export const bgnbdTransactionModel = (params: BgNbdParams): TransactionModel => {
+  const { r, alpha, a, b } = params;
+  if (!(r > 0 && alpha > 0 && a > 0 && b > 0) || !Number.isFinite(r + alpha + a + b)) {
+    throw new RangeError(`BG/NBD parameters must be positive and finite: r=${r}, alpha=${alpha}, a=${a}, b=${b}`);
+  }
+  return {
+    name: 'bgnbd',
+    makeExpectedIfAliveOnGrid: (times) => bgnbdGrid(params, times),
+    makeLogProbabilityAlive: () => (x, tx, T) => logProbabilityAliveUnchecked(r, alpha, a, b, x, tx, T),
+    expectedNewCustomer: (t) => expectedPurchasesWhileAlive(r, alpha, a, b, t),
+  };
+};
+
+/** Throws a RangeError for parameters that are not positive and finite. */
+export const paretoNbdTransactionModel = (params: ParetoNbdParams): TransactionModel => {
+  checkParetoNbdParams(params);
+  return {
+    name: 'pnbd',
+    makeExpectedIfAliveOnGrid: (times) => paretoNbdGrid(params, times),
+    makeLogProbabilityAlive: () => paretoNbdLogAlive(params),
+    expectedNewCustomer: (t) => paretoNbdNewCustomer(params, t),
+  };
+};
