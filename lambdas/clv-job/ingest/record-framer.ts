@@ -27,7 +27,7 @@ export interface RecordFramerOptions {
   readonly rawTextBytes?: number;
   /** A complete, well-formed record, without its line ending; `bytes` is only valid during the call. */
   readonly record: (line: number, bytes: Buffer) => void;
-  /** A record that cannot be split: its first line, its raw text (capped), its full length and why. */
+  /** A record that cannot be split: its first line, its raw text (capped), its full length (> raw's only when capped) and why. */
   readonly malformed: (line: number, raw: Buffer, totalBytes: number, problem: MalformedProblem) => void;
 }
 
@@ -250,9 +250,10 @@ export class RecordFramer {
   private emitMalformed(data: Buffer, start: number, end: number): void {
     const raw = this.skipRaw ?? data.subarray(start, Math.min(end, start + this.rawTextBytes));
     const total = this.skipRaw === null ? end - start : this.skippedBytes + (end - start);
+    const truncated = total > raw.length;
     let rawEnd = raw.length;
     if (rawEnd > 0 && raw[rawEnd - 1] === CR) rawEnd -= 1;
-    this.options.malformed(this.recordLine, raw.subarray(0, rawEnd), total, this.fault);
+    this.options.malformed(this.recordLine, raw.subarray(0, rawEnd), truncated ? total : rawEnd, this.fault);
     if (end < data.length) this.line += 1;
     this.recordLine = this.line;
     this.firstLineBreak = -1;

@@ -603,7 +603,8 @@ const dataQualitySection = (s: Summary): string => {
   const rows = [
     ['Rows read', 'counts-input-rows', c.input_rows, ''],
     ['Accepted orders', 'counts-accepted-orders', c.accepted_orders, share(c.accepted_orders)],
-    ['Duplicates (same order id, counted once)', 'counts-duplicate-orders', c.duplicate_orders, share(c.duplicate_orders)],
+    ['Duplicates (same order key, counted once)', 'counts-duplicate-orders', c.duplicate_orders, share(c.duplicate_orders)],
+    ['… of which conflicting (another customer, date or amount)', 'counts-conflicting-duplicates', c.conflicting_duplicates, share(c.conflicting_duplicates)],
     ['Cancelled, refunded or void', 'counts-non-purchase-orders', c.non_purchase_orders, share(c.non_purchase_orders)],
     ['Rejected rows', 'counts-rejected-rows', c.rejected_rows, share(c.rejected_rows)],
   ].map(([label, id, n, pct]) => `<tr>${td(esc(String(label)))}${td(num(String(id), Number(n), formatCount(Number(n))), true)}${td(esc(String(pct)), true)}</tr>`);
@@ -613,8 +614,21 @@ const dataQualitySection = (s: Summary): string => {
     'Every row of the order exports is accounted for: accepted, a duplicate of an order already seen, not a purchase, or rejected with a reason. Rejected rows are kept in the rejected-rows output for inspection.',
     `<div class="grid-2"><div>${table(['Rows', { text: 'Count', num: true }, { text: 'Share', num: true }], rows)}</div><div>${
       reasons.length > 0 ? table(['Rejected because', { text: 'Rows', num: true }], reasons) : '<p class="ok">No row was rejected.</p>'
-    }</div></div>`,
+    }</div></div>${conflictingDuplicates(s)}`,
   );
+};
+
+/** A few repeated order keys whose customer, date or amount differ, beside the copy kept: reused order numbers look like this. */
+const conflictingDuplicates = (s: Summary): string => {
+  const examples = s.conflicting_duplicate_examples;
+  if (examples.length === 0) return '';
+  const copy = (c: (typeof examples)[number]['kept']): string =>
+    `${esc(c.customer_id)}, ${esc(c.order_date)}, ${esc(formatMoney(c.amount))} <small>(${esc(c.source_file)}:${c.source_line})</small>`;
+  const rows = examples.map((e) => `<tr>${td(esc(e.order_key === null ? e.order_id : `${e.order_id} ${e.order_key}`))}${td(copy(e.kept))}${td(copy(e.repeat))}</tr>`);
+  return `<h3 style="margin-top:18px">Conflicting duplicates</h3><p>${esc(formatCount(s.counts.conflicting_duplicates))} repeated order keys carry another customer, date or amount than the copy kept (the last file, then the last line): only the kept copy counts. If sources number their orders independently, name the column that tells them apart in the config's <code>orderKey</code>.</p>${table(
+    ['Order key', 'Kept', 'Not counted'],
+    rows,
+  )}`;
 };
 
 const footer = (s: Summary): string => {

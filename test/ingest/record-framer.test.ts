@@ -1,0 +1,102 @@
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { RecordFramer, type MalformedProblem } from '../../lambdas/clv-job/ingest/record-framer.js';
+
+type Framed = { line: number; text: string } | { line: number; raw: string; bytes: number; problem: MalformedProblem };
+
+/** Frames `input`, fed in the given chunk sizes (cycled), into records and malformed records in order. */
+const frame = (input: string | Buffer, chunkSizes: readonly number[] = [1 << 16], maxRecordBytes?: number): { out: Framed[]; framer: RecordFramer } => {
+  const out: Framed[] = [];
+  const framer = new RecordFramer({
+    delimiter: 0x2c,
+    ...(maxRecordBytes === undefined ? {} : { maxRecordBytes }),
+    rawTextBytes: 64,
+    record: (line, bytes) => out.push({ line, text: bytes.toString('utf8') }),
+    malformed: (line, raw, bytes, problem) => out.push({ line, raw: raw.toString('utf8'), bytes, problem }),
+  });
+  const bytes = typeof input === 'string' ? Buffer.from(input) : input;
+  let at = 0;
+  for (let i = 0; at < bytes.length; i++) {
+    const size = Math.max(1, chunkSizes[i % chunkSizes.length]!);
+    framer.push(bytes.subarray(at, at + size));
+    at += size;
+  }
+  framer.end();
+  return { out, framer };
+};
+
+describe('RecordFramer: records and the physical line each starts on', () => {
+  it.each([
+    ['LF and CRLF mixed, a final line without an ending', 'h\na,b\r\nc,d\ne', [{ line: 1, text: 'h' }, { line: 2, text: 'a,b' }, { line: 3, text: 'c,d' }, { line: 4, text: 'e' }]],
+    ['a quoted line break and a doubled quote stay inside the record', 'h\n"x\ny","say ""hi"""\nz\n', [{ line: 1, text: 'h' }, { line: 2, text: '"x\ny","say ""hi"""' }, { line: 4, text: 'z' }]],
+    ['blank lines (LF or CRLF) are skipped, not records', 'h\n\n\r\na\n', [{ line: 1, text: 'h' }, { line: 4, text: 'a' }]],
+    ['a quote inside an unquoted field is a literal, as DuckDB reads it', 'h\nab"c,d\n', [{ line: 1, text: 'h' }, { line: 2, text: 'ab"c,d' }]],
+  ])('%s', (_, input, expected) => {
+    expect(frame(input).out).toEqual(expected);
+  });
+
+  it('counts blank lines and both line endings', () => {
+    const { framer } = frame('h\r\n\na\r\nb\nc');
+    expect(framer.statistics).toEqual({ lines: 5, blankLines: 1, crlfLines: 2, lfLines: 2 });
+  });
+});
+
+describe('RecordFramer: a broken record costs one malformed row, never the rest of the file', () => {
+  it('text after a closing quote: malformed up to the end of its line', () => {
+    expect(frame('h\n1,"we"b,2\n3\n').out).toEqual([
+      { line: 1, text: 'h' },
+      { line: 2, raw: '1,"we"b,2', bytes: 9, problem: 'text_after_closing_quote' },
+      { line: 3, text: '3' },
+    ]);
+  });
+
+  it('a quote left open to the end of the file: only its first line is malformed, the lines after it are read', () => {
+    expect(frame('h\n1,"open\n2,x\n3,y\n').out).toEqual([
+      { line: 1, text: 'h' },
+      { line: 2, raw: '1,"open', bytes: 7, problem: 'unterminated_quote' },
+      { line: 3, text: '2,x' },
+      { line: 4, text: '3,y' },
+    ]);
+  });
+
+  it('a fault on the second line of a multi-line record: the first line is malformed, reading resumes on the second', () => {
+    expect(frame('h\n1,"a\nb"c,2\n3\n').out).toEqual([
+      { line: 1, text: 'h' },
+      { line: 2, raw: '1,"a', bytes: 4, problem: 'text_after_closing_quote' },
+      // read again on its own, `b"c` is an unquoted field with a literal quote
+      { line: 3, text: 'b"c,2' },
+      { line: 4, text: '3' },
+    ]);
+  });
+
+  it('a bare carriage return outside quotes: malformed, as DuckDB would fail the whole file on it', () => {
+    expect(frame('h\na\rb,c\nd\n').out).toEqual([
+      { line: 1, text: 'h' },
+      { line: 2, raw: 'a\rb,c', bytes: 5, problem: 'stray_carriage_return' },
+      { line: 3, text: 'd' },
+    ]);
+  });
+
+  it('a record longer than the limit is skipped to its end without being held, its raw text capped', () => {
+    const huge = 'x'.repeat(300_000);
+    const { out } = frame(`h\n1,"${huge}\nstill quoted",2\n3\n`, [4096], 100_000);
+    expect(out).toEqual([
+      { line: 1, text: 'h' },
+      { line: 2, raw: `1,"${'x'.repeat(61)}`, bytes: 3 + huge.length + 1 + 'still quoted",2'.length, problem: 'record_too_long' },
+      { line: 4, text: '3' },
+    ]);
+  });
+});
+
+describe('RecordFramer: chunk boundaries never change the result', () => {
+  const pieces = ['a', 'b,c', '"q,\n"', '""', '"x"y', '\r', '\n', '\r\n', ',', '"', 'é', '\n\n'];
+  it('gives the same records and malformed records whatever the chunk sizes (a CR split from its LF included)', () => {
+    fc.assert(
+      fc.property(fc.array(fc.constantFrom(...pieces), { maxLength: 40 }), fc.array(fc.integer({ min: 1, max: 7 }), { minLength: 1, maxLength: 5 }), (parts, sizes) => {
+        const input = `h\n${parts.join('')}`;
+        expect(frame(input, sizes).out).toEqual(frame(input).out);
+      }),
+      { numRuns: 300 },
+    );
+  });
+});
