@@ -12,6 +12,7 @@ import { Command, CommanderError, Option } from 'commander';
 import { DuckDbEngine } from './adapters/duckdb-engine.js';
 import { findInputFiles } from './adapters/input-files.js';
 import { LocalFolderStore } from './adapters/local-folder-store.js';
+import { locateSummary } from './adapters/summary-location.js';
 import { ParquetTableWriter } from './adapters/parquet-table-writer.js';
 import { INGESTED_DIR, RECEIPTS_DIR, ingestLocalFiles, type LocalIngestOptions, type LocalIngestResult } from './adapters/local-ingest.js';
 import { resolveBacktestConfig, resolveIngestConfig, resolveRunConfig, type BacktestFlags, type IngestFlags, type RunFlags } from './cli-options.js';
@@ -22,7 +23,8 @@ import { runPipeline } from './pipeline/run.js';
 import { renderReport } from './report/render-report.js';
 import type { Backtest } from './schemas/summary-backtest.js';
 import { summarySchema, type Summary } from './schemas/summary.js';
-import { runTable, spinnerProgress } from './terminal-output.js';
+import packageJson from '../../package.json' with { type: 'json' };
+import { closingNotes, runTable, spinnerProgress } from './terminal-output.js';
 
 const EXIT = { ok: 0, failed: 1, usage: 2 } as const;
 
@@ -35,7 +37,8 @@ interface Io {
   readonly tables: boolean;
 }
 
-const describeRun = (summary: Summary, output: string): string[] => {
+/** The outcome as plain lines, the notes (warnings, rejections) before the report's path, which ends it. */
+const describeRun = (summary: Summary, output: string, notes: readonly string[]): string[] => {
   const c = summary.counts;
   const where = (key: string) => relative(process.cwd(), `${output}/${key}`) || '.';
   const lines = [
@@ -45,8 +48,7 @@ const describeRun = (summary: Summary, output: string): string[] => {
     `output: ${relative(process.cwd(), output) || '.'}`,
     `summary: ${where(`summary/run_date=${summary.run.run_date}/summary.json`)}`,
   ];
-  if (summary.warnings.length > 0) lines.push(...summary.warnings.map((w) => `warning: ${w.message}`));
-  lines.push(`report: ${where(reportKey(summary.run.run_date))}`);
+  lines.push(...notes, `report: ${where(reportKey(summary.run.run_date))}`);
   return lines;
 };
 
@@ -85,14 +87,13 @@ const run = async (flags: RunFlags, io: Io): Promise<number> => {
       },
       { ...config.run, skippedInputs: ingested.skipped.map((s) => ({ source: s.path, reason: s.reason })) },
     );
-    if (io.tables) {
-      const s = result.summary;
-      io.out(runTable(s, config.output, reportKey(s.run.run_date), process.stdout.columns));
-      for (const w of [...s.warnings, ...s.changes.warnings]) io.out(`warning: ${w.message}`);
-    } else {
-      io.out(`ingested: ${ingested.files.length} files (${ingested.files.length - ingested.reused} read, ${ingested.reused} unchanged)`);
-      for (const line of describeRun(result.summary, config.output)) io.out(line);
-    }
+    const s = result.summary;
+    const notes = closingNotes(s, result.rejections, config.output);
+    const ingestLine = `ingested: ${ingested.files.length} files (${ingested.files.length - ingested.reused} read, ${ingested.reused} unchanged)`;
+    const lines = io.tables
+      ? [runTable(s, config.output, reportKey(s.run.run_date), process.stdout.columns), ...notes]
+      : [ingestLine, ...describeRun(s, config.output, notes)];
+    for (const line of lines) io.out(line);
     return EXIT.ok;
   } catch (error) {
     progress?.fail();
@@ -108,19 +109,27 @@ const report = async (flags: { summary: string; output?: string }, io: Io): Prom
     io.err(`clv: ${message}`);
     return EXIT.failed;
   };
+  let located;
+  try {
+    located = await locateSummary(flags.summary);
+  } catch (error) {
+    return fail(firstLine(error));
+  }
+  const { summaryPath, outputRoot } = located;
   let json: unknown;
   try {
-    json = JSON.parse(await readFile(flags.summary, 'utf8'));
+    json = JSON.parse(await readFile(summaryPath, 'utf8'));
   } catch (error) {
-    return fail(`${flags.summary} is not a valid summary: ${error instanceof SyntaxError ? 'not JSON' : 'cannot be read'} (${firstLine(error)})`);
+    return fail(`${summaryPath} is not a valid summary: ${error instanceof SyntaxError ? 'not JSON' : 'cannot be read'} (${firstLine(error)})`);
   }
   const parsed = summarySchema.safeParse(json);
   if (!parsed.success) {
     const [first, ...rest] = parsed.error.issues;
     const where = first?.path.length ? `${first.path.join('.')}: ` : '';
-    return fail(`${flags.summary} is not a valid summary: ${where}${first?.message ?? 'invalid'}${rest.length > 0 ? ` (and ${rest.length} more problems)` : ''}`);
+    return fail(`${summaryPath} is not a valid summary: ${where}${first?.message ?? 'invalid'}${rest.length > 0 ? ` (and ${rest.length} more problems)` : ''}`);
   }
-  const output = flags.output ?? `clv-report-${parsed.data.run.run_date}.html`;
+  // beside the run's outputs, not in whatever folder the command was typed in; the published page stays as it was
+  const output = flags.output ?? join(outputRoot, `clv-report-${parsed.data.run.run_date}.html`);
   try {
     await writeFile(output, await renderReport(parsed.data));
   } catch (error) {
@@ -178,7 +187,8 @@ const ingestCommand = async (flags: IngestFlags, io: Io): Promise<number> => {
   return EXIT.ok;
 };
 
-const collect = (value: string, previous: string[] = []): string[] => [...previous, value];
+/** Variadic, so a shell glob after one flag (`--input exports/*.csv`) works, as does repeating the flag. */
+const INPUT_HELP = 'CSV or CSV.gz files, or folders read recursively (several after one flag, or the flag repeated)';
 
 const main = async (argv: readonly string[], io: Io): Promise<number> => {
   let debug = argv.includes('--debug');
@@ -186,6 +196,7 @@ const main = async (argv: readonly string[], io: Io): Promise<number> => {
   const program = new Command()
     .name('clv')
     .description('Customer lifetime value from order exports: BG/NBD + Gamma-Gamma, segments, Parquet and a summary.')
+    .version(packageJson.version, '-V, --version', 'print the version of clv')
     .exitOverride()
     .configureOutput({ writeOut: (s) => io.out(s.trimEnd()), writeErr: (s) => io.err(s.trimEnd()) })
     .showHelpAfterError('(run `clv <command> --help` for usage)');
@@ -193,7 +204,7 @@ const main = async (argv: readonly string[], io: Io): Promise<number> => {
   program
     .command('run')
     .description('score customers from order exports and publish Parquet, rejected rows and a summary')
-    .requiredOption('--input <path>', 'CSV or CSV.gz file, or a folder read recursively (repeatable)', collect)
+    .requiredOption('--input <path...>', INPUT_HELP)
     .requiredOption('--output <dir>', 'output folder')
     .option('--as-of <YYYY-MM-DD>', 'as-of date (default: the latest valid order date)')
     .option('--config <file>', 'JSON config file (model options, column names, tiers, statuses, segments)')
@@ -218,7 +229,7 @@ const main = async (argv: readonly string[], io: Io): Promise<number> => {
   program
     .command('backtest')
     .description('fit on a calibration period and compare predictions with what the same customers bought in the holdout period')
-    .requiredOption('--input <path>', 'CSV or CSV.gz file, or a folder read recursively (repeatable)', collect)
+    .requiredOption('--input <path...>', INPUT_HELP)
     .requiredOption('--calibration-end <YYYY-MM-DD>', 'last day of the calibration period')
     .requiredOption('--holdout-end <YYYY-MM-DD>', 'last day of the holdout period')
     .option('--config <file>', 'JSON config file (column names, statuses, model time unit)')
@@ -233,7 +244,7 @@ const main = async (argv: readonly string[], io: Io): Promise<number> => {
   program
     .command('ingest')
     .description('read every export again into <output>/ingested/ (canonical Parquet and a receipt per file)')
-    .requiredOption('--input <path>', 'CSV or CSV.gz file, or a folder read recursively (repeatable)', collect)
+    .requiredOption('--input <path...>', INPUT_HELP)
     .requiredOption('--output <dir>', 'output folder (its ingested/ folder is written)')
     .option('--config <file>', 'JSON config file (columns, orderKey, csv, validation)')
     .option('--skip-bad-files', 'leave out input files that cannot be read instead of failing')
@@ -246,8 +257,8 @@ const main = async (argv: readonly string[], io: Io): Promise<number> => {
   program
     .command('report')
     .description('draw the HTML report again from a summary.json')
-    .requiredOption('--summary <file>', 'a summary.json written by `clv run`')
-    .option('--output <file>', 'where to write the page (default: clv-report-<run date>.html here)')
+    .requiredOption('--summary <path>', 'a summary.json written by `clv run`, or an output folder or its latest.json (the newest run)')
+    .option('--output <file>', 'where to write the page (default: clv-report-<run date>.html in the output folder)')
     .action(async (options: { summary: string; output?: string }) => {
       code = await report(options, io);
     });
@@ -270,9 +281,24 @@ const main = async (argv: readonly string[], io: Io): Promise<number> => {
   }
 };
 
+/**
+ * A reader that closes the pipe early (`clv run ... | head -1`) is not a failure of the run: later
+ * lines to that stream are dropped, and the exit status stays the run's own.
+ */
+const quietWhenClosed = (stream: NodeJS.WriteStream): ((line: string) => void) => {
+  let closed = false;
+  stream.on('error', (error: NodeJS.ErrnoException) => {
+    if (error.code !== 'EPIPE') throw error;
+    closed = true;
+  });
+  return (line) => {
+    if (!closed) stream.write(`${line}\n`);
+  };
+};
+
 process.exitCode = await main(process.argv.slice(2), {
-  out: (line) => process.stdout.write(`${line}\n`),
-  err: (line) => process.stderr.write(`${line}\n`),
+  out: quietWhenClosed(process.stdout),
+  err: quietWhenClosed(process.stderr),
   interactive: Boolean(process.stderr.isTTY) && !process.env.CI,
   tables: Boolean(process.stdout.isTTY) && !process.env.CI,
 });

@@ -23,16 +23,28 @@ export const TRANSACTION_MODEL_OPTIONS = ['bgnbd', 'pnbd', 'auto'] as const;
 export const transactionModelOptionSchema = z.enum(TRANSACTION_MODEL_OPTIONS);
 export type TransactionModelOption = z.infer<typeof transactionModelOptionSchema>;
 
+/** A share written as a percentage (30 for 0.30) is the usual slip: say which share was meant. */
+const percentHint = (input: unknown): string =>
+  typeof input === 'number' && input > 1 && input <= 100 ? `; did you mean ${input / 100}?` : '';
+
 export const modelOptionsSchema = z.strictObject({
   timeUnit: timeUnitSchema.default('week'),
   /** BG/NBD (the default), Pareto/NBD, or `auto`: both fitted, the smaller holdout error wins. */
   transactions: transactionModelOptionSchema.default('bgnbd'),
   /** Prediction horizon, in `timeUnit`s. */
   horizon: z.number().positive().max(5_200).optional(),
-  /** Annual discount rate, e.g. 0.10. */
-  discountRate: z.number().min(0).max(10).default(0.1),
+  /** Annual discount rate as a share, e.g. 0.10 for 10% a year. */
+  discountRate: z
+    .number()
+    .min(0)
+    .max(1, { error: (issue) => `is a share per year: 0.10 means 10% a year (got ${String(issue.input)}${percentHint(issue.input)})` })
+    .default(0.1),
   /** Share of revenue that is profit. */
-  margin: z.number().gt(0).max(1).default(1),
+  margin: z
+    .number()
+    .gt(0)
+    .max(1, { error: (issue) => `is a share of revenue: 0.30 means 30% (got ${String(issue.input)}${percentHint(issue.input)})` })
+    .default(1),
   /** Expected lifespan in years for historical CLV. */
   lifespanYears: z.number().positive().max(100).default(3),
 });

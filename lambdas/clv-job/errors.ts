@@ -28,6 +28,9 @@ export class InputFileError extends ClvError {
 /** The input holds no rows at all. */
 export class EmptyInputError extends ClvError {}
 
+/** No row has a valid order date, so a run without a given as-of date has no date to run for. */
+export class NoValidOrderDateError extends ClvError {}
+
 /** A query engine failed or returned something the pipeline cannot trust. */
 export class EngineError extends ClvError {}
 

@@ -6,6 +6,7 @@
 import { relative } from 'node:path';
 import Table from 'cli-table3';
 import ora, { type Ora } from 'ora';
+import type { RejectionReasonExamples } from './pipeline/rejection-examples.js';
 import type { ProgressListener } from './pipeline/run.js';
 import type { Summary } from './schemas/summary.js';
 
@@ -69,7 +70,15 @@ export const outputPath = (output: string, key: string): string => relative(proc
 export const runTable = (summary: Summary, output: string, reportKey: string | null, columns = 100): string => {
   const c = summary.counts;
   const t = summary.totals;
-  const table = new Table({ style: { head: [], border: [], compact: true }, wordWrap: true, colWidths: [16, Math.max(30, Math.min(78, columns - 19))] });
+  const summaryPath = outputPath(output, `summary/run_date=${summary.run.run_date}/summary.json`);
+  const reportPath = reportKey === null ? null : outputPath(output, reportKey);
+  // a path is copied into the next command: its cell is as wide as the path, never cut or wrapped
+  const pathWidth = Math.max(summaryPath.length, reportPath?.length ?? 0) + 2;
+  const table = new Table({
+    style: { head: [], border: [], compact: true },
+    wordWrap: true,
+    colWidths: [16, Math.max(30, pathWidth, Math.min(78, columns - 19))],
+  });
   const tiers = summary.segments.clv_tiers.map((r) => `${r.segment} ${r.customers.toLocaleString('en-US')} (${percent(r.equity_share)} of equity)`).join(' · ');
   const channels = [...summary.channels]
     .sort((a, b) => b.equity - a.equity)
@@ -85,8 +94,26 @@ export const runTable = (summary: Summary, output: string, reportKey: string | n
     ['Tiers', tiers || '–'],
     ['Top channels', channels || '–'],
     ['Warnings', warnings === 0 ? (summary.changes.previous_run_date === null ? 'none (first run)' : 'none') : `${warnings}: see below and the report`],
-    ['Summary', outputPath(output, `summary/run_date=${summary.run.run_date}/summary.json`)],
-    ...(reportKey === null ? [] : [['Report', outputPath(output, reportKey)]]),
+    ['Summary', summaryPath],
+    ...(reportPath === null ? [] : [['Report', reportPath]]),
   );
   return table.toString();
 };
+
+/**
+ * What follows the outcome, on a terminal and in a pipe alike: every warning (the run's and the
+ * segment changes'), then the rejection reasons, most rows first, each with example rows as
+ * `file:line` to open.
+ */
+export const closingNotes = (summary: Summary, rejections: readonly RejectionReasonExamples[], output: string): string[] => [
+  ...[...summary.warnings, ...summary.changes.warnings].map((w) => `warning: ${w.message}`),
+  ...(rejections.length === 0
+    ? []
+    : [
+        `rejected rows by reason (every one in ${outputPath(output, `rejected/run_date=${summary.run.run_date}`)}/):`,
+        ...rejections.map((r) => {
+          const where = r.examples.map((e) => (e.line === null ? e.file : `${e.file}:${e.line}`));
+          return `  ${r.rows} ${r.reason}${where.length > 0 ? `, e.g. ${where.join(', ')}` : ''}`;
+        }),
+      ]),
+];

@@ -36,12 +36,12 @@ describe('the report from the command line', () => {
     expect(await readFile(join(cwd, 'again.html'), 'utf8')).toBe(await readFile(join(cwd, 'out/report/run_date=2025-12-31/index.html'), 'utf8'));
   });
 
-  it('clv report names the page after the run date when no --output is given', async () => {
+  it('clv report names the page after the run date and puts it in the output folder when no --output is given', async () => {
     const result = await clv(['report', '--summary', 'out/summary/run_date=2025-12-31/summary.json'], cwd);
 
     expect(result.code).toBe(0);
-    expect(result.stdout).toBe('report: clv-report-2025-12-31.html\n');
-    await expect(readFile(join(cwd, 'clv-report-2025-12-31.html'), 'utf8')).resolves.toMatch(/^<!doctype html>/);
+    expect(result.stdout).toBe('report: out/clv-report-2025-12-31.html\n');
+    await expect(readFile(join(cwd, 'out/clv-report-2025-12-31.html'), 'utf8')).resolves.toMatch(/^<!doctype html>/);
   });
 
   it.each([
@@ -66,7 +66,7 @@ describe('the report from the command line', () => {
   });
 
   it.each([
-    ['without --summary', ['report'], /required option '--summary <file>' not specified/],
+    ['without --summary', ['report'], /required option '--summary <path>' not specified/],
     ['with an unknown flag', ['report', '--summary', 'x.json', '--colour'], /unknown option '--colour'/],
   ])('clv report exits 2 %s', async (_, args, message) => {
     const result = await clv(args, cwd);

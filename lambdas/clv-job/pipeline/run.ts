@@ -2,7 +2,7 @@ import type { ModelOptions } from '../config.js';
 import { dayOf, isoDay } from '../domain/customers.js';
 import type { SegmentSettings } from '../domain/segments/settings.js';
 import type { GateSettings } from '../domain/quality-gates.js';
-import { AccountingError, EmptyInputError, QualityGateError } from '../errors.js';
+import { AccountingError, EmptyInputError, NoValidOrderDateError, QualityGateError } from '../errors.js';
 import { qualityReportKey, reportKey, summaryKey } from '../layout.js';
 import type { OutputStore, QueryEngine, StagedRun, TableWriter } from '../ports.js';
 import { qualityReportSchema } from '../schemas/quality-report.js';
@@ -22,6 +22,7 @@ import {
 } from './engine-results.js';
 import { loadPrevious } from './previous-run.js';
 import { describeQualityReport, judgeQuality } from './quality.js';
+import { rejectionExamples, type RejectionReasonExamples } from './rejection-examples.js';
 import { fitModels, modelParameters, scoreCustomers } from './score-customers.js';
 import { segmentAndCompare } from './segment-customers.js';
 import { writeCustomers, writeRejected, type WrittenFile } from './write-tables.js';
@@ -69,7 +70,12 @@ export interface RunConfig {
 export interface RunResult {
   readonly summary: Summary;
   readonly files: readonly WrittenFile[];
+  /** The rejection reasons, most rows first, each with up to three rows to look at. */
+  readonly rejections: readonly RejectionReasonExamples[];
 }
+
+/** An as-of date this long after the last valid order is more likely a typo than a plan. */
+export const STALE_AS_OF_DAYS = 365;
 
 /**
  * One night's run: query -> model -> segment -> publish. Everything is staged first and published
@@ -258,6 +264,7 @@ export const runPipeline = async (deps: PipelineDeps, config: RunConfig): Promis
           ? [{ code: 'quality_gates_failed', message: `published although data-quality gates failed: ${quality.section.gates.filter((g) => !g.passed).map((g) => g.message).join('; ')}` }]
           : []),
         ...inputWarnings(config.skippedInputs ?? [], query.counts.conflicting_duplicates, query.conflicting),
+        ...staleAsOfWarning(runDate, query.customers.lastOrderDay),
         ...scored.warnings,
         ...(query.customers.size === 0 ? [{ code: 'no_customers', message: 'no valid purchase: every row was rejected, duplicate or non-purchase' }] : []),
       ],
@@ -280,7 +287,7 @@ export const runPipeline = async (deps: PipelineDeps, config: RunConfig): Promis
         files: allFiles,
       }),
     );
-    return { summary, files: allFiles };
+    return { summary, files: allFiles, rejections: rejectionExamples(summary.counts, query.rejected) };
   } catch (error) {
     await staged?.discard().catch(() => undefined);
     throw error;
@@ -332,8 +339,45 @@ const paramsFor = (now: Date, config: RunConfig): SqlParameters => ({
   nonPurchaseStatuses: config.nonPurchaseStatuses,
 });
 
-/** The latest valid order date, judged with today as the as-of date so a future-dated row cannot win. */
+/**
+ * The latest valid order date, judged with today as the as-of date so a future-dated row cannot win.
+ * With no valid order date at all there is nothing to date the run by: today's date would publish an
+ * empty run under a date no order supports, so the run fails, saying why the rows were rejected.
+ * @throws NoValidOrderDateError
+ */
 const resolveLatestOrderDate = async (engine: QueryEngine, now: Date, config: RunConfig): Promise<string> => {
-  const latest = decodeLatestOrderDate(await engine.run('latestOrderDate', paramsFor(now, { ...config, asOf: today(now) })));
-  return latest ?? today(now);
+  const params = paramsFor(now, { ...config, asOf: today(now) });
+  const latest = decodeLatestOrderDate(await engine.run('latestOrderDate', params));
+  if (latest !== null) return latest;
+  const outcomes = decodeOutcomeCounts(await engine.run('outcomeCounts', params));
+  const rows = outcomes.reduce((sum, o) => sum + o.row_count, 0);
+  const reasons = outcomes
+    .filter((o) => o.reason !== null)
+    .sort((a, b) => b.row_count - a.row_count)
+    .map((o) => `${o.row_count} ${o.reason}`);
+  throw new NoValidOrderDateError(
+    `no row has a valid order date on or before today (${today(now)}), so there is no as-of date to run for ` +
+      `(${rows} rows read${reasons.length > 0 ? `; rejected: ${reasons.join(', ')}` : ''}). ` +
+      'order_date must be an ISO 8601 date (e.g. 2025-12-31) or timestamp; to run anyway, give the as-of date (clv run --as-of YYYY-MM-DD)',
+  );
+};
+
+/**
+ * A warning when the as-of date lies more than STALE_AS_OF_DAYS after the last valid purchase: every
+ * customer then looks a year inactive, and the models score them as lost. None without customers.
+ */
+const staleAsOfWarning = (asOf: string, lastOrderDay: Int32Array): RunWarning[] => {
+  if (lastOrderDay.length === 0) return [];
+  let last = lastOrderDay[0]!;
+  for (const day of lastOrderDay) if (day > last) last = day;
+  const gap = dayOf(asOf) - last;
+  if (gap <= STALE_AS_OF_DAYS) return [];
+  return [
+    {
+      code: 'as_of_long_after_last_order',
+      message:
+        `the as-of date ${asOf} is ${gap} days after the last valid order (${isoDay(last)}): every customer looks inactive since, ` +
+        'so predictions and tiers are pessimistic; check the as-of date (leave it out to use the latest order date)',
+    },
+  ];
 };

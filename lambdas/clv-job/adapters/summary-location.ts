@@ -1,0 +1,41 @@
+import { readFile, stat } from 'node:fs/promises';
+import { basename, dirname, join, resolve } from 'node:path';
+import { z } from 'zod';
+import { InputFileError } from '../errors.js';
+import { LATEST_KEY } from '../layout.js';
+
+/** `latest.json` at an output root: the newest published run date and its summary's key. */
+const latestPointerSchema = z.object({ run_date: z.string(), summary: z.string().min(1) });
+
+export interface SummaryLocation {
+  /** The summary.json to read. */
+  readonly summaryPath: string;
+  /** The output folder the summary was published in; the summary's own folder when it sits elsewhere. */
+  readonly outputRoot: string;
+}
+
+/**
+ * Where the summary is that `clv report --summary <path>` means: a summary.json itself, an output
+ * folder (its `latest.json` names the newest run) or that `latest.json`. A summary under
+ * `<root>/summary/run_date=D/` belongs to `<root>`.
+ * A path that does not exist is taken for a summary.json, for the reader to say it cannot be read.
+ * @throws InputFileError when a folder has no readable `latest.json`, or a `latest.json` is not one
+ */
+export const locateSummary = async (path: string): Promise<SummaryLocation> => {
+  const info = await stat(path).catch(() => null);
+  const folder = info?.isDirectory() ?? false;
+  const latest = folder ? join(path, LATEST_KEY) : basename(path) === LATEST_KEY ? path : null;
+  if (latest === null) {
+    const partition = dirname(resolve(path));
+    const root = /^run_date=/.test(basename(partition)) && basename(dirname(partition)) === 'summary' ? dirname(dirname(partition)) : partition;
+    return { summaryPath: path, outputRoot: root };
+  }
+  let pointer;
+  try {
+    pointer = latestPointerSchema.parse(JSON.parse(await readFile(latest, 'utf8')));
+  } catch {
+    throw new InputFileError(path, folder ? `has no readable ${LATEST_KEY}: is it the output folder of a \`clv run\`?` : `is not a valid ${LATEST_KEY} (it names no summary)`);
+  }
+  const root = dirname(latest);
+  return { summaryPath: join(root, pointer.summary), outputRoot: root };
+};

@@ -1,0 +1,217 @@
+/**
+ * A newcomer's first mistakes, each met through the spawned CLI as they would meet it (issue 12):
+ * the message says what went wrong and what to do, and a pipe gets what a terminal gets.
+ */
+import { execFile } from 'node:child_process';
+import { cp, readFile, readdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { summarySchema } from '../lambdas/clv-job/schemas/summary.js';
+import { cliBundle, clv, requireCliBundle } from './support/cli.js';
+import { repoRoot, sampleData, tempDir, writeText } from './support/files.js';
+
+const HEADER = 'order_id,customer_id,order_date,amount\n';
+
+const readSummary = async (cwd: string, runDate: string) =>
+  summarySchema.parse(JSON.parse(await readFile(join(cwd, `out/summary/run_date=${runDate}/summary.json`), 'utf8')));
+
+const filesUnder = async (root: string): Promise<string[]> =>
+  (await readdir(root, { recursive: true, withFileTypes: true }).catch(() => [])).filter((e) => e.isFile()).map((e) => join(e.parentPath, e.name).slice(root.length + 1));
+
+/** What a run published: everything but the ingest's canonical copies of the inputs (`ingested/`). */
+const publishedUnder = async (root: string): Promise<string[]> => (await filesUnder(root)).filter((f) => !f.startsWith('ingested/'));
+
+/** `clv <args> | <reader>` in bash, with the CLI's own exit status (not the reader's). */
+const clvPiped = async (args: readonly string[], reader: string, cwd: string): Promise<{ code: number; stdout: string; stderr: string }> => {
+  const quoted = [process.execPath, cliBundle, ...args].map((a) => `'${a.replaceAll("'", "'\\''")}'`).join(' ');
+  try {
+    const { stdout, stderr } = await promisify(execFile)('bash', ['-c', `${quoted} | ${reader}; exit "\${PIPESTATUS[0]}"`], { cwd, env: { ...process.env, CI: 'true' } });
+    return { code: 0, stdout, stderr };
+  } catch (error) {
+    const e = error as { code?: number; stdout?: string; stderr?: string };
+    return { code: e.code ?? -1, stdout: e.stdout ?? '', stderr: e.stderr ?? '' };
+  }
+};
+
+beforeAll(requireCliBundle);
+
+describe('clv takes its inputs as a shell gives them', () => {
+  it.each([
+    ['several paths after one flag (a shell glob)', ['--input', 'orders-000.csv.gz', 'orders-001.csv', 'orders-002.csv']],
+    ['the flag repeated', ['--input', 'orders-000.csv.gz', '--input', 'orders-001.csv', '--input', 'orders-002.csv']],
+    ['both at once', ['--input', 'orders-000.csv.gz', 'orders-001.csv', '--input', 'orders-002.csv']],
+  ])('reads every file given as %s', async (_, inputArgs) => {
+    const cwd = await tempDir();
+    await cp(sampleData, cwd, { recursive: true });
+
+    const result = await clv(['run', ...inputArgs, '--output', 'out', '--as-of', '2025-12-31'], cwd);
+
+    expect(result.code).toBe(0);
+    // the same 982 rows the bundled sample folder holds (README: 982 rows in three files)
+    expect((await readSummary(cwd, '2025-12-31')).counts.input_rows).toBe(982);
+    expect((await readSummary(cwd, '2025-12-31')).run.inputs.files).toBe(3);
+  });
+});
+
+describe('clv --version', () => {
+  it.each([['--version'], ['-V']])('prints the version of package.json for %s and exits 0', async (flag) => {
+    const { version } = JSON.parse(await readFile(join(repoRoot, 'package.json'), 'utf8')) as { version: string };
+
+    const result = await clv([flag], await tempDir());
+
+    expect(result.code).toBe(0);
+    expect(result.stdout).toBe(`${version}\n`);
+  });
+});
+
+describe('shares written as percentages', () => {
+  it.each([
+    ['--discount-rate', '10', 'discountRate: is a share per year: 0.10 means 10% a year (got 10; did you mean 0.1?)'],
+    ['--margin', '30', 'margin: is a share of revenue: 0.30 means 30% (got 30; did you mean 0.3?)'],
+  ])('%s %s is refused with what a share means, exit 2', async (flag, value, message) => {
+    const cwd = await tempDir();
+
+    const result = await clv(['run', '--input', sampleData, '--output', 'out', flag, value], cwd);
+
+    expect(result.code).toBe(2);
+    expect(result.stderr.trim()).toBe(`clv: ${message} (run \`clv <command> --help\` for usage)`);
+    expect(await filesUnder(join(cwd, 'out'))).toEqual([]);
+  });
+
+  it('a discount rate of 1 (100% a year) is still taken', async () => {
+    const cwd = await tempDir();
+
+    const result = await clv(['run', '--input', sampleData, '--output', 'out', '--as-of', '2025-12-31', '--discount-rate', '1'], cwd);
+
+    expect(result.code).toBe(0);
+  });
+});
+
+describe('the as-of date against the order dates', () => {
+  // the last valid order is 2024-03-10; 365 days later is 2025-03-10
+  const orders = HEADER + 'O1,c1,2024-03-01,10\nO2,c1,2024-03-10,12\nO3,c2,2024-03-05,7\n';
+
+  it.each([
+    ['2025-03-11', 366, true],
+    ['2025-03-10', 365, false],
+  ])('an --as-of of %s (%i days after the last valid order) warns: %s', async (asOf, days, warns) => {
+    const cwd = await tempDir();
+    await writeText(cwd, 'orders.csv', orders);
+
+    const result = await clv(['run', '--input', 'orders.csv', '--output', 'out', '--as-of', asOf], cwd);
+    const summary = await readSummary(cwd, asOf);
+
+    expect(result.code).toBe(0);
+    const warning =
+      `the as-of date ${asOf} is ${days} days after the last valid order (2024-03-10): every customer looks inactive since, ` +
+      'so predictions and tiers are pessimistic; check the as-of date (leave it out to use the latest order date)';
+    expect(result.stdout.includes(`warning: ${warning}\n`)).toBe(warns);
+    expect(summary.warnings.some((w) => w.code === 'as_of_long_after_last_order' && w.message === warning)).toBe(warns);
+  });
+
+  it('a run where no order date is valid fails, saying why, and never takes today as its run date', async () => {
+    const cwd = await tempDir();
+    await writeText(cwd, 'orders.csv', HEADER + 'O1,c1,01/02/2025,5\nO2,c2,01/03/2025,6\nO3,,2025-13-01,7\n');
+
+    const result = await clv(['run', '--input', 'orders.csv', '--output', 'out'], cwd);
+
+    expect(result.code).toBe(1);
+    expect(result.stderr.trim()).toMatch(
+      /^clv: run failed, nothing published: no row has a valid order date on or before today \(\d{4}-\d{2}-\d{2}\), so there is no as-of date to run for \(3 rows read; rejected: 2 invalid_order_date, 1 missing_customer_id\)\. order_date must be an ISO 8601 date \(e\.g\. 2025-12-31\) or timestamp; to run anyway, give the as-of date \(clv run --as-of YYYY-MM-DD\)$/,
+    );
+    expect(await publishedUnder(join(cwd, 'out'))).toEqual([]);
+  });
+});
+
+describe('clv report finds the summary from the output folder', () => {
+  let cwd: string;
+
+  beforeAll(async () => {
+    cwd = await tempDir();
+    const run = await clv(['run', '--input', sampleData, '--output', 'out', '--as-of', '2025-12-31'], cwd);
+    expect(run.code).toBe(0);
+  });
+
+  it.each([
+    ['the output folder', 'out'],
+    ['its latest.json', 'out/latest.json'],
+    ['the summary.json itself', 'out/summary/run_date=2025-12-31/summary.json'],
+  ])('from %s, it writes the page into the output folder, not the working directory', async (_, summary) => {
+    const result = await clv(['report', '--summary', summary], cwd);
+
+    expect(result.code).toBe(0);
+    expect(result.stdout).toBe('report: out/clv-report-2025-12-31.html\n');
+    expect(await readFile(join(cwd, 'out/clv-report-2025-12-31.html'), 'utf8')).toBe(await readFile(join(cwd, 'out/report/run_date=2025-12-31/index.html'), 'utf8'));
+    expect(await readdir(cwd)).toEqual(['out']);
+  });
+
+  it('exits 1 on a folder that is no output folder, saying so', async () => {
+    const result = await clv(['report', '--summary', '.'], cwd);
+
+    expect(result.code).toBe(1);
+    expect(result.stderr).toBe('clv: .: has no readable latest.json: is it the output folder of a `clv run`?\n');
+  });
+});
+
+describe('clv in a pipe', () => {
+  it.each([
+    ['head -1', 'head -1'],
+    ['a reader that reads nothing', 'true'],
+  ])('ends quietly when %s closes the pipe early, with the run exit status 0', async (_, reader) => {
+    const cwd = await tempDir();
+
+    const result = await clvPiped(['run', '--input', sampleData, '--output', 'out', '--as-of', '2025-12-31'], reader, cwd);
+
+    expect(result.stderr).toBe('');
+    expect(result.code).toBe(0);
+    expect(await filesUnder(join(cwd, 'out/summary'))).toContain('run_date=2025-12-31/summary.json');
+  });
+
+  it('keeps a failed run exit status 1 when the pipe is closed early', async () => {
+    const cwd = await tempDir();
+    await writeText(cwd, 'orders.csv', '');
+
+    const result = await clvPiped(['run', '--input', 'orders.csv', '--output', 'out'], 'true', cwd);
+
+    expect(result.code).toBe(1);
+    expect(result.stderr).toMatch(/^clv: run failed, nothing published: orders\.csv: is empty/);
+  });
+
+  it('prints the top rejection reasons, most rows first, each with up to three rows as file:line', async () => {
+    const cwd = await tempDir();
+    await writeText(
+      cwd,
+      'orders.csv',
+      // line 1 is the header; O6 lacks a field (a malformed record); a quoted line break makes O3 two lines;
+      // 30 good orders keep the rejected share under the quality gate
+      HEADER +
+        'O1,c1,2025-01-01,5\nO2,c1,2025-01-02,x\nO3,"c\n2",2025-01-03,y\nO4,c2,2025-01-04,z\nO5,c3,2025-01-05,w\nO6,c3\nO7,c4,2025-02-30,5\n' +
+        Array.from({ length: 30 }, (_, i) => `G${i},g${i % 7},2025-01-${String(i + 1).padStart(2, '0')},${i + 1}\n`).join(''),
+    );
+
+    const result = await clv(['run', '--input', 'orders.csv', '--output', 'out'], cwd);
+
+    expect(result.code).toBe(0);
+    expect(result.stdout).toContain(
+      [
+        'rejected rows by reason (every one in out/rejected/run_date=2025-01-30/):',
+        '  4 invalid_amount, e.g. orders.csv:3, orders.csv:4, orders.csv:6',
+        '  1 malformed_row, e.g. orders.csv:8',
+        '  1 invalid_order_date, e.g. orders.csv:9',
+      ].join('\n') + '\n',
+    );
+  });
+
+  it('prints every warning, the segment change warnings included', async () => {
+    const cwd = await tempDir();
+    await clv(['run', '--input', sampleData, '--output', 'out', '--as-of', '2025-06-30'], cwd);
+
+    const result = await clv(['run', '--input', sampleData, '--output', 'out', '--as-of', '2025-12-31'], cwd);
+    const summary = await readSummary(cwd, '2025-12-31');
+
+    expect(result.code).toBe(0);
+    expect(summary.changes.warnings.length).toBeGreaterThan(0);
+    for (const w of [...summary.warnings, ...summary.changes.warnings]) expect(result.stdout).toContain(`warning: ${w.message}\n`);
+  });
+});

@@ -1,0 +1,43 @@
+import { describe, expect, it } from 'vitest';
+import { REJECTION_REASONS } from '../../lambdas/clv-job/domain/outcomes.js';
+import { rejectionExamples } from '../../lambdas/clv-job/pipeline/rejection-examples.js';
+import type { CountsSection } from '../../lambdas/clv-job/schemas/summary-run.js';
+
+type Row = [file: string, sourceRow: number | null, reason: string];
+
+const rejectedOf = (rows: readonly Row[]) => ({
+  rowCount: rows.length,
+  columns: { source_file: rows.map((r) => r[0]), source_row: rows.map((r) => r[1]), reason: rows.map((r) => r[2]) },
+});
+
+const countsOf = (rows: readonly Row[]): CountsSection => {
+  const byReason = Object.fromEntries(REJECTION_REASONS.map((r) => [r, rows.filter((x) => x[2] === r).length])) as CountsSection['rejected_by_reason'];
+  return { input_rows: rows.length, accepted_orders: 0, duplicate_orders: 0, non_purchase_orders: 0, rejected_rows: rows.length, rejected_by_reason: byReason, conflicting_duplicates: 0, customers: 0 };
+};
+
+describe('rejectionExamples', () => {
+  it('lists the reasons with rows, most rows first, ties in the contract order, with at most three examples each', () => {
+    const rows: Row[] = [
+      ['a.csv', 2, 'invalid_amount'],
+      ['a.csv', 3, 'invalid_order_date'],
+      ['a.csv', 4, 'invalid_amount'],
+      ['b.csv', 2, 'invalid_amount'],
+      ['b.csv', 5, 'invalid_amount'],
+      ['b.csv', 6, 'missing_order_id'],
+    ];
+
+    const result = rejectionExamples(countsOf(rows), rejectedOf(rows));
+
+    expect(result).toEqual([
+      { reason: 'invalid_amount', rows: 4, examples: [{ file: 'a.csv', line: 2 }, { file: 'a.csv', line: 4 }, { file: 'b.csv', line: 2 }] },
+      { reason: 'missing_order_id', rows: 1, examples: [{ file: 'b.csv', line: 6 }] },
+      { reason: 'invalid_order_date', rows: 1, examples: [{ file: 'a.csv', line: 3 }] },
+    ]);
+  });
+
+  it('gives a row whose engine cannot tell its record a file without a line', () => {
+    const rows: Row[] = [['s3://bucket/x.csv', null, 'invalid_amount']];
+
+    expect(rejectionExamples(countsOf(rows), rejectedOf(rows))[0]?.examples).toEqual([{ file: 's3://bucket/x.csv', line: null }]);
+  });
+});
