@@ -16,7 +16,7 @@ import { availableParallelism, cpus, tmpdir, totalmem } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { cacheDir, ensureDataset, type Dataset } from './datasets.js';
+import { cacheDir, ensureDataset, generatorVersion, type Dataset } from './datasets.js';
 import { runFloor } from './floor.js';
 import { AS_OF, recordAthenaResults, runLambdaProfile } from './lambda-profile.js';
 import { measureNode, rssMethod, type Measured } from './measure.js';
@@ -34,7 +34,6 @@ const { values: o } = parseArgs({
     sizes: { type: 'string' },
     repeat: { type: 'string', default: '1' },
     cache: { type: 'string' },
-    generator: { type: 'string', default: join(root, '..', 'shared', 'tools', 'gen-orders.mjs') },
     'no-lambda': { type: 'boolean', default: false },
     name: { type: 'string', default: `node-${availableParallelism()}core` },
     // child-process modes
@@ -173,7 +172,7 @@ const main = async (): Promise<void> => {
   const results: SizeResult[] = [];
   for (const n of sizes) {
     log(`${n.toLocaleString('en-US')} customers`);
-    const dataset = await ensureDataset(cache, o.generator, n, log);
+    const dataset = await ensureDataset(cache, n, log);
     results.push(await benchSize(dataset, repeat, !o['no-lambda']));
   }
   const result: BenchResult = {
@@ -187,7 +186,7 @@ const main = async (): Promise<void> => {
       platform: `${process.platform}-${process.arch}`,
       peak_rss_method: rssMethod(),
     },
-    dataset: { cache, generator: 'gen-orders.mjs --customers N --seed 1 (defaults otherwise)', as_of: AS_OF, repeat },
+    dataset: { cache, generator: `test/support/gen-orders.ts --customers N --seed 1 (defaults otherwise), version ${await generatorVersion()}`, as_of: AS_OF, repeat },
     sizes: results,
     lambda_sizing: projectLambda(results),
   };

@@ -6,27 +6,8 @@ import { summarySchema, type Summary } from '../../lambdas/clv-job/schemas/summa
 import { CUSTOMER_COLUMNS } from '../../lambdas/clv-job/schemas/tables.js';
 import { parquetTypes, queryDuckDb } from '../support/duckdb-reader.js';
 import { fixture, sampleData, tempDir } from '../support/files.js';
-import { REASON_OF_DEFECT, genOrders, runLocal, type Truth } from '../support/pipeline.js';
-
-
-const expectedCounts = (truth: Truth) => ({
-  input_rows: truth.rowsWritten,
-  accepted_orders: truth.validOrders,
-  duplicate_orders: truth.resentDuplicates,
-  non_purchase_orders: truth.cancelledOrders,
-  rejected_rows: Object.values(truth.defects).reduce((a, b) => a + b, 0),
-  rejected_by_reason: Object.fromEntries(
-    // gen-orders writes no placeholder dates, so implausible_order_date stays 0
-    ['malformed_row', 'implausible_order_date', ...Object.values(REASON_OF_DEFECT)].map((reason) => [
-      reason,
-      Object.entries(truth.defects)
-        .filter(([defect]) => REASON_OF_DEFECT[defect] === reason)
-        .reduce((sum, [, n]) => sum + n, 0),
-    ]),
-  ),
-  // gen-orders re-sends copies; it never reuses an order number for another order
-  conflicting_duplicates: 0,
-});
+import { DEFECT_REASONS, generateOrders, recordedCountsSchema, type DefectKind } from '../support/gen-orders.js';
+import { genOrders, runLocal } from '../support/pipeline.js';
 
 const listFiles = async (root: string): Promise<string[]> =>
   (await readdir(root, { recursive: true, withFileTypes: true }))
@@ -36,24 +17,36 @@ const listFiles = async (root: string): Promise<string[]> =>
 
 describe('the pipeline on gen-orders exports, against their truth.json', () => {
   it('counts every row of the bundled sample exactly as the generator recorded', async () => {
-    const truth = JSON.parse(await readFile(fixture('sample-truth.json'), 'utf8')) as Truth;
+    const truth = recordedCountsSchema.parse(JSON.parse(await readFile(fixture('sample-truth.json'), 'utf8')));
     const out = await tempDir();
 
     const { summary } = await runLocal([sampleData], out, { asOf: truth.asOf });
 
-    const { customers: _, ...counts } = summary.counts;
-    expect(counts).toEqual(expectedCounts(truth));
+    expect(summary.counts).toEqual(truth.counts);
   });
 
-  it('counts every row of a dirty, overlapping export exactly (gzip, 5% re-sent rows, 3% defects)', async () => {
+  it('counts every row of a dirty, overlapping export exactly (gzip, 5% re-sent rows, 3% defects of every kind)', async () => {
     const input = await tempDir();
     const truth = await genOrders(input, ['--customers', '3000', '--files', '5', '--seed', '23', '--gzip', '--dirty', '0.03', '--overlap', '0.05']);
     const out = await tempDir();
 
     const { summary } = await runLocal([input], out, { asOf: truth.asOf });
 
-    const { customers: _, ...counts } = summary.counts;
-    expect(counts).toEqual(expectedCounts(truth));
+    expect(summary.counts).toEqual(truth.counts);
+    expect(summary.counts.rejected_by_reason.malformed_row).toBeGreaterThan(0);
+  });
+
+  it('counts the opt-in defects exactly too: placeholder dates, absurd amounts, conflicting duplicates', async () => {
+    const input = await tempDir();
+    const defects = Object.keys(DEFECT_REASONS) as DefectKind[];
+    const truth = await generateOrders({ out: input, customers: 3000, files: 4, seed: 7, dirty: 0.05, defects, overlap: 0.03, conflicts: 0.03 });
+    const out = await tempDir();
+
+    const { summary } = await runLocal([input], out, { asOf: truth.asOf });
+
+    expect(summary.counts).toEqual(truth.counts);
+    expect(summary.counts.rejected_by_reason.implausible_order_date).toBeGreaterThan(0);
+    expect(summary.counts.conflicting_duplicates).toBeGreaterThan(0);
   });
 });
 

@@ -4,9 +4,8 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { onTestFinished } from 'vitest';
 
-/** The repository root, and the shared data sets beside it (`../shared` as CI has it). */
+/** The repository root. */
 export const repoRoot = fileURLToPath(new URL('../../', import.meta.url));
-export const sharedDir = join(repoRoot, '..', 'shared');
 /** The bundled orders export `npm start` runs on. */
 export const sampleData = join(repoRoot, 'sample-data');
 export const fixture = (...parts: string[]): string => join(repoRoot, 'test', 'fixtures', ...parts);

@@ -1,8 +1,4 @@
 import { ingestLocalFiles } from '../../lambdas/clv-job/adapters/local-ingest.js';
-import { execFile } from 'node:child_process';
-import { readFile } from 'node:fs/promises';
-import { join } from 'node:path';
-import { promisify } from 'node:util';
 import { DuckDbEngine } from '../../lambdas/clv-job/adapters/duckdb-engine.js';
 import { findInputFiles } from '../../lambdas/clv-job/adapters/input-files.js';
 import { LocalFolderStore } from '../../lambdas/clv-job/adapters/local-folder-store.js';
@@ -12,7 +8,7 @@ import { DEFAULT_GATE_SETTINGS } from '../../lambdas/clv-job/domain/quality-gate
 import { DEFAULT_SEGMENT_SETTINGS } from '../../lambdas/clv-job/domain/segments/settings.js';
 import type { OutputStore, TableWriter } from '../../lambdas/clv-job/ports.js';
 import { runPipeline, type RunConfig, type RunResult } from '../../lambdas/clv-job/pipeline/run.js';
-import { sharedDir } from './files.js';
+import { generateOrders, parseGenArgs, type Truth } from './gen-orders.js';
 
 export const defaultRunConfig = (overrides: Partial<RunConfig> = {}): RunConfig => ({
   model: resolveModelOptions({}),
@@ -51,28 +47,8 @@ export const runLocal = async (
   }
 };
 
-export interface Truth {
-  readonly asOf: string;
-  readonly rowsWritten: number;
-  readonly validOrders: number;
-  readonly cancelledOrders: number;
-  readonly resentDuplicates: number;
-  readonly defects: Readonly<Record<string, number>>;
-  readonly params: Readonly<Record<'r' | 'alpha' | 'a' | 'b' | 'p' | 'q' | 'gamma', number>>;
-}
-
-/** gen-orders writes synthetic exports from known parameters, and a truth.json of what a run must count. */
-export const genOrders = async (out: string, args: readonly string[]): Promise<Truth> => {
-  await promisify(execFile)(process.execPath, [join(sharedDir, 'tools', 'gen-orders.mjs'), '--out', out, ...args]);
-  return JSON.parse(await readFile(join(out, 'truth.json'), 'utf8')) as Truth;
-};
-
-/** gen-orders' defect kinds, as the input contract names their reasons. */
-export const REASON_OF_DEFECT: Readonly<Record<string, string>> = {
-  missing_order_id: 'missing_order_id',
-  missing_customer_id: 'missing_customer_id',
-  unparsable_date: 'invalid_order_date',
-  unparsable_amount: 'invalid_amount',
-  negative_amount: 'negative_amount',
-  future_date: 'order_date_after_as_of',
-};
+/**
+ * Writes synthetic exports from known parameters into `out`, with the truth a run must report
+ * (test/support/gen-orders.ts); `args` are the generator's command-line flags, `--out` aside.
+ */
+export const genOrders = (out: string, args: readonly string[]): Promise<Truth> => generateOrders({ ...parseGenArgs(args), out });

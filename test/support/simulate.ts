@@ -107,6 +107,41 @@ export interface SimulationOptions {
   readonly spend?: GammaGammaParams;
 }
 
+/** One customer's latent traits: purchase rate λ (per time unit), dropout probability p, spend rate ν. */
+export interface CustomerTraits {
+  readonly lambda: number;
+  readonly p: number;
+  /** 0 when no spend model was given. */
+  readonly nu: number;
+}
+
+/**
+ * Draws one customer's BG/NBD traits, in this order: λ ~ Gamma(r, α), p ~ Beta(a, b), then
+ * ν ~ Gamma(q, γ) when `spend` is given (FHL 2005 §2; Fader & Hardie 2013).
+ */
+export const drawTraits = (u: Uniform, params: BgNbdParams, spend?: GammaGammaParams): CustomerTraits => {
+  const lambda = gamma(u, params.r, params.alpha);
+  const p = beta(u, params.a, params.b);
+  const nu = spend === undefined ? 0 : gamma(u, spend.q, spend.gamma);
+  return { lambda, p, nu };
+};
+
+/**
+ * The BG/NBD purchase process after a first purchase at 0: repeat purchases arrive as a Poisson
+ * process with rate `lambda` while the customer is alive, and after each one the customer drops out
+ * with probability `p`. Calls `onPurchase(t)` for each repeat purchase at time t in (0, until], in
+ * order; the callback may draw from `u` too (it runs before the dropout draw).
+ */
+export const forEachRepeatPurchase = (u: Uniform, lambda: number, p: number, until: number, onPurchase: (t: number) => void): void => {
+  let t = 0;
+  for (;;) {
+    t += -Math.log(u()) / lambda;
+    if (t > until) return;
+    onPurchase(t);
+    if (u() < p) return;
+  }
+};
+
 /**
  * Customers from the BG/NBD story (FHL 2005 §2): λ ~ Gamma(r, α), p ~ Beta(a, b); purchases arrive
  * as a Poisson process with rate λ from the first purchase at 0, and after each repeat purchase the
@@ -123,17 +158,12 @@ export const simulateCustomers = (u: Uniform, params: BgNbdParams, options: Simu
   const future = new Float64Array(n);
   for (let i = 0; i < n; i++) {
     const tenure = options.tenure(u);
-    const lambda = gamma(u, params.r, params.alpha);
-    const p = beta(u, params.a, params.b);
-    const nu = options.spend === undefined ? 0 : gamma(u, options.spend.q, options.spend.gamma);
-    let t = 0;
+    const { lambda, p, nu } = drawTraits(u, params, options.spend);
     let count = 0;
     let last = 0;
     let later = 0;
     let spent = 0;
-    for (;;) {
-      t += -Math.log(u()) / lambda;
-      if (t > tenure + holdout) break;
+    forEachRepeatPurchase(u, lambda, p, tenure + holdout, (t) => {
       if (t <= tenure) {
         count++;
         last = t;
@@ -141,8 +171,7 @@ export const simulateCustomers = (u: Uniform, params: BgNbdParams, options: Simu
       } else {
         later++;
       }
-      if (u() < p) break;
-    }
+    });
     x[i] = count;
     tx[i] = last;
     T[i] = tenure;
