@@ -20,7 +20,7 @@ const copy = (): Summary => structuredClone(sample) as Summary;
 const withDiagnostics = (summary: Summary): Summary => {
   const { r, alpha, a, b } = summary.models.bgnbd;
   const data = compressBgNbdData([0, 0, 1, 2, 3, 8], [0, 0, 5, 10, 30, 40], [10, 60, 20, 40, 52, 41]);
-  return { ...summary, diagnostics: bgnbdDiagnostics({ r, alpha, a, b }, data) };
+  return { ...summary, diagnostics: bgnbdDiagnostics({ r: r!, alpha: alpha!, a: a!, b: b! }, data) };
 };
 
 const withWarnings = (summary: Summary): Summary => ({

@@ -63,7 +63,7 @@ describeWith('chromium', 'the report in headless Chromium', () => {
     secondRun = { summary: two.summary, file: join(twice, reportKey('2025-12-31')) };
 
     const { r, alpha, a, b } = two.summary.models.bgnbd;
-    const full: Summary = { ...two.summary, diagnostics: (two.summary as Summary).diagnostics ?? (await diagnosticsOfRun(twice, '2025-12-31', { r, alpha, a, b })) };
+    const full: Summary = { ...two.summary, diagnostics: (two.summary as Summary).diagnostics ?? (await diagnosticsOfRun(twice, '2025-12-31', { r: r!, alpha: alpha!, a: a!, b: b! })) };
     complete = { summary: full, file: join(ARTIFACTS, 'report-complete.html') };
     await writeFile(complete.file, await renderReport(full));
   }, 120_000);

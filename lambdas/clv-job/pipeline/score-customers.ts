@@ -2,7 +2,7 @@ import type { ModelOptions } from '../config.js';
 import type { CustomerScores, CustomerTable } from '../domain/customers.js';
 import { neumaierSum } from '../domain/math/sum.js';
 import { fitBgNbd } from '../domain/models/bg-nbd.js';
-import { DAYS_PER_UNIT, scoreTuples, type ClvSettings } from '../domain/models/clv.js';
+import { DAYS_PER_UNIT, scorePurchases, scoreTuples, type ClvSettings, type PurchaseScores, type Scores } from '../domain/models/clv.js';
 import { fitGammaGamma } from '../domain/models/gamma-gamma.js';
 import { bgnbdDiagnostics, SINCE_LAST_PURCHASE_EDGES_DAYS } from '../domain/models/diagnostics.js';
 import { historicalClvColumn } from '../domain/models/historical.js';
@@ -88,9 +88,15 @@ export const fitModels = (
   return { bgnbd, paretoNbd, transactions, gammaGamma, settings, models, warnings, diagnostics };
 };
 
+/** Whether the transaction model the predictions use (FittedModels.transactions) comes from a converged fit. */
+const transactionModelTrusted = (fitted: FittedModels): boolean =>
+  fitted.models.transactions === 'pnbd' ? fitted.paretoNbd?.diagnostics.converged === true : fitted.bgnbd.diagnostics.converged;
+
 /**
- * The model stage's second half: every customer scored with the fitted models. When a fit cannot
- * be trusted the predictive columns stay null (never NaN), the summary says why, and tiers rank on
+ * The model stage's second half: every customer scored with the fitted models. A trusted transaction
+ * model fills expected purchases and P(alive) even when the Gamma-Gamma cannot be trusted (it does
+ * not need the spend model); expected order value and predicted CLV need both. What a fit cannot
+ * support stays null (never NaN), the summary says why, and without predicted CLV tiers rank on
  * historical CLV.
  */
 export const scoreCustomers = (customers: CustomerTable, fitted: FittedModels, options: ModelOptions): ScoredCustomers => {
@@ -98,20 +104,17 @@ export const scoreCustomers = (customers: CustomerTable, fitted: FittedModels, o
   const { transactions, gammaGamma, settings, models, diagnostics } = fitted;
   const warnings: RunWarning[] = [...fitted.warnings];
 
-  let predicted = null;
+  const history = { x: customers.frequency, recencyDays: customers.recencyDays, tenureDays: customers.tenureDays };
+  let predicted: Scores | null = null;
   if (models.trusted) {
     try {
-      predicted = scoreTuples(
-        transactions,
-        gammaGamma.params,
-        { x: customers.frequency, recencyDays: customers.recencyDays, tenureDays: customers.tenureDays, monetaryValue: customers.monetaryValue },
-        settings,
-      );
+      predicted = scoreTuples(transactions, gammaGamma.params, { ...history, monetaryValue: customers.monetaryValue }, settings);
     } catch (error) {
       // e.g. q <= 1: a converged fit whose mean spend is infinite cannot price a customer
       warnings.push({ code: 'scoring_failed', message: `predictive CLV not computed: ${(error as Error).message}` });
     }
   }
+  const purchases: PurchaseScores | null = predicted ?? (transactionModelTrusted(fitted) ? scorePurchases(transactions, history, settings) : null);
   if (predicted === null) {
     warnings.push({ code: 'ranking_on_historical_clv', message: 'CLV tiers and equity rank on historical CLV because the predictive models could not be trusted' });
   }
@@ -119,8 +122,8 @@ export const scoreCustomers = (customers: CustomerTable, fitted: FittedModels, o
   const rankingClv = predicted?.predictedClv ?? historicalClv;
   const scores: CustomerScores = {
     historicalClv,
-    expectedPurchases: predicted?.expectedPurchases ?? null,
-    probabilityAlive: predicted?.probabilityAlive ?? null,
+    expectedPurchases: purchases?.expectedPurchases ?? null,
+    probabilityAlive: purchases?.probabilityAlive ?? null,
     expectedOrderValue: predicted?.expectedOrderValue ?? null,
     predictedClv: predicted?.predictedClv ?? null,
     rankingClv,
@@ -136,30 +139,33 @@ export const scoreCustomers = (customers: CustomerTable, fitted: FittedModels, o
     equity: neumaierSum(rankingClv),
     repeat_customers: repeatCustomers,
   };
-  const { r, alpha, a, b } = models.bgnbd;
-  const pn = models.pareto_nbd;
+  // from the fits: only reached when every fit used converged
+  const { r, alpha, a, b } = fitted.bgnbd.params;
+  const pn = fitted.paretoNbd?.params;
+  const { p, q, gamma } = gammaGamma.params;
   const transactionText =
     models.transactions === 'pnbd' && pn !== undefined
       ? `Pareto/NBD r=${pn.r.toPrecision(4)} alpha=${pn.alpha.toPrecision(4)} s=${pn.s.toPrecision(4)} beta=${pn.beta.toPrecision(4)}`
       : `BG/NBD r=${r.toPrecision(4)} alpha=${alpha.toPrecision(4)} a=${a.toPrecision(4)} b=${b.toPrecision(4)}`;
   const statusMessage = predicted
-    ? `${transactionText}; Gamma-Gamma p=${models.gamma_gamma.p.toPrecision(4)} q=${models.gamma_gamma.q.toPrecision(4)} gamma=${models.gamma_gamma.gamma.toPrecision(4)}`
+    ? `${transactionText}; Gamma-Gamma p=${p.toPrecision(4)} q=${q.toPrecision(4)} gamma=${gamma.toPrecision(4)}`
     : 'predictive models not trusted: ranking on historical CLV';
   return { scores, models, totals, warnings, statusMessage, diagnostics };
 };
 
-/** Fitted parameters with their standard errors, by name, for night-over-night comparison. */
+/** Fitted parameters with their standard errors, by name, for night-over-night comparison; only trusted estimates. */
 export const modelParameters = (models: ModelsSummary): Record<string, ModelParameter> => {
   if (!models.trusted) return {};
-  const bgSe = models.bgnbd.standard_errors;
-  const ggSe = models.gamma_gamma.standard_errors;
-  return {
-    r: { value: models.bgnbd.r, standardError: bgSe?.r ?? null },
-    alpha: { value: models.bgnbd.alpha, standardError: bgSe?.alpha ?? null },
-    a: { value: models.bgnbd.a, standardError: bgSe?.a ?? null },
-    b: { value: models.bgnbd.b, standardError: bgSe?.b ?? null },
-    p: { value: models.gamma_gamma.p, standardError: ggSe?.p ?? null },
-    q: { value: models.gamma_gamma.q, standardError: ggSe?.q ?? null },
-    gamma: { value: models.gamma_gamma.gamma, standardError: ggSe?.gamma ?? null },
-  };
+  const bg = models.bgnbd;
+  const gg = models.gamma_gamma;
+  const entries: [string, number | null, number | null][] = [
+    ['r', bg.r, bg.standard_errors?.r ?? null],
+    ['alpha', bg.alpha, bg.standard_errors?.alpha ?? null],
+    ['a', bg.a, bg.standard_errors?.a ?? null],
+    ['b', bg.b, bg.standard_errors?.b ?? null],
+    ['p', gg.p, gg.standard_errors?.p ?? null],
+    ['q', gg.q, gg.standard_errors?.q ?? null],
+    ['gamma', gg.gamma, gg.standard_errors?.gamma ?? null],
+  ];
+  return Object.fromEntries(entries.flatMap(([name, value, standardError]) => (value === null ? [] : [[name, { value, standardError }]])));
 };

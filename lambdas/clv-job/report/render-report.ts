@@ -539,8 +539,14 @@ const parametersTable = (s: Summary): string => {
   const m = s.models;
   const shifts = new Map(s.changes.parameters.map((p) => [p.parameter, p]));
   const hasShifts = s.changes.parameters.length > 0;
-  const row = (model: string, name: string, symbol: string, value: number, se: number | null, meaning: string): string => {
+  // an untrusted fit has no estimates (null in the summary): never show where its optimiser stopped
+  const row = (model: string, name: string, symbol: string, value: number | null, se: number | null, meaning: string): string => {
     const shift = shifts.get(name);
+    if (value === null) {
+      return `<tr>${td(esc(model))}${td(`<strong>${esc(symbol)}</strong>`)}${td(`<span class="tag bad" data-testid="param-${name}-not-estimated">not estimated</span>`, true)}${td('–', true)}${td('–', true)}${
+        hasShifts ? td('–', true) : ''
+      }${td(esc(meaning))}</tr>`;
+    }
     return `<tr>${td(esc(model))}${td(`<strong>${esc(symbol)}</strong>`)}${td(num(`param-${name}`, value, formatStatistic(value)), true)}${td(
       se === null ? '–' : num(`param-${name}-se`, se, formatStatistic(se)),
       true,
@@ -582,15 +588,23 @@ const parametersTable = (s: Summary): string => {
   ];
   const status = (c: { converged: boolean; message: string; iterations: number }): string =>
     `<span class="tag ${c.converged ? 'good' : 'bad'}">${c.converged ? 'converged' : 'not trusted'}</span> ${esc(c.message)}, ${esc(formatCount(c.iterations))} iterations`;
-  const meanDropout = bg.a / (bg.a + bg.b);
+  const logLikelihood = (id: string, value: number | null): string => (value === null ? 'not computed (the fit is not trusted)' : num(id, value, formatStatistic(value)));
+  const bgLine =
+    bg.r === null || bg.alpha === null || bg.a === null || bg.b === null
+      ? 'No estimates: the fit is not trusted.'
+      : `Mean purchase rate r/α = ${esc(formatStatistic(bg.r / bg.alpha))} per ${esc(m.time_unit)}; mean dropout probability after a purchase a/(a+b) = ${esc(formatPercent(bg.a / (bg.a + bg.b)))}.`;
   return `<h3 style="margin-top:18px">Parameters, for the analyst</h3>${table(
     ['Model', 'Parameter', { text: 'Estimate', num: true }, { text: 'Std. error', num: true }, { text: '95% interval', num: true }, ...(hasShifts ? [{ text: 'Shift vs previous', num: true }] : []), 'Meaning'],
     rows,
-  )}<p class="analyst">BG/NBD: log-likelihood ${num('bgnbd-log-likelihood', bg.log_likelihood, formatStatistic(bg.log_likelihood))} on ${esc(formatCount(bg.customers))} customers; ${status(bg.convergence)}. Mean purchase rate r/α = ${esc(
-    formatStatistic(bg.r / bg.alpha),
-  )} per ${esc(m.time_unit)}; mean dropout probability after a purchase a/(a+b) = ${esc(formatPercent(meanDropout))}.<br>Gamma-Gamma: log-likelihood ${esc(formatStatistic(gg.log_likelihood))} on ${esc(formatCount(gg.customers))} repeat buyers; ${status(gg.convergence)}. Mean spend per order in the population ${
-    gg.population_mean_order_value === null ? 'is unbounded (q ≤ 1)' : `pγ/(q−1) = ${num('gamma-gamma-mean-order-value', gg.population_mean_order_value, formatMoney(gg.population_mean_order_value))}`
-  }.${pn === undefined ? '' : `<br>Pareto/NBD: log-likelihood ${num('pnbd-log-likelihood', pn.log_likelihood, formatStatistic(pn.log_likelihood))}; ${status(pn.convergence)}.`} Intervals are estimate ± 1.96 standard errors (delta method), cut at 0.</p>${choiceText}`;
+  )}<p class="analyst">BG/NBD: log-likelihood ${logLikelihood('bgnbd-log-likelihood', bg.log_likelihood)} on ${esc(formatCount(bg.customers))} customers; ${status(bg.convergence)}. ${bgLine}<br>Gamma-Gamma: log-likelihood ${
+    gg.log_likelihood === null ? 'not computed (the fit is not trusted)' : esc(formatStatistic(gg.log_likelihood))
+  } on ${esc(formatCount(gg.customers))} repeat buyers; ${status(gg.convergence)}. Mean spend per order in the population ${
+    gg.population_mean_order_value !== null
+      ? `pγ/(q−1) = ${num('gamma-gamma-mean-order-value', gg.population_mean_order_value, formatMoney(gg.population_mean_order_value))}`
+      : gg.q === null
+        ? 'is not estimated'
+        : 'is unbounded (q ≤ 1)'
+  }.${pn === undefined ? '' : `<br>Pareto/NBD: log-likelihood ${logLikelihood('pnbd-log-likelihood', pn.log_likelihood)}; ${status(pn.convergence)}.`} Intervals are estimate ± 1.96 standard errors (delta method), cut at 0.</p>${choiceText}`;
 };
 
 const dataQualitySection = (s: Summary): string => {

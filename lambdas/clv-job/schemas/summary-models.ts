@@ -24,11 +24,22 @@ export const convergenceSchema = z.strictObject({
 });
 export type ConvergenceSummary = z.infer<typeof convergenceSchema>;
 
+/**
+ * A fitted parameter, or null when the fit is not trusted: where an optimiser stopped without
+ * converging (often its starting point) is never shown as an estimate.
+ */
+const estimate = positive.nullable();
+/** The log-likelihood at the estimate; null when the fit is not trusted. */
+const logLikelihood = z.number().nullable();
+
 const bgnbdParamsSchema = z.strictObject({ r: positive, alpha: positive, a: positive, b: positive });
 
 export const bgnbdSummarySchema = z.strictObject({
-  ...bgnbdParamsSchema.shape,
-  log_likelihood: z.number(),
+  r: estimate,
+  alpha: estimate,
+  a: estimate,
+  b: estimate,
+  log_likelihood: logLikelihood,
   /** Asymptotic standard errors; null when the information matrix is not positive definite or the fit is not trusted. */
   standard_errors: bgnbdParamsSchema.nullable(),
   /** Customers the fit saw (Σ weights of the distinct patterns). */
@@ -40,13 +51,15 @@ export type BgNbdSummary = z.infer<typeof bgnbdSummarySchema>;
 const gammaGammaParamsSchema = z.strictObject({ p: positive, q: positive, gamma: positive });
 
 export const gammaGammaSummarySchema = z.strictObject({
-  ...gammaGammaParamsSchema.shape,
-  log_likelihood: z.number(),
+  p: estimate,
+  q: estimate,
+  gamma: estimate,
+  log_likelihood: logLikelihood,
   standard_errors: gammaGammaParamsSchema.nullable(),
   /** Repeat buyers with positive spend the fit used. */
   customers: z.number().nonnegative(),
   convergence: convergenceSchema,
-  /** p γ / (q − 1); null when q ≤ 1 (infinite). */
+  /** p γ / (q − 1); null when q ≤ 1 (infinite) or the fit is not trusted. */
   population_mean_order_value: z.number().nonnegative().nullable(),
 });
 export type GammaGammaSummary = z.infer<typeof gammaGammaSummarySchema>;
@@ -54,8 +67,11 @@ export type GammaGammaSummary = z.infer<typeof gammaGammaSummarySchema>;
 const paretoNbdParamsSchema = z.strictObject({ r: positive, alpha: positive, s: positive, beta: positive });
 
 export const paretoNbdSummarySchema = z.strictObject({
-  ...paretoNbdParamsSchema.shape,
-  log_likelihood: z.number(),
+  r: estimate,
+  alpha: estimate,
+  s: estimate,
+  beta: estimate,
+  log_likelihood: logLikelihood,
   /** Asymptotic standard errors; null when the information matrix is not positive definite or the fit is not trusted. */
   standard_errors: paretoNbdParamsSchema.nullable(),
   customers: z.number().nonnegative(),
@@ -133,6 +149,11 @@ export const modelsSummaryOf = (
   paretoNbd: ParetoNbdFit | null = null,
   choice: ModelChoiceSummary = configuredChoice('bgnbd'),
 ): ModelsSummary => {
+  // a fit that did not converge shows no parameters, log-likelihood or standard errors: only why
+  const shown = <T extends object>(fit: { diagnostics: { converged: boolean }; params: T; logLikelihood: number; standardErrors: T | null }) =>
+    fit.diagnostics.converged
+      ? { ...fit.params, log_likelihood: fit.logLikelihood, standard_errors: fit.standardErrors }
+      : { ...(Object.fromEntries(Object.keys(fit.params).map((k) => [k, null])) as { [K in keyof T]: null }), log_likelihood: null, standard_errors: null };
   const { p, q, gamma } = gammaGamma.params;
   const transactions = choice.chosen;
   const transactionsConverged = transactions === 'pnbd' ? paretoNbd?.diagnostics.converged === true : bgnbd.diagnostics.converged;
@@ -148,29 +169,21 @@ export const modelsSummaryOf = (
       ? {}
       : {
           pareto_nbd: {
-            ...paretoNbd.params,
-            log_likelihood: paretoNbd.logLikelihood,
-            standard_errors: paretoNbd.standardErrors,
+            ...shown(paretoNbd),
             customers: paretoNbd.customers,
             convergence: convergenceOf(paretoNbd.diagnostics),
           },
         }),
     bgnbd: {
-      ...bgnbd.params,
-      log_likelihood: bgnbd.logLikelihood,
-      standard_errors: bgnbd.standardErrors,
+      ...shown(bgnbd),
       customers: bgnbd.customers,
       convergence: convergenceOf(bgnbd.diagnostics),
     },
     gamma_gamma: {
-      p,
-      q,
-      gamma,
-      log_likelihood: gammaGamma.logLikelihood,
-      standard_errors: gammaGamma.standardErrors,
+      ...shown(gammaGamma),
       customers: gammaGamma.customers,
       convergence: convergenceOf(gammaGamma.diagnostics),
-      population_mean_order_value: q > 1 ? (p * gamma) / (q - 1) : null,
+      population_mean_order_value: gammaGamma.diagnostics.converged && q > 1 ? (p * gamma) / (q - 1) : null,
     },
   };
 };

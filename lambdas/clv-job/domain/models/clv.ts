@@ -98,21 +98,27 @@ export interface ScoreInput {
   readonly monetaryValue: Float64Array;
 }
 
-export interface Scores {
+/** What the transaction model alone predicts per customer. */
+export interface PurchaseScores {
   /** E(X(horizon) | x, tx, T): undiscounted expected purchases over the horizon. */
   readonly expectedPurchases: Float64Array;
   readonly probabilityAlive: Float64Array;
-  /** E(M | x, m_x): Gamma-Gamma expected revenue per purchase. */
-  readonly expectedOrderValue: Float64Array;
-  /** margin · expectedOrderValue · discountedPurchases. */
-  readonly predictedClv: Float64Array;
   /** Expected purchases over the horizon, each discounted to today. */
   readonly discountedPurchases: Float64Array;
 }
 
+export interface Scores extends PurchaseScores {
+  /** E(M | x, m_x): Gamma-Gamma expected revenue per purchase. */
+  readonly expectedOrderValue: Float64Array;
+  /** margin · expectedOrderValue · discountedPurchases. */
+  readonly predictedClv: Float64Array;
+}
+
 /**
- * Scores many customers (or distinct (x, recency, tenure, m_x) tuples) at once. Inputs are in DAYS
- * and converted to the model's unit here; outputs are per element, all finite.
+ * The transaction model's half of scoring, usable on its own when the spend model cannot be
+ * trusted: P(alive), expected purchases over the horizon and their discounted sum, for many
+ * customers (or distinct (x, recency, tenure) tuples) at once. Inputs are in DAYS and converted to
+ * the model's unit here; outputs are per element, all finite. `monetaryValue` is not read.
  *
  * E(X(t) | x, tx, T) = P(alive | x, tx, T) · E(X(t) | alive, x, T) (FHL 2005 eq. 10; Fader & Hardie
  * 2005 note eq. 25 for the Pareto/NBD), and the second factor — for the BG/NBD the expensive one, a
@@ -121,29 +127,22 @@ export interface Scores {
  * (the Pareto/NBD's caches its hypergeometric terms per distinct recency and tenure).
  * Cost: O(n) plus O(distinct (x, T) · horizon in weeks) evaluations of E(X(t)).
  *
- * Throws a RangeError for invalid parameters or settings, columns of different lengths, or a row that
- * is not a valid customer (fractional or negative x, recency outside [0, tenure], recency ≠ 0 when
- * x = 0, non-finite or negative values): the pipeline decides whether a fit is trusted enough to score.
+ * Throws a RangeError for invalid settings, columns of different lengths, or a row that is not a
+ * valid customer (fractional or negative x, recency outside [0, tenure], recency ≠ 0 when x = 0,
+ * non-finite or negative values).
  */
-export const scoreTuples = (model: TransactionModel, gg: GammaGammaParams, input: ScoreInput, settings: ClvSettings): Scores => {
+export const scorePurchases = (model: TransactionModel, input: Omit<ScoreInput, 'monetaryValue'>, settings: ClvSettings): PurchaseScores => {
   checkSettings(settings);
-  const { p, q, gamma } = gg;
-  if (!(p > 0 && q > 1 && gamma > 0) || !Number.isFinite(p + q + gamma)) {
-    throw new RangeError(`Gamma-Gamma parameters must be finite with p, gamma > 0 and q > 1 (finite mean spend): p=${p}, q=${q}, gamma=${gamma}`);
-  }
   const n = input.x.length;
-  if (input.recencyDays.length !== n || input.tenureDays.length !== n || input.monetaryValue.length !== n) {
-    throw new RangeError(
-      `score input columns differ in length: x ${n}, recencyDays ${input.recencyDays.length}, tenureDays ${input.tenureDays.length}, monetaryValue ${input.monetaryValue.length}`,
-    );
+  if (input.recencyDays.length !== n || input.tenureDays.length !== n) {
+    throw new RangeError(`score input columns differ in length: x ${n}, recencyDays ${input.recencyDays.length}, tenureDays ${input.tenureDays.length}`);
   }
   for (let i = 0; i < n; i++) {
     const x = input.x[i]!;
     const tx = input.recencyDays[i]!;
     const T = input.tenureDays[i]!;
-    const m = input.monetaryValue[i]!;
-    if (!(Number.isInteger(x) && x >= 0) || !(tx >= 0) || !(T >= tx) || !Number.isFinite(T) || (x === 0 && tx !== 0) || !(m >= 0) || !Number.isFinite(m)) {
-      throw new RangeError(`score input row ${i} is invalid: x=${x}, recencyDays=${tx}, tenureDays=${T}, monetaryValue=${m}`);
+    if (!(Number.isInteger(x) && x >= 0) || !(tx >= 0) || !(T >= tx) || !Number.isFinite(T) || (x === 0 && tx !== 0)) {
+      throw new RangeError(`score input row ${i} is invalid: x=${x}, recencyDays=${tx}, tenureDays=${T}`);
     }
   }
 
@@ -151,8 +150,6 @@ export const scoreTuples = (model: TransactionModel, gg: GammaGammaParams, input
   const schedule = discountSchedule(settings.horizon, settings.timeUnit, settings.discountRate);
   const expectedPurchases = new Float64Array(n);
   const probabilityAlive = new Float64Array(n);
-  const expectedOrderValue = new Float64Array(n);
-  const predictedClv = new Float64Array(n);
   const discountedPurchases = new Float64Array(n);
 
   // Pass 1: the distinct (x, T) pairs.
@@ -162,7 +159,7 @@ export const scoreTuples = (model: TransactionModel, gg: GammaGammaParams, input
   const pairX = pairs.firsts();
   const pairT = pairs.seconds();
 
-  // Pass 2, per pair: E(X(t_k) | alive) at every step, and what P(alive) needs apart from t_x.
+  // Pass 2, per pair: E(X(t_k) | alive) at every step.
   const m = pairX.length;
   const horizonIfAlive = new Float64Array(m);
   const discountedIfAlive = new Float64Array(m);
@@ -170,9 +167,7 @@ export const scoreTuples = (model: TransactionModel, gg: GammaGammaParams, input
   const grid = new Float64Array(schedule.times.length);
   const pair = new Float64Array(2);
   for (let j = 0; j < m; j++) {
-    const x = pairX[j]!;
-    const T = pairT[j]!;
-    onGrid(x, T, grid);
+    onGrid(pairX[j]!, pairT[j]!, grid);
     discountIncrements(grid, schedule, pair);
     horizonIfAlive[j] = pair[0]!;
     discountedIfAlive[j] = pair[1]!;
@@ -182,15 +177,42 @@ export const scoreTuples = (model: TransactionModel, gg: GammaGammaParams, input
   const logAlive = model.makeLogProbabilityAlive();
   for (let i = 0; i < n; i++) {
     const j = slotOf[i]!;
-    const x = input.x[i]!;
-    const alive = Math.exp(logAlive(x, input.recencyDays[i]! / daysPerUnit, pairT[j]!));
-    const value = conditionalExpectedOrderValueUnchecked(p, q, gamma, x, x > 0 ? input.monetaryValue[i]! : 0);
-    const discounted = alive * discountedIfAlive[j]!;
+    const alive = Math.exp(logAlive(input.x[i]!, input.recencyDays[i]! / daysPerUnit, pairT[j]!));
     probabilityAlive[i] = alive;
     expectedPurchases[i] = alive * horizonIfAlive[j]!;
-    discountedPurchases[i] = discounted;
-    expectedOrderValue[i] = value;
-    predictedClv[i] = settings.margin * value * discounted;
+    discountedPurchases[i] = alive * discountedIfAlive[j]!;
   }
-  return { expectedPurchases, probabilityAlive, expectedOrderValue, predictedClv, discountedPurchases };
+  return { expectedPurchases, probabilityAlive, discountedPurchases };
+};
+
+/**
+ * Scores many customers with both models: {@link scorePurchases}, then the Gamma-Gamma expected
+ * order value E(M | x, m_x) and predicted CLV = margin · E(M) · discounted expected purchases.
+ * Outputs are per element, all finite.
+ *
+ * Throws a RangeError as {@link scorePurchases} does, and for Gamma-Gamma parameters without a
+ * finite mean spend (q ≤ 1) or a monetary value that is negative or not finite: the pipeline
+ * decides whether a fit is trusted enough to score.
+ */
+export const scoreTuples = (model: TransactionModel, gg: GammaGammaParams, input: ScoreInput, settings: ClvSettings): Scores => {
+  const { p, q, gamma } = gg;
+  if (!(p > 0 && q > 1 && gamma > 0) || !Number.isFinite(p + q + gamma)) {
+    throw new RangeError(`Gamma-Gamma parameters must be finite with p, gamma > 0 and q > 1 (finite mean spend): p=${p}, q=${q}, gamma=${gamma}`);
+  }
+  const n = input.x.length;
+  if (input.monetaryValue.length !== n) throw new RangeError(`score input columns differ in length: x ${n}, monetaryValue ${input.monetaryValue.length}`);
+  for (let i = 0; i < n; i++) {
+    const mx = input.monetaryValue[i]!;
+    if (!(mx >= 0) || !Number.isFinite(mx)) throw new RangeError(`score input row ${i} is invalid: monetaryValue=${mx}`);
+  }
+  const purchases = scorePurchases(model, input, settings);
+  const expectedOrderValue = new Float64Array(n);
+  const predictedClv = new Float64Array(n);
+  for (let i = 0; i < n; i++) {
+    const x = input.x[i]!;
+    const value = conditionalExpectedOrderValueUnchecked(p, q, gamma, x, x > 0 ? input.monetaryValue[i]! : 0);
+    expectedOrderValue[i] = value;
+    predictedClv[i] = settings.margin * value * purchases.discountedPurchases[i]!;
+  }
+  return { ...purchases, expectedOrderValue, predictedClv };
 };
