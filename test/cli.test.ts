@@ -66,6 +66,12 @@ describe('clv run', () => {
     ['a bad --time-unit', ['--input', 'x', '--output', 'o', '--time-unit', 'month'], /argument 'month' is invalid/],
     ['a non-numeric --margin', ['--input', 'x', '--output', 'o', '--margin', 'lots'], /--margin must be a number/],
     ['a margin above 1', ['--input', 'x', '--output', 'o', '--margin', '1.5'], /margin/],
+    ['a missing --input', ['--output', 'o'], /--input is required/],
+    ['Trino flags without --engine trino', ['--input', 'x', '--output', 'o', '--trino-url', 'http://t:8080'], /--trino-url need --engine trino/],
+    ['--engine trino without its flags', ['--output', 'o', '--engine', 'trino', '--trino-url', 'http://t:8080'], /--engine trino needs --trino-catalog, --trino-schema/],
+    ['--engine trino with --input', ['--input', 'x', '--output', 'o', '--engine', 'trino', '--trino-url', 'http://t', '--trino-catalog', 'h', '--trino-schema', 's'], /not --input files/],
+    ['a --trino-url that is not http(s)', ['--output', 'o', '--engine', 'trino', '--trino-url', 'trino:8080', '--trino-catalog', 'h', '--trino-schema', 's'], /--trino-url must be an http/],
+    ['an unknown --engine', ['--input', 'x', '--output', 'o', '--engine', 'spark'], /argument 'spark' is invalid/],
   ])('exits 2 with a usage hint on %s', async (_, args, message) => {
     const cwd = await tempDir();
 

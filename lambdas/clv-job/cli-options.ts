@@ -25,24 +25,49 @@ const numberFlag = (flag: string) =>
     .transform(Number)
     .optional();
 
-export const runFlagsSchema = z.object({
-  input: z.array(z.string().min(1)).min(1, '--input is required (a file or folder; repeat it for several)'),
-  output: z.string({ error: '--output is required (a folder)' }).min(1),
-  asOf: isoDateSchema.optional(),
-  config: z.string().min(1).optional(),
-  timeUnit: timeUnitSchema.optional(),
-  transactions: transactionModelOptionSchema.optional(),
-  horizon: numberFlag('--horizon'),
-  discountRate: numberFlag('--discount-rate'),
-  margin: numberFlag('--margin'),
-  lifespanYears: numberFlag('--lifespan-years'),
-  acceptFailedGates: z.boolean().optional(),
-  skipBadFiles: z.boolean().optional(),
-});
+const INPUT_REQUIRED = '--input is required (a file or folder; repeat it for several)';
+const inputSchema = z.array(z.string().min(1)).min(1, INPUT_REQUIRED);
+
+export const runFlagsSchema = z
+  .object({
+    input: inputSchema.optional(),
+    output: z.string({ error: '--output is required (a folder)' }).min(1),
+    engine: z.enum(['duckdb', 'trino']).default('duckdb'),
+    trinoUrl: z.url({ protocol: /^https?$/, error: '--trino-url must be an http:// or https:// URL' }).optional(),
+    trinoCatalog: z.string().trim().min(1).optional(),
+    trinoSchema: z.string().trim().min(1).optional(),
+    asOf: isoDateSchema.optional(),
+    config: z.string().min(1).optional(),
+    timeUnit: timeUnitSchema.optional(),
+    transactions: transactionModelOptionSchema.optional(),
+    horizon: numberFlag('--horizon'),
+    discountRate: numberFlag('--discount-rate'),
+    margin: numberFlag('--margin'),
+    lifespanYears: numberFlag('--lifespan-years'),
+    acceptFailedGates: z.boolean().optional(),
+    skipBadFiles: z.boolean().optional(),
+  })
+  .superRefine((f, ctx) => {
+    const trinoFlags = { '--trino-url': f.trinoUrl, '--trino-catalog': f.trinoCatalog, '--trino-schema': f.trinoSchema };
+    if (f.engine === 'duckdb') {
+      if (f.input === undefined) ctx.addIssue({ code: 'custom', message: INPUT_REQUIRED });
+      const given = Object.entries(trinoFlags).filter(([, v]) => v !== undefined).map(([flag]) => flag);
+      if (given.length > 0) ctx.addIssue({ code: 'custom', message: `${given.join(', ')} need --engine trino` });
+    } else {
+      const missing = Object.entries(trinoFlags).filter(([, v]) => v === undefined).map(([flag]) => flag);
+      if (missing.length > 0) ctx.addIssue({ code: 'custom', message: `--engine trino needs ${missing.join(', ')}` });
+      if (f.input !== undefined) ctx.addIssue({ code: 'custom', message: '--engine trino reads the orders table of --trino-catalog.--trino-schema, not --input files' });
+    }
+  });
 export type RunFlags = z.input<typeof runFlagsSchema>;
 
+/** Where a run's orders come from: local exports ingested and read by DuckDB, or the canonical orders table of a team's own Trino. */
+export type EngineChoice =
+  | { readonly kind: 'duckdb' }
+  | { readonly kind: 'trino'; readonly url: string; readonly catalog: string; readonly schema: string };
+
 export const backtestFlagsSchema = z.object({
-  input: runFlagsSchema.shape.input,
+  input: inputSchema,
   calibrationEnd: isoDateSchema,
   holdoutEnd: isoDateSchema,
   config: z.string().min(1).optional(),
@@ -78,6 +103,8 @@ export const resolveBacktestConfig = async (flags: BacktestFlags): Promise<CliBa
 };
 
 export interface CliRunConfig {
+  readonly engine: EngineChoice;
+  /** The input files and folders (none with the Trino engine). */
   readonly inputs: readonly string[];
   readonly output: string;
   /** How each export is read (columns, orderKey, csv, validation), the same settings on every path. */
@@ -136,7 +163,8 @@ export const resolveRunConfig = async (flags: RunFlags): Promise<CliRunConfig> =
     throw new ConfigurationError(error instanceof z.ZodError ? problems(error) : String(error));
   }
   return {
-    inputs: f.input,
+    engine: f.engine === 'trino' ? { kind: 'trino', url: f.trinoUrl!, catalog: f.trinoCatalog!, schema: f.trinoSchema! } : { kind: 'duckdb' },
+    inputs: f.input ?? [],
     output: f.output,
     ingest: ingestConfigOf(file),
     skipBadFiles: f.skipBadFiles ?? false,
@@ -154,7 +182,7 @@ export const resolveRunConfig = async (flags: RunFlags): Promise<CliRunConfig> =
 };
 
 export const ingestFlagsSchema = z.object({
-  input: runFlagsSchema.shape.input,
+  input: inputSchema,
   output: runFlagsSchema.shape.output,
   config: z.string().min(1).optional(),
   skipBadFiles: z.boolean().optional(),

@@ -14,12 +14,14 @@ import { findInputFiles } from './adapters/input-files.js';
 import { LocalFolderStore } from './adapters/local-folder-store.js';
 import { locateSummary } from './adapters/summary-location.js';
 import { ParquetTableWriter } from './adapters/parquet-table-writer.js';
+import { TrinoEngine } from './adapters/trino-engine.js';
 import { INGESTED_DIR, RECEIPTS_DIR, ingestLocalFiles, type LocalIngestOptions, type LocalIngestResult } from './adapters/local-ingest.js';
 import { resolveBacktestConfig, resolveIngestConfig, resolveRunConfig, type BacktestFlags, type IngestFlags, type RunFlags } from './cli-options.js';
 import { ClvError, ConfigurationError, EmptyInputError, firstLine } from './errors.js';
 import { runBacktest } from './pipeline/backtest.js';
 import { reportKey } from './layout.js';
 import { runPipeline } from './pipeline/run.js';
+import type { QueryEngine } from './ports.js';
 import { renderReport } from './report/render-report.js';
 import type { Backtest } from './schemas/summary-backtest.js';
 import { summarySchema, type Summary } from './schemas/summary.js';
@@ -66,14 +68,15 @@ const run = async (flags: RunFlags, io: Io): Promise<number> => {
   const progress = io.interactive ? spinnerProgress(process.stderr) : null;
   const ingest = () =>
     ingestInputs(config.inputs, { config: config.ingest, directory: join(config.output, INGESTED_DIR), skipBadFiles: config.skipBadFiles });
-  let ingested: LocalIngestResult;
+  // a team's own Trino reads the canonical orders its ingest already wrote: nothing to ingest here
+  let ingested: LocalIngestResult | null = null;
   try {
-    ingested = progress ? await progress.around('ingest', ingest) : await ingest();
+    if (config.engine.kind === 'duckdb') ingested = progress ? await progress.around('ingest', ingest) : await ingest();
   } catch (error) {
     progress?.fail();
     throw error;
   }
-  const engine = await DuckDbEngine.open({ files: ingested.files });
+  const engine: QueryEngine = ingested === null && config.engine.kind === 'trino' ? new TrinoEngine(config.engine) : await DuckDbEngine.open({ files: ingested?.files ?? [] });
   try {
     const result = await runPipeline(
       {
@@ -85,14 +88,14 @@ const run = async (flags: RunFlags, io: Io): Promise<number> => {
         renderReport: (summary) => (progress ? progress.around('report', () => renderReport(summary)) : renderReport(summary)),
         ...(progress ? { progress: progress.listener } : {}),
       },
-      { ...config.run, skippedInputs: ingested.skipped.map((s) => ({ source: s.path, reason: s.reason })) },
+      { ...config.run, skippedInputs: (ingested?.skipped ?? []).map((s) => ({ source: s.path, reason: s.reason })) },
     );
     const s = result.summary;
     const notes = closingNotes(s, result.rejections, config.output);
-    const ingestLine = `ingested: ${ingested.files.length} files (${ingested.files.length - ingested.reused} read, ${ingested.reused} unchanged)`;
+    const ingestLine = ingested ? [`ingested: ${ingested.files.length} files (${ingested.files.length - ingested.reused} read, ${ingested.reused} unchanged)`] : [];
     const lines = io.tables
       ? [runTable(s, config.output, reportKey(s.run.run_date), process.stdout.columns), ...notes]
-      : [ingestLine, ...describeRun(s, config.output, notes)];
+      : [...ingestLine, ...describeRun(s, config.output, notes)];
     for (const line of lines) io.out(line);
     return EXIT.ok;
   } catch (error) {
@@ -204,8 +207,12 @@ const main = async (argv: readonly string[], io: Io): Promise<number> => {
   program
     .command('run')
     .description('score customers from order exports and publish Parquet, rejected rows and a summary')
-    .requiredOption('--input <path...>', INPUT_HELP)
+    .option('--input <path...>', `${INPUT_HELP}; required with --engine duckdb`)
     .requiredOption('--output <dir>', 'output folder')
+    .addOption(new Option('--engine <engine>', 'duckdb: the input files, here; trino: the canonical orders table of your Trino (default: duckdb)').choices(['duckdb', 'trino']))
+    .option('--trino-url <url>', 'with --engine trino: the coordinator, e.g. http://trino:8080')
+    .option('--trino-catalog <name>', 'with --engine trino: the catalog of the orders table, e.g. hive')
+    .option('--trino-schema <name>', 'with --engine trino: the schema (Glue database) of the orders table, e.g. clv')
     .option('--as-of <YYYY-MM-DD>', 'as-of date (default: the latest valid order date)')
     .option('--config <file>', 'JSON config file (model options, column names, tiers, statuses, segments)')
     .addOption(new Option('--time-unit <unit>', 'model time unit (default: week)').choices(['week', 'day']))

@@ -16,7 +16,7 @@ export interface ResultColumns {
 
 /** Runs the shared SQL over the input orders, bound as the relation `orders`. */
 export interface QueryEngine {
-  readonly name: 'duckdb' | 'athena';
+  readonly name: 'duckdb' | 'athena' | 'trino';
   /** Human-readable description of what `orders` is bound to (files, table), for the summary. */
   describeInput(): Promise<InputDescription>;
   run(query: QueryName, params: SqlParameters): Promise<ResultColumns>;

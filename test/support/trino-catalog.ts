@@ -56,6 +56,46 @@ export const deployStackGlueTables = async (motoEndpoint: string, bucket: string
   return { database, tables: tables.map((t) => t.Name ?? '') };
 };
 
+/** Creates a Glue database in moto. */
+export const createGlueDatabase = async (motoEndpoint: string, name: string): Promise<void> => {
+  const glue = new GlueClient({ endpoint: motoEndpoint, region: TEST_REGION, credentials: TEST_CREDENTIALS });
+  await glue.send(new CreateDatabaseCommand({ DatabaseInput: { Name: name } }));
+  glue.destroy();
+};
+
+/**
+ * Creates an external Parquet table in moto's Glue, as the stack declares its Parquet tables
+ * (Trino's own CREATE TABLE would try to write column statistics, which moto's Glue lacks).
+ * Column types are Hive's (`string`, `int`, `double`, `date`, `decimal(p,s)`).
+ */
+export const createGlueParquetTable = async (
+  motoEndpoint: string,
+  database: string,
+  name: string,
+  location: string,
+  columns: readonly { readonly name: string; readonly type: string }[],
+): Promise<void> => {
+  const glue = new GlueClient({ endpoint: motoEndpoint, region: TEST_REGION, credentials: TEST_CREDENTIALS });
+  await glue.send(
+    new CreateTableCommand({
+      DatabaseName: database,
+      TableInput: {
+        Name: name,
+        TableType: 'EXTERNAL_TABLE',
+        Parameters: { classification: 'parquet' },
+        StorageDescriptor: {
+          Location: location,
+          InputFormat: 'org.apache.hadoop.hive.ql.io.parquet.MapredParquetInputFormat',
+          OutputFormat: 'org.apache.hadoop.hive.ql.io.parquet.MapredParquetOutputFormat',
+          SerdeInfo: { SerializationLibrary: 'org.apache.hadoop.hive.ql.io.parquet.serde.ParquetHiveSerDe' },
+          Columns: columns.map((c) => ({ Name: c.name, Type: c.type })),
+        },
+      },
+    }),
+  );
+  glue.destroy();
+};
+
 /**
  * Creates a Hive catalog on the Trino at `trinoUrl` over the moto at `motoEndpoint` and returns
  * its name (unique per call, so test files sharing the run's Trino never see each other's data).

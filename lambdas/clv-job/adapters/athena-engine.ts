@@ -79,6 +79,13 @@ export const isHidden = (relativeKey: string): boolean =>
 
 const identifier = (name: string): string => `"${name.replaceAll('"', '""')}"`;
 
+/**
+ * `orders` as the shared SQL expects it, bound to the Glue (Hive) table of canonical orders as
+ * Athena and a team's own Trino read it: the canonical columns ingest wrote, by name.
+ */
+export const canonicalOrdersBinding = (database: string, table: string): string =>
+  `SELECT ${CANONICAL_ORDER_COLUMNS.map((c) => c.name).join(', ')} FROM ${identifier(database)}.${identifier(table)}`;
+
 export const parseS3Uri = (uri: string): { bucket: string; key: string } => {
   const match = /^s3:\/\/([^/]+)\/?(.*)$/.exec(uri);
   if (!match?.[1]) throw new EngineError(`${uri} is not an s3://bucket/key location`);
@@ -98,7 +105,7 @@ export class AthenaEngine implements QueryEngine {
   private readonly sleep: (ms: number) => Promise<void>;
 
   constructor(private readonly options: AthenaEngineOptions) {
-    this.ordersBinding = `SELECT ${CANONICAL_ORDER_COLUMNS.map((c) => c.name).join(', ')} FROM ${identifier(options.database)}.${identifier(options.table)}`;
+    this.ordersBinding = canonicalOrdersBinding(options.database, options.table);
     this.sleep = options.sleep ?? ((ms) => new Promise((resolve) => setTimeout(resolve, ms)));
   }
 

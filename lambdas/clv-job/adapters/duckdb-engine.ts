@@ -13,6 +13,12 @@ const SOURCE_FILE_TYPE = 'source_file_name';
 
 const sqlString = (value: string): string => `'${value.replaceAll("'", "''")}'`;
 
+/** Trino functions the shared SQL uses that DuckDB lacks, defined under Trino's names. */
+export const TRINO_FUNCTION_MACROS = [
+  'CREATE MACRO regexp_like(s, p) AS regexp_matches(s, p)',
+  'CREATE MACRO json_extract_scalar(j, p) AS json_extract_string(j, p)',
+] as const;
+
 /** One ingested export: its canonical Parquet file and what it was ingested from. */
 export interface CanonicalFile {
   /** The canonical Parquet file ingestExport wrote. */
@@ -67,8 +73,7 @@ export class DuckDbEngine implements QueryEngine {
     const connection = await instance.connect();
     const engine = new DuckDbEngine(connection, instance, options.files, options.tempDirectory === undefined ? config.temp_directory! : null);
     try {
-      await connection.run(`CREATE MACRO regexp_like(s, p) AS regexp_matches(s, p)`);
-      await connection.run(`CREATE MACRO json_extract_scalar(j, p) AS json_extract_string(j, p)`);
+      for (const macro of TRINO_FUNCTION_MACROS) await connection.run(macro);
       await engine.bindOrders();
     } catch (error) {
       await engine.close();

@@ -12,7 +12,7 @@ export const runSectionSchema = z.object({
   as_of: isoDate,
   /** Where the as-of date came from: given explicitly, or the latest valid order date. */
   as_of_source: z.enum(['given', 'latest_order_date']),
-  engine: z.enum(['duckdb', 'athena']),
+  engine: z.enum(['duckdb', 'athena', 'trino']),
   started_at: z.iso.datetime(),
   finished_at: z.iso.datetime(),
   /** Seconds per pipeline stage, in the order they ran. */

@@ -2,6 +2,8 @@
 -- purchases merge into one purchase occasion; frequency counts purchase days after the first;
 -- monetary value is the mean revenue of the repeat purchase days. Dates leave as day numbers
 -- (days since 1970-01-01) so both engines hand back plain integers.
+-- No ORDER BY here: Trino (and so Athena) drops the ORDER BY of a relation used as a subquery or
+-- common table expression; the queries over it order their own results.
 -- Money is summed exactly, as DECIMAL(38, 6) (amounts rounded to a millionth), and turned into DOUBLE
 -- only after the sums: a parallel SUM of doubles depends on the order the threads add in, and its
 -- last bits would change the fits' results from run to run.
@@ -57,4 +59,3 @@ SELECT
 FROM per_customer c
 JOIN accepted f ON f.customer_id = c.customer_id AND f.order_rank = 1
 JOIN purchase_days d ON d.customer_id = c.customer_id AND d.order_day = c.first_day
-ORDER BY c.customer_id

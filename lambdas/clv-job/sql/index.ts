@@ -28,7 +28,7 @@ export const QUERIES = {
   outcomeCounts,
   rejectedRows,
   conflictingDuplicates,
-  customers: 'SELECT * FROM customers',
+  customers: 'SELECT * FROM customers ORDER BY customer_id',
   bgnbdPatterns,
   spendPatterns,
   repeatPurchaseDays,

@@ -1,0 +1,111 @@
+import { Trino, type QueryResult } from 'trino-client';
+import { EngineError, firstLine } from '../errors.js';
+import type { InputDescription, QueryEngine, ResultColumns } from '../ports.js';
+import { inlineQuery, type QueryName, type SqlParameters } from '../sql/index.js';
+import { canonicalOrdersBinding } from './athena-engine.js';
+
+/** Trino refused or failed a query: carries Trino's query id and error name for the operator. */
+export class TrinoQueryError extends EngineError {
+  constructor(
+    /** The shared query's name, or what else was asked (e.g. `describeInput`). */
+    readonly query: string,
+    /** Null when the server never gave the query an id (unreachable, refused the request). */
+    readonly trinoQueryId: string | null,
+    /** Trino's error name, e.g. `TABLE_NOT_FOUND`, or `CONNECTION` when the server could not be reached. */
+    readonly errorName: string,
+    message: string,
+    options?: { cause?: unknown },
+  ) {
+    super(`Trino query ${query}${trinoQueryId ? ` (${trinoQueryId})` : ''} failed: ${errorName}: ${message}`, options);
+  }
+}
+
+export interface TrinoEngineOptions {
+  /** The coordinator, e.g. `http://trino.internal:8080` or `https://...`. */
+  readonly url: string;
+  /** The catalog holding the orders table, e.g. `hive` (the Glue or Hive metastore the stack's tables live in). */
+  readonly catalog: string;
+  /** The schema (Glue database) holding the orders table, e.g. `clv`. */
+  readonly schema: string;
+  /**
+   * The canonical orders table: the Glue table the stack deploys over `ingested/`, or one with the
+   * same columns (CANONICAL_ORDER_COLUMNS).
+   * @default 'orders'
+   */
+  readonly table?: string;
+  /**
+   * The user the queries run as (`X-Trino-User`).
+   * @default 'clv-job'
+   */
+  readonly user?: string;
+}
+
+/**
+ * A team's own Trino (or Starburst) cluster as the engine: the same SQL text Athena runs, each
+ * query one statement with its relations inlined as common table expressions over the orders
+ * table, sent through `trino-client` (Trino's REST protocol) and read page by page as it arrives.
+ * Values come back as Trino's JSON gives them (numbers, strings, dates as `YYYY-MM-DD`); the
+ * pipeline's decoders check and convert them as they do Athena's text.
+ */
+export class TrinoEngine implements QueryEngine {
+  readonly name = 'trino';
+  private readonly client: Trino;
+  private readonly ordersBinding: string;
+  private readonly table: string;
+
+  constructor(private readonly options: TrinoEngineOptions) {
+    this.table = options.table ?? 'orders';
+    this.ordersBinding = canonicalOrdersBinding(options.schema, this.table);
+    this.client = Trino.create({
+      server: options.url.replace(/\/+$/, ''),
+      catalog: options.catalog,
+      schema: options.schema,
+      source: 'clv-job',
+      // trino-client's default user is $USER, which a scheduled job's environment may lack
+      extraHeaders: { 'X-Trino-User': options.user ?? 'clv-job' },
+    });
+  }
+
+  /** The table, and how many files Trino reads under it (bytes are not known without listing the storage). */
+  async describeInput(): Promise<InputDescription> {
+    const table = `${this.options.catalog}.${this.options.schema}.${this.table}`;
+    const result = await this.execute('describeInput', `SELECT COUNT(DISTINCT "$path") AS files FROM ${identifier(this.options.schema)}.${identifier(this.table)}`);
+    return { files: Number(result.columns.files?.[0] ?? 0), bytes: null, location: `${table} (${this.options.url})` };
+  }
+
+  run(query: QueryName, params: SqlParameters): Promise<ResultColumns> {
+    return this.execute(query, inlineQuery(query, params, this.ordersBinding));
+  }
+
+  async close(): Promise<void> {
+    // a REST client: nothing stays open between queries
+  }
+
+  private async execute(query: string, sql: string): Promise<ResultColumns> {
+    let names: string[] | null = null;
+    let columns: unknown[][] = [];
+    let rowCount = 0;
+    let id: string | null = null;
+    try {
+      for await (const page of (await this.client.query(sql)) as AsyncIterable<QueryResult>) {
+        id = page.id ?? id;
+        if (page.error) throw new TrinoQueryError(query, id, page.error.errorName, firstLine(page.error.message));
+        if (names === null && page.columns) {
+          names = page.columns.map((c) => c.name);
+          columns = names.map(() => []);
+        }
+        for (const row of page.data ?? []) {
+          for (let c = 0; c < columns.length; c++) columns[c]!.push((row as unknown[])[c] ?? null);
+          rowCount += 1;
+        }
+      }
+    } catch (error) {
+      if (error instanceof TrinoQueryError) throw error;
+      throw new TrinoQueryError(query, id, 'CONNECTION', `cannot run the query on ${this.options.url}: ${firstLine(error)}`, { cause: error });
+    }
+    if (names === null) throw new TrinoQueryError(query, id, 'NO_RESULT', 'Trino finished the query without describing its columns');
+    return { rowCount, columns: Object.fromEntries(names.map((name, c) => [name, columns[c]!])) };
+  }
+}
+
+const identifier = (name: string): string => `"${name.replaceAll('"', '""')}"`;

@@ -1,0 +1,114 @@
+import { readFile } from 'node:fs/promises';
+import { basename, join } from 'node:path';
+import { PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { findInputFiles } from '../../lambdas/clv-job/adapters/input-files.js';
+import { ingestLocalFiles } from '../../lambdas/clv-job/adapters/local-ingest.js';
+import { TrinoEngine, TrinoQueryError } from '../../lambdas/clv-job/adapters/trino-engine.js';
+import { decodeCustomers, decodeOutcomeCounts } from '../../lambdas/clv-job/pipeline/engine-results.js';
+import type { Summary } from '../../lambdas/clv-job/schemas/summary.js';
+import { CANONICAL_ORDER_COLUMNS } from '../../lambdas/clv-job/schemas/tables.js';
+import { clv, requireCliBundle } from '../support/cli.js';
+import { sampleData, tempDir } from '../support/files.js';
+import { createBucket, startMoto, type MotoServer } from '../support/moto-server.js';
+import { describeWith } from '../support/services.js';
+import { createGlueDatabase, createGlueParquetTable, createMotoHiveCatalog, dropCatalog } from '../support/trino-catalog.js';
+import { sharedTrino, type TrinoServerInfo } from '../support/trino-server.js';
+
+const BUCKET = 'clv-trino-engine';
+const AS_OF = '2025-12-31';
+const params = { asOf: AS_OF, nonPurchaseStatuses: ['cancelled', 'canceled', 'refunded', 'returned', 'void'] };
+
+const readSummary = async (output: string): Promise<Summary> =>
+  JSON.parse(await readFile(join(output, `summary/run_date=${AS_OF}/summary.json`), 'utf8')) as Summary;
+
+describeWith(['moto', 'trino'], "the Trino engine against a team's own Trino (a Glue table of canonical orders over S3)", () => {
+  let trino: TrinoServerInfo;
+  let moto: MotoServer;
+  let s3: S3Client;
+  let catalog: string;
+  const engine = (overrides: Partial<ConstructorParameters<typeof TrinoEngine>[0]> = {}) =>
+    new TrinoEngine({ url: trino.url, catalog, schema: 'clv', ...overrides });
+
+  beforeAll(async () => {
+    await requireCliBundle();
+    [trino, moto] = await Promise.all([sharedTrino(), startMoto()]);
+    s3 = await createBucket(moto.endpoint, BUCKET);
+    // the team's Trino holds the canonical orders its ingest wrote: the sample's exports, ingested
+    const { files } = await ingestLocalFiles(await findInputFiles([sampleData]), { directory: join(await tempDir(), 'ingested') });
+    for (const file of files) {
+      await s3.send(new PutObjectCommand({ Bucket: BUCKET, Key: `ingested/${basename(file.path)}`, Body: await readFile(file.path) }));
+    }
+    await createGlueDatabase(moto.endpoint, 'clv');
+    await createGlueParquetTable(moto.endpoint, 'clv', 'orders', `s3://${BUCKET}/ingested/`, CANONICAL_ORDER_COLUMNS);
+    catalog = await createMotoHiveCatalog(trino.url, moto.endpoint);
+  });
+  afterAll(async () => {
+    if (catalog) await dropCatalog(trino.url, catalog);
+    await moto?.stop();
+  });
+
+  describe('a query', () => {
+    it('comes back as columns the pipeline decoders type, every input row accounted for', async () => {
+      const trinoEngine = engine();
+
+      const inputRows = Number((await trinoEngine.run('inputRows', params)).columns.input_rows?.[0]);
+      const counts = decodeOutcomeCounts(await trinoEngine.run('outcomeCounts', params));
+      const customers = decodeCustomers(await trinoEngine.run('customers', params));
+
+      const counted = counts.reduce((sum, c) => sum + c.row_count, 0);
+      expect(inputRows).toBeGreaterThan(0);
+      expect(counted).toBe(inputRows);
+      expect(customers.size).toBeGreaterThan(300);
+      expect(customers.customerId).toEqual([...customers.customerId].sort());
+    });
+
+    it('describes its input as the table, counting the files Trino reads', async () => {
+      const input = await engine().describeInput();
+
+      expect(input).toEqual({ files: 3, bytes: null, location: `${catalog}.clv.orders (${trino.url})` });
+    });
+
+    it("fails with Trino's error name and the query's id when the table is not there", async () => {
+      const error = await engine({ table: 'no_such_table' })
+        .run('customers', params)
+        .catch((e: unknown) => e);
+
+      expect(error).toBeInstanceOf(TrinoQueryError);
+      expect(error).toMatchObject({ query: 'customers', errorName: 'TABLE_NOT_FOUND', trinoQueryId: expect.stringMatching(/^\d{8}_/) });
+      expect((error as Error).message).toMatch(/no_such_table/);
+    });
+
+    it('fails naming the server when it cannot be reached', async () => {
+      const error = await engine({ url: 'http://127.0.0.1:9' })
+        .run('inputRows', params)
+        .catch((e: unknown) => e);
+
+      expect(error).toBeInstanceOf(TrinoQueryError);
+      expect(error).toMatchObject({ errorName: 'CONNECTION', trinoQueryId: null });
+      expect((error as Error).message).toMatch(/127\.0\.0\.1:9/);
+    });
+  });
+
+  describe('clv run --engine trino', () => {
+    it('runs the nightly job on the Trino table and publishes what the DuckDB run of the same exports publishes', async () => {
+      const cwd = await tempDir();
+
+      const onTrino = await clv(
+        ['run', '--engine', 'trino', '--trino-url', trino.url, '--trino-catalog', catalog, '--trino-schema', 'clv', '--output', 'trino', '--as-of', AS_OF],
+        cwd,
+      );
+      const onDuckDb = await clv(['run', '--input', sampleData, '--output', 'duckdb', '--as-of', AS_OF], cwd);
+
+      expect(onTrino.stderr).toBe('');
+      expect(onTrino.code).toBe(0);
+      expect(onDuckDb.code).toBe(0);
+      const [trinoSummary, duckDbSummary] = await Promise.all([readSummary(join(cwd, 'trino')), readSummary(join(cwd, 'duckdb'))]);
+      expect(trinoSummary.run.engine).toBe('trino');
+      expect(trinoSummary.counts).toEqual(duckDbSummary.counts);
+      expect(trinoSummary.models).toEqual(duckDbSummary.models);
+      expect(trinoSummary.segments).toEqual(duckDbSummary.segments);
+      expect(trinoSummary.totals).toEqual(duckDbSummary.totals);
+    });
+  });
+});
