@@ -32,29 +32,32 @@ const validOrders = (n: number, from = 0): string[] =>
 describe('data-quality gates', () => {
   beforeAll(requireCliBundle);
 
-  it('stop a drop whose every row is rejected: exit 1, the report printed and under _quality/, the previous night untouched', async () => {
+  it('stop a re-run of a good night on a drop whose every row is rejected: exit 1, the report printed and under _quality/, the night untouched', async () => {
     const cwd = await tempDir();
     const good = await clv(['run', '--input', sampleData, '--output', 'out', '--as-of', '2025-12-31'], cwd);
     expect(good.code, good.stderr).toBe(0);
     const before = await snapshot(join(cwd, 'out'));
     const bad = await writeText(cwd, 'bad.csv', csv(['1,C1,31/12/2025,10', '2,C2,2025-12-30,12 EUR', '3,,2025-12-30,5', '4,C4,yesterday,7']));
 
-    const result = await clv(['run', '--input', bad, '--output', 'out'], cwd);
+    const result = await clv(['run', '--input', bad, '--output', 'out', '--as-of', '2025-12-31'], cwd);
+    const undated = await clv(['run', '--input', bad, '--output', 'out'], cwd);
 
     expect(result.code).toBe(1);
     expect(result.stderr).toMatch(/^clv: run failed, nothing published: data-quality gate failed: accepted_orders/);
+    expect(result.stderr).toMatch(/gate accepted_orders failed: 0 accepted orders \(at least 1 required\)/);
     expect(result.stderr).toMatch(/gate rejected_share failed: 100\.0% of the rows rejected \(at most 20\.0% allowed\)/);
-    expect(result.stderr).toMatch(/gate customers_vs_previous failed: 0 customers, 0\.0% of the \d+ of 2025-12-31/);
     expect(result.stderr).toMatch(/invalid_order_date: 2 rows \(50\.0% of the input\)\n {4}.*bad\.csv:\d+ order_id="1" customer_id="C1" order_date="31\/12\/2025"/);
+    // without an as-of date there is no night to run: a failed run too, never one dated today
+    expect(undated.code).toBe(1);
+    expect(undated.stderr).toMatch(/nothing published/);
     const after = await snapshot(join(cwd, 'out'));
     // the ingest step keeps each export's canonical copy under ingested/ (a cache, not a publication)
     const added = Object.keys(after).filter((k) => !(k in before) && !k.startsWith('ingested/'));
-    expect(added).toHaveLength(1);
-    expect(added[0]).toMatch(/^_quality\/run_date=\d{4}-\d{2}-\d{2}\/quality\.json$/);
+    expect(added).toEqual(['_quality/run_date=2025-12-31/quality.json']);
     for (const [key, bytes] of Object.entries(before)) expect(after[key], key).toBe(bytes);
     expect(JSON.parse(await readFile(join(cwd, 'out', 'latest.json'), 'utf8')).run_date).toBe('2025-12-31');
     const report = qualityReportSchema.parse(JSON.parse(Buffer.from(after[added[0]!]!, 'base64').toString('utf8')));
-    expect(report).toMatchObject({ passed: false, published: false, accepted_failed_gates: false, as_of_source: 'latest_order_date' });
+    expect(report).toMatchObject({ passed: false, published: false, accepted_failed_gates: false, as_of_source: 'given' });
     expect(report.counts).toMatchObject({ input_rows: 4, accepted_orders: 0, rejected_rows: 4 });
     expect(report.top_reasons.map((r) => [r.reason, r.rows])).toEqual([
       ['invalid_order_date', 2],
