@@ -6,6 +6,10 @@
  *
  *   npm run bench [-- --large] [--sizes 100000,1000000] [--repeat 3] [--cache DIR] [--no-lambda]
  *   npm run bench -- --render        (the markdown again from bench/results/<name>.json)
+ *   npm run bench -- --ingest-only [--sizes 100000]   (ingest throughput alone, printed, nothing written)
+ *
+ * Ingest throughput (MB/s of CSV text, peak RSS) is measured on the smallest size only: ingest is
+ * per file, so its rate does not depend on how many files a night has.
  *
  * The job is the real CLI (`node dist/cli.js run ...`) in a child process, so what is measured is
  * what users run; peak RSS comes from GNU time (`%M`) or, without it, a preload reading maxRSS.
@@ -18,9 +22,10 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { cacheDir, ensureDataset, generatorVersion, type Dataset } from './datasets.js';
 import { runFloor } from './floor.js';
+import { runIngest, type IngestRun } from './ingest.js';
 import { AS_OF, recordAthenaResults, runLambdaProfile } from './lambda-profile.js';
 import { measureNode, rssMethod, type Measured } from './measure.js';
-import { renderMarkdown, type BenchResult, type SizeResult } from './report.js';
+import { renderIngest, renderMarkdown, type BenchResult, type IngestResult, type SizeResult } from './report.js';
 import { projectLambda } from './lambda-sizing.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -40,6 +45,8 @@ const { values: o } = parseArgs({
     floor: { type: 'string' },
     record: { type: 'string' },
     'lambda-profile': { type: 'string' },
+    ingest: { type: 'string' },
+    'ingest-only': { type: 'boolean', default: false },
     // re-renders bench/results/<name>.md (and the sizing) from its JSON, without measuring again
     render: { type: 'boolean', default: false },
     out: { type: 'string' },
@@ -101,6 +108,29 @@ const runLambdaChild = async (dataset: Dataset): Promise<{ measured: Measured; t
   }
 };
 
+/** ingestExport over every export of the dataset, in a child process: MB/s of CSV and peak RSS. */
+const benchIngest = async (dataset: Dataset, repeat: number): Promise<IngestResult> => {
+  const runs: { run: IngestRun; measured: Measured }[] = [];
+  for (let r = 0; r < repeat; r++) {
+    const measured = await measureNode([self, '--ingest', dataset.dir]);
+    runs.push({ run: JSON.parse(measured.stdout.trim().split('\n').at(-1)!) as IngestRun, measured });
+    const last = runs.at(-1)!;
+    log(`  ingest: ${(last.run.csv_bytes / 1e6 / last.run.seconds).toFixed(1)} MB/s of CSV, ${last.measured.peakRssMb.toFixed(0)} MB peak RSS`);
+  }
+  const first = runs[0]!.run;
+  const seconds = median(runs.map((x) => x.run.seconds));
+  return {
+    customers_generated: dataset.customers,
+    files: first.files,
+    rows: first.rows,
+    csv_mb: first.csv_bytes / 1e6,
+    stored_mb: first.bytes / 1e6,
+    seconds,
+    mb_per_second: first.csv_bytes / 1e6 / seconds,
+    peak_rss_mb: median(runs.map((x) => x.measured.peakRssMb)),
+  };
+};
+
 const medianTimings = (runs: readonly Record<string, number>[]): Record<string, number> =>
   Object.fromEntries(Object.keys(runs[0]!).map((k) => [k, median(runs.map((t) => t[k] ?? 0))]));
 
@@ -150,6 +180,7 @@ const main = async (): Promise<void> => {
   if (o.floor) return runFloor(o.floor);
   if (o.record) return recordAthenaResults(o.record, o.out ?? `${o.record}.athena-results`);
   if (o['lambda-profile']) return runLambdaProfile(o['lambda-profile'], o.out ?? join(tmpdir(), 'clv-bench-lambda'));
+  if (o.ingest) return runIngest(o.ingest);
 
   const dir = join(root, 'bench', 'results');
   if (o.render) {
@@ -169,6 +200,12 @@ const main = async (): Promise<void> => {
   const args = process.argv.slice(2);
   const command = `npm run bench${args.length ? ` -- ${args.join(' ')}` : ''}`;
 
+  log(`ingest, ${Math.min(...sizes).toLocaleString('en-US')} customers`);
+  const ingest = await benchIngest(await ensureDataset(cache, o.generator, Math.min(...sizes), log), repeat);
+  if (o['ingest-only']) {
+    process.stdout.write(`${renderIngest(ingest, command)}\n`);
+    return;
+  }
   const results: SizeResult[] = [];
   for (const n of sizes) {
     log(`${n.toLocaleString('en-US')} customers`);
@@ -188,6 +225,7 @@ const main = async (): Promise<void> => {
     },
     dataset: { cache, generator: `test/support/gen-orders.ts --customers N --seed 1 (defaults otherwise), version ${await generatorVersion()}`, as_of: AS_OF, repeat },
     sizes: results,
+    ingest,
     lambda_sizing: projectLambda(results),
   };
   await mkdir(dir, { recursive: true });

@@ -30,8 +30,38 @@ export interface BenchResult {
   readonly machine: { cores: number; cpu: string; memory_gb: number; node: string; platform: string; peak_rss_method: string };
   readonly dataset: { cache: string; generator: string; as_of: string; repeat: number };
   readonly sizes: readonly SizeResult[];
+  /** ingestExport over the smallest dataset's exports (absent in results recorded before ingest existed). */
+  readonly ingest?: IngestResult;
   readonly lambda_sizing: LambdaSizing | null;
 }
+
+/** Ingest throughput: every export of one dataset read once by ingestExport, in a process of its own. */
+export interface IngestResult {
+  readonly customers_generated: number;
+  readonly files: number;
+  readonly rows: number;
+  /** CSV text read (after decompression). */
+  readonly csv_mb: number;
+  readonly stored_mb: number;
+  readonly seconds: number;
+  readonly mb_per_second: number;
+  readonly peak_rss_mb: number;
+}
+
+/** Target on these machines (issue 14): at least 50 MB/s of CSV. */
+export const INGEST_TARGET_MB_PER_SECOND = 50;
+
+/** The ingest section of the results page. */
+export const renderIngest = (i: IngestResult, command?: string): string =>
+  [
+    '## Ingest (`ingestExport`, the one reader of both paths)',
+    '',
+    ...(command ? [`Command: \`${command}\``, ''] : []),
+    `${count(i.customers_generated)} customers: ${i.files} files, ${count(i.rows)} rows, ${i.csv_mb.toFixed(1)} MB of CSV (${i.stored_mb.toFixed(1)} MB stored), ` +
+      `read into canonical Parquet in ${s(i.seconds)}: **${i.mb_per_second.toFixed(1)} MB/s of CSV** ` +
+      `(target ${INGEST_TARGET_MB_PER_SECOND} MB/s: ${i.mb_per_second >= INGEST_TARGET_MB_PER_SECOND ? 'met' : 'NOT met'}), peak RSS ${mb(i.peak_rss_mb)}.`,
+    '',
+  ].join('\n');
 
 const count = (n: number): string => Math.round(n).toLocaleString('en-US');
 const s = (seconds: number | undefined): string => (seconds === undefined ? '-' : `${seconds.toFixed(2)} s`);
@@ -124,5 +154,6 @@ export const renderMarkdown = (b: BenchResult): string => {
       '',
     );
   }
+  if (b.ingest) lines.push(renderIngest(b.ingest));
   return `${lines.join('\n')}\n`;
 };

@@ -138,8 +138,8 @@ describe('an adversarial drop of three exports (CSV with BOM and CRLF, two gzip 
       rejected_by_reason: { malformed_row: 3, invalid_order_date: 1, implausible_order_date: 1, invalid_amount: 2, negative_amount: 1 },
     });
     expect(receipts.get('2025-01-a.csv')?.problems).toEqual([
-      expect.objectContaining({ code: 'text_after_closing_quote', count: 1, lines: [14] }),
       expect.objectContaining({ code: 'wrong_field_count', count: 2, lines: [12, 13] }),
+      expect.objectContaining({ code: 'text_after_closing_quote', count: 1, lines: [14] }),
       expect.objectContaining({ code: 'blank_lines', count: 1 }),
     ]);
     const b = receipts.get('2025-01-b.csv.gz');

@@ -7,7 +7,7 @@ const count = z.number().int().nonnegative();
 
 /** A problem ingest noticed in an export: how many rows or lines, and a few of their line numbers. */
 export const ingestProblemSchema = z.object({
-  code: z.enum([...MALFORMED_PROBLEMS, 'wrong_field_count', 'invalid_encoding', 'blank_lines', 'mixed_line_endings', 'unmapped_columns']),
+  code: z.enum([...MALFORMED_PROBLEMS, 'refused_by_reader', 'blank_lines', 'mixed_line_endings', 'unmapped_columns']),
   count,
   /** Up to ten line numbers where it happens (the header is line 1). */
   lines: z.array(z.number().int().positive()).max(10),

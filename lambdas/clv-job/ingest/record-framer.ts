@@ -1,3 +1,5 @@
+import { isUtf8 } from 'node:buffer';
+
 /**
  * Splits a CSV byte stream into records (RFC 4180: quoted fields may hold delimiters, doubled quotes
  * and line breaks) and tells which physical line each record starts on. DuckDB then splits the
@@ -14,7 +16,9 @@
  *   only the record's FIRST line is malformed and reading resumes on the next line, so a stray
  *   quote never swallows the rows after it;
  * - a record longer than `maxRecordBytes` (its first line holding no line break of a quoted field):
- *   malformed, and skipped to its natural end without being held in memory.
+ *   malformed, and skipped to its natural end without being held in memory;
+ * - once `expectFields` is set (after the header), a record with another number of fields, or whose
+ *   bytes are not UTF-8: malformed, so DuckDB reads every record it is given in one pass.
  * Line endings: LF or CRLF, mixed freely; the CR of a CRLF ending is dropped. Empty lines are skipped
  * and counted. Memory: the current record is held up to `maxRecordBytes`, never the file.
  */
@@ -31,7 +35,14 @@ export interface RecordFramerOptions {
   readonly malformed: (line: number, raw: Buffer, totalBytes: number, problem: MalformedProblem) => void;
 }
 
-export const MALFORMED_PROBLEMS = ['text_after_closing_quote', 'unterminated_quote', 'stray_carriage_return', 'record_too_long'] as const;
+export const MALFORMED_PROBLEMS = [
+  'text_after_closing_quote',
+  'unterminated_quote',
+  'stray_carriage_return',
+  'record_too_long',
+  'wrong_field_count',
+  'invalid_encoding',
+] as const;
 export type MalformedProblem = (typeof MALFORMED_PROBLEMS)[number];
 
 export interface FramerStatistics {
@@ -80,6 +91,10 @@ export class RecordFramer {
   private skipQuoted = false;
   private skipQuoteSeen = false;
   private ended = false;
+  /** Delimiters seen outside quotes in the current record. */
+  private delimiters = 0;
+  /** Fields every record must have; 0 until the header is read. */
+  expectFields = 0;
 
   constructor(private readonly options: RecordFramerOptions) {
     this.maxRecordBytes = options.maxRecordBytes ?? 2 ** 20;
@@ -118,8 +133,10 @@ export class RecordFramer {
               this.completeRecord(data, start, i);
               start = i + 1;
               state = State.FieldStart;
-            } else if (byte === delimiter) state = State.FieldStart;
-            else if (byte === QUOTE) {
+            } else if (byte === delimiter) {
+              state = State.FieldStart;
+              this.delimiters += 1;
+            } else if (byte === QUOTE) {
               if (state === State.FieldStart) state = State.Quoted;
               else if (state === State.QuoteInQuoted) state = State.Quoted; // an escaped quote
               // a quote inside an unquoted field is a literal, as DuckDB's strict mode reads it
@@ -235,9 +252,11 @@ export class RecordFramer {
       last -= 1;
       if (atLineFeed) this.statistics.crlfLines += 1;
     } else if (atLineFeed) this.statistics.lfLines += 1;
+    const fields = this.delimiters + 1;
+    this.delimiters = 0;
     if (last === start) this.statistics.blankLines += 1;
-    else if (last - start > this.maxRecordBytes) {
-      this.fault = 'record_too_long';
+    else if (last - start > this.maxRecordBytes || (this.expectFields > 0 && fields !== this.expectFields) || (this.expectFields > 0 && !isUtf8(data.subarray(start, last)))) {
+      this.fault = last - start > this.maxRecordBytes ? 'record_too_long' : fields !== this.expectFields ? 'wrong_field_count' : 'invalid_encoding';
       this.emitMalformed(data, start, end);
       return;
     } else this.options.record(this.recordLine, data.subarray(start, last));
@@ -258,6 +277,7 @@ export class RecordFramer {
     this.recordLine = this.line;
     this.firstLineBreak = -1;
     this.fault = 'record_too_long';
+    this.delimiters = 0;
     this.skipRaw = null;
     this.skippedBytes = 0;
     this.skipQuoted = false;
