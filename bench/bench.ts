@@ -201,7 +201,7 @@ const main = async (): Promise<void> => {
   const command = `npm run bench${args.length ? ` -- ${args.join(' ')}` : ''}`;
 
   log(`ingest, ${Math.min(...sizes).toLocaleString('en-US')} customers`);
-  const ingest = await benchIngest(await ensureDataset(cache, o.generator, Math.min(...sizes), log), repeat);
+  const ingest = await benchIngest(await ensureDataset(cache, Math.min(...sizes), log), repeat);
   if (o['ingest-only']) {
     process.stdout.write(`${renderIngest(ingest, command)}\n`);
     return;
