@@ -4,12 +4,14 @@
  * and the Lambda's own work replayed from recorded Athena results, projected to the largest
  * customer base one Lambda handles. Writes bench/results/<name>.json and .md.
  *
- *   npm run bench [-- --large] [--sizes 100000,1000000] [--repeat 3] [--cache DIR] [--no-lambda]
+ *   npm run bench [-- --large] [--sizes 100000,1000000] [--repeat 3] [--cache DIR] [--no-lambda] [--no-peers]
  *   npm run bench -- --render        (the markdown again from bench/results/<name>.json)
  *   npm run bench -- --ingest-only [--sizes 100000]   (ingest throughput alone, printed, nothing written)
  *
  * Ingest throughput (MB/s of CSV text, peak RSS) is measured on the smallest size only: ingest is
  * per file, so its rate does not depend on how many files a night has.
+ *
+ * With lifetimes installed, the peer fits the same customers in the same run (bench/peers.ts).
  *
  * The job is the real CLI (`node dist/cli.js run ...`) in a child process, so what is measured is
  * what users run; peak RSS comes from GNU time (`%M`) or, without it, a preload reading maxRSS.
@@ -27,6 +29,7 @@ import { AS_OF, recordAthenaResults, runLambdaProfile } from './lambda-profile.j
 import { measureNode, rssMethod, type Measured } from './measure.js';
 import { renderIngest, renderMarkdown, type BenchResult, type IngestResult, type SizeResult } from './report.js';
 import { projectLambda } from './lambda-sizing.js';
+import { runLifetimes, type PeerTimes } from './peers.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const root = resolve(here, '..');
@@ -40,6 +43,7 @@ const { values: o } = parseArgs({
     repeat: { type: 'string', default: '1' },
     cache: { type: 'string' },
     'no-lambda': { type: 'boolean', default: false },
+    'no-peers': { type: 'boolean', default: false },
     name: { type: 'string', default: `node-${availableParallelism()}core` },
     // child-process modes
     floor: { type: 'string' },
@@ -66,10 +70,12 @@ interface JobRun {
   readonly timings: Record<string, number>;
   readonly counts: { input_rows: number; customers: number; rejected_rows: number };
   readonly parquet: { rows: number; bytes: number; files: number };
+  /** lifetimes on the customers this run scored, when asked for. */
+  readonly lifetimes: PeerTimes | null;
 }
 
 /** One run of the CLI into a fresh output folder; the summary and manifest say what it did. */
-const runJob = async (dataset: Dataset): Promise<JobRun> => {
+const runJob = async (dataset: Dataset, peers: boolean): Promise<JobRun> => {
   const out = await mkdtemp(join(tmpdir(), 'clv-bench-out-'));
   try {
     const measured = await measureNode([cli, 'run', '--input', dataset.dir, '--output', out, '--as-of', AS_OF]);
@@ -78,7 +84,10 @@ const runJob = async (dataset: Dataset): Promise<JobRun> => {
       files: { key: string; rows: number | null; bytes: number }[];
     };
     const tables = manifest.files.filter((f) => f.key.endsWith('.parquet'));
+    if (peers) log('    lifetimes on the same customers ...');
+    const lifetimes = peers ? await runLifetimes(root, out, log) : null;
     return {
+      lifetimes,
       measured,
       timings: summary.run.timings,
       counts: summary.counts,
@@ -134,12 +143,12 @@ const benchIngest = async (dataset: Dataset, repeat: number): Promise<IngestResu
 const medianTimings = (runs: readonly Record<string, number>[]): Record<string, number> =>
   Object.fromEntries(Object.keys(runs[0]!).map((k) => [k, median(runs.map((t) => t[k] ?? 0))]));
 
-const benchSize = async (dataset: Dataset, repeat: number, lambda: boolean): Promise<SizeResult> => {
+const benchSize = async (dataset: Dataset, repeat: number, lambda: boolean, peers: boolean): Promise<SizeResult> => {
   const jobs: JobRun[] = [];
   const floors: Measured[] = [];
   for (let r = 0; r < repeat; r++) {
     log(`  run ${r + 1}/${repeat}: job ...`);
-    jobs.push(await runJob(dataset));
+    jobs.push(await runJob(dataset, peers && r === 0));
     log(`    ${jobs.at(-1)!.measured.seconds.toFixed(2)} s, ${jobs.at(-1)!.measured.peakRssMb.toFixed(0)} MB; floor ...`);
     floors.push(await runFloorChild(dataset));
     log(`    ${floors.at(-1)!.seconds.toFixed(2)} s, ${floors.at(-1)!.peakRssMb.toFixed(0)} MB`);
@@ -157,6 +166,15 @@ const benchSize = async (dataset: Dataset, repeat: number, lambda: boolean): Pro
     log(`    ${lambdaResult.seconds.toFixed(2)} s, ${lambdaResult.peak_rss_mb.toFixed(0)} MB`);
   }
   const first = jobs[0]!;
+  if (first.lifetimes) {
+    const p = first.lifetimes;
+    const peer = p.bgnbd_fit_s + p.gamma_gamma_fit_s + p.clv_s;
+    const stage = first.timings.model ?? Number.NaN;
+    log(
+      `  side by side, ${p.customers.toLocaleString('en-US')} customers: lifetimes ${p.bgnbd_fit_s.toFixed(2)} s (BG/NBD fit) + ${p.gamma_gamma_fit_s.toFixed(2)} s ` +
+        `(Gamma-Gamma fit) + ${p.clv_s.toFixed(2)} s (12-period CLV) = ${peer.toFixed(2)} s; the job's model stage ${stage.toFixed(2)} s: ${(peer / stage).toFixed(1)}x`,
+    );
+  }
   const total = median(jobs.map((j) => j.measured.seconds));
   const floor = median(floors.map((f) => f.seconds));
   return {
@@ -173,6 +191,7 @@ const benchSize = async (dataset: Dataset, repeat: number, lambda: boolean): Pro
     floor: { seconds: floor, peak_rss_mb: median(floors.map((f) => f.peakRssMb)), runs: floors.map((f) => f.seconds) },
     ratio: total / floor,
     lambda: lambdaResult,
+    peers: { lifetimes: first.lifetimes },
   };
 };
 
@@ -210,7 +229,7 @@ const main = async (): Promise<void> => {
   for (const n of sizes) {
     log(`${n.toLocaleString('en-US')} customers`);
     const dataset = await ensureDataset(cache, n, log);
-    results.push(await benchSize(dataset, repeat, !o['no-lambda']));
+    results.push(await benchSize(dataset, repeat, !o['no-lambda'], !o['no-peers']));
   }
   const result: BenchResult = {
     command,

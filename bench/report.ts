@@ -1,4 +1,5 @@
 import { LAMBDA, MARGIN, type LambdaSizing } from './lambda-sizing.js';
+import type { PeerTimes } from './peers.js';
 
 /** Peers' model fits on 1M simulated customers, same kind of machine (/work/shared/DEPENDENCIES.md). */
 export const ANCHORS = {
@@ -22,6 +23,8 @@ export interface SizeResult {
   readonly floor: { readonly seconds: number; readonly peak_rss_mb: number; readonly runs: readonly number[] };
   readonly ratio: number;
   readonly lambda: { readonly seconds: number; readonly peak_rss_mb: number; readonly timings: Readonly<Record<string, number>> } | null;
+  /** Peers run on the same customers in the same bench run (absent in results older than that). */
+  readonly peers?: { readonly lifetimes: PeerTimes | null };
 }
 
 export interface BenchResult {
@@ -134,6 +137,25 @@ export const renderMarkdown = (b: BenchResult): string => {
     }),
     '',
   );
+  const measuredPeers = b.sizes.filter((r) => r.peers?.lifetimes);
+  if (measuredPeers.length > 0) {
+    lines.push(
+      '## Side by side with lifetimes, same customers, same run',
+      '',
+      'lifetimes 0.11.3 (BetaGeoFitter and GammaGammaFitter on every customer, then `customer_lifetime_value` over 12 periods) on the customers the job ' +
+        'scored, read back from its Parquet; the job\'s model stage fits both models and scores every customer.',
+      '',
+      '| customers | lifetimes BG/NBD fit | Gamma-Gamma fit | 12-period CLV | lifetimes total | job\'s model stage | ratio |',
+      '|---:|---:|---:|---:|---:|---:|---:|',
+      ...measuredPeers.map((r) => {
+        const p = r.peers!.lifetimes!;
+        const total = p.bgnbd_fit_s + p.gamma_gamma_fit_s + p.clv_s;
+        const m = r.job.timings.model ?? Number.NaN;
+        return `| ${count(p.customers)} | ${s(p.bgnbd_fit_s)} | ${s(p.gamma_gamma_fit_s)} | ${s(p.clv_s)} | ${s(total)} | ${s(m)} | ${(total / m).toFixed(1)}x |`;
+      }),
+      '',
+    );
+  }
   const sizing = b.lambda_sizing;
   if (sizing) {
     lines.push(
