@@ -1,3 +1,4 @@
+import fc from 'fast-check';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -86,5 +87,23 @@ describe('ingestExport: one export into canonical rows and a receipt', () => {
     const whole = gzipSync(Buffer.from('order_id,customer_id,order_date,amount\n' + Array.from({ length: 2000 }, (_, i) => `A${i},B${i % 7},2025-01-01,${i}\n`).join('')));
     const cut = whole.subarray(0, whole.length - 100);
     await expect(ingestText('cut.csv.gz', cut)).rejects.toThrow(/not a complete gzip file/);
+  });
+});
+
+describe('ingestExport on arbitrary bytes after a good header', () => {
+  const pieces = ['O1', 'C1', '2025-01-05', '12.50', ',', '"', '""', '\n', '\r\n', '\r', '\t', ' ', 'x"y', '"a,b"', '\u00e9', '\uFEFF', 'é'.repeat(3)];
+  it('never fails the file: every record becomes a canonical row, and the receipt adds up', async () => {
+    await fc.assert(
+      fc.asyncProperty(fc.array(fc.constantFrom(...pieces), { maxLength: 60 }), fc.boolean(), async (parts, latin1) => {
+        const body = Buffer.from(parts.join(''), latin1 ? 'latin1' : 'utf8');
+        const { canonical, receipt } = await ingestText('fuzz.csv', Buffer.concat([Buffer.from('order_id,customer_id,order_date,amount\n'), body]));
+        const [row] = await queryDuckDb(`SELECT COUNT(*) AS n, COUNT(source_line) AS lines, COUNT(*) FILTER (parse_reason = 'malformed_row') AS malformed FROM read_parquet(${sqlString(canonical)})`);
+        expect(Number(row?.n)).toBe(receipt.rows);
+        expect(Number(row?.lines)).toBe(receipt.rows);
+        expect(Number(row?.malformed)).toBe(receipt.malformed);
+        expect(receipt.rows).toBe(receipt.parsed + Object.values(receipt.rejected_by_reason).reduce((a, b) => a + b, 0));
+      }),
+      { numRuns: 40 },
+    );
   });
 });

@@ -44,7 +44,7 @@ export const CUSTOMER_COLUMNS = [
 /** Rejected input rows, as read: `rejected/run_date=YYYY-MM-DD/part-*.parquet`. */
 export const REJECTED_COLUMNS = [
   column('source_file', 'string', 'the input file the row came from'),
-  column('source_row', 'int', 'record number within its file, header excluded; for a malformed record the line number the CSV reader reported (null where the engine cannot tell)'),
+  column('source_row', 'int', 'the line the record starts on in its file (the header is line 1), as ingest counted it'),
   column('raw_line', 'string', 'the raw text of a record the CSV reader could not split into the header columns, else null'),
   column('reason', 'string', 'reason code, e.g. invalid_amount'),
   column('order_id', 'string', 'raw text as read'),
