@@ -31,6 +31,8 @@ export const modelOptionsSchema = z.strictObject({
   timeUnit: timeUnitSchema.default('week'),
   /** BG/NBD (the default), Pareto/NBD, or `auto`: both fitted, the smaller holdout error wins. */
   transactions: transactionModelOptionSchema.default('bgnbd'),
+  /** Parameter draws behind the 90% intervals (predicted_clv_p05/p95 …); 0 turns the intervals off. */
+  intervalDraws: z.union([z.literal(0), z.number().int().min(20).max(10_000)]).default(100),
   /** Prediction horizon, in `timeUnit`s. */
   horizon: z.number().positive().max(5_200).optional(),
   /** Annual discount rate as a share, e.g. 0.10 for 10% a year. */

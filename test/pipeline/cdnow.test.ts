@@ -67,6 +67,22 @@ describe('the whole job on the CDNOW sample, as of 1997-09-30', () => {
     expect(relative(Number(row?.probability_alive), 0.9688523)).toBeLessThan(1e-4);
   });
 
+  it('gives every customer a 90% interval from the parameters’ sampling distribution, and one for total equity around the point value', async () => {
+    const [stats] = await queryDuckDb(
+      `SELECT COUNT(*)::INTEGER AS n,
+              COUNT(*) FILTER (WHERE predicted_clv_p05 <= predicted_clv_p95)::INTEGER AS ordered,
+              COUNT(*) FILTER (WHERE predicted_clv BETWEEN predicted_clv_p05 AND predicted_clv_p95)::INTEGER AS around,
+              COUNT(*) FILTER (WHERE probability_alive_p05 >= 0 AND probability_alive_p95 <= 1 AND expected_purchases_p05 <= expected_purchases_p95)::INTEGER AS sane
+       FROM read_parquet('${out}/customers/**/*.parquet')`,
+    );
+    expect(stats).toMatchObject({ n: 2357, ordered: 2357, sane: 2357 });
+    // The point prediction is a non-linear function of the estimates, not a draw's percentile: nearly always inside.
+    expect(Number(stats?.around)).toBeGreaterThan(0.95 * 2357);
+    const { predicted_clv, predicted_clv_p05, predicted_clv_p95 } = summary.totals;
+    expect(predicted_clv_p05!).toBeLessThan(predicted_clv!);
+    expect(predicted_clv!).toBeLessThan(predicted_clv_p95!);
+  });
+
   it('gives every customer finite predictions, P(alive) within [0, 1]', async () => {
     const [stats] = await queryDuckDb(
       `SELECT COUNT(*)::INTEGER AS n, MIN(probability_alive) AS p_min, MAX(probability_alive) AS p_max,

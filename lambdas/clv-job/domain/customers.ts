@@ -36,6 +36,12 @@ export interface CustomerScores {
   readonly probabilityAlive: Float64Array | null;
   readonly expectedOrderValue: Float64Array | null;
   readonly predictedClv: Float64Array | null;
+  /** 90% intervals from the parameters' sampling distribution; null without trusted fits with covariances, or with intervals off. */
+  readonly intervals: {
+    readonly predictedClv: { readonly p05: Float64Array; readonly p95: Float64Array };
+    readonly expectedPurchases: { readonly p05: Float64Array; readonly p95: Float64Array };
+    readonly probabilityAlive: { readonly p05: Float64Array; readonly p95: Float64Array };
+  } | null;
   /** The CLV customers are ranked on: predicted when the fit is trusted, historical otherwise. */
   readonly rankingClv: Float64Array;
 }

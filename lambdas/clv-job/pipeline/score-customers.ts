@@ -7,6 +7,7 @@ import { fitGammaGamma } from '../domain/models/gamma-gamma.js';
 import { bgnbdDiagnostics, SINCE_LAST_PURCHASE_EDGES_DAYS } from '../domain/models/diagnostics.js';
 import { historicalClvColumn } from '../domain/models/historical.js';
 import { fitParetoNbd } from '../domain/models/pareto-nbd.js';
+import { customerIntervals, parameterDraws, type CustomerIntervals } from '../domain/models/uncertainty.js';
 import { bgnbdTransactionModel, paretoNbdTransactionModel, type TransactionModel } from '../domain/models/transaction-model.js';
 import type { ModelParameter } from '../domain/segments/changes.js';
 import { configuredChoice, modelsSummaryOf, type ModelChoiceSummary, type ModelsSummary } from '../schemas/summary-models.js';
@@ -115,6 +116,22 @@ export const scoreCustomers = (customers: CustomerTable, fitted: FittedModels, o
     }
   }
   const purchases: PurchaseScores | null = predicted ?? (transactionModelTrusted(fitted) ? scorePurchases(transactions, history, settings) : null);
+  let intervals: CustomerIntervals | null = null;
+  if (predicted !== null && options.intervalDraws > 0) {
+    const { bgnbd, paretoNbd } = fitted;
+    const chosen = transactions.name === 'pnbd' && paretoNbd !== null ? { name: 'pnbd' as const, fit: paretoNbd } : { name: 'bgnbd' as const, fit: bgnbd };
+    const draws = parameterDraws(chosen, gammaGamma, { draws: options.intervalDraws });
+    if (draws === null) {
+      warnings.push({ code: 'no_intervals', message: 'no prediction intervals: a fit has no positive-definite information matrix to draw parameters from' });
+    } else {
+      intervals = customerIntervals(
+        draws.transactions,
+        draws.spend,
+        { x: customers.frequency, recencyDays: customers.recencyDays, tenureDays: customers.tenureDays, monetaryValue: customers.monetaryValue },
+        settings,
+      );
+    }
+  }
   if (predicted === null) {
     warnings.push({ code: 'ranking_on_historical_clv', message: 'CLV tiers and equity rank on historical CLV because the predictive models could not be trusted' });
   }
@@ -126,6 +143,7 @@ export const scoreCustomers = (customers: CustomerTable, fitted: FittedModels, o
     probabilityAlive: purchases?.probabilityAlive ?? null,
     expectedOrderValue: predicted?.expectedOrderValue ?? null,
     predictedClv: predicted?.predictedClv ?? null,
+    intervals: intervals === null ? null : { predictedClv: intervals.predictedClv, expectedPurchases: intervals.expectedPurchases, probabilityAlive: intervals.probabilityAlive },
     rankingClv,
   };
   let repeatCustomers = 0;
@@ -135,6 +153,8 @@ export const scoreCustomers = (customers: CustomerTable, fitted: FittedModels, o
     revenue: neumaierSum(customers.totalRevenue),
     historical_clv: neumaierSum(historicalClv),
     predicted_clv: predicted ? neumaierSum(predicted.predictedClv) : null,
+    predicted_clv_p05: intervals?.equity.p05 ?? null,
+    predicted_clv_p95: intervals?.equity.p95 ?? null,
     ranking_clv: predicted ? 'predicted_clv' : 'historical_clv',
     equity: neumaierSum(rankingClv),
     repeat_customers: repeatCustomers,

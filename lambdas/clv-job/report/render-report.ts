@@ -215,7 +215,14 @@ const overviewSection = (s: Summary): string => {
   const alive = meanProbabilityAlive(s.channels);
   const cards = [
     card('Customers', num('kpi-customers', t.customers, formatCount(t.customers)), `${num('kpi-repeat-customers', t.repeat_customers, formatCount(t.repeat_customers))} bought again (${esc(formatPercent(repeatShare))})`),
-    card('Customer equity', num('kpi-equity', t.equity, formatMoneyShort(t.equity)), esc(t.ranking_clv === 'predicted_clv' ? `predicted CLV, next ${formatStatistic(s.models.horizon)} ${unitName(s.models.time_unit, s.models.horizon)}` : 'historical CLV (models not trusted)')),
+    card(
+      'Customer equity',
+      num('kpi-equity', t.equity, formatMoneyShort(t.equity)),
+      esc(t.ranking_clv === 'predicted_clv' ? `predicted CLV, next ${formatStatistic(s.models.horizon)} ${unitName(s.models.time_unit, s.models.horizon)}` : 'historical CLV (models not trusted)') +
+        (t.predicted_clv_p05 != null && t.predicted_clv_p95 != null
+          ? `; 90% interval ${num('kpi-equity-p05', t.predicted_clv_p05, formatMoneyShort(t.predicted_clv_p05))} – ${num('kpi-equity-p95', t.predicted_clv_p95, formatMoneyShort(t.predicted_clv_p95))} (parameter uncertainty only)`
+          : ''),
+    ),
     card('Average CLV', num('kpi-average-clv', averageClv(s), formatMoney(averageClv(s))), 'equity per customer'),
     card('Revenue to date', num('kpi-revenue', t.revenue, formatMoneyShort(t.revenue)), `${esc(formatCount(s.counts.accepted_orders))} orders`),
     card('Top 20% hold', num('kpi-top20-equity', equity.top20_share, formatPercent(equity.top20_share)), 'of customer equity'),

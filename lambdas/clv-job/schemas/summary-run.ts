@@ -63,6 +63,12 @@ export const totalsSectionSchema = z.object({
   historical_clv: money,
   /** Null when the predictive models could not be trusted. */
   predicted_clv: money.nullable(),
+  /**
+   * 90% interval of total predicted CLV (customer equity) over draws of the fitted parameters:
+   * parameter uncertainty only, not what customers will actually do. Null without intervals.
+   */
+  predicted_clv_p05: money.nullable().optional(),
+  predicted_clv_p95: money.nullable().optional(),
   /** The CLV that tiers and equity rank on. */
   ranking_clv: z.enum(['predicted_clv', 'historical_clv']),
   equity: money,

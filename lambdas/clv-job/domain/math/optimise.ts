@@ -353,11 +353,11 @@ export const hessianFromGradient = (fg: ObjectiveWithGradient, x: ArrayLike<numb
 };
 
 /**
- * Inverse of a symmetric positive-definite n×n matrix (row-major) by Cholesky factorisation, or
- * null when the matrix is not positive definite (or not finite): at a maximum-likelihood estimate
- * that means the estimate is not a strict local optimum and has no standard errors.
+ * The lower-triangular Cholesky factor L of a symmetric positive-definite n×n matrix A = L Lᵀ
+ * (row-major), or null when A is not positive definite or not finite. Also what turns independent
+ * standard normals z into draws L z with covariance A.
  */
-export const invertSymmetricPositiveDefinite = (matrix: ArrayLike<number>, n: number): Float64Array | null => {
+export const choleskyLower = (matrix: ArrayLike<number>, n: number): Float64Array | null => {
   const l = new Float64Array(n * n);
   for (let i = 0; i < n; i++) {
     for (let j = 0; j <= i; j++) {
@@ -371,6 +371,17 @@ export const invertSymmetricPositiveDefinite = (matrix: ArrayLike<number>, n: nu
       }
     }
   }
+  return l;
+};
+
+/**
+ * Inverse of a symmetric positive-definite n×n matrix (row-major) by Cholesky factorisation, or
+ * null when the matrix is not positive definite (or not finite): at a maximum-likelihood estimate
+ * that means the estimate is not a strict local optimum and has no standard errors.
+ */
+export const invertSymmetricPositiveDefinite = (matrix: ArrayLike<number>, n: number): Float64Array | null => {
+  const l = choleskyLower(matrix, n);
+  if (l === null) return null;
   // Invert L (lower triangular), then A^−1 = L^−T L^−1.
   const inv = new Float64Array(n * n);
   for (let i = 0; i < n; i++) {

@@ -46,6 +46,11 @@ export interface BgNbdFit {
   readonly logLikelihood: number;
   /** From the inverse observed information (delta method on log-parameters); null if it is not positive definite. */
   readonly standardErrors: BgNbdParams | null;
+  /**
+   * Asymptotic covariance of (ln r, ln α, ln a, ln b), 4×4 row-major (the inverse observed
+   * information; unit-free, since a change of time unit shifts ln α only); null with the standard errors.
+   */
+  readonly logCovariance: Float64Array | null;
   readonly diagnostics: FitDiagnostics;
   /** Σ weight: customers the fit saw. */
   readonly customers: number;
@@ -534,6 +539,7 @@ const untrusted = (params: BgNbdParams, data: BgNbdData, customers: number, mess
     params,
     logLikelihood: Number.isFinite(ll) ? ll : 0,
     standardErrors: null,
+    logCovariance: null,
     diagnostics: { converged: false, iterations, gradientNorm: Number.isFinite(gradientNorm) ? gradientNorm : 0, message },
     customers,
   };
@@ -636,6 +642,7 @@ export const fitBgNbd = (data: BgNbdData, options: FitBgNbdOptions = {}): BgNbdF
     params,
     logLikelihood,
     standardErrors,
+    logCovariance: covariance,
     diagnostics: { converged: true, iterations: run.iterations, gradientNorm: run.gradientNorm, message: run.message },
     customers,
   };

@@ -34,6 +34,8 @@ export interface GammaGammaFit {
   readonly params: GammaGammaParams;
   readonly logLikelihood: number;
   readonly standardErrors: GammaGammaParams | null;
+  /** Asymptotic covariance of (ln p, ln q, ln γ), 3×3 row-major; null with the standard errors. */
+  readonly logCovariance: Float64Array | null;
   readonly diagnostics: FitDiagnostics;
   /** Σ weight of the rows used: repeat buyers with positive spend. */
   readonly customers: number;
@@ -304,6 +306,7 @@ export const fitGammaGamma = (data: GammaGammaData, options: FitGammaGammaOption
       params,
       logLikelihood: Number.isFinite(ll) ? ll : 0,
       standardErrors: null,
+      logCovariance: null,
       diagnostics: { converged: false, iterations, gradientNorm: Number.isFinite(gradientNorm) ? gradientNorm : 0, message },
       customers,
     };
@@ -367,6 +370,7 @@ export const fitGammaGamma = (data: GammaGammaData, options: FitGammaGammaOption
     params,
     logLikelihood,
     standardErrors: covariance === null ? null : { p: params.p * se(0), q: params.q * se(1), gamma: params.gamma * se(2) },
+    logCovariance: covariance,
     diagnostics: { converged: true, iterations: run.iterations, gradientNorm: run.gradientNorm, message: run.message },
     customers,
   };

@@ -1,0 +1,104 @@
+import { describe, expect, it } from 'vitest';
+import { compressBgNbdData, fitBgNbd } from '../../../lambdas/clv-job/domain/models/bg-nbd.js';
+import { scoreTuples, type ClvSettings, type ScoreInput } from '../../../lambdas/clv-job/domain/models/clv.js';
+import { fitGammaGamma, type GammaGammaParams } from '../../../lambdas/clv-job/domain/models/gamma-gamma.js';
+import { fitParetoNbd } from '../../../lambdas/clv-job/domain/models/pareto-nbd.js';
+import { bgnbdTransactionModel } from '../../../lambdas/clv-job/domain/models/transaction-model.js';
+import { customerIntervals, drawParameters, parameterDraws, seededNormal } from '../../../lambdas/clv-job/domain/models/uncertainty.js';
+import type { BgNbdParams } from '../../../lambdas/clv-job/domain/models/bg-nbd.js';
+import { seededUniform, simulateCustomers } from '../../support/simulate.js';
+import { loadCdnowSummary, inUnits } from './cdnow-data.js';
+
+const WEEKLY: ClvSettings = { timeUnit: 'week', horizon: 52, discountRate: 0.1, margin: 1 };
+const QUARTER: ClvSettings = { ...WEEKLY, horizon: 13 };
+
+/** A simulated base as the job sees it: whole days, fitted in weeks. */
+const base = (seed: number, truth: BgNbdParams, spend: GammaGammaParams, customers: number) => {
+  const simulated = simulateCustomers(seededUniform(seed), truth, { customers, tenure: (u) => 26 + Math.floor(52 * u()), spend });
+  const input: ScoreInput = {
+    x: simulated.x,
+    recencyDays: simulated.tx.map((t) => Math.floor(7 * t)),
+    tenureDays: simulated.T.map((t) => 7 * t),
+    monetaryValue: simulated.mx,
+  };
+  return { simulated, input };
+};
+
+describe('parameter draws', () => {
+  it('have the covariance they were drawn from (log scale), and are the same for the same seed', () => {
+    const covariance = Float64Array.of(0.04, 0.01, 0.01, 0.09);
+    const draws = drawParameters([2, 5], covariance, 20_000, seededNormal(7));
+    const logs = draws.map((v) => [Math.log(v[0]!) - Math.log(2), Math.log(v[1]!) - Math.log(5)] as const);
+    const mean = (f: (p: readonly [number, number]) => number): number => logs.reduce((s, p) => s + f(p), 0) / logs.length;
+    expect(mean((p) => p[0] * p[0])).toBeCloseTo(0.04, 2);
+    expect(mean((p) => p[0] * p[1])).toBeCloseTo(0.01, 2);
+    expect(mean((p) => p[1] * p[1])).toBeCloseTo(0.09, 2);
+    expect(drawParameters([2, 5], covariance, 3, seededNormal(7))).toEqual(draws.slice(0, 3));
+  });
+
+  it('refuses a covariance that is not positive definite', () => {
+    expect(() => drawParameters([1, 1], Float64Array.of(1, 2, 2, 1), 5, seededNormal(1))).toThrow(/not positive definite/);
+  });
+});
+
+describe('90% intervals on CDNOW (BG/NBD and Pareto/NBD with the Gamma-Gamma)', () => {
+  const cdnow = loadCdnowSummary();
+  const input: ScoreInput = { x: cdnow.x, recencyDays: cdnow.txDays, tenureDays: cdnow.TDays, monetaryValue: cdnow.mx };
+  const patterns = compressBgNbdData(cdnow.x, inUnits(cdnow.txDays, 7), inUnits(cdnow.TDays, 7));
+  const gg = fitGammaGamma({ x: cdnow.x, mx: cdnow.mx, weight: new Float64Array(cdnow.x.length).fill(1) });
+
+  it.each([
+    ['bgnbd', () => ({ name: 'bgnbd' as const, fit: fitBgNbd(patterns) })],
+    ['pnbd', () => ({ name: 'pnbd' as const, fit: fitParetoNbd(patterns) })],
+  ])('are ordered for every customer, keep P(alive) in [0, 1], and come out the same on every run (%s)', (_, transactions) => {
+    const t = transactions();
+    const draws = parameterDraws(t, gg, { draws: 100 })!;
+    const intervals = customerIntervals(draws.transactions, draws.spend, input, WEEKLY);
+    const again = parameterDraws(t, gg, { draws: 100 })!;
+    expect(customerIntervals(again.transactions, again.spend, input, WEEKLY).predictedClv.p95).toEqual(intervals.predictedClv.p95);
+    let outside = 0;
+    for (let i = 0; i < cdnow.x.length; i++) {
+      const lo = intervals.predictedClv.p05[i]!;
+      const hi = intervals.predictedClv.p95[i]!;
+      expect(lo).toBeLessThanOrEqual(hi);
+      expect(intervals.probabilityAlive.p05[i]!).toBeGreaterThanOrEqual(0);
+      expect(intervals.probabilityAlive.p95[i]!).toBeLessThanOrEqual(1);
+      if (!(intervals.expectedPurchases.p05[i]! <= intervals.expectedPurchases.p95[i]!)) outside++;
+    }
+    expect(outside).toBe(0);
+    expect(intervals.equity.p05).toBeLessThan(intervals.equity.p95);
+  });
+});
+
+describe('coverage of the 90% interval for total customer equity', () => {
+  // Kept fast: 600 customers a base on whole days (a few hundred distinct patterns), 100 draws, and a
+  // 13-week horizon (the interval's coverage does not depend on the horizon; its cost does).
+  it('contains the true expected equity in 85–95% of 200 simulated customer bases of known parameters', { timeout: 120_000 }, () => {
+    const truth: BgNbdParams = { r: 0.25, alpha: 4, a: 0.8, b: 2.5 };
+    const spend: GammaGammaParams = { p: 6, q: 4, gamma: 15 };
+    let covered = 0;
+    let usable = 0;
+    const misses: string[] = [];
+    for (let seed = 1; seed <= 200; seed++) {
+      // Prepare
+      const { simulated, input } = base(seed, truth, spend, 600);
+      const patterns = compressBgNbdData(simulated.x, inUnits(Float64Array.from(input.recencyDays), 7), inUnits(Float64Array.from(input.tenureDays), 7));
+      const bgnbd = fitBgNbd(patterns);
+      const gg = fitGammaGamma({ x: simulated.x, mx: simulated.mx, weight: new Float64Array(simulated.x.length).fill(1) });
+      // Act
+      const draws = parameterDraws({ name: 'bgnbd', fit: bgnbd }, gg, { draws: 100, seed });
+      if (draws === null) continue;
+      usable++;
+      const intervals = customerIntervals(draws.transactions, draws.spend, input, QUARTER);
+      // The equity the true parameters expect for these very customers.
+      const trueEquity = scoreTuples(bgnbdTransactionModel(truth), spend, input, QUARTER).predictedClv.reduce((s, v) => s + v, 0);
+      if (intervals.equity.p05 <= trueEquity && trueEquity <= intervals.equity.p95) covered++;
+      else misses.push(`seed ${seed}: ${trueEquity.toFixed(0)} outside [${intervals.equity.p05.toFixed(0)}, ${intervals.equity.p95.toFixed(0)}]`);
+    }
+    // Assess
+    console.log(`equity interval coverage: ${covered} of ${usable} bases (${((100 * covered) / usable).toFixed(1)}%); misses: ${misses.slice(0, 5).join('; ')}`);
+    expect(usable).toBe(200);
+    expect(covered / usable).toBeGreaterThanOrEqual(0.85);
+    expect(covered / usable).toBeLessThanOrEqual(0.95);
+  });
+});
