@@ -3,13 +3,16 @@
  * flake on shared machines). Off by default because simulating a million customers takes seconds:
  *
  *   CLV_BENCH=1 npx vitest run test/domain/models/performance.test.ts
+ *   CLV_BENCH=1 CLV_BENCH_CUSTOMERS=100000 npx vitest run test/domain/models/performance.test.ts -t 'both transaction'
  */
 import { describe, expect, it } from 'vitest';
 import { bgnbdTransactionModel } from '../../../lambdas/clv-job/domain/models/transaction-model.js';
 import { compressBgNbdData, fitBgNbd } from '../../../lambdas/clv-job/domain/models/bg-nbd.js';
 import { scoreTuples } from '../../../lambdas/clv-job/domain/models/clv.js';
 import { fitGammaGamma } from '../../../lambdas/clv-job/domain/models/gamma-gamma.js';
-import { seededUniform, simulateCustomers } from '../../support/simulate.js';
+import { seededUniform, simulateCustomers, simulateParetoNbdCustomers } from '../../support/simulate.js';
+import { fitParetoNbd } from '../../../lambdas/clv-job/domain/models/pareto-nbd.js';
+import { customerIntervals, parameterDraws } from '../../../lambdas/clv-job/domain/models/uncertainty.js';
 import { inUnits, loadCdnowSummary } from './cdnow-data.js';
 
 const enabled = process.env.CLV_BENCH === '1';
@@ -80,5 +83,42 @@ describe.skipIf(!enabled)('model stage timings (CLV_BENCH=1)', () => {
     expect(bgnbd.result.diagnostics.converged && gg.result.diagnostics.converged).toBe(true);
     expect(scores.result.predictedClv.every(Number.isFinite)).toBe(true);
     expect(scoresAll.result.predictedClv.every(Number.isFinite)).toBe(true);
+  });
+
+  it('fits both transaction models and the Gamma-Gamma and computes the 90% intervals for simulated customers (CLV_BENCH_CUSTOMERS, default 1,000,000)', () => {
+    // Prepare: as above, from the Pareto/NBD story; whole days.
+    const customers = Number(process.env.CLV_BENCH_CUSTOMERS ?? 1_000_000);
+    const simulated = simulateParetoNbdCustomers(
+      seededUniform(43),
+      { r: 0.55, alpha: 75, s: 0.6, beta: 80 },
+      { customers, tenure: (u) => Math.floor(730 * u()), spend: { p: 6, q: 4, gamma: 15 } },
+    );
+    const txDays = simulated.tx.map(Math.floor);
+    const tuples = compressBgNbdData(simulated.x, txDays, simulated.T);
+    const weeks = { ...tuples, tx: inUnits(tuples.tx, 7), T: inUnits(tuples.T, 7) };
+    const spend = { x: simulated.x, mx: simulated.mx, weight: new Float64Array(simulated.x.length).fill(1) };
+    const settings = { timeUnit: 'week', horizon: 52, discountRate: 0.1, margin: 1 } as const;
+    const everyone = { x: simulated.x, recencyDays: txDays, tenureDays: simulated.T, monetaryValue: simulated.mx };
+
+    // Act
+    const bgnbd = time(1, () => fitBgNbd(weeks));
+    const pnbd = time(1, () => fitParetoNbd(weeks));
+    const gg = time(1, () => fitGammaGamma(spend));
+    const intervals = time(1, () => {
+      const draws = parameterDraws({ name: 'pnbd', fit: pnbd.result }, gg.result, { draws: 100 })!;
+      return customerIntervals(draws.transactions, draws.spend, everyone, settings);
+    });
+
+    // Assess (and report)
+    console.log(
+      [
+        `${customers} customers -> ${tuples.x.length} distinct (x, tx_days, T_days) tuples`,
+        `BG/NBD fit ${show(bgnbd)}; Pareto/NBD fit ${show(pnbd)}, ${pnbd.result.diagnostics.iterations} iterations: ${JSON.stringify(pnbd.result.params)}`,
+        `Gamma-Gamma fit ${show(gg)}; 90% intervals (100 draws, every customer) ${show(intervals)}`,
+        `both fits + Gamma-Gamma + intervals ${(bgnbd.ms + pnbd.ms + gg.ms + intervals.ms).toFixed(0)} ms`,
+      ].join('\n'),
+    );
+    expect(pnbd.result.diagnostics.converged && gg.result.diagnostics.converged).toBe(true);
+    expect(intervals.result.predictedClv.p95.every(Number.isFinite)).toBe(true);
   });
 });
