@@ -65,6 +65,38 @@ describe('clv --version', () => {
   });
 });
 
+describe('following the advice of a file-shape message', () => {
+  it('a semicolon-separated file reads once the config sets the csv.delimiter the message names', async () => {
+    const cwd = await tempDir();
+    await writeText(cwd, 'orders.csv', 'order_id;customer_id;order_date;amount\nO1;c1;2025-01-01;5\nO2;c2;2025-01-02;6\n');
+    const refused = await clv(['run', '--input', 'orders.csv', '--output', 'out'], cwd);
+    const advice = /set (.*) in the config file given with --config/.exec(refused.stderr)?.[1];
+    await writeText(cwd, 'config.json', `{ ${advice} }`);
+
+    const result = await clv(['run', '--input', 'orders.csv', '--output', 'out', '--config', 'config.json'], cwd);
+
+    expect(refused.code).toBe(1);
+    expect(advice).toBe('"csv": { "delimiter": ";" }');
+    expect(result.code).toBe(0);
+    expect((await readSummary(cwd, '2025-01-02')).counts.accepted_orders).toBe(2);
+  });
+
+  it('a file whose columns are named otherwise reads with the columns mapping the message suggests', async () => {
+    const cwd = await tempDir();
+    await writeText(cwd, 'orders.csv', 'Order Number,Client,Placed On,Total\nO1,c1,2025-01-01,5\nO2,c2,2025-01-02,6\n');
+    const refused = await clv(['run', '--input', 'orders.csv', '--output', 'out'], cwd);
+    const example = /e\.g\. (\{ "columns": .*\})\s*$/.exec(refused.stderr)?.[1];
+    await writeText(cwd, 'config.json', example!);
+
+    const result = await clv(['run', '--input', 'orders.csv', '--output', 'out', '--config', 'config.json'], cwd);
+
+    expect(refused.code).toBe(1);
+    expect(JSON.parse(example!)).toEqual({ columns: { order_id: 'Order Number', customer_id: 'Client', order_date: 'Placed On', amount: 'Total' } });
+    expect(result.code).toBe(0);
+    expect((await readSummary(cwd, '2025-01-02')).counts.accepted_orders).toBe(2);
+  });
+});
+
 describe('shares written as percentages', () => {
   it.each([
     ['--discount-rate', '10', 'discountRate: is a share per year: 0.10 means 10% a year (got 10; did you mean 0.1?)'],

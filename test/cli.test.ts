@@ -150,7 +150,7 @@ describe('clv run', () => {
     expect(result.stderr.trim()).toBe(
       'clv: run failed, nothing published: orders.csv: required columns "order_id", "customer_id", "order_date", "amount" are missing; ' +
         'the header has "Order Number", "Client", "Placed", "Total". If the export names them differently, map them with "columns" in the config file given with --config, ' +
-        'e.g. { "columns": { "order_id": "Order Number", "customer_id": "Client", "order_date": "<your order date column>", "amount": "Total" } }',
+        'e.g. { "columns": { "order_id": "Order Number", "customer_id": "Client", "order_date": "Placed", "amount": "Total" } }',
     );
   });
 

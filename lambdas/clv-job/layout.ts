@@ -9,6 +9,8 @@ export const LOCK_KEY = '_lock/run.lock';
 export const LATEST_KEY = 'latest.json';
 export const SUCCESS_MARKER = '_SUCCESS';
 export const MANIFEST_FILE = '_manifest.json';
+/** The JSON Schema of the summary, written beside every summary. */
+export const SUMMARY_SCHEMA_FILE = 'summary.schema.json';
 
 /** The datasets a run publishes, each Hive-partitioned by run date. */
 export const DATASETS = ['customers', 'rejected', 'summary', 'report'] as const;
@@ -21,4 +23,5 @@ export const reportKey = (runDate: string): string => `${datasetPartition('repor
 export const qualityReportKey = (runDate: string): string => `${QUALITY_DIR}/${runDatePartition(runDate)}/quality.json`;
 /** The run date's success marker and manifest sit beside its summary. */
 export const successKey = (runDate: string): string => `${datasetPartition('summary', runDate)}/${SUCCESS_MARKER}`;
+export const summarySchemaKey = (runDate: string): string => `${datasetPartition('summary', runDate)}/${SUMMARY_SCHEMA_FILE}`;
 export const manifestKey = (runDate: string): string => `${datasetPartition('summary', runDate)}/${MANIFEST_FILE}`;

@@ -46,7 +46,7 @@ describe('the report from the command line', () => {
 
   it.each([
     ['is not JSON', '{ "run": ', /^clv: bad\.json is not a valid summary: not JSON \(/],
-    ['is not a summary', JSON.stringify({ run: { run_id: 'x' } }), /^clv: bad\.json is not a valid summary: run\.run_date: .+ \(and \d+ more problems\)$/],
+    ['is not a summary', JSON.stringify({ run: { run_id: 'x' } }), /^clv: bad\.json is not a valid summary: schema_version: .+ \(and \d+ more problems\)$/],
   ])('clv report exits 1 with one clear line when the file %s', async (_, content, message) => {
     await writeFile(join(cwd, 'bad.json'), content);
 

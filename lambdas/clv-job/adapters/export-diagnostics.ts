@@ -158,7 +158,7 @@ export interface MissingColumn {
 const HINTS: Readonly<Record<OrderColumn, RegExp>> = {
   order_id: /order|invoice|transaction|^id$/i,
   customer_id: /cust|client|buyer|user|member|account/i,
-  order_date: /date|time|day|created/i,
+  order_date: /date|time|day|created|placed/i,
   amount: /amount|total|value|price|revenue|sales|sum/i,
   channel: /channel|source|medium/i,
   status: /status|state/i,

@@ -3,10 +3,11 @@ import { dayOf, isoDay } from '../domain/customers.js';
 import type { SegmentSettings } from '../domain/segments/settings.js';
 import type { GateSettings } from '../domain/quality-gates.js';
 import { AccountingError, EmptyInputError, NoValidOrderDateError, QualityGateError } from '../errors.js';
-import { qualityReportKey, reportKey, summaryKey } from '../layout.js';
+import { qualityReportKey, reportKey, summaryKey, summarySchemaKey } from '../layout.js';
 import type { OutputStore, QueryEngine, StagedRun, TableWriter } from '../ports.js';
 import { qualityReportSchema } from '../schemas/quality-report.js';
-import { summarySchema, type Summary } from '../schemas/summary.js';
+import { SUMMARY_SCHEMA_VERSION, summarySchema, type Summary } from '../schemas/summary.js';
+import { summaryJsonSchemaText } from '../schemas/summary-json-schema.js';
 import type { ConflictingDuplicate, RunWarning } from '../schemas/summary-run.js';
 import type { SqlParameters } from '../sql/index.js';
 import { accountFor } from './accounting.js';
@@ -227,6 +228,7 @@ export const runPipeline = async (deps: PipelineDeps, config: RunConfig): Promis
     const input = await engine.describeInput();
     const finishedAt = deps.now();
     const draft: Summary = {
+      schema_version: SUMMARY_SCHEMA_VERSION,
       run: {
         run_id: runId,
         run_date: runDate,
@@ -272,11 +274,14 @@ export const runPipeline = async (deps: PipelineDeps, config: RunConfig): Promis
     const summary = summarySchema.parse(draft);
     const summaryText = JSON.stringify(summary, null, 2) + '\n';
     await staged.put(summaryKey(runDate), summaryText);
+    const schemaText = summaryJsonSchemaText();
+    await staged.put(summarySchemaKey(runDate), schemaText);
     const report = await deps.renderReport?.(summary);
     if (report !== undefined) await staged.put(reportKey(runDate), report);
     const allFiles: WrittenFile[] = [
       ...files,
       { key: summaryKey(runDate), rows: null, bytes: Buffer.byteLength(summaryText) },
+      { key: summarySchemaKey(runDate), rows: null, bytes: Buffer.byteLength(schemaText) },
       ...(report === undefined ? [] : [{ key: reportKey(runDate), rows: null, bytes: Buffer.byteLength(report) }]),
     ];
 

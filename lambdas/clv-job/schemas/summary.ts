@@ -7,12 +7,22 @@ import { changesSchema, segmentSummarySchema } from './summary-segments.js';
 import { qualitySectionSchema } from './quality-report.js';
 
 /**
+ * The version of the summary's shape, semantic versioning: a minor version adds fields (readers of
+ * an earlier minor version keep working: the JSON Schema allows properties it does not know), a
+ * major version removes, renames or retypes one. 2.0.0 is the first versioned summary.
+ */
+export const SUMMARY_SCHEMA_VERSION = '2.0.0';
+
+/**
  * `summary/run_date=YYYY-MM-DD/summary.json`, the contract BI tools and later runs read.
- * Consumers: `import { summarySchema, type Summary } from '.../schemas/summary.js'`.
+ * Consumers outside the repository: `import { summarySchema, type Summary } from 'clv-job'`, or the
+ * JSON Schema `clv-job/summary.schema.json` (also written beside every run's summary).
  */
 const { clv_tiers, value_loyalty, rfm, channels, cohorts, concentration } = segmentSummarySchema.shape;
 
 export const summarySchema = z.object({
+  /** SUMMARY_SCHEMA_VERSION of the job that wrote it; any 2.x summary parses. */
+  schema_version: z.string().regex(/^2\.\d+\.\d+$/, 'must be a 2.x.y schema version'),
   run: runSectionSchema,
   counts: countsSectionSchema,
   /** Up to ten conflicting duplicates (see counts.conflicting_duplicates), each beside the copy kept. */

@@ -1,0 +1,27 @@
+import { z } from 'zod';
+import { SUMMARY_SCHEMA_VERSION, summarySchema } from './summary.js';
+
+/**
+ * The summary's JSON Schema (draft 2020-12), generated from the zod schema so the two cannot
+ * drift: committed as `summary.schema.json` (a test compares) and written beside every summary.
+ *
+ * Describes the summary as written (zod's output side). Objects the zod schema leaves open stay open
+ * in JSON Schema too (zod would close them), so a reader validating with this schema accepts the
+ * fields a later minor version adds. Refinements that are code (the counts' accounting identity)
+ * have no JSON Schema form and are left to the zod schema.
+ */
+export const summaryJsonSchema = (): Record<string, unknown> => ({
+  ...z.toJSONSchema(summarySchema, {
+    target: 'draft-2020-12',
+    io: 'output',
+    override: (ctx) => {
+      const def = ctx.zodSchema._zod.def;
+      if (def.type === 'object' && (def as { catchall?: unknown }).catchall === undefined) delete ctx.jsonSchema.additionalProperties;
+    },
+  }),
+  title: `clv-job summary ${SUMMARY_SCHEMA_VERSION}`,
+  description: 'summary/run_date=YYYY-MM-DD/summary.json of the nightly customer-lifetime-value job (README "Output contract").',
+});
+
+/** The JSON Schema as the committed file and every run write it. */
+export const summaryJsonSchemaText = (): string => `${JSON.stringify(summaryJsonSchema(), null, 2)}\n`;

@@ -1,0 +1,89 @@
+/**
+ * The summary as consumers outside the repository meet it: a JSON Schema generated from the zod
+ * schema, committed and written beside every summary, that a maintained validator (ajv) accepts
+ * real summaries against; and a `schema_version`.
+ */
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { Ajv2020 } from 'ajv/dist/2020.js';
+import addFormats from 'ajv-formats';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { SUMMARY_SCHEMA_VERSION } from '../../lambdas/clv-job/schemas/summary.js';
+import { summaryJsonSchemaText } from '../../lambdas/clv-job/schemas/summary-json-schema.js';
+import { clv, requireCliBundle } from '../support/cli.js';
+import { repoRoot, sampleData, tempDir } from '../support/files.js';
+
+const validatorFor = (schema: object) => {
+  const ajv = new Ajv2020({ allErrors: true, strict: true, allowUnionTypes: true });
+  addFormats.default(ajv);
+  return ajv.compile(schema);
+};
+
+describe('summary.schema.json', () => {
+  it('is committed exactly as the zod schema generates it (regenerate with `npm run schema`)', async () => {
+    const committed = await readFile(join(repoRoot, 'summary.schema.json'), 'utf8');
+
+    expect(committed, 'summary.schema.json is stale: run `npm run schema` and commit it').toBe(summaryJsonSchemaText());
+  });
+});
+
+describe('a real summary against the JSON Schema', () => {
+  let cwd: string;
+  let summary: Record<string, unknown>;
+  let committedSchema: object;
+  const partition = 'out/summary/run_date=2025-12-31';
+
+  beforeAll(async () => {
+    await requireCliBundle();
+    cwd = await tempDir();
+    const run = await clv(['run', '--input', sampleData, '--output', 'out', '--as-of', '2025-12-31'], cwd);
+    expect(run.code).toBe(0);
+    summary = JSON.parse(await readFile(join(cwd, partition, 'summary.json'), 'utf8')) as Record<string, unknown>;
+    committedSchema = JSON.parse(await readFile(join(repoRoot, 'summary.schema.json'), 'utf8')) as object;
+  });
+
+  it('is valid, as ajv (draft 2020-12, strict, with formats) judges it', () => {
+    const validate = validatorFor(committedSchema);
+
+    expect(validate(summary), JSON.stringify(validate.errors)).toBe(true);
+  });
+
+  it('carries the schema version, and the run ships the same JSON Schema beside it, listed in its manifest', async () => {
+    const shipped = await readFile(join(cwd, partition, 'summary.schema.json'), 'utf8');
+    const manifest = JSON.parse(await readFile(join(cwd, partition, '_manifest.json'), 'utf8')) as { files: { key: string }[] };
+
+    expect(summary.schema_version).toBe(SUMMARY_SCHEMA_VERSION);
+    expect(shipped).toBe(await readFile(join(repoRoot, 'summary.schema.json'), 'utf8'));
+    expect(manifest.files.map((f) => f.key)).toContain('summary/run_date=2025-12-31/summary.schema.json');
+  });
+
+  /** A copy of the summary with the value at `path` replaced, or removed when `value` is undefined. */
+  const broken = (path: readonly string[], value: unknown): Record<string, unknown> => {
+    const copy = structuredClone(summary);
+    let node = copy;
+    for (const key of path.slice(0, -1)) node = node[key] as Record<string, unknown>;
+    const last = path.at(-1)!;
+    if (value === undefined) delete node[last];
+    else node[last] = value;
+    return copy;
+  };
+
+  it.each([
+    ['a negative customer count', ['counts', 'customers'], -1, '/counts/customers'],
+    ['no run section', ['run'], undefined, ''],
+    ['a run date that is no date', ['run', 'run_date'], '31/12/2025', '/run/run_date'],
+    ['another major schema version', ['schema_version'], '3.0.0', '/schema_version'],
+    ['an unknown rejection reason', ['counts', 'rejected_by_reason', 'typo'], 0, '/counts/rejected_by_reason'],
+  ])('is refused with %s', (_, path, value, where) => {
+    const validate = validatorFor(committedSchema);
+
+    expect(validate(broken(path, value))).toBe(false);
+    expect(validate.errors?.map((e) => e.instancePath)).toContain(where);
+  });
+
+  it('still validates with a field a later minor version adds', () => {
+    const validate = validatorFor(committedSchema);
+
+    expect(validate({ ...summary, schema_version: '2.1.0', a_later_field: { anything: 1 } })).toBe(true);
+  });
+});
