@@ -16,13 +16,13 @@ const countsOf = (rows: readonly Row[]): CountsSection => {
 };
 
 describe('rejectionExamples', () => {
-  it('lists the reasons with rows, most rows first, ties in the contract order, with at most three examples each', () => {
+  it('lists the reasons with rows, most rows first, ties in the contract order, with the first three rows by file and line', () => {
     const rows: Row[] = [
-      ['a.csv', 2, 'invalid_amount'],
-      ['a.csv', 3, 'invalid_order_date'],
-      ['a.csv', 4, 'invalid_amount'],
-      ['b.csv', 2, 'invalid_amount'],
       ['b.csv', 5, 'invalid_amount'],
+      ['a.csv', 4, 'invalid_amount'],
+      ['a.csv', 3, 'invalid_order_date'],
+      ['b.csv', 2, 'invalid_amount'],
+      ['a.csv', 2, 'invalid_amount'],
       ['b.csv', 6, 'missing_order_id'],
     ];
 

@@ -11,7 +11,7 @@ export interface RowLocation {
 export interface RejectionReasonExamples {
   readonly reason: RejectionReason;
   readonly rows: number;
-  /** Up to `perReason` rows, in the order the engine listed them. */
+  /** Up to `perReason` rows, the first by file and line. */
   readonly examples: readonly RowLocation[];
 }
 
@@ -28,11 +28,12 @@ export const rejectionExamples = (counts: CountsSection, rejected: RejectedRows,
   const reasons = rejected.columns.reason ?? [];
   const examples = new Map<RejectionReason, RowLocation[]>(REJECTION_REASONS.map((r) => [r, []]));
   for (let i = 0; i < rejected.rowCount; i += 1) {
-    const list = examples.get(reasons[i] as RejectionReason);
-    if (list === undefined || list.length >= perReason) continue;
     const line = sourceRows[i];
-    list.push({ file: String(files[i] ?? ''), line: typeof line === 'number' ? line : null });
+    examples.get(reasons[i] as RejectionReason)?.push({ file: String(files[i] ?? ''), line: typeof line === 'number' ? line : null });
   }
+  // the first rows of the first files: what a reader opening the files meets first
+  const byPlace = (a: RowLocation, b: RowLocation): number => (a.file < b.file ? -1 : a.file > b.file ? 1 : (a.line ?? 0) - (b.line ?? 0));
+  for (const [reason, list] of examples) examples.set(reason, list.sort(byPlace).slice(0, perReason));
   return REJECTION_REASONS.map((reason) => ({ reason, rows: counts.rejected_by_reason[reason], examples: examples.get(reason) ?? [] }))
     .filter((r) => r.rows > 0)
     .sort((a, b) => b.rows - a.rows);
