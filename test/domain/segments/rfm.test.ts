@@ -50,6 +50,26 @@ describe('RFM segments', () => {
     expect(rfmSegment(r, f, m)).toBe(segment);
   });
 
+  // The documented R x F grid (module doc of domain/segments/rfm.ts and README "RFM"), row by row
+  // from R 5 down, F 1 to 5, written out here rather than read from RFM_GRID.
+  const DOCUMENTED_GRID: readonly (readonly [r: number, f: number, segment: string])[] = [
+    [5, 1, 'New Customers'], [5, 2, 'Potential Loyalist'], [5, 3, 'Potential Loyalist'], [5, 4, 'Champions'], [5, 5, 'Champions'],
+    [4, 1, 'Promising'], [4, 2, 'Potential Loyalist'], [4, 3, 'Potential Loyalist'], [4, 4, 'Loyal Customers'], [4, 5, 'Loyal Customers'],
+    [3, 1, 'About To Sleep'], [3, 2, 'About To Sleep'], [3, 3, 'Need Attention'], [3, 4, 'Loyal Customers'], [3, 5, 'Loyal Customers'],
+    [2, 1, 'Hibernating'], [2, 2, 'Hibernating'], [2, 3, 'At Risk'], [2, 4, 'At Risk'], [2, 5, "Can't Lose Them"],
+    [1, 1, 'Lost'], [1, 2, 'Hibernating'], [1, 3, 'At Risk'], [1, 4, 'At Risk'], [1, 5, "Can't Lose Them"],
+  ];
+
+  it('cover the 25 cells of the documented grid exactly once', () => {
+    const cells = new Set(DOCUMENTED_GRID.map(([r, f]) => `${r}${f}`));
+    expect(cells.size).toBe(25);
+  });
+
+  it.each(DOCUMENTED_GRID)('put R %i F %i in %s, whatever the monetary score', (r, f, segment) => {
+    // The monetary score does not move customers between segments (module doc), so every M agrees.
+    for (const m of [1, 2, 3, 4, 5]) expect(rfmSegment(r, f, m)).toBe(segment);
+  });
+
   it('refuse scores outside 1-5', () => {
     expect(() => rfmSegment(0, 3, 3)).toThrow(RangeError);
     expect(() => rfmSegment(3, 6, 3)).toThrow(RangeError);
