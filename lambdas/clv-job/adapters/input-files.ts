@@ -1,8 +1,4 @@
-import { createReadStream } from 'node:fs';
 import { readdir, stat } from 'node:fs/promises';
-import { Writable } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
-import { createGunzip } from 'node:zlib';
 import { join } from 'node:path';
 import { InputFileError } from '../errors.js';
 
@@ -39,23 +35,4 @@ export const findInputFiles = async (paths: readonly string[]): Promise<InputFil
     else found.set(path, info.size);
   }
   return [...found].map(([path, bytes]) => ({ path, bytes })).sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
-};
-
-/**
- * Reads every gzip member to its end. DuckDB's reader stops quietly at a truncated gzip stream
- * (at a line boundary the cut is invisible), so a half-uploaded export would be scored as if
- * complete; zlib checks the stream's end and CRC and says so. Runs beside the engine's own scan.
- */
-export const verifyGzipFiles = async (files: readonly InputFile[]): Promise<void> => {
-  await Promise.all(
-    files
-      .filter((f) => /\.gz$/i.test(f.path))
-      .map(async (f) => {
-        try {
-          await pipeline(createReadStream(f.path), createGunzip(), new Writable({ write: (_chunk, _enc, done) => done() }));
-        } catch (error) {
-          throw new InputFileError(f.path, `is not a complete gzip file (${(error as Error).message})`, { cause: error });
-        }
-      }),
-  );
 };

@@ -63,10 +63,10 @@ const TRIM_EDGE = `^${trimClass}|${trimClass}$`;
  * What it does, in one streaming pass over the bytes (never the whole file in memory):
  * gunzip when the bytes are gzip (a truncated stream is an error: zlib checks the end and CRC);
  * a UTF-8 BOM is dropped; records are framed (RFC 4180, LF or CRLF; see RecordFramer: a broken
- * quote costs one `malformed_row`, never the file); the header is mapped to the logical columns by
- * name (exact, then case-insensitive and trimmed), per file. DuckDB then splits the records into
- * fields (a wrong field count or invalid UTF-8 is `malformed_row` with its line and raw text),
- * trims them (TRIMMED_CHARACTERS), parses dates (ISO 8601 with the time part checked, or
+ * quote, a wrong field count or bytes that are not UTF-8 cost one `malformed_row` with its line and
+ * raw text, never the file); the header is mapped to the logical columns by name (exact, then
+ * case-insensitive and trimmed), per file. DuckDB then splits the records into fields in one scan
+ * streamed into the Parquet file, trims them (TRIMMED_CHARACTERS), parses dates (ISO 8601 with the time part checked, or
  * `csv.dateFormat`) and amounts (`csv.decimalSeparator`, `csv.thousandsSeparator`, into
  * DECIMAL(38,6)), and judges each row: missing_order_id, missing_customer_id, invalid_order_date,
  * implausible_order_date (before `validation.minOrderDate`), invalid_amount (not a plain number, or
