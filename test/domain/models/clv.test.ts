@@ -111,6 +111,62 @@ describe('scoring customers', () => {
   });
 });
 
+describe('discounting customer 1516 over 52 weeks at 10% a year, against an independent sum (BTYD CDNOW parameters)', () => {
+  // Customer 1516 of CDNOW: x = 26, t_x = 216/7, T = 217/7 = 31 weeks.
+  const [x, tx, T] = [26, 216 / 7, 31];
+  const mx = 39.97;
+
+  // E(X(t) | x, t_x, T), FHL 2005 eq. 10, written out here with its own Gauss 2F1 series (all terms
+  // positive at z < 1, so the plain series is accurate), not the product's hypergeometric code.
+  const hyp2f1 = (a: number, b: number, c: number, z: number): number => {
+    let term = 1;
+    let sum = 1;
+    for (let n = 0; n < 100_000 && term > 1e-17 * sum; n++) {
+      term *= (((a + n) * (b + n)) / ((c + n) * (n + 1))) * z;
+      sum += term;
+    }
+    return sum;
+  };
+  const expectedBy = (t: number): number => {
+    const { r, alpha, a, b } = BTYD;
+    const growth = 1 - ((alpha + T) / (alpha + T + t)) ** (r + x) * hyp2f1(r + x, b + x, a + b + x - 1, t / (alpha + T + t));
+    return (((a + b + x - 1) / (a - 1)) * growth) / (1 + (a / (b + x - 1)) * ((alpha + T) / (alpha + tx)) ** (r + x));
+  };
+  // Discount factor of a purchase `weeks` from now at 10% a year: 1.1^(−days / 365.25).
+  const discount = (weeks: number): number => 1.1 ** -((weeks * 7) / 365.25);
+  // Σ over steps of `width` weeks of [E(X(t_k)) − E(X(t_(k−1)))] · v(t_k + shift·width), shift −1 = at the step's start.
+  const discountedSum = (width: number, shift: number): number => {
+    let sum = 0;
+    for (let k = 1; k * width <= 52 + 1e-9; k++) sum += (expectedBy(k * width) - expectedBy((k - 1) * width)) * discount((k + shift) * width);
+    return sum;
+  };
+  const scores = scoreTuples(bgnbdTransactionModel(BTYD), GG, one(x, 216, 217, mx), { ...WEEKLY, margin: 0.25 });
+
+  it('has the independent E(X(52)) agree with the mpmath value pinned above (25.7565377465056)', () => {
+    expect(expectedBy(52)).toBeCloseTo(25.7565377465056, 9);
+  });
+
+  it('discounts each week’s expected purchases at the end of that week (documented schedule), to 1e-10', () => {
+    // A purchase in week k is discounted by 1.1^(−7k/365.25); one week later or earlier moves the sum ~0.18%.
+    expect(relative(scores.discountedPurchases[0]!, discountedSum(1, 0))).toBeLessThan(1e-10);
+    expect(relative(discountedSum(1, -1), discountedSum(1, 0))).toBeGreaterThan(1e-3);
+  });
+
+  it('lies just under continuous discounting (a sum over 1/100-week steps), within the half week the step costs', () => {
+    // End-of-week factors are the smallest over each week, start-of-week ones the largest, so the
+    // fine sum (≈ ∫ v dE) is bracketed by them; ours is the lower bracket, ~0.09% under.
+    const continuous = discountedSum(0.01, -0.5);
+    expect(scores.discountedPurchases[0]!).toBeLessThan(continuous);
+    expect(continuous).toBeLessThan(discountedSum(1, -1));
+    expect(relative(scores.discountedPurchases[0]!, continuous)).toBeLessThan(1.2e-3);
+  });
+
+  it('values the customer at margin · E(M | x, m_x) · discounted purchases, E(M) = p(γ + m_x x)/(p x + q − 1)', () => {
+    const orderValue = (GG.p * (GG.gamma + mx * x)) / (GG.p * x + GG.q - 1);
+    expect(relative(scores.predictedClv[0]!, 0.25 * orderValue * discountedSum(1, 0))).toBeLessThan(1e-10);
+  });
+});
+
 describe('time-unit invariance of CLV', () => {
   it('gives the same CLV from a fit in weeks scored over 52 weeks as from a fit in days scored over 364 days (1e-6)', () => {
     // Prepare
