@@ -86,7 +86,7 @@ describe('the Lambda environment', () => {
       inputPrefix: 'orders/',
       outputPrefix: 'clv/',
       athena: { database: 'clv', table: 'orders', workgroup: 'clv-job' },
-      model: { timeUnit: 'day', horizon: 364, discountRate: 0.1, margin: 1, lifespanYears: 3 },
+      model: { timeUnit: 'day', transactions: 'bgnbd', intervalDraws: 100, horizon: 364, discountRate: 0.1, margin: 1, lifespanYears: 3 },
       lockTtlSeconds: DEFAULT_LOCK_TTL_SECONDS,
     });
   });
