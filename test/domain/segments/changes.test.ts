@@ -146,12 +146,32 @@ describe('changes versus the previous run', () => {
   });
 
   it('warns when customers or total equity fall, as missing input would cause', () => {
+    // Prepare: CURRENT -> PREVIOUS read backwards is 110 -> 100 customers (−9.1%, past the 1% threshold)
+    // and equity 11 000 -> 10 000 (−9.1%, under the 10% threshold). Halving every tier's equity
+    // instead is 11 000 -> 5 500, −50%, past it.
+    const halved: RunSnapshot = {
+      ...PREVIOUS,
+      clvTiers: CURRENT.clvTiers.map((r) => row(r.segment, r.customers, r.equity / 2, 110, 5_500)),
+    };
+
     // Act
-    const changes = changesSincePreviousRun(PREVIOUS, CURRENT, THRESHOLDS);
+    const fewer = changesSincePreviousRun(PREVIOUS, CURRENT, THRESHOLDS);
+    const poorer = changesSincePreviousRun(halved, CURRENT, THRESHOLDS);
 
     // Assess
-    expect(changes.warnings.map((w) => w.code)).toEqual(expect.arrayContaining(['customer_count_drop']));
-    expect(changes.warnings.find((w) => w.code === 'customer_count_drop')?.message).toMatch(/missing or truncated/);
+    expect(THRESHOLDS.totalEquityDrop).toBe(0.1);
+    expect(fewer.warnings.map((w) => w.code)).toContain('customer_count_drop');
+    expect(fewer.warnings.find((w) => w.code === 'customer_count_drop')?.message).toMatch(/missing or truncated/);
+    expect(fewer.warnings.map((w) => w.code)).not.toContain('total_equity_drop');
+    expect(poorer.warnings.map((w) => w.code)).not.toContain('customer_count_drop');
+    expect(poorer.warnings.find((w) => w.code === 'total_equity_drop')).toEqual({
+      code: 'total_equity_drop',
+      message: 'Total customer equity fell by 50.0% since 2024-06-02 (from 11000 to 5500).',
+      metric: 'equity',
+      previous: 11_000,
+      current: 5_500,
+      threshold: 0.1,
+    });
   });
 
   it('warns when the predictive model is lost, rather than reporting a fall in P(alive)', () => {
