@@ -474,3 +474,22 @@ describe('distinct pairs of numbers (the index behind grouping, fitting and scor
     expect(index.indexOf(0.3, 1)).toBe(2);
   });
 });
+
+describe('E[X(t)] of a new customer for large a (issue 13)', () => {
+  // right values: eq. (9) summed term by term in mpmath at 40 digits; the Euler form's (1 − z)^(a − 1) underflowed here
+  it.each([
+    [300, 52, 0.463786352],
+    [1e4, 1, 0.0483387009],
+    [6e7, 52, 0.461059215385],
+  ])('stays right: a = %d, t = %d gives %f (r 0.2426, alpha 4.4136, b 2.4)', (a, t, expected) => {
+    expect(expectedPurchasesNewCustomer({ r: 0.2426, alpha: 4.4136, a, b: 2.4 }, t)).toBeCloseTo(expected, 9);
+  });
+
+  it('is continuous across the switch between the Euler form and the direct series (a near 600 / ln(1 + t/alpha))', () => {
+    const params = (a: number) => ({ r: 0.2426, alpha: 4.4136, a, b: 2.4 });
+    const switchAt = 1 + 600 / Math.log1p(52 / 4.4136);
+    const below = expectedPurchasesNewCustomer(params(switchAt * (1 - 1e-9)), 52);
+    const above = expectedPurchasesNewCustomer(params(switchAt * (1 + 1e-9)), 52);
+    expect(Math.abs(above - below) / below).toBeLessThan(1e-10);
+  });
+});

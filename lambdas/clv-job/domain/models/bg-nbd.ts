@@ -757,6 +757,49 @@ const seriesWFromRatios = (A: number, ratios: Float64Array, z: number): number =
 const Z_MAX = 1 - 2 ** -53;
 
 /**
+ * Below this (a − 1) ln(1 − z), (1 − z)^(a−1) is under 1e−260 and W(z) correspondingly huge: their
+ * product, the Euler form's second term, is then taken from eq. (9) directly (see {@link expectedDirect}).
+ */
+const EULER_LIMIT = -600;
+/** Terms the direct series may take before it gives up (it needs ~ (r b z/c) + a few dozen for the large a it serves). */
+const DIRECT_BUDGET = 1_000_000;
+const RESCALE = 1e250;
+const LOG_RESCALE = Math.log(RESCALE);
+
+/**
+ * Eq. (9) as written, c/(a − 1) · [1 − (1 − z)^r 2F1(r, b; c; z)], with the bracket as
+ * −expm1(r ln(1 − z)) − (1 − z)^r [2F1 − 1], for large a, where the Euler form's (1 − z)^(a−1)
+ * underflows (a = 300, t/α = 12 gives e^−760) while c = a + b − 1 makes 2F1's series converge fast.
+ * Its terms r_(n) b_(n) zⁿ / (c_(n) n!) are all positive, so 2F1 − 1 has no cancellation; the sum is
+ * carried with a running power-of-e scale so that neither 2F1 (up to (1 − z)^−r) nor (1 − z)^r
+ * leaves the double range. The subtraction in the bracket loses ~log2(1/(1 − b/c)) bits, at most a
+ * few unless b ≫ a. NaN if the series does not converge within {@link DIRECT_BUDGET} terms.
+ */
+const expectedDirect = (r: number, a: number, b: number, c: number, z: number, logY: number): number => {
+  let term = (r * b * z) / c;
+  let sum = term;
+  let scale = 0;
+  for (let n = 1; n < DIRECT_BUDGET; n++) {
+    const ratio = ((r + n) * (b + n) * z) / ((c + n) * (n + 1));
+    term *= ratio;
+    sum += term;
+    if (sum > RESCALE) {
+      sum /= RESCALE;
+      term /= RESCALE;
+      scale += LOG_RESCALE;
+    }
+    const rho = Math.max(ratio, z);
+    if (term === 0 || (rho < 1 && term * rho <= 1e-17 * sum * (1 - rho))) {
+      const rest = Math.log(sum) + scale + r * logY;
+      const bracket = -Math.expm1(r * logY) - Math.exp(rest);
+      const value = (c / (a - 1)) * bracket;
+      return Number.isFinite(value) && value > 0 ? value : 0;
+    }
+  }
+  return Number.NaN;
+};
+
+/**
  * Eq. (9) through Euler's transformation (see {@link expectedPurchasesWhileAlive}) from
  * ln(1 − z) = −ln(1 + t/α) and W(z).
  */
@@ -788,7 +831,10 @@ export const expectedPurchasesWhileAlive = (r: number, alpha: number, a: number,
   if (!(t > 0)) return 0;
   const u = t / alpha;
   const c = a + b - 1;
-  return combine(a, c, -Math.log1p(u), evaluateW(c - r, a, c, Math.min(u / (1 + u), Z_MAX)));
+  const logY = -Math.log1p(u);
+  const z = Math.min(u / (1 + u), Z_MAX);
+  if ((a - 1) * logY < EULER_LIMIT) return expectedDirect(r, a, b, c, z, logY);
+  return combine(a, c, logY, evaluateW(c - r, a, c, z));
 };
 
 /** Series terms tabulated per x: enough for z ≈ 0.95 at x = 0; beyond, the general evaluation takes over. */
@@ -859,6 +905,10 @@ export const makeExpectedPurchasesIfAliveOnGrid = (params: BgNbdParams, times: A
         continue;
       }
       const z = windows[4 * k]!;
+      if (km1 * windows[4 * k + 3]! < EULER_LIMIT) {
+        out[k] = expectedDirect(r + x, a, b + x, c, z, windows[4 * k + 3]!);
+        continue;
+      }
       let w = seriesWFromRatios(A, ratios, z);
       if (Number.isNaN(w)) w = evaluateW(A, a, c, z);
       const value = c * windows[4 * k + 2]! - windows[4 * k + 1]! * w;
