@@ -71,6 +71,11 @@ export class ClvAlarms extends Construct {
         actions: ['kms:Decrypt', 'kms:GenerateDataKey'],
         // In a key policy "*" means this key.
         resources: ['*'],
+        // only for this account's alarms: another account's CloudWatch cannot use the key (confused deputy)
+        conditions: {
+          ArnLike: { 'aws:SourceArn': stack.formatArn({ service: 'cloudwatch', resource: 'alarm', resourceName: '*', arnFormat: ArnFormat.COLON_RESOURCE_NAME }) },
+          StringEquals: { 'aws:SourceAccount': stack.account },
+        },
       }),
     );
     this.topic = new Topic(this, 'Topic', {

@@ -1,7 +1,7 @@
 import { Stack } from 'aws-cdk-lib';
 import { CfnDatabase, CfnTable } from 'aws-cdk-lib/aws-glue';
 import { Construct } from 'constructs';
-import { runDatePartition } from '../lambdas/clv-job/layout.js';
+import { CATALOG_TABLES } from '../lambdas/clv-job/layout.js';
 import {
   CUSTOMER_COLUMNS,
   CUSTOMER_PARTITIONS,
@@ -31,7 +31,6 @@ export const DEFAULT_DATABASE_NAME = 'clv';
 export const ORDERS_TABLE_NAME = 'orders';
 export const CUSTOMERS_TABLE_NAME = 'customers';
 export const REJECTED_TABLE_NAME = 'rejected_rows';
-export const DEFAULT_PROJECTION_START_DATE = '2020-01-01';
 
 const CSV_SERDE = 'org.apache.hadoop.hive.serde2.OpenCSVSerde';
 const TEXT_INPUT = 'org.apache.hadoop.mapred.TextInputFormat';
@@ -57,18 +56,14 @@ export interface ClvCatalogProps {
    * @default ORDER_COLUMNS (order_id, customer_id, order_date, amount, channel, status)
    */
   readonly orderColumns?: readonly string[];
-  /**
-   * First run date the partition projection of the output tables enumerates (yyyy-MM-dd); the
-   * range ends at NOW. Earlier run dates exist on S3 but are invisible to Athena.
-   * @default '2020-01-01'
-   */
-  readonly projectionStartDate?: string;
 }
 
 /**
  * The Glue database and its three tables: `orders` (the raw exports, every column a string, over
- * the drop prefix), `customers` (scored customers, Parquet, partition projection on run_date and
- * segment) and `rejected_rows` (Parquet, projection on run_date). Projection means no crawler and no
+ * the drop prefix), `customers` (scored customers, Parquet, partitioned by run_date and segment) and
+ * `rejected_rows` (Parquet, partitioned by run_date). The job registers the output tables'
+ * partitions as it publishes, each pointing at the run's own prefix (`_runs/<run id>/...`): that
+ * is the switch catalog readers see (adapters/glue-partitions.ts), so no crawler and no
  * MSCK REPAIR: a run date is queryable as soon as its files are published.
  */
 export class ClvCatalog extends Construct {
@@ -82,18 +77,18 @@ export class ClvCatalog extends Construct {
   public readonly databaseArn: string;
   /** ARNs of the three tables. */
   public readonly tableArns: readonly string[];
+  /** ARNs of the output tables, whose partitions the job registers as it publishes. */
+  public readonly outputTableArns: readonly string[];
 
   constructor(scope: Construct, id: string, props: ClvCatalogProps) {
     super(scope, id);
     const stack = Stack.of(this);
     const { storage } = props;
     this.databaseName = props.databaseName ?? DEFAULT_DATABASE_NAME;
-    const start = props.projectionStartDate ?? DEFAULT_PROJECTION_START_DATE;
     const problems = [
       ...(/^[a-z0-9_]{1,255}$/.test(this.databaseName)
         ? []
         : [`databaseName must be lower case letters, digits and underscores, got ${JSON.stringify(this.databaseName)}`]),
-      ...(isCalendarDate(start) ? [] : [`projectionStartDate must be a date written yyyy-MM-dd, got ${JSON.stringify(start)}`]),
       ...orderColumnProblems(props.orderColumns ?? ORDER_COLUMNS),
     ];
     failOnProblems('ClvCatalog', problems);
@@ -144,10 +139,6 @@ export class ClvCatalog extends Construct {
       tableType: 'EXTERNAL_TABLE',
       parameters: {
         classification: 'parquet',
-        ...runDateProjection(start),
-        'projection.segment.type': 'enum',
-        'projection.segment.values': segments,
-        'storage.location.template': `${storage.s3Url(customersPrefix)}${runDatePartition('${run_date}')}/segment=\${segment}/`,
       },
       partitionKeys: [
         { name: 'run_date', type: GLUE_TYPES[CUSTOMER_PARTITIONS.run_date], comment: 'the as-of date of the run' },
@@ -163,8 +154,6 @@ export class ClvCatalog extends Construct {
       tableType: 'EXTERNAL_TABLE',
       parameters: {
         classification: 'parquet',
-        ...runDateProjection(start),
-        'storage.location.template': `${storage.s3Url(rejectedPrefix)}${runDatePartition('${run_date}')}/`,
       },
       partitionKeys: [{ name: 'run_date', type: GLUE_TYPES[CUSTOMER_PARTITIONS.run_date], comment: 'the as-of date of the run' }],
       storageDescriptor: parquetStorage(storage.s3Url(rejectedPrefix), REJECTED_COLUMNS),
@@ -172,20 +161,11 @@ export class ClvCatalog extends Construct {
 
     this.catalogArn = stack.formatArn({ service: 'glue', resource: 'catalog' });
     this.databaseArn = stack.formatArn({ service: 'glue', resource: 'database', resourceName: this.databaseName });
-    this.tableArns = [ORDERS_TABLE_NAME, CUSTOMERS_TABLE_NAME, REJECTED_TABLE_NAME].map((name) =>
-      stack.formatArn({ service: 'glue', resource: 'table', resourceName: `${this.databaseName}/${name}` }),
-    );
+    const tableArn = (name: string) => stack.formatArn({ service: 'glue', resource: 'table', resourceName: `${this.databaseName}/${name}` });
+    this.tableArns = [ORDERS_TABLE_NAME, CUSTOMERS_TABLE_NAME, REJECTED_TABLE_NAME].map(tableArn);
+    this.outputTableArns = CATALOG_TABLES.map((t) => tableArn(t.table));
   }
 }
-
-const runDateProjection = (start: string): Record<string, string> => ({
-  'projection.enabled': 'true',
-  'projection.run_date.type': 'date',
-  'projection.run_date.format': 'yyyy-MM-dd',
-  'projection.run_date.range': `${start},NOW`,
-  'projection.run_date.interval': '1',
-  'projection.run_date.interval.unit': 'DAYS',
-});
 
 const parquetStorage = (location: string, columns: readonly ColumnSpec[]): CfnTable.StorageDescriptorProperty => ({
   location,
@@ -194,9 +174,6 @@ const parquetStorage = (location: string, columns: readonly ColumnSpec[]): CfnTa
   serdeInfo: { serializationLibrary: PARQUET_SERDE, parameters: { 'serialization.format': '1' } },
   columns: glueColumns(columns),
 });
-
-const isCalendarDate = (s: string): boolean =>
-  /^\d{4}-\d{2}-\d{2}$/.test(s) && new Date(`${s}T00:00:00Z`).toISOString().startsWith(s);
 
 /** Every problem with an export column order, at once. */
 export const orderColumnProblems = (columns: readonly string[]): string[] => {

@@ -40,11 +40,6 @@ export interface ClvStackProps extends StackProps {
    */
   readonly orderColumns?: readonly string[];
   /**
-   * First run date Athena's partition projection enumerates.
-   * @default '2020-01-01'
-   */
-  readonly projectionStartDate?: string;
-  /**
    * Glue database name.
    * @default 'clv'
    */
@@ -139,7 +134,6 @@ export class ClvStack extends Stack {
       storage: this.storage,
       databaseName: props.databaseName,
       orderColumns: props.orderColumns,
-      projectionStartDate: props.projectionStartDate,
     });
     this.query = new ClvQuery(this, 'Query', {
       storage: this.storage,

@@ -20,7 +20,6 @@ export const CONTEXT_KEYS = {
   athenaResultsExpirationDays: 'days Athena results are kept',
   noncurrentVersionExpirationDays: 'days overwritten or deleted object versions are kept',
   orderColumns: 'export columns in file order, comma separated (or a JSON array in cdk.json)',
-  projectionStartDate: 'first run date (yyyy-MM-dd) the output tables project',
   databaseName: 'Glue database name',
   workgroupName: 'Athena workgroup name',
   bytesScannedCutoffGiB: 'per-query Athena scan limit in GiB',
@@ -111,7 +110,6 @@ export const clvSettingsFromContext = (node: Node): ClvAppSettings => {
     athenaResultsExpiration: days('athenaResultsExpirationDays'),
     noncurrentVersionExpiration: days('noncurrentVersionExpirationDays'),
     orderColumns: list('orderColumns'),
-    projectionStartDate: text('projectionStartDate'),
     databaseName: text('databaseName'),
     workgroupName: text('workgroupName'),
     // Size.gibibytes wants a whole number; the scan limit is kept in MiB to allow e.g. 0.5 GiB.

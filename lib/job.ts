@@ -68,6 +68,12 @@ export interface ClvJobProps {
    */
   readonly logRetention?: RetentionDays;
   /**
+   * How long a replaced version of a night is kept for rollback (`{"action":"rollback"}`) before
+   * a run removes it; versioning then keeps its bytes for `noncurrentVersionExpiration`.
+   * @default Duration.days(30)
+   */
+  readonly keepPreviousVersions?: Duration;
+  /**
    * Retries of a failed asynchronous invocation. 0: a failed night goes straight to the failed-runs
    * queue and its alarm, since most failures (a malformed export, a bad setting) fail again a
    * minute later, and each retry may cost a full 15-minute run; the scheduler's own retries cover
@@ -95,6 +101,7 @@ export class ClvJob extends Construct {
     const memorySize = props.memorySize ?? DEFAULT_MEMORY_SIZE_MB;
     const timeout = props.timeout ?? DEFAULT_TIMEOUT;
     const retryAttempts = props.retryAttempts ?? 0;
+    const keepPreviousDays = (props.keepPreviousVersions ?? Duration.days(30)).toDays({ integral: false });
     this.serviceName = props.serviceName ?? DEFAULT_SERVICE_NAME;
     const modelOptions = modelOptionsSchema.safeParse(props.modelOptions ?? {});
     failOnProblems('ClvJob', [
@@ -110,6 +117,7 @@ export class ClvJob extends Construct {
       ...(/^[A-Za-z0-9._-]{1,64}$/.test(this.serviceName)
         ? []
         : [`serviceName must be 1-64 letters, digits, ".", "_" or "-", got ${JSON.stringify(this.serviceName)}`]),
+      ...(Number.isInteger(keepPreviousDays) && keepPreviousDays <= 3650 ? [] : [`keepPreviousVersions must be a whole number of days up to 3650, got ${keepPreviousDays}`]),
       ...(modelOptions.success
         ? []
         : modelOptions.error.issues.map((i) => `modelOptions.${i.path.join('.') || '?'}: ${i.message}`)),
@@ -153,6 +161,7 @@ export class ClvJob extends Construct {
       margin: String(model.margin),
       lifespanYears: String(model.lifespanYears),
       lockTtlSeconds: String(timeout.toSeconds()),
+      keepPreviousDays: String(keepPreviousDays),
     };
 
     this.function = new NodejsFunction(this, 'Function', {
@@ -205,11 +214,42 @@ export class ClvJob extends Construct {
       },
     });
 
-    storage.bucket.grants.read(this.function, `${storage.inputPrefix}*`);
-    // Staging, the run lock and the published files all live under the output prefix.
-    storage.bucket.grants.readWrite(this.function, `${storage.outputPrefix}*`);
+    // S3 by hand rather than grants.read/readWrite: those also give s3:DeleteObjectVersion (which
+    // could erase the 30-day undo that versioning keeps) and the Object Lock actions
+    // (PutObjectRetention, PutObjectLegalHold), which the job never needs.
+    const objects = (prefix: string) => storage.bucket.arnForObjects(`${prefix}*`);
+    this.function.addToRolePolicy(
+      new PolicyStatement({ sid: 'ReadTheDropPrefix', actions: ['s3:GetObject'], resources: [objects(storage.inputPrefix)] }),
+    );
+    // Each run's files, the run dates' manifests, latest.json, the publishing records and the lock.
+    // DeleteObject adds a delete marker on this versioned bucket: the bytes stay recoverable.
+    this.function.addToRolePolicy(
+      new PolicyStatement({
+        sid: 'PublishUnderTheOutputPrefix',
+        actions: ['s3:GetObject', 's3:PutObject', 's3:DeleteObject', 's3:AbortMultipartUpload', 's3:ListMultipartUploadParts'],
+        resources: [objects(storage.outputPrefix)],
+      }),
+    );
     // Athena writes results as the caller; the job reads large results from the file.
-    storage.bucket.grants.readWrite(this.function, `${storage.athenaResultsPrefix}*`);
+    this.function.addToRolePolicy(
+      new PolicyStatement({
+        sid: 'AthenaResults',
+        actions: ['s3:GetObject', 's3:PutObject', 's3:AbortMultipartUpload', 's3:ListMultipartUploadParts'],
+        resources: [objects(storage.athenaResultsPrefix)],
+      }),
+    );
+    // ListBucket cannot be scoped to a prefix by resource, only by the s3:prefix condition.
+    this.function.addToRolePolicy(
+      new PolicyStatement({
+        sid: 'ListTheJobPrefixesOnly',
+        actions: ['s3:ListBucket', 's3:ListBucketMultipartUploads'],
+        resources: [storage.bucket.bucketArn],
+        conditions: { StringLike: { 's3:prefix': [storage.inputPrefix, storage.outputPrefix, storage.athenaResultsPrefix].map((p) => `${p}*`) } },
+      }),
+    );
+    this.function.addToRolePolicy(
+      new PolicyStatement({ sid: 'LocateTheBucket', actions: ['s3:GetBucketLocation'], resources: [storage.bucket.bucketArn] }),
+    );
     this.function.addToRolePolicy(
       new PolicyStatement({
         sid: 'QueryThroughTheJobWorkgroup',
@@ -220,20 +260,23 @@ export class ClvJob extends Construct {
     this.function.addToRolePolicy(
       new PolicyStatement({
         sid: 'ReadTheJobTables',
-        actions: ['glue:GetDatabase', 'glue:GetTable', 'glue:GetPartitions'],
+        actions: ['glue:GetDatabase', 'glue:GetTable', 'glue:GetPartition', 'glue:GetPartitions'],
         resources: [catalog.catalogArn, catalog.databaseArn, ...catalog.tableArns],
+      }),
+    );
+    // The switch for catalog readers: the output tables' run-date partitions point at a run's prefix.
+    this.function.addToRolePolicy(
+      new PolicyStatement({
+        sid: 'SwitchTheOutputPartitions',
+        actions: ['glue:BatchCreatePartition', 'glue:BatchUpdatePartition', 'glue:BatchDeletePartition'],
+        resources: [catalog.catalogArn, catalog.databaseArn, ...catalog.outputTableArns],
       }),
     );
 
     const bucketId = `${Stack.of(this).getLogicalId(storage.bucket.node.defaultChild as CfnElement)}.Arn`;
     const wildcardFindings: Record<string, string> = {
-      'Action::s3:GetObject*': 'grants.read/readWrite: GetObject plus its version, ACL-free variants; scoped to the prefixes below.',
-      'Action::s3:GetBucket*': 'grants.read: bucket metadata (location, versioning) the SDK and Athena ask for.',
-      'Action::s3:List*': 'grants.read: listing the drop prefix and the output prefix (S3 cannot scope ListBucket by resource, only by condition).',
-      'Action::s3:DeleteObject*': 'grants.readWrite on the output and results prefixes: the job removes its staging files and its lock, and replaces a re-run night.',
-      'Action::s3:Abort*': 'grants.readWrite: aborting the multipart uploads of large Parquet files when a run fails.',
       [`Resource::<${bucketId}>/${storage.inputPrefix}*`]: 'Every export under the drop prefix is input; file names are chosen by the data teams.',
-      [`Resource::<${bucketId}>/${storage.outputPrefix}*`]: 'Every key under the output prefix belongs to the job (staging, lock, datasets, latest.json).',
+      [`Resource::<${bucketId}>/${storage.outputPrefix}*`]: 'Every key under the output prefix belongs to the job (runs, manifests, publishing records, lock, latest.json).',
       [`Resource::<${bucketId}>/${storage.athenaResultsPrefix}*`]: 'Athena names result files by query execution id.',
     };
     for (const [finding, reason] of Object.entries(wildcardFindings)) {

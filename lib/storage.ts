@@ -1,7 +1,7 @@
 import { Duration } from 'aws-cdk-lib';
 import { BlockPublicAccess, Bucket, BucketEncryption, ObjectOwnership } from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
-import { STAGING_DIR } from '../lambdas/clv-job/layout.js';
+import { RUNS_DIR } from '../lambdas/clv-job/layout.js';
 import { failOnProblems, overlappingPrefixProblems, prefixProblem, wholeDaysProblem } from './validation.js';
 
 export const DEFAULT_INPUT_PREFIX = 'orders/';
@@ -16,8 +16,8 @@ export interface ClvStorageProps {
    */
   readonly inputPrefix?: string;
   /**
-   * Where the job publishes; its staging area is `<outputPrefix>_staging/` and its lock
-   * `<outputPrefix>_lock/run.lock`.
+   * Where the job publishes: each run's files under `<outputPrefix>_runs/<run id>/`, the run
+   * dates' manifests, `latest.json`, and its lock `<outputPrefix>_lock/run.lock`.
    * @default 'clv/'
    */
   readonly outputPrefix?: string;
@@ -32,12 +32,6 @@ export interface ClvStorageProps {
    * @default Duration.days(30)
    */
   readonly noncurrentVersionExpiration?: Duration;
-  /**
-   * Age after which staging objects are deleted. A run lasts at most 15 minutes and cleans up after
-   * itself; what is older than this was left by a run that was killed.
-   * @default Duration.days(2)
-   */
-  readonly stagingExpiration?: Duration;
   /**
    * Age after which Athena result files are deleted. The job reads them within the run.
    * @default Duration.days(7)
@@ -65,18 +59,21 @@ export class ClvStorage extends Construct {
   public readonly inputPrefix: string;
   public readonly outputPrefix: string;
   public readonly athenaResultsPrefix: string;
-  /** `<outputPrefix>_staging/`: the job writes a run here before publishing it. */
-  public readonly stagingPrefix: string;
+  /**
+   * `<outputPrefix>_runs/`: each run's files, written once. Not expired by age: a night that is
+   * never re-run stays live for good. The job removes dead and replaced runs itself (a delete
+   * marker on this versioned bucket), and `expire-noncurrent-versions` erases their bytes later.
+   */
+  public readonly runsPrefix: string;
 
   constructor(scope: Construct, id: string, props: ClvStorageProps = {}) {
     super(scope, id);
     this.inputPrefix = props.inputPrefix ?? DEFAULT_INPUT_PREFIX;
     this.outputPrefix = props.outputPrefix ?? DEFAULT_OUTPUT_PREFIX;
     this.athenaResultsPrefix = props.athenaResultsPrefix ?? DEFAULT_ATHENA_RESULTS_PREFIX;
-    this.stagingPrefix = `${this.outputPrefix}${STAGING_DIR}/`;
+    this.runsPrefix = `${this.outputPrefix}${RUNS_DIR}/`;
 
     const noncurrentDays = (props.noncurrentVersionExpiration ?? Duration.days(30)).toDays({ integral: false });
-    const stagingDays = (props.stagingExpiration ?? Duration.days(2)).toDays({ integral: false });
     const resultsDays = (props.athenaResultsExpiration ?? Duration.days(7)).toDays({ integral: false });
     const accessLogDays = (props.accessLogsExpiration ?? Duration.days(90)).toDays({ integral: false });
     const prefixes = {
@@ -90,7 +87,6 @@ export class ClvStorage extends Construct {
       ...(badPrefixes.length === 0 ? overlappingPrefixProblems(prefixes) : []),
       ...[
         wholeDaysProblem('noncurrentVersionExpiration', noncurrentDays),
-        wholeDaysProblem('stagingExpiration', stagingDays),
         wholeDaysProblem('athenaResultsExpiration', resultsDays),
         wholeDaysProblem('accessLogsExpiration', accessLogDays),
       ].flatMap((p) => p ?? []),
@@ -123,7 +119,6 @@ export class ClvStorage extends Construct {
           expiredObjectDeleteMarker: true,
           abortIncompleteMultipartUploadAfter: Duration.days(1),
         },
-        { id: 'expire-stale-staging', prefix: this.stagingPrefix, expiration: Duration.days(stagingDays) },
         { id: 'expire-athena-results', prefix: this.athenaResultsPrefix, expiration: Duration.days(resultsDays) },
       ],
     });

@@ -11,7 +11,7 @@ import { fixture, sampleData, tempDir, writeText } from './support/files.js';
 
 const filesUnder = async (root: string): Promise<string[]> =>
   (await readdir(root, { recursive: true, withFileTypes: true }).catch(() => []))
-    .filter((e) => e.isFile())
+    .filter((e) => e.isFile() || e.isSymbolicLink())
     .map((e) => join(e.parentPath, e.name).slice(root.length + 1))
     .sort();
 
@@ -38,7 +38,7 @@ describe('clv run', () => {
         'latest.json',
       ]),
     );
-    expect(files.some((f) => f.startsWith('_staging') || f.startsWith('_lock'))).toBe(false);
+    expect(files.some((f) => f.startsWith('_publish/intent') || f.startsWith('_lock'))).toBe(false);
     expect(summary.counts.input_rows).toBe(982);
     expect(result.stdout).toContain(`customers: ${summary.counts.customers};`);
     expect(result.stdout).toContain('summary: out/summary/run_date=2025-12-31/summary.json');

@@ -20,12 +20,14 @@ import {
   TEST_REGION,
   createBucket,
   motoS3Client,
-  motoS3ClientFailingCopies,
+  motoS3ClientFailing,
   startMoto,
   uploadFolder,
   type MotoServer,
 } from './support/moto-server.js';
 import { describeWith } from './support/services.js';
+import { createOutputTables, motoGlueClient, partitionLocations } from './support/moto-glue.js';
+import type { GlueClient } from '@aws-sdk/client-glue';
 
 const BUCKET = 'clv-handler-test';
 const SCHEDULER_EVENT = { source: 'aws.scheduler', scheduledTime: '2026-01-01T03:00:00Z', executionId: 'exec-1' };
@@ -88,6 +90,7 @@ describe('the Lambda environment', () => {
       athena: { database: 'clv', table: 'orders', workgroup: 'clv-job' },
       model: { timeUnit: 'day', transactions: 'bgnbd', intervalDraws: 100, horizon: 364, discountRate: 0.1, margin: 1, lifespanYears: 3 },
       lockTtlSeconds: DEFAULT_LOCK_TTL_SECONDS,
+      keepPreviousDays: 30,
     });
   });
 
@@ -132,6 +135,7 @@ describeWith(['moto', 'trino'], 'the Lambda handler against moto and the Athena 
   let moto: MotoServer;
   let s3: S3Client;
   let standIn: AthenaStandIn;
+  let glue: GlueClient;
   let handler: (event: unknown, context?: Context) => Promise<HandlerResult>;
   let createHandler: typeof CreateHandler;
   const saved = { ...process.env };
@@ -146,6 +150,7 @@ describeWith(['moto', 'trino'], 'the Lambda handler against moto and the Athena 
     } while (token);
     return keys.sort();
   };
+
   const outputSnapshot = async (): Promise<Record<string, string>> => {
     const out: Record<string, string> = {};
     for (const key of await outputKeys()) {
@@ -154,13 +159,15 @@ describeWith(['moto', 'trino'], 'the Lambda handler against moto and the Athena 
     }
     return out;
   };
+  /** A published key as readers see it: through the run date's manifest into the live run. */
   const readJson = async (key: string) =>
-    JSON.parse(await (await s3.send(new GetObjectCommand({ Bucket: BUCKET, Key: `clv/${key}` }))).Body!.transformToString()) as Record<string, any>;
+    JSON.parse(Buffer.from((await new S3Store({ client: s3, bucket: BUCKET, prefix: 'clv/' }).read(key))!).toString()) as Record<string, any>;
   /** A second deployment of the function: its own module state, logger and clients. */
   const anotherInstance = (s3Client: S3Client = motoS3Client(moto.endpoint)) =>
     createHandler({
       settings: loadLambdaSettings(GOOD_ENV),
       s3: s3Client,
+      glue: motoGlueClient(moto.endpoint),
       athena: new AthenaClient({ ...ATHENA_CLIENT_DEFAULTS, endpoint: standIn.endpoint, region: TEST_REGION, credentials: TEST_CREDENTIALS }),
       logger: new Logger({ serviceName: 'clv-job-test' }),
       metrics: new Metrics({ namespace: METRICS_NAMESPACE, serviceName: 'clv-job-test' }),
@@ -171,6 +178,8 @@ describeWith(['moto', 'trino'], 'the Lambda handler against moto and the Athena 
     s3 = await createBucket(moto.endpoint, BUCKET);
     await uploadFolder(s3, BUCKET, 'orders/', join(repoRoot, 'sample-data'));
     standIn = await startStackAthena(s3, BUCKET);
+    glue = motoGlueClient(moto.endpoint);
+    await createOutputTables(glue, BUCKET, 'clv/');
     // the handler finds everything through the SDK's standard chains, as on AWS
     Object.assign(process.env, GOOD_ENV, {
       AWS_ACCESS_KEY_ID: TEST_CREDENTIALS.accessKeyId,
@@ -178,6 +187,7 @@ describeWith(['moto', 'trino'], 'the Lambda handler against moto and the Athena 
       AWS_REGION: TEST_REGION,
       AWS_ENDPOINT_URL_S3: moto.endpoint,
       AWS_ENDPOINT_URL_ATHENA: standIn.endpoint,
+      AWS_ENDPOINT_URL_GLUE: moto.endpoint,
       POWERTOOLS_SERVICE_NAME: 'clv-job-test',
       POWERTOOLS_LOG_LEVEL: 'INFO',
     });
@@ -232,18 +242,25 @@ describeWith(['moto', 'trino'], 'the Lambda handler against moto and the Athena 
       expect(summary.counts).toEqual(succeeded.counts);
       expect(standIn.calls.StartQueryExecution! - callsBefore).toBeGreaterThanOrEqual(6);
       const keys = await outputKeys();
+      const run = `_runs/${succeeded.runId}`;
       expect(keys).toEqual(
         expect.arrayContaining([
           'latest.json',
-          `summary/run_date=${succeeded.runDate}/_SUCCESS`,
           `summary/run_date=${succeeded.runDate}/_manifest.json`,
-          `summary/run_date=${succeeded.runDate}/summary.json`,
-          `report/run_date=${succeeded.runDate}/index.html`,
+          `${run}/summary/run_date=${succeeded.runDate}/_SUCCESS`,
+          `${run}/summary/run_date=${succeeded.runDate}/_manifest.json`,
+          `${run}/summary/run_date=${succeeded.runDate}/summary.json`,
+          `${run}/report/run_date=${succeeded.runDate}/index.html`,
         ]),
       );
-      expect(keys.filter((k) => k.startsWith('customers/')).every((k) => new RegExp(`^customers/run_date=${succeeded.runDate}/segment=(high|mid|low)/part-[^/]+\\.parquet$`).test(k))).toBe(true);
-      expect(keys.some((k) => k.startsWith(`rejected/run_date=${succeeded.runDate}/`))).toBe(true);
-      expect(keys.filter((k) => k.startsWith('_staging/') || k.startsWith('_lock/'))).toEqual([]);
+      const runKeys = keys.filter((k) => k.startsWith(`${run}/customers/`));
+      expect(runKeys.length).toBeGreaterThan(0);
+      expect(runKeys.every((k) => new RegExp(`^${run}/customers/run_date=${succeeded.runDate}/segment=(high|mid|low)/part-[^/]+\\.parquet$`).test(k))).toBe(true);
+      expect(keys.some((k) => k.startsWith(`${run}/rejected/run_date=${succeeded.runDate}/`))).toBe(true);
+      // catalog readers (Athena through AWS_ENDPOINT_URL_GLUE) see the run's prefix
+      expect(Object.values(await partitionLocations(glue, 'customers', succeeded.runDate)).every((l) => l.startsWith(`s3://${BUCKET}/clv/${run}/customers/`))).toBe(true);
+      expect(keys.filter((k) => k.startsWith('_publish/intent') || k.startsWith('_lock/'))).toEqual([]);
+      expect(succeeded.warnings).toEqual([]);
       expect(logsOf(lines).find((l) => l.message === 'run started')).toMatchObject({ event: SCHEDULER_EVENT });
     });
 
@@ -272,7 +289,7 @@ describeWith(['moto', 'trino'], 'the Lambda handler against moto and the Athena 
         counts: succeeded.counts,
         runDate: succeeded.runDate,
       });
-      expect(logs.filter((l) => l.message === 'stage finished').map((l) => l.stage)).toEqual(['lock', 'query', 'gate', 'model', 'segment', 'write', 'publish']);
+      expect(logs.filter((l) => l.message === 'stage finished').map((l) => l.stage)).toEqual(['lock', 'recover', 'query', 'gate', 'model', 'segment', 'write', 'publish']);
     });
   });
 
@@ -289,8 +306,28 @@ describeWith(['moto', 'trino'], 'the Lambda handler against moto and the Athena 
       expect(summary.run).toMatchObject({ as_of: '2025-12-31', as_of_source: 'given', run_id: (second.result as { runId: string }).runId });
       // the sample's four future-dated defects lie after this as-of date
       expect(summary.counts.rejected_by_reason.order_date_after_as_of).toBe(4);
-      expect(await outputKeys()).toEqual(keysAfterFirst);
+      // the night's manifest names the second run; the first stays, for rollback, under its own prefix
+      expect((await readJson('summary/run_date=2025-12-31/_manifest.json')).runId).toBe((second.result as { runId: string }).runId);
+      expect((await outputKeys()).filter((k) => !k.startsWith('_runs/') && !k.startsWith('_publish/'))).toEqual(keysAfterFirst.filter((k) => !k.startsWith('_runs/') && !k.startsWith('_publish/')));
       expect((await readJson('latest.json')).run_date).toBe('2025-12-31');
+    });
+
+    it('rolls a night back on { action: "rollback", runDate }, for file and catalog readers', async () => {
+      const first = await captureStdout(() => handler({ runDate: '2025-12-31' }, context));
+      await captureStdout(() => handler({ runDate: '2025-12-31' }, context));
+      const firstRunId = (first.result as { runId: string }).runId;
+
+      const { result } = await captureStdout(() => handler({ action: 'rollback', runDate: '2025-12-31' }, context));
+
+      expect(result).toMatchObject({ status: 'rolled_back', runDate: '2025-12-31', runId: firstRunId, warnings: [] });
+      expect((await readJson('summary/run_date=2025-12-31/summary.json')).run.run_id).toBe(firstRunId);
+      expect(Object.values(await partitionLocations(glue, 'customers', '2025-12-31')).every((l) => l.includes(`/_runs/${firstRunId}/`))).toBe(true);
+    });
+
+    it('rejects a rollback without a runDate as a bad event', async () => {
+      const { error } = await captureStdout(() => handler({ action: 'rollback' }, context));
+
+      expect((error as Error).message).toMatch(/runDate a rollback needs runDate/);
     });
 
     it('rejects a malformed runDate: logged once, RunFailed, rethrown', async () => {
@@ -394,24 +431,22 @@ describeWith(['moto', 'trino'], 'the Lambda handler against moto and the Athena 
       expect(errors[0]).toMatchObject({ message: 'run stopped by a data-quality gate, nothing published', qualityReport: `s3://${BUCKET}/clv/${quality}` });
     });
 
-    it('keeps the previous run of the night visible and intact when S3 fails mid-publish, with no _SUCCESS of its own', async () => {
-      await captureStdout(() => handler({ runDate: '2025-12-31' }, context));
-      const before = await outputSnapshot();
-      // the publish first copies the previous objects aside (all but _SUCCESS), then the new ones in:
-      // this copy fails amid the new run's
-      const setAside = Object.keys(before).filter((k) => k.includes('/run_date=2025-12-31/') && !k.endsWith('/_SUCCESS')).length;
-      const failing = anotherInstance(motoS3ClientFailingCopies(moto.endpoint, (n) => n === setAside + 2));
+    it('keeps the previous run of the night for every reader when the switch fails, and says the run failed', async () => {
+      const first = await captureStdout(() => handler({ runDate: '2025-12-31' }, context));
+      const previous = (first.result as { runId: string }).runId;
+      // the commit: the PUT of the night's manifest (not the run's own copy under _runs/)
+      const failing = anotherInstance(motoS3ClientFailing(moto.endpoint, (command, key) => command === 'PutObjectCommand' && key === 'clv/summary/run_date=2025-12-31/_manifest.json'));
 
       const { error, lines } = await captureStdout(() => failing({ runDate: '2025-12-31' }, context));
 
-      expect((error as Error).name).toBe('InternalError');
-      expect(await outputSnapshot()).toEqual(before);
+      expect(error).toMatchObject({ name: 'PublishError' });
+      expect((error as Error).message).toContain(`readers still see run ${previous}`);
+      expect((await readJson('summary/run_date=2025-12-31/_manifest.json')).runId).toBe(previous);
+      expect(Object.values(await partitionLocations(glue, 'customers', '2025-12-31')).every((l) => l.includes(`/_runs/${previous}/`))).toBe(true);
       const errors = logsOf(lines).filter((l) => l.level === 'ERROR');
       expect(errors).toHaveLength(1);
-      const runId = errors[0]!.runId as string;
-      expect(runId).toMatch(/^[0-9a-f-]{36}$/);
-      expect((await readJson('summary/run_date=2025-12-31/_manifest.json')).runId).not.toBe(runId);
       expect(metricValues(lines)).toMatchObject({ [METRIC.runFailed]: 1 });
+      expect((await outputKeys()).filter((k) => k.startsWith('_runs/')).map((k) => k.split('/')[1])).toEqual(expect.not.arrayContaining([errors[0]!.runId]));
     });
   });
 });

@@ -15,6 +15,7 @@ import { ConfigurationError } from './errors.js';
 import type { BacktestRequest } from './pipeline/backtest.js';
 import type { RunConfig } from './pipeline/run.js';
 import { buildRunConfig } from './run-config.js';
+import { DEFAULT_KEEP_PREVIOUS_DAYS } from './adapters/versioned-publisher.js';
 
 /** A number flag: commander hands over text, and "abc" must say which flag is wrong. */
 const numberFlag = (flag: string) =>
@@ -24,6 +25,8 @@ const numberFlag = (flag: string) =>
     .regex(/^[+-]?(\d+([.]\d*)?|[.]\d+)$/, `${flag} must be a number`)
     .transform(Number)
     .optional();
+
+const keepPreviousDaysFlag = numberFlag('--keep-previous-days').pipe(z.number().int('--keep-previous-days must be a whole number of days').min(0).max(3650).optional());
 
 const INPUT_REQUIRED = '--input is required (a file or folder; repeat it for several)';
 const inputSchema = z.array(z.string().min(1)).min(1, INPUT_REQUIRED);
@@ -44,6 +47,7 @@ export const runFlagsSchema = z
     discountRate: numberFlag('--discount-rate'),
     margin: numberFlag('--margin'),
     lifespanYears: numberFlag('--lifespan-years'),
+    keepPreviousDays: keepPreviousDaysFlag,
     acceptFailedGates: z.boolean().optional(),
     skipBadFiles: z.boolean().optional(),
   })
@@ -65,6 +69,21 @@ export type RunFlags = z.input<typeof runFlagsSchema>;
 export type EngineChoice =
   | { readonly kind: 'duckdb' }
   | { readonly kind: 'trino'; readonly url: string; readonly catalog: string; readonly schema: string };
+
+/** `clv recover` and `clv rollback`: the output folder, and the night to roll back. */
+export const publishFlagsSchema = z.object({
+  output: z.string({ error: '--output is required (a folder)' }).min(1),
+  runDate: isoDateSchema.optional(),
+  keepPreviousDays: keepPreviousDaysFlag,
+});
+export type PublishFlags = z.input<typeof publishFlagsSchema>;
+
+/** The flags of `clv recover` and `clv rollback`, validated; every problem at once. */
+export const resolvePublishFlags = (flags: PublishFlags): z.output<typeof publishFlagsSchema> => {
+  const parsed = publishFlagsSchema.safeParse(flags);
+  if (!parsed.success) throw new ConfigurationError(problems(parsed.error));
+  return parsed.data;
+};
 
 export const backtestFlagsSchema = z.object({
   input: inputSchema,
@@ -111,11 +130,13 @@ export interface CliRunConfig {
   readonly ingest: IngestConfig;
   /** Leave out files that cannot be read, and say so in the summary's warnings, instead of failing. */
   readonly skipBadFiles: boolean;
+  /** Days a replaced version of a night is kept for `clv rollback`. */
+  readonly keepPreviousDays: number;
   readonly run: RunConfig;
 }
 
 /** Local runs take the lock over after six hours: longer than any local run, short enough to recover from a crash. */
-const LOCAL_LOCK_TTL_SECONDS = 6 * 3600;
+export const LOCAL_LOCK_TTL_SECONDS = 6 * 3600;
 
 const problems = (error: z.ZodError, prefix = ''): string =>
   error.issues.map((i) => `${prefix}${i.path.length ? `${i.path.join('.')}: ` : ''}${i.message}`).join('; ');
@@ -168,6 +189,7 @@ export const resolveRunConfig = async (flags: RunFlags): Promise<CliRunConfig> =
     output: f.output,
     ingest: ingestConfigOf(file),
     skipBadFiles: f.skipBadFiles ?? false,
+    keepPreviousDays: f.keepPreviousDays ?? file.publish?.keepPreviousDays ?? DEFAULT_KEEP_PREVIOUS_DAYS,
     run: buildRunConfig({
       asOf: f.asOf,
       model,

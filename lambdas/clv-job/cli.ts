@@ -2,7 +2,8 @@
 /**
  * `clv`: the local composition root. Wires DuckDB, a local folder and the Parquet writer into the
  * same pipeline the Lambda runs, and turns the outcome into an exit code:
- * 0 success; 2 bad usage or configuration (one line and a usage hint); 1 a failed run, nothing published.
+ * 0 success (published; clean-up warnings after the switch are printed, not failures); 2 bad usage
+ * or configuration (one line and a usage hint); 1 a failed run, nothing published.
  */
 import { TRANSACTION_MODEL_OPTIONS } from './config.js';
 import { randomUUID } from 'node:crypto';
@@ -16,7 +17,17 @@ import { locateSummary } from './adapters/summary-location.js';
 import { ParquetTableWriter } from './adapters/parquet-table-writer.js';
 import { TrinoEngine } from './adapters/trino-engine.js';
 import { INGESTED_DIR, RECEIPTS_DIR, ingestLocalFiles, type LocalIngestOptions, type LocalIngestResult } from './adapters/local-ingest.js';
-import { resolveBacktestConfig, resolveIngestConfig, resolveRunConfig, type BacktestFlags, type IngestFlags, type RunFlags } from './cli-options.js';
+import {
+  LOCAL_LOCK_TTL_SECONDS,
+  resolveBacktestConfig,
+  resolveIngestConfig,
+  resolvePublishFlags,
+  resolveRunConfig,
+  type BacktestFlags,
+  type IngestFlags,
+  type PublishFlags,
+  type RunFlags,
+} from './cli-options.js';
 import { ClvError, ConfigurationError, EmptyInputError, firstLine } from './errors.js';
 import { runBacktest } from './pipeline/backtest.js';
 import { reportKey } from './layout.js';
@@ -81,7 +92,7 @@ const run = async (flags: RunFlags, io: Io): Promise<number> => {
     const result = await runPipeline(
       {
         engine,
-        store: new LocalFolderStore(config.output),
+        store: new LocalFolderStore(config.output, { keepPreviousDays: config.keepPreviousDays }),
         tables: new ParquetTableWriter(),
         now: () => new Date(),
         newRunId: randomUUID,
@@ -90,6 +101,7 @@ const run = async (flags: RunFlags, io: Io): Promise<number> => {
       },
       { ...config.run, skippedInputs: (ingested?.skipped ?? []).map((s) => ({ source: s.path, reason: s.reason })) },
     );
+    for (const action of result.recovery.actions) io.out(`recovered: ${action}`);
     const s = result.summary;
     const notes = closingNotes(s, result.rejections, config.output);
     const ingestLine = ingested ? [`ingested: ${ingested.files.length} files (${ingested.files.length - ingested.reused} read, ${ingested.reused} unchanged)`] : [];
@@ -97,6 +109,7 @@ const run = async (flags: RunFlags, io: Io): Promise<number> => {
       ? [runTable(s, config.output, reportKey(s.run.run_date), process.stdout.columns), ...notes]
       : [...ingestLine, ...describeRun(s, config.output, notes)];
     for (const line of lines) io.out(line);
+    for (const warning of result.publishWarnings) io.out(`warning: ${warning}`);
     return EXIT.ok;
   } catch (error) {
     progress?.fail();
@@ -104,6 +117,43 @@ const run = async (flags: RunFlags, io: Io): Promise<number> => {
   } finally {
     await engine.close();
   }
+};
+
+/** Runs `work` holding the output's run lock, as a run would. */
+const holdingLock = async <T>(store: LocalFolderStore, what: string, work: () => Promise<T>): Promise<T> => {
+  const lock = await store.lock(`${what}-${randomUUID()}`, LOCAL_LOCK_TTL_SECONDS);
+  try {
+    return await work();
+  } finally {
+    await lock.release();
+  }
+};
+
+/** `clv recover`: finishes or undoes a publish a crash interrupted, removes dead staging. Exit 1 when something is left. */
+const recover = async (flags: PublishFlags, io: Io): Promise<number> => {
+  const f = resolvePublishFlags(flags);
+  const store = new LocalFolderStore(f.output, f.keepPreviousDays === undefined ? {} : { keepPreviousDays: f.keepPreviousDays });
+  const report = await holdingLock(store, 'recover', () => store.recover());
+  for (const action of report.actions) io.out(`recovered: ${action}`);
+  if (report.actions.length === 0 && report.warnings.length === 0) io.out(`nothing to recover in ${relative(process.cwd(), store.location) || '.'}`);
+  for (const warning of report.warnings) io.err(`clv: ${warning}`);
+  return report.warnings.length === 0 ? EXIT.ok : EXIT.failed;
+};
+
+/** `clv rollback --run-date D`: switches the night back to the version its current one replaced. */
+const rollback = async (flags: PublishFlags, io: Io): Promise<number> => {
+  const f = resolvePublishFlags(flags);
+  if (f.runDate === undefined) throw new ConfigurationError('--run-date is required (the night to roll back, YYYY-MM-DD)');
+  const runDate = f.runDate;
+  const store = new LocalFolderStore(f.output, f.keepPreviousDays === undefined ? {} : { keepPreviousDays: f.keepPreviousDays });
+  const outcome = await holdingLock(store, 'rollback', async () => {
+    const report = await store.recover();
+    for (const action of report.actions) io.out(`recovered: ${action}`);
+    return store.rollback(runDate);
+  });
+  io.out(`rolled back ${runDate}: readers now see run ${outcome.runId}`);
+  for (const warning of outcome.warnings) io.out(`warning: ${warning}`);
+  return EXIT.ok;
 };
 
 /** `clv report`: the page again from a published summary, e.g. after an upgrade of the report. */
@@ -196,6 +246,7 @@ const INPUT_HELP = 'CSV or CSV.gz files, or folders read recursively (several af
 const main = async (argv: readonly string[], io: Io): Promise<number> => {
   let debug = argv.includes('--debug');
   let code: number = EXIT.ok;
+  let failure = 'run failed, nothing published';
   const program = new Command()
     .name('clv')
     .description('Customer lifetime value from order exports: BG/NBD + Gamma-Gamma, segments, Parquet and a summary.')
@@ -227,6 +278,7 @@ const main = async (argv: readonly string[], io: Io): Promise<number> => {
     .option('--lifespan-years <years>', 'expected lifespan for historical CLV (default: 3)')
     .option('--accept-failed-gates', 'publish even when a data-quality gate fails (the quality report is written all the same)')
     .option('--skip-bad-files', 'leave out input files that cannot be read (named in the warnings) instead of failing')
+    .option('--keep-previous-days <days>', 'days a replaced version of a night is kept for `clv rollback` (default: 30)')
     .option('--debug', 'print stack traces of failures')
     .action(async (options: RunFlags & { debug?: boolean }) => {
       debug = options.debug ?? false;
@@ -262,6 +314,30 @@ const main = async (argv: readonly string[], io: Io): Promise<number> => {
     });
 
   program
+    .command('recover')
+    .description('finish or undo a publish that a crash interrupted, and remove dead staging and expired versions')
+    .requiredOption('--output <dir>', 'output folder')
+    .option('--keep-previous-days <days>', 'days a replaced version of a night is kept for rollback (default: 30)')
+    .option('--debug', 'print stack traces of failures')
+    .action(async (options: PublishFlags & { debug?: boolean }) => {
+      debug = options.debug ?? false;
+      failure = 'recovery failed';
+      code = await recover(options, io);
+    });
+
+  program
+    .command('rollback')
+    .description("switch a night's output back to the version the current one replaced")
+    .requiredOption('--output <dir>', 'output folder')
+    .requiredOption('--run-date <YYYY-MM-DD>', 'the night to roll back')
+    .option('--debug', 'print stack traces of failures')
+    .action(async (options: PublishFlags & { debug?: boolean }) => {
+      debug = options.debug ?? false;
+      failure = 'rollback failed, nothing changed';
+      code = await rollback(options, io);
+    });
+
+  program
     .command('report')
     .description('draw the HTML report again from a summary.json')
     .requiredOption('--summary <path>', 'a summary.json written by `clv run`, or an output folder or its latest.json (the newest run)')
@@ -282,7 +358,7 @@ const main = async (argv: readonly string[], io: Io): Promise<number> => {
       io.err(`clv: ${error.message} (run \`clv <command> --help\` for usage)`);
       return EXIT.usage;
     }
-    io.err(`clv: run failed, nothing published: ${error instanceof ClvError ? error.message : firstLine(error)}`);
+    io.err(`clv: ${failure}: ${error instanceof ClvError ? error.message : firstLine(error)}`);
     if (debug && error instanceof Error) io.err(error.stack ?? '');
     return EXIT.failed;
   }

@@ -133,6 +133,8 @@ export const configFileSchema = z.strictObject({
   /** Tier cut points, value x loyalty and RFM options, warning thresholds, recommended actions. */
   segments: segmentSettingsSchema.optional(),
   gates: gatesConfigSchema.optional(),
+  /** Days a replaced version of a night is kept for `clv rollback` (default 30). */
+  publish: z.strictObject({ keepPreviousDays: z.number().int().min(0).max(3650) }).optional(),
 });
 export type ConfigFile = z.infer<typeof configFileSchema>;
 

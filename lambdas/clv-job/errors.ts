@@ -54,6 +54,9 @@ export class QualityGateError extends ClvError {
 /** Another run holds the lock. */
 export class RunLockedError extends ClvError {}
 
+/** A publish whose switch did not happen: the run date's previous version is what readers see. */
+export class PublishError extends ClvError {}
+
 /** First line of a message: engines tend to append multi-line context the user does not need. */
 export const firstLine = (error: unknown): string =>
   (error instanceof Error ? error.message : String(error)).split('\n')[0]?.trim() ?? '';

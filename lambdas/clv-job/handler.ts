@@ -5,6 +5,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { AthenaClient } from '@aws-sdk/client-athena';
+import { GlueClient } from '@aws-sdk/client-glue';
 import { S3Client } from '@aws-sdk/client-s3';
 import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
@@ -16,6 +17,7 @@ import { S3Store } from './adapters/s3-store.js';
 import { isoDateSchema } from './config.js';
 import { ConfigurationError, QualityGateError, RunLockedError } from './errors.js';
 import { METRIC, METRICS_NAMESPACE } from './lambda-contract.js';
+import { CATALOG_TABLES } from './layout.js';
 import { loadLambdaSettings, type LambdaSettings } from './lambda-env.js';
 import { runPipeline, type ProgressListener } from './pipeline/run.js';
 import { renderReport } from './report/render-report.js';
@@ -23,11 +25,17 @@ import { buildRunConfig } from './run-config.js';
 import type { Summary } from './schemas/summary.js';
 
 /**
- * The scheduler's event (anything without `runDate`: as-of = the latest valid order date) or
- * `{ "runDate": "YYYY-MM-DD" }`, a manual re-run of that night (as-of = runDate). A manual run may add
- * `"acceptFailedGates": true` to publish although a data-quality gate fails, on purpose.
+ * The scheduler's event (anything without `runDate` or `action`: as-of = the latest valid order
+ * date), `{ "runDate": "YYYY-MM-DD" }` (a manual re-run of that night, as-of = runDate),
+ * A manual run may add `"acceptFailedGates": true` to
+ * publish although a data-quality gate fails, on purpose. `{ "action": "rollback", "runDate": "YYYY-MM-DD" }` (switch that night back to the version its
+ * current one replaced) or `{ "action": "recover" }` (finish or undo a publish a crash
+ * interrupted; every run does this first anyway).
  */
-export const lambdaEventSchema = z.looseObject({ runDate: isoDateSchema.optional(), acceptFailedGates: z.boolean().optional() }).nullish();
+export const lambdaEventSchema = z
+  .looseObject({ action: z.enum(['run', 'rollback', 'recover']).optional(), runDate: isoDateSchema.optional(), acceptFailedGates: z.boolean().optional() })
+  .refine((e) => e.action !== 'rollback' || e.runDate !== undefined, { message: 'a rollback needs runDate', path: ['runDate'] })
+  .nullish();
 export type LambdaEvent = z.input<typeof lambdaEventSchema>;
 
 export type HandlerResult =
@@ -39,8 +47,12 @@ export type HandlerResult =
       readonly counts: Summary['counts'];
       readonly files: number;
       readonly durationSeconds: number;
+      /** Published; clean-up after the switch that did not happen (the next run finishes it). */
+      readonly warnings: readonly string[];
     }
-  | { readonly status: 'skipped'; readonly reason: 'already running' };
+  | { readonly status: 'skipped'; readonly reason: 'already running' }
+  | { readonly status: 'rolled_back'; readonly runDate: string; readonly runId: string; readonly warnings: readonly string[] }
+  | { readonly status: 'recovered'; readonly actions: readonly string[]; readonly warnings: readonly string[] };
 
 export interface HandlerDeps {
   readonly settings: LambdaSettings;
@@ -48,6 +60,8 @@ export interface HandlerDeps {
   readonly s3?: S3Client;
   /** @default a client from the SDK's standard chain, adaptive retries */
   readonly athena?: AthenaClient;
+  /** Registers the output's Glue partitions. @default a client from the SDK's standard chain (`AWS_ENDPOINT_URL_GLUE`) */
+  readonly glue?: GlueClient;
   readonly logger?: Logger;
   readonly metrics?: Metrics;
   readonly now?: () => Date;
@@ -73,17 +87,19 @@ const athenaFailure = (error: unknown): AthenaQueryError | null => {
   return null;
 };
 
-const parseEvent = (event: unknown): { runDate?: string; acceptFailedGates?: boolean } => {
+type ParsedEvent = { readonly action: 'run'; readonly runDate?: string; readonly acceptFailedGates?: boolean } | { readonly action: 'rollback'; readonly runDate: string } | { readonly action: 'recover' };
+
+const parseEvent = (event: unknown): ParsedEvent => {
   const parsed = lambdaEventSchema.safeParse(event);
   if (!parsed.success) {
     throw new ConfigurationError(
-      `the event is not a scheduler event or { "runDate": "YYYY-MM-DD" }: ${parsed.error.issues.map((i) => `${i.path.join('.') || 'event'} ${i.message}`).join('; ')}`,
+      `the event is not a scheduler event, { "runDate": "YYYY-MM-DD" }, { "action": "rollback", "runDate": "YYYY-MM-DD" } or { "action": "recover" }: ${parsed.error.issues.map((i) => `${i.path.join('.') || 'event'} ${i.message}`).join('; ')}`,
     );
   }
-  return {
-    ...(parsed.data?.runDate ? { runDate: parsed.data.runDate } : {}),
-    ...(parsed.data?.acceptFailedGates ? { acceptFailedGates: true } : {}),
-  };
+  const { action, runDate, acceptFailedGates } = parsed.data ?? {};
+  if (action === 'rollback' && runDate) return { action, runDate };
+  if (action === 'recover') return { action };
+  return { action: 'run', ...(runDate ? { runDate } : {}), ...(acceptFailedGates ? { acceptFailedGates: true } : {}) };
 };
 
 const loggedProgress = (logger: Logger): ProgressListener => ({
@@ -107,7 +123,15 @@ export const createHandler = (deps: HandlerDeps) => {
     workgroup: settings.athena.workgroup,
     inputLocation: `s3://${settings.bucket}/${settings.inputPrefix}`,
   });
-  const store = new S3Store({ client: s3, bucket: settings.bucket, prefix: settings.outputPrefix });
+  const glue = deps.glue ?? new GlueClient({ maxAttempts: 5 });
+  const store = new S3Store({
+    client: s3,
+    bucket: settings.bucket,
+    prefix: settings.outputPrefix,
+    catalog: { client: glue, database: settings.athena.database, tables: CATALOG_TABLES },
+    keepPreviousDays: settings.keepPreviousDays,
+    ...(deps.now ? { now: deps.now } : {}),
+  });
   const tables = new ParquetTableWriter();
 
   return async (event: unknown, context?: Context): Promise<HandlerResult> => {
@@ -118,7 +142,25 @@ export const createHandler = (deps: HandlerDeps) => {
     logger.appendKeys({ runId });
     const seconds = () => Math.round(performance.now() - started) / 1000;
     try {
-      const { runDate, acceptFailedGates } = parseEvent(event);
+      const request = parseEvent(event);
+      if (request.action !== 'run') {
+        // rollback and recovery hold the run lock as a run does, and recover first
+        const lock = await store.lock(runId, settings.lockTtlSeconds);
+        try {
+          const report = await store.recover();
+          for (const action of report.actions) logger.info('recovered', { action });
+          if (request.action === 'recover') {
+            if (report.warnings.length > 0) logger.warn('recovery left work undone', { warnings: report.warnings });
+            return { status: 'recovered', actions: report.actions, warnings: report.warnings };
+          }
+          const outcome = await store.rollback(request.runDate);
+          logger.info('rolled back', { runDate: outcome.runDate, liveRunId: outcome.runId, warnings: outcome.warnings });
+          return { status: 'rolled_back', runDate: outcome.runDate, runId: outcome.runId, warnings: [...report.warnings, ...outcome.warnings] };
+        } finally {
+          await lock.release();
+        }
+      }
+      const { runDate, acceptFailedGates } = request;
       logger.info('run started', { ...(runDate ? { requestedRunDate: runDate } : {}), event, output: store.location });
       const result = await runPipeline(
         { engine, store, tables, now, newRunId: () => runId, progress: loggedProgress(logger), renderReport },
@@ -131,6 +173,9 @@ export const createHandler = (deps: HandlerDeps) => {
       metrics.addMetric(METRIC.customers, MetricUnit.Count, counts.customers);
       metrics.addMetric(METRIC.durationSeconds, MetricUnit.Seconds, durationSeconds);
       metrics.addMetric(METRIC.runSucceeded, MetricUnit.Count, 1);
+      for (const action of result.recovery.actions) logger.info('recovered', { action });
+      // published: a clean-up failure after the switch is a warning, never a failed run
+      if (result.publishWarnings.length > 0) logger.warn('run published, clean-up pending', { warnings: result.publishWarnings });
       logger.info('run succeeded', {
         runDate: result.summary.run.run_date,
         counts,
@@ -146,6 +191,7 @@ export const createHandler = (deps: HandlerDeps) => {
         counts,
         files: result.files.length,
         durationSeconds,
+        warnings: result.publishWarnings,
       };
     } catch (error) {
       if (error instanceof RunLockedError) {

@@ -22,6 +22,8 @@ export const LAMBDA_ENV = {
   lifespanYears: 'CLV_LIFESPAN_YEARS',
   /** A run lock older than this is taken over: the function's maximum duration. */
   lockTtlSeconds: 'CLV_LOCK_TTL_SECONDS',
+  /** Days a replaced version of a night is kept for rollback before a run removes it (default 30). */
+  keepPreviousDays: 'CLV_KEEP_PREVIOUS_DAYS',
 } as const;
 
 export const METRICS_NAMESPACE = 'ClvJob';

@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { modelOptionsSchema, resolveModelOptions, timeUnitSchema, TRANSACTION_MODEL_OPTIONS, type ModelOptions } from './config.js';
 import { ConfigurationError } from './errors.js';
 import { LAMBDA_ENV } from './lambda-contract.js';
+import { DEFAULT_KEEP_PREVIOUS_DAYS } from './adapters/versioned-publisher.js';
 
 /**
  * The Lambda's settings, read from its environment once, at cold start (the CDK stack sets every
@@ -18,6 +19,8 @@ export interface LambdaSettings {
   readonly model: ModelOptions;
   /** A run lock older than this is taken over. */
   readonly lockTtlSeconds: number;
+  /** Days a replaced version of a night is kept for rollback. */
+  readonly keepPreviousDays: number;
 }
 
 /** The lock's time-to-live when CLV_LOCK_TTL_SECONDS is unset: Lambda's longest run, 15 minutes. */
@@ -71,6 +74,14 @@ const envSchema = z
         .regex(/^\d+$/, `${LAMBDA_ENV.lockTtlSeconds} must be a whole number of seconds`)
         .transform(Number)
         .refine((n) => n >= 60 && n <= 86_400, `${LAMBDA_ENV.lockTtlSeconds} must be from 60 to 86400 seconds`),
+    ),
+    [LAMBDA_ENV.keepPreviousDays]: optional(
+      z
+        .string()
+        .trim()
+        .regex(/^\d+$/, `${LAMBDA_ENV.keepPreviousDays} must be a whole number of days`)
+        .transform(Number)
+        .refine((n) => n <= 3650, `${LAMBDA_ENV.keepPreviousDays} must be at most 3650 days`),
     ),
   })
   .superRefine((env, ctx) => {
@@ -137,5 +148,6 @@ export const loadLambdaSettings = (env: Readonly<Record<string, string | undefin
     athena: { database: e[LAMBDA_ENV.athenaDatabase], table: e[LAMBDA_ENV.athenaTable], workgroup: e[LAMBDA_ENV.athenaWorkgroup] },
     model: resolveModelOptions(modelInput),
     lockTtlSeconds: e[LAMBDA_ENV.lockTtlSeconds] ?? DEFAULT_LOCK_TTL_SECONDS,
+    keepPreviousDays: e[LAMBDA_ENV.keepPreviousDays] ?? DEFAULT_KEEP_PREVIOUS_DAYS,
   };
 };

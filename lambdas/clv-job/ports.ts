@@ -36,15 +36,16 @@ export interface ByteSink {
 }
 
 /**
- * Where a run's output goes. Everything is written to a staging area first and becomes visible
- * only through `publish`, so a reader never sees half a run (SPEC "Output contract").
+ * Where a run's output goes. A run writes its files once, under a run-scoped location, and they
+ * become visible through one switch per run date in `publish` (SPEC "Output contract"), so a
+ * reader sees the previous version of a night or the new one, never half of either.
  */
 export interface OutputStore {
   /** Human-readable root, e.g. `s3://bucket/clv/` or a folder path. */
   readonly location: string;
-  /** Starts a run's staging area. Keys given to it are relative to the output root. */
+  /** Opens a run's run-scoped write area. Keys given to it are relative to the output root. */
   stage(runId: string): Promise<StagedRun>;
-  /** Reads a published object, or null when it does not exist. */
+  /** Reads a published object (as readers see it), or null when it does not exist. */
   read(key: string): Promise<Uint8Array | null>;
   /**
    * Writes one object straight under the output root, outside any run and visible at once (a
@@ -52,13 +53,24 @@ export interface OutputStore {
    * although nothing is published.
    */
   putReport(key: string, body: string): Promise<void>;
-  /** Run dates that have a published summary, ascending. */
+  /** Run dates that have a published version, ascending. */
   publishedRunDates(): Promise<string[]>;
   /**
    * Takes the output's run lock so two runs never overlap; throws RunLockedError when another
-   * live run holds it. A lock older than `ttlSeconds` is taken over.
+   * live run holds it. A lock whose holder is gone, or older than `ttlSeconds`, is taken over.
    */
   lock(runId: string, ttlSeconds: number): Promise<RunLock>;
+  /**
+   * Rolls a publish that a crash interrupted forward (its switch happened) or back (it did not),
+   * then removes dead staging and previous versions past their retention. Call it holding the
+   * lock, before anything else.
+   */
+  recover(): Promise<RecoveryReport>;
+  /**
+   * Switches a run date back to the version its current one replaced. Holding the lock.
+   * Throws ClvError when no previous version is kept.
+   */
+  rollback(runDate: string): Promise<PublishOutcome>;
 }
 
 export interface RunLock {
@@ -66,16 +78,36 @@ export interface RunLock {
 }
 
 export interface StagedRun {
-  /** Opens a sink for a key; the bytes land in staging until publish. */
+  readonly runId: string;
+  /**
+   * The run-scoped location of a key (a folder path or an `s3://` URL): where this run's copy of
+   * the key goes, so an engine can write a dataset there itself (DuckDB COPY, Athena UNLOAD).
+   */
+  locationOf(key: string): string;
+  /** Opens a sink for a key; the bytes land in the run-scoped location, invisible until publish. */
   open(key: string): Promise<ByteSink>;
   put(key: string, body: Uint8Array | string): Promise<void>;
   /**
-   * Makes the staged keys the run date's output: replaces the run date's partitions of every
-   * dataset staged, then writes the manifest, the success marker and `latest.json`, last.
+   * Writes the manifest and `_SUCCESS` into the run, then switches the run date over to it.
+   * Throws PublishError when the switch did not happen (the previous version stays as it was);
+   * a failure after the switch is returned as a warning: the run is published.
    */
-  publish(runDate: string, manifest: RunManifest): Promise<void>;
-  /** Removes the staging area; the published output is untouched. */
+  publish(runDate: string, manifest: RunManifest): Promise<PublishOutcome>;
+  /** Removes the run's files when it was not published; the published output is untouched. */
   discard(): Promise<void>;
+}
+
+/** A publish or rollback whose switch happened; warnings name clean-up that did not. */
+export interface PublishOutcome {
+  readonly runId: string;
+  readonly runDate: string;
+  readonly warnings: readonly string[];
+}
+
+/** What recovery did (one line each) and what it could not do. */
+export interface RecoveryReport {
+  readonly actions: readonly string[];
+  readonly warnings: readonly string[];
 }
 
 export interface RunManifest {

@@ -12,6 +12,7 @@ import type { Summary } from './schemas/summary.js';
 
 const STAGE_LABELS: Readonly<Record<string, string>> = {
   lock: 'Taking the run lock',
+  recover: 'Recovering an interrupted publish',
   query: 'Reading and aggregating orders',
   gate: 'Checking the data-quality gates',
   model: 'Fitting BG/NBD and Gamma-Gamma',

@@ -1,114 +1,175 @@
-import { mkdir, readFile, readdir, writeFile } from 'node:fs/promises';
+import { lstat, mkdir, readFile, readdir, readlink, writeFile } from 'node:fs/promises';
 import { hostname } from 'node:os';
-import { join, relative } from 'node:path';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { LocalFolderStore } from '../../lambdas/clv-job/adapters/local-folder-store.js';
-import { RunLockedError } from '../../lambdas/clv-job/errors.js';
+import { ClvError, RunLockedError } from '../../lambdas/clv-job/errors.js';
 import { tempDir } from '../support/files.js';
+import { RUN_DATE, leftovers, seenLocally, stageVersion, type NightVersion } from '../support/publish-faults.js';
 
-const listFiles = async (root: string): Promise<string[]> => {
-  const entries = await readdir(root, { recursive: true, withFileTypes: true });
-  return entries
-    .filter((e) => e.isFile())
-    .map((e) => relative(root, join(e.parentPath, e.name)))
-    .sort();
+const A: NightVersion = { runId: 'run-a', segments: ['high', 'low'], rowsPerSegment: 2 };
+const B: NightVersion = { runId: 'run-b', segments: ['high', 'mid'], rowsPerSegment: 3 };
+const C: NightVersion = { runId: 'run-c', segments: ['low'], rowsPerSegment: 4 };
+
+const publish = async (store: LocalFolderStore, version: NightVersion, runDate = RUN_DATE) => {
+  const run = await store.stage(version.runId);
+  return run.publish(runDate, await stageVersion(run, version, runDate));
 };
 
-const publishRun = async (store: LocalFolderStore, runId: string, runDate: string, parts: Record<string, string>) => {
-  const run = await store.stage(runId);
-  for (const [key, body] of Object.entries(parts)) await run.put(key, body);
-  await run.publish(runDate, { runId, runDate, files: Object.keys(parts).map((key) => ({ key, bytes: 1, rows: 1 })) });
-};
+const DAY = 86_400_000;
 
 describe('the local folder store', () => {
-  it('shows nothing of a run until it is published, then its files, manifest, _SUCCESS and latest.json', async () => {
-    const root = await tempDir();
-    const store = new LocalFolderStore(root);
-    const run = await store.stage('run-1');
+  describe('publishing', () => {
+    it('shows nothing of a run until it is published, then the night through links into the run', async () => {
+      const root = await tempDir();
+      const store = new LocalFolderStore(root);
+      const run = await store.stage(A.runId);
+      const manifest = await stageVersion(run, A);
+      const before = (await readdir(root)).filter((e) => !e.startsWith('_'));
 
-    await run.put('customers/run_date=2025-01-31/segment=high/part-00000.parquet', 'high');
-    await run.put('summary/run_date=2025-01-31/summary.json', '{}');
-    const beforePublish = (await listFiles(root)).filter((f) => !f.startsWith('_staging/'));
-    await run.publish('2025-01-31', { runId: 'run-1', runDate: '2025-01-31', files: [] });
+      const outcome = await run.publish(RUN_DATE, manifest);
 
-    expect(beforePublish).toEqual([]);
-    expect(await listFiles(root)).toEqual([
-      'customers/run_date=2025-01-31/segment=high/part-00000.parquet',
-      'latest.json',
-      'summary/run_date=2025-01-31/_SUCCESS',
-      'summary/run_date=2025-01-31/_manifest.json',
-      'summary/run_date=2025-01-31/summary.json',
-    ]);
-    expect(JSON.parse(await readFile(join(root, 'latest.json'), 'utf8'))).toMatchObject({ run_date: '2025-01-31', run_id: 'run-1' });
-    expect(await store.publishedRunDates()).toEqual(['2025-01-31']);
-  });
-
-  it('replaces a run date on a rerun, leaving no part of the earlier run behind', async () => {
-    const root = await tempDir();
-    const store = new LocalFolderStore(root);
-    await publishRun(store, 'first', '2025-01-31', {
-      'customers/run_date=2025-01-31/segment=high/part-00000.parquet': 'old high',
-      'customers/run_date=2025-01-31/segment=low/part-00000.parquet': 'old low',
-      'summary/run_date=2025-01-31/summary.json': 'old',
+      expect(before).toEqual([]);
+      expect(outcome).toEqual({ runId: A.runId, runDate: RUN_DATE, warnings: [] });
+      expect(await seenLocally(root)).toEqual({ runId: A.runId, segments: ['high', 'low'], rows: 4 });
+      expect(await readlink(join(root, `_live/run_date=${RUN_DATE}`))).toBe('../_runs/run-a');
+      expect((await lstat(join(root, `summary/run_date=${RUN_DATE}/summary.json`))).isSymbolicLink()).toBe(true);
+      expect(JSON.parse(await readFile(join(root, 'latest.json'), 'utf8'))).toMatchObject({ run_date: RUN_DATE, run_id: A.runId });
+      expect(await store.publishedRunDates()).toEqual([RUN_DATE]);
+      expect(run.locationOf('customers/x.parquet')).toBe(join(root, '_runs/run-a/customers/x.parquet'));
+      expect(await leftovers(root)).toEqual([]);
     });
 
-    await publishRun(store, 'second', '2025-01-31', {
-      'customers/run_date=2025-01-31/segment=high/part-00000.parquet': 'new high',
-      'summary/run_date=2025-01-31/summary.json': 'new',
+    it('replaces a night on a re-run: readers see only the new version, whose files differ from the old', async () => {
+      const root = await tempDir();
+      const store = new LocalFolderStore(root);
+      await publish(store, A);
+
+      await publish(store, B);
+
+      expect(await seenLocally(root)).toEqual({ runId: B.runId, segments: ['high', 'mid'], rows: 6 });
+      expect(await leftovers(root)).toEqual([]);
+      // the replaced version is kept for rollback
+      expect((await readdir(join(root, '_runs'))).sort()).toEqual(['run-a', 'run-b']);
     });
 
-    const files = await listFiles(root);
-    expect(files.filter((f) => f.startsWith('customers/'))).toEqual(['customers/run_date=2025-01-31/segment=high/part-00000.parquet']);
-    expect(await readFile(join(root, 'summary/run_date=2025-01-31/summary.json'), 'utf8')).toBe('new');
-    expect(files.some((f) => f.startsWith('_staging/'))).toBe(false);
+    it('leaves the published night untouched when a staged run is discarded', async () => {
+      const root = await tempDir();
+      const store = new LocalFolderStore(root);
+      await publish(store, A);
+
+      const failed = await store.stage(B.runId);
+      await stageVersion(failed, B);
+      await failed.discard();
+
+      expect(await seenLocally(root)).toMatchObject({ runId: A.runId });
+      expect(await readdir(join(root, '_runs'))).toEqual(['run-a']);
+    });
+
+    it('keeps latest.json on the newest run date when an older night is re-run', async () => {
+      const root = await tempDir();
+      const store = new LocalFolderStore(root);
+      await publish(store, A, '2025-02-28');
+
+      await publish(store, B, '2025-01-31');
+
+      expect(JSON.parse(await readFile(join(root, 'latest.json'), 'utf8')).run_date).toBe('2025-02-28');
+      expect(await store.publishedRunDates()).toEqual(['2025-01-31', '2025-02-28']);
+    });
+
+    it('refuses to publish over files of an older layout, which would stay visible beside every version', async () => {
+      const root = await tempDir();
+      await mkdir(join(root, `summary/run_date=${RUN_DATE}`), { recursive: true });
+      await writeFile(join(root, `summary/run_date=${RUN_DATE}/summary.json`), '{}');
+      const store = new LocalFolderStore(root);
+
+      await expect(publish(store, A)).rejects.toThrow(/older layout/);
+    });
   });
 
-  it('leaves the previous output untouched when a staged run is discarded', async () => {
-    const root = await tempDir();
-    const store = new LocalFolderStore(root);
-    await publishRun(store, 'good', '2025-01-31', { 'summary/run_date=2025-01-31/summary.json': 'good' });
-    const before = await listFiles(root);
+  describe('rollback', () => {
+    it('switches a night back to the version the current one replaced, then to the one before', async () => {
+      const root = await tempDir();
+      const store = new LocalFolderStore(root);
+      await publish(store, A);
+      await publish(store, B);
+      await publish(store, C);
 
-    const failed = await store.stage('failed');
-    await failed.put('summary/run_date=2025-01-31/summary.json', 'half');
-    await failed.discard();
+      const first = await store.rollback(RUN_DATE);
+      const afterFirst = await seenLocally(root);
+      const second = await store.rollback(RUN_DATE);
 
-    expect(await listFiles(root)).toEqual(before);
-    expect(await readFile(join(root, 'summary/run_date=2025-01-31/summary.json'), 'utf8')).toBe('good');
+      expect(first.runId).toBe(B.runId);
+      expect(afterFirst.runId).toBe(B.runId);
+      expect(second.runId).toBe(A.runId);
+      expect(await seenLocally(root)).toEqual({ runId: A.runId, segments: ['high', 'low'], rows: 4 });
+      expect(JSON.parse(await readFile(join(root, 'latest.json'), 'utf8')).run_id).toBe(A.runId);
+      await expect(store.rollback(RUN_DATE)).rejects.toThrow(/no previous version kept/);
+      expect(await leftovers(root)).toEqual([]);
+    });
+
+    it('says so when the night was never published', async () => {
+      await expect(new LocalFolderStore(await tempDir()).rollback(RUN_DATE)).rejects.toThrow(ClvError);
+    });
   });
 
-  it('keeps latest.json on the newest run date when an older night is re-run', async () => {
-    const root = await tempDir();
-    const store = new LocalFolderStore(root);
-    await publishRun(store, 'new', '2025-02-28', { 'summary/run_date=2025-02-28/summary.json': '{}' });
+  describe('recovery and retention', () => {
+    it('removes the files of a run that died before publishing (dead staging) and keeps published versions', async () => {
+      const root = await tempDir();
+      const store = new LocalFolderStore(root);
+      await publish(store, A);
+      await stageVersion(await store.stage('died'), B);
 
-    await publishRun(store, 'old', '2025-01-31', { 'summary/run_date=2025-01-31/summary.json': '{}' });
+      const report = await store.recover();
 
-    expect(JSON.parse(await readFile(join(root, 'latest.json'), 'utf8')).run_date).toBe('2025-02-28');
-    expect(await store.publishedRunDates()).toEqual(['2025-01-31', '2025-02-28']);
+      expect(report.actions).toEqual(['removed dead staging of run died']);
+      expect(await readdir(join(root, '_runs'))).toEqual(['run-a']);
+      expect(await seenLocally(root)).toMatchObject({ runId: A.runId });
+    });
+
+    it('removes a replaced version once it has been replaced for longer than the retention, and never the live one', async () => {
+      const root = await tempDir();
+      const t0 = Date.parse('2026-01-01T00:00:00Z');
+      await publish(new LocalFolderStore(root, { keepPreviousDays: 7, now: () => new Date(t0) }), A);
+      await publish(new LocalFolderStore(root, { keepPreviousDays: 7, now: () => new Date(t0 + DAY) }), B);
+
+      const within = await new LocalFolderStore(root, { keepPreviousDays: 7, now: () => new Date(t0 + 7 * DAY) }).recover();
+      const after = await new LocalFolderStore(root, { keepPreviousDays: 7, now: () => new Date(t0 + 8 * DAY + 1) }).recover();
+
+      expect(within.actions).toEqual([]);
+      expect(after.actions).toEqual([expect.stringMatching(/removed run run-a, a version of 2025-01-31 replaced more than 7 days ago/)]);
+      expect(await readdir(join(root, '_runs'))).toEqual(['run-b']);
+      expect(await seenLocally(root)).toMatchObject({ runId: B.runId });
+    });
   });
 
-  it('lets one run hold the lock at a time', async () => {
-    const store = new LocalFolderStore(await tempDir());
+  describe('the run lock', () => {
+    it('lets one run hold it at a time, and records the holder: run id, pid, host and start time', async () => {
+      const root = await tempDir();
+      const store = new LocalFolderStore(root);
 
-    const lock = await store.lock('one', 3600);
-    await expect(store.lock('two', 3600)).rejects.toThrow(RunLockedError);
-    await lock.release();
+      const lock = await store.lock('one', 3600);
+      const holder = JSON.parse(await readFile(join(root, '_lock/run.lock'), 'utf8'));
+      await expect(store.lock('two', 3600)).rejects.toThrow(RunLockedError);
+      await lock.release();
 
-    await expect(store.lock('three', 3600).then((l) => l.release())).resolves.toBeUndefined();
-  });
+      expect(holder).toMatchObject({ runId: 'one', pid: process.pid, host: hostname(), since: expect.any(String) });
+      await expect(store.lock('three', 3600).then((l) => l.release())).resolves.toBeUndefined();
+      expect(await leftovers(root)).toEqual([]);
+    });
 
-  it.each([
-    ['whose process is gone', { pid: 2 ** 22 + 7, since: new Date().toISOString() }],
-    ['older than its time to live', { pid: process.pid, since: '2000-01-01T00:00:00.000Z' }],
-  ])('takes over a lock %s', async (_, holder) => {
-    const root = await tempDir();
-    await mkdir(join(root, '_lock'), { recursive: true });
-    await writeFile(join(root, '_lock/run.lock'), JSON.stringify({ runId: 'crashed', host: hostname(), ...holder }));
+    it.each([
+      ['whose process is gone', { pid: 2 ** 22 + 7, since: new Date().toISOString() }],
+      ['older than its time to live', { pid: process.pid, since: '2000-01-01T00:00:00.000Z' }],
+    ])('takes over a lock %s', async (_, holder) => {
+      const root = await tempDir();
+      await mkdir(join(root, '_lock'), { recursive: true });
+      await writeFile(join(root, '_lock/run.lock'), JSON.stringify({ runId: 'crashed', host: hostname(), token: 't', ...holder }));
 
-    const lock = await new LocalFolderStore(root).lock('next', 3600);
+      const lock = await new LocalFolderStore(root).lock('next', 3600);
 
-    expect(JSON.parse(await readFile(join(root, '_lock/run.lock'), 'utf8')).runId).toBe('next');
-    await lock.release();
+      expect(JSON.parse(await readFile(join(root, '_lock/run.lock'), 'utf8')).runId).toBe('next');
+      await lock.release();
+    });
   });
 });

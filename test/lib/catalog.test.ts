@@ -137,41 +137,19 @@ describe('ClvCatalog: the customers table', () => {
     });
   });
 
-  it('projects run_date from the start date to NOW and segment over the tiers, at the layout the job writes', () => {
-    catalogTemplate().hasResourceProperties('AWS::Glue::Table', {
-      TableInput: Match.objectLike({
-        Name: 'customers',
-        Parameters: Match.objectLike({
-          'projection.enabled': 'true',
-          'projection.run_date.type': 'date',
-          'projection.run_date.format': 'yyyy-MM-dd',
-          'projection.run_date.range': '2020-01-01,NOW',
-          'projection.run_date.interval': '1',
-          'projection.run_date.interval.unit': 'DAYS',
-          'projection.segment.type': 'enum',
-          'projection.segment.values': CUSTOMER_PARTITIONS.segment.join(','),
-          'storage.location.template': s3Location('/clv/customers/run_date=${run_date}/segment=${segment}/'),
-        }),
-      }),
-    });
+  it('has no partition projection: the job registers each run date\'s partitions at its run\'s prefix, the switch catalog readers see', () => {
+    for (const name of ['customers', 'rejected_rows']) {
+      const { Parameters } = tableInput(catalogTemplate(), name) as { Parameters: Record<string, string> };
+      expect(Object.keys(Parameters).filter((k) => k.startsWith('projection.') || k === 'storage.location.template'), name).toEqual([]);
+    }
   });
 
-  it('follows the output prefix and the projection start date', () => {
+  it('follows the output prefix', () => {
     const stack = new Stack(new App({ context }), 'Test');
-    new ClvCatalog(stack, 'Catalog', { storage: new ClvStorage(stack, 'Storage', { outputPrefix: 'out/clv/' }), projectionStartDate: '2024-06-01' });
+    new ClvCatalog(stack, 'Catalog', { storage: new ClvStorage(stack, 'Storage', { outputPrefix: 'out/clv/' }) });
     Template.fromStack(stack).hasResourceProperties('AWS::Glue::Table', {
-      TableInput: Match.objectLike({
-        Name: 'customers',
-        Parameters: Match.objectLike({
-          'projection.run_date.range': '2024-06-01,NOW',
-          'storage.location.template': s3Location('/out/clv/customers/run_date=${run_date}/segment=${segment}/'),
-        }),
-      }),
+      TableInput: Match.objectLike({ Name: 'customers', StorageDescriptor: Match.objectLike({ Location: s3Location('/out/clv/customers/') }) }),
     });
-  });
-
-  it.each(['2024-02-30', '01/06/2024', 'yesterday'])('rejects the projection start date %s', (start) => {
-    expect(() => catalogTemplate({ projectionStartDate: start })).toThrow(/projectionStartDate must be a date/);
   });
 });
 
@@ -181,19 +159,12 @@ describe('ClvCatalog: the rejected_rows table', () => {
     expect(StorageDescriptor.Columns).toEqual(expectedColumns(REJECTED_COLUMNS));
   });
 
-  it('is Parquet under <outputPrefix>rejected/, with run_date projected', () => {
+  it('is Parquet under <outputPrefix>rejected/, partitioned by run_date', () => {
     catalogTemplate().hasResourceProperties('AWS::Glue::Table', {
       TableInput: Match.objectLike({
         Name: 'rejected_rows',
         PartitionKeys: [Match.objectLike({ Name: 'run_date', Type: 'date' })],
-        Parameters: Match.objectLike({
-          classification: 'parquet',
-          'projection.enabled': 'true',
-          'projection.run_date.type': 'date',
-          'projection.run_date.format': 'yyyy-MM-dd',
-          'projection.run_date.range': '2020-01-01,NOW',
-          'storage.location.template': s3Location('/clv/rejected/run_date=${run_date}/'),
-        }),
+        Parameters: Match.objectLike({ classification: 'parquet' }),
         StorageDescriptor: Match.objectLike({ Location: s3Location('/clv/rejected/') }),
       }),
     });

@@ -54,7 +54,7 @@ describe('ClvStorage: the drop bucket', () => {
     });
   });
 
-  it('expires noncurrent versions after 30 days, stale staging after 2 days and Athena results after 7 days', () => {
+  it('expires noncurrent versions after 30 days and Athena results after 7 days', () => {
     storageTemplate().hasResourceProperties('AWS::S3::Bucket', {
       LifecycleConfiguration: {
         Rules: [
@@ -65,7 +65,6 @@ describe('ClvStorage: the drop bucket', () => {
             AbortIncompleteMultipartUpload: { DaysAfterInitiation: 1 },
             Status: 'Enabled',
           }),
-          Match.objectLike({ Id: 'expire-stale-staging', Prefix: 'clv/_staging/', ExpirationInDays: 2, Status: 'Enabled' }),
           Match.objectLike({ Id: 'expire-athena-results', Prefix: 'athena-results/', ExpirationInDays: 7, Status: 'Enabled' }),
         ],
       },
@@ -77,20 +76,20 @@ describe('ClvStorage: the drop bucket', () => {
     const prefixes = properties.LifecycleConfiguration.Rules.map((r: { Prefix?: string }) => r.Prefix);
     expect(prefixes).not.toContain('orders/');
     expect(prefixes).not.toContain('clv/');
+    // a run's files stay as long as a night shows them: the job removes replaced runs, versioning keeps their bytes 30 days
+    expect(prefixes).not.toContain('clv/_runs/');
   });
 
-  it('moves the staging rule with the output prefix and takes custom expirations', () => {
+  it('moves the rules with their prefixes and takes custom expirations', () => {
     storageTemplate({
       outputPrefix: 'scored/clv/',
       athenaResultsPrefix: 'tmp/athena/',
-      stagingExpiration: Duration.days(1),
       athenaResultsExpiration: Duration.days(3),
       noncurrentVersionExpiration: Duration.days(90),
     }).hasResourceProperties('AWS::S3::Bucket', {
       LifecycleConfiguration: {
         Rules: [
           Match.objectLike({ NoncurrentVersionExpiration: { NoncurrentDays: 90 } }),
-          Match.objectLike({ Prefix: 'scored/clv/_staging/', ExpirationInDays: 1 }),
           Match.objectLike({ Prefix: 'tmp/athena/', ExpirationInDays: 3 }),
         ],
       },
@@ -139,7 +138,7 @@ describe('ClvStorage: prop validation', () => {
     ['no trailing slash', { outputPrefix: 'clv' }, /outputPrefix must be a relative S3 prefix/],
     ['an IAM wildcard', { athenaResultsPrefix: 'athena*/' }, /athenaResultsPrefix must be a relative S3 prefix/],
     ['the output inside the drop prefix', { inputPrefix: 'data/', outputPrefix: 'data/clv/' }, /inputPrefix .* and outputPrefix .* must not contain one another/],
-    ['a fractional day', { stagingExpiration: Duration.hours(12) }, /stagingExpiration must be a whole number of days/],
+    ['a fractional day', { athenaResultsExpiration: Duration.hours(12) }, /athenaResultsExpiration must be a whole number of days/],
   ])('rejects %s', (_title, props, message) => {
     expect(() => storageTemplate(props as ClvStorageProps)).toThrow(message);
   });

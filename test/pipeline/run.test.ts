@@ -9,10 +9,12 @@ import { fixture, sampleData, tempDir } from '../support/files.js';
 import { DEFECT_REASONS, generateOrders, recordedCountsSchema, type DefectKind } from '../support/gen-orders.js';
 import { genOrders, runLocal } from '../support/pipeline.js';
 
+/** What a reader of the output folder finds: the published files (links into the live runs), not the job's own `_` folders. */
 const listFiles = async (root: string): Promise<string[]> =>
   (await readdir(root, { recursive: true, withFileTypes: true }))
-    .filter((e) => e.isFile())
+    .filter((e) => e.isFile() || e.isSymbolicLink())
     .map((e) => join(e.parentPath, e.name).slice(root.length + 1))
+    .filter((path) => !path.startsWith('_'))
     .sort();
 
 describe('the pipeline on gen-orders exports, against their truth.json', () => {
@@ -137,9 +139,13 @@ describe('publishing, when a run fails or is repeated', () => {
       putReport: (k, body) => store.putReport(k, body),
       publishedRunDates: () => store.publishedRunDates(),
       lock: (id, ttl) => store.lock(id, ttl),
+      recover: () => store.recover(),
+      rollback: (runDate) => store.rollback(runDate),
       stage: async (runId) => {
         const staged = await store.stage(runId);
         return {
+          runId,
+          locationOf: (key) => staged.locationOf(key),
           open: (key) => staged.open(key),
           put: (key, body) => staged.put(key, body),
           discard: () => staged.discard(),

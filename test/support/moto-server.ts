@@ -79,15 +79,15 @@ export const createBucket = async (endpoint: string, bucket: string): Promise<S3
 };
 
 /**
- * A moto client whose CopyObject calls fail, as S3 does on a bad day (500 InternalError, not
- * retried), when `fails(n)` is true for the n-th copy: publishing is where the store copies.
+ * A moto client whose requests fail, as S3 does on a bad day (500 InternalError, not retried),
+ * when `fails(commandName, key)` is true.
  */
-export const motoS3ClientFailingCopies = (endpoint: string, fails: (copyNumber: number) => boolean): S3Client => {
+export const motoS3ClientFailing = (endpoint: string, fails: (command: string, key: string | undefined) => boolean): S3Client => {
   const client = motoS3Client(endpoint, { maxAttempts: 1 });
-  let copies = 0;
   client.middlewareStack.add(
     (next, context) => async (args) => {
-      if (context.commandName === 'CopyObjectCommand' && fails(++copies)) {
+      const key = (args.input as { Key?: string }).Key;
+      if (fails(context.commandName ?? '', key)) {
         throw Object.assign(new Error('We encountered an internal error. Please try again.'), {
           name: 'InternalError',
           $metadata: { httpStatusCode: 500 },
@@ -95,7 +95,7 @@ export const motoS3ClientFailingCopies = (endpoint: string, fails: (copyNumber: 
       }
       return next(args);
     },
-    { step: 'initialize', name: 'failCopies' },
+    { step: 'initialize', name: 'failRequests' },
   );
   return client;
 };

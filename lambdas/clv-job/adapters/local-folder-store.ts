@@ -1,133 +1,120 @@
 import { createWriteStream } from 'node:fs';
-import { mkdir, open, readFile, readdir, rename, rm, rmdir, stat, writeFile } from 'node:fs/promises';
-import { hostname } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
+import * as nodeFs from 'node:fs/promises';
 import { once } from 'node:events';
-import { RunLockedError } from '../errors.js';
-import { DATASETS, LATEST_KEY, LOCK_KEY, STAGING_DIR, datasetPartition, manifestKey, successKey } from '../layout.js';
-import type { ByteSink, OutputStore, RunLock, RunManifest, StagedRun } from '../ports.js';
-
-const exists = async (path: string): Promise<boolean> => stat(path).then(
-  () => true,
-  () => false,
-);
-
-/** Bookkeeping folders (`_staging`, `_lock`) disappear when nothing is left in them. */
-const removeIfEmpty = async (dir: string): Promise<void> => {
-  await rmdir(dir).catch(() => undefined);
-};
-
-/** Writes through a temporary name and renames, so a reader sees the old file or the new one. */
-const writeAtomically = async (path: string, body: string | Uint8Array): Promise<void> => {
-  await mkdir(dirname(path), { recursive: true });
-  const temporary = `${path}.${process.pid}.tmp`;
-  await writeFile(temporary, body);
-  await rename(temporary, path);
-};
+import { basename, dirname, join, relative, resolve } from 'node:path';
+import { PublishError } from '../errors.js';
+import { LIVE_DIR, LOCK_KEY, PUBLISH_DIR, RUNS_DIR, manifestKey, runDatePartition, runScopedKey, successKey } from '../layout.js';
+import type { ByteSink, OutputStore, PublishOutcome, RecoveryReport, RunLock, RunManifest, StagedRun } from '../ports.js';
+import { takeLocalLock } from './local-run-lock.js';
+import { VersionedPublisher, type PublisherOptions, type VersionSpace } from './versioned-publisher.js';
 
 /**
- * The output root as a local folder, laid out exactly as the S3 prefix is. A run writes under
- * `_staging/<run id>/`; publishing swaps each dataset's run-date partition in with a rename and
- * writes the manifest, `_SUCCESS` and `latest.json` last.
+ * The file-system calls the store makes while publishing and recovering. Tests pass a wrapper
+ * that fails (or kills the process at) the k-th call.
+ */
+export type LocalFs = Pick<
+  typeof nodeFs,
+  'mkdir' | 'readFile' | 'writeFile' | 'rename' | 'rm' | 'rmdir' | 'readdir' | 'stat' | 'lstat' | 'symlink' | 'readlink' | 'unlink' | 'link' | 'open'
+>;
+
+export interface LocalFolderStoreOptions extends PublisherOptions {
+  /** @default node:fs/promises */
+  readonly fs?: LocalFs;
+}
+
+const code = (error: unknown): string | undefined => (error as NodeJS.ErrnoException)?.code;
+const RUN_ID = /^[A-Za-z0-9._-]+$/;
+const TEMPORARY = '.tmp-';
+
+/**
+ * The output root as a local folder. A run writes under `_runs/<run id>/`. What readers see,
+ * `customers/run_date=D/segment=high/part-00000.parquet` and so on, are links through one
+ * switch per run date, `_live/run_date=D -> ../_runs/<run id>`:
+ *
+ *   customers/run_date=D/segment=high/part-00000.parquet -> ../../../_live/run_date=D/customers/run_date=D/segment=high/part-00000.parquet
+ *
+ * Publishing renames a new `_live/run_date=D` link over the old one, which changes every file of
+ * the night at once. File links (not directory links) because DuckDB's `**` glob does not descend
+ * into linked directories; a link that leads nowhere in the live run (a file only another version
+ * has) is skipped by DuckDB and by directory walkers that follow links, and is tidied after the switch.
  */
 export class LocalFolderStore implements OutputStore {
   readonly location: string;
+  private readonly fs: LocalFs;
+  private readonly space: LocalVersionSpace;
+  private readonly publisher: VersionedPublisher;
 
-  constructor(root: string) {
+  constructor(root: string, options: LocalFolderStoreOptions = {}) {
     this.location = resolve(root);
+    this.fs = options.fs ?? nodeFs;
+    this.space = new LocalVersionSpace(this.location, this.fs);
+    this.publisher = new VersionedPublisher(this.space, options);
   }
 
   async stage(runId: string): Promise<StagedRun> {
-    const stagingRoot = join(this.location, STAGING_DIR, runId);
-    await mkdir(stagingRoot, { recursive: true });
-    return new LocalStagedRun(this.location, stagingRoot);
+    if (!RUN_ID.test(runId)) throw new PublishError(`run id ${JSON.stringify(runId)} is not usable as a folder name`);
+    await this.fs.mkdir(join(this.location, RUNS_DIR, runId), { recursive: true });
+    return new LocalStagedRun(this.location, runId, this.fs, this.space, this.publisher);
   }
 
   async read(key: string): Promise<Uint8Array | null> {
     try {
-      return await readFile(join(this.location, key));
+      return await this.fs.readFile(join(this.location, key));
     } catch (error) {
-      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return null;
+      if (code(error) === 'ENOENT') return null;
       throw error;
     }
   }
 
+  /** A temporary file renamed into place: a reader sees the old report or the new one. */
   async putReport(key: string, body: string): Promise<void> {
-    await writeAtomically(join(this.location, key), body);
+    const path = join(this.location, key);
+    await this.fs.mkdir(dirname(path), { recursive: true });
+    const temporary = `${path}${TEMPORARY}${process.pid}`;
+    await this.fs.writeFile(temporary, body);
+    await this.fs.rename(temporary, path);
   }
 
+  /** The run dates whose live run holds its `_SUCCESS`. */
   async publishedRunDates(): Promise<string[]> {
-    const summaries = join(this.location, 'summary');
-    if (!(await exists(summaries))) return [];
     const dates: string[] = [];
-    for (const entry of await readdir(summaries)) {
+    for (const entry of await this.space.entries(join(this.location, LIVE_DIR))) {
       const match = /^run_date=(\d{4}-\d{2}-\d{2})$/.exec(entry);
-      if (match?.[1] && (await exists(join(this.location, successKey(match[1]))))) dates.push(match[1]);
+      if (match?.[1] && (await this.read(successKey(match[1]))) !== null) dates.push(match[1]);
     }
     return dates.sort();
   }
 
-  /**
-   * An exclusive-create lock file. A lock left by a process that no longer runs on this host, or
-   * older than the time-to-live, is taken over.
-   */
-  async lock(runId: string, ttlSeconds: number): Promise<RunLock> {
-    const path = join(this.location, LOCK_KEY);
-    await mkdir(dirname(path), { recursive: true });
-    const body = JSON.stringify({ runId, pid: process.pid, host: hostname(), since: new Date().toISOString() });
-    for (let attempt = 0; attempt < 2; attempt++) {
-      try {
-        const handle = await open(path, 'wx');
-        await handle.writeFile(body);
-        await handle.close();
-        return {
-          release: async () => {
-            await rm(path, { force: true });
-            await removeIfEmpty(dirname(path));
-          },
-        };
-      } catch (error) {
-        if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
-        const holder = await this.lockHolder(path, ttlSeconds);
-        if (!holder.stale) throw new RunLockedError(`another run (${holder.runId}) holds the lock on ${this.location} since ${holder.since}`);
-        await rm(path, { force: true });
-      }
-    }
-    throw new RunLockedError(`could not take the lock on ${this.location}`);
+  lock(runId: string, ttlSeconds: number): Promise<RunLock> {
+    return takeLocalLock(join(this.location, LOCK_KEY), runId, ttlSeconds, this.fs);
   }
 
-  private async lockHolder(path: string, ttlSeconds: number): Promise<{ runId: string; since: string; stale: boolean }> {
-    const now = Date.now();
-    try {
-      const holder = JSON.parse(await readFile(path, 'utf8')) as { runId?: string; pid?: number; host?: string; since?: string };
-      const since = holder.since ?? new Date(0).toISOString();
-      let alive = true;
-      if (holder.host === hostname() && typeof holder.pid === 'number') {
-        try {
-          process.kill(holder.pid, 0);
-        } catch {
-          alive = false;
-        }
-      }
-      const expired = now - Date.parse(since) > ttlSeconds * 1000;
-      return { runId: holder.runId ?? 'unknown', since, stale: !alive || expired };
-    } catch {
-      // an unreadable lock file is left over from a crash between create and write
-      return { runId: 'unknown', since: 'an unknown time', stale: true };
-    }
+  recover(): Promise<RecoveryReport> {
+    return this.publisher.recover();
+  }
+
+  rollback(runDate: string): Promise<PublishOutcome> {
+    return this.publisher.rollback(runDate);
   }
 }
 
 class LocalStagedRun implements StagedRun {
   constructor(
     private readonly root: string,
-    private readonly stagingRoot: string,
+    readonly runId: string,
+    private readonly fs: LocalFs,
+    private readonly space: LocalVersionSpace,
+    private readonly publisher: VersionedPublisher,
   ) {}
 
+  locationOf(key: string): string {
+    return join(this.root, runScopedKey(this.runId, key));
+  }
+
   async open(key: string): Promise<ByteSink> {
-    const path = join(this.stagingRoot, key);
-    await mkdir(dirname(path), { recursive: true });
-    const stream = createWriteStream(path);
+    const path = this.locationOf(key);
+    await this.fs.mkdir(dirname(path), { recursive: true });
+    const stream = createWriteStream(path, { flags: 'wx' });
     await once(stream, 'open');
     return {
       async write(chunk) {
@@ -141,61 +128,229 @@ class LocalStagedRun implements StagedRun {
   }
 
   async put(key: string, body: Uint8Array | string): Promise<void> {
-    const path = join(this.stagingRoot, key);
-    await mkdir(dirname(path), { recursive: true });
-    await writeFile(path, body);
+    await this.space.putRunFile(this.runId, key, body);
   }
 
-  async publish(runDate: string, manifest: RunManifest): Promise<void> {
-    // readers that trust the marker stop trusting this run date while it is replaced
-    await rm(join(this.root, successKey(runDate)), { force: true });
-    const trash = join(this.stagingRoot, '.replaced');
-    const swapped: { final: string; old: string | null }[] = [];
+  publish(runDate: string, manifest: RunManifest): Promise<PublishOutcome> {
+    if (manifest.runId !== this.runId || manifest.runDate !== runDate) {
+      return Promise.reject(new PublishError(`the manifest names run ${manifest.runId} of ${manifest.runDate}, not run ${this.runId} of ${runDate}`));
+    }
+    return this.publisher.publish(manifest);
+  }
+
+  /** Removes the run's files unless a run date shows them. */
+  async discard(): Promise<void> {
+    if (!(await this.space.isLiveAnywhere(this.runId))) await this.space.removeRun(this.runId);
+  }
+}
+
+/** The local half of the protocol in versioned-publisher.ts. */
+class LocalVersionSpace implements VersionSpace {
+  constructor(
+    readonly location: string,
+    private readonly fs: LocalFs,
+  ) {}
+
+  private path(key: string): string {
+    return join(this.location, key);
+  }
+
+  private liveLink(runDate: string): string {
+    return join(this.location, LIVE_DIR, runDatePartition(runDate));
+  }
+
+  async entries(dir: string): Promise<string[]> {
     try {
-      for (const dataset of DATASETS) {
-        const partition = datasetPartition(dataset, runDate);
-        const staged = join(this.stagingRoot, partition);
-        if (!(await exists(staged))) continue;
-        const final = join(this.root, partition);
-        let old: string | null = null;
-        if (await exists(final)) {
-          old = join(trash, partition);
-          await mkdir(dirname(old), { recursive: true });
-          await rename(final, old);
-        }
-        await mkdir(dirname(final), { recursive: true });
-        await rename(staged, final);
-        swapped.push({ final, old });
-      }
+      return await this.fs.readdir(dir);
     } catch (error) {
-      // put back what was there: a failed publish leaves the previous output as it was
-      for (const { final, old } of swapped.reverse()) {
-        await rm(final, { recursive: true, force: true });
-        if (old) await rename(old, final);
-      }
+      if (code(error) === 'ENOENT') return [];
       throw error;
     }
-    await writeAtomically(join(this.root, manifestKey(runDate)), JSON.stringify(manifest, null, 2) + '\n');
-    await writeAtomically(join(this.root, successKey(runDate)), '');
-    await this.updateLatest(runDate, manifest.runId);
-    await this.discard();
   }
 
-  async discard(): Promise<void> {
-    await rm(this.stagingRoot, { recursive: true, force: true });
-    await removeIfEmpty(dirname(this.stagingRoot));
-  }
-
-  /** `latest.json` names the newest published run date; re-running an older night leaves it alone. */
-  private async updateLatest(runDate: string, runId: string): Promise<void> {
-    const path = join(this.root, LATEST_KEY);
-    let current: string | null = null;
+  async readRecord(key: string): Promise<unknown> {
+    let text: string;
     try {
-      current = (JSON.parse(await readFile(path, 'utf8')) as { run_date?: string }).run_date ?? null;
-    } catch {
-      current = null;
+      text = await this.fs.readFile(this.path(key), 'utf8');
+    } catch (error) {
+      if (code(error) === 'ENOENT') return null;
+      throw error;
     }
-    if (current !== null && current > runDate) return;
-    await writeAtomically(path, JSON.stringify({ run_date: runDate, run_id: runId, summary: `summary/run_date=${runDate}/summary.json` }, null, 2) + '\n');
+    return JSON.parse(text) as unknown;
+  }
+
+  /** A temporary file renamed over the record: readers see the old record or the new one. */
+  async writeRecord(key: string, value: unknown): Promise<void> {
+    const path = this.path(key);
+    await this.fs.mkdir(dirname(path), { recursive: true });
+    const temporary = `${path}${TEMPORARY}${process.pid}`;
+    await this.fs.writeFile(temporary, JSON.stringify(value, null, 2) + '\n');
+    await this.fs.rename(temporary, path);
+  }
+
+  async deleteRecord(key: string): Promise<void> {
+    await this.fs.rm(this.path(key), { force: true });
+  }
+
+  async putRunFile(runId: string, key: string, body: Uint8Array | string): Promise<void> {
+    const path = this.path(runScopedKey(runId, key));
+    await this.fs.mkdir(dirname(path), { recursive: true });
+    // `wx`: a run's files are written once
+    await this.fs.writeFile(path, body, { flag: 'wx' });
+  }
+
+  async readRunFile(runId: string, key: string): Promise<Uint8Array | null> {
+    try {
+      return await this.fs.readFile(this.path(runScopedKey(runId, key)));
+    } catch (error) {
+      if (code(error) === 'ENOENT') return null;
+      throw error;
+    }
+  }
+
+  async listRuns(): Promise<string[]> {
+    return (await this.entries(join(this.location, RUNS_DIR))).filter((name) => RUN_ID.test(name));
+  }
+
+  async removeRun(runId: string): Promise<void> {
+    await this.fs.rm(join(this.location, RUNS_DIR, runId), { recursive: true, force: true });
+    await this.fs.rmdir(join(this.location, RUNS_DIR)).catch(() => undefined);
+  }
+
+  async runHolds(manifest: RunManifest): Promise<boolean> {
+    const keys = [...manifest.files.map((f) => ({ key: f.key, bytes: f.bytes as number | null })), { key: manifestKey(manifest.runDate), bytes: null }, { key: successKey(manifest.runDate), bytes: null }];
+    for (const { key, bytes } of keys) {
+      try {
+        const info = await this.fs.stat(this.path(runScopedKey(manifest.runId, key)));
+        if (bytes !== null && info.size !== bytes) return false;
+      } catch {
+        return false;
+      }
+    }
+    return true;
+  }
+
+  async liveRun(runDate: string): Promise<string | null> {
+    try {
+      const target = await this.fs.readlink(this.liveLink(runDate));
+      return basename(target);
+    } catch (error) {
+      if (code(error) === 'ENOENT') return null;
+      throw error;
+    }
+  }
+
+  async isLiveAnywhere(runId: string): Promise<boolean> {
+    for (const entry of await this.entries(join(this.location, LIVE_DIR))) {
+      if (entry.includes(TEMPORARY)) continue;
+      const target = await this.fs.readlink(join(this.location, LIVE_DIR, entry)).catch(() => '');
+      if (basename(target) === runId) return true;
+    }
+    return false;
+  }
+
+  /**
+   * A link for every file of the run, leading through `_live/run_date=D`: invisible until the
+   * switch for a file the previous version lacks (the link leads nowhere yet), unchanged for a
+   * file both versions have. A real file where a link belongs (an output written before this
+   * layout) stops the publish: it would stay visible beside every version.
+   */
+  async prepareSwitch(next: RunManifest): Promise<void> {
+    const live = this.liveLink(next.runDate);
+    const made = new Set<string>([join(this.location, LIVE_DIR)]);
+    await this.fs.mkdir(join(this.location, LIVE_DIR), { recursive: true });
+    for (const key of [...next.files.map((f) => f.key), manifestKey(next.runDate), successKey(next.runDate)]) {
+      const link = this.path(key);
+      const target = relative(dirname(link), join(live, key));
+      let current: string | null = null;
+      try {
+        current = await this.fs.readlink(link);
+      } catch (error) {
+        // EINVAL: a file, not a link
+        if (code(error) === 'EINVAL') throw new PublishError(`${link} is a file, not a link: the folder holds output of an older layout; publish into a fresh folder`);
+        if (code(error) !== 'ENOENT') throw error;
+      }
+      if (current === target) continue;
+      if (!made.has(dirname(link))) {
+        await this.fs.mkdir(dirname(link), { recursive: true });
+        made.add(dirname(link));
+      }
+      // a link is made under a temporary name and renamed into place: never half made
+      await this.symlinkInPlace(target, link, next.runId);
+    }
+  }
+
+  /** Creates `path` as a link to `target` by renaming a new link over it. */
+  private async symlinkInPlace(target: string, path: string, runId: string): Promise<void> {
+    const temporary = `${path}${TEMPORARY}${runId}`;
+    try {
+      await this.fs.symlink(target, temporary);
+    } catch (error) {
+      if (code(error) !== 'EEXIST') throw error;
+      // left by a crashed attempt of the same run
+      await this.fs.rm(temporary, { force: true });
+      await this.fs.symlink(target, temporary);
+    }
+    await this.fs.rename(temporary, path);
+  }
+
+  /** The switch: a new link renamed over `_live/run_date=D` (rename(2) replaces it atomically). */
+  async switchTo(next: RunManifest): Promise<void> {
+    await this.symlinkInPlace(join('..', RUNS_DIR, next.runId), this.liveLink(next.runDate), next.runId);
+  }
+
+  /** Before the commit nothing readers see changed: only links that lead nowhere go. */
+  async undoSwitch(_attempted: RunManifest | null, _previous: RunManifest | null, runDate: string): Promise<void> {
+    await this.tidy(runDate);
+  }
+
+  /** Removes, under every dataset's run date, links that lead nowhere and temporary files. */
+  async tidy(runDate: string): Promise<void> {
+    for (const entry of await this.entries(join(this.location, LIVE_DIR))) {
+      if (entry.startsWith(`${runDatePartition(runDate)}${TEMPORARY}`)) await this.fs.rm(join(this.location, LIVE_DIR, entry), { force: true });
+    }
+    for (const dir of [this.location, join(this.location, PUBLISH_DIR)]) {
+      for (const entry of await this.entries(dir)) if (entry.includes(TEMPORARY)) await this.fs.rm(join(dir, entry), { force: true });
+    }
+    for (const dataset of await this.entries(this.location)) {
+      if (dataset.startsWith('_') || dataset.startsWith('.')) continue;
+      if (await this.tidyDir(join(this.location, dataset, runDatePartition(runDate)))) await this.fs.rmdir(join(this.location, dataset)).catch(() => undefined);
+    }
+  }
+
+  /** A link whose target is missing; any other failure to look is not taken for "missing". */
+  private async leadsNowhere(path: string): Promise<boolean> {
+    try {
+      await this.fs.stat(path);
+      return false;
+    } catch (error) {
+      if (code(error) === 'ENOENT') return true;
+      throw error;
+    }
+  }
+
+  /** Depth first; returns whether the folder is gone (empty and removed). */
+  private async tidyDir(dir: string): Promise<boolean> {
+    let names: string[];
+    try {
+      names = await this.fs.readdir(dir);
+    } catch (error) {
+      if (code(error) === 'ENOENT' || code(error) === 'ENOTDIR') return code(error) === 'ENOENT';
+      throw error;
+    }
+    let left = names.length;
+    for (const name of names) {
+      const path = join(dir, name);
+      const info = await this.fs.lstat(path);
+      if (info.isDirectory()) {
+        if (await this.tidyDir(path)) left--;
+      } else if (name.includes(TEMPORARY) || (info.isSymbolicLink() && (await this.leadsNowhere(path)))) {
+        await this.fs.unlink(path);
+        left--;
+      }
+    }
+    if (left > 0) return false;
+    await this.fs.rmdir(dir).catch(() => undefined);
+    return true;
   }
 }

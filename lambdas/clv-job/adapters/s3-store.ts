@@ -2,7 +2,6 @@ import { once } from 'node:events';
 import { PassThrough } from 'node:stream';
 import {
   AbortMultipartUploadCommand,
-  CopyObjectCommand,
   DeleteObjectCommand,
   DeleteObjectsCommand,
   GetObjectCommand,
@@ -12,15 +11,22 @@ import {
   type S3Client,
 } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
-import { ClvError, RunLockedError, firstLine } from '../errors.js';
-import { DATASETS, LATEST_KEY, LOCK_KEY, STAGING_DIR, datasetPartition, manifestKey, successKey } from '../layout.js';
-import type { ByteSink, OutputStore, RunLock, RunManifest, StagedRun } from '../ports.js';
+import { ClvError, PublishError, RunLockedError, firstLine } from '../errors.js';
+import { LOCK_KEY, RUNS_DIR, datasetOf, manifestKey, runScopedKey } from '../layout.js';
+import type { ByteSink, OutputStore, PublishOutcome, RecoveryReport, RunLock, RunManifest, StagedRun } from '../ports.js';
+import { GluePartitionSwitch, type CatalogOptions } from './glue-partitions.js';
+import { VersionedPublisher, manifestSchema, type PublisherOptions, type VersionSpace } from './versioned-publisher.js';
 
-export interface S3StoreOptions {
+export interface S3StoreOptions extends PublisherOptions {
   readonly client: S3Client;
   readonly bucket: string;
   /** The output prefix, e.g. `clv/`; a trailing slash is added when missing. `''` is the bucket's root. */
   readonly prefix: string;
+  /**
+   * The Glue tables whose run-date partitions the switch points at a run's prefix (catalog
+   * readers such as Athena). Without it only file readers (manifest, `latest.json`) are served.
+   */
+  readonly catalog?: CatalogOptions;
   /**
    * Multipart part size of streamed uploads. Memory per open file is about partSize x queueSize.
    * @default 16 MiB
@@ -33,12 +39,7 @@ export interface S3StoreOptions {
    * @default 1000
    */
   readonly batchSize?: number;
-  /** Wall clock for the lock's age, passed in so tests can fix it. @default () => new Date() */
-  readonly now?: () => Date;
 }
-
-/** A publish failed and its rollback did too: the previous run's objects wait under `backupPrefix`. */
-export class PublishRollbackError extends ClvError {}
 
 interface ListedObject {
   readonly key: string;
@@ -52,24 +53,34 @@ const isMissing = (error: unknown): boolean =>
 
 const EMPTY = new Uint8Array(0);
 const escapeRegExp = (text: string): string => text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+const RUN_ID = /^[A-Za-z0-9._-]+$/;
+const RUN_DATE_OF_KEY = /\/run_date=(\d{4}-\d{2}-\d{2})\//;
 
 /**
- * The output prefix in S3, laid out exactly as the local folder store lays out its folder. A run
- * writes under `_staging/<run id>/`; publishing replaces the run date's partitions by server-side
- * copies and writes the manifest, `_SUCCESS` and `latest.json` last. S3 has no atomic rename, so
- * the previous partitions are copied aside first and put back if the publish fails half-way.
+ * The output prefix in S3. A run writes its files once under `_runs/<run id>/` (laid out as the
+ * local folder's datasets: `_runs/<run id>/customers/run_date=D/segment=high/part-00000.parquet`);
+ * publishing switches a run date in one step per kind of reader (adapters/versioned-publisher.ts):
+ * the Glue partitions of each table in one BatchUpdatePartition (catalog readers, Athena), then
+ * the run date's manifest `summary/run_date=D/_manifest.json` in one PUT (file readers, and the
+ * commit point). S3 has no rename, so nothing is copied or deleted to publish: the previous
+ * version stays where it is until it expires.
  */
 export class S3Store implements OutputStore {
   readonly location: string;
   private readonly prefix: string;
   private readonly now: () => Date;
   private readonly batchSize: number;
+  private readonly space: S3VersionSpace;
+  private readonly publisher: VersionedPublisher;
 
   constructor(private readonly options: S3StoreOptions) {
     this.batchSize = Math.min(1000, Math.max(1, options.batchSize ?? 1000));
     this.prefix = options.prefix === '' ? '' : options.prefix.replace(/^\/+/, '').replace(/\/*$/, '/');
     this.location = `s3://${options.bucket}/${this.prefix}`;
     this.now = options.now ?? (() => new Date());
+    const partitions = options.catalog ? new GluePartitionSwitch(options.catalog, (key) => `s3://${options.bucket}/${this.keyOf(key)}`) : null;
+    this.space = new S3VersionSpace(this, partitions);
+    this.publisher = new VersionedPublisher(this.space, options);
   }
 
   get client(): S3Client {
@@ -86,13 +97,21 @@ export class S3Store implements OutputStore {
   }
 
   async stage(runId: string): Promise<StagedRun> {
-    if (!/^[A-Za-z0-9._-]+$/.test(runId)) throw new ClvError(`run id ${JSON.stringify(runId)} is not usable in an S3 key`);
-    return new S3StagedRun(this, runId, this.keyOf(`${STAGING_DIR}/${runId}/`), this.keyOf(`${STAGING_DIR}/${runId}.replaced/`));
+    if (!RUN_ID.test(runId)) throw new ClvError(`run id ${JSON.stringify(runId)} is not usable in an S3 key`);
+    return new S3StagedRun(this, runId, this.publisher);
   }
 
+  /** A published key, read through its run date's manifest (the key in the live run); other keys as they are. */
   async read(key: string): Promise<Uint8Array | null> {
+    const runDate = RUN_DATE_OF_KEY.exec(`/${key}`)?.[1];
+    if (datasetOf(key) === null || runDate === undefined || key === manifestKey(runDate)) return this.getObject(this.keyOf(key));
+    const live = await this.space.liveRun(runDate);
+    return live === null ? null : this.getObject(this.keyOf(runScopedKey(live, key)));
+  }
+
+  async getObject(fullKey: string): Promise<Uint8Array | null> {
     try {
-      const object = await this.client.send(new GetObjectCommand({ Bucket: this.bucket, Key: this.keyOf(key) }));
+      const object = await this.client.send(new GetObjectCommand({ Bucket: this.bucket, Key: fullKey }));
       return object.Body ? await object.Body.transformToByteArray() : EMPTY;
     } catch (error) {
       if (isMissing(error)) return null;
@@ -100,15 +119,23 @@ export class S3Store implements OutputStore {
     }
   }
 
-  /** One paged listing of `summary/`: the run dates whose partition holds a `_SUCCESS`. */
   async putReport(key: string, body: string): Promise<void> {
     await this.putObject(this.keyOf(key), body, 'application/json');
   }
 
+  /** One paged listing of `summary/`: the run dates that have a manifest (the switch of file readers). */
   async publishedRunDates(): Promise<string[]> {
-    const marker = new RegExp(`^${escapeRegExp(this.keyOf('summary/'))}run_date=(\\d{4}-\\d{2}-\\d{2})/_SUCCESS$`);
+    const marker = new RegExp(`^${escapeRegExp(this.keyOf('summary/'))}run_date=(\\d{4}-\\d{2}-\\d{2})/_manifest\\.json$`);
     const dates = (await this.list(this.keyOf('summary/'))).flatMap((o) => marker.exec(o.key)?.[1] ?? []);
     return [...new Set(dates)].sort();
+  }
+
+  recover(): Promise<RecoveryReport> {
+    return this.publisher.recover();
+  }
+
+  rollback(runDate: string): Promise<PublishOutcome> {
+    return this.publisher.rollback(runDate);
   }
 
   /**
@@ -200,17 +227,6 @@ export class S3Store implements OutputStore {
     }
   }
 
-  /**
-   * A server-side copy: no bytes pass through the Lambda. S3 computes a fresh full-object CRC32 for
-   * the copy (a multipart upload's checksum is per part). CopyObject takes objects up to 5 GB;
-   * the job's Parquet parts are far smaller (a million customers is ~40 MB). A larger object
-   * would need a multipart copy (UploadPartCopy), which this store does not do: it fails clearly.
-   */
-  async copy(from: string, to: string, size: number): Promise<void> {
-    if (size > 5 * 1024 ** 3) throw new ClvError(`s3://${this.bucket}/${from} is over 5 GB: CopyObject cannot copy it (UploadPartCopy would be needed)`);
-    await this.client.send(new CopyObjectCommand({ Bucket: this.bucket, Key: to, CopySource: copySource(this.bucket, from), ChecksumAlgorithm: 'CRC32' }));
-  }
-
   async putObject(key: string, body: Uint8Array | string, contentType?: string): Promise<void> {
     const bytes = typeof body === 'string' ? Buffer.from(body) : body;
     await this.client.send(
@@ -238,6 +254,19 @@ export class S3Store implements OutputStore {
     } while (keyMarker);
   }
 
+  /** The run ids under `_runs/` (one delimited listing). */
+  async listRunIds(): Promise<string[]> {
+    const ids: string[] = [];
+    const prefix = this.keyOf(`${RUNS_DIR}/`);
+    let token: string | undefined;
+    do {
+      const page = await this.client.send(new ListObjectsV2Command({ Bucket: this.bucket, Prefix: prefix, Delimiter: '/', ContinuationToken: token, MaxKeys: this.batchSize }));
+      for (const p of page.CommonPrefixes ?? []) if (p.Prefix) ids.push(p.Prefix.slice(prefix.length, -1));
+      token = page.IsTruncated ? page.NextContinuationToken : undefined;
+    } while (token);
+    return ids.filter((id) => RUN_ID.test(id));
+  }
+
   partSize(): number {
     return this.options.partSize ?? 16 * 1024 * 1024;
   }
@@ -247,24 +276,26 @@ export class S3Store implements OutputStore {
   }
 }
 
-/** CopySource is `bucket/key`, the key URI-encoded (slashes kept). */
-const copySource = (bucket: string, key: string): string => `${bucket}/${key.split('/').map(encodeURIComponent).join('/')}`;
-
 const contentTypeOf = (key: string): string | undefined =>
   key.endsWith('.json') ? 'application/json' : key.endsWith('.html') ? 'text/html; charset=utf-8' : key.endsWith('.parquet') ? 'application/vnd.apache.parquet' : undefined;
 
 class S3StagedRun implements StagedRun {
   /** Uploads not closed yet, with their bodies: a failed run aborts them. */
   private readonly openUploads = new Map<Upload, PassThrough>();
+  /** Full key prefix of this run's objects. */
+  private readonly runPrefix: string;
 
   constructor(
     private readonly store: S3Store,
-    private readonly runId: string,
-    /** Full key prefix of this run's staged objects. */
-    private readonly stagingPrefix: string,
-    /** Where the previous partitions are copied aside while publishing. */
-    private readonly backupPrefix: string,
-  ) {}
+    readonly runId: string,
+    private readonly publisher: VersionedPublisher,
+  ) {
+    this.runPrefix = store.keyOf(`${RUNS_DIR}/${runId}/`);
+  }
+
+  locationOf(key: string): string {
+    return `s3://${this.store.bucket}/${this.runPrefix}${key}`;
+  }
 
   /**
    * Streams into a multipart upload (lib-storage's Upload) as the bytes come: a file never sits
@@ -274,7 +305,7 @@ class S3StagedRun implements StagedRun {
     const body = new PassThrough();
     const upload = new Upload({
       client: this.store.client,
-      params: { Bucket: this.store.bucket, Key: `${this.stagingPrefix}${key}`, Body: body, ContentType: contentTypeOf(key) },
+      params: { Bucket: this.store.bucket, Key: `${this.runPrefix}${key}`, Body: body, ContentType: contentTypeOf(key) },
       partSize: this.store.partSize(),
       queueSize: this.store.queueSize(),
       leavePartsOnError: false,
@@ -308,61 +339,19 @@ class S3StagedRun implements StagedRun {
   }
 
   async put(key: string, body: Uint8Array | string): Promise<void> {
-    await this.store.putObject(`${this.stagingPrefix}${key}`, body, contentTypeOf(key));
+    await this.store.putObject(`${this.runPrefix}${key}`, body, contentTypeOf(key));
   }
 
-  /**
-   * (1) delete the run date's `_SUCCESS`, so readers that trust it stop trusting the partitions;
-   * (2) copy the run date's current partitions of every staged dataset aside, then delete them, so
-   * a reader listing a partition never sees a mix of two runs; (3) copy the staged objects to
-   * their final keys; (4) write the manifest, `_SUCCESS`, then `latest.json`; (5) delete staging.
-   * If (2) or (3) fails, the partitions are put back as they were, `_SUCCESS` included.
-   */
-  async publish(runDate: string, manifest: RunManifest): Promise<void> {
-    const store = this.store;
-    const staged = (await store.list(this.stagingPrefix)).map((o) => ({ ...o, relative: o.key.slice(this.stagingPrefix.length) }));
-    const partitions = DATASETS.map((d) => `${datasetPartition(d, runDate)}/`).filter((p) => staged.some((o) => o.relative.startsWith(p)));
-    const stray = staged.filter((o) => !partitions.some((p) => o.relative.startsWith(p)));
-    if (stray.length > 0) throw new ClvError(`staged ${stray[0]?.relative} lies outside the run date ${runDate}'s partitions`);
-
-    const success = store.keyOf(successKey(runDate));
-    const previous = (await Promise.all(partitions.map((p) => store.list(store.keyOf(p))))).flat();
-    const hadSuccess = previous.some((o) => o.key === success);
-    // (1) S3 deletes are not ordered with later writes for readers, but a reader that finds no
-    // _SUCCESS, or a manifest naming another run, knows the partition is being replaced
-    if (hadSuccess) await store.deleteKeys([success]);
-    const backedUp: ListedObject[] = [];
-    const published: string[] = [];
-    try {
-      // (2)
-      for (const object of previous) {
-        if (object.key === success) continue;
-        await store.copy(object.key, this.backupKey(object.key), object.size);
-        backedUp.push(object);
-      }
-      await store.deleteKeys(backedUp.map((o) => o.key));
-      // (3)
-      for (const object of staged) {
-        const target = store.keyOf(object.relative);
-        await store.copy(object.key, target, object.size);
-        published.push(target);
-      }
-    } catch (error) {
-      await this.rollBack(published, backedUp, hadSuccess ? success : null, error);
-      throw error;
+  publish(runDate: string, manifest: RunManifest): Promise<PublishOutcome> {
+    if (manifest.runId !== this.runId || manifest.runDate !== runDate) {
+      return Promise.reject(new PublishError(`the manifest names run ${manifest.runId} of ${manifest.runDate}, not run ${this.runId} of ${runDate}`));
     }
-    // (4)
-    await store.putObject(store.keyOf(manifestKey(runDate)), JSON.stringify(manifest, null, 2) + '\n', 'application/json');
-    await store.putObject(success, EMPTY);
-    await this.updateLatest(runDate, manifest.runId);
-    // (5)
-    await this.discard();
-    await store.deleteKeys((await store.list(this.backupPrefix)).map((o) => o.key));
+    return this.publisher.publish(manifest);
   }
 
   /**
    * Aborts the uploads still open (their parts would otherwise be kept, and billed, until the
-   * bucket's lifecycle rule aborts them) and deletes the staged objects.
+   * bucket's lifecycle rule aborts them) and deletes the run's objects, unless it was published.
    */
   async discard(): Promise<void> {
     for (const [upload, body] of this.openUploads) {
@@ -370,47 +359,88 @@ class S3StagedRun implements StagedRun {
       body.destroy();
     }
     this.openUploads.clear();
-    await this.store.abortUploads(this.stagingPrefix);
-    await this.store.deleteKeys((await this.store.list(this.stagingPrefix)).map((o) => o.key));
-  }
-
-  private backupKey(key: string): string {
-    return `${this.backupPrefix}${key.slice(this.store.keyOf('').length)}`;
-  }
-
-  /** Removes what this run copied in and copies the previous objects back, `_SUCCESS` last. */
-  private async rollBack(published: readonly string[], backedUp: readonly ListedObject[], success: string | null, cause: unknown): Promise<void> {
-    try {
-      const stillThere = new Set(backedUp.map((o) => o.key));
-      await this.store.deleteKeys(published.filter((k) => !stillThere.has(k)));
-      for (const object of backedUp) await this.store.copy(this.backupKey(object.key), object.key, object.size);
-      if (success) await this.store.putObject(success, EMPTY);
-      await this.store.deleteKeys((await this.store.list(this.backupPrefix)).map((o) => o.key));
-    } catch (rollbackError) {
-      throw new PublishRollbackError(
-        `publishing run ${this.runId} failed (${firstLine(cause)}) and so did putting the previous output back (${firstLine(rollbackError)}); ` +
-          `the previous objects are under s3://${this.store.bucket}/${this.backupPrefix}`,
-        { cause },
-      );
+    await this.store.abortUploads(this.runPrefix);
+    const runDates = new Set((await this.store.list(this.runPrefix)).flatMap((o) => RUN_DATE_OF_KEY.exec(o.key)?.[1] ?? []));
+    for (const runDate of runDates) {
+      const live = await this.store.getObject(this.store.keyOf(manifestKey(runDate)));
+      if (live !== null && Buffer.from(live).toString('utf8').includes(`"${this.runId}"`)) return;
     }
+    await this.store.deleteKeys((await this.store.list(this.runPrefix)).map((o) => o.key));
+  }
+}
+
+/** The S3 half of the protocol in versioned-publisher.ts. */
+class S3VersionSpace implements VersionSpace {
+  readonly location: string;
+
+  constructor(
+    private readonly store: S3Store,
+    private readonly partitions: GluePartitionSwitch | null,
+  ) {
+    this.location = store.location;
   }
 
-  /** `latest.json` names the newest published run date; re-running an older night leaves it alone. */
-  private async updateLatest(runDate: string, runId: string): Promise<void> {
-    let current: string | null = null;
-    const text = await this.store.read(LATEST_KEY);
-    if (text !== null) {
-      try {
-        current = (JSON.parse(Buffer.from(text).toString('utf8')) as { run_date?: string }).run_date ?? null;
-      } catch {
-        current = null;
-      }
-    }
-    if (current !== null && current > runDate) return;
-    await this.store.putObject(
-      this.store.keyOf(LATEST_KEY),
-      JSON.stringify({ run_date: runDate, run_id: runId, summary: `summary/run_date=${runDate}/summary.json` }, null, 2) + '\n',
-      'application/json',
-    );
+  async readRecord(key: string): Promise<unknown> {
+    const bytes = await this.store.getObject(this.store.keyOf(key));
+    return bytes === null ? null : (JSON.parse(Buffer.from(bytes).toString('utf8')) as unknown);
   }
+
+  /** One PUT: S3 replaces an object atomically for readers. */
+  async writeRecord(key: string, value: unknown): Promise<void> {
+    await this.store.putObject(this.store.keyOf(key), JSON.stringify(value, null, 2) + '\n', 'application/json');
+  }
+
+  async deleteRecord(key: string): Promise<void> {
+    await this.store.client.send(new DeleteObjectCommand({ Bucket: this.store.bucket, Key: this.store.keyOf(key) }));
+  }
+
+  async putRunFile(runId: string, key: string, body: Uint8Array | string): Promise<void> {
+    await this.store.putObject(this.store.keyOf(runScopedKey(runId, key)), body, contentTypeOf(key));
+  }
+
+  readRunFile(runId: string, key: string): Promise<Uint8Array | null> {
+    return this.store.getObject(this.store.keyOf(runScopedKey(runId, key)));
+  }
+
+  listRuns(): Promise<string[]> {
+    return this.store.listRunIds();
+  }
+
+  async removeRun(runId: string): Promise<void> {
+    const prefix = this.store.keyOf(`${RUNS_DIR}/${runId}/`);
+    await this.store.abortUploads(prefix);
+    await this.store.deleteKeys((await this.store.list(prefix)).map((o) => o.key));
+  }
+
+  async runHolds(manifest: RunManifest): Promise<boolean> {
+    const sizes = new Map((await this.store.list(this.store.keyOf(`${RUNS_DIR}/${manifest.runId}/`))).map((o) => [o.key, o.size]));
+    const key = (k: string) => this.store.keyOf(runScopedKey(manifest.runId, k));
+    return sizes.has(key(manifestKey(manifest.runDate))) && manifest.files.every((f) => sizes.get(key(f.key)) === f.bytes);
+  }
+
+  /** The run the run date's manifest names: the commit point. */
+  async liveRun(runDate: string): Promise<string | null> {
+    const bytes = await this.store.getObject(this.store.keyOf(manifestKey(runDate)));
+    if (bytes === null) return null;
+    const parsed = manifestSchema.safeParse(JSON.parse(Buffer.from(bytes).toString('utf8')));
+    if (!parsed.success) throw new ClvError(`${this.store.location}${manifestKey(runDate)} is not a manifest: ${parsed.error.issues[0]?.message ?? ''}`);
+    return parsed.data.runId;
+  }
+
+  async prepareSwitch(next: RunManifest, previous: RunManifest | null): Promise<void> {
+    await this.partitions?.prepare(next, previous);
+  }
+
+  /** Catalog readers first (one call per table), then file readers with the manifest (the commit). */
+  async switchTo(next: RunManifest): Promise<void> {
+    await this.partitions?.pointAt(next);
+    await this.store.putObject(this.store.keyOf(manifestKey(next.runDate)), JSON.stringify(next, null, 2) + '\n', 'application/json');
+  }
+
+  async undoSwitch(_attempted: RunManifest | null, previous: RunManifest | null, runDate: string): Promise<void> {
+    await this.partitions?.restore(runDate, previous);
+  }
+
+  /** Nothing is left for readers to trip over on S3: no links, and records are single objects. */
+  async tidy(): Promise<void> {}
 }

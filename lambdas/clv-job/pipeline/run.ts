@@ -4,7 +4,7 @@ import type { SegmentSettings } from '../domain/segments/settings.js';
 import type { GateSettings } from '../domain/quality-gates.js';
 import { AccountingError, EmptyInputError, NoValidOrderDateError, QualityGateError } from '../errors.js';
 import { qualityReportKey, reportKey, summaryKey, summarySchemaKey } from '../layout.js';
-import type { OutputStore, QueryEngine, StagedRun, TableWriter } from '../ports.js';
+import type { OutputStore, QueryEngine, RecoveryReport, StagedRun, TableWriter } from '../ports.js';
 import { qualityReportSchema } from '../schemas/quality-report.js';
 import { SUMMARY_SCHEMA_VERSION, summarySchema, type Summary } from '../schemas/summary.js';
 import { summaryJsonSchemaText } from '../schemas/summary-json-schema.js';
@@ -29,7 +29,7 @@ import { segmentAndCompare } from './segment-customers.js';
 import { writeCustomers, writeRejected, type WrittenFile } from './write-tables.js';
 import { REJECTED_COLUMNS } from '../schemas/tables.js';
 
-export const STAGES = ['lock', 'query', 'gate', 'model', 'backtest', 'segment', 'write', 'publish'] as const;
+export const STAGES = ['lock', 'recover', 'query', 'gate', 'model', 'backtest', 'segment', 'write', 'publish'] as const;
 export type Stage = (typeof STAGES)[number];
 
 /** Told when each stage starts and ends, e.g. to draw progress on a terminal. */
@@ -73,14 +73,20 @@ export interface RunResult {
   readonly files: readonly WrittenFile[];
   /** The rejection reasons, most rows first, each with up to three rows to look at. */
   readonly rejections: readonly RejectionReasonExamples[];
+  /** What recovering an earlier crashed publish did before this run started. */
+  readonly recovery: RecoveryReport;
+  /** Clean-up after the switch that did not happen: the run is published all the same. */
+  readonly publishWarnings: readonly string[];
 }
 
 /** An as-of date this long after the last valid order is more likely a typo than a plan. */
 export const STALE_AS_OF_DAYS = 365;
 
 /**
- * One night's run: query -> model -> segment -> publish. Everything is staged first and published
- * at the end, so any failure leaves the previous outputs exactly as they were.
+ * One night's run: lock -> recover -> query -> model -> segment -> write -> publish. The run's
+ * files are written under its run-scoped location and published by one switch at the end, so any
+ * failure before the switch leaves the previous outputs exactly as they were; a crash of an
+ * earlier run is recovered first.
  */
 export const runPipeline = async (deps: PipelineDeps, config: RunConfig): Promise<RunResult> => {
   const { engine, store, tables, progress } = deps;
@@ -100,6 +106,7 @@ export const runPipeline = async (deps: PipelineDeps, config: RunConfig): Promis
   const lock = await stage('lock', () => store.lock(runId, config.lockTtlSeconds));
   let staged: StagedRun | null = null;
   try {
+    const recovery = await stage('recover', () => store.recover(), (r) => (r.actions.length === 0 ? 'nothing to recover' : r.actions.join('; ')));
     const query = await stage(
       'query',
       async () => {
@@ -285,14 +292,15 @@ export const runPipeline = async (deps: PipelineDeps, config: RunConfig): Promis
       ...(report === undefined ? [] : [{ key: reportKey(runDate), rows: null, bytes: Buffer.byteLength(report) }]),
     ];
 
-    await stage('publish', () =>
-      run.publish(runDate, {
-        runId,
-        runDate,
-        files: allFiles,
-      }),
-    );
-    return { summary, files: allFiles, rejections: rejectionExamples(summary.counts, query.rejected) };
+    const published = await stage('publish', () => run.publish(runDate, { runId, runDate, files: allFiles }));
+    staged = null;
+    return {
+      summary,
+      files: allFiles,
+      rejections: rejectionExamples(summary.counts, query.rejected),
+      recovery,
+      publishWarnings: [...recovery.warnings, ...published.warnings],
+    };
   } catch (error) {
     await staged?.discard().catch(() => undefined);
     throw error;
