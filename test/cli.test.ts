@@ -47,14 +47,18 @@ describe('clv run', () => {
   it('reads folders recursively and takes the latest valid order date as the default as-of date', async () => {
     const cwd = await tempDir();
     await cp(sampleData, join(cwd, 'drop', 'nested'), { recursive: true });
-    // a row dated after today is not a valid order date, so it cannot move the as-of date
-    await writeText(join(cwd, 'drop'), 'late.csv', 'order_id,customer_id,order_date,amount\nL1,c1,2026-02-14,5\nL2,c2,2999-01-01,5\n');
+    // The CLI reads the machine's clock, so the rows are dated from it: yesterday (after every sample
+    // order, and still on or before today if midnight passes during the run) and a row after any today,
+    // which is not a valid order date and cannot move the as-of date. The day-exact rule, with the
+    // clock passed in, is pinned in test/pipeline/default-as-of.test.ts.
+    const yesterday = new Date(Date.now() - 86_400_000).toISOString().slice(0, 10);
+    await writeText(join(cwd, 'drop'), 'late.csv', `order_id,customer_id,order_date,amount\nL1,c1,${yesterday},5\nL2,c2,2999-01-01,5\n`);
 
     const result = await clv(['run', '--input', 'drop', '--output', 'out'], cwd);
-    const summary = summarySchema.parse(JSON.parse(await readFile(join(cwd, 'out/summary/run_date=2026-02-14/summary.json'), 'utf8')));
+    const summary = summarySchema.parse(JSON.parse(await readFile(join(cwd, `out/summary/run_date=${yesterday}/summary.json`), 'utf8')));
 
     expect(result.code).toBe(0);
-    expect(result.stdout).toMatch(/as of 2026-02-14, latest order date/);
+    expect(result.stdout).toContain(`as of ${yesterday}, latest order date`);
     expect(summary.counts.input_rows).toBe(984);
     expect(summary.counts.rejected_by_reason.order_date_after_as_of).toBe(1);
   });

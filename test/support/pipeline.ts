@@ -25,7 +25,7 @@ export const runLocal = async (
   inputs: readonly string[],
   output: string,
   config: Partial<RunConfig> = {},
-  wrap: { store?: (s: OutputStore) => OutputStore; tables?: (t: TableWriter) => TableWriter } = {},
+  wrap: { store?: (s: OutputStore) => OutputStore; tables?: (t: TableWriter) => TableWriter; now?: () => Date } = {},
 ): Promise<RunResult> => {
   const engine = await DuckDbEngine.open({ files: (await ingestLocalFiles(await findInputFiles(inputs))).files });
   let runs = 0;
@@ -37,7 +37,7 @@ export const runLocal = async (
         engine,
         store: wrap.store ? wrap.store(store) : store,
         tables: wrap.tables ? wrap.tables(tables) : tables,
-        now: () => new Date('2026-11-23T03:00:00Z'),
+        now: wrap.now ?? (() => new Date('2026-11-23T03:00:00Z')),
         newRunId: () => `run-${(runs += 1)}-${Math.random().toString(36).slice(2, 8)}`,
       },
       defaultRunConfig(config),
