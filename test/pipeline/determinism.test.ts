@@ -17,11 +17,13 @@ import { fixture, tempDir, writeText } from '../support/files.js';
  * bits of DuckDB's parallel sums, publishing equity 6,357 (predicted) or 67,973 (historical) at random.
  */
 
+/** What readers see: the published files (links into the live run), not the job's own `_` folders, whose names carry the run id. */
 const listFiles = async (dir: string): Promise<string[]> => {
   const entries = await readdir(dir, { recursive: true, withFileTypes: true });
   return entries
-    .filter((e) => e.isFile())
+    .filter((e) => e.isFile() || e.isSymbolicLink())
     .map((e) => relative(dir, join(e.parentPath, e.name)))
+    .filter((path) => !path.startsWith('_'))
     .sort();
 };
 
