@@ -17,7 +17,7 @@ const readSummary = async (cwd: string, runDate: string) =>
   summarySchema.parse(JSON.parse(await readFile(join(cwd, `out/summary/run_date=${runDate}/summary.json`), 'utf8')));
 
 const filesUnder = async (root: string): Promise<string[]> =>
-  (await readdir(root, { recursive: true, withFileTypes: true }).catch(() => [])).filter((e) => e.isFile()).map((e) => join(e.parentPath, e.name).slice(root.length + 1));
+  (await readdir(root, { recursive: true, withFileTypes: true }).catch(() => [])).filter((e) => e.isFile() || e.isSymbolicLink()).map((e) => join(e.parentPath, e.name).slice(root.length + 1));
 
 /** What a run published: everything but the ingest's canonical copies of the inputs (`ingested/`). */
 const publishedUnder = async (root: string): Promise<string[]> => (await filesUnder(root)).filter((f) => !f.startsWith('ingested/'));
