@@ -7,12 +7,17 @@ export const GLUE_DATABASE = 'clv';
 /** A Glue client for moto (which serves Glue on the same endpoint as S3). */
 export const motoGlueClient = (endpoint: string, maxAttempts = 3): GlueClient => new GlueClient({ endpoint, region: TEST_REGION, credentials: TEST_CREDENTIALS, maxAttempts });
 
+const unlessExists = (error: unknown): void => {
+  if ((error as { name?: string }).name !== 'AlreadyExistsException') throw error;
+};
+
 /**
  * The output tables the job registers partitions in, as lib/catalog.ts shapes them (partitioned
- * by run_date, customers also by segment), without partition projection.
+ * by run_date, customers also by segment), without partition projection. Tables that exist (the
+ * stack's own, deployed by the Athena stand-in) are left as they are.
  */
 export const createOutputTables = async (glue: GlueClient, bucket: string, prefix: string): Promise<void> => {
-  await glue.send(new CreateDatabaseCommand({ DatabaseInput: { Name: GLUE_DATABASE } }));
+  await glue.send(new CreateDatabaseCommand({ DatabaseInput: { Name: GLUE_DATABASE } })).catch(unlessExists);
   for (const { dataset, table } of CATALOG_TABLES) {
     await glue.send(
       new CreateTableCommand({
@@ -30,7 +35,7 @@ export const createOutputTables = async (glue: GlueClient, bucket: string, prefi
           },
         },
       }),
-    );
+    ).catch(unlessExists);
   }
 };
 
