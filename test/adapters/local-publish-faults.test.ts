@@ -97,7 +97,7 @@ describe('the local folder store under faults', () => {
       }
       console.info(table(`local store: publishing process SIGKILLed at its k-th file-system call (of ${steps})`, outcomes));
       expect(steps).toBeGreaterThan(10);
-    }, 120_000);
+    }, 300_000);
 
     it('finishes an interrupted publish even when the recovery itself is killed at each step', async () => {
       // killed just after the switch (the live link renamed), then recovery killed at each step
@@ -115,7 +115,7 @@ describe('the local folder store under faults', () => {
         await expectRecovered(root, NEW.runId);
         if (recovery.signal === null) break;
       }
-    }, 120_000);
+    }, 300_000);
   });
 
   it('shows a reader polling the folder during re-publishes the old night or the new one, never nothing or a mix', async () => {
@@ -194,5 +194,5 @@ describe('the local folder store under faults', () => {
     }
     console.info(`local lock: 50 trials of 4 runs over a dead holder's lock; runs that proceeded per trial: ${JSON.stringify(winners)}`);
     expect(winners).toEqual(Array(50).fill(1));
-  }, 120_000);
+  }, 300_000);
 });
