@@ -3,6 +3,8 @@ import type { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type { Construct } from 'constructs';
 import { ClvAlarms } from './alarms.js';
 import { ClvCatalog } from './catalog.js';
+import type { IngestConfigInput } from '../lambdas/clv-job/ingest/ingest-config.js';
+import { ClvIngest } from './ingest.js';
 import { ClvJob, type ClvModelOptions } from './job.js';
 import { ClvQuery } from './query.js';
 import { ClvSchedule } from './schedule.js';
@@ -14,6 +16,16 @@ export interface ClvStackProps extends StackProps {
    * @default 'orders/'
    */
   readonly inputPrefix?: string;
+  /**
+   * Prefix of the canonical Parquet copies and receipts.
+   * @default 'ingested/'
+   */
+  readonly ingestedPrefix?: string;
+  /**
+   * Prefix of the quarantined exports.
+   * @default 'quarantine/'
+   */
+  readonly quarantinePrefix?: string;
   /**
    * Output prefix of the job.
    * @default 'clv/'
@@ -35,10 +47,25 @@ export interface ClvStackProps extends StackProps {
    */
   readonly noncurrentVersionExpiration?: Duration;
   /**
-   * Columns of the order exports, in file order (a CSV SerDe maps by position).
-   * @default ORDER_COLUMNS
+   * How the ingest function reads exports: the config file's `columns` and reading options.
+   * @default - the default column names
    */
-  readonly orderColumns?: readonly string[];
+  readonly ingestConfig?: IngestConfigInput;
+  /**
+   * The ingest handler's source file.
+   * @default '<project root>/lambdas/clv-job/ingest-handler.ts'
+   */
+  readonly ingestHandlerEntry?: string;
+  /**
+   * Ingest function memory in MB.
+   * @default 4096
+   */
+  readonly ingestMemorySize?: number;
+  /**
+   * E-mail address subscribed to the quarantine topic (the data team).
+   * @default - none
+   */
+  readonly quarantineEmail?: string;
   /**
    * Glue database name.
    * @default 'clv'
@@ -107,7 +134,8 @@ export interface ClvStackProps extends StackProps {
 }
 
 /**
- * The nightly customer-lifetime-value job on AWS: storage, catalog, query, job, schedule, alarms.
+ * The nightly customer-lifetime-value job on AWS: storage, catalog, query, job, schedule, alarms, and
+ * the ingest function that turns each dropped export into canonical Parquet.
  */
 export class ClvStack extends Stack {
   public readonly storage: ClvStorage;
@@ -116,15 +144,18 @@ export class ClvStack extends Stack {
   public readonly job: ClvJob;
   public readonly schedule: ClvSchedule;
   public readonly alarms: ClvAlarms;
+  public readonly ingest: ClvIngest;
 
   constructor(scope: Construct, id: string, props: ClvStackProps = {}) {
     super(scope, id, {
-      description: 'Nightly customer-lifetime-value job: drop bucket, Glue tables, Athena workgroup, Lambda, schedule, alarms.',
+      description: 'Nightly customer-lifetime-value job: drop bucket, ingest on drop, Glue tables, Athena workgroup, Lambda, schedule, alarms.',
       ...props,
     });
 
     this.storage = new ClvStorage(this, 'Storage', {
       inputPrefix: props.inputPrefix,
+      ingestedPrefix: props.ingestedPrefix,
+      quarantinePrefix: props.quarantinePrefix,
       outputPrefix: props.outputPrefix,
       athenaResultsPrefix: props.athenaResultsPrefix,
       athenaResultsExpiration: props.athenaResultsExpiration,
@@ -133,7 +164,6 @@ export class ClvStack extends Stack {
     this.catalog = new ClvCatalog(this, 'Catalog', {
       storage: this.storage,
       databaseName: props.databaseName,
-      orderColumns: props.orderColumns,
     });
     this.query = new ClvQuery(this, 'Query', {
       storage: this.storage,
@@ -165,6 +195,16 @@ export class ClvStack extends Stack {
       noSuccessWindow: props.noSuccessWindow,
     });
 
+    this.ingest = new ClvIngest(this, 'Ingest', {
+      storage: this.storage,
+      alarmTopic: this.alarms.topic,
+      entry: props.ingestHandlerEntry,
+      memorySize: props.ingestMemorySize,
+      ingestConfig: props.ingestConfig,
+      quarantineEmail: props.quarantineEmail,
+      logRetention: props.logRetention,
+    });
+
     const output = (outputId: string, value: string, description: string) => new CfnOutput(this, outputId, { value, description });
     output('BucketName', this.storage.bucket.bucketName, 'The drop bucket');
     output('DropLocation', this.storage.s3Url(this.storage.inputPrefix), 'Where the data teams drop order exports');
@@ -174,5 +214,10 @@ export class ClvStack extends Stack {
     output('FunctionName', this.job.function.functionName, 'The job function (invoke with {"runDate":"YYYY-MM-DD"} to re-run a night)');
     output('FailedRunsQueueUrl', this.job.failedRuns.queueUrl, 'Failed invocations and undeliverable schedule events');
     output('AlarmTopicArn', this.alarms.topic.topicArn, 'Alarm notifications');
+    output('IngestedLocation', this.storage.s3Url(this.storage.ingestedPrefix), 'Canonical Parquet copies of the exports (the orders table), receipts under _receipts/');
+    output('QuarantineLocation', this.storage.s3Url(this.storage.quarantinePrefix), 'Exports that could not be read, with the reason under _reasons/');
+    output('QuarantineTopicArn', this.ingest.quarantineTopic.topicArn, 'Told of every quarantined export: subscribe the data team');
+    output('IngestFunctionName', this.ingest.function.functionName, 'The ingest function (invoke with {"reingest":true} to re-read every export)');
+    output('IngestDeadLetterQueueUrl', this.ingest.deadLetterQueue.queueUrl, 'Export events the ingest function failed on after its retries');
   }
 }

@@ -1,6 +1,7 @@
 import { Duration, Size } from 'aws-cdk-lib';
 import { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type { Node } from 'constructs';
+import { ingestConfigSchema, type IngestConfigInput } from '../lambdas/clv-job/ingest/ingest-config.js';
 import type { ClvStackProps } from './clv-stack.js';
 import type { ClvModelOptions } from './job.js';
 import { failOnProblems } from './validation.js';
@@ -19,7 +20,12 @@ export const CONTEXT_KEYS = {
   athenaResultsPrefix: 'prefix of Athena query results',
   athenaResultsExpirationDays: 'days Athena results are kept',
   noncurrentVersionExpirationDays: 'days overwritten or deleted object versions are kept',
-  orderColumns: 'export columns in file order, comma separated (or a JSON array in cdk.json)',
+  ingestedPrefix: 'prefix of the canonical Parquet copies and their receipts',
+  quarantinePrefix: 'prefix of the exports ingest could not read',
+  quarantineEmail: 'e-mail address subscribed to the quarantine topic (the data team)',
+  ingestConfig: 'how exports are read: JSON of the config file sections columns, orderKey, csv, validation',
+  ingestMemoryMb: 'ingest function memory in MB',
+  ingestHandlerEntry: 'path of the ingest handler source file (default lambdas/clv-job/ingest-handler.ts)',
   databaseName: 'Glue database name',
   workgroupName: 'Athena workgroup name',
   bytesScannedCutoffGiB: 'per-query Athena scan limit in GiB',
@@ -71,14 +77,21 @@ export const clvSettingsFromContext = (node: Node): ClvAppSettings => {
     }
     return n;
   };
-  const list = (key: ContextKey): string[] | undefined => {
+  const json = (key: ContextKey): unknown => {
     const v = raw(key);
-    if (v === undefined || v === null) return undefined;
-    if (Array.isArray(v) && v.every((x) => typeof x === 'string')) return v.map((x) => x.trim());
-    if (typeof v === 'string' && v.trim() !== '') return v.split(',').map((x) => x.trim());
-    problems.push(`context ${key} must be a comma-separated list or an array of strings, got ${JSON.stringify(v)}`);
-    return undefined;
+    if (v === undefined || v === null || typeof v === 'object') return v ?? undefined;
+    try {
+      return JSON.parse(String(v)) as unknown;
+    } catch {
+      problems.push(`context ${key} must be a JSON object, got ${JSON.stringify(v)}`);
+      return undefined;
+    }
   };
+  const ingestConfigInput = json('ingestConfig');
+  const ingestConfig = ingestConfigInput === undefined ? undefined : ingestConfigSchema.safeParse(ingestConfigInput);
+  if (ingestConfig && !ingestConfig.success) {
+    problems.push(...ingestConfig.error.issues.map((i) => `context ingestConfig.${i.path.join('.') || '?'}: ${i.message}`));
+  }
   const days = (key: ContextKey): Duration | undefined => {
     const n = number(key, { integer: true });
     return n === undefined ? undefined : Duration.days(n);
@@ -109,7 +122,12 @@ export const clvSettingsFromContext = (node: Node): ClvAppSettings => {
     athenaResultsPrefix: text('athenaResultsPrefix'),
     athenaResultsExpiration: days('athenaResultsExpirationDays'),
     noncurrentVersionExpiration: days('noncurrentVersionExpirationDays'),
-    orderColumns: list('orderColumns'),
+    ingestedPrefix: text('ingestedPrefix'),
+    quarantinePrefix: text('quarantinePrefix'),
+    quarantineEmail: text('quarantineEmail'),
+    ingestConfig: ingestConfig?.success ? (ingestConfigInput as IngestConfigInput) : undefined,
+    ingestMemorySize: number('ingestMemoryMb', { integer: true }),
+    ingestHandlerEntry: text('ingestHandlerEntry'),
     databaseName: text('databaseName'),
     workgroupName: text('workgroupName'),
     // Size.gibibytes wants a whole number; the scan limit is kept in MiB to allow e.g. 0.5 GiB.

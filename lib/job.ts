@@ -1,17 +1,17 @@
-import { existsSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Duration, Stack, Validations, type CfnElement } from 'aws-cdk-lib';
 import { PolicyStatement, Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
-import { Architecture, Runtime } from 'aws-cdk-lib/aws-lambda';
+import { Runtime } from 'aws-cdk-lib/aws-lambda';
 import { SqsDestination } from 'aws-cdk-lib/aws-lambda-destinations';
-import { LogLevel, NodejsFunction, OutputFormat, SourceMapMode } from 'aws-cdk-lib/aws-lambda-nodejs';
+import { NodejsFunction } from 'aws-cdk-lib/aws-lambda-nodejs';
 import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import type { z } from 'zod';
 import { modelOptionsSchema, resolveModelOptions } from '../lambdas/clv-job/config.js';
 import { LAMBDA_ENV, METRICS_NAMESPACE } from '../lambdas/clv-job/lambda-contract.js';
+import { FUNCTION_ARCHITECTURE, NATIVE_MODULES, findProjectRoot, sharedBundling } from './bundling.js';
 import type { ClvCatalog } from './catalog.js';
 import type { ClvQuery } from './query.js';
 import type { ClvStorage } from './storage.js';
@@ -27,10 +27,10 @@ export const DEFAULT_TIMEOUT = Duration.minutes(15);
 export const HANDLER_ENTRY = 'lambdas/clv-job/handler.ts';
 
 /**
- * Packages the handler must never bundle: `@duckdb/node-api` is the local CLI's engine, a native
- * binary for the build machine's platform that the Lambda (which queries Athena) does not use.
+ * Packages the handler must never bundle: `@duckdb/node-api` is the local CLI's engine and the
+ * ingest function's reader, a native binary the nightly function (which queries Athena) does not use.
  */
-export const EXTERNAL_MODULES = ['@duckdb/node-api'] as const;
+export const EXTERNAL_MODULES = NATIVE_MODULES;
 
 export interface ClvJobProps {
   readonly storage: ClvStorage;
@@ -143,13 +143,15 @@ export class ClvJob extends Construct {
     // AWSLambdaBasicExecutionRole, which may write to every log group of the account.
     this.role = new Role(this, 'Role', {
       assumedBy: new ServicePrincipal('lambda.amazonaws.com'),
-      description: 'Nightly CLV job: reads the drop prefix, queries Athena, publishes under the output prefix.',
+      description: 'Nightly CLV job: reads the canonical orders, queries Athena, publishes under the output prefix.',
     });
     this.logGroup.grants.write(this.role);
 
     const settings: Record<keyof typeof LAMBDA_ENV, string> = {
       bucket: storage.bucket.bucketName,
       inputPrefix: storage.inputPrefix,
+      ingestedPrefix: storage.ingestedPrefix,
+      quarantinePrefix: storage.quarantinePrefix,
       outputPrefix: storage.outputPrefix,
       athenaDatabase: catalog.databaseName,
       athenaTable: catalog.ordersTableName,
@@ -171,9 +173,7 @@ export class ClvJob extends Construct {
       projectRoot,
       depsLockFilePath: join(projectRoot, 'package-lock.json'),
       runtime: Runtime.NODEJS_22_X,
-      // arm64 (Graviton): about 20% cheaper per GB-second and at least as fast for this pure
-      // JavaScript workload; the bundle holds no native module that would need an x86 build.
-      architecture: Architecture.ARM_64,
+      architecture: FUNCTION_ARCHITECTURE,
       memorySize,
       timeout,
       // One run at a time: a manual re-run during the nightly run waits in Lambda's async queue.
@@ -192,26 +192,7 @@ export class ClvJob extends Construct {
         POWERTOOLS_LOG_LEVEL: 'INFO',
         NODE_OPTIONS: '--enable-source-maps',
       },
-      bundling: {
-        forceDockerBundling: false,
-        format: OutputFormat.ESM,
-        target: 'node22',
-        mainFields: ['module', 'main'],
-        // Some dependencies still call require(); give the ESM bundle one.
-        banner: "import { createRequire as __clvCreateRequire } from 'node:module'; const require = __clvCreateRequire(import.meta.url);",
-        minify: true,
-        sourceMap: true,
-        sourceMapMode: SourceMapMode.DEFAULT,
-        logLevel: LogLevel.WARNING,
-        // The AWS SDK v3 is bundled, not taken from the runtime: the job then runs the exact client
-        // versions the lockfile pins and the tests ran (conditional writes, lib-storage uploads),
-        // whatever SDK version the runtime carries that month. Setting externalModules replaces
-        // the default externals (@aws-sdk/*), so only the local engine stays out.
-        bundleAwsSDK: true,
-        externalModules: [...EXTERNAL_MODULES],
-        // the shared SQL lives in .sql files, bundled as text as the CLI build does
-        loader: { '.sql': 'text' },
-      },
+      bundling: { ...sharedBundling, externalModules: [...EXTERNAL_MODULES] },
     });
 
     // S3 by hand rather than grants.read/readWrite: those also give s3:DeleteObjectVersion (which
@@ -219,7 +200,12 @@ export class ClvJob extends Construct {
     // (PutObjectRetention, PutObjectLegalHold), which the job never needs.
     const objects = (prefix: string) => storage.bucket.arnForObjects(`${prefix}*`);
     this.function.addToRolePolicy(
-      new PolicyStatement({ sid: 'ReadTheDropPrefix', actions: ['s3:GetObject'], resources: [objects(storage.inputPrefix)] }),
+      // Athena reads the canonical copies as the caller; the run reads the quarantine records into its warnings.
+      new PolicyStatement({
+        sid: 'ReadTheCanonicalCopiesAndQuarantine',
+        actions: ['s3:GetObject'],
+        resources: [objects(storage.ingestedPrefix), objects(storage.quarantinePrefix)],
+      }),
     );
     // Each run's files, the run dates' manifests, latest.json, the publishing records and the lock.
     // DeleteObject adds a delete marker on this versioned bucket: the bytes stay recoverable.
@@ -244,7 +230,9 @@ export class ClvJob extends Construct {
         sid: 'ListTheJobPrefixesOnly',
         actions: ['s3:ListBucket', 's3:ListBucketMultipartUploads'],
         resources: [storage.bucket.bucketArn],
-        conditions: { StringLike: { 's3:prefix': [storage.inputPrefix, storage.outputPrefix, storage.athenaResultsPrefix].map((p) => `${p}*`) } },
+        conditions: {
+          StringLike: { 's3:prefix': [storage.ingestedPrefix, storage.quarantinePrefix, storage.outputPrefix, storage.athenaResultsPrefix].map((p) => `${p}*`) },
+        },
       }),
     );
     this.function.addToRolePolicy(
@@ -275,7 +263,8 @@ export class ClvJob extends Construct {
 
     const bucketId = `${Stack.of(this).getLogicalId(storage.bucket.node.defaultChild as CfnElement)}.Arn`;
     const wildcardFindings: Record<string, string> = {
-      [`Resource::<${bucketId}>/${storage.inputPrefix}*`]: 'Every export under the drop prefix is input; file names are chosen by the data teams.',
+      [`Resource::<${bucketId}>/${storage.ingestedPrefix}*`]: 'Every canonical copy under the ingested prefix is input; their names follow the exports, chosen by the data teams.',
+      [`Resource::<${bucketId}>/${storage.quarantinePrefix}*`]: 'The quarantine records are named after the exports, chosen by the data teams; the run lists them into its warnings.',
       [`Resource::<${bucketId}>/${storage.outputPrefix}*`]: 'Every key under the output prefix belongs to the job (runs, manifests, publishing records, lock, latest.json).',
       [`Resource::<${bucketId}>/${storage.athenaResultsPrefix}*`]: 'Athena names result files by query execution id.',
     };
@@ -288,14 +277,3 @@ export class ClvJob extends Construct {
     });
   }
 }
-
-/**
- * The nearest folder holding package-lock.json, from `start` upwards. From this module that works
- * whether it runs from lib/ (tests) or bundled into node_modules/.cache/ (cdk.json's app command).
- */
-const findProjectRoot = (start: string): string => {
-  for (let dir = start; ; dir = dirname(dir)) {
-    if (existsSync(join(dir, 'package-lock.json'))) return dir;
-    if (dirname(dir) === dir) return process.cwd();
-  }
-};

@@ -1,6 +1,7 @@
 import { Duration } from 'aws-cdk-lib';
-import { BlockPublicAccess, Bucket, BucketEncryption, ObjectOwnership } from 'aws-cdk-lib/aws-s3';
+import { BlockPublicAccess, Bucket, BucketEncryption, CfnBucket, ObjectOwnership } from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
+import { DEFAULT_INGESTED_PREFIX, DEFAULT_QUARANTINE_PREFIX } from '../lambdas/clv-job/ingest-layout.js';
 import { RUNS_DIR } from '../lambdas/clv-job/layout.js';
 import { failOnProblems, overlappingPrefixProblems, prefixProblem, wholeDaysProblem } from './validation.js';
 
@@ -10,11 +11,22 @@ export const DEFAULT_ATHENA_RESULTS_PREFIX = 'athena-results/';
 
 export interface ClvStorageProps {
   /**
-   * Where the data teams drop order exports (CSV, optionally gzipped). The Glue orders table reads
-   * every object under it, so nothing else may be written there.
+   * Where the data teams drop order exports (CSV, optionally gzipped). Every object created or
+   * deleted under it is an event for the ingest function.
    * @default 'orders/'
    */
   readonly inputPrefix?: string;
+  /**
+   * Where the ingest function writes each export's canonical Parquet copy (the Glue orders table's
+   * location) and, under `_receipts/`, its receipt.
+   * @default 'ingested/'
+   */
+  readonly ingestedPrefix?: string;
+  /**
+   * Where the ingest function copies an export it cannot read, with the reason under `_reasons/`.
+   * @default 'quarantine/'
+   */
+  readonly quarantinePrefix?: string;
   /**
    * Where the job publishes: each run's files under `<outputPrefix>_runs/<run id>/`, the run
    * dates' manifests, `latest.json`, and its lock `<outputPrefix>_lock/run.lock`.
@@ -57,6 +69,8 @@ export class ClvStorage extends Construct {
   /** Receives the data bucket's server access logs. */
   public readonly accessLogsBucket: Bucket;
   public readonly inputPrefix: string;
+  public readonly ingestedPrefix: string;
+  public readonly quarantinePrefix: string;
   public readonly outputPrefix: string;
   public readonly athenaResultsPrefix: string;
   /**
@@ -69,6 +83,8 @@ export class ClvStorage extends Construct {
   constructor(scope: Construct, id: string, props: ClvStorageProps = {}) {
     super(scope, id);
     this.inputPrefix = props.inputPrefix ?? DEFAULT_INPUT_PREFIX;
+    this.ingestedPrefix = props.ingestedPrefix ?? DEFAULT_INGESTED_PREFIX;
+    this.quarantinePrefix = props.quarantinePrefix ?? DEFAULT_QUARANTINE_PREFIX;
     this.outputPrefix = props.outputPrefix ?? DEFAULT_OUTPUT_PREFIX;
     this.athenaResultsPrefix = props.athenaResultsPrefix ?? DEFAULT_ATHENA_RESULTS_PREFIX;
     this.runsPrefix = `${this.outputPrefix}${RUNS_DIR}/`;
@@ -78,6 +94,8 @@ export class ClvStorage extends Construct {
     const accessLogDays = (props.accessLogsExpiration ?? Duration.days(90)).toDays({ integral: false });
     const prefixes = {
       inputPrefix: this.inputPrefix,
+      ingestedPrefix: this.ingestedPrefix,
+      quarantinePrefix: this.quarantinePrefix,
       outputPrefix: this.outputPrefix,
       athenaResultsPrefix: this.athenaResultsPrefix,
     };
@@ -123,6 +141,10 @@ export class ClvStorage extends Construct {
       ],
     });
     this.accessLogsBucket = accessLogs;
+    // S3 sends every object event to EventBridge, where a rule picks the drop prefix's for ingest.
+    // Set on the CloudFormation resource itself: the bucket's `eventBridgeEnabled` prop would add a
+    // custom-resource Lambda (with an AWS managed policy) to do what CloudFormation does natively.
+    (this.bucket.node.defaultChild as CfnBucket).notificationConfiguration = { eventBridgeConfiguration: { eventBridgeEnabled: true } };
   }
 
   /** `s3://<bucket>/<prefix>`, e.g. for a Glue table location. */

@@ -30,18 +30,7 @@ export const prefixProblem = (name: string, prefix: string): string | undefined 
 };
 
 /** Problems when one prefix contains another: the job would read its own output, or lifecycle rules would overlap. */
-export const overlappingPrefixProblems = (prefixes: Readonly<Record<string, string>>): string[] => {
-  const entries = Object.entries(prefixes);
-  const problems: string[] = [];
-  for (const [i, [a, pa]] of entries.entries()) {
-    for (const [b, pb] of entries.slice(i + 1)) {
-      if (pa.startsWith(pb) || pb.startsWith(pa)) {
-        problems.push(`${a} (${JSON.stringify(pa)}) and ${b} (${JSON.stringify(pb)}) must not contain one another`);
-      }
-    }
-  }
-  return problems;
-};
+export { nestedPrefixIssues as overlappingPrefixProblems } from '../lambdas/clv-job/lambda-env.js';
 
 /** S3 lifecycle rules count in whole days. */
 export const wholeDaysProblem = (name: string, days: number): string | undefined =>

@@ -11,7 +11,8 @@ import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
 import type { Context } from 'aws-lambda';
 import { z } from 'zod';
-import { ATHENA_CLIENT_DEFAULTS, AthenaEngine, AthenaQueryError } from './adapters/athena-engine.js';
+import { AthenaEngine, AthenaQueryError } from './adapters/athena-engine.js';
+import { athenaClientFromEnvironment, s3ClientFromEnvironment } from './aws-clients.js';
 import { ParquetTableWriter } from './adapters/parquet-table-writer.js';
 import { S3Store } from './adapters/s3-store.js';
 import { isoDateSchema } from './config.js';
@@ -67,17 +68,6 @@ export interface HandlerDeps {
   readonly now?: () => Date;
   readonly newRunId?: () => string;
 }
-
-/**
- * S3 through the standard endpoint and credential chain: `AWS_ENDPOINT_URL_S3` (or
- * `AWS_ENDPOINT_URL`) points it at a stand-in, which is then addressed path-style, as moto and
- * other stand-ins need (virtual-host addressing needs DNS for `<bucket>.<host>`).
- */
-export const s3ClientFromEnvironment = (env: Readonly<Record<string, string | undefined>> = process.env): S3Client =>
-  new S3Client({ forcePathStyle: Boolean(env.AWS_ENDPOINT_URL_S3 || env.AWS_ENDPOINT_URL), maxAttempts: 5 });
-
-/** Athena through the standard chain (`AWS_ENDPOINT_URL_ATHENA`), with the SDK's adaptive retries for throttling. */
-export const athenaClientFromEnvironment = (): AthenaClient => new AthenaClient({ ...ATHENA_CLIENT_DEFAULTS });
 
 /** The failure's AthenaQueryError, when an Athena query is what failed (possibly wrapped). */
 const athenaFailure = (error: unknown): AthenaQueryError | null => {

@@ -7,10 +7,14 @@ export const LAMBDA_ENV = {
   bucket: 'CLV_BUCKET',
   /** Prefix the data teams drop order exports under, e.g. `orders/`. */
   inputPrefix: 'CLV_INPUT_PREFIX',
+  /** Prefix of the canonical Parquet copies the ingest function writes, e.g. `ingested/` (the Glue orders table's location). */
+  ingestedPrefix: 'CLV_INGESTED_PREFIX',
+  /** Prefix of the exports the ingest function could not read, e.g. `quarantine/`. */
+  quarantinePrefix: 'CLV_QUARANTINE_PREFIX',
   /** Prefix the job publishes under, e.g. `clv/`. */
   outputPrefix: 'CLV_OUTPUT_PREFIX',
   athenaDatabase: 'CLV_ATHENA_DATABASE',
-  /** Glue table of the raw orders (every column a string) over the drop prefix. */
+  /** Glue table of the canonical orders (Parquet, by column name) over the ingested prefix. */
   athenaTable: 'CLV_ATHENA_TABLE',
   athenaWorkgroup: 'CLV_ATHENA_WORKGROUP',
   /** Model options, as the CLI flags of the same names. */
@@ -41,4 +45,33 @@ export const METRIC = {
   athenaQueryFailed: 'AthenaQueryFailed',
   /** 1 per run stopped by a data-quality gate (nothing published; the quality report is under `_quality/`). */
   qualityGateFailed: 'QualityGateFailed',
+} as const;
+
+/**
+ * The ingest function's variables (beside CLV_BUCKET and the three prefixes of LAMBDA_ENV), shared
+ * with the CDK stack for the same reason as LAMBDA_ENV.
+ */
+export const INGEST_ENV = {
+  bucket: LAMBDA_ENV.bucket,
+  inputPrefix: LAMBDA_ENV.inputPrefix,
+  ingestedPrefix: LAMBDA_ENV.ingestedPrefix,
+  quarantinePrefix: LAMBDA_ENV.quarantinePrefix,
+  /** SNS topic told, within a minute, of every export put in quarantine. */
+  quarantineTopicArn: 'CLV_QUARANTINE_TOPIC_ARN',
+  /** How exports are read (column names, delimiter, date and number formats): the config file's JSON, optional. */
+  ingestConfig: 'CLV_INGEST_CONFIG',
+} as const;
+
+export const INGEST_METRIC = {
+  /** Exports read and written as canonical Parquet. */
+  filesIngested: 'FilesIngested',
+  /** Exports that could not be read at all: the quarantine alarm watches it. */
+  filesQuarantined: 'FilesQuarantined',
+  /** Canonical copies removed because their export was deleted. */
+  filesRemoved: 'FilesRemoved',
+  /** Objects under the drop prefix that are not exports (a README, a hidden file): left alone. */
+  objectsIgnored: 'ObjectsIgnored',
+  ingestedRows: 'IngestedRows',
+  ingestedBytes: 'IngestedBytes',
+  ingestSeconds: 'IngestSeconds',
 } as const;

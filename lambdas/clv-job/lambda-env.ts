@@ -13,6 +13,10 @@ export interface LambdaSettings {
   readonly bucket: string;
   /** Drop prefix of the order exports, ending with `/`. */
   readonly inputPrefix: string;
+  /** Prefix of the canonical Parquet copies the orders table reads, ending with `/`. */
+  readonly ingestedPrefix: string;
+  /** Prefix of the quarantined exports, ending with `/`: listed in the summary's warnings. */
+  readonly quarantinePrefix: string;
   /** Output prefix, ending with `/`. */
   readonly outputPrefix: string;
   readonly athena: { readonly database: string; readonly table: string; readonly workgroup: string };
@@ -26,22 +30,22 @@ export interface LambdaSettings {
 /** The lock's time-to-live when CLV_LOCK_TTL_SECONDS is unset: Lambda's longest run, 15 minutes. */
 export const DEFAULT_LOCK_TTL_SECONDS = 900;
 
-const missing = (name: string) => (issue: { input: unknown }) => (issue.input === undefined ? `${name} is missing` : undefined);
+export const missing = (name: string) => (issue: { input: unknown }) => (issue.input === undefined ? `${name} is missing` : undefined);
 
 /** Unset and empty are the same for optional variables: the default applies. */
-const optional = <T extends z.ZodType>(schema: T) => z.preprocess((v) => (v === '' ? undefined : v), schema.optional());
+export const optional = <T extends z.ZodType>(schema: T) => z.preprocess((v) => (v === '' ? undefined : v), schema.optional());
 
 // `abort`: an empty value is reported as empty, not also as malformed
-const required = (name: string) => z.string({ error: missing(name) }).trim().min(1, { error: `${name} is empty`, abort: true });
+export const required = (name: string) => z.string({ error: missing(name) }).trim().min(1, { error: `${name} is empty`, abort: true });
 
 /** A key prefix: no leading slash, ending with one. */
-const prefix = (name: string) =>
+export const prefix = (name: string) =>
   required(name)
     .refine((p) => !p.startsWith('/'), `${name} must not start with "/" (S3 keys have no leading slash)`)
     .transform((p) => p.replace(/\/*$/, '/'));
 
 /** Glue and Athena names: letters, digits, `_`, `-` (Athena quotes identifiers, so no injection either way). */
-const catalogName = (name: string) => required(name).regex(/^[A-Za-z0-9_-]{1,128}$/, `${name} must be 1-128 letters, digits, "_" or "-"`);
+export const catalogName = (name: string) => required(name).regex(/^[A-Za-z0-9_-]{1,128}$/, `${name} must be 1-128 letters, digits, "_" or "-"`);
 
 const numberText = (name: string) =>
   z
@@ -50,13 +54,26 @@ const numberText = (name: string) =>
     .regex(/^[+-]?(\d+([.]\d*)?|[.]\d+)$/, `${name} must be a number`)
     .transform(Number);
 
+export const bucketName = (name: string) =>
+  required(name).regex(/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/, `${name} must be an S3 bucket name (3-63 lower-case letters, digits, "." or "-")`);
+
+/** One issue per pair of the named prefixes where one contains the other. */
+export const nestedPrefixIssues = (prefixes: Readonly<Record<string, string | undefined>>): string[] => {
+  const named = Object.entries(prefixes).filter((entry): entry is [string, string] => typeof entry[1] === 'string');
+  return named.flatMap(([a, pa], i) =>
+    named
+      .slice(i + 1)
+      .filter(([, pb]) => pa.startsWith(pb) || pb.startsWith(pa))
+      .map(([b, pb]) => `${a} (${pa}) and ${b} (${pb}) must not contain one another`),
+  );
+};
+
 const envSchema = z
   .object({
-    [LAMBDA_ENV.bucket]: required(LAMBDA_ENV.bucket).regex(
-      /^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/,
-      `${LAMBDA_ENV.bucket} must be an S3 bucket name (3-63 lower-case letters, digits, "." or "-")`,
-    ),
+    [LAMBDA_ENV.bucket]: bucketName(LAMBDA_ENV.bucket),
     [LAMBDA_ENV.inputPrefix]: prefix(LAMBDA_ENV.inputPrefix),
+    [LAMBDA_ENV.ingestedPrefix]: prefix(LAMBDA_ENV.ingestedPrefix),
+    [LAMBDA_ENV.quarantinePrefix]: prefix(LAMBDA_ENV.quarantinePrefix),
     [LAMBDA_ENV.outputPrefix]: prefix(LAMBDA_ENV.outputPrefix),
     [LAMBDA_ENV.athenaDatabase]: catalogName(LAMBDA_ENV.athenaDatabase),
     [LAMBDA_ENV.athenaTable]: catalogName(LAMBDA_ENV.athenaTable),
@@ -85,14 +102,14 @@ const envSchema = z
     ),
   })
   .superRefine((env, ctx) => {
-    const input = env[LAMBDA_ENV.inputPrefix];
-    const output = env[LAMBDA_ENV.outputPrefix];
-    if (input && output && (input.startsWith(output) || output.startsWith(input))) {
-      ctx.addIssue({
-        code: 'custom',
-        message: `${LAMBDA_ENV.inputPrefix} (${input}) and ${LAMBDA_ENV.outputPrefix} (${output}) must not contain one another: the orders table would read the job's own output`,
-      });
-    }
+    // the orders table would read the job's own output, or ingest would read its own copies
+    const issues = nestedPrefixIssues({
+      [LAMBDA_ENV.inputPrefix]: env[LAMBDA_ENV.inputPrefix],
+      [LAMBDA_ENV.ingestedPrefix]: env[LAMBDA_ENV.ingestedPrefix],
+      [LAMBDA_ENV.quarantinePrefix]: env[LAMBDA_ENV.quarantinePrefix],
+      [LAMBDA_ENV.outputPrefix]: env[LAMBDA_ENV.outputPrefix],
+    });
+    for (const message of issues) ctx.addIssue({ code: 'custom', message });
   });
 
 /** Model option -> its variable, so the model schema's own range checks name the variable. */
@@ -105,7 +122,7 @@ const MODEL_VARIABLES = {
   lifespanYears: LAMBDA_ENV.lifespanYears,
 } as const;
 
-const issueText = (issue: z.core.$ZodIssue): string => {
+export const issueText = (issue: z.core.$ZodIssue): string => {
   const [key] = issue.path;
   // messages of this module start with the variable's name already
   return typeof key === 'string' && !issue.message.startsWith(key) ? `${key}: ${issue.message}` : issue.message;
@@ -144,6 +161,8 @@ export const loadLambdaSettings = (env: Readonly<Record<string, string | undefin
   return {
     bucket: e[LAMBDA_ENV.bucket],
     inputPrefix: e[LAMBDA_ENV.inputPrefix],
+    ingestedPrefix: e[LAMBDA_ENV.ingestedPrefix],
+    quarantinePrefix: e[LAMBDA_ENV.quarantinePrefix],
     outputPrefix: e[LAMBDA_ENV.outputPrefix],
     athena: { database: e[LAMBDA_ENV.athenaDatabase], table: e[LAMBDA_ENV.athenaTable], workgroup: e[LAMBDA_ENV.athenaWorkgroup] },
     model: resolveModelOptions(modelInput),

@@ -130,3 +130,34 @@ export interface TableFile {
   append(batch: Readonly<Record<string, ColumnValues>>, rows: number): Promise<void>;
   close(): Promise<{ readonly rows: number; readonly bytes: number }>;
 }
+
+/** An object's identity when it was read: what a canonical copy was made from. */
+export interface ObjectVersion {
+  readonly bytes: number;
+  readonly etag: string | null;
+  readonly versionId: string | null;
+}
+
+/**
+ * The bucket the exports are dropped in, as the ingest stage needs it. Whole objects travel between
+ * it and local files as streams: an export of gigabytes never sits in memory.
+ */
+export interface DropBucket {
+  /** Human-readable root, e.g. `s3://bucket/`; `location + key` names an object. */
+  readonly location: string;
+  /** Streams the object to a local file; null when it does not exist (any more). */
+  download(key: string, path: string): Promise<ObjectVersion | null>;
+  /** Streams a local file to the key, replacing what was there. */
+  upload(key: string, path: string, metadata?: Readonly<Record<string, string>>): Promise<void>;
+  putJson(key: string, value: unknown): Promise<void>;
+  exists(key: string): Promise<boolean>;
+  /** Removes the keys; keys that do not exist are fine. */
+  remove(keys: readonly string[]): Promise<void>;
+  /** Every key under the prefix, ascending. */
+  list(prefix: string): Promise<string[]>;
+}
+
+/** Tells people something now (an SNS topic the data team subscribes to). */
+export interface Notifier {
+  notify(subject: string, message: string): Promise<void>;
+}

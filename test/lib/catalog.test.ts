@@ -6,13 +6,12 @@ import {
   COLUMN_TYPES,
   CUSTOMER_COLUMNS,
   CUSTOMER_PARTITIONS,
-  ORDER_COLUMNS,
+  CANONICAL_ORDER_COLUMNS,
   REJECTED_COLUMNS,
   type ColumnSpec,
 } from '../../lambdas/clv-job/schemas/tables.js';
 import { ClvCatalog, GLUE_TYPES, type ClvCatalogProps } from '../../lib/catalog.js';
 import { ClvStorage } from '../../lib/storage.js';
-import { ClvConfigurationError } from '../../lib/validation.js';
 
 const { context } = JSON.parse(readFileSync(new URL('../../cdk.json', import.meta.url), 'utf8'));
 
@@ -57,58 +56,35 @@ describe('ClvCatalog: the Glue database', () => {
 });
 
 describe('ClvCatalog: the orders table', () => {
-  it('reads the drop prefix as CSV with a header line, through the quote-aware OpenCSVSerde', () => {
-    catalogTemplate().hasResourceProperties('AWS::Glue::Table', {
+  it('reads the canonical Parquet copies under the ingested prefix, by column name (no CSV SerDe anywhere)', () => {
+    const template = catalogTemplate();
+    template.hasResourceProperties('AWS::Glue::Table', {
       TableInput: Match.objectLike({
         Name: 'orders',
         TableType: 'EXTERNAL_TABLE',
-        Parameters: Match.objectLike({ classification: 'csv', 'skip.header.line.count': '1' }),
+        Parameters: { classification: 'parquet' },
         StorageDescriptor: Match.objectLike({
-          Location: s3Location('/orders/'),
-          InputFormat: 'org.apache.hadoop.mapred.TextInputFormat',
-          SerdeInfo: {
-            SerializationLibrary: 'org.apache.hadoop.hive.serde2.OpenCSVSerde',
-            Parameters: { separatorChar: ',', quoteChar: '"', escapeChar: '\\' },
-          },
+          Location: s3Location('/ingested/'),
+          InputFormat: 'org.apache.hadoop.hive.ql.io.parquet.MapredParquetInputFormat',
+          SerdeInfo: Match.objectLike({ SerializationLibrary: 'org.apache.hadoop.hive.ql.io.parquet.serde.ParquetHiveSerDe' }),
         }),
       }),
     });
+    expect(JSON.stringify(template.toJSON())).not.toMatch(/OpenCSVSerde|TextInputFormat|skip\.header/);
   });
 
-  it('has the ORDER_COLUMNS of tables.ts, every one a string, in order by default', () => {
+  it('has exactly the CANONICAL_ORDER_COLUMNS of tables.ts, in order, with their Glue types', () => {
     const { StorageDescriptor } = tableInput(catalogTemplate(), 'orders');
-    expect(StorageDescriptor.Columns.map((c: { Name: string }) => c.Name)).toEqual([...ORDER_COLUMNS]);
-    expect(new Set(StorageDescriptor.Columns.map((c: { Type: string }) => c.Type))).toEqual(new Set(['string']));
+    expect(StorageDescriptor.Columns).toEqual(CANONICAL_ORDER_COLUMNS.map((c) => ({ Name: c.name, Type: c.type, Comment: c.comment })));
+    expect(StorageDescriptor.Columns.find((c: { Name: string }) => c.Name === 'amount').Type).toBe('decimal(38,6)');
   });
 
-  it('follows the export column order, keeps extra columns in place and appends missing optional ones', () => {
-    const { StorageDescriptor } = tableInput(
-      catalogTemplate({ orderColumns: ['order_date', 'order_id', 'cost', 'amount', 'customer_id'] }),
-      'orders',
-    );
-    expect(StorageDescriptor.Columns.map((c: { Name: string }) => c.Name)).toEqual([
-      'order_date',
-      'order_id',
-      'cost',
-      'amount',
-      'customer_id',
-      'channel',
-      'status',
-    ]);
-  });
-
-  it('reports every problem with the column order at once', () => {
-    let error: unknown;
-    try {
-      catalogTemplate({ orderColumns: ['Order ID', 'order_date', 'order_date', 'amount'] });
-    } catch (e) {
-      error = e;
-    }
-    expect(error).toBeInstanceOf(ClvConfigurationError);
-    const problems = (error as ClvConfigurationError).problems.join('\n');
-    expect(problems).toMatch(/lower case identifiers.*"Order ID"/);
-    expect(problems).toMatch(/repeats order_date/);
-    expect(problems).toMatch(/lacks the required column\(s\) order_id, customer_id/);
+  it('follows a custom ingested prefix', () => {
+    const stack = new Stack(new App({ context }), 'Test');
+    new ClvCatalog(stack, 'Catalog', { storage: new ClvStorage(stack, 'Storage', { ingestedPrefix: 'canonical/orders/' }) });
+    Template.fromStack(stack).hasResourceProperties('AWS::Glue::Table', {
+      TableInput: Match.objectLike({ Name: 'orders', StorageDescriptor: Match.objectLike({ Location: s3Location('/canonical/orders/') }) }),
+    });
   });
 });
 

@@ -60,8 +60,14 @@ describe('ClvStack: the job role\'s permissions', () => {
   const dataBucketArn = { 'Fn::GetAtt': ['StorageData6BB23F4E', 'Arn'] };
   const objectsUnder = (prefix: string) => ({ 'Fn::Join': ['', [dataBucketArn, `/${prefix}*`]] });
 
-  it('reads the drop prefix only', () => {
-    expect(jobStatements().ReadTheDropPrefix).toEqual({ Sid: 'ReadTheDropPrefix', Effect: 'Allow', Action: 's3:GetObject', Resource: objectsUnder('orders/') });
+  it('reads the canonical copies and the quarantine records, never the raw exports of the drop prefix', () => {
+    expect(jobStatements().ReadTheCanonicalCopiesAndQuarantine).toEqual({
+      Sid: 'ReadTheCanonicalCopiesAndQuarantine',
+      Effect: 'Allow',
+      Action: 's3:GetObject',
+      Resource: [objectsUnder('ingested/'), objectsUnder('quarantine/')],
+    });
+    expect(JSON.stringify(jobStatements())).not.toContain('/orders/*');
   });
 
   it('writes only under the output prefix (runs, manifests, records, lock) and the Athena results prefix', () => {
@@ -90,7 +96,7 @@ describe('ClvStack: the job role\'s permissions', () => {
       Effect: 'Allow',
       Action: ['s3:ListBucket', 's3:ListBucketMultipartUploads'],
       Resource: dataBucketArn,
-      Condition: { StringLike: { 's3:prefix': ['orders/*', 'clv/*', 'athena-results/*'] } },
+      Condition: { StringLike: { 's3:prefix': ['ingested/*', 'quarantine/*', 'clv/*', 'athena-results/*'] } },
     });
   });
 
@@ -193,7 +199,18 @@ describe('ClvStack: cdk-nag AwsSolutions checks', () => {
         'Test/Job/Function AwsSolutions-L1',
         'Test/Job/Role AwsSolutions-IAM5[Resource::<StorageData6BB23F4E.Arn>/athena-results/*]',
         'Test/Job/Role AwsSolutions-IAM5[Resource::<StorageData6BB23F4E.Arn>/clv/*]',
-        'Test/Job/Role AwsSolutions-IAM5[Resource::<StorageData6BB23F4E.Arn>/orders/*]',
+        'Test/Job/Role AwsSolutions-IAM5[Resource::<StorageData6BB23F4E.Arn>/ingested/*]',
+        'Test/Job/Role AwsSolutions-IAM5[Resource::<StorageData6BB23F4E.Arn>/quarantine/*]',
+        'Test/Ingest/DeadLetters AwsSolutions-SQS3',
+        'Test/Ingest/Function AwsSolutions-L1',
+        'Test/Ingest/Role AwsSolutions-IAM5[Action::s3:Abort*]',
+        'Test/Ingest/Role AwsSolutions-IAM5[Action::s3:DeleteObject*]',
+        'Test/Ingest/Role AwsSolutions-IAM5[Action::s3:GetBucket*]',
+        'Test/Ingest/Role AwsSolutions-IAM5[Action::s3:GetObject*]',
+        'Test/Ingest/Role AwsSolutions-IAM5[Action::s3:List*]',
+        'Test/Ingest/Role AwsSolutions-IAM5[Resource::<StorageData6BB23F4E.Arn>/ingested/*]',
+        'Test/Ingest/Role AwsSolutions-IAM5[Resource::<StorageData6BB23F4E.Arn>/orders/*]',
+        'Test/Ingest/Role AwsSolutions-IAM5[Resource::<StorageData6BB23F4E.Arn>/quarantine/*]',
         'Test/Schedule/InvokeRole AwsSolutions-IAM5[Resource::<JobFunction23969A7D.Arn>:*]',
       ].sort(),
     );
@@ -206,10 +223,24 @@ describe('ClvStack: cdk-nag AwsSolutions checks', () => {
 });
 
 describe('ClvStack: outputs', () => {
-  it('name the bucket, the locations, the database, the workgroup, the function, the queue and the topic', () => {
+  it('name the bucket, the locations, the database, the workgroup, the functions, the queues and the topics', () => {
     const outputs = Template.fromStack(newStack().stack).findOutputs('*');
     expect(Object.keys(outputs).sort()).toEqual(
-      ['AlarmTopicArn', 'AthenaWorkgroup', 'BucketName', 'DropLocation', 'FailedRunsQueueUrl', 'FunctionName', 'GlueDatabase', 'OutputLocation'].sort(),
+      [
+        'AlarmTopicArn',
+        'AthenaWorkgroup',
+        'BucketName',
+        'DropLocation',
+        'FailedRunsQueueUrl',
+        'FunctionName',
+        'GlueDatabase',
+        'OutputLocation',
+        'IngestedLocation',
+        'QuarantineLocation',
+        'QuarantineTopicArn',
+        'IngestFunctionName',
+        'IngestDeadLetterQueueUrl',
+      ].sort(),
     );
   });
 });

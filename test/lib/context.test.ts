@@ -23,7 +23,12 @@ describe('clvSettingsFromContext', () => {
       athenaResultsPrefix: 'athena/',
       athenaResultsExpirationDays: '3',
       noncurrentVersionExpirationDays: '60',
-      orderColumns: 'order_id, customer_id,order_date,amount',
+      ingestedPrefix: 'canonical/',
+      quarantinePrefix: 'unreadable/',
+      quarantineEmail: 'data@example.com',
+      ingestConfig: '{"columns":{"order_id":"OrderNo"},"csv":{"delimiter":";","decimalSeparator":","}}',
+      ingestMemoryMb: '3008',
+      ingestHandlerEntry: '/tmp/ingest-handler.ts',
       databaseName: 'clv_dev',
       workgroupName: 'clv-dev',
       bytesScannedCutoffGiB: '0.5',
@@ -49,7 +54,12 @@ describe('clvSettingsFromContext', () => {
       athenaResultsPrefix: 'athena/',
       athenaResultsExpiration: Duration.days(3),
       noncurrentVersionExpiration: Duration.days(60),
-      orderColumns: ['order_id', 'customer_id', 'order_date', 'amount'],
+      ingestedPrefix: 'canonical/',
+      quarantinePrefix: 'unreadable/',
+      quarantineEmail: 'data@example.com',
+      ingestConfig: { columns: { order_id: 'OrderNo' }, csv: { delimiter: ';', decimalSeparator: ',' } },
+      ingestMemorySize: 3008,
+      ingestHandlerEntry: '/tmp/ingest-handler.ts',
       databaseName: 'clv_dev',
       workgroupName: 'clv-dev',
       bytesScannedCutoffPerQuery: Size.mebibytes(512),
@@ -63,11 +73,11 @@ describe('clvSettingsFromContext', () => {
     });
   });
 
-  it('reads the JSON values of cdk.json: numbers and arrays', () => {
-    const { props } = settings({ memoryMb: 3008, orderColumns: ['customer_id', 'order_id', 'order_date', 'amount'], margin: 0.25 });
+  it('reads the JSON values of cdk.json: numbers and objects', () => {
+    const { props } = settings({ memoryMb: 3008, ingestConfig: { csv: { dateFormat: '%d.%m.%Y' } }, margin: 0.25 });
     expect(props).toEqual({
       memorySize: 3008,
-      orderColumns: ['customer_id', 'order_id', 'order_date', 'amount'],
+      ingestConfig: { csv: { dateFormat: '%d.%m.%Y' } },
       modelOptions: { margin: 0.25 },
     });
   });
@@ -75,7 +85,7 @@ describe('clvSettingsFromContext', () => {
   it('reports every bad value at once', () => {
     let error: unknown;
     try {
-      settings({ memoryMb: 'lots', timeoutMinutes: '', logRetentionDays: '10', orderColumns: 42, alarmEmail: 7 });
+      settings({ memoryMb: 'lots', timeoutMinutes: '', logRetentionDays: '10', ingestConfig: { csv: { delimiter: 'tab' } }, alarmEmail: 7 });
     } catch (e) {
       error = e;
     }
@@ -85,7 +95,7 @@ describe('clvSettingsFromContext', () => {
     expect(problems).toEqual(
       expect.arrayContaining([
         'context alarmEmail must be a non-empty string, got 7',
-        'context orderColumns must be a comma-separated list or an array of strings, got 42',
+        'context ingestConfig.csv.delimiter: csv.delimiter must be one character',
         'context memoryMb must be a whole number, got "lots"',
         'context timeoutMinutes must be a number, got ""',
         'context logRetentionDays must be a CloudWatch Logs retention (1, 3, 5, 7, 14, 30, 60, 90, ..., 3653), got 10',

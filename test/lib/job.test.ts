@@ -20,15 +20,18 @@ const stackTemplate = (props: ClvStackProps = {}): Template => {
   return Template.fromStack(new ClvStack(app, 'Test', { handlerEntry: STAND_IN_ENTRY, ...props }));
 };
 
-const functionEnvironment = (template: Template): Record<string, unknown> => {
-  const functions = Object.values(template.findResources('AWS::Lambda::Function'));
+/** The nightly job's function (the stack also holds the ingest function). */
+const jobFunction = (template: Template) => {
+  const functions = Object.entries(template.findResources('AWS::Lambda::Function')).filter(([id]) => id.startsWith('JobFunction'));
   expect(functions).toHaveLength(1);
-  return functions[0]!.Properties.Environment.Variables;
+  return functions[0]![1];
 };
+
+const functionEnvironment = (template: Template): Record<string, unknown> => jobFunction(template).Properties.Environment.Variables;
 
 describe('ClvJob: the function', () => {
   it('runs on Node.js 22 on arm64 with 4 GB and 15 minutes, one invocation at a time', () => {
-    stackTemplate().hasResourceProperties('AWS::Lambda::Function', {
+    expect(jobFunction(stackTemplate()).Properties).toMatchObject({
       Runtime: 'nodejs22.x',
       Architectures: ['arm64'],
       Handler: 'index.handler',
@@ -39,7 +42,7 @@ describe('ClvJob: the function', () => {
   });
 
   it('takes memory and timeout from the props', () => {
-    stackTemplate({ memorySize: 2048, timeout: Duration.minutes(10) }).hasResourceProperties('AWS::Lambda::Function', {
+    expect(jobFunction(stackTemplate({ memorySize: 2048, timeout: Duration.minutes(10) })).Properties).toMatchObject({
       MemorySize: 2048,
       Timeout: 600,
     });
@@ -87,9 +90,9 @@ describe('ClvJob: bundling with the local esbuild', () => {
       const app = new App({ context, outdir: join(root, 'cdk.out') });
       new ClvStack(app, 'Test', { handlerEntry: join(root, 'src', 'handler.ts') });
       const assembly = app.synth();
-      const assets = readdirSync(assembly.directory).filter((d) => d.startsWith('asset.'));
-      expect(assets).toHaveLength(1);
-      const dir = join(assembly.directory, assets[0]!);
+      const template = Template.fromJSON(JSON.parse(readFileSync(join(assembly.directory, 'Test.template.json'), 'utf8')));
+      // a function's code is the asset folder `asset.<hash>` of its S3 key `<hash>.zip`
+      const dir = join(assembly.directory, `asset.${String(jobFunction(template).Properties.Code.S3Key).replace(/\.zip$/, '')}`);
       expect(readdirSync(dir).sort()).toEqual(['index.mjs', 'index.mjs.map']);
       const code = readFileSync(join(dir, 'index.mjs'), 'utf8');
       expect(EXTERNAL_MODULES).toContain('@duckdb/node-api');
@@ -110,6 +113,8 @@ describe('ClvJob: the environment', () => {
     expect(env).toMatchObject({
       [LAMBDA_ENV.bucket]: { Ref: expect.stringMatching(/^StorageData/) },
       [LAMBDA_ENV.inputPrefix]: 'orders/',
+      [LAMBDA_ENV.ingestedPrefix]: 'ingested/',
+      [LAMBDA_ENV.quarantinePrefix]: 'quarantine/',
       [LAMBDA_ENV.outputPrefix]: 'clv/',
       [LAMBDA_ENV.athenaDatabase]: 'clv',
       [LAMBDA_ENV.athenaTable]: 'orders',

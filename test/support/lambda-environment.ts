@@ -4,6 +4,8 @@ import { LAMBDA_ENV } from '../../lambdas/clv-job/lambda-contract.js';
 export const lambdaEnvironment = (bucket: string): Record<string, string> => ({
   [LAMBDA_ENV.bucket]: bucket,
   [LAMBDA_ENV.inputPrefix]: 'orders/',
+  [LAMBDA_ENV.ingestedPrefix]: 'ingested/',
+  [LAMBDA_ENV.quarantinePrefix]: 'quarantine/',
   [LAMBDA_ENV.outputPrefix]: 'clv/',
   [LAMBDA_ENV.athenaDatabase]: 'clv',
   [LAMBDA_ENV.athenaTable]: 'orders',

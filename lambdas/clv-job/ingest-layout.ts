@@ -1,0 +1,70 @@
+/**
+ * Where the ingest function keeps what it makes of each export (SPEC "Contract names": canonical
+ * files under `ingested/`, receipts under `ingested/_receipts/`, unreadable files under
+ * `quarantine/`). Every key is derived from the export's key relative to the drop prefix, so a
+ * re-dropped export replaces its own copy and a deleted one takes exactly its copy with it.
+ * The ingest handler, the nightly Athena engine, the CDK stack and the tests all use these names.
+ */
+export const DEFAULT_INGESTED_PREFIX = 'ingested/';
+export const DEFAULT_QUARANTINE_PREFIX = 'quarantine/';
+/** Starts with `_`: Athena (like Hive) skips it, so receipts never become rows of the orders table. */
+export const RECEIPTS_DIR = '_receipts';
+/** Beside the quarantined copies, one JSON record per file saying why. */
+export const REASONS_DIR = '_reasons';
+export const CANONICAL_EXTENSION = '.parquet';
+
+/**
+ * Hive-style readers (Athena) skip files and folders whose names start with `_` or `.`, and folder
+ * placeholders: such objects are never input, on either side of ingest.
+ */
+export const isHidden = (relativeKey: string): boolean =>
+  relativeKey === '' || relativeKey.endsWith('/') || relativeKey.split('/').some((part) => part.startsWith('_') || part.startsWith('.'));
+
+/** An orders export by its name, as the local CLI picks files from a folder: `*.csv` or `*.csv.gz`, any case. */
+export const isExportName = (relativeKey: string): boolean => !isHidden(relativeKey) && /\.csv(\.gz)?$/i.test(relativeKey);
+
+export interface IngestPrefixes {
+  /** The drop prefix, ending with `/`. */
+  readonly input: string;
+  /** Ending with `/`. */
+  readonly ingested: string;
+  /** Ending with `/`. */
+  readonly quarantine: string;
+}
+
+/** The keys belonging to one export. */
+export interface ExportKeys {
+  /** The export itself, e.g. `orders/2025/a.csv.gz`. */
+  readonly source: string;
+  /** Relative to the drop prefix, e.g. `2025/a.csv.gz`. */
+  readonly relative: string;
+  /** `ingested/2025/a.csv.gz.parquet` */
+  readonly canonical: string;
+  /** `ingested/_receipts/2025/a.csv.gz.json` */
+  readonly receipt: string;
+  /** `quarantine/2025/a.csv.gz`: the unreadable export, as dropped. */
+  readonly quarantined: string;
+  /** `quarantine/_reasons/2025/a.csv.gz.json` */
+  readonly quarantineReason: string;
+}
+
+/** The keys of the export at `sourceKey`, or null when the key is not under the drop prefix. */
+export const exportKeys = (prefixes: IngestPrefixes, sourceKey: string): ExportKeys | null => {
+  if (!sourceKey.startsWith(prefixes.input) || sourceKey.length === prefixes.input.length) return null;
+  const relative = sourceKey.slice(prefixes.input.length);
+  return {
+    source: sourceKey,
+    relative,
+    canonical: `${prefixes.ingested}${relative}${CANONICAL_EXTENSION}`,
+    receipt: `${prefixes.ingested}${RECEIPTS_DIR}/${relative}.json`,
+    quarantined: `${prefixes.quarantine}${relative}`,
+    quarantineReason: `${prefixes.quarantine}${REASONS_DIR}/${relative}.json`,
+  };
+};
+
+/** The export key a canonical copy was made from, or null for a key that is no canonical copy. */
+export const sourceKeyOfCanonical = (prefixes: IngestPrefixes, canonicalKey: string): string | null => {
+  if (!canonicalKey.startsWith(prefixes.ingested) || !canonicalKey.endsWith(CANONICAL_EXTENSION)) return null;
+  const relative = canonicalKey.slice(prefixes.ingested.length, -CANONICAL_EXTENSION.length);
+  return isHidden(relative) ? null : `${prefixes.input}${relative}`;
+};

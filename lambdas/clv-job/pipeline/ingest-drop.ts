@@ -1,0 +1,190 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { basename, join } from 'node:path';
+import { exportKeys, isExportName, sourceKeyOfCanonical, type ExportKeys, type IngestPrefixes } from '../ingest-layout.js';
+import type { DropBucket, Notifier, ObjectVersion } from '../ports.js';
+
+/**
+ * The ingest stage on a bucket (SPEC "Pipeline", step 0): each export dropped under the input
+ * prefix is read once, by the one ingest implementation the local CLI uses too, into a canonical
+ * Parquet copy and a receipt; an export that cannot be read at all is quarantined and announced.
+ * The bucket's state after any sequence of events is a function of the exports present: the copy
+ * of an export is what the export is now, whichever event arrives first.
+ */
+
+/** What the one ingest implementation makes of one local export file. */
+export interface IngestedExport {
+  /** Local path of the canonical Parquet file. */
+  readonly canonical: string;
+  /** JSON-serialisable account of the read: rows, malformed rows, header mapping, problems. */
+  readonly receipt: object;
+}
+
+/**
+ * The ingest implementation (ingest/ingest-export.ts): reads the local file `source`, naming it
+ * `sourceName` in every row and in the receipt, and writes the canonical file at `output`.
+ */
+export type IngestExport<C> = (request: {
+  readonly source: string;
+  readonly sourceName: string;
+  readonly config: C;
+  readonly output: string;
+}) => Promise<IngestedExport>;
+
+export interface IngestDropDeps<C> {
+  readonly bucket: DropBucket;
+  readonly prefixes: IngestPrefixes;
+  readonly notifier: Notifier;
+  readonly ingest: IngestExport<C>;
+  /** True for the ingest implementation's "this file cannot be read at all" error. */
+  readonly isUnreadable: (error: unknown) => boolean;
+  /** How exports are read, handed to the ingest implementation as is. */
+  readonly config: C;
+  readonly now: () => Date;
+  /** Parent of the per-export scratch folders. @default os.tmpdir() (Lambda's ephemeral storage) */
+  readonly scratch?: string;
+}
+
+export type IngestOutcome =
+  | {
+      readonly status: 'ingested';
+      readonly source: string;
+      readonly canonical: string;
+      readonly receipt: string;
+      readonly bytes: number;
+      readonly rows: number | null;
+    }
+  | { readonly status: 'quarantined'; readonly source: string; readonly quarantined: string; readonly reason: string; readonly bytes: number }
+  | { readonly status: 'removed'; readonly source: string; readonly removed: readonly string[] }
+  | { readonly status: 'ignored'; readonly source: string; readonly reason: string };
+
+/** Why the nightly run left a file out: the record beside a quarantined copy. */
+export interface QuarantineRecord {
+  readonly source: string;
+  readonly reason: string;
+  readonly quarantined_at: string;
+  readonly bytes: number;
+  readonly etag: string | null;
+  readonly version_id: string | null;
+}
+
+/** The receipt's row count, when it states one. */
+const receiptRows = (receipt: object): number | null => {
+  const rows = (receipt as { rows?: unknown }).rows;
+  return typeof rows === 'number' && Number.isInteger(rows) ? rows : null;
+};
+
+const objectMetadata = (version: ObjectVersion): Record<string, string> => ({
+  'source-bytes': String(version.bytes),
+  ...(version.etag ? { 'source-etag': version.etag.replaceAll('"', '') } : {}),
+  ...(version.versionId ? { 'source-version-id': version.versionId } : {}),
+});
+
+const ignored = (source: string, prefixes: IngestPrefixes): IngestOutcome | null => {
+  const keys = exportKeys(prefixes, source);
+  if (!keys) return { status: 'ignored', source, reason: `not under the drop prefix ${prefixes.input}` };
+  if (!isExportName(keys.relative)) {
+    return { status: 'ignored', source, reason: 'not an export by its name (*.csv or *.csv.gz, no part starting with "_" or ".")' };
+  }
+  return null;
+};
+
+/**
+ * Ingests the export now at `source` (an Object Created event, or a re-ingest). The canonical copy
+ * and the receipt replace any earlier ones and a stale quarantine record goes; an unreadable file
+ * is copied to quarantine with its reason, its stale canonical copy removed (the night must not
+ * read the previous contents of a replaced export), and the team notified. A key that no longer
+ * exists is handled as deleted. Errors other than an unreadable export propagate: the event is
+ * retried, then kept in the dead-letter queue.
+ */
+export const ingestDropped = async <C>(deps: IngestDropDeps<C>, source: string): Promise<IngestOutcome> => {
+  const skip = ignored(source, deps.prefixes);
+  if (skip) return skip;
+  const keys = exportKeys(deps.prefixes, source)!;
+  const dir = await mkdtemp(join(deps.scratch ?? tmpdir(), 'clv-ingest-'));
+  try {
+    // the file keeps its name: the extension tells the reader whether to gunzip
+    const local = join(dir, basename(source));
+    const version = await deps.bucket.download(source, local);
+    if (version === null) return await removeDropped(deps, source);
+    const sourceName = `${deps.bucket.location}${source}`;
+    let ingested: IngestedExport;
+    try {
+      ingested = await deps.ingest({ source: local, sourceName, config: deps.config, output: join(dir, 'canonical.parquet') });
+    } catch (error) {
+      if (!deps.isUnreadable(error)) throw error;
+      return await quarantine(deps, keys, local, version, error instanceof Error ? error.message : String(error));
+    }
+    await deps.bucket.upload(keys.canonical, ingested.canonical, objectMetadata(version));
+    await deps.bucket.putJson(keys.receipt, ingested.receipt);
+    await deps.bucket.remove([keys.quarantined, keys.quarantineReason]);
+    return { status: 'ingested', source, canonical: keys.canonical, receipt: keys.receipt, bytes: version.bytes, rows: receiptRows(ingested.receipt) };
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+};
+
+const quarantine = async <C>(deps: IngestDropDeps<C>, keys: ExportKeys, local: string, version: ObjectVersion, reason: string): Promise<IngestOutcome> => {
+  const record: QuarantineRecord = {
+    source: `${deps.bucket.location}${keys.source}`,
+    reason,
+    quarantined_at: deps.now().toISOString(),
+    bytes: version.bytes,
+    etag: version.etag,
+    version_id: version.versionId,
+  };
+  await deps.bucket.remove([keys.canonical, keys.receipt]);
+  await deps.bucket.upload(keys.quarantined, local, objectMetadata(version));
+  await deps.bucket.putJson(keys.quarantineReason, record);
+  await deps.notifier.notify(
+    `CLV export quarantined: ${basename(keys.source)}`,
+    [
+      `The export ${record.source} cannot be read, so tonight's CLV run will leave it out.`,
+      '',
+      `Reason: ${reason}`,
+      `Copy kept at: ${deps.bucket.location}${keys.quarantined}`,
+      `Record: ${deps.bucket.location}${keys.quarantineReason}`,
+      '',
+      'Drop a corrected file under the same key: it is ingested at once and the quarantine entry goes.',
+    ].join('\n'),
+  );
+  return { status: 'quarantined', source: keys.source, quarantined: keys.quarantined, reason, bytes: version.bytes };
+};
+
+/**
+ * Removes what was made of the export at `source` (an Object Deleted event): the canonical copy,
+ * the receipt and any quarantine entry. When the key holds an object again (re-dropped after the
+ * delete, events out of order), that object is ingested instead.
+ */
+export const removeDropped = async <C>(deps: IngestDropDeps<C>, source: string): Promise<IngestOutcome> => {
+  const skip = ignored(source, deps.prefixes);
+  if (skip) return skip;
+  if (await deps.bucket.exists(source)) return ingestDropped(deps, source);
+  const keys = exportKeys(deps.prefixes, source)!;
+  const removed = [keys.canonical, keys.receipt, keys.quarantined, keys.quarantineReason];
+  await deps.bucket.remove(removed);
+  return { status: 'removed', source, removed };
+};
+
+/**
+ * Re-ingests every export under the drop prefix (a backfill, a changed reading configuration),
+ * in key order, then removes canonical copies and quarantine entries whose export is gone.
+ */
+export const reingestAll = async <C>(deps: IngestDropDeps<C>): Promise<IngestOutcome[]> => {
+  const { prefixes } = deps;
+  const sources = await deps.bucket.list(prefixes.input);
+  const outcomes: IngestOutcome[] = [];
+  for (const source of sources) outcomes.push(await ingestDropped(deps, source));
+  const present = new Set(sources);
+  const orphans = new Set<string>();
+  for (const key of await deps.bucket.list(prefixes.ingested)) {
+    const source = sourceKeyOfCanonical(prefixes, key);
+    if (source !== null && !present.has(source)) orphans.add(source);
+  }
+  for (const key of await deps.bucket.list(prefixes.quarantine)) {
+    const relative = key.slice(prefixes.quarantine.length);
+    if (isExportName(relative) && !present.has(`${prefixes.input}${relative}`)) orphans.add(`${prefixes.input}${relative}`);
+  }
+  for (const source of [...orphans].sort()) outcomes.push(await removeDropped(deps, source));
+  return outcomes;
+};
