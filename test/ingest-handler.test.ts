@@ -1,0 +1,363 @@
+import { createHash } from 'node:crypto';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Readable } from 'node:stream';
+import { DeleteObjectCommand, GetObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import { CreateTopicCommand, SNSClient, SubscribeCommand } from '@aws-sdk/client-sns';
+import { CreateQueueCommand, GetQueueAttributesCommand, PurgeQueueCommand, ReceiveMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
+import { Upload } from '@aws-sdk/lib-storage';
+import { Logger } from '@aws-lambda-powertools/logger';
+import { Metrics } from '@aws-lambda-powertools/metrics';
+import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
+import { ConfigurationError } from '../lambdas/clv-job/errors.js';
+import { loadIngestSettings } from '../lambdas/clv-job/ingest-env.js';
+import type { createIngestHandler as CreateIngestHandler, IngestHandlerResult } from '../lambdas/clv-job/ingest-handler.js';
+import { ingestReceiptSchema } from '../lambdas/clv-job/ingest/receipt.js';
+import { ingestExport } from '../lambdas/clv-job/ingest/ingest-export.js';
+import { INGEST_ENV, METRICS_NAMESPACE } from '../lambdas/clv-job/lambda-contract.js';
+import { queryDuckDb } from './support/duckdb-reader.js';
+import { fixture } from './support/files.js';
+import { TEST_CREDENTIALS, TEST_REGION, createBucket, startMoto, type MotoServer } from './support/moto-server.js';
+import { describeWith } from './support/services.js';
+
+const BUCKET = 'clv-ingest-test';
+
+/** S3's event for `key` as EventBridge delivers it (the fields the handler reads, and some it does not). */
+const s3Event = (detailType: 'Object Created' | 'Object Deleted', key: string, bucket = BUCKET) => ({
+  version: '0',
+  id: '17793124-05d4-b198-2fde-7ededc63b103',
+  'detail-type': detailType,
+  source: 'aws.s3',
+  account: '123456789012',
+  time: '2026-11-30T20:00:00Z',
+  region: TEST_REGION,
+  resources: [`arn:aws:s3:::${bucket}`],
+  detail: { version: '0', bucket: { name: bucket }, object: { key, size: 1, etag: 'x', sequencer: '0' }, reason: 'PutObject' },
+});
+
+const sha256 = (bytes: Uint8Array): string => createHash('sha256').update(bytes).digest('hex');
+const sqlString = (value: string): string => `'${value.replaceAll("'", "''")}'`;
+
+describeWith('moto', 'the ingest handler on S3 events (moto: S3, SNS, SQS)', () => {
+  let moto: MotoServer;
+  let s3: S3Client;
+  let sns: SNSClient;
+  let sqs: SQSClient;
+  let queueUrl: string;
+  let work: string;
+  let createIngestHandler: typeof CreateIngestHandler;
+  let handler: (event: unknown) => Promise<IngestHandlerResult>;
+
+  const environment = (topicArn: string): Record<string, string> => ({
+    [INGEST_ENV.bucket]: BUCKET,
+    [INGEST_ENV.inputPrefix]: 'orders/',
+    [INGEST_ENV.ingestedPrefix]: 'ingested/',
+    [INGEST_ENV.quarantinePrefix]: 'quarantine/',
+    [INGEST_ENV.quarantineTopicArn]: topicArn,
+    [INGEST_ENV.ingestConfig]: '',
+  });
+
+  const put = (key: string, body: string | Uint8Array) => s3.send(new PutObjectCommand({ Bucket: BUCKET, Key: key, Body: body }));
+  const get = async (key: string): Promise<Uint8Array | null> => {
+    try {
+      return await (await s3.send(new GetObjectCommand({ Bucket: BUCKET, Key: key }))).Body!.transformToByteArray();
+    } catch (error) {
+      if ((error as Error).name === 'NoSuchKey') return null;
+      throw error;
+    }
+  };
+  const getJson = async (key: string): Promise<unknown> => {
+    const bytes = await get(key);
+    return bytes === null ? null : JSON.parse(Buffer.from(bytes).toString('utf8'));
+  };
+  /** The canonical copy's rows, read by DuckDB as Athena would read the file. */
+  const canonicalRows = async (key: string): Promise<Record<string, unknown>[]> => {
+    const bytes = await get(key);
+    if (bytes === null) throw new Error(`${key} does not exist`);
+    const path = join(work, `${sha256(bytes)}.parquet`);
+    await writeFile(path, bytes);
+    return queryDuckDb(`SELECT * FROM read_parquet(${sqlString(path)}) ORDER BY source_line`);
+  };
+  /** Messages the quarantine topic delivered to the queue subscribed to it. */
+  const notifications = async (): Promise<{ Subject: string; Message: string }[]> => {
+    const received = await sqs.send(new ReceiveMessageCommand({ QueueUrl: queueUrl, MaxNumberOfMessages: 10, WaitTimeSeconds: 1 }));
+    return (received.Messages ?? []).map((m) => JSON.parse(m.Body!) as { Subject: string; Message: string });
+  };
+
+  beforeAll(async () => {
+    work = await mkdtemp(join(tmpdir(), 'clv-ingest-handler-'));
+    moto = await startMoto();
+    s3 = await createBucket(moto.endpoint, BUCKET);
+    const client = { endpoint: moto.endpoint, region: TEST_REGION, credentials: TEST_CREDENTIALS };
+    sns = new SNSClient(client);
+    sqs = new SQSClient(client);
+    const { TopicArn } = await sns.send(new CreateTopicCommand({ Name: 'clv-quarantine' }));
+    ({ QueueUrl: queueUrl } = (await sqs.send(new CreateQueueCommand({ QueueName: 'data-team' }))) as { QueueUrl: string });
+    const { Attributes } = await sqs.send(new GetQueueAttributesCommand({ QueueUrl: queueUrl, AttributeNames: ['QueueArn'] }));
+    await sns.send(new SubscribeCommand({ TopicArn, Protocol: 'sqs', Endpoint: Attributes!.QueueArn }));
+    // the module reads its environment when loaded, as at a cold start
+    Object.assign(process.env, environment(TopicArn!), { AWS_REGION: TEST_REGION });
+    ({ createIngestHandler } = await import('../lambdas/clv-job/ingest-handler.js'));
+    const created = createIngestHandler({
+      settings: loadIngestSettings(environment(TopicArn!)),
+      s3,
+      sns,
+      logger: new Logger({ serviceName: 'clv-ingest-test', logLevel: 'SILENT' }),
+      metrics: new Metrics({ namespace: METRICS_NAMESPACE, serviceName: 'clv-ingest-test' }),
+    });
+    handler = async (event) => {
+      // Powertools metrics print their EMF lines to stdout
+      const quiet = vi.spyOn(process.stdout, 'write').mockImplementation(() => true);
+      try {
+        return await created(event);
+      } finally {
+        quiet.mockRestore();
+      }
+    };
+  });
+  afterAll(async () => {
+    await moto?.stop();
+    if (work) await rm(work, { recursive: true, force: true });
+  });
+  beforeEach(async () => {
+    await sqs.send(new PurgeQueueCommand({ QueueUrl: queueUrl }));
+  });
+
+  describe('an export created under the drop prefix', () => {
+    it('gets a canonical Parquet copy and a receipt at keys derived from its own key', async () => {
+      const body = await readFile(fixture('cases', 'athena-parity', 'orders-a.csv'));
+      await put('orders/2025/orders-a.csv', body);
+
+      const { outcomes } = await handler(s3Event('Object Created', 'orders/2025/orders-a.csv'));
+
+      expect(outcomes).toEqual([
+        expect.objectContaining({
+          status: 'ingested',
+          source: 'orders/2025/orders-a.csv',
+          canonical: 'ingested/2025/orders-a.csv.parquet',
+          receipt: 'ingested/_receipts/2025/orders-a.csv.json',
+          bytes: body.length,
+        }),
+      ]);
+      const receipt = ingestReceiptSchema.parse(await getJson('ingested/_receipts/2025/orders-a.csv.json'));
+      expect(receipt).toMatchObject({ source: `s3://${BUCKET}/orders/2025/orders-a.csv`, sha256: sha256(body), bytes: body.length, bom: true });
+      const rows = await canonicalRows('ingested/2025/orders-a.csv.parquet');
+      expect(rows).toHaveLength(receipt.rows);
+      expect(new Set(rows.map((r) => r.source_file))).toEqual(new Set([`s3://${BUCKET}/orders/2025/orders-a.csv`]));
+    });
+
+    it('is read exactly as the local path reads the same bytes: the same receipt, the same rows', async () => {
+      const path = fixture('cases', 'athena-parity', 'orders-b.csv');
+      await put('orders/orders-b.csv', await readFile(path));
+      await handler(s3Event('Object Created', 'orders/orders-b.csv'));
+
+      const sourceName = `s3://${BUCKET}/orders/orders-b.csv`;
+      const local = await ingestExport({ source: path, sourceName, output: join(work, 'local-b.parquet') });
+      expect(await getJson('ingested/_receipts/orders-b.csv.json')).toEqual(local.receipt);
+      const localRows = await queryDuckDb(`SELECT * FROM read_parquet(${sqlString(local.canonical)}) ORDER BY source_line`);
+      expect(await canonicalRows('ingested/orders-b.csv.parquet')).toEqual(localRows);
+    });
+
+    it('replaces its canonical copy and receipt when the same key is dropped again', async () => {
+      await put('orders/redrop.csv', 'order_id,customer_id,order_date,amount\nO1,C1,2025-01-01,10.00\n');
+      await handler(s3Event('Object Created', 'orders/redrop.csv'));
+      expect(await canonicalRows('ingested/redrop.csv.parquet')).toHaveLength(1);
+
+      const second = 'order_id,customer_id,order_date,amount\nO1,C1,2025-01-01,10.00\nO2,C2,2025-01-02,20.00\nO3,C2,2025-01-03,5.00\n';
+      await put('orders/redrop.csv', second);
+      await handler(s3Event('Object Created', 'orders/redrop.csv'));
+
+      expect((await canonicalRows('ingested/redrop.csv.parquet')).map((r) => r.order_id)).toEqual(['O1', 'O2', 'O3']);
+      expect(await getJson('ingested/_receipts/redrop.csv.json')).toMatchObject({ rows: 3, sha256: sha256(Buffer.from(second)) });
+    });
+
+    it('that is gzipped is read as gzip', async () => {
+      const { gzipSync } = await import('node:zlib');
+      await put('orders/zipped.csv.gz', gzipSync('order_id,customer_id,order_date,amount\nZ1,C9,2025-02-01,1.50\n'));
+      await handler(s3Event('Object Created', 'orders/zipped.csv.gz'));
+      expect(await getJson('ingested/_receipts/zipped.csv.gz.json')).toMatchObject({ compression: 'gzip', rows: 1 });
+      expect((await canonicalRows('ingested/zipped.csv.gz.parquet')).map((r) => r.customer_id)).toEqual(['C9']);
+    });
+  });
+
+  describe('an export deleted from the drop prefix', () => {
+    it('takes its canonical copy and its receipt with it', async () => {
+      await put('orders/gone.csv', 'order_id,customer_id,order_date,amount\nG1,C1,2025-01-01,10.00\n');
+      await handler(s3Event('Object Created', 'orders/gone.csv'));
+      expect(await get('ingested/gone.csv.parquet')).not.toBeNull();
+
+      await s3.send(new DeleteObjectCommand({ Bucket: BUCKET, Key: 'orders/gone.csv' }));
+      const { outcomes } = await handler(s3Event('Object Deleted', 'orders/gone.csv'));
+
+      expect(outcomes).toEqual([expect.objectContaining({ status: 'removed', source: 'orders/gone.csv' })]);
+      expect(await get('ingested/gone.csv.parquet')).toBeNull();
+      expect(await get('ingested/_receipts/gone.csv.json')).toBeNull();
+    });
+
+    it('is ingested instead when the key holds an object again by the time the event arrives', async () => {
+      await put('orders/back.csv', 'order_id,customer_id,order_date,amount\nB1,C1,2025-01-01,10.00\n');
+      const { outcomes } = await handler(s3Event('Object Deleted', 'orders/back.csv'));
+      expect(outcomes).toEqual([expect.objectContaining({ status: 'ingested', canonical: 'ingested/back.csv.parquet' })]);
+    });
+  });
+
+  describe('an export that cannot be read at all', () => {
+    it('is copied to quarantine with its reason, leaves no canonical copy, and the topic tells the data team', async () => {
+      const body = await readFile(fixture('cases', 'utf16', 'orders.csv'));
+      await put('orders/excel.csv', body);
+
+      const { outcomes } = await handler(s3Event('Object Created', 'orders/excel.csv'));
+
+      expect(outcomes).toEqual([expect.objectContaining({ status: 'quarantined', source: 'orders/excel.csv', quarantined: 'quarantine/excel.csv' })]);
+      const reason = (outcomes[0] as { reason: string }).reason;
+      expect(reason).toMatch(/UTF-16/i);
+      expect(Buffer.from((await get('quarantine/excel.csv'))!)).toEqual(body);
+      expect(await getJson('quarantine/_reasons/excel.csv.json')).toMatchObject({
+        source: `s3://${BUCKET}/orders/excel.csv`,
+        reason,
+        bytes: body.length,
+      });
+      expect(await get('ingested/excel.csv.parquet')).toBeNull();
+      const [message, ...more] = await notifications();
+      expect(more).toEqual([]);
+      expect(message!.Subject).toBe('CLV export quarantined: excel.csv');
+      expect(message!.Message).toContain(`s3://${BUCKET}/orders/excel.csv`);
+      expect(message!.Message).toContain(reason);
+      expect(message!.Message).toContain(`s3://${BUCKET}/quarantine/excel.csv`);
+    });
+
+    it('replaces a readable export dropped before under its key: the night must not read the old contents', async () => {
+      await put('orders/turned-bad.csv', 'order_id,customer_id,order_date,amount\nT1,C1,2025-01-01,10.00\n');
+      await handler(s3Event('Object Created', 'orders/turned-bad.csv'));
+      await put('orders/turned-bad.csv', Buffer.from([0x1f, 0x8b, 0x08, 0x00, 0x01, 0x02]));
+      await handler(s3Event('Object Created', 'orders/turned-bad.csv'));
+      expect(await get('ingested/turned-bad.csv.parquet')).toBeNull();
+      expect(await get('ingested/_receipts/turned-bad.csv.json')).toBeNull();
+      expect(await get('quarantine/_reasons/turned-bad.csv.json')).not.toBeNull();
+    });
+
+    it('leaves quarantine when a readable file is dropped under its key', async () => {
+      await put('orders/fixed.csv', await readFile(fixture('cases', 'utf16', 'orders.csv')));
+      await handler(s3Event('Object Created', 'orders/fixed.csv'));
+      expect(await get('quarantine/fixed.csv')).not.toBeNull();
+
+      await put('orders/fixed.csv', 'order_id,customer_id,order_date,amount\nF1,C1,2025-01-01,10.00\n');
+      await handler(s3Event('Object Created', 'orders/fixed.csv'));
+
+      expect(await get('quarantine/fixed.csv')).toBeNull();
+      expect(await get('quarantine/_reasons/fixed.csv.json')).toBeNull();
+      expect(await canonicalRows('ingested/fixed.csv.parquet')).toHaveLength(1);
+    });
+  });
+
+  describe('what is not an export', () => {
+    it.each([
+      ['a README beside the exports', 'orders/README.md'],
+      ['a hidden file', 'orders/_tmp/partial.csv'],
+      ['a folder placeholder', 'orders/2026/'],
+    ])('is left alone: %s', async (_what, key) => {
+      await put(key, 'not,an,export\n');
+      const { outcomes } = await handler(s3Event('Object Created', key));
+      expect(outcomes).toEqual([expect.objectContaining({ status: 'ignored', source: key })]);
+      expect(await get(`ingested/${key.slice('orders/'.length)}.parquet`)).toBeNull();
+    });
+
+    it('is an event of another bucket, left alone', async () => {
+      const { outcomes } = await handler(s3Event('Object Created', 'orders/a.csv', 'someone-else'));
+      expect(outcomes).toEqual([expect.objectContaining({ status: 'ignored' })]);
+    });
+
+    it.each([
+      ['an empty event', {}],
+      ['a scheduler event', { source: 'aws.scheduler' }],
+      ['a re-ingest asked for without true', { reingest: 'yes' }],
+    ])('fails with a clear message: %s', async (_what, event) => {
+      await expect(handler(event)).rejects.toThrow(ConfigurationError);
+      await expect(handler(event)).rejects.toThrow(/neither an S3 "Object Created" or "Object Deleted" event from EventBridge nor \{ "reingest": true \}/);
+    });
+  });
+
+  describe('{ "reingest": true }', () => {
+    it('reads every export again, restores lost copies and removes copies whose export is gone', async () => {
+      await put('orders/keep.csv', 'order_id,customer_id,order_date,amount\nK1,C1,2025-01-01,10.00\n');
+      await handler(s3Event('Object Created', 'orders/keep.csv'));
+      await s3.send(new DeleteObjectCommand({ Bucket: BUCKET, Key: 'ingested/keep.csv.parquet' }));
+      // a copy whose export vanished without its event reaching the function
+      await put('ingested/orphan.csv.parquet', 'stale');
+      await put('ingested/_receipts/orphan.csv.json', '{}');
+
+      const { outcomes } = await handler({ reingest: true });
+
+      expect(outcomes).toEqual(
+        expect.arrayContaining([
+          expect.objectContaining({ status: 'ingested', source: 'orders/keep.csv' }),
+          expect.objectContaining({ status: 'removed', source: 'orders/orphan.csv' }),
+        ]),
+      );
+      expect(await canonicalRows('ingested/keep.csv.parquet')).toHaveLength(1);
+      expect(await get('ingested/orphan.csv.parquet')).toBeNull();
+      expect(await get('ingested/_receipts/orphan.csv.json')).toBeNull();
+    });
+  });
+
+  describe('a 200 MB export', () => {
+    const MB = 2 ** 20;
+    const TARGET = 200 * MB;
+
+    /** Rows of a plausible export, generated as they stream: the test never holds the file either. */
+    const generated = (bytes: number): Readable => {
+      let written = 0;
+      let row = 0;
+      return Readable.from(
+        (function* () {
+          const header = 'order_id,customer_id,order_date,amount,channel,status\n';
+          written += header.length;
+          yield Buffer.from(header);
+          while (written < bytes) {
+            const lines: string[] = [];
+            for (let i = 0; i < 10_000; i++, row++) {
+              lines.push(`O${row},C${row % 250_000},2025-${String(1 + (row % 12)).padStart(2, '0')}-${String(1 + (row % 28)).padStart(2, '0')},${(row % 977) + 0.5},email,completed`);
+            }
+            const chunk = Buffer.from(`${lines.join('\n')}\n`);
+            written += chunk.length;
+            yield chunk;
+          }
+        })(),
+      );
+    };
+
+    it('is streamed through /tmp, never held in memory: peak RSS grows by far less than the export', { timeout: 600_000 }, async () => {
+      await new Upload({ client: s3, params: { Bucket: BUCKET, Key: 'orders/big.csv', Body: generated(TARGET) }, partSize: 16 * MB, queueSize: 2 }).done();
+      global.gc?.();
+      const started = performance.now();
+      const baseline = process.memoryUsage.rss();
+      let peak = baseline;
+      const sampler = setInterval(() => {
+        peak = Math.max(peak, process.memoryUsage.rss());
+      }, 20);
+      // as in a 256 MB function, where ingest bounds DuckDB's buffers to half of it (128 MB):
+      // the export must pass through /tmp, since it could not fit in memory beside them
+      process.env.AWS_LAMBDA_FUNCTION_MEMORY_SIZE = '256';
+      let outcomes: IngestHandlerResult['outcomes'];
+      try {
+        ({ outcomes } = await handler(s3Event('Object Created', 'orders/big.csv')));
+      } finally {
+        clearInterval(sampler);
+        delete process.env.AWS_LAMBDA_FUNCTION_MEMORY_SIZE;
+      }
+      const growthMb = (peak - baseline) / MB;
+      console.info(
+        `200 MB export ingested in ${((performance.now() - started) / 1000).toFixed(0)} s: peak RSS growth ${growthMb.toFixed(0)} MB (baseline ${(baseline / MB).toFixed(0)} MB)`,
+      );
+
+      const [outcome] = outcomes;
+      expect(outcome).toMatchObject({ status: 'ingested', canonical: 'ingested/big.csv.parquet' });
+      expect((outcome as { bytes: number }).bytes).toBeGreaterThanOrEqual(TARGET);
+      const receipt = ingestReceiptSchema.parse(await getJson('ingested/_receipts/big.csv.json'));
+      expect(receipt.rows).toBeGreaterThan(3_000_000);
+      expect(receipt.malformed).toBe(0);
+      expect(growthMb).toBeLessThan(TARGET / MB / 2);
+    });
+  });
+});
