@@ -1,6 +1,7 @@
+import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { AthenaClient } from '@aws-sdk/client-athena';
-import { DeleteObjectCommand, GetObjectCommand, ListObjectsV2Command, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import { DeleteObjectCommand, GetObjectCommand, ListObjectsV2Command, type S3Client } from '@aws-sdk/client-s3';
 import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics } from '@aws-lambda-powertools/metrics';
 import type { Context } from 'aws-lambda';
@@ -22,9 +23,9 @@ import {
   motoS3Client,
   motoS3ClientFailing,
   startMoto,
-  uploadFolder,
   type MotoServer,
 } from './support/moto-server.js';
+import { ingestOnMoto, s3Event, type IngestOnMoto } from './support/ingest-drop.js';
 import { describeWith } from './support/services.js';
 import { createOutputTables, motoGlueClient, partitionLocations } from './support/moto-glue.js';
 import type { GlueClient } from '@aws-sdk/client-glue';
@@ -86,6 +87,8 @@ describe('the Lambda environment', () => {
     expect(settings).toEqual({
       bucket: BUCKET,
       inputPrefix: 'orders/',
+      ingestedPrefix: 'ingested/',
+      quarantinePrefix: 'quarantine/',
       outputPrefix: 'clv/',
       athena: { database: 'clv', table: 'orders', workgroup: 'clv-job' },
       model: { timeUnit: 'day', transactions: 'bgnbd', intervalDraws: 100, horizon: 364, discountRate: 0.1, margin: 1, lifespanYears: 3 },
@@ -136,6 +139,7 @@ describeWith(['moto', 'trino'], 'the Lambda handler against moto and the Athena 
   let s3: S3Client;
   let standIn: AthenaStandIn;
   let glue: GlueClient;
+  let ingest: IngestOnMoto;
   let handler: (event: unknown, context?: Context) => Promise<HandlerResult>;
   let createHandler: typeof CreateHandler;
   const saved = { ...process.env };
@@ -176,7 +180,8 @@ describeWith(['moto', 'trino'], 'the Lambda handler against moto and the Athena 
   beforeAll(async () => {
     moto = await startMoto();
     s3 = await createBucket(moto.endpoint, BUCKET);
-    await uploadFolder(s3, BUCKET, 'orders/', join(repoRoot, 'sample-data'));
+    ingest = await ingestOnMoto(moto.endpoint, s3, BUCKET);
+    await ingest.dropFolder(join(repoRoot, 'sample-data'));
     standIn = await startStackAthena(s3, BUCKET);
     glue = motoGlueClient(moto.endpoint);
     await createOutputTables(glue, BUCKET, 'clv/');
@@ -238,7 +243,8 @@ describeWith(['moto', 'trino'], 'the Lambda handler against moto and the Athena 
       const succeeded = result as Extract<HandlerResult, { status: 'succeeded' }>;
       const summary = await readJson(`summary/run_date=${succeeded.runDate}/summary.json`);
       expect(summary.run).toMatchObject({ run_id: succeeded.runId, engine: 'athena', as_of_source: 'latest_order_date', as_of: succeeded.runDate });
-      expect(summary.run.inputs).toEqual({ files: 3, bytes: expect.any(Number), location: `clv.orders (s3://${BUCKET}/orders/)` });
+      // the three exports' canonical copies, read through the Glue table over ingested/
+      expect(summary.run.inputs).toEqual({ files: 3, bytes: expect.any(Number), location: `clv.orders (s3://${BUCKET}/ingested/)` });
       expect(summary.counts).toEqual(succeeded.counts);
       expect(standIn.calls.StartQueryExecution! - callsBefore).toBeGreaterThanOrEqual(6);
       const keys = await outputKeys();
@@ -402,13 +408,14 @@ describeWith(['moto', 'trino'], 'the Lambda handler against moto and the Athena 
       const before = await outputSnapshot();
       // a broken drop lands beside the good exports: 6,000 rows whose dates nobody can read
       const broken = ['order_id,customer_id,order_date,amount', ...Array.from({ length: 6000 }, (_, i) => `X${i},CX${i},31.02.2026,10.00`)].join('\n');
-      await s3.send(new PutObjectCommand({ Bucket: BUCKET, Key: 'orders/zz-broken.csv', Body: broken }));
+      await ingest.drop('zz-broken.csv', broken);
 
       let outcome;
       try {
         outcome = await captureStdout(() => handler({ runDate: '2026-01-15' }, context));
       } finally {
         await s3.send(new DeleteObjectCommand({ Bucket: BUCKET, Key: 'orders/zz-broken.csv' }));
+        await ingest.handle(s3Event(BUCKET, 'Object Deleted', 'orders/zz-broken.csv'));
       }
       const { error, lines } = outcome;
 
@@ -429,6 +436,29 @@ describeWith(['moto', 'trino'], 'the Lambda handler against moto and the Athena 
       const errors = logsOf(lines).filter((l) => l.level === 'ERROR');
       expect(errors).toHaveLength(1);
       expect(errors[0]).toMatchObject({ message: 'run stopped by a data-quality gate, nothing published', qualityReport: `s3://${BUCKET}/clv/${quality}` });
+    });
+
+    it('goes on without an export in quarantine and names it, with the reason, in the summary\'s warnings', async () => {
+      const excel = await readFile(join(repoRoot, 'test', 'fixtures', 'cases', 'utf16', 'orders.csv'));
+      const quarantined = await ingest.drop('zz-excel.csv', excel);
+      expect(quarantined).toMatchObject({ status: 'quarantined' });
+
+      let outcome;
+      try {
+        outcome = await captureStdout(() => handler({ runDate: '2025-12-31' }, context));
+      } finally {
+        await s3.send(new DeleteObjectCommand({ Bucket: BUCKET, Key: 'orders/zz-excel.csv' }));
+        await ingest.handle(s3Event(BUCKET, 'Object Deleted', 'orders/zz-excel.csv'));
+      }
+
+      expect(outcome.result).toMatchObject({ status: 'succeeded', runDate: '2025-12-31' });
+      const summary = await readJson('summary/run_date=2025-12-31/summary.json');
+      expect(summary.run.inputs.files).toBe(3);
+      const reason = (quarantined as { reason: string }).reason;
+      expect(summary.warnings).toContainEqual({ code: 'unreadable_file', message: `s3://${BUCKET}/orders/zz-excel.csv was left out: it ${reason}` });
+      expect(logsOf(outcome.lines).find((l) => l.message === 'exports in quarantine are left out')).toMatchObject({
+        quarantined: [{ source: `s3://${BUCKET}/orders/zz-excel.csv`, reason }],
+      });
     });
 
     it('keeps the previous run of the night for every reader when the switch fails, and says the run failed', async () => {

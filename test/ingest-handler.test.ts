@@ -12,32 +12,80 @@ import { Metrics } from '@aws-lambda-powertools/metrics';
 import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import { ConfigurationError } from '../lambdas/clv-job/errors.js';
 import { loadIngestSettings } from '../lambdas/clv-job/ingest-env.js';
-import type { createIngestHandler as CreateIngestHandler, IngestHandlerResult } from '../lambdas/clv-job/ingest-handler.js';
+import { createIngestHandler, type IngestHandlerResult } from '../lambdas/clv-job/ingest-function.js';
 import { ingestReceiptSchema } from '../lambdas/clv-job/ingest/receipt.js';
 import { ingestExport } from '../lambdas/clv-job/ingest/ingest-export.js';
 import { INGEST_ENV, METRICS_NAMESPACE } from '../lambdas/clv-job/lambda-contract.js';
 import { queryDuckDb } from './support/duckdb-reader.js';
 import { fixture } from './support/files.js';
+import { s3Event as bucketEvent } from './support/ingest-drop.js';
 import { TEST_CREDENTIALS, TEST_REGION, createBucket, startMoto, type MotoServer } from './support/moto-server.js';
 import { describeWith } from './support/services.js';
 
 const BUCKET = 'clv-ingest-test';
 
-/** S3's event for `key` as EventBridge delivers it (the fields the handler reads, and some it does not). */
-const s3Event = (detailType: 'Object Created' | 'Object Deleted', key: string, bucket = BUCKET) => ({
-  version: '0',
-  id: '17793124-05d4-b198-2fde-7ededc63b103',
-  'detail-type': detailType,
-  source: 'aws.s3',
-  account: '123456789012',
-  time: '2026-11-30T20:00:00Z',
-  region: TEST_REGION,
-  resources: [`arn:aws:s3:::${bucket}`],
-  detail: { version: '0', bucket: { name: bucket }, object: { key, size: 1, etag: 'x', sequencer: '0' }, reason: 'PutObject' },
-});
+const s3Event = (detailType: 'Object Created' | 'Object Deleted', key: string, bucket = BUCKET) => bucketEvent(bucket, detailType, key);
 
 const sha256 = (bytes: Uint8Array): string => createHash('sha256').update(bytes).digest('hex');
 const sqlString = (value: string): string => `'${value.replaceAll("'", "''")}'`;
+
+describe('the ingest function\'s environment', () => {
+  const GOOD = {
+    [INGEST_ENV.bucket]: BUCKET,
+    [INGEST_ENV.inputPrefix]: 'orders',
+    [INGEST_ENV.ingestedPrefix]: 'ingested/',
+    [INGEST_ENV.quarantinePrefix]: 'quarantine/',
+    [INGEST_ENV.quarantineTopicArn]: 'arn:aws:sns:us-east-1:123456789012:clv-quarantine',
+  };
+
+  it('is read into settings, prefixes ending with a slash, the reading options at their defaults when unset', () => {
+    const settings = loadIngestSettings(GOOD);
+    expect(settings).toMatchObject({
+      bucket: BUCKET,
+      prefixes: { input: 'orders/', ingested: 'ingested/', quarantine: 'quarantine/' },
+      quarantineTopicArn: GOOD[INGEST_ENV.quarantineTopicArn],
+      config: { csv: { delimiter: ',', decimalSeparator: '.' }, orderKey: [] },
+    });
+  });
+
+  it('takes the reading options from CLV_INGEST_CONFIG, the config file\'s JSON', () => {
+    const settings = loadIngestSettings({ ...GOOD, [INGEST_ENV.ingestConfig]: '{"csv":{"delimiter":";","decimalSeparator":","},"columns":{"order_id":"OrderNo"}}' });
+    expect(settings.config).toMatchObject({ csv: { delimiter: ';', decimalSeparator: ',' }, columns: { order_id: 'OrderNo', customer_id: 'customer_id' } });
+  });
+
+  it('reports every missing or bad variable at once, a bad reading option by its path', () => {
+    const attempt = () =>
+      loadIngestSettings({
+        ...GOOD,
+        [INGEST_ENV.bucket]: undefined,
+        [INGEST_ENV.quarantinePrefix]: 'orders/quarantine/',
+        [INGEST_ENV.quarantineTopicArn]: 'clv-quarantine',
+        [INGEST_ENV.ingestConfig]: '{"csv":{"delimiter":";;"}}',
+      });
+    expect(attempt).toThrow(ConfigurationError);
+    expect(attempt).toThrow(/CLV_BUCKET is missing/);
+    expect(attempt).toThrow(/CLV_QUARANTINE_TOPIC_ARN must be an SNS topic ARN/);
+    expect(attempt).toThrow(/CLV_INGEST_CONFIG: csv\.delimiter csv\.delimiter must be one character/);
+    expect(attempt).toThrow(/CLV_INPUT_PREFIX \(orders\/\) and CLV_QUARANTINE_PREFIX \(orders\/quarantine\/\) must not contain one another/);
+  });
+
+  it('that is not JSON in CLV_INGEST_CONFIG says so', () => {
+    expect(() => loadIngestSettings({ ...GOOD, [INGEST_ENV.ingestConfig]: '{csv:' })).toThrow(/CLV_INGEST_CONFIG is not JSON/);
+  });
+
+  it('fails the cold start of the entry module, naming the variables', async () => {
+    const saved = { ...process.env };
+    for (const name of Object.values(INGEST_ENV)) delete process.env[name];
+    vi.resetModules();
+    try {
+      const coldStart = import('../lambdas/clv-job/ingest-handler.js');
+      await expect(coldStart).rejects.toMatchObject({ name: 'ConfigurationError' });
+      await expect(coldStart).rejects.toThrow(/CLV_BUCKET is missing; .*CLV_QUARANTINE_TOPIC_ARN is missing/);
+    } finally {
+      process.env = saved;
+    }
+  });
+});
 
 describeWith('moto', 'the ingest handler on S3 events (moto: S3, SNS, SQS)', () => {
   let moto: MotoServer;
@@ -46,7 +94,6 @@ describeWith('moto', 'the ingest handler on S3 events (moto: S3, SNS, SQS)', () 
   let sqs: SQSClient;
   let queueUrl: string;
   let work: string;
-  let createIngestHandler: typeof CreateIngestHandler;
   let handler: (event: unknown) => Promise<IngestHandlerResult>;
 
   const environment = (topicArn: string): Record<string, string> => ({
@@ -96,9 +143,6 @@ describeWith('moto', 'the ingest handler on S3 events (moto: S3, SNS, SQS)', () 
     ({ QueueUrl: queueUrl } = (await sqs.send(new CreateQueueCommand({ QueueName: 'data-team' }))) as { QueueUrl: string });
     const { Attributes } = await sqs.send(new GetQueueAttributesCommand({ QueueUrl: queueUrl, AttributeNames: ['QueueArn'] }));
     await sns.send(new SubscribeCommand({ TopicArn, Protocol: 'sqs', Endpoint: Attributes!.QueueArn }));
-    // the module reads its environment when loaded, as at a cold start
-    Object.assign(process.env, environment(TopicArn!), { AWS_REGION: TEST_REGION });
-    ({ createIngestHandler } = await import('../lambdas/clv-job/ingest-handler.js'));
     const created = createIngestHandler({
       settings: loadIngestSettings(environment(TopicArn!)),
       s3,

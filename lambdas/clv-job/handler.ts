@@ -14,6 +14,7 @@ import { z } from 'zod';
 import { AthenaEngine, AthenaQueryError } from './adapters/athena-engine.js';
 import { athenaClientFromEnvironment, s3ClientFromEnvironment } from './aws-clients.js';
 import { ParquetTableWriter } from './adapters/parquet-table-writer.js';
+import { listQuarantined } from './adapters/s3-quarantine.js';
 import { S3Store } from './adapters/s3-store.js';
 import { isoDateSchema } from './config.js';
 import { ConfigurationError, QualityGateError, RunLockedError } from './errors.js';
@@ -111,7 +112,7 @@ export const createHandler = (deps: HandlerDeps) => {
     database: settings.athena.database,
     table: settings.athena.table,
     workgroup: settings.athena.workgroup,
-    inputLocation: `s3://${settings.bucket}/${settings.inputPrefix}`,
+    inputLocation: `s3://${settings.bucket}/${settings.ingestedPrefix}`,
   });
   const glue = deps.glue ?? new GlueClient({ maxAttempts: 5 });
   const store = new S3Store({
@@ -152,9 +153,12 @@ export const createHandler = (deps: HandlerDeps) => {
       }
       const { runDate, acceptFailedGates } = request;
       logger.info('run started', { ...(runDate ? { requestedRunDate: runDate } : {}), event, output: store.location });
+      // the exports ingest could not read: the night goes on without them and names them in its warnings
+      const skippedInputs = await listQuarantined(s3, settings.bucket, settings.quarantinePrefix);
+      if (skippedInputs.length > 0) logger.warn('exports in quarantine are left out', { quarantined: skippedInputs });
       const result = await runPipeline(
         { engine, store, tables, now, newRunId: () => runId, progress: loggedProgress(logger), renderReport },
-        buildRunConfig({ asOf: runDate, model: settings.model, lockTtlSeconds: settings.lockTtlSeconds, acceptFailedGates }),
+        buildRunConfig({ asOf: runDate, model: settings.model, lockTtlSeconds: settings.lockTtlSeconds, acceptFailedGates, skippedInputs }),
       );
       const { counts } = result.summary;
       const durationSeconds = seconds();

@@ -44,16 +44,9 @@ const envSchema = z
     [INGEST_ENV.quarantinePrefix]: prefix(INGEST_ENV.quarantinePrefix),
     [INGEST_ENV.quarantineTopicArn]: required(INGEST_ENV.quarantineTopicArn).regex(SNS_TOPIC_ARN, `${INGEST_ENV.quarantineTopicArn} must be an SNS topic ARN`),
     [INGEST_ENV.ingestConfig]: configJson.optional(),
-  })
-  .superRefine((env, ctx) => {
-    // ingest must never read its own copies as exports, nor the nightly job's orders table its quarantine
-    const issues = nestedPrefixIssues({
-      [INGEST_ENV.inputPrefix]: env[INGEST_ENV.inputPrefix],
-      [INGEST_ENV.ingestedPrefix]: env[INGEST_ENV.ingestedPrefix],
-      [INGEST_ENV.quarantinePrefix]: env[INGEST_ENV.quarantinePrefix],
-    });
-    for (const message of issues) ctx.addIssue({ code: 'custom', message });
   });
+
+const PREFIXES = [INGEST_ENV.inputPrefix, INGEST_ENV.ingestedPrefix, INGEST_ENV.quarantinePrefix] as const;
 
 /**
  * The settings from an environment (default: this process's). Throws one ConfigurationError that
@@ -61,12 +54,18 @@ const envSchema = z
  */
 export const loadIngestSettings = (env: Readonly<Record<string, string | undefined>> = process.env): IngestSettings => {
   const parsed = envSchema.safeParse(env);
-  if (!parsed.success) {
-    const problems = parsed.error.issues.map((issue) =>
-      issue.path[0] === INGEST_ENV.ingestConfig && issue.path.length > 1
-        ? `${INGEST_ENV.ingestConfig}: ${issue.path.slice(1).join('.')} ${issue.message}`
-        : issueText(issue),
-    );
+  const problems = parsed.success
+    ? []
+    : parsed.error.issues.map((issue) =>
+        issue.path[0] === INGEST_ENV.ingestConfig && issue.path.length > 1
+          ? `${INGEST_ENV.ingestConfig}: ${issue.path.slice(1).join('.')} ${issue.message}`
+          : issueText(issue),
+      );
+  // checked apart from the other variables, so nested prefixes are reported with them: ingest must
+  // never read its own copies as exports, nor the nightly orders table the quarantine
+  const prefixes = Object.fromEntries(PREFIXES.map((name) => [name, envSchema.shape[name].safeParse(env[name]).data]));
+  problems.push(...nestedPrefixIssues(prefixes));
+  if (!parsed.success || problems.length > 0) {
     throw new ConfigurationError(`the ingest function's environment is not usable: ${problems.join('; ')}`);
   }
   const e = parsed.data;

@@ -9,6 +9,7 @@ import {
 } from '@aws-sdk/client-athena';
 import { GetObjectCommand, ListObjectsV2Command, type S3Client } from '@aws-sdk/client-s3';
 import { EngineError, firstLine } from '../errors.js';
+import { isHidden } from '../ingest-layout.js';
 import { parseAthenaCsv } from './athena-result-csv.js';
 import type { InputDescription, QueryEngine, ResultColumns } from '../ports.js';
 import { CANONICAL_ORDER_COLUMNS } from '../schemas/tables.js';
@@ -69,13 +70,6 @@ export interface AthenaEngineOptions {
 }
 
 const TERMINAL = new Set(['SUCCEEDED', 'FAILED', 'CANCELLED']);
-
-/**
- * Hive-style readers (Athena's CSV tables) skip files and folders whose names start with `_` or
- * `.`, and folder placeholders: such objects are not input.
- */
-export const isHidden = (relativeKey: string): boolean =>
-  relativeKey === '' || relativeKey.endsWith('/') || relativeKey.split('/').some((part) => part.startsWith('_') || part.startsWith('.'));
 
 const identifier = (name: string): string => `"${name.replaceAll('"', '""')}"`;
 

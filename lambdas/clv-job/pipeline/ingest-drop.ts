@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { exportKeys, isExportName, sourceKeyOfCanonical, type ExportKeys, type IngestPrefixes } from '../ingest-layout.js';
 import type { DropBucket, Notifier, ObjectVersion } from '../ports.js';
+import type { QuarantineRecord } from '../schemas/quarantine-record.js';
 
 /**
  * The ingest stage on a bucket (SPEC "Pipeline", step 0): each export dropped under the input
@@ -36,8 +37,11 @@ export interface IngestDropDeps<C> {
   readonly prefixes: IngestPrefixes;
   readonly notifier: Notifier;
   readonly ingest: IngestExport<C>;
-  /** True for the ingest implementation's "this file cannot be read at all" error. */
-  readonly isUnreadable: (error: unknown) => boolean;
+  /**
+   * For the ingest implementation's "this file cannot be read at all" error, its reason (a phrase
+   * after "it", e.g. `is not a complete gzip file (...)`); null for any other error.
+   */
+  readonly unreadableReason: (error: unknown) => string | null;
   /** How exports are read, handed to the ingest implementation as is. */
   readonly config: C;
   readonly now: () => Date;
@@ -57,16 +61,6 @@ export type IngestOutcome =
   | { readonly status: 'quarantined'; readonly source: string; readonly quarantined: string; readonly reason: string; readonly bytes: number }
   | { readonly status: 'removed'; readonly source: string; readonly removed: readonly string[] }
   | { readonly status: 'ignored'; readonly source: string; readonly reason: string };
-
-/** Why the nightly run left a file out: the record beside a quarantined copy. */
-export interface QuarantineRecord {
-  readonly source: string;
-  readonly reason: string;
-  readonly quarantined_at: string;
-  readonly bytes: number;
-  readonly etag: string | null;
-  readonly version_id: string | null;
-}
 
 /** The receipt's row count, when it states one. */
 const receiptRows = (receipt: object): number | null => {
@@ -112,8 +106,9 @@ export const ingestDropped = async <C>(deps: IngestDropDeps<C>, source: string):
     try {
       ingested = await deps.ingest({ source: local, sourceName, config: deps.config, output: join(dir, 'canonical.parquet') });
     } catch (error) {
-      if (!deps.isUnreadable(error)) throw error;
-      return await quarantine(deps, keys, local, version, error instanceof Error ? error.message : String(error));
+      const reason = deps.unreadableReason(error);
+      if (reason === null) throw error;
+      return await quarantine(deps, keys, local, version, reason);
     }
     await deps.bucket.upload(keys.canonical, ingested.canonical, objectMetadata(version));
     await deps.bucket.putJson(keys.receipt, ingested.receipt);
@@ -139,9 +134,9 @@ const quarantine = async <C>(deps: IngestDropDeps<C>, keys: ExportKeys, local: s
   await deps.notifier.notify(
     `CLV export quarantined: ${basename(keys.source)}`,
     [
-      `The export ${record.source} cannot be read, so tonight's CLV run will leave it out.`,
+      `The export ${record.source} cannot be read: it ${reason}`,
       '',
-      `Reason: ${reason}`,
+      "Tonight's CLV run will leave it out and name it in its summary's warnings.",
       `Copy kept at: ${deps.bucket.location}${keys.quarantined}`,
       `Record: ${deps.bucket.location}${keys.quarantineReason}`,
       '',
