@@ -21,7 +21,7 @@ export interface IngestOnMoto {
   readonly handle: (event: unknown) => Promise<IngestHandlerResult>;
   /** PUTs one export under the drop prefix and delivers its Object Created event. */
   drop(name: string, body: string | Uint8Array): Promise<IngestOutcome>;
-  /** Drops every CSV and CSV.gz file of a folder (not recursive), in name order. */
+  /** Drops every file of a folder (not recursive), in name order: a README beside the exports too. */
   dropFolder(dir: string): Promise<IngestOutcome[]>;
 }
 
@@ -74,7 +74,7 @@ export const ingestOnMoto = async (motoEndpoint: string, s3: S3Client, bucket: s
     drop,
     async dropFolder(dir) {
       const names = (await readdir(dir, { withFileTypes: true }))
-        .filter((e) => e.isFile() && /\.csv(\.gz)?$/i.test(e.name))
+        .filter((e) => e.isFile())
         .map((e) => e.name)
         .sort();
       const outcomes: IngestOutcome[] = [];
