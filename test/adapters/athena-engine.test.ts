@@ -1,7 +1,7 @@
 import { Readable } from 'node:stream';
 import { gzipSync } from 'node:zlib';
 import { AthenaClient, paginateGetQueryResults, StartQueryExecutionCommand, type AthenaClientConfig } from '@aws-sdk/client-athena';
-import { PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import { HeadObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { ATHENA_CLIENT_DEFAULTS, AthenaEngine, AthenaQueryError, readResultCsv } from '../../lambdas/clv-job/adapters/athena-engine.js';
 import { DEFAULT_NON_PURCHASE_STATUSES } from '../../lambdas/clv-job/config.js';
@@ -13,9 +13,10 @@ import {
   decodeOutcomeCounts,
   decodeRejectedRows,
 } from '../../lambdas/clv-job/pipeline/engine-results.js';
-import { REJECTED_COLUMNS } from '../../lambdas/clv-job/schemas/tables.js';
+import { CANONICAL_ORDER_COLUMNS, REJECTED_COLUMNS } from '../../lambdas/clv-job/schemas/tables.js';
 import { startStackAthena, type AthenaStandIn } from '../support/athena-stand-in.js';
 import { TEST_CREDENTIALS, TEST_REGION, createBucket, startMoto, type MotoServer } from '../support/moto-server.js';
+import { ingestOnMoto } from '../support/ingest-drop.js';
 import { describeWith } from '../support/services.js';
 
 const BUCKET = 'clv-engine-test';
@@ -51,7 +52,7 @@ describeWith(['moto', 'trino'], 'the Athena engine against the Athena stand-in',
       database: 'clv',
       table: 'orders',
       workgroup: 'clv-job',
-      inputLocation: `s3://${BUCKET}/orders/`,
+      inputLocation: `s3://${BUCKET}/ingested/`,
       pollInitialMs: 5,
       pollMaxMs: 20,
       ...overrides,
@@ -60,11 +61,13 @@ describeWith(['moto', 'trino'], 'the Athena engine against the Athena stand-in',
   beforeAll(async () => {
     moto = await startMoto();
     s3 = await createBucket(moto.endpoint, BUCKET);
-    await s3.send(new PutObjectCommand({ Bucket: BUCKET, Key: 'orders/2025/orders-a.csv', Body: FILE_A }));
-    await s3.send(new PutObjectCommand({ Bucket: BUCKET, Key: 'orders/2025/orders-b.csv.gz', Body: gzipSync(FILE_B) }));
-    // hidden from Athena as from Hive: not input
-    await s3.send(new PutObjectCommand({ Bucket: BUCKET, Key: 'orders/_SUCCESS', Body: new Uint8Array(0), ContentLength: 0 }));
-    await s3.send(new PutObjectCommand({ Bucket: BUCKET, Key: 'orders/_tmp/orders-c.csv', Body: FILE_A }));
+    // dropped and ingested as on AWS: the engine reads the canonical copies under ingested/
+    const ingest = await ingestOnMoto(moto.endpoint, s3, BUCKET);
+    await ingest.drop('2025/orders-a.csv', FILE_A);
+    await ingest.drop('2025/orders-b.csv.gz', gzipSync(FILE_B));
+    // hidden, as from Hive: never ingested, never input
+    await ingest.drop('_SUCCESS', new Uint8Array(0));
+    await ingest.drop('_tmp/orders-c.csv', FILE_A);
     standIn = await startStackAthena(s3, BUCKET);
     athena = athenaClient(standIn.endpoint);
   });
@@ -120,7 +123,7 @@ describeWith(['moto', 'trino'], 'the Athena engine against the Athena stand-in',
       });
     });
 
-    it('lists rejected rows with their s3:// source file and no line number (Athena cannot tell)', async () => {
+    it('lists rejected rows with their s3:// source file and the line ingest found them on', async () => {
       const rejected = decodeRejectedRows(await engine().run('rejectedRows', params), REJECTED_COLUMNS.map((c) => c.name));
       const row = (orderId: string) => {
         const i = rejected.columns.order_id!.indexOf(orderId);
@@ -130,7 +133,8 @@ describeWith(['moto', 'trino'], 'the Athena engine against the Athena stand-in',
       expect(rejected.rowCount).toBe(4);
       expect(row('o9')).toEqual({
         source_file: `s3://${BUCKET}/orders/2025/orders-b.csv.gz`,
-        source_row: null,
+        // the header is line 1, o1 line 2
+        source_row: 3,
         raw_line: null,
         reason: 'negative_amount',
         order_id: 'o9',
@@ -149,7 +153,8 @@ describeWith(['moto', 'trino'], 'the Athena engine against the Athena stand-in',
       await athenaEngine.run('rejectedRows', params);
       const sql = standIn.queries.at(-1)!;
 
-      expect(sql).toMatch(/^WITH orders AS \(\nSELECT order_id, customer_id, order_date, amount, channel, status, "\$path" AS source_file, CAST\(NULL AS INTEGER\) AS source_row, CAST\(NULL AS VARCHAR\) AS raw_line FROM "clv"\."orders"\n\),\nclassified AS/);
+      // the canonical columns of the Parquet copies, by name
+      expect(sql.startsWith(`WITH orders AS (\nSELECT ${CANONICAL_ORDER_COLUMNS.map((c) => c.name).join(', ')} FROM "clv"."orders"\n),\nclassified AS`)).toBe(true);
       expect([...standIn.executions.values()].at(-1)?.workgroup).toBe('clv-job');
     });
 
@@ -161,13 +166,15 @@ describeWith(['moto', 'trino'], 'the Athena engine against the Athena stand-in',
       expect(standIn.calls.GetQueryResults).toBeUndefined();
     });
 
-    it('describes its input as the table and its S3 location, counting the files Athena reads', async () => {
+    it('describes its input as the table and its S3 location, counting the canonical files Athena reads', async () => {
       const described = await engine().describeInput();
 
+      const size = async (key: string) => (await s3.send(new HeadObjectCommand({ Bucket: BUCKET, Key: key }))).ContentLength ?? 0;
       expect(described).toEqual({
+        // the receipts under ingested/_receipts/ are hidden from the table, as are the hidden drops never ingested
         files: 2,
-        bytes: Buffer.byteLength(FILE_A) + gzipSync(FILE_B).length,
-        location: `clv.orders (s3://${BUCKET}/orders/)`,
+        bytes: (await size('ingested/2025/orders-a.csv.parquet')) + (await size('ingested/2025/orders-b.csv.gz.parquet')),
+        location: `clv.orders (s3://${BUCKET}/ingested/)`,
       });
     });
   });

@@ -1,5 +1,9 @@
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ingestExport } from '../../lambdas/clv-job/ingest/ingest-export.js';
 import { ORDER_COLUMNS } from '../../lambdas/clv-job/schemas/tables.js';
 import { createBucket, startMoto, type MotoServer } from './moto-server.js';
 import { describeWith } from './services.js';
@@ -43,18 +47,19 @@ describeWith(['moto', 'trino'], 'the test Trino', () => {
       expect(customers.find((c) => c[0] === 'run_date')?.slice(1, 3)).toEqual(['date', 'partition key']);
     });
 
-    it('reads the objects in moto through the table, with "$path"', async () => {
-      await s3.send(
-        new PutObjectCommand({
-          Bucket: BUCKET,
-          Key: 'orders/a.csv',
-          Body: `${ORDER_COLUMNS.join(',')}\no1,c1,2025-01-02,10.5,"web, ""beta""",\n`,
-        }),
-      );
+    it('reads the canonical Parquet copies in moto through the orders table, by column name, with "$path"', async () => {
+      const dir = await mkdtemp(join(tmpdir(), 'clv-trino-harness-'));
+      try {
+        await writeFile(join(dir, 'a.csv'), `${ORDER_COLUMNS.join(',')}\no1,c1,2025-01-02,10.5,"web, ""beta""",\n`);
+        const { canonical } = await ingestExport({ source: join(dir, 'a.csv'), sourceName: `s3://${BUCKET}/orders/a.csv`, output: join(dir, 'a.parquet') });
+        await s3.send(new PutObjectCommand({ Bucket: BUCKET, Key: 'ingested/a.csv.parquet', Body: await readFile(canonical) }));
+      } finally {
+        await rm(dir, { recursive: true, force: true });
+      }
 
-      const rows = await trinoStatement(trino.url, `SELECT order_id, channel, "$path" FROM orders`, { catalog, schema: 'clv' });
+      const rows = await trinoStatement(trino.url, `SELECT order_id, channel, CAST(order_date AS VARCHAR), source_file, "$path" FROM orders`, { catalog, schema: 'clv' });
 
-      expect(rows).toEqual([['o1', 'web, "beta"', `s3://${BUCKET}/orders/a.csv`]]);
+      expect(rows).toEqual([['o1', 'web, "beta"', '2025-01-02', `s3://${BUCKET}/orders/a.csv`, `s3://${BUCKET}/ingested/a.csv.parquet`]]);
     });
   });
 });
