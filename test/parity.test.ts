@@ -173,7 +173,8 @@ for (const [index, parity] of CASES.entries()) {
     /** The CLI's run, wired as cli.ts wires it: each export ingested by the one reader, then the night. */
     const runLocally = async (asOf: string | undefined, output: string) => {
       const config = await resolveRunConfig({ input: [input], output, ...(asOf ? { asOf } : {}), ...(parity.acceptFailedGates ? { acceptFailedGates: true } : {}) });
-      const ingested = await ingestLocalFiles(await findInputFiles(config.inputs), { config: config.ingest });
+      // ingested into the output folder, as `clv run` does (a cache shared with other runs could hold an older reader's receipts)
+      const ingested = await ingestLocalFiles(await findInputFiles(config.inputs), { config: config.ingest, directory: join(output, 'ingested') });
       const engine = await DuckDbEngine.open({ files: ingested.files });
       try {
         const result = await runPipeline(

@@ -73,9 +73,11 @@ describe('ClvAlarms: the alarm topic', () => {
 });
 
 describe('ClvAlarms: the alarms', () => {
-  it('are five, and each notifies the topic on ALARM and on OK', () => {
+  it('are five of the job\'s (and two of the ingest\'s), and each notifies the topic on ALARM and on OK', () => {
     const template = stackTemplate();
-    template.resourceCountIs('AWS::CloudWatch::Alarm', 5);
+    const alarms = Object.keys(template.findResources('AWS::CloudWatch::Alarm'));
+    expect(alarms.filter((id) => id.startsWith('Alarms'))).toHaveLength(5);
+    expect(alarms.filter((id) => id.startsWith('Ingest'))).toHaveLength(2);
     for (const alarm of Object.values(template.findResources('AWS::CloudWatch::Alarm'))) {
       expect(alarm.Properties).toMatchObject({ AlarmActions: [{ Ref: expect.stringMatching(/^AlarmsTopic/) }], OKActions: [{ Ref: expect.stringMatching(/^AlarmsTopic/) }] });
     }
