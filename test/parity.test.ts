@@ -25,6 +25,7 @@ import { startStackAthena, type AthenaStandIn } from './support/athena-stand-in.
 import { queryDuckDb } from './support/duckdb-reader.js';
 import { fixture } from './support/files.js';
 import { ingestOnMoto } from './support/ingest-drop.js';
+import { createOutputTables, motoGlueClient } from './support/moto-glue.js';
 import { lambdaEnvironment } from './support/lambda-environment.js';
 import { TEST_CREDENTIALS, TEST_REGION, createBucket, startMoto, type MotoServer } from './support/moto-server.js';
 import { genOrders } from './support/pipeline.js';
@@ -192,6 +193,7 @@ for (const [index, parity] of CASES.entries()) {
       const handler = createHandler({
         settings: loadLambdaSettings(LAMBDA_SETTINGS),
         s3,
+        glue: motoGlueClient(moto.endpoint),
         athena: new AthenaClient({ ...ATHENA_CLIENT_DEFAULTS, endpoint: standIn.endpoint, region: TEST_REGION, credentials: TEST_CREDENTIALS }),
         logger: new Logger({ serviceName: 'clv-parity', logLevel: 'ERROR' }),
         metrics: new Metrics({ namespace: METRICS_NAMESPACE, serviceName: 'clv-parity' }),
@@ -221,9 +223,9 @@ for (const [index, parity] of CASES.entries()) {
       return found;
     };
 
-    /** The S3 output prefix, downloaded as it is laid out. */
-    const download = async (target: string): Promise<void> => {
-      for (const [key, bytes] of await objects('clv/')) {
+    /** A run's files on S3 (written once under `_runs/<run id>/`), downloaded as a reader of that night sees them. */
+    const download = async (target: string, runId: string): Promise<void> => {
+      for (const [key, bytes] of await objects(`clv/_runs/${runId}/`)) {
         const path = join(target, key);
         await mkdir(dirname(path), { recursive: true });
         await writeFile(path, bytes);
@@ -251,6 +253,7 @@ for (const [index, parity] of CASES.entries()) {
       );
       awsReceipts = (await objects('ingested/_receipts/')).map(([, bytes]) => JSON.parse(Buffer.from(bytes).toString('utf8')) as IngestReceipt);
       standIn = await startStackAthena(s3, BUCKET, { minimumPolls: 0 });
+      await createOutputTables(motoGlueClient(moto.endpoint), BUCKET, 'clv/');
     });
     afterAll(async () => {
       await standIn?.stop();
@@ -265,7 +268,7 @@ for (const [index, parity] of CASES.entries()) {
 
       const local = await runLocally(asOf, localRoot);
       const aws = await runOnAws(event);
-      await download(awsRoot);
+      await download(awsRoot, aws.runId);
       const runDate = local.summary.run.run_date;
       const awsSummary = JSON.parse(await readFile(join(awsRoot, `summary/run_date=${aws.runDate}/summary.json`), 'utf8')) as Summary;
 
