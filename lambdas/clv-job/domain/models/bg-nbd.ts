@@ -83,6 +83,39 @@ export const validateBgNbdData = (data: BgNbdData): void => {
   }
 };
 
+/** Weighted totals of (x, t_x, T) patterns that both transaction models' fits start from. */
+export interface TransactionDataSummary {
+  /** Σ weight over patterns of positive weight. */
+  readonly customers: number;
+  /** Σ weight over those with x > 0. */
+  readonly repeatBuyers: number;
+  /** Σ weight · x (repeat purchases). */
+  readonly sumX: number;
+  /** Σ weight · T, in the data's time unit. */
+  readonly sumT: number;
+  /** The longest T among them (0 when none). */
+  readonly maxT: number;
+}
+
+/** Totals of {@link TransactionDataSummary} in one pass; patterns of weight 0 do not count. */
+export const summariseTransactionData = (data: BgNbdData): TransactionDataSummary => {
+  let customers = 0;
+  let repeatBuyers = 0;
+  let sumX = 0;
+  let sumT = 0;
+  let maxT = 0;
+  for (let i = 0; i < data.x.length; i++) {
+    const w = data.weight[i]!;
+    if (!(w > 0)) continue;
+    customers += w;
+    if (data.x[i]! > 0) repeatBuyers += w;
+    sumX += w * data.x[i]!;
+    sumT += w * data.T[i]!;
+    maxT = Math.max(maxT, data.T[i]!);
+  }
+  return { customers, repeatBuyers, sumX, sumT, maxT };
+};
+
 /**
  * Groups per-customer (x, tx, T) into distinct patterns with counts (or summed `weight`s).
  * Rows come out in order of first appearance. O(n) expected time.
@@ -566,20 +599,7 @@ const untrusted = (params: BgNbdParams, data: BgNbdData, customers: number, mess
  */
 export const fitBgNbd = (data: BgNbdData, options: FitBgNbdOptions = {}): BgNbdFit => {
   validateBgNbdData(data);
-  let customers = 0;
-  let repeatBuyers = 0;
-  let sumX = 0;
-  let sumT = 0;
-  let maxT = 0;
-  for (let i = 0; i < data.x.length; i++) {
-    const w = data.weight[i]!;
-    if (!(w > 0)) continue;
-    customers += w;
-    if (data.x[i]! > 0) repeatBuyers += w;
-    sumX += w * data.x[i]!;
-    sumT += w * data.T[i]!;
-    maxT = Math.max(maxT, data.T[i]!);
-  }
+  const { customers, repeatBuyers, sumX, sumT, maxT } = summariseTransactionData(data);
   const scale = maxT > 0 ? maxT : 1;
   // Crude start: r = 1, E[λ] = r/α ≈ Σx / ΣT, and a mean dropout probability a/(a+b) of 1/4.
   const guess: BgNbdParams = options.initial ?? { r: 1, alpha: sumX > 0 ? sumT / sumX : scale, a: 1, b: 3 };

@@ -17,7 +17,7 @@
 import { hessianFromGradient, invertSymmetricPositiveDefinite, minimiseBfgs, type ObjectiveWithGradient } from '../math/optimise.js';
 import { lgamma, log2F1, logSumExp } from '../math/special.js';
 import { CompensatedSum } from '../math/sum.js';
-import { DistinctPairs, validateBgNbdData, type BgNbdData, type FitDiagnostics } from './bg-nbd.js';
+import { DistinctPairs, summariseTransactionData, validateBgNbdData, type BgNbdData, type FitDiagnostics } from './bg-nbd.js';
 
 export interface ParetoNbdParams {
   readonly r: number;
@@ -288,20 +288,7 @@ const untrusted = (params: ParetoNbdParams, data: ParetoNbdData, customers: numb
  */
 export const fitParetoNbd = (data: ParetoNbdData, options: FitParetoNbdOptions = {}): ParetoNbdFit => {
   validateBgNbdData(data);
-  let customers = 0;
-  let repeatBuyers = 0;
-  let sumX = 0;
-  let sumT = 0;
-  let maxT = 0;
-  for (let i = 0; i < data.x.length; i++) {
-    const w = data.weight[i]!;
-    if (!(w > 0)) continue;
-    customers += w;
-    if (data.x[i]! > 0) repeatBuyers += w;
-    sumX += w * data.x[i]!;
-    sumT += w * data.T[i]!;
-    maxT = Math.max(maxT, data.T[i]!);
-  }
+  const { customers, repeatBuyers, sumX, sumT, maxT } = summariseTransactionData(data);
   const scale = maxT > 0 ? maxT : 1;
   // Crude start: r = s = 1, E[λ] = r/α ≈ Σx/ΣT, and a mean lifetime β/(s − 1) of about the longest tenure.
   const guess: ParetoNbdParams = options.initial ?? { r: 1, alpha: sumX > 0 ? sumT / sumX : scale, s: 1, beta: scale };
