@@ -85,7 +85,7 @@ describe('the published output, read back by DuckDB as an independent reader', (
     expect(rows.reduce((s, r) => s + Number(r.revenue), 0)).toBeCloseTo(summary.totals.revenue, 6);
   });
 
-  it('agrees with a customer aggregate DuckDB computes on its own from the raw files', async () => {
+  it('agrees with a customer aggregate and historical CLV DuckDB computes on its own from the raw files', async () => {
     // written independently of the shared SQL: deduplicate by order_id keeping the last file's copy,
     // drop cancelled and invalid rows, merge same-day purchases, aggregate
     const files = (await readdir(sampleData)).map((f) => `'${join(sampleData, f)}'`).join(', ');
@@ -96,20 +96,33 @@ describe('the published output, read back by DuckDB as an independent reader', (
                    AND order_date::DATE <= DATE '2025-12-31'
                  QUALIFY row_number() OVER (PARTITION BY order_id ORDER BY filename DESC) = 1),
       valid AS (SELECT customer_id, order_date::DATE AS day, amount::DOUBLE AS amount FROM latest WHERE status NOT IN ('cancelled', 'refunded')),
-      days AS (SELECT customer_id, day, SUM(amount) AS revenue FROM valid GROUP BY ALL)
-      SELECT customer_id, MIN(day)::VARCHAR AS first_order_date, MAX(day)::VARCHAR AS last_order_date,
-             (COUNT(*) - 1)::INTEGER AS frequency, SUM(revenue) AS total_revenue
-      FROM days GROUP BY ALL ORDER BY customer_id`);
+      days AS (SELECT customer_id, day, SUM(amount) AS revenue, COUNT(*) AS orders FROM valid GROUP BY ALL),
+      per_customer AS (SELECT customer_id, MIN(day) AS first_day, MAX(day) AS last_day, COUNT(*) AS purchase_days,
+                              SUM(orders) AS orders, SUM(revenue) AS total_revenue FROM days GROUP BY ALL)
+      -- historical CLV as the README states it, written as revenue per observed year x lifespan (3 years
+      -- by default), the observed years counting the first order's day and never less than one year:
+      -- (revenue / orders) x (orders / years) x 3 = revenue x 3 / years
+      SELECT customer_id, first_day::VARCHAR AS first_order_date, last_day::VARCHAR AS last_order_date,
+             (purchase_days - 1)::INTEGER AS frequency, orders::INTEGER AS orders, total_revenue,
+             total_revenue * 3 / (GREATEST(DATE '2025-12-31' - first_day + 1, 365.25) / 365.25) AS historical_clv
+      FROM per_customer ORDER BY customer_id`);
     const published = await queryDuckDb(`
-      SELECT customer_id, first_order_date::VARCHAR AS first_order_date, last_order_date::VARCHAR AS last_order_date, frequency, total_revenue
+      SELECT customer_id, first_order_date::VARCHAR AS first_order_date, last_order_date::VARCHAR AS last_order_date, frequency, orders,
+             total_revenue, historical_clv
       FROM read_parquet('${out}/customers/**/*.parquet') ORDER BY customer_id`);
+    const underAYear = independent.filter((c) => Date.parse('2025-12-31') - Date.parse(String(c.first_order_date)) < 364 * 86_400_000);
 
     expect(published).toHaveLength(independent.length);
+    // both sides of the one-year floor are exercised by the sample
+    expect(underAYear.length).toBeGreaterThan(0);
+    expect(underAYear.length).toBeLessThan(independent.length);
     published.forEach((row, i) => {
-      const { total_revenue, ...rest } = independent[i] ?? {};
+      const { total_revenue, historical_clv, ...rest } = independent[i] ?? {};
       expect(row).toMatchObject(rest);
       expect(row.total_revenue).toBeCloseTo(Number(total_revenue), 9);
+      expect(row.historical_clv).toBeCloseTo(Number(historical_clv), 9);
     });
+    expect(summary.totals.historical_clv).toBeCloseTo(independent.reduce((s, c) => s + Number(c.historical_clv), 0), 6);
   });
 
   it('writes the rejected rows as read, with file, row and reason', async () => {
