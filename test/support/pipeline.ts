@@ -6,7 +6,7 @@ import { ParquetTableWriter } from '../../lambdas/clv-job/adapters/parquet-table
 import { DEFAULT_NON_PURCHASE_STATUSES, resolveModelOptions } from '../../lambdas/clv-job/config.js';
 import { DEFAULT_GATE_SETTINGS } from '../../lambdas/clv-job/domain/quality-gates.js';
 import { DEFAULT_SEGMENT_SETTINGS } from '../../lambdas/clv-job/domain/segments/settings.js';
-import type { OutputStore, TableWriter } from '../../lambdas/clv-job/ports.js';
+import type { OutputStore, QueryEngine, TableWriter } from '../../lambdas/clv-job/ports.js';
 import { runPipeline, type RunConfig, type RunResult } from '../../lambdas/clv-job/pipeline/run.js';
 import { generateOrders, parseGenArgs, type Truth } from './gen-orders.js';
 
@@ -20,14 +20,20 @@ export const defaultRunConfig = (overrides: Partial<RunConfig> = {}): RunConfig 
   ...overrides,
 });
 
-/** The local composition, as the CLI wires it, with room to swap the store or writer for a faulty one. */
+/** The local composition, as the CLI wires it, with room to swap the store, writer or engine for a faulty one. */
 export const runLocal = async (
   inputs: readonly string[],
   output: string,
   config: Partial<RunConfig> = {},
-  wrap: { store?: (s: OutputStore) => OutputStore; tables?: (t: TableWriter) => TableWriter; now?: () => Date } = {},
+  wrap: {
+    store?: (s: OutputStore) => OutputStore;
+    tables?: (t: TableWriter) => TableWriter;
+    engine?: (e: QueryEngine) => QueryEngine;
+    now?: () => Date;
+  } = {},
 ): Promise<RunResult> => {
-  const engine = await DuckDbEngine.open({ files: (await ingestLocalFiles(await findInputFiles(inputs))).files });
+  const duckdb = await DuckDbEngine.open({ files: (await ingestLocalFiles(await findInputFiles(inputs))).files });
+  const engine = wrap.engine ? wrap.engine(duckdb) : duckdb;
   let runs = 0;
   try {
     const store = new LocalFolderStore(output);
@@ -43,7 +49,7 @@ export const runLocal = async (
       defaultRunConfig(config),
     );
   } finally {
-    await engine.close();
+    await duckdb.close();
   }
 };
 
