@@ -5,7 +5,7 @@ import { ClvAlarms } from './alarms.js';
 import { ClvCatalog } from './catalog.js';
 import type { IngestConfigInput } from '../lambdas/clv-job/ingest/ingest-config.js';
 import { ClvIngest } from './ingest.js';
-import { ClvJob, type ClvModelOptions } from './job.js';
+import { ClvJob, type ClvGateSettings, type ClvModelOptions } from './job.js';
 import { ClvQuery } from './query.js';
 import { ClvSchedule } from './schedule.js';
 import { ClvStorage } from './storage.js';
@@ -102,6 +102,11 @@ export interface ClvStackProps extends StackProps {
    */
   readonly modelOptions?: ClvModelOptions;
   /**
+   * Data-quality gate thresholds (config `gates`; null turns a gate off).
+   * @default - the job's defaults
+   */
+  readonly gates?: ClvGateSettings;
+  /**
    * Powertools service name (the `service` metric dimension).
    * @default 'clv-job'
    */
@@ -178,6 +183,7 @@ export class ClvStack extends Stack {
       memorySize: props.memorySize,
       timeout: props.timeout,
       modelOptions: props.modelOptions,
+      gates: props.gates,
       serviceName: props.serviceName,
       logRetention: props.logRetention,
     });

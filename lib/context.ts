@@ -1,9 +1,10 @@
 import { Duration, Size } from 'aws-cdk-lib';
 import { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type { Node } from 'constructs';
+import { gateThresholdsSchema } from '../lambdas/clv-job/config.js';
 import { ingestConfigSchema, type IngestConfigInput } from '../lambdas/clv-job/ingest/ingest-config.js';
 import type { ClvStackProps } from './clv-stack.js';
-import type { ClvModelOptions } from './job.js';
+import type { ClvGateSettings, ClvModelOptions } from './job.js';
 import { failOnProblems } from './validation.js';
 
 /**
@@ -40,6 +41,7 @@ export const CONTEXT_KEYS = {
   discountRate: 'annual discount rate, e.g. 0.1',
   margin: 'share of revenue that is profit, e.g. 0.3',
   lifespanYears: 'expected customer lifespan for historical CLV',
+  gates: 'data-quality gate thresholds: JSON of the config file section gates (null turns a gate off), e.g. {"maxRejectedShare":0.05}',
 } as const;
 export type ContextKey = keyof typeof CONTEXT_KEYS;
 
@@ -92,6 +94,9 @@ export const clvSettingsFromContext = (node: Node): ClvAppSettings => {
   if (ingestConfig && !ingestConfig.success) {
     problems.push(...ingestConfig.error.issues.map((i) => `context ingestConfig.${i.path.join('.') || '?'}: ${i.message}`));
   }
+  const gatesInput = json('gates');
+  const gates = gatesInput === undefined ? undefined : gateThresholdsSchema.safeParse(gatesInput);
+  if (gates && !gates.success) problems.push(...gates.error.issues.map((i) => `context gates.${i.path.join('.') || '?'}: ${i.message}`));
   const days = (key: ContextKey): Duration | undefined => {
     const n = number(key, { integer: true });
     return n === undefined ? undefined : Duration.days(n);
@@ -139,6 +144,7 @@ export const clvSettingsFromContext = (node: Node): ClvAppSettings => {
     noSuccessWindow: noSuccessHours === undefined ? undefined : Duration.hours(noSuccessHours),
     handlerEntry: text('handlerEntry'),
     modelOptions: Object.keys(modelOptions).length > 0 ? modelOptions : undefined,
+    gates: gates?.success ? (gatesInput as ClvGateSettings) : undefined,
   };
   const stackName = text('stackName') ?? DEFAULT_STACK_NAME;
   failOnProblems('context', problems);

@@ -9,7 +9,8 @@ import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import type { z } from 'zod';
-import { modelOptionsSchema, resolveModelOptions } from '../lambdas/clv-job/config.js';
+import { gateThresholdsSchema, modelOptionsSchema, resolveModelOptions } from '../lambdas/clv-job/config.js';
+import type { GateSettings } from '../lambdas/clv-job/domain/quality-gates.js';
 import { LAMBDA_ENV, METRICS_NAMESPACE } from '../lambdas/clv-job/lambda-contract.js';
 import { FUNCTION_ARCHITECTURE, NATIVE_MODULES, findProjectRoot, sharedBundling } from './bundling.js';
 import type { ClvCatalog } from './catalog.js';
@@ -19,6 +20,9 @@ import { failOnProblems } from './validation.js';
 
 /** The model options the job runs with (CLI flags of the same names). */
 export type ClvModelOptions = z.input<typeof modelOptionsSchema>;
+
+/** Data-quality gate thresholds (config `gates` of the same names); null turns a gate off. */
+export type ClvGateSettings = Partial<GateSettings>;
 
 export const DEFAULT_SERVICE_NAME = 'clv-job';
 export const DEFAULT_MEMORY_SIZE_MB = 4096;
@@ -57,6 +61,11 @@ export interface ClvJobProps {
    * @default - the job's defaults: week, 52 weeks, 10% discount rate, margin 1, 3-year lifespan
    */
   readonly modelOptions?: ClvModelOptions;
+  /**
+   * Data-quality gate thresholds, validated by the job's own schema; each one left out keeps its default.
+   * @default - the job's defaults: at most 20% rejected rows, at least half the previous run's customers, at least 1 accepted order, no date bounds
+   */
+  readonly gates?: ClvGateSettings;
   /**
    * Powertools service name: the `service` dimension of the job's metrics, which the alarms watch.
    * @default 'clv-job'
@@ -104,6 +113,7 @@ export class ClvJob extends Construct {
     const keepPreviousDays = (props.keepPreviousVersions ?? Duration.days(30)).toDays({ integral: false });
     this.serviceName = props.serviceName ?? DEFAULT_SERVICE_NAME;
     const modelOptions = modelOptionsSchema.safeParse(props.modelOptions ?? {});
+    const gates = gateThresholdsSchema.safeParse(props.gates ?? {});
     failOnProblems('ClvJob', [
       ...(Number.isInteger(memorySize) && memorySize >= 1024 && memorySize <= 10240
         ? []
@@ -121,7 +131,11 @@ export class ClvJob extends Construct {
       ...(modelOptions.success
         ? []
         : modelOptions.error.issues.map((i) => `modelOptions.${i.path.join('.') || '?'}: ${i.message}`)),
+      ...(gates.success ? [] : gates.error.issues.map((i) => `gates.${i.path.join('.') || '?'}: ${i.message}`)),
     ]);
+    const gateSettings = gateThresholdsSchema.parse(props.gates ?? {});
+    // the variables' text: `off` where null turns a gate off (lambda-env.ts reads it back)
+    const gateText = (value: number | string | null): string => (value === null ? 'off' : String(value));
     const model = resolveModelOptions(props.modelOptions ?? {});
 
     const entry = resolve(props.entry ?? join(findProjectRoot(dirname(fileURLToPath(import.meta.url))), HANDLER_ENTRY));
@@ -164,6 +178,11 @@ export class ClvJob extends Construct {
       lifespanYears: String(model.lifespanYears),
       lockTtlSeconds: String(timeout.toSeconds()),
       keepPreviousDays: String(keepPreviousDays),
+      gateMaxRejectedShare: gateText(gateSettings.maxRejectedShare),
+      gateMinCustomersVsPrevious: gateText(gateSettings.minCustomersVsPrevious),
+      gateMinAcceptedOrders: gateText(gateSettings.minAcceptedOrders),
+      gateEarliestOrderDate: gateText(gateSettings.earliestOrderDate),
+      gateMaxDaysSinceLatestOrder: gateText(gateSettings.maxDaysSinceLatestOrder),
     };
 
     this.function = new NodejsFunction(this, 'Function', {

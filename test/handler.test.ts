@@ -12,6 +12,7 @@ import { ConfigurationError } from '../lambdas/clv-job/errors.js';
 import { qualityReportSchema } from '../lambdas/clv-job/schemas/quality-report.js';
 import type { HandlerResult, createHandler as CreateHandler } from '../lambdas/clv-job/handler.js';
 import { LAMBDA_ENV, METRIC, METRICS_NAMESPACE } from '../lambdas/clv-job/lambda-contract.js';
+import { DEFAULT_GATE_SETTINGS } from '../lambdas/clv-job/domain/quality-gates.js';
 import { DEFAULT_LOCK_TTL_SECONDS, loadLambdaSettings } from '../lambdas/clv-job/lambda-env.js';
 import { startStackAthena, type AthenaStandIn } from './support/athena-stand-in.js';
 import { lambdaEnvironment } from './support/lambda-environment.js';
@@ -94,7 +95,53 @@ describe('the Lambda environment', () => {
       model: { timeUnit: 'day', transactions: 'bgnbd', intervalDraws: 100, horizon: 364, discountRate: 0.1, margin: 1, lifespanYears: 3 },
       lockTtlSeconds: DEFAULT_LOCK_TTL_SECONDS,
       keepPreviousDays: 30,
+      gates: DEFAULT_GATE_SETTINGS,
     });
+  });
+
+  it('reads the gate thresholds, `off` turning a gate off and unset keeping its default', () => {
+    const settings = loadLambdaSettings({
+      ...GOOD_ENV,
+      [LAMBDA_ENV.gateMaxRejectedShare]: '0.05',
+      [LAMBDA_ENV.gateMinCustomersVsPrevious]: 'OFF',
+      [LAMBDA_ENV.gateMinAcceptedOrders]: undefined,
+      [LAMBDA_ENV.gateEarliestOrderDate]: '2020-01-01',
+      [LAMBDA_ENV.gateMaxDaysSinceLatestOrder]: '3',
+    });
+
+    expect(settings.gates).toEqual({
+      maxRejectedShare: 0.05,
+      minCustomersVsPrevious: null,
+      minAcceptedOrders: DEFAULT_GATE_SETTINGS.minAcceptedOrders,
+      earliestOrderDate: '2020-01-01',
+      maxDaysSinceLatestOrder: 3,
+    });
+  });
+
+  it('names every bad gate threshold with the range the config file enforces', () => {
+    const bad = {
+      [LAMBDA_ENV.gateMaxRejectedShare]: '1.5',
+      [LAMBDA_ENV.gateMinCustomersVsPrevious]: 'half',
+      [LAMBDA_ENV.gateMinAcceptedOrders]: 'off',
+      [LAMBDA_ENV.gateEarliestOrderDate]: '2020-02-30',
+      [LAMBDA_ENV.gateMaxDaysSinceLatestOrder]: '2.5',
+    };
+
+    const message = (() => {
+      try {
+        loadLambdaSettings({ ...GOOD_ENV, ...bad });
+      } catch (e) {
+        return (e as Error).message;
+      }
+      return '';
+    })();
+
+    for (const variable of Object.keys(bad)) expect(message).toContain(variable);
+    expect(message).toContain('CLV_GATE_MAX_REJECTED_SHARE: ');
+    expect(message).toContain('(got "1.5")');
+    expect(message).toContain('CLV_GATE_MIN_CUSTOMERS_VS_PREVIOUS must be a number or off');
+    expect(message).toContain('CLV_GATE_MIN_ACCEPTED_ORDERS must be a number');
+    expect(message).toContain('is not a calendar date');
   });
 
   it('reports every missing and malformed variable in one ConfigurationError', () => {
@@ -167,9 +214,9 @@ describeWith(['moto', 'trino'], 'the Lambda handler against moto and the Athena 
   const readJson = async (key: string) =>
     JSON.parse(Buffer.from((await new S3Store({ client: s3, bucket: BUCKET, prefix: 'clv/' }).read(key))!).toString()) as Record<string, any>;
   /** A second deployment of the function: its own module state, logger and clients. */
-  const anotherInstance = (s3Client: S3Client = motoS3Client(moto.endpoint)) =>
+  const anotherInstance = (s3Client: S3Client = motoS3Client(moto.endpoint), env: Record<string, string> = GOOD_ENV) =>
     createHandler({
-      settings: loadLambdaSettings(GOOD_ENV),
+      settings: loadLambdaSettings(env),
       s3: s3Client,
       glue: motoGlueClient(moto.endpoint),
       athena: new AthenaClient({ ...ATHENA_CLIENT_DEFAULTS, endpoint: standIn.endpoint, region: TEST_REGION, credentials: TEST_CREDENTIALS }),
@@ -436,6 +483,18 @@ describeWith(['moto', 'trino'], 'the Lambda handler against moto and the Athena 
       const errors = logsOf(lines).filter((l) => l.level === 'ERROR');
       expect(errors).toHaveLength(1);
       expect(errors[0]).toMatchObject({ message: 'run stopped by a data-quality gate, nothing published', qualityReport: `s3://${BUCKET}/clv/${quality}` });
+    });
+
+    it('holds the night against the gate thresholds of its environment', async () => {
+      const strict = anotherInstance(motoS3Client(moto.endpoint), { ...GOOD_ENV, [LAMBDA_ENV.gateMinAcceptedOrders]: '1000000000' });
+
+      const { error } = await captureStdout(() => strict({ runDate: '2025-12-31' }, context));
+
+      expect(error).toMatchObject({ name: 'QualityGateError' });
+      const quality = 'quality/run_date=2025-12-31/quality.json'.replace(/^/, '_');
+      expect(await outputKeys()).toEqual([quality]);
+      const report = qualityReportSchema.parse(await readJson(quality));
+      expect(report.gates.filter((g) => !g.passed)).toEqual([expect.objectContaining({ gate: 'accepted_orders', threshold: 1_000_000_000 })]);
     });
 
     it('goes on without an export in quarantine and names it, with the reason, in the summary\'s warnings', async () => {

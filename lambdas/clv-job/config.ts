@@ -81,6 +81,9 @@ export const gatesConfigSchema = z.strictObject({
   acceptFailedGates: z.boolean().default(false),
 }) satisfies z.ZodType<GateSettings & { acceptFailedGates: boolean }>;
 
+/** The gates' thresholds alone: what a deployment fixes (the Lambda environment, the CDK props); accepting failed gates is a per-night decision. */
+export const gateThresholdsSchema = gatesConfigSchema.omit({ acceptFailedGates: true }) satisfies z.ZodType<GateSettings>;
+
 /**
  * How an export is written: the config file's `csv` section. Formats are configured, never guessed,
  * so `15.03.2025;1.234,56` reads the same way every night.

@@ -158,7 +158,7 @@ export const createHandler = (deps: HandlerDeps) => {
       if (skippedInputs.length > 0) logger.warn('exports in quarantine are left out', { quarantined: skippedInputs });
       const result = await runPipeline(
         { engine, store, tables, now, newRunId: () => runId, progress: loggedProgress(logger), renderReport },
-        buildRunConfig({ asOf: runDate, model: settings.model, lockTtlSeconds: settings.lockTtlSeconds, acceptFailedGates, skippedInputs }),
+        buildRunConfig({ asOf: runDate, model: settings.model, lockTtlSeconds: settings.lockTtlSeconds, gates: settings.gates, acceptFailedGates, skippedInputs }),
       );
       const { counts } = result.summary;
       const durationSeconds = seconds();

@@ -28,6 +28,12 @@ export const LAMBDA_ENV = {
   lockTtlSeconds: 'CLV_LOCK_TTL_SECONDS',
   /** Days a replaced version of a night is kept for rollback before a run removes it (default 30). */
   keepPreviousDays: 'CLV_KEEP_PREVIOUS_DAYS',
+  /** Data-quality gate thresholds, as config `gates` of the same names; `off` turns a gate off. */
+  gateMaxRejectedShare: 'CLV_GATE_MAX_REJECTED_SHARE',
+  gateMinCustomersVsPrevious: 'CLV_GATE_MIN_CUSTOMERS_VS_PREVIOUS',
+  gateMinAcceptedOrders: 'CLV_GATE_MIN_ACCEPTED_ORDERS',
+  gateEarliestOrderDate: 'CLV_GATE_EARLIEST_ORDER_DATE',
+  gateMaxDaysSinceLatestOrder: 'CLV_GATE_MAX_DAYS_SINCE_LATEST_ORDER',
 } as const;
 
 export const METRICS_NAMESPACE = 'ClvJob';

@@ -1,5 +1,6 @@
 import { z } from 'zod';
-import { modelOptionsSchema, resolveModelOptions, timeUnitSchema, TRANSACTION_MODEL_OPTIONS, type ModelOptions } from './config.js';
+import { gateThresholdsSchema, modelOptionsSchema, resolveModelOptions, timeUnitSchema, TRANSACTION_MODEL_OPTIONS, type ModelOptions } from './config.js';
+import type { GateSettings } from './domain/quality-gates.js';
 import { ConfigurationError } from './errors.js';
 import { LAMBDA_ENV } from './lambda-contract.js';
 import { DEFAULT_KEEP_PREVIOUS_DAYS } from './adapters/versioned-publisher.js';
@@ -25,6 +26,8 @@ export interface LambdaSettings {
   readonly lockTtlSeconds: number;
   /** Days a replaced version of a night is kept for rollback. */
   readonly keepPreviousDays: number;
+  /** The data-quality gates' thresholds (config `gates` without `acceptFailedGates`, which an event sets per night). */
+  readonly gates: GateSettings;
 }
 
 /** The lock's time-to-live when CLV_LOCK_TTL_SECONDS is unset: Lambda's longest run, 15 minutes. */
@@ -53,6 +56,22 @@ const numberText = (name: string) =>
     .trim()
     .regex(/^[+-]?(\d+([.]\d*)?|[.]\d+)$/, `${name} must be a number`)
     .transform(Number);
+
+const OFF = /^off$/i;
+
+/** A gate threshold that is a number, or `off` (any case, read as null: the gate is off). */
+const gateNumber = (name: string) =>
+  z
+    .string()
+    .trim()
+    .regex(/^(off|[+-]?(\d+([.]\d*)?|[.]\d+))$/i, `${name} must be a number or off`)
+    .transform((v) => (OFF.test(v) ? null : Number(v)));
+
+/** A gate's date, or `off`; the gates schema checks the date itself. */
+const gateDate = z
+  .string()
+  .trim()
+  .transform((v) => (OFF.test(v) ? null : v));
 
 export const bucketName = (name: string) =>
   required(name).regex(/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/, `${name} must be an S3 bucket name (3-63 lower-case letters, digits, "." or "-")`);
@@ -100,6 +119,11 @@ const envSchema = z
         .transform(Number)
         .refine((n) => n <= 3650, `${LAMBDA_ENV.keepPreviousDays} must be at most 3650 days`),
     ),
+    [LAMBDA_ENV.gateMaxRejectedShare]: optional(gateNumber(LAMBDA_ENV.gateMaxRejectedShare)),
+    [LAMBDA_ENV.gateMinCustomersVsPrevious]: optional(gateNumber(LAMBDA_ENV.gateMinCustomersVsPrevious)),
+    [LAMBDA_ENV.gateMinAcceptedOrders]: optional(numberText(LAMBDA_ENV.gateMinAcceptedOrders)),
+    [LAMBDA_ENV.gateEarliestOrderDate]: optional(gateDate),
+    [LAMBDA_ENV.gateMaxDaysSinceLatestOrder]: optional(gateNumber(LAMBDA_ENV.gateMaxDaysSinceLatestOrder)),
   })
   .superRefine((env, ctx) => {
     // the orders table would read the job's own output, or ingest would read its own copies
@@ -122,6 +146,40 @@ const MODEL_VARIABLES = {
   lifespanYears: LAMBDA_ENV.lifespanYears,
 } as const;
 
+/** Gate threshold -> its variable, so the gates schema's own range checks name the variable. */
+const GATE_VARIABLES = {
+  maxRejectedShare: LAMBDA_ENV.gateMaxRejectedShare,
+  minCustomersVsPrevious: LAMBDA_ENV.gateMinCustomersVsPrevious,
+  minAcceptedOrders: LAMBDA_ENV.gateMinAcceptedOrders,
+  earliestOrderDate: LAMBDA_ENV.gateEarliestOrderDate,
+  maxDaysSinceLatestOrder: LAMBDA_ENV.gateMaxDaysSinceLatestOrder,
+} as const satisfies Record<keyof GateSettings, string>;
+
+/**
+ * Options of a schema of the job's own (model options, gates) from the variables that parsed as
+ * text, checked by that schema: its issues are returned with the variable's name and value.
+ */
+const checkedOptions = <T extends z.ZodType>(
+  schema: T,
+  variables: Readonly<Record<string, keyof typeof envSchema.shape>>,
+  env: Readonly<Record<string, string | undefined>>,
+): { readonly input: Record<string, unknown>; readonly result: z.ZodSafeParseResult<z.output<T>>; readonly problems: string[] } => {
+  // variables that failed as text are left out, so each problem is reported once
+  const input: Record<string, unknown> = {};
+  for (const [option, variable] of Object.entries(variables)) {
+    const value = envSchema.shape[variable].safeParse(env[variable]);
+    if (value.success && value.data !== undefined) input[option] = value.data;
+  }
+  const result = schema.safeParse(input);
+  const problems = result.success
+    ? []
+    : result.error.issues.map((issue) => {
+        const variable = variables[String(issue.path[0])] ?? String(issue.path[0]);
+        return `${variable}: ${issue.message} (got ${JSON.stringify(env[variable])})`;
+      });
+  return { input, result, problems };
+};
+
 export const issueText = (issue: z.core.$ZodIssue): string => {
   const [key] = issue.path;
   // messages of this module start with the variable's name already
@@ -130,31 +188,19 @@ export const issueText = (issue: z.core.$ZodIssue): string => {
 
 /**
  * The settings from an environment (default: this process's). Throws one ConfigurationError that
- * lists every missing or bad variable; model ranges are the model schema's own, checked for
- * every variable that is at least a number.
+ * lists every missing or bad variable; model and gate ranges are their schemas' own (the CLI's
+ * config checks the same), checked for every variable that is at least a number (or `off`).
  */
 export const loadLambdaSettings = (env: Readonly<Record<string, string | undefined>> = process.env): LambdaSettings => {
   const problems: string[] = [];
   const parsed = envSchema.safeParse(env);
   if (!parsed.success) problems.push(...parsed.error.issues.map(issueText));
 
-  // variables that failed as text above are left out, so each problem is reported once
-  const modelInput: Record<string, unknown> = {};
-  for (const [option, variable] of Object.entries(MODEL_VARIABLES)) {
-    const value = envSchema.shape[variable].safeParse(env[variable]);
-    if (value.success && value.data !== undefined) modelInput[option] = value.data;
-  }
-  const model = modelOptionsSchema.safeParse(modelInput);
-  if (!model.success) {
-    problems.push(
-      ...model.error.issues.map((issue) => {
-        const variable = MODEL_VARIABLES[issue.path[0] as keyof typeof MODEL_VARIABLES] ?? String(issue.path[0]);
-        return `${variable}: ${issue.message} (got ${JSON.stringify(env[variable])})`;
-      }),
-    );
-  }
+  const model = checkedOptions(modelOptionsSchema, MODEL_VARIABLES, env);
+  const gates = checkedOptions(gateThresholdsSchema, GATE_VARIABLES, env);
+  problems.push(...model.problems, ...gates.problems);
 
-  if (problems.length > 0 || !parsed.success || !model.success) {
+  if (problems.length > 0 || !parsed.success || !model.result.success || !gates.result.success) {
     throw new ConfigurationError(`the Lambda environment is not usable: ${problems.join('; ')}`);
   }
   const e = parsed.data;
@@ -165,8 +211,9 @@ export const loadLambdaSettings = (env: Readonly<Record<string, string | undefin
     quarantinePrefix: e[LAMBDA_ENV.quarantinePrefix],
     outputPrefix: e[LAMBDA_ENV.outputPrefix],
     athena: { database: e[LAMBDA_ENV.athenaDatabase], table: e[LAMBDA_ENV.athenaTable], workgroup: e[LAMBDA_ENV.athenaWorkgroup] },
-    model: resolveModelOptions(modelInput),
+    model: resolveModelOptions(model.input),
     lockTtlSeconds: e[LAMBDA_ENV.lockTtlSeconds] ?? DEFAULT_LOCK_TTL_SECONDS,
     keepPreviousDays: e[LAMBDA_ENV.keepPreviousDays] ?? DEFAULT_KEEP_PREVIOUS_DAYS,
+    gates: gates.result.data,
   };
 };

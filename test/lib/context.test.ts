@@ -43,6 +43,7 @@ describe('clvSettingsFromContext', () => {
       discountRate: '0.08',
       margin: '0.3',
       lifespanYears: '5',
+      gates: '{"maxRejectedShare":0.05,"minCustomersVsPrevious":null}',
     });
     expect(stackName).toBe('ClvJobDev');
     expect(props).toEqual({
@@ -70,6 +71,7 @@ describe('clvSettingsFromContext', () => {
       noSuccessWindow: Duration.hours(12),
       handlerEntry: '/tmp/handler.ts',
       modelOptions: { timeUnit: 'day', horizon: 180, discountRate: 0.08, margin: 0.3, lifespanYears: 5 },
+      gates: { maxRejectedShare: 0.05, minCustomersVsPrevious: null },
     });
   });
 
@@ -85,17 +87,18 @@ describe('clvSettingsFromContext', () => {
   it('reports every bad value at once', () => {
     let error: unknown;
     try {
-      settings({ memoryMb: 'lots', timeoutMinutes: '', logRetentionDays: '10', ingestConfig: { csv: { delimiter: 'tab' } }, alarmEmail: 7 });
+      settings({ memoryMb: 'lots', timeoutMinutes: '', logRetentionDays: '10', ingestConfig: { csv: { delimiter: 'tab' } }, alarmEmail: 7, gates: { maxRejectedShare: 2 } });
     } catch (e) {
       error = e;
     }
     expect(error).toBeInstanceOf(ClvConfigurationError);
     const { problems } = error as ClvConfigurationError;
-    expect(problems).toHaveLength(5);
+    expect(problems).toHaveLength(6);
     expect(problems).toEqual(
       expect.arrayContaining([
         'context alarmEmail must be a non-empty string, got 7',
         'context ingestConfig.csv.delimiter: csv.delimiter must be one character',
+        expect.stringMatching(/^context gates\.maxRejectedShare: /),
         'context memoryMb must be a whole number, got "lots"',
         'context timeoutMinutes must be a number, got ""',
         'context logRetentionDays must be a CloudWatch Logs retention (1, 3, 5, 7, 14, 30, 60, 90, ..., 3653), got 10',

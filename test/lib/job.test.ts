@@ -161,6 +161,25 @@ describe('ClvJob: the environment', () => {
     });
   });
 
+  it('sets every gate threshold, the defaults when none is given and `off` for a gate turned off', () => {
+    expect(functionEnvironment(stackTemplate())).toMatchObject({
+      [LAMBDA_ENV.gateMaxRejectedShare]: '0.2',
+      [LAMBDA_ENV.gateMinCustomersVsPrevious]: '0.5',
+      [LAMBDA_ENV.gateMinAcceptedOrders]: '1',
+      [LAMBDA_ENV.gateEarliestOrderDate]: 'off',
+      [LAMBDA_ENV.gateMaxDaysSinceLatestOrder]: 'off',
+    });
+    expect(
+      functionEnvironment(stackTemplate({ gates: { maxRejectedShare: 0.05, minCustomersVsPrevious: null, earliestOrderDate: '2020-01-01', maxDaysSinceLatestOrder: 3 } })),
+    ).toMatchObject({
+      [LAMBDA_ENV.gateMaxRejectedShare]: '0.05',
+      [LAMBDA_ENV.gateMinCustomersVsPrevious]: 'off',
+      [LAMBDA_ENV.gateMinAcceptedOrders]: '1',
+      [LAMBDA_ENV.gateEarliestOrderDate]: '2020-01-01',
+      [LAMBDA_ENV.gateMaxDaysSinceLatestOrder]: '3',
+    });
+  });
+
   it('sets the lock TTL to the timeout, the longest a run can hold the lock', () => {
     expect(functionEnvironment(stackTemplate({ timeout: Duration.minutes(6) }))).toMatchObject({
       [LAMBDA_ENV.lockTtlSeconds]: '360',
@@ -198,6 +217,8 @@ describe('ClvJob: prop validation', () => {
     ['a timeout over 15 minutes', { timeout: Duration.minutes(20) }, /timeout must be from 5 to 15 minutes/],
     ['a margin above 1', { modelOptions: { margin: 1.5 } }, /modelOptions\.margin/],
     ['an unknown time unit', { modelOptions: { timeUnit: 'month' } }, /modelOptions\.timeUnit/],
+    ['a rejected share above 1', { gates: { maxRejectedShare: 1.5 } }, /gates\.maxRejectedShare/],
+    ['an earliest order date that is no date', { gates: { earliestOrderDate: '2020-13-01' } }, /gates\.earliestOrderDate/],
   ])('rejects %s', (_title, props, message) => {
     expect(() => stackTemplate(props as ClvStackProps)).toThrow(message);
   });

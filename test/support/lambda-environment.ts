@@ -16,4 +16,9 @@ export const lambdaEnvironment = (bucket: string): Record<string, string> => ({
   [LAMBDA_ENV.margin]: '1',
   [LAMBDA_ENV.lifespanYears]: '3',
   [LAMBDA_ENV.lockTtlSeconds]: '900',
+  [LAMBDA_ENV.gateMaxRejectedShare]: '0.2',
+  [LAMBDA_ENV.gateMinCustomersVsPrevious]: '0.5',
+  [LAMBDA_ENV.gateMinAcceptedOrders]: '1',
+  [LAMBDA_ENV.gateEarliestOrderDate]: 'off',
+  [LAMBDA_ENV.gateMaxDaysSinceLatestOrder]: 'off',
 });
