@@ -5,6 +5,7 @@ import { fitBgNbd } from '../domain/models/bg-nbd.js';
 import { DAYS_PER_UNIT, scorePurchases, scoreTuples, type ClvSettings, type PurchaseScores, type Scores } from '../domain/models/clv.js';
 import { fitGammaGamma } from '../domain/models/gamma-gamma.js';
 import { bgnbdDiagnostics, SINCE_LAST_PURCHASE_EDGES_DAYS } from '../domain/models/diagnostics.js';
+import { distinctScorePatterns, spreadToCustomers } from '../domain/models/score-patterns.js';
 import { historicalClvColumn } from '../domain/models/historical.js';
 import { fitParetoNbd } from '../domain/models/pareto-nbd.js';
 import { customerIntervals, parameterDraws, type CustomerIntervals } from '../domain/models/uncertainty.js';
@@ -94,7 +95,9 @@ const transactionModelTrusted = (fitted: FittedModels): boolean =>
   fitted.models.transactions === 'pnbd' ? fitted.paretoNbd?.diagnostics.converged === true : fitted.bgnbd.diagnostics.converged;
 
 /**
- * The model stage's second half: every customer scored with the fitted models. A trusted transaction
+ * The model stage's second half: every customer scored with the fitted models, computed once per
+ * distinct (frequency, recency, tenure, monetary value) pattern and spread back to the customers
+ * who share it (the same numbers, bit for bit, at a fraction of the cost). A trusted transaction
  * model fills expected purchases and P(alive) even when the Gamma-Gamma cannot be trusted (it does
  * not need the spend model); expected order value and predicted CLV need both. What a fit cannot
  * support stays null (never NaN), the summary says why, and without predicted CLV tiers rank on
@@ -105,17 +108,24 @@ export const scoreCustomers = (customers: CustomerTable, fitted: FittedModels, o
   const { transactions, gammaGamma, settings, models, diagnostics } = fitted;
   const warnings: RunWarning[] = [...fitted.warnings];
 
-  const history = { x: customers.frequency, recencyDays: customers.recencyDays, tenureDays: customers.tenureDays };
+  // every score is a function of (x, recency, tenure, monetary value): score each distinct pattern once
+  const { patterns, patternOf } = distinctScorePatterns({
+    x: customers.frequency,
+    recencyDays: customers.recencyDays,
+    tenureDays: customers.tenureDays,
+    monetaryValue: customers.monetaryValue,
+  });
+  const spread = (values: Float64Array): Float64Array => spreadToCustomers(values, patternOf);
   let predicted: Scores | null = null;
   if (models.trusted) {
     try {
-      predicted = scoreTuples(transactions, gammaGamma.params, { ...history, monetaryValue: customers.monetaryValue }, settings);
+      predicted = scoreTuples(transactions, gammaGamma.params, patterns, settings);
     } catch (error) {
       // e.g. q <= 1: a converged fit whose mean spend is infinite cannot price a customer
       warnings.push({ code: 'scoring_failed', message: `predictive CLV not computed: ${(error as Error).message}` });
     }
   }
-  const purchases: PurchaseScores | null = predicted ?? (transactionModelTrusted(fitted) ? scorePurchases(transactions, history, settings) : null);
+  const purchases: PurchaseScores | null = predicted ?? (transactionModelTrusted(fitted) ? scorePurchases(transactions, patterns, settings) : null);
   let intervals: CustomerIntervals | null = null;
   if (predicted !== null && options.intervalDraws > 0) {
     const { bgnbd, paretoNbd } = fitted;
@@ -124,26 +134,30 @@ export const scoreCustomers = (customers: CustomerTable, fitted: FittedModels, o
     if (draws === null) {
       warnings.push({ code: 'no_intervals', message: 'no prediction intervals: a fit has no positive-definite information matrix to draw parameters from' });
     } else {
-      intervals = customerIntervals(
-        draws.transactions,
-        draws.spend,
-        { x: customers.frequency, recencyDays: customers.recencyDays, tenureDays: customers.tenureDays, monetaryValue: customers.monetaryValue },
-        settings,
-      );
+      intervals = customerIntervals(draws.transactions, draws.spend, patterns, settings, patternOf);
     }
   }
   if (predicted === null) {
     warnings.push({ code: 'ranking_on_historical_clv', message: 'CLV tiers and equity rank on historical CLV because the predictive models could not be trusted' });
   }
+  const predictedClv = predicted === null ? null : spread(predicted.predictedClv);
+  const spreadInterval = (interval: { readonly p05: Float64Array; readonly p95: Float64Array }) => ({ p05: spread(interval.p05), p95: spread(interval.p95) });
 
-  const rankingClv = predicted?.predictedClv ?? historicalClv;
+  const rankingClv = predictedClv ?? historicalClv;
   const scores: CustomerScores = {
     historicalClv,
-    expectedPurchases: purchases?.expectedPurchases ?? null,
-    probabilityAlive: purchases?.probabilityAlive ?? null,
-    expectedOrderValue: predicted?.expectedOrderValue ?? null,
-    predictedClv: predicted?.predictedClv ?? null,
-    intervals: intervals === null ? null : { predictedClv: intervals.predictedClv, expectedPurchases: intervals.expectedPurchases, probabilityAlive: intervals.probabilityAlive },
+    expectedPurchases: purchases && spread(purchases.expectedPurchases),
+    probabilityAlive: purchases && spread(purchases.probabilityAlive),
+    expectedOrderValue: predicted && spread(predicted.expectedOrderValue),
+    predictedClv,
+    intervals:
+      intervals === null
+        ? null
+        : {
+            predictedClv: spreadInterval(intervals.predictedClv),
+            expectedPurchases: spreadInterval(intervals.expectedPurchases),
+            probabilityAlive: spreadInterval(intervals.probabilityAlive),
+          },
     rankingClv,
   };
   let repeatCustomers = 0;
@@ -152,7 +166,7 @@ export const scoreCustomers = (customers: CustomerTable, fitted: FittedModels, o
     customers: customers.size,
     revenue: neumaierSum(customers.totalRevenue),
     historical_clv: neumaierSum(historicalClv),
-    predicted_clv: predicted ? neumaierSum(predicted.predictedClv) : null,
+    predicted_clv: predictedClv ? neumaierSum(predictedClv) : null,
     predicted_clv_p05: intervals?.equity.p05 ?? null,
     predicted_clv_p95: intervals?.equity.p95 ?? null,
     ranking_clv: predicted ? 'predicted_clv' : 'historical_clv',

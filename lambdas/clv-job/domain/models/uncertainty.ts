@@ -94,20 +94,25 @@ const quantileSorted = (sorted: Float64Array, q: number): number => {
 };
 
 /**
- * Intervals for every customer of `input` (as {@link scoreTuples} takes it, in days), from one
+ * Intervals for every row of `input` (as {@link scoreTuples} takes it, in days), from one
  * transaction model and one Gamma-Gamma parameter set per draw (the same count of each).
+ *
+ * The rows are customers, or the customers' distinct patterns (score-patterns.ts) with `patternOf`
+ * giving each customer's row: the intervals are then per pattern, and the equity interval still sums
+ * over every customer, in customer order, so it is the same number either way, bit for bit.
  *
  * The transaction part — discounted and undiscounted expected purchases, P(alive) — depends on
  * (x, recency, tenure) only, so each draw scores the distinct tuples once; the Gamma-Gamma part is a
- * closed form per customer. Cost: O(draws · (scoring the distinct tuples + customers)); memory:
- * 3 · draws · distinct tuples numbers. Throws a RangeError for invalid input (see scoreTuples) or
- * when the draws differ in number.
+ * closed form per row. Cost: O(draws · (scoring the distinct tuples + rows · log draws + customers));
+ * memory: 3 · draws · distinct tuples numbers. Throws a RangeError for invalid input (see
+ * scoreTuples), when the draws differ in number, or when `patternOf` names a row `input` lacks.
  */
 export const customerIntervals = (
   transactions: readonly TransactionModel[],
   spend: readonly GammaGammaParams[],
   input: ScoreInput,
   settings: ClvSettings,
+  patternOf?: Int32Array,
 ): CustomerIntervals => {
   const draws = transactions.length;
   if (draws === 0 || spend.length !== draws) throw new RangeError(`need as many Gamma-Gamma draws as transaction draws (at least one): ${draws} and ${spend.length}`);
@@ -159,23 +164,34 @@ export const customerIntervals = (
   const expectedPurchases = perCustomer(tuplePercentiles(expected));
   const probabilityAlive = perCustomer(tuplePercentiles(alive));
 
-  // Per customer: CLV_d = margin · E(M | x, m_x; Gamma-Gamma draw d) · discounted purchases of draw d.
+  // Per row: CLV_d = margin · E(M | x, m_x; Gamma-Gamma draw d) · discounted purchases of draw d.
+  const clvOf = (i: number, d: number): number => {
+    const x = input.x[i]!;
+    const g = spend[d]!;
+    return settings.margin * conditionalExpectedOrderValueUnchecked(g.p, g.q, g.gamma, x, x > 0 ? input.monetaryValue[i]! : 0) * discounted[d * m + tupleOf[i]!]!;
+  };
   const clvLo = new Float64Array(n);
   const clvHi = new Float64Array(n);
-  const equity = new Float64Array(draws);
   for (let i = 0; i < n; i++) {
-    const x = input.x[i]!;
-    const mx = x > 0 ? input.monetaryValue[i]! : 0;
-    const j = tupleOf[i]!;
-    for (let d = 0; d < draws; d++) {
-      const g = spend[d]!;
-      const value = settings.margin * conditionalExpectedOrderValueUnchecked(g.p, g.q, g.gamma, x, mx) * discounted[d * m + j]!;
-      column[d] = value;
-      equity[d] = equity[d]! + value;
-    }
+    for (let d = 0; d < draws; d++) column[d] = clvOf(i, d);
     column.sort();
     clvLo[i] = quantileSorted(column, INTERVAL_LOWER);
     clvHi[i] = quantileSorted(column, INTERVAL_UPPER);
+  }
+  // Per draw: equity = Σ CLV_d over the customers, added up in customer order.
+  const equity = new Float64Array(draws);
+  const rowClv = new Float64Array(n);
+  for (let d = 0; d < draws; d++) {
+    for (let i = 0; i < n; i++) rowClv[i] = clvOf(i, d);
+    let sum = 0;
+    if (patternOf === undefined) for (let i = 0; i < n; i++) sum += rowClv[i]!;
+    else
+      for (let c = 0; c < patternOf.length; c++) {
+        const row = patternOf[c]!;
+        if (!(row >= 0 && row < n)) throw new RangeError(`customer ${c}'s pattern ${row} is not a row of the ${n} patterns`);
+        sum += rowClv[row]!;
+      }
+    equity[d] = sum;
   }
   equity.sort();
   return {

@@ -1,0 +1,104 @@
+/**
+ * Scoring runs on the distinct (frequency, recency, tenure, monetary value) patterns and spreads the
+ * scores back to the customers. This pins that the result is exactly what scoring every customer on
+ * its own gives: the reference below calls the domain's scoring functions customer by customer, the
+ * way the model stage did before it scored patterns.
+ */
+import { beforeAll, describe, expect, it } from 'vitest';
+import { DuckDbEngine } from '../../lambdas/clv-job/adapters/duckdb-engine.js';
+import { findInputFiles } from '../../lambdas/clv-job/adapters/input-files.js';
+import { ingestLocalFiles } from '../../lambdas/clv-job/adapters/local-ingest.js';
+import { DEFAULT_NON_PURCHASE_STATUSES, resolveModelOptions } from '../../lambdas/clv-job/config.js';
+import type { CustomerTable } from '../../lambdas/clv-job/domain/customers.js';
+import { scoreTuples } from '../../lambdas/clv-job/domain/models/clv.js';
+import { historicalClvColumn } from '../../lambdas/clv-job/domain/models/historical.js';
+import { distinctScorePatterns } from '../../lambdas/clv-job/domain/models/score-patterns.js';
+import { customerIntervals, parameterDraws } from '../../lambdas/clv-job/domain/models/uncertainty.js';
+import { decodeBgNbdPatterns, decodeCustomers, decodeSpendPatterns, type BgNbdPatterns, type SpendPatterns } from '../../lambdas/clv-job/pipeline/engine-results.js';
+import { fitModels, scoreCustomers } from '../../lambdas/clv-job/pipeline/score-customers.js';
+import { tempDir } from '../support/files.js';
+import { genOrders } from '../support/pipeline.js';
+
+const AS_OF = '2025-12-31';
+
+/** Bit-for-bit equality of two columns, naming the first customer that differs. */
+const expectSameBits = (name: string, actual: Float64Array | null | undefined, expected: Float64Array | null | undefined): void => {
+  expect(actual, name).toBeInstanceOf(Float64Array);
+  expect(expected, name).toBeInstanceOf(Float64Array);
+  expect(actual!.length, name).toBe(expected!.length);
+  const a = new BigUint64Array(actual!.buffer, actual!.byteOffset, actual!.length);
+  const e = new BigUint64Array(expected!.buffer, expected!.byteOffset, expected!.length);
+  const first = a.findIndex((bits, i) => bits !== e[i]);
+  expect(first === -1 ? 'every customer the same' : `customer ${first}: ${actual![first]} vs ${expected![first]}`, name).toBe('every customer the same');
+};
+
+describe('scoring distinct patterns', () => {
+  let customers: CustomerTable;
+  let bgnbd: BgNbdPatterns;
+  let spend: SpendPatterns;
+
+  beforeAll(async () => {
+    // 4,000 generated customers from the project's order generator, as the engine aggregates them
+    const dir = await tempDir();
+    await genOrders(`${dir}/exports`, ['--customers', '4000', '--seed', '7']);
+    const engine = await DuckDbEngine.open({ files: (await ingestLocalFiles(await findInputFiles([`${dir}/exports`]))).files });
+    try {
+      const params = { asOf: AS_OF, nonPurchaseStatuses: DEFAULT_NON_PURCHASE_STATUSES };
+      customers = decodeCustomers(await engine.run('customers', params));
+      bgnbd = decodeBgNbdPatterns(await engine.run('bgnbdPatterns', params));
+      spend = decodeSpendPatterns(await engine.run('spendPatterns', params));
+    } finally {
+      await engine.close();
+    }
+  }, 60_000);
+
+  it('finds fewer patterns than customers, and maps every customer to a pattern of its own values', () => {
+    const input = { x: customers.frequency, recencyDays: customers.recencyDays, tenureDays: customers.tenureDays, monetaryValue: customers.monetaryValue };
+    const { patterns, patternOf } = distinctScorePatterns(input);
+
+    expect(patterns.x.length).toBeLessThan(customers.size);
+    for (let i = 0; i < customers.size; i++) {
+      const p = patternOf[i]!;
+      expect([patterns.x[p], patterns.recencyDays[p], patterns.tenureDays[p], patterns.monetaryValue[p]]).toEqual([
+        customers.frequency[i],
+        customers.recencyDays[i],
+        customers.tenureDays[i],
+        customers.monetaryValue[i],
+      ]);
+    }
+  });
+
+  it.each(['bgnbd', 'pnbd'] as const)(
+    'gives every customer exactly the scores and intervals of scoring that customer alone (%s)',
+    (transactions) => {
+      // Prepare
+      const options = resolveModelOptions({ transactions, intervalDraws: 50 });
+      const fitted = fitModels(bgnbd, spend, options);
+      expect(fitted.models.trusted).toBe(true);
+      const everyone = { x: customers.frequency, recencyDays: customers.recencyDays, tenureDays: customers.tenureDays, monetaryValue: customers.monetaryValue };
+
+      // Act
+      const scored = scoreCustomers(customers, fitted, options);
+
+      // Assess: the reference scores every customer as a row of its own
+      const reference = scoreTuples(fitted.transactions, fitted.gammaGamma.params, everyone, fitted.settings);
+      const chosen = transactions === 'pnbd' ? { name: 'pnbd' as const, fit: fitted.paretoNbd! } : { name: 'bgnbd' as const, fit: fitted.bgnbd };
+      const draws = parameterDraws(chosen, fitted.gammaGamma, { draws: 50 })!;
+      const intervals = customerIntervals(draws.transactions, draws.spend, everyone, fitted.settings);
+      const s = scored.scores;
+      expectSameBits('historical_clv', s.historicalClv, historicalClvColumn(customers.avgOrderValue, customers.orders, customers.tenureDays, options.lifespanYears));
+      expectSameBits('expected_purchases', s.expectedPurchases, reference.expectedPurchases);
+      expectSameBits('probability_alive', s.probabilityAlive, reference.probabilityAlive);
+      expectSameBits('expected_order_value', s.expectedOrderValue, reference.expectedOrderValue);
+      expectSameBits('predicted_clv', s.predictedClv, reference.predictedClv);
+      expectSameBits('predicted_clv_p05', s.intervals?.predictedClv.p05, intervals.predictedClv.p05);
+      expectSameBits('predicted_clv_p95', s.intervals?.predictedClv.p95, intervals.predictedClv.p95);
+      expectSameBits('expected_purchases_p05', s.intervals?.expectedPurchases.p05, intervals.expectedPurchases.p05);
+      expectSameBits('expected_purchases_p95', s.intervals?.expectedPurchases.p95, intervals.expectedPurchases.p95);
+      expectSameBits('probability_alive_p05', s.intervals?.probabilityAlive.p05, intervals.probabilityAlive.p05);
+      expectSameBits('probability_alive_p95', s.intervals?.probabilityAlive.p95, intervals.probabilityAlive.p95);
+      expect([scored.totals.predicted_clv_p05, scored.totals.predicted_clv_p95]).toEqual([intervals.equity.p05, intervals.equity.p95]);
+    },
+    60_000,
+  );
+});
