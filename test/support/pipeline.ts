@@ -4,6 +4,7 @@ import { findInputFiles } from '../../lambdas/clv-job/adapters/input-files.js';
 import { LocalFolderStore } from '../../lambdas/clv-job/adapters/local-folder-store.js';
 import { ParquetTableWriter } from '../../lambdas/clv-job/adapters/parquet-table-writer.js';
 import { DEFAULT_NON_PURCHASE_STATUSES, resolveModelOptions } from '../../lambdas/clv-job/config.js';
+import { DEFAULT_ACQUISITION_SETTINGS } from '../../lambdas/clv-job/domain/acquisition/settings.js';
 import { DEFAULT_GATE_SETTINGS } from '../../lambdas/clv-job/domain/quality-gates.js';
 import { DEFAULT_SEGMENT_SETTINGS } from '../../lambdas/clv-job/domain/segments/settings.js';
 import type { OutputStore, QueryEngine, TableWriter } from '../../lambdas/clv-job/ports.js';
@@ -14,6 +15,7 @@ export const defaultRunConfig = (overrides: Partial<RunConfig> = {}): RunConfig 
   model: resolveModelOptions({}),
   nonPurchaseStatuses: DEFAULT_NON_PURCHASE_STATUSES,
   segments: DEFAULT_SEGMENT_SETTINGS,
+  acquisition: DEFAULT_ACQUISITION_SETTINGS,
   lockTtlSeconds: 3600,
   gates: DEFAULT_GATE_SETTINGS,
   acceptFailedGates: false,

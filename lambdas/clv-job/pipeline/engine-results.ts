@@ -1,5 +1,6 @@
 import type { ConflictingDuplicate } from '../schemas/summary-run.js';
 import { z } from 'zod';
+import type { AcquisitionMonth } from '../domain/acquisition/economics.js';
 import type { CustomerTable } from '../domain/customers.js';
 import { OUTCOMES, REJECTION_REASONS } from '../domain/outcomes.js';
 import { EngineError } from '../errors.js';
@@ -116,6 +117,20 @@ export const decodeSpendPatterns = (result: ResultColumns): SpendPatterns => ({
   monetaryValue: doubleColumn(result, 'monetary_value'),
   customers: Float64Array.from(intColumn(result, 'customers')),
 });
+
+/** Revenue by acquisition channel x month x month of age (`sql/acquisition-months.sql`). */
+export const decodeAcquisitionMonths = (result: ResultColumns): AcquisitionMonth[] => {
+  const channel = readColumn(result, 'acquisition_channel', nullableText, 'a string or null');
+  const cohort = readColumn(result, 'cohort', text, 'a YYYY-MM string');
+  const ageMonth = intColumn(result, 'age_month');
+  const revenue = doubleColumn(result, 'revenue');
+  const firstRepeats = intColumn(result, 'first_repeats');
+  const firstDayRevenue = doubleColumn(result, 'first_day_revenue');
+  return Array.from({ length: result.rowCount }, (_, i) => {
+    if (ageMonth[i]! < 0) throw new EngineError(`revenue by age, row ${i + 1}: negative month of age ${ageMonth[i]}`);
+    return { channel: channel[i]!, cohort: cohort[i]!, ageMonth: ageMonth[i]!, revenue: revenue[i]!, firstRepeats: firstRepeats[i]!, firstDayRevenue: firstDayRevenue[i]! };
+  });
+};
 
 /** One row of the outcome counts: small, so each row goes through zod. */
 const outcomeCountRow = z.object({

@@ -1,5 +1,6 @@
 import type { ModelOptions } from '../config.js';
 import { dayOf, isoDay } from '../domain/customers.js';
+import type { AcquisitionSettings } from '../domain/acquisition/settings.js';
 import type { SegmentSettings } from '../domain/segments/settings.js';
 import type { GateSettings } from '../domain/quality-gates.js';
 import { AccountingError, EmptyInputError, NoValidOrderDateError, QualityGateError } from '../errors.js';
@@ -13,6 +14,7 @@ import type { SqlParameters } from '../sql/index.js';
 import { accountFor } from './accounting.js';
 import { chooseByHoldout, runBacktest } from './backtest.js';
 import {
+  decodeAcquisitionMonths,
   decodeBgNbdPatterns,
   decodeConflictingDuplicates,
   decodeCustomers,
@@ -56,6 +58,8 @@ export interface RunConfig {
   readonly model: ModelOptions;
   readonly nonPurchaseStatuses: readonly string[];
   readonly segments: SegmentSettings;
+  /** LTV:CAC line and channel-diagnostic thresholds (config `acquisition`). */
+  readonly acquisition: AcquisitionSettings;
   /** A run lock older than this is considered abandoned and taken over. */
   readonly lockTtlSeconds: number;
   /** When set, the summary carries a backtest holding out the last this many days. */
@@ -126,7 +130,8 @@ export const runPipeline = async (deps: PipelineDeps, config: RunConfig): Promis
         const conflicting = counts.conflicting_duplicates > 0 ? decodeConflictingDuplicates(await engine.run('conflictingDuplicates', params)) : [];
         const bgnbd = decodeBgNbdPatterns(await engine.run('bgnbdPatterns', params));
         const spend = decodeSpendPatterns(await engine.run('spendPatterns', params));
-        return { asOf, customers, counts, rejected, conflicting, bgnbd, spend };
+        const acquisitionMonths = decodeAcquisitionMonths(await engine.run('acquisitionMonths', params));
+        return { asOf, customers, counts, rejected, conflicting, bgnbd, spend, acquisitionMonths };
       },
       (q) => `${q.counts.input_rows} rows, ${q.customers.size} customers, ${q.counts.rejected_rows} rejected`,
     );
@@ -215,6 +220,10 @@ export const runPipeline = async (deps: PipelineDeps, config: RunConfig): Promis
             parameters: modelParameters(scored.models),
             settings: config.segments,
             previous,
+            acquisitionMonths: query.acquisitionMonths,
+            spend: null,
+            margin: config.model.margin,
+            acquisition: config.acquisition,
           },
           (summary) => modelParameters(summary.models),
         ),
@@ -264,6 +273,10 @@ export const runPipeline = async (deps: PipelineDeps, config: RunConfig): Promis
       channels: segmented.summary.channels,
       cohorts: segmented.summary.cohorts,
       concentration: segmented.summary.concentration,
+      acquisition: segmented.summary.acquisition,
+      acquisition_cohorts: segmented.summary.acquisition_cohorts,
+      channel_segments: segmented.summary.channel_segments,
+      churn: segmented.summary.churn,
       changes: segmented.summary.changes,
       ...(backtest ? { backtest } : {}),
       ...(scored.diagnostics ? { diagnostics: scored.diagnostics } : {}),

@@ -1,3 +1,6 @@
+import { acquisitionEconomics, type AcquisitionMonth } from '../domain/acquisition/economics.js';
+import type { AcquisitionSettings } from '../domain/acquisition/settings.js';
+import type { JudgedSpend } from '../domain/acquisition/spend.js';
 import type { CustomerScores, CustomerTable } from '../domain/customers.js';
 import { changesSincePreviousRun, tierMigration, type ModelParameter, type RunSnapshot } from '../domain/segments/changes.js';
 import { segmentCustomers } from '../domain/segments/segment-customers.js';
@@ -14,6 +17,13 @@ export interface SegmentInput {
   readonly parameters: Readonly<Record<string, ModelParameter>>;
   readonly settings: SegmentSettings;
   readonly previous: PreviousRun | null;
+  /** Revenue by acquisition channel x month x month of age, from the engine. */
+  readonly acquisitionMonths: readonly AcquisitionMonth[];
+  /** The judged spend input; null without one. */
+  readonly spend: JudgedSpend | null;
+  /** Share of revenue that is profit (model margin). */
+  readonly margin: number;
+  readonly acquisition: AcquisitionSettings;
 }
 
 const snapshotOf = (
@@ -29,7 +39,10 @@ const snapshotOf = (
   parameters,
 });
 
-/** Segments tonight's customers and compares the result with the previous run date's. */
+/**
+ * Segments tonight's customers, compares the result with the previous run date's, and adds the
+ * acquisition economics (whose warnings join the comparison's in `changes.warnings`).
+ */
 export const segmentAndCompare = (input: SegmentInput, previousParameters: (summary: Summary) => Readonly<Record<string, ModelParameter>>) => {
   const { columns, summary } = segmentCustomers(input.customers, input.scores, input.settings, input.asOfDay);
   const tonight = {
@@ -43,8 +56,25 @@ export const segmentAndCompare = (input: SegmentInput, previousParameters: (summ
     input.settings.warnings,
     previous ? tierMigration(input.customers.customerId, columns.clvTier, previous.tiers) : null,
   );
+  const economics = acquisitionEconomics({
+    table: input.customers,
+    scores: input.scores,
+    segments: columns,
+    months: input.acquisitionMonths,
+    spend: input.spend,
+    margin: input.margin,
+    asOfDay: input.asOfDay,
+    missingLabel: input.settings.channels.missingLabel,
+    settings: input.acquisition,
+  });
   return {
     columns,
-    summary: { ...tonight, cohorts: summary.cohorts, concentration: summary.concentration, changes },
+    summary: {
+      ...tonight,
+      cohorts: summary.cohorts,
+      concentration: summary.concentration,
+      ...economics.summary,
+      changes: { ...changes, warnings: [...changes.warnings, ...economics.warnings] },
+    },
   };
 };

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { acquisitionCohortRowSchema, acquisitionRowSchema, channelSegmentRowSchema, churnRowSchema, spendInputSchema } from './summary-acquisition.js';
 import { backtestSchema } from './summary-backtest.js';
 import { diagnosticsSchema } from './summary-diagnostics.js';
 import { modelsSummarySchema } from './summary-models.js';
@@ -9,9 +10,11 @@ import { qualitySectionSchema } from './quality-report.js';
 /**
  * The version of the summary's shape, semantic versioning: a minor version adds fields (readers of
  * an earlier minor version keep working: the JSON Schema allows properties it does not know), a
- * major version removes, renames or retypes one. 2.0.0 is the first versioned summary.
+ * major version removes, renames or retypes one. 2.0.0 is the first versioned summary; 2.1.0 adds
+ * the acquisition economics (`acquisition`, `acquisition_cohorts`, `channel_segments`, `churn`,
+ * `spend_input`).
  */
-export const SUMMARY_SCHEMA_VERSION = '2.0.0';
+export const SUMMARY_SCHEMA_VERSION = '2.1.0';
 
 /**
  * `summary/run_date=YYYY-MM-DD/summary.json`, the contract BI tools and later runs read.
@@ -33,6 +36,16 @@ export const summarySchema = z.object({
   channels,
   cohorts,
   concentration,
+  /** LTV per acquired customer by acquisition channel; with a spend input also CAC, LTV:CAC, payback (see summary-acquisition.ts). Empty in 2.0 summaries. */
+  acquisition: z.array(acquisitionRowSchema).default([]),
+  /** The same per acquisition channel x acquisition month. */
+  acquisition_cohorts: z.array(acquisitionCohortRowSchema).default([]),
+  /** Customers and equity of each channel in each segment of each scheme (clv_tier, value_loyalty, rfm). */
+  channel_segments: z.array(channelSegmentRowSchema).default([]),
+  /** Share of customers with P(alive) < 0.5 and expected customers lost, per segment of each scheme. */
+  churn: z.array(churnRowSchema).default([]),
+  /** The spend input's accounting; absent when the run had none. */
+  spend_input: spendInputSchema.optional(),
   changes: changesSchema,
   /** Present when the run is configured to backtest its model (`backtest.holdoutDays`). */
   backtest: backtestSchema.optional(),

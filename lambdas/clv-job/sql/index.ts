@@ -1,3 +1,4 @@
+import acquisitionMonths from './acquisition-months.sql';
 import bgnbdPatterns from './bgnbd-patterns.sql';
 import classified from './classified.sql';
 import conflictingDuplicates from './conflicting-duplicates.sql';
@@ -32,6 +33,7 @@ export const QUERIES = {
   bgnbdPatterns,
   spendPatterns,
   repeatPurchaseDays,
+  acquisitionMonths,
 } as const;
 export type QueryName = keyof typeof QUERIES;
 
@@ -46,6 +48,7 @@ export const RELATIONS_OF: Record<QueryName, readonly RelationName[]> = {
   bgnbdPatterns: ['classified', 'customers'],
   spendPatterns: ['classified', 'customers'],
   repeatPurchaseDays: ['classified'],
+  acquisitionMonths: ['classified', 'customers'],
 };
 
 export interface SqlParameters {

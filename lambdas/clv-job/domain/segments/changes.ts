@@ -31,6 +31,15 @@ export const WARNING_CODES = [
   'predictive_model_unavailable',
   'at_risk_equity_share_rise',
   'parameter_shift',
+  // acquisition economics (domain/acquisition): tonight's channels, no previous run needed
+  'ltv_to_cac_below_line',
+  'ltv_to_cac_falling',
+  'conversion_gap',
+  'audience_mismatch',
+  'trend_shift',
+  'spend_rows_rejected',
+  'spend_channel_without_customers',
+  'spend_month_missing',
 ] as const;
 export type WarningCode = (typeof WARNING_CODES)[number];
 
