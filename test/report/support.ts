@@ -1,18 +1,12 @@
 import { ingestLocalFiles } from '../../lambdas/clv-job/adapters/local-ingest.js';
-import { join } from 'node:path';
 import { DuckDbEngine } from '../../lambdas/clv-job/adapters/duckdb-engine.js';
 import { findInputFiles } from '../../lambdas/clv-job/adapters/input-files.js';
 import { LocalFolderStore } from '../../lambdas/clv-job/adapters/local-folder-store.js';
 import { ParquetTableWriter } from '../../lambdas/clv-job/adapters/parquet-table-writer.js';
-import { compressBgNbdData, type BgNbdParams } from '../../lambdas/clv-job/domain/models/bg-nbd.js';
-import { bgnbdDiagnostics } from '../../lambdas/clv-job/domain/models/diagnostics.js';
 import { runPipeline, type RunConfig, type RunResult } from '../../lambdas/clv-job/pipeline/run.js';
 import { renderReport } from '../../lambdas/clv-job/report/render-report.js';
-import type { Diagnostics } from '../../lambdas/clv-job/schemas/summary-diagnostics.js';
-import { queryDuckDb } from '../support/duckdb-reader.js';
 import { sampleData } from '../support/files.js';
 import { defaultRunConfig } from '../support/pipeline.js';
-
 
 /** The CLI's composition with the report wired in, as `clv run` has it, with a fixed clock. */
 export const runWithReport = async (output: string, config: Partial<RunConfig> = {}): Promise<RunResult> => {
@@ -32,18 +26,6 @@ export const runWithReport = async (output: string, config: Partial<RunConfig> =
   } finally {
     await engine.close();
   }
-};
-
-/**
- * The fit diagnostics of a published run, recomputed from its customers table: for pages that
- * should show every chart before the pipeline carries `diagnostics` itself.
- */
-export const diagnosticsOfRun = async (output: string, runDate: string, params: BgNbdParams): Promise<Diagnostics> => {
-  const rows = await queryDuckDb(
-    `SELECT frequency, recency_days, tenure_days FROM read_parquet('${join(output, 'customers', `run_date=${runDate}`, '*', '*.parquet')}', hive_partitioning = false)`,
-  );
-  const column = (name: string, scale = 1): Float64Array => Float64Array.from(rows, (r) => Number(r[name]) / scale);
-  return bgnbdDiagnostics(params, compressBgNbdData(column('frequency'), column('recency_days', 7), column('tenure_days', 7)));
 };
 
 /** The text of every element with this data-testid, and its exact value, from a page's HTML. */
