@@ -3,6 +3,7 @@ import { availableParallelism, tmpdir, totalmem } from 'node:os';
 import { DuckDbEngine, duckDbSettings } from '../../lambdas/clv-job/adapters/duckdb-engine.js';
 import { findInputFiles } from '../../lambdas/clv-job/adapters/input-files.js';
 import { DEFAULT_NON_PURCHASE_STATUSES } from '../../lambdas/clv-job/config.js';
+import { REJECTION_REASONS } from '../../lambdas/clv-job/domain/outcomes.js';
 import { ingestLocalFiles } from '../../lambdas/clv-job/adapters/local-ingest.js';
 import { InputFileError } from '../../lambdas/clv-job/errors.js';
 import {
@@ -96,6 +97,46 @@ describe('the DuckDB engine running the shared SQL', () => {
 
   it('finds the latest valid order date, ignoring rows dated after the as-of date', async () => {
     expect(decodeLatestOrderDate(await engine.run('latestOrderDate', params))).toBe('2024-06-30');
+  });
+});
+
+describe('the rejection reasons, judged once on the way from ingest to the engine', () => {
+  it('gives each contract reason to its row: ingest\'s parse reasons pass through, the SQL judges the as-of date (the day itself counts)', async () => {
+    const dir = await tempDir();
+    const path = await writeText(
+      dir,
+      'one-of-each.csv',
+      [
+        'order_id,customer_id,order_date,amount',
+        'R1,c1,2024-06-30,5', // on the as-of date: accepted
+        'R2,c1,2024-07-01,5', // the day after
+        ',c1,2024-01-01,5',
+        'R4,,2024-01-01,5',
+        'R5,c1,2024-13-01,5',
+        'R6,c1,1969-12-31,5', // the day before the default floor, validation.minOrderDate 1970-01-01
+        'R7,c1,2024-01-01,five',
+        'R8,c1,2024-01-01,-1',
+        'R9,c1',
+      ].join('\n') + '\n',
+    );
+    const engine = await DuckDbEngine.open({ files: (await ingestLocalFiles([{ path, bytes: 0 }])).files });
+
+    const rejected = decodeRejectedRows(await engine.run('rejectedRows', params), REJECTED_COLUMNS.map((c) => c.name));
+    const counts = decodeOutcomeCounts(await engine.run('outcomeCounts', params));
+    await engine.close();
+
+    expect(Object.fromEntries(Array.from({ length: rejected.rowCount }, (_, i) => [rejected.columns.source_row?.[i], rejected.columns.reason?.[i]]))).toEqual({
+      3: 'order_date_after_as_of',
+      4: 'missing_order_id',
+      5: 'missing_customer_id',
+      6: 'invalid_order_date',
+      7: 'implausible_order_date',
+      8: 'invalid_amount',
+      9: 'negative_amount',
+      10: 'malformed_row',
+    });
+    expect(new Set(rejected.columns.reason)).toEqual(new Set(REJECTION_REASONS));
+    expect(counts.filter((c) => c.outcome === 'accepted')).toEqual([{ outcome: 'accepted', reason: null, row_count: 1, conflicting: 0 }]);
   });
 });
 

@@ -8,12 +8,12 @@ import { ClvConfigurationError } from '../../lib/validation.js';
 const { context } = JSON.parse(readFileSync(new URL('../../cdk.json', import.meta.url), 'utf8'));
 
 /** A fresh stack per test, with the feature flags `cdk synth` uses. */
-const storageTemplate = (props?: ClvStorageProps): Template => {
+const storageStack = (props?: ClvStorageProps): { stack: Stack; storage: ClvStorage; template: Template } => {
   const stack = new Stack(new App({ context }), 'Test');
   const storage = new ClvStorage(stack, 'Storage', props);
-  expect(storage.bucket).toBeDefined();
-  return Template.fromStack(stack);
+  return { stack, storage, template: Template.fromStack(stack) };
 };
+const storageTemplate = (props?: ClvStorageProps): Template => storageStack(props).template;
 
 const dataBucket = (template: Template) => {
   const buckets = template.findResources('AWS::S3::Bucket', { Properties: { VersioningConfiguration: Match.anyValue() } });
@@ -96,13 +96,19 @@ describe('ClvStorage: the drop bucket', () => {
     });
   });
 
+  it('hands the versioned drop bucket, not the log bucket, to the constructs that use it', () => {
+    const { stack, storage, template } = storageStack();
+
+    expect(stack.resolve(storage.bucket.bucketName)).toEqual({ Ref: dataBucket(template).logicalId });
+  });
+
   it('writes server access logs to an encrypted, TLS-only log bucket that expires them', () => {
     const template = storageTemplate();
     const logBuckets = template.findResources('AWS::S3::Bucket', {
       Properties: { LifecycleConfiguration: { Rules: [Match.objectLike({ Id: 'expire-access-logs', ExpirationInDays: 90 })] } },
     });
+    expect(Object.keys(logBuckets)).toHaveLength(1);
     const [logBucketId] = Object.keys(logBuckets);
-    expect(logBucketId).toBeDefined();
     template.hasResourceProperties('AWS::S3::Bucket', {
       VersioningConfiguration: { Status: 'Enabled' },
       LoggingConfiguration: { DestinationBucketName: { Ref: logBucketId }, LogFilePrefix: 'data/' },

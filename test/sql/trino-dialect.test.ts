@@ -1,7 +1,6 @@
 import { TrinoSQL } from 'dt-sql-parser';
 import { describe, expect, it } from 'vitest';
 import { DEFAULT_NON_PURCHASE_STATUSES } from '../../lambdas/clv-job/config.js';
-import { INGEST_REJECTION_REASONS, REJECTION_REASONS } from '../../lambdas/clv-job/domain/outcomes.js';
 import { QUERIES, RELATIONS, inlineQuery, renderSql, type QueryName } from '../../lambdas/clv-job/sql/index.js';
 
 const params = { asOf: '2025-12-31', calibrationEnd: '2025-06-30', nonPurchaseStatuses: DEFAULT_NON_PURCHASE_STATUSES };
@@ -23,14 +22,6 @@ describe('the shared SQL as Athena (Trino) runs it', () => {
 
   it('refuses DuckDB-only syntax, so passing it means something', () => {
     expect(trino.validate('SELECT a::INTEGER FROM t QUALIFY ROW_NUMBER() OVER () = 1').length).toBeGreaterThan(0);
-  });
-
-  it('judges the as-of date itself and takes every other rejection reason from ingest (canonical parse_reason)', () => {
-    const classified = RELATIONS.classified;
-
-    expect(classified).toContain(`'order_date_after_as_of'`);
-    expect(classified).toMatch(/WHEN parse_reason IS NOT NULL THEN parse_reason/);
-    expect([...INGEST_REJECTION_REASONS, 'order_date_after_as_of'].sort()).toEqual([...REJECTION_REASONS].sort());
   });
 
   it('parses no text: no TRIM, no regex, no MIN_BY/MAX_BY (NULL handling differs between engines)', () => {
