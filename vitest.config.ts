@@ -26,6 +26,8 @@ export default defineConfig({
     hookTimeout: 60_000,
     pool: 'forks',
     globalSetup: ['./test/support/global-setup.ts'],
+    // fast-check's seed, pinned (FC_SEED overrides it): a failing property replays anywhere
+    setupFiles: ['./test/support/fast-check-setup.ts'],
     reporters: ['default', './test/support/skip-notice-reporter.ts'],
   },
 });
