@@ -14,7 +14,7 @@ import {
   type BgNbdParams,
 } from '../../../lambdas/clv-job/domain/models/bg-nbd.js';
 import { seededUniform, simulateCustomers } from '../../support/simulate.js';
-import { inUnits, loadCdnowSummary } from './cdnow-data.js';
+import { inUnits, loadCdnowSummary, shiftedCopies } from './cdnow-data.js';
 
 const PARAMS = ['r', 'alpha', 'a', 'b'] as const;
 
@@ -250,23 +250,8 @@ describe('BG/NBD fit invariances', () => {
   });
 
   it('reaches the same estimate on >100,000 patterns, where it warm-starts from a subsample', () => {
-    // Prepare: every CDNOW pattern 120 times, each copy shifted by a negligible 1e-9 weeks, so the
-    // likelihood is 120 times CDNOW's up to ~1e-9 but nothing can be grouped.
-    const data = cdnowWeeks();
-    const x: number[] = [];
-    const tx: number[] = [];
-    const T: number[] = [];
-    const weight: number[] = [];
-    for (let copy = 0; copy < 120; copy++) {
-      data.x.forEach((v, i) => {
-        const shift = copy * 1e-9;
-        x.push(v);
-        tx.push(v === 0 ? 0 : data.tx[i]! + shift);
-        T.push(data.T[i]! + shift);
-        weight.push(data.weight[i]!);
-      });
-    }
-    const large: BgNbdData = { x: Float64Array.from(x), tx: Float64Array.from(tx), T: Float64Array.from(T), weight: Float64Array.from(weight) };
+    // Prepare: every CDNOW pattern 120 times, none of them grouped (see shiftedCopies).
+    const large = shiftedCopies(cdnowWeeks(), 120);
     // Act
     const fit = fitBgNbd(large);
     // Assess

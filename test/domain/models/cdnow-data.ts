@@ -3,6 +3,7 @@
  * relative to this file so the tests run from any working directory.
  */
 import { readFileSync } from 'node:fs';
+import type { BgNbdData } from '../../../lambdas/clv-job/domain/models/bg-nbd.js';
 
 const datasets = new URL('../../fixtures/datasets/cdnow/', import.meta.url);
 
@@ -62,3 +63,25 @@ export const loadCdnowWeeklyCumulative = (): Float64Array => {
 
 /** Divides a column of days by the days in a model unit. */
 export const inUnits = (days: Float64Array, daysPerUnit: number): Float64Array => days.map((d) => d / daysPerUnit);
+
+/**
+ * `copies` copies of the patterns, copy k shifted by k · 1e-9 in tx (when x > 0) and T: a data set
+ * whose likelihood is `copies` times the original's up to ~1e-9, but none of whose patterns group.
+ * What the fits' warm start from a subsample is tested on.
+ */
+export const shiftedCopies = (data: BgNbdData, copies: number): BgNbdData => {
+  const x: number[] = [];
+  const tx: number[] = [];
+  const T: number[] = [];
+  const weight: number[] = [];
+  for (let copy = 0; copy < copies; copy++) {
+    data.x.forEach((v, i) => {
+      const shift = copy * 1e-9;
+      x.push(v);
+      tx.push(v === 0 ? 0 : data.tx[i]! + shift);
+      T.push(data.T[i]! + shift);
+      weight.push(data.weight[i]!);
+    });
+  }
+  return { x: Float64Array.from(x), tx: Float64Array.from(tx), T: Float64Array.from(T), weight: Float64Array.from(weight) };
+};

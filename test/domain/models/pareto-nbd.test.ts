@@ -7,19 +7,26 @@ import {
   expectedPurchasesNewCustomer,
   fitParetoNbd,
   paretoNbdLogLikelihood,
+  paretoNbdLogLikelihoodWithGradient,
   probabilityAlive,
   probabilityOfPurchases,
   type ParetoNbdFit,
   type ParetoNbdParams,
 } from '../../../lambdas/clv-job/domain/models/pareto-nbd.js';
 import { seededUniform, simulateParetoNbdCustomers } from '../../support/simulate.js';
-import { inUnits, loadCdnowSummary } from './cdnow-data.js';
+import { inUnits, loadCdnowSummary, shiftedCopies } from './cdnow-data.js';
 
 const PARAMS = ['r', 'alpha', 's', 'beta'] as const;
 /** fast-check seed, pinned so a failure reproduces; fast-check prints it with any counterexample. */
 const SEED = 20_261_130;
 
 const relative = (actual: number, expected: number): number => Math.abs(actual - expected) / Math.abs(expected);
+/**
+ * Absolute error allowed on each gradient component, relative where it exceeds 1: the series'
+ * partial derivatives are good to ~2e-11 on the reference cases; where 2F1 needs the continuation
+ * (alpha/beta = 1560, x = 40, z = 0.9993) its parameter derivatives are central differences, ~2e-9.
+ */
+const GRADIENT_TOLERANCE = 1e-8;
 
 const cdnow = loadCdnowSummary();
 const cdnowWeeks = (): BgNbdData => compressBgNbdData(cdnow.x, inUnits(cdnow.txDays, 7), inUnits(cdnow.TDays, 7));
@@ -89,6 +96,21 @@ describe('Pareto/NBD fit on CDNOW (2,357 customers, 39-week calibration to 1997-
   });
 });
 
+describe('Pareto/NBD fit at scale: warm start from a subsample', () => {
+  it('reaches the CDNOW optimum on >100,000 patterns, where it starts from a fit on ~25,000 of them', () => {
+    // Prepare: every CDNOW pattern 120 times, none of them grouped (see shiftedCopies).
+    const large = shiftedCopies(cdnowWeeks(), 120);
+    // Act
+    const fit = fitParetoNbd(large);
+    // Assess: the same maximum as the direct fit on CDNOW, and standard errors shrunk by √120.
+    expect(large.x.filter((v) => v > 0).length).toBeGreaterThan(100_000);
+    expect(fit.diagnostics.converged).toBe(true);
+    for (const name of PARAMS) expect(relative(fit.params[name], cdnowFit().params[name]), name).toBeLessThan(1e-6);
+    expect(fit.logLikelihood / 120).toBeCloseTo(cdnowFit().logLikelihood, 4);
+    for (const name of PARAMS) expect(relative(fit.standardErrors![name] * Math.sqrt(120), cdnowFit().standardErrors![name]), name).toBeLessThan(1e-3);
+  });
+});
+
 describe('Pareto/NBD worked example: CDNOW customer 1516 (x = 26, t_x = 30.86, T = 31), BTYD walkthrough §2.3', () => {
   // BTYD prints pnbd.ConditionalExpectedTransactions(params, T.star = 52, 26, 30.86, 31) as 25.46 and
   // pnbd.PAlive(...) as 0.9979, with its fitted parameters (printed 0.5534 10.5802 0.6061 11.6562).
@@ -121,7 +143,8 @@ describe('Pareto/NBD worked example: CDNOW customer 1516 (x = 26, t_x = 30.86, T
   });
 });
 
-interface ConditionalCase {
+/** One customer and one parameter set of the references. */
+interface ReferenceCustomer {
   readonly r: number;
   readonly alpha: number;
   readonly s: number;
@@ -129,6 +152,8 @@ interface ConditionalCase {
   readonly x: number;
   readonly tx: number;
   readonly T: number;
+}
+interface ConditionalCase extends ReferenceCustomer {
   readonly t: number;
   readonly log_likelihood: string;
   readonly probability_alive: string;
@@ -189,6 +214,64 @@ describe('Pareto/NBD against 40-digit references (test/fixtures/pareto-nbd/make_
       }),
       { seed: SEED, numRuns: 4 * reference.unconditional.length },
     );
+  });
+});
+
+interface GradientCase extends ReferenceCustomer {
+  readonly gradient: readonly [string, string, string, string];
+}
+const gradientReference = JSON.parse(readFileSync(new URL('../../fixtures/pareto-nbd/gradient.json', import.meta.url), 'utf8')) as { readonly cases: readonly GradientCase[] };
+
+describe('Pareto/NBD log-likelihood gradient (analytic, in r, alpha, s, beta)', () => {
+  const one = (x: number, tx: number, T: number): BgNbdData => ({ x: Float64Array.of(x), tx: Float64Array.of(tx), T: Float64Array.of(T), weight: Float64Array.of(1) });
+
+  it('matches the 40-digit gradient of every reference case, both hypergeometric branches (make_gradient_reference.py: the integrals differentiated under the sign)', () => {
+    expect(gradientReference.cases.some((c) => c.alpha < c.beta) && gradientReference.cases.some((c) => c.alpha >= c.beta)).toBe(true);
+    for (const c of gradientReference.cases) {
+      const { value, gradient } = paretoNbdLogLikelihoodWithGradient({ r: c.r, alpha: c.alpha, s: c.s, beta: c.beta }, one(c.x, c.tx, c.T));
+      expect(Number.isFinite(value)).toBe(true);
+      PARAMS.forEach((name, k) => {
+        const expected = Number(c.gradient[k]);
+        expect(Math.abs(gradient[name] - expected), `∂/∂${name} at ${JSON.stringify(c)}`).toBeLessThanOrEqual(GRADIENT_TOLERANCE * Math.max(1, Math.abs(expected)));
+      });
+    }
+  });
+
+  const params = fc.record({
+    r: fc.double({ min: 0.05, max: 10, noNaN: true }),
+    alpha: fc.double({ min: 0.05, max: 200, noNaN: true }),
+    s: fc.double({ min: 0.05, max: 10, noNaN: true }),
+    // beta as a multiple of alpha: far apart, and within 1e-9 of it on either side
+    ratio: fc.oneof(fc.double({ min: 0.01, max: 100, noNaN: true }), fc.double({ min: 1 - 1e-9, max: 1 + 1e-9, noNaN: true })),
+  });
+
+  it('agrees with central differences of the per-row log-likelihood on CDNOW-like data, alpha above, below and at beta (fast-check)', () => {
+    const data = cdnowWeeks();
+    fc.assert(
+      fc.property(params, ({ r, alpha, s, ratio }) => {
+        const p: ParetoNbdParams = { r, alpha, s, beta: alpha * ratio };
+        const { value, gradient } = paretoNbdLogLikelihoodWithGradient(p, data);
+        expect(Math.abs(value - paretoNbdLogLikelihood(p, data))).toBeLessThanOrEqual(1e-9 * Math.abs(value));
+        for (const name of PARAMS) {
+          // In the log-parameter: a relative step, central difference; truncation ~h², rounding ~1e-15 |LL| / h.
+          const h = 1e-5;
+          const at = (d: number): number => paretoNbdLogLikelihood({ ...p, [name]: p[name] * Math.exp(d) }, data);
+          const difference = (at(h) - at(-h)) / (2 * h);
+          const analytic = p[name] * gradient[name];
+          expect(Math.abs(analytic - difference), `${name} at ${JSON.stringify(p)}`).toBeLessThanOrEqual(1e-6 * Math.max(1, Math.abs(difference)) + (1e-13 * Math.abs(value)) / h);
+        }
+      }),
+      { seed: SEED, numRuns: 60 },
+    );
+  });
+
+  it('is zero at the CDNOW maximum-likelihood estimate (to the fit’s tolerance) and continuous where alpha crosses beta', () => {
+    const data = cdnowWeeks();
+    const { gradient } = paretoNbdLogLikelihoodWithGradient(cdnowFit().params, data);
+    for (const name of PARAMS) expect(Math.abs(gradient[name] * cdnowFit().params[name]) / 2357, name).toBeLessThan(1e-8);
+    const below = paretoNbdLogLikelihoodWithGradient({ r: 0.55, alpha: 11 * (1 - 1e-12), s: 0.6, beta: 11 }, data).gradient;
+    const above = paretoNbdLogLikelihoodWithGradient({ r: 0.55, alpha: 11 * (1 + 1e-12), s: 0.6, beta: 11 }, data).gradient;
+    for (const name of PARAMS) expect(relative(below[name], above[name]), name).toBeLessThan(1e-8);
   });
 });
 

@@ -536,32 +536,39 @@ export interface FitBgNbdOptions {
   readonly initial?: BgNbdParams;
 }
 
-/** Above this many repeat-buyer patterns, a fit starts from a fit on a subsample of about this size. */
-const WARM_START_ROWS = 25_000;
+/** Above four times this many repeat-buyer patterns, a fit starts from a fit on a subsample of about this size. */
+export const WARM_START_ROWS = 25_000;
 
 /**
- * A fit on a deterministic subsample — every pattern with x = 0 (they cost nothing per evaluation)
- * and every k-th repeat-buyer pattern with its weight multiplied by k — whose estimate and BFGS
- * inverse Hessian start the full fit. The objective is a per-customer mean, so the subsample's
- * curvature is already the right scale, and the full fit needs a few iterations instead of ~25.
- * Null when the data are small or the subsample fit fails.
+ * A deterministic subsample for a warm start: every pattern with x = 0 (few and cheap) and every
+ * k-th repeat-buyer pattern with its weight multiplied by k, so that about `rows` repeat-buyer
+ * patterns remain. The fits minimise a per-customer mean, so a fit on the subsample has nearly the
+ * full data's estimate and curvature, and the full fit then needs a few iterations instead of ~25.
+ * Null when there are no more than 4 · rows repeat-buyer patterns (the full fit is cheap enough).
  */
-const warmStart = (data: BgNbdData, prep: PreparedData, scale: number, start: readonly number[], maxIterations: number): { x: Float64Array; inverseHessian: Float64Array } | null => {
-  const rows = prep.rowW.length;
-  if (rows <= 4 * WARM_START_ROWS) return null;
-  const k = Math.ceil(rows / WARM_START_ROWS);
+export const repeatBuyerSubsample = (data: BgNbdData, rows: number): BgNbdData | null => {
+  let repeatRows = 0;
+  for (let i = 0; i < data.x.length; i++) if (data.weight[i]! > 0 && data.x[i]! > 0) repeatRows++;
+  if (repeatRows <= 4 * rows) return null;
+  const k = Math.ceil(repeatRows / rows);
   const keep: number[] = [];
   let repeat = 0;
   for (let i = 0; i < data.x.length; i++) {
     if (!(data.weight[i]! > 0)) continue;
     if (data.x[i]! === 0 || repeat++ % k === 0) keep.push(i);
   }
-  const sample: BgNbdData = {
+  return {
     x: Float64Array.from(keep, (i) => data.x[i]!),
     tx: Float64Array.from(keep, (i) => data.tx[i]!),
     T: Float64Array.from(keep, (i) => data.T[i]!),
     weight: Float64Array.from(keep, (i) => (data.x[i]! === 0 ? 1 : k) * data.weight[i]!),
   };
+};
+
+/** The subsample fit's estimate and BFGS inverse Hessian, to start the full fit; null when the data are small or it fails. */
+const warmStart = (data: BgNbdData, scale: number, start: readonly number[], maxIterations: number): { x: Float64Array; inverseHessian: Float64Array } | null => {
+  const sample = repeatBuyerSubsample(data, WARM_START_ROWS);
+  if (sample === null) return null;
   const run = minimiseBfgs(makeObjective(prepare(sample, scale)), start, { maxIterations, gradientTolerance: 1e-6 });
   return run.converged ? { x: run.x, inverseHessian: run.inverseHessian } : null;
 };
@@ -617,7 +624,7 @@ export const fitBgNbd = (data: BgNbdData, options: FitBgNbdOptions = {}): BgNbdF
   const maxIterations = options.maxIterations ?? 200;
   let start = [Math.log(guess.r), Math.log(guess.alpha / scale), Math.log(guess.a), Math.log(guess.b)];
   let initialInverseHessian: Float64Array | undefined;
-  const warm = warmStart(data, prep, scale, start, maxIterations);
+  const warm = warmStart(data, scale, start, maxIterations);
   if (warm !== null) {
     start = Array.from(warm.x);
     initialInverseHessian = warm.inverseHessian;
