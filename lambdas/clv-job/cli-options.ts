@@ -50,6 +50,7 @@ export const runFlagsSchema = z
     keepPreviousDays: keepPreviousDaysFlag,
     acceptFailedGates: z.boolean().optional(),
     skipBadFiles: z.boolean().optional(),
+    spend: z.string().min(1, '--spend needs a file or folder').optional(),
   })
   .superRefine((f, ctx) => {
     const trinoFlags = { '--trino-url': f.trinoUrl, '--trino-catalog': f.trinoCatalog, '--trino-schema': f.trinoSchema };
@@ -132,6 +133,8 @@ export interface CliRunConfig {
   readonly skipBadFiles: boolean;
   /** Days a replaced version of a night is kept for `clv rollback`. */
   readonly keepPreviousDays: number;
+  /** The marketing-spend file or folder (`--spend`, else config `spend.path`); undefined without one. */
+  readonly spend: string | undefined;
   readonly run: RunConfig;
 }
 
@@ -190,11 +193,13 @@ export const resolveRunConfig = async (flags: RunFlags): Promise<CliRunConfig> =
     ingest: ingestConfigOf(file),
     skipBadFiles: f.skipBadFiles ?? false,
     keepPreviousDays: f.keepPreviousDays ?? file.publish?.keepPreviousDays ?? DEFAULT_KEEP_PREVIOUS_DAYS,
+    spend: f.spend ?? file.spend?.path,
     run: buildRunConfig({
       asOf: f.asOf,
       model,
       nonPurchaseStatuses: file.nonPurchaseStatuses,
       segments: file.segments,
+      acquisition: file.acquisition,
       ...(file.gates ? { gates: gatesOf(file.gates) } : {}),
       acceptFailedGates: f.acceptFailedGates === true || file.gates?.acceptFailedGates === true,
       lockTtlSeconds: LOCAL_LOCK_TTL_SECONDS,

@@ -32,6 +32,7 @@ import { ClvError, ConfigurationError, EmptyInputError, firstLine } from './erro
 import { runBacktest } from './pipeline/backtest.js';
 import { reportKey } from './layout.js';
 import { runPipeline } from './pipeline/run.js';
+import { LocalSpendSource } from './adapters/local-spend.js';
 import type { QueryEngine } from './ports.js';
 import { renderReport } from './report/render-report.js';
 import type { Backtest } from './schemas/summary-backtest.js';
@@ -96,6 +97,7 @@ const run = async (flags: RunFlags, io: Io): Promise<number> => {
         tables: new ParquetTableWriter(),
         now: () => new Date(),
         newRunId: randomUUID,
+        ...(config.spend === undefined ? {} : { spend: new LocalSpendSource(config.spend) }),
         renderReport: (summary) => (progress ? progress.around('report', () => renderReport(summary)) : renderReport(summary)),
         ...(progress ? { progress: progress.listener } : {}),
       },
@@ -278,6 +280,7 @@ const main = async (argv: readonly string[], io: Io): Promise<number> => {
     .option('--lifespan-years <years>', 'expected lifespan for historical CLV (default: 3)')
     .option('--accept-failed-gates', 'publish even when a data-quality gate fails (the quality report is written all the same)')
     .option('--skip-bad-files', 'leave out input files that cannot be read (named in the warnings) instead of failing')
+    .option('--spend <path>', 'marketing spend: a CSV (channel, month YYYY-MM, spend) or a folder of them; gives CAC, LTV:CAC and payback per channel')
     .option('--keep-previous-days <days>', 'days a replaced version of a night is kept for `clv rollback` (default: 30)')
     .option('--debug', 'print stack traces of failures')
     .action(async (options: RunFlags & { debug?: boolean }) => {

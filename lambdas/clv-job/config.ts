@@ -1,3 +1,4 @@
+import { DEFAULT_ACQUISITION_SETTINGS, type AcquisitionSettings } from './domain/acquisition/settings.js';
 import { z } from 'zod';
 import { DEFAULT_GATE_SETTINGS, type GateSettings } from './domain/quality-gates.js';
 import { segmentSettingsSchema } from './schemas/summary-segments.js';
@@ -119,6 +120,34 @@ export type ValidationOptions = z.output<typeof validationSchema>;
 /** Header names of extra order-key columns (e.g. a store), so two sources' order numbers stay apart. */
 export const orderKeySchema = z.array(z.string().min(1)).max(8);
 
+const relative = z.number().min(0).max(1);
+
+/**
+ * The `acquisition` block: the LTV:CAC line and the channel diagnostics' thresholds, each field
+ * optional and merged over DEFAULT_ACQUISITION_SETTINGS (see domain/acquisition/settings.ts).
+ */
+export const acquisitionSettingsSchema = z
+  .strictObject({
+    ltvToCacLine: z.number().positive().optional(),
+    trendShift: z
+      .strictObject({ recentCohorts: z.number().int().min(1).max(24).optional(), ageMonths: z.number().int().min(1).max(36).optional(), drop: relative.optional() })
+      .optional(),
+    conversionGap: z.strictObject({ firstOrderValueAbove: z.number().min(0).optional(), repeatRateBelow: relative.optional() }).optional(),
+    audienceMismatch: z.strictObject({ averageOrderValueBelow: relative.optional(), repeatRateBelow: relative.optional() }).optional(),
+    minCustomers: z.number().int().nonnegative().optional(),
+  })
+  .transform((o): AcquisitionSettings => {
+    const d = DEFAULT_ACQUISITION_SETTINGS;
+    const given = <T extends object>(x: T | undefined): Partial<T> => Object.fromEntries(Object.entries(x ?? {}).filter(([, v]) => v !== undefined)) as Partial<T>;
+    return {
+      ltvToCacLine: o.ltvToCacLine ?? d.ltvToCacLine,
+      trendShift: { ...d.trendShift, ...given(o.trendShift) },
+      conversionGap: { ...d.conversionGap, ...given(o.conversionGap) },
+      audienceMismatch: { ...d.audienceMismatch, ...given(o.audienceMismatch) },
+      minCustomers: o.minCustomers ?? d.minCustomers,
+    };
+  });
+
 /** The config file (`--config`): JSON. Flags given on the command line win over it. */
 export const configFileSchema = z.strictObject({
   model: modelOptionsSchema.partial().optional(),
@@ -136,6 +165,10 @@ export const configFileSchema = z.strictObject({
   /** Tier cut points, value x loyalty and RFM options, warning thresholds, recommended actions. */
   segments: segmentSettingsSchema.optional(),
   gates: gatesConfigSchema.optional(),
+  /** The marketing-spend input (CSV of channel, month YYYY-MM, spend): a file or folder, relative to the current directory; `--spend` wins. */
+  spend: z.strictObject({ path: z.string().min(1) }).optional(),
+  /** LTV:CAC line and channel-diagnostic thresholds. */
+  acquisition: acquisitionSettingsSchema.optional(),
   /** Days a replaced version of a night is kept for `clv rollback` (default 30). */
   publish: z.strictObject({ keepPreviousDays: z.number().int().min(0).max(3650) }).optional(),
 });

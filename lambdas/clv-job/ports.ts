@@ -2,6 +2,7 @@
  * The small interfaces the pipeline needs from the outside world. Adapters implement them: DuckDB
  * or Athena for the engine, a local folder or S3 for the store, a Parquet library for tables.
  */
+import type { SpendRecord } from './domain/acquisition/spend.js';
 import type { ColumnSpec } from './schemas/tables.js';
 import type { QueryName, SqlParameters } from './sql/index.js';
 
@@ -160,4 +161,12 @@ export interface DropBucket {
 /** Tells people something now (an SNS topic the data team subscribes to). */
 export interface Notifier {
   notify(subject: string, message: string): Promise<void>;
+}
+
+/** The optional marketing-spend input (`channel`, `month`, `spend` CSV files): every record of every file, as text. */
+export interface SpendSource {
+  /** Where it is read from, for messages (a path or s3:// URL). */
+  readonly location: string;
+  /** The files read (in the order their records come) and their records. Throws InputFileError for a file that is no spend CSV. */
+  read(): Promise<{ readonly sources: readonly string[]; readonly records: readonly SpendRecord[] }>;
 }

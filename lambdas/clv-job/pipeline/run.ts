@@ -5,7 +5,9 @@ import type { SegmentSettings } from '../domain/segments/settings.js';
 import type { GateSettings } from '../domain/quality-gates.js';
 import { AccountingError, EmptyInputError, NoValidOrderDateError, QualityGateError } from '../errors.js';
 import { qualityReportKey, reportKey, summaryKey, summarySchemaKey } from '../layout.js';
-import type { OutputStore, QueryEngine, RecoveryReport, StagedRun, TableWriter } from '../ports.js';
+import { judgeSpend, SPEND_REJECTION_REASONS, type JudgedSpend } from '../domain/acquisition/spend.js';
+import type { OutputStore, QueryEngine, RecoveryReport, SpendSource, StagedRun, TableWriter } from '../ports.js';
+import type { SpendInput } from '../schemas/summary-acquisition.js';
 import { qualityReportSchema } from '../schemas/quality-report.js';
 import { SUMMARY_SCHEMA_VERSION, summarySchema, type Summary } from '../schemas/summary.js';
 import { summaryJsonSchemaText } from '../schemas/summary-json-schema.js';
@@ -48,6 +50,8 @@ export interface PipelineDeps {
   readonly now: () => Date;
   readonly newRunId: () => string;
   readonly progress?: ProgressListener;
+  /** The marketing-spend input, when the run has one (`--spend`, config `spend.path`, the Lambda's spend prefix). */
+  readonly spend?: SpendSource;
   /** Renders the run's HTML report, when the composition root has one. */
   readonly renderReport?: (summary: Summary) => string | Promise<string>;
 }
@@ -131,11 +135,13 @@ export const runPipeline = async (deps: PipelineDeps, config: RunConfig): Promis
         const bgnbd = decodeBgNbdPatterns(await engine.run('bgnbdPatterns', params));
         const spend = decodeSpendPatterns(await engine.run('spendPatterns', params));
         const acquisitionMonths = decodeAcquisitionMonths(await engine.run('acquisitionMonths', params));
-        return { asOf, customers, counts, rejected, conflicting, bgnbd, spend, acquisitionMonths };
+        const marketing = deps.spend === undefined ? null : await deps.spend.read();
+        return { asOf, customers, counts, rejected, conflicting, bgnbd, spend, acquisitionMonths, marketing };
       },
       (q) => `${q.counts.input_rows} rows, ${q.customers.size} customers, ${q.counts.rejected_rows} rejected`,
     );
     const runDate = query.asOf;
+    const marketingSpend = query.marketing === null ? null : judgeSpend(query.marketing.records);
 
     const previous = await loadPrevious(store, runDate);
     const quality = await stage(
@@ -221,7 +227,7 @@ export const runPipeline = async (deps: PipelineDeps, config: RunConfig): Promis
             settings: config.segments,
             previous,
             acquisitionMonths: query.acquisitionMonths,
-            spend: null,
+            spend: marketingSpend,
             margin: config.model.margin,
             acquisition: config.acquisition,
           },
@@ -277,6 +283,9 @@ export const runPipeline = async (deps: PipelineDeps, config: RunConfig): Promis
       acquisition_cohorts: segmented.summary.acquisition_cohorts,
       channel_segments: segmented.summary.channel_segments,
       churn: segmented.summary.churn,
+      ...(query.marketing !== null && marketingSpend !== null
+        ? { spend_input: spendInputOf(query.marketing.sources, marketingSpend, segmented.summary.acquisition) }
+        : {}),
       changes: segmented.summary.changes,
       ...(backtest ? { backtest } : {}),
       ...(scored.diagnostics ? { diagnostics: scored.diagnostics } : {}),
@@ -320,6 +329,23 @@ export const runPipeline = async (deps: PipelineDeps, config: RunConfig): Promis
   } finally {
     await lock.release();
   }
+};
+
+/** The spend input's accounting for the summary. */
+const spendInputOf = (sources: readonly string[], judged: JudgedSpend, acquisition: Summary['acquisition']): SpendInput => {
+  const rejected = SPEND_REJECTION_REASONS.reduce((sum, r) => sum + judged.rejectedByReason[r], 0);
+  let total = 0;
+  for (const row of judged.rows) total += row.spend;
+  return {
+    sources: [...sources],
+    input_rows: judged.inputRows,
+    accepted_rows: judged.rows.length,
+    rejected_rows: rejected,
+    rejected_by_reason: { ...judged.rejectedByReason },
+    rejected_examples: judged.rejectedExamples.map((e) => ({ ...e })),
+    total_spend: total,
+    channels_without_customers: acquisition.filter((row) => row.customers_acquired === 0).map((row) => row.channel),
+  };
 };
 
 /** Warnings about the input itself: exports left out, order numbers reused for different orders. */

@@ -1,0 +1,40 @@
+import { readdir, readFile, stat } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { SpendRecord } from '../domain/acquisition/spend.js';
+import { InputFileError } from '../errors.js';
+import type { SpendSource } from '../ports.js';
+import { parseSpendCsv, SPEND_FILE } from './spend-csv.js';
+
+/**
+ * The spend input on the local disk (`--spend`, config `spend.path`): one CSV file, or every
+ * `.csv`/`.csv.gz` file under a folder (recursively), read in path order so "the last copy of a
+ * channel-month counts" means the same on every machine.
+ */
+export class LocalSpendSource implements SpendSource {
+  constructor(readonly location: string) {}
+
+  /** @throws InputFileError when the path cannot be read, a folder holds no CSV file, or a file is not a spend CSV. */
+  async read(): Promise<{ readonly sources: readonly string[]; readonly records: readonly SpendRecord[] }> {
+    let info;
+    try {
+      info = await stat(this.location);
+    } catch (error) {
+      throw new InputFileError(this.location, 'cannot be read as the spend input (no such file or folder, or no permission)', { cause: error });
+    }
+    const files: string[] = [];
+    const walk = async (dir: string): Promise<void> => {
+      for (const entry of await readdir(dir, { withFileTypes: true })) {
+        const path = join(dir, entry.name);
+        if (entry.isDirectory()) await walk(path);
+        else if (entry.isFile() && SPEND_FILE.test(entry.name)) files.push(path);
+      }
+    };
+    if (info.isDirectory()) await walk(this.location);
+    else files.push(this.location);
+    if (files.length === 0) throw new InputFileError(this.location, 'holds no .csv or .csv.gz spend file');
+    files.sort();
+    const records: SpendRecord[] = [];
+    for (const file of files) records.push(...parseSpendCsv(file, await readFile(file)));
+    return { sources: files, records };
+  }
+}

@@ -1,0 +1,78 @@
+import { gunzipSync } from 'node:zlib';
+import { parse } from 'csv-parse/sync';
+import type { SpendRecord } from '../domain/acquisition/spend.js';
+import { InputFileError } from '../errors.js';
+
+/** The spend file's columns, matched by header name (case and surrounding spaces ignored). */
+export const SPEND_COLUMNS = ['channel', 'month', 'spend'] as const;
+
+/** A spend file's name: CSV, optionally gzipped. */
+export const SPEND_FILE = /\.csv(\.gz)?$/i;
+
+/**
+ * One spend file's records, every data row of it (blank lines aside), each with the line it starts
+ * on and its raw text: the domain's `judgeSpend` decides what is accepted. RFC 4180 quoting, LF or
+ * CRLF, a UTF-8 BOM, gzip (by the `.gz` name); extra columns are ignored. A record whose field count
+ * differs from the header's is kept as not well formed (rejected and counted, never dropped).
+ * @throws InputFileError naming the file when it is not gzip/UTF-8 CSV text or its header lacks a column.
+ */
+export const parseSpendCsv = (source: string, bytes: Uint8Array): SpendRecord[] => {
+  let buffer: Buffer;
+  try {
+    buffer = /\.gz$/i.test(source) ? gunzipSync(bytes) : Buffer.from(bytes);
+  } catch (error) {
+    throw new InputFileError(source, 'is named .gz but is not gzip data', { cause: error });
+  }
+  if (!isUtf8(buffer)) throw new InputFileError(source, 'is not UTF-8 text: save the spend file as UTF-8 CSV');
+  let parsed: { record: string[]; info: { bytes: number } }[];
+  try {
+    parsed = parse(buffer, { relax_column_count: true, info: true, skip_empty_lines: true, bom: true }) as unknown as typeof parsed;
+  } catch (error) {
+    throw new InputFileError(source, `is not readable CSV (${(error as Error).message.split('\n')[0]})`, { cause: error });
+  }
+  const header = parsed[0]?.record.map((name) => name.trim().toLowerCase());
+  if (header === undefined) throw new InputFileError(source, `is empty: a spend file needs a header (${SPEND_COLUMNS.join(',')}) and rows`);
+  const missing = SPEND_COLUMNS.filter((c) => !header.includes(c));
+  if (missing.length > 0) {
+    throw new InputFileError(source, `has no ${missing.join(', ')} column (header: ${header.join(',')}); a spend file has the columns ${SPEND_COLUMNS.join(', ')}`);
+  }
+  const at = Object.fromEntries(SPEND_COLUMNS.map((c) => [c, header.indexOf(c)])) as Record<(typeof SPEND_COLUMNS)[number], number>;
+  const records: SpendRecord[] = [];
+  let end = parsed[0]?.info.bytes ?? 0;
+  let line = 1 + countNewlines(buffer, 0, end);
+  for (const { record, info } of parsed.slice(1)) {
+    let start = end;
+    // blank lines before the record belong to no record
+    while (start < info.bytes && (buffer[start] === 0x0a || buffer[start] === 0x0d)) {
+      if (buffer[start] === 0x0a) line += 1;
+      start += 1;
+    }
+    records.push({
+      source,
+      line,
+      text: buffer.subarray(start, info.bytes).toString('utf8').replace(/\r?\n$/, ''),
+      wellFormed: record.length === header.length,
+      channel: record[at.channel] ?? null,
+      month: record[at.month] ?? null,
+      spend: record[at.spend] ?? null,
+    });
+    line += countNewlines(buffer, start, info.bytes);
+    end = info.bytes;
+  }
+  return records;
+};
+
+const countNewlines = (buffer: Buffer, from: number, to: number): number => {
+  let n = 0;
+  for (let i = from; i < to; i += 1) if (buffer[i] === 0x0a) n += 1;
+  return n;
+};
+
+const isUtf8 = (buffer: Buffer): boolean => {
+  try {
+    new TextDecoder('utf-8', { fatal: true }).decode(buffer);
+    return true;
+  } catch {
+    return false;
+  }
+};
