@@ -1,4 +1,5 @@
 import { ingestLocalFiles } from '../../lambdas/clv-job/adapters/local-ingest.js';
+import { LocalSpendSource } from '../../lambdas/clv-job/adapters/local-spend.js';
 import { DuckDbEngine } from '../../lambdas/clv-job/adapters/duckdb-engine.js';
 import { findInputFiles } from '../../lambdas/clv-job/adapters/input-files.js';
 import { LocalFolderStore } from '../../lambdas/clv-job/adapters/local-folder-store.js';
@@ -32,6 +33,8 @@ export const runLocal = async (
     tables?: (t: TableWriter) => TableWriter;
     engine?: (e: QueryEngine) => QueryEngine;
     now?: () => Date;
+    /** A spend file or folder, read as the CLI reads `--spend`. */
+    spend?: string;
   } = {},
 ): Promise<RunResult> => {
   const duckdb = await DuckDbEngine.open({ files: (await ingestLocalFiles(await findInputFiles(inputs))).files });
@@ -46,6 +49,7 @@ export const runLocal = async (
         store: wrap.store ? wrap.store(store) : store,
         tables: wrap.tables ? wrap.tables(tables) : tables,
         now: wrap.now ?? (() => new Date('2026-11-23T03:00:00Z')),
+        ...(wrap.spend === undefined ? {} : { spend: new LocalSpendSource(wrap.spend) }),
         newRunId: () => `run-${(runs += 1)}-${Math.random().toString(36).slice(2, 8)}`,
       },
       defaultRunConfig(config),
