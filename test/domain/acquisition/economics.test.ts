@@ -1,0 +1,91 @@
+import { describe, expect, it } from 'vitest';
+import { acquisitionEconomics, type AcquisitionInput } from '../../../lambdas/clv-job/domain/acquisition/economics.js';
+import { DEFAULT_ACQUISITION_SETTINGS } from '../../../lambdas/clv-job/domain/acquisition/settings.js';
+import { judgeSpend } from '../../../lambdas/clv-job/domain/acquisition/spend.js';
+import { dayOf } from '../../../lambdas/clv-job/domain/customers.js';
+import { buildCustomers } from '../../support/customer-table.js';
+
+/**
+ * Channel "a": two customers acquired 2025-01 (revenue 40 + 60 in months 0 and 1, and 50 in month 0;
+ * predicted 10 and 30) and one 2025-05 (20 in month 0, predicted 5); as of 2025-06-15 the cohorts are
+ * 5 and 1 months old. Margin 0.5. Every expected figure below is worked out by hand in the comments.
+ */
+const inputWith = (spend: string[][] | null): AcquisitionInput => {
+  const { table, scores } = buildCustomers([
+    { channel: 'a', cohort: '2025-01', totalRevenue: 100, predictedClv: 10, clv: 10, frequency: 1, probabilityAlive: 0.9 },
+    { channel: 'a', cohort: '2025-01', totalRevenue: 50, predictedClv: 30, clv: 30, frequency: 0, probabilityAlive: 0.3 },
+    { channel: 'a', cohort: '2025-05', totalRevenue: 20, predictedClv: 5, clv: 5, frequency: 0, probabilityAlive: 0.6 },
+  ]);
+  return {
+    table,
+    scores,
+    segments: { clvTier: ['mid', 'high', 'low'], valueLoyalty: null, rfmR: null, rfmF: null, rfmM: null, rfmScore: null, rfmSegment: null },
+    months: [
+      { channel: 'a', cohort: '2025-01', ageMonth: 0, revenue: 90, firstRepeats: 0, firstDayRevenue: 90 },
+      { channel: 'a', cohort: '2025-01', ageMonth: 1, revenue: 60, firstRepeats: 1, firstDayRevenue: 0 },
+      { channel: 'a', cohort: '2025-05', ageMonth: 0, revenue: 20, firstRepeats: 0, firstDayRevenue: 20 },
+    ],
+    spend: spend === null ? null : judgeSpend(spend.map(([channel, month, amount], i) => ({ source: 's.csv', line: i + 2, text: '', wellFormed: true, channel: channel ?? null, month: month ?? null, spend: amount ?? null }))),
+    margin: 0.5,
+    asOfDay: dayOf('2025-06-15'),
+    missingLabel: '(none)',
+    settings: DEFAULT_ACQUISITION_SETTINGS,
+  };
+};
+
+describe('the value of an acquired customer', () => {
+  it('adds margin x realised revenue to predicted CLV per customer acquired, with fixed-age values over complete months only', () => {
+    const { summary } = acquisitionEconomics(inputWith(null));
+
+    expect(summary.acquisition).toEqual([
+      {
+        channel: 'a',
+        customers_acquired: 3,
+        realised_value_per_customer: (0.5 * 170) / 3,
+        predicted_clv_per_customer: 45 / 3,
+        ltv_per_customer: (0.5 * 170) / 3 + 15,
+        repeat_rate: 1 / 3,
+        // only 2025-01 is 3 months old: (90 + 60) / 2 customers
+        value_3m: 75,
+        value_6m: null,
+        value_12m: null,
+        repeat_rate_3m: 0.5,
+        first_cohort: '2025-01',
+        last_cohort: '2025-05',
+        mean_age_months: (2 * 5 + 1) / 3,
+      },
+    ]);
+    expect(summary.acquisition_cohorts.map((r) => [r.cohort, r.age_months, r.value_3m, r.customers_acquired])).toEqual([
+      ['2025-01', 5, 75, 2],
+      ['2025-05', 1, null, 1],
+    ]);
+  });
+
+  it('gives CAC, LTV:CAC and the payback month (months until margin x cumulative revenue per customer reaches CAC)', () => {
+    const { summary, warnings } = acquisitionEconomics(inputWith([['a', '2025-01', '60'], ['a', '2025-05', '10']]));
+    const channel = summary.acquisition[0];
+
+    // CAC 70 / 3; month 0 of both cohorts: 0.5 x 110 / 3 = 18.33 < 23.33; month 1 (2025-01 only): + 0.5 x 60 / 2 = 33.33
+    expect(channel).toMatchObject({ spend: 70, cac: 70 / 3, payback_months: 2, below_ltv_to_cac_line: true, ltv_to_cac_falling: false });
+    expect(channel?.ltv_to_cac).toBeCloseTo(((0.5 * 170) / 3 + 15) / (70 / 3), 14);
+    // 2025-01: CAC 30, 0.5 x 90 / 2 = 22.5 in month 0, + 15 = 37.5 in month 1; 2025-05: CAC 10, reached in month 0
+    expect(summary.acquisition_cohorts.map((r) => [r.cohort, r.cac, r.payback_months])).toEqual([
+      ['2025-01', 30, 2],
+      ['2025-05', 10, 1],
+    ]);
+    expect(warnings.map((w) => w.code)).toEqual(['ltv_to_cac_below_line']);
+    expect(warnings[0]?.message).toBe('a: an acquired customer is worth 1.86 times what it cost (LTV 43.33, CAC 23.33), below the line of 3');
+  });
+
+  it('has no payback month while the realised value stays below CAC in the complete months', () => {
+    const { summary } = acquisitionEconomics(inputWith([['a', '2025-01', '1000']]));
+    expect(summary.acquisition_cohorts[0]).toMatchObject({ cohort: '2025-01', cac: 500, payback_months: null });
+    // 2025-05 acquired customers in a month without spend: no CAC for that month
+    expect(summary.acquisition_cohorts[1]).toMatchObject({ cohort: '2025-05', spend: null, cac: null, ltv_to_cac: null, payback_months: null });
+  });
+
+  it('counts churn risk per segment from P(alive)', () => {
+    const { summary } = acquisitionEconomics(inputWith(null));
+    expect(summary.churn.find((r) => r.segment === 'high')).toMatchObject({ customers: 1, at_risk_customers: 1, expected_customers_lost: expect.closeTo(0.7, 12) as number });
+  });
+});

@@ -1,0 +1,50 @@
+import { describe, expect, it } from 'vitest';
+import { judgeSpend, type SpendRecord } from '../../../lambdas/clv-job/domain/acquisition/spend.js';
+
+const record = (line: number, channel: string | null, month: string | null, spend: string | null, wellFormed = true): SpendRecord => ({
+  source: 'spend.csv',
+  line,
+  text: [channel, month, spend].filter((v) => v !== null).join(','),
+  wellFormed,
+  channel,
+  month,
+  spend,
+});
+
+describe('judging the spend input row by row', () => {
+  it.each([
+    ['a record with a field missing', record(2, 'email', '2025-01', null, false), 'malformed_row'],
+    ['an empty channel', record(2, '  ', '2025-01', '10'), 'missing_channel'],
+    ['month 13', record(2, 'email', '2025-13', '10'), 'invalid_month'],
+    ['a day instead of a month', record(2, 'email', '2025-01-01', '10'), 'invalid_month'],
+    ['a month written 2025/01', record(2, 'email', '2025/01', '10'), 'invalid_month'],
+    ['text for spend', record(2, 'email', '2025-01', 'n/a'), 'invalid_spend'],
+    ['a decimal comma', record(2, 'email', '2025-01', '12,50'), 'invalid_spend'],
+    ['an empty spend', record(2, 'email', '2025-01', ''), 'invalid_spend'],
+    ['a spend too large for a double', record(2, 'email', '2025-01', '9'.repeat(400)), 'invalid_spend'],
+    ['a negative spend', record(2, 'email', '2025-01', '-0.01'), 'negative_spend'],
+  ] as const)('rejects %s with one reason', (_, input, reason) => {
+    const judged = judgeSpend([input]);
+    expect(judged.rows).toEqual([]);
+    expect(judged.rejectedByReason[reason]).toBe(1);
+    expect(Object.values(judged.rejectedByReason).reduce((a, b) => a + b, 0)).toBe(1);
+    expect(judged.rejectedExamples).toEqual([{ source: 'spend.csv', line: 2, reason, text: input.text }]);
+  });
+
+  it('accepts zero spend, trims channel and month, and keeps unknown channels (the economics warn about them)', () => {
+    const judged = judgeSpend([record(2, ' tv ', ' 2025-01 ', ' 0 '), record(3, 'email', '2025-02', '12.5')]);
+    expect(judged.rows).toEqual([
+      { channel: 'tv', month: '2025-01', spend: 0 },
+      { channel: 'email', month: '2025-02', spend: 12.5 },
+    ]);
+    expect(judged.inputRows).toBe(2);
+  });
+
+  it('keeps the last copy of a channel-month and rejects the earlier ones, so input rows = accepted + rejected', () => {
+    const judged = judgeSpend([record(2, 'email', '2025-01', '10'), record(3, 'email', '2025-01', '20'), record(4, 'email', '2025-01', '30'), record(5, 'email', '2025-02', 'x')]);
+    expect(judged.rows).toEqual([{ channel: 'email', month: '2025-01', spend: 30 }]);
+    expect(judged.rejectedByReason).toMatchObject({ duplicate_channel_month: 2, invalid_spend: 1 });
+    expect(judged.rejectedExamples.filter((e) => e.reason === 'duplicate_channel_month').map((e) => e.line)).toEqual([2, 3]);
+    expect(judged.rows.length + Object.values(judged.rejectedByReason).reduce((a, b) => a + b, 0)).toBe(judged.inputRows);
+  });
+});
