@@ -30,7 +30,7 @@ import { describeQualityReport, judgeQuality } from './quality.js';
 import { rejectionExamples, type RejectionReasonExamples } from './rejection-examples.js';
 import { fitModels, modelParameters, scoreCustomers } from './score-customers.js';
 import { segmentAndCompare } from './segment-customers.js';
-import { writeCustomers, writeRejected, type WrittenFile } from './write-tables.js';
+import { writeRunTables, type WrittenFile } from './write-tables.js';
 import { REJECTED_COLUMNS } from '../schemas/tables.js';
 
 export const STAGES = ['lock', 'recover', 'query', 'gate', 'model', 'backtest', 'segment', 'write', 'publish'] as const;
@@ -240,10 +240,13 @@ export const runPipeline = async (deps: PipelineDeps, config: RunConfig): Promis
     const run = staged;
     const files = await stage(
       'write',
-      async () => [
-        ...(await writeCustomers(run, tables, runDate, query.customers, scored.scores, segmented.columns)),
-        await writeRejected(run, tables, runDate, query.rejected),
-      ],
+      () =>
+        writeRunTables(run, engine, tables, { asOf: runDate, nonPurchaseStatuses: config.nonPurchaseStatuses }, {
+          customers: query.customers,
+          scored,
+          segments: segmented.columns,
+          rejected: query.rejected,
+        }),
       (f) => `${f.length} files, ${(f.reduce((s, x) => s + x.bytes, 0) / 1e6).toFixed(1)} MB`,
     );
 

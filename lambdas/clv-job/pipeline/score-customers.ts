@@ -14,10 +14,13 @@ import type { ModelParameter } from '../domain/segments/changes.js';
 import { configuredChoice, modelsSummaryOf, type ModelChoiceSummary, type ModelsSummary } from '../schemas/summary-models.js';
 import type { Diagnostics } from '../schemas/summary-diagnostics.js';
 import type { RunWarning, TotalsSection } from '../schemas/summary-run.js';
+import type { ScoredCustomerRows } from '../ports.js';
 import type { BgNbdPatterns, SpendPatterns } from './engine-results.js';
 
 export interface ScoredCustomers {
   readonly scores: CustomerScores;
+  /** The model scores per distinct scoring pattern, and each customer's pattern: what an engine joins back. */
+  readonly byPattern: ScoredCustomerRows['patterns'] & { readonly patternOf: Int32Array };
   readonly models: ModelsSummary;
   readonly totals: TotalsSection;
   readonly warnings: RunWarning[];
@@ -160,6 +163,22 @@ export const scoreCustomers = (customers: CustomerTable, fitted: FittedModels, o
           },
     rankingClv,
   };
+  const byPattern: ScoredCustomers['byPattern'] = {
+    patternOf,
+    size: patterns.x.length,
+    columns: {
+      expected_purchases: purchases?.expectedPurchases ?? null,
+      probability_alive: purchases?.probabilityAlive ?? null,
+      expected_order_value: predicted?.expectedOrderValue ?? null,
+      predicted_clv: predicted?.predictedClv ?? null,
+      predicted_clv_p05: intervals?.predictedClv.p05 ?? null,
+      predicted_clv_p95: intervals?.predictedClv.p95 ?? null,
+      expected_purchases_p05: intervals?.expectedPurchases.p05 ?? null,
+      expected_purchases_p95: intervals?.expectedPurchases.p95 ?? null,
+      probability_alive_p05: intervals?.probabilityAlive.p05 ?? null,
+      probability_alive_p95: intervals?.probabilityAlive.p95 ?? null,
+    },
+  };
   let repeatCustomers = 0;
   for (let i = 0; i < customers.size; i++) if (customers.frequency[i]! > 0) repeatCustomers += 1;
   const totals: TotalsSection = {
@@ -184,7 +203,7 @@ export const scoreCustomers = (customers: CustomerTable, fitted: FittedModels, o
   const statusMessage = predicted
     ? `${transactionText}; Gamma-Gamma p=${p.toPrecision(4)} q=${q.toPrecision(4)} gamma=${gamma.toPrecision(4)}`
     : 'predictive models not trusted: ranking on historical CLV';
-  return { scores, models, totals, warnings, statusMessage, diagnostics };
+  return { scores, byPattern, models, totals, warnings, statusMessage, diagnostics };
 };
 
 /** Fitted parameters with their standard errors, by name, for night-over-night comparison; only trusted estimates. */

@@ -47,6 +47,28 @@ export const CUSTOMER_COLUMNS = [
   column('rfm_segment', 'string', 'named RFM segment'),
 ] as const satisfies readonly ColumnSpec[];
 
+/**
+ * The customer columns that are functions of a customer's (frequency, recency, tenure, monetary
+ * value) pattern alone: the models score them once per distinct pattern.
+ */
+export const PATTERN_SCORE_COLUMNS = [
+  'expected_purchases',
+  'probability_alive',
+  'expected_order_value',
+  'predicted_clv',
+  'predicted_clv_p05',
+  'predicted_clv_p95',
+  'expected_purchases_p05',
+  'expected_purchases_p95',
+  'probability_alive_p05',
+  'probability_alive_p95',
+] as const satisfies readonly (typeof CUSTOMER_COLUMNS)[number]['name'][];
+export type PatternScoreColumn = (typeof PATTERN_SCORE_COLUMNS)[number];
+
+/** The customer columns segmentation fills; together they take few distinct combinations. */
+export const SEGMENT_COLUMNS = ['clv_tier', 'value_loyalty', 'rfm_r', 'rfm_f', 'rfm_m', 'rfm_score', 'rfm_segment'] as const satisfies readonly (typeof CUSTOMER_COLUMNS)[number]['name'][];
+export type SegmentColumn = (typeof SEGMENT_COLUMNS)[number];
+
 /** Rejected input rows, as read: `rejected/run_date=YYYY-MM-DD/part-*.parquet`. */
 export const REJECTED_COLUMNS = [
   column('source_file', 'string', 'the input file the row came from'),
