@@ -12,7 +12,8 @@ import { DEFAULT_NON_PURCHASE_STATUSES, resolveModelOptions } from '../../lambda
 import type { CustomerTable } from '../../lambdas/clv-job/domain/customers.js';
 import { scoreTuples } from '../../lambdas/clv-job/domain/models/clv.js';
 import { historicalClvColumn } from '../../lambdas/clv-job/domain/models/historical.js';
-import { distinctScorePatterns } from '../../lambdas/clv-job/domain/models/score-patterns.js';
+import { distinctScorePatterns, spreadToCustomers } from '../../lambdas/clv-job/domain/models/score-patterns.js';
+import type { PatternScoreColumn } from '../../lambdas/clv-job/schemas/tables.js';
 import { customerIntervals, parameterDraws } from '../../lambdas/clv-job/domain/models/uncertainty.js';
 import { decodeBgNbdPatterns, decodeCustomers, decodeSpendPatterns, type BgNbdPatterns, type SpendPatterns } from '../../lambdas/clv-job/pipeline/engine-results.js';
 import { fitModels, scoreCustomers } from '../../lambdas/clv-job/pipeline/score-customers.js';
@@ -86,17 +87,23 @@ describe('scoring distinct patterns', () => {
       const draws = parameterDraws(chosen, fitted.gammaGamma, { draws: 50 })!;
       const intervals = customerIntervals(draws.transactions, draws.spend, everyone, fitted.settings);
       const s = scored.scores;
+      const perCustomer = (column: PatternScoreColumn) => {
+        const values = scored.byPattern.columns[column];
+        return values && spreadToCustomers(values, scored.byPattern.patternOf);
+      };
       expectSameBits('historical_clv', s.historicalClv, historicalClvColumn(customers.avgOrderValue, customers.orders, customers.tenureDays, options.lifespanYears));
-      expectSameBits('expected_purchases', s.expectedPurchases, reference.expectedPurchases);
-      expectSameBits('probability_alive', s.probabilityAlive, reference.probabilityAlive);
-      expectSameBits('expected_order_value', s.expectedOrderValue, reference.expectedOrderValue);
-      expectSameBits('predicted_clv', s.predictedClv, reference.predictedClv);
-      expectSameBits('predicted_clv_p05', s.intervals?.predictedClv.p05, intervals.predictedClv.p05);
-      expectSameBits('predicted_clv_p95', s.intervals?.predictedClv.p95, intervals.predictedClv.p95);
-      expectSameBits('expected_purchases_p05', s.intervals?.expectedPurchases.p05, intervals.expectedPurchases.p05);
-      expectSameBits('expected_purchases_p95', s.intervals?.expectedPurchases.p95, intervals.expectedPurchases.p95);
-      expectSameBits('probability_alive_p05', s.intervals?.probabilityAlive.p05, intervals.probabilityAlive.p05);
-      expectSameBits('probability_alive_p95', s.intervals?.probabilityAlive.p95, intervals.probabilityAlive.p95);
+      expectSameBits('expected_purchases', perCustomer('expected_purchases'), reference.expectedPurchases);
+      expectSameBits('probability_alive', perCustomer('probability_alive'), reference.probabilityAlive);
+      expectSameBits('probability_alive (segments)', s.probabilityAlive, reference.probabilityAlive);
+      expectSameBits('expected_order_value', perCustomer('expected_order_value'), reference.expectedOrderValue);
+      expectSameBits('predicted_clv', perCustomer('predicted_clv'), reference.predictedClv);
+      expectSameBits('predicted_clv (segments, totals)', s.predictedClv, reference.predictedClv);
+      expectSameBits('predicted_clv_p05', perCustomer('predicted_clv_p05'), intervals.predictedClv.p05);
+      expectSameBits('predicted_clv_p95', perCustomer('predicted_clv_p95'), intervals.predictedClv.p95);
+      expectSameBits('expected_purchases_p05', perCustomer('expected_purchases_p05'), intervals.expectedPurchases.p05);
+      expectSameBits('expected_purchases_p95', perCustomer('expected_purchases_p95'), intervals.expectedPurchases.p95);
+      expectSameBits('probability_alive_p05', perCustomer('probability_alive_p05'), intervals.probabilityAlive.p05);
+      expectSameBits('probability_alive_p95', perCustomer('probability_alive_p95'), intervals.probabilityAlive.p95);
       expect([scored.totals.predicted_clv_p05, scored.totals.predicted_clv_p95]).toEqual([intervals.equity.p05, intervals.equity.p95]);
     },
     60_000,

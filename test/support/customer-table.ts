@@ -57,10 +57,7 @@ export const buildCustomers = (
   };
   const scores: CustomerScores = {
     historicalClv: clv,
-    intervals: null,
-    expectedPurchases: predictive ? new Float64Array(n).fill(1) : null,
     probabilityAlive: predictive ? Float64Array.from(customers, (c) => c.probabilityAlive ?? 0.5) : null,
-    expectedOrderValue: predictive ? new Float64Array(n).fill(10) : null,
     predictedClv: predictive ? Float64Array.from(customers, (c) => c.predictedClv ?? c.clv ?? 0) : null,
     rankingClv: clv,
   };

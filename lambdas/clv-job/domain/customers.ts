@@ -28,20 +28,15 @@ export interface CustomerTable {
   readonly avgOrderValue: Float64Array;
 }
 
-/** What the models add to each customer. Every value is finite. */
+/**
+ * What the models add to each customer that segmentation reads. Every value is finite. (The other
+ * model scores stay per distinct scoring pattern until they are written: pipeline/score-customers.ts.)
+ */
 export interface CustomerScores {
   readonly historicalClv: Float64Array;
   /** The predictive columns are null when the fit could not be trusted (never NaN or Infinity). */
-  readonly expectedPurchases: Float64Array | null;
   readonly probabilityAlive: Float64Array | null;
-  readonly expectedOrderValue: Float64Array | null;
   readonly predictedClv: Float64Array | null;
-  /** 90% intervals from the parameters' sampling distribution; null without trusted fits with covariances, or with intervals off. */
-  readonly intervals: {
-    readonly predictedClv: { readonly p05: Float64Array; readonly p95: Float64Array };
-    readonly expectedPurchases: { readonly p05: Float64Array; readonly p95: Float64Array };
-    readonly probabilityAlive: { readonly p05: Float64Array; readonly p95: Float64Array };
-  } | null;
   /** The CLV customers are ranked on: predicted when the fit is trusted, historical otherwise. */
   readonly rankingClv: Float64Array;
 }

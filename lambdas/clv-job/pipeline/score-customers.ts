@@ -19,7 +19,10 @@ import type { BgNbdPatterns, SpendPatterns } from './engine-results.js';
 
 export interface ScoredCustomers {
   readonly scores: CustomerScores;
-  /** The model scores per distinct scoring pattern, and each customer's pattern: what an engine joins back. */
+  /**
+   * The model scores per distinct scoring pattern, and each customer's pattern: what the tables are
+   * written from (an engine joins them back). Only what segmentation needs is spread per customer.
+   */
   readonly byPattern: ScoredCustomerRows['patterns'] & { readonly patternOf: Int32Array };
   readonly models: ModelsSummary;
   readonly totals: TotalsSection;
@@ -144,23 +147,12 @@ export const scoreCustomers = (customers: CustomerTable, fitted: FittedModels, o
     warnings.push({ code: 'ranking_on_historical_clv', message: 'CLV tiers and equity rank on historical CLV because the predictive models could not be trusted' });
   }
   const predictedClv = predicted === null ? null : spread(predicted.predictedClv);
-  const spreadInterval = (interval: { readonly p05: Float64Array; readonly p95: Float64Array }) => ({ p05: spread(interval.p05), p95: spread(interval.p95) });
 
   const rankingClv = predictedClv ?? historicalClv;
   const scores: CustomerScores = {
     historicalClv,
-    expectedPurchases: purchases && spread(purchases.expectedPurchases),
     probabilityAlive: purchases && spread(purchases.probabilityAlive),
-    expectedOrderValue: predicted && spread(predicted.expectedOrderValue),
     predictedClv,
-    intervals:
-      intervals === null
-        ? null
-        : {
-            predictedClv: spreadInterval(intervals.predictedClv),
-            expectedPurchases: spreadInterval(intervals.expectedPurchases),
-            probabilityAlive: spreadInterval(intervals.probabilityAlive),
-          },
     rankingClv,
   };
   const byPattern: ScoredCustomers['byPattern'] = {

@@ -1,7 +1,7 @@
-import type { CustomerScores, CustomerSegments, CustomerTable } from '../domain/customers.js';
+import type { CustomerSegments, CustomerTable } from '../domain/customers.js';
 import { datasetPartition } from '../layout.js';
 import type { ColumnValues, QueryEngine, RunTableTargets, ScoredCustomerRows, StagedRun, TableWriter } from '../ports.js';
-import { CUSTOMER_COLUMNS, REJECTED_COLUMNS, TIERS, type SegmentColumn, type Tier } from '../schemas/tables.js';
+import { CUSTOMER_COLUMNS, PATTERN_SCORE_COLUMNS, REJECTED_COLUMNS, TIERS, type PatternScoreColumn, type SegmentColumn, type Tier } from '../schemas/tables.js';
 import type { SqlParameters } from '../sql/index.js';
 import type { RejectedRows } from './engine-results.js';
 import type { ScoredCustomers } from './score-customers.js';
@@ -118,7 +118,7 @@ export const writeRunTables = async (
     if (written !== null) return [...written];
   }
   return [
-    ...(await writeCustomers(run, tables, runDate, data.customers, data.scored.scores, data.segments)),
+    ...(await writeCustomers(run, tables, runDate, data.customers, data.scored, data.segments)),
     await writeRejected(run, tables, runDate, data.rejected),
   ];
 };
@@ -132,10 +132,11 @@ export const writeCustomers = async (
   tables: TableWriter,
   runDate: string,
   customers: CustomerTable,
-  scores: CustomerScores,
+  scored: Pick<ScoredCustomers, 'scores' | 'byPattern'>,
   segments: CustomerSegments,
 ): Promise<WrittenFile[]> => {
-  const source: Record<(typeof CUSTOMER_COLUMNS)[number]['name'], ArrayLike<unknown> | null> = {
+  const { patternOf, columns: byPattern } = scored.byPattern;
+  const source: Record<Exclude<(typeof CUSTOMER_COLUMNS)[number]['name'], PatternScoreColumn>, ArrayLike<unknown> | null> = {
     customer_id: customers.customerId,
     first_order_date: customers.firstOrderDay,
     last_order_date: customers.lastOrderDay,
@@ -148,17 +149,7 @@ export const writeCustomers = async (
     total_revenue: customers.totalRevenue,
     monetary_value: customers.monetaryValue,
     avg_order_value: customers.avgOrderValue,
-    historical_clv: scores.historicalClv,
-    expected_purchases: scores.expectedPurchases,
-    probability_alive: scores.probabilityAlive,
-    expected_order_value: scores.expectedOrderValue,
-    predicted_clv: scores.predictedClv,
-    predicted_clv_p05: scores.intervals?.predictedClv.p05 ?? null,
-    predicted_clv_p95: scores.intervals?.predictedClv.p95 ?? null,
-    expected_purchases_p05: scores.intervals?.expectedPurchases.p05 ?? null,
-    expected_purchases_p95: scores.intervals?.expectedPurchases.p95 ?? null,
-    probability_alive_p05: scores.intervals?.probabilityAlive.p05 ?? null,
-    probability_alive_p95: scores.intervals?.probabilityAlive.p95 ?? null,
+    historical_clv: scored.scores.historicalClv,
     clv_tier: segments.clvTier,
     value_loyalty: segments.valueLoyalty,
     rfm_r: segments.rfmR,
@@ -167,6 +158,7 @@ export const writeCustomers = async (
     rfm_score: segments.rfmScore,
     rfm_segment: segments.rfmSegment,
   };
+  const isPatternScore = (name: string): name is PatternScoreColumn => (PATTERN_SCORE_COLUMNS as readonly string[]).includes(name);
   const members: Record<Tier, number[]> = { high: [], mid: [], low: [] };
   for (let i = 0; i < segments.clvTier.length; i++) members[segments.clvTier[i]!].push(i);
 
@@ -178,8 +170,12 @@ export const writeCustomers = async (
     const file = tables.open(await run.open(key), CUSTOMER_COLUMNS);
     for (let from = 0; from < rows.length; from += BATCH) {
       const to = Math.min(rows.length, from + BATCH);
+      // the model scores are kept per pattern: the batch's customers' patterns index them
+      const patterns = Int32Array.from(rows.subarray(from, to), (i) => patternOf[i]!);
       const batch: Record<string, ColumnValues> = {};
-      for (const { name } of CUSTOMER_COLUMNS) batch[name] = gather(source[name], rows, from, to);
+      for (const { name } of CUSTOMER_COLUMNS) {
+        batch[name] = isPatternScore(name) ? gather(byPattern[name], patterns, 0, to - from) : gather(source[name], rows, from, to);
+      }
       await file.append(batch, to - from);
     }
     written.push({ key, ...(await file.close()) });
