@@ -214,6 +214,7 @@ describe('renderReport', () => {
     const summary = copy();
     summary.channels = [];
     summary.cohorts = [];
+    Object.assign(summary, { acquisition: [], acquisition_cohorts: [], channel_segments: [], churn: [] });
     for (const table of [summary.segments.clv_tiers, summary.segments.value_loyalty, summary.segments.rfm]) {
       for (const row of table) Object.assign(row, { customers: 0, share: 0, equity: 0, equity_share: 0, average_clv: 0 });
     }
@@ -225,6 +226,8 @@ describe('renderReport', () => {
 
     expect(html).toContain('data-testid="channels-missing"');
     expect(html).toContain('data-testid="cohorts-missing"');
+    expect(html).toContain('data-testid="acquisition-missing"');
+    expect(html).toContain('data-testid="channel-segments-missing"');
     expect(chartIds(html)).toEqual(['chart-tiers', 'chart-value-loyalty', 'chart-rfm', 'chart-lorenz']);
   });
 

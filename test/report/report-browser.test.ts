@@ -176,6 +176,32 @@ describeWith('chromium', 'the report in headless Chromium', () => {
       await page.context().close();
     });
 
+    it('shows what an acquired customer is worth and what it cost, per channel, with the LTV:CAC chart, the fixed-age lines and the channel x segment map', async () => {
+      const output = join(root, 'with-spend');
+      const { summary } = await runWithReport(output, { asOf: '2025-12-31' }, join(repoRoot, 'sample-spend'));
+      const { page, consoleErrors } = await visit(join(output, reportKey('2025-12-31')));
+
+      expect(consoleErrors).toEqual([]);
+      for (const id of ['chart-ltv-to-cac', 'chart-fixed-age-value', 'chart-channel-segments']) {
+        const box = await page.locator(`#${id} > svg`).boundingBox();
+        expect(box?.width, id).toBeGreaterThan(200);
+        expect(box?.height, id).toBeGreaterThan(100);
+      }
+      const paid = summary.acquisition.findIndex((r) => r.channel === 'paid_social');
+      const row = summary.acquisition[paid]!;
+      expect(row.below_ltv_to_cac_line).toBe(true);
+      expect(await text(page, `acquisition-${paid}-name`)).toBe('paid_social');
+      expect(await value(page, `acquisition-${paid}-ltv-to-cac`)).toBe(row.ltv_to_cac);
+      expect(await text(page, `acquisition-${paid}-ltv-to-cac`)).toBe(row.ltv_to_cac!.toFixed(2));
+      expect(await value(page, `acquisition-${paid}-cac`)).toBe(row.cac);
+      expect(await page.locator('#acquisition tr[data-channel="paid_social"] .tag.bad').first().textContent()).toBe('below the line');
+      // the partner channel, named with a comma and quotes, has no spend: shown as it is written, with no CAC
+      const partner = summary.acquisition.findIndex((r) => r.channel === 'partner, "beta"');
+      expect(await text(page, `acquisition-${partner}-name`)).toBe('partner, "beta"');
+      expect(await page.getByTestId(`acquisition-${partner}-cac`).count()).toBe(0);
+      await page.context().close();
+    });
+
     it('shows the fit diagnostics the pipeline computed: the repeat-purchase histogram counts the published customers', async () => {
       const { page } = await visit(firstRun.file);
       const diagnostics = firstRun.summary.diagnostics;

@@ -1,3 +1,4 @@
+import { LocalSpendSource } from '../../lambdas/clv-job/adapters/local-spend.js';
 import { ingestLocalFiles } from '../../lambdas/clv-job/adapters/local-ingest.js';
 import { DuckDbEngine } from '../../lambdas/clv-job/adapters/duckdb-engine.js';
 import { findInputFiles } from '../../lambdas/clv-job/adapters/input-files.js';
@@ -9,7 +10,7 @@ import { sampleData } from '../support/files.js';
 import { defaultRunConfig } from '../support/pipeline.js';
 
 /** The CLI's composition with the report wired in, as `clv run` has it, with a fixed clock. */
-export const runWithReport = async (output: string, config: Partial<RunConfig> = {}): Promise<RunResult> => {
+export const runWithReport = async (output: string, config: Partial<RunConfig> = {}, spend?: string): Promise<RunResult> => {
   const engine = await DuckDbEngine.open({ files: (await ingestLocalFiles(await findInputFiles([sampleData]))).files });
   try {
     return await runPipeline(
@@ -20,6 +21,7 @@ export const runWithReport = async (output: string, config: Partial<RunConfig> =
         now: () => new Date('2026-11-23T03:00:00Z'),
         newRunId: () => `run-${config.asOf ?? 'latest'}`,
         renderReport,
+        ...(spend === undefined ? {} : { spend: new LocalSpendSource(spend) }),
       },
       defaultRunConfig(config),
     );

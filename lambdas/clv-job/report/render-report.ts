@@ -20,7 +20,6 @@ import {
   trackingChart,
   probabilityAliveChart,
   renderSvg,
-  scopeSvgIds,
   shareBarsChart,
   valueLoyaltyChart,
   type HeatCell,
@@ -41,6 +40,11 @@ import {
 } from './html.js';
 import type { Summary } from '../schemas/summary.js';
 import { REPORT_CSS } from './styles.js';
+import { acquisitionSection, channelSegmentsSection } from './acquisition-sections.js';
+import { actionList, figure as anyFigure, missing, num, section as anySection, table, td } from './page-parts.js';
+
+const figure = (id: ChartId, svg: string, caption?: string): string => anyFigure(id, svg, caption);
+const section = (id: (typeof SECTION_IDS)[number], title: string, caption: string, body: string, extraClass = ''): string => anySection(id, title, caption, body, extraClass);
 
 
 /** Every chart the page can hold, by element id; a chart whose data is missing is replaced by a note. */
@@ -51,6 +55,9 @@ export const CHART_IDS = [
   'chart-rfm',
   'chart-channels',
   'chart-cohorts',
+  'chart-ltv-to-cac',
+  'chart-fixed-age-value',
+  'chart-channel-segments',
   'chart-lorenz',
   'chart-frequency',
   'chart-probability-alive',
@@ -60,7 +67,7 @@ export const CHART_IDS = [
 export type ChartId = (typeof CHART_IDS)[number];
 
 /** The sections, in page order, by element id. */
-export const SECTION_IDS = ['changes', 'overview', 'tiers', 'value-loyalty', 'rfm', 'channels', 'cohorts', 'concentration', 'model-fit', 'data-quality'] as const;
+export const SECTION_IDS = ['changes', 'overview', 'tiers', 'value-loyalty', 'rfm', 'channels', 'cohorts', 'acquisition', 'channel-segments', 'concentration', 'model-fit', 'data-quality'] as const;
 
 const TIER_LABEL: Readonly<Record<string, string>> = { high: 'High tier', mid: 'Mid tier', low: 'Low tier' };
 
@@ -73,27 +80,6 @@ const VALUE_LOYALTY: Readonly<Record<string, { value: ValueLoyaltyCellView['valu
 
 // ---------------------------------------------------------------------------------------------
 // Small pieces
-
-/** A number the page shows, with the exact value beside it for tests and scrapers. */
-const num = (testId: string, value: number, text: string): string => `<span${attr('data-testid', testId)}${attr('data-value', String(value))}>${esc(text)}</span>`;
-
-const figure = (id: ChartId, svg: string, caption?: string): string =>
-  `<figure class="chart" id="${id}" data-testid="chart">${scopeSvgIds(svg, id)}${caption ? `<figcaption>${esc(caption)}</figcaption>` : ''}</figure>`;
-
-const missing = (testId: string, text: string): string => `<p class="note"${attr('data-testid', testId)}>${esc(text)}</p>`;
-
-const section = (id: (typeof SECTION_IDS)[number], title: string, caption: string, body: string, extraClass = ''): string =>
-  `<section class="section${extraClass ? ` ${extraClass}` : ''}" id="${id}" aria-labelledby="${id}-title"><h2 id="${id}-title">${esc(title)}</h2>${caption ? `<p class="caption">${esc(caption)}</p>` : ''}${body}</section>`;
-
-const actionList = (actions: readonly string[]): string =>
-  actions.length === 0 ? '<span class="muted">–</span>' : `<ul class="actions">${actions.map((a) => `<li>${esc(a)}</li>`).join('')}</ul>`;
-
-const table = (head: readonly (string | { text: string; num?: boolean })[], rows: readonly string[]): string => {
-  const th = head.map((h) => (typeof h === 'string' ? `<th>${esc(h)}</th>` : `<th${h.num ? ' class="num"' : ''}>${esc(h.text)}</th>`)).join('');
-  return `<div class="table-wrap"><table><thead><tr>${th}</tr></thead><tbody>${rows.join('')}</tbody></table></div>`;
-};
-
-const td = (content: string, numeric = false): string => `<td${numeric ? ' class="num"' : ''}>${content}</td>`;
 
 const unitName = (unit: string, n: number): string => `${unit}${n === 1 ? '' : 's'}`;
 
@@ -686,6 +672,8 @@ export const renderReport = async (summary: Summary): Promise<string> => {
     await rfmSection(s),
     await channelsSection(s),
     await cohortsSection(s),
+    await acquisitionSection(s),
+    await channelSegmentsSection(s),
     await concentrationSection(s),
     await modelFitSection(s),
     dataQualitySection(s),
