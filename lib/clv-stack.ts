@@ -107,6 +107,11 @@ export interface ClvStackProps extends StackProps {
    */
   readonly gates?: ClvGateSettings;
   /**
+   * Prefix of the marketing-spend CSVs in the bucket (channel, month YYYY-MM, spend).
+   * @default - no spend input
+   */
+  readonly spendPrefix?: string;
+  /**
    * Powertools service name (the `service` metric dimension).
    * @default 'clv-job'
    */
@@ -184,6 +189,7 @@ export class ClvStack extends Stack {
       timeout: props.timeout,
       modelOptions: props.modelOptions,
       gates: props.gates,
+      ...(props.spendPrefix ? { spendPrefix: props.spendPrefix } : {}),
       serviceName: props.serviceName,
       logRetention: props.logRetention,
     });

@@ -67,6 +67,12 @@ export interface ClvJobProps {
    */
   readonly gates?: ClvGateSettings;
   /**
+   * Prefix (in the job's bucket) of the marketing-spend CSVs (channel, month YYYY-MM, spend): gives
+   * CAC, LTV:CAC and payback per channel. Must not lie under the drop prefix.
+   * @default - no spend input
+   */
+  readonly spendPrefix?: string;
+  /**
    * Powertools service name: the `service` dimension of the job's metrics, which the alarms watch.
    * @default 'clv-job'
    */
@@ -183,6 +189,7 @@ export class ClvJob extends Construct {
       gateMinAcceptedOrders: gateText(gateSettings.minAcceptedOrders),
       gateEarliestOrderDate: gateText(gateSettings.earliestOrderDate),
       gateMaxDaysSinceLatestOrder: gateText(gateSettings.maxDaysSinceLatestOrder),
+      spendPrefix: props.spendPrefix ?? '',
     };
 
     this.function = new NodejsFunction(this, 'Function', {
@@ -223,7 +230,7 @@ export class ClvJob extends Construct {
       new PolicyStatement({
         sid: 'ReadTheCanonicalCopiesAndQuarantine',
         actions: ['s3:GetObject'],
-        resources: [objects(storage.ingestedPrefix), objects(storage.quarantinePrefix)],
+        resources: [objects(storage.ingestedPrefix), objects(storage.quarantinePrefix), ...(props.spendPrefix ? [objects(props.spendPrefix)] : [])],
       }),
     );
     // Each run's files, the run dates' manifests, latest.json, the publishing records and the lock.
@@ -250,7 +257,9 @@ export class ClvJob extends Construct {
         actions: ['s3:ListBucket', 's3:ListBucketMultipartUploads'],
         resources: [storage.bucket.bucketArn],
         conditions: {
-          StringLike: { 's3:prefix': [storage.ingestedPrefix, storage.quarantinePrefix, storage.outputPrefix, storage.athenaResultsPrefix].map((p) => `${p}*`) },
+          StringLike: {
+            's3:prefix': [storage.ingestedPrefix, storage.quarantinePrefix, storage.outputPrefix, storage.athenaResultsPrefix, ...(props.spendPrefix ? [props.spendPrefix] : [])].map((p) => `${p}*`),
+          },
         },
       }),
     );

@@ -176,6 +176,7 @@ describe('the Lambda environment', () => {
     ['a bucket name with capitals', { [LAMBDA_ENV.bucket]: 'My_Bucket' }, /CLV_BUCKET must be an S3 bucket name/],
     ['a discount rate out of range', { [LAMBDA_ENV.discountRate]: '11' }, /CLV_DISCOUNT_RATE: .*\(got "11"\)/],
     ['a leading slash', { [LAMBDA_ENV.inputPrefix]: '/orders/' }, /CLV_INPUT_PREFIX must not start with "\/"/],
+    ['a spend prefix inside the drop prefix, where its files would be ingested as orders', { [LAMBDA_ENV.spendPrefix]: 'orders/spend/' }, /CLV_INPUT_PREFIX \(orders\/\) and CLV_SPEND_PREFIX \(orders\/spend\/\) must not contain one another/],
   ])('refuses %s', (_what, change, message) => {
     expect(() => loadLambdaSettings({ ...GOOD_ENV, ...change })).toThrow(message);
   });

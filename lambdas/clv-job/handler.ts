@@ -21,6 +21,7 @@ import { ConfigurationError, QualityGateError, RunLockedError } from './errors.j
 import { METRIC, METRICS_NAMESPACE } from './lambda-contract.js';
 import { CATALOG_TABLES } from './layout.js';
 import { loadLambdaSettings, type LambdaSettings } from './lambda-env.js';
+import { S3SpendSource } from './adapters/s3-spend.js';
 import { runPipeline, type ProgressListener } from './pipeline/run.js';
 import { renderReport } from './report/render-report.js';
 import { buildRunConfig } from './run-config.js';
@@ -124,6 +125,7 @@ export const createHandler = (deps: HandlerDeps) => {
     ...(deps.now ? { now: deps.now } : {}),
   });
   const tables = new ParquetTableWriter();
+  const spend = settings.spendPrefix === null ? null : new S3SpendSource({ client: s3, bucket: settings.bucket, prefix: settings.spendPrefix });
 
   return async (event: unknown, context?: Context): Promise<HandlerResult> => {
     const started = performance.now();
@@ -157,7 +159,7 @@ export const createHandler = (deps: HandlerDeps) => {
       const skippedInputs = await listQuarantined(s3, settings.bucket, settings.quarantinePrefix);
       if (skippedInputs.length > 0) logger.warn('exports in quarantine are left out', { quarantined: skippedInputs });
       const result = await runPipeline(
-        { engine, store, tables, now, newRunId: () => runId, progress: loggedProgress(logger), renderReport },
+        { engine, store, tables, now, newRunId: () => runId, progress: loggedProgress(logger), renderReport, ...(spend ? { spend } : {}) },
         buildRunConfig({ asOf: runDate, model: settings.model, lockTtlSeconds: settings.lockTtlSeconds, gates: settings.gates, acceptFailedGates, skippedInputs }),
       );
       const { counts } = result.summary;

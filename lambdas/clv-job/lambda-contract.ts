@@ -34,6 +34,8 @@ export const LAMBDA_ENV = {
   gateMinAcceptedOrders: 'CLV_GATE_MIN_ACCEPTED_ORDERS',
   gateEarliestOrderDate: 'CLV_GATE_EARLIEST_ORDER_DATE',
   gateMaxDaysSinceLatestOrder: 'CLV_GATE_MAX_DAYS_SINCE_LATEST_ORDER',
+  /** Prefix of the marketing-spend CSVs (channel, month, spend), e.g. `spend/`; empty: no spend input. */
+  spendPrefix: 'CLV_SPEND_PREFIX',
 } as const;
 
 export const METRICS_NAMESPACE = 'ClvJob';

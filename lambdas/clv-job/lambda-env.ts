@@ -28,6 +28,8 @@ export interface LambdaSettings {
   readonly keepPreviousDays: number;
   /** The data-quality gates' thresholds (config `gates` without `acceptFailedGates`, which an event sets per night). */
   readonly gates: GateSettings;
+  /** Prefix of the marketing-spend CSVs, ending with `/`; null without a spend input. */
+  readonly spendPrefix: string | null;
 }
 
 /** The lock's time-to-live when CLV_LOCK_TTL_SECONDS is unset: Lambda's longest run, 15 minutes. */
@@ -124,6 +126,7 @@ const envSchema = z
     [LAMBDA_ENV.gateMinAcceptedOrders]: optional(numberText(LAMBDA_ENV.gateMinAcceptedOrders)),
     [LAMBDA_ENV.gateEarliestOrderDate]: optional(gateDate),
     [LAMBDA_ENV.gateMaxDaysSinceLatestOrder]: optional(gateNumber(LAMBDA_ENV.gateMaxDaysSinceLatestOrder)),
+    [LAMBDA_ENV.spendPrefix]: optional(prefix(LAMBDA_ENV.spendPrefix)),
   })
   .superRefine((env, ctx) => {
     // the orders table would read the job's own output, or ingest would read its own copies
@@ -132,6 +135,8 @@ const envSchema = z
       [LAMBDA_ENV.ingestedPrefix]: env[LAMBDA_ENV.ingestedPrefix],
       [LAMBDA_ENV.quarantinePrefix]: env[LAMBDA_ENV.quarantinePrefix],
       [LAMBDA_ENV.outputPrefix]: env[LAMBDA_ENV.outputPrefix],
+      // spend files under the drop prefix would be ingested as orders
+      [LAMBDA_ENV.spendPrefix]: env[LAMBDA_ENV.spendPrefix],
     });
     for (const message of issues) ctx.addIssue({ code: 'custom', message });
   });
@@ -215,5 +220,6 @@ export const loadLambdaSettings = (env: Readonly<Record<string, string | undefin
     lockTtlSeconds: e[LAMBDA_ENV.lockTtlSeconds] ?? DEFAULT_LOCK_TTL_SECONDS,
     keepPreviousDays: e[LAMBDA_ENV.keepPreviousDays] ?? DEFAULT_KEEP_PREVIOUS_DAYS,
     gates: gates.result.data,
+    spendPrefix: e[LAMBDA_ENV.spendPrefix] ?? null,
   };
 };

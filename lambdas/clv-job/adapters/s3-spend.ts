@@ -1,0 +1,40 @@
+import { GetObjectCommand, ListObjectsV2Command, type S3Client } from '@aws-sdk/client-s3';
+import type { SpendRecord } from '../domain/acquisition/spend.js';
+import { InputFileError } from '../errors.js';
+import type { SpendSource } from '../ports.js';
+import { parseSpendCsv, SPEND_FILE } from './spend-csv.js';
+
+/**
+ * The spend input on S3 (the Lambda's CLV_SPEND_PREFIX): every `.csv`/`.csv.gz` object under the
+ * prefix, in key order (so the last copy of a channel-month is the same one a local run keeps).
+ */
+export class S3SpendSource implements SpendSource {
+  readonly location: string;
+
+  constructor(private readonly options: { readonly client: S3Client; readonly bucket: string; readonly prefix: string }) {
+    this.location = `s3://${options.bucket}/${options.prefix}`;
+  }
+
+  /** @throws InputFileError when the prefix holds no spend file or a file is not a spend CSV. */
+  async read(): Promise<{ readonly sources: readonly string[]; readonly records: readonly SpendRecord[] }> {
+    const { client, bucket, prefix } = this.options;
+    const keys: string[] = [];
+    let token: string | undefined;
+    do {
+      const page = await client.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: prefix, ContinuationToken: token }));
+      for (const object of page.Contents ?? []) if (object.Key && SPEND_FILE.test(object.Key)) keys.push(object.Key);
+      token = page.IsTruncated ? page.NextContinuationToken : undefined;
+    } while (token);
+    if (keys.length === 0) throw new InputFileError(this.location, 'holds no .csv or .csv.gz spend file (unset the spend prefix to run without spend)');
+    keys.sort();
+    const records: SpendRecord[] = [];
+    const sources: string[] = [];
+    for (const key of keys) {
+      const source = `s3://${bucket}/${key}`;
+      const object = await client.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
+      records.push(...parseSpendCsv(source, await object.Body!.transformToByteArray()));
+      sources.push(source);
+    }
+    return { sources, records };
+  }
+}
