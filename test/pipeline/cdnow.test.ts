@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { resolveModelOptions } from '../../lambdas/clv-job/config.js';
 import type { Summary } from '../../lambdas/clv-job/schemas/summary.js';
@@ -12,6 +13,11 @@ import { runLocal } from '../support/pipeline.js';
 const cdnowOrders = fixture('datasets', 'cdnow', 'cdnow_orders.csv');
 
 const relative = (actual: number, expected: number) => Math.abs(actual - expected) / Math.abs(expected);
+const gammaGammaReference = JSON.parse(readFileSync(fixture('gamma-gamma', 'cdnow_reference.json'), 'utf8')) as {
+  params: Record<'p' | 'q' | 'gamma', number>;
+  log_likelihood: number;
+  standard_errors: Record<'p' | 'q' | 'gamma', number>;
+};
 
 describe('the whole job on the CDNOW sample, as of 1997-09-30', () => {
   let summary: Summary;
@@ -29,13 +35,15 @@ describe('the whole job on the CDNOW sample, as of 1997-09-30', () => {
   });
 
   it.each([
-    // BTYD walkthrough §4.2: r, alpha, a, b; LL -9582.429
-    ['r', 0.2425982],
-    ['alpha', 4.4136842],
-    ['a', 0.7929899],
-    ['b', 2.4261667],
-  ] as const)('fits BG/NBD %s as BTYD does (%f), in weeks', (name, published) => {
-    expect(relative(summary.models.bgnbd[name]!, published)).toBeLessThan(2e-4);
+    // BTYD walkthrough §4.2: r, alpha, a, b; LL -9582.429. BTYD's optimiser stops short of the maximum on
+    // the flat a-b ridge: measured, ours differ by 1.5e-5 (r), 1.9e-5 (alpha), 8.6e-5 (a), 1.07e-4 (b),
+    // (the domain test pins the fit to lifetimes' too)
+    ['r', 0.2425982, 3e-5],
+    ['alpha', 4.4136842, 3e-5],
+    ['a', 0.7929899, 1.5e-4],
+    ['b', 2.4261667, 1.5e-4],
+  ] as const)('fits BG/NBD %s as BTYD does (%f), in weeks, within the %f its optimiser leaves', (name, published, tolerance) => {
+    expect(relative(summary.models.bgnbd[name]!, published)).toBeLessThan(tolerance);
   });
 
   it('reaches the published BG/NBD log-likelihood, -9582.43', () => {
@@ -49,11 +57,22 @@ describe('the whole job on the CDNOW sample, as of 1997-09-30', () => {
     ['q', 3.74],
     ['gamma', 15.44],
   ] as const)('fits Gamma-Gamma %s as published (%f)', (name, published) => {
-    expect(summary.models.gamma_gamma[name]).toBeCloseTo(published, 2);
+    expect(summary.models.gamma_gamma[name]!.toFixed(2)).toBe(published.toFixed(2));
   });
 
-  it('reaches the Gamma-Gamma log-likelihood CLVTools reports, -4055.9177', () => {
-    expect(relative(summary.models.gamma_gamma.log_likelihood!, -4055.9177)).toBeLessThan(1e-3);
+  it.each(['p', 'q', 'gamma'] as const)('fits Gamma-Gamma %s and its standard error as the 40-digit reference does', (name) => {
+    // test/fixtures/gamma-gamma/make_cdnow_reference.py (mpmath, analytic derivatives) on the literature's
+    // m_x; the engine's spend per customer gives the same estimate: measured within 2e-11, the standard
+    // errors (finite differences) within 8e-9
+    const gg = summary.models.gamma_gamma;
+    expect(relative(gg[name]!, gammaGammaReference.params[name])).toBeLessThan(1e-9);
+    expect(relative(gg.standard_errors![name], gammaGammaReference.standard_errors[name])).toBeLessThan(2e-8);
+  });
+
+  it('reaches the Gamma-Gamma log-likelihood of the 40-digit reference, -4055.917695 (CLVTools: -4055.9177)', () => {
+    // measured within 1.2e-14 relative
+    expect(relative(summary.models.gamma_gamma.log_likelihood!, gammaGammaReference.log_likelihood)).toBeLessThan(1e-12);
+    expect(summary.models.gamma_gamma.log_likelihood!.toFixed(4)).toBe('-4055.9177');
   });
 
   it("scores customer 1516 as BTYD's worked example: 25.757 purchases in the next 52 weeks, P(alive) 0.96885", async () => {
@@ -63,8 +82,9 @@ describe('the whole job on the CDNOW sample, as of 1997-09-30', () => {
     );
 
     expect(row).toMatchObject({ frequency: 26, recency_days: 216, tenure_days: 217 });
-    expect(relative(Number(row?.expected_purchases), 25.75659)).toBeLessThan(1e-3);
-    expect(relative(Number(row?.probability_alive), 0.9688523)).toBeLessThan(1e-4);
+    // BTYD computes these at its own parameters, up to 1.07e-4 from ours (above): measured 2.9e-5 and 2.2e-6
+    expect(relative(Number(row?.expected_purchases), 25.75659)).toBeLessThan(5e-5);
+    expect(relative(Number(row?.probability_alive), 0.9688523)).toBeLessThan(5e-6);
   });
 
   it('gives every customer a 90% interval from the parameters’ sampling distribution, and one for total equity around the point value', async () => {
