@@ -180,6 +180,17 @@ describe('ClvJob: the environment', () => {
     });
   });
 
+  it('reads no spend input by default, and the spend prefix of the props, with read and list on it alone', () => {
+    expect(functionEnvironment(stackTemplate())).toMatchObject({ [LAMBDA_ENV.spendPrefix]: '' });
+    const template = stackTemplate({ spendPrefix: 'marketing/spend/' });
+    expect(functionEnvironment(template)).toMatchObject({ [LAMBDA_ENV.spendPrefix]: 'marketing/spend/' });
+    const statements = Object.values(template.findResources('AWS::IAM::Policy')).flatMap((p) => p.Properties.PolicyDocument.Statement as { Sid?: string; Resource?: unknown; Condition?: unknown }[]);
+    const text = (sid: string) => JSON.stringify(statements.find((st) => st.Sid === sid));
+    expect(text('ReadTheCanonicalCopiesAndQuarantine')).toContain('/marketing/spend/*');
+    expect(text('ListTheJobPrefixesOnly')).toContain('"marketing/spend/*"');
+    expect(JSON.stringify(statements.filter((st) => st.Sid === 'PublishUnderTheOutputPrefix'))).not.toContain('marketing/spend');
+  });
+
   it('sets the lock TTL to the timeout, the longest a run can hold the lock', () => {
     expect(functionEnvironment(stackTemplate({ timeout: Duration.minutes(6) }))).toMatchObject({
       [LAMBDA_ENV.lockTtlSeconds]: '360',

@@ -1,0 +1,51 @@
+import { readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { summarySchema, type Summary } from '../lambdas/clv-job/schemas/summary.js';
+import { clv, requireCliBundle } from './support/cli.js';
+import { repoRoot, sampleData, tempDir } from './support/files.js';
+
+const SAMPLE_SPEND = join(repoRoot, 'sample-spend');
+const summaryIn = async (cwd: string): Promise<Summary> =>
+  summarySchema.parse(JSON.parse(await readFile(join(cwd, 'out/summary/run_date=2025-12-31/summary.json'), 'utf8')));
+
+describe('clv run with a spend input', () => {
+  beforeAll(requireCliBundle);
+
+  it('takes --spend (a folder) and gives CAC, LTV:CAC and payback per channel', async () => {
+    const cwd = await tempDir();
+    const result = await clv(['run', '--input', sampleData, '--spend', SAMPLE_SPEND, '--output', 'out', '--as-of', '2025-12-31'], cwd);
+    const summary = await summaryIn(cwd);
+
+    expect(result.code).toBe(0);
+    expect(summary.spend_input).toMatchObject({ sources: [join(SAMPLE_SPEND, 'marketing-spend.csv')], rejected_rows: 0 });
+    expect(summary.acquisition.find((r) => r.channel === 'search')).toMatchObject({ spend: expect.any(Number) as number, cac: expect.any(Number) as number, ltv_to_cac: expect.any(Number) as number });
+  });
+
+  it('takes the spend path and the LTV:CAC line from the config file; --spend wins over spend.path', async () => {
+    const cwd = await tempDir();
+    await writeFile(join(cwd, 'config.json'), JSON.stringify({ spend: { path: 'no-such-spend.csv' }, acquisition: { ltvToCacLine: 100, trendShift: { drop: 0.9 } } }));
+
+    const failed = await clv(['run', '--input', sampleData, '--config', 'config.json', '--output', 'out', '--as-of', '2025-12-31'], cwd);
+    expect(failed.code).toBe(1);
+    expect(failed.stderr).toMatch(/no-such-spend\.csv: cannot be read as the spend input/);
+
+    const result = await clv(['run', '--input', sampleData, '--config', 'config.json', '--spend', SAMPLE_SPEND, '--output', 'out', '--as-of', '2025-12-31'], cwd);
+    const summary = await summaryIn(cwd);
+    expect(result.code).toBe(0);
+    // every channel with spend is below a line of 100
+    const withCac = summary.acquisition.filter((r) => r.ltv_to_cac !== null && r.ltv_to_cac !== undefined);
+    expect(withCac.length).toBeGreaterThan(0);
+    expect(withCac.every((r) => r.below_ltv_to_cac_line)).toBe(true);
+    expect(summary.changes.warnings.filter((w) => w.code === 'ltv_to_cac_below_line').map((w) => w.threshold)).toEqual(withCac.map(() => 100));
+  });
+
+  it('refuses an acquisition block with an unknown or out-of-range setting, exit 2', async () => {
+    const cwd = await tempDir();
+    await writeFile(join(cwd, 'config.json'), JSON.stringify({ acquisition: { ltvToCacLine: -1, trendShift: { recent: 3 } } }));
+    const result = await clv(['run', '--input', sampleData, '--config', 'config.json', '--output', 'out'], cwd);
+    expect(result.code).toBe(2);
+    expect(result.stderr).toMatch(/acquisition\.ltvToCacLine/);
+    expect(result.stderr).toMatch(/recent/);
+  });
+});
