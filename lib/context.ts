@@ -37,6 +37,9 @@ export const CONTEXT_KEYS = {
   noSuccessAlarmHours: 'hours without a successful run before the alarm fires (1-24)',
   handlerEntry: 'path of the handler source file (default lambdas/clv-job/handler.ts)',
   timeUnit: 'model time unit: week or day',
+  transactions: 'transaction model: bgnbd, pnbd or auto',
+  intervalDraws: 'parameter draws behind the 90% intervals (0 turns them off)',
+  intervalSeed: 'seed of those draws',
   horizon: 'prediction horizon in time units',
   discountRate: 'annual discount rate, e.g. 0.1',
   margin: 'share of revenue that is profit, e.g. 0.3',
@@ -110,8 +113,12 @@ export const clvSettingsFromContext = (node: Node): ClvAppSettings => {
   const timeoutMinutes = number('timeoutMinutes');
   const noSuccessHours = number('noSuccessAlarmHours', { integer: true });
   const timeUnit = text('timeUnit');
+  const transactions = text('transactions');
   const modelOptions: ClvModelOptions = {
     ...(timeUnit !== undefined && { timeUnit: timeUnit as ClvModelOptions['timeUnit'] }),
+    ...(transactions !== undefined && { transactions: transactions as ClvModelOptions['transactions'] }),
+    ...optional('intervalDraws', number('intervalDraws', { integer: true })),
+    ...optional('intervalSeed', number('intervalSeed', { integer: true })),
     ...optional('horizon', number('horizon')),
     ...optional('discountRate', number('discountRate')),
     ...optional('margin', number('margin')),

@@ -182,6 +182,8 @@ export class ClvJob extends Construct {
       discountRate: String(model.discountRate),
       margin: String(model.margin),
       lifespanYears: String(model.lifespanYears),
+      intervalDraws: String(model.intervalDraws),
+      intervalSeed: String(model.intervalSeed),
       lockTtlSeconds: String(timeout.toSeconds()),
       keepPreviousDays: String(keepPreviousDays),
       gateMaxRejectedShare: gateText(gateSettings.maxRejectedShare),

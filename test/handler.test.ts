@@ -92,11 +92,26 @@ describe('the Lambda environment', () => {
       quarantinePrefix: 'quarantine/',
       outputPrefix: 'clv/',
       athena: { database: 'clv', table: 'orders', workgroup: 'clv-job' },
-      model: { timeUnit: 'day', transactions: 'bgnbd', intervalDraws: 100, horizon: 364, discountRate: 0.1, margin: 1, lifespanYears: 3 },
+      model: { timeUnit: 'day', transactions: 'bgnbd', intervalDraws: 100, intervalSeed: 1, horizon: 364, discountRate: 0.1, margin: 1, lifespanYears: 3 },
       lockTtlSeconds: DEFAULT_LOCK_TTL_SECONDS,
       keepPreviousDays: 30,
       gates: DEFAULT_GATE_SETTINGS,
     });
+  });
+
+  it('reads the interval draws and their seed, 0 draws turning the intervals off', () => {
+    const model = (draws: string, seed: string) => loadLambdaSettings({ ...GOOD_ENV, [LAMBDA_ENV.intervalDraws]: draws, [LAMBDA_ENV.intervalSeed]: seed }).model;
+
+    expect(model('250', '7')).toMatchObject({ intervalDraws: 250, intervalSeed: 7 });
+    expect(model('0', '')).toMatchObject({ intervalDraws: 0, intervalSeed: 1 });
+  });
+
+  it.each([
+    ['too few draws to read a 5th percentile from', { [LAMBDA_ENV.intervalDraws]: '5' }, /CLV_INTERVAL_DRAWS: .*\(got "5"\)/],
+    ['a fractional seed', { [LAMBDA_ENV.intervalSeed]: '1.5' }, /CLV_INTERVAL_SEED: .*\(got "1.5"\)/],
+    ['a seed that is not a number', { [LAMBDA_ENV.intervalSeed]: 'abc' }, /CLV_INTERVAL_SEED must be a number/],
+  ])('refuses %s', (_what, change, message) => {
+    expect(() => loadLambdaSettings({ ...GOOD_ENV, ...change })).toThrow(message);
   });
 
   it('reads the gate thresholds, `off` turning a gate off and unset keeping its default', () => {

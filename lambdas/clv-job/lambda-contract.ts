@@ -24,6 +24,9 @@ export const LAMBDA_ENV = {
   discountRate: 'CLV_DISCOUNT_RATE',
   margin: 'CLV_MARGIN',
   lifespanYears: 'CLV_LIFESPAN_YEARS',
+  /** Parameter draws behind the 90% intervals (`model.intervalDraws`; 0 turns them off) and their seed (`model.intervalSeed`). */
+  intervalDraws: 'CLV_INTERVAL_DRAWS',
+  intervalSeed: 'CLV_INTERVAL_SEED',
   /** A run lock older than this is taken over: the function's maximum duration. */
   lockTtlSeconds: 'CLV_LOCK_TTL_SECONDS',
   /** Days a replaced version of a night is kept for rollback before a run removes it (default 30). */

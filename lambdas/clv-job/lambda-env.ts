@@ -105,6 +105,8 @@ const envSchema = z
     [LAMBDA_ENV.discountRate]: optional(numberText(LAMBDA_ENV.discountRate)),
     [LAMBDA_ENV.margin]: optional(numberText(LAMBDA_ENV.margin)),
     [LAMBDA_ENV.lifespanYears]: optional(numberText(LAMBDA_ENV.lifespanYears)),
+    [LAMBDA_ENV.intervalDraws]: optional(numberText(LAMBDA_ENV.intervalDraws)),
+    [LAMBDA_ENV.intervalSeed]: optional(numberText(LAMBDA_ENV.intervalSeed)),
     [LAMBDA_ENV.lockTtlSeconds]: optional(
       z
         .string()
@@ -149,6 +151,8 @@ const MODEL_VARIABLES = {
   discountRate: LAMBDA_ENV.discountRate,
   margin: LAMBDA_ENV.margin,
   lifespanYears: LAMBDA_ENV.lifespanYears,
+  intervalDraws: LAMBDA_ENV.intervalDraws,
+  intervalSeed: LAMBDA_ENV.intervalSeed,
 } as const;
 
 /** Gate threshold -> its variable, so the gates schema's own range checks name the variable. */

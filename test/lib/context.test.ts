@@ -43,6 +43,9 @@ describe('clvSettingsFromContext', () => {
       discountRate: '0.08',
       margin: '0.3',
       lifespanYears: '5',
+      transactions: 'pnbd',
+      intervalDraws: '200',
+      intervalSeed: '42',
       gates: '{"maxRejectedShare":0.05,"minCustomersVsPrevious":null}',
     });
     expect(stackName).toBe('ClvJobDev');
@@ -70,7 +73,7 @@ describe('clvSettingsFromContext', () => {
       logRetention: RetentionDays.ONE_YEAR,
       noSuccessWindow: Duration.hours(12),
       handlerEntry: '/tmp/handler.ts',
-      modelOptions: { timeUnit: 'day', horizon: 180, discountRate: 0.08, margin: 0.3, lifespanYears: 5 },
+      modelOptions: { timeUnit: 'day', transactions: 'pnbd', intervalDraws: 200, intervalSeed: 42, horizon: 180, discountRate: 0.08, margin: 0.3, lifespanYears: 5 },
       gates: { maxRejectedShare: 0.05, minCustomersVsPrevious: null },
     });
   });

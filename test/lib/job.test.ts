@@ -124,6 +124,9 @@ describe('ClvJob: the environment', () => {
       [LAMBDA_ENV.discountRate]: '0.1',
       [LAMBDA_ENV.margin]: '1',
       [LAMBDA_ENV.lifespanYears]: '3',
+      [LAMBDA_ENV.transactions]: 'bgnbd',
+      [LAMBDA_ENV.intervalDraws]: '100',
+      [LAMBDA_ENV.intervalSeed]: '1',
       [LAMBDA_ENV.lockTtlSeconds]: '900',
     });
   });
@@ -143,7 +146,7 @@ describe('ClvJob: the environment', () => {
         databaseName: 'clv_dev',
         workgroupName: 'clv-dev',
         serviceName: 'clv-dev',
-        modelOptions: { timeUnit: 'day', discountRate: 0.08, margin: 0.3, lifespanYears: 5 },
+        modelOptions: { timeUnit: 'day', transactions: 'auto', intervalDraws: 250, intervalSeed: 7, discountRate: 0.08, margin: 0.3, lifespanYears: 5 },
       }),
     );
     expect(env).toMatchObject({
@@ -157,6 +160,9 @@ describe('ClvJob: the environment', () => {
       [LAMBDA_ENV.discountRate]: '0.08',
       [LAMBDA_ENV.margin]: '0.3',
       [LAMBDA_ENV.lifespanYears]: '5',
+      [LAMBDA_ENV.transactions]: 'auto',
+      [LAMBDA_ENV.intervalDraws]: '250',
+      [LAMBDA_ENV.intervalSeed]: '7',
       POWERTOOLS_SERVICE_NAME: 'clv-dev',
     });
   });

@@ -108,4 +108,23 @@ describe('scoring distinct patterns', () => {
     },
     60_000,
   );
+
+  it('draws the intervals with the configured seed (model.intervalSeed): its own draws, not the default seed’s', () => {
+    // Prepare
+    const options = resolveModelOptions({ intervalDraws: 50, intervalSeed: 7 });
+    const fitted = fitModels(bgnbd, spend, options);
+    const everyone = { x: customers.frequency, recencyDays: customers.recencyDays, tenureDays: customers.tenureDays, monetaryValue: customers.monetaryValue };
+    const equityWith = (seed: number): [number, number] => {
+      const draws = parameterDraws({ name: 'bgnbd', fit: fitted.bgnbd }, fitted.gammaGamma, { draws: 50, seed })!;
+      const { equity } = customerIntervals(draws.transactions, draws.spend, everyone, fitted.settings);
+      return [equity.p05, equity.p95];
+    };
+
+    // Act
+    const scored = scoreCustomers(customers, fitted, options);
+
+    // Assess
+    expect([scored.totals.predicted_clv_p05, scored.totals.predicted_clv_p95]).toEqual(equityWith(7));
+    expect([scored.totals.predicted_clv_p05, scored.totals.predicted_clv_p95]).not.toEqual(equityWith(1));
+  }, 60_000);
 });

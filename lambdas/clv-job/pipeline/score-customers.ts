@@ -136,7 +136,7 @@ export const scoreCustomers = (customers: CustomerTable, fitted: FittedModels, o
   if (predicted !== null && options.intervalDraws > 0) {
     const { bgnbd, paretoNbd } = fitted;
     const chosen = transactions.name === 'pnbd' && paretoNbd !== null ? { name: 'pnbd' as const, fit: paretoNbd } : { name: 'bgnbd' as const, fit: bgnbd };
-    const draws = parameterDraws(chosen, gammaGamma, { draws: options.intervalDraws });
+    const draws = parameterDraws(chosen, gammaGamma, { draws: options.intervalDraws, seed: options.intervalSeed });
     if (draws === null) {
       warnings.push({ code: 'no_intervals', message: 'no prediction intervals: a fit has no positive-definite information matrix to draw parameters from' });
     } else {
