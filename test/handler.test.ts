@@ -109,6 +109,7 @@ describe('the Lambda environment', () => {
   it.each([
     ['too few draws to read a 5th percentile from', { [LAMBDA_ENV.intervalDraws]: '5' }, /CLV_INTERVAL_DRAWS: .*\(got "5"\)/],
     ['a fractional seed', { [LAMBDA_ENV.intervalSeed]: '1.5' }, /CLV_INTERVAL_SEED: .*\(got "1.5"\)/],
+    ['a seed past 65535, whose draws would repeat a smaller seed’s', { [LAMBDA_ENV.intervalSeed]: '65537' }, /CLV_INTERVAL_SEED: .*\(got "65537"\)/],
     ['a seed that is not a number', { [LAMBDA_ENV.intervalSeed]: 'abc' }, /CLV_INTERVAL_SEED must be a number/],
   ])('refuses %s', (_what, change, message) => {
     expect(() => loadLambdaSettings({ ...GOOD_ENV, ...change })).toThrow(message);

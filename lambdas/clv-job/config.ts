@@ -34,8 +34,11 @@ export const modelOptionsSchema = z.strictObject({
   transactions: transactionModelOptionSchema.default('bgnbd'),
   /** Parameter draws behind the 90% intervals (predicted_clv_p05/p95 …); 0 turns the intervals off. */
   intervalDraws: z.union([z.literal(0), z.number().int().min(20).max(10_000)]).default(100),
-  /** Seed of those draws: the same seed and input give the same intervals, bit for bit. */
-  intervalSeed: z.number().int().min(0).max(2 ** 31 - 1).default(1),
+  /**
+   * Seed of those draws: the same seed and input give the same intervals, bit for bit. At most 65535:
+   * parameterDraws derives two 32-bit streams as seed · 2^16 + stream, so larger seeds would repeat.
+   */
+  intervalSeed: z.number().int().min(0).max(65_535).default(1),
   /** Prediction horizon, in `timeUnit`s. */
   horizon: z.number().positive().max(5_200).optional(),
   /** Annual discount rate as a share, e.g. 0.10 for 10% a year. */
