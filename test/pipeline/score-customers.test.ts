@@ -16,7 +16,8 @@ import { distinctScorePatterns, spreadToCustomers } from '../../lambdas/clv-job/
 import type { PatternScoreColumn } from '../../lambdas/clv-job/schemas/tables.js';
 import { customerIntervals, parameterDraws } from '../../lambdas/clv-job/domain/models/uncertainty.js';
 import { decodeBgNbdPatterns, decodeCustomers, decodeSpendPatterns, type BgNbdPatterns, type SpendPatterns } from '../../lambdas/clv-job/pipeline/engine-results.js';
-import { fitModels, scoreCustomers } from '../../lambdas/clv-job/pipeline/score-customers.js';
+import { fitModels, modelParameters, scoreCustomers } from '../../lambdas/clv-job/pipeline/score-customers.js';
+import { parameterChanges } from '../../lambdas/clv-job/domain/segments/changes.js';
 import { tempDir } from '../support/files.js';
 import { genOrders } from '../support/pipeline.js';
 
@@ -108,6 +109,32 @@ describe('scoring distinct patterns', () => {
     },
     60_000,
   );
+
+  it('hands the Pareto/NBD parameters to the night-over-night comparison when it is fitted, beside the BG/NBD and Gamma-Gamma ones', () => {
+    // Prepare
+    const pnbd = fitModels(bgnbd, spend, resolveModelOptions({ transactions: 'pnbd', intervalDraws: 0 }));
+    const bg = fitModels(bgnbd, spend, resolveModelOptions({ transactions: 'bgnbd', intervalDraws: 0 }));
+    const fit = pnbd.paretoNbd!;
+
+    // Act
+    const withPnbd = modelParameters(pnbd.models);
+    const withoutPnbd = modelParameters(bg.models);
+
+    // Assess: the fit's own estimates and standard errors, under names apart from the BG/NBD's r and alpha
+    expect(fit.diagnostics.converged).toBe(true);
+    expect(withPnbd).toMatchObject({
+      'pareto_nbd.r': { value: fit.params.r, standardError: fit.standardErrors!.r },
+      'pareto_nbd.alpha': { value: fit.params.alpha, standardError: fit.standardErrors!.alpha },
+      'pareto_nbd.s': { value: fit.params.s, standardError: fit.standardErrors!.s },
+      'pareto_nbd.beta': { value: fit.params.beta, standardError: fit.standardErrors!.beta },
+      r: { value: pnbd.bgnbd.params.r, standardError: pnbd.bgnbd.standardErrors!.r },
+      gamma: { value: pnbd.gammaGamma.params.gamma, standardError: pnbd.gammaGamma.standardErrors!.gamma },
+    });
+    expect(Object.keys(withoutPnbd).filter((k) => k.startsWith('pareto_nbd.'))).toEqual([]);
+    // a night with the Pareto/NBD after one without: its parameters appear, with no previous value
+    const moved = parameterChanges(withPnbd, withoutPnbd).find((c) => c.parameter === 'pareto_nbd.s')!;
+    expect(moved).toMatchObject({ current: fit.params.s, previous: null, delta: null });
+  }, 60_000);
 
   it('draws the intervals with the configured seed (model.intervalSeed): its own draws, not the default seed’s', () => {
     // Prepare

@@ -198,11 +198,18 @@ export const scoreCustomers = (customers: CustomerTable, fitted: FittedModels, o
   return { scores, byPattern, models, totals, warnings, statusMessage, diagnostics };
 };
 
-/** Fitted parameters with their standard errors, by name, for night-over-night comparison; only trusted estimates. */
+/**
+ * Fitted parameters with their standard errors, by name, for night-over-night comparison; only
+ * trusted estimates. The BG/NBD's and the Gamma-Gamma's under their own names (r, alpha, a, b, p, q,
+ * gamma); the Pareto/NBD's, when it was fitted (`model.transactions` pnbd or auto) and converged, as
+ * `pareto_nbd.r`, `pareto_nbd.alpha`, `pareto_nbd.s`, `pareto_nbd.beta` (its r and alpha are not the
+ * BG/NBD's).
+ */
 export const modelParameters = (models: ModelsSummary): Record<string, ModelParameter> => {
   if (!models.trusted) return {};
   const bg = models.bgnbd;
   const gg = models.gamma_gamma;
+  const pn = models.pareto_nbd;
   const entries: [string, number | null, number | null][] = [
     ['r', bg.r, bg.standard_errors?.r ?? null],
     ['alpha', bg.alpha, bg.standard_errors?.alpha ?? null],
@@ -211,6 +218,7 @@ export const modelParameters = (models: ModelsSummary): Record<string, ModelPara
     ['p', gg.p, gg.standard_errors?.p ?? null],
     ['q', gg.q, gg.standard_errors?.q ?? null],
     ['gamma', gg.gamma, gg.standard_errors?.gamma ?? null],
+    ...(pn === undefined ? [] : (['r', 'alpha', 's', 'beta'] as const).map((k): [string, number | null, number | null] => [`pareto_nbd.${k}`, pn[k], pn.standard_errors?.[k] ?? null])),
   ];
   return Object.fromEntries(entries.flatMap(([name, value, standardError]) => (value === null ? [] : [[name, { value, standardError }]])));
 };
