@@ -7,6 +7,8 @@ import {
   CUSTOMER_COLUMNS,
   CUSTOMER_PARTITIONS,
   REJECTED_COLUMNS,
+  SUMMARY_DATASETS,
+  SUMMARY_TABLES,
   type ColumnSpec,
   type ColumnType,
 } from '../lambdas/clv-job/schemas/tables.js';
@@ -14,7 +16,7 @@ import type { ClvStorage } from './storage.js';
 import { failOnProblems } from './validation.js';
 
 /** Hive (Glue) type of each column type of tables.ts. */
-export const GLUE_TYPES = { string: 'string', int: 'int', double: 'double', date: 'date' } as const satisfies Record<
+export const GLUE_TYPES = { string: 'string', int: 'int', double: 'double', date: 'date', boolean: 'boolean' } as const satisfies Record<
   ColumnType,
   string
 >;
@@ -43,9 +45,10 @@ export interface ClvCatalogProps {
 }
 
 /**
- * The Glue database and its three tables: `orders` (the canonical Parquet copies the ingest
- * function writes under the ingested prefix, read by column name), `customers` (scored customers, Parquet, partitioned by run_date and segment) and
- * `rejected_rows` (Parquet, partitioned by run_date). The job registers the output tables'
+ * The Glue database and its tables: `orders` (the canonical Parquet copies the ingest
+ * function writes under the ingested prefix, read by column name), `customers` (scored customers, Parquet, partitioned by run_date and segment),
+ * `rejected_rows` (Parquet, partitioned by run_date), and one table per summary dataset
+ * (`segments`, `channels`, ...: `SUMMARY_TABLES` of tables.ts, Parquet, partitioned by run_date). The job registers the output tables'
  * partitions as it publishes, each pointing at the run's own prefix (`_runs/<run id>/...`): that
  * is the switch catalog readers see (adapters/glue-partitions.ts), so no crawler and no
  * MSCK REPAIR: a run date is queryable as soon as its files are published.
@@ -57,7 +60,7 @@ export class ClvCatalog extends Construct {
   public readonly rejectedTableName = REJECTED_TABLE_NAME;
   public readonly catalogArn: string;
   public readonly databaseArn: string;
-  /** ARNs of the three tables. */
+  /** ARNs of every table. */
   public readonly tableArns: readonly string[];
   /** ARNs of the output tables, whose partitions the job registers as it publishes. */
   public readonly outputTableArns: readonly string[];
@@ -131,10 +134,22 @@ export class ClvCatalog extends Construct {
       storageDescriptor: parquetStorage(storage.s3Url(rejectedPrefix), glueColumns(REJECTED_COLUMNS)),
     });
 
+    for (const dataset of SUMMARY_DATASETS) {
+      const spec = SUMMARY_TABLES[dataset];
+      table(`${dataset.charAt(0).toUpperCase()}${dataset.slice(1).replace(/_(\w)/g, (_, c: string) => c.toUpperCase())}Table`, {
+        name: dataset,
+        description: `${spec.description} Parquet, published by the nightly job.`,
+        tableType: 'EXTERNAL_TABLE',
+        parameters: { classification: 'parquet' },
+        partitionKeys: [{ name: 'run_date', type: GLUE_TYPES[CUSTOMER_PARTITIONS.run_date], comment: 'the as-of date of the run' }],
+        storageDescriptor: parquetStorage(storage.s3Url(`${storage.outputPrefix}${dataset}/`), glueColumns(spec.columns)),
+      });
+    }
+
     this.catalogArn = stack.formatArn({ service: 'glue', resource: 'catalog' });
     this.databaseArn = stack.formatArn({ service: 'glue', resource: 'database', resourceName: this.databaseName });
     const tableArn = (name: string) => stack.formatArn({ service: 'glue', resource: 'table', resourceName: `${this.databaseName}/${name}` });
-    this.tableArns = [ORDERS_TABLE_NAME, CUSTOMERS_TABLE_NAME, REJECTED_TABLE_NAME].map(tableArn);
+    this.tableArns = [ORDERS_TABLE_NAME, ...CATALOG_TABLES.map((t) => t.table)].map(tableArn);
     this.outputTableArns = CATALOG_TABLES.map((t) => tableArn(t.table));
   }
 }

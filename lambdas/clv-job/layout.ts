@@ -7,6 +7,8 @@
  * adapters/versioned-publisher.ts). Paths such as `customers/run_date=D/...` are what readers
  * see: locally links through the switch, on S3 the Glue partitions and the run date's manifest.
  */
+import { SUMMARY_DATASETS, type SummaryDataset } from './schemas/tables.js';
+
 /** Run-scoped locations: `_runs/<run id>/<dataset>/run_date=D/...`. */
 export const RUNS_DIR = '_runs';
 /** The local switch: `_live/run_date=D` is a link to `../_runs/<run id>`. */
@@ -23,20 +25,25 @@ export const MANIFEST_FILE = '_manifest.json';
 /** The JSON Schema of the summary, written beside every summary. */
 export const SUMMARY_SCHEMA_FILE = 'summary.schema.json';
 
+/** Activation audiences: `audiences/run_date=D/<scheme>/<segment>.csv` (pipeline/write-audiences.ts). */
+export const AUDIENCES_DATASET = 'audiences';
+
 /**
  * The datasets a run may publish, each Hive-partitioned by run date. A run publishes the ones it
- * wrote files for; adding a dataset is adding its name here (and a Glue table in lib/catalog.ts).
+ * wrote files for; adding a Parquet dataset is adding its columns to `SUMMARY_TABLES` in
+ * schemas/tables.ts, which gives it a name here and a Glue table in lib/catalog.ts.
  */
-export const DATASETS = ['customers', 'rejected', 'summary', 'report'] as const;
-export type Dataset = (typeof DATASETS)[number];
+export type Dataset = 'customers' | 'rejected' | SummaryDataset | typeof AUDIENCES_DATASET | 'summary' | 'report';
+export const DATASETS: readonly Dataset[] = ['customers', 'rejected', ...SUMMARY_DATASETS, AUDIENCES_DATASET, 'summary', 'report'];
 
 /**
  * The Glue table of each dataset that has one (lib/catalog.ts creates them; the job registers
- * their run-date partitions as it publishes).
+ * their run-date partitions as it publishes). A summary dataset's table has its dataset's name.
  */
 export const CATALOG_TABLES: readonly { readonly dataset: Dataset; readonly table: string }[] = [
   { dataset: 'customers', table: 'customers' },
   { dataset: 'rejected', table: 'rejected_rows' },
+  ...SUMMARY_DATASETS.map((dataset) => ({ dataset, table: dataset })),
 ];
 
 export const runDatePartition = (runDate: string): string => `run_date=${runDate}`;

@@ -159,7 +159,7 @@ export interface RunManifest {
 }
 
 /** Column data for a table: index i of every column is row i; null marks a missing value. */
-export type ColumnValues = ArrayLike<number | null> | readonly (string | null)[];
+export type ColumnValues = ArrayLike<number | null> | readonly (string | null)[] | readonly (boolean | null)[];
 
 /** Writes tables of the output contract's columns in a columnar file format. */
 export interface TableWriter {

@@ -7,7 +7,7 @@ import { RunLockedError } from '../../lambdas/clv-job/errors.js';
 import { CATALOG_TABLES } from '../../lambdas/clv-job/layout.js';
 import { GLUE_DATABASE, createOutputTables, motoGlueClient, partitionLocations } from '../support/moto-glue.js';
 import { createBucket, motoS3Client, startMoto, type MotoServer } from '../support/moto-server.js';
-import { RUN_DATE, seenOnS3, stageVersion, type NightVersion } from '../support/publish-faults.js';
+import { RUN_DATE, seenOnS3, stageVersion, versionFiles, type NightVersion } from '../support/publish-faults.js';
 import { describeWith } from '../support/services.js';
 
 const BUCKET = 'clv-store-test';
@@ -19,6 +19,9 @@ const summary = `summary/run_date=${DATE}/summary.json`;
 
 const A: NightVersion = { runId: 'run-a', segments: ['high', 'low'], rowsPerSegment: 2 };
 const B: NightVersion = { runId: 'run-b', segments: ['high', 'mid'], rowsPerSegment: 3 };
+
+/** Every Glue table of the output on one run. */
+const everyTableOn = (runId: string): Record<string, string> => Object.fromEntries(CATALOG_TABLES.map((t) => [t.table, runId]));
 
 /** Every key under the output prefix, relative to it. */
 const keys = async (client: S3Client, prefix = PREFIX): Promise<string[]> => {
@@ -71,7 +74,7 @@ describeWith('moto', 'the S3 store against moto', () => {
       expect(outcome).toEqual({ runId: A.runId, runDate: DATE, warnings: [] });
       expect(await seenOnS3(client, glue, BUCKET, PREFIX)).toEqual({
         files: { runId: A.runId, segments: ['high', 'low'], rows: 4 },
-        catalog: { customers: A.runId, rejected_rows: A.runId },
+        catalog: everyTableOn(A.runId),
       });
       expect(await partitionLocations(glue, 'customers', DATE)).toEqual({
         [`${DATE}/high`]: `s3://${BUCKET}/${PREFIX}_runs/run-a/customers/run_date=${DATE}/segment=high/`,
@@ -107,12 +110,12 @@ describeWith('moto', 'the S3 store against moto', () => {
 
       expect(await seenOnS3(client, glue, BUCKET, PREFIX)).toEqual({
         files: { runId: B.runId, segments: ['high', 'mid'], rows: 6 },
-        catalog: { customers: B.runId, rejected_rows: B.runId },
+        catalog: everyTableOn(B.runId),
       });
       // low (only A had it) now reads the new run's empty prefix: no rows, not the old ones
       expect((await partitionLocations(glue, 'customers', DATE))[`${DATE}/low`]).toBe(`s3://${BUCKET}/${PREFIX}_runs/run-b/customers/run_date=${DATE}/segment=low/`);
       // the replaced version stays for rollback; nothing was copied or deleted
-      expect((await keys(client)).filter((k) => k.startsWith('_runs/run-a/'))).toHaveLength(6);
+      expect((await keys(client)).filter((k) => k.startsWith('_runs/run-a/'))).toHaveLength(Object.keys(await versionFiles(A)).length + 2);
     });
 
     it('keeps latest.json on the newest run date when an older night is re-run', async () => {
@@ -133,7 +136,7 @@ describeWith('moto', 'the S3 store against moto', () => {
       expect(outcome.runId).toBe(A.runId);
       expect(await seenOnS3(client, glue, BUCKET, PREFIX)).toEqual({
         files: { runId: A.runId, segments: ['high', 'low'], rows: 4 },
-        catalog: { customers: A.runId, rejected_rows: A.runId },
+        catalog: everyTableOn(A.runId),
       });
       await expect(store.rollback(DATE)).rejects.toThrow(/no previous version kept/);
     });

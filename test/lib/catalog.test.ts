@@ -8,6 +8,8 @@ import {
   CUSTOMER_PARTITIONS,
   CANONICAL_ORDER_COLUMNS,
   REJECTED_COLUMNS,
+  SUMMARY_DATASETS,
+  SUMMARY_TABLES,
   type ColumnSpec,
 } from '../../lambdas/clv-job/schemas/tables.js';
 import { ClvCatalog, GLUE_TYPES, type ClvCatalogProps } from '../../lib/catalog.js';
@@ -47,7 +49,7 @@ describe('ClvCatalog: the Glue database', () => {
     template.hasResourceProperties('AWS::Glue::Database', { DatabaseInput: Match.objectLike({ Name: 'clv_prod' }) });
     const [databaseId] = Object.keys(template.findResources('AWS::Glue::Database'));
     const tables = Object.values(template.findResources('AWS::Glue::Table'));
-    expect(tables).toHaveLength(3);
+    expect(tables).toHaveLength(3 + SUMMARY_DATASETS.length);
     for (const table of tables) {
       expect(table.Properties.DatabaseName).toBe('clv_prod');
       expect(table.DependsOn).toContain(databaseId);
@@ -114,7 +116,7 @@ describe('ClvCatalog: the customers table', () => {
   });
 
   it('has no partition projection: the job registers each run date\'s partitions at its run\'s prefix, the switch catalog readers see', () => {
-    for (const name of ['customers', 'rejected_rows']) {
+    for (const name of ['customers', 'rejected_rows', ...SUMMARY_DATASETS]) {
       const { Parameters } = tableInput(catalogTemplate(), name) as { Parameters: Record<string, string> };
       expect(Object.keys(Parameters).filter((k) => k.startsWith('projection.') || k === 'storage.location.template'), name).toEqual([]);
     }
@@ -147,9 +149,43 @@ describe('ClvCatalog: the rejected_rows table', () => {
   });
 });
 
+describe('ClvCatalog: one table per summary dataset', () => {
+  it('names the contract\'s datasets: segments, channels, cohorts, movers', () => {
+    expect(SUMMARY_DATASETS).toEqual(expect.arrayContaining(['segments', 'channels', 'cohorts', 'movers']));
+  });
+
+  it.each(SUMMARY_DATASETS)('%s: exactly its SUMMARY_TABLES columns of tables.ts, in order, with their Glue types', (dataset) => {
+    const { StorageDescriptor } = tableInput(catalogTemplate(), dataset);
+    expect(StorageDescriptor.Columns).toEqual(expectedColumns(SUMMARY_TABLES[dataset].columns));
+  });
+
+  it.each(SUMMARY_DATASETS)('%s: Parquet under <outputPrefix>%s/, partitioned by run_date (date) alone', (dataset) => {
+    catalogTemplate().hasResourceProperties('AWS::Glue::Table', {
+      TableInput: Match.objectLike({
+        Name: dataset,
+        TableType: 'EXTERNAL_TABLE',
+        PartitionKeys: [Match.objectLike({ Name: 'run_date', Type: 'date' })],
+        Parameters: Match.objectLike({ classification: 'parquet' }),
+        StorageDescriptor: Match.objectLike({
+          Location: s3Location(`/clv/${dataset}/`),
+          InputFormat: 'org.apache.hadoop.hive.ql.io.parquet.MapredParquetInputFormat',
+          SerdeInfo: Match.objectLike({ SerializationLibrary: 'org.apache.hadoop.hive.ql.io.parquet.serde.ParquetHiveSerDe' }),
+        }),
+      }),
+    });
+  });
+
+  it('types every number as a number: no string column holds a count, an amount or a share', () => {
+    const numeric = /^(customers|share|equity|equity_share|average_clv|revenue|repeat_rate|mean_probability_alive|age_months|predicted_clv|probability_alive)$/;
+    for (const dataset of SUMMARY_DATASETS) {
+      for (const c of SUMMARY_TABLES[dataset].columns) if (numeric.test(c.name)) expect(['int', 'double'], `${dataset}.${c.name}`).toContain(c.type);
+    }
+  });
+});
+
 describe('GLUE_TYPES', () => {
   it('maps every column type of tables.ts to its Hive type', () => {
     expect(Object.keys(GLUE_TYPES).sort()).toEqual([...COLUMN_TYPES].sort());
-    expect(GLUE_TYPES).toEqual({ string: 'string', int: 'int', double: 'double', date: 'date' });
+    expect(GLUE_TYPES).toEqual({ string: 'string', int: 'int', double: 'double', date: 'date', boolean: 'boolean' });
   });
 });

@@ -8,6 +8,7 @@ import { Annotations, Match, Template } from 'aws-cdk-lib/assertions';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import { describe, expect, it } from 'vitest';
 import { ClvStack, type ClvStackProps } from '../../lib/clv-stack.js';
+import { SUMMARY_DATASETS } from '../../lambdas/clv-job/schemas/tables.js';
 
 const { context } = JSON.parse(readFileSync(new URL('../../cdk.json', import.meta.url), 'utf8'));
 // Bundling is skipped in these tests, so the entry only has to exist; `cdk synth` bundles the real handler.
@@ -108,11 +109,11 @@ describe('ClvStack: the job role\'s permissions', () => {
     });
     expect(statements.ReadTheJobTables).toMatchObject({
       Action: ['glue:GetDatabase', 'glue:GetPartition', 'glue:GetPartitions', 'glue:GetTable'],
-      Resource: [arn('glue', 'catalog'), arn('glue', 'database/clv'), arn('glue', 'table/clv/customers'), arn('glue', 'table/clv/orders'), arn('glue', 'table/clv/rejected_rows')],
+      Resource: [arn('glue', 'catalog'), arn('glue', 'database/clv'), ...['customers', 'orders', 'rejected_rows', ...SUMMARY_DATASETS].sort().map((t) => arn('glue', `table/clv/${t}`))],
     });
     expect(statements.SwitchTheOutputPartitions).toMatchObject({
       Action: ['glue:BatchCreatePartition', 'glue:BatchDeletePartition', 'glue:BatchUpdatePartition'],
-      Resource: [arn('glue', 'catalog'), arn('glue', 'database/clv'), arn('glue', 'table/clv/customers'), arn('glue', 'table/clv/rejected_rows')],
+      Resource: [arn('glue', 'catalog'), arn('glue', 'database/clv'), ...['customers', 'rejected_rows', ...SUMMARY_DATASETS].sort().map((t) => arn('glue', `table/clv/${t}`))],
     });
   });
 

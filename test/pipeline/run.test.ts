@@ -62,7 +62,7 @@ describe('the published output, read back by DuckDB as an independent reader', (
 
   it('types every customer column as the contract says', async () => {
     const types = await parquetTypes(`${out}/customers/run_date=2025-12-31/segment=high/part-00000.parquet`);
-    const duckdbType = { string: 'VARCHAR', int: 'INTEGER', double: 'DOUBLE', date: 'DATE' } as const;
+    const duckdbType = { string: 'VARCHAR', int: 'INTEGER', double: 'DOUBLE', date: 'DATE', boolean: 'BOOLEAN' } as const;
 
     expect(types).toEqual(Object.fromEntries(CUSTOMER_COLUMNS.map((c) => [c.name, duckdbType[c.type]])));
   });

@@ -10,6 +10,7 @@ import { GetObjectCommand, ListObjectsV2Command, type S3Client } from '@aws-sdk/
 import type { GlueClient } from '@aws-sdk/client-glue';
 import { build } from 'esbuild';
 import { CATALOG_TABLES } from '../../lambdas/clv-job/layout.js';
+import { SUMMARY_DATASETS } from '../../lambdas/clv-job/schemas/tables.js';
 import { partitionLocations } from './moto-glue.js';
 import type { RunManifest, StagedRun } from '../../lambdas/clv-job/ports.js';
 import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api';
@@ -49,9 +50,15 @@ export const versionFiles = async (version: NightVersion, runDate = RUN_DATE): P
     files[`customers/run_date=${runDate}/segment=${segment}/part-00000.parquet`] = await customersParquet(version.runId, version.rowsPerSegment);
   }
   files[`rejected/run_date=${runDate}/part-00000.parquet`] = await customersParquet(version.runId, 1);
+  // every summary dataset (one Glue table each) and an audience: files a night must never show from another run
+  for (const dataset of SUMMARY_DATASETS) files[`${dataset}/run_date=${runDate}/part-00000.parquet`] = await customersParquet(version.runId, 1);
+  files[audienceKey(runDate)] = `customer_id,run_id\r\nc0,${version.runId}\r\n`;
   files[`summary/run_date=${runDate}/summary.json`] = JSON.stringify({ run_id: version.runId });
   return files;
 };
+
+/** The one audience file of a test version. */
+const audienceKey = (runDate: string): string => `audiences/run_date=${runDate}/clv_tiers/high.csv`;
 
 /** Writes a version's files into a folder a child process stages from. */
 export const writeVersionTo = async (dir: string, version: NightVersion, runDate = RUN_DATE): Promise<void> => {
@@ -90,12 +97,18 @@ export const seenLocally = async (root: string, runDate = RUN_DATE): Promise<See
   const runIds = [...new Set(rows.map((r) => String(r.run_id)))];
   if (runIds.length !== 1) throw new Error(`DuckDB sees ${runIds.length === 0 ? 'no customers' : `a mix of runs ${runIds.join(', ')}`} for ${runDate}`);
   const runId = runIds[0]!;
-  const rejected = await readerQuery(`SELECT DISTINCT run_id FROM read_parquet('${root}/rejected/**/*.parquet', hive_partitioning = true)`);
+  const tableRunIds = async (dataset: string): Promise<string> =>
+    (await readerQuery(`SELECT DISTINCT run_id FROM read_parquet('${root}/${dataset}/run_date=${runDate}/*.parquet', hive_partitioning = true)`)).map((r) => String(r.run_id)).join(',');
+  const rejected = await tableRunIds('rejected');
+  const datasets = await Promise.all(SUMMARY_DATASETS.map(tableRunIds));
+  const audience = /c0,(.+)\r\n$/.exec(await readFile(join(root, audienceKey(runDate)), 'utf8'))?.[1] ?? 'unreadable';
   const summary = JSON.parse(await readFile(join(root, `summary/run_date=${runDate}/summary.json`), 'utf8')) as { run_id: string };
   const manifest = JSON.parse(await readFile(join(root, `summary/run_date=${runDate}/_manifest.json`), 'utf8')) as RunManifest;
   await stat(join(root, `summary/run_date=${runDate}/_SUCCESS`));
-  const others = [rejected.map((r) => String(r.run_id)).join(','), summary.run_id, manifest.runId];
-  if (others.some((id) => id !== runId)) throw new Error(`customers are run ${runId} but rejected/summary/manifest say ${others.join('/')}`);
+  const others = [rejected, ...datasets, audience, summary.run_id, manifest.runId];
+  if (others.some((id) => id !== runId)) {
+    throw new Error(`customers are run ${runId} but rejected/${SUMMARY_DATASETS.join('/')}/audience/summary/manifest say ${others.join('/')}`);
+  }
   const expected = manifest.files.filter((f) => f.key.startsWith('customers/')).map((f) => /segment=(\w+)/.exec(f.key)?.[1]).sort();
   const segments = rows.map((r) => String(r.segment)).sort();
   if (JSON.stringify(expected) !== JSON.stringify(segments)) throw new Error(`run ${runId}'s manifest has segments ${expected.join(',')} but readers see ${segments.join(',')}`);

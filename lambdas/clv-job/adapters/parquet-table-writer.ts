@@ -15,6 +15,7 @@ const SCHEMA_ELEMENT: Record<ColumnType, Omit<SchemaElement, 'name'>> = {
   double: { type: 'DOUBLE', repetition_type: 'OPTIONAL' },
   // days since 1970-01-01, which is how the pipeline holds dates already
   date: { type: 'INT32', converted_type: 'DATE', repetition_type: 'OPTIONAL' },
+  boolean: { type: 'BOOLEAN', repetition_type: 'OPTIONAL' },
 };
 
 export const parquetSchema = (columns: readonly ColumnSpec[]): SchemaElement[] => [
@@ -328,7 +329,25 @@ const encodeStrings = (element: SchemaElement, name: string, data: ColumnValues,
   };
 };
 
-const ENCODERS: Record<ColumnType, typeof encodeInts> = { int: encodeInts, date: encodeInts, double: encodeDoubles, string: encodeStrings };
+/**
+ * BOOLEAN values of rows [from, to): PLAIN, one bit per value, least significant bit first (the
+ * format's bit-packing). Summary tables are small, so no statistics are kept.
+ */
+const encodeBooleans = (element: SchemaElement, name: string, data: ColumnValues, from: number, to: number): EncodedChunk => {
+  const { levels, nulls } = definitionLevels(data, from, to);
+  const values = new Uint8Array(Math.ceil((to - from - nulls) / 8));
+  let k = 0;
+  for (let i = from; i < to; i++) {
+    const v = data[i];
+    if (v == null) continue;
+    if (typeof v !== 'boolean') throw new Error(`column ${name}: ${JSON.stringify(v)} is not a boolean`);
+    if (v) values[k >> 3] = values[k >> 3]! | (1 << (k & 7));
+    k++;
+  }
+  return { element, rows: to - from, nulls, levels, encoding: 'PLAIN', dictionary: null, values, min: undefined, max: undefined, nanCount: undefined };
+};
+
+const ENCODERS: Record<ColumnType, typeof encodeInts> = { int: encodeInts, date: encodeInts, double: encodeDoubles, string: encodeStrings, boolean: encodeBooleans };
 
 /** Whether a column's pages are worth compressing, judged once per file on its first non-trivial chunk. */
 const compressionPays = (sample: Uint8Array): boolean => {

@@ -10,8 +10,10 @@ import { TIERS, type Tier } from '../schemas/tables.js';
 export interface PreviousRun {
   readonly runDate: string;
   readonly summary: Summary;
-  /** Each previous customer's tier, for the migration matrix. */
+  /** Each previous customer's tier, for the migration matrix and the movers. */
   readonly tiers: ReadonlyMap<string, Tier>;
+  /** Each previous customer's RFM segment (customers without one left out), for the movers. */
+  readonly rfmSegments: ReadonlyMap<string, string>;
 }
 
 const manifestSchema = z.object({ files: z.array(z.object({ key: z.string() })) });
@@ -36,14 +38,19 @@ export const loadPrevious = async (store: OutputStore, runDate: string): Promise
   if (!summary.success || !manifest.success) return null;
 
   const tiers = new Map<string, Tier>();
+  const rfmSegments = new Map<string, string>();
   for (const { key } of manifest.data.files) {
     const tier = TIERS.find((t) => key.includes(`/segment=${t}/`));
     if (!key.startsWith('customers/') || tier === undefined) continue;
     const bytes = await store.read(key);
     if (!bytes) return null;
     const file = bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength) as ArrayBuffer;
-    const rows = await parquetReadObjects({ file, columns: ['customer_id'], rowFormat: 'object', compressors: COMPRESSORS });
-    for (const row of rows) tiers.set(String(row.customer_id), tier);
+    const rows = await parquetReadObjects({ file, columns: ['customer_id', 'rfm_segment'], rowFormat: 'object', compressors: COMPRESSORS });
+    for (const row of rows) {
+      const id = String(row.customer_id);
+      tiers.set(id, tier);
+      if (typeof row.rfm_segment === 'string') rfmSegments.set(id, row.rfm_segment);
+    }
   }
-  return { runDate: previousDate, summary: summary.data, tiers };
+  return { runDate: previousDate, summary: summary.data, tiers, rfmSegments };
 };

@@ -31,6 +31,9 @@ import { rejectionExamples, type RejectionReasonExamples } from './rejection-exa
 import { fitModels, modelParameters, scoreCustomers } from './score-customers.js';
 import { segmentAndCompare } from './segment-customers.js';
 import { writeRunTables, type WrittenFile } from './write-tables.js';
+import { writeSummaryDatasets } from './write-summary-datasets.js';
+import { writeAudiences } from './write-audiences.js';
+import { audiencesOf } from '../domain/segments/audiences.js';
 import { REJECTED_COLUMNS } from '../schemas/tables.js';
 
 export const STAGES = ['lock', 'recover', 'query', 'gate', 'model', 'backtest', 'segment', 'write', 'publish'] as const;
@@ -240,13 +243,33 @@ export const runPipeline = async (deps: PipelineDeps, config: RunConfig): Promis
     const run = staged;
     const files = await stage(
       'write',
-      () =>
-        writeRunTables(run, engine, tables, { asOf: runDate, nonPurchaseStatuses: config.nonPurchaseStatuses }, {
+      async () => [
+        ...(await writeRunTables(run, engine, tables, { asOf: runDate, nonPurchaseStatuses: config.nonPurchaseStatuses }, {
           customers: query.customers,
           scored,
           segments: segmented.columns,
           rejected: query.rejected,
-        }),
+        })),
+        ...(await writeSummaryDatasets(run, tables, runDate, segmented.summary, {
+          movers: segmented.movers,
+          previousRunDate: previous?.runDate ?? null,
+          customers: query.customers,
+          scores: scored.scores,
+        })),
+        ...(await writeAudiences(
+          run,
+          runDate,
+          audiencesOf({
+            customerIds: query.customers.customerId,
+            rankingClv: scored.scores.rankingClv,
+            segments: segmented.columns,
+            movers: segmented.movers,
+            actions: config.segments.actions,
+          }),
+          query.customers,
+          scored.scores,
+        )),
+      ],
       (f) => `${f.length} files, ${(f.reduce((s, x) => s + x.bytes, 0) / 1e6).toFixed(1)} MB`,
     );
 

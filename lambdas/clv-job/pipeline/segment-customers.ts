@@ -3,6 +3,7 @@ import type { AcquisitionSettings } from '../domain/acquisition/settings.js';
 import type { JudgedSpend } from '../domain/acquisition/spend.js';
 import type { CustomerScores, CustomerTable } from '../domain/customers.js';
 import { changesSincePreviousRun, tierMigration, type ModelParameter, type RunSnapshot } from '../domain/segments/changes.js';
+import { moversSince, NO_MOVERS } from '../domain/segments/movers.js';
 import { segmentCustomers } from '../domain/segments/segment-customers.js';
 import type { SegmentSettings } from '../domain/segments/settings.js';
 import type { Summary } from '../schemas/summary.js';
@@ -40,8 +41,9 @@ const snapshotOf = (
 });
 
 /**
- * Segments tonight's customers, compares the result with the previous run date's, and adds the
- * acquisition economics (whose warnings join the comparison's in `changes.warnings`).
+ * Segments tonight's customers, compares the result with the previous run date's (tables and
+ * movers), and adds the acquisition economics (whose warnings join the comparison's in
+ * `changes.warnings`).
  */
 export const segmentAndCompare = (input: SegmentInput, previousParameters: (summary: Summary) => Readonly<Record<string, ModelParameter>>) => {
   const { columns, summary } = segmentCustomers(input.customers, input.scores, input.settings, input.asOfDay);
@@ -67,8 +69,10 @@ export const segmentAndCompare = (input: SegmentInput, previousParameters: (summ
     missingLabel: input.settings.channels.missingLabel,
     settings: input.acquisition,
   });
+  const movers = previous ? moversSince(input.customers.customerId, columns.clvTier, columns.rfmSegment, previous) : NO_MOVERS;
   return {
     columns,
+    movers,
     summary: {
       ...tonight,
       cohorts: summary.cohorts,

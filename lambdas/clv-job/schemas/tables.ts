@@ -2,7 +2,7 @@
  * The one definition of the output tables' columns and types. The Parquet writer, the Glue tables
  * of the CDK stack and the tests all read it, so the files and the catalog cannot drift apart.
  */
-export const COLUMN_TYPES = ['string', 'int', 'double', 'date'] as const;
+export const COLUMN_TYPES = ['string', 'int', 'double', 'date', 'boolean'] as const;
 export type ColumnType = (typeof COLUMN_TYPES)[number];
 
 export interface ColumnSpec {
@@ -82,6 +82,84 @@ export const REJECTED_COLUMNS = [
   column('channel', 'string', 'raw text as read'),
   column('status', 'string', 'raw text as read'),
 ] as const satisfies readonly ColumnSpec[];
+
+/**
+ * A Parquet dataset with a Glue table: `<dataset>/run_date=YYYY-MM-DD/part-00000.parquet`,
+ * published with the run (layout.ts `CATALOG_TABLES`; lib/catalog.ts makes its table).
+ */
+export interface TableSpec {
+  readonly description: string;
+  readonly columns: readonly ColumnSpec[];
+}
+
+/** The segmentation schemes, as the summary names their tables (`segments.clv_tiers`, ...). */
+export const SEGMENT_SCHEMES = ['clv_tiers', 'value_loyalty', 'rfm'] as const;
+export type SegmentScheme = (typeof SEGMENT_SCHEMES)[number];
+
+const segmentMeasures = [
+  column('customers', 'int', 'customers in the segment'),
+  column('share', 'double', 'share of all customers'),
+  column('equity', 'double', 'customer equity: sum of the ranking CLV (predicted when the fit is trusted, historical otherwise)'),
+  column('equity_share', 'double', 'share of the total equity'),
+  column('average_clv', 'double', 'equity / customers; 0 for an empty segment'),
+] as const;
+
+/**
+ * Every summary table as a dataset (SPEC "Acquisition economics"): one Parquet file per run date,
+ * its rows the summary's rows, field for field (a column is named as the summary's field).
+ */
+export const SUMMARY_TABLES = {
+  segments: {
+    description: 'Segment tables of the summary (CLV tiers, value x loyalty, RFM), one row per scheme and segment, empty segments included.',
+    columns: [
+      column('scheme', 'string', `the segmentation: ${SEGMENT_SCHEMES.join(', ')} (summary segments.<scheme>)`),
+      column('segment', 'string', 'segment name as in the summary (high, high_value_high_loyalty, Champions, ...)'),
+      ...segmentMeasures,
+      column('actions', 'string', 'the recommended actions of the segment, in order, joined by " | "'),
+    ],
+  },
+  channels: {
+    description: 'Customer equity by acquisition channel (summary channels), one row per channel.',
+    columns: [
+      column('channel', 'string', 'acquisition channel; customers without one share the configured label, "(none)" by default'),
+      ...segmentMeasures,
+      column('revenue', 'double', 'revenue to date: sum of total_revenue'),
+      column('repeat_rate', 'double', "share of the channel's customers with at least one repeat purchase day"),
+      column('mean_probability_alive', 'double', 'mean P(alive); null when the predictive fit failed'),
+      column('below_average', 'boolean', 'average CLV below the average over all customers'),
+    ],
+  },
+  cohorts: {
+    description: 'Acquisition cohorts by month (summary cohorts), one row per cohort.',
+    columns: [
+      column('cohort', 'string', 'acquisition month, YYYY-MM'),
+      column('age_months', 'int', "whole calendar months from the cohort's month to the as-of month"),
+      column('customers', 'int', 'customers acquired in the month'),
+      column('share', 'double', 'share of all customers'),
+      column('revenue', 'double', 'revenue to date: sum of total_revenue'),
+      column('equity', 'double', 'sum of the ranking CLV'),
+      column('equity_share', 'double', 'share of the total equity'),
+      column('average_clv', 'double', 'equity / customers'),
+      column('repeat_rate', 'double', 'share of the cohort with at least one repeat purchase day'),
+      column('mean_probability_alive', 'double', 'mean P(alive); null when the predictive fit failed'),
+    ],
+  },
+  movers: {
+    description: 'Customers who since the previous published run entered or left the high CLV tier or became At Risk, one row per customer and movement; empty on a first run.',
+    columns: [
+      column('customer_id', 'string', 'customer identifier'),
+      column('movement', 'string', 'entered_high, left_high or became_at_risk'),
+      column('previous_segment', 'string', "the previous run's segment (CLV tier, or RFM segment for became_at_risk); null for a customer new since then"),
+      column('current_segment', 'string', "tonight's segment in the same scheme"),
+      column('predicted_clv', 'double', "tonight's predicted CLV; null when the predictive fit failed"),
+      column('probability_alive', 'double', "tonight's P(alive); null when the predictive fit failed"),
+      column('previous_run_date', 'date', 'the run date compared with'),
+    ],
+  },
+} as const satisfies Record<string, TableSpec>;
+export type SummaryDataset = keyof typeof SUMMARY_TABLES;
+/** The summary datasets, in the order they are written and catalogued. */
+export const SUMMARY_DATASETS = Object.keys(SUMMARY_TABLES) as SummaryDataset[];
 
 /** Raw input columns of the orders export, all read as strings (the Glue orders table too). */
 export const ORDER_COLUMNS = ['order_id', 'customer_id', 'order_date', 'amount', 'channel', 'status'] as const;

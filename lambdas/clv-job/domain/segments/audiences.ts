@@ -1,0 +1,124 @@
+import { SEGMENT_SCHEMES, type SegmentScheme } from '../../schemas/tables.js';
+import type { CustomerSegments } from '../customers.js';
+import type { ActionsTable } from './actions.js';
+import { AT_RISK_SEGMENT, MOVEMENTS, type MoverRows } from './movers.js';
+import { RFM_SEGMENTS } from './rfm.js';
+import { TIER_ORDER } from './tiers.js';
+import { VALUE_LOYALTY_CELLS } from './value-loyalty.js';
+
+/**
+ * Audiences for activation: the customers of each segment, as a CRM or email tool imports them
+ * (pipeline/write-audiences.ts writes one CSV each). Pure: which customers, in which order, under
+ * which file name, with which recommended actions.
+ *
+ * Schemes: the three segmentations (every customer is in exactly one audience of each, empty
+ * segments included, so a sync finds the same files every night) and `movers` (one audience per
+ * movement, see movers.ts). Order within an audience: ranking CLV descending (predicted CLV when
+ * the fit is trusted, historical otherwise), then customer id (UTF-16 code units), so the most
+ * valuable come first and the same data gives the same file.
+ */
+export const AUDIENCE_SCHEMES = [...SEGMENT_SCHEMES, 'movers'] as const;
+export type AudienceScheme = (typeof AUDIENCE_SCHEMES)[number];
+
+export interface Audience {
+  readonly scheme: AudienceScheme;
+  /** The segment as the summary names it (`high`, `Can't Lose Them`), or the movement. */
+  readonly segment: string;
+  /** `fileSafeName(segment)`: the CSV is `<scheme>/<file>.csv`. */
+  readonly file: string;
+  /** Indexes of the customers, in audience order. */
+  readonly members: Int32Array;
+  /** The recommended actions for customer i (a member). */
+  readonly actionsOf: (i: number) => readonly string[];
+}
+
+/**
+ * A segment name as a file name: lower case, every run of characters other than `a-z` and `0-9`
+ * replaced by one `_`, none at either end (`Can't Lose Them` -> `can_t_lose_them`,
+ * `high_value_high_loyalty` unchanged). Throws for a name with no letter or digit.
+ */
+export const fileSafeName = (segment: string): string => {
+  const safe = segment.toLowerCase().replace(/[^a-z0-9]+/g, '_').replace(/^_+|_+$/g, '');
+  if (safe === '') throw new Error(`segment name ${JSON.stringify(segment)} has no letter or digit to name a file by`);
+  return safe;
+};
+
+/** Customer indexes by ranking CLV descending, then customer id ascending. O(n log n). */
+export const activationOrder = (rankingClv: Float64Array, customerIds: readonly string[]): Int32Array =>
+  Int32Array.from({ length: customerIds.length }, (_, i) => i).sort((a, b) => {
+    const byValue = rankingClv[b]! - rankingClv[a]!;
+    if (byValue !== 0) return byValue;
+    const x = customerIds[a]!;
+    const y = customerIds[b]!;
+    return x < y ? -1 : x > y ? 1 : 0;
+  });
+
+/** `order` split into one list per group, each keeping `order`'s order. `codes[i]` is customer i's group. */
+const splitByGroup = (order: Int32Array, codes: ArrayLike<number>, groups: number): Int32Array[] => {
+  const counts = new Int32Array(groups);
+  for (const i of order) counts[codes[i]!]++;
+  const lists = Array.from(counts, (n) => new Int32Array(n));
+  const filled = new Int32Array(groups);
+  for (const i of order) {
+    const g = codes[i]!;
+    lists[g]![filled[g]!] = i;
+    filled[g]++;
+  }
+  return lists;
+};
+
+/** Group codes of a segment column over the scheme's segment names; an unknown name throws. */
+const codesOf = (values: readonly string[], names: readonly string[], scheme: string): Uint8Array => {
+  const index = new Map(names.map((name, g) => [name, g]));
+  const codes = new Uint8Array(values.length);
+  for (let i = 0; i < values.length; i++) {
+    const g = index.get(values[i]!);
+    if (g === undefined) throw new Error(`customer ${i} has ${scheme} segment ${JSON.stringify(values[i])}, which the scheme does not have`);
+    codes[i] = g;
+  }
+  return codes;
+};
+
+export interface AudienceInput {
+  readonly customerIds: readonly string[];
+  readonly rankingClv: Float64Array;
+  readonly segments: CustomerSegments;
+  readonly movers: MoverRows;
+  readonly actions: ActionsTable;
+}
+
+/**
+ * Every audience of the run: CLV tiers, value x loyalty cells and RFM segments in their summary
+ * order (a scheme the run has no column for is left out), then the movements. A movers audience's
+ * actions are those of the customer's current segment (the high tier's for `entered_high`, the
+ * new tier's for `left_high`, At Risk's for `became_at_risk`). O(n log n) for the order, then O(n)
+ * per scheme.
+ */
+export const audiencesOf = (input: AudienceInput): Audience[] => {
+  const { customerIds, segments, actions } = input;
+  const order = activationOrder(input.rankingClv, customerIds);
+  const schemes: { scheme: SegmentScheme; names: readonly string[]; values: readonly string[] | null; actions: Readonly<Record<string, readonly string[]>> }[] = [
+    { scheme: 'clv_tiers', names: TIER_ORDER, values: segments.clvTier, actions: actions.clvTiers },
+    { scheme: 'value_loyalty', names: VALUE_LOYALTY_CELLS, values: segments.valueLoyalty, actions: actions.valueLoyalty },
+    { scheme: 'rfm', names: RFM_SEGMENTS, values: segments.rfmSegment, actions: actions.rfm },
+  ];
+  const out: Audience[] = [];
+  for (const { scheme, names, values, actions: table } of schemes) {
+    if (values === null) continue;
+    const lists = splitByGroup(order, codesOf(values, names, scheme), names.length);
+    names.forEach((segment, g) => {
+      const list = table[segment] ?? [];
+      out.push({ scheme, segment, file: fileSafeName(segment), members: lists[g]!, actionsOf: () => list });
+    });
+  }
+  const { movers } = input;
+  const tierActions = (i: number): readonly string[] => actions.clvTiers[segments.clvTier[i]!];
+  for (const movement of MOVEMENTS) {
+    const moved = new Uint8Array(customerIds.length);
+    for (let k = 0; k < movers.size; k++) if (movers.movement[k] === movement) moved[movers.customer[k]!] = 1;
+    const members = order.filter((i) => moved[i] === 1);
+    const actionsOf = movement === 'became_at_risk' ? () => actions.rfm[AT_RISK_SEGMENT] : tierActions;
+    out.push({ scheme: 'movers', segment: movement, file: fileSafeName(movement), members, actionsOf });
+  }
+  return out;
+};

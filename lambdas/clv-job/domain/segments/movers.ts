@@ -1,0 +1,77 @@
+import type { Tier } from '../../schemas/tables.js';
+import type { RfmSegment } from './rfm.js';
+
+/**
+ * Movers: the customers lifecycle campaigns trigger on, since the previous published run. Pure:
+ * the pipeline reads the previous run's customers (their tier and RFM segment) and hands them in.
+ *
+ * - `entered_high`: in the high CLV tier tonight, not in it before (a customer new since the
+ *   previous run included: `previous_segment` is null);
+ * - `left_high`: in the high tier before, in another tier tonight (a previous customer missing
+ *   tonight is no mover: nothing scores them; the tier migration counts them as "absent");
+ * - `became_at_risk`: in the RFM segment "At Risk" tonight, not before (new customers included);
+ *   only when the previous run's RFM segments could be read.
+ * A customer may make two movements (left high and became At Risk): one row each.
+ */
+export const MOVEMENTS = ['entered_high', 'left_high', 'became_at_risk'] as const;
+export type Movement = (typeof MOVEMENTS)[number];
+
+/** The RFM segment whose newcomers `became_at_risk` lists. */
+export const AT_RISK_SEGMENT = 'At Risk' satisfies RfmSegment;
+
+/** What the previous run said of each customer, by customer id. */
+export interface PreviousSegments {
+  readonly tiers: ReadonlyMap<string, Tier>;
+  /** Null when the previous run's RFM segments could not be read: no `became_at_risk` then. */
+  readonly rfmSegments: ReadonlyMap<string, string> | null;
+}
+
+/** Mover rows as columns: row k is customer `customer[k]` (an index into tonight's customers). */
+export interface MoverRows {
+  readonly size: number;
+  readonly customer: Int32Array;
+  readonly movement: readonly Movement[];
+  readonly previousSegment: readonly (string | null)[];
+  readonly currentSegment: readonly string[];
+}
+
+/**
+ * Tonight's customers (ids, tiers and RFM segments, index-aligned) against the previous run's.
+ * Rows come movement by movement, in customer order within each. O(n) map look-ups.
+ */
+export const moversSince = (
+  customerIds: readonly string[],
+  tiers: readonly Tier[],
+  rfmSegments: readonly string[] | null,
+  previous: PreviousSegments,
+): MoverRows => {
+  const customer: number[] = [];
+  const movement: Movement[] = [];
+  const previousSegment: (string | null)[] = [];
+  const currentSegment: string[] = [];
+  const add = (i: number, move: Movement, before: string | null, now: string): void => {
+    customer.push(i);
+    movement.push(move);
+    previousSegment.push(before);
+    currentSegment.push(now);
+  };
+  for (let i = 0; i < customerIds.length; i++) {
+    const before = previous.tiers.get(customerIds[i]!) ?? null;
+    if (tiers[i] === 'high' && before !== 'high') add(i, 'entered_high', before, 'high');
+  }
+  for (let i = 0; i < customerIds.length; i++) {
+    const before = previous.tiers.get(customerIds[i]!);
+    if (before === 'high' && tiers[i] !== 'high') add(i, 'left_high', before, tiers[i]!);
+  }
+  if (rfmSegments !== null && previous.rfmSegments !== null) {
+    for (let i = 0; i < customerIds.length; i++) {
+      if (rfmSegments[i] !== AT_RISK_SEGMENT) continue;
+      const before = previous.rfmSegments.get(customerIds[i]!) ?? null;
+      if (before !== AT_RISK_SEGMENT) add(i, 'became_at_risk', before, AT_RISK_SEGMENT);
+    }
+  }
+  return { size: customer.length, customer: Int32Array.from(customer), movement, previousSegment, currentSegment };
+};
+
+/** No previous run: no movers (the dataset is written all the same, with its columns). */
+export const NO_MOVERS: MoverRows = { size: 0, customer: new Int32Array(0), movement: [], previousSegment: [], currentSegment: [] };

@@ -1,0 +1,103 @@
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { DEFAULT_ACTIONS } from '../../../lambdas/clv-job/domain/segments/actions.js';
+import { activationOrder, audiencesOf, fileSafeName } from '../../../lambdas/clv-job/domain/segments/audiences.js';
+import { moversSince, NO_MOVERS } from '../../../lambdas/clv-job/domain/segments/movers.js';
+import { RFM_SEGMENTS } from '../../../lambdas/clv-job/domain/segments/rfm.js';
+import { TIER_ORDER } from '../../../lambdas/clv-job/domain/segments/tiers.js';
+import { VALUE_LOYALTY_CELLS } from '../../../lambdas/clv-job/domain/segments/value-loyalty.js';
+import type { CustomerSegments } from '../../../lambdas/clv-job/domain/customers.js';
+import type { Tier } from '../../../lambdas/clv-job/schemas/tables.js';
+
+const segmentsOf = (tiers: Tier[], cells: string[], rfm: string[]): CustomerSegments => ({
+  clvTier: tiers,
+  valueLoyalty: cells,
+  rfmR: null,
+  rfmF: null,
+  rfmM: null,
+  rfmScore: null,
+  rfmSegment: rfm,
+});
+
+describe('file-safe segment names', () => {
+  it.each([
+    ['high', 'high'],
+    ['high_value_low_loyalty', 'high_value_low_loyalty'],
+    ["Can't Lose Them", 'can_t_lose_them'],
+    ['At Risk', 'at_risk'],
+    ['About To Sleep', 'about_to_sleep'],
+    ['  (none) / Süd ', 'none_s_d'],
+  ])('%j is the file %j', (segment, file) => {
+    expect(fileSafeName(segment)).toBe(file);
+  });
+
+  it('refuses a name with no letter or digit, naming it', () => {
+    expect(() => fileSafeName('--')).toThrow('"--"');
+  });
+
+  it('gives every segment of every scheme its own file name', () => {
+    for (const names of [TIER_ORDER, VALUE_LOYALTY_CELLS, RFM_SEGMENTS]) expect(new Set(names.map(fileSafeName)).size).toBe(names.length);
+  });
+});
+
+describe('the activation order', () => {
+  it('puts the highest CLV first, ties by customer id, whatever the input order', () => {
+    const ids = ['b', 'a', 'c', 'd'];
+    const clv = Float64Array.from([5, 5, 9, 0]);
+
+    expect(Array.from(activationOrder(clv, ids), (i) => ids[i])).toEqual(['c', 'a', 'b', 'd']);
+  });
+});
+
+describe('audiences', () => {
+  it('puts every customer in exactly one audience of each segmentation, every segment listed even when empty, in activation order', () => {
+    fc.assert(
+      fc.property(
+        fc.array(fc.record({ clv: fc.double({ min: 0, max: 1e6, noNaN: true }), tier: fc.constantFrom(...TIER_ORDER), cell: fc.constantFrom(...VALUE_LOYALTY_CELLS), rfm: fc.constantFrom(...RFM_SEGMENTS) }), { maxLength: 60 }),
+        (customers) => {
+          const ids = customers.map((_, i) => `C${i}`);
+          const audiences = audiencesOf({
+            customerIds: ids,
+            rankingClv: Float64Array.from(customers, (c) => c.clv),
+            segments: segmentsOf(customers.map((c) => c.tier), customers.map((c) => c.cell), customers.map((c) => c.rfm)),
+            movers: NO_MOVERS,
+            actions: DEFAULT_ACTIONS,
+          });
+          const field = { clv_tiers: 'tier', value_loyalty: 'cell', rfm: 'rfm' } as const;
+          for (const [scheme, names] of [['clv_tiers', TIER_ORDER], ['value_loyalty', VALUE_LOYALTY_CELLS], ['rfm', RFM_SEGMENTS]] as const) {
+            const ofScheme = audiences.filter((a) => a.scheme === scheme);
+            expect(ofScheme.map((a) => a.segment)).toEqual([...names]);
+            const members = ofScheme.flatMap((a) => Array.from(a.members));
+            expect(members.sort((x, y) => x - y)).toEqual(ids.map((_, i) => i));
+            for (const a of ofScheme) {
+              for (const i of a.members) expect(customers[i]![field[scheme]]).toBe(a.segment);
+              for (let k = 1; k < a.members.length; k++) expect(customers[a.members[k - 1]!]!.clv).toBeGreaterThanOrEqual(customers[a.members[k]!]!.clv);
+            }
+          }
+        },
+      ),
+    );
+  });
+
+  it('makes one audience per movement, with the actions of the segment each mover is in now', () => {
+    const ids = ['up', 'down', 'risk'];
+    const tiers: Tier[] = ['high', 'mid', 'low'];
+    const rfm = ['Champions', 'Need Attention', 'At Risk'];
+    const movers = moversSince(ids, tiers, rfm, {
+      tiers: new Map<string, Tier>([['up', 'low'], ['down', 'high'], ['risk', 'low']]),
+      rfmSegments: new Map([['risk', 'Hibernating']]),
+    });
+
+    const audiences = audiencesOf({ customerIds: ids, rankingClv: Float64Array.from([3, 2, 1]), segments: segmentsOf(tiers, ['a', 'b', 'c'].map(() => VALUE_LOYALTY_CELLS[0]), rfm), movers, actions: DEFAULT_ACTIONS });
+    const moverAudiences = audiences.filter((a) => a.scheme === 'movers');
+
+    expect(moverAudiences.map((a) => [a.file, Array.from(a.members, (i) => ids[i])])).toEqual([
+      ['entered_high', ['up']],
+      ['left_high', ['down']],
+      ['became_at_risk', ['risk']],
+    ]);
+    expect(moverAudiences[0]!.actionsOf(0)).toEqual(DEFAULT_ACTIONS.clvTiers.high);
+    expect(moverAudiences[1]!.actionsOf(1)).toEqual(DEFAULT_ACTIONS.clvTiers.mid);
+    expect(moverAudiences[2]!.actionsOf(2)).toEqual(DEFAULT_ACTIONS.rfm['At Risk']);
+  });
+});
