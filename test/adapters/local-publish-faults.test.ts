@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { LocalFolderStore } from '../../lambdas/clv-job/adapters/local-folder-store.js';
 import { PublishError } from '../../lambdas/clv-job/errors.js';
+import { SUMMARY_DATASETS } from '../../lambdas/clv-job/schemas/tables.js';
 import { faultPlan, faultyFs } from '../support/fault-fs.js';
 import { tempDir } from '../support/files.js';
 import { RUN_DATE, bundleChild, leftovers, runChild, seenLocally, stageVersion, writeVersionTo, type NightVersion } from '../support/publish-faults.js';
@@ -129,10 +130,10 @@ describe('the local folder store under faults', () => {
           if (!existsSync(path)) continue; // a link that leads nowhere: not part of this version
           if (statSync(path).isDirectory()) walk(path);
           else if (name === 'summary.json') seen.push(`summary:${(JSON.parse(readFileSync(path, 'utf8')) as { run_id: string }).run_id}`);
-          else if (name.endsWith('.parquet')) seen.push(`${path.slice(root.length)}:${readFileSync(path).includes(Buffer.from('new')) ? 'new' : 'old'}`);
+          else if (name.endsWith('.parquet') || name.endsWith('.csv')) seen.push(`${path.slice(root.length)}:${readFileSync(path).includes(Buffer.from('new')) ? 'new' : 'old'}`);
         }
       };
-      for (const dataset of ['customers', 'rejected', 'summary']) walk(join(root, dataset));
+      for (const dataset of ['customers', 'rejected', ...SUMMARY_DATASETS, 'audiences', 'summary']) walk(join(root, dataset));
       return seen.sort().join(' ');
     };
     const oldView = look();

@@ -58,7 +58,7 @@ export const versionFiles = async (version: NightVersion, runDate = RUN_DATE): P
 };
 
 /** The one audience file of a test version. */
-const audienceKey = (runDate: string): string => `audiences/run_date=${runDate}/clv_tiers/high.csv`;
+const audienceKey = (runDate: string): string => `audiences/run_date=${runDate}/clv_tier/high.csv`;
 
 /** Writes a version's files into a folder a child process stages from. */
 export const writeVersionTo = async (dir: string, version: NightVersion, runDate = RUN_DATE): Promise<void> => {

@@ -3,7 +3,8 @@ import type { MoverRows } from '../domain/segments/movers.js';
 import { datasetPartition } from '../layout.js';
 import type { ColumnValues, StagedRun, TableWriter } from '../ports.js';
 import type { Summary } from '../schemas/summary.js';
-import { SEGMENT_SCHEMES, SUMMARY_TABLES, type SummaryDataset } from '../schemas/tables.js';
+import { CHANNEL_SEGMENT_SCHEMES, type ChannelSegmentScheme } from '../domain/acquisition/channel-segments.js';
+import { SUMMARY_TABLES, type SummaryDataset } from '../schemas/tables.js';
 import type { WrittenFile } from './write-tables.js';
 
 /** The separator of a segment's actions in the `actions` column (a `;` or `,` is common inside an action). */
@@ -12,7 +13,20 @@ export const ACTIONS_SEPARATOR = ' | ';
 type Row = Readonly<Record<string, unknown>>;
 
 /** The summary sections the datasets are made of (the run writes them before it assembles the summary). */
-export type SummarySections = Pick<Summary, 'segments' | 'channels' | 'cohorts'>;
+export type SummarySections = Pick<Summary, 'segments' | 'channels' | 'cohorts' | 'acquisition' | 'acquisition_cohorts' | 'channel_segments' | 'churn'>;
+
+/** Where each scheme's table sits in the summary's `segments`. */
+const SEGMENT_TABLE: Record<ChannelSegmentScheme, keyof Summary['segments']> = { clv_tier: 'clv_tiers', value_loyalty: 'value_loyalty', rfm: 'rfm' };
+
+/** The spend fields the summary leaves out without a spend input: null in the dataset, whose columns are fixed. */
+const SPEND_FIELDS = ['spend', 'cac', 'ltv_to_cac', 'payback_months', 'below_ltv_to_cac_line', 'ltv_to_cac_falling'] as const;
+
+/** An acquisition row with every spend field present (null where the summary leaves it out) and `spend_input`. */
+const withSpendColumns = (row: Row): Row => ({
+  ...Object.fromEntries(SPEND_FIELDS.map((field) => [field, null])),
+  ...row,
+  spend_input: 'spend' in row,
+});
 
 /**
  * The rows of each summary dataset, taken from the summary's own sections so that the dataset and
@@ -20,9 +34,15 @@ export type SummarySections = Pick<Summary, 'segments' | 'channels' | 'cohorts'>
  * the three segment tables under a `scheme` column, their action lists joined by ACTIONS_SEPARATOR.
  */
 export const summaryTableRows = (summary: SummarySections): Record<Exclude<SummaryDataset, 'movers'>, readonly Row[]> => ({
-  segments: SEGMENT_SCHEMES.flatMap((scheme) => summary.segments[scheme].map((row) => ({ scheme, ...row, actions: row.actions.join(ACTIONS_SEPARATOR) }))),
+  segments: CHANNEL_SEGMENT_SCHEMES.flatMap((scheme) =>
+    summary.segments[SEGMENT_TABLE[scheme]].map((row) => ({ scheme, ...row, actions: row.actions.join(ACTIONS_SEPARATOR) })),
+  ),
   channels: summary.channels,
   cohorts: summary.cohorts,
+  acquisition: summary.acquisition.map(withSpendColumns),
+  acquisition_cohorts: summary.acquisition_cohorts.map(withSpendColumns),
+  channel_segments: summary.channel_segments,
+  churn: summary.churn,
 });
 
 /** Row objects as the table's columns; a column the rows lack is a programming error, never a silent null. */
@@ -55,7 +75,8 @@ export interface MoversInput {
 }
 
 /**
- * Every summary table as a Parquet dataset (`segments`, `channels`, `cohorts`) and the movers,
+ * Every summary table as a Parquet dataset (SUMMARY_TABLES: segments, channels, cohorts, the
+ * acquisition tables, channel x segment, churn) and the movers,
  * one file each under the run's location, published with the run.
  */
 export const writeSummaryDatasets = async (run: StagedRun, tables: TableWriter, runDate: string, summary: SummarySections, movers: MoversInput): Promise<WrittenFile[]> => {

@@ -92,16 +92,29 @@ export interface TableSpec {
   readonly columns: readonly ColumnSpec[];
 }
 
-/** The segmentation schemes, as the summary names their tables (`segments.clv_tiers`, ...). */
-export const SEGMENT_SCHEMES = ['clv_tiers', 'value_loyalty', 'rfm'] as const;
-export type SegmentScheme = (typeof SEGMENT_SCHEMES)[number];
-
 const segmentMeasures = [
   column('customers', 'int', 'customers in the segment'),
   column('share', 'double', 'share of all customers'),
   column('equity', 'double', 'customer equity: sum of the ranking CLV (predicted when the fit is trusted, historical otherwise)'),
   column('equity_share', 'double', 'share of the total equity'),
   column('average_clv', 'double', 'equity / customers; 0 for an empty segment'),
+] as const;
+
+/** What an acquired customer is worth (summary-acquisition.ts `valueShape`), per channel or channel x month. */
+const acquiredValue = [
+  column('customers_acquired', 'int', 'customers acquired'),
+  column('realised_value_per_customer', 'double', 'margin x revenue to date per customer acquired; null when nobody was acquired'),
+  column('predicted_clv_per_customer', 'double', 'predicted CLV over the horizon per customer acquired; null without a trusted fit or without customers'),
+  column('ltv_per_customer', 'double', 'realised_value_per_customer + predicted_clv_per_customer; null without customers'),
+  column('repeat_rate', 'double', 'share of the acquired customers with a repeat purchase day to date'),
+  column('value_3m', 'double', 'realised revenue per acquired customer in the first 3 calendar months (cohorts at least 3 months old); null when none is'),
+  column('value_6m', 'double', 'the same over 6 months'),
+  column('value_12m', 'double', 'the same over 12 months'),
+  column('repeat_rate_3m', 'double', 'share with a repeat purchase day within the first 3 calendar months; null when no cohort is old enough'),
+  column('spend', 'double', 'marketing spend; null without a spend row for it, and without a spend input (spend_input false)'),
+  column('cac', 'double', 'spend / customers_acquired; null without spend or customers'),
+  column('ltv_to_cac', 'double', 'ltv_per_customer / cac; null when cac is null or 0'),
+  column('payback_months', 'int', 'calendar months until the realised value per customer reaches the CAC; null when not reached or without a CAC'),
 ] as const;
 
 /**
@@ -112,7 +125,7 @@ export const SUMMARY_TABLES = {
   segments: {
     description: 'Segment tables of the summary (CLV tiers, value x loyalty, RFM), one row per scheme and segment, empty segments included.',
     columns: [
-      column('scheme', 'string', `the segmentation: ${SEGMENT_SCHEMES.join(', ')} (summary segments.<scheme>)`),
+      column('scheme', 'string', 'the segmentation: clv_tier, value_loyalty or rfm (summary segments.clv_tiers, .value_loyalty, .rfm)'),
       column('segment', 'string', 'segment name as in the summary (high, high_value_high_loyalty, Champions, ...)'),
       ...segmentMeasures,
       column('actions', 'string', 'the recommended actions of the segment, in order, joined by " | "'),
@@ -142,6 +155,53 @@ export const SUMMARY_TABLES = {
       column('average_clv', 'double', 'equity / customers'),
       column('repeat_rate', 'double', 'share of the cohort with at least one repeat purchase day'),
       column('mean_probability_alive', 'double', 'mean P(alive); null when the predictive fit failed'),
+    ],
+  },
+  acquisition: {
+    description: 'What an acquired customer is worth per acquisition channel and, with a spend input, what it cost (summary acquisition), one row per channel.',
+    columns: [
+      column('channel', 'string', 'acquisition channel'),
+      ...acquiredValue,
+      column('first_cohort', 'string', "the channel's oldest acquisition month, YYYY-MM; null without customers"),
+      column('last_cohort', 'string', "the channel's newest acquisition month, YYYY-MM; null without customers"),
+      column('mean_age_months', 'double', 'mean age in whole calendar months of the acquired customers; null without customers'),
+      column('below_ltv_to_cac_line', 'boolean', 'ltv_to_cac below the configured line (acquisition.ltvToCacLine); null without a spend input'),
+      column('ltv_to_cac_falling', 'boolean', "the channel's recent cohorts return less per unit of CAC than its earlier ones; null without a spend input"),
+      column('spend_input', 'boolean', 'whether the run had a spend input: without one every spend column is null (the summary leaves them out)'),
+    ],
+  },
+  acquisition_cohorts: {
+    description: 'The same per acquisition channel and acquisition month (summary acquisition_cohorts).',
+    columns: [
+      column('channel', 'string', 'acquisition channel'),
+      column('cohort', 'string', 'acquisition month, YYYY-MM'),
+      column('age_months', 'int', "whole calendar months from the cohort's month to the as-of month"),
+      ...acquiredValue,
+      column('spend_input', 'boolean', 'whether the run had a spend input: without one every spend column is null'),
+    ],
+  },
+  channel_segments: {
+    description: 'Customers and equity of each acquisition channel in each segment of each scheme, against the overall mix (summary channel_segments).',
+    columns: [
+      column('channel', 'string', 'acquisition channel'),
+      column('scheme', 'string', 'the segmentation: clv_tier, value_loyalty or rfm'),
+      column('segment', 'string', 'segment name'),
+      column('customers', 'int', "the channel's customers in the segment"),
+      column('equity', 'double', 'their ranking CLV, summed'),
+      column('channel_share', 'double', "share of the channel's customers in the segment"),
+      column('overall_share', 'double', 'share of all customers in the segment'),
+      column('representation_index', 'double', 'channel_share / overall_share (above 1 over-represented); null for a segment empty overall'),
+    ],
+  },
+  churn: {
+    description: 'Churn risk per segment of each scheme (summary churn).',
+    columns: [
+      column('scheme', 'string', 'the segmentation: clv_tier, value_loyalty or rfm'),
+      column('segment', 'string', 'segment name'),
+      column('customers', 'int', 'customers in the segment'),
+      column('at_risk_customers', 'int', 'customers with P(alive) below 0.5; null without a trusted fit'),
+      column('at_risk_share', 'double', 'at_risk_customers / customers; null without a trusted fit'),
+      column('expected_customers_lost', 'double', 'sum of 1 - P(alive) over the segment; null without a trusted fit'),
     ],
   },
   movers: {

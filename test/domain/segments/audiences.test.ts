@@ -63,8 +63,8 @@ describe('audiences', () => {
             movers: NO_MOVERS,
             actions: DEFAULT_ACTIONS,
           });
-          const field = { clv_tiers: 'tier', value_loyalty: 'cell', rfm: 'rfm' } as const;
-          for (const [scheme, names] of [['clv_tiers', TIER_ORDER], ['value_loyalty', VALUE_LOYALTY_CELLS], ['rfm', RFM_SEGMENTS]] as const) {
+          const field = { clv_tier: 'tier', value_loyalty: 'cell', rfm: 'rfm' } as const;
+          for (const [scheme, names] of [['clv_tier', TIER_ORDER], ['value_loyalty', VALUE_LOYALTY_CELLS], ['rfm', RFM_SEGMENTS]] as const) {
             const ofScheme = audiences.filter((a) => a.scheme === scheme);
             expect(ofScheme.map((a) => a.segment)).toEqual([...names]);
             const members = ofScheme.flatMap((a) => Array.from(a.members));

@@ -1,4 +1,4 @@
-import { SEGMENT_SCHEMES, type SegmentScheme } from '../../schemas/tables.js';
+import { CHANNEL_SEGMENT_SCHEMES, type ChannelSegmentScheme } from '../acquisition/channel-segments.js';
 import type { CustomerSegments } from '../customers.js';
 import type { ActionsTable } from './actions.js';
 import { AT_RISK_SEGMENT, MOVEMENTS, type MoverRows } from './movers.js';
@@ -11,13 +11,13 @@ import { VALUE_LOYALTY_CELLS } from './value-loyalty.js';
  * (pipeline/write-audiences.ts writes one CSV each). Pure: which customers, in which order, under
  * which file name, with which recommended actions.
  *
- * Schemes: the three segmentations (every customer is in exactly one audience of each, empty
+ * Schemes: the three segmentations, named as the channel x segment map names them (every customer is in exactly one audience of each, empty
  * segments included, so a sync finds the same files every night) and `movers` (one audience per
  * movement, see movers.ts). Order within an audience: ranking CLV descending (predicted CLV when
  * the fit is trusted, historical otherwise), then customer id (UTF-16 code units), so the most
  * valuable come first and the same data gives the same file.
  */
-export const AUDIENCE_SCHEMES = [...SEGMENT_SCHEMES, 'movers'] as const;
+export const AUDIENCE_SCHEMES = [...CHANNEL_SEGMENT_SCHEMES, 'movers'] as const;
 export type AudienceScheme = (typeof AUDIENCE_SCHEMES)[number];
 
 export interface Audience {
@@ -97,8 +97,8 @@ export interface AudienceInput {
 export const audiencesOf = (input: AudienceInput): Audience[] => {
   const { customerIds, segments, actions } = input;
   const order = activationOrder(input.rankingClv, customerIds);
-  const schemes: { scheme: SegmentScheme; names: readonly string[]; values: readonly string[] | null; actions: Readonly<Record<string, readonly string[]>> }[] = [
-    { scheme: 'clv_tiers', names: TIER_ORDER, values: segments.clvTier, actions: actions.clvTiers },
+  const schemes: { scheme: ChannelSegmentScheme; names: readonly string[]; values: readonly string[] | null; actions: Readonly<Record<string, readonly string[]>> }[] = [
+    { scheme: 'clv_tier', names: TIER_ORDER, values: segments.clvTier, actions: actions.clvTiers },
     { scheme: 'value_loyalty', names: VALUE_LOYALTY_CELLS, values: segments.valueLoyalty, actions: actions.valueLoyalty },
     { scheme: 'rfm', names: RFM_SEGMENTS, values: segments.rfmSegment, actions: actions.rfm },
   ];
