@@ -71,6 +71,7 @@ describe('the Parquet table writer, read back by DuckDB', () => {
     ['dates', 'date', true, (i: number) => (i % 17 === 0 ? null : 19_000 + (i % 200))],
     ['doubles with nulls', 'double', false, (i: number) => (i % 3 === 0 ? null : i / 7 - 1000)],
     ['a column of nulls only', 'double', false, () => null],
+    ['booleans with nulls (bit-packed, eight to a byte)', 'boolean', false, (i: number) => (i % 6 === 0 ? null : (i * 7919) % 3 === 1)],
   ] as const)('round-trips %s exactly over two row groups, read by DuckDB and by hyparquet', async (_, type, dictionary, value) => {
     const path = join(await tempDir(), 'c.parquet');
     const rows = ROW_GROUP_SIZE + 1_234;
