@@ -13,7 +13,7 @@ import { CUSTOMER_COLUMNS, PATTERN_SCORE_COLUMNS, REJECTED_COLUMNS, SEGMENT_COLU
 import scoredCustomers from '../sql/scored-customers.sql';
 
 /** DuckDB's names of the contract's column types (Parquet INT32, DOUBLE, DATE, UTF8 strings). */
-const DUCK_TYPES: Readonly<Record<ColumnType, string>> = { string: 'VARCHAR', int: 'INTEGER', double: 'DOUBLE', date: 'DATE' };
+const DUCK_TYPES: Readonly<Record<ColumnType, string>> = { string: 'VARCHAR', int: 'INTEGER', double: 'DOUBLE', date: 'DATE', boolean: 'BOOLEAN' };
 
 const sqlString = (value: string): string => `'${value.replaceAll("'", "''")}'`;
 
