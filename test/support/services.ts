@@ -1,5 +1,5 @@
 /**
- * System services some tests need (moto, Chromium, Trino, Python peers). A test file declares what
+ * System services some tests need (moto, Chromium, Trino, Python peers, mpmath for 40-digit references). A test file declares what
  * it needs with `describeWith(service, ...)`: when the service is there the tests run; when it is
  * missing they are skipped, the skip is recorded and `skip-notice-reporter.ts` ends the run with one
  * line naming what was skipped and the command that installs it. Under `CI=true` nothing may skip:
@@ -11,7 +11,7 @@ import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'vitest';
 
-export type Service = 'moto' | 'chromium' | 'trino' | 'lifetimes';
+export type Service = 'moto' | 'chromium' | 'trino' | 'lifetimes' | 'mpmath';
 
 interface Probe {
   /** True when the service can be started or imported here. */
@@ -56,6 +56,7 @@ export const PROBES: Readonly<Record<Service, Probe>> = {
   chromium: { available: () => existsSync(process.env.CHROMIUM_PATH ?? '/usr/bin/chromium'), install: 'bash scripts/install-services.sh chromium' },
   trino: { available: trinoAvailable, install: 'bash scripts/install-services.sh trino' },
   lifetimes: { available: imports('lifetimes'), install: 'bash scripts/install-services.sh lifetimes' },
+  mpmath: { available: imports('mpmath'), install: 'bash scripts/install-services.sh mpmath' },
 };
 
 const checked = new Map<Service, boolean>();

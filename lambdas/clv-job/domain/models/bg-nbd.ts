@@ -14,7 +14,7 @@
  * (arrays of different lengths, negative or non-finite values, tx > T, fractional x) throws a
  * RangeError, because that is a bug upstream rather than a property of the data.
  */
-import { continueHypergeometric, digamma, lbeta, lgamma } from '../math/special.js';
+import { continueHypergeometric, digamma, lbetaRatio, lgammaDifference } from '../math/special.js';
 import { hessianFromGradient, invertSymmetricPositiveDefinite, minimiseBfgs, type ObjectiveWithGradient } from '../math/optimise.js';
 import { CompensatedSum } from '../math/sum.js';
 
@@ -165,13 +165,15 @@ export const compressBgNbdData = (
  *
  *   L = B(a, b+x)/B(a, b) · Γ(r+x) α^r / Γ(r) · [ (α+T)^−(r+x) + δ(x>0) a/(b+x−1) (α+tx)^−(r+x) ]
  *
- * with the bracket summed in log space (log-sum-exp) so neither term under- or overflows.
+ * with the bracket summed in log space (log-sum-exp) so neither term under- or overflows. The
+ * log-gamma and log-beta ratios are taken as differences ({@link lgammaDifference}), and α^r with
+ * each power of α + t as (1 + t/α)^−r: with r or a near 1e8 the plain terms are ~1e9 and cancel.
  */
 const logLikelihoodOne = (r: number, alpha: number, a: number, b: number, x: number, tx: number, T: number): number => {
-  const common = lgamma(r + x) - lgamma(r) + r * Math.log(alpha) + lbeta(a, b + x) - lbeta(a, b);
-  const alive = -(r + x) * Math.log(alpha + T);
+  const common = lgammaDifference(r, x) + lbetaRatio(a, b, x);
+  const alive = -r * Math.log1p(T / alpha) - x * Math.log(alpha + T);
   if (x === 0) return common + alive;
-  const dropped = Math.log(a) - Math.log(b + x - 1) - (r + x) * Math.log(alpha + tx);
+  const dropped = Math.log(a) - Math.log(b + x - 1) - r * Math.log1p(tx / alpha) - x * Math.log(alpha + tx);
   const max = Math.max(alive, dropped);
   return common + max + Math.log1p(Math.exp(-Math.abs(alive - dropped)));
 };
@@ -421,7 +423,8 @@ const makeObjective = (prep: PreparedData): ObjectiveWithGradient => {
     const logAlpha = Math.log(alpha);
     const ll = new CompensatedSum();
 
-    // Terms that depend on T only.
+    // Terms that depend on T only; with the x-only r ln α below, r ln α − r ln(α + T) is taken as
+    // −r log1p(T/α), which does not cancel when α ≫ T.
     let dR = 0;
     let dAlpha = 0;
     for (let j = 0; j < nT; j++) {
@@ -430,7 +433,7 @@ const makeObjective = (prep: PreparedData): ObjectiveWithGradient => {
       logT[j] = lv;
       invT[j] = 1 / v;
       const coef = r * tWeight[j]! + tWeightX[j]!;
-      ll.add(-coef * lv);
+      ll.add(-r * tWeight[j]! * Math.log1p(tValues[j]! / alpha) - tWeightX[j]! * lv);
       dR -= tWeight[j]! * lv;
       dAlpha -= coef / v;
     }
@@ -440,11 +443,9 @@ const makeObjective = (prep: PreparedData): ObjectiveWithGradient => {
       invTx[j] = 1 / v;
     }
 
-    const lgR = lgamma(r);
     const psiR = digamma(r);
     const psiB = digamma(b);
     const psiAB = digamma(a + b);
-    const lbetaAB = lbeta(a, b);
     const logA = Math.log(a);
     let dA = 0;
     let dB = 0;
@@ -454,12 +455,11 @@ const makeObjective = (prep: PreparedData): ObjectiveWithGradient => {
       // Terms that depend on x only.
       const x = xValues[k]!;
       const wx = xWeight[k]!;
-      ll.add(wx * r * logAlpha);
       dR += wx * logAlpha;
       dAlpha += (wx * r) / alpha;
       if (x === 0) continue;
       const psiABx = digamma(a + b + x);
-      ll.add(wx * (lgamma(r + x) - lgR + lbeta(a, b + x) - lbetaAB));
+      ll.add(wx * (lgammaDifference(r, x) + lbetaRatio(a, b, x)));
       dR += wx * (digamma(r + x) - psiR);
       dA += wx * (psiAB - psiABx);
       dB += wx * (digamma(b + x) - psiB + psiAB - psiABx);
@@ -826,18 +826,65 @@ const expectedDirect = (r: number, a: number, b: number, c: number, z: number, l
   return Number.NaN;
 };
 
+/** Terms {@link expectedPositiveSeries} may take: enough for z up to ~1 − 1e−4. */
+const POSITIVE_SERIES_BUDGET = 500_000;
+/** The Euler form's bracket may cancel to this share of its first term before the positive series takes over (~1e−11 error left). */
+const CANCELLATION_LIMIT = 1e-5;
+
+/**
+ * Eq. (9) as a series of positive terms, for r ≤ c = a + b − 1, where the Euler form's two terms
+ * (each of order c φ) cancel to a result of order r: with a small r, or a = 1 and b ≫ r.
+ * Since 2F1(c, a−1; c; z) = (1 − z)^(1−a), the Euler form's bracket c/(a−1) [1 − y 2F1(c − r, a − 1; c; z)]
+ * (y = (1 − z)^(a−1)) equals c y Σ_{n≥1} (a)_(n−1) zⁿ/n! · Q_n with Q_n = 1 − Π_{k<n} (1 − r/(c+k)),
+ * the difference of the two 2F1s term by term. For r ≤ c every factor is in [0, 1), so Q_n ∈ [0, 1]
+ * is accumulated without cancellation (Q_(n+1) = Q_n + P_n r/(c+n), P the product), and every
+ * term is positive. The tail after term n is at most t_n [Q_n ρ/(1−ρ) + P_n r/(c+n) ρ/(1−ρ)²], with
+ * ρ ≥ every later term ratio. NaN beyond {@link POSITIVE_SERIES_BUDGET} terms.
+ */
+const expectedPositiveSeries = (r: number, a: number, c: number, z: number, logY: number): number => {
+  let term = z;
+  let product = 1 - r / c;
+  let q = r / c;
+  let sum = term * q;
+  for (let n = 1; n < POSITIVE_SERIES_BUDGET; n++) {
+    const ratio = ((a + n - 1) * z) / (n + 1);
+    term *= ratio;
+    const step = r / (c + n);
+    q += product * step;
+    product *= 1 - step;
+    sum += term * q;
+    const rho = Math.max(ratio, z);
+    if (term === 0 || (rho < 1 && term * ((q * rho) / (1 - rho) + (product * step * rho) / ((1 - rho) * (1 - rho))) <= 1e-17 * sum)) {
+      return c * Math.exp((a - 1) * logY) * sum;
+    }
+  }
+  return Number.NaN;
+};
+
 /**
  * Eq. (9) through Euler's transformation (see {@link expectedPurchasesWhileAlive}) from
- * ln(1 − z) = −ln(1 + t/α) and W(z).
+ * ln(1 − z) = −ln(1 + t/α) and W(z); where its two terms cancel (r ≤ c only), the positive series.
  */
-const combine = (a: number, c: number, logY: number, w: number): number => {
+const combine = (r: number, a: number, c: number, z: number, logY: number, w: number): number => {
   const k = a - 1;
   const kL = k * logY;
   const y = Math.exp(kL);
   // 1 − e^(kL) loses digits for small kL; expm1 is only needed there.
   const phi = Math.abs(kL) < 0.5 ? (kL === 0 ? -logY : -Math.expm1(kL) / k) : (1 - y) / k;
-  const value = c * phi - y * w;
-  // The exact value is positive and finite; clamp rounding at t → 0 and guard the impossible.
+  return settle(r, a, c, z, logY, c * phi, y * w);
+};
+
+/**
+ * c φ − y W, the Euler form's value, unless it cancelled beyond {@link CANCELLATION_LIMIT} with
+ * r ≤ c, when {@link expectedPositiveSeries} gives it instead. The exact value is positive and finite:
+ * rounding at t → 0 is clamped to 0.
+ */
+const settle = (r: number, a: number, c: number, z: number, logY: number, first: number, second: number): number => {
+  const value = first - second;
+  if (r <= c && !(value > CANCELLATION_LIMIT * Math.abs(first))) {
+    const positive = expectedPositiveSeries(r, a, c, z, logY);
+    if (Number.isFinite(positive)) return positive;
+  }
   return Number.isFinite(value) && value > 0 ? value : 0;
 };
 
@@ -860,8 +907,13 @@ export const expectedPurchasesWhileAlive = (r: number, alpha: number, a: number,
   const c = a + b - 1;
   const logY = -Math.log1p(u);
   const z = Math.min(u / (1 + u), Z_MAX);
-  if ((a - 1) * logY < EULER_LIMIT) return expectedDirect(r, a, b, c, z, logY);
-  return combine(a, c, logY, evaluateW(c - r, a, c, z));
+  if ((a - 1) * logY < EULER_LIMIT) {
+    const direct = expectedDirect(r, a, b, c, z, logY);
+    // beyond the direct series' budget (r in the hundreds of thousands), the Euler form, whose
+    // (1 − z)^(a−1) W is then negligible next to c φ: E[X(t)] tends to E[1/p] = c/(a − 1) as r grows
+    if (!Number.isNaN(direct)) return direct;
+  }
+  return combine(r, a, c, z, logY, evaluateW(c - r, a, c, z));
 };
 
 /** Series terms tabulated per x: enough for z ≈ 0.95 at x = 0; beyond, the general evaluation takes over. */
@@ -933,14 +985,15 @@ export const makeExpectedPurchasesIfAliveOnGrid = (params: BgNbdParams, times: A
       }
       const z = windows[4 * k]!;
       if (km1 * windows[4 * k + 3]! < EULER_LIMIT) {
-        out[k] = expectedDirect(r + x, a, b + x, c, z, windows[4 * k + 3]!);
-        continue;
+        const direct = expectedDirect(r + x, a, b + x, c, z, windows[4 * k + 3]!);
+        if (!Number.isNaN(direct)) {
+          out[k] = direct;
+          continue;
+        }
       }
       let w = seriesWFromRatios(A, ratios, z);
       if (Number.isNaN(w)) w = evaluateW(A, a, c, z);
-      const value = c * windows[4 * k + 2]! - windows[4 * k + 1]! * w;
-      // The exact value is positive and finite; clamp rounding at t → 0 and guard the impossible.
-      out[k] = Number.isFinite(value) && value > 0 ? value : 0;
+      out[k] = settle(r + x, a, c, z, windows[4 * k + 3]!, c * windows[4 * k + 2]!, windows[4 * k + 1]! * w);
     }
   };
 };

@@ -12,7 +12,7 @@
  * Transaction values are independent of the purchase process, so the model is fitted on repeat
  * buyers only and combined with BG/NBD's expected purchases for CLV.
  */
-import { digamma, lgamma } from '../math/special.js';
+import { digamma, lgamma, lgammaDifference } from '../math/special.js';
 import { hessianFromGradient, invertSymmetricPositiveDefinite, minimiseBfgs, type ObjectiveWithGradient } from '../math/optimise.js';
 import { CompensatedSum } from '../math/sum.js';
 import { DistinctPairs, type FitDiagnostics } from './bg-nbd.js';
@@ -65,19 +65,24 @@ const validateData = (data: GammaGammaData): void => {
 const usable = (data: GammaGammaData, i: number): boolean => data.x[i]! > 0 && data.mx[i]! > 0 && data.weight[i]! > 0;
 
 /**
+ * ln Γ(u + v) − ln Γ(u) − ln Γ(v) = −ln B(u, v), with the larger argument as the base of
+ * {@link lgammaDifference}: at q = 6.6e7 the plain sum of three log-gammas of ~1e9 loses seven digits.
+ */
+const logGammaRatio = (u: number, v: number): number => (u >= v ? lgammaDifference(u, v) - lgamma(v) : lgammaDifference(v, u) - lgamma(u));
+
+/**
  * ln f(m_x | p, q, γ, x), the density of a repeat buyer's mean spend (FHL 2005 JMR, eq. 3 of
  * Fader & Hardie 2013 written for the mean):
  *
  *   f = Γ(px+q) / (Γ(px) Γ(q)) · γ^q · m_x^(px−1) · x^(px) / (γ + m_x x)^(px+q)
+ *
+ * evaluated with s = m_x x as ln Γ-ratio − q log1p(s/γ) − px log1p(γ/s) − ln m_x: the powers of γ,
+ * s and γ + s are of the size of the result only in this grouping.
  */
-const logDensityOne = (p: number, q: number, gamma: number, x: number, mx: number): number =>
-  lgamma(p * x + q) -
-  lgamma(p * x) -
-  lgamma(q) +
-  q * Math.log(gamma) +
-  (p * x - 1) * Math.log(mx) +
-  p * x * Math.log(x) -
-  (p * x + q) * Math.log(gamma + mx * x);
+const logDensityOne = (p: number, q: number, gamma: number, x: number, mx: number): number => {
+  const spend = mx * x;
+  return logGammaRatio(p * x, q) - q * Math.log1p(spend / gamma) - p * x * Math.log1p(gamma / spend) - Math.log(mx);
+};
 
 /**
  * Σ w ln f(m_x | p, q, γ, x) over rows with x > 0 and m_x > 0: the mean-spend likelihood, as
@@ -103,8 +108,7 @@ interface PreparedData {
   readonly rowX: Float64Array;
   readonly rowSpend: Float64Array;
   readonly rowW: Float64Array;
-  /** Σ w x ln m_x + Σ w x ln x, and Σ w ln m_x: the data-only parts of the likelihood. */
-  readonly sumXLogMxX: number;
+  /** Σ w ln m_x: the data-only part of the likelihood. */
   readonly sumLogMx: number;
 }
 
@@ -118,9 +122,7 @@ const prepare = (data: GammaGammaData, moneyScale: number): PreparedData => {
   const xs = new DistinctPairs();
   let xWeight = new Float64Array(64);
   // Plain sums within blocks of 256 rows, compensated across blocks.
-  const a = new CompensatedSum();
   const b = new CompensatedSum();
-  let aBlock = 0;
   let bBlock = 0;
   let totalWeight = 0;
   let k = 0;
@@ -134,12 +136,9 @@ const prepare = (data: GammaGammaData, moneyScale: number): PreparedData => {
     rowW[k] = w;
     totalWeight += w;
     const logMx = Math.log(mx);
-    aBlock += w * x * (logMx + Math.log(x));
     bBlock += w * logMx;
     if ((k & 255) === 255) {
-      a.add(aBlock);
       b.add(bBlock);
-      aBlock = 0;
       bBlock = 0;
     }
     k++;
@@ -151,7 +150,6 @@ const prepare = (data: GammaGammaData, moneyScale: number): PreparedData => {
     }
     xWeight[j] = xWeight[j]! + w;
   }
-  a.add(aBlock);
   b.add(bBlock);
   return {
     totalWeight,
@@ -160,21 +158,20 @@ const prepare = (data: GammaGammaData, moneyScale: number): PreparedData => {
     rowX,
     rowSpend,
     rowW,
-    sumXLogMxX: a.value,
     sumLogMx: b.value,
   };
 };
 
 /**
- * −LL/N and its gradient in θ = (ln p, ln q, ln γ). With s_i = m_x x (total spend):
+ * −LL/N and its gradient in θ = (ln p, ln q, ln γ). With s_i = m_x x (total spend), grouped as in
+ * {@link logDensityOne} so that no two terms cancel when p x, q or γ/s is large:
  *
- *   LL = Σ_x W_x [ln Γ(px+q) − ln Γ(px)] − W ln Γ(q) + W q ln γ + p Σ w x (ln m_x + ln x)
- *        − Σ w ln m_x − Σ w (px + q) ln(γ + s)
- *   ∂/∂p = Σ_x W_x x [ψ(px+q) − ψ(px)] + Σ w x (ln m_x + ln x) − Σ w x ln(γ + s)
- *   ∂/∂q = Σ_x W_x ψ(px+q) − W ψ(q) + W ln γ − Σ w ln(γ + s)
+ *   LL = Σ_x W_x [ln Γ(px+q) − ln Γ(px) − ln Γ(q)] − q Σ w log1p(s/γ) − p Σ w x log1p(γ/s) − Σ w ln m_x
+ *   ∂/∂p = Σ_x W_x x [ψ(px+q) − ψ(px)] − Σ w x log1p(γ/s)
+ *   ∂/∂q = Σ_x W_x [ψ(px+q) − ψ(q)] − Σ w log1p(s/γ)
  *   ∂/∂γ = W q/γ − Σ w (px + q)/(γ + s)
  *
- * so a row costs one log and one division per evaluation.
+ * so a row costs two log1p and three divisions per evaluation.
  */
 const makeObjective = (prep: PreparedData): ObjectiveWithGradient => {
   const W = prep.totalWeight;
@@ -192,50 +189,47 @@ const makeObjective = (prep: PreparedData): ObjectiveWithGradient => {
     const g = Math.exp(theta[2]!);
     // Plain sums within blocks of 256 rows, compensated across blocks: near the optimum the
     // gradient is a difference of sums ~1e4 times larger than itself, so their rounding matters.
-    const xLogSum = new CompensatedSum();
-    const logSum = new CompensatedSum();
-    let xLogBlock = 0;
-    let logBlock = 0;
+    const spendSum = new CompensatedSum();
+    const gammaSum = new CompensatedSum();
+    let spendBlock = 0;
+    let gammaBlock = 0;
     let xInv = 0;
     let inv = 0;
     for (let i = 0; i < rows; i++) {
       const w = rowW[i]!;
       const x = rowX[i]!;
-      const v = g + rowSpend[i]!;
-      const l = w * Math.log(v);
-      const iv = w / v;
-      xLogBlock += x * l;
-      logBlock += l;
+      const spend = rowSpend[i]!;
+      const iv = w / (g + spend);
+      spendBlock += w * Math.log1p(spend / g);
+      gammaBlock += w * x * Math.log1p(g / spend);
       xInv += x * iv;
       inv += iv;
       if ((i & 255) === 255) {
-        xLogSum.add(xLogBlock);
-        logSum.add(logBlock);
-        xLogBlock = 0;
-        logBlock = 0;
+        spendSum.add(spendBlock);
+        gammaSum.add(gammaBlock);
+        spendBlock = 0;
+        gammaBlock = 0;
       }
     }
-    xLogSum.add(xLogBlock);
-    logSum.add(logBlock);
-    const xLog = xLogSum.value;
-    const log = logSum.value;
+    spendSum.add(spendBlock);
+    gammaSum.add(gammaBlock);
+    const spendTerm = spendSum.value;
+    const gammaTerm = gammaSum.value;
     const ll = new CompensatedSum();
-    let dp = prep.sumXLogMxX - xLog;
-    let dq = W * (Math.log(g) - digamma(q)) - log;
+    let dp = -gammaTerm;
+    let dq = -spendTerm;
+    const psiQ = digamma(q);
     for (let k = 0; k < prep.xValues.length; k++) {
       const x = prep.xValues[k]!;
       const wx = prep.xWeight[k]!;
-      ll.add(wx * (lgamma(p * x + q) - lgamma(p * x)));
+      ll.add(wx * logGammaRatio(p * x, q));
       const psi = digamma(p * x + q);
       dp += wx * x * (psi - digamma(p * x));
-      dq += wx * psi;
+      dq += wx * (psi - psiQ);
     }
-    ll.add(-W * lgamma(q));
-    ll.add(W * q * Math.log(g));
-    ll.add(p * prep.sumXLogMxX);
+    ll.add(-q * spendTerm);
+    ll.add(-p * gammaTerm);
     ll.add(-prep.sumLogMx);
-    ll.add(-p * xLog);
-    ll.add(-q * log);
     const dg = (W * q) / g - (p * xInv + q * inv);
     const value = -ll.value / W;
     gradient[0] = (-p * dp) / W;
@@ -385,7 +379,8 @@ const checkParams = (params: GammaGammaParams): void => {
 
 /** Unchecked form of {@link conditionalExpectedOrderValue} for callers that validated their inputs. */
 export const conditionalExpectedOrderValueUnchecked = (p: number, q: number, gamma: number, x: number, mx: number): number =>
-  ((gamma + mx * x) * p) / (p * x + q - 1);
+  // q − 1 first: it is exact for q near 1, where p x + q − 1 would lose p x's digits
+  ((gamma + mx * x) * p) / (p * x + (q - 1));
 
 /**
  * E(M | p, q, γ, m_x, x) = (γ + m_x x) p / (p x + q − 1) (Fader & Hardie 2013, eq. 5): the
