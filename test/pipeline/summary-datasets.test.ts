@@ -17,7 +17,7 @@ import type { Summary } from '../../lambdas/clv-job/schemas/summary.js';
 import { SUMMARY_DATASETS, SUMMARY_TABLES, type ColumnType } from '../../lambdas/clv-job/schemas/tables.js';
 import { CHANNEL_SEGMENT_SCHEMES, type ChannelSegmentScheme } from '../../lambdas/clv-job/domain/acquisition/channel-segments.js';
 import { parquetTypes, queryDuckDb } from '../support/duckdb-reader.js';
-import { sampleData, tempDir, writeText } from '../support/files.js';
+import { repoRoot, sampleData, tempDir, writeText } from '../support/files.js';
 import { createBucket, startMoto, TEST_CREDENTIALS, TEST_REGION, type MotoServer } from '../support/moto-server.js';
 import { runLocal } from '../support/pipeline.js';
 import { describeWith } from '../support/services.js';
@@ -183,6 +183,26 @@ describe('summary datasets and audiences of two nights of the sample', () => {
       expect(ids.sort(), movement).toEqual(movers.filter((m) => m.movement === movement).map((m) => String(m.customer_id)).sort());
     }
   });
+});
+
+describe('the acquisition datasets with a spend input (the sample and its spend file, as npm start runs)', () => {
+  it('hold the summary\'s CAC, LTV:CAC and payback per channel and per channel x month, flagged spend_input, and LTV:CAC = LTV / (spend / customers)', async () => {
+    const out = await tempDir();
+    const { summary } = await runLocal([sampleData], out, { asOf: NIGHT }, { spend: join(repoRoot, 'sample-spend') });
+
+    const acquisition = await datasetRows(out, 'acquisition', NIGHT);
+    const cohorts = await datasetRows(out, 'acquisition_cohorts', NIGHT);
+
+    expect(summary.spend_input).toBeDefined();
+    expect(acquisition).toEqual(summary.acquisition.map((r) => ({ ...r, spend_input: true })));
+    expect(cohorts).toEqual(summary.acquisition_cohorts.map((r) => ({ ...r, spend_input: true })));
+    const priced = acquisition.filter((r) => r.ltv_to_cac !== null);
+    expect(priced.length).toBeGreaterThan(0);
+    for (const r of priced) {
+      const cac = Number(r.spend) / Number(r.customers_acquired);
+      expect(Math.abs(Number(r.ltv_to_cac) - Number(r.ltv_per_customer) / cac) / (Number(r.ltv_per_customer) / cac), String(r.channel)).toBeLessThan(1e-12);
+    }
+  }, 60_000);
 });
 
 describe('audience files with awkward customer ids', () => {
