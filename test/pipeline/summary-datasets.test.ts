@@ -280,5 +280,8 @@ describeWith('moto', 'summary datasets through the stack\'s Glue tables (moto S3
     const audiences = manifest.files.filter((f) => f.key.startsWith(`audiences/run_date=${NIGHT}/`)).map((f) => f.key);
     expect(audiences).toContain(`audiences/run_date=${NIGHT}/rfm/can_t_lose_them.csv`);
     expect(audiences).toHaveLength(3 + 4 + 11 + 3);
+    const object = await s3.send(new GetObjectCommand({ Bucket: BUCKET, Key: `clv/_runs/${runId}/audiences/run_date=${NIGHT}/clv_tier/high.csv` }));
+    expect(object.ContentType).toBe('text/csv; charset=utf-8; header=present');
+    expect((await object.Body!.transformToString()).split('\r\n')[0]).toBe(AUDIENCE_COLUMNS.join(','));
   });
 });

@@ -276,8 +276,15 @@ export class S3Store implements OutputStore {
   }
 }
 
-const contentTypeOf = (key: string): string | undefined =>
-  key.endsWith('.json') ? 'application/json' : key.endsWith('.html') ? 'text/html; charset=utf-8' : key.endsWith('.parquet') ? 'application/vnd.apache.parquet' : undefined;
+/** Content types by extension; an audience CSV says it is RFC 4180 text with a header row, in UTF-8. */
+const CONTENT_TYPES: Readonly<Record<string, string>> = {
+  json: 'application/json',
+  html: 'text/html; charset=utf-8',
+  parquet: 'application/vnd.apache.parquet',
+  csv: 'text/csv; charset=utf-8; header=present',
+};
+
+const contentTypeOf = (key: string): string | undefined => CONTENT_TYPES[/\.([a-z]+)$/.exec(key)?.[1] ?? ''];
 
 class S3StagedRun implements StagedRun {
   /** Uploads not closed yet, with their bodies: a failed run aborts them. */
