@@ -1,8 +1,11 @@
+import { parse } from 'csv-parse/sync';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { RecordFramer, type MalformedProblem } from '../../lambdas/clv-job/ingest/record-framer.js';
 
-type Framed = { line: number; text: string } | { line: number; raw: string; bytes: number; problem: MalformedProblem };
+type Framed = { line: number; text: string; needsTrim: boolean } | { line: number; raw: string; bytes: number; problem: MalformedProblem };
+
+const TRIMMED = [' ', '\t', '\r', '\n', '\u00a0', '\ufeff'];
 
 /** Frames `input`, fed in the given chunk sizes (cycled), into records and malformed records in order. */
 const frame = (input: string | Buffer, chunkSizes: readonly number[] = [1 << 16], maxRecordBytes?: number): { out: Framed[]; framer: RecordFramer } => {
@@ -11,7 +14,8 @@ const frame = (input: string | Buffer, chunkSizes: readonly number[] = [1 << 16]
     delimiter: 0x2c,
     ...(maxRecordBytes === undefined ? {} : { maxRecordBytes }),
     rawTextBytes: 64,
-    record: (line, bytes) => out.push({ line, text: bytes.toString('utf8') }),
+    trimmedCharacters: TRIMMED,
+    record: (line, data, start, end, needsTrim) => out.push({ line, text: data.toString('utf8', start, end), needsTrim }),
     malformed: (line, raw, bytes, problem) => out.push({ line, raw: raw.toString('utf8'), bytes, problem }),
   });
   const bytes = typeof input === 'string' ? Buffer.from(input) : input;
@@ -25,6 +29,14 @@ const frame = (input: string | Buffer, chunkSizes: readonly number[] = [1 << 16]
   return { out, framer };
 };
 
+/** The records and malformed records, without the trimming hint. */
+const framed = (input: string | Buffer, chunkSizes?: readonly number[], maxRecordBytes?: number) =>
+  frame(input, chunkSizes, maxRecordBytes).out.map((r) => {
+    if (!('text' in r)) return r;
+    const { needsTrim: _, ...rest } = r;
+    return rest;
+  });
+
 describe('RecordFramer: records and the physical line each starts on', () => {
   it.each([
     ['LF and CRLF mixed, a final line without an ending', 'h\na,b\r\nc,d\ne', [{ line: 1, text: 'h' }, { line: 2, text: 'a,b' }, { line: 3, text: 'c,d' }, { line: 4, text: 'e' }]],
@@ -32,7 +44,7 @@ describe('RecordFramer: records and the physical line each starts on', () => {
     ['blank lines (LF or CRLF) are skipped, not records', 'h\n\n\r\na\n', [{ line: 1, text: 'h' }, { line: 4, text: 'a' }]],
     ['a quote inside an unquoted field is a literal, as DuckDB reads it', 'h\nab"c,d\n', [{ line: 1, text: 'h' }, { line: 2, text: 'ab"c,d' }]],
   ])('%s', (_, input, expected) => {
-    expect(frame(input).out).toEqual(expected);
+    expect(framed(input)).toEqual(expected);
   });
 
   it('counts blank lines and both line endings', () => {
@@ -43,7 +55,7 @@ describe('RecordFramer: records and the physical line each starts on', () => {
 
 describe('RecordFramer: a broken record costs one malformed row, never the rest of the file', () => {
   it('text after a closing quote: malformed up to the end of its line', () => {
-    expect(frame('h\n1,"we"b,2\n3\n').out).toEqual([
+    expect(framed('h\n1,"we"b,2\n3\n')).toEqual([
       { line: 1, text: 'h' },
       { line: 2, raw: '1,"we"b,2', bytes: 9, problem: 'text_after_closing_quote' },
       { line: 3, text: '3' },
@@ -51,7 +63,7 @@ describe('RecordFramer: a broken record costs one malformed row, never the rest 
   });
 
   it('a quote left open to the end of the file: only its first line is malformed, the lines after it are read', () => {
-    expect(frame('h\n1,"open\n2,x\n3,y\n').out).toEqual([
+    expect(framed('h\n1,"open\n2,x\n3,y\n')).toEqual([
       { line: 1, text: 'h' },
       { line: 2, raw: '1,"open', bytes: 7, problem: 'unterminated_quote' },
       { line: 3, text: '2,x' },
@@ -60,7 +72,7 @@ describe('RecordFramer: a broken record costs one malformed row, never the rest 
   });
 
   it('a fault on the second line of a multi-line record: the first line is malformed, reading resumes on the second', () => {
-    expect(frame('h\n1,"a\nb"c,2\n3\n').out).toEqual([
+    expect(framed('h\n1,"a\nb"c,2\n3\n')).toEqual([
       { line: 1, text: 'h' },
       { line: 2, raw: '1,"a', bytes: 4, problem: 'text_after_closing_quote' },
       // read again on its own, `b"c` is an unquoted field with a literal quote
@@ -70,7 +82,7 @@ describe('RecordFramer: a broken record costs one malformed row, never the rest 
   });
 
   it('a bare carriage return outside quotes: malformed, as DuckDB would fail the whole file on it', () => {
-    expect(frame('h\na\rb,c\nd\n').out).toEqual([
+    expect(framed('h\na\rb,c\nd\n')).toEqual([
       { line: 1, text: 'h' },
       { line: 2, raw: 'a\rb,c', bytes: 5, problem: 'stray_carriage_return' },
       { line: 3, text: 'd' },
@@ -79,7 +91,7 @@ describe('RecordFramer: a broken record costs one malformed row, never the rest 
 
   it('a record longer than the limit is skipped to its end without being held, its raw text capped', () => {
     const huge = 'x'.repeat(300_000);
-    const { out } = frame(`h\n1,"${huge}\nstill quoted",2\n3\n`, [4096], 100_000);
+    const out = framed(`h\n1,"${huge}\nstill quoted",2\n3\n`, [4096], 100_000);
     expect(out).toEqual([
       { line: 1, text: 'h' },
       { line: 2, raw: `1,"${'x'.repeat(61)}`, bytes: 3 + huge.length + 1 + 'still quoted",2'.length, problem: 'record_too_long' },
@@ -94,9 +106,40 @@ describe('RecordFramer: chunk boundaries never change the result', () => {
     fc.assert(
       fc.property(fc.array(fc.constantFrom(...pieces), { maxLength: 40 }), fc.array(fc.integer({ min: 1, max: 7 }), { minLength: 1, maxLength: 5 }), (parts, sizes) => {
         const input = `h\n${parts.join('')}`;
-        expect(frame(input, sizes).out).toEqual(frame(input).out);
+        expect(framed(input, sizes)).toEqual(framed(input));
       }),
       { numRuns: 300 },
     );
+  });
+});
+
+describe('RecordFramer: the trimming hint', () => {
+  // plain pieces outnumber the quoting ones, so that many records take the framer's fast path
+  const pieces = ['a', 'b', 'c', 'd', ',', ',', ',', ' ', '\t', '\u00a0', '\ufeff', 'é', '\r\n', '\n', '"', '""', '"q, r"', '" s "', '\r', 'x"y'];
+  it('calls a record clean (needsTrim false) only when no field starts or ends with a trimmed character', () => {
+    fc.assert(
+      fc.property(
+        fc.array(fc.constantFrom(...pieces), { minLength: 10, maxLength: 80, size: 'max' }),
+        // whole files too: a record split across chunks is always marked, which would hide a miss
+        fc.oneof(fc.constant([1 << 16]), fc.array(fc.integer({ min: 1, max: 64 }), { minLength: 1, maxLength: 4 })),
+        (parts, sizes) => {
+          const input = `h\n${parts.join('')}\n`;
+          for (const record of frame(input, sizes).out) {
+            if (!('text' in record) || record.needsTrim) continue;
+            // an independent reader splits the record into fields (a quote inside an unquoted field is a literal)
+            const [fields = []] = parse(record.text, { relax_quotes: true, relax_column_count: true }) as string[][];
+            for (const field of fields) {
+              expect(TRIMMED.some((c) => field.startsWith(c) || field.endsWith(c)), `field ${JSON.stringify(field)} of ${JSON.stringify(record.text)}`).toBe(false);
+            }
+          }
+        },
+      ),
+      { numRuns: 500 },
+    );
+  });
+
+  it('lets the plain rows of an export through as clean, and marks the ones with padded fields', () => {
+    const out = frame('h\r\nO1,C1,2025-01-05,12.50\r\nO2, C2,2025-01-06,3\r\nO3,C3\u00a0,2025-01-07,4\r\n').out;
+    expect(out.map((r) => ('text' in r ? r.needsTrim : null))).toEqual([false, false, true, true]);
   });
 });

@@ -1,7 +1,6 @@
 import { createHash } from 'node:crypto';
-import { createReadStream, createWriteStream, type WriteStream } from 'node:fs';
-import { mkdtemp, open, rename, rm } from 'node:fs/promises';
-import { once } from 'node:events';
+import { createReadStream } from 'node:fs';
+import { mkdtemp, open, rename, rm, type FileHandle } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Transform } from 'node:stream';
@@ -46,6 +45,8 @@ export const TRIMMED_CHARACTERS = [' ', '\t', '\r', '\n', '\u00a0', '\ufeff'] as
 /** Longest record passed on; a longer one is `malformed_row` (record_too_long). */
 const MAX_RECORD_BYTES = 2 ** 20;
 const RAW_TEXT_BYTES = 4096;
+/** The write buffer of the framed records (and of the malformed ones). */
+const BUFFER_BYTES = 1 << 20;
 const EXAMPLE_LINES = 10;
 
 const sqlString = (value: string): string => `'${value.replaceAll("'", "''")}'`;
@@ -149,7 +150,7 @@ interface Framed {
   readonly orderKeyPositions: number[];
   readonly unmapped: string[];
   readonly fieldCount: number;
-  /** `<line><delimiter><record>\n` per well-formed record. */
+  /** `<line><delimiter><needs trim: 0|1><delimiter><record>\n` per well-formed record. */
   readonly prepared: string;
   /** line, problem, bytes, raw text (CSV, comma, RFC 4180) per record the framer could not split. */
   readonly malformed: string;
@@ -157,40 +158,62 @@ interface Framed {
   readonly problems: IngestProblem[];
 }
 
-/** Buffered writes with back-pressure: records are small, writes are not. */
+/**
+ * Buffered appends to a file: records are small, writes are not. One buffer is reused for the whole
+ * file (written out, awaited, then filled again), so appending allocates nothing per record.
+ */
 class BufferedFile {
-  private readonly stream: WriteStream;
-  private buffer = Buffer.allocUnsafe(1 << 20);
+  private buffer = Buffer.allocUnsafe(BUFFER_BYTES);
   private used = 0;
-  constructor(path: string) {
-    this.stream = createWriteStream(path);
+  /** Buffers filled within one chunk before the next flush (only when a chunk outgrows the buffer). */
+  private readonly full: Buffer[] = [];
+  private constructor(private readonly handle: FileHandle) {}
+  static async create(path: string): Promise<BufferedFile> {
+    return new BufferedFile(await open(path, 'w'));
   }
-  append(bytes: Buffer | string): void {
-    const length = typeof bytes === 'string' ? Buffer.byteLength(bytes) : bytes.length;
+  append(text: string): void {
+    this.reserve(Buffer.byteLength(text));
+    this.used += this.buffer.write(text, this.used);
+  }
+  /**
+   * `<line><delimiter><0|1><delimiter><data[start, end)>\n` (1: the record needs trimming), the line
+   * number written as digits in place: no string is made per record.
+   */
+  appendRecord(line: number, needsTrim: boolean, delimiter: number, data: Buffer, start: number, end: number): void {
+    this.reserve(end - start + 20);
+    const buffer = this.buffer;
+    let at = this.used;
+    let digits = 1;
+    for (let rest = line; rest >= 10; rest = Math.floor(rest / 10)) digits += 1;
+    at += digits;
+    for (let rest = line, k = at - 1; k >= this.used; k--, rest = Math.floor(rest / 10)) buffer[k] = 48 + (rest % 10);
+    buffer[at++] = delimiter;
+    buffer[at++] = needsTrim ? 0x31 : 0x30;
+    buffer[at++] = delimiter;
+    at += data.copy(buffer, at, start, end);
+    buffer[at++] = 0x0a;
+    this.used = at;
+  }
+  private reserve(length: number): void {
     if (this.used + length > this.buffer.length) {
-      this.pending.push(this.buffer.subarray(0, this.used));
-      this.buffer = Buffer.allocUnsafe(Math.max(1 << 20, length));
+      this.full.push(this.buffer.subarray(0, this.used));
+      this.buffer = Buffer.allocUnsafe(Math.max(BUFFER_BYTES, length));
       this.used = 0;
     }
-    if (typeof bytes === 'string') this.used += this.buffer.write(bytes, this.used);
-    else this.used += bytes.copy(this.buffer, this.used);
   }
-  private pending: Buffer[] = [];
-  /** Hands the buffered bytes to the file, waiting when the disk is behind. */
-  async flush(): Promise<void> {
-    if (this.used > 0) {
-      this.pending.push(this.buffer.subarray(0, this.used));
-      this.buffer = Buffer.allocUnsafe(1 << 20);
-      this.used = 0;
-    }
-    for (const piece of this.pending.splice(0)) {
-      if (!this.stream.write(piece)) await once(this.stream, 'drain');
-    }
+  /** Writes out what is buffered once it is worth a write (or always, with `all`). */
+  async flush(all = false): Promise<void> {
+    if (!all && this.full.length === 0 && this.used < BUFFER_BYTES / 2) return;
+    for (const piece of this.full.splice(0)) await this.handle.write(piece);
+    if (this.used > 0) await this.handle.write(this.buffer, 0, this.used);
+    this.used = 0;
   }
   async close(): Promise<void> {
-    await this.flush();
-    this.stream.end();
-    await once(this.stream, 'finish');
+    try {
+      await this.flush(true);
+    } finally {
+      await this.handle.close();
+    }
   }
 }
 
@@ -247,8 +270,8 @@ const frameExport = async (request: IngestRequest, config: IngestConfig, work: s
   const gzip = magic[0] === 0x1f && magic[1] === 0x8b;
   const delimiter = config.csv.delimiter;
   if (Buffer.byteLength(delimiter) !== 1) throw new Error('csv.delimiter must be a one-byte character');
-  const prepared = new BufferedFile(join(work, 'records.csv'));
-  const malformed = new BufferedFile(join(work, 'malformed.csv'));
+  const prepared = await BufferedFile.create(join(work, 'records.csv'));
+  const malformed = await BufferedFile.create(join(work, 'malformed.csv'));
   malformed.append('line,problem,bytes,raw\n');
   const hash = createHash('sha256');
   let bytes = 0;
@@ -258,23 +281,22 @@ const frameExport = async (request: IngestRequest, config: IngestConfig, work: s
   let header: string[] | null = null;
   let headerProblem: string | null = null;
   const problemCounts = new Map<MalformedProblem, { count: number; lines: number[] }>();
-  const prefix = Buffer.from(delimiter);
+  const delimiterByte = Buffer.from(delimiter)[0]!;
 
   const framer = new RecordFramer({
-    delimiter: prefix[0]!,
+    delimiter: delimiterByte,
     maxRecordBytes: MAX_RECORD_BYTES,
     rawTextBytes: RAW_TEXT_BYTES,
-    record: (line, record) => {
+    trimmedCharacters: TRIMMED_CHARACTERS,
+    record: (line, data, start, end, needsTrim) => {
       if (header === null) {
+        const record = data.subarray(start, end);
         if (!isUtf8(record) || record.includes(0)) headerProblem = 'is not UTF-8 text (the header holds bytes that are not UTF-8)';
         header = splitHeader(record.toString('utf8'), delimiter);
         framer.expectFields = header.length;
         return;
       }
-      prepared.append(`${line}`);
-      prepared.append(prefix);
-      prepared.append(record);
-      prepared.append('\n');
+      prepared.appendRecord(line, needsTrim, delimiterByte, data, start, end);
     },
     malformed: (line, raw, total, problem) => {
       if (header === null) {
@@ -435,15 +457,16 @@ const parseRecords = async (request: IngestRequest, config: IngestConfig, framed
   const connection = await instance.connect();
   try {
     const fields = Array.from({ length: framed.fieldCount }, (_, i) => `f${i}`);
-    const columns = `{'line': 'BIGINT', ${fields.map((f) => `'${f}': 'VARCHAR'`).join(', ')}}`;
+    const columns = `{'line': 'BIGINT', 'needs_trim': 'BOOLEAN', ${fields.map((f) => `'${f}': 'VARCHAR'`).join(', ')}}`;
     const raw = (column: OrderColumn): string => {
       const at = framed.positions[column];
       return at === null ? 'CAST(NULL AS VARCHAR)' : `f${at}`;
     };
     // trim() with a character set is slow in DuckDB (~5x a plain trim): it runs only on the rare
-    // value that starts or ends with one of the characters
+    // value that starts or ends with one of the characters, and even that check (a regex per value)
+    // only on the records the framer could not vouch for (needs_trim: see RecordFramer)
     const trimmed = (expression: string): string =>
-      `NULLIF(CASE WHEN regexp_matches(${expression}, ${sqlString(TRIM_EDGE)}) THEN trim(${expression}, ${trimSet}) ELSE ${expression} END, '')`;
+      `NULLIF(CASE WHEN NOT needs_trim THEN ${expression} WHEN regexp_matches(${expression}, ${sqlString(TRIM_EDGE)}) THEN trim(${expression}, ${trimSet}) ELSE ${expression} END, '')`;
     const orderKey =
       framed.orderKeyPositions.length === 0
         ? 'CAST(NULL AS VARCHAR)'
@@ -526,7 +549,8 @@ const parseRecords = async (request: IngestRequest, config: IngestConfig, framed
     const refused = Number((await connection.runAndReadAll('SELECT COUNT(*) FROM rejects')).getRows()[0]?.[0] ?? 0);
     if (refused > 0) {
       const rejectLine = `CAST(split_part(ltrim(csv_line, chr(10) || chr(13)), ${sqlString(csv.delimiter)}, 1) AS BIGINT)`;
-      const rejectText = `substr(ltrim(csv_line, chr(10) || chr(13)), length(split_part(ltrim(csv_line, chr(10) || chr(13)), ${sqlString(csv.delimiter)}, 1)) + 2, ${RAW_TEXT_BYTES})`;
+      // past `<line><delimiter><needs_trim><delimiter>`
+      const rejectText = `substr(ltrim(csv_line, chr(10) || chr(13)), length(split_part(ltrim(csv_line, chr(10) || chr(13)), ${sqlString(csv.delimiter)}, 1)) + 4, ${RAW_TEXT_BYTES})`;
       await connection.run(`CREATE TEMP TABLE split_rejects AS SELECT ${rejectLine} AS line, MIN(${rejectText}) AS text FROM rejects GROUP BY 1`);
       const rewritten = `${output}.rejects`;
       await connection.run(
