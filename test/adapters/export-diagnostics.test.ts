@@ -1,15 +1,13 @@
 import { readFile } from 'node:fs/promises';
-import { gzipSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
 import {
   diagnoseExportHead,
   missingColumnsProblem,
   missingRequiredColumns,
-  readExportHead,
   wideEncodingOf,
 } from '../../lambdas/clv-job/adapters/export-diagnostics.js';
 import { columnMappingSchema } from '../../lambdas/clv-job/config.js';
-import { fixture, tempDir, writeText } from '../support/files.js';
+import { fixture } from '../support/files.js';
 
 const defaults = columnMappingSchema.parse({});
 const utf16le = (text: string): Buffer => Buffer.concat([Buffer.from([0xff, 0xfe]), Buffer.from(text, 'utf16le')]);
@@ -91,26 +89,5 @@ describe('missingColumnsProblem', () => {
 
   it('matches header names as the readers do: exact, else trimmed and case-insensitive', () => {
     expect(missingRequiredColumns([' Order_ID ', 'CUSTOMER_ID', 'order_date', 'amount'], defaults)).toEqual([]);
-  });
-});
-
-describe('readExportHead', () => {
-  it('reads the first bytes of a plain file and of a gzip file, decompressed', async () => {
-    const dir = await tempDir();
-    const text = 'order_id,customer_id,order_date,amount\n' + 'O1,c1,2025-01-01,5\n'.repeat(10_000);
-    const plain = await writeText(dir, 'a.csv', text);
-    const gzip = await writeText(dir, 'a.csv.gz', gzipSync(text));
-
-    expect((await readExportHead(plain, 100)).toString()).toBe(text.slice(0, 100));
-    expect((await readExportHead(gzip, 100)).toString()).toBe(text.slice(0, 100));
-  });
-
-  it('gives what came through before a gzip stream breaks, and fails on a file that is not there', async () => {
-    const dir = await tempDir();
-    const text = 'order_id,customer_id,order_date,amount\n' + 'O1,c1,2025-01-01,5\n'.repeat(5000);
-    const cut = await writeText(dir, 'cut.csv.gz', gzipSync(text).subarray(0, 300));
-
-    expect(text.startsWith((await readExportHead(cut)).toString())).toBe(true);
-    await expect(readExportHead(`${dir}/missing.csv`)).rejects.toThrow(/ENOENT/);
   });
 });

@@ -84,6 +84,8 @@ describe('ingestExport: one export into canonical rows and a receipt', () => {
     await expect(ingestText('utf16.csv', utf16)).rejects.toThrow(/UTF-16LE/);
     await expect(ingestText('empty.csv', '')).rejects.toThrow(/empty/);
     await expect(ingestText('semicolon.csv', 'order_id;customer_id;order_date;amount\n1;2;2025-01-01;3\n')).rejects.toThrow(/"delimiter": ";"/);
+    // told from the decompressed bytes, whatever the file is called
+    await expect(ingestText('semicolon.bin', gzipSync('order_id;customer_id;order_date;amount\n1;2;2025-01-01;3\n'))).rejects.toThrow(/semicolon-separated/);
     const whole = gzipSync(Buffer.from('order_id,customer_id,order_date,amount\n' + Array.from({ length: 2000 }, (_, i) => `A${i},B${i % 7},2025-01-01,${i}\n`).join('')));
     const cut = whole.subarray(0, whole.length - 100);
     await expect(ingestText('cut.csv.gz', cut)).rejects.toThrow(/not a complete gzip file/);

@@ -1,18 +1,16 @@
 /**
  * Why an orders export cannot be read, said the way its owner can act on: an empty file, a file in
  * UTF-16 or UTF-32 (Excel's "Unicode text"), a file separated by something other than the configured
- * delimiter, a header that lacks required columns. Every reader of exports (the DuckDB engine today,
- * the per-file ingest) calls these on the file's first bytes and its header before it reads rows, so
- * a newcomer's first mistake gets one specific sentence instead of a CSV reader's symptom.
+ * delimiter, a header that lacks required columns. The one reader of exports (ingestExport, on both
+ * paths) calls these on the file's first (decompressed) bytes and its header before it reads rows,
+ * so a newcomer's first mistake gets one specific sentence instead of a CSV reader's symptom.
  *
  * The delimiter is guessed for the message only: a file is never re-read with a guessed delimiter,
  * since a wrong guess would score the wrong columns silently.
  */
-import { createReadStream } from 'node:fs';
-import { createGunzip } from 'node:zlib';
 import type { OrderColumn } from '../schemas/tables.js';
 
-/** Enough of a file to see its byte-order mark, its header and a few rows. */
+/** Enough of a file to see its byte-order mark, its header and a few rows: what diagnoseExportHead is given. */
 export const EXPORT_HEAD_BYTES = 64 * 1024;
 
 /** The required columns of an export, in the order messages name them (SPEC "Input contract"). */
@@ -42,32 +40,6 @@ export interface ExportProblem {
   readonly kind: 'empty' | 'encoding' | 'delimiter' | 'missing_columns';
   readonly message: string;
 }
-
-/**
- * The first `bytes` bytes of a file, decompressed when its name ends in `.gz`. A gzip stream that
- * breaks early yields what came before the break: checking that a gzip file is complete is the
- * reader's job (see verifyGzipFiles), not the diagnosis's. Throws when the file cannot be opened.
- */
-export const readExportHead = async (path: string, bytes = EXPORT_HEAD_BYTES): Promise<Buffer> => {
-  const gzip = /\.gz$/i.test(path);
-  const file = createReadStream(path, gzip ? {} : { end: bytes - 1 });
-  const stream = gzip ? file.pipe(createGunzip()) : file;
-  const chunks: Buffer[] = [];
-  let total = 0;
-  try {
-    for await (const chunk of stream) {
-      chunks.push(chunk as Buffer);
-      total += (chunk as Buffer).length;
-      if (total >= bytes) break;
-    }
-  } catch (error) {
-    // a truncated or corrupt gzip stream: diagnose the bytes that did come through
-    if (!gzip || (error as NodeJS.ErrnoException).code === 'ENOENT') throw error;
-  } finally {
-    file.destroy();
-  }
-  return Buffer.concat(chunks).subarray(0, bytes);
-};
 
 /**
  * The wide encoding a file is in: by its byte-order mark, or, without one, by the NUL bytes ASCII
@@ -108,7 +80,7 @@ const otherDelimiter = (line: string, delimiter: string): (typeof DELIMITERS)[nu
 };
 
 /**
- * Checks a file's first bytes (see readExportHead) before any CSV reader sees them: an empty file,
+ * Checks a file's first bytes (up to EXPORT_HEAD_BYTES) before any CSV reader sees them: an empty file,
  * a UTF-16 or UTF-32 file, a header split by another delimiter than `delimiter`. Returns the problem,
  * or null when the file looks like a CSV export the reader can take.
  */

@@ -8,7 +8,7 @@ import { pipeline } from 'node:stream/promises';
 import { createGunzip } from 'node:zlib';
 import { isUtf8 } from 'node:buffer';
 import { DuckDBInstance } from '@duckdb/node-api';
-import { diagnoseExportHead, matchHeader, missingColumnsProblem, missingRequiredColumns } from '../adapters/export-diagnostics.js';
+import { EXPORT_HEAD_BYTES, diagnoseExportHead, matchHeader, missingColumnsProblem, missingRequiredColumns } from '../adapters/export-diagnostics.js';
 import { UnreadableExportError, firstLine } from '../errors.js';
 import { INGEST_REJECTION_REASONS, type RejectionReason } from '../domain/outcomes.js';
 import { CANONICAL_ORDER_COLUMNS, ORDER_COLUMNS, type OrderColumn } from '../schemas/tables.js';
@@ -331,7 +331,7 @@ const frameExport = async (request: IngestRequest, config: IngestConfig, work: s
       if (first) {
         first = false;
         // an empty, UTF-16/32 or otherwise-delimited file is named for what it is before any row is read
-        const shape = diagnoseExportHead(chunk, delimiter);
+        const shape = diagnoseExportHead(chunk.subarray(0, EXPORT_HEAD_BYTES), delimiter);
         if (shape !== null) refuse(shape.message);
         if (chunk[0] === 0xef && chunk[1] === 0xbb && chunk[2] === 0xbf) {
           bom = true;
