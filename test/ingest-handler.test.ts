@@ -11,10 +11,10 @@ import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics } from '@aws-lambda-powertools/metrics';
 import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import { ConfigurationError } from '../lambdas/clv-job/errors.js';
-import { loadIngestSettings } from '../lambdas/clv-job/ingest-env.js';
+import { loadIngestSettings, type IngestSettings } from '../lambdas/clv-job/ingest-env.js';
 import { createIngestHandler, type IngestHandlerResult } from '../lambdas/clv-job/ingest-function.js';
 import { ingestReceiptSchema } from '../lambdas/clv-job/ingest/receipt.js';
-import { ingestExport } from '../lambdas/clv-job/ingest/ingest-export.js';
+import { INGEST_CONCURRENCY, ingestExport } from '../lambdas/clv-job/ingest/ingest-export.js';
 import { INGEST_ENV, METRICS_NAMESPACE } from '../lambdas/clv-job/lambda-contract.js';
 import { queryDuckDb } from './support/duckdb-reader.js';
 import { fixture } from './support/files.js';
@@ -95,6 +95,7 @@ describeWith('moto', 'the ingest handler on S3 events (moto: S3, SNS, SQS)', () 
   let queueUrl: string;
   let work: string;
   let handler: (event: unknown) => Promise<IngestHandlerResult>;
+  let settings: IngestSettings;
 
   const environment = (topicArn: string): Record<string, string> => ({
     [INGEST_ENV.bucket]: BUCKET,
@@ -143,8 +144,9 @@ describeWith('moto', 'the ingest handler on S3 events (moto: S3, SNS, SQS)', () 
     ({ QueueUrl: queueUrl } = (await sqs.send(new CreateQueueCommand({ QueueName: 'data-team' }))) as { QueueUrl: string });
     const { Attributes } = await sqs.send(new GetQueueAttributesCommand({ QueueUrl: queueUrl, AttributeNames: ['QueueArn'] }));
     await sns.send(new SubscribeCommand({ TopicArn, Protocol: 'sqs', Endpoint: Attributes!.QueueArn }));
+    settings = loadIngestSettings(environment(TopicArn!));
     const created = createIngestHandler({
-      settings: loadIngestSettings(environment(TopicArn!)),
+      settings,
       s3,
       sns,
       logger: new Logger({ serviceName: 'clv-ingest-test', logLevel: 'SILENT' }),
@@ -343,6 +345,45 @@ describeWith('moto', 'the ingest handler on S3 events (moto: S3, SNS, SQS)', () 
       expect(await get('ingested/orphan.csv.parquet')).toBeNull();
       expect(await get('ingested/_receipts/orphan.csv.json')).toBeNull();
     });
+
+    it(`reads the exports ${INGEST_CONCURRENCY} at a time, never more, and reports them in key order`, async () => {
+      const keys = ['orders/r1.csv', 'orders/r2.csv', 'orders/r3.csv', 'orders/r4.csv', 'orders/r5.csv'];
+      for (const [i, key] of keys.entries()) await put(key, `order_id,customer_id,order_date,amount\nR${i},C${i},2025-01-01,${i + 1}.00\n`);
+      let reading = 0;
+      let most = 0;
+      const told = new Set<number>();
+      // the real reader, counted
+      const counted = createIngestHandler({
+        settings,
+        s3,
+        sns,
+        logger: new Logger({ serviceName: 'clv-ingest-test', logLevel: 'SILENT' }),
+        metrics: new Metrics({ namespace: METRICS_NAMESPACE, serviceName: 'clv-ingest-test' }),
+        ingest: async (request) => {
+          most = Math.max(most, (reading += 1));
+          told.add(request.readsAtOnce);
+          try {
+            return await ingestExport(request);
+          } finally {
+            reading -= 1;
+          }
+        },
+      });
+      const quiet = vi.spyOn(process.stdout, 'write').mockImplementation(() => true);
+      let outcomes: IngestHandlerResult['outcomes'];
+      try {
+        ({ outcomes } = await counted({ reingest: true }));
+      } finally {
+        quiet.mockRestore();
+      }
+
+      expect(most).toBe(INGEST_CONCURRENCY);
+      // each read is told how many share the memory budget
+      expect([...told]).toEqual([INGEST_CONCURRENCY]);
+      const ingested = outcomes.filter((o) => o.status === 'ingested').map((o) => o.source);
+      expect(ingested.filter((source) => keys.includes(source))).toEqual(keys);
+      for (const [i, key] of keys.entries()) expect(await canonicalRows(key.replace('orders/', 'ingested/') + '.parquet')).toEqual([expect.objectContaining({ order_id: `R${i}` })]);
+    });
   });
 
   describe('a 200 MB export', () => {
@@ -380,8 +421,9 @@ describeWith('moto', 'the ingest handler on S3 events (moto: S3, SNS, SQS)', () 
       const sampler = setInterval(() => {
         peak = Math.max(peak, process.memoryUsage.rss());
       }, 20);
-      // as in a 256 MB function, where ingest bounds DuckDB's buffers to half of it (128 MB):
-      // the export must pass through /tmp, since it could not fit in memory beside them
+      // as in a 256 MB function, where ingest bounds DuckDB's buffers to half of it (128 MB, shared
+      // by the exports a re-ingest reads at once): the export must pass through /tmp, since it could
+      // not fit in memory beside them
       process.env.AWS_LAMBDA_FUNCTION_MEMORY_SIZE = '256';
       let outcomes: IngestHandlerResult['outcomes'];
       try {
@@ -401,8 +443,9 @@ describeWith('moto', 'the ingest handler on S3 events (moto: S3, SNS, SQS)', () 
       const receipt = ingestReceiptSchema.parse(await getJson('ingested/_receipts/big.csv.json'));
       expect(receipt.rows).toBeGreaterThan(3_000_000);
       expect(receipt.malformed).toBe(0);
-      // The design's budget: DuckDB's buffers (128 MB, half the function's memory) plus the stream's
-      // in-flight chunks (two 16 MB parts). Holding the export in memory would add its 200 MB on top.
+      // The design's budget: DuckDB's buffers (at most 128 MB, half the function's memory) plus the
+      // stream's in-flight chunks (two 16 MB parts per export being read; one here). Holding the
+      // export in memory would add its 200 MB on top.
       // The growth is the worker's whole RSS, so other suites' leftovers can show in it: measured
       // 62 MB alone, 121 MB inside the full parallel suite.
       expect(growthMb).toBeLessThan(128 + 2 * 16);

@@ -15,7 +15,7 @@ import { SnsNotifier } from './adapters/sns-notifier.js';
 import { ConfigurationError, UnreadableExportError } from './errors.js';
 import type { IngestSettings } from './ingest-env.js';
 import type { IngestConfig } from './ingest/ingest-config.js';
-import { ingestExport } from './ingest/ingest-export.js';
+import { INGEST_CONCURRENCY, ingestExport } from './ingest/ingest-export.js';
 import { INGEST_METRIC, METRICS_NAMESPACE } from './lambda-contract.js';
 import { ingestDropped, reingestAll, removeDropped, type IngestDropDeps, type IngestExport, type IngestOutcome } from './pipeline/ingest-drop.js';
 
@@ -58,12 +58,13 @@ export interface IngestHandlerDeps {
 }
 
 /**
- * DuckDB's buffer memory: half the function's memory (the rest is Node's heap and the streams),
- * spilling to /tmp beyond it. Outside Lambda, ingestExport's default.
+ * DuckDB's buffer memory for one read: half the function's memory (the rest is Node's heap and the
+ * streams), shared equally by the `readsAtOnce` exports being read (a re-ingest reads
+ * INGEST_CONCURRENCY at once), spilling to /tmp beyond it. Outside Lambda, ingestExport's default.
  */
-const ingestMemoryLimit = (): string | undefined => {
+const ingestMemoryLimit = (readsAtOnce: number): string | undefined => {
   const mb = Number(process.env.AWS_LAMBDA_FUNCTION_MEMORY_SIZE);
-  return Number.isFinite(mb) && mb > 0 ? `${Math.floor(mb / 2)}MB` : undefined;
+  return Number.isFinite(mb) && mb > 0 ? `${Math.floor(mb / 2 / Math.max(1, readsAtOnce))}MB` : undefined;
 };
 
 const parseEvent = (event: unknown): z.output<typeof ingestEventSchema> => {
@@ -84,11 +85,12 @@ export const createIngestHandler = (deps: IngestHandlerDeps) => {
     bucket: new S3DropBucket(deps.s3 ?? s3ClientFromEnvironment(), settings.bucket),
     prefixes: settings.prefixes,
     notifier: new SnsNotifier(deps.sns ?? new SNSClient({ maxAttempts: 5 }), settings.quarantineTopicArn),
-    ingest: deps.ingest ?? ((request) => ingestExport({ ...request, memoryLimit: ingestMemoryLimit() })),
+    ingest: deps.ingest ?? (({ readsAtOnce, ...request }) => ingestExport({ ...request, memoryLimit: ingestMemoryLimit(readsAtOnce) })),
     unreadableReason: (error) => (error instanceof UnreadableExportError ? error.reason : null),
     config: settings.config,
     now: deps.now ?? (() => new Date()),
     scratch: deps.scratch,
+    concurrency: INGEST_CONCURRENCY,
   };
 
   const record = (outcome: IngestOutcome, seconds: number): void => {

@@ -4,9 +4,12 @@ import { mkdir, readFile, readdir, rename, rm, stat, writeFile } from 'node:fs/p
 import { tmpdir } from 'node:os';
 import { basename, dirname, join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
+import { version as duckdbVersion } from '@duckdb/node-api';
+import pMap from 'p-map';
 import { UnreadableExportError } from '../errors.js';
 import { ingestConfigSchema, type IngestConfigInput } from '../ingest/ingest-config.js';
-import { ingestExport } from '../ingest/ingest-export.js';
+import { INGEST_CONCURRENCY, ingestExport } from '../ingest/ingest-export.js';
+import { INGEST_READER_VERSION } from '../ingest/reader-version.js';
 import { ingestReceiptSchema, type IngestReceipt } from '../ingest/receipt.js';
 import type { CanonicalFile } from './duckdb-engine.js';
 import type { InputFile } from './input-files.js';
@@ -14,8 +17,11 @@ import type { InputFile } from './input-files.js';
 /** Where canonical files and receipts live under an output folder (SPEC "Contract names"). */
 export const INGESTED_DIR = 'ingested';
 export const RECEIPTS_DIR = '_receipts';
-/** Part of every cache key: a change to how ingest reads makes every cached file stale. */
-const INGEST_FORMAT = 'canonical-v1';
+/**
+ * The reader's identity in every cache key: its output version and DuckDB's (whose casts and CSV
+ * reading are part of the output), so a cached canonical file made by another reader is stale.
+ */
+export const readerIdentity = (): string => `reader-v${INGEST_READER_VERSION}/duckdb-${duckdbVersion()}`;
 
 export interface LocalIngestOptions {
   readonly config?: IngestConfigInput;
@@ -25,7 +31,10 @@ export interface LocalIngestOptions {
   readonly force?: boolean;
   /** Leave out a file that cannot be read, instead of failing. @default false */
   readonly skipBadFiles?: boolean;
+  /** Files ingested at once. @default INGEST_CONCURRENCY */
+  readonly concurrency?: number;
 }
+
 
 export interface SkippedFile {
   readonly path: string;
@@ -50,60 +59,89 @@ const sha256OfFile = async (path: string): Promise<string> => {
   return hash.digest('hex');
 };
 
+type Ingested = { readonly file: CanonicalFile; readonly receipt: IngestReceipt; readonly reused: boolean } | { readonly skipped: SkippedFile };
+
 /**
  * Ingests local exports with the one ingest implementation (ingestExport), cached by content: a
- * file whose bytes, name and ingest settings are unchanged is not parsed again the next night.
- * Cache entries are `<directory>/<name>-<key>.parquet` with the receipt at
- * `<directory>/_receipts/<name>-<key>.json`, written atomically (renamed into place), so an
- * interrupted run leaves no half entry. Entries of the same source under an older key are removed.
+ * file whose bytes, name and ingest settings are unchanged, read by the same reader (readerIdentity),
+ * is not parsed again the next night. Cache entries are `<directory>/<name>-<key>.parquet` with the
+ * receipt at `<directory>/_receipts/<name>-<key>.json`, written atomically (renamed into place), so
+ * an interrupted run leaves no half entry. Entries of the same source under an older key are removed.
+ * Up to `concurrency` files are read at once; the result keeps the inputs' order.
  *
- * @throws UnreadableExportError for the first unreadable file, unless skipBadFiles.
+ * @throws UnreadableExportError for the first unreadable file (in input order among those read), unless
+ *   skipBadFiles; once a file fails no other is started, and those being read finish first.
  */
 export const ingestLocalFiles = async (inputs: readonly InputFile[], options: LocalIngestOptions = {}): Promise<LocalIngestResult> => {
   const config = ingestConfigSchema.parse(options.config ?? {});
   const directory = options.directory ?? join(tmpdir(), 'clv-ingest-cache');
+  const concurrency = Math.max(1, Math.floor(options.concurrency ?? INGEST_CONCURRENCY));
   await mkdir(join(directory, RECEIPTS_DIR), { recursive: true });
   const settings = JSON.stringify(config);
-  const files: CanonicalFile[] = [];
-  const receipts: IngestReceipt[] = [];
-  const skipped: SkippedFile[] = [];
-  let reused = 0;
-  for (const input of inputs) {
+  const reader = readerIdentity();
+  const ingestOne = async (input: InputFile): Promise<Ingested> => {
     let content: string;
     try {
       content = await sha256OfFile(input.path);
     } catch (error) {
       const failure = new UnreadableExportError(input.path, 'cannot be read (no such file, or no permission)', { cause: error });
       if (!options.skipBadFiles) throw failure;
-      skipped.push({ path: input.path, reason: failure.reason });
-      continue;
+      return { skipped: { path: input.path, reason: failure.reason } };
     }
-    const key = createHash('sha256').update(`${INGEST_FORMAT}\0${content}\0${input.path}\0${settings}`).digest('hex').slice(0, 20);
+    const key = createHash('sha256').update(`${reader}\0${content}\0${input.path}\0${settings}`).digest('hex').slice(0, 20);
     // the path's own hash in the stem: two exports of the same name in different folders never share entries
     const stem = `${basename(input.path).replace(/[^A-Za-z0-9._-]/g, '_')}-${createHash('sha256').update(input.path).digest('hex').slice(0, 8)}`;
     const name = `${stem}-${key}`;
     const canonical = join(directory, `${name}.parquet`);
     const receiptPath = join(directory, RECEIPTS_DIR, `${name}.json`);
-    let receipt = options.force ? null : await readReceipt(receiptPath);
-    if (receipt !== null) reused += 1;
-    else {
-      const partial = `${canonical}.${process.pid}.partial`;
-      try {
-        const result = await ingestExport({ source: input.path, sourceName: input.path, config, output: partial });
-        receipt = result.receipt;
-      } catch (error) {
-        await rm(partial, { force: true });
-        if (!(error instanceof UnreadableExportError) || !options.skipBadFiles) throw error;
-        skipped.push({ path: input.path, reason: error.reason });
-        continue;
-      }
-      await rename(partial, canonical);
-      await writeFile(`${receiptPath}.partial`, JSON.stringify(receipt, null, 2) + '\n');
-      await rename(`${receiptPath}.partial`, receiptPath);
-      await removeStale(directory, stem, name);
+    const file = { path: canonical, source: input.path, bytes: input.bytes };
+    const cached = options.force ? null : await readReceipt(receiptPath);
+    if (cached !== null) return { file, receipt: cached, reused: true };
+    const partial = `${canonical}.${process.pid}.partial`;
+    let receipt: IngestReceipt;
+    try {
+      receipt = (await ingestExport({ source: input.path, sourceName: input.path, config, output: partial })).receipt;
+    } catch (error) {
+      await rm(partial, { force: true });
+      if (!(error instanceof UnreadableExportError) || !options.skipBadFiles) throw error;
+      return { skipped: { path: input.path, reason: error.reason } };
     }
-    files.push({ path: canonical, source: input.path, bytes: input.bytes });
-    receipts.push(receipt);
+    await rename(partial, canonical);
+    await writeFile(`${receiptPath}.partial`, JSON.stringify(receipt, null, 2) + '\n');
+    await rename(`${receiptPath}.partial`, receiptPath);
+    await removeStale(directory, stem, name);
+    return { file, receipt, reused: false };
+  };
+  // after a failure no new file is started, and the files being read finish (no half entry is left
+  // behind by a process that exits on the error); the error thrown is the first in input order
+  let failed = false;
+  const outcomes = await pMap(
+    inputs,
+    async (input): Promise<Ingested | { readonly error: unknown } | null> => {
+      if (failed) return null;
+      try {
+        return await ingestOne(input);
+      } catch (error) {
+        failed = true;
+        return { error };
+      }
+    },
+    { concurrency },
+  );
+  const failure = outcomes.find((o) => o !== null && 'error' in o);
+  if (failure) throw failure.error;
+  const files: CanonicalFile[] = [];
+  const receipts: IngestReceipt[] = [];
+  const skipped: SkippedFile[] = [];
+  let reused = 0;
+  for (const outcome of outcomes) {
+    if (outcome === null || 'error' in outcome) continue;
+    if ('skipped' in outcome) skipped.push(outcome.skipped);
+    else {
+      files.push(outcome.file);
+      receipts.push(outcome.receipt);
+      if (outcome.reused) reused += 1;
+    }
   }
   return { files, receipts, skipped, reused };
 };

@@ -40,6 +40,13 @@ export interface IngestResult {
   readonly receipt: IngestReceipt;
 }
 
+/**
+ * Exports read at once by the paths that read many (`clv run`/`clv ingest`, the ingest function's
+ * re-ingest): one is framed on the event loop while another's DuckDB scan runs on the other cores.
+ * More would only share the same cores. Each read gets an equal part of DuckDB's memory budget.
+ */
+export const INGEST_CONCURRENCY = 2;
+
 /** Characters trimmed from both ends of every field: space, tab, CR, LF, no-break space, BOM. */
 export const TRIMMED_CHARACTERS = [' ', '\t', '\r', '\n', '\u00a0', '\ufeff'] as const;
 /** Longest record passed on; a longer one is `malformed_row` (record_too_long). */

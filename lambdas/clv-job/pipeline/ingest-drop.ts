@@ -1,6 +1,7 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
+import pMap from 'p-map';
 import { exportKeys, isExportName, sourceKeyOfCanonical, type ExportKeys, type IngestPrefixes } from '../ingest-layout.js';
 import type { DropBucket, Notifier, ObjectVersion } from '../ports.js';
 import type { QuarantineRecord } from '../schemas/quarantine-record.js';
@@ -30,6 +31,8 @@ export type IngestExport<C> = (request: {
   readonly sourceName: string;
   readonly config: C;
   readonly output: string;
+  /** Exports being read at once, this one included (1, or a re-ingest's concurrency): they share the memory budget. */
+  readonly readsAtOnce: number;
 }) => Promise<IngestedExport>;
 
 export interface IngestDropDeps<C> {
@@ -47,6 +50,8 @@ export interface IngestDropDeps<C> {
   readonly now: () => Date;
   /** Parent of the per-export scratch folders. @default os.tmpdir() (Lambda's ephemeral storage) */
   readonly scratch?: string;
+  /** Exports a re-ingest reads at once (each is told, to take its share of the memory). @default 1 */
+  readonly concurrency?: number;
 }
 
 export type IngestOutcome =
@@ -91,7 +96,7 @@ const ignored = (source: string, prefixes: IngestPrefixes): IngestOutcome | null
  * exists is handled as deleted. Errors other than an unreadable export propagate: the event is
  * retried, then kept in the dead-letter queue.
  */
-export const ingestDropped = async <C>(deps: IngestDropDeps<C>, source: string): Promise<IngestOutcome> => {
+export const ingestDropped = async <C>(deps: IngestDropDeps<C>, source: string, readsAtOnce = 1): Promise<IngestOutcome> => {
   const skip = ignored(source, deps.prefixes);
   if (skip) return skip;
   const keys = exportKeys(deps.prefixes, source)!;
@@ -104,7 +109,7 @@ export const ingestDropped = async <C>(deps: IngestDropDeps<C>, source: string):
     const sourceName = `${deps.bucket.location}${source}`;
     let ingested: IngestedExport;
     try {
-      ingested = await deps.ingest({ source: local, sourceName, config: deps.config, output: join(dir, 'canonical.parquet') });
+      ingested = await deps.ingest({ source: local, sourceName, config: deps.config, output: join(dir, 'canonical.parquet'), readsAtOnce });
     } catch (error) {
       const reason = deps.unreadableReason(error);
       if (reason === null) throw error;
@@ -163,13 +168,14 @@ export const removeDropped = async <C>(deps: IngestDropDeps<C>, source: string):
 
 /**
  * Re-ingests every export under the drop prefix (a backfill, a changed reading configuration),
- * in key order, then removes canonical copies and quarantine entries whose export is gone.
+ * `concurrency` at a time (each export's copy is its own: they are independent), outcomes in key
+ * order, then removes canonical copies and quarantine entries whose export is gone.
  */
 export const reingestAll = async <C>(deps: IngestDropDeps<C>): Promise<IngestOutcome[]> => {
   const { prefixes } = deps;
   const sources = await deps.bucket.list(prefixes.input);
-  const outcomes: IngestOutcome[] = [];
-  for (const source of sources) outcomes.push(await ingestDropped(deps, source));
+  const concurrency = Math.max(1, Math.min(deps.concurrency ?? 1, sources.length));
+  const outcomes = await pMap(sources, (source) => ingestDropped(deps, source, concurrency), { concurrency });
   const present = new Set(sources);
   const orphans = new Set<string>();
   for (const key of await deps.bucket.list(prefixes.ingested)) {

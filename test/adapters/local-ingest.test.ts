@@ -1,0 +1,95 @@
+import { readdir, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { findInputFiles } from '../../lambdas/clv-job/adapters/input-files.js';
+import { tempDir, writeText } from '../support/files.js';
+
+const ORDERS = 'order_id,customer_id,order_date,amount\nO1,C1,2025-01-01,10.00\nO2,C2,2025-01-02,20.00\n';
+
+/** The module under test, loaded afresh (after any vi.doMock). */
+const localIngest = () => import('../../lambdas/clv-job/adapters/local-ingest.js');
+
+afterEach(() => {
+  vi.doUnmock('../../lambdas/clv-job/ingest/reader-version.js');
+  vi.doUnmock('../../lambdas/clv-job/ingest/ingest-export.js');
+  vi.resetModules();
+});
+
+describe('ingestLocalFiles: the local cache of canonical files', () => {
+  it('reads an unchanged export from the cache the next time, and reads it again once its bytes change', async () => {
+    const { ingestLocalFiles } = await localIngest();
+    const dir = await tempDir();
+    const path = await writeText(dir, 'orders.csv', ORDERS);
+    const directory = join(dir, 'ingested');
+
+    expect((await ingestLocalFiles(await findInputFiles([path]), { directory })).reused).toBe(0);
+    expect((await ingestLocalFiles(await findInputFiles([path]), { directory })).reused).toBe(1);
+    await writeFile(path, `${ORDERS}O3,C3,2025-01-03,30.00\n`);
+    const changed = await ingestLocalFiles(await findInputFiles([path]), { directory });
+    expect(changed).toMatchObject({ reused: 0, receipts: [expect.objectContaining({ rows: 3 })] });
+    // the older entry of the same export is gone
+    expect((await readdir(directory)).filter((f) => f.endsWith('.parquet'))).toHaveLength(1);
+  });
+
+  it('reads a cached export again when the reader changed (another INGEST_READER_VERSION), and drops the old entry', async () => {
+    const dir = await tempDir();
+    const path = await writeText(dir, 'orders.csv', ORDERS);
+    const directory = join(dir, 'ingested');
+    const before = await (await localIngest()).ingestLocalFiles(await findInputFiles([path]), { directory });
+
+    const { INGEST_READER_VERSION } = await import('../../lambdas/clv-job/ingest/reader-version.js');
+    vi.resetModules();
+    vi.doMock('../../lambdas/clv-job/ingest/reader-version.js', () => ({ INGEST_READER_VERSION: INGEST_READER_VERSION + 1 }));
+    const after = await (await localIngest()).ingestLocalFiles(await findInputFiles([path]), { directory });
+
+    expect(after.reused).toBe(0);
+    expect(after.files[0]!.path).not.toBe(before.files[0]!.path);
+    expect((await readdir(directory)).filter((f) => f.endsWith('.parquet'))).toEqual([after.files[0]!.path.split('/').pop()]);
+  });
+});
+
+describe('ingestLocalFiles: several exports', () => {
+  it('reads them two at a time, never more, and returns them in the inputs\' order with their receipts', async () => {
+    let reading = 0;
+    let most = 0;
+    vi.doMock('../../lambdas/clv-job/ingest/ingest-export.js', async (original) => {
+      const real = await original<typeof import('../../lambdas/clv-job/ingest/ingest-export.js')>();
+      return {
+        ...real,
+        // the real reader, counted
+        ingestExport: async (request: Parameters<typeof real.ingestExport>[0]) => {
+          most = Math.max(most, (reading += 1));
+          try {
+            return await real.ingestExport(request);
+          } finally {
+            reading -= 1;
+          }
+        },
+      };
+    });
+    const { ingestLocalFiles } = await localIngest();
+    const { INGEST_CONCURRENCY } = await import('../../lambdas/clv-job/ingest/ingest-export.js');
+    const dir = await tempDir();
+    for (let i = 0; i < 5; i++) await writeText(dir, `orders-${i}.csv`, `order_id,customer_id,order_date,amount\n${'x'.repeat(i)}O${i},C${i},2025-01-01,1\n`);
+
+    const result = await ingestLocalFiles(await findInputFiles([dir]), { directory: join(dir, 'ingested') });
+
+    expect(most).toBe(INGEST_CONCURRENCY);
+    expect(result.files.map((f) => f.source.split('/').pop())).toEqual(['orders-0.csv', 'orders-1.csv', 'orders-2.csv', 'orders-3.csv', 'orders-4.csv']);
+    expect(result.receipts.map((r) => r.source.split('/').pop())).toEqual(result.files.map((f) => f.source.split('/').pop()));
+  });
+
+  it('leaves out an unreadable export with its reason when asked to, and fails on it otherwise', async () => {
+    const { ingestLocalFiles } = await localIngest();
+    const dir = await tempDir();
+    await writeText(dir, 'a.csv', ORDERS);
+    await writeText(dir, 'b.csv', '');
+    await writeText(dir, 'c.csv', ORDERS);
+    const inputs = await findInputFiles([dir]);
+
+    const result = await ingestLocalFiles(inputs, { directory: join(dir, 'skip'), skipBadFiles: true });
+    expect(result.files.map((f) => f.source.split('/').pop())).toEqual(['a.csv', 'c.csv']);
+    expect(result.skipped).toEqual([{ path: join(dir, 'b.csv'), reason: expect.stringMatching(/^is empty/) }]);
+    await expect(ingestLocalFiles(inputs, { directory: join(dir, 'fail') })).rejects.toThrow(/b\.csv: is empty/);
+  });
+});

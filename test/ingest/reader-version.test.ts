@@ -1,0 +1,70 @@
+import { createHash } from 'node:crypto';
+import { readFile, readdir } from 'node:fs/promises';
+import { join, relative } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { ingestExport, UnreadableExportError, type IngestRequest } from '../../lambdas/clv-job/ingest/ingest-export.js';
+import { INGEST_READER_VERSION } from '../../lambdas/clv-job/ingest/reader-version.js';
+import { parquetTypes, queryDuckDb } from '../support/duckdb-reader.js';
+import { fixture, repoRoot, tempDir, writeText } from '../support/files.js';
+
+/*
+ * INGEST_READER_VERSION keys the local cache of canonical files: it must change whenever what the
+ * reader makes of an export changes. This test fingerprints that output (every canonical row as
+ * text, the column types, the receipt, the reason an export is refused) over the fixture exports
+ * and a few configured readings, and holds it to the fingerprint recorded for the version.
+ */
+const FINGERPRINTS = fixture('ingest-reader-fingerprints.json');
+
+const exportsUnder = async (dir: string): Promise<string[]> =>
+  (await readdir(dir, { recursive: true })).filter((f) => /\.csv(\.gz)?$/.test(f)).map((f) => join(dir, f)).sort();
+
+/** Readings that depend on the configuration: another delimiter, number and date formats, an order key. */
+const CONFIGURED: { name: string; text: string; config: IngestRequest['config'] }[] = [
+  {
+    name: 'semicolon-decimal-comma.csv',
+    text: 'order_id;customer_id;order_date;amount;status\nA1;C1;15.03.2025;1.234,56;paid\nA2; C2 ;31.02.2025;12,5;paid\nA3;C3;01.04.2025;1.23,4;Cancelled\n',
+    config: { csv: { delimiter: ';', decimalSeparator: ',', thousandsSeparator: '.', dateFormat: '%d.%m.%Y' } },
+  },
+  {
+    name: 'us-dates-order-key.csv',
+    text: 'store,order_id,customer_id,order_date,amount\nS1,1001,C1,03/15/2025,10\nS2,1001,C2,3/15/2025,-4\n,1002,C3,12/31/1969,7.5\n',
+    config: { csv: { dateFormat: '%m/%d/%Y' }, orderKey: ['store'] },
+  },
+];
+
+const outputOf = async (source: string, sourceName: string, config: IngestRequest['config'], out: string): Promise<string> => {
+  try {
+    const { canonical, receipt } = await ingestExport({ source, sourceName, config, output: join(out, 'canonical.parquet') });
+    const rows = await queryDuckDb(`SELECT * EXCLUDE (order_date, amount), CAST(order_date AS VARCHAR) AS order_date, CAST(amount AS VARCHAR) AS amount
+                                    FROM read_parquet('${canonical}') ORDER BY source_line, raw_line`);
+    return JSON.stringify({ receipt, types: await parquetTypes(canonical), rows: rows.map((r) => JSON.stringify(r, (_, v: unknown) => (typeof v === 'bigint' ? String(v) : v))) });
+  } catch (error) {
+    if (error instanceof UnreadableExportError) return JSON.stringify({ source: sourceName, refused: error.reason });
+    throw error;
+  }
+};
+
+describe('INGEST_READER_VERSION', () => {
+  it('is bumped whenever the reader\'s output changes: the output on the fixture exports is the one recorded for it', { timeout: 120_000 }, async () => {
+    const out = await tempDir();
+    const hash = createHash('sha256');
+    const exports = [...(await exportsUnder(fixture('cases'))), ...(await exportsUnder(fixture('ingest-adversarial'))), ...(await exportsUnder(fixture('orders-small'))), ...(await exportsUnder(join(repoRoot, 'sample-data')))];
+    for (const path of exports) hash.update(await outputOf(path, relative(repoRoot, path), {}, out)).update('\n');
+    for (const { name, text, config } of CONFIGURED) hash.update(await outputOf(await writeText(out, name, text), name, config, out)).update('\n');
+    const fingerprint = hash.digest('hex');
+
+    const recorded = JSON.parse(await readFile(FINGERPRINTS, 'utf8')) as Record<string, string>;
+    expect(
+      recorded[String(INGEST_READER_VERSION)],
+      `The reader's output changed (fingerprint ${fingerprint}). If that is intended, bump INGEST_READER_VERSION ` +
+        `(lambdas/clv-job/ingest/reader-version.ts), so that cached canonical files are read again, and record ` +
+        `"${INGEST_READER_VERSION + 1}": "${fingerprint}" in test/fixtures/ingest-reader-fingerprints.json.`,
+    ).toBe(fingerprint);
+  });
+
+  it('names one output per version: no two recorded versions share a fingerprint, and the current one is the latest', async () => {
+    const recorded = JSON.parse(await readFile(FINGERPRINTS, 'utf8')) as Record<string, string>;
+    expect(new Set(Object.values(recorded)).size).toBe(Object.keys(recorded).length);
+    expect(Math.max(...Object.keys(recorded).map(Number))).toBe(INGEST_READER_VERSION);
+  });
+});
