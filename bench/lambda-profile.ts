@@ -16,7 +16,7 @@ import { buildRunConfig } from '../lambdas/clv-job/run-config.js';
 import type { QueryName, SqlParameters } from '../lambdas/clv-job/sql/index.js';
 
 /** The queries a run with a given as-of date asks, in the order it asks them. */
-const RUN_QUERIES: readonly QueryName[] = ['inputRows', 'customers', 'outcomeCounts', 'rejectedRows', 'bgnbdPatterns', 'spendPatterns'];
+export const RUN_QUERIES: readonly QueryName[] = ['inputRows', 'customers', 'outcomeCounts', 'rejectedRows', 'bgnbdPatterns', 'spendPatterns', 'acquisitionMonths'];
 
 export const AS_OF = '2025-12-31';
 const params: SqlParameters = { asOf: AS_OF, nonPurchaseStatuses: [...DEFAULT_NON_PURCHASE_STATUSES] };

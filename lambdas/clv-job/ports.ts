@@ -3,7 +3,7 @@
  * or Athena for the engine, a local folder or S3 for the store, a Parquet library for tables.
  */
 import type { SpendRecord } from './domain/acquisition/spend.js';
-import type { ColumnSpec, PatternScoreColumn, SegmentColumn, Tier } from './schemas/tables.js';
+import type { ColumnSpec } from './schemas/tables.js';
 import type { QueryName, SqlParameters } from './sql/index.js';
 
 /**
@@ -21,48 +21,7 @@ export interface QueryEngine {
   /** Human-readable description of what `orders` is bound to (files, table), for the summary. */
   describeInput(): Promise<InputDescription>;
   run(query: QueryName, params: SqlParameters): Promise<ResultColumns>;
-  /**
-   * Optional: writes the run's customers and rejected tables itself, in the layout and types of
-   * schemas/tables.ts, joining the scores onto its own `customers` relation (so a million rows never
-   * travel back out through JavaScript). Resolves to null when it cannot write to the targets'
-   * locations (e.g. `s3://` URLs for a local engine): the pipeline then writes the tables itself.
-   */
-  writeRunTables?(params: SqlParameters, scored: ScoredCustomerRows, targets: RunTableTargets): Promise<readonly WrittenTable[] | null>;
   close(): Promise<void>;
-}
-
-/**
- * What the models and segments add to the engine's customers, in the compact form they take:
- * per customer, in the order of the `customers` query (customer_id), the row of its scoring pattern,
- * the row of its segment combination and its historical CLV; per pattern the model scores (a null
- * column when the run has none); per combination the segment columns.
- */
-export interface ScoredCustomerRows {
-  readonly customers: {
-    readonly pattern: Int32Array;
-    readonly segments: Int32Array;
-    readonly historicalClv: Float64Array;
-  };
-  readonly patterns: { readonly size: number; readonly columns: Readonly<Record<PatternScoreColumn, Float64Array | null>> };
-  readonly segments: readonly Readonly<Record<SegmentColumn, string | number | null>>[];
-}
-
-/** Where an engine writes a table: the output key, and its run-scoped location (StagedRun.locationOf). */
-export interface TableTarget {
-  readonly key: string;
-  readonly location: string;
-}
-
-/** One target per customer tier partition (a tier without customers gets no file) and the rejected rows' file. */
-export interface RunTableTargets {
-  readonly customers: Readonly<Record<Tier, TableTarget>>;
-  readonly rejected: TableTarget;
-}
-
-export interface WrittenTable {
-  readonly key: string;
-  readonly rows: number;
-  readonly bytes: number;
 }
 
 export interface InputDescription {

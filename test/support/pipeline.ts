@@ -59,14 +59,6 @@ export const runLocal = async (
   }
 };
 
-/** The engine without a table writer of its own, as Athena's adapter is: the pipeline writes the tables. */
-export const withoutTableWriting = (engine: QueryEngine): QueryEngine => ({
-  name: engine.name,
-  describeInput: () => engine.describeInput(),
-  run: (query, params) => engine.run(query, params),
-  close: () => engine.close(),
-});
-
 /**
  * Writes synthetic exports from known parameters into `out`, with the truth a run must report
  * (test/support/gen-orders.ts); `args` are the generator's command-line flags, `--out` aside.

@@ -3,11 +3,10 @@ import { availableParallelism, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api';
 import { EngineError, firstLine } from '../errors.js';
-import type { InputDescription, QueryEngine, ResultColumns, RunTableTargets, ScoredCustomerRows, WrittenTable } from '../ports.js';
+import type { InputDescription, QueryEngine, ResultColumns } from '../ports.js';
 import { CANONICAL_ORDER_COLUMNS, type CanonicalColumnType } from '../schemas/tables.js';
 import { QUERIES, RELATIONS, RELATIONS_OF, renderSql, type QueryName, type RelationName, type SqlParameters } from '../sql/index.js';
 import { readResultColumns } from './duckdb-result.js';
-import { exportRunTables, localTargets } from './duckdb-table-export.js';
 
 /** The type of `orders.source_file` (see bindOrders). */
 const SOURCE_FILE_TYPE = 'source_file_name';
@@ -97,21 +96,6 @@ export class DuckDbEngine implements QueryEngine {
       return await readResultColumns(await this.connection.stream(renderSql(QUERIES[query], params)));
     } catch (error) {
       throw new EngineError(`DuckDB failed on query ${query}: ${firstLine(error)}`, { cause: error });
-    }
-  }
-
-  /**
-   * Writes the customers and rejected tables with COPY (duckdb-table-export.ts) when the targets are
-   * local paths; null otherwise (the pipeline writes them).
-   * @throws EngineError when DuckDB fails
-   */
-  async writeRunTables(params: SqlParameters, scored: ScoredCustomerRows, targets: RunTableTargets): Promise<readonly WrittenTable[] | null> {
-    if (!localTargets(targets)) return null;
-    await this.materialise(RELATIONS_OF.customers, params);
-    try {
-      return await exportRunTables(this.connection, scored, renderSql(QUERIES.rejectedRows, params), targets);
-    } catch (error) {
-      throw new EngineError(`DuckDB failed writing the run's tables: ${firstLine(error)}`, { cause: error });
     }
   }
 

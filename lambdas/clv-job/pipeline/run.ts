@@ -30,7 +30,7 @@ import { describeQualityReport, judgeQuality } from './quality.js';
 import { rejectionExamples, type RejectionReasonExamples } from './rejection-examples.js';
 import { fitModels, modelParameters, scoreCustomers } from './score-customers.js';
 import { segmentAndCompare } from './segment-customers.js';
-import { writeRunTables, type WrittenFile } from './write-tables.js';
+import { writeCustomers, writeRejected, type WrittenFile } from './write-tables.js';
 import { writeSummaryDatasets } from './write-summary-datasets.js';
 import { writeAudiences } from './write-audiences.js';
 import { audiencesOf } from '../domain/segments/audiences.js';
@@ -244,12 +244,8 @@ export const runPipeline = async (deps: PipelineDeps, config: RunConfig): Promis
     const files = await stage(
       'write',
       async () => [
-        ...(await writeRunTables(run, engine, tables, { asOf: runDate, nonPurchaseStatuses: config.nonPurchaseStatuses }, {
-          customers: query.customers,
-          scored,
-          segments: segmented.columns,
-          rejected: query.rejected,
-        })),
+        ...(await writeCustomers(run, tables, runDate, query.customers, scored, segmented.columns)),
+        await writeRejected(run, tables, runDate, query.rejected),
         ...(await writeSummaryDatasets(run, tables, runDate, segmented.summary, {
           movers: segmented.movers,
           previousRunDate: previous?.runDate ?? null,

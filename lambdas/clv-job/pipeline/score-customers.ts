@@ -14,16 +14,23 @@ import type { ModelParameter } from '../domain/segments/changes.js';
 import { configuredChoice, modelsSummaryOf, type ModelChoiceSummary, type ModelsSummary } from '../schemas/summary-models.js';
 import type { Diagnostics } from '../schemas/summary-diagnostics.js';
 import type { RunWarning, TotalsSection } from '../schemas/summary-run.js';
-import type { ScoredCustomerRows } from '../ports.js';
+import type { PatternScoreColumn } from '../schemas/tables.js';
 import type { BgNbdPatterns, SpendPatterns } from './engine-results.js';
 
 export interface ScoredCustomers {
   readonly scores: CustomerScores;
   /**
-   * The model scores per distinct scoring pattern, and each customer's pattern: what the tables are
-   * written from (an engine joins them back). Only what segmentation needs is spread per customer.
+   * The model scores per distinct scoring pattern, and each customer's pattern: what the customers
+   * table is written from. Only what segmentation reads is spread per customer.
    */
-  readonly byPattern: ScoredCustomerRows['patterns'] & { readonly patternOf: Int32Array };
+  readonly byPattern: {
+    /** Customer i's row in the columns. */
+    readonly patternOf: Int32Array;
+    /** Distinct patterns (rows of the columns). */
+    readonly size: number;
+    /** A column is null when the run has none (a fit not trusted, intervals off). */
+    readonly columns: Readonly<Record<PatternScoreColumn, Float64Array | null>>;
+  };
   readonly models: ModelsSummary;
   readonly totals: TotalsSection;
   readonly warnings: RunWarning[];

@@ -1,8 +1,7 @@
 import type { CustomerSegments, CustomerTable } from '../domain/customers.js';
 import { datasetPartition } from '../layout.js';
-import type { ColumnValues, QueryEngine, RunTableTargets, ScoredCustomerRows, StagedRun, TableWriter } from '../ports.js';
-import { CUSTOMER_COLUMNS, PATTERN_SCORE_COLUMNS, REJECTED_COLUMNS, TIERS, type PatternScoreColumn, type SegmentColumn, type Tier } from '../schemas/tables.js';
-import type { SqlParameters } from '../sql/index.js';
+import type { ColumnValues, StagedRun, TableWriter } from '../ports.js';
+import { CUSTOMER_COLUMNS, PATTERN_SCORE_COLUMNS, REJECTED_COLUMNS, TIERS, type PatternScoreColumn, type Tier } from '../schemas/tables.js';
 import type { RejectedRows } from './engine-results.js';
 import type { ScoredCustomers } from './score-customers.js';
 
@@ -41,86 +40,6 @@ const gather = (values: ArrayLike<unknown> | null, rows: Int32Array, from: numbe
   const out = new Array<string | null>(n);
   for (let i = 0; i < n; i++) out[i] = values[rows[from + i]!] as string | null;
   return out;
-};
-
-const customersKey = (runDate: string, tier: Tier, extension: string): string => partKey(`${datasetPartition('customers', runDate)}/segment=${tier}`, 0, extension);
-const rejectedKey = (runDate: string, extension: string): string => partKey(datasetPartition('rejected', runDate), 0, extension);
-
-/**
- * The customers' segment columns as a handful of distinct combinations and each customer's
- * combination. The RFM score text and segment name are functions of the three scores
- * (rfm.ts), so (tier, value-loyalty cell, r, f, m) identifies a combination.
- */
-const segmentCombinations = (segments: CustomerSegments): Pick<ScoredCustomerRows, 'segments'> & { readonly codes: Int32Array } => {
-  const n = segments.clvTier.length;
-  const codes = new Int32Array(n);
-  const cells = new Map<string | null, number>();
-  const byKey = new Map<number, number>();
-  const rows: Record<SegmentColumn, string | number | null>[] = [];
-  for (let i = 0; i < n; i++) {
-    const cell = segments.valueLoyalty?.[i] ?? null;
-    let cellIndex = cells.get(cell);
-    if (cellIndex === undefined) cells.set(cell, (cellIndex = cells.size));
-    const r = segments.rfmR?.[i] ?? 0;
-    const f = segments.rfmF?.[i] ?? 0;
-    const m = segments.rfmM?.[i] ?? 0;
-    const key = (((TIERS.indexOf(segments.clvTier[i]!) * 64 + cellIndex) * 8 + r) * 8 + f) * 8 + m;
-    let code = byKey.get(key);
-    if (code === undefined) {
-      byKey.set(key, (code = rows.length));
-      rows.push({
-        clv_tier: segments.clvTier[i]!,
-        value_loyalty: cell,
-        rfm_r: segments.rfmR?.[i] ?? null,
-        rfm_f: segments.rfmF?.[i] ?? null,
-        rfm_m: segments.rfmM?.[i] ?? null,
-        rfm_score: segments.rfmScore?.[i] ?? null,
-        rfm_segment: segments.rfmSegment?.[i] ?? null,
-      });
-    }
-    codes[i] = code;
-  }
-  return { segments: rows, codes };
-};
-
-/**
- * The run's tables (customers per tier, rejected rows), written by the engine itself where it can
- * reach the run's location (DuckDB into a local folder: a COPY per file, nothing per customer
- * crosses back into JavaScript), else by `tables` from the columns in memory (the Lambda with
- * Athena). Either way the same files, keys, columns and types.
- */
-export const writeRunTables = async (
-  run: StagedRun,
-  engine: QueryEngine,
-  tables: TableWriter,
-  params: SqlParameters,
-  data: {
-    readonly customers: CustomerTable;
-    readonly scored: Pick<ScoredCustomers, 'scores' | 'byPattern'>;
-    readonly segments: CustomerSegments;
-    readonly rejected: RejectedRows;
-  },
-): Promise<WrittenFile[]> => {
-  const runDate = params.asOf;
-  if (engine.writeRunTables !== undefined) {
-    const target = (key: string) => ({ key, location: run.locationOf(key) });
-    const targets: RunTableTargets = {
-      customers: { high: target(customersKey(runDate, 'high', 'parquet')), mid: target(customersKey(runDate, 'mid', 'parquet')), low: target(customersKey(runDate, 'low', 'parquet')) },
-      rejected: target(rejectedKey(runDate, 'parquet')),
-    };
-    const { segments, codes } = segmentCombinations(data.segments);
-    const { patternOf, size, columns } = data.scored.byPattern;
-    const written = await engine.writeRunTables(
-      params,
-      { customers: { pattern: patternOf, segments: codes, historicalClv: data.scored.scores.historicalClv }, patterns: { size, columns }, segments },
-      targets,
-    );
-    if (written !== null) return [...written];
-  }
-  return [
-    ...(await writeCustomers(run, tables, runDate, data.customers, data.scored, data.segments)),
-    await writeRejected(run, tables, runDate, data.rejected),
-  ];
 };
 
 /**
@@ -166,7 +85,7 @@ export const writeCustomers = async (
   for (const tier of TIERS) {
     const rows = Int32Array.from(members[tier]);
     if (rows.length === 0) continue;
-    const key = customersKey(runDate, tier, tables.extension);
+    const key = partKey(`${datasetPartition('customers', runDate)}/segment=${tier}`, 0, tables.extension);
     const file = tables.open(await run.open(key), CUSTOMER_COLUMNS);
     for (let from = 0; from < rows.length; from += BATCH) {
       const to = Math.min(rows.length, from + BATCH);
@@ -185,7 +104,7 @@ export const writeCustomers = async (
 
 /** The rejected rows as read, with file, row and reason; written even when empty so readers find the partition. */
 export const writeRejected = async (run: StagedRun, tables: TableWriter, runDate: string, rejected: RejectedRows): Promise<WrittenFile> => {
-  const key = rejectedKey(runDate, tables.extension);
+  const key = partKey(datasetPartition('rejected', runDate), 0, tables.extension);
   const file = tables.open(await run.open(key), REJECTED_COLUMNS);
   const batch: Record<string, ColumnValues> = {};
   for (const { name } of REJECTED_COLUMNS) batch[name] = (rejected.columns[name] ?? []) as ColumnValues;

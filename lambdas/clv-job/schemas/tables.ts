@@ -65,10 +65,6 @@ export const PATTERN_SCORE_COLUMNS = [
 ] as const satisfies readonly (typeof CUSTOMER_COLUMNS)[number]['name'][];
 export type PatternScoreColumn = (typeof PATTERN_SCORE_COLUMNS)[number];
 
-/** The customer columns segmentation fills; together they take few distinct combinations. */
-export const SEGMENT_COLUMNS = ['clv_tier', 'value_loyalty', 'rfm_r', 'rfm_f', 'rfm_m', 'rfm_score', 'rfm_segment'] as const satisfies readonly (typeof CUSTOMER_COLUMNS)[number]['name'][];
-export type SegmentColumn = (typeof SEGMENT_COLUMNS)[number];
-
 /** Rejected input rows, as read: `rejected/run_date=YYYY-MM-DD/part-*.parquet`. */
 export const REJECTED_COLUMNS = [
   column('source_file', 'string', 'the input file the row came from'),
