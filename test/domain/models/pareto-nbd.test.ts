@@ -4,8 +4,10 @@ import { describe, expect, it } from 'vitest';
 import { compressBgNbdData, type BgNbdData } from '../../../lambdas/clv-job/domain/models/bg-nbd.js';
 import {
   conditionalExpectedPurchases,
+  expectedPurchasesIfAlive,
   expectedPurchasesNewCustomer,
   fitParetoNbd,
+  makeExpectedPurchasesIfAliveOnGrid,
   paretoNbdLogLikelihood,
   paretoNbdLogLikelihoodWithGradient,
   probabilityAlive,
@@ -334,6 +336,19 @@ describe('Pareto/NBD invariants (fast-check, seed pinned)', () => {
         },
       ),
       { seed: SEED, numRuns: 25 },
+    );
+  });
+
+  it('gives on a grid of windows what it gives window by window, for (x, T) in any order, tenures repeated with other x (the per-tenure cache)', () => {
+    const times = [0, 1, 2.5, 13, 52, 520];
+    const onGrid = makeExpectedPurchasesIfAliveOnGrid(BTYD, times);
+    const out = new Float64Array(times.length);
+    fc.assert(
+      fc.property(fc.integer({ min: 0, max: 60 }), fc.constantFrom(0, 0.5, 3, 31, 39, 77.25, 1e4), (x, T) => {
+        onGrid(x, T, out);
+        times.forEach((t, k) => expect(relative(out[k]! + 1e-300, expectedPurchasesIfAlive(BTYD, t, x, T) + 1e-300), `x=${x} T=${T} t=${t}`).toBeLessThan(1e-15));
+      }),
+      { seed: SEED, numRuns: 200 },
     );
   });
 

@@ -638,14 +638,29 @@ export const probabilityOfPurchases = (params: ParetoNbdParams, t: number, n: nu
 /**
  * E[X(T, T+t_k] | alive at T, x, T] on a fixed grid of windows, for many (x, T): the shape
  * `clv.ts` scores with. Closed form (see {@link expectedPurchasesIfAlive}); `out[k]` gets window k.
+ * The lifetime factor depends on T and the window only, not on x, so it is computed once per
+ * distinct T (an expm1 and a log1p per window) and each (x, T) then costs two products a window.
  */
 export const makeExpectedPurchasesIfAliveOnGrid = (params: ParetoNbdParams, times: ArrayLike<number>): ((x: number, T: number, out: Float64Array) => void) => {
   checkParetoNbdParams(params);
   for (let k = 0; k < times.length; k++) if (!(times[k]! >= 0) || !Number.isFinite(times[k]!)) throw new RangeError(`window ${k} must be finite and >= 0, got ${times[k]}`);
   const { r, alpha, s, beta } = params;
+  const windows = times.length;
+  const tenures = new DistinctPairs();
+  let factors = new Float64Array(64 * windows);
   return (x, T, out) => {
-    const rate = (r + x) / (alpha + T);
+    const known = tenures.size;
+    const id = tenures.indexOf(T, 0);
     const b = beta + T;
-    for (let k = 0; k < times.length; k++) out[k] = times[k]! > 0 ? rate * b * lifetimeFactor(s, b, times[k]!) : 0;
+    if (id === known) {
+      if ((id + 1) * windows > factors.length) {
+        const grown = new Float64Array(2 * factors.length);
+        grown.set(factors);
+        factors = grown;
+      }
+      for (let k = 0; k < windows; k++) factors[id * windows + k] = times[k]! > 0 ? lifetimeFactor(s, b, times[k]!) : 0;
+    }
+    const rate = (r + x) / (alpha + T);
+    for (let k = 0; k < windows; k++) out[k] = times[k]! > 0 ? rate * b * factors[id * windows + k]! : 0;
   };
 };
