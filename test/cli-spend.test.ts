@@ -20,6 +20,12 @@ describe('clv run with a spend input', () => {
     expect(result.code).toBe(0);
     expect(summary.spend_input).toMatchObject({ sources: [join(SAMPLE_SPEND, 'marketing-spend.csv')], rejected_rows: 0 });
     expect(summary.acquisition.find((r) => r.channel === 'search')).toMatchObject({ spend: expect.any(Number) as number, cac: expect.any(Number) as number, ltv_to_cac: expect.any(Number) as number });
+    // one plain line names every channel's LTV:CAC, in the summary's order, and marks those below the line
+    const line = result.stdout.split('\n').find((l) => l.startsWith('LTV:CAC: '));
+    const paid = summary.acquisition.find((r) => r.channel === 'paid_social')!;
+    expect(line).toContain(`paid_social ${paid.ltv_to_cac!.toFixed(2)} (below the line)`);
+    expect(line).toContain('partner, "beta" no CAC');
+    expect(line?.split(' · ')).toHaveLength(summary.acquisition.length);
   });
 
   it('takes the spend path and the LTV:CAC line from the config file; --spend wins over spend.path', async () => {

@@ -38,7 +38,7 @@ import { renderReport } from './report/render-report.js';
 import type { Backtest } from './schemas/summary-backtest.js';
 import { summarySchema, type Summary } from './schemas/summary.js';
 import packageJson from '../../package.json' with { type: 'json' };
-import { closingNotes, runTable, spinnerProgress } from './terminal-output.js';
+import { acquisitionLine, closingNotes, runTable, spinnerProgress } from './terminal-output.js';
 
 const EXIT = { ok: 0, failed: 1, usage: 2 } as const;
 
@@ -59,6 +59,7 @@ const describeRun = (summary: Summary, output: string, notes: readonly string[])
     `run ${summary.run.run_date} (as of ${summary.run.as_of}, ${summary.run.as_of_source === 'given' ? 'given' : 'latest order date'})`,
     `rows: ${c.input_rows} in, ${c.accepted_orders} accepted, ${c.duplicate_orders} duplicate, ${c.non_purchase_orders} non-purchase, ${c.rejected_rows} rejected`,
     `customers: ${c.customers}; equity ${summary.totals.equity.toFixed(2)} (${summary.totals.ranking_clv})`,
+    ...[acquisitionLine(summary)].flatMap((a) => (a === null ? [] : [`${a.label}: ${a.text}`])),
     `output: ${relative(process.cwd(), output) || '.'}`,
     `summary: ${where(`summary/run_date=${summary.run.run_date}/summary.json`)}`,
   ];

@@ -65,6 +65,25 @@ const money = (n: number): string => n.toLocaleString('en-US', { minimumFraction
 const percent = (share: number): string => `${(share * 100).toFixed(1)}%`;
 
 /** Where a run's files are, relative to the working directory as the plain lines print them. */
+/**
+ * The acquisition economics in one line: LTV:CAC per channel when the run had spend (channels
+ * below the line marked, channels without spend said so), else the value per acquired customer;
+ * null without customers. Channels in the summary's order (most valuable acquired customer first).
+ */
+export const acquisitionLine = (summary: Summary): { readonly label: string; readonly text: string } | null => {
+  const rows = summary.acquisition.filter((r) => r.customers_acquired > 0);
+  if (rows.length === 0) return null;
+  if (summary.spend_input === undefined) {
+    return { label: 'value per acquired customer', text: rows.map((r) => `${r.channel} ${money(r.ltv_per_customer ?? 0)}`).join(' · ') };
+  }
+  return {
+    label: 'LTV:CAC',
+    text: rows
+      .map((r) => (r.ltv_to_cac === null || r.ltv_to_cac === undefined ? `${r.channel} no CAC` : `${r.channel} ${r.ltv_to_cac.toFixed(2)}${r.below_ltv_to_cac_line ? ' (below the line)' : ''}`))
+      .join(' · '),
+  };
+};
+
 export const outputPath = (output: string, key: string): string => relative(process.cwd(), `${output}/${key}`) || '.';
 
 /** The outcome of a run as a two-column table: the figures first, then where the files are. */
@@ -87,6 +106,7 @@ export const runTable = (summary: Summary, output: string, reportKey: string | n
     .map((r) => `${r.channel} ${money(r.equity)} (avg ${money(r.average_clv)})`)
     .join(' · ');
   const warnings = summary.warnings.length + summary.changes.warnings.length;
+  const acquired = acquisitionLine(summary);
   table.push(
     ['Run', `${summary.run.run_date} (as of ${summary.run.as_of}, ${summary.run.as_of_source === 'given' ? 'given' : 'latest order date'})`],
     ['Rows', `${c.input_rows} in, ${c.accepted_orders} accepted, ${c.duplicate_orders} duplicate, ${c.non_purchase_orders} non-purchase, ${c.rejected_rows} rejected`],
@@ -94,6 +114,7 @@ export const runTable = (summary: Summary, output: string, reportKey: string | n
     ['Equity', `${money(t.equity)} (${t.ranking_clv === 'predicted_clv' ? 'predicted CLV' : 'historical CLV'})`],
     ['Tiers', tiers || '–'],
     ['Top channels', channels || '–'],
+    ...(acquired === null ? [] : [[acquired.label === 'LTV:CAC' ? 'LTV:CAC' : 'Acquired value', acquired.text]]),
     ['Warnings', warnings === 0 ? (summary.changes.previous_run_date === null ? 'none (first run)' : 'none') : `${warnings}: see below and the report`],
     ['Summary', summaryPath],
     ...(reportPath === null ? [] : [['Report', reportPath]]),
