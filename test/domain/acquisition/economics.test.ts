@@ -89,3 +89,51 @@ describe('the value of an acquired customer', () => {
     expect(summary.churn.find((r) => r.segment === 'high')).toMatchObject({ customers: 1, at_risk_customers: 1, expected_customers_lost: expect.closeTo(0.7, 12) as number });
   });
 });
+
+describe('channel diagnostics', () => {
+  /**
+   * Three channels of 10 customers each, all acquired 2025-01 (5 months old as of 2025-06-15):
+   * - "steady": first order 50, 5 of 10 come back (2 orders each, 100 revenue);
+   * - "gap": first order 80 (above 50 x 1.1), 1 of 10 comes back: a conversion gap;
+   * - "mismatch": first order 20, 1 of 10 comes back: low average order value and low repeat rate.
+   * Overall repeat rate 7/30; overall first-order value 50; overall AOV = revenue / orders.
+   */
+  const channel = (name: string, first: number, repeaters: number) =>
+    Array.from({ length: 10 }, (_, i) => ({ channel: name, cohort: '2025-01', frequency: i < repeaters ? 1 : 0, totalRevenue: i < repeaters ? 2 * first : first, predictedClv: 0, clv: 0 }));
+  const specs = [...channel('steady', 50, 5), ...channel('gap', 80, 1), ...channel('mismatch', 20, 1)];
+  const input = (): AcquisitionInput => {
+    const { table, scores } = buildCustomers(specs);
+    const months = ['steady', 'gap', 'mismatch'].map((name) => {
+      const rows = specs.filter((c) => c.channel === name);
+      const first = rows[0]!.totalRevenue / (rows[0]!.frequency + 1);
+      return { channel: name, cohort: '2025-01', ageMonth: 0, revenue: rows.reduce((s, c) => s + c.totalRevenue, 0), firstRepeats: 0, firstDayRevenue: first * rows.length };
+    });
+    return {
+      table,
+      scores,
+      segments: { clvTier: specs.map(() => 'mid' as const), valueLoyalty: null, rfmR: null, rfmF: null, rfmM: null, rfmScore: null, rfmSegment: null },
+      months,
+      spend: null,
+      margin: 1,
+      asOfDay: dayOf('2025-06-15'),
+      missingLabel: '(none)',
+      settings: { ...DEFAULT_ACQUISITION_SETTINGS, minCustomers: 10 },
+    };
+  };
+
+  it('names a conversion gap and an audience mismatch in plain words, and nothing for the steady channel', () => {
+    const { warnings } = acquisitionEconomics(input());
+
+    expect(warnings.map((w) => [w.code, w.metric])).toEqual([
+      ['conversion_gap', 'acquisition[gap].repeat_rate'],
+      ['audience_mismatch', 'acquisition[mismatch].average_order_value'],
+    ]);
+    expect(warnings[0]?.message).toBe('gap: conversion gap: its customers spend more on their first order (80.00 against 50.00 overall) but fewer come back (10.0% against 23.3%)');
+    expect(warnings[1]?.message).toMatch(/^mismatch: audience mismatch: its customers order less \(average order 20\.00 against /);
+  });
+
+  it('says nothing about channels smaller than the configured minimum', () => {
+    const { warnings } = acquisitionEconomics({ ...input(), settings: { ...DEFAULT_ACQUISITION_SETTINGS, minCustomers: 11 } });
+    expect(warnings).toEqual([]);
+  });
+});
