@@ -2,7 +2,8 @@ import { readdir, rm } from 'node:fs/promises';
 import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ingestExport } from '../lambdas/clv-job/ingest/ingest-export.js';
+import pMap from 'p-map';
+import { INGEST_CONCURRENCY, ingestExport } from '../lambdas/clv-job/ingest/ingest-export.js';
 
 /** What one ingest pass over a dataset's exports did (printed by the child as one JSON line). */
 export interface IngestRun {
@@ -17,8 +18,9 @@ export interface IngestRun {
 
 /**
  * Child-process mode of the bench: ingests every export of `dir` once with ingestExport (the one
- * reader of both paths), each into a fresh canonical file, and prints an IngestRun. Measured from
- * outside (measureNode) for wall time and peak RSS, so the RSS is the ingest's alone.
+ * reader of both paths), each into a fresh canonical file, INGEST_CONCURRENCY at a time as `clv run`
+ * and a re-ingest read them, and prints an IngestRun. Measured from outside (measureNode) for wall
+ * time and peak RSS, so the RSS is the ingest's alone.
  */
 export const runIngest = async (dir: string): Promise<void> => {
   const files = (await readdir(dir)).filter((f) => /\.csv(\.gz)?$/.test(f)).sort();
@@ -28,12 +30,16 @@ export const runIngest = async (dir: string): Promise<void> => {
     let csvBytes = 0;
     let rows = 0;
     const t0 = performance.now();
-    for (const [i, file] of files.entries()) {
-      const { receipt } = await ingestExport({ source: join(dir, file), sourceName: file, output: join(out, `${i}.parquet`) });
-      bytes += receipt.bytes;
-      csvBytes += receipt.csv_bytes;
-      rows += receipt.rows;
-    }
+    await pMap(
+      files.entries(),
+      async ([i, file]) => {
+        const { receipt } = await ingestExport({ source: join(dir, file), sourceName: file, output: join(out, `${i}.parquet`) });
+        bytes += receipt.bytes;
+        csvBytes += receipt.csv_bytes;
+        rows += receipt.rows;
+      },
+      { concurrency: INGEST_CONCURRENCY },
+    );
     const seconds = (performance.now() - t0) / 1000;
     const run: IngestRun = { files: files.length, bytes, csv_bytes: csvBytes, rows, seconds };
     process.stdout.write(`${JSON.stringify(run)}\n`);

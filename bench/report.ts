@@ -1,5 +1,6 @@
 import { LAMBDA, MARGIN, type LambdaSizing } from './lambda-sizing.js';
 import type { PeerTimes } from './peers.js';
+import { INGEST_CONCURRENCY } from '../lambdas/clv-job/ingest/ingest-export.js';
 
 /** Peers' model fits on 1M simulated customers, same kind of machine (/work/shared/DEPENDENCIES.md). */
 export const ANCHORS = {
@@ -61,7 +62,7 @@ export const renderIngest = (i: IngestResult, command?: string): string =>
     '',
     ...(command ? [`Command: \`${command}\``, ''] : []),
     `${count(i.customers_generated)} customers: ${i.files} files, ${count(i.rows)} rows, ${i.csv_mb.toFixed(1)} MB of CSV (${i.stored_mb.toFixed(1)} MB stored), ` +
-      `read into canonical Parquet in ${s(i.seconds)}: **${i.mb_per_second.toFixed(1)} MB/s of CSV** ` +
+      `read into canonical Parquet (${INGEST_CONCURRENCY} files at a time, as \`clv run\` reads them) in ${s(i.seconds)}: **${i.mb_per_second.toFixed(1)} MB/s of CSV** ` +
       `(target ${INGEST_TARGET_MB_PER_SECOND} MB/s: ${i.mb_per_second >= INGEST_TARGET_MB_PER_SECOND ? 'met' : 'NOT met'}), peak RSS ${mb(i.peak_rss_mb)}.`,
     '',
   ].join('\n');
