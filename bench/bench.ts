@@ -18,7 +18,7 @@
  */
 import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import { availableParallelism, cpus, tmpdir, totalmem } from 'node:os';
+import { availableParallelism, cpus, loadavg, tmpdir, totalmem } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
@@ -217,6 +217,7 @@ const main = async (): Promise<void> => {
   const repeat = Number(o.repeat);
   if (!Number.isInteger(repeat) || repeat < 1) throw new Error(`--repeat must be a positive integer, got ${o.repeat}`);
   const cache = cacheDir(o.cache);
+  const loadAtStart = loadavg()[0]!;
   const args = process.argv.slice(2);
   const command = `npm run bench${args.length ? ` -- ${args.join(' ')}` : ''}`;
 
@@ -242,6 +243,7 @@ const main = async (): Promise<void> => {
       node: process.version,
       platform: `${process.platform}-${process.arch}`,
       peak_rss_method: rssMethod(),
+      load_average: { start: loadAtStart, end: loadavg()[0]! },
     },
     dataset: { cache, generator: `test/support/gen-orders.ts --customers N --seed 1 (defaults otherwise), version ${await generatorVersion()}`, as_of: AS_OF, repeat },
     sizes: results,

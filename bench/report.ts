@@ -31,7 +31,8 @@ export interface SizeResult {
 export interface BenchResult {
   readonly command: string;
   readonly generated_at: string;
-  readonly machine: { cores: number; cpu: string; memory_gb: number; node: string; platform: string; peak_rss_method: string };
+  /** `load_average`: the 1-minute load when the bench started and ended (absent in older results); above the core count, other work shared the machine. */
+  readonly machine: { cores: number; cpu: string; memory_gb: number; node: string; platform: string; peak_rss_method: string; load_average?: { start: number; end: number } };
   readonly dataset: { cache: string; generator: string; as_of: string; repeat: number };
   readonly sizes: readonly SizeResult[];
   /** ingestExport over the smallest dataset's exports (absent in results recorded before ingest existed). */
@@ -91,7 +92,13 @@ export const renderMarkdown = (b: BenchResult): string => {
     '',
     `Generated ${b.generated_at} on ${b.machine.cpu}, ${b.machine.cores} cores, ${b.machine.memory_gb.toFixed(0)} GB, ${b.machine.platform}. ` +
       `Data: ${b.dataset.generator}, as of ${b.dataset.as_of}, plain CSV, cached in ${b.dataset.cache}. ` +
-      `Each figure is the median of ${b.dataset.repeat} run(s); peak RSS by ${b.machine.peak_rss_method === 'gnu-time' ? 'GNU time (%M)' : 'a maxRSS preload'}.`,
+      `Each figure is the median of ${b.dataset.repeat} run(s); peak RSS by ${b.machine.peak_rss_method === 'gnu-time' ? 'GNU time (%M)' : 'a maxRSS preload'}.` +
+      (b.machine.load_average
+        ? ` Load average (1 min) ${b.machine.load_average.start.toFixed(1)} at the start, ${b.machine.load_average.end.toFixed(1)} at the end` +
+          (Math.max(b.machine.load_average.start, b.machine.load_average.end) > b.machine.cores
+            ? `: more than the ${b.machine.cores} cores, so other work shared the machine and the seconds are inflated; compare against the floor measured in the same run.`
+            : '.')
+        : ''),
     '',
     '## The local job (`node dist/cli.js run`) against the floor',
     '',
@@ -115,6 +122,21 @@ export const renderMarkdown = (b: BenchResult): string => {
     row('peak RSS (floor)', (r) => mb(r.floor.peak_rss_mb)),
     '',
   ];
+  if (b.sizes.some((r) => r.lambda)) {
+    const lambda = (r: SizeResult, stage: string): string => (r.lambda ? s(r.lambda.timings[stage]) : '-');
+    lines.push(
+      '## The Lambda profile, stage by stage',
+      '',
+      'The handler\'s pipeline with Athena\'s results replayed from recorded result CSVs (see Lambda sizing below): what the Lambda itself spends.',
+      '',
+      head('stage'),
+      rule,
+      ...['query', 'model_fit', 'model_score', 'segment', 'write', 'publish'].map((stage) => row(`${stage.replace('_', ': ')}`, (r) => lambda(r, stage))),
+      row('**total (wall)**', (r) => (r.lambda ? `**${s(r.lambda.seconds)}**` : '-')),
+      row('peak RSS', (r) => (r.lambda ? mb(r.lambda.peak_rss_mb) : '-')),
+      '',
+    );
+  }
   const first = b.sizes[0];
   if (first && b.sizes.length > 1) {
     const steps = b.sizes.slice(1).map(

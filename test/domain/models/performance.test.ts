@@ -13,7 +13,7 @@ import { fitGammaGamma } from '../../../lambdas/clv-job/domain/models/gamma-gamm
 import { seededUniform, simulateCustomers, simulateParetoNbdCustomers } from '../../support/simulate.js';
 import { fitParetoNbd } from '../../../lambdas/clv-job/domain/models/pareto-nbd.js';
 import { customerIntervals, parameterDraws } from '../../../lambdas/clv-job/domain/models/uncertainty.js';
-import { distinctScorePatterns } from '../../../lambdas/clv-job/domain/models/score-patterns.js';
+import { distinctScorePatterns, spreadToCustomers } from '../../../lambdas/clv-job/domain/models/score-patterns.js';
 import { inUnits, loadCdnowSummary } from './cdnow-data.js';
 
 const enabled = process.env.CLV_BENCH === '1';
@@ -35,6 +35,14 @@ const time = <T>(runs: number, act: () => T): { ms: number; cpuMs: number; resul
     bestCpu = Math.min(bestCpu, (used.user + used.system) / 1000);
   }
   return { ms: best, cpuMs: bestCpu, result };
+};
+/** One timed run, no warm-up: for work that takes many seconds. */
+const once = <T>(act: () => T): { ms: number; cpuMs: number; result: T } => {
+  const start = performance.now();
+  const cpu = process.cpuUsage();
+  const result = act();
+  const used = process.cpuUsage(cpu);
+  return { ms: performance.now() - start, cpuMs: (used.user + used.system) / 1000, result };
 };
 const show = (t: { ms: number; cpuMs: number }): string => `${t.ms.toFixed(1)} ms (cpu ${t.cpuMs.toFixed(1)} ms)`;
 
@@ -123,5 +131,40 @@ describe.skipIf(!enabled)('model stage timings (CLV_BENCH=1)', () => {
     );
     expect(pnbd.result.diagnostics.converged && gg.result.diagnostics.converged).toBe(true);
     expect(intervals.result.predictedClv.p95.every(Number.isFinite)).toBe(true);
+  });
+
+  it('scores and draws intervals for distinct patterns rather than every customer (CLV_BENCH_CUSTOMERS, default 1,000,000)', { timeout: 1_800_000 }, () => {
+    // Prepare: whole days, as the engine hands them over; 100 draws, the default
+    const customers = Number(process.env.CLV_BENCH_CUSTOMERS ?? 1_000_000);
+    const simulated = simulateCustomers(
+      seededUniform(44),
+      { r: 0.25, alpha: 28, a: 0.8, b: 2.5 },
+      { customers, tenure: (u) => Math.floor(730 * u()), spend: { p: 6, q: 4, gamma: 15 } },
+    );
+    const everyone = { x: simulated.x, recencyDays: simulated.tx.map(Math.floor), tenureDays: simulated.T, monetaryValue: simulated.mx };
+    const tuples = compressBgNbdData(everyone.x, everyone.recencyDays, everyone.tenureDays);
+    const bgnbd = fitBgNbd({ ...tuples, tx: inUnits(tuples.tx, 7), T: inUnits(tuples.T, 7) });
+    const gg = fitGammaGamma({ x: simulated.x, mx: simulated.mx, weight: new Float64Array(customers).fill(1) });
+    const settings = { timeUnit: 'week', horizon: 52, discountRate: 0.1, margin: 1 } as const;
+    const draws = parameterDraws({ name: 'bgnbd', fit: bgnbd }, gg, { draws: 100 })!;
+    const model = bgnbdTransactionModel(bgnbd.params);
+
+    // Act
+    const perCustomer = once(() => [scoreTuples(model, gg.params, everyone, settings), customerIntervals(draws.transactions, draws.spend, everyone, settings)] as const);
+    const perPattern = once(() => {
+      const { patterns, patternOf } = distinctScorePatterns(everyone);
+      const scores = scoreTuples(model, gg.params, patterns, settings);
+      const intervals = customerIntervals(draws.transactions, draws.spend, patterns, settings, patternOf);
+      return { patterns: patterns.x.length, clv: spreadToCustomers(scores.predictedClv, patternOf), p95: spreadToCustomers(intervals.predictedClv.p95, patternOf), equity: intervals.equity };
+    });
+
+    // Assess (and report)
+    console.log(
+      `${customers} customers, ${perPattern.result.patterns} distinct (x, recency, tenure, monetary) patterns: ` +
+        `scores + 100-draw intervals per customer ${show(perCustomer)}; per pattern ${show(perPattern)}`,
+    );
+    expect(perPattern.result.clv).toEqual(perCustomer.result[0].predictedClv);
+    expect(perPattern.result.p95).toEqual(perCustomer.result[1].predictedClv.p95);
+    expect(perPattern.result.equity).toEqual(perCustomer.result[1].equity);
   });
 });
