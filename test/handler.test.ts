@@ -96,6 +96,7 @@ describe('the Lambda environment', () => {
       lockTtlSeconds: DEFAULT_LOCK_TTL_SECONDS,
       keepPreviousDays: 30,
       gates: DEFAULT_GATE_SETTINGS,
+      spendPrefix: null,
     });
   });
 
