@@ -1,11 +1,11 @@
-import { readFile, readdir } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { AccountingError } from '../../lambdas/clv-job/errors.js';
 import type { QueryEngine, ResultColumns } from '../../lambdas/clv-job/ports.js';
 import { summarySchema, type Summary } from '../../lambdas/clv-job/schemas/summary.js';
 import type { QueryName } from '../../lambdas/clv-job/sql/index.js';
-import { sampleData, tempDir } from '../support/files.js';
+import { publishedFiles, sampleData, tempDir } from '../support/files.js';
 import { runLocal } from '../support/pipeline.js';
 
 /**
@@ -14,14 +14,6 @@ import { runLocal } from '../support/pipeline.js';
  * without its reason) must fail the run with a message that says which numbers disagree, and publish
  * nothing: the engine port is the seam, so the DuckDB engine's answers are altered on their way out.
  */
-
-/** The published files a reader sees (the job's own `_` folders aside). */
-const listFiles = async (root: string): Promise<string[]> =>
-  (await readdir(root, { recursive: true, withFileTypes: true }))
-    .filter((e) => e.isFile() || e.isSymbolicLink())
-    .map((e) => join(e.parentPath, e.name).slice(root.length + 1))
-    .filter((path) => !path.startsWith('_'))
-    .sort();
 
 /** The engine with one query's result rewritten by `alter`; every other query untouched. */
 const altering =
@@ -82,13 +74,13 @@ describe('the accounting guard, fed inconsistent counts through the engine port'
     await expect(run).rejects.toBeInstanceOf(AccountingError);
     const { input, judged } = identityIn(await failureOf(run));
     expect(judged).toBe(input - 1);
-    expect(await listFiles(out)).toEqual([]);
+    expect(await publishedFiles(out)).toEqual([]);
   });
 
   it('fails a run that counts a row twice, and leaves the previous night exactly as it was', async () => {
     const out = await tempDir();
     await runLocal([sampleData], out, SAMPLE_AS_OF);
-    const before = await listFiles(out);
+    const before = await publishedFiles(out);
     const summaryBefore = await readFile(join(out, 'summary/run_date=2025-12-31/summary.json'), 'utf8');
     const countARejectTwice = mapOutcomeRows((row) => (row.outcome === 'rejected' && row.reason === 'missing_customer_id' ? { ...row, row_count: Number(row.row_count) + 1 } : row));
 
@@ -96,7 +88,7 @@ describe('the accounting guard, fed inconsistent counts through the engine port'
 
     expect(identityIn(message)).toEqual({ input: summaryOf(summaryBefore).counts.input_rows, judged: summaryOf(summaryBefore).counts.input_rows + 1 });
 
-    expect(await listFiles(out)).toEqual(before);
+    expect(await publishedFiles(out)).toEqual(before);
     expect(await readFile(join(out, 'summary/run_date=2025-12-31/summary.json'), 'utf8')).toBe(summaryBefore);
   });
 
@@ -107,7 +99,7 @@ describe('the accounting guard, fed inconsistent counts through the engine port'
     await expect(runLocal([sampleData], out, SAMPLE_AS_OF, { engine: altering('outcomeCounts', dropReasons) })).rejects.toThrow(
       new AccountingError('a rejected row has no reason'),
     );
-    expect(await listFiles(out)).toEqual([]);
+    expect(await publishedFiles(out)).toEqual([]);
   });
 
   it('fails a run whose listed rejected rows are fewer than the rows counted as rejected', async () => {
@@ -123,6 +115,6 @@ describe('the accounting guard, fed inconsistent counts through the engine port'
     const message = await failureOf(run);
     const [, counted, listed] = /^(\d+) rows were counted as rejected but (\d+) were listed$/.exec(message) ?? [];
     expect(Number(listed)).toBe(Number(counted) - 1);
-    expect(await listFiles(out)).toEqual([]);
+    expect(await publishedFiles(out)).toEqual([]);
   });
 });

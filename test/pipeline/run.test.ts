@@ -5,17 +5,9 @@ import type { OutputStore, TableWriter } from '../../lambdas/clv-job/ports.js';
 import { summarySchema, type Summary } from '../../lambdas/clv-job/schemas/summary.js';
 import { CUSTOMER_COLUMNS } from '../../lambdas/clv-job/schemas/tables.js';
 import { parquetTypes, queryDuckDb } from '../support/duckdb-reader.js';
-import { fixture, sampleData, tempDir } from '../support/files.js';
+import { fixture, publishedFiles, sampleData, tempDir } from '../support/files.js';
 import { DEFECT_REASONS, generateOrders, recordedCountsSchema, type DefectKind } from '../support/gen-orders.js';
 import { genOrders, runLocal } from '../support/pipeline.js';
-
-/** What a reader of the output folder finds: the published files (links into the live runs), not the job's own `_` folders. */
-const listFiles = async (root: string): Promise<string[]> =>
-  (await readdir(root, { recursive: true, withFileTypes: true }))
-    .filter((e) => e.isFile() || e.isSymbolicLink())
-    .map((e) => join(e.parentPath, e.name).slice(root.length + 1))
-    .filter((path) => !path.startsWith('_'))
-    .sort();
 
 describe('the pipeline on gen-orders exports, against their truth.json', () => {
   it('counts every row of the bundled sample exactly as the generator recorded', async () => {
@@ -144,7 +136,7 @@ describe('publishing, when a run fails or is repeated', () => {
   it('leaves the previous run intact when a failure strikes after the parts are written', async () => {
     const out = await tempDir();
     await runLocal([sampleData], out, { asOf: '2025-12-31' });
-    const before = await listFiles(out);
+    const before = await publishedFiles(out);
     const summaryBefore = await readFile(join(out, 'summary/run_date=2025-12-31/summary.json'), 'utf8');
     const failingPublish = (store: OutputStore): OutputStore => ({
       location: store.location,
@@ -169,7 +161,7 @@ describe('publishing, when a run fails or is repeated', () => {
 
     await expect(runLocal([sampleData], out, { asOf: '2025-12-31' }, { store: failingPublish })).rejects.toThrow('disk full');
 
-    expect(await listFiles(out)).toEqual(before);
+    expect(await publishedFiles(out)).toEqual(before);
     expect(await readFile(join(out, 'summary/run_date=2025-12-31/summary.json'), 'utf8')).toBe(summaryBefore);
   });
 
@@ -185,18 +177,18 @@ describe('publishing, when a run fails or is repeated', () => {
 
     await expect(runLocal([sampleData], out, { asOf: '2025-12-31' }, { tables: failingWriter })).rejects.toThrow('encoder crashed');
 
-    expect(await listFiles(out)).toEqual([]);
+    expect(await publishedFiles(out)).toEqual([]);
   });
 
   it('replaces a run date when it is run again, leaving exactly one copy', async () => {
     const out = await tempDir();
     await runLocal([sampleData], out, { asOf: '2025-12-31' });
-    const first = await listFiles(out);
+    const first = await publishedFiles(out);
 
     const { summary } = await runLocal([sampleData], out, { asOf: '2025-12-31' });
     const [count] = await queryDuckDb(`SELECT COUNT(*)::INTEGER AS n FROM read_parquet('${out}/customers/**/*.parquet')`);
 
-    expect(await listFiles(out)).toEqual(first);
+    expect(await publishedFiles(out)).toEqual(first);
     expect(count?.n).toBe(summary.counts.customers);
   });
 });

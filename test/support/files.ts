@@ -1,4 +1,4 @@
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -26,3 +26,11 @@ export const writeText = async (dir: string, name: string, content: string | Uin
   await writeFile(path, content);
   return path;
 };
+
+/** What a reader of an output folder finds: the published files (links into the live runs), not the job's own `_` folders. */
+export const publishedFiles = async (root: string): Promise<string[]> =>
+  (await readdir(root, { recursive: true, withFileTypes: true }))
+    .filter((e) => e.isFile() || e.isSymbolicLink())
+    .map((e) => join(e.parentPath, e.name).slice(root.length + 1))
+    .filter((path) => !path.startsWith('_'))
+    .sort();
