@@ -15,8 +15,11 @@
  * RangeError, because that is a bug upstream rather than a property of the data.
  */
 import { continueHypergeometric, digamma, lbetaRatio, lgammaDifference } from '../math/special.js';
-import { hessianFromGradient, invertSymmetricPositiveDefinite, minimiseBfgs, type ObjectiveWithGradient } from '../math/optimise.js';
+import { minimiseBfgs, type ObjectiveWithGradient } from '../math/optimise.js';
 import { CompensatedSum } from '../math/sum.js';
+import { concludeLogParameterFit, untrustedFit, type LogParameterFit } from './log-parameter-fit.js';
+
+export type { FitDiagnostics } from './log-parameter-fit.js';
 
 export interface BgNbdParams {
   readonly r: number;
@@ -33,34 +36,12 @@ export interface BgNbdData {
   readonly weight: Float64Array;
 }
 
-export interface FitDiagnostics {
-  readonly converged: boolean;
-  readonly iterations: number;
-  /** max |∂(−LL/N)/∂ ln θ| at the estimate: the mean log-likelihood's gradient in log-parameters. */
-  readonly gradientNorm: number;
-  readonly message: string;
-}
-
-export interface BgNbdFit {
-  readonly params: BgNbdParams;
-  readonly logLikelihood: number;
-  /** From the inverse observed information (delta method on log-parameters); null if it is not positive definite. */
-  readonly standardErrors: BgNbdParams | null;
-  /**
-   * Asymptotic covariance of (ln r, ln α, ln a, ln b), 4×4 row-major (the inverse observed
-   * information; unit-free, since a change of time unit shifts ln α only); null with the standard errors.
-   */
-  readonly logCovariance: Float64Array | null;
-  readonly diagnostics: FitDiagnostics;
-  /** Σ weight: customers the fit saw. */
-  readonly customers: number;
-}
+/** The fit; `logCovariance` is that of (ln r, ln α, ln a, ln b), unit-free (a change of time unit shifts ln α only). */
+export type BgNbdFit = LogParameterFit<BgNbdParams>;
 
 /** Below these counts the four parameters are not identified well enough to act on. */
 export const BG_NBD_MIN_CUSTOMERS = 20;
 export const BG_NBD_MIN_REPEAT_BUYERS = 5;
-/** A scaled log-parameter beyond ±LOG_PARAM_LIMIT means the likelihood keeps rising toward a boundary. */
-const LOG_PARAM_LIMIT = 18;
 
 // ---------------------------------------------------------------------------------------------
 // Data
@@ -573,17 +554,8 @@ const warmStart = (data: BgNbdData, scale: number, start: readonly number[], max
   return run.converged ? { x: run.x, inverseHessian: run.inverseHessian } : null;
 };
 
-const untrusted = (params: BgNbdParams, data: BgNbdData, customers: number, message: string, iterations = 0, gradientNorm = Number.NaN): BgNbdFit => {
-  const ll = customers > 0 ? bgnbdLogLikelihood(params, data) : 0;
-  return {
-    params,
-    logLikelihood: Number.isFinite(ll) ? ll : 0,
-    standardErrors: null,
-    logCovariance: null,
-    diagnostics: { converged: false, iterations, gradientNorm: Number.isFinite(gradientNorm) ? gradientNorm : 0, message },
-    customers,
-  };
-};
+const untrusted = (params: BgNbdParams, data: BgNbdData, customers: number, message: string): BgNbdFit =>
+  untrustedFit(params, customers > 0 ? bgnbdLogLikelihood(params, data) : 0, customers, message);
 
 /**
  * Maximum-likelihood BG/NBD fit on weighted distinct patterns.
@@ -630,49 +602,19 @@ export const fitBgNbd = (data: BgNbdData, options: FitBgNbdOptions = {}): BgNbdF
     initialInverseHessian = warm.inverseHessian;
   }
   const run = minimiseBfgs(objective, start, { maxIterations, initialInverseHessian });
-  const theta = run.x;
-  const params: BgNbdParams = {
-    r: Math.exp(theta[0]!),
-    alpha: Math.exp(theta[1]!) * scale,
-    a: Math.exp(theta[2]!),
-    b: Math.exp(theta[3]!),
-  };
-  const names = ['r', 'alpha', 'a', 'b'] as const;
-  const runaway = names.filter((_, i) => Math.abs(theta[i]!) > LOG_PARAM_LIMIT);
-  const finite = names.every((k) => Number.isFinite(params[k]) && params[k] > 0);
-  if (!finite) return untrusted(guess, data, customers, `optimiser left the parameter space (${run.message})`, run.iterations, run.gradientNorm);
-  if (runaway.length > 0) {
-    return untrusted(
-      params,
-      data,
-      customers,
-      `${runaway.join(', ')} ran toward the boundary of the parameter space: the data do not identify the model (${run.message})`,
-      run.iterations,
-      run.gradientNorm,
-    );
-  }
-  if (!run.converged) return untrusted(params, data, customers, run.message, run.iterations, run.gradientNorm);
-
-  // The objective is −LL/N on time divided by `scale`, where each purchase's density is `scale`
-  // times larger: LL in the caller's unit = −N f − Σ w x ln(scale).
-  const logLikelihood = -run.value * prep.totalWeight - prep.weightedX * Math.log(scale);
-  if (!Number.isFinite(logLikelihood)) return untrusted(guess, data, customers, 'log-likelihood is not finite at the estimate', run.iterations, run.gradientNorm);
-
-  // Observed information of the total log-likelihood in θ; se(θ_k) · θ_k's value is the delta method.
-  const hessian = hessianFromGradient(objective, theta).map((v) => v * prep.totalWeight);
-  const covariance = invertSymmetricPositiveDefinite(hessian, 4);
-  const se = (k: number): number => Math.sqrt(covariance![k * 4 + k]!);
-  const standardErrors: BgNbdParams | null =
-    covariance === null ? null : { r: params.r * se(0), alpha: params.alpha * se(1), a: params.a * se(2), b: params.b * se(3) };
-
-  return {
-    params,
-    logLikelihood,
-    standardErrors,
-    logCovariance: covariance,
-    diagnostics: { converged: true, iterations: run.iterations, gradientNorm: run.gradientNorm, message: run.message },
+  return concludeLogParameterFit({
+    names: ['r', 'alpha', 'a', 'b'],
+    run,
+    objective,
+    totalWeight: prep.totalWeight,
     customers,
-  };
+    guess,
+    paramsOf: (theta) => ({ r: Math.exp(theta[0]!), alpha: Math.exp(theta[1]!) * scale, a: Math.exp(theta[2]!), b: Math.exp(theta[3]!) }),
+    // The objective is −LL/N on time divided by `scale`, where each purchase's density is `scale`
+    // times larger: LL in the caller's unit = −N f − Σ w x ln(scale).
+    logLikelihoodOf: (f) => -f * prep.totalWeight - prep.weightedX * Math.log(scale),
+    logLikelihoodAt: (params) => bgnbdLogLikelihood(params, data),
+  });
 };
 
 // ---------------------------------------------------------------------------------------------

@@ -13,9 +13,10 @@
  * buyers only and combined with BG/NBD's expected purchases for CLV.
  */
 import { digamma, lgamma, lgammaDifference } from '../math/special.js';
-import { hessianFromGradient, invertSymmetricPositiveDefinite, minimiseBfgs, type ObjectiveWithGradient } from '../math/optimise.js';
+import { minimiseBfgs, type ObjectiveWithGradient } from '../math/optimise.js';
 import { CompensatedSum } from '../math/sum.js';
-import { DistinctPairs, type FitDiagnostics } from './bg-nbd.js';
+import { DistinctPairs } from './bg-nbd.js';
+import { concludeLogParameterFit, untrustedFit, type LogParameterFit } from './log-parameter-fit.js';
 
 export interface GammaGammaParams {
   readonly p: number;
@@ -30,22 +31,13 @@ export interface GammaGammaData {
   readonly weight: Float64Array;
 }
 
-export interface GammaGammaFit {
-  readonly params: GammaGammaParams;
-  readonly logLikelihood: number;
-  readonly standardErrors: GammaGammaParams | null;
-  /** Asymptotic covariance of (ln p, ln q, ln γ), 3×3 row-major; null with the standard errors. */
-  readonly logCovariance: Float64Array | null;
-  readonly diagnostics: FitDiagnostics;
-  /** Σ weight of the rows used: repeat buyers with positive spend. */
-  readonly customers: number;
-}
+/** The fit; `logCovariance` is that of (ln p, ln q, ln γ); `customers` is Σ weight of the rows used (repeat buyers with positive spend). */
+export type GammaGammaFit = LogParameterFit<GammaGammaParams>;
 
 /** Below this many repeat buyers the spread of spend across customers is not identified. */
 export const GAMMA_GAMMA_MIN_CUSTOMERS = 10;
 /** Above this many rows, a fit starts from a fit on a subsample of about this size. */
 const WARM_START_ROWS = 25_000;
-const LOG_PARAM_LIMIT = 18;
 
 const validateData = (data: GammaGammaData): void => {
   const n = data.x.length;
@@ -294,17 +286,7 @@ export const fitGammaGamma = (data: GammaGammaData, options: FitGammaGammaOption
   }
   const moneyScale = customers > 0 ? spend / customers : 1;
   const guess: GammaGammaParams = options.initial ?? { p: 2, q: 3, gamma: moneyScale };
-  const untrusted = (params: GammaGammaParams, message: string, iterations = 0, gradientNorm = 0): GammaGammaFit => {
-    const ll = gammaGammaLogLikelihood(params, data);
-    return {
-      params,
-      logLikelihood: Number.isFinite(ll) ? ll : 0,
-      standardErrors: null,
-      logCovariance: null,
-      diagnostics: { converged: false, iterations, gradientNorm: Number.isFinite(gradientNorm) ? gradientNorm : 0, message },
-      customers,
-    };
-  };
+  const untrusted = (params: GammaGammaParams, message: string): GammaGammaFit => untrustedFit(params, gammaGammaLogLikelihood(params, data), customers, message);
   if (customers < GAMMA_GAMMA_MIN_CUSTOMERS || !(max > min)) {
     return untrusted(
       guess,
@@ -338,36 +320,20 @@ export const fitGammaGamma = (data: GammaGammaData, options: FitGammaGammaOption
     }
   }
   const run = minimiseBfgs(objective, start, { maxIterations, initialInverseHessian });
-  const theta = run.x;
-  const params: GammaGammaParams = { p: Math.exp(theta[0]!), q: Math.exp(theta[1]!), gamma: Math.exp(theta[2]!) * moneyScale };
-  const names = ['p', 'q', 'gamma'] as const;
-  if (!names.every((k) => Number.isFinite(params[k]) && params[k] > 0)) return untrusted(guess, `optimiser left the parameter space (${run.message})`, run.iterations, run.gradientNorm);
-  const runaway = names.filter((_, i) => Math.abs(theta[i]!) > LOG_PARAM_LIMIT);
-  if (runaway.length > 0) {
-    return untrusted(
-      params,
-      `${runaway.join(', ')} ran toward the boundary of the parameter space: the data do not identify the model (${run.message})`,
-      run.iterations,
-      run.gradientNorm,
-    );
-  }
-  if (!run.converged) return untrusted(params, run.message, run.iterations, run.gradientNorm);
-  if (!(params.q > 1)) return untrusted(params, `q = ${params.q} <= 1: the mean spend per transaction is infinite`, run.iterations, run.gradientNorm);
-
-  // The objective is −LL/N on money divided by `moneyScale`, where the density of m_x is
-  // `moneyScale` times larger: LL in the caller's unit = −N f − N ln(moneyScale).
-  const logLikelihood = -run.value * prep.totalWeight - prep.totalWeight * Math.log(moneyScale);
-  const hessian = hessianFromGradient(objective, theta).map((v) => v * prep.totalWeight);
-  const covariance = invertSymmetricPositiveDefinite(hessian, 3);
-  const se = (k: number): number => Math.sqrt(covariance![k * 3 + k]!);
-  return {
-    params,
-    logLikelihood,
-    standardErrors: covariance === null ? null : { p: params.p * se(0), q: params.q * se(1), gamma: params.gamma * se(2) },
-    logCovariance: covariance,
-    diagnostics: { converged: true, iterations: run.iterations, gradientNorm: run.gradientNorm, message: run.message },
+  return concludeLogParameterFit({
+    names: ['p', 'q', 'gamma'],
+    run,
+    objective,
+    totalWeight: prep.totalWeight,
     customers,
-  };
+    guess,
+    paramsOf: (theta) => ({ p: Math.exp(theta[0]!), q: Math.exp(theta[1]!), gamma: Math.exp(theta[2]!) * moneyScale }),
+    // The objective is −LL/N on money divided by `moneyScale`, where the density of m_x is
+    // `moneyScale` times larger: LL in the caller's unit = −N f − N ln(moneyScale).
+    logLikelihoodOf: (f) => -f * prep.totalWeight - prep.totalWeight * Math.log(moneyScale),
+    logLikelihoodAt: (params) => gammaGammaLogLikelihood(params, data),
+    reject: ({ q }) => (q > 1 ? null : `q = ${q} <= 1: the mean spend per transaction is infinite`),
+  });
 };
 
 const checkParams = (params: GammaGammaParams): void => {

@@ -14,7 +14,7 @@
  * (x, tx, T, weight) patterns the BG/NBD fits on ({@link BgNbdData}). Every function is pure; only
  * structurally invalid input throws a RangeError.
  */
-import { hessianFromGradient, invertSymmetricPositiveDefinite, minimiseBfgs, type ObjectiveWithGradient } from '../math/optimise.js';
+import { minimiseBfgs, type ObjectiveWithGradient } from '../math/optimise.js';
 import { digamma, lgamma, log2F1, log2F1WithPartials, logSumExp } from '../math/special.js';
 import { CompensatedSum } from '../math/sum.js';
 import {
@@ -24,8 +24,8 @@ import {
   validateBgNbdData,
   WARM_START_ROWS,
   type BgNbdData,
-  type FitDiagnostics,
 } from './bg-nbd.js';
+import { concludeLogParameterFit, untrustedFit, type LogParameterFit } from './log-parameter-fit.js';
 
 export interface ParetoNbdParams {
   readonly r: number;
@@ -34,28 +34,17 @@ export interface ParetoNbdParams {
   readonly beta: number;
 }
 
-export interface ParetoNbdFit {
-  readonly params: ParetoNbdParams;
-  readonly logLikelihood: number;
-  /** Delta-method standard errors from the inverse observed information; null if it is not positive definite. */
-  readonly standardErrors: ParetoNbdParams | null;
-  /**
-   * Asymptotic covariance of (ln r, ln α, ln s, ln β), 4×4 row-major, in the caller's time unit
-   * (a change of unit shifts ln α and ln β only, so it is unit-free); null with the standard errors.
-   */
-  readonly logCovariance: Float64Array | null;
-  readonly diagnostics: FitDiagnostics;
-  /** Σ weight: customers the fit saw. */
-  readonly customers: number;
-}
+/**
+ * The fit; `logCovariance` is that of (ln r, ln α, ln s, ln β) in the caller's time unit (a change of
+ * unit shifts ln α and ln β only, so it is unit-free).
+ */
+export type ParetoNbdFit = LogParameterFit<ParetoNbdParams>;
 
 /** Patterns the Pareto/NBD fits on: the BG/NBD's (x, tx, T, weight), same validation and compression. */
 export type ParetoNbdData = BgNbdData;
 
 export const PARETO_NBD_MIN_CUSTOMERS = 20;
 export const PARETO_NBD_MIN_REPEAT_BUYERS = 5;
-/** A scaled log-parameter beyond ±LOG_PARAM_LIMIT means the likelihood keeps rising toward a boundary. */
-const LOG_PARAM_LIMIT = 18;
 
 // ---------------------------------------------------------------------------------------------
 // Likelihood
@@ -386,19 +375,8 @@ export interface FitParetoNbdOptions {
   readonly initial?: ParetoNbdParams;
 }
 
-const NAMES = ['r', 'alpha', 's', 'beta'] as const;
-
-const untrusted = (params: ParetoNbdParams, data: ParetoNbdData, customers: number, message: string, iterations = 0, gradientNorm = Number.NaN): ParetoNbdFit => {
-  const ll = customers > 0 ? paretoNbdLogLikelihood(params, data) : 0;
-  return {
-    params,
-    logLikelihood: Number.isFinite(ll) ? ll : 0,
-    standardErrors: null,
-    logCovariance: null,
-    diagnostics: { converged: false, iterations, gradientNorm: Number.isFinite(gradientNorm) ? gradientNorm : 0, message },
-    customers,
-  };
-};
+const untrusted = (params: ParetoNbdParams, data: ParetoNbdData, customers: number, message: string): ParetoNbdFit =>
+  untrustedFit(params, customers > 0 ? paretoNbdLogLikelihood(params, data) : 0, customers, message);
 
 /**
  * Maximum-likelihood Pareto/NBD fit on weighted distinct patterns.
@@ -455,47 +433,18 @@ export const fitParetoNbd = (data: ParetoNbdData, options: FitParetoNbdOptions =
     }
   }
   const run = minimiseBfgs(objective, start, { maxIterations, initialInverseHessian });
-  const theta = run.x;
-  const params: ParetoNbdParams = {
-    r: Math.exp(theta[0]!),
-    alpha: Math.exp(theta[1]!) * scale,
-    s: Math.exp(theta[2]!),
-    beta: Math.exp(theta[3]!) * scale,
-  };
-  if (!NAMES.every((k) => Number.isFinite(params[k]) && params[k] > 0)) {
-    return untrusted(guess, data, customers, `optimiser left the parameter space (${run.message})`, run.iterations, run.gradientNorm);
-  }
-  const runaway = NAMES.filter((_, i) => Math.abs(theta[i]!) > LOG_PARAM_LIMIT);
-  if (runaway.length > 0) {
-    return untrusted(
-      params,
-      data,
-      customers,
-      `${runaway.join(', ')} ran toward the boundary of the parameter space: the data do not identify the model (${run.message})`,
-      run.iterations,
-      run.gradientNorm,
-    );
-  }
-  if (!run.converged) return untrusted(params, data, customers, run.message, run.iterations, run.gradientNorm);
-
-  // −LL/N on time divided by `scale`; each purchase's density is `scale` times larger there.
-  const logLikelihood = -run.value * prep.totalWeight - prep.weightedX * Math.log(scale);
-  if (!Number.isFinite(logLikelihood)) return untrusted(guess, data, customers, 'log-likelihood is not finite at the estimate', run.iterations, run.gradientNorm);
-
-  // Observed information in θ: central differences of the analytic gradient.
-  const hessian = hessianFromGradient(objective, theta).map((v) => v * prep.totalWeight);
-  const logCovariance = invertSymmetricPositiveDefinite(hessian, 4);
-  const se = (k: number): number => Math.sqrt(logCovariance![k * 4 + k]!);
-  const standardErrors: ParetoNbdParams | null =
-    logCovariance === null ? null : { r: params.r * se(0), alpha: params.alpha * se(1), s: params.s * se(2), beta: params.beta * se(3) };
-  return {
-    params,
-    logLikelihood,
-    standardErrors,
-    logCovariance,
-    diagnostics: { converged: true, iterations: run.iterations, gradientNorm: run.gradientNorm, message: run.message },
+  return concludeLogParameterFit({
+    names: ['r', 'alpha', 's', 'beta'],
+    run,
+    objective,
+    totalWeight: prep.totalWeight,
     customers,
-  };
+    guess,
+    paramsOf: (theta) => ({ r: Math.exp(theta[0]!), alpha: Math.exp(theta[1]!) * scale, s: Math.exp(theta[2]!), beta: Math.exp(theta[3]!) * scale }),
+    // −LL/N on time divided by `scale`; each purchase's density is `scale` times larger there.
+    logLikelihoodOf: (f) => -f * prep.totalWeight - prep.weightedX * Math.log(scale),
+    logLikelihoodAt: (params) => paretoNbdLogLikelihood(params, data),
+  });
 };
 
 // ---------------------------------------------------------------------------------------------
