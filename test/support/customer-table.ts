@@ -1,4 +1,5 @@
-import type { CustomerScores, CustomerTable } from '../../lambdas/clv-job/domain/customers.js';
+import type { CustomerScores, CustomerSegments, CustomerTable } from '../../lambdas/clv-job/domain/customers.js';
+import type { Tier } from '../../lambdas/clv-job/schemas/tables.js';
 
 /** One customer as a plain object; every field has a dull default so tests state only what matters. */
 export interface CustomerSpec {
@@ -63,3 +64,14 @@ export const buildCustomers = (
   };
   return { table, scores };
 };
+
+/** Segments of customers i = 0..n-1 from their tier, value x loyalty cell and RFM segment; RFM scores left null. */
+export const segmentsOf = (tiers: readonly Tier[], cells: readonly string[], rfm: readonly string[]): CustomerSegments => ({
+  clvTier: tiers,
+  valueLoyalty: cells,
+  rfmR: null,
+  rfmF: null,
+  rfmM: null,
+  rfmScore: null,
+  rfmSegment: rfm,
+});

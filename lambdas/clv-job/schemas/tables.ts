@@ -96,6 +96,15 @@ const segmentMeasures = [
   column('average_clv', 'double', 'equity / customers; 0 for an empty segment'),
 ] as const;
 
+/** The acquisition channel of a per-channel dataset. */
+const acquisitionChannel = column('channel', 'string', 'acquisition channel');
+
+/** The (scheme, segment) key of the per-segment acquisition datasets (channel_segments, churn). */
+const schemeSegment = [
+  column('scheme', 'string', 'the segmentation: clv_tier, value_loyalty or rfm'),
+  column('segment', 'string', 'segment name'),
+] as const;
+
 /** What an acquired customer is worth (summary-acquisition.ts `valueShape`), per channel or channel x month. */
 const acquiredValue = [
   column('customers_acquired', 'int', 'customers acquired'),
@@ -156,7 +165,7 @@ export const SUMMARY_TABLES = {
   acquisition: {
     description: 'What an acquired customer is worth per acquisition channel and, with a spend input, what it cost (summary acquisition), one row per channel.',
     columns: [
-      column('channel', 'string', 'acquisition channel'),
+      acquisitionChannel,
       ...acquiredValue,
       column('first_cohort', 'string', "the channel's oldest acquisition month, YYYY-MM; null without customers"),
       column('last_cohort', 'string', "the channel's newest acquisition month, YYYY-MM; null without customers"),
@@ -169,7 +178,7 @@ export const SUMMARY_TABLES = {
   acquisition_cohorts: {
     description: 'The same per acquisition channel and acquisition month (summary acquisition_cohorts).',
     columns: [
-      column('channel', 'string', 'acquisition channel'),
+      acquisitionChannel,
       column('cohort', 'string', 'acquisition month, YYYY-MM'),
       column('age_months', 'int', "whole calendar months from the cohort's month to the as-of month"),
       ...acquiredValue,
@@ -179,9 +188,8 @@ export const SUMMARY_TABLES = {
   channel_segments: {
     description: 'Customers and equity of each acquisition channel in each segment of each scheme, against the overall mix (summary channel_segments).',
     columns: [
-      column('channel', 'string', 'acquisition channel'),
-      column('scheme', 'string', 'the segmentation: clv_tier, value_loyalty or rfm'),
-      column('segment', 'string', 'segment name'),
+      acquisitionChannel,
+      ...schemeSegment,
       column('customers', 'int', "the channel's customers in the segment"),
       column('equity', 'double', 'their ranking CLV, summed'),
       column('channel_share', 'double', "share of the channel's customers in the segment"),
@@ -192,8 +200,7 @@ export const SUMMARY_TABLES = {
   churn: {
     description: 'Churn risk per segment of each scheme (summary churn).',
     columns: [
-      column('scheme', 'string', 'the segmentation: clv_tier, value_loyalty or rfm'),
-      column('segment', 'string', 'segment name'),
+      ...schemeSegment,
       column('customers', 'int', 'customers in the segment'),
       column('at_risk_customers', 'int', 'customers with P(alive) below 0.5; null without a trusted fit'),
       column('at_risk_share', 'double', 'at_risk_customers / customers; null without a trusted fit'),

@@ -1,20 +1,11 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { channelSegmentTable, churnTable, CHANNEL_SEGMENT_SCHEMES } from '../../../lambdas/clv-job/domain/acquisition/channel-segments.js';
-import type { CustomerSegments } from '../../../lambdas/clv-job/domain/customers.js';
 import { RFM_SEGMENTS } from '../../../lambdas/clv-job/domain/segments/rfm.js';
 import { TIER_ORDER } from '../../../lambdas/clv-job/domain/segments/tiers.js';
 import { VALUE_LOYALTY_CELLS } from '../../../lambdas/clv-job/domain/segments/value-loyalty.js';
+import { segmentsOf } from '../../support/customer-table.js';
 
-const segmentsOf = (tiers: readonly (typeof TIER_ORDER)[number][], cells: readonly string[], rfm: readonly string[]): CustomerSegments => ({
-  clvTier: tiers,
-  valueLoyalty: cells,
-  rfmR: null,
-  rfmF: null,
-  rfmM: null,
-  rfmScore: null,
-  rfmSegment: rfm,
-});
 
 describe('the channel x segment map', () => {
   it('lists every channel in every segment of each scheme, with its mix against the overall mix', () => {

@@ -6,18 +6,9 @@ import { moversSince, NO_MOVERS } from '../../../lambdas/clv-job/domain/segments
 import { RFM_SEGMENTS } from '../../../lambdas/clv-job/domain/segments/rfm.js';
 import { TIER_ORDER } from '../../../lambdas/clv-job/domain/segments/tiers.js';
 import { VALUE_LOYALTY_CELLS } from '../../../lambdas/clv-job/domain/segments/value-loyalty.js';
-import type { CustomerSegments } from '../../../lambdas/clv-job/domain/customers.js';
 import type { Tier } from '../../../lambdas/clv-job/schemas/tables.js';
+import { segmentsOf } from '../../support/customer-table.js';
 
-const segmentsOf = (tiers: Tier[], cells: string[], rfm: string[]): CustomerSegments => ({
-  clvTier: tiers,
-  valueLoyalty: cells,
-  rfmR: null,
-  rfmF: null,
-  rfmM: null,
-  rfmScore: null,
-  rfmSegment: rfm,
-});
 
 describe('file-safe segment names', () => {
   it.each([
