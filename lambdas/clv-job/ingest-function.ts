@@ -58,8 +58,9 @@ export interface IngestHandlerDeps {
 }
 
 /**
- * DuckDB's buffer memory for one read: half the function's memory (the rest is Node's heap and the
- * streams), shared equally by the `readsAtOnce` exports being read (a re-ingest reads
+ * DuckDB's buffer memory for one read: half the function's memory (the rest is Node's heap, the
+ * streams, and DuckDB's working memory outside its buffer pool, ~120 MB for a scan into Parquet on
+ * two threads, measured by test/ingest-handler.test.ts), shared equally by the `readsAtOnce` exports being read (a re-ingest reads
  * INGEST_CONCURRENCY at once), spilling to /tmp beyond it. Outside Lambda, ingestExport's default.
  */
 const ingestMemoryLimit = (readsAtOnce: number): string | undefined => {
