@@ -1,4 +1,4 @@
-import { readFile, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { summarySchema, type Summary } from '../lambdas/clv-job/schemas/summary.js';
@@ -44,6 +44,31 @@ describe('clv run with a spend input', () => {
     expect(withCac.length).toBeGreaterThan(0);
     expect(withCac.every((r) => r.below_ltv_to_cac_line)).toBe(true);
     expect(summary.changes.warnings.filter((w) => w.code === 'ltv_to_cac_below_line').map((w) => w.threshold)).toEqual(withCac.map(() => 100));
+  });
+
+  it('runs without spend when --spend names an empty folder (the drop has not arrived), warning with the folder', async () => {
+    const cwd = await tempDir();
+    await mkdir(join(cwd, 'spend-drop'));
+    await writeFile(join(cwd, 'spend-drop', 'README.txt'), 'the spend CSV lands here');
+
+    const result = await clv(['run', '--input', sampleData, '--spend', 'spend-drop', '--output', 'out', '--as-of', '2025-12-31'], cwd);
+    const summary = await summaryIn(cwd);
+
+    expect(result.code).toBe(0);
+    // as a run without --spend: no spend accounting, no spend column
+    expect(summary.spend_input).toBeUndefined();
+    for (const row of summary.acquisition) for (const column of ['spend', 'cac', 'ltv_to_cac', 'payback_months']) expect(row).not.toHaveProperty(column);
+    const warning = summary.changes.warnings.find((w) => w.code === 'spend_input_missing');
+    expect(warning?.message).toMatch(/^no spend file \(\.csv or \.csv\.gz\) was found in spend-drop:/);
+    expect(result.stdout).toContain(`warning: ${warning?.message}`);
+    expect(result.stdout).not.toMatch(/^LTV:CAC: /m);
+  });
+
+  it('refuses a --spend path that does not exist, in one line naming it (a typo, not a late drop), exit 1', async () => {
+    const cwd = await tempDir();
+    const result = await clv(['run', '--input', sampleData, '--spend', 'spend-typo', '--output', 'out', '--as-of', '2025-12-31'], cwd);
+    expect(result.code).toBe(1);
+    expect(result.stderr.trim().split('\n')).toEqual([expect.stringMatching(/spend-typo: cannot be read as the spend input \(no such file or folder, or no permission\)$/)]);
   });
 
   it('refuses an acquisition block with an unknown or out-of-range setting, exit 2', async () => {

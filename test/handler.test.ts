@@ -1,7 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { AthenaClient } from '@aws-sdk/client-athena';
-import { DeleteObjectCommand, GetObjectCommand, ListObjectsV2Command, type S3Client } from '@aws-sdk/client-s3';
+import { DeleteObjectCommand, GetObjectCommand, ListObjectsV2Command, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics } from '@aws-lambda-powertools/metrics';
 import type { Context } from 'aws-lambda';
@@ -444,6 +444,45 @@ describeWith(['moto', 'trino'], 'the Lambda handler against moto and the Athena 
 
       expect(result).toMatchObject({ status: 'succeeded' });
       expect((await outputKeys()).filter((k) => k.startsWith('_lock/'))).toEqual([]);
+    });
+  });
+
+  describe('a spend prefix (CLV_SPEND_PREFIX)', () => {
+    const withSpend = () => anotherInstance(motoS3Client(moto.endpoint), { ...GOOD_ENV, [LAMBDA_ENV.spendPrefix]: 'spend/' });
+    afterEach(async () => {
+      const keys = (await s3.send(new ListObjectsV2Command({ Bucket: BUCKET, Prefix: 'spend/' }))).Contents ?? [];
+      for (const { Key } of keys) await s3.send(new DeleteObjectCommand({ Bucket: BUCKET, Key }));
+    });
+
+    it('with no spend file under it, runs the night without spend and names the prefix in changes.warnings', async () => {
+      await s3.send(new PutObjectCommand({ Bucket: BUCKET, Key: 'spend/README.txt', Body: 'spend lands here' }));
+
+      const { result, lines } = await captureStdout(() => withSpend()({ runDate: '2025-12-31' }, context));
+
+      expect(result).toMatchObject({ status: 'succeeded', runDate: '2025-12-31' });
+      const summary = await readJson('summary/run_date=2025-12-31/summary.json');
+      // exactly as a run without a spend prefix: no spend_input, no spend column on any row
+      expect(summary.spend_input).toBeUndefined();
+      for (const row of [...summary.acquisition, ...summary.acquisition_cohorts]) {
+        for (const column of ['spend', 'cac', 'ltv_to_cac', 'payback_months']) expect(row).not.toHaveProperty(column);
+      }
+      const missing = (summary.changes.warnings as { code: string; message: string }[]).filter((w) => w.code === 'spend_input_missing');
+      expect(missing).toHaveLength(1);
+      expect(missing[0]!.message).toContain(`s3://${BUCKET}/spend/`);
+      expect(logsOf(lines).find((l) => l.message === 'run went on without spend')).toMatchObject({ spendPrefix: `s3://${BUCKET}/spend/` });
+    });
+
+    it('with a spend file holding a bad row, counts the row as rejected and keeps the rest', async () => {
+      const csv = 'channel,month,spend\nsearch,2025-01,100\nsearch,2025-02,-5\n';
+      await s3.send(new PutObjectCommand({ Bucket: BUCKET, Key: 'spend/2025.csv', Body: csv }));
+
+      const { result } = await captureStdout(() => withSpend()({ runDate: '2025-12-31' }, context));
+
+      expect(result).toMatchObject({ status: 'succeeded' });
+      const summary = await readJson('summary/run_date=2025-12-31/summary.json');
+      expect(summary.spend_input).toMatchObject({ sources: [`s3://${BUCKET}/spend/2025.csv`], input_rows: 2, accepted_rows: 1, rejected_rows: 1, total_spend: 100 });
+      expect(summary.spend_input.rejected_by_reason).toMatchObject({ negative_spend: 1 });
+      expect((summary.changes.warnings as { code: string }[]).map((w) => w.code)).not.toContain('spend_input_missing');
     });
   });
 

@@ -170,6 +170,8 @@ export const createHandler = (deps: HandlerDeps) => {
       metrics.addMetric(METRIC.durationSeconds, MetricUnit.Seconds, durationSeconds);
       metrics.addMetric(METRIC.runSucceeded, MetricUnit.Count, 1);
       for (const action of result.recovery.actions) logger.info('recovered', { action });
+      const spendMissing = result.summary.changes.warnings.find((w) => w.code === 'spend_input_missing');
+      if (spendMissing) logger.warn('run went on without spend', { spendPrefix: spend?.location, warning: spendMissing.message });
       // published: a clean-up failure after the switch is a warning, never a failed run
       if (result.publishWarnings.length > 0) logger.warn('run published, clean-up pending', { warnings: result.publishWarnings });
       logger.info('run succeeded', {

@@ -163,10 +163,20 @@ export interface Notifier {
   notify(subject: string, message: string): Promise<void>;
 }
 
+/** The spend files read (in the order their records come) and their records. */
+export interface SpendRead {
+  readonly sources: readonly string[];
+  readonly records: readonly SpendRecord[];
+}
+
 /** The optional marketing-spend input (`channel`, `month`, `spend` CSV files): every record of every file, as text. */
 export interface SpendSource {
   /** Where it is read from, for messages (a path or s3:// URL). */
   readonly location: string;
-  /** The files read (in the order their records come) and their records. Throws InputFileError for a file that is no spend CSV. */
-  read(): Promise<{ readonly sources: readonly string[]; readonly records: readonly SpendRecord[] }>;
+  /**
+   * Every spend file's records; null when the location holds no spend file at all (a drop that has
+   * not arrived: the run goes on without spend and says so). Throws InputFileError for a file that is
+   * no spend CSV.
+   */
+  read(): Promise<SpendRead | null>;
 }

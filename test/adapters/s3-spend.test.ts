@@ -32,7 +32,7 @@ describeWith('moto', 'the spend input on S3 against moto', () => {
     await put('spendings/c.csv', 'channel,month,spend\nother,2025-01,1\n');
 
     // Act
-    const { sources, records } = await new S3SpendSource({ client, bucket: BUCKET, prefix: 'spend/' }).read();
+    const { sources, records } = (await new S3SpendSource({ client, bucket: BUCKET, prefix: 'spend/' }).read())!;
 
     // Assess
     expect(sources).toEqual([`s3://${BUCKET}/spend/2025/a.csv`, `s3://${BUCKET}/spend/2025/b.csv.gz`]);
@@ -43,10 +43,20 @@ describeWith('moto', 'the spend input on S3 against moto', () => {
     ]);
   });
 
-  it('refuses a configured prefix that holds no spend file, naming it', async () => {
+  it('finds no spend drop (null, not an error) under a prefix with nothing in it, or nothing but non-CSV files', async () => {
+    const source = new S3SpendSource({ client, bucket: BUCKET, prefix: 'spend/' });
+    expect(await source.read()).toBeNull();
+
+    await put('spend/README.txt', 'the spend file lands here on the 1st');
+    await put('spendings/other.csv', 'channel,month,spend\nemail,2025-01,1\n');
+    expect(await source.read()).toBeNull();
+  });
+
+  it('still refuses a spend file that is there but is no spend CSV, naming it', async () => {
+    await put('spend/spend.csv', 'kanal,monat,ausgaben\nemail,2025-01,10\n');
     const read = new S3SpendSource({ client, bucket: BUCKET, prefix: 'spend/' }).read();
     await expect(read).rejects.toBeInstanceOf(InputFileError);
-    await expect(read).rejects.toThrow(`s3://${BUCKET}/spend/: holds no .csv or .csv.gz spend file`);
+    await expect(read).rejects.toThrow(`s3://${BUCKET}/spend/spend.csv: has no channel, month, spend column`);
   });
 });
 

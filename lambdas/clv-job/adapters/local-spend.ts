@@ -2,7 +2,7 @@ import { readdir, readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { SpendRecord } from '../domain/acquisition/spend.js';
 import { InputFileError } from '../errors.js';
-import type { SpendSource } from '../ports.js';
+import type { SpendRead, SpendSource } from '../ports.js';
 import { parseSpendCsv, SPEND_FILE } from './spend-csv.js';
 
 /**
@@ -13,8 +13,14 @@ import { parseSpendCsv, SPEND_FILE } from './spend-csv.js';
 export class LocalSpendSource implements SpendSource {
   constructor(readonly location: string) {}
 
-  /** @throws InputFileError when the path cannot be read, a folder holds no CSV file, or a file is not a spend CSV. */
-  async read(): Promise<{ readonly sources: readonly string[]; readonly records: readonly SpendRecord[] }> {
+  /**
+   * Null when the path is a folder holding no `.csv`/`.csv.gz` file: a spend drop folder whose file has
+   * not arrived yet, which must not cost the night. A path that does not exist stays an error: it was
+   * typed by someone (flag or config), and a typo that silently dropped the spend columns would only
+   * be noticed in the report.
+   * @throws InputFileError when the path cannot be read or a file is not a spend CSV.
+   */
+  async read(): Promise<SpendRead | null> {
     let info;
     try {
       info = await stat(this.location);
@@ -31,7 +37,7 @@ export class LocalSpendSource implements SpendSource {
     };
     if (info.isDirectory()) await walk(this.location);
     else files.push(this.location);
-    if (files.length === 0) throw new InputFileError(this.location, 'holds no .csv or .csv.gz spend file');
+    if (files.length === 0) return null;
     files.sort();
     const records: SpendRecord[] = [];
     for (const file of files) records.push(...parseSpendCsv(file, await readFile(file)));

@@ -1,7 +1,6 @@
 import { GetObjectCommand, ListObjectsV2Command, type S3Client } from '@aws-sdk/client-s3';
 import type { SpendRecord } from '../domain/acquisition/spend.js';
-import { InputFileError } from '../errors.js';
-import type { SpendSource } from '../ports.js';
+import type { SpendRead, SpendSource } from '../ports.js';
 import { parseSpendCsv, SPEND_FILE } from './spend-csv.js';
 
 /**
@@ -15,8 +14,12 @@ export class S3SpendSource implements SpendSource {
     this.location = `s3://${options.bucket}/${options.prefix}`;
   }
 
-  /** @throws InputFileError when the prefix holds no spend file or a file is not a spend CSV. */
-  async read(): Promise<{ readonly sources: readonly string[]; readonly records: readonly SpendRecord[] }> {
+  /**
+   * Null when nothing under the prefix is a `.csv`/`.csv.gz` file (the night's spend drop has not
+   * arrived: a missing drop must not cost the night).
+   * @throws InputFileError when a spend file is not a spend CSV.
+   */
+  async read(): Promise<SpendRead | null> {
     const { client, bucket, prefix } = this.options;
     const keys: string[] = [];
     let token: string | undefined;
@@ -25,7 +28,7 @@ export class S3SpendSource implements SpendSource {
       for (const object of page.Contents ?? []) if (object.Key && SPEND_FILE.test(object.Key)) keys.push(object.Key);
       token = page.IsTruncated ? page.NextContinuationToken : undefined;
     } while (token);
-    if (keys.length === 0) throw new InputFileError(this.location, 'holds no .csv or .csv.gz spend file (unset the spend prefix to run without spend)');
+    if (keys.length === 0) return null;
     keys.sort();
     const records: SpendRecord[] = [];
     const sources: string[] = [];

@@ -231,6 +231,7 @@ export const runPipeline = async (deps: PipelineDeps, config: RunConfig): Promis
             previous,
             acquisitionMonths: query.acquisitionMonths,
             spend: marketingSpend,
+            spendMissingAt: deps.spend !== undefined && query.marketing === null ? deps.spend.location : null,
             margin: config.model.margin,
             acquisition: config.acquisition,
           },

@@ -22,6 +22,8 @@ export interface SegmentInput {
   readonly acquisitionMonths: readonly AcquisitionMonth[];
   /** The judged spend input; null without one. */
   readonly spend: JudgedSpend | null;
+  /** Where a configured spend input held no spend file; null otherwise (see AcquisitionInput). */
+  readonly spendMissingAt: string | null;
   /** Share of revenue that is profit (model margin). */
   readonly margin: number;
   readonly acquisition: AcquisitionSettings;
@@ -64,6 +66,7 @@ export const segmentAndCompare = (input: SegmentInput, previousParameters: (summ
     segments: columns,
     months: input.acquisitionMonths,
     spend: input.spend,
+    spendMissingAt: input.spendMissingAt,
     margin: input.margin,
     asOfDay: input.asOfDay,
     missingLabel: input.settings.channels.missingLabel,

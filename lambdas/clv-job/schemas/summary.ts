@@ -12,9 +12,10 @@ import { qualitySectionSchema } from './quality-report.js';
  * an earlier minor version keep working: the JSON Schema allows properties it does not know), a
  * major version removes, renames or retypes one. 2.0.0 is the first versioned summary; 2.1.0 adds
  * the acquisition economics (`acquisition`, `acquisition_cohorts`, `channel_segments`, `churn`,
- * `spend_input`).
+ * `spend_input`); 2.2.0 adds the `changes.warnings` code `spend_input_missing` (a configured spend
+ * input held no spend file, so the run went on without spend).
  */
-export const SUMMARY_SCHEMA_VERSION = '2.1.0';
+export const SUMMARY_SCHEMA_VERSION = '2.2.0';
 
 /**
  * `summary/run_date=YYYY-MM-DD/summary.json`, the contract BI tools and later runs read.

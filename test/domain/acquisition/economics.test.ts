@@ -84,6 +84,17 @@ describe('the value of an acquired customer', () => {
     expect(summary.acquisition_cohorts[1]).toMatchObject({ cohort: '2025-05', spend: null, cac: null, ltv_to_cac: null, payback_months: null });
   });
 
+  it('with a spend input that held no file, gives exactly the run without spend plus one warning naming where', () => {
+    const without = acquisitionEconomics(inputWith(null));
+    const missing = acquisitionEconomics({ ...inputWith(null), spendMissingAt: 's3://b/spend/' });
+
+    expect(missing.summary).toEqual(without.summary);
+    expect(missing.warnings).toEqual([
+      ...without.warnings,
+      expect.objectContaining({ code: 'spend_input_missing', metric: 'spend_input.sources', current: 0, message: expect.stringContaining('s3://b/spend/') as string }),
+    ]);
+  });
+
   it('counts churn risk per segment from P(alive)', () => {
     const { summary } = acquisitionEconomics(inputWith(null));
     expect(summary.churn.find((r) => r.segment === 'high')).toMatchObject({ customers: 1, at_risk_customers: 1, expected_customers_lost: expect.closeTo(0.7, 12) as number });

@@ -32,6 +32,11 @@ export interface AcquisitionInput {
   readonly months: readonly AcquisitionMonth[];
   /** The judged spend input; null when the run has none (the spend columns are then absent). */
   readonly spend: JudgedSpend | null;
+  /**
+   * Where a configured spend input held no spend file (the drop has not arrived): the run goes on as
+   * one without spend, with a warning naming it. Null or absent otherwise.
+   */
+  readonly spendMissingAt?: string | null;
   /** Share of revenue that is profit (config `model.margin`): realised value = margin x revenue. */
   readonly margin: number;
   /** Days since 1970-01-01 of the as-of date: dates the cohorts' ages. */
@@ -334,7 +339,19 @@ const ltvToCacWarnings = (row: AcquisitionRow, list: readonly Tally[], input: Ac
 
 const spendWarnings = (input: AcquisitionInput, byChannel: ReadonlyMap<string, Tally[]>): Warning[] => {
   const spend = input.spend;
-  if (spend === null) return [];
+  if (spend === null) {
+    if (input.spendMissingAt === undefined || input.spendMissingAt === null) return [];
+    return [
+      {
+        code: 'spend_input_missing',
+        message: `no spend file (.csv or .csv.gz) was found in ${input.spendMissingAt}: this run has no CAC, LTV:CAC or payback; drop the spend file there for the next run`,
+        metric: 'spend_input.sources',
+        previous: null,
+        current: 0,
+        threshold: 1,
+      },
+    ];
+  }
   const warnings: Warning[] = [];
   const rejected = SPEND_REJECTION_REASONS.reduce((sum, r) => sum + spend.rejectedByReason[r], 0);
   if (rejected > 0) {

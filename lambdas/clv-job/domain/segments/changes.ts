@@ -40,6 +40,7 @@ export const WARNING_CODES = [
   'spend_rows_rejected',
   'spend_channel_without_customers',
   'spend_month_missing',
+  'spend_input_missing',
 ] as const;
 export type WarningCode = (typeof WARNING_CODES)[number];
 
