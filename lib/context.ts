@@ -1,11 +1,12 @@
 import { Duration, Size } from 'aws-cdk-lib';
 import { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type { Node } from 'constructs';
+import { z } from 'zod';
 import { gateThresholdsSchema } from '../lambdas/clv-job/config.js';
 import { ingestConfigSchema, type IngestConfigInput } from '../lambdas/clv-job/ingest/ingest-config.js';
 import type { ClvStackProps } from './clv-stack.js';
 import type { ClvGateSettings, ClvModelOptions } from './job.js';
-import { failOnProblems } from './validation.js';
+import { failOnProblems, prefixProblem } from './validation.js';
 
 /**
  * Every context key the app reads (`cdk deploy -c key=value`, or "context" in cdk.json), with the
@@ -45,10 +46,21 @@ export const CONTEXT_KEYS = {
   margin: 'share of revenue that is profit, e.g. 0.3',
   lifespanYears: 'expected customer lifespan for historical CLV',
   gates: 'data-quality gate thresholds: JSON of the config file section gates (null turns a gate off), e.g. {"maxRejectedShare":0.05}',
+  spendPrefix: 'prefix of the marketing-spend CSVs (channel, month, spend) the nightly run reads, e.g. "marketing/spend/" (default: no spend input)',
 } as const;
 export type ContextKey = keyof typeof CONTEXT_KEYS;
 
 export const DEFAULT_STACK_NAME = 'ClvJob';
+
+/** A prefix given in context: trimmed, relative, ending in "/", of S3- and Hive-safe characters (prefixProblem). */
+const contextPrefixSchema = (key: ContextKey) =>
+  z
+    .string({ error: `context ${key} must be a string` })
+    .trim()
+    .superRefine((prefix, ctx) => {
+      const problem = prefixProblem(`context ${key}`, prefix);
+      if (problem !== undefined) ctx.addIssue({ code: 'custom', message: problem });
+    });
 
 export interface ClvAppSettings {
   readonly stackName: string;
@@ -97,6 +109,9 @@ export const clvSettingsFromContext = (node: Node): ClvAppSettings => {
   if (ingestConfig && !ingestConfig.success) {
     problems.push(...ingestConfig.error.issues.map((i) => `context ingestConfig.${i.path.join('.') || '?'}: ${i.message}`));
   }
+  const spendPrefixInput = raw('spendPrefix');
+  const spendPrefix = spendPrefixInput === undefined || spendPrefixInput === null ? undefined : contextPrefixSchema('spendPrefix').safeParse(spendPrefixInput);
+  if (spendPrefix && !spendPrefix.success) problems.push(...spendPrefix.error.issues.map((i) => i.message));
   const gatesInput = json('gates');
   const gates = gatesInput === undefined ? undefined : gateThresholdsSchema.safeParse(gatesInput);
   if (gates && !gates.success) problems.push(...gates.error.issues.map((i) => `context gates.${i.path.join('.') || '?'}: ${i.message}`));
@@ -152,6 +167,7 @@ export const clvSettingsFromContext = (node: Node): ClvAppSettings => {
     handlerEntry: text('handlerEntry'),
     modelOptions: Object.keys(modelOptions).length > 0 ? modelOptions : undefined,
     gates: gates?.success ? (gatesInput as ClvGateSettings) : undefined,
+    spendPrefix: spendPrefix?.success ? spendPrefix.data : undefined,
   };
   const stackName = text('stackName') ?? DEFAULT_STACK_NAME;
   failOnProblems('context', problems);

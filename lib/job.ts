@@ -16,7 +16,7 @@ import { FUNCTION_ARCHITECTURE, NATIVE_MODULES, findProjectRoot, sharedBundling 
 import type { ClvCatalog } from './catalog.js';
 import type { ClvQuery } from './query.js';
 import type { ClvStorage } from './storage.js';
-import { failOnProblems } from './validation.js';
+import { failOnProblems, overlappingPrefixProblems, prefixProblem } from './validation.js';
 
 /** The model options the job runs with (CLI flags of the same names). */
 export type ClvModelOptions = z.input<typeof modelOptionsSchema>;
@@ -138,6 +138,7 @@ export class ClvJob extends Construct {
         ? []
         : modelOptions.error.issues.map((i) => `modelOptions.${i.path.join('.') || '?'}: ${i.message}`)),
       ...(gates.success ? [] : gates.error.issues.map((i) => `gates.${i.path.join('.') || '?'}: ${i.message}`)),
+      ...spendPrefixProblems(props.spendPrefix, storage),
     ]);
     const gateSettings = gateThresholdsSchema.parse(props.gates ?? {});
     // the variables' text: `off` where null turns a gate off (lambda-env.ts reads it back)
@@ -297,6 +298,9 @@ export class ClvJob extends Construct {
       [`Resource::<${bucketId}>/${storage.quarantinePrefix}*`]: 'The quarantine records are named after the exports, chosen by the data teams; the run lists them into its warnings.',
       [`Resource::<${bucketId}>/${storage.outputPrefix}*`]: 'Every key under the output prefix belongs to the job (runs, manifests, publishing records, lock, latest.json).',
       [`Resource::<${bucketId}>/${storage.athenaResultsPrefix}*`]: 'Athena names result files by query execution id.',
+      ...(props.spendPrefix
+        ? { [`Resource::<${bucketId}>/${props.spendPrefix}*`]: 'Every spend CSV under the spend prefix is input; their names are chosen by the marketing team (read only).' }
+        : {}),
     };
     for (const [finding, reason] of Object.entries(wildcardFindings)) {
       Validations.of(this.role).acknowledge({ id: `AwsSolutions-IAM5[${finding}]`, reason });
@@ -307,3 +311,23 @@ export class ClvJob extends Construct {
     });
   }
 }
+
+/**
+ * The spend prefix, when given: a relative prefix ending in "/" that neither contains nor lies in
+ * one of the storage prefixes (spend files under the drop prefix would be ingested as orders; under
+ * the output prefix they would be the job's to replace). The function checks the same at cold start;
+ * here it fails at synth time instead.
+ */
+const spendPrefixProblems = (spendPrefix: string | undefined, storage: ClvStorage): string[] => {
+  if (spendPrefix === undefined) return [];
+  const shape = prefixProblem('spendPrefix', spendPrefix);
+  if (shape !== undefined) return [shape];
+  return overlappingPrefixProblems({
+    spendPrefix,
+    inputPrefix: storage.inputPrefix,
+    ingestedPrefix: storage.ingestedPrefix,
+    quarantinePrefix: storage.quarantinePrefix,
+    outputPrefix: storage.outputPrefix,
+    athenaResultsPrefix: storage.athenaResultsPrefix,
+  }).filter((problem) => problem.startsWith('spendPrefix '));
+};

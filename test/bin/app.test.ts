@@ -60,6 +60,38 @@ describe('bin/app.ts', () => {
     template.hasResourceProperties('AWS::Lambda::Function', { MemorySize: 3008 });
   });
 
+  it('gives the nightly function the spendPrefix context key as CLV_SPEND_PREFIX, with read and list on that prefix alone', async () => {
+    const { app, stack } = await loadApp({ spendPrefix: 'marketing/spend/' });
+    const template = Template.fromStack(stack);
+    const job = Object.entries(template.findResources('AWS::Lambda::Function')).filter(([id]) => id.startsWith('JobFunction'));
+    expect(job).toHaveLength(1);
+    expect(job[0]![1].Properties.Environment.Variables).toMatchObject({ CLV_SPEND_PREFIX: 'marketing/spend/' });
+
+    const statements = Object.values(template.findResources('AWS::IAM::Policy')).flatMap(
+      (p) => p.Properties.PolicyDocument.Statement as { Sid?: string; Action: string | string[] }[],
+    );
+    const naming = statements.filter((st) => JSON.stringify(st).includes('marketing/spend'));
+    // exactly two grants name it: GetObject on its objects, ListBucket conditioned on it
+    expect(naming.map((st) => [st.Sid, st.Action])).toEqual([
+      ['ReadTheCanonicalCopiesAndQuarantine', 's3:GetObject'],
+      ['ListTheJobPrefixesOnly', ['s3:ListBucket', 's3:ListBucketMultipartUploads']],
+    ]);
+    expect(JSON.stringify(naming[0])).toContain('/marketing/spend/*');
+    expect(JSON.stringify(naming[1])).toContain('"marketing/spend/*"');
+    // cdk-nag's AwsSolutions pack passes with the new wildcard acknowledged
+    expect(() => app.synth()).not.toThrow();
+  });
+
+  it('leaves CLV_SPEND_PREFIX empty without the key, and refuses a spendPrefix that is not a relative prefix or overlaps the drop prefix', async () => {
+    const { stack } = await loadApp();
+    const job = Object.entries(Template.fromStack(stack).findResources('AWS::Lambda::Function')).find(([id]) => id.startsWith('JobFunction'));
+    expect(job?.[1].Properties.Environment.Variables).toMatchObject({ CLV_SPEND_PREFIX: '' });
+
+    await expect(loadApp({ spendPrefix: '/marketing/spend' })).rejects.toThrow(/context spendPrefix must be a relative S3 prefix ending in "\/"/);
+    await expect(loadApp({ spendPrefix: 42 })).rejects.toThrow(/context spendPrefix must be a string/);
+    await expect(loadApp({ spendPrefix: 'orders/spend/' })).rejects.toThrow(/spendPrefix \(orders\/spend\/\) and inputPrefix \(orders\/\) must not contain one another/);
+  });
+
   it('refuses to start with a bad context value, naming it', async () => {
     await expect(loadApp({ memoryMb: 'four gigs' })).rejects.toThrow(/context memoryMb must be a whole number/);
   });

@@ -197,6 +197,11 @@ describe('ClvJob: the environment', () => {
     expect(JSON.stringify(statements.filter((st) => st.Sid === 'PublishUnderTheOutputPrefix'))).not.toContain('marketing/spend');
   });
 
+  it('refuses at synth time a spend prefix that is not a relative prefix or lies in one of the storage prefixes', () => {
+    expect(() => stackTemplate({ spendPrefix: 'marketing/spend' })).toThrow(/spendPrefix must be a relative S3 prefix ending in "\/"/);
+    expect(() => stackTemplate({ spendPrefix: 'clv/spend/' })).toThrow(/spendPrefix \(clv\/spend\/\) and outputPrefix \(clv\/\) must not contain one another/);
+  });
+
   it('sets the lock TTL to the timeout, the longest a run can hold the lock', () => {
     expect(functionEnvironment(stackTemplate({ timeout: Duration.minutes(6) }))).toMatchObject({
       [LAMBDA_ENV.lockTtlSeconds]: '360',
