@@ -1,5 +1,6 @@
 import type { CustomerTable } from '../customers.js';
 import type { RfmSettings } from './settings.js';
+import { customerCount, integerValueCounts, valueAt, valueCountsOfSorted, type ValueCounts } from './value-counts.js';
 
 /**
  * RFM: recency, frequency and monetary scores 1-5 (5 best) and the named segment they imply.
@@ -89,13 +90,13 @@ export const rfmScoreText = (r: number, f: number, m: number): string => SCORE_T
 /**
  * The values a score must exceed to reach 2, 3, ..., `bins`: a value scores 1 + the number of cuts
  * it exceeds, that is `1 + floor(bins * share strictly lower)`. Null when every value is equal
- * (or there are none): the measure then says nothing about anyone.
+ * (or there are none): the measure then says nothing about anyone. O(bins log d).
  */
-const binCuts = (sortedAsc: Float64Array, bins: number): Float64Array | null => {
-  const n = sortedAsc.length;
-  if (n === 0 || sortedAsc[0] === sortedAsc[n - 1]) return null;
-  // score >= k  <=>  share strictly lower >= (k-1)/bins  <=>  value > sortedAsc[ceil((k-1)n/bins) - 1].
-  return Float64Array.from({ length: bins - 1 }, (_, j) => sortedAsc[Math.floor(((j + 1) * n + bins - 1) / bins) - 1] as number);
+const binCuts = (counts: ValueCounts, bins: number): Float64Array | null => {
+  const n = customerCount(counts);
+  if (counts.values.length <= 1) return null;
+  // score >= k  <=>  share strictly lower >= (k-1)/bins  <=>  value > the value at sorted position ceil((k-1)n/bins) - 1.
+  return Float64Array.from({ length: bins - 1 }, (_, j) => valueAt(counts, Math.floor(((j + 1) * n + bins - 1) / bins) - 1));
 };
 
 const binOf = (value: number, cuts: Float64Array): number => {
@@ -106,10 +107,15 @@ const binOf = (value: number, cuts: Float64Array): number => {
 
 /**
  * Score 1..`bins` of every value, higher values better: `1 + floor(bins * share strictly lower)`,
- * or the middle score for everyone when all values are equal. O(n log n) (the sort, unless given).
+ * or the middle score for everyone when all values are equal. `counts` are the column's value
+ * counts (built by a sort when not given). O(n) given the counts.
  */
-export const quantileScores = (values: Float64Array, bins: number, sortedAsc: Float64Array = Float64Array.from(values).sort()): Int8Array => {
-  const cuts = binCuts(sortedAsc, bins);
+export const quantileScores = (
+  values: Float64Array | Int32Array,
+  bins: number,
+  counts: ValueCounts = valueCountsOfSorted(Float64Array.from(values).sort()),
+): Int8Array => {
+  const cuts = binCuts(counts, bins);
   const scores = new Int8Array(values.length);
   if (cuts === null) return scores.fill(Math.ceil(bins / 2));
   for (let i = 0; i < values.length; i += 1) scores[i] = binOf(values[i] as number, cuts);
@@ -117,15 +123,15 @@ export const quantileScores = (values: Float64Array, bins: number, sortedAsc: Fl
 };
 
 /** Quintile scores 1-5, as the recency and monetary measures use them. */
-export const quintileScores = (values: Float64Array, sortedAsc?: Float64Array): Int8Array => quantileScores(values, 5, sortedAsc);
+export const quintileScores = (values: Float64Array | Int32Array, counts?: ValueCounts): Int8Array => quantileScores(values, 5, counts);
 
 /**
  * Frequency scores: 1 for one-time buyers, 2-5 for repeat buyers by quartile of repeat purchase
- * days among repeat buyers (3 for all of them when they all bought equally often). O(n log n).
+ * days among repeat buyers (3 for all of them when they all bought equally often). O(n + range),
+ * by counting: no sort.
  */
 export const frequencyScores = (frequency: Int32Array): Int8Array => {
-  const repeatBuyers = Float64Array.from(frequency.filter((f) => f > 0)).sort();
-  const cuts = binCuts(repeatBuyers, 4);
+  const cuts = binCuts(integerValueCounts(frequency, 1), 4);
   const scores = new Int8Array(frequency.length);
   for (let i = 0; i < frequency.length; i += 1) {
     const f = frequency[i] as number;
@@ -143,18 +149,19 @@ export interface RfmColumns {
 }
 
 /**
- * R, F and M scores and segment codes of every customer. Pass `sortedMonetary` when an ascending
- * copy of the monetary column already exists (the revenue concentration sorts the same column).
+ * R, F and M scores and segment codes of every customer. Recency and frequency are whole days, so
+ * their cut points come from counting (no sort); pass `monetaryCounts` when the monetary column's
+ * value counts already exist (the revenue concentration sorts the same column), else it is sorted.
  */
-export const rfmColumns = (table: CustomerTable, settings: RfmSettings, sortedMonetary?: Float64Array): RfmColumns => {
+export const rfmColumns = (table: CustomerTable, settings: RfmSettings, monetaryCounts?: ValueCounts): RfmColumns => {
   const n = table.size;
   // Negated days since the last purchase, so that higher is better like the other two measures.
-  const recentness = new Float64Array(n);
+  const recentness = new Int32Array(n);
   for (let i = 0; i < n; i += 1) recentness[i] = (table.recencyDays[i] as number) - (table.tenureDays[i] as number);
-  const r = quintileScores(recentness);
+  const r = quintileScores(recentness, integerValueCounts(recentness));
   const f = frequencyScores(table.frequency);
   const monetary = settings.monetary === 'avg_order_value' ? table.avgOrderValue : table.totalRevenue;
-  const m = quintileScores(monetary, sortedMonetary);
+  const m = quintileScores(monetary, monetaryCounts);
   const segmentCode = new Uint8Array(n);
   for (let i = 0; i < n; i += 1) {
     segmentCode[i] = SEGMENT_BY_SCORES[((r[i] as number) - 1) * 25 + ((f[i] as number) - 1) * 5 + ((m[i] as number) - 1)] as number;

@@ -7,6 +7,7 @@ import { RFM_SEGMENTS, rfmColumns, rfmTextColumns } from './rfm.js';
 import { groupTotals, overallOf, segmentRows, type GroupedColumns } from './segment-table.js';
 import type { SegmentSettings } from './settings.js';
 import { sortedAscending, TIER_ORDER, tierCodes } from './tiers.js';
+import { valueCountsOfSorted } from './value-counts.js';
 import { VALUE_LOYALTY_CELLS, valueLoyaltyCodes } from './value-loyalty.js';
 
 export interface SegmentedCustomers {
@@ -17,7 +18,9 @@ export interface SegmentedCustomers {
 
 /**
  * Every segmentation of every customer, and the summary tables, in a handful of O(n) passes
- * after three sorts (ranking CLV, revenue, and the RFM measures'); O(n log n) overall.
+ * after two sorts (ranking CLV and revenue, whose ordered sums the concentration reads); every
+ * cut point is decided on value counts (RFM recency and frequency by counting whole days), and
+ * customers are assigned by comparison with the cut points. O(n log n) overall.
  *
  * Equity is the sum of `scores.rankingClv`: predicted CLV when the predictive fit is trusted,
  * historical otherwise. When the fit failed (`scores.probabilityAlive` null) everything still
@@ -35,15 +38,17 @@ export const segmentCustomers = (
   asOfDay: number,
 ): SegmentedCustomers => {
   const clv = scores.rankingClv;
+  // The concentration's ordered sums need these two columns sorted; every cut point reads value counts.
   const sortedClv = sortedAscending(clv);
   const sortedRevenue = sortedAscending(table.totalRevenue);
+  const clvCounts = valueCountsOfSorted(sortedClv);
   const overall = overallOf(clv);
 
-  const tiers = tierCodes(clv, sortedClv, settings.tiers);
-  const rfm = rfmColumns(table, settings.rfm, settings.rfm.monetary === 'total_revenue' ? sortedRevenue : undefined);
+  const tiers = tierCodes(clv, clvCounts, settings.tiers);
+  const rfm = rfmColumns(table, settings.rfm, settings.rfm.monetary === 'total_revenue' ? valueCountsOfSorted(sortedRevenue) : undefined);
   const cells = valueLoyaltyCodes(
     clv,
-    sortedClv,
+    clvCounts,
     { frequency: table.frequency, probabilityAlive: scores.probabilityAlive, recencyScore: rfm.r },
     settings.valueLoyalty,
   );

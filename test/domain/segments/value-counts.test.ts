@@ -1,0 +1,84 @@
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import {
+  customerCount,
+  integerValueCounts,
+  valueAt,
+  valueCountsOf,
+  valueCountsOfSorted,
+} from '../../../lambdas/clv-job/domain/segments/value-counts.js';
+
+/** The sorted column the counts stand for, written out: value k repeated count k times. */
+const expanded = (counts: { values: Float64Array; starts: Float64Array }): number[] =>
+  Array.from(counts.values).flatMap((v, k) => Array.from({ length: (counts.starts[k + 1] as number) - (counts.starts[k] as number) }, () => v));
+
+describe('value counts', () => {
+  it('run-length encode a sorted column: distinct values ascending, where each run starts, the total last', () => {
+    // Prepare
+    const sorted = Float64Array.from([1, 1, 2, 5, 5, 5]);
+
+    // Act
+    const counts = valueCountsOfSorted(sorted);
+
+    // Assess
+    expect(Array.from(counts.values)).toEqual([1, 2, 5]);
+    expect(Array.from(counts.starts)).toEqual([0, 2, 3, 6]);
+    expect(customerCount(counts)).toBe(6);
+  });
+
+  it('read the value at any position of the sorted column without writing the column out', () => {
+    // Prepare
+    const counts = valueCountsOf([10, 20, 30], [2, 1, 3]);
+
+    // Act
+    const values = [0, 1, 2, 3, 4, 5].map((position) => valueAt(counts, position));
+
+    // Assess
+    expect(values).toEqual([10, 10, 20, 30, 30, 30]);
+  });
+
+  it('treat -0 and +0 as one value, as every comparison of the rules does', () => {
+    expect(Array.from(valueCountsOfSorted(Float64Array.from([-0, 0, 0, 1])).starts)).toEqual([0, 3, 4]);
+  });
+
+  it.each([
+    [[1, 2], [1], 'value counts: 2 values but 1 counts'],
+    [[2, 1], [1, 1], 'value counts: values must be strictly ascending, 2 then 1 at 1'],
+    [[1, 1], [1, 1], 'value counts: values must be strictly ascending, 1 then 1 at 1'],
+    [[1, Number.NaN], [1, 1], 'value counts: value NaN at 1 is not finite'],
+    [[1, 2], [1, 0], 'value counts: the count of 2 must be a positive whole number, got 0'],
+    [[1, 2], [1.5, 1], 'value counts: the count of 1 must be a positive whole number, got 1.5'],
+  ])('refuse an engine answer that is not value counts: %j with counts %j', (values, counts, message) => {
+    expect(() => valueCountsOf(values, counts)).toThrow(new RangeError(message));
+  });
+
+  it('count whole numbers into the same runs a sort would give, from a lowest value on', () => {
+    fc.assert(
+      fc.property(fc.array(fc.integer({ min: -40, max: 40 }), { maxLength: 120 }), fc.integer({ min: -50, max: 50 }), (values, lowest) => {
+        const column = Int32Array.from(values);
+        const counted = integerValueCounts(column, lowest);
+        const kept = Float64Array.from(values.filter((v) => v >= lowest)).sort();
+        expect(expanded(counted)).toEqual(Array.from(kept));
+        expect(counted).toEqual(valueCountsOfSorted(kept));
+      }),
+    );
+  });
+
+  it('sort instead of counting when the values spread far wider than the column is long', () => {
+    // Prepare: three customers two billion days apart would need a count array of two billion slots
+    const column = Int32Array.from([2_000_000_000, -2_000_000_000, 2_000_000_000]);
+
+    // Act
+    const counts = integerValueCounts(column);
+
+    // Assess
+    expect(Array.from(counts.values)).toEqual([-2_000_000_000, 2_000_000_000]);
+    expect(Array.from(counts.starts)).toEqual([0, 1, 3]);
+  });
+
+  it('are empty for a column with no value at or above the lowest', () => {
+    const counts = integerValueCounts(Int32Array.from([0, 0]), 1);
+    expect(counts.values.length).toBe(0);
+    expect(customerCount(counts)).toBe(0);
+  });
+});
