@@ -3,6 +3,7 @@ import { compressBgNbdData, fitBgNbd } from '../../../lambdas/clv-job/domain/mod
 import { scoreTuples, type ClvSettings, type ScoreInput } from '../../../lambdas/clv-job/domain/models/clv.js';
 import { fitGammaGamma, type GammaGammaParams } from '../../../lambdas/clv-job/domain/models/gamma-gamma.js';
 import { fitParetoNbd } from '../../../lambdas/clv-job/domain/models/pareto-nbd.js';
+import { distinctScorePatterns } from '../../../lambdas/clv-job/domain/models/score-patterns.js';
 import { bgnbdTransactionModel } from '../../../lambdas/clv-job/domain/models/transaction-model.js';
 import { customerIntervals, drawParameters, parameterDraws, seededNormal } from '../../../lambdas/clv-job/domain/models/uncertainty.js';
 import type { BgNbdParams } from '../../../lambdas/clv-job/domain/models/bg-nbd.js';
@@ -68,6 +69,55 @@ describe('90% intervals on CDNOW (BG/NBD and Pareto/NBD with the Gamma-Gamma)', 
     expect(outside).toBe(0);
     expect(intervals.equity.p05).toBeLessThan(intervals.equity.p95);
   });
+});
+
+describe('90% intervals: what they are computed from', () => {
+  const cdnow = loadCdnowSummary();
+  const everyone: ScoreInput = { x: cdnow.x, recencyDays: cdnow.txDays, tenureDays: cdnow.TDays, monetaryValue: cdnow.mx };
+  const patterns = compressBgNbdData(cdnow.x, inUnits(cdnow.txDays, 7), inUnits(cdnow.TDays, 7));
+  const gg = fitGammaGamma({ x: cdnow.x, mx: cdnow.mx, weight: new Float64Array(cdnow.x.length).fill(1) });
+  /** Type 7 (R's default) on a sorted copy, written out here as the definition. */
+  const quantile = (values: readonly number[], q: number): number => {
+    const sorted = Float64Array.from(values).sort();
+    const at = (sorted.length - 1) * q;
+    const lo = Math.floor(at);
+    const hi = Math.min(lo + 1, sorted.length - 1);
+    return sorted[lo]! + (at - lo) * (sorted[hi]! - sorted[lo]!);
+  };
+
+  it.each([
+    ['bgnbd', 100],
+    ['pnbd', 100],
+    ['bgnbd', 21],
+    ['pnbd', 300],
+  ] as const)(
+    'are, bit for bit, the 5th and 95th percentiles of every customer scored by scoreTuples under each draw, and of the equity summed in customer order (%s, %i draws)',
+    (name, count) => {
+      // Prepare: the draws, and the definition evaluated the plain way: every draw scores every customer
+      const t = name === 'bgnbd' ? { name, fit: fitBgNbd(patterns) } : { name, fit: fitParetoNbd(patterns) };
+      const draws = parameterDraws(t, gg, { draws: count, seed: 3 })!;
+      const perDraw = draws.transactions.map((model, d) => scoreTuples(model, draws.spend[d]!, everyone, WEEKLY));
+      const n = cdnow.x.length;
+      const column = (i: number, pick: (s: (typeof perDraw)[number]) => Float64Array) => perDraw.map((s) => pick(s)[i]!);
+      const equities = perDraw.map((s) => s.predictedClv.reduce((sum, v) => sum + v, 0));
+
+      // Act: as the pipeline calls it, on the distinct patterns
+      const { patterns: rows, patternOf } = distinctScorePatterns(everyone);
+      const intervals = customerIntervals(draws.transactions, draws.spend, rows, WEEKLY, patternOf);
+
+      // Assess
+      const spread = (v: Float64Array) => Array.from(patternOf, (row) => v[row]!);
+      for (const [interval, pick] of [
+        [intervals.predictedClv, (s: (typeof perDraw)[number]) => s.predictedClv],
+        [intervals.expectedPurchases, (s: (typeof perDraw)[number]) => s.expectedPurchases],
+        [intervals.probabilityAlive, (s: (typeof perDraw)[number]) => s.probabilityAlive],
+      ] as const) {
+        expect(spread(interval.p05)).toEqual(Array.from({ length: n }, (_, i) => quantile(column(i, pick), 0.05)));
+        expect(spread(interval.p95)).toEqual(Array.from({ length: n }, (_, i) => quantile(column(i, pick), 0.95)));
+      }
+      expect(intervals.equity).toEqual({ p05: quantile(equities, 0.05), p95: quantile(equities, 0.95) });
+    },
+  );
 });
 
 describe('coverage of the 90% interval for total customer equity', () => {

@@ -18,6 +18,7 @@ import { continueHypergeometric, digamma, lbetaRatio, lgammaDifference } from '.
 import { minimiseBfgs, type ObjectiveWithGradient } from '../math/optimise.js';
 import { CompensatedSum } from '../math/sum.js';
 import { concludeLogParameterFit, untrustedFit, type LogParameterFit } from './log-parameter-fit.js';
+import type { TupleIndex } from './tuple-index.js';
 
 export type { FitDiagnostics } from './log-parameter-fit.js';
 
@@ -641,8 +642,28 @@ const checkCustomer = (x: number, tx: number, T: number): void => {
  */
 export const logProbabilityAliveUnchecked = (r: number, alpha: number, a: number, b: number, x: number, tx: number, T: number): number => {
   if (x === 0) return 0;
-  const v = Math.log(a) - Math.log(b + x - 1) + (r + x) * (Math.log(alpha + T) - Math.log(alpha + tx));
-  return v > 0 ? -v - Math.log1p(Math.exp(-v)) : -Math.log1p(Math.exp(v));
+  return logAliveOfOdds(Math.log(a) - Math.log(b + x - 1) + (r + x) * (Math.log(alpha + T) - Math.log(alpha + tx)));
+};
+
+/** −softplus(v) = −ln(1 + e^v): ln P(alive) from v, the log-odds of having dropped out, without overflow. */
+const logAliveOfOdds = (v: number): number => (v > 0 ? -v - Math.log1p(Math.exp(-v)) : -Math.log1p(Math.exp(v)));
+
+/**
+ * ln P(alive | x, tx, T) of every tuple of `index` into `out` (length index.x.length): the same
+ * numbers, bit for bit, as {@link logProbabilityAliveUnchecked} per tuple, with its logarithms
+ * ln a, ln(b + x − 1) and ln(α + t) taken once per distinct value. Unchecked: for validated
+ * parameters and tuples (in model units).
+ */
+export const logProbabilityAliveOn = (params: BgNbdParams, index: TupleIndex, out: Float64Array): void => {
+  const { r, alpha, a, b } = params;
+  const logA = Math.log(a);
+  const logB = index.xs.map((x) => Math.log(b + x - 1));
+  const logAlphaT = index.times.map((t) => Math.log(alpha + t));
+  const { x, xOf, txOf, TOf } = index;
+  for (let j = 0; j < x.length; j++) {
+    const xj = x[j]!;
+    out[j] = xj === 0 ? 0 : logAliveOfOdds(logA - logB[xOf[j]!]! + (r + xj) * (logAlphaT[TOf[j]!]! - logAlphaT[txOf[j]!]!));
+  }
 };
 
 /**

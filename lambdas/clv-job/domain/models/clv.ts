@@ -12,6 +12,7 @@ import type { TimeUnit } from '../../config.js';
 import { DistinctPairs } from './bg-nbd.js';
 import { conditionalExpectedOrderValueUnchecked, type GammaGammaParams } from './gamma-gamma.js';
 import type { TransactionModel } from './transaction-model.js';
+import { indexTuples } from './tuple-index.js';
 
 /** Length of one model time unit in days. */
 export const DAYS_PER_UNIT: Readonly<Record<TimeUnit, number>> = { week: 7, day: 1 };
@@ -115,23 +116,32 @@ export interface Scores extends PurchaseScores {
 }
 
 /**
- * The transaction model's half of scoring, usable on its own when the spend model cannot be
- * trusted: P(alive), expected purchases over the horizon and their discounted sum, for many
- * customers (or distinct (x, recency, tenure) tuples) at once. Inputs are in DAYS and converted to
- * the model's unit here; outputs are per element, all finite. `monetaryValue` is not read.
- *
- * E(X(t) | x, tx, T) = P(alive | x, tx, T) · E(X(t) | alive, x, T) (FHL 2005 eq. 10; Fader & Hardie
- * 2005 note eq. 25 for the Pareto/NBD), and the second factor — for the BG/NBD the expensive one, a
- * hypergeometric function at every discount step — depends on (x, T) only, so it is computed once per
- * distinct (x, T) pair and shared by all customers with that pair; P(alive) is computed per customer
- * (the Pareto/NBD's caches its hypergeometric terms per distinct recency and tenure).
- * Cost: O(n) plus O(distinct (x, T) · horizon in weeks) evaluations of E(X(t)).
- *
- * Throws a RangeError for invalid settings, columns of different lengths, or a row that is not a
- * valid customer (fractional or negative x, recency outside [0, tenure], recency ≠ 0 when x = 0,
- * non-finite or negative values).
+ * Customers (or distinct (x, recency, tenure) tuples) validated and indexed once, for scoring
+ * under one transaction model or many (the intervals' draws): their distinct (x, T) pairs, whose
+ * discounted expectation while alive they share, and a {@link TupleIndex} for P(alive).
  */
-export const scorePurchases = (model: TransactionModel, input: Omit<ScoreInput, 'monetaryValue'>, settings: ClvSettings): PurchaseScores => {
+export interface PreparedPurchases {
+  /** Tuples. */
+  readonly size: number;
+  /** Distinct (x, T) pairs, and tuple j's among them. */
+  readonly pairs: number;
+  readonly pairOf: Int32Array;
+  /**
+   * Per pair: E(X(horizon) | alive, x, T) into `horizon` and its weekly-discounted sum into
+   * `discounted` (each of length `pairs`), under `model`.
+   */
+  ifAlive(model: TransactionModel, horizon: Float64Array, discounted: Float64Array): void;
+  /** Per tuple: ln P(alive | x, tx, T) under `model`, into `out` (length `size`). */
+  logAlive(model: TransactionModel, out: Float64Array): void;
+}
+
+/**
+ * Validates and indexes tuples for {@link scorePurchases} (inputs in DAYS, converted to the
+ * model's unit here). Throws a RangeError for invalid settings, columns of different lengths, or a
+ * row that is not a valid customer (fractional or negative x, recency outside [0, tenure],
+ * recency ≠ 0 when x = 0, non-finite or negative values).
+ */
+export const preparePurchases = (input: Omit<ScoreInput, 'monetaryValue'>, settings: ClvSettings): PreparedPurchases => {
   checkSettings(settings);
   const n = input.x.length;
   if (input.recencyDays.length !== n || input.tenureDays.length !== n) {
@@ -145,44 +155,83 @@ export const scorePurchases = (model: TransactionModel, input: Omit<ScoreInput, 
       throw new RangeError(`score input row ${i} is invalid: x=${x}, recencyDays=${tx}, tenureDays=${T}`);
     }
   }
-
   const daysPerUnit = DAYS_PER_UNIT[settings.timeUnit];
   const schedule = discountSchedule(settings.horizon, settings.timeUnit, settings.discountRate);
-  const expectedPurchases = new Float64Array(n);
-  const probabilityAlive = new Float64Array(n);
-  const discountedPurchases = new Float64Array(n);
 
-  // Pass 1: the distinct (x, T) pairs.
+  // The distinct (x, T) pairs, T in model units.
   const pairs = new DistinctPairs();
-  const slotOf = new Int32Array(n);
-  for (let i = 0; i < n; i++) slotOf[i] = pairs.indexOf(input.x[i]!, input.tenureDays[i]! / daysPerUnit);
+  const pairOf = new Int32Array(n);
+  for (let i = 0; i < n; i++) pairOf[i] = pairs.indexOf(input.x[i]!, input.tenureDays[i]! / daysPerUnit);
   const pairX = pairs.firsts();
   const pairT = pairs.seconds();
-
-  // Pass 2, per pair: E(X(t_k) | alive) at every step.
-  const m = pairX.length;
-  const horizonIfAlive = new Float64Array(m);
-  const discountedIfAlive = new Float64Array(m);
-  const onGrid = model.makeExpectedIfAliveOnGrid(schedule.times);
+  const tuples = indexTuples(
+    input.x,
+    Float64Array.from(input.recencyDays, (tx) => tx / daysPerUnit),
+    Float64Array.from(pairOf, (j) => pairT[j]!),
+  );
   const grid = new Float64Array(schedule.times.length);
   const pair = new Float64Array(2);
-  for (let j = 0; j < m; j++) {
-    onGrid(pairX[j]!, pairT[j]!, grid);
-    discountIncrements(grid, schedule, pair);
-    horizonIfAlive[j] = pair[0]!;
-    discountedIfAlive[j] = pair[1]!;
-  }
+  return {
+    size: n,
+    pairs: pairX.length,
+    pairOf,
+    ifAlive: (model, horizon, discounted) => {
+      // E(X(t_k) | alive) at every step, per pair
+      const onGrid = model.makeExpectedIfAliveOnGrid(schedule.times);
+      for (let j = 0; j < pairX.length; j++) {
+        onGrid(pairX[j]!, pairT[j]!, grid);
+        discountIncrements(grid, schedule, pair);
+        horizon[j] = pair[0]!;
+        discounted[j] = pair[1]!;
+      }
+    },
+    logAlive: (model, out) => model.logProbabilityAliveOn(tuples, out),
+  };
+};
 
-  // Pass 3, per customer: P(alive | x, tx, T), from its logarithm so it cannot overflow.
-  const logAlive = model.makeLogProbabilityAlive();
+/**
+ * The transaction model's half of scoring, usable on its own when the spend model cannot be
+ * trusted: P(alive), expected purchases over the horizon and their discounted sum, for many
+ * customers (or distinct (x, recency, tenure) tuples) at once. Inputs are in DAYS and converted to
+ * the model's unit here; outputs are per element, all finite. `monetaryValue` is not read.
+ *
+ * E(X(t) | x, tx, T) = P(alive | x, tx, T) · E(X(t) | alive, x, T) (FHL 2005 eq. 10; Fader & Hardie
+ * 2005 note eq. 25 for the Pareto/NBD), and the second factor — for the BG/NBD the expensive one, a
+ * hypergeometric function at every discount step — depends on (x, T) only, so it is computed once per
+ * distinct (x, T) pair and shared by all customers with that pair; P(alive) is computed per customer
+ * from logarithms taken once per distinct value (the Pareto/NBD's hypergeometric terms once per
+ * distinct (x, recency) and (x, tenure)). Cost: O(n) plus O(distinct (x, T) · horizon in weeks)
+ * evaluations of E(X(t)).
+ *
+ * Throws a RangeError as {@link preparePurchases} does.
+ */
+export const scorePurchases = (model: TransactionModel, input: Omit<ScoreInput, 'monetaryValue'>, settings: ClvSettings): PurchaseScores => {
+  const prepared = preparePurchases(input, settings);
+  const n = prepared.size;
+  const horizonIfAlive = new Float64Array(prepared.pairs);
+  const discountedIfAlive = new Float64Array(prepared.pairs);
+  prepared.ifAlive(model, horizonIfAlive, discountedIfAlive);
+  // P(alive | x, tx, T), from its logarithm so it cannot overflow
+  const probabilityAlive = new Float64Array(n);
+  prepared.logAlive(model, probabilityAlive);
+  const expectedPurchases = new Float64Array(n);
+  const discountedPurchases = new Float64Array(n);
   for (let i = 0; i < n; i++) {
-    const j = slotOf[i]!;
-    const alive = Math.exp(logAlive(input.x[i]!, input.recencyDays[i]! / daysPerUnit, pairT[j]!));
+    const j = prepared.pairOf[i]!;
+    const alive = Math.exp(probabilityAlive[i]!);
     probabilityAlive[i] = alive;
     expectedPurchases[i] = alive * horizonIfAlive[j]!;
     discountedPurchases[i] = alive * discountedIfAlive[j]!;
   }
   return { expectedPurchases, probabilityAlive, discountedPurchases };
+};
+
+/** Throws a RangeError unless the Gamma-Gamma parameters are finite with p, γ > 0 and q > 1 (a finite mean spend). */
+export const checkSpendParams = (gg: GammaGammaParams): void => {
+  const { p, q, gamma } = gg;
+  if (!(p > 0 && q > 1 && gamma > 0) || !Number.isFinite(p + q + gamma)) {
+    throw new RangeError(`Gamma-Gamma parameters must be finite with p, gamma > 0 and q > 1 (finite mean spend): p=${p}, q=${q}, gamma=${gamma}`);
+  }
 };
 
 /**
@@ -195,10 +244,8 @@ export const scorePurchases = (model: TransactionModel, input: Omit<ScoreInput, 
  * decides whether a fit is trusted enough to score.
  */
 export const scoreTuples = (model: TransactionModel, gg: GammaGammaParams, input: ScoreInput, settings: ClvSettings): Scores => {
+  checkSpendParams(gg);
   const { p, q, gamma } = gg;
-  if (!(p > 0 && q > 1 && gamma > 0) || !Number.isFinite(p + q + gamma)) {
-    throw new RangeError(`Gamma-Gamma parameters must be finite with p, gamma > 0 and q > 1 (finite mean spend): p=${p}, q=${q}, gamma=${gamma}`);
-  }
   const n = input.x.length;
   if (input.monetaryValue.length !== n) throw new RangeError(`score input columns differ in length: x ${n}, monetaryValue ${input.monetaryValue.length}`);
   for (let i = 0; i < n; i++) {

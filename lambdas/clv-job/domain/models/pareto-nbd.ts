@@ -26,6 +26,7 @@ import {
   type BgNbdData,
 } from './bg-nbd.js';
 import { concludeLogParameterFit, untrustedFit, type LogParameterFit } from './log-parameter-fit.js';
+import type { TupleIndex } from './tuple-index.js';
 
 export interface ParetoNbdParams {
   readonly r: number;
@@ -76,9 +77,11 @@ const logDiffExp = (a: number, b: number): number => (b === Number.NEGATIVE_INFI
  *   died   = ln s − ln(r+s+x) + ln(A(tx) − A(T))                (dropped out in (tx, T]).
  * A(tx) ≥ A(T) since A decreases in t; the difference is taken in log space (−Infinity at tx = T).
  */
-const alivePart = (r: number, alpha: number, s: number, beta: number, x: number, T: number): number => -(r + x) * Math.log(alpha + T) - s * Math.log(beta + T);
-const diedPart = (s: number, r: number, x: number, logATx: number, logAT: number): number =>
-  Math.log(s) - Math.log(r + s + x) + logDiffExp(logATx, Math.min(logAT, logATx));
+const alivePart = (r: number, alpha: number, s: number, beta: number, x: number, T: number): number => alivePartOfLogs(r, s, x, Math.log(alpha + T), Math.log(beta + T));
+const diedPart = (s: number, r: number, x: number, logATx: number, logAT: number): number => diedPartOfLogs(Math.log(s), Math.log(r + s + x), logATx, logAT);
+/** The two parts from their logarithms ln(α+T), ln(β+T), ln s, ln(r+s+x), which callers may tabulate. */
+const alivePartOfLogs = (r: number, s: number, x: number, logAlphaT: number, logBetaT: number): number => -(r + x) * logAlphaT - s * logBetaT;
+const diedPartOfLogs = (logS: number, logRsx: number, logATx: number, logAT: number): number => logS - logRsx + logDiffExp(logATx, Math.min(logAT, logATx));
 
 const logLikelihoodOne = (r: number, alpha: number, s: number, beta: number, x: number, tx: number, T: number): number => {
   const common = lgamma(r + x) - lgamma(r) + r * Math.log(alpha) + s * Math.log(beta);
@@ -498,6 +501,32 @@ export const makeLogProbabilityAlive = (params: ParetoNbdParams): ((x: number, t
     const died = diedPart(s, r, x, cachedLogA(x, tx), cachedLogA(x, T));
     return Math.min(0, alive - logSumExp(alive, died));
   };
+};
+
+/**
+ * ln P(alive | x, tx, T) of every tuple of `index` into `out` (length index.x.length): the same
+ * numbers, bit for bit, as {@link makeLogProbabilityAlive}'s, with ln A(x, t) taken once per
+ * distinct (x, t) and the logarithms ln(α + t), ln(β + t), ln s and ln(r + s + x) once per distinct
+ * value. Unchecked: for validated parameters and tuples (in model units).
+ */
+export const logProbabilityAliveOn = (params: ParetoNbdParams, index: TupleIndex, out: Float64Array): void => {
+  const { r, alpha, s, beta } = params;
+  const logS = Math.log(s);
+  const logRsx = index.xs.map((x) => Math.log(r + s + x));
+  const logAlphaT = index.times.map((t) => Math.log(alpha + t));
+  const logBetaT = index.times.map((t) => Math.log(beta + t));
+  const { pairX, pairT } = index;
+  const logAOf = pairX.map((x, p) => logA(r, alpha, s, beta, x, pairT[p]!));
+  const { x, tx, T, xOf, TOf, pairOfTx, pairOfT } = index;
+  for (let j = 0; j < x.length; j++) {
+    if (tx[j]! >= T[j]!) {
+      out[j] = 0;
+      continue;
+    }
+    const alive = alivePartOfLogs(r, s, x[j]!, logAlphaT[TOf[j]!]!, logBetaT[TOf[j]!]!);
+    const died = diedPartOfLogs(logS, logRsx[xOf[j]!]!, logAOf[pairOfTx[j]!]!, logAOf[pairOfT[j]!]!);
+    out[j] = Math.min(0, alive - logSumExp(alive, died));
+  }
 };
 
 /** P(alive | x, tx, T): in [0, 1], 1 when tx = T (a purchase at the end of observation). */

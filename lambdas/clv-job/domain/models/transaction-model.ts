@@ -7,6 +7,7 @@
  */
 import {
   expectedPurchasesWhileAlive,
+  logProbabilityAliveOn as bgnbdLogAliveOn,
   logProbabilityAliveUnchecked,
   makeExpectedPurchasesIfAliveOnGrid as bgnbdGrid,
   type BgNbdParams,
@@ -15,9 +16,11 @@ import {
   checkParetoNbdParams,
   expectedPurchasesNewCustomer as paretoNbdNewCustomer,
   makeExpectedPurchasesIfAliveOnGrid as paretoNbdGrid,
+  logProbabilityAliveOn as paretoNbdLogAliveOn,
   makeLogProbabilityAlive as paretoNbdLogAlive,
   type ParetoNbdParams,
 } from './pareto-nbd.js';
+import type { TupleIndex } from './tuple-index.js';
 
 export const TRANSACTION_MODELS = ['bgnbd', 'pnbd'] as const;
 export type TransactionModelName = (typeof TRANSACTION_MODELS)[number];
@@ -31,6 +34,12 @@ export interface TransactionModel {
   makeExpectedIfAliveOnGrid(times: ArrayLike<number>): (x: number, T: number, out: Float64Array) => void;
   /** A function (x, tx, T) → ln P(alive | x, tx, T), for validated customers; it may cache. */
   makeLogProbabilityAlive(): (x: number, tx: number, T: number) => number;
+  /**
+   * ln P(alive | x, tx, T) of every tuple of `index` (validated, model units) into `out`: the same
+   * numbers as {@link makeLogProbabilityAlive}'s, bit for bit, with the logarithms taken once per
+   * distinct value rather than once per tuple — what scoring many tuples under many draws needs.
+   */
+  logProbabilityAliveOn(index: TupleIndex, out: Float64Array): void;
   /** E[X(t)]: expected repeat purchases in the first t units of a new customer. */
   expectedNewCustomer(t: number): number;
 }
@@ -45,6 +54,7 @@ export const bgnbdTransactionModel = (params: BgNbdParams): TransactionModel => 
     name: 'bgnbd',
     makeExpectedIfAliveOnGrid: (times) => bgnbdGrid(params, times),
     makeLogProbabilityAlive: () => (x, tx, T) => logProbabilityAliveUnchecked(r, alpha, a, b, x, tx, T),
+    logProbabilityAliveOn: (index, out) => bgnbdLogAliveOn(params, index, out),
     expectedNewCustomer: (t) => expectedPurchasesWhileAlive(r, alpha, a, b, t),
   };
 };
@@ -56,6 +66,7 @@ export const paretoNbdTransactionModel = (params: ParetoNbdParams): TransactionM
     name: 'pnbd',
     makeExpectedIfAliveOnGrid: (times) => paretoNbdGrid(params, times),
     makeLogProbabilityAlive: () => paretoNbdLogAlive(params),
+    logProbabilityAliveOn: (index, out) => paretoNbdLogAliveOn(params, index, out),
     expectedNewCustomer: (t) => paretoNbdNewCustomer(params, t),
   };
 };

@@ -15,7 +15,7 @@
 import { choleskyLower } from '../math/optimise.js';
 import { normal, seededUniform } from '../math/random.js';
 import { DistinctPairs } from './bg-nbd.js';
-import { DAYS_PER_UNIT, scoreTuples, type ClvSettings, type ScoreInput } from './clv.js';
+import { checkSpendParams, DAYS_PER_UNIT, preparePurchases, type ClvSettings, type ScoreInput } from './clv.js';
 import { conditionalExpectedOrderValueUnchecked, type GammaGammaParams } from './gamma-gamma.js';
 import type { BgNbdFit } from './bg-nbd.js';
 import type { ParetoNbdFit } from './pareto-nbd.js';
@@ -94,6 +94,52 @@ const quantileSorted = (sorted: Float64Array, q: number): number => {
 };
 
 /**
+ * Rearranges `v` so that v[k] holds the value a sort would put there, with no larger value before
+ * it and no smaller one after (Hoare's FIND, as Wirth writes it). Expected O(length). Values must
+ * not be NaN.
+ */
+const selectInPlace = (v: Float64Array, k: number): void => {
+  let left = 0;
+  let right = v.length - 1;
+  while (left < right) {
+    const pivot = v[k]!;
+    let i = left;
+    let j = right;
+    do {
+      while (v[i]! < pivot) i++;
+      while (pivot < v[j]!) j--;
+      if (i <= j) {
+        const swap = v[i]!;
+        v[i] = v[j]!;
+        v[j] = swap;
+        i++;
+        j--;
+      }
+    } while (i <= j);
+    if (j < k) left = i;
+    if (k < i) right = j;
+  }
+};
+
+/**
+ * {@link quantileSorted} of `values` without sorting them: the two order statistics it reads, by
+ * selection (the next one up is the least value after the selected one). The same number, since
+ * order statistics do not depend on how they are found; `values` is left rearranged. Values must be
+ * finite (they are: every score is).
+ */
+const quantileOf = (values: Float64Array, q: number): number => {
+  const at = (values.length - 1) * q;
+  const lo = Math.floor(at);
+  selectInPlace(values, lo);
+  let next = values[lo]!;
+  if (lo + 1 < values.length) {
+    next = values[lo + 1]!;
+    for (let i = lo + 2; i < values.length; i++) if (values[i]! < next) next = values[i]!;
+  }
+  return values[lo]! + (at - lo) * (next - values[lo]!);
+};
+
+/**
  * Intervals for every row of `input` (as {@link scoreTuples} takes it, in days), from one
  * transaction model and one Gamma-Gamma parameter set per draw (the same count of each).
  *
@@ -101,11 +147,16 @@ const quantileSorted = (sorted: Float64Array, q: number): number => {
  * giving each customer's row: the intervals are then per pattern, and the equity interval still sums
  * over every customer, in customer order, so it is the same number either way, bit for bit.
  *
- * The transaction part — discounted and undiscounted expected purchases, P(alive) — depends on
- * (x, recency, tenure) only, so each draw scores the distinct tuples once; the Gamma-Gamma part is a
- * closed form per row. Cost: O(draws · (scoring the distinct tuples + rows · log draws + customers));
- * memory: 3 · draws · distinct tuples numbers. Throws a RangeError for invalid input (see
- * scoreTuples), when the draws differ in number, or when `patternOf` names a row `input` lacks.
+ * The transaction part depends on (x, recency, tenure) only, and within it the expensive factor —
+ * expected purchases while alive, discounted over the horizon — on (x, tenure) only: per draw, that
+ * factor is computed once per distinct (x, tenure) pair and ln P(alive) once per distinct tuple, from
+ * logarithms tabulated per distinct value ({@link preparePurchases}, indexed once for all draws).
+ * The Gamma-Gamma part is a closed form per row. Percentiles are found by selection, not sorting.
+ * The numbers are those of scoring every draw with {@link scoreTuples} and sorting, bit for bit.
+ * Cost: O(draws · (distinct (x, tenure) pairs · horizon in weeks + tuples + rows + customers));
+ * memory: draws · (distinct tuples + 2 · distinct pairs) numbers.
+ * Throws a RangeError for invalid input (see scoreTuples), when the draws differ in number, or
+ * when `patternOf` names a row `input` lacks.
  */
 export const customerIntervals = (
   transactions: readonly TransactionModel[],
@@ -116,7 +167,14 @@ export const customerIntervals = (
 ): CustomerIntervals => {
   const draws = transactions.length;
   if (draws === 0 || spend.length !== draws) throw new RangeError(`need as many Gamma-Gamma draws as transaction draws (at least one): ${draws} and ${spend.length}`);
+  for (const g of spend) checkSpendParams(g);
   const n = input.x.length;
+  if (patternOf !== undefined) {
+    for (let c = 0; c < patternOf.length; c++) {
+      const row = patternOf[c]!;
+      if (!(row >= 0 && row < n)) throw new RangeError(`customer ${c}'s pattern ${row} is not a row of the ${n} patterns`);
+    }
+  }
   // Distinct (x, recency, tenure): (x, recency) pairs, then (pair, tenure).
   const xr = new DistinctPairs();
   const tuples = new DistinctPairs();
@@ -126,77 +184,91 @@ export const customerIntervals = (
   const pairRecency = xr.seconds();
   const tuplePair = tuples.firsts();
   const m = tuples.size;
-  const tupleInput: ScoreInput = {
-    x: Float64Array.from(tuplePair, (p) => pairX[p]!),
-    recencyDays: Float64Array.from(tuplePair, (p) => pairRecency[p]!),
-    tenureDays: tuples.seconds(),
-    monetaryValue: new Float64Array(m),
-  };
   if (!(settings.timeUnit in DAYS_PER_UNIT)) throw new RangeError(`unknown time unit ${String(settings.timeUnit)}`);
+  const prepared = preparePurchases(
+    {
+      x: Float64Array.from(tuplePair, (p) => pairX[p]!),
+      recencyDays: Float64Array.from(tuplePair, (p) => pairRecency[p]!),
+      tenureDays: tuples.seconds(),
+    },
+    settings,
+  );
 
-  const discounted = new Float64Array(draws * m);
-  const expected = new Float64Array(draws * m);
-  const alive = new Float64Array(draws * m);
+  // Per draw: the (x, tenure) pairs' factors and the tuples' ln P(alive), stored draw-minor
+  // (entry [row · draws + d]) so that each tuple's draws are contiguous for its percentiles.
+  const pairs = prepared.pairs;
+  const horizonIfAlive = new Float64Array(pairs * draws);
+  const discountedIfAlive = new Float64Array(pairs * draws);
+  const perTuple = new Float64Array(m * draws);
+  const pairHorizon = new Float64Array(pairs);
+  const pairDiscounted = new Float64Array(pairs);
+  const tupleLogAlive = new Float64Array(m);
   for (let d = 0; d < draws; d++) {
-    const scores = scoreTuples(transactions[d]!, spend[d]!, tupleInput, settings);
-    discounted.set(scores.discountedPurchases, d * m);
-    expected.set(scores.expectedPurchases, d * m);
-    alive.set(scores.probabilityAlive, d * m);
+    prepared.ifAlive(transactions[d]!, pairHorizon, pairDiscounted);
+    for (let p = 0; p < pairs; p++) {
+      horizonIfAlive[p * draws + d] = pairHorizon[p]!;
+      discountedIfAlive[p * draws + d] = pairDiscounted[p]!;
+    }
+    prepared.logAlive(transactions[d]!, tupleLogAlive);
+    for (let j = 0; j < m; j++) perTuple[j * draws + d] = tupleLogAlive[j]!;
   }
 
-  // Per tuple: the percentiles of expected purchases and P(alive).
-  const column = new Float64Array(draws);
-  const tuplePercentiles = (values: Float64Array): { lo: Float64Array; hi: Float64Array } => {
-    const lo = new Float64Array(m);
-    const hi = new Float64Array(m);
-    for (let j = 0; j < m; j++) {
-      for (let d = 0; d < draws; d++) column[d] = values[d * m + j]!;
-      column.sort();
-      lo[j] = quantileSorted(column, INTERVAL_LOWER);
-      hi[j] = quantileSorted(column, INTERVAL_UPPER);
+  // Per tuple: P(alive) and expected purchases of every draw, their percentiles; perTuple then
+  // holds the discounted expected purchases, what CLV needs.
+  const aliveLo = new Float64Array(m);
+  const aliveHi = new Float64Array(m);
+  const expectedLo = new Float64Array(m);
+  const expectedHi = new Float64Array(m);
+  const aliveColumn = new Float64Array(draws);
+  const expectedColumn = new Float64Array(draws);
+  for (let j = 0; j < m; j++) {
+    const row = j * draws;
+    const pair = prepared.pairOf[j]! * draws;
+    for (let d = 0; d < draws; d++) {
+      const alive = Math.exp(perTuple[row + d]!);
+      aliveColumn[d] = alive;
+      expectedColumn[d] = alive * horizonIfAlive[pair + d]!;
+      perTuple[row + d] = alive * discountedIfAlive[pair + d]!;
     }
-    return { lo, hi };
-  };
-  const perCustomer = (t: { lo: Float64Array; hi: Float64Array }): Interval => ({
-    p05: Float64Array.from(tupleOf, (j) => t.lo[j]!),
-    p95: Float64Array.from(tupleOf, (j) => t.hi[j]!),
+    aliveLo[j] = quantileOf(aliveColumn, INTERVAL_LOWER);
+    aliveHi[j] = quantileOf(aliveColumn, INTERVAL_UPPER);
+    expectedLo[j] = quantileOf(expectedColumn, INTERVAL_LOWER);
+    expectedHi[j] = quantileOf(expectedColumn, INTERVAL_UPPER);
+  }
+  const perRow = (lo: Float64Array, hi: Float64Array): Interval => ({
+    p05: Float64Array.from(tupleOf, (j) => lo[j]!),
+    p95: Float64Array.from(tupleOf, (j) => hi[j]!),
   });
-  const expectedPurchases = perCustomer(tuplePercentiles(expected));
-  const probabilityAlive = perCustomer(tuplePercentiles(alive));
 
-  // Per row: CLV_d = margin · E(M | x, m_x; Gamma-Gamma draw d) · discounted purchases of draw d.
-  const clvOf = (i: number, d: number): number => {
+  // Per row and draw: CLV_d = margin · E(M | x, m_x; Gamma-Gamma draw d) · discounted purchases of draw d.
+  const p = Float64Array.from(spend, (g) => g.p);
+  const q = Float64Array.from(spend, (g) => g.q);
+  const gamma = Float64Array.from(spend, (g) => g.gamma);
+  const rowClv = (i: number, out: Float64Array): void => {
     const x = input.x[i]!;
-    const g = spend[d]!;
-    return settings.margin * conditionalExpectedOrderValueUnchecked(g.p, g.q, g.gamma, x, x > 0 ? input.monetaryValue[i]! : 0) * discounted[d * m + tupleOf[i]!]!;
+    const mx = x > 0 ? input.monetaryValue[i]! : 0;
+    const row = tupleOf[i]! * draws;
+    for (let d = 0; d < draws; d++) out[d] = settings.margin * conditionalExpectedOrderValueUnchecked(p[d]!, q[d]!, gamma[d]!, x, mx) * perTuple[row + d]!;
   };
   const clvLo = new Float64Array(n);
   const clvHi = new Float64Array(n);
+  const column = new Float64Array(draws);
   for (let i = 0; i < n; i++) {
-    for (let d = 0; d < draws; d++) column[d] = clvOf(i, d);
-    column.sort();
-    clvLo[i] = quantileSorted(column, INTERVAL_LOWER);
-    clvHi[i] = quantileSorted(column, INTERVAL_UPPER);
+    rowClv(i, column);
+    clvLo[i] = quantileOf(column, INTERVAL_LOWER);
+    clvHi[i] = quantileOf(column, INTERVAL_UPPER);
   }
-  // Per draw: equity = Σ CLV_d over the customers, added up in customer order.
+  // Per draw: equity = Σ CLV_d over the customers, added up in customer order (all draws at once).
   const equity = new Float64Array(draws);
-  const rowClv = new Float64Array(n);
-  for (let d = 0; d < draws; d++) {
-    for (let i = 0; i < n; i++) rowClv[i] = clvOf(i, d);
-    let sum = 0;
-    if (patternOf === undefined) for (let i = 0; i < n; i++) sum += rowClv[i]!;
-    else
-      for (let c = 0; c < patternOf.length; c++) {
-        const row = patternOf[c]!;
-        if (!(row >= 0 && row < n)) throw new RangeError(`customer ${c}'s pattern ${row} is not a row of the ${n} patterns`);
-        sum += rowClv[row]!;
-      }
-    equity[d] = sum;
+  const customers = patternOf?.length ?? n;
+  for (let c = 0; c < customers; c++) {
+    rowClv(patternOf === undefined ? c : patternOf[c]!, column);
+    for (let d = 0; d < draws; d++) equity[d] += column[d]!;
   }
   equity.sort();
   return {
-    expectedPurchases,
-    probabilityAlive,
+    expectedPurchases: perRow(expectedLo, expectedHi),
+    probabilityAlive: perRow(aliveLo, aliveHi),
     predictedClv: { p05: clvLo, p95: clvHi },
     equity: { p05: quantileSorted(equity, INTERVAL_LOWER), p95: quantileSorted(equity, INTERVAL_UPPER) },
     draws,

@@ -1,0 +1,59 @@
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { bgnbdTransactionModel, paretoNbdTransactionModel, type TransactionModel } from '../../../lambdas/clv-job/domain/models/transaction-model.js';
+import { indexTuples } from '../../../lambdas/clv-job/domain/models/tuple-index.js';
+import { inUnits, loadCdnowSummary } from './cdnow-data.js';
+
+/** CDNOW's tuples in weeks, plus the edges: no repeat purchase, a purchase at the end (tx = T), T = 0. */
+const tuples = (() => {
+  const cdnow = loadCdnowSummary();
+  const x = Float64Array.of(...cdnow.x, 0, 0, 3, 1, 40);
+  const tx = Float64Array.of(...inUnits(cdnow.txDays, 7), 0, 0, 10, 2.5, 3);
+  const T = Float64Array.of(...inUnits(cdnow.TDays, 7), 0, 5, 10, 2.5, 70);
+  return { x, tx, T };
+})();
+
+/** ln P(alive) of every tuple, one call per tuple through the per-customer function. */
+const oneByOne = (model: TransactionModel): number[] => {
+  const logAlive = model.makeLogProbabilityAlive();
+  return Array.from(tuples.x, (x, j) => logAlive(x, tuples.tx[j]!, tuples.T[j]!));
+};
+const batched = (model: TransactionModel): number[] => {
+  const out = new Float64Array(tuples.x.length);
+  model.logProbabilityAliveOn(indexTuples(tuples.x, tuples.tx, tuples.T), out);
+  return Array.from(out);
+};
+
+describe('ln P(alive) over an index of tuples', () => {
+  it('is, bit for bit, the per-customer ln P(alive) of the BG/NBD for any positive parameters (fast-check)', () => {
+    const positive = fc.double({ min: 0.01, max: 50, noNaN: true });
+    fc.assert(
+      fc.property(positive, positive, positive, positive, (r, alpha, a, b) => {
+        const model = bgnbdTransactionModel({ r, alpha, a, b });
+        expect(batched(model)).toEqual(oneByOne(model));
+      }),
+      { numRuns: 25 },
+    );
+  });
+
+  it('is, bit for bit, the per-customer ln P(alive) of the Pareto/NBD, alpha above, below and at beta (fast-check)', () => {
+    const positive = fc.double({ min: 0.05, max: 50, noNaN: true });
+    fc.assert(
+      fc.property(positive, positive, positive, positive, fc.boolean(), (r, alpha, s, beta, equal) => {
+        const model = paretoNbdTransactionModel({ r, alpha, s, beta: equal ? alpha : beta });
+        expect(batched(model)).toEqual(oneByOne(model));
+      }),
+      { numRuns: 25 },
+    );
+  });
+
+  it('indexes each tuple to its frequency, recency and tenure, and (x, t) pairs only where tx < T', () => {
+    const index = indexTuples(Float64Array.of(2, 2, 0), Float64Array.of(1, 3, 0), Float64Array.of(3, 3, 3));
+    expect(Array.from(index.xOf, (k) => index.xs[k])).toEqual([2, 2, 0]);
+    expect(Array.from(index.txOf, (k) => index.times[k])).toEqual([1, 3, 0]);
+    expect(Array.from(index.TOf, (k) => index.times[k])).toEqual([3, 3, 3]);
+    expect(Array.from(index.pairOfTx, (k) => (k < 0 ? null : [index.pairX[k], index.pairT[k]]))).toEqual([[2, 1], null, [0, 0]]);
+    expect(Array.from(index.pairOfT, (k) => (k < 0 ? null : [index.pairX[k], index.pairT[k]]))).toEqual([[2, 3], null, [0, 3]]);
+    expect(() => indexTuples(Float64Array.of(1), Float64Array.of(0, 1), Float64Array.of(1))).toThrow(/differ in length/);
+  });
+});
