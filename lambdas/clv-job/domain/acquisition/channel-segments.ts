@@ -20,14 +20,20 @@ const schemesOf = (segments: CustomerSegments): { scheme: ChannelSegmentScheme; 
   { scheme: 'rfm', names: RFM_SEGMENTS, values: segments.rfmSegment },
 ];
 
-/** Segment codes of one scheme's column; a value outside the scheme's list is a programming error. */
+/**
+ * Segment codes of one scheme's column; a value outside the scheme's list is a programming error.
+ * A plain loop: `Int32Array.from` with a mapping function walks the iterator protocol, several
+ * times slower over a million customers.
+ */
 const codesIn = (names: readonly string[], values: readonly string[]): Int32Array => {
   const index = new Map(names.map((name, i) => [name, i]));
-  return Int32Array.from(values, (value) => {
-    const code = index.get(value);
-    if (code === undefined) throw new RangeError(`segment "${value}" is not one of ${names.join(', ')}`);
-    return code;
-  });
+  const codes = new Int32Array(values.length);
+  for (let i = 0; i < values.length; i += 1) {
+    const code = index.get(values[i] as string);
+    if (code === undefined) throw new RangeError(`segment "${values[i]}" is not one of ${names.join(', ')}`);
+    codes[i] = code;
+  }
+  return codes;
 };
 
 /**

@@ -200,12 +200,16 @@ export const acquisitionEconomics = (input: AcquisitionInput): AcquisitionEconom
   const channelNames = table.acquisitionChannel.map((c) => c ?? input.missingLabel);
   const tallies = new Map<string, Tally>();
   const keyOf = (channel: string, cohort: string): string => JSON.stringify([channel, cohort]);
+  // The same tallies by channel, then cohort: a million customers look theirs up without building a key each.
+  const byPair = new Map<string, Map<string, Tally>>();
   const tallyOf = (channel: string, cohort: string): Tally => {
-    const key = keyOf(channel, cohort);
-    let tally = tallies.get(key);
+    let ofChannel = byPair.get(channel);
+    if (ofChannel === undefined) byPair.set(channel, (ofChannel = new Map()));
+    let tally = ofChannel.get(cohort);
     if (tally === undefined) {
       tally = newTally(channel, cohort, monthsBetween(cohort, input.asOfDay));
-      tallies.set(key, tally);
+      tallies.set(keyOf(channel, cohort), tally);
+      ofChannel.set(cohort, tally);
     }
     return tally;
   };
@@ -266,7 +270,8 @@ export const acquisitionEconomics = (input: AcquisitionInput): AcquisitionEconom
   const { codes, names } = codesOf(channelNames, input.missingLabel);
   const order = acquisition.map((row) => row.channel).filter((c) => names.includes(c));
   const remap = Int32Array.from(names, (name) => order.indexOf(name));
-  const channelOf = Int32Array.from(codes, (code) => remap[code] as number);
+  const channelOf = new Int32Array(codes.length);
+  for (let i = 0; i < codes.length; i += 1) channelOf[i] = remap[codes[i] as number] as number;
 
   return {
     summary: {

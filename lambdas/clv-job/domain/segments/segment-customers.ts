@@ -4,7 +4,7 @@ import { channelTable } from './channels.js';
 import { cohortTable } from './cohorts.js';
 import { concentration } from './concentration.js';
 import { RFM_SEGMENTS, rfmColumns, rfmTextColumns } from './rfm.js';
-import { groupTotals, overallOf, segmentRows, type GroupedColumns } from './segment-table.js';
+import { groupTotals, namesOf, overallOf, segmentRows, type GroupedColumns } from './segment-table.js';
 import type { SegmentSettings } from './settings.js';
 import { sortedAscending, TIER_ORDER, tierCodes } from './tiers.js';
 import { valueCountsOfSorted } from './value-counts.js';
@@ -63,8 +63,8 @@ export const segmentCustomers = (
 
   return {
     columns: {
-      clvTier: Array.from(tiers, (code) => TIER_ORDER[code] as (typeof TIER_ORDER)[number]),
-      valueLoyalty: Array.from(cells, (code) => VALUE_LOYALTY_CELLS[code] as string),
+      clvTier: namesOf(tiers, TIER_ORDER),
+      valueLoyalty: namesOf(cells, VALUE_LOYALTY_CELLS),
       rfmR: rfm.r,
       rfmF: rfm.f,
       rfmM: rfm.m,

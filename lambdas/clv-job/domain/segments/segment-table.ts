@@ -74,6 +74,13 @@ export const codesOf = (values: readonly string[] | readonly (string | null)[], 
   return { codes, names };
 };
 
+/** The name of every code: `names[codes[i]]`, one loop (no per-customer allocation; the names are shared). */
+export const namesOf = <S extends string>(codes: ArrayLike<number>, names: readonly S[]): S[] => {
+  const out = new Array<S>(codes.length);
+  for (let i = 0; i < codes.length; i += 1) out[i] = names[codes[i] as number] as S;
+  return out;
+};
+
 /** a / b, or 0 when b is 0: an empty segment has no average and an empty run no shares. */
 export const ratio = (a: number, b: number): number => (b === 0 ? 0 : a / b);
 

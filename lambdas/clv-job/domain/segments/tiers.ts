@@ -1,5 +1,6 @@
 import type { TierCuts } from './settings.js';
 import type { Tier } from '../../schemas/tables.js';
+import { namesOf } from './segment-table.js';
 import { customerCount, runAt, valueCountsOfSorted, type ValueCounts } from './value-counts.js';
 
 /** The tiers, best first: the order of every tier table. */
@@ -70,4 +71,4 @@ export const tierCodes = (rankingClv: Float64Array, counts: ValueCounts, cuts: T
 
 /** The tier of every customer by ranking CLV. O(n log n) (a sort for the value counts, unless given). */
 export const clvTiers = (rankingClv: Float64Array, cuts: TierCuts, counts: ValueCounts = valueCountsOfSorted(sortedAscending(rankingClv))): Tier[] =>
-  Array.from(tierCodes(rankingClv, counts, cuts), (code) => TIER_ORDER[code] as Tier);
+  namesOf(tierCodes(rankingClv, counts, cuts), TIER_ORDER);
