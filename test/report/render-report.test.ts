@@ -168,6 +168,52 @@ describe('renderReport', () => {
     expect(html).not.toContain('id="chart-backtest"');
   });
 
+  it('shows the movers since the previous run: customers per movement and the ones worth most, escaped', async () => {
+    const summary = copy();
+    summary.movers = {
+      previous_run_date: '2025-06-30',
+      counts: [
+        { movement: 'entered_high', customers: 12 },
+        { movement: 'left_high', customers: 1 },
+        { movement: 'became_at_risk', customers: 0 },
+      ],
+      examples: [
+        { movement: 'entered_high', customer_id: 'C<1>', previous_segment: null, current_segment: 'high', predicted_clv: 1234.5, probability_alive: 0.912 },
+        { movement: 'left_high', customer_id: 'C2', previous_segment: 'high', current_segment: 'mid', predicted_clv: null, probability_alive: null },
+      ],
+      examples_per_movement: 5,
+    };
+
+    const html = await renderReport(summary);
+    const moversHtml = html.slice(html.indexOf('<section class="section" id="movers"'), html.indexOf('id="value-loyalty"'));
+
+    expect(moversHtml).toContain('Customers whose segment changed since the run of 2025-06-30');
+    expect(shownValues(moversHtml, 'movers-entered_high-customers')).toEqual([{ value: 12, text: '12' }]);
+    expect(shownValues(moversHtml, 'movers-left_high-customers')).toEqual([{ value: 1, text: '1' }]);
+    expect(shownValues(moversHtml, 'movers-became_at_risk-customers')).toEqual([{ value: 0, text: '0' }]);
+    expect([...moversHtml.matchAll(/data-testid="mover-example" data-movement="([^"]+)" data-customer="([^"]+)"/g)].map((m) => `${m[1]} ${m[2]}`)).toEqual([
+      'entered_high C&lt;1&gt;',
+      'left_high C2',
+    ]);
+    expect(moversHtml).toContain('<td>C&lt;1&gt;</td><td>new customer → High tier</td><td class="num">1,234.50</td><td class="num">91.2%</td>');
+    expect(moversHtml).toContain('<td>C2</td><td>High tier → Mid tier</td><td class="num"><span class="muted">–</span></td>');
+    expect(moversHtml).not.toContain('<1>');
+  });
+
+  it('says why there are no movers: a first run, a run where nobody moved, a summary written before movers', async () => {
+    const first = await renderReport(copy());
+    expect(copy().movers).toMatchObject({ previous_run_date: null, examples: [] });
+    expect(first).toMatch(/data-testid="movers-missing">First run: there is no previous run, so nobody moved\./);
+
+    const still = copy();
+    still.movers = { ...still.movers!, previous_run_date: '2025-06-30' };
+    expect(await renderReport(still)).toMatch(/data-testid="movers-none">Nobody entered or left the high tier or became At Risk since 2025-06-30\./);
+
+    const older = copy();
+    delete older.movers;
+    expect(await renderReport(older)).toContain('data-testid="movers-missing">This summary was written before movers');
+  });
+
   it('shows the numbers of the summary, each with its exact value', async () => {
     const summary = withDiagnostics(copy());
 

@@ -46,7 +46,7 @@ let firstRun: { summary: Summary; file: string; output: string };
  * The sample run twice into one output (2025-06-30, then 2025-12-31 with a backtest): changes and
  * warnings, and with the fit diagnostics the pipeline computes, every chart the report can draw.
  */
-let secondRun: { summary: Summary; file: string };
+let secondRun: { summary: Summary; file: string; output: string };
 
 describeWith('chromium', 'the report in headless Chromium', () => {
   beforeAll(async () => {
@@ -62,7 +62,7 @@ describeWith('chromium', 'the report in headless Chromium', () => {
     const twice = join(root, 'twice');
     await runWithReport(twice, { asOf: '2025-06-30' });
     const two = await runWithReport(twice, { asOf: '2025-12-31', backtestHoldoutDays: 182 });
-    secondRun = { summary: two.summary, file: join(twice, reportKey('2025-12-31')) };
+    secondRun = { summary: two.summary, file: join(twice, reportKey('2025-12-31')), output: twice };
   }, 120_000);
 
   afterAll(async () => {
@@ -255,6 +255,29 @@ describeWith('chromium', 'the report in headless Chromium', () => {
       expect(warnings!.y).toBeLessThan(900); // on the first screen
       expect(await value(page, 'backtest-actual')).toBe(s.backtest?.totals.actual);
       await page.screenshot({ path: join(ARTIFACTS, 'report-warnings.png'), fullPage: true });
+      await page.context().close();
+    });
+
+    it('shows the movers since the previous run as the movers dataset has them: customers per movement and the ones worth most', async () => {
+      const { page, consoleErrors } = await visit(secondRun.file);
+      const movers = `read_parquet('${secondRun.output}/movers/run_date=2025-12-31/*.parquet')`;
+      // counted again from the published dataset, by DuckDB
+      const counted = await queryDuckDb(`SELECT movement, COUNT(*)::INTEGER AS n FROM ${movers} GROUP BY ALL`);
+      const top = await queryDuckDb(
+        `SELECT movement, customer_id FROM (SELECT *, ROW_NUMBER() OVER (PARTITION BY movement ORDER BY predicted_clv DESC, customer_id) AS k FROM ${movers}) WHERE k <= 5
+         ORDER BY CASE movement WHEN 'entered_high' THEN 0 WHEN 'left_high' THEN 1 ELSE 2 END, k`,
+      );
+
+      expect(consoleErrors).toEqual([]);
+      expect(counted.length).toBeGreaterThan(0);
+      for (const movement of ['entered_high', 'left_high', 'became_at_risk']) {
+        const n = Number(counted.find((r) => r.movement === movement)?.n ?? 0);
+        expect(await value(page, `movers-${movement}-customers`), movement).toBe(n);
+        expect(await text(page, `movers-${movement}-customers`), movement).toBe(count(n));
+      }
+      const shown = await page.getByTestId('mover-example').evaluateAll((rows) => rows.map((r) => `${r.getAttribute('data-movement')} ${r.getAttribute('data-customer')}`));
+      expect(shown).toEqual(top.map((r) => `${String(r.movement)} ${String(r.customer_id)}`));
+      expect(await page.locator('nav a[href="#movers"]').textContent()).toBe('Movers');
       await page.context().close();
     });
 

@@ -34,6 +34,7 @@ import { writeCustomers, writeRejected, type WrittenFile } from './write-tables.
 import { writeSummaryDatasets } from './write-summary-datasets.js';
 import { writeAudiences } from './write-audiences.js';
 import { audiencesOf } from '../domain/segments/audiences.js';
+import { summariseMovers } from '../domain/segments/movers.js';
 import { REJECTED_COLUMNS } from '../schemas/tables.js';
 
 export const STAGES = ['lock', 'recover', 'query', 'gate', 'model', 'backtest', 'segment', 'write', 'publish'] as const;
@@ -310,6 +311,7 @@ export const runPipeline = async (deps: PipelineDeps, config: RunConfig): Promis
         ? { spend_input: spendInputOf(query.marketing.sources, marketingSpend, segmented.summary.acquisition) }
         : {}),
       changes: segmented.summary.changes,
+      movers: summariseMovers(segmented.movers, query.customers.customerId, scored.scores, previous?.runDate ?? null),
       ...(backtest ? { backtest } : {}),
       ...(scored.diagnostics ? { diagnostics: scored.diagnostics } : {}),
       quality: quality.section,

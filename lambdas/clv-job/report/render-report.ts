@@ -41,6 +41,7 @@ import {
 import type { Summary } from '../schemas/summary.js';
 import { REPORT_CSS } from './styles.js';
 import { acquisitionSection, channelSegmentsSection } from './acquisition-sections.js';
+import { moversSection } from './movers-section.js';
 import { actionList, figure as anyFigure, missing, num, section as anySection, table, td } from './page-parts.js';
 
 const figure = (id: ChartId, svg: string, caption?: string): string => anyFigure(id, svg, caption);
@@ -67,7 +68,7 @@ export const CHART_IDS = [
 export type ChartId = (typeof CHART_IDS)[number];
 
 /** The sections, in page order, by element id. */
-export const SECTION_IDS = ['changes', 'overview', 'tiers', 'value-loyalty', 'rfm', 'channels', 'cohorts', 'acquisition', 'channel-segments', 'concentration', 'model-fit', 'data-quality'] as const;
+export const SECTION_IDS = ['changes', 'overview', 'tiers', 'movers', 'value-loyalty', 'rfm', 'channels', 'cohorts', 'acquisition', 'channel-segments', 'concentration', 'model-fit', 'data-quality'] as const;
 
 const TIER_LABEL: Readonly<Record<string, string>> = { high: 'High tier', mid: 'Mid tier', low: 'Low tier' };
 
@@ -112,6 +113,7 @@ const header = (s: Summary): string => {
   const nav = [
     ['changes', 'Changes'],
     ['tiers', 'CLV tiers'],
+    ['movers', 'Movers'],
     ['value-loyalty', 'Value × loyalty'],
     ['rfm', 'RFM segments'],
     ['channels', 'Channels'],
@@ -668,6 +670,7 @@ export const renderReport = async (summary: Summary): Promise<string> => {
     await changesSection(s),
     overviewSection(s),
     await tiersSection(s),
+    moversSection(s),
     await valueLoyaltySection(s),
     await rfmSection(s),
     await channelsSection(s),

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { MIGRATION_FROM, MIGRATION_TO, WARNING_CODES } from '../domain/segments/changes.js';
+import { MOVEMENTS } from '../domain/segments/movers.js';
 import { RFM_SEGMENTS } from '../domain/segments/rfm.js';
 import { resolveSegmentSettings, type SegmentSettings, type SegmentSettingsOverrides } from '../domain/segments/settings.js';
 import { TIER_ORDER } from '../domain/segments/tiers.js';
@@ -196,6 +197,33 @@ export const warningSchema = z.strictObject({
   threshold: amount,
 });
 export type Warning = z.infer<typeof warningSchema>;
+
+/**
+ * The movers since the previous run (the `movers` dataset), summed up for the report and for readers
+ * of the summary: customers per movement and, per movement, the few customers worth most (ranking
+ * CLV, highest first).
+ */
+export const moversSummarySchema = z.strictObject({
+  /** The run compared with; null on a first run (every count 0, no example). */
+  previous_run_date: z.string().nullable(),
+  /** Every movement, in MOVEMENTS order, with its customer count (0 included). */
+  counts: z.array(z.strictObject({ movement: z.enum(MOVEMENTS), customers: count })),
+  /** Up to `examples_per_movement` rows per movement, highest ranking CLV first (ties: customer id). */
+  examples: z.array(
+    z.strictObject({
+      movement: z.enum(MOVEMENTS),
+      customer_id: z.string(),
+      /** The previous run's segment in the movement's scheme; null for a customer new since then. */
+      previous_segment: z.string().nullable(),
+      current_segment: z.string(),
+      /** Null when the predictive fit failed. */
+      predicted_clv: amount.nullable(),
+      probability_alive: share.nullable(),
+    }),
+  ),
+  examples_per_movement: count,
+});
+export type MoversSummary = z.infer<typeof moversSummarySchema>;
 
 export const changesSchema = z.strictObject({
   /** Null on a first run: there is nothing to compare with. */

@@ -4,7 +4,7 @@ import { backtestSchema } from './summary-backtest.js';
 import { diagnosticsSchema } from './summary-diagnostics.js';
 import { modelsSummarySchema } from './summary-models.js';
 import { conflictingDuplicateSchema, countsSectionSchema, runSectionSchema, runWarningSchema, totalsSectionSchema } from './summary-run.js';
-import { changesSchema, segmentSummarySchema } from './summary-segments.js';
+import { changesSchema, moversSummarySchema, segmentSummarySchema } from './summary-segments.js';
 import { qualitySectionSchema } from './quality-report.js';
 
 /**
@@ -12,8 +12,9 @@ import { qualitySectionSchema } from './quality-report.js';
  * an earlier minor version keep working: the JSON Schema allows properties it does not know), a
  * major version removes, renames or retypes one. 2.0.0 is the first versioned summary; 2.1.0 adds
  * the acquisition economics (`acquisition`, `acquisition_cohorts`, `channel_segments`, `churn`,
- * `spend_input`); 2.2.0 adds the `changes.warnings` code `spend_input_missing` (a configured spend
- * input held no spend file, so the run went on without spend).
+ * `spend_input`); 2.2.0 adds `movers` (customers per movement since the previous run, with the
+ * top examples) and the `changes.warnings` code `spend_input_missing` (a configured spend input held
+ * no spend file, so the run went on without spend).
  */
 export const SUMMARY_SCHEMA_VERSION = '2.2.0';
 
@@ -48,6 +49,8 @@ export const summarySchema = z.object({
   /** The spend input's accounting; absent when the run had none. */
   spend_input: spendInputSchema.optional(),
   changes: changesSchema,
+  /** Customers who entered or left the high tier or became At Risk since the previous run (the `movers` dataset summed up). Absent before 2.2.0. */
+  movers: moversSummarySchema.optional(),
   /** Present when the run is configured to backtest its model (`backtest.holdoutDays`). */
   backtest: backtestSchema.optional(),
   /** The BG/NBD fit against its own data (histogram, P(alive) grid) for the report; absent when the fit is not trusted. */

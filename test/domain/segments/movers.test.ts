@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { moversSince, NO_MOVERS, type PreviousSegments } from '../../../lambdas/clv-job/domain/segments/movers.js';
+import { moversSince, NO_MOVERS, summariseMovers, type PreviousSegments } from '../../../lambdas/clv-job/domain/segments/movers.js';
 import type { Tier } from '../../../lambdas/clv-job/schemas/tables.js';
 
 /** Rows as `customer movement previous->current`, for reading at a glance. */
@@ -59,5 +59,45 @@ describe('movers since the previous run', () => {
   it('has no rows without a previous run', () => {
     expect(NO_MOVERS.size).toBe(0);
     expect(NO_MOVERS.customer).toHaveLength(0);
+  });
+});
+
+describe('the movers summed up for the summary and the report', () => {
+  // Prepare: five customers entered the high tier, one left it; ranking CLV decides the examples
+  const ids = ['a', 'b', 'c', 'd', 'e', 'f'];
+  const previous: PreviousSegments = { tiers: new Map<string, Tier>([['a', 'mid'], ['b', 'low'], ['c', 'mid'], ['f', 'high']]), rfmSegments: new Map() };
+  const tiers: Tier[] = ['high', 'high', 'high', 'high', 'high', 'mid'];
+  const movers = moversSince(ids, tiers, ['Champions', 'Champions', 'Champions', 'Champions', 'Champions', 'Champions'], previous);
+  const scores = {
+    rankingClv: Float64Array.from([10, 30, 30, 50, 20, 40]),
+    predictedClv: Float64Array.from([10, 30, 30, 50, 20, 40]),
+    probabilityAlive: Float64Array.from([0.9, 0.8, 0.7, 0.95, 0.6, 0.3]),
+  };
+
+  it('counts every movement, 0 included, and keeps the customers worth most per movement, ties by customer id', () => {
+    const summary = summariseMovers(movers, ids, scores, '2025-06-30', 3);
+
+    expect(summary.previous_run_date).toBe('2025-06-30');
+    expect(summary.counts).toEqual([
+      { movement: 'entered_high', customers: 5 },
+      { movement: 'left_high', customers: 1 },
+      { movement: 'became_at_risk', customers: 0 },
+    ]);
+    // d (50), then b and c tied at 30 (b first by id); a (10) and e (20) fall beyond the three
+    expect(summary.examples.map((e) => `${e.movement} ${e.customer_id} ${e.previous_segment ?? 'new'}->${e.current_segment} ${e.predicted_clv} ${e.probability_alive}`)).toEqual([
+      'entered_high d new->high 50 0.95',
+      'entered_high b low->high 30 0.8',
+      'entered_high c mid->high 30 0.7',
+      'left_high f high->mid 40 0.3',
+    ]);
+    expect(summary.examples_per_movement).toBe(3);
+  });
+
+  it('gives null predicted CLV and P(alive) without a trusted fit, and nothing but zero counts on a first run', () => {
+    const historical = summariseMovers(movers, ids, { rankingClv: scores.rankingClv, predictedClv: null, probabilityAlive: null }, '2025-06-30');
+    expect(historical.examples[0]).toMatchObject({ customer_id: 'd', predicted_clv: null, probability_alive: null });
+
+    const first = summariseMovers(NO_MOVERS, ids, scores, null);
+    expect(first).toEqual({ previous_run_date: null, counts: first.counts.map((c) => ({ ...c, customers: 0 })), examples: [], examples_per_movement: 5 });
   });
 });

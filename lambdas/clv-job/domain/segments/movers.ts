@@ -1,4 +1,6 @@
+import type { MoversSummary } from '../../schemas/summary-segments.js';
 import type { Tier } from '../../schemas/tables.js';
+import type { CustomerScores } from '../customers.js';
 import type { RfmSegment } from './rfm.js';
 
 /**
@@ -75,3 +77,45 @@ export const moversSince = (
 
 /** No previous run: no movers (the dataset is written all the same, with its columns). */
 export const NO_MOVERS: MoverRows = { size: 0, customer: new Int32Array(0), movement: [], previousSegment: [], currentSegment: [] };
+
+/** How many customers per movement the summary and the report show. */
+export const MOVER_EXAMPLES = 5;
+
+/**
+ * The movers summed up: customers per movement (every movement, 0 included) and, per movement, the
+ * `perMovement` customers with the highest ranking CLV (ties broken by customer id, so the choice
+ * does not depend on row order). O(rows + rows log rows).
+ */
+export const summariseMovers = (
+  movers: MoverRows,
+  customerIds: readonly string[],
+  scores: Pick<CustomerScores, 'rankingClv' | 'predictedClv' | 'probabilityAlive'>,
+  previousRunDate: string | null,
+  perMovement: number = MOVER_EXAMPLES,
+): MoversSummary => {
+  const rows = Array.from({ length: movers.size }, (_, k) => k);
+  const id = (k: number): string => customerIds[movers.customer[k]!]!;
+  const clv = (k: number): number => scores.rankingClv[movers.customer[k]!]!;
+  return {
+    previous_run_date: previousRunDate,
+    counts: MOVEMENTS.map((movement) => ({ movement, customers: rows.filter((k) => movers.movement[k] === movement).length })),
+    examples: MOVEMENTS.flatMap((movement) =>
+      rows
+        .filter((k) => movers.movement[k] === movement)
+        .sort((a, b) => clv(b) - clv(a) || (id(a) < id(b) ? -1 : id(a) > id(b) ? 1 : 0))
+        .slice(0, perMovement)
+        .map((k) => {
+          const i = movers.customer[k]!;
+          return {
+            movement,
+            customer_id: id(k),
+            previous_segment: movers.previousSegment[k] ?? null,
+            current_segment: movers.currentSegment[k]!,
+            predicted_clv: scores.predictedClv === null ? null : scores.predictedClv[i]!,
+            probability_alive: scores.probabilityAlive === null ? null : scores.probabilityAlive[i]!,
+          };
+        }),
+    ),
+    examples_per_movement: perMovement,
+  };
+};
