@@ -91,6 +91,8 @@ describe('clv run', () => {
     ['is not JSON', '{ nope'],
     ['has an unknown key', JSON.stringify({ modle: {} })],
     ['has a bad value', JSON.stringify({ model: { timeUnit: 'fortnight' } })],
+    // once a failed run (exit 1) naming the first export, with DuckDB's "Invalid Input Error" as the reason
+    ['has a csv.dateFormat DuckDB cannot read', JSON.stringify({ csv: { dateFormat: '%d.%m.%Q' } })],
   ])('exits 2 when the config file %s', async (_, content) => {
     const cwd = await tempDir();
     await writeText(cwd, 'config.json', content);

@@ -91,6 +91,24 @@ export const gatesConfigSchema = z.strictObject({
 export const gateThresholdsSchema = gatesConfigSchema.omit({ acceptFailedGates: true }) satisfies z.ZodType<GateSettings>;
 
 /**
+ * The specifiers DuckDB's strptime takes (DuckDB 1.5 "Date Format Functions"; `%h` and `%T` it takes
+ * too), `-` only before the numeric ones it has an unpadded form of. Checked here, at the edge, so a
+ * typo in `csv.dateFormat` is a configuration error (exit 2), not a parse error in every export that
+ * fails a local run and sends each dropped file to quarantine on AWS.
+ */
+const STRPTIME_SPECIFIER = /%(-[dmyHIMSj]|[aAbBcdfgGhHIjmMnpSTuUVwWxXyYzZ%])/g;
+/** Specifiers that carry a year: without one every date parses into 1900 and is rejected as implausible. */
+const STRPTIME_YEAR = /%(-y|[yYGcx])/;
+
+/** Why `format` is not a strptime format of an order date, or null when it is. */
+const dateFormatProblem = (format: string): string | null => {
+  const unknown = format.replace(STRPTIME_SPECIFIER, '').match(/%.?/);
+  if (unknown !== null) return `csv.dateFormat: "${unknown[0]}" is not a strptime specifier (e.g. "%d.%m.%Y", "%m/%d/%Y")`;
+  if (!STRPTIME_YEAR.test(format)) return 'csv.dateFormat has no year (%Y, %y): every date would fall in 1900';
+  return null;
+};
+
+/**
  * How an export is written: the config file's `csv` section. Formats are configured, never guessed,
  * so `15.03.2025;1.234,56` reads the same way every night.
  */
@@ -102,7 +120,14 @@ export const csvOptionsSchema = z
      * A strptime format of the order date (DuckDB's, e.g. `%d.%m.%Y`, `%m/%d/%Y %H:%M`).
      * @default ISO 8601: `YYYY-MM-DD`, optionally `THH:MM[:SS[.fff]]` and a zone (the date is taken as written)
      */
-    dateFormat: z.string().min(2).optional(),
+    dateFormat: z
+      .string()
+      .min(2)
+      .superRefine((format, ctx) => {
+        const problem = dateFormatProblem(format);
+        if (problem !== null) ctx.addIssue({ code: 'custom', message: problem });
+      })
+      .optional(),
     /** @default `.` */
     decimalSeparator: z.string().length(1, 'csv.decimalSeparator must be one character').default('.'),
     /** Groups of three digits before the decimal separator, e.g. `.` in `1.234,56`. @default none */
