@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { clvTiers, sortedAscending, topCutValue } from '../../../lambdas/clv-job/domain/segments/tiers.js';
-import { valueCountsOfSorted } from '../../../lambdas/clv-job/domain/segments/value-counts.js';
+import { orderedFromSorted } from '../../../lambdas/clv-job/domain/segments/value-counts.js';
 
 const CUTS = { high: 0.2, mid: 0.5 };
 const countOf = (tiers: readonly string[], tier: string): number => tiers.filter((t) => t === tier).length;
@@ -88,11 +88,11 @@ describe('CLV tiers', () => {
 
   it('needs no customer to be in the top when the count is 0, and lets everyone in when it is all', () => {
     // Prepare
-    const counts = valueCountsOfSorted(sortedAscending(Float64Array.from([1, 2, 3])));
+    const column = orderedFromSorted(sortedAscending(Float64Array.from([1, 2, 3])));
 
     // Act, Assess
-    expect(topCutValue(counts, 0)).toBe(Number.POSITIVE_INFINITY);
-    expect(topCutValue(counts, 3)).toBe(Number.NEGATIVE_INFINITY);
+    expect(topCutValue(column, 0)).toBe(Number.POSITIVE_INFINITY);
+    expect(topCutValue(column, 3)).toBe(Number.NEGATIVE_INFINITY);
   });
 });
 

@@ -3,7 +3,8 @@ import { describe, expect, it } from 'vitest';
 import {
   customerCount,
   integerValueCounts,
-  valueAt,
+  orderedFromCounts,
+  orderedFromSorted,
   valueCountsOf,
   valueCountsOfSorted,
 } from '../../../lambdas/clv-job/domain/segments/value-counts.js';
@@ -26,15 +27,29 @@ describe('value counts', () => {
     expect(customerCount(counts)).toBe(6);
   });
 
-  it('read the value at any position of the sorted column without writing the column out', () => {
+  it('give the run of equal values at any position of the sorted column without writing the column out', () => {
     // Prepare
-    const counts = valueCountsOf([10, 20, 30], [2, 1, 3]);
+    const column = orderedFromCounts(valueCountsOf([10, 20, 30], [2, 1, 3]));
 
     // Act
-    const values = [0, 1, 2, 3, 4, 5].map((position) => valueAt(counts, position));
+    const runs = [0, 1, 2, 3, 4, 5].map((position) => column.runAt(position));
 
     // Assess
-    expect(values).toEqual([10, 10, 20, 30, 30, 30]);
+    expect(column.size).toBe(6);
+    expect(runs.map((r) => r.value)).toEqual([10, 10, 20, 30, 30, 30]);
+    expect(runs.map((r) => [r.start, r.end])).toEqual([[0, 2], [0, 2], [2, 3], [3, 6], [3, 6], [3, 6]]);
+  });
+
+  it('and a column already sorted reads the same runs in place as its value counts do', () => {
+    fc.assert(
+      fc.property(fc.array(fc.integer({ min: 0, max: 9 }), { minLength: 1, maxLength: 60 }), (values) => {
+        const sorted = Float64Array.from(values).sort();
+        const inPlace = orderedFromSorted(sorted);
+        const counted = orderedFromCounts(valueCountsOfSorted(sorted));
+        expect(inPlace.size).toBe(counted.size);
+        for (let p = 0; p < sorted.length; p += 1) expect(inPlace.runAt(p)).toEqual(counted.runAt(p));
+      }),
+    );
   });
 
   it('treat -0 and +0 as one value, as every comparison of the rules does', () => {

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { isLoyal, VALUE_LOYALTY_CELLS, valueLoyaltyCodes } from '../../../lambdas/clv-job/domain/segments/value-loyalty.js';
 import { DEFAULT_SEGMENT_SETTINGS } from '../../../lambdas/clv-job/domain/segments/settings.js';
 import { sortedAscending } from '../../../lambdas/clv-job/domain/segments/tiers.js';
-import { valueCountsOfSorted } from '../../../lambdas/clv-job/domain/segments/value-counts.js';
+import { orderedFromSorted } from '../../../lambdas/clv-job/domain/segments/value-counts.js';
 
 const SETTINGS = DEFAULT_SEGMENT_SETTINGS.valueLoyalty;
 
@@ -16,7 +16,7 @@ const cellsOf = (
   const ranking = Float64Array.from(clv);
   const codes = valueLoyaltyCodes(
     ranking,
-    valueCountsOfSorted(sortedAscending(ranking)),
+    orderedFromSorted(sortedAscending(ranking)),
     {
       frequency: Int32Array.from(frequency),
       probabilityAlive: probabilityAlive === null ? null : Float64Array.from(probabilityAlive),

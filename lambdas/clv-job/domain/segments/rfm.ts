@@ -1,6 +1,6 @@
 import type { CustomerTable } from '../customers.js';
 import type { RfmSettings } from './settings.js';
-import { customerCount, integerValueCounts, valueAt, valueCountsOfSorted, type ValueCounts } from './value-counts.js';
+import { integerValueCounts, orderedFromCounts, orderedFromSorted, type OrderedColumn } from './value-counts.js';
 
 /**
  * RFM: recency, frequency and monetary scores 1-5 (5 best) and the named segment they imply.
@@ -90,13 +90,13 @@ export const rfmScoreText = (r: number, f: number, m: number): string => SCORE_T
 /**
  * The values a score must exceed to reach 2, 3, ..., `bins`: a value scores 1 + the number of cuts
  * it exceeds, that is `1 + floor(bins * share strictly lower)`. Null when every value is equal
- * (or there are none): the measure then says nothing about anyone. O(bins log d).
+ * (or there are none): the measure then says nothing about anyone. `bins` runs looked up.
  */
-const binCuts = (counts: ValueCounts, bins: number): Float64Array | null => {
-  const n = customerCount(counts);
-  if (counts.values.length <= 1) return null;
+const binCuts = (column: OrderedColumn, bins: number): Float64Array | null => {
+  const n = column.size;
+  if (n === 0 || column.runAt(0).end === n) return null;
   // score >= k  <=>  share strictly lower >= (k-1)/bins  <=>  value > the value at sorted position ceil((k-1)n/bins) - 1.
-  return Float64Array.from({ length: bins - 1 }, (_, j) => valueAt(counts, Math.floor(((j + 1) * n + bins - 1) / bins) - 1));
+  return Float64Array.from({ length: bins - 1 }, (_, j) => column.runAt(Math.floor(((j + 1) * n + bins - 1) / bins) - 1).value);
 };
 
 const binOf = (value: number, cuts: Float64Array): number => {
@@ -107,15 +107,15 @@ const binOf = (value: number, cuts: Float64Array): number => {
 
 /**
  * Score 1..`bins` of every value, higher values better: `1 + floor(bins * share strictly lower)`,
- * or the middle score for everyone when all values are equal. `counts` are the column's value
- * counts (built by a sort when not given). O(n) given the counts.
+ * or the middle score for everyone when all values are equal. `column` is `values` ordered (by a
+ * sort when not given). O(n) given the order.
  */
 export const quantileScores = (
   values: Float64Array | Int32Array,
   bins: number,
-  counts: ValueCounts = valueCountsOfSorted(Float64Array.from(values).sort()),
+  column: OrderedColumn = orderedFromSorted(Float64Array.from(values).sort()),
 ): Int8Array => {
-  const cuts = binCuts(counts, bins);
+  const cuts = binCuts(column, bins);
   const scores = new Int8Array(values.length);
   if (cuts === null) return scores.fill(Math.ceil(bins / 2));
   for (let i = 0; i < values.length; i += 1) scores[i] = binOf(values[i] as number, cuts);
@@ -123,7 +123,7 @@ export const quantileScores = (
 };
 
 /** Quintile scores 1-5, as the recency and monetary measures use them. */
-export const quintileScores = (values: Float64Array | Int32Array, counts?: ValueCounts): Int8Array => quantileScores(values, 5, counts);
+export const quintileScores = (values: Float64Array | Int32Array, column?: OrderedColumn): Int8Array => quantileScores(values, 5, column);
 
 /**
  * Frequency scores: 1 for one-time buyers, 2-5 for repeat buyers by quartile of repeat purchase
@@ -131,7 +131,7 @@ export const quintileScores = (values: Float64Array | Int32Array, counts?: Value
  * by counting: no sort.
  */
 export const frequencyScores = (frequency: Int32Array): Int8Array => {
-  const cuts = binCuts(integerValueCounts(frequency, 1), 4);
+  const cuts = binCuts(orderedFromCounts(integerValueCounts(frequency, 1)), 4);
   const scores = new Int8Array(frequency.length);
   for (let i = 0; i < frequency.length; i += 1) {
     const f = frequency[i] as number;
@@ -150,18 +150,18 @@ export interface RfmColumns {
 
 /**
  * R, F and M scores and segment codes of every customer. Recency and frequency are whole days, so
- * their cut points come from counting (no sort); pass `monetaryCounts` when the monetary column's
- * value counts already exist (the revenue concentration sorts the same column), else it is sorted.
+ * their cut points come from counting (no sort); pass `monetaryOrdered` when the monetary column
+ * is already ordered (the revenue concentration sorts the same column), else it is sorted.
  */
-export const rfmColumns = (table: CustomerTable, settings: RfmSettings, monetaryCounts?: ValueCounts): RfmColumns => {
+export const rfmColumns = (table: CustomerTable, settings: RfmSettings, monetaryOrdered?: OrderedColumn): RfmColumns => {
   const n = table.size;
   // Negated days since the last purchase, so that higher is better like the other two measures.
   const recentness = new Int32Array(n);
   for (let i = 0; i < n; i += 1) recentness[i] = (table.recencyDays[i] as number) - (table.tenureDays[i] as number);
-  const r = quintileScores(recentness, integerValueCounts(recentness));
+  const r = quintileScores(recentness, orderedFromCounts(integerValueCounts(recentness)));
   const f = frequencyScores(table.frequency);
   const monetary = settings.monetary === 'avg_order_value' ? table.avgOrderValue : table.totalRevenue;
-  const m = quintileScores(monetary, monetaryCounts);
+  const m = quintileScores(monetary, monetaryOrdered);
   const segmentCode = new Uint8Array(n);
   for (let i = 0; i < n; i += 1) {
     segmentCode[i] = SEGMENT_BY_SCORES[((r[i] as number) - 1) * 25 + ((f[i] as number) - 1) * 5 + ((m[i] as number) - 1)] as number;

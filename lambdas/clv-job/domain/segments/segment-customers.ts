@@ -7,7 +7,7 @@ import { RFM_SEGMENTS, rfmColumns, rfmTextColumns } from './rfm.js';
 import { groupTotals, namesOf, overallOf, segmentRows, type GroupedColumns } from './segment-table.js';
 import type { SegmentSettings } from './settings.js';
 import { sortedAscending, TIER_ORDER, tierCodes } from './tiers.js';
-import { valueCountsOfSorted } from './value-counts.js';
+import { orderedFromSorted } from './value-counts.js';
 import { VALUE_LOYALTY_CELLS, valueLoyaltyCodes } from './value-loyalty.js';
 
 export interface SegmentedCustomers {
@@ -19,8 +19,9 @@ export interface SegmentedCustomers {
 /**
  * Every segmentation of every customer, and the summary tables, in a handful of O(n) passes
  * after two sorts (ranking CLV and revenue, whose ordered sums the concentration reads); every
- * cut point is decided on value counts (RFM recency and frequency by counting whole days), and
- * customers are assigned by comparison with the cut points. O(n log n) overall.
+ * cut point is decided on an ordered column (those two, and value counts of RFM recency and
+ * frequency, counted over whole days without a sort), and customers are assigned by comparison
+ * with the cut points. O(n log n) overall.
  *
  * Equity is the sum of `scores.rankingClv`: predicted CLV when the predictive fit is trusted,
  * historical otherwise. When the fit failed (`scores.probabilityAlive` null) everything still
@@ -38,17 +39,17 @@ export const segmentCustomers = (
   asOfDay: number,
 ): SegmentedCustomers => {
   const clv = scores.rankingClv;
-  // The concentration's ordered sums need these two columns sorted; every cut point reads value counts.
+  // The concentration's ordered sums need these two columns sorted; the cut points read them in place.
   const sortedClv = sortedAscending(clv);
   const sortedRevenue = sortedAscending(table.totalRevenue);
-  const clvCounts = valueCountsOfSorted(sortedClv);
+  const clvOrdered = orderedFromSorted(sortedClv);
   const overall = overallOf(clv);
 
-  const tiers = tierCodes(clv, clvCounts, settings.tiers);
-  const rfm = rfmColumns(table, settings.rfm, settings.rfm.monetary === 'total_revenue' ? valueCountsOfSorted(sortedRevenue) : undefined);
+  const tiers = tierCodes(clv, clvOrdered, settings.tiers);
+  const rfm = rfmColumns(table, settings.rfm, settings.rfm.monetary === 'total_revenue' ? orderedFromSorted(sortedRevenue) : undefined);
   const cells = valueLoyaltyCodes(
     clv,
-    clvCounts,
+    clvOrdered,
     { frequency: table.frequency, probabilityAlive: scores.probabilityAlive, recencyScore: rfm.r },
     settings.valueLoyalty,
   );

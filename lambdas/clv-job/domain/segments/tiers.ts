@@ -1,7 +1,7 @@
 import type { TierCuts } from './settings.js';
 import type { Tier } from '../../schemas/tables.js';
 import { namesOf } from './segment-table.js';
-import { customerCount, runAt, valueCountsOfSorted, type ValueCounts } from './value-counts.js';
+import { orderedFromSorted, type OrderedColumn } from './value-counts.js';
 
 /** The tiers, best first: the order of every tier table. */
 export const TIER_ORDER = ['high', 'mid', 'low'] as const satisfies readonly Tier[];
@@ -11,7 +11,7 @@ export const sortedAscending = (values: Float64Array): Float64Array => Float64Ar
 
 /**
  * The value a customer needs to be among the top `count` customers: a customer is in the top
- * when `value >= topCutValue(...)`. `counts` are the ranking column's value counts.
+ * when `value >= topCutValue(...)`; `column` is the ranking column, ordered.
  *
  * Tie rule: customers with equal values are never split. Rank everyone by value, highest first
  * (order inside a tie is irrelevant); a group of equal values goes wholly to the side of the cut
@@ -19,25 +19,21 @@ export const sortedAscending = (values: Float64Array): Float64Array => Float64Ar
  * members). A group straddling the cut therefore moves at most half its size across it, the same
  * customers land on the same side in every run, and without ties the top holds exactly `count`.
  *
- * Returns +Infinity when nobody is in the top, -Infinity when everybody is. O(log d) for d
- * distinct values.
+ * Returns +Infinity when nobody is in the top, -Infinity when everybody is. Two runs looked up.
  */
-export const topCutValue = (counts: ValueCounts, count: number): number => {
-  const n = customerCount(counts);
+export const topCutValue = (column: OrderedColumn, count: number): number => {
+  const n = column.size;
   if (count <= 0 || n === 0) return Number.POSITIVE_INFINITY;
   if (count >= n) return Number.NEGATIVE_INFINITY;
   // Ascending position n - count is the last customer inside the top under a plain cut by count.
-  const k = runAt(counts, n - count);
-  const inside = counts.values[k] as number;
-  const first = counts.starts[k] as number;
-  if (first === n - count) return inside;
-  const last = (counts.starts[k + 1] as number) - 1;
+  const run = column.runAt(n - count);
+  if (run.start === n - count) return run.value;
   // Positions counted from the top (0 = highest value).
-  const start = n - 1 - last;
-  const end = n - 1 - first;
+  const start = n - run.end;
+  const end = n - 1 - run.start;
   const median = Math.floor((start + end) / 2);
-  if (median < count) return inside;
-  return k + 1 < counts.values.length ? (counts.values[k + 1] as number) : Number.POSITIVE_INFINITY;
+  if (median < count) return run.value;
+  return run.end < n ? column.runAt(run.end).value : Number.POSITIVE_INFINITY;
 };
 
 /** Customers in the top tier and in the top two tiers, before tie handling. */
@@ -46,21 +42,21 @@ export const tierCounts = (n: number, cuts: TierCuts): { readonly high: number; 
   highOrMid: Math.round((cuts.high + cuts.mid) * n),
 });
 
-/** The value thresholds of the high and mid tiers, from the ranking CLV's value counts. */
-export const tierThresholds = (counts: ValueCounts, cuts: TierCuts): { readonly high: number; readonly mid: number } => {
-  const top = tierCounts(customerCount(counts), cuts);
-  return { high: topCutValue(counts, top.high), mid: topCutValue(counts, top.highOrMid) };
+/** The value thresholds of the high and mid tiers, from the ranking CLV ordered. */
+export const tierThresholds = (column: OrderedColumn, cuts: TierCuts): { readonly high: number; readonly mid: number } => {
+  const top = tierCounts(column.size, cuts);
+  return { high: topCutValue(column, top.high), mid: topCutValue(column, top.highOrMid) };
 };
 
 /**
  * Tier code of every customer (0 high, 1 mid, 2 low; see {@link TIER_ORDER}): the top `cuts.high`
  * share of customers by ranking CLV is high, the next `cuts.mid` share mid, the rest low, with
  * ties kept together as {@link topCutValue} describes. Because the tier depends only on the value,
- * two customers with the same CLV always share a tier. `counts` are `rankingClv`'s value counts.
+ * two customers with the same CLV always share a tier. `column` is `rankingClv` ordered.
  * O(n): two cut points, two comparisons a customer.
  */
-export const tierCodes = (rankingClv: Float64Array, counts: ValueCounts, cuts: TierCuts): Uint8Array => {
-  const threshold = tierThresholds(counts, cuts);
+export const tierCodes = (rankingClv: Float64Array, column: OrderedColumn, cuts: TierCuts): Uint8Array => {
+  const threshold = tierThresholds(column, cuts);
   const codes = new Uint8Array(rankingClv.length);
   for (let i = 0; i < rankingClv.length; i += 1) {
     const v = rankingClv[i] as number;
@@ -69,6 +65,6 @@ export const tierCodes = (rankingClv: Float64Array, counts: ValueCounts, cuts: T
   return codes;
 };
 
-/** The tier of every customer by ranking CLV. O(n log n) (a sort for the value counts, unless given). */
-export const clvTiers = (rankingClv: Float64Array, cuts: TierCuts, counts: ValueCounts = valueCountsOfSorted(sortedAscending(rankingClv))): Tier[] =>
-  namesOf(tierCodes(rankingClv, counts, cuts), TIER_ORDER);
+/** The tier of every customer by ranking CLV. O(n log n) (a sort, unless the column comes ordered). */
+export const clvTiers = (rankingClv: Float64Array, cuts: TierCuts, column: OrderedColumn = orderedFromSorted(sortedAscending(rankingClv))): Tier[] =>
+  namesOf(tierCodes(rankingClv, column, cuts), TIER_ORDER);

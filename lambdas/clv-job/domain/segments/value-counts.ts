@@ -3,9 +3,9 @@
  * sorted column, run-length encoded. It is what an engine answers to
  * `SELECT v, COUNT(*) FROM customers GROUP BY v ORDER BY v`, and all the segment rules need: they
  * read positions of the sorted column (the value the k-th customer from the bottom holds, where a
- * run of equal values starts and ends), and a position is found here by binary search on the
- * running counts. Deciding a cut point then costs O(log d) for d distinct values, and assigning
- * customers compares each with the cut points: nobody is sorted.
+ * run of equal values starts and ends: {@link OrderedColumn}), and a position is found here by
+ * binary search on the running counts. Deciding a cut point then costs O(log d) for d distinct
+ * values, and assigning customers compares each with the cut points: nobody is sorted.
  *
  * Equal values form one run; as in the comparisons of the rules, -0 and +0 are equal.
  */
@@ -42,19 +42,21 @@ export const valueCountsOf = (values: ArrayLike<number>, counts: ArrayLike<numbe
   return { values: Float64Array.from(values), starts };
 };
 
-/** Value counts of a column already sorted ascending. O(n). */
+/** Value counts of a column already sorted ascending. O(n), two passes (the runs are counted first). */
 export const valueCountsOfSorted = (sortedAsc: Float64Array): ValueCounts => {
-  const values: number[] = [];
-  const starts: number[] = [];
+  let runs = 0;
+  for (let i = 0; i < sortedAsc.length; i += 1) if (i === 0 || sortedAsc[i] !== sortedAsc[i - 1]) runs += 1;
+  const values = new Float64Array(runs);
+  const starts = new Float64Array(runs + 1);
+  let k = 0;
   for (let i = 0; i < sortedAsc.length; i += 1) {
-    const value = sortedAsc[i] as number;
-    if (i === 0 || value !== values[values.length - 1]) {
-      values.push(value);
-      starts.push(i);
-    }
+    if (i > 0 && sortedAsc[i] === sortedAsc[i - 1]) continue;
+    values[k] = sortedAsc[i] as number;
+    starts[k] = i;
+    k += 1;
   }
-  starts.push(sortedAsc.length);
-  return { values: Float64Array.from(values), starts: Float64Array.from(starts) };
+  starts[runs] = sortedAsc.length;
+  return { values, starts };
 };
 
 /**
@@ -93,18 +95,58 @@ export const integerValueCounts = (column: Int32Array, lowest = Number.NEGATIVE_
   return { values: Float64Array.from(values), starts: Float64Array.from(starts) };
 };
 
-/** Index of the run holding sorted position `position` (0 <= position < customer count). O(log d). */
-export const runAt = (counts: ValueCounts, position: number): number => {
-  // the last run that starts at or before the position
+/** A run of equal values in a sorted column: the value and the positions `[start, end)` holding it. */
+export interface Run {
+  readonly value: number;
+  readonly start: number;
+  readonly end: number;
+}
+
+/**
+ * What the rank rules read of a column: how many customers, and the run of equal values at any
+ * position of the column sorted ascending (0 = the lowest). Built from value counts, or from a
+ * column already sorted for another reason; either way no rule sorts anything.
+ */
+export interface OrderedColumn {
+  readonly size: number;
+  /** The run holding `position`, 0 <= position < size. O(log d) or O(log n). */
+  readonly runAt: (position: number) => Run;
+}
+
+/** The ordered column value counts stand for: a run is found by binary search on the starts. */
+export const orderedFromCounts = (counts: ValueCounts): OrderedColumn => ({
+  size: customerCount(counts),
+  runAt: (position) => {
+    // the last run that starts at or before the position
+    let lo = 0;
+    let hi = counts.values.length - 1;
+    while (lo < hi) {
+      const mid = (lo + hi + 1) >>> 1;
+      if ((counts.starts[mid] as number) <= position) lo = mid;
+      else hi = mid - 1;
+    }
+    return { value: counts.values[lo] as number, start: counts.starts[lo] as number, end: counts.starts[lo + 1] as number };
+  },
+});
+
+/** Index of the first value >= x (`strict` false) or > x (`strict` true) in an ascending array. */
+const bound = (sorted: Float64Array, x: number, strict: boolean): number => {
   let lo = 0;
-  let hi = counts.values.length - 1;
+  let hi = sorted.length;
   while (lo < hi) {
-    const mid = (lo + hi + 1) >>> 1;
-    if ((counts.starts[mid] as number) <= position) lo = mid;
-    else hi = mid - 1;
+    const mid = (lo + hi) >>> 1;
+    const v = sorted[mid] as number;
+    if (v < x || (strict && v === x)) lo = mid + 1;
+    else hi = mid;
   }
   return lo;
 };
 
-/** The value at sorted position `position` (0 = the lowest). O(log d). */
-export const valueAt = (counts: ValueCounts, position: number): number => counts.values[runAt(counts, position)] as number;
+/** A column already sorted ascending, read in place: a run's ends by binary search. */
+export const orderedFromSorted = (sortedAsc: Float64Array): OrderedColumn => ({
+  size: sortedAsc.length,
+  runAt: (position) => {
+    const value = sortedAsc[position] as number;
+    return { value, start: bound(sortedAsc, value, false), end: bound(sortedAsc, value, true) };
+  },
+});

@@ -1,5 +1,5 @@
 import { topCutValue } from './tiers.js';
-import type { ValueCounts } from './value-counts.js';
+import type { OrderedColumn } from './value-counts.js';
 import type { ValueLoyaltySettings } from './settings.js';
 
 /**
@@ -39,17 +39,17 @@ export const isLoyal = (inputs: LoyaltyInputs, i: number, settings: ValueLoyalty
 };
 
 /**
- * Cell code of every customer: index into {@link VALUE_LOYALTY_CELLS}. `clvCounts` are the value
- * counts of `rankingClv` (shared with the tiers). O(n): one cut point.
+ * Cell code of every customer: index into {@link VALUE_LOYALTY_CELLS}. `clvOrdered` is
+ * `rankingClv` ordered (shared with the tiers). O(n): one cut point.
  */
 export const valueLoyaltyCodes = (
   rankingClv: Float64Array,
-  clvCounts: ValueCounts,
+  clvOrdered: OrderedColumn,
   loyalty: LoyaltyInputs,
   settings: ValueLoyaltySettings,
 ): Uint8Array => {
   const n = rankingClv.length;
-  const highValueFrom = topCutValue(clvCounts, Math.round(settings.highValueShare * n));
+  const highValueFrom = topCutValue(clvOrdered, Math.round(settings.highValueShare * n));
   const codes = new Uint8Array(n);
   for (let i = 0; i < n; i += 1) {
     // The cells are ordered value-major: high value 0-1, low value 2-3; loyal first within each.
