@@ -6,7 +6,8 @@ import { gzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ingestExport, UnreadableExportError } from '../../lambdas/clv-job/ingest/ingest-export.js';
 import { ingestReceiptSchema } from '../../lambdas/clv-job/ingest/receipt.js';
-import { repoRoot } from '../support/files.js';
+import { clv, requireCliBundle } from '../support/cli.js';
+import { repoRoot, tempDir, writeText } from '../support/files.js';
 import { queryDuckDb } from '../support/duckdb-reader.js';
 
 const cases = join(repoRoot, 'test', 'fixtures', 'cases');
@@ -107,5 +108,34 @@ describe('ingestExport on arbitrary bytes after a good header', () => {
       }),
       { numRuns: 40 },
     );
+  });
+});
+
+describe('csv.dateFormat with a zone', () => {
+  /*
+   * strptime with %z gives an instant; its day was the day in the session's zone, by default the
+   * machine's, so the same export gave a laptop in Tokyo, one in Los Angeles and the Lambda (UTC)
+   * different purchase days. Expected: the UTC day, worked out by hand from the offsets:
+   * 2025-03-15 23:30 at -05:00 is 2025-03-16 04:30 UTC; 2025-03-16 00:30 at +05:00 is 2025-03-15 19:30 UTC.
+   */
+  it('gives the UTC day of the instant on every machine, whatever its time zone', { timeout: 60_000 }, async () => {
+    await requireCliBundle();
+    const cwd = await tempDir();
+    await writeText(cwd, 'orders.csv', 'order_id,customer_id,order_date,amount\nO1,C1,2025-03-15T23:30:00-0500,10\nO2,C2,2025-03-16T00:30:00+0500,10\n');
+    await writeText(cwd, 'config.json', JSON.stringify({ csv: { dateFormat: '%Y-%m-%dT%H:%M:%S%z' } }));
+
+    const daysIn = async (timeZone: string): Promise<Record<string, unknown>[]> => {
+      const out = `out-${timeZone.replace('/', '-')}`;
+      const result = await clv(['ingest', '--input', 'orders.csv', '--output', out, '--config', 'config.json'], cwd, { TZ: timeZone });
+      expect(result.code, result.stderr).toBe(0);
+      return queryDuckDb(`SELECT order_id, CAST(order_date AS VARCHAR) AS order_date FROM read_parquet(${sqlString(join(cwd, out, 'ingested', '*.parquet'))}) ORDER BY order_id`);
+    };
+
+    const expected = [
+      { order_id: 'O1', order_date: '2025-03-16' },
+      { order_id: 'O2', order_date: '2025-03-15' },
+    ];
+    expect(await daysIn('Asia/Tokyo')).toEqual(expected);
+    expect(await daysIn('America/Los_Angeles')).toEqual(expected);
   });
 });

@@ -30,6 +30,11 @@ const CONFIGURED: { name: string; text: string; config: IngestRequest['config'] 
     text: 'store,order_id,customer_id,order_date,amount\nS1,1001,C1,03/15/2025,10\nS2,1001,C2,3/15/2025,-4\n,1002,C3,12/31/1969,7.5\n',
     config: { csv: { dateFormat: '%m/%d/%Y' }, orderKey: ['store'] },
   },
+  {
+    name: 'zoned-timestamps.csv',
+    text: 'order_id,customer_id,order_date,amount\nZ1,C1,2025-03-15T23:30:00-0500,10\nZ2,C2,2025-03-16T00:30:00+0500,10\n',
+    config: { csv: { dateFormat: '%Y-%m-%dT%H:%M:%S%z' } },
+  },
 ];
 
 const outputOf = async (source: string, sourceName: string, config: IngestRequest['config'], out: string): Promise<string> => {

@@ -13,10 +13,10 @@ export interface Outcome {
   readonly stderr: string;
 }
 
-/** The CLI as CI meets it: a separate process, in a folder of its own, not on a terminal. */
-export const clv = async (args: readonly string[], cwd: string): Promise<Outcome> => {
+/** The CLI as CI meets it: a separate process, in a folder of its own, not on a terminal; `env` adds to its environment (e.g. a TZ). */
+export const clv = async (args: readonly string[], cwd: string, env: Readonly<Record<string, string>> = {}): Promise<Outcome> => {
   try {
-    const { stdout, stderr } = await promisify(execFile)(process.execPath, [cliBundle, ...args], { cwd, env: { ...process.env, CI: 'true' } });
+    const { stdout, stderr } = await promisify(execFile)(process.execPath, [cliBundle, ...args], { cwd, env: { ...process.env, CI: 'true', ...env } });
     return { code: 0, stdout, stderr };
   } catch (error) {
     const e = error as { code?: number; stdout?: string; stderr?: string };

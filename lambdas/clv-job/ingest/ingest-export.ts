@@ -463,6 +463,11 @@ const parseRecords = async (request: IngestRequest, config: IngestConfig, framed
   const instance = await DuckDBInstance.create(':memory:', settings);
   const connection = await instance.connect();
   try {
+    // A csv.dateFormat with a zone (%z, %Z) parses to a TIMESTAMP WITH TIME ZONE, whose cast to DATE
+    // takes the session's zone, by default the machine's: a laptop in Tokyo and the Lambda (UTC) gave
+    // the same export different purchase days. The day of such a timestamp is its UTC day, everywhere.
+    // (Set here, not in `settings`: the ICU extension that owns the setting loads with the connection.)
+    await connection.run(`SET TimeZone = 'UTC'`);
     const fields = Array.from({ length: framed.fieldCount }, (_, i) => `f${i}`);
     const columns = `{'line': 'BIGINT', 'needs_trim': 'BOOLEAN', ${fields.map((f) => `'${f}': 'VARCHAR'`).join(', ')}}`;
     const raw = (column: OrderColumn): string => {
