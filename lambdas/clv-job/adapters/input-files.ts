@@ -1,4 +1,4 @@
-import { readdir, stat } from 'node:fs/promises';
+import { readdir, realpath, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { InputFileError } from '../errors.js';
 
@@ -13,15 +13,24 @@ export interface InputFile {
  * The CSV and CSV.gz files under the given paths: a folder is walked recursively and keeps its
  * CSV files only (a `truth.json` or README beside the exports is not an input); a file named
  * explicitly is taken whatever its name, so a wrong file fails loudly instead of being skipped.
+ * A file reached twice (`--input exports/*.csv exports`, `a.csv ./a.csv`) is one input, under the
+ * first spelling met: read twice, its rows would count twice in `input_rows`, once as duplicates.
  * Sorted by path, the order that decides which copy of a re-sent order is kept.
  */
 export const findInputFiles = async (paths: readonly string[]): Promise<InputFile[]> => {
   const found = new Map<string, number>();
+  const seen = new Set<string>();
+  const add = async (path: string, bytes: number): Promise<void> => {
+    const real = await realpath(path);
+    if (seen.has(real)) return;
+    seen.add(real);
+    found.set(path, bytes);
+  };
   const walk = async (dir: string): Promise<void> => {
     for (const entry of await readdir(dir, { withFileTypes: true })) {
       const path = join(dir, entry.name);
       if (entry.isDirectory()) await walk(path);
-      else if (entry.isFile() && CSV_FILE.test(entry.name)) found.set(path, (await stat(path)).size);
+      else if (entry.isFile() && CSV_FILE.test(entry.name)) await add(path, (await stat(path)).size);
     }
   };
   for (const path of paths) {
@@ -32,7 +41,7 @@ export const findInputFiles = async (paths: readonly string[]): Promise<InputFil
       throw new InputFileError(path, 'cannot be read (no such file or folder, or no permission)', { cause: error });
     }
     if (info.isDirectory()) await walk(path);
-    else found.set(path, info.size);
+    else await add(path, info.size);
   }
   return [...found].map(([path, bytes]) => ({ path, bytes })).sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
 };
