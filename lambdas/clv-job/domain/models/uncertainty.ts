@@ -123,11 +123,9 @@ const selectInPlace = (v: Float64Array, k: number): void => {
 
 /**
  * {@link quantileSorted} of `values` without sorting them: the two order statistics it reads, by
- * selection (the next one up is the least value after the selected one). The same number, since
- * order statistics do not depend on how they are found; `values` is left rearranged. Values must be
- * finite (they are: every score is).
+ * selection (the next one up is the least value after the selected one). `values` is left rearranged.
  */
-const quantileOf = (values: Float64Array, q: number): number => {
+const quantileBySelection = (values: Float64Array, q: number): number => {
   const at = (values.length - 1) * q;
   const lo = Math.floor(at);
   selectInPlace(values, lo);
@@ -137,6 +135,76 @@ const quantileOf = (values: Float64Array, q: number): number => {
     for (let i = lo + 2; i < values.length; i++) if (values[i]! < next) next = values[i]!;
   }
   return values[lo]! + (at - lo) * (next - values[lo]!);
+};
+
+/**
+ * Draws handled together where a pass per draw over many rows would touch memory one number at a
+ * time: storing the tuples' draws, summing the equity over the customers (memory: rows · this many numbers).
+ */
+const DRAW_BLOCK = 8;
+
+/** Tails longer than this are found by selection rather than kept in a sorted buffer. */
+const TAIL_BUFFER = 8;
+
+/**
+ * The central interval of `draws` values, as {@link quantileSorted} gives it on the sorted values
+ * at INTERVAL_LOWER and INTERVAL_UPPER, bit for bit: each quantile reads two order statistics, and
+ * those do not depend on how they are found. With short tails (100 draws: the 6 least and the 6
+ * greatest values) one pass keeps each tail in a small sorted buffer — two comparisons a value;
+ * otherwise by selection. Values must be finite (they are: every score is); `values` may be
+ * rearranged. Writes [lower, upper] to `out`.
+ */
+const makeIntervalOf = (draws: number): ((values: Float64Array, out: Float64Array) => void) => {
+  const atLo = (draws - 1) * INTERVAL_LOWER;
+  const kLo = Math.floor(atLo);
+  const atHi = (draws - 1) * INTERVAL_UPPER;
+  const kHi = Math.floor(atHi);
+  // the least values up to sorted[kLo + 1], the greatest from sorted[kHi]
+  const lowLength = Math.min(kLo + 2, draws);
+  const highLength = draws - kHi;
+  if (lowLength > TAIL_BUFFER || highLength > TAIL_BUFFER) {
+    return (values, out) => {
+      out[0] = quantileBySelection(values, INTERVAL_LOWER);
+      out[1] = quantileBySelection(values, INTERVAL_UPPER);
+    };
+  }
+  const low = new Float64Array(lowLength);
+  const high = new Float64Array(highLength);
+  return (values, out) => {
+    for (let i = 0; i < draws; i++) {
+      const v = values[i]!;
+      // low ascending, the least values seen; high ascending, the greatest (equal values are interchangeable)
+      if (i < lowLength || v < low[lowLength - 1]!) {
+        let j = Math.min(i, lowLength - 1);
+        while (j > 0 && low[j - 1]! > v) {
+          low[j] = low[j - 1]!;
+          j--;
+        }
+        low[j] = v;
+      }
+      if (i < highLength) {
+        let j = i;
+        while (j > 0 && high[j - 1]! > v) {
+          high[j] = high[j - 1]!;
+          j--;
+        }
+        high[j] = v;
+      } else if (v > high[0]!) {
+        let j = 0;
+        while (j < highLength - 1 && high[j + 1]! < v) {
+          high[j] = high[j + 1]!;
+          j++;
+        }
+        high[j] = v;
+      }
+    }
+    const lo0 = low[kLo]!;
+    const lo1 = low[Math.min(kLo + 1, lowLength - 1)]!;
+    const hi0 = high[0]!;
+    const hi1 = high[Math.min(1, highLength - 1)]!;
+    out[0] = lo0 + (atLo - kLo) * (lo1 - lo0);
+    out[1] = hi0 + (atHi - kHi) * (hi1 - hi0);
+  };
 };
 
 /**
@@ -202,15 +270,20 @@ export const customerIntervals = (
   const perTuple = new Float64Array(m * draws);
   const pairHorizon = new Float64Array(pairs);
   const pairDiscounted = new Float64Array(pairs);
-  const tupleLogAlive = new Float64Array(m);
-  for (let d = 0; d < draws; d++) {
-    prepared.ifAlive(transactions[d]!, pairHorizon, pairDiscounted);
-    for (let p = 0; p < pairs; p++) {
-      horizonIfAlive[p * draws + d] = pairHorizon[p]!;
-      discountedIfAlive[p * draws + d] = pairDiscounted[p]!;
+  // a block of draws at a time, so that each tuple's entries are written a cache line at once
+  const blockLogAlive = new Float64Array(m * DRAW_BLOCK);
+  for (let from = 0; from < draws; from += DRAW_BLOCK) {
+    const width = Math.min(DRAW_BLOCK, draws - from);
+    for (let k = 0; k < width; k++) {
+      const d = from + k;
+      prepared.ifAlive(transactions[d]!, pairHorizon, pairDiscounted);
+      for (let p = 0; p < pairs; p++) {
+        horizonIfAlive[p * draws + d] = pairHorizon[p]!;
+        discountedIfAlive[p * draws + d] = pairDiscounted[p]!;
+      }
+      prepared.logAlive(transactions[d]!, blockLogAlive.subarray(k * m, (k + 1) * m));
     }
-    prepared.logAlive(transactions[d]!, tupleLogAlive);
-    for (let j = 0; j < m; j++) perTuple[j * draws + d] = tupleLogAlive[j]!;
+    for (let j = 0; j < m; j++) for (let k = 0; k < width; k++) perTuple[j * draws + from + k] = blockLogAlive[k * m + j]!;
   }
 
   // Per tuple: P(alive) and expected purchases of every draw, their percentiles; perTuple then
@@ -221,6 +294,8 @@ export const customerIntervals = (
   const expectedHi = new Float64Array(m);
   const aliveColumn = new Float64Array(draws);
   const expectedColumn = new Float64Array(draws);
+  const intervalOf = makeIntervalOf(draws);
+  const bounds = new Float64Array(2);
   for (let j = 0; j < m; j++) {
     const row = j * draws;
     const pair = prepared.pairOf[j]! * draws;
@@ -230,10 +305,12 @@ export const customerIntervals = (
       expectedColumn[d] = alive * horizonIfAlive[pair + d]!;
       perTuple[row + d] = alive * discountedIfAlive[pair + d]!;
     }
-    aliveLo[j] = quantileOf(aliveColumn, INTERVAL_LOWER);
-    aliveHi[j] = quantileOf(aliveColumn, INTERVAL_UPPER);
-    expectedLo[j] = quantileOf(expectedColumn, INTERVAL_LOWER);
-    expectedHi[j] = quantileOf(expectedColumn, INTERVAL_UPPER);
+    intervalOf(aliveColumn, bounds);
+    aliveLo[j] = bounds[0]!;
+    aliveHi[j] = bounds[1]!;
+    intervalOf(expectedColumn, bounds);
+    expectedLo[j] = bounds[0]!;
+    expectedHi[j] = bounds[1]!;
   }
   const perRow = (lo: Float64Array, hi: Float64Array): Interval => ({
     p05: Float64Array.from(tupleOf, (j) => lo[j]!),
@@ -244,26 +321,37 @@ export const customerIntervals = (
   const p = Float64Array.from(spend, (g) => g.p);
   const q = Float64Array.from(spend, (g) => g.q);
   const gamma = Float64Array.from(spend, (g) => g.gamma);
-  const rowClv = (i: number, out: Float64Array): void => {
+  /** Row i's CLV under draws [from, from + width), into out[at …]. */
+  const rowClv = (i: number, from: number, width: number, out: Float64Array, at: number): void => {
     const x = input.x[i]!;
     const mx = x > 0 ? input.monetaryValue[i]! : 0;
-    const row = tupleOf[i]! * draws;
-    for (let d = 0; d < draws; d++) out[d] = settings.margin * conditionalExpectedOrderValueUnchecked(p[d]!, q[d]!, gamma[d]!, x, mx) * perTuple[row + d]!;
+    const row = tupleOf[i]! * draws + from;
+    for (let k = 0; k < width; k++) {
+      const d = from + k;
+      out[at + k] = settings.margin * conditionalExpectedOrderValueUnchecked(p[d]!, q[d]!, gamma[d]!, x, mx) * perTuple[row + k]!;
+    }
   };
   const clvLo = new Float64Array(n);
   const clvHi = new Float64Array(n);
   const column = new Float64Array(draws);
   for (let i = 0; i < n; i++) {
-    rowClv(i, column);
-    clvLo[i] = quantileOf(column, INTERVAL_LOWER);
-    clvHi[i] = quantileOf(column, INTERVAL_UPPER);
+    rowClv(i, 0, draws, column, 0);
+    intervalOf(column, bounds);
+    clvLo[i] = bounds[0]!;
+    clvHi[i] = bounds[1]!;
   }
-  // Per draw: equity = Σ CLV_d over the customers, added up in customer order (all draws at once).
+  // Per draw: equity = Σ CLV_d over the customers, added up in customer order. A block of draws at
+  // a time: every row's CLV under the block once, then one pass over the customers for the block.
   const equity = new Float64Array(draws);
   const customers = patternOf?.length ?? n;
-  for (let c = 0; c < customers; c++) {
-    rowClv(patternOf === undefined ? c : patternOf[c]!, column);
-    for (let d = 0; d < draws; d++) equity[d] += column[d]!;
+  const blockClv = new Float64Array(n * DRAW_BLOCK);
+  for (let from = 0; from < draws; from += DRAW_BLOCK) {
+    const width = Math.min(DRAW_BLOCK, draws - from);
+    for (let i = 0; i < n; i++) rowClv(i, from, width, blockClv, i * width);
+    for (let c = 0; c < customers; c++) {
+      const at = (patternOf === undefined ? c : patternOf[c]!) * width;
+      for (let k = 0; k < width; k++) equity[from + k] += blockClv[at + k]!;
+    }
   }
   equity.sort();
   return {
