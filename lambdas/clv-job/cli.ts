@@ -301,6 +301,7 @@ const main = async (argv: readonly string[], io: Io): Promise<number> => {
     .option('--debug', 'print stack traces of failures')
     .action(async (options: BacktestFlags & { debug?: boolean }) => {
       debug = options.debug ?? false;
+      failure = 'backtest failed';
       code = await backtest(options, io);
     });
 

@@ -51,6 +51,14 @@ export class QualityGateError extends ClvError {
   }
 }
 
+/**
+ * The BG/NBD fitted on a backtest's calibration period cannot be trusted (too few customers, no
+ * convergence, a boundary): its parameters would be starting values, and the "expected" holdout
+ * purchases computed from them no check of anything. `clv backtest` fails with it; a nightly run
+ * leaves its backtest out and says why in a warning.
+ */
+export class UntrustedBacktestError extends ClvError {}
+
 /** Another run holds the lock. */
 export class RunLockedError extends ClvError {}
 

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DuckDbEngine } from '../../lambdas/clv-job/adapters/duckdb-engine.js';
 import { DEFAULT_NON_PURCHASE_STATUSES, resolveModelOptions } from '../../lambdas/clv-job/config.js';
-import { ConfigurationError } from '../../lambdas/clv-job/errors.js';
+import { ConfigurationError, UntrustedBacktestError } from '../../lambdas/clv-job/errors.js';
 import { runBacktest } from '../../lambdas/clv-job/pipeline/backtest.js';
 import type { Backtest } from '../../lambdas/clv-job/schemas/summary-backtest.js';
 import { queryDuckDb } from '../support/duckdb-reader.js';
@@ -77,6 +77,14 @@ describe('the backtest on CDNOW: calibration to 1997-09-30, holdout to 1998-06-3
   it('refuses a holdout that ends before the calibration does', async () => {
     await expect(runBacktest(engine, { ...request, holdoutEnd: '1997-01-01' })).rejects.toThrow(ConfigurationError);
   });
+
+  it('gives no backtest when the calibration fit cannot be trusted, rather than its starting values as estimates', async () => {
+    // CDNOW's first orders are of 1997-01-01: no customer by the end of 1996, nothing to fit; the
+    // backtest used to print r=1, alpha=1, a=1, b=3 "(not converged)" and expected purchases from them
+    await expect(runBacktest(engine, { ...request, calibrationEnd: '1996-12-31' })).rejects.toThrow(
+      new UntrustedBacktestError('no backtest: the BG/NBD fit on the orders up to 1996-12-31 cannot be trusted (not enough data: 0 customers, 0 repeat buyers, longest tenure 0 (need >= 20 customers, >= 5 repeat buyers, tenure > 0))'),
+    );
+  });
 });
 
 describe('a nightly run configured to backtest', () => {
@@ -113,5 +121,19 @@ describe('a nightly run configured to backtest', () => {
     expect(backtest.bgnbd.converged).toBe(true);
     expect(backtest.by_frequency.reduce((s, b) => s + b.expected, 0)).toBeCloseTo(backtest.totals.expected, 6);
     expect(backtest.tracking.at(-1)?.week_end).toBe('2025-12-31');
+  });
+
+  it('leaves the backtest out, with a warning saying why, when its calibration fit cannot be trusted', async () => {
+    const out = await tempDir();
+
+    // the sample's orders start in January 2024: 800 days before 2025-12-31 no customer had bought yet
+    const { summary } = await runLocal([sampleData], out, { asOf: '2025-12-31', backtestHoldoutDays: 800 });
+
+    expect(summary.backtest).toBeUndefined();
+    expect(summary.warnings.filter((w) => w.code === 'backtest_not_trusted').map((w) => w.message)).toEqual([
+      expect.stringMatching(/^no backtest: the BG\/NBD fit on the orders up to 2023-10-23 cannot be trusted \(not enough data: 0 customers/),
+    ]);
+    // the transaction model of the night itself is fitted on all the orders, and trusted
+    expect(summary.models.bgnbd.r).not.toBeNull();
   });
 });

@@ -6,7 +6,7 @@ import { DAYS_PER_UNIT } from '../domain/models/clv.js';
 import { chooseTransactionModel } from '../domain/models/model-choice.js';
 import { bgnbdTransactionModel } from '../domain/models/transaction-model.js';
 import type { ModelChoiceSummary } from '../schemas/summary-models.js';
-import { ConfigurationError, EngineError } from '../errors.js';
+import { ConfigurationError, EngineError, UntrustedBacktestError } from '../errors.js';
 import type { QueryEngine } from '../ports.js';
 import type { Backtest } from '../schemas/summary-backtest.js';
 import { decodeBgNbdPatterns, decodeCustomers } from './engine-results.js';
@@ -150,12 +150,17 @@ export const chooseByHoldout = async (engine: QueryEngine, request: ChoiceReques
  * Fits the BG/NBD on the orders up to the calibration end, then compares its predictions with what
  * the same customers actually bought up to the holdout end: per calibration frequency, in total, and
  * week by week. Customers first seen in the holdout period are not part of the comparison.
+ * @throws UntrustedBacktestError when that fit cannot be trusted: its parameters are then starting
+ * values, never shown as estimates (issue 13).
  */
 export const runBacktest = async (engine: QueryEngine, request: BacktestRequest): Promise<Backtest> => {
   const { calibrationEnd, holdoutEnd, model } = request;
   const data = await loadHoldout(engine, request);
   const { customers, unit, repeatDays } = data;
   const fit = fitBgNbd(data.patterns);
+  if (!fit.diagnostics.converged) {
+    throw new UntrustedBacktestError(`no backtest: the BG/NBD fit on the orders up to ${calibrationEnd} cannot be trusted (${fit.diagnostics.message})`);
+  }
   const transactions = bgnbdTransactionModel(fit.params);
   const calEndDay = dayOf(calibrationEnd);
   const holdoutEndDay = dayOf(holdoutEnd);

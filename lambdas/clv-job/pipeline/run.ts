@@ -3,7 +3,7 @@ import { dayOf, isoDay } from '../domain/customers.js';
 import type { AcquisitionSettings } from '../domain/acquisition/settings.js';
 import type { SegmentSettings } from '../domain/segments/settings.js';
 import type { GateSettings } from '../domain/quality-gates.js';
-import { AccountingError, EmptyInputError, NoValidOrderDateError, QualityGateError } from '../errors.js';
+import { AccountingError, EmptyInputError, NoValidOrderDateError, QualityGateError, UntrustedBacktestError } from '../errors.js';
 import { qualityReportKey, reportKey, summaryKey, summarySchemaKey } from '../layout.js';
 import { judgeSpend, SPEND_REJECTION_REASONS, type JudgedSpend } from '../domain/acquisition/spend.js';
 import type { OutputStore, QueryEngine, RecoveryReport, SpendSource, StagedRun, TableWriter } from '../ports.js';
@@ -206,6 +206,8 @@ export const runPipeline = async (deps: PipelineDeps, config: RunConfig): Promis
     Object.assign(timings, modelParts);
 
     const holdoutDays = config.backtestHoldoutDays;
+    // a calibration fit that cannot be trusted gives no backtest (its parameters would be starting values), and a warning saying why
+    const backtestWarnings: { code: string; message: string }[] = [];
     const backtest =
       holdoutDays === undefined
         ? undefined
@@ -215,6 +217,10 @@ export const runPipeline = async (deps: PipelineDeps, config: RunConfig): Promis
               holdoutEnd: runDate,
               model: config.model,
               nonPurchaseStatuses: config.nonPurchaseStatuses,
+            }).catch((error: unknown) => {
+              if (!(error instanceof UntrustedBacktestError)) throw error;
+              backtestWarnings.push({ code: 'backtest_not_trusted', message: error.message });
+              return undefined;
             }),
           );
 
@@ -322,6 +328,7 @@ export const runPipeline = async (deps: PipelineDeps, config: RunConfig): Promis
         ...inputWarnings(config.skippedInputs ?? [], query.counts.conflicting_duplicates, query.conflicting),
         ...staleAsOfWarning(runDate, query.customers.lastOrderDay),
         ...scored.warnings,
+        ...backtestWarnings,
         ...(query.customers.size === 0 ? [{ code: 'no_customers', message: 'no valid purchase: every row was rejected, duplicate or non-purchase' }] : []),
       ],
     };

@@ -473,8 +473,16 @@ const modelFitSection = async (s: Summary): Promise<string> => {
   }
 
   const b = s.backtest;
+  const untrustedBacktest = s.warnings.find((w) => w.code === 'backtest_not_trusted');
   if (b === undefined) {
-    parts.push(missing('backtest-missing', 'No backtest in this run: the model was not checked against a holdout period. Set backtest.holdoutDays in the config file to add one.'));
+    parts.push(
+      missing(
+        'backtest-missing',
+        untrustedBacktest === undefined
+          ? 'No backtest in this run: the model was not checked against a holdout period. Set backtest.holdoutDays in the config file to add one.'
+          : `No backtest in this run: ${untrustedBacktest.message.replace(/^no backtest: /, '')}.`,
+      ),
+    );
   } else {
     const categories = b.by_frequency.map((f) => f.frequency);
     const points = b.by_frequency.flatMap((f) => [
