@@ -2,9 +2,9 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { summarySchema } from '../lambdas/clv-job/schemas/summary.js';
-import { runTable } from '../lambdas/clv-job/terminal-output.js';
+import { oneLine, runTable } from '../lambdas/clv-job/terminal-output.js';
 import { clv, requireCliBundle } from './support/cli.js';
-import { sampleData, tempDir } from './support/files.js';
+import { fixture, sampleData, tempDir } from './support/files.js';
 
 describe('the closing table on a terminal', () => {
   it('shows long output paths whole, on a narrow terminal too: never cut with an ellipsis, never wrapped', async () => {
@@ -20,5 +20,25 @@ describe('the closing table on a terminal', () => {
     expect(table).not.toContain('…');
     expect(table).toContain(`${longOutput}/summary/run_date=2025-12-31/summary.json`);
     expect(table).toContain(`${longOutput}/report/run_date=2025-12-31/index.html`);
+  });
+});
+
+describe('names from the data on one line', () => {
+  it('writes control characters as escapes: a line break, a carriage return, a tab, any other', () => {
+    expect(oneLine('multi\nline\r\nthree\tfour\u0007')).toBe(String.raw`multi\nline\r\nthree\tfour\u0007`);
+    expect(oneLine('partner, "beta" · 客户')).toBe('partner, "beta" · 客户');
+  });
+
+  it('keeps the plain result lines one line each when a channel holds a line break (athena-parity: "multi\\nline\\nthree")', async () => {
+    await requireCliBundle();
+    const cwd = await tempDir();
+
+    const result = await clv(['run', '--input', fixture('cases', 'athena-parity'), '--output', 'out', '--as-of', '2025-06-30'], cwd);
+
+    expect(result.code, result.stderr).toBe(0);
+    const lines = result.stdout.trimEnd().split('\n');
+    expect(lines.find((l) => l.startsWith('value per acquired customer: '))).toContain(String.raw`multi\nline\nthree 16.00`);
+    // before, the channel's own line breaks started lines of their own: "line", then "three 16.00 · ..."
+    expect(lines.filter((l) => /^(line|three)\b/.test(l))).toEqual([]);
   });
 });

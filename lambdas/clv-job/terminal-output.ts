@@ -61,6 +61,15 @@ export const spinnerProgress = (stream: NodeJS.WriteStream): SpinnerProgress => 
   };
 };
 
+/**
+ * A name from the data (a channel, a message quoting one) shown on one line: control characters,
+ * e.g. the line break of a quoted multi-line channel field, written as escapes (`\n`), so a line of
+ * the output stays one line for the people and scripts reading it.
+ */
+const ESCAPES: Readonly<Record<string, string>> = { '\n': '\\n', '\r': '\\r', '\t': '\\t' };
+export const oneLine = (text: string): string =>
+  text.replace(/[\u0000-\u001f\u007f]/g, (c) => ESCAPES[c] ?? `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+
 const money = (n: number): string => n.toLocaleString('en-US', { minimumFractionDigits: 2, maximumFractionDigits: 2 });
 const percent = (share: number): string => `${(share * 100).toFixed(1)}%`;
 
@@ -74,12 +83,12 @@ export const acquisitionLine = (summary: Summary): { readonly label: string; rea
   const rows = summary.acquisition.filter((r) => r.customers_acquired > 0);
   if (rows.length === 0) return null;
   if (summary.spend_input === undefined) {
-    return { label: 'value per acquired customer', text: rows.map((r) => `${r.channel} ${money(r.ltv_per_customer ?? 0)}`).join(' · ') };
+    return { label: 'value per acquired customer', text: rows.map((r) => `${oneLine(r.channel)} ${money(r.ltv_per_customer ?? 0)}`).join(' · ') };
   }
   return {
     label: 'LTV:CAC',
     text: rows
-      .map((r) => (r.ltv_to_cac === null || r.ltv_to_cac === undefined ? `${r.channel} no CAC` : `${r.channel} ${r.ltv_to_cac.toFixed(2)}${r.below_ltv_to_cac_line ? ' (below the line)' : ''}`))
+      .map((r) => (r.ltv_to_cac === null || r.ltv_to_cac === undefined ? `${oneLine(r.channel)} no CAC` : `${oneLine(r.channel)} ${r.ltv_to_cac.toFixed(2)}${r.below_ltv_to_cac_line ? ' (below the line)' : ''}`))
       .join(' · '),
   };
 };
@@ -103,7 +112,7 @@ export const runTable = (summary: Summary, output: string, reportKey: string | n
   const channels = [...summary.channels]
     .sort((a, b) => b.equity - a.equity)
     .slice(0, 3)
-    .map((r) => `${r.channel} ${money(r.equity)} (avg ${money(r.average_clv)})`)
+    .map((r) => `${oneLine(r.channel)} ${money(r.equity)} (avg ${money(r.average_clv)})`)
     .join(' · ');
   const warnings = summary.warnings.length + summary.changes.warnings.length;
   const acquired = acquisitionLine(summary);
@@ -128,7 +137,7 @@ export const runTable = (summary: Summary, output: string, reportKey: string | n
  * `file:line` to open.
  */
 export const closingNotes = (summary: Summary, rejections: readonly RejectionReasonExamples[], output: string): string[] => [
-  ...[...summary.warnings, ...summary.changes.warnings].map((w) => `warning: ${w.message}`),
+  ...[...summary.warnings, ...summary.changes.warnings].map((w) => `warning: ${oneLine(w.message)}`),
   ...(rejections.length === 0
     ? []
     : [
