@@ -22,7 +22,7 @@ const STIRLING_MIN = 10;
  * ln Γ(z) − [(z − ½) ln z − z + ½ ln 2π], Stirling's series to z^−13 (Abramowitz & Stegun 6.1.41):
  * error below 1e−17 for z ≥ 10.
  */
-const stirlingCorrection = (z: number): number => {
+export const stirlingCorrection = (z: number): number => {
   const inv = 1 / z;
   const inv2 = inv * inv;
   return inv * (1 / 12 - inv2 * (1 / 360 - inv2 * (1 / 1260 - inv2 * (1 / 1680 - inv2 * (1 / 1188 - inv2 * (691 / 360360 - inv2 / 156))))));

@@ -17,6 +17,7 @@
 import { continueHypergeometric, digamma, lbetaRatio, lgammaDifference } from '../math/special.js';
 import { minimiseBfgs, type ObjectiveWithGradient } from '../math/optimise.js';
 import { CompensatedSum } from '../math/sum.js';
+import { expectedPurchasesByMixture } from './bg-nbd-mixture.js';
 import { concludeLogParameterFit, untrustedFit, type LogParameterFit } from './log-parameter-fit.js';
 import type { TupleIndex } from './tuple-index.js';
 
@@ -636,13 +637,23 @@ const checkCustomer = (x: number, tx: number, T: number): void => {
 };
 
 /**
+ * Above this r + x, ln((α+T)/(α+tx)) in P(alive) is taken as log1p((T − tx)/(α + tx)) rather than as
+ * the difference of the two logarithms (tabulated per distinct time by {@link logProbabilityAliveOn}):
+ * that difference carries an absolute error of ~1e−16 ln(α + T), which r + x multiplies into P(alive)
+ * (3e−8 relative at r + x = 4e7); up to 1e4 it stays below ~2e−10, and the tabulated form is kept.
+ */
+const LOG1P_RATIO_MIN_SHAPE = 1e4;
+
+/**
  * ln P(alive | x, tx, T), FHL 2005 eq. (11) in log space:
  *   P = 1 / (1 + δ(x>0) a/(b+x−1) ((α+T)/(α+tx))^(r+x)) = exp(−softplus(v)).
  * Unchecked: for callers that validated their inputs.
  */
 export const logProbabilityAliveUnchecked = (r: number, alpha: number, a: number, b: number, x: number, tx: number, T: number): number => {
   if (x === 0) return 0;
-  return logAliveOfOdds(Math.log(a) - Math.log(b + x - 1) + (r + x) * (Math.log(alpha + T) - Math.log(alpha + tx)));
+  const shape = r + x;
+  const logRatio = shape > LOG1P_RATIO_MIN_SHAPE ? Math.log1p((T - tx) / (alpha + tx)) : Math.log(alpha + T) - Math.log(alpha + tx);
+  return logAliveOfOdds(Math.log(a) - Math.log(b + x - 1) + shape * logRatio);
 };
 
 /** −softplus(v) = −ln(1 + e^v): ln P(alive) from v, the log-odds of having dropped out, without overflow. */
@@ -651,7 +662,8 @@ const logAliveOfOdds = (v: number): number => (v > 0 ? -v - Math.log1p(Math.exp(
 /**
  * ln P(alive | x, tx, T) of every tuple of `index` into `out` (length index.x.length): the same
  * numbers, bit for bit, as {@link logProbabilityAliveUnchecked} per tuple, with its logarithms
- * ln a, ln(b + x − 1) and ln(α + t) taken once per distinct value. Unchecked: for validated
+ * ln a, ln(b + x − 1) and ln(α + t) taken once per distinct value (the last only where
+ * r + x ≤ {@link LOG1P_RATIO_MIN_SHAPE}). Unchecked: for validated
  * parameters and tuples (in model units).
  */
 export const logProbabilityAliveOn = (params: BgNbdParams, index: TupleIndex, out: Float64Array): void => {
@@ -662,7 +674,14 @@ export const logProbabilityAliveOn = (params: BgNbdParams, index: TupleIndex, ou
   const { x, xOf, txOf, TOf } = index;
   for (let j = 0; j < x.length; j++) {
     const xj = x[j]!;
-    out[j] = xj === 0 ? 0 : logAliveOfOdds(logA - logB[xOf[j]!]! + (r + xj) * (logAlphaT[TOf[j]!]! - logAlphaT[txOf[j]!]!));
+    if (xj === 0) {
+      out[j] = 0;
+      continue;
+    }
+    const shape = r + xj;
+    const logRatio =
+      shape > LOG1P_RATIO_MIN_SHAPE ? Math.log1p((index.T[j]! - index.tx[j]!) / (alpha + index.tx[j]!)) : logAlphaT[TOf[j]!]! - logAlphaT[txOf[j]!]!;
+    out[j] = logAliveOfOdds(logA - logB[xOf[j]!]! + shape * logRatio);
   }
 };
 
@@ -851,6 +870,17 @@ const settle = (r: number, a: number, c: number, z: number, logY: number, first:
   return Number.isFinite(value) && value > 0 ? value : 0;
 };
 
+/** From this purchase-rate shape r on, when r > c = a + b − 1 (see {@link beyondHypergeometric}). */
+const MIXTURE_MIN_R = 1e5;
+
+/**
+ * Where eq. (9) is not summed in doubles: with r ≥ 1e5 above c = a + b − 1 the Euler form's W
+ * has the numerator parameter c − r ≪ 0 and its series cancels, while the direct series needs
+ * ~r z/(1 − z) terms; E[X(t)] is then taken from its mixture over p ({@link expectedPurchasesByMixture}).
+ * Everywhere else the hypergeometric evaluation stays, bit for bit.
+ */
+const beyondHypergeometric = (r: number, c: number): boolean => r >= MIXTURE_MIN_R && r > c;
+
 /**
  * E[X(t)] for a customer who is alive at the start of the window, with BG/NBD parameters
  * (r, α, a, b) describing their (posterior) purchase rate and dropout probability — FHL 2005
@@ -868,6 +898,7 @@ export const expectedPurchasesWhileAlive = (r: number, alpha: number, a: number,
   if (!(t > 0)) return 0;
   const u = t / alpha;
   const c = a + b - 1;
+  if (beyondHypergeometric(r, c)) return expectedPurchasesByMixture(r, alpha, a, b, t);
   const logY = -Math.log1p(u);
   const z = Math.min(u / (1 + u), Z_MAX);
   if ((a - 1) * logY < EULER_LIMIT) {
@@ -941,9 +972,14 @@ export const makeExpectedPurchasesIfAliveOnGrid = (params: BgNbdParams, times: A
     const c = a + b + x - 1;
     const windows = windowsFor(T);
     const ratios = ratiosFor(x, c);
+    const mixture = beyondHypergeometric(r + x, c);
     for (let k = 0; k < K; k++) {
       if (!(times[k]! > 0)) {
         out[k] = 0;
+        continue;
+      }
+      if (mixture) {
+        out[k] = expectedPurchasesByMixture(r + x, alpha + T, a, b + x, times[k]!);
         continue;
       }
       const z = windows[4 * k]!;
