@@ -74,22 +74,7 @@ interface KnownGap {
   readonly bound: number;
   readonly reason: string;
 }
-const BG_EXPECTED: readonly Name[] = ['bgnbd_expected_new', 'bgnbd_expected_conditional', 'bgnbd_expected_conditional_grid'];
-/** (r, α, a, b, t) of eq. (9) as evaluated: the posterior (r + x, α + T, a, b + x) for the conditional forms. */
-const bgEffective = (args: readonly number[]): [number, number, number, number, number] => {
-  const [r, alpha, a, b, t, x = 0, , T = 0] = args as number[];
-  return [r! + x, alpha! + T, a!, b! + x, t!];
-};
 const KNOWN_GAPS: readonly KnownGap[] = [
-  {
-    names: BG_EXPECTED,
-    where: (args) => {
-      const [, alpha, , , t] = bgEffective(args);
-      return t / alpha > 1e4;
-    },
-    bound: 1e-8,
-    reason: 'E[X(t)] for t/alpha > 1e4 (z within 1e-4 of 1): W(z) is continued along its differential equation from z = 1/2, whose steps leave ~2e-9',
-  },
   {
     names: ['pnbd_p_alive', 'pnbd_expected_conditional'],
     where: () => true,

@@ -872,14 +872,19 @@ const settle = (r: number, a: number, c: number, z: number, logY: number, first:
 
 /** From this purchase-rate shape r on, when r > c = a + b − 1 (see {@link beyondHypergeometric}). */
 const MIXTURE_MIN_R = 1e5;
+/** Above this t/α (z = t/(α + t) within 1e−4 of 1), likewise. */
+const MIXTURE_MIN_U = 1e4;
 
 /**
- * Where eq. (9) is not summed in doubles: with r ≥ 1e5 above c = a + b − 1 the Euler form's W
- * has the numerator parameter c − r ≪ 0 and its series cancels, while the direct series needs
- * ~r z/(1 − z) terms; E[X(t)] is then taken from its mixture over p ({@link expectedPurchasesByMixture}).
+ * Where eq. (9) is not summed to 1e−9 in doubles, so E[X(t)] is taken from its mixture over p
+ * ({@link expectedPurchasesByMixture}) instead:
+ * - r ≥ 1e5 above c = a + b − 1: the Euler form's W has the numerator parameter c − r ≪ 0 and its
+ *   series cancels, while the direct series needs ~r z/(1 − z) terms (values were off entirely or NaN);
+ * - u = t/α > 1e4: W is continued along its differential equation from z = 1/2 to within 1e−4 of
+ *   z = 1, and the steps leave errors of 1e−9 and more (up to 100% where a is large and b ≫ a).
  * Everywhere else the hypergeometric evaluation stays, bit for bit.
  */
-const beyondHypergeometric = (r: number, c: number): boolean => r >= MIXTURE_MIN_R && r > c;
+const beyondHypergeometric = (r: number, c: number, u: number): boolean => (r >= MIXTURE_MIN_R && r > c) || u > MIXTURE_MIN_U;
 
 /**
  * E[X(t)] for a customer who is alive at the start of the window, with BG/NBD parameters
@@ -898,7 +903,7 @@ export const expectedPurchasesWhileAlive = (r: number, alpha: number, a: number,
   if (!(t > 0)) return 0;
   const u = t / alpha;
   const c = a + b - 1;
-  if (beyondHypergeometric(r, c)) return expectedPurchasesByMixture(r, alpha, a, b, t);
+  if (beyondHypergeometric(r, c, u)) return expectedPurchasesByMixture(r, alpha, a, b, t);
   const logY = -Math.log1p(u);
   const z = Math.min(u / (1 + u), Z_MAX);
   if ((a - 1) * logY < EULER_LIMIT) {
@@ -972,13 +977,12 @@ export const makeExpectedPurchasesIfAliveOnGrid = (params: BgNbdParams, times: A
     const c = a + b + x - 1;
     const windows = windowsFor(T);
     const ratios = ratiosFor(x, c);
-    const mixture = beyondHypergeometric(r + x, c);
     for (let k = 0; k < K; k++) {
       if (!(times[k]! > 0)) {
         out[k] = 0;
         continue;
       }
-      if (mixture) {
+      if (beyondHypergeometric(r + x, c, times[k]! / (alpha + T))) {
         out[k] = expectedPurchasesByMixture(r + x, alpha + T, a, b + x, times[k]!);
         continue;
       }
