@@ -160,6 +160,22 @@ describe('clv run', () => {
     );
   });
 
+  it('never reads its own output as input: a second night with the output folder inside the input folder reads the same exports', async () => {
+    const cwd = await tempDir();
+    await cp(sampleData, join(cwd, 'exports'), { recursive: true });
+
+    const first = await clv(['run', '--input', 'exports', '--output', 'exports/clv', '--as-of', '2025-12-30'], cwd);
+    // the first night wrote audience CSVs under exports/clv/; they used to be read as exports the next
+    // night, failing it ("required columns "order_id", "order_date", "amount" are missing")
+    const second = await clv(['run', '--input', 'exports', '--output', 'exports/clv', '--as-of', '2025-12-31'], cwd);
+
+    expect(first.code, first.stderr).toBe(0);
+    expect(second.code, second.stderr).toBe(0);
+    expect(second.stdout).toContain('ingested: 3 files');
+    const summary = summarySchema.parse(JSON.parse(await readFile(join(cwd, 'exports/clv/summary/run_date=2025-12-31/summary.json'), 'utf8')));
+    expect(summary.counts.input_rows).toBe(982);
+  });
+
   it('exits 1 on an unreadable path, naming it', async () => {
     const cwd = await tempDir();
 

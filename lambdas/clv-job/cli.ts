@@ -67,9 +67,9 @@ const describeRun = (summary: Summary, output: string, notes: readonly string[])
   return lines;
 };
 
-/** The exports under `inputs`, read by the one ingest into `<output>/ingested/` (cached by content). */
-const ingestInputs = async (inputs: readonly string[], options: LocalIngestOptions): Promise<LocalIngestResult> => {
-  const files = await findInputFiles(inputs);
+/** The exports under `inputs` (never inside `output`), read by the one ingest into `<output>/ingested/` (cached by content). */
+const ingestInputs = async (inputs: readonly string[], options: LocalIngestOptions, output?: string): Promise<LocalIngestResult> => {
+  const files = await findInputFiles(inputs, output === undefined ? [] : [output]);
   if (files.length === 0) throw new ConfigurationError(`no CSV or CSV.gz files under ${inputs.join(', ')}`);
   const result = await ingestLocalFiles(files, options);
   if (result.files.length === 0) throw new EmptyInputError(`no input file could be read: ${result.skipped.map((s) => `${s.path} ${s.reason}`).join('; ')}`);
@@ -80,7 +80,7 @@ const run = async (flags: RunFlags, io: Io): Promise<number> => {
   const config = await resolveRunConfig(flags);
   const progress = io.interactive ? spinnerProgress(process.stderr) : null;
   const ingest = () =>
-    ingestInputs(config.inputs, { config: config.ingest, directory: join(config.output, INGESTED_DIR), skipBadFiles: config.skipBadFiles });
+    ingestInputs(config.inputs, { config: config.ingest, directory: join(config.output, INGESTED_DIR), skipBadFiles: config.skipBadFiles }, config.output);
   // a team's own Trino reads the canonical orders its ingest already wrote: nothing to ingest here
   let ingested: LocalIngestResult | null = null;
   try {
@@ -230,7 +230,7 @@ const backtest = async (flags: BacktestFlags, io: Io): Promise<number> => {
 const ingestCommand = async (flags: IngestFlags, io: Io): Promise<number> => {
   const config = await resolveIngestConfig(flags);
   const directory = join(config.output, INGESTED_DIR);
-  const result = await ingestInputs(config.inputs, { config: config.ingest, directory, force: true, skipBadFiles: config.skipBadFiles });
+  const result = await ingestInputs(config.inputs, { config: config.ingest, directory, force: true, skipBadFiles: config.skipBadFiles }, config.output);
   for (const [i, receipt] of result.receipts.entries()) {
     const problems = receipt.problems.filter((p) => p.code !== 'unmapped_columns').map((p) => p.message);
     io.out(

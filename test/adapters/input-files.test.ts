@@ -33,4 +33,14 @@ describe('findInputFiles: the exports a run reads', () => {
       { path: join(dir, 'b.csv'), bytes: 39 },
     ]);
   });
+
+  it('does not walk into a folder it is told to skip (the run\'s output inside the input folder), whichever way it is spelt', async () => {
+    const dir = await tempDir();
+    await writeText(dir, 'a.csv', HEADER);
+    await mkdir(join(dir, 'out', 'audiences'), { recursive: true });
+    await writeText(join(dir, 'out', 'audiences'), 'high.csv', 'customer_id,segment\n');
+
+    expect((await findInputFiles([dir], [`${dir}/./out/`])).map((f) => f.path)).toEqual([join(dir, 'a.csv')]);
+    expect((await findInputFiles([dir])).map((f) => f.path)).toEqual([join(dir, 'a.csv'), join(dir, 'out', 'audiences', 'high.csv')]);
+  });
 });
