@@ -222,7 +222,7 @@ const makeIntervalOf = (draws: number): ((values: Float64Array, out: Float64Arra
  * The Gamma-Gamma part is a closed form per row. Percentiles are found by selection, not sorting.
  * The numbers are those of scoring every draw with {@link scoreTuples} and sorting, bit for bit.
  * Cost: O(draws · (distinct (x, tenure) pairs · horizon in weeks + tuples + rows + customers));
- * memory: draws · (distinct tuples + 2 · distinct pairs) numbers.
+ * memory: draws · (distinct tuples + 2 · distinct pairs) + 8 · (distinct tuples + rows) numbers.
  * Throws a RangeError for invalid input (see scoreTuples), when the draws differ in number, or
  * when `patternOf` names a row `input` lacks.
  */
