@@ -209,6 +209,22 @@ describe('clv run', () => {
   });
 });
 
+describe('clv recover and clv rollback', () => {
+  it.each([
+    ['recover', []],
+    ['rollback', ['--run-date', '2025-12-31']],
+  ])('clv %s on an --output folder that does not exist exits 2 naming it, and creates nothing', async (command, extra) => {
+    const cwd = await tempDir();
+
+    // a mistyped folder used to be created, with its _lock/, and recover said "nothing to recover", exit 0
+    const result = await clv([command, '--output', 'no-such-out', ...extra], cwd);
+
+    expect(result.code).toBe(2);
+    expect(result.stderr).toMatch(/--output no-such-out: no such folder/);
+    expect(await readdir(cwd)).toEqual([]);
+  });
+});
+
 describe('clv backtest', () => {
   const cdnowOrders = fixture('datasets', 'cdnow', 'cdnow_orders.csv');
 

@@ -7,7 +7,7 @@
  */
 import { TRANSACTION_MODEL_OPTIONS } from './config.js';
 import { randomUUID } from 'node:crypto';
-import { readFile, writeFile } from 'node:fs/promises';
+import { readFile, stat, writeFile } from 'node:fs/promises';
 import { join, relative, resolve } from 'node:path';
 import { Command, CommanderError, Option } from 'commander';
 import { DuckDbEngine } from './adapters/duckdb-engine.js';
@@ -133,8 +133,19 @@ const holdingLock = async <T>(store: LocalFolderStore, what: string, work: () =>
 };
 
 /** `clv recover`: finishes or undoes a publish a crash interrupted, removes dead staging. Exit 1 when something is left. */
+/**
+ * The output folder `clv recover` and `clv rollback` work on must exist: a mistyped --output used to
+ * be created (with its `_lock/`) and reported as "nothing to recover", exit 0.
+ * @throws ConfigurationError when it is not a folder.
+ */
+const requireOutputFolder = async (output: string): Promise<void> => {
+  const info = await stat(output).catch(() => null);
+  if (info === null || !info.isDirectory()) throw new ConfigurationError(`--output ${output}: no such folder (the output folder of a \`clv run\`)`);
+};
+
 const recover = async (flags: PublishFlags, io: Io): Promise<number> => {
   const f = resolvePublishFlags(flags);
+  await requireOutputFolder(f.output);
   const store = new LocalFolderStore(f.output, f.keepPreviousDays === undefined ? {} : { keepPreviousDays: f.keepPreviousDays });
   const report = await holdingLock(store, 'recover', () => store.recover());
   for (const action of report.actions) io.out(`recovered: ${action}`);
@@ -148,6 +159,7 @@ const rollback = async (flags: PublishFlags, io: Io): Promise<number> => {
   const f = resolvePublishFlags(flags);
   if (f.runDate === undefined) throw new ConfigurationError('--run-date is required (the night to roll back, YYYY-MM-DD)');
   const runDate = f.runDate;
+  await requireOutputFolder(f.output);
   const store = new LocalFolderStore(f.output, f.keepPreviousDays === undefined ? {} : { keepPreviousDays: f.keepPreviousDays });
   const outcome = await holdingLock(store, 'rollback', async () => {
     const report = await store.recover();
