@@ -231,7 +231,11 @@ describeWith('chromium', 'the report in headless Chromium', () => {
       const { page } = await visit(firstRun.file);
 
       expect(await text(page, 'changes-note')).toMatch(/^First run: there is no previous run to compare with\./);
-      expect(await page.getByTestId('warning').count()).toBe(0);
+      // no comparison warning; the channel diagnostics need no previous run (the sample's paid_social audience mismatch)
+      expect(await page.locator('[data-testid="warning"]').evaluateAll((items) => items.map((i) => i.getAttribute('data-metric')))).toEqual(
+        firstRun.summary.changes.warnings.map((w) => w.metric),
+      );
+      expect(firstRun.summary.changes.warnings.every((w) => w.metric.startsWith('acquisition['))).toBe(true);
       await page.screenshot({ path: join(ARTIFACTS, 'report-sample.png'), fullPage: true });
       await page.context().close();
     });

@@ -103,11 +103,12 @@ describe('the value of an acquired customer', () => {
 
 describe('channel diagnostics', () => {
   /**
-   * Three channels of 10 customers each, all acquired 2025-01 (5 months old as of 2025-06-15):
+   * Three channels of 10 customers each, all acquired 2025-01 (5 months old as of 2025-06-15), every
+   * repeat in the month after acquisition (within 3 months):
    * - "steady": first order 50, 5 of 10 come back (2 orders each, 100 revenue);
    * - "gap": first order 80 (above 50 x 1.1), 1 of 10 comes back: a conversion gap;
    * - "mismatch": first order 20, 1 of 10 comes back: low average order value and low repeat rate.
-   * Overall repeat rate 7/30; overall first-order value 50; overall AOV = revenue / orders.
+   * Overall 3-month repeat rate 7/30; overall first-order value 50; overall AOV = revenue / orders.
    */
   const channel = (name: string, first: number, repeaters: number) =>
     Array.from({ length: 10 }, (_, i) => ({ channel: name, cohort: '2025-01', frequency: i < repeaters ? 1 : 0, totalRevenue: i < repeaters ? 2 * first : first, predictedClv: 0, clv: 0 }));
@@ -117,8 +118,12 @@ describe('channel diagnostics', () => {
     const months = ['steady', 'gap', 'mismatch'].map((name) => {
       const rows = specs.filter((c) => c.channel === name);
       const first = rows[0]!.totalRevenue / (rows[0]!.frequency + 1);
-      return { channel: name, cohort: '2025-01', ageMonth: 0, revenue: rows.reduce((s, c) => s + c.totalRevenue, 0), firstRepeats: 0, firstDayRevenue: first * rows.length };
-    });
+      const repeaters = rows.filter((c) => c.frequency > 0).length;
+      return [
+        { channel: name, cohort: '2025-01', ageMonth: 0, revenue: first * rows.length, firstRepeats: 0, firstDayRevenue: first * rows.length },
+        { channel: name, cohort: '2025-01', ageMonth: 1, revenue: first * repeaters, firstRepeats: repeaters, firstDayRevenue: 0 },
+      ];
+    }).flat();
     return {
       table,
       scores,
@@ -136,11 +141,19 @@ describe('channel diagnostics', () => {
     const { warnings } = acquisitionEconomics(input());
 
     expect(warnings.map((w) => [w.code, w.metric])).toEqual([
-      ['conversion_gap', 'acquisition[gap].repeat_rate'],
+      ['conversion_gap', 'acquisition[gap].repeat_rate_3m'],
       ['audience_mismatch', 'acquisition[mismatch].average_order_value'],
     ]);
-    expect(warnings[0]?.message).toBe('gap: conversion gap: its customers spend more on their first order (80.00 against 50.00 overall) but fewer come back (10.0% against 23.3%)');
+    expect(warnings[0]?.message).toBe(
+      'gap: conversion gap: its customers spend more on their first order (80.00 against 50.00 overall) but fewer come back within 3 months (10.0% against 23.3%, cohorts at least 3 months old)',
+    );
     expect(warnings[1]?.message).toMatch(/^mismatch: audience mismatch: its customers order less \(average order 20\.00 against /);
+  });
+
+  it('judges no channel too young for a 3-month repeat rate, however few of its customers came back yet', () => {
+    // the same customers as of 2025-03-15: the 2025-01 cohort is 2 months old, younger than 3
+    const { warnings } = acquisitionEconomics({ ...input(), asOfDay: dayOf('2025-03-15') });
+    expect(warnings.filter((w) => w.code === 'conversion_gap' || w.code === 'audience_mismatch')).toEqual([]);
   });
 
   it('says nothing about channels smaller than the configured minimum', () => {

@@ -402,71 +402,82 @@ const spendWarnings = (input: AcquisitionInput, byChannel: ReadonlyMap<string, T
   return warnings;
 };
 
+/** The age, in calendar months, at which the conversion gap and the audience mismatch compare repeat rates (`repeat_rate_3m`). */
+export const DIAGNOSTIC_REPEAT_AGE = FIXED_AGES[0];
+
 /**
  * "Conversion gap", "audience mismatch" and "trend shift", each judged on tonight's channels against
- * the configured thresholds (channels under `minCustomers` are left out):
+ * the configured thresholds:
  * - conversion gap: first-order value above the overall by more than `firstOrderValueAbove` while the
- *   repeat rate is below the overall by more than `repeatRateBelow` (relative);
- * - audience mismatch: average order value and repeat rate both below the overall by the thresholds;
+ *   repeat rate within the first 3 months (`repeat_rate_3m`) is below the overall's by more than
+ *   `repeatRateBelow` (relative);
+ * - audience mismatch: average order value and that repeat rate both below the overall by the thresholds;
  * - trend shift: the channel's last `recentCohorts` cohorts at least `ageMonths` old against its
  *   earlier ones, on the repeat rate and the realised value within `ageMonths` months: lower by more
  *   than `drop` (relative) on either.
+ * The repeat rates are at a fixed age, over the cohorts at least 3 months old on both sides, because
+ * a repeat rate to date grows with age: a young channel would be flagged for being young. A channel
+ * with fewer than `minCustomers` customers in such cohorts (one too young to tell) raises neither.
  */
 const channelDiagnostics = (byChannel: ReadonlyMap<string, Tally[]>, input: AcquisitionInput): Warning[] => {
   const { settings } = input;
-  const total = { customers: 0, repeaters: 0, orders: 0, revenue: new CompensatedSum(), first: new CompensatedSum() };
+  const age = DIAGNOSTIC_REPEAT_AGE;
+  const total = { customers: 0, orders: 0, revenue: new CompensatedSum(), first: new CompensatedSum() };
   const channels = [...byChannel.entries()].map(([channel, list]) => {
-    const c = { channel, list, customers: 0, repeaters: 0, orders: 0, revenue: 0, first: 0 };
+    const c = { channel, list, customers: 0, orders: 0, revenue: 0, first: 0, atAge: atAge(list, age) };
     for (const t of list) {
       c.customers += t.customers;
-      c.repeaters += t.repeaters;
       c.orders += t.orders;
       c.revenue += t.revenue.value;
       c.first += t.firstDayRevenue.value;
     }
     total.customers += c.customers;
-    total.repeaters += c.repeaters;
     total.orders += c.orders;
     total.revenue.add(c.revenue);
     total.first.add(c.first);
     return c;
   });
   if (total.customers === 0) return [];
+  const overallAtAge = atAge([...byChannel.values()].flat(), age);
   const overall = {
     firstOrderValue: total.first.value / total.customers,
-    repeatRate: total.repeaters / total.customers,
+    repeatRate: overallAtAge.customers === 0 ? null : Math.min(1, overallAtAge.repeaters / overallAtAge.customers),
     aov: ratioOrNull(total.revenue.value, total.orders) ?? 0,
   };
   const warnings: Warning[] = [];
   for (const c of channels.sort((a, b) => byName(a.channel, b.channel))) {
     if (c.customers < settings.minCustomers) continue;
     const firstOrderValue = c.first / c.customers;
-    const repeatRate = c.repeaters / c.customers;
     const aov = ratioOrNull(c.revenue, c.orders) ?? 0;
-    const lowRepeat = (below: number): boolean => repeatRate < overall.repeatRate * (1 - below);
-    if (firstOrderValue > overall.firstOrderValue * (1 + settings.conversionGap.firstOrderValueAbove) && lowRepeat(settings.conversionGap.repeatRateBelow)) {
-      warnings.push({
-        code: 'conversion_gap',
-        message: `${c.channel}: conversion gap: its customers spend more on their first order (${fmt(firstOrderValue)} against ${fmt(overall.firstOrderValue)} overall) but fewer come back (${pct(repeatRate)} against ${pct(overall.repeatRate)})`,
-        metric: `acquisition[${c.channel}].repeat_rate`,
-        previous: overall.repeatRate,
-        current: repeatRate,
-        threshold: settings.conversionGap.repeatRateBelow,
-      });
-    }
-    if (aov < overall.aov * (1 - settings.audienceMismatch.averageOrderValueBelow) && lowRepeat(settings.audienceMismatch.repeatRateBelow)) {
-      warnings.push({
-        code: 'audience_mismatch',
-        message: `${c.channel}: audience mismatch: its customers order less (average order ${fmt(aov)} against ${fmt(overall.aov)} overall) and come back less (${pct(repeatRate)} against ${pct(overall.repeatRate)})`,
-        metric: `acquisition[${c.channel}].average_order_value`,
-        previous: overall.aov,
-        current: aov,
-        threshold: settings.audienceMismatch.averageOrderValueBelow,
-      });
+    const repeatRate = c.atAge.customers < settings.minCustomers ? null : Math.min(1, c.atAge.repeaters / c.atAge.customers);
+    if (repeatRate !== null && overall.repeatRate !== null) {
+      const overallRepeat = overall.repeatRate;
+      const lowRepeat = (below: number): boolean => repeatRate < overallRepeat * (1 - below);
+      const repeatWords = `within ${age} months (${pct(repeatRate)} against ${pct(overallRepeat)}, cohorts at least ${age} months old)`;
+      if (firstOrderValue > overall.firstOrderValue * (1 + settings.conversionGap.firstOrderValueAbove) && lowRepeat(settings.conversionGap.repeatRateBelow)) {
+        warnings.push({
+          code: 'conversion_gap',
+          message: `${c.channel}: conversion gap: its customers spend more on their first order (${fmt(firstOrderValue)} against ${fmt(overall.firstOrderValue)} overall) but fewer come back ${repeatWords}`,
+          metric: `acquisition[${c.channel}].repeat_rate_${age}m`,
+          previous: overallRepeat,
+          current: repeatRate,
+          threshold: settings.conversionGap.repeatRateBelow,
+        });
+      }
+      if (aov < overall.aov * (1 - settings.audienceMismatch.averageOrderValueBelow) && lowRepeat(settings.audienceMismatch.repeatRateBelow)) {
+        warnings.push({
+          code: 'audience_mismatch',
+          message: `${c.channel}: audience mismatch: its customers order less (average order ${fmt(aov)} against ${fmt(overall.aov)} overall) and come back less ${repeatWords}`,
+          metric: `acquisition[${c.channel}].average_order_value`,
+          previous: overall.aov,
+          current: aov,
+          threshold: settings.audienceMismatch.averageOrderValueBelow,
+        });
+      }
     }
     const sides = recentVersusEarlier(c.list, settings);
     if (sides !== null) {
-      const age = settings.trendShift.ageMonths;
+      const trendAge = settings.trendShift.ageMonths;
       const recentRepeat = sides.r.repeaters / sides.r.customers;
       const earlierRepeat = sides.e.repeaters / sides.e.customers;
       const recentValue = sides.r.revenue / sides.r.customers;
@@ -477,8 +488,8 @@ const channelDiagnostics = (byChannel: ReadonlyMap<string, Tally[]>, input: Acqu
           code: 'trend_shift',
           message:
             `${c.channel}: trend shift: its last ${sides.recent.length} cohorts (${sides.recent[0]?.cohort} to ${sides.recent[sides.recent.length - 1]?.cohort}) are worth ${fmt(recentValue)} per customer ` +
-            `in their first ${age} months against ${fmt(earlierValue)} for its earlier cohorts, and ${pct(recentRepeat)} came back within ${age} months against ${pct(earlierRepeat)}`,
-          metric: `acquisition[${c.channel}].value_${age}m`,
+            `in their first ${trendAge} months against ${fmt(earlierValue)} for its earlier cohorts, and ${pct(recentRepeat)} came back within ${trendAge} months against ${pct(earlierRepeat)}`,
+          metric: `acquisition[${c.channel}].value_${trendAge}m`,
           previous: earlierValue,
           current: recentValue,
           threshold: settings.trendShift.drop,

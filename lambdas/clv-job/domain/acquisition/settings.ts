@@ -11,9 +11,9 @@ export interface AcquisitionSettings {
     /** Warn when the recent cohorts' repeat rate or value is lower than the earlier ones' by more than this, relative. @default 0.2 */
     readonly drop: number;
   };
-  /** "Conversion gap": first-order value above the overall by more than `firstOrderValueAbove`, repeat rate below by more than `repeatRateBelow` (relative). @default 0.1, 0.1 */
+  /** "Conversion gap": first-order value above the overall by more than `firstOrderValueAbove`, 3-month repeat rate (`repeat_rate_3m`) below by more than `repeatRateBelow` (relative). @default 0.1, 0.1 */
   readonly conversionGap: { readonly firstOrderValueAbove: number; readonly repeatRateBelow: number };
-  /** "Audience mismatch": average order value and repeat rate both below the overall by more than these (relative). @default 0.1, 0.1 */
+  /** "Audience mismatch": average order value and 3-month repeat rate both below the overall by more than these (relative). @default 0.1, 0.1 */
   readonly audienceMismatch: { readonly averageOrderValueBelow: number; readonly repeatRateBelow: number };
   /** Channels (and each side of a trend comparison) with fewer customers raise no diagnostic. @default 30 */
   readonly minCustomers: number;
