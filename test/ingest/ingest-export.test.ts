@@ -111,6 +111,23 @@ describe('ingestExport on arbitrary bytes after a good header', () => {
   });
 });
 
+describe('a header naming a column twice', () => {
+  it.each([
+    ['the same name twice', 'order_id,customer_id,order_date,amount,amount\nA1,C1,2025-03-15,10,20\n', undefined, /has 2 columns named "amount" \(columns 4, 5 of the header\)/],
+    ['two spellings of a mapped name', 'order_id,customer_id,order_date,Amount,AMOUNT \nA1,C1,2025-03-15,10,20\n', undefined, /has 2 columns named "amount" \(columns 4, 5 of the header\)/],
+    ['an order-key column twice', 'store,order_id,customer_id,order_date,amount,store\nS1,A1,C1,2025-03-15,10,S2\n', { orderKey: ['store'] }, /has 2 columns named "store" \(columns 1, 6 of the header\)/],
+  ])('is refused, naming the columns, rather than read from the first of them: %s', async (_, text, config, message) => {
+    // it used to read the first (10) and note the other only as an unused column in the receipt
+    await expect(ingestText(`twice-${text.length}.csv`, text, config)).rejects.toThrow(message);
+    await expect(ingestText(`twice-${text.length}.csv`, text, config)).rejects.toBeInstanceOf(UnreadableExportError);
+  });
+
+  it('reads a header whose one exact match stands beside other spellings', async () => {
+    const { canonical } = await ingestText('exact-beside-loose.csv', 'order_id,customer_id,order_date,amount,Amount\nA1,C1,2025-03-15,10,20\n');
+    expect((await rowsOf(canonical)).map((r) => r.amount)).toEqual(['10.000000']);
+  });
+});
+
 describe('csv.dateFormat with a zone', () => {
   /*
    * strptime with %z gives an instant; its day was the day in the session's zone, by default the

@@ -35,6 +35,7 @@ const CONFIGURED: { name: string; text: string; config: IngestRequest['config'] 
     text: 'order_id,customer_id,order_date,amount\nZ1,C1,2025-03-15T23:30:00-0500,10\nZ2,C2,2025-03-16T00:30:00+0500,10\n',
     config: { csv: { dateFormat: '%Y-%m-%dT%H:%M:%S%z' } },
   },
+  { name: 'two-amount-columns.csv', text: 'order_id,customer_id,order_date,amount,Amount\nA1,C1,2025-03-15,10,20\n', config: { columns: { amount: 'AMOUNT' } } },
 ];
 
 const outputOf = async (source: string, sourceName: string, config: IngestRequest['config'], out: string): Promise<string> => {

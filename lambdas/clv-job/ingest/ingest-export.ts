@@ -380,6 +380,19 @@ const frameExport = async (request: IngestRequest, config: IngestConfig, work: s
     positions[column] = at;
     mapping[column] = at === null ? null : names[at]!;
   }
+  // two header columns answering to one wanted name (`amount,amount`, `Amount,AMOUNT`): taking the first
+  // would silently read one of two different figures, so the export is refused, naming them
+  for (const wanted of [...ORDER_COLUMNS.map((c) => config.columns[c]), ...config.orderKey]) {
+    const exact = names.flatMap((h, i) => (h === wanted ? [i] : []));
+    const loose = names.flatMap((h, i) => (h.trim().toLowerCase() === wanted.toLowerCase() ? [i] : []));
+    const clash = exact.length > 1 ? exact : exact.length === 0 && loose.length > 1 ? loose : [];
+    if (clash.length > 0) {
+      throw new UnreadableExportError(
+        sourceName,
+        `has ${clash.length} columns named "${wanted}" (columns ${clash.map((i) => i + 1).join(', ')} of the header): which one to read is not clear; rename or remove the others`,
+      );
+    }
+  }
   const missing = missingRequiredColumns(names, config.columns);
   if (missing.length > 0) {
     const mapped = Object.values(mapping).filter((h): h is string => h !== null);
