@@ -311,8 +311,13 @@ const LONG_SERIES = 50_000_000;
  * (checked against closed forms and 40-digit references in the tests). Cost: a few dozen terms in
  * typical cases; O(a + b) terms for large parameters; O(log 1/(1 − z)) Taylor steps in step 3
  * (more, in proportion to |c − a − b|, when that is large).
+ *
+ * `oneMinusZ`, optional: 1 − z as the caller knows it. A double z within δ of 1 carries 1 − z only
+ * to ~1e−16/δ relative, and step 1's factor (1 − z)^(c−a−b) turns that into an error of
+ * |c − a − b| 1e−16/δ in ln F (1e−7 at c − a − b = −240, δ = 3e−8); when the argument is a quotient
+ * like (β − α)/(β + t), its complement (α + t)/(β + t) is exact to an ulp. Used for z > 1/2 only.
  */
-export const log2F1 = (a: number, b: number, c: number, z: number): number => log2F1Core(a, b, c, z, null);
+export const log2F1 = (a: number, b: number, c: number, z: number, oneMinusZ?: number): number => log2F1Core(a, b, c, z, null, oneMinusZ);
 
 /**
  * ln 2F1(a, b; c; z), as {@link log2F1}, and its partial derivatives: `partials` gets
@@ -330,15 +335,15 @@ export const log2F1 = (a: number, b: number, c: number, z: number): number => lo
  * parameter derivatives are central differences of log2F1 (step 1e−6 relative, ~1e−8 accurate).
  * Cost: about 1.5 times that of log2F1.
  */
-export const log2F1WithPartials = (a: number, b: number, c: number, z: number, partials: Float64Array): number => {
+export const log2F1WithPartials = (a: number, b: number, c: number, z: number, partials: Float64Array, oneMinusZ?: number): number => {
   if (!(a > 0 && b > 0 && c > 0 && z >= 0 && z < 1) || !Number.isFinite(a) || !Number.isFinite(b) || !Number.isFinite(c)) {
     partials.fill(Number.NaN, 0, 4);
     return Number.NaN;
   }
-  return log2F1Core(a, b, c, z, partials);
+  return log2F1Core(a, b, c, z, partials, oneMinusZ);
 };
 
-const log2F1Core = (a: number, b: number, c: number, z: number, partials: Float64Array | null): number => {
+const log2F1Core = (a: number, b: number, c: number, z: number, partials: Float64Array | null, oneMinusZ?: number): number => {
   if (!(a >= 0 && b >= 0 && c > 0 && z >= 0 && z < 1) || !Number.isFinite(a) || !Number.isFinite(b) || !Number.isFinite(c)) return Number.NaN;
   if (z === 0 || a === 0 || b === 0) {
     if (partials !== null) {
@@ -353,14 +358,16 @@ const log2F1Core = (a: number, b: number, c: number, z: number, partials: Float6
   if (m < 0 && (partials === null || (c > a && c > b))) {
     const euler = gaussSeries(c - a, c - b, c, z, budget, partials);
     if (euler.converged && euler.condition < 1e3) {
-      const log1mz = Math.log1p(-z);
+      // z near 1 has lost the digits of 1 − z (z = 1 − 3e−8 keeps ~8): a caller's own 1 − z keeps them
+      const complement = oneMinusZ !== undefined && z > 0.5;
+      const log1mz = complement ? Math.log(oneMinusZ) : Math.log1p(-z);
       if (partials !== null) {
         const ga = partials[0]!;
         const gb = partials[1]!;
         partials[0] = -log1mz - ga;
         partials[1] = -log1mz - gb;
         partials[2] = log1mz + ga + gb + partials[2]!;
-        partials[3] = -m / (1 - z) + euler.logDerivative;
+        partials[3] = -m / (complement ? oneMinusZ : 1 - z) + euler.logDerivative;
       }
       return m * log1mz + euler.logValue;
     }

@@ -15,7 +15,7 @@
  * structurally invalid input throws a RangeError.
  */
 import { minimiseBfgs, type ObjectiveWithGradient } from '../math/optimise.js';
-import { digamma, lgamma, log2F1, log2F1WithPartials, logSumExp } from '../math/special.js';
+import { digamma, lgamma, log1pExp, log2F1, log2F1WithPartials, logSumExp } from '../math/special.js';
 import { CompensatedSum } from '../math/sum.js';
 import {
   DistinctPairs,
@@ -59,12 +59,58 @@ export const PARETO_NBD_MIN_REPEAT_BUYERS = 5;
  *
  * Both are ∫_t^∞ (α+u)^−(r+x) (β+u)^−(s+1) du · (r+s+x); picking the branch by the sign of α − β keeps
  * the argument in [0, 1) with every series term positive, and {@link log2F1} works in log space, so
- * large x and T neither overflow nor underflow.
+ * large x and T neither overflow nor underflow. 1 − z, (β+t)/(α+t) or (α+t)/(β+t), goes with z: where
+ * one of α + t, β + t is thousands of times the other, z rounded to an ulp of 1 no longer carries it.
  */
-const logA = (r: number, alpha: number, s: number, beta: number, x: number, t: number): number => {
+const logA = (r: number, alpha: number, s: number, beta: number, x: number, t: number): number =>
+  logHypergeometricPart(r, alpha, s, beta, x, t) - (r + s + x) * Math.log(Math.max(alpha, beta) + t);
+
+/** ln A(t) + (r+s+x) ln(max(α, β) + t): the 2F1 of {@link logA} alone. */
+const logHypergeometricPart = (r: number, alpha: number, s: number, beta: number, x: number, t: number): number => {
   const a = r + s + x;
-  if (alpha >= beta) return log2F1(a, s + 1, a + 1, (alpha - beta) / (alpha + t)) - a * Math.log(alpha + t);
-  return log2F1(a, r + x, a + 1, (beta - alpha) / (beta + t)) - a * Math.log(beta + t);
+  if (alpha >= beta) return log2F1(a, s + 1, a + 1, (alpha - beta) / (alpha + t), (beta + t) / (alpha + t));
+  return log2F1(a, r + x, a + 1, (beta - alpha) / (beta + t), (alpha + t) / (beta + t));
+};
+
+/**
+ * ln((small + T)/(big + T)), small and big the lesser and greater of α and β: log1p of
+ * −(big − small)/(big + T) where that is small, the log of the quotient otherwise; a few ulps either way.
+ */
+const logTenureShare = (alpha: number, beta: number, T: number): number => {
+  const big = Math.max(alpha, beta);
+  const gap = (big - Math.min(alpha, beta)) / (big + T);
+  return gap < 0.5 ? Math.log1p(-gap) : Math.log((Math.min(alpha, beta) + T) / (big + T));
+};
+
+/**
+ * ln P(alive | x, tx, T) for tx < T (the note's eq. 18) from F(t) = e^(logHypergeometricPart):
+ *
+ *   ln P = −softplus(d),  d = died − alive = ln s − ln(r+s+x) + e ln((small+T)/(big+T))
+ *                                            + ln(F(tx) ((big+tx)/(big+T))^−(r+s+x) − F(T)),
+ *
+ * with e = r + x when α < β (big = β), s otherwise. That is eq. (22)'s two terms divided by the
+ * alive one before taking logs: alive and died are each ~(r+s+x) ln(big + T), 1e9 with parameters
+ * near 1e8, and their difference taken from them carried an error of ~1e−7; here every term is of
+ * the size of the result. ln((big+tx)/(big+T)) is log1p((tx − T)/(big + T)); `logShare` is
+ * {@link logTenureShare}(α, β, T), which callers may tabulate per T.
+ */
+const logAliveOfParts = (
+  r: number,
+  alpha: number,
+  s: number,
+  beta: number,
+  x: number,
+  tx: number,
+  T: number,
+  logFTx: number,
+  logFT: number,
+  logShare: number,
+): number => {
+  const a = r + s + x;
+  const big = Math.max(alpha, beta);
+  const first = logFTx - a * Math.log1p((tx - T) / (big + T));
+  const d = Math.log(s) - Math.log(a) + (alpha < beta ? r + x : s) * logShare + logDiffExp(first, Math.min(logFT, first));
+  return -log1pExp(d);
 };
 
 /** ln(e^a − e^b) for a ≥ b, −Infinity when they are equal. */
@@ -203,7 +249,7 @@ const logAWithGradient = (r: number, alpha: number, s: number, beta: number, x: 
   if (alpha >= beta) {
     const v = alpha + t;
     const lv = Math.log(v);
-    const value = log2F1WithPartials(a, s + 1, a + 1, (alpha - beta) / v, partials) - a * lv;
+    const value = log2F1WithPartials(a, s + 1, a + 1, (alpha - beta) / v, partials, (beta + t) / v) - a * lv;
     const [fa, fb, fc, fz] = partials as unknown as [number, number, number, number];
     out[at] = fa + fc - lv;
     out[at + 1] = (fz * (beta + t)) / (v * v) - a / v;
@@ -213,7 +259,7 @@ const logAWithGradient = (r: number, alpha: number, s: number, beta: number, x: 
   }
   const v = beta + t;
   const lv = Math.log(v);
-  const value = log2F1WithPartials(a, r + x, a + 1, (beta - alpha) / v, partials) - a * lv;
+  const value = log2F1WithPartials(a, r + x, a + 1, (beta - alpha) / v, partials, (alpha + t) / v) - a * lv;
   const [fa, fb, fc, fz] = partials as unknown as [number, number, number, number];
   out[at] = fa + fb + fc - lv;
   out[at + 1] = -fz / v;
@@ -474,7 +520,7 @@ const checkTime = (t: number): void => {
 
 /**
  * A function (x, tx, T) → ln P(alive | x, tx, T) = alive − logSumExp(alive, died) (the note's
- * eq. 18 in the terms of eq. 22) that caches ln A per distinct (x, t), so scoring many customers
+ * eq. 18 in the terms of eq. 22, as {@link logAliveOfParts}) that caches the 2F1 of ln A per distinct (x, t), so scoring many customers
  * costs a hypergeometric function per distinct recency and tenure, not per customer.
  * Unchecked: the caller validated parameters and customers.
  */
@@ -482,7 +528,7 @@ export const makeLogProbabilityAlive = (params: ParetoNbdParams): ((x: number, t
   const { r, alpha, s, beta } = params;
   const pairs = new DistinctPairs();
   let cache = new Float64Array(256);
-  const cachedLogA = (x: number, t: number): number => {
+  const cachedLogF = (x: number, t: number): number => {
     const before = pairs.size;
     const id = pairs.indexOf(x, t);
     if (id === before) {
@@ -491,41 +537,30 @@ export const makeLogProbabilityAlive = (params: ParetoNbdParams): ((x: number, t
         grown.set(cache);
         cache = grown;
       }
-      cache[id] = logA(r, alpha, s, beta, x, t);
+      cache[id] = logHypergeometricPart(r, alpha, s, beta, x, t);
     }
     return cache[id]!;
   };
   return (x, tx, T) => {
     if (tx >= T) return 0;
-    const alive = alivePart(r, alpha, s, beta, x, T);
-    const died = diedPart(s, r, x, cachedLogA(x, tx), cachedLogA(x, T));
-    return Math.min(0, alive - logSumExp(alive, died));
+    return logAliveOfParts(r, alpha, s, beta, x, tx, T, cachedLogF(x, tx), cachedLogF(x, T), logTenureShare(alpha, beta, T));
   };
 };
 
 /**
  * ln P(alive | x, tx, T) of every tuple of `index` into `out` (length index.x.length): the same
- * numbers, bit for bit, as {@link makeLogProbabilityAlive}'s, with ln A(x, t) taken once per
- * distinct (x, t) and the logarithms ln(α + t), ln(β + t), ln s and ln(r + s + x) once per distinct
- * value. Unchecked: for validated parameters and tuples (in model units).
+ * numbers, bit for bit, as {@link makeLogProbabilityAlive}'s, with the 2F1 of ln A(x, t) taken once per
+ * distinct (x, t) and ln((min(α, β) + T)/(max(α, β) + T)) once per distinct time. Unchecked: for
+ * validated parameters and tuples (in model units).
  */
 export const logProbabilityAliveOn = (params: ParetoNbdParams, index: TupleIndex, out: Float64Array): void => {
   const { r, alpha, s, beta } = params;
-  const logS = Math.log(s);
-  const logRsx = index.xs.map((x) => Math.log(r + s + x));
-  const logAlphaT = index.times.map((t) => Math.log(alpha + t));
-  const logBetaT = index.times.map((t) => Math.log(beta + t));
+  const logShareOf = index.times.map((t) => logTenureShare(alpha, beta, t));
   const { pairX, pairT } = index;
-  const logAOf = pairX.map((x, p) => logA(r, alpha, s, beta, x, pairT[p]!));
-  const { x, tx, T, xOf, TOf, pairOfTx, pairOfT } = index;
+  const logFOf = pairX.map((x, p) => logHypergeometricPart(r, alpha, s, beta, x, pairT[p]!));
+  const { x, tx, T, TOf, pairOfTx, pairOfT } = index;
   for (let j = 0; j < x.length; j++) {
-    if (tx[j]! >= T[j]!) {
-      out[j] = 0;
-      continue;
-    }
-    const alive = alivePartOfLogs(r, s, x[j]!, logAlphaT[TOf[j]!]!, logBetaT[TOf[j]!]!);
-    const died = diedPartOfLogs(logS, logRsx[xOf[j]!]!, logAOf[pairOfTx[j]!]!, logAOf[pairOfT[j]!]!);
-    out[j] = Math.min(0, alive - logSumExp(alive, died));
+    out[j] = tx[j]! >= T[j]! ? 0 : logAliveOfParts(r, alpha, s, beta, x[j]!, tx[j]!, T[j]!, logFOf[pairOfTx[j]!]!, logFOf[pairOfT[j]!]!, logShareOf[TOf[j]!]!);
   }
 };
 
