@@ -271,7 +271,7 @@ export const runPipeline = async (deps: PipelineDeps, config: RunConfig): Promis
             actions: config.segments.actions,
           }),
           query.customers,
-          scored.scores,
+          scored,
         )),
       ],
       (f) => `${f.length} files, ${(f.reduce((s, x) => s + x.bytes, 0) / 1e6).toFixed(1)} MB`,
