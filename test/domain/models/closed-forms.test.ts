@@ -90,13 +90,6 @@ const KNOWN_GAPS: readonly KnownGap[] = [
     reason:
       'P(alive) with r + x (alpha < beta) or s (alpha >= beta) above 1e6, which multiplies the rounding of ln((min(alpha, beta) + T)/(max(alpha, beta) + T)), or with the hypergeometric argument within 1e-6 of 1 and a slowly converging series (decay exponent r + x - 1 or s below 10), which log2F1 continues along the differential equation: measured up to 4.4e-9 over 400 draws',
   },
-  {
-    names: ['pnbd_p_purchases'],
-    where: () => true,
-    bound: Number.POSITIVE_INFINITY,
-    reason:
-      'eq. (21)\'s bracket B1 - sum B2 is a difference of positive terms that cancels where P(X(t) = n) is small next to NB(n; t) (beta/(beta+t))^s, or s or r is large: errors up to 100% for probabilities below 1e-60, 1e-7 relative at P = 0.05 with s = 6.6e7; the integral of eq. (20) computed directly would not cancel',
-  },
 ];
 const boundOf = (point: Point): { bound: number; gap: KnownGap | null } => {
   const gap = KNOWN_GAPS.find((g) => g.names.includes(point.name) && g.where(point.args)) ?? null;

@@ -15,7 +15,7 @@
  * structurally invalid input throws a RangeError.
  */
 import { minimiseBfgs, type ObjectiveWithGradient } from '../math/optimise.js';
-import { digamma, lgamma, log1pExp, log2F1, log2F1WithPartials, logSumExp } from '../math/special.js';
+import { digamma, lgamma, lgammaDifference, log1pExp, log2F1, log2F1WithPartials, logSumExp } from '../math/special.js';
 import { CompensatedSum } from '../math/sum.js';
 import {
   DistinctPairs,
@@ -611,15 +611,17 @@ export const expectedPurchasesNewCustomer = (params: ParetoNbdParams, t: number)
 };
 
 /**
- * P(X(t) = n) for a new customer (the note's eq. 21):
+ * P(X(t) = n) for a new customer, from the note's eq. (20) (Fader & Hardie, "Deriving an Expression
+ * for P(X(t) = x) Under the Pareto/NBD Model", 2006):
  *
- *   NB(n; t) (β/(β+t))^s
- *   + α^r β^s · B(r+n, s+1)/B(r, s) · [B1 − Σ_{j=0}^{n} (r+s)_j t^j/j! · B2_j],
+ *   P(X(t) = n) = NB(n; t) (β/(β+t))^s + ∫_0^t NB(n; u) s β^s (β+u)^−(s+1) du,
+ *   NB(n; u) = Γ(r+n)/(Γ(r) n!) (α/(α+u))^r (u/(α+u))^n,
  *
- * α ≥ β: B1 = 2F1(r+s, s+1; r+s+n+1; (α−β)/α) / α^(r+s), B2_j = 2F1(r+s+j, s+1; r+s+n+1; (α−β)/(α+t)) / (α+t)^(r+s+j);
- * α < β: the same with r+n for s+1 and β for α. Evaluated in log space; the bracket is a difference
- * of positive terms, so its relative accuracy falls where it is tiny next to the first term, which
- * then dominates.
+ * alive through (0, t] plus dropped out at u. The integral is computed as it stands, not through
+ * eq. (21)'s closed form, whose bracket B1 − Σ B2 is a difference of positive terms that cancelled
+ * entirely for small probabilities or large r, s (see {@link logDroppedOutIntegral}). Every power is
+ * taken relative to 1 (r ln(α/(α+t)) as −r log1p(t/α), Γ(r+n)/Γ(r) by {@link lgammaDifference}),
+ * so parameters near 1e8 lose no digits to logarithms of size 1e9.
  */
 export const probabilityOfPurchases = (params: ParetoNbdParams, t: number, n: number): number => {
   checkParetoNbdParams(params);
@@ -627,25 +629,94 @@ export const probabilityOfPurchases = (params: ParetoNbdParams, t: number, n: nu
   if (!(Number.isInteger(n) && n >= 0)) throw new RangeError(`n must be a whole number >= 0, got ${n}`);
   const { r, alpha, s, beta } = params;
   if (t === 0) return n === 0 ? 1 : 0;
-  const logNb = lgamma(r + n) - lgamma(r) - lgamma(n + 1) + r * Math.log(alpha / (alpha + t)) + (n === 0 ? 0 : n * Math.log(t / (alpha + t)));
-  const first = logNb + s * Math.log(beta / (beta + t));
-  const ge = alpha >= beta;
-  const big = ge ? alpha : beta;
-  const b = ge ? s + 1 : r + n;
-  const c = r + s + n + 1;
-  const logB1 = log2F1(r + s, b, c, Math.abs(alpha - beta) / big) - (r + s) * Math.log(big);
-  const terms: number[] = [];
-  let logPoch = 0;
-  for (let j = 0; j <= n; j++) {
-    if (j > 0) logPoch += Math.log(r + s + j - 1) + Math.log(t) - Math.log(j);
-    terms.push(logPoch + log2F1(r + s + j, b, c, Math.abs(alpha - beta) / (big + t)) - (r + s + j) * Math.log(big + t));
+  const logG = lgammaDifference(r, n) - lgamma(n + 1);
+  const alive = logG - r * Math.log1p(t / alpha) - (n === 0 ? 0 : n * Math.log1p(alpha / t)) - s * Math.log1p(t / beta);
+  return Math.min(1, Math.exp(alive) + Math.exp(logDroppedOutIntegral(r, alpha, s, beta, t, n, logG)));
+};
+
+/** Relative change of the trapezoidal sum when the step is halved, below which it has converged. */
+const TRAPEZOID_AGREEMENT = 1e-13;
+/** Nodes are summed while the integrand is above e^−46 ≈ 1e−20 of its peak. */
+const NEGLIGIBLE_LOG = -46;
+
+/**
+ * ln ∫_0^t NB(n; u) s β^s (β+u)^−(s+1) du, `logG` = ln Γ(r+n) − ln Γ(r) − ln n!. With u = t σ(v),
+ * σ the logistic function, the integrand in v is exp ψ(v),
+ *
+ *   ψ(v) = logG + ln(s/β) − n ln α + (n+1) ln u − (r+n) log1p(u/α) − (s+1) log1p(u/β) + ln(1 − σ(v)),
+ *
+ * which decays like e^((n+1)v) as v → −∞ and like e^−v as v → ∞. In w = ln u the part before
+ * ln(1 − σ) is concave (a line minus softplus terms), so dψ/dv = ψ_w (1 − σ) − σ falls through 0
+ * once: ψ is unimodal, its mode v* found by bisection. The trapezoidal rule on ℝ (Trefethen &
+ * Weideman 2014, SIAM Review 56(3)) converges geometrically for such an analytic integrand; it
+ * starts with a step of half the width 1/√(−ψ''(v*)) (at most 1/4) and is halved until the sum
+ * changes by less than 1e−13; the nodes run from v* outwards until ψ is 46 below its peak.
+ */
+const logDroppedOutIntegral = (r: number, alpha: number, s: number, beta: number, t: number, n: number, logG: number): number => {
+  const logT = Math.log(t);
+  const base = logG + Math.log(s / beta) - n * Math.log(alpha) + (n + 1) * logT;
+  /** ψ(v), and in `slope` its derivative dψ/dv, and in `curvature` −d²ψ/dv². */
+  let slope = 0;
+  let curvature = 0;
+  const psi = (v: number): number => {
+    // σ and 1 − σ and their logs without cancellation on either side of v = 0
+    const e = Math.exp(-Math.abs(v));
+    const sigma = v < 0 ? e / (1 + e) : 1 / (1 + e);
+    const rest = v < 0 ? 1 / (1 + e) : e / (1 + e);
+    const logSigma = v < 0 ? v - Math.log1p(e) : -Math.log1p(e);
+    const logRest = v < 0 ? -Math.log1p(e) : -v - Math.log1p(e);
+    const u = t * sigma;
+    const qa = u / (alpha + u);
+    const qb = u / (beta + u);
+    const dw = n + 1 - (r + n) * qa - (s + 1) * qb;
+    const d2w = (r + n) * qa * (1 - qa) + (s + 1) * qb * (1 - qb);
+    slope = dw * rest - sigma;
+    curvature = d2w * rest * rest + sigma;
+    return base + (n + 1) * logSigma - (r + n) * Math.log1p(u / alpha) - (s + 1) * Math.log1p(u / beta) + logRest;
+  };
+  // bracket the mode (dψ/dv → n + 1 as v → −∞, → −1 as v → ∞), then bisect
+  let lo = -1;
+  let hi = 1;
+  for (let width = 1; width < 1e4; width *= 2) {
+    psi(lo);
+    if (slope > 0) break;
+    lo -= width;
   }
-  let logSum = Number.NEGATIVE_INFINITY;
-  for (const v of terms) logSum = logSumExp(logSum, v);
-  const front = r * Math.log(alpha) + s * Math.log(beta) + lgamma(r + n) + lgamma(s + 1) - lgamma(r + s + n + 1) - (lgamma(r) + lgamma(s) - lgamma(r + s));
-  const second = logB1 > logSum ? front + logDiffExp(logB1, logSum) : Number.NEGATIVE_INFINITY;
-  const p = Math.exp(logSumExp(first, second));
-  return Math.min(1, p);
+  for (let width = 1; width < 1e4; width *= 2) {
+    psi(hi);
+    if (slope < 0) break;
+    hi += width;
+  }
+  for (let i = 0; i < 200 && hi - lo > 1e-6 * Math.max(1, Math.abs(lo)); i++) {
+    const mid = 0.5 * (lo + hi);
+    psi(mid);
+    if (slope > 0) lo = mid;
+    else hi = mid;
+  }
+  const mode = 0.5 * (lo + hi);
+  const peak = psi(mode);
+  let step = Math.min(0.25, 0.5 / Math.sqrt(curvature));
+  /** Σ_k e^(ψ(v0 + k step) − peak) over the nodes above the cut, from v0 outwards both ways. */
+  const sweep = (v0: number): number => {
+    let sum = 0;
+    for (const direction of [1, -1]) {
+      for (let k = direction === 1 ? 0 : 1; ; k++) {
+        const relative = psi(v0 + direction * k * step) - peak;
+        if (relative < NEGLIGIBLE_LOG && k > 0) break;
+        sum += Math.exp(relative);
+      }
+    }
+    return sum;
+  };
+  let total = step * sweep(mode);
+  for (let halving = 0; halving < 8; halving++) {
+    const refined = 0.5 * (total + step * sweep(mode + step / 2));
+    step /= 2;
+    const done = Math.abs(refined - total) <= TRAPEZOID_AGREEMENT * refined;
+    total = refined;
+    if (done) break;
+  }
+  return peak + Math.log(total);
 };
 
 /**
