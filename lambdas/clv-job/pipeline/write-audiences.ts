@@ -66,6 +66,16 @@ const copyBytes = (from: Uint8Array, start: number, end: number, to: Uint8Array,
   return at;
 };
 
+/** What the audiences read of the scores (a part of `ScoredCustomers['byPattern']`). */
+export interface AudienceScores {
+  /** Customer i's scoring pattern. */
+  readonly patternOf: Int32Array;
+  /** Distinct patterns. */
+  readonly size: number;
+  /** Per pattern; null when the run has none (a fit not trusted). */
+  readonly columns: Pick<ScoredCustomers['byPattern']['columns'], 'predicted_clv' | 'probability_alive'>;
+}
+
 /**
  * One CSV per audience, `audiences/run_date=D/<scheme>/<segment>.csv`: UTF-8 without a BOM, a
  * header, then one row per member in the audience's order: `customer_id`, `segment`,
@@ -83,11 +93,11 @@ const copyBytes = (from: Uint8Array, start: number, end: number, to: Uint8Array,
  * (~300 MB) to well under a second of CPU.
  */
 export const writeAudiences = async (
-  run: StagedRun,
+  run: Pick<StagedRun, 'open'>,
   runDate: string,
   audiences: readonly Audience[],
-  customers: CustomerTable,
-  scored: Pick<ScoredCustomers, 'byPattern'>,
+  customers: Pick<CustomerTable, 'size' | 'customerId'>,
+  scored: { readonly byPattern: AudienceScores },
 ): Promise<WrittenFile[]> => {
   const written: WrittenFile[] = [];
   const header = utf8.encode(stringify([[...AUDIENCE_COLUMNS]], CSV_OPTIONS));
