@@ -82,6 +82,9 @@ const logTenureShare = (alpha: number, beta: number, T: number): number => {
   return gap < 0.5 ? Math.log1p(-gap) : Math.log((Math.min(alpha, beta) + T) / (big + T));
 };
 
+/** Above this r + s + x, {@link logAliveOfParts} takes ln((big+tx)/(big+T)) by log1p rather than from tabulated logs. */
+const LOG1P_MIN_SHAPE = 1e4;
+
 /**
  * ln P(alive | x, tx, T) for tx < T (the note's eq. 18) from F(t) = e^(logHypergeometricPart):
  *
@@ -91,8 +94,11 @@ const logTenureShare = (alpha: number, beta: number, T: number): number => {
  * with e = r + x when α < β (big = β), s otherwise. That is eq. (22)'s two terms divided by the
  * alive one before taking logs: alive and died are each ~(r+s+x) ln(big + T), 1e9 with parameters
  * near 1e8, and their difference taken from them carried an error of ~1e−7; here every term is of
- * the size of the result. ln((big+tx)/(big+T)) is log1p((tx − T)/(big + T)); `logShare` is
- * {@link logTenureShare}(α, β, T), which callers may tabulate per T.
+ * the size of the result. ln((big+tx)/(big+T)) is log1p((tx − T)/(big + T)) where r + s + x exceeds
+ * {@link LOG1P_MIN_SHAPE}, and the difference of `logBigTx` = ln(big + tx) and `logBigT` = ln(big + T)
+ * below (its error, ~1e−16 ln(big + T), times r + s + x stays under ~1e−10 there); `logShare` is
+ * {@link logTenureShare}(α, β, T) and `logRate` ln s − ln(r+s+x). Callers may tabulate all four per
+ * distinct time or x.
  */
 const logAliveOfParts = (
   r: number,
@@ -105,11 +111,13 @@ const logAliveOfParts = (
   logFTx: number,
   logFT: number,
   logShare: number,
+  logRate: number,
+  logBigTx: number,
+  logBigT: number,
 ): number => {
   const a = r + s + x;
-  const big = Math.max(alpha, beta);
-  const first = logFTx - a * Math.log1p((tx - T) / (big + T));
-  const d = Math.log(s) - Math.log(a) + (alpha < beta ? r + x : s) * logShare + logDiffExp(first, Math.min(logFT, first));
+  const first = logFTx - a * (a > LOG1P_MIN_SHAPE ? Math.log1p((tx - T) / (Math.max(alpha, beta) + T)) : logBigTx - logBigT);
+  const d = logRate + (alpha < beta ? r + x : s) * logShare + logDiffExp(first, Math.min(logFT, first));
   return -log1pExp(d);
 };
 
@@ -543,24 +551,47 @@ export const makeLogProbabilityAlive = (params: ParetoNbdParams): ((x: number, t
   };
   return (x, tx, T) => {
     if (tx >= T) return 0;
-    return logAliveOfParts(r, alpha, s, beta, x, tx, T, cachedLogF(x, tx), cachedLogF(x, T), logTenureShare(alpha, beta, T));
+    const big = Math.max(alpha, beta);
+    return logAliveOfParts(
+      r,
+      alpha,
+      s,
+      beta,
+      x,
+      tx,
+      T,
+      cachedLogF(x, tx),
+      cachedLogF(x, T),
+      logTenureShare(alpha, beta, T),
+      Math.log(s) - Math.log(r + s + x),
+      Math.log(big + tx),
+      Math.log(big + T),
+    );
   };
 };
 
 /**
  * ln P(alive | x, tx, T) of every tuple of `index` into `out` (length index.x.length): the same
  * numbers, bit for bit, as {@link makeLogProbabilityAlive}'s, with the 2F1 of ln A(x, t) taken once per
- * distinct (x, t) and ln((min(α, β) + T)/(max(α, β) + T)) once per distinct time. Unchecked: for
+ * distinct (x, t), ln((min(α, β) + T)/(max(α, β) + T)) and ln(max(α, β) + t) once per distinct time and
+ * ln s − ln(r+s+x) once per distinct x. Unchecked: for
  * validated parameters and tuples (in model units).
  */
 export const logProbabilityAliveOn = (params: ParetoNbdParams, index: TupleIndex, out: Float64Array): void => {
   const { r, alpha, s, beta } = params;
   const logShareOf = index.times.map((t) => logTenureShare(alpha, beta, t));
+  const logRateOf = index.xs.map((x) => Math.log(s) - Math.log(r + s + x));
+  const logBigOf = index.times.map((t) => Math.log(Math.max(alpha, beta) + t));
   const { pairX, pairT } = index;
   const logFOf = pairX.map((x, p) => logHypergeometricPart(r, alpha, s, beta, x, pairT[p]!));
-  const { x, tx, T, TOf, pairOfTx, pairOfT } = index;
+  const { x, tx, T, xOf, txOf, TOf, pairOfTx, pairOfT } = index;
   for (let j = 0; j < x.length; j++) {
-    out[j] = tx[j]! >= T[j]! ? 0 : logAliveOfParts(r, alpha, s, beta, x[j]!, tx[j]!, T[j]!, logFOf[pairOfTx[j]!]!, logFOf[pairOfT[j]!]!, logShareOf[TOf[j]!]!);
+    if (tx[j]! >= T[j]!) {
+      out[j] = 0;
+      continue;
+    }
+    const k = TOf[j]!;
+    out[j] = logAliveOfParts(r, alpha, s, beta, x[j]!, tx[j]!, T[j]!, logFOf[pairOfTx[j]!]!, logFOf[pairOfT[j]!]!, logShareOf[k]!, logRateOf[xOf[j]!]!, logBigOf[txOf[j]!]!, logBigOf[k]!);
   }
 };
 
