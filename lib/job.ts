@@ -188,6 +188,7 @@ export class ClvJob extends Construct {
       lockTtlSeconds: String(timeout.toSeconds()),
       keepPreviousDays: String(keepPreviousDays),
       gateMaxRejectedShare: gateText(gateSettings.maxRejectedShare),
+      gateMinRowsForRejectedShare: gateText(gateSettings.minRowsForRejectedShare),
       gateMinCustomersVsPrevious: gateText(gateSettings.minCustomersVsPrevious),
       gateMinAcceptedOrders: gateText(gateSettings.minAcceptedOrders),
       gateEarliestOrderDate: gateText(gateSettings.earliestOrderDate),

@@ -124,10 +124,12 @@ describe('the Lambda environment', () => {
       [LAMBDA_ENV.gateMinAcceptedOrders]: undefined,
       [LAMBDA_ENV.gateEarliestOrderDate]: '2020-01-01',
       [LAMBDA_ENV.gateMaxDaysSinceLatestOrder]: '3',
+      [LAMBDA_ENV.gateMinRowsForRejectedShare]: '50',
     });
 
     expect(settings.gates).toEqual({
       maxRejectedShare: 0.05,
+      minRowsForRejectedShare: 50,
       minCustomersVsPrevious: null,
       minAcceptedOrders: DEFAULT_GATE_SETTINGS.minAcceptedOrders,
       earliestOrderDate: '2020-01-01',

@@ -79,6 +79,7 @@ export type ColumnMapping = z.output<typeof columnMappingSchema>;
  */
 export const gatesConfigSchema = z.strictObject({
   maxRejectedShare: z.number().min(0).max(1).nullable().default(DEFAULT_GATE_SETTINGS.maxRejectedShare),
+  minRowsForRejectedShare: z.number().int().min(0).default(DEFAULT_GATE_SETTINGS.minRowsForRejectedShare),
   minCustomersVsPrevious: z.number().min(0).nullable().default(DEFAULT_GATE_SETTINGS.minCustomersVsPrevious),
   minAcceptedOrders: z.number().int().min(0).default(DEFAULT_GATE_SETTINGS.minAcceptedOrders),
   earliestOrderDate: isoDateSchema.nullable().default(DEFAULT_GATE_SETTINGS.earliestOrderDate),

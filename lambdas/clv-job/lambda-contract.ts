@@ -33,6 +33,7 @@ export const LAMBDA_ENV = {
   keepPreviousDays: 'CLV_KEEP_PREVIOUS_DAYS',
   /** Data-quality gate thresholds, as config `gates` of the same names; `off` turns a gate off. */
   gateMaxRejectedShare: 'CLV_GATE_MAX_REJECTED_SHARE',
+  gateMinRowsForRejectedShare: 'CLV_GATE_MIN_ROWS_FOR_REJECTED_SHARE',
   gateMinCustomersVsPrevious: 'CLV_GATE_MIN_CUSTOMERS_VS_PREVIOUS',
   gateMinAcceptedOrders: 'CLV_GATE_MIN_ACCEPTED_ORDERS',
   gateEarliestOrderDate: 'CLV_GATE_EARLIEST_ORDER_DATE',

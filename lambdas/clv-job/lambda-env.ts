@@ -124,6 +124,7 @@ const envSchema = z
         .refine((n) => n <= 3650, `${LAMBDA_ENV.keepPreviousDays} must be at most 3650 days`),
     ),
     [LAMBDA_ENV.gateMaxRejectedShare]: optional(gateNumber(LAMBDA_ENV.gateMaxRejectedShare)),
+    [LAMBDA_ENV.gateMinRowsForRejectedShare]: optional(numberText(LAMBDA_ENV.gateMinRowsForRejectedShare)),
     [LAMBDA_ENV.gateMinCustomersVsPrevious]: optional(gateNumber(LAMBDA_ENV.gateMinCustomersVsPrevious)),
     [LAMBDA_ENV.gateMinAcceptedOrders]: optional(numberText(LAMBDA_ENV.gateMinAcceptedOrders)),
     [LAMBDA_ENV.gateEarliestOrderDate]: optional(gateDate),
@@ -158,6 +159,7 @@ const MODEL_VARIABLES = {
 /** Gate threshold -> its variable, so the gates schema's own range checks name the variable. */
 const GATE_VARIABLES = {
   maxRejectedShare: LAMBDA_ENV.gateMaxRejectedShare,
+  minRowsForRejectedShare: LAMBDA_ENV.gateMinRowsForRejectedShare,
   minCustomersVsPrevious: LAMBDA_ENV.gateMinCustomersVsPrevious,
   minAcceptedOrders: LAMBDA_ENV.gateMinAcceptedOrders,
   earliestOrderDate: LAMBDA_ENV.gateEarliestOrderDate,

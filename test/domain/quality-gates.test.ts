@@ -40,6 +40,24 @@ describe('the data-quality gates', () => {
     expect(rejectedShare({ ...night, ...backfill, asOfGiven: false })).toBeCloseTo(0.64, 12);
   });
 
+  it('hold the rejected share against its threshold only over at least minRowsForRejectedShare judged rows (10 by default)', () => {
+    // one bad row of two (amount-overflow) or of four (placeholder-date): reported, not a failed night
+    const tiny = { inputRows: 2, rejectedRows: 1, acceptedOrders: 1, customers: 1, previous: null };
+    const [share] = checkGates({ ...night, ...tiny }, DEFAULT_GATE_SETTINGS).filter((g) => g.gate === 'rejected_share');
+    expect(share).toMatchObject({ passed: true, value: 0.5 });
+    expect(share!.message).toBe('50.0% of the rows rejected, not held against the 20.0% allowed: 2 rows judged, fewer than the 10 the share needs');
+    // from ten judged rows on, the share is held: 3 of 10 fails
+    expect(verdict({ ...tiny, inputRows: 10, rejectedRows: 3 }).rejected_share).toBe(false);
+    expect(verdict({ ...tiny, inputRows: 9, rejectedRows: 3 }).rejected_share).toBe(true);
+    // rows after an as-of date given explicitly are not judged rows: 12 rows, 4 of them after it, 8 judged
+    expect(verdict({ inputRows: 12, rejectedRows: 6, rowsAfterAsOf: 4, asOfGiven: true }).rejected_share).toBe(true);
+    expect(verdict({ inputRows: 12, rejectedRows: 6, rowsAfterAsOf: 4, asOfGiven: false }).rejected_share).toBe(false);
+    // and the floor is configurable: 0 holds even one row against the threshold
+    expect(verdict(tiny, { ...DEFAULT_GATE_SETTINGS, minRowsForRejectedShare: 0 }).rejected_share).toBe(false);
+    // an all-rejected tiny drop still fails: no accepted order
+    expect(verdict({ ...tiny, rejectedRows: 2, acceptedOrders: 0 }).accepted_orders).toBe(false);
+  });
+
   it('pass the customer comparison when there is no earlier run to compare with', () => {
     expect(verdict({ previous: null, customers: 1 }).customers_vs_previous).toBe(true);
   });

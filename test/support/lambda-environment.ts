@@ -17,6 +17,7 @@ export const lambdaEnvironment = (bucket: string): Record<string, string> => ({
   [LAMBDA_ENV.lifespanYears]: '3',
   [LAMBDA_ENV.lockTtlSeconds]: '900',
   [LAMBDA_ENV.gateMaxRejectedShare]: '0.2',
+  [LAMBDA_ENV.gateMinRowsForRejectedShare]: '10',
   [LAMBDA_ENV.gateMinCustomersVsPrevious]: '0.5',
   [LAMBDA_ENV.gateMinAcceptedOrders]: '1',
   [LAMBDA_ENV.gateEarliestOrderDate]: 'off',

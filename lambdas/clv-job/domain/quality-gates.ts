@@ -15,6 +15,14 @@ export interface GateSettings {
    * @default 0.2
    */
   readonly maxRejectedShare: number | null;
+  /**
+   * Fewest judged rows for the rejected share to be held against {@link maxRejectedShare}: below it
+   * one row moves the share by more than 100 / minRowsForRejectedShare points, so a test drop of a
+   * few lines with one bad line would fail the night on noise. The share is still reported, and
+   * `accepted_orders` (and customers against the previous run) still guard a tiny drop.
+   * @default 10
+   */
+  readonly minRowsForRejectedShare: number;
   /** Fewest customers as a share of the previous run's (the latest earlier run date in the output). @default 0.5 */
   readonly minCustomersVsPrevious: number | null;
   /** Fewest accepted orders. @default 1 */
@@ -27,6 +35,7 @@ export interface GateSettings {
 
 export const DEFAULT_GATE_SETTINGS: GateSettings = {
   maxRejectedShare: 0.2,
+  minRowsForRejectedShare: 10,
   minCustomersVsPrevious: 0.5,
   minAcceptedOrders: 1,
   earliestOrderDate: null,
@@ -70,10 +79,15 @@ const daysBetween = (from: string, to: string): number => Math.round((Date.parse
  * to the latest order date, a row after it is dated in the future: a defect. 0 when nothing is judged.
  */
 export const rejectedShare = (figures: GateFigures): number => {
-  const outside = figures.asOfGiven ? figures.rowsAfterAsOf : 0;
-  const judged = figures.inputRows - outside;
-  return judged > 0 ? (figures.rejectedRows - outside) / judged : 0;
+  const judged = judgedRows(figures);
+  return judged > 0 ? (figures.rejectedRows - outsideRows(figures)) / judged : 0;
 };
+
+/** Rows after an as-of date that was given: outside the night's window, judged neither way. */
+const outsideRows = (figures: GateFigures): number => (figures.asOfGiven ? figures.rowsAfterAsOf : 0);
+
+/** The rows the rejected share is taken over: input rows but those outside the window. */
+export const judgedRows = (figures: GateFigures): number => figures.inputRows - outsideRows(figures);
 
 /**
  * Every gate that is switched on, in the order of {@link GATES}, each with its figure, threshold and a
@@ -92,13 +106,17 @@ export const checkGates = (figures: GateFigures, settings: GateSettings): GateRe
   });
   if (settings.maxRejectedShare !== null) {
     const share = rejectedShare(figures);
+    const judged = judgedRows(figures);
+    const tooFew = judged < settings.minRowsForRejectedShare;
     const outside = figures.asOfGiven && figures.rowsAfterAsOf > 0 ? `; ${figures.rowsAfterAsOf} rows after the given as-of date not counted` : '';
     results.push({
       gate: 'rejected_share',
-      passed: share <= settings.maxRejectedShare,
+      passed: tooFew || share <= settings.maxRejectedShare,
       value: share,
       threshold: settings.maxRejectedShare,
-      message: `${percent(share)} of the rows rejected (at most ${percent(settings.maxRejectedShare)} allowed${outside})`,
+      message: tooFew
+        ? `${percent(share)} of the rows rejected, not held against the ${percent(settings.maxRejectedShare)} allowed: ${judged} rows judged, fewer than the ${settings.minRowsForRejectedShare} the share needs${outside}`
+        : `${percent(share)} of the rows rejected (at most ${percent(settings.maxRejectedShare)} allowed${outside})`,
     });
   }
   if (settings.minCustomersVsPrevious !== null) {
