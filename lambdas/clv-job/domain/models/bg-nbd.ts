@@ -156,7 +156,7 @@ const logLikelihoodOne = (r: number, alpha: number, a: number, b: number, x: num
   const common = lgammaDifference(r, x) + lbetaRatio(a, b, x);
   const alive = -r * Math.log1p(T / alpha) - x * Math.log(alpha + T);
   if (x === 0) return common + alive;
-  const dropped = Math.log(a) - Math.log(b + x - 1) - r * Math.log1p(tx / alpha) - x * Math.log(alpha + tx);
+  const dropped = Math.log(a) - Math.log(b + (x - 1)) - r * Math.log1p(tx / alpha) - x * Math.log(alpha + tx);
   const max = Math.max(alive, dropped);
   return common + max + Math.log1p(Math.exp(-Math.abs(alive - dropped)));
 };
@@ -451,7 +451,7 @@ const makeObjective = (prep: PreparedData): ObjectiveWithGradient => {
       // of at most 256 rows), compensated across blocks: ~1e−14 relative, at a fraction of the
       // cost of compensating every row.
       const rx = r + x;
-      const cx = logA - Math.log(b + x - 1);
+      const cx = logA - Math.log(b + (x - 1));
       let sx = 0;
       let block = 0;
       const end = groupStart[k + 1]!;
@@ -474,7 +474,7 @@ const makeObjective = (prep: PreparedData): ObjectiveWithGradient => {
       }
       ll.add(block);
       dA += sx / a;
-      dB -= sx / (b + x - 1);
+      dB -= sx / (b + (x - 1));
     }
     dR += sR;
     dAlpha += sAlpha;
@@ -653,7 +653,7 @@ export const logProbabilityAliveUnchecked = (r: number, alpha: number, a: number
   if (x === 0) return 0;
   const shape = r + x;
   const logRatio = shape > LOG1P_RATIO_MIN_SHAPE ? Math.log1p((T - tx) / (alpha + tx)) : Math.log(alpha + T) - Math.log(alpha + tx);
-  return logAliveOfOdds(Math.log(a) - Math.log(b + x - 1) + shape * logRatio);
+  return logAliveOfOdds(Math.log(a) - Math.log(b + (x - 1)) + shape * logRatio);
 };
 
 /** −softplus(v) = −ln(1 + e^v): ln P(alive) from v, the log-odds of having dropped out, without overflow. */
@@ -669,7 +669,7 @@ const logAliveOfOdds = (v: number): number => (v > 0 ? -v - Math.log1p(Math.exp(
 export const logProbabilityAliveOn = (params: BgNbdParams, index: TupleIndex, out: Float64Array): void => {
   const { r, alpha, a, b } = params;
   const logA = Math.log(a);
-  const logB = index.xs.map((x) => Math.log(b + x - 1));
+  const logB = index.xs.map((x) => Math.log(b + (x - 1)));
   const logAlphaT = index.times.map((t) => Math.log(alpha + t));
   const { x, xOf, txOf, TOf } = index;
   for (let j = 0; j < x.length; j++) {
