@@ -98,6 +98,8 @@ describe('a spend file with gaps and defects', () => {
         'email,2024-02,30', // a later copy of email 2024-02: the first is rejected, this one counts
         'tv,2024-03,500', // a channel that acquired nobody
         'affiliate,2024-05,0', // free: no LTV:CAC rather than a division by zero
+        'search,2026-01,1000', // after the as-of month: rejected, never in search's CAC
+        'search,2023-12,700', // before the sample's first order (2024-01): rejected likewise
       ].join('\n') + '\n',
     );
     const out = await tempDir();
@@ -106,14 +108,27 @@ describe('a spend file with gaps and defects', () => {
 
   it('accounts for every row: accepted, or rejected with its reason', () => {
     expect(summary.spend_input).toMatchObject({
-      input_rows: 10,
+      input_rows: 12,
       accepted_rows: 4,
-      rejected_rows: 6,
-      rejected_by_reason: { malformed_row: 1, missing_channel: 1, invalid_month: 1, invalid_spend: 1, negative_spend: 1, duplicate_channel_month: 1 },
+      rejected_rows: 8,
+      rejected_by_reason: {
+        malformed_row: 1, missing_channel: 1, invalid_month: 1, invalid_spend: 1, negative_spend: 1, month_after_as_of: 1, month_before_first_order: 1, duplicate_channel_month: 1,
+      },
       total_spend: 630,
       channels_without_customers: ['tv'],
     });
     expect(summary.spend_input?.rejected_examples.find((e) => e.reason === 'negative_spend')).toMatchObject({ line: 3, text: 'search,2024-02,-5' });
+  });
+
+  it('charges search only its spend in months the run sees customers for: 100 over its customers', () => {
+    const search = summary.acquisition.find((r) => r.channel === 'search');
+    expect(search).toMatchObject({ spend: 100 });
+    expect(search?.cac).toBe(100 / (search?.customers_acquired ?? NaN));
+    expect(summary.acquisition_cohorts.filter((r) => r.channel === 'search' && (r.cohort > '2025-12' || r.cohort < '2024-01'))).toEqual([]);
+    expect(summary.spend_input?.rejected_examples.filter((e) => e.reason.startsWith('month_')).map((e) => [e.reason, e.line])).toEqual([
+      ['month_after_as_of', 12],
+      ['month_before_first_order', 13],
+    ]);
   });
 
   it('keeps a channel that acquired nobody, with no CAC, and warns', () => {
@@ -136,7 +151,7 @@ describe('a spend file with gaps and defects', () => {
     expect(free?.cac === null || free?.cac === 0).toBe(true);
     expect(summary.acquisition.find((r) => r.channel === 'partner, "beta"')).toMatchObject({ spend: null, cac: null, ltv_to_cac: null });
     expect(JSON.stringify(summary)).not.toMatch(/NaN|Infinity/);
-    expect(summary.changes.warnings.find((w) => w.code === 'spend_rows_rejected')?.message).toMatch(/^6 of 10 spend rows were rejected/);
+    expect(summary.changes.warnings.find((w) => w.code === 'spend_rows_rejected')?.message).toMatch(/^8 of 12 spend rows were rejected/);
   });
 });
 

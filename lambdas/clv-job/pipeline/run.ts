@@ -5,7 +5,7 @@ import type { SegmentSettings } from '../domain/segments/settings.js';
 import type { GateSettings } from '../domain/quality-gates.js';
 import { AccountingError, EmptyInputError, NoValidOrderDateError, QualityGateError, UntrustedBacktestError } from '../errors.js';
 import { qualityReportKey, reportKey, summaryKey, summarySchemaKey } from '../layout.js';
-import { judgeSpend, SPEND_REJECTION_REASONS, type JudgedSpend } from '../domain/acquisition/spend.js';
+import { judgeSpend, SPEND_REJECTION_REASONS, type JudgedSpend, type SpendWindow } from '../domain/acquisition/spend.js';
 import type { OutputStore, QueryEngine, RecoveryReport, SpendSource, StagedRun, TableWriter } from '../ports.js';
 import type { SpendInput } from '../schemas/summary-acquisition.js';
 import { qualityReportSchema } from '../schemas/quality-report.js';
@@ -145,7 +145,7 @@ export const runPipeline = async (deps: PipelineDeps, config: RunConfig): Promis
       (q) => `${q.counts.input_rows} rows, ${q.customers.size} customers, ${q.counts.rejected_rows} rejected`,
     );
     const runDate = query.asOf;
-    const marketingSpend = query.marketing === null ? null : judgeSpend(query.marketing.records);
+    const marketingSpend = query.marketing === null ? null : judgeSpend(query.marketing.records, spendWindowOf(runDate, query.customers.cohort));
 
     const previous = await loadPrevious(store, runDate);
     const quality = await stage(
@@ -361,6 +361,13 @@ export const runPipeline = async (deps: PipelineDeps, config: RunConfig): Promis
   } finally {
     await lock.release();
   }
+};
+
+/** The months whose spend counts: from the earliest acquisition month among the customers to the as-of month. */
+const spendWindowOf = (asOf: string, cohorts: readonly string[]): SpendWindow => {
+  let first: string | null = null;
+  for (const cohort of cohorts) if (first === null || cohort < first) first = cohort;
+  return { asOfMonth: asOf.slice(0, 7), firstOrderMonth: first };
 };
 
 /** The spend input's accounting for the summary. */

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { SPEND_REJECTION_REASONS } from '../domain/acquisition/spend.js';
+import { SPEND_REJECTION_REASONS, type SpendRejectionReason } from '../domain/acquisition/spend.js';
 import { CHANNEL_SEGMENT_SCHEMES } from '../domain/acquisition/channel-segments.js';
 
 /**
@@ -119,6 +119,9 @@ export const churnRowSchema = z.strictObject({
 });
 export type ChurnRow = z.infer<typeof churnRowSchema>;
 
+/** Spend rejection reasons a 2.2 summary (the previous night's, read for the comparison) does not list yet. */
+const SPEND_REASONS_ADDED_IN_2_3: ReadonlySet<SpendRejectionReason> = new Set(['month_after_as_of', 'month_before_first_order']);
+
 /** The spend input's accounting: input_rows = accepted_rows + rejected_rows, every rejection with a reason. */
 export const spendInputSchema = z
   .strictObject({
@@ -127,8 +130,12 @@ export const spendInputSchema = z
     input_rows: count,
     accepted_rows: count,
     rejected_rows: count,
+    /** Every reason of SPEND_REJECTION_REASONS; the two added in 2.3.0 read as 0 from an older summary. */
     rejected_by_reason: z.strictObject(
-      Object.fromEntries(SPEND_REJECTION_REASONS.map((r) => [r, count])) as Record<(typeof SPEND_REJECTION_REASONS)[number], typeof count>,
+      Object.fromEntries(SPEND_REJECTION_REASONS.map((r) => [r, SPEND_REASONS_ADDED_IN_2_3.has(r) ? count.default(0) : count])) as Record<
+        SpendRejectionReason,
+        typeof count | z.ZodDefault<typeof count>
+      >,
     ),
     /** Up to ten rejected rows, as read, with their reason. */
     rejected_examples: z

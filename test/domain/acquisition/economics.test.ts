@@ -8,7 +8,8 @@ import { buildCustomers } from '../../support/customer-table.js';
 /**
  * Channel "a": two customers acquired 2025-01 (revenue 40 + 60 in months 0 and 1, and 50 in month 0;
  * predicted 10 and 30) and one 2025-05 (20 in month 0, predicted 5); as of 2025-06-15 the cohorts are
- * 5 and 1 months old. Margin 0.5. Every expected figure below is worked out by hand in the comments.
+ * 5 and 1 months old. Margin 0.5. The run's earliest order (of another channel, not listed) is taken
+ * to be in 2024-12. Every expected figure below is worked out by hand in the comments.
  */
 const inputWith = (spend: string[][] | null): AcquisitionInput => {
   const { table, scores } = buildCustomers([
@@ -25,7 +26,13 @@ const inputWith = (spend: string[][] | null): AcquisitionInput => {
       { channel: 'a', cohort: '2025-01', ageMonth: 1, revenue: 60, firstRepeats: 1, firstDayRevenue: 0 },
       { channel: 'a', cohort: '2025-05', ageMonth: 0, revenue: 20, firstRepeats: 0, firstDayRevenue: 20 },
     ],
-    spend: spend === null ? null : judgeSpend(spend.map(([channel, month, amount], i) => ({ source: 's.csv', line: i + 2, text: '', wellFormed: true, channel: channel ?? null, month: month ?? null, spend: amount ?? null }))),
+    spend:
+      spend === null
+        ? null
+        : judgeSpend(
+            spend.map(([channel, month, amount], i) => ({ source: 's.csv', line: i + 2, text: '', wellFormed: true, channel: channel ?? null, month: month ?? null, spend: amount ?? null })),
+            { asOfMonth: '2025-06', firstOrderMonth: '2024-12' },
+          ),
     margin: 0.5,
     asOfDay: dayOf('2025-06-15'),
     missingLabel: '(none)',
@@ -75,6 +82,25 @@ describe('the value of an acquired customer', () => {
     ]);
     expect(warnings.map((w) => w.code)).toEqual(['ltv_to_cac_below_line']);
     expect(warnings[0]?.message).toBe('a: an acquired customer is worth 1.86 times what it cost (LTV 43.33, CAC 23.33), below the line of 3');
+  });
+
+  it('charges a channel its spend in months it acquired nobody inside the run\'s window, before its first customer or between two', () => {
+    // 2024-12 (before a's first customer, after the run's first order) and 2025-03 (between its cohorts) count: CAC (60 + 30 + 10) / 3
+    const { summary } = acquisitionEconomics(inputWith([['a', '2024-12', '60'], ['a', '2025-03', '30'], ['a', '2025-05', '10']]));
+    expect(summary.acquisition[0]).toMatchObject({ spend: 100, cac: 100 / 3, first_cohort: '2025-01' });
+    expect(summary.acquisition_cohorts.map((r) => [r.cohort, r.customers_acquired, r.spend, r.cac])).toEqual([
+      ['2024-12', 0, 60, null],
+      ['2025-01', 2, null, null],
+      ['2025-03', 0, 30, null],
+      ['2025-05', 1, 10, 10],
+    ]);
+  });
+
+  it('charges no spend dated after the as-of month or before the run\'s first order to CAC', () => {
+    // 2025-07 lies after the as-of month 2025-06 and 2024-11 before the first order: CAC 10 / 3 from 2025-05 alone
+    const { summary } = acquisitionEconomics(inputWith([['a', '2025-07', '900'], ['a', '2024-11', '500'], ['a', '2025-05', '10']]));
+    expect(summary.acquisition[0]).toMatchObject({ spend: 10, cac: 10 / 3 });
+    expect(summary.acquisition_cohorts.map((r) => r.cohort)).toEqual(['2025-01', '2025-05']);
   });
 
   it('has no payback month while the realised value stays below CAC in the complete months', () => {

@@ -1,5 +1,9 @@
 import { describe, expect, it } from 'vitest';
-import { judgeSpend, type SpendRecord } from '../../../lambdas/clv-job/domain/acquisition/spend.js';
+import { judgeSpend as judgeSpendIn, type SpendRecord } from '../../../lambdas/clv-job/domain/acquisition/spend.js';
+
+/** A run as of a day in 2025-06 whose earliest customer was acquired in 2024-01. */
+const WINDOW = { asOfMonth: '2025-06', firstOrderMonth: '2024-01' };
+const judgeSpend = (records: readonly SpendRecord[]) => judgeSpendIn(records, WINDOW);
 
 const record = (line: number, channel: string | null, month: string | null, spend: string | null, wellFormed = true): SpendRecord => ({
   source: 'spend.csv',
@@ -23,6 +27,8 @@ describe('judging the spend input row by row', () => {
     ['an empty spend', record(2, 'email', '2025-01', ''), 'invalid_spend'],
     ['a spend too large for a double', record(2, 'email', '2025-01', '9'.repeat(400)), 'invalid_spend'],
     ['a negative spend', record(2, 'email', '2025-01', '-0.01'), 'negative_spend'],
+    ['a month after the as-of month (its customers are not in the run)', record(2, 'email', '2025-07', '10'), 'month_after_as_of'],
+    ['a month before the earliest order of the run', record(2, 'email', '2023-12', '10'), 'month_before_first_order'],
   ] as const)('rejects %s with one reason', (_, input, reason) => {
     const judged = judgeSpend([input]);
     expect(judged.rows).toEqual([]);
@@ -46,5 +52,26 @@ describe('judging the spend input row by row', () => {
     expect(judged.rejectedByReason).toMatchObject({ duplicate_channel_month: 2, invalid_spend: 1 });
     expect(judged.rejectedExamples.filter((e) => e.reason === 'duplicate_channel_month').map((e) => e.line)).toEqual([2, 3]);
     expect(judged.rows.length + Object.values(judged.rejectedByReason).reduce((a, b) => a + b, 0)).toBe(judged.inputRows);
+  });
+
+  it('keeps the first and the as-of month, and judges defects before the window and the window before repeats', () => {
+    const judged = judgeSpend([
+      record(2, 'email', '2024-01', '5'),
+      record(3, 'email', '2025-06', '7'),
+      record(4, 'email', '2025-07', '-1'), // negative and outside: the defect is its reason
+      record(5, 'email', '2025-08', '10'),
+      record(6, 'email', '2025-08', '20'), // outside twice: neither copy is a duplicate of the other
+    ]);
+    expect(judged.rows).toEqual([
+      { channel: 'email', month: '2024-01', spend: 5 },
+      { channel: 'email', month: '2025-06', spend: 7 },
+    ]);
+    expect(judged.rejectedByReason).toMatchObject({ negative_spend: 1, month_after_as_of: 2, duplicate_channel_month: 0 });
+    expect(judged.rows.length + Object.values(judged.rejectedByReason).reduce((a, b) => a + b, 0)).toBe(judged.inputRows);
+  });
+
+  it('rejects nothing for being early when the run has no customer', () => {
+    const judged = judgeSpendIn([record(2, 'email', '1999-01', '5')], { asOfMonth: '2025-06', firstOrderMonth: null });
+    expect(judged.rows).toEqual([{ channel: 'email', month: '1999-01', spend: 5 }]);
   });
 });

@@ -14,6 +14,16 @@ export const SPEND_REJECTION_REASONS = [
   /** Not a plain decimal number (e.g. "12,50", "n/a", "1e400"). */
   'invalid_spend',
   'negative_spend',
+  /**
+   * A month after the as-of month: the run sees no customer acquired then, so the spend would raise
+   * the channel's CAC with nothing to show for it.
+   */
+  'month_after_as_of',
+  /**
+   * A month before the run's earliest acquisition month (its earliest order): the orders start later,
+   * so the customers that spend bought are not in the run (or appear later, as acquired in another month).
+   */
+  'month_before_first_order',
   /** A channel-month given again later in the input: the last copy (file in name order, then line) counts. */
   'duplicate_channel_month',
 ] as const;
@@ -49,6 +59,19 @@ export interface JudgedSpend {
   readonly rejectedExamples: readonly { readonly source: string; readonly line: number; readonly reason: SpendRejectionReason; readonly text: string }[];
 }
 
+/**
+ * The months a run sees customers acquired in. Spend outside them is rejected, not counted: CAC is
+ * spend over the customers acquired, and a month whose customers the run cannot see adds spend
+ * without customers. Spend in a month inside the window in which a channel acquired nobody (before
+ * its first customer, or between two) is the channel's cost all the same and counts.
+ */
+export interface SpendWindow {
+  /** The month of the as-of date, YYYY-MM (counted: the customers acquired in it up to the as-of date are in the run). */
+  readonly asOfMonth: string;
+  /** The earliest acquisition month of the run's customers, YYYY-MM; null when it has none (nothing is rejected for it). */
+  readonly firstOrderMonth: string | null;
+}
+
 const MONTH = /^\d{4}-(0[1-9]|1[0-2])$/;
 const DECIMAL = /^[+-]?(\d+(\.\d*)?|\.\d+)$/;
 
@@ -63,14 +86,22 @@ const defectOf = (record: SpendRecord): SpendRejectionReason | null => {
   return null;
 };
 
+/** Why a valid row's month lies outside the run's window, or null when it lies inside. */
+const outsideOf = (month: string, window: SpendWindow): SpendRejectionReason | null => {
+  if (month > window.asOfMonth) return 'month_after_as_of';
+  if (window.firstOrderMonth !== null && month < window.firstOrderMonth) return 'month_before_first_order';
+  return null;
+};
+
 /**
  * Judges every record, in the order given (files in name order, then line order): malformed,
- * missing channel, invalid month, invalid spend, negative spend, then a repeat of a channel-month
- * (the last copy is kept, earlier ones are rejected as `duplicate_channel_month`). Channel names and
- * months are trimmed; channel names are otherwise kept as written (matched exactly against the
- * customers' acquisition channels). O(n).
+ * missing channel, invalid month, invalid spend, negative spend, a month after the as-of month or
+ * before the run's first order (`window`), then a repeat of a channel-month (the last copy is kept,
+ * earlier ones are rejected as `duplicate_channel_month`). Channel names and months are trimmed;
+ * channel names are otherwise kept as written (matched exactly against the customers' acquisition
+ * channels). O(n).
  */
-export const judgeSpend = (records: readonly SpendRecord[]): JudgedSpend => {
+export const judgeSpend = (records: readonly SpendRecord[], window: SpendWindow): JudgedSpend => {
   const rejectedByReason = Object.fromEntries(SPEND_REJECTION_REASONS.map((r) => [r, 0])) as Record<SpendRejectionReason, number>;
   const rejectedExamples: { source: string; line: number; reason: SpendRejectionReason; text: string }[] = [];
   const reject = (record: SpendRecord, reason: SpendRejectionReason): void => {
@@ -85,6 +116,11 @@ export const judgeSpend = (records: readonly SpendRecord[]): JudgedSpend => {
       continue;
     }
     const row: SpendRow = { channel: (record.channel as string).trim(), month: (record.month as string).trim(), spend: Number((record.spend as string).trim()) };
+    const outside = outsideOf(row.month, window);
+    if (outside !== null) {
+      reject(record, outside);
+      continue;
+    }
     const key = JSON.stringify([row.channel, row.month]);
     const earlier = lastCopy.get(key);
     if (earlier !== undefined) reject(earlier.record, 'duplicate_channel_month');
