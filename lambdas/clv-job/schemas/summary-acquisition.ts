@@ -50,8 +50,9 @@ const valueShape = {
   ltv_to_cac: amount.nullable().optional(),
   /**
    * Calendar months from acquisition (the acquisition month is month 1) until the cumulative realised
-   * value (margin x revenue) per acquired customer first reaches the CAC, over complete months only;
-   * null when not reached yet or without a CAC. Absent without a spend input.
+   * value (margin x revenue) per acquired customer first reaches the CAC, over complete months only
+   * (the as-of month is complete when the as-of date is its last day); null when not reached yet or
+   * without a CAC. Absent without a spend input.
    */
   payback_months: z.number().int().positive().nullable().optional(),
 };

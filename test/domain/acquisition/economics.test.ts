@@ -127,6 +127,47 @@ describe('the value of an acquired customer', () => {
   });
 });
 
+describe('payback over the months complete on the as-of date', () => {
+  /**
+   * One customer of channel "b" with revenue 4, 3 and 5 in months of age 0, 1 and 2 of its cohort,
+   * margin 1, spend 10 in its acquisition month: CAC 10; cumulative revenue 4, 7, 12, so CAC is
+   * covered in the third month (payback 3) once that month is complete, and not before.
+   */
+  const input = (cohort: string, asOf: string): AcquisitionInput => {
+    const { table, scores } = buildCustomers([{ channel: 'b', cohort, totalRevenue: 12, predictedClv: 0, clv: 0, frequency: 2 }]);
+    return {
+      table,
+      scores,
+      segments: { clvTier: ['mid'], valueLoyalty: null, rfmR: null, rfmF: null, rfmM: null, rfmScore: null, rfmSegment: null },
+      months: [4, 3, 5].map((revenue, ageMonth) => ({ channel: 'b', cohort, ageMonth, revenue, firstRepeats: ageMonth === 1 ? 1 : 0, firstDayRevenue: ageMonth === 0 ? 4 : 0 })),
+      spend: judgeSpend([{ source: 's.csv', line: 2, text: '', wellFormed: true, channel: 'b', month: cohort, spend: '10' }], { asOfMonth: asOf.slice(0, 7), firstOrderMonth: cohort }),
+      margin: 1,
+      asOfDay: dayOf(asOf),
+      missingLabel: '(none)',
+      settings: DEFAULT_ACQUISITION_SETTINGS,
+    };
+  };
+
+  it.each([
+    ['the last day of May completes May', '2025-03', '2025-05-31', 3],
+    ['with May 31 still to come, May is not complete', '2025-03', '2025-05-30', null],
+    ['February 29 ends a leap year\'s February', '2023-12', '2024-02-29', 3],
+    ['February 28 of a leap year leaves a day to come', '2023-12', '2024-02-28', null],
+    ['February 28 ends a common year\'s February', '2024-12', '2025-02-28', 3],
+    ['December 31 ends the year', '2025-10', '2025-12-31', 3],
+    ['the first day of the next month adds nothing beyond the month just ended', '2025-03', '2025-06-01', 3],
+  ] as const)('%s (cohort %s as of %s: payback %s)', (_, cohort, asOf, payback) => {
+    const { summary } = acquisitionEconomics(input(cohort, asOf));
+    expect(summary.acquisition_cohorts).toEqual([expect.objectContaining({ cohort, cac: 10, payback_months: payback })]);
+    expect(summary.acquisition[0]).toMatchObject({ cac: 10, payback_months: payback });
+  });
+
+  it('keeps age_months the calendar months from the cohort to the as-of month, whether or not that month is complete', () => {
+    const ages = ['2025-05-30', '2025-05-31', '2025-06-01'].map((asOf) => acquisitionEconomics(input('2025-03', asOf)).summary.acquisition_cohorts[0]?.age_months);
+    expect(ages).toEqual([2, 2, 3]);
+  });
+});
+
 describe('channel diagnostics', () => {
   /**
    * Three channels of 10 customers each, all acquired 2025-01 (5 months old as of 2025-06-15), every

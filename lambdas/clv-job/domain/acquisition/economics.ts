@@ -2,7 +2,7 @@ import type { AcquisitionCohortRow, AcquisitionRow, AcquisitionSummary } from '.
 import type { Warning } from '../../schemas/summary-segments.js';
 import type { CustomerScores, CustomerSegments, CustomerTable } from '../customers.js';
 import { CompensatedSum } from '../math/sum.js';
-import { monthsBetween } from '../segments/cohorts.js';
+import { completeMonthsBetween, monthsBetween } from '../segments/cohorts.js';
 import { codesOf } from '../segments/segment-table.js';
 import { channelSegmentTable, churnTable } from './channel-segments.js';
 import type { AcquisitionSettings } from './settings.js';
@@ -56,7 +56,10 @@ export interface AcquisitionEconomics {
 interface Tally {
   readonly channel: string;
   readonly cohort: string;
+  /** Calendar months from the cohort to the as-of month (`age_months`). */
   readonly age: number;
+  /** Months of age complete on the as-of date: `age`, or `age` + 1 when the as-of date ends its month. */
+  readonly complete: number;
   customers: number;
   repeaters: number;
   orders: number;
@@ -103,18 +106,19 @@ const atAge = (tallies: readonly Tally[], age: number): { customers: number; rev
 
 /**
  * Payback month: with avg_k = (revenue in month of age k) / (customers) over the cohorts for which
- * month k is complete (age > k), the smallest m = k + 1 with margin x (avg_0 + ... + avg_k) >= cac.
+ * month k is complete (`complete` > k: before the as-of month, or the as-of month when the as-of date
+ * is its last day), the smallest m = k + 1 with margin x (avg_0 + ... + avg_k) >= cac.
  * Null when never reached within the complete months, or without a positive CAC.
  */
 const paybackMonths = (tallies: readonly Tally[], margin: number, cac: number | null): number | null => {
   if (cac === null || !(cac > 0)) return null;
-  const oldest = Math.max(0, ...tallies.map((t) => (t.customers > 0 ? t.age : 0)));
+  const oldest = Math.max(0, ...tallies.map((t) => (t.customers > 0 ? t.complete : 0)));
   let cumulative = 0;
   for (let k = 0; k < oldest; k += 1) {
     let customers = 0;
     let revenue = 0;
     for (const t of tallies) {
-      if (t.age > k && t.customers > 0) {
+      if (t.complete > k && t.customers > 0) {
         customers += t.customers;
         revenue += t.byAge[k] ?? 0;
       }
@@ -165,10 +169,11 @@ const valueColumns = (tallies: readonly Tally[], input: AcquisitionInput, spend:
   };
 };
 
-const newTally = (channel: string, cohort: string, age: number): Tally => ({
+const newTally = (channel: string, cohort: string, asOfDay: number): Tally => ({
   channel,
   cohort,
-  age,
+  age: monthsBetween(cohort, asOfDay),
+  complete: completeMonthsBetween(cohort, asOfDay),
   customers: 0,
   repeaters: 0,
   orders: 0,
@@ -207,7 +212,7 @@ export const acquisitionEconomics = (input: AcquisitionInput): AcquisitionEconom
     if (ofChannel === undefined) byPair.set(channel, (ofChannel = new Map()));
     let tally = ofChannel.get(cohort);
     if (tally === undefined) {
-      tally = newTally(channel, cohort, monthsBetween(cohort, input.asOfDay));
+      tally = newTally(channel, cohort, input.asOfDay);
       tallies.set(keyOf(channel, cohort), tally);
       ofChannel.set(cohort, tally);
     }

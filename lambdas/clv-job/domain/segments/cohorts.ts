@@ -10,6 +10,15 @@ export const monthsBetween = (cohort: string, asOfDay: number): number => {
 };
 
 /**
+ * Calendar months of age of a `YYYY-MM` cohort that are complete on `asOfDay`: every month before
+ * the as-of month, and the as-of month itself when the as-of date is its last day (nothing of it is
+ * left to come). So `monthsBetween(cohort, asOfDay)` or one more; months of age 0 .. result - 1 are
+ * complete. Kept apart from the published `age_months` (= monthsBetween), whose meaning stays.
+ */
+export const completeMonthsBetween = (cohort: string, asOfDay: number): number =>
+  monthsBetween(cohort, asOfDay) + (isoDay(asOfDay + 1).endsWith('-01') ? 1 : 0);
+
+/**
  * Acquisition cohorts by month, oldest first (`YYYY-MM` sorts as text). Each row's age is counted
  * to the as-of month, so older cohorts' higher repeat rates read as age, not as quality.
  * O(n) plus a sort of the months.
