@@ -101,6 +101,7 @@ describe('shares written as percentages', () => {
   it.each([
     ['--discount-rate', '10', 'discountRate: is a share per year: 0.10 means 10% a year (got 10; did you mean 0.1?)'],
     ['--margin', '30', 'margin: is a share of revenue: 0.30 means 30% (got 30; did you mean 0.3?)'],
+    ['--margin', '14.3', 'margin: is a share of revenue: 0.30 means 30% (got 14.3; did you mean 0.143?)'],
   ])('%s %s is refused with what a share means, exit 2', async (flag, value, message) => {
     const cwd = await tempDir();
 

@@ -24,9 +24,9 @@ export const TRANSACTION_MODEL_OPTIONS = ['bgnbd', 'pnbd', 'auto'] as const;
 export const transactionModelOptionSchema = z.enum(TRANSACTION_MODEL_OPTIONS);
 export type TransactionModelOption = z.infer<typeof transactionModelOptionSchema>;
 
-/** A share written as a percentage (30 for 0.30) is the usual slip: say which share was meant. */
+/** A share written as a percentage (30 for 0.30) is the usual slip: say which share was meant (14.3 -> 0.143, not 0.14300000000000002). */
 const percentHint = (input: unknown): string =>
-  typeof input === 'number' && input > 1 && input <= 100 ? `; did you mean ${input / 100}?` : '';
+  typeof input === 'number' && input > 1 && input <= 100 ? `; did you mean ${Number((input / 100).toPrecision(12))}?` : '';
 
 export const modelOptionsSchema = z.strictObject({
   timeUnit: timeUnitSchema.default('week'),

@@ -17,6 +17,7 @@ import { minimiseBfgs, type ObjectiveWithGradient } from '../math/optimise.js';
 import { CompensatedSum } from '../math/sum.js';
 import { DistinctPairs } from './bg-nbd.js';
 import { concludeLogParameterFit, untrustedFit, type LogParameterFit } from './log-parameter-fit.js';
+import { figure } from '../figure.js';
 
 export interface GammaGammaParams {
   readonly p: number;
@@ -332,7 +333,7 @@ export const fitGammaGamma = (data: GammaGammaData, options: FitGammaGammaOption
     // `moneyScale` times larger: LL in the caller's unit = −N f − N ln(moneyScale).
     logLikelihoodOf: (f) => -f * prep.totalWeight - prep.totalWeight * Math.log(moneyScale),
     logLikelihoodAt: (params) => gammaGammaLogLikelihood(params, data),
-    reject: ({ q }) => (q > 1 ? null : `q = ${q} <= 1: the mean spend per transaction is infinite`),
+    reject: ({ q }) => (q > 1 ? null : `q = ${figure(q)} <= 1: the mean spend per transaction is infinite`),
   });
 };
 
@@ -357,13 +358,13 @@ export const conditionalExpectedOrderValueUnchecked = (p: number, q: number, gam
 export const conditionalExpectedOrderValue = (params: GammaGammaParams, x: number, mx: number): number => {
   checkParams(params);
   if (!(x >= 0) || !Number.isFinite(x) || !(mx >= 0) || !Number.isFinite(mx)) throw new RangeError(`invalid customer: x=${x}, mx=${mx}`);
-  if (!(params.p * x + params.q > 1)) throw new RangeError(`expected order value is infinite: p x + q = ${params.p * x + params.q} <= 1`);
+  if (!(params.p * x + params.q > 1)) throw new RangeError(`expected order value is infinite: p x + q = ${figure(params.p * x + params.q)} <= 1`);
   return conditionalExpectedOrderValueUnchecked(params.p, params.q, params.gamma, x, x > 0 ? mx : 0);
 };
 
 /** p γ / (q − 1): the population mean spend per transaction. Throws a RangeError when q ≤ 1 (infinite). */
 export const populationMeanOrderValue = (params: GammaGammaParams): number => {
   checkParams(params);
-  if (!(params.q > 1)) throw new RangeError(`population mean spend is infinite: q = ${params.q} <= 1`);
+  if (!(params.q > 1)) throw new RangeError(`population mean spend is infinite: q = ${figure(params.q)} <= 1`);
   return (params.p * params.gamma) / (params.q - 1);
 };

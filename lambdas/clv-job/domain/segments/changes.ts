@@ -13,6 +13,7 @@ import type {
 import type { Tier } from '../../schemas/tables.js';
 import type { WarningThresholds } from './settings.js';
 import { TIER_ORDER } from './tiers.js';
+import { figure } from '../figure.js';
 
 /**
  * Changes versus the previous run date: how customers and equity moved per segment and channel,
@@ -192,8 +193,6 @@ export const tierMigration = (
 };
 
 const percent = (x: number): string => `${(x * 100).toFixed(1)}%`;
-/** Four significant digits, no trailing zeros: enough to read a change, short enough for a sentence. */
-const figure = (x: number): string => String(Number(x.toPrecision(4)));
 
 /** A relative fall larger than `threshold` (0.1 = 10%). */
 const fellBy = (d: Delta, threshold: number): boolean => d.relative_change !== null && d.relative_change < -threshold;
