@@ -3,7 +3,7 @@
  * the message says what went wrong and what to do, and a pipe gets what a terminal gets.
  */
 import { execFile } from 'node:child_process';
-import { cp, readFile, readdir } from 'node:fs/promises';
+import { chmod, cp, mkdir, readFile, readdir, symlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -95,6 +95,47 @@ describe('following the advice of a file-shape message', () => {
     expect(result.code).toBe(0);
     expect((await readSummary(cwd, '2025-01-02')).counts.accepted_orders).toBe(2);
   });
+});
+
+describe('an output folder that cannot be used', () => {
+  /** Each case returns the --output to give, made in a fresh folder `dir`. */
+  it.each([
+    ['a path under /proc, where mkdir -p used to spin forever', async () => '/proc/clv-no-such-output', /^--output \/proc\/clv-no-such-output: cannot create the folder \/proc\/clv-no-such-output: \/proc does not take new folders \(ENOENT\)$/],
+    ['a file in place of the folder', async (dir: string) => (await writeText(dir, 'out', 'a file'), join(dir, 'out')), /^--output .+\/out: is a file, not a folder$/],
+    ['a folder below a file', async (dir: string) => (await writeText(dir, 'out', 'a file'), join(dir, 'out', 'run')), /^--output .+\/out\/run: .+\/out is a file, not a folder$/],
+    ['a link to nothing', async (dir: string) => (await symlink(join(dir, 'gone'), join(dir, 'out')), join(dir, 'out')), /^--output .+\/out: .+\/out exists but is not a folder \(a link to nothing\?\)$/],
+  ] as const)('%s: one line, exit 2, promptly', async (_, outputIn, message) => {
+    const cwd = await tempDir();
+    const output = await outputIn(cwd);
+
+    const result = await clv(['run', '--input', sampleData, '--output', output, '--as-of', '2025-12-31'], cwd, {}, { timeoutMs: 30_000 });
+
+    expect(result.code).toBe(2);
+    const lines = result.stderr.trim().split('\n');
+    expect(lines).toHaveLength(1);
+    expect(lines[0]?.replace(/^clv: /, '').replace(/ \(run `clv <command> --help` for usage\)$/, '')).toMatch(message);
+  }, 40_000);
+
+  it('clv ingest refuses the same way', async () => {
+    const cwd = await tempDir();
+    const result = await clv(['ingest', '--input', sampleData, '--output', '/proc/clv-no-such-output'], cwd, {}, { timeoutMs: 30_000 });
+    expect(result.code).toBe(2);
+    expect(result.stderr).toMatch(/^clv: --output \/proc\/clv-no-such-output: cannot create the folder/);
+  }, 40_000);
+
+  // root writes into a read-only folder regardless, so this one is met only as an ordinary user
+  it.skipIf(process.getuid?.() === 0)('a read-only folder: one line, exit 2', async () => {
+    const cwd = await tempDir();
+    const output = join(cwd, 'out');
+    await mkdir(output);
+    await chmod(output, 0o555);
+
+    const result = await clv(['run', '--input', sampleData, '--output', output, '--as-of', '2025-12-31'], cwd, {}, { timeoutMs: 30_000 });
+
+    expect(result.code).toBe(2);
+    expect(result.stderr).toMatch(/^clv: --output .+\/out: the folder cannot be written \(EACCES\)/);
+    await chmod(output, 0o755);
+  }, 40_000);
 });
 
 describe('shares written as percentages', () => {

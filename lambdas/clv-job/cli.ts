@@ -14,6 +14,7 @@ import { DuckDbEngine } from './adapters/duckdb-engine.js';
 import { findInputFiles } from './adapters/input-files.js';
 import { LocalFolderStore } from './adapters/local-folder-store.js';
 import { locateSummary } from './adapters/summary-location.js';
+import { prepareOutputFolder } from './adapters/output-folder.js';
 import { ParquetTableWriter } from './adapters/parquet-table-writer.js';
 import { TrinoEngine } from './adapters/trino-engine.js';
 import { INGESTED_DIR, RECEIPTS_DIR, ingestLocalFiles, type LocalIngestOptions, type LocalIngestResult } from './adapters/local-ingest.js';
@@ -78,6 +79,7 @@ const ingestInputs = async (inputs: readonly string[], options: LocalIngestOptio
 
 const run = async (flags: RunFlags, io: Io): Promise<number> => {
   const config = await resolveRunConfig(flags);
+  await prepareOutputFolder(config.output);
   const progress = io.interactive ? spinnerProgress(process.stderr) : null;
   const ingest = () =>
     ingestInputs(config.inputs, { config: config.ingest, directory: join(config.output, INGESTED_DIR), skipBadFiles: config.skipBadFiles }, config.output);
@@ -241,6 +243,7 @@ const backtest = async (flags: BacktestFlags, io: Io): Promise<number> => {
 /** `clv ingest`: reads every export again into `<output>/ingested/` (a backfill, or after a config change). */
 const ingestCommand = async (flags: IngestFlags, io: Io): Promise<number> => {
   const config = await resolveIngestConfig(flags);
+  await prepareOutputFolder(config.output);
   const directory = join(config.output, INGESTED_DIR);
   const result = await ingestInputs(config.inputs, { config: config.ingest, directory, force: true, skipBadFiles: config.skipBadFiles }, config.output);
   for (const [i, receipt] of result.receipts.entries()) {

@@ -13,10 +13,14 @@ export interface Outcome {
   readonly stderr: string;
 }
 
-/** The CLI as CI meets it: a separate process, in a folder of its own, not on a terminal; `env` adds to its environment (e.g. a TZ). */
-export const clv = async (args: readonly string[], cwd: string, env: Readonly<Record<string, string>> = {}): Promise<Outcome> => {
+/**
+ * The CLI as CI meets it: a separate process, in a folder of its own, not on a terminal; `env` adds
+ * to its environment (e.g. a TZ). With `timeoutMs` a CLI still running then is killed and the
+ * outcome's code is -1 (a hang fails the test instead of spinning on after it).
+ */
+export const clv = async (args: readonly string[], cwd: string, env: Readonly<Record<string, string>> = {}, options: { timeoutMs?: number } = {}): Promise<Outcome> => {
   try {
-    const { stdout, stderr } = await promisify(execFile)(process.execPath, [cliBundle, ...args], { cwd, env: { ...process.env, CI: 'true', ...env } });
+    const { stdout, stderr } = await promisify(execFile)(process.execPath, [cliBundle, ...args], { cwd, env: { ...process.env, CI: 'true', ...env }, timeout: options.timeoutMs ?? 0 });
     return { code: 0, stdout, stderr };
   } catch (error) {
     const e = error as { code?: number; stdout?: string; stderr?: string };

@@ -1,0 +1,47 @@
+import { constants } from 'node:fs';
+import { access, mkdir, stat } from 'node:fs/promises';
+import { dirname, resolve } from 'node:path';
+import { ConfigurationError } from '../errors.js';
+
+const codeOf = (error: unknown): string => (error as NodeJS.ErrnoException | null)?.code ?? 'unknown error';
+
+/**
+ * Makes `path` (as given to `flag`) a folder a run can write into: creates it and its missing
+ * parents one level at a time, then checks that it can be written. Node's
+ * `mkdir(path, { recursive: true })` never returns where a parent exists but cannot hold children (a
+ * path under /proc, a dangling symlink: the child answers ENOENT, the parent EEXIST, and Node tries
+ * again, forever; nodejs/node issue "mkdir recursive hangs"), so the output folder is made here,
+ * with plain mkdir calls, and every recursive mkdir after it works inside a real folder.
+ * @throws ConfigurationError with one line naming the flag, the path and why: a file in the way, a
+ *   folder that does not take new folders (procfs, read-only, no permission), or one that cannot be
+ *   written.
+ */
+export const prepareOutputFolder = async (path: string, flag = '--output'): Promise<void> => {
+  const refuse = (why: string): never => {
+    throw new ConfigurationError(`${flag} ${path}: ${why}`);
+  };
+  const target = resolve(path);
+  const missing: string[] = [];
+  for (let at = target; ; at = dirname(at)) {
+    const info = await stat(at).catch((error: unknown) => {
+      if (codeOf(error) === 'ENOENT' || codeOf(error) === 'ENOTDIR') return null;
+      return refuse(`${at} cannot be looked at (${codeOf(error)})`);
+    });
+    if (info !== null) {
+      if (!info.isDirectory()) refuse(at === target ? 'is a file, not a folder' : `${at} is a file, not a folder`);
+      break;
+    }
+    missing.unshift(at);
+    if (dirname(at) === at) break;
+  }
+  for (const folder of missing) {
+    await mkdir(folder).catch((error: unknown) =>
+      refuse(
+        codeOf(error) === 'EEXIST'
+          ? `${folder} exists but is not a folder (a link to nothing?)`
+          : `cannot create the folder ${folder}: ${dirname(folder)} does not take new folders (${codeOf(error)})`,
+      ),
+    );
+  }
+  await access(target, constants.W_OK).catch((error: unknown) => refuse(`the folder cannot be written (${codeOf(error)})`));
+};
