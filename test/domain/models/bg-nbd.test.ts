@@ -7,7 +7,9 @@ import {
   compressBgNbdData,
   conditionalExpectedPurchases,
   expectedPurchasesNewCustomer,
+  expectedPurchasesWhileAlive,
   fitBgNbd,
+  makeExpectedPurchasesIfAliveOnGrid,
   probabilityAlive,
   type BgNbdData,
   type BgNbdFit,
@@ -336,6 +338,29 @@ describe('BG/NBD predictions', () => {
       }),
     );
     expect(expectedPurchasesNewCustomer(BTYD, 0)).toBe(0);
+  });
+
+  it('on a grid of 52 windows, with the series cut before summing (a <= 2, r < a + b - 1), equals the per-window evaluation that tests every term, to 1e-11', () => {
+    // The grid's rule: stop at the least N with (w_N/A) z^N / (1 - z) <= 1e-17, a bound on the
+    // tail known in advance; expectedPurchasesWhileAlive adds terms until the last is negligible.
+    // z = t/(alpha + T + t) runs up to 0.998 here, where the tabulated 800 terms no longer suffice.
+    const fastRegime = fc.record({
+      r: fc.double({ min: 0.01, max: 0.5, noNaN: true }),
+      alpha: fc.double({ min: 0.01, max: 500, noNaN: true }),
+      a: fc.double({ min: 0.01, max: 2, noNaN: true }),
+      b: fc.double({ min: 1.5, max: 50, noNaN: true }),
+    });
+    fc.assert(
+      fc.property(fastRegime, fc.integer({ min: 0, max: 200 }), fc.double({ min: 0, max: 500, noNaN: true }), fc.double({ min: 0.1, max: 20, noNaN: true }), (p, x, T, step) => {
+        const times = Float64Array.from({ length: 52 }, (_, k) => (k + 1) * step);
+        const out = new Float64Array(52);
+        makeExpectedPurchasesIfAliveOnGrid(p, times)(x, T, out);
+        times.forEach((t, k) => {
+          const expected = expectedPurchasesWhileAlive(p.r + x, p.alpha + T, p.a, p.b + x, t);
+          expect(Math.abs(out[k]! - expected)).toBeLessThanOrEqual(1e-11 * expected);
+        });
+      }),
+    );
   });
 
   it('says a customer who bought 1000 times by t_x = 10 and not since, at T = 100, is almost surely gone (0, not NaN)', () => {

@@ -918,6 +918,29 @@ export const expectedPurchasesWhileAlive = (r: number, alpha: number, a: number,
 
 /** Series terms tabulated per x: enough for z ≈ 0.95 at x = 0; beyond, the general evaluation takes over. */
 const RATIO_TABLE_TERMS = 800;
+/** Relative truncation error allowed the tabulated series of W: what {@link seriesWFromRatios} allows. */
+const LOG_TRUNCATION = Math.log(1e-17);
+
+/**
+ * W(z) = z Σ_{n=0}^{N} w_n zⁿ, the series of {@link seriesW} with its coefficients w_n (w_0 = A,
+ * w_n = w_(n−1) × the n-th term ratio) tabulated, by Horner's rule in z² on the even and odd
+ * coefficients (two independent chains). `last` ≥ N is odd and below w's length.
+ */
+const hornerW = (w: Float64Array, last: number, z: number): number => {
+  const z2 = z * z;
+  const z4 = z2 * z2;
+  let c0 = w[last - 3]!;
+  let c1 = w[last - 2]!;
+  let c2 = w[last - 1]!;
+  let c3 = w[last]!;
+  for (let n = last - 7; n >= 0; n -= 4) {
+    c0 = c0 * z4 + w[n]!;
+    c1 = c1 * z4 + w[n + 1]!;
+    c2 = c2 * z4 + w[n + 2]!;
+    c3 = c3 * z4 + w[n + 3]!;
+  }
+  return z * (c0 + z * c1 + z2 * (c2 + z * c3));
+};
 
 /**
  * E[X(T, T+t_k] | alive at T, x, T] on a fixed grid of windows t_1 … t_K, for many (x, T) at fixed
@@ -925,12 +948,21 @@ const RATIO_TABLE_TERMS = 800;
  *
  * With posterior parameters (r+x, α+T, a, b+x), eq. (9) in the form of
  * {@link expectedPurchasesWhileAlive} splits into parts that depend on (T, t_k) only — z, ln(1 − z),
- * (1 − z)^(a−1) and φ: every logarithm and exponential — and a series W(z) whose term ratios
+ * (1 − z)^(a−1) and φ: every logarithm and exponential — and a series W(z) whose coefficients
  * depend on x only (A = a + b − 1 − r is the same for every customer, c = a + b + x − 1). The
  * returned function caches the first per distinct T and the second per distinct x, so a (x, T)
- * pair costs K short series and no transcendental function once its T has been seen. Where the
- * tabulated series is too short (z very close to 1) or cancels, it falls back to the general
- * evaluation. Caches live as long as the function; results do not depend on them.
+ * pair costs K short series and no transcendental function once its T has been seen.
+ *
+ * Where A > 0 and a ≤ 2, every coefficient w_n of W = z Σ wₙ zⁿ is positive and every term ratio
+ * (A+n)(a+n−1)/((c+n)(n+1)) is below 1 (A < c since c − A = r + x > 0), so the tail after w_N z^(N+1)
+ * is at most w_N z^(N+1) z/(1 − z), and W ≥ A z. The series is then cut at the least N with
+ * (w_N/A) z^N / (1 − z) ≤ 1e−17 — a relative truncation error below 1e−17 known before summing,
+ * from ln(w_N/A) tabulated per x and ln z, ln(1 − z) per (T, t_k) — and summed by Horner's rule
+ * ({@link hornerW}) without a test per term; N only grows with z, so the search goes on from
+ * the previous window's. Otherwise (a > 2, or r ≥ a + b − 1) each term is tested as it is added
+ * ({@link seriesWFromRatios}). Where the tabulated series is too short (z very close to 1) or
+ * cancels, the general evaluation takes over. Caches live as long as the function; results do not
+ * depend on them.
  *
  * `out[k]` receives the expectation for window t_k (length K).
  */
@@ -941,14 +973,16 @@ export const makeExpectedPurchasesIfAliveOnGrid = (params: BgNbdParams, times: A
   for (let k = 0; k < K; k++) if (!(times[k]! >= 0) || !Number.isFinite(times[k]!)) throw new RangeError(`window ${k} must be finite and >= 0, got ${times[k]}`);
   const A = a + b - 1 - r;
   const km1 = a - 1;
-  const ratioTables = new Map<number, Float64Array>();
-  /** Per T: z_k, (1 − z_k)^(a−1), φ(a − 1, ln(1 − z_k)), ln(1 − z_k) — 4K numbers. */
+  const positive = A > 0 && a <= 2;
+  /** Per x: the term ratios, and (when `positive`) the coefficients w_n and ln(w_n/A). */
+  const seriesTables = new Map<number, { ratios: Float64Array; w: Float64Array; logW: Float64Array }>();
+  /** Per T: z_k, (1 − z_k)^(a−1), φ(a − 1, ln(1 − z_k)), ln(1 − z_k), ln z_k, u_k = t_k/(α + T) — 6K numbers. */
   const windowTables = new Map<number, Float64Array>();
 
   const windowsFor = (T: number): Float64Array => {
     let table = windowTables.get(T);
     if (table !== undefined) return table;
-    table = new Float64Array(4 * K);
+    table = new Float64Array(6 * K);
     for (let k = 0; k < K; k++) {
       const u = times[k]! / (alpha + T);
       const logY = -Math.log1p(u);
@@ -957,47 +991,70 @@ export const makeExpectedPurchasesIfAliveOnGrid = (params: BgNbdParams, times: A
       const small = Math.abs(kL) < 0.5;
       const em1 = small ? Math.expm1(kL) : 0;
       const y = small ? 1 + em1 : Math.exp(kL);
-      table[4 * k] = Math.min(u / (1 + u), Z_MAX);
-      table[4 * k + 1] = y;
-      table[4 * k + 2] = kL === 0 ? -logY : small ? -em1 / km1 : (1 - y) / km1;
-      table[4 * k + 3] = logY;
+      const z = Math.min(u / (1 + u), Z_MAX);
+      table[6 * k] = z;
+      table[6 * k + 1] = y;
+      table[6 * k + 2] = kL === 0 ? -logY : small ? -em1 / km1 : (1 - y) / km1;
+      table[6 * k + 3] = logY;
+      table[6 * k + 4] = positive ? Math.log(z) : 0;
+      table[6 * k + 5] = u;
     }
     windowTables.set(T, table);
     return table;
   };
-  const ratiosFor = (x: number, c: number): Float64Array => {
-    let ratios = ratioTables.get(x);
-    if (ratios !== undefined) return ratios;
-    ratios = new Float64Array(RATIO_TABLE_TERMS);
+  const seriesFor = (x: number, c: number): { ratios: Float64Array; w: Float64Array; logW: Float64Array } => {
+    let tables = seriesTables.get(x);
+    if (tables !== undefined) return tables;
+    const ratios = new Float64Array(RATIO_TABLE_TERMS);
     for (let n = 1; n < RATIO_TABLE_TERMS; n++) ratios[n] = ((A + n) * (a + n - 1)) / ((c + n) * (n + 1));
-    ratioTables.set(x, ratios);
-    return ratios;
+    const w = new Float64Array(positive ? RATIO_TABLE_TERMS : 0);
+    const logW = new Float64Array(w.length);
+    if (positive) {
+      w[0] = A;
+      for (let n = 1; n < RATIO_TABLE_TERMS; n++) {
+        w[n] = w[n - 1]! * ratios[n]!;
+        logW[n] = logW[n - 1]! + Math.log(ratios[n]!);
+      }
+    }
+    tables = { ratios, w, logW };
+    seriesTables.set(x, tables);
+    return tables;
   };
 
   return (x, T, out) => {
     const c = a + b + x - 1;
     const windows = windowsFor(T);
-    const ratios = ratiosFor(x, c);
+    const { ratios, w, logW } = seriesFor(x, c);
+    let terms = 0;
     for (let k = 0; k < K; k++) {
       if (!(times[k]! > 0)) {
         out[k] = 0;
         continue;
       }
-      if (beyondHypergeometric(r + x, c, times[k]! / (alpha + T))) {
+      if (beyondHypergeometric(r + x, c, windows[6 * k + 5]!)) {
         out[k] = expectedPurchasesByMixture(r + x, alpha + T, a, b + x, times[k]!);
         continue;
       }
-      const z = windows[4 * k]!;
-      if (km1 * windows[4 * k + 3]! < EULER_LIMIT) {
-        const direct = expectedDirect(r + x, a, b + x, c, z, windows[4 * k + 3]!);
+      const z = windows[6 * k]!;
+      const logY = windows[6 * k + 3]!;
+      if (km1 * logY < EULER_LIMIT) {
+        const direct = expectedDirect(r + x, a, b + x, c, z, logY);
         if (!Number.isNaN(direct)) {
           out[k] = direct;
           continue;
         }
       }
-      let w = seriesWFromRatios(A, ratios, z);
-      if (Number.isNaN(w)) w = evaluateW(A, a, c, z);
-      out[k] = settle(r + x, a, c, z, windows[4 * k + 3]!, c * windows[4 * k + 2]!, windows[4 * k + 1]! * w);
+      let value = Number.NaN;
+      if (positive) {
+        // the least N with ln(w_N/A) + (N+1) ln z − ln(1 − z) ≤ ln 1e−17, from the last window's
+        const logZ = windows[6 * k + 4]!;
+        const limit = LOG_TRUNCATION + logY - logZ;
+        while (terms < RATIO_TABLE_TERMS - 1 && logW[terms]! + terms * logZ > limit) terms++;
+        if (terms < RATIO_TABLE_TERMS - 3) value = hornerW(w, terms | 3, z);
+      }
+      if (Number.isNaN(value)) value = seriesWFromRatios(A, ratios, z);
+      if (Number.isNaN(value)) value = evaluateW(A, a, c, z);
+      out[k] = settle(r + x, a, c, z, logY, c * windows[6 * k + 2]!, windows[6 * k + 1]! * value);
     }
   };
 };
