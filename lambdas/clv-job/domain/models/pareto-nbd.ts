@@ -89,17 +89,28 @@ const LOG1P_MIN_SHAPE = 1e4;
 /**
  * ln P(alive | x, tx, T) for tx < T (the note's eq. 18) from F(t) = e^(logHypergeometricPart):
  *
- *   ln P = −softplus(d),  d = died − alive = ln s − ln(r+s+x) + e ln((small+T)/(big+T))
- *                                            + ln(F(tx) ((big+tx)/(big+T))^−(r+s+x) − F(T)),
+ *   ln P = −softplus(d),  d = died − alive = base + ln(F(tx) ((big+tx)/(big+T))^−(r+s+x) − F(T)),
+ *   base = ln s − ln(r+s+x) + e ln((small+T)/(big+T))        ({@link aliveOddsBase}),
  *
  * with e = r + x when α < β (big = β), s otherwise. That is eq. (22)'s two terms divided by the
  * alive one before taking logs: alive and died are each ~(r+s+x) ln(big + T), 1e9 with parameters
  * near 1e8, and their difference taken from them carried an error of ~1e−7; here every term is of
  * the size of the result. ln((big+tx)/(big+T)) is log1p((tx − T)/(big + T)) where r + s + x exceeds
  * {@link LOG1P_MIN_SHAPE}, and the difference of `logBigTx` = ln(big + tx) and `logBigT` = ln(big + T)
- * below (its error, ~1e−16 ln(big + T), times r + s + x stays under ~1e−10 there); `logShare` is
- * {@link logTenureShare}(α, β, T) and `logRate` ln s − ln(r+s+x). Callers may tabulate all four per
- * distinct time or x.
+ * below (its error, ~1e−16 ln(big + T), times r + s + x stays under ~1e−10 there). Callers may
+ * tabulate these per distinct time, x or (x, T).
+ *
+ * With first = ln F(tx) − (r+s+x) ln((big+tx)/(big+T)), the odds of having dropped out are
+ * e^d = e^(base + first) − e^(base + ln F(T)), and the second term depends on (x, T) only:
+ * `oddsAtT` = e^(base + ln F(T)), which callers may tabulate per (x, T). Where that difference
+ * stays in range (base + first ≤ {@link LINEAR_ODDS_MAX_LOG}) and base is of the size of the logs
+ * it is added to (|base| ≤ {@link LINEAR_ODDS_MAX_BASE}), ln P = −log1p(e^(base + first) − oddsAtT):
+ * one exp and one log1p per customer instead of expm1, log, exp and log1p. Its cancellation, as
+ * tx → T, is that of the logarithmic form: both lose the digits of 1 − F(T)/F(tx) e^(…), and the
+ * roundings of base + first and base + ln F(T) add at most ~1e−16 (|base| + |first| + |ln F(T)|)
+ * to the ~1e−16 (|first| + |ln F(T)|) of the logs themselves, relative to 1 − e^(ln F(T) − first).
+ * Elsewhere the logarithmic form (|base| > 64 needs e ln((small+T)/(big+T)) or ln((r+s+x)/s) beyond 64:
+ * parameters far from any fit on real data; no reference point needs the guard, which bounds the added error).
  */
 const logAliveOfParts = (
   r: number,
@@ -111,16 +122,33 @@ const logAliveOfParts = (
   T: number,
   logFTx: number,
   logFT: number,
-  logShare: number,
-  logRate: number,
+  base: number,
+  oddsAtT: number,
   logBigTx: number,
   logBigT: number,
 ): number => {
   const a = r + s + x;
   const first = logFTx - a * (a > LOG1P_MIN_SHAPE ? Math.log1p((tx - T) / (Math.max(alpha, beta) + T)) : logBigTx - logBigT);
-  const d = logRate + (alpha < beta ? r + x : s) * logShare + logDiffExp(first, Math.min(logFT, first));
-  return -log1pExp(d);
+  const logOdds = base + first;
+  if (logOdds <= LINEAR_ODDS_MAX_LOG && Math.abs(base) <= LINEAR_ODDS_MAX_BASE) {
+    const odds = Math.exp(logOdds) - oddsAtT;
+    return odds > 0 ? -Math.log1p(odds) : 0;
+  }
+  return -log1pExp(base + logDiffExp(first, Math.min(logFT, first)));
 };
+
+/** Up to this ln of the odds e^(base + first), {@link logAliveOfParts} takes them as numbers (e^700 ≈ 1e304). */
+const LINEAR_ODDS_MAX_LOG = 700;
+/** Up to this |base|, likewise: its rounding then adds to the odds' error no more than the logs' own. */
+const LINEAR_ODDS_MAX_BASE = 64;
+
+/**
+ * ln s − ln(r+s+x) + e ln((small+T)/(big+T)), e = r + x when α < β, s otherwise: the part of
+ * {@link logAliveOfParts}' d that depends on (x, T) alone, from `logShare` = {@link logTenureShare}(α, β, T)
+ * and `logRate` = ln s − ln(r+s+x).
+ */
+const aliveOddsBase = (r: number, alpha: number, s: number, beta: number, x: number, logShare: number, logRate: number): number =>
+  logRate + (alpha < beta ? r + x : s) * logShare;
 
 /** ln(e^a − e^b) for a ≥ b, −Infinity when they are equal. */
 const logDiffExp = (a: number, b: number): number => (b === Number.NEGATIVE_INFINITY ? a : a + Math.log(-Math.expm1(b - a)));
@@ -553,21 +581,9 @@ export const makeLogProbabilityAlive = (params: ParetoNbdParams): ((x: number, t
   return (x, tx, T) => {
     if (tx >= T) return 0;
     const big = Math.max(alpha, beta);
-    return logAliveOfParts(
-      r,
-      alpha,
-      s,
-      beta,
-      x,
-      tx,
-      T,
-      cachedLogF(x, tx),
-      cachedLogF(x, T),
-      logTenureShare(alpha, beta, T),
-      Math.log(s) - Math.log(r + s + x),
-      Math.log(big + tx),
-      Math.log(big + T),
-    );
+    const logFT = cachedLogF(x, T);
+    const base = aliveOddsBase(r, alpha, s, beta, x, logTenureShare(alpha, beta, T), Math.log(s) - Math.log(r + s + x));
+    return logAliveOfParts(r, alpha, s, beta, x, tx, T, cachedLogF(x, tx), logFT, base, Math.exp(base + logFT), Math.log(big + tx), Math.log(big + T));
   };
 };
 
@@ -575,7 +591,8 @@ export const makeLogProbabilityAlive = (params: ParetoNbdParams): ((x: number, t
  * ln P(alive | x, tx, T) of every tuple of `index` into `out` (length index.x.length): the same
  * numbers, bit for bit, as {@link makeLogProbabilityAlive}'s, with the 2F1 of ln A(x, t) taken once per
  * distinct (x, t), ln((min(α, β) + T)/(max(α, β) + T)) and ln(max(α, β) + t) once per distinct time and
- * ln s − ln(r+s+x) once per distinct x. Unchecked: for
+ * ln s − ln(r+s+x) once per distinct x, and the (x, T) part of the odds (base and e^(base + ln F(T)) of
+ * {@link logAliveOfParts}) once per distinct (x, T): per tuple one exp and one log1p. Unchecked: for
  * validated parameters and tuples (in model units).
  */
 export const logProbabilityAliveOn = (params: ParetoNbdParams, index: TupleIndex, out: Float64Array): void => {
@@ -586,13 +603,23 @@ export const logProbabilityAliveOn = (params: ParetoNbdParams, index: TupleIndex
   const { pairX, pairT } = index;
   const logFOf = pairX.map((x, p) => logHypergeometricPart(r, alpha, s, beta, x, pairT[p]!));
   const { x, tx, T, xOf, txOf, TOf, pairOfTx, pairOfT } = index;
+  // per (x, T) pair, once its first tuple comes: base and the odds at T of logAliveOfParts
+  const baseOf = new Float64Array(pairX.length);
+  const oddsAtTOf = new Float64Array(pairX.length);
+  const known = new Uint8Array(pairX.length);
   for (let j = 0; j < x.length; j++) {
     if (tx[j]! >= T[j]!) {
       out[j] = 0;
       continue;
     }
     const k = TOf[j]!;
-    out[j] = logAliveOfParts(r, alpha, s, beta, x[j]!, tx[j]!, T[j]!, logFOf[pairOfTx[j]!]!, logFOf[pairOfT[j]!]!, logShareOf[k]!, logRateOf[xOf[j]!]!, logBigOf[txOf[j]!]!, logBigOf[k]!);
+    const p = pairOfT[j]!;
+    if (known[p] === 0) {
+      baseOf[p] = aliveOddsBase(r, alpha, s, beta, x[j]!, logShareOf[k]!, logRateOf[xOf[j]!]!);
+      oddsAtTOf[p] = Math.exp(baseOf[p]! + logFOf[p]!);
+      known[p] = 1;
+    }
+    out[j] = logAliveOfParts(r, alpha, s, beta, x[j]!, tx[j]!, T[j]!, logFOf[pairOfTx[j]!]!, logFOf[p]!, baseOf[p]!, oddsAtTOf[p]!, logBigOf[txOf[j]!]!, logBigOf[k]!);
   }
 };
 
