@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { csvOptionsSchema } from '../lambdas/clv-job/config.js';
+import { csvOptionsSchema, modelOptionsSchema } from '../lambdas/clv-job/config.js';
 
 /**
  * csv.dateFormat is handed to DuckDB's strptime at ingest. A format DuckDB refuses used to surface
@@ -28,5 +28,23 @@ describe('csv.dateFormat', () => {
 
     expect(parsed.success).toBe(false);
     expect(parsed.error?.issues.map((i) => i.message).join('; ')).toMatch(message);
+  });
+});
+
+/**
+ * model.intervalDraws takes 0 (no intervals) or 20 to 10000 draws. A refused value used to be told
+ * "Too small: expected number to be >=20" (for 1, though 0 is allowed) or "Invalid input" (for 2.5):
+ * the message must name both choices and the value given.
+ */
+describe('model.intervalDraws', () => {
+  it.each([0, 20, 100, 10_000])('takes %s', (draws) => {
+    expect(modelOptionsSchema.safeParse({ intervalDraws: draws }).success).toBe(true);
+  });
+
+  it.each([1, 19, -1, 2.5, 10_001, '100'])('refuses %s, naming both choices and the value', (draws) => {
+    const parsed = modelOptionsSchema.safeParse({ intervalDraws: draws });
+
+    expect(parsed.success).toBe(false);
+    expect(parsed.error?.issues.map((i) => i.message).join('; ')).toBe(`is 0 (no intervals) or a whole number of draws from 20 to 10000 (got ${JSON.stringify(draws)})`);
   });
 });

@@ -28,12 +28,19 @@ export type TransactionModelOption = z.infer<typeof transactionModelOptionSchema
 const percentHint = (input: unknown): string =>
   typeof input === 'number' && input > 1 && input <= 100 ? `; did you mean ${Number((input / 100).toPrecision(12))}?` : '';
 
+/** Fewer than 20 draws leave no 5th percentile worth reading; 0 turns the intervals off. */
+const intervalDrawsRule = (issue: { readonly input: unknown }): string =>
+  `is 0 (no intervals) or a whole number of draws from 20 to 10000 (got ${JSON.stringify(issue.input)})`;
+
 export const modelOptionsSchema = z.strictObject({
   timeUnit: timeUnitSchema.default('week'),
   /** BG/NBD (the default), Pareto/NBD, or `auto`: both fitted, the smaller holdout error wins. */
   transactions: transactionModelOptionSchema.default('bgnbd'),
   /** Parameter draws behind the 90% intervals (predicted_clv_p05/p95 …); 0 turns the intervals off. */
-  intervalDraws: z.union([z.literal(0), z.number().int().min(20).max(10_000)]).default(100),
+  intervalDraws: z
+    .number({ error: intervalDrawsRule })
+    .refine((v) => v === 0 || (Number.isInteger(v) && v >= 20 && v <= 10_000), { error: intervalDrawsRule })
+    .default(100),
   /**
    * Seed of those draws: the same seed and input give the same intervals, bit for bit. At most 65535:
    * parameterDraws derives two 32-bit streams as seed · 2^16 + stream, so larger seeds would repeat.
