@@ -639,7 +639,7 @@ const checkCustomer = (x: number, tx: number, T: number): void => {
 
 /**
  * Above this r + x, ln((α+T)/(α+tx)) in P(alive) is taken as log1p((T − tx)/(α + tx)) rather than as
- * the difference of the two logarithms (tabulated per distinct time by {@link logProbabilityAliveOn}):
+ * the difference of the two logarithms (tabulated per distinct time by {@link probabilityAliveOn}):
  * that difference carries an absolute error of ~1e−16 ln(α + T), which r + x multiplies into P(alive)
  * (3e−8 relative at r + x = 4e7); up to 1e4 it stays below ~2e−10, and the tabulated form is kept.
  */
@@ -661,13 +661,14 @@ export const logProbabilityAliveUnchecked = (r: number, alpha: number, a: number
 const logAliveOfOdds = (v: number): number => (v > 0 ? -v - Math.log1p(Math.exp(-v)) : -Math.log1p(Math.exp(v)));
 
 /**
- * ln P(alive | x, tx, T) of every tuple of `index` into `out` (length index.x.length): the same
- * numbers, bit for bit, as {@link logProbabilityAliveUnchecked} per tuple, with its logarithms
- * ln a, ln(b + x − 1) and ln(α + t) taken once per distinct value (the last only where
- * r + x ≤ {@link LOG1P_RATIO_MIN_SHAPE}). Unchecked: for validated
- * parameters and tuples (in model units).
+ * P(alive | x, tx, T) of every tuple of `index` into `out` (length index.x.length): 1/(1 + e^v) with the
+ * log-odds v of {@link logProbabilityAliveUnchecked}, bit for bit, its logarithms ln a, ln(b + x − 1)
+ * and ln(α + t) taken once per distinct value (the last only where r + x ≤ {@link LOG1P_RATIO_MIN_SHAPE}).
+ * One exp per tuple: the probability itself, not its logarithm, is what scoring uses (e^(−softplus(v))
+ * took three transcendental functions; the two agree to the rounding of ln P, ~1e−16 (1 + |ln P|)
+ * relative). Unchecked: for validated parameters and tuples (in model units).
  */
-export const logProbabilityAliveOn = (params: BgNbdParams, index: TupleIndex, out: Float64Array): void => {
+export const probabilityAliveOn = (params: BgNbdParams, index: TupleIndex, out: Float64Array): void => {
   const { r, alpha, a, b } = params;
   const logA = Math.log(a);
   const logB = index.xs.map((x) => Math.log(b + (x - 1)));
@@ -676,13 +677,14 @@ export const logProbabilityAliveOn = (params: BgNbdParams, index: TupleIndex, ou
   for (let j = 0; j < x.length; j++) {
     const xj = x[j]!;
     if (xj === 0) {
-      out[j] = 0;
+      out[j] = 1;
       continue;
     }
     const shape = r + xj;
     const logRatio =
       shape > LOG1P_RATIO_MIN_SHAPE ? Math.log1p((index.T[j]! - index.tx[j]!) / (alpha + index.tx[j]!)) : logAlphaT[TOf[j]!]! - logAlphaT[txOf[j]!]!;
-    out[j] = logAliveOfOdds(logA - logB[xOf[j]!]! + shape * logRatio);
+    // e^v overflows to Infinity past v ≈ 709, where P(alive) < 1e−308 is 0
+    out[j] = 1 / (1 + Math.exp(logA - logB[xOf[j]!]! + shape * logRatio));
   }
 };
 

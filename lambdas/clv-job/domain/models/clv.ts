@@ -131,8 +131,8 @@ export interface PreparedPurchases {
    * `discounted` (each of length `pairs`), under `model`.
    */
   ifAlive(model: TransactionModel, horizon: Float64Array, discounted: Float64Array): void;
-  /** Per tuple: ln P(alive | x, tx, T) under `model`, into `out` (length `size`). */
-  logAlive(model: TransactionModel, out: Float64Array): void;
+  /** Per tuple: P(alive | x, tx, T) under `model`, into `out` (length `size`). */
+  alive(model: TransactionModel, out: Float64Array): void;
 }
 
 /**
@@ -185,7 +185,7 @@ export const preparePurchases = (input: Omit<ScoreInput, 'monetaryValue'>, setti
         discounted[j] = pair[1]!;
       }
     },
-    logAlive: (model, out) => model.logProbabilityAliveOn(tuples, out),
+    alive: (model, out) => model.probabilityAliveOn(tuples, out),
   };
 };
 
@@ -211,15 +211,13 @@ export const scorePurchases = (model: TransactionModel, input: Omit<ScoreInput, 
   const horizonIfAlive = new Float64Array(prepared.pairs);
   const discountedIfAlive = new Float64Array(prepared.pairs);
   prepared.ifAlive(model, horizonIfAlive, discountedIfAlive);
-  // P(alive | x, tx, T), from its logarithm so it cannot overflow
   const probabilityAlive = new Float64Array(n);
-  prepared.logAlive(model, probabilityAlive);
+  prepared.alive(model, probabilityAlive);
   const expectedPurchases = new Float64Array(n);
   const discountedPurchases = new Float64Array(n);
   for (let i = 0; i < n; i++) {
     const j = prepared.pairOf[i]!;
-    const alive = Math.exp(probabilityAlive[i]!);
-    probabilityAlive[i] = alive;
+    const alive = probabilityAlive[i]!;
     expectedPurchases[i] = alive * horizonIfAlive[j]!;
     discountedPurchases[i] = alive * discountedIfAlive[j]!;
   }

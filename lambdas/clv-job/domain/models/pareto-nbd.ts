@@ -83,7 +83,7 @@ const logTenureShare = (alpha: number, beta: number, T: number): number => {
   return gap < 0.5 ? Math.log1p(-gap) : Math.log((Math.min(alpha, beta) + T) / (big + T));
 };
 
-/** Above this r + s + x, {@link logAliveOfParts} takes ln((big+tx)/(big+T)) by log1p rather than from tabulated logs. */
+/** Above this r + s + x, {@link aliveOfParts} takes ln((big+tx)/(big+T)) by log1p rather than from tabulated logs. */
 const LOG1P_MIN_SHAPE = 1e4;
 
 /**
@@ -111,8 +111,10 @@ const LOG1P_MIN_SHAPE = 1e4;
  * to the ~1e−16 (|first| + |ln F(T)|) of the logs themselves, relative to 1 − e^(ln F(T) − first).
  * Elsewhere the logarithmic form (|base| > 64 needs e ln((small+T)/(big+T)) or ln((r+s+x)/s) beyond 64:
  * parameters far from any fit on real data; no reference point needs the guard, which bounds the added error).
+ * Returns ln P when `inLogs`, else P itself: 1/(1 + e^d), one exp per customer where the odds are
+ * numbers (P from ln P took another log1p and exp; the two agree to the rounding of ln P).
  */
-const logAliveOfParts = (
+const aliveOfParts = (
   r: number,
   alpha: number,
   s: number,
@@ -126,25 +128,28 @@ const logAliveOfParts = (
   oddsAtT: number,
   logBigTx: number,
   logBigT: number,
+  inLogs: boolean,
 ): number => {
   const a = r + s + x;
   const first = logFTx - a * (a > LOG1P_MIN_SHAPE ? Math.log1p((tx - T) / (Math.max(alpha, beta) + T)) : logBigTx - logBigT);
   const logOdds = base + first;
   if (logOdds <= LINEAR_ODDS_MAX_LOG && Math.abs(base) <= LINEAR_ODDS_MAX_BASE) {
     const odds = Math.exp(logOdds) - oddsAtT;
-    return odds > 0 ? -Math.log1p(odds) : 0;
+    if (!(odds > 0)) return inLogs ? 0 : 1;
+    return inLogs ? -Math.log1p(odds) : 1 / (1 + odds);
   }
-  return -log1pExp(base + logDiffExp(first, Math.min(logFT, first)));
+  const logAlive = -log1pExp(base + logDiffExp(first, Math.min(logFT, first)));
+  return inLogs ? logAlive : Math.exp(logAlive);
 };
 
-/** Up to this ln of the odds e^(base + first), {@link logAliveOfParts} takes them as numbers (e^700 ≈ 1e304). */
+/** Up to this ln of the odds e^(base + first), {@link aliveOfParts} takes them as numbers (e^700 ≈ 1e304). */
 const LINEAR_ODDS_MAX_LOG = 700;
 /** Up to this |base|, likewise: its rounding then adds to the odds' error no more than the logs' own. */
 const LINEAR_ODDS_MAX_BASE = 64;
 
 /**
  * ln s − ln(r+s+x) + e ln((small+T)/(big+T)), e = r + x when α < β, s otherwise: the part of
- * {@link logAliveOfParts}' d that depends on (x, T) alone, from `logShare` = {@link logTenureShare}(α, β, T)
+ * {@link aliveOfParts}' d that depends on (x, T) alone, from `logShare` = {@link logTenureShare}(α, β, T)
  * and `logRate` = ln s − ln(r+s+x).
  */
 const aliveOddsBase = (r: number, alpha: number, s: number, beta: number, x: number, logShare: number, logRate: number): number =>
@@ -557,7 +562,7 @@ const checkTime = (t: number): void => {
 
 /**
  * A function (x, tx, T) → ln P(alive | x, tx, T) = alive − logSumExp(alive, died) (the note's
- * eq. 18 in the terms of eq. 22, as {@link logAliveOfParts}) that caches the 2F1 of ln A per distinct (x, t), so scoring many customers
+ * eq. 18 in the terms of eq. 22, as {@link aliveOfParts}) that caches the 2F1 of ln A per distinct (x, t), so scoring many customers
  * costs a hypergeometric function per distinct recency and tenure, not per customer.
  * Unchecked: the caller validated parameters and customers.
  */
@@ -583,19 +588,20 @@ export const makeLogProbabilityAlive = (params: ParetoNbdParams): ((x: number, t
     const big = Math.max(alpha, beta);
     const logFT = cachedLogF(x, T);
     const base = aliveOddsBase(r, alpha, s, beta, x, logTenureShare(alpha, beta, T), Math.log(s) - Math.log(r + s + x));
-    return logAliveOfParts(r, alpha, s, beta, x, tx, T, cachedLogF(x, tx), logFT, base, Math.exp(base + logFT), Math.log(big + tx), Math.log(big + T));
+    return aliveOfParts(r, alpha, s, beta, x, tx, T, cachedLogF(x, tx), logFT, base, Math.exp(base + logFT), Math.log(big + tx), Math.log(big + T), true);
   };
 };
 
 /**
- * ln P(alive | x, tx, T) of every tuple of `index` into `out` (length index.x.length): the same
- * numbers, bit for bit, as {@link makeLogProbabilityAlive}'s, with the 2F1 of ln A(x, t) taken once per
- * distinct (x, t), ln((min(α, β) + T)/(max(α, β) + T)) and ln(max(α, β) + t) once per distinct time and
+ * P(alive | x, tx, T) of every tuple of `index` into `out` (length index.x.length): from the same odds,
+ * bit for bit, as {@link makeLogProbabilityAlive}'s logarithm (so equal to its exponential to the
+ * rounding of ln P), with the 2F1 of ln A(x, t) taken once per distinct (x, t),
+ * ln((min(α, β) + T)/(max(α, β) + T)) and ln(max(α, β) + t) once per distinct time,
  * ln s − ln(r+s+x) once per distinct x, and the (x, T) part of the odds (base and e^(base + ln F(T)) of
- * {@link logAliveOfParts}) once per distinct (x, T): per tuple one exp and one log1p. Unchecked: for
+ * {@link aliveOfParts}) once per distinct (x, T): per tuple one exp. Unchecked: for
  * validated parameters and tuples (in model units).
  */
-export const logProbabilityAliveOn = (params: ParetoNbdParams, index: TupleIndex, out: Float64Array): void => {
+export const probabilityAliveOn = (params: ParetoNbdParams, index: TupleIndex, out: Float64Array): void => {
   const { r, alpha, s, beta } = params;
   const logShareOf = index.times.map((t) => logTenureShare(alpha, beta, t));
   const logRateOf = index.xs.map((x) => Math.log(s) - Math.log(r + s + x));
@@ -603,13 +609,13 @@ export const logProbabilityAliveOn = (params: ParetoNbdParams, index: TupleIndex
   const { pairX, pairT } = index;
   const logFOf = pairX.map((x, p) => logHypergeometricPart(r, alpha, s, beta, x, pairT[p]!));
   const { x, tx, T, xOf, txOf, TOf, pairOfTx, pairOfT } = index;
-  // per (x, T) pair, once its first tuple comes: base and the odds at T of logAliveOfParts
+  // per (x, T) pair, once its first tuple comes: base and the odds at T of aliveOfParts
   const baseOf = new Float64Array(pairX.length);
   const oddsAtTOf = new Float64Array(pairX.length);
   const known = new Uint8Array(pairX.length);
   for (let j = 0; j < x.length; j++) {
     if (tx[j]! >= T[j]!) {
-      out[j] = 0;
+      out[j] = 1;
       continue;
     }
     const k = TOf[j]!;
@@ -619,7 +625,7 @@ export const logProbabilityAliveOn = (params: ParetoNbdParams, index: TupleIndex
       oddsAtTOf[p] = Math.exp(baseOf[p]! + logFOf[p]!);
       known[p] = 1;
     }
-    out[j] = logAliveOfParts(r, alpha, s, beta, x[j]!, tx[j]!, T[j]!, logFOf[pairOfTx[j]!]!, logFOf[p]!, baseOf[p]!, oddsAtTOf[p]!, logBigOf[txOf[j]!]!, logBigOf[k]!);
+    out[j] = aliveOfParts(r, alpha, s, beta, x[j]!, tx[j]!, T[j]!, logFOf[pairOfTx[j]!]!, logFOf[p]!, baseOf[p]!, oddsAtTOf[p]!, logBigOf[txOf[j]!]!, logBigOf[k]!, false);
   }
 };
 

@@ -7,7 +7,7 @@
  */
 import {
   expectedPurchasesWhileAlive,
-  logProbabilityAliveOn as bgnbdLogAliveOn,
+  probabilityAliveOn as bgnbdAliveOn,
   logProbabilityAliveUnchecked,
   makeExpectedPurchasesIfAliveOnGrid as bgnbdGrid,
   type BgNbdParams,
@@ -16,7 +16,7 @@ import {
   checkParetoNbdParams,
   expectedPurchasesNewCustomer as paretoNbdNewCustomer,
   makeExpectedPurchasesIfAliveOnGrid as paretoNbdGrid,
-  logProbabilityAliveOn as paretoNbdLogAliveOn,
+  probabilityAliveOn as paretoNbdAliveOn,
   makeLogProbabilityAlive as paretoNbdLogAlive,
   type ParetoNbdParams,
 } from './pareto-nbd.js';
@@ -35,11 +35,13 @@ export interface TransactionModel {
   /** A function (x, tx, T) → ln P(alive | x, tx, T), for validated customers; it may cache. */
   makeLogProbabilityAlive(): (x: number, tx: number, T: number) => number;
   /**
-   * ln P(alive | x, tx, T) of every tuple of `index` (validated, model units) into `out`: the same
-   * numbers as {@link makeLogProbabilityAlive}'s, bit for bit, with the logarithms taken once per
-   * distinct value rather than once per tuple — what scoring many tuples under many draws needs.
+   * P(alive | x, tx, T) itself of every tuple of `index` (validated, model units) into `out`: the
+   * exponential of {@link makeLogProbabilityAlive}'s numbers to their rounding (~1e−16 (1 + |ln P|)
+   * relative), with the logarithms taken once per distinct value rather than once per tuple and
+   * the probability formed from the odds without a logarithm — what scoring many tuples under many
+   * draws needs.
    */
-  logProbabilityAliveOn(index: TupleIndex, out: Float64Array): void;
+  probabilityAliveOn(index: TupleIndex, out: Float64Array): void;
   /** E[X(t)]: expected repeat purchases in the first t units of a new customer. */
   expectedNewCustomer(t: number): number;
 }
@@ -54,7 +56,7 @@ export const bgnbdTransactionModel = (params: BgNbdParams): TransactionModel => 
     name: 'bgnbd',
     makeExpectedIfAliveOnGrid: (times) => bgnbdGrid(params, times),
     makeLogProbabilityAlive: () => (x, tx, T) => logProbabilityAliveUnchecked(r, alpha, a, b, x, tx, T),
-    logProbabilityAliveOn: (index, out) => bgnbdLogAliveOn(params, index, out),
+    probabilityAliveOn: (index, out) => bgnbdAliveOn(params, index, out),
     expectedNewCustomer: (t) => expectedPurchasesWhileAlive(r, alpha, a, b, t),
   };
 };
@@ -66,7 +68,7 @@ export const paretoNbdTransactionModel = (params: ParetoNbdParams): TransactionM
     name: 'pnbd',
     makeExpectedIfAliveOnGrid: (times) => paretoNbdGrid(params, times),
     makeLogProbabilityAlive: () => paretoNbdLogAlive(params),
-    logProbabilityAliveOn: (index, out) => paretoNbdLogAliveOn(params, index, out),
+    probabilityAliveOn: (index, out) => paretoNbdAliveOn(params, index, out),
     expectedNewCustomer: (t) => paretoNbdNewCustomer(params, t),
   };
 };

@@ -217,7 +217,7 @@ const makeIntervalOf = (draws: number): ((values: Float64Array, out: Float64Arra
  *
  * The transaction part depends on (x, recency, tenure) only, and within it the expensive factor —
  * expected purchases while alive, discounted over the horizon — on (x, tenure) only: per draw, that
- * factor is computed once per distinct (x, tenure) pair and ln P(alive) once per distinct tuple, from
+ * factor is computed once per distinct (x, tenure) pair and P(alive) once per distinct tuple, from
  * logarithms tabulated per distinct value ({@link preparePurchases}, indexed once for all draws).
  * The Gamma-Gamma part is a closed form per row. Percentiles are found by selection, not sorting.
  * The numbers are those of scoring every draw with {@link scoreTuples} and sorting, bit for bit.
@@ -262,7 +262,7 @@ export const customerIntervals = (
     settings,
   );
 
-  // Per draw: the (x, tenure) pairs' factors and the tuples' ln P(alive), stored draw-minor
+  // Per draw: the (x, tenure) pairs' factors and the tuples' P(alive), stored draw-minor
   // (entry [row · draws + d]) so that each tuple's draws are contiguous for its percentiles.
   const pairs = prepared.pairs;
   const horizonIfAlive = new Float64Array(pairs * draws);
@@ -271,7 +271,7 @@ export const customerIntervals = (
   const pairHorizon = new Float64Array(pairs);
   const pairDiscounted = new Float64Array(pairs);
   // a block of draws at a time, so that each tuple's entries are written a cache line at once
-  const blockLogAlive = new Float64Array(m * DRAW_BLOCK);
+  const blockAlive = new Float64Array(m * DRAW_BLOCK);
   for (let from = 0; from < draws; from += DRAW_BLOCK) {
     const width = Math.min(DRAW_BLOCK, draws - from);
     for (let k = 0; k < width; k++) {
@@ -281,9 +281,9 @@ export const customerIntervals = (
         horizonIfAlive[p * draws + d] = pairHorizon[p]!;
         discountedIfAlive[p * draws + d] = pairDiscounted[p]!;
       }
-      prepared.logAlive(transactions[d]!, blockLogAlive.subarray(k * m, (k + 1) * m));
+      prepared.alive(transactions[d]!, blockAlive.subarray(k * m, (k + 1) * m));
     }
-    for (let j = 0; j < m; j++) for (let k = 0; k < width; k++) perTuple[j * draws + from + k] = blockLogAlive[k * m + j]!;
+    for (let j = 0; j < m; j++) for (let k = 0; k < width; k++) perTuple[j * draws + from + k] = blockAlive[k * m + j]!;
   }
 
   // Per tuple: P(alive) and expected purchases of every draw, their percentiles; perTuple then
@@ -300,7 +300,7 @@ export const customerIntervals = (
     const row = j * draws;
     const pair = prepared.pairOf[j]! * draws;
     for (let d = 0; d < draws; d++) {
-      const alive = Math.exp(perTuple[row + d]!);
+      const alive = perTuple[row + d]!;
       aliveColumn[d] = alive;
       expectedColumn[d] = alive * horizonIfAlive[pair + d]!;
       perTuple[row + d] = alive * discountedIfAlive[pair + d]!;
