@@ -259,6 +259,45 @@ describe('renderReport', () => {
     expect(html).not.toContain('Mean P(alive)');
   });
 
+  it('names the Pareto/NBD where it predicts: the model section, the P(alive) note, the backtest (a BG/NBD check) and why it is not trusted', async () => {
+    // Prepare: the sample's summary as a Pareto/NBD night whose fit did not converge
+    const summary = withDiagnostics(copy());
+    summary.models.transactions = 'pnbd';
+    summary.models.choice = { requested: 'pnbd', chosen: 'pnbd', reason: 'configured: model.transactions = pnbd', holdout: null };
+    const message = 's, beta ran toward the boundary of the parameter space';
+    summary.models.pareto_nbd = {
+      r: null,
+      alpha: null,
+      s: null,
+      beta: null,
+      log_likelihood: null,
+      standard_errors: null,
+      customers: summary.models.bgnbd.customers,
+      convergence: { converged: false, iterations: 80, gradient_norm: 0.2, message },
+    };
+    summary.models.trusted = false;
+
+    // Act
+    const html = await renderReport(summarySchema.parse(summary));
+
+    // Assess
+    const modelSection = html.slice(html.indexOf('id="model-fit"'), html.indexOf('</section>', html.indexOf('id="model-fit"')));
+    expect(modelSection).toContain('two standard models: Pareto/NBD for how often');
+    expect(modelSection).toContain('the Pareto/NBD lets customers drop out at any time');
+    expect(modelSection).not.toContain('drop out only right after a purchase');
+    expect(modelSection).toContain('The backtest checks the BG/NBD, not the Pareto/NBD the predictions use');
+    expect(modelSection).toContain(`Pareto/NBD: ${message}`);
+  });
+
+  it('keeps the BG/NBD’s wording where the BG/NBD predicts', async () => {
+    const html = await renderReport(withDiagnostics(copy()));
+
+    expect(html).toContain('two standard models: BG/NBD for how often');
+    expect(html).toContain('the BG/NBD lets customers drop out only right after a purchase');
+    expect(html).toContain('The BG/NBD was fitted again on the orders up to');
+    expect(html).not.toContain('The backtest checks the BG/NBD, not the Pareto/NBD');
+  });
+
   it('renders a run without customers, with notes where there is nothing to draw', async () => {
     const summary = copy();
     summary.channels = [];

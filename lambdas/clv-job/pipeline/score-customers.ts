@@ -4,7 +4,7 @@ import { neumaierSum } from '../domain/math/sum.js';
 import { fitBgNbd } from '../domain/models/bg-nbd.js';
 import { DAYS_PER_UNIT, scorePurchases, scoreTuples, type ClvSettings, type PurchaseScores, type Scores } from '../domain/models/clv.js';
 import { fitGammaGamma } from '../domain/models/gamma-gamma.js';
-import { bgnbdDiagnostics, SINCE_LAST_PURCHASE_EDGES_DAYS } from '../domain/models/diagnostics.js';
+import { bgnbdDiagnostics, paretoNbdDiagnostics, SINCE_LAST_PURCHASE_EDGES_DAYS } from '../domain/models/diagnostics.js';
 import { distinctScorePatterns, spreadToCustomers } from '../domain/models/score-patterns.js';
 import { historicalClvColumn } from '../domain/models/historical.js';
 import { fitParetoNbd } from '../domain/models/pareto-nbd.js';
@@ -36,7 +36,7 @@ export interface ScoredCustomers {
   readonly warnings: RunWarning[];
   /** One line for progress output. */
   readonly statusMessage: string;
-  /** The BG/NBD fit against its own data, for the report; null when the fit is not trusted. */
+  /** The predicting transaction model's fit against its own data, for the report; null when that fit is not trusted. */
   readonly diagnostics: Diagnostics | null;
 }
 
@@ -53,7 +53,7 @@ export interface FittedModels {
   readonly settings: ClvSettings;
   readonly models: ModelsSummary;
   readonly warnings: readonly RunWarning[];
-  /** The BG/NBD fit against its own data, for the report; null when the fit is not trusted. */
+  /** The predicting transaction model's fit against its own data, for the report; null when that fit is not trusted. */
   readonly diagnostics: Diagnostics | null;
 }
 
@@ -79,9 +79,6 @@ export const fitModels = (
   };
   const bgnbd = fitBgNbd(bgnbdData);
   const paretoNbd = options.transactions === 'bgnbd' && choice.chosen === 'bgnbd' ? null : fitParetoNbd(bgnbdData);
-  const diagnostics = bgnbd.diagnostics.converged
-    ? bgnbdDiagnostics(bgnbd.params, bgnbdData, { sinceLastPurchaseEdges: SINCE_LAST_PURCHASE_EDGES_DAYS.map((d) => d / unit) })
-    : null;
   const gammaGamma = fitGammaGamma({ x: spendPatterns.frequency, mx: spendPatterns.monetaryValue, weight: spendPatterns.customers });
   const settings: ClvSettings = {
     timeUnit: options.timeUnit,
@@ -100,6 +97,16 @@ export const fitModels = (
   }
   // Only a converged fit scores (models.trusted says so); an untrusted one still gets a placeholder here.
   const transactions = choice.chosen === 'pnbd' && paretoNbd?.diagnostics.converged === true ? paretoNbdTransactionModel(paretoNbd.params) : bgnbdTransactionModel(bgnbd.params);
+  // the report shows these beside the customers' P(alive): they describe the model that predicts
+  const diagnosticsOptions = { sinceLastPurchaseEdges: SINCE_LAST_PURCHASE_EDGES_DAYS.map((d) => d / unit) };
+  const diagnostics =
+    choice.chosen === 'pnbd'
+      ? paretoNbd?.diagnostics.converged === true
+        ? paretoNbdDiagnostics(paretoNbd.params, bgnbdData, diagnosticsOptions)
+        : null
+      : bgnbd.diagnostics.converged
+        ? bgnbdDiagnostics(bgnbd.params, bgnbdData, diagnosticsOptions)
+        : null;
   return { bgnbd, paretoNbd, transactions, gammaGamma, settings, models, warnings, diagnostics };
 };
 

@@ -416,9 +416,13 @@ const modelFitSection = async (s: Summary): Promise<string> => {
   const m = s.models;
   const unit = m.time_unit;
   const parts: string[] = [];
+  // the transaction model whose predictions the customers carry: the diagnostics below are its own
+  const pareto = m.transactions === 'pnbd';
+  const modelName = pareto ? 'Pareto/NBD' : 'BG/NBD';
   if (!m.trusted) {
+    const transactionsConvergence = pareto ? (m.pareto_nbd?.convergence ?? m.bgnbd.convergence) : m.bgnbd.convergence;
     parts.push(
-      `<p class="note" data-testid="models-untrusted">The predictive models could not be trusted on this data, so tiers and equity rank on historical CLV. ${esc(m.bgnbd.convergence.message)}; ${esc(m.gamma_gamma.convergence.message)}.</p>`,
+      `<p class="note" data-testid="models-untrusted">The predictive models could not be trusted on this data, so tiers and equity rank on historical CLV. ${esc(modelName)}: ${esc(transactionsConvergence.message)}; Gamma-Gamma: ${esc(m.gamma_gamma.convergence.message)}.</p>`,
     );
   }
 
@@ -465,7 +469,11 @@ const modelFitSection = async (s: Summary): Promise<string> => {
           ? figure(
               'chart-probability-alive',
               aliveSvg,
-              `Mean P(alive) by repeat purchases and ${unit === 'week' ? 'weeks' : 'days'} since the last one; n is the number of customers. A frequent buyer who has gone quiet is more likely lost than an occasional one. Customers who never bought again count as active: the model lets customers drop out only right after a purchase.`,
+              `Mean P(alive) by repeat purchases and ${unit === 'week' ? 'weeks' : 'days'} since the last one; n is the number of customers. A frequent buyer who has gone quiet is more likely lost than an occasional one. ${
+                pareto
+                  ? 'Customers who never bought again grow less likely active as time passes: the Pareto/NBD lets customers drop out at any time.'
+                  : 'Customers who never bought again count as active: the BG/NBD lets customers drop out only right after a purchase.'
+              }`,
             )
           : missing('probability-alive-missing', 'No customers to show.')
       }</div></div><details class="analyst"><summary>Histogram as a table</summary>${table(['Repeat purchases', { text: 'Actual', num: true }, { text: 'Expected', num: true }], histogramRows)}</details>`,
@@ -507,9 +515,11 @@ const modelFitSection = async (s: Summary): Promise<string> => {
     const error = b.errors.total_percentage_error;
     const stat = (label: string, html: string): string => `<div class="stat"><div class="label">${esc(label)}</div><div class="value">${html}</div></div>`;
     parts.push(
-      `<h3 style="margin-top:18px">Backtest: predictions against what happened next</h3><p class="caption">The model was fitted again on the orders up to ${esc(b.calibration_end)} only, and its predictions for the ${esc(
+      `<h3 style="margin-top:18px">Backtest: predictions against what happened next</h3><p class="caption">The BG/NBD was fitted again on the orders up to ${esc(b.calibration_end)} only, and its predictions for the ${esc(
         formatCount(b.customers),
-      )} customers acquired by then were compared with what they actually bought up to ${esc(b.holdout_end)} (${esc(formatStatistic(b.holdout_length))} ${esc(unitName(b.time_unit, b.holdout_length))}).</p><div class="stats" style="grid-template-columns:repeat(4,minmax(0,1fr))">${stat(
+      )} customers acquired by then were compared with what they actually bought up to ${esc(b.holdout_end)} (${esc(formatStatistic(b.holdout_length))} ${esc(unitName(b.time_unit, b.holdout_length))}).${
+        pareto ? ' The backtest checks the BG/NBD, not the Pareto/NBD the predictions use: <code>model.transactions = "auto"</code> compares both on a holdout.' : ''
+      }</p><div class="stats" style="grid-template-columns:repeat(4,minmax(0,1fr))">${stat(
         'Holdout purchases: actual',
         num('backtest-actual', b.totals.actual, formatCount(b.totals.actual)),
       )}${stat('Expected by the model', num('backtest-expected', b.totals.expected, formatCount(b.totals.expected)))}${stat(
@@ -533,7 +543,7 @@ const modelFitSection = async (s: Summary): Promise<string> => {
   return section(
     'model-fit',
     'The model and how well it fits',
-    `Predicted CLV comes from two standard models: BG/NBD for how often each customer will buy and whether they are still active, and Gamma-Gamma for how much they spend per order. Time is measured in ${unit}s.`,
+    `Predicted CLV comes from two standard models: ${modelName} for how often each customer will buy and whether they are still active, and Gamma-Gamma for how much they spend per order. Time is measured in ${unit}s.`,
     parts.join(''),
   );
 };

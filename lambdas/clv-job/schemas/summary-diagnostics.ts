@@ -1,6 +1,6 @@
 /**
- * The optional `diagnostics` section of `summary.json`: how well the BG/NBD fits the data it was
- * fitted on, for the report's "model fit" charts — the repeat-purchase histogram against the
+ * The optional `diagnostics` section of `summary.json`: how well the transaction model that predicts
+ * (`models.transactions`: the BG/NBD or the Pareto/NBD) fits the data it was fitted on, for the report's "model fit" charts — the repeat-purchase histogram against the
  * model's expectation (FHL 2005 Figure 3), and P(alive) by frequency and time since the last
  * purchase. A summary without it stays valid; the report says it is missing. (The out-of-sample
  * check is the separate `backtest` section.) Every number is finite (zod 4 rejects NaN and Infinity).
@@ -15,7 +15,7 @@ export const frequencyHistogramRowSchema = z.strictObject({
   /** Repeat purchases: "0", "1", …, with the last bucket open ("7+"). */
   frequency: z.string(),
   actual_customers: customers,
-  /** Σ_i P(X(T_i) = k) under the fitted BG/NBD (FHL 2005 eq. 8); for the open bucket, P(X(T_i) ≥ k). */
+  /** Σ_i P(X(T_i) = k) under the fitted model (BG/NBD: FHL 2005 eq. 8; Pareto/NBD: Fader & Hardie 2006 eq. 20); for the open bucket, P(X(T_i) ≥ k). */
   expected_customers: customers,
 });
 export type FrequencyHistogramRow = z.infer<typeof frequencyHistogramRowSchema>;

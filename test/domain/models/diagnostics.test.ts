@@ -1,7 +1,8 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { compressBgNbdData, expectedPurchasesNewCustomer, probabilityAlive, type BgNbdData, type BgNbdParams } from '../../../lambdas/clv-job/domain/models/bg-nbd.js';
-import { bgnbdDiagnostics, repeatPurchaseProbabilities } from '../../../lambdas/clv-job/domain/models/diagnostics.js';
+import { bgnbdDiagnostics, paretoNbdDiagnostics, repeatPurchaseProbabilities } from '../../../lambdas/clv-job/domain/models/diagnostics.js';
+import { expectedPurchasesNewCustomer as paretoNbdExpectedNewCustomer, probabilityAlive as paretoNbdProbabilityAlive, type ParetoNbdParams } from '../../../lambdas/clv-job/domain/models/pareto-nbd.js';
 import { diagnosticsSchema } from '../../../lambdas/clv-job/schemas/summary-diagnostics.js';
 import { seededUniform, simulateCustomers } from '../../support/simulate.js';
 import { inUnits, loadCdnowSummary } from './cdnow-data.js';
@@ -164,5 +165,41 @@ describe('bgnbdDiagnostics', () => {
     ['a top frequency of 0', { x: Float64Array.of(1), tx: Float64Array.of(1), T: Float64Array.of(1), weight: Float64Array.of(1) }, { topFrequency: 0 }],
   ])('throws a RangeError on %s', (_, data, options) => {
     expect(() => bgnbdDiagnostics(CDNOW_FIT, data, options)).toThrow(RangeError);
+  });
+});
+
+describe('paretoNbdDiagnostics', () => {
+  const cdnow = loadCdnowSummary();
+  const data = compressBgNbdData(cdnow.x, inUnits(cdnow.txDays, 7), inUnits(cdnow.TDays, 7));
+  /** The Pareto/NBD on CDNOW (weeks), as Fader, Hardie & Lee publish it (r, α, s, β). */
+  const CDNOW_PNBD: ParetoNbdParams = { r: 0.553, alpha: 10.578, s: 0.606, beta: 11.669 };
+
+  it('expects as many repeat purchases in all as the Pareto/NBD’s E[X(t)] (eq. 17), another closed form, at each customer’s tenure', () => {
+    // Prepare: an open bucket far past CDNOW's largest frequency (29), so the histogram is the whole pmf
+    const top = 80;
+
+    // Act
+    const histogram = paretoNbdDiagnostics(CDNOW_PNBD, data, { topFrequency: top }).frequency_histogram;
+
+    // Assess
+    const meanFromHistogram = sum(histogram.map((h, k) => k * h.expected_customers));
+    let meanFromEq17 = 0;
+    for (let i = 0; i < data.x.length; i++) meanFromEq17 += data.weight[i]! * paretoNbdExpectedNewCustomer(CDNOW_PNBD, data.T[i]!);
+    expect(Math.abs(meanFromHistogram - meanFromEq17) / meanFromEq17).toBeLessThan(1e-9);
+    expect(sum(histogram.map((h) => h.actual_customers))).toBe(2357);
+    expect(Math.abs(sum(histogram.map((h) => h.expected_customers)) - 2357)).toBeLessThan(1e-9 * 2357);
+  });
+
+  it('averages the Pareto/NBD’s P(alive) in each cell, so never-repeaters long gone count as likely lost', () => {
+    const diagnostics = paretoNbdDiagnostics(CDNOW_PNBD, data);
+    const grid = diagnostics.probability_alive_grid;
+    const weighted = sum(grid.map((c) => c.probability_alive * c.customers));
+    let expected = 0;
+    for (let i = 0; i < data.x.length; i++) expected += data.weight[i]! * paretoNbdProbabilityAlive(CDNOW_PNBD, data.x[i]!, data.tx[i]!, data.T[i]!);
+
+    expect(Math.abs(weighted - expected)).toBeLessThan(1e-9 * expected);
+    // unlike the BG/NBD's, a customer with no repeat purchase is not certainly alive
+    expect(grid.filter((c) => c.frequency === '0').every((c) => c.probability_alive < 1)).toBe(true);
+    expect(diagnosticsSchema.parse(diagnostics)).toEqual(diagnostics);
   });
 });

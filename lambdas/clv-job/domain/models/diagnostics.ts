@@ -1,8 +1,10 @@
 /**
- * In-sample fit diagnostics of a BG/NBD fit, for the report: how many customers made 0, 1, 2, …
- * repeat purchases against how many the model expects (FHL 2005 Figure 3), and P(alive) by
- * frequency and time since the last purchase. Pure functions of a fit's parameters and the same
- * distinct (x, t_x, T, weight) patterns the fit ran on; time in model units throughout.
+ * In-sample fit diagnostics of the transaction model that predicts (BG/NBD or Pareto/NBD), for the
+ * report: how many customers made 0, 1, 2, … repeat purchases against how many the model expects
+ * (FHL 2005 Figure 3), and P(alive) by frequency and time since the last purchase. Pure functions
+ * of a fit's parameters and the same distinct (x, t_x, T, weight) patterns the fit ran on; time in
+ * model units throughout. The report shows them beside the customers' P(alive) column, so they must
+ * come from the same model.
  *
  * Symbols as in bg-nbd.ts: x frequency (repeat purchases), t_x recency (time of the last repeat
  * purchase), T tenure (time since the first purchase); r, α, a, b the fitted parameters.
@@ -11,6 +13,7 @@ import type { Diagnostics, FrequencyHistogramRow, ProbabilityAliveCell } from '.
 import { lbeta, lgamma } from '../math/special.js';
 import { CompensatedSum } from '../math/sum.js';
 import { logProbabilityAliveUnchecked, validateBgNbdData, type BgNbdData, type BgNbdParams } from './bg-nbd.js';
+import { checkParetoNbdParams, makeLogProbabilityAlive, probabilityOfPurchases, type ParetoNbdParams } from './pareto-nbd.js';
 
 /** Edges of the time-since-last-purchase buckets in days: 4, 13, 26 and 52 weeks. */
 export const SINCE_LAST_PURCHASE_EDGES_DAYS: readonly number[] = [28, 91, 182, 364];
@@ -90,6 +93,40 @@ const formatEdge = (v: number): string => (Number.isInteger(v) ? String(v) : Str
  */
 export const bgnbdDiagnostics = (params: BgNbdParams, data: BgNbdData, options: DiagnosticsOptions = {}): Diagnostics => {
   checkParams(params);
+  const { r, alpha, a, b } = params;
+  return diagnosticsOf(
+    { repeatPurchaseProbabilities: (t, max) => repeatPurchaseProbabilities(params, t, max), logProbabilityAlive: (x, tx, T) => logProbabilityAliveUnchecked(r, alpha, a, b, x, tx, T) },
+    data,
+    options,
+  );
+};
+
+/**
+ * The same diagnostics under a Pareto/NBD fit: expected customers Σ w_i P(X(T_i) = k) from the
+ * Pareto/NBD's P(X(t) = n) (Fader & Hardie 2006, eq. 20, see probabilityOfPurchases), P(alive) from
+ * its eq. (11) of the 2005 note. Same shapes, cost (one integral per distinct T and k < top) and errors.
+ */
+export const paretoNbdDiagnostics = (params: ParetoNbdParams, data: BgNbdData, options: DiagnosticsOptions = {}): Diagnostics => {
+  checkParetoNbdParams(params);
+  return diagnosticsOf(
+    {
+      repeatPurchaseProbabilities: (t, max) => Float64Array.from({ length: max + 1 }, (_, n) => probabilityOfPurchases(params, t, n)),
+      logProbabilityAlive: makeLogProbabilityAlive(params),
+    },
+    data,
+    options,
+  );
+};
+
+/** What the diagnostics need of a fitted transaction model. */
+interface DiagnosedModel {
+  /** P(X(t) = k) for k = 0 … max: repeat purchases in a new customer's first t units. */
+  readonly repeatPurchaseProbabilities: (t: number, max: number) => Float64Array;
+  /** ln P(alive | x, t_x, T) of a validated customer. */
+  readonly logProbabilityAlive: (x: number, tx: number, T: number) => number;
+}
+
+const diagnosticsOf = (model: DiagnosedModel, data: BgNbdData, options: DiagnosticsOptions): Diagnostics => {
   const top = options.topFrequency ?? 7;
   if (!(Number.isInteger(top) && top >= 1)) throw new RangeError(`topFrequency must be a whole number >= 1, got ${top}`);
   const edges = options.sinceLastPurchaseEdges ?? [4, 13, 26, 52];
@@ -104,7 +141,6 @@ export const bgnbdDiagnostics = (params: BgNbdParams, data: BgNbdData, options: 
   const weightByT = new Map<number, number>();
   const cellWeight = new Float64Array((top + 1) * buckets);
   const cellAlive = Array.from({ length: (top + 1) * buckets }, () => new CompensatedSum());
-  const { r, alpha, a, b } = params;
   for (let i = 0; i < n; i++) {
     const x = data.x[i]!;
     const tx = data.tx[i]!;
@@ -119,13 +155,13 @@ export const bgnbdDiagnostics = (params: BgNbdParams, data: BgNbdData, options: 
     while (bucket < edges.length && since >= edges[bucket]!) bucket++;
     const cell = k * buckets + bucket;
     cellWeight[cell] = cellWeight[cell]! + w;
-    cellAlive[cell]!.add(w * Math.exp(logProbabilityAliveUnchecked(r, alpha, a, b, x, tx, T)));
+    cellAlive[cell]!.add(w * Math.exp(model.logProbabilityAlive(x, tx, T)));
   }
 
   // A customer's frequency is X(T_i): the pmf depends on T only, so it is evaluated once per distinct T.
   const expected = Array.from({ length: top + 1 }, () => new CompensatedSum());
   for (const [T, w] of weightByT) {
-    const pmf = repeatPurchaseProbabilities(params, T, top - 1);
+    const pmf = model.repeatPurchaseProbabilities(T, top - 1);
     let below = 0;
     for (let k = 0; k < top; k++) {
       expected[k]!.add(w * pmf[k]!);
