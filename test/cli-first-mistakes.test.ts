@@ -138,11 +138,71 @@ describe('an output folder that cannot be used', () => {
   }, 40_000);
 });
 
+describe('messages in the words the user wrote', () => {
+  it.each([
+    [['--horizon', '-5'], /^clv: --horizon: /],
+    [['--lifespan-years', '0'], /^clv: --lifespan-years: /],
+    [['--keep-previous-days', '-1'], /^clv: --keep-previous-days: /],
+    [['--as-of', 'yesterday'], /^clv: --as-of: must be a date written YYYY-MM-DD \(run/],
+  ])('%j is named as the flag typed, not as a config field', async (flags, message) => {
+    const cwd = await tempDir();
+    const result = await clv(['run', '--input', sampleData, '--output', 'out', ...flags], cwd);
+    expect(result.code).toBe(2);
+    expect(result.stderr).toMatch(message);
+  });
+
+  it('names a model field from the config file by its place in the file, beside a flag named as typed', async () => {
+    const cwd = await tempDir();
+    await writeText(cwd, 'config.json', JSON.stringify({ model: { timeUnit: 'day', horizon: 30 } }));
+    const result = await clv(['run', '--input', sampleData, '--output', 'out', '--config', 'config.json', '--discount-rate', '10'], cwd);
+    expect(result.code).toBe(2);
+    expect(result.stderr).toMatch(/^clv: --discount-rate: is a share per year/);
+  });
+
+  it('says that 0 interval draws is allowed when it refuses too few', async () => {
+    const cwd = await tempDir();
+    await writeText(cwd, 'config.json', JSON.stringify({ model: { intervalDraws: 5 } }));
+    const result = await clv(['run', '--input', sampleData, '--output', 'out', '--config', 'config.json'], cwd);
+    expect(result.code).toBe(2);
+    expect(result.stderr).toMatch(/^clv: config file config\.json: model\.intervalDraws: is 0 \(no intervals\) or a whole number of draws from 20 to 10000 /);
+  });
+
+  it('says a skipped export lacks its required column in a sentence, and counts agree with their nouns', async () => {
+    const cwd = await tempDir();
+    await writeText(cwd, 'a.csv', HEADER + 'O1,c1,2025-01-02,10\n');
+    await writeText(cwd, 'b.csv', 'order_id,customer_id,order_date\nO2,c2,2025-01-02\n');
+    const result = await clv(['run', '--input', 'a.csv', '--input', 'b.csv', '--output', 'out', '--skip-bad-files'], cwd);
+    expect(result.code).toBe(0);
+    expect(result.stdout).toMatch(/^ingested: 1 file \(1 read, 0 unchanged\)$/m);
+    expect(result.stdout).toMatch(/^warning: b\.csv was left out: it lacks the required column "amount"; the header has "order_id", "customer_id", "order_date"\./m);
+    expect(result.stdout).toMatch(/^warning: BG\/NBD fit not trusted: not enough data: 1 customer, 0 repeat buyers, /m);
+  });
+});
+
+describe('a two-digit year read under %Y', () => {
+  it('is rejected as implausible with a note saying the year had fewer than four digits and %y reads two', async () => {
+    const cwd = await tempDir();
+    await writeText(cwd, 'orders.csv', HEADER + 'O1,c1,2025-03-01,10\nO2,c1,25-03-02,12\nO3,c2,1900-01-01,7\nO4,c2,2025-03-05,7\n');
+    await writeText(cwd, 'config.json', JSON.stringify({ csv: { dateFormat: '%Y-%m-%d' } }));
+
+    const result = await clv(['run', '--input', 'orders.csv', '--output', 'out', '--config', 'config.json'], cwd);
+
+    expect(result.code, result.stderr).toBe(0);
+    const lines = result.stdout.split('\n');
+    const at = lines.indexOf('  2 implausible_order_date, e.g. orders.csv:3, orders.csv:4');
+    expect(at).toBeGreaterThan(0);
+    // the placeholder 1900-01-01 (line 4) has its four digits: the note names only the short year
+    expect(lines[at + 1]).toBe(
+      '    orders.csv:3 has order_date "25-03-02", a year of fewer than four digits, which csv.dateFormat\'s %Y reads as a year before 100 (so before validation.minOrderDate): for two-digit years write %y',
+    );
+  });
+});
+
 describe('shares written as percentages', () => {
   it.each([
-    ['--discount-rate', '10', 'discountRate: is a share per year: 0.10 means 10% a year (got 10; did you mean 0.1?)'],
-    ['--margin', '30', 'margin: is a share of revenue: 0.30 means 30% (got 30; did you mean 0.3?)'],
-    ['--margin', '14.3', 'margin: is a share of revenue: 0.30 means 30% (got 14.3; did you mean 0.143?)'],
+    ['--discount-rate', '10', '--discount-rate: is a share per year: 0.10 means 10% a year (got 10; did you mean 0.1?)'],
+    ['--margin', '30', '--margin: is a share of revenue: 0.30 means 30% (got 30; did you mean 0.3?)'],
+    ['--margin', '14.3', '--margin: is a share of revenue: 0.30 means 30% (got 14.3; did you mean 0.143?)'],
   ])('%s %s is refused with what a share means, exit 2', async (flag, value, message) => {
     const cwd = await tempDir();
 

@@ -65,7 +65,7 @@ describe('clv run', () => {
 
   it.each([
     ['an unknown flag', ['--input', 'x', '--output', 'o', '--colour'], /unknown option '--colour'/],
-    ['a malformed --as-of', ['--input', 'x', '--output', 'o', '--as-of', '2025-02-30'], /asOf: is not a calendar date/],
+    ['a malformed --as-of', ['--input', 'x', '--output', 'o', '--as-of', '2025-02-30'], /--as-of: is not a calendar date/],
     ['a missing --output', ['--input', 'x'], /required option '--output <dir>' not specified/],
     ['a bad --time-unit', ['--input', 'x', '--output', 'o', '--time-unit', 'month'], /argument 'month' is invalid/],
     ['a non-numeric --margin', ['--input', 'x', '--output', 'o', '--margin', 'lots'], /--margin must be a number/],
@@ -107,7 +107,7 @@ describe('clv run', () => {
   it.each([
     ['a binary file', 'orders.csv', Buffer.from([0x00, 0xff, 0xfe, 0x00, 0x13, 0x37, 0x00, 0x00]), /orders\.csv: is not UTF-8 text|orders\.csv: is encoded as UTF-(16|32)/],
     ['a truncated gzip', 'orders.csv.gz', gzipSync('order_id,customer_id,order_date,amount\n' + 'O1,c1,2025-01-01,5\n'.repeat(5000)).subarray(0, 300), /orders\.csv\.gz: is not a complete gzip file/],
-    ['a file lacking a required column', 'orders.csv', 'order_id,customer_id,amount\nO1,c1,5\n', /orders\.csv: required column "order_date"/],
+    ['a file lacking a required column', 'orders.csv', 'order_id,customer_id,amount\nO1,c1,5\n', /orders\.csv: lacks the required column "order_date"; /],
   ])('exits 1 on %s, naming the file, with nothing published', async (_, name, content, message) => {
     const cwd = await tempDir();
     await writeText(cwd, name, content);
@@ -154,7 +154,7 @@ describe('clv run', () => {
 
     expect(result.code).toBe(1);
     expect(result.stderr.trim()).toBe(
-      'clv: run failed, nothing published: orders.csv: required columns "order_id", "customer_id", "order_date", "amount" are missing; ' +
+      'clv: run failed, nothing published: orders.csv: lacks the required columns "order_id", "customer_id", "order_date", "amount"; ' +
         'the header has "Order Number", "Client", "Placed", "Total". If the export names them differently, map them with "columns" in the config file given with --config, ' +
         'e.g. { "columns": { "order_id": "Order Number", "customer_id": "Client", "order_date": "Placed", "amount": "Total" } }',
     );

@@ -82,7 +82,7 @@ export type PublishFlags = z.input<typeof publishFlagsSchema>;
 /** The flags of `clv recover` and `clv rollback`, validated; every problem at once. */
 export const resolvePublishFlags = (flags: PublishFlags): z.output<typeof publishFlagsSchema> => {
   const parsed = publishFlagsSchema.safeParse(flags);
-  if (!parsed.success) throw new ConfigurationError(problems(parsed.error));
+  if (!parsed.success) throw new ConfigurationError(flagProblems(parsed.error));
   return parsed.data;
 };
 
@@ -106,7 +106,7 @@ export interface CliBacktestConfig {
 /** The backtest takes the input, model and status options of a run, and its two dates. */
 export const resolveBacktestConfig = async (flags: BacktestFlags): Promise<CliBacktestConfig> => {
   const parsed = backtestFlagsSchema.safeParse(flags);
-  if (!parsed.success) throw new ConfigurationError(problems(parsed.error));
+  if (!parsed.success) throw new ConfigurationError(flagProblems(parsed.error));
   const f = parsed.data;
   const run = await resolveRunConfig({ input: f.input, output: '.', config: f.config, timeUnit: f.timeUnit });
   return {
@@ -141,8 +141,26 @@ export interface CliRunConfig {
 /** Local runs take the lock over after six hours: longer than any local run, short enough to recover from a crash. */
 export const LOCAL_LOCK_TTL_SECONDS = 6 * 3600;
 
-const problems = (error: z.ZodError, prefix = ''): string =>
-  error.issues.map((i) => `${prefix}${i.path.length ? `${i.path.join('.')}: ` : ''}${i.message}`).join('; ');
+/** Problems with a config file's content, each at its path in the file; every problem at once. */
+const problems = (error: z.ZodError): string => error.issues.map((i) => `${i.path.length ? `${i.path.join('.')}: ` : ''}${i.message}`).join('; ');
+
+/** The flag a user types for a parsed flag's key: `horizon` -> `--horizon`, `discountRate` -> `--discount-rate`. */
+const flagOf = (key: PropertyKey): string => `--${String(key).replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`;
+
+/**
+ * Problems with the flags, each named by what the user typed (`--horizon`, not the option key
+ * `horizon`); a message that names its flag already is kept as it is. `where` names an issue whose
+ * key came from elsewhere (the config file) instead; every problem at once.
+ */
+const flagProblems = (error: z.ZodError, where: (key: string) => string = flagOf): string =>
+  error.issues
+    .map((i) => {
+      if (i.path.length === 0) return i.message;
+      const name = where(String(i.path[0]));
+      const at = i.path.length > 1 && typeof i.path[1] === 'string' ? `${name}.${i.path.slice(1).join('.')}` : name;
+      return i.message.startsWith(name) ? i.message : `${at}: ${i.message}`;
+    })
+    .join('; ');
 
 export const readConfigFile = async (path: string): Promise<z.infer<typeof configFileSchema>> => {
   let text: string;
@@ -171,20 +189,19 @@ export const ingestConfigOf = (file: ConfigFile): IngestConfig =>
 /** Flags win over the config file, which wins over the defaults. Every problem is reported at once. */
 export const resolveRunConfig = async (flags: RunFlags): Promise<CliRunConfig> => {
   const parsed = runFlagsSchema.safeParse(flags);
-  if (!parsed.success) throw new ConfigurationError(problems(parsed.error, ''));
+  if (!parsed.success) throw new ConfigurationError(flagProblems(parsed.error));
   const f = parsed.data;
   const file = f.config ? await readConfigFile(f.config) : {};
   const defined = <T extends object>(o: T): Partial<T> =>
     Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;
-  const modelInput = {
-    ...file.model,
-    ...defined({ timeUnit: f.timeUnit, transactions: f.transactions, horizon: f.horizon, discountRate: f.discountRate, margin: f.margin, lifespanYears: f.lifespanYears }),
-  };
+  const modelFlags = defined({ timeUnit: f.timeUnit, transactions: f.transactions, horizon: f.horizon, discountRate: f.discountRate, margin: f.margin, lifespanYears: f.lifespanYears });
+  const modelInput = { ...file.model, ...modelFlags };
   let model;
   try {
     model = resolveModelOptions(modelInput);
   } catch (error) {
-    throw new ConfigurationError(error instanceof z.ZodError ? problems(error) : String(error));
+    const where = (key: string): string => (key in modelFlags ? flagOf(key) : `config file ${f.config}: model.${key}`);
+    throw new ConfigurationError(error instanceof z.ZodError ? flagProblems(error, where) : String(error));
   }
   return {
     engine: f.engine === 'trino' ? { kind: 'trino', url: f.trinoUrl!, catalog: f.trinoCatalog!, schema: f.trinoSchema! } : { kind: 'duckdb' },
@@ -226,7 +243,7 @@ export interface CliIngestConfig {
 /** `clv ingest`: the inputs, the output folder whose `ingested/` receives them, the config file's ingest settings. */
 export const resolveIngestConfig = async (flags: IngestFlags): Promise<CliIngestConfig> => {
   const parsed = ingestFlagsSchema.safeParse(flags);
-  if (!parsed.success) throw new ConfigurationError(problems(parsed.error));
+  if (!parsed.success) throw new ConfigurationError(flagProblems(parsed.error));
   const f = parsed.data;
   const file = f.config ? await readConfigFile(f.config) : {};
   return { inputs: f.input, output: f.output, ingest: ingestConfigOf(file), skipBadFiles: f.skipBadFiles ?? false };

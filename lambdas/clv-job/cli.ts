@@ -15,6 +15,7 @@ import { findInputFiles } from './adapters/input-files.js';
 import { LocalFolderStore } from './adapters/local-folder-store.js';
 import { locateSummary } from './adapters/summary-location.js';
 import { prepareOutputFolder } from './adapters/output-folder.js';
+import { counted } from './domain/figure.js';
 import { ParquetTableWriter } from './adapters/parquet-table-writer.js';
 import { TrinoEngine } from './adapters/trino-engine.js';
 import { INGESTED_DIR, RECEIPTS_DIR, ingestLocalFiles, type LocalIngestOptions, type LocalIngestResult } from './adapters/local-ingest.js';
@@ -109,7 +110,7 @@ const run = async (flags: RunFlags, io: Io): Promise<number> => {
     for (const action of result.recovery.actions) io.out(`recovered: ${action}`);
     const s = result.summary;
     const notes = closingNotes(s, result.rejections, config.output);
-    const ingestLine = ingested ? [`ingested: ${ingested.files.length} files (${ingested.files.length - ingested.reused} read, ${ingested.reused} unchanged)`] : [];
+    const ingestLine = ingested ? [`ingested: ${counted(ingested.files.length, 'file')} (${ingested.files.length - ingested.reused} read, ${ingested.reused} unchanged)`] : [];
     const lines = io.tables
       ? [runTable(s, config.output, reportKey(s.run.run_date), process.stdout.columns), ...notes]
       : [...ingestLine, ...describeRun(s, config.output, notes)];

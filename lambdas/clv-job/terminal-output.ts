@@ -134,7 +134,7 @@ export const runTable = (summary: Summary, output: string, reportKey: string | n
 /**
  * What follows the outcome, on a terminal and in a pipe alike: every warning (the run's and the
  * segment changes'), then the rejection reasons, most rows first, each with example rows as
- * `file:line` to open.
+ * `file:line` to open and, indented below, what its rows have in common when that can be told.
  */
 export const closingNotes = (summary: Summary, rejections: readonly RejectionReasonExamples[], output: string): string[] => [
   ...[...summary.warnings, ...summary.changes.warnings].map((w) => `warning: ${oneLine(w.message)}`),
@@ -142,9 +142,10 @@ export const closingNotes = (summary: Summary, rejections: readonly RejectionRea
     ? []
     : [
         `rejected rows by reason (every one in ${outputPath(output, `rejected/run_date=${summary.run.run_date}`)}/):`,
-        ...rejections.map((r) => {
+        ...rejections.flatMap((r) => {
           const where = r.examples.map((e) => (e.line === null ? e.file : `${e.file}:${e.line}`));
-          return `  ${r.rows} ${r.reason}${where.length > 0 ? `, e.g. ${where.join(', ')}` : ''}`;
+          const line = `  ${r.rows} ${r.reason}${where.length > 0 ? `, e.g. ${where.join(', ')}` : ''}`;
+          return r.note === undefined ? [line] : [line, `    ${oneLine(r.note)}`];
         }),
       ]),
 ];

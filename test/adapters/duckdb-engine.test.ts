@@ -143,7 +143,7 @@ describe('the rejection reasons, judged once on the way from ingest to the engin
 describe('reading exports through ingest before the engine sees them', () => {
   it.each([
     ['a binary file', Buffer.from([0x00, 0xff, 0xfe, 0x00, 0x13, 0x37, 0x00, 0x00, 0xc3, 0x28]), /UTF-16|UTF-32|not UTF-8/],
-    ['a file without the amount column', 'order_id,customer_id,order_date\n1,a,2024-01-01\n', /required column "amount" is missing; the header has "order_id", "customer_id", "order_date"/],
+    ['a file without the amount column', 'order_id,customer_id,order_date\n1,a,2024-01-01\n', /lacks the required column "amount"; the header has "order_id", "customer_id", "order_date"/],
   ])('fails on %s, naming the file', async (_, content, message) => {
     const dir = await tempDir();
     const path = await writeText(dir, 'export.csv', content);

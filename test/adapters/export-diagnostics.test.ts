@@ -71,7 +71,7 @@ describe('missingColumnsProblem', () => {
 
     expect(problem.kind).toBe('missing_columns');
     expect(problem.message).toBe(
-      'required columns "order_id", "customer_id", "order_date", "amount" are missing; the header has "id", "cust", "date", "total", "note". ' +
+      'lacks the required columns "order_id", "customer_id", "order_date", "amount"; the header has "id", "cust", "date", "total", "note". ' +
         'If the export names them differently, map them with "columns" in the config file given with --config, ' +
         'e.g. { "columns": { "order_id": "id", "customer_id": "cust", "order_date": "date", "amount": "total" } }',
     );
@@ -83,7 +83,7 @@ describe('missingColumnsProblem', () => {
 
     const problem = missingColumnsProblem(header, missingRequiredColumns(header, mapping), ['order_id', 'customer_id', 'order_date']);
 
-    expect(problem.message).toMatch(/^required column "Betrag" \(amount\) is missing; the header has "order_id", "customer_id", "order_date", "x"\./);
+    expect(problem.message).toMatch(/^lacks the required column "Betrag" \(amount\); the header has "order_id", "customer_id", "order_date", "x"\./);
     expect(problem.message).toContain('{ "columns": { "amount": "<your amount column>" } }');
   });
 

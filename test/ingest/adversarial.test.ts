@@ -123,7 +123,7 @@ describe('an adversarial drop of three exports (CSV with BOM and CRLF, two gzip 
       repeat: { source_line: 3, customer_id: 'K1', order_date: '2025-01-05', amount: 5.5 },
       kept: { source_line: 3, customer_id: 'K7', order_date: '2025-01-21', amount: 12 },
     });
-    expect(stdout).toMatch(/warning: 1 order reuse an order key/);
+    expect(stdout).toMatch(/warning: 1 order reuses an order key/);
   });
 
   it('writes a receipt per export: rows, malformed, the header mapping used and the problems, with lines', () => {

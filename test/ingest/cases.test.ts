@@ -172,7 +172,7 @@ describe('the input cases of issue 13: never a failed run, never a silent drop',
       },
     ]);
     expect(run.summary.warnings.map((w) => w.code)).toContain('conflicting_duplicates');
-    expect(run.stdout).toMatch(/warning: 1 order reuse an order key .*orderKey/);
+    expect(run.stdout).toMatch(/warning: 1 order reuses an order key .*orderKey/);
     const report = await readFile(join(run.out, 'report', 'run_date=2024-12-31', 'index.html'), 'utf8');
     expect(report).toContain('Conflicting duplicates');
     expect(report).toContain('input/store-a.csv');

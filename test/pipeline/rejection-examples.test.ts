@@ -35,6 +35,12 @@ describe('rejectionExamples', () => {
     ]);
   });
 
+  it('notes no short year for an implausible date written with four digits (a placeholder such as 1900-01-01)', () => {
+    const rows: Row[] = [['a.csv', 2, 'implausible_order_date']];
+    const rejected = { rowCount: 1, columns: { ...rejectedOf(rows).columns, order_date: ['1900-01-01'] } };
+    expect(rejectionExamples(countsOf(rows), rejected)[0]).not.toHaveProperty('note');
+  });
+
   it('gives a row whose engine cannot tell its record a file without a line', () => {
     const rows: Row[] = [['s3://bucket/x.csv', null, 'invalid_amount']];
 

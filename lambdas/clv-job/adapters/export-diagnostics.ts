@@ -155,7 +155,7 @@ export const missingColumnsProblem = (header: readonly string[], missing: readon
   return {
     kind: 'missing_columns',
     message:
-      `${missing.length === 1 ? 'required column' : 'required columns'} ${names.join(', ')} ${missing.length === 1 ? 'is' : 'are'} missing; ` +
+      `lacks the required column${missing.length === 1 ? '' : 's'} ${names.join(', ')}; ` +
       `the header has ${has}. If the export names them differently, map them with "columns" ${CONFIG_HINT}, ` +
       `e.g. { "columns": { ${Object.entries(example).map(([k, v]) => `${JSON.stringify(k)}: ${JSON.stringify(v)}`).join(', ')} } }`,
   };

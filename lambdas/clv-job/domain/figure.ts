@@ -5,3 +5,6 @@
  * never for stored figures.
  */
 export const figure = (x: number): string => (Number.isFinite(x) ? String(Number(x.toPrecision(4))) : String(x));
+
+/** A count with its noun agreeing: `counted(1, 'customer')` -> "1 customer", `counted(0, 'repeat buyer')` -> "0 repeat buyers". */
+export const counted = (n: number, noun: string, plural = `${noun}s`): string => `${n} ${n === 1 ? noun : plural}`;

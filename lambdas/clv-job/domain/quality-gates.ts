@@ -4,6 +4,8 @@
  * a failed gate means (a failed run, unless gates are accepted on purpose).
  */
 
+import { counted } from './figure.js';
+
 export const GATES = ['accepted_orders', 'rejected_share', 'customers_vs_previous', 'earliest_order_date', 'latest_order_date'] as const;
 export type GateName = (typeof GATES)[number];
 
@@ -130,7 +132,7 @@ export const checkGates = (figures: GateFigures, settings: GateSettings): GateRe
       message:
         previous === null
           ? 'no earlier run date in this output to compare with'
-          : `${figures.customers} customers, ${ratio === null ? 'the previous run had none' : percent(ratio)} of the ${previous.customers} of ${previous.runDate} (at least ${percent(settings.minCustomersVsPrevious)} required)`,
+          : `${counted(figures.customers, 'customer')}, ${ratio === null ? 'the previous run had none' : percent(ratio)} of the ${previous.customers} of ${previous.runDate} (at least ${percent(settings.minCustomersVsPrevious)} required)`,
     });
   }
   if (settings.earliestOrderDate !== null) {

@@ -36,6 +36,7 @@ import { writeAudiences } from './write-audiences.js';
 import { audiencesOf } from '../domain/segments/audiences.js';
 import { summariseMovers } from '../domain/segments/movers.js';
 import { REJECTED_COLUMNS } from '../schemas/tables.js';
+import { counted } from '../domain/figure.js';
 
 export const STAGES = ['lock', 'recover', 'query', 'gate', 'model', 'backtest', 'segment', 'write', 'publish'] as const;
 export type Stage = (typeof STAGES)[number];
@@ -142,7 +143,7 @@ export const runPipeline = async (deps: PipelineDeps, config: RunConfig): Promis
         const marketing = deps.spend === undefined ? null : await deps.spend.read();
         return { asOf, customers, counts, rejected, conflicting, bgnbd, spend, acquisitionMonths, marketing };
       },
-      (q) => `${q.counts.input_rows} rows, ${q.customers.size} customers, ${q.counts.rejected_rows} rejected`,
+      (q) => `${counted(q.counts.input_rows, 'row')}, ${counted(q.customers.size, 'customer')}, ${q.counts.rejected_rows} rejected`,
     );
     const runDate = query.asOf;
     const marketingSpend = query.marketing === null ? null : judgeSpend(query.marketing.records, spendWindowOf(runDate, query.customers.cohort));
@@ -274,7 +275,7 @@ export const runPipeline = async (deps: PipelineDeps, config: RunConfig): Promis
           scored,
         )),
       ],
-      (f) => `${f.length} files, ${(f.reduce((s, x) => s + x.bytes, 0) / 1e6).toFixed(1)} MB`,
+      (f) => `${counted(f.length, 'file')}, ${(f.reduce((s, x) => s + x.bytes, 0) / 1e6).toFixed(1)} MB`,
     );
 
     const input = await engine.describeInput();
@@ -400,7 +401,7 @@ const inputWarnings = (
         {
           code: 'conflicting_duplicates',
           message:
-            `${conflicting} order${conflicting > 1 ? 's' : ''} reuse an order key with a different customer, date or amount ` +
+            `${conflicting} ${conflicting > 1 ? 'orders reuse' : 'order reuses'} an order key with a different customer, date or amount ` +
             `(e.g. order ${examples[0]?.order_id ?? '?'}: ${examples[0] ? `${examples[0].repeat.customer_id} ${examples[0].repeat.order_date} in ${examples[0].repeat.source_file} vs ${examples[0].kept.customer_id} ${examples[0].kept.order_date} kept from ${examples[0].kept.source_file}` : ''}); ` +
             'only the last copy counts: if the sources number orders independently, name their distinguishing column in the config\'s "orderKey"',
         },

@@ -405,10 +405,10 @@ describe('BG/NBD fits that cannot be trusted say so instead of failing', () => {
     weight: new Float64Array(rows).fill(1),
   });
 
-  it('says how long the longest tenure is in a figure a person reads (4 significant digits)', () => {
+  it('says how long the longest tenure is in a figure a person reads (4 significant digits), each count agreeing with its noun', () => {
     // 328 days in weeks: 46.857142857142854
     const fit = fitBgNbd({ x: Float64Array.of(1, 0), tx: Float64Array.of(1, 0), T: Float64Array.of(328 / 7, 2), weight: Float64Array.of(1, 1) });
-    expect(fit.diagnostics.message).toBe('not enough data: 2 customers, 1 repeat buyers, longest tenure 46.86 (need >= 20 customers, >= 5 repeat buyers, tenure > 0)');
+    expect(fit.diagnostics.message).toBe('not enough data: 2 customers, 1 repeat buyer, longest tenure 46.86 (need >= 20 customers, >= 5 repeat buyers, tenure > 0)');
   });
 
   it.each([

@@ -20,7 +20,7 @@ import { CompensatedSum } from '../math/sum.js';
 import { expectedPurchasesByMixture } from './bg-nbd-mixture.js';
 import { concludeLogParameterFit, untrustedFit, type LogParameterFit } from './log-parameter-fit.js';
 import type { TupleIndex } from './tuple-index.js';
-import { figure } from '../figure.js';
+import { counted, figure } from '../figure.js';
 
 export type { FitDiagnostics } from './log-parameter-fit.js';
 
@@ -590,7 +590,7 @@ export const fitBgNbd = (data: BgNbdData, options: FitBgNbdOptions = {}): BgNbdF
       guess,
       data,
       customers,
-      `not enough data: ${customers} customers, ${repeatBuyers} repeat buyers, longest tenure ${figure(maxT)} (need >= ${BG_NBD_MIN_CUSTOMERS} customers, >= ${BG_NBD_MIN_REPEAT_BUYERS} repeat buyers, tenure > 0)`,
+      `not enough data: ${counted(customers, 'customer')}, ${counted(repeatBuyers, 'repeat buyer')}, longest tenure ${figure(maxT)} (need >= ${BG_NBD_MIN_CUSTOMERS} customers, >= ${BG_NBD_MIN_REPEAT_BUYERS} repeat buyers, tenure > 0)`,
     );
   }
 

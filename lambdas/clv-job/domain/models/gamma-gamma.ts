@@ -17,7 +17,7 @@ import { minimiseBfgs, type ObjectiveWithGradient } from '../math/optimise.js';
 import { CompensatedSum } from '../math/sum.js';
 import { DistinctPairs } from './bg-nbd.js';
 import { concludeLogParameterFit, untrustedFit, type LogParameterFit } from './log-parameter-fit.js';
-import { figure } from '../figure.js';
+import { counted, figure } from '../figure.js';
 
 export interface GammaGammaParams {
   readonly p: number;
@@ -291,7 +291,7 @@ export const fitGammaGamma = (data: GammaGammaData, options: FitGammaGammaOption
   if (customers < GAMMA_GAMMA_MIN_CUSTOMERS || !(max > min)) {
     return untrusted(
       guess,
-      `not enough data: ${customers} repeat buyers with positive spend${max > min || customers === 0 ? '' : ', all with the same mean spend'} (need >= ${GAMMA_GAMMA_MIN_CUSTOMERS}, not all equal)`,
+      `not enough data: ${counted(customers, 'repeat buyer')} with positive spend${max > min || customers === 0 ? '' : ', all with the same mean spend'} (need >= ${GAMMA_GAMMA_MIN_CUSTOMERS}, not all equal)`,
     );
   }
 

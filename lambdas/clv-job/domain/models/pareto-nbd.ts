@@ -27,7 +27,7 @@ import {
 } from './bg-nbd.js';
 import { concludeLogParameterFit, untrustedFit, type LogParameterFit } from './log-parameter-fit.js';
 import type { TupleIndex } from './tuple-index.js';
-import { figure } from '../figure.js';
+import { counted, figure } from '../figure.js';
 
 export interface ParetoNbdParams {
   readonly r: number;
@@ -507,7 +507,7 @@ export const fitParetoNbd = (data: ParetoNbdData, options: FitParetoNbdOptions =
       guess,
       data,
       customers,
-      `not enough data: ${customers} customers, ${repeatBuyers} repeat buyers, longest tenure ${figure(maxT)} (need >= ${PARETO_NBD_MIN_CUSTOMERS} customers, >= ${PARETO_NBD_MIN_REPEAT_BUYERS} repeat buyers, tenure > 0)`,
+      `not enough data: ${counted(customers, 'customer')}, ${counted(repeatBuyers, 'repeat buyer')}, longest tenure ${figure(maxT)} (need >= ${PARETO_NBD_MIN_CUSTOMERS} customers, >= ${PARETO_NBD_MIN_REPEAT_BUYERS} repeat buyers, tenure > 0)`,
     );
   }
   const prep = prepare(data, scale);
