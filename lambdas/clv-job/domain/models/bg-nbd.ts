@@ -973,6 +973,8 @@ export const makeExpectedPurchasesIfAliveOnGrid = (params: BgNbdParams, times: A
   const { r, alpha, a, b } = params;
   const K = times.length;
   for (let k = 0; k < K; k++) if (!(times[k]! >= 0) || !Number.isFinite(times[k]!)) throw new RangeError(`window ${k} must be finite and >= 0, got ${times[k]}`);
+  // one element kind in the loops below, whatever the caller passed (an array or a typed array)
+  const windowTimes = Float64Array.from(times);
   const A = a + b - 1 - r;
   const km1 = a - 1;
   const positive = A > 0 && a <= 2;
@@ -986,7 +988,7 @@ export const makeExpectedPurchasesIfAliveOnGrid = (params: BgNbdParams, times: A
     if (table !== undefined) return table;
     table = new Float64Array(6 * K);
     for (let k = 0; k < K; k++) {
-      const u = times[k]! / (alpha + T);
+      const u = windowTimes[k]! / (alpha + T);
       const logY = -Math.log1p(u);
       const kL = km1 * logY;
       // 1 − e^(kL) loses digits for small kL; expm1 is only needed there.
@@ -1025,22 +1027,25 @@ export const makeExpectedPurchasesIfAliveOnGrid = (params: BgNbdParams, times: A
 
   return (x, T, out) => {
     const c = a + b + x - 1;
+    const rx = r + x;
+    // beyondHypergeometric(r + x, c, u) is this or u > MIXTURE_MIN_U
+    const shapeBeyond = rx >= MIXTURE_MIN_R && rx > c;
     const windows = windowsFor(T);
     const { ratios, w, logW } = seriesFor(x, c);
     let terms = 0;
     for (let k = 0; k < K; k++) {
-      if (!(times[k]! > 0)) {
+      if (!(windowTimes[k]! > 0)) {
         out[k] = 0;
         continue;
       }
-      if (beyondHypergeometric(r + x, c, windows[6 * k + 5]!)) {
-        out[k] = expectedPurchasesByMixture(r + x, alpha + T, a, b + x, times[k]!);
+      if (shapeBeyond || windows[6 * k + 5]! > MIXTURE_MIN_U) {
+        out[k] = expectedPurchasesByMixture(rx, alpha + T, a, b + x, windowTimes[k]!);
         continue;
       }
       const z = windows[6 * k]!;
       const logY = windows[6 * k + 3]!;
       if (km1 * logY < EULER_LIMIT) {
-        const direct = expectedDirect(r + x, a, b + x, c, z, logY);
+        const direct = expectedDirect(rx, a, b + x, c, z, logY);
         if (!Number.isNaN(direct)) {
           out[k] = direct;
           continue;
@@ -1056,7 +1061,7 @@ export const makeExpectedPurchasesIfAliveOnGrid = (params: BgNbdParams, times: A
       }
       if (Number.isNaN(value)) value = seriesWFromRatios(A, ratios, z);
       if (Number.isNaN(value)) value = evaluateW(A, a, c, z);
-      out[k] = settle(r + x, a, c, z, logY, c * windows[6 * k + 2]!, windows[6 * k + 1]! * value);
+      out[k] = settle(rx, a, c, z, logY, c * windows[6 * k + 2]!, windows[6 * k + 1]! * value);
     }
   };
 };
