@@ -68,7 +68,7 @@ export const fitModels = (
   bgnbdPatterns: BgNbdPatterns,
   spendPatterns: SpendPatterns,
   options: ModelOptions,
-  choice: ModelChoiceSummary = configuredChoice(options.transactions === 'pnbd' ? 'pnbd' : 'bgnbd'),
+  requestedChoice: ModelChoiceSummary = configuredChoice(options.transactions === 'pnbd' ? 'pnbd' : 'bgnbd'),
 ): FittedModels => {
   const unit = DAYS_PER_UNIT[options.timeUnit];
   const bgnbdData = {
@@ -78,7 +78,8 @@ export const fitModels = (
     weight: bgnbdPatterns.customers,
   };
   const bgnbd = fitBgNbd(bgnbdData);
-  const paretoNbd = options.transactions === 'bgnbd' && choice.chosen === 'bgnbd' ? null : fitParetoNbd(bgnbdData);
+  const paretoNbd = options.transactions === 'bgnbd' && requestedChoice.chosen === 'bgnbd' ? null : fitParetoNbd(bgnbdData);
+  const choice = settleChoice(requestedChoice, { bgnbd: bgnbd.diagnostics.converged, pnbd: paretoNbd?.diagnostics.converged ?? null });
   const gammaGamma = fitGammaGamma({ x: spendPatterns.frequency, mx: spendPatterns.monetaryValue, weight: spendPatterns.customers });
   const settings: ClvSettings = {
     timeUnit: options.timeUnit,
@@ -108,6 +109,25 @@ export const fitModels = (
         ? bgnbdDiagnostics(bgnbd.params, bgnbdData, diagnosticsOptions)
         : null;
   return { bgnbd, paretoNbd, transactions, gammaGamma, settings, models, warnings, diagnostics };
+};
+
+/**
+ * The model that predicts, once both fits on the whole data are known. `auto` chose by the
+ * calibration fits; when the chosen model's fit on all the data cannot be trusted and the other's
+ * can, the other predicts (a run asked to pick a model should not lose its predictions while one is
+ * there), and `reason` says so. A configured model is kept as configured: its failure is reported.
+ * `converged.pnbd` is null when the Pareto/NBD was not fitted.
+ */
+export const settleChoice = (choice: ModelChoiceSummary, converged: { readonly bgnbd: boolean; readonly pnbd: boolean | null }): ModelChoiceSummary => {
+  if (choice.requested !== 'auto') return choice;
+  const name = { bgnbd: 'BG/NBD', pnbd: 'Pareto/NBD' } as const;
+  const other = choice.chosen === 'bgnbd' ? 'pnbd' : 'bgnbd';
+  if (converged[choice.chosen] === true || converged[other] !== true) return choice;
+  return {
+    ...choice,
+    chosen: other,
+    reason: `${choice.reason}; but the ${name[choice.chosen]} fit on all the data could not be trusted, so the ${name[other]} predicts`,
+  };
 };
 
 /** Whether the transaction model the predictions use (FittedModels.transactions) comes from a converged fit. */
