@@ -222,6 +222,23 @@ describe('shares written as percentages', () => {
   });
 });
 
+describe('thread counts that are no thread count', () => {
+  it.each([
+    [['--threads', '0'], {}, '--threads: is a number of threads, at least 1'],
+    [['--threads', '2.5'], {}, '--threads: is a whole number of threads'],
+    [[], { CLV_MODEL_THREADS: '0' }, 'CLV_MODEL_THREADS must be a whole number of threads from 1 to 64 (got "0")'],
+    [[], { CLV_MODEL_THREADS: 'all' }, 'CLV_MODEL_THREADS must be a number'],
+  ] as const)('%j with environment %j is refused, naming the setting, exit 2', async (args, env, message) => {
+    const cwd = await tempDir();
+
+    const result = await clv(['run', '--input', sampleData, '--output', 'out', ...args], cwd, env);
+
+    expect(result.code).toBe(2);
+    expect(result.stderr.trim()).toBe(`clv: ${message} (run \`clv <command> --help\` for usage)`);
+    expect(await filesUnder(join(cwd, 'out'))).toEqual([]);
+  });
+});
+
 describe('the as-of date against the order dates', () => {
   // the last valid order is 2024-03-10; 365 days later is 2025-03-10
   const orders = HEADER + 'O1,c1,2024-03-01,10\nO2,c1,2024-03-10,12\nO3,c2,2024-03-05,7\n';

@@ -47,6 +47,7 @@ export const runFlagsSchema = z
     discountRate: numberFlag('--discount-rate'),
     margin: numberFlag('--margin'),
     lifespanYears: numberFlag('--lifespan-years'),
+    threads: numberFlag('--threads'),
     keepPreviousDays: keepPreviousDaysFlag,
     acceptFailedGates: z.boolean().optional(),
     skipBadFiles: z.boolean().optional(),
@@ -186,16 +187,26 @@ const gatesOf = ({ acceptFailedGates: _, ...settings }: z.output<typeof gatesCon
 export const ingestConfigOf = (file: ConfigFile): IngestConfig =>
   ingestConfigSchema.parse({ columns: file.columns, orderKey: file.orderKey, csv: file.csv, validation: file.validation });
 
-/** Flags win over the config file, which wins over the defaults. Every problem is reported at once. */
-export const resolveRunConfig = async (flags: RunFlags): Promise<CliRunConfig> => {
+/** The environment variable that sets `model.threads` (below `--threads`, above the config file). */
+export const MODEL_THREADS_ENV = 'CLV_MODEL_THREADS';
+
+/**
+ * Flags win over the environment (CLV_MODEL_THREADS), which wins over the config file, which wins
+ * over the defaults. Every problem is reported at once.
+ */
+export const resolveRunConfig = async (flags: RunFlags, env: Readonly<Record<string, string | undefined>> = process.env): Promise<CliRunConfig> => {
   const parsed = runFlagsSchema.safeParse(flags);
   if (!parsed.success) throw new ConfigurationError(flagProblems(parsed.error));
   const f = parsed.data;
+  const envThreads = numberFlag(MODEL_THREADS_ENV)
+    .pipe(z.number().int().min(1).max(64).optional())
+    .safeParse(env[MODEL_THREADS_ENV] === '' ? undefined : env[MODEL_THREADS_ENV], { error: () => `${MODEL_THREADS_ENV} must be a whole number of threads from 1 to 64 (got "${env[MODEL_THREADS_ENV]}")` });
+  if (!envThreads.success) throw new ConfigurationError(problems(envThreads.error));
   const file = f.config ? await readConfigFile(f.config) : {};
   const defined = <T extends object>(o: T): Partial<T> =>
     Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;
-  const modelFlags = defined({ timeUnit: f.timeUnit, transactions: f.transactions, horizon: f.horizon, discountRate: f.discountRate, margin: f.margin, lifespanYears: f.lifespanYears });
-  const modelInput = { ...file.model, ...modelFlags };
+  const modelFlags = defined({ timeUnit: f.timeUnit, transactions: f.transactions, horizon: f.horizon, discountRate: f.discountRate, margin: f.margin, lifespanYears: f.lifespanYears, threads: f.threads });
+  const modelInput = { ...file.model, ...defined({ threads: envThreads.data }), ...modelFlags };
   let model;
   try {
     model = resolveModelOptions(modelInput);

@@ -18,6 +18,7 @@ import { prepareOutputFolder } from './adapters/output-folder.js';
 import { counted } from './domain/figure.js';
 import { ParquetTableWriter } from './adapters/parquet-table-writer.js';
 import { TrinoEngine } from './adapters/trino-engine.js';
+import { isIntervalWorker, serveIntervalWorker, WorkerIntervals } from './adapters/worker-intervals.js';
 import { INGESTED_DIR, RECEIPTS_DIR, ingestLocalFiles, type LocalIngestOptions, type LocalIngestResult } from './adapters/local-ingest.js';
 import {
   LOCAL_LOCK_TTL_SECONDS,
@@ -93,6 +94,7 @@ const run = async (flags: RunFlags, io: Io): Promise<number> => {
     throw error;
   }
   const engine: QueryEngine = ingested === null && config.engine.kind === 'trino' ? new TrinoEngine(config.engine) : await DuckDbEngine.open({ files: ingested?.files ?? [] });
+  const intervals = new WorkerIntervals({ threads: config.run.model.threads, script: new URL(import.meta.url) });
   try {
     const result = await runPipeline(
       {
@@ -101,6 +103,7 @@ const run = async (flags: RunFlags, io: Io): Promise<number> => {
         tables: new ParquetTableWriter(),
         now: () => new Date(),
         newRunId: randomUUID,
+        intervals,
         ...(config.spend === undefined ? {} : { spend: new LocalSpendSource(config.spend) }),
         renderReport: (summary) => (progress ? progress.around('report', () => renderReport(summary)) : renderReport(summary)),
         ...(progress ? { progress: progress.listener } : {}),
@@ -295,6 +298,7 @@ const main = async (argv: readonly string[], io: Io): Promise<number> => {
     .option('--discount-rate <rate>', 'annual discount rate (default: 0.10)')
     .option('--margin <share>', 'share of revenue that is profit (default: 1.0)')
     .option('--lifespan-years <years>', 'expected lifespan for historical CLV (default: 3)')
+    .option('--threads <n>', 'threads for the prediction intervals; the numbers do not depend on it (default: CLV_MODEL_THREADS, else the cores, at most 8)')
     .option('--accept-failed-gates', 'publish even when a data-quality gate fails (the quality report is written all the same)')
     .option('--skip-bad-files', 'leave out input files that cannot be read (named in the warnings) instead of failing')
     .option('--spend <path>', 'marketing spend: a CSV (channel, month YYYY-MM, spend) or a folder of them; gives CAC, LTV:CAC and payback per channel')
@@ -400,9 +404,13 @@ const quietWhenClosed = (stream: NodeJS.WriteStream): ((line: string) => void) =
   };
 };
 
-process.exitCode = await main(process.argv.slice(2), {
-  out: quietWhenClosed(process.stdout),
-  err: quietWhenClosed(process.stderr),
-  interactive: Boolean(process.stderr.isTTY) && !process.env.CI,
-  tables: Boolean(process.stdout.isTTY) && !process.env.CI,
-});
+// Started again as an interval worker thread (adapters/worker-intervals.ts): serve, don't run the CLI.
+if (isIntervalWorker()) serveIntervalWorker();
+else {
+  process.exitCode = await main(process.argv.slice(2), {
+    out: quietWhenClosed(process.stdout),
+    err: quietWhenClosed(process.stderr),
+    interactive: Boolean(process.stderr.isTTY) && !process.env.CI,
+    tables: Boolean(process.stdout.isTTY) && !process.env.CI,
+  });
+}

@@ -47,6 +47,11 @@ export const modelOptionsSchema = z.strictObject({
    * parameterDraws derives two 32-bit streams as seed · 2^16 + stream, so larger seeds would repeat.
    */
   intervalSeed: z.number().int().min(0).max(65_535).default(1),
+  /**
+   * Threads the intervals run on (worker threads beside this one); the numbers do not depend on it.
+   * Left out: the cores this process may use (os.availableParallelism(), a Lambda's vCPUs), at most 8.
+   */
+  threads: z.number().int('is a whole number of threads').min(1, 'is a number of threads, at least 1').max(64, 'is at most 64 threads').optional(),
   /** Prediction horizon, in `timeUnit`s. */
   horizon: z.number().positive().max(5_200).optional(),
   /** Annual discount rate as a share, e.g. 0.10 for 10% a year. */

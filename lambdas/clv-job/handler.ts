@@ -16,6 +16,8 @@ import { athenaClientFromEnvironment, s3ClientFromEnvironment } from './aws-clie
 import { ParquetTableWriter } from './adapters/parquet-table-writer.js';
 import { listQuarantined } from './adapters/s3-quarantine.js';
 import { S3Store } from './adapters/s3-store.js';
+import { isIntervalWorker, serveIntervalWorker, WorkerIntervals } from './adapters/worker-intervals.js';
+import type { IntervalRunner } from './ports.js';
 import { isoDateSchema } from './config.js';
 import { ConfigurationError, QualityGateError, RunLockedError } from './errors.js';
 import { METRIC, METRICS_NAMESPACE } from './lambda-contract.js';
@@ -69,6 +71,8 @@ export interface HandlerDeps {
   readonly metrics?: Metrics;
   readonly now?: () => Date;
   readonly newRunId?: () => string;
+  /** @default worker threads on every vCPU the function has (model.threads), started from this bundle */
+  readonly intervals?: IntervalRunner;
 }
 
 /** The failure's AthenaQueryError, when an Athena query is what failed (possibly wrapped). */
@@ -125,6 +129,7 @@ export const createHandler = (deps: HandlerDeps) => {
     ...(deps.now ? { now: deps.now } : {}),
   });
   const tables = new ParquetTableWriter();
+  const intervals = deps.intervals ?? new WorkerIntervals({ threads: settings.model.threads, script: new URL(import.meta.url) });
   const spend = settings.spendPrefix === null ? null : new S3SpendSource({ client: s3, bucket: settings.bucket, prefix: settings.spendPrefix });
 
   return async (event: unknown, context?: Context): Promise<HandlerResult> => {
@@ -159,7 +164,7 @@ export const createHandler = (deps: HandlerDeps) => {
       const skippedInputs = await listQuarantined(s3, settings.bucket, settings.quarantinePrefix);
       if (skippedInputs.length > 0) logger.warn('exports in quarantine are left out', { quarantined: skippedInputs });
       const result = await runPipeline(
-        { engine, store, tables, now, newRunId: () => runId, progress: loggedProgress(logger), renderReport, ...(spend ? { spend } : {}) },
+        { engine, store, tables, now, newRunId: () => runId, progress: loggedProgress(logger), renderReport, intervals, ...(spend ? { spend } : {}) },
         buildRunConfig({ asOf: runDate, model: settings.model, lockTtlSeconds: settings.lockTtlSeconds, gates: settings.gates, acceptFailedGates, skippedInputs }),
       );
       const { counts } = result.summary;
@@ -223,6 +228,9 @@ export const createHandler = (deps: HandlerDeps) => {
     }
   };
 };
+
+// Started again as an interval worker thread (adapters/worker-intervals.ts): serve the intervals' phases.
+if (isIntervalWorker()) serveIntervalWorker();
 
 /** Read at cold start: a bad environment fails the initialisation, naming every bad variable. */
 export const handler = createHandler({ settings: loadLambdaSettings() });

@@ -5,6 +5,7 @@
 import type { SpendRecord } from './domain/acquisition/spend.js';
 import type { ColumnSpec } from './schemas/tables.js';
 import type { QueryName, SqlParameters } from './sql/index.js';
+import type { CustomerIntervals, IntervalJob } from './domain/models/uncertainty.js';
 
 /**
  * A query's result as columns: index i of every column is row i. An engine may hand a numeric
@@ -179,4 +180,15 @@ export interface SpendSource {
    * no spend CSV.
    */
   read(): Promise<SpendRead | null>;
+}
+
+/**
+ * Computes the per-customer intervals of a job (domain/models/uncertainty.ts): in this thread, or
+ * with its phases' ranges split over worker threads. The numbers are the same either way, bit for
+ * bit. Rejects with the domain's RangeError for invalid input, or a clear error when a thread fails.
+ */
+export interface IntervalRunner {
+  /** Gets ready ahead of the job (e.g. starts threads while the run queries), without keeping the process alive. */
+  start?(): void;
+  intervals(job: IntervalJob): Promise<CustomerIntervals>;
 }

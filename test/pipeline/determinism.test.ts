@@ -9,6 +9,7 @@ import { DEFAULT_NON_PURCHASE_STATUSES } from '../../lambdas/clv-job/config.js';
 import type { QueryName } from '../../lambdas/clv-job/sql/index.js';
 import { clv, requireCliBundle } from '../support/cli.js';
 import { fixture, tempDir, writeText } from '../support/files.js';
+import { generateOrders } from '../support/gen-orders.js';
 
 /**
  * SPEC "Model": the same input gives the same output, bit for bit. test/fixtures/cases/determinism
@@ -81,6 +82,33 @@ describe('one input gives one answer', () => {
     for (const run of runs.slice(1)) expect(run).toEqual(runs[0]);
     expect([...equities]).toHaveLength(1);
   });
+
+  it.each(['bgnbd', 'pnbd'] as const)(
+    'the same files, byte for byte but for run id and timestamps, whether the intervals run on 1, 2 or 3 threads (--threads, CLV_MODEL_THREADS; %s)',
+    { timeout: 180_000 },
+    async (transactions) => {
+      // Prepare: 4,000 generated customers; each thread computes a chunk of its own in every phase of the intervals
+      const work = await tempDir();
+      const input = join(work, 'orders');
+      await generateOrders({ out: input, customers: 4000, files: 2, seed: 19 });
+      const runWith = async (threadArgs: readonly string[], env: Record<string, string>, name: string): Promise<Record<string, string>> => {
+        const output = join(work, name);
+        const outcome = await clv(['run', '--input', input, '--output', output, '--transactions', transactions, ...threadArgs], work, env);
+        expect(outcome.code, outcome.stderr).toBe(0);
+        return outputHashes(output);
+      };
+
+      // Act
+      const one = await runWith(['--threads', '1'], { CLV_MODEL_THREADS: '3' }, 'one');
+      const two = await runWith(['--threads', '2'], {}, 'two');
+      const three = await runWith([], { CLV_MODEL_THREADS: '3' }, 'three');
+
+      // Assess
+      expect(Object.keys(one)).toEqual(expect.arrayContaining([expect.stringMatching(/^customers\/run_date=.*\/segment=high\/part-00000\.parquet$/)]));
+      expect(two).toEqual(one);
+      expect(three).toEqual(one);
+    },
+  );
 
   it('the fit of the determinism case is trusted, at the optimum the case names', { timeout: 60_000 }, async () => {
     const work = await tempDir();

@@ -6,7 +6,7 @@ import type { GateSettings } from '../domain/quality-gates.js';
 import { AccountingError, EmptyInputError, NoValidOrderDateError, QualityGateError, UntrustedBacktestError } from '../errors.js';
 import { qualityReportKey, reportKey, summaryKey, summarySchemaKey } from '../layout.js';
 import { judgeSpend, SPEND_REJECTION_REASONS, type JudgedSpend, type SpendWindow } from '../domain/acquisition/spend.js';
-import type { OutputStore, QueryEngine, RecoveryReport, SpendSource, StagedRun, TableWriter } from '../ports.js';
+import type { IntervalRunner, OutputStore, QueryEngine, RecoveryReport, SpendSource, StagedRun, TableWriter } from '../ports.js';
 import type { SpendInput } from '../schemas/summary-acquisition.js';
 import { qualityReportSchema } from '../schemas/quality-report.js';
 import { SUMMARY_SCHEMA_VERSION, summarySchema, type Summary } from '../schemas/summary.js';
@@ -57,6 +57,8 @@ export interface PipelineDeps {
   readonly progress?: ProgressListener;
   /** The marketing-spend input, when the run has one (`--spend`, config `spend.path`, the Lambda's spend prefix). */
   readonly spend?: SpendSource;
+  /** Computes the prediction intervals, e.g. on worker threads; in this thread when left out. */
+  readonly intervals?: IntervalRunner;
   /** Renders the run's HTML report, when the composition root has one. */
   readonly renderReport?: (summary: Summary) => string | Promise<string>;
 }
@@ -120,6 +122,8 @@ export const runPipeline = async (deps: PipelineDeps, config: RunConfig): Promis
   let staged: StagedRun | null = null;
   try {
     const recovery = await stage('recover', () => store.recover(), (r) => (r.actions.length === 0 ? 'nothing to recover' : r.actions.join('; ')));
+    // e.g. interval threads loading while the run queries and fits
+    if (config.model.intervalDraws > 0) deps.intervals?.start?.();
     const query = await stage(
       'query',
       async () => {
@@ -200,7 +204,7 @@ export const runPipeline = async (deps: PipelineDeps, config: RunConfig): Promis
               )
             : undefined;
         const fitted = timed(modelParts, 'model_fit', () => fitModels(query.bgnbd, query.spend, config.model, choice));
-        return timed(modelParts, 'model_score', () => scoreCustomers(query.customers, fitted, config.model));
+        return timedAsync(modelParts, 'model_score', () => scoreCustomers(query.customers, fitted, config.model, deps.intervals));
       },
       (s) => s.statusMessage,
     );

@@ -8,13 +8,14 @@ import { bgnbdDiagnostics, paretoNbdDiagnostics, SINCE_LAST_PURCHASE_EDGES_DAYS 
 import { distinctScorePatterns, spreadToCustomers } from '../domain/models/score-patterns.js';
 import { historicalClvColumn } from '../domain/models/historical.js';
 import { fitParetoNbd } from '../domain/models/pareto-nbd.js';
-import { customerIntervals, parameterDraws, type CustomerIntervals } from '../domain/models/uncertainty.js';
+import { intervalsInThread, parameterDraws, type CustomerIntervals } from '../domain/models/uncertainty.js';
 import { bgnbdTransactionModel, paretoNbdTransactionModel, type TransactionModel } from '../domain/models/transaction-model.js';
 import type { ModelParameter } from '../domain/segments/changes.js';
 import { configuredChoice, modelsSummaryOf, type ModelChoiceSummary, type ModelsSummary } from '../schemas/summary-models.js';
 import type { Diagnostics } from '../schemas/summary-diagnostics.js';
 import type { RunWarning, TotalsSection } from '../schemas/summary-run.js';
 import type { PatternScoreColumn } from '../schemas/tables.js';
+import type { IntervalRunner } from '../ports.js';
 import type { BgNbdPatterns, SpendPatterns } from './engine-results.js';
 
 export interface ScoredCustomers {
@@ -141,9 +142,15 @@ const transactionModelTrusted = (fitted: FittedModels): boolean =>
  * model fills expected purchases and P(alive) even when the Gamma-Gamma cannot be trusted (it does
  * not need the spend model); expected order value and predicted CLV need both. What a fit cannot
  * support stays null (never NaN), the summary says why, and without predicted CLV tiers rank on
- * historical CLV.
+ * historical CLV. The intervals are computed by `runner` (in this thread by default; worker threads
+ * give the same numbers).
  */
-export const scoreCustomers = (customers: CustomerTable, fitted: FittedModels, options: ModelOptions): ScoredCustomers => {
+export const scoreCustomers = async (
+  customers: CustomerTable,
+  fitted: FittedModels,
+  options: ModelOptions,
+  runner: IntervalRunner = { intervals: async (job) => intervalsInThread(job) },
+): Promise<ScoredCustomers> => {
   const historicalClv = historicalClvColumn(customers.avgOrderValue, customers.orders, customers.tenureDays, options.lifespanYears);
   const { transactions, gammaGamma, settings, models, diagnostics } = fitted;
   const warnings: RunWarning[] = [...fitted.warnings];
@@ -174,7 +181,7 @@ export const scoreCustomers = (customers: CustomerTable, fitted: FittedModels, o
     if (draws === null) {
       warnings.push({ code: 'no_intervals', message: 'no prediction intervals: a fit has no positive-definite information matrix to draw parameters from' });
     } else {
-      intervals = customerIntervals(draws.transactions, draws.spend, patterns, settings, patternOf);
+      intervals = await runner.intervals({ transactions: draws.transactionParams, spend: draws.spend, input: patterns, settings, patternOf });
     }
   }
   if (predicted === null) {

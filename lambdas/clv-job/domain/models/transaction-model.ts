@@ -72,3 +72,10 @@ export const paretoNbdTransactionModel = (params: ParetoNbdParams): TransactionM
     expectedNewCustomer: (t) => paretoNbdNewCustomer(params, t),
   };
 };
+
+/** A transaction model as plain data (which model, its parameters): what can cross to another thread. */
+export type TransactionParams = { readonly name: 'bgnbd'; readonly params: BgNbdParams } | { readonly name: 'pnbd'; readonly params: ParetoNbdParams };
+
+/** The model of `t`. Throws a RangeError for parameters that are not positive and finite. */
+export const transactionModelOf = (t: TransactionParams): TransactionModel =>
+  t.name === 'bgnbd' ? bgnbdTransactionModel(t.params) : paretoNbdTransactionModel(t.params);

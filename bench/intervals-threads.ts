@@ -1,0 +1,101 @@
+/**
+ * Wall time of the model stage's fits and 90% intervals at production scale, on 1 and more threads:
+ *
+ *   npm run bench:intervals -- [CUSTOMERS] [THREADS...]      (defaults: 1000000, threads 1 2)
+ *
+ * Simulates CUSTOMERS Pareto/NBD customers (as test/domain/models/performance.test.ts does), fits the
+ * BG/NBD, the Pareto/NBD and the Gamma-Gamma once, then for each transaction model and each thread
+ * count computes the intervals (100 draws, on the distinct score patterns, as the pipeline does)
+ * through adapters/worker-intervals.ts, the workers started from this bundle as the CLI's are from
+ * dist/cli.js. Prints wall seconds (workers started ahead, as the run does while it queries, and
+ * cold), this process's CPU seconds over all its threads (wall time only falls when the machine has
+ * idle cores: read the two together, and the load average printed first), and whether every number
+ * equals the one-thread result bit for bit (exit 1 if not).
+ */
+import { availableParallelism, loadavg } from 'node:os';
+import { compressBgNbdData, fitBgNbd } from '../lambdas/clv-job/domain/models/bg-nbd.js';
+import { fitGammaGamma } from '../lambdas/clv-job/domain/models/gamma-gamma.js';
+import { fitParetoNbd } from '../lambdas/clv-job/domain/models/pareto-nbd.js';
+import { distinctScorePatterns } from '../lambdas/clv-job/domain/models/score-patterns.js';
+import { parameterDraws, type CustomerIntervals } from '../lambdas/clv-job/domain/models/uncertainty.js';
+import { isIntervalWorker, serveIntervalWorker, WorkerIntervals } from '../lambdas/clv-job/adapters/worker-intervals.js';
+import { seededUniform, simulateParetoNbdCustomers } from '../test/support/simulate.js';
+
+const seconds = (t0: number): string => ((performance.now() - t0) / 1000).toFixed(2);
+
+const sameBits = (a: CustomerIntervals, b: CustomerIntervals): boolean => {
+  const columns = (i: CustomerIntervals) => [i.expectedPurchases.p05, i.expectedPurchases.p95, i.probabilityAlive.p05, i.probabilityAlive.p95, i.predictedClv.p05, i.predictedClv.p95];
+  const [ca, cb] = [columns(a), columns(b)];
+  const bytes = (v: Float64Array) => new Uint8Array(v.buffer, v.byteOffset, v.byteLength);
+  return (
+    ca.every((v, k) => Buffer.compare(bytes(v), bytes(cb[k]!)) === 0) &&
+    Object.is(a.equity.p05, b.equity.p05) &&
+    Object.is(a.equity.p95, b.equity.p95)
+  );
+};
+
+const main = async (): Promise<number> => {
+  const [customersText = '1000000', ...threadsText] = process.argv.slice(2);
+  const customers = Number(customersText);
+  const threadCounts = (threadsText.length > 0 ? threadsText : ['1', '2']).map(Number);
+  if (!(Number.isInteger(customers) && customers > 0) || !threadCounts.every((t) => Number.isInteger(t) && t >= 1)) {
+    console.error('usage: npm run bench:intervals -- [CUSTOMERS] [THREADS...]');
+    return 2;
+  }
+  const simulated = simulateParetoNbdCustomers(
+    seededUniform(43),
+    { r: 0.55, alpha: 75, s: 0.6, beta: 80 },
+    { customers, tenure: (u) => Math.floor(730 * u()), spend: { p: 6, q: 4, gamma: 15 } },
+  );
+  const txDays = simulated.tx.map(Math.floor);
+  const tuples = compressBgNbdData(simulated.x, txDays, simulated.T);
+  const weeks = { ...tuples, tx: tuples.tx.map((d) => d / 7), T: tuples.T.map((d) => d / 7) };
+  const settings = { timeUnit: 'week', horizon: 52, discountRate: 0.1, margin: 1 } as const;
+  const everyone = { x: simulated.x, recencyDays: txDays, tenureDays: simulated.T, monetaryValue: simulated.mx };
+
+  let t0 = performance.now();
+  const bgnbd = fitBgNbd(weeks);
+  const bgnbdSeconds = seconds(t0);
+  t0 = performance.now();
+  const pnbd = fitParetoNbd(weeks);
+  const pnbdSeconds = seconds(t0);
+  t0 = performance.now();
+  const gg = fitGammaGamma({ x: simulated.x, mx: simulated.mx, weight: new Float64Array(customers).fill(1) });
+  const ggSeconds = seconds(t0);
+  console.log(`${customers} customers, ${tuples.x.length} distinct day tuples; fits (one thread): BG/NBD ${bgnbdSeconds} s, Pareto/NBD ${pnbdSeconds} s, Gamma-Gamma ${ggSeconds} s`);
+
+  console.log(`load average ${loadavg().map((l) => l.toFixed(1)).join(' ')} on ${availableParallelism()} cores`);
+  const { patterns, patternOf } = distinctScorePatterns(everyone);
+  let identical = true;
+  for (const [name, fit] of [['pnbd', pnbd], ['bgnbd', bgnbd]] as const) {
+    const draws = (name === 'pnbd' ? parameterDraws({ name, fit: pnbd }, gg, { draws: 100 }) : parameterDraws({ name, fit: bgnbd }, gg, { draws: 100 }))!;
+    if (!fit.diagnostics.converged) console.log(`warning: the ${name} fit did not converge`);
+    const job = { transactions: draws.transactionParams, spend: draws.spend, input: patterns, settings, patternOf };
+    let reference: CustomerIntervals | null = null;
+    for (const threads of threadCounts) {
+      for (const ahead of threads === 1 ? [true] : [true, false]) {
+        const runner = new WorkerIntervals({ threads, script: new URL(import.meta.url) });
+        if (ahead) {
+          runner.start();
+          await new Promise((resolve) => setTimeout(resolve, 1500));
+        }
+        t0 = performance.now();
+        const cpu = process.cpuUsage();
+        const result = await runner.intervals(job);
+        const wall = seconds(t0);
+        const used = process.cpuUsage(cpu);
+        reference ??= result;
+        const same = sameBits(result, reference);
+        identical &&= same;
+        console.log(
+          `${name} intervals, ${threads} thread${threads > 1 ? 's' : ''}${threads > 1 ? (ahead ? ', workers started ahead' : ', workers started cold') : ''}: ${wall} s wall, ` +
+            `${((used.user + used.system) / 1e6).toFixed(2)} s CPU (all threads); same bits as ${threadCounts[0]} thread(s): ${same}`,
+        );
+      }
+    }
+  }
+  return identical ? 0 : 1;
+};
+
+if (isIntervalWorker()) serveIntervalWorker();
+else process.exitCode = await main();

@@ -1,0 +1,193 @@
+/**
+ * The intervals' phases (domain/models/interval-phases.ts) run on every core: this thread and
+ * `threads - 1` worker threads share each phase's range, chunk by chunk (each thread its own first
+ * chunk, then whoever is free takes the next through an atomic counter), writing into
+ * SharedArrayBuffer-backed arrays; a phase starts when every thread has finished the one before.
+ * Each chunk writes only its own entries, so the numbers do not depend on the thread count or on
+ * which thread took which chunk.
+ *
+ * The worker is the running bundle itself (dist/cli.js, the Lambda's index.mjs), started again
+ * with `workerData` marking it: its entry checks {@link isIntervalWorker} first and then serves
+ * instead of running. From the TypeScript sources (vitest) there is no bundle to start, so the
+ * intervals run in this thread, as they do with `threads` = 1.
+ */
+import { availableParallelism } from 'node:os';
+import { isMainThread, parentPort, Worker, workerData } from 'node:worker_threads';
+import { ClvError } from '../errors.js';
+import { DRAW_BLOCK, INTERVAL_PHASES, intervalBufferLengths, type IntervalBuffers, type IntervalPlan } from '../domain/models/interval-phases.js';
+import { intervalsFromBuffers, intervalsInThread, planOfJob, type CustomerIntervals, type IntervalJob } from '../domain/models/uncertainty.js';
+import type { IntervalRunner } from '../ports.js';
+
+/** A worker thread failed (threw, crashed, or exited) while computing the intervals. */
+export class IntervalWorkerError extends ClvError {}
+
+/** The mark in `workerData` of the threads this adapter starts. */
+const WORKER_ROLE = 'clv-interval-worker';
+
+/** Threads by default: the cores this process may use (a Lambda's vCPUs), at most this many. */
+export const MAX_DEFAULT_THREADS = 8;
+export const defaultThreads = (): number => Math.max(1, Math.min(availableParallelism(), MAX_DEFAULT_THREADS));
+
+/**
+ * The most indices of a phase's range a chunk holds: small enough that a thread slowed by a busy
+ * machine leaves the rest to the others, large enough that the counter is touched rarely. Draw
+ * chunks are DRAW_BLOCK draws: no two threads write one cache line.
+ */
+const MAX_CHUNK = { draws: DRAW_BLOCK, tuples: 8192, rows: 8192 } as const;
+
+type SharedBuffers = Record<keyof IntervalBuffers, SharedArrayBuffer>;
+type Request =
+  | { readonly kind: 'setup'; readonly job: IntervalJob; readonly buffers: SharedBuffers; readonly counters: SharedArrayBuffer; readonly thread: number; readonly threads: number }
+  | { readonly kind: 'phase'; readonly phase: number };
+type Reply = { readonly kind: 'done'; readonly phase: number } | { readonly kind: 'failed'; readonly message: string };
+
+interface Share {
+  readonly plan: IntervalPlan;
+  readonly buffers: IntervalBuffers;
+  readonly counters: Int32Array;
+  /** This thread's number, 0 (the one that started the workers) to threads - 1. */
+  readonly thread: number;
+  readonly threads: number;
+}
+
+/**
+ * Runs this thread's share of phase `phase`: chunk number `thread` first (so every thread computes
+ * part of every phase that has a chunk for it), then, while any are left, the next chunk from the
+ * shared counter, whichever thread is free first.
+ */
+const takeChunks = ({ plan, buffers, counters, thread, threads }: Share, phase: number): void => {
+  const { run, extent, over } = INTERVAL_PHASES[phase]!;
+  const total = extent(plan);
+  const quantum = over === 'draws' ? DRAW_BLOCK : 1;
+  const size = Math.max(quantum, Math.min(MAX_CHUNK[over], Math.ceil(total / threads / quantum) * quantum));
+  const chunks = Math.ceil(total / size);
+  const chunk = (c: number): void => run(plan, buffers, c * size, Math.min(total, (c + 1) * size));
+  if (thread < chunks) chunk(thread);
+  for (let c = threads + Atomics.add(counters, phase, 1); c < chunks; c = threads + Atomics.add(counters, phase, 1)) chunk(c);
+};
+
+const viewsOf = (shared: SharedBuffers): IntervalBuffers =>
+  Object.fromEntries(Object.entries(shared).map(([name, buffer]) => [name, new Float64Array(buffer)])) as unknown as IntervalBuffers;
+
+/** True in a thread this adapter started: the bundle's entry must then call {@link serveIntervalWorker} and nothing else. */
+export const isIntervalWorker = (): boolean => !isMainThread && (workerData as { role?: unknown } | null)?.role === WORKER_ROLE;
+
+/** A worker's side: builds the plan from the job, then runs its share of each phase it is asked for. */
+export const serveIntervalWorker = (): void => {
+  const port = parentPort;
+  if (port === null) throw new Error('serveIntervalWorker runs in a worker thread only');
+  let share: Share | null = null;
+  port.on('message', (request: Request) => {
+    try {
+      if (request.kind === 'setup') {
+        const { job, buffers, counters, thread, threads } = request;
+        share = { plan: planOfJob(job), buffers: viewsOf(buffers), counters: new Int32Array(counters), thread, threads };
+        return;
+      }
+      if (share === null) throw new Error('a phase was asked for before the job');
+      takeChunks(share, request.phase);
+      port.postMessage({ kind: 'done', phase: request.phase } satisfies Reply);
+    } catch (error) {
+      port.postMessage({ kind: 'failed', message: error instanceof Error ? error.message : String(error) } satisfies Reply);
+    }
+  });
+};
+
+/** A worker's replies one at a time; the next one rejects once the worker failed, crashed or exited. */
+const repliesOf = (worker: Worker, index: number): (() => Promise<Reply>) => {
+  const arrived: Reply[] = [];
+  let waiting: { resolve: (reply: Reply) => void; reject: (error: Error) => void } | null = null;
+  let failure: Error | null = null;
+  const fail = (error: Error): void => {
+    failure ??= error;
+    waiting?.reject(failure);
+    waiting = null;
+  };
+  worker.on('message', (reply: Reply) => {
+    if (reply.kind === 'failed') return fail(new IntervalWorkerError(`interval worker ${index} failed: ${reply.message}`));
+    if (waiting === null) arrived.push(reply);
+    else {
+      waiting.resolve(reply);
+      waiting = null;
+    }
+  });
+  worker.on('error', (error) => fail(new IntervalWorkerError(`interval worker ${index} crashed: ${error.message}`, { cause: error })));
+  worker.on('exit', (code) => fail(new IntervalWorkerError(`interval worker ${index} exited (code ${code}) before the intervals were done`)));
+  return () => {
+    const next = arrived.shift();
+    if (next !== undefined) return Promise.resolve(next);
+    if (failure !== null) return Promise.reject(failure);
+    return new Promise((resolve, reject) => (waiting = { resolve, reject }));
+  };
+};
+
+export interface WorkerIntervalsOptions {
+  /** Threads, this one included; 1 runs everything here. @default defaultThreads() */
+  readonly threads?: number;
+  /**
+   * The module a worker starts: the running bundle (the composition root's `import.meta.url`). A
+   * TypeScript source (vitest) cannot be started, and the intervals then run in this thread.
+   */
+  readonly script: URL;
+}
+
+/**
+ * {@link IntervalRunner} on `threads` threads. A worker takes about half a second to load the
+ * bundle, so {@link start} starts them ahead (while the run queries and fits); `intervals` starts
+ * them if that was not done, and ends them when the job is done (a later job starts new ones).
+ */
+export class WorkerIntervals implements IntervalRunner {
+  /** Threads the intervals actually use: 1 when `script` cannot be started as a worker. */
+  readonly threads: number;
+  private readonly script: URL;
+  private started: { readonly worker: Worker; readonly next: () => Promise<Reply> }[] = [];
+
+  constructor(options: WorkerIntervalsOptions) {
+    const threads = options.threads ?? defaultThreads();
+    if (!(Number.isInteger(threads) && threads >= 1)) throw new RangeError(`threads must be a whole number >= 1, got ${threads}`);
+    this.script = options.script;
+    this.threads = /\.[cm]?js$/.test(options.script.pathname) ? threads : 1;
+  }
+
+  /** Starts the workers, if the runner has any and they are not started; they do not keep the process alive while idle. */
+  start(): void {
+    if (this.threads === 1 || this.started.length > 0) return;
+    this.started = Array.from({ length: this.threads - 1 }, (_, index) => {
+      // no inherited execArgv: the parent's may not apply to a module file (e.g. `--input-type`, which only `-e` takes)
+      const worker = new Worker(this.script, { workerData: { role: WORKER_ROLE }, execArgv: [] });
+      const next = repliesOf(worker, index + 1);
+      // after the listeners: adding a 'message' listener refs the worker's port again
+      worker.unref();
+      return { worker, next };
+    });
+  }
+
+  async intervals(job: IntervalJob): Promise<CustomerIntervals> {
+    if (this.threads === 1) return intervalsInThread(job);
+    // planned here first: invalid input is this thread's RangeError, and no worker is needed for it
+    const plan = planOfJob(job);
+    const shared = Object.fromEntries(
+      Object.entries(intervalBufferLengths(plan)).map(([name, length]) => [name, new SharedArrayBuffer(length * Float64Array.BYTES_PER_ELEMENT)]),
+    ) as SharedBuffers;
+    const buffers = viewsOf(shared);
+    const counters = new SharedArrayBuffer(INTERVAL_PHASES.length * Int32Array.BYTES_PER_ELEMENT);
+    this.start();
+    const workers = this.started;
+    this.started = [];
+    try {
+      workers.forEach(({ worker }, k) => {
+        worker.ref();
+        worker.postMessage({ kind: 'setup', job, buffers: shared, counters, thread: k + 1, threads: this.threads } satisfies Request);
+      });
+      const share: Share = { plan, buffers, counters: new Int32Array(counters), thread: 0, threads: this.threads };
+      for (let phase = 0; phase < INTERVAL_PHASES.length; phase++) {
+        for (const { worker } of workers) worker.postMessage({ kind: 'phase', phase } satisfies Request);
+        takeChunks(share, phase);
+        await Promise.all(workers.map(({ next }) => next()));
+      }
+      return intervalsFromBuffers(plan, buffers);
+    } finally {
+      await Promise.all(workers.map(({ worker }) => worker.terminate()));
+    }
+  }
+}
