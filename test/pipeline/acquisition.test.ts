@@ -64,8 +64,14 @@ describe('acquisition economics on generated channels of known quality and cost'
     const firstYear = display.slice(0, 12).reduce((s, r) => s + (r.value_3m ?? 0), 0) / 12;
     const lastYear = display.slice(-12).reduce((s, r) => s + (r.value_3m ?? 0), 0) / 12;
     expect(lastYear).toBeLessThan(0.8 * firstYear);
-    // a cohort younger than 3 months has no 3-month value: its months are not complete
-    expect(summary.acquisition_cohorts.filter((r) => r.age_months < 3).every((r) => r.value_3m === null)).toBe(true);
+    // a cohort has a 3-month value once its first 3 months are complete: as of a month's last day
+    // that month counts, so the cohort 2 calendar months back has one, the one 1 month back none
+    const lastDay = new Date(Date.parse(`${truth.asOf}T00:00:00Z`) + 86_400_000).getUTCDate() === 1;
+    const complete = (r: { age_months: number }): number => r.age_months + (lastDay ? 1 : 0);
+    const young = summary.acquisition_cohorts.filter((r) => complete(r) < 3);
+    expect(young.length).toBeGreaterThan(0);
+    expect(young.every((r) => r.value_3m === null)).toBe(true);
+    expect(summary.acquisition_cohorts.filter((r) => complete(r) >= 3 && r.customers_acquired > 0).every((r) => r.value_3m !== null)).toBe(true);
   });
 
   it('adds every channel x segment cross-tab up to the customer count and the total equity', () => {

@@ -162,6 +162,19 @@ describe('payback over the months complete on the as-of date', () => {
     expect(summary.acquisition[0]).toMatchObject({ cac: 10, payback_months: payback });
   });
 
+  it.each([
+    ['2025-10', '2025-12-31', 12, 1],
+    ['2025-10', '2025-12-30', null, null],
+    ['2023-12', '2024-02-29', 12, 1],
+    ['2023-12', '2024-02-28', null, null],
+    ['2025-03', '2025-06-01', 12, 1],
+  ] as const)('counts cohort %s as of %s in the 3-month value only once its first 3 months are complete (value_3m %s, repeat_rate_3m %s)', (cohort, asOf, value3m, repeat3m) => {
+    // revenue 4 + 3 + 5 in months of age 0..2 by one customer, who came back in month 1
+    const { summary } = acquisitionEconomics(input(cohort, asOf));
+    expect(summary.acquisition[0]).toMatchObject({ value_3m: value3m, repeat_rate_3m: repeat3m, value_6m: null });
+    expect(summary.acquisition_cohorts[0]).toMatchObject({ value_3m: value3m, repeat_rate_3m: repeat3m });
+  });
+
   it('keeps age_months the calendar months from the cohort to the as-of month, whether or not that month is complete', () => {
     const ages = ['2025-05-30', '2025-05-31', '2025-06-01'].map((asOf) => acquisitionEconomics(input('2025-03', asOf)).summary.acquisition_cohorts[0]?.age_months);
     expect(ages).toEqual([2, 2, 3]);

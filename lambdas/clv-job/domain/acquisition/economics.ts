@@ -88,13 +88,17 @@ const channelSpend = (tallies: readonly Tally[]): number | null => {
 const ratioOrNull = (a: number, b: number): number | null => (b === 0 ? null : a / b);
 const byName = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);
 
-/** Revenue and first repeats within the first `age` months, over the cohorts at least `age` months old. */
+/**
+ * Revenue and first repeats within the first `age` months, over the cohorts whose first `age` months
+ * are complete on the as-of date (`complete`, so as of a month's last day that month counts, as in
+ * the payback).
+ */
 const atAge = (tallies: readonly Tally[], age: number): { customers: number; revenue: number; repeaters: number } => {
   let customers = 0;
   const revenue = new CompensatedSum();
   let repeaters = 0;
   for (const t of tallies) {
-    if (t.age < age || t.customers === 0) continue;
+    if (t.complete < age || t.customers === 0) continue;
     customers += t.customers;
     for (let k = 0; k < age; k += 1) {
       revenue.add(t.byAge[k] ?? 0);
@@ -296,7 +300,7 @@ export const acquisitionEconomics = (input: AcquisitionInput): AcquisitionEconom
 /** Pooled fixed-age stats of the recent and the earlier cohorts old enough for the trend age; null when either side is too small. */
 const recentVersusEarlier = (list: readonly Tally[], settings: AcquisitionSettings) => {
   const { recentCohorts, ageMonths } = settings.trendShift;
-  const eligible = list.filter((t) => t.customers > 0 && t.age >= ageMonths);
+  const eligible = list.filter((t) => t.customers > 0 && t.complete >= ageMonths);
   if (eligible.length <= recentCohorts) return null;
   const recent = eligible.slice(-recentCohorts);
   const earlier = eligible.slice(0, -recentCohorts);
