@@ -177,6 +177,15 @@ describe('scoring distinct patterns', () => {
     // Assess
     expect([scored.totals.predicted_clv_p05, scored.totals.predicted_clv_p95]).toEqual(equityWith(7));
     expect([scored.totals.predicted_clv_p05, scored.totals.predicted_clv_p95]).not.toEqual(equityWith(1));
+    // the summary says how they were drawn, so a reader can tell 50 draws of seed 7 from the defaults
+    expect(scored.models.intervals).toEqual({ draws: 50, seed: 7 });
+  }, 60_000);
+
+  it('says in models.intervals that a run without intervals has none (model.intervalDraws 0)', async () => {
+    const options = resolveModelOptions({ intervalDraws: 0 });
+    const scored = await scoreCustomers(customers, fitModels(bgnbd, spend, options), options);
+    expect(scored.totals.predicted_clv_p05).toBeNull();
+    expect(scored.models.intervals).toBeNull();
   }, 60_000);
 });
 

@@ -236,7 +236,8 @@ export const scoreCustomers = async (
   const statusMessage = predicted
     ? `${transactionText}; Gamma-Gamma p=${p.toPrecision(4)} q=${q.toPrecision(4)} gamma=${gamma.toPrecision(4)}`
     : 'predictive models not trusted: ranking on historical CLV';
-  return { scores, byPattern, models, totals, warnings, statusMessage, diagnostics };
+  const drawn = intervals === null ? null : { draws: intervals.draws, seed: options.intervalSeed };
+  return { scores, byPattern, models: { ...models, intervals: drawn }, totals, warnings, statusMessage, diagnostics };
 };
 
 /**

@@ -123,6 +123,14 @@ export const modelsSummarySchema = z.strictObject({
   /** Present when the Pareto/NBD was fitted (`model.transactions` pnbd or auto). */
   pareto_nbd: paretoNbdSummarySchema.optional(),
   gamma_gamma: gammaGammaSummarySchema,
+  /**
+   * How the 90% prediction intervals (`predicted_clv_p05`/`p95` and the other bounds, `totals`'
+   * equity interval) were drawn: `draws` parameter draws (`model.intervalDraws`) from the seed
+   * `seed` (`model.intervalSeed`); the same seed and input give the same intervals. Null when the
+   * run has no intervals (`model.intervalDraws` 0, a fit not trusted, or no information matrix to
+   * draw from). Absent before schema 2.4.0.
+   */
+  intervals: z.strictObject({ draws: z.number().int().min(1), seed: z.number().int().nonnegative() }).nullable().optional(),
 });
 export type ModelsSummary = z.infer<typeof modelsSummarySchema>;
 
