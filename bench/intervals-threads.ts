@@ -13,13 +13,13 @@
  * equals the one-thread result bit for bit (exit 1 if not).
  */
 import { availableParallelism, loadavg } from 'node:os';
-import { compressBgNbdData, fitBgNbd } from '../lambdas/clv-job/domain/models/bg-nbd.js';
+import { fitBgNbd } from '../lambdas/clv-job/domain/models/bg-nbd.js';
 import { fitGammaGamma } from '../lambdas/clv-job/domain/models/gamma-gamma.js';
 import { fitParetoNbd } from '../lambdas/clv-job/domain/models/pareto-nbd.js';
 import { distinctScorePatterns } from '../lambdas/clv-job/domain/models/score-patterns.js';
 import { parameterDraws, type CustomerIntervals } from '../lambdas/clv-job/domain/models/uncertainty.js';
 import { isIntervalWorker, serveIntervalWorker, WorkerIntervals } from '../lambdas/clv-job/adapters/worker-intervals.js';
-import { seededUniform, simulateParetoNbdCustomers } from '../test/support/simulate.js';
+import { modelBenchBase } from '../test/support/simulate.js';
 
 const seconds = (t0: number): string => ((performance.now() - t0) / 1000).toFixed(2);
 
@@ -42,16 +42,7 @@ const main = async (): Promise<number> => {
     console.error('usage: npm run bench:intervals -- [CUSTOMERS] [THREADS...]');
     return 2;
   }
-  const simulated = simulateParetoNbdCustomers(
-    seededUniform(43),
-    { r: 0.55, alpha: 75, s: 0.6, beta: 80 },
-    { customers, tenure: (u) => Math.floor(730 * u()), spend: { p: 6, q: 4, gamma: 15 } },
-  );
-  const txDays = simulated.tx.map(Math.floor);
-  const tuples = compressBgNbdData(simulated.x, txDays, simulated.T);
-  const weeks = { ...tuples, tx: tuples.tx.map((d) => d / 7), T: tuples.T.map((d) => d / 7) };
-  const settings = { timeUnit: 'week', horizon: 52, discountRate: 0.1, margin: 1 } as const;
-  const everyone = { x: simulated.x, recencyDays: txDays, tenureDays: simulated.T, monetaryValue: simulated.mx };
+  const { tuples, weeks, spend, settings, everyone } = modelBenchBase(customers);
 
   let t0 = performance.now();
   const bgnbd = fitBgNbd(weeks);
@@ -62,7 +53,7 @@ const main = async (): Promise<number> => {
   const pnbdSeconds = seconds(t0);
   fitsMs += performance.now() - t0;
   t0 = performance.now();
-  const gg = fitGammaGamma({ x: simulated.x, mx: simulated.mx, weight: new Float64Array(customers).fill(1) });
+  const gg = fitGammaGamma(spend);
   const ggSeconds = seconds(t0);
   fitsMs += performance.now() - t0;
   console.log(`${customers} customers, ${tuples.x.length} distinct day tuples; fits (one thread): BG/NBD ${bgnbdSeconds} s, Pareto/NBD ${pnbdSeconds} s, Gamma-Gamma ${ggSeconds} s`);

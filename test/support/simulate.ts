@@ -6,7 +6,8 @@
 import type { BgNbdParams } from '../../lambdas/clv-job/domain/models/bg-nbd.js';
 import type { GammaGammaParams } from '../../lambdas/clv-job/domain/models/gamma-gamma.js';
 import type { ParetoNbdParams } from '../../lambdas/clv-job/domain/models/pareto-nbd.js';
-import { normal, type Uniform } from '../../lambdas/clv-job/domain/math/random.js';
+import { compressBgNbdData } from '../../lambdas/clv-job/domain/models/bg-nbd.js';
+import { normal, seededUniform, type Uniform } from '../../lambdas/clv-job/domain/math/random.js';
 
 export { normal, seededUniform, type Uniform } from '../../lambdas/clv-job/domain/math/random.js';
 
@@ -180,4 +181,28 @@ export const simulateParetoNbdCustomers = (u: Uniform, params: ParetoNbdParams, 
     future[i] = later;
   }
   return { x, tx, T, mx, holdout: future };
+};
+
+/**
+ * The model stage's benchmark base (the CLV_BENCH performance test and `npm run bench:intervals`):
+ * `customers` Pareto/NBD customers (r 0.55, α 75, s 0.6, β 80 per day; seed 43) acquired over two
+ * years, as of the end, purchase days whole days; their distinct day tuples in weeks for the fits,
+ * every customer's spend for the Gamma-Gamma, and every customer in days for scoring, with weekly
+ * settings over a 52-week horizon.
+ */
+export const modelBenchBase = (customers: number) => {
+  const simulated = simulateParetoNbdCustomers(
+    seededUniform(43),
+    { r: 0.55, alpha: 75, s: 0.6, beta: 80 },
+    { customers, tenure: (u) => Math.floor(730 * u()), spend: { p: 6, q: 4, gamma: 15 } },
+  );
+  const txDays = simulated.tx.map(Math.floor);
+  const tuples = compressBgNbdData(simulated.x, txDays, simulated.T);
+  return {
+    tuples,
+    weeks: { ...tuples, tx: tuples.tx.map((d) => d / 7), T: tuples.T.map((d) => d / 7) },
+    spend: { x: simulated.x, mx: simulated.mx, weight: new Float64Array(simulated.x.length).fill(1) },
+    settings: { timeUnit: 'week', horizon: 52, discountRate: 0.1, margin: 1 } as const,
+    everyone: { x: simulated.x, recencyDays: txDays, tenureDays: simulated.T, monetaryValue: simulated.mx },
+  };
 };

@@ -10,7 +10,7 @@ import { bgnbdTransactionModel } from '../../../lambdas/clv-job/domain/models/tr
 import { compressBgNbdData, fitBgNbd } from '../../../lambdas/clv-job/domain/models/bg-nbd.js';
 import { scoreTuples } from '../../../lambdas/clv-job/domain/models/clv.js';
 import { fitGammaGamma } from '../../../lambdas/clv-job/domain/models/gamma-gamma.js';
-import { seededUniform, simulateCustomers, simulateParetoNbdCustomers } from '../../support/simulate.js';
+import { modelBenchBase, seededUniform, simulateCustomers } from '../../support/simulate.js';
 import { fitParetoNbd } from '../../../lambdas/clv-job/domain/models/pareto-nbd.js';
 import { customerIntervals, parameterDraws } from '../../../lambdas/clv-job/domain/models/uncertainty.js';
 import { distinctScorePatterns, spreadToCustomers } from '../../../lambdas/clv-job/domain/models/score-patterns.js';
@@ -97,17 +97,7 @@ describe.skipIf(!enabled)('model stage timings (CLV_BENCH=1)', () => {
   it('fits both transaction models and the Gamma-Gamma and computes the 90% intervals for simulated customers (CLV_BENCH_CUSTOMERS, default 1,000,000)', { timeout: 600_000 }, () => {
     // Prepare: as above, from the Pareto/NBD story; whole days.
     const customers = Number(process.env.CLV_BENCH_CUSTOMERS ?? 1_000_000);
-    const simulated = simulateParetoNbdCustomers(
-      seededUniform(43),
-      { r: 0.55, alpha: 75, s: 0.6, beta: 80 },
-      { customers, tenure: (u) => Math.floor(730 * u()), spend: { p: 6, q: 4, gamma: 15 } },
-    );
-    const txDays = simulated.tx.map(Math.floor);
-    const tuples = compressBgNbdData(simulated.x, txDays, simulated.T);
-    const weeks = { ...tuples, tx: inUnits(tuples.tx, 7), T: inUnits(tuples.T, 7) };
-    const spend = { x: simulated.x, mx: simulated.mx, weight: new Float64Array(simulated.x.length).fill(1) };
-    const settings = { timeUnit: 'week', horizon: 52, discountRate: 0.1, margin: 1 } as const;
-    const everyone = { x: simulated.x, recencyDays: txDays, tenureDays: simulated.T, monetaryValue: simulated.mx };
+    const { tuples, weeks, spend, settings, everyone } = modelBenchBase(customers);
 
     // Act
     const bgnbd = time(1, () => fitBgNbd(weeks));
