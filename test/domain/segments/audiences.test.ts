@@ -38,6 +38,26 @@ describe('the activation order', () => {
 
     expect(Array.from(activationOrder(clv, ids), (i) => ids[i])).toEqual(['c', 'a', 'b', 'd']);
   });
+
+  it('is the order of a comparison sort on (CLV descending, id ascending), -0 and +0 one value, many ties', () => {
+    fc.assert(
+      fc.property(
+        fc.uniqueArray(fc.string({ maxLength: 4, unit: 'grapheme' }), { maxLength: 80 }),
+        fc.array(fc.constantFrom(-0, 0, 1.5, -2, 1e-300, Number.POSITIVE_INFINITY, Number.NEGATIVE_INFINITY, 7), { minLength: 80, maxLength: 80 }),
+        (ids, values) => {
+          const clv = Float64Array.from(ids, (_, i) => values[i]!);
+          const expected = ids
+            .map((_, i) => i)
+            .sort((a, b) => (clv[b]! !== clv[a]! ? (clv[b]! > clv[a]! ? 1 : -1) : ids[a]! < ids[b]! ? -1 : ids[a]! > ids[b]! ? 1 : 0));
+          expect(Array.from(activationOrder(clv, ids))).toEqual(expected);
+        },
+      ),
+    );
+  });
+
+  it('refuses a NaN CLV, naming the customer', () => {
+    expect(() => activationOrder(Float64Array.from([1, Number.NaN]), ['a', 'b'])).toThrow(new RangeError('customer 1 has no ranking CLV (NaN) to order by'));
+  });
 });
 
 describe('audiences', () => {
