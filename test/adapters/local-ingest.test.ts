@@ -10,6 +10,7 @@ const ORDERS = 'order_id,customer_id,order_date,amount\nO1,C1,2025-01-01,10.00\n
 const localIngest = () => import('../../lambdas/clv-job/adapters/local-ingest.js');
 
 afterEach(() => {
+  vi.doUnmock('node:fs');
   vi.doUnmock('../../lambdas/clv-job/ingest/reader-version.js');
   vi.doUnmock('../../lambdas/clv-job/ingest/ingest-export.js');
   vi.resetModules();
@@ -29,6 +30,35 @@ describe('ingestLocalFiles: the local cache of canonical files', () => {
     expect(changed).toMatchObject({ reused: 0, receipts: [expect.objectContaining({ rows: 3 })] });
     // the older entry of the same export is gone
     expect((await readdir(directory)).filter((f) => f.endsWith('.parquet'))).toHaveLength(1);
+  });
+
+  it('reads an export once when nothing of it is cached (cold, or forced), twice only to check an entry that is there', async () => {
+    const opened: string[] = [];
+    vi.doMock('node:fs', async (original) => {
+      const real = await original<typeof import('node:fs')>();
+      // every pass over an export's bytes, counted (the hash before the cache and the ingest's own read)
+      const createReadStream = ((path: string, options?: Parameters<typeof real.createReadStream>[1]) => {
+        opened.push(String(path));
+        return real.createReadStream(path, options);
+      }) as typeof real.createReadStream;
+      return { ...real, default: { ...real, createReadStream }, createReadStream };
+    });
+    const { ingestLocalFiles } = await localIngest();
+    const dir = await tempDir();
+    const path = await writeText(dir, 'orders.csv', ORDERS);
+    const directory = join(dir, 'ingested');
+    const passes = async (options: { force?: boolean } = {}) => {
+      opened.length = 0;
+      const result = await ingestLocalFiles(await findInputFiles([path]), { directory, ...options });
+      return { passes: opened.filter((p) => p === path).length, reused: result.reused };
+    };
+
+    expect(await passes()).toEqual({ passes: 1, reused: 0 });
+    expect(await passes()).toEqual({ passes: 1, reused: 1 });
+    expect(await passes({ force: true })).toEqual({ passes: 1, reused: 0 });
+    await writeFile(path, `${ORDERS}O3,C3,2025-01-03,30.00\n`);
+    expect(await passes()).toEqual({ passes: 2, reused: 0 });
+    expect(await passes()).toEqual({ passes: 1, reused: 1 });
   });
 
   it('reads a cached export again when the reader changed (another INGEST_READER_VERSION), and drops the old entry', async () => {

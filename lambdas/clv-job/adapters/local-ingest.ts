@@ -8,7 +8,7 @@ import { version as duckdbVersion } from '@duckdb/node-api';
 import pMap from 'p-map';
 import { UnreadableExportError } from '../errors.js';
 import { ingestConfigSchema, type IngestConfigInput } from '../ingest/ingest-config.js';
-import { INGEST_CONCURRENCY, ingestExport } from '../ingest/ingest-export.js';
+import { INGEST_CONCURRENCY, READ_CHUNK_BYTES, ingestExport } from '../ingest/ingest-export.js';
 import { INGEST_READER_VERSION } from '../ingest/reader-version.js';
 import { ingestReceiptSchema, type IngestReceipt } from '../ingest/receipt.js';
 import type { CanonicalFile } from './duckdb-engine.js';
@@ -53,7 +53,7 @@ export interface LocalIngestResult {
 
 const sha256OfFile = async (path: string): Promise<string> => {
   const hash = createHash('sha256');
-  await pipeline(createReadStream(path), async (source: AsyncIterable<Buffer>) => {
+  await pipeline(createReadStream(path, { highWaterMark: READ_CHUNK_BYTES }), async (source: AsyncIterable<Buffer>) => {
     for await (const chunk of source) hash.update(chunk);
   });
   return hash.digest('hex');
@@ -69,6 +69,11 @@ type Ingested = { readonly file: CanonicalFile; readonly receipt: IngestReceipt;
  * an interrupted run leaves no half entry. Entries of the same source under an older key are removed.
  * Up to `concurrency` files are read at once; the result keeps the inputs' order.
  *
+ * The content hash is taken before reading only when an entry of the same export (name and path)
+ * is in the folder: otherwise nothing can be reused, and the key comes from the receipt's hash,
+ * which the ingest takes in its own pass over the bytes. A cold run so reads each export once, not
+ * twice (0.1 s of CPU and a serial read per 134 MB at 1 M customers; `npm run bench`).
+ *
  * @throws UnreadableExportError for the first unreadable file (in input order among those read), unless
  *   skipBadFiles; once a file fails no other is started, and those being read finish first.
  */
@@ -79,25 +84,28 @@ export const ingestLocalFiles = async (inputs: readonly InputFile[], options: Lo
   await mkdir(join(directory, RECEIPTS_DIR), { recursive: true });
   const settings = JSON.stringify(config);
   const reader = readerIdentity();
+  const entries = await readdir(directory);
   const ingestOne = async (input: InputFile): Promise<Ingested> => {
-    let content: string;
-    try {
-      content = await sha256OfFile(input.path);
-    } catch (error) {
-      const failure = new UnreadableExportError(input.path, 'cannot be read (no such file, or no permission)', { cause: error });
-      if (!options.skipBadFiles) throw failure;
-      return { skipped: { path: input.path, reason: failure.reason } };
-    }
-    const key = createHash('sha256').update(`${reader}\0${content}\0${input.path}\0${settings}`).digest('hex').slice(0, 20);
     // the path's own hash in the stem: two exports of the same name in different folders never share entries
     const stem = `${basename(input.path).replace(/[^A-Za-z0-9._-]/g, '_')}-${createHash('sha256').update(input.path).digest('hex').slice(0, 8)}`;
-    const name = `${stem}-${key}`;
-    const canonical = join(directory, `${name}.parquet`);
-    const receiptPath = join(directory, RECEIPTS_DIR, `${name}.json`);
-    const file = { path: canonical, source: input.path, bytes: input.bytes };
-    const cached = options.force ? null : await readReceipt(receiptPath);
-    if (cached !== null) return { file, receipt: cached, reused: true };
-    const partial = `${canonical}.${process.pid}.partial`;
+    const entryOf = (content: string) => {
+      const name = `${stem}-${createHash('sha256').update(`${reader}\0${content}\0${input.path}\0${settings}`).digest('hex').slice(0, 20)}`;
+      return { name, canonical: join(directory, `${name}.parquet`), receipt: join(directory, RECEIPTS_DIR, `${name}.json`) };
+    };
+    if (!options.force && entries.some((e) => e.startsWith(`${stem}-`))) {
+      let content: string;
+      try {
+        content = await sha256OfFile(input.path);
+      } catch (error) {
+        const failure = new UnreadableExportError(input.path, 'cannot be read (no such file, or no permission)', { cause: error });
+        if (!options.skipBadFiles) throw failure;
+        return { skipped: { path: input.path, reason: failure.reason } };
+      }
+      const entry = entryOf(content);
+      const cached = await readReceipt(entry.receipt);
+      if (cached !== null) return { file: { path: entry.canonical, source: input.path, bytes: input.bytes }, receipt: cached, reused: true };
+    }
+    const partial = join(directory, `${stem}.${process.pid}.partial`);
     let receipt: IngestReceipt;
     try {
       receipt = (await ingestExport({ source: input.path, sourceName: input.path, config, output: partial })).receipt;
@@ -106,6 +114,8 @@ export const ingestLocalFiles = async (inputs: readonly InputFile[], options: Lo
       if (!(error instanceof UnreadableExportError) || !options.skipBadFiles) throw error;
       return { skipped: { path: input.path, reason: error.reason } };
     }
+    const { name, canonical, receipt: receiptPath } = entryOf(receipt.sha256);
+    const file = { path: canonical, source: input.path, bytes: input.bytes };
     await rename(partial, canonical);
     await writeFile(`${receiptPath}.partial`, JSON.stringify(receipt, null, 2) + '\n');
     await rename(`${receiptPath}.partial`, receiptPath);

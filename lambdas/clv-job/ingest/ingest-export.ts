@@ -55,6 +55,12 @@ const RAW_TEXT_BYTES = 4096;
 /** The write buffer of the framed records (and of the malformed ones). */
 const BUFFER_BYTES = 1 << 20;
 const EXAMPLE_LINES = 10;
+/**
+ * Bytes read (and, for gzip, inflated) at a time. Every chunk costs a read call, a hash update and
+ * a copy (the framer joins the record left over from the previous chunk to it): hashing the bench's
+ * 134 MB of exports takes 0.20 s of CPU in Node's default 64 KiB reads and 0.09 s in 1 MiB reads.
+ */
+export const READ_CHUNK_BYTES = 1 << 20;
 
 const sqlString = (value: string): string => `'${value.replaceAll("'", "''")}'`;
 /** A character as a literal inside an RE2 pattern. */
@@ -354,8 +360,9 @@ const frameExport = async (request: IngestRequest, config: IngestConfig, work: s
     framer.end();
   };
   try {
-    if (gzip) await pipeline(createReadStream(request.source), tap, createGunzip(), frame);
-    else await pipeline(createReadStream(request.source), tap, frame);
+    const source = createReadStream(request.source, { highWaterMark: READ_CHUNK_BYTES });
+    if (gzip) await pipeline(source, tap, createGunzip({ chunkSize: READ_CHUNK_BYTES }), frame);
+    else await pipeline(source, tap, frame);
   } catch (error) {
     if (unreadable !== null) throw unreadable;
     if (error instanceof UnreadableExportError) throw error;
