@@ -5,18 +5,36 @@ import conflictingDuplicates from './conflicting-duplicates.sql';
 import customers from './customers.sql';
 import latestOrderDate from './latest-order-date.sql';
 import outcomeCounts from './outcome-counts.sql';
+import purchaseDays from './purchase-days.sql';
 import rejectedRows from './rejected-rows.sql';
 import repeatPurchaseDays from './repeat-purchase-days.sql';
 import spendPatterns from './spend-patterns.sql';
 
 /**
- * The one SQL text both engines run. Two derived relations build on the adapter's `orders`:
- * `classified` (one row per input row with its outcome) and `customers` (one row per customer).
+ * The one SQL text both engines run. Three derived relations build on the adapter's `orders`:
+ * `classified` (one row per input row with its outcome), `purchase_days` (one row per customer and
+ * purchase day) and `customers` (one row per customer).
  * How a relation is provided is the engine's business: DuckDB materialises each once, Athena
  * inlines them as common table expressions. The texts themselves never differ.
  */
-export const RELATIONS = { classified, customers } as const;
+export const RELATIONS = { classified, purchase_days: purchaseDays, customers } as const;
 export type RelationName = keyof typeof RELATIONS;
+
+/** The columns of `customers` the run reads (decodeCustomers); the relation has more for other queries. */
+const CUSTOMER_COLUMNS = [
+  'customer_id',
+  'first_order_day',
+  'last_order_day',
+  'acquisition_channel',
+  'cohort',
+  'orders',
+  'frequency',
+  'recency_days',
+  'tenure_days',
+  'total_revenue',
+  'monetary_value',
+  'avg_order_value',
+] as const;
 
 /**
  * The queries a run asks, each over one of the relations above. A query must not open with its own
@@ -29,7 +47,7 @@ export const QUERIES = {
   outcomeCounts,
   rejectedRows,
   conflictingDuplicates,
-  customers: 'SELECT * FROM customers ORDER BY customer_id',
+  customers: `SELECT ${CUSTOMER_COLUMNS.join(', ')} FROM customers ORDER BY customer_id`,
   bgnbdPatterns,
   spendPatterns,
   repeatPurchaseDays,
@@ -44,11 +62,11 @@ export const RELATIONS_OF: Record<QueryName, readonly RelationName[]> = {
   outcomeCounts: ['classified'],
   rejectedRows: ['classified'],
   conflictingDuplicates: ['classified'],
-  customers: ['classified', 'customers'],
-  bgnbdPatterns: ['classified', 'customers'],
-  spendPatterns: ['classified', 'customers'],
+  customers: ['classified', 'purchase_days', 'customers'],
+  bgnbdPatterns: ['classified', 'purchase_days', 'customers'],
+  spendPatterns: ['classified', 'purchase_days', 'customers'],
   repeatPurchaseDays: ['classified'],
-  acquisitionMonths: ['classified', 'customers'],
+  acquisitionMonths: ['classified', 'purchase_days', 'customers'],
 };
 
 export interface SqlParameters {
