@@ -3,7 +3,7 @@ import { basename, join } from 'node:path';
 import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api';
 import { PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { canonicalOrdersBinding } from '../../lambdas/clv-job/adapters/athena-engine.js';
+import { canonicalOrdersBinding } from '../../lambdas/clv-job/adapters/canonical-orders-binding.js';
 import { TRINO_FUNCTION_MACROS } from '../../lambdas/clv-job/adapters/duckdb-engine.js';
 import { findInputFiles } from '../../lambdas/clv-job/adapters/input-files.js';
 import { ingestLocalFiles } from '../../lambdas/clv-job/adapters/local-ingest.js';

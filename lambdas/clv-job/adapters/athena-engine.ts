@@ -11,8 +11,8 @@ import { GetObjectCommand, ListObjectsV2Command, type S3Client } from '@aws-sdk/
 import { EngineError, firstLine } from '../errors.js';
 import { isHidden } from '../ingest-layout.js';
 import { parseAthenaCsv } from './athena-result-csv.js';
+import { canonicalOrdersBinding } from './canonical-orders-binding.js';
 import type { InputDescription, QueryEngine, ResultColumns } from '../ports.js';
-import { CANONICAL_ORDER_COLUMNS } from '../schemas/tables.js';
 import { inlineQuery, type QueryName, type SqlParameters } from '../sql/index.js';
 
 /**
@@ -70,15 +70,6 @@ export interface AthenaEngineOptions {
 }
 
 const TERMINAL = new Set(['SUCCEEDED', 'FAILED', 'CANCELLED']);
-
-const identifier = (name: string): string => `"${name.replaceAll('"', '""')}"`;
-
-/**
- * `orders` as the shared SQL expects it, bound to the Glue (Hive) table of canonical orders as
- * Athena and a team's own Trino read it: the canonical columns ingest wrote, by name.
- */
-export const canonicalOrdersBinding = (database: string, table: string): string =>
-  `SELECT ${CANONICAL_ORDER_COLUMNS.map((c) => c.name).join(', ')} FROM ${identifier(database)}.${identifier(table)}`;
 
 export const parseS3Uri = (uri: string): { bucket: string; key: string } => {
   const match = /^s3:\/\/([^/]+)\/?(.*)$/.exec(uri);

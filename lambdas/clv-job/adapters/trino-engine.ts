@@ -1,8 +1,8 @@
-import { Trino, type QueryResult } from 'trino-client';
+import type { QueryResult, Trino } from 'trino-client';
 import { EngineError, firstLine } from '../errors.js';
 import type { InputDescription, QueryEngine, ResultColumns } from '../ports.js';
 import { inlineQuery, type QueryName, type SqlParameters } from '../sql/index.js';
-import { canonicalOrdersBinding } from './athena-engine.js';
+import { canonicalOrdersBinding, sqlIdentifier } from './canonical-orders-binding.js';
 
 /** Trino refused or failed a query: carries Trino's query id and error name for the operator. */
 export class TrinoQueryError extends EngineError {
@@ -49,27 +49,33 @@ export interface TrinoEngineOptions {
  */
 export class TrinoEngine implements QueryEngine {
   readonly name = 'trino';
-  private readonly client: Trino;
+  /** Made on the first query: trino-client is loaded only by a run that uses Trino, not by every `clv`. */
+  private client: Promise<Trino> | null = null;
   private readonly ordersBinding: string;
   private readonly table: string;
 
   constructor(private readonly options: TrinoEngineOptions) {
     this.table = options.table ?? 'orders';
     this.ordersBinding = canonicalOrdersBinding(options.schema, this.table);
-    this.client = Trino.create({
-      server: options.url.replace(/\/+$/, ''),
-      catalog: options.catalog,
-      schema: options.schema,
-      source: 'clv-job',
-      // trino-client's default user is $USER, which a scheduled job's environment may lack
-      extraHeaders: { 'X-Trino-User': options.user ?? 'clv-job' },
-    });
+  }
+
+  private connect(): Promise<Trino> {
+    return (this.client ??= import('trino-client').then(({ Trino }) =>
+      Trino.create({
+        server: this.options.url.replace(/\/+$/, ''),
+        catalog: this.options.catalog,
+        schema: this.options.schema,
+        source: 'clv-job',
+        // trino-client's default user is $USER, which a scheduled job's environment may lack
+        extraHeaders: { 'X-Trino-User': this.options.user ?? 'clv-job' },
+      }),
+    ));
   }
 
   /** The table, and how many files Trino reads under it (bytes are not known without listing the storage). */
   async describeInput(): Promise<InputDescription> {
     const table = `${this.options.catalog}.${this.options.schema}.${this.table}`;
-    const result = await this.execute('describeInput', `SELECT COUNT(DISTINCT "$path") AS files FROM ${identifier(this.options.schema)}.${identifier(this.table)}`);
+    const result = await this.execute('describeInput', `SELECT COUNT(DISTINCT "$path") AS files FROM ${sqlIdentifier(this.options.schema)}.${sqlIdentifier(this.table)}`);
     return { files: Number(result.columns.files?.[0] ?? 0), bytes: null, location: `${table} (${this.options.url})` };
   }
 
@@ -87,7 +93,7 @@ export class TrinoEngine implements QueryEngine {
     let rowCount = 0;
     let id: string | null = null;
     try {
-      for await (const page of (await this.client.query(sql)) as AsyncIterable<QueryResult>) {
+      for await (const page of (await (await this.connect()).query(sql)) as AsyncIterable<QueryResult>) {
         id = page.id ?? id;
         if (page.error) throw new TrinoQueryError(query, id, page.error.errorName, firstLine(page.error.message));
         if (names === null && page.columns) {
@@ -108,4 +114,3 @@ export class TrinoEngine implements QueryEngine {
   }
 }
 
-const identifier = (name: string): string => `"${name.replaceAll('"', '""')}"`;
