@@ -79,9 +79,10 @@ describe('ingestLocalFiles: the local cache of canonical files', () => {
 });
 
 describe('ingestLocalFiles: several exports', () => {
-  it('reads them two at a time, never more, and returns them in the inputs\' order with their receipts', async () => {
+  it('reads them two at a time, never more, each on its share of the cores, and returns them in the inputs\' order with their receipts', async () => {
     let reading = 0;
     let most = 0;
+    const threads: (number | undefined)[] = [];
     vi.doMock('../../lambdas/clv-job/ingest/ingest-export.js', async (original) => {
       const real = await original<typeof import('../../lambdas/clv-job/ingest/ingest-export.js')>();
       return {
@@ -89,6 +90,7 @@ describe('ingestLocalFiles: several exports', () => {
         // the real reader, counted
         ingestExport: async (request: Parameters<typeof real.ingestExport>[0]) => {
           most = Math.max(most, (reading += 1));
+          threads.push(request.threads);
           try {
             return await real.ingestExport(request);
           } finally {
@@ -98,13 +100,18 @@ describe('ingestLocalFiles: several exports', () => {
       };
     });
     const { ingestLocalFiles } = await localIngest();
-    const { INGEST_CONCURRENCY } = await import('../../lambdas/clv-job/ingest/ingest-export.js');
+    const { INGEST_CONCURRENCY, threadsPerRead } = await import('../../lambdas/clv-job/ingest/ingest-export.js');
     const dir = await tempDir();
     for (let i = 0; i < 5; i++) await writeText(dir, `orders-${i}.csv`, `order_id,customer_id,order_date,amount\n${'x'.repeat(i)}O${i},C${i},2025-01-01,1\n`);
 
     const result = await ingestLocalFiles(await findInputFiles([dir]), { directory: join(dir, 'ingested') });
 
     expect(most).toBe(INGEST_CONCURRENCY);
+    // side by side, each read's DuckDB gets its share of the cores, not all of them
+    expect(threads).toEqual(Array.from({ length: 5 }, () => threadsPerRead(INGEST_CONCURRENCY)));
+    threads.length = 0;
+    await ingestLocalFiles(await findInputFiles([join(dir, 'orders-0.csv')]), { directory: join(dir, 'alone') });
+    expect(threads).toEqual([threadsPerRead(1)]);
     expect(result.files.map((f) => f.source.split('/').pop())).toEqual(['orders-0.csv', 'orders-1.csv', 'orders-2.csv', 'orders-3.csv', 'orders-4.csv']);
     expect(result.receipts.map((r) => r.source.split('/').pop())).toEqual(result.files.map((f) => f.source.split('/').pop()));
   });
@@ -121,5 +128,12 @@ describe('ingestLocalFiles: several exports', () => {
     expect(result.files.map((f) => f.source.split('/').pop())).toEqual(['a.csv', 'c.csv']);
     expect(result.skipped).toEqual([{ path: join(dir, 'b.csv'), reason: expect.stringMatching(/^is empty/) }]);
     await expect(ingestLocalFiles(inputs, { directory: join(dir, 'fail') })).rejects.toThrow(/b\.csv: is empty/);
+  });
+});
+
+describe('threadsPerRead', () => {
+  it('shares the cores out among the exports read at once, at least one thread each', async () => {
+    const { threadsPerRead } = await import('../../lambdas/clv-job/ingest/ingest-export.js');
+    expect([threadsPerRead(1, 2), threadsPerRead(2, 2), threadsPerRead(3, 2), threadsPerRead(2, 8), threadsPerRead(3, 8), threadsPerRead(0, 4)]).toEqual([2, 1, 1, 4, 2, 4]);
   });
 });

@@ -8,7 +8,7 @@ import { version as duckdbVersion } from '@duckdb/node-api';
 import pMap from 'p-map';
 import { UnreadableExportError } from '../errors.js';
 import { ingestConfigSchema, type IngestConfigInput } from '../ingest/ingest-config.js';
-import { INGEST_CONCURRENCY, READ_CHUNK_BYTES, ingestExport } from '../ingest/ingest-export.js';
+import { INGEST_CONCURRENCY, READ_CHUNK_BYTES, ingestExport, threadsPerRead } from '../ingest/ingest-export.js';
 import { INGEST_READER_VERSION } from '../ingest/reader-version.js';
 import { ingestReceiptSchema, type IngestReceipt } from '../ingest/receipt.js';
 import type { CanonicalFile } from './duckdb-engine.js';
@@ -67,7 +67,8 @@ type Ingested = { readonly file: CanonicalFile; readonly receipt: IngestReceipt;
  * is not parsed again the next night. Cache entries are `<directory>/<name>-<key>.parquet` with the
  * receipt at `<directory>/_receipts/<name>-<key>.json`, written atomically (renamed into place), so
  * an interrupted run leaves no half entry. Entries of the same source under an older key are removed.
- * Up to `concurrency` files are read at once; the result keeps the inputs' order.
+ * Up to `concurrency` files are read at once, each on its share of the cores (threadsPerRead);
+ * the result keeps the inputs' order.
  *
  * The content hash is taken before reading only when an entry of the same export (name and path)
  * is in the folder: otherwise nothing can be reused, and the key comes from the receipt's hash,
@@ -85,6 +86,7 @@ export const ingestLocalFiles = async (inputs: readonly InputFile[], options: Lo
   const settings = JSON.stringify(config);
   const reader = readerIdentity();
   const entries = await readdir(directory);
+  const threads = threadsPerRead(Math.min(concurrency, inputs.length));
   const ingestOne = async (input: InputFile): Promise<Ingested> => {
     // the path's own hash in the stem: two exports of the same name in different folders never share entries
     const stem = `${basename(input.path).replace(/[^A-Za-z0-9._-]/g, '_')}-${createHash('sha256').update(input.path).digest('hex').slice(0, 8)}`;
@@ -108,7 +110,7 @@ export const ingestLocalFiles = async (inputs: readonly InputFile[], options: Lo
     const partial = join(directory, `${stem}.${process.pid}.partial`);
     let receipt: IngestReceipt;
     try {
-      receipt = (await ingestExport({ source: input.path, sourceName: input.path, config, output: partial })).receipt;
+      receipt = (await ingestExport({ source: input.path, sourceName: input.path, config, output: partial, threads })).receipt;
     } catch (error) {
       await rm(partial, { force: true });
       if (!(error instanceof UnreadableExportError) || !options.skipBadFiles) throw error;
