@@ -63,6 +63,7 @@ class RecordedAthenaEngine implements QueryEngine {
     if (asked.asOf !== AS_OF) throw new Error(`the recorded results are as of ${AS_OF}, not ${asked.asOf}`);
     return readResultCsv(createReadStream(join(this.dir, `${query}.csv`)));
   }
+  async release(): Promise<void> {}
   async close(): Promise<void> {}
 }
 

@@ -22,6 +22,12 @@ export interface QueryEngine {
   /** Human-readable description of what `orders` is bound to (files, table), for the summary. */
   describeInput(): Promise<InputDescription>;
   run(query: QueryName, params: SqlParameters): Promise<ResultColumns>;
+  /**
+   * Frees what the engine keeps between queries, once a run has read what it needs (DuckDB's
+   * materialised relations: ~700 MB at 1 M customers, held otherwise through the model and write
+   * stages); a later query builds again what it needs. An engine that keeps nothing does nothing.
+   */
+  release(): Promise<void>;
   close(): Promise<void>;
 }
 

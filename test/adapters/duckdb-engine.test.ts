@@ -95,6 +95,19 @@ describe('the DuckDB engine running the shared SQL', () => {
     expect(row('c6')).toMatchObject({ channel: null, revenue: 1 });
   });
 
+  it('frees its materialised relations on release, and builds them again for a later query with the same rows', async () => {
+    const before = await engine.run('customers', params);
+    const held = await engine.tableMemoryBytes();
+
+    await engine.release();
+    const released = await engine.tableMemoryBytes();
+    const after = await engine.run('customers', params);
+
+    expect(held).toBeGreaterThan(0);
+    expect(released).toBe(0);
+    expect(after).toEqual(before);
+  });
+
   it('finds the latest valid order date, ignoring rows dated after the as-of date', async () => {
     expect(decodeLatestOrderDate(await engine.run('latestOrderDate', params))).toBe('2024-06-30');
   });

@@ -21,6 +21,7 @@ const altering =
   (engine: QueryEngine): QueryEngine => ({
     name: engine.name,
     describeInput: () => engine.describeInput(),
+    release: () => engine.release(),
     close: () => engine.close(),
     run: async (name, params) => {
       const result = await engine.run(name, params);

@@ -1,7 +1,7 @@
 import { readFile, readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import type { OutputStore, TableWriter } from '../../lambdas/clv-job/ports.js';
+import type { OutputStore, QueryEngine, TableWriter } from '../../lambdas/clv-job/ports.js';
 import { summarySchema, type Summary } from '../../lambdas/clv-job/schemas/summary.js';
 import { CUSTOMER_COLUMNS } from '../../lambdas/clv-job/schemas/tables.js';
 import { parquetTypes, queryDuckDb } from '../support/duckdb-reader.js';
@@ -129,6 +129,37 @@ describe('the published output, read back by DuckDB as an independent reader', (
     const text = await readFile(`${out}/summary/run_date=2025-12-31/summary.json`, 'utf8');
 
     expect(summarySchema.safeParse(JSON.parse(text)).success).toBe(true);
+  });
+});
+
+describe("the engine's memory, once the run has read what it needs", () => {
+  /** The engine, recording each query it is asked and each release, in order. */
+  const recording =
+    (calls: string[]) =>
+    (engine: QueryEngine): QueryEngine => ({
+      name: engine.name,
+      describeInput: () => engine.describeInput(),
+      close: () => engine.close(),
+      run: (query, params) => {
+        calls.push(query);
+        return engine.run(query, params);
+      },
+      release: () => {
+        calls.push('release');
+        return engine.release();
+      },
+    });
+
+  it("releases the engine's relations after the query stage's last query and after the backtest's, querying nothing after", async () => {
+    const calls: string[] = [];
+    const out = await tempDir();
+
+    await runLocal([sampleData], out, { asOf: '2025-12-31', backtestHoldoutDays: 91 }, { engine: recording(calls) });
+
+    expect(calls[calls.indexOf('acquisitionMonths') + 1]).toBe('release');
+    expect(calls[calls.indexOf('repeatPurchaseDays') + 1]).toBe('release');
+    expect(calls.indexOf('repeatPurchaseDays')).toBeGreaterThan(calls.indexOf('acquisitionMonths'));
+    expect(calls.at(-1)).toBe('release');
   });
 });
 

@@ -129,6 +129,10 @@ export class AthenaEngine implements QueryEngine {
     }
   }
 
+  async release(): Promise<void> {
+    // each query inlines its relations: nothing is kept between queries
+  }
+
   async close(): Promise<void> {
     // the clients belong to the composition root, which may share them
   }

@@ -99,6 +99,24 @@ export class DuckDbEngine implements QueryEngine {
     }
   }
 
+  /** Drops the materialised relations (dependants first), returning their memory to DuckDB. */
+  async release(): Promise<void> {
+    for (const relation of [...this.materialised.keys()].reverse()) {
+      try {
+        await this.connection.run(`DROP TABLE ${relation}`);
+      } catch (error) {
+        throw new EngineError(`DuckDB failed to drop ${relation}: ${firstLine(error)}`, { cause: error });
+      }
+      this.materialised.delete(relation);
+    }
+  }
+
+  /** Bytes DuckDB holds in in-memory tables (duckdb_memory(), tag IN_MEMORY_TABLE): what release() frees. */
+  async tableMemoryBytes(): Promise<number> {
+    const reader = await this.connection.runAndReadAll("SELECT memory_usage_bytes FROM duckdb_memory() WHERE tag = 'IN_MEMORY_TABLE'");
+    return Number(reader.getRows()[0]?.[0] ?? 0);
+  }
+
   async close(): Promise<void> {
     this.connection.closeSync();
     this.instance.closeSync();

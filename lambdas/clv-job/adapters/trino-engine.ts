@@ -83,6 +83,10 @@ export class TrinoEngine implements QueryEngine {
     return this.execute(query, inlineQuery(query, params, this.ordersBinding));
   }
 
+  async release(): Promise<void> {
+    // each query inlines its relations: nothing is kept between queries
+  }
+
   async close(): Promise<void> {
     // a REST client: nothing stays open between queries
   }

@@ -48,6 +48,7 @@ const loadHoldout = async (engine: QueryEngine, request: BacktestRequest): Promi
   const customers = decodeCustomers(await engine.run('customers', calibration));
   const patterns = decodeBgNbdPatterns(await engine.run('bgnbdPatterns', calibration));
   const repeat = await engine.run('repeatPurchaseDays', { asOf: holdoutEnd, calibrationEnd, nonPurchaseStatuses: statuses });
+  await engine.release();
   const unit = DAYS_PER_UNIT[model.timeUnit];
   const calEndDay = dayOf(calibrationEnd);
 

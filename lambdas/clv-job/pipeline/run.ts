@@ -144,6 +144,8 @@ export const runPipeline = async (deps: PipelineDeps, config: RunConfig): Promis
         const bgnbd = decodeBgNbdPatterns(await engine.run('bgnbdPatterns', params));
         const spend = decodeSpendPatterns(await engine.run('spendPatterns', params));
         const acquisitionMonths = decodeAcquisitionMonths(await engine.run('acquisitionMonths', params));
+        // everything per customer is in JavaScript now; the backtest, if any, builds its own relations
+        await engine.release();
         const marketing = deps.spend === undefined ? null : await deps.spend.read();
         return { asOf, customers, counts, rejected, conflicting, bgnbd, spend, acquisitionMonths, marketing };
       },
