@@ -3,14 +3,16 @@
  *
  *   npm run bench:intervals -- [CUSTOMERS] [THREADS...]      (defaults: 1000000, threads 1 2)
  *
- * Simulates CUSTOMERS Pareto/NBD customers (as test/domain/models/performance.test.ts does), fits the
- * BG/NBD, the Pareto/NBD and the Gamma-Gamma once, then for each transaction model and each thread
- * count computes the intervals (100 draws, on the distinct score patterns, as the pipeline does)
+ * Simulates CUSTOMERS Pareto/NBD customers (as test/domain/models/performance.test.ts does) and fits
+ * the BG/NBD, the Pareto/NBD and the Gamma-Gamma one after another in this thread (the first line).
+ * Then, for each transaction model and each thread count, does what the pipeline's model stage does
  * through adapters/worker-intervals.ts, the workers started from this bundle as the CLI's are from
- * dist/cli.js. Prints wall seconds (workers started ahead, as the run does while it queries, and
- * cold), this process's CPU seconds over all its threads (wall time only falls when the machine has
- * idle cores: read the two together, and the load average printed first), and whether every number
- * equals the one-thread result bit for bit (exit 1 if not).
+ * dist/cli.js: the three fits, the Pareto/NBD on the first worker beside the other two here
+ * (pipeline/score-customers.ts fitModels), then the intervals (100 draws, on the distinct score
+ * patterns). Prints wall seconds (workers started ahead, as the run does while it queries, and
+ * cold: then every fit runs here), this process's CPU seconds over all its threads (wall time only
+ * falls when the machine has idle cores: read the two together, and the load average printed
+ * first), and whether every number equals the first thread count's bit for bit (exit 1 if not).
  */
 import { availableParallelism, loadavg } from 'node:os';
 import { fitBgNbd } from '../lambdas/clv-job/domain/models/bg-nbd.js';
@@ -47,24 +49,19 @@ const main = async (): Promise<number> => {
   let t0 = performance.now();
   const bgnbd = fitBgNbd(weeks);
   const bgnbdSeconds = seconds(t0);
-  let fitsMs = performance.now() - t0;
   t0 = performance.now();
   const pnbd = fitParetoNbd(weeks);
   const pnbdSeconds = seconds(t0);
-  fitsMs += performance.now() - t0;
   t0 = performance.now();
-  const gg = fitGammaGamma(spend);
+  fitGammaGamma(spend);
   const ggSeconds = seconds(t0);
-  fitsMs += performance.now() - t0;
   console.log(`${customers} customers, ${tuples.x.length} distinct day tuples; fits (one thread): BG/NBD ${bgnbdSeconds} s, Pareto/NBD ${pnbdSeconds} s, Gamma-Gamma ${ggSeconds} s`);
 
   console.log(`load average ${loadavg().map((l) => l.toFixed(1)).join(' ')} on ${availableParallelism()} cores`);
   const { patterns, patternOf } = distinctScorePatterns(everyone);
   let identical = true;
-  for (const [name, fit] of [['pnbd', pnbd], ['bgnbd', bgnbd]] as const) {
-    const draws = (name === 'pnbd' ? parameterDraws({ name, fit: pnbd }, gg, { draws: 100 }) : parameterDraws({ name, fit: bgnbd }, gg, { draws: 100 }))!;
-    if (!fit.diagnostics.converged) console.log(`warning: the ${name} fit did not converge`);
-    const job = { transactions: draws.transactionParams, spend: draws.spend, input: patterns, settings, patternOf };
+  for (const name of ['pnbd', 'bgnbd'] as const) {
+    if (!(name === 'pnbd' ? pnbd : bgnbd).diagnostics.converged) console.log(`warning: the ${name} fit did not converge`);
     let reference: CustomerIntervals | null = null;
     for (const threads of threadCounts) {
       for (const ahead of threads === 1 ? [true] : [true, false]) {
@@ -75,17 +72,21 @@ const main = async (): Promise<number> => {
         }
         t0 = performance.now();
         const cpu = process.cpuUsage();
-        const result = await runner.intervals(job);
+        // as fitModels does: the Pareto/NBD asked for first, on a worker when one was started ahead
+        const pendingPnbd = runner.fitParetoNbd(weeks);
+        const fits = { bgnbd: fitBgNbd(weeks), gg: fitGammaGamma(spend), pnbd: await pendingPnbd };
+        const fitsMs = performance.now() - t0;
+        const draws = (name === 'pnbd' ? parameterDraws({ name, fit: fits.pnbd }, fits.gg, { draws: 100 }) : parameterDraws({ name, fit: fits.bgnbd }, fits.gg, { draws: 100 }))!;
+        const result = await runner.intervals({ transactions: draws.transactionParams, spend: draws.spend, input: patterns, settings, patternOf });
         const wallMs = performance.now() - t0;
-        const wall = seconds(t0);
         const used = process.cpuUsage(cpu);
         reference ??= result;
         const same = sameBits(result, reference);
         identical &&= same;
         console.log(
-          `${name} intervals, ${threads} thread${threads > 1 ? 's' : ''}${threads > 1 ? (ahead ? ', workers started ahead' : ', workers started cold') : ''}: ${wall} s wall, ` +
-            `${((used.user + used.system) / 1e6).toFixed(2)} s CPU (all threads); three fits + these intervals ${((fitsMs + wallMs) / 1000).toFixed(2)} s wall; ` +
-            `same bits as ${threadCounts[0]} thread(s): ${same}`,
+          `${name}, ${threads} thread${threads > 1 ? 's' : ''}${threads > 1 ? (ahead ? ', workers started ahead' : ', workers started cold') : ''}: ` +
+            `three fits ${(fitsMs / 1000).toFixed(2)} s + intervals ${((wallMs - fitsMs) / 1000).toFixed(2)} s = both fits + these intervals ${(wallMs / 1000).toFixed(2)} s wall, ` +
+            `${((used.user + used.system) / 1e6).toFixed(2)} s CPU (all threads); same bits as ${threadCounts[0]} thread(s): ${same}`,
         );
       }
     }

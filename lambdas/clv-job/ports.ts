@@ -6,6 +6,7 @@ import type { SpendRecord } from './domain/acquisition/spend.js';
 import type { ColumnSpec } from './schemas/tables.js';
 import type { QueryName, SqlParameters } from './sql/index.js';
 import type { CustomerIntervals, IntervalJob } from './domain/models/uncertainty.js';
+import type { ParetoNbdData, ParetoNbdFit } from './domain/models/pareto-nbd.js';
 
 /**
  * A query's result as columns: index i of every column is row i. An engine may hand a numeric
@@ -196,5 +197,11 @@ export interface SpendSource {
 export interface IntervalRunner {
   /** Gets ready ahead of the job (e.g. starts threads while the run queries), without keeping the process alive. */
   start?(): void;
+  /**
+   * fitParetoNbd(data) beside this thread (e.g. on one of the threads started ahead), while the
+   * caller fits the other models: the same fit, bit for bit. Throws the domain's RangeError for
+   * invalid data, or a clear error when a thread fails.
+   */
+  fitParetoNbd?(data: ParetoNbdData): Promise<ParetoNbdFit>;
   intervals(job: IntervalJob): Promise<CustomerIntervals>;
 }

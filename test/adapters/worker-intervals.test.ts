@@ -13,11 +13,25 @@ import { inUnits, loadCdnowSummary } from '../domain/models/cdnow-data.js';
 
 const WEEKLY: ClvSettings = { timeUnit: 'week', horizon: 52, discountRate: 0.1, margin: 1 };
 
+/** CDNOW's customers in weeks, compressed as the engine hands them to the fits. */
+const cdnowWeeks = () => {
+  const cdnow = loadCdnowSummary();
+  return compressBgNbdData(cdnow.x, inUnits(cdnow.txDays, 7), inUnits(cdnow.TDays, 7));
+};
+
+/** Every number of a fit by its bits (toEqual would let -0 and 0 pass), in a structure toEqual compares. */
+const bitsOf = (value: unknown): unknown => {
+  if (typeof value === 'number') return Buffer.from(new Float64Array([value]).buffer).toString('hex');
+  if (value instanceof Float64Array) return Buffer.from(value.buffer, value.byteOffset, value.byteLength).toString('hex');
+  if (value !== null && typeof value === 'object') return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, bitsOf(v)]));
+  return value;
+};
+
 /** CDNOW's customers as the pipeline hands them over: distinct patterns, 100 draws of the chosen model. */
 const cdnowJob = (name: 'bgnbd' | 'pnbd'): IntervalJob => {
   const cdnow = loadCdnowSummary();
   const everyone: ScoreInput = { x: cdnow.x, recencyDays: cdnow.txDays, tenureDays: cdnow.TDays, monetaryValue: cdnow.mx };
-  const weeks = compressBgNbdData(cdnow.x, inUnits(cdnow.txDays, 7), inUnits(cdnow.TDays, 7));
+  const weeks = cdnowWeeks();
   const gg = fitGammaGamma({ x: cdnow.x, mx: cdnow.mx, weight: new Float64Array(cdnow.x.length).fill(1) });
   const draws = (name === 'bgnbd' ? parameterDraws({ name, fit: fitBgNbd(weeks) }, gg, { draws: 100 }) : parameterDraws({ name, fit: fitParetoNbd(weeks) }, gg, { draws: 100 }))!;
   const { patterns, patternOf } = distinctScorePatterns(everyone);
@@ -67,8 +81,52 @@ describe('the prediction intervals on worker threads', () => {
     expect(() => new WorkerIntervals({ threads: 1.5, script: workerBundle })).toThrow(/got 1.5/);
   });
 
+  it('fit the Pareto/NBD on a worker started ahead: the fit of this thread, bit for bit, and the intervals go on on the same workers', async () => {
+    // Prepare
+    const weeks = cdnowWeeks();
+    const runner = new WorkerIntervals({ threads: 2, script: workerBundle });
+    runner.start();
+
+    // Act
+    const fit = await runner.fitParetoNbd(weeks);
+    const intervals = await runner.intervals(cdnowJob('pnbd'));
+
+    // Assess
+    expect(fit.diagnostics.converged).toBe(true);
+    expect(bitsOf(fit)).toEqual(bitsOf(fitParetoNbd(weeks)));
+    expect(intervals).toEqual(intervalsInThread(cdnowJob('pnbd')));
+  }, 60_000);
+
+  it('fit the Pareto/NBD in this thread when no worker was started ahead, and refuse invalid data here with the domain’s RangeError', async () => {
+    // a worker would exit at once: the fit must not need one
+    const dir = await tempDir();
+    const runner = new WorkerIntervals({ threads: 2, script: pathToFileURL(await writeText(dir, 'worker.mjs', 'process.exit(3);')) });
+    const weeks = cdnowWeeks();
+    expect(bitsOf(await runner.fitParetoNbd(weeks))).toEqual(bitsOf(fitParetoNbd(weeks)));
+    runner.start();
+    await expect(runner.fitParetoNbd({ ...weeks, weight: weeks.weight.map(() => -1) })).rejects.toThrow(RangeError);
+  }, 60_000);
+
   it.each([
-    ['exits while loading', 'process.exit(7);', /interval worker 1 exited \(code 7\) before the intervals were done/],
+    ['exits', "import { parentPort } from 'node:worker_threads';\nparentPort.on('message', (m) => { if (m.kind === 'fit-pareto-nbd') process.exit(5); });", /interval worker 1 exited \(code 5\) before its work was done/],
+    ['says it failed', "import { parentPort } from 'node:worker_threads';\nparentPort.on('message', (m) => { if (m.kind === 'fit-pareto-nbd') parentPort.postMessage({ kind: 'failed', message: 'out of memory' }); });", /interval worker 1 failed: out of memory/],
+  ])('fail the Pareto/NBD fit with a clear error, not a hang, when its worker %s, and the intervals after it too', async (_, source, message) => {
+    // Prepare
+    const dir = await tempDir();
+    const runner = new WorkerIntervals({ threads: 2, script: pathToFileURL(await writeText(dir, 'worker.mjs', source)) });
+    runner.start();
+
+    // Act
+    const fit = runner.fitParetoNbd(cdnowWeeks());
+
+    // Assess
+    await expect(fit).rejects.toThrow(IntervalWorkerError);
+    await expect(fit).rejects.toThrow(message);
+    await expect(runner.intervals(cdnowJob('pnbd'))).rejects.toThrow(IntervalWorkerError);
+  }, 60_000);
+
+  it.each([
+    ['exits while loading', 'process.exit(7);', /interval worker 1 exited \(code 7\) before its work was done/],
     ['throws while loading', "throw new Error('cannot load the model code');", /interval worker 1 crashed: cannot load the model code/],
     [
       'says a phase failed',

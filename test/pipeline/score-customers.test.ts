@@ -12,6 +12,7 @@ import { DEFAULT_NON_PURCHASE_STATUSES, resolveModelOptions } from '../../lambda
 import type { CustomerTable } from '../../lambdas/clv-job/domain/customers.js';
 import { scoreTuples } from '../../lambdas/clv-job/domain/models/clv.js';
 import { historicalClvColumn } from '../../lambdas/clv-job/domain/models/historical.js';
+import { fitParetoNbd } from '../../lambdas/clv-job/domain/models/pareto-nbd.js';
 import { distinctScorePatterns, spreadToCustomers } from '../../lambdas/clv-job/domain/models/score-patterns.js';
 import type { PatternScoreColumn } from '../../lambdas/clv-job/schemas/tables.js';
 import { customerIntervals, parameterDraws } from '../../lambdas/clv-job/domain/models/uncertainty.js';
@@ -75,7 +76,7 @@ describe('scoring distinct patterns', () => {
     async (transactions) => {
       // Prepare
       const options = resolveModelOptions({ transactions, intervalDraws: 50 });
-      const fitted = fitModels(bgnbd, spend, options);
+      const fitted = await fitModels(bgnbd, spend, options);
       expect(fitted.models.trusted).toBe(true);
       const everyone = { x: customers.frequency, recencyDays: customers.recencyDays, tenureDays: customers.tenureDays, monetaryValue: customers.monetaryValue };
 
@@ -110,10 +111,40 @@ describe('scoring distinct patterns', () => {
     60_000,
   );
 
-  it('hands the Pareto/NBD parameters to the night-over-night comparison when it is fitted, beside the BG/NBD and Gamma-Gamma ones', () => {
+  it.each([
+    ['pnbd', 1],
+    ['auto', 1],
+    ['bgnbd', 0],
+  ] as const)('fits the Pareto/NBD through the interval runner when it has a way to (beside this thread), and uses that fit (%s: %i fits asked)', async (transactions, calls) => {
+    // Prepare: a runner whose fit is recognisable, and the BG/NBD's choice for auto (no comparison here)
+    const options = resolveModelOptions({ transactions, intervalDraws: 0 });
+    const asked: unknown[] = [];
+    const runner = {
+      intervals: () => Promise.reject(new Error('no intervals here')),
+      fitParetoNbd: async (data: Parameters<typeof fitParetoNbd>[0]) => {
+        asked.push(data);
+        const fit = fitParetoNbd(data);
+        return { ...fit, logLikelihood: fit.logLikelihood - 1 };
+      },
+    };
+
+    // Act
+    const fitted = await fitModels(bgnbd, spend, options, undefined, runner);
+
+    // Assess
+    const here = await fitModels(bgnbd, spend, options);
+    expect(asked).toHaveLength(calls);
+    if (calls === 0) return expect(fitted.paretoNbd).toBeNull();
+    expect(asked[0]).toMatchObject({ x: bgnbd.frequency, weight: bgnbd.customers });
+    expect(fitted.paretoNbd!.logLikelihood).toBe(here.paretoNbd!.logLikelihood - 1);
+    expect(fitted.bgnbd).toEqual(here.bgnbd);
+    expect(fitted.gammaGamma).toEqual(here.gammaGamma);
+  });
+
+  it('hands the Pareto/NBD parameters to the night-over-night comparison when it is fitted, beside the BG/NBD and Gamma-Gamma ones', async () => {
     // Prepare
-    const pnbd = fitModels(bgnbd, spend, resolveModelOptions({ transactions: 'pnbd', intervalDraws: 0 }));
-    const bg = fitModels(bgnbd, spend, resolveModelOptions({ transactions: 'bgnbd', intervalDraws: 0 }));
+    const pnbd = await fitModels(bgnbd, spend, resolveModelOptions({ transactions: 'pnbd', intervalDraws: 0 }));
+    const bg = await fitModels(bgnbd, spend, resolveModelOptions({ transactions: 'bgnbd', intervalDraws: 0 }));
     const fit = pnbd.paretoNbd!;
 
     // Act
@@ -141,7 +172,7 @@ describe('scoring distinct patterns', () => {
     async (transactions) => {
       // Prepare
       const options = resolveModelOptions({ transactions, intervalDraws: 0 });
-      const fitted = fitModels(bgnbd, spend, options);
+      const fitted = await fitModels(bgnbd, spend, options);
 
       // Act
       const scored = await scoreCustomers(customers, fitted, options);
@@ -163,7 +194,7 @@ describe('scoring distinct patterns', () => {
   it('draws the intervals with the configured seed (model.intervalSeed): its own draws, not the default seed’s', async () => {
     // Prepare
     const options = resolveModelOptions({ intervalDraws: 50, intervalSeed: 7 });
-    const fitted = fitModels(bgnbd, spend, options);
+    const fitted = await fitModels(bgnbd, spend, options);
     const everyone = { x: customers.frequency, recencyDays: customers.recencyDays, tenureDays: customers.tenureDays, monetaryValue: customers.monetaryValue };
     const equityWith = (seed: number): [number, number] => {
       const draws = parameterDraws({ name: 'bgnbd', fit: fitted.bgnbd }, fitted.gammaGamma, { draws: 50, seed })!;
@@ -183,7 +214,7 @@ describe('scoring distinct patterns', () => {
 
   it('says in models.intervals that a run without intervals has none (model.intervalDraws 0)', async () => {
     const options = resolveModelOptions({ intervalDraws: 0 });
-    const scored = await scoreCustomers(customers, fitModels(bgnbd, spend, options), options);
+    const scored = await scoreCustomers(customers, await fitModels(bgnbd, spend, options), options);
     expect(scored.totals.predicted_clv_p05).toBeNull();
     expect(scored.models.intervals).toBeNull();
   }, 60_000);

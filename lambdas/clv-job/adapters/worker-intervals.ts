@@ -4,7 +4,12 @@
  * chunk, then whoever is free takes the next through an atomic counter), writing into
  * SharedArrayBuffer-backed arrays; a phase starts when every thread has finished the one before.
  * Each chunk writes only its own entries, so the numbers do not depend on the thread count or on
- * which thread took which chunk.
+ * which thread took which chunk. The rows are indexed once, in this thread, and the index sent to
+ * the workers (indexing is a third of a phase's work at a million customers: each thread doing it
+ * again cost more than the threads saved).
+ *
+ * While this thread fits the BG/NBD and the Gamma-Gamma, the first worker can fit the Pareto/NBD
+ * ({@link WorkerIntervals.fitParetoNbd}): the same code on the same numbers, so the same fit.
  *
  * The worker is the running bundle itself (dist/cli.js, the Lambda's index.mjs), started again
  * with `workerData` marking it: its entry checks {@link isIntervalWorker} first and then serves
@@ -14,11 +19,15 @@
 import { availableParallelism } from 'node:os';
 import { isMainThread, parentPort, Worker, workerData } from 'node:worker_threads';
 import { ClvError } from '../errors.js';
-import { DRAW_BLOCK, INTERVAL_PHASES, intervalBufferLengths, type IntervalBuffers, type IntervalPlan } from '../domain/models/interval-phases.js';
+import { validateBgNbdData } from '../domain/models/bg-nbd.js';
+import { DRAW_BLOCK, INTERVAL_PHASES, intervalBufferLengths, planOnIndex, type IntervalBuffers, type IntervalIndex, type IntervalPlan } from '../domain/models/interval-phases.js';
+import { fitParetoNbd, type ParetoNbdData, type ParetoNbdFit } from '../domain/models/pareto-nbd.js';
+import { transactionModelOf, type TransactionParams } from '../domain/models/transaction-model.js';
 import { intervalsFromBuffers, intervalsInThread, planOfJob, type CustomerIntervals, type IntervalJob } from '../domain/models/uncertainty.js';
+import type { GammaGammaParams } from '../domain/models/gamma-gamma.js';
 import type { IntervalRunner } from '../ports.js';
 
-/** A worker thread failed (threw, crashed, or exited) while computing the intervals. */
+/** A worker thread failed (threw, crashed, or exited) while computing the intervals or fitting. */
 export class IntervalWorkerError extends ClvError {}
 
 /** The mark in `workerData` of the threads this adapter starts. */
@@ -37,9 +46,22 @@ const MAX_CHUNK = { draws: DRAW_BLOCK, tuples: 8192, rows: 8192 } as const;
 
 type SharedBuffers = Record<keyof IntervalBuffers, SharedArrayBuffer>;
 type Request =
-  | { readonly kind: 'setup'; readonly job: IntervalJob; readonly buffers: SharedBuffers; readonly counters: SharedArrayBuffer; readonly thread: number; readonly threads: number }
+  | { readonly kind: 'fit-pareto-nbd'; readonly data: ParetoNbdData }
+  | {
+      readonly kind: 'setup';
+      readonly transactions: readonly TransactionParams[];
+      readonly spend: readonly GammaGammaParams[];
+      readonly index: IntervalIndex;
+      readonly buffers: SharedBuffers;
+      readonly counters: SharedArrayBuffer;
+      readonly thread: number;
+      readonly threads: number;
+    }
   | { readonly kind: 'phase'; readonly phase: number };
-type Reply = { readonly kind: 'done'; readonly phase: number } | { readonly kind: 'failed'; readonly message: string };
+type Reply =
+  | { readonly kind: 'fitted'; readonly fit: ParetoNbdFit }
+  | { readonly kind: 'done'; readonly phase: number }
+  | { readonly kind: 'failed'; readonly message: string };
 
 interface Share {
   readonly plan: IntervalPlan;
@@ -72,16 +94,20 @@ const viewsOf = (shared: SharedBuffers): IntervalBuffers =>
 /** True in a thread this adapter started: the bundle's entry must then call {@link serveIntervalWorker} and nothing else. */
 export const isIntervalWorker = (): boolean => !isMainThread && (workerData as { role?: unknown } | null)?.role === WORKER_ROLE;
 
-/** A worker's side: builds the plan from the job, then runs its share of each phase it is asked for. */
+/** A worker's side: fits the Pareto/NBD when asked; plans the job's draws on the index it is sent, then runs its share of each phase it is asked for. */
 export const serveIntervalWorker = (): void => {
   const port = parentPort;
   if (port === null) throw new Error('serveIntervalWorker runs in a worker thread only');
   let share: Share | null = null;
   port.on('message', (request: Request) => {
     try {
+      if (request.kind === 'fit-pareto-nbd') {
+        port.postMessage({ kind: 'fitted', fit: fitParetoNbd(request.data) } satisfies Reply);
+        return;
+      }
       if (request.kind === 'setup') {
-        const { job, buffers, counters, thread, threads } = request;
-        share = { plan: planOfJob(job), buffers: viewsOf(buffers), counters: new Int32Array(counters), thread, threads };
+        const { transactions, spend, index, buffers, counters, thread, threads } = request;
+        share = { plan: planOnIndex(transactions.map(transactionModelOf), spend, index), buffers: viewsOf(buffers), counters: new Int32Array(counters), thread, threads };
         return;
       }
       if (share === null) throw new Error('a phase was asked for before the job');
@@ -112,7 +138,7 @@ const repliesOf = (worker: Worker, index: number): (() => Promise<Reply>) => {
     }
   });
   worker.on('error', (error) => fail(new IntervalWorkerError(`interval worker ${index} crashed: ${error.message}`, { cause: error })));
-  worker.on('exit', (code) => fail(new IntervalWorkerError(`interval worker ${index} exited (code ${code}) before the intervals were done`)));
+  worker.on('exit', (code) => fail(new IntervalWorkerError(`interval worker ${index} exited (code ${code}) before its work was done`)));
   return () => {
     const next = arrived.shift();
     if (next !== undefined) return Promise.resolve(next);
@@ -133,14 +159,17 @@ export interface WorkerIntervalsOptions {
 
 /**
  * {@link IntervalRunner} on `threads` threads. A worker takes about half a second to load the
- * bundle, so {@link start} starts them ahead (while the run queries and fits); `intervals` starts
- * them if that was not done, and ends them when the job is done (a later job starts new ones).
+ * bundle, so {@link start} starts them ahead (while the run queries), and the first one fits the
+ * Pareto/NBD while this thread fits the other models; `intervals` starts them if that was not done,
+ * and ends them when the job is done (a later job starts new ones).
  */
 export class WorkerIntervals implements IntervalRunner {
   /** Threads the intervals actually use: 1 when `script` cannot be started as a worker. */
   readonly threads: number;
   private readonly script: URL;
   private started: { readonly worker: Worker; readonly next: () => Promise<Reply> }[] = [];
+  /** The Pareto/NBD fit the first worker is busy with: the intervals' phases wait for it. */
+  private fitting: Promise<unknown> | null = null;
 
   constructor(options: WorkerIntervalsOptions) {
     const threads = options.threads ?? defaultThreads();
@@ -162,10 +191,39 @@ export class WorkerIntervals implements IntervalRunner {
     });
   }
 
+  /**
+   * fitParetoNbd(data) (domain/models/pareto-nbd.ts) on the first worker, while this thread goes on;
+   * here, when no worker was started ahead (one thread, or no {@link start}: a worker loading now
+   * would finish later than this thread). The fit comes back as numbers, bit for bit the fit here.
+   * Throws the domain's RangeError for invalid data (checked here first); rejects with an
+   * IntervalWorkerError when the worker fails, crashes or exits.
+   */
+  async fitParetoNbd(data: ParetoNbdData): Promise<ParetoNbdFit> {
+    validateBgNbdData(data);
+    const helper = this.started[0];
+    if (helper === undefined) return fitParetoNbd(data);
+    const fitted = (async () => {
+      helper.worker.ref();
+      try {
+        helper.worker.postMessage({ kind: 'fit-pareto-nbd', data } satisfies Request);
+        const reply = await helper.next();
+        if (reply.kind !== 'fitted') throw new IntervalWorkerError(`interval worker 1 answered ${reply.kind} to a fit`);
+        return reply.fit;
+      } finally {
+        helper.worker.unref();
+      }
+    })();
+    this.fitting = fitted.catch(() => undefined);
+    return fitted;
+  }
+
   async intervals(job: IntervalJob): Promise<CustomerIntervals> {
     if (this.threads === 1) return intervalsInThread(job);
     // planned here first: invalid input is this thread's RangeError, and no worker is needed for it
     const plan = planOfJob(job);
+    // a worker still fitting would answer the fit first (its failure, if any, stays with the worker: the phases see it)
+    await this.fitting;
+    this.fitting = null;
     const shared = Object.fromEntries(
       Object.entries(intervalBufferLengths(plan)).map(([name, length]) => [name, new SharedArrayBuffer(length * Float64Array.BYTES_PER_ELEMENT)]),
     ) as SharedBuffers;
@@ -177,7 +235,8 @@ export class WorkerIntervals implements IntervalRunner {
     try {
       workers.forEach(({ worker }, k) => {
         worker.ref();
-        worker.postMessage({ kind: 'setup', job, buffers: shared, counters, thread: k + 1, threads: this.threads } satisfies Request);
+        const setup = { kind: 'setup', transactions: job.transactions, spend: job.spend, index: plan.index, buffers: shared, counters, thread: k + 1, threads: this.threads } as const;
+        worker.postMessage(setup satisfies Request);
       });
       const share: Share = { plan, buffers, counters: new Int32Array(counters), thread: 0, threads: this.threads };
       for (let phase = 0; phase < INTERVAL_PHASES.length; phase++) {

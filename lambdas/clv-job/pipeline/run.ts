@@ -205,7 +205,7 @@ export const runPipeline = async (deps: PipelineDeps, config: RunConfig): Promis
                 }),
               )
             : undefined;
-        const fitted = timed(modelParts, 'model_fit', () => fitModels(query.bgnbd, query.spend, config.model, choice));
+        const fitted = await timedAsync(modelParts, 'model_fit', () => fitModels(query.bgnbd, query.spend, config.model, choice, deps.intervals));
         return timedAsync(modelParts, 'model_score', () => scoreCustomers(query.customers, fitted, config.model, deps.intervals));
       },
       (s) => s.statusMessage,
@@ -414,15 +414,7 @@ const inputWarnings = (
       ]),
 ];
 
-/** Runs `work`, recording its seconds under `name` (rounded as the stages' are). */
-const timed = <T>(into: Record<string, number>, name: string, work: () => T): T => {
-  const t0 = performance.now();
-  const result = work();
-  into[name] = Math.round(performance.now() - t0) / 1000;
-  return result;
-};
-
-/** Runs async `work`, recording its seconds under `name`. */
+/** Runs async `work`, recording its seconds under `name` (rounded as the stages' are). */
 const timedAsync = async <T>(into: Record<string, number>, name: string, work: () => Promise<T>): Promise<T> => {
   const t0 = performance.now();
   const result = await work();

@@ -63,14 +63,16 @@ export interface FittedModels {
  * `model.transactions` asks for it (pnbd, or auto), and the Gamma-Gamma, on the engine's distinct
  * patterns weighted by how many customers share each: the cost follows the number of patterns, not
  * of customers. `choice` says which transaction model predicts; by default the configured one
- * (auto without a comparison keeps the BG/NBD).
+ * (auto without a comparison keeps the BG/NBD). The Pareto/NBD is fitted by `runner` when it can
+ * (a worker thread, while this one fits the others: the same fit), else here.
  */
-export const fitModels = (
+export const fitModels = async (
   bgnbdPatterns: BgNbdPatterns,
   spendPatterns: SpendPatterns,
   options: ModelOptions,
   requestedChoice: ModelChoiceSummary = configuredChoice(options.transactions === 'pnbd' ? 'pnbd' : 'bgnbd'),
-): FittedModels => {
+  runner?: IntervalRunner,
+): Promise<FittedModels> => {
   const unit = DAYS_PER_UNIT[options.timeUnit];
   const bgnbdData = {
     x: bgnbdPatterns.frequency,
@@ -78,10 +80,15 @@ export const fitModels = (
     T: divide(bgnbdPatterns.tenureDays, unit),
     weight: bgnbdPatterns.customers,
   };
+  const wantParetoNbd = !(options.transactions === 'bgnbd' && requestedChoice.chosen === 'bgnbd');
+  // asked for first, so that it runs beside the two fits here
+  const pendingParetoNbd = wantParetoNbd ? (runner?.fitParetoNbd?.(bgnbdData) ?? Promise.resolve(fitParetoNbd(bgnbdData))) : null;
+  // awaited below; until then a failure must not count as unhandled should a fit here throw first
+  pendingParetoNbd?.catch(() => undefined);
   const bgnbd = fitBgNbd(bgnbdData);
-  const paretoNbd = options.transactions === 'bgnbd' && requestedChoice.chosen === 'bgnbd' ? null : fitParetoNbd(bgnbdData);
-  const choice = settleChoice(requestedChoice, { bgnbd: bgnbd.diagnostics.converged, pnbd: paretoNbd?.diagnostics.converged ?? null });
   const gammaGamma = fitGammaGamma({ x: spendPatterns.frequency, mx: spendPatterns.monetaryValue, weight: spendPatterns.customers });
+  const paretoNbd = await pendingParetoNbd;
+  const choice = settleChoice(requestedChoice, { bgnbd: bgnbd.diagnostics.converged, pnbd: paretoNbd?.diagnostics.converged ?? null });
   const settings: ClvSettings = {
     timeUnit: options.timeUnit,
     horizon: options.horizon,

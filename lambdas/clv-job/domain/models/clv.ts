@@ -12,7 +12,7 @@ import type { TimeUnit } from '../../config.js';
 import { DistinctPairs } from './bg-nbd.js';
 import { conditionalExpectedOrderValueUnchecked, type GammaGammaParams } from './gamma-gamma.js';
 import type { TransactionModel } from './transaction-model.js';
-import { indexTuples } from './tuple-index.js';
+import { indexTuples, type TupleIndex } from './tuple-index.js';
 
 /** Length of one model time unit in days. */
 export const DAYS_PER_UNIT: Readonly<Record<TimeUnit, number>> = { week: 7, day: 1 };
@@ -126,6 +126,8 @@ export interface PreparedPurchases {
   /** Distinct (x, T) pairs, and tuple j's among them. */
   readonly pairs: number;
   readonly pairOf: Int32Array;
+  /** What it was prepared from. */
+  readonly index: PurchaseIndex;
   /**
    * Per pair: E(X(horizon) | alive, x, T) into `horizon` and its weekly-discounted sum into
    * `discounted` (each of length `pairs`), under `model`.
@@ -136,12 +138,31 @@ export interface PreparedPurchases {
 }
 
 /**
- * Validates and indexes tuples for {@link scorePurchases} (inputs in DAYS, converted to the
- * model's unit here). Throws a RangeError for invalid settings, columns of different lengths, or a
- * row that is not a valid customer (fractional or negative x, recency outside [0, tenure],
- * recency ≠ 0 when x = 0, non-finite or negative values).
+ * {@link PreparedPurchases}' data: plain arrays and numbers, so that it can be sent to another
+ * thread and prepared there ({@link preparedOf}) without indexing the tuples again.
  */
-export const preparePurchases = (input: Omit<ScoreInput, 'monetaryValue'>, settings: ClvSettings): PreparedPurchases => {
+export interface PurchaseIndex {
+  /** Tuples. */
+  readonly size: number;
+  /** Tuple j's distinct (x, T) pair, and the pairs' x and T (model units). */
+  readonly pairOf: Int32Array;
+  readonly pairX: Float64Array;
+  readonly pairT: Float64Array;
+  /** The tuples in model units, indexed for P(alive). */
+  readonly tuples: TupleIndex;
+  /** The discounting's settings: horizon (model units), unit and annual rate. */
+  readonly horizon: number;
+  readonly timeUnit: TimeUnit;
+  readonly discountRate: number;
+}
+
+/**
+ * Validates and indexes tuples for {@link scorePurchases} (inputs in DAYS, converted to the
+ * model's unit here). Cost O(n) expected (hashing). Throws a RangeError for invalid settings,
+ * columns of different lengths, or a row that is not a valid customer (fractional or negative x,
+ * recency outside [0, tenure], recency ≠ 0 when x = 0, non-finite or negative values).
+ */
+export const indexPurchases = (input: Omit<ScoreInput, 'monetaryValue'>, settings: ClvSettings): PurchaseIndex => {
   checkSettings(settings);
   const n = input.x.length;
   if (input.recencyDays.length !== n || input.tenureDays.length !== n) {
@@ -156,25 +177,32 @@ export const preparePurchases = (input: Omit<ScoreInput, 'monetaryValue'>, setti
     }
   }
   const daysPerUnit = DAYS_PER_UNIT[settings.timeUnit];
-  const schedule = discountSchedule(settings.horizon, settings.timeUnit, settings.discountRate);
 
   // The distinct (x, T) pairs, T in model units.
   const pairs = new DistinctPairs();
   const pairOf = new Int32Array(n);
   for (let i = 0; i < n; i++) pairOf[i] = pairs.indexOf(input.x[i]!, input.tenureDays[i]! / daysPerUnit);
-  const pairX = pairs.firsts();
   const pairT = pairs.seconds();
   const tuples = indexTuples(
     input.x,
     Float64Array.from(input.recencyDays, (tx) => tx / daysPerUnit),
     Float64Array.from(pairOf, (j) => pairT[j]!),
   );
+  const { horizon, timeUnit, discountRate } = settings;
+  return { size: n, pairOf, pairX: pairs.firsts(), pairT, tuples, horizon, timeUnit, discountRate };
+};
+
+/** {@link PreparedPurchases} on an index ({@link indexPurchases}, here or in another thread): O(horizon in weeks). */
+export const preparedOf = (index: PurchaseIndex): PreparedPurchases => {
+  const { pairX, pairT, tuples } = index;
+  const schedule = discountSchedule(index.horizon, index.timeUnit, index.discountRate);
   const grid = new Float64Array(schedule.times.length);
   const pair = new Float64Array(2);
   return {
-    size: n,
+    size: index.size,
     pairs: pairX.length,
-    pairOf,
+    pairOf: index.pairOf,
+    index,
     ifAlive: (model, horizon, discounted) => {
       // E(X(t_k) | alive) at every step, per pair
       const onGrid = model.makeExpectedIfAliveOnGrid(schedule.times);
@@ -188,6 +216,9 @@ export const preparePurchases = (input: Omit<ScoreInput, 'monetaryValue'>, setti
     alive: (model, out) => model.probabilityAliveOn(tuples, out),
   };
 };
+
+/** {@link preparedOf} {@link indexPurchases}: throws as the latter does. */
+export const preparePurchases = (input: Omit<ScoreInput, 'monetaryValue'>, settings: ClvSettings): PreparedPurchases => preparedOf(indexPurchases(input, settings));
 
 /**
  * The transaction model's half of scoring, usable on its own when the spend model cannot be

@@ -14,7 +14,7 @@
  * backed by a SharedArrayBuffer (the caller's business: this module is pure).
  */
 import { DistinctPairs } from './bg-nbd.js';
-import { checkSpendParams, DAYS_PER_UNIT, preparePurchases, type ClvSettings, type PreparedPurchases, type ScoreInput } from './clv.js';
+import { checkSpendParams, DAYS_PER_UNIT, indexPurchases, preparedOf, type ClvSettings, type PreparedPurchases, type PurchaseIndex, type ScoreInput } from './clv.js';
 import { conditionalExpectedOrderValueUnchecked, type GammaGammaParams } from './gamma-gamma.js';
 import type { TransactionModel } from './transaction-model.js';
 
@@ -149,15 +149,11 @@ const makeIntervalOf = (draws: number): ((values: Float64Array, out: Float64Arra
 
 
 /**
- * What every phase reads: the rows indexed into distinct (x, recency, tenure) tuples and prepared
- * for scoring ({@link preparePurchases}), and the draws. Built the same way (deterministically)
- * wherever a phase runs; read only.
+ * What every phase reads that does not depend on the draws: the rows indexed into distinct
+ * (x, recency, tenure) tuples and (x, tenure) pairs. Plain arrays and numbers, so that it is built
+ * once and sent to the threads that share the phases ({@link planOnIndex} there).
  */
-export interface IntervalPlan {
-  readonly transactions: readonly TransactionModel[];
-  readonly draws: number;
-  /** Entries per row of the per-draw matrices: draws, padded up to a multiple of DRAW_BLOCK. */
-  readonly stride: number;
+export interface IntervalIndex {
   /** Rows of the input (customers, or distinct patterns). */
   readonly rows: number;
   /** Customers the equity sums over: patternOf's length, or the rows. */
@@ -165,11 +161,23 @@ export interface IntervalPlan {
   /** Distinct (x, recency, tenure) tuples, and row i's. */
   readonly tuples: number;
   readonly tupleOf: Int32Array;
-  readonly prepared: PreparedPurchases;
+  /** The tuples indexed for scoring ({@link indexPurchases}). */
+  readonly purchases: PurchaseIndex;
   readonly x: ScoreInput['x'];
   readonly monetaryValue: Float64Array;
   readonly patternOf: Int32Array | undefined;
   readonly margin: number;
+}
+
+/** What every phase reads: the index, the tuples prepared for scoring ({@link preparedOf}), and the draws. Read only. */
+export interface IntervalPlan extends IntervalIndex {
+  /** The index it was planned on, as built (what another thread plans the same phases on). */
+  readonly index: IntervalIndex;
+  readonly transactions: readonly TransactionModel[];
+  readonly draws: number;
+  /** Entries per row of the per-draw matrices: draws, padded up to a multiple of DRAW_BLOCK. */
+  readonly stride: number;
+  readonly prepared: PreparedPurchases;
   /** The Gamma-Gamma draws, one array per parameter. */
   readonly p: Float64Array;
   readonly q: Float64Array;
@@ -177,20 +185,11 @@ export interface IntervalPlan {
 }
 
 /**
- * Validates and indexes the input for the phases. Cost O(rows + customers) plus preparePurchases'.
- * Throws a RangeError for invalid input (see scoreTuples), when the draws differ in number, or
- * when `patternOf` names a row `input` lacks.
+ * Validates and indexes the input for the phases. Cost O(rows + customers) expected (hashing).
+ * Throws a RangeError for invalid input (see scoreTuples), or when `patternOf` names a row `input`
+ * lacks.
  */
-export const planIntervals = (
-  transactions: readonly TransactionModel[],
-  spend: readonly GammaGammaParams[],
-  input: ScoreInput,
-  settings: ClvSettings,
-  patternOf?: Int32Array,
-): IntervalPlan => {
-  const draws = transactions.length;
-  if (draws === 0 || spend.length !== draws) throw new RangeError(`need as many Gamma-Gamma draws as transaction draws (at least one): ${draws} and ${spend.length}`);
-  for (const g of spend) checkSpendParams(g);
+export const indexIntervals = (input: ScoreInput, settings: ClvSettings, patternOf?: Int32Array): IntervalIndex => {
   const n = input.x.length;
   if (patternOf !== undefined) {
     for (let c = 0; c < patternOf.length; c++) {
@@ -207,7 +206,7 @@ export const planIntervals = (
   const pairRecency = xr.seconds();
   const tuplePair = tuples.firsts();
   if (!(settings.timeUnit in DAYS_PER_UNIT)) throw new RangeError(`unknown time unit ${String(settings.timeUnit)}`);
-  const prepared = preparePurchases(
+  const purchases = indexPurchases(
     {
       x: Float64Array.from(tuplePair, (p) => pairX[p]!),
       recencyDays: Float64Array.from(tuplePair, (p) => pairRecency[p]!),
@@ -216,22 +215,59 @@ export const planIntervals = (
     settings,
   );
   return {
-    transactions,
-    draws,
-    stride: Math.ceil(draws / DRAW_BLOCK) * DRAW_BLOCK,
     rows: n,
     customers: patternOf?.length ?? n,
     tuples: tuples.size,
     tupleOf,
-    prepared,
+    purchases,
     x: input.x,
     monetaryValue: input.monetaryValue,
     patternOf,
     margin: settings.margin,
+  };
+};
+
+/** The number of draws; throws a RangeError unless there are as many of each model, at least one, and every Gamma-Gamma draw has a finite mean spend. */
+const checkDraws = (transactions: readonly TransactionModel[], spend: readonly GammaGammaParams[]): number => {
+  const draws = transactions.length;
+  if (draws === 0 || spend.length !== draws) throw new RangeError(`need as many Gamma-Gamma draws as transaction draws (at least one): ${draws} and ${spend.length}`);
+  for (const g of spend) checkSpendParams(g);
+  return draws;
+};
+
+/**
+ * The plan of the draws on an index: O(draws + horizon in weeks). Throws a RangeError when the
+ * draws differ in number or a Gamma-Gamma draw has no finite mean spend.
+ */
+export const planOnIndex = (transactions: readonly TransactionModel[], spend: readonly GammaGammaParams[], index: IntervalIndex): IntervalPlan => {
+  const draws = checkDraws(transactions, spend);
+  return {
+    ...index,
+    index,
+    transactions,
+    draws,
+    stride: Math.ceil(draws / DRAW_BLOCK) * DRAW_BLOCK,
+    prepared: preparedOf(index.purchases),
     p: Float64Array.from(spend, (g) => g.p),
     q: Float64Array.from(spend, (g) => g.q),
     gamma: Float64Array.from(spend, (g) => g.gamma),
   };
+};
+
+/**
+ * {@link planOnIndex} {@link indexIntervals}. Throws a RangeError for invalid input (see
+ * scoreTuples), when the draws differ in number, or when `patternOf` names a row `input` lacks.
+ */
+export const planIntervals = (
+  transactions: readonly TransactionModel[],
+  spend: readonly GammaGammaParams[],
+  input: ScoreInput,
+  settings: ClvSettings,
+  patternOf?: Int32Array,
+): IntervalPlan => {
+  // the draws first: bad draws fail before the rows are indexed
+  checkDraws(transactions, spend);
+  return planOnIndex(transactions, spend, indexIntervals(input, settings, patternOf));
 };
 
 /**
