@@ -139,3 +139,27 @@ describe('CLV tiers, for any customers', () => {
     );
   });
 });
+
+describe('sortedAscending', () => {
+  const bytesOf = (values: Float64Array): Buffer => Buffer.from(values.buffer, values.byteOffset, values.byteLength);
+  const special = fc.constantFrom(-0, 0, Number.NaN, Number.POSITIVE_INFINITY, Number.NEGATIVE_INFINITY, Number.MIN_VALUE, -Number.MIN_VALUE, Number.MAX_VALUE, -Number.MAX_VALUE, 1, -1);
+
+  it('orders as the native sort does, byte for byte: -0 before +0, infinities at the ends, NaNs last, ties kept', () => {
+    fc.assert(
+      fc.property(fc.array(fc.oneof(fc.double(), special, fc.integer({ min: -3, max: 3 })), { maxLength: 300 }), (xs) => {
+        const values = Float64Array.from(xs);
+        const before = Buffer.from(bytesOf(values));
+        expect(bytesOf(sortedAscending(values))).toEqual(bytesOf(Float64Array.from(values).sort()));
+        expect(bytesOf(values)).toEqual(before);
+      }),
+      { numRuns: 500 },
+    );
+  });
+
+  it('reads a view at an offset into a larger buffer, and a column of one value (every pass skipped)', () => {
+    const buffer = Float64Array.from([9, 3, -2, 7, 3, 1]);
+    expect(Array.from(sortedAscending(buffer.subarray(1, 5)))).toEqual([-2, 3, 3, 7]);
+    expect(Array.from(sortedAscending(new Float64Array(5).fill(2.5)))).toEqual([2.5, 2.5, 2.5, 2.5, 2.5]);
+    expect(sortedAscending(new Float64Array(0))).toHaveLength(0);
+  });
+});
