@@ -111,6 +111,15 @@ describe('the DuckDB engine running the shared SQL', () => {
   it('finds the latest valid order date, ignoring rows dated after the as-of date', async () => {
     expect(decodeLatestOrderDate(await engine.run('latestOrderDate', params))).toBe('2024-06-30');
   });
+
+  it('finds the latest valid order date straight off the canonical rows, building no relation for the date it is asked with', async () => {
+    await engine.release();
+
+    const latest = decodeLatestOrderDate(await engine.run('latestOrderDate', params));
+
+    expect(latest).toBe('2024-06-30');
+    expect(await engine.tableMemoryBytes()).toBe(0);
+  });
 });
 
 describe('the rejection reasons, judged once on the way from ingest to the engine', () => {

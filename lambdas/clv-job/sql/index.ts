@@ -58,7 +58,7 @@ export type QueryName = keyof typeof QUERIES;
 /** Relations a query needs, in dependency order. */
 export const RELATIONS_OF: Record<QueryName, readonly RelationName[]> = {
   inputRows: [],
-  latestOrderDate: ['classified'],
+  latestOrderDate: [],
   outcomeCounts: ['classified'],
   rejectedRows: ['classified'],
   conflictingDuplicates: ['classified'],
