@@ -13,6 +13,7 @@ import { DistinctPairs } from './bg-nbd.js';
 import { conditionalExpectedOrderValueUnchecked, type GammaGammaParams } from './gamma-gamma.js';
 import type { TransactionModel } from './transaction-model.js';
 import { indexTuples, type TupleIndex } from './tuple-index.js';
+import { gather } from '../math/gather.js';
 
 /** Length of one model time unit in days. */
 export const DAYS_PER_UNIT: Readonly<Record<TimeUnit, number>> = { week: 7, day: 1 };
@@ -183,11 +184,9 @@ export const indexPurchases = (input: Omit<ScoreInput, 'monetaryValue'>, setting
   const pairOf = new Int32Array(n);
   for (let i = 0; i < n; i++) pairOf[i] = pairs.indexOf(input.x[i]!, input.tenureDays[i]! / daysPerUnit);
   const pairT = pairs.seconds();
-  const tuples = indexTuples(
-    input.x,
-    Float64Array.from(input.recencyDays, (tx) => tx / daysPerUnit),
-    Float64Array.from(pairOf, (j) => pairT[j]!),
-  );
+  const recency = new Float64Array(n);
+  for (let i = 0; i < n; i++) recency[i] = input.recencyDays[i]! / daysPerUnit;
+  const tuples = indexTuples(input.x, recency, gather(pairT, pairOf));
   const { horizon, timeUnit, discountRate } = settings;
   return { size: n, pairOf, pairX: pairs.firsts(), pairT, tuples, horizon, timeUnit, discountRate };
 };

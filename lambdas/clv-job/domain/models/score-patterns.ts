@@ -7,6 +7,7 @@
  */
 import { DistinctPairs } from './bg-nbd.js';
 import type { ScoreInput } from './clv.js';
+import { gather } from '../math/gather.js';
 
 export interface ScorePatterns {
   /** One row per distinct (x, recencyDays, tenureDays, monetaryValue), in order of first appearance. */
@@ -43,18 +44,15 @@ export const distinctScorePatterns = (input: ScoreInput): ScorePatterns => {
   const xOf = xr.firsts();
   const recency = xr.seconds();
   const xrtOf = all.firsts();
+  const xrOfPattern = gather(xrOf, xrtOf);
   const patterns: ScoreInput = {
-    x: Float64Array.from(xrtOf, (t) => xOf[xrOf[t]!]!),
-    recencyDays: Float64Array.from(xrtOf, (t) => recency[xrOf[t]!]!),
-    tenureDays: Float64Array.from(xrtOf, (t) => tenure[t]!),
+    x: gather(xOf, xrOfPattern),
+    recencyDays: gather(recency, xrOfPattern),
+    tenureDays: gather(tenure, xrtOf),
     monetaryValue: all.seconds(),
   };
   return { patterns, patternOf };
 };
 
 /** Per-customer values from per-pattern ones: out[i] = values[patternOf[i]]. */
-export const spreadToCustomers = (values: Float64Array, patternOf: Int32Array): Float64Array => {
-  const out = new Float64Array(patternOf.length);
-  for (let i = 0; i < patternOf.length; i++) out[i] = values[patternOf[i]!]!;
-  return out;
-};
+export const spreadToCustomers = (values: Float64Array, patternOf: Int32Array): Float64Array => gather(values, patternOf);
