@@ -1,5 +1,8 @@
+import { spawnSync } from 'node:child_process';
+import { join } from 'node:path';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import { describeWith } from '../../support/services.js';
 import {
   continueHypergeometric,
   digamma,
@@ -8,9 +11,12 @@ import {
   lgamma,
   log1pExp,
   log2F1,
+  log2F1Next,
+  log2F1NextWithPartials,
   log2F1WithPartials,
   logSumExp,
   logSumExpAll,
+  TermBudget,
 } from '../../../lambdas/clv-job/domain/math/special.js';
 
 const EULER_GAMMA = 0.5772156649015329;
@@ -350,4 +356,112 @@ describe('continuing a hypergeometric solution along its equation', () => {
     expectClose(state[0]!, 0.95, 1e-14);
     expectClose(state[1]!, 1, 1e-13);
   });
+});
+
+describe('ln 2F1(a, b; a + 1; z) at a bounded cost (the Pareto/NBD likelihood)', () => {
+  it('is log2F1, and d/da its ∂/∂a + ∂/∂c, wherever the Gauss series converges (fast-check)', () => {
+    fc.assert(
+      fc.property(
+        fc.double({ min: 0.01, max: 300, noNaN: true }),
+        fc.double({ min: 0.001, max: 1, noNaN: true }),
+        fc.double({ min: 0, max: 0.99, noNaN: true }),
+        (a, share, z) => {
+          // Prepare: 0 < b < a + 1, as the Pareto/NBD's s + 1 and r + x are.
+          const b = share * (a + 1) * (1 - 1e-9);
+          const partials = new Float64Array(4);
+          const expected = new Float64Array(4);
+          // Act
+          const value = log2F1NextWithPartials(a, b, z, partials);
+          // Assess
+          expect(value).toBe(log2F1WithPartials(a, b, a + 1, z, expected));
+          expect(log2F1Next(a, b, z)).toBe(log2F1(a, b, a + 1, z));
+          expect([partials[0], partials[1], partials[2]]).toEqual([expected[0]! + expected[2]!, expected[1], expected[3]]);
+        },
+      ),
+      { seed: 20_261_201, numRuns: 300 },
+    );
+  });
+
+  it('spends at most the series, fraction and continuation bounds, where the series alone took 10^8 terms', () => {
+    // Prepare: the runaway fit's parameters (r = 1.5e8, s = 8.3e4, alpha/beta = 830) and beyond.
+    const cases: [number, number, number][] = [
+      [1.5e8 + 8.3e4 + 3, 8.3e4 + 1, 1 - 1.2e-3],
+      [1.5e8 + 8.3e4 + 3, 1.5e8 + 3, 1 - 1.2e-3],
+      [1e8, 2, 1 - 1e-8],
+      [3e6, 40, 1 - 1e-9],
+    ];
+    for (const [a, b, z] of cases) {
+      const budget = new TermBudget(MAX_TERMS);
+      // Act
+      const value = log2F1NextWithPartials(a, b, z, new Float64Array(4), 1 - z, budget);
+      // Assess: a value (or NaN, beyond what the bounded methods reach), never more terms than the bound.
+      expect(Number.isFinite(value) || Number.isNaN(value)).toBe(true);
+      expect(budget.spent).toBeLessThanOrEqual(MAX_TERMS);
+    }
+  });
+
+  it('is NaN outside 0 < a < 2^53, 0 < b < a + 1, 0 <= z < 1, and 0 with d/dz = a b/(a + 1) at z = 0', () => {
+    const partials = new Float64Array(4);
+    for (const [a, b, z] of [
+      [0, 0.5, 0.5],
+      [2, 3, 0.5],
+      [2, 1, 1],
+      [2 ** 53, 1, 0.5],
+      [2, 1, -0.1],
+    ] as const) {
+      expect(log2F1NextWithPartials(a, b, z, partials)).toBeNaN();
+      expect(partials.every(Number.isNaN)).toBe(true);
+    }
+    expect(log2F1NextWithPartials(2, 1.5, 0, partials)).toBe(0);
+    expect(Array.from(partials.slice(0, 3))).toEqual([0, 0, 1]);
+  });
+});
+
+/** The most terms one log2F1Next call may spend: two capped series, the capped fraction, the bounded continuation. */
+const MAX_TERMS = 2 * 10_000 + 1_001 + 4e6;
+
+const FIXTURES = join(import.meta.dirname, '..', '..', 'fixtures', 'pareto-nbd');
+
+describeWith('mpmath', 'ln 2F1(a, b; a + 1; z) against the integral at 40 digits, over the Pareto/NBD fits\' whole box', () => {
+  it('matches value and derivatives, or is NaN only where a b > 1e5, spending at most the bound (fast-check draws)', () => {
+    // Prepare: a = r + s + x, b = s + 1 (alpha >= beta) or r + x, r and s from 1e-3 to 1e9, 1 − z down to 1e-15.
+    const logUniform = (lo: number, hi: number): fc.Arbitrary<number> => fc.double({ min: Math.log(lo), max: Math.log(hi), noNaN: true }).map(Math.exp);
+    const points = fc.sample(
+      fc.record({
+        r: logUniform(1e-3, 1e9),
+        s: logUniform(1e-3, 1e9),
+        x: fc.constantFrom(0, 1, 4, 30, 1000),
+        alphaAtLeastBeta: fc.boolean(),
+        y: logUniform(1e-15, 0.5),
+      }).map(({ r, s, x, alphaAtLeastBeta, y }) => {
+        const a = r + s + x;
+        return [a, alphaAtLeastBeta ? s + 1 : r + x, 1 - y] as [number, number, number];
+      }),
+      { seed: 20_261_201, numRuns: 60 },
+    );
+    // Act
+    const script = spawnSync(process.env.MOTO_PYTHON ?? 'python3', [join(FIXTURES, 'hyp2f1_next_reference.py')], {
+      input: JSON.stringify(points),
+      encoding: 'utf8',
+      maxBuffer: 1 << 24,
+    });
+    if (script.status !== 0) throw new Error(`hyp2f1_next_reference.py failed: ${script.stderr}`);
+    const references = (JSON.parse(script.stdout) as string[][]).map((row) => row.map(Number));
+    // Assess: the series as log2F1; the fraction to ~3e-11 with z near 1; the continuation's differences to ~1e-6.
+    const failures: string[] = [];
+    points.forEach(([a, b, z], i) => {
+      const partials = new Float64Array(4);
+      const budget = new TermBudget(MAX_TERMS);
+      const value = log2F1NextWithPartials(a, b, z, partials, 1 - z, budget);
+      const reference = references[i]!;
+      if (Number.isNaN(value)) {
+        if (!(a * b > 1e5)) failures.push(`NaN at a=${a}, b=${b}, z=${z}`);
+        return;
+      }
+      const off = (k: number, actual: number): number => Math.abs(actual - reference[k]!) / Math.max(1, Math.abs(reference[k]!));
+      if (off(0, value) > 5e-11) failures.push(`ln F at a=${a}, b=${b}, z=${z}: ${value} vs ${reference[0]}`);
+      for (let k = 0; k < 3; k++) if (off(k + 1, partials[k]!) > 2e-6) failures.push(`partial ${k} at a=${a}, b=${b}, z=${z}: ${partials[k]} vs ${reference[k + 1]}`);
+    });
+    expect(failures).toEqual([]);
+  }, 600_000);
 });

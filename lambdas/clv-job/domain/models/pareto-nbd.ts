@@ -15,7 +15,7 @@
  * structurally invalid input throws a RangeError.
  */
 import { minimiseBfgs, type ObjectiveWithGradient } from '../math/optimise.js';
-import { digamma, lgamma, lgammaDifference, log1pExp, log2F1, log2F1WithPartials, logSumExp } from '../math/special.js';
+import { digamma, lgamma, lgammaDifference, log1pExp, log2F1Next, log2F1NextWithPartials, logSumExp, type TermBudget } from '../math/special.js';
 import { CompensatedSum } from '../math/sum.js';
 import {
   DistinctPairs,
@@ -59,7 +59,7 @@ export const PARETO_NBD_MIN_REPEAT_BUYERS = 5;
  *   α < β:  A(t) = 2F1(r+s+x, r+x;   r+s+x+1; (β−α)/(β+t)) / (β+t)^(r+s+x)
  *
  * Both are ∫_t^∞ (α+u)^−(r+x) (β+u)^−(s+1) du · (r+s+x); picking the branch by the sign of α − β keeps
- * the argument in [0, 1) with every series term positive, and {@link log2F1} works in log space, so
+ * the argument in [0, 1) with every series term positive, and {@link log2F1Next} works in log space at a bounded cost, so
  * large x and T neither overflow nor underflow. 1 − z, (β+t)/(α+t) or (α+t)/(β+t), goes with z: where
  * one of α + t, β + t is thousands of times the other, z rounded to an ulp of 1 no longer carries it.
  */
@@ -69,8 +69,8 @@ const logA = (r: number, alpha: number, s: number, beta: number, x: number, t: n
 /** ln A(t) + (r+s+x) ln(max(α, β) + t): the 2F1 of {@link logA} alone. */
 const logHypergeometricPart = (r: number, alpha: number, s: number, beta: number, x: number, t: number): number => {
   const a = r + s + x;
-  if (alpha >= beta) return log2F1(a, s + 1, a + 1, (alpha - beta) / (alpha + t), (beta + t) / (alpha + t));
-  return log2F1(a, r + x, a + 1, (beta - alpha) / (beta + t), (alpha + t) / (beta + t));
+  if (alpha >= beta) return log2F1Next(a, s + 1, (alpha - beta) / (alpha + t), (beta + t) / (alpha + t));
+  return log2F1Next(a, r + x, (beta - alpha) / (beta + t), (alpha + t) / (beta + t));
 };
 
 /**
@@ -276,36 +276,48 @@ const prepare = (data: ParetoNbdData, timeScale: number): PreparedData => {
 
 /**
  * ln A(t) as {@link logA}, and its gradient with respect to (r, α, s, β) into `out[0..3]`, by the
- * chain rule through {@link log2F1WithPartials} (F_a, F_b, F_c, F_z its partials, a = r+s+x, c = a+1):
+ * chain rule through {@link log2F1NextWithPartials} (F_a its derivative in a = r+s+x with c = a+1
+ * moving along, F_b, F_z the others):
  *
- *   α ≥ β, z = (α−β)/(α+t):  ∂r = F_a + F_c − ln(α+t),        ∂s = F_a + F_b + F_c − ln(α+t),
+ *   α ≥ β, z = (α−β)/(α+t):  ∂r = F_a − ln(α+t),        ∂s = F_a + F_b − ln(α+t),
  *                            ∂α = F_z (β+t)/(α+t)² − a/(α+t), ∂β = −F_z/(α+t);
- *   α < β,  z = (β−α)/(β+t):  ∂r = F_a + F_b + F_c − ln(β+t),  ∂s = F_a + F_c − ln(β+t),
+ *   α < β,  z = (β−α)/(β+t):  ∂r = F_a + F_b − ln(β+t),  ∂s = F_a − ln(β+t),
  *                            ∂α = −F_z/(β+t),                 ∂β = F_z (α+t)/(β+t)² − a/(β+t).
  *
  * At α = β both give the same values (z = 0 and A(t) is smooth in α and β), so the gradient is
- * continuous across the switch. `partials` is scratch of length 4.
+ * continuous across the switch. `partials` is scratch of length 4; `budget` as log2F1NextWithPartials'.
  */
-const logAWithGradient = (r: number, alpha: number, s: number, beta: number, x: number, t: number, partials: Float64Array, out: Float64Array, at: number): number => {
+const logAWithGradient = (
+  r: number,
+  alpha: number,
+  s: number,
+  beta: number,
+  x: number,
+  t: number,
+  partials: Float64Array,
+  out: Float64Array,
+  at: number,
+  budget: TermBudget | null,
+): number => {
   const a = r + s + x;
   if (alpha >= beta) {
     const v = alpha + t;
     const lv = Math.log(v);
-    const value = log2F1WithPartials(a, s + 1, a + 1, (alpha - beta) / v, partials, (beta + t) / v) - a * lv;
-    const [fa, fb, fc, fz] = partials as unknown as [number, number, number, number];
-    out[at] = fa + fc - lv;
+    const value = log2F1NextWithPartials(a, s + 1, (alpha - beta) / v, partials, (beta + t) / v, budget) - a * lv;
+    const [fa, fb, fz] = partials as unknown as [number, number, number];
+    out[at] = fa - lv;
     out[at + 1] = (fz * (beta + t)) / (v * v) - a / v;
-    out[at + 2] = fa + fb + fc - lv;
+    out[at + 2] = fa + fb - lv;
     out[at + 3] = -fz / v;
     return value;
   }
   const v = beta + t;
   const lv = Math.log(v);
-  const value = log2F1WithPartials(a, r + x, a + 1, (beta - alpha) / v, partials, (alpha + t) / v) - a * lv;
-  const [fa, fb, fc, fz] = partials as unknown as [number, number, number, number];
-  out[at] = fa + fb + fc - lv;
+  const value = log2F1NextWithPartials(a, r + x, (beta - alpha) / v, partials, (alpha + t) / v, budget) - a * lv;
+  const [fa, fb, fz] = partials as unknown as [number, number, number];
+  out[at] = fa + fb - lv;
   out[at + 1] = -fz / v;
-  out[at + 2] = fa + fc - lv;
+  out[at + 2] = fa - lv;
   out[at + 3] = (fz * (alpha + t)) / (v * v) - a / v;
   return value;
 };
@@ -324,9 +336,9 @@ const logAWithGradient = (r: number, alpha: number, s: number, beta: number, x: 
  *
  * the last the derivative of ln(A(tx) − A(T)) (in (r, α, s, β); ∇ln A from {@link logAWithGradient},
  * once per distinct (x, t) pair). Then ∂/∂θ_k = p_k ∂/∂p_k. The closure owns its scratch buffers and
- * keeps no state between calls.
+ * keeps no state between calls. `budget`, optional, spends every hypergeometric term ({@link TermBudget}).
  */
-const makeObjective = (prep: PreparedData): ObjectiveWithGradient => {
+const makeObjective = (prep: PreparedData, budget: TermBudget | null = null): ObjectiveWithGradient => {
   const { xValues, xWeight, pairX, pairT, tValues, rowW, rowX, rowT, rowTxPair, rowTPair, rowAtEnd, totalWeight } = prep;
   const nPairs = pairX.length;
   const logAOfPair = new Float64Array(nPairs);
@@ -376,7 +388,7 @@ const makeObjective = (prep: PreparedData): ObjectiveWithGradient => {
       invVAlpha[j] = 1 / va;
       invVBeta[j] = 1 / vb;
     }
-    for (let j = 0; j < nPairs; j++) logAOfPair[j] = logAWithGradient(r, alpha, s, beta, pairX[j]!, pairT[j]!, partials, gradAOfPair, 4 * j);
+    for (let j = 0; j < nPairs; j++) logAOfPair[j] = logAWithGradient(r, alpha, s, beta, pairX[j]!, pairT[j]!, partials, gradAOfPair, 4 * j, budget);
     let block = 0;
     for (let k = 0; k < rowW.length; k++) {
       const xi = rowX[k]!;
@@ -464,6 +476,11 @@ export interface FitParetoNbdOptions {
   readonly maxIterations?: number;
   /** Starting point, in the caller's time unit. @default a crude moment guess */
   readonly initial?: ParetoNbdParams;
+  /**
+   * Spent every term of the likelihood's hypergeometric functions, in the fit and its standard errors;
+   * throws once exhausted. For tests that bound a fit's cost without a clock. @default none
+   */
+  readonly termBudget?: TermBudget;
 }
 
 const untrusted = (params: ParetoNbdParams, data: ParetoNbdData, customers: number, message: string): ParetoNbdFit =>
@@ -511,13 +528,14 @@ export const fitParetoNbd = (data: ParetoNbdData, options: FitParetoNbdOptions =
     );
   }
   const prep = prepare(data, scale);
-  const objective = makeObjective(prep);
+  const budget = options.termBudget ?? null;
+  const objective = makeObjective(prep, budget);
   const maxIterations = options.maxIterations ?? 200;
   let start = [Math.log(guess.r), Math.log(guess.alpha / scale), Math.log(guess.s), Math.log(guess.beta / scale)];
   let initialInverseHessian: Float64Array | undefined;
   const sample = repeatBuyerSubsample(data, WARM_START_ROWS);
   if (sample !== null) {
-    const warm = minimiseBfgs(makeObjective(prepare(sample, scale)), start, { maxIterations, gradientTolerance: 1e-6 });
+    const warm = minimiseBfgs(makeObjective(prepare(sample, scale), budget), start, { maxIterations, gradientTolerance: 1e-6 });
     if (warm.converged) {
       start = Array.from(warm.x);
       initialInverseHessian = warm.inverseHessian;
