@@ -170,7 +170,7 @@ export interface IntervalIndex {
   readonly margin: number;
 }
 
-/** What every phase reads: the index, the tuples prepared for scoring ({@link preparedOf}), and the draws. Read only. */
+/** What every phase reads: the index, the tuples prepared for scoring ({@link preparedOf}), and the draws. Read only, but for its scratch memory. */
 export interface IntervalPlan extends IntervalIndex {
   /** The index it was planned on, as built (what another thread plans the same phases on). */
   readonly index: IntervalIndex;
