@@ -87,20 +87,13 @@ describe('the prediction intervals on worker threads', () => {
     const runner = new WorkerIntervals({ threads: 2, script: workerBundle });
     runner.start();
 
-    // the reference from the same bundle on another thread: vitest's transform of the sources once gave this
-    // thread's fit other last bits in a full-suite run (not reproduced alone); the pipeline's threads all run
-    // one bundle, and determinism.test.ts checks 1, 2 and 3 threads of dist/cli.js end to end
-    const other = new WorkerIntervals({ threads: 2, script: workerBundle });
-    other.start();
-
     // Act
     const fit = await runner.fitParetoNbd(weeks);
     const intervals = await runner.intervals(cdnowJob('pnbd'));
 
     // Assess
     expect(fit.diagnostics.converged).toBe(true);
-    expect(bitsOf(fit)).toEqual(bitsOf(await other.fitParetoNbd(weeks)));
-    expect(fit.params.r).toBeCloseTo(fitParetoNbd(weeks).params.r, 10);
+    expect(bitsOf(fit)).toEqual(bitsOf(fitParetoNbd(weeks)));
     expect(intervals).toEqual(intervalsInThread(cdnowJob('pnbd')));
   }, 60_000);
 
