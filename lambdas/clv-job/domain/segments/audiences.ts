@@ -3,6 +3,7 @@ import type { CustomerSegments } from '../customers.js';
 import type { ActionsTable } from './actions.js';
 import { AT_RISK_SEGMENT, MOVEMENTS, type MoverRows } from './movers.js';
 import { RFM_SEGMENTS } from './rfm.js';
+import { radixOrder } from '../math/radix-order.js';
 import { TIER_ORDER } from './tiers.js';
 import { VALUE_LOYALTY_CELLS } from './value-loyalty.js';
 
@@ -50,28 +51,6 @@ const byId = (customerIds: readonly string[]) => (a: number, b: number): number 
   return x < y ? -1 : x > y ? 1 : 0;
 };
 
-/** Sort keys whose unsigned order is the descending order of the doubles: 16-bit digits, least significant first. */
-const descendingKeyDigits = (values: Float64Array, n: number): Uint16Array[] => {
-  const bits = new DataView(new ArrayBuffer(8));
-  const digits = Array.from({ length: 4 }, () => new Uint16Array(n));
-  for (let i = 0; i < n; i++) {
-    bits.setFloat64(0, values[i]!, true);
-    let lo = bits.getUint32(0, true);
-    let hi = bits.getUint32(4, true);
-    // IEEE 754 bits, unsigned: a negative's grow as it falls, so they stand as they are; a
-    // positive's (sign bit clear) flipped, to fall as it grows and stay below every negative's
-    if (hi >>> 31 === 0) {
-      hi = ~hi & 0x7fffffff;
-      lo = ~lo;
-    }
-    digits[0]![i] = lo & 0xffff;
-    digits[1]![i] = lo >>> 16;
-    digits[2]![i] = hi & 0xffff;
-    digits[3]![i] = hi >>> 16;
-  }
-  return digits;
-};
-
 /** Ties up to this many customers are insertion-sorted. */
 const SMALL_TIE = 16;
 
@@ -80,32 +59,13 @@ const SMALL_TIE = 16;
  * value). Throws a RangeError for a NaN CLV, which has no place in the order.
  *
  * A comparison sort of a million indexes, every comparison reading two CLVs, took ~0.6 s of CPU;
- * here a radix sort orders the CLVs (four stable counting passes over 16-bit digits of their
- * bits, O(n)), and only the customers who share a CLV are compared, by id. The order is the same:
+ * here a radix sort orders the CLVs ({@link radixOrder}, O(n)), and only the customers who share a CLV are compared, by id. The order is the same:
  * the ids of one run are distinct, so the two keys order every pair.
  */
 export const activationOrder = (rankingClv: Float64Array, customerIds: readonly string[]): Int32Array => {
   const n = customerIds.length;
   for (let i = 0; i < n; i++) if (rankingClv[i] !== rankingClv[i]) throw new RangeError(`customer ${i} has no ranking CLV (NaN) to order by`);
-  const digits = descendingKeyDigits(rankingClv, n);
-  let order = Int32Array.from({ length: n }, (_, i) => i);
-  let next = new Int32Array(n);
-  const starts = new Int32Array(1 << 16);
-  for (const digit of digits) {
-    starts.fill(0);
-    for (let i = 0; i < n; i++) starts[digit[i]!]++;
-    let at = 0;
-    for (let k = 0; k < starts.length; k++) {
-      const count = starts[k]!;
-      starts[k] = at;
-      at += count;
-    }
-    for (let k = 0; k < n; k++) {
-      const i = order[k]!;
-      next[starts[digit[i]!]++] = i;
-    }
-    [order, next] = [next, order];
-  }
+  const order = radixOrder(rankingClv.subarray(0, n), true);
   const compare = byId(customerIds);
   // a tie is a run of === CLVs: -0 and +0 (whose keys differ, with nothing between them) are one
   for (let from = 0; from < n; ) {
