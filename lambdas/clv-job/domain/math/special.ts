@@ -381,6 +381,15 @@ interface SeriesLimits {
   readonly continuation: boolean;
 }
 
+/** Terms {@link log2F1} lets a series run at z: the long budget where it converges at least like 2^−n, else ~5000 + 10(a + b) before step 3. */
+const seriesTermsAt = (a: number, b: number, z: number): number => (z <= 0.5 ? LONG_SERIES : 5_000 + 10 * (a + b));
+
+/** 1 − z: the caller's own (`oneMinusZ`, see {@link log2F1}) for z > 1/2, where z has lost its digits; else computed. */
+const oneMinus = (z: number, oneMinusZ: number | undefined): number => (oneMinusZ !== undefined && z > 0.5 ? oneMinusZ : 1 - z);
+
+/** ln(1 − z) of the same 1 − z as {@link oneMinus}: log1p(−z) where that is computed. */
+const logOneMinus = (z: number, oneMinusZ: number | undefined): number => (oneMinusZ !== undefined && z > 0.5 ? Math.log(oneMinusZ) : Math.log1p(-z));
+
 const log2F1Core = (
   a: number,
   b: number,
@@ -400,21 +409,20 @@ const log2F1Core = (
     return 0;
   }
   const m = c - a - b;
-  const maxTerms = Math.min(z <= 0.5 ? LONG_SERIES : 5_000 + 10 * (a + b), limits?.seriesTerms ?? Number.POSITIVE_INFINITY);
+  const maxTerms = Math.min(seriesTermsAt(a, b, z), limits?.seriesTerms ?? Number.POSITIVE_INFINITY);
 
   if (m < 0 && (partials === null || (c > a && c > b))) {
     const euler = gaussSeries(c - a, c - b, c, z, maxTerms, partials, budget);
     if (euler.converged && euler.condition < 1e3) {
       // z near 1 has lost the digits of 1 − z (z = 1 − 3e−8 keeps ~8): a caller's own 1 − z keeps them
-      const complement = oneMinusZ !== undefined && z > 0.5;
-      const log1mz = complement ? Math.log(oneMinusZ) : Math.log1p(-z);
+      const log1mz = logOneMinus(z, oneMinusZ);
       if (partials !== null) {
         const ga = partials[0]!;
         const gb = partials[1]!;
         partials[0] = -log1mz - ga;
         partials[1] = -log1mz - gb;
         partials[2] = log1mz + ga + gb + partials[2]!;
-        partials[3] = -m / (complement ? oneMinusZ : 1 - z) + euler.logDerivative;
+        partials[3] = -m / oneMinus(z, oneMinusZ) + euler.logDerivative;
       }
       return m * log1mz + euler.logValue;
     }
@@ -657,13 +665,11 @@ const log2F1NextCore = (a: number, b: number, z: number, partials: Float64Array 
     }
     return value;
   };
-  if (!eulerSeriesOutlasts(a, b, z, Math.min(NEXT_SERIES_TERMS, 5_000 + 10 * (a + b)))) {
+  if (!eulerSeriesOutlasts(a, b, z, Math.min(NEXT_SERIES_TERMS, seriesTermsAt(a, b, z)))) {
     const series = log2F1Core(a, b, c, z, partials, oneMinusZ, NEXT_SERIES_LIMITS, budget);
     if (Number.isFinite(series)) return combine(series);
   }
-  const complement = oneMinusZ !== undefined && z > 0.5;
-  const y = complement ? oneMinusZ : 1 - z;
-  const fraction = incompleteBetaFraction(a, b, z, complement ? Math.log(oneMinusZ) : Math.log1p(-z), y, NEXT_FRACTION_STEPS, partials, budget);
+  const fraction = incompleteBetaFraction(a, b, z, logOneMinus(z, oneMinusZ), oneMinus(z, oneMinusZ), NEXT_FRACTION_STEPS, partials, budget);
   if (Number.isFinite(fraction)) return fraction;
   if (a * b <= NEXT_CONTINUATION_MAX_AB) {
     const continued = continuedWithPartials(a, b, c, z, partials, budget);
