@@ -16,7 +16,9 @@
  */
 import { availableParallelism, loadavg } from 'node:os';
 import { fitBgNbd } from '../lambdas/clv-job/domain/models/bg-nbd.js';
+import { indexPurchases } from '../lambdas/clv-job/domain/models/clv.js';
 import { fitGammaGamma } from '../lambdas/clv-job/domain/models/gamma-gamma.js';
+import { intervalIndexOn } from '../lambdas/clv-job/domain/models/interval-phases.js';
 import { fitParetoNbd } from '../lambdas/clv-job/domain/models/pareto-nbd.js';
 import { distinctScorePatterns } from '../lambdas/clv-job/domain/models/score-patterns.js';
 import { parameterDraws, type CustomerIntervals } from '../lambdas/clv-job/domain/models/uncertainty.js';
@@ -58,7 +60,7 @@ const main = async (): Promise<number> => {
   console.log(`${customers} customers, ${tuples.x.length} distinct day tuples; fits (one thread): BG/NBD ${bgnbdSeconds} s, Pareto/NBD ${pnbdSeconds} s, Gamma-Gamma ${ggSeconds} s`);
 
   console.log(`load average ${loadavg().map((l) => l.toFixed(1)).join(' ')} on ${availableParallelism()} cores`);
-  const { patterns, patternOf } = distinctScorePatterns(everyone);
+  const scoring = distinctScorePatterns(everyone);
   let identical = true;
   for (const name of ['pnbd', 'bgnbd'] as const) {
     if (!(name === 'pnbd' ? pnbd : bgnbd).diagnostics.converged) console.log(`warning: the ${name} fit did not converge`);
@@ -77,7 +79,9 @@ const main = async (): Promise<number> => {
         const fits = { bgnbd: fitBgNbd(weeks), gg: fitGammaGamma(spend), pnbd: await pendingPnbd };
         const fitsMs = performance.now() - t0;
         const draws = (name === 'pnbd' ? parameterDraws({ name, fit: fits.pnbd }, fits.gg, { draws: 100 }) : parameterDraws({ name, fit: fits.bgnbd }, fits.gg, { draws: 100 }))!;
-        const result = await runner.intervals({ transactions: draws.transactionParams, spend: draws.spend, input: patterns, settings, patternOf });
+        // as scoreCustomers does: the patterns' tuples indexed (there, once for the scores and the intervals)
+        const index = intervalIndexOn(scoring.patterns, scoring.tupleOf, indexPurchases(scoring.tuples, settings), settings.margin, scoring.patternOf);
+        const result = await runner.intervals({ transactions: draws.transactionParams, spend: draws.spend, index });
         const wallMs = performance.now() - t0;
         const used = process.cpuUsage(cpu);
         reference ??= result;

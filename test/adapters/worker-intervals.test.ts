@@ -4,6 +4,7 @@ import { IntervalWorkerError, WorkerIntervals } from '../../lambdas/clv-job/adap
 import { compressBgNbdData, fitBgNbd } from '../../lambdas/clv-job/domain/models/bg-nbd.js';
 import type { ClvSettings, ScoreInput } from '../../lambdas/clv-job/domain/models/clv.js';
 import { fitGammaGamma } from '../../lambdas/clv-job/domain/models/gamma-gamma.js';
+import { indexIntervals } from '../../lambdas/clv-job/domain/models/interval-phases.js';
 import { fitParetoNbd } from '../../lambdas/clv-job/domain/models/pareto-nbd.js';
 import { distinctScorePatterns } from '../../lambdas/clv-job/domain/models/score-patterns.js';
 import { intervalsInThread, parameterDraws, type IntervalJob } from '../../lambdas/clv-job/domain/models/uncertainty.js';
@@ -35,7 +36,7 @@ const cdnowJob = (name: 'bgnbd' | 'pnbd'): IntervalJob => {
   const gg = fitGammaGamma({ x: cdnow.x, mx: cdnow.mx, weight: new Float64Array(cdnow.x.length).fill(1) });
   const draws = (name === 'bgnbd' ? parameterDraws({ name, fit: fitBgNbd(weeks) }, gg, { draws: 100 }) : parameterDraws({ name, fit: fitParetoNbd(weeks) }, gg, { draws: 100 }))!;
   const { patterns, patternOf } = distinctScorePatterns(everyone);
-  return { transactions: draws.transactionParams, spend: draws.spend, input: patterns, settings: WEEKLY, patternOf };
+  return { transactions: draws.transactionParams, spend: draws.spend, index: indexIntervals(patterns, WEEKLY, patternOf) };
 };
 
 describe('the prediction intervals on worker threads', () => {

@@ -71,6 +71,19 @@ describe('scoring distinct patterns', () => {
     }
   });
 
+  it("finds the patterns' distinct (x, recency, tenure) tuples in the same pass, and each customer's pattern's tuple holds the customer's values", () => {
+    const input = { x: customers.frequency, recencyDays: customers.recencyDays, tenureDays: customers.tenureDays, monetaryValue: customers.monetaryValue };
+    const { patterns, patternOf, tuples, tupleOf } = distinctScorePatterns(input);
+
+    const keys = new Set(Array.from(tuples.x, (x, t) => `${x} ${tuples.recencyDays[t]} ${tuples.tenureDays[t]}`));
+    expect(keys.size).toBe(tuples.x.length);
+    expect(tupleOf).toHaveLength(patterns.x.length);
+    for (let i = 0; i < customers.size; i++) {
+      const t = tupleOf[patternOf[i]!]!;
+      expect([tuples.x[t], tuples.recencyDays[t], tuples.tenureDays[t]]).toEqual([customers.frequency[i], customers.recencyDays[i], customers.tenureDays[i]]);
+    }
+  });
+
   it.each(['bgnbd', 'pnbd'] as const)(
     'gives every customer exactly the scores and intervals of scoring that customer alone (%s)',
     async (transactions) => {

@@ -4,9 +4,9 @@
  * chunk, then whoever is free takes the next through an atomic counter), writing into
  * SharedArrayBuffer-backed arrays; a phase starts when every thread has finished the one before.
  * Each chunk writes only its own entries, so the numbers do not depend on the thread count or on
- * which thread took which chunk. The rows are indexed once, in this thread, and the index sent to
- * the workers (plain arrays, copied in milliseconds), rather than each worker indexing them again
- * (0.1-0.2 s of CPU at a million customers, before its first chunk).
+ * which thread took which chunk. The rows come indexed (the job's index, built once by the caller)
+ * and the index is sent to the workers (plain arrays, copied in milliseconds), rather than each
+ * worker indexing them again (0.1-0.2 s of CPU at a million customers, before its first chunk).
  *
  * While this thread fits the BG/NBD and the Gamma-Gamma, the first worker can fit the Pareto/NBD
  * ({@link WorkerIntervals.fitParetoNbd}): the same code on the same numbers, so the same fit.
@@ -219,7 +219,7 @@ export class WorkerIntervals implements IntervalRunner {
 
   async intervals(job: IntervalJob): Promise<CustomerIntervals> {
     if (this.threads === 1) return intervalsInThread(job);
-    // planned here first: invalid input is this thread's RangeError, and no worker is needed for it
+    // planned here first: invalid draws are this thread's RangeError, and no worker is needed for them
     const plan = planOfJob(job);
     // a worker still fitting would answer the fit first (its failure, if any, stays with the worker: the phases see it)
     await this.fitting;

@@ -1,12 +1,24 @@
 import type { ModelOptions } from '../config.js';
 import type { CustomerScores, CustomerTable } from '../domain/customers.js';
+import { gather } from '../domain/math/gather.js';
 import { neumaierSum } from '../domain/math/sum.js';
 import { fitBgNbd } from '../domain/models/bg-nbd.js';
-import { DAYS_PER_UNIT, scorePurchases, scoreTuples, type ClvSettings, type PurchaseScores, type Scores } from '../domain/models/clv.js';
+import {
+  checkSpendInput,
+  DAYS_PER_UNIT,
+  indexPurchases,
+  scorePurchasesOn,
+  withSpend,
+  type ClvSettings,
+  type PurchaseIndex,
+  type PurchaseScores,
+  type Scores,
+} from '../domain/models/clv.js';
 import { fitGammaGamma } from '../domain/models/gamma-gamma.js';
 import { bgnbdDiagnostics, paretoNbdDiagnostics, SINCE_LAST_PURCHASE_EDGES_DAYS } from '../domain/models/diagnostics.js';
 import { distinctScorePatterns, spreadToCustomers } from '../domain/models/score-patterns.js';
 import { historicalClvColumn } from '../domain/models/historical.js';
+import { intervalIndexOn } from '../domain/models/interval-phases.js';
 import { fitParetoNbd } from '../domain/models/pareto-nbd.js';
 import { intervalsInThread, parameterDraws, type CustomerIntervals } from '../domain/models/uncertainty.js';
 import { bgnbdTransactionModel, paretoNbdTransactionModel, type TransactionModel } from '../domain/models/transaction-model.js';
@@ -162,24 +174,39 @@ export const scoreCustomers = async (
   const { transactions, gammaGamma, settings, models, diagnostics } = fitted;
   const warnings: RunWarning[] = [...fitted.warnings];
 
-  // every score is a function of (x, recency, tenure, monetary value): score each distinct pattern once
-  const { patterns, patternOf } = distinctScorePatterns({
+  // every score is a function of (x, recency, tenure, monetary value): score each distinct pattern
+  // once, and its transaction part once per distinct (x, recency, tenure) tuple; indexed once for
+  // the scores and the intervals alike
+  const { patterns, patternOf, tuples, tupleOf } = distinctScorePatterns({
     x: customers.frequency,
     recencyDays: customers.recencyDays,
     tenureDays: customers.tenureDays,
     monetaryValue: customers.monetaryValue,
   });
   const spread = (values: Float64Array): Float64Array => spreadToCustomers(values, patternOf);
+  // indexed when first scored: it validates the tuples, and a run without a trusted model scores none
+  let tupleIndex: PurchaseIndex | null = null;
+  const indexedTuples = (): PurchaseIndex => (tupleIndex ??= indexPurchases(tuples, settings));
+  const patternPurchases = (): PurchaseScores => {
+    const perTuple = scorePurchasesOn(transactions, indexedTuples());
+    return {
+      expectedPurchases: gather(perTuple.expectedPurchases, tupleOf),
+      probabilityAlive: gather(perTuple.probabilityAlive, tupleOf),
+      discountedPurchases: gather(perTuple.discountedPurchases, tupleOf),
+    };
+  };
   let predicted: Scores | null = null;
   if (models.trusted) {
     try {
-      predicted = scoreTuples(transactions, gammaGamma.params, patterns, settings);
+      // scoreTuples on the patterns: the same checks in the same order, the same numbers
+      checkSpendInput(gammaGamma.params, patterns);
+      predicted = withSpend(gammaGamma.params, patterns, patternPurchases(), settings.margin);
     } catch (error) {
       // e.g. q <= 1: a converged fit whose mean spend is infinite cannot price a customer
       warnings.push({ code: 'scoring_failed', message: `predictive CLV not computed: ${(error as Error).message}` });
     }
   }
-  const purchases: PurchaseScores | null = predicted ?? (transactionModelTrusted(fitted) ? scorePurchases(transactions, patterns, settings) : null);
+  const purchases: PurchaseScores | null = predicted ?? (transactionModelTrusted(fitted) ? patternPurchases() : null);
   let intervals: CustomerIntervals | null = null;
   if (predicted !== null && options.intervalDraws > 0) {
     const { bgnbd, paretoNbd } = fitted;
@@ -188,7 +215,8 @@ export const scoreCustomers = async (
     if (draws === null) {
       warnings.push({ code: 'no_intervals', message: 'no prediction intervals: a fit has no positive-definite information matrix to draw parameters from' });
     } else {
-      intervals = await runner.intervals({ transactions: draws.transactionParams, spend: draws.spend, input: patterns, settings, patternOf });
+      const index = intervalIndexOn(patterns, tupleOf, indexedTuples(), settings.margin, patternOf);
+      intervals = await runner.intervals({ transactions: draws.transactionParams, spend: draws.spend, index });
     }
   }
   if (predicted === null) {

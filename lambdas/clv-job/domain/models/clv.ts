@@ -235,8 +235,12 @@ export const preparePurchases = (input: Omit<ScoreInput, 'monetaryValue'>, setti
  *
  * Throws a RangeError as {@link preparePurchases} does.
  */
-export const scorePurchases = (model: TransactionModel, input: Omit<ScoreInput, 'monetaryValue'>, settings: ClvSettings): PurchaseScores => {
-  const prepared = preparePurchases(input, settings);
+export const scorePurchases = (model: TransactionModel, input: Omit<ScoreInput, 'monetaryValue'>, settings: ClvSettings): PurchaseScores =>
+  scorePurchasesOn(model, indexPurchases(input, settings));
+
+/** {@link scorePurchases} of the tuples `index` was made from ({@link indexPurchases}, validated there): one score per tuple. */
+export const scorePurchasesOn = (model: TransactionModel, index: PurchaseIndex): PurchaseScores => {
+  const prepared = preparedOf(index);
   const n = prepared.size;
   const horizonIfAlive = new Float64Array(prepared.pairs);
   const discountedIfAlive = new Float64Array(prepared.pairs);
@@ -272,22 +276,40 @@ export const checkSpendParams = (gg: GammaGammaParams): void => {
  * decides whether a fit is trusted enough to score.
  */
 export const scoreTuples = (model: TransactionModel, gg: GammaGammaParams, input: ScoreInput, settings: ClvSettings): Scores => {
+  checkSpendInput(gg, input);
+  return withSpend(gg, input, scorePurchases(model, input, settings), settings.margin);
+};
+
+/**
+ * Throws the RangeError {@link scoreTuples} throws before it scores purchases: Gamma-Gamma
+ * parameters without a finite mean spend, columns of different lengths, or a monetary value that is
+ * negative or not finite.
+ */
+export const checkSpendInput = (gg: GammaGammaParams, input: Pick<ScoreInput, 'x' | 'monetaryValue'>): void => {
   checkSpendParams(gg);
-  const { p, q, gamma } = gg;
   const n = input.x.length;
   if (input.monetaryValue.length !== n) throw new RangeError(`score input columns differ in length: x ${n}, monetaryValue ${input.monetaryValue.length}`);
   for (let i = 0; i < n; i++) {
     const mx = input.monetaryValue[i]!;
     if (!(mx >= 0) || !Number.isFinite(mx)) throw new RangeError(`score input row ${i} is invalid: monetaryValue=${mx}`);
   }
-  const purchases = scorePurchases(model, input, settings);
+};
+
+/**
+ * The rows' scores from their transaction scores (`purchases`, row by row) and the Gamma-Gamma:
+ * E(M | x, m_x) and predicted CLV = margin · E(M) · discounted expected purchases. Inputs as
+ * {@link checkSpendInput} accepts them (not checked here).
+ */
+export const withSpend = (gg: GammaGammaParams, input: Pick<ScoreInput, 'x' | 'monetaryValue'>, purchases: PurchaseScores, margin: number): Scores => {
+  const { p, q, gamma } = gg;
+  const n = input.x.length;
   const expectedOrderValue = new Float64Array(n);
   const predictedClv = new Float64Array(n);
   for (let i = 0; i < n; i++) {
     const x = input.x[i]!;
     const value = conditionalExpectedOrderValueUnchecked(p, q, gamma, x, x > 0 ? input.monetaryValue[i]! : 0);
     expectedOrderValue[i] = value;
-    predictedClv[i] = settings.margin * value * purchases.discountedPurchases[i]!;
+    predictedClv[i] = margin * value * purchases.discountedPurchases[i]!;
   }
   return { ...purchases, expectedOrderValue, predictedClv };
 };

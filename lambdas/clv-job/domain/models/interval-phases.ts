@@ -13,9 +13,8 @@
  * Phase k reads what phase k - 1 wrote over its whole range; 3 and 4 only read. The arrays may be
  * backed by a SharedArrayBuffer (the caller's business: this module is pure).
  */
-import { DistinctPairs } from './bg-nbd.js';
-import { gather } from '../math/gather.js';
-import { checkSpendParams, DAYS_PER_UNIT, indexPurchases, preparedOf, type ClvSettings, type PreparedPurchases, type PurchaseIndex, type ScoreInput } from './clv.js';
+import { distinctTuples } from './score-patterns.js';
+import { checkSpendParams, indexPurchases, preparedOf, type ClvSettings, type PreparedPurchases, type PurchaseIndex, type ScoreInput } from './clv.js';
 import { conditionalExpectedOrderValueUnchecked, type GammaGammaParams } from './gamma-gamma.js';
 import type { TransactionModel } from './transaction-model.js';
 
@@ -205,35 +204,33 @@ export const indexIntervals = (input: ScoreInput, settings: ClvSettings, pattern
       if (!(row >= 0 && row < n)) throw new RangeError(`customer ${c}'s pattern ${row} is not a row of the ${n} patterns`);
     }
   }
-  // Distinct (x, recency, tenure): (x, recency) pairs, then (pair, tenure).
-  const xr = new DistinctPairs();
-  const tuples = new DistinctPairs();
-  const tupleOf = new Int32Array(n);
-  for (let i = 0; i < n; i++) tupleOf[i] = tuples.indexOf(xr.indexOf(input.x[i]!, input.recencyDays[i]!), input.tenureDays[i]!);
-  const pairX = xr.firsts();
-  const pairRecency = xr.seconds();
-  const tuplePair = tuples.firsts();
-  if (!(settings.timeUnit in DAYS_PER_UNIT)) throw new RangeError(`unknown time unit ${String(settings.timeUnit)}`);
-  const purchases = indexPurchases(
-    {
-      x: gather(pairX, tuplePair),
-      recencyDays: gather(pairRecency, tuplePair),
-      tenureDays: tuples.seconds(),
-    },
-    settings,
-  );
-  return {
-    rows: n,
-    customers: patternOf?.length ?? n,
-    tuples: tuples.size,
-    tupleOf,
-    purchases,
-    x: input.x,
-    monetaryValue: input.monetaryValue,
-    patternOf,
-    margin: settings.margin,
-  };
+  const { tuples, tupleOf } = distinctTuples(input);
+  return intervalIndexOn(input, tupleOf, indexPurchases(tuples, settings), settings.margin, patternOf);
 };
+
+/**
+ * The index of rows whose distinct (x, recency, tenure) tuples are indexed already: row i is tuple
+ * `tupleOf[i]` of `purchases` ({@link indexPurchases} of the tuples, which validated them), and
+ * customer c is row `patternOf[c]` (every entry a row of `rows`: e.g. from distinctScorePatterns,
+ * not checked here). O(1): nothing is copied.
+ */
+export const intervalIndexOn = (
+  rows: Pick<ScoreInput, 'x' | 'monetaryValue'>,
+  tupleOf: Int32Array,
+  purchases: PurchaseIndex,
+  margin: number,
+  patternOf?: Int32Array,
+): IntervalIndex => ({
+  rows: rows.x.length,
+  customers: patternOf?.length ?? rows.x.length,
+  tuples: purchases.size,
+  tupleOf,
+  purchases,
+  x: rows.x,
+  monetaryValue: rows.monetaryValue,
+  patternOf,
+  margin,
+});
 
 /** The number of draws; throws a RangeError unless there are as many of each model, at least one, and every Gamma-Gamma draw has a finite mean spend. */
 const checkDraws = (transactions: readonly TransactionModel[], spend: readonly GammaGammaParams[]): number => {

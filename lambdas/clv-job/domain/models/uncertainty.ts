@@ -23,6 +23,8 @@ import {
   INTERVAL_PHASES,
   INTERVAL_UPPER,
   planIntervals,
+  planOnIndex,
+  type IntervalIndex,
   quantileSorted,
   type IntervalBuffers,
   type IntervalPlan,
@@ -123,6 +125,11 @@ export const customerIntervals = (
   patternOf?: Int32Array,
 ): CustomerIntervals => {
   const plan = planIntervals(transactions, spend, input, settings, patternOf);
+  return runPhases(plan);
+};
+
+/** Every phase over its whole range, in this thread. */
+const runPhases = (plan: IntervalPlan): CustomerIntervals => {
   const buffers = allocateIntervalBuffers(plan);
   for (const phase of INTERVAL_PHASES) phase.run(plan, buffers, 0, phase.extent(plan));
   return intervalsFromBuffers(plan, buffers);
@@ -155,23 +162,20 @@ export interface ParameterDraws {
 
 /**
  * Everything {@link customerIntervals} needs, as plain data that can be sent to another thread:
- * the draws, the rows (in days), the settings and, when the rows are patterns, each customer's row.
+ * the draws and the rows indexed ({@link indexIntervals}, or {@link intervalIndexOn} on rows whose
+ * tuples were indexed already).
  */
 export interface IntervalJob {
   readonly transactions: readonly TransactionParams[];
   readonly spend: readonly GammaGammaParams[];
-  readonly input: ScoreInput;
-  readonly settings: ClvSettings;
-  readonly patternOf?: Int32Array;
+  readonly index: IntervalIndex;
 }
 
-/** {@link planIntervals} of a job: the same plan in whichever thread builds it. Throws as customerIntervals does. */
-export const planOfJob = (job: IntervalJob): IntervalPlan =>
-  planIntervals(job.transactions.map(transactionModelOf), job.spend, job.input, job.settings, job.patternOf);
+/** The plan of a job: the same plan in whichever thread builds it. Throws a RangeError as {@link planOnIndex} does. */
+export const planOfJob = (job: IntervalJob): IntervalPlan => planOnIndex(job.transactions.map(transactionModelOf), job.spend, job.index);
 
 /** {@link customerIntervals} of a job, in this thread. */
-export const intervalsInThread = (job: IntervalJob): CustomerIntervals =>
-  customerIntervals(job.transactions.map(transactionModelOf), job.spend, job.input, job.settings, job.patternOf);
+export const intervalsInThread = (job: IntervalJob): CustomerIntervals => runPhases(planOfJob(job));
 
 /**
  * The parameter draws behind {@link customerIntervals}: the chosen transaction fit's (BG/NBD or
