@@ -128,6 +128,53 @@ describe('a header naming a column twice', () => {
   });
 });
 
+describe('order dates without a dateFormat', () => {
+  /*
+   * The rule (SPEC: ISO 8601, the time part checked): the text matches ISO_DATE below and its first
+   * 10 characters are a day of the proleptic Gregorian calendar, years 0000 to 9999. Worked out here
+   * in plain code, independently of the SQL that ingest runs (a GLOB and a cast for the common bare
+   * date, the regex otherwise), over a grid of bare dates at the calendar's edges (month and day 00,
+   * 13, 29 February in leap and common century years, 99) and texts that are almost dates.
+   */
+  const ISO_DATE = /^(\d{4})-(\d{2})-(\d{2})(?:[T ]([01]\d|2[0-3]):[0-5]\d(?::[0-5]\d(?:[.,]\d+)?)?(?:Z|[+-](?:[01]\d|2[0-3])(?::?[0-5]\d)?)?)?$/;
+  /** Days since 1970-01-01 of the text's day, or null when the text is not a valid order date. */
+  const expectedDay = (text: string): number | null => {
+    const match = ISO_DATE.exec(text);
+    if (match === null) return null;
+    const [year, month, day] = [Number(match[1]), Number(match[2]), Number(match[3])];
+    const leap = (year % 4 === 0 && year % 100 !== 0) || year % 400 === 0;
+    const monthDays = [31, leap ? 29 : 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31][month - 1];
+    if (monthDays === undefined || day < 1 || day > monthDays) return null;
+    const at = new Date(0);
+    at.setUTCFullYear(year, month - 1, day);
+    return at.getTime() / 86_400_000;
+  };
+  const pad = (n: number, width: number) => String(n).padStart(width, '0');
+  const grid = [0, 1, 4, 100, 1582, 1600, 1899, 1900, 1969, 1970, 2000, 2023, 2024, 2025, 2100, 9999].flatMap((y) =>
+    [0, 1, 2, 3, 4, 6, 9, 11, 12, 13, 99].flatMap((m) => [0, 1, 28, 29, 30, 31, 32, 99].map((d) => `${pad(y, 4)}-${pad(m, 2)}-${pad(d, 2)}`)),
+  );
+  const almost = [
+    '2024-1-05', '2024-01-5', '24-01-05', '2024/01/05', '2024.01.05', '20240105', '2024-01-05x', 'x2024-01-05', '+2024-01-05',
+    '2024-0a-05', 'abcd-ef-gh', '2024-01-0\u0665', '\uff12\uff10\uff12\uff14-01-05', '2024-01-05\u00e9', '12024-01-05',
+    '2024-01-05T10:00', '2024-01-05 23:59:59', '2024-01-05T24:00', '2024-01-05T10:60', '2024-01-05T10:00:00.5Z', '2024-01-05T10:00:00,25+05:30',
+    '2024-01-05T10:00-0800', '2024-02-30T00:00', '2023-02-29 12:00', '2024-02-29 12:00', '0000-02-29T00:00Z', '2024-01-05T', '2024-01-05 ',
+  ];
+  it('reads a date exactly when it is ISO 8601 and its day exists, as the rule worked out in code says', async () => {
+    const texts = [...grid, ...almost];
+    const csv = `order_id,customer_id,order_date,amount\n${texts.map((t, i) => `O${i},C1,"${t}",1`).join('\n')}\n`;
+    const { canonical } = await ingestText('iso-dates.csv', csv);
+    const rows = await queryDuckDb(
+      `SELECT order_id, CAST(order_date - DATE '1970-01-01' AS VARCHAR) AS day FROM read_parquet(${sqlString(canonical)}) ORDER BY source_line`,
+    );
+    expect(rows.map((r) => [texts[Number(String(r.order_id).slice(1))], r.day === null ? null : Number(r.day)])).toEqual(
+      texts.map((t) => [t, expectedDay(t.trim())]),
+    );
+    // the grid reaches both sides of the rule
+    expect(grid.filter((t) => expectedDay(t) !== null).length).toBeGreaterThan(300);
+    expect(grid.filter((t) => expectedDay(t) === null).length).toBeGreaterThan(300);
+  });
+});
+
 describe('csv.dateFormat with a zone', () => {
   /*
    * strptime with %z gives an instant; its day was the day in the session's zone, by default the

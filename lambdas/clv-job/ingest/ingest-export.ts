@@ -472,10 +472,22 @@ const frameExport = async (request: IngestRequest, config: IngestConfig, work: s
 /** ISO 8601: a date, optionally a time (hours < 24, minutes and seconds < 60) and a zone. */
 const ISO_DATE = String.raw`^(\d{4}-\d{2}-\d{2})(?:[T ]([01]\d|2[0-3]):[0-5]\d(?::[0-5]\d(?:[.,]\d+)?)?(?:Z|[+-](?:[01]\d|2[0-3])(?::?[0-5]\d)?)?)?$`;
 
-/** The SQL expression of the order date (a DATE, or NULL when the text is not a valid date). */
+/** ISO_DATE on a text of exactly 10 characters: a bare date (the time part, when there is one, makes it longer). */
+const ISO_DAY_GLOB = '[0-9][0-9][0-9][0-9]-[0-9][0-9]-[0-9][0-9]';
+
+/**
+ * The SQL expression of the order date (a DATE, or NULL when the text is not a valid date).
+ * Without a dateFormat, the text must match ISO_DATE and its first 10 characters be a real day.
+ * Two shortcuts, each giving the same answer, for the common bare date (a third of the parse's
+ * CPU went to dates: 0.06 s per 25 MB export): a 10-character text is tested by a GLOB, not the
+ * regex; and the day is read by a cast to DATE rather than strptime('%Y-%m-%d'), which agree on
+ * all 10^8 texts `dddd-dd-dd` (checked in DuckDB 1.5.5: the same 3,652,425 days, year 0000 to
+ * 9999, and NULL for the rest; test/ingest/ingest-export.test.ts holds a grid of them).
+ */
 const dateExpression = (text: string, format: string | undefined): string =>
   format === undefined
-    ? `CASE WHEN regexp_full_match(${text}, ${sqlString(ISO_DATE)}) THEN CAST(try_strptime(left(${text}, 10), '%Y-%m-%d') AS DATE) END`
+    ? `CASE WHEN (CASE WHEN length(${text}) = 10 THEN ${text} GLOB ${sqlString(ISO_DAY_GLOB)} ELSE regexp_full_match(${text}, ${sqlString(ISO_DATE)}) END)
+         THEN TRY_CAST(left(${text}, 10) AS DATE) END`
     : `CAST(try_strptime(${text}, ${sqlString(format)}) AS DATE)`;
 
 /** The SQL expression of the amount as DECIMAL(38,6), or NULL when the text is not a plain number. */
