@@ -74,6 +74,11 @@ describe('audiences', () => {
             movers: NO_MOVERS,
             actions: DEFAULT_ACTIONS,
           });
+          const order = activationOrder(Float64Array.from(customers, (c) => c.clv), ids);
+          for (const a of audiences) {
+            // each member's rank is its place in the activation order
+            expect(Array.from(a.ranks, (k) => order[k])).toEqual(Array.from(a.members));
+          }
           const field = { clv_tier: 'tier', value_loyalty: 'cell', rfm: 'rfm' } as const;
           for (const [scheme, names] of [['clv_tier', TIER_ORDER], ['value_loyalty', VALUE_LOYALTY_CELLS], ['rfm', RFM_SEGMENTS]] as const) {
             const ofScheme = audiences.filter((a) => a.scheme === scheme);
@@ -107,6 +112,8 @@ describe('audiences', () => {
       ['left_high', ['down']],
       ['became_at_risk', ['risk']],
     ]);
+    // ranked 0, 1, 2 in the activation order (CLV 3, 2, 1)
+    expect(moverAudiences.map((a) => Array.from(a.ranks))).toEqual([[0], [1], [2]]);
     expect(moverAudiences[0]!.actionsOf(0)).toEqual(DEFAULT_ACTIONS.clvTiers.high);
     expect(moverAudiences[1]!.actionsOf(1)).toEqual(DEFAULT_ACTIONS.clvTiers.mid);
     expect(moverAudiences[2]!.actionsOf(2)).toEqual(DEFAULT_ACTIONS.rfm['At Risk']);

@@ -29,6 +29,12 @@ export interface Audience {
   readonly file: string;
   /** Indexes of the customers, in audience order. */
   readonly members: Int32Array;
+  /**
+   * `ranks[j]`: member j's place in the activation order the run's audiences share (ascending, as
+   * an audience is a part of that order). A writer can lay per-customer data out in that order
+   * once and read it forwards for every audience, rather than at random places by customer index.
+   */
+  readonly ranks: Int32Array;
   /** The recommended actions for customer i (a member). */
   readonly actionsOf: (i: number) => readonly string[];
 }
@@ -87,18 +93,43 @@ export const activationOrder = (rankingClv: Float64Array, customerIds: readonly 
   return order;
 };
 
+/** A group's customers and their places in the order they were split from. */
+interface OrderedGroup {
+  readonly members: Int32Array;
+  readonly ranks: Int32Array;
+}
+
 /** `order` split into one list per group, each keeping `order`'s order. `codes[i]` is customer i's group. */
-const splitByGroup = (order: Int32Array, codes: ArrayLike<number>, groups: number): Int32Array[] => {
+const splitByGroup = (order: Int32Array, codes: ArrayLike<number>, groups: number): OrderedGroup[] => {
   const counts = new Int32Array(groups);
   for (const i of order) counts[codes[i]!]++;
-  const lists = Array.from(counts, (n) => new Int32Array(n));
+  const lists = Array.from(counts, (n) => ({ members: new Int32Array(n), ranks: new Int32Array(n) }));
   const filled = new Int32Array(groups);
-  for (const i of order) {
+  for (let k = 0; k < order.length; k++) {
+    const i = order[k]!;
     const g = codes[i]!;
-    lists[g]![filled[g]!] = i;
+    const list = lists[g]!;
+    list.members[filled[g]!] = i;
+    list.ranks[filled[g]!] = k;
     filled[g]++;
   }
   return lists;
+};
+
+/** The customers marked 1 in `marked`, in `order`'s order, and their places in it. */
+const markedInOrder = (order: Int32Array, marked: Uint8Array): OrderedGroup => {
+  let count = 0;
+  for (const i of order) count += marked[i]!;
+  const members = new Int32Array(count);
+  const ranks = new Int32Array(count);
+  for (let k = 0, j = 0; j < count; k++) {
+    const i = order[k]!;
+    if (marked[i] === 1) {
+      members[j] = i;
+      ranks[j++] = k;
+    }
+  }
+  return { members, ranks };
 };
 
 /** Group codes of a segment column over the scheme's segment names; an unknown name throws. */
@@ -142,7 +173,7 @@ export const audiencesOf = (input: AudienceInput): Audience[] => {
     const lists = splitByGroup(order, codesOf(values, names, scheme), names.length);
     names.forEach((segment, g) => {
       const list = table[segment] ?? [];
-      out.push({ scheme, segment, file: fileSafeName(segment), members: lists[g]!, actionsOf: () => list });
+      out.push({ scheme, segment, file: fileSafeName(segment), ...lists[g]!, actionsOf: () => list });
     });
   }
   const { movers } = input;
@@ -150,9 +181,9 @@ export const audiencesOf = (input: AudienceInput): Audience[] => {
   for (const movement of MOVEMENTS) {
     const moved = new Uint8Array(customerIds.length);
     for (let k = 0; k < movers.size; k++) if (movers.movement[k] === movement) moved[movers.customer[k]!] = 1;
-    const members = order.filter((i) => moved[i] === 1);
+    const group = markedInOrder(order, moved);
     const actionsOf = movement === 'became_at_risk' ? () => actions.rfm[AT_RISK_SEGMENT] : tierActions;
-    out.push({ scheme: 'movers', segment: movement, file: fileSafeName(movement), members, actionsOf });
+    out.push({ scheme: 'movers', segment: movement, file: fileSafeName(movement), ...group, actionsOf });
   }
   return out;
 };
