@@ -84,6 +84,32 @@ describe('scoring distinct patterns', () => {
     }
   });
 
+  it('finds the same patterns and tuples, bit for bit, whether the days pack into one key (one hash probe a customer) or not (three)', () => {
+    // Prepare: the customers, then the same with one more whose tenure (2^21 days) does not pack, which sends every row the other way
+    const input = { x: customers.frequency, recencyDays: customers.recencyDays, tenureDays: customers.tenureDays, monetaryValue: customers.monetaryValue };
+    const append = <T extends Int32Array | Float64Array>(column: T, value: number): T => {
+      const out = new (column.constructor as new (n: number) => T)(column.length + 1);
+      out.set(column);
+      out[column.length] = value;
+      return out;
+    };
+    const unpacked = { x: append(input.x, 0), recencyDays: append(input.recencyDays, 0), tenureDays: append(input.tenureDays, 2 ** 21), monetaryValue: append(input.monetaryValue, 0) };
+
+    // Act
+    const packed = distinctScorePatterns(input);
+    const cascaded = distinctScorePatterns(unpacked);
+
+    // Assess: the extra customer is the last pattern and the last tuple; everything before it is the same
+    const bits = (v: ArrayLike<number>, length: number) => Buffer.from(Float64Array.from(v).buffer, 0, 8 * length).toString('hex');
+    const p = packed.patterns.x.length;
+    const t = packed.tuples.x.length;
+    expect([cascaded.patterns.x.length, cascaded.tuples.x.length]).toEqual([p + 1, t + 1]);
+    expect(Array.from(cascaded.patternOf.subarray(0, customers.size))).toEqual(Array.from(packed.patternOf));
+    expect(Array.from(cascaded.tupleOf.subarray(0, p))).toEqual(Array.from(packed.tupleOf));
+    for (const column of ['x', 'recencyDays', 'tenureDays', 'monetaryValue'] as const) expect(bits(cascaded.patterns[column], p), column).toBe(bits(packed.patterns[column], p));
+    for (const column of ['x', 'recencyDays', 'tenureDays'] as const) expect(bits(cascaded.tuples[column], t), column).toBe(bits(packed.tuples[column], t));
+  });
+
   it.each(['bgnbd', 'pnbd'] as const)(
     'gives every customer exactly the scores and intervals of scoring that customer alone (%s)',
     async (transactions) => {

@@ -70,31 +70,88 @@ export const distinctTuples = (input: TupleInput): ScoreTuples => {
 };
 
 /**
+ * (x, recency, tenure) packed into one double, x · 2^42 + recency · 2^21 + tenure, exact and one to
+ * one while x < 2^11 and recency, tenure < 2^21 (days: 5,700 years) are whole numbers ≥ 0: then a
+ * pattern is one pair (packed tuple, monetary value), found by one hash probe rather than three.
+ */
+const PACK_LOW = 2 ** 21;
+const PACK_HIGH = 2 ** 42;
+const PACK_X_LIMIT = 2 ** 11;
+
+const packable = (v: number, limit: number): boolean => Number.isInteger(v) && v >= 0 && v < limit;
+
+/** Whether every row of `input` packs (see {@link PACK_LOW}); O(n), sequential reads only. */
+const packsAll = (input: TupleInput): boolean => {
+  for (let i = 0; i < input.x.length; i++) {
+    if (!(packable(input.x[i]!, PACK_X_LIMIT) && packable(input.recencyDays[i]!, PACK_LOW) && packable(input.tenureDays[i]!, PACK_LOW))) return false;
+  }
+  return true;
+};
+
+/**
+ * distinctScorePatterns on rows that all pack: patterns are pairs (packed tuple, monetary value),
+ * and a tuple is looked up only when its pattern is new. Ids in order of first appearance, as the
+ * cascade gives them.
+ */
+const packedScorePatterns = (input: ScoreInput): ScorePatterns => {
+  const n = input.x.length;
+  const all = new DistinctPairs();
+  const packedTuples = new DistinctPairs();
+  const patternOf = new Int32Array(n);
+  let tupleOf = new Int32Array(1024);
+  for (let i = 0; i < n; i++) {
+    const packed = input.x[i]! * PACK_HIGH + input.recencyDays[i]! * PACK_LOW + input.tenureDays[i]!;
+    const size = all.size;
+    const pattern = all.indexOf(packed, input.monetaryValue[i]!);
+    patternOf[i] = pattern;
+    if (pattern === size) {
+      if (size === tupleOf.length) {
+        const grown = new Int32Array(2 * size);
+        grown.set(tupleOf);
+        tupleOf = grown;
+      }
+      tupleOf[size] = packedTuples.indexOf(packed, 0);
+    }
+  }
+  const keys = packedTuples.firsts();
+  const tuples = { x: new Float64Array(keys.length), recencyDays: new Float64Array(keys.length), tenureDays: new Float64Array(keys.length) };
+  for (let t = 0; t < keys.length; t++) {
+    const k = keys[t]!;
+    tuples.x[t] = Math.floor(k / PACK_HIGH);
+    tuples.recencyDays[t] = Math.floor(k / PACK_LOW) % PACK_LOW;
+    tuples.tenureDays[t] = k % PACK_LOW;
+  }
+  return patternsOn(tuples, tupleOf.slice(0, all.size), patternOf, all.seconds());
+};
+
+/** The patterns' columns from their tuples. */
+const patternsOn = (tuples: TupleInput, tupleOf: Int32Array, patternOf: Int32Array, monetaryValue: Float64Array): ScorePatterns => ({
+  patterns: { x: gather(tuples.x, tupleOf), recencyDays: gather(tuples.recencyDays, tupleOf), tenureDays: gather(tuples.tenureDays, tupleOf), monetaryValue },
+  patternOf,
+  tuples,
+  tupleOf,
+});
+
+/**
  * The distinct scoring patterns of `input`, each customer's pattern, and the patterns' distinct
  * (x, recency, tenure) tuples with each pattern's tuple. Values are compared as numbers (so -0 is
  * 0, and a NaN never matches anything: such a row keeps a pattern of its own and fails validation
  * where it is scored, as it would have unpatterned). The monetary value is kept as given even where
  * x = 0 (where no score reads it), so scoring validates exactly what it did per customer. O(n)
- * expected time, O(patterns) memory beyond the index.
+ * expected time, O(patterns) memory beyond the index: one hash probe per customer when x, recency
+ * and tenure are whole days in range (as the engine gives them), else three.
  * Throws a RangeError when the columns differ in length.
  */
 export const distinctScorePatterns = (input: ScoreInput): ScorePatterns => {
   checkLengths(input);
+  if (packsAll(input)) return packedScorePatterns(input);
   const n = input.x.length;
   // (x, recency), then (that, tenure), then (that, monetary value): one hash probe each
   const finder = tupleFinder(input);
   const all = new DistinctPairs();
   const patternOf = new Int32Array(n);
   for (let i = 0; i < n; i++) patternOf[i] = all.indexOf(finder.tupleOf(i), input.monetaryValue[i]!);
-  const tupleOf = new Int32Array(all.firsts());
-  const tuples = finder.tuples();
-  const patterns: ScoreInput = {
-    x: gather(tuples.x, tupleOf),
-    recencyDays: gather(tuples.recencyDays, tupleOf),
-    tenureDays: gather(tuples.tenureDays, tupleOf),
-    monetaryValue: all.seconds(),
-  };
-  return { patterns, patternOf, tuples, tupleOf };
+  return patternsOn(finder.tuples(), new Int32Array(all.firsts()), patternOf, all.seconds());
 };
 
 /** Per-customer values from per-pattern ones: out[i] = values[patternOf[i]]. */
