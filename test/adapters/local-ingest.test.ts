@@ -11,6 +11,7 @@ const localIngest = () => import('../../lambdas/clv-job/adapters/local-ingest.js
 
 afterEach(() => {
   vi.doUnmock('node:fs');
+  vi.doUnmock('../../lambdas/clv-job/ingest/read-pieces.js');
   vi.doUnmock('../../lambdas/clv-job/ingest/reader-version.js');
   vi.doUnmock('../../lambdas/clv-job/ingest/ingest-export.js');
   vi.resetModules();
@@ -34,14 +35,25 @@ describe('ingestLocalFiles: the local cache of canonical files', () => {
 
   it('reads an export once when nothing of it is cached (cold, or forced), twice only to check an entry that is there', async () => {
     const opened: string[] = [];
+    // every pass over an export's bytes, counted (the hash before the cache and the ingest's own read):
+    // plain files are read by readPieces, gzip files by a read stream
     vi.doMock('node:fs', async (original) => {
       const real = await original<typeof import('node:fs')>();
-      // every pass over an export's bytes, counted (the hash before the cache and the ingest's own read)
       const createReadStream = ((path: string, options?: Parameters<typeof real.createReadStream>[1]) => {
         opened.push(String(path));
         return real.createReadStream(path, options);
       }) as typeof real.createReadStream;
       return { ...real, default: { ...real, createReadStream }, createReadStream };
+    });
+    vi.doMock('../../lambdas/clv-job/ingest/read-pieces.js', async (original) => {
+      const real = await original<typeof import('../../lambdas/clv-job/ingest/read-pieces.js')>();
+      return {
+        ...real,
+        readPieces: (path: string) => {
+          opened.push(path);
+          return real.readPieces(path);
+        },
+      };
     });
     const { ingestLocalFiles } = await localIngest();
     const dir = await tempDir();

@@ -1,14 +1,13 @@
 import { createHash } from 'node:crypto';
-import { createReadStream } from 'node:fs';
 import { mkdir, readFile, readdir, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { basename, dirname, join } from 'node:path';
-import { pipeline } from 'node:stream/promises';
 import { version as duckdbVersion } from '@duckdb/node-api';
 import pMap from 'p-map';
 import { UnreadableExportError } from '../errors.js';
 import { ingestConfigSchema, type IngestConfigInput } from '../ingest/ingest-config.js';
-import { INGEST_CONCURRENCY, READ_CHUNK_BYTES, ingestExport, threadsPerRead } from '../ingest/ingest-export.js';
+import { INGEST_CONCURRENCY, ingestExport, threadsPerRead } from '../ingest/ingest-export.js';
+import { readPieces } from '../ingest/read-pieces.js';
 import { INGEST_READER_VERSION } from '../ingest/reader-version.js';
 import { ingestReceiptSchema, type IngestReceipt } from '../ingest/receipt.js';
 import type { CanonicalFile } from './duckdb-engine.js';
@@ -53,9 +52,7 @@ export interface LocalIngestResult {
 
 const sha256OfFile = async (path: string): Promise<string> => {
   const hash = createHash('sha256');
-  await pipeline(createReadStream(path, { highWaterMark: READ_CHUNK_BYTES }), async (source: AsyncIterable<Buffer>) => {
-    for await (const chunk of source) hash.update(chunk);
-  });
+  for await (const piece of readPieces(path)) hash.update(piece);
   return hash.digest('hex');
 };
 
