@@ -47,7 +47,7 @@ const gather = (values: ArrayLike<unknown> | null, rows: Int32Array, from: numbe
  * contract column in the contract's order and type.
  */
 export const writeCustomers = async (
-  run: StagedRun,
+  run: Pick<StagedRun, 'open'>,
   tables: TableWriter,
   runDate: string,
   customers: CustomerTable,

@@ -1,0 +1,142 @@
+/**
+ * CPU time and memory of the customers Parquet writer (pipeline/write-tables.ts `writeCustomers`
+ * over adapters/parquet-table-writer.ts) over a real run's customers:
+ *
+ *   npm run bench:customers-parquet -- OUTPUT_FOLDER RUN_DATE [REPEAT]
+ *
+ * Reads the run's customers Parquet back with DuckDB (every column), rebuilds the customer table,
+ * the scores per pattern and the segments as the pipeline holds them, then writes the customers
+ * REPEAT times (default 3) into sinks that keep nothing, and prints each repetition's CPU
+ * (`process.cpuUsage`, user + system, hashing left out), wall time, and the most memory the write
+ * added over what was held before it (`process.memoryUsage()` heap used + array buffers, sampled at
+ * every sink write and every 20 ms of idle event loop; a lower bound of the true peak). The SHA-256
+ * of every file's bytes is printed: the same bytes before and after a change give the same digest.
+ */
+import { createHash, type Hash } from 'node:crypto';
+import { join } from 'node:path';
+import { DuckDBInstance } from '@duckdb/node-api';
+import type { CustomerSegments, CustomerTable } from '../lambdas/clv-job/domain/customers.js';
+import { distinctScorePatterns } from '../lambdas/clv-job/domain/models/score-patterns.js';
+import { ParquetTableWriter } from '../lambdas/clv-job/adapters/parquet-table-writer.js';
+import { writeCustomers } from '../lambdas/clv-job/pipeline/write-tables.js';
+import type { ByteSink, StagedRun } from '../lambdas/clv-job/ports.js';
+import { PATTERN_SCORE_COLUMNS, type PatternScoreColumn, type Tier } from '../lambdas/clv-job/schemas/tables.js';
+
+const [output, runDate, repeatText = '3'] = process.argv.slice(2);
+if (output === undefined || runDate === undefined || !/^[1-9]\d*$/.test(repeatText)) {
+  console.error('usage: npm run bench:customers-parquet -- OUTPUT_FOLDER RUN_DATE [REPEAT]');
+  process.exit(2);
+}
+
+const instance = await DuckDBInstance.create(':memory:');
+const connection = await instance.connect();
+const days = (name: string): string => `date_diff('day', DATE '1970-01-01', ${name})::INTEGER AS ${name}`;
+const reader = await connection.runAndReadAll(
+  `SELECT * REPLACE (${days('first_order_date')}, ${days('last_order_date')})
+   FROM read_parquet('${join(output, 'customers', `run_date=${runDate}`).replaceAll("'", "''")}/**/*.parquet', hive_partitioning = false)`,
+);
+const columns = reader.getColumnsObjectJS();
+connection.closeSync();
+instance.closeSync();
+
+const size = (columns.customer_id as string[]).length;
+const ints = (name: string): Int32Array => Int32Array.from(columns[name] as number[]);
+const int8s = (name: string): Int8Array | null => (columns[name]!.every((v) => v === null) ? null : Int8Array.from(columns[name] as number[]));
+const doubles = (name: string): Float64Array => Float64Array.from(columns[name] as number[]);
+const strings = (name: string): string[] | null => (columns[name]!.every((v) => v === null) ? null : (columns[name] as string[]));
+
+const customers: CustomerTable = {
+  size,
+  customerId: columns.customer_id as string[],
+  firstOrderDay: ints('first_order_date'),
+  lastOrderDay: ints('last_order_date'),
+  acquisitionChannel: columns.acquisition_channel as (string | null)[],
+  cohort: columns.cohort as string[],
+  orders: ints('orders'),
+  frequency: ints('frequency'),
+  recencyDays: ints('recency_days'),
+  tenureDays: ints('tenure_days'),
+  totalRevenue: doubles('total_revenue'),
+  monetaryValue: doubles('monetary_value'),
+  avgOrderValue: doubles('avg_order_value'),
+};
+const { patterns, patternOf } = distinctScorePatterns({
+  x: Float64Array.from(customers.frequency),
+  recencyDays: Float64Array.from(customers.recencyDays),
+  tenureDays: Float64Array.from(customers.tenureDays),
+  monetaryValue: customers.monetaryValue,
+});
+/** A score column per pattern (null when the run has none): every customer of a pattern has the same score. */
+const perPattern = (name: PatternScoreColumn): Float64Array | null => {
+  const values = columns[name] as (number | null)[];
+  if (values.every((v) => v === null)) return null;
+  const out = new Float64Array(patterns.x.length);
+  for (let i = 0; i < size; i++) out[patternOf[i]!] = values[i]!;
+  return out;
+};
+const byPattern = {
+  patternOf,
+  size: patterns.x.length,
+  columns: Object.fromEntries(PATTERN_SCORE_COLUMNS.map((name) => [name, perPattern(name)])) as Record<PatternScoreColumn, Float64Array | null>,
+};
+const segments: CustomerSegments = {
+  clvTier: columns.clv_tier as Tier[],
+  valueLoyalty: strings('value_loyalty'),
+  rfmR: int8s('rfm_r'),
+  rfmF: int8s('rfm_f'),
+  rfmM: int8s('rfm_m'),
+  rfmScore: strings('rfm_score'),
+  rfmSegment: strings('rfm_segment'),
+};
+const scores = { historicalClv: doubles('historical_clv'), probabilityAlive: null, predictedClv: null, rankingClv: new Float64Array(0) };
+for (const name of Object.keys(columns)) delete columns[name];
+
+const held = (): number => {
+  const m = process.memoryUsage();
+  return m.heapUsed + m.arrayBuffers;
+};
+const digests = new Map<string, Hash>();
+let hashingMicros = 0;
+let peak = 0;
+const sample = (): void => {
+  peak = Math.max(peak, held());
+};
+const run: Pick<StagedRun, 'open'> = {
+  open: async (key): Promise<ByteSink> => {
+    const hash = digests.get(key) ?? createHash('sha256');
+    digests.set(key, hash);
+    return {
+      write: async (chunk) => {
+        sample();
+        const start = process.cpuUsage();
+        hash.update(chunk);
+        const used = process.cpuUsage(start);
+        hashingMicros += used.user + used.system;
+      },
+      close: async () => undefined,
+    };
+  },
+};
+
+console.log(`${size.toLocaleString('en-US')} customers, ${patterns.x.length.toLocaleString('en-US')} scoring patterns`);
+const tables = new ParquetTableWriter();
+const gc = (globalThis as { gc?: () => void }).gc;
+for (let k = 1; k <= Number(repeatText); k++) {
+  gc?.();
+  const before = held();
+  peak = before;
+  hashingMicros = 0;
+  const timer = setInterval(sample, 20);
+  const wall = performance.now();
+  const start = process.cpuUsage();
+  const files = await writeCustomers(run, tables, runDate, customers, { scores, byPattern }, segments);
+  const used = process.cpuUsage(start);
+  const seconds = (performance.now() - wall) / 1000;
+  clearInterval(timer);
+  const bytes = files.reduce((sum, f) => sum + f.bytes, 0);
+  console.log(
+    `run ${k}: writeCustomers ${((used.user + used.system - hashingMicros) / 1e6).toFixed(2)} s CPU, ${seconds.toFixed(2)} s wall, ` +
+      `${(bytes / 1e6).toFixed(1)} MB, +${((peak - before) / 1e6).toFixed(0)} MB held at most${gc ? '' : ' (run node with --expose-gc for a steady baseline)'}`,
+  );
+}
+for (const [key, hash] of digests) console.log(`sha256 ${key}: ${hash.digest('hex')}`);
