@@ -128,6 +128,16 @@ export interface RunManifest {
 /** Column data for a table: index i of every column is row i; null marks a missing value. */
 export type ColumnValues = ArrayLike<number | null> | readonly (string | null)[] | readonly (boolean | null)[];
 
+/**
+ * A column read through row numbers: row i of the batch is `values[rows[i]]`, so a subset or a
+ * reordering of a column is written without a copy of it. `values` null: the column is null in
+ * every row.
+ */
+export interface ColumnRows {
+  readonly values: ColumnValues | null;
+  readonly rows: Int32Array;
+}
+
 /** Writes tables of the output contract's columns in a columnar file format. */
 export interface TableWriter {
   readonly extension: string;
@@ -136,7 +146,8 @@ export interface TableWriter {
 }
 
 export interface TableFile {
-  append(batch: Readonly<Record<string, ColumnValues>>, rows: number): Promise<void>;
+  /** Throws when a column has not `rows` values, or reads a row number outside its values. */
+  append(batch: Readonly<Record<string, ColumnValues | ColumnRows>>, rows: number): Promise<void>;
   close(): Promise<{ readonly rows: number; readonly bytes: number }>;
 }
 

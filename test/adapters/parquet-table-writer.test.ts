@@ -1,12 +1,12 @@
 import { createWriteStream } from 'node:fs';
-import { readFile } from 'node:fs/promises';
+import { readFile, writeFile } from 'node:fs/promises';
 import { once } from 'node:events';
 import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { parquetMetadata, parquetReadObjects } from 'hyparquet';
 import { describe, expect, it } from 'vitest';
 import { ParquetTableWriter, ROW_GROUP_SIZE } from '../../lambdas/clv-job/adapters/parquet-table-writer.js';
-import type { ByteSink, ColumnValues } from '../../lambdas/clv-job/ports.js';
+import type { ByteSink, ColumnRows, ColumnValues } from '../../lambdas/clv-job/ports.js';
 import type { ColumnSpec } from '../../lambdas/clv-job/schemas/tables.js';
 import { parquetTypes, queryDuckDb } from '../support/duckdb-reader.js';
 import { tempDir } from '../support/files.js';
@@ -134,6 +134,63 @@ describe('the Parquet table writer, read back by DuckDB', () => {
 
     expect(codecs).toEqual({ money: 'GZIP', noise: 'UNCOMPRESSED' });
     expect(sums?.noise).toBe(rows);
+  });
+
+  it('writes columns given by row numbers as the same bytes as the gathered columns, every type, nulls and a column without values included', async () => {
+    const size = 2 * ROW_GROUP_SIZE + 77;
+    const columns: ColumnSpec[] = [
+      { name: 'id', type: 'string', comment: '' },
+      { name: 'channel', type: 'string', comment: '' },
+      { name: 'n', type: 'int', comment: '' },
+      { name: 'score', type: 'int', comment: '' },
+      { name: 'day', type: 'date', comment: '' },
+      { name: 'x', type: 'double', comment: '' },
+      { name: 'maybe', type: 'double', comment: '' },
+      { name: 'flag', type: 'boolean', comment: '' },
+      { name: 'none', type: 'double', comment: '' },
+    ];
+    const values: Record<string, ColumnValues> = {
+      id: Array.from({ length: size }, (_, i) => `C${i}`),
+      channel: Array.from({ length: size }, (_, i) => (i % 9 === 0 ? null : ['email', 'Süd', 'search'][i % 3]!)),
+      n: Int32Array.from({ length: size }, (_, i) => (i * 7919) % 100_003),
+      score: Int8Array.from({ length: size }, (_, i) => 1 + (i % 5)),
+      day: Array.from({ length: size }, (_, i) => (i % 4 === 0 ? null : 19_000 + (i % 300))),
+      x: Float64Array.from({ length: size }, (_, i) => i / 3),
+      maybe: Array.from({ length: size }, (_, i) => (i % 6 === 0 ? null : -i)),
+      flag: Array.from({ length: size }, (_, i) => (i % 5 === 0 ? null : i % 2 === 0)),
+    };
+    // every other row backwards, then some rows twice: a subset, a reordering and repeats
+    const rows = Int32Array.from({ length: ROW_GROUP_SIZE + 5_000 }, (_, i) => (i < size / 2 ? size - 1 - 2 * i : (i * 31) % size));
+    const gathered = (name: string): ColumnValues => {
+      const column = values[name];
+      return column === undefined ? new Array<null>(rows.length).fill(null) : Array.from(rows, (row) => column[row]!) as ColumnValues;
+    };
+    const written = async (batch: Record<string, ColumnValues | ColumnRows>): Promise<Buffer> => {
+      const path = join(await tempDir(), 'r.parquet');
+      const file = new ParquetTableWriter().open(await fileSink(path), columns);
+      await file.append(batch, rows.length);
+      await file.close();
+      return readFile(path);
+    };
+
+    const byRows = await written(Object.fromEntries(columns.map(({ name }) => [name, { values: values[name] ?? null, rows }])));
+    const byValues = await written(Object.fromEntries(columns.map(({ name }) => [name, gathered(name)])));
+    const path = join(await tempDir(), 'r.parquet');
+    await writeFile(path, byRows);
+    const [read] = await queryDuckDb(
+      `SELECT COUNT(*)::INTEGER AS n, COUNT(channel)::INTEGER AS channels, COUNT(none)::INTEGER AS nones, MIN(id) AS first FROM read_parquet('${path}')`,
+    );
+
+    expect(byRows.equals(byValues)).toBe(true);
+    expect(read).toEqual({ n: rows.length, channels: (gathered('channel') as (string | null)[]).filter((c) => c !== null).length, nones: 0, first: 'C0' });
+  });
+
+  it('refuses row numbers outside a column\'s values, naming the column', async () => {
+    const file = new ParquetTableWriter().open(await fileSink(join(await tempDir(), 'o.parquet')), [{ name: 'n', type: 'int', comment: '' }]);
+
+    await expect(file.append({ n: { values: Int32Array.from([1, 2]), rows: Int32Array.from([0, 2]) } }, 2)).rejects.toThrow(
+      /column n: row numbers 0 to 2 are not all inside its 2 values/,
+    );
   });
 
   it('refuses a value its column type cannot hold, naming the column', async () => {

@@ -5,7 +5,7 @@ import { writePageHeader } from 'hyparquet-writer/src/datapage.js';
 import { writeRleBitPackedHybrid } from 'hyparquet-writer/src/encoding.js';
 import { writeMetadata } from 'hyparquet-writer/src/metadata.js';
 import type { ColumnChunk, CompressionCodec, Encoding, RowGroup } from 'hyparquet';
-import type { ByteSink, ColumnValues, TableFile, TableWriter } from '../ports.js';
+import type { ByteSink, ColumnRows, ColumnValues, TableFile, TableWriter } from '../ports.js';
 import type { ColumnSpec, ColumnType } from '../schemas/tables.js';
 
 /** Every column is OPTIONAL: a predictive column is null when the model could not be trusted. */
@@ -118,15 +118,34 @@ const compareBytes = (a: Uint8Array, aFrom: number, aTo: number, b: Uint8Array, 
   return aTo - aFrom - (bTo - bFrom);
 };
 
-/** Definition levels of rows [from, to) of a flat OPTIONAL column: 1 for a value, 0 for a null. */
-const definitionLevels = (data: ColumnValues, from: number, to: number): { levels: Uint8Array; nulls: number } => {
-  const flags = new Uint8Array(to - from);
+/**
+ * Rows [from, to) of one column of a batch. The value of row i is `data[rows[i]]` when the column
+ * comes by row numbers (ColumnRows), else `data[i]`: the encoders read the caller's arrays in place.
+ */
+interface Slice {
+  readonly data: ColumnValues;
+  readonly rows: Int32Array | null;
+  readonly from: number;
+  readonly to: number;
+}
+
+/** A column without values: every position reads as undefined, which the encoders take for null. */
+const NO_VALUES: readonly null[] = [];
+
+/** Level flags of the chunk being encoded: encoding is synchronous and the encoded levels are a copy. */
+let levelFlags = new Uint8Array(0);
+
+/** Definition levels of a flat OPTIONAL column's slice: 1 for a value, 0 for a null. */
+const definitionLevels = ({ data, rows, from, to }: Slice): { levels: Uint8Array; nulls: number } => {
+  if (levelFlags.length < to - from) levelFlags = new Uint8Array(to - from);
+  const flags = levelFlags.subarray(0, to - from);
   let nulls = 0;
-  if (data instanceof Int32Array || data instanceof Float64Array) flags.fill(1);
+  if (ArrayBuffer.isView(data)) flags.fill(1);
   else {
     for (let i = from; i < to; i++) {
-      if (data[i] == null) nulls += 1;
-      else flags[i - from] = 1;
+      const present = data[rows === null ? i : rows[i]!] != null;
+      flags[i - from] = present ? 1 : 0;
+      if (!present) nulls += 1;
     }
   }
   const writer = new ByteWriter(64);
@@ -149,17 +168,20 @@ const dictionaryIndexes = (indexes: Int32Array, entries: number): Uint8Array => 
 const dictionaryPays = (plainBytes: number, dictionaryBytes: number, values: number, entries: number): boolean =>
   2 * (dictionaryBytes + Math.ceil((values * bitWidthOf(entries - 1)) / 8)) <= plainBytes;
 
-/** INT32 (int, date) values of rows [from, to): integers in range, or null. */
-const encodeInts = (element: SchemaElement, name: string, data: ColumnValues, from: number, to: number): EncodedChunk => {
+/** INT32 (int, date) values of a slice: integers in range, or null. */
+const encodeInts = (element: SchemaElement, name: string, slice: Slice): EncodedChunk => {
+  const { data, rows: at, from, to } = slice;
   const rows = to - from;
-  const typed = data instanceof Int32Array ? data.subarray(from, to) : null;
-  const { levels, nulls } = definitionLevels(data, from, to);
+  const { levels, nulls } = definitionLevels(slice);
   // a copy: the bytes are compressed after append() returns, when the caller may reuse its arrays
-  const values = typed ? typed.slice() : new Int32Array(rows - nulls);
-  if (!typed) {
+  const values = new Int32Array(rows - nulls);
+  if (data instanceof Int32Array || data instanceof Int8Array) {
+    if (at === null) values.set(data.subarray(from, to));
+    else for (let i = from; i < to; i++) values[i - from] = data[at[i]!]!;
+  } else {
     let k = 0;
     for (let i = from; i < to; i++) {
-      const v = data[i];
+      const v = data[at === null ? i : at[i]!];
       if (v == null) continue;
       if (typeof v !== 'number' || !Number.isInteger(v) || v < -2147483648 || v > 2147483647) {
         throw new Error(`column ${name}: ${JSON.stringify(v)} is not a 32-bit integer`);
@@ -204,16 +226,19 @@ const encodeInts = (element: SchemaElement, name: string, data: ColumnValues, fr
   return { ...chunk, encoding: 'PLAIN', dictionary: null, values: bytesOf(values) };
 };
 
-/** DOUBLE values of rows [from, to): PLAIN, NaN kept but left out of min / max as the format asks. */
-const encodeDoubles = (element: SchemaElement, name: string, data: ColumnValues, from: number, to: number): EncodedChunk => {
+/** DOUBLE values of a slice: PLAIN, NaN kept but left out of min / max as the format asks. */
+const encodeDoubles = (element: SchemaElement, name: string, slice: Slice): EncodedChunk => {
+  const { data, rows: at, from, to } = slice;
   const rows = to - from;
-  const typed = data instanceof Float64Array ? data.subarray(from, to) : null;
-  const { levels, nulls } = definitionLevels(data, from, to);
-  const values = typed ? typed.slice() : new Float64Array(rows - nulls);
-  if (!typed) {
+  const { levels, nulls } = definitionLevels(slice);
+  const values = new Float64Array(rows - nulls);
+  if (data instanceof Float64Array) {
+    if (at === null) values.set(data.subarray(from, to));
+    else for (let i = from; i < to; i++) values[i - from] = data[at[i]!]!;
+  } else {
     let k = 0;
     for (let i = from; i < to; i++) {
-      const v = data[i];
+      const v = data[at === null ? i : at[i]!];
       if (v == null) continue;
       if (typeof v !== 'number') throw new Error(`column ${name}: ${JSON.stringify(v)} is not a number`);
       values[k++] = v;
@@ -246,14 +271,15 @@ const encodeDoubles = (element: SchemaElement, name: string, data: ColumnValues,
   };
 };
 
-/** UTF-8 values of rows [from, to): a dictionary while the distinct values stay few, else PLAIN. */
-const encodeStrings = (element: SchemaElement, name: string, data: ColumnValues, from: number, to: number): EncodedChunk => {
+/** UTF-8 values of a slice: a dictionary while the distinct values stay few, else PLAIN. */
+const encodeStrings = (element: SchemaElement, name: string, slice: Slice): EncodedChunk => {
+  const { data, rows: at, from, to } = slice;
   const rows = to - from;
-  const { levels, nulls } = definitionLevels(data, from, to);
+  const { levels, nulls } = definitionLevels(slice);
   const count = rows - nulls;
   const chunk = { element, rows, nulls, levels, nanCount: undefined };
-  const valueAt = (i: number): string => {
-    const v = data[i];
+  const valueAt = (p: number): string => {
+    const v = data[p];
     if (typeof v !== 'string') throw new Error(`column ${name}: ${JSON.stringify(v)} is not a string`);
     return v;
   };
@@ -262,8 +288,9 @@ const encodeStrings = (element: SchemaElement, name: string, data: ColumnValues,
   const indexes = new Int32Array(count);
   let k = 0;
   for (let i = from; i < to && slot.size <= MAX_DICTIONARY_ENTRIES; i++) {
-    if (data[i] == null) continue;
-    const value = valueAt(i);
+    const p = at === null ? i : at[i]!;
+    if (data[p] == null) continue;
+    const value = valueAt(p);
     let index = slot.get(value);
     if (index === undefined) {
       index = slot.size;
@@ -311,9 +338,10 @@ const encodeStrings = (element: SchemaElement, name: string, data: ColumnValues,
   let maxFrom = -1;
   let maxTo = -1;
   for (let i = from; i < to; i++) {
-    if (data[i] == null) continue;
+    const p = at === null ? i : at[i]!;
+    if (data[p] == null) continue;
     const start = plain.length + 4;
-    appendString(plain, valueAt(i));
+    appendString(plain, valueAt(p));
     const end = plain.length;
     const bytes = plain.buffer;
     if (minFrom < 0 || compareBytes(bytes, start, end, bytes, minFrom, minTo) < 0) [minFrom, minTo] = [start, end];
@@ -330,21 +358,58 @@ const encodeStrings = (element: SchemaElement, name: string, data: ColumnValues,
 };
 
 /**
- * BOOLEAN values of rows [from, to): PLAIN, one bit per value, least significant bit first (the
- * format's bit-packing). Summary tables are small, so no statistics are kept.
+ * BOOLEAN values of a slice: PLAIN, one bit per value, least significant bit first (the format's
+ * bit-packing). Summary tables are small, so no statistics are kept.
  */
-const encodeBooleans = (element: SchemaElement, name: string, data: ColumnValues, from: number, to: number): EncodedChunk => {
-  const { levels, nulls } = definitionLevels(data, from, to);
+const encodeBooleans = (element: SchemaElement, name: string, slice: Slice): EncodedChunk => {
+  const { data, rows: at, from, to } = slice;
+  const { levels, nulls } = definitionLevels(slice);
   const values = new Uint8Array(Math.ceil((to - from - nulls) / 8));
   let k = 0;
   for (let i = from; i < to; i++) {
-    const v = data[i];
+    const v = data[at === null ? i : at[i]!];
     if (v == null) continue;
     if (typeof v !== 'boolean') throw new Error(`column ${name}: ${JSON.stringify(v)} is not a boolean`);
     if (v) values[k >> 3] = values[k >> 3]! | (1 << (k & 7));
     k++;
   }
   return { element, rows: to - from, nulls, levels, encoding: 'PLAIN', dictionary: null, values, min: undefined, max: undefined, nanCount: undefined };
+};
+
+const isColumnRows = (input: ColumnValues | ColumnRows): input is ColumnRows => 'rows' in input && !Array.isArray(input);
+
+const sliceOf = (input: ColumnValues | ColumnRows, from: number, to: number): Slice =>
+  isColumnRows(input) ? { data: input.values ?? NO_VALUES, rows: input.rows, from, to } : { data: input, rows: null, from, to };
+
+/** The smallest and largest row number (0 and -1 when there is none). */
+const extentOf = (rows: Int32Array): { readonly lo: number; readonly hi: number } => {
+  let lo = rows.length === 0 ? 0 : rows[0]!;
+  let hi = rows.length === 0 ? -1 : rows[0]!;
+  for (let i = 1; i < rows.length; i++) {
+    const row = rows[i]!;
+    if (row < lo) lo = row;
+    if (row > hi) hi = row;
+  }
+  return { lo, hi };
+};
+
+/**
+ * Throws unless every column gives `count` rows, each of them (by row number) inside its values.
+ * Columns often share their row numbers: each array of them is scanned once.
+ */
+const checkBatch = (columns: readonly ColumnSpec[], batch: Readonly<Record<string, ColumnValues | ColumnRows>>, count: number): void => {
+  const extents = new Map<Int32Array, { readonly lo: number; readonly hi: number }>();
+  for (const { name } of columns) {
+    const input = batch[name];
+    const length = input === undefined ? 0 : isColumnRows(input) ? input.rows.length : input.length;
+    if (input === undefined || length !== count) throw new Error(`column ${name} has ${length} values, expected ${count}`);
+    if (!isColumnRows(input) || input.values === null) continue;
+    const extent = extents.get(input.rows) ?? extentOf(input.rows);
+    extents.set(input.rows, extent);
+    if (extent.lo < 0 || extent.hi >= input.values.length) {
+      throw new RangeError(`column ${name}: row numbers ${extent.lo} to ${extent.hi} are not all inside its ${input.values.length} values`);
+    }
+  }
 };
 
 const ENCODERS: Record<ColumnType, typeof encodeInts> = { int: encodeInts, date: encodeInts, double: encodeDoubles, string: encodeStrings, boolean: encodeBooleans };
@@ -453,8 +518,8 @@ export class ParquetTableWriter implements TableWriter {
     let pending: Promise<void> = sink.write(new Uint8Array([0x50, 0x41, 0x52, 0x31]));
 
     /** Encodes a row group now; compresses and writes it after the previous group is out. */
-    const writeGroup = (batch: Readonly<Record<string, ColumnValues>>, from: number, to: number): Promise<void> => {
-      const chunks = columns.map((c, j) => ENCODERS[c.type](elements[j]!, c.name, batch[c.name]!, from, to));
+    const writeGroup = (batch: Readonly<Record<string, ColumnValues | ColumnRows>>, from: number, to: number): Promise<void> => {
+      const chunks = columns.map((c, j) => ENCODERS[c.type](elements[j]!, c.name, sliceOf(batch[c.name]!, from, to)));
       chunks.forEach((chunk, j) => {
         if (codecs[j] === undefined && chunk.values.length >= 1024) codecs[j] = compressionPays(chunk.values) ? 'GZIP' : 'UNCOMPRESSED';
       });
@@ -485,11 +550,8 @@ export class ParquetTableWriter implements TableWriter {
     };
 
     return {
-      async append(batch: Readonly<Record<string, ColumnValues>>, count: number) {
-        for (const c of columns) {
-          const data = batch[c.name];
-          if (!data || data.length !== count) throw new Error(`column ${c.name} has ${data?.length ?? 0} values, expected ${count}`);
-        }
+      async append(batch: Readonly<Record<string, ColumnValues | ColumnRows>>, count: number) {
+        checkBatch(columns, batch, count);
         for (let from = 0; from < count; from += ROW_GROUP_SIZE) {
           // one row group in flight: encoding the next one overlaps the previous one's compression
           const previous = pending;
