@@ -193,6 +193,25 @@ describe('the Parquet table writer, read back by DuckDB', () => {
     );
   });
 
+  it('keeps the codec its first row group chose for a column in every later group of the file', async () => {
+    const path = join(await tempDir(), 'k.parquet');
+    const rows = ROW_GROUP_SIZE + 50_000;
+    let seed = 7;
+    const random = () => ((seed = (seed * 48271) % 2147483647) / 2147483647);
+    // noise, then one repeated value: the first group decides UNCOMPRESSED, the second would shrink
+    const values = Float64Array.from({ length: rows }, (_, i) => (i < ROW_GROUP_SIZE ? random() : 1));
+    const file = new ParquetTableWriter().open(await fileSink(path), [{ name: 'v', type: 'double', comment: '' }]);
+
+    await file.append({ v: values }, rows);
+    await file.close();
+    const bytes = await readFile(path);
+    const meta = parquetMetadata(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength) as ArrayBuffer);
+    const [read] = await queryDuckDb(`SELECT COUNT(*)::INTEGER AS n, (COUNT(*) FILTER (WHERE v = 1))::INTEGER AS ones, (COUNT(DISTINCT v) FILTER (WHERE v < 1))::INTEGER AS noise FROM read_parquet('${path}')`);
+
+    expect(meta.row_groups.map((g) => g.columns[0]!.meta_data!.codec)).toEqual(['UNCOMPRESSED', 'UNCOMPRESSED']);
+    expect(read).toEqual({ n: rows, ones: 50_000, noise: new Set(values.subarray(0, ROW_GROUP_SIZE)).size });
+  });
+
   it('refuses a value its column type cannot hold, naming the column', async () => {
     const file = new ParquetTableWriter().open(await fileSink(join(await tempDir(), 'x.parquet')), [{ name: 'n', type: 'int', comment: '' }]);
 

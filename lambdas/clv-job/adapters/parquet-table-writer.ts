@@ -1,4 +1,4 @@
-import { gzip as gzipCallback, gzipSync } from 'node:zlib';
+import { gzip as gzipCallback } from 'node:zlib';
 import { promisify } from 'node:util';
 import { ByteWriter, type SchemaElement } from 'hyparquet-writer';
 import { writePageHeader } from 'hyparquet-writer/src/datapage.js';
@@ -414,10 +414,17 @@ const checkBatch = (columns: readonly ColumnSpec[], batch: Readonly<Record<strin
 
 const ENCODERS: Record<ColumnType, typeof encodeInts> = { int: encodeInts, date: encodeInts, double: encodeDoubles, string: encodeStrings, boolean: encodeBooleans };
 
+/**
+ * gzip on libuv's pool into one output buffer: with zlib's default 16 kB chunks, every chunk of a
+ * page costs a round trip to this thread, an allocation and, at the end, a concatenation. The
+ * deflate stream is the same whatever the chunk size (only where it is cut changes).
+ */
+const gzipWhole = (raw: Uint8Array): Promise<Buffer> => gzip(raw, { level: GZIP_LEVEL, chunkSize: Math.max(1024, raw.length + (raw.length >> 8) + 64) });
+
 /** Whether a column's pages are worth compressing, judged once per file on its first non-trivial chunk. */
-const compressionPays = (sample: Uint8Array): boolean => {
+const compressionPays = async (sample: Uint8Array): Promise<CompressionCodec> => {
   const head = sample.subarray(0, COMPRESSION_SAMPLE_BYTES);
-  return gzipSync(head, { level: GZIP_LEVEL }).length <= head.length * (1 - MIN_COMPRESSION_GAIN);
+  return (await gzipWhole(head)).length <= head.length * (1 - MIN_COMPRESSION_GAIN) ? 'GZIP' : 'UNCOMPRESSED';
 };
 
 /** Encoded bytes, compressed when the column's codec says so. */
@@ -429,8 +436,11 @@ interface Payload {
 const compress = async (raw: Uint8Array, codec: CompressionCodec): Promise<Payload> => ({
   raw,
   // an empty page is compressed too: a reader inflates whatever a GZIP chunk's page holds
-  stored: codec === 'GZIP' ? new Uint8Array(await gzip(raw, { level: GZIP_LEVEL })) : raw,
+  stored: codec === 'GZIP' ? await gzipWhole(raw) : raw,
 });
+
+/** Room for a chunk's page headers (a few Thrift varints each) when a row group's bytes are laid out. */
+const PAGE_HEADERS_BYTES = 256;
 
 /**
  * Writes one column chunk (optional dictionary page, one V2 data page) at the writer's position,
@@ -511,7 +521,8 @@ export class ParquetTableWriter implements TableWriter {
   open(sink: ByteSink, columns: readonly ColumnSpec[]): TableFile {
     const schema = parquetSchema(columns);
     const elements = schema.slice(1);
-    const codecs: (CompressionCodec | undefined)[] = columns.map(() => undefined);
+    // decided on the pool, in the order the chunks are encoded, so the same chunk decides as before
+    const codecs: (Promise<CompressionCodec> | undefined)[] = columns.map(() => undefined);
     const rowGroups: RowGroup[] = [];
     let offset = 4; // after the leading magic bytes
     let rows = 0;
@@ -521,11 +532,11 @@ export class ParquetTableWriter implements TableWriter {
     const writeGroup = (batch: Readonly<Record<string, ColumnValues | ColumnRows>>, from: number, to: number): Promise<void> => {
       const chunks = columns.map((c, j) => ENCODERS[c.type](elements[j]!, c.name, sliceOf(batch[c.name]!, from, to)));
       chunks.forEach((chunk, j) => {
-        if (codecs[j] === undefined && chunk.values.length >= 1024) codecs[j] = compressionPays(chunk.values) ? 'GZIP' : 'UNCOMPRESSED';
+        if (codecs[j] === undefined && chunk.values.length >= 1024) codecs[j] = compressionPays(chunk.values);
       });
       const compressed = Promise.all(
         chunks.map(async (chunk, j) => {
-          const codec = codecs[j] ?? 'GZIP';
+          const codec = (await codecs[j]) ?? 'GZIP';
           return { codec, dictionary: chunk.dictionary ? await compress(chunk.dictionary.values, codec) : null, values: await compress(chunk.values, codec) };
         }),
       );
@@ -533,7 +544,9 @@ export class ParquetTableWriter implements TableWriter {
       compressed.catch(() => undefined);
       pending = pending.then(async () => {
         const payloads = await compressed;
-        const out = new ByteWriter(1 << 20);
+        // one buffer the size of the group: no growing and copying, and it goes to the sink as it is
+        const size = payloads.reduce((sum, p, j) => sum + PAGE_HEADERS_BYTES + chunks[j]!.levels.length + p.values.stored.length + (p.dictionary?.stored.length ?? 0), 0);
+        const out = new ByteWriter(size);
         out.offset = offset;
         const columnChunks = chunks.map((chunk, j) => writeChunk(out, chunk, payloads[j]!.codec, payloads[j]!.dictionary, payloads[j]!.values));
         rowGroups.push({
@@ -543,7 +556,7 @@ export class ParquetTableWriter implements TableWriter {
           total_compressed_size: BigInt(out.offset - offset),
         });
         offset = out.offset;
-        await sink.write(out.getBytes().slice());
+        await sink.write(out.getBytes());
       });
       pending.catch(() => undefined);
       return pending;
