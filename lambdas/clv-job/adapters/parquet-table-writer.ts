@@ -2,9 +2,9 @@ import { gzip as gzipCallback } from 'node:zlib';
 import { promisify } from 'node:util';
 import { ByteWriter, type SchemaElement } from 'hyparquet-writer';
 import { writePageHeader } from 'hyparquet-writer/src/datapage.js';
-import { writeRleBitPackedHybrid } from 'hyparquet-writer/src/encoding.js';
 import { writeMetadata } from 'hyparquet-writer/src/metadata.js';
 import type { ColumnChunk, CompressionCodec, Encoding, RowGroup } from 'hyparquet';
+import { rleBitPackedHybrid } from './parquet-rle.js';
 import type { ByteSink, ColumnRows, ColumnValues, TableFile, TableWriter } from '../ports.js';
 import type { ColumnSpec, ColumnType } from '../schemas/tables.js';
 
@@ -132,7 +132,7 @@ interface Slice {
 /** A column without values: every position reads as undefined, which the encoders take for null. */
 const NO_VALUES: readonly null[] = [];
 
-/** Level flags of the chunk being encoded: encoding is synchronous and the encoded levels are a copy. */
+/** Level flags of the chunk being encoded: encoding is synchronous and the encoded levels are a new array. */
 let levelFlags = new Uint8Array(0);
 
 /** Definition levels of a flat OPTIONAL column's slice: 1 for a value, 0 for a null. */
@@ -148,9 +148,7 @@ const definitionLevels = ({ data, rows, from, to }: Slice): { levels: Uint8Array
       if (!present) nulls += 1;
     }
   }
-  const writer = new ByteWriter(64);
-  writeRleBitPackedHybrid(writer, flags, 1);
-  return { levels: writer.getBytes().slice(), nulls };
+  return { levels: rleBitPackedHybrid(flags, 1), nulls };
 };
 
 const bitWidthOf = (maxIndex: number): number => (maxIndex <= 0 ? 0 : 32 - Math.clz32(maxIndex));
@@ -158,10 +156,7 @@ const bitWidthOf = (maxIndex: number): number => (maxIndex <= 0 ? 0 : 32 - Math.
 /** RLE_DICTIONARY data: the bit width, then the indexes as an RLE / bit-packed hybrid. */
 const dictionaryIndexes = (indexes: Int32Array, entries: number): Uint8Array => {
   const bitWidth = bitWidthOf(entries - 1);
-  const writer = new ByteWriter(Math.ceil((indexes.length * bitWidth) / 8) + 64);
-  writer.appendUint8(bitWidth);
-  writeRleBitPackedHybrid(writer, indexes, bitWidth);
-  return writer.getBytes();
+  return rleBitPackedHybrid(indexes, bitWidth, bitWidth);
 };
 
 /** Dictionary encoding pays when the dictionary and its indexes take at most half the PLAIN bytes (hyparquet's rule). */
@@ -508,9 +503,10 @@ const writeChunk = (out: ByteWriter, chunk: EncodedChunk, codec: CompressionCode
 
 /**
  * Parquet for the output tables, in pure JavaScript (it runs in the Lambda as well as locally).
- * The columns are flat and typed, so each chunk is encoded straight from the pipeline's typed
- * arrays (PLAIN numbers are the arrays' own bytes; low-cardinality columns get a dictionary),
- * while hyparquet-writer writes the format's page headers, RLE levels and footer. Pages are
+ * The columns are flat and typed, so each chunk is encoded straight from the pipeline's arrays,
+ * read in place through row numbers when a column comes as ColumnRows (PLAIN numbers are the
+ * arrays' own bytes; low-cardinality columns get a dictionary; levels and indexes go through
+ * parquet-rle.ts), while hyparquet-writer writes the format's page headers and footer. Pages are
  * gzip-compressed on libuv's thread pool, overlapping the encoding of the next row group, and
  * each row group goes to the sink as soon as it is complete, so a file never sits whole in memory.
  * DuckDB reads every type back exactly (test/adapters/parquet-table-writer.test.ts).
