@@ -99,7 +99,7 @@ for (let k = 1; k <= Number(repeatText); k++) {
   hashingMicros = 0;
   hash = createHash('sha256');
   const start = process.cpuUsage();
-  await writeAudiences({ open: async () => sink }, runDate, audiences, { size, customerId }, { byPattern });
+  await writeAudiences({ open: async () => sink }, runDate, audiences, { customerId }, { byPattern });
   const used = process.cpuUsage(start);
   console.log(`run ${k}: writeAudiences ${((used.user + used.system - hashingMicros) / 1e6).toFixed(2)} s CPU, ${(written / 1e6).toFixed(1)} MB, sha256 ${hash.digest('hex')}`);
 }

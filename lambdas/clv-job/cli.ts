@@ -19,6 +19,7 @@ import { counted } from './domain/figure.js';
 import { ParquetTableWriter } from './adapters/parquet-table-writer.js';
 import { TrinoEngine } from './adapters/trino-engine.js';
 import { isIntervalWorker, serveIntervalWorker, WorkerIntervals } from './adapters/worker-intervals.js';
+import { isAudienceWorker, serveAudienceWorker, WorkerAudiences } from './adapters/worker-audiences.js';
 import { INGESTED_DIR, RECEIPTS_DIR, ingestLocalFiles, type LocalIngestOptions, type LocalIngestResult } from './adapters/local-ingest.js';
 import {
   LOCAL_LOCK_TTL_SECONDS,
@@ -95,6 +96,7 @@ const run = async (flags: RunFlags, io: Io): Promise<number> => {
   }
   const engine: QueryEngine = ingested === null && config.engine.kind === 'trino' ? new TrinoEngine(config.engine) : await DuckDbEngine.open({ files: ingested?.files ?? [] });
   const intervals = new WorkerIntervals({ threads: config.run.model.threads, script: new URL(import.meta.url) });
+  const audiences = new WorkerAudiences({ script: new URL(import.meta.url), worker: intervals.threads > 1 });
   try {
     const result = await runPipeline(
       {
@@ -104,6 +106,7 @@ const run = async (flags: RunFlags, io: Io): Promise<number> => {
         now: () => new Date(),
         newRunId: randomUUID,
         intervals,
+        audiences,
         ...(config.spend === undefined ? {} : { spend: new LocalSpendSource(config.spend) }),
         renderReport: (summary) => (progress ? progress.around('report', () => renderReport(summary)) : renderReport(summary)),
         ...(progress ? { progress: progress.listener } : {}),
@@ -404,8 +407,9 @@ const quietWhenClosed = (stream: NodeJS.WriteStream): ((line: string) => void) =
   };
 };
 
-// Started again as an interval worker thread (adapters/worker-intervals.ts): serve, don't run the CLI.
+// Started again as an interval or audience worker thread (adapters/worker-intervals.ts, worker-audiences.ts): serve, don't run the CLI.
 if (isIntervalWorker()) serveIntervalWorker();
+else if (isAudienceWorker()) serveAudienceWorker();
 else {
   process.exitCode = await main(process.argv.slice(2), {
     out: quietWhenClosed(process.stdout),

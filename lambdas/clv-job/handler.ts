@@ -16,7 +16,8 @@ import { athenaClientFromEnvironment, s3ClientFromEnvironment } from './aws-clie
 import { ParquetTableWriter } from './adapters/parquet-table-writer.js';
 import { listQuarantined } from './adapters/s3-quarantine.js';
 import { S3Store } from './adapters/s3-store.js';
-import { isIntervalWorker, serveIntervalWorker, WorkerIntervals } from './adapters/worker-intervals.js';
+import { defaultThreads, isIntervalWorker, serveIntervalWorker, WorkerIntervals } from './adapters/worker-intervals.js';
+import { isAudienceWorker, serveAudienceWorker, WorkerAudiences } from './adapters/worker-audiences.js';
 import type { IntervalRunner } from './ports.js';
 import { isoDateSchema } from './config.js';
 import { ConfigurationError, QualityGateError, RunLockedError } from './errors.js';
@@ -130,6 +131,7 @@ export const createHandler = (deps: HandlerDeps) => {
   });
   const tables = new ParquetTableWriter();
   const intervals = deps.intervals ?? new WorkerIntervals({ threads: settings.model.threads, script: new URL(import.meta.url) });
+  const audiences = new WorkerAudiences({ script: new URL(import.meta.url), worker: (settings.model.threads ?? defaultThreads()) > 1 });
   const spend = settings.spendPrefix === null ? null : new S3SpendSource({ client: s3, bucket: settings.bucket, prefix: settings.spendPrefix });
 
   return async (event: unknown, context?: Context): Promise<HandlerResult> => {
@@ -164,7 +166,7 @@ export const createHandler = (deps: HandlerDeps) => {
       const skippedInputs = await listQuarantined(s3, settings.bucket, settings.quarantinePrefix);
       if (skippedInputs.length > 0) logger.warn('exports in quarantine are left out', { quarantined: skippedInputs });
       const result = await runPipeline(
-        { engine, store, tables, now, newRunId: () => runId, progress: loggedProgress(logger), renderReport, intervals, ...(spend ? { spend } : {}) },
+        { engine, store, tables, now, newRunId: () => runId, progress: loggedProgress(logger), renderReport, intervals, audiences, ...(spend ? { spend } : {}) },
         buildRunConfig({ asOf: runDate, model: settings.model, lockTtlSeconds: settings.lockTtlSeconds, gates: settings.gates, acceptFailedGates, skippedInputs }),
       );
       const { counts } = result.summary;
@@ -229,8 +231,9 @@ export const createHandler = (deps: HandlerDeps) => {
   };
 };
 
-// Started again as an interval worker thread (adapters/worker-intervals.ts): serve the intervals' phases.
+// Started again as an interval or audience worker thread (adapters/worker-intervals.ts, worker-audiences.ts): serve.
 if (isIntervalWorker()) serveIntervalWorker();
+if (isAudienceWorker()) serveAudienceWorker();
 
 /** Read at cold start: a bad environment fails the initialisation, naming every bad variable. */
 export const handler = createHandler({ settings: loadLambdaSettings() });

@@ -7,6 +7,7 @@ import type { ColumnSpec } from './schemas/tables.js';
 import type { QueryName, SqlParameters } from './sql/index.js';
 import type { CustomerIntervals, IntervalJob } from './domain/models/uncertainty.js';
 import type { ParetoNbdData, ParetoNbdFit } from './domain/models/pareto-nbd.js';
+import type { AudienceChunk, AudienceRows } from './pipeline/audience-csv.js';
 
 /**
  * A query's result as columns: index i of every column is row i. An engine may hand a numeric
@@ -215,4 +216,16 @@ export interface IntervalRunner {
    */
   fitParetoNbd?(data: ParetoNbdData): Promise<ParetoNbdFit>;
   intervals(job: IntervalJob): Promise<CustomerIntervals>;
+}
+
+/**
+ * Builds the audience CSVs' bytes (pipeline/audience-csv.ts audienceChunks), in this thread or on a
+ * worker thread while this one writes other files: the same chunks, byte for byte, either way. The
+ * chunks come as they are built; the builder may wait for the caller to take them before building
+ * more, so the bytes in flight stay a few chunks. Rejects with a clear error when a thread fails.
+ */
+export interface AudienceCsvBuilder {
+  /** Gets ready ahead of the job (e.g. starts a thread while the run scores), without keeping the process alive. */
+  start?(): void;
+  chunks(rows: AudienceRows): AsyncIterable<AudienceChunk>;
 }

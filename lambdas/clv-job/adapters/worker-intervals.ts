@@ -19,6 +19,7 @@
 import { availableParallelism } from 'node:os';
 import { isMainThread, parentPort, Worker, workerData } from 'node:worker_threads';
 import { ClvError } from '../errors.js';
+import { repliesOf } from './worker-replies.js';
 import { validateBgNbdData } from '../domain/models/bg-nbd.js';
 import { DRAW_BLOCK, INTERVAL_PHASES, intervalBufferLengths, planOnIndex, type IntervalBuffers, type IntervalIndex, type IntervalPlan } from '../domain/models/interval-phases.js';
 import { fitParetoNbd, type ParetoNbdData, type ParetoNbdFit } from '../domain/models/pareto-nbd.js';
@@ -119,34 +120,6 @@ export const serveIntervalWorker = (): void => {
   });
 };
 
-/** A worker's replies one at a time; the next one rejects once the worker failed, crashed or exited. */
-const repliesOf = (worker: Worker, index: number): (() => Promise<Reply>) => {
-  const arrived: Reply[] = [];
-  let waiting: { resolve: (reply: Reply) => void; reject: (error: Error) => void } | null = null;
-  let failure: Error | null = null;
-  const fail = (error: Error): void => {
-    failure ??= error;
-    waiting?.reject(failure);
-    waiting = null;
-  };
-  worker.on('message', (reply: Reply) => {
-    if (reply.kind === 'failed') return fail(new IntervalWorkerError(`interval worker ${index} failed: ${reply.message}`));
-    if (waiting === null) arrived.push(reply);
-    else {
-      waiting.resolve(reply);
-      waiting = null;
-    }
-  });
-  worker.on('error', (error) => fail(new IntervalWorkerError(`interval worker ${index} crashed: ${error.message}`, { cause: error })));
-  worker.on('exit', (code) => fail(new IntervalWorkerError(`interval worker ${index} exited (code ${code}) before its work was done`)));
-  return () => {
-    const next = arrived.shift();
-    if (next !== undefined) return Promise.resolve(next);
-    if (failure !== null) return Promise.reject(failure);
-    return new Promise((resolve, reject) => (waiting = { resolve, reject }));
-  };
-};
-
 export interface WorkerIntervalsOptions {
   /** Threads, this one included; 1 runs everything here. @default defaultThreads() */
   readonly threads?: number;
@@ -184,7 +157,7 @@ export class WorkerIntervals implements IntervalRunner {
     this.started = Array.from({ length: this.threads - 1 }, (_, index) => {
       // no inherited execArgv: the parent's may not apply to a module file (e.g. `--input-type`, which only `-e` takes)
       const worker = new Worker(this.script, { workerData: { role: WORKER_ROLE }, execArgv: [] });
-      const next = repliesOf(worker, index + 1);
+      const next = repliesOf<Reply>(worker, `interval worker ${index + 1}`, IntervalWorkerError);
       // after the listeners: adding a 'message' listener refs the worker's port again
       worker.unref();
       return { worker, next };

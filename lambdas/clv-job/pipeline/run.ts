@@ -6,7 +6,7 @@ import type { GateSettings } from '../domain/quality-gates.js';
 import { AccountingError, EmptyInputError, NoValidOrderDateError, QualityGateError, UntrustedBacktestError } from '../errors.js';
 import { qualityReportKey, reportKey, summaryKey, summarySchemaKey } from '../layout.js';
 import { judgeSpend, SPEND_REJECTION_REASONS, type JudgedSpend, type SpendWindow } from '../domain/acquisition/spend.js';
-import type { IntervalRunner, OutputStore, QueryEngine, RecoveryReport, SpendSource, StagedRun, TableWriter } from '../ports.js';
+import type { AudienceCsvBuilder, IntervalRunner, OutputStore, QueryEngine, RecoveryReport, SpendSource, StagedRun, TableWriter } from '../ports.js';
 import type { SpendInput } from '../schemas/summary-acquisition.js';
 import { qualityReportSchema } from '../schemas/quality-report.js';
 import { SUMMARY_SCHEMA_VERSION, summarySchema, type Summary } from '../schemas/summary.js';
@@ -59,6 +59,8 @@ export interface PipelineDeps {
   readonly spend?: SpendSource;
   /** Computes the prediction intervals, e.g. on worker threads; in this thread when left out. */
   readonly intervals?: IntervalRunner;
+  /** Builds the audience CSVs' bytes, e.g. on a worker thread while this one writes the tables; in this thread when left out. */
+  readonly audiences?: AudienceCsvBuilder;
   /** Renders the run's HTML report, when the composition root has one. */
   readonly renderReport?: (summary: Summary) => string | Promise<string>;
 }
@@ -211,6 +213,8 @@ export const runPipeline = async (deps: PipelineDeps, config: RunConfig): Promis
       (s) => s.statusMessage,
     );
     Object.assign(timings, modelParts);
+    // e.g. the audience thread loading while the run segments (after the intervals: not on their cores)
+    deps.audiences?.start?.();
 
     const holdoutDays = config.backtestHoldoutDays;
     // a calibration fit that cannot be trusted gives no backtest (its parameters would be starting values), and a warning saying why
@@ -258,16 +262,9 @@ export const runPipeline = async (deps: PipelineDeps, config: RunConfig): Promis
     const run = staged;
     const files = await stage(
       'write',
-      async () => [
-        ...(await writeCustomers(run, tables, runDate, query.customers, scored, segmented.columns)),
-        await writeRejected(run, tables, runDate, query.rejected),
-        ...(await writeSummaryDatasets(run, tables, runDate, segmented.summary, {
-          movers: segmented.movers,
-          previousRunDate: previous?.runDate ?? null,
-          customers: query.customers,
-          scores: scored.scores,
-        })),
-        ...(await writeAudiences(
+      async () => {
+        // the audiences' bytes are built (on a thread of their own, when the run has one) while the tables are written
+        const audiences = writeAudiences(
           run,
           runDate,
           audiencesOf({
@@ -279,8 +276,24 @@ export const runPipeline = async (deps: PipelineDeps, config: RunConfig): Promis
           }),
           query.customers,
           scored,
-        )),
-      ],
+          deps.audiences,
+        );
+        const tableFiles = (async () => [
+          ...(await writeCustomers(run, tables, runDate, query.customers, scored, segmented.columns)),
+          await writeRejected(run, tables, runDate, query.rejected),
+          ...(await writeSummaryDatasets(run, tables, runDate, segmented.summary, {
+            movers: segmented.movers,
+            previousRunDate: previous?.runDate ?? null,
+            customers: query.customers,
+            scores: scored.scores,
+          })),
+        ])();
+        // both settle before a failure is thrown: the run's files are then discarded with nothing still writing
+        const [written, audienceFiles] = await Promise.allSettled([tableFiles, audiences]);
+        if (written.status === 'rejected') throw written.reason;
+        if (audienceFiles.status === 'rejected') throw audienceFiles.reason;
+        return [...written.value, ...audienceFiles.value];
+      },
       (f) => `${counted(f.length, 'file')}, ${(f.reduce((s, x) => s + x.bytes, 0) / 1e6).toFixed(1)} MB`,
     );
 

@@ -1,116 +1,15 @@
-import { stringify } from 'csv-stringify/sync';
 import type { CustomerTable } from '../domain/customers.js';
 import type { Audience } from '../domain/segments/audiences.js';
 import { AUDIENCES_DATASET, runDatePartition } from '../layout.js';
-import type { StagedRun } from '../ports.js';
+import type { AudienceCsvBuilder, ByteSink, StagedRun } from '../ports.js';
+import { audienceChunks, type AudienceRows } from './audience-csv.js';
 import type { ScoredCustomers } from './score-customers.js';
 import type { WrittenFile } from './write-tables.js';
 
-/** The columns of every audience file, `customer_id` first (SPEC "Acquisition economics"). */
-export const AUDIENCE_COLUMNS = ['customer_id', 'segment', 'predicted_clv', 'probability_alive', 'recommended_action'] as const;
-
-/**
- * Bytes per CSV chunk: a chunk is all that sits in memory, however large the audience, and few
- * enough writes that the sink's per-write cost does not count.
- */
-const CHUNK_BYTES = 4 << 20;
-
-/**
- * RFC 4180: CRLF between records, a field quoted when it holds the delimiter, a quote or a line
- * break (csv-stringify quotes a lone CR or LF only when told to), a quote doubled inside quotes.
- */
-const CSV_OPTIONS = { record_delimiter: 'windows', quoted_match: /[\r\n]/ } as const;
+export { AUDIENCE_COLUMNS } from './audience-csv.js';
 
 export const audienceKey = (runDate: string, audience: Pick<Audience, 'scheme' | 'file'>): string =>
   `${AUDIENCES_DATASET}/${runDatePartition(runDate)}/${audience.scheme}/${audience.file}.csv`;
-
-const utf8 = new TextEncoder();
-
-/** One field as csv-stringify writes it (quoted when it must be), without the record's line end. */
-const csvField = (text: string): string => stringify([[text]], CSV_OPTIONS).slice(0, -2);
-
-/** A field that needs no quoting is written as it is; any other goes through csv-stringify. */
-const NEEDS_QUOTING = /[",\r\n]/;
-
-/**
- * Many short texts as UTF-8 in one buffer: text k is `bytes[offset[k] .. offset[k + 1])`. Encoding
- * each once here, and copying bytes per row, spares every row a string of its own and its encoding.
- */
-interface PackedTexts {
-  readonly bytes: Uint8Array;
-  readonly offset: Int32Array;
-}
-
-/** `bytes` when it holds `need` bytes, else a buffer twice as long (or `need`) starting with its first `used` bytes. */
-const withRoom = (bytes: Uint8Array<ArrayBuffer>, used: number, need: number): Uint8Array<ArrayBuffer> => {
-  if (need <= bytes.length) return bytes;
-  const grown = new Uint8Array(Math.max(2 * bytes.length, need));
-  grown.set(bytes.subarray(0, used));
-  return grown;
-};
-
-/** `count` texts, text k being `textOf(k)`, packed as UTF-8. O(total length). */
-const packTexts = (count: number, textOf: (k: number) => string): PackedTexts => {
-  let bytes = new Uint8Array(Math.max(1024, count * 16));
-  const offset = new Int32Array(count + 1);
-  let at = 0;
-  for (let k = 0; k < count; k++) {
-    const text = textOf(k);
-    // a UTF-16 code unit is at most 3 bytes of UTF-8
-    bytes = withRoom(bytes, at, at + 3 * text.length);
-    at += utf8.encodeInto(text, bytes.subarray(at)).written;
-    offset[k + 1] = at;
-  }
-  return { bytes, offset };
-};
-
-/** UTF-16 code units an id may hold to be written as it is, one byte each: ASCII but for the quote, the comma, CR and LF. */
-const PLAIN_ID_UNIT = (() => {
-  const plain = new Uint8Array(128).fill(1);
-  for (const special of '",\r\n') plain[special.charCodeAt(0)] = 0;
-  return plain;
-})();
-
-/**
- * The part of a row that differs from customer to customer, by the customer's rank k in the
- * activation order (`Audience.ranks`): the id field `bytes[slots[3k] .. slots[3k + 1])`, then the
- * two score fields `bytes[slots[3k + 1] .. slots[3k + 2])`; `slots[3k]` is -1 until a row first
- * asks for it ({@link encodeBody}), and `end` is where the next body goes.
- *
- * Every audience is a part of the activation order, so its rows ask for ranks in ascending order
- * and read the slots and (mostly) the bytes forwards; a customer's id, pattern and scores, which lie
- * at random places, are read once, when its body is encoded. Indexed by customer, as before, every
- * row read five tables at random places (id offsets and bytes, pattern, score offsets and bytes): at
- * a million customers that cache-missing, not the copying, was most of the writer's second.
- */
-interface RowBodies {
-  bytes: Uint8Array<ArrayBuffer>;
-  end: number;
-  readonly slots: Int32Array;
-}
-
-/**
- * Encodes the body of the customer of rank k at the end of `bodies`: the id as it is when it is
- * plain ASCII (one byte per unit), through csv-stringify when it needs quoting
- * ({@link NEEDS_QUOTING}), UTF-8 either way; then the scores of its pattern p.
- */
-const encodeBody = (bodies: RowBodies, k: number, id: string, scores: PackedTexts, p: number): void => {
-  const scoreStart = scores.offset[p]!;
-  const scoreEnd = scores.offset[p + 1]!;
-  let at = bodies.end;
-  let plain = true;
-  for (let u = 0; u < id.length && plain; u++) plain = id.charCodeAt(u) < 128 && PLAIN_ID_UNIT[id.charCodeAt(u)] === 1;
-  const text = plain ? id : NEEDS_QUOTING.test(id) ? csvField(id) : id;
-  // a UTF-16 code unit is at most 3 bytes of UTF-8
-  const bytes = (bodies.bytes = withRoom(bodies.bytes, at, at + 3 * text.length + scoreEnd - scoreStart));
-  bodies.slots[3 * k] = at;
-  if (plain) for (let u = 0; u < text.length; u++) bytes[at++] = text.charCodeAt(u);
-  else at += utf8.encodeInto(text, bytes.subarray(at)).written;
-  bodies.slots[3 * k + 1] = at;
-  for (let b = scoreStart; b < scoreEnd; b++) bytes[at++] = scores.bytes[b]!;
-  bodies.slots[3 * k + 2] = at;
-  bodies.end = at;
-};
 
 /** What the audiences read of the scores (a part of `ScoredCustomers['byPattern']`). */
 export interface AudienceScores {
@@ -123,83 +22,75 @@ export interface AudienceScores {
 }
 
 /**
- * One CSV per audience, `audiences/run_date=D/<scheme>/<segment>.csv`: UTF-8 without a BOM, a
- * header, then one row per member in the audience's order: `customer_id`, `segment`,
- * `predicted_clv` and `probability_alive` (shortest round-trip decimals, JavaScript's number to
- * text; empty when the predictive fit failed), `recommended_action` (the first, leading action of
- * the segment's list in the segment settings; the whole list is in the `segments` dataset and the
- * summary). An empty audience is a header alone. Streamed chunk by chunk to the run's location.
- *
- * Quoting is csv-stringify's. An id is handed to csv-stringify only when it holds a comma, a quote
- * or a line break (a field without them is written as it is by any RFC 4180 writer); the segment
- * and the action once per audience (once per action list); numbers need no quoting. Every text is
- * encoded once: the scores once per scoring pattern (`scored.byPattern`: customers who share a
- * pattern share the text), each customer's id and scores once, as its row body, for all the
- * audiences the customer is in, laid out in activation order ({@link RowBodies}); then rows are
- * copied together byte by byte. A million customers' audiences (~300 MB): ~1.4 s of CPU on a
- * loaded machine (`npm run bench:audiences`), against ~1.75 s with the bodies indexed by customer.
+ * The audiences as data for {@link audienceChunks}: each member's recommended action is the first,
+ * leading action of its list (`actionsOf`) in the segment settings ('' for an empty list), numbered
+ * per audience. Throws a RangeError past 65,536 distinct actions in one audience.
+ */
+export const audienceRowsOf = (
+  audiences: readonly Audience[],
+  customers: Pick<CustomerTable, 'customerId'>,
+  scored: { readonly byPattern: AudienceScores },
+): AudienceRows => ({
+  audiences: audiences.map(({ segment, members, ranks, actionsOf }) => {
+    const numbers = new Map<string, number>();
+    const actionOf = new Uint16Array(members.length);
+    for (let j = 0; j < members.length; j++) {
+      const action = actionsOf(members[j]!)[0] ?? '';
+      let n = numbers.get(action);
+      if (n === undefined) {
+        n = numbers.size;
+        if (n > 0xffff) throw new RangeError(`audience ${segment} has more than 65,536 distinct recommended actions`);
+        numbers.set(action, n);
+      }
+      actionOf[j] = n;
+    }
+    return { segment, members, ranks, actions: [...numbers.keys()], actionOf };
+  }),
+  customerId: customers.customerId,
+  patternOf: scored.byPattern.patternOf,
+  patternCount: scored.byPattern.size,
+  predictedClv: scored.byPattern.columns.predicted_clv,
+  probabilityAlive: scored.byPattern.columns.probability_alive,
+});
+
+/** The chunks built in this thread, as a builder hands them. */
+const inThisThread: AudienceCsvBuilder = {
+  async *chunks(rows) {
+    yield* audienceChunks(rows);
+  },
+};
+
+/**
+ * One CSV per audience, `audiences/run_date=D/<scheme>/<segment>.csv` ({@link audienceChunks} says
+ * what is in it): the recommended action is the first, leading action of the segment's list in the
+ * segment settings (the whole list is in the `segments` dataset and the summary). An empty audience
+ * is a header alone. The bytes are built by `builder` (e.g. on a worker thread, while this thread
+ * writes other files; in this thread when left out) and streamed chunk by chunk to the run's
+ * location as they come.
  */
 export const writeAudiences = async (
   run: Pick<StagedRun, 'open'>,
   runDate: string,
   audiences: readonly Audience[],
-  customers: Pick<CustomerTable, 'size' | 'customerId'>,
+  customers: Pick<CustomerTable, 'customerId'>,
   scored: { readonly byPattern: AudienceScores },
+  builder: AudienceCsvBuilder = inThisThread,
 ): Promise<WrittenFile[]> => {
   const written: WrittenFile[] = [];
-  const header = utf8.encode(stringify([[...AUDIENCE_COLUMNS]], CSV_OPTIONS));
-  const { patternOf, size: patternCount, columns } = scored.byPattern;
-  const { predicted_clv: predictedClv, probability_alive: probabilityAlive } = columns;
-  const bodies: RowBodies = {
-    // ~10-byte ids and ~36 bytes of scores; grown when short
-    bytes: new Uint8Array(Math.max(1024, customers.size * 48)),
-    end: 0,
-    slots: new Int32Array(3 * customers.size).fill(-1),
-  };
-  const scoreTexts = packTexts(patternCount, (p) => `${predictedClv ? predictedClv[p] : ''},${probabilityAlive ? probabilityAlive[p] : ''}`);
-  for (const audience of audiences) {
-    const key = audienceKey(runDate, audience);
-    const sink = await run.open(key);
-    await sink.write(header);
-    let bytes = header.byteLength;
-    // between the id and the scores, and after the scores: the same bytes on every row of the audience (per action list)
-    const middle = utf8.encode(`,${csvField(audience.segment)},`);
-    const tails = new Map<readonly string[], Uint8Array>();
-    let chunk = new Uint8Array(CHUNK_BYTES);
-    let at = 0;
-    const { members, ranks } = audience;
-    for (let j = 0; j < members.length; j++) {
-      const i = members[j]!;
-      const k = ranks[j]!;
-      const actions = audience.actionsOf(i);
-      let tail = tails.get(actions);
-      if (tail === undefined) tails.set(actions, (tail = utf8.encode(`,${csvField(actions[0] ?? '')}\r\n`)));
-      if (bodies.slots[3 * k]! < 0) encodeBody(bodies, k, customers.customerId[i]!, scoreTexts, patternOf[i]!);
-      const body = bodies.bytes;
-      const idStart = bodies.slots[3 * k]!;
-      const scoreStart = bodies.slots[3 * k + 1]!;
-      const scoreEnd = bodies.slots[3 * k + 2]!;
-      const rowBytes = scoreEnd - idStart + middle.length + tail.length;
-      if (at + rowBytes > chunk.length) {
-        // the sink may keep what it is given: each chunk is a buffer of its own
-        await sink.write(chunk.subarray(0, at));
-        bytes += at;
-        chunk = new Uint8Array(Math.max(CHUNK_BYTES, rowBytes));
-        at = 0;
-      }
-      for (let b = idStart; b < scoreStart; b++) chunk[at++] = body[b]!;
-      chunk.set(middle, at);
-      at += middle.length;
-      for (let b = scoreStart; b < scoreEnd; b++) chunk[at++] = body[b]!;
-      chunk.set(tail, at);
-      at += tail.length;
+  let sink: ByteSink | null = null;
+  let bytes = 0;
+  for await (const { audience: a, bytes: chunk } of builder.chunks(audienceRowsOf(audiences, customers, scored))) {
+    const audience = audiences[a]!;
+    if (chunk !== null) {
+      sink ??= await run.open(audienceKey(runDate, audience));
+      await sink.write(chunk);
+      bytes += chunk.byteLength;
+      continue;
     }
-    if (at > 0) {
-      await sink.write(chunk.subarray(0, at));
-      bytes += at;
-    }
-    await sink.close();
-    written.push({ key, rows: audience.members.length, bytes });
+    await sink?.close();
+    written.push({ key: audienceKey(runDate, audience), rows: audience.members.length, bytes });
+    sink = null;
+    bytes = 0;
   }
   return written;
 };

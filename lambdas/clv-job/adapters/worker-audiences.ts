@@ -1,0 +1,113 @@
+/**
+ * The audience CSVs' bytes (pipeline/audience-csv.ts audienceChunks) built on a worker thread, while
+ * the run's thread writes the tables: the same generator on the same data, so the same bytes. The
+ * chunks come back transferred (not copied) one by one, and the worker waits while
+ * {@link MAX_CHUNKS_IN_FLIGHT} of them are not yet written (a shared counter the run's thread counts
+ * down): ~300 MB of audiences at a million customers never sit whole in memory.
+ *
+ * The worker is the running bundle itself (dist/cli.js, the Lambda's index.mjs), started again with
+ * `workerData` marking it: its entry checks {@link isAudienceWorker} first and then serves instead
+ * of running. From the TypeScript sources (vitest) there is no bundle to start, so the bytes are
+ * built in this thread.
+ */
+import { isMainThread, parentPort, Worker, workerData } from 'node:worker_threads';
+import { ClvError } from '../errors.js';
+import { repliesOf } from './worker-replies.js';
+import { audienceChunks, type AudienceChunk, type AudienceRows } from '../pipeline/audience-csv.js';
+import type { AudienceCsvBuilder } from '../ports.js';
+
+/** The audience worker failed (threw, crashed, or exited) before the last chunk. */
+export class AudienceWorkerError extends ClvError {}
+
+/** The mark in `workerData` of the thread this adapter starts. */
+const WORKER_ROLE = 'clv-audience-worker';
+
+/** Chunks (4 MB each) built and not yet written, at most: enough that the worker is rarely idle. */
+export const MAX_CHUNKS_IN_FLIGHT = 8;
+
+interface Request {
+  readonly rows: AudienceRows;
+  /** One Int32: chunks posted and not yet written. */
+  readonly inFlight: SharedArrayBuffer;
+}
+type Reply = { readonly kind: 'chunk'; readonly chunk: AudienceChunk } | { readonly kind: 'done' } | { readonly kind: 'failed'; readonly message: string };
+
+/** True in a thread this adapter started: the bundle's entry must then call {@link serveAudienceWorker} and nothing else. */
+export const isAudienceWorker = (): boolean => !isMainThread && (workerData as { role?: unknown } | null)?.role === WORKER_ROLE;
+
+/** The worker's side: builds the chunks of the rows it is sent, posting each, waiting while too many are not yet written. */
+export const serveAudienceWorker = (): void => {
+  const port = parentPort;
+  if (port === null) throw new Error('serveAudienceWorker runs in a worker thread only');
+  port.once('message', ({ rows, inFlight }: Request) => {
+    const counter = new Int32Array(inFlight);
+    try {
+      for (const chunk of audienceChunks(rows)) {
+        for (let n = Atomics.load(counter, 0); n >= MAX_CHUNKS_IN_FLIGHT; n = Atomics.load(counter, 0)) Atomics.wait(counter, 0, n);
+        Atomics.add(counter, 0, 1);
+        port.postMessage({ kind: 'chunk', chunk } satisfies Reply, chunk.bytes === null ? [] : [chunk.bytes.buffer as ArrayBuffer]);
+      }
+      port.postMessage({ kind: 'done' } satisfies Reply);
+    } catch (error) {
+      port.postMessage({ kind: 'failed', message: error instanceof Error ? error.message : String(error) } satisfies Reply);
+    }
+  });
+};
+
+export interface WorkerAudiencesOptions {
+  /**
+   * The module the worker starts: the running bundle (the composition root's `import.meta.url`). A
+   * TypeScript source (vitest) cannot be started, and the bytes are then built in this thread.
+   */
+  readonly script: URL;
+  /** False builds the bytes in this thread (e.g. one thread asked for). @default true */
+  readonly worker?: boolean;
+}
+
+/**
+ * {@link AudienceCsvBuilder} on a worker thread. A worker takes about half a second to load the
+ * bundle, so {@link start} starts it ahead (while the run scores); `chunks` starts it if that was
+ * not done, and ends it when the last chunk is in (a later job starts a new one).
+ */
+export class WorkerAudiences implements AudienceCsvBuilder {
+  /** Whether the bytes are built on a worker: false when `script` cannot be started as one. */
+  readonly onWorker: boolean;
+  private readonly script: URL;
+  private started: Worker | null = null;
+
+  constructor(options: WorkerAudiencesOptions) {
+    this.script = options.script;
+    this.onWorker = (options.worker ?? true) && /\.[cm]?js$/.test(options.script.pathname);
+  }
+
+  start(): void {
+    if (!this.onWorker || this.started !== null) return;
+    // no inherited execArgv: the parent's may not apply to a module file (e.g. `--input-type`, which only `-e` takes)
+    this.started = new Worker(this.script, { workerData: { role: WORKER_ROLE }, execArgv: [] });
+    this.started.unref();
+  }
+
+  async *chunks(rows: AudienceRows): AsyncGenerator<AudienceChunk> {
+    if (!this.onWorker) {
+      yield* audienceChunks(rows);
+      return;
+    }
+    this.start();
+    const worker = this.started!;
+    this.started = null;
+    const counter = new Int32Array(new SharedArrayBuffer(Int32Array.BYTES_PER_ELEMENT));
+    const next = repliesOf<Reply>(worker, 'audience worker', AudienceWorkerError);
+    worker.ref();
+    try {
+      worker.postMessage({ rows, inFlight: counter.buffer as SharedArrayBuffer } satisfies Request);
+      for (let reply = await next(); reply.kind === 'chunk'; reply = await next()) {
+        yield reply.chunk;
+        // taken (written) by the caller: one more may be built
+        Atomics.sub(counter, 0, 1);
+        Atomics.notify(counter, 0);
+      }
+    } finally {
+      await worker.terminate();
+    }
+  }
+}

@@ -1,0 +1,101 @@
+import { createHash } from 'node:crypto';
+import { pathToFileURL } from 'node:url';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { AudienceWorkerError, MAX_CHUNKS_IN_FLIGHT, WorkerAudiences } from '../../lambdas/clv-job/adapters/worker-audiences.js';
+import { audienceChunks, type AudienceChunk, type AudienceRows } from '../../lambdas/clv-job/pipeline/audience-csv.js';
+import { tempDir, writeText } from '../support/files.js';
+import { bundleChild } from '../support/publish-faults.js';
+
+const AWKWARD_IDS = ['comma, inc', 'say "hi"', 'two\nlines', 'cr\rthen', 'Zoë Ünal', '顧客 42', '=1+2'];
+
+/**
+ * `n` customers (a few with ids a naive CSV writer breaks), ranked in a shuffled order, in three
+ * audiences: everyone, every third customer (two actions), none. Large enough to need more chunks
+ * than may be in flight.
+ */
+const rowsOf = (n: number): AudienceRows => {
+  const customerId = Array.from({ length: n }, (_, i) => (i < AWKWARD_IDS.length ? AWKWARD_IDS[i]! : `C${String((i * 7919) % n).padStart(8, '0')}`));
+  const order = Int32Array.from({ length: n }, (_, k) => (k * 104729) % n);
+  const patternCount = Math.ceil(n / 3);
+  const part = (keep: (i: number) => boolean) => {
+    const members = Int32Array.from(order).filter(keep);
+    const rank = new Int32Array(n);
+    order.forEach((i, k) => (rank[i] = k));
+    return { members, ranks: Int32Array.from(members, (i) => rank[i]!) };
+  };
+  const thirds = part((i) => i % 3 === 0);
+  return {
+    audiences: [
+      { segment: 'everyone', ...part(() => true), actions: ['Protect: proactive account management and priority service'], actionOf: new Uint16Array(n) },
+      { segment: 'Can\'t Lose "Them", ok', ...thirds, actions: ['Win back', 'Nurture, gently'], actionOf: Uint16Array.from(thirds.members, (i) => i % 2) },
+      { segment: 'nobody', members: new Int32Array(0), ranks: new Int32Array(0), actions: [], actionOf: new Uint16Array(0) },
+    ],
+    customerId,
+    patternOf: Int32Array.from({ length: n }, (_, i) => i % patternCount),
+    patternCount,
+    predictedClv: Float64Array.from({ length: patternCount }, (_, p) => 1000 / (p + 1) + p * 1e-7),
+    probabilityAlive: Float64Array.from({ length: patternCount }, (_, p) => 1 / (p + 2)),
+  };
+};
+
+/** A chunk as its audience, length and SHA-256 (toEqual on megabytes of bytes would take minutes). */
+const digestOf = ({ audience, bytes }: AudienceChunk) => ({ audience, bytes: bytes === null ? null : `${bytes.byteLength} ${createHash('sha256').update(bytes).digest('hex')}` });
+
+/** Every chunk's digest, taken slowly (a write's await between chunks) so the worker runs ahead. */
+const drain = async (chunks: AsyncIterable<AudienceChunk>): Promise<ReturnType<typeof digestOf>[]> => {
+  const out: ReturnType<typeof digestOf>[] = [];
+  for await (const chunk of chunks) {
+    out.push(digestOf(chunk));
+    await new Promise((resolve) => setImmediate(resolve));
+  }
+  return out;
+};
+
+describe('WorkerAudiences', () => {
+  let workerBundle: URL;
+  beforeAll(async () => {
+    workerBundle = pathToFileURL(await bundleChild('test/support/audience-worker-child.ts'));
+  }, 60_000);
+
+  it('builds on a worker the chunks audienceChunks builds in this thread, byte for byte, more of them than may be in flight', async () => {
+    // Prepare
+    const rows = rowsOf(250_000);
+    const here = Array.from(audienceChunks(rows), digestOf);
+    const builder = new WorkerAudiences({ script: workerBundle });
+    builder.start();
+
+    // Act
+    const there = await drain(builder.chunks(rows));
+
+    // Assess
+    expect(builder.onWorker).toBe(true);
+    expect(here.filter((c) => c.bytes !== null).length).toBeGreaterThan(MAX_CHUNKS_IN_FLIGHT);
+    expect(there).toEqual(here);
+  }, 60_000);
+
+  it('builds in this thread when the script is a TypeScript source (vitest) or no worker is asked for', async () => {
+    const rows = rowsOf(100);
+    const here = Array.from(audienceChunks(rows), digestOf);
+    for (const builder of [new WorkerAudiences({ script: new URL(import.meta.url) }), new WorkerAudiences({ script: workerBundle, worker: false })]) {
+      expect(builder.onWorker).toBe(false);
+      expect(await drain(builder.chunks(rows))).toEqual(here);
+    }
+  });
+
+  it.each([
+    ['exits', "import { parentPort } from 'node:worker_threads';\nparentPort.on('message', () => process.exit(5));", /audience worker exited \(code 5\) before its work was done/],
+    ['throws while loading', "throw new Error('cannot load the CSV code');", /audience worker crashed: cannot load the CSV code/],
+    ['says it failed', "import { parentPort } from 'node:worker_threads';\nparentPort.on('message', () => parentPort.postMessage({ kind: 'failed', message: 'out of memory' }));", /audience worker failed: out of memory/],
+  ])('fails with a clear error, not a hang, when the worker %s', async (_, source, message) => {
+    // Prepare
+    const dir = await tempDir();
+    const builder = new WorkerAudiences({ script: pathToFileURL(await writeText(dir, 'worker.mjs', source)) });
+
+    // Act
+    const outcome = drain(builder.chunks(rowsOf(100)));
+
+    // Assess
+    await expect(outcome).rejects.toThrow(AudienceWorkerError);
+    await expect(outcome).rejects.toThrow(message);
+  }, 60_000);
+});
