@@ -101,6 +101,21 @@ describe('RecordFramer: a broken record costs one malformed row, never the rest 
 });
 
 describe('RecordFramer: chunk boundaries never change the result', () => {
+  it('a quoted multi-line record over the limit is one record too long, also when the next chunk\'s first line takes it over the limit', () => {
+    // 1000-byte chunks: the first ends inside the 1,400-byte line, 998 bytes of the record held;
+    // the next chunk's first line feed lies 505 bytes on, beyond the limit, and the record ends 4 bytes later
+    const long = 'z'.repeat(1400);
+    const input = `h\n1,"${'z'.repeat(99)}\n${long}\n",2\n3,4\n`;
+    const record = `1,"${'z'.repeat(99)}\n${long}\n",2`;
+    const expected = [
+      { line: 1, text: 'h' },
+      { line: 2, raw: record.slice(0, 64), bytes: record.length, problem: 'record_too_long' },
+      { line: 5, text: '3,4' },
+    ];
+    expect(framed(input, [1000], 1000)).toEqual(expected);
+    expect(framed(input, [1 << 16], 1000)).toEqual(expected);
+  });
+
   const pieces = ['a', 'b,c', '"q,\n"', '""', '"x"y', '\r', '\n', '\r\n', ',', '"', 'é', '\n\n'];
   it('gives the same records and malformed records whatever the chunk sizes (a CR split from its LF included)', () => {
     fc.assert(
