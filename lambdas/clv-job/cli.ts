@@ -301,7 +301,7 @@ const main = async (argv: readonly string[], io: Io): Promise<number> => {
     .option('--discount-rate <rate>', 'annual discount rate (default: 0.10)')
     .option('--margin <share>', 'share of revenue that is profit (default: 1.0)')
     .option('--lifespan-years <years>', 'expected lifespan for historical CLV (default: 3)')
-    .option('--threads <n>', 'threads for the prediction intervals; the numbers do not depend on it (default: CLV_MODEL_THREADS, else the cores, at most 8)')
+    .option('--threads <n>', 'threads for the prediction intervals (with more than 1, the audiences\' CSV is also built on a worker); the numbers do not depend on it (default: CLV_MODEL_THREADS, else the cores, at most 8)')
     .option('--accept-failed-gates', 'publish even when a data-quality gate fails (the quality report is written all the same)')
     .option('--skip-bad-files', 'leave out input files that cannot be read (named in the warnings) instead of failing')
     .option('--spend <path>', 'marketing spend: a CSV (channel, month YYYY-MM, spend) or a folder of them; gives CAC, LTV:CAC and payback per channel')
