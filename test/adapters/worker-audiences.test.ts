@@ -98,4 +98,30 @@ describe('WorkerAudiences', () => {
     await expect(outcome).rejects.toThrow(AudienceWorkerError);
     await expect(outcome).rejects.toThrow(message);
   }, 60_000);
+
+  it.each([
+    ['exits', 'process.exit(7);', /audience worker exited \(code 7\) before its work was done/],
+    ['throws', "throw new Error('cannot load the CSV code');", /audience worker crashed: cannot load the CSV code/],
+  ])('fails with a clear error, not a crash or a hang, when a worker started ahead %s before its chunks are asked for', async (_, source, message) => {
+    // Prepare: started as the run starts it, after the model stage, and dead by the write stage
+    const dir = await tempDir();
+    const builder = new WorkerAudiences({ script: pathToFileURL(await writeText(dir, 'worker.mjs', source)) });
+    const uncaught: unknown[] = [];
+    const listener = (error: unknown) => uncaught.push(error);
+    process.on('uncaughtException', listener);
+    try {
+      builder.start();
+      await new Promise((resolve) => setTimeout(resolve, 1500));
+
+      // Act
+      const outcome = drain(builder.chunks(rowsOf(100)));
+
+      // Assess
+      await expect(outcome).rejects.toThrow(AudienceWorkerError);
+      await expect(outcome).rejects.toThrow(message);
+      expect(uncaught).toEqual([]);
+    } finally {
+      process.off('uncaughtException', listener);
+    }
+  }, 60_000);
 });

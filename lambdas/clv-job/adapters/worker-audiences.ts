@@ -73,7 +73,8 @@ export class WorkerAudiences implements AudienceCsvBuilder {
   /** Whether the bytes are built on a worker: false when `script` cannot be started as one. */
   readonly onWorker: boolean;
   private readonly script: URL;
-  private started: Worker | null = null;
+  /** The worker started ahead, with its replies read from the start (a death before `chunks` is kept, not lost or thrown). */
+  private started: { readonly worker: Worker; readonly next: () => Promise<Reply> } | null = null;
 
   constructor(options: WorkerAudiencesOptions) {
     this.script = options.script;
@@ -83,8 +84,11 @@ export class WorkerAudiences implements AudienceCsvBuilder {
   start(): void {
     if (!this.onWorker || this.started !== null) return;
     // no inherited execArgv: the parent's may not apply to a module file (e.g. `--input-type`, which only `-e` takes)
-    this.started = new Worker(this.script, { workerData: { role: WORKER_ROLE }, execArgv: [] });
-    this.started.unref();
+    const worker = new Worker(this.script, { workerData: { role: WORKER_ROLE }, execArgv: [] });
+    // listening before anything else: a worker that throws or exits while the run segments would
+    // otherwise crash the process (an 'error' nobody listens to) or leave `chunks` waiting for ever
+    this.started = { worker, next: repliesOf<Reply>(worker, 'audience worker', AudienceWorkerError) };
+    worker.unref();
   }
 
   async *chunks(rows: AudienceRows): AsyncGenerator<AudienceChunk> {
@@ -93,10 +97,9 @@ export class WorkerAudiences implements AudienceCsvBuilder {
       return;
     }
     this.start();
-    const worker = this.started!;
+    const { worker, next } = this.started!;
     this.started = null;
     const counter = new Int32Array(new SharedArrayBuffer(Int32Array.BYTES_PER_ELEMENT));
-    const next = repliesOf<Reply>(worker, 'audience worker', AudienceWorkerError);
     worker.ref();
     try {
       worker.postMessage({ rows, inFlight: counter.buffer as SharedArrayBuffer } satisfies Request);
