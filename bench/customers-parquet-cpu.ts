@@ -15,31 +15,17 @@
  */
 import { createHash, type Hash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
-import { DuckDBInstance } from '@duckdb/node-api';
 import type { CustomerSegments, CustomerTable } from '../lambdas/clv-job/domain/customers.js';
-import { distinctScorePatterns } from '../lambdas/clv-job/domain/models/score-patterns.js';
 import { ParquetTableWriter } from '../lambdas/clv-job/adapters/parquet-table-writer.js';
 import { writeCustomers } from '../lambdas/clv-job/pipeline/write-tables.js';
 import type { ByteSink, StagedRun } from '../lambdas/clv-job/ports.js';
 import { PATTERN_SCORE_COLUMNS, type PatternScoreColumn, type Tier } from '../lambdas/clv-job/schemas/tables.js';
+import { benchRunArguments, perPatternScores, readRunCustomers, runScorePatterns } from './run-customers.js';
 
-const [output, runDate, repeatText = '3'] = process.argv.slice(2);
-if (output === undefined || runDate === undefined || !/^[1-9]\d*$/.test(repeatText)) {
-  console.error('usage: npm run bench:customers-parquet -- OUTPUT_FOLDER RUN_DATE [REPEAT]');
-  process.exit(2);
-}
-
-const instance = await DuckDBInstance.create(':memory:');
-const connection = await instance.connect();
+const bench = benchRunArguments('npm run bench:customers-parquet -- OUTPUT_FOLDER RUN_DATE [REPEAT]');
+const runDate = bench.runDate;
 const days = (name: string): string => `date_diff('day', DATE '1970-01-01', ${name})::INTEGER AS ${name}`;
-const reader = await connection.runAndReadAll(
-  `SELECT * REPLACE (${days('first_order_date')}, ${days('last_order_date')})
-   FROM read_parquet('${join(output, 'customers', `run_date=${runDate}`).replaceAll("'", "''")}/**/*.parquet', hive_partitioning = false)`,
-);
-const columns = reader.getColumnsObjectJS();
-connection.closeSync();
-instance.closeSync();
+const columns = await readRunCustomers(bench, `* REPLACE (${days('first_order_date')}, ${days('last_order_date')})`);
 
 // the pipeline holds one string per repeated value (adapters/duckdb-result.ts, the segment names): so does the bench
 for (const name of ['acquisition_channel', 'cohort', 'clv_tier', 'value_loyalty', 'rfm_score', 'rfm_segment']) {
@@ -67,24 +53,11 @@ const customers: CustomerTable = {
   monetaryValue: doubles('monetary_value'),
   avgOrderValue: doubles('avg_order_value'),
 };
-const { patterns, patternOf } = distinctScorePatterns({
-  x: Float64Array.from(customers.frequency),
-  recencyDays: Float64Array.from(customers.recencyDays),
-  tenureDays: Float64Array.from(customers.tenureDays),
-  monetaryValue: customers.monetaryValue,
-});
-/** A score column per pattern (null when the run has none): every customer of a pattern has the same score. */
-const perPattern = (name: PatternScoreColumn): Float64Array | null => {
-  const values = columns[name] as (number | null)[];
-  if (values.every((v) => v === null)) return null;
-  const out = new Float64Array(patterns.x.length);
-  for (let i = 0; i < size; i++) out[patternOf[i]!] = values[i]!;
-  return out;
-};
+const { patterns, patternOf } = runScorePatterns(columns);
 const byPattern = {
   patternOf,
   size: patterns.x.length,
-  columns: Object.fromEntries(PATTERN_SCORE_COLUMNS.map((name) => [name, perPattern(name)])) as Record<PatternScoreColumn, Float64Array | null>,
+  columns: Object.fromEntries(PATTERN_SCORE_COLUMNS.map((name) => [name, perPatternScores(columns[name] as (number | null)[], patternOf, patterns.x.length)])) as Record<PatternScoreColumn, Float64Array | null>,
 };
 const segments: CustomerSegments = {
   clvTier: columns.clv_tier as Tier[],
@@ -137,7 +110,7 @@ const run: Pick<StagedRun, 'open'> = {
 console.log(`${size.toLocaleString('en-US')} customers, ${patterns.x.length.toLocaleString('en-US')} scoring patterns`);
 const tables = new ParquetTableWriter();
 const gc = (globalThis as { gc?: () => void }).gc;
-for (let k = 1; k <= Number(repeatText); k++) {
+for (let k = 1; k <= bench.repeat; k++) {
   gc?.();
   const before = held();
   peak = before;
