@@ -30,6 +30,8 @@ import { measureNode, rssMethod, type Measured } from './measure.js';
 import { renderIngest, renderMarkdown, type BenchResult, type IngestResult, type SizeResult } from './report.js';
 import { projectLambda } from './lambda-sizing.js';
 import { runLifetimes, type PeerTimes } from './peers.js';
+import { isAudienceWorker, serveAudienceWorker } from '../lambdas/clv-job/adapters/worker-audiences.js';
+import { isIntervalWorker, serveIntervalWorker } from '../lambdas/clv-job/adapters/worker-intervals.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const root = resolve(here, '..');
@@ -101,7 +103,7 @@ const runJob = async (dataset: Dataset, peers: boolean): Promise<JobRun> => {
 const runFloorChild = async (dataset: Dataset): Promise<Measured> => measureNode([self, '--floor', dataset.dir]);
 
 /** The Lambda's side, replayed: results recorded once per dataset (cached beside it), then measured. */
-const runLambdaChild = async (dataset: Dataset): Promise<{ measured: Measured; timings: Record<string, number> }> => {
+const runLambdaChild = async (dataset: Dataset): Promise<{ measured: Measured; timings: Record<string, number>; threads: number }> => {
   const results = `${dataset.dir}.athena-results`;
   // recorded again when the run asks a query the recording lacks (a new query since)
   if (!RUN_QUERIES.every((query) => existsSync(join(results, `${query}.csv`)))) {
@@ -111,8 +113,8 @@ const runLambdaChild = async (dataset: Dataset): Promise<{ measured: Measured; t
   const out = await mkdtemp(join(tmpdir(), 'clv-bench-lambda-'));
   try {
     const measured = await measureNode([self, '--lambda-profile', results, '--out', out]);
-    const { timings } = JSON.parse(measured.stdout.trim().split('\n').at(-1)!) as { timings: Record<string, number> };
-    return { measured, timings };
+    const { timings, threads } = JSON.parse(measured.stdout.trim().split('\n').at(-1)!) as { timings: Record<string, number>; threads: number };
+    return { measured, timings, threads };
   } finally {
     await rm(out, { recursive: true, force: true });
   }
@@ -163,6 +165,7 @@ const benchSize = async (dataset: Dataset, repeat: number, lambda: boolean, peer
       seconds: median(runs.map((x) => x.measured.seconds)),
       peak_rss_mb: median(runs.map((x) => x.measured.peakRssMb)),
       timings: medianTimings(runs.map((x) => x.timings)),
+      threads: runs[0]!.threads,
     };
     log(`    ${lambdaResult.seconds.toFixed(2)} s, ${lambdaResult.peak_rss_mb.toFixed(0)} MB`);
   }
@@ -199,7 +202,7 @@ const benchSize = async (dataset: Dataset, repeat: number, lambda: boolean, peer
 const main = async (): Promise<void> => {
   if (o.floor) return runFloor(o.floor);
   if (o.record) return recordAthenaResults(o.record, o.out ?? `${o.record}.athena-results`);
-  if (o['lambda-profile']) return runLambdaProfile(o['lambda-profile'], o.out ?? join(tmpdir(), 'clv-bench-lambda'));
+  if (o['lambda-profile']) return runLambdaProfile(o['lambda-profile'], o.out ?? join(tmpdir(), 'clv-bench-lambda'), new URL(import.meta.url));
   if (o.ingest) return runIngest(o.ingest);
 
   const dir = join(root, 'bench', 'results');
@@ -258,7 +261,12 @@ const main = async (): Promise<void> => {
   log(`wrote bench/results/${o.name}.json and .md`);
 };
 
-main().catch((error: unknown) => {
-  log(`bench: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`);
-  process.exitCode = 1;
-});
+// Started again as the Lambda profile's interval or audience worker thread (as handler.ts is): serve, don't bench.
+if (isIntervalWorker()) serveIntervalWorker();
+else if (isAudienceWorker()) serveAudienceWorker();
+else {
+  main().catch((error: unknown) => {
+    log(`bench: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`);
+    process.exitCode = 1;
+  });
+}

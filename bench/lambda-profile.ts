@@ -8,6 +8,8 @@ import { DuckDbEngine } from '../lambdas/clv-job/adapters/duckdb-engine.js';
 import { findInputFiles } from '../lambdas/clv-job/adapters/input-files.js';
 import { LocalFolderStore } from '../lambdas/clv-job/adapters/local-folder-store.js';
 import { ParquetTableWriter } from '../lambdas/clv-job/adapters/parquet-table-writer.js';
+import { WorkerAudiences } from '../lambdas/clv-job/adapters/worker-audiences.js';
+import { WorkerIntervals } from '../lambdas/clv-job/adapters/worker-intervals.js';
 import { DEFAULT_NON_PURCHASE_STATUSES, resolveModelOptions } from '../lambdas/clv-job/config.js';
 import type { InputDescription, QueryEngine, ResultColumns } from '../lambdas/clv-job/ports.js';
 import { runPipeline } from '../lambdas/clv-job/pipeline/run.js';
@@ -70,15 +72,23 @@ class RecordedAthenaEngine implements QueryEngine {
 /**
  * Child-process mode `--lambda-profile`: the Lambda's own work at a given scale, measured without
  * AWS. The handler's pipeline, writer and report with Athena's results replayed from files (decoded
- * by the Athena adapter's reader) and a local folder in place of S3. What it leaves out: the time
- * Athena spends running the queries, and S3's network transfers. Prints the summary's timings.
+ * by the Athena adapter's reader) and a local folder in place of S3, on the threads the handler
+ * starts: interval workers on every core but this thread's (CLV_MODEL_THREADS's default: the cores,
+ * at most 8) and, with more than one thread, the audiences' CSV built on a worker. `script` is the
+ * running bundle, which must serve those workers (as handler.ts does). What it leaves out: the time
+ * Athena spends running the queries, and S3's network transfers. Prints the summary's timings and
+ * the threads.
  */
-export const runLambdaProfile = async (results: string, output: string): Promise<void> => {
+export const runLambdaProfile = async (results: string, output: string, script: URL): Promise<void> => {
   if (!existsSync(join(results, 'customers.csv'))) throw new Error(`no recorded results in ${results}`);
   const t0 = performance.now();
   // the summary's timings end before publishing (the summary is published); the listener sees it too
   const stages: Record<string, number> = {};
   const progress = { stageStarted: () => undefined, stageFinished: (stage: string, seconds: number) => void (stages[stage] = seconds) };
+  const model = resolveModelOptions({});
+  // as handler.ts wires them
+  const intervals = new WorkerIntervals({ threads: model.threads, script });
+  const audiences = new WorkerAudiences({ script, worker: intervals.threads > 1 });
   const result = await runPipeline(
     {
       engine: new RecordedAthenaEngine(results),
@@ -88,9 +98,11 @@ export const runLambdaProfile = async (results: string, output: string): Promise
       newRunId: () => 'bench',
       renderReport,
       progress,
+      intervals,
+      audiences,
     },
-    buildRunConfig({ asOf: AS_OF, model: resolveModelOptions({}), lockTtlSeconds: 900 }),
+    buildRunConfig({ asOf: AS_OF, model, lockTtlSeconds: 900 }),
   );
   const timings = { ...result.summary.run.timings, publish: stages.publish ?? 0 };
-  process.stdout.write(`${JSON.stringify({ seconds: (performance.now() - t0) / 1000, timings })}\n`);
+  process.stdout.write(`${JSON.stringify({ seconds: (performance.now() - t0) / 1000, timings, threads: intervals.threads })}\n`);
 };

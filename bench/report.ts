@@ -23,7 +23,13 @@ export interface SizeResult {
   };
   readonly floor: { readonly seconds: number; readonly peak_rss_mb: number; readonly runs: readonly number[] };
   readonly ratio: number;
-  readonly lambda: { readonly seconds: number; readonly peak_rss_mb: number; readonly timings: Readonly<Record<string, number>> } | null;
+  readonly lambda: {
+    readonly seconds: number;
+    readonly peak_rss_mb: number;
+    readonly timings: Readonly<Record<string, number>>;
+    /** Threads the profile ran on, as the handler starts them (absent in results measured before it did: one thread). */
+    readonly threads?: number;
+  } | null;
   /** Peers run on the same customers in the same bench run (absent in results older than that). */
   readonly peers?: { readonly lifetimes: PeerTimes | null };
 }
@@ -127,13 +133,16 @@ export const renderMarkdown = (b: BenchResult): string => {
     lines.push(
       '## The Lambda profile, stage by stage',
       '',
-      'The handler\'s pipeline with Athena\'s results replayed from recorded result CSVs (see Lambda sizing below): what the Lambda itself spends.',
+      'The handler\'s pipeline with Athena\'s results replayed from recorded result CSVs (see Lambda sizing below): what the Lambda itself spends, ' +
+        'on the threads the handler starts on a machine with this one\'s cores (interval workers beside the run\'s thread; with more than one, the audiences\' CSV on a worker too). ' +
+        'A Lambda has about one vCPU per 1,769 MB of memory: on a smaller one the profile\'s time is a lower bound.',
       '',
       head('stage'),
       rule,
       ...['query', 'model_fit', 'model_score', 'segment', 'write', 'publish'].map((stage) => row(`${stage.replace('_', ': ')}`, (r) => lambda(r, stage))),
       row('**total (wall)**', (r) => (r.lambda ? `**${s(r.lambda.seconds)}**` : '-')),
       row('peak RSS', (r) => (r.lambda ? mb(r.lambda.peak_rss_mb) : '-')),
+      row('threads', (r) => (r.lambda ? String(r.lambda.threads ?? 1) : '-')),
       '',
     );
   }
