@@ -63,7 +63,7 @@ class RecordedAthenaEngine implements QueryEngine {
   }
   async run(query: QueryName, asked: SqlParameters): Promise<ResultColumns> {
     if (asked.asOf !== AS_OF) throw new Error(`the recorded results are as of ${AS_OF}, not ${asked.asOf}`);
-    return readResultCsv(createReadStream(join(this.dir, `${query}.csv`)));
+    return readResultCsv(createReadStream(join(this.dir, `${query}.csv`)), query);
   }
   async release(): Promise<void> {}
   async close(): Promise<void> {}
