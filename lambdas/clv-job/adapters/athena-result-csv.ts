@@ -106,9 +106,10 @@ class NumberColumn implements ColumnBuilder {
  * charCodeAt. A record with a different number of fields than the header, or an unterminated
  * quote, fails rather than guessing.
  *
- * `numbers` names the columns known to hold numbers, and how to keep them (see NumberColumn): at a
- * million customers their text would cost ~40 bytes a value, and the whole result's text besides
- * (a slice of 13 characters or more keeps the chunk it was cut from).
+ * `numbers` names the columns known to hold numbers, and how to keep them (see NumberColumn): as
+ * text they cost up to ~40 bytes a value (a string and a pointer) until the decoders convert them:
+ * the customers result at a million customers held ~355 MB of heap read and decoded, ~100 MB with
+ * its number columns typed.
  */
 export const parseAthenaCsv = async (
   source: AsyncIterable<Uint8Array | string>,
