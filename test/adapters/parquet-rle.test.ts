@@ -1,7 +1,7 @@
 import { ByteWriter } from 'hyparquet-writer';
 import { writeRleBitPackedHybrid } from 'hyparquet-writer/src/encoding.js';
 import { describe, expect, it } from 'vitest';
-import { rleBitPackedHybrid } from '../../lambdas/clv-job/adapters/parquet-rle.js';
+import { rleBitPackedHybrid, rleBitPackedHybridBound, rleRun } from '../../lambdas/clv-job/adapters/parquet-rle.js';
 
 /** hyparquet-writer's encoding, the reference the writer's files were made with. */
 const reference = (values: Int32Array, bitWidth: number, lead: number): Uint8Array => {
@@ -46,5 +46,26 @@ describe('the RLE / bit-packed hybrid encoder', () => {
 
   it('encodes a long run of ones as one RLE run: count << 1 as a varint, then the value', () => {
     expect([...rleBitPackedHybrid(new Uint8Array(300).fill(1), 1)]).toEqual([0xd8, 0x04, 0x01]);
+  });
+
+  it('writes into a given buffer from its start whatever it held, and refuses one shorter than the bound', () => {
+    const values = runs(1000, 5, 3);
+    const stale = new Uint8Array(rleBitPackedHybridBound(values.length, 5)).fill(0xff);
+
+    const written = rleBitPackedHybrid(values, 5, 5, stale);
+
+    expect(written.buffer).toBe(stale.buffer);
+    expect([...written]).toEqual([...reference(values, 5, 5)]);
+    expect(() => rleBitPackedHybrid(values, 5, 5, new Uint8Array(written.length))).toThrow(RangeError);
+  });
+
+  it('writes a run of one value as the hybrid encoder writes the same values, without reading them', () => {
+    for (const bitWidth of [1, 3, 8, 9, 16, 17]) {
+      for (const count of [8, 9, 127, 128, 100_000, 16_384 * 8]) {
+        const value = (2 ** bitWidth - 1) & 0x5a5a5;
+        expect([...rleRun(value, count, bitWidth)]).toEqual([...reference(new Int32Array(count).fill(value), bitWidth, -1)]);
+      }
+    }
+    expect(() => rleRun(1, 7, 1)).toThrow(/bit-packed/);
   });
 });

@@ -2,7 +2,7 @@ import { createWriteStream } from 'node:fs';
 import { readFile, writeFile } from 'node:fs/promises';
 import { once } from 'node:events';
 import { join } from 'node:path';
-import { gunzipSync } from 'node:zlib';
+import { gunzipSync, gzipSync } from 'node:zlib';
 import { parquetMetadata, parquetReadObjects } from 'hyparquet';
 import { describe, expect, it } from 'vitest';
 import { ParquetTableWriter, ROW_GROUP_SIZE } from '../../lambdas/clv-job/adapters/parquet-table-writer.js';
@@ -216,5 +216,67 @@ describe('the Parquet table writer, read back by DuckDB', () => {
     const file = new ParquetTableWriter().open(await fileSink(join(await tempDir(), 'x.parquet')), [{ name: 'n', type: 'int', comment: '' }]);
 
     await expect(file.append({ n: [1, 2.5] }, 2)).rejects.toThrow(/column n: 2.5 is not a 32-bit integer/);
+  });
+
+  it('writes a file with a writer that wrote another before it as the same bytes as a new writer, every type', async () => {
+    const types = { s: 'string', c: 'string', i: 'int', d: 'double', b: 'boolean' } as const;
+    const columns: ColumnSpec[] = Object.entries(types).map(([name, type]) => ({ name, type, comment: '' }));
+    // long distinct strings, wide integers, true flags: what a reused buffer would leak into a smaller file
+    const first = (n: number): Record<string, ColumnValues> => ({
+      s: Array.from({ length: n }, (_, i) => `first-file-value-${i}-${'x'.repeat(40)}`),
+      c: Array.from({ length: n }, (_, i) => ['north', 'south', 'east', 'west'][i % 4]!),
+      i: Int32Array.from({ length: n }, (_, i) => i * 40_503),
+      d: Float64Array.from({ length: n }, (_, i) => i * 1.5),
+      b: Array.from({ length: n }, () => true),
+    });
+    const second = (n: number): Record<string, ColumnValues> => ({
+      s: Array.from({ length: n }, (_, i) => (i % 3 === 0 ? null : `s${i}`)),
+      c: Array.from({ length: n }, (_, i) => (i % 5 === 0 ? null : ['a', 'b'][i % 2]!)),
+      i: Array.from({ length: n }, (_, i) => (i % 7 === 0 ? null : i % 9)),
+      d: Array.from({ length: n }, (_, i) => (i % 4 === 0 ? null : -i)),
+      b: Array.from({ length: n }, (_, i) => (i % 6 === 0 ? null : i % 3 === 0)),
+    });
+    const write = async (writer: ParquetTableWriter, batch: Record<string, ColumnValues>, rows: number): Promise<Buffer> => {
+      const path = join(await tempDir(), 'w.parquet');
+      const file = writer.open(await fileSink(path), columns);
+      await file.append(batch, rows);
+      await file.close();
+      return readFile(path);
+    };
+    const reused = new ParquetTableWriter();
+    const rows = 2 * ROW_GROUP_SIZE + 10;
+
+    await write(reused, first(rows), rows);
+    const again = await write(reused, second(ROW_GROUP_SIZE + 333), ROW_GROUP_SIZE + 333);
+    const fresh = await write(new ParquetTableWriter(), second(ROW_GROUP_SIZE + 333), ROW_GROUP_SIZE + 333);
+
+    expect(again.equals(fresh)).toBe(true);
+  });
+
+  it("writes each gzip page as zlib's one-shot output, also when the page compresses far worse than the column's page before it", async () => {
+    const path = join(await tempDir(), 'g.parquet');
+    let seed = 3;
+    const random = () => ((seed = (seed * 48271) % 2147483647) / 2147483647);
+    // one repeated value, then noise: the second page needs far more room than the first one's share suggests
+    const values = Float64Array.from({ length: 2 * ROW_GROUP_SIZE }, (_, i) => (i < ROW_GROUP_SIZE ? 2.5 : random()));
+    const file = new ParquetTableWriter().open(await fileSink(path), [{ name: 'v', type: 'double', comment: '' }]);
+
+    await file.append({ v: values }, values.length);
+    await file.close();
+    const bytes = await readFile(path);
+    const meta = parquetMetadata(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength) as ArrayBuffer);
+    // a page without nulls ends its column chunk with its values: the chunk's last bytes are the gzip member
+    const pages = meta.row_groups.map((group, g) => {
+      const chunk = group.columns[0]!.meta_data!;
+      const end = Number(chunk.data_page_offset) + Number(chunk.total_compressed_size);
+      const raw = values.subarray(g * ROW_GROUP_SIZE, (g + 1) * ROW_GROUP_SIZE);
+      const expected = gzipSync(new Uint8Array(raw.buffer, raw.byteOffset, raw.byteLength), { level: 1 });
+      return { codec: chunk.codec, same: bytes.subarray(end - expected.length, end).equals(expected) };
+    });
+
+    expect(pages).toEqual([
+      { codec: 'GZIP', same: true },
+      { codec: 'GZIP', same: true },
+    ]);
   });
 });

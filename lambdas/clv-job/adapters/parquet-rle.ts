@@ -3,34 +3,50 @@
  * one reused buffer. It makes the same choices, byte for byte, as hyparquet-writer's
  * writeRleBitPackedHybrid (a run of 8 or more equal values is an RLE run, anything else goes into
  * bit-packed groups of 8), which appends every byte through a growable DataView: on a million rows
- * of levels and indexes that was a tenth of the customers table's encoding time.
+ * of levels and indexes that was a tenth of the customers table's encoding time. It writes into
+ * the caller's buffer (parquet-page-buffers.ts), so that a row group's levels and indexes need no
+ * new array.
  * Format: https://parquet.apache.org/docs/file-format/data-pages/encodings/#run-length-encoding--bit-packing-hybrid-rle--3
  */
 
-/** Reused between calls: encoding is synchronous and every result is a copy. */
-let scratch = new Uint8Array(1 << 16);
+/** Writes `value` (unsigned, below 2^31) as a ULEB128 varint at `o`; returns the position after it. */
+const varintAt = (out: Uint8Array, at: number, value: number): number => {
+  let o = at;
+  let v = value;
+  while ((v & ~0x7f) !== 0) {
+    out[o++] = (v & 0x7f) | 0x80;
+    v >>>= 7;
+  }
+  out[o++] = v;
+  return o;
+};
+
+/**
+ * The most bytes the hybrid encoding of `count` values of `bitWidth` bits takes, a leading byte
+ * included: every run or group of groups covers 8 values or more, a 5-byte header and up to 4
+ * bytes of value per 8 values, plus the packed bits.
+ */
+export const rleBitPackedHybridBound = (count: number, bitWidth: number): number => 1 + (Math.ceil(count / 8) + 2) * (9 + bitWidth);
 
 /**
  * The hybrid encoding of `values` (non-negative integers below 2^bitWidth, bitWidth 0 to 24), after
- * an optional leading byte (`lead`, e.g. a dictionary page's bit width; -1 for none). Returns a new
- * array of exactly the encoded length.
+ * an optional leading byte (`lead`, e.g. a dictionary page's bit width; -1 for none), written from
+ * the start of `out` (at least rleBitPackedHybridBound bytes; a new array when not given). Returns
+ * the view of `out` that holds it.
  */
-export const rleBitPackedHybrid = (values: ArrayLike<number>, bitWidth: number, lead = -1): Uint8Array => {
+export const rleBitPackedHybrid = (
+  values: ArrayLike<number>,
+  bitWidth: number,
+  lead = -1,
+  out = new Uint8Array(rleBitPackedHybridBound(values.length, bitWidth)),
+): Uint8Array => {
   const n = values.length;
-  // every run or group of groups covers 8 values or more: a 5-byte header and up to 4 bytes of value per 8 values, plus the packed bits
-  const bound = 1 + (Math.ceil(n / 8) + 2) * (9 + bitWidth);
-  if (scratch.length < bound) scratch = new Uint8Array(Math.max(bound, scratch.length * 2));
-  const out = scratch;
+  if (out.length < rleBitPackedHybridBound(n, bitWidth)) throw new RangeError(`${out.length} bytes cannot hold the encoding of ${n} values of ${bitWidth} bits`);
   let o = 0;
   if (lead >= 0) out[o++] = lead;
 
   const varint = (value: number): void => {
-    let v = value;
-    while ((v & ~0x7f) !== 0) {
-      out[o++] = (v & 0x7f) | 0x80;
-      v >>>= 7;
-    }
-    out[o++] = v;
+    o = varintAt(out, o, value);
   };
   // groups of 8 values from `start`, least significant bit first; positions past the end pack as 0
   const packGroups = (start: number, groups: number): void => {
@@ -75,5 +91,16 @@ export const rleBitPackedHybrid = (values: ArrayLike<number>, bitWidth: number, 
     }
   }
   if (pending > 0) packGroups(packedFrom, pending);
-  return out.slice(0, o);
+  return out.subarray(0, o);
+};
+
+/**
+ * The hybrid encoding of `count` (8 or more) copies of `value`, as rleBitPackedHybrid writes them:
+ * one RLE run (e.g. the definition levels of a page without nulls), without reading any values.
+ */
+export const rleRun = (value: number, count: number, bitWidth: number, out = new Uint8Array(rleBitPackedHybridBound(count, bitWidth))): Uint8Array => {
+  if (count < 8) throw new RangeError(`${count} values are bit-packed, not a run`);
+  let o = varintAt(out, 0, count << 1);
+  for (let j = 0; j < (bitWidth + 7) >> 3; j++) out[o++] = (value >> (j << 3)) & 0xff;
+  return out.subarray(0, o);
 };

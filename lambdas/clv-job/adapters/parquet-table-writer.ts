@@ -4,7 +4,8 @@ import { ByteWriter, type SchemaElement } from 'hyparquet-writer';
 import { writePageHeader } from 'hyparquet-writer/src/datapage.js';
 import { writeMetadata } from 'hyparquet-writer/src/metadata.js';
 import type { ColumnChunk, CompressionCodec, Encoding, RowGroup } from 'hyparquet';
-import { rleBitPackedHybrid } from './parquet-rle.js';
+import { PageBuffers } from './parquet-page-buffers.js';
+import { rleBitPackedHybrid, rleBitPackedHybridBound, rleRun } from './parquet-rle.js';
 import type { ByteSink, ColumnRows, ColumnValues, TableFile, TableWriter } from '../ports.js';
 import type { ColumnSpec, ColumnType } from '../schemas/tables.js';
 
@@ -64,18 +65,52 @@ const bytesOf = (values: Int32Array | Float64Array): Uint8Array => {
   return new Uint8Array(values.buffer, values.byteOffset, values.byteLength);
 };
 
-/** A growable byte buffer for PLAIN byte arrays (length prefix + UTF-8). */
+/** The uses of a column's PageBuffers slots: slot = column * USES + use. */
+const USES = 4;
+const VALUES = 0;
+const DICTIONARY = 1;
+const LEVELS = 2;
+const INDEXES = 3;
+
+/** Where an encoder writes a chunk: the group's reused buffers and the column's first slot in them. */
+interface Target {
+  readonly buffers: PageBuffers;
+  readonly slot: number;
+}
+
+/** `count` 32-bit integers (or doubles) in a slot's buffer. */
+const int32sIn = (target: Target, use: number, count: number): Int32Array => new Int32Array(target.buffers.get(target.slot + use, 4 * count).buffer, 0, count);
+const float64sIn = (target: Target, use: number, count: number): Float64Array => new Float64Array(target.buffers.get(target.slot + use, 8 * count).buffer, 0, count);
+
+/**
+ * Reused between chunks for what encoding needs only while it runs (dictionary indexes before
+ * they are bit-packed, the integer dictionary's lookup table): encoding is synchronous.
+ */
+let indexScratch = new Int32Array(0);
+let lookupScratch = new Int32Array(0);
+const scratchIndexes = (count: number): Int32Array => {
+  if (indexScratch.length < count) indexScratch = new Int32Array(count);
+  return indexScratch.subarray(0, count);
+};
+const scratchLookup = (count: number): Int32Array => {
+  if (lookupScratch.length < count) lookupScratch = new Int32Array(count);
+  return lookupScratch.subarray(0, count);
+};
+
+/** A growable byte buffer for PLAIN byte arrays (length prefix + UTF-8), in a slot of the group's buffers. */
 class Bytes {
   buffer: Uint8Array;
   length = 0;
-  constructor(capacity: number) {
-    this.buffer = new Uint8Array(Math.max(capacity, 64));
+  constructor(
+    private readonly target: Target,
+    private readonly use: number,
+    capacity: number,
+  ) {
+    this.buffer = target.buffers.get(target.slot + use, Math.max(capacity, 64));
   }
   reserve(extra: number): void {
     if (this.length + extra <= this.buffer.length) return;
-    const grown = new Uint8Array(Math.max(this.buffer.length * 2, this.length + extra));
-    grown.set(this.buffer.subarray(0, this.length));
-    this.buffer = grown;
+    this.buffer = this.target.buffers.grow(this.target.slot + this.use, Math.max(this.buffer.length * 2, this.length + extra), this.length);
   }
   view(): Uint8Array {
     return this.buffer.subarray(0, this.length);
@@ -136,40 +171,53 @@ const NO_VALUES: readonly null[] = [];
 let levelFlags = new Uint8Array(0);
 
 /** Definition levels of a flat OPTIONAL column's slice: 1 for a value, 0 for a null. */
-const definitionLevels = ({ data, rows, from, to }: Slice): { levels: Uint8Array; nulls: number } => {
-  if (levelFlags.length < to - from) levelFlags = new Uint8Array(to - from);
-  const flags = levelFlags.subarray(0, to - from);
+const definitionLevels = ({ data, rows, from, to }: Slice, target: Target): { levels: Uint8Array; nulls: number } => {
+  const count = to - from;
+  const out = target.buffers.get(target.slot + LEVELS, rleBitPackedHybridBound(count, 1));
+  if (levelFlags.length < count) levelFlags = new Uint8Array(count);
+  const flags = levelFlags.subarray(0, count);
   let nulls = 0;
-  if (ArrayBuffer.isView(data)) flags.fill(1);
-  else {
+  if (ArrayBuffer.isView(data)) {
+    if (count >= 8) return { levels: rleRun(1, count, 1, out), nulls };
+    flags.fill(1);
+  } else {
     for (let i = from; i < to; i++) {
       const present = data[rows === null ? i : rows[i]!] != null;
       flags[i - from] = present ? 1 : 0;
       if (!present) nulls += 1;
     }
+    // a page without nulls, or of nulls only, is one run
+    if (count >= 8 && (nulls === 0 || nulls === count)) return { levels: rleRun(nulls === 0 ? 1 : 0, count, 1, out), nulls };
   }
-  return { levels: rleBitPackedHybrid(flags, 1), nulls };
+  return { levels: rleBitPackedHybrid(flags, 1, -1, out), nulls };
 };
 
 const bitWidthOf = (maxIndex: number): number => (maxIndex <= 0 ? 0 : 32 - Math.clz32(maxIndex));
 
 /** RLE_DICTIONARY data: the bit width, then the indexes as an RLE / bit-packed hybrid. */
-const dictionaryIndexes = (indexes: Int32Array, entries: number): Uint8Array => {
+const dictionaryIndexes = (indexes: Int32Array, entries: number, target: Target): Uint8Array => {
   const bitWidth = bitWidthOf(entries - 1);
-  return rleBitPackedHybrid(indexes, bitWidth, bitWidth);
+  return rleBitPackedHybrid(indexes, bitWidth, bitWidth, target.buffers.get(target.slot + INDEXES, rleBitPackedHybridBound(indexes.length, bitWidth)));
 };
 
 /** Dictionary encoding pays when the dictionary and its indexes take at most half the PLAIN bytes (hyparquet's rule). */
 const dictionaryPays = (plainBytes: number, dictionaryBytes: number, values: number, entries: number): boolean =>
   2 * (dictionaryBytes + Math.ceil((values * bitWidthOf(entries - 1)) / 8)) <= plainBytes;
 
+/** An integer dictionary's entries in its slot. */
+const int32sFrom = (entries: readonly number[], target: Target): Int32Array => {
+  const out = int32sIn(target, DICTIONARY, entries.length);
+  for (let e = 0; e < entries.length; e++) out[e] = entries[e]!;
+  return out;
+};
+
 /** INT32 (int, date) values of a slice: integers in range, or null. */
-const encodeInts = (element: SchemaElement, name: string, slice: Slice): EncodedChunk => {
+const encodeInts = (element: SchemaElement, name: string, slice: Slice, target: Target): EncodedChunk => {
   const { data, rows: at, from, to } = slice;
   const rows = to - from;
-  const { levels, nulls } = definitionLevels(slice);
+  const { levels, nulls } = definitionLevels(slice, target);
   // a copy: the bytes are compressed after append() returns, when the caller may reuse its arrays
-  const values = new Int32Array(rows - nulls);
+  const values = int32sIn(target, VALUES, rows - nulls);
   if (data instanceof Int32Array || data instanceof Int8Array) {
     if (at === null) values.set(data.subarray(from, to));
     else for (let i = from; i < to; i++) values[i - from] = data[at[i]!]!;
@@ -196,9 +244,9 @@ const encodeInts = (element: SchemaElement, name: string, slice: Slice): Encoded
 
   // A dictionary through a lookup table over the value range: no hash map per value.
   if (values.length > 0 && max - min < 1 << 16) {
-    const slot = new Int32Array(max - min + 1).fill(-1);
+    const slot = scratchLookup(max - min + 1).fill(-1);
     const dictionary: number[] = [];
-    const indexes = new Int32Array(values.length);
+    const indexes = scratchIndexes(values.length);
     for (let i = 0; i < values.length; i++) {
       const offset = values[i]! - min;
       let index = slot[offset]!;
@@ -213,8 +261,8 @@ const encodeInts = (element: SchemaElement, name: string, slice: Slice): Encoded
       return {
         ...chunk,
         encoding: 'RLE_DICTIONARY',
-        dictionary: { values: bytesOf(Int32Array.from(dictionary)), count: dictionary.length },
-        values: dictionaryIndexes(indexes, dictionary.length),
+        dictionary: { values: bytesOf(int32sFrom(dictionary, target)), count: dictionary.length },
+        values: dictionaryIndexes(indexes, dictionary.length, target),
       };
     }
   }
@@ -222,11 +270,11 @@ const encodeInts = (element: SchemaElement, name: string, slice: Slice): Encoded
 };
 
 /** DOUBLE values of a slice: PLAIN, NaN kept but left out of min / max as the format asks. */
-const encodeDoubles = (element: SchemaElement, name: string, slice: Slice): EncodedChunk => {
+const encodeDoubles = (element: SchemaElement, name: string, slice: Slice, target: Target): EncodedChunk => {
   const { data, rows: at, from, to } = slice;
   const rows = to - from;
-  const { levels, nulls } = definitionLevels(slice);
-  const values = new Float64Array(rows - nulls);
+  const { levels, nulls } = definitionLevels(slice, target);
+  const values = float64sIn(target, VALUES, rows - nulls);
   if (data instanceof Float64Array) {
     if (at === null) values.set(data.subarray(from, to));
     else for (let i = from; i < to; i++) values[i - from] = data[at[i]!]!;
@@ -267,10 +315,10 @@ const encodeDoubles = (element: SchemaElement, name: string, slice: Slice): Enco
 };
 
 /** UTF-8 values of a slice: a dictionary while the distinct values stay few, else PLAIN. */
-const encodeStrings = (element: SchemaElement, name: string, slice: Slice): EncodedChunk => {
+const encodeStrings = (element: SchemaElement, name: string, slice: Slice, target: Target): EncodedChunk => {
   const { data, rows: at, from, to } = slice;
   const rows = to - from;
-  const { levels, nulls } = definitionLevels(slice);
+  const { levels, nulls } = definitionLevels(slice, target);
   const count = rows - nulls;
   const chunk = { element, rows, nulls, levels, nanCount: undefined };
   const valueAt = (p: number): string => {
@@ -280,7 +328,7 @@ const encodeStrings = (element: SchemaElement, name: string, slice: Slice): Enco
   };
 
   const slot = new Map<string, number>();
-  const indexes = new Int32Array(count);
+  const indexes = scratchIndexes(count);
   let k = 0;
   for (let i = from; i < to && slot.size <= MAX_DICTIONARY_ENTRIES; i++) {
     const p = at === null ? i : at[i]!;
@@ -294,7 +342,7 @@ const encodeStrings = (element: SchemaElement, name: string, slice: Slice): Enco
     indexes[k++] = index;
   }
   if (k === count && count > 0) {
-    const dictionary = new Bytes(64);
+    const dictionary = new Bytes(target, DICTIONARY, 64);
     const offsets = new Int32Array(slot.size + 1);
     let plainBytes = 0;
     let e = 0;
@@ -320,14 +368,14 @@ const encodeStrings = (element: SchemaElement, name: string, slice: Slice): Enco
         ...chunk,
         encoding: 'RLE_DICTIONARY',
         dictionary: { values: dictionary.view(), count: slot.size },
-        values: dictionaryIndexes(indexes, slot.size),
+        values: dictionaryIndexes(indexes, slot.size, target),
         min: bytes.slice(offsets[lo]! + 4, offsets[lo + 1]!),
         max: bytes.slice(offsets[hi]! + 4, offsets[hi + 1]!),
       };
     }
   }
 
-  const plain = new Bytes(count * 16);
+  const plain = new Bytes(target, VALUES, count * 16);
   let minFrom = -1;
   let minTo = -1;
   let maxFrom = -1;
@@ -356,10 +404,11 @@ const encodeStrings = (element: SchemaElement, name: string, slice: Slice): Enco
  * BOOLEAN values of a slice: PLAIN, one bit per value, least significant bit first (the format's
  * bit-packing). Summary tables are small, so no statistics are kept.
  */
-const encodeBooleans = (element: SchemaElement, name: string, slice: Slice): EncodedChunk => {
+const encodeBooleans = (element: SchemaElement, name: string, slice: Slice, target: Target): EncodedChunk => {
   const { data, rows: at, from, to } = slice;
-  const { levels, nulls } = definitionLevels(slice);
-  const values = new Uint8Array(Math.ceil((to - from - nulls) / 8));
+  const { levels, nulls } = definitionLevels(slice, target);
+  const bytes = Math.ceil((to - from - nulls) / 8);
+  const values = target.buffers.get(target.slot + VALUES, bytes).subarray(0, bytes).fill(0);
   let k = 0;
   for (let i = from; i < to; i++) {
     const v = data[at === null ? i : at[i]!];
@@ -412,14 +461,24 @@ const ENCODERS: Record<ColumnType, typeof encodeInts> = { int: encodeInts, date:
 /**
  * gzip on libuv's pool into one output buffer: with zlib's default 16 kB chunks, every chunk of a
  * page costs a round trip to this thread, an allocation and, at the end, a concatenation. The
- * deflate stream is the same whatever the chunk size (only where it is cut changes).
+ * deflate stream is the same whatever the chunk size (only where it is cut changes), so `room`
+ * only decides how much memory the output is given: zlib's bound by default (never too little),
+ * or a guess from the column's previous page, which a page that compresses worse overflows into
+ * a second buffer.
  */
-const gzipWhole = (raw: Uint8Array): Promise<Buffer> => gzip(raw, { level: GZIP_LEVEL, chunkSize: Math.max(1024, raw.length + (raw.length >> 8) + 64) });
+const gzipWhole = (raw: Uint8Array, room = raw.length + (raw.length >> 8) + 64): Promise<Buffer> => gzip(raw, { level: GZIP_LEVEL, chunkSize: Math.max(1024, room) });
+
+/** A column's codec for the file, and the share of its raw bytes gzip kept of the sample it was judged on. */
+interface CodecChoice {
+  readonly codec: CompressionCodec;
+  readonly kept: number;
+}
 
 /** Whether a column's pages are worth compressing, judged once per file on its first non-trivial chunk. */
-const compressionPays = async (sample: Uint8Array): Promise<CompressionCodec> => {
+const compressionPays = async (sample: Uint8Array): Promise<CodecChoice> => {
   const head = sample.subarray(0, COMPRESSION_SAMPLE_BYTES);
-  return (await gzipWhole(head)).length <= head.length * (1 - MIN_COMPRESSION_GAIN) ? 'GZIP' : 'UNCOMPRESSED';
+  const kept = (await gzipWhole(head)).length / head.length;
+  return { codec: kept <= 1 - MIN_COMPRESSION_GAIN ? 'GZIP' : 'UNCOMPRESSED', kept };
 };
 
 /** Encoded bytes, compressed when the column's codec says so. */
@@ -428,20 +487,64 @@ interface Payload {
   readonly stored: Uint8Array;
 }
 
-const compress = async (raw: Uint8Array, codec: CompressionCodec): Promise<Payload> => ({
+const compress = async (raw: Uint8Array, codec: CompressionCodec, room?: number): Promise<Payload> => ({
   raw,
   // an empty page is compressed too: a reader inflates whatever a GZIP chunk's page holds
-  stored: codec === 'GZIP' ? await gzipWhole(raw) : raw,
+  stored: codec === 'GZIP' ? await gzipWhole(raw, room) : raw,
 });
+
+/**
+ * Output room for a page from the share of its raw size the column's previous page kept, with a
+ * sixteenth and 4 kB to spare: data pages of one column compress alike from group to group.
+ */
+const roomFor = (raw: number, kept: number | undefined): number | undefined => (kept === undefined ? undefined : Math.ceil(raw * kept * 1.0625) + 4096);
 
 /** Room for a chunk's page headers (a few Thrift varints each) when a row group's bytes are laid out. */
 const PAGE_HEADERS_BYTES = 256;
 
 /**
- * Writes one column chunk (optional dictionary page, one V2 data page) at the writer's position,
+ * A row group's bytes in file order as pieces for the sink: page headers, levels and uncompressed
+ * pages copied into one buffer (the encoders' memory is reused for a later group), gzip's output
+ * passed on as it is, without a copy.
+ */
+class GroupPieces {
+  readonly out: ByteWriter;
+  private readonly pieces: Uint8Array[] = [];
+  private start = 0;
+
+  /** `bytes`: room for everything but the gzip output; `offset`: the file position the group starts at. */
+  constructor(bytes: number, offset: number) {
+    this.out = new ByteWriter(bytes);
+    this.out.offset = offset;
+  }
+
+  payload(payload: Payload): void {
+    if (payload.stored === payload.raw) {
+      this.out.appendBytes(payload.raw);
+      return;
+    }
+    this.cut();
+    this.pieces.push(payload.stored);
+    this.out.offset += payload.stored.length;
+  }
+
+  finish(): Uint8Array[] {
+    this.cut();
+    return this.pieces;
+  }
+
+  private cut(): void {
+    if (this.out.index > this.start) this.pieces.push(new Uint8Array(this.out.buffer, this.start, this.out.index - this.start));
+    this.start = this.out.index;
+  }
+}
+
+/**
+ * Writes one column chunk (optional dictionary page, one V2 data page) at the group's position,
  * and returns its metadata as hyparquet-writer's footer writer takes it.
  */
-const writeChunk = (out: ByteWriter, chunk: EncodedChunk, codec: CompressionCodec, dictionary: Payload | null, values: Payload): ColumnChunk => {
+const writeChunk = (group: GroupPieces, chunk: EncodedChunk, codec: CompressionCodec, dictionary: Payload | null, values: Payload): ColumnChunk => {
+  const { out } = group;
   const start = out.offset;
   let uncompressed = 0;
   let dictionaryPageOffset: bigint | undefined;
@@ -454,7 +557,7 @@ const writeChunk = (out: ByteWriter, chunk: EncodedChunk, codec: CompressionCode
       dictionary_page_header: { num_values: chunk.dictionary.count, encoding: 'PLAIN' },
     });
     uncompressed += out.offset - Number(dictionaryPageOffset) + dictionary.raw.length;
-    out.appendBytes(dictionary.stored);
+    group.payload(dictionary);
   }
   const dataPageOffset = out.offset;
   writePageHeader(out, {
@@ -473,7 +576,7 @@ const writeChunk = (out: ByteWriter, chunk: EncodedChunk, codec: CompressionCode
   });
   uncompressed += out.offset - dataPageOffset + chunk.levels.length + values.raw.length;
   out.appendBytes(chunk.levels);
-  out.appendBytes(values.stored);
+  group.payload(values);
   const { element } = chunk;
   return {
     file_offset: BigInt(start),
@@ -506,19 +609,31 @@ const writeChunk = (out: ByteWriter, chunk: EncodedChunk, codec: CompressionCode
  * The columns are flat and typed, so each chunk is encoded straight from the pipeline's arrays,
  * read in place through row numbers when a column comes as ColumnRows (PLAIN numbers are the
  * arrays' own bytes; low-cardinality columns get a dictionary; levels and indexes go through
- * parquet-rle.ts), while hyparquet-writer writes the format's page headers and footer. Pages are
- * gzip-compressed on libuv's thread pool, overlapping the encoding of the next row group, and
- * each row group goes to the sink as soon as it is complete, so a file never sits whole in memory.
+ * parquet-rle.ts), into buffers reused from group to group (parquet-page-buffers.ts), while
+ * hyparquet-writer writes the format's page headers and footer. Pages are gzip-compressed on
+ * libuv's thread pool, overlapping the encoding of the next row group, and each row group goes to
+ * the sink as soon as it is complete, so a file never sits whole in memory.
  * DuckDB reads every type back exactly (test/adapters/parquet-table-writer.test.ts).
  */
 export class ParquetTableWriter implements TableWriter {
   readonly extension = 'parquet';
+  /**
+   * The row-group buffers of closed files, for the next file to encode into (the customers' tier
+   * files come one after the other): a cache the garbage collector may empty, so that a writer kept
+   * between runs (the Lambda's) holds no memory while nothing is written.
+   */
+  private spare: WeakRef<PageBuffers>[] = [];
 
   open(sink: ByteSink, columns: readonly ColumnSpec[]): TableFile {
     const schema = parquetSchema(columns);
     const elements = schema.slice(1);
     // decided on the pool, in the order the chunks are encoded, so the same chunk decides as before
-    const codecs: (Promise<CompressionCodec> | undefined)[] = columns.map(() => undefined);
+    const codecs: (Promise<CodecChoice> | undefined)[] = columns.map(() => undefined);
+    // the share of its raw bytes each column's last gzip-compressed data page (at first its sample) kept
+    const kept: (number | undefined)[] = columns.map(() => undefined);
+    // the buffers of groups already laid out, for the next group to encode into
+    const free = this.spare.map((buffers) => buffers.deref()).filter((buffers) => buffers !== undefined);
+    this.spare = [];
     const rowGroups: RowGroup[] = [];
     let offset = 4; // after the leading magic bytes
     let rows = 0;
@@ -526,33 +641,41 @@ export class ParquetTableWriter implements TableWriter {
 
     /** Encodes a row group now; compresses and writes it after the previous group is out. */
     const writeGroup = (batch: Readonly<Record<string, ColumnValues | ColumnRows>>, from: number, to: number): Promise<void> => {
-      const chunks = columns.map((c, j) => ENCODERS[c.type](elements[j]!, c.name, sliceOf(batch[c.name]!, from, to)));
+      const buffers = free.pop() ?? new PageBuffers();
+      const chunks = columns.map((c, j) => ENCODERS[c.type](elements[j]!, c.name, sliceOf(batch[c.name]!, from, to), { buffers, slot: j * USES }));
       chunks.forEach((chunk, j) => {
         if (codecs[j] === undefined && chunk.values.length >= 1024) codecs[j] = compressionPays(chunk.values);
       });
       const compressed = Promise.all(
         chunks.map(async (chunk, j) => {
-          const codec = (await codecs[j]) ?? 'GZIP';
-          return { codec, dictionary: chunk.dictionary ? await compress(chunk.dictionary.values, codec) : null, values: await compress(chunk.values, codec) };
+          const choice = await codecs[j];
+          const codec = choice?.codec ?? 'GZIP';
+          const values = await compress(chunk.values, codec, roomFor(chunk.values.length, kept[j] ?? choice?.kept));
+          if (codec === 'GZIP' && values.raw.length > 0) kept[j] = values.stored.length / values.raw.length;
+          return { codec, dictionary: chunk.dictionary ? await compress(chunk.dictionary.values, codec) : null, values };
         }),
       );
       // both are awaited later (append, close); marking them handled keeps a failure from being reported twice
       compressed.catch(() => undefined);
       pending = pending.then(async () => {
         const payloads = await compressed;
-        // one buffer the size of the group: no growing and copying, and it goes to the sink as it is
-        const size = payloads.reduce((sum, p, j) => sum + PAGE_HEADERS_BYTES + chunks[j]!.levels.length + p.values.stored.length + (p.dictionary?.stored.length ?? 0), 0);
-        const out = new ByteWriter(size);
-        out.offset = offset;
-        const columnChunks = chunks.map((chunk, j) => writeChunk(out, chunk, payloads[j]!.codec, payloads[j]!.dictionary, payloads[j]!.values));
+        // room for what is copied: headers, levels and the pages left uncompressed
+        const copied = (p: Payload | null): number => (p === null || p.stored !== p.raw ? 0 : p.raw.length);
+        const group = new GroupPieces(
+          payloads.reduce((sum, p, j) => sum + PAGE_HEADERS_BYTES + chunks[j]!.levels.length + copied(p.values) + copied(p.dictionary), 0),
+          offset,
+        );
+        const columnChunks = chunks.map((chunk, j) => writeChunk(group, chunk, payloads[j]!.codec, payloads[j]!.dictionary, payloads[j]!.values));
+        // every encoded byte is copied or compressed by now
+        free.push(buffers);
         rowGroups.push({
           columns: columnChunks,
           num_rows: BigInt(to - from),
           total_byte_size: columnChunks.reduce((sum, c) => sum + (c.meta_data?.total_uncompressed_size ?? 0n), 0n),
-          total_compressed_size: BigInt(out.offset - offset),
+          total_compressed_size: BigInt(group.out.offset - offset),
         });
-        offset = out.offset;
-        await sink.write(out.getBytes());
+        offset = group.out.offset;
+        for (const piece of group.finish()) await sink.write(piece);
       });
       pending.catch(() => undefined);
       return pending;
@@ -569,8 +692,10 @@ export class ParquetTableWriter implements TableWriter {
         }
         rows += count;
       },
-      async close() {
+      close: async () => {
         await pending;
+        this.spare.push(...free.map((buffers) => new WeakRef(buffers)));
+        free.length = 0;
         const out = new ByteWriter(1 << 16);
         out.offset = offset;
         // metadata_length is the reader's field: writeMetadata does not serialise it
