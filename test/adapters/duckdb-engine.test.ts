@@ -198,6 +198,11 @@ describe('the DuckDB engine settings', () => {
     expect(settings.threads).toBe(String(availableParallelism()));
     expect(Number(settings.memory_limit?.replace(/MB$/, ''))).toBeCloseTo(totalmem() / 2 / 2 ** 20, -1);
     expect(settings.temp_directory?.startsWith(tmpdir())).toBe(true);
-    expect(duckDbSettings({ threads: 1, memoryLimit: '1GB', tempDirectory: '/x' })).toEqual({ threads: '1', memory_limit: '1GB', temp_directory: '/x' });
+    expect(duckDbSettings({ threads: 1, memoryLimit: '1GB', tempDirectory: '/x' })).toMatchObject({ threads: '1', memory_limit: '1GB', temp_directory: '/x' });
+  });
+
+  it('returns the memory DuckDB frees to the OS in the background, whatever the options', () => {
+    expect(duckDbSettings({}).allocator_background_threads).toBe('true');
+    expect(duckDbSettings({ threads: 1, memoryLimit: '1GB', tempDirectory: '/x' }).allocator_background_threads).toBe('true');
   });
 });

@@ -44,11 +44,19 @@ export interface DuckDbEngineOptions {
   readonly tempDirectory?: string;
 }
 
-/** The engine's settings when the options leave them out (see DuckDbEngineOptions). */
+/**
+ * The engine's settings: the options' (see DuckDbEngineOptions), or their defaults, and
+ * `allocator_background_threads`. DuckDB's allocator keeps the pages it frees (the relations
+ * release() drops) until a later allocation of its own purges them, and the run allocates nothing
+ * in DuckDB after its queries: the ~700 MB stayed in the process through the model, segment and
+ * write stages, under the JavaScript columns (peak RSS 1.27 GB at 1 M customers, the write stage's
+ * as high as the query stage's). A background thread returns them to the OS within a second.
+ */
 export const duckDbSettings = (options: Pick<DuckDbEngineOptions, 'threads' | 'memoryLimit' | 'tempDirectory'>): Record<string, string> => ({
   threads: String(options.threads ?? availableParallelism()),
   memory_limit: options.memoryLimit ?? `${Math.floor(totalmem() / 2 / 2 ** 20)}MB`,
   temp_directory: options.tempDirectory ?? join(tmpdir(), `clv-duckdb-${process.pid}-${Date.now()}`),
+  allocator_background_threads: 'true',
 });
 
 /**
