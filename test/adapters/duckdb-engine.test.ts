@@ -108,6 +108,34 @@ describe('the DuckDB engine running the shared SQL', () => {
     expect(after).toEqual(before);
   });
 
+  it("holds only the relations the query at hand reads, once those built on them are built", async () => {
+    await engine.release();
+    const held: Record<string, string[]> = {};
+    for (const query of ['outcomeCounts', 'acquisitionMonths', 'customers', 'inputRows'] as const) {
+      await engine.run(query, params);
+      held[query] = await engine.heldRelations();
+    }
+
+    expect(held).toEqual({
+      outcomeCounts: ['classified'],
+      acquisitionMonths: ['customers', 'purchase_days'],
+      customers: ['customers'],
+      inputRows: ['customers'],
+    });
+  });
+
+  it('gives the same results whatever the order it is asked in, building again a relation it dropped', async () => {
+    await engine.release();
+    const first = { outcomes: await engine.run('outcomeCounts', params), customers: await engine.run('customers', params) };
+    const again = { outcomes: await engine.run('outcomeCounts', params), months: await engine.run('acquisitionMonths', params) };
+    await engine.release();
+    const fresh = await engine.run('acquisitionMonths', params);
+
+    expect(again.outcomes).toEqual(first.outcomes);
+    expect(again.months).toEqual(fresh);
+    expect(await engine.run('customers', params)).toEqual(first.customers);
+  });
+
   it('finds the latest valid order date, ignoring rows dated after the as-of date', async () => {
     expect(decodeLatestOrderDate(await engine.run('latestOrderDate', params))).toBe('2024-06-30');
   });

@@ -156,9 +156,9 @@ describe("the engine's memory, once the run has read what it needs", () => {
 
     await runLocal([sampleData], out, { asOf: '2025-12-31', backtestHoldoutDays: 91 }, { engine: recording(calls) });
 
-    expect(calls[calls.indexOf('acquisitionMonths') + 1]).toBe('release');
+    expect(calls[calls.indexOf('spendPatterns') + 1]).toBe('release');
     expect(calls[calls.indexOf('repeatPurchaseDays') + 1]).toBe('release');
-    expect(calls.indexOf('repeatPurchaseDays')).toBeGreaterThan(calls.indexOf('acquisitionMonths'));
+    expect(calls.indexOf('repeatPurchaseDays')).toBeGreaterThan(calls.indexOf('spendPatterns'));
     expect(calls.at(-1)).toBe('release');
   });
 });

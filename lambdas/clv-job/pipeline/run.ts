@@ -133,19 +133,22 @@ export const runPipeline = async (deps: PipelineDeps, config: RunConfig): Promis
         if (Number(inputRows) === 0) throw new EmptyInputError('the input holds no order rows: nothing to score, nothing published');
         const asOf = config.asOf ?? (await resolveLatestOrderDate(engine, startedAt, config));
         const params: SqlParameters = { asOf, nonPurchaseStatuses: config.nonPurchaseStatuses };
-        const customers = decodeCustomers(await engine.run('customers', params));
-        const counts = accountFor(Number(inputRows), decodeOutcomeCounts(await engine.run('outcomeCounts', params)), customers.size);
+        // `classified`'s queries, then those of the relations built on it, `customers` last: an engine
+        // that materialises the relations then holds only what the query at hand reads (DuckDbEngine)
+        const outcomes = decodeOutcomeCounts(await engine.run('outcomeCounts', params));
         const rejected = decodeRejectedRows(
           await engine.run('rejectedRows', params),
           REJECTED_COLUMNS.map((c) => c.name),
         );
+        const conflicting = outcomes.some((o) => o.conflicting > 0) ? decodeConflictingDuplicates(await engine.run('conflictingDuplicates', params)) : [];
+        const acquisitionMonths = decodeAcquisitionMonths(await engine.run('acquisitionMonths', params));
+        const customers = decodeCustomers(await engine.run('customers', params));
+        const counts = accountFor(Number(inputRows), outcomes, customers.size);
         if (rejected.rowCount !== counts.rejected_rows) {
           throw new AccountingError(`${counts.rejected_rows} rows were counted as rejected but ${rejected.rowCount} were listed`);
         }
-        const conflicting = counts.conflicting_duplicates > 0 ? decodeConflictingDuplicates(await engine.run('conflictingDuplicates', params)) : [];
         const bgnbd = decodeBgNbdPatterns(await engine.run('bgnbdPatterns', params));
         const spend = decodeSpendPatterns(await engine.run('spendPatterns', params));
-        const acquisitionMonths = decodeAcquisitionMonths(await engine.run('acquisitionMonths', params));
         // everything per customer is in JavaScript now; the backtest, if any, builds its own relations
         await engine.release();
         const marketing = deps.spend === undefined ? null : await deps.spend.read();

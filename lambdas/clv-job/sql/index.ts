@@ -55,18 +55,37 @@ export const QUERIES = {
 } as const;
 export type QueryName = keyof typeof QUERIES;
 
-/** Relations a query needs, in dependency order. */
-export const RELATIONS_OF: Record<QueryName, readonly RelationName[]> = {
+/** The relations each relation is built from (besides `orders`). */
+export const INPUTS_OF: Record<RelationName, readonly RelationName[]> = {
+  classified: [],
+  purchase_days: ['classified'],
+  customers: ['purchase_days'],
+};
+
+/** The relations a query's own text reads (not those they are built from). */
+export const READS_OF: Record<QueryName, readonly RelationName[]> = {
   inputRows: [],
   latestOrderDate: [],
   outcomeCounts: ['classified'],
   rejectedRows: ['classified'],
   conflictingDuplicates: ['classified'],
-  customers: ['classified', 'purchase_days', 'customers'],
-  bgnbdPatterns: ['classified', 'purchase_days', 'customers'],
-  spendPatterns: ['classified', 'purchase_days', 'customers'],
+  customers: ['customers'],
+  bgnbdPatterns: ['customers'],
+  spendPatterns: ['customers'],
   repeatPurchaseDays: ['classified'],
-  acquisitionMonths: ['classified', 'purchase_days', 'customers'],
+  acquisitionMonths: ['purchase_days', 'customers'],
+};
+
+/** The given relations and every relation they are built from, in dependency order (inputs first). */
+export const relationsFor = (relations: readonly RelationName[]): RelationName[] => {
+  const ordered = new Set<RelationName>();
+  const visit = (relation: RelationName): void => {
+    if (ordered.has(relation)) return;
+    for (const input of INPUTS_OF[relation]) visit(input);
+    ordered.add(relation);
+  };
+  for (const relation of relations) visit(relation);
+  return [...ordered];
 };
 
 export interface SqlParameters {
@@ -103,7 +122,7 @@ export const renderSql = (text: string, params: SqlParameters): string => {
  */
 export const inlineQuery = (name: QueryName, params: SqlParameters, orders?: string): string => {
   const bound = orders === undefined ? [] : [`orders AS (\n${orders.trim()}\n)`];
-  const ctes = [...bound, ...RELATIONS_OF[name].map((relation) => `${relation} AS (\n${renderSql(RELATIONS[relation], params).trim()}\n)`)];
+  const ctes = [...bound, ...relationsFor(READS_OF[name]).map((relation) => `${relation} AS (\n${renderSql(RELATIONS[relation], params).trim()}\n)`)];
   const query = renderSql(QUERIES[name], params).trim();
   return ctes.length === 0 ? query : `WITH ${ctes.join(',\n')}\n${query}`;
 };
