@@ -128,15 +128,15 @@ const numberText = (valid: fc.Arbitrary<string>): fc.Arbitrary<string | null> =>
 describe('number columns read into typed arrays', () => {
   const int = (max: number) => fc.integer({ min: 0, max }).map(String);
   const money = fc.double({ min: 0, max: 1e6, noNaN: true }).map(String);
-  const decoded = [
+  const decoded: { query: 'customers' | 'bgnbdPatterns' | 'spendPatterns'; decode: (result: ResultColumns) => unknown; header: string[]; row: fc.Arbitrary<(string | null)[]> }[] = [
     {
-      query: 'customers' as const,
+      query: 'customers',
       decode: decodeCustomers,
       header: ['customer_id', 'first_order_day', 'last_order_day', 'acquisition_channel', 'cohort', 'orders', 'frequency', 'recency_days', 'tenure_days', 'total_revenue', 'monetary_value', 'avg_order_value'],
       row: fc.tuple(fc.constantFrom('C1', 'C2'), int(20_000), int(20_000), fc.constantFrom(null, 'email'), fc.constantFrom('2025-01'), int(9), int(5), fc.constant('0'), int(400), money, money, money),
     },
-    { query: 'bgnbdPatterns' as const, decode: decodeBgNbdPatterns, header: ['frequency', 'recency_days', 'tenure_days', 'customers'], row: fc.tuple(int(5), int(50), int(400), int(1000)) },
-    { query: 'spendPatterns' as const, decode: decodeSpendPatterns, header: ['frequency', 'monetary_value', 'customers'], row: fc.tuple(int(5), money, int(1000)) },
+    { query: 'bgnbdPatterns', decode: decodeBgNbdPatterns, header: ['frequency', 'recency_days', 'tenure_days', 'customers'], row: fc.tuple(int(5), int(50), int(400), int(1000)) },
+    { query: 'spendPatterns', decode: decodeSpendPatterns, header: ['frequency', 'monetary_value', 'customers'], row: fc.tuple(int(5), money, int(1000)) },
   ];
 
   it.each(decoded)('give the pipeline what it decodes from their text, or fail the same way ($query)', async ({ query, decode, header, row }) => {
