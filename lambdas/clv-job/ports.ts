@@ -7,6 +7,7 @@ import type { ColumnSpec } from './schemas/tables.js';
 import type { QueryName, SqlParameters } from './sql/index.js';
 import type { CustomerIntervals, IntervalJob } from './domain/models/uncertainty.js';
 import type { ParetoNbdData, ParetoNbdFit } from './domain/models/pareto-nbd.js';
+import type { GammaGammaData, GammaGammaFit } from './domain/models/gamma-gamma.js';
 import type { AudienceChunk, AudienceRows } from './pipeline/audience-csv.js';
 
 /**
@@ -215,6 +216,8 @@ export interface IntervalRunner {
    * invalid data, or a clear error when a thread fails.
    */
   fitParetoNbd?(data: ParetoNbdData): Promise<ParetoNbdFit>;
+  /** fitGammaGamma(data) likewise, when no Pareto/NBD is fitted beside this thread: the same fit, bit for bit. */
+  fitGammaGamma?(data: GammaGammaData): Promise<GammaGammaFit>;
   intervals(job: IntervalJob): Promise<CustomerIntervals>;
 }
 

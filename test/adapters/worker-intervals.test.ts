@@ -20,6 +20,12 @@ const cdnowWeeks = () => {
   return compressBgNbdData(cdnow.x, inUnits(cdnow.txDays, 7), inUnits(cdnow.TDays, 7));
 };
 
+/** CDNOW's customers' spend as the engine hands it to the Gamma-Gamma fit (one row each). */
+const cdnowSpend = () => {
+  const cdnow = loadCdnowSummary();
+  return { x: cdnow.x, mx: cdnow.mx, weight: new Float64Array(cdnow.x.length).fill(1) };
+};
+
 /** Every number of a fit by its bits (toEqual would let -0 and 0 pass), in a structure toEqual compares. */
 const bitsOf = (value: unknown): unknown => {
   if (typeof value === 'number') return Buffer.from(new Float64Array([value]).buffer).toString('hex');
@@ -33,7 +39,7 @@ const cdnowJob = (name: 'bgnbd' | 'pnbd'): IntervalJob => {
   const cdnow = loadCdnowSummary();
   const everyone: ScoreInput = { x: cdnow.x, recencyDays: cdnow.txDays, tenureDays: cdnow.TDays, monetaryValue: cdnow.mx };
   const weeks = cdnowWeeks();
-  const gg = fitGammaGamma({ x: cdnow.x, mx: cdnow.mx, weight: new Float64Array(cdnow.x.length).fill(1) });
+  const gg = fitGammaGamma(cdnowSpend());
   const draws = (name === 'bgnbd' ? parameterDraws({ name, fit: fitBgNbd(weeks) }, gg, { draws: 100 }) : parameterDraws({ name, fit: fitParetoNbd(weeks) }, gg, { draws: 100 }))!;
   const { patterns, patternOf } = distinctScorePatterns(everyone);
   return { transactions: draws.transactionParams, spend: draws.spend, index: indexIntervals(patterns, WEEKLY, patternOf) };
@@ -82,30 +88,46 @@ describe('the prediction intervals on worker threads', () => {
     expect(() => new WorkerIntervals({ threads: 1.5, script: workerBundle })).toThrow(/got 1.5/);
   });
 
-  it('fit the Pareto/NBD on a worker started ahead: the fit of this thread, bit for bit, and the intervals go on on the same workers', async () => {
+  /** The two fits a worker can make beside this thread: how to ask the runner, how to fit here, invalid data, the model whose intervals follow. */
+  const besideFits = [
+    {
+      name: 'Pareto/NBD',
+      onRunner: (runner: WorkerIntervals) => runner.fitParetoNbd(cdnowWeeks()),
+      here: () => fitParetoNbd(cdnowWeeks()),
+      invalid: (runner: WorkerIntervals) => runner.fitParetoNbd({ ...cdnowWeeks(), weight: cdnowWeeks().weight.map(() => -1) }),
+      model: 'pnbd',
+    },
+    {
+      name: 'Gamma-Gamma',
+      onRunner: (runner: WorkerIntervals) => runner.fitGammaGamma(cdnowSpend()),
+      here: () => fitGammaGamma(cdnowSpend()),
+      invalid: (runner: WorkerIntervals) => runner.fitGammaGamma({ ...cdnowSpend(), mx: cdnowSpend().mx.map(() => -1) }),
+      model: 'bgnbd',
+    },
+  ] as const;
+
+  it.each(besideFits)('fit the $name on a worker started ahead: the fit of this thread, bit for bit, and the intervals go on on the same workers', async ({ onRunner, here, model }) => {
     // Prepare
-    const weeks = cdnowWeeks();
     const runner = new WorkerIntervals({ threads: 2, script: workerBundle });
     runner.start();
 
     // Act
-    const fit = await runner.fitParetoNbd(weeks);
-    const intervals = await runner.intervals(cdnowJob('pnbd'));
+    const fit = await onRunner(runner);
+    const intervals = await runner.intervals(cdnowJob(model));
 
     // Assess
     expect(fit.diagnostics.converged).toBe(true);
-    expect(bitsOf(fit)).toEqual(bitsOf(fitParetoNbd(weeks)));
-    expect(intervals).toEqual(intervalsInThread(cdnowJob('pnbd')));
+    expect(bitsOf(fit)).toEqual(bitsOf(here()));
+    expect(intervals).toEqual(intervalsInThread(cdnowJob(model)));
   }, 60_000);
 
-  it('fit the Pareto/NBD in this thread when no worker was started ahead, and refuse invalid data here with the domain’s RangeError', async () => {
+  it.each(besideFits)('fit the $name in this thread when no worker was started ahead, and refuse invalid data here with the domain’s RangeError', async ({ onRunner, here, invalid }) => {
     // a worker would exit at once: the fit must not need one
     const dir = await tempDir();
     const runner = new WorkerIntervals({ threads: 2, script: pathToFileURL(await writeText(dir, 'worker.mjs', 'process.exit(3);')) });
-    const weeks = cdnowWeeks();
-    expect(bitsOf(await runner.fitParetoNbd(weeks))).toEqual(bitsOf(fitParetoNbd(weeks)));
+    expect(bitsOf(await onRunner(runner))).toEqual(bitsOf(here()));
     runner.start();
-    await expect(runner.fitParetoNbd({ ...weeks, weight: weeks.weight.map(() => -1) })).rejects.toThrow(RangeError);
+    await expect(invalid(runner)).rejects.toThrow(RangeError);
   }, 60_000);
 
   it.each([

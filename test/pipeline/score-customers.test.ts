@@ -12,6 +12,7 @@ import { DEFAULT_NON_PURCHASE_STATUSES, resolveModelOptions } from '../../lambda
 import type { CustomerTable } from '../../lambdas/clv-job/domain/customers.js';
 import { scoreTuples } from '../../lambdas/clv-job/domain/models/clv.js';
 import { historicalClvColumn } from '../../lambdas/clv-job/domain/models/historical.js';
+import { fitGammaGamma } from '../../lambdas/clv-job/domain/models/gamma-gamma.js';
 import { fitParetoNbd } from '../../lambdas/clv-job/domain/models/pareto-nbd.js';
 import { distinctScorePatterns, spreadToCustomers } from '../../lambdas/clv-job/domain/models/score-patterns.js';
 import type { PatternScoreColumn } from '../../lambdas/clv-job/schemas/tables.js';
@@ -151,34 +152,49 @@ describe('scoring distinct patterns', () => {
   );
 
   it.each([
-    ['pnbd', 1],
-    ['auto', 1],
-    ['bgnbd', 0],
-  ] as const)('fits the Pareto/NBD through the interval runner when it has a way to (beside this thread), and uses that fit (%s: %i fits asked)', async (transactions, calls) => {
-    // Prepare: a runner whose fit is recognisable, and the BG/NBD's choice for auto (no comparison here)
-    const options = resolveModelOptions({ transactions, intervalDraws: 0 });
-    const asked: unknown[] = [];
-    const runner = {
-      intervals: () => Promise.reject(new Error('no intervals here')),
-      fitParetoNbd: async (data: Parameters<typeof fitParetoNbd>[0]) => {
-        asked.push(data);
-        const fit = fitParetoNbd(data);
-        return { ...fit, logLikelihood: fit.logLikelihood - 1 };
-      },
-    };
+    ['pnbd', 1, 0],
+    ['auto', 1, 0],
+    ['bgnbd', 0, 1],
+  ] as const)(
+    'fits the Pareto/NBD through the interval runner when it has a way to (beside this thread), or else the Gamma-Gamma, and uses that fit (%s: %i Pareto/NBD and %i Gamma-Gamma fits asked)',
+    async (transactions, paretoNbdCalls, gammaGammaCalls) => {
+      // Prepare: a runner whose fits are recognisable, and the BG/NBD's choice for auto (no comparison here)
+      const options = resolveModelOptions({ transactions, intervalDraws: 0 });
+      const asked: { paretoNbd: unknown[]; gammaGamma: unknown[] } = { paretoNbd: [], gammaGamma: [] };
+      const runner = {
+        intervals: () => Promise.reject(new Error('no intervals here')),
+        fitParetoNbd: async (data: Parameters<typeof fitParetoNbd>[0]) => {
+          asked.paretoNbd.push(data);
+          const fit = fitParetoNbd(data);
+          return { ...fit, logLikelihood: fit.logLikelihood - 1 };
+        },
+        fitGammaGamma: async (data: Parameters<typeof fitGammaGamma>[0]) => {
+          asked.gammaGamma.push(data);
+          const fit = fitGammaGamma(data);
+          return { ...fit, logLikelihood: fit.logLikelihood - 1 };
+        },
+      };
 
-    // Act
-    const fitted = await fitModels(bgnbd, spend, options, undefined, runner);
+      // Act
+      const fitted = await fitModels(bgnbd, spend, options, undefined, runner);
 
-    // Assess
-    const here = await fitModels(bgnbd, spend, options);
-    expect(asked).toHaveLength(calls);
-    if (calls === 0) return expect(fitted.paretoNbd).toBeNull();
-    expect(asked[0]).toMatchObject({ x: bgnbd.frequency, weight: bgnbd.customers });
-    expect(fitted.paretoNbd!.logLikelihood).toBe(here.paretoNbd!.logLikelihood - 1);
-    expect(fitted.bgnbd).toEqual(here.bgnbd);
-    expect(fitted.gammaGamma).toEqual(here.gammaGamma);
-  });
+      // Assess
+      const here = await fitModels(bgnbd, spend, options);
+      expect(asked.paretoNbd).toHaveLength(paretoNbdCalls);
+      expect(asked.gammaGamma).toHaveLength(gammaGammaCalls);
+      expect(fitted.bgnbd).toEqual(here.bgnbd);
+      if (paretoNbdCalls === 0) expect(fitted.paretoNbd).toBeNull();
+      else {
+        expect(asked.paretoNbd[0]).toMatchObject({ x: bgnbd.frequency, weight: bgnbd.customers });
+        expect(fitted.paretoNbd!.logLikelihood).toBe(here.paretoNbd!.logLikelihood - 1);
+      }
+      if (gammaGammaCalls === 0) expect(fitted.gammaGamma).toEqual(here.gammaGamma);
+      else {
+        expect(asked.gammaGamma[0]).toMatchObject({ x: spend.frequency, mx: spend.monetaryValue, weight: spend.customers });
+        expect(fitted.gammaGamma.logLikelihood).toBe(here.gammaGamma.logLikelihood - 1);
+      }
+    },
+  );
 
   it('hands the Pareto/NBD parameters to the night-over-night comparison when it is fitted, beside the BG/NBD and Gamma-Gamma ones', async () => {
     // Prepare

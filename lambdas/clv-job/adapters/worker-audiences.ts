@@ -10,9 +10,9 @@
  * of running. From the TypeScript sources (vitest) there is no bundle to start, so the bytes are
  * built in this thread.
  */
-import { isMainThread, parentPort, Worker, workerData } from 'node:worker_threads';
+import { parentPort, type Worker } from 'node:worker_threads';
 import { ClvError } from '../errors.js';
-import { repliesOf } from './worker-replies.js';
+import { isWorkerOf, startWorker } from './worker-replies.js';
 import { audienceChunks, type AudienceChunk, type AudienceRows } from '../pipeline/audience-csv.js';
 import type { AudienceCsvBuilder } from '../ports.js';
 
@@ -33,7 +33,7 @@ interface Request {
 type Reply = { readonly kind: 'chunk'; readonly chunk: AudienceChunk } | { readonly kind: 'done' } | { readonly kind: 'failed'; readonly message: string };
 
 /** True in a thread this adapter started: the bundle's entry must then call {@link serveAudienceWorker} and nothing else. */
-export const isAudienceWorker = (): boolean => !isMainThread && (workerData as { role?: unknown } | null)?.role === WORKER_ROLE;
+export const isAudienceWorker = (): boolean => isWorkerOf(WORKER_ROLE);
 
 /** The worker's side: builds the chunks of the rows it is sent, posting each, waiting while too many are not yet written. */
 export const serveAudienceWorker = (): void => {
@@ -83,12 +83,8 @@ export class WorkerAudiences implements AudienceCsvBuilder {
 
   start(): void {
     if (!this.onWorker || this.started !== null) return;
-    // no inherited execArgv: the parent's may not apply to a module file (e.g. `--input-type`, which only `-e` takes)
-    const worker = new Worker(this.script, { workerData: { role: WORKER_ROLE }, execArgv: [] });
-    // listening before anything else: a worker that throws or exits while the run segments would
-    // otherwise crash the process (an 'error' nobody listens to) or leave `chunks` waiting for ever
-    this.started = { worker, next: repliesOf<Reply>(worker, 'audience worker', AudienceWorkerError) };
-    worker.unref();
+    // a death while the run segments is kept for `chunks`, not lost or thrown
+    this.started = startWorker<Reply>(this.script, WORKER_ROLE, 'audience worker', AudienceWorkerError);
   }
 
   async *chunks(rows: AudienceRows): AsyncGenerator<AudienceChunk> {

@@ -9,7 +9,9 @@
  * worker indexing them again (0.1-0.2 s of CPU at a million customers, before its first chunk).
  *
  * While this thread fits the BG/NBD and the Gamma-Gamma, the first worker can fit the Pareto/NBD
- * ({@link WorkerIntervals.fitParetoNbd}): the same code on the same numbers, so the same fit.
+ * ({@link WorkerIntervals.fitParetoNbd}); with no Pareto/NBD to fit, the Gamma-Gamma
+ * ({@link WorkerIntervals.fitGammaGamma}) while this thread fits the BG/NBD: the same code on the
+ * same numbers, so the same fit.
  *
  * The worker is the running bundle itself (dist/cli.js, the Lambda's index.mjs), started again
  * with `workerData` marking it: its entry checks {@link isIntervalWorker} first and then serves
@@ -17,15 +19,15 @@
  * intervals run in this thread, as they do with `threads` = 1.
  */
 import { availableParallelism } from 'node:os';
-import { isMainThread, parentPort, Worker, workerData } from 'node:worker_threads';
+import { parentPort, type Worker } from 'node:worker_threads';
 import { ClvError } from '../errors.js';
-import { repliesOf } from './worker-replies.js';
+import { isWorkerOf, startWorker } from './worker-replies.js';
 import { validateBgNbdData } from '../domain/models/bg-nbd.js';
 import { DRAW_BLOCK, INTERVAL_PHASES, intervalBufferLengths, planOnIndex, type IntervalBuffers, type IntervalIndex, type IntervalPlan } from '../domain/models/interval-phases.js';
 import { fitParetoNbd, type ParetoNbdData, type ParetoNbdFit } from '../domain/models/pareto-nbd.js';
 import { transactionModelOf, type TransactionParams } from '../domain/models/transaction-model.js';
 import { intervalsFromBuffers, intervalsInThread, planOfJob, type CustomerIntervals, type IntervalJob } from '../domain/models/uncertainty.js';
-import type { GammaGammaParams } from '../domain/models/gamma-gamma.js';
+import { fitGammaGamma, validateGammaGammaData, type GammaGammaData, type GammaGammaFit, type GammaGammaParams } from '../domain/models/gamma-gamma.js';
 import type { IntervalRunner } from '../ports.js';
 
 /** A worker thread failed (threw, crashed, or exited) while computing the intervals or fitting. */
@@ -48,6 +50,7 @@ const MAX_CHUNK = { draws: DRAW_BLOCK, tuples: 8192, rows: 8192 } as const;
 type SharedBuffers = Record<keyof IntervalBuffers, SharedArrayBuffer>;
 type Request =
   | { readonly kind: 'fit-pareto-nbd'; readonly data: ParetoNbdData }
+  | { readonly kind: 'fit-gamma-gamma'; readonly data: GammaGammaData }
   | {
       readonly kind: 'setup';
       readonly transactions: readonly TransactionParams[];
@@ -60,7 +63,7 @@ type Request =
     }
   | { readonly kind: 'phase'; readonly phase: number };
 type Reply =
-  | { readonly kind: 'fitted'; readonly fit: ParetoNbdFit }
+  | { readonly kind: 'fitted'; readonly fit: ParetoNbdFit | GammaGammaFit }
   | { readonly kind: 'done'; readonly phase: number }
   | { readonly kind: 'failed'; readonly message: string };
 
@@ -93,9 +96,9 @@ const viewsOf = (shared: SharedBuffers): IntervalBuffers =>
   Object.fromEntries(Object.entries(shared).map(([name, buffer]) => [name, new Float64Array(buffer)])) as unknown as IntervalBuffers;
 
 /** True in a thread this adapter started: the bundle's entry must then call {@link serveIntervalWorker} and nothing else. */
-export const isIntervalWorker = (): boolean => !isMainThread && (workerData as { role?: unknown } | null)?.role === WORKER_ROLE;
+export const isIntervalWorker = (): boolean => isWorkerOf(WORKER_ROLE);
 
-/** A worker's side: fits the Pareto/NBD when asked; plans the job's draws on the index it is sent, then runs its share of each phase it is asked for. */
+/** A worker's side: fits the Pareto/NBD or the Gamma-Gamma when asked; plans the job's draws on the index it is sent, then runs its share of each phase it is asked for. */
 export const serveIntervalWorker = (): void => {
   const port = parentPort;
   if (port === null) throw new Error('serveIntervalWorker runs in a worker thread only');
@@ -104,6 +107,10 @@ export const serveIntervalWorker = (): void => {
     try {
       if (request.kind === 'fit-pareto-nbd') {
         port.postMessage({ kind: 'fitted', fit: fitParetoNbd(request.data) } satisfies Reply);
+        return;
+      }
+      if (request.kind === 'fit-gamma-gamma') {
+        port.postMessage({ kind: 'fitted', fit: fitGammaGamma(request.data) } satisfies Reply);
         return;
       }
       if (request.kind === 'setup') {
@@ -133,7 +140,7 @@ export interface WorkerIntervalsOptions {
 /**
  * {@link IntervalRunner} on `threads` threads. A worker takes about half a second to load the
  * bundle, so {@link start} starts them ahead (while the run queries), and the first one fits the
- * Pareto/NBD while this thread fits the other models; `intervals` starts them if that was not done,
+ * Pareto/NBD (or the Gamma-Gamma) while this thread fits the other models; `intervals` starts them if that was not done,
  * and ends them when the job is done (a later job starts new ones).
  */
 export class WorkerIntervals implements IntervalRunner {
@@ -141,7 +148,7 @@ export class WorkerIntervals implements IntervalRunner {
   readonly threads: number;
   private readonly script: URL;
   private started: { readonly worker: Worker; readonly next: () => Promise<Reply> }[] = [];
-  /** The Pareto/NBD fit the first worker is busy with: the intervals' phases wait for it. */
+  /** The fit the first worker is busy with: the intervals' phases wait for it. */
   private fitting: Promise<unknown> | null = null;
 
   constructor(options: WorkerIntervalsOptions) {
@@ -154,14 +161,7 @@ export class WorkerIntervals implements IntervalRunner {
   /** Starts the workers, if the runner has any and they are not started; they do not keep the process alive while idle. */
   start(): void {
     if (this.threads === 1 || this.started.length > 0) return;
-    this.started = Array.from({ length: this.threads - 1 }, (_, index) => {
-      // no inherited execArgv: the parent's may not apply to a module file (e.g. `--input-type`, which only `-e` takes)
-      const worker = new Worker(this.script, { workerData: { role: WORKER_ROLE }, execArgv: [] });
-      const next = repliesOf<Reply>(worker, `interval worker ${index + 1}`, IntervalWorkerError);
-      // after the listeners: adding a 'message' listener refs the worker's port again
-      worker.unref();
-      return { worker, next };
-    });
+    this.started = Array.from({ length: this.threads - 1 }, (_, index) => startWorker<Reply>(this.script, WORKER_ROLE, `interval worker ${index + 1}`, IntervalWorkerError));
   }
 
   /**
@@ -173,15 +173,27 @@ export class WorkerIntervals implements IntervalRunner {
    */
   async fitParetoNbd(data: ParetoNbdData): Promise<ParetoNbdFit> {
     validateBgNbdData(data);
+    return this.fitBeside({ kind: 'fit-pareto-nbd', data }, () => fitParetoNbd(data));
+  }
+
+  /** fitGammaGamma(data) (domain/models/gamma-gamma.ts) as {@link fitParetoNbd} fits the Pareto/NBD. */
+  async fitGammaGamma(data: GammaGammaData): Promise<GammaGammaFit> {
+    validateGammaGammaData(data);
+    return this.fitBeside({ kind: 'fit-gamma-gamma', data }, () => fitGammaGamma(data));
+  }
+
+  /** The fit `request` asks for (the one `here` makes) on the first worker started ahead, else `here()`; the intervals wait for it. */
+  private fitBeside<Fit extends ParetoNbdFit | GammaGammaFit>(request: Extract<Request, { readonly data: unknown }>, here: () => Fit): Promise<Fit> {
     const helper = this.started[0];
-    if (helper === undefined) return fitParetoNbd(data);
+    if (helper === undefined) return Promise.resolve(here());
     const fitted = (async () => {
       helper.worker.ref();
       try {
-        helper.worker.postMessage({ kind: 'fit-pareto-nbd', data } satisfies Request);
+        helper.worker.postMessage(request satisfies Request);
         const reply = await helper.next();
         if (reply.kind !== 'fitted') throw new IntervalWorkerError(`interval worker 1 answered ${reply.kind} to a fit`);
-        return reply.fit;
+        // the worker ran `here`'s fit on `request`'s data
+        return reply.fit as Fit;
       } finally {
         helper.worker.unref();
       }

@@ -1,4 +1,4 @@
-import type { Worker } from 'node:worker_threads';
+import { isMainThread, Worker, workerData } from 'node:worker_threads';
 import type { ClvError } from '../errors.js';
 
 /** A worker's reply saying it failed, with why. */
@@ -41,4 +41,29 @@ export const repliesOf = <Reply extends { readonly kind: string }>(
     if (failure !== null) return Promise.reject(failure);
     return new Promise((resolve, reject) => (waiting = { resolve, reject }));
   };
+};
+
+/** True in a thread {@link startWorker} started with `role`: the bundle's entry then serves that role and runs nothing else. */
+export const isWorkerOf = (role: string): boolean => !isMainThread && (workerData as { role?: unknown } | null)?.role === role;
+
+/**
+ * Starts `script` (the running bundle) as a worker marked with `role` ({@link isWorkerOf}), its
+ * replies read from the start ({@link repliesOf}, failures as `Failure` naming it `name`), and
+ * unreferenced: it does not keep the process alive while idle (the caller refs it while it works).
+ * No inherited execArgv: the parent's may not apply to a module file (e.g. `--input-type`, which
+ * only `-e` takes).
+ */
+export const startWorker = <Reply extends { readonly kind: string }>(
+  script: URL,
+  role: string,
+  name: string,
+  Failure: new (message: string, options?: ErrorOptions) => ClvError,
+): { readonly worker: Worker; readonly next: () => Promise<Reply> } => {
+  const worker = new Worker(script, { workerData: { role }, execArgv: [] });
+  // listening before anything else: a worker that throws or exits before its job would otherwise
+  // crash the process (an 'error' nobody listens to) or leave its caller waiting for ever
+  const next = repliesOf<Reply>(worker, name, Failure);
+  // after the listeners: adding a 'message' listener refs the worker's port again
+  worker.unref();
+  return { worker, next };
 };

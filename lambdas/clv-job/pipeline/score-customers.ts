@@ -76,7 +76,8 @@ export interface FittedModels {
  * patterns weighted by how many customers share each: the cost follows the number of patterns, not
  * of customers. `choice` says which transaction model predicts; by default the configured one
  * (auto without a comparison keeps the BG/NBD). The Pareto/NBD is fitted by `runner` when it can
- * (a worker thread, while this one fits the others: the same fit), else here.
+ * (a worker thread, while this one fits the others: the same fit), else here; when no Pareto/NBD is
+ * fitted, the Gamma-Gamma likewise, while this thread fits the BG/NBD.
  */
 export const fitModels = async (
   bgnbdPatterns: BgNbdPatterns,
@@ -92,13 +93,16 @@ export const fitModels = async (
     T: divide(bgnbdPatterns.tenureDays, unit),
     weight: bgnbdPatterns.customers,
   };
+  const spendData = { x: spendPatterns.frequency, mx: spendPatterns.monetaryValue, weight: spendPatterns.customers };
   const wantParetoNbd = !(options.transactions === 'bgnbd' && requestedChoice.chosen === 'bgnbd');
-  // asked for first, so that it runs beside the two fits here
+  // asked for first, so that it runs beside the fits here; with no Pareto/NBD, the Gamma-Gamma does
   const pendingParetoNbd = wantParetoNbd ? (runner?.fitParetoNbd?.(bgnbdData) ?? Promise.resolve(fitParetoNbd(bgnbdData))) : null;
+  const pendingGammaGamma = wantParetoNbd ? null : (runner?.fitGammaGamma?.(spendData) ?? null);
   // awaited below; until then a failure must not count as unhandled should a fit here throw first
   pendingParetoNbd?.catch(() => undefined);
+  pendingGammaGamma?.catch(() => undefined);
   const bgnbd = fitBgNbd(bgnbdData);
-  const gammaGamma = fitGammaGamma({ x: spendPatterns.frequency, mx: spendPatterns.monetaryValue, weight: spendPatterns.customers });
+  const gammaGamma = pendingGammaGamma === null ? fitGammaGamma(spendData) : await pendingGammaGamma;
   const paretoNbd = await pendingParetoNbd;
   const choice = settleChoice(requestedChoice, { bgnbd: bgnbd.diagnostics.converged, pnbd: paretoNbd?.diagnostics.converged ?? null });
   const settings: ClvSettings = {

@@ -40,7 +40,8 @@ export const GAMMA_GAMMA_MIN_CUSTOMERS = 10;
 /** Above this many rows, a fit starts from a fit on a subsample of about this size. */
 const WARM_START_ROWS = 25_000;
 
-const validateData = (data: GammaGammaData): void => {
+/** Throws the RangeError {@link fitGammaGamma} throws for data it cannot fit (columns of different lengths, a value that is not finite and >= 0). */
+export const validateGammaGammaData = (data: GammaGammaData): void => {
   const n = data.x.length;
   if (data.mx.length !== n || data.weight.length !== n) {
     throw new RangeError(`Gamma-Gamma data columns differ in length: x ${n}, mx ${data.mx.length}, weight ${data.weight.length}`);
@@ -83,7 +84,7 @@ const logDensityOne = (p: number, q: number, gamma: number, x: number, mx: numbe
  * paper) differs from it by Σ w ln x. NaN when a parameter is not positive.
  */
 export const gammaGammaLogLikelihood = (params: GammaGammaParams, data: GammaGammaData): number => {
-  validateData(data);
+  validateGammaGammaData(data);
   const { p, q, gamma } = params;
   if (!(p > 0 && q > 0 && gamma > 0)) return Number.NaN;
   const sum = new CompensatedSum();
@@ -241,7 +242,7 @@ export const gammaGammaLogLikelihoodWithGradient = (
   params: GammaGammaParams,
   data: GammaGammaData,
 ): { readonly value: number; readonly gradient: GammaGammaParams } => {
-  validateData(data);
+  validateGammaGammaData(data);
   const { p, q, gamma } = params;
   if (!(p > 0 && q > 0 && gamma > 0)) return { value: Number.NaN, gradient: { p: Number.NaN, q: Number.NaN, gamma: Number.NaN } };
   const prep = prepare(data, 1);
@@ -273,7 +274,7 @@ export interface FitGammaGammaOptions {
  * ~25,000-row subsample, then typically 5–10 full evaluations, plus 6 for the standard errors.
  */
 export const fitGammaGamma = (data: GammaGammaData, options: FitGammaGammaOptions = {}): GammaGammaFit => {
-  validateData(data);
+  validateGammaGammaData(data);
   let customers = 0;
   let spend = 0;
   let min = Number.POSITIVE_INFINITY;
