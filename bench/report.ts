@@ -135,7 +135,8 @@ export const renderMarkdown = (b: BenchResult): string => {
       '',
       'The handler\'s pipeline with Athena\'s results replayed from recorded result CSVs (see Lambda sizing below): what the Lambda itself spends, ' +
         'on the threads the handler starts on a machine with this one\'s cores (interval workers beside the run\'s thread; with more than one, the audiences\' CSV on a worker too). ' +
-        'A Lambda has about one vCPU per 1,769 MB of memory: on a smaller one the profile\'s time is a lower bound.',
+        'A Lambda has about one vCPU per 1,769 MB of memory: on a smaller one the profile\'s time is a lower bound. ' +
+        'Each thread loads the bench\'s bundle, with DuckDB (+40 MB of RSS for a process on this machine), where the Lambda\'s loads its own, with the AWS SDK (+44 MB): about the same.',
       '',
       head('stage'),
       rule,

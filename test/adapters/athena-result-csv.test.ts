@@ -93,6 +93,16 @@ describe('reading an Athena result file, streaming', () => {
     expect(result.columns.x).toEqual(Float64Array.of(2.5, 1000, -0));
   });
 
+  it('keeps a long number column in order, typed or, from a value it cannot hold, as numbers then text', async () => {
+    const rows = 70_000; // past many a growth of the typed arrays
+    const text = athenaCsv(['n', 'x'], Array.from({ length: rows }, (_, i) => [String(i - 7), i === rows - 3 ? 'n/a' : `${i}.5`]), '\n');
+
+    const result = await parseAthenaCsv(chunked(text, [1 << 16, 1 << 20]), { n: 'int32', x: 'float64' });
+
+    expect(result.columns.n).toEqual(Int32Array.from({ length: rows }, (_, i) => i - 7));
+    expect(result.columns.x).toEqual(Array.from({ length: rows }, (_, i) => (i < rows - 3 ? i + 0.5 : i === rows - 3 ? 'n/a' : `${i}.5`)));
+  });
+
   it('keeps a number column as text from its first value a typed array cannot hold as the decoders would read it', async () => {
     const text = athenaCsv(['n'], [['1'], ['2147483648'], ['3']], '\n');
 
