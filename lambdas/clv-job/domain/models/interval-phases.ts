@@ -177,6 +177,13 @@ export interface IntervalPlan extends IntervalIndex {
   readonly draws: number;
   /** Entries per row of the per-draw matrices: draws, padded up to a multiple of DRAW_BLOCK. */
   readonly stride: number;
+  /**
+   * The rows by tuple (ascending; rows of one tuple in row order): the order the per-row phases
+   * visit them in, so that they read the tuples' rows of the per-tuple matrix one after another
+   * rather than at random (the matrix is hundreds of megabytes at a million customers: a random
+   * row is a trip to memory).
+   */
+  readonly rowsByTuple: Int32Array;
   readonly prepared: PreparedPurchases;
   /** The Gamma-Gamma draws, one array per parameter. */
   readonly p: Float64Array;
@@ -240,8 +247,18 @@ const checkDraws = (transactions: readonly TransactionModel[], spend: readonly G
   return draws;
 };
 
+/** The rows of `index` ordered by tuple, stably (a counting sort): O(rows + tuples). */
+const rowsByTupleOf = (index: IntervalIndex): Int32Array => {
+  const start = new Int32Array(index.tuples + 1);
+  for (let i = 0; i < index.rows; i++) start[index.tupleOf[i]! + 1]! += 1;
+  for (let j = 0; j < index.tuples; j++) start[j + 1]! += start[j]!;
+  const rows = new Int32Array(index.rows);
+  for (let i = 0; i < index.rows; i++) rows[start[index.tupleOf[i]!]!++] = i;
+  return rows;
+};
+
 /**
- * The plan of the draws on an index: O(draws + horizon in weeks). Throws a RangeError when the
+ * The plan of the draws on an index: O(draws + horizon in weeks + rows + tuples). Throws a RangeError when the
  * draws differ in number or a Gamma-Gamma draw has no finite mean spend.
  */
 export const planOnIndex = (transactions: readonly TransactionModel[], spend: readonly GammaGammaParams[], index: IntervalIndex): IntervalPlan => {
@@ -253,6 +270,7 @@ export const planOnIndex = (transactions: readonly TransactionModel[], spend: re
     transactions,
     draws,
     stride: Math.ceil(draws / DRAW_BLOCK) * DRAW_BLOCK,
+    rowsByTuple: rowsByTupleOf(index),
     prepared: preparedOf(index.purchases),
     p: Float64Array.from(spend, (g) => g.p),
     q: Float64Array.from(spend, (g) => g.q),
@@ -390,14 +408,15 @@ const rowClv = (plan: IntervalPlan, perTuple: Float64Array, i: number, from: num
   }
 };
 
-/** Phase 3, rows [from, to): each row's CLV under every draw, its percentiles. */
+/** Phase 3, rows rowsByTuple[from, to): each row's CLV under every draw, its percentiles. */
 export const rowClvIntervals = (plan: IntervalPlan, buffers: IntervalBuffers, from: number, to: number): void => {
-  const { draws } = plan;
+  const { draws, rowsByTuple } = plan;
   const { perTuple, clvLo, clvHi } = buffers;
   const intervalOf = makeIntervalOf(draws);
   const bounds = new Float64Array(2);
   const column = new Float64Array(draws);
-  for (let i = from; i < to; i++) {
+  for (let at = from; at < to; at++) {
+    const i = rowsByTuple[at]!;
     rowClv(plan, perTuple, i, 0, draws, column, 0);
     intervalOf(column, bounds);
     clvLo[i] = bounds[0]!;
@@ -411,7 +430,7 @@ export const rowClvIntervals = (plan: IntervalPlan, buffers: IntervalBuffers, fr
  * pass over the customers for the block (memory: rows · DRAW_BLOCK numbers).
  */
 export const equityOfDraws = (plan: IntervalPlan, buffers: IntervalBuffers, from: number, to: number): void => {
-  const { rows: n, customers, patternOf } = plan;
+  const { rows: n, customers, patternOf, rowsByTuple } = plan;
   const { perTuple, equity } = buffers;
   // every entry read below is written first
   const blockClv = plan.scratch(n * Math.min(DRAW_BLOCK, to - from));
@@ -419,7 +438,10 @@ export const equityOfDraws = (plan: IntervalPlan, buffers: IntervalBuffers, from
   const sums = new Float64Array(DRAW_BLOCK);
   for (let start = from; start < to; start += DRAW_BLOCK) {
     const width = Math.min(DRAW_BLOCK, to - start);
-    for (let i = 0; i < n; i++) rowClv(plan, perTuple, i, start, width, blockClv, i * width);
+    for (let at = 0; at < n; at++) {
+      const i = rowsByTuple[at]!;
+      rowClv(plan, perTuple, i, start, width, blockClv, i * width);
+    }
     sums.fill(0);
     for (let c = 0; c < customers; c++) {
       const at = (patternOf === undefined ? c : patternOf[c]!) * width;
