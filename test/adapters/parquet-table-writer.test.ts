@@ -279,4 +279,27 @@ describe('the Parquet table writer, read back by DuckDB', () => {
       { codec: 'GZIP', same: true },
     ]);
   });
+
+  it('writes strings in increasing order (identifiers in customer order) as PLAIN, their first and last value as min and max, and still tries a dictionary when they stop increasing', async () => {
+    const path = join(await tempDir(), 'i.parquet');
+    const rows = ROW_GROUP_SIZE + 40_000;
+    // the first group increases (nulls and non-ASCII included); the second starts over at every 4th row: a dictionary pays
+    const values = Array.from({ length: rows }, (_, i) =>
+      i < ROW_GROUP_SIZE ? (i % 10 === 3 ? null : `C${String(i).padStart(8, '0')}${i % 7 === 0 ? 'é' : ''}`) : `C${String(i % 4).padStart(8, '0')}`,
+    );
+    const file = new ParquetTableWriter().open(await fileSink(path), [{ name: 'id', type: 'string', comment: '' }]);
+
+    await file.append({ id: values }, rows);
+    await file.close();
+    const stats = await queryDuckDb(
+      `SELECT row_group_id::INTEGER AS g, stats_min_value AS lo, stats_max_value AS hi, encodings FROM parquet_metadata('${path}') ORDER BY g`,
+    );
+    const [read] = await queryDuckDb(`SELECT COUNT(id)::INTEGER AS n, COUNT(DISTINCT id)::INTEGER AS d, MAX(id) AS hi FROM read_parquet('${path}')`);
+
+    expect(stats).toEqual([
+      { g: 0, lo: 'C00000000é', hi: 'C00099999', encodings: 'PLAIN' },
+      { g: 1, lo: 'C00000000', hi: 'C00000003', encodings: 'PLAIN, RLE_DICTIONARY' },
+    ]);
+    expect(read).toEqual({ n: values.filter((v) => v !== null).length, d: new Set(values.filter((v) => v !== null)).size, hi: 'C00099999' });
+  });
 });

@@ -314,6 +314,56 @@ const encodeDoubles = (element: SchemaElement, name: string, slice: Slice, targe
   };
 };
 
+/** The string of position `p`, or a TypeError naming the column. */
+const stringAt = (data: ColumnValues, p: number, name: string): string => {
+  const v = data[p];
+  if (typeof v !== 'string') throw new Error(`column ${name}: ${JSON.stringify(v)} is not a string`);
+  return v;
+};
+
+/** PLAIN byte arrays and their min / max (UTF-8 bytes without the length prefix). */
+interface PlainStrings {
+  readonly values: Uint8Array;
+  readonly min: Uint8Array | undefined;
+  readonly max: Uint8Array | undefined;
+}
+
+/**
+ * The slice's non-null values as PLAIN byte arrays. With `onlyIfIncreasing`, null at the first
+ * value not above the one before it in byte order: values that all increase are all distinct, so
+ * a dictionary would hold every one of them and never pays, and min and max are the first and the
+ * last value (identifiers in customer order are this case).
+ */
+const plainStrings = ({ data, rows: at, from, to }: Slice, name: string, target: Target, count: number, onlyIfIncreasing: boolean): PlainStrings | null => {
+  const plain = new Bytes(target, VALUES, count * 16);
+  // [from, to) of the min and max values in the PLAIN bytes; when increasing, the first and the latest
+  let minFrom = -1;
+  let minTo = -1;
+  let maxFrom = -1;
+  let maxTo = -1;
+  for (let i = from; i < to; i++) {
+    const p = at === null ? i : at[i]!;
+    if (data[p] == null) continue;
+    const start = plain.length + 4;
+    appendString(plain, stringAt(data, p, name));
+    const end = plain.length;
+    const bytes = plain.buffer;
+    if (onlyIfIncreasing) {
+      if (maxFrom >= 0 && compareBytes(bytes, start, end, bytes, maxFrom, maxTo) <= 0) return null;
+      if (minFrom < 0) [minFrom, minTo] = [start, end];
+      [maxFrom, maxTo] = [start, end];
+      continue;
+    }
+    if (minFrom < 0 || compareBytes(bytes, start, end, bytes, minFrom, minTo) < 0) [minFrom, minTo] = [start, end];
+    if (maxFrom < 0 || compareBytes(bytes, start, end, bytes, maxFrom, maxTo) > 0) [maxFrom, maxTo] = [start, end];
+  }
+  return {
+    values: plain.view(),
+    min: minFrom < 0 ? undefined : plain.buffer.slice(minFrom, minTo),
+    max: maxFrom < 0 ? undefined : plain.buffer.slice(maxFrom, maxTo),
+  };
+};
+
 /** UTF-8 values of a slice: a dictionary while the distinct values stay few, else PLAIN. */
 const encodeStrings = (element: SchemaElement, name: string, slice: Slice, target: Target): EncodedChunk => {
   const { data, rows: at, from, to } = slice;
@@ -321,11 +371,10 @@ const encodeStrings = (element: SchemaElement, name: string, slice: Slice, targe
   const { levels, nulls } = definitionLevels(slice, target);
   const count = rows - nulls;
   const chunk = { element, rows, nulls, levels, nanCount: undefined };
-  const valueAt = (p: number): string => {
-    const v = data[p];
-    if (typeof v !== 'string') throw new Error(`column ${name}: ${JSON.stringify(v)} is not a string`);
-    return v;
-  };
+
+  // increasing values are PLAIN without a dictionary tried on them; anything else gives up at once
+  const increasing = count > 1 ? plainStrings(slice, name, target, count, true) : null;
+  if (increasing !== null) return { ...chunk, encoding: 'PLAIN', dictionary: null, ...increasing };
 
   const slot = new Map<string, number>();
   const indexes = scratchIndexes(count);
@@ -333,7 +382,7 @@ const encodeStrings = (element: SchemaElement, name: string, slice: Slice, targe
   for (let i = from; i < to && slot.size <= MAX_DICTIONARY_ENTRIES; i++) {
     const p = at === null ? i : at[i]!;
     if (data[p] == null) continue;
-    const value = valueAt(p);
+    const value = stringAt(data, p, name);
     let index = slot.get(value);
     if (index === undefined) {
       index = slot.size;
@@ -374,30 +423,7 @@ const encodeStrings = (element: SchemaElement, name: string, slice: Slice, targe
       };
     }
   }
-
-  const plain = new Bytes(target, VALUES, count * 16);
-  let minFrom = -1;
-  let minTo = -1;
-  let maxFrom = -1;
-  let maxTo = -1;
-  for (let i = from; i < to; i++) {
-    const p = at === null ? i : at[i]!;
-    if (data[p] == null) continue;
-    const start = plain.length + 4;
-    appendString(plain, valueAt(p));
-    const end = plain.length;
-    const bytes = plain.buffer;
-    if (minFrom < 0 || compareBytes(bytes, start, end, bytes, minFrom, minTo) < 0) [minFrom, minTo] = [start, end];
-    if (maxFrom < 0 || compareBytes(bytes, start, end, bytes, maxFrom, maxTo) > 0) [maxFrom, maxTo] = [start, end];
-  }
-  return {
-    ...chunk,
-    encoding: 'PLAIN',
-    dictionary: null,
-    values: plain.view(),
-    min: minFrom < 0 ? undefined : plain.buffer.slice(minFrom, minTo),
-    max: maxFrom < 0 ? undefined : plain.buffer.slice(maxFrom, maxTo),
-  };
+  return { ...chunk, encoding: 'PLAIN', dictionary: null, ...plainStrings(slice, name, target, count, false)! };
 };
 
 /**
