@@ -7,10 +7,12 @@ import { canonicalOrdersBinding } from '../../lambdas/clv-job/adapters/canonical
 import { TRINO_FUNCTION_MACROS } from '../../lambdas/clv-job/adapters/duckdb-engine.js';
 import { findInputFiles } from '../../lambdas/clv-job/adapters/input-files.js';
 import { ingestLocalFiles } from '../../lambdas/clv-job/adapters/local-ingest.js';
+import type { IngestConfigInput } from '../../lambdas/clv-job/ingest/ingest-config.js';
 import { DEFAULT_NON_PURCHASE_STATUSES } from '../../lambdas/clv-job/config.js';
 import { CANONICAL_ORDER_COLUMNS } from '../../lambdas/clv-job/schemas/tables.js';
 import { QUERIES, inlineQuery, type QueryName, type SqlParameters } from '../../lambdas/clv-job/sql/index.js';
 import { fixture, tempDir } from '../support/files.js';
+import { FIRST_PURCHASE_CONFIG, writeFirstPurchaseExport } from '../support/first-purchase-export.js';
 import { createBucket, startMoto, type MotoServer } from '../support/moto-server.js';
 import { describeWith } from '../support/services.js';
 import { seededUniform } from '../support/simulate.js';
@@ -108,8 +110,8 @@ describeWith(['moto', 'trino'], 'the shared SQL on DuckDB and on Trino, over the
   });
 
   /** Ingests the exports of `dir` and binds their canonical files on both engines: DuckDB locally, Trino through a Glue table over moto's S3. */
-  const bindOrders = async (name: string, dir: string): Promise<{ duckdb: string; trino: string; rows: number }> => {
-    const { files } = await ingestLocalFiles(await findInputFiles([dir]), { directory: join(await tempDir(), 'ingested') });
+  const bindOrders = async (name: string, dir: string, config?: IngestConfigInput): Promise<{ duckdb: string; trino: string; rows: number }> => {
+    const { files } = await ingestLocalFiles(await findInputFiles([dir]), { config, directory: join(await tempDir(), 'ingested') });
     for (const file of files) {
       await s3.send(new PutObjectCommand({ Bucket: BUCKET, Key: `canonical/${name}/${basename(file.path)}`, Body: await readFile(file.path) }));
     }
@@ -136,10 +138,12 @@ describeWith(['moto', 'trino'], 'the shared SQL on DuckDB and on Trino, over the
   it.each([
     ['the adversarial exports of the parity case (quotes, line breaks, tabs, a first order without a channel)', 'athena_parity', '2025-06-30'],
     ['a generated export with ties, NULL channels, equal dates, large amounts, re-sent and conflicting copies', 'generated', '2025-03-31'],
+    ['an export keyed by order id and store (orderKey) whose first orders tie on the day and on the order id', 'first_purchase', '2024-06-30'],
   ])('gives identical rows for every query over %s', async (_what, name, asOf) => {
-    const dir = name === 'generated' ? await tempDir() : fixture('cases', 'athena-parity');
+    const dir = name === 'athena_parity' ? fixture('cases', 'athena-parity') : await tempDir();
     if (name === 'generated') await adversarialExport(dir);
-    const orders = await bindOrders(name, dir);
+    if (name === 'first_purchase') await writeFirstPurchaseExport(dir);
+    const orders = await bindOrders(name, dir, name === 'first_purchase' ? FIRST_PURCHASE_CONFIG : undefined);
 
     const found = await runBoth(orders, params(asOf));
 
