@@ -6,6 +6,7 @@ import { writeMetadata } from 'hyparquet-writer/src/metadata.js';
 import type { ColumnChunk, CompressionCodec, Encoding, RowGroup } from 'hyparquet';
 import { PageBuffers } from './parquet-page-buffers.js';
 import { rleBitPackedHybrid, rleBitPackedHybridBound, rleRun } from './parquet-rle.js';
+import { StringDictionary } from './parquet-string-dictionary.js';
 import type { ByteSink, ColumnRows, ColumnValues, TableFile, TableWriter } from '../ports.js';
 import type { ColumnSpec, ColumnType } from '../schemas/tables.js';
 
@@ -376,19 +377,13 @@ const encodeStrings = (element: SchemaElement, name: string, slice: Slice, targe
   const increasing = count > 1 ? plainStrings(slice, name, target, count, true) : null;
   if (increasing !== null) return { ...chunk, encoding: 'PLAIN', dictionary: null, ...increasing };
 
-  const slot = new Map<string, number>();
+  const slot = new StringDictionary();
   const indexes = scratchIndexes(count);
   let k = 0;
   for (let i = from; i < to && slot.size <= MAX_DICTIONARY_ENTRIES; i++) {
     const p = at === null ? i : at[i]!;
     if (data[p] == null) continue;
-    const value = stringAt(data, p, name);
-    let index = slot.get(value);
-    if (index === undefined) {
-      index = slot.size;
-      slot.set(value, index);
-    }
-    indexes[k++] = index;
+    indexes[k++] = slot.indexOf(stringAt(data, p, name));
   }
   if (k === count && count > 0) {
     const dictionary = new Bytes(target, DICTIONARY, 64);
