@@ -7,6 +7,7 @@ import { REJECTION_REASONS } from '../../lambdas/clv-job/domain/outcomes.js';
 import { ingestLocalFiles } from '../../lambdas/clv-job/adapters/local-ingest.js';
 import { InputFileError } from '../../lambdas/clv-job/errors.js';
 import {
+  decodeConflictingDuplicates,
   decodeCustomers,
   decodeLatestOrderDate,
   decodeOutcomeCounts,
@@ -187,6 +188,35 @@ describe('the rejection reasons, judged once on the way from ingest to the engin
     });
     expect(new Set(rejected.columns.reason)).toEqual(new Set(REJECTION_REASONS));
     expect(counts.filter((c) => c.outcome === 'accepted')).toEqual([{ outcome: 'accepted', reason: null, row_count: 1, conflicting: 0 }]);
+  });
+});
+
+describe('a conflicting duplicate, beside the copy kept', () => {
+  it('gives the kept copy as it was typed: its file, line, customer, date and amount', async () => {
+    const dir = await tempDir();
+    const path = await writeText(
+      dir,
+      'conflicts.csv',
+      [
+        'order_id,customer_id,order_date,amount',
+        'D1,c1,2024-01-05,10.5', // the repeat: an earlier line of the same key
+        'D2,c3,2024-02-01,7',
+        'D1,c2,2024-01-06,99999999.25', // the copy kept: the key's last line
+      ].join('\n') + '\n',
+    );
+    const engine = await DuckDbEngine.open({ files: (await ingestLocalFiles([{ path, bytes: 0 }])).files });
+
+    const conflicting = decodeConflictingDuplicates(await engine.run('conflictingDuplicates', params));
+    await engine.close();
+
+    expect(conflicting).toEqual([
+      {
+        order_id: 'D1',
+        order_key: null,
+        repeat: { source_file: path, source_line: 2, customer_id: 'c1', order_date: '2024-01-05', amount: 10.5 },
+        kept: { source_file: path, source_line: 4, customer_id: 'c2', order_date: '2024-01-06', amount: 99999999.25 },
+      },
+    ]);
   });
 });
 

@@ -7,12 +7,15 @@
 -- DuckDB and Athena (Trino) give the same rows.
 -- A repeat whose customer, date or amount differs from the kept copy is a conflicting duplicate:
 -- still a duplicate in the accounting identity, flagged (`conflicting`) with the kept copy beside it.
--- Where a row came from is carried for rejected and conflicting rows only, and the raw texts packed
--- in one JSON array `raw` (line, order_id, customer_id, order_date, amount, channel, status) for
--- rejected rows only: the relation stays as narrow as the typed columns elsewhere. The raw texts
--- fall back to the typed values (COALESCE, CAST to text) only in that last step, for rejected rows:
--- done for every row before the de-duplication window, the casts of 2.3 M dates and amounts to text
--- took a third of DuckDB's time on this relation at 1 M customers.
+-- Where a row came from is carried for rejected and conflicting rows only, and what else only they
+-- need packed in one JSON array of texts, `detail`: a rejected row's raw texts (line, order_id,
+-- customer_id, order_date, amount, channel, status), a conflicting duplicate's kept copy (source_file,
+-- source_line, customer_id, order_date, amount). The relation stays as narrow as the typed columns
+-- elsewhere: DuckDB stores a NULL in a full slot, and five columns of the kept copy's took ~100 MB
+-- of its memory at 1 M customers, every row NULL. The raw texts fall back to the typed values
+-- (COALESCE, CAST to text) only in that last step, for rejected rows: done for every row before the
+-- de-duplication window, the casts of 2.3 M dates and amounts to text took a third of DuckDB's time
+-- on this relation at 1 M customers.
 WITH judged AS (
   SELECT
     source_file,
@@ -124,7 +127,15 @@ SELECT
         COALESCE(raw_channel, channel),
         COALESCE(raw_status, status)
       ] AS JSON)
-  END AS raw,
+    WHEN conflicting
+      THEN CAST(ARRAY[
+        CAST(kept_source_file AS VARCHAR),
+        CAST(kept_source_line AS VARCHAR),
+        kept_customer_id,
+        CAST(kept_order_day AS VARCHAR),
+        CAST(kept_amount AS VARCHAR)
+      ] AS JSON)
+  END AS detail,
   order_id,
   order_key_extra,
   customer_id,
@@ -138,10 +149,5 @@ SELECT
     WHEN status IN ({{non_purchase_statuses}}) THEN 'non_purchase'
     ELSE 'accepted'
   END AS outcome,
-  conflicting,
-  CASE WHEN conflicting THEN kept_source_file END AS kept_source_file,
-  CASE WHEN conflicting THEN kept_source_line END AS kept_source_line,
-  CASE WHEN conflicting THEN kept_customer_id END AS kept_customer_id,
-  CASE WHEN conflicting THEN kept_order_day END AS kept_order_day,
-  CASE WHEN conflicting THEN kept_amount END AS kept_amount
+  conflicting
 FROM flagged
