@@ -48,9 +48,10 @@ export interface DuckDbEngineOptions {
  * The engine's settings: the options' (see DuckDbEngineOptions), or their defaults, and
  * `allocator_background_threads`. DuckDB's allocator keeps the pages it frees (the relations
  * release() drops) until a later allocation of its own purges them, and the run allocates nothing
- * in DuckDB after its queries: the ~700 MB stayed in the process through the model, segment and
- * write stages, under the JavaScript columns (peak RSS 1.27 GB at 1 M customers, the write stage's
- * as high as the query stage's). A background thread returns them to the OS within a second.
+ * in DuckDB after its queries: what the query stage had used stayed in the process through the
+ * model, segment and write stages, under the JavaScript columns (~700 MB at 1 M customers when this
+ * was measured; the write stage's RSS as high as the query stage's). A background thread returns
+ * it to the OS within a second.
  */
 export const duckDbSettings = (options: Pick<DuckDbEngineOptions, 'threads' | 'memoryLimit' | 'tempDirectory'>): Record<string, string> => ({
   threads: String(options.threads ?? availableParallelism()),
@@ -135,8 +136,8 @@ export class DuckDbEngine implements QueryEngine {
 
   /**
    * Materialises the relations a query reads, each once per parameter set, and drops every other
-   * one as soon as nothing left to build needs it: at 1 M customers `classified` is ~400 MB and
-   * `purchase_days` ~160 MB of DuckDB's memory, which the customers' columns were read on top of.
+   * one as soon as nothing left to build needs it: at 1 M customers `classified` is ~290 MB and
+   * `purchase_days` ~150 MB of DuckDB's memory, which the customers' columns were read on top of.
    * A query that reads no relation (inputRows, latestOrderDate) leaves them all as they are.
    * A relation dropped and asked for again is built again: the results never depend on the order.
    */
