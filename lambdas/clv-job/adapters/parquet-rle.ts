@@ -22,6 +22,33 @@ const varintAt = (out: Uint8Array, at: number, value: number): number => {
 };
 
 /**
+ * Writes `groups` bit-packed groups of 8 values from `start` at `at` (their header, then the bits,
+ * least significant first; positions past the end of `values` pack as 0); returns the position
+ * after them. A function of its own, not a closure over the caller's position: a captured
+ * position that changes lives in a context object, loaded and stored at every byte.
+ */
+const packGroups = (values: ArrayLike<number>, start: number, groups: number, bitWidth: number, out: Uint8Array, at: number): number => {
+  let o = varintAt(out, at, (groups << 1) | 1);
+  if (bitWidth === 0) return o;
+  const mask = (1 << bitWidth) - 1;
+  const end = start + groups * 8;
+  const full = Math.min(end, values.length);
+  let buffer = 0;
+  let used = 0;
+  for (let i = start; i < end; i++) {
+    buffer |= (i < full ? values[i]! & mask : 0) << used;
+    used += bitWidth;
+    while (used >= 8) {
+      out[o++] = buffer & 0xff;
+      buffer >>>= 8;
+      used -= 8;
+    }
+  }
+  if (used > 0) out[o++] = buffer & 0xff;
+  return o;
+};
+
+/**
  * The most bytes the hybrid encoding of `count` values of `bitWidth` bits takes, a leading byte
  * included: every run or group of groups covers 8 values or more, a 5-byte header and up to 4
  * bytes of value per 8 values, plus the packed bits.
@@ -44,30 +71,6 @@ export const rleBitPackedHybrid = (
   if (out.length < rleBitPackedHybridBound(n, bitWidth)) throw new RangeError(`${out.length} bytes cannot hold the encoding of ${n} values of ${bitWidth} bits`);
   let o = 0;
   if (lead >= 0) out[o++] = lead;
-
-  const varint = (value: number): void => {
-    o = varintAt(out, o, value);
-  };
-  // groups of 8 values from `start`, least significant bit first; positions past the end pack as 0
-  const packGroups = (start: number, groups: number): void => {
-    varint((groups << 1) | 1);
-    if (bitWidth === 0) return;
-    const mask = (1 << bitWidth) - 1;
-    const end = start + groups * 8;
-    let buffer = 0;
-    let used = 0;
-    for (let i = start; i < end; i++) {
-      buffer |= (i < n ? values[i]! & mask : 0) << used;
-      used += bitWidth;
-      while (used >= 8) {
-        out[o++] = buffer & 0xff;
-        buffer >>>= 8;
-        used -= 8;
-      }
-    }
-    if (used > 0) out[o++] = buffer & 0xff;
-  };
-
   const width = (bitWidth + 7) >> 3;
   let pending = 0;
   let packedFrom = 0;
@@ -78,10 +81,10 @@ export const rleBitPackedHybrid = (
     while (i + run < n && values[i + run] === first) run++;
     if (run >= 8) {
       if (pending > 0) {
-        packGroups(packedFrom, pending);
+        o = packGroups(values, packedFrom, pending, bitWidth, out, o);
         pending = 0;
       }
-      varint(run << 1);
+      o = varintAt(out, o, run << 1);
       for (let j = 0; j < width; j++) out[o++] = (first >> (j << 3)) & 0xff;
       i += run;
     } else {
@@ -90,7 +93,7 @@ export const rleBitPackedHybrid = (
       i += 8;
     }
   }
-  if (pending > 0) packGroups(packedFrom, pending);
+  if (pending > 0) o = packGroups(values, packedFrom, pending, bitWidth, out, o);
   return out.subarray(0, o);
 };
 
