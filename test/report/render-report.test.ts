@@ -144,6 +144,18 @@ describe('renderReport', () => {
     expect(html).toContain('partner, &quot;beta&quot;');
   });
 
+  it('draws a channel whose name holds a line or paragraph separator (U+2028, U+2029), which Vega cannot parse in its sort expressions', async () => {
+    // Prepare: the sample's affiliate channel renamed everywhere in the summary.
+    const odd = 'aff\u2028ili\u2029ate';
+    const summary = JSON.parse(JSON.stringify(copy()).replaceAll('"affiliate"', JSON.stringify(odd))) as Summary;
+
+    const html = await renderReport(summary);
+
+    // the tables keep the name as written; the charts draw each separator as a space
+    expect(html).toContain(`data-channel="${odd}"`);
+    expect(html).toContain('aff ili ate');
+  });
+
   it('refers to nothing outside the page, and forbids the browser to load anything', async () => {
     const html = await renderReport(withWarnings(withDiagnostics(copy())));
 

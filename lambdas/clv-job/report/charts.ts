@@ -66,10 +66,27 @@ let libraries: Promise<{ vega: typeof Vega; compile: typeof Compile }> | undefin
 const loadLibraries = (): Promise<{ vega: typeof Vega; compile: typeof Compile }> =>
   (libraries ??= Promise.all([import('vega'), import('vega-lite')]).then(([vega, vl]) => ({ vega, compile: vl.compile })));
 
+/**
+ * `value` with every U+2028 and U+2029 in its strings (at any depth) turned into a space. Vega-Lite
+ * writes a custom sort's values into an expression as string literals, and Vega's expression parser
+ * rejects those two characters there ("Unexpected token ILLEGAL"): one channel named with one would
+ * fail the report, and with it the run. Data and sort values change alike, so the order holds.
+ */
+const separatorsAsSpaces = <T>(value: T): T => {
+  const walk = (v: unknown): unknown => {
+    if (typeof v === 'string') return v.replace(/[\u2028\u2029]/g, ' ');
+    if (Array.isArray(v)) return v.map(walk);
+    if (v !== null && typeof v === 'object') return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, walk(x)]));
+    return v;
+  };
+  return walk(value) as T;
+};
+
 /** One chart as an SVG string: compiled, parsed and rendered headlessly, with no network access. */
 export const renderSvg = async (spec: TopLevelSpec): Promise<string> => {
   const { vega, compile } = await loadLibraries();
-  const view = new vega.View(vega.parse(compile(spec, { config: THEME, logger: quietLogger() }).spec), { renderer: 'none', logLevel: 0 });
+  const compiled = compile(separatorsAsSpaces(spec), { config: THEME, logger: quietLogger() }).spec;
+  const view = new vega.View(vega.parse(compiled), { renderer: 'none', logLevel: 0 });
   try {
     return await view.toSVG();
   } finally {
