@@ -31,7 +31,8 @@ export const benchRunArguments = (usage: string): BenchRun => {
 };
 
 /**
- * The run's customers Parquet (every file under customers/run_date=<runDate>/), read with DuckDB:
+ * The run's customers Parquet (every file under customers/run_date=<runDate>/), read with DuckDB in
+ * customer_id order (the run's own: DuckDB orders text byte by byte, as the job's customers query does):
  * `select` is the SELECT list (SQL text, trusted: the benches' own), the result a JS array per
  * column (DuckDB's JS values: numbers, strings, null).
  */
@@ -40,7 +41,10 @@ export const readRunCustomers = async (run: BenchRun, select: string): Promise<R
   const connection = await instance.connect();
   try {
     const folder = join(run.output, 'customers', `run_date=${run.runDate}`).replaceAll("'", "''");
-    const reader = await connection.runAndReadAll(`SELECT ${select} FROM read_parquet('${folder}/**/*.parquet', hive_partitioning = false)`);
+    // in the run's customer order: the files are read in parallel, and a bench's digest must not depend on which came first
+    const reader = await connection.runAndReadAll(
+      `SELECT ${select} FROM read_parquet('${folder}/**/*.parquet', hive_partitioning = false) ORDER BY customer_id`,
+    );
     return reader.getColumnsObjectJS() as Record<string, unknown[]>;
   } finally {
     connection.closeSync();
