@@ -15,6 +15,7 @@ import {
   type BgNbdFit,
   type BgNbdParams,
 } from '../../../lambdas/clv-job/domain/models/bg-nbd.js';
+import { ScratchArena } from '../../../lambdas/clv-job/domain/math/scratch-arena.js';
 import { seededUniform, simulateCustomers } from '../../support/simulate.js';
 import { inUnits, loadCdnowSummary, shiftedCopies } from './cdnow-data.js';
 
@@ -361,6 +362,27 @@ describe('BG/NBD predictions', () => {
         });
       }),
     );
+  });
+
+  it('on a grid whose tables come from an arena reused across parameter sets (left holding other numbers), gives the numbers of a fresh grid bit for bit', () => {
+    // as clv.ts preparedOf scores one draw after another: the arena reset between them, not cleared
+    const arena = new ScratchArena();
+    const times = Float64Array.from({ length: 52 }, (_, k) => k + 1);
+    const sets: BgNbdParams[] = [BTYD, { r: 0.6, alpha: 9, a: 1.7, b: 0.8 }, { r: 0.3, alpha: 3, a: 3.5, b: 6 }, CLVTOOLS];
+    for (const p of sets) {
+      arena.reset();
+      for (let k = 0; k < 4; k++) arena.take(997).fill(Number.NaN);
+      arena.reset();
+      arena.take(13).fill(1e300);
+      const reused = makeExpectedPurchasesIfAliveOnGrid(p, times, arena);
+      for (const [x, T] of [[0, 30], [3, 30], [0, 52], [40, 78], [3, 52]] as const) {
+        const fresh = new Float64Array(52);
+        const out = new Float64Array(52);
+        makeExpectedPurchasesIfAliveOnGrid(p, times)(x, T, fresh);
+        reused(x, T, out);
+        expect(Array.from(out)).toEqual(Array.from(fresh));
+      }
+    }
   });
 
   it('says a customer who bought 1000 times by t_x = 10 and not since, at T = 100, is almost surely gone (0, not NaN)', () => {

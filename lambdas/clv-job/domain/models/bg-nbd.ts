@@ -17,6 +17,7 @@
 import { continueHypergeometric, digamma, lbetaRatio, lgammaDifference } from '../math/special.js';
 import { minimiseBfgs, type ObjectiveWithGradient } from '../math/optimise.js';
 import { CompensatedSum } from '../math/sum.js';
+import { ScratchArena } from '../math/scratch-arena.js';
 import { expectedPurchasesByMixture } from './bg-nbd-mixture.js';
 import { concludeLogParameterFit, untrustedFit, type LogParameterFit } from './log-parameter-fit.js';
 import type { TupleIndex } from './tuple-index.js';
@@ -964,11 +965,17 @@ const hornerW = (w: Float64Array, last: number, z: number): number => {
  * the previous window's. Otherwise (a > 2, or r ≥ a + b − 1) each term is tested as it is added
  * ({@link seriesWFromRatios}). Where the tabulated series is too short (z very close to 1) or
  * cancels, the general evaluation takes over. Caches live as long as the function; results do not
- * depend on them.
+ * depend on them. Their tables are taken from `arena` (a fresh one by default): a caller that makes
+ * a grid function per parameter draw can hand each the same arena, reset between draws, so the
+ * tables reuse one block of memory; the function must then not be called after that reset.
  *
  * `out[k]` receives the expectation for window t_k (length K).
  */
-export const makeExpectedPurchasesIfAliveOnGrid = (params: BgNbdParams, times: ArrayLike<number>): ((x: number, T: number, out: Float64Array) => void) => {
+export const makeExpectedPurchasesIfAliveOnGrid = (
+  params: BgNbdParams,
+  times: ArrayLike<number>,
+  arena: ScratchArena = new ScratchArena(),
+): ((x: number, T: number, out: Float64Array) => void) => {
   checkParams(params);
   const { r, alpha, a, b } = params;
   const K = times.length;
@@ -986,7 +993,7 @@ export const makeExpectedPurchasesIfAliveOnGrid = (params: BgNbdParams, times: A
   const windowsFor = (T: number): Float64Array => {
     let table = windowTables.get(T);
     if (table !== undefined) return table;
-    table = new Float64Array(6 * K);
+    table = arena.take(6 * K);
     for (let k = 0; k < K; k++) {
       const u = windowTimes[k]! / (alpha + T);
       const logY = -Math.log1p(u);
@@ -1009,12 +1016,14 @@ export const makeExpectedPurchasesIfAliveOnGrid = (params: BgNbdParams, times: A
   const seriesFor = (x: number, c: number): { ratios: Float64Array; w: Float64Array; logW: Float64Array } => {
     let tables = seriesTables.get(x);
     if (tables !== undefined) return tables;
-    const ratios = new Float64Array(RATIO_TABLE_TERMS);
+    const ratios = arena.take(RATIO_TABLE_TERMS);
+    ratios[0] = 0;
     for (let n = 1; n < RATIO_TABLE_TERMS; n++) ratios[n] = ((A + n) * (a + n - 1)) / ((c + n) * (n + 1));
-    const w = new Float64Array(positive ? RATIO_TABLE_TERMS : 0);
-    const logW = new Float64Array(w.length);
+    const w = arena.take(positive ? RATIO_TABLE_TERMS : 0);
+    const logW = arena.take(w.length);
     if (positive) {
       w[0] = A;
+      logW[0] = 0;
       for (let n = 1; n < RATIO_TABLE_TERMS; n++) {
         w[n] = w[n - 1]! * ratios[n]!;
         logW[n] = logW[n - 1]! + Math.log(ratios[n]!);

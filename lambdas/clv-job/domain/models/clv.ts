@@ -14,6 +14,7 @@ import { conditionalExpectedOrderValueUnchecked, type GammaGammaParams } from '.
 import type { TransactionModel } from './transaction-model.js';
 import { indexTuples, type TupleIndex } from './tuple-index.js';
 import { gather } from '../math/gather.js';
+import { ScratchArena } from '../math/scratch-arena.js';
 
 /** Length of one model time unit in days. */
 export const DAYS_PER_UNIT: Readonly<Record<TimeUnit, number>> = { week: 7, day: 1 };
@@ -197,6 +198,8 @@ export const preparedOf = (index: PurchaseIndex): PreparedPurchases => {
   const schedule = discountSchedule(index.horizon, index.timeUnit, index.discountRate);
   const grid = new Float64Array(schedule.times.length);
   const pair = new Float64Array(2);
+  // the grid's tables, the same memory for every model (draw) scored
+  const arena = new ScratchArena();
   return {
     size: index.size,
     pairs: pairX.length,
@@ -204,7 +207,8 @@ export const preparedOf = (index: PurchaseIndex): PreparedPurchases => {
     index,
     ifAlive: (model, horizon, discounted) => {
       // E(X(t_k) | alive) at every step, per pair
-      const onGrid = model.makeExpectedIfAliveOnGrid(schedule.times);
+      arena.reset();
+      const onGrid = model.makeExpectedIfAliveOnGrid(schedule.times, arena);
       for (let j = 0; j < pairX.length; j++) {
         onGrid(pairX[j]!, pairT[j]!, grid);
         discountIncrements(grid, schedule, pair);

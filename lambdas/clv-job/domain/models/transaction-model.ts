@@ -21,6 +21,7 @@ import {
   type ParetoNbdParams,
 } from './pareto-nbd.js';
 import type { TupleIndex } from './tuple-index.js';
+import type { ScratchArena } from '../math/scratch-arena.js';
 
 export const TRANSACTION_MODELS = ['bgnbd', 'pnbd'] as const;
 export type TransactionModelName = (typeof TRANSACTION_MODELS)[number];
@@ -29,9 +30,10 @@ export interface TransactionModel {
   readonly name: TransactionModelName;
   /**
    * A function (x, T, out) writing E[X(T, T+t_k] | alive at T, x, T] for every window t_k of `times`
-   * (model units) into `out`. It may cache per x and per T; results do not depend on the cache.
+   * (model units) into `out`. It may cache per x and per T; results do not depend on the cache. The
+   * cache may be kept in `arena` (then the function is valid until the arena's next reset).
    */
-  makeExpectedIfAliveOnGrid(times: ArrayLike<number>): (x: number, T: number, out: Float64Array) => void;
+  makeExpectedIfAliveOnGrid(times: ArrayLike<number>, arena?: ScratchArena): (x: number, T: number, out: Float64Array) => void;
   /** A function (x, tx, T) → ln P(alive | x, tx, T), for validated customers; it may cache. */
   makeLogProbabilityAlive(): (x: number, tx: number, T: number) => number;
   /**
@@ -54,7 +56,7 @@ export const bgnbdTransactionModel = (params: BgNbdParams): TransactionModel => 
   }
   return {
     name: 'bgnbd',
-    makeExpectedIfAliveOnGrid: (times) => bgnbdGrid(params, times),
+    makeExpectedIfAliveOnGrid: (times, arena) => bgnbdGrid(params, times, arena),
     makeLogProbabilityAlive: () => (x, tx, T) => logProbabilityAliveUnchecked(r, alpha, a, b, x, tx, T),
     probabilityAliveOn: (index, out) => bgnbdAliveOn(params, index, out),
     expectedNewCustomer: (t) => expectedPurchasesWhileAlive(r, alpha, a, b, t),
