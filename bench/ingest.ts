@@ -1,9 +1,8 @@
-import { readdir, rm } from 'node:fs/promises';
-import { mkdtemp } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import pMap from 'p-map';
-import { INGEST_CONCURRENCY, ingestExport, threadsPerRead } from '../lambdas/clv-job/ingest/ingest-export.js';
+import { findInputFiles } from '../lambdas/clv-job/adapters/input-files.js';
+import { ingestLocalFiles } from '../lambdas/clv-job/adapters/local-ingest.js';
 
 /** What one ingest pass over a dataset's exports did (printed by the child as one JSON line). */
 export interface IngestRun {
@@ -17,32 +16,20 @@ export interface IngestRun {
 }
 
 /**
- * Child-process mode of the bench: ingests every export of `dir` once with ingestExport (the one
- * reader of both paths), each into a fresh canonical file, INGEST_CONCURRENCY at a time, each on
- * its share of the cores (threadsPerRead), as `clv run` reads them, and prints an IngestRun.
+ * Child-process mode of the bench: ingests every export of `dir` once, as `clv run` reads them
+ * (ingestLocalFiles: INGEST_CONCURRENCY at a time, largest first, each on its share of the cores),
+ * each into a fresh canonical file, and prints an IngestRun.
  * Measured from outside (measureNode) for wall time and peak RSS, so the RSS is the ingest's alone.
  */
 export const runIngest = async (dir: string): Promise<void> => {
-  const files = (await readdir(dir)).filter((f) => /\.csv(\.gz)?$/.test(f)).sort();
   const out = await mkdtemp(join(tmpdir(), 'clv-bench-ingest-'));
   try {
-    let bytes = 0;
-    let csvBytes = 0;
-    let rows = 0;
-    const threads = threadsPerRead(Math.min(INGEST_CONCURRENCY, files.length));
+    const inputs = await findInputFiles([dir]);
     const t0 = performance.now();
-    await pMap(
-      files.entries(),
-      async ([i, file]) => {
-        const { receipt } = await ingestExport({ source: join(dir, file), sourceName: file, output: join(out, `${i}.parquet`), threads });
-        bytes += receipt.bytes;
-        csvBytes += receipt.csv_bytes;
-        rows += receipt.rows;
-      },
-      { concurrency: INGEST_CONCURRENCY },
-    );
+    const { receipts } = await ingestLocalFiles(inputs, { directory: out, force: true });
     const seconds = (performance.now() - t0) / 1000;
-    const run: IngestRun = { files: files.length, bytes, csv_bytes: csvBytes, rows, seconds };
+    const sum = (of: (r: (typeof receipts)[number]) => number): number => receipts.reduce((total, r) => total + of(r), 0);
+    const run: IngestRun = { files: receipts.length, bytes: sum((r) => r.bytes), csv_bytes: sum((r) => r.csv_bytes), rows: sum((r) => r.rows), seconds };
     process.stdout.write(`${JSON.stringify(run)}\n`);
   } finally {
     await rm(out, { recursive: true, force: true });

@@ -91,10 +91,9 @@ describe('ingestLocalFiles: the local cache of canonical files', () => {
 });
 
 describe('ingestLocalFiles: several exports', () => {
-  it('reads them two at a time, never more, each on its share of the cores, and returns them in the inputs\' order with their receipts', async () => {
+  it('reads them two at a time, never more, and returns them in the inputs\' order with their receipts', async () => {
     let reading = 0;
     let most = 0;
-    const threads: (number | undefined)[] = [];
     vi.doMock('../../lambdas/clv-job/ingest/ingest-export.js', async (original) => {
       const real = await original<typeof import('../../lambdas/clv-job/ingest/ingest-export.js')>();
       return {
@@ -102,7 +101,6 @@ describe('ingestLocalFiles: several exports', () => {
         // the real reader, counted
         ingestExport: async (request: Parameters<typeof real.ingestExport>[0]) => {
           most = Math.max(most, (reading += 1));
-          threads.push(request.threads);
           try {
             return await real.ingestExport(request);
           } finally {
@@ -112,20 +110,66 @@ describe('ingestLocalFiles: several exports', () => {
       };
     });
     const { ingestLocalFiles } = await localIngest();
-    const { INGEST_CONCURRENCY, threadsPerRead } = await import('../../lambdas/clv-job/ingest/ingest-export.js');
+    const { INGEST_CONCURRENCY } = await import('../../lambdas/clv-job/ingest/ingest-export.js');
     const dir = await tempDir();
     for (let i = 0; i < 5; i++) await writeText(dir, `orders-${i}.csv`, `order_id,customer_id,order_date,amount\n${'x'.repeat(i)}O${i},C${i},2025-01-01,1\n`);
 
     const result = await ingestLocalFiles(await findInputFiles([dir]), { directory: join(dir, 'ingested') });
 
     expect(most).toBe(INGEST_CONCURRENCY);
-    // side by side, each read's DuckDB gets its share of the cores, not all of them
-    expect(threads).toEqual(Array.from({ length: 5 }, () => threadsPerRead(INGEST_CONCURRENCY)));
-    threads.length = 0;
-    await ingestLocalFiles(await findInputFiles([join(dir, 'orders-0.csv')]), { directory: join(dir, 'alone') });
-    expect(threads).toEqual([threadsPerRead(1)]);
     expect(result.files.map((f) => f.source.split('/').pop())).toEqual(['orders-0.csv', 'orders-1.csv', 'orders-2.csv', 'orders-3.csv', 'orders-4.csv']);
     expect(result.receipts.map((r) => r.source.split('/').pop())).toEqual(result.files.map((f) => f.source.split('/').pop()));
+  });
+
+  it('starts the largest export first, and gives a read\'s DuckDB its share of the cores among the reads running when it starts', async () => {
+    const started: string[] = [];
+    const finished: string[] = [];
+    const asked: [string, number][] = [];
+    const gates = new Map<string, () => void>();
+    vi.doMock('../../lambdas/clv-job/ingest/ingest-export.js', async (original) => {
+      const real = await original<typeof import('../../lambdas/clv-job/ingest/ingest-export.js')>();
+      return {
+        ...real,
+        // the real reader, held before its DuckDB starts until the test lets it go on
+        ingestExport: async (request: Parameters<typeof real.ingestExport>[0]) => {
+          const name = request.sourceName.split('/').pop()!;
+          started.push(name);
+          await new Promise<void>((resolve) => gates.set(name, resolve));
+          const threads = typeof request.threads === 'function' ? request.threads() : request.threads!;
+          asked.push([name, threads]);
+          try {
+            return await real.ingestExport({ ...request, threads });
+          } finally {
+            finished.push(name);
+          }
+        },
+      };
+    });
+    const { ingestLocalFiles } = await localIngest();
+    const { threadsPerRead } = await import('../../lambdas/clv-job/ingest/ingest-export.js');
+    const dir = await tempDir();
+    const rows = (n: number) => Array.from({ length: n }, (_, i) => `O${i},C${i},2025-01-01,1\n`).join('');
+    await writeText(dir, 'a.csv', `order_id,customer_id,order_date,amount\n${rows(1)}`);
+    await writeText(dir, 'b.csv', `order_id,customer_id,order_date,amount\n${rows(30)}`);
+    await writeText(dir, 'c.csv', `order_id,customer_id,order_date,amount\n${rows(10)}`);
+    const go = (name: string) => gates.get(name)!();
+
+    const result = ingestLocalFiles(await findInputFiles([dir]), { directory: join(dir, 'ingested'), concurrency: 2 });
+    await vi.waitFor(() => expect(started).toEqual(['b.csv', 'c.csv']));
+    go('c.csv');
+    await vi.waitFor(() => expect(started).toEqual(['b.csv', 'c.csv', 'a.csv']));
+    go('a.csv');
+    await vi.waitFor(() => expect(finished).toEqual(['c.csv', 'a.csv']));
+    go('b.csv');
+    const files = (await result).files.map((f) => f.source.split('/').pop());
+
+    // c and a read beside b: half the cores each; b, left alone by then, all of them
+    expect(asked).toEqual([
+      ['c.csv', threadsPerRead(2)],
+      ['a.csv', threadsPerRead(2)],
+      ['b.csv', threadsPerRead(1)],
+    ]);
+    expect(files).toEqual(['a.csv', 'b.csv', 'c.csv']);
   });
 
   it('leaves out an unreadable export with its reason when asked to, and fails on it otherwise', async () => {

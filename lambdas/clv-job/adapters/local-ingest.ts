@@ -64,8 +64,11 @@ type Ingested = { readonly file: CanonicalFile; readonly receipt: IngestReceipt;
  * is not parsed again the next night. Cache entries are `<directory>/<name>-<key>.parquet` with the
  * receipt at `<directory>/_receipts/<name>-<key>.json`, written atomically (renamed into place), so
  * an interrupted run leaves no half entry. Entries of the same source under an older key are removed.
- * Up to `concurrency` files are read at once, each on its share of the cores (threadsPerRead);
- * the result keeps the inputs' order.
+ * Up to `concurrency` files are read at once, the largest first, each on its share of the cores
+ * (threadsPerRead) among the reads running when its DuckDB starts; the result keeps the inputs'
+ * order. In the inputs' (name) order the largest export of the bench's was often read last, and on
+ * one thread, the other core idle for its whole parse; largest first, the reads end closer together,
+ * and a read left alone takes every core.
  *
  * The content hash is taken before reading only when an entry of the same export (name and path)
  * is in the folder: otherwise nothing can be reused, and the key comes from the receipt's hash,
@@ -83,7 +86,9 @@ export const ingestLocalFiles = async (inputs: readonly InputFile[], options: Lo
   const settings = JSON.stringify(config);
   const reader = readerIdentity();
   const entries = await readdir(directory);
-  const threads = threadsPerRead(Math.min(concurrency, inputs.length));
+  // reads started and not finished: a read's DuckDB shares the cores with those running when it starts
+  let reading = 0;
+  const threads = (): number => threadsPerRead(reading);
   const ingestOne = async (input: InputFile): Promise<Ingested> => {
     // the path's own hash in the stem: two exports of the same name in different folders never share entries
     const stem = `${basename(input.path).replace(/[^A-Za-z0-9._-]/g, '_')}-${createHash('sha256').update(input.path).digest('hex').slice(0, 8)}`;
@@ -124,15 +129,20 @@ export const ingestLocalFiles = async (inputs: readonly InputFile[], options: Lo
   // after a failure no new file is started, and the files being read finish (no half entry is left
   // behind by a process that exits on the error); the error thrown is the first in input order
   let failed = false;
-  const outcomes = await pMap(
-    inputs,
-    async (input): Promise<Ingested | { readonly error: unknown } | null> => {
-      if (failed) return null;
+  const largestFirst = [...inputs.keys()].sort((a, b) => inputs[b]!.bytes - inputs[a]!.bytes || a - b);
+  const outcomes: (Ingested | { readonly error: unknown } | null)[] = inputs.map(() => null);
+  await pMap(
+    largestFirst,
+    async (at): Promise<void> => {
+      if (failed) return;
+      reading += 1;
       try {
-        return await ingestOne(input);
+        outcomes[at] = await ingestOne(inputs[at]!);
       } catch (error) {
         failed = true;
-        return { error };
+        outcomes[at] = { error };
+      } finally {
+        reading -= 1;
       }
     },
     { concurrency },

@@ -31,8 +31,12 @@ export interface IngestRequest {
   readonly output?: string;
   /** DuckDB's buffer memory; beyond it DuckDB spills to a temporary folder. @default '1GB' */
   readonly memoryLimit?: string;
-  /** DuckDB worker threads. @default DuckDB's own (the cores) */
-  readonly threads?: number;
+  /**
+   * DuckDB worker threads, or a function asked for them when DuckDB starts on the framed records
+   * (after the framing pass), so a caller reading several exports can hand a read the cores that the
+   * reads finished meanwhile have left. @default DuckDB's own (the cores)
+   */
+  readonly threads?: number | (() => number);
 }
 
 export interface IngestResult {
@@ -517,7 +521,8 @@ interface ParseCounts {
 /** Second pass: DuckDB splits, trims, parses and judges the framed records into the canonical Parquet file. */
 const parseRecords = async (request: IngestRequest, config: IngestConfig, framed: Framed, work: string, output: string): Promise<ParseCounts> => {
   const settings: Record<string, string> = { memory_limit: request.memoryLimit ?? '1GB', temp_directory: join(work, 'spill') };
-  if (request.threads !== undefined) settings.threads = String(request.threads);
+  const threads = typeof request.threads === 'function' ? request.threads() : request.threads;
+  if (threads !== undefined) settings.threads = String(threads);
   const instance = await DuckDBInstance.create(':memory:', settings);
   const connection = await instance.connect();
   try {
