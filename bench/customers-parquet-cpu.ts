@@ -16,44 +16,27 @@
  */
 import { createHash, type Hash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import type { CustomerSegments, CustomerTable } from '../lambdas/clv-job/domain/customers.js';
+import type { CustomerSegments } from '../lambdas/clv-job/domain/customers.js';
 import { ParquetTableWriter } from '../lambdas/clv-job/adapters/parquet-table-writer.js';
 import { writeCustomers } from '../lambdas/clv-job/pipeline/write-tables.js';
 import type { ByteSink, StagedRun } from '../lambdas/clv-job/ports.js';
 import { PATTERN_SCORE_COLUMNS, type PatternScoreColumn, type Tier } from '../lambdas/clv-job/schemas/tables.js';
-import { benchRunArguments, perPatternScores, readRunCustomers, runScorePatterns } from './run-customers.js';
+import { benchRunArguments, dayNumber, perPatternScores, readRunCustomers, runCustomerTable, runScorePatterns } from './run-customers.js';
 
 const bench = benchRunArguments('npm run bench:customers-parquet -- OUTPUT_FOLDER RUN_DATE [REPEAT]');
 const runDate = bench.runDate;
-const days = (name: string): string => `date_diff('day', DATE '1970-01-01', ${name})::INTEGER AS ${name}`;
-const columns = await readRunCustomers(bench, `* REPLACE (${days('first_order_date')}, ${days('last_order_date')})`);
+const columns = await readRunCustomers(bench, `* REPLACE (${dayNumber('first_order_date')}, ${dayNumber('last_order_date')})`);
 
 // the pipeline holds one string per repeated value (adapters/duckdb-result.ts, the segment names): so does the bench
 for (const name of ['acquisition_channel', 'cohort', 'clv_tier', 'value_loyalty', 'rfm_score', 'rfm_segment']) {
   const shared = new Map<string, string>();
   columns[name] = (columns[name] as (string | null)[]).map((v) => (v === null ? null : (shared.get(v) ?? (shared.set(v, v), v))));
 }
-const size = (columns.customer_id as string[]).length;
-const ints = (name: string): Int32Array => Int32Array.from(columns[name] as number[]);
 const int8s = (name: string): Int8Array | null => (columns[name]!.every((v) => v === null) ? null : Int8Array.from(columns[name] as number[]));
 const doubles = (name: string): Float64Array => Float64Array.from(columns[name] as number[]);
 const strings = (name: string): string[] | null => (columns[name]!.every((v) => v === null) ? null : (columns[name] as string[]));
 
-const customers: CustomerTable = {
-  size,
-  customerId: columns.customer_id as string[],
-  firstOrderDay: ints('first_order_date'),
-  lastOrderDay: ints('last_order_date'),
-  acquisitionChannel: columns.acquisition_channel as (string | null)[],
-  cohort: columns.cohort as string[],
-  orders: ints('orders'),
-  frequency: ints('frequency'),
-  recencyDays: ints('recency_days'),
-  tenureDays: ints('tenure_days'),
-  totalRevenue: doubles('total_revenue'),
-  monetaryValue: doubles('monetary_value'),
-  avgOrderValue: doubles('avg_order_value'),
-};
+const customers = runCustomerTable(columns);
 const { patterns, patternOf } = runScorePatterns(columns);
 const byPattern = {
   patternOf,
@@ -111,7 +94,7 @@ const run: Pick<StagedRun, 'open'> = {
   },
 };
 
-console.log(`${size.toLocaleString('en-US')} customers, ${patterns.x.length.toLocaleString('en-US')} scoring patterns`);
+console.log(`${customers.size.toLocaleString('en-US')} customers, ${patterns.x.length.toLocaleString('en-US')} scoring patterns`);
 const tables = new ParquetTableWriter();
 const gc = (globalThis as { gc?: () => void }).gc;
 for (let k = 1; k <= bench.repeat; k++) {

@@ -5,6 +5,7 @@
  */
 import { join } from 'node:path';
 import { DuckDBInstance } from '@duckdb/node-api';
+import type { CustomerTable } from '../lambdas/clv-job/domain/customers.js';
 import { distinctScorePatterns, type ScorePatterns } from '../lambdas/clv-job/domain/models/score-patterns.js';
 
 /** The run a bench reads and how many times it repeats its work. */
@@ -50,6 +51,35 @@ export const readRunCustomers = async (run: BenchRun, select: string): Promise<R
     connection.closeSync();
     instance.closeSync();
   }
+};
+
+/** A SELECT item reading the date column `name` as its day number (days since 1970-01-01), as the pipeline holds dates. */
+export const dayNumber = (name: string): string => `date_diff('day', DATE '1970-01-01', ${name})::INTEGER AS ${name}`;
+
+/**
+ * The pipeline's customer table from the columns of {@link readRunCustomers}: customer_id,
+ * first_order_date and last_order_date as day numbers ({@link dayNumber}), acquisition_channel,
+ * cohort, orders, frequency, recency_days, tenure_days, total_revenue, monetary_value,
+ * avg_order_value. The text columns are taken as they are.
+ */
+export const runCustomerTable = (columns: Record<string, unknown[]>): CustomerTable => {
+  const ints = (name: string): Int32Array => Int32Array.from(columns[name] as number[]);
+  const doubles = (name: string): Float64Array => Float64Array.from(columns[name] as number[]);
+  return {
+    size: (columns.customer_id as string[]).length,
+    customerId: columns.customer_id as string[],
+    firstOrderDay: ints('first_order_date'),
+    lastOrderDay: ints('last_order_date'),
+    acquisitionChannel: columns.acquisition_channel as (string | null)[],
+    cohort: columns.cohort as string[],
+    orders: ints('orders'),
+    frequency: ints('frequency'),
+    recencyDays: ints('recency_days'),
+    tenureDays: ints('tenure_days'),
+    totalRevenue: doubles('total_revenue'),
+    monetaryValue: doubles('monetary_value'),
+    avgOrderValue: doubles('avg_order_value'),
+  };
 };
 
 /**

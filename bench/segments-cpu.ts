@@ -6,23 +6,23 @@
  *
  * Reads the run's customers Parquet back with DuckDB, rebuilds the customer table and the scores as
  * the pipeline holds them (ranking CLV spread from one value per scoring pattern when the run has
- * predicted CLV), then segments the customers REPEAT times (default 3) with the default settings
+ * predicted CLV, whose value counts are then taken per pattern, as the pipeline does), then segments the customers REPEAT times (default 3) with the default settings
  * and prints each repetition's CPU (`process.cpuUsage`, user + system) and the SHA-256 of what it
  * returned (the summary tables as JSON and every per-customer column): the same digest before and
  * after a change that keeps the results.
  */
 import { createHash } from 'node:crypto';
-import type { CustomerScores, CustomerTable } from '../lambdas/clv-job/domain/customers.js';
+import type { CustomerScores } from '../lambdas/clv-job/domain/customers.js';
 import { segmentCustomers } from '../lambdas/clv-job/domain/segments/segment-customers.js';
 import { DEFAULT_SEGMENT_SETTINGS } from '../lambdas/clv-job/domain/segments/settings.js';
+import { valueCountsByPattern } from '../lambdas/clv-job/domain/segments/value-counts.js';
 import { dayOf } from '../lambdas/clv-job/domain/customers.js';
-import { benchRunArguments, perPatternScores, readRunCustomers, runScorePatterns } from './run-customers.js';
+import { benchRunArguments, dayNumber, perPatternScores, readRunCustomers, runCustomerTable, runScorePatterns } from './run-customers.js';
 
 const bench = benchRunArguments('npm run bench:segments -- OUTPUT_FOLDER RUN_DATE [REPEAT]');
-const days = (name: string): string => `date_diff('day', DATE '1970-01-01', ${name})::INTEGER AS ${name}`;
 const columns = await readRunCustomers(
   bench,
-  `customer_id, ${days('first_order_date')}, ${days('last_order_date')}, acquisition_channel, cohort, orders, frequency, recency_days, tenure_days, ` +
+  `customer_id, ${dayNumber('first_order_date')}, ${dayNumber('last_order_date')}, acquisition_channel, cohort, orders, frequency, recency_days, tenure_days, ` +
     'total_revenue, monetary_value, avg_order_value, historical_clv, predicted_clv, probability_alive',
 );
 // the pipeline holds one string per repeated value (adapters/duckdb-result.ts): so does the bench
@@ -30,29 +30,13 @@ for (const name of ['acquisition_channel', 'cohort']) {
   const shared = new Map<string, string>();
   columns[name] = (columns[name] as (string | null)[]).map((v) => (v === null ? null : (shared.get(v) ?? (shared.set(v, v), v))));
 }
-const ints = (name: string): Int32Array => Int32Array.from(columns[name] as number[]);
-const doubles = (name: string): Float64Array => Float64Array.from(columns[name] as number[]);
-const table: CustomerTable = {
-  size: (columns.customer_id as string[]).length,
-  customerId: columns.customer_id as string[],
-  firstOrderDay: ints('first_order_date'),
-  lastOrderDay: ints('last_order_date'),
-  acquisitionChannel: columns.acquisition_channel as (string | null)[],
-  cohort: columns.cohort as string[],
-  orders: ints('orders'),
-  frequency: ints('frequency'),
-  recencyDays: ints('recency_days'),
-  tenureDays: ints('tenure_days'),
-  totalRevenue: doubles('total_revenue'),
-  monetaryValue: doubles('monetary_value'),
-  avgOrderValue: doubles('avg_order_value'),
-};
+const table = runCustomerTable(columns);
 const { patterns, patternOf } = runScorePatterns(columns);
 const perPattern = (name: string): Float64Array | null => perPatternScores(columns[name] as (number | null)[], patternOf, patterns.x.length);
 const predictedByPattern = perPattern('predicted_clv');
 const aliveByPattern = perPattern('probability_alive');
 const spread = (values: Float64Array): Float64Array => Float64Array.from(patternOf, (p) => values[p]!);
-const historicalClv = doubles('historical_clv');
+const historicalClv = Float64Array.from(columns.historical_clv as number[]);
 const predictedClv = predictedByPattern && spread(predictedByPattern);
 const scores: CustomerScores = {
   historicalClv,
@@ -65,7 +49,9 @@ for (const name of Object.keys(columns)) delete columns[name];
 console.log(`${table.size.toLocaleString('en-US')} customers, ${patterns.x.length.toLocaleString('en-US')} scoring patterns`);
 for (let k = 1; k <= bench.repeat; k++) {
   const start = process.cpuUsage();
-  const segmented = segmentCustomers(table, scores, DEFAULT_SEGMENT_SETTINGS, dayOf(bench.runDate));
+  // as the pipeline does (pipeline/segment-customers.ts): the CLV's counts from one value per pattern when it has them
+  const clvCounts = predictedByPattern === null ? undefined : valueCountsByPattern(predictedByPattern, patternOf);
+  const segmented = segmentCustomers(table, scores, DEFAULT_SEGMENT_SETTINGS, dayOf(bench.runDate), clvCounts);
   const used = process.cpuUsage(start);
   const hash = createHash('sha256').update(JSON.stringify(segmented.summary));
   for (const column of Object.values(segmented.columns)) {

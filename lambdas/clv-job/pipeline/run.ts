@@ -29,7 +29,7 @@ import { loadPrevious } from './previous-run.js';
 import { describeQualityReport, judgeQuality } from './quality.js';
 import { rejectionExamples, type RejectionReasonExamples } from './rejection-examples.js';
 import { fitModels, modelParameters, scoreCustomers } from './score-customers.js';
-import { segmentAndCompare } from './segment-customers.js';
+import { predictedClvByPattern, segmentAndCompare } from './segment-customers.js';
 import { writeCustomers, writeRejected, type WrittenFile } from './write-tables.js';
 import { writeSummaryDatasets } from './write-summary-datasets.js';
 import { writeAudiences } from './write-audiences.js';
@@ -247,6 +247,7 @@ export const runPipeline = async (deps: PipelineDeps, config: RunConfig): Promis
             asOfDay: dayOf(runDate),
             customers: query.customers,
             scores: scored.scores,
+            predictedClvByPattern: predictedClvByPattern(scored),
             parameters: modelParameters(scored.models),
             settings: config.segments,
             previous,

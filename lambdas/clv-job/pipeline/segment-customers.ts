@@ -6,14 +6,22 @@ import { changesSincePreviousRun, tierMigration, type ModelParameter, type RunSn
 import { moversSince, NO_MOVERS } from '../domain/segments/movers.js';
 import { segmentCustomers } from '../domain/segments/segment-customers.js';
 import type { SegmentSettings } from '../domain/segments/settings.js';
+import { valueCountsByPattern } from '../domain/segments/value-counts.js';
 import type { Summary } from '../schemas/summary.js';
 import type { PreviousRun } from './previous-run.js';
+import type { ScoredCustomers } from './score-customers.js';
 
 export interface SegmentInput {
   readonly runDate: string;
   readonly asOfDay: number;
   readonly customers: CustomerTable;
   readonly scores: CustomerScores;
+  /**
+   * Predicted CLV per distinct scoring pattern and each customer's pattern (ScoredCustomers.byPattern),
+   * null when the run has no predicted CLV: then `scores.rankingClv` is that column spread to the
+   * customers, and the CLV's cut points are decided on the patterns' values.
+   */
+  readonly predictedClvByPattern: { readonly values: Float64Array; readonly patternOf: Int32Array } | null;
   /** Tonight's fitted parameters with their standard errors, by name. */
   readonly parameters: Readonly<Record<string, ModelParameter>>;
   readonly settings: SegmentSettings;
@@ -28,6 +36,15 @@ export interface SegmentInput {
   readonly margin: number;
   readonly acquisition: AcquisitionSettings;
 }
+
+/**
+ * A scored run's predicted CLV per scoring pattern with each customer's pattern, as
+ * {@link SegmentInput} takes it; null when the run has no predicted CLV (it ranks on historical CLV).
+ */
+export const predictedClvByPattern = (scored: Pick<ScoredCustomers, 'byPattern'>): SegmentInput['predictedClvByPattern'] => {
+  const values = scored.byPattern.columns.predicted_clv;
+  return values === null ? null : { values, patternOf: scored.byPattern.patternOf };
+};
 
 const snapshotOf = (
   runDate: string,
@@ -48,7 +65,9 @@ const snapshotOf = (
  * `changes.warnings`).
  */
 export const segmentAndCompare = (input: SegmentInput, previousParameters: (summary: Summary) => Readonly<Record<string, ModelParameter>>) => {
-  const { columns, summary } = segmentCustomers(input.customers, input.scores, input.settings, input.asOfDay);
+  const byPattern = input.predictedClvByPattern;
+  const clvCounts = byPattern === null ? undefined : valueCountsByPattern(byPattern.values, byPattern.patternOf);
+  const { columns, summary } = segmentCustomers(input.customers, input.scores, input.settings, input.asOfDay, clvCounts);
   const tonight = {
     segments: { clv_tiers: summary.clv_tiers, value_loyalty: summary.value_loyalty, rfm: summary.rfm },
     channels: summary.channels,

@@ -1,11 +1,16 @@
 import type { Concentration, ConcentrationMeasure, LorenzPoint } from '../../schemas/summary-segments.js';
 import { CompensatedSum } from '../math/sum.js';
+import { orderedFromCounts, valueCountsOfSorted, type ValueCounts } from './value-counts.js';
 
 /**
  * How concentrated value is: the share held by the top 20% of customers, the Gini coefficient
  * and the Lorenz curve, over any non-negative column (revenue to date, CLV).
  *
- * Every function takes the column sorted ascending (the caller sorts once and shares the copy).
+ * Every measure reads the column in ascending order, as its value counts (distinct values with how
+ * many customers hold each: {@link ValueCounts}), so nobody is sorted; the functions over a column
+ * sorted ascending take its counts. The sums run over the customers in ascending order, one term a
+ * customer, a value held by c customers added c times: the very additions, in the same order, of
+ * the sorted column written out, so the figures do not depend on how the order was found.
  * The Lorenz curve is taken as piecewise linear between customers, the usual convention, so the
  * top-20% share is read off the same curve even when 20% of the customers is not a whole number.
  * Negative values cannot occur in revenue or CLV; should one appear it counts as 0, which keeps
@@ -15,105 +20,109 @@ import { CompensatedSum } from '../math/sum.js';
 
 const clamp01 = (x: number): number => Math.min(1, Math.max(0, x));
 
-/** Compensated sum of `term(i)` for i in [from, to). */
-const sumOver = (from: number, to: number, term: (i: number) => number): number => {
-  const sum = new CompensatedSum();
-  for (let i = from; i < to; i += 1) sum.add(term(i));
-  return sum.value;
-};
+/**
+ * A value as counted: negatives as 0 (the order survives, the map is monotone), and divided by the
+ * largest value. Shares and the Gini do not depend on scale, and in [0, 1] neither tiny (subnormal)
+ * values underflow nor huge ones overflow on the way.
+ */
+const countedBy = (scale: number) => (x: number): number => (x > 0 ? x / scale : 0);
+
+/** The largest value of the counts, or 0 without customers. */
+const largestOf = (counts: ValueCounts): number => (counts.values.length === 0 ? 0 : (counts.values[counts.values.length - 1] as number));
 
 /**
- * The column as counted: negatives as 0 (sorting survives, the map is monotone), and divided by
- * the largest value. Shares and the Gini do not depend on scale, and in [0, 1] neither tiny
- * (subnormal) values underflow nor huge ones overflow on the way.
+ * Every measure of one column at once, in one pass over its customers in ascending order (position
+ * i = 0..n-1), each sum compensated and started at its first term:
+ * - total: sum of counted(i) over all i (in units of the largest value: what every share divides by);
+ * - Lorenz: the same running sum read before position floor(j n / steps), for each point j;
+ * - Gini: sum of (2i - n + 1) counted(i);
+ * - top share: sum of counted(i) for i past the position (1 - share) n.
  */
-const countedColumn = (sortedAsc: Float64Array): ((i: number) => number) => {
-  const largest = sortedAsc.length === 0 ? 0 : (sortedAsc[sortedAsc.length - 1] as number);
-  const scale = largest > 0 ? largest : 1;
-  return (i) => {
-    const x = sortedAsc[i] as number;
-    return x > 0 ? x / scale : 0;
+const measuresOf = (counts: ValueCounts, points: number, share: number) => {
+  const n = counts.starts[counts.starts.length - 1] as number;
+  const largest = largestOf(counts);
+  const counted = countedBy(largest > 0 ? largest : 1);
+  const steps = Math.max(1, points - 1);
+  // Integer arithmetic for the positions j*n/steps keeps the points exact at any n.
+  const lorenzAt = Float64Array.from({ length: steps + 1 }, (_, j) => Math.floor((j * n) / steps));
+  const before = new Float64Array(steps + 1);
+  const topPosition = (1 - share) * n;
+  const topWhole = Math.min(n, Math.floor(topPosition));
+  const running = new CompensatedSum();
+  const weighted = new CompensatedSum();
+  const top = new CompensatedSum();
+  let j = 0;
+  for (let k = 0; k < counts.values.length; k += 1) {
+    const x = counted(counts.values[k] as number);
+    const end = counts.starts[k + 1] as number;
+    for (let i = counts.starts[k] as number; i < end; i += 1) {
+      for (; j <= steps && lorenzAt[j] === i; j += 1) before[j] = running.value;
+      running.add(x);
+      weighted.add((2 * i - n + 1) * x);
+      if (i > topWhole) top.add(x);
+    }
+  }
+  for (; j <= steps; j += 1) before[j] = running.value;
+  const total = running.value;
+  const column = orderedFromCounts(counts);
+  const countedAt = (position: number): number => (position < n ? counted(column.runAt(position).value) : 0);
+  const nothing = n === 0 || total <= 0;
+  const lorenz: LorenzPoint[] = [];
+  for (let p = 0; p <= steps; p += 1) {
+    const customerShare = p / steps;
+    if (nothing) {
+      lorenz.push({ customer_share: customerShare, value_share: customerShare });
+      continue;
+    }
+    const whole = lorenzAt[p] as number;
+    const fraction = (p * n - whole * steps) / steps;
+    const partial = whole < n ? fraction * countedAt(whole) : 0;
+    lorenz.push({ customer_share: customerShare, value_share: p === steps ? 1 : clamp01(((before[p] as number) + partial) / total) });
+  }
+  const boundary = topWhole < n ? (1 - (topPosition - topWhole)) * countedAt(topWhole) : 0;
+  return {
+    total: largest > 0 ? total * largest : 0,
+    topShare: nothing ? 0 : clamp01((boundary + top.value) / total),
+    gini: n < 2 || nothing ? 0 : clamp01(weighted.value / (n * total)),
+    lorenz,
   };
 };
-
-/** Sum of the counted values, compensated, in the column's own unit. */
-export const countedTotal = (sortedAsc: Float64Array): number => {
-  const largest = sortedAsc.length === 0 ? 0 : (sortedAsc[sortedAsc.length - 1] as number);
-  return largest > 0 ? sumOver(0, sortedAsc.length, countedColumn(sortedAsc)) * largest : 0;
-};
-
-/** Sum of the counted values in units of the largest value: what every share divides by. */
-const scaledTotal = (sortedAsc: Float64Array): number => sumOver(0, sortedAsc.length, countedColumn(sortedAsc));
 
 /**
  * Lorenz curve at `points` evenly spaced customer shares 0, 1/(points-1), ..., 1: the share of the
- * total held by the poorest customers. Non-decreasing and convex, from (0, 0) to (1, 1). O(n).
+ * total held by the poorest customers, from the column sorted ascending. Non-decreasing and convex,
+ * from (0, 0) to (1, 1). O(n).
  */
-export const lorenzCurve = (sortedAsc: Float64Array, points: number): LorenzPoint[] => {
-  const n = sortedAsc.length;
-  const countedAt = countedColumn(sortedAsc);
-  const total = scaledTotal(sortedAsc);
-  const steps = Math.max(1, points - 1);
-  const equality = n === 0 || total <= 0;
-  const cumulative = new CompensatedSum();
-  const curve: LorenzPoint[] = [];
-  let i = 0;
-  for (let j = 0; j <= steps; j += 1) {
-    const customerShare = j / steps;
-    if (equality) {
-      curve.push({ customer_share: customerShare, value_share: customerShare });
-      continue;
-    }
-    // Integer arithmetic for the position j*n/steps keeps the points exact at any n.
-    const whole = Math.floor((j * n) / steps);
-    const fraction = (j * n - whole * steps) / steps;
-    for (; i < whole; i += 1) cumulative.add(countedAt(i));
-    const partial = whole < n ? fraction * countedAt(whole) : 0;
-    curve.push({ customer_share: customerShare, value_share: j === steps ? 1 : clamp01((cumulative.value + partial) / total) });
-  }
-  return curve;
-};
+export const lorenzCurve = (sortedAsc: Float64Array, points: number): LorenzPoint[] => measuresOf(valueCountsOfSorted(sortedAsc), points, 0.2).lorenz;
 
 /**
  * Share of the total held by the top `share` of customers (default 20%), on the piecewise-linear
- * Lorenz curve. Summed from the top rather than as 1 - L(0.8), so a small share stays accurate.
+ * Lorenz curve, from the column sorted ascending. Summed from the top rather than as 1 - L(0.8), so
+ * a small share stays accurate.
  */
-export const topShare = (sortedAsc: Float64Array, share = 0.2): number => {
-  const n = sortedAsc.length;
-  const countedAt = countedColumn(sortedAsc);
-  const total = scaledTotal(sortedAsc);
-  if (n === 0 || total <= 0) return 0;
-  const position = (1 - share) * n;
-  const whole = Math.min(n, Math.floor(position));
-  const fraction = position - whole;
-  const boundary = whole < n ? (1 - fraction) * countedAt(whole) : 0;
-  return clamp01((boundary + sumOver(whole + 1, n, countedAt)) / total);
-};
+export const topShare = (sortedAsc: Float64Array, share = 0.2): number => measuresOf(valueCountsOfSorted(sortedAsc), 2, share).topShare;
 
 /**
- * Gini coefficient: the sum over customers i = 0..n-1 (ascending) of (2i - n + 1) x_i, over n
- * times the total. 0 when everyone holds the same (and for one customer); at most (n-1)/n. O(n).
+ * Gini coefficient of the column sorted ascending: the sum over customers i = 0..n-1 (ascending) of
+ * (2i - n + 1) x_i, over n times the total. 0 when everyone holds the same (and for one customer); at
+ * most (n-1)/n. O(n).
  */
-export const gini = (sortedAsc: Float64Array): number => {
-  const n = sortedAsc.length;
-  const countedAt = countedColumn(sortedAsc);
-  const total = scaledTotal(sortedAsc);
-  if (n < 2 || total <= 0) return 0;
-  return clamp01(sumOver(0, n, (i) => (2 * i - n + 1) * countedAt(i)) / (n * total));
+export const gini = (sortedAsc: Float64Array): number => measuresOf(valueCountsOfSorted(sortedAsc), 2, 0.2).gini;
+
+/**
+ * Total (in the column's unit), top-20% share, Gini and Lorenz curve (`lorenzPoints` points) of one
+ * column, from its value counts. O(n + d) for n customers and d distinct values, one pass.
+ */
+export const concentrationOfCounts = (counts: ValueCounts, lorenzPoints: number): ConcentrationMeasure => {
+  const measures = measuresOf(counts, lorenzPoints, 0.2);
+  return { total: measures.total, top20_share: measures.topShare, gini: measures.gini, lorenz: measures.lorenz };
 };
 
 /** Total, top-20% share, Gini and Lorenz curve of one column, given its ascending copy. */
-export const concentrationOf = (sortedAsc: Float64Array, lorenzPoints: number): ConcentrationMeasure => {
-  return {
-    total: countedTotal(sortedAsc),
-    top20_share: topShare(sortedAsc, 0.2),
-    gini: gini(sortedAsc),
-    lorenz: lorenzCurve(sortedAsc, lorenzPoints),
-  };
-};
+export const concentrationOf = (sortedAsc: Float64Array, lorenzPoints: number): ConcentrationMeasure => concentrationOfCounts(valueCountsOfSorted(sortedAsc), lorenzPoints);
 
-/** Revenue concentration over total_revenue and equity concentration over the ranking CLV. */
-export const concentration = (sortedRevenueAsc: Float64Array, sortedClvAsc: Float64Array, lorenzPoints: number): Concentration => ({
-  revenue: concentrationOf(sortedRevenueAsc, lorenzPoints),
-  equity: concentrationOf(sortedClvAsc, lorenzPoints),
+/** Revenue concentration over total_revenue and equity concentration over the ranking CLV, from their value counts. */
+export const concentration = (revenueCounts: ValueCounts, clvCounts: ValueCounts, lorenzPoints: number): Concentration => ({
+  revenue: concentrationOfCounts(revenueCounts, lorenzPoints),
+  equity: concentrationOfCounts(clvCounts, lorenzPoints),
 });

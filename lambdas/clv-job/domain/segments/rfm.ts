@@ -1,6 +1,6 @@
 import type { CustomerTable } from '../customers.js';
 import type { RfmSettings } from './settings.js';
-import { integerValueCounts, orderedFromCounts, orderedFromSorted, type OrderedColumn } from './value-counts.js';
+import { integerValueCounts, orderedFromCounts, valueCountsOfColumn, type OrderedColumn } from './value-counts.js';
 
 /**
  * RFM: recency, frequency and monetary scores 1-5 (5 best) and the named segment they imply.
@@ -88,18 +88,21 @@ const SCORE_TEXT: readonly string[] = Array.from({ length: 125 }, (_, k) => `${M
 export const rfmScoreText = (r: number, f: number, m: number): string => SCORE_TEXT[(r - 1) * 25 + (f - 1) * 5 + (m - 1)] as string;
 
 /**
- * The values a score must exceed to reach 2, 3, ..., `bins`: a value scores 1 + the number of cuts
- * it exceeds, that is `1 + floor(bins * share strictly lower)`. Null when every value is equal
- * (or there are none): the measure then says nothing about anyone. `bins` runs looked up.
+ * The cut points of a score: the values a value must exceed to score 2, 3, ..., `bins`, decided on
+ * the measure ordered (from its value counts: distinct values and how many customers hold each), so
+ * that a value scores 1 + the number of cuts it exceeds ({@link binOf}), that is
+ * `1 + floor(bins * share strictly lower)`: tied values share a score. Null when every value is
+ * equal (or there are none): the measure then says nothing about anyone. `bins` runs looked up.
  */
-const binCuts = (column: OrderedColumn, bins: number): Float64Array | null => {
+export const binCuts = (column: OrderedColumn, bins: number): Float64Array | null => {
   const n = column.size;
   if (n === 0 || column.runAt(0).end === n) return null;
   // score >= k  <=>  share strictly lower >= (k-1)/bins  <=>  value > the value at sorted position ceil((k-1)n/bins) - 1.
   return Float64Array.from({ length: bins - 1 }, (_, j) => column.runAt(Math.floor(((j + 1) * n + bins - 1) / bins) - 1).value);
 };
 
-const binOf = (value: number, cuts: Float64Array): number => {
+/** A value's score by the cut points of {@link binCuts}: 1 + how many cuts it exceeds. A comparison an engine can make as well. */
+export const binOf = (value: number, cuts: Float64Array): number => {
   let score = 1;
   for (let k = 0; k < cuts.length; k += 1) if (value > (cuts[k] as number)) score += 1;
   return score;
@@ -107,13 +110,13 @@ const binOf = (value: number, cuts: Float64Array): number => {
 
 /**
  * Score 1..`bins` of every value, higher values better: `1 + floor(bins * share strictly lower)`,
- * or the middle score for everyone when all values are equal. `column` is `values` ordered (by a
- * sort when not given). O(n) given the order.
+ * or the middle score for everyone when all values are equal. `column` is `values` ordered (from
+ * their value counts when not given: no sort). O(n) given the order.
  */
 export const quantileScores = (
   values: Float64Array | Int32Array,
   bins: number,
-  column: OrderedColumn = orderedFromSorted(Float64Array.from(values).sort()),
+  column: OrderedColumn = orderedFromCounts(valueCountsOfColumn(values)),
 ): Int8Array => {
   const cuts = binCuts(column, bins);
   const scores = new Int8Array(values.length);
@@ -131,14 +134,17 @@ export const quintileScores = (values: Float64Array | Int32Array, column?: Order
  * by counting: no sort.
  */
 export const frequencyScores = (frequency: Int32Array): Int8Array => {
-  const cuts = binCuts(orderedFromCounts(integerValueCounts(frequency, 1)), 4);
+  const cuts = frequencyCuts(orderedFromCounts(integerValueCounts(frequency, 1)));
   const scores = new Int8Array(frequency.length);
-  for (let i = 0; i < frequency.length; i += 1) {
-    const f = frequency[i] as number;
-    scores[i] = f <= 0 ? 1 : 1 + (cuts === null ? 2 : binOf(f, cuts));
-  }
+  for (let i = 0; i < frequency.length; i += 1) scores[i] = frequencyScoreOf(frequency[i] as number, cuts);
   return scores;
 };
+
+/** The cut points of the frequency score: {@link binCuts} in quartiles over the repeat buyers, `repeatBuyers` their repeat purchase days ordered. */
+export const frequencyCuts = (repeatBuyers: OrderedColumn): Float64Array | null => binCuts(repeatBuyers, 4);
+
+/** The frequency score of `frequency` repeat purchase days by {@link frequencyCuts}: 1 for a one-time buyer, else 2-5 (3 when the cuts are null). */
+export const frequencyScoreOf = (frequency: number, cuts: Float64Array | null): number => (frequency <= 0 ? 1 : 1 + (cuts === null ? 2 : binOf(frequency, cuts)));
 
 export interface RfmColumns {
   readonly r: Int8Array;

@@ -6,8 +6,8 @@ import { concentration } from './concentration.js';
 import { RFM_SEGMENTS, rfmColumns, rfmTextColumns } from './rfm.js';
 import { groupTotals, namesOf, overallOf, segmentRows, type GroupedColumns } from './segment-table.js';
 import type { SegmentSettings } from './settings.js';
-import { sortedAscending, TIER_ORDER, tierCodes } from './tiers.js';
-import { orderedFromSorted } from './value-counts.js';
+import { TIER_ORDER, tierCodes } from './tiers.js';
+import { customerCount, orderedFromCounts, valueCountsOfColumn, type ValueCounts } from './value-counts.js';
 import { VALUE_LOYALTY_CELLS, valueLoyaltyCodes } from './value-loyalty.js';
 
 export interface SegmentedCustomers {
@@ -17,11 +17,14 @@ export interface SegmentedCustomers {
 }
 
 /**
- * Every segmentation of every customer, and the summary tables, in a handful of O(n) passes
- * after two sorts (ranking CLV and revenue, whose ordered sums the concentration reads); every
- * cut point is decided on an ordered column (those two, and value counts of RFM recency and
- * frequency, counted over whole days without a sort), and customers are assigned by comparison
- * with the cut points. O(n log n) overall.
+ * Every segmentation of every customer, and the summary tables, in a handful of O(n) passes and no
+ * sort of the customers. The cut points are decided on value counts (distinct values, each with
+ * how many customers hold it: {@link ValueCounts}) of the ranking CLV, revenue, and RFM recency and
+ * frequency; customers are then assigned by comparison with the cut points; the concentration's
+ * ordered sums read the same counts of CLV and revenue. `clvCounts`, the value counts of
+ * `scores.rankingClv`, may come from the caller (from one value per scoring pattern:
+ * `valueCountsByPattern`); they are counted here otherwise. Throws a RangeError when they do not
+ * cover the customers, or when a CLV or revenue is not finite.
  *
  * Equity is the sum of `scores.rankingClv`: predicted CLV when the predictive fit is trusted,
  * historical otherwise. When the fit failed (`scores.probabilityAlive` null) everything still
@@ -37,16 +40,16 @@ export const segmentCustomers = (
   scores: CustomerScores,
   settings: SegmentSettings,
   asOfDay: number,
+  clvCounts: ValueCounts = valueCountsOfColumn(scores.rankingClv),
 ): SegmentedCustomers => {
   const clv = scores.rankingClv;
-  // The concentration's ordered sums need these two columns sorted; the cut points read them in place.
-  const sortedClv = sortedAscending(clv);
-  const sortedRevenue = sortedAscending(table.totalRevenue);
-  const clvOrdered = orderedFromSorted(sortedClv);
+  if (customerCount(clvCounts) !== clv.length) throw new RangeError(`segments: the CLV's value counts cover ${customerCount(clvCounts)} customers, not ${clv.length}`);
+  const revenueCounts = valueCountsOfColumn(table.totalRevenue);
+  const clvOrdered = orderedFromCounts(clvCounts);
   const overall = overallOf(clv);
 
   const tiers = tierCodes(clv, clvOrdered, settings.tiers);
-  const rfm = rfmColumns(table, settings.rfm, settings.rfm.monetary === 'total_revenue' ? orderedFromSorted(sortedRevenue) : undefined);
+  const rfm = rfmColumns(table, settings.rfm, settings.rfm.monetary === 'total_revenue' ? orderedFromCounts(revenueCounts) : undefined);
   const cells = valueLoyaltyCodes(
     clv,
     clvOrdered,
@@ -78,7 +81,7 @@ export const segmentCustomers = (
       rfm: segmentRows(RFM_SEGMENTS, groupTotals(rfm.segmentCode, RFM_SEGMENTS.length, grouped), overall, settings.actions.rfm),
       channels: channelTable(table, scores, settings.channels, overall),
       cohorts: cohortTable(table, scores, asOfDay, overall),
-      concentration: concentration(sortedRevenue, sortedClv, settings.concentration.lorenzPoints),
+      concentration: concentration(revenueCounts, clvCounts, settings.concentration.lorenzPoints),
     },
   };
 };

@@ -8,10 +8,11 @@ import { radixOrder } from '../math/radix-order.js';
 export const TIER_ORDER = ['high', 'mid', 'low'] as const satisfies readonly Tier[];
 
 /**
- * An ascending copy; the input is left alone. The same order as `Float64Array.from(values).sort()`
+ * An ascending copy; the input is left alone. The run no longer sorts customers (the cut points are
+ * decided on value counts); a column sorted by it, read in place (`orderedFromSorted`), is the
+ * plain reading of the rules the value counts are tested against. The same order as `Float64Array.from(values).sort()`
  * (-0 before +0, infinities at the ends, NaNs last), in O(n) by {@link radixOrder}: ~40 ms of CPU
- * for a million CLVs where the native comparison sort took ~90 ms; the segment stage sorts two such
- * columns.
+ * for a million CLVs where the native comparison sort took ~90 ms.
  */
 export const sortedAscending = (values: Float64Array): Float64Array => {
   const order = radixOrder(values);
@@ -56,26 +57,38 @@ export const tierCounts = (n: number, cuts: TierCuts): { readonly high: number; 
   highOrMid: Math.round((cuts.high + cuts.mid) * n),
 });
 
-/** The value thresholds of the high and mid tiers, from the ranking CLV ordered. */
-export const tierThresholds = (column: OrderedColumn, cuts: TierCuts): { readonly high: number; readonly mid: number } => {
+/** The tiers' cut points: a CLV at least `high` is high, else at least `mid` mid, else low. */
+export interface TierThresholds {
+  readonly high: number;
+  readonly mid: number;
+}
+
+/**
+ * The cut points of the high and mid tiers, decided on the ranking CLV ordered (from its value
+ * counts: distinct values and how many customers hold each) by {@link topCutValue}'s rule. O(log d).
+ */
+export const tierThresholds = (column: OrderedColumn, cuts: TierCuts): TierThresholds => {
   const top = tierCounts(column.size, cuts);
   return { high: topCutValue(column, top.high), mid: topCutValue(column, top.highOrMid) };
 };
+
+/**
+ * Tier code (0 high, 1 mid, 2 low; see {@link TIER_ORDER}) of a ranking CLV: a comparison with the
+ * cut points, nothing else, so that an engine can assign it as well (`CASE WHEN clv >= high ...`).
+ */
+export const tierOf = (value: number, thresholds: TierThresholds): number => (value >= thresholds.high ? 0 : value >= thresholds.mid ? 1 : 2);
 
 /**
  * Tier code of every customer (0 high, 1 mid, 2 low; see {@link TIER_ORDER}): the top `cuts.high`
  * share of customers by ranking CLV is high, the next `cuts.mid` share mid, the rest low, with
  * ties kept together as {@link topCutValue} describes. Because the tier depends only on the value,
  * two customers with the same CLV always share a tier. `column` is `rankingClv` ordered.
- * O(n): two cut points, two comparisons a customer.
+ * O(n): two cut points ({@link tierThresholds}), two comparisons a customer ({@link tierOf}).
  */
 export const tierCodes = (rankingClv: Float64Array, column: OrderedColumn, cuts: TierCuts): Uint8Array => {
-  const threshold = tierThresholds(column, cuts);
+  const thresholds = tierThresholds(column, cuts);
   const codes = new Uint8Array(rankingClv.length);
-  for (let i = 0; i < rankingClv.length; i += 1) {
-    const v = rankingClv[i] as number;
-    codes[i] = v >= threshold.high ? 0 : v >= threshold.mid ? 1 : 2;
-  }
+  for (let i = 0; i < rankingClv.length; i += 1) codes[i] = tierOf(rankingClv[i] as number, thresholds);
   return codes;
 };
 
