@@ -43,6 +43,10 @@ export interface InputDescription {
 
 /** Bytes going somewhere, in order: a file, an S3 multipart upload. */
 export interface ByteSink {
+  /**
+   * Resolves once the sink is done with `chunk`: the caller may then change or reuse its memory
+   * (e.g. a worker's shared buffer, adapters/worker-audiences.ts) without the change reaching the output.
+   */
   write(chunk: Uint8Array): Promise<void>;
   close(): Promise<void>;
 }
@@ -226,7 +230,9 @@ export interface IntervalRunner {
  * Builds the audience CSVs' bytes (pipeline/audience-csv.ts audienceChunks), in this thread or on a
  * worker thread while this one writes other files: the same chunks, byte for byte, either way. The
  * chunks come as they are built; the builder may wait for the caller to take them before building
- * more, so the bytes in flight stay a few chunks. Rejects with a clear error when a thread fails.
+ * more, so the bytes in flight stay a few chunks. A chunk's bytes are the caller's only until it asks
+ * for the next chunk (a worker's builder reuses shared memory): write them first (ByteSink.write
+ * resolves once the sink is done with them). Rejects with a clear error when a thread fails.
  */
 export interface AudienceCsvBuilder {
   /** Gets ready ahead of the job (e.g. starts a thread while the run scores), without keeping the process alive. */

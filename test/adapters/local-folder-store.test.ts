@@ -87,6 +87,26 @@ describe('the local folder store', () => {
     });
   });
 
+  describe('writing', () => {
+    it('is done with a chunk when its write resolves: bytes changed afterwards (a reused buffer) do not reach the file', async () => {
+      const root = await tempDir();
+      const run = await new LocalFolderStore(root).stage('run-reuse');
+      // chunks below the stream's high-water mark (16 kB), which it buffers while it writes the first, and above it
+      const pieces = [100, 10, 200, 70_000, 10, 20_000, 30].map((length, k) => new Uint8Array(length).fill(k + 1));
+      const reused = new Uint8Array(70_000);
+
+      const sink = await run.open('customers/x.parquet');
+      for (const piece of pieces) {
+        reused.set(piece);
+        await sink.write(reused.subarray(0, piece.length));
+        reused.fill(9);
+      }
+      await sink.close();
+
+      expect(new Uint8Array(await readFile(run.locationOf('customers/x.parquet')))).toEqual(Uint8Array.from(pieces.flatMap((piece) => [...piece])));
+    });
+  });
+
   describe('rollback', () => {
     it('switches a night back to the version the current one replaced, then to the one before', async () => {
       const root = await tempDir();

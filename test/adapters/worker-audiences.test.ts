@@ -73,6 +73,28 @@ describe('WorkerAudiences', () => {
     expect(there).toEqual(here);
   }, 60_000);
 
+  it('hands every chunk out of one shared memory, reused from chunk to chunk, and a chunk longer than its slot in a buffer of its own', async () => {
+    // Prepare: a row longer than a chunk (an id of 5 MB, in one audience), which is a chunk of its own
+    const rows = rowsOf(250_000);
+    const long = { ...rows, customerId: rows.customerId.map((id, i) => (i === 43 ? 'L'.repeat(5 << 20) : id)) };
+    const here = Array.from(audienceChunks(long), digestOf);
+    const buffers: ArrayBufferLike[] = [];
+
+    // Act
+    const there: ReturnType<typeof digestOf>[] = [];
+    for await (const chunk of new WorkerAudiences({ script: workerBundle }).chunks(long)) {
+      there.push(digestOf(chunk));
+      if (chunk.bytes !== null) buffers.push(chunk.bytes.buffer);
+    }
+
+    // Assess
+    expect(there).toEqual(here);
+    const shared = buffers.filter((buffer) => buffer instanceof SharedArrayBuffer);
+    expect(new Set(shared).size).toBe(1);
+    expect(buffers.length - shared.length).toBe(1);
+    expect(buffers.find((buffer) => !(buffer instanceof SharedArrayBuffer))!.byteLength).toBeGreaterThan(5 << 20);
+  }, 60_000);
+
   it('builds in this thread when the script is a TypeScript source (vitest) or no worker is asked for', async () => {
     const rows = rowsOf(100);
     const here = Array.from(audienceChunks(rows), digestOf);

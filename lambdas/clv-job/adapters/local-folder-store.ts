@@ -118,7 +118,10 @@ class LocalStagedRun implements StagedRun {
     await once(stream, 'open');
     return {
       async write(chunk) {
-        if (!stream.write(chunk)) await once(stream, 'drain');
+        // done with the chunk when this resolves (ByteSink): one the stream would keep in its buffer
+        // (below its high-water mark) is copied, a longer one waits for 'drain', after it is written
+        if (stream.writableLength + chunk.byteLength < stream.writableHighWaterMark) stream.write(chunk.slice());
+        else if (!stream.write(chunk)) await once(stream, 'drain');
       },
       async close() {
         stream.end();

@@ -333,7 +333,8 @@ class S3StagedRun implements StagedRun {
     return {
       async write(chunk) {
         check();
-        if (!body.write(chunk)) await Promise.race([once(body, 'drain'), done]);
+        // a copy: the upload keeps what it reads until its part is sent, and the caller may reuse the chunk (ByteSink)
+        if (!body.write(chunk.slice())) await Promise.race([once(body, 'drain'), done]);
         check();
       },
       async close() {

@@ -12,7 +12,7 @@ export const AUDIENCE_COLUMNS = ['customer_id', 'segment', 'predicted_clv', 'pro
  * Bytes per CSV chunk: a chunk is all that sits in memory, however large the audience, and few
  * enough writes that the sink's per-write cost does not count.
  */
-const CHUNK_BYTES = 4 << 20;
+export const CHUNK_BYTES = 4 << 20;
 
 /**
  * RFC 4180: CRLF between records, a field quoted when it holds the delimiter, a quote or a line
