@@ -55,6 +55,14 @@ describe('the activation order', () => {
     );
   });
 
+  it('orders a tie of more than 16 customers by id, whether they come in id order (as the engine gives them) or not', () => {
+    // 20 customers of CLV 5 in id order, then 20 of CLV 3 in reverse id order
+    const ids = Array.from({ length: 40 }, (_, i) => (i < 20 ? `a${String(i).padStart(2, '0')}` : `b${String(59 - i).padStart(2, '0')}`));
+    const clv = Float64Array.from(ids, (_, i) => (i < 20 ? 5 : 3));
+
+    expect(Array.from(activationOrder(clv, ids))).toEqual([...Array.from({ length: 20 }, (_, i) => i), ...Array.from({ length: 20 }, (_, i) => 39 - i)]);
+  });
+
   it('refuses a NaN CLV, naming the customer', () => {
     expect(() => activationOrder(Float64Array.from([1, Number.NaN]), ['a', 'b'])).toThrow(new RangeError('customer 1 has no ranking CLV (NaN) to order by'));
   });

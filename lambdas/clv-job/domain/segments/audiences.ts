@@ -78,8 +78,13 @@ export const activationOrder = (rankingClv: Float64Array, customerIds: readonly 
     const value = rankingClv[order[from]!]!;
     let to = from + 1;
     while (to < n && rankingClv[order[to]!] === value) to++;
-    if (to - from > SMALL_TIE) order.subarray(from, to).sort(compare);
-    else {
+    if (to - from > SMALL_TIE) {
+      // the radix sort is stable and customers usually come in id order (the engine's), so a tie is
+      // mostly in id order already: checked in one pass over neighbours, the tie is sorted only when it is not
+      let sorted = true;
+      for (let k = from + 1; k < to && sorted; k++) sorted = compare(order[k - 1]!, order[k]!) < 0;
+      if (!sorted) order.subarray(from, to).sort(compare);
+    } else {
       // most ties are a few customers: an insertion sort spares a sort call (and a view) per tie
       for (let k = from + 1; k < to; k++) {
         const i = order[k]!;
