@@ -120,25 +120,15 @@ export const quantileScores = (
 ): Int8Array => {
   const cuts = binCuts(column, bins);
   const scores = new Int8Array(values.length);
-  if (cuts === null) return scores.fill(Math.ceil(bins / 2));
-  for (let i = 0; i < values.length; i += 1) scores[i] = binOf(values[i] as number, cuts);
+  for (let i = 0; i < values.length; i += 1) scores[i] = quantileScoreOf(values[i] as number, cuts, bins);
   return scores;
 };
+
+/** A value's score 1..`bins` by the cut points of {@link binCuts}: {@link binOf}, or the middle score when the cuts are null (every value equal). */
+export const quantileScoreOf = (value: number, cuts: Float64Array | null, bins: number): number => (cuts === null ? Math.ceil(bins / 2) : binOf(value, cuts));
 
 /** Quintile scores 1-5, as the recency and monetary measures use them. */
 export const quintileScores = (values: Float64Array | Int32Array, column?: OrderedColumn): Int8Array => quantileScores(values, 5, column);
-
-/**
- * Frequency scores: 1 for one-time buyers, 2-5 for repeat buyers by quartile of repeat purchase
- * days among repeat buyers (3 for all of them when they all bought equally often). O(n + range),
- * by counting: no sort.
- */
-export const frequencyScores = (frequency: Int32Array): Int8Array => {
-  const cuts = frequencyCuts(orderedFromCounts(integerValueCounts(frequency, 1)));
-  const scores = new Int8Array(frequency.length);
-  for (let i = 0; i < frequency.length; i += 1) scores[i] = frequencyScoreOf(frequency[i] as number, cuts);
-  return scores;
-};
 
 /** The cut points of the frequency score: {@link binCuts} in quartiles over the repeat buyers, `repeatBuyers` their repeat purchase days ordered. */
 export const frequencyCuts = (repeatBuyers: OrderedColumn): Float64Array | null => binCuts(repeatBuyers, 4);
@@ -155,22 +145,36 @@ export interface RfmColumns {
 }
 
 /**
- * R, F and M scores and segment codes of every customer. Recency and frequency are whole days, so
- * their cut points come from counting (no sort); pass `monetaryOrdered` when the monetary column
- * is already ordered (the revenue concentration sorts the same column), else it is sorted.
+ * R, F and M scores and segment codes of every customer: the cut points of each measure decided
+ * first, on its value counts (recency and frequency are whole days, counted without a sort;
+ * monetary is `monetaryOrdered` when the caller has it ordered already, the revenue counts the
+ * concentration reads too, else counted here), then every customer assigned by comparison with
+ * them in one pass. Frequency: one-time buyers F = 1, repeat buyers 2-5 by quartile of repeat
+ * purchase days among repeat buyers (3 for all of them when they all bought equally often).
+ * O(n + range of the days).
  */
 export const rfmColumns = (table: CustomerTable, settings: RfmSettings, monetaryOrdered?: OrderedColumn): RfmColumns => {
   const n = table.size;
   // Negated days since the last purchase, so that higher is better like the other two measures.
   const recentness = new Int32Array(n);
   for (let i = 0; i < n; i += 1) recentness[i] = (table.recencyDays[i] as number) - (table.tenureDays[i] as number);
-  const r = quintileScores(recentness, orderedFromCounts(integerValueCounts(recentness)));
-  const f = frequencyScores(table.frequency);
+  const frequency = table.frequency;
   const monetary = settings.monetary === 'avg_order_value' ? table.avgOrderValue : table.totalRevenue;
-  const m = quintileScores(monetary, monetaryOrdered);
+  const rCuts = binCuts(orderedFromCounts(integerValueCounts(recentness)), 5);
+  const fCuts = frequencyCuts(orderedFromCounts(integerValueCounts(frequency, 1)));
+  const mCuts = binCuts(monetaryOrdered ?? orderedFromCounts(valueCountsOfColumn(monetary)), 5);
+  const r = new Int8Array(n);
+  const f = new Int8Array(n);
+  const m = new Int8Array(n);
   const segmentCode = new Uint8Array(n);
   for (let i = 0; i < n; i += 1) {
-    segmentCode[i] = SEGMENT_BY_SCORES[((r[i] as number) - 1) * 25 + ((f[i] as number) - 1) * 5 + ((m[i] as number) - 1)] as number;
+    const rScore = quantileScoreOf(recentness[i] as number, rCuts, 5);
+    const fScore = frequencyScoreOf(frequency[i] as number, fCuts);
+    const mScore = quantileScoreOf(monetary[i] as number, mCuts, 5);
+    r[i] = rScore;
+    f[i] = fScore;
+    m[i] = mScore;
+    segmentCode[i] = SEGMENT_BY_SCORES[(rScore - 1) * 25 + (fScore - 1) * 5 + (mScore - 1)] as number;
   }
   return { r, f, m, segmentCode };
 };
