@@ -172,6 +172,38 @@ describe('ingestLocalFiles: several exports', () => {
     expect(files).toEqual(['a.csv', 'b.csv', 'c.csv']);
   });
 
+  it('frames one export at a time while reading two at once: a framing pass never shares the JavaScript thread with another', async () => {
+    let framing = 0;
+    let most = 0;
+    // every framing pass reads its export through readPieces (plain CSV), from the first piece to the last
+    vi.doMock('../../lambdas/clv-job/ingest/read-pieces.js', async (original) => {
+      const real = await original<typeof import('../../lambdas/clv-job/ingest/read-pieces.js')>();
+      return {
+        ...real,
+        readPieces: async function* (path: string) {
+          most = Math.max(most, (framing += 1));
+          try {
+            yield* real.readPieces(path);
+          } finally {
+            framing -= 1;
+          }
+        },
+      };
+    });
+    const { ingestLocalFiles } = await localIngest();
+    const { READ_CHUNK_BYTES } = await import('../../lambdas/clv-job/ingest/read-pieces.js');
+    const dir = await tempDir();
+    // a few pieces each, so two framings side by side would interleave
+    const count = Math.ceil((3 * READ_CHUNK_BYTES) / 30);
+    const rows = Array.from({ length: count }, (_, i) => `O${i},C${i},2025-01-01,1.00\n`).join('');
+    for (const name of ['a.csv', 'b.csv', 'c.csv']) await writeText(dir, name, `order_id,customer_id,order_date,amount\n${rows}`);
+
+    const result = await ingestLocalFiles(await findInputFiles([dir]), { directory: join(dir, 'ingested'), concurrency: 2 });
+
+    expect(most).toBe(1);
+    expect(result.receipts.map((r) => r.rows)).toEqual([count, count, count]);
+  });
+
   it('leaves out an unreadable export with its reason when asked to, and fails on it otherwise', async () => {
     const { ingestLocalFiles } = await localIngest();
     const dir = await tempDir();

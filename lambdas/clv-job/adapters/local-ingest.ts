@@ -64,9 +64,9 @@ type Ingested = { readonly file: CanonicalFile; readonly receipt: IngestReceipt;
  * is not parsed again the next night. Cache entries are `<directory>/<name>-<key>.parquet` with the
  * receipt at `<directory>/_receipts/<name>-<key>.json`, written atomically (renamed into place), so
  * an interrupted run leaves no half entry. Entries of the same source under an older key are removed.
- * Up to `concurrency` files are read at once, the largest first, each on its share of the cores
- * (threadsPerRead) among the reads running when its DuckDB starts; the result keeps the inputs'
- * order. In the inputs' (name) order the largest export of the bench's was often read last, and on
+ * Up to `concurrency` files are read at once, the largest first, their framing passes one at a time
+ * (IngestRequest.framing), each DuckDB parse on its share of the cores (threadsPerRead) among the
+ * reads running when it starts; the result keeps the inputs' order. In the inputs' (name) order the largest export of the bench's was often read last, and on
  * one thread, the other core idle for its whole parse; largest first, the reads end closer together,
  * and a read left alone takes every core.
  *
@@ -89,6 +89,13 @@ export const ingestLocalFiles = async (inputs: readonly InputFile[], options: Lo
   // reads started and not finished: a read's DuckDB shares the cores with those running when it starts
   let reading = 0;
   const threads = (): number => threadsPerRead(reading);
+  // one framing pass at a time (see IngestRequest.framing): each waits for the one before it
+  let lastFraming: Promise<unknown> = Promise.resolve();
+  const framing = <T>(pass: () => Promise<T>): Promise<T> => {
+    const run = lastFraming.then(pass);
+    lastFraming = run.catch(() => undefined);
+    return run;
+  };
   const ingestOne = async (input: InputFile): Promise<Ingested> => {
     // the path's own hash in the stem: two exports of the same name in different folders never share entries
     const stem = `${basename(input.path).replace(/[^A-Za-z0-9._-]/g, '_')}-${createHash('sha256').update(input.path).digest('hex').slice(0, 8)}`;
@@ -112,7 +119,7 @@ export const ingestLocalFiles = async (inputs: readonly InputFile[], options: Lo
     const partial = join(directory, `${stem}.${process.pid}.partial`);
     let receipt: IngestReceipt;
     try {
-      receipt = (await ingestExport({ source: input.path, sourceName: input.path, config, output: partial, threads })).receipt;
+      receipt = (await ingestExport({ source: input.path, sourceName: input.path, config, output: partial, threads, framing })).receipt;
     } catch (error) {
       await rm(partial, { force: true });
       if (!(error instanceof UnreadableExportError) || !options.skipBadFiles) throw error;

@@ -37,6 +37,13 @@ export interface IngestRequest {
    * reads finished meanwhile have left. @default DuckDB's own (the cores)
    */
   readonly threads?: number | (() => number);
+  /**
+   * Runs the framing pass (the bytes to framed records, JavaScript on the event loop) and returns what
+   * it returns. @default runs it at once. A caller reading several exports at once passes one that runs
+   * them one at a time: framings side by side only take turns on the one JavaScript thread, so each
+   * ends later, and with it the DuckDB parse that could have run on another core meanwhile.
+   */
+  readonly framing?: <T>(pass: () => Promise<T>) => Promise<T>;
 }
 
 export interface IngestResult {
@@ -117,7 +124,8 @@ export const ingestExport = async (request: IngestRequest): Promise<IngestResult
   const config = parsedConfig.data;
   const work = await mkdtemp(join(tmpdir(), 'clv-ingest-'));
   try {
-    const framed = await frameExport(request, config, work);
+    const frame = (): Promise<Framed> => frameExport(request, config, work);
+    const framed = await (request.framing === undefined ? frame() : request.framing(frame));
     const output = request.output ?? join(await mkdtemp(join(tmpdir(), 'clv-canonical-')), 'orders.parquet');
     const counts = await parseRecords(request, config, framed, work, output);
     const problems: IngestProblem[] = [...framed.problems, ...counts.problems];
