@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { pathToFileURL } from 'node:url';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { AudienceWorkerError, MAX_CHUNKS_IN_FLIGHT, WorkerAudiences } from '../../lambdas/clv-job/adapters/worker-audiences.js';
-import { audienceChunks, type AudienceChunk, type AudienceRows } from '../../lambdas/clv-job/pipeline/audience-csv.js';
+import { audienceChunks, packTexts, type AudienceChunk, type AudienceRows } from '../../lambdas/clv-job/pipeline/audience-csv.js';
 import { tempDir, writeText } from '../support/files.js';
 import { bundleChild } from '../support/publish-faults.js';
 
@@ -11,10 +11,10 @@ const AWKWARD_IDS = ['comma, inc', 'say "hi"', 'two\nlines', 'cr\rthen', 'ZoÃ« Ã
 /**
  * `n` customers (a few with ids a naive CSV writer breaks), ranked in a shuffled order, in three
  * audiences: everyone, every third customer (two actions), none. Large enough to need more chunks
- * than may be in flight.
+ * than may be in flight. `idOf(i, id)` may replace customer i's id.
  */
-const rowsOf = (n: number): AudienceRows => {
-  const customerId = Array.from({ length: n }, (_, i) => (i < AWKWARD_IDS.length ? AWKWARD_IDS[i]! : `C${String((i * 7919) % n).padStart(8, '0')}`));
+const rowsOf = (n: number, idOf: (i: number, id: string) => string = (_, id) => id): AudienceRows => {
+  const customerId = Array.from({ length: n }, (_, i) => idOf(i, i < AWKWARD_IDS.length ? AWKWARD_IDS[i]! : `C${String((i * 7919) % n).padStart(8, '0')}`));
   const order = Int32Array.from({ length: n }, (_, k) => (k * 104729) % n);
   const patternCount = Math.ceil(n / 3);
   const part = (keep: (i: number) => boolean) => {
@@ -30,7 +30,7 @@ const rowsOf = (n: number): AudienceRows => {
       { segment: 'Can\'t Lose "Them", ok', ...thirds, actions: ['Win back', 'Nurture, gently'], actionOf: Uint16Array.from(thirds.members, (i) => i % 2) },
       { segment: 'nobody', members: new Int32Array(0), ranks: new Int32Array(0), actions: [], actionOf: new Uint16Array(0) },
     ],
-    customerId,
+    customerIds: packTexts(n, (i) => customerId[i]!),
     patternOf: Int32Array.from({ length: n }, (_, i) => i % patternCount),
     patternCount,
     predictedClv: Float64Array.from({ length: patternCount }, (_, p) => 1000 / (p + 1) + p * 1e-7),
@@ -75,8 +75,7 @@ describe('WorkerAudiences', () => {
 
   it('hands every chunk out of one shared memory, reused from chunk to chunk, and a chunk longer than its slot in a buffer of its own', async () => {
     // Prepare: a row longer than a chunk (an id of 5 MB, in one audience), which is a chunk of its own
-    const rows = rowsOf(250_000);
-    const long = { ...rows, customerId: rows.customerId.map((id, i) => (i === 43 ? 'L'.repeat(5 << 20) : id)) };
+    const long = rowsOf(250_000, (i, id) => (i === 43 ? 'L'.repeat(5 << 20) : id));
     const here = Array.from(audienceChunks(long), digestOf);
     const buffers: ArrayBufferLike[] = [];
 
@@ -93,6 +92,21 @@ describe('WorkerAudiences', () => {
     expect(new Set(shared).size).toBe(1);
     expect(buffers.length - shared.length).toBe(1);
     expect(buffers.find((buffer) => !(buffer instanceof SharedArrayBuffer))!.byteLength).toBeGreaterThan(5 << 20);
+  }, 60_000);
+
+  it('moves the ids to the worker rather than copying them: the caller is left with detached buffers', async () => {
+    // Prepare
+    const rows = rowsOf(1000);
+    const here = Array.from(audienceChunks(rows), digestOf);
+    const builder = new WorkerAudiences({ script: workerBundle });
+
+    // Act
+    const there = await drain(builder.chunks(rows));
+
+    // Assess
+    expect(there).toEqual(here);
+    expect(rows.customerIds.bytes.byteLength).toBe(0);
+    expect(rows.customerIds.offset.length).toBe(0);
   }, 60_000);
 
   it('builds in this thread when the script is a TypeScript source (vitest) or no worker is asked for', async () => {

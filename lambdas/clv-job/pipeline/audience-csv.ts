@@ -25,16 +25,17 @@ const utf8 = new TextEncoder();
 /** One field as csv-stringify writes it (quoted when it must be), without the record's line end. */
 const csvField = (text: string): string => stringify([[text]], CSV_OPTIONS).slice(0, -2);
 
-/** A field that needs no quoting is written as it is; any other goes through csv-stringify. */
-const NEEDS_QUOTING = /[",\r\n]/;
+/** The characters that make a field need quoting: a field without them is written as it is; any other goes through csv-stringify. */
+const QUOTED_CHARACTERS = '",\r\n';
 
 /**
  * Many short texts as UTF-8 in one buffer: text k is `bytes[offset[k] .. offset[k + 1])`. Encoding
- * each once here, and copying bytes per row, spares every row a string of its own and its encoding.
+ * each once here, and copying bytes per row, spares every row a string of its own and its encoding;
+ * and two buffers go to a worker thread transferred, where millions of strings were cloned one by one.
  */
-interface PackedTexts {
-  readonly bytes: Uint8Array;
-  readonly offset: Int32Array;
+export interface PackedTexts {
+  readonly bytes: Uint8Array<ArrayBuffer>;
+  readonly offset: Int32Array<ArrayBuffer>;
 }
 
 /** `bytes` when it holds `need` bytes, else a buffer twice as long (or `need`) starting with its first `used` bytes. */
@@ -45,8 +46,8 @@ const withRoom = (bytes: Uint8Array<ArrayBuffer>, used: number, need: number): U
   return grown;
 };
 
-/** `count` texts, text k being `textOf(k)`, packed as UTF-8. O(total length). */
-const packTexts = (count: number, textOf: (k: number) => string): PackedTexts => {
+/** `count` texts, text k being `textOf(k)`, packed as UTF-8 (TextEncoder's). O(total length). */
+export const packTexts = (count: number, textOf: (k: number) => string): PackedTexts => {
   let bytes = new Uint8Array(Math.max(1024, count * 16));
   const offset = new Int32Array(count + 1);
   let at = 0;
@@ -54,18 +55,26 @@ const packTexts = (count: number, textOf: (k: number) => string): PackedTexts =>
     const text = textOf(k);
     // a UTF-16 code unit is at most 3 bytes of UTF-8
     bytes = withRoom(bytes, at, at + 3 * text.length);
-    at += utf8.encodeInto(text, bytes.subarray(at)).written;
+    // ASCII (ids, numbers) unit by unit: an encodeInto call and its view per short text cost more
+    let u = 0;
+    for (let c = 0; u < text.length && (c = text.charCodeAt(u)) < 128; u++) bytes[at + u] = c;
+    at += u === text.length ? u : utf8.encodeInto(text, bytes.subarray(at)).written;
     offset[k + 1] = at;
   }
   return { bytes, offset };
 };
 
-/** UTF-16 code units an id may hold to be written as it is, one byte each: ASCII but for the quote, the comma, CR and LF. */
-const PLAIN_ID_UNIT = (() => {
-  const plain = new Uint8Array(128).fill(1);
-  for (const special of '",\r\n') plain[special.charCodeAt(0)] = 0;
+/**
+ * Bytes an id's UTF-8 may hold to be written as it is: all but {@link QUOTED_CHARACTERS}' (ASCII,
+ * so never a byte of a longer character's UTF-8): exactly the ids that need no quoting.
+ */
+const PLAIN_ID_BYTE = (() => {
+  const plain = new Uint8Array(256).fill(1);
+  for (const special of QUOTED_CHARACTERS) plain[special.charCodeAt(0)] = 0;
   return plain;
 })();
+
+const utf8Text = new TextDecoder();
 
 /**
  * The part of a row that differs from customer to customer, by the customer's rank k in the
@@ -86,22 +95,24 @@ interface RowBodies {
 }
 
 /**
- * Encodes the body of the customer of rank k at the end of `bodies`: the id as it is when it is
- * plain ASCII (one byte per unit), through csv-stringify when it needs quoting
- * ({@link NEEDS_QUOTING}), UTF-8 either way; then the scores of its pattern p.
+ * Encodes the body of the customer of rank k, customer i, at the end of `bodies`: the id's UTF-8
+ * (`ids`' text i) as it is when it needs no quoting, else through csv-stringify;
+ * then the scores of its pattern p.
  */
-const encodeBody = (bodies: RowBodies, k: number, id: string, scores: PackedTexts, p: number): void => {
+const encodeBody = (bodies: RowBodies, k: number, ids: PackedTexts, i: number, scores: PackedTexts, p: number): void => {
+  const idStart = ids.offset[i]!;
+  const idEnd = ids.offset[i + 1]!;
   const scoreStart = scores.offset[p]!;
   const scoreEnd = scores.offset[p + 1]!;
   let at = bodies.end;
   let plain = true;
-  for (let u = 0; u < id.length && plain; u++) plain = id.charCodeAt(u) < 128 && PLAIN_ID_UNIT[id.charCodeAt(u)] === 1;
-  const text = plain ? id : NEEDS_QUOTING.test(id) ? csvField(id) : id;
+  for (let b = idStart; b < idEnd && plain; b++) plain = PLAIN_ID_BYTE[ids.bytes[b]!] === 1;
+  const quoted = plain ? '' : csvField(utf8Text.decode(ids.bytes.subarray(idStart, idEnd)));
   // a UTF-16 code unit is at most 3 bytes of UTF-8
-  const bytes = (bodies.bytes = withRoom(bodies.bytes, at, at + 3 * text.length + scoreEnd - scoreStart));
+  const bytes = (bodies.bytes = withRoom(bodies.bytes, at, at + (plain ? idEnd - idStart : 3 * quoted.length) + scoreEnd - scoreStart));
   bodies.slots[3 * k] = at;
-  if (plain) for (let u = 0; u < text.length; u++) bytes[at++] = text.charCodeAt(u);
-  else at += utf8.encodeInto(text, bytes.subarray(at)).written;
+  if (plain) for (let b = idStart; b < idEnd; b++) bytes[at++] = ids.bytes[b]!;
+  else at += utf8.encodeInto(quoted, bytes.subarray(at)).written;
   bodies.slots[3 * k + 1] = at;
   for (let b = scoreStart; b < scoreEnd; b++) bytes[at++] = scores.bytes[b]!;
   bodies.slots[3 * k + 2] = at;
@@ -124,8 +135,8 @@ export interface AudienceRowsOf {
 /** What the audience files are built from: the audiences, the customers' ids, their scores per pattern. */
 export interface AudienceRows {
   readonly audiences: readonly AudienceRowsOf[];
-  /** Customer i's id. */
-  readonly customerId: readonly string[];
+  /** Customer i's id, as UTF-8 ({@link packTexts}): a builder on a worker thread may take (transfer) its buffers. */
+  readonly customerIds: PackedTexts;
   /** Customer i's scoring pattern. */
   readonly patternOf: Int32Array;
   /** Distinct patterns. */
@@ -161,13 +172,14 @@ export interface AudienceChunk {
  * against ~1.75 s with the bodies indexed by customer.
  */
 export function* audienceChunks(rows: AudienceRows): Generator<AudienceChunk> {
-  const { customerId, patternOf, predictedClv, probabilityAlive } = rows;
+  const { customerIds, patternOf, predictedClv, probabilityAlive } = rows;
+  const customers = customerIds.offset.length - 1;
   const header = utf8.encode(stringify([[...AUDIENCE_COLUMNS]], CSV_OPTIONS));
   const bodies: RowBodies = {
     // ~10-byte ids and ~36 bytes of scores; grown when short
-    bytes: new Uint8Array(Math.max(1024, customerId.length * 48)),
+    bytes: new Uint8Array(Math.max(1024, customers * 48)),
     end: 0,
-    slots: new Int32Array(3 * customerId.length).fill(-1),
+    slots: new Int32Array(3 * customers).fill(-1),
   };
   const scoreTexts = packTexts(rows.patternCount, (p) => `${predictedClv ? predictedClv[p] : ''},${probabilityAlive ? probabilityAlive[p] : ''}`);
   for (let a = 0; a < rows.audiences.length; a++) {
@@ -182,7 +194,7 @@ export function* audienceChunks(rows: AudienceRows): Generator<AudienceChunk> {
       const i = members[j]!;
       const k = ranks[j]!;
       const tail = tails[actionOf[j]!]!;
-      if (bodies.slots[3 * k]! < 0) encodeBody(bodies, k, customerId[i]!, scoreTexts, patternOf[i]!);
+      if (bodies.slots[3 * k]! < 0) encodeBody(bodies, k, customerIds, i, scoreTexts, patternOf[i]!);
       const body = bodies.bytes;
       const idStart = bodies.slots[3 * k]!;
       const scoreStart = bodies.slots[3 * k + 1]!;

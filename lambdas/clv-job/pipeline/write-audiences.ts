@@ -2,7 +2,7 @@ import type { CustomerTable } from '../domain/customers.js';
 import type { Audience } from '../domain/segments/audiences.js';
 import { AUDIENCES_DATASET, runDatePartition } from '../layout.js';
 import type { AudienceCsvBuilder, ByteSink, StagedRun } from '../ports.js';
-import { audienceChunks, type AudienceRows } from './audience-csv.js';
+import { audienceChunks, packTexts, type AudienceRows } from './audience-csv.js';
 import type { ScoredCustomers } from './score-customers.js';
 import type { WrittenFile } from './write-tables.js';
 
@@ -46,7 +46,7 @@ export const audienceRowsOf = (
     }
     return { segment, members, ranks, actions: [...numbers.keys()], actionOf };
   }),
-  customerId: customers.customerId,
+  customerIds: packTexts(customers.customerId.length, (i) => customers.customerId[i]!),
   patternOf: scored.byPattern.patternOf,
   patternCount: scored.byPattern.size,
   predictedClv: scored.byPattern.columns.predicted_clv,
