@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { availableParallelism, tmpdir, totalmem } from 'node:os';
-import { DuckDbEngine, duckDbSettings } from '../../lambdas/clv-job/adapters/duckdb-engine.js';
+import { DEFAULT_MEMORY_LIMIT_MB, DuckDbEngine, duckDbSettings } from '../../lambdas/clv-job/adapters/duckdb-engine.js';
 import { findInputFiles } from '../../lambdas/clv-job/adapters/input-files.js';
 import { DEFAULT_NON_PURCHASE_STATUSES } from '../../lambdas/clv-job/config.js';
 import { REJECTION_REASONS } from '../../lambdas/clv-job/domain/outcomes.js';
@@ -250,11 +250,11 @@ describe('reading exports through ingest before the engine sees them', () => {
 });
 
 describe('the DuckDB engine settings', () => {
-  it('uses every core, half the memory and a spill folder of its own under the temp folder, unless told otherwise', () => {
+  it('uses every core, half the memory up to DEFAULT_MEMORY_LIMIT_MB and a spill folder of its own under the temp folder, unless told otherwise', () => {
     const settings = duckDbSettings({});
 
     expect(settings.threads).toBe(String(availableParallelism()));
-    expect(Number(settings.memory_limit?.replace(/MB$/, ''))).toBeCloseTo(totalmem() / 2 / 2 ** 20, -1);
+    expect(Number(settings.memory_limit?.replace(/MB$/, ''))).toBeCloseTo(Math.min(DEFAULT_MEMORY_LIMIT_MB, totalmem() / 2 / 2 ** 20), -1);
     expect(settings.temp_directory?.startsWith(tmpdir())).toBe(true);
     expect(duckDbSettings({ threads: 1, memoryLimit: '1GB', tempDirectory: '/x' })).toMatchObject({ threads: '1', memory_limit: '1GB', temp_directory: '/x' });
   });
