@@ -3,6 +3,7 @@ import { pathToFileURL } from 'node:url';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { AudienceWorkerError, MAX_CHUNKS_IN_FLIGHT, WorkerAudiences } from '../../lambdas/clv-job/adapters/worker-audiences.js';
 import { audienceChunks, packTexts, type AudienceChunk, type AudienceRows } from '../../lambdas/clv-job/pipeline/audience-csv.js';
+import { writeAudiences } from '../../lambdas/clv-job/pipeline/write-audiences.js';
 import { tempDir, writeText } from '../support/files.js';
 import { bundleChild } from '../support/publish-faults.js';
 
@@ -94,7 +95,7 @@ describe('WorkerAudiences', () => {
     expect(buffers.find((buffer) => !(buffer instanceof SharedArrayBuffer))!.byteLength).toBeGreaterThan(5 << 20);
   }, 60_000);
 
-  it('moves the ids to the worker rather than copying them: the caller is left with detached buffers', async () => {
+  it('moves the ids and the audiences\' lists to the worker rather than copying them: the caller is left with detached buffers', async () => {
     // Prepare
     const rows = rowsOf(1000);
     const here = Array.from(audienceChunks(rows), digestOf);
@@ -107,6 +108,28 @@ describe('WorkerAudiences', () => {
     expect(there).toEqual(here);
     expect(rows.customerIds.bytes.byteLength).toBe(0);
     expect(rows.customerIds.offset.length).toBe(0);
+    for (const audience of rows.audiences) expect([audience.members.length, audience.ranks.length, audience.actionOf.length]).toEqual([0, 0, 0]);
+  }, 60_000);
+
+  it('writes through the worker files of as many rows as each audience has members, though the worker took the lists', async () => {
+    // Prepare: the rows' audiences as the run's Audience objects
+    const rows = rowsOf(1000);
+    const audiences = rows.audiences.map(({ segment, members, ranks, actions, actionOf }, a) => {
+      const actionByMember = new Map(Array.from(members, (i, j) => [i, [actions[actionOf[j]!]!]]));
+      return { scheme: 'rfm' as const, segment, file: `audience_${a}`, members, ranks, actionsOf: (i: number) => actionByMember.get(i) ?? [] };
+    });
+    const expected = audiences.map((a) => a.members.length);
+    const ids = Array.from({ length: 1000 }, (_, i) => new TextDecoder().decode(rows.customerIds.bytes.subarray(rows.customerIds.offset[i], rows.customerIds.offset[i + 1])));
+    const scores = { byPattern: { patternOf: rows.patternOf, size: rows.patternCount, columns: { predicted_clv: rows.predictedClv, probability_alive: rows.probabilityAlive } } };
+    const sink = { write: async () => undefined, close: async () => undefined };
+
+    // Act
+    const written = await writeAudiences({ open: async () => sink }, '2025-12-31', audiences, { customerId: ids }, scores, new WorkerAudiences({ script: workerBundle }));
+
+    // Assess
+    expect(audiences[0]!.members.length).toBe(0);
+    expect(written.map((f) => f.rows)).toEqual(expected);
+    expect(expected).toEqual([1000, 334, 0]);
   }, 60_000);
 
   it('builds in this thread when the script is a TypeScript source (vitest) or no worker is asked for', async () => {

@@ -122,7 +122,8 @@ const encodeBody = (bodies: RowBodies, k: number, ids: PackedTexts, i: number, s
 /**
  * One audience as data (a structured clone carries it to a worker): its segment, its members
  * (customer indexes) and their ranks in the activation order (`Audience.ranks`), and each
- * member's recommended action: `actions[actionOf[j]]` for member j.
+ * member's recommended action: `actions[actionOf[j]]` for member j. A builder on a worker thread
+ * may take (transfer) the three arrays.
  */
 export interface AudienceRowsOf {
   readonly segment: string;

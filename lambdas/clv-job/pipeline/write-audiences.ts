@@ -66,7 +66,8 @@ const inThisThread: AudienceCsvBuilder = {
  * segment settings (the whole list is in the `segments` dataset and the summary). An empty audience
  * is a header alone. The bytes are built by `builder` (e.g. on a worker thread, while this thread
  * writes other files; in this thread when left out) and streamed chunk by chunk to the run's
- * location as they come.
+ * location as they come. A builder on a worker takes `audiences`' member lists (`members`, `ranks`:
+ * moved to its thread, not copied): the caller reads them no more.
  */
 export const writeAudiences = async (
   run: Pick<StagedRun, 'open'>,
@@ -79,6 +80,8 @@ export const writeAudiences = async (
   const written: WrittenFile[] = [];
   let sink: ByteSink | null = null;
   let bytes = 0;
+  // counted first: a builder on a worker takes the member lists
+  const members = audiences.map((a) => a.members.length);
   for await (const { audience: a, bytes: chunk } of builder.chunks(audienceRowsOf(audiences, customers, scored))) {
     const audience = audiences[a]!;
     if (chunk !== null) {
@@ -88,7 +91,7 @@ export const writeAudiences = async (
       continue;
     }
     await sink?.close();
-    written.push({ key: audienceKey(runDate, audience), rows: audience.members.length, bytes });
+    written.push({ key: audienceKey(runDate, audience), rows: members[a]!, bytes });
     sink = null;
     bytes = 0;
   }
