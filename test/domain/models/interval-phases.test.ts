@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { compressBgNbdData, fitBgNbd } from '../../../lambdas/clv-job/domain/models/bg-nbd.js';
 import type { ClvSettings, ScoreInput } from '../../../lambdas/clv-job/domain/models/clv.js';
 import { fitGammaGamma } from '../../../lambdas/clv-job/domain/models/gamma-gamma.js';
-import { allocateIntervalBuffers, DRAW_BLOCK, INTERVAL_PHASES, planIntervals } from '../../../lambdas/clv-job/domain/models/interval-phases.js';
+import { allocateIntervalBuffers, DRAW_BLOCK, INTERVAL_PHASES, planIntervals, scratchLength } from '../../../lambdas/clv-job/domain/models/interval-phases.js';
 import { fitParetoNbd } from '../../../lambdas/clv-job/domain/models/pareto-nbd.js';
 import { distinctScorePatterns } from '../../../lambdas/clv-job/domain/models/score-patterns.js';
 import { customerIntervals, intervalsFromBuffers, parameterDraws } from '../../../lambdas/clv-job/domain/models/uncertainty.js';
@@ -57,6 +57,17 @@ describe('the intervals’ phases over parts of their ranges (what threads run)'
     },
     60_000,
   );
+
+  it('allocates its scratch memory once, for the longest range of any phase (a block of draws for every row or tuple)', () => {
+    const draws = parameterDraws({ name: 'bgnbd', fit: fits.bgnbd }, gg, { draws: 100 })!;
+    const plan = planIntervals(draws.transactions, draws.spend, patterns, WEEKLY, patternOf);
+    const first = plan.scratch(plan.tuples * DRAW_BLOCK);
+    const longest = plan.scratch(Math.max(plan.rows, plan.tuples) * DRAW_BLOCK);
+    expect(plan.rows).toBeGreaterThan(plan.tuples);
+    expect(longest.buffer).toBe(first.buffer);
+    expect(first.buffer.byteLength).toBe(scratchLength(plan, 100) * Float64Array.BYTES_PER_ELEMENT);
+    expect(scratchLength(plan, 100)).toBe(plan.rows * DRAW_BLOCK);
+  });
 
   it('pads each draw row to whole blocks of DRAW_BLOCK draws (one cache line), so that draw ranges cut at its multiples share no line', () => {
     const draws = parameterDraws({ name: 'pnbd', fit: fits.pnbd }, gg, { draws: 21 })!;
