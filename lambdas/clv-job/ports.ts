@@ -44,11 +44,17 @@ export interface InputDescription {
 /** Bytes going somewhere, in order: a file, an S3 multipart upload. */
 export interface ByteSink {
   /**
-   * Resolves once the sink is done with `chunk`: the caller may then change or reuse its memory
-   * (e.g. a worker's shared buffer, adapters/worker-audiences.ts) without the change reaching the output.
+   * Resolves once the sink is done with `chunk` (unless {@link keepsChunks}): the caller may then
+   * change or reuse its memory (e.g. a worker's shared buffer, adapters/worker-audiences.ts)
+   * without the change reaching the output.
    */
   write(chunk: Uint8Array): Promise<void>;
   close(): Promise<void>;
+  /**
+   * True when the sink may still read a chunk after its write resolved (an S3 upload keeps what it
+   * reads until its part is sent): a caller that reuses a chunk's memory writes a copy instead.
+   */
+  readonly keepsChunks?: boolean;
 }
 
 /**

@@ -6,6 +6,8 @@ import { audienceChunks, packTexts, type AudienceChunk, type AudienceRows } from
 import { writeAudiences } from '../../lambdas/clv-job/pipeline/write-audiences.js';
 import { tempDir, writeText } from '../support/files.js';
 import { bundleChild } from '../support/publish-faults.js';
+import type { Audience } from '../../lambdas/clv-job/domain/segments/audiences.js';
+import type { ByteSink } from '../../lambdas/clv-job/ports.js';
 
 const AWKWARD_IDS = ['comma, inc', 'say "hi"', 'two\nlines', 'cr\rthen', 'Zoë Ünal', '顧客 42', '=1+2'];
 
@@ -93,6 +95,40 @@ describe('WorkerAudiences', () => {
     expect(new Set(shared).size).toBe(1);
     expect(buffers.length - shared.length).toBe(1);
     expect(buffers.find((buffer) => !(buffer instanceof SharedArrayBuffer))!.byteLength).toBeGreaterThan(5 << 20);
+  }, 60_000);
+
+  it('writes whole files through a sink that keeps its chunks (an S3 upload), though the worker reuses their memory', async () => {
+    // Prepare: three audiences of everyone, far more chunks than the worker's slots
+    const n = 300_000;
+    const members = Int32Array.from({ length: n }, (_, k) => (k * 104729) % n);
+    const ranks = Int32Array.from({ length: n }, (_, k) => k);
+    // arrays of their own, as audiencesOf gives them (the worker takes them over)
+    const audiences = (): Audience[] =>
+      ['high', 'mid', 'low'].map((segment) => ({ scheme: 'clv_tier', segment, file: segment, members: members.slice(), ranks: ranks.slice(), actionsOf: () => [`Act on ${segment}`] }));
+    const customers = { customerId: Array.from({ length: n }, (_, i) => `C${String(i).padStart(9, '0')}`) };
+    const scored = { byPattern: { patternOf: Int32Array.from({ length: n }, (_, i) => i % 1000), size: 1000, columns: { predicted_clv: Float64Array.from({ length: 1000 }, (_, p) => p / 7), probability_alive: null } } };
+    const files = (keepsChunks: boolean) => {
+      const kept = new Map<string, Uint8Array[]>();
+      const run = {
+        open: async (key: string): Promise<ByteSink> => {
+          const chunks: Uint8Array[] = [];
+          kept.set(key, chunks);
+          // holds every chunk as given, read only when the test is over
+          return { keepsChunks, write: async (chunk) => void chunks.push(chunk), close: async () => undefined };
+        },
+      };
+      const digests = () => [...kept].map(([key, chunks]) => `${key} ${createHash('sha256').update(Buffer.concat(chunks)).digest('hex')}`);
+      return { run, digests };
+    };
+    const here = files(false);
+    await writeAudiences(here.run, '2025-12-31', audiences(), customers, scored);
+
+    // Act
+    const there = files(true);
+    await writeAudiences(there.run, '2025-12-31', audiences(), customers, scored, new WorkerAudiences({ script: workerBundle }));
+
+    // Assess
+    expect(there.digests()).toEqual(here.digests());
   }, 60_000);
 
   it('moves the ids and the audiences\' lists to the worker rather than copying them: the caller is left with detached buffers', async () => {

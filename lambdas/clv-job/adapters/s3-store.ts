@@ -333,10 +333,11 @@ class S3StagedRun implements StagedRun {
     return {
       async write(chunk) {
         check();
-        // a copy: the upload keeps what it reads until its part is sent, and the caller may reuse the chunk (ByteSink)
-        if (!body.write(chunk.slice())) await Promise.race([once(body, 'drain'), done]);
+        if (!body.write(chunk)) await Promise.race([once(body, 'drain'), done]);
         check();
       },
+      // the upload keeps what it reads until its part is sent
+      keepsChunks: true,
       async close() {
         check();
         body.end();

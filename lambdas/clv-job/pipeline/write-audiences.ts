@@ -86,7 +86,8 @@ export const writeAudiences = async (
     const audience = audiences[a]!;
     if (chunk !== null) {
       sink ??= await run.open(audienceKey(runDate, audience));
-      await sink.write(chunk);
+      // the builder may reuse the chunk's memory once the next one is asked for (AudienceCsvBuilder)
+      await sink.write(sink.keepsChunks === true ? chunk.slice() : chunk);
       bytes += chunk.byteLength;
       continue;
     }
