@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { concentrationOf, gini, lorenzCurve, topShare } from '../../../lambdas/clv-job/domain/segments/concentration.js';
+import { concentrationOf, gini, lorenzCurve, topShare } from '../../support/sorted-column.js';
 
 const sorted = (values: readonly number[]): Float64Array => Float64Array.from(values).sort();
 

@@ -5,12 +5,11 @@ import { concentrationOfCounts } from '../../../lambdas/clv-job/domain/segments/
 import { binCuts, binOf, frequencyCuts, frequencyScoreOf, quantileScores, rfmColumns } from '../../../lambdas/clv-job/domain/segments/rfm.js';
 import { segmentCustomers } from '../../../lambdas/clv-job/domain/segments/segment-customers.js';
 import { DEFAULT_SEGMENT_SETTINGS } from '../../../lambdas/clv-job/domain/segments/settings.js';
-import { sortedAscending, tierCodes, tierOf, tierThresholds } from '../../../lambdas/clv-job/domain/segments/tiers.js';
+import { tierCodes, tierOf, tierThresholds } from '../../../lambdas/clv-job/domain/segments/tiers.js';
 import { valueLoyaltyCodes } from '../../../lambdas/clv-job/domain/segments/value-loyalty.js';
 import {
   integerValueCounts,
   orderedFromCounts,
-  orderedFromSorted,
   valueCountsByPattern,
   valueCountsOfColumn,
   valueCountsOfSorted,
@@ -18,6 +17,7 @@ import {
   type OrderedColumn,
 } from '../../../lambdas/clv-job/domain/segments/value-counts.js';
 import { buildCustomers } from '../../support/customer-table.js';
+import { orderedFromSorted, sortedAscending } from '../../support/sorted-column.js';
 
 /**
  * The segments' cut points decided on value counts (distinct values with how many customers hold

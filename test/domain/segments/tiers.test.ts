@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { clvTiers, sortedAscending, topCutValue } from '../../../lambdas/clv-job/domain/segments/tiers.js';
-import { orderedFromSorted } from '../../../lambdas/clv-job/domain/segments/value-counts.js';
+import { topCutValue } from '../../../lambdas/clv-job/domain/segments/tiers.js';
+import { clvTiers, orderedFromSorted, sortedAscending } from '../../support/sorted-column.js';
 
 const CUTS = { high: 0.2, mid: 0.5 };
 const countOf = (tiers: readonly string[], tier: string): number => tiers.filter((t) => t === tier).length;

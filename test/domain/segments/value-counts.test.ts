@@ -4,10 +4,10 @@ import {
   customerCount,
   integerValueCounts,
   orderedFromCounts,
-  orderedFromSorted,
   valueCountsOf,
   valueCountsOfSorted,
 } from '../../../lambdas/clv-job/domain/segments/value-counts.js';
+import { orderedFromSorted } from '../../support/sorted-column.js';
 
 /** The sorted column the counts stand for, written out: value k repeated count k times. */
 const expanded = (counts: { values: Float64Array; starts: Float64Array }): number[] =>

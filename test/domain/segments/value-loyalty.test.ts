@@ -1,8 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { isLoyal, VALUE_LOYALTY_CELLS, valueLoyaltyCodes } from '../../../lambdas/clv-job/domain/segments/value-loyalty.js';
 import { DEFAULT_SEGMENT_SETTINGS } from '../../../lambdas/clv-job/domain/segments/settings.js';
-import { sortedAscending } from '../../../lambdas/clv-job/domain/segments/tiers.js';
-import { orderedFromSorted } from '../../../lambdas/clv-job/domain/segments/value-counts.js';
+import { orderedFromSorted, sortedAscending } from '../../support/sorted-column.js';
 
 const SETTINGS = DEFAULT_SEGMENT_SETTINGS.valueLoyalty;
 

@@ -1,6 +1,6 @@
 import type { Concentration, ConcentrationMeasure, LorenzPoint } from '../../schemas/summary-segments.js';
 import { CompensatedSum } from '../math/sum.js';
-import { orderedFromCounts, valueCountsOfSorted, type ValueCounts } from './value-counts.js';
+import { orderedFromCounts, type ValueCounts } from './value-counts.js';
 
 /**
  * How concentrated value is: the share held by the top 20% of customers, the Gini coefficient
@@ -89,27 +89,6 @@ const measuresOf = (counts: ValueCounts, points: number, share: number) => {
 };
 
 /**
- * Lorenz curve at `points` evenly spaced customer shares 0, 1/(points-1), ..., 1: the share of the
- * total held by the poorest customers, from the column sorted ascending. Non-decreasing and convex,
- * from (0, 0) to (1, 1). O(n).
- */
-export const lorenzCurve = (sortedAsc: Float64Array, points: number): LorenzPoint[] => measuresOf(valueCountsOfSorted(sortedAsc), points, 0.2).lorenz;
-
-/**
- * Share of the total held by the top `share` of customers (default 20%), on the piecewise-linear
- * Lorenz curve, from the column sorted ascending. Summed from the top rather than as 1 - L(0.8), so
- * a small share stays accurate.
- */
-export const topShare = (sortedAsc: Float64Array, share = 0.2): number => measuresOf(valueCountsOfSorted(sortedAsc), 2, share).topShare;
-
-/**
- * Gini coefficient of the column sorted ascending: the sum over customers i = 0..n-1 (ascending) of
- * (2i - n + 1) x_i, over n times the total. 0 when everyone holds the same (and for one customer); at
- * most (n-1)/n. O(n).
- */
-export const gini = (sortedAsc: Float64Array): number => measuresOf(valueCountsOfSorted(sortedAsc), 2, 0.2).gini;
-
-/**
  * Total (in the column's unit), top-20% share, Gini and Lorenz curve (`lorenzPoints` points) of one
  * column, from its value counts. O(n + d) for n customers and d distinct values, one pass.
  */
@@ -117,9 +96,6 @@ export const concentrationOfCounts = (counts: ValueCounts, lorenzPoints: number)
   const measures = measuresOf(counts, lorenzPoints, 0.2);
   return { total: measures.total, top20_share: measures.topShare, gini: measures.gini, lorenz: measures.lorenz };
 };
-
-/** Total, top-20% share, Gini and Lorenz curve of one column, given its ascending copy. */
-export const concentrationOf = (sortedAsc: Float64Array, lorenzPoints: number): ConcentrationMeasure => concentrationOfCounts(valueCountsOfSorted(sortedAsc), lorenzPoints);
 
 /** Revenue concentration over total_revenue and equity concentration over the ranking CLV, from their value counts. */
 export const concentration = (revenueCounts: ValueCounts, clvCounts: ValueCounts, lorenzPoints: number): Concentration => ({

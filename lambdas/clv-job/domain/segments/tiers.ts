@@ -1,28 +1,9 @@
 import type { TierCuts } from './settings.js';
 import type { Tier } from '../../schemas/tables.js';
-import { namesOf } from './segment-table.js';
-import { orderedFromSorted, type OrderedColumn } from './value-counts.js';
-import { radixOrder } from '../math/radix-order.js';
+import type { OrderedColumn } from './value-counts.js';
 
 /** The tiers, best first: the order of every tier table. */
 export const TIER_ORDER = ['high', 'mid', 'low'] as const satisfies readonly Tier[];
-
-/**
- * An ascending copy; the input is left alone. The run no longer sorts customers (the cut points are
- * decided on value counts); a column sorted by it, read in place (`orderedFromSorted`), is the
- * plain reading of the rules the value counts are tested against. The same order as `Float64Array.from(values).sort()`
- * (-0 before +0, infinities at the ends, NaNs last), in O(n) by {@link radixOrder}: ~40 ms of CPU
- * for a million CLVs where the native comparison sort took ~90 ms.
- */
-export const sortedAscending = (values: Float64Array): Float64Array => {
-  const order = radixOrder(values);
-  const sorted = new Float64Array(values.length);
-  for (let k = 0; k < order.length; k++) sorted[k] = values[order[k]!]!;
-  // the NaNs, which have no place in the order, last, as the native sort puts them
-  let at = order.length;
-  for (let i = 0; at < values.length; i++) if (values[i] !== values[i]) sorted[at++] = values[i]!;
-  return sorted;
-};
 
 /**
  * The value a customer needs to be among the top `count` customers: a customer is in the top
@@ -91,7 +72,3 @@ export const tierCodes = (rankingClv: Float64Array, column: OrderedColumn, cuts:
   for (let i = 0; i < rankingClv.length; i += 1) codes[i] = tierOf(rankingClv[i] as number, thresholds);
   return codes;
 };
-
-/** The tier of every customer by ranking CLV. O(n log n) (a sort, unless the column comes ordered). */
-export const clvTiers = (rankingClv: Float64Array, cuts: TierCuts, column: OrderedColumn = orderedFromSorted(sortedAscending(rankingClv))): Tier[] =>
-  namesOf(tierCodes(rankingClv, column, cuts), TIER_ORDER);

@@ -206,25 +206,3 @@ export const orderedFromCounts = (counts: ValueCounts): OrderedColumn => ({
     return { value: counts.values[lo] as number, start: counts.starts[lo] as number, end: counts.starts[lo + 1] as number };
   },
 });
-
-/** Index of the first value >= x (`strict` false) or > x (`strict` true) in an ascending array. */
-const bound = (sorted: Float64Array, x: number, strict: boolean): number => {
-  let lo = 0;
-  let hi = sorted.length;
-  while (lo < hi) {
-    const mid = (lo + hi) >>> 1;
-    const v = sorted[mid] as number;
-    if (v < x || (strict && v === x)) lo = mid + 1;
-    else hi = mid;
-  }
-  return lo;
-};
-
-/** A column already sorted ascending, read in place: a run's ends by binary search. */
-export const orderedFromSorted = (sortedAsc: Float64Array): OrderedColumn => ({
-  size: sortedAsc.length,
-  runAt: (position) => {
-    const value = sortedAsc[position] as number;
-    return { value, start: bound(sortedAsc, value, false), end: bound(sortedAsc, value, true) };
-  },
-});
