@@ -1,8 +1,9 @@
 import { concentrationOfCounts } from '../../lambdas/clv-job/domain/segments/concentration.js';
+import { binCuts, quantileScoreOf } from '../../lambdas/clv-job/domain/segments/rfm.js';
 import { namesOf } from '../../lambdas/clv-job/domain/segments/segment-table.js';
 import type { TierCuts } from '../../lambdas/clv-job/domain/segments/settings.js';
 import { TIER_ORDER, tierCodes } from '../../lambdas/clv-job/domain/segments/tiers.js';
-import { valueCountsOfSorted, type OrderedColumn } from '../../lambdas/clv-job/domain/segments/value-counts.js';
+import { orderedFromCounts, valueCountsOfColumn, valueCountsOfSorted, type OrderedColumn } from '../../lambdas/clv-job/domain/segments/value-counts.js';
 import type { ConcentrationMeasure, LorenzPoint } from '../../lambdas/clv-job/schemas/summary-segments.js';
 import type { Tier } from '../../lambdas/clv-job/schemas/tables.js';
 
@@ -52,3 +53,22 @@ export const topShare = (sortedAsc: Float64Array): number => concentrationOf(sor
 
 /** Gini coefficient of the column sorted ascending. */
 export const gini = (sortedAsc: Float64Array): number => concentrationOf(sortedAsc, 2).gini;
+
+/**
+ * Score 1..`bins` of every value, higher values better: `1 + floor(bins * share strictly lower)`,
+ * or the middle score for everyone when all values are equal. `column` is `values` ordered (from
+ * their value counts when not given).
+ */
+export const quantileScores = (
+  values: Float64Array | Int32Array,
+  bins: number,
+  column: OrderedColumn = orderedFromCounts(valueCountsOfColumn(values)),
+): Int8Array => {
+  const cuts = binCuts(column, bins);
+  const scores = new Int8Array(values.length);
+  for (let i = 0; i < values.length; i += 1) scores[i] = quantileScoreOf(values[i] as number, cuts, bins);
+  return scores;
+};
+
+/** Quintile scores 1-5, as the recency and monetary measures use them. */
+export const quintileScores = (values: Float64Array | Int32Array, column?: OrderedColumn): Int8Array => quantileScores(values, 5, column);

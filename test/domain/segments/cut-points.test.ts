@@ -2,7 +2,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { CompensatedSum } from '../../../lambdas/clv-job/domain/math/sum.js';
 import { concentrationOfCounts } from '../../../lambdas/clv-job/domain/segments/concentration.js';
-import { binCuts, binOf, frequencyCuts, frequencyScoreOf, quantileScores, rfmColumns } from '../../../lambdas/clv-job/domain/segments/rfm.js';
+import { binCuts, binOf, frequencyCuts, frequencyScoreOf, rfmColumns } from '../../../lambdas/clv-job/domain/segments/rfm.js';
 import { segmentCustomers } from '../../../lambdas/clv-job/domain/segments/segment-customers.js';
 import { DEFAULT_SEGMENT_SETTINGS } from '../../../lambdas/clv-job/domain/segments/settings.js';
 import { tierCodes, tierOf, tierThresholds } from '../../../lambdas/clv-job/domain/segments/tiers.js';
@@ -17,7 +17,7 @@ import {
   type OrderedColumn,
 } from '../../../lambdas/clv-job/domain/segments/value-counts.js';
 import { buildCustomers } from '../../support/customer-table.js';
-import { orderedFromSorted, sortedAscending } from '../../support/sorted-column.js';
+import { orderedFromSorted, quantileScores, sortedAscending } from '../../support/sorted-column.js';
 
 /**
  * The segments' cut points decided on value counts (distinct values with how many customers hold

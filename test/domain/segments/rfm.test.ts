@@ -1,7 +1,8 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { quintileScores, RFM_SEGMENTS, rfmColumns, rfmScoreText, rfmSegment, rfmTextColumns } from '../../../lambdas/clv-job/domain/segments/rfm.js';
+import { RFM_SEGMENTS, rfmColumns, rfmScoreText, rfmSegment, rfmTextColumns } from '../../../lambdas/clv-job/domain/segments/rfm.js';
 import { buildCustomers } from '../../support/customer-table.js';
+import { quintileScores } from '../../support/sorted-column.js';
 
 const ALL_SCORES = Array.from({ length: 125 }, (_, k) => ({ r: Math.floor(k / 25) + 1, f: (Math.floor(k / 5) % 5) + 1, m: (k % 5) + 1 }));
 

@@ -108,27 +108,8 @@ export const binOf = (value: number, cuts: Float64Array): number => {
   return score;
 };
 
-/**
- * Score 1..`bins` of every value, higher values better: `1 + floor(bins * share strictly lower)`,
- * or the middle score for everyone when all values are equal. `column` is `values` ordered (from
- * their value counts when not given: no sort). O(n) given the order.
- */
-export const quantileScores = (
-  values: Float64Array | Int32Array,
-  bins: number,
-  column: OrderedColumn = orderedFromCounts(valueCountsOfColumn(values)),
-): Int8Array => {
-  const cuts = binCuts(column, bins);
-  const scores = new Int8Array(values.length);
-  for (let i = 0; i < values.length; i += 1) scores[i] = quantileScoreOf(values[i] as number, cuts, bins);
-  return scores;
-};
-
 /** A value's score 1..`bins` by the cut points of {@link binCuts}: {@link binOf}, or the middle score when the cuts are null (every value equal). */
 export const quantileScoreOf = (value: number, cuts: Float64Array | null, bins: number): number => (cuts === null ? Math.ceil(bins / 2) : binOf(value, cuts));
-
-/** Quintile scores 1-5, as the recency and monetary measures use them. */
-export const quintileScores = (values: Float64Array | Int32Array, column?: OrderedColumn): Int8Array => quantileScores(values, 5, column);
 
 /** The cut points of the frequency score: {@link binCuts} in quartiles over the repeat buyers, `repeatBuyers` their repeat purchase days ordered. */
 export const frequencyCuts = (repeatBuyers: OrderedColumn): Float64Array | null => binCuts(repeatBuyers, 4);
