@@ -15,6 +15,9 @@
  *
  * The job is the real CLI (`node dist/cli.js run ...`) in a child process, so what is measured is
  * what users run; peak RSS comes from GNU time (`%M`) or, without it, a preload reading maxRSS.
+ * Each size runs two nights into one output folder: the first cold (ingest runs, nothing to compare
+ * with), the second a day later, as every night after the first is: the exports already ingested,
+ * and the run published the night before read for the tier migration, the movers and the changes.
  */
 import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
@@ -23,6 +26,7 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { cacheDir, ensureDataset, generatorVersion, type Dataset } from './datasets.js';
+import { dayOf, isoDay } from '../lambdas/clv-job/domain/customers.js';
 import { runFloor } from './floor.js';
 import { runIngest, type IngestRun } from './ingest.js';
 import { AS_OF, RUN_QUERIES, recordAthenaResults, runLambdaProfile } from './lambda-profile.js';
@@ -67,29 +71,49 @@ const median = (values: readonly number[]): number => {
   return sorted.length % 2 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
 };
 
-interface JobRun {
+/** The second night's as-of date: the day after the first's. */
+const NEXT_NIGHT = isoDay(dayOf(AS_OF) + 1);
+
+/** A night of the job, measured from outside, with the stage seconds its summary gives. */
+interface NightRun {
   readonly measured: Measured;
   readonly timings: Record<string, number>;
+}
+
+interface JobRun extends NightRun {
   readonly counts: { input_rows: number; customers: number; rejected_rows: number };
   readonly parquet: { rows: number; bytes: number; files: number };
   /** lifetimes on the customers this run scored, when asked for. */
   readonly lifetimes: PeerTimes | null;
+  /** The night after, into the same output folder (see the module's comment). */
+  readonly secondNight: NightRun;
 }
 
-/** One run of the CLI into a fresh output folder; the summary and manifest say what it did. */
+/** Summary.json of the run date `asOf` in the output folder `out`. */
+const readSummary = async (out: string, asOf: string) => JSON.parse(await readFile(join(out, 'summary', `run_date=${asOf}`, 'summary.json'), 'utf8'));
+
+/** One night of the CLI into `out`, as of `asOf`. */
+const runNight = (dataset: Dataset, out: string, asOf: string): Promise<Measured> =>
+  measureNode([cli, 'run', '--input', dataset.dir, '--output', out, '--as-of', asOf]);
+
+/** Two nights of the CLI into a fresh output folder; the summaries and the first's manifest say what they did. */
 const runJob = async (dataset: Dataset, peers: boolean): Promise<JobRun> => {
   const out = await mkdtemp(join(tmpdir(), 'clv-bench-out-'));
   try {
-    const measured = await measureNode([cli, 'run', '--input', dataset.dir, '--output', out, '--as-of', AS_OF]);
-    const summary = JSON.parse(await readFile(join(out, 'summary', `run_date=${AS_OF}`, 'summary.json'), 'utf8'));
+    const measured = await runNight(dataset, out, AS_OF);
+    const summary = await readSummary(out, AS_OF);
     const manifest = JSON.parse(await readFile(join(out, 'summary', `run_date=${AS_OF}`, '_manifest.json'), 'utf8')) as {
       files: { key: string; rows: number | null; bytes: number }[];
     };
     const tables = manifest.files.filter((f) => f.key.endsWith('.parquet'));
     if (peers) log('    lifetimes on the same customers ...');
     const lifetimes = peers ? await runLifetimes(root, out, log) : null;
+    const second = await runNight(dataset, out, NEXT_NIGHT);
+    const secondSummary = await readSummary(out, NEXT_NIGHT);
+    if (secondSummary.changes.previous_run_date !== AS_OF) throw new Error(`the second night compared itself with ${secondSummary.changes.previous_run_date}, not ${AS_OF}`);
     return {
       lifetimes,
+      secondNight: { measured: second, timings: secondSummary.run.timings },
       measured,
       timings: summary.run.timings,
       counts: summary.counts,
@@ -152,7 +176,11 @@ const benchSize = async (dataset: Dataset, repeat: number, lambda: boolean, peer
   for (let r = 0; r < repeat; r++) {
     log(`  run ${r + 1}/${repeat}: job ...`);
     jobs.push(await runJob(dataset, peers && r === 0));
-    log(`    ${jobs.at(-1)!.measured.seconds.toFixed(2)} s, ${jobs.at(-1)!.measured.peakRssMb.toFixed(0)} MB; floor ...`);
+    const night = jobs.at(-1)!;
+    log(
+      `    ${night.measured.seconds.toFixed(2)} s, ${night.measured.peakRssMb.toFixed(0)} MB; ` +
+        `second night ${night.secondNight.measured.seconds.toFixed(2)} s, ${night.secondNight.measured.peakRssMb.toFixed(0)} MB; floor ...`,
+    );
     floors.push(await runFloorChild(dataset));
     log(`    ${floors.at(-1)!.seconds.toFixed(2)} s, ${floors.at(-1)!.peakRssMb.toFixed(0)} MB`);
   }
@@ -191,6 +219,12 @@ const benchSize = async (dataset: Dataset, repeat: number, lambda: boolean, peer
       timings: medianTimings(jobs.map((j) => j.timings)),
       parquet: { rows: first.parquet.rows, files: first.parquet.files, mb: first.parquet.bytes / 1e6 },
       runs: jobs.map((j) => ({ seconds: j.measured.seconds, peak_rss_mb: j.measured.peakRssMb })),
+    },
+    second_night: {
+      as_of: NEXT_NIGHT,
+      seconds: median(jobs.map((j) => j.secondNight.measured.seconds)),
+      peak_rss_mb: median(jobs.map((j) => j.secondNight.measured.peakRssMb)),
+      timings: medianTimings(jobs.map((j) => j.secondNight.timings)),
     },
     floor: { seconds: floor, peak_rss_mb: median(floors.map((f) => f.peakRssMb)), runs: floors.map((f) => f.seconds) },
     ratio: total / floor,

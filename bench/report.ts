@@ -21,6 +21,17 @@ export interface SizeResult {
     readonly parquet: { readonly rows: number; readonly files: number; readonly mb: number };
     readonly runs: readonly { seconds: number; peak_rss_mb: number }[];
   };
+  /**
+   * The night after the job's, into the same output folder: exports already ingested, the job's run
+   * published and compared with (absent in results measured before the bench ran it).
+   */
+  readonly second_night?: {
+    readonly as_of: string;
+    readonly seconds: number;
+    readonly peak_rss_mb: number;
+    /** summary.run.timings, median over the repeats. */
+    readonly timings: Readonly<Record<string, number>>;
+  };
   readonly floor: { readonly seconds: number; readonly peak_rss_mb: number; readonly runs: readonly number[] };
   readonly ratio: number;
   readonly lambda: {
@@ -80,11 +91,15 @@ const rate = (n: number, seconds: number | undefined, unit: string): string => (
 const mb = (value: number): string => `${Math.round(value).toLocaleString('en-US')} MB`;
 const times = (anchor: number, ours: number): string => (ours <= anchor ? `${(anchor / ours).toFixed(1)}x faster` : `${(ours / anchor).toFixed(1)}x slower`);
 
-/** Seconds of the job's wall time outside the pipeline's stages: process start, CSV load into DuckDB, report. */
-const outsideStages = (r: SizeResult): number => {
-  const t = r.job.timings;
+/**
+ * Seconds of a night's wall time outside the pipeline's stages: process start, CSV load into DuckDB,
+ * reading the previous run, report. The CLI's summary lacks the publish stage (written before it):
+ * the Lambda profile's, timed in-process on the same kind of store, stands in for it.
+ */
+const outsideStages = (r: SizeResult, night: { readonly seconds: number; readonly timings: Readonly<Record<string, number>> }): number => {
+  const t = night.timings;
   const staged = ['lock', 'query', 'model', 'backtest', 'segment', 'write'].reduce((sum, k) => sum + (t[k] ?? 0), 0) + (t.publish ?? r.lambda?.timings.publish ?? 0);
-  return Math.max(0, r.job.seconds - staged);
+  return Math.max(0, night.seconds - staged);
 };
 
 export const renderMarkdown = (b: BenchResult): string => {
@@ -120,7 +135,7 @@ export const renderMarkdown = (b: BenchResult): string => {
     row('write (Parquet)', (r) => `${s(r.job.timings.write)} (${rate(r.job.parquet.rows, r.job.timings.write, 'rows')}, ${mb(r.job.parquet.mb)} in ${r.job.parquet.files} files)`),
     // the CLI's summary is written before publishing; the in-process Lambda profile times it (same local store)
     row('publish (local folder; timed in the in-process profile)', (r) => s(r.job.timings.publish ?? r.lambda?.timings.publish)),
-    row('outside the stages (start-up, CSV load, report)', (r) => s(outsideStages(r))),
+    row('outside the stages (start-up, CSV load, report)', (r) => s(outsideStages(r, r.job))),
     row('**total (wall)**', (r) => `**${s(r.job.seconds)}**`),
     row('floor: DuckDB alone (read, de-dup, aggregate)', (r) => s(r.floor.seconds)),
     row('**total / floor**', (r) => `**${r.ratio.toFixed(2)}x**`),
@@ -128,6 +143,30 @@ export const renderMarkdown = (b: BenchResult): string => {
     row('peak RSS (floor)', (r) => mb(r.floor.peak_rss_mb)),
     '',
   ];
+  if (b.sizes.some((r) => r.second_night)) {
+    const night = (cell: (n: NonNullable<SizeResult['second_night']>, r: SizeResult) => string) => (r: SizeResult) => (r.second_night ? cell(r.second_night, r) : '-');
+    lines.push(
+      `## The night after (as of ${b.sizes.find((r) => r.second_night)?.second_night?.as_of}), into the same output folder`,
+      '',
+      'What every night after the first costs: the exports are already ingested (no CSV is read again), and the run published the night ' +
+        'before is read for the tier migration, the movers and the changes.',
+      '',
+      head('stage'),
+      rule,
+      ...[
+        ['query (engine)', 'query'],
+        ['model: fits', 'model_fit'],
+        ['model: scoring', 'model_score'],
+        ['segment (and the comparison with the night before)', 'segment'],
+        ['write (Parquet)', 'write'],
+      ].map(([label, stage]) => row(label!, night((n) => s(n.timings[stage!])))),
+      row('outside the stages (start-up, reading the night before, report)', night((n, r) => s(outsideStages(r, n)))),
+      row('**total (wall)**', night((n) => `**${s(n.seconds)}**`)),
+      row('**total / floor**', night((n, r) => `**${(n.seconds / r.floor.seconds).toFixed(2)}x**`)),
+      row('peak RSS', night((n) => mb(n.peak_rss_mb))),
+      '',
+    );
+  }
   if (b.sizes.some((r) => r.lambda)) {
     const lambda = (r: SizeResult, stage: string): string => (r.lambda ? s(r.lambda.timings[stage]) : '-');
     lines.push(
