@@ -57,6 +57,33 @@ describe('P(alive) over an index of tuples', () => {
     );
   });
 
+  it.each([
+    ['bgnbd', bgnbdTransactionModel({ r: 0.24, alpha: 4.4, a: 0.79, b: 2.4 })],
+    ['pnbd', paretoNbdTransactionModel({ r: 0.55, alpha: 10.6, s: 0.61, beta: 11.7 })],
+    ['pnbd, alpha above beta', paretoNbdTransactionModel({ r: 0.55, alpha: 12, s: 0.61, beta: 3 })],
+  ] as const)('from its table, over any ranges of tuples, is every tuple’s P(alive) over the whole index, bit for bit (%s, fast-check)', (_, model) => {
+    const index = indexTuples(tuples.x, tuples.tx, tuples.T);
+    const whole = new Float64Array(tuples.x.length);
+    model.probabilityAliveOn(index, whole);
+    const table = new Float64Array(model.aliveTableLength(index)).fill(Number.NaN);
+    model.aliveTable(index, table);
+    fc.assert(
+      fc.property(fc.array(fc.nat({ max: tuples.x.length }), { maxLength: 10 }), (cuts) => {
+        const points = [...new Set([0, tuples.x.length, ...cuts])].sort((a, b) => a - b);
+        const pieced = new Float64Array(tuples.x.length).fill(Number.NaN);
+        for (let k = 1; k < points.length; k++) {
+          const [from, to] = [points[k - 1]!, points[k]!];
+          // each range into an array of its own, from 0
+          const out = new Float64Array(to - from).fill(Number.NaN);
+          model.aliveFromTable(index, table, from, to, out);
+          pieced.set(out, from);
+        }
+        expect(Buffer.from(pieced.buffer)).toEqual(Buffer.from(whole.buffer));
+      }),
+      { numRuns: 20 },
+    );
+  });
+
   it('indexes each tuple to its frequency, recency and tenure, and (x, t) pairs only where tx < T', () => {
     const index = indexTuples(Float64Array.of(2, 2, 0), Float64Array.of(1, 3, 0), Float64Array.of(3, 3, 3));
     expect(Array.from(index.xOf, (k) => index.xs[k])).toEqual([2, 2, 0]);

@@ -662,31 +662,55 @@ export const logProbabilityAliveUnchecked = (r: number, alpha: number, a: number
 const logAliveOfOdds = (v: number): number => (v > 0 ? -v - Math.log1p(Math.exp(-v)) : -Math.log1p(Math.exp(v)));
 
 /**
- * P(alive | x, tx, T) of every tuple of `index` into `out` (length index.x.length): 1/(1 + e^v) with the
- * log-odds v of {@link logProbabilityAliveUnchecked}, bit for bit, its logarithms ln a, ln(b + x − 1)
- * and ln(α + t) taken once per distinct value (the last only where r + x ≤ {@link LOG1P_RATIO_MIN_SHAPE}).
- * One exp per tuple: the probability itself, not its logarithm, is what scoring uses (e^(−softplus(v))
- * took three transcendental functions; the two agree to the rounding of ln P, ~1e−16 (1 + |ln P|)
- * relative). Unchecked: for validated parameters and tuples (in model units).
+ * The numbers {@link aliveFromTable} reads under `params` for the tuples of `index`, per distinct
+ * value rather than per tuple: [ln a, ln(b + x − 1) per distinct frequency, ln(α + t) per distinct
+ * time] ({@link aliveTableLength}(index) numbers, into `table`). O(distinct frequencies + times).
  */
-export const probabilityAliveOn = (params: BgNbdParams, index: TupleIndex, out: Float64Array): void => {
-  const { r, alpha, a, b } = params;
-  const logA = Math.log(a);
-  const logB = index.xs.map((x) => Math.log(b + (x - 1)));
-  const logAlphaT = index.times.map((t) => Math.log(alpha + t));
+export const aliveTable = (params: BgNbdParams, index: TupleIndex, table: Float64Array): void => {
+  const { alpha, a, b } = params;
+  const { xs, times } = index;
+  table[0] = Math.log(a);
+  for (let k = 0; k < xs.length; k++) table[1 + k] = Math.log(b + (xs[k]! - 1));
+  const at = 1 + xs.length;
+  for (let k = 0; k < times.length; k++) table[at + k] = Math.log(alpha + times[k]!);
+};
+
+/** The length of {@link aliveTable}'s table for `index`: 1 + distinct frequencies + distinct times. */
+export const aliveTableLength = (index: TupleIndex): number => 1 + index.xs.length + index.times.length;
+
+/**
+ * P(alive | x, tx, T) of tuples [from, to) of `index` into out[0 … to − from): 1/(1 + e^v) with the
+ * log-odds v of {@link logProbabilityAliveUnchecked}, bit for bit, its logarithms ln a, ln(b + x − 1)
+ * and ln(α + t) read from `table` ({@link aliveTable} under the same `params`; the last only where
+ * r + x ≤ {@link LOG1P_RATIO_MIN_SHAPE}). One exp per tuple: the probability itself, not its
+ * logarithm, is what scoring uses (e^(−softplus(v)) took three transcendental functions; the two agree
+ * to the rounding of ln P, ~1e−16 (1 + |ln P|) relative). The same numbers for a tuple whatever
+ * range it is in. Unchecked: for validated parameters and tuples (in model units).
+ */
+export const aliveFromTable = (params: BgNbdParams, index: TupleIndex, table: Float64Array, from: number, to: number, out: Float64Array): void => {
+  const { r, alpha } = params;
+  const logA = table[0]!;
+  const timesAt = 1 + index.xs.length;
   const { x, xOf, txOf, TOf } = index;
-  for (let j = 0; j < x.length; j++) {
+  for (let j = from; j < to; j++) {
     const xj = x[j]!;
     if (xj === 0) {
-      out[j] = 1;
+      out[j - from] = 1;
       continue;
     }
     const shape = r + xj;
     const logRatio =
-      shape > LOG1P_RATIO_MIN_SHAPE ? Math.log1p((index.T[j]! - index.tx[j]!) / (alpha + index.tx[j]!)) : logAlphaT[TOf[j]!]! - logAlphaT[txOf[j]!]!;
+      shape > LOG1P_RATIO_MIN_SHAPE ? Math.log1p((index.T[j]! - index.tx[j]!) / (alpha + index.tx[j]!)) : table[timesAt + TOf[j]!]! - table[timesAt + txOf[j]!]!;
     // e^v overflows to Infinity past v ≈ 709, where P(alive) < 1e−308 is 0
-    out[j] = 1 / (1 + Math.exp(logA - logB[xOf[j]!]! + shape * logRatio));
+    out[j - from] = 1 / (1 + Math.exp(logA - table[1 + xOf[j]!]! + shape * logRatio));
   }
+};
+
+/** P(alive | x, tx, T) of every tuple of `index` into `out` (length index.x.length): {@link aliveFromTable} over them all. */
+export const probabilityAliveOn = (params: BgNbdParams, index: TupleIndex, out: Float64Array): void => {
+  const table = new Float64Array(aliveTableLength(index));
+  aliveTable(params, index, table);
+  aliveFromTable(params, index, table, 0, index.x.length, out);
 };
 
 /**

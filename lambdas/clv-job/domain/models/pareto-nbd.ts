@@ -611,40 +611,65 @@ export const makeLogProbabilityAlive = (params: ParetoNbdParams): ((x: number, t
 };
 
 /**
- * P(alive | x, tx, T) of every tuple of `index` into `out` (length index.x.length): from the same odds,
- * bit for bit, as {@link makeLogProbabilityAlive}'s logarithm (so equal to its exponential to the
- * rounding of ln P), with the 2F1 of ln A(x, t) taken once per distinct (x, t),
- * ln((min(α, β) + T)/(max(α, β) + T)) and ln(max(α, β) + t) once per distinct time,
- * ln s − ln(r+s+x) once per distinct x, and the (x, T) part of the odds (base and e^(base + ln F(T)) of
- * {@link aliveOfParts}) once per distinct (x, T): per tuple one exp. Unchecked: for
- * validated parameters and tuples (in model units).
+ * The numbers {@link aliveFromTable} reads under `params` for the tuples of `index`, per distinct
+ * value rather than per tuple: ln(max(α, β) + t) per distinct time, then per distinct (x, t) of the
+ * index's pairs the 2F1 part ln F(x, t) = ln A(x, t) of the odds, and the (x, T) part of the odds of
+ * {@link aliveOfParts} — base, from ln((min(α, β) + t)/(max(α, β) + t)) and ln s − ln(r+s+x), and
+ * e^(base + ln F(x, t)) — taken at every pair (only those at a tuple's tenure are read).
+ * {@link aliveTableLength}(index) numbers, into `table`. O(distinct times + pairs).
  */
-export const probabilityAliveOn = (params: ParetoNbdParams, index: TupleIndex, out: Float64Array): void => {
+export const aliveTable = (params: ParetoNbdParams, index: TupleIndex, table: Float64Array): void => {
   const { r, alpha, s, beta } = params;
-  const logShareOf = index.times.map((t) => logTenureShare(alpha, beta, t));
-  const logRateOf = index.xs.map((x) => Math.log(s) - Math.log(r + s + x));
-  const logBigOf = index.times.map((t) => Math.log(Math.max(alpha, beta) + t));
-  const { pairX, pairT } = index;
-  const logFOf = pairX.map((x, p) => logHypergeometricPart(r, alpha, s, beta, x, pairT[p]!));
-  const { x, tx, T, xOf, txOf, TOf, pairOfTx, pairOfT } = index;
-  // per (x, T) pair, once its first tuple comes: base and the odds at T of aliveOfParts
-  const baseOf = new Float64Array(pairX.length);
-  const oddsAtTOf = new Float64Array(pairX.length);
-  const known = new Uint8Array(pairX.length);
-  for (let j = 0; j < x.length; j++) {
+  const { times, pairX, pairT } = index;
+  const pairs = pairX.length;
+  const big = Math.max(alpha, beta);
+  for (let k = 0; k < times.length; k++) table[k] = Math.log(big + times[k]!);
+  const logFAt = times.length;
+  for (let p = 0; p < pairs; p++) {
+    const x = pairX[p]!;
+    const t = pairT[p]!;
+    const logF = logHypergeometricPart(r, alpha, s, beta, x, t);
+    const base = aliveOddsBase(r, alpha, s, beta, x, logTenureShare(alpha, beta, t), Math.log(s) - Math.log(r + s + x));
+    table[logFAt + p] = logF;
+    table[logFAt + pairs + p] = base;
+    table[logFAt + 2 * pairs + p] = Math.exp(base + logF);
+  }
+};
+
+/** The length of {@link aliveTable}'s table for `index`: distinct times + 3 · distinct (x, t) pairs. */
+export const aliveTableLength = (index: TupleIndex): number => index.times.length + 3 * index.pairX.length;
+
+/**
+ * P(alive | x, tx, T) of tuples [from, to) of `index` into out[0 … to − from): from the same odds,
+ * bit for bit, as {@link makeLogProbabilityAlive}'s logarithm (so equal to its exponential to the
+ * rounding of ln P), the 2F1 of ln A(x, t), ln(max(α, β) + t) and the (x, T) part of the odds read
+ * from `table` ({@link aliveTable} under the same `params`): per tuple one exp. The same numbers for
+ * a tuple whatever range it is in. Unchecked: for validated parameters and tuples (in model units).
+ */
+export const aliveFromTable = (params: ParetoNbdParams, index: TupleIndex, table: Float64Array, from: number, to: number, out: Float64Array): void => {
+  const { r, alpha, s, beta } = params;
+  const logFAt = index.times.length;
+  const baseAt = logFAt + index.pairX.length;
+  const oddsAt = baseAt + index.pairX.length;
+  const { x, tx, T, txOf, TOf, pairOfTx, pairOfT } = index;
+  for (let j = from; j < to; j++) {
     if (tx[j]! >= T[j]!) {
-      out[j] = 1;
+      out[j - from] = 1;
       continue;
     }
-    const k = TOf[j]!;
     const p = pairOfT[j]!;
-    if (known[p] === 0) {
-      baseOf[p] = aliveOddsBase(r, alpha, s, beta, x[j]!, logShareOf[k]!, logRateOf[xOf[j]!]!);
-      oddsAtTOf[p] = Math.exp(baseOf[p]! + logFOf[p]!);
-      known[p] = 1;
-    }
-    out[j] = aliveOfParts(r, alpha, s, beta, x[j]!, tx[j]!, T[j]!, logFOf[pairOfTx[j]!]!, logFOf[p]!, baseOf[p]!, oddsAtTOf[p]!, logBigOf[txOf[j]!]!, logBigOf[k]!, false);
+    out[j - from] = aliveOfParts(r, alpha, s, beta, x[j]!, tx[j]!, T[j]!, table[logFAt + pairOfTx[j]!]!, table[logFAt + p]!, table[baseAt + p]!, table[oddsAt + p]!, table[txOf[j]!]!, table[TOf[j]!]!, false);
   }
+};
+
+/**
+ * P(alive | x, tx, T) of every tuple of `index` into `out` (length index.x.length): {@link aliveFromTable}
+ * over them all. Unchecked: for validated parameters and tuples (in model units).
+ */
+export const probabilityAliveOn = (params: ParetoNbdParams, index: TupleIndex, out: Float64Array): void => {
+  const table = new Float64Array(aliveTableLength(index));
+  aliveTable(params, index, table);
+  aliveFromTable(params, index, table, 0, index.x.length, out);
 };
 
 /** P(alive | x, tx, T): in [0, 1], 1 when tx = T (a purchase at the end of observation). */

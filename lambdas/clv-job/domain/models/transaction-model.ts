@@ -6,6 +6,9 @@
  * exposes the two factors so callers can share the expensive one across customers.
  */
 import {
+  aliveFromTable as bgnbdAliveFromTable,
+  aliveTable as bgnbdAliveTable,
+  aliveTableLength as bgnbdAliveTableLength,
   expectedPurchasesWhileAlive,
   probabilityAliveOn as bgnbdAliveOn,
   logProbabilityAliveUnchecked,
@@ -13,6 +16,9 @@ import {
   type BgNbdParams,
 } from './bg-nbd.js';
 import {
+  aliveFromTable as paretoNbdAliveFromTable,
+  aliveTable as paretoNbdAliveTable,
+  aliveTableLength as paretoNbdAliveTableLength,
   checkParetoNbdParams,
   expectedPurchasesNewCustomer as paretoNbdNewCustomer,
   makeExpectedPurchasesIfAliveOnGrid as paretoNbdGrid,
@@ -44,6 +50,17 @@ export interface TransactionModel {
    * draws needs.
    */
   probabilityAliveOn(index: TupleIndex, out: Float64Array): void;
+  /**
+   * {@link probabilityAliveOn} in two steps, for P(alive) of a range of tuples at a time under many
+   * draws: `aliveTable` writes what is taken once per distinct value (`aliveTableLength(index)`
+   * numbers: logarithms per distinct time and frequency, the Pareto/NBD's 2F1 per distinct (x, t)),
+   * then `aliveFromTable` writes P(alive) of tuples [from, to) into out[0 … to − from) from that table,
+   * the same numbers, bit for bit, as probabilityAliveOn gives those tuples. The length depends
+   * on the model's kind and the index, not on its parameters.
+   */
+  aliveTableLength(index: TupleIndex): number;
+  aliveTable(index: TupleIndex, table: Float64Array): void;
+  aliveFromTable(index: TupleIndex, table: Float64Array, from: number, to: number, out: Float64Array): void;
   /** E[X(t)]: expected repeat purchases in the first t units of a new customer. */
   expectedNewCustomer(t: number): number;
 }
@@ -59,6 +76,9 @@ export const bgnbdTransactionModel = (params: BgNbdParams): TransactionModel => 
     makeExpectedIfAliveOnGrid: (times, arena) => bgnbdGrid(params, times, arena),
     makeLogProbabilityAlive: () => (x, tx, T) => logProbabilityAliveUnchecked(r, alpha, a, b, x, tx, T),
     probabilityAliveOn: (index, out) => bgnbdAliveOn(params, index, out),
+    aliveTableLength: bgnbdAliveTableLength,
+    aliveTable: (index, table) => bgnbdAliveTable(params, index, table),
+    aliveFromTable: (index, table, from, to, out) => bgnbdAliveFromTable(params, index, table, from, to, out),
     expectedNewCustomer: (t) => expectedPurchasesWhileAlive(r, alpha, a, b, t),
   };
 };
@@ -71,6 +91,9 @@ export const paretoNbdTransactionModel = (params: ParetoNbdParams): TransactionM
     makeExpectedIfAliveOnGrid: (times) => paretoNbdGrid(params, times),
     makeLogProbabilityAlive: () => paretoNbdLogAlive(params),
     probabilityAliveOn: (index, out) => paretoNbdAliveOn(params, index, out),
+    aliveTableLength: paretoNbdAliveTableLength,
+    aliveTable: (index, table) => paretoNbdAliveTable(params, index, table),
+    aliveFromTable: (index, table, from, to, out) => paretoNbdAliveFromTable(params, index, table, from, to, out),
     expectedNewCustomer: (t) => paretoNbdNewCustomer(params, t),
   };
 };
