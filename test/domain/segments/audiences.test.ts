@@ -55,6 +55,23 @@ describe('the activation order', () => {
     );
   });
 
+  it('is that order too when the ids ascend with the index (as the engine gives them): -0 and +0 one value, many ties', () => {
+    fc.assert(
+      fc.property(
+        fc.uniqueArray(fc.string({ maxLength: 4, unit: 'grapheme' }), { maxLength: 80 }),
+        fc.array(fc.constantFrom(-0, 0, 1.5, -2, 1e-300, Number.POSITIVE_INFINITY, 7), { minLength: 80, maxLength: 80 }),
+        (unsorted, values) => {
+          const ids = unsorted.sort();
+          const clv = Float64Array.from(ids, (_, i) => values[i]!);
+          const expected = ids
+            .map((_, i) => i)
+            .sort((a, b) => (clv[b]! !== clv[a]! ? (clv[b]! > clv[a]! ? 1 : -1) : ids[a]! < ids[b]! ? -1 : ids[a]! > ids[b]! ? 1 : 0));
+          expect(Array.from(activationOrder(clv, ids))).toEqual(expected);
+        },
+      ),
+    );
+  });
+
   it('orders a tie of more than 16 customers by id, whether they come in id order (as the engine gives them) or not', () => {
     // 20 customers of CLV 5 in id order, then 20 of CLV 3 in reverse id order
     const ids = Array.from({ length: 40 }, (_, i) => (i < 20 ? `a${String(i).padStart(2, '0')}` : `b${String(59 - i).padStart(2, '0')}`));

@@ -60,18 +60,44 @@ const byId = (customerIds: readonly string[]) => (a: number, b: number): number 
 /** Ties up to this many customers are insertion-sorted. */
 const SMALL_TIE = 16;
 
+/** Whether the ids strictly ascend (UTF-16 code units), index by index: then id order is index order. */
+const inIdOrder = (customerIds: readonly string[]): boolean => {
+  for (let i = 1; i < customerIds.length; i++) if (!(customerIds[i - 1]! < customerIds[i]!)) return false;
+  return true;
+};
+
 /**
  * Customer indexes by ranking CLV descending, then customer id ascending (-0 and +0 are one
  * value). Throws a RangeError for a NaN CLV, which has no place in the order.
  *
  * A comparison sort of a million indexes, every comparison reading two CLVs, took ~0.6 s of CPU;
  * here a radix sort orders the CLVs ({@link radixOrder}, O(n)), and only the customers who share a CLV are compared, by id. The order is the same:
- * the ids of one run are distinct, so the two keys order every pair.
+ * the ids of one run are distinct, so the two keys order every pair. When the ids ascend with the
+ * index (the engine hands the customers in id order), nobody is compared: the radix sort is
+ * stable, so every tie is in index order, which is then id order, but for -0 and +0 (one value, two
+ * keys: +0 first), whose run is put in index order. Going over the ties read every customer's CLV
+ * and tied ids at random places: ~1 s of CPU at 5 M customers.
  */
 export const activationOrder = (rankingClv: Float64Array, customerIds: readonly string[]): Int32Array => {
   const n = customerIds.length;
-  for (let i = 0; i < n; i++) if (rankingClv[i] !== rankingClv[i]) throw new RangeError(`customer ${i} has no ranking CLV (NaN) to order by`);
+  // where the zeros' run lies in the descending order: after the CLVs above zero
+  let above = 0;
+  let zeros = 0;
+  let negativeZeros = 0;
+  for (let i = 0; i < n; i++) {
+    const v = rankingClv[i]!;
+    if (v !== v) throw new RangeError(`customer ${i} has no ranking CLV (NaN) to order by`);
+    if (v > 0) above++;
+    else if (v === 0) {
+      zeros++;
+      if (1 / v < 0) negativeZeros++;
+    }
+  }
   const order = radixOrder(rankingClv.subarray(0, n), true);
+  if (inIdOrder(customerIds)) {
+    if (negativeZeros > 0 && negativeZeros < zeros) order.subarray(above, above + zeros).sort();
+    return order;
+  }
   const compare = byId(customerIds);
   // a tie is a run of === CLVs: -0 and +0 (whose keys differ, with nothing between them) are one
   for (let from = 0; from < n; ) {
@@ -104,49 +130,64 @@ interface OrderedGroup {
   readonly ranks: Int32Array;
 }
 
-/** `order` split into one list per group, each keeping `order`'s order. `codes[i]` is customer i's group. */
-const splitByGroup = (order: Int32Array, codes: ArrayLike<number>, groups: number): OrderedGroup[] => {
+/**
+ * Byte b of `groups[i]`: customer i's group in grouping b (a segment scheme's code, or a bit per
+ * movement), up to four groupings; {@link inOrder} gathers them in the activation order.
+ */
+const GROUPINGS = 4;
+
+/**
+ * `groups` read in `order`'s order: `out[k] = groups[order[k]]`. The one pass that reads customers
+ * at random places, all four groupings of a customer in one word: a pass per grouping and list,
+ * each reading customer order[k]'s group at a random place, cost ~1 s of CPU at 5 M customers
+ * (cache misses), where the splits below then read forwards.
+ */
+const inOrder = (order: Int32Array, groups: Uint32Array): Uint32Array => {
+  const out = new Uint32Array(order.length);
+  for (let k = 0; k < order.length; k++) out[k] = groups[order[k]!]!;
+  return out;
+};
+
+/** `order` split into one list per group, each keeping `order`'s order: order[k] is in group `(ordered[k] >>> shift) & 0xff`. */
+const splitByGroup = (order: Int32Array, ordered: Uint32Array, shift: number, groups: number): OrderedGroup[] => {
   const counts = new Int32Array(groups);
-  for (const i of order) counts[codes[i]!]++;
+  for (let k = 0; k < ordered.length; k++) counts[(ordered[k]! >>> shift) & 0xff]++;
   const lists = Array.from(counts, (n) => ({ members: new Int32Array(n), ranks: new Int32Array(n) }));
   const filled = new Int32Array(groups);
   for (let k = 0; k < order.length; k++) {
-    const i = order[k]!;
-    const g = codes[i]!;
+    const g = (ordered[k]! >>> shift) & 0xff;
     const list = lists[g]!;
-    list.members[filled[g]!] = i;
+    list.members[filled[g]!] = order[k]!;
     list.ranks[filled[g]!] = k;
     filled[g]++;
   }
   return lists;
 };
 
-/** The customers marked 1 in `marked`, in `order`'s order, and their places in it. */
-const markedInOrder = (order: Int32Array, marked: Uint8Array): OrderedGroup => {
+/** The customers of `order` whose `ordered` word has bit `bit` set, in `order`'s order, and their places in it. */
+const markedInOrder = (order: Int32Array, ordered: Uint32Array, bit: number): OrderedGroup => {
   let count = 0;
-  for (const i of order) count += marked[i]!;
+  for (let k = 0; k < ordered.length; k++) count += (ordered[k]! >>> bit) & 1;
   const members = new Int32Array(count);
   const ranks = new Int32Array(count);
   for (let k = 0, j = 0; j < count; k++) {
-    const i = order[k]!;
-    if (marked[i] === 1) {
-      members[j] = i;
+    if (((ordered[k]! >>> bit) & 1) === 1) {
+      members[j] = order[k]!;
       ranks[j++] = k;
     }
   }
   return { members, ranks };
 };
 
-/** Group codes of a segment column over the scheme's segment names; an unknown name throws. */
-const codesOf = (values: readonly string[], names: readonly string[], scheme: string): Uint8Array => {
+/** Writes a segment column's group codes (over the scheme's segment names) into byte `byte` of `groups`; an unknown name throws. */
+const codesInto = (groups: Uint32Array, byte: number, values: readonly string[], names: readonly string[], scheme: string): void => {
   const index = new Map(names.map((name, g) => [name, g]));
-  const codes = new Uint8Array(values.length);
+  if (names.length > 0x100) throw new RangeError(`scheme ${scheme} has more than 256 segments`);
   for (let i = 0; i < values.length; i++) {
     const g = index.get(values[i]!);
     if (g === undefined) throw new Error(`customer ${i} has ${scheme} segment ${JSON.stringify(values[i])}, which the scheme does not have`);
-    codes[i] = g;
+    groups[i] = groups[i]! | (g << (8 * byte));
   }
-  return codes;
 };
 
 export interface AudienceInput {
@@ -172,23 +213,30 @@ export const audiencesOf = (input: AudienceInput): Audience[] => {
     { scheme: 'value_loyalty', names: VALUE_LOYALTY_CELLS, values: segments.valueLoyalty, actions: actions.valueLoyalty },
     { scheme: 'rfm', names: RFM_SEGMENTS, values: segments.rfmSegment, actions: actions.rfm },
   ];
+  const present = schemes.filter((s) => s.values !== null);
+  const { movers } = input;
+  // bytes 0.. for the schemes the run has, the last byte a bit per movement
+  const moverByte = GROUPINGS - 1;
+  const groups = new Uint32Array(customerIds.length);
+  present.forEach(({ scheme, names, values }, byte) => codesInto(groups, byte, values!, names, scheme));
+  MOVEMENTS.forEach((movement, m) => {
+    const bit = 1 << (8 * moverByte + m);
+    for (let k = 0; k < movers.size; k++) if (movers.movement[k] === movement) groups[movers.customer[k]!] = groups[movers.customer[k]!]! | bit;
+  });
+  const ordered = inOrder(order, groups);
   const out: Audience[] = [];
-  for (const { scheme, names, values, actions: table } of schemes) {
-    if (values === null) continue;
-    const lists = splitByGroup(order, codesOf(values, names, scheme), names.length);
+  present.forEach(({ scheme, names, actions: table }, byte) => {
+    const lists = splitByGroup(order, ordered, 8 * byte, names.length);
     names.forEach((segment, g) => {
       const list = table[segment] ?? [];
       out.push({ scheme, segment, file: fileSafeName(segment), ...lists[g]!, actionsOf: () => list });
     });
-  }
-  const { movers } = input;
+  });
   const tierActions = (i: number): readonly string[] => actions.clvTiers[segments.clvTier[i]!];
-  for (const movement of MOVEMENTS) {
-    const moved = new Uint8Array(customerIds.length);
-    for (let k = 0; k < movers.size; k++) if (movers.movement[k] === movement) moved[movers.customer[k]!] = 1;
-    const group = markedInOrder(order, moved);
+  MOVEMENTS.forEach((movement, m) => {
+    const group = markedInOrder(order, ordered, 8 * moverByte + m);
     const actionsOf = movement === 'became_at_risk' ? () => actions.rfm[AT_RISK_SEGMENT] : tierActions;
     out.push({ scheme: 'movers', segment: movement, file: fileSafeName(movement), ...group, actionsOf });
-  }
+  });
   return out;
 };
