@@ -83,6 +83,15 @@ const enum State {
   SkipRecord,
 }
 
+/** What a byte is to the fast path (RecordFramer.classes). */
+const enum Kind {
+  Plain,
+  Delimiter,
+  LineFeed,
+  Quote,
+  CarriageReturn,
+}
+
 export class RecordFramer {
   readonly statistics: FramerStatistics = { lines: 0, blankLines: 0, crlfLines: 0, lfLines: 0 };
   private readonly maxRecordBytes: number;
@@ -116,8 +125,18 @@ export class RecordFramer {
   private readonly lastBytes = new Uint8Array(256);
   /** 1 once a field of the current record may start or end with a trimmed character. */
   private edgy = 0;
+  /**
+   * Kind per byte value: the fast path tells the common byte (Plain) by one load and one compare
+   * rather than three to four compares (framing the bench's 1 M-customer exports: 0.32-0.34 s of CPU
+   * against 0.33-0.36 s).
+   */
+  private readonly classes = new Uint8Array(256);
 
   constructor(private readonly options: RecordFramerOptions) {
+    this.classes[LF] = Kind.LineFeed;
+    this.classes[CR] = Kind.CarriageReturn;
+    this.classes[QUOTE] = Kind.Quote;
+    this.classes[options.delimiter] = Kind.Delimiter;
     this.maxRecordBytes = options.maxRecordBytes ?? 2 ** 20;
     this.rawTextBytes = options.rawTextBytes ?? 4096;
     for (const character of options.trimmedCharacters ?? []) {
@@ -180,21 +199,23 @@ export class RecordFramer {
         let delimiters = 0;
         let edgy = 0;
         let k = i;
+        const classes = this.classes;
         for (; k < n; k++) {
-          const byte = data[k]!;
-          if (byte === delimiter) {
+          const kind = classes[data[k]!]!;
+          if (kind === Kind.Plain) continue;
+          if (kind === Kind.Delimiter) {
             delimiters += 1;
             // the field ending here and the one starting after it (past the chunk's end: undefined, and
             // such a record goes on to the state machine, which marks it)
             edgy |= lastBytes[data[k - 1]!]! | firstBytes[data[k + 1]!]!;
-          } else if (byte === LF) {
+          } else if (kind === Kind.LineFeed) {
             this.delimiters = delimiters;
             this.edgy = edgy;
             this.completeRecord(data, start, k);
             delimiters = 0;
             edgy = 0;
             start = k + 1;
-          } else if (byte === QUOTE || (byte === CR && (k + 1 >= n || data[k + 1] !== LF))) break;
+          } else if (kind === Kind.Quote || k + 1 >= n || data[k + 1] !== LF) break;
         }
         // the state machine goes on from the first byte the fast path does not take, in the state it was
         // in; it does not look at field edges, so the record may need trimming
