@@ -34,7 +34,11 @@ const bitsOf = (value: unknown): unknown => {
   return value;
 };
 
-/** CDNOW's customers as the pipeline hands them over: distinct patterns, 100 draws of the chosen model. */
+/**
+ * CDNOW's customers as the pipeline hands them over: distinct patterns, 100 draws of the chosen
+ * model; blocks of 64 tuples (CDNOW's would fit in one block of the default size), so that every
+ * thread works on blocks.
+ */
 const cdnowJob = (name: 'bgnbd' | 'pnbd'): IntervalJob => {
   const cdnow = loadCdnowSummary();
   const everyone: ScoreInput = { x: cdnow.x, recencyDays: cdnow.txDays, tenureDays: cdnow.TDays, monetaryValue: cdnow.mx };
@@ -42,7 +46,7 @@ const cdnowJob = (name: 'bgnbd' | 'pnbd'): IntervalJob => {
   const gg = fitGammaGamma(cdnowSpend());
   const draws = (name === 'bgnbd' ? parameterDraws({ name, fit: fitBgNbd(weeks) }, gg, { draws: 100 }) : parameterDraws({ name, fit: fitParetoNbd(weeks) }, gg, { draws: 100 }))!;
   const { patterns, patternOf } = distinctScorePatterns(everyone);
-  return { transactions: draws.transactionParams, spend: draws.spend, index: indexIntervals(patterns, WEEKLY, patternOf) };
+  return { transactions: draws.transactionParams, spend: draws.spend, index: indexIntervals(patterns, WEEKLY, patternOf, 64) };
 };
 
 describe('the prediction intervals on worker threads', () => {

@@ -42,10 +42,10 @@ export const defaultThreads = (): number => Math.max(1, Math.min(availableParall
 
 /**
  * The most indices of a phase's range a chunk holds: small enough that a thread slowed by a busy
- * machine leaves the rest to the others, large enough that the counter is touched rarely. Draw
- * chunks are DRAW_BLOCK draws: no two threads write one cache line.
+ * machine leaves the rest to the others. Draw chunks are DRAW_BLOCK draws: no two threads write one
+ * cache line; a block of tuples is already thousands of tuples' work.
  */
-const MAX_CHUNK = { draws: DRAW_BLOCK, tuples: 8192, rows: 8192 } as const;
+const MAX_CHUNK = { draws: DRAW_BLOCK, blocks: 1 } as const;
 
 type SharedBuffers = Record<keyof IntervalBuffers, SharedArrayBuffer>;
 type Request =

@@ -85,25 +85,49 @@ describe('90% intervals: what they are computed from', () => {
     return sorted[lo]! + (at - lo) * (sorted[hi]! - sorted[lo]!);
   };
 
+  /**
+   * Σ CLV over the customers in the order customerIntervals documents, written out plainly: tuples
+   * numbered by first appearance among the customers, cut into blocks of `tupleBlock`; per block a
+   * sum from 0 over its customers in (tuple, customer) order; the blocks' sums added from 0 in order.
+   */
+  const equityInDocumentedOrder = (clv: Float64Array, input: ScoreInput, tupleBlock: number): number => {
+    const tupleIds = new Map<string, number>();
+    const tupleOf = Array.from(input.x, (x, c) => {
+      const key = `${x}|${input.recencyDays[c]}|${input.tenureDays[c]}`;
+      if (!tupleIds.has(key)) tupleIds.set(key, tupleIds.size);
+      return tupleIds.get(key)!;
+    });
+    const customersOf: number[][] = Array.from({ length: tupleIds.size }, () => []);
+    tupleOf.forEach((tuple, c) => customersOf[tuple]!.push(c));
+    let equity = 0;
+    for (let first = 0; first < tupleIds.size; first += tupleBlock) {
+      let block = 0;
+      for (let tuple = first; tuple < Math.min(first + tupleBlock, tupleIds.size); tuple++) for (const c of customersOf[tuple]!) block += clv[c]!;
+      equity += block;
+    }
+    return equity;
+  };
+
   it.each([
-    ['bgnbd', 100],
-    ['pnbd', 100],
-    ['bgnbd', 21],
-    ['pnbd', 300],
+    ['bgnbd', 100, 16_384],
+    ['pnbd', 100, 16_384],
+    ['bgnbd', 21, 37],
+    ['pnbd', 300, 250],
+    ['pnbd', 100, 1],
   ] as const)(
-    'are, bit for bit, the 5th and 95th percentiles of every customer scored by scoreTuples under each draw, and of the equity summed in customer order (%s, %i draws)',
-    (name, count) => {
+    'are, bit for bit, the 5th and 95th percentiles of every customer scored by scoreTuples under each draw, and of the equity summed in the documented order (%s, %i draws, blocks of %i tuples)',
+    (name, count, tupleBlock) => {
       // Prepare: the draws, and the definition evaluated the plain way: every draw scores every customer
       const t = name === 'bgnbd' ? { name, fit: fitBgNbd(patterns) } : { name, fit: fitParetoNbd(patterns) };
       const draws = parameterDraws(t, gg, { draws: count, seed: 3 })!;
       const perDraw = draws.transactions.map((model, d) => scoreTuples(model, draws.spend[d]!, everyone, WEEKLY));
       const n = cdnow.x.length;
       const column = (i: number, pick: (s: (typeof perDraw)[number]) => Float64Array) => perDraw.map((s) => pick(s)[i]!);
-      const equities = perDraw.map((s) => s.predictedClv.reduce((sum, v) => sum + v, 0));
+      const equities = perDraw.map((s) => equityInDocumentedOrder(s.predictedClv, everyone, tupleBlock));
 
       // Act: as the pipeline calls it, on the distinct patterns
       const { patterns: rows, patternOf } = distinctScorePatterns(everyone);
-      const intervals = customerIntervals(draws.transactions, draws.spend, rows, WEEKLY, patternOf);
+      const intervals = customerIntervals(draws.transactions, draws.spend, rows, WEEKLY, patternOf, tupleBlock);
 
       // Assess
       const spread = (v: Float64Array) => Array.from(patternOf, (row) => v[row]!);
@@ -116,6 +140,8 @@ describe('90% intervals: what they are computed from', () => {
         expect(spread(interval.p95)).toEqual(Array.from({ length: n }, (_, i) => quantile(column(i, pick), 0.95)));
       }
       expect(intervals.equity).toEqual({ p05: quantile(equities, 0.05), p95: quantile(equities, 0.95) });
+      // and the same on the customers themselves as rows
+      expect(customerIntervals(draws.transactions, draws.spend, everyone, WEEKLY, undefined, tupleBlock).equity).toEqual(intervals.equity);
     },
   );
 });

@@ -1,17 +1,25 @@
 /**
- * The per-customer intervals' work (uncertainty.ts `customerIntervals`) as four phases, each a
+ * The per-customer intervals' work (uncertainty.ts `customerIntervals`) as two phases, each a
  * function over a range of indices that writes only its own part of caller-given arrays, so that
  * the ranges of a phase can run in any order, on any thread, and give the same numbers bit for bit
  * as one pass over the whole range:
  *
- *   1. per draw: the (x, tenure) pairs' discounted expectations while alive and the tuples' P(alive);
- *   2. per tuple: P(alive) and expected purchases under each draw, their percentiles (and the tuple's
- *      row of phase 1 turned into discounted expected purchases);
- *   3. per row: the CLV under each draw, its percentiles;
- *   4. per draw: the equity, Σ CLV over the customers added up in customer order.
+ *   1. per draw: the (x, tenure) pairs' discounted expectations while alive, and the table P(alive)
+ *      of any tuple is formed from (TransactionModel.aliveTable: logarithms per distinct value);
+ *   2. per block of `tupleBlock` tuples (tuples numbered as the index numbers them): the block's
+ *      tuples' P(alive) and expected purchases under each draw and their percentiles; the CLV of
+ *      the rows of those tuples under each draw and its percentiles; and the block's partial sums
+ *      of the equity, per draw Σ CLV over the customers whose tuple is in the block, added up in
+ *      (tuple, customer index) order.
  *
- * Phase k reads what phase k - 1 wrote over its whole range; 3 and 4 only read. The arrays may be
- * backed by a SharedArrayBuffer (the caller's business: this module is pure).
+ * The equity of a draw is the sum of the blocks' partial sums in block order ({@link equityOfPartials}).
+ * A block's draws live only while the block is worked on, in its thread's scratch memory: what grows
+ * with the tuples is one number per tuple and row, not one per tuple and draw (at 5 M customers
+ * the tuples' draws were 800 MB). The block size is part of the equity's definition (the order of
+ * its additions), so it is a constant of the index, never derived from the thread count.
+ *
+ * Phase 2 reads what phase 1 wrote over its whole range. The arrays may be backed by a
+ * SharedArrayBuffer (the caller's business: this module is pure).
  */
 import { distinctTuples } from './score-patterns.js';
 import { checkSpendParams, indexPurchases, preparedOf, type ClvSettings, type PreparedPurchases, type PurchaseIndex, type ScoreInput } from './clv.js';
@@ -75,9 +83,9 @@ const quantileBySelection = (values: Float64Array, q: number): number => {
 };
 
 /**
- * Draws handled together where a pass per draw over many rows would touch memory one number at a
- * time: storing the tuples' draws, summing the equity over the customers (memory: rows · this many
- * numbers). Eight doubles are one 64-byte cache line: the per-draw matrices' rows are padded to a
+ * Draws handled together where a pass per draw over many tuples would touch memory one number at a
+ * time: storing a block's tuples' P(alive) (memory: tuples of a block · this many numbers). Eight
+ * doubles are one 64-byte cache line: the per-draw matrices' rows are padded to a
  * multiple of it, so that ranges of draws starting at multiples of it never write the same line
  * (threads writing one line in turns would pass it back and forth).
  */
@@ -148,10 +156,14 @@ const makeIntervalOf = (draws: number): ((values: Float64Array, out: Float64Arra
 };
 
 
+/** Tuples per block of phase 2 by default (see {@link IntervalIndex.tupleBlock}). */
+export const TUPLE_BLOCK = 16_384;
+
 /**
  * What every phase reads that does not depend on the draws: the rows indexed into distinct
- * (x, recency, tenure) tuples and (x, tenure) pairs. Plain arrays and numbers, so that it is built
- * once and sent to the threads that share the phases ({@link planOnIndex} there).
+ * (x, recency, tenure) tuples and (x, tenure) pairs, the rows and the customers ordered by tuple.
+ * Plain arrays and numbers, so that it is built once and sent to the threads that share the phases
+ * ({@link planOnIndex} there).
  */
 export interface IntervalIndex {
   /** Rows of the input (customers, or distinct patterns). */
@@ -163,10 +175,31 @@ export interface IntervalIndex {
   readonly tupleOf: Int32Array;
   /** The tuples indexed for scoring ({@link indexPurchases}). */
   readonly purchases: PurchaseIndex;
-  readonly x: ScoreInput['x'];
-  readonly monetaryValue: Float64Array;
-  readonly patternOf: Int32Array | undefined;
   readonly margin: number;
+  /**
+   * Tuples per block of phase 2: tuples [b · tupleBlock, (b + 1) · tupleBlock) make block b. Fixes
+   * the order in which the equity adds the customers up, so the same for every thread count.
+   */
+  readonly tupleBlock: number;
+  /**
+   * The rows by tuple (ascending; rows of one tuple in row order): the order the per-row work
+   * visits them in, a block's rows one run of it; tuple j's rows are at [rowStart[j], rowStart[j + 1]).
+   */
+  readonly rowsByTuple: Int32Array;
+  readonly rowStart: Int32Array;
+  /**
+   * What a row's CLV reads of it, in the order of rowsByTuple (entry k is row rowsByTuple[k]'s):
+   * its tuple and its monetary value where x > 0 (else 0: what E(M | x, m_x) reads); its x is its
+   * tuple's. Read one after another rather than at random (at 5 M customers, trips to memory that
+   * took a third of the equity's time).
+   */
+  readonly rowColumns: { readonly tuple: Int32Array; readonly monetaryValue: Float64Array };
+  /**
+   * The customers in (tuple, customer index) order, each as the place of its row in rowsByTuple;
+   * tuple j's customers are at [customerStart[j], customerStart[j + 1]).
+   */
+  readonly customerRowAt: Int32Array;
+  readonly customerStart: Int32Array;
 }
 
 /** What every phase reads: the index, the tuples prepared for scoring ({@link preparedOf}), and the draws. Read only, but for its scratch memory. */
@@ -177,41 +210,42 @@ export interface IntervalPlan extends IntervalIndex {
   readonly draws: number;
   /** Entries per row of the per-draw matrices: draws, padded up to a multiple of DRAW_BLOCK. */
   readonly stride: number;
-  /**
-   * The rows by tuple (ascending; rows of one tuple in row order): the order the per-row phases
-   * visit them in, so that they read the tuples' rows of the per-tuple matrix one after another
-   * rather than at random (the matrix is hundreds of megabytes at a million customers: a random
-   * row is a trip to memory).
-   */
-  readonly rowsByTuple: Int32Array;
-  /**
-   * What a row's CLV reads of it, in the order of rowsByTuple (entry k is row rowsByTuple[k]'s):
-   * its tuple and its monetary value where x > 0 (else 0: what E(M | x, m_x) reads); its x is its
-   * tuple's. The per-row phases read these one after another rather than at random (at 5 M
-   * customers, trips to memory that took a third of the equity phase).
-   */
-  readonly rowColumns: { readonly tuple: Int32Array; readonly monetaryValue: Float64Array };
+  /** Blocks of phase 2: ⌈tuples / tupleBlock⌉. */
+  readonly blocks: number;
+  /** Numbers of a draw's P(alive) table ({@link TransactionModel.aliveTableLength}), and the same padded up to a multiple of DRAW_BLOCK. */
+  readonly tableLength: number;
+  readonly tableStride: number;
   readonly prepared: PreparedPurchases;
   /** The Gamma-Gamma draws, one array per parameter. */
   readonly p: Float64Array;
   readonly q: Float64Array;
   readonly gamma: Float64Array;
   /**
-   * `length` numbers of scratch memory for one phase range at a time, the same memory each call
-   * (its contents are whatever the last range left): a range of draws needs tens of megabytes at a
-   * million customers, and allocating them afresh for every range cost ~0.1 s per job. A plan is
-   * used by one thread (each builds its own), so no two ranges use it at once. Allocated once, at
-   * the first call, for the longest any phase asks for ({@link scratchLength}).
+   * Scratch memory for one block at a time, the same memory each call (its contents are whatever
+   * the last block left): the block's tuples' draws (tupleBlock · stride numbers), its rows' CLV
+   * under each draw (the most rows a block has · stride) and a block of draws of P(alive). A plan
+   * is used by one thread (each builds its own), so no two blocks use it at once. Allocated at the
+   * first call.
    */
-  scratch(length: number): Float64Array;
+  blockScratch(): BlockScratch;
+}
+
+/** {@link IntervalPlan.blockScratch}'s arrays. */
+export interface BlockScratch {
+  /** tupleBlock × stride: P(alive), then discounted expected purchases, per tuple and draw. */
+  readonly perTuple: Float64Array;
+  /** DRAW_BLOCK × tupleBlock: P(alive) of a block of draws, draw-major. */
+  readonly alive: Float64Array;
+  /** The most rows of a block × stride: each row's CLV per draw. */
+  readonly clv: Float64Array;
 }
 
 /**
  * Validates and indexes the input for the phases. Cost O(rows + customers) expected (hashing).
- * Throws a RangeError for invalid input (see scoreTuples), or when `patternOf` names a row `input`
- * lacks.
+ * Throws a RangeError for invalid input (see scoreTuples), when `patternOf` names a row `input`
+ * lacks, or when tupleBlock is not a whole number ≥ 1.
  */
-export const indexIntervals = (input: ScoreInput, settings: ClvSettings, patternOf?: Int32Array): IntervalIndex => {
+export const indexIntervals = (input: ScoreInput, settings: ClvSettings, patternOf?: Int32Array, tupleBlock: number = TUPLE_BLOCK): IntervalIndex => {
   const n = input.x.length;
   if (patternOf !== undefined) {
     for (let c = 0; c < patternOf.length; c++) {
@@ -220,14 +254,26 @@ export const indexIntervals = (input: ScoreInput, settings: ClvSettings, pattern
     }
   }
   const { tuples, tupleOf } = distinctTuples(input);
-  return intervalIndexOn(input, tupleOf, indexPurchases(tuples, settings), settings.margin, patternOf);
+  return intervalIndexOn(input, tupleOf, indexPurchases(tuples, settings), settings.margin, patternOf, tupleBlock);
+};
+
+/**
+ * Starts of the groups of a stable counting sort by `keys` (each in [0, groups)): group g at
+ * [start[g], start[g + 1]). O(keys + groups).
+ */
+const groupStarts = (keys: Int32Array, groups: number): Int32Array => {
+  const start = new Int32Array(groups + 1);
+  for (let i = 0; i < keys.length; i++) start[keys[i]! + 1]! += 1;
+  for (let g = 0; g < groups; g++) start[g + 1]! += start[g]!;
+  return start;
 };
 
 /**
  * The index of rows whose distinct (x, recency, tenure) tuples are indexed already: row i is tuple
  * `tupleOf[i]` of `purchases` ({@link indexPurchases} of the tuples, which validated them), and
  * customer c is row `patternOf[c]` (every entry a row of `rows`: e.g. from distinctScorePatterns,
- * not checked here). O(1): nothing is copied.
+ * not checked here). O(rows + customers + tuples): the rows and the customers ordered by tuple
+ * (stable counting sorts). Throws a RangeError when tupleBlock is not a whole number ≥ 1.
  */
 export const intervalIndexOn = (
   rows: Pick<ScoreInput, 'x' | 'monetaryValue'>,
@@ -235,17 +281,33 @@ export const intervalIndexOn = (
   purchases: PurchaseIndex,
   margin: number,
   patternOf?: Int32Array,
-): IntervalIndex => ({
-  rows: rows.x.length,
-  customers: patternOf?.length ?? rows.x.length,
-  tuples: purchases.size,
-  tupleOf,
-  purchases,
-  x: rows.x,
-  monetaryValue: rows.monetaryValue,
-  patternOf,
-  margin,
-});
+  tupleBlock: number = TUPLE_BLOCK,
+): IntervalIndex => {
+  if (!(Number.isInteger(tupleBlock) && tupleBlock >= 1)) throw new RangeError(`tupleBlock must be a whole number >= 1, got ${tupleBlock}`);
+  const n = rows.x.length;
+  const tuples = purchases.size;
+  const rowStart = groupStarts(tupleOf, tuples);
+  const next = rowStart.slice(0, tuples);
+  const rowsByTuple = new Int32Array(n);
+  const placeOfRow = new Int32Array(n);
+  const rowColumns = { tuple: new Int32Array(n), monetaryValue: new Float64Array(n) };
+  for (let i = 0; i < n; i++) {
+    const tuple = tupleOf[i]!;
+    const at = next[tuple]!++;
+    rowsByTuple[at] = i;
+    placeOfRow[i] = at;
+    rowColumns.tuple[at] = tuple;
+    rowColumns.monetaryValue[at] = rows.x[i]! > 0 ? rows.monetaryValue[i]! : 0;
+  }
+  const customers = patternOf?.length ?? n;
+  const customerTuple = new Int32Array(customers);
+  for (let c = 0; c < customers; c++) customerTuple[c] = tupleOf[patternOf === undefined ? c : patternOf[c]!]!;
+  const customerStart = groupStarts(customerTuple, tuples);
+  next.set(customerStart.subarray(0, tuples));
+  const customerRowAt = new Int32Array(customers);
+  for (let c = 0; c < customers; c++) customerRowAt[next[customerTuple[c]!]!++] = placeOfRow[patternOf === undefined ? c : patternOf[c]!]!;
+  return { rows: n, customers, tuples, tupleOf, purchases, margin, tupleBlock, rowsByTuple, rowStart, rowColumns, customerRowAt, customerStart };
+};
 
 /** The number of draws; throws a RangeError unless there are as many of each model, at least one, and every Gamma-Gamma draw has a finite mean spend. */
 const checkDraws = (transactions: readonly TransactionModel[], spend: readonly GammaGammaParams[]): number => {
@@ -255,59 +317,55 @@ const checkDraws = (transactions: readonly TransactionModel[], spend: readonly G
   return draws;
 };
 
-/**
- * The rows of `index` ordered by tuple, stably (a counting sort), and {@link IntervalPlan.rowColumns}
- * in that order, placed as the rows are read in row order: O(rows + tuples).
- */
-const rowsByTupleOf = (index: IntervalIndex): Pick<IntervalPlan, 'rowsByTuple' | 'rowColumns'> => {
-  const start = new Int32Array(index.tuples + 1);
-  for (let i = 0; i < index.rows; i++) start[index.tupleOf[i]! + 1]! += 1;
-  for (let j = 0; j < index.tuples; j++) start[j + 1]! += start[j]!;
-  const rows = new Int32Array(index.rows);
-  const rowColumns = { tuple: new Int32Array(index.rows), monetaryValue: new Float64Array(index.rows) };
-  for (let i = 0; i < index.rows; i++) {
-    const tuple = index.tupleOf[i]!;
-    const at = start[tuple]!++;
-    rows[at] = i;
-    rowColumns.tuple[at] = tuple;
-    rowColumns.monetaryValue[at] = index.x[i]! > 0 ? index.monetaryValue[i]! : 0;
+/** Tuples [from, to) of block b. */
+const blockTuples = (plan: Pick<IntervalPlan, 'tuples' | 'tupleBlock'>, b: number): [number, number] => [b * plan.tupleBlock, Math.min(plan.tuples, (b + 1) * plan.tupleBlock)];
+
+/** The most rows any block has. O(blocks). */
+const mostRowsOfABlock = (index: IntervalIndex, blocks: number): number => {
+  let most = 0;
+  for (let b = 0; b < blocks; b++) {
+    const [from, to] = blockTuples(index, b);
+    most = Math.max(most, index.rowStart[to]! - index.rowStart[from]!);
   }
-  return { rowsByTuple: rows, rowColumns };
+  return most;
 };
 
 /**
- * The most scratch numbers a phase range asks for: a block of draws for every tuple (phase 1) or
- * every row (phase 4). Sized for phase 1 alone, the scratch was allocated again for phase 4 while
- * phase 1's waited for the collector, on every thread: at 5 M customers 62 MB then 131 MB a thread,
- * the run's RSS peak (+250 MB for a second).
- */
-export const scratchLength = (index: Pick<IntervalIndex, 'rows' | 'tuples'>, draws: number): number => Math.max(index.rows, index.tuples) * Math.min(DRAW_BLOCK, draws);
-
-/**
- * The plan of the draws on an index: O(draws + horizon in weeks + rows + tuples). Throws a RangeError when the
+ * The plan of the draws on an index: O(draws + horizon in weeks + blocks). Throws a RangeError when the
  * draws differ in number or a Gamma-Gamma draw has no finite mean spend.
  */
 export const planOnIndex = (transactions: readonly TransactionModel[], spend: readonly GammaGammaParams[], index: IntervalIndex): IntervalPlan => {
   const draws = checkDraws(transactions, spend);
-  let scratch = new Float64Array(0);
+  const stride = Math.ceil(draws / DRAW_BLOCK) * DRAW_BLOCK;
+  const blocks = Math.ceil(index.tuples / index.tupleBlock);
+  const tableLength = transactions[0]!.aliveTableLength(index.purchases.tuples);
+  let scratch: BlockScratch | null = null;
   return {
     ...index,
     index,
     transactions,
     draws,
-    stride: Math.ceil(draws / DRAW_BLOCK) * DRAW_BLOCK,
-    ...rowsByTupleOf(index),
+    stride,
+    blocks,
+    tableLength,
+    tableStride: Math.ceil(tableLength / DRAW_BLOCK) * DRAW_BLOCK,
     prepared: preparedOf(index.purchases),
     p: Float64Array.from(spend, (g) => g.p),
     q: Float64Array.from(spend, (g) => g.q),
     gamma: Float64Array.from(spend, (g) => g.gamma),
-    scratch: (length) => (scratch.length >= length ? scratch : (scratch = new Float64Array(Math.max(length, scratchLength(index, draws))))).subarray(0, length),
+    blockScratch: () =>
+      (scratch ??= {
+        perTuple: new Float64Array(Math.min(index.tupleBlock, index.tuples) * stride),
+        alive: new Float64Array(Math.min(index.tupleBlock, index.tuples) * Math.min(DRAW_BLOCK, draws)),
+        clv: new Float64Array(mostRowsOfABlock(index, blocks) * stride),
+      }),
   };
 };
 
 /**
  * {@link planOnIndex} {@link indexIntervals}. Throws a RangeError for invalid input (see
- * scoreTuples), when the draws differ in number, or when `patternOf` names a row `input` lacks.
+ * scoreTuples), when the draws differ in number, when `patternOf` names a row `input` lacks, or
+ * when tupleBlock is not a whole number ≥ 1.
  */
 export const planIntervals = (
   transactions: readonly TransactionModel[],
@@ -315,47 +373,48 @@ export const planIntervals = (
   input: ScoreInput,
   settings: ClvSettings,
   patternOf?: Int32Array,
+  tupleBlock: number = TUPLE_BLOCK,
 ): IntervalPlan => {
   // the draws first: bad draws fail before the rows are indexed
   checkDraws(transactions, spend);
-  return planOnIndex(transactions, spend, indexIntervals(input, settings, patternOf));
+  return planOnIndex(transactions, spend, indexIntervals(input, settings, patternOf, tupleBlock));
 };
 
 /**
  * The arrays the phases write (and later phases read). The per-draw matrices are stored draw-minor
- * (entry [row · stride + d]) so that each tuple's draws are contiguous for its percentiles.
+ * (entry [row · stride + d]).
  */
 export interface IntervalBuffers {
   /** pairs × stride: E(X(horizon) | alive, x, T) (phase 1). */
   readonly horizonIfAlive: Float64Array;
   /** pairs × stride: its weekly-discounted sum (phase 1). */
   readonly discountedIfAlive: Float64Array;
-  /** tuples × stride: P(alive) (phase 1), then discounted expected purchases (phase 2). */
-  readonly perTuple: Float64Array;
+  /** draws × tableStride: each draw's P(alive) table, at d · tableStride (phase 1). */
+  readonly aliveTables: Float64Array;
   /** Per tuple (phase 2). */
   readonly aliveLo: Float64Array;
   readonly aliveHi: Float64Array;
   readonly expectedLo: Float64Array;
   readonly expectedHi: Float64Array;
-  /** Per row (phase 3). */
+  /** Per row (phase 2). */
   readonly clvLo: Float64Array;
   readonly clvHi: Float64Array;
-  /** Per draw: Σ CLV over the customers (phase 4). */
-  readonly equity: Float64Array;
+  /** blocks × stride: per block and draw, Σ CLV over the block's customers (phase 2). */
+  readonly equityPartials: Float64Array;
 }
 
 /** The length of each of {@link IntervalBuffers}' arrays under `plan`. */
 export const intervalBufferLengths = (plan: IntervalPlan): Record<keyof IntervalBuffers, number> => ({
   horizonIfAlive: plan.prepared.pairs * plan.stride,
   discountedIfAlive: plan.prepared.pairs * plan.stride,
-  perTuple: plan.tuples * plan.stride,
+  aliveTables: plan.draws * plan.tableStride,
   aliveLo: plan.tuples,
   aliveHi: plan.tuples,
   expectedLo: plan.tuples,
   expectedHi: plan.tuples,
   clvLo: plan.rows,
   clvHi: plan.rows,
-  equity: plan.draws,
+  equityPartials: plan.blocks * plan.stride,
 });
 
 /** Buffers for `plan`, each array from `allocate(length)` (plain Float64Arrays by default). */
@@ -365,47 +424,59 @@ export const allocateIntervalBuffers = (plan: IntervalPlan, allocate: (length: n
 };
 
 /**
- * Phase 1, draws [from, to): the pairs' factors and the tuples' P(alive) under each draw. Cost
- * O((to - from) · (pairs · horizon in weeks + tuples)). Ranges run side by side should start at
- * multiples of DRAW_BLOCK (see there).
+ * Phase 1, draws [from, to): the pairs' factors and each draw's P(alive) table. Cost
+ * O((to - from) · (pairs · horizon in weeks + distinct values of the tuples)). Ranges run side by
+ * side should start at multiples of DRAW_BLOCK (see there).
  */
 export const drawFactors = (plan: IntervalPlan, buffers: IntervalBuffers, from: number, to: number): void => {
-  const { stride, prepared, tuples: m, transactions } = plan;
-  const { horizonIfAlive, discountedIfAlive, perTuple } = buffers;
+  const { stride, prepared, transactions, tableLength, tableStride } = plan;
+  const { horizonIfAlive, discountedIfAlive, aliveTables } = buffers;
   const pairs = prepared.pairs;
   const pairHorizon = new Float64Array(pairs);
   const pairDiscounted = new Float64Array(pairs);
-  // a block of draws at a time, so that each tuple's entries are written a cache line at once
-  // every entry read below is written first
-  const blockAlive = plan.scratch(m * Math.min(DRAW_BLOCK, to - from));
-  for (let start = from; start < to; start += DRAW_BLOCK) {
-    const width = Math.min(DRAW_BLOCK, to - start);
-    for (let k = 0; k < width; k++) {
-      const d = start + k;
-      prepared.ifAlive(transactions[d]!, pairHorizon, pairDiscounted);
-      for (let p = 0; p < pairs; p++) {
-        horizonIfAlive[p * stride + d] = pairHorizon[p]!;
-        discountedIfAlive[p * stride + d] = pairDiscounted[p]!;
-      }
-      prepared.alive(transactions[d]!, blockAlive.subarray(k * m, (k + 1) * m));
+  for (let d = from; d < to; d++) {
+    prepared.ifAlive(transactions[d]!, pairHorizon, pairDiscounted);
+    for (let p = 0; p < pairs; p++) {
+      horizonIfAlive[p * stride + d] = pairHorizon[p]!;
+      discountedIfAlive[p * stride + d] = pairDiscounted[p]!;
     }
-    for (let j = 0; j < m; j++) for (let k = 0; k < width; k++) perTuple[j * stride + start + k] = blockAlive[k * m + j]!;
+    transactions[d]!.aliveTable(plan.purchases.tuples, aliveTables.subarray(d * tableStride, d * tableStride + tableLength));
   }
 };
 
 /**
- * Phase 2, tuples [from, to): P(alive) and expected purchases of every draw and their percentiles;
- * the tuples' rows of perTuple then hold the discounted expected purchases, what CLV needs.
+ * Block b's tuples' P(alive) under every draw into scratch.perTuple (tuple from + k at k · stride),
+ * a block of draws at a time so that each tuple's entries are written a cache line at once.
  */
-export const tupleIntervals = (plan: IntervalPlan, buffers: IntervalBuffers, from: number, to: number): void => {
+const blockAlive = (plan: IntervalPlan, buffers: IntervalBuffers, scratch: BlockScratch, from: number, to: number): void => {
+  const { draws, stride, transactions, tableLength, tableStride } = plan;
+  const m = to - from;
+  const { perTuple, alive } = scratch;
+  for (let start = 0; start < draws; start += DRAW_BLOCK) {
+    const width = Math.min(DRAW_BLOCK, draws - start);
+    for (let k = 0; k < width; k++) {
+      const d = start + k;
+      const table = buffers.aliveTables.subarray(d * tableStride, d * tableStride + tableLength);
+      transactions[d]!.aliveFromTable(plan.purchases.tuples, table, from, to, alive.subarray(k * m, (k + 1) * m));
+    }
+    for (let j = 0; j < m; j++) for (let k = 0; k < width; k++) perTuple[j * stride + start + k] = alive[k * m + j]!;
+  }
+};
+
+/**
+ * Tuples [from, to) (those of scratch.perTuple): P(alive) and expected purchases of every draw and
+ * their percentiles; the tuples' rows of scratch.perTuple then hold the discounted expected
+ * purchases, what CLV needs.
+ */
+const tupleIntervals = (plan: IntervalPlan, buffers: IntervalBuffers, perTuple: Float64Array, from: number, to: number): void => {
   const { draws, stride, prepared } = plan;
-  const { horizonIfAlive, discountedIfAlive, perTuple, aliveLo, aliveHi, expectedLo, expectedHi } = buffers;
+  const { horizonIfAlive, discountedIfAlive, aliveLo, aliveHi, expectedLo, expectedHi } = buffers;
   const aliveColumn = new Float64Array(draws);
   const expectedColumn = new Float64Array(draws);
   const intervalOf = makeIntervalOf(draws);
   const bounds = new Float64Array(2);
   for (let j = from; j < to; j++) {
-    const row = j * stride;
+    const row = (j - from) * stride;
     const pair = prepared.pairOf[j]! * stride;
     for (let d = 0; d < draws; d++) {
       const alive = perTuple[row + d]!;
@@ -423,63 +494,73 @@ export const tupleIntervals = (plan: IntervalPlan, buffers: IntervalBuffers, fro
 };
 
 /**
- * The CLV of row rowsByTuple[sorted] under draws [from, from + width), into out[at …]: margin · E(M | x, m_x;
- * Gamma-Gamma draw d) · discounted purchases of draw d.
+ * The CLV of the rows rowsByTuple[firstRow, lastRow) — those of tuples [firstTuple, …), whose
+ * discounted purchases are in perTuple (tuple firstTuple + k at k · stride) — under every draw,
+ * into clv (row rowsByTuple[firstRow + i] at i · stride): margin · E(M | x, m_x; Gamma-Gamma draw d)
+ * · discounted purchases of draw d.
  */
-const rowClv = (plan: IntervalPlan, perTuple: Float64Array, sorted: number, from: number, width: number, out: Float64Array, at: number): void => {
-  const { stride, p, q, gamma, margin, rowColumns } = plan;
-  const tuple = rowColumns.tuple[sorted]!;
-  // a row's x is its tuple's (the tuples are its distinct (x, recency, tenure))
-  const x = plan.purchases.tuples.x[tuple]!;
-  const mx = rowColumns.monetaryValue[sorted]!;
-  const row = tuple * stride + from;
-  for (let k = 0; k < width; k++) {
-    const d = from + k;
-    out[at + k] = margin * conditionalExpectedOrderValueUnchecked(p[d]!, q[d]!, gamma[d]!, x, mx) * perTuple[row + k]!;
-  }
-};
-
-/** Phase 3, rows rowsByTuple[from, to): each row's CLV under every draw, its percentiles. */
-export const rowClvIntervals = (plan: IntervalPlan, buffers: IntervalBuffers, from: number, to: number): void => {
-  const { draws, rowsByTuple } = plan;
-  const { perTuple, clvLo, clvHi } = buffers;
-  const intervalOf = makeIntervalOf(draws);
-  const bounds = new Float64Array(2);
-  const column = new Float64Array(draws);
-  for (let at = from; at < to; at++) {
-    const i = rowsByTuple[at]!;
-    rowClv(plan, perTuple, at, 0, draws, column, 0);
-    intervalOf(column, bounds);
-    clvLo[i] = bounds[0]!;
-    clvHi[i] = bounds[1]!;
+const rowsClv = (plan: IntervalPlan, perTuple: Float64Array, firstTuple: number, firstRow: number, lastRow: number, clv: Float64Array): void => {
+  const { draws, stride, p, q, gamma, margin, rowColumns } = plan;
+  for (let at = firstRow; at < lastRow; at++) {
+    const tuple = rowColumns.tuple[at]!;
+    // a row's x is its tuple's (the tuples are its distinct (x, recency, tenure))
+    const x = plan.purchases.tuples.x[tuple]!;
+    const mx = rowColumns.monetaryValue[at]!;
+    const row = (tuple - firstTuple) * stride;
+    const out = (at - firstRow) * stride;
+    for (let d = 0; d < draws; d++) clv[out + d] = margin * conditionalExpectedOrderValueUnchecked(p[d]!, q[d]!, gamma[d]!, x, mx) * perTuple[row + d]!;
   }
 };
 
 /**
- * Phase 4, draws [from, to): equity = Σ CLV_d over the customers, added up in customer order
- * whatever the range. A block of draws at a time: every row's CLV under the block once, then one
- * pass over the customers for the block (memory: rows · DRAW_BLOCK numbers). Rows in tuple order,
- * as phase 3 visits them.
+ * Phase 2, blocks [from, to) of `tupleBlock` tuples each. For each block: its tuples' P(alive)
+ * under every draw (from phase 1's tables), their intervals and discounted purchases; its rows'
+ * CLV under every draw and their intervals; and into equityPartials[b · stride + d] the sum of
+ * CLV under draw d over the customers whose tuple is in the block, added up from 0 in (tuple,
+ * customer index) order, one addition a customer. Cost O((to − from) · tupleBlock · draws) plus
+ * O(draws) per row and per customer of the blocks; memory: the plan's block scratch.
  */
-export const equityOfDraws = (plan: IntervalPlan, buffers: IntervalBuffers, from: number, to: number): void => {
-  const { rows: n, customers, patternOf, rowsByTuple } = plan;
-  const { perTuple, equity } = buffers;
-  // every entry read below is written first
-  const blockClv = plan.scratch(n * Math.min(DRAW_BLOCK, to - from));
-  // summed here, not in `equity`, whose line other threads write
-  const sums = new Float64Array(DRAW_BLOCK);
-  for (let start = from; start < to; start += DRAW_BLOCK) {
-    const width = Math.min(DRAW_BLOCK, to - start);
-    for (let at = 0; at < n; at++) {
-      rowClv(plan, perTuple, at, start, width, blockClv, rowsByTuple[at]! * width);
-    }
+export const tupleBlocks = (plan: IntervalPlan, buffers: IntervalBuffers, from: number, to: number): void => {
+  const { draws, stride, rowStart, rowsByTuple, customerRowAt, customerStart } = plan;
+  const { clvLo, clvHi, equityPartials } = buffers;
+  const scratch = plan.blockScratch();
+  const { perTuple, clv } = scratch;
+  const intervalOf = makeIntervalOf(draws);
+  const bounds = new Float64Array(2);
+  // summed here, not in `equityPartials`, whose lines other threads write
+  const sums = new Float64Array(draws);
+  for (let b = from; b < to; b++) {
+    const [firstTuple, endTuple] = blockTuples(plan, b);
+    blockAlive(plan, buffers, scratch, firstTuple, endTuple);
+    tupleIntervals(plan, buffers, perTuple, firstTuple, endTuple);
+    const firstRow = rowStart[firstTuple]!;
+    const endRow = rowStart[endTuple]!;
+    rowsClv(plan, perTuple, firstTuple, firstRow, endRow, clv);
     sums.fill(0);
-    for (let c = 0; c < customers; c++) {
-      const at = (patternOf === undefined ? c : patternOf[c]!) * width;
-      for (let k = 0; k < width; k++) sums[k] += blockClv[at + k]!;
+    for (let k = customerStart[firstTuple]!; k < customerStart[endTuple]!; k++) {
+      const at = (customerRowAt[k]! - firstRow) * stride;
+      for (let d = 0; d < draws; d++) sums[d] += clv[at + d]!;
     }
-    for (let k = 0; k < width; k++) equity[start + k] = sums[k]!;
+    equityPartials.set(sums, b * stride);
+    // after the sums: the percentiles may rearrange a row's draws
+    for (let at = firstRow; at < endRow; at++) {
+      const values = (at - firstRow) * stride;
+      intervalOf(clv.subarray(values, values + draws), bounds);
+      const i = rowsByTuple[at]!;
+      clvLo[i] = bounds[0]!;
+      clvHi[i] = bounds[1]!;
+    }
   }
+};
+
+/**
+ * The equity under each draw once phase 2 has run over every block: per draw, the blocks' partial
+ * sums added up from 0 in block order. O(blocks · draws).
+ */
+export const equityOfPartials = (plan: IntervalPlan, buffers: IntervalBuffers): Float64Array => {
+  const equity = new Float64Array(plan.draws);
+  for (let b = 0; b < plan.blocks; b++) for (let d = 0; d < plan.draws; d++) equity[d] += buffers.equityPartials[b * plan.stride + d]!;
+  return equity;
 };
 
 /**
@@ -488,7 +569,5 @@ export const equityOfDraws = (plan: IntervalPlan, buffers: IntervalBuffers, from
  */
 export const INTERVAL_PHASES = [
   { name: 'draw-factors', over: 'draws', run: drawFactors, extent: (plan: IntervalPlan): number => plan.draws },
-  { name: 'tuple-intervals', over: 'tuples', run: tupleIntervals, extent: (plan: IntervalPlan): number => plan.tuples },
-  { name: 'row-clv-intervals', over: 'rows', run: rowClvIntervals, extent: (plan: IntervalPlan): number => plan.rows },
-  { name: 'equity', over: 'draws', run: equityOfDraws, extent: (plan: IntervalPlan): number => plan.draws },
+  { name: 'tuple-blocks', over: 'blocks', run: tupleBlocks, extent: (plan: IntervalPlan): number => plan.blocks },
 ] as const;

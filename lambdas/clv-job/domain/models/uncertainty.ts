@@ -19,6 +19,7 @@ import type { ClvSettings, ScoreInput } from './clv.js';
 import type { GammaGammaParams } from './gamma-gamma.js';
 import {
   allocateIntervalBuffers,
+  equityOfPartials,
   INTERVAL_LOWER,
   INTERVAL_PHASES,
   INTERVAL_UPPER,
@@ -26,6 +27,7 @@ import {
   planOnIndex,
   type IntervalIndex,
   quantileSorted,
+  TUPLE_BLOCK,
   type IntervalBuffers,
   type IntervalPlan,
 } from './interval-phases.js';
@@ -51,7 +53,7 @@ export interface CustomerIntervals {
   readonly expectedPurchases: Interval;
   readonly probabilityAlive: Interval;
   readonly predictedClv: Interval;
-  /** 5th and 95th percentile of Σ predicted CLV over the draws. */
+  /** 5th and 95th percentile of Σ predicted CLV over the draws (summed in the order {@link customerIntervals} gives). */
   readonly equity: { readonly p05: number; readonly p95: number };
   readonly draws: number;
 }
@@ -100,8 +102,20 @@ export const seededNormal = (seed: number): (() => number) => {
  * transaction model and one Gamma-Gamma parameter set per draw (the same count of each).
  *
  * The rows are customers, or the customers' distinct patterns (score-patterns.ts) with `patternOf`
- * giving each customer's row: the intervals are then per pattern, and the equity interval still sums
- * over every customer, in customer order, so it is the same number either way, bit for bit.
+ * giving each customer's row: the intervals are then per pattern, and the equity still sums over
+ * every customer, in the same order, so it is the same number either way, bit for bit.
+ *
+ * The equity under a draw is Σ predicted CLV over the customers, added up in this order: the
+ * distinct (x, recency, tenure) tuples numbered in the order they first appear among the customers
+ * (or the rows: the same order), cut into blocks of `tupleBlock` consecutive tuples; per block, a
+ * partial sum from 0 over the customers whose tuple is in the block, in (tuple, customer index)
+ * order; then the blocks' partial sums from 0 in block order. (Each block's draws exist only while
+ * it is worked on; the order does not depend on the threads.) Plain sums, not compensated: every
+ * term is ≥ 0, so nothing cancels and a sum of n terms is within (n − 1)·2⁻⁵³ of exact, relatively
+ * (n at most the customers, as for one sum over them all; the blocks only shorten it): at 5 M
+ * customers under 6e−10, against the percents that the 5th and 95th percentiles of 100 draws move
+ * by from one seed to another. A compensated sum would add ~4 operations to each of the
+ * draws × customers additions (500 M at 5 M customers) for digits the interval does not have.
  *
  * The transaction part depends on (x, recency, tenure) only, and within it the expensive factor —
  * expected purchases while alive, discounted over the horizon — on (x, tenure) only: per draw, that
@@ -113,9 +127,10 @@ export const seededNormal = (seed: number): (() => number) => {
  * run them over parts of their ranges on several threads ({@link intervalsFromBuffers} then reads
  * the result), with the same numbers.
  * Cost: O(draws · (distinct (x, tenure) pairs · horizon in weeks + tuples + rows + customers));
- * memory: draws · (distinct tuples + 2 · distinct pairs) + 8 · (distinct tuples + rows) numbers.
- * Throws a RangeError for invalid input (see scoreTuples), when the draws differ in number, or
- * when `patternOf` names a row `input` lacks.
+ * memory: draws · (2 · distinct pairs + a P(alive) table of distinct values) + tupleBlock · draws
+ * + the most rows of a block · draws + ~5 numbers per tuple, row and customer.
+ * Throws a RangeError for invalid input (see scoreTuples), when the draws differ in number, when
+ * `patternOf` names a row `input` lacks, or when tupleBlock is not a whole number ≥ 1.
  */
 export const customerIntervals = (
   transactions: readonly TransactionModel[],
@@ -123,8 +138,9 @@ export const customerIntervals = (
   input: ScoreInput,
   settings: ClvSettings,
   patternOf?: Int32Array,
+  tupleBlock: number = TUPLE_BLOCK,
 ): CustomerIntervals => {
-  const plan = planIntervals(transactions, spend, input, settings, patternOf);
+  const plan = planIntervals(transactions, spend, input, settings, patternOf, tupleBlock);
   return runPhases(plan);
 };
 
@@ -138,7 +154,7 @@ const runPhases = (plan: IntervalPlan): CustomerIntervals => {
 /** The intervals once every phase has run over its whole range; `buffers` is left as it was. */
 export const intervalsFromBuffers = (plan: IntervalPlan, buffers: IntervalBuffers): CustomerIntervals => {
   const perRow = (lo: Float64Array, hi: Float64Array): Interval => ({ p05: gather(lo, plan.tupleOf), p95: gather(hi, plan.tupleOf) });
-  const equity = Float64Array.from(buffers.equity).sort();
+  const equity = equityOfPartials(plan, buffers).sort();
   return {
     expectedPurchases: perRow(buffers.expectedLo, buffers.expectedHi),
     probabilityAlive: perRow(buffers.aliveLo, buffers.aliveHi),
