@@ -29,7 +29,7 @@ import { cacheDir, ensureDataset, generatorVersion, type Dataset } from './datas
 import { dayOf, isoDay } from '../lambdas/clv-job/domain/customers.js';
 import { runFloor } from './floor.js';
 import { runIngest, type IngestRun } from './ingest.js';
-import { AS_OF, RUN_QUERIES, recordAthenaResults, runLambdaProfile } from './lambda-profile.js';
+import { AS_OF, recordAthenaResults, recordingIsCurrent, runLambdaProfile } from './lambda-profile.js';
 import { measureNode, rssMethod, type Measured } from './measure.js';
 import { renderIngest, renderMarkdown, type BenchResult, type IngestResult, type SizeResult } from './report.js';
 import { projectLambda } from './lambda-sizing.js';
@@ -129,8 +129,8 @@ const runFloorChild = async (dataset: Dataset): Promise<Measured> => measureNode
 /** The Lambda's side, replayed: results recorded once per dataset (cached beside it), then measured. */
 const runLambdaChild = async (dataset: Dataset): Promise<{ measured: Measured; timings: Record<string, number>; threads: number }> => {
   const results = `${dataset.dir}.athena-results`;
-  // recorded again when the run asks a query the recording lacks (a new query since)
-  if (!RUN_QUERIES.every((query) => existsSync(join(results, `${query}.csv`)))) {
+  // recorded again when the run asks a query the recording lacks, or whose SQL changed since
+  if (!recordingIsCurrent(results)) {
     log('  recording Athena-style results for the Lambda profile ...');
     await measureNode([self, '--record', dataset.dir, '--out', results]);
   }

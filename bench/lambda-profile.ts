@@ -1,6 +1,7 @@
 import { ingestLocalFiles } from '../lambdas/clv-job/adapters/local-ingest.js';
-import { createReadStream, createWriteStream, existsSync } from 'node:fs';
-import { mkdir, rename, rm } from 'node:fs/promises';
+import { createHash } from 'node:crypto';
+import { createReadStream, createWriteStream, existsSync, readFileSync } from 'node:fs';
+import { mkdir, rename, rm, writeFile } from 'node:fs/promises';
 import { once } from 'node:events';
 import { join } from 'node:path';
 import { readResultCsv } from '../lambdas/clv-job/adapters/athena-engine.js';
@@ -11,17 +12,29 @@ import { ParquetTableWriter } from '../lambdas/clv-job/adapters/parquet-table-wr
 import { WorkerAudiences } from '../lambdas/clv-job/adapters/worker-audiences.js';
 import { WorkerIntervals } from '../lambdas/clv-job/adapters/worker-intervals.js';
 import { DEFAULT_NON_PURCHASE_STATUSES, resolveModelOptions } from '../lambdas/clv-job/config.js';
-import type { InputDescription, QueryEngine, ResultColumns } from '../lambdas/clv-job/ports.js';
+import type { InputDescription, PreviousCustomers, QueryEngine, ResultColumns } from '../lambdas/clv-job/ports.js';
 import { runPipeline } from '../lambdas/clv-job/pipeline/run.js';
 import { renderReport } from '../lambdas/clv-job/report/render-report.js';
 import { buildRunConfig } from '../lambdas/clv-job/run-config.js';
-import type { QueryName, SqlParameters } from '../lambdas/clv-job/sql/index.js';
+import { inlineQuery, type QueryName, type SqlParameters } from '../lambdas/clv-job/sql/index.js';
 
 /** The queries a run with a given as-of date asks, in the order it asks them. */
 export const RUN_QUERIES: readonly QueryName[] = ['inputRows', 'customers', 'outcomeCounts', 'rejectedRows', 'bgnbdPatterns', 'spendPatterns', 'acquisitionMonths'];
 
 export const AS_OF = '2025-12-31';
 const params: SqlParameters = { asOf: AS_OF, nonPurchaseStatuses: [...DEFAULT_NON_PURCHASE_STATUSES] };
+
+/** What a recording was made with: each query's SQL text (its relations inlined) by its SHA-256, so a changed query is recorded again. */
+const RECORDING_FILE = 'recording.json';
+const sqlHashes = (): Record<string, string> =>
+  Object.fromEntries(RUN_QUERIES.map((query) => [query, createHash('sha256').update(inlineQuery(query, params)).digest('hex')]));
+
+/** True when `results` holds a recording of every query the run asks, made with their SQL text as it is now. */
+export const recordingIsCurrent = (results: string): boolean => {
+  const file = join(results, RECORDING_FILE);
+  if (!existsSync(file) || !RUN_QUERIES.every((query) => existsSync(join(results, `${query}.csv`)))) return false;
+  return JSON.stringify(JSON.parse(readFileSync(file, 'utf8'))) === JSON.stringify(sqlHashes());
+};
 
 /** A CSV field as Athena writes its results: every value quoted, NULL as an empty unquoted field. */
 const field = (value: unknown): string => (value === null || value === undefined ? '' : `"${String(value).replaceAll('"', '""')}"`);
@@ -50,6 +63,7 @@ export const recordAthenaResults = async (dataset: string, out: string): Promise
   } finally {
     await engine.close();
   }
+  await writeFile(join(partial, RECORDING_FILE), JSON.stringify(sqlHashes()));
   await rm(out, { recursive: true, force: true });
   await rename(partial, out);
 };
@@ -64,6 +78,10 @@ class RecordedAthenaEngine implements QueryEngine {
   async run(query: QueryName, asked: SqlParameters): Promise<ResultColumns> {
     if (asked.asOf !== AS_OF) throw new Error(`the recorded results are as of ${AS_OF}, not ${asked.asOf}`);
     return readResultCsv(createReadStream(join(this.dir, `${query}.csv`)), query);
+  }
+  /** The recording holds a first night's results (no previous run joined): a second night cannot be replayed from it. */
+  async bindPrevious(previous: PreviousCustomers | null): Promise<void> {
+    if (previous !== null) throw new Error(`the recorded results hold no previous run to join (${previous.runDate}); replay into an empty output`);
   }
   async release(): Promise<void> {}
   async close(): Promise<void> {}

@@ -26,6 +26,13 @@ export interface QueryEngine {
   describeInput(): Promise<InputDescription>;
   run(query: QueryName, params: SqlParameters): Promise<ResultColumns>;
   /**
+   * Binds `previous_customers` (sql/index.ts) to the previous published run's customers, or to the
+   * empty relation (null, the binding an engine starts with). Queries asked afterwards read it.
+   * Throws EngineError when the engine cannot read them where the store keeps them (then, or at
+   * the first query that reads them).
+   */
+  bindPrevious(previous: PreviousCustomers | null): Promise<void>;
+  /**
    * Frees what the engine keeps between queries, once a run has read what it needs (DuckDB's
    * materialised relations: `customers`, ~140 MB at 1 M customers after the query stage's last
    * query, held otherwise through the model and write stages); a later query builds again what it
@@ -33,6 +40,13 @@ export interface QueryEngine {
    */
   release(): Promise<void>;
   close(): Promise<void>;
+}
+
+/** Where the previous published run's customers are: its run date and its `customers` files. */
+export interface PreviousCustomers {
+  readonly runDate: string;
+  /** Each published customers file's location as OutputStore.publishedLocation gives it (a path or an `s3://` URL). */
+  readonly files: readonly string[];
 }
 
 export interface InputDescription {
@@ -69,6 +83,11 @@ export interface OutputStore {
   stage(runId: string): Promise<StagedRun>;
   /** Reads a published object (as readers see it), or null when it does not exist. */
   read(key: string): Promise<Uint8Array | null>;
+  /**
+   * Where an engine reads a published key (a folder path, or the `s3://` URL of the live run's
+   * copy), or null when its run date has no published version. Nothing is read or checked.
+   */
+  publishedLocation(key: string): Promise<string | null>;
   /**
    * Writes one object straight under the output root, outside any run and visible at once (a
    * reader sees the old object or the new one): a failed run's quality report, which must be seen

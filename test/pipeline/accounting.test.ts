@@ -21,6 +21,7 @@ const altering =
   (engine: QueryEngine): QueryEngine => ({
     name: engine.name,
     describeInput: () => engine.describeInput(),
+    bindPrevious: (previous) => engine.bindPrevious(previous),
     release: () => engine.release(),
     close: () => engine.close(),
     run: async (name, params) => {

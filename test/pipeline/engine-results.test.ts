@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { EngineError } from '../../lambdas/clv-job/errors.js';
-import { decodeCustomers } from '../../lambdas/clv-job/pipeline/engine-results.js';
+import { decodeCustomers, decodePreviousSegments, decodePreviousTiers } from '../../lambdas/clv-job/pipeline/engine-results.js';
 import type { ResultColumns } from '../../lambdas/clv-job/ports.js';
 
 /** Two customers as DuckDB hands them over (typed arrays) or as Athena does (strings). */
@@ -45,5 +45,30 @@ describe('decoding the customers result', () => {
   ])('refuses a non-finite amount from %s, naming the column and row', (_, typed) => {
     expect(() => decodeCustomers(customers(typed as boolean, Number.POSITIVE_INFINITY))).toThrow(EngineError);
     expect(() => decodeCustomers(customers(typed as boolean, Number.POSITIVE_INFINITY))).toThrow(/total_revenue, row 1/);
+  });
+});
+
+describe("decoding the previous run's tiers and segments joined to tonight's customers", () => {
+  /** Four customers: NULL (DuckDB) and '' (an empty unquoted field of Athena's CSV) both mean new since. */
+  const joined = (tiers: unknown[], rfm: unknown[]): ResultColumns => ({ rowCount: tiers.length, columns: { previous_clv_tier: tiers, previous_rfm_segment: rfm } });
+
+  it('gives each customer a tier code of TIER_ORDER (-1 when new) and an RFM code into the names seen, one byte each', () => {
+    const previous = decodePreviousSegments(joined(['low', null, 'high', ''], ['At Risk', null, 'Champions', '']), [5, 0, 7]);
+
+    expect(Array.from(previous.tier)).toEqual([2, -1, 0, -1]);
+    expect(previous.tier).toBeInstanceOf(Int8Array);
+    expect(Array.from(previous.rfmSegment, (code) => (code < 0 ? null : previous.rfmNames[code]))).toEqual(['At Risk', null, 'Champions', null]);
+    expect(previous.tierSizes).toEqual([5, 0, 7]);
+  });
+
+  it('refuses a tier that is none of high, mid and low, naming the row', () => {
+    expect(() => decodePreviousSegments(joined(['high', 'top'], [null, null]), [1, 0, 0])).toThrow(EngineError);
+    expect(() => decodePreviousSegments(joined(['high', 'top'], [null, null]), [1, 0, 0])).toThrow(/previous_clv_tier, row 2: "top" is not a tier/);
+  });
+
+  it('reads the per-tier sizes in TIER_ORDER, 0 for a tier the previous run had none in, as numbers or text', () => {
+    expect(decodePreviousTiers({ rowCount: 2, columns: { clv_tier: ['low', 'high'], customers: ['30', '20'] } })).toEqual([20, 0, 30]);
+    expect(decodePreviousTiers({ rowCount: 1, columns: { clv_tier: ['mid'], customers: Int32Array.from([4]) } })).toEqual([0, 4, 0]);
+    expect(() => decodePreviousTiers({ rowCount: 1, columns: { clv_tier: [null], customers: [1] } })).toThrow(/no tier/);
   });
 });

@@ -139,6 +139,7 @@ describe("the engine's memory, once the run has read what it needs", () => {
     (engine: QueryEngine): QueryEngine => ({
       name: engine.name,
       describeInput: () => engine.describeInput(),
+      bindPrevious: (previous) => engine.bindPrevious(previous),
       close: () => engine.close(),
       run: (query, params) => {
         calls.push(query);
@@ -172,6 +173,7 @@ describe('publishing, when a run fails or is repeated', () => {
     const failingPublish = (store: OutputStore): OutputStore => ({
       location: store.location,
       read: (k) => store.read(k),
+      publishedLocation: (k) => store.publishedLocation(k),
       putReport: (k, body) => store.putReport(k, body),
       publishedRunDates: () => store.publishedRunDates(),
       lock: (id, ttl) => store.lock(id, ttl),

@@ -11,9 +11,9 @@ import { GetObjectCommand, ListObjectsV2Command, type S3Client } from '@aws-sdk/
 import { EngineError, firstLine } from '../errors.js';
 import { isHidden } from '../ingest-layout.js';
 import { parseAthenaCsv, type NumberColumnKind } from './athena-result-csv.js';
-import { canonicalOrdersBinding } from './canonical-orders-binding.js';
-import type { InputDescription, QueryEngine, ResultColumns } from '../ports.js';
-import { inlineQuery, type QueryName, type SqlParameters } from '../sql/index.js';
+import { canonicalOrdersBinding, publishedCustomersBinding } from './canonical-orders-binding.js';
+import type { InputDescription, PreviousCustomers, QueryEngine, ResultColumns } from '../ports.js';
+import { inlineQuery, NO_PREVIOUS_CUSTOMERS, type QueryName, type SqlParameters } from '../sql/index.js';
 
 /**
  * Athena refused or gave up on a query: FAILED, CANCELLED, or still running at the deadline.
@@ -47,6 +47,12 @@ export interface AthenaEngineOptions {
   readonly database: string;
   /** The Glue table of canonical orders (Parquet over `ingested/`, CANONICAL_ORDER_COLUMNS). */
   readonly table: string;
+  /**
+   * The Glue table of published customers (the stack's, over the output's `customers/`): the
+   * previous run's customers are read through its partitions of that run date.
+   * @default 'customers'
+   */
+  readonly customersTable?: string;
   readonly workgroup: string;
   /** The table's LOCATION, `s3://bucket/prefix/`: described in the summary, never queried directly. */
   readonly inputLocation: string;
@@ -87,6 +93,8 @@ export class AthenaEngine implements QueryEngine {
   readonly name = 'athena';
   /** `orders` as the shared SQL expects it: the canonical columns ingest wrote, by name. */
   readonly ordersBinding: string;
+  /** `previous_customers` as bound by bindPrevious: none until a run binds its previous run. */
+  private previousBinding = NO_PREVIOUS_CUSTOMERS;
   private readonly sleep: (ms: number) => Promise<void>;
 
   constructor(private readonly options: AthenaEngineOptions) {
@@ -113,7 +121,7 @@ export class AthenaEngine implements QueryEngine {
   }
 
   async run(query: QueryName, params: SqlParameters): Promise<ResultColumns> {
-    const sql = inlineQuery(query, params, this.ordersBinding);
+    const sql = inlineQuery(query, params, this.ordersBinding, this.previousBinding);
     const id = await this.start(query, sql);
     const execution = await this.waitFor(query, id);
     const location = execution.ResultConfiguration?.OutputLocation;
@@ -127,6 +135,11 @@ export class AthenaEngine implements QueryEngine {
       if (error instanceof EngineError) throw error;
       throw new EngineError(`cannot read the result of Athena query ${query} (${id}) at ${location}: ${firstLine(error)}`, { cause: error });
     }
+  }
+
+  /** The Glue customers table's partitions of the previous run date (the files' locations are not needed: the partitions point at them). */
+  async bindPrevious(previous: PreviousCustomers | null): Promise<void> {
+    this.previousBinding = previous === null ? NO_PREVIOUS_CUSTOMERS : publishedCustomersBinding(this.options.database, this.options.customersTable ?? 'customers', previous.runDate);
   }
 
   async release(): Promise<void> {

@@ -1,3 +1,4 @@
+import { EngineError } from '../errors.js';
 import { CANONICAL_ORDER_COLUMNS } from '../schemas/tables.js';
 
 /** A quoted SQL identifier (Athena, Trino): `my "t"` -> `"my ""t"""`. */
@@ -11,3 +12,14 @@ export const sqlIdentifier = (name: string): string => `"${name.replaceAll('"', 
  */
 export const canonicalOrdersBinding = (database: string, table: string): string =>
   `SELECT ${CANONICAL_ORDER_COLUMNS.map((c) => c.name).join(', ')} FROM ${sqlIdentifier(database)}.${sqlIdentifier(table)}`;
+
+/**
+ * `previous_customers` (sql/index.ts) bound to the Glue table of published customers as Athena and
+ * Trino read it: the run date's partitions, which the job points at the live run as it publishes
+ * (adapters/glue-partitions.ts), so the engine reads exactly the published run's files.
+ * Throws EngineError for a run date that is not `YYYY-MM-DD` (it is written into the SQL).
+ */
+export const publishedCustomersBinding = (database: string, table: string, runDate: string): string => {
+  if (!/^\d{4}-\d{2}-\d{2}$/.test(runDate)) throw new EngineError(`run date ${JSON.stringify(runDate)} is not YYYY-MM-DD`);
+  return `SELECT customer_id, clv_tier, rfm_segment FROM ${sqlIdentifier(database)}.${sqlIdentifier(table)} WHERE run_date = DATE '${runDate}'`;
+};

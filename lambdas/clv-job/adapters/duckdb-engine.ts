@@ -3,9 +3,20 @@ import { availableParallelism, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api';
 import { EngineError, firstLine } from '../errors.js';
-import type { InputDescription, QueryEngine, ResultColumns } from '../ports.js';
+import type { InputDescription, PreviousCustomers, QueryEngine, ResultColumns } from '../ports.js';
 import { CANONICAL_ORDER_COLUMNS, type CanonicalColumnType } from '../schemas/tables.js';
-import { INPUTS_OF, QUERIES, READS_OF, RELATIONS, relationsFor, renderSql, type QueryName, type RelationName, type SqlParameters } from '../sql/index.js';
+import {
+  INPUTS_OF,
+  NO_PREVIOUS_CUSTOMERS,
+  QUERIES,
+  READS_OF,
+  RELATIONS,
+  relationsFor,
+  renderSql,
+  type QueryName,
+  type RelationName,
+  type SqlParameters,
+} from '../sql/index.js';
 import { readResultColumns } from './duckdb-result.js';
 
 /** The type of `orders.source_file` (see bindOrders). */
@@ -97,6 +108,7 @@ export class DuckDbEngine implements QueryEngine {
     try {
       for (const macro of TRINO_FUNCTION_MACROS) await connection.run(macro);
       await engine.bindOrders();
+      await engine.bindPrevious(null);
     } catch (error) {
       await engine.close();
       throw error;
@@ -118,6 +130,23 @@ export class DuckDbEngine implements QueryEngine {
       return await readResultColumns(await this.connection.stream(renderSql(QUERIES[query], params)));
     } catch (error) {
       throw new EngineError(`DuckDB failed on query ${query}: ${firstLine(error)}`, { cause: error });
+    }
+  }
+
+  /**
+   * `previous_customers` is a view over the previous run's published customers files, read by
+   * column name when a query reads it (the join streams them: they never sit in JavaScript).
+   * DuckDB reads the files' footers here: a missing or unreadable file throws an EngineError now.
+   */
+  async bindPrevious(previous: PreviousCustomers | null): Promise<void> {
+    const relation =
+      previous === null || previous.files.length === 0
+        ? NO_PREVIOUS_CUSTOMERS
+        : `SELECT customer_id, clv_tier, rfm_segment FROM read_parquet([${previous.files.map(sqlString).join(', ')}])`;
+    try {
+      await this.connection.run(`CREATE OR REPLACE TEMP VIEW previous_customers AS ${relation}`);
+    } catch (error) {
+      throw new EngineError(`DuckDB cannot read the previous run's customers (${previous?.runDate}): ${firstLine(error)}`, { cause: error });
     }
   }
 

@@ -66,6 +66,11 @@ export class LocalFolderStore implements OutputStore {
     }
   }
 
+  /** The key's path under the folder: a published key's link leads through its run date's switch to the live run. */
+  async publishedLocation(key: string): Promise<string | null> {
+    return join(this.location, key);
+  }
+
   /** A temporary file renamed into place: a reader sees the old report or the new one. */
   async putReport(key: string, body: string): Promise<void> {
     const path = join(this.location, key);

@@ -103,10 +103,22 @@ export class S3Store implements OutputStore {
 
   /** A published key, read through its run date's manifest (the key in the live run); other keys as they are. */
   async read(key: string): Promise<Uint8Array | null> {
+    const fullKey = await this.publishedKey(key);
+    return fullKey === null ? null : this.getObject(fullKey);
+  }
+
+  /** The `s3://` URL of a published key's copy in its run date's live run (null with no live run); other keys as they are. */
+  async publishedLocation(key: string): Promise<string | null> {
+    const fullKey = await this.publishedKey(key);
+    return fullKey === null ? null : `s3://${this.bucket}/${fullKey}`;
+  }
+
+  /** The full object key a published key is read at: its copy in the live run of its run date (null with none). */
+  private async publishedKey(key: string): Promise<string | null> {
     const runDate = RUN_DATE_OF_KEY.exec(`/${key}`)?.[1];
-    if (datasetOf(key) === null || runDate === undefined || key === manifestKey(runDate)) return this.getObject(this.keyOf(key));
+    if (datasetOf(key) === null || runDate === undefined || key === manifestKey(runDate)) return this.keyOf(key);
     const live = await this.space.liveRun(runDate);
-    return live === null ? null : this.getObject(this.keyOf(runScopedKey(live, key)));
+    return live === null ? null : this.keyOf(runScopedKey(live, key));
   }
 
   async getObject(fullKey: string): Promise<Uint8Array | null> {

@@ -1,8 +1,8 @@
 import type { QueryResult, Trino } from 'trino-client';
 import { EngineError, firstLine } from '../errors.js';
-import type { InputDescription, QueryEngine, ResultColumns } from '../ports.js';
-import { inlineQuery, type QueryName, type SqlParameters } from '../sql/index.js';
-import { canonicalOrdersBinding, sqlIdentifier } from './canonical-orders-binding.js';
+import type { InputDescription, PreviousCustomers, QueryEngine, ResultColumns } from '../ports.js';
+import { inlineQuery, NO_PREVIOUS_CUSTOMERS, type QueryName, type SqlParameters } from '../sql/index.js';
+import { canonicalOrdersBinding, publishedCustomersBinding, sqlIdentifier } from './canonical-orders-binding.js';
 
 /** Trino refused or failed a query: carries Trino's query id and error name for the operator. */
 export class TrinoQueryError extends EngineError {
@@ -34,6 +34,12 @@ export interface TrinoEngineOptions {
    */
   readonly table?: string;
   /**
+   * The Glue table of published customers the stack deploys over an S3 output's `customers/`: the
+   * previous run's customers are read through its partitions of that run date.
+   * @default 'customers'
+   */
+  readonly customersTable?: string;
+  /**
    * The user the queries run as (`X-Trino-User`).
    * @default 'clv-job'
    */
@@ -52,6 +58,8 @@ export class TrinoEngine implements QueryEngine {
   /** Made on the first query: trino-client is loaded only by a run that uses Trino, not by every `clv`. */
   private client: Promise<Trino> | null = null;
   private readonly ordersBinding: string;
+  /** `previous_customers` as bound by bindPrevious: none until a run binds its previous run. */
+  private previousBinding = NO_PREVIOUS_CUSTOMERS;
   private readonly table: string;
 
   constructor(private readonly options: TrinoEngineOptions) {
@@ -80,7 +88,20 @@ export class TrinoEngine implements QueryEngine {
   }
 
   run(query: QueryName, params: SqlParameters): Promise<ResultColumns> {
-    return this.execute(query, inlineQuery(query, params, this.ordersBinding));
+    return this.execute(query, inlineQuery(query, params, this.ordersBinding, this.previousBinding));
+  }
+
+  /**
+   * The Glue customers table's partitions of the previous run date, which point at the published
+   * run of an S3 output (the stack's). Trino cannot read a local folder's files, and the table then
+   * names another output's runs: throws an EngineError rather than compare with them.
+   */
+  async bindPrevious(previous: PreviousCustomers | null): Promise<void> {
+    if (previous !== null && !previous.files.every((file) => file.startsWith('s3://'))) {
+      this.previousBinding = NO_PREVIOUS_CUSTOMERS;
+      throw new EngineError(`Trino cannot read the previous run's customers (${previous.runDate}) outside S3: ${previous.files[0]}`);
+    }
+    this.previousBinding = previous === null ? NO_PREVIOUS_CUSTOMERS : publishedCustomersBinding(this.options.schema, this.options.customersTable ?? 'customers', previous.runDate);
   }
 
   async release(): Promise<void> {

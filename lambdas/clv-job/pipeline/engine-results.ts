@@ -2,6 +2,8 @@ import type { ConflictingDuplicate } from '../schemas/summary-run.js';
 import { z } from 'zod';
 import type { AcquisitionMonth } from '../domain/acquisition/economics.js';
 import type { CustomerTable } from '../domain/customers.js';
+import { NEW_SINCE, type PreviousSegments } from '../domain/segments/movers.js';
+import { TIER_ORDER } from '../domain/segments/tiers.js';
 import { OUTCOMES, REJECTION_REASONS } from '../domain/outcomes.js';
 import { EngineError } from '../errors.js';
 import type { ResultColumns } from '../ports.js';
@@ -88,6 +90,69 @@ export const decodeCustomers = (result: ResultColumns): CustomerTable => {
     }
   }
   return customers;
+};
+
+/**
+ * A text column as codes (Int8Array, -1 for NULL): `codeOf` gives a value's code, or -1 for a value
+ * the column may not hold. One byte per row, not one string per row.
+ */
+const codeColumn = (result: ResultColumns, name: string, codeOf: (value: string) => number, what: string): Int8Array => {
+  const values = column(result, name);
+  const codes = new Int8Array(values.length);
+  for (let i = 0; i < values.length; i++) {
+    const value = values[i];
+    const code = value === null || value === '' ? NULL_CODE : typeof value === 'string' ? codeOf(value) : -1;
+    if (code === -1 && !(value === null || value === '')) {
+      throw new EngineError(`query result column ${name}, row ${i + 1}: ${JSON.stringify(value)} is not ${what}`);
+    }
+    codes[i] = code;
+  }
+  return codes;
+};
+
+const tierCode = (tier: string): number => (TIER_ORDER as readonly string[]).indexOf(tier);
+/** codeColumn's code for NULL is the tier code of a customer new since the previous run. */
+const NULL_CODE: typeof NEW_SINCE = -1;
+
+/**
+ * The previous run's customers per tier (query `previousTiers`), in TIER_ORDER, 0 for a tier it
+ * had none in. Throws EngineError for a tier that is none of TIER_ORDER.
+ */
+export const decodePreviousTiers = (result: ResultColumns): number[] => {
+  const tiers = codeColumn(result, 'clv_tier', tierCode, `a tier (${TIER_ORDER.join(', ')})`);
+  const customers = intColumn(result, 'customers');
+  const sizes = TIER_ORDER.map(() => 0);
+  tiers.forEach((tier, row) => {
+    if (tier === -1) throw new EngineError(`the previous run's customers, row ${row + 1}: no tier`);
+    sizes[tier] = customers[row]!;
+  });
+  return sizes;
+};
+
+/** Codes of RFM segment names: at most 127 names, so that a code fits in a byte. */
+const MAX_RFM_NAMES = 127;
+
+/**
+ * What the previous run said of each of tonight's customers, from the `customers` query's
+ * `previous_clv_tier` and `previous_rfm_segment` (NULL for a customer new since), index-aligned
+ * with decodeCustomers' rows, and the previous run's tier sizes (decodePreviousTiers).
+ * Throws EngineError for an unknown tier, or more than 127 RFM segment names.
+ */
+export const decodePreviousSegments = (result: ResultColumns, tierSizes: readonly number[]): PreviousSegments => {
+  const tier = codeColumn(result, 'previous_clv_tier', tierCode, `a tier (${TIER_ORDER.join(', ')})`);
+  const rfmNames: string[] = [];
+  const codes = new Map<string, number>();
+  const rfmCode = (name: string): number => {
+    let code = codes.get(name);
+    if (code === undefined) {
+      if (rfmNames.length === MAX_RFM_NAMES) return -1;
+      code = rfmNames.push(name) - 1;
+      codes.set(name, code);
+    }
+    return code;
+  };
+  const rfmSegment = codeColumn(result, 'previous_rfm_segment', rfmCode, `one of at most ${MAX_RFM_NAMES} RFM segment names`);
+  return { tier, rfmSegment, rfmNames, tierSizes };
 };
 
 /** Distinct (frequency, recency, tenure) patterns in days, with their customer counts. */

@@ -1,31 +1,31 @@
-import { gunzipSync } from 'node:zlib';
-import { parquetReadObjects, type Compressors } from 'hyparquet';
 import { z } from 'zod';
+import type { CustomerTable } from '../domain/customers.js';
+import type { PreviousSegments } from '../domain/segments/movers.js';
+import { EngineError, firstLine } from '../errors.js';
 import { manifestKey, summaryKey } from '../layout.js';
-import type { OutputStore } from '../ports.js';
+import type { OutputStore, PreviousCustomers, QueryEngine, ResultColumns } from '../ports.js';
+import type { RunWarning } from '../schemas/summary-run.js';
 import { summarySchema, type Summary } from '../schemas/summary.js';
-import { TIERS, type Tier } from '../schemas/tables.js';
+import { TIERS } from '../schemas/tables.js';
+import type { SqlParameters } from '../sql/index.js';
+import { decodeCustomers, decodePreviousSegments, decodePreviousTiers } from './engine-results.js';
 
 /** What tonight's run compares itself with: the latest earlier run date in the same output. */
 export interface PreviousRun {
   readonly runDate: string;
   readonly summary: Summary;
-  /** Each previous customer's tier, for the migration matrix and the movers. */
-  readonly tiers: ReadonlyMap<string, Tier>;
-  /** Each previous customer's RFM segment (customers without one left out), for the movers. */
-  readonly rfmSegments: ReadonlyMap<string, string>;
+  /** Where its customers files are, for the engine to join (QueryEngine.bindPrevious). */
+  readonly customers: PreviousCustomers;
 }
 
 const manifestSchema = z.object({ files: z.array(z.object({ key: z.string() })) });
 
-/** The table writer compresses pages with gzip (adapters/parquet-table-writer.ts); hyparquet inflates only Snappy by itself. */
-const COMPRESSORS: Compressors = { GZIP: (input) => gunzipSync(input) };
-
 const decodeJson = (bytes: Uint8Array): unknown => JSON.parse(new TextDecoder().decode(bytes));
 
 /**
- * Loads the previous run, or null when there is none or it cannot be trusted (an unreadable or
- * older-format summary is not compared with rather than failing tonight's run).
+ * Finds the previous run, or null when there is none or it cannot be trusted (an unreadable or
+ * older-format summary or manifest is not compared with rather than failing tonight's run). Reads
+ * its summary and manifest only: its customers stay where they are, for the engine.
  */
 export const loadPrevious = async (store: OutputStore, runDate: string): Promise<PreviousRun | null> => {
   const earlier = (await store.publishedRunDates()).filter((d) => d < runDate);
@@ -37,20 +37,63 @@ export const loadPrevious = async (store: OutputStore, runDate: string): Promise
   const manifest = manifestSchema.safeParse(decodeJson(manifestBytes));
   if (!summary.success || !manifest.success) return null;
 
-  const tiers = new Map<string, Tier>();
-  const rfmSegments = new Map<string, string>();
+  const files: string[] = [];
   for (const { key } of manifest.data.files) {
-    const tier = TIERS.find((t) => key.includes(`/segment=${t}/`));
-    if (!key.startsWith('customers/') || tier === undefined) continue;
-    const bytes = await store.read(key);
-    if (!bytes) return null;
-    const file = bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength) as ArrayBuffer;
-    const rows = await parquetReadObjects({ file, columns: ['customer_id', 'rfm_segment'], rowFormat: 'object', compressors: COMPRESSORS });
-    for (const row of rows) {
-      const id = String(row.customer_id);
-      tiers.set(id, tier);
-      if (typeof row.rfm_segment === 'string') rfmSegments.set(id, row.rfm_segment);
+    if (!key.startsWith('customers/') || !TIERS.some((t) => key.includes(`/segment=${t}/`))) continue;
+    const location = await store.publishedLocation(key);
+    if (location === null) return null;
+    files.push(location);
+  }
+  return { runDate: previousDate, summary: summary.data, customers: { runDate: previousDate, files } };
+};
+
+/** Tonight's customers, with what the previous run said of each when it could be read. */
+export interface CustomersQueried {
+  readonly customers: CustomerTable;
+  /** Index-aligned with `customers`; null without a previous run, or when its customers could not be read. */
+  readonly previous: PreviousSegments | null;
+  /** Says why the previous run's customers were not compared with, when they could not be read. */
+  readonly warnings: readonly RunWarning[];
+}
+
+/**
+ * Asks the engine for tonight's customers (query `customers`) joined with the previous run's
+ * (`previous_customers`, bound to `previous`'s files). The previous run's customers per tier are
+ * asked first, which also probes the binding. A previous run whose customers the engine cannot read
+ * (a file gone, corrupt, or where the engine cannot reach it) does not fail tonight's run: it runs
+ * on without them (no tier migration, no movers), with a warning, as it did when the job read them
+ * itself. The binding is reset afterwards: later queries (the backtest's) join nothing.
+ * Throws what the engine throws for tonight's own data.
+ */
+export const queryCustomers = async (engine: QueryEngine, previous: PreviousCustomers | null, params: SqlParameters): Promise<CustomersQueried> => {
+  const warnings: RunWarning[] = [];
+  const unreadable = async (error: unknown): Promise<null> => {
+    if (!(error instanceof EngineError) || previous === null) throw error;
+    await engine.bindPrevious(null);
+    warnings.push({
+      code: 'previous_customers_unreadable',
+      message: `the previous run's customers (${previous.runDate}) could not be read, so no tier migration and no movers: ${firstLine(error)}`,
+    });
+    return null;
+  };
+  let tierSizes: number[] | null = null;
+  if (previous !== null) {
+    try {
+      await engine.bindPrevious(previous);
+      tierSizes = decodePreviousTiers(await engine.run('previousTiers', params));
+    } catch (error) {
+      tierSizes = await unreadable(error);
     }
   }
-  return { runDate: previousDate, summary: summary.data, tiers, rfmSegments };
+  let result: ResultColumns;
+  try {
+    result = await engine.run('customers', params);
+  } catch (error) {
+    // a file whose footer read but whose pages do not: the probe cannot see it
+    if (tierSizes === null) throw error;
+    tierSizes = await unreadable(error);
+    result = await engine.run('customers', params);
+  }
+  if (tierSizes !== null) await engine.bindPrevious(null);
+  return { customers: decodeCustomers(result), previous: tierSizes === null ? null : decodePreviousSegments(result, tierSizes), warnings };
 };

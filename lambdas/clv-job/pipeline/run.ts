@@ -19,13 +19,12 @@ import {
   decodeAcquisitionMonths,
   decodeBgNbdPatterns,
   decodeConflictingDuplicates,
-  decodeCustomers,
   decodeLatestOrderDate,
   decodeOutcomeCounts,
   decodeRejectedRows,
   decodeSpendPatterns,
 } from './engine-results.js';
-import { loadPrevious } from './previous-run.js';
+import { loadPrevious, queryCustomers } from './previous-run.js';
 import { describeQualityReport, judgeQuality } from './quality.js';
 import { rejectionExamples, type RejectionReasonExamples } from './rejection-examples.js';
 import { fitModels, modelParameters, scoreCustomers } from './score-customers.js';
@@ -142,7 +141,8 @@ export const runPipeline = async (deps: PipelineDeps, config: RunConfig): Promis
         );
         const conflicting = outcomes.some((o) => o.conflicting > 0) ? decodeConflictingDuplicates(await engine.run('conflictingDuplicates', params)) : [];
         const acquisitionMonths = decodeAcquisitionMonths(await engine.run('acquisitionMonths', params));
-        const customers = decodeCustomers(await engine.run('customers', params));
+        const previous = await loadPrevious(store, asOf);
+        const { customers, previous: previousSegments, warnings: previousWarnings } = await queryCustomers(engine, previous?.customers ?? null, params);
         const counts = accountFor(Number(inputRows), outcomes, customers.size);
         if (rejected.rowCount !== counts.rejected_rows) {
           throw new AccountingError(`${counts.rejected_rows} rows were counted as rejected but ${rejected.rowCount} were listed`);
@@ -152,14 +152,13 @@ export const runPipeline = async (deps: PipelineDeps, config: RunConfig): Promis
         // everything per customer is in JavaScript now; the backtest, if any, builds its own relations
         await engine.release();
         const marketing = deps.spend === undefined ? null : await deps.spend.read();
-        return { asOf, customers, counts, rejected, conflicting, bgnbd, spend, acquisitionMonths, marketing };
+        return { asOf, customers, previous, previousSegments, previousWarnings, counts, rejected, conflicting, bgnbd, spend, acquisitionMonths, marketing };
       },
       (q) => `${counted(q.counts.input_rows, 'row')}, ${counted(q.customers.size, 'customer')}, ${q.counts.rejected_rows} rejected`,
     );
     const runDate = query.asOf;
     const marketingSpend = query.marketing === null ? null : judgeSpend(query.marketing.records, spendWindowOf(runDate, query.customers.cohort));
-
-    const previous = await loadPrevious(store, runDate);
+    const { previous, previousSegments } = query;
     const quality = await stage(
       'gate',
       async () => {
@@ -251,6 +250,7 @@ export const runPipeline = async (deps: PipelineDeps, config: RunConfig): Promis
             parameters: modelParameters(scored.models),
             settings: config.segments,
             previous,
+            previousSegments,
             acquisitionMonths: query.acquisitionMonths,
             spend: marketingSpend,
             spendMissingAt: deps.spend !== undefined && query.marketing === null ? deps.spend.location : null,
@@ -341,7 +341,7 @@ export const runPipeline = async (deps: PipelineDeps, config: RunConfig): Promis
         ? { spend_input: spendInputOf(query.marketing.sources, marketingSpend, segmented.summary.acquisition) }
         : {}),
       changes: segmented.summary.changes,
-      movers: summariseMovers(segmented.movers, query.customers.customerId, scored.scores, previous?.runDate ?? null),
+      movers: summariseMovers(segmented.movers, query.customers.customerId, scored.scores, previousSegments === null ? null : previous!.runDate),
       ...(backtest ? { backtest } : {}),
       ...(scored.diagnostics ? { diagnostics: scored.diagnostics } : {}),
       quality: quality.section,
@@ -353,6 +353,7 @@ export const runPipeline = async (deps: PipelineDeps, config: RunConfig): Promis
         ...staleAsOfWarning(runDate, query.customers.lastOrderDay),
         ...scored.warnings,
         ...backtestWarnings,
+        ...query.previousWarnings,
         ...(query.customers.size === 0 ? [{ code: 'no_customers', message: 'no valid purchase: every row was rejected, duplicate or non-purchase' }] : []),
       ],
     };

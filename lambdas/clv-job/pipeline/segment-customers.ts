@@ -3,7 +3,7 @@ import type { AcquisitionSettings } from '../domain/acquisition/settings.js';
 import type { JudgedSpend } from '../domain/acquisition/spend.js';
 import type { CustomerScores, CustomerTable } from '../domain/customers.js';
 import { changesSincePreviousRun, tierMigration, type ModelParameter, type RunSnapshot } from '../domain/segments/changes.js';
-import { moversSince, NO_MOVERS } from '../domain/segments/movers.js';
+import { moversSince, NO_MOVERS, type PreviousSegments } from '../domain/segments/movers.js';
 import { segmentCustomers } from '../domain/segments/segment-customers.js';
 import type { SegmentSettings } from '../domain/segments/settings.js';
 import { valueCountsByPattern } from '../domain/segments/value-counts.js';
@@ -25,7 +25,10 @@ export interface SegmentInput {
   /** Tonight's fitted parameters with their standard errors, by name. */
   readonly parameters: Readonly<Record<string, ModelParameter>>;
   readonly settings: SegmentSettings;
+  /** The previous run (its summary), null without one. */
   readonly previous: PreviousRun | null;
+  /** What the previous run said of each of tonight's customers; null without a previous run, or when its customers could not be read. */
+  readonly previousSegments: PreviousSegments | null;
   /** Revenue by acquisition channel x month x month of age, from the engine. */
   readonly acquisitionMonths: readonly AcquisitionMonth[];
   /** The judged spend input; null without one. */
@@ -77,7 +80,7 @@ export const segmentAndCompare = (input: SegmentInput, previousParameters: (summ
     snapshotOf(input.runDate, tonight, input.parameters),
     previous ? snapshotOf(previous.runDate, previous.summary, previousParameters(previous.summary)) : null,
     input.settings.warnings,
-    previous ? tierMigration(input.customers.customerId, columns.clvTier, previous.tiers) : null,
+    input.previousSegments ? tierMigration(columns.clvTier, input.previousSegments) : null,
   );
   const economics = acquisitionEconomics({
     table: input.customers,
@@ -91,7 +94,7 @@ export const segmentAndCompare = (input: SegmentInput, previousParameters: (summ
     missingLabel: input.settings.channels.missingLabel,
     settings: input.acquisition,
   });
-  const movers = previous ? moversSince(input.customers.customerId, columns.clvTier, columns.rfmSegment, previous) : NO_MOVERS;
+  const movers = input.previousSegments ? moversSince(columns.clvTier, columns.rfmSegment, input.previousSegments) : NO_MOVERS;
   return {
     columns,
     movers,

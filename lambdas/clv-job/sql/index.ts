@@ -20,6 +20,15 @@ import spendPatterns from './spend-patterns.sql';
 export const RELATIONS = { classified, purchase_days: purchaseDays, customers } as const;
 export type RelationName = keyof typeof RELATIONS;
 
+/**
+ * `previous_customers`: the previous published run's customers (`customer_id`, `clv_tier`,
+ * `rfm_segment`), bound by the engine like `orders` (DuckDB over the run's published Parquet files,
+ * Athena over the Glue `customers` table's partitions of that run date). With no previous run it
+ * is bound to this empty relation, typed so that the queries over it stay the same text.
+ */
+export const NO_PREVIOUS_CUSTOMERS =
+  'SELECT * FROM (VALUES (CAST(NULL AS VARCHAR), CAST(NULL AS VARCHAR), CAST(NULL AS VARCHAR))) AS none (customer_id, clv_tier, rfm_segment) WHERE false';
+
 /** The columns of `customers` the run reads (decodeCustomers); the relation has more for other queries. */
 const CUSTOMER_COLUMNS = [
   'customer_id',
@@ -47,7 +56,14 @@ export const QUERIES = {
   outcomeCounts,
   rejectedRows,
   conflictingDuplicates,
-  customers: `SELECT ${CUSTOMER_COLUMNS.join(', ')} FROM customers ORDER BY customer_id`,
+  // each customer's previous tier and RFM segment joined in the engine (NULL for a customer new
+  // since), index-aligned with tonight's customers: nothing of the previous run is held by id in JavaScript
+  customers: `SELECT ${CUSTOMER_COLUMNS.map((c) => `c.${c}`).join(', ')}, p.clv_tier AS previous_clv_tier, p.rfm_segment AS previous_rfm_segment
+FROM customers c LEFT JOIN previous_customers p ON p.customer_id = c.customer_id
+ORDER BY c.customer_id`,
+  // the previous run's customers per tier, those missing tonight included (the tier migration's "absent"
+  // column); asked before `customers`, it is also the probe of the previous run's binding
+  previousTiers: 'SELECT clv_tier, CAST(COUNT(*) AS INTEGER) AS customers FROM previous_customers GROUP BY clv_tier ORDER BY clv_tier',
   bgnbdPatterns,
   spendPatterns,
   repeatPurchaseDays,
@@ -74,7 +90,11 @@ export const READS_OF: Record<QueryName, readonly RelationName[]> = {
   spendPatterns: ['customers'],
   repeatPurchaseDays: ['classified'],
   acquisitionMonths: ['purchase_days', 'customers'],
+  previousTiers: [],
 };
+
+/** The queries whose text reads the bound `previous_customers` (besides `orders`, which any may read). */
+export const READS_PREVIOUS_CUSTOMERS: ReadonlySet<QueryName> = new Set<QueryName>(['customers', 'previousTiers']);
 
 /** The given relations and every relation they are built from, in dependency order (inputs first). */
 export const relationsFor = (relations: readonly RelationName[]): RelationName[] => {
@@ -118,10 +138,14 @@ export const renderSql = (text: string, params: SqlParameters): string => {
 /**
  * A query with the relations it needs inlined as common table expressions: the form an engine
  * that keeps no state between statements (Athena) runs. `orders`, when given, is the engine's own
- * binding of the input (e.g. a SELECT over the Glue table), inlined first.
+ * binding of the input (e.g. a SELECT over the Glue table), inlined first; `previousCustomers`
+ * its binding of the previous run's customers (default: none), inlined for the queries that read it.
  */
-export const inlineQuery = (name: QueryName, params: SqlParameters, orders?: string): string => {
-  const bound = orders === undefined ? [] : [`orders AS (\n${orders.trim()}\n)`];
+export const inlineQuery = (name: QueryName, params: SqlParameters, orders?: string, previousCustomers: string = NO_PREVIOUS_CUSTOMERS): string => {
+  const bound = [
+    ...(orders === undefined ? [] : [`orders AS (\n${orders.trim()}\n)`]),
+    ...(READS_PREVIOUS_CUSTOMERS.has(name) ? [`previous_customers AS (\n${previousCustomers.trim()}\n)`] : []),
+  ];
   const ctes = [...bound, ...relationsFor(READS_OF[name]).map((relation) => `${relation} AS (\n${renderSql(RELATIONS[relation], params).trim()}\n)`)];
   const query = renderSql(QUERIES[name], params).trim();
   return ctes.length === 0 ? query : `WITH ${ctes.join(',\n')}\n${query}`;

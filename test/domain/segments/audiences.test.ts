@@ -8,6 +8,7 @@ import { TIER_ORDER } from '../../../lambdas/clv-job/domain/segments/tiers.js';
 import { VALUE_LOYALTY_CELLS } from '../../../lambdas/clv-job/domain/segments/value-loyalty.js';
 import type { Tier } from '../../../lambdas/clv-job/schemas/tables.js';
 import { segmentsOf } from '../../support/customer-table.js';
+import { previousSegmentsOf } from '../../support/previous-segments.js';
 
 
 describe('file-safe segment names', () => {
@@ -124,10 +125,11 @@ describe('audiences', () => {
     const ids = ['up', 'down', 'risk'];
     const tiers: Tier[] = ['high', 'mid', 'low'];
     const rfm = ['Champions', 'Need Attention', 'At Risk'];
-    const movers = moversSince(ids, tiers, rfm, {
-      tiers: new Map<string, Tier>([['up', 'low'], ['down', 'high'], ['risk', 'low']]),
-      rfmSegments: new Map([['risk', 'Hibernating']]),
-    });
+    const movers = moversSince(
+      tiers,
+      rfm,
+      previousSegmentsOf(ids, new Map<string, Tier>([['up', 'low'], ['down', 'high'], ['risk', 'low']]), new Map([['risk', 'Hibernating']])),
+    );
 
     const audiences = audiencesOf({ customerIds: ids, rankingClv: Float64Array.from([3, 2, 1]), segments: segmentsOf(tiers, ['a', 'b', 'c'].map(() => VALUE_LOYALTY_CELLS[0]), rfm), movers, actions: DEFAULT_ACTIONS });
     const moverAudiences = audiences.filter((a) => a.scheme === 'movers');

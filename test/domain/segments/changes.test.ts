@@ -9,6 +9,7 @@ import {
 import { DEFAULT_SEGMENT_SETTINGS } from '../../../lambdas/clv-job/domain/segments/settings.js';
 import type { Tier } from '../../../lambdas/clv-job/schemas/tables.js';
 import { changesSchema, type ChannelRow, type SegmentRow } from '../../../lambdas/clv-job/schemas/summary-segments.js';
+import { previousSegmentsOf } from '../../support/previous-segments.js';
 
 const THRESHOLDS = { ...DEFAULT_SEGMENT_SETTINGS.warnings, minCustomers: 10 };
 
@@ -190,7 +191,7 @@ describe('changes versus the previous run', () => {
 
   it('carries the tier migration matrix it is given', () => {
     // Prepare
-    const migration = tierMigration(['a'], ['high'], new Map<string, Tier>([['a', 'mid']]));
+    const migration = tierMigration(['high'], previousSegmentsOf(['a'], new Map<string, Tier>([['a', 'mid']])));
 
     // Act
     const changes = changesSincePreviousRun(CURRENT, PREVIOUS, THRESHOLDS, migration);
@@ -239,7 +240,7 @@ describe('tier migration', () => {
     ]);
 
     // Act
-    const cells = tierMigration(['a', 'b', 'c', 'd', 'fresh'], ['high', 'mid', 'mid', 'high', 'low'], previous);
+    const cells = tierMigration(['high', 'mid', 'mid', 'high', 'low'], previousSegmentsOf(['a', 'b', 'c', 'd', 'fresh'], previous));
 
     // Assess
     const nonZero = cells.filter((c) => c.customers > 0).map((c) => `${c.from_tier}->${c.to_tier}: ${c.customers}`);
@@ -253,7 +254,7 @@ describe('tier migration', () => {
     const ids = ['x', 'new1', 'new2', 'z'];
 
     // Act
-    const cells = tierMigration(ids, ['mid', 'high', 'low', 'high'], previous);
+    const cells = tierMigration(['mid', 'high', 'low', 'high'], previousSegmentsOf(ids, previous));
 
     // Assess
     expect(cells.filter((c) => c.to_tier !== 'absent').reduce((s, c) => s + c.customers, 0)).toBe(ids.length);

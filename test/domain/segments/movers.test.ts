@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { moversSince, NO_MOVERS, summariseMovers, type PreviousSegments } from '../../../lambdas/clv-job/domain/segments/movers.js';
 import type { Tier } from '../../../lambdas/clv-job/schemas/tables.js';
+import { previousSegmentsOf } from '../../support/previous-segments.js';
 
 /** Rows as `customer movement previous->current`, for reading at a glance. */
 const rowsOf = (ids: readonly string[], m: ReturnType<typeof moversSince>): string[] =>
@@ -8,29 +9,28 @@ const rowsOf = (ids: readonly string[], m: ReturnType<typeof moversSince>): stri
 
 describe('movers since the previous run', () => {
   // Prepare: five customers who were there before, one new
-  const previous: PreviousSegments = {
-    tiers: new Map<string, Tier>([
-      ['stays-high', 'high'],
-      ['rises', 'mid'],
-      ['falls', 'high'],
-      ['falls-and-sleeps', 'high'],
-      ['quiet', 'low'],
-    ]),
-    rfmSegments: new Map([
-      ['stays-high', 'Champions'],
-      ['rises', 'Potential Loyalist'],
-      ['falls', 'At Risk'],
-      ['falls-and-sleeps', 'Loyal Customers'],
-      ['quiet', 'Hibernating'],
-    ]),
-  };
   const ids = ['stays-high', 'rises', 'falls', 'falls-and-sleeps', 'quiet', 'newcomer'];
+  const previousTiers = new Map<string, Tier>([
+    ['stays-high', 'high'],
+    ['rises', 'mid'],
+    ['falls', 'high'],
+    ['falls-and-sleeps', 'high'],
+    ['quiet', 'low'],
+  ]);
+  const previousRfm = new Map([
+    ['stays-high', 'Champions'],
+    ['rises', 'Potential Loyalist'],
+    ['falls', 'At Risk'],
+    ['falls-and-sleeps', 'Loyal Customers'],
+    ['quiet', 'Hibernating'],
+  ]);
+  const previous: PreviousSegments = previousSegmentsOf(ids, previousTiers, previousRfm);
   const tiers: Tier[] = ['high', 'high', 'mid', 'low', 'low', 'high'];
   const rfm = ['Champions', 'Champions', 'At Risk', 'At Risk', 'Hibernating', 'New Customers'];
 
   it('lists who entered the high tier (a newcomer with no previous segment), who left it, and who became At Risk; one row per movement', () => {
     // Act
-    const movers = moversSince(ids, tiers, rfm, previous);
+    const movers = moversSince(tiers, rfm, previous);
 
     // Assess
     expect(rowsOf(ids, movers)).toEqual([
@@ -44,13 +44,13 @@ describe('movers since the previous run', () => {
   });
 
   it('does not call a customer who was At Risk already a mover, nor a previous customer missing tonight', () => {
-    const movers = moversSince(['falls'], ['mid'], ['At Risk'], previous);
+    const movers = moversSince(['mid'], ['At Risk'], previousSegmentsOf(['falls'], previousTiers, previousRfm));
 
     expect(rowsOf(['falls'], movers)).toEqual(['falls left_high high->mid']);
   });
 
-  it('leaves became_at_risk out when the previous run\'s RFM segments are unknown, rather than calling every At Risk customer new to it', () => {
-    const movers = moversSince(ids, tiers, rfm, { tiers: previous.tiers, rfmSegments: null });
+  it('leaves became_at_risk out when tonight\'s customers have no RFM segments', () => {
+    const movers = moversSince(tiers, null, previous);
 
     expect(movers.movement).not.toContain('became_at_risk');
     expect(movers.movement.filter((m) => m === 'entered_high')).toHaveLength(2);
@@ -65,9 +65,9 @@ describe('movers since the previous run', () => {
 describe('the movers summed up for the summary and the report', () => {
   // Prepare: five customers entered the high tier, one left it; ranking CLV decides the examples
   const ids = ['a', 'b', 'c', 'd', 'e', 'f'];
-  const previous: PreviousSegments = { tiers: new Map<string, Tier>([['a', 'mid'], ['b', 'low'], ['c', 'mid'], ['f', 'high']]), rfmSegments: new Map() };
+  const previous: PreviousSegments = previousSegmentsOf(ids, new Map<string, Tier>([['a', 'mid'], ['b', 'low'], ['c', 'mid'], ['f', 'high']]));
   const tiers: Tier[] = ['high', 'high', 'high', 'high', 'high', 'mid'];
-  const movers = moversSince(ids, tiers, ['Champions', 'Champions', 'Champions', 'Champions', 'Champions', 'Champions'], previous);
+  const movers = moversSince(tiers, ['Champions', 'Champions', 'Champions', 'Champions', 'Champions', 'Champions'], previous);
   const scores = {
     rankingClv: Float64Array.from([10, 30, 30, 50, 20, 40]),
     predictedClv: Float64Array.from([10, 30, 30, 50, 20, 40]),

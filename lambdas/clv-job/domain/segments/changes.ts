@@ -12,6 +12,7 @@ import type {
 } from '../../schemas/summary-segments.js';
 import type { Tier } from '../../schemas/tables.js';
 import type { WarningThresholds } from './settings.js';
+import { NEW_SINCE, type PreviousSegments } from './movers.js';
 import { TIER_ORDER } from './tiers.js';
 import { figure } from '../figure.js';
 
@@ -157,31 +158,25 @@ export const parameterChanges = (
 
 /**
  * Tier migration: customers per (previous tier, current tier), with "new" for customers the
- * previous run did not have and "absent" for previous customers missing now. Customer ids are
- * unique within a run. O(n + m) with no per-customer allocation: absentees are counted as the
- * previous tier's size minus those found again, so no set of current ids is built.
+ * previous run did not have and "absent" for previous customers missing now. `previous` is
+ * index-aligned with tonight's tiers (PreviousSegments); absentees are counted as the previous
+ * tier's size minus those found again. O(n), no per-customer allocation.
  */
-export const tierMigration = (
-  customerIds: readonly string[],
-  tiers: readonly Tier[],
-  previous: ReadonlyMap<string, Tier>,
-): MigrationCell[] => {
+export const tierMigration = (tiers: readonly Tier[], previous: Pick<PreviousSegments, 'tier' | 'tierSizes'>): MigrationCell[] => {
   const index = (tier: Tier): number => TIER_ORDER.indexOf(tier);
   const NEW = TIER_ORDER.length;
   const ABSENT = TIER_ORDER.length;
   const counts = Array.from({ length: MIGRATION_FROM.length }, () => new Array<number>(MIGRATION_TO.length).fill(0));
-  const previousSize = new Array<number>(TIER_ORDER.length).fill(0);
-  for (const tier of previous.values()) previousSize[index(tier)] = (previousSize[index(tier)] as number) + 1;
-  for (let i = 0; i < customerIds.length; i += 1) {
-    const before = previous.get(customerIds[i] as string);
-    const row = counts[before === undefined ? NEW : index(before)] as number[];
+  for (let i = 0; i < tiers.length; i += 1) {
+    const before = previous.tier[i] as number;
+    const row = counts[before === NEW_SINCE ? NEW : before] as number[];
     const to = index(tiers[i] as Tier);
     row[to] = (row[to] as number) + 1;
   }
   for (let from = 0; from < TIER_ORDER.length; from += 1) {
     const row = counts[from] as number[];
     const found = row.slice(0, TIER_ORDER.length).reduce((a, b) => a + b, 0);
-    row[ABSENT] = (previousSize[from] as number) - found;
+    row[ABSENT] = (previous.tierSizes[from] as number) - found;
   }
   return MIGRATION_FROM.flatMap((fromTier, from) =>
     MIGRATION_TO.filter((toTier) => !(fromTier === 'new' && toTier === 'absent')).map((toTier) => ({

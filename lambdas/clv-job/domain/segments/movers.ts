@@ -2,17 +2,18 @@ import type { MoversSummary } from '../../schemas/summary-segments.js';
 import type { Tier } from '../../schemas/tables.js';
 import type { CustomerScores } from '../customers.js';
 import type { RfmSegment } from './rfm.js';
+import { TIER_ORDER } from './tiers.js';
 
 /**
  * Movers: the customers lifecycle campaigns trigger on, since the previous published run. Pure:
- * the pipeline reads the previous run's customers (their tier and RFM segment) and hands them in.
+ * the pipeline hands in what the previous run said of each of tonight's customers (PreviousSegments).
  *
  * - `entered_high`: in the high CLV tier tonight, not in it before (a customer new since the
  *   previous run included: `previous_segment` is null);
  * - `left_high`: in the high tier before, in another tier tonight (a previous customer missing
  *   tonight is no mover: nothing scores them; the tier migration counts them as "absent");
  * - `became_at_risk`: in the RFM segment "At Risk" tonight, not before (new customers included);
- *   only when the previous run's RFM segments could be read.
+ *   only when tonight's customers have RFM segments.
  * A customer may make two movements (left high and became At Risk): one row each.
  */
 export const MOVEMENTS = ['entered_high', 'left_high', 'became_at_risk'] as const;
@@ -21,11 +22,22 @@ export type Movement = (typeof MOVEMENTS)[number];
 /** The RFM segment whose newcomers `became_at_risk` lists. */
 export const AT_RISK_SEGMENT = 'At Risk' satisfies RfmSegment;
 
-/** What the previous run said of each customer, by customer id. */
+/** PreviousSegments.tier of a customer the previous run did not have (new since). */
+export const NEW_SINCE = -1;
+
+/**
+ * What the previous run said of each of tonight's customers, index-aligned with them: the engine
+ * joins the previous run's published customers to tonight's (sql/index.ts, query `customers`), so
+ * nothing is looked up by customer id here.
+ */
 export interface PreviousSegments {
-  readonly tiers: ReadonlyMap<string, Tier>;
-  /** Null when the previous run's RFM segments could not be read: no `became_at_risk` then. */
-  readonly rfmSegments: ReadonlyMap<string, string> | null;
+  /** Customer i's previous tier as an index into TIER_ORDER, or NEW_SINCE. */
+  readonly tier: Int8Array;
+  /** Customer i's previous RFM segment as an index into `rfmNames`, or -1 (new since, or without one). */
+  readonly rfmSegment: Int8Array;
+  readonly rfmNames: readonly string[];
+  /** The previous run's customers per tier (TIER_ORDER), those missing tonight included. */
+  readonly tierSizes: readonly number[];
 }
 
 /** Mover rows as columns: row k is customer `customer[k]` (an index into tonight's customers). */
@@ -38,15 +50,10 @@ export interface MoverRows {
 }
 
 /**
- * Tonight's customers (ids, tiers and RFM segments, index-aligned) against the previous run's.
- * Rows come movement by movement, in customer order within each. O(n) map look-ups.
+ * Tonight's customers (tiers and RFM segments, index-aligned) against what the previous run said
+ * of them. Rows come movement by movement, in customer order within each. O(n).
  */
-export const moversSince = (
-  customerIds: readonly string[],
-  tiers: readonly Tier[],
-  rfmSegments: readonly string[] | null,
-  previous: PreviousSegments,
-): MoverRows => {
+export const moversSince = (tiers: readonly Tier[], rfmSegments: readonly string[] | null, previous: PreviousSegments): MoverRows => {
   const customer: number[] = [];
   const movement: Movement[] = [];
   const previousSegment: (string | null)[] = [];
@@ -57,18 +64,19 @@ export const moversSince = (
     previousSegment.push(before);
     currentSegment.push(now);
   };
-  for (let i = 0; i < customerIds.length; i++) {
-    const before = previous.tiers.get(customerIds[i]!) ?? null;
-    if (tiers[i] === 'high' && before !== 'high') add(i, 'entered_high', before, 'high');
+  const high = TIER_ORDER.indexOf('high');
+  for (let i = 0; i < tiers.length; i++) {
+    const before = previous.tier[i]!;
+    if (tiers[i] === 'high' && before !== high) add(i, 'entered_high', before === NEW_SINCE ? null : TIER_ORDER[before]!, 'high');
   }
-  for (let i = 0; i < customerIds.length; i++) {
-    const before = previous.tiers.get(customerIds[i]!);
-    if (before === 'high' && tiers[i] !== 'high') add(i, 'left_high', before, tiers[i]!);
+  for (let i = 0; i < tiers.length; i++) {
+    if (previous.tier[i] === high && tiers[i] !== 'high') add(i, 'left_high', 'high', tiers[i]!);
   }
-  if (rfmSegments !== null && previous.rfmSegments !== null) {
-    for (let i = 0; i < customerIds.length; i++) {
+  if (rfmSegments !== null) {
+    for (let i = 0; i < tiers.length; i++) {
       if (rfmSegments[i] !== AT_RISK_SEGMENT) continue;
-      const before = previous.rfmSegments.get(customerIds[i]!) ?? null;
+      const code = previous.rfmSegment[i]!;
+      const before = code < 0 ? null : previous.rfmNames[code]!;
       if (before !== AT_RISK_SEGMENT) add(i, 'became_at_risk', before, AT_RISK_SEGMENT);
     }
   }

@@ -1,0 +1,96 @@
+import { readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { queryDuckDb } from '../support/duckdb-reader.js';
+import { sampleData, tempDir } from '../support/files.js';
+import { runLocal } from '../support/pipeline.js';
+
+const FIRST = '2025-06-30';
+const SECOND = '2025-12-31';
+
+/** The published customers files of a run date, as DuckDB reads them (through the folder's links). */
+const customersOf = (out: string, runDate: string): string => `read_parquet('${out}/customers/run_date=${runDate}/*/*.parquet')`;
+
+describe("the previous run's customers, joined in the engine", () => {
+  it('give the tier migration and the movers that looking each customer up in the previous run\'s published files gives', async () => {
+    // Prepare: two nights in one output
+    const out = await tempDir();
+    await runLocal([sampleData], out, { asOf: FIRST });
+
+    // Act
+    const { summary } = await runLocal([sampleData], out, { asOf: SECOND });
+
+    // Assess: the migration and the movers as plain SQL over both nights' published files state them
+    const expectedMigration = await queryDuckDb(`
+      WITH now AS (SELECT customer_id, clv_tier FROM ${customersOf(out, SECOND)}),
+           before AS (SELECT customer_id, clv_tier FROM ${customersOf(out, FIRST)})
+      SELECT COALESCE(b.clv_tier, 'new') AS from_tier, COALESCE(n.clv_tier, 'absent') AS to_tier, COUNT(*)::INTEGER AS customers
+      FROM now n FULL JOIN before b USING (customer_id) GROUP BY ALL ORDER BY ALL`);
+    const migration = (summary.changes.tier_migration ?? []).filter((c) => c.customers > 0).map((c) => ({ ...c }));
+    expect(migration.sort((a, b) => `${a.from_tier} ${a.to_tier}`.localeCompare(`${b.from_tier} ${b.to_tier}`))).toEqual(expectedMigration);
+    const expectedMovers = await queryDuckDb(`
+      WITH now AS (SELECT customer_id, clv_tier, rfm_segment FROM ${customersOf(out, SECOND)}),
+           before AS (SELECT customer_id, clv_tier, rfm_segment FROM ${customersOf(out, FIRST)})
+      SELECT 'entered_high' AS movement, customer_id, b.clv_tier AS previous_segment, n.clv_tier AS current_segment
+        FROM now n LEFT JOIN before b USING (customer_id) WHERE n.clv_tier = 'high' AND b.clv_tier IS DISTINCT FROM 'high'
+      UNION ALL
+      SELECT 'left_high', customer_id, b.clv_tier, n.clv_tier FROM now n JOIN before b USING (customer_id) WHERE b.clv_tier = 'high' AND n.clv_tier <> 'high'
+      UNION ALL
+      SELECT 'became_at_risk', customer_id, b.rfm_segment, n.rfm_segment
+        FROM now n LEFT JOIN before b USING (customer_id) WHERE n.rfm_segment = 'At Risk' AND b.rfm_segment IS DISTINCT FROM 'At Risk'
+      ORDER BY ALL`);
+    const movers = await queryDuckDb(`SELECT movement, customer_id, previous_segment, current_segment FROM read_parquet('${out}/movers/run_date=${SECOND}/*.parquet') ORDER BY ALL`);
+    expect(movers).toEqual(expectedMovers);
+    expect(new Set(movers.map((m) => m.movement))).toEqual(new Set(['entered_high', 'left_high', 'became_at_risk']));
+    expect(summary.movers?.previous_run_date).toBe(FIRST);
+  });
+
+  /** The first night's published customers files (links into its run), by tier. */
+  const firstNightFiles = async (out: string): Promise<string[]> =>
+    (await queryDuckDb(`SELECT DISTINCT filename FROM read_parquet('${out}/customers/run_date=${FIRST}/*/*.parquet', filename = true) ORDER BY filename`)).map((r) =>
+      String(r.filename),
+    );
+
+  it.each([
+    [
+      'a file cut short (its footer gone: the engine fails on binding it)',
+      async (file: string) => {
+        const bytes = await readFile(file);
+        await writeFile(file, bytes.subarray(0, bytes.length >> 1));
+      },
+    ],
+    [
+      'a file whose customer ids are garbage but whose footer reads (the engine fails on the join, after the per-tier probe)',
+      async (file: string) => {
+        const [chunk] = await queryDuckDb(
+          `SELECT data_page_offset::BIGINT AS at, total_compressed_size::BIGINT AS size FROM parquet_metadata('${file}') WHERE path_in_schema = 'customer_id' LIMIT 1`,
+        );
+        const bytes = await readFile(file);
+        bytes.fill(0xab, Number(chunk!.at), Number(chunk!.at) + Number(chunk!.size));
+        await writeFile(file, bytes);
+      },
+    ],
+  ])("runs the second night on without the previous run's customers given %s", async (_, corrupt) => {
+    // Prepare: a first night, then one of its customers files damaged
+    const out = await tempDir();
+    await runLocal([sampleData], out, { asOf: FIRST });
+    const files = await firstNightFiles(out);
+    expect(files.length).toBeGreaterThan(0);
+    await corrupt(join(files[0]!));
+
+    // Act
+    const { summary } = await runLocal([sampleData], out, { asOf: SECOND });
+
+    // Assess: published, no migration and no movers, said in a warning; the summary's tables still compared
+    expect(summary.changes.tier_migration).toBeNull();
+    expect(summary.movers?.counts.every((c) => c.customers === 0)).toBe(true);
+    expect(summary.movers?.previous_run_date).toBeNull();
+    expect(summary.warnings.filter((w) => w.code === 'previous_customers_unreadable').map((w) => w.message)).toEqual([
+      expect.stringMatching(new RegExp(`previous run's customers \\(${FIRST}\\) could not be read`)),
+    ]);
+    expect(summary.changes.previous_run_date).toBe(FIRST);
+    expect(summary.changes.clv_tiers.map((c) => c.segment)).toEqual(['high', 'mid', 'low']);
+    const [published] = await queryDuckDb(`SELECT COUNT(*)::INTEGER AS customers FROM ${customersOf(out, SECOND)}`);
+    expect(published?.customers).toBe(summary.counts.customers);
+  });
+});
