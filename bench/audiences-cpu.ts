@@ -7,7 +7,8 @@
  * rebuilds the scores per pattern and the audiences as the pipeline makes them (no movers: one
  * night), then, REPEAT times (default 3), makes the audiences again (`audiencesOf`: the activation
  * order and the split by segment, on the run's thread before its audience worker starts) and writes
- * every audience into a sink that keeps nothing, and prints each repetition's CPU of both
+ * every audience into a sink that keeps nothing, and prints each repetition's CPU of both and of
+ * the score texts alone (`scoreTextsOf`, part of writeAudiences here; a worker makes them ahead)
  * (`process.cpuUsage`, user + system) and the SHA-256 of the bytes it
  * wrote (one digest per repetition: the same in every repetition, for any REPEAT, and before and
  * after a change to the writer that keeps the bytes; a digest of all the repetitions together, as
@@ -18,7 +19,8 @@ import { createHash } from 'node:crypto';
 import type { Tier } from '../lambdas/clv-job/schemas/tables.js';
 import { DEFAULT_ACTIONS } from '../lambdas/clv-job/domain/segments/actions.js';
 import { audiencesOf } from '../lambdas/clv-job/domain/segments/audiences.js';
-import { writeAudiences } from '../lambdas/clv-job/pipeline/write-audiences.js';
+import { scoreTextsOf } from '../lambdas/clv-job/pipeline/audience-csv.js';
+import { patternScoresOf, writeAudiences } from '../lambdas/clv-job/pipeline/write-audiences.js';
 import type { ByteSink } from '../lambdas/clv-job/ports.js';
 import { benchRunArguments, perPatternScores, readRunCustomers, runScorePatterns } from './run-customers.js';
 
@@ -83,8 +85,11 @@ for (let k = 1; k <= bench.repeat; k++) {
   hashingMicros = 0;
   hash = createHash('sha256');
   const made = timedAudiences();
+  const textStart = process.cpuUsage();
+  scoreTextsOf(patternScoresOf({ byPattern }));
+  const textUsed = process.cpuUsage(textStart);
   const start = process.cpuUsage();
   await writeAudiences({ open: async () => sink }, bench.runDate, made.audiences, { customerId }, { byPattern });
   const used = process.cpuUsage(start);
-  console.log(`run ${k}: audiencesOf ${made.seconds.toFixed(2)} s CPU, writeAudiences ${((used.user + used.system - hashingMicros) / 1e6).toFixed(2)} s CPU, ${(written / 1e6).toFixed(1)} MB, sha256 ${hash.digest('hex')}`);
+  console.log(`run ${k}: audiencesOf ${made.seconds.toFixed(2)} s CPU, score texts ${((textUsed.user + textUsed.system) / 1e6).toFixed(2)} s CPU, writeAudiences ${((used.user + used.system - hashingMicros) / 1e6).toFixed(2)} s CPU, ${(written / 1e6).toFixed(1)} MB, sha256 ${hash.digest('hex')}`);
 }

@@ -8,7 +8,7 @@ import type { QueryName, SqlParameters } from './sql/index.js';
 import type { CustomerIntervals, IntervalJob } from './domain/models/uncertainty.js';
 import type { ParetoNbdData, ParetoNbdFit } from './domain/models/pareto-nbd.js';
 import type { GammaGammaData, GammaGammaFit } from './domain/models/gamma-gamma.js';
-import type { AudienceChunk, AudienceRows } from './pipeline/audience-csv.js';
+import type { AudienceChunk, AudienceRows, PatternScores } from './pipeline/audience-csv.js';
 
 /**
  * A query's result as columns: index i of every column is row i. An engine may hand a numeric
@@ -260,7 +260,11 @@ export interface IntervalRunner {
  * resolves once the sink is done with them). Rejects with a clear error when a thread fails.
  */
 export interface AudienceCsvBuilder {
-  /** Gets ready ahead of the job (e.g. starts a thread while the run scores), without keeping the process alive. */
-  start?(): void;
+  /**
+   * Gets ready ahead of the job (e.g. starts a thread while the run segments), without keeping the
+   * process alive; given the scores per pattern the job's rows will carry, may turn them to text
+   * meanwhile (a builder uses that text only for rows with the very same scores).
+   */
+  start?(scores?: PatternScores): void;
   chunks(rows: AudienceRows): AsyncIterable<AudienceChunk>;
 }

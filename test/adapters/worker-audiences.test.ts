@@ -76,6 +76,38 @@ describe('WorkerAudiences', () => {
     expect(there).toEqual(here);
   }, 60_000);
 
+  it('builds the same bytes with the scores sent ahead (start) when the rows carry the very same scores', async () => {
+    // Prepare: the scores given ahead in arrays of their own, as a structured clone gives them to the worker
+    const rows = rowsOf(100_000);
+    const here = Array.from(audienceChunks(rows), digestOf);
+    const builder = new WorkerAudiences({ script: workerBundle });
+    builder.start({ patternCount: rows.patternCount, predictedClv: rows.predictedClv!.slice(), probabilityAlive: rows.probabilityAlive!.slice() });
+
+    // Act
+    const there = await drain(builder.chunks(rows));
+
+    // Assess
+    expect(there).toEqual(here);
+  }, 60_000);
+
+  it.each([
+    ['one pattern\'s predicted CLV differs by one bit', (r: AudienceRows) => ({ ...r, predictedClv: r.predictedClv!.map((v, p) => (p === 7 ? v * (1 + Number.EPSILON) : v)) })],
+    ['the probability alive is absent', (r: AudienceRows) => ({ ...r, probabilityAlive: null })],
+  ])('builds with the rows\' own scores when those sent ahead are not theirs: %s', async (_, ahead) => {
+    // Prepare: other scores sent ahead than the rows carry
+    const rows = rowsOf(30_000);
+    const here = Array.from(audienceChunks(rows), digestOf);
+    const builder = new WorkerAudiences({ script: workerBundle });
+    const sent = ahead(rows);
+    builder.start({ patternCount: sent.patternCount, predictedClv: sent.predictedClv, probabilityAlive: sent.probabilityAlive });
+
+    // Act
+    const there = await drain(builder.chunks(rows));
+
+    // Assess
+    expect(there).toEqual(here);
+  }, 60_000);
+
   it('hands every chunk out of one shared memory, reused from chunk to chunk, and a chunk longer than its slot in a buffer of its own', async () => {
     // Prepare: a row longer than a chunk (an id of 5 MB, in one audience), which is a chunk of its own
     const long = rowsOf(250_000, (i, id) => (i === 43 ? 'L'.repeat(5 << 20) : id));

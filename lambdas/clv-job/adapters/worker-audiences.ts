@@ -11,6 +11,11 @@
  * each as long as its heap is large: at 5 M customers, 1.5 GB of audiences, ~25 collections of a
  * 430 MB heap (`node --trace-gc`).
  *
+ * The scores on the rows (two numbers to text per scoring pattern, ~2 M patterns and seconds of CPU
+ * at 5 M customers) may be sent ahead ({@link WorkerAudiences.start}), when the model stage is
+ * done: the worker turns them to text while the run's thread segments, and uses that text for rows
+ * that carry the very same scores (compared bit for bit), off the write stage's critical path.
+ *
  * The worker is the running bundle itself (dist/cli.js, the Lambda's index.mjs), started again with
  * `workerData` marking it: its entry checks {@link isAudienceWorker} first and then serves instead
  * of running. From the TypeScript sources (vitest) there is no bundle to start, so the bytes are
@@ -19,7 +24,7 @@
 import { parentPort, type Worker } from 'node:worker_threads';
 import { ClvError } from '../errors.js';
 import { isWorkerOf, startWorker } from './worker-replies.js';
-import { audienceChunks, CHUNK_BYTES, type AudienceChunk, type AudienceRows } from '../pipeline/audience-csv.js';
+import { audienceChunks, CHUNK_BYTES, scoreTextsOf, type AudienceChunk, type AudienceRows, type PackedTexts, type PatternScores } from '../pipeline/audience-csv.js';
 import type { AudienceCsvBuilder } from '../ports.js';
 
 /** The audience worker failed (threw, crashed, or exited) before the last chunk. */
@@ -34,7 +39,13 @@ export const MAX_CHUNKS_IN_FLIGHT = 8;
 /** Bytes per slot of the shared memory: any chunk but one of a row longer than a chunk (transferred instead). */
 const SLOT_BYTES = CHUNK_BYTES;
 
+/** The scores the next request's rows will carry, sent ahead (`start`): the worker turns them to text meanwhile. */
+interface Scores {
+  readonly kind: 'scores';
+  readonly scores: PatternScores;
+}
 interface Request {
+  readonly kind: 'rows';
   readonly rows: AudienceRows;
   /** One Int32: chunks posted and not yet written. */
   readonly inFlight: SharedArrayBuffer;
@@ -50,15 +61,46 @@ type Reply =
 /** True in a thread this adapter started: the bundle's entry must then call {@link serveAudienceWorker} and nothing else. */
 export const isAudienceWorker = (): boolean => isWorkerOf(WORKER_ROLE);
 
-/** The worker's side: builds the chunks of the rows it is sent, posting each, waiting while too many are not yet written. */
+/** The same scores, bit for bit (a NaN's bits or a -0 included), or both absent. */
+const sameScores = (a: Float64Array | null, b: Float64Array | null): boolean =>
+  a === null || b === null
+    ? a === b
+    : Buffer.from(a.buffer, a.byteOffset, a.byteLength).equals(Buffer.from(b.buffer, b.byteOffset, b.byteLength));
+
+/** `prepared`'s text when it was made of exactly `rows`' scores, else none. */
+const preparedFor = (prepared: { readonly scores: PatternScores; readonly texts: PackedTexts } | null, rows: AudienceRows): PackedTexts | undefined =>
+  prepared !== null &&
+  prepared.scores.patternCount === rows.patternCount &&
+  sameScores(prepared.scores.predictedClv, rows.predictedClv) &&
+  sameScores(prepared.scores.probabilityAlive, rows.probabilityAlive)
+    ? prepared.texts
+    : undefined;
+
+/**
+ * The worker's side: turns scores sent ahead to text, then builds the chunks of the rows it is
+ * sent (with that text when the rows carry the same scores), posting each, waiting while too many
+ * are not yet written.
+ */
 export const serveAudienceWorker = (): void => {
   const port = parentPort;
   if (port === null) throw new Error('serveAudienceWorker runs in a worker thread only');
-  port.once('message', ({ rows, inFlight, slots }: Request) => {
+  let prepared: { readonly scores: PatternScores; readonly texts: PackedTexts } | null = null;
+  port.on('message', (message: Scores | Request) => {
+    if (message.kind === 'scores') {
+      try {
+        prepared = { scores: message.scores, texts: scoreTextsOf(message.scores) };
+      } catch (error) {
+        port.postMessage({ kind: 'failed', message: error instanceof Error ? error.message : String(error) } satisfies Reply);
+      }
+      return;
+    }
+    const { rows, inFlight, slots } = message;
     const counter = new Int32Array(inFlight);
     let posted = 0;
     try {
-      for (const { audience, bytes } of audienceChunks(rows)) {
+      const scoreTexts = preparedFor(prepared, rows);
+      prepared = null;
+      for (const { audience, bytes } of audienceChunks(rows, scoreTexts)) {
         for (let n = Atomics.load(counter, 0); n >= MAX_CHUNKS_IN_FLIGHT; n = Atomics.load(counter, 0)) Atomics.wait(counter, 0, n);
         Atomics.add(counter, 0, 1);
         // the slot of chunk k is free: the run's thread takes chunks in order, and fewer than the slots are in flight
@@ -116,10 +158,12 @@ export class WorkerAudiences implements AudienceCsvBuilder {
     this.onWorker = (options.worker ?? true) && /\.[cm]?js$/.test(options.script.pathname);
   }
 
-  start(): void {
-    if (!this.onWorker || this.started !== null) return;
+  /** Starts the worker, if not yet; `scores` go to it at once, to be turned to text while the run segments. */
+  start(scores?: PatternScores): void {
+    if (!this.onWorker) return;
     // a death while the run segments is kept for `chunks`, not lost or thrown
-    this.started = startWorker<Reply>(this.script, WORKER_ROLE, 'audience worker', AudienceWorkerError);
+    this.started ??= startWorker<Reply>(this.script, WORKER_ROLE, 'audience worker', AudienceWorkerError);
+    if (scores !== undefined) this.started.worker.postMessage({ kind: 'scores', scores } satisfies Scores);
   }
 
   async *chunks(rows: AudienceRows): AsyncGenerator<AudienceChunk> {
@@ -134,7 +178,7 @@ export class WorkerAudiences implements AudienceCsvBuilder {
     const slots = new SharedArrayBuffer(MAX_CHUNKS_IN_FLIGHT * SLOT_BYTES);
     worker.ref();
     try {
-      worker.postMessage({ rows, inFlight: counter.buffer as SharedArrayBuffer, slots } satisfies Request, movedBuffers(rows));
+      worker.postMessage({ kind: 'rows', rows, inFlight: counter.buffer as SharedArrayBuffer, slots } satisfies Request, movedBuffers(rows));
       for (let reply = await next(); reply.kind === 'chunk'; reply = await next()) {
         const { audience, slot, length, chunk } = reply;
         // the slot's bytes are the caller's until it asks for the next chunk (AudienceCsvBuilder)

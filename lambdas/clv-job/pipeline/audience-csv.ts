@@ -133,19 +133,32 @@ export interface AudienceRowsOf {
   readonly actionOf: Uint16Array;
 }
 
-/** What the audience files are built from: the audiences, the customers' ids, their scores per pattern. */
-export interface AudienceRows {
-  readonly audiences: readonly AudienceRowsOf[];
-  /** Customer i's id, as UTF-8 ({@link packTexts}): a builder on a worker thread may take (transfer) its buffers. */
-  readonly customerIds: PackedTexts;
-  /** Customer i's scoring pattern. */
-  readonly patternOf: Int32Array;
+/** The scores on the audiences' rows, per scoring pattern. */
+export interface PatternScores {
   /** Distinct patterns. */
   readonly patternCount: number;
   /** Per pattern; null when the run has none (a fit not trusted). */
   readonly predictedClv: Float64Array | null;
   readonly probabilityAlive: Float64Array | null;
 }
+
+/** What the audience files are built from: the audiences, the customers' ids, their scores per pattern. */
+export interface AudienceRows extends PatternScores {
+  readonly audiences: readonly AudienceRowsOf[];
+  /** Customer i's id, as UTF-8 ({@link packTexts}): a builder on a worker thread may take (transfer) its buffers. */
+  readonly customerIds: PackedTexts;
+  /** Customer i's scoring pattern. */
+  readonly patternOf: Int32Array;
+}
+
+/**
+ * Text p: pattern p's `predicted_clv,probability_alive` fields as every row writes them (shortest
+ * round-trip decimals, JavaScript's number to text; empty for a score the run has none of).
+ * Two numbers to text per pattern (~2 M patterns at 5 M customers): seconds of CPU, which a worker
+ * may spend ahead of the audiences (adapters/worker-audiences.ts).
+ */
+export const scoreTextsOf = ({ patternCount, predictedClv, probabilityAlive }: PatternScores): PackedTexts =>
+  packTexts(patternCount, (p) => `${predictedClv ? predictedClv[p] : ''},${probabilityAlive ? probabilityAlive[p] : ''}`);
 
 /**
  * A piece of audience `audience`'s file (index in `AudienceRows.audiences`), the header first;
@@ -168,12 +181,13 @@ export interface AudienceChunk {
  * and the actions once per audience; numbers need no quoting. Every text is encoded once: the
  * scores once per scoring pattern (customers who share a pattern share the text), each customer's
  * id and scores once, as its row body, for all the audiences the customer is in, laid out in
- * activation order ({@link RowBodies}); then rows are copied together byte by byte. A million
+ * activation order ({@link RowBodies}); then rows are copied together byte by byte. `scoreTexts`:
+ * {@link scoreTextsOf} the rows' scores, when made ahead. A million
  * customers' audiences (~300 MB): ~1.4 s of CPU on a loaded machine (`npm run bench:audiences`),
  * against ~1.75 s with the bodies indexed by customer.
  */
-export function* audienceChunks(rows: AudienceRows): Generator<AudienceChunk> {
-  const { customerIds, patternOf, predictedClv, probabilityAlive } = rows;
+export function* audienceChunks(rows: AudienceRows, scoreTexts: PackedTexts = scoreTextsOf(rows)): Generator<AudienceChunk> {
+  const { customerIds, patternOf } = rows;
   const customers = customerIds.offset.length - 1;
   const header = utf8.encode(stringify([[...AUDIENCE_COLUMNS]], CSV_OPTIONS));
   const bodies: RowBodies = {
@@ -182,7 +196,6 @@ export function* audienceChunks(rows: AudienceRows): Generator<AudienceChunk> {
     end: 0,
     slots: new Int32Array(3 * customers).fill(-1),
   };
-  const scoreTexts = packTexts(rows.patternCount, (p) => `${predictedClv ? predictedClv[p] : ''},${probabilityAlive ? probabilityAlive[p] : ''}`);
   for (let a = 0; a < rows.audiences.length; a++) {
     const { segment, members, ranks, actions, actionOf } = rows.audiences[a]!;
     yield { audience: a, bytes: header.slice() };

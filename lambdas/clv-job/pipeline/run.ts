@@ -31,7 +31,7 @@ import { fitModels, modelParameters, scoreCustomers } from './score-customers.js
 import { predictedClvByPattern, segmentAndCompare } from './segment-customers.js';
 import { writeCustomers, writeRejected, type WrittenFile } from './write-tables.js';
 import { writeSummaryDatasets } from './write-summary-datasets.js';
-import { writeAudiences } from './write-audiences.js';
+import { patternScoresOf, writeAudiences } from './write-audiences.js';
 import { audiencesOf } from '../domain/segments/audiences.js';
 import { summariseMovers } from '../domain/segments/movers.js';
 import { REJECTED_COLUMNS } from '../schemas/tables.js';
@@ -215,8 +215,8 @@ export const runPipeline = async (deps: PipelineDeps, config: RunConfig): Promis
       (s) => s.statusMessage,
     );
     Object.assign(timings, modelParts);
-    // e.g. the audience thread loading while the run segments (after the intervals: not on their cores)
-    deps.audiences?.start?.();
+    // e.g. the audience thread loading, and turning the scores to text, while the run segments (after the intervals: not on their cores)
+    deps.audiences?.start?.(patternScoresOf(scored));
 
     const holdoutDays = config.backtestHoldoutDays;
     // a calibration fit that cannot be trusted gives no backtest (its parameters would be starting values), and a warning saying why

@@ -2,7 +2,7 @@ import type { CustomerTable } from '../domain/customers.js';
 import type { Audience } from '../domain/segments/audiences.js';
 import { AUDIENCES_DATASET, runDatePartition } from '../layout.js';
 import type { AudienceCsvBuilder, ByteSink, StagedRun } from '../ports.js';
-import { audienceChunks, packTexts, type AudienceRows } from './audience-csv.js';
+import { audienceChunks, packTexts, type AudienceRows, type PatternScores } from './audience-csv.js';
 import type { ScoredCustomers } from './score-customers.js';
 import type { WrittenFile } from './write-tables.js';
 
@@ -21,6 +21,13 @@ export interface AudienceScores {
   readonly columns: Pick<ScoredCustomers['byPattern']['columns'], 'predicted_clv' | 'probability_alive'>;
 }
 
+/** The scores the audiences' rows carry, per pattern: what an {@link AudienceCsvBuilder} may be given ahead (`start`). */
+export const patternScoresOf = (scored: { readonly byPattern: AudienceScores }): PatternScores => ({
+  patternCount: scored.byPattern.size,
+  predictedClv: scored.byPattern.columns.predicted_clv,
+  probabilityAlive: scored.byPattern.columns.probability_alive,
+});
+
 /**
  * The audiences as data for {@link audienceChunks}: each member's recommended action is the first,
  * leading action of its list (`actionsOf`) in the segment settings ('' for an empty list), numbered
@@ -34,13 +41,18 @@ export const audienceRowsOf = (
   audiences: audiences.map(({ segment, members, ranks, actionsOf }) => {
     const numbers = new Map<string, number>();
     const actionOf = new Uint16Array(members.length);
+    // members share their list (a segment's): its number is looked up again only when the list changes
+    let list: readonly string[] | null = null;
+    let n = 0;
     for (let j = 0; j < members.length; j++) {
-      const action = actionsOf(members[j]!)[0] ?? '';
-      let n = numbers.get(action);
-      if (n === undefined) {
-        n = numbers.size;
+      const actions = actionsOf(members[j]!);
+      if (actions !== list) {
+        list = actions;
+        const action = actions[0] ?? '';
+        const known = numbers.get(action);
+        n = known ?? numbers.size;
         if (n > 0xffff) throw new RangeError(`audience ${segment} has more than 65,536 distinct recommended actions`);
-        numbers.set(action, n);
+        if (known === undefined) numbers.set(action, n);
       }
       actionOf[j] = n;
     }
@@ -48,9 +60,7 @@ export const audienceRowsOf = (
   }),
   customerIds: packTexts(customers.customerId.length, (i) => customers.customerId[i]!),
   patternOf: scored.byPattern.patternOf,
-  patternCount: scored.byPattern.size,
-  predictedClv: scored.byPattern.columns.predicted_clv,
-  probabilityAlive: scored.byPattern.columns.probability_alive,
+  ...patternScoresOf(scored),
 });
 
 /** The chunks built in this thread, as a builder hands them. */
