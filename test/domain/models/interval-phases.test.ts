@@ -75,7 +75,7 @@ describe('the intervals’ phases over parts of their ranges (what threads run)'
     expect(plan.blocks).toBe(Math.ceil(plan.tuples / tupleBlock));
     // per draw: the pairs' factors and a table of the distinct values; per block, one sum per draw; one number per tuple or row
     expect(lengths.horizonIfAlive).toBe(plan.prepared.pairs * 104);
-    expect(plan.tableLength).toBe(tuples.times.length + 3 * tuples.pairX.length);
+    expect(plan.tableLength).toBe(2 * tuples.times.length + tuples.xs.length + 3 * tuples.pairX.length);
     expect(lengths.aliveTables).toBe(100 * plan.tableStride);
     expect(lengths.equityPartials).toBe(plan.blocks * 104);
     for (const name of ['aliveLo', 'aliveHi', 'expectedLo', 'expectedHi'] as const) expect(lengths[name]).toBe(plan.tuples);

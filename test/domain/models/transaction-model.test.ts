@@ -84,13 +84,14 @@ describe('P(alive) over an index of tuples', () => {
     );
   });
 
-  it('indexes each tuple to its frequency, recency and tenure, and (x, t) pairs only where tx < T', () => {
+  it('indexes each tuple to its frequency, recency and tenure, and (x, t) pairs only where tx < T, each pair to its frequency and time', () => {
     const index = indexTuples(Float64Array.of(2, 2, 0), Float64Array.of(1, 3, 0), Float64Array.of(3, 3, 3));
     expect(Array.from(index.xOf, (k) => index.xs[k])).toEqual([2, 2, 0]);
     expect(Array.from(index.txOf, (k) => index.times[k])).toEqual([1, 3, 0]);
     expect(Array.from(index.TOf, (k) => index.times[k])).toEqual([3, 3, 3]);
     expect(Array.from(index.pairOfTx, (k) => (k < 0 ? null : [index.pairX[k], index.pairT[k]]))).toEqual([[2, 1], null, [0, 0]]);
     expect(Array.from(index.pairOfT, (k) => (k < 0 ? null : [index.pairX[k], index.pairT[k]]))).toEqual([[2, 3], null, [0, 3]]);
+    expect(Array.from(index.pairX.keys(), (p) => [index.xs[index.pairXOf[p]!], index.times[index.pairTimeOf[p]!]])).toEqual(Array.from(index.pairX, (x, p) => [x, index.pairT[p]]));
     expect(() => indexTuples(Float64Array.of(1), Float64Array.of(0, 1), Float64Array.of(1))).toThrow(/differ in length/);
   });
 });

@@ -612,32 +612,37 @@ export const makeLogProbabilityAlive = (params: ParetoNbdParams): ((x: number, t
 
 /**
  * The numbers {@link aliveFromTable} reads under `params` for the tuples of `index`, per distinct
- * value rather than per tuple: ln(max(α, β) + t) per distinct time, then per distinct (x, t) of the
- * index's pairs the 2F1 part ln F(x, t) = ln A(x, t) of the odds, and the (x, T) part of the odds of
- * {@link aliveOfParts} — base, from ln((min(α, β) + t)/(max(α, β) + t)) and ln s − ln(r+s+x), and
- * e^(base + ln F(x, t)) — taken at every pair (only those at a tuple's tenure are read).
- * {@link aliveTableLength}(index) numbers, into `table`. O(distinct times + pairs).
+ * value rather than per tuple: ln(max(α, β) + t) per distinct time; per distinct (x, t) of the
+ * index's pairs the 2F1 part ln F(x, t) = ln A(x, t) of the odds and the (x, T) part of the odds of
+ * {@link aliveOfParts} — base, from ln((min(α, β) + t)/(max(α, β) + t)) per distinct time and
+ * ln s − ln(r+s+x) per distinct x (kept at the table's end), and e^(base + ln F(x, t)) — taken at
+ * every pair (only those at a tuple's tenure are read). {@link aliveTableLength}(index) numbers,
+ * into `table`. O(distinct times + frequencies + pairs).
  */
 export const aliveTable = (params: ParetoNbdParams, index: TupleIndex, table: Float64Array): void => {
   const { r, alpha, s, beta } = params;
-  const { times, pairX, pairT } = index;
+  const { times, xs, pairX, pairT, pairXOf, pairTimeOf } = index;
   const pairs = pairX.length;
-  const big = Math.max(alpha, beta);
-  for (let k = 0; k < times.length; k++) table[k] = Math.log(big + times[k]!);
   const logFAt = times.length;
+  const shareAt = logFAt + 3 * pairs;
+  const rateAt = shareAt + times.length;
+  for (let k = 0; k < times.length; k++) {
+    table[k] = Math.log(Math.max(alpha, beta) + times[k]!);
+    table[shareAt + k] = logTenureShare(alpha, beta, times[k]!);
+  }
+  for (let k = 0; k < xs.length; k++) table[rateAt + k] = Math.log(s) - Math.log(r + s + xs[k]!);
   for (let p = 0; p < pairs; p++) {
     const x = pairX[p]!;
-    const t = pairT[p]!;
-    const logF = logHypergeometricPart(r, alpha, s, beta, x, t);
-    const base = aliveOddsBase(r, alpha, s, beta, x, logTenureShare(alpha, beta, t), Math.log(s) - Math.log(r + s + x));
+    const logF = logHypergeometricPart(r, alpha, s, beta, x, pairT[p]!);
+    const base = aliveOddsBase(r, alpha, s, beta, x, table[shareAt + pairTimeOf[p]!]!, table[rateAt + pairXOf[p]!]!);
     table[logFAt + p] = logF;
     table[logFAt + pairs + p] = base;
     table[logFAt + 2 * pairs + p] = Math.exp(base + logF);
   }
 };
 
-/** The length of {@link aliveTable}'s table for `index`: distinct times + 3 · distinct (x, t) pairs. */
-export const aliveTableLength = (index: TupleIndex): number => index.times.length + 3 * index.pairX.length;
+/** The length of {@link aliveTable}'s table for `index`: 2 · distinct times + distinct frequencies + 3 · distinct (x, t) pairs. */
+export const aliveTableLength = (index: TupleIndex): number => 2 * index.times.length + index.xs.length + 3 * index.pairX.length;
 
 /**
  * P(alive | x, tx, T) of tuples [from, to) of `index` into out[0 … to − from): from the same odds,

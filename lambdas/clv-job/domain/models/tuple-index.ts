@@ -27,6 +27,9 @@ export interface TupleIndex {
   readonly pairT: Float64Array;
   readonly pairOfTx: Int32Array;
   readonly pairOfT: Int32Array;
+  /** Each (x, t) pair's x among the distinct frequencies and t among the distinct times. */
+  readonly pairXOf: Int32Array;
+  readonly pairTimeOf: Int32Array;
 }
 
 /**
@@ -52,5 +55,15 @@ export const indexTuples = (x: Float64Array | Int32Array, tx: Float64Array, T: F
     pairOfTx[j] = open ? pairs.indexOf(x[j]!, tx[j]!) : -1;
     pairOfT[j] = open ? pairs.indexOf(x[j]!, T[j]!) : -1;
   }
-  return { x, tx, T, xs: xs.firsts(), xOf, times: times.firsts(), txOf, TOf, pairX: pairs.firsts(), pairT: pairs.seconds(), pairOfTx, pairOfT };
+  const pairX = pairs.firsts();
+  const pairXOf = new Int32Array(pairX.length);
+  const pairTimeOf = new Int32Array(pairX.length);
+  for (let j = 0; j < n; j++) {
+    if (pairOfT[j]! < 0) continue;
+    pairXOf[pairOfTx[j]!] = xOf[j]!;
+    pairTimeOf[pairOfTx[j]!] = txOf[j]!;
+    pairXOf[pairOfT[j]!] = xOf[j]!;
+    pairTimeOf[pairOfT[j]!] = TOf[j]!;
+  }
+  return { x, tx, T, xs: xs.firsts(), xOf, times: times.firsts(), txOf, TOf, pairX, pairT: pairs.seconds(), pairOfTx, pairOfT, pairXOf, pairTimeOf };
 };
