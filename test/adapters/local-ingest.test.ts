@@ -2,8 +2,6 @@ import { readdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { findInputFiles } from '../../lambdas/clv-job/adapters/input-files.js';
-import { ingestExport } from '../../lambdas/clv-job/ingest/ingest-export.js';
-import { parquetTypes, queryDuckDb } from '../support/duckdb-reader.js';
 import { tempDir, writeText } from '../support/files.js';
 
 const ORDERS = 'order_id,customer_id,order_date,amount\nO1,C1,2025-01-01,10.00\nO2,C2,2025-01-02,20.00\n';
@@ -89,20 +87,6 @@ describe('ingestLocalFiles: the local cache of canonical files', () => {
     expect(after.reused).toBe(0);
     expect(after.files[0]!.path).not.toBe(before.files[0]!.path);
     expect((await readdir(directory)).filter((f) => f.endsWith('.parquet'))).toEqual([after.files[0]!.path.split('/').pop()]);
-  });
-
-  it('writes its canonical files with lz4_raw pages, the same rows as the default zstd', async () => {
-    const dir = await tempDir();
-    const path = await writeText(dir, 'orders.csv', ORDERS);
-    const { files } = await (await localIngest()).ingestLocalFiles(await findInputFiles([path]), { directory: join(dir, 'ingested') });
-    const zstd = await ingestExport({ source: path, sourceName: path, output: join(dir, 'zstd.parquet') });
-
-    const codecs = async (file: string) => (await queryDuckDb(`SELECT DISTINCT compression FROM parquet_metadata('${file}')`)).map((r) => r.compression);
-    expect(await codecs(files[0]!.path)).toEqual(['LZ4_RAW']);
-    expect(await codecs(zstd.canonical)).toEqual(['ZSTD']);
-    const rows = (file: string) => queryDuckDb(`SELECT * EXCLUDE (amount), CAST(amount AS VARCHAR) AS amount FROM read_parquet('${file}') ORDER BY source_line`);
-    expect(await rows(files[0]!.path)).toEqual(await rows(zstd.canonical));
-    expect(await parquetTypes(files[0]!.path)).toEqual(await parquetTypes(zstd.canonical));
   });
 });
 

@@ -70,9 +70,6 @@ type Ingested = { readonly file: CanonicalFile; readonly receipt: IngestReceipt;
  * one thread, the other core idle for its whole parse; largest first, the reads end closer together,
  * and a read left alone takes every core.
  *
- * Canonical files are written with lz4_raw (CanonicalCompression): cheaper than zstd to write in a cold
- * run and to read in every run, and only DuckDB reads them, from the local disk.
- *
  * The content hash is taken before reading only when an entry of the same export (name and path)
  * is in the folder: otherwise nothing can be reused, and the key comes from the receipt's hash,
  * which the ingest takes in its own pass over the bytes. A cold run so reads each export once, not
@@ -122,7 +119,7 @@ export const ingestLocalFiles = async (inputs: readonly InputFile[], options: Lo
     const partial = join(directory, `${stem}.${process.pid}.partial`);
     let receipt: IngestReceipt;
     try {
-      receipt = (await ingestExport({ source: input.path, sourceName: input.path, config, output: partial, threads, framing, compression: 'lz4_raw' })).receipt;
+      receipt = (await ingestExport({ source: input.path, sourceName: input.path, config, output: partial, threads, framing })).receipt;
     } catch (error) {
       await rm(partial, { force: true });
       if (!(error instanceof UnreadableExportError) || !options.skipBadFiles) throw error;

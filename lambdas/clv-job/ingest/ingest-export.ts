@@ -44,19 +44,7 @@ export interface IngestRequest {
    * ends later, and with it the DuckDB parse that could have run on another core meanwhile.
    */
   readonly framing?: <T>(pass: () => Promise<T>) => Promise<T>;
-  /** How the canonical file's pages are compressed (see CanonicalCompression). @default 'zstd' */
-  readonly compression?: CanonicalCompression;
 }
-
-/**
- * The canonical file's page compression. zstd makes the smallest file, for the canonical files in S3
- * that Athena reads (it bills the bytes scanned). lz4_raw costs less CPU to write and to read, for the
- * local cache, which only DuckDB reads on the same machine: one 25 MB export of the bench's 1 M
- * customers (one thread) writes in 0.20-0.23 s of CPU against zstd's 0.24-0.25 s, and a scan of every
- * column reads it in 79-93 ms against 93-109 ms, for a file of 7.9 MB against 4.1 MB. The rows and
- * column types are the same whichever is used (and so the cache entries of either stay valid).
- */
-export type CanonicalCompression = 'zstd' | 'lz4_raw';
 
 export interface IngestResult {
   /** The canonical Parquet file (columns: CANONICAL_ORDER_COLUMNS, one row per record of the export). */
@@ -90,7 +78,7 @@ const BUFFER_BYTES = 1 << 20;
 const EXAMPLE_LINES = 10;
 
 /**
- * How the canonical Parquet file is written, with its page compression (CanonicalCompression).
+ * How the canonical Parquet file is written (zstd: read by Athena too, which bills the bytes scanned).
  * DICTIONARY_SIZE_LIMIT, in distinct values per row group (122,880 rows): DuckDB's own limit is far
  * above any low-cardinality column, so for order_id and customer_id (distinct per row) it hashed
  * that many values into a dictionary it then threw away. 8192 keeps a dictionary for every column
@@ -100,7 +88,7 @@ const EXAMPLE_LINES = 10;
  * row group of fewer than 8192 rows dictionary-encodes its ids. The COPY of one 25 MB export on
  * one thread takes 0.33-0.36 s of CPU against 0.37-0.47 s.
  */
-const canonicalParquet = (compression: CanonicalCompression): string => `FORMAT parquet, COMPRESSION ${compression}, DICTIONARY_SIZE_LIMIT 8192`;
+const CANONICAL_PARQUET = 'FORMAT parquet, COMPRESSION zstd, DICTIONARY_SIZE_LIMIT 8192';
 
 const sqlString = (value: string): string => `'${value.replaceAll("'", "''")}'`;
 /** A character as a literal inside an RE2 pattern. */
@@ -639,7 +627,7 @@ const parseRecords = async (request: IngestRequest, config: IngestConfig, framed
            new_line = '\\n', strict_mode = true, max_line_size = ${RAW_TEXT_BYTES * 8})`;
     // one pass: the framer has already set aside every record DuckDB could not split, so the scan
     // streams straight into the Parquet file, never materialised
-    await connection.run(`COPY (SELECT ${good} FROM (${judged}) UNION ALL ${malformedFile}) TO ${sqlString(output)} (${canonicalParquet(request.compression ?? 'zstd')})`);
+    await connection.run(`COPY (SELECT ${good} FROM (${judged}) UNION ALL ${malformedFile}) TO ${sqlString(output)} (${CANONICAL_PARQUET})`);
     // Should DuckDB still refuse a record the framer passed, it is kept as a malformed row: the file
     // is written again with DuckDB's rejects (one row per record; it may report several errors for one).
     const problems: IngestProblem[] = [];
@@ -651,7 +639,7 @@ const parseRecords = async (request: IngestRequest, config: IngestConfig, framed
       await connection.run(`CREATE TEMP TABLE split_rejects AS SELECT ${rejectLine} AS line, MIN(${rejectText}) AS text FROM rejects GROUP BY 1`);
       const rewritten = `${output}.rejects`;
       await connection.run(
-        `COPY (SELECT * FROM read_parquet(${sqlString(output)}) UNION ALL SELECT ${malformedPart('line', 'text')} FROM split_rejects) TO ${sqlString(rewritten)} (${canonicalParquet(request.compression ?? 'zstd')})`,
+        `COPY (SELECT * FROM read_parquet(${sqlString(output)}) UNION ALL SELECT ${malformedPart('line', 'text')} FROM split_rejects) TO ${sqlString(rewritten)} (${CANONICAL_PARQUET})`,
       );
       await rename(rewritten, output);
       const [n, lines] = (await connection.runAndReadAll(`SELECT COUNT(*), list(line ORDER BY line)[1:${EXAMPLE_LINES}] FROM split_rejects`)).getRows()[0] ?? [0, null];
