@@ -82,6 +82,10 @@ const customerRows = async (root: string, runDate: string) =>
     )
   ).map((row) => ({ ...row }));
 
+/** The movers dataset's rows, by movement and customer. */
+const moverRows = async (root: string, runDate: string) =>
+  (await queryDuckDb(`SELECT * FROM read_parquet(${sqlString(`${root}/movers/run_date=${runDate}/*.parquet`)}) ORDER BY movement, customer_id`)).map((row) => ({ ...row }));
+
 /** Rejected rows with their file by name: everything else, line numbers included, must be equal. */
 const rejectedRows = async (root: string, runDate: string) =>
   (await queryDuckDb(`SELECT * FROM read_parquet(${sqlString(`${root}/rejected/run_date=${runDate}/*.parquet`)})`))
@@ -116,6 +120,8 @@ const CASES: readonly ParityCase[] = [
     title: 'a generated export (2,000 customers, 3 files, dirty rows of every kind, re-sent orders)',
     input: (dir) => genOrders(dir, GENERATOR),
     nights: [
+      // an earlier night first: the later ones compare with it (tier migration, movers: the previous run's customers joined in each engine)
+      ['an earlier night', '2025-09-30', { runDate: '2025-09-30' }],
       ['a night re-run with { runDate }', '2025-12-31', { runDate: '2025-12-31' }],
       ['a scheduled night (as-of: the latest valid order date)', undefined, { source: 'aws.scheduler' }],
     ],
@@ -280,11 +286,20 @@ for (const [index, parity] of CASES.entries()) {
       expect(awsSummary.counts.rejected_rows).toBeGreaterThan(0);
       expect(awsSummary.counts.duplicate_orders).toBeGreaterThan(0);
       expect(differences(awsSummary.models, local.summary.models)).toEqual([]);
+      // the previous run's customers, joined in Athena as DuckDB joins them (its message, should it fail to read them)
+      expect(awsSummary.warnings.filter((w) => w.code === 'previous_customers_unreadable')).toEqual([]);
       expect(differences(engineIndependent(awsSummary, `s3://${BUCKET}/orders/`), engineIndependent(local.summary, join(input, '/')))).toEqual([]);
       const localCustomers = await customerRows(localRoot, runDate);
       expect(localCustomers).toHaveLength(local.summary.counts.customers);
       const awsCustomers = await customerRows(awsRoot, runDate);
       expect(differences(awsCustomers, localCustomers)).toEqual([]);
+      // the movers, customer by customer, once there is a previous night to compare with
+      const localMovers = await moverRows(localRoot, runDate);
+      expect(await moverRows(awsRoot, runDate)).toEqual(localMovers);
+      if (local.summary.changes.previous_run_date !== null) {
+        expect(awsSummary.changes.tier_migration).not.toBeNull();
+        expect(localMovers.length).toBeGreaterThan(0);
+      }
       const localRejected = await rejectedRows(localRoot, runDate);
       expect(localRejected).toHaveLength(local.summary.counts.rejected_rows);
       expect(await rejectedRows(awsRoot, runDate)).toEqual(localRejected);

@@ -112,3 +112,13 @@ describeWith(['moto', 'trino'], "the Trino engine against a team's own Trino (a 
     });
   });
 });
+
+describe("the Trino engine's binding of the previous run's customers", () => {
+  const engine = () => new TrinoEngine({ url: 'http://127.0.0.1:9', catalog: 'hive', schema: 'clv' });
+
+  it("refuses a local output's files, which Trino cannot read (the Glue table would name another output's runs)", async () => {
+    await expect(engine().bindPrevious({ runDate: '2025-06-30', files: ['/out/customers/run_date=2025-06-30/segment=high/part-00000.parquet'] })).rejects.toThrow(
+      /Trino cannot read the previous run's customers \(2025-06-30\) outside S3/,
+    );
+  });
+});

@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { EngineError } from '../../lambdas/clv-job/errors.js';
 import { decodeCustomers, decodePreviousSegments, decodePreviousTiers } from '../../lambdas/clv-job/pipeline/engine-results.js';
 import type { ResultColumns } from '../../lambdas/clv-job/ports.js';
+import { RFM_SEGMENTS } from '../../lambdas/clv-job/domain/segments/rfm.js';
 
 /** Two customers as DuckDB hands them over (typed arrays) or as Athena does (strings). */
 const customers = (typed: boolean, revenue: number): ResultColumns => {
@@ -49,26 +50,39 @@ describe('decoding the customers result', () => {
 });
 
 describe("decoding the previous run's tiers and segments joined to tonight's customers", () => {
-  /** Four customers: NULL (DuckDB) and '' (an empty unquoted field of Athena's CSV) both mean new since. */
-  const joined = (tiers: unknown[], rfm: unknown[]): ResultColumns => ({ rowCount: tiers.length, columns: { previous_clv_tier: tiers, previous_rfm_segment: rfm } });
+  const joined = (codes: readonly number[], typed: boolean): ResultColumns => ({
+    rowCount: codes.length,
+    columns: { previous_segments: typed ? Int32Array.from(codes) : codes.map(String) },
+  });
+  // the codes as the SQL forms them, written out: tier * 16 + RFM segment (15: none), -1 new since
+  const high = 0;
+  const low = 2;
+  const atRisk = RFM_SEGMENTS.indexOf('At Risk');
+  const champions = RFM_SEGMENTS.indexOf('Champions');
 
-  it('gives each customer a tier code of TIER_ORDER (-1 when new) and an RFM code into the names seen, one byte each', () => {
-    const previous = decodePreviousSegments(joined(['low', null, 'high', ''], ['At Risk', null, 'Champions', '']), [5, 0, 7]);
+  it.each([true, false])('gives each customer a tier code of TIER_ORDER (-1 when new) and an RFM code into RFM_SEGMENTS (-1 for none), one byte each (typed: %s)', (typed) => {
+    const previous = decodePreviousSegments(joined([low * 16 + atRisk, -1, high * 16 + champions, high * 16 + 15], typed), [5, 0, 7]);
 
-    expect(Array.from(previous.tier)).toEqual([2, -1, 0, -1]);
+    expect(Array.from(previous.tier)).toEqual([2, -1, 0, 0]);
     expect(previous.tier).toBeInstanceOf(Int8Array);
     expect(Array.from(previous.rfmSegment, (code) => (code < 0 ? null : previous.rfmNames[code]))).toEqual(['At Risk', null, 'Champions', null]);
     expect(previous.tierSizes).toEqual([5, 0, 7]);
   });
 
-  it('refuses a tier that is none of high, mid and low, naming the row', () => {
-    expect(() => decodePreviousSegments(joined(['high', 'top'], [null, null]), [1, 0, 0])).toThrow(EngineError);
-    expect(() => decodePreviousSegments(joined(['high', 'top'], [null, null]), [1, 0, 0])).toThrow(/previous_clv_tier, row 2: "top" is not a tier/);
+  it('refuses a code that names no tier or no RFM segment, naming the row', () => {
+    expect(() => decodePreviousSegments(joined([0, 3 * 16], true), [1, 0, 0])).toThrow(EngineError);
+    expect(() => decodePreviousSegments(joined([0, 3 * 16], true), [1, 0, 0])).toThrow(/previous_segments, row 2: 48 names no previous tier/);
+    expect(() => decodePreviousSegments(joined([RFM_SEGMENTS.length], true), [1, 0, 0])).toThrow(/row 1/);
+    expect(() => decodePreviousSegments(joined([-2], true), [1, 0, 0])).toThrow(/row 1/);
   });
 
   it('reads the per-tier sizes in TIER_ORDER, 0 for a tier the previous run had none in, as numbers or text', () => {
-    expect(decodePreviousTiers({ rowCount: 2, columns: { clv_tier: ['low', 'high'], customers: ['30', '20'] } })).toEqual([20, 0, 30]);
-    expect(decodePreviousTiers({ rowCount: 1, columns: { clv_tier: ['mid'], customers: Int32Array.from([4]) } })).toEqual([0, 4, 0]);
-    expect(() => decodePreviousTiers({ rowCount: 1, columns: { clv_tier: [null], customers: [1] } })).toThrow(/no tier/);
+    expect(decodePreviousTiers({ rowCount: 2, columns: { clv_tier: ['low', 'high'], customers: ['30', '20'], unknown_rfm_segments: ['0', '0'] } })).toEqual([20, 0, 30]);
+    expect(decodePreviousTiers({ rowCount: 1, columns: { clv_tier: ['mid'], customers: Int32Array.from([4]), unknown_rfm_segments: Int32Array.from([0]) } })).toEqual([0, 4, 0]);
+    expect(() => decodePreviousTiers({ rowCount: 1, columns: { clv_tier: ['top'], customers: [1], unknown_rfm_segments: [0] } })).toThrow(/"top" is not a tier/);
+  });
+
+  it('refuses a previous run whose RFM segments it cannot name, rather than lose the names', () => {
+    expect(() => decodePreviousTiers({ rowCount: 1, columns: { clv_tier: ['mid'], customers: [4], unknown_rfm_segments: [2] } })).toThrow(/2 in tier mid have an RFM segment none of/);
   });
 });

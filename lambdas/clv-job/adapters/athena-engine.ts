@@ -207,6 +207,7 @@ export const RESULT_NUMBER_COLUMNS: Partial<Record<QueryName, Readonly<Record<st
     total_revenue: 'float64',
     monetary_value: 'float64',
     avg_order_value: 'float64',
+    previous_segments: 'int32',
   },
   bgnbdPatterns: { frequency: 'int32', recency_days: 'int32', tenure_days: 'int32', customers: 'int32' },
   spendPatterns: { frequency: 'int32', monetary_value: 'float64', customers: 'int32' },

@@ -1,5 +1,5 @@
 import { EngineError } from '../errors.js';
-import { CANONICAL_ORDER_COLUMNS } from '../schemas/tables.js';
+import { CANONICAL_ORDER_COLUMNS, CUSTOMER_PARTITIONS } from '../schemas/tables.js';
 
 /** A quoted SQL identifier (Athena, Trino): `my "t"` -> `"my ""t"""`. */
 export const sqlIdentifier = (name: string): string => `"${name.replaceAll('"', '""')}"`;
@@ -21,5 +21,8 @@ export const canonicalOrdersBinding = (database: string, table: string): string 
  */
 export const publishedCustomersBinding = (database: string, table: string, runDate: string): string => {
   if (!/^\d{4}-\d{2}-\d{2}$/.test(runDate)) throw new EngineError(`run date ${JSON.stringify(runDate)} is not YYYY-MM-DD`);
-  return `SELECT customer_id, clv_tier, rfm_segment FROM ${sqlIdentifier(database)}.${sqlIdentifier(table)} WHERE run_date = DATE '${runDate}'`;
+  // the segment partitions named too: Trino (Athena's engine) passes no Glue filter expression for
+  // the DATE key alone, only '' (which moto's Glue refuses), but one for a string key's IN list
+  const segments = CUSTOMER_PARTITIONS.segment.map((s) => `'${s}'`).join(', ');
+  return `SELECT customer_id, clv_tier, rfm_segment FROM ${sqlIdentifier(database)}.${sqlIdentifier(table)} WHERE run_date = DATE '${runDate}' AND segment IN (${segments})`;
 };

@@ -3,9 +3,11 @@ import { z } from 'zod';
 import type { AcquisitionMonth } from '../domain/acquisition/economics.js';
 import type { CustomerTable } from '../domain/customers.js';
 import { NEW_SINCE, type PreviousSegments } from '../domain/segments/movers.js';
+import { RFM_SEGMENTS } from '../domain/segments/rfm.js';
 import { TIER_ORDER } from '../domain/segments/tiers.js';
 import { OUTCOMES, REJECTION_REASONS } from '../domain/outcomes.js';
 import { EngineError } from '../errors.js';
+import { PREVIOUS_SEGMENT_CODES } from '../sql/index.js';
 import type { ResultColumns } from '../ports.js';
 
 /**
@@ -93,66 +95,51 @@ export const decodeCustomers = (result: ResultColumns): CustomerTable => {
 };
 
 /**
- * A text column as codes (Int8Array, -1 for NULL): `codeOf` gives a value's code, or -1 for a value
- * the column may not hold. One byte per row, not one string per row.
- */
-const codeColumn = (result: ResultColumns, name: string, codeOf: (value: string) => number, what: string): Int8Array => {
-  const values = column(result, name);
-  const codes = new Int8Array(values.length);
-  for (let i = 0; i < values.length; i++) {
-    const value = values[i];
-    const code = value === null || value === '' ? NULL_CODE : typeof value === 'string' ? codeOf(value) : -1;
-    if (code === -1 && !(value === null || value === '')) {
-      throw new EngineError(`query result column ${name}, row ${i + 1}: ${JSON.stringify(value)} is not ${what}`);
-    }
-    codes[i] = code;
-  }
-  return codes;
-};
-
-const tierCode = (tier: string): number => (TIER_ORDER as readonly string[]).indexOf(tier);
-/** codeColumn's code for NULL is the tier code of a customer new since the previous run. */
-const NULL_CODE: typeof NEW_SINCE = -1;
-
-/**
  * The previous run's customers per tier (query `previousTiers`), in TIER_ORDER, 0 for a tier it
- * had none in. Throws EngineError for a tier that is none of TIER_ORDER.
+ * had none in. Throws EngineError for a tier that is none of TIER_ORDER, or for RFM segments
+ * PREVIOUS_SEGMENT_CODES cannot name (a previous run of another version): the run goes on
+ * without comparing customers rather than lose their names.
  */
 export const decodePreviousTiers = (result: ResultColumns): number[] => {
-  const tiers = codeColumn(result, 'clv_tier', tierCode, `a tier (${TIER_ORDER.join(', ')})`);
+  const tiers = readColumn(result, 'clv_tier', text, 'a tier');
   const customers = intColumn(result, 'customers');
+  const unknown = intColumn(result, 'unknown_rfm_segments');
   const sizes = TIER_ORDER.map(() => 0);
   tiers.forEach((tier, row) => {
-    if (tier === -1) throw new EngineError(`the previous run's customers, row ${row + 1}: no tier`);
-    sizes[tier] = customers[row]!;
+    const index = (TIER_ORDER as readonly string[]).indexOf(tier);
+    if (index === -1) throw new EngineError(`the previous run's customers, row ${row + 1}: ${JSON.stringify(tier)} is not a tier (${TIER_ORDER.join(', ')})`);
+    if (unknown[row]! > 0) throw new EngineError(`the previous run's customers: ${unknown[row]} in tier ${tier} have an RFM segment none of ${RFM_SEGMENTS.join(', ')}`);
+    sizes[index] = customers[row]!;
   });
   return sizes;
 };
 
-/** Codes of RFM segment names: at most 127 names, so that a code fits in a byte. */
-const MAX_RFM_NAMES = 127;
-
 /**
  * What the previous run said of each of tonight's customers, from the `customers` query's
- * `previous_clv_tier` and `previous_rfm_segment` (NULL for a customer new since), index-aligned
- * with decodeCustomers' rows, and the previous run's tier sizes (decodePreviousTiers).
- * Throws EngineError for an unknown tier, or more than 127 RFM segment names.
+ * `previous_segments` (PREVIOUS_SEGMENT_CODES), index-aligned with decodeCustomers' rows, as one
+ * byte per customer per scheme; with the previous run's tier sizes (decodePreviousTiers).
+ * Throws EngineError for a code that names no tier or segment.
  */
 export const decodePreviousSegments = (result: ResultColumns, tierSizes: readonly number[]): PreviousSegments => {
-  const tier = codeColumn(result, 'previous_clv_tier', tierCode, `a tier (${TIER_ORDER.join(', ')})`);
-  const rfmNames: string[] = [];
-  const codes = new Map<string, number>();
-  const rfmCode = (name: string): number => {
-    let code = codes.get(name);
-    if (code === undefined) {
-      if (rfmNames.length === MAX_RFM_NAMES) return -1;
-      code = rfmNames.push(name) - 1;
-      codes.set(name, code);
+  const codes = intColumn(result, 'previous_segments');
+  const { stride, noRfm, newSince } = PREVIOUS_SEGMENT_CODES;
+  const tier = new Int8Array(codes.length);
+  const rfmSegment = new Int8Array(codes.length);
+  for (let i = 0; i < codes.length; i++) {
+    const code = codes[i]!;
+    const t = Math.floor(code / stride);
+    const r = code - t * stride;
+    if (code === newSince) {
+      tier[i] = NEW_SINCE;
+      rfmSegment[i] = -1;
+    } else if (t >= 0 && t < TIER_ORDER.length && (r === noRfm || r < RFM_SEGMENTS.length)) {
+      tier[i] = t;
+      rfmSegment[i] = r === noRfm ? -1 : r;
+    } else {
+      throw new EngineError(`query result column previous_segments, row ${i + 1}: ${code} names no previous tier and RFM segment`);
     }
-    return code;
-  };
-  const rfmSegment = codeColumn(result, 'previous_rfm_segment', rfmCode, `one of at most ${MAX_RFM_NAMES} RFM segment names`);
-  return { tier, rfmSegment, rfmNames, tierSizes };
+  }
+  return { tier, rfmSegment, rfmNames: RFM_SEGMENTS, tierSizes };
 };
 
 /** Distinct (frequency, recency, tenure) patterns in days, with their customer counts. */

@@ -341,7 +341,7 @@ export const runPipeline = async (deps: PipelineDeps, config: RunConfig): Promis
         ? { spend_input: spendInputOf(query.marketing.sources, marketingSpend, segmented.summary.acquisition) }
         : {}),
       changes: segmented.summary.changes,
-      movers: summariseMovers(segmented.movers, query.customers.customerId, scored.scores, previousSegments === null ? null : previous!.runDate),
+      movers: summariseMovers(segmented.movers, query.customers.customerId, scored.scores, previousSegments === null ? null : (previous?.runDate ?? null)),
       ...(backtest ? { backtest } : {}),
       ...(scored.diagnostics ? { diagnostics: scored.diagnostics } : {}),
       quality: quality.section,

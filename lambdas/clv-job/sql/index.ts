@@ -1,3 +1,5 @@
+import { RFM_SEGMENTS } from '../domain/segments/rfm.js';
+import { TIER_ORDER } from '../domain/segments/tiers.js';
 import acquisitionMonths from './acquisition-months.sql';
 import bgnbdPatterns from './bgnbd-patterns.sql';
 import classified from './classified.sql';
@@ -29,6 +31,22 @@ export type RelationName = keyof typeof RELATIONS;
 export const NO_PREVIOUS_CUSTOMERS =
   'SELECT * FROM (VALUES (CAST(NULL AS VARCHAR), CAST(NULL AS VARCHAR), CAST(NULL AS VARCHAR))) AS none (customer_id, clv_tier, rfm_segment) WHERE false';
 
+/**
+ * What the previous run said of a customer, as one integer the `customers` query gives per customer
+ * (`previous_segments`, never NULL: a typed column of 4 bytes a row in either engine, where two
+ * text columns cost the first night, with nothing to join, ~280 MB at 5 M customers):
+ * `tier * STRIDE + rfm`, tier an index into TIER_ORDER, rfm an index into RFM_SEGMENTS or `noRfm`;
+ * `newSince` for a customer the previous run did not have. decodePreviousSegments reads it back.
+ */
+export const PREVIOUS_SEGMENT_CODES = { stride: 16, noRfm: 15, newSince: -1 } as const;
+
+const quote = (value: string): string => `'${value.replaceAll("'", "''")}'`;
+const caseOf = (column: string, values: readonly string[], otherwise: number | null): string =>
+  `CASE ${column} ${values.map((v, i) => `WHEN ${quote(v)} THEN ${i}`).join(' ')}${otherwise === null ? '' : ` ELSE ${otherwise}`} END`;
+const PREVIOUS_SEGMENTS_SQL =
+  `CAST(COALESCE(${caseOf('p.clv_tier', TIER_ORDER, null)} * ${PREVIOUS_SEGMENT_CODES.stride} + ` +
+  `${caseOf('p.rfm_segment', RFM_SEGMENTS, PREVIOUS_SEGMENT_CODES.noRfm)}, ${PREVIOUS_SEGMENT_CODES.newSince}) AS INTEGER)`;
+
 /** The columns of `customers` the run reads (decodeCustomers); the relation has more for other queries. */
 const CUSTOMER_COLUMNS = [
   'customer_id',
@@ -58,12 +76,15 @@ export const QUERIES = {
   conflictingDuplicates,
   // each customer's previous tier and RFM segment joined in the engine (NULL for a customer new
   // since), index-aligned with tonight's customers: nothing of the previous run is held by id in JavaScript
-  customers: `SELECT ${CUSTOMER_COLUMNS.map((c) => `c.${c}`).join(', ')}, p.clv_tier AS previous_clv_tier, p.rfm_segment AS previous_rfm_segment
+  customers: `SELECT ${CUSTOMER_COLUMNS.map((c) => `c.${c}`).join(', ')}, ${PREVIOUS_SEGMENTS_SQL} AS previous_segments
 FROM customers c LEFT JOIN previous_customers p ON p.customer_id = c.customer_id
 ORDER BY c.customer_id`,
   // the previous run's customers per tier, those missing tonight included (the tier migration's "absent"
-  // column); asked before `customers`, it is also the probe of the previous run's binding
-  previousTiers: 'SELECT clv_tier, CAST(COUNT(*) AS INTEGER) AS customers FROM previous_customers GROUP BY clv_tier ORDER BY clv_tier',
+  // column), and how many have an RFM segment PREVIOUS_SEGMENT_CODES cannot name; asked before
+  // `customers`, it is also the probe of the previous run's binding
+  previousTiers: `SELECT clv_tier, CAST(COUNT(*) AS INTEGER) AS customers,
+  CAST(SUM(CASE WHEN rfm_segment IS NULL OR ${caseOf('rfm_segment', RFM_SEGMENTS, -1)} >= 0 THEN 0 ELSE 1 END) AS INTEGER) AS unknown_rfm_segments
+FROM previous_customers GROUP BY clv_tier ORDER BY clv_tier`,
   bgnbdPatterns,
   spendPatterns,
   repeatPurchaseDays,
@@ -117,7 +138,6 @@ export interface SqlParameters {
   readonly calibrationEnd?: string;
 }
 
-const quote = (value: string): string => `'${value.replaceAll("'", "''")}'`;
 
 /**
  * Fills the placeholders. Values are validated before they get here, and string values are quoted
