@@ -1,9 +1,10 @@
-import { readFile, writeFile } from 'node:fs/promises';
+import { readFile, rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { queryDuckDb } from '../support/duckdb-reader.js';
 import { sampleData, tempDir } from '../support/files.js';
 import { runLocal } from '../support/pipeline.js';
+import { manifestKey, summaryKey } from '../../lambdas/clv-job/layout.js';
 
 const FIRST = '2025-06-30';
 const SECOND = '2025-12-31';
@@ -92,5 +93,48 @@ describe("the previous run's customers, joined in the engine", () => {
     expect(summary.changes.clv_tiers.map((c) => c.segment)).toEqual(['high', 'mid', 'low']);
     const [published] = await queryDuckDb(`SELECT COUNT(*)::INTEGER AS customers FROM ${customersOf(out, SECOND)}`);
     expect(published?.customers).toBe(summary.counts.customers);
+  });
+  it("runs the second night on without the previous run's customers when the engine reads more of them than the previous summary counts (a customer twice, which would join twice)", async () => {
+    // Prepare: a first night, then one customer of one of its files written twice
+    const out = await tempDir();
+    await runLocal([sampleData], out, { asOf: FIRST });
+    const [file] = await firstNightFiles(out);
+    await queryDuckDb(
+      `COPY (SELECT * FROM read_parquet('${file}') UNION ALL (SELECT * FROM read_parquet('${file}') LIMIT 1)) TO '${file}.twice' (FORMAT parquet)`,
+    );
+    await rename(`${file}.twice`, file!);
+    const alone = await tempDir();
+    const { summary: firstNightOnly } = await runLocal([sampleData], alone, { asOf: SECOND });
+
+    // Act
+    const { summary } = await runLocal([sampleData], out, { asOf: SECOND });
+
+    // Assess: tonight's customers counted once each, no migration and no movers, said in a warning
+    expect(summary.counts).toEqual(firstNightOnly.counts);
+    expect(summary.changes.tier_migration).toBeNull();
+    expect(summary.movers?.counts.every((c) => c.customers === 0)).toBe(true);
+    const [warning] = summary.warnings.filter((w) => w.code === 'previous_customers_unreadable');
+    expect(warning?.message).toMatch(/could not be read, so no tier migration and no movers: the engine reads (\d+) of its customers where its summary counts (\d+)/);
+    const [, read, counted] = /reads (\d+) of its customers where its summary counts (\d+)/.exec(warning!.message)!;
+    expect(Number(read)).toBe(Number(counted) + 1);
+  });
+
+  it.each([
+    ['manifest', manifestKey],
+    ['summary', summaryKey],
+  ])('treats a previous run whose %s is cut short as none to compare with, rather than failing the night', async (_, keyOf) => {
+    // Prepare: a first night whose summary or manifest lost its second half
+    const out = await tempDir();
+    await runLocal([sampleData], out, { asOf: FIRST });
+    const file = join(out, keyOf(FIRST));
+    const bytes = await readFile(file);
+    await writeFile(file, bytes.subarray(0, bytes.length >> 1));
+
+    // Act
+    const { summary } = await runLocal([sampleData], out, { asOf: SECOND });
+
+    // Assess: published as a night with nothing before it
+    expect(summary.changes.previous_run_date).toBeNull();
+    expect(summary.changes.tier_migration).toBeNull();
   });
 });

@@ -139,7 +139,7 @@ export class AthenaEngine implements QueryEngine {
 
   /** The Glue customers table's partitions of the previous run date (the files' locations are not needed: the partitions point at them). */
   async bindPrevious(previous: PreviousCustomers | null): Promise<void> {
-    this.previousBinding = previous === null ? NO_PREVIOUS_CUSTOMERS : publishedCustomersBinding(this.options.database, this.options.customersTable ?? 'customers', previous.runDate);
+    this.previousBinding = publishedCustomersBinding(this.options.database, this.options.customersTable ?? 'customers', previous);
   }
 
   async release(): Promise<void> {

@@ -1,5 +1,7 @@
 import { EngineError } from '../errors.js';
+import type { PreviousCustomers } from '../ports.js';
 import { CANONICAL_ORDER_COLUMNS, CUSTOMER_PARTITIONS } from '../schemas/tables.js';
+import { NO_PREVIOUS_CUSTOMERS } from '../sql/index.js';
 
 /** A quoted SQL identifier (Athena, Trino): `my "t"` -> `"my ""t"""`. */
 export const sqlIdentifier = (name: string): string => `"${name.replaceAll('"', '""')}"`;
@@ -15,11 +17,15 @@ export const canonicalOrdersBinding = (database: string, table: string): string 
 
 /**
  * `previous_customers` (sql/index.ts) bound to the Glue table of published customers as Athena and
- * Trino read it: the run date's partitions, which the job points at the live run as it publishes
- * (adapters/glue-partitions.ts), so the engine reads exactly the published run's files.
+ * Trino read it: the previous run date's partitions, which the job points at the live run as it
+ * publishes (adapters/glue-partitions.ts), so the engine reads exactly the published run's files.
+ * The empty relation (NO_PREVIOUS_CUSTOMERS) without a previous run, and for one without customers
+ * files (no customers): nothing to read then, and a table that names no partition of that run.
  * Throws EngineError for a run date that is not `YYYY-MM-DD` (it is written into the SQL).
  */
-export const publishedCustomersBinding = (database: string, table: string, runDate: string): string => {
+export const publishedCustomersBinding = (database: string, table: string, previous: PreviousCustomers | null): string => {
+  if (previous === null || previous.files.length === 0) return NO_PREVIOUS_CUSTOMERS;
+  const { runDate } = previous;
   if (!/^\d{4}-\d{2}-\d{2}$/.test(runDate)) throw new EngineError(`run date ${JSON.stringify(runDate)} is not YYYY-MM-DD`);
   // the segment partitions named too: Trino (Athena's engine) passes no Glue filter expression for
   // the DATE key alone, only '' (which moto's Glue refuses), but one for a string key's IN list

@@ -97,11 +97,11 @@ export class TrinoEngine implements QueryEngine {
    * names another output's runs: throws an EngineError rather than compare with them.
    */
   async bindPrevious(previous: PreviousCustomers | null): Promise<void> {
+    this.previousBinding = NO_PREVIOUS_CUSTOMERS;
     if (previous !== null && !previous.files.every((file) => file.startsWith('s3://'))) {
-      this.previousBinding = NO_PREVIOUS_CUSTOMERS;
       throw new EngineError(`Trino cannot read the previous run's customers (${previous.runDate}) outside S3: ${previous.files[0]}`);
     }
-    this.previousBinding = previous === null ? NO_PREVIOUS_CUSTOMERS : publishedCustomersBinding(this.options.schema, this.options.customersTable ?? 'customers', previous.runDate);
+    this.previousBinding = publishedCustomersBinding(this.options.schema, this.options.customersTable ?? 'customers', previous);
   }
 
   async release(): Promise<void> {

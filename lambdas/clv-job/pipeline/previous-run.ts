@@ -20,7 +20,14 @@ export interface PreviousRun {
 
 const manifestSchema = z.object({ files: z.array(z.object({ key: z.string() })) });
 
-const decodeJson = (bytes: Uint8Array): unknown => JSON.parse(new TextDecoder().decode(bytes));
+/** The JSON of a published file, or undefined when it is not JSON (a file cut short): then it fails the schema, and is not compared with. */
+const decodeJson = (bytes: Uint8Array): unknown => {
+  try {
+    return JSON.parse(new TextDecoder().decode(bytes));
+  } catch {
+    return undefined;
+  }
+};
 
 /**
  * Finds the previous run, or null when there is none or it cannot be trusted (an unreadable or
@@ -58,29 +65,37 @@ export interface CustomersQueried {
 
 /**
  * Asks the engine for tonight's customers (query `customers`) joined with the previous run's
- * (`previous_customers`, bound to `previous`'s files). The previous run's customers per tier are
- * asked first, which also probes the binding. A previous run whose customers the engine cannot read
- * (a file gone, corrupt, or where the engine cannot reach it) does not fail tonight's run: it runs
+ * (`previous_customers`, bound to `previousRun`'s customers files). The previous run's customers per
+ * tier are asked first, which also probes the binding; together they must be as many as its
+ * summary counts. A previous run whose customers the engine cannot read (a file gone, corrupt, or
+ * where the engine cannot reach it) or reads otherwise (a catalog whose partitions of that date went
+ * missing, a customer twice) does not fail tonight's run: it runs
  * on without them (no tier migration, no movers), with a warning, as it did when the job read them
  * itself. The binding is reset afterwards: later queries (the backtest's) join nothing.
  * Throws what the engine throws for tonight's own data.
  */
-export const queryCustomers = async (engine: QueryEngine, previous: PreviousCustomers | null, params: SqlParameters): Promise<CustomersQueried> => {
+export const queryCustomers = async (engine: QueryEngine, previousRun: PreviousRun | null, params: SqlParameters): Promise<CustomersQueried> => {
   const warnings: RunWarning[] = [];
   const unreadable = async (error: unknown): Promise<null> => {
-    if (!(error instanceof EngineError) || previous === null) throw error;
+    if (!(error instanceof EngineError) || previousRun === null) throw error;
     await engine.bindPrevious(null);
     warnings.push({
       code: 'previous_customers_unreadable',
-      message: `the previous run's customers (${previous.runDate}) could not be read, so no tier migration and no movers: ${firstLine(error)}`,
+      message: `the previous run's customers (${previousRun.runDate}) could not be read, so no tier migration and no movers: ${firstLine(error)}`,
     });
     return null;
   };
   let tierSizes: number[] | null = null;
-  if (previous !== null) {
+  if (previousRun !== null) {
     try {
-      await engine.bindPrevious(previous);
+      await engine.bindPrevious(previousRun.customers);
       tierSizes = decodePreviousTiers(await engine.run('previousTiers', params));
+      // what the engine reads must be the run its summary describes, one row per customer: a catalog whose
+      // partitions went missing reads nobody (every customer would be "new"), a customer twice would
+      // join twice and double tonight's row of them
+      const read = tierSizes.reduce((sum, n) => sum + n, 0);
+      const counted = previousRun.summary.counts.customers;
+      if (read !== counted) throw new EngineError(`the engine reads ${read} of its customers where its summary counts ${counted}`);
     } catch (error) {
       tierSizes = await unreadable(error);
     }

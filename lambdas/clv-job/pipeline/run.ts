@@ -142,7 +142,7 @@ export const runPipeline = async (deps: PipelineDeps, config: RunConfig): Promis
         const conflicting = outcomes.some((o) => o.conflicting > 0) ? decodeConflictingDuplicates(await engine.run('conflictingDuplicates', params)) : [];
         const acquisitionMonths = decodeAcquisitionMonths(await engine.run('acquisitionMonths', params));
         const previous = await loadPrevious(store, asOf);
-        const { customers, previous: previousSegments, warnings: previousWarnings } = await queryCustomers(engine, previous?.customers ?? null, params);
+        const { customers, previous: previousSegments, warnings: previousWarnings } = await queryCustomers(engine, previous, params);
         const counts = accountFor(Number(inputRows), outcomes, customers.size);
         if (rejected.rowCount !== counts.rejected_rows) {
           throw new AccountingError(`${counts.rejected_rows} rows were counted as rejected but ${rejected.rowCount} were listed`);
