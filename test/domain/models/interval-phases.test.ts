@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { compressBgNbdData, fitBgNbd } from '../../../lambdas/clv-job/domain/models/bg-nbd.js';
 import type { ClvSettings, ScoreInput } from '../../../lambdas/clv-job/domain/models/clv.js';
 import { fitGammaGamma } from '../../../lambdas/clv-job/domain/models/gamma-gamma.js';
-import { allocateIntervalBuffers, DRAW_BLOCK, intervalBufferLengths, INTERVAL_PHASES, planIntervals, TUPLE_BLOCK } from '../../../lambdas/clv-job/domain/models/interval-phases.js';
+import { allocateIntervalBuffers, DRAW_BLOCK, intervalBufferLengths, INTERVAL_PHASES, planIntervals, ROW_PIECE, TUPLE_BLOCK } from '../../../lambdas/clv-job/domain/models/interval-phases.js';
 import { fitParetoNbd } from '../../../lambdas/clv-job/domain/models/pareto-nbd.js';
 import { distinctScorePatterns } from '../../../lambdas/clv-job/domain/models/score-patterns.js';
 import { customerIntervals, intervalsFromBuffers, parameterDraws } from '../../../lambdas/clv-job/domain/models/uncertainty.js';
@@ -83,7 +83,8 @@ describe('the intervals’ phases over parts of their ranges (what threads run)'
     expect(scratch.perTuple.length).toBe(tupleBlock * 104);
     expect(scratch.alive.length).toBe(tupleBlock * DRAW_BLOCK);
     const mostRows = Math.max(...Array.from({ length: plan.blocks }, (_, b) => plan.rowStart[Math.min(plan.tuples, (b + 1) * tupleBlock)]! - plan.rowStart[b * tupleBlock]!));
-    expect(scratch.clv.length).toBe(mostRows * 104);
+    expect(scratch.clv.length).toBe(Math.min(ROW_PIECE, mostRows) * 104);
+    expect(scratch.row.length).toBe(104);
     expect(plan.blockScratch()).toBe(scratch);
   });
 

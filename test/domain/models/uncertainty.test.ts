@@ -6,6 +6,7 @@ import { fitParetoNbd } from '../../../lambdas/clv-job/domain/models/pareto-nbd.
 import { distinctScorePatterns } from '../../../lambdas/clv-job/domain/models/score-patterns.js';
 import { bgnbdTransactionModel } from '../../../lambdas/clv-job/domain/models/transaction-model.js';
 import { customerIntervals, drawParameters, parameterDraws, seededNormal } from '../../../lambdas/clv-job/domain/models/uncertainty.js';
+import { planIntervals, ROW_PIECE } from '../../../lambdas/clv-job/domain/models/interval-phases.js';
 import type { BgNbdParams } from '../../../lambdas/clv-job/domain/models/bg-nbd.js';
 import { seededUniform, simulateCustomers } from '../../support/simulate.js';
 import { loadCdnowSummary, inUnits } from './cdnow-data.js';
@@ -144,6 +145,34 @@ describe('90% intervals: what they are computed from', () => {
       expect(customerIntervals(draws.transactions, draws.spend, everyone, WEEKLY, undefined, tupleBlock).equity).toEqual(intervals.equity);
     },
   );
+  it('are the same bits when one tuple has more spend patterns than a piece of rows (ROW_PIECE), its customers then summed one at a time, with the rows\' CLV held a piece at a time', () => {
+    // Prepare: CDNOW's customers and, after them, a tuple of 1.5 pieces of distinct spends (a young shop's many customers of one purchase history)
+    const many = Math.ceil(1.5 * ROW_PIECE);
+    const input: ScoreInput = {
+      x: Float64Array.from([...cdnow.x, ...Array.from({ length: many }, () => 2)]),
+      recencyDays: Float64Array.from([...cdnow.txDays, ...Array.from({ length: many }, () => 70)]),
+      tenureDays: Float64Array.from([...cdnow.TDays, ...Array.from({ length: many }, () => 140)]),
+      monetaryValue: Float64Array.from([...cdnow.mx, ...Array.from({ length: many }, (_, i) => 10 + i / 1024)]),
+    };
+    const draws = parameterDraws({ name: 'bgnbd', fit: fitBgNbd(patterns) }, gg, { draws: 21, seed: 5 })!;
+    const perDraw = draws.transactions.map((model, d) => scoreTuples(model, draws.spend[d]!, input, WEEKLY));
+    const n = input.x.length;
+    const column = (i: number) => perDraw.map((s) => s.predictedClv[i]!);
+    const equities = perDraw.map((s) => equityInDocumentedOrder(s.predictedClv, input, 16_384));
+    const { patterns: rows, patternOf } = distinctScorePatterns(input);
+    const plan = planIntervals(draws.transactions, draws.spend, rows, WEEKLY, patternOf);
+
+    // Act
+    const intervals = customerIntervals(draws.transactions, draws.spend, rows, WEEKLY, patternOf);
+
+    // Assess: the definition's numbers, and no more rows' draws held than a piece
+    const spread = (v: Float64Array) => Array.from(patternOf, (row) => v[row]!);
+    expect(spread(intervals.predictedClv.p05)).toEqual(Array.from({ length: n }, (_, i) => quantile(column(i), 0.05)));
+    expect(spread(intervals.predictedClv.p95)).toEqual(Array.from({ length: n }, (_, i) => quantile(column(i), 0.95)));
+    expect(intervals.equity).toEqual({ p05: quantile(equities, 0.05), p95: quantile(equities, 0.95) });
+    expect(plan.rows).toBeGreaterThan(many);
+    expect(plan.blockScratch().clv.length).toBe(ROW_PIECE * plan.stride);
+  });
 });
 
 describe('coverage of the 90% interval for total customer equity', () => {

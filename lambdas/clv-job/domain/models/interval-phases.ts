@@ -228,7 +228,7 @@ export interface IntervalPlan extends IntervalIndex {
   /**
    * Scratch memory for one block at a time, the same memory each call (its contents are whatever
    * the last block left): the block's tuples' draws (tupleBlock · stride numbers), its rows' CLV
-   * under each draw (the most rows a block has · stride) and a block of draws of P(alive). A plan
+   * under each draw (at most ROW_PIECE · stride) and a block of draws of P(alive). A plan
    * is used by one thread (each builds its own), so no two blocks use it at once. Allocated at the
    * first call.
    */
@@ -241,8 +241,10 @@ export interface BlockScratch {
   readonly perTuple: Float64Array;
   /** DRAW_BLOCK × tupleBlock: P(alive) of a block of draws, draw-major. */
   readonly alive: Float64Array;
-  /** The most rows of a block × stride: each row's CLV per draw. */
+  /** min(the most rows of a block, ROW_PIECE) × stride: each row's CLV per draw, a piece of rows at a time. */
   readonly clv: Float64Array;
+  /** stride: one customer's CLV per draw (a tuple with more rows than a piece). */
+  readonly row: Float64Array;
 }
 
 /**
@@ -362,7 +364,8 @@ export const planOnIndex = (transactions: readonly TransactionModel[], spend: re
       (scratch ??= {
         perTuple: new Float64Array(Math.min(index.tupleBlock, index.tuples) * stride),
         alive: new Float64Array(Math.min(index.tupleBlock, index.tuples) * Math.min(DRAW_BLOCK, draws)),
-        clv: new Float64Array(mostRowsOfABlock(index, blocks) * stride),
+        clv: new Float64Array(Math.min(ROW_PIECE, mostRowsOfABlock(index, blocks)) * stride),
+        row: new Float64Array(stride),
       }),
   };
 };
@@ -499,22 +502,27 @@ const tupleIntervals = (plan: IntervalPlan, buffers: IntervalBuffers, perTuple: 
 };
 
 /**
- * The CLV of the rows rowsByTuple[firstRow, lastRow) — those of tuples [firstTuple, …), whose
- * discounted purchases are in perTuple (tuple firstTuple + k at k · stride) — under every draw,
- * into clv (row rowsByTuple[firstRow + i] at i · stride): margin · E(M | x, m_x; Gamma-Gamma draw d)
- * · discounted purchases of draw d.
+ * The most rows whose CLV under every draw a thread holds at once (ROW_PIECE · stride numbers, ~13 MB
+ * at 100 draws). A block's rows are worked on in pieces of whole tuples up to this many rows, so the
+ * scratch does not grow with the rows a block happens to hold: few distinct tuples with many spend
+ * patterns each (a young shop: short histories, many customers) put nearly every row in one block.
  */
-const rowsClv = (plan: IntervalPlan, perTuple: Float64Array, firstTuple: number, firstRow: number, lastRow: number, clv: Float64Array): void => {
+export const ROW_PIECE = 16_384;
+
+/**
+ * The CLV under every draw of the row at position `at` of rowsByTuple — a row of a tuple in
+ * [firstTuple, …), whose discounted purchases are in perTuple (tuple firstTuple + k at k · stride) —
+ * into out[offset, offset + draws): margin · E(M | x, m_x; Gamma-Gamma draw d) · discounted purchases
+ * of draw d.
+ */
+const rowClv = (plan: IntervalPlan, perTuple: Float64Array, firstTuple: number, at: number, out: Float64Array, offset: number): void => {
   const { draws, stride, p, q, gamma, margin, rowColumns } = plan;
-  for (let at = firstRow; at < lastRow; at++) {
-    const tuple = rowColumns.tuple[at]!;
-    // a row's x is its tuple's (the tuples are its distinct (x, recency, tenure))
-    const x = plan.purchases.tuples.x[tuple]!;
-    const mx = rowColumns.monetaryValue[at]!;
-    const row = (tuple - firstTuple) * stride;
-    const out = (at - firstRow) * stride;
-    for (let d = 0; d < draws; d++) clv[out + d] = margin * conditionalExpectedOrderValueUnchecked(p[d]!, q[d]!, gamma[d]!, x, mx) * perTuple[row + d]!;
-  }
+  const tuple = rowColumns.tuple[at]!;
+  // a row's x is its tuple's (the tuples are its distinct (x, recency, tenure))
+  const x = plan.purchases.tuples.x[tuple]!;
+  const mx = rowColumns.monetaryValue[at]!;
+  const row = (tuple - firstTuple) * stride;
+  for (let d = 0; d < draws; d++) out[offset + d] = margin * conditionalExpectedOrderValueUnchecked(p[d]!, q[d]!, gamma[d]!, x, mx) * perTuple[row + d]!;
 };
 
 /**
@@ -522,8 +530,11 @@ const rowsClv = (plan: IntervalPlan, perTuple: Float64Array, firstTuple: number,
  * under every draw (from phase 1's tables), their intervals and discounted purchases; its rows'
  * CLV under every draw and their intervals; and into equityPartials[b · stride + d] the sum of
  * CLV under draw d over the customers whose tuple is in the block, added up from 0 in (tuple,
- * customer index) order, one addition a customer. Cost O((to − from) · tupleBlock · draws) plus
- * O(draws) per row and per customer of the blocks; memory: the plan's block scratch.
+ * customer index) order, one addition a customer. The rows are taken in pieces of whole tuples
+ * of at most ROW_PIECE rows; a tuple with more rows is a piece of its own, its customers' CLV
+ * computed one customer at a time (the same numbers) and its rows' intervals ROW_PIECE rows at a
+ * time. Cost O((to − from) · tupleBlock · draws) plus O(draws) per row and per customer of the
+ * blocks; memory: the plan's block scratch.
  */
 export const tupleBlocks = (plan: IntervalPlan, buffers: IntervalBuffers, from: number, to: number): void => {
   const { draws, stride, rowStart, rowsByTuple, customerRowAt, customerStart } = plan;
@@ -534,19 +545,10 @@ export const tupleBlocks = (plan: IntervalPlan, buffers: IntervalBuffers, from: 
   const bounds = new Float64Array(2);
   // summed here, not in `equityPartials`, whose lines other threads write
   const sums = new Float64Array(draws);
-  for (let b = from; b < to; b++) {
-    const [firstTuple, endTuple] = blockTuples(plan, b);
-    blockAlive(plan, buffers, scratch, firstTuple, endTuple);
-    tupleIntervals(plan, buffers, perTuple, firstTuple, endTuple);
-    const firstRow = rowStart[firstTuple]!;
-    const endRow = rowStart[endTuple]!;
-    rowsClv(plan, perTuple, firstTuple, firstRow, endRow, clv);
-    sums.fill(0);
-    for (let k = customerStart[firstTuple]!; k < customerStart[endTuple]!; k++) {
-      const at = (customerRowAt[k]! - firstRow) * stride;
-      for (let d = 0; d < draws; d++) sums[d] += clv[at + d]!;
-    }
-    equityPartials.set(sums, b * stride);
+  /** The CLV of rows [firstRow, endRow) (at most ROW_PIECE) into clv, and their intervals after `addCustomers`. */
+  const rowsOf = (firstTuple: number, firstRow: number, endRow: number, addCustomers: () => void): void => {
+    for (let at = firstRow; at < endRow; at++) rowClv(plan, perTuple, firstTuple, at, clv, (at - firstRow) * stride);
+    addCustomers();
     // after the sums: the percentiles may rearrange a row's draws
     for (let at = firstRow; at < endRow; at++) {
       const values = (at - firstRow) * stride;
@@ -555,6 +557,36 @@ export const tupleBlocks = (plan: IntervalPlan, buffers: IntervalBuffers, from: 
       clvLo[i] = bounds[0]!;
       clvHi[i] = bounds[1]!;
     }
+  };
+  for (let b = from; b < to; b++) {
+    const [firstTuple, endTuple] = blockTuples(plan, b);
+    blockAlive(plan, buffers, scratch, firstTuple, endTuple);
+    tupleIntervals(plan, buffers, perTuple, firstTuple, endTuple);
+    sums.fill(0);
+    for (let t = firstTuple; t < endTuple; ) {
+      let u = t + 1;
+      while (u < endTuple && rowStart[u + 1]! - rowStart[t]! <= ROW_PIECE) u++;
+      const firstRow = rowStart[t]!;
+      const endRow = rowStart[u]!;
+      if (endRow - firstRow <= ROW_PIECE) {
+        rowsOf(firstTuple, firstRow, endRow, () => {
+          for (let k = customerStart[t]!; k < customerStart[u]!; k++) {
+            const at = (customerRowAt[k]! - firstRow) * stride;
+            for (let d = 0; d < draws; d++) sums[d] += clv[at + d]!;
+          }
+        });
+      } else {
+        // one tuple, more rows than a piece: each customer's CLV on its own, in customer order
+        const one = scratch.row;
+        for (let k = customerStart[t]!; k < customerStart[u]!; k++) {
+          rowClv(plan, perTuple, firstTuple, customerRowAt[k]!, one, 0);
+          for (let d = 0; d < draws; d++) sums[d] += one[d]!;
+        }
+        for (let piece = firstRow; piece < endRow; piece += ROW_PIECE) rowsOf(firstTuple, piece, Math.min(piece + ROW_PIECE, endRow), () => undefined);
+      }
+      t = u;
+    }
+    equityPartials.set(sums, b * stride);
   }
 };
 
