@@ -128,7 +128,7 @@ export const seededNormal = (seed: number): (() => number) => {
  * the result), with the same numbers.
  * Cost: O(draws · (distinct (x, tenure) pairs · horizon in weeks + tuples + rows + customers));
  * memory: draws · (2 · distinct pairs + a P(alive) table of distinct values) + tupleBlock · draws
- * + the most rows of a block · draws + ~5 numbers per tuple, row and customer.
+ * + min(the most rows of a block, ROW_PIECE) · draws + ~5 numbers per tuple, row and customer.
  * Throws a RangeError for invalid input (see scoreTuples), when the draws differ in number, when
  * `patternOf` names a row `input` lacks, or when tupleBlock is not a whole number ≥ 1.
  */
