@@ -217,6 +217,22 @@ describe('ingestLocalFiles: several exports', () => {
     expect(result.skipped).toEqual([{ path: join(dir, 'b.csv'), reason: expect.stringMatching(/^is empty/) }]);
     await expect(ingestLocalFiles(inputs, { directory: join(dir, 'fail') })).rejects.toThrow(/b\.csv: is empty/);
   });
+
+  it('names the first unreadable export by name when several are, whatever their sizes (the larger read first)', async () => {
+    const { ingestLocalFiles } = await localIngest();
+    const dir = await tempDir();
+    const rows = (n: number) => Array.from({ length: n }, (_, i) => `O${i},C${i},2025-01-01,1\n`).join('');
+    // a: small and unreadable; y: larger, readable; z: the largest, unreadable. Largest first, z and y
+    // are read before a is started.
+    await writeText(dir, 'a.csv', `order_id,customer_id\nO1,C1\n`);
+    await writeText(dir, 'y.csv', `order_id,customer_id,order_date,amount\n${rows(50)}`);
+    await writeText(dir, 'z.csv', `order_id,customer_id,order_day,amount\n${rows(100)}`);
+    const inputs = await findInputFiles([dir]);
+
+    for (const concurrency of [1, 2, 3]) {
+      await expect(ingestLocalFiles(inputs, { directory: join(dir, `c${concurrency}`), concurrency })).rejects.toThrow(/a\.csv: lacks/);
+    }
+  });
 });
 
 describe('threadsPerRead', () => {

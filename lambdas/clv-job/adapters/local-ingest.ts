@@ -75,8 +75,9 @@ type Ingested = { readonly file: CanonicalFile; readonly receipt: IngestReceipt;
  * which the ingest takes in its own pass over the bytes. A cold run so reads each export once, not
  * twice (0.1 s of CPU and a serial read per 134 MB at 1 M customers; `npm run bench`).
  *
- * @throws UnreadableExportError for the first unreadable file (in input order among those read), unless
- *   skipBadFiles; once a file fails no other is started, and those being read finish first.
+ * @throws UnreadableExportError for the first unreadable file in input (name) order, whatever the sizes,
+ *   unless skipBadFiles; once a file fails no file after it by name is started (those before it are, so
+ *   the first unreadable by name is found), and those being read finish first.
  */
 export const ingestLocalFiles = async (inputs: readonly InputFile[], options: LocalIngestOptions = {}): Promise<LocalIngestResult> => {
   const config = ingestConfigSchema.parse(options.config ?? {});
@@ -133,20 +134,23 @@ export const ingestLocalFiles = async (inputs: readonly InputFile[], options: Lo
     await removeStale(directory, stem, name);
     return { file, receipt, reused: false };
   };
-  // after a failure no new file is started, and the files being read finish (no half entry is left
-  // behind by a process that exits on the error); the error thrown is the first in input order
-  let failed = false;
+  // after a failure no file after it in input order is started, those before it still are (read
+  // largest first, a larger export later by name may fail before a smaller one is started: the error
+  // must name the first unreadable export by name whatever the sizes), and the files being read finish
+  // (no half entry is left behind by a process that exits on the error); the error thrown is the first
+  // in input order
+  let firstFailed = inputs.length;
   const largestFirst = [...inputs.keys()].sort((a, b) => inputs[b]!.bytes - inputs[a]!.bytes || a - b);
   const outcomes: (Ingested | { readonly error: unknown } | null)[] = inputs.map(() => null);
   await pMap(
     largestFirst,
     async (at): Promise<void> => {
-      if (failed) return;
+      if (at > firstFailed) return;
       reading += 1;
       try {
         outcomes[at] = await ingestOne(inputs[at]!);
       } catch (error) {
-        failed = true;
+        firstFailed = Math.min(firstFailed, at);
         outcomes[at] = { error };
       } finally {
         reading -= 1;
