@@ -7,9 +7,15 @@ import type { OutcomeCountRow } from './engine-results.js';
  * Folds the engine's outcome counts into the summary's `counts` and checks the identity
  * `input_rows = accepted + duplicate + non_purchase + rejected` against the row count taken
  * straight off the input. Conflicting duplicates are counted apart, as part of the duplicates. A mismatch means a row was lost or counted twice: the run fails
- * rather than publish numbers nobody can reconcile.
+ * rather than publish numbers nobody can reconcile. The customers are not counted here: the query stage
+ * asks the engine for them last (their relation is the costliest), after deciding from these counts
+ * whether to ask for the conflicting duplicates' examples.
+ *
+ * @returns the summary's `counts` but `customers`, which the caller adds
+ * @throws AccountingError when the identity fails, or an outcome row is inconsistent (a rejected row
+ *   without reason, a reason or a conflicting flag on a row of another outcome)
  */
-export const accountFor = (inputRows: number, outcomes: readonly OutcomeCountRow[], customers: number): CountsSection => {
+export const accountFor = (inputRows: number, outcomes: readonly OutcomeCountRow[]): Omit<CountsSection, 'customers'> => {
   const rejectedByReason = Object.fromEntries(REJECTION_REASONS.map((r) => [r, 0])) as Record<RejectionReason, number>;
   const totals = { accepted: 0, duplicate: 0, non_purchase: 0, rejected: 0 };
   let conflicting = 0;
@@ -39,6 +45,5 @@ export const accountFor = (inputRows: number, outcomes: readonly OutcomeCountRow
     rejected_rows: totals.rejected,
     rejected_by_reason: rejectedByReason,
     conflicting_duplicates: conflicting,
-    customers,
   };
 };

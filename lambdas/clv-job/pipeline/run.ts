@@ -11,7 +11,7 @@ import type { SpendInput } from '../schemas/summary-acquisition.js';
 import { qualityReportSchema } from '../schemas/quality-report.js';
 import { SUMMARY_SCHEMA_VERSION, summarySchema, type Summary } from '../schemas/summary.js';
 import { summaryJsonSchemaText } from '../schemas/summary-json-schema.js';
-import type { ConflictingDuplicate, RunWarning } from '../schemas/summary-run.js';
+import type { ConflictingDuplicate, CountsSection, RunWarning } from '../schemas/summary-run.js';
 import type { SqlParameters } from '../sql/index.js';
 import { accountFor } from './accounting.js';
 import { chooseByHoldout, runBacktest } from './backtest.js';
@@ -134,16 +134,16 @@ export const runPipeline = async (deps: PipelineDeps, config: RunConfig): Promis
         const params: SqlParameters = { asOf, nonPurchaseStatuses: config.nonPurchaseStatuses };
         // `classified`'s queries, then those of the relations built on it, `customers` last: an engine
         // that materialises the relations then holds only what the query at hand reads (DuckDbEngine)
-        const outcomes = decodeOutcomeCounts(await engine.run('outcomeCounts', params));
+        const judged = accountFor(Number(inputRows), decodeOutcomeCounts(await engine.run('outcomeCounts', params)));
         const rejected = decodeRejectedRows(
           await engine.run('rejectedRows', params),
           REJECTED_COLUMNS.map((c) => c.name),
         );
-        const conflicting = outcomes.some((o) => o.conflicting > 0) ? decodeConflictingDuplicates(await engine.run('conflictingDuplicates', params)) : [];
+        const conflicting = judged.conflicting_duplicates > 0 ? decodeConflictingDuplicates(await engine.run('conflictingDuplicates', params)) : [];
         const acquisitionMonths = decodeAcquisitionMonths(await engine.run('acquisitionMonths', params));
         const previous = await loadPrevious(store, asOf);
         const { customers, previous: previousSegments, warnings: previousWarnings } = await queryCustomers(engine, previous, params);
-        const counts = accountFor(Number(inputRows), outcomes, customers.size);
+        const counts: CountsSection = { ...judged, customers: customers.size };
         if (rejected.rowCount !== counts.rejected_rows) {
           throw new AccountingError(`${counts.rejected_rows} rows were counted as rejected but ${rejected.rowCount} were listed`);
         }
