@@ -27,7 +27,8 @@ export interface QueryEngine {
   run(query: QueryName, params: SqlParameters): Promise<ResultColumns>;
   /**
    * Binds `previous_customers` (sql/index.ts) to the previous published run's customers, or to the
-   * empty relation (null, the binding an engine starts with). Queries asked afterwards read it.
+   * empty relation (null: no previous run, or one without customers; the binding an engine starts
+   * with). Queries asked afterwards read it.
    * Throws EngineError when the engine cannot read them where the store keeps them (then, or at
    * the first query that reads them).
    */
@@ -45,8 +46,11 @@ export interface QueryEngine {
 /** Where the previous published run's customers are: its run date and its `customers` files. */
 export interface PreviousCustomers {
   readonly runDate: string;
-  /** Each published customers file's location as OutputStore.publishedLocation gives it (a path or an `s3://` URL). */
-  readonly files: readonly string[];
+  /**
+   * Each published customers file's location as OutputStore.publishedLocation gives it (a path or an
+   * `s3://` URL); at least one: a run without customers has none to bind (null).
+   */
+  readonly files: readonly [string, ...string[]];
 }
 
 export interface InputDescription {

@@ -77,12 +77,16 @@ describe("decoding the previous run's tiers and segments joined to tonight's cus
   });
 
   it('reads the per-tier sizes in TIER_ORDER, 0 for a tier the previous run had none in, as numbers or text', () => {
-    expect(decodePreviousTiers({ rowCount: 2, columns: { clv_tier: ['low', 'high'], customers: ['30', '20'], unknown_rfm_segments: ['0', '0'] } })).toEqual([20, 0, 30]);
-    expect(decodePreviousTiers({ rowCount: 1, columns: { clv_tier: ['mid'], customers: Int32Array.from([4]), unknown_rfm_segments: Int32Array.from([0]) } })).toEqual([0, 4, 0]);
-    expect(() => decodePreviousTiers({ rowCount: 1, columns: { clv_tier: ['top'], customers: [1], unknown_rfm_segments: [0] } })).toThrow(/"top" is not a tier/);
+    expect(decodePreviousTiers({ rowCount: 2, columns: { clv_tier: ['low', 'high'], customers: ['30', '20'], distinct_customers: ['30', '20'], unknown_rfm_segments: ['0', '0'] } })).toEqual([20, 0, 30]);
+    expect(decodePreviousTiers({ rowCount: 1, columns: { clv_tier: ['mid'], customers: Int32Array.from([4]), distinct_customers: Int32Array.from([4]), unknown_rfm_segments: Int32Array.from([0]) } })).toEqual([0, 4, 0]);
+    expect(() => decodePreviousTiers({ rowCount: 1, columns: { clv_tier: ['top'], customers: [1], distinct_customers: [1], unknown_rfm_segments: [0] } })).toThrow(/"top" is not a tier/);
   });
 
   it('refuses a previous run whose RFM segments it cannot name, rather than lose the names', () => {
-    expect(() => decodePreviousTiers({ rowCount: 1, columns: { clv_tier: ['mid'], customers: [4], unknown_rfm_segments: [2] } })).toThrow(/2 in tier mid have an RFM segment none of/);
+    expect(() => decodePreviousTiers({ rowCount: 1, columns: { clv_tier: ['mid'], customers: [4], distinct_customers: [4], unknown_rfm_segments: [2] } })).toThrow(/2 in tier mid have an RFM segment none of/);
+  });
+
+  it('refuses a tier that holds a customer twice, who would join twice', () => {
+    expect(() => decodePreviousTiers({ rowCount: 1, columns: { clv_tier: ['high'], customers: [5], distinct_customers: [4], unknown_rfm_segments: [0] } })).toThrow(/tier high has 5 rows for 4 customers/);
   });
 });

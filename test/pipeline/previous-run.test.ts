@@ -1,10 +1,13 @@
-import { readFile, rename, writeFile } from 'node:fs/promises';
+import { readdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { queryDuckDb } from '../support/duckdb-reader.js';
 import { sampleData, tempDir } from '../support/files.js';
 import { runLocal } from '../support/pipeline.js';
+import { EngineError } from '../../lambdas/clv-job/errors.js';
 import { manifestKey, summaryKey } from '../../lambdas/clv-job/layout.js';
+import type { QueryEngine } from '../../lambdas/clv-job/ports.js';
+import type { QueryName } from '../../lambdas/clv-job/sql/index.js';
 
 const FIRST = '2025-06-30';
 const SECOND = '2025-12-31';
@@ -46,13 +49,26 @@ describe("the previous run's customers, joined in the engine", () => {
     expect(summary.movers?.previous_run_date).toBe(FIRST);
   });
 
+  /** An engine that records the queries asked of it, and fails tonight's first `customers` query when told to (a throttled Athena, say). */
+  const recording = (asked: QueryName[], failFirstCustomers = false) => (engine: QueryEngine): QueryEngine => {
+    const wrapped: QueryEngine = Object.create(engine);
+    wrapped.run = async (query, params) => {
+      asked.push(query);
+      if (failFirstCustomers && query === 'customers' && asked.filter((q) => q === 'customers').length === 1) {
+        throw new EngineError('Athena query customers failed: ThrottlingException');
+      }
+      return engine.run(query, params);
+    };
+    return wrapped;
+  };
+
   /** The first night's published customers files (links into its run), by tier. */
   const firstNightFiles = async (out: string): Promise<string[]> =>
     (await queryDuckDb(`SELECT DISTINCT filename FROM read_parquet('${out}/customers/run_date=${FIRST}/*/*.parquet', filename = true) ORDER BY filename`)).map((r) =>
       String(r.filename),
     );
 
-  it.each([
+  it.each<[string, (file: string) => Promise<void>]>([
     [
       'a file cut short (its footer gone: the engine fails on binding it)',
       async (file: string) => {
@@ -60,17 +76,17 @@ describe("the previous run's customers, joined in the engine", () => {
         await writeFile(file, bytes.subarray(0, bytes.length >> 1));
       },
     ],
-    [
-      'a file whose customer ids are garbage but whose footer reads (the engine fails on the join, after the per-tier probe)',
+    ...['customer_id', 'clv_tier', 'rfm_segment'].map((column): [string, (file: string) => Promise<void>] => [
+      `a file whose ${column} pages are garbage but whose footer reads (the probe reads every value the join reads)`,
       async (file: string) => {
         const [chunk] = await queryDuckDb(
-          `SELECT data_page_offset::BIGINT AS at, total_compressed_size::BIGINT AS size FROM parquet_metadata('${file}') WHERE path_in_schema = 'customer_id' LIMIT 1`,
+          `SELECT data_page_offset::BIGINT AS at, total_compressed_size::BIGINT AS size FROM parquet_metadata('${file}') WHERE path_in_schema = '${column}' LIMIT 1`,
         );
         const bytes = await readFile(file);
         bytes.fill(0xab, Number(chunk!.at), Number(chunk!.at) + Number(chunk!.size));
         await writeFile(file, bytes);
       },
-    ],
+    ]),
   ])("runs the second night on without the previous run's customers given %s", async (_, corrupt) => {
     // Prepare: a first night, then one of its customers files damaged
     const out = await tempDir();
@@ -78,11 +94,14 @@ describe("the previous run's customers, joined in the engine", () => {
     const files = await firstNightFiles(out);
     expect(files.length).toBeGreaterThan(0);
     await corrupt(join(files[0]!));
+    const asked: QueryName[] = [];
 
     // Act
-    const { summary } = await runLocal([sampleData], out, { asOf: SECOND });
+    const { summary } = await runLocal([sampleData], out, { asOf: SECOND }, { engine: recording(asked) });
 
-    // Assess: published, no migration and no movers, said in a warning; the summary's tables still compared
+    // Assess: published, no migration and no movers, said in a warning; the summary's tables still compared;
+    // the damage found before the costly customers query, which runs once
+    expect(asked.filter((q) => q === 'customers')).toHaveLength(1);
     expect(summary.changes.tier_migration).toBeNull();
     expect(summary.movers?.counts.every((c) => c.customers === 0)).toBe(true);
     expect(summary.movers?.previous_run_date).toBeNull();
@@ -94,15 +113,16 @@ describe("the previous run's customers, joined in the engine", () => {
     const [published] = await queryDuckDb(`SELECT COUNT(*)::INTEGER AS customers FROM ${customersOf(out, SECOND)}`);
     expect(published?.customers).toBe(summary.counts.customers);
   });
-  it("runs the second night on without the previous run's customers when the engine reads more of them than the previous summary counts (a customer twice, which would join twice)", async () => {
-    // Prepare: a first night, then one customer of one of its files written twice
+  it("runs the second night on without the previous run's customers when the engine reads more of them than the previous summary counts (a customer in two tiers, who would join twice)", async () => {
+    // Prepare: a first night, then one high customer written into the low tier's file too
     const out = await tempDir();
     await runLocal([sampleData], out, { asOf: FIRST });
-    const [file] = await firstNightFiles(out);
+    const [high, low] = await firstNightFiles(out);
+    expect([high, low].map((f) => /segment=(\w+)/.exec(f!)?.[1])).toEqual(['high', 'low']);
     await queryDuckDb(
-      `COPY (SELECT * FROM read_parquet('${file}') UNION ALL (SELECT * FROM read_parquet('${file}') LIMIT 1)) TO '${file}.twice' (FORMAT parquet)`,
+      `COPY (SELECT * FROM read_parquet('${low}') UNION ALL (SELECT * REPLACE ('low' AS clv_tier) FROM read_parquet('${high}') LIMIT 1)) TO '${low}.twice' (FORMAT parquet)`,
     );
-    await rename(`${file}.twice`, file!);
+    await rename(`${low}.twice`, low!);
     const alone = await tempDir();
     const { summary: firstNightOnly } = await runLocal([sampleData], alone, { asOf: SECOND });
 
@@ -117,6 +137,38 @@ describe("the previous run's customers, joined in the engine", () => {
     expect(warning?.message).toMatch(/could not be read, so no tier migration and no movers: the engine reads (\d+) of its customers where its summary counts (\d+)/);
     const [, read, counted] = /reads (\d+) of its customers where its summary counts (\d+)/.exec(warning!.message)!;
     expect(Number(read)).toBe(Number(counted) + 1);
+  });
+
+  it("fails the night on an error of tonight's own customers query once the probe has read the previous run, never running it twice", async () => {
+    // Prepare: a first night; an engine whose customers query fails once (a throttled Athena, say)
+    const out = await tempDir();
+    await runLocal([sampleData], out, { asOf: FIRST });
+    const asked: QueryName[] = [];
+
+    // Act
+    const night = runLocal([sampleData], out, { asOf: SECOND }, { engine: recording(asked, true) });
+
+    // Assess: tonight's error, not a previous run taken for unreadable; nothing of the night published
+    await expect(night).rejects.toThrow(/ThrottlingException/);
+    expect(asked.filter((q) => q === 'customers')).toHaveLength(1);
+    expect((await readdir(join(out, 'customers'))).sort()).toEqual([`run_date=${FIRST}`]);
+  });
+
+  it("runs the second night on without the previous run's customers when one of its tiers holds a customer twice", async () => {
+    // Prepare: a first night, then one of its files' customers written twice in the same file (same tier)
+    const out = await tempDir();
+    await runLocal([sampleData], out, { asOf: FIRST });
+    const [file] = await firstNightFiles(out);
+    await queryDuckDb(`COPY (SELECT * FROM read_parquet('${file}') UNION ALL (SELECT * FROM read_parquet('${file}') LIMIT 1)) TO '${file}.twice' (FORMAT parquet)`);
+    await rename(`${file}.twice`, file!);
+
+    // Act
+    const { summary } = await runLocal([sampleData], out, { asOf: SECOND });
+
+    // Assess
+    const [warning] = summary.warnings.filter((w) => w.code === 'previous_customers_unreadable');
+    expect(warning?.message).toMatch(/tier (high|mid|low) has (\d+) rows for (\d+) customers/);
+    expect(summary.changes.tier_migration).toBeNull();
   });
 
   it.each([

@@ -19,12 +19,12 @@ export const canonicalOrdersBinding = (database: string, table: string): string 
  * `previous_customers` (sql/index.ts) bound to the Glue table of published customers as Athena and
  * Trino read it: the previous run date's partitions, which the job points at the live run as it
  * publishes (adapters/glue-partitions.ts), so the engine reads exactly the published run's files.
- * The empty relation (NO_PREVIOUS_CUSTOMERS) without a previous run, and for one without customers
- * files (no customers): nothing to read then, and a table that names no partition of that run.
+ * The empty relation (NO_PREVIOUS_CUSTOMERS) for null (no previous run, or one without customers,
+ * whose run date names no partition of the table).
  * Throws EngineError for a run date that is not `YYYY-MM-DD` (it is written into the SQL).
  */
 export const publishedCustomersBinding = (database: string, table: string, previous: PreviousCustomers | null): string => {
-  if (previous === null || previous.files.length === 0) return NO_PREVIOUS_CUSTOMERS;
+  if (previous === null) return NO_PREVIOUS_CUSTOMERS;
   const { runDate } = previous;
   if (!/^\d{4}-\d{2}-\d{2}$/.test(runDate)) throw new EngineError(`run date ${JSON.stringify(runDate)} is not YYYY-MM-DD`);
   // the segment partitions named too: Trino (Athena's engine) passes no Glue filter expression for

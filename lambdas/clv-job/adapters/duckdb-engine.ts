@@ -140,7 +140,7 @@ export class DuckDbEngine implements QueryEngine {
    */
   async bindPrevious(previous: PreviousCustomers | null): Promise<void> {
     const relation =
-      previous === null || previous.files.length === 0
+      previous === null
         ? NO_PREVIOUS_CUSTOMERS
         : `SELECT customer_id, clv_tier, rfm_segment FROM read_parquet([${previous.files.map(sqlString).join(', ')}])`;
     try {

@@ -96,18 +96,23 @@ export const decodeCustomers = (result: ResultColumns): CustomerTable => {
 
 /**
  * The previous run's customers per tier (query `previousTiers`), in TIER_ORDER, 0 for a tier it
- * had none in. Throws EngineError for a tier that is none of TIER_ORDER, or for RFM segments
- * PREVIOUS_SEGMENT_CODES cannot name (a previous run of another version): the run goes on
- * without comparing customers rather than lose their names.
+ * had none in. Throws EngineError for a tier that is none of TIER_ORDER, for a customer in a tier
+ * twice (the join would double tonight's row of them), or for RFM segments PREVIOUS_SEGMENT_CODES
+ * cannot name (a previous run of another version): the run goes on without comparing customers
+ * rather than lose their names.
  */
 export const decodePreviousTiers = (result: ResultColumns): number[] => {
   const tiers = readColumn(result, 'clv_tier', text, 'a tier');
   const customers = intColumn(result, 'customers');
+  const distinct = intColumn(result, 'distinct_customers');
   const unknown = intColumn(result, 'unknown_rfm_segments');
   const sizes = TIER_ORDER.map(() => 0);
   tiers.forEach((tier, row) => {
     const index = (TIER_ORDER as readonly string[]).indexOf(tier);
     if (index === -1) throw new EngineError(`the previous run's customers, row ${row + 1}: ${JSON.stringify(tier)} is not a tier (${TIER_ORDER.join(', ')})`);
+    if (distinct[row] !== customers[row]) {
+      throw new EngineError(`the previous run's customers: tier ${tier} has ${customers[row]} rows for ${distinct[row]} customers`);
+    }
     if (unknown[row]! > 0) throw new EngineError(`the previous run's customers: ${unknown[row]} in tier ${tier} have an RFM segment none of ${RFM_SEGMENTS.join(', ')}`);
     sizes[index] = customers[row]!;
   });

@@ -3,7 +3,7 @@ import type { CustomerTable } from '../domain/customers.js';
 import type { PreviousSegments } from '../domain/segments/movers.js';
 import { EngineError, firstLine } from '../errors.js';
 import { manifestKey, summaryKey } from '../layout.js';
-import type { OutputStore, PreviousCustomers, QueryEngine, ResultColumns } from '../ports.js';
+import type { OutputStore, PreviousCustomers, QueryEngine } from '../ports.js';
 import type { RunWarning } from '../schemas/summary-run.js';
 import { summarySchema, type Summary } from '../schemas/summary.js';
 import { TIERS } from '../schemas/tables.js';
@@ -14,8 +14,8 @@ import { decodeCustomers, decodePreviousSegments, decodePreviousTiers } from './
 export interface PreviousRun {
   readonly runDate: string;
   readonly summary: Summary;
-  /** Where its customers files are, for the engine to join (QueryEngine.bindPrevious). */
-  readonly customers: PreviousCustomers;
+  /** Where its customers files are, for the engine to join (QueryEngine.bindPrevious); null when it has none (no customers). */
+  readonly customers: PreviousCustomers | null;
 }
 
 const manifestSchema = z.object({ files: z.array(z.object({ key: z.string() })) });
@@ -51,7 +51,8 @@ export const loadPrevious = async (store: OutputStore, runDate: string): Promise
     if (location === null) return null;
     files.push(location);
   }
-  return { runDate: previousDate, summary: summary.data, customers: { runDate: previousDate, files } };
+  const [first, ...rest] = files;
+  return { runDate: previousDate, summary: summary.data, customers: first === undefined ? null : { runDate: previousDate, files: [first, ...rest] } };
 };
 
 /** Tonight's customers, with what the previous run said of each when it could be read. */
@@ -66,49 +67,55 @@ export interface CustomersQueried {
 /**
  * Asks the engine for tonight's customers (query `customers`) joined with the previous run's
  * (`previous_customers`, bound to `previousRun`'s customers files). The previous run's customers per
- * tier are asked first, which also probes the binding; together they must be as many as its
- * summary counts. A previous run whose customers the engine cannot read (a file gone, corrupt, or
- * where the engine cannot reach it) or reads otherwise (a catalog whose partitions of that date went
- * missing, a customer twice) does not fail tonight's run: it runs
- * on without them (no tier migration, no movers), with a warning, as it did when the job read them
- * itself. The binding is reset afterwards: later queries (the backtest's) join nothing.
+ * tier are asked first (query `previousTiers`): the probe of the binding, which reads every value the
+ * join reads. A previous run the probe cannot read (a file gone, corrupt, or where the engine cannot
+ * reach it) or reads otherwise than its summary says (a catalog whose partitions of that date went
+ * missing, a customer twice) does not fail tonight's run: it runs on without it (no tier migration,
+ * no movers), with a warning. Once the probe has read it, an error of the `customers` query is
+ * tonight's own, and is thrown: the costly query is never run twice. The binding is reset
+ * afterwards: later queries (the backtest's) join nothing.
  * Throws what the engine throws for tonight's own data.
  */
 export const queryCustomers = async (engine: QueryEngine, previousRun: PreviousRun | null, params: SqlParameters): Promise<CustomersQueried> => {
-  const warnings: RunWarning[] = [];
-  const unreadable = async (error: unknown): Promise<null> => {
-    if (!(error instanceof EngineError) || previousRun === null) throw error;
-    await engine.bindPrevious(null);
-    warnings.push({
-      code: 'previous_customers_unreadable',
-      message: `the previous run's customers (${previousRun.runDate}) could not be read, so no tier migration and no movers: ${firstLine(error)}`,
-    });
-    return null;
-  };
-  let tierSizes: number[] | null = null;
-  if (previousRun !== null) {
-    try {
-      await engine.bindPrevious(previousRun.customers);
-      tierSizes = decodePreviousTiers(await engine.run('previousTiers', params));
-      // what the engine reads must be the run its summary describes, one row per customer: a catalog whose
-      // partitions went missing reads nobody (every customer would be "new"), a customer twice would
-      // join twice and double tonight's row of them
-      const read = tierSizes.reduce((sum, n) => sum + n, 0);
-      const counted = previousRun.summary.counts.customers;
-      if (read !== counted) throw new EngineError(`the engine reads ${read} of its customers where its summary counts ${counted}`);
-    } catch (error) {
-      tierSizes = await unreadable(error);
-    }
-  }
-  let result: ResultColumns;
-  try {
-    result = await engine.run('customers', params);
-  } catch (error) {
-    // a file whose footer read but whose pages do not: the probe cannot see it
-    if (tierSizes === null) throw error;
-    tierSizes = await unreadable(error);
-    result = await engine.run('customers', params);
-  }
+  const { tierSizes, warning } = previousRun === null ? { tierSizes: null, warning: null } : await probePrevious(engine, previousRun, params);
+  const result = await engine.run('customers', params);
   if (tierSizes !== null) await engine.bindPrevious(null);
-  return { customers: decodeCustomers(result), previous: tierSizes === null ? null : decodePreviousSegments(result, tierSizes), warnings };
+  return {
+    customers: decodeCustomers(result),
+    previous: tierSizes === null ? null : decodePreviousSegments(result, tierSizes),
+    warnings: warning === null ? [] : [warning],
+  };
+};
+
+/**
+ * Binds the previous run's customers and asks for them per tier; they must be as many as its summary
+ * counts. Returns the tier sizes with the binding in place, or, when the engine cannot read them as
+ * the summary describes them, the warning with the empty relation bound.
+ * Throws what is not an EngineError.
+ */
+const probePrevious = async (
+  engine: QueryEngine,
+  previousRun: PreviousRun,
+  params: SqlParameters,
+): Promise<{ readonly tierSizes: number[] | null; readonly warning: RunWarning | null }> => {
+  try {
+    await engine.bindPrevious(previousRun.customers);
+    const tierSizes = decodePreviousTiers(await engine.run('previousTiers', params));
+    // what the engine reads must be the run its summary describes: a catalog whose partitions went
+    // missing reads nobody (every customer would be "new"), a customer in two tiers would join twice
+    const read = tierSizes.reduce((sum, n) => sum + n, 0);
+    const counted = previousRun.summary.counts.customers;
+    if (read !== counted) throw new EngineError(`the engine reads ${read} of its customers where its summary counts ${counted}`);
+    return { tierSizes, warning: null };
+  } catch (error) {
+    if (!(error instanceof EngineError)) throw error;
+    await engine.bindPrevious(null);
+    return {
+      tierSizes: null,
+      warning: {
+        code: 'previous_customers_unreadable',
+        message: `the previous run's customers (${previousRun.runDate}) could not be read, so no tier migration and no movers: ${firstLine(error)}`,
+      },
+    };
+  }
 };

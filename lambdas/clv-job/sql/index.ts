@@ -80,9 +80,11 @@ export const QUERIES = {
 FROM customers c LEFT JOIN previous_customers p ON p.customer_id = c.customer_id
 ORDER BY c.customer_id`,
   // the previous run's customers per tier, those missing tonight included (the tier migration's "absent"
-  // column), and how many have an RFM segment PREVIOUS_SEGMENT_CODES cannot name; asked before
-  // `customers`, it is also the probe of the previous run's binding
+  // column), how many distinct ids they have, and how many have an RFM segment PREVIOUS_SEGMENT_CODES
+  // cannot name. Asked before `customers`, it is also the probe of the previous run's binding: it reads
+  // every value of every column the join reads, so a page the engine cannot read fails here, not there
   previousTiers: `SELECT clv_tier, CAST(COUNT(*) AS INTEGER) AS customers,
+  CAST(COUNT(DISTINCT customer_id) AS INTEGER) AS distinct_customers,
   CAST(SUM(CASE WHEN rfm_segment IS NULL OR ${caseOf('rfm_segment', RFM_SEGMENTS, -1)} >= 0 THEN 0 ELSE 1 END) AS INTEGER) AS unknown_rfm_segments
 FROM previous_customers GROUP BY clv_tier ORDER BY clv_tier`,
   bgnbdPatterns,
