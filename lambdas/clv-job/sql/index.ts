@@ -142,10 +142,19 @@ export interface SqlParameters {
 
 
 /**
+ * The one statement of a valid canonical row, `{{valid_row}}` in the texts (SPEC "Input contract"): it
+ * parsed (ingest gave it no parse_reason) and is not dated after the as-of date. `classified` gives
+ * every other row a reason and de-duplicates the valid ones; latestOrderDate reads the valid rows'
+ * dates. A conjunction of column tests, so an engine can push it into its scan of `orders` as a filter.
+ */
+const VALID_ROW = "(parse_reason IS NULL AND order_date <= DATE '{{as_of}}')";
+
+/**
  * Fills the placeholders. Values are validated before they get here, and string values are quoted
  * as SQL literals, so no input can change the statement's shape.
  */
-export const renderSql = (text: string, params: SqlParameters): string => {
+export const renderSql = (sql: string, params: SqlParameters): string => {
+  const text = sql.replaceAll('{{valid_row}}', VALID_ROW);
   const dates = { as_of: params.asOf, calibration_end: params.calibrationEnd };
   for (const [name, value] of Object.entries(dates)) {
     if (text.includes(`{{${name}}}`) && !/^\d{4}-\d{2}-\d{2}$/.test(value ?? '')) throw new Error(`${name} ${value} is not YYYY-MM-DD`);
