@@ -19,6 +19,9 @@ export interface ResultColumns {
   readonly columns: Readonly<Record<string, ArrayLike<unknown>>>;
 }
 
+/** A number column's type, as the SQL casts it: INTEGER (Int32Array) or DOUBLE (Float64Array). */
+export type NumberColumnKind = 'int32' | 'float64';
+
 /** Runs the shared SQL over the input orders, bound as the relation `orders`. */
 export interface QueryEngine {
   readonly name: 'duckdb' | 'athena' | 'trino';

@@ -3,7 +3,7 @@ import { parse } from 'csv-parse/sync';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { parseAthenaCsv } from '../../lambdas/clv-job/adapters/athena-result-csv.js';
-import { RESULT_NUMBER_COLUMNS } from '../../lambdas/clv-job/adapters/athena-engine.js';
+import { RESULT_NUMBER_COLUMNS } from '../../lambdas/clv-job/pipeline/engine-results.js';
 import { decodeBgNbdPatterns, decodeCustomers, decodeSpendPatterns } from '../../lambdas/clv-job/pipeline/engine-results.js';
 import type { ResultColumns } from '../../lambdas/clv-job/ports.js';
 

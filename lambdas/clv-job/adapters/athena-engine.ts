@@ -10,9 +10,10 @@ import {
 import { GetObjectCommand, ListObjectsV2Command, type S3Client } from '@aws-sdk/client-s3';
 import { EngineError, firstLine } from '../errors.js';
 import { isHidden } from '../ingest-layout.js';
-import { parseAthenaCsv, type NumberColumnKind } from './athena-result-csv.js';
+import { RESULT_NUMBER_COLUMNS } from '../pipeline/engine-results.js';
+import { parseAthenaCsv } from './athena-result-csv.js';
 import { canonicalOrdersBinding, publishedCustomersBinding } from './canonical-orders-binding.js';
-import type { InputDescription, PreviousCustomers, QueryEngine, ResultColumns } from '../ports.js';
+import type { InputDescription, NumberColumnKind, PreviousCustomers, QueryEngine, ResultColumns } from '../ports.js';
 import { inlineQuery, NO_PREVIOUS_CUSTOMERS, type QueryName, type SqlParameters } from '../sql/index.js';
 
 /**
@@ -190,36 +191,17 @@ export class AthenaEngine implements QueryEngine {
   }
 }
 
-/**
- * The number columns of the results that grow with the customers (a row a customer, or a scoring
- * pattern), as the SQL casts them (sql/customers.sql, bgnbd-patterns.sql, spend-patterns.sql) and
- * the pipeline decodes them (pipeline/engine-results.ts): read into typed arrays, never held as
- * text. A column named here that holds something else is read as text from its first such value.
- */
-export const RESULT_NUMBER_COLUMNS: Partial<Record<QueryName, Readonly<Record<string, NumberColumnKind>>>> = {
-  customers: {
-    first_order_day: 'int32',
-    last_order_day: 'int32',
-    orders: 'int32',
-    frequency: 'int32',
-    recency_days: 'int32',
-    tenure_days: 'int32',
-    total_revenue: 'float64',
-    monetary_value: 'float64',
-    avg_order_value: 'float64',
-    previous_segments: 'int32',
-  },
-  bgnbdPatterns: { frequency: 'int32', recency_days: 'int32', tenure_days: 'int32', customers: 'int32' },
-  spendPatterns: { frequency: 'int32', monetary_value: 'float64', customers: 'int32' },
-};
+/** RESULT_NUMBER_COLUMNS looked up by any query's name (most have no number columns kept as numbers). */
+const NUMBER_COLUMNS: Partial<Record<QueryName, Readonly<Record<string, NumberColumnKind>>>> = RESULT_NUMBER_COLUMNS;
 
 /**
  * An Athena result CSV as columns. Athena quotes every value and writes NULL as an empty unquoted
  * field, so the two stay apart: `""` is an empty string, an empty unquoted field is null. Values
- * stay strings, but for the number columns of `query`'s result ({@link RESULT_NUMBER_COLUMNS}),
- * which come as Int32Array or Float64Array; the pipeline's decoders check and convert them alike.
+ * stay strings, but for the number columns of `query`'s result (RESULT_NUMBER_COLUMNS,
+ * pipeline/engine-results.ts: those of the results that grow with the customers), which come as
+ * Int32Array or Float64Array, never held as text; the pipeline's decoders check and convert them alike.
  * Streaming: the body is parsed as it arrives, so a large result never sits whole in memory (see
  * parseAthenaCsv). Throws an EngineError for a malformed file.
  */
 export const readResultCsv = (source: Readable | AsyncIterable<Uint8Array | string>, query?: QueryName): Promise<ResultColumns> =>
-  parseAthenaCsv(source, query === undefined ? {} : RESULT_NUMBER_COLUMNS[query]);
+  parseAthenaCsv(source, query === undefined ? {} : NUMBER_COLUMNS[query]);

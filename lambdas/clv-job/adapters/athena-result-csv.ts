@@ -1,6 +1,6 @@
 import { StringDecoder } from 'node:string_decoder';
 import { EngineError } from '../errors.js';
-import type { ResultColumns } from '../ports.js';
+import type { NumberColumnKind, ResultColumns } from '../ports.js';
 
 const QUOTE = 0x22;
 const COMMA = 0x2c;
@@ -11,9 +11,6 @@ const CR = 0x0d;
 const INTERN_LIMIT = 4096;
 /** A column whose first this-many values barely repeat stops looking its values up (ids, amounts). */
 const INTERN_PROBE = 8192;
-
-/** What a column's values are kept as: text (the default), or numbers in a typed array. */
-export type NumberColumnKind = 'int32' | 'float64';
 
 interface ColumnBuilder {
   push(value: string | null): void;

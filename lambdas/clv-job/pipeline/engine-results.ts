@@ -7,8 +7,8 @@ import { RFM_SEGMENTS } from '../domain/segments/rfm.js';
 import { TIER_ORDER } from '../domain/segments/tiers.js';
 import { OUTCOMES, REJECTION_REASONS } from '../domain/outcomes.js';
 import { EngineError } from '../errors.js';
-import { PREVIOUS_SEGMENT_CODES } from '../sql/index.js';
-import type { ResultColumns } from '../ports.js';
+import { PREVIOUS_SEGMENT_CODES, type QueryName } from '../sql/index.js';
+import type { NumberColumnKind, ResultColumns } from '../ports.js';
 
 /**
  * Turns the engines' result columns into the pipeline's types, checking every value on the way.
@@ -69,22 +69,57 @@ const doubleColumn = (result: ResultColumns, name: string): Float64Array => {
   return values;
 };
 
+/**
+ * The number columns of the results that grow with the customers (a row a customer, or a scoring
+ * pattern), with their types as the SQL casts them (sql/customers.sql and the `customers` query of
+ * sql/index.ts, bgnbd-patterns.sql, spend-patterns.sql; test/sql/result-number-columns.test.ts checks
+ * the casts against this): the one statement of those types. The decoders below read each column as
+ * its type says, and an engine that reads text (the Athena result CSV, adapters/athena-engine.ts) keeps
+ * these columns in typed arrays, never as text. A column named here that holds something else is read
+ * as text from its first such value.
+ */
+export const RESULT_NUMBER_COLUMNS = {
+  customers: {
+    first_order_day: 'int32',
+    last_order_day: 'int32',
+    orders: 'int32',
+    frequency: 'int32',
+    recency_days: 'int32',
+    tenure_days: 'int32',
+    total_revenue: 'float64',
+    monetary_value: 'float64',
+    avg_order_value: 'float64',
+    previous_segments: 'int32',
+  },
+  bgnbdPatterns: { frequency: 'int32', recency_days: 'int32', tenure_days: 'int32', customers: 'int32' },
+  spendPatterns: { frequency: 'int32', monetary_value: 'float64', customers: 'int32' },
+} as const satisfies Partial<Record<QueryName, Readonly<Record<string, NumberColumnKind>>>>;
+
+type NumberColumns = Readonly<Record<string, NumberColumnKind>>;
+type ArrayOf<K extends NumberColumnKind> = K extends 'int32' ? Int32Array : Float64Array;
+
+/** Column `name` of a result, read as the type `columns` gives it (one of RESULT_NUMBER_COLUMNS). */
+const numberColumn = <C extends NumberColumns, N extends keyof C & string>(result: ResultColumns, columns: C, name: N): ArrayOf<C[N]> =>
+  // the conditional type cannot be narrowed by the test on the kind: both branches are its cases
+  (columns[name] === 'int32' ? intColumn(result, name) : doubleColumn(result, name)) as ArrayOf<C[N]>;
+
 export const decodeCustomers = (result: ResultColumns): CustomerTable => {
-  const frequency = intColumn(result, 'frequency');
+  const number = <N extends keyof typeof RESULT_NUMBER_COLUMNS.customers>(name: N) => numberColumn(result, RESULT_NUMBER_COLUMNS.customers, name);
+  const frequency = number('frequency');
   const customers: CustomerTable = {
     size: result.rowCount,
     customerId: readColumn(result, 'customer_id', text, 'a string'),
-    firstOrderDay: intColumn(result, 'first_order_day'),
-    lastOrderDay: intColumn(result, 'last_order_day'),
+    firstOrderDay: number('first_order_day'),
+    lastOrderDay: number('last_order_day'),
     acquisitionChannel: readColumn(result, 'acquisition_channel', nullableText, 'a string or null'),
     cohort: readColumn(result, 'cohort', text, 'a YYYY-MM string'),
-    orders: intColumn(result, 'orders'),
+    orders: number('orders'),
     frequency,
-    recencyDays: intColumn(result, 'recency_days'),
-    tenureDays: intColumn(result, 'tenure_days'),
-    totalRevenue: doubleColumn(result, 'total_revenue'),
-    monetaryValue: doubleColumn(result, 'monetary_value'),
-    avgOrderValue: doubleColumn(result, 'avg_order_value'),
+    recencyDays: number('recency_days'),
+    tenureDays: number('tenure_days'),
+    totalRevenue: number('total_revenue'),
+    monetaryValue: number('monetary_value'),
+    avgOrderValue: number('avg_order_value'),
   };
   for (let i = 0; i < customers.size; i++) {
     if (frequency[i]! < 0 || customers.recencyDays[i]! > customers.tenureDays[i]! || customers.recencyDays[i]! < 0) {
@@ -126,7 +161,7 @@ export const decodePreviousTiers = (result: ResultColumns): number[] => {
  * Throws EngineError for a code that names no tier or segment.
  */
 export const decodePreviousSegments = (result: ResultColumns, tierSizes: readonly number[]): PreviousSegments => {
-  const codes = intColumn(result, 'previous_segments');
+  const codes = numberColumn(result, RESULT_NUMBER_COLUMNS.customers, 'previous_segments');
   const { stride, noRfm, newSince } = PREVIOUS_SEGMENT_CODES;
   const tier = new Int8Array(codes.length);
   const rfmSegment = new Int8Array(codes.length);
@@ -155,12 +190,10 @@ export interface BgNbdPatterns {
   readonly customers: Float64Array;
 }
 
-export const decodeBgNbdPatterns = (result: ResultColumns): BgNbdPatterns => ({
-  frequency: Float64Array.from(intColumn(result, 'frequency')),
-  recencyDays: Float64Array.from(intColumn(result, 'recency_days')),
-  tenureDays: Float64Array.from(intColumn(result, 'tenure_days')),
-  customers: Float64Array.from(intColumn(result, 'customers')),
-});
+export const decodeBgNbdPatterns = (result: ResultColumns): BgNbdPatterns => {
+  const number = (name: keyof typeof RESULT_NUMBER_COLUMNS.bgnbdPatterns) => Float64Array.from(numberColumn(result, RESULT_NUMBER_COLUMNS.bgnbdPatterns, name));
+  return { frequency: number('frequency'), recencyDays: number('recency_days'), tenureDays: number('tenure_days'), customers: number('customers') };
+};
 
 /** Repeat buyers' distinct (frequency, monetary value), with their customer counts. */
 export interface SpendPatterns {
@@ -169,11 +202,10 @@ export interface SpendPatterns {
   readonly customers: Float64Array;
 }
 
-export const decodeSpendPatterns = (result: ResultColumns): SpendPatterns => ({
-  frequency: Float64Array.from(intColumn(result, 'frequency')),
-  monetaryValue: doubleColumn(result, 'monetary_value'),
-  customers: Float64Array.from(intColumn(result, 'customers')),
-});
+export const decodeSpendPatterns = (result: ResultColumns): SpendPatterns => {
+  const number = <N extends keyof typeof RESULT_NUMBER_COLUMNS.spendPatterns>(name: N) => numberColumn(result, RESULT_NUMBER_COLUMNS.spendPatterns, name);
+  return { frequency: Float64Array.from(number('frequency')), monetaryValue: number('monetary_value'), customers: Float64Array.from(number('customers')) };
+};
 
 /** Revenue by acquisition channel x month x month of age (`sql/acquisition-months.sql`). */
 export const decodeAcquisitionMonths = (result: ResultColumns): AcquisitionMonth[] => {
