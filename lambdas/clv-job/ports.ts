@@ -269,9 +269,10 @@ export interface IntervalRunner {
 export interface AudienceCsvBuilder {
   /**
    * Gets ready ahead of the job (e.g. starts a thread while the run segments), without keeping the
-   * process alive; given the scores per pattern the job's rows will carry, may turn them to text
-   * meanwhile (a builder uses that text only for rows with the very same scores).
+   * process alive, given the scores per pattern of the job's rows: they ARE the scores the rows of
+   * the next `chunks` carry, which a builder may build from (e.g. turned to text meanwhile) and not
+   * read again on the rows.
    */
-  start?(scores?: PatternScores): void;
+  start?(scores: PatternScores): void;
   chunks(rows: AudienceRows): AsyncIterable<AudienceChunk>;
 }

@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { pathToFileURL } from 'node:url';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { AudienceWorkerError, MAX_CHUNKS_IN_FLIGHT, WorkerAudiences } from '../../lambdas/clv-job/adapters/worker-audiences.js';
-import { audienceChunks, packTexts, type AudienceChunk, type AudienceRows } from '../../lambdas/clv-job/pipeline/audience-csv.js';
+import { audienceChunks, packTexts, scoreTextsOf, type AudienceChunk, type AudienceRows, type PatternScores } from '../../lambdas/clv-job/pipeline/audience-csv.js';
 import { writeAudiences } from '../../lambdas/clv-job/pipeline/write-audiences.js';
 import { tempDir, writeText } from '../support/files.js';
 import { bundleChild } from '../support/publish-faults.js';
@@ -41,8 +41,14 @@ const rowsOf = (n: number, idOf: (i: number, id: string) => string = (_, id) => 
   };
 };
 
+/** The rows' scores, as the run gives them ahead (AudienceCsvBuilder.start): the rows' own arrays. */
+const scoresOf = ({ patternCount, predictedClv, probabilityAlive }: AudienceRows): PatternScores => ({ patternCount, predictedClv, probabilityAlive });
+
 /** A chunk as its audience, length and SHA-256 (toEqual on megabytes of bytes would take minutes). */
 const digestOf = ({ audience, bytes }: AudienceChunk) => ({ audience, bytes: bytes === null ? null : `${bytes.byteLength} ${createHash('sha256').update(bytes).digest('hex')}` });
+
+/** Every chunk audienceChunks builds of `rows` in this thread, as its digest. */
+const builtHere = (rows: AudienceRows): ReturnType<typeof digestOf>[] => Array.from(audienceChunks(rows, scoreTextsOf(rows)), digestOf);
 
 /** Every chunk's digest, taken slowly (a write's await between chunks) so the worker runs ahead. */
 const drain = async (chunks: AsyncIterable<AudienceChunk>): Promise<ReturnType<typeof digestOf>[]> => {
@@ -63,9 +69,9 @@ describe('WorkerAudiences', () => {
   it('builds on a worker the chunks audienceChunks builds in this thread, byte for byte, more of them than may be in flight', async () => {
     // Prepare
     const rows = rowsOf(250_000);
-    const here = Array.from(audienceChunks(rows), digestOf);
+    const here = builtHere(rows);
     const builder = new WorkerAudiences({ script: workerBundle });
-    builder.start();
+    builder.start(scoresOf(rows));
 
     // Act
     const there = await drain(builder.chunks(rows));
@@ -76,42 +82,38 @@ describe('WorkerAudiences', () => {
     expect(there).toEqual(here);
   }, 60_000);
 
-  it('builds the same bytes with the scores sent ahead (start) when the rows carry the very same scores', async () => {
-    // Prepare: the scores given ahead in arrays of their own, as a structured clone gives them to the worker
+  it('builds the rows with the scores sent ahead (start), which are theirs: the rows\' own are not sent again', async () => {
+    // Prepare: the rows handed over without their scores, which went ahead
     const rows = rowsOf(100_000);
-    const here = Array.from(audienceChunks(rows), digestOf);
+    const here = builtHere(rows);
     const builder = new WorkerAudiences({ script: workerBundle });
-    builder.start({ patternCount: rows.patternCount, predictedClv: rows.predictedClv!.slice(), probabilityAlive: rows.probabilityAlive!.slice() });
+    builder.start(scoresOf(rows));
 
     // Act
-    const there = await drain(builder.chunks(rows));
+    const there = await drain(builder.chunks({ ...rows, predictedClv: null, probabilityAlive: null }));
 
     // Assess
     expect(there).toEqual(here);
   }, 60_000);
 
-  it.each([
-    ['one pattern\'s predicted CLV differs by one bit', (r: AudienceRows) => ({ ...r, predictedClv: r.predictedClv!.map((v, p) => (p === 7 ? v * (1 + Number.EPSILON) : v)) })],
-    ['the probability alive is absent', (r: AudienceRows) => ({ ...r, probabilityAlive: null })],
-  ])('builds with the rows\' own scores when those sent ahead are not theirs: %s', async (_, ahead) => {
-    // Prepare: other scores sent ahead than the rows carry
-    const rows = rowsOf(30_000);
-    const here = Array.from(audienceChunks(rows), digestOf);
+  it('fails with the worker\'s own error, not a hang, when it cannot turn the scores sent ahead to text', async () => {
+    // Prepare: a negative count of patterns, which no text can be made of
+    const rows = rowsOf(1000);
     const builder = new WorkerAudiences({ script: workerBundle });
-    const sent = ahead(rows);
-    builder.start({ patternCount: sent.patternCount, predictedClv: sent.predictedClv, probabilityAlive: sent.probabilityAlive });
+    builder.start({ ...scoresOf(rows), patternCount: -2 });
 
     // Act
-    const there = await drain(builder.chunks(rows));
+    const outcome = drain(builder.chunks(rows));
 
     // Assess
-    expect(there).toEqual(here);
+    await expect(outcome).rejects.toThrow(AudienceWorkerError);
+    await expect(outcome).rejects.toThrow(/audience worker failed: Invalid typed array length: -1/);
   }, 60_000);
 
   it('hands every chunk out of one shared memory, reused from chunk to chunk, and a chunk longer than its slot in a buffer of its own', async () => {
     // Prepare: a row longer than a chunk (an id of 5 MB, in one audience), which is a chunk of its own
     const long = rowsOf(250_000, (i, id) => (i === 43 ? 'L'.repeat(5 << 20) : id));
-    const here = Array.from(audienceChunks(long), digestOf);
+    const here = builtHere(long);
     const buffers: ArrayBufferLike[] = [];
 
     // Act
@@ -166,7 +168,7 @@ describe('WorkerAudiences', () => {
   it('moves the ids and the audiences\' lists to the worker rather than copying them: the caller is left with detached buffers', async () => {
     // Prepare
     const rows = rowsOf(1000);
-    const here = Array.from(audienceChunks(rows), digestOf);
+    const here = builtHere(rows);
     const builder = new WorkerAudiences({ script: workerBundle });
 
     // Act
@@ -202,7 +204,7 @@ describe('WorkerAudiences', () => {
 
   it('builds in this thread when the script is a TypeScript source (vitest) or no worker is asked for', async () => {
     const rows = rowsOf(100);
-    const here = Array.from(audienceChunks(rows), digestOf);
+    const here = builtHere(rows);
     for (const builder of [new WorkerAudiences({ script: new URL(import.meta.url) }), new WorkerAudiences({ script: workerBundle, worker: false })]) {
       expect(builder.onWorker).toBe(false);
       expect(await drain(builder.chunks(rows))).toEqual(here);
@@ -237,7 +239,7 @@ describe('WorkerAudiences', () => {
     const listener = (error: unknown) => uncaught.push(error);
     process.on('uncaughtException', listener);
     try {
-      builder.start();
+      builder.start(scoresOf(rowsOf(100)));
       await new Promise((resolve) => setTimeout(resolve, 1500));
 
       // Act

@@ -11,10 +11,11 @@
  * each as long as its heap is large: at 5 M customers, 1.5 GB of audiences, ~25 collections of a
  * 430 MB heap (`node --trace-gc`).
  *
- * The scores on the rows (two numbers to text per scoring pattern, ~2 M patterns and seconds of CPU
- * at 5 M customers) may be sent ahead ({@link WorkerAudiences.start}), when the model stage is
- * done: the worker turns them to text while the run's thread segments, and uses that text for rows
- * that carry the very same scores (compared bit for bit), off the write stage's critical path.
+ * The rows' scores go to the worker once, and first: sent ahead ({@link WorkerAudiences.start}) when
+ * the model stage is done, the worker turns them to text (two numbers to text per scoring pattern,
+ * ~2 M patterns and seconds of CPU at 5 M customers) while the run's thread segments, off the write
+ * stage's critical path. They ARE the rows' scores (AudienceCsvBuilder.start): the rows then go
+ * without theirs, and the worker builds them with the text it made.
  *
  * The worker is the running bundle itself (dist/cli.js, the Lambda's index.mjs), started again with
  * `workerData` marking it: its entry checks {@link isAudienceWorker} first and then serves instead
@@ -24,7 +25,7 @@
 import { parentPort, type Worker } from 'node:worker_threads';
 import { ClvError } from '../errors.js';
 import { isWorkerOf, startWorker } from './worker-replies.js';
-import { audienceChunks, CHUNK_BYTES, scoreTextsOf, type AudienceChunk, type AudienceRows, type PackedTexts, type PatternScores } from '../pipeline/audience-csv.js';
+import { audienceChunks, CHUNK_BYTES, scoreTextsOf, type AudienceChunk, type AudienceLists, type AudienceRows, type PackedTexts, type PatternScores } from '../pipeline/audience-csv.js';
 import type { AudienceCsvBuilder } from '../ports.js';
 
 /** The audience worker failed (threw, crashed, or exited) before the last chunk. */
@@ -39,14 +40,15 @@ export const MAX_CHUNKS_IN_FLIGHT = 8;
 /** Bytes per slot of the shared memory: any chunk but one of a row longer than a chunk (transferred instead). */
 const SLOT_BYTES = CHUNK_BYTES;
 
-/** The scores the next request's rows will carry, sent ahead (`start`): the worker turns them to text meanwhile. */
+/** The scores of the request's rows, sent before it (ahead, by `start`, or by `chunks`): the worker turns them to text meanwhile. */
 interface Scores {
   readonly kind: 'scores';
   readonly scores: PatternScores;
 }
+/** The rows, without their scores: those went before ({@link Scores}). */
 interface Request {
   readonly kind: 'rows';
-  readonly rows: AudienceRows;
+  readonly rows: AudienceLists;
   /** One Int32: chunks posted and not yet written. */
   readonly inFlight: SharedArrayBuffer;
   /** {@link MAX_CHUNKS_IN_FLIGHT} slots of {@link SLOT_BYTES}. */
@@ -61,34 +63,18 @@ type Reply =
 /** True in a thread this adapter started: the bundle's entry must then call {@link serveAudienceWorker} and nothing else. */
 export const isAudienceWorker = (): boolean => isWorkerOf(WORKER_ROLE);
 
-/** The same scores, bit for bit (a NaN's bits or a -0 included), or both absent. */
-const sameScores = (a: Float64Array | null, b: Float64Array | null): boolean =>
-  a === null || b === null
-    ? a === b
-    : Buffer.from(a.buffer, a.byteOffset, a.byteLength).equals(Buffer.from(b.buffer, b.byteOffset, b.byteLength));
-
-/** `prepared`'s text when it was made of exactly `rows`' scores, else none. */
-const preparedFor = (prepared: { readonly scores: PatternScores; readonly texts: PackedTexts } | null, rows: AudienceRows): PackedTexts | undefined =>
-  prepared !== null &&
-  prepared.scores.patternCount === rows.patternCount &&
-  sameScores(prepared.scores.predictedClv, rows.predictedClv) &&
-  sameScores(prepared.scores.probabilityAlive, rows.probabilityAlive)
-    ? prepared.texts
-    : undefined;
-
 /**
- * The worker's side: turns scores sent ahead to text, then builds the chunks of the rows it is
- * sent (with that text when the rows carry the same scores), posting each, waiting while too many
- * are not yet written.
+ * The worker's side: turns the scores it is sent to text, then builds the chunks of the rows sent
+ * after them with that text, posting each, waiting while too many are not yet written.
  */
 export const serveAudienceWorker = (): void => {
   const port = parentPort;
   if (port === null) throw new Error('serveAudienceWorker runs in a worker thread only');
-  let prepared: { readonly scores: PatternScores; readonly texts: PackedTexts } | null = null;
+  let scoreTexts: PackedTexts | null = null;
   port.on('message', (message: Scores | Request) => {
     if (message.kind === 'scores') {
       try {
-        prepared = { scores: message.scores, texts: scoreTextsOf(message.scores) };
+        scoreTexts = scoreTextsOf(message.scores);
       } catch (error) {
         port.postMessage({ kind: 'failed', message: error instanceof Error ? error.message : String(error) } satisfies Reply);
       }
@@ -98,8 +84,7 @@ export const serveAudienceWorker = (): void => {
     const counter = new Int32Array(inFlight);
     let posted = 0;
     try {
-      const scoreTexts = preparedFor(prepared, rows);
-      prepared = null;
+      if (scoreTexts === null) throw new Error('the rows came without their scores');
       for (const { audience, bytes } of audienceChunks(rows, scoreTexts)) {
         for (let n = Atomics.load(counter, 0); n >= MAX_CHUNKS_IN_FLIGHT; n = Atomics.load(counter, 0)) Atomics.wait(counter, 0, n);
         Atomics.add(counter, 0, 1);
@@ -122,10 +107,10 @@ export const serveAudienceWorker = (): void => {
 /**
  * The buffers of the rows' arrays made for the job, moved to the worker rather than copied: the
  * ids' and the audiences' lists (at 5 M customers ~70 MB of ids and ~150 MB of lists for the three
- * segment schemes, copied beside the originals while the tables are written). The scores per
- * pattern stay: the customers table is written from them meanwhile.
+ * segment schemes, copied beside the originals while the tables are written). The patterns stay:
+ * the customers table is written from them meanwhile.
  */
-const movedBuffers = (rows: AudienceRows): ArrayBuffer[] => {
+const movedBuffers = (rows: AudienceLists): ArrayBuffer[] => {
   const arrays = [rows.customerIds.bytes, rows.customerIds.offset, ...rows.audiences.flatMap((a) => [a.members, a.ranks, a.actionOf])];
   // a buffer listed twice cannot be transferred
   return [...new Set(arrays.map((array) => array.buffer))].filter((buffer) => buffer instanceof ArrayBuffer);
@@ -150,7 +135,10 @@ export class WorkerAudiences implements AudienceCsvBuilder {
   /** Whether the bytes are built on a worker: false when `script` cannot be started as one. */
   readonly onWorker: boolean;
   private readonly script: URL;
-  /** The worker started ahead, with its replies read from the start (a death before `chunks` is kept, not lost or thrown). */
+  /**
+   * The worker started ahead and sent the job's scores, with its replies read from the start (a
+   * death before `chunks` is kept, not lost or thrown).
+   */
   private started: { readonly worker: Worker; readonly next: () => Promise<Reply> } | null = null;
 
   constructor(options: WorkerAudiencesOptions) {
@@ -158,27 +146,30 @@ export class WorkerAudiences implements AudienceCsvBuilder {
     this.onWorker = (options.worker ?? true) && /\.[cm]?js$/.test(options.script.pathname);
   }
 
-  /** Starts the worker, if not yet; `scores` go to it at once, to be turned to text while the run segments. */
-  start(scores?: PatternScores): void {
+  /** Starts the worker, if not yet, and sends it `scores` (the job's rows'), to be turned to text while the run segments. */
+  start(scores: PatternScores): void {
     if (!this.onWorker) return;
     // a death while the run segments is kept for `chunks`, not lost or thrown
     this.started ??= startWorker<Reply>(this.script, WORKER_ROLE, 'audience worker', AudienceWorkerError);
-    if (scores !== undefined) this.started.worker.postMessage({ kind: 'scores', scores } satisfies Scores);
+    this.started.worker.postMessage({ kind: 'scores', scores } satisfies Scores);
   }
 
+  /** The rows' chunks; their scores are those given to `start`, when it was called (AudienceCsvBuilder.start). */
   async *chunks(rows: AudienceRows): AsyncGenerator<AudienceChunk> {
     if (!this.onWorker) {
-      yield* audienceChunks(rows);
+      yield* audienceChunks(rows, scoreTextsOf(rows));
       return;
     }
-    this.start();
+    if (this.started === null) this.start({ patternCount: rows.patternCount, predictedClv: rows.predictedClv, probabilityAlive: rows.probabilityAlive });
     const { worker, next } = this.started!;
     this.started = null;
     const counter = new Int32Array(new SharedArrayBuffer(Int32Array.BYTES_PER_ELEMENT));
     const slots = new SharedArrayBuffer(MAX_CHUNKS_IN_FLIGHT * SLOT_BYTES);
     worker.ref();
     try {
-      worker.postMessage({ kind: 'rows', rows, inFlight: counter.buffer as SharedArrayBuffer, slots } satisfies Request, movedBuffers(rows));
+      // the scores went before (start): the rows go without them
+      const lists: AudienceLists = { audiences: rows.audiences, customerIds: rows.customerIds, patternOf: rows.patternOf };
+      worker.postMessage({ kind: 'rows', rows: lists, inFlight: counter.buffer as SharedArrayBuffer, slots } satisfies Request, movedBuffers(lists));
       for (let reply = await next(); reply.kind === 'chunk'; reply = await next()) {
         const { audience, slot, length, chunk } = reply;
         // the slot's bytes are the caller's until it asks for the next chunk (AudienceCsvBuilder)

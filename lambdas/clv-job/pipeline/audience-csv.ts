@@ -142,8 +142,8 @@ export interface PatternScores {
   readonly probabilityAlive: Float64Array | null;
 }
 
-/** What the audience files are built from: the audiences, the customers' ids, their scores per pattern. */
-export interface AudienceRows extends PatternScores {
+/** The audiences' rows but for their scores: the audiences, the customers' ids, their scoring patterns. */
+export interface AudienceLists {
   readonly audiences: readonly AudienceRowsOf[];
   /** Customer i's id, as UTF-8 ({@link packTexts}): a builder on a worker thread may take (transfer) its buffers. */
   readonly customerIds: PackedTexts;
@@ -151,11 +151,14 @@ export interface AudienceRows extends PatternScores {
   readonly patternOf: Int32Array;
 }
 
+/** What the audience files are built from: the audiences, the customers' ids, their scores per pattern. */
+export type AudienceRows = AudienceLists & PatternScores;
+
 /**
  * Text p: pattern p's `predicted_clv,probability_alive` fields as every row writes them (shortest
  * round-trip decimals, JavaScript's number to text; empty for a score the run has none of).
  * Two numbers to text per pattern (~2 M patterns at 5 M customers): seconds of CPU, which a worker
- * may spend ahead of the audiences (adapters/worker-audiences.ts).
+ * spends ahead of the audiences (adapters/worker-audiences.ts).
  */
 export const scoreTextsOf = ({ patternCount, predictedClv, probabilityAlive }: PatternScores): PackedTexts =>
   packTexts(patternCount, (p) => `${predictedClv ? predictedClv[p] : ''},${probabilityAlive ? probabilityAlive[p] : ''}`);
@@ -182,11 +185,11 @@ export interface AudienceChunk {
  * scores once per scoring pattern (customers who share a pattern share the text), each customer's
  * id and scores once, as its row body, for all the audiences the customer is in, laid out in
  * activation order ({@link RowBodies}); then rows are copied together byte by byte. `scoreTexts`:
- * {@link scoreTextsOf} the rows' scores, when made ahead. A million
+ * {@link scoreTextsOf} the rows' scores (a worker makes them ahead of the rows). A million
  * customers' audiences (~300 MB): ~1.4 s of CPU on a loaded machine (`npm run bench:audiences`),
  * against ~1.75 s with the bodies indexed by customer.
  */
-export function* audienceChunks(rows: AudienceRows, scoreTexts: PackedTexts = scoreTextsOf(rows)): Generator<AudienceChunk> {
+export function* audienceChunks(rows: AudienceLists, scoreTexts: PackedTexts): Generator<AudienceChunk> {
   const { customerIds, patternOf } = rows;
   const customers = customerIds.offset.length - 1;
   const header = utf8.encode(stringify([[...AUDIENCE_COLUMNS]], CSV_OPTIONS));

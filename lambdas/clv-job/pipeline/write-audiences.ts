@@ -2,7 +2,7 @@ import type { CustomerTable } from '../domain/customers.js';
 import type { Audience } from '../domain/segments/audiences.js';
 import { AUDIENCES_DATASET, runDatePartition } from '../layout.js';
 import type { AudienceCsvBuilder, ByteSink, StagedRun } from '../ports.js';
-import { audienceChunks, packTexts, type AudienceRows, type PatternScores } from './audience-csv.js';
+import { audienceChunks, packTexts, scoreTextsOf, type AudienceRows, type PatternScores } from './audience-csv.js';
 import type { ScoredCustomers } from './score-customers.js';
 import type { WrittenFile } from './write-tables.js';
 
@@ -21,7 +21,7 @@ export interface AudienceScores {
   readonly columns: Pick<ScoredCustomers['byPattern']['columns'], 'predicted_clv' | 'probability_alive'>;
 }
 
-/** The scores the audiences' rows carry, per pattern: what an {@link AudienceCsvBuilder} may be given ahead (`start`). */
+/** The scores the audiences' rows carry, per pattern: what an {@link AudienceCsvBuilder} is given ahead (`start`). */
 export const patternScoresOf = (scored: { readonly byPattern: AudienceScores }): PatternScores => ({
   patternCount: scored.byPattern.size,
   predictedClv: scored.byPattern.columns.predicted_clv,
@@ -66,7 +66,7 @@ export const audienceRowsOf = (
 /** The chunks built in this thread, as a builder hands them. */
 const inThisThread: AudienceCsvBuilder = {
   async *chunks(rows) {
-    yield* audienceChunks(rows);
+    yield* audienceChunks(rows, scoreTextsOf(rows));
   },
 };
 
