@@ -1,6 +1,7 @@
 import { mkdir, symlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { InputFileError } from '../../lambdas/clv-job/errors.js';
 import { findInputFiles } from '../../lambdas/clv-job/adapters/input-files.js';
 import { tempDir, writeText } from '../support/files.js';
 
@@ -34,6 +35,47 @@ describe('findInputFiles: the exports a run reads', () => {
     ]);
   });
 
+  it('follows a link met in a folder, to a file or to a folder, as if it were what it names (an export linked in from elsewhere is read)', async () => {
+    const elsewhere = await tempDir();
+    await writeText(elsewhere, 'other.csv', HEADER + 'O2,C2,2025-01-02,20\n');
+    await mkdir(join(elsewhere, 'more'));
+    await writeText(join(elsewhere, 'more'), 'm.csv', HEADER);
+    await writeText(join(elsewhere, 'more'), 'notes.txt', 'x');
+    const dir = await tempDir();
+    await writeText(dir, 'orders-000.csv', HEADER);
+    await symlink(join(elsewhere, 'other.csv'), join(dir, 'orders-001.csv'));
+    await symlink(join(elsewhere, 'more'), join(dir, 'linked'));
+    await symlink(join(elsewhere, 'more', 'notes.txt'), join(dir, 'notes-link.txt'));
+
+    expect(await findInputFiles([dir])).toEqual([
+      { path: join(dir, 'linked', 'm.csv'), bytes: 39 },
+      { path: join(dir, 'orders-000.csv'), bytes: 39 },
+      { path: join(dir, 'orders-001.csv'), bytes: 59 },
+    ]);
+  });
+
+  it('reads a folder reached twice through links once, and stops at a link back to a folder it is in (no endless walk)', async () => {
+    const dir = await tempDir();
+    await mkdir(join(dir, 'real'));
+    await writeText(join(dir, 'real'), 'a.csv', HEADER);
+    await symlink(join(dir, 'real'), join(dir, 'again'));
+    await symlink(dir, join(dir, 'real', 'up'));
+    await symlink('.', join(dir, 'real', 'here'));
+
+    // `again` sorts before `real`: the walk meets the file through the link first, and keeps that spelling
+    expect((await findInputFiles([dir, join(dir, 'real')])).map((f) => f.path)).toEqual([join(dir, 'again', 'a.csv')]);
+  });
+
+  it('fails on a link in a folder that leads nowhere, naming it, as on an input named that does not exist', async () => {
+    const dir = await tempDir();
+    await writeText(dir, 'a.csv', HEADER);
+    await symlink(join(dir, 'gone.csv'), join(dir, 'b.csv'));
+
+    const found = findInputFiles([dir]);
+    await expect(found).rejects.toThrow(InputFileError);
+    await expect(found).rejects.toThrow(`${join(dir, 'b.csv')}: is a link to ${join(dir, 'gone.csv')}, which cannot be read`);
+  });
+
   it('does not walk into a folder it is told to skip (the run\'s output inside the input folder), whichever way it is spelt', async () => {
     const dir = await tempDir();
     await writeText(dir, 'a.csv', HEADER);
@@ -42,5 +84,15 @@ describe('findInputFiles: the exports a run reads', () => {
 
     expect((await findInputFiles([dir], [`${dir}/./out/`])).map((f) => f.path)).toEqual([join(dir, 'a.csv')]);
     expect((await findInputFiles([dir])).map((f) => f.path)).toEqual([join(dir, 'a.csv'), join(dir, 'out', 'audiences', 'high.csv')]);
+  });
+
+  it('does not walk into the folder it is told to skip through a link to it either', async () => {
+    const dir = await tempDir();
+    await writeText(dir, 'a.csv', HEADER);
+    const out = await tempDir();
+    await writeText(out, 'high.csv', 'customer_id,segment\n');
+    await symlink(out, join(dir, 'out-link'));
+
+    expect((await findInputFiles([dir], [out])).map((f) => f.path)).toEqual([join(dir, 'a.csv')]);
   });
 });

@@ -1,4 +1,4 @@
-import { readdir, realpath, stat } from 'node:fs/promises';
+import { readdir, readlink, realpath, stat } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { InputFileError } from '../errors.js';
 
@@ -13,16 +13,25 @@ export interface InputFile {
  * The CSV and CSV.gz files under the given paths: a folder is walked recursively and keeps its
  * CSV files only (a `truth.json` or README beside the exports is not an input); a file named
  * explicitly is taken whatever its name, so a wrong file fails loudly instead of being skipped.
- * A file reached twice (`--input exports/*.csv exports`, `a.csv ./a.csv`) is one input, under the
- * first spelling met: read twice, its rows would count twice in `input_rows`, once as duplicates.
+ * A link met in a folder is followed, to a file (kept by the link's own name, as a file there would
+ * be) or to a folder (walked): an export linked into the drop folder is an export of the night.
+ * A file reached twice (`--input exports/*.csv exports`, `a.csv ./a.csv`, a link to it) is one input,
+ * under the first spelling met: read twice, its rows would count twice in `input_rows`, once as
+ * duplicates. A folder reached twice (a link to it, a link back to a folder above) is walked once,
+ * so a link cycle ends. A folder's entries are walked in name order, so "first met" is the same on
+ * every file system.
  * A folder walk never enters `skipFolders` (the run's own output folder, when it lies inside an input
- * folder: its audiences are CSV files too, and the next night would read them as exports).
+ * folder: its audiences are CSV files too, and the next night would read them as exports), whatever
+ * way it is reached.
  * Sorted by path, the order that decides which copy of a re-sent order is kept.
+ * @throws InputFileError naming a path given that cannot be read, or a link in a folder to nothing
  */
 export const findInputFiles = async (paths: readonly string[], skipFolders: readonly string[] = []): Promise<InputFile[]> => {
-  const skipped = new Set(skipFolders.map((f) => resolve(f)));
+  // by real path, so a link to the output folder is skipped too; a folder not made yet has no link to it
+  const skipped = new Set(await Promise.all(skipFolders.map((f) => realpath(f).catch(() => resolve(f)))));
   const found = new Map<string, number>();
   const seen = new Set<string>();
+  const walked = new Set<string>();
   const add = async (path: string, bytes: number): Promise<void> => {
     const real = await realpath(path);
     if (seen.has(real)) return;
@@ -30,13 +39,31 @@ export const findInputFiles = async (paths: readonly string[], skipFolders: read
     found.set(path, bytes);
   };
   const walk = async (dir: string): Promise<void> => {
-    for (const entry of await readdir(dir, { withFileTypes: true })) {
+    const real = await realpath(dir);
+    if (walked.has(real)) return;
+    walked.add(real);
+    const entries = (await readdir(dir, { withFileTypes: true })).sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+    for (const entry of entries) {
       const path = join(dir, entry.name);
-      if (entry.isDirectory()) {
-        if (!skipped.has(resolve(path))) await walk(path);
-      }
-      else if (entry.isFile() && CSV_FILE.test(entry.name)) await add(path, (await stat(path)).size);
+      if (entry.isDirectory()) await walkUnlessSkipped(path);
+      else if (entry.isFile()) {
+        if (CSV_FILE.test(entry.name)) await add(path, (await stat(path)).size);
+      } else if (entry.isSymbolicLink()) await followLink(path, entry.name);
     }
+  };
+  const walkUnlessSkipped = async (dir: string): Promise<void> => {
+    if (!skipped.has(await realpath(dir))) await walk(dir);
+  };
+  const followLink = async (path: string, name: string): Promise<void> => {
+    let info;
+    try {
+      info = await stat(path);
+    } catch (error) {
+      const target = await readlink(path).catch(() => '?');
+      throw new InputFileError(path, `is a link to ${target}, which cannot be read (no such file or folder, or no permission)`, { cause: error });
+    }
+    if (info.isDirectory()) await walkUnlessSkipped(path);
+    else if (info.isFile() && CSV_FILE.test(name)) await add(path, info.size);
   };
   for (const path of paths) {
     let info;
