@@ -1,4 +1,4 @@
-import { readFile, readdir } from 'node:fs/promises';
+import { readFile, readdir, realpath, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { qualityReportSchema } from '../lambdas/clv-job/schemas/quality-report.js';
@@ -111,6 +111,57 @@ describe('data-quality gates', () => {
     expect(shrunk.stderr).toMatch(/gate customers_vs_previous failed: 10 customers, 25\.0% of the 40 of 2024-03-31 \(at least 50\.0% required\)/);
     expect(backfill.code, backfill.stderr).toBe(0);
     expect(JSON.parse(await readFile(join(cwd, 'out', 'latest.json'), 'utf8')).run_date).toBe('2024-03-31');
+  });
+
+  it("hold a night against the previous one whose summary is damaged (its manifest counts its customers), and against the latest earlier night that can be read", async () => {
+    const cwd = await tempDir();
+    const big = await writeText(cwd, 'big.csv', csv(validOrders(40)));
+    const small = await writeText(cwd, 'small.csv', csv(validOrders(10, 100)));
+    /** Overwrites a published night's file where it lives (the folder's links point into its run). */
+    const damage = async (file: string) => writeFile(await realpath(join(cwd, 'out', file)), '{"broken');
+    expect((await clv(['run', '--input', big, '--output', 'out', '--as-of', '2024-03-31'], cwd)).code).toBe(0);
+
+    // the summary of the only earlier night damaged: its manifest still counts its 40 customers
+    await damage('summary/run_date=2024-03-31/summary.json');
+    const shrunk = await clv(['run', '--input', small, '--output', 'out', '--as-of', '2024-04-01'], cwd);
+    expect(shrunk.code).toBe(1);
+    expect(shrunk.stderr).toMatch(/gate customers_vs_previous failed: 10 customers, 25\.0% of the 40 of 2024-03-31/);
+    const kept = await clv(['run', '--input', big, '--output', 'out', '--as-of', '2024-04-01'], cwd);
+    expect(kept.code, kept.stderr).toBe(0);
+    const summary = summarySchema.parse(JSON.parse(await readFile(join(cwd, 'out/summary/run_date=2024-04-01/summary.json'), 'utf8')));
+    expect(summary.warnings.filter((w) => w.code === 'previous_run_unreadable').map((w) => w.message)).toEqual([
+      'the summary of 2024-03-31 cannot be read: tonight is held against the 40 customers of 2024-03-31 and compared with no earlier night',
+    ]);
+    expect(summary.changes.previous_run_date).toBeNull();
+
+    // the latest earlier night unreadable whole: held against the one before it
+    await damage('summary/run_date=2024-04-01/summary.json');
+    await damage('summary/run_date=2024-04-01/_manifest.json');
+    const passedOver = await clv(['run', '--input', small, '--output', 'out', '--as-of', '2024-04-02'], cwd);
+    expect(passedOver.code).toBe(1);
+    expect(passedOver.stderr).toMatch(/gate customers_vs_previous failed: 10 customers, 25\.0% of the 40 of 2024-03-31/);
+
+    // no earlier night readable at all: not published, rather than published unchecked
+    await damage('summary/run_date=2024-03-31/_manifest.json');
+    const unchecked = await clv(['run', '--input', big, '--output', 'out', '--as-of', '2024-04-02'], cwd);
+    expect(unchecked.code).toBe(1);
+    expect(unchecked.stderr).toMatch(/not held against the previous run: the summary of 2024-04-01 \(and of any earlier run date\) cannot be read/);
+    expect(JSON.parse(await readFile(join(cwd, 'out', 'latest.json'), 'utf8')).run_date).toBe('2024-04-01');
+  });
+
+  it('hold a re-run of a published night against the version it would replace: a broken drop does not replace a good night of the same date', async () => {
+    const cwd = await tempDir();
+    const big = await writeText(cwd, 'big.csv', csv(validOrders(40)));
+    const small = await writeText(cwd, 'small.csv', csv(validOrders(10, 100)));
+    expect((await clv(['run', '--input', big, '--output', 'out', '--as-of', '2024-03-31'], cwd)).code).toBe(0);
+
+    const rerun = await clv(['run', '--input', small, '--output', 'out', '--as-of', '2024-03-31'], cwd);
+
+    expect(rerun.code).toBe(1);
+    expect(rerun.stderr).toMatch(/gate customers_vs_previous failed: 10 customers, 25\.0% of the 40 of the published 2024-03-31 this run would replace/);
+    const published = summarySchema.parse(JSON.parse(await readFile(join(cwd, 'out/summary/run_date=2024-03-31/summary.json'), 'utf8')));
+    expect(published.counts.customers).toBe(40);
+    expect((await clv(['run', '--input', big, '--output', 'out', '--as-of', '2024-03-31'], cwd)).code).toBe(0);
   });
 
   it('take their thresholds from the config file, and refuse a bad one as a usage error', async () => {

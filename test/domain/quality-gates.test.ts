@@ -10,6 +10,7 @@ const night: GateFigures = {
   acceptedOrders: 880,
   customers: 400,
   previous: { runDate: '2025-06-29', customers: 390 },
+  replaced: null,
   earliestOrderDate: '2023-01-02',
   latestOrderDate: '2025-06-30',
 };
@@ -60,6 +61,25 @@ describe('the data-quality gates', () => {
 
   it('pass the customer comparison when there is no earlier run to compare with', () => {
     expect(verdict({ previous: null, customers: 1 }).customers_vs_previous).toBe(true);
+  });
+
+  it("fail the customer comparison when earlier run dates exist but none's summary can be read: tonight cannot be held against them", () => {
+    const [gate] = checkGates({ ...night, previous: { runDate: '2025-06-29', customers: null } }, DEFAULT_GATE_SETTINGS).filter((g) => g.gate === 'customers_vs_previous');
+    expect(gate).toMatchObject({ passed: false, value: null });
+    expect(gate!.message).toMatch(/400 customers, not held against the previous run: the summary of 2025-06-29 \(and of any earlier run date\) cannot be read/);
+  });
+
+  it('hold a re-run of a published night against the version it would replace too, failing on the lower share', () => {
+    const rerun = (customers: number, previous: GateFigures['previous']) =>
+      checkGates({ ...night, customers, previous, replaced: { runDate: '2025-06-30', customers: 1957 } }, DEFAULT_GATE_SETTINGS).find((g) => g.gate === 'customers_vs_previous')!;
+    // the first night re-run from a broken drop: nothing earlier, the replaced version has 1,957
+    expect(rerun(130, null)).toMatchObject({ passed: false, value: 130 / 1957 });
+    expect(rerun(130, null).message).toBe('130 customers, 6.6% of the 1957 of the published 2025-06-30 this run would replace (at least 50.0% required)');
+    expect(rerun(979, null).passed).toBe(true);
+    // within half of the previous run's 390 but not of the replaced version's 1,957
+    expect(rerun(400, { runDate: '2025-06-29', customers: 390 })).toMatchObject({ passed: false, value: 400 / 1957 });
+    // an unreadable previous summary is then held against the replaced version alone
+    expect(rerun(1957, { runDate: '2025-06-29', customers: null }).passed).toBe(true);
   });
 
   it('check the order-date range when configured: nothing before the earliest date, nothing staler than the limit', () => {

@@ -177,7 +177,7 @@ describe("the previous run's customers, joined in the engine", () => {
   ])('treats a previous run whose %s is cut short as none to compare with, rather than failing the night', async (_, keyOf) => {
     // Prepare: a first night whose summary or manifest lost its second half
     const out = await tempDir();
-    await runLocal([sampleData], out, { asOf: FIRST });
+    const { summary: first } = await runLocal([sampleData], out, { asOf: FIRST });
     const file = join(out, keyOf(FIRST));
     const bytes = await readFile(file);
     await writeFile(file, bytes.subarray(0, bytes.length >> 1));
@@ -185,8 +185,12 @@ describe("the previous run's customers, joined in the engine", () => {
     // Act
     const { summary } = await runLocal([sampleData], out, { asOf: SECOND });
 
-    // Assess: published as a night with nothing before it
+    // Assess: published as a night compared with nothing before it, held against the night's customers all the same, and said
     expect(summary.changes.previous_run_date).toBeNull();
     expect(summary.changes.tier_migration).toBeNull();
+    expect(summary.quality?.gates.find((g) => g.gate === 'customers_vs_previous')?.value).toBe(summary.counts.customers / first.counts.customers);
+    expect(summary.warnings.filter((w) => w.code === 'previous_run_unreadable').map((w) => w.message)).toEqual([
+      expect.stringMatching(new RegExp(`^the ${_} of ${FIRST} cannot be read: tonight is held against the \\d+ customers of ${FIRST} and compared with no earlier night$`)),
+    ]);
   });
 });

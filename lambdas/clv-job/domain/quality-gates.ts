@@ -44,6 +44,12 @@ export const DEFAULT_GATE_SETTINGS: GateSettings = {
   maxDaysSinceLatestOrder: null,
 };
 
+/** A published night's customers, as its summary counts them; null when its summary cannot be read. */
+export interface PublishedCustomers {
+  readonly runDate: string;
+  readonly customers: number | null;
+}
+
 /** What the gates look at, gathered by the pipeline from the night's counts and the previous run. */
 export interface GateFigures {
   readonly asOf: string;
@@ -54,8 +60,14 @@ export interface GateFigures {
   readonly rowsAfterAsOf: number;
   readonly acceptedOrders: number;
   readonly customers: number;
-  /** The previous run's customers and date, or null when there is no earlier run date. */
-  readonly previous: { readonly runDate: string; readonly customers: number } | null;
+  /**
+   * The previous run's date and customers (the latest earlier run date whose summary can be read),
+   * or, when none of the earlier run dates' summaries can be read, the latest of them with
+   * customers null; null when there is no earlier run date.
+   */
+  readonly previous: PublishedCustomers | null;
+  /** The published version of tonight's run date that this run would replace (a re-run), or null. */
+  readonly replaced: { readonly runDate: string; readonly customers: number } | null;
   /** `YYYY-MM-DD` of the earliest and latest accepted orders, null without any. */
   readonly earliestOrderDate: string | null;
   readonly latestOrderDate: string | null;
@@ -121,20 +133,7 @@ export const checkGates = (figures: GateFigures, settings: GateSettings): GateRe
         : `${percent(share)} of the rows rejected (at most ${percent(settings.maxRejectedShare)} allowed${outside})`,
     });
   }
-  if (settings.minCustomersVsPrevious !== null) {
-    const previous = figures.previous;
-    const ratio = previous === null || previous.customers === 0 ? null : figures.customers / previous.customers;
-    results.push({
-      gate: 'customers_vs_previous',
-      passed: ratio === null || ratio >= settings.minCustomersVsPrevious,
-      value: ratio,
-      threshold: settings.minCustomersVsPrevious,
-      message:
-        previous === null
-          ? 'no earlier run date in this output to compare with'
-          : `${counted(figures.customers, 'customer')}, ${ratio === null ? 'the previous run had none' : percent(ratio)} of the ${previous.customers} of ${previous.runDate} (at least ${percent(settings.minCustomersVsPrevious)} required)`,
-    });
-  }
+  if (settings.minCustomersVsPrevious !== null) results.push(customersVsPrevious(figures, settings.minCustomersVsPrevious));
   if (settings.earliestOrderDate !== null) {
     const earliest = figures.earliestOrderDate;
     results.push({
@@ -160,4 +159,41 @@ export const checkGates = (figures: GateFigures, settings: GateSettings): GateRe
     });
   }
   return results;
+};
+
+/**
+ * Tonight's customers against the previous run's and against those of the version of tonight's run
+ * date it would replace (a re-run must not replace a good night with a broken drop either): fails when
+ * either share is below `minShare`, and when there are earlier run dates but none whose summary can be
+ * read (tonight cannot be held against them). Value: the lower share; null when nothing had customers.
+ */
+const customersVsPrevious = (figures: GateFigures, minShare: number): GateResult => {
+  const { previous, replaced } = figures;
+  const tonight = counted(figures.customers, 'customer');
+  const base = { gate: 'customers_vs_previous', threshold: minShare } as const;
+  if (previous !== null && previous.customers === null && replaced === null) {
+    return {
+      ...base,
+      passed: false,
+      value: null,
+      message: `${tonight}, not held against the previous run: the summary of ${previous.runDate} (and of any earlier run date) cannot be read; repair or remove that night, or accept the failed gate to publish anyway`,
+    };
+  }
+  const against = [
+    ...(previous !== null && previous.customers !== null ? [{ customers: previous.customers, of: previous.runDate, none: 'the previous run had none' }] : []),
+    ...(replaced === null
+      ? []
+      : [{ customers: replaced.customers, of: `the published ${replaced.runDate} this run would replace`, none: 'the published version it would replace had none' }]),
+  ];
+  if (against.length === 0) return { ...base, passed: true, value: null, message: 'no earlier run date in this output to compare with' };
+  const shares = against.map(({ customers }) => (customers === 0 ? null : figures.customers / customers));
+  const measured = shares.filter((share): share is number => share !== null);
+  return {
+    ...base,
+    passed: measured.every((share) => share >= minShare),
+    value: measured.length === 0 ? null : Math.min(...measured),
+    message: `${tonight}, ${against
+      .map(({ customers, of, none }, k) => (shares[k] === null ? none : `${percent(shares[k]!)} of the ${customers} of ${of}`))
+      .join(' and ')} (at least ${percent(minShare)} required)`,
+  };
 };

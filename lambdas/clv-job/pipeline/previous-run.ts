@@ -4,6 +4,7 @@ import type { PreviousSegments } from '../domain/segments/movers.js';
 import { EngineError, firstLine } from '../errors.js';
 import { manifestKey, summaryKey } from '../layout.js';
 import type { OutputStore, PreviousCustomers, QueryEngine } from '../ports.js';
+import type { GateFigures } from '../domain/quality-gates.js';
 import type { RunWarning } from '../schemas/summary-run.js';
 import { summarySchema, type Summary } from '../schemas/summary.js';
 import { TIERS } from '../schemas/tables.js';
@@ -18,7 +19,7 @@ export interface PreviousRun {
   readonly customers: PreviousCustomers | null;
 }
 
-const manifestSchema = z.object({ files: z.array(z.object({ key: z.string() })) });
+const manifestSchema = z.object({ files: z.array(z.object({ key: z.string(), rows: z.number().int().nonnegative().nullable() })) });
 
 /** The JSON of a published file, or undefined when it is not JSON (a file cut short): then it fails the schema, and is not compared with. */
 const decodeJson = (bytes: Uint8Array): unknown => {
@@ -29,30 +30,101 @@ const decodeJson = (bytes: Uint8Array): unknown => {
   }
 };
 
-/**
- * Finds the previous run, or null when there is none or it cannot be trusted (an unreadable or
- * older-format summary or manifest is not compared with rather than failing tonight's run). Reads
- * its summary and manifest only: its customers stay where they are, for the engine.
- */
-export const loadPrevious = async (store: OutputStore, runDate: string): Promise<PreviousRun | null> => {
-  const earlier = (await store.publishedRunDates()).filter((d) => d < runDate);
-  const previousDate = earlier.at(-1);
-  if (previousDate === undefined) return null;
-  const [summaryBytes, manifestBytes] = await Promise.all([store.read(summaryKey(previousDate)), store.read(manifestKey(previousDate))]);
-  if (!summaryBytes || !manifestBytes) return null;
-  const summary = summarySchema.safeParse(decodeJson(summaryBytes));
-  const manifest = manifestSchema.safeParse(decodeJson(manifestBytes));
-  if (!summary.success || !manifest.success) return null;
+/** A published summary's customers count, read leniently: a summary of another 2.x or older format still counts its customers. */
+const countedSchema = z.object({ counts: z.object({ customers: z.number().int().nonnegative() }) });
+
+/** A customers file of the manifest: under `customers/`, in a tier's partition. */
+const isCustomersKey = (key: string): boolean => key.startsWith('customers/') && TIERS.some((t) => key.includes(`/segment=${t}/`));
+
+/** A published night as read back. */
+interface NightRead {
+  /** Its customers as its summary counts them, or else as its manifest's customers files' rows add up; null when neither can be read. */
+  readonly customers: number | null;
+  /** The night to compare with: null when its summary is of another format or it cannot be read whole. */
+  readonly run: PreviousRun | null;
+  /** Its summary or manifest when missing or not JSON (damaged: a published night always has both). */
+  readonly damaged: readonly ('summary' | 'manifest')[];
+}
+
+const readNight = async (store: OutputStore, runDate: string): Promise<NightRead> => {
+  const [summaryBytes, manifestBytes] = await Promise.all([store.read(summaryKey(runDate)), store.read(manifestKey(runDate))]);
+  const summaryJson = summaryBytes === null ? undefined : decodeJson(summaryBytes);
+  const manifestJson = manifestBytes === null ? undefined : decodeJson(manifestBytes);
+  const damaged = [...(summaryJson === undefined ? (['summary'] as const) : []), ...(manifestJson === undefined ? (['manifest'] as const) : [])];
+  const manifest = manifestSchema.safeParse(manifestJson);
+  const counted = countedSchema.safeParse(summaryJson);
+  const manifestRows = manifest.success ? manifest.data.files.filter((f) => isCustomersKey(f.key)).map((f) => f.rows) : null;
+  const customers = counted.success
+    ? counted.data.counts.customers
+    : manifestRows !== null && manifestRows.every((rows) => rows !== null)
+      ? manifestRows.reduce<number>((sum, rows) => sum + rows!, 0)
+      : null;
+  const summary = summarySchema.safeParse(summaryJson);
+  if (!summary.success || !manifest.success) return { customers, run: null, damaged };
 
   const files: string[] = [];
   for (const { key } of manifest.data.files) {
-    if (!key.startsWith('customers/') || !TIERS.some((t) => key.includes(`/segment=${t}/`))) continue;
+    if (!isCustomersKey(key)) continue;
     const location = await store.publishedLocation(key);
-    if (location === null) return null;
+    if (location === null) return { customers, run: null, damaged };
     files.push(location);
   }
   const [first, ...rest] = files;
-  return { runDate: previousDate, summary: summary.data, customers: first === undefined ? null : { runDate: previousDate, files: [first, ...rest] } };
+  return { customers, run: { runDate, summary: summary.data, customers: first === undefined ? null : { runDate, files: [first, ...rest] } }, damaged };
+};
+
+/** What tonight's run is compared with and held against, read from the output before it queries anything. */
+export interface PreviousLookup {
+  /**
+   * The previous run to compare with: the latest earlier run date whose customers can be counted,
+   * when its summary is of this format and it can be read whole (an older-format summary is not
+   * compared with, once); null otherwise.
+   */
+  readonly run: PreviousRun | null;
+  /** What the customers gate holds tonight against (GateFigures.previous, GateFigures.replaced). */
+  readonly gate: Pick<GateFigures, 'previous' | 'replaced'>;
+  /** Says which earlier nights were damaged, and what tonight is held against and compared with instead. */
+  readonly warnings: readonly RunWarning[];
+}
+
+/**
+ * Reads what the output holds of earlier nights: the latest earlier run date whose customers can be
+ * counted (from its summary, or else its manifest), passing over later ones that cannot (a damaged
+ * night must not turn the customers gate off), and the published version of `runDate` itself, which
+ * a re-run would replace. Reads summaries and manifests only: the customers stay where they are, for
+ * the engine. A damaged night is said in a warning (`previous_run_unreadable`).
+ */
+export const loadPrevious = async (store: OutputStore, runDate: string): Promise<PreviousLookup> => {
+  const published = await store.publishedRunDates();
+  const passedOver: string[] = [];
+  let found: { readonly runDate: string; readonly night: NightRead } | null = null;
+  for (const date of published.filter((d) => d < runDate).reverse()) {
+    const night = await readNight(store, date);
+    if (night.customers !== null) {
+      found = { runDate: date, night };
+      break;
+    }
+    passedOver.push(date);
+  }
+  const replaced = published.includes(runDate) ? (await readNight(store, runDate)).customers : null;
+  const damage = [
+    ...passedOver.map((date) => `the summary and manifest of ${date} cannot be read`),
+    ...(found !== null && found.night.damaged.length > 0 ? [`the ${found.night.damaged.join(' and ')} of ${found.runDate} cannot be read`] : []),
+  ];
+  const heldAgainst =
+    found === null
+      ? 'no earlier night can be held against tonight'
+      : found.night.run === null
+        ? `tonight is held against the ${found.night.customers} customers of ${found.runDate} and compared with no earlier night`
+        : `tonight is compared with ${found.runDate}`;
+  return {
+    run: found?.night.run ?? null,
+    gate: {
+      previous: found !== null ? { runDate: found.runDate, customers: found.night.customers } : passedOver.length > 0 ? { runDate: passedOver[0]!, customers: null } : null,
+      replaced: replaced === null ? null : { runDate, customers: replaced },
+    },
+    warnings: damage.length === 0 ? [] : [{ code: 'previous_run_unreadable', message: `${damage.join('; ')}: ${heldAgainst}` }],
+  };
 };
 
 /** Tonight's customers, with what the previous run said of each when it could be read. */

@@ -1,7 +1,7 @@
 import type { CustomerTable } from '../domain/customers.js';
 import { isoDay } from '../domain/customers.js';
 import { REJECTION_REASONS } from '../domain/outcomes.js';
-import { checkGates, type GateSettings } from '../domain/quality-gates.js';
+import { checkGates, type GateFigures, type GateSettings } from '../domain/quality-gates.js';
 import type { QualityReport, QualitySection } from '../schemas/quality-report.js';
 import type { CountsSection } from '../schemas/summary-run.js';
 import type { RejectedRows } from './engine-results.js';
@@ -20,7 +20,8 @@ export interface QualityInput {
   readonly counts: CountsSection;
   readonly customers: CustomerTable;
   readonly rejected: RejectedRows;
-  readonly previous: { readonly runDate: string; readonly customers: number } | null;
+  readonly previous: GateFigures['previous'];
+  readonly replaced: GateFigures['replaced'];
   readonly settings: GateSettings;
   readonly acceptFailedGates: boolean;
   readonly checkedAt: Date;
@@ -77,6 +78,7 @@ export const judgeQuality = (input: QualityInput): QualityVerdict => {
       acceptedOrders: counts.accepted_orders,
       customers: counts.customers,
       previous: input.previous,
+      replaced: input.replaced,
       earliestOrderDate: extremeDay(customers.firstOrderDay, Math.min),
       latestOrderDate: extremeDay(customers.lastOrderDay, Math.max),
     },

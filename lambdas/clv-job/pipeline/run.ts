@@ -141,8 +141,9 @@ export const runPipeline = async (deps: PipelineDeps, config: RunConfig): Promis
         );
         const conflicting = judged.conflicting_duplicates > 0 ? decodeConflictingDuplicates(await engine.run('conflictingDuplicates', params)) : [];
         const acquisitionMonths = decodeAcquisitionMonths(await engine.run('acquisitionMonths', params));
-        const previous = await loadPrevious(store, asOf);
-        const { customers, previous: previousSegments, warnings: previousWarnings } = await queryCustomers(engine, previous, params);
+        const { run: previous, gate: previousGate, warnings: lookupWarnings } = await loadPrevious(store, asOf);
+        const { customers, previous: previousSegments, warnings: joinWarnings } = await queryCustomers(engine, previous, params);
+        const previousWarnings = [...lookupWarnings, ...joinWarnings];
         const counts: CountsSection = { ...judged, customers: customers.size };
         if (rejected.rowCount !== counts.rejected_rows) {
           throw new AccountingError(`${counts.rejected_rows} rows were counted as rejected but ${rejected.rowCount} were listed`);
@@ -152,7 +153,7 @@ export const runPipeline = async (deps: PipelineDeps, config: RunConfig): Promis
         // everything per customer is in JavaScript now; the backtest, if any, builds its own relations
         await engine.release();
         const marketing = deps.spend === undefined ? null : await deps.spend.read();
-        return { asOf, customers, previous, previousSegments, previousWarnings, counts, rejected, conflicting, bgnbd, spend, acquisitionMonths, marketing };
+        return { asOf, customers, previous, previousGate, previousSegments, previousWarnings, counts, rejected, conflicting, bgnbd, spend, acquisitionMonths, marketing };
       },
       (q) => `${counted(q.counts.input_rows, 'row')}, ${counted(q.customers.size, 'customer')}, ${q.counts.rejected_rows} rejected`,
     );
@@ -170,7 +171,7 @@ export const runPipeline = async (deps: PipelineDeps, config: RunConfig): Promis
           counts: query.counts,
           customers: query.customers,
           rejected: query.rejected,
-          previous: previous && { runDate: previous.runDate, customers: previous.summary.counts.customers },
+          ...query.previousGate,
           settings: config.gates,
           acceptFailedGates: config.acceptFailedGates,
           checkedAt: deps.now(),
