@@ -1,7 +1,8 @@
-import { readdir, writeFile } from 'node:fs/promises';
+import { readFile, readdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { findInputFiles } from '../../lambdas/clv-job/adapters/input-files.js';
+import { queryDuckDb } from '../support/duckdb-reader.js';
 import { tempDir, writeText } from '../support/files.js';
 
 const ORDERS = 'order_id,customer_id,order_date,amount\nO1,C1,2025-01-01,10.00\nO2,C2,2025-01-02,20.00\n';
@@ -87,6 +88,33 @@ describe('ingestLocalFiles: the local cache of canonical files', () => {
     expect(after.reused).toBe(0);
     expect(after.files[0]!.path).not.toBe(before.files[0]!.path);
     expect((await readdir(directory)).filter((f) => f.endsWith('.parquet'))).toEqual([after.files[0]!.path.split('/').pop()]);
+  });
+
+  it('reads an export again when its cached Parquet file was damaged (truncated, pages zeroed, replaced, emptied), and reuses the new entry', async () => {
+    const { ingestLocalFiles } = await localIngest();
+    const dir = await tempDir();
+    const path = await writeText(dir, 'orders.csv', ORDERS);
+    const other = await writeText(dir, 'other.csv', `${ORDERS}O3,C3,2025-01-03,30.00\n`);
+    const directory = join(dir, 'ingested');
+    const first = await ingestLocalFiles(await findInputFiles([path, other]), { directory });
+    const canonical = first.files[0]!.path;
+    const otherBytes = await readFile(first.files[1]!.path);
+    const damages: Record<string, (bytes: Buffer) => Buffer> = {
+      truncated: (bytes) => bytes.subarray(0, Math.floor(bytes.length / 2)),
+      // the same size, the footer intact: only the bytes themselves tell
+      'pages zeroed': (bytes) => Buffer.concat([bytes.subarray(0, 4), Buffer.alloc(64), bytes.subarray(68)]),
+      'replaced by another file': () => otherBytes,
+      'zero bytes': () => Buffer.alloc(0),
+    };
+    for (const [damage, damaged] of Object.entries(damages)) {
+      await writeFile(canonical, damaged(await readFile(canonical)));
+      const again = await ingestLocalFiles(await findInputFiles([path, other]), { directory });
+      expect({ damage, reused: again.reused, rows: again.receipts.map((r) => r.rows) }).toEqual({ damage, reused: 1, rows: [2, 3] });
+      expect(again.files[0]!.path).toBe(canonical);
+      const rows = await queryDuckDb(`SELECT order_id FROM read_parquet('${canonical}') ORDER BY order_id`);
+      expect({ damage, rows: rows.map((r) => r.order_id) }).toEqual({ damage, rows: ['O1', 'O2'] });
+      expect((await ingestLocalFiles(await findInputFiles([path, other]), { directory })).reused).toBe(2);
+    }
   });
 });
 
@@ -175,12 +203,14 @@ describe('ingestLocalFiles: several exports', () => {
   it('frames one export at a time while reading two at once: a framing pass never shares the JavaScript thread with another', async () => {
     let framing = 0;
     let most = 0;
-    // every framing pass reads its export through readPieces (plain CSV), from the first piece to the last
+    // every framing pass reads its export through readPieces (plain CSV), from the first piece to the last;
+    // the hash of the Parquet file written (the cache's digest) reads it too, and is no framing
     vi.doMock('../../lambdas/clv-job/ingest/read-pieces.js', async (original) => {
       const real = await original<typeof import('../../lambdas/clv-job/ingest/read-pieces.js')>();
       return {
         ...real,
         readPieces: async function* (path: string) {
+          if (!path.endsWith('.csv')) return yield* real.readPieces(path);
           most = Math.max(most, (framing += 1));
           try {
             yield* real.readPieces(path);

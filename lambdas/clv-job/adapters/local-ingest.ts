@@ -1,9 +1,10 @@
 import { createHash } from 'node:crypto';
 import { mkdir, readFile, readdir, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { basename, dirname, join } from 'node:path';
+import { basename, join } from 'node:path';
 import { version as duckdbVersion } from '@duckdb/node-api';
 import pMap from 'p-map';
+import { z } from 'zod';
 import { UnreadableExportError } from '../errors.js';
 import { ingestConfigSchema, type IngestConfigInput } from '../ingest/ingest-config.js';
 import { INGEST_CONCURRENCY, ingestExport, threadsPerRead } from '../ingest/ingest-export.js';
@@ -16,6 +17,17 @@ import type { InputFile } from './input-files.js';
 /** Where canonical files and receipts live under an output folder (SPEC "Contract names"). */
 export const INGESTED_DIR = 'ingested';
 export const RECEIPTS_DIR = '_receipts';
+/**
+ * Beside the receipts, the size and SHA-256 of each cached Parquet file as written (canonicalDigestSchema):
+ * a receipt vouches for what ingest made of the export, not for the file on disk, which a full disk, a
+ * killed copy or a hand can truncate or replace after the fact. Not in the receipt: the receipt is the
+ * same on every path, and the Parquet bytes of one export may differ with DuckDB's threads.
+ */
+export const DIGESTS_DIR = '_digests';
+
+/** `ingested/_digests/<name>.json`: the cached Parquet file's bytes and SHA-256 (hex) when it was written. */
+const canonicalDigestSchema = z.strictObject({ bytes: z.number().int().nonnegative(), sha256: z.string().regex(/^[0-9a-f]{64}$/) });
+type CanonicalDigest = z.infer<typeof canonicalDigestSchema>;
 /**
  * The reader's identity in every cache key: its output version and DuckDB's (whose casts and CSV
  * reading are part of the output), so a cached canonical file made by another reader is stale.
@@ -62,8 +74,11 @@ type Ingested = { readonly file: CanonicalFile; readonly receipt: IngestReceipt;
  * Ingests local exports with the one ingest implementation (ingestExport), cached by content: a
  * file whose bytes, name and ingest settings are unchanged, read by the same reader (readerIdentity),
  * is not parsed again the next night. Cache entries are `<directory>/<name>-<key>.parquet` with the
- * receipt at `<directory>/_receipts/<name>-<key>.json`, written atomically (renamed into place), so
- * an interrupted run leaves no half entry. Entries of the same source under an older key are removed.
+ * receipt at `<directory>/_receipts/<name>-<key>.json` and the Parquet file's size and SHA-256 at
+ * `<directory>/_digests/<name>-<key>.json`, each written atomically (renamed into place), the receipt
+ * last, so an interrupted run leaves no half entry. An entry is reused only while its Parquet file
+ * still has that size and hash (readEntry): a damaged one is read again from its export, as a missing
+ * one is. Entries of the same source under an older key are removed.
  * Up to `concurrency` files are read at once, the largest first, their framing passes one at a time
  * (IngestRequest.framing), each DuckDB parse on its share of the cores (threadsPerRead) among the
  * reads running when it starts; the result keeps the inputs' order. In the inputs' (name) order the largest export of the bench's was often read last, and on
@@ -84,6 +99,7 @@ export const ingestLocalFiles = async (inputs: readonly InputFile[], options: Lo
   const directory = options.directory ?? join(tmpdir(), 'clv-ingest-cache');
   const concurrency = Math.max(1, Math.floor(options.concurrency ?? INGEST_CONCURRENCY));
   await mkdir(join(directory, RECEIPTS_DIR), { recursive: true });
+  await mkdir(join(directory, DIGESTS_DIR), { recursive: true });
   const settings = JSON.stringify(config);
   const reader = readerIdentity();
   const entries = await readdir(directory);
@@ -102,7 +118,12 @@ export const ingestLocalFiles = async (inputs: readonly InputFile[], options: Lo
     const stem = `${basename(input.path).replace(/[^A-Za-z0-9._-]/g, '_')}-${createHash('sha256').update(input.path).digest('hex').slice(0, 8)}`;
     const entryOf = (content: string) => {
       const name = `${stem}-${createHash('sha256').update(`${reader}\0${content}\0${input.path}\0${settings}`).digest('hex').slice(0, 20)}`;
-      return { name, canonical: join(directory, `${name}.parquet`), receipt: join(directory, RECEIPTS_DIR, `${name}.json`) };
+      return {
+        name,
+        canonical: join(directory, `${name}.parquet`),
+        receipt: join(directory, RECEIPTS_DIR, `${name}.json`),
+        digest: join(directory, DIGESTS_DIR, `${name}.json`),
+      };
     };
     if (!options.force && entries.some((e) => e.startsWith(`${stem}-`))) {
       let content: string;
@@ -114,7 +135,7 @@ export const ingestLocalFiles = async (inputs: readonly InputFile[], options: Lo
         return { skipped: { path: input.path, reason: failure.reason } };
       }
       const entry = entryOf(content);
-      const cached = await readReceipt(entry.receipt);
+      const cached = await readEntry(entry);
       if (cached !== null) return { file: { path: entry.canonical, source: input.path, bytes: input.bytes }, receipt: cached, reused: true };
     }
     const partial = join(directory, `${stem}.${process.pid}.partial`);
@@ -126,11 +147,13 @@ export const ingestLocalFiles = async (inputs: readonly InputFile[], options: Lo
       if (!(error instanceof UnreadableExportError) || !options.skipBadFiles) throw error;
       return { skipped: { path: input.path, reason: error.reason } };
     }
-    const { name, canonical, receipt: receiptPath } = entryOf(receipt.sha256);
+    const { name, canonical, receipt: receiptPath, digest: digestPath } = entryOf(receipt.sha256);
     const file = { path: canonical, source: input.path, bytes: input.bytes };
+    const digest: CanonicalDigest = { bytes: (await stat(partial)).size, sha256: await sha256OfFile(partial) };
     await rename(partial, canonical);
-    await writeFile(`${receiptPath}.partial`, JSON.stringify(receipt, null, 2) + '\n');
-    await rename(`${receiptPath}.partial`, receiptPath);
+    // the receipt last: an entry is whole once its receipt is in place
+    await writeAtomically(digestPath, JSON.stringify(digest) + '\n');
+    await writeAtomically(receiptPath, JSON.stringify(receipt, null, 2) + '\n');
     await removeStale(directory, stem, name);
     return { file, receipt, reused: false };
   };
@@ -176,24 +199,37 @@ export const ingestLocalFiles = async (inputs: readonly InputFile[], options: Lo
   return { files, receipts, skipped, reused };
 };
 
-/** A cached receipt, or null when there is none or it does not validate (then the file is ingested again). */
-const readReceipt = async (path: string): Promise<IngestReceipt | null> => {
+const writeAtomically = async (path: string, text: string): Promise<void> => {
+  await writeFile(`${path}.partial`, text);
+  await rename(`${path}.partial`, path);
+};
+
+/**
+ * A cache entry's receipt, or null when the entry cannot be trusted (then the export is ingested
+ * again): no receipt, or one that does not validate; no digest; or a Parquet file missing, or of
+ * another size or SHA-256 than its digest (truncated, emptied, pages overwritten, replaced). The
+ * hash reads the whole file: 0.03 s of CPU for the 22 MB of Parquet at 1 M customers, beside the
+ * 0.13-0.16 s the exports' own hashes take.
+ */
+const readEntry = async (entry: { readonly canonical: string; readonly receipt: string; readonly digest: string }): Promise<IngestReceipt | null> => {
   try {
-    const parsed = ingestReceiptSchema.safeParse(JSON.parse(await readFile(path, 'utf8')));
-    if (!parsed.success) return null;
-    await stat(join(dirname(dirname(path)), basename(path).replace(/\.json$/, '.parquet')));
-    return parsed.data;
+    const receipt = ingestReceiptSchema.safeParse(JSON.parse(await readFile(entry.receipt, 'utf8')));
+    const digest = canonicalDigestSchema.safeParse(JSON.parse(await readFile(entry.digest, 'utf8')));
+    if (!receipt.success || !digest.success) return null;
+    if ((await stat(entry.canonical)).size !== digest.data.bytes) return null;
+    return (await sha256OfFile(entry.canonical)) === digest.data.sha256 ? receipt.data : null;
   } catch {
     return null;
   }
 };
 
-/** Older cache entries of the same file name (another key: other bytes or settings). */
+/** Older cache entries of the same file name (another key: other bytes or settings): Parquet file, receipt and digest. */
 const removeStale = async (directory: string, stem: string, keep: string): Promise<void> => {
   const pattern = new RegExp(`^${stem.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}-[0-9a-f]{20}\\.(parquet|json)$`);
   for (const [folder, entries] of [
     [directory, await readdir(directory)],
     [join(directory, RECEIPTS_DIR), await readdir(join(directory, RECEIPTS_DIR))],
+    [join(directory, DIGESTS_DIR), await readdir(join(directory, DIGESTS_DIR))],
   ] as const) {
     for (const entry of entries) {
       if (pattern.test(entry) && !entry.startsWith(`${keep}.`)) await rm(join(folder, entry), { force: true });
