@@ -103,7 +103,8 @@ export const ingestLocalFiles = async (inputs: readonly InputFile[], options: Lo
   const settings = JSON.stringify(config);
   const reader = readerIdentity();
   const entries = await readdir(directory);
-  // reads started and not finished: a read's DuckDB shares the cores with those running when it starts
+  // reads started whose parse has not ended: a read's DuckDB shares the cores with those running when it
+  // starts (a read writing its entry, hashing its Parquet file, uses no DuckDB)
   let reading = 0;
   const threads = (): number => threadsPerRead(reading);
   // one framing pass at a time (see IngestRequest.framing): each waits for the one before it
@@ -113,7 +114,7 @@ export const ingestLocalFiles = async (inputs: readonly InputFile[], options: Lo
     lastFraming = run.catch(() => undefined);
     return run;
   };
-  const ingestOne = async (input: InputFile): Promise<Ingested> => {
+  const ingestOne = async (input: InputFile, parsed: () => void): Promise<Ingested> => {
     // the path's own hash in the stem: two exports of the same name in different folders never share entries
     const stem = `${basename(input.path).replace(/[^A-Za-z0-9._-]/g, '_')}-${createHash('sha256').update(input.path).digest('hex').slice(0, 8)}`;
     const entryOf = (content: string) => {
@@ -147,6 +148,7 @@ export const ingestLocalFiles = async (inputs: readonly InputFile[], options: Lo
       if (!(error instanceof UnreadableExportError) || !options.skipBadFiles) throw error;
       return { skipped: { path: input.path, reason: error.reason } };
     }
+    parsed();
     const { name, canonical, receipt: receiptPath, digest: digestPath } = entryOf(receipt.sha256);
     const file = { path: canonical, source: input.path, bytes: input.bytes };
     const digest: CanonicalDigest = { bytes: (await stat(partial)).size, sha256: await sha256OfFile(partial) };
@@ -170,13 +172,18 @@ export const ingestLocalFiles = async (inputs: readonly InputFile[], options: Lo
     async (at): Promise<void> => {
       if (at > firstFailed) return;
       reading += 1;
+      let counted = true;
+      const parsed = (): void => {
+        if (counted) reading -= 1;
+        counted = false;
+      };
       try {
-        outcomes[at] = await ingestOne(inputs[at]!);
+        outcomes[at] = await ingestOne(inputs[at]!, parsed);
       } catch (error) {
         firstFailed = Math.min(firstFailed, at);
         outcomes[at] = { error };
       } finally {
-        reading -= 1;
+        parsed();
       }
     },
     { concurrency },
