@@ -65,6 +65,21 @@ export class RunLockedError extends ClvError {}
 /** A publish whose switch did not happen: the run date's previous version is what readers see. */
 export class PublishError extends ClvError {}
 
+/**
+ * A publishing record (`_publish/versions.json`, `_publish/intent.json`, `latest.json`) that exists
+ * but is not JSON of its shape; names the file (a path or an `s3://` URL) and what to do.
+ */
+export class PublishStateError extends ClvError {
+  constructor(
+    readonly file: string,
+    /** What is wrong with it, e.g. `not JSON (Unexpected end of JSON input)`. */
+    readonly reason: string,
+    options?: { cause?: unknown },
+  ) {
+    super(`${file}: ${reason}; \`clv recover\` (the Lambda: {"action": "recover"}) rebuilds it from the runs readers see`, options);
+  }
+}
+
 /** First line of a message: engines tend to append multi-line context the user does not need. */
 export const firstLine = (error: unknown): string =>
   (error instanceof Error ? error.message : String(error)).split('\n')[0]?.trim() ?? '';

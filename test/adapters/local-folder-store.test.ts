@@ -3,7 +3,7 @@ import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { LocalFolderStore } from '../../lambdas/clv-job/adapters/local-folder-store.js';
-import { ClvError, RunLockedError } from '../../lambdas/clv-job/errors.js';
+import { ClvError, PublishStateError, RunLockedError } from '../../lambdas/clv-job/errors.js';
 import { tempDir } from '../support/files.js';
 import { RUN_DATE, leftovers, seenLocally, stageVersion, type NightVersion } from '../support/publish-faults.js';
 
@@ -160,6 +160,101 @@ describe('the local folder store', () => {
       expect(after.actions).toEqual([expect.stringMatching(/removed run run-a, a version of 2025-01-31 replaced more than 7 days ago/)]);
       expect(await readdir(join(root, '_runs'))).toEqual(['run-b']);
       expect(await seenLocally(root)).toMatchObject({ runId: B.runId });
+    });
+  });
+
+  describe('publishing records that cannot be read', () => {
+    it('names a versions record that is not JSON, and says what rebuilds it', async () => {
+      const root = await tempDir();
+      const store = new LocalFolderStore(root);
+      await publish(store, A);
+      await writeFile(join(root, '_publish/versions.json'), '[\n');
+
+      const rollback = store.rollback(RUN_DATE);
+
+      await expect(rollback).rejects.toThrow(PublishStateError);
+      await expect(rollback).rejects.toThrow(`${join(root, '_publish/versions.json')}: not JSON (`);
+      await expect(rollback).rejects.toThrow('`clv recover`');
+    });
+
+    it('names a versions record of another shape, with the field that is wrong', async () => {
+      const root = await tempDir();
+      const store = new LocalFolderStore(root);
+      await publish(store, A);
+      await writeFile(join(root, '_publish/versions.json'), JSON.stringify({ [RUN_DATE]: [{ runId: A.runId }] }));
+
+      await expect(store.rollback(RUN_DATE)).rejects.toThrow(`${join(root, '_publish/versions.json')}: not a versions record (${RUN_DATE}.0.publishedAt: `);
+    });
+
+    it('rebuilds a versions record that is not JSON from the runs readers see: the live run, and older complete runs kept but not offered to rollback', async () => {
+      const root = await tempDir();
+      const t0 = Date.parse('2026-01-01T00:00:00Z');
+      const store = new LocalFolderStore(root, { now: () => new Date(t0) });
+      await publish(store, A);
+      await publish(store, B);
+      await stageVersion(await store.stage('died'), C);
+      await writeFile(join(root, '_publish/versions.json'), '[\n');
+
+      const report = await store.recover();
+
+      expect(report.actions).toEqual([
+        expect.stringMatching(/^\S+\/_publish\/versions\.json was not JSON \(.*\): rebuilt it from the runs readers see, 1 night\(s\) each on its live run; 1 complete older run\(s\) of those nights kept as replaced versions for 30 days but not offered to `clv rollback`/),
+        'removed dead staging of run died',
+      ]);
+      expect(report.warnings).toEqual([]);
+      const at = new Date(t0).toISOString();
+      expect(JSON.parse(await readFile(join(root, '_publish/versions.json'), 'utf8'))).toEqual({
+        [RUN_DATE]: [
+          { runId: A.runId, publishedAt: at, replacedAt: at, rolledBack: true },
+          { runId: B.runId, publishedAt: at, replacedAt: null, rolledBack: false },
+        ],
+      });
+      expect((await readdir(join(root, '_runs'))).sort()).toEqual([A.runId, B.runId]);
+      expect(await seenLocally(root)).toEqual({ runId: B.runId, segments: ['high', 'mid'], rows: 6 });
+      await expect(store.rollback(RUN_DATE)).rejects.toThrow(/no previous version kept/);
+      await publish(store, C);
+      expect(await seenLocally(root)).toMatchObject({ runId: C.runId });
+    });
+
+    it('takes an intent that is not JSON for a publish of unknown outcome: the night stays on the run readers see, which is recorded and kept, and the intent goes', async () => {
+      const root = await tempDir();
+      const store = new LocalFolderStore(root);
+      await publish(store, A);
+      const recordOfA = await readFile(join(root, '_publish/versions.json'), 'utf8');
+      await publish(store, B);
+      // a crash after B's switch, before its version was recorded; the intent left half written
+      await writeFile(join(root, '_publish/versions.json'), recordOfA);
+      await writeFile(join(root, '_publish/intent.json'), '{"action":');
+
+      const report = await store.recover();
+
+      expect(report.actions).toEqual([
+        expect.stringMatching(/^\S+\/_publish\/intent\.json was not JSON \(.*\): the publish it recorded is unknown; each of the 1 published night\(s\) stays on the run readers see, and the intent was removed$/),
+        `recorded in _publish/versions.json what readers see but it did not name as live: run ${B.runId} of ${RUN_DATE}`,
+      ]);
+      expect(report.warnings).toEqual([]);
+      expect(await readdir(join(root, '_publish'))).toEqual(['versions.json']);
+      expect((await readdir(join(root, '_runs'))).sort()).toEqual([A.runId, B.runId]);
+      expect(await seenLocally(root)).toEqual({ runId: B.runId, segments: ['high', 'mid'], rows: 6 });
+      expect(await leftovers(root)).toEqual([]);
+      expect((await store.rollback(RUN_DATE)).runId).toBe(A.runId);
+    });
+
+    it('rewrites a latest.json that is not JSON for the newest night readers see, on recovery and when an older night is re-run', async () => {
+      const root = await tempDir();
+      const store = new LocalFolderStore(root);
+      await publish(store, A, '2025-02-01');
+      await writeFile(join(root, 'latest.json'), 'garbage');
+
+      const report = await store.recover();
+      const recovered = JSON.parse(await readFile(join(root, 'latest.json'), 'utf8'));
+      await writeFile(join(root, 'latest.json'), 'garbage');
+      const outcome = await publish(store, B, '2025-01-15');
+
+      expect(report.actions).toEqual([expect.stringMatching(/^\S+\/latest\.json was not JSON \(.*\): rewrote it for the newest night readers see, 2025-02-01 \(run run-a\)$/)]);
+      expect(recovered).toEqual({ run_date: '2025-02-01', run_id: A.runId, summary: 'summary/run_date=2025-02-01/summary.json' });
+      expect(outcome.warnings).toEqual([]);
+      expect(JSON.parse(await readFile(join(root, 'latest.json'), 'utf8'))).toEqual(recovered);
     });
   });
 

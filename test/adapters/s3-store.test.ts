@@ -1,9 +1,10 @@
 import { randomBytes } from 'node:crypto';
-import { GetObjectCommand, ListMultipartUploadsCommand, ListObjectsV2Command, type S3Client, HeadObjectCommand } from '@aws-sdk/client-s3';
+import { GetObjectCommand, ListMultipartUploadsCommand, ListObjectsV2Command, PutObjectCommand, type S3Client, HeadObjectCommand } from '@aws-sdk/client-s3';
 import type { GlueClient } from '@aws-sdk/client-glue';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { S3Store } from '../../lambdas/clv-job/adapters/s3-store.js';
-import { RunLockedError } from '../../lambdas/clv-job/errors.js';
+import { GluePartitionSwitch } from '../../lambdas/clv-job/adapters/glue-partitions.js';
+import { PublishStateError, RunLockedError } from '../../lambdas/clv-job/errors.js';
 import { CATALOG_TABLES } from '../../lambdas/clv-job/layout.js';
 import { GLUE_DATABASE, createOutputTables, motoGlueClient, partitionLocations } from '../support/moto-glue.js';
 import { createBucket, motoS3Client, startMoto, type MotoServer } from '../support/moto-server.js';
@@ -34,6 +35,7 @@ const keys = async (client: S3Client, prefix = PREFIX): Promise<string[]> => {
   } while (token);
   return out.sort();
 };
+const putText = async (client: S3Client, key: string, body: string) => client.send(new PutObjectCommand({ Bucket: BUCKET, Key: `${PREFIX}${key}`, Body: body }));
 const text = async (client: S3Client, key: string) =>
   (await (await client.send(new GetObjectCommand({ Bucket: BUCKET, Key: `${PREFIX}${key}` }))).Body!.transformToString());
 
@@ -171,6 +173,68 @@ describeWith('moto', 'the S3 store against moto', () => {
 
       expect((await client.send(new ListMultipartUploadsCommand({ Bucket: BUCKET }))).Uploads ?? []).toEqual([]);
       expect(await keys(client)).toEqual([]);
+    });
+  });
+
+  describe('publishing records that cannot be read', () => {
+    it('names the versions record by its s3:// URL when it is not JSON, and says what rebuilds it', async () => {
+      await publish(store, A);
+      await putText(client, '_publish/versions.json', '[\n');
+
+      const rollback = store.rollback(DATE);
+
+      await expect(rollback).rejects.toThrow(PublishStateError);
+      await expect(rollback).rejects.toThrow(`s3://${BUCKET}/${PREFIX}_publish/versions.json: not JSON (`);
+      await expect(rollback).rejects.toThrow('`clv recover`');
+    });
+
+    it('rebuilds a versions record that is not JSON from the manifests: the live run, older complete runs kept but not offered to rollback', async () => {
+      await publish(store, A);
+      await publish(store, B);
+      await putText(client, '_publish/versions.json', '[\n');
+
+      const report = await store.recover();
+
+      expect(report.actions).toEqual([
+        expect.stringMatching(/^s3:\/\/clv-store-test\/clv\/_publish\/versions\.json was not JSON \(.*\): rebuilt it from the runs readers see, 1 night\(s\) each on its live run; 1 complete older run\(s\)/),
+      ]);
+      const versions = JSON.parse(await text(client, '_publish/versions.json')) as Record<string, { runId: string; replacedAt: string | null; rolledBack: boolean }[]>;
+      expect(versions[DATE]?.map((v) => [v.runId, v.replacedAt === null, v.rolledBack])).toEqual([
+        [A.runId, false, true],
+        [B.runId, true, false],
+      ]);
+      expect((await keys(client)).some((k) => k.startsWith('_runs/run-a/'))).toBe(true);
+      expect(await seenOnS3(client, glue, BUCKET, PREFIX)).toEqual({ files: { runId: B.runId, segments: ['high', 'mid'], rows: 6 }, catalog: everyTableOn(B.runId) });
+      await expect(store.rollback(DATE)).rejects.toThrow(/no previous version kept/);
+    });
+
+    it('takes an intent that is not JSON for a publish of unknown outcome: the catalog, switched ahead of the manifest, goes back to the run file readers see', async () => {
+      await publish(store, A);
+      const b = await stageVersion(await store.stage(B.runId), B);
+      // a crash after B's Glue switch, before its manifest (the commit); the intent left half written
+      await new GluePartitionSwitch({ client: glue, database: GLUE_DATABASE, tables: CATALOG_TABLES }, (key) => `s3://${BUCKET}/${PREFIX}${key}`).pointAt(b);
+      await putText(client, '_publish/intent.json', '{"action":');
+
+      const report = await store.recover();
+
+      expect(report.actions).toEqual([
+        expect.stringMatching(/^s3:\/\/clv-store-test\/clv\/_publish\/intent\.json was not JSON \(.*\): the publish it recorded is unknown; each of the 1 published night\(s\) stays on the run readers see, and the intent was removed$/),
+        `removed dead staging of run ${B.runId}`,
+      ]);
+      expect(report.warnings).toEqual([]);
+      expect(await seenOnS3(client, glue, BUCKET, PREFIX)).toEqual({ files: { runId: A.runId, segments: ['high', 'low'], rows: 4 }, catalog: everyTableOn(A.runId) });
+      expect((await keys(client)).filter((k) => k.startsWith('_publish/'))).toEqual(['_publish/versions.json']);
+    });
+
+    it('rewrites a latest.json that is not JSON for the newest night readers see', async () => {
+      await publish(store, A, '2025-02-01');
+      await publish(store, B, '2025-01-15');
+      await putText(client, 'latest.json', 'garbage');
+
+      const report = await store.recover();
+
+      expect(report.actions).toEqual([expect.stringMatching(/latest\.json was not JSON \(.*\): rewrote it for the newest night readers see, 2025-02-01 \(run run-a\)$/)]);
+      expect(JSON.parse(await text(client, 'latest.json'))).toEqual({ run_date: '2025-02-01', run_id: A.runId, summary: 'summary/run_date=2025-02-01/summary.json' });
     });
   });
 

@@ -83,11 +83,8 @@ export class LocalFolderStore implements OutputStore {
   /** The run dates whose live run holds its `_SUCCESS`. */
   async publishedRunDates(): Promise<string[]> {
     const dates: string[] = [];
-    for (const entry of await this.space.entries(join(this.location, LIVE_DIR))) {
-      const match = /^run_date=(\d{4}-\d{2}-\d{2})$/.exec(entry);
-      if (match?.[1] && (await this.read(successKey(match[1]))) !== null) dates.push(match[1]);
-    }
-    return dates.sort();
+    for (const runDate of await this.space.liveRunDates()) if ((await this.read(successKey(runDate))) !== null) dates.push(runDate);
+    return dates;
   }
 
   lock(runId: string, ttlSeconds: number): Promise<RunLock> {
@@ -176,15 +173,13 @@ class LocalVersionSpace implements VersionSpace {
     }
   }
 
-  async readRecord(key: string): Promise<unknown> {
-    let text: string;
+  async readRecord(key: string): Promise<string | null> {
     try {
-      text = await this.fs.readFile(this.path(key), 'utf8');
+      return await this.fs.readFile(this.path(key), 'utf8');
     } catch (error) {
       if (code(error) === 'ENOENT') return null;
       throw error;
     }
-    return JSON.parse(text) as unknown;
   }
 
   /** A temporary file renamed over the record: readers see the old record or the new one. */
@@ -246,6 +241,16 @@ class LocalVersionSpace implements VersionSpace {
       if (code(error) === 'ENOENT') return null;
       throw error;
     }
+  }
+
+  /** The run dates that have a switch (`_live/run_date=D`), ascending. */
+  async liveRunDates(): Promise<string[]> {
+    const dates: string[] = [];
+    for (const entry of await this.entries(join(this.location, LIVE_DIR))) {
+      const match = /^run_date=(\d{4}-\d{2}-\d{2})$/.exec(entry);
+      if (match?.[1]) dates.push(match[1]);
+    }
+    return dates.sort();
   }
 
   async isLiveAnywhere(runId: string): Promise<boolean> {

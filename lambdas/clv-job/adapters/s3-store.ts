@@ -401,9 +401,9 @@ class S3VersionSpace implements VersionSpace {
     this.location = store.location;
   }
 
-  async readRecord(key: string): Promise<unknown> {
+  async readRecord(key: string): Promise<string | null> {
     const bytes = await this.store.getObject(this.store.keyOf(key));
-    return bytes === null ? null : (JSON.parse(Buffer.from(bytes).toString('utf8')) as unknown);
+    return bytes === null ? null : Buffer.from(bytes).toString('utf8');
   }
 
   /** One PUT: S3 replaces an object atomically for readers. */
@@ -437,6 +437,11 @@ class S3VersionSpace implements VersionSpace {
     const sizes = new Map((await this.store.list(this.store.keyOf(`${RUNS_DIR}/${manifest.runId}/`))).map((o) => [o.key, o.size]));
     const key = (k: string) => this.store.keyOf(runScopedKey(manifest.runId, k));
     return sizes.has(key(manifestKey(manifest.runDate))) && manifest.files.every((f) => sizes.get(key(f.key)) === f.bytes);
+  }
+
+  /** The run dates that have a manifest (the commit point of each), ascending. */
+  liveRunDates(): Promise<string[]> {
+    return this.store.publishedRunDates();
   }
 
   /** The run the run date's manifest names: the commit point. */

@@ -20,7 +20,7 @@
  * that readers see, or the one version a run date has.
  */
 import { z } from 'zod';
-import { ClvError, PublishError, firstLine } from '../errors.js';
+import { ClvError, PublishError, PublishStateError, firstLine } from '../errors.js';
 import { INTENT_KEY, LATEST_KEY, PUBLISH_DIR, manifestKey, successKey, summaryKey } from '../layout.js';
 import type { PublishOutcome, RecoveryReport, RunManifest } from '../ports.js';
 
@@ -49,6 +49,9 @@ export const intentSchema = z.object({
 });
 export type Intent = z.infer<typeof intentSchema>;
 
+/** `latest.json`: the newest published run date, its run and its summary's key. */
+const latestSchema = z.object({ run_date: z.string(), run_id: z.string().min(1), summary: z.string() });
+
 export const manifestSchema = z.object({
   runId: z.string().min(1),
   runDate: z.string(),
@@ -61,8 +64,8 @@ export const manifestSchema = z.object({
  */
 export interface VersionSpace {
   readonly location: string;
-  /** A JSON record, or null when absent. Throws when it exists but cannot be read. */
-  readRecord(key: string): Promise<unknown>;
+  /** A record's text, or null when absent. Throws when it exists but cannot be read. */
+  readRecord(key: string): Promise<string | null>;
   /** Replaces a record atomically: a reader sees the old one or the new one. */
   writeRecord(key: string, value: unknown): Promise<void>;
   deleteRecord(key: string): Promise<void>;
@@ -75,6 +78,8 @@ export interface VersionSpace {
   removeRun(runId: string): Promise<void>;
   /** Whether every file of the manifest is in the run, with its size. */
   runHolds(manifest: RunManifest): Promise<boolean>;
+  /** The run dates that have a committed switch, ascending. */
+  liveRunDates(): Promise<string[]>;
   /** The run readers see for a run date now (the committed switch), or null. */
   liveRun(runDate: string): Promise<string | null>;
   /** Work readers cannot see yet, so that the switch to `next` is one step. */
@@ -174,11 +179,14 @@ export class VersionedPublisher {
   async recover(): Promise<RecoveryReport> {
     const actions: string[] = [];
     const warnings: string[] = [];
-    const intent = intentSchema.safeParse(await this.space.readRecord(INTENT_KEY));
-    if (intent.success) {
-      const { runId, runDate, previousRunId, action } = intent.data;
+    const intent = await this.readState(INTENT_KEY, intentSchema, 'a publish intent').catch(unlessUnreadable);
+    const intentUnknown = intent instanceof PublishStateError;
+    if (intent instanceof PublishStateError) {
+      actions.push(await this.settleUnknownIntent(intent));
+    } else if (intent !== null) {
+      const { runId, runDate, previousRunId, action } = intent;
       if (await this.committed(runDate, runId)) {
-        const outcome = await this.afterSwitch(intent.data, []);
+        const outcome = await this.afterSwitch(intent, []);
         warnings.push(...outcome.warnings);
         actions.push(`rolled forward: the ${action} of run ${runId} to ${runDate} had switched; finished it`);
       } else {
@@ -190,12 +198,14 @@ export class VersionedPublisher {
       }
     }
     if ((await this.space.readRecord(INTENT_KEY)) !== null) {
-      // an unfinished or unreadable intent: which runs are live is not certain, so nothing is removed
+      // an unfinished intent: which runs are live is not certain, so nothing is removed
       warnings.push(`${INTENT_KEY} is still there: dead staging and expired versions were left alone`);
       return { actions, warnings };
     }
-    const versions = await this.versions();
+    const versions = await this.recordedVersions(actions, intentUnknown);
     actions.push(...(await this.expire(versions)));
+    // every live run is in the record (a switch is recorded before its intent goes; recordedVersions
+    // after an unknown intent): none is ever taken for dead staging
     const kept = new Set(Object.values(versions).flatMap((list) => list.map((v) => v.runId)));
     for (const runId of await this.space.listRuns()) {
       if (kept.has(runId)) continue;
@@ -203,16 +213,115 @@ export class VersionedPublisher {
       actions.push(`removed dead staging of run ${runId}`);
     }
     for (const runDate of Object.keys(versions)) await this.space.tidy(runDate);
+    const latest = await this.readState(LATEST_KEY, latestSchema, 'a latest record').catch(unlessUnreadable);
+    if (latest instanceof PublishStateError) actions.push(`${latest.file} was ${latest.reason}: ${await this.rewriteLatest()}`);
     return { actions, warnings };
   }
 
-  /** The run ids that are live or kept, per run date. */
+  /**
+   * The run ids that are live or kept, per run date.
+   * @throws PublishStateError when `_publish/versions.json` is not JSON of that shape
+   */
   async versions(): Promise<Versions> {
-    const record = await this.space.readRecord(VERSIONS_KEY);
-    if (record === null) return {};
-    const parsed = versionsSchema.safeParse(record);
-    if (!parsed.success) throw new ClvError(`${VERSIONS_KEY} in ${this.space.location} is not a versions record: ${parsed.error.issues[0]?.message ?? ''}`);
-    return parsed.data;
+    return (await this.readState(VERSIONS_KEY, versionsSchema, 'a versions record')) ?? {};
+  }
+
+  /**
+   * A publishing record checked against its schema; null when absent.
+   * @throws PublishStateError naming the record (path or `s3://` URL) when it is not JSON or not of its shape
+   */
+  private async readState<T>(key: string, schema: z.ZodType<T>, what: string): Promise<T | null> {
+    const text = await this.space.readRecord(key);
+    if (text === null) return null;
+    const file = `${this.space.location.replace(/\/?$/, '/')}${key}`;
+    let value: unknown;
+    try {
+      value = JSON.parse(text);
+    } catch (error) {
+      throw new PublishStateError(file, `not JSON (${firstLine(error)})`, { cause: error });
+    }
+    const parsed = schema.safeParse(value);
+    if (parsed.success) return parsed.data;
+    const issue = parsed.error.issues[0];
+    throw new PublishStateError(file, `not ${what} (${issue ? `${issue.path.join('.') || 'the record'}: ${issue.message}` : 'unknown shape'})`);
+  }
+
+  /**
+   * An intent that cannot be read names no run: the publish it recorded may have switched or not.
+   * Each night stays on the run readers see now (the commit point; on S3 the catalog is pointed back
+   * at it, as for a publish that did not switch), and the intent goes. A run that switched but was
+   * not recorded is recorded by `recordedVersions`, so it is never taken for dead staging.
+   */
+  private async settleUnknownIntent(unreadable: PublishStateError): Promise<string> {
+    const nights = await this.space.liveRunDates();
+    for (const runDate of nights) {
+      const live = await this.space.liveRun(runDate);
+      const manifest = live === null ? null : await this.runManifest(live, runDate);
+      // without the live run's manifest the catalog is left as it is, never emptied
+      if (manifest !== null) await this.space.undoSwitch(null, manifest, runDate);
+    }
+    await this.space.deleteRecord(INTENT_KEY);
+    return `${unreadable.file} was ${unreadable.reason}: the publish it recorded is unknown; each of the ${nights.length} published night(s) stays on the run readers see, and the intent was removed`;
+  }
+
+  /**
+   * The versions record, made to hold every night's live run: rebuilt when it cannot be read, and,
+   * after an unknown intent (`reconcile`), completed with a live run missing from it (a switch whose
+   * record was lost). Without both, the protocol guarantees it already names every live run, and
+   * nothing is looked up per night. Says what it did in `actions`.
+   */
+  private async recordedVersions(actions: string[], reconcile: boolean): Promise<Versions> {
+    const record = await this.versions().catch(unlessUnreadable);
+    if (record instanceof PublishStateError) {
+      const { versions, older } = await this.rebuildVersions();
+      await this.space.writeRecord(VERSIONS_KEY, versions);
+      actions.push(
+        `${record.file} was ${record.reason}: rebuilt it from the runs readers see, ${Object.keys(versions).length} night(s) each on its live run` +
+          (older > 0
+            ? `; ${older} complete older run(s) of those nights kept as replaced versions for ${this.keepPreviousDays} days but not offered to \`clv rollback\` (which were published, in what order, and which were rolled back from is recorded nowhere else: README "Publishing state" says how to offer one)`
+            : ''),
+      );
+      return versions;
+    }
+    let versions = record;
+    if (!reconcile) return versions;
+    const missing: string[] = [];
+    for (const runDate of await this.space.liveRunDates()) {
+      const live = await this.space.liveRun(runDate);
+      if (live === null || versions[runDate]?.some((v) => v.runId === live && v.replacedAt === null)) continue;
+      versions = this.recordSwitch(versions, { action: 'publish', runId: live, runDate, previousRunId: null, startedAt: this.now().toISOString() });
+      missing.push(`run ${live} of ${runDate}`);
+    }
+    if (missing.length > 0) {
+      await this.space.writeRecord(VERSIONS_KEY, versions);
+      actions.push(`recorded in ${VERSIONS_KEY} what readers see but it did not name as live: ${missing.join(', ')}`);
+    }
+    return versions;
+  }
+
+  /**
+   * What `_publish/versions.json` can be rebuilt from: each night with a switch, its live run, and
+   * the other complete runs of that night (a manifest of it and every file), as replaced versions
+   * from now, marked rolled back so that `clv rollback` never switches to one on a guess.
+   */
+  private async rebuildVersions(): Promise<{ versions: Versions; older: number }> {
+    const at = this.now().toISOString();
+    const runs = (await this.space.listRuns()).sort();
+    const versions: Versions = {};
+    let older = 0;
+    for (const runDate of await this.space.liveRunDates()) {
+      const live = await this.space.liveRun(runDate);
+      if (live === null) continue;
+      const list: Version[] = [];
+      for (const runId of runs) {
+        if (runId === live) continue;
+        const manifest = await this.runManifest(runId, runDate);
+        if (manifest !== null && (await this.space.runHolds(manifest))) list.push({ runId, publishedAt: at, replacedAt: at, rolledBack: true });
+      }
+      older += list.length;
+      versions[runDate] = [...list, { runId: live, publishedAt: at, replacedAt: null, rolledBack: false }];
+    }
+    return { versions, older };
   }
 
   private async committed(runDate: string, runId: string): Promise<boolean> {
@@ -226,7 +335,13 @@ export class VersionedPublisher {
   private async runManifest(runId: string, runDate: string): Promise<RunManifest | null> {
     const bytes = await this.space.readRunFile(runId, manifestKey(runDate));
     if (bytes === null) return null;
-    const parsed = manifestSchema.safeParse(JSON.parse(Buffer.from(bytes).toString('utf8')));
+    let value: unknown;
+    try {
+      value = JSON.parse(Buffer.from(bytes).toString('utf8'));
+    } catch {
+      return null; // an unreadable manifest: the run is as incomplete as one without
+    }
+    const parsed = manifestSchema.safeParse(value);
     return parsed.success ? parsed.data : null;
   }
 
@@ -305,11 +420,33 @@ export class VersionedPublisher {
 
   /** `latest.json` names the newest published run date; re-running an older night leaves it alone. */
   private async updateLatest(runDate: string, runId: string): Promise<void> {
-    const current = z.object({ run_date: z.string() }).safeParse(await this.space.readRecord(LATEST_KEY));
-    if (current.success && current.data.run_date > runDate) return;
+    const current = await this.readState(LATEST_KEY, latestSchema, 'a latest record').catch(unlessUnreadable);
+    if (current instanceof PublishStateError) {
+      await this.rewriteLatest();
+      return;
+    }
+    if (current !== null && current.run_date > runDate) return;
     await this.space.writeRecord(LATEST_KEY, { run_date: runDate, run_id: runId, summary: summaryKey(runDate) });
   }
+
+  /** `latest.json` rewritten for the newest night readers see (removed when there is none); says what it did. */
+  private async rewriteLatest(): Promise<string> {
+    const runDate = (await this.space.liveRunDates()).at(-1);
+    const runId = runDate === undefined ? null : await this.space.liveRun(runDate);
+    if (runDate === undefined || runId === null) {
+      await this.space.deleteRecord(LATEST_KEY);
+      return 'removed it: no night is published';
+    }
+    await this.space.writeRecord(LATEST_KEY, { run_date: runDate, run_id: runId, summary: summaryKey(runDate) });
+    return `rewrote it for the newest night readers see, ${runDate} (run ${runId})`;
+  }
 }
+
+/** For `.catch`: an unreadable publishing record is returned to be repaired; any other failure is rethrown. */
+const unlessUnreadable = (error: unknown): PublishStateError => {
+  if (error instanceof PublishStateError) return error;
+  throw error;
+};
 
 const intentOrDefault = (intent: Intent | null, manifest: RunManifest, previous: RunManifest | null): Intent =>
   intent ?? { action: 'publish', runId: manifest.runId, runDate: manifest.runDate, previousRunId: previous?.runId ?? null, startedAt: new Date().toISOString() };
