@@ -1,4 +1,4 @@
-import { readFile, readdir, writeFile } from 'node:fs/promises';
+import { readFile, readdir, utimes, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { findInputFiles } from '../../lambdas/clv-job/adapters/input-files.js';
@@ -88,6 +88,31 @@ describe('ingestLocalFiles: the local cache of canonical files', () => {
     expect(after.reused).toBe(0);
     expect(after.files[0]!.path).not.toBe(before.files[0]!.path);
     expect((await readdir(directory)).filter((f) => f.endsWith('.parquet'))).toEqual([after.files[0]!.path.split('/').pop()]);
+  });
+
+  it('removes the partial files a killed ingest left once they are older than a local run can hold its lock, and no younger ones', async () => {
+    const { ingestLocalFiles, RECEIPTS_DIR, DIGESTS_DIR } = await localIngest();
+    const { LOCAL_LOCK_TTL_SECONDS } = await import('../../lambdas/clv-job/cli-options.js');
+    const dir = await tempDir();
+    const path = await writeText(dir, 'orders.csv', ORDERS);
+    const directory = join(dir, 'ingested');
+    await ingestLocalFiles(await findInputFiles([path]), { directory });
+    const abandoned = [join(directory, 'orders.csv-0a1b2c3d.4242.partial'), join(directory, RECEIPTS_DIR, 'x.json.partial'), join(directory, DIGESTS_DIR, 'x.json.partial')];
+    const young = [join(directory, 'orders.csv-0a1b2c3d.4343.partial'), join(directory, RECEIPTS_DIR, 'y.json.partial'), join(directory, DIGESTS_DIR, 'y.json.partial')];
+    const longAgo = new Date(Date.now() - (LOCAL_LOCK_TTL_SECONDS + 60) * 1000);
+    const lately = new Date(Date.now() - (LOCAL_LOCK_TTL_SECONDS - 600) * 1000);
+    for (const file of abandoned) {
+      await writeFile(file, 'half');
+      await utimes(file, longAgo, longAgo);
+    }
+    for (const file of young) {
+      await writeFile(file, 'half');
+      await utimes(file, lately, lately);
+    }
+
+    expect((await ingestLocalFiles(await findInputFiles([path]), { directory })).reused).toBe(1);
+    const partials = (await readdir(directory, { recursive: true })).filter((f) => f.endsWith('.partial')).sort();
+    expect(partials).toEqual(young.map((f) => f.slice(directory.length + 1)).sort());
   });
 
   it('reads an export again when its cached Parquet file was damaged (truncated, pages zeroed, replaced, emptied), and reuses the new entry', async () => {

@@ -8,6 +8,7 @@ import { z } from 'zod';
 import { UnreadableExportError } from '../errors.js';
 import { ingestConfigSchema, type IngestConfigInput } from '../ingest/ingest-config.js';
 import { INGEST_CONCURRENCY, ingestExport, threadsPerRead } from '../ingest/ingest-export.js';
+import { LOCAL_LOCK_TTL_SECONDS } from '../cli-options.js';
 import { readPieces } from '../ingest/read-pieces.js';
 import { INGEST_READER_VERSION } from '../ingest/reader-version.js';
 import { ingestReceiptSchema, type IngestReceipt } from '../ingest/receipt.js';
@@ -102,6 +103,7 @@ export const ingestLocalFiles = async (inputs: readonly InputFile[], options: Lo
   await mkdir(join(directory, DIGESTS_DIR), { recursive: true });
   const settings = JSON.stringify(config);
   const reader = readerIdentity();
+  await removeAbandonedPartials(directory);
   const entries = await readdir(directory);
   // reads started whose parse has not ended: a read's DuckDB shares the cores with those running when it
   // starts (a read writing its entry, hashing its Parquet file, uses no DuckDB)
@@ -227,6 +229,24 @@ const readEntry = async (entry: { readonly canonical: string; readonly receipt: 
     return (await sha256OfFile(entry.canonical)) === digest.data.sha256 ? receipt.data : null;
   } catch {
     return null;
+  }
+};
+
+/**
+ * Removes the `*.partial` files (a Parquet file or a JSON being written) left by an ingest that was
+ * killed: those untouched for longer than a local run may hold the run lock (LOCAL_LOCK_TTL_SECONDS),
+ * the age after which the lock itself is taken over as abandoned. Ingest runs before the run lock is
+ * taken (and `clv ingest` takes none), so a younger partial may be another ingest's, writing now.
+ */
+const removeAbandonedPartials = async (directory: string): Promise<void> => {
+  const before = Date.now() - LOCAL_LOCK_TTL_SECONDS * 1000;
+  for (const folder of [directory, join(directory, RECEIPTS_DIR), join(directory, DIGESTS_DIR)]) {
+    for (const entry of await readdir(folder)) {
+      if (!entry.endsWith('.partial')) continue;
+      const path = join(folder, entry);
+      const modified = await stat(path).then((s) => s.mtimeMs, () => null);
+      if (modified !== null && modified < before) await rm(path, { force: true });
+    }
   }
 };
 
