@@ -66,6 +66,8 @@ describe('clv run', () => {
   it.each([
     ['an unknown flag', ['--input', 'x', '--output', 'o', '--colour'], /unknown option '--colour'/],
     ['a malformed --as-of', ['--input', 'x', '--output', 'o', '--as-of', '2025-02-30'], /--as-of: is not a calendar date/],
+    // a night dated in the future would stay the newest in latest.json; the day-exact bound, with the clock passed in, is in test/config.test.ts
+    ['an --as-of in the future', ['--input', 'x', '--output', 'o', '--as-of', '2099-01-01'], /^clv: --as-of: 2099-01-01 is in the future: the latest accepted is \d{4}-\d{2}-\d{2} \(today in UTC, plus a day for time zones ahead of it\) \(run/],
     ['a missing --output', ['--input', 'x'], /required option '--output <dir>' not specified/],
     ['a bad --time-unit', ['--input', 'x', '--output', 'o', '--time-unit', 'month'], /argument 'month' is invalid/],
     ['a non-numeric --margin', ['--input', 'x', '--output', 'o', '--margin', 'lots'], /--margin must be a number/],

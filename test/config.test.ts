@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { csvOptionsSchema, modelOptionsSchema } from '../lambdas/clv-job/config.js';
+import { asOfDateSchema, csvOptionsSchema, modelOptionsSchema } from '../lambdas/clv-job/config.js';
 
 /**
  * csv.dateFormat is handed to DuckDB's strptime at ingest. A format DuckDB refuses used to surface
@@ -46,5 +46,24 @@ describe('model.intervalDraws', () => {
 
     expect(parsed.success).toBe(false);
     expect(parsed.error?.issues.map((i) => i.message).join('; ')).toBe(`is 0 (no intervals) or a whole number of draws from 20 to 10000 (got ${JSON.stringify(draws)})`);
+  });
+});
+
+describe('a given as-of date', () => {
+  // late on 2 December in UTC: 3 December already in time zones ahead of UTC, and no later
+  const now = new Date('2026-12-02T23:59:59Z');
+
+  it.each(['0001-01-01', '2025-12-31', '2026-12-02', '2026-12-03'])('accepts %s, today in UTC plus a day at most', (date) => {
+    expect(asOfDateSchema(now).parse(date)).toBe(date);
+  });
+
+  it.each(['2026-12-04', '2099-01-01'])('refuses %s, a night that has not come anywhere, saying which is the latest accepted', (date) => {
+    expect(asOfDateSchema(now).safeParse(date).error?.issues.map((i) => i.message)).toEqual([
+      `${date} is in the future: the latest accepted is 2026-12-03 (today in UTC, plus a day for time zones ahead of it)`,
+    ]);
+  });
+
+  it('still says a malformed date is malformed, not that it is in the future', () => {
+    expect(asOfDateSchema(now).safeParse('2099-02-30').error?.issues.map((i) => i.message)).toEqual(['is not a calendar date']);
   });
 });

@@ -201,6 +201,33 @@ describe('the Lambda environment', () => {
   });
 });
 
+describe('the Lambda event', () => {
+  // late on 2 December in UTC: 3 December already in time zones ahead of UTC, and no later
+  const now = new Date('2026-12-02T23:59:59Z');
+  const saved = { ...process.env };
+  let eventSchema: typeof import('../lambdas/clv-job/handler.js').lambdaEventSchema;
+  beforeAll(async () => {
+    // the module builds its handler from the environment when imported
+    Object.assign(process.env, GOOD_ENV, { AWS_REGION: TEST_REGION });
+    vi.resetModules();
+    ({ lambdaEventSchema: eventSchema } = await import('../lambdas/clv-job/handler.js'));
+  });
+  afterAll(() => {
+    process.env = saved;
+  });
+
+  it('takes a run\'s runDate up to tomorrow in UTC, and refuses a later one, which would stay the newest night', () => {
+    expect(eventSchema(now).safeParse({ runDate: '2026-12-03' }).success).toBe(true);
+    expect(eventSchema(now).safeParse({ runDate: '2026-12-04' }).error?.issues.map((i) => `${i.path.join('.')} ${i.message}`)).toEqual([
+      'runDate 2026-12-04 is in the future: the latest accepted is 2026-12-03 (today in UTC, plus a day for time zones ahead of it)',
+    ]);
+  });
+
+  it('lets a rollback name any night, as a run may have left one behind', () => {
+    expect(eventSchema(now).safeParse({ action: 'rollback', runDate: '2099-01-01' }).success).toBe(true);
+  });
+});
+
 describeWith(['moto', 'trino'], 'the Lambda handler against moto and the Athena stand-in', () => {
   let moto: MotoServer;
   let s3: S3Client;
@@ -401,6 +428,13 @@ describeWith(['moto', 'trino'], 'the Lambda handler against moto and the Athena 
       const { error } = await captureStdout(() => handler({ action: 'rollback' }, context));
 
       expect((error as Error).message).toMatch(/runDate a rollback needs runDate/);
+    });
+
+    it('rejects a runDate in the future, which would stay the newest night: nothing written', async () => {
+      const { error } = await captureStdout(() => handler({ runDate: '2099-01-01' }, context));
+
+      expect(error).toMatchObject({ name: 'ConfigurationError', message: expect.stringMatching(/runDate 2099-01-01 is in the future: the latest accepted is \d{4}-\d{2}-\d{2} /) });
+      expect(await outputKeys()).toEqual([]);
     });
 
     it('rejects a malformed runDate: logged once, RunFailed, rethrown', async () => {

@@ -1,6 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { z } from 'zod';
 import {
+  asOfDateSchema,
   configFileSchema,
   gatesConfigSchema,
   isoDateSchema,
@@ -31,41 +32,45 @@ const keepPreviousDaysFlag = numberFlag('--keep-previous-days').pipe(z.number().
 const INPUT_REQUIRED = '--input is required (a file or folder; repeat it for several)';
 const inputSchema = z.array(z.string().min(1)).min(1, INPUT_REQUIRED);
 
-export const runFlagsSchema = z
-  .object({
-    input: inputSchema.optional(),
-    output: z.string({ error: '--output is required (a folder)' }).min(1),
-    engine: z.enum(['duckdb', 'trino']).default('duckdb'),
-    trinoUrl: z.url({ protocol: /^https?$/, error: '--trino-url must be an http:// or https:// URL' }).optional(),
-    trinoCatalog: z.string().trim().min(1).optional(),
-    trinoSchema: z.string().trim().min(1).optional(),
-    asOf: isoDateSchema.optional(),
-    config: z.string().min(1).optional(),
-    timeUnit: timeUnitSchema.optional(),
-    transactions: transactionModelOptionSchema.optional(),
-    horizon: numberFlag('--horizon'),
-    discountRate: numberFlag('--discount-rate'),
-    margin: numberFlag('--margin'),
-    lifespanYears: numberFlag('--lifespan-years'),
-    threads: numberFlag('--threads'),
-    keepPreviousDays: keepPreviousDaysFlag,
-    acceptFailedGates: z.boolean().optional(),
-    skipBadFiles: z.boolean().optional(),
-    spend: z.string().min(1, '--spend needs a file or folder').optional(),
-  })
-  .superRefine((f, ctx) => {
-    const trinoFlags = { '--trino-url': f.trinoUrl, '--trino-catalog': f.trinoCatalog, '--trino-schema': f.trinoSchema };
-    if (f.engine === 'duckdb') {
-      if (f.input === undefined) ctx.addIssue({ code: 'custom', message: INPUT_REQUIRED });
-      const given = Object.entries(trinoFlags).filter(([, v]) => v !== undefined).map(([flag]) => flag);
-      if (given.length > 0) ctx.addIssue({ code: 'custom', message: `${given.join(', ')} need --engine trino` });
-    } else {
-      const missing = Object.entries(trinoFlags).filter(([, v]) => v === undefined).map(([flag]) => flag);
-      if (missing.length > 0) ctx.addIssue({ code: 'custom', message: `--engine trino needs ${missing.join(', ')}` });
-      if (f.input !== undefined) ctx.addIssue({ code: 'custom', message: '--engine trino reads the orders table of --trino-catalog.--trino-schema, not --input files' });
-    }
-  });
-export type RunFlags = z.input<typeof runFlagsSchema>;
+const outputSchema = z.string({ error: '--output is required (a folder)' }).min(1);
+
+/** `clv run`'s flags; `now` is the clock that bounds `--as-of` (asOfDateSchema). */
+export const runFlagsSchema = (now: Date) =>
+  z
+    .object({
+      input: inputSchema.optional(),
+      output: outputSchema,
+      engine: z.enum(['duckdb', 'trino']).default('duckdb'),
+      trinoUrl: z.url({ protocol: /^https?$/, error: '--trino-url must be an http:// or https:// URL' }).optional(),
+      trinoCatalog: z.string().trim().min(1).optional(),
+      trinoSchema: z.string().trim().min(1).optional(),
+      asOf: asOfDateSchema(now).optional(),
+      config: z.string().min(1).optional(),
+      timeUnit: timeUnitSchema.optional(),
+      transactions: transactionModelOptionSchema.optional(),
+      horizon: numberFlag('--horizon'),
+      discountRate: numberFlag('--discount-rate'),
+      margin: numberFlag('--margin'),
+      lifespanYears: numberFlag('--lifespan-years'),
+      threads: numberFlag('--threads'),
+      keepPreviousDays: keepPreviousDaysFlag,
+      acceptFailedGates: z.boolean().optional(),
+      skipBadFiles: z.boolean().optional(),
+      spend: z.string().min(1, '--spend needs a file or folder').optional(),
+    })
+    .superRefine((f, ctx) => {
+      const trinoFlags = { '--trino-url': f.trinoUrl, '--trino-catalog': f.trinoCatalog, '--trino-schema': f.trinoSchema };
+      if (f.engine === 'duckdb') {
+        if (f.input === undefined) ctx.addIssue({ code: 'custom', message: INPUT_REQUIRED });
+        const given = Object.entries(trinoFlags).filter(([, v]) => v !== undefined).map(([flag]) => flag);
+        if (given.length > 0) ctx.addIssue({ code: 'custom', message: `${given.join(', ')} need --engine trino` });
+      } else {
+        const missing = Object.entries(trinoFlags).filter(([, v]) => v === undefined).map(([flag]) => flag);
+        if (missing.length > 0) ctx.addIssue({ code: 'custom', message: `--engine trino needs ${missing.join(', ')}` });
+        if (f.input !== undefined) ctx.addIssue({ code: 'custom', message: '--engine trino reads the orders table of --trino-catalog.--trino-schema, not --input files' });
+      }
+    });
+export type RunFlags = z.input<ReturnType<typeof runFlagsSchema>>;
 
 /** Where a run's orders come from: local exports ingested and read by DuckDB, or the canonical orders table of a team's own Trino. */
 export type EngineChoice =
@@ -74,7 +79,7 @@ export type EngineChoice =
 
 /** `clv recover` and `clv rollback`: the output folder, and the night to roll back. */
 export const publishFlagsSchema = z.object({
-  output: z.string({ error: '--output is required (a folder)' }).min(1),
+  output: outputSchema,
   runDate: isoDateSchema.optional(),
   keepPreviousDays: keepPreviousDaysFlag,
 });
@@ -192,10 +197,11 @@ export const MODEL_THREADS_ENV = 'CLV_MODEL_THREADS';
 
 /**
  * Flags win over the environment (CLV_MODEL_THREADS), which wins over the config file, which wins
- * over the defaults. Every problem is reported at once.
+ * over the defaults. Every problem is reported at once. `now` bounds `--as-of` (latestAsOf).
+ * @throws ConfigurationError naming each flag, variable or config field that is wrong
  */
-export const resolveRunConfig = async (flags: RunFlags, env: Readonly<Record<string, string | undefined>> = process.env): Promise<CliRunConfig> => {
-  const parsed = runFlagsSchema.safeParse(flags);
+export const resolveRunConfig = async (flags: RunFlags, env: Readonly<Record<string, string | undefined>> = process.env, now: Date = new Date()): Promise<CliRunConfig> => {
+  const parsed = runFlagsSchema(now).safeParse(flags);
   if (!parsed.success) throw new ConfigurationError(flagProblems(parsed.error));
   const f = parsed.data;
   const envThreads = numberFlag(MODEL_THREADS_ENV)
@@ -238,7 +244,7 @@ export const resolveRunConfig = async (flags: RunFlags, env: Readonly<Record<str
 
 export const ingestFlagsSchema = z.object({
   input: inputSchema,
-  output: runFlagsSchema.shape.output,
+  output: outputSchema,
   config: z.string().min(1).optional(),
   skipBadFiles: z.boolean().optional(),
 });

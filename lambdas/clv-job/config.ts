@@ -15,7 +15,22 @@ export const isoDateSchema = z
   .refine((s) => {
     const d = new Date(`${s}T00:00:00Z`);
     return !Number.isNaN(d.getTime()) && d.toISOString().startsWith(s);
-  }, 'is not a calendar date');
+    // abort: a check added after (asOfDateSchema's) has no date to judge
+  }, { error: 'is not a calendar date', abort: true });
+
+/**
+ * The latest as-of date a run accepts: tomorrow in UTC (`YYYY-MM-DD`), so a team in a time zone
+ * ahead of UTC can run for its own today. A night dated later would stay the newest night in
+ * `latest.json` until the calendar caught up, above every real night after it.
+ * @param now the clock of the entry point (CLI or Lambda), never read here
+ */
+export const latestAsOf = (now: Date): string => new Date(now.getTime() + 86_400_000).toISOString().slice(0, 10);
+
+/** A given as-of date (`--as-of`, the Lambda's `runDate`): a calendar date, at most {@link latestAsOf}. */
+export const asOfDateSchema = (now: Date) =>
+  isoDateSchema.refine((s) => s <= latestAsOf(now), {
+    error: (issue) => `${String(issue.input)} is in the future: the latest accepted is ${latestAsOf(now)} (today in UTC, plus a day for time zones ahead of it)`,
+  });
 
 export const timeUnitSchema = z.enum(['week', 'day']);
 export type TimeUnit = z.infer<typeof timeUnitSchema>;

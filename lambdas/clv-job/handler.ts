@@ -19,7 +19,7 @@ import { S3Store } from './adapters/s3-store.js';
 import { defaultThreads, isIntervalWorker, serveIntervalWorker, WorkerIntervals } from './adapters/worker-intervals.js';
 import { isAudienceWorker, serveAudienceWorker, WorkerAudiences } from './adapters/worker-audiences.js';
 import type { IntervalRunner } from './ports.js';
-import { isoDateSchema } from './config.js';
+import { asOfDateSchema, isoDateSchema } from './config.js';
 import { ConfigurationError, QualityGateError, RunLockedError } from './errors.js';
 import { METRIC, METRICS_NAMESPACE } from './lambda-contract.js';
 import { CATALOG_TABLES } from './layout.js';
@@ -38,11 +38,17 @@ import type { Summary } from './schemas/summary.js';
  * current one replaced) or `{ "action": "recover" }` (finish or undo a publish a crash
  * interrupted; every run does this first anyway).
  */
-export const lambdaEventSchema = z
-  .looseObject({ action: z.enum(['run', 'rollback', 'recover']).optional(), runDate: isoDateSchema.optional(), acceptFailedGates: z.boolean().optional() })
-  .refine((e) => e.action !== 'rollback' || e.runDate !== undefined, { message: 'a rollback needs runDate', path: ['runDate'] })
-  .nullish();
-export type LambdaEvent = z.input<typeof lambdaEventSchema>;
+export const lambdaEventSchema = (now: Date) =>
+  z
+    .looseObject({ action: z.enum(['run', 'rollback', 'recover']).optional(), runDate: isoDateSchema.optional(), acceptFailedGates: z.boolean().optional() })
+    .refine((e) => e.action !== 'rollback' || e.runDate !== undefined, { message: 'a rollback needs runDate', path: ['runDate'] })
+    // a run's as-of date is bounded (latestAsOf); a rollback may name any night a run left behind
+    .superRefine((e, ctx) => {
+      if (e.action === 'rollback' || e.runDate === undefined) return;
+      for (const issue of asOfDateSchema(now).safeParse(e.runDate).error?.issues ?? []) ctx.addIssue({ code: 'custom', message: issue.message, path: ['runDate'] });
+    })
+    .nullish();
+export type LambdaEvent = z.input<ReturnType<typeof lambdaEventSchema>>;
 
 export type HandlerResult =
   | {
@@ -86,8 +92,8 @@ const athenaFailure = (error: unknown): AthenaQueryError | null => {
 
 type ParsedEvent = { readonly action: 'run'; readonly runDate?: string; readonly acceptFailedGates?: boolean } | { readonly action: 'rollback'; readonly runDate: string } | { readonly action: 'recover' };
 
-const parseEvent = (event: unknown): ParsedEvent => {
-  const parsed = lambdaEventSchema.safeParse(event);
+const parseEvent = (event: unknown, now: Date): ParsedEvent => {
+  const parsed = lambdaEventSchema(now).safeParse(event);
   if (!parsed.success) {
     throw new ConfigurationError(
       `the event is not a scheduler event, { "runDate": "YYYY-MM-DD" }, { "action": "rollback", "runDate": "YYYY-MM-DD" } or { "action": "recover" }: ${parsed.error.issues.map((i) => `${i.path.join('.') || 'event'} ${i.message}`).join('; ')}`,
@@ -142,7 +148,7 @@ export const createHandler = (deps: HandlerDeps) => {
     logger.appendKeys({ runId });
     const seconds = () => Math.round(performance.now() - started) / 1000;
     try {
-      const request = parseEvent(event);
+      const request = parseEvent(event, now());
       if (request.action !== 'run') {
         // rollback and recovery hold the run lock as a run does, and recover first
         const lock = await store.lock(runId, settings.lockTtlSeconds);
