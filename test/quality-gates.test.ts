@@ -145,7 +145,7 @@ describe('data-quality gates', () => {
     await damage('summary/run_date=2024-03-31/_manifest.json');
     const unchecked = await clv(['run', '--input', big, '--output', 'out', '--as-of', '2024-04-02'], cwd);
     expect(unchecked.code).toBe(1);
-    expect(unchecked.stderr).toMatch(/not held against the previous run: the summary of 2024-04-01 \(and of any earlier run date\) cannot be read/);
+    expect(unchecked.stderr).toMatch(/not held against the previous run: the summary and manifest of 2024-04-01 \(and of every earlier run date\) cannot be read/);
     expect(JSON.parse(await readFile(join(cwd, 'out', 'latest.json'), 'utf8')).run_date).toBe('2024-04-01');
   });
 

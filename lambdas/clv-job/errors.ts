@@ -31,8 +31,18 @@ export class EmptyInputError extends ClvError {}
 /** No row has a valid order date, so a run without a given as-of date has no date to run for. */
 export class NoValidOrderDateError extends ClvError {}
 
-/** A query engine failed or returned something the pipeline cannot trust. */
-export class EngineError extends ClvError {}
+/**
+ * A query engine failed or returned something the pipeline cannot trust. `transient` when it failed
+ * for a reason of the moment (refused or throttled, timed out, cancelled, out of memory, its result
+ * unreachable) rather than of the data it read: asked again later, the same query may succeed.
+ */
+export class EngineError extends ClvError {
+  readonly transient: boolean;
+  constructor(message: string, options?: { cause?: unknown; transient?: boolean }) {
+    super(message, options);
+    this.transient = options?.transient ?? false;
+  }
+}
 
 /** The row accounting identity does not hold: publishing would mislead, so the run fails. */
 export class AccountingError extends ClvError {}

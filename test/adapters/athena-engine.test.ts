@@ -189,6 +189,7 @@ describeWith(['moto', 'trino'], 'the Athena engine against the Athena stand-in',
       expect(error).toBeInstanceOf(EngineError);
       const failed = error as AthenaQueryError;
       expect(failed.state).toBe('FAILED');
+      expect(failed.transient).toBe(false);
       expect(failed.reason).toMatch(/^TABLE_NOT_FOUND: .*no_such_table/);
       expect(standIn.executions.has(failed.queryExecutionId!)).toBe(true);
       expect(failed.message).toContain(failed.queryExecutionId!);
@@ -202,6 +203,8 @@ describeWith(['moto', 'trino'], 'the Athena engine against the Athena stand-in',
 
       expect(error).toBeInstanceOf(AthenaQueryError);
       expect(error.state).toBe(state);
+      // a cancelled query says nothing of the data it read; a failed one may (the previous run's probe tells them apart)
+      expect(error.transient).toBe(state === 'CANCELLED');
       expect(error.message).toMatch(new RegExp(`Athena query customers \\([0-9a-f-]{36}\\) ${state}: Query exhausted resources`));
     });
 
@@ -213,6 +216,7 @@ describeWith(['moto', 'trino'], 'the Athena engine against the Athena stand-in',
 
         expect(error).toBeInstanceOf(AthenaQueryError);
         expect(error.state).toBe('TIMED_OUT');
+        expect(error.transient).toBe(true);
         expect(standIn.calls.StopQueryExecution).toBe(1);
       } finally {
         standIn.minimumPolls = original;

@@ -5,9 +5,11 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { S3Store } from '../../lambdas/clv-job/adapters/s3-store.js';
 import { GluePartitionSwitch } from '../../lambdas/clv-job/adapters/glue-partitions.js';
 import { PublishStateError, RunLockedError } from '../../lambdas/clv-job/errors.js';
-import { CATALOG_TABLES } from '../../lambdas/clv-job/layout.js';
+import { CATALOG_TABLES, manifestKey, summaryKey } from '../../lambdas/clv-job/layout.js';
+import { loadPrevious } from '../../lambdas/clv-job/pipeline/previous-run.js';
 import { GLUE_DATABASE, createOutputTables, motoGlueClient, partitionLocations } from '../support/moto-glue.js';
 import { createBucket, motoS3Client, startMoto, type MotoServer } from '../support/moto-server.js';
+import { stageFiles } from '../support/fault-fs.js';
 import { RUN_DATE, seenOnS3, stageVersion, versionFiles, type NightVersion } from '../support/publish-faults.js';
 import { describeWith } from '../support/services.js';
 
@@ -87,6 +89,24 @@ describeWith('moto', 'the S3 store against moto', () => {
       expect(JSON.parse(Buffer.from((await store.read(summary))!).toString())).toEqual({ run_id: A.runId });
       expect(run.locationOf(part('high'))).toBe(`s3://${BUCKET}/${PREFIX}_runs/run-a/${part('high')}`);
       expect((await keys(client)).filter((k) => k.startsWith('_publish/intent'))).toEqual([]);
+    });
+
+    it("lets the next night pass over a published night whose manifest is damaged, for the latest earlier one it can count (loadPrevious), rather than fail every night on it", async () => {
+      // Prepare: a night whose summary counts 4 customers, then a later one whose manifest (S3's commit point) is cut
+      const earlier = '2025-01-30';
+      const files = await versionFiles(A, earlier);
+      files[summaryKey(earlier)] = JSON.stringify({ counts: { customers: 4 } });
+      const first = await store.stage(A.runId);
+      await first.publish(earlier, await stageFiles(first, earlier, files));
+      await publish(store, B);
+      await client.send(new PutObjectCommand({ Bucket: BUCKET, Key: `${PREFIX}${manifestKey(DATE)}`, Body: '{"broken' }));
+
+      // Act
+      const lookup = await loadPrevious(store, '2025-02-01');
+
+      // Assess
+      expect(lookup.gate.previous).toEqual({ runDate: earlier, customers: 4 });
+      expect(lookup.warnings.map((w) => w.message)).toEqual([`the summary and manifest of ${DATE} cannot be read: tonight is held against the 4 customers of ${earlier} and compared with no earlier night`]);
     });
 
     it("streams a file through a multipart upload into the run's own prefix, part by part", async () => {

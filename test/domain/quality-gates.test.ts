@@ -63,10 +63,10 @@ describe('the data-quality gates', () => {
     expect(verdict({ previous: null, customers: 1 }).customers_vs_previous).toBe(true);
   });
 
-  it("fail the customer comparison when earlier run dates exist but none's summary can be read: tonight cannot be held against them", () => {
+  it("fail the customer comparison when earlier run dates exist but none's customers can be counted: tonight cannot be held against them", () => {
     const [gate] = checkGates({ ...night, previous: { runDate: '2025-06-29', customers: null } }, DEFAULT_GATE_SETTINGS).filter((g) => g.gate === 'customers_vs_previous');
     expect(gate).toMatchObject({ passed: false, value: null });
-    expect(gate!.message).toMatch(/400 customers, not held against the previous run: the summary of 2025-06-29 \(and of any earlier run date\) cannot be read/);
+    expect(gate!.message).toMatch(/400 customers, not held against the previous run: the summary and manifest of 2025-06-29 \(and of every earlier run date\) cannot be read/);
   });
 
   it('hold a re-run of a published night against the version it would replace too, failing on the lower share', () => {

@@ -4,6 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { queryDuckDb } from '../support/duckdb-reader.js';
 import { sampleData, tempDir } from '../support/files.js';
 import { runLocal } from '../support/pipeline.js';
+import { AthenaQueryError } from '../../lambdas/clv-job/adapters/athena-engine.js';
 import { EngineError } from '../../lambdas/clv-job/errors.js';
 import { manifestKey, summaryKey } from '../../lambdas/clv-job/layout.js';
 import type { QueryEngine } from '../../lambdas/clv-job/ports.js';
@@ -49,18 +50,18 @@ describe("the previous run's customers, joined in the engine", () => {
     expect(summary.movers?.previous_run_date).toBe(FIRST);
   });
 
-  /** An engine that records the queries asked of it, and fails tonight's first `customers` query when told to (a throttled Athena, say). */
-  const recording = (asked: QueryName[], failFirstCustomers = false) => (engine: QueryEngine): QueryEngine => {
-    const wrapped: QueryEngine = Object.create(engine);
-    wrapped.run = async (query, params) => {
-      asked.push(query);
-      if (failFirstCustomers && query === 'customers' && asked.filter((q) => q === 'customers').length === 1) {
-        throw new EngineError('Athena query customers failed: ThrottlingException');
-      }
-      return engine.run(query, params);
+  /** An engine that records the queries asked of it, and fails the first asking of `failing` when told to (a throttled Athena, say). */
+  const recording =
+    (asked: QueryName[], failing?: { readonly query: QueryName; readonly error: EngineError }) =>
+    (engine: QueryEngine): QueryEngine => {
+      const wrapped: QueryEngine = Object.create(engine);
+      wrapped.run = async (query, params) => {
+        asked.push(query);
+        if (failing?.query === query && asked.filter((q) => q === query).length === 1) throw failing.error;
+        return engine.run(query, params);
+      };
+      return wrapped;
     };
-    return wrapped;
-  };
 
   /** The first night's published customers files (links into its run), by tier. */
   const firstNightFiles = async (out: string): Promise<string[]> =>
@@ -146,11 +147,27 @@ describe("the previous run's customers, joined in the engine", () => {
     const asked: QueryName[] = [];
 
     // Act
-    const night = runLocal([sampleData], out, { asOf: SECOND }, { engine: recording(asked, true) });
+    const night = runLocal([sampleData], out, { asOf: SECOND }, { engine: recording(asked, { query: 'customers', error: new EngineError('Athena query customers failed: ThrottlingException') }) });
 
     // Assess: tonight's error, not a previous run taken for unreadable; nothing of the night published
     await expect(night).rejects.toThrow(/ThrottlingException/);
     expect(asked.filter((q) => q === 'customers')).toHaveLength(1);
+    expect((await readdir(join(out, 'customers'))).sort()).toEqual([`run_date=${FIRST}`]);
+  });
+
+  it('fails the night when the probe of the previous run fails for a reason of the moment (refused, timed out), which says nothing of that run', async () => {
+    // Prepare: a first night; an engine that refuses the probe once, as a throttled Athena does
+    const out = await tempDir();
+    await runLocal([sampleData], out, { asOf: FIRST });
+    const asked: QueryName[] = [];
+    const refused = new AthenaQueryError('previousTiers', null, 'REFUSED', 'TooManyRequestsException: Rate exceeded');
+
+    // Act
+    const night = runLocal([sampleData], out, { asOf: SECOND }, { engine: recording(asked, { query: 'previousTiers', error: refused }) });
+
+    // Assess: tonight's error, and nothing of the night published
+    await expect(night).rejects.toThrow(/previousTiers REFUSED: TooManyRequestsException/);
+    expect(asked).not.toContain('customers');
     expect((await readdir(join(out, 'customers'))).sort()).toEqual([`run_date=${FIRST}`]);
   });
 

@@ -29,7 +29,8 @@ export class AthenaQueryError extends EngineError {
     readonly reason: string,
     options?: { cause?: unknown },
   ) {
-    super(`Athena query ${query}${queryExecutionId ? ` (${queryExecutionId})` : ''} ${state}: ${reason}`, options);
+    // only a query that ran and FAILED (or succeeded without a result) says something of the data it read
+    super(`Athena query ${query}${queryExecutionId ? ` (${queryExecutionId})` : ''} ${state}: ${reason}`, { ...options, transient: state !== 'FAILED' && state !== 'SUCCEEDED' });
   }
 }
 
@@ -134,7 +135,7 @@ export class AthenaEngine implements QueryEngine {
       return await readResultCsv(object.Body as Readable, query);
     } catch (error) {
       if (error instanceof EngineError) throw error;
-      throw new EngineError(`cannot read the result of Athena query ${query} (${id}) at ${location}: ${firstLine(error)}`, { cause: error });
+      throw new EngineError(`cannot read the result of Athena query ${query} (${id}) at ${location}: ${firstLine(error)}`, { cause: error, transient: true });
     }
   }
 

@@ -129,7 +129,8 @@ export class DuckDbEngine implements QueryEngine {
     try {
       return await readResultColumns(await this.connection.stream(renderSql(QUERIES[query], params)));
     } catch (error) {
-      throw new EngineError(`DuckDB failed on query ${query}: ${firstLine(error)}`, { cause: error });
+      // DuckDB names its error type first: running out of memory says nothing of the data read
+      throw new EngineError(`DuckDB failed on query ${query}: ${firstLine(error)}`, { cause: error, transient: firstLine(error).startsWith('Out of Memory Error') });
     }
   }
 

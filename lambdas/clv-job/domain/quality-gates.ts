@@ -44,7 +44,7 @@ export const DEFAULT_GATE_SETTINGS: GateSettings = {
   maxDaysSinceLatestOrder: null,
 };
 
-/** A published night's customers, as its summary counts them; null when its summary cannot be read. */
+/** A published night's customers, as its summary counts them or else its manifest's customers files' rows add up; null when neither can be read. */
 export interface PublishedCustomers {
   readonly runDate: string;
   readonly customers: number | null;
@@ -61,9 +61,9 @@ export interface GateFigures {
   readonly acceptedOrders: number;
   readonly customers: number;
   /**
-   * The previous run's date and customers (the latest earlier run date whose summary can be read),
-   * or, when none of the earlier run dates' summaries can be read, the latest of them with
-   * customers null; null when there is no earlier run date.
+   * The previous run's date and customers (the latest earlier run date whose customers can be
+   * counted), or, when no earlier run date's can, the latest of them with customers null; null when
+   * there is no earlier run date.
    */
   readonly previous: PublishedCustomers | null;
   /** The published version of tonight's run date that this run would replace (a re-run), or null. */
@@ -164,8 +164,9 @@ export const checkGates = (figures: GateFigures, settings: GateSettings): GateRe
 /**
  * Tonight's customers against the previous run's and against those of the version of tonight's run
  * date it would replace (a re-run must not replace a good night with a broken drop either): fails when
- * either share is below `minShare`, and when there are earlier run dates but none whose summary can be
- * read (tonight cannot be held against them). Value: the lower share; null when nothing had customers.
+ * either share is below `minShare`, and when there are earlier run dates but none whose customers can
+ * be counted and no version to replace (tonight cannot be held against anything). Value: the lower
+ * share; null when nothing had customers.
  */
 const customersVsPrevious = (figures: GateFigures, minShare: number): GateResult => {
   const { previous, replaced } = figures;
@@ -176,7 +177,7 @@ const customersVsPrevious = (figures: GateFigures, minShare: number): GateResult
       ...base,
       passed: false,
       value: null,
-      message: `${tonight}, not held against the previous run: the summary of ${previous.runDate} (and of any earlier run date) cannot be read; repair or remove that night, or accept the failed gate to publish anyway`,
+      message: `${tonight}, not held against the previous run: the summary and manifest of ${previous.runDate} (and of every earlier run date) cannot be read; repair or remove that night, or accept the failed gate to publish anyway`,
     };
   }
   const against = [

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import type { CustomerTable } from '../domain/customers.js';
 import type { PreviousSegments } from '../domain/segments/movers.js';
-import { EngineError, firstLine } from '../errors.js';
+import { ClvError, EngineError, firstLine } from '../errors.js';
 import { manifestKey, summaryKey } from '../layout.js';
 import type { OutputStore, PreviousCustomers, QueryEngine } from '../ports.js';
 import type { GateFigures } from '../domain/quality-gates.js';
@@ -46,10 +46,24 @@ interface NightRead {
   readonly damaged: readonly ('summary' | 'manifest')[];
 }
 
+/**
+ * What a store read of a night's record gives, undefined when the store cannot make sense of the
+ * night: the S3 store reads a published key through its run date's manifest, and throws when that is
+ * not a manifest (SyntaxError, ClvError). What else it throws (S3 unreachable) is tonight's error.
+ */
+const readOrDamaged = async <T>(read: () => Promise<T>): Promise<T | undefined> => {
+  try {
+    return await read();
+  } catch (error) {
+    if (error instanceof SyntaxError || error instanceof ClvError) return undefined;
+    throw error;
+  }
+};
+
 const readNight = async (store: OutputStore, runDate: string): Promise<NightRead> => {
-  const [summaryBytes, manifestBytes] = await Promise.all([store.read(summaryKey(runDate)), store.read(manifestKey(runDate))]);
-  const summaryJson = summaryBytes === null ? undefined : decodeJson(summaryBytes);
-  const manifestJson = manifestBytes === null ? undefined : decodeJson(manifestBytes);
+  const [summaryBytes, manifestBytes] = await Promise.all([readOrDamaged(() => store.read(summaryKey(runDate))), readOrDamaged(() => store.read(manifestKey(runDate)))]);
+  const summaryJson = summaryBytes == null ? undefined : decodeJson(summaryBytes);
+  const manifestJson = manifestBytes == null ? undefined : decodeJson(manifestBytes);
   const damaged = [...(summaryJson === undefined ? (['summary'] as const) : []), ...(manifestJson === undefined ? (['manifest'] as const) : [])];
   const manifest = manifestSchema.safeParse(manifestJson);
   const counted = countedSchema.safeParse(summaryJson);
@@ -65,8 +79,8 @@ const readNight = async (store: OutputStore, runDate: string): Promise<NightRead
   const files: string[] = [];
   for (const { key } of manifest.data.files) {
     if (!isCustomersKey(key)) continue;
-    const location = await store.publishedLocation(key);
-    if (location === null) return { customers, run: null, damaged };
+    const location = await readOrDamaged(() => store.publishedLocation(key));
+    if (location == null) return { customers, run: null, damaged };
     files.push(location);
   }
   const [first, ...rest] = files;
@@ -180,7 +194,8 @@ const probePrevious = async (
     if (read !== counted) throw new EngineError(`the engine reads ${read} of its customers where its summary counts ${counted}`);
     return { tierSizes, warning: null };
   } catch (error) {
-    if (!(error instanceof EngineError)) throw error;
+    // an engine failing for a reason of the moment (a throttle, a timeout) fails tonight's run: it says nothing of the previous run
+    if (!(error instanceof EngineError) || error.transient) throw error;
     await engine.bindPrevious(null);
     return {
       tierSizes: null,
