@@ -1,11 +1,14 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { readFile, rm, symlink, writeFile } from 'node:fs/promises';
 import { availableParallelism, tmpdir, totalmem } from 'node:os';
-import { DEFAULT_MEMORY_LIMIT_MB, DuckDbEngine, duckDbSettings } from '../../lambdas/clv-job/adapters/duckdb-engine.js';
+import { join } from 'node:path';
+import { DuckDBInstance } from '@duckdb/node-api';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { DEFAULT_MEMORY_LIMIT_MB, DuckDbEngine, duckDbSettings, isDuckDbErrorOfTheMoment } from '../../lambdas/clv-job/adapters/duckdb-engine.js';
 import { findInputFiles } from '../../lambdas/clv-job/adapters/input-files.js';
 import { DEFAULT_NON_PURCHASE_STATUSES } from '../../lambdas/clv-job/config.js';
 import { REJECTION_REASONS } from '../../lambdas/clv-job/domain/outcomes.js';
 import { ingestLocalFiles } from '../../lambdas/clv-job/adapters/local-ingest.js';
-import { InputFileError } from '../../lambdas/clv-job/errors.js';
+import { EngineError, firstLine, InputFileError } from '../../lambdas/clv-job/errors.js';
 import {
   decodeConflictingDuplicates,
   decodeCustomers,
@@ -262,5 +265,67 @@ describe('the DuckDB engine settings', () => {
   it('returns the memory DuckDB frees to the OS in the background, whatever the options', () => {
     expect(duckDbSettings({}).allocator_background_threads).toBe('true');
     expect(duckDbSettings({ threads: 1, memoryLimit: '1GB', tempDirectory: '/x' }).allocator_background_threads).toBe('true');
+  });
+});
+
+/**
+ * What DuckDB says when it fails, caused for real: a failure of the moment (memory, a full disk) is
+ * transient, so the previous run's probe fails the night rather than take the previous run for damaged.
+ */
+describe('a DuckDB failure of the moment, told apart from damaged files', () => {
+  it('is transient when a query runs out of memory', async () => {
+    // no spill folder, and too little memory for the relations the customers query reads
+    const engine = await DuckDbEngine.open({ files: (await ingestLocalFiles(await findInputFiles([fixture('orders-small')]))).files, threads: 1, memoryLimit: '1MB', tempDirectory: '' });
+    try {
+      const error = await engine.run('customers', params).catch((e: unknown) => e);
+
+      expect(error).toBeInstanceOf(EngineError);
+      expect((error as EngineError).message).toMatch(/^DuckDB failed on classified: Out of Memory Error: /);
+      expect((error as EngineError).transient).toBe(true);
+    } finally {
+      await engine.close();
+    }
+  });
+
+  it('is transient when the disk it spills to is full (every spill file it writes is /dev/full)', async () => {
+    // DuckDB caps its spill at the free space it sees when it starts to spill; the disk filling after
+    // that (another process writing) fails the write itself: /dev/full fails every write as a full disk does
+    const spill = await tempDir();
+    for (const kib of [16, 32, 64, 96, 128, 160, 192, 224, 256]) await symlink('/dev/full', join(spill, `duckdb_temp_storage_S${kib}K-0.tmp`));
+    const instance = await DuckDBInstance.create(':memory:', { threads: '1', memory_limit: '30MB', temp_directory: spill });
+    const connection = await instance.connect();
+
+    const error = await connection
+      .run('SELECT COUNT(*) FROM (SELECT i, md5(i::VARCHAR) AS s FROM range(3000000) t(i) ORDER BY s)')
+      .catch((e: unknown) => e);
+    connection.closeSync();
+    instance.closeSync();
+
+    expect(firstLine(error)).toMatch(/^IO Error: Could not write file ".*": No space left on device$/);
+    expect(isDuckDbErrorOfTheMoment(error)).toBe(true);
+  });
+
+  it.each<[string, (file: string) => Promise<void>, RegExp]>([
+    ['cut short', async (file) => writeFile(file, (await readFile(file)).subarray(0, 100)), /^Invalid Input Error: No magic bytes found at end of file/],
+    ['empty', async (file) => writeFile(file, ''), /^Invalid Input Error: File '.*' too small to be a Parquet file/],
+    ['gone', async (file) => rm(file), /^IO Error: No files found that match the pattern/],
+  ])("is not transient when the previous run's customers file is %s", async (_, damage, said) => {
+    const file = join(await tempDir(), 'part-00000.parquet');
+    const instance = await DuckDBInstance.create(':memory:');
+    const connection = await instance.connect();
+    await connection.run(`COPY (SELECT 'c' || i AS customer_id, 'high' AS clv_tier, 'Champions' AS rfm_segment FROM range(1000) t(i)) TO '${file}' (FORMAT parquet)`);
+    connection.closeSync();
+    instance.closeSync();
+    await damage(file);
+    const engine = await DuckDbEngine.open({ files: (await ingestLocalFiles(await findInputFiles([fixture('orders-small')]))).files });
+    try {
+      const error = await engine.bindPrevious({ runDate: '2024-06-29', files: [file] }).catch((e: unknown) => e);
+
+      expect(error).toBeInstanceOf(EngineError);
+      expect(firstLine((error as EngineError).cause)).toMatch(said);
+      expect((error as EngineError).transient).toBe(false);
+    } finally {
+      await engine.close();
+    }
   });
 });

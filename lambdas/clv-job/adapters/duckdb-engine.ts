@@ -82,6 +82,28 @@ export const duckDbSettings = (options: Pick<DuckDbEngineOptions, 'threads' | 'm
 });
 
 /**
+ * Whether DuckDB failed for a reason of the moment (EngineError.transient) rather than of the files
+ * it read. DuckDB names its error type first, and these were seen by causing them (DuckDB 1.5):
+ * - `Out of Memory Error: could not allocate block ...` past `memory_limit`, and `Out of Memory
+ *   Error: failed to offload data block ...` when the spill folder's disk has no room left when
+ *   DuckDB starts to spill (it caps its spill at the free space it sees then);
+ * - `IO Error: Could not write file "<spill file>": No space left on device` when the disk fills
+ *   while DuckDB spills (another process writing to it: a full /tmp is of the moment).
+ * A damaged Parquet file is not of the moment: `Invalid Input Error: No magic bytes found at end of
+ * file ...` (cut short), `... too small to be a Parquet file` (empty), `Invalid Input Error: Failed
+ * to read file ...: Snappy decompression failure` (overwritten pages); nor is a missing one
+ * (`IO Error: No files found that match the pattern ...`).
+ */
+export const isDuckDbErrorOfTheMoment = (error: unknown): boolean => {
+  const message = firstLine(error);
+  return message.startsWith('Out of Memory Error') || (message.startsWith('IO Error') && message.endsWith('No space left on device'));
+};
+
+/** `what` failed: an EngineError saying why in DuckDB's first line, transient when isDuckDbErrorOfTheMoment. */
+const duckDbFailure = (what: string, error: unknown): EngineError =>
+  new EngineError(`${what}: ${firstLine(error)}`, { cause: error, transient: isDuckDbErrorOfTheMoment(error) });
+
+/**
  * The local engine. Binds the canonical files ingest wrote as `orders` and runs the shared SQL.
  * Trino functions DuckDB lacks are defined as macros of the same name, never by forking the SQL.
  * The relations are materialised as temporary tables, and a query that reads relations keeps only
@@ -129,8 +151,7 @@ export class DuckDbEngine implements QueryEngine {
     try {
       return await readResultColumns(await this.connection.stream(renderSql(QUERIES[query], params)));
     } catch (error) {
-      // DuckDB names its error type first: running out of memory says nothing of the data read
-      throw new EngineError(`DuckDB failed on query ${query}: ${firstLine(error)}`, { cause: error, transient: firstLine(error).startsWith('Out of Memory Error') });
+      throw duckDbFailure(`DuckDB failed on query ${query}`, error);
     }
   }
 
@@ -147,7 +168,7 @@ export class DuckDbEngine implements QueryEngine {
     try {
       await this.connection.run(`CREATE OR REPLACE TEMP VIEW previous_customers AS ${relation}`);
     } catch (error) {
-      throw new EngineError(`DuckDB cannot read the previous run's customers (${previous?.runDate}): ${firstLine(error)}`, { cause: error });
+      throw duckDbFailure(`DuckDB cannot read the previous run's customers (${previous?.runDate})`, error);
     }
   }
 
@@ -201,7 +222,7 @@ export class DuckDbEngine implements QueryEngine {
       try {
         await this.connection.run(`CREATE OR REPLACE TEMP TABLE ${relation} AS ${sqlOf.get(relation)}`);
       } catch (error) {
-        throw new EngineError(`DuckDB failed on ${relation}: ${firstLine(error)}`, { cause: error });
+        throw duckDbFailure(`DuckDB failed on ${relation}`, error);
       }
       this.materialised.set(relation, keyOf(relation));
       await this.dropAllBut(wanted(build.slice(i + 1)));
@@ -215,7 +236,7 @@ export class DuckDbEngine implements QueryEngine {
       try {
         await this.connection.run(`DROP TABLE ${relation}`);
       } catch (error) {
-        throw new EngineError(`DuckDB failed to drop ${relation}: ${firstLine(error)}`, { cause: error });
+        throw duckDbFailure(`DuckDB failed to drop ${relation}`, error);
       }
       this.materialised.delete(relation);
     }
@@ -240,7 +261,7 @@ export class DuckDbEngine implements QueryEngine {
       const paths = `[${this.files.map((f) => sqlString(f.path)).join(', ')}]`;
       await this.connection.run(`CREATE TEMP VIEW orders AS SELECT ${columns.join(', ')} FROM read_parquet(${paths})`);
     } catch (error) {
-      throw new EngineError(`DuckDB cannot read the ingested files: ${firstLine(error)}`, { cause: error });
+      throw duckDbFailure('DuckDB cannot read the ingested files', error);
     }
   }
 }
