@@ -151,6 +151,18 @@ describe('messages in the words the user wrote', () => {
     expect(result.stderr).toMatch(message);
   });
 
+  it.each([
+    [['run', '--input', 'a.csv', '--input', '--output', 'out'], '--input needs a value before --output'],
+    [['run', '--input', 'a.csv', '--output', '--as-of', '2025-12-31'], '--output needs a value before --as-of'],
+    [['ingest', '--input', '--output', 'out'], '--input needs a value before --output'],
+  ])('%j says which flag lost its value, not that the next flag is missing', async (args, message) => {
+    const cwd = await tempDir();
+    const result = await clv(args, cwd);
+    expect(result.code).toBe(2);
+    expect(result.stderr.split('\n')[0]).toBe(`error: ${message}`);
+    expect(await filesUnder(cwd)).toEqual([]);
+  });
+
   it('names a model field from the config file by its place in the file, beside a flag named as typed', async () => {
     const cwd = await tempDir();
     await writeText(cwd, 'config.json', JSON.stringify({ model: { timeUnit: 'day', horizon: 30 } }));

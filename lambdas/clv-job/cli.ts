@@ -374,6 +374,11 @@ const main = async (argv: readonly string[], io: Io): Promise<number> => {
       code = await report(options, io);
     });
 
+  const missing = valueSwallowingOption(program, argv);
+  if (missing !== null) {
+    io.err(`error: ${missing}\n(run \`clv <command> --help\` for usage)`);
+    return EXIT.usage;
+  }
   try {
     await program.parseAsync([...argv], { from: 'user' });
     return code;
@@ -390,6 +395,25 @@ const main = async (argv: readonly string[], io: Io): Promise<number> => {
     if (debug && error instanceof Error) io.err(error.stack ?? '');
     return EXIT.failed;
   }
+};
+
+/**
+ * A flag that needs a value but is followed by another of the command's flags, e.g. `--input
+ * --output out`: commander would take `--output` for the value (an input path named "--output") and
+ * then complain that --output is missing, which sends the user looking in the wrong place. Returns
+ * the message, or null when every such flag has a value. A value that really starts with `--` can
+ * be given as `--flag=--value`.
+ */
+const valueSwallowingOption = (program: Command, argv: readonly string[]): string | null => {
+  const command = program.commands.find((c) => c.name() === argv[0]);
+  if (command === undefined) return null;
+  const flags = new Set(command.options.map((o) => o.long).filter((f) => f !== undefined));
+  for (let i = 1; i < argv.length - 1; i++) {
+    const option = command.options.find((o) => o.long === argv[i]);
+    const next = argv[i + 1]!;
+    if (option?.required === true && (flags.has(next) || next === '--help')) return `${argv[i]} needs a value before ${next}`;
+  }
+  return null;
 };
 
 /**
