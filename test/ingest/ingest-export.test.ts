@@ -83,7 +83,10 @@ describe('ingestExport: one export into canonical rows and a receipt', () => {
     const utf16 = Buffer.concat([Buffer.from([0xff, 0xfe]), Buffer.from('order_id,customer_id\n', 'utf16le')]);
     await expect(ingestText('utf16.csv', utf16)).rejects.toThrow(UnreadableExportError);
     await expect(ingestText('utf16.csv', utf16)).rejects.toThrow(/UTF-16LE/);
-    await expect(ingestText('empty.csv', '')).rejects.toThrow(/empty/);
+    await expect(ingestText('empty.csv', '')).rejects.toThrow(/is empty \(0 bytes\)/);
+    // gzip of nothing: the listing shows its stored bytes, so "0 bytes" would contradict what the user sees
+    const nothing = gzipSync(Buffer.alloc(0));
+    await expect(ingestText('nothing.csv.gz', nothing)).rejects.toThrow(`is a gzip file of ${nothing.length} bytes that holds nothing (0 bytes once uncompressed)`);
     await expect(ingestText('semicolon.csv', 'order_id;customer_id;order_date;amount\n1;2;2025-01-01;3\n')).rejects.toThrow(/"delimiter": ";"/);
     // told from the decompressed bytes, whatever the file is called
     await expect(ingestText('semicolon.bin', gzipSync('order_id;customer_id;order_date;amount\n1;2;2025-01-01;3\n'))).rejects.toThrow(/semicolon-separated/);

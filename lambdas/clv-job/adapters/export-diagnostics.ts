@@ -80,17 +80,22 @@ const otherDelimiter = (line: string, delimiter: string): (typeof DELIMITERS)[nu
 };
 
 /**
+ * An export with no text: 0 bytes as stored, or a gzip file of `storedBytes` that uncompresses to
+ * nothing (a compressor run on an empty file leaves about 20 bytes; "0 bytes" would not be what the
+ * user sees in a listing).
+ */
+export const emptyExportProblem = (delimiter = ',', storedBytes = 0): ExportProblem => ({
+  kind: 'empty',
+  message: `${storedBytes === 0 ? 'is empty (0 bytes)' : `is a gzip file of ${storedBytes} bytes that holds nothing (0 bytes once uncompressed)`}: an orders export needs a header row and one row per order, e.g. "${REQUIRED_ORDER_COLUMNS.join(delimiter)}"; was the export cut off or the wrong file picked?`,
+});
+
+/**
  * Checks a file's first bytes (up to EXPORT_HEAD_BYTES) before any CSV reader sees them: an empty file,
  * a UTF-16 or UTF-32 file, a header split by another delimiter than `delimiter`. Returns the problem,
  * or null when the file looks like a CSV export the reader can take.
  */
 export const diagnoseExportHead = (head: Buffer, delimiter = ','): ExportProblem | null => {
-  if (head.length === 0) {
-    return {
-      kind: 'empty',
-      message: `is empty (0 bytes): an orders export needs a header row and one row per order, e.g. "${REQUIRED_ORDER_COLUMNS.join(delimiter)}"; was the export cut off or the wrong file picked?`,
-    };
-  }
+  if (head.length === 0) return emptyExportProblem(delimiter);
   const encoding = wideEncodingOf(head);
   if (encoding !== null) {
     return {

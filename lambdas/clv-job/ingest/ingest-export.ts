@@ -8,7 +8,7 @@ import { pipeline } from 'node:stream/promises';
 import { createGunzip } from 'node:zlib';
 import { isUtf8 } from 'node:buffer';
 import { DuckDBInstance } from '@duckdb/node-api';
-import { EXPORT_HEAD_BYTES, diagnoseExportHead, matchHeader, missingColumnsProblem, missingRequiredColumns } from '../adapters/export-diagnostics.js';
+import { EXPORT_HEAD_BYTES, diagnoseExportHead, emptyExportProblem, matchHeader, missingColumnsProblem, missingRequiredColumns } from '../adapters/export-diagnostics.js';
 import { UnreadableExportError, firstLine } from '../errors.js';
 import { INGEST_REJECTION_REASONS, type RejectionReason } from '../domain/outcomes.js';
 import { CANONICAL_ORDER_COLUMNS, ORDER_COLUMNS, type OrderColumn } from '../schemas/tables.js';
@@ -389,7 +389,7 @@ const frameExport = async (request: IngestRequest, config: IngestConfig, work: s
       await prepared.flush();
       await malformed.flush();
     }
-    if (first) refuse(diagnoseExportHead(Buffer.alloc(0), delimiter)?.message ?? 'is empty');
+    if (first) refuse(emptyExportProblem(delimiter, bytes).message);
     framer.end();
   };
   const counted = async function* (pieces: AsyncIterable<Buffer>): AsyncGenerator<Buffer> {
