@@ -413,6 +413,9 @@ const spendInputOf = (sources: readonly string[], judged: JudgedSpend, acquisiti
   };
 };
 
+/** One copy of a reused order key as the warning shows it: customer, date and amount, the three that can differ. */
+const copyText = (copy: ConflictingDuplicate['kept']): string => `${copy.customer_id} ${copy.order_date} ${copy.amount}`;
+
 /** Warnings about the input itself: exports left out, order numbers reused for different orders. */
 const inputWarnings = (
   skipped: NonNullable<RunConfig['skippedInputs']>,
@@ -427,7 +430,7 @@ const inputWarnings = (
           code: 'conflicting_duplicates',
           message:
             `${conflicting} ${conflicting > 1 ? 'orders reuse' : 'order reuses'} an order key with a different customer, date or amount ` +
-            `(e.g. order ${examples[0]?.order_id ?? '?'}: ${examples[0] ? `${examples[0].repeat.customer_id} ${examples[0].repeat.order_date} in ${examples[0].repeat.source_file} vs ${examples[0].kept.customer_id} ${examples[0].kept.order_date} kept from ${examples[0].kept.source_file}` : ''}); ` +
+            `(e.g. order ${examples[0]?.order_id ?? '?'}: ${examples[0] ? `${copyText(examples[0].repeat)} in ${examples[0].repeat.source_file} vs ${copyText(examples[0].kept)} kept from ${examples[0].kept.source_file}` : ''}); ` +
             'only the last copy counts: if the sources number orders independently, name their distinguishing column in the config\'s "orderKey"',
         },
       ]),
