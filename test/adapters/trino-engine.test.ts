@@ -1,10 +1,12 @@
 import { readFile } from 'node:fs/promises';
+import { createServer, request } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { basename, join } from 'node:path';
-import { PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import { GetObjectCommand, ListObjectsV2Command, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { findInputFiles } from '../../lambdas/clv-job/adapters/input-files.js';
 import { ingestLocalFiles } from '../../lambdas/clv-job/adapters/local-ingest.js';
-import { TrinoEngine, TrinoQueryError } from '../../lambdas/clv-job/adapters/trino-engine.js';
+import { isTrinoErrorOfTheMoment, TrinoEngine, TrinoQueryError } from '../../lambdas/clv-job/adapters/trino-engine.js';
 import { decodeCustomers, decodeOutcomeCounts } from '../../lambdas/clv-job/pipeline/engine-results.js';
 import type { Summary } from '../../lambdas/clv-job/schemas/summary.js';
 import { CANONICAL_ORDER_COLUMNS } from '../../lambdas/clv-job/schemas/tables.js';
@@ -21,6 +23,20 @@ const params = { asOf: AS_OF, nonPurchaseStatuses: ['cancelled', 'canceled', 're
 
 const readSummary = async (output: string): Promise<Summary> =>
   JSON.parse(await readFile(join(output, `summary/run_date=${AS_OF}/summary.json`), 'utf8')) as Summary;
+
+/** An HTTP proxy to the Trino at `target` adding `headers` to every request; Trino's next URIs name the proxy (the Host it was asked at). */
+const trinoProxy = async (target: string, headers: Record<string, string>): Promise<{ url: string; close: () => Promise<void> }> => {
+  const { hostname, port } = new URL(target);
+  const server = createServer((incoming, outgoing) => {
+    const upstream = request({ hostname, port, path: incoming.url, method: incoming.method, headers: { ...incoming.headers, ...headers } }, (answer) => {
+      outgoing.writeHead(answer.statusCode ?? 502, answer.headers);
+      answer.pipe(outgoing);
+    });
+    incoming.pipe(upstream);
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, close: () => new Promise((resolve) => server.close(() => resolve())) };
+};
 
 describeWith(['moto', 'trino'], "the Trino engine against a team's own Trino (a Glue table of canonical orders over S3)", () => {
   let trino: TrinoServerInfo;
@@ -75,18 +91,53 @@ describeWith(['moto', 'trino'], "the Trino engine against a team's own Trino (a 
         .catch((e: unknown) => e);
 
       expect(error).toBeInstanceOf(TrinoQueryError);
-      expect(error).toMatchObject({ query: 'customers', errorName: 'TABLE_NOT_FOUND', trinoQueryId: expect.stringMatching(/^\d{8}_/) });
+      expect(error).toMatchObject({ query: 'customers', errorName: 'TABLE_NOT_FOUND', trinoQueryId: expect.stringMatching(/^\d{8}_/), transient: false });
       expect((error as Error).message).toMatch(/no_such_table/);
     });
 
-    it('fails naming the server when it cannot be reached', async () => {
+    it('fails naming the server when it cannot be reached, a failure of the moment', async () => {
       const error = await engine({ url: 'http://127.0.0.1:9' })
         .run('inputRows', params)
         .catch((e: unknown) => e);
 
       expect(error).toBeInstanceOf(TrinoQueryError);
-      expect(error).toMatchObject({ errorName: 'CONNECTION', trinoQueryId: null });
+      expect(error).toMatchObject({ errorName: 'CONNECTION', trinoQueryId: null, transient: true });
       expect((error as Error).message).toMatch(/127\.0\.0\.1:9/);
+    });
+  });
+
+  describe('a failure of the moment, told apart from damaged files', () => {
+    it('is not transient when a file of the table is damaged', async () => {
+      // a table over one canonical file cut short: the Hive connector reports it under EXTERNAL, as it does
+      // what is of the moment in its metastore or file system
+      const [ingested] = (await s3.send(new ListObjectsV2Command({ Bucket: BUCKET, Prefix: 'ingested/' }))).Contents ?? [];
+      const bytes = await (await s3.send(new GetObjectCommand({ Bucket: BUCKET, Key: ingested!.Key! }))).Body!.transformToByteArray();
+      await s3.send(new PutObjectCommand({ Bucket: BUCKET, Key: 'damaged/orders.parquet', Body: bytes.subarray(0, bytes.length >> 1) }));
+      await createGlueParquetTable(moto.endpoint, 'clv', 'damaged_orders', `s3://${BUCKET}/damaged/`, CANONICAL_ORDER_COLUMNS);
+
+      const error = await engine({ table: 'damaged_orders' })
+        .run('inputRows', params)
+        .catch((e: unknown) => e);
+
+      expect(error).toBeInstanceOf(TrinoQueryError);
+      expect(error).toMatchObject({ errorName: 'HIVE_BAD_DATA', transient: false });
+      expect((error as Error).message).toMatch(/Malformed Parquet file.*damaged\/orders\.parquet/);
+    });
+
+    it('is transient when Trino runs out of memory', async () => {
+      // the sample never exceeds the test's Trino: a proxy lowers the memory limit of every session, as a
+      // team's cluster may (a resource group's limits), and the engine meets Trino's own error
+      const proxy = await trinoProxy(trino.url, { 'X-Trino-Session': 'query_max_memory=1kB' });
+      try {
+        const error = await engine({ url: proxy.url })
+          .run('customers', params)
+          .catch((e: unknown) => e);
+
+        expect(error).toBeInstanceOf(TrinoQueryError);
+        expect(error).toMatchObject({ errorName: 'EXCEEDED_GLOBAL_MEMORY_LIMIT', transient: true });
+      } finally {
+        await proxy.close();
+      }
     });
   });
 
@@ -120,5 +171,26 @@ describe("the Trino engine's binding of the previous run's customers", () => {
     await expect(engine().bindPrevious({ runDate: '2025-06-30', files: ['/out/customers/run_date=2025-06-30/segment=high/part-00000.parquet'] })).rejects.toThrow(
       /Trino cannot read the previous run's customers \(2025-06-30\) outside S3/,
     );
+  });
+});
+
+describe("Trino's errors of the moment, by the errorName and errorType of Trino's QueryError", () => {
+  // names and types as trino-spi's StandardErrorCode and the Hive connector's HiveErrorCode declare them
+  it.each([
+    ['EXCEEDED_LOCAL_MEMORY_LIMIT', 'INSUFFICIENT_RESOURCES', true],
+    ['CLUSTER_OUT_OF_MEMORY', 'INSUFFICIENT_RESOURCES', true],
+    ['QUERY_QUEUE_FULL', 'INSUFFICIENT_RESOURCES', true],
+    ['SERVER_SHUTTING_DOWN', 'INTERNAL_ERROR', true],
+    ['TOO_MANY_REQUESTS_FAILED', 'INTERNAL_ERROR', true],
+    ['NO_NODES_AVAILABLE', 'INTERNAL_ERROR', true],
+    ['USER_CANCELED', 'USER_ERROR', true],
+    ['ADMINISTRATIVELY_KILLED', 'USER_ERROR', true],
+    ['GENERIC_INTERNAL_ERROR', 'INTERNAL_ERROR', false],
+    ['TABLE_NOT_FOUND', 'USER_ERROR', false],
+    ['HIVE_BAD_DATA', 'EXTERNAL', false],
+    ['HIVE_CANNOT_OPEN_SPLIT', 'EXTERNAL', false],
+    ['HIVE_FILE_NOT_FOUND', 'EXTERNAL', false],
+  ] as const)('%s (%s) is of the moment: %s', (errorName, errorType, transient) => {
+    expect(isTrinoErrorOfTheMoment({ errorName, errorType })).toBe(transient);
   });
 });

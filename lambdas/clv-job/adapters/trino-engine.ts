@@ -1,4 +1,4 @@
-import type { QueryResult, Trino } from 'trino-client';
+import type { QueryError, QueryResult, Trino } from 'trino-client';
 import { EngineError, firstLine } from '../errors.js';
 import type { InputDescription, PreviousCustomers, QueryEngine, ResultColumns } from '../ports.js';
 import { inlineQuery, NO_PREVIOUS_CUSTOMERS, type QueryName, type SqlParameters } from '../sql/index.js';
@@ -14,11 +14,46 @@ export class TrinoQueryError extends EngineError {
     /** Trino's error name, e.g. `TABLE_NOT_FOUND`, or `CONNECTION` when the server could not be reached. */
     readonly errorName: string,
     message: string,
-    options?: { cause?: unknown },
+    options?: { cause?: unknown; transient?: boolean },
   ) {
     super(`Trino query ${query}${trinoQueryId ? ` (${trinoQueryId})` : ''} failed: ${errorName}: ${message}`, options);
   }
 }
+
+/**
+ * Trino's errors of the moment outside its INSUFFICIENT_RESOURCES type (StandardErrorCode in
+ * trino-spi): the cluster's nodes or its traffic between them (INTERNAL_ERROR), and a query killed,
+ * cancelled or abandoned by someone else than its SQL (USER_ERROR).
+ */
+const TRINO_ERRORS_OF_THE_MOMENT: ReadonlySet<string> = new Set([
+  'TOO_MANY_REQUESTS_FAILED',
+  'PAGE_TRANSPORT_ERROR',
+  'PAGE_TRANSPORT_TIMEOUT',
+  'NO_NODES_AVAILABLE',
+  'REMOTE_TASK_ERROR',
+  'SERVER_SHUTTING_DOWN',
+  'SERVER_STARTING_UP',
+  'ABANDONED_TASK',
+  'OUT_OF_SPILL_SPACE',
+  'REMOTE_HOST_GONE',
+  'USER_CANCELED',
+  'ADMINISTRATIVELY_KILLED',
+  'ABANDONED_QUERY',
+]);
+
+/**
+ * Whether Trino failed a query for a reason of the moment (EngineError.transient) rather than of the
+ * data it read. `error` is the `error` of trino-client's QueryResult, Trino's QueryError as its REST
+ * protocol sends it: `errorType` is USER_ERROR, INTERNAL_ERROR, INSUFFICIENT_RESOURCES or EXTERNAL.
+ * Every INSUFFICIENT_RESOURCES error is of the moment (memory, time, CPU or queue limits:
+ * EXCEEDED_GLOBAL_MEMORY_LIMIT, CLUSTER_OUT_OF_MEMORY, QUERY_QUEUE_FULL ...), and so are the names
+ * of TRINO_ERRORS_OF_THE_MOMENT. EXTERNAL is not: the Hive connector reports a damaged or missing
+ * file under it (HIVE_BAD_DATA, HIVE_CANNOT_OPEN_SPLIT, HIVE_FILE_NOT_FOUND), and its metastore
+ * and file system errors may be either: taken for damage they cost one night its movers, with a
+ * warning; damage taken for the moment would fail every night after it.
+ */
+export const isTrinoErrorOfTheMoment = (error: Pick<QueryError, 'errorName' | 'errorType'>): boolean =>
+  error.errorType === 'INSUFFICIENT_RESOURCES' || TRINO_ERRORS_OF_THE_MOMENT.has(error.errorName);
 
 export interface TrinoEngineOptions {
   /** The coordinator, e.g. `http://trino.internal:8080` or `https://...`. */
@@ -120,7 +155,7 @@ export class TrinoEngine implements QueryEngine {
     try {
       for await (const page of (await (await this.connect()).query(sql)) as AsyncIterable<QueryResult>) {
         id = page.id ?? id;
-        if (page.error) throw new TrinoQueryError(query, id, page.error.errorName, firstLine(page.error.message));
+        if (page.error) throw new TrinoQueryError(query, id, page.error.errorName, firstLine(page.error.message), { transient: isTrinoErrorOfTheMoment(page.error) });
         if (names === null && page.columns) {
           names = page.columns.map((c) => c.name);
           columns = names.map(() => []);
@@ -132,7 +167,8 @@ export class TrinoEngine implements QueryEngine {
       }
     } catch (error) {
       if (error instanceof TrinoQueryError) throw error;
-      throw new TrinoQueryError(query, id, 'CONNECTION', `cannot run the query on ${this.options.url}: ${firstLine(error)}`, { cause: error });
+      // the server unreachable, or an answer that is not Trino's protocol, says nothing of the data
+      throw new TrinoQueryError(query, id, 'CONNECTION', `cannot run the query on ${this.options.url}: ${firstLine(error)}`, { cause: error, transient: true });
     }
     if (names === null) throw new TrinoQueryError(query, id, 'NO_RESULT', 'Trino finished the query without describing its columns');
     return { rowCount, columns: Object.fromEntries(names.map((name, c) => [name, columns[c]!])) };
