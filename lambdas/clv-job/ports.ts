@@ -3,6 +3,7 @@
  * or Athena for the engine, a local folder or S3 for the store, a Parquet library for tables.
  */
 import type { SpendRecord } from './domain/acquisition/spend.js';
+import type { ManifestRead } from './schemas/manifest.js';
 import type { ColumnSpec } from './schemas/tables.js';
 import type { QueryName, SqlParameters } from './sql/index.js';
 import type { CustomerIntervals, IntervalJob } from './domain/models/uncertainty.js';
@@ -50,7 +51,7 @@ export interface QueryEngine {
 export interface PreviousCustomers {
   readonly runDate: string;
   /**
-   * Each published customers file's location as OutputStore.publishedLocation gives it (a path or an
+   * Each published customers file's location as PublishedNight.locationOf gives it (a path or an
    * `s3://` URL); at least one: a run without customers has none to bind (null).
    */
   readonly files: readonly [string, ...string[]];
@@ -91,10 +92,10 @@ export interface OutputStore {
   /** Reads a published object (as readers see it), or null when it does not exist. */
   read(key: string): Promise<Uint8Array | null>;
   /**
-   * Where an engine reads a published key (a folder path, or the `s3://` URL of the live run's
-   * copy), or null when its run date has no published version. Nothing is read or checked.
+   * A published night as readers see it now, its manifest read once (on S3 the commit point, which
+   * names the run its files are in): the manifest or what is wrong with it, and its files' reader.
    */
-  publishedLocation(key: string): Promise<string | null>;
+  publishedNight(runDate: string): Promise<PublishedNight>;
   /**
    * Writes one object straight under the output root, outside any run and visible at once (a
    * reader sees the old object or the new one): a failed run's quality report, which must be seen
@@ -120,6 +121,14 @@ export interface OutputStore {
    */
   rollback(runDate: string): Promise<PublishOutcome>;
 }
+
+/** A published night, through its manifest as read once (OutputStore.publishedNight). */
+export type PublishedNight = ManifestRead & {
+  /** One of its files' bytes (a key relative to the output root); null when absent, or when its files cannot be found without its manifest (S3). */
+  read(key: string): Promise<Uint8Array | null>;
+  /** Where an engine reads one of its files (a path, or an `s3://` URL); null when they cannot be found without its manifest (S3). Nothing is read. */
+  locationOf(key: string): string | null;
+};
 
 export interface RunLock {
   release(): Promise<void>;

@@ -1,9 +1,11 @@
+import * as nodeFs from 'node:fs/promises';
 import { lstat, mkdir, readFile, readdir, readlink, writeFile } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { LocalFolderStore } from '../../lambdas/clv-job/adapters/local-folder-store.js';
+import { LocalFolderStore, type LocalFs } from '../../lambdas/clv-job/adapters/local-folder-store.js';
 import { ClvError, PublishStateError, RunLockedError } from '../../lambdas/clv-job/errors.js';
+import { manifestKey } from '../../lambdas/clv-job/layout.js';
 import { tempDir } from '../support/files.js';
 import { RUN_DATE, leftovers, seenLocally, stageVersion, type NightVersion } from '../support/publish-faults.js';
 
@@ -51,6 +53,28 @@ describe('the local folder store', () => {
       expect(await leftovers(root)).toEqual([]);
       // the replaced version is kept for rollback
       expect((await readdir(join(root, '_runs'))).sort()).toEqual(['run-a', 'run-b']);
+    });
+
+    it("replaces, on a re-run, a night whose run's manifest is damaged, saying that version cannot be rolled back to; a re-run that fails before the switch says readers still see it", async () => {
+      const root = await tempDir();
+      const store = new LocalFolderStore(root);
+      await publish(store, A);
+      const damaged = join(root, `_runs/${A.runId}/${manifestKey(RUN_DATE)}`);
+      await writeFile(damaged, '{"broken');
+      const live = join(root, `_live/run_date=${RUN_DATE}`);
+      const switchFails: LocalFs = { ...nodeFs, rename: async (from, to) => (String(to) === live ? Promise.reject(new Error('disk full')) : nodeFs.rename(from, to)) };
+
+      const failed = publish(new LocalFolderStore(root, { fs: switchFails }), B);
+      await expect(failed).rejects.toThrow(`publishing run ${B.runId} of ${RUN_DATE} failed before the switch (disk full): readers still see run ${A.runId}`);
+      const outcome = await publish(store, C);
+
+      expect(outcome.warnings).toEqual([
+        expect.stringMatching(
+          new RegExp(`^the manifest of run ${A.runId}, the version of ${RUN_DATE} this run replaced, is not JSON \\(.+\\) \\(${damaged.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}\\): it is kept, but \`clv rollback\` cannot switch back to it$`),
+        ),
+      ]);
+      expect(await seenLocally(root)).toEqual({ runId: C.runId, segments: ['low'], rows: 4 });
+      await expect(store.rollback(RUN_DATE)).rejects.toThrow(`the previous version of ${RUN_DATE} (run ${A.runId}) is incomplete`);
     });
 
     it('leaves the published night untouched when a staged run is discarded', async () => {

@@ -4,12 +4,14 @@ import type { GlueClient } from '@aws-sdk/client-glue';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { S3Store } from '../../lambdas/clv-job/adapters/s3-store.js';
 import { GluePartitionSwitch } from '../../lambdas/clv-job/adapters/glue-partitions.js';
-import { PublishStateError, RunLockedError } from '../../lambdas/clv-job/errors.js';
+import { PublishError, PublishStateError, RunLockedError } from '../../lambdas/clv-job/errors.js';
 import { CATALOG_TABLES, manifestKey, summaryKey } from '../../lambdas/clv-job/layout.js';
 import { loadPrevious } from '../../lambdas/clv-job/pipeline/previous-run.js';
 import { GLUE_DATABASE, createOutputTables, motoGlueClient, partitionLocations } from '../support/moto-glue.js';
 import { createBucket, motoS3Client, startMoto, type MotoServer } from '../support/moto-server.js';
 import { stageFiles } from '../support/fault-fs.js';
+import { sampleData, tempDir } from '../support/files.js';
+import { runLocal } from '../support/pipeline.js';
 import { RUN_DATE, seenOnS3, stageVersion, versionFiles, type NightVersion } from '../support/publish-faults.js';
 import { describeWith } from '../support/services.js';
 
@@ -107,6 +109,64 @@ describeWith('moto', 'the S3 store against moto', () => {
       // Assess
       expect(lookup.gate.previous).toEqual({ runDate: earlier, customers: 4 });
       expect(lookup.warnings.map((w) => w.message)).toEqual([`the summary and manifest of ${DATE} cannot be read: tonight is held against the 4 customers of ${earlier} and compared with no earlier night`]);
+    });
+
+    it("reads each night's manifest once for the previous-run lookup, and locates the customers files of the night it compares with only (loadPrevious)", async () => {
+      // Prepare: an earlier night and the night a re-run replaces, each with a summary of this format (a local run's)
+      const { summary: full } = await runLocal([sampleData], await tempDir(), { asOf: '2025-12-31' });
+      const earlier = '2025-01-30';
+      for (const [version, runDate] of [[A, earlier], [B, DATE]] as const) {
+        const files = await versionFiles(version, runDate);
+        files[summaryKey(runDate)] = JSON.stringify(full);
+        const run = await store.stage(version.runId);
+        await run.publish(runDate, await stageFiles(run, runDate, files));
+      }
+      const gets: string[] = [];
+      const watched = Object.create(client) as S3Client;
+      watched.send = ((command: Parameters<S3Client['send']>[0]) => {
+        if (command instanceof GetObjectCommand) gets.push(command.input.Key!.slice(PREFIX.length));
+        return client.send(command);
+      }) as S3Client['send'];
+
+      // Act
+      const lookup = await loadPrevious(new S3Store({ client: watched, bucket: BUCKET, prefix: PREFIX }), DATE);
+
+      // Assess: per night its manifest and its summary, once each; the earlier night's customers files located in its run
+      expect(gets.sort()).toEqual([`_runs/${A.runId}/${summaryKey(earlier)}`, `_runs/${B.runId}/${summaryKey(DATE)}`, manifestKey(earlier), manifestKey(DATE)].sort());
+      expect(lookup.run?.customers?.files).toEqual(A.segments.map((s) => `s3://${BUCKET}/${PREFIX}_runs/${A.runId}/customers/run_date=${earlier}/segment=${s}/part-00000.parquet`));
+      expect(lookup.gate).toEqual({ previous: { runDate: earlier, customers: full.counts.customers }, replaced: { runDate: DATE, customers: full.counts.customers } });
+    });
+
+    it('replaces, on a re-run, a night whose manifest (the commit point) is damaged: the run the versions record names live is the version replaced, kept for rollback, and the outcome names the file', async () => {
+      await publish(store, A);
+      await putText(client, manifestKey(DATE), '{"broken');
+
+      const outcome = await publish(store, B);
+
+      expect(outcome.warnings).toEqual([
+        expect.stringMatching(new RegExp(`^s3://${BUCKET}/${PREFIX}summary/run_date=${DATE}/_manifest\\.json was not JSON \\(.+\\): replaced run run-a, the version of ${DATE} _publish/versions\\.json names live$`)),
+      ]);
+      expect(await seenOnS3(client, glue, BUCKET, PREFIX)).toEqual({ files: { runId: B.runId, segments: ['high', 'mid'], rows: 6 }, catalog: everyTableOn(B.runId) });
+      expect((await store.rollback(DATE)).runId).toBe(A.runId);
+      expect(await seenOnS3(client, glue, BUCKET, PREFIX)).toEqual({ files: { runId: A.runId, segments: ['high', 'low'], rows: 4 }, catalog: everyTableOn(A.runId) });
+    });
+
+    it('publishes nothing over a damaged manifest when the versions record names no live run of the night, and says which file to put back from where', async () => {
+      await publish(store, A);
+      await putText(client, manifestKey(DATE), '{"runId": 3}');
+      await putText(client, '_publish/versions.json', '{}');
+
+      const attempt = publish(store, B);
+
+      await expect(attempt).rejects.toThrow(PublishError);
+      await expect(attempt).rejects.toThrow(
+        `s3://${BUCKET}/${PREFIX}${manifestKey(DATE)} is not a manifest (runId: Invalid input: expected string, received number), and _publish/versions.json names no live run of ${DATE}: which run readers see is unknown, so it was not replaced; put back the manifest of the run readers should see (each run keeps a copy: s3://${BUCKET}/${PREFIX}_runs/<run id>/${manifestKey(DATE)}) and run again): nothing readers see changed`,
+      );
+      expect(await partitionLocations(glue, 'customers', DATE)).toEqual({
+        [`${DATE}/high`]: `s3://${BUCKET}/${PREFIX}_runs/run-a/customers/run_date=${DATE}/segment=high/`,
+        [`${DATE}/low`]: `s3://${BUCKET}/${PREFIX}_runs/run-a/customers/run_date=${DATE}/segment=low/`,
+      });
+      expect((await keys(client)).some((k) => k.startsWith('_runs/run-b/'))).toBe(false);
     });
 
     it("streams a file through a multipart upload into the run's own prefix, part by part", async () => {

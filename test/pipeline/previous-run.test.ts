@@ -1,12 +1,14 @@
-import { readdir, readFile, rename, writeFile } from 'node:fs/promises';
+import { readdir, readFile, realpath, rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { queryDuckDb } from '../support/duckdb-reader.js';
 import { sampleData, tempDir } from '../support/files.js';
 import { runLocal } from '../support/pipeline.js';
 import { AthenaQueryError } from '../../lambdas/clv-job/adapters/athena-engine.js';
+import { LocalFolderStore } from '../../lambdas/clv-job/adapters/local-folder-store.js';
 import { EngineError } from '../../lambdas/clv-job/errors.js';
 import { manifestKey, summaryKey } from '../../lambdas/clv-job/layout.js';
+import { loadPrevious } from '../../lambdas/clv-job/pipeline/previous-run.js';
 import type { QueryEngine } from '../../lambdas/clv-job/ports.js';
 import type { QueryName } from '../../lambdas/clv-job/sql/index.js';
 
@@ -186,6 +188,23 @@ describe("the previous run's customers, joined in the engine", () => {
     const [warning] = summary.warnings.filter((w) => w.code === 'previous_customers_unreadable');
     expect(warning?.message).toMatch(/tier (high|mid|low) has (\d+) rows for (\d+) customers/);
     expect(summary.changes.tier_migration).toBeNull();
+  });
+
+  it('passes over a previous run whose manifest is not of the manifest schema (no run id, no sizes), as the publisher does, though its rows add up', async () => {
+    // Prepare: a first night whose summary is cut and whose manifest lost every field but its files' keys and rows
+    const out = await tempDir();
+    await runLocal([sampleData], out, { asOf: FIRST });
+    const manifestFile = await realpath(join(out, manifestKey(FIRST)));
+    const { files } = JSON.parse(await readFile(manifestFile, 'utf8')) as { files: { key: string; rows: number | null }[] };
+    await writeFile(manifestFile, JSON.stringify({ files: files.map(({ key, rows }) => ({ key, rows })) }));
+    await writeFile(await realpath(join(out, summaryKey(FIRST))), '{"broken');
+
+    // Act
+    const lookup = await loadPrevious(new LocalFolderStore(out), SECOND);
+
+    // Assess
+    expect(lookup.gate.previous).toEqual({ runDate: FIRST, customers: null });
+    expect(lookup.warnings.map((w) => w.message)).toEqual([`the summary and manifest of ${FIRST} cannot be read: no earlier night can be held against tonight`]);
   });
 
   it.each([

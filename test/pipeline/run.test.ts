@@ -173,7 +173,7 @@ describe('publishing, when a run fails or is repeated', () => {
     const failingPublish = (store: OutputStore): OutputStore => ({
       location: store.location,
       read: (k) => store.read(k),
-      publishedLocation: (k) => store.publishedLocation(k),
+      publishedNight: (d) => store.publishedNight(d),
       putReport: (k, body) => store.putReport(k, body),
       publishedRunDates: () => store.publishedRunDates(),
       lock: (id, ttl) => store.lock(id, ttl),

@@ -4,7 +4,8 @@ import { once } from 'node:events';
 import { basename, dirname, join, relative, resolve } from 'node:path';
 import { PublishError } from '../errors.js';
 import { LIVE_DIR, LOCK_KEY, PUBLISH_DIR, RUNS_DIR, manifestKey, runDatePartition, runScopedKey, successKey } from '../layout.js';
-import type { ByteSink, OutputStore, PublishOutcome, RecoveryReport, RunLock, RunManifest, StagedRun } from '../ports.js';
+import { readManifest } from '../schemas/manifest.js';
+import type { ByteSink, OutputStore, PublishedNight, PublishOutcome, RecoveryReport, RunLock, RunManifest, StagedRun } from '../ports.js';
 import { takeLocalLock } from './local-run-lock.js';
 import { VersionedPublisher, type PublisherOptions, type VersionSpace } from './versioned-publisher.js';
 
@@ -66,9 +67,9 @@ export class LocalFolderStore implements OutputStore {
     }
   }
 
-  /** The key's path under the folder: a published key's link leads through its run date's switch to the live run. */
-  async publishedLocation(key: string): Promise<string | null> {
-    return join(this.location, key);
+  /** Its files are read and located through their links, which lead through the night's switch to the live run: the manifest is not needed to find them. */
+  async publishedNight(runDate: string): Promise<PublishedNight> {
+    return { ...readManifest(await this.read(manifestKey(runDate))), read: (key) => this.read(key), locationOf: (key) => join(this.location, key) };
   }
 
   /** A temporary file renamed into place: a reader sees the old report or the new one. */

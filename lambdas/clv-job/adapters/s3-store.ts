@@ -13,9 +13,10 @@ import {
 import { Upload } from '@aws-sdk/lib-storage';
 import { ClvError, PublishError, RunLockedError, firstLine } from '../errors.js';
 import { LOCK_KEY, RUNS_DIR, datasetOf, manifestKey, runScopedKey } from '../layout.js';
-import type { ByteSink, OutputStore, PublishOutcome, RecoveryReport, RunLock, RunManifest, StagedRun } from '../ports.js';
+import type { ByteSink, OutputStore, PublishedNight, PublishOutcome, RecoveryReport, RunLock, RunManifest, StagedRun } from '../ports.js';
+import { readManifest } from '../schemas/manifest.js';
 import { GluePartitionSwitch, type CatalogOptions } from './glue-partitions.js';
-import { VersionedPublisher, manifestSchema, type PublisherOptions, type VersionSpace } from './versioned-publisher.js';
+import { SwitchUnreadableError, VersionedPublisher, type PublisherOptions, type VersionSpace } from './versioned-publisher.js';
 
 export interface S3StoreOptions extends PublisherOptions {
   readonly client: S3Client;
@@ -107,10 +108,24 @@ export class S3Store implements OutputStore {
     return fullKey === null ? null : this.getObject(fullKey);
   }
 
-  /** The `s3://` URL of a published key's copy in its run date's live run (null with no live run); other keys as they are. */
-  async publishedLocation(key: string): Promise<string | null> {
-    const fullKey = await this.publishedKey(key);
-    return fullKey === null ? null : `s3://${this.bucket}/${fullKey}`;
+  /**
+   * One GET of the night's manifest: its files are read and located in the run it names, with no
+   * further look-up. Without a manifest (missing or damaged) none of its files can be found.
+   */
+  async publishedNight(runDate: string): Promise<PublishedNight> {
+    const read = readManifest(await this.getObject(this.keyOf(manifestKey(runDate))));
+    const inRun = (key: string): string | null => (read.manifest === null ? null : this.keyOf(runScopedKey(read.manifest.runId, key)));
+    return {
+      ...read,
+      read: async (key) => {
+        const fullKey = inRun(key);
+        return fullKey === null ? null : this.getObject(fullKey);
+      },
+      locationOf: (key) => {
+        const fullKey = inRun(key);
+        return fullKey === null ? null : `s3://${this.bucket}/${fullKey}`;
+      },
+    };
   }
 
   /** The full object key a published key is read at: its copy in the live run of its run date (null with none). */
@@ -444,13 +459,13 @@ class S3VersionSpace implements VersionSpace {
     return this.store.publishedRunDates();
   }
 
-  /** The run the run date's manifest names: the commit point. */
+  /** The run the run date's manifest names: the commit point. Throws SwitchUnreadableError when it is damaged. */
   async liveRun(runDate: string): Promise<string | null> {
     const bytes = await this.store.getObject(this.store.keyOf(manifestKey(runDate)));
     if (bytes === null) return null;
-    const parsed = manifestSchema.safeParse(JSON.parse(Buffer.from(bytes).toString('utf8')));
-    if (!parsed.success) throw new ClvError(`${this.store.location}${manifestKey(runDate)} is not a manifest: ${parsed.error.issues[0]?.message ?? ''}`);
-    return parsed.data.runId;
+    const { manifest, damage } = readManifest(bytes);
+    if (manifest === null) throw new SwitchUnreadableError(`${this.store.location}${manifestKey(runDate)}`, runDate, damage);
+    return manifest.runId;
   }
 
   async prepareSwitch(next: RunManifest, previous: RunManifest | null): Promise<void> {

@@ -21,8 +21,9 @@
  */
 import { z } from 'zod';
 import { ClvError, PublishError, PublishStateError, firstLine } from '../errors.js';
-import { INTENT_KEY, LATEST_KEY, PUBLISH_DIR, manifestKey, successKey, summaryKey } from '../layout.js';
+import { INTENT_KEY, LATEST_KEY, PUBLISH_DIR, manifestKey, runScopedKey, successKey, summaryKey } from '../layout.js';
 import type { PublishOutcome, RecoveryReport, RunManifest } from '../ports.js';
+import { readManifest, type ManifestRead } from '../schemas/manifest.js';
 
 /** The versions record: per run date, the versions published, oldest first. */
 export const VERSIONS_KEY = `${PUBLISH_DIR}/versions.json`;
@@ -52,11 +53,21 @@ export type Intent = z.infer<typeof intentSchema>;
 /** `latest.json`: the newest published run date, its run and its summary's key. */
 const latestSchema = z.object({ run_date: z.string(), run_id: z.string().min(1), summary: z.string() });
 
-export const manifestSchema = z.object({
-  runId: z.string().min(1),
-  runDate: z.string(),
-  files: z.array(z.object({ key: z.string(), bytes: z.number(), rows: z.number().nullable() })),
-});
+/**
+ * The record of a night's switch cannot be read (S3: its manifest, the commit point, is damaged), so
+ * which run readers see is not known from it. A re-run of the night replaces it (VersionedPublisher.publish).
+ */
+export class SwitchUnreadableError extends ClvError {
+  constructor(
+    /** The damaged record: a path or an `s3://` URL. */
+    readonly file: string,
+    readonly runDate: string,
+    /** What is wrong with it, e.g. `not JSON (Unexpected end of JSON input)`. */
+    readonly damage: string,
+  ) {
+    super(`${file} is ${damage}: which run readers see of ${runDate} is unknown; run ${runDate} again (\`clv run --as-of ${runDate}\`, the Lambda: {"runDate": "${runDate}"}) to replace it`);
+  }
+}
 
 /**
  * What a store provides: small records replaced atomically, the run-scoped files, and the switch.
@@ -80,7 +91,10 @@ export interface VersionSpace {
   runHolds(manifest: RunManifest): Promise<boolean>;
   /** The run dates that have a committed switch, ascending. */
   liveRunDates(): Promise<string[]>;
-  /** The run readers see for a run date now (the committed switch), or null. */
+  /**
+   * The run readers see for a run date now (the committed switch), or null.
+   * @throws SwitchUnreadableError when the switch's record exists but cannot be read
+   */
   liveRun(runDate: string): Promise<string | null>;
   /** Work readers cannot see yet, so that the switch to `next` is one step. */
   prepareSwitch(next: RunManifest, previous: RunManifest | null): Promise<void>;
@@ -119,14 +133,30 @@ export class VersionedPublisher {
     this.now = options.now ?? (() => new Date());
   }
 
-  /** Steps 1 to 5 above. Throws PublishError when the switch did not happen. */
+  /**
+   * Steps 1 to 5 above. Throws PublishError when the switch did not happen. A night whose switch
+   * record is damaged (SwitchUnreadableError) is replaced all the same when the versions record
+   * names its live run: that run is kept as the replaced version, as any other, and the outcome
+   * says so; when it names none, nothing is published (which run readers see is unknown).
+   */
   async publish(manifest: RunManifest): Promise<PublishOutcome> {
     const { runId, runDate } = manifest;
+    const warnings: string[] = [];
+    // undefined until known: what readers see is then not known to the error message either
+    let previousRunId: string | null | undefined;
     let previous: RunManifest | null = null;
     let intent: Intent | null = null;
     try {
-      const previousRunId = await this.space.liveRun(runDate);
-      previous = previousRunId === null ? null : await this.runManifest(previousRunId, runDate);
+      const replacedRunId = await this.replacedRun(runDate, warnings);
+      previousRunId = replacedRunId;
+      if (replacedRunId !== null) {
+        const replaced = await this.readRunManifest(replacedRunId, runDate);
+        previous = replaced.manifest;
+        if (replaced.damage !== null) {
+          const file = this.runFile(replacedRunId, manifestKey(runDate));
+          warnings.push(`the manifest of run ${replacedRunId}, the version of ${runDate} this run replaced, is ${replaced.damage} (${file}): it is kept, but \`clv rollback\` cannot switch back to it`);
+        }
+      }
       await this.space.putRunFile(runId, manifestKey(runDate), JSON.stringify(manifest, null, 2) + '\n');
       await this.space.putRunFile(runId, successKey(runDate), '');
       intent = { action: 'publish', runId, runDate, previousRunId, startedAt: this.now().toISOString() };
@@ -134,15 +164,42 @@ export class VersionedPublisher {
       await this.space.prepareSwitch(manifest, previous);
       await this.space.switchTo(manifest, previous);
     } catch (error) {
-      if (await this.committed(runDate, runId)) return this.afterSwitch(intentOrDefault(intent, manifest, previous), [`the switch reported ${firstLine(error)} but took effect`]);
+      if (await this.committed(runDate, runId)) {
+        return this.afterSwitch(intentOrDefault(intent, manifest, previousRunId ?? null), [...warnings, `the switch reported ${firstLine(error)} but took effect`]);
+      }
       const leftovers = await this.undo(intent, manifest, previous);
-      throw new PublishError(
-        `publishing run ${runId} of ${runDate} failed before the switch (${firstLine(error)}): readers still see ${previous ? `run ${previous.runId}` : 'no version of that night'}` +
-          (leftovers ? `; ${leftovers}` : ''),
-        { cause: error },
-      );
+      const seen = previousRunId === undefined ? 'nothing readers see changed' : `readers still see ${previousRunId === null ? 'no version of that night' : `run ${previousRunId}`}`;
+      throw new PublishError(`publishing run ${runId} of ${runDate} failed before the switch (${firstLine(error)}): ${seen}` + (leftovers ? `; ${leftovers}` : ''), {
+        cause: error,
+      });
     }
-    return this.afterSwitch(intent, []);
+    return this.afterSwitch(intent, warnings);
+  }
+
+  /**
+   * The run a publish of `runDate` replaces: the live one, or, when the switch record is damaged,
+   * the one the versions record names live (said in `warnings`).
+   * @throws ClvError naming the damaged record when the versions record names no live run of `runDate` either
+   */
+  private async replacedRun(runDate: string, warnings: string[]): Promise<string | null> {
+    try {
+      return await this.space.liveRun(runDate);
+    } catch (error) {
+      if (!(error instanceof SwitchUnreadableError)) throw error;
+      const recorded = (await this.versions())[runDate]?.findLast((v) => v.replacedAt === null);
+      if (recorded === undefined) {
+        throw new ClvError(
+          `${error.file} is ${error.damage}, and ${VERSIONS_KEY} names no live run of ${runDate}: which run readers see is unknown, so it was not replaced; put back the manifest of the run readers should see (each run keeps a copy: ${this.runFile('<run id>', manifestKey(runDate))}) and run again`,
+        );
+      }
+      warnings.push(`${error.file} was ${error.damage}: replaced run ${recorded.runId}, the version of ${runDate} ${VERSIONS_KEY} names live`);
+      return recorded.runId;
+    }
+  }
+
+  /** The path or `s3://` URL of a run's copy of a key, for messages. */
+  private runFile(runId: string, key: string): string {
+    return `${this.space.location.replace(/\/?$/, '/')}${runScopedKey(runId, key)}`;
   }
 
   /** Switches a run date back to the version its live one replaced. */
@@ -332,17 +389,13 @@ export class VersionedPublisher {
     }
   }
 
+  /** A run's copy of its manifest, null when it has none or it is damaged (the run is then incomplete). */
   private async runManifest(runId: string, runDate: string): Promise<RunManifest | null> {
-    const bytes = await this.space.readRunFile(runId, manifestKey(runDate));
-    if (bytes === null) return null;
-    let value: unknown;
-    try {
-      value = JSON.parse(Buffer.from(bytes).toString('utf8'));
-    } catch {
-      return null; // an unreadable manifest: the run is as incomplete as one without
-    }
-    const parsed = manifestSchema.safeParse(value);
-    return parsed.success ? parsed.data : null;
+    return (await this.readRunManifest(runId, runDate)).manifest;
+  }
+
+  private async readRunManifest(runId: string, runDate: string): Promise<ManifestRead> {
+    return readManifest(await this.space.readRunFile(runId, manifestKey(runDate)));
   }
 
   /**
@@ -448,5 +501,5 @@ const unlessUnreadable = (error: unknown): PublishStateError => {
   throw error;
 };
 
-const intentOrDefault = (intent: Intent | null, manifest: RunManifest, previous: RunManifest | null): Intent =>
-  intent ?? { action: 'publish', runId: manifest.runId, runDate: manifest.runDate, previousRunId: previous?.runId ?? null, startedAt: new Date().toISOString() };
+const intentOrDefault = (intent: Intent | null, manifest: RunManifest, previousRunId: string | null): Intent =>
+  intent ?? { action: 'publish', runId: manifest.runId, runDate: manifest.runDate, previousRunId, startedAt: new Date().toISOString() };

@@ -1,9 +1,9 @@
 import { z } from 'zod';
 import type { CustomerTable } from '../domain/customers.js';
 import type { PreviousSegments } from '../domain/segments/movers.js';
-import { ClvError, EngineError, firstLine } from '../errors.js';
-import { manifestKey, summaryKey } from '../layout.js';
-import type { OutputStore, PreviousCustomers, QueryEngine } from '../ports.js';
+import { EngineError, firstLine } from '../errors.js';
+import { summaryKey } from '../layout.js';
+import type { OutputStore, PreviousCustomers, PublishedNight, QueryEngine } from '../ports.js';
 import type { GateFigures } from '../domain/quality-gates.js';
 import type { RunWarning } from '../schemas/summary-run.js';
 import { summarySchema, type Summary } from '../schemas/summary.js';
@@ -18,8 +18,6 @@ export interface PreviousRun {
   /** Where its customers files are, for the engine to join (QueryEngine.bindPrevious); null when it has none (no customers). */
   readonly customers: PreviousCustomers | null;
 }
-
-const manifestSchema = z.object({ files: z.array(z.object({ key: z.string(), rows: z.number().int().nonnegative().nullable() })) });
 
 /** The JSON of a published file, or undefined when it is not JSON (a file cut short): then it fails the schema, and is not compared with. */
 const decodeJson = (bytes: Uint8Array): unknown => {
@@ -36,55 +34,45 @@ const countedSchema = z.object({ counts: z.object({ customers: z.number().int().
 /** A customers file of the manifest: under `customers/`, in a tier's partition. */
 const isCustomersKey = (key: string): boolean => key.startsWith('customers/') && TIERS.some((t) => key.includes(`/segment=${t}/`));
 
-/** A published night as read back. */
-interface NightRead {
+/** A published night's customers as read back: its manifest (read once) and its summary. */
+interface NightCount {
+  readonly night: PublishedNight;
+  /** Its summary's JSON; undefined when missing or not JSON. */
+  readonly summaryJson: unknown;
   /** Its customers as its summary counts them, or else as its manifest's customers files' rows add up; null when neither can be read. */
   readonly customers: number | null;
-  /** The night to compare with: null when its summary is of another format or it cannot be read whole. */
-  readonly run: PreviousRun | null;
-  /** Its summary or manifest when missing or not JSON (damaged: a published night always has both). */
+  /** Its summary or manifest when missing, not JSON, or (a manifest) not of its schema: damaged, as a published night always has both. */
   readonly damaged: readonly ('summary' | 'manifest')[];
 }
 
-/**
- * What a store read of a night's record gives, undefined when the store cannot make sense of the
- * night: the S3 store reads a published key through its run date's manifest, and throws when that is
- * not a manifest (SyntaxError, ClvError). What else it throws (S3 unreachable) is tonight's error.
- */
-const readOrDamaged = async <T>(read: () => Promise<T>): Promise<T | undefined> => {
-  try {
-    return await read();
-  } catch (error) {
-    if (error instanceof SyntaxError || error instanceof ClvError) return undefined;
-    throw error;
-  }
-};
-
-const readNight = async (store: OutputStore, runDate: string): Promise<NightRead> => {
-  const [summaryBytes, manifestBytes] = await Promise.all([readOrDamaged(() => store.read(summaryKey(runDate))), readOrDamaged(() => store.read(manifestKey(runDate)))]);
-  const summaryJson = summaryBytes == null ? undefined : decodeJson(summaryBytes);
-  const manifestJson = manifestBytes == null ? undefined : decodeJson(manifestBytes);
-  const damaged = [...(summaryJson === undefined ? (['summary'] as const) : []), ...(manifestJson === undefined ? (['manifest'] as const) : [])];
-  const manifest = manifestSchema.safeParse(manifestJson);
+const countNight = async (store: OutputStore, runDate: string): Promise<NightCount> => {
+  const night = await store.publishedNight(runDate);
+  const summaryBytes = await night.read(summaryKey(runDate));
+  const summaryJson = summaryBytes === null ? undefined : decodeJson(summaryBytes);
+  const damaged = [...(summaryJson === undefined ? (['summary'] as const) : []), ...(night.manifest === null ? (['manifest'] as const) : [])];
   const counted = countedSchema.safeParse(summaryJson);
-  const manifestRows = manifest.success ? manifest.data.files.filter((f) => isCustomersKey(f.key)).map((f) => f.rows) : null;
+  const manifestRows = night.manifest === null ? null : night.manifest.files.filter((f) => isCustomersKey(f.key)).map((f) => f.rows);
   const customers = counted.success
     ? counted.data.counts.customers
     : manifestRows !== null && manifestRows.every((rows) => rows !== null)
       ? manifestRows.reduce<number>((sum, rows) => sum + rows!, 0)
       : null;
-  const summary = summarySchema.safeParse(summaryJson);
-  if (!summary.success || !manifest.success) return { customers, run: null, damaged };
+  return { night, summaryJson, customers, damaged };
+};
 
+/** The night to compare with, its customers files located through its manifest: null when its summary is of another format or it has no manifest. */
+const toCompare = (runDate: string, { night, summaryJson }: NightCount): PreviousRun | null => {
+  const summary = summarySchema.safeParse(summaryJson);
+  if (!summary.success || night.manifest === null) return null;
   const files: string[] = [];
-  for (const { key } of manifest.data.files) {
+  for (const { key } of night.manifest.files) {
     if (!isCustomersKey(key)) continue;
-    const location = await readOrDamaged(() => store.publishedLocation(key));
-    if (location == null) return { customers, run: null, damaged };
+    const location = night.locationOf(key);
+    if (location === null) return null;
     files.push(location);
   }
   const [first, ...rest] = files;
-  return { customers, run: { runDate, summary: summary.data, customers: first === undefined ? null : { runDate, files: [first, ...rest] } }, damaged };
+  return { runDate, summary: summary.data, customers: first === undefined ? null : { runDate, files: [first, ...rest] } };
 };
 
 /** What tonight's run is compared with and held against, read from the output before it queries anything. */
@@ -111,16 +99,18 @@ export interface PreviousLookup {
 export const loadPrevious = async (store: OutputStore, runDate: string): Promise<PreviousLookup> => {
   const published = await store.publishedRunDates();
   const passedOver: string[] = [];
-  let found: { readonly runDate: string; readonly night: NightRead } | null = null;
+  let found: { readonly runDate: string; readonly night: NightCount } | null = null;
   for (const date of published.filter((d) => d < runDate).reverse()) {
-    const night = await readNight(store, date);
+    const night = await countNight(store, date);
     if (night.customers !== null) {
       found = { runDate: date, night };
       break;
     }
     passedOver.push(date);
   }
-  const replaced = published.includes(runDate) ? (await readNight(store, runDate)).customers : null;
+  // the night a re-run replaces is held against, never compared with: its count is all that is read
+  const replaced = published.includes(runDate) ? (await countNight(store, runDate)).customers : null;
+  const run = found === null ? null : toCompare(found.runDate, found.night);
   const damage = [
     ...passedOver.map((date) => `the summary and manifest of ${date} cannot be read`),
     ...(found !== null && found.night.damaged.length > 0 ? [`the ${found.night.damaged.join(' and ')} of ${found.runDate} cannot be read`] : []),
@@ -128,11 +118,11 @@ export const loadPrevious = async (store: OutputStore, runDate: string): Promise
   const heldAgainst =
     found === null
       ? 'no earlier night can be held against tonight'
-      : found.night.run === null
+      : run === null
         ? `tonight is held against the ${found.night.customers} customers of ${found.runDate} and compared with no earlier night`
         : `tonight is compared with ${found.runDate}`;
   return {
-    run: found?.night.run ?? null,
+    run,
     gate: {
       previous: found !== null ? { runDate: found.runDate, customers: found.night.customers } : passedOver.length > 0 ? { runDate: passedOver[0]!, customers: null } : null,
       replaced: replaced === null ? null : { runDate, customers: replaced },
