@@ -9,7 +9,7 @@ import type { QueryName, SqlParameters } from './sql/index.js';
 import type { CustomerIntervals, IntervalJob } from './domain/models/uncertainty.js';
 import type { ParetoNbdData, ParetoNbdFit } from './domain/models/pareto-nbd.js';
 import type { GammaGammaData, GammaGammaFit } from './domain/models/gamma-gamma.js';
-import type { AudienceChunk, AudienceRows, PatternScores } from './pipeline/audience-csv.js';
+import type { AudienceChunk, AudienceLists, PatternScores } from './pipeline/audience-csv.js';
 
 /**
  * A query's result as columns: index i of every column is row i. An engine may hand a numeric
@@ -269,19 +269,33 @@ export interface IntervalRunner {
 
 /**
  * Builds the audience CSVs' bytes (pipeline/audience-csv.ts audienceChunks), in this thread or on a
- * worker thread while this one writes other files: the same chunks, byte for byte, either way. The
- * chunks come as they are built; the builder may wait for the caller to take them before building
- * more, so the bytes in flight stay a few chunks. A chunk's bytes are the caller's only until it asks
- * for the next chunk (a worker's builder reuses shared memory): write them first (ByteSink.write
- * resolves once the sink is done with them). Rejects with a clear error when a thread fails.
+ * worker thread while this one writes other files: the same chunks, byte for byte, either way. One
+ * run's audiences are one job ({@link AudienceCsvJob}), started with the scores of its rows: a job
+ * builds only from its own scores, so a builder kept between runs (a warm Lambda container's) cannot
+ * serve a run the scores of another.
  */
 export interface AudienceCsvBuilder {
   /**
-   * Gets ready ahead of the job (e.g. starts a thread while the run segments), without keeping the
-   * process alive, given the scores per pattern of the job's rows: they ARE the scores the rows of
-   * the next `chunks` carry, which a builder may build from (e.g. turned to text meanwhile) and not
-   * read again on the rows.
+   * Starts a run's job, given the scores per pattern of its rows (e.g. a thread started and turning
+   * them to text while the run segments), without keeping the process alive. A builder has one job
+   * at a time: starting one closes the job before it, if still open.
    */
-  start?(scores: PatternScores): void;
-  chunks(rows: AudienceRows): AsyncIterable<AudienceChunk>;
+  start(scores: PatternScores): AudienceCsvJob;
+}
+
+/**
+ * One run's audiences (AudienceCsvBuilder.start). The chunks come as they are built; the builder may
+ * wait for the caller to take them before building more, so the bytes in flight stay a few chunks.
+ * A chunk's bytes are the caller's only until it asks for the next chunk (a worker's builder reuses
+ * shared memory): write them first (ByteSink.write resolves once the sink is done with them).
+ */
+export interface AudienceCsvJob {
+  /**
+   * The rows' chunks, built with the job's scores (their own, given to `start`: not sent again).
+   * Once per job. Rejects with a clear error when a thread fails, when a row's scoring pattern is
+   * not one of the job's scores, and when the job's chunks were already asked for or it was closed.
+   */
+  chunks(rows: AudienceLists): AsyncIterable<AudienceChunk>;
+  /** Ends the job whatever it did (e.g. the run failed before its chunks): its thread stops, and its `chunks` refuse. Never rejects. */
+  close(): Promise<void>;
 }

@@ -2,8 +2,17 @@ import { createHash } from 'node:crypto';
 import { pathToFileURL } from 'node:url';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { AudienceWorkerError, MAX_CHUNKS_IN_FLIGHT, WorkerAudiences } from '../../lambdas/clv-job/adapters/worker-audiences.js';
-import { audienceChunks, packTexts, scoreTextsOf, type AudienceChunk, type AudienceRows, type PatternScores } from '../../lambdas/clv-job/pipeline/audience-csv.js';
-import { writeAudiences } from '../../lambdas/clv-job/pipeline/write-audiences.js';
+import {
+  audienceChunks,
+  AudienceJobError,
+  packTexts,
+  scoreTextsOf,
+  type AudienceChunk,
+  type AudienceLists,
+  type PatternScores,
+} from '../../lambdas/clv-job/pipeline/audience-csv.js';
+import { startWorker } from '../../lambdas/clv-job/adapters/worker-replies.js';
+import { patternScoresOf, writeAudiences } from '../../lambdas/clv-job/pipeline/write-audiences.js';
 import { tempDir, writeText } from '../support/files.js';
 import { bundleChild } from '../support/publish-faults.js';
 import type { Audience } from '../../lambdas/clv-job/domain/segments/audiences.js';
@@ -11,12 +20,15 @@ import type { ByteSink } from '../../lambdas/clv-job/ports.js';
 
 const AWKWARD_IDS = ['comma, inc', 'say "hi"', 'two\nlines', 'cr\rthen', 'Zoë Ünal', '顧客 42', '=1+2'];
 
+/** Audience rows with their scores per pattern. */
+type AudienceRows = AudienceLists & PatternScores;
+
 /**
  * `n` customers (a few with ids a naive CSV writer breaks), ranked in a shuffled order, in three
  * audiences: everyone, every third customer (two actions), none. Large enough to need more chunks
  * than may be in flight. `idOf(i, id)` may replace customer i's id.
  */
-const rowsOf = (n: number, idOf: (i: number, id: string) => string = (_, id) => id): AudienceRows => {
+const rowsOf = (n: number, idOf: (i: number, id: string) => string = (_, id) => id, scoreOf = (p: number) => 1000 / (p + 1) + p * 1e-7): AudienceRows => {
   const customerId = Array.from({ length: n }, (_, i) => idOf(i, i < AWKWARD_IDS.length ? AWKWARD_IDS[i]! : `C${String((i * 7919) % n).padStart(8, '0')}`));
   const order = Int32Array.from({ length: n }, (_, k) => (k * 104729) % n);
   const patternCount = Math.ceil(n / 3);
@@ -36,13 +48,16 @@ const rowsOf = (n: number, idOf: (i: number, id: string) => string = (_, id) => 
     customerIds: packTexts(n, (i) => customerId[i]!),
     patternOf: Int32Array.from({ length: n }, (_, i) => i % patternCount),
     patternCount,
-    predictedClv: Float64Array.from({ length: patternCount }, (_, p) => 1000 / (p + 1) + p * 1e-7),
+    predictedClv: Float64Array.from({ length: patternCount }, (_, p) => scoreOf(p)),
     probabilityAlive: Float64Array.from({ length: patternCount }, (_, p) => 1 / (p + 2)),
   };
 };
 
 /** The rows' scores, as the run gives them ahead (AudienceCsvBuilder.start): the rows' own arrays. */
 const scoresOf = ({ patternCount, predictedClv, probabilityAlive }: AudienceRows): PatternScores => ({ patternCount, predictedClv, probabilityAlive });
+
+/** The rows without their scores, as a job takes them (its scores went ahead). */
+const listsOf = ({ audiences, customerIds, patternOf }: AudienceRows): AudienceLists => ({ audiences, customerIds, patternOf });
 
 /** A chunk as its audience, length and SHA-256 (toEqual on megabytes of bytes would take minutes). */
 const digestOf = ({ audience, bytes }: AudienceChunk) => ({ audience, bytes: bytes === null ? null : `${bytes.byteLength} ${createHash('sha256').update(bytes).digest('hex')}` });
@@ -71,10 +86,9 @@ describe('WorkerAudiences', () => {
     const rows = rowsOf(250_000);
     const here = builtHere(rows);
     const builder = new WorkerAudiences({ script: workerBundle });
-    builder.start(scoresOf(rows));
 
     // Act
-    const there = await drain(builder.chunks(rows));
+    const there = await drain(builder.start(scoresOf(rows)).chunks(rows));
 
     // Assess
     expect(builder.onWorker).toBe(true);
@@ -82,15 +96,14 @@ describe('WorkerAudiences', () => {
     expect(there).toEqual(here);
   }, 60_000);
 
-  it('builds the rows with the scores sent ahead (start), which are theirs: the rows\' own are not sent again', async () => {
+  it('builds the rows with the scores sent ahead (start), which are theirs: the rows go without them', async () => {
     // Prepare: the rows handed over without their scores, which went ahead
     const rows = rowsOf(100_000);
     const here = builtHere(rows);
-    const builder = new WorkerAudiences({ script: workerBundle });
-    builder.start(scoresOf(rows));
+    const job = new WorkerAudiences({ script: workerBundle }).start(scoresOf(rows));
 
     // Act
-    const there = await drain(builder.chunks({ ...rows, predictedClv: null, probabilityAlive: null }));
+    const there = await drain(job.chunks(listsOf(rows)));
 
     // Assess
     expect(there).toEqual(here);
@@ -99,11 +112,10 @@ describe('WorkerAudiences', () => {
   it('fails with the worker\'s own error, not a hang, when it cannot turn the scores sent ahead to text', async () => {
     // Prepare: a negative count of patterns, which no text can be made of
     const rows = rowsOf(1000);
-    const builder = new WorkerAudiences({ script: workerBundle });
-    builder.start({ ...scoresOf(rows), patternCount: -2 });
+    const job = new WorkerAudiences({ script: workerBundle }).start({ ...scoresOf(rows), patternCount: -2 });
 
     // Act
-    const outcome = drain(builder.chunks(rows));
+    const outcome = drain(job.chunks(rows));
 
     // Assess
     await expect(outcome).rejects.toThrow(AudienceWorkerError);
@@ -118,7 +130,7 @@ describe('WorkerAudiences', () => {
 
     // Act
     const there: ReturnType<typeof digestOf>[] = [];
-    for await (const chunk of new WorkerAudiences({ script: workerBundle }).chunks(long)) {
+    for await (const chunk of new WorkerAudiences({ script: workerBundle }).start(scoresOf(long)).chunks(long)) {
       there.push(digestOf(chunk));
       if (chunk.bytes !== null) buffers.push(chunk.bytes.buffer);
     }
@@ -159,7 +171,7 @@ describe('WorkerAudiences', () => {
 
     // Act
     const there = files(true);
-    await writeAudiences(there.run, '2025-12-31', audiences(), customers, scored, new WorkerAudiences({ script: workerBundle }));
+    await writeAudiences(there.run, '2025-12-31', audiences(), customers, scored, new WorkerAudiences({ script: workerBundle }).start(patternScoresOf(scored)));
 
     // Assess
     expect(there.digests()).toEqual(here.digests());
@@ -169,10 +181,10 @@ describe('WorkerAudiences', () => {
     // Prepare
     const rows = rowsOf(1000);
     const here = builtHere(rows);
-    const builder = new WorkerAudiences({ script: workerBundle });
+    const job = new WorkerAudiences({ script: workerBundle }).start(scoresOf(rows));
 
     // Act
-    const there = await drain(builder.chunks(rows));
+    const there = await drain(job.chunks(rows));
 
     // Assess
     expect(there).toEqual(here);
@@ -194,7 +206,8 @@ describe('WorkerAudiences', () => {
     const sink = { write: async () => undefined, close: async () => undefined };
 
     // Act
-    const written = await writeAudiences({ open: async () => sink }, '2025-12-31', audiences, { customerId: ids }, scores, new WorkerAudiences({ script: workerBundle }));
+    const job = new WorkerAudiences({ script: workerBundle }).start(patternScoresOf(scores));
+    const written = await writeAudiences({ open: async () => sink }, '2025-12-31', audiences, { customerId: ids }, scores, job);
 
     // Assess
     expect(audiences[0]!.members.length).toBe(0);
@@ -207,9 +220,98 @@ describe('WorkerAudiences', () => {
     const here = builtHere(rows);
     for (const builder of [new WorkerAudiences({ script: new URL(import.meta.url) }), new WorkerAudiences({ script: workerBundle, worker: false })]) {
       expect(builder.onWorker).toBe(false);
-      expect(await drain(builder.chunks(rows))).toEqual(here);
+      expect(await drain(builder.start(scoresOf(rows)).chunks(rows))).toEqual(here);
     }
   });
+
+  describe.each([
+    ['on a worker', true],
+    ['in this thread', false],
+  ])('kept between runs (a warm Lambda container), %s', (_, onWorker) => {
+    const builderOf = () => new WorkerAudiences({ script: workerBundle, worker: onWorker });
+    // run 1's rows, and run 2's: other customers, other patterns, other scores
+    const run1 = () => rowsOf(30_000);
+    const run2 = () => rowsOf(20_000, (_, id) => `${id}-2`, (p) => 7 / (p + 3));
+
+    it('builds the run after one that failed between start and chunks exactly as this thread builds it from its own scores', async () => {
+      // Prepare: run 1 starts its job and fails before its chunks, closing it (runPipeline); run 2 starts its own
+      const builder = builderOf();
+      const rows2 = run2();
+      const here = builtHere(rows2);
+      const job1 = builder.start(scoresOf(run1()));
+      await job1.close();
+      const job2 = builder.start(scoresOf(rows2));
+
+      // Act
+      const there = await drain(job2.chunks(listsOf(rows2)));
+
+      // Assess
+      expect(builder.onWorker).toBe(onWorker);
+      expect(there).toEqual(here);
+      await expect(drain(job1.chunks(listsOf(run2())))).rejects.toThrow(AudienceJobError);
+    }, 60_000);
+
+    it('closes a job its run left open when the next run starts: its chunks refuse, and the next run\'s are built from their own scores', async () => {
+      // Prepare: run 1's job never closed
+      const builder = builderOf();
+      const rows2 = run2();
+      const here = builtHere(rows2);
+      const job1 = builder.start(scoresOf(run1()));
+      const job2 = builder.start(scoresOf(rows2));
+
+      // Act
+      const stale = drain(job1.chunks(listsOf(run1())));
+
+      // Assess
+      await expect(stale).rejects.toThrow(AudienceJobError);
+      await expect(stale).rejects.toThrow(/after the job was closed/);
+      expect(await drain(job2.chunks(listsOf(rows2)))).toEqual(here);
+    }, 60_000);
+
+    it('refuses a job\'s chunks asked for a second time, without a start of their own', async () => {
+      // Prepare
+      const rows = run1();
+      const job = builderOf().start(scoresOf(rows));
+      await drain(job.chunks(listsOf(rows)));
+
+      // Act
+      const again = drain(job.chunks(listsOf(run1())));
+
+      // Assess
+      await expect(again).rejects.toThrow(AudienceJobError);
+      await expect(again).rejects.toThrow(/after they were built/);
+    }, 60_000);
+
+    it('refuses rows whose scoring pattern is not one of its job\'s scores, rather than building them with other scores or none', async () => {
+      // Prepare: run 1's rows (10,000 patterns) on a job started with 10 patterns' scores
+      const job = builderOf().start(scoresOf(rowsOf(30)));
+
+      // Act
+      const outcome = drain(job.chunks(listsOf(run1())));
+
+      // Assess
+      await expect(outcome).rejects.toThrow(onWorker ? AudienceWorkerError : RangeError);
+      await expect(outcome).rejects.toThrow(/customer \d+'s scoring pattern \d+ is not one of the 10 patterns scored/);
+    }, 60_000);
+  });
+
+  it('refuses, on the worker, rows of another job than the scores it holds', async () => {
+    // Prepare: the worker's messages as a job sends them, but the rows of job 2 after the scores of job 1
+    const rows = rowsOf(100);
+    const { worker, next } = startWorker<{ readonly kind: string }>(workerBundle, 'clv-audience-worker', 'audience worker', AudienceWorkerError);
+    worker.ref();
+    try {
+      worker.postMessage({ kind: 'scores', job: 1, scores: scoresOf(rows) });
+
+      // Act
+      worker.postMessage({ kind: 'rows', job: 2, rows: listsOf(rows), inFlight: new SharedArrayBuffer(4), slots: new SharedArrayBuffer(1 << 20) });
+
+      // Assess
+      await expect(next()).rejects.toThrow(/audience worker failed: the rows of audience job 2 came to the scores of job 1/);
+    } finally {
+      await worker.terminate();
+    }
+  }, 60_000);
 
   it.each([
     ['exits', "import { parentPort } from 'node:worker_threads';\nparentPort.on('message', () => process.exit(5));", /audience worker exited \(code 5\) before its work was done/],
@@ -219,9 +321,10 @@ describe('WorkerAudiences', () => {
     // Prepare
     const dir = await tempDir();
     const builder = new WorkerAudiences({ script: pathToFileURL(await writeText(dir, 'worker.mjs', source)) });
+    const rows = rowsOf(100);
 
     // Act
-    const outcome = drain(builder.chunks(rowsOf(100)));
+    const outcome = drain(builder.start(scoresOf(rows)).chunks(rows));
 
     // Assess
     await expect(outcome).rejects.toThrow(AudienceWorkerError);
@@ -239,11 +342,12 @@ describe('WorkerAudiences', () => {
     const listener = (error: unknown) => uncaught.push(error);
     process.on('uncaughtException', listener);
     try {
-      builder.start(scoresOf(rowsOf(100)));
+      const rows = rowsOf(100);
+      const job = builder.start(scoresOf(rows));
       await new Promise((resolve) => setTimeout(resolve, 1500));
 
       // Act
-      const outcome = drain(builder.chunks(rowsOf(100)));
+      const outcome = drain(job.chunks(rows));
 
       // Assess
       await expect(outcome).rejects.toThrow(AudienceWorkerError);

@@ -7,8 +7,10 @@
  * Run on generated orders (test/support/gen-orders.ts) joined by customers whose ids a naive CSV
  * writer breaks: commas, quotes, CR, LF, CRLF, non-ASCII letters.
  */
+import { createHash } from 'node:crypto';
 import { readFile, readdir } from 'node:fs/promises';
 import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { parse } from 'csv-parse/sync';
 import { stringify } from 'csv-stringify/sync';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -19,9 +21,12 @@ import { RFM_SEGMENTS } from '../../lambdas/clv-job/domain/segments/rfm.js';
 import { TIER_ORDER } from '../../lambdas/clv-job/domain/segments/tiers.js';
 import { VALUE_LOYALTY_CELLS } from '../../lambdas/clv-job/domain/segments/value-loyalty.js';
 import type { Summary } from '../../lambdas/clv-job/schemas/summary.js';
+import { WorkerAudiences } from '../../lambdas/clv-job/adapters/worker-audiences.js';
+import type { AudienceCsvBuilder, OutputStore } from '../../lambdas/clv-job/ports.js';
 import { queryDuckDb } from '../support/duckdb-reader.js';
-import { tempDir, writeText } from '../support/files.js';
+import { sampleData, tempDir, writeText } from '../support/files.js';
 import { genOrders, runLocal } from '../support/pipeline.js';
+import { bundleChild } from '../support/publish-faults.js';
 
 const BEFORE = '2025-09-30';
 const NIGHT = '2025-12-31';
@@ -174,4 +179,51 @@ describe('audience files of a night whose purchase model cannot be trusted (elev
     expect(rows.every((r) => r.predicted_clv === null && r.probability_alive === null)).toBe(true);
     expect(await expectSegmentAudiences(out, NIGHT, rows)).toBe(rows.filter((r) => r.value_loyalty !== null).length + rows.length + rows.filter((r) => r.rfm_segment !== null).length);
   }, 60_000);
+});
+
+/** Every CSV under the run date's audiences, as its path and SHA-256, in name order. */
+const audienceDigests = async (out: string, runDate: string): Promise<string[]> => {
+  const root = join(out, 'audiences', `run_date=${runDate}`);
+  const files = (await readdir(root, { recursive: true })).filter((f) => f.endsWith('.csv')).sort();
+  return Promise.all(files.map(async (f) => `${f} ${createHash('sha256').update(await readFile(join(root, f))).digest('hex')}`));
+};
+
+/** `store`, whose runs fail as they are staged: after the model stage and the segments, before the audiences' chunks. */
+const failingStage = (store: OutputStore): OutputStore =>
+  new Proxy(store, {
+    get: (target, key) => {
+      if (key === 'stage') return () => Promise.reject(new Error('disk full'));
+      const value: unknown = Reflect.get(target, key);
+      return typeof value === 'function' ? value.bind(target) : value;
+    },
+  });
+
+describe('audience files of a run after a failed one, by the audience worker a warm Lambda container keeps', () => {
+  it('closes the failed run\'s job, and builds the next run\'s files byte for byte as this thread builds them', async () => {
+    // Prepare: one builder for both runs, on a worker, each job's closing seen
+    const builder = new WorkerAudiences({ script: pathToFileURL(await bundleChild('test/support/audience-worker-child.ts')) });
+    const closed: boolean[] = [];
+    const seen: AudienceCsvBuilder = {
+      start: (scores) => {
+        const job = builder.start(scores);
+        const k = closed.push(false) - 1;
+        return { chunks: (rows) => job.chunks(rows), close: async () => void ((closed[k] = true), await job.close()) };
+      },
+    };
+    const out = await tempDir();
+    await expect(runLocal([sampleData], out, { asOf: NIGHT }, { audiences: seen, store: failingStage })).rejects.toThrow('disk full');
+    const failedRunClosed = [...closed];
+    const inThisThread = await tempDir();
+    await runLocal([sampleData], inThisThread, { asOf: BEFORE });
+
+    // Act: another night, other customers' scores
+    await runLocal([sampleData], out, { asOf: BEFORE }, { audiences: seen });
+
+    // Assess
+    expect(builder.onWorker).toBe(true);
+    expect(failedRunClosed).toEqual([true]);
+    const expected = await audienceDigests(inThisThread, BEFORE);
+    expect(expected.length).toBeGreaterThan(10);
+    expect(await audienceDigests(out, BEFORE)).toEqual(expected);
+  }, 120_000);
 });

@@ -8,7 +8,7 @@ import { DEFAULT_NON_PURCHASE_STATUSES, resolveModelOptions } from '../../lambda
 import { DEFAULT_ACQUISITION_SETTINGS } from '../../lambdas/clv-job/domain/acquisition/settings.js';
 import { DEFAULT_GATE_SETTINGS } from '../../lambdas/clv-job/domain/quality-gates.js';
 import { DEFAULT_SEGMENT_SETTINGS } from '../../lambdas/clv-job/domain/segments/settings.js';
-import type { OutputStore, QueryEngine, TableWriter } from '../../lambdas/clv-job/ports.js';
+import type { AudienceCsvBuilder, OutputStore, QueryEngine, TableWriter } from '../../lambdas/clv-job/ports.js';
 import { runPipeline, type RunConfig, type RunResult } from '../../lambdas/clv-job/pipeline/run.js';
 import { generateOrders, parseGenArgs, type Truth } from './gen-orders.js';
 
@@ -35,6 +35,8 @@ export const runLocal = async (
     now?: () => Date;
     /** A spend file or folder, read as the CLI reads `--spend`. */
     spend?: string;
+    /** Builds the audience CSVs (e.g. a WorkerAudiences kept between runs, as a warm Lambda keeps it); in this thread when left out. */
+    audiences?: AudienceCsvBuilder;
   } = {},
 ): Promise<RunResult> => {
   const duckdb = await DuckDbEngine.open({ files: (await ingestLocalFiles(await findInputFiles(inputs))).files });
@@ -50,6 +52,7 @@ export const runLocal = async (
         tables: wrap.tables ? wrap.tables(tables) : tables,
         now: wrap.now ?? (() => new Date('2026-11-23T03:00:00Z')),
         ...(wrap.spend === undefined ? {} : { spend: new LocalSpendSource(wrap.spend) }),
+        ...(wrap.audiences === undefined ? {} : { audiences: wrap.audiences }),
         newRunId: () => `run-${(runs += 1)}-${Math.random().toString(36).slice(2, 8)}`,
       },
       defaultRunConfig(config),

@@ -15,7 +15,10 @@
  * the model stage is done, the worker turns them to text (two numbers to text per scoring pattern,
  * ~2 M patterns and seconds of CPU at 5 M customers) while the run's thread segments, off the write
  * stage's critical path. They ARE the rows' scores (AudienceCsvBuilder.start): the rows then go
- * without theirs, and the worker builds them with the text it made.
+ * without theirs, and the worker builds them with the text it made. Each job has a worker of its
+ * own, ended with the job (its chunks built, or the job closed: a run that failed before them), and
+ * a number that its scores and its rows carry: a worker builds rows with the text of their own job's
+ * scores or refuses them, and the builder kept by a warm Lambda container starts each run clean.
  *
  * The worker is the running bundle itself (dist/cli.js, the Lambda's index.mjs), started again with
  * `workerData` marking it: its entry checks {@link isAudienceWorker} first and then serves instead
@@ -25,8 +28,18 @@
 import { parentPort, type Worker } from 'node:worker_threads';
 import { ClvError } from '../errors.js';
 import { isWorkerOf, startWorker } from './worker-replies.js';
-import { audienceChunks, CHUNK_BYTES, scoreTextsOf, type AudienceChunk, type AudienceLists, type AudienceRows, type PackedTexts, type PatternScores } from '../pipeline/audience-csv.js';
-import type { AudienceCsvBuilder } from '../ports.js';
+import {
+  audienceChunks,
+  AudienceJobHere,
+  AudienceJobState,
+  CHUNK_BYTES,
+  scoreTextsOf,
+  type AudienceChunk,
+  type AudienceLists,
+  type PackedTexts,
+  type PatternScores,
+} from '../pipeline/audience-csv.js';
+import type { AudienceCsvBuilder, AudienceCsvJob } from '../ports.js';
 
 /** The audience worker failed (threw, crashed, or exited) before the last chunk. */
 export class AudienceWorkerError extends ClvError {}
@@ -40,14 +53,17 @@ export const MAX_CHUNKS_IN_FLIGHT = 8;
 /** Bytes per slot of the shared memory: any chunk but one of a row longer than a chunk (transferred instead). */
 const SLOT_BYTES = CHUNK_BYTES;
 
-/** The scores of the request's rows, sent before it (ahead, by `start`, or by `chunks`): the worker turns them to text meanwhile. */
+/** A job's scores, sent ahead (`start`): the worker turns them to text meanwhile. */
 interface Scores {
   readonly kind: 'scores';
+  /** The job's number (in this process). */
+  readonly job: number;
   readonly scores: PatternScores;
 }
-/** The rows, without their scores: those went before ({@link Scores}). */
+/** A job's rows, without their scores: those went before ({@link Scores}, the same `job`). */
 interface Request {
   readonly kind: 'rows';
+  readonly job: number;
   readonly rows: AudienceLists;
   /** One Int32: chunks posted and not yet written. */
   readonly inFlight: SharedArrayBuffer;
@@ -65,26 +81,33 @@ export const isAudienceWorker = (): boolean => isWorkerOf(WORKER_ROLE);
 
 /**
  * The worker's side: turns the scores it is sent to text, then builds the chunks of the rows sent
- * after them with that text, posting each, waiting while too many are not yet written.
+ * after them with that text, posting each, waiting while too many are not yet written. Refuses
+ * (replies failed) rows of another job than the scores', and rows whose scoring pattern is not one
+ * of the scores' (audienceChunks).
  */
 export const serveAudienceWorker = (): void => {
   const port = parentPort;
   if (port === null) throw new Error('serveAudienceWorker runs in a worker thread only');
-  let scoreTexts: PackedTexts | null = null;
+  let held: { readonly job: number; readonly texts: PackedTexts } | null = null;
   port.on('message', (message: Scores | Request) => {
     if (message.kind === 'scores') {
+      held = null;
       try {
-        scoreTexts = scoreTextsOf(message.scores);
+        held = { job: message.job, texts: scoreTextsOf(message.scores) };
       } catch (error) {
         port.postMessage({ kind: 'failed', message: error instanceof Error ? error.message : String(error) } satisfies Reply);
       }
       return;
     }
-    const { rows, inFlight, slots } = message;
+    const { job, rows, inFlight, slots } = message;
     const counter = new Int32Array(inFlight);
     let posted = 0;
     try {
-      if (scoreTexts === null) throw new Error('the rows came without their scores');
+      if (held === null) throw new Error(`the rows of audience job ${job} came without their scores`);
+      if (held.job !== job) throw new Error(`the rows of audience job ${job} came to the scores of job ${held.job}`);
+      const scoreTexts = held.texts;
+      // used once: the worker keeps no job's scores after its rows
+      held = null;
       for (const { audience, bytes } of audienceChunks(rows, scoreTexts)) {
         for (let n = Atomics.load(counter, 0); n >= MAX_CHUNKS_IN_FLIGHT; n = Atomics.load(counter, 0)) Atomics.wait(counter, 0, n);
         Atomics.add(counter, 0, 1);
@@ -126,53 +149,60 @@ export interface WorkerAudiencesOptions {
   readonly worker?: boolean;
 }
 
+/** Jobs started in this process: each job's number, which its scores and rows carry to its worker. */
+let jobsStarted = 0;
+
 /**
  * {@link AudienceCsvBuilder} on a worker thread. A worker takes about half a second to load the
- * bundle, so {@link start} starts it ahead (while the run scores); `chunks` starts it if that was
- * not done, and ends it when the last chunk is in (a later job starts a new one).
+ * bundle, so {@link start} starts it ahead (while the run scores), and sends it the job's scores.
  */
 export class WorkerAudiences implements AudienceCsvBuilder {
   /** Whether the bytes are built on a worker: false when `script` cannot be started as one. */
   readonly onWorker: boolean;
   private readonly script: URL;
-  /**
-   * The worker started ahead and sent the job's scores, with its replies read from the start (a
-   * death before `chunks` is kept, not lost or thrown).
-   */
-  private started: { readonly worker: Worker; readonly next: () => Promise<Reply> } | null = null;
+  /** The latest job, closed when the next starts (a run that failed without closing it leaves no worker or scores behind). */
+  private job: AudienceCsvJob | null = null;
 
   constructor(options: WorkerAudiencesOptions) {
     this.script = options.script;
     this.onWorker = (options.worker ?? true) && /\.[cm]?js$/.test(options.script.pathname);
   }
 
-  /** Starts the worker, if not yet, and sends it `scores` (the job's rows'), to be turned to text while the run segments. */
-  start(scores: PatternScores): void {
-    if (!this.onWorker) return;
+  /** Closes the job before, if open; starts a worker for this one and sends it `scores`, to be turned to text while the run segments. */
+  start(scores: PatternScores): AudienceCsvJob {
+    void this.job?.close();
+    if (!this.onWorker) return (this.job = new AudienceJobHere(scores));
     // a death while the run segments is kept for `chunks`, not lost or thrown
-    this.started ??= startWorker<Reply>(this.script, WORKER_ROLE, 'audience worker', AudienceWorkerError);
-    this.started.worker.postMessage({ kind: 'scores', scores } satisfies Scores);
+    const started = startWorker<Reply>(this.script, WORKER_ROLE, 'audience worker', AudienceWorkerError);
+    const job = ++jobsStarted;
+    started.worker.postMessage({ kind: 'scores', job, scores } satisfies Scores);
+    return (this.job = new WorkerJob(job, started));
   }
+}
 
-  /** The rows' chunks; their scores are those given to `start`, when it was called (AudienceCsvBuilder.start). */
-  async *chunks(rows: AudienceRows): AsyncGenerator<AudienceChunk> {
-    if (!this.onWorker) {
-      yield* audienceChunks(rows, scoreTextsOf(rows));
-      return;
-    }
-    if (this.started === null) this.start({ patternCount: rows.patternCount, predictedClv: rows.predictedClv, probabilityAlive: rows.probabilityAlive });
-    const { worker, next } = this.started!;
-    this.started = null;
+/** A job on a worker of its own: its replies read from the start (a death before `chunks` is kept, not lost or thrown). */
+class WorkerJob implements AudienceCsvJob {
+  private readonly state = new AudienceJobState();
+
+  constructor(
+    private readonly job: number,
+    private readonly started: { readonly worker: Worker; readonly next: () => Promise<Reply> },
+  ) {}
+
+  /** The rows' chunks, built on the worker with the job's scores (AudienceCsvJob.chunks); the worker ends with the last. */
+  async *chunks(rows: AudienceLists): AsyncGenerator<AudienceChunk> {
+    this.state.take();
+    const { worker, next } = this.started;
     const counter = new Int32Array(new SharedArrayBuffer(Int32Array.BYTES_PER_ELEMENT));
     const slots = new SharedArrayBuffer(MAX_CHUNKS_IN_FLIGHT * SLOT_BYTES);
     worker.ref();
     try {
       // the scores went before (start): the rows go without them
       const lists: AudienceLists = { audiences: rows.audiences, customerIds: rows.customerIds, patternOf: rows.patternOf };
-      worker.postMessage({ kind: 'rows', rows: lists, inFlight: counter.buffer as SharedArrayBuffer, slots } satisfies Request, movedBuffers(lists));
+      worker.postMessage({ kind: 'rows', job: this.job, rows: lists, inFlight: counter.buffer as SharedArrayBuffer, slots } satisfies Request, movedBuffers(lists));
       for (let reply = await next(); reply.kind === 'chunk'; reply = await next()) {
         const { audience, slot, length, chunk } = reply;
-        // the slot's bytes are the caller's until it asks for the next chunk (AudienceCsvBuilder)
+        // the slot's bytes are the caller's until it asks for the next chunk (AudienceCsvJob)
         yield { audience, bytes: slot < 0 ? chunk : length < 0 ? null : new Uint8Array(slots, slot * SLOT_BYTES, length) };
         // taken (written) by the caller: one more may be built
         Atomics.sub(counter, 0, 1);
@@ -181,5 +211,11 @@ export class WorkerAudiences implements AudienceCsvBuilder {
     } finally {
       await worker.terminate();
     }
+  }
+
+  /** Ends the worker, with the scores it holds (AudienceCsvJob.close). */
+  async close(): Promise<void> {
+    this.state.close();
+    await this.started.worker.terminate().catch(() => undefined);
   }
 }

@@ -4,6 +4,8 @@
  * (adapters/worker-audiences.ts) while the run's thread writes the tables.
  */
 import { stringify } from 'csv-stringify/sync';
+import { ClvError } from '../errors.js';
+import type { AudienceCsvJob } from '../ports.js';
 
 /** The columns of every audience file, `customer_id` first (SPEC "Acquisition economics"). */
 export const AUDIENCE_COLUMNS = ['customer_id', 'segment', 'predicted_clv', 'probability_alive', 'recommended_action'] as const;
@@ -151,9 +153,6 @@ export interface AudienceLists {
   readonly patternOf: Int32Array;
 }
 
-/** What the audience files are built from: the audiences, the customers' ids, their scores per pattern. */
-export type AudienceRows = AudienceLists & PatternScores;
-
 /**
  * Text p: pattern p's `predicted_clv,probability_alive` fields as every row writes them (shortest
  * round-trip decimals, JavaScript's number to text; empty for a score the run has none of).
@@ -164,7 +163,7 @@ export const scoreTextsOf = ({ patternCount, predictedClv, probabilityAlive }: P
   packTexts(patternCount, (p) => `${predictedClv ? predictedClv[p] : ''},${probabilityAlive ? probabilityAlive[p] : ''}`);
 
 /**
- * A piece of audience `audience`'s file (index in `AudienceRows.audiences`), the header first;
+ * A piece of audience `audience`'s file (index in `AudienceLists.audiences`), the header first;
  * `bytes` null: the file is complete. Each piece is a buffer of its own (the receiver may keep it).
  */
 export interface AudienceChunk {
@@ -187,11 +186,13 @@ export interface AudienceChunk {
  * activation order ({@link RowBodies}); then rows are copied together byte by byte. `scoreTexts`:
  * {@link scoreTextsOf} the rows' scores (a worker makes them ahead of the rows). A million
  * customers' audiences (~300 MB): ~1.4 s of CPU on a loaded machine (`npm run bench:audiences`),
- * against ~1.75 s with the bodies indexed by customer.
+ * against ~1.75 s with the bodies indexed by customer. Throws a RangeError when a member's scoring
+ * pattern (`patternOf`) is not one of `scoreTexts`' (rows and scores of different runs).
  */
 export function* audienceChunks(rows: AudienceLists, scoreTexts: PackedTexts): Generator<AudienceChunk> {
   const { customerIds, patternOf } = rows;
   const customers = customerIds.offset.length - 1;
+  const patterns = scoreTexts.offset.length - 1;
   const header = utf8.encode(stringify([[...AUDIENCE_COLUMNS]], CSV_OPTIONS));
   const bodies: RowBodies = {
     // ~10-byte ids and ~36 bytes of scores; grown when short
@@ -211,7 +212,12 @@ export function* audienceChunks(rows: AudienceLists, scoreTexts: PackedTexts): G
       const i = members[j]!;
       const k = ranks[j]!;
       const tail = tails[actionOf[j]!]!;
-      if (bodies.slots[3 * k]! < 0) encodeBody(bodies, k, customerIds, i, scoreTexts, patternOf[i]!);
+      if (bodies.slots[3 * k]! < 0) {
+        const p = patternOf[i]!;
+        // rows and scores of different runs: refused rather than written with another customer's scores (or none)
+        if (!(p >= 0 && p < patterns)) throw new RangeError(`customer ${i}'s scoring pattern ${p} is not one of the ${patterns} patterns scored`);
+        encodeBody(bodies, k, customerIds, i, scoreTexts, p);
+      }
       const body = bodies.bytes;
       const idStart = bodies.slots[3 * k]!;
       const scoreStart = bodies.slots[3 * k + 1]!;
@@ -231,5 +237,51 @@ export function* audienceChunks(rows: AudienceLists, scoreTexts: PackedTexts): G
     }
     if (at > 0) yield { audience: a, bytes: chunk.subarray(0, at) };
     yield { audience: a, bytes: null };
+  }
+}
+
+/** A job's chunks asked for again, or after the job was closed (AudienceCsvJob): refused, never built with scores not theirs. */
+export class AudienceJobError extends ClvError {}
+
+/**
+ * Where an {@link AudienceCsvJob} is: its chunks not yet asked for, asked for, or the job closed
+ * (by its run, or by the builder's next job). Its chunks are asked for once, while it is open.
+ */
+export class AudienceJobState {
+  private state: 'open' | 'built' | 'closed' = 'open';
+
+  /** Marks the chunks asked for. Throws {@link AudienceJobError} when they were before, or the job is closed. */
+  take(): void {
+    if (this.state !== 'open') {
+      throw new AudienceJobError(`an audience job's chunks were asked for after ${this.state === 'built' ? 'they were built' : 'the job was closed'}: a job builds its own run's rows, once`);
+    }
+    this.state = 'built';
+  }
+
+  close(): void {
+    this.state = 'closed';
+  }
+}
+
+/** An {@link AudienceCsvJob} built in this thread: the score texts are made when the chunks are asked for. */
+export class AudienceJobHere implements AudienceCsvJob {
+  private readonly state = new AudienceJobState();
+  /** Null once used or closed: a closed job holds no run's scores. */
+  private scores: PatternScores | null;
+
+  constructor(scores: PatternScores) {
+    this.scores = scores;
+  }
+
+  async *chunks(rows: AudienceLists): AsyncGenerator<AudienceChunk> {
+    this.state.take();
+    const scores = this.scores!;
+    this.scores = null;
+    yield* audienceChunks(rows, scoreTextsOf(scores));
+  }
+
+  async close(): Promise<void> {
+    this.state.close();
+    this.scores = null;
   }
 }

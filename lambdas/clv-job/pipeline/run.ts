@@ -6,7 +6,7 @@ import type { GateSettings } from '../domain/quality-gates.js';
 import { AccountingError, EmptyInputError, NoValidOrderDateError, QualityGateError, UntrustedBacktestError } from '../errors.js';
 import { qualityReportKey, reportKey, summaryKey, summarySchemaKey } from '../layout.js';
 import { judgeSpend, SPEND_REJECTION_REASONS, type JudgedSpend, type SpendWindow } from '../domain/acquisition/spend.js';
-import type { AudienceCsvBuilder, IntervalRunner, OutputStore, QueryEngine, RecoveryReport, SpendSource, StagedRun, TableWriter } from '../ports.js';
+import type { AudienceCsvBuilder, AudienceCsvJob, IntervalRunner, OutputStore, QueryEngine, RecoveryReport, SpendSource, StagedRun, TableWriter } from '../ports.js';
 import type { SpendInput } from '../schemas/summary-acquisition.js';
 import { qualityReportSchema } from '../schemas/quality-report.js';
 import { SUMMARY_SCHEMA_VERSION, summarySchema, type Summary } from '../schemas/summary.js';
@@ -121,6 +121,8 @@ export const runPipeline = async (deps: PipelineDeps, config: RunConfig): Promis
 
   const lock = await stage('lock', () => store.lock(runId, config.lockTtlSeconds));
   let staged: StagedRun | null = null;
+  // closed however the run ends: a builder kept between runs (a warm Lambda's) holds no failed run's scores or thread
+  let audienceJob: AudienceCsvJob | undefined;
   try {
     const recovery = await stage('recover', () => store.recover(), (r) => (r.actions.length === 0 ? 'nothing to recover' : r.actions.join('; ')));
     // e.g. interval threads loading while the run queries and fits
@@ -217,7 +219,7 @@ export const runPipeline = async (deps: PipelineDeps, config: RunConfig): Promis
     );
     Object.assign(timings, modelParts);
     // e.g. the audience thread loading, and turning the scores to text, while the run segments (after the intervals: not on their cores)
-    deps.audiences?.start?.(patternScoresOf(scored));
+    audienceJob = deps.audiences?.start(patternScoresOf(scored));
 
     const holdoutDays = config.backtestHoldoutDays;
     // a calibration fit that cannot be trusted gives no backtest (its parameters would be starting values), and a warning saying why
@@ -281,7 +283,7 @@ export const runPipeline = async (deps: PipelineDeps, config: RunConfig): Promis
           }),
           query.customers,
           scored,
-          deps.audiences,
+          audienceJob,
         );
         const tableFiles = (async () => [
           ...(await writeCustomers(run, tables, runDate, query.customers, scored, segmented.columns)),
@@ -385,6 +387,7 @@ export const runPipeline = async (deps: PipelineDeps, config: RunConfig): Promis
     await staged?.discard().catch(() => undefined);
     throw error;
   } finally {
+    await audienceJob?.close();
     await lock.release();
   }
 };

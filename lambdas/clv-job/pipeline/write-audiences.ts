@@ -1,8 +1,8 @@
 import type { CustomerTable } from '../domain/customers.js';
 import type { Audience } from '../domain/segments/audiences.js';
 import { AUDIENCES_DATASET, runDatePartition } from '../layout.js';
-import type { AudienceCsvBuilder, ByteSink, StagedRun } from '../ports.js';
-import { audienceChunks, packTexts, scoreTextsOf, type AudienceRows, type PatternScores } from './audience-csv.js';
+import type { AudienceCsvJob, ByteSink, StagedRun } from '../ports.js';
+import { AudienceJobHere, packTexts, type AudienceLists, type PatternScores } from './audience-csv.js';
 import type { ScoredCustomers } from './score-customers.js';
 import type { WrittenFile } from './write-tables.js';
 
@@ -21,7 +21,7 @@ export interface AudienceScores {
   readonly columns: Pick<ScoredCustomers['byPattern']['columns'], 'predicted_clv' | 'probability_alive'>;
 }
 
-/** The scores the audiences' rows carry, per pattern: what an {@link AudienceCsvBuilder} is given ahead (`start`). */
+/** The scores the audiences' rows carry, per pattern: what an AudienceCsvBuilder starts their job with. */
 export const patternScoresOf = (scored: { readonly byPattern: AudienceScores }): PatternScores => ({
   patternCount: scored.byPattern.size,
   predictedClv: scored.byPattern.columns.predicted_clv,
@@ -29,15 +29,16 @@ export const patternScoresOf = (scored: { readonly byPattern: AudienceScores }):
 });
 
 /**
- * The audiences as data for {@link audienceChunks}: each member's recommended action is the first,
- * leading action of its list (`actionsOf`) in the segment settings ('' for an empty list), numbered
- * per audience. Throws a RangeError past 65,536 distinct actions in one audience.
+ * The audiences as data for audienceChunks, but for the scores (their job's): each member's
+ * recommended action is the first, leading action of its list (`actionsOf`) in the segment settings
+ * ('' for an empty list), numbered per audience. Throws a RangeError past 65,536 distinct actions in
+ * one audience.
  */
 export const audienceRowsOf = (
   audiences: readonly Audience[],
   customers: Pick<CustomerTable, 'customerId'>,
-  scored: { readonly byPattern: AudienceScores },
-): AudienceRows => ({
+  scored: { readonly byPattern: Pick<AudienceScores, 'patternOf'> },
+): AudienceLists => ({
   audiences: audiences.map(({ segment, members, ranks, actionsOf }) => {
     const numbers = new Map<string, number>();
     const actionOf = new Uint16Array(members.length);
@@ -60,24 +61,17 @@ export const audienceRowsOf = (
   }),
   customerIds: packTexts(customers.customerId.length, (i) => customers.customerId[i]!),
   patternOf: scored.byPattern.patternOf,
-  ...patternScoresOf(scored),
 });
 
-/** The chunks built in this thread, as a builder hands them. */
-const inThisThread: AudienceCsvBuilder = {
-  async *chunks(rows) {
-    yield* audienceChunks(rows, scoreTextsOf(rows));
-  },
-};
-
 /**
- * One CSV per audience, `audiences/run_date=D/<scheme>/<segment>.csv` ({@link audienceChunks} says
- * what is in it): the recommended action is the first, leading action of the segment's list in the
- * segment settings (the whole list is in the `segments` dataset and the summary). An empty audience
- * is a header alone. The bytes are built by `builder` (e.g. on a worker thread, while this thread
- * writes other files; in this thread when left out) and streamed chunk by chunk to the run's
- * location as they come. A builder on a worker takes `audiences`' member lists (`members`, `ranks`:
- * moved to its thread, not copied): the caller reads them no more.
+ * One CSV per audience, `audiences/run_date=D/<scheme>/<segment>.csv` (audienceChunks says what is
+ * in it): the recommended action is the first, leading action of the segment's list in the segment
+ * settings (the whole list is in the `segments` dataset and the summary). An empty audience is a
+ * header alone. The bytes are built by `job` (the run's AudienceCsvJob, started with `scored`'s
+ * scores, e.g. on a worker thread while this thread writes other files; in this thread with
+ * `scored`'s scores when left out) and streamed chunk by chunk to the run's location as they come.
+ * A job on a worker takes `audiences`' member lists (`members`, `ranks`: moved to its thread, not
+ * copied): the caller reads them no more. Rejects as the job's chunks do (AudienceCsvJob.chunks).
  */
 export const writeAudiences = async (
   run: Pick<StagedRun, 'open'>,
@@ -85,18 +79,18 @@ export const writeAudiences = async (
   audiences: readonly Audience[],
   customers: Pick<CustomerTable, 'customerId'>,
   scored: { readonly byPattern: AudienceScores },
-  builder: AudienceCsvBuilder = inThisThread,
+  job: AudienceCsvJob = new AudienceJobHere(patternScoresOf(scored)),
 ): Promise<WrittenFile[]> => {
   const written: WrittenFile[] = [];
   let sink: ByteSink | null = null;
   let bytes = 0;
-  // counted first: a builder on a worker takes the member lists
+  // counted first: a job on a worker takes the member lists
   const members = audiences.map((a) => a.members.length);
-  for await (const { audience: a, bytes: chunk } of builder.chunks(audienceRowsOf(audiences, customers, scored))) {
+  for await (const { audience: a, bytes: chunk } of job.chunks(audienceRowsOf(audiences, customers, scored))) {
     const audience = audiences[a]!;
     if (chunk !== null) {
       sink ??= await run.open(audienceKey(runDate, audience));
-      // the builder may reuse the chunk's memory once the next one is asked for (AudienceCsvBuilder)
+      // the job may reuse the chunk's memory once the next one is asked for (AudienceCsvJob)
       await sink.write(sink.keepsChunks === true ? chunk.slice() : chunk);
       bytes += chunk.byteLength;
       continue;
