@@ -171,6 +171,14 @@ describe('messages in the words the user wrote', () => {
     expect(result.stderr).toMatch(/^clv: --discount-rate: is a share per year/);
   });
 
+  it('refuses a validation.maxAmount whose sums could overflow, before reading any order', async () => {
+    const cwd = await tempDir();
+    await writeText(cwd, 'config.json', JSON.stringify({ validation: { maxAmount: 1e30 } }));
+    const result = await clv(['run', '--input', sampleData, '--output', 'out', '--config', 'config.json'], cwd);
+    expect(result.code).toBe(2);
+    expect(result.stderr).toMatch(/^clv: config file config\.json: validation\.maxAmount: is at most 1e18 \(got 1e\+30\), so that sums of fewer than 1e14 orders stay within DECIMAL\(38, 6\)/);
+  });
+
   it('says that 0 interval draws is allowed when it refuses too few', async () => {
     const cwd = await tempDir();
     await writeText(cwd, 'config.json', JSON.stringify({ model: { intervalDraws: 5 } }));

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { asOfDateSchema, csvOptionsSchema, modelOptionsSchema } from '../lambdas/clv-job/config.js';
+import { asOfDateSchema, csvOptionsSchema, modelOptionsSchema, validationSchema } from '../lambdas/clv-job/config.js';
 
 /**
  * csv.dateFormat is handed to DuckDB's strptime at ingest. A format DuckDB refuses used to surface
@@ -65,5 +65,22 @@ describe('a given as-of date', () => {
 
   it('still says a malformed date is malformed, not that it is in the future', () => {
     expect(asOfDateSchema(now).safeParse('2099-02-30').error?.issues.map((i) => i.message)).toEqual(['is not a calendar date']);
+  });
+});
+
+/**
+ * validation.maxAmount bounds every amount, so it bounds every sum of money the SQL takes in
+ * DECIMAL(38, 6) (|x| < 1e32). It used to go up to 1e30: 150 orders of one customer at 1e30 failed the
+ * night with DuckDB's "Overflow in subtract of DECIMAL(38)", naming no file, row or customer.
+ */
+describe('validation.maxAmount', () => {
+  it.each([1e9, 1e18, 0.01])('takes %s', (maxAmount) => {
+    expect(validationSchema.parse({ maxAmount }).maxAmount).toBe(maxAmount);
+  });
+
+  it.each([1e30, 1.0000000000000002e18])('refuses %s, saying what bounds it and why', (maxAmount) => {
+    expect(validationSchema.safeParse({ maxAmount }).error?.issues.map((i) => i.message)).toEqual([
+      `is at most 1e18 (got ${JSON.stringify(maxAmount)}), so that sums of fewer than 1e14 orders stay within DECIMAL(38, 6)`,
+    ]);
   });
 });

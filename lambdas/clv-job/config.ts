@@ -171,8 +171,18 @@ export type CsvOptions = z.output<typeof csvOptionsSchema>;
 export const validationSchema = z.strictObject({
   /** Orders dated before this day are rejected as `implausible_order_date` (placeholders like 1900-01-01). @default 1970-01-01 */
   minOrderDate: isoDateSchema.default('1970-01-01'),
-  /** Amounts whose absolute value is above this are rejected as `invalid_amount`. @default 1,000,000,000 */
-  maxAmount: z.number().positive().max(1e30).default(1e9),
+  /**
+   * Amounts whose absolute value is above this are rejected as `invalid_amount`. At most 1e18: money is
+   * summed as DECIMAL(38, 6) (|x| < 1e32; sql/purchase-days.sql), so every sum the SQL takes (a day's,
+   * a customer's, a channel-cohort-month's, and their differences) stays within it for fewer than 1e14
+   * orders at the bound, more rows than any export holds. (1e30 let ~100 orders overflow a customer's sum
+   * and fail the night.) @default 1,000,000,000
+   */
+  maxAmount: z
+    .number()
+    .positive()
+    .max(1e18, { error: (issue) => `is at most 1e18 (got ${JSON.stringify(issue.input)}), so that sums of fewer than 1e14 orders stay within DECIMAL(38, 6)` })
+    .default(1e9),
 });
 export type ValidationOptions = z.output<typeof validationSchema>;
 

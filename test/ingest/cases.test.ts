@@ -139,6 +139,22 @@ describe('the input cases of issue 13: never a failed run, never a silent drop',
     expect(run.summary.counts.rejected_by_reason.invalid_amount).toBe(1);
   });
 
+  it('amount-overflow: 150 orders of one customer at the largest maxAmount (1e18) sum without overflow; just above it is invalid_amount', async () => {
+    const dir = await tempDir();
+    const atCap = Array.from({ length: 150 }, (_, j) => `X${j},C1,2025-03-0${(j % 9) + 1},1000000000000000000`);
+    const small = Array.from({ length: 30 }, (_, i) => `S${i},C${i % 10},2025-0${(i % 9) + 1}-1${i % 9},${i * 3}.5`);
+    const above = ['A1,C2,2025-04-01,1000000000000000000.000001', 'A2,C3,2025-04-01,-1000000000000000001'];
+    await writeText(dir, 'orders.csv', ['order_id,customer_id,order_date,amount', ...small, ...atCap, ...above].join('\n') + '\n');
+    const config = await writeText(dir, 'config.json', JSON.stringify({ validation: { maxAmount: 1e18 } }));
+    const run = await runCase(dir, '2025-12-31', ['--config', config]);
+    expect(run.summary.counts).toMatchObject({ input_rows: 182, accepted_orders: 180, rejected_rows: 2 });
+    expect(run.summary.counts.rejected_by_reason.invalid_amount).toBe(2);
+    const c1 = (await queryDuckDb(`SELECT orders, total_revenue FROM read_parquet(${sqlString(join(run.out, 'customers', 'run_date=2025-12-31', '*', '*.parquet'))}) WHERE customer_id = 'C1'`))[0];
+    // C1's small orders: S1, S11, S21 at 3.5 + 33.5 + 63.5 = 100.5, beside 150 · 1e18
+    expect(c1).toMatchObject({ orders: 153, total_revenue: 1.5e20 + 100.5 });
+    identityHolds(run.summary);
+  });
+
   it('placeholder-date: 1900-01-01 is implausible_order_date, counted and shown; C1 keeps its real cohort', async () => {
     const run = await runCase(fixture('cases', 'placeholder-date'), '2024-12-31');
     expect(run.summary.counts).toMatchObject({ input_rows: 4, accepted_orders: 3, rejected_rows: 1, customers: 2 });
