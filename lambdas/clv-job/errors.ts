@@ -33,8 +33,10 @@ export class NoValidOrderDateError extends ClvError {}
 
 /**
  * A query engine failed or returned something the pipeline cannot trust. `transient` when it failed
- * for a reason of the moment (refused or throttled, timed out, cancelled, out of memory, its result
- * unreachable) rather than of the data it read: asked again later, the same query may succeed.
+ * for a reason of the moment (refused or throttled, timed out, cancelled, out of memory or other
+ * resources, a full spill disk, its cluster or service failing, its result unreachable) rather than
+ * of the data it read: asked again later, the same query may succeed. Each engine decides it in one
+ * place: isAthenaFailureOfTheMoment, isTrinoErrorOfTheMoment, isDuckDbErrorOfTheMoment.
  */
 export class EngineError extends ClvError {
   readonly transient: boolean;

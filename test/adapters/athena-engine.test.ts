@@ -14,7 +14,7 @@ import {
   decodeRejectedRows,
 } from '../../lambdas/clv-job/pipeline/engine-results.js';
 import { CANONICAL_ORDER_COLUMNS, REJECTED_COLUMNS } from '../../lambdas/clv-job/schemas/tables.js';
-import { startStackAthena, type AthenaStandIn } from '../support/athena-stand-in.js';
+import { startStackAthena, type AthenaStandIn, type InjectedAthenaError } from '../support/athena-stand-in.js';
 import { TEST_CREDENTIALS, TEST_REGION, createBucket, startMoto, type MotoServer } from '../support/moto-server.js';
 import { ingestOnMoto } from '../support/ingest-drop.js';
 import { describeWith } from '../support/services.js';
@@ -203,9 +203,26 @@ describeWith(['moto', 'trino'], 'the Athena engine against the Athena stand-in',
 
       expect(error).toBeInstanceOf(AthenaQueryError);
       expect(error.state).toBe(state);
-      // a cancelled query says nothing of the data it read; a failed one may (the previous run's probe tells them apart)
-      expect(error.transient).toBe(state === 'CANCELLED');
+      // cancelled, or out of resources (Athena's message, without an AthenaError), it says nothing of the data it read
+      expect(error.transient).toBe(true);
       expect(error.message).toMatch(new RegExp(`Athena query customers \\([0-9a-f-]{36}\\) ${state}: Query exhausted resources`));
+    });
+
+    // Status.AthenaError as the Athena API reference and its error catalogue describe it, read by the SDK
+    it.each<[string, boolean, string, InjectedAthenaError]>([
+      ['Athena says may succeed if resubmitted', true, 'GENERIC_INTERNAL_ERROR: the query engine failed', { ErrorCategory: 3, ErrorType: 200, Retryable: true }],
+      ['Athena blames on itself (SYSTEM)', true, 'Amazon Athena had an internal error', { ErrorCategory: 1, ErrorType: 100, Retryable: false }],
+      ['exhausted its resources (ErrorType 0-8)', true, 'EXCEEDED_LOCAL_MEMORY_LIMIT: Query exceeded per-node memory limit', { ErrorCategory: 3, ErrorType: 4, Retryable: false }],
+      ['found a damaged file (a data error)', false, 'HIVE_BAD_DATA: Malformed Parquet file. Expected magic number: PAR1', { ErrorCategory: 2, ErrorType: 1001, Retryable: false }],
+    ])('a FAILED query that %s is transient: %s', async (_, transient, reason, athenaError) => {
+      standIn.failNextQuery(reason, 'FAILED', athenaError);
+
+      const error = (await engine().run('customers', params).catch((e: unknown) => e)) as AthenaQueryError;
+
+      expect(error).toBeInstanceOf(AthenaQueryError);
+      expect(error.state).toBe('FAILED');
+      expect(error.reason).toBe(reason);
+      expect(error.transient).toBe(transient);
     });
 
     it('stops a query still running at the deadline and fails with TIMED_OUT', async () => {

@@ -6,6 +6,7 @@ import { sampleData, tempDir } from '../support/files.js';
 import { runLocal } from '../support/pipeline.js';
 import { AthenaQueryError } from '../../lambdas/clv-job/adapters/athena-engine.js';
 import { LocalFolderStore } from '../../lambdas/clv-job/adapters/local-folder-store.js';
+import { isTrinoErrorOfTheMoment, TrinoQueryError } from '../../lambdas/clv-job/adapters/trino-engine.js';
 import { EngineError } from '../../lambdas/clv-job/errors.js';
 import { manifestKey, summaryKey } from '../../lambdas/clv-job/layout.js';
 import { loadPrevious } from '../../lambdas/clv-job/pipeline/previous-run.js';
@@ -157,18 +158,31 @@ describe("the previous run's customers, joined in the engine", () => {
     expect((await readdir(join(out, 'customers'))).sort()).toEqual([`run_date=${FIRST}`]);
   });
 
-  it('fails the night when the probe of the previous run fails for a reason of the moment (refused, timed out), which says nothing of that run', async () => {
-    // Prepare: a first night; an engine that refuses the probe once, as a throttled Athena does
+  it.each<[string, EngineError, RegExp]>([
+    ['refused, as a throttled Athena does', new AthenaQueryError('previousTiers', null, 'REFUSED', 'TooManyRequestsException: Rate exceeded'), /previousTiers REFUSED: TooManyRequestsException/],
+    [
+      'out of resources on Athena',
+      new AthenaQueryError('previousTiers', 'q-1', 'FAILED', 'Query exhausted resources at this scale factor', { athenaError: { ErrorCategory: 2, ErrorType: 4, Retryable: true } }),
+      /previousTiers \(q-1\) FAILED: Query exhausted resources/,
+    ],
+    [
+      'out of memory on Trino',
+      new TrinoQueryError('previousTiers', 'q-2', 'EXCEEDED_GLOBAL_MEMORY_LIMIT', 'Query exceeded distributed user memory limit of 1kB', {
+        transient: isTrinoErrorOfTheMoment({ errorName: 'EXCEEDED_GLOBAL_MEMORY_LIMIT', errorType: 'INSUFFICIENT_RESOURCES' }),
+      }),
+      /previousTiers \(q-2\) failed: EXCEEDED_GLOBAL_MEMORY_LIMIT/,
+    ],
+  ])('fails the night when the probe of the previous run fails for a reason of the moment (%s), which says nothing of that run', async (_, error, said) => {
+    // Prepare: a first night; an engine whose probe fails once so
     const out = await tempDir();
     await runLocal([sampleData], out, { asOf: FIRST });
     const asked: QueryName[] = [];
-    const refused = new AthenaQueryError('previousTiers', null, 'REFUSED', 'TooManyRequestsException: Rate exceeded');
 
     // Act
-    const night = runLocal([sampleData], out, { asOf: SECOND }, { engine: recording(asked, { query: 'previousTiers', error: refused }) });
+    const night = runLocal([sampleData], out, { asOf: SECOND }, { engine: recording(asked, { query: 'previousTiers', error }) });
 
     // Assess: tonight's error, and nothing of the night published
-    await expect(night).rejects.toThrow(/previousTiers REFUSED: TooManyRequestsException/);
+    await expect(night).rejects.toThrow(said);
     expect(asked).not.toContain('customers');
     expect((await readdir(join(out, 'customers'))).sort()).toEqual([`run_date=${FIRST}`]);
   });

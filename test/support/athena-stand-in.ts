@@ -40,6 +40,8 @@ interface Execution {
   readonly submitted: number;
   state: 'QUEUED' | 'RUNNING' | 'SUCCEEDED' | 'FAILED' | 'CANCELLED';
   reason?: string;
+  /** Status.AthenaError of a failure a test injected with one. */
+  athenaError?: InjectedAthenaError;
   completed?: number;
   polls: number;
   /** Trino's id of the running statement, to cancel it. */
@@ -47,6 +49,16 @@ interface Execution {
   columns?: { name: string; type: string }[];
   rows?: (string | null)[][];
   bytesScanned?: number;
+}
+
+/** Status.AthenaError as Athena's API reference gives it, but ErrorMessage, which is the failure's reason. */
+export interface InjectedAthenaError {
+  /** 1 SYSTEM, 2 USER, 3 OTHER */
+  readonly ErrorCategory: 1 | 2 | 3;
+  /** The Athena error catalogue's type, e.g. 0-8 "Query exhausted resources at this scale factor", 1001 "Data error". */
+  readonly ErrorType: number;
+  /** True if the query might succeed if resubmitted. */
+  readonly Retryable: boolean;
 }
 
 class AthenaException extends Error {
@@ -84,7 +96,7 @@ export class AthenaStandIn {
   readonly executions = new Map<string, Execution>();
   private readonly tokens = new Map<string, string>();
   private throttles: { remaining: number; operation: string | undefined; type: string }[] = [];
-  private failures: { reason: string; state: 'FAILED' | 'CANCELLED' }[] = [];
+  private failures: { reason: string; state: 'FAILED' | 'CANCELLED'; athenaError: InjectedAthenaError | undefined }[] = [];
   /** GetQueryExecution reports a non-terminal state at least this many times per query. */
   minimumPolls: number;
   private queue: Promise<void> = Promise.resolve();
@@ -124,9 +136,13 @@ export class AthenaStandIn {
     this.throttles.push({ remaining: count, operation, type });
   }
 
-  /** The next query to run ends FAILED (or CANCELLED) with this StateChangeReason, whatever its SQL. */
-  failNextQuery(reason: string, state: 'FAILED' | 'CANCELLED' = 'FAILED'): void {
-    this.failures.push({ reason, state });
+  /**
+   * The next query to run ends FAILED (or CANCELLED) with this StateChangeReason, whatever its SQL,
+   * and with this Status.AthenaError (its ErrorMessage the reason) when given. The stand-in gives none
+   * for the failures of the SQL it runs on Trino: their ErrorType would be made up.
+   */
+  failNextQuery(reason: string, state: 'FAILED' | 'CANCELLED' = 'FAILED', athenaError?: InjectedAthenaError): void {
+    this.failures.push({ reason, state, athenaError });
   }
 
   /** The SQL texts received, in order. */
@@ -236,6 +252,7 @@ export class AthenaStandIn {
         Status: {
           State: state,
           ...(shown && e.reason ? { StateChangeReason: e.reason } : {}),
+          ...(shown && e.athenaError ? { AthenaError: { ...e.athenaError, ErrorMessage: e.reason } } : {}),
           SubmissionDateTime: e.submitted / 1000,
           ...(shown && e.completed ? { CompletionDateTime: e.completed / 1000 } : {}),
         },
@@ -298,7 +315,10 @@ export class AthenaStandIn {
     e.state = 'RUNNING';
     const injected = this.failures.shift();
     try {
-      if (injected !== undefined) throw Object.assign(new Error(injected.reason), { injected: injected.state });
+      if (injected !== undefined) {
+        e.athenaError = injected.athenaError;
+        throw Object.assign(new Error(injected.reason), { injected: injected.state });
+      }
       let columns: { name: string; type: string }[] = [];
       const rows: (string | null)[][] = [];
       for await (const result of await this.trino(e).query(e.sql)) {

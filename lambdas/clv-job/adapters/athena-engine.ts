@@ -5,6 +5,7 @@ import {
   StartQueryExecutionCommand,
   StopQueryExecutionCommand,
   type AthenaClientConfig,
+  type AthenaError,
   type QueryExecution,
 } from '@aws-sdk/client-athena';
 import { GetObjectCommand, ListObjectsV2Command, type S3Client } from '@aws-sdk/client-s3';
@@ -27,12 +28,36 @@ export class AthenaQueryError extends EngineError {
     readonly queryExecutionId: string | null,
     readonly state: string,
     readonly reason: string,
-    options?: { cause?: unknown },
+    options?: { cause?: unknown; athenaError?: AthenaError },
   ) {
-    // only a query that ran and FAILED (or succeeded without a result) says something of the data it read
-    super(`Athena query ${query}${queryExecutionId ? ` (${queryExecutionId})` : ''} ${state}: ${reason}`, { ...options, transient: state !== 'FAILED' && state !== 'SUCCEEDED' });
+    super(`Athena query ${query}${queryExecutionId ? ` (${queryExecutionId})` : ''} ${state}: ${reason}`, {
+      cause: options?.cause,
+      transient: isAthenaFailureOfTheMoment(state, reason, options?.athenaError),
+    });
   }
 }
+
+/** Athena's ErrorCategory for a failure of the service, not of the query or its data (1 SYSTEM, 2 USER, 3 OTHER). */
+const SYSTEM_ERROR_CATEGORY = 1;
+/** ErrorType 0 to 8 all mean "Query exhausted resources at this scale factor" (the Athena error catalogue). */
+const LAST_EXHAUSTED_RESOURCES_ERROR_TYPE = 8;
+
+/**
+ * Whether an Athena query ended for a reason of the moment (EngineError.transient) rather than of
+ * the data it read. `state` is Athena's (or REFUSED, TIMED_OUT: see AthenaQueryError), `reason` its
+ * StateChangeReason, `athenaError` the `Status.AthenaError` GetQueryExecution gives a query that
+ * FAILED (the Athena API reference: ErrorCategory 1 SYSTEM, 2 USER, 3 OTHER; ErrorType; Retryable).
+ * A query refused, cancelled or timed out never read its data to its end: of the moment. A FAILED one
+ * is when Athena says it may succeed if resubmitted (Retryable), blames itself (SYSTEM), or ran out of
+ * resources (ErrorType 0-8, or that message when Athena gives no AthenaError). Anything else it
+ * failed on, a damaged file (HIVE_BAD_DATA ...) among them, says something of the data.
+ */
+export const isAthenaFailureOfTheMoment = (state: string, reason: string, athenaError?: AthenaError): boolean => {
+  if (state === 'SUCCEEDED') return false;
+  if (state !== 'FAILED') return true;
+  const exhausted = athenaError?.ErrorType !== undefined && athenaError.ErrorType <= LAST_EXHAUSTED_RESOURCES_ERROR_TYPE;
+  return athenaError?.Retryable === true || athenaError?.ErrorCategory === SYSTEM_ERROR_CATEGORY || exhausted || reason.includes('Query exhausted resources at this scale factor');
+};
 
 /**
  * Client settings for the job: the SDK's adaptive retry mode rate-limits the client itself once
@@ -180,7 +205,8 @@ export class AthenaEngine implements QueryEngine {
       const state = execution?.Status?.State ?? 'UNKNOWN';
       if (state === 'SUCCEEDED') return execution!;
       if (TERMINAL.has(state)) {
-        throw new AthenaQueryError(query, id, state, execution?.Status?.StateChangeReason ?? execution?.Status?.AthenaError?.ErrorMessage ?? 'no reason given');
+        const status = execution?.Status;
+        throw new AthenaQueryError(query, id, state, status?.StateChangeReason ?? status?.AthenaError?.ErrorMessage ?? 'no reason given', { athenaError: status?.AthenaError });
       }
       if (Date.now() + delay > deadline) {
         await this.options.athena.send(new StopQueryExecutionCommand({ QueryExecutionId: id })).catch(() => undefined);
