@@ -14,39 +14,95 @@ const holderSchema = z.object({
   pid: z.number().int(),
   host: z.string(),
   /** When the holder took the lock (ISO 8601): a lock older than the time-to-live is abandoned. */
-  since: z.string(),
+  since: z.iso.datetime(),
   /** Unique per acquisition, so a takeover can tell one holder's lock from the next one's. */
   token: z.string().optional(),
+  /**
+   * What tells the holder's process from a later one given the same pid (a container's pid 1 at
+   * every start, any pid after a reboot), where /proc shows it (Linux): the host's boot id and the
+   * process's start time (field 22 of /proc/<pid>/stat, clock ticks after boot). Older locks lack them.
+   */
+  bootId: z.string().optional(),
+  startTicks: z.number().int().optional(),
 });
 type Holder = z.infer<typeof holderSchema>;
 
 const code = (error: unknown): string | undefined => (error as NodeJS.ErrnoException)?.code;
 
-const isAlive = (holder: Holder): boolean => {
-  if (holder.host !== hostname()) return true; // another machine's process cannot be checked: the TTL decides
+/** A process's pid (as /proc's pid namespace numbers it) and start time in clock ticks after boot, fields 1 and 22 of /proc/<pid>/stat; null when that cannot be read. */
+const readStat = async (which: number | 'self'): Promise<{ pid: number; startTicks: number } | null> => {
   try {
-    process.kill(holder.pid, 0);
+    const stat = await nodeFs.readFile(`/proc/${which}/stat`, 'utf8');
+    // field 2, the command name, may hold spaces and parentheses: field 3 starts after the last ')'
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return { pid: Number.parseInt(stat, 10), startTicks: Number(fields[22 - 3]) };
+  } catch {
+    return null;
+  }
+};
+
+type Identity = Required<Pick<Holder, 'bootId' | 'startTicks'>>;
+
+/**
+ * This process's boot id and start time, or null where /proc cannot tell processes apart: not
+ * Linux, or a pid namespace without its own /proc (there /proc/self is numbered unlike process.pid).
+ */
+const ownIdentity = async (): Promise<Identity | null> => {
+  const self = await readStat('self');
+  if (self?.pid !== process.pid) return null;
+  try {
+    return { bootId: (await nodeFs.readFile('/proc/sys/kernel/random/boot_id', 'utf8')).trim(), startTicks: self.startTicks };
+  } catch {
+    return null;
+  }
+};
+
+/** Whether a process with this pid exists on this host (kill 0; EPERM: it exists but is someone else's). */
+const pidExists = (pid: number): boolean => {
+  try {
+    process.kill(pid, 0);
     return true;
   } catch (error) {
-    // EPERM: the process exists but belongs to someone else
     return code(error) === 'EPERM';
   }
 };
 
 /**
- * A local run lock: a file holding its holder's identity (run id, pid, host, start time, token).
+ * Whether the holder's process still runs. A pid alone is not enough: the kernel reuses them, so
+ * where the holder recorded its boot id and start time and /proc shows ours, both must match. Else
+ * the pid decides, except that the caller's own pid is dead: a run never takes its own lock twice.
+ */
+const isAlive = async (holder: Holder, me: Identity | null): Promise<boolean> => {
+  if (holder.host !== hostname()) return true; // another machine's process cannot be checked: the TTL decides
+  if (me !== null && holder.bootId !== undefined && holder.startTicks !== undefined) {
+    if (holder.bootId !== me.bootId) return false; // taken before this host last booted
+    const stat = await readStat(holder.pid);
+    // no /proc entry: gone, unless hidden from us (hidepid), which kill 0 tells apart
+    return stat === null ? pidExists(holder.pid) : stat.startTicks === holder.startTicks;
+  }
+  return holder.pid !== process.pid && pidExists(holder.pid);
+};
+
+/**
+ * A local run lock: a file holding its holder's identity (run id, pid, host, start time, token,
+ * and on Linux the boot id and process start time that tell its process from a later one with its pid).
  *
  * Taking it: the identity is written to a file of its own, then hard-linked to the lock's name;
  * `link` fails with EEXIST when the lock exists (the same guarantee as an O_EXCL create, with the
  * content complete from the first instant). Taking over a dead holder's lock (its process is gone,
- * or the lock is older than the time-to-live): the taker first creates a claim named after that
- * holder's token with O_EXCL (`wx`), so of N runs that found the same dead holder exactly one
- * wins; the winner checks the lock still holds that token and renames its identity over it, so
- * the lock never goes missing in between. A run that loses any of these races is told the lock is held.
+ * its pid now another process's, or the lock is older than the time-to-live): the taker first
+ * creates a claim named after that holder's lock with O_EXCL (`wx`), so of N runs that found the
+ * same dead holder exactly one wins; the winner checks the lock is still that holder's and renames
+ * its identity over it, so the lock never goes missing in between. A run that loses any of these
+ * races is told the lock is held.
+ *
+ * @throws RunLockedError while a live holder has it (its message names the lock file to delete if
+ *   the user knows that run is gone: on another host, say, or an older lock whose pid was reused)
  */
 export const takeLocalLock = async (path: string, runId: string, ttlSeconds: number, fs: LockFs = nodeFs, now: () => Date = () => new Date()): Promise<RunLock> => {
   await fs.mkdir(dirname(path), { recursive: true });
-  const me: Holder = { runId, pid: process.pid, host: hostname(), since: now().toISOString(), token: randomUUID() };
+  const identity = await ownIdentity();
+  const me: Holder = { runId, pid: process.pid, host: hostname(), since: now().toISOString(), token: randomUUID(), ...identity };
   const mine = `${path}.${me.token}`;
   const handle = await fs.open(mine, 'wx');
   try {
@@ -70,8 +126,12 @@ export const takeLocalLock = async (path: string, runId: string, ttlSeconds: num
       if (holder === null) continue; // released in between
       const { parsed } = holder;
       const expired = parsed !== null && now().getTime() - Date.parse(parsed.since) > ttlSeconds * 1000;
-      if (parsed !== null && isAlive(parsed) && !expired) {
-        throw new RunLockedError(`another run (${parsed.runId}, pid ${parsed.pid} on ${parsed.host}) holds the lock on ${dirname(dirname(path))} since ${parsed.since}`);
+      if (parsed !== null && !expired && (await isAlive(parsed, identity))) {
+        const until = new Date(Date.parse(parsed.since) + ttlSeconds * 1000).toISOString();
+        throw new RunLockedError(
+          `another run (${parsed.runId}, pid ${parsed.pid} on ${parsed.host}) holds the lock on ${dirname(dirname(path))} since ${parsed.since}; ` +
+            `it is taken over at ${until}, or once its process is gone (same host). If you know that run is gone, delete ${path} and try again`,
+        );
       }
       // a claim on this particular dead holder: O_EXCL lets exactly one taker through
       const claim = `${path}.takeover-${createHash('sha256').update(holder.raw).digest('hex').slice(0, 24)}`;
