@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { asOfDateSchema, csvOptionsSchema, modelOptionsSchema, validationSchema } from '../lambdas/clv-job/config.js';
+import { asOfDateSchema, columnMappingSchema, csvOptionsSchema, modelOptionsSchema, validationSchema } from '../lambdas/clv-job/config.js';
 
 /**
  * csv.dateFormat is handed to DuckDB's strptime at ingest. A format DuckDB refuses used to surface
@@ -82,5 +82,33 @@ describe('validation.maxAmount', () => {
     expect(validationSchema.safeParse({ maxAmount }).error?.issues.map((i) => i.message)).toEqual([
       `is at most 1e18 (got ${JSON.stringify(maxAmount)}), so that sums of fewer than 1e14 orders stay within DECIMAL(38, 6)`,
     ]);
+  });
+});
+
+/**
+ * `columns` maps each order column to a header. Two columns mapped to one header both take its
+ * values (order_id mapped to the customer's header made every order a re-sent copy of the
+ * customer's first, and the night was published): a configuration error, refused before any file
+ * is read.
+ */
+describe('columns', () => {
+  it.each([
+    [{ order_id: 'customer_id' }, /order_id \("customer_id"\) and customer_id \("customer_id"\) would read the same header/],
+    [{ amount: 'Total', channel: ' total ' }, /amount \("Total"\) and channel \(" total "\) would read the same header/],
+  ])('refuses %j: two columns would read one header', (columns, message) => {
+    const parsed = columnMappingSchema.safeParse(columns);
+    expect(parsed.success).toBe(false);
+    expect(parsed.error?.issues.map((i) => i.message).join('\n')).toMatch(message);
+  });
+
+  it('takes headers that differ, and fills the unmapped columns with their own names', () => {
+    expect(columnMappingSchema.parse({ order_id: 'Order No', customer_id: 'Client' })).toEqual({
+      order_id: 'Order No',
+      customer_id: 'Client',
+      order_date: 'order_date',
+      amount: 'amount',
+      channel: 'channel',
+      status: 'status',
+    });
   });
 });

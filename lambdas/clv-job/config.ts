@@ -98,7 +98,22 @@ export const columnMappingSchema = z
     (typeof ORDER_COLUMNS)[number],
     z.ZodOptional<z.ZodString>
   >)
-  .transform((m) => Object.fromEntries(ORDER_COLUMNS.map((c) => [c, m[c] ?? c])) as Record<(typeof ORDER_COLUMNS)[number], string>);
+  .transform((m) => Object.fromEntries(ORDER_COLUMNS.map((c) => [c, m[c] ?? c])) as Record<(typeof ORDER_COLUMNS)[number], string>)
+  // two columns read from one header would both take its values (e.g. order_id mapped to the
+  // customer's header: every order a re-sent copy of the customer's first); compared as headers
+  // are matched, trimmed and without case (matchHeader)
+  .superRefine((mapping, ctx) => {
+    const byHeader = new Map<string, (typeof ORDER_COLUMNS)[number][]>();
+    for (const column of ORDER_COLUMNS) {
+      const header = mapping[column].trim().toLowerCase();
+      byHeader.set(header, [...(byHeader.get(header) ?? []), column]);
+    }
+    for (const columns of byHeader.values()) {
+      if (columns.length < 2) continue;
+      const named = columns.map((c) => `${c} ("${mapping[c]}")`).join(' and ');
+      ctx.addIssue({ code: 'custom', message: `${named} would read the same header: each column needs a header of its own` });
+    }
+  });
 export type ColumnMapping = z.output<typeof columnMappingSchema>;
 
 /**
