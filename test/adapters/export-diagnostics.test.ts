@@ -23,6 +23,16 @@ describe('diagnoseExportHead', () => {
     expect(diagnoseExportHead(Buffer.from('\n\r\n  \n'))).toEqual({ kind: 'empty', message: expect.stringMatching(/^holds only blank lines/) });
   });
 
+  it.each([
+    ['orders.csv.bz2', /^is bzip2-compressed, not CSV text \(gzip is the one compression read\): decompress it/],
+    ['orders.csv.xz', /^is xz-compressed, not CSV text/],
+    ['orders.csv.zst', /^is zstd-compressed, not CSV text/],
+    ['orders.zip', /^is a zip archive \(an Excel \.xlsx workbook is one\), not CSV text .*: unzip it, or export the sheet as CSV$/],
+  ])('names %s (made by its own tool) for what it is, not for a delimiter its bytes happen to hold', async (name, message) => {
+    const head = await readFile(fixture('not-text', name));
+    expect(diagnoseExportHead(head)).toEqual({ kind: 'binary', message: expect.stringMatching(message) });
+  });
+
   it('names the encoding of the Excel "Unicode text" case (UTF-16LE with a byte-order mark)', async () => {
     const head = await readFile(fixture('cases', 'utf16', 'orders.csv'));
 

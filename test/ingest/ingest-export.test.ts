@@ -1,5 +1,5 @@
 import fc from 'fast-check';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ingestExport, UnreadableExportError } from '../../lambdas/clv-job/ingest/ingest-export.js';
 import { ingestReceiptSchema } from '../../lambdas/clv-job/ingest/receipt.js';
 import { clv, requireCliBundle } from '../support/cli.js';
-import { repoRoot, tempDir, writeText } from '../support/files.js';
+import { fixture, repoRoot, tempDir, writeText } from '../support/files.js';
 import { queryDuckDb } from '../support/duckdb-reader.js';
 
 const cases = join(repoRoot, 'test', 'fixtures', 'cases');
@@ -87,6 +87,8 @@ describe('ingestExport: one export into canonical rows and a receipt', () => {
     // gzip of nothing: the listing shows its stored bytes, so "0 bytes" would contradict what the user sees
     const nothing = gzipSync(Buffer.alloc(0));
     await expect(ingestText('nothing.csv.gz', nothing)).rejects.toThrow(`is a gzip file of ${nothing.length} bytes that holds nothing (0 bytes once uncompressed)`);
+    // the tester's bzip2 file named .csv was told to set a tab delimiter
+    await expect(ingestText('bz.csv', await readFile(fixture('not-text', 'orders.csv.bz2')))).rejects.toThrow(/^bz\.csv: is bzip2-compressed, not CSV text/);
     await expect(ingestText('semicolon.csv', 'order_id;customer_id;order_date;amount\n1;2;2025-01-01;3\n')).rejects.toThrow(/"delimiter": ";"/);
     // told from the decompressed bytes, whatever the file is called
     await expect(ingestText('semicolon.bin', gzipSync('order_id;customer_id;order_date;amount\n1;2;2025-01-01;3\n'))).rejects.toThrow(/semicolon-separated/);

@@ -1,5 +1,6 @@
 /**
- * Why an orders export cannot be read, said the way its owner can act on: an empty file, a file in
+ * Why an orders export cannot be read, said the way its owner can act on: an empty file, a binary
+ * file (an archive, a workbook, another compression than gzip), a file in
  * UTF-16 or UTF-32 (Excel's "Unicode text"), a file separated by something other than the configured
  * delimiter, a header that lacks required columns. The one reader of exports (ingestExport, on both
  * paths) calls these on the file's first (decompressed) bytes and its header before it reads rows,
@@ -25,6 +26,21 @@ const BYTE_ORDER_MARKS = [
 ] as const;
 export type WideEncoding = (typeof BYTE_ORDER_MARKS)[number]['encoding'];
 
+/**
+ * Files that are not text, by their first bytes (each format's magic number): what is dropped by
+ * mistake beside the exports. Gzip is not among them: it is read (and told by its own bytes).
+ */
+const BINARY_FORMATS = [
+  { magic: [0x50, 0x4b, 0x03, 0x04], what: 'a zip archive (an Excel .xlsx workbook is one)', fix: 'unzip it, or export the sheet as CSV' },
+  { magic: [0x42, 0x5a, 0x68], what: 'bzip2-compressed', fix: 'decompress it (`bunzip2`), or compress it with gzip' },
+  { magic: [0xfd, 0x37, 0x7a, 0x58, 0x5a, 0x00], what: 'xz-compressed', fix: 'decompress it (`unxz`), or compress it with gzip' },
+  { magic: [0x28, 0xb5, 0x2f, 0xfd], what: 'zstd-compressed', fix: 'decompress it (`unzstd`), or compress it with gzip' },
+  { magic: [0x37, 0x7a, 0xbc, 0xaf, 0x27, 0x1c], what: 'a 7-Zip archive', fix: 'extract the CSV from it' },
+  { magic: [0x50, 0x41, 0x52, 0x31], what: 'a Parquet file', fix: 'export the orders as CSV' },
+  { magic: [0xd0, 0xcf, 0x11, 0xe0, 0xa1, 0xb1, 0x1a, 0xe1], what: 'an old Excel .xls workbook', fix: 'export the sheet as CSV' },
+  { magic: [0x25, 0x50, 0x44, 0x46, 0x2d], what: 'a PDF document', fix: 'export the orders as CSV' },
+] as const;
+
 /** Delimiters exports use, named as the message says them; any but the configured one is "other". */
 const DELIMITERS = [
   { char: ',', name: 'comma', json: ',' },
@@ -37,7 +53,7 @@ const CONFIG_HINT = 'in the config file given with --config';
 
 /** The problem found and the sentence that explains it (it follows the file's name in a message). */
 export interface ExportProblem {
-  readonly kind: 'empty' | 'encoding' | 'delimiter' | 'missing_columns';
+  readonly kind: 'empty' | 'binary' | 'encoding' | 'delimiter' | 'missing_columns';
   readonly message: string;
 }
 
@@ -91,11 +107,15 @@ export const emptyExportProblem = (delimiter = ',', storedBytes = 0): ExportProb
 
 /**
  * Checks a file's first bytes (up to EXPORT_HEAD_BYTES) before any CSV reader sees them: an empty file,
- * a UTF-16 or UTF-32 file, a header split by another delimiter than `delimiter`. Returns the problem,
+ * a binary one (BINARY_FORMATS), a UTF-16 or UTF-32 file, a header split by another delimiter than `delimiter`. Returns the problem,
  * or null when the file looks like a CSV export the reader can take.
  */
 export const diagnoseExportHead = (head: Buffer, delimiter = ','): ExportProblem | null => {
   if (head.length === 0) return emptyExportProblem(delimiter);
+  const binary = BINARY_FORMATS.find((f) => head.length >= f.magic.length && f.magic.every((b, i) => head[i] === b));
+  if (binary !== undefined) {
+    return { kind: 'binary', message: `is ${binary.what}, not CSV text (gzip is the one compression read): ${binary.fix}` };
+  }
   const encoding = wideEncodingOf(head);
   if (encoding !== null) {
     return {
