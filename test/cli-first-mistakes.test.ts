@@ -257,6 +257,27 @@ describe('thread counts that are no thread count', () => {
     expect(result.stderr.trim()).toBe(`clv: ${message} (run \`clv <command> --help\` for usage)`);
     expect(await filesUnder(join(cwd, 'out'))).toEqual([]);
   });
+
+  it('a --threads flag over a bad CLV_MODEL_THREADS runs (flag over environment, README)', async () => {
+    const cwd = await tempDir();
+
+    const result = await clv(['run', '--input', sampleData, '--output', 'out', '--as-of', '2025-12-31', '--threads', '1'], cwd, { CLV_MODEL_THREADS: 'abc' });
+
+    expect(result.stderr).toBe('');
+    expect(result.code).toBe(0);
+  });
+});
+
+describe('a number written with an exponent', () => {
+  it('is read as the number it is, so one out of range is told its range, not "must be a number"', async () => {
+    const cwd = await tempDir();
+
+    const result = await clv(['run', '--input', sampleData, '--output', 'out', '--horizon', '1e9'], cwd);
+
+    expect(result.code).toBe(2);
+    expect(result.stderr).toMatch(/^clv: --horizon: /);
+    expect(result.stderr).not.toMatch(/must be a number/);
+  });
 });
 
 describe('the as-of date against the order dates', () => {

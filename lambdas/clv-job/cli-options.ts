@@ -5,6 +5,7 @@ import {
   configFileSchema,
   gatesConfigSchema,
   isoDateSchema,
+  numberText,
   resolveModelOptions,
   timeUnitSchema,
   transactionModelOptionSchema,
@@ -19,13 +20,7 @@ import { buildRunConfig } from './run-config.js';
 import { DEFAULT_KEEP_PREVIOUS_DAYS } from './adapters/versioned-publisher.js';
 
 /** A number flag: commander hands over text, and "abc" must say which flag is wrong. */
-const numberFlag = (flag: string) =>
-  z
-    .string()
-    .trim()
-    .regex(/^[+-]?(\d+([.]\d*)?|[.]\d+)$/, `${flag} must be a number`)
-    .transform(Number)
-    .optional();
+const numberFlag = (flag: string) => numberText(flag).optional();
 
 const keepPreviousDaysFlag = numberFlag('--keep-previous-days').pipe(z.number().int('--keep-previous-days must be a whole number of days').min(0).max(3650).optional());
 
@@ -204,9 +199,10 @@ export const resolveRunConfig = async (flags: RunFlags, env: Readonly<Record<str
   const parsed = runFlagsSchema(now).safeParse(flags);
   if (!parsed.success) throw new ConfigurationError(flagProblems(parsed.error));
   const f = parsed.data;
+  // the variable is read only when no --threads overrides it: a flag over a bad variable is what fixes it
   const envThreads = numberFlag(MODEL_THREADS_ENV)
     .pipe(z.number().int().min(1).max(64).optional())
-    .safeParse(env[MODEL_THREADS_ENV] === '' ? undefined : env[MODEL_THREADS_ENV], { error: () => `${MODEL_THREADS_ENV} must be a whole number of threads from 1 to 64 (got "${env[MODEL_THREADS_ENV]}")` });
+    .safeParse(f.threads !== undefined || env[MODEL_THREADS_ENV] === '' ? undefined : env[MODEL_THREADS_ENV], { error: () => `${MODEL_THREADS_ENV} must be a whole number of threads from 1 to 64 (got "${env[MODEL_THREADS_ENV]}")` });
   if (!envThreads.success) throw new ConfigurationError(problems(envThreads.error));
   const file = f.config ? await readConfigFile(f.config) : {};
   const defined = <T extends object>(o: T): Partial<T> =>

@@ -93,6 +93,18 @@ export const resolveModelOptions = (input: z.input<typeof modelOptionsSchema>): 
 };
 
 /** Header names of the export, per logical column. */
+/**
+ * A number written as text (a flag, an environment variable): decimal, optionally signed, optionally
+ * with an exponent (`1e3`), so a number out of range is told its range rather than "not a number".
+ * `name` is the flag or variable the message names.
+ */
+export const numberText = (name: string) =>
+  z
+    .string()
+    .trim()
+    .regex(/^[+-]?(\d+([.]\d*)?|[.]\d+)([eE][+-]?\d+)?$/, `${name} must be a number`)
+    .transform(Number);
+
 export const columnMappingSchema = z
   .strictObject(Object.fromEntries(ORDER_COLUMNS.map((c) => [c, z.string().min(1).optional()])) as Record<
     (typeof ORDER_COLUMNS)[number],

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { gateThresholdsSchema, modelOptionsSchema, resolveModelOptions, timeUnitSchema, TRANSACTION_MODEL_OPTIONS, type ModelOptions } from './config.js';
+import { gateThresholdsSchema, modelOptionsSchema, numberText, resolveModelOptions, timeUnitSchema, TRANSACTION_MODEL_OPTIONS, type ModelOptions } from './config.js';
 import type { GateSettings } from './domain/quality-gates.js';
 import { ConfigurationError } from './errors.js';
 import { LAMBDA_ENV } from './lambda-contract.js';
@@ -51,13 +51,6 @@ export const prefix = (name: string) =>
 
 /** Glue and Athena names: letters, digits, `_`, `-` (Athena quotes identifiers, so no injection either way). */
 export const catalogName = (name: string) => required(name).regex(/^[A-Za-z0-9_-]{1,128}$/, `${name} must be 1-128 letters, digits, "_" or "-"`);
-
-const numberText = (name: string) =>
-  z
-    .string()
-    .trim()
-    .regex(/^[+-]?(\d+([.]\d*)?|[.]\d+)$/, `${name} must be a number`)
-    .transform(Number);
 
 const OFF = /^off$/i;
 
