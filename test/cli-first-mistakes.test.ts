@@ -268,6 +268,18 @@ describe('thread counts that are no thread count', () => {
   });
 });
 
+describe('clv ingest failing', () => {
+  it('says the ingest failed, not that a run published nothing', async () => {
+    const cwd = await tempDir();
+    await writeText(cwd, 'empty.csv', '');
+
+    const result = await clv(['ingest', '--input', 'empty.csv', '--output', 'out'], cwd);
+
+    expect(result.code).toBe(1);
+    expect(result.stderr).toMatch(/^clv: ingest failed: empty\.csv: is empty \(0 bytes\)/);
+  });
+});
+
 describe('a number written with an exponent', () => {
   it('is read as the number it is, so one out of range is told its range, not "must be a number"', async () => {
     const cwd = await tempDir();

@@ -338,6 +338,8 @@ const main = async (argv: readonly string[], io: Io): Promise<number> => {
     .option('--debug', 'print stack traces of failures')
     .action(async (options: IngestFlags & { debug?: boolean }) => {
       debug = options.debug ?? false;
+      // nothing is published by ingest; the files read before the failure stay ingested
+      failure = 'ingest failed';
       code = await ingestCommand(options, io);
     });
 

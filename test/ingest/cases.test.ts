@@ -195,13 +195,13 @@ describe('the input cases of issue 13: never a failed run, never a silent drop',
     identityHolds(run.summary);
   });
 
-  it('reused-order-numbers: a repeat that differs in its amount only shows both amounts in the warning', async () => {
+  it('reused-order-numbers: a repeat that differs in its amount only shows both amounts and where each copy is in the warning', async () => {
     const dir = await tempDir();
     await writeText(dir, 'a.csv', 'order_id,customer_id,order_date,amount\nO1,C1,2024-01-05,10\n');
     await writeText(dir, 'b.csv', 'order_id,customer_id,order_date,amount\nO1,C1,2024-01-05,12.5\n');
     const run = await runCase(dir, '2024-12-31');
     expect(run.summary.counts).toMatchObject({ duplicate_orders: 1, conflicting_duplicates: 1 });
-    expect(run.stdout).toMatch(/\(e\.g\. order O1: C1 2024-01-05 10 in \S*a\.csv vs C1 2024-01-05 12\.5 kept from \S*b\.csv\)/);
+    expect(run.stdout).toMatch(/\(e\.g\. order O1: C1 2024-01-05 10 \(\S*a\.csv line 2\) vs C1 2024-01-05 12\.5 \(\S*b\.csv line 2\), kept\)/);
   });
 
   it('reused-order-numbers: a store column named in orderKey keeps each store\'s numbers apart; a re-sent copy is still a plain duplicate', async () => {

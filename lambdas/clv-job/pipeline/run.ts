@@ -416,8 +416,8 @@ const spendInputOf = (sources: readonly string[], judged: JudgedSpend, acquisiti
   };
 };
 
-/** One copy of a reused order key as the warning shows it: customer, date and amount, the three that can differ. */
-const copyText = (copy: ConflictingDuplicate['kept']): string => `${copy.customer_id} ${copy.order_date} ${copy.amount}`;
+/** One copy of a reused order key as the warning shows it: customer, date and amount (the three that can differ), then where it is. */
+const copyText = (copy: ConflictingDuplicate['kept']): string => `${copy.customer_id} ${copy.order_date} ${copy.amount} (${copy.source_file} line ${copy.source_line})`;
 
 /** Warnings about the input itself: exports left out, order numbers reused for different orders. */
 const inputWarnings = (
@@ -433,7 +433,7 @@ const inputWarnings = (
           code: 'conflicting_duplicates',
           message:
             `${conflicting} ${conflicting > 1 ? 'orders reuse' : 'order reuses'} an order key with a different customer, date or amount ` +
-            `(e.g. order ${examples[0]?.order_id ?? '?'}: ${examples[0] ? `${copyText(examples[0].repeat)} in ${examples[0].repeat.source_file} vs ${copyText(examples[0].kept)} kept from ${examples[0].kept.source_file}` : ''}); ` +
+            `(e.g. order ${examples[0]?.order_id ?? '?'}: ${examples[0] ? `${copyText(examples[0].repeat)} vs ${copyText(examples[0].kept)}, kept` : ''}); ` +
             'only the last copy counts: if the sources number orders independently, name their distinguishing column in the config\'s "orderKey"',
         },
       ]),
