@@ -1,3 +1,4 @@
+import { ZodError } from 'zod';
 import type { QualityReport } from './schemas/quality-report.js';
 
 /**
@@ -92,9 +93,15 @@ export class PublishStateError extends ClvError {
   }
 }
 
-/** First line of a message: engines tend to append multi-line context the user does not need. */
-export const firstLine = (error: unknown): string =>
-  (error instanceof Error ? error.message : String(error)).split('\n')[0]?.trim() ?? '';
+/**
+ * First line of a message: engines tend to append multi-line context the user does not need. A
+ * ZodError (a value the job made that failed its own schema, e.g. the summary) has a JSON message
+ * whose first line is "[": its issues are given instead, each as path and message.
+ */
+export const firstLine = (error: unknown): string => {
+  if (error instanceof ZodError) return error.issues.map((i) => `${i.path.length === 0 ? '(the value)' : i.path.join('.')}: ${i.message}`).join('; ');
+  return (error instanceof Error ? error.message : String(error)).split('\n')[0]?.trim() ?? '';
+};
 
 /**
  * An export that cannot be read at all (not CSV text, UTF-16, a broken gzip, no header, a required

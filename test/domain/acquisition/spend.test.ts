@@ -26,6 +26,9 @@ describe('judging the spend input row by row', () => {
     ['a decimal comma', record(2, 'email', '2025-01', '12,50'), 'invalid_spend'],
     ['an empty spend', record(2, 'email', '2025-01', ''), 'invalid_spend'],
     ['a spend too large for a double', record(2, 'email', '2025-01', '9'.repeat(400)), 'invalid_spend'],
+    // finite, but two of them summed for a channel are Infinity and its CAC NaN: the run failed
+    ['a spend near the largest double', record(2, 'email', '2025-01', '1' + '0'.repeat(308)), 'invalid_spend'],
+    ['a spend just above 1e15 a channel-month', record(2, 'email', '2025-01', '1000000000000001'), 'invalid_spend'],
     ['a negative spend', record(2, 'email', '2025-01', '-0.01'), 'negative_spend'],
     ['a month after the as-of month (its customers are not in the run)', record(2, 'email', '2025-07', '10'), 'month_after_as_of'],
     ['a month before the earliest order of the run', record(2, 'email', '2023-12', '10'), 'month_before_first_order'],
@@ -35,6 +38,11 @@ describe('judging the spend input row by row', () => {
     expect(judged.rejectedByReason[reason]).toBe(1);
     expect(Object.values(judged.rejectedByReason).reduce((a, b) => a + b, 0)).toBe(1);
     expect(judged.rejectedExamples).toEqual([{ source: 'spend.csv', line: 2, reason, text: input.text }]);
+  });
+
+  it('accepts a spend of 1e15 a channel-month, the most there can be (MAX_SPEND)', () => {
+    const judged = judgeSpend([record(2, 'email', '2025-01', '1000000000000000'), record(3, 'email', '2025-02', '1000000000000000.00')]);
+    expect(judged.rows.map((r) => r.spend)).toEqual([1e15, 1e15]);
   });
 
   it('accepts zero spend, trims channel and month, and keeps unknown channels (the economics warn about them)', () => {

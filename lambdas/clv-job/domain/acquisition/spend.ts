@@ -11,7 +11,7 @@ export const SPEND_REJECTION_REASONS = [
   'missing_channel',
   /** Not a YYYY-MM month (e.g. 2025-13, 2025/01, Jan 2025). */
   'invalid_month',
-  /** Not a plain decimal number (e.g. "12,50", "n/a", "1e400"). */
+  /** Not a plain decimal number (e.g. "12,50", "n/a", "1e400"), or one above MAX_SPEND. */
   'invalid_spend',
   'negative_spend',
   /**
@@ -75,13 +75,20 @@ export interface SpendWindow {
 const MONTH = /^\d{4}-(0[1-9]|1[0-2])$/;
 const DECIMAL = /^[+-]?(\d+(\.\d*)?|\.\d+)$/;
 
+/**
+ * The most one channel-month's spend can be (1e15, in the spend's currency): far above any real
+ * budget, and low enough that a channel's sum over every month stays finite (two rows near the
+ * double's limit summed to Infinity, and CAC became NaN, failing the run).
+ */
+export const MAX_SPEND = 1e15;
+
 /** The one reason a record is rejected before duplicates are looked at, or null when it is valid. */
 const defectOf = (record: SpendRecord): SpendRejectionReason | null => {
   if (!record.wellFormed) return 'malformed_row';
   if ((record.channel ?? '').trim() === '') return 'missing_channel';
   if (!MONTH.test((record.month ?? '').trim())) return 'invalid_month';
   const text = (record.spend ?? '').trim();
-  if (!DECIMAL.test(text) || !Number.isFinite(Number(text))) return 'invalid_spend';
+  if (!DECIMAL.test(text) || !(Math.abs(Number(text)) <= MAX_SPEND)) return 'invalid_spend';
   if (Number(text) < 0) return 'negative_spend';
   return null;
 };
