@@ -8,7 +8,7 @@ import { PublishError, PublishStateError, RunLockedError } from '../../lambdas/c
 import { CATALOG_TABLES, manifestKey, summaryKey } from '../../lambdas/clv-job/layout.js';
 import { loadPrevious } from '../../lambdas/clv-job/pipeline/previous-run.js';
 import { GLUE_DATABASE, createOutputTables, motoGlueClient, partitionLocations } from '../support/moto-glue.js';
-import { createBucket, motoS3Client, startMoto, type MotoServer } from '../support/moto-server.js';
+import { createBucket, motoS3Client, motoS3ClientFailing, startMoto, type MotoServer } from '../support/moto-server.js';
 import { stageFiles } from '../support/fault-fs.js';
 import { sampleData, tempDir } from '../support/files.js';
 import { runLocal } from '../support/pipeline.js';
@@ -167,6 +167,25 @@ describeWith('moto', 'the S3 store against moto', () => {
         [`${DATE}/low`]: `s3://${BUCKET}/${PREFIX}_runs/run-a/customers/run_date=${DATE}/segment=low/`,
       });
       expect((await keys(client)).some((k) => k.startsWith('_runs/run-b/'))).toBe(false);
+    });
+
+    it("points the catalog back at the run readers saw when a re-run's commit fails, though that run's own copy of its manifest is damaged", async () => {
+      await publish(store, A);
+      await putText(client, `_runs/${A.runId}/${manifestKey(DATE)}`, '{"broken');
+      const commitFails = new S3Store({
+        client: motoS3ClientFailing(moto.endpoint, (command, key) => command === 'PutObjectCommand' && key === `${PREFIX}${manifestKey(DATE)}`),
+        bucket: BUCKET,
+        prefix: PREFIX,
+        catalog: { client: glue, database: GLUE_DATABASE, tables: CATALOG_TABLES },
+      });
+
+      await expect(publish(commitFails, B)).rejects.toThrow(`failed before the switch (We encountered an internal error. Please try again.): readers still see run ${A.runId}`);
+
+      expect(await partitionLocations(glue, 'customers', DATE)).toEqual({
+        [`${DATE}/high`]: `s3://${BUCKET}/${PREFIX}_runs/run-a/customers/run_date=${DATE}/segment=high/`,
+        [`${DATE}/low`]: `s3://${BUCKET}/${PREFIX}_runs/run-a/customers/run_date=${DATE}/segment=low/`,
+        [`${DATE}/mid`]: `s3://${BUCKET}/${PREFIX}_runs/run-a/customers/run_date=${DATE}/segment=mid/`,
+      });
     });
 
     it("streams a file through a multipart upload into the run's own prefix, part by part", async () => {

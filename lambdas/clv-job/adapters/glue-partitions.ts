@@ -48,13 +48,13 @@ export class GluePartitionSwitch {
     private readonly urlOf: (key: string) => string,
   ) {}
 
-  /** Creates, pointing at the live run's empty prefix, the partitions only `next` has. */
-  async prepare(next: RunManifest, previous: RunManifest | null): Promise<void> {
+  /** Creates, pointing at the live run's empty prefix (`previousRunId`'s), the partitions only `next` has. */
+  async prepare(next: RunManifest, previousRunId: string | null): Promise<void> {
     for (const { dataset, table } of this.options.tables) {
       const current = await this.current(table, next.runDate);
       if (current.length === 0) continue; // a first publish: the switch creates them
       const { keys } = await this.describe(table);
-      const owner = previous?.runId ?? next.runId;
+      const owner = previousRunId ?? next.runId;
       const missing = this.partitionsOf(next, dataset, keys).filter((p) => !current.some((c) => sameValues(c.values, p.values)));
       await this.create(table, missing.map((p) => ({ values: p.values, location: this.locationOf(owner, dataset, keys, p.values) })));
     }
@@ -74,13 +74,16 @@ export class GluePartitionSwitch {
     }
   }
 
-  /** Points every table back at `previous` (or removes the run date's partitions when it had none). */
-  async restore(runDate: string, previous: RunManifest | null): Promise<void> {
+  /**
+   * Points every table back at the run `previousRunId` (its id is all that is needed: its partitions'
+   * locations are its prefix), or removes the run date's partitions when it had none.
+   */
+  async restore(runDate: string, previousRunId: string | null): Promise<void> {
     for (const { dataset, table } of this.options.tables) {
       const { keys } = await this.describe(table);
       const current = await this.current(table, runDate);
       if (current.length === 0) continue;
-      if (previous === null) {
+      if (previousRunId === null) {
         await this.check(
           await this.options.client.send(
             new BatchDeletePartitionCommand({ DatabaseName: this.options.database, TableName: table, PartitionsToDelete: current.map((c) => ({ Values: [...c.values] })) }),
@@ -89,7 +92,7 @@ export class GluePartitionSwitch {
         );
         continue;
       }
-      const wanted = current.map((c) => ({ values: c.values, location: this.locationOf(previous.runId, dataset, keys, c.values) }));
+      const wanted = current.map((c) => ({ values: c.values, location: this.locationOf(previousRunId, dataset, keys, c.values) }));
       if (wanted.some((w, i) => w.location !== current[i]?.location)) await this.update(table, wanted);
     }
   }

@@ -314,7 +314,7 @@ class LocalVersionSpace implements VersionSpace {
   }
 
   /** Before the commit nothing readers see changed: only links that lead nowhere go. */
-  async undoSwitch(_attempted: RunManifest | null, _previous: RunManifest | null, runDate: string): Promise<void> {
+  async undoSwitch(_previousRunId: string | null, runDate: string): Promise<void> {
     await this.tidy(runDate);
   }
 

@@ -468,8 +468,8 @@ class S3VersionSpace implements VersionSpace {
     return manifest.runId;
   }
 
-  async prepareSwitch(next: RunManifest, previous: RunManifest | null): Promise<void> {
-    await this.partitions?.prepare(next, previous);
+  async prepareSwitch(next: RunManifest, previousRunId: string | null): Promise<void> {
+    await this.partitions?.prepare(next, previousRunId);
   }
 
   /** Catalog readers first (one call per table), then file readers with the manifest (the commit). */
@@ -478,8 +478,8 @@ class S3VersionSpace implements VersionSpace {
     await this.store.putObject(this.store.keyOf(manifestKey(next.runDate)), JSON.stringify(next, null, 2) + '\n', 'application/json');
   }
 
-  async undoSwitch(_attempted: RunManifest | null, previous: RunManifest | null, runDate: string): Promise<void> {
-    await this.partitions?.restore(runDate, previous);
+  async undoSwitch(previousRunId: string | null, runDate: string): Promise<void> {
+    await this.partitions?.restore(runDate, previousRunId);
   }
 
   /** Nothing is left for readers to trip over on S3: no links, and records are single objects. */

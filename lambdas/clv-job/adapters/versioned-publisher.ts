@@ -97,11 +97,11 @@ export interface VersionSpace {
    */
   liveRun(runDate: string): Promise<string | null>;
   /** Work readers cannot see yet, so that the switch to `next` is one step. */
-  prepareSwitch(next: RunManifest, previous: RunManifest | null): Promise<void>;
+  prepareSwitch(next: RunManifest, previousRunId: string | null): Promise<void>;
   /** The switch. After it returns, `liveRun(runDate)` is `next.runId`. */
-  switchTo(next: RunManifest, previous: RunManifest | null): Promise<void>;
+  switchTo(next: RunManifest): Promise<void>;
   /** Puts back what `prepareSwitch`/`switchTo` changed when the commit did not happen. */
-  undoSwitch(attempted: RunManifest | null, previous: RunManifest | null, runDate: string): Promise<void>;
+  undoSwitch(previousRunId: string | null, runDate: string): Promise<void>;
   /** Removes what readers no longer see after a switch (stale links, temporary files). */
   tidy(runDate: string): Promise<void>;
 }
@@ -144,14 +144,13 @@ export class VersionedPublisher {
     const warnings: string[] = [];
     // undefined until known: what readers see is then not known to the error message either
     let previousRunId: string | null | undefined;
-    let previous: RunManifest | null = null;
     let intent: Intent | null = null;
     try {
       const replacedRunId = await this.replacedRun(runDate, warnings);
       previousRunId = replacedRunId;
       if (replacedRunId !== null) {
+        // the switch needs its run id only: a damaged copy of its manifest only bars a rollback to it
         const replaced = await this.readRunManifest(replacedRunId, runDate);
-        previous = replaced.manifest;
         if (replaced.damage !== null) {
           const file = this.runFile(replacedRunId, manifestKey(runDate));
           warnings.push(`the manifest of run ${replacedRunId}, the version of ${runDate} this run replaced, is ${replaced.damage} (${file}): it is kept, but \`clv rollback\` cannot switch back to it`);
@@ -161,13 +160,13 @@ export class VersionedPublisher {
       await this.space.putRunFile(runId, successKey(runDate), '');
       intent = { action: 'publish', runId, runDate, previousRunId, startedAt: this.now().toISOString() };
       await this.space.writeRecord(INTENT_KEY, intent);
-      await this.space.prepareSwitch(manifest, previous);
-      await this.space.switchTo(manifest, previous);
+      await this.space.prepareSwitch(manifest, replacedRunId);
+      await this.space.switchTo(manifest);
     } catch (error) {
       if (await this.committed(runDate, runId)) {
         return this.afterSwitch(intentOrDefault(intent, manifest, previousRunId ?? null), [...warnings, `the switch reported ${firstLine(error)} but took effect`]);
       }
-      const leftovers = await this.undo(intent, manifest, previous);
+      const leftovers = await this.undo(intent, manifest);
       const seen = previousRunId === undefined ? 'nothing readers see changed' : `readers still see ${previousRunId === null ? 'no version of that night' : `run ${previousRunId}`}`;
       throw new PublishError(`publishing run ${runId} of ${runDate} failed before the switch (${firstLine(error)}): ${seen}` + (leftovers ? `; ${leftovers}` : ''), {
         cause: error,
@@ -213,15 +212,14 @@ export class VersionedPublisher {
     if (!target) throw new ClvError(`${runDate} has no previous version kept in ${this.space.location} (versions are kept ${this.keepPreviousDays} days after they are replaced)`);
     const next = await this.runManifest(target.runId, runDate);
     if (next === null || !(await this.space.runHolds(next))) throw new ClvError(`the previous version of ${runDate} (run ${target.runId}) is incomplete: not rolled back`);
-    const previous = await this.runManifest(live, runDate);
     const intent: Intent = { action: 'rollback', runId: target.runId, runDate, previousRunId: live, startedAt: this.now().toISOString() };
     try {
       await this.space.writeRecord(INTENT_KEY, intent);
-      await this.space.prepareSwitch(next, previous);
-      await this.space.switchTo(next, previous);
+      await this.space.prepareSwitch(next, live);
+      await this.space.switchTo(next);
     } catch (error) {
       if (await this.committed(runDate, target.runId)) return this.afterSwitch(intent, [`the switch reported ${firstLine(error)} but took effect`]);
-      const leftovers = await this.undo(intent, null, previous);
+      const leftovers = await this.undo(intent, null);
       throw new PublishError(`rolling ${runDate} back to run ${target.runId} failed before the switch (${firstLine(error)}): readers still see run ${live}` + (leftovers ? `; ${leftovers}` : ''), {
         cause: error,
       });
@@ -247,9 +245,7 @@ export class VersionedPublisher {
         warnings.push(...outcome.warnings);
         actions.push(`rolled forward: the ${action} of run ${runId} to ${runDate} had switched; finished it`);
       } else {
-        const previous = previousRunId === null ? null : await this.runManifest(previousRunId, runDate);
-        const attempted = await this.runManifest(runId, runDate);
-        await this.space.undoSwitch(attempted, previous, runDate);
+        await this.space.undoSwitch(previousRunId, runDate);
         await this.space.deleteRecord(INTENT_KEY);
         actions.push(`rolled back: the ${action} of run ${runId} to ${runDate} had not switched; ${previousRunId ? `run ${previousRunId}` : 'no version'} stays`);
       }
@@ -313,9 +309,7 @@ export class VersionedPublisher {
     const nights = await this.space.liveRunDates();
     for (const runDate of nights) {
       const live = await this.space.liveRun(runDate);
-      const manifest = live === null ? null : await this.runManifest(live, runDate);
-      // without the live run's manifest the catalog is left as it is, never emptied
-      if (manifest !== null) await this.space.undoSwitch(null, manifest, runDate);
+      if (live !== null) await this.space.undoSwitch(live, runDate);
     }
     await this.space.deleteRecord(INTENT_KEY);
     return `${unreadable.file} was ${unreadable.reason}: the publish it recorded is unknown; each of the ${nights.length} published night(s) stays on the run readers see, and the intent was removed`;
@@ -403,10 +397,10 @@ export class VersionedPublisher {
    * the previous version known and anything outside the run touched), the intent goes, and so does
    * the run's copy when nothing reads it. Returns what stayed.
    */
-  private async undo(intent: Intent | null, attempted: RunManifest | null, previous: RunManifest | null): Promise<string> {
+  private async undo(intent: Intent | null, attempted: RunManifest | null): Promise<string> {
     try {
       if (intent) {
-        await this.space.undoSwitch(attempted, previous, intent.runDate);
+        await this.space.undoSwitch(intent.previousRunId, intent.runDate);
         await this.space.deleteRecord(INTENT_KEY);
       }
       if (attempted && intent?.action !== 'rollback') await this.space.removeRun(attempted.runId);
