@@ -137,6 +137,12 @@ describe('the Lambda environment', () => {
     });
   });
 
+  it('reads a gate threshold written with an exponent, as the number flags and variables are read', () => {
+    const settings = loadLambdaSettings({ ...GOOD_ENV, [LAMBDA_ENV.gateMaxDaysSinceLatestOrder]: '1e1', [LAMBDA_ENV.gateMaxRejectedShare]: '5E-2' });
+
+    expect(settings.gates).toMatchObject({ maxDaysSinceLatestOrder: 10, maxRejectedShare: 0.05 });
+  });
+
   it('names every bad gate threshold with the range the config file enforces', () => {
     const bad = {
       [LAMBDA_ENV.gateMaxRejectedShare]: '1.5',

@@ -54,13 +54,15 @@ export const catalogName = (name: string) => required(name).regex(/^[A-Za-z0-9_-
 
 const OFF = /^off$/i;
 
-/** A gate threshold that is a number, or `off` (any case, read as null: the gate is off). */
-const gateNumber = (name: string) =>
-  z
+/** A gate threshold that is a number as numberText reads one (so `1e3` too), or `off` (any case, read as null: the gate is off). */
+const gateNumber = (name: string) => {
+  const number = numberText(name);
+  return z
     .string()
     .trim()
-    .regex(/^(off|[+-]?(\d+([.]\d*)?|[.]\d+))$/i, `${name} must be a number or off`)
-    .transform((v) => (OFF.test(v) ? null : Number(v)));
+    .refine((v) => OFF.test(v) || number.safeParse(v).success, `${name} must be a number or off`)
+    .transform((v) => (OFF.test(v) ? null : number.parse(v)));
+};
 
 /** A gate's date, or `off`; the gates schema checks the date itself. */
 const gateDate = z
