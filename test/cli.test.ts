@@ -245,6 +245,33 @@ describe('clv backtest', () => {
     expect(written.totals.actual).toBe(1882);
   });
 
+  it('refuses an --output it cannot write before the backtest runs, naming the path', async () => {
+    const cwd = await tempDir();
+
+    const result = await clv(
+      ['backtest', '--input', cdnowOrders, '--calibration-end', '1997-09-30', '--holdout-end', '1998-06-30', '--output', 'no-such-folder/backtest.json'],
+      cwd,
+    );
+
+    expect(result.code).toBe(2);
+    expect(result.stderr).toMatch(/--output no-such-folder\/backtest\.json: cannot be written \(ENOENT\)/);
+    expect(result.stdout).not.toContain('total holdout purchases');
+  });
+
+  it('leaves the last backtest file as it was, and makes none, when the backtest fails', async () => {
+    const cwd = await tempDir();
+    await writeText(cwd, 'empty.csv', 'order_id,customer_id,order_date,amount\n');
+    await writeText(cwd, 'last.json', '{"the": "last good backtest"}\n');
+    const failing = (output: string) =>
+      clv(['backtest', '--input', 'empty.csv', '--calibration-end', '1997-09-30', '--holdout-end', '1998-06-30', '--output', output], cwd);
+
+    const [kept, made] = [await failing('last.json'), await failing('new.json')];
+
+    expect([kept.code, made.code]).toEqual([1, 1]);
+    expect(await readFile(join(cwd, 'last.json'), 'utf8')).toBe('{"the": "last good backtest"}\n');
+    expect((await readdir(cwd)).sort()).toEqual(['empty.csv', 'last.json']);
+  });
+
   it('exits 2 when the holdout ends before the calibration', async () => {
     const cwd = await tempDir();
 

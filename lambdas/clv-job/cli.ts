@@ -14,7 +14,7 @@ import { DuckDbEngine } from './adapters/duckdb-engine.js';
 import { findInputFiles } from './adapters/input-files.js';
 import { LocalFolderStore } from './adapters/local-folder-store.js';
 import { locateSummary } from './adapters/summary-location.js';
-import { prepareOutputFolder } from './adapters/output-folder.js';
+import { openOutputFile, prepareOutputFolder } from './adapters/output-folder.js';
 import { counted } from './domain/figure.js';
 import { ParquetTableWriter } from './adapters/parquet-table-writer.js';
 import { TrinoEngine } from './adapters/trino-engine.js';
@@ -233,17 +233,23 @@ const formatBacktest = (b: Backtest): string[] => {
 
 const backtest = async (flags: BacktestFlags, io: Io): Promise<number> => {
   const config = await resolveBacktestConfig(flags);
-  const engine = await DuckDbEngine.open({ files: (await ingestInputs(config.inputs, { config: config.ingest })).files });
+  const output = config.output ? await openOutputFile(config.output) : null;
   try {
-    const result = await runBacktest(engine, config.request);
-    for (const line of formatBacktest(result)) io.out(line);
-    if (config.output) {
-      await writeFile(config.output, JSON.stringify(result, null, 2) + '\n');
-      io.out(`backtest written to ${config.output}`);
+    const engine = await DuckDbEngine.open({ files: (await ingestInputs(config.inputs, { config: config.ingest })).files });
+    try {
+      const result = await runBacktest(engine, config.request);
+      for (const line of formatBacktest(result)) io.out(line);
+      if (output) {
+        await output.write(JSON.stringify(result, null, 2) + '\n');
+        io.out(`backtest written to ${config.output}`);
+      }
+      return EXIT.ok;
+    } finally {
+      await engine.close();
     }
-    return EXIT.ok;
-  } finally {
-    await engine.close();
+  } catch (error) {
+    await output?.abandon();
+    throw error;
   }
 };
 

@@ -1,5 +1,5 @@
 import { constants } from 'node:fs';
-import { access, mkdir, stat } from 'node:fs/promises';
+import { access, mkdir, open, rm, stat } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
 import { ConfigurationError } from '../errors.js';
 
@@ -44,4 +44,43 @@ export const prepareOutputFolder = async (path: string, flag = '--output'): Prom
     );
   }
   await access(target, constants.W_OK).catch((error: unknown) => refuse(`the folder cannot be written (${codeOf(error)})`));
+};
+
+/** A file a command writes when its work is done, opened before the work starts (openOutputFile). */
+export interface OutputFile {
+  /** Replaces the file's bytes with `text` (UTF-8) and closes it. */
+  write(text: string): Promise<void>;
+  /** Closes the file after a failed command: a file that was there keeps its bytes, one this command made is removed. */
+  abandon(): Promise<void>;
+}
+
+/**
+ * Opens `path` (as given to `flag`, e.g. `clv backtest --output`) before the command's work, so a path
+ * that cannot be written (no such folder, a folder, read-only, procfs) fails in a second rather than
+ * after minutes of work. Opened for appending, so nothing is truncated until `write`: a failed command
+ * leaves the file of the last good one.
+ * @throws ConfigurationError with one line naming the flag, the path and the system's reason.
+ */
+export const openOutputFile = async (path: string, flag = '--output'): Promise<OutputFile> => {
+  const existed = await stat(path).then(
+    () => true,
+    () => false,
+  );
+  const handle = await open(path, 'a').catch((error: unknown) => {
+    throw new ConfigurationError(`${flag} ${path}: cannot be written (${codeOf(error)})`);
+  });
+  return {
+    write: async (text) => {
+      try {
+        await handle.truncate(0);
+        await handle.writeFile(text);
+      } finally {
+        await handle.close();
+      }
+    },
+    abandon: async () => {
+      await handle.close();
+      if (!existed) await rm(path, { force: true });
+    },
+  };
 };
