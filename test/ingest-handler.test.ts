@@ -12,6 +12,8 @@ import { Metrics } from '@aws-lambda-powertools/metrics';
 import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import { ConfigurationError } from '../lambdas/clv-job/errors.js';
 import { loadIngestSettings, type IngestSettings } from '../lambdas/clv-job/ingest-env.js';
+import type { IngestConfig } from '../lambdas/clv-job/ingest/ingest-config.js';
+import type { IngestExport } from '../lambdas/clv-job/pipeline/ingest-drop.js';
 import { createIngestHandler, type IngestHandlerResult } from '../lambdas/clv-job/ingest-function.js';
 import { ingestReceiptSchema } from '../lambdas/clv-job/ingest/receipt.js';
 import { INGEST_CONCURRENCY, ingestExport } from '../lambdas/clv-job/ingest/ingest-export.js';
@@ -146,14 +148,19 @@ describeWith('moto', 'the ingest handler on S3 events (moto: S3, SNS, SQS)', () 
     const { Attributes } = await sqs.send(new GetQueueAttributesCommand({ QueueUrl: queueUrl, AttributeNames: ['QueueArn'] }));
     await sns.send(new SubscribeCommand({ TopicArn, Protocol: 'sqs', Endpoint: Attributes!.QueueArn }));
     settings = loadIngestSettings(environment(TopicArn!));
+    handler = handlerWith();
+  });
+  /** The deployed handler, or one whose reads go through `ingest`. */
+  const handlerWith = (ingest?: IngestExport<IngestConfig>): ((event: unknown) => Promise<IngestHandlerResult>) => {
     const created = createIngestHandler({
       settings,
       s3,
       sns,
       logger: new Logger({ serviceName: 'clv-ingest-test', logLevel: 'SILENT' }),
       metrics: new Metrics({ namespace: METRICS_NAMESPACE, serviceName: 'clv-ingest-test' }),
+      ...(ingest ? { ingest } : {}),
     });
-    handler = async (event) => {
+    return async (event) => {
       // Powertools metrics print their EMF lines to stdout
       const quiet = vi.spyOn(process.stdout, 'write').mockImplementation(() => true);
       try {
@@ -162,7 +169,7 @@ describeWith('moto', 'the ingest handler on S3 events (moto: S3, SNS, SQS)', () 
         quiet.mockRestore();
       }
     };
-  });
+  };
   afterAll(async () => {
     await moto?.stop();
     if (work) await rm(work, { recursive: true, force: true });
@@ -246,6 +253,51 @@ describeWith('moto', 'the ingest handler on S3 events (moto: S3, SNS, SQS)', () 
       await put('orders/back.csv', 'order_id,customer_id,order_date,amount\nB1,C1,2025-01-01,10.00\n');
       const { outcomes } = await handler(s3Event('Object Deleted', 'orders/back.csv'));
       expect(outcomes).toEqual([expect.objectContaining({ status: 'ingested', canonical: 'ingested/back.csv.parquet' })]);
+    });
+  });
+
+  describe('an export replaced or deleted while a handler reads it (events of one key are handled concurrently)', () => {
+    const ORDERS_V1 = 'order_id,customer_id,order_date,amount\nV1-1,C1,2025-01-01,10.00\nV1-2,C2,2025-01-02,20.00\n';
+    /** A handler whose first read ends only after `meanwhile` (the newer event handled to its end): the slow reader writes last. */
+    const overtakenBy = (meanwhile: () => Promise<unknown>) => {
+      let overtaken = false;
+      return handlerWith(async ({ readsAtOnce: _, ...request }) => {
+        const made = await ingestExport(request);
+        if (!overtaken) {
+          overtaken = true;
+          await meanwhile();
+        }
+        return made;
+      });
+    };
+
+    it('ends with the copy of the object the key holds now, not the one the slower handler read', async () => {
+      const v2 = 'order_id,customer_id,order_date,amount\nV2-1,D1,2025-06-01,5.00\n';
+      await put('orders/raced.csv', ORDERS_V1);
+      const slow = overtakenBy(async () => {
+        await put('orders/raced.csv', v2);
+        await handler(s3Event('Object Created', 'orders/raced.csv'));
+      });
+
+      const { outcomes } = await slow(s3Event('Object Created', 'orders/raced.csv'));
+
+      expect(outcomes).toEqual([expect.objectContaining({ status: 'ingested', bytes: v2.length, rows: 1 })]);
+      expect((await canonicalRows('ingested/raced.csv.parquet')).map((r) => r.order_id)).toEqual(['V2-1']);
+      expect(await getJson('ingested/_receipts/raced.csv.json')).toMatchObject({ rows: 1, sha256: sha256(Buffer.from(v2)) });
+    });
+
+    it('leaves no copy when the export was deleted and its event handled before the slower handler wrote', async () => {
+      await put('orders/raced-gone.csv', ORDERS_V1);
+      const slow = overtakenBy(async () => {
+        await s3.send(new DeleteObjectCommand({ Bucket: BUCKET, Key: 'orders/raced-gone.csv' }));
+        await handler(s3Event('Object Deleted', 'orders/raced-gone.csv'));
+      });
+
+      const { outcomes } = await slow(s3Event('Object Created', 'orders/raced-gone.csv'));
+
+      expect(outcomes).toEqual([expect.objectContaining({ status: 'removed', source: 'orders/raced-gone.csv' })]);
+      expect(await get('ingested/raced-gone.csv.parquet')).toBeNull();
+      expect(await get('ingested/_receipts/raced-gone.csv.json')).toBeNull();
     });
   });
 

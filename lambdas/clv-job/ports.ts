@@ -218,7 +218,8 @@ export interface DropBucket {
   /** Streams a local file to the key, replacing what was there. */
   upload(key: string, path: string, metadata?: Readonly<Record<string, string>>): Promise<void>;
   putJson(key: string, value: unknown): Promise<void>;
-  exists(key: string): Promise<boolean>;
+  /** The object the key holds now (its size, ETag and version id), or null when it holds none. */
+  head(key: string): Promise<ObjectVersion | null>;
   /** Removes the keys; keys that do not exist are fine. */
   remove(keys: readonly string[]): Promise<void>;
   /** Every key under the prefix, ascending. */

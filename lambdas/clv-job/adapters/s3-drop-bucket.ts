@@ -51,12 +51,12 @@ export class S3DropBucket implements DropBucket {
     );
   }
 
-  async exists(key: string): Promise<boolean> {
+  async head(key: string): Promise<ObjectVersion | null> {
     try {
-      await this.client.send(new HeadObjectCommand({ Bucket: this.bucket, Key: key }));
-      return true;
+      const object = await this.client.send(new HeadObjectCommand({ Bucket: this.bucket, Key: key }));
+      return { bytes: object.ContentLength ?? 0, etag: object.ETag ?? null, versionId: object.VersionId ?? null };
     } catch (error) {
-      if (isMissing(error)) return false;
+      if (isMissing(error)) return null;
       throw error;
     }
   }

@@ -113,12 +113,19 @@ export const ingestDropped = async <C>(deps: IngestDropDeps<C>, source: string, 
     } catch (error) {
       const reason = deps.unreadableReason(error);
       if (reason === null) throw error;
-      return await quarantine(deps, keys, local, version, reason);
+      return await settled(deps, source, version, await quarantine(deps, keys, local, version, reason));
     }
     await deps.bucket.upload(keys.canonical, ingested.canonical, objectMetadata(version));
     await deps.bucket.putJson(keys.receipt, ingested.receipt);
     await deps.bucket.remove([keys.quarantined, keys.quarantineReason]);
-    return { status: 'ingested', source, canonical: keys.canonical, receipt: keys.receipt, bytes: version.bytes, rows: receiptRows(ingested.receipt) };
+    return await settled(deps, source, version, {
+      status: 'ingested',
+      source,
+      canonical: keys.canonical,
+      receipt: keys.receipt,
+      bytes: version.bytes,
+      rows: receiptRows(ingested.receipt),
+    });
   } finally {
     await rm(dir, { recursive: true, force: true });
   }
@@ -159,11 +166,33 @@ const quarantine = async <C>(deps: IngestDropDeps<C>, keys: ExportKeys, local: s
 export const removeDropped = async <C>(deps: IngestDropDeps<C>, source: string): Promise<IngestOutcome> => {
   const skip = ignored(source, deps.prefixes);
   if (skip) return skip;
-  if (await deps.bucket.exists(source)) return ingestDropped(deps, source);
+  if ((await deps.bucket.head(source)) !== null) return ingestDropped(deps, source);
   const keys = exportKeys(deps.prefixes, source)!;
   const removed = [keys.canonical, keys.receipt, keys.quarantined, keys.quarantineReason];
   await deps.bucket.remove(removed);
-  return { status: 'removed', source, removed };
+  return settled(deps, source, null, { status: 'removed', source, removed });
+};
+
+/** Whether two looks at a key saw the same object: by version id on a versioned bucket, else by ETag and size. */
+const sameObject = (a: ObjectVersion | null, b: ObjectVersion | null): boolean =>
+  a === null || b === null
+    ? a === b
+    : a.versionId !== null && b.versionId !== null
+      ? a.versionId === b.versionId
+      : a.etag === b.etag && a.bytes === b.bytes;
+
+/**
+ * `outcome`, once what was just written for `source` is known to match what the key holds now
+ * (`made`: the object read, or null for a removal). Events for one key are handled concurrently
+ * (re-dropped or deleted while a large export is read): a handler of a newer object can finish
+ * first and have its copy overwritten by this one's. So every handler looks again after writing,
+ * and when the key holds another object (or none) it handles that: the last writer always writes
+ * what the key holds now, and the night never reads a replaced or deleted export's contents.
+ */
+const settled = async <C>(deps: IngestDropDeps<C>, source: string, made: ObjectVersion | null, outcome: IngestOutcome): Promise<IngestOutcome> => {
+  const now = await deps.bucket.head(source);
+  if (sameObject(now, made)) return outcome;
+  return now === null ? removeDropped(deps, source) : ingestDropped(deps, source);
 };
 
 /**
