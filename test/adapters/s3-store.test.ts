@@ -86,7 +86,10 @@ describeWith('moto', 'the S3 store against moto', () => {
         [`${DATE}/high`]: `s3://${BUCKET}/${PREFIX}_runs/run-a/customers/run_date=${DATE}/segment=high/`,
         [`${DATE}/low`]: `s3://${BUCKET}/${PREFIX}_runs/run-a/customers/run_date=${DATE}/segment=low/`,
       });
-      expect(JSON.parse(await text(client, 'latest.json'))).toMatchObject({ run_date: DATE, run_id: A.runId });
+      const latest = JSON.parse(await text(client, 'latest.json')) as { run_date: string; run_id: string; summary: string };
+      expect(latest).toEqual({ run_date: DATE, run_id: A.runId, summary: `_runs/run-a/${summary}` });
+      // the key latest.json names holds the night's summary: a file reader follows it without the manifest
+      expect(JSON.parse(await text(client, latest.summary))).toEqual({ run_id: A.runId });
       expect(await store.publishedRunDates()).toEqual([DATE]);
       expect(JSON.parse(Buffer.from((await store.read(summary))!).toString())).toEqual({ run_id: A.runId });
       expect(run.locationOf(part('high'))).toBe(`s3://${BUCKET}/${PREFIX}_runs/run-a/${part('high')}`);
@@ -333,7 +336,7 @@ describeWith('moto', 'the S3 store against moto', () => {
       const report = await store.recover();
 
       expect(report.actions).toEqual([expect.stringMatching(/latest\.json was not JSON \(.*\): rewrote it for the newest night readers see, 2025-02-01 \(run run-a\)$/)]);
-      expect(JSON.parse(await text(client, 'latest.json'))).toEqual({ run_date: '2025-02-01', run_id: A.runId, summary: 'summary/run_date=2025-02-01/summary.json' });
+      expect(JSON.parse(await text(client, 'latest.json'))).toEqual({ run_date: '2025-02-01', run_id: A.runId, summary: '_runs/run-a/summary/run_date=2025-02-01/summary.json' });
     });
   });
 

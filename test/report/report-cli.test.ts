@@ -1,5 +1,5 @@
-import { readFile, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { copyFile, mkdir, readFile, writeFile } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { sampleData, tempDir } from '../support/files.js';
 import { clv, requireCliBundle, type Outcome } from '../support/cli.js';
@@ -42,6 +42,19 @@ describe('the report from the command line', () => {
     expect(result.code).toBe(0);
     expect(result.stdout).toBe('report: out/clv-report-2025-12-31.html\n');
     await expect(readFile(join(cwd, 'out/clv-report-2025-12-31.html'), 'utf8')).resolves.toMatch(/^<!doctype html>/);
+  });
+
+  it('clv report finds the newest night in a local copy of the S3 output prefix through its latest.json', async () => {
+    // on S3 a night's files stay under _runs/<run id>/ and latest.json names its summary's key there (test/adapters/s3-store.test.ts)
+    const summaryKey = '_runs/0f8c2d1e/summary/run_date=2025-12-31/summary.json';
+    await mkdir(join(cwd, 's3-copy', dirname(summaryKey)), { recursive: true });
+    await copyFile(join(cwd, 'out/summary/run_date=2025-12-31/summary.json'), join(cwd, 's3-copy', summaryKey));
+    await writeFile(join(cwd, 's3-copy/latest.json'), JSON.stringify({ run_date: '2025-12-31', run_id: '0f8c2d1e', summary: summaryKey }));
+
+    const result = await clv(['report', '--summary', 's3-copy', '--output', 'from-s3.html'], cwd);
+
+    expect(result.code).toBe(0);
+    expect(await readFile(join(cwd, 'from-s3.html'), 'utf8')).toBe(await readFile(join(cwd, 'out/report/run_date=2025-12-31/index.html'), 'utf8'));
   });
 
   it.each([

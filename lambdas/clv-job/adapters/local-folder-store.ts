@@ -212,6 +212,11 @@ class LocalVersionSpace implements VersionSpace {
     }
   }
 
+  /** `<dataset>/run_date=D` links through the switch to the live run's files: the key needs no run id. */
+  readerKey(_runId: string, key: string): string {
+    return key;
+  }
+
   async listRuns(): Promise<string[]> {
     return (await this.entries(join(this.location, RUNS_DIR))).filter((name) => RUN_ID.test(name));
   }

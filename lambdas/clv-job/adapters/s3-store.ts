@@ -438,6 +438,11 @@ class S3VersionSpace implements VersionSpace {
     return this.store.getObject(this.store.keyOf(runScopedKey(runId, key)));
   }
 
+  /** Files stay where the run wrote them; the night's manifest (or Glue) points readers there. */
+  readerKey(runId: string, key: string): string {
+    return runScopedKey(runId, key);
+  }
+
   listRuns(): Promise<string[]> {
     return this.store.listRunIds();
   }

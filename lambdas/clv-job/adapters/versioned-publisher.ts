@@ -50,7 +50,7 @@ export const intentSchema = z.object({
 });
 export type Intent = z.infer<typeof intentSchema>;
 
-/** `latest.json`: the newest published run date, its run and its summary's key. */
+/** `latest.json`: the newest published run date, its run and the key its summary is read at (VersionSpace.readerKey). */
 const latestSchema = z.object({ run_date: z.string(), run_id: z.string().min(1), summary: z.string() });
 
 /**
@@ -83,6 +83,12 @@ export interface VersionSpace {
   /** Writes a file of a run into the run-scoped location (once). */
   putRunFile(runId: string, key: string, body: Uint8Array | string): Promise<void>;
   readRunFile(runId: string, key: string): Promise<Uint8Array | null>;
+  /**
+   * The key under which a file reader finds `key` of run `runId` once the run is switched to (what
+   * `latest.json` names): the key itself where the switch puts the run's files there, the run-scoped
+   * key where readers go through the night's manifest.
+   */
+  readerKey(runId: string, key: string): string;
   /** The run ids that have a run-scoped location. */
   listRuns(): Promise<string[]>;
   /** Removes a run's files. Only ever called for a run no reader sees. */
@@ -473,7 +479,7 @@ export class VersionedPublisher {
       return;
     }
     if (current !== null && current.run_date > runDate) return;
-    await this.space.writeRecord(LATEST_KEY, { run_date: runDate, run_id: runId, summary: summaryKey(runDate) });
+    await this.space.writeRecord(LATEST_KEY, { run_date: runDate, run_id: runId, summary: this.space.readerKey(runId, summaryKey(runDate)) });
   }
 
   /** `latest.json` rewritten for the newest night readers see (removed when there is none); says what it did. */
@@ -484,7 +490,7 @@ export class VersionedPublisher {
       await this.space.deleteRecord(LATEST_KEY);
       return 'removed it: no night is published';
     }
-    await this.space.writeRecord(LATEST_KEY, { run_date: runDate, run_id: runId, summary: summaryKey(runDate) });
+    await this.space.writeRecord(LATEST_KEY, { run_date: runDate, run_id: runId, summary: this.space.readerKey(runId, summaryKey(runDate)) });
     return `rewrote it for the newest night readers see, ${runDate} (run ${runId})`;
   }
 }
