@@ -326,6 +326,17 @@ describeWith('moto', 'the ingest handler on S3 events (moto: S3, SNS, SQS)', () 
       expect(message!.Message).toContain(`s3://${BUCKET}/quarantine/excel.csv`);
     });
 
+    it('advises the setting where the function reads it (CLV_INGEST_CONFIG), not the CLI\'s --config', async () => {
+      await put('orders/semicolons.csv', 'order_id;customer_id;order_date;amount\nS1;C1;2025-01-01;10,00\n');
+
+      const { outcomes } = await handler(s3Event('Object Created', 'orders/semicolons.csv'));
+
+      expect(outcomes).toEqual([expect.objectContaining({ status: 'quarantined' })]);
+      const { reason } = outcomes[0] as { reason: string };
+      expect(reason).toMatch(/set "csv": \{ "delimiter": ";" \} in the ingest function's CLV_INGEST_CONFIG \(the stack's ingestConfig context\)$/);
+      expect(reason).not.toContain('--config');
+    });
+
     it('replaces a readable export dropped before under its key: the night must not read the old contents', async () => {
       await put('orders/turned-bad.csv', 'order_id,customer_id,order_date,amount\nT1,C1,2025-01-01,10.00\n');
       await handler(s3Event('Object Created', 'orders/turned-bad.csv'));

@@ -16,7 +16,7 @@ import { ConfigurationError, UnreadableExportError } from './errors.js';
 import type { IngestSettings } from './ingest-env.js';
 import type { IngestConfig } from './ingest/ingest-config.js';
 import { INGEST_CONCURRENCY, ingestExport } from './ingest/ingest-export.js';
-import { INGEST_METRIC, METRICS_NAMESPACE } from './lambda-contract.js';
+import { INGEST_ENV, INGEST_METRIC, METRICS_NAMESPACE } from './lambda-contract.js';
 import { ingestDropped, reingestAll, removeDropped, type IngestDropDeps, type IngestExport, type IngestOutcome } from './pipeline/ingest-drop.js';
 
 /**
@@ -78,6 +78,9 @@ const parseEvent = (event: unknown): z.output<typeof ingestEventSchema> => {
   return parsed.data;
 };
 
+/** Where this function's reading configuration is set, for the quarantine reasons that advise a setting (the CLI's says --config). */
+const INGEST_CONFIG_PLACE = `the ingest function's ${INGEST_ENV.ingestConfig} (the stack's ingestConfig context)`;
+
 export const createIngestHandler = (deps: IngestHandlerDeps) => {
   const { settings } = deps;
   const logger = deps.logger ?? new Logger();
@@ -86,7 +89,7 @@ export const createIngestHandler = (deps: IngestHandlerDeps) => {
     bucket: new S3DropBucket(deps.s3 ?? s3ClientFromEnvironment(), settings.bucket),
     prefixes: settings.prefixes,
     notifier: new SnsNotifier(deps.sns ?? new SNSClient({ maxAttempts: 5 }), settings.quarantineTopicArn),
-    ingest: deps.ingest ?? (({ readsAtOnce, ...request }) => ingestExport({ ...request, memoryLimit: ingestMemoryLimit(readsAtOnce) })),
+    ingest: deps.ingest ?? (({ readsAtOnce, ...request }) => ingestExport({ ...request, memoryLimit: ingestMemoryLimit(readsAtOnce), configPlace: INGEST_CONFIG_PLACE })),
     unreadableReason: (error) => (error instanceof UnreadableExportError ? error.reason : null),
     config: settings.config,
     now: deps.now ?? (() => new Date()),

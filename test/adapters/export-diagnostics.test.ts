@@ -67,6 +67,14 @@ describe('diagnoseExportHead', () => {
     expect(problem?.message).toContain(`set "csv": { ${setting} }`);
   });
 
+  it('advises a setting where the caller says its configuration is set (the CLI\'s --config by default)', () => {
+    const semicolons = Buffer.from('order_id;customer_id;order_date;amount\n');
+
+    expect(diagnoseExportHead(semicolons)?.message).toMatch(/set "csv": \{ "delimiter": ";" \} in the config file given with --config$/);
+    expect(diagnoseExportHead(semicolons, ',', 'CLV_INGEST_CONFIG')?.message).toMatch(/set "csv": \{ "delimiter": ";" \} in CLV_INGEST_CONFIG$/);
+    expect(missingColumnsProblem(['a'], missingRequiredColumns(['a'], defaults), [], 'CLV_INGEST_CONFIG').message).toContain('map them with "columns" in CLV_INGEST_CONFIG, e.g.');
+  });
+
   it('measures the header against the configured delimiter', () => {
     expect(diagnoseExportHead(Buffer.from('order_id;customer_id;order_date;amount\n'), ';')).toBeNull();
     expect(diagnoseExportHead(Buffer.from('order_id,customer_id,order_date,amount\n'), ';')?.message).toMatch(/^looks comma-separated: .*"delimiter": ","/);

@@ -89,6 +89,10 @@ describe('ingestExport: one export into canonical rows and a receipt', () => {
     await expect(ingestText('nothing.csv.gz', nothing)).rejects.toThrow(`is a gzip file of ${nothing.length} bytes that holds nothing (0 bytes once uncompressed)`);
     // the tester's bzip2 file named .csv was told to set a tab delimiter
     await expect(ingestText('bz.csv', await readFile(fixture('not-text', 'orders.csv.bz2')))).rejects.toThrow(/^bz\.csv: is bzip2-compressed, not CSV text/);
+    // gunzipped once, the text is gzip again: named for it, not "looks pipe-separated" as the tester's was
+    await expect(ingestText('twice.csv.gz', await readFile(fixture('not-text', 'orders-gzipped-twice.csv.gz')))).rejects.toThrow(
+      /^twice\.csv\.gz: is gzip-compressed twice \(a gzip file inside the gzip file\), not CSV text/,
+    );
     await expect(ingestText('semicolon.csv', 'order_id;customer_id;order_date;amount\n1;2;2025-01-01;3\n')).rejects.toThrow(/"delimiter": ";"/);
     // told from the decompressed bytes, whatever the file is called
     await expect(ingestText('semicolon.bin', gzipSync('order_id;customer_id;order_date;amount\n1;2;2025-01-01;3\n'))).rejects.toThrow(/semicolon-separated/);

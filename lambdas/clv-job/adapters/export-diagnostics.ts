@@ -28,7 +28,8 @@ export type WideEncoding = (typeof BYTE_ORDER_MARKS)[number]['encoding'];
 
 /**
  * Files that are not text, by their first bytes (each format's magic number): what is dropped by
- * mistake beside the exports. Gzip is not among them: it is read (and told by its own bytes).
+ * mistake beside the exports. Gzip is read (and told by its own bytes), once: gzip's magic in the
+ * text that gunzip gave is a file compressed twice.
  */
 const BINARY_FORMATS = [
   { magic: [0x50, 0x4b, 0x03, 0x04], what: 'a zip archive (an Excel .xlsx workbook is one)', fix: 'unzip it, or export the sheet as CSV' },
@@ -38,6 +39,8 @@ const BINARY_FORMATS = [
   { magic: [0x37, 0x7a, 0xbc, 0xaf, 0x27, 0x1c], what: 'a 7-Zip archive', fix: 'extract the CSV from it' },
   { magic: [0x50, 0x41, 0x52, 0x31], what: 'a Parquet file', fix: 'export the orders as CSV' },
   { magic: [0xd0, 0xcf, 0x11, 0xe0, 0xa1, 0xb1, 0x1a, 0xe1], what: 'an old Excel .xls workbook', fix: 'export the sheet as CSV' },
+  // only ever seen after one gunzip: a file that starts so is read as gzip
+  { magic: [0x1f, 0x8b], what: 'gzip-compressed twice (a gzip file inside the gzip file)', fix: 'compress the CSV once (`gunzip` it once more)' },
   { magic: [0x25, 0x50, 0x44, 0x46, 0x2d], what: 'a PDF document', fix: 'export the orders as CSV' },
 ] as const;
 
@@ -49,7 +52,8 @@ const DELIMITERS = [
   { char: '|', name: 'pipe', json: '|' },
 ] as const;
 
-const CONFIG_HINT = 'in the config file given with --config';
+/** Where the CLI's reading configuration is set, as the advice to change a setting names it. */
+export const CLI_CONFIG_PLACE = 'the config file given with --config';
 
 /** The problem found and the sentence that explains it (it follows the file's name in a message). */
 export interface ExportProblem {
@@ -108,9 +112,9 @@ export const emptyExportProblem = (delimiter = ',', storedBytes = 0): ExportProb
 /**
  * Checks a file's first bytes (up to EXPORT_HEAD_BYTES) before any CSV reader sees them: an empty file,
  * a binary one (BINARY_FORMATS), a UTF-16 or UTF-32 file, a header split by another delimiter than `delimiter`. Returns the problem,
- * or null when the file looks like a CSV export the reader can take.
+ * or null when the file looks like a CSV export the reader can take. `configPlace` is where the advice says to set a delimiter.
  */
-export const diagnoseExportHead = (head: Buffer, delimiter = ','): ExportProblem | null => {
+export const diagnoseExportHead = (head: Buffer, delimiter = ',', configPlace = CLI_CONFIG_PLACE): ExportProblem | null => {
   if (head.length === 0) return emptyExportProblem(delimiter);
   const binary = BINARY_FORMATS.find((f) => head.length >= f.magic.length && f.magic.every((b, i) => head[i] === b));
   if (binary !== undefined) {
@@ -139,7 +143,7 @@ export const diagnoseExportHead = (head: Buffer, delimiter = ','): ExportProblem
       kind: 'delimiter',
       message:
         `looks ${other.name}-separated: its header "${shorten(line.replaceAll('\t', '\\t'))}" has ${fields} fields split by ${showDelimiter(other.char)} ` +
-        `and none by the configured delimiter ${showDelimiter(delimiter)}; set "csv": { "delimiter": "${other.json}" } ${CONFIG_HINT}`,
+        `and none by the configured delimiter ${showDelimiter(delimiter)}; set "csv": { "delimiter": "${other.json}" } in ${configPlace}`,
     };
   }
   return null;
@@ -165,9 +169,14 @@ const HINTS: Readonly<Record<OrderColumn, RegExp>> = {
  * The message for a header that lacks required columns: every missing column at once, the columns
  * the file has, and the config's `columns` mapping with an example built from the file's own header
  * where a name suggests the column (else a placeholder to fill in). `mapped` are the header names the
- * mapping already matched, which the example does not offer again.
+ * mapping already matched, which the example does not offer again; `configPlace` is where the mapping is set.
  */
-export const missingColumnsProblem = (header: readonly string[], missing: readonly MissingColumn[], mapped: readonly string[] = []): ExportProblem => {
+export const missingColumnsProblem = (
+  header: readonly string[],
+  missing: readonly MissingColumn[],
+  mapped: readonly string[] = [],
+  configPlace = CLI_CONFIG_PLACE,
+): ExportProblem => {
   const taken = new Set(mapped);
   const example: Record<string, string> = {};
   for (const { column } of missing) {
@@ -181,7 +190,7 @@ export const missingColumnsProblem = (header: readonly string[], missing: readon
     kind: 'missing_columns',
     message:
       `lacks the required column${missing.length === 1 ? '' : 's'} ${names.join(', ')}; ` +
-      `the header has ${has}. If the export names them differently, map them with "columns" ${CONFIG_HINT}, ` +
+      `the header has ${has}. If the export names them differently, map them with "columns" in ${configPlace}, ` +
       `e.g. { "columns": { ${Object.entries(example).map(([k, v]) => `${JSON.stringify(k)}: ${JSON.stringify(v)}`).join(', ')} } }`,
   };
 };

@@ -44,6 +44,8 @@ export interface IngestRequest {
    * ends later, and with it the DuckDB parse that could have run on another core meanwhile.
    */
   readonly framing?: <T>(pass: () => Promise<T>) => Promise<T>;
+  /** Where the reader's configuration is set, as the advice to change a setting names it. @default CLI_CONFIG_PLACE (the CLI's --config) */
+  readonly configPlace?: string;
 }
 
 export interface IngestResult {
@@ -377,7 +379,7 @@ const frameExport = async (request: IngestRequest, config: IngestConfig, work: s
       if (first) {
         first = false;
         // an empty, UTF-16/32 or otherwise-delimited file is named for what it is before any row is read
-        const shape = diagnoseExportHead(chunk.subarray(0, EXPORT_HEAD_BYTES), delimiter);
+        const shape = diagnoseExportHead(chunk.subarray(0, EXPORT_HEAD_BYTES), delimiter, request.configPlace);
         if (shape !== null) refuse(shape.message);
         if (chunk[0] === 0xef && chunk[1] === 0xbb && chunk[2] === 0xbf) {
           bom = true;
@@ -441,7 +443,7 @@ const frameExport = async (request: IngestRequest, config: IngestConfig, work: s
   const missing = missingRequiredColumns(names, config.columns);
   if (missing.length > 0) {
     const mapped = Object.values(mapping).filter((h): h is string => h !== null);
-    throw new UnreadableExportError(sourceName, missingColumnsProblem(names, missing, mapped).message);
+    throw new UnreadableExportError(sourceName, missingColumnsProblem(names, missing, mapped, request.configPlace).message);
   }
   const orderKeyPositions: number[] = [];
   const missingKeys: string[] = [];
