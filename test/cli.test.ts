@@ -272,6 +272,16 @@ describe('clv backtest', () => {
     expect((await readdir(cwd)).sort()).toEqual(['empty.csv', 'last.json']);
   });
 
+  it('exits 2 when the holdout ends after the orders do, naming the last order date: the actual side would stop there, the expected side would not', async () => {
+    const cwd = await tempDir();
+
+    const result = await clv(['backtest', '--input', cdnowOrders, '--calibration-end', '1997-09-30', '--holdout-end', '1998-12-31'], cwd);
+
+    expect(result.code).toBe(2);
+    expect(result.stderr).toMatch(/the holdout ends 1998-12-31, after the last valid order \(1998-06-30\): .*end the holdout on or before 1998-06-30/);
+    expect(result.stdout).not.toContain('total holdout purchases');
+  });
+
   it('exits 2 when the holdout ends before the calibration', async () => {
     const cwd = await tempDir();
 

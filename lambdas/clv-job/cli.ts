@@ -33,7 +33,7 @@ import {
   type RunFlags,
 } from './cli-options.js';
 import { ClvError, ConfigurationError, EmptyInputError, firstLine } from './errors.js';
-import { runBacktest } from './pipeline/backtest.js';
+import { checkHoldoutWithinOrders, runBacktest } from './pipeline/backtest.js';
 import { reportKey } from './layout.js';
 import { runPipeline } from './pipeline/run.js';
 import { LocalSpendSource } from './adapters/local-spend.js';
@@ -237,6 +237,7 @@ const backtest = async (flags: BacktestFlags, io: Io): Promise<number> => {
   try {
     const engine = await DuckDbEngine.open({ files: (await ingestInputs(config.inputs, { config: config.ingest })).files });
     try {
+      await checkHoldoutWithinOrders(engine, config.request);
       const result = await runBacktest(engine, config.request);
       for (const line of formatBacktest(result)) io.out(line);
       if (output) {

@@ -9,7 +9,7 @@ import type { ModelChoiceSummary } from '../schemas/summary-models.js';
 import { ConfigurationError, EngineError, UntrustedBacktestError } from '../errors.js';
 import type { QueryEngine } from '../ports.js';
 import type { Backtest } from '../schemas/summary-backtest.js';
-import { decodeBgNbdPatterns, decodeCustomers } from './engine-results.js';
+import { decodeBgNbdPatterns, decodeCustomers, decodeLatestOrderDate } from './engine-results.js';
 
 export interface BacktestRequest {
   readonly calibrationEnd: string;
@@ -33,6 +33,12 @@ interface HoldoutData {
   readonly unit: number;
 }
 
+const checkPeriodsInOrder = ({ calibrationEnd, holdoutEnd }: BacktestRequest): void => {
+  if (!(calibrationEnd < holdoutEnd)) {
+    throw new ConfigurationError(`the calibration end (${calibrationEnd}) must come before the holdout end (${holdoutEnd})`);
+  }
+};
+
 /**
  * Queries the calibration customers and patterns (orders up to the calibration end) and counts each
  * customer's repeat purchase days in the holdout. Customers first seen in the holdout are not part
@@ -40,9 +46,7 @@ interface HoldoutData {
  */
 const loadHoldout = async (engine: QueryEngine, request: BacktestRequest): Promise<HoldoutData> => {
   const { calibrationEnd, holdoutEnd, model } = request;
-  if (!(calibrationEnd < holdoutEnd)) {
-    throw new ConfigurationError(`the calibration end (${calibrationEnd}) must come before the holdout end (${holdoutEnd})`);
-  }
+  checkPeriodsInOrder(request);
   const statuses = request.nonPurchaseStatuses;
   const calibration = { asOf: calibrationEnd, nonPurchaseStatuses: statuses };
   const customers = decodeCustomers(await engine.run('customers', calibration));
@@ -148,9 +152,28 @@ export const chooseByHoldout = async (engine: QueryEngine, request: ChoiceReques
 };
 
 /**
+ * For a backtest asked for by dates (`clv backtest`): refuses a holdout that ends after the last valid
+ * order, where the expected side would cover days the actual side cannot count (a holdout end typed
+ * past the export, or in the future). A run's own backtest ends at its as-of date, which the run
+ * judges (and warns of when it lies long after the last order), so it is not held to this.
+ * @throws ConfigurationError naming the last valid order date to end the holdout on or before
+ */
+export const checkHoldoutWithinOrders = async (engine: QueryEngine, request: BacktestRequest): Promise<void> => {
+  checkPeriodsInOrder(request);
+  const latest = decodeLatestOrderDate(await engine.run('latestOrderDate', { asOf: request.holdoutEnd, nonPurchaseStatuses: request.nonPurchaseStatuses }));
+  if (latest !== null && latest < request.holdoutEnd) {
+    throw new ConfigurationError(
+      `the holdout ends ${request.holdoutEnd}, after the last valid order (${latest}): purchases the orders do not reach cannot be counted, ` +
+        `so actual and expected would cover different days; end the holdout on or before ${latest}`,
+    );
+  }
+};
+
+/**
  * Fits the BG/NBD on the orders up to the calibration end, then compares its predictions with what
  * the same customers actually bought up to the holdout end: per calibration frequency, in total, and
  * week by week. Customers first seen in the holdout period are not part of the comparison.
+ * @throws ConfigurationError when the holdout ends before the calibration does
  * @throws UntrustedBacktestError when that fit cannot be trusted: its parameters are then starting
  * values, never shown as estimates (issue 13).
  */
