@@ -1,4 +1,4 @@
-import { readFile } from 'node:fs/promises';
+import { readFile, readdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { AthenaClient } from '@aws-sdk/client-athena';
 import { DeleteObjectCommand, GetObjectCommand, ListObjectsV2Command, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
@@ -343,8 +343,11 @@ describeWith(['moto', 'trino'], 'the Lambda handler against moto and the Athena 
       const succeeded = result as Extract<HandlerResult, { status: 'succeeded' }>;
       const summary = await readJson(`summary/run_date=${succeeded.runDate}/summary.json`);
       expect(summary.run).toMatchObject({ run_id: succeeded.runId, engine: 'athena', as_of_source: 'latest_order_date', as_of: succeeded.runDate });
-      // the three exports' canonical copies, read through the Glue table over ingested/
-      expect(summary.run.inputs).toEqual({ files: 3, bytes: expect.any(Number), location: `clv.orders (s3://${BUCKET}/ingested/)` });
+      // the three exports' canonical copies, read through the Glue table over ingested/; bytes are the exports', as a local run counts them
+      const exportBytes = (await readdir(join(repoRoot, 'sample-data')))
+        .filter((name) => /\.csv(\.gz)?$/.test(name))
+        .reduce(async (sum, name) => (await sum) + (await stat(join(repoRoot, 'sample-data', name))).size, Promise.resolve(0));
+      expect(summary.run.inputs).toEqual({ files: 3, bytes: await exportBytes, location: `clv.orders (s3://${BUCKET}/ingested/)` });
       expect(summary.counts).toEqual(succeeded.counts);
       expect(standIn.calls.StartQueryExecution! - callsBefore).toBeGreaterThanOrEqual(6);
       const keys = await outputKeys();

@@ -12,6 +12,8 @@ export const RECEIPTS_DIR = '_receipts';
 /** Beside the quarantined copies, one JSON record per file saying why. */
 export const REASONS_DIR = '_reasons';
 export const CANONICAL_EXTENSION = '.parquet';
+/** The S3 user metadata on each canonical copy holding its export's bytes (the summary's input bytes are the exports', on every path). */
+export const SOURCE_BYTES_METADATA = 'source-bytes';
 
 /**
  * Hive-style readers (Athena) skip files and folders whose names start with `_` or `.`, and folder

@@ -59,6 +59,7 @@ export interface PreviousCustomers {
 
 export interface InputDescription {
   readonly files: number;
+  /** The exports' bytes as read from disk or dropped (not their canonical copies': those vary with DuckDB's threads); null when unknown. */
   readonly bytes: number | null;
   readonly location: string;
 }

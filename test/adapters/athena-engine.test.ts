@@ -1,7 +1,7 @@
 import { Readable } from 'node:stream';
 import { gzipSync } from 'node:zlib';
 import { AthenaClient, paginateGetQueryResults, StartQueryExecutionCommand, type AthenaClientConfig } from '@aws-sdk/client-athena';
-import { HeadObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import { DeleteObjectCommand, GetObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { ATHENA_CLIENT_DEFAULTS, AthenaEngine, AthenaQueryError, readResultCsv } from '../../lambdas/clv-job/adapters/athena-engine.js';
 import { DEFAULT_NON_PURCHASE_STATUSES } from '../../lambdas/clv-job/config.js';
@@ -166,16 +166,26 @@ describeWith(['moto', 'trino'], 'the Athena engine against the Athena stand-in',
       expect(standIn.calls.GetQueryResults).toBeUndefined();
     });
 
-    it('describes its input as the table and its S3 location, counting the canonical files Athena reads', async () => {
+    it('describes its input as the table and its S3 location: the canonical files Athena reads, and their exports\' bytes as the local run counts them', async () => {
       const described = await engine().describeInput();
 
-      const size = async (key: string) => (await s3.send(new HeadObjectCommand({ Bucket: BUCKET, Key: key }))).ContentLength ?? 0;
       expect(described).toEqual({
         // the receipts under ingested/_receipts/ are hidden from the table, as are the hidden drops never ingested
         files: 2,
-        bytes: (await size('ingested/2025/orders-a.csv.parquet')) + (await size('ingested/2025/orders-b.csv.gz.parquet')),
+        // the exports as dropped, not their Parquet copies, whose bytes vary with DuckDB's threads
+        bytes: Buffer.byteLength(FILE_A) + gzipSync(FILE_B).length,
         location: `clv.orders (s3://${BUCKET}/ingested/)`,
       });
+    });
+
+    it('leaves the bytes unknown when a file under the table was not written by the ingest function', async () => {
+      const copy = await s3.send(new GetObjectCommand({ Bucket: BUCKET, Key: 'ingested/2025/orders-a.csv.parquet' }));
+      await s3.send(new PutObjectCommand({ Bucket: BUCKET, Key: 'ingested/foreign.parquet', Body: await copy.Body!.transformToByteArray() }));
+      try {
+        expect(await engine().describeInput()).toMatchObject({ files: 3, bytes: null });
+      } finally {
+        await s3.send(new DeleteObjectCommand({ Bucket: BUCKET, Key: 'ingested/foreign.parquet' }));
+      }
     });
   });
 

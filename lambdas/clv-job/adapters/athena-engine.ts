@@ -8,9 +8,10 @@ import {
   type AthenaError,
   type QueryExecution,
 } from '@aws-sdk/client-athena';
-import { GetObjectCommand, ListObjectsV2Command, type S3Client } from '@aws-sdk/client-s3';
+import { GetObjectCommand, HeadObjectCommand, ListObjectsV2Command, type S3Client } from '@aws-sdk/client-s3';
+import pMap from 'p-map';
 import { EngineError, firstLine } from '../errors.js';
-import { isHidden } from '../ingest-layout.js';
+import { SOURCE_BYTES_METADATA, isHidden } from '../ingest-layout.js';
 import { RESULT_NUMBER_COLUMNS } from '../pipeline/engine-results.js';
 import { parseAthenaCsv } from './athena-result-csv.js';
 import { canonicalOrdersBinding, publishedCustomersBinding } from './canonical-orders-binding.js';
@@ -103,6 +104,8 @@ export interface AthenaEngineOptions {
 }
 
 const TERMINAL = new Set(['SUCCEEDED', 'FAILED', 'CANCELLED']);
+/** HEADs of canonical copies in flight at once when the input is described (one per export). */
+const DESCRIBE_CONCURRENCY = 16;
 
 export const parseS3Uri = (uri: string): { bucket: string; key: string } => {
   const match = /^s3:\/\/([^/]+)\/?(.*)$/.exec(uri);
@@ -129,22 +132,27 @@ export class AthenaEngine implements QueryEngine {
     this.sleep = options.sleep ?? ((ms) => new Promise((resolve) => setTimeout(resolve, ms)));
   }
 
-  /** The table and its location, with the files and bytes Athena reads under it. */
+  /**
+   * The table and its location, with the files Athena reads under it and their exports' bytes (each
+   * canonical copy's SOURCE_BYTES_METADATA, one HEAD per file): what the local run counts, so the
+   * summaries agree. Null bytes when a copy does not carry them (ingested by another tool).
+   */
   async describeInput(): Promise<InputDescription> {
     const { bucket, key: prefix } = parseS3Uri(this.options.inputLocation);
-    let files = 0;
-    let bytes = 0;
+    const keys: string[] = [];
     let token: string | undefined;
     do {
       const page = await this.options.s3.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: prefix, ContinuationToken: token }));
-      for (const object of page.Contents ?? []) {
-        if (!object.Key || isHidden(object.Key.slice(prefix.length))) continue;
-        files += 1;
-        bytes += object.Size ?? 0;
-      }
+      for (const object of page.Contents ?? []) if (object.Key && !isHidden(object.Key.slice(prefix.length))) keys.push(object.Key);
       token = page.IsTruncated ? page.NextContinuationToken : undefined;
     } while (token);
-    return { files, bytes, location: `${this.options.database}.${this.options.table} (${this.options.inputLocation})` };
+    const sizes = await pMap(
+      keys,
+      async (key) => Number((await this.options.s3.send(new HeadObjectCommand({ Bucket: bucket, Key: key }))).Metadata?.[SOURCE_BYTES_METADATA] ?? Number.NaN),
+      { concurrency: DESCRIBE_CONCURRENCY },
+    );
+    const bytes = sizes.every((size) => Number.isSafeInteger(size) && size >= 0) ? sizes.reduce((sum, size) => sum + size, 0) : null;
+    return { files: keys.length, bytes, location: `${this.options.database}.${this.options.table} (${this.options.inputLocation})` };
   }
 
   async run(query: QueryName, params: SqlParameters): Promise<ResultColumns> {

@@ -2,7 +2,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import pMap from 'p-map';
-import { exportKeys, isExportName, sourceKeyOfCanonical, type ExportKeys, type IngestPrefixes } from '../ingest-layout.js';
+import { SOURCE_BYTES_METADATA, exportKeys, isExportName, sourceKeyOfCanonical, type ExportKeys, type IngestPrefixes } from '../ingest-layout.js';
 import type { DropBucket, Notifier, ObjectVersion } from '../ports.js';
 import type { QuarantineRecord } from '../schemas/quarantine-record.js';
 
@@ -74,7 +74,7 @@ const receiptRows = (receipt: object): number | null => {
 };
 
 const objectMetadata = (version: ObjectVersion): Record<string, string> => ({
-  'source-bytes': String(version.bytes),
+  [SOURCE_BYTES_METADATA]: String(version.bytes),
   ...(version.etag ? { 'source-etag': version.etag.replaceAll('"', '') } : {}),
   ...(version.versionId ? { 'source-version-id': version.versionId } : {}),
 });
