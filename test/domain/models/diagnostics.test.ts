@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { compressBgNbdData, expectedPurchasesNewCustomer, probabilityAlive, type BgNbdData, type BgNbdParams } from '../../../lambdas/clv-job/domain/models/bg-nbd.js';
-import { bgnbdDiagnostics, paretoNbdDiagnostics, repeatPurchaseProbabilities } from '../../../lambdas/clv-job/domain/models/diagnostics.js';
+import { SINCE_LAST_PURCHASE_EDGES_DAYS, bgnbdDiagnostics, paretoNbdDiagnostics, repeatPurchaseProbabilities } from '../../../lambdas/clv-job/domain/models/diagnostics.js';
 import { expectedPurchasesNewCustomer as paretoNbdExpectedNewCustomer, probabilityAlive as paretoNbdProbabilityAlive, type ParetoNbdParams } from '../../../lambdas/clv-job/domain/models/pareto-nbd.js';
 import { diagnosticsSchema } from '../../../lambdas/clv-job/schemas/summary-diagnostics.js';
 import { seededUniform, simulateCustomers } from '../../support/simulate.js';
@@ -140,6 +140,18 @@ describe('bgnbdDiagnostics', () => {
       ['0–28', 28],
       ['364+', null],
     ]);
+  });
+
+  it('puts a customer exactly on an edge in the bucket that starts there, in weeks as in days', () => {
+    // 91 days (13 weeks) since the last purchase: 291/7 - 200/7 falls an ulp short of 13 in floating point
+    const days = { x: Float64Array.of(1), tx: Float64Array.of(200), T: Float64Array.of(291), weight: Float64Array.of(1) };
+    const weeks = { ...days, tx: days.tx.map((d) => d / 7), T: days.T.map((d) => d / 7) };
+
+    const inDays = bgnbdDiagnostics(CDNOW_FIT, days, { sinceLastPurchaseEdges: SINCE_LAST_PURCHASE_EDGES_DAYS }).probability_alive_grid;
+    const inWeeks = bgnbdDiagnostics(CDNOW_FIT, weeks, { sinceLastPurchaseEdges: SINCE_LAST_PURCHASE_EDGES_DAYS.map((d) => d / 7) }).probability_alive_grid;
+
+    expect(inDays.map((c) => c.since_last_purchase)).toEqual(['91–182']);
+    expect(inWeeks.map((c) => c.since_last_purchase)).toEqual(['13–26']);
   });
 
   it('keeps every frequency bucket, even empty ones, and skips patterns of weight 0', () => {

@@ -118,6 +118,14 @@ export const paretoNbdDiagnostics = (params: ParetoNbdParams, data: BgNbdData, o
   );
 };
 
+/**
+ * Relative slack under a bucket edge: T and t_x are whole days divided by the model unit (7 for
+ * weeks), so T − t_x can fall an ulp short of an edge it lies on (291/7 − 200/7 = 12.999999999999996
+ * weeks for 91 days), which would put a customer 13 weeks out in the 4–13 bucket in weeks and in
+ * 91–182 in days. Days apart are at least 1/7 of a week, far beyond this slack.
+ */
+const ON_EDGE = 1e-9;
+
 /** What the diagnostics need of a fitted transaction model. */
 interface DiagnosedModel {
   /** P(X(t) = k) for k = 0 … max: repeat purchases in a new customer's first t units. */
@@ -152,7 +160,7 @@ const diagnosticsOf = (model: DiagnosedModel, data: BgNbdData, options: Diagnost
     weightByT.set(T, (weightByT.get(T) ?? 0) + w);
     const since = T - tx;
     let bucket = 0;
-    while (bucket < edges.length && since >= edges[bucket]!) bucket++;
+    while (bucket < edges.length && since >= edges[bucket]! * (1 - ON_EDGE)) bucket++;
     const cell = k * buckets + bucket;
     cellWeight[cell] = cellWeight[cell]! + w;
     cellAlive[cell]!.add(w * Math.exp(model.logProbabilityAlive(x, tx, T)));
