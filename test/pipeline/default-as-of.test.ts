@@ -37,3 +37,39 @@ describe('the default as-of date, with the clock passed in', () => {
     expect(summary.counts.rejected_by_reason.order_date_after_as_of).toBe(2);
   });
 });
+
+/**
+ * The latest order date is an accepted order's (SPEC: "Default as-of: the latest valid order date";
+ * valid orders are de-duplicated and not cancelled): every customer's tenure is counted to it.
+ */
+describe('the default as-of date, from the orders the run accepts', () => {
+  const NOW = { now: () => new Date('2026-11-30T03:00:00Z') };
+  const asOfOf = async (files: Record<string, string>) => {
+    const input = await tempDir();
+    for (const [name, text] of Object.entries(files)) await writeText(input, name, text);
+    return (await runLocal([input], await tempDir(), {}, NOW)).summary.run.as_of;
+  };
+  const HEADER = 'order_id,customer_id,order_date,amount,channel,status\n';
+  const ACCEPTED = 'B1,U1,2025-01-10,10,search,completed\nB2,U1,2025-06-01,20,search,completed\nB3,U2,2025-03-01,20,search,completed\n';
+
+  it('is not the date of a later cancelled order', async () => {
+    expect(await asOfOf({ 'a.csv': HEADER + ACCEPTED + 'B5,U3,2025-07-01,20,search,cancelled\n' })).toBe('2025-06-01');
+  });
+
+  it('is not the date of a later copy of a re-sent order that the run does not keep (the last file in name order is kept)', async () => {
+    expect(await asOfOf({ 'a.csv': HEADER + ACCEPTED + 'B9,U2,2025-08-01,20,search,completed\n', 'b.csv': HEADER + 'B9,U2,2025-05-01,20,search,completed\n' })).toBe('2025-06-01');
+  });
+
+  it('is the date of the kept copy when it is the latest', async () => {
+    expect(await asOfOf({ 'a.csv': HEADER + ACCEPTED + 'B9,U2,2025-05-01,20,search,completed\n', 'b.csv': HEADER + 'B9,U2,2025-08-01,20,search,completed\n' })).toBe('2025-08-01');
+  });
+
+  it('is an earlier copy\'s date when the kept copy of its order is a cancellation', async () => {
+    // B9's kept copy (b.csv) cancels it; under that date the earlier copy of a.csv is not a repeat of anything later
+    expect(await asOfOf({ 'a.csv': HEADER + ACCEPTED + 'B9,U2,2025-07-01,20,search,completed\n', 'b.csv': HEADER + 'B9,U2,2025-07-01,20,search,cancelled\n' })).toBe('2025-06-01');
+  });
+
+  it('counts an order without a status as a purchase, as the run does', async () => {
+    expect(await asOfOf({ 'a.csv': HEADER + ACCEPTED + 'B7,U4,2025-09-09,20,search,\n' })).toBe('2025-09-09');
+  });
+});

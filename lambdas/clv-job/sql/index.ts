@@ -144,8 +144,8 @@ export interface SqlParameters {
 /**
  * The one statement of a valid canonical row, `{{valid_row}}` in the texts (SPEC "Input contract"): it
  * parsed (ingest gave it no parse_reason) and is not dated after the as-of date. `classified` gives
- * every other row a reason and de-duplicates the valid ones; latestOrderDate reads the valid rows'
- * dates. A conjunction of column tests, so an engine can push it into its scan of `orders` as a filter.
+ * every other row a reason and de-duplicates the valid ones; latestOrderDate reads the dates of the
+ * valid rows it would accept. A conjunction of column tests, so an engine can push it into its scan of `orders` as a filter.
  */
 const VALID_ROW = "(parse_reason IS NULL AND order_date <= DATE '{{as_of}}')";
 
