@@ -228,3 +228,24 @@ describe('conversion gap and audience mismatch judged at a fixed age', () => {
     expect(flagged[0]?.message).toBe('display: conversion gap: its customers spend more on their first order (80.00 against 65.00 overall) but fewer come back within 3 months (5.0% against 20.0%, cohorts at least 3 months old)');
   });
 });
+
+describe('customers without a channel beside a real channel named like their label', () => {
+  it('are kept apart, so the channel\'s spend is charged to the customers it acquired alone', async () => {
+    // the tester's case: A and B have no channel, C and D came through a channel named "(none)", which spent 100
+    const input = await tempDir();
+    await writeFile(
+      join(input, 'orders.csv'),
+      'order_id,customer_id,order_date,amount,channel,status\n1,A,2025-03-01,10,,completed\n2,B,2025-03-02,20,,completed\n3,C,2025-03-03,30,(none),completed\n4,D,2025-03-04,40,(none),completed\n',
+    );
+    const spend = join(input, 'spend.csv.txt');
+    await writeFile(spend, 'channel,month,spend\n(none),2025-03,100\n');
+
+    const { summary } = await runLocal([join(input, 'orders.csv')], await tempDir(), { asOf: '2025-12-31' }, { spend });
+
+    const channels = summary.channels.map((c) => [c.channel, c.customers, c.revenue]);
+    expect(channels).toHaveLength(2);
+    expect(channels).toEqual(expect.arrayContaining([['(none)', 2, 70], ['(none) (no channel)', 2, 30]]));
+    expect(summary.acquisition.find((r) => r.channel === '(none)')).toMatchObject({ customers_acquired: 2, spend: 100, cac: 50 });
+    expect(summary.changes.warnings.map((w) => w.code)).toContain('channel_label_taken');
+  });
+});

@@ -4,6 +4,7 @@ import type { JudgedSpend } from '../domain/acquisition/spend.js';
 import type { CustomerScores, CustomerTable } from '../domain/customers.js';
 import { changesSincePreviousRun, tierMigration, type ModelParameter, type RunSnapshot } from '../domain/segments/changes.js';
 import { moversSince, NO_MOVERS, type PreviousSegments } from '../domain/segments/movers.js';
+import { missingChannelLabel } from '../domain/segments/missing-channel-label.js';
 import { segmentCustomers } from '../domain/segments/segment-customers.js';
 import type { SegmentSettings } from '../domain/segments/settings.js';
 import { valueCountsByPattern } from '../domain/segments/value-counts.js';
@@ -70,7 +71,9 @@ const snapshotOf = (
 export const segmentAndCompare = (input: SegmentInput, previousParameters: (summary: Summary) => Readonly<Record<string, ModelParameter>>) => {
   const byPattern = input.predictedClvByPattern;
   const clvCounts = byPattern === null ? undefined : valueCountsByPattern(byPattern.values, byPattern.patternOf);
-  const { columns, summary } = segmentCustomers(input.customers, input.scores, input.settings, input.asOfDay, clvCounts);
+  const missingChannel = missingChannelLabel(input.customers.acquisitionChannel, input.settings.channels.missingLabel);
+  const settings: SegmentSettings = { ...input.settings, channels: { ...input.settings.channels, missingLabel: missingChannel.label } };
+  const { columns, summary } = segmentCustomers(input.customers, input.scores, settings, input.asOfDay, clvCounts);
   const tonight = {
     segments: { clv_tiers: summary.clv_tiers, value_loyalty: summary.value_loyalty, rfm: summary.rfm },
     channels: summary.channels,
@@ -91,7 +94,7 @@ export const segmentAndCompare = (input: SegmentInput, previousParameters: (summ
     spendMissingAt: input.spendMissingAt,
     margin: input.margin,
     asOfDay: input.asOfDay,
-    missingLabel: input.settings.channels.missingLabel,
+    missingLabel: missingChannel.label,
     settings: input.acquisition,
   });
   const movers = input.previousSegments ? moversSince(columns.clvTier, columns.rfmSegment, input.previousSegments) : NO_MOVERS;
@@ -103,7 +106,7 @@ export const segmentAndCompare = (input: SegmentInput, previousParameters: (summ
       cohorts: summary.cohorts,
       concentration: summary.concentration,
       ...economics.summary,
-      changes: { ...changes, warnings: [...changes.warnings, ...economics.warnings] },
+      changes: { ...changes, warnings: [...changes.warnings, ...(missingChannel.warning ? [missingChannel.warning] : []), ...economics.warnings] },
     },
   };
 };

@@ -49,7 +49,7 @@ export type RfmRow = z.infer<typeof rfmRowSchema>;
 // Channels and cohorts
 
 export const channelRowSchema = z.strictObject({
-  /** Acquisition channel; customers without one share the configured label, "(none)" by default. */
+  /** Acquisition channel; customers without one share the configured label, "(none)" by default ("<label> (no channel)" on a night a real channel bears the label: warning channel_label_taken). */
   channel: z.string(),
   customers: count,
   share,

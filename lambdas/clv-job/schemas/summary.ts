@@ -16,9 +16,10 @@ import { qualitySectionSchema } from './quality-report.js';
  * top examples) and the `changes.warnings` code `spend_input_missing` (a configured spend input held
  * no spend file, so the run went on without spend); 2.3.0 adds the spend rejection reasons
  * `month_after_as_of` and `month_before_first_order` to `spend_input.rejected_by_reason`; 2.4.0
- * adds `models.intervals` (the draws and seed behind the prediction intervals).
+ * adds `models.intervals` (the draws and seed behind the prediction intervals); 2.5.0 adds the
+ * `changes.warnings` code `channel_label_taken` (a real channel bears the label of customers without one).
  */
-export const SUMMARY_SCHEMA_VERSION = '2.4.0';
+export const SUMMARY_SCHEMA_VERSION = '2.5.0';
 
 /**
  * `summary/run_date=YYYY-MM-DD/summary.json`, the contract BI tools and later runs read.

@@ -139,7 +139,7 @@ export const SUMMARY_TABLES = {
   channels: {
     description: 'Customer equity by acquisition channel (summary channels), one row per channel.',
     columns: [
-      column('channel', 'string', 'acquisition channel; customers without one share the configured label, "(none)" by default'),
+      column('channel', 'string', 'acquisition channel; customers without one share the configured label, "(none)" by default ("<label> (no channel)" on a night a real channel bears the label: warning channel_label_taken)'),
       ...segmentMeasures,
       column('revenue', 'double', 'revenue to date: sum of total_revenue'),
       column('repeat_rate', 'double', "share of the channel's customers with at least one repeat purchase day"),

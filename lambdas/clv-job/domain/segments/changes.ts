@@ -43,6 +43,8 @@ export const WARNING_CODES = [
   'spend_channel_without_customers',
   'spend_month_missing',
   'spend_input_missing',
+  // tonight's channels: a real channel bears the label of customers without one (missing-channel-label.ts)
+  'channel_label_taken',
 ] as const;
 export type WarningCode = (typeof WARNING_CODES)[number];
 

@@ -6,7 +6,7 @@ import type { ChannelSettings } from './settings.js';
 /**
  * Customer equity by acquisition channel, largest equity first (ties by name), so the report
  * leads with the channels that matter. Customers without a channel share `missingLabel`
- * ("(none)" by default; a real channel of that name would merge with them).
+ * ("(none)" by default; the run passes another when a real channel bears it: missingChannelLabel).
  *
  * `below_average` flags a channel whose average CLV is below the average over all customers by
  * more than a rounding error: when every customer is worth the same, no channel is flagged.
