@@ -62,30 +62,12 @@ copies AS (
   SELECT
     j.source_file,
     j.source_line,
-    ROW_NUMBER() OVER (
-      PARTITION BY j.order_id, j.order_key_extra
-      ORDER BY j.source_file DESC, j.source_line DESC
-    ) AS copy_rank,
-    FIRST_VALUE(j.customer_id) OVER (
-      PARTITION BY j.order_id, j.order_key_extra
-      ORDER BY j.source_file DESC, j.source_line DESC
-    ) AS kept_customer_id,
-    FIRST_VALUE(j.order_day) OVER (
-      PARTITION BY j.order_id, j.order_key_extra
-      ORDER BY j.source_file DESC, j.source_line DESC
-    ) AS kept_order_day,
-    FIRST_VALUE(j.amount) OVER (
-      PARTITION BY j.order_id, j.order_key_extra
-      ORDER BY j.source_file DESC, j.source_line DESC
-    ) AS kept_amount,
-    FIRST_VALUE(j.source_file) OVER (
-      PARTITION BY j.order_id, j.order_key_extra
-      ORDER BY j.source_file DESC, j.source_line DESC
-    ) AS kept_source_file,
-    FIRST_VALUE(j.source_line) OVER (
-      PARTITION BY j.order_id, j.order_key_extra
-      ORDER BY j.source_file DESC, j.source_line DESC
-    ) AS kept_source_line
+    ROW_NUMBER() {{copy_window}} AS copy_rank,
+    FIRST_VALUE(j.customer_id) {{copy_window}} AS kept_customer_id,
+    FIRST_VALUE(j.order_day) {{copy_window}} AS kept_order_day,
+    FIRST_VALUE(j.amount) {{copy_window}} AS kept_amount,
+    FIRST_VALUE(j.source_file) {{copy_window}} AS kept_source_file,
+    FIRST_VALUE(j.source_line) {{copy_window}} AS kept_source_line
   FROM (
     SELECT source_file, source_line, order_id, order_key_extra, customer_id, order_date AS order_day, amount
     FROM orders

@@ -150,11 +150,18 @@ export interface SqlParameters {
 const VALID_ROW = "(parse_reason IS NULL AND order_date <= DATE '{{as_of}}')";
 
 /**
+ * The one statement of which copy of an order key is kept, `{{copy_window}}` in the texts (SPEC
+ * "Input contract": the copy from the last file in name order, then the last line): the window over
+ * a key's valid copies, as the relation `j` reads them, that ranks the kept copy first.
+ */
+const COPY_WINDOW = 'OVER (PARTITION BY j.order_id, j.order_key_extra ORDER BY j.source_file DESC, j.source_line DESC)';
+
+/**
  * Fills the placeholders. Values are validated before they get here, and string values are quoted
  * as SQL literals, so no input can change the statement's shape.
  */
 export const renderSql = (sql: string, params: SqlParameters): string => {
-  const text = sql.replaceAll('{{valid_row}}', VALID_ROW);
+  const text = sql.replaceAll('{{valid_row}}', VALID_ROW).replaceAll('{{copy_window}}', COPY_WINDOW);
   const dates = { as_of: params.asOf, calibration_end: params.calibrationEnd };
   for (const [name, value] of Object.entries(dates)) {
     if (text.includes(`{{${name}}}`) && !/^\d{4}-\d{2}-\d{2}$/.test(value ?? '')) throw new Error(`${name} ${value} is not YYYY-MM-DD`);

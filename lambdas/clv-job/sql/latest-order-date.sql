@@ -16,21 +16,15 @@ LEFT JOIN (
   -- the valid copies that a later copy of their order key replaces
   SELECT source_file, source_line
   FROM (
-    SELECT
-      v.source_file,
-      v.source_line,
-      ROW_NUMBER() OVER (
-        PARTITION BY v.order_id, v.order_key_extra
-        ORDER BY v.source_file DESC, v.source_line DESC
-      ) AS copy_rank
-    FROM orders v
+    SELECT j.source_file, j.source_line, ROW_NUMBER() {{copy_window}} AS copy_rank
+    FROM orders j
     JOIN (
       SELECT order_id
       FROM orders
       WHERE {{valid_row}}
       GROUP BY order_id
       HAVING COUNT(*) > 1
-    ) r ON r.order_id = v.order_id
+    ) r ON r.order_id = j.order_id
     WHERE {{valid_row}}
   ) c
   WHERE copy_rank > 1
