@@ -148,4 +148,28 @@ describe('clv run: flags win over --config', () => {
     expect(both.customers).toEqual(flagsOnly.customers);
     expect(both.customers).not.toEqual(configOnly.customers);
   }, 180_000);
+
+  it('converts the config file\'s horizon to the unit --time-unit sets: 52 weeks are 364 days, not 52 days', async () => {
+    await requireCliBundle();
+    const cwd = await tempDir();
+    await writeText(cwd, 'weeks.json', JSON.stringify({ model: { timeUnit: 'week', horizon: 52 } }));
+
+    const converted = await runWith(cwd, 'converted', ['--config', 'weeks.json', '--time-unit', 'day']);
+    const inDays = await runWith(cwd, 'in-days', ['--time-unit', 'day', '--horizon', '364']);
+    const ownHorizon = await runWith(cwd, 'own-horizon', ['--config', 'weeks.json', '--time-unit', 'day', '--horizon', '30']);
+
+    expect(converted.summary.run.settings).toMatchObject({ time_unit: 'day', horizon: 364 });
+    expect(converted.customers).toEqual(inDays.customers);
+    expect(ownHorizon.summary.run.settings).toMatchObject({ time_unit: 'day', horizon: 30 });
+  }, 180_000);
+
+  it('reads a config file that starts with a byte-order mark, as Windows editors write it', async () => {
+    await requireCliBundle();
+    const cwd = await tempDir();
+    await writeText(cwd, 'bom.json', '\uFEFF' + JSON.stringify({ model: { margin: 0.5 } }));
+
+    const run = await runWith(cwd, 'bom', ['--config', 'bom.json']);
+
+    expect(run.summary.run.settings.margin).toBe(0.5);
+  }, 60_000);
 });

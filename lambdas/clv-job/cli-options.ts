@@ -11,6 +11,7 @@ import {
   transactionModelOptionSchema,
   type ConfigFile,
 } from './config.js';
+import { DAYS_PER_UNIT } from './domain/models/clv.js';
 import type { GateSettings } from './domain/quality-gates.js';
 import { ingestConfigSchema, type IngestConfig } from './ingest/ingest-config.js';
 import { ConfigurationError } from './errors.js';
@@ -172,7 +173,8 @@ export const readConfigFile = async (path: string): Promise<z.infer<typeof confi
   }
   let json: unknown;
   try {
-    json = JSON.parse(text);
+    // a byte-order mark (Windows editors, PowerShell's Out-File write one) is no part of the JSON
+    json = JSON.parse(text.replace(/^\uFEFF/, ''));
   } catch (error) {
     throw new ConfigurationError(`config file ${path} is not valid JSON (${(error as Error).message})`);
   }
@@ -208,7 +210,15 @@ export const resolveRunConfig = async (flags: RunFlags, env: Readonly<Record<str
   const defined = <T extends object>(o: T): Partial<T> =>
     Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;
   const modelFlags = defined({ timeUnit: f.timeUnit, transactions: f.transactions, horizon: f.horizon, discountRate: f.discountRate, margin: f.margin, lifespanYears: f.lifespanYears, threads: f.threads });
-  const modelInput = { ...file.model, ...defined({ threads: envThreads.data }), ...modelFlags };
+  // the config's horizon counts the config's unit: a --time-unit that changes the unit converts it (52
+  // weeks are 364 days) rather than reading 52 in the new unit, unless --horizon gives its own
+  const fileUnit = file.model?.timeUnit ?? 'week';
+  const fileHorizon = file.model?.horizon;
+  const convertedHorizon =
+    fileHorizon !== undefined && f.horizon === undefined && f.timeUnit !== undefined && f.timeUnit !== fileUnit
+      ? { horizon: (fileHorizon * DAYS_PER_UNIT[fileUnit]) / DAYS_PER_UNIT[f.timeUnit] }
+      : {};
+  const modelInput = { ...file.model, ...convertedHorizon, ...defined({ threads: envThreads.data }), ...modelFlags };
   let model;
   try {
     model = resolveModelOptions(modelInput);
