@@ -1,5 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { asOfDateSchema, columnMappingSchema, csvOptionsSchema, modelOptionsSchema, validationSchema } from '../lambdas/clv-job/config.js';
+import { asOfDateSchema, columnMappingSchema, csvOptionsSchema, gatesConfigSchema, modelOptionsSchema, validationSchema } from '../lambdas/clv-job/config.js';
+import { DEFAULT_GATE_SETTINGS } from '../lambdas/clv-job/domain/quality-gates.js';
+import { segmentSettingsSchema } from '../lambdas/clv-job/schemas/summary-segments.js';
 
 /**
  * csv.dateFormat is handed to DuckDB's strptime at ingest. A format DuckDB refuses used to surface
@@ -110,5 +112,30 @@ describe('columns', () => {
       channel: 'channel',
       status: 'status',
     });
+  });
+});
+
+describe('shares in the config file, written as percentages by mistake', () => {
+  it.each([
+    ['gates.minCustomersVsPrevious', () => gatesConfigSchema.safeParse({ minCustomersVsPrevious: 50 }), "is a share of the previous run's customers, 0 to 1: 0.10 means 10% (got 50; did you mean 0.5?)"],
+    ['segments.warnings.totalEquityDrop', () => segmentSettingsSchema.safeParse({ warnings: { totalEquityDrop: 10 } }), 'is a relative drop, 0 to 1: 0.10 means 10% (got 10; did you mean 0.1?)'],
+    ['segments.warnings.channelAverageClvDrop', () => segmentSettingsSchema.safeParse({ warnings: { channelAverageClvDrop: 1.5 } }), 'is a relative drop, 0 to 1: 0.10 means 10% (got 1.5; did you mean 0.015?)'],
+  ])('refuses %s above 1 (a gate no night passes, or a warning that never speaks), saying which share was meant', (_, parse, message) => {
+    const parsed = parse();
+
+    expect(parsed.success).toBe(false);
+    expect(parsed.error?.issues.map((i) => i.message)).toEqual([message]);
+  });
+
+  it('takes the shares themselves, 0 and 1 included', () => {
+    expect(gatesConfigSchema.parse({ minCustomersVsPrevious: 1 }).minCustomersVsPrevious).toBe(1);
+    expect(segmentSettingsSchema.parse({ warnings: { totalEquityDrop: 0 } })).toBeDefined();
+  });
+});
+
+describe('gates.minAcceptedOrders', () => {
+  it('turns its gate off with null, as the other gates do (at least 0 accepted orders always passes)', () => {
+    expect(gatesConfigSchema.parse({ minAcceptedOrders: null }).minAcceptedOrders).toBe(0);
+    expect(gatesConfigSchema.parse({}).minAcceptedOrders).toBe(DEFAULT_GATE_SETTINGS.minAcceptedOrders);
   });
 });

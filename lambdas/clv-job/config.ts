@@ -1,6 +1,7 @@
 import { DEFAULT_ACQUISITION_SETTINGS, type AcquisitionSettings } from './domain/acquisition/settings.js';
 import { z } from 'zod';
 import { DEFAULT_GATE_SETTINGS, type GateSettings } from './domain/quality-gates.js';
+import { percentHint, shareSchema } from './schemas/share.js';
 import { segmentSettingsSchema } from './schemas/summary-segments.js';
 import { ORDER_COLUMNS } from './schemas/tables.js';
 
@@ -40,9 +41,6 @@ export const TRANSACTION_MODEL_OPTIONS = ['bgnbd', 'pnbd', 'auto'] as const;
 export const transactionModelOptionSchema = z.enum(TRANSACTION_MODEL_OPTIONS);
 export type TransactionModelOption = z.infer<typeof transactionModelOptionSchema>;
 
-/** A share written as a percentage (30 for 0.30) is the usual slip: say which share was meant (14.3 -> 0.143, not 0.14300000000000002). */
-const percentHint = (input: unknown): string =>
-  typeof input === 'number' && input > 1 && input <= 100 ? `; did you mean ${Number((input / 100).toPrecision(12))}?` : '';
 
 /** Fewer than 20 draws leave no 5th percentile worth reading; 0 turns the intervals off. */
 const intervalDrawsRule = (issue: { readonly input: unknown }): string =>
@@ -135,8 +133,15 @@ export type ColumnMapping = z.output<typeof columnMappingSchema>;
 export const gatesConfigSchema = z.strictObject({
   maxRejectedShare: z.number().min(0).max(1).nullable().default(DEFAULT_GATE_SETTINGS.maxRejectedShare),
   minRowsForRejectedShare: z.number().int().min(0).default(DEFAULT_GATE_SETTINGS.minRowsForRejectedShare),
-  minCustomersVsPrevious: z.number().min(0).nullable().default(DEFAULT_GATE_SETTINGS.minCustomersVsPrevious),
-  minAcceptedOrders: z.number().int().min(0).default(DEFAULT_GATE_SETTINGS.minAcceptedOrders),
+  minCustomersVsPrevious: shareSchema("a share of the previous run's customers").nullable().default(DEFAULT_GATE_SETTINGS.minCustomersVsPrevious),
+  // null turns the gate off, as for the other gates: at least 0 accepted orders always passes
+  minAcceptedOrders: z
+    .number()
+    .int()
+    .min(0)
+    .nullable()
+    .default(DEFAULT_GATE_SETTINGS.minAcceptedOrders)
+    .transform((v) => v ?? 0),
   earliestOrderDate: isoDateSchema.nullable().default(DEFAULT_GATE_SETTINGS.earliestOrderDate),
   maxDaysSinceLatestOrder: z.number().int().min(0).nullable().default(DEFAULT_GATE_SETTINGS.maxDaysSinceLatestOrder),
   /** Publish even when a gate fails, as `--accept-failed-gates` does. */

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { MIGRATION_FROM, MIGRATION_TO, WARNING_CODES } from '../domain/segments/changes.js';
+import { shareSchema } from './share.js';
 import { MOVEMENTS } from '../domain/segments/movers.js';
 import { RFM_SEGMENTS } from '../domain/segments/rfm.js';
 import { resolveSegmentSettings, type SegmentSettings, type SegmentSettingsOverrides } from '../domain/segments/settings.js';
@@ -266,11 +267,12 @@ export const segmentSettingsOverridesSchema = z.strictObject({
   concentration: z.strictObject({ lorenzPoints: z.number().int().min(2).max(1001).optional() }).optional(),
   warnings: z
     .strictObject({
-      channelAverageClvDrop: z.number().min(0).optional(),
-      segmentAverageClvDrop: z.number().min(0).optional(),
-      highTierEquityShareDrop: z.number().min(0).optional(),
-      totalEquityDrop: z.number().min(0).optional(),
-      customerCountDrop: z.number().min(0).optional(),
+      // a relative drop beyond 1 (more than 100%) never happens: such a value turns the warning off unseen
+      channelAverageClvDrop: shareSchema('a relative drop').optional(),
+      segmentAverageClvDrop: shareSchema('a relative drop').optional(),
+      highTierEquityShareDrop: shareSchema('a relative drop').optional(),
+      totalEquityDrop: shareSchema('a relative drop').optional(),
+      customerCountDrop: shareSchema('a relative drop').optional(),
       meanProbabilityAliveDrop: z.number().min(0).max(1).optional(),
       atRiskEquityShareRise: z.number().min(0).max(1).optional(),
       parameterShiftStandardErrors: z.number().positive().optional(),
