@@ -12,6 +12,7 @@ import { manifestKey, summaryKey } from '../../lambdas/clv-job/layout.js';
 import { loadPrevious } from '../../lambdas/clv-job/pipeline/previous-run.js';
 import type { QueryEngine } from '../../lambdas/clv-job/ports.js';
 import type { QueryName } from '../../lambdas/clv-job/sql/index.js';
+import { renderReport } from '../../lambdas/clv-job/report/render-report.js';
 
 const FIRST = '2025-06-30';
 const SECOND = '2025-12-31';
@@ -241,6 +242,11 @@ describe("the previous run's customers, joined in the engine", () => {
     expect(summary.quality?.gates.find((g) => g.gate === 'customers_vs_previous')?.value).toBe(summary.counts.customers / first.counts.customers);
     expect(summary.warnings.filter((w) => w.code === 'previous_run_unreadable').map((w) => w.message)).toEqual([
       expect.stringMatching(new RegExp(`^the ${_} of ${FIRST} cannot be read: tonight is held against the \\d+ customers of ${FIRST} and compared with no earlier night$`)),
-    ]);
+    ]);    // not a first run: the note and the page say why nothing is compared
+    expect(summary.changes.note).toBe(`No comparison: the previous run, ${FIRST}, cannot be read (warning previous_run_unreadable), so tonight is compared with no earlier night.`);
+    const page = await renderReport(summary);
+    expect(page).toContain('Changes and warnings: no comparison (an earlier night cannot be read)');
+    expect(page).toContain('No comparison: an earlier night cannot be read (see the warnings), so no movers are counted tonight.');
+    expect(page).not.toContain('First run');
   });
 });

@@ -253,6 +253,7 @@ export const runPipeline = async (deps: PipelineDeps, config: RunConfig): Promis
             parameters: modelParameters(scored.models),
             settings: config.segments,
             previous,
+            uncomparedPrevious: previous === null ? (query.previousGate.previous?.runDate ?? null) : null,
             previousSegments,
             acquisitionMonths: query.acquisitionMonths,
             spend: marketingSpend,

@@ -28,6 +28,8 @@ export interface SegmentInput {
   readonly settings: SegmentSettings;
   /** The previous run (its summary), null without one. */
   readonly previous: PreviousRun | null;
+  /** The run date of an earlier night that exists but cannot be compared with (its summary cannot be read); null otherwise. */
+  readonly uncomparedPrevious: string | null;
   /** What the previous run said of each of tonight's customers; null without a previous run, or when its customers could not be read. */
   readonly previousSegments: PreviousSegments | null;
   /** Revenue by acquisition channel x month x month of age, from the engine. */
@@ -84,6 +86,7 @@ export const segmentAndCompare = (input: SegmentInput, previousParameters: (summ
     previous ? snapshotOf(previous.runDate, previous.summary, previousParameters(previous.summary)) : null,
     input.settings.warnings,
     input.previousSegments ? tierMigration(columns.clvTier, input.previousSegments) : null,
+    input.uncomparedPrevious,
   );
   const economics = acquisitionEconomics({
     table: input.customers,

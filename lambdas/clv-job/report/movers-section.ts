@@ -6,7 +6,7 @@
 import type { Movement } from '../domain/segments/movers.js';
 import type { Summary } from '../schemas/summary.js';
 import { attr, escapeHtml as esc, formatCount, formatMoney, formatPercent } from './html.js';
-import { missing, num, section, table, td } from './page-parts.js';
+import { missing, num, previousUnreadable, section, table, td } from './page-parts.js';
 
 const MOVEMENT_TEXT: Readonly<Record<Movement, { label: string; meaning: string }>> = {
   entered_high: { label: 'Entered the high tier', meaning: 'Now among the most valuable customers (new customers included): welcome them to the high-tier treatment.' },
@@ -22,7 +22,10 @@ export const moversSection = (s: Summary): string => {
   const m = s.movers;
   if (m === undefined) return section('movers', title, '', missing('movers-missing', 'This summary was written before movers were summed up in it; the movers dataset has them.'));
   if (m.previous_run_date === null) {
-    return section('movers', title, '', missing('movers-missing', 'First run: there is no previous run, so nobody moved. Movers appear here from the next run on.'));
+    const why = previousUnreadable(s)
+      ? 'No comparison: an earlier night cannot be read (see the warnings), so no movers are counted tonight.'
+      : 'First run: there is no previous run, so nobody moved. Movers appear here from the next run on.';
+    return section('movers', title, '', missing('movers-missing', why));
   }
   const counts = table(
     ['Movement', { text: 'Customers', num: true }, 'What it means'],

@@ -3,6 +3,7 @@
  * beside them, figures, notes, sections and tables. Every text goes through `escapeHtml`.
  */
 import { scopeSvgIds } from './charts.js';
+import type { Summary } from '../schemas/summary.js';
 import { attr, escapeHtml as esc } from './html.js';
 
 /** A number the page shows, with the exact value beside it for tests and scrapers. */
@@ -26,3 +27,5 @@ export const table = (head: readonly (string | { text: string; num?: boolean })[
 
 export const td = (content: string, numeric = false): string => `<td${numeric ? ' class="num"' : ''}>${content}</td>`;
 
+/** Whether the run passed over, or could not compare with, an earlier night it could not read: then "no previous run" is not a first run. */
+export const previousUnreadable = (s: Pick<Summary, 'warnings'>): boolean => s.warnings.some((w) => w.code === 'previous_run_unreadable');

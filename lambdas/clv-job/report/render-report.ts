@@ -42,7 +42,7 @@ import type { Summary } from '../schemas/summary.js';
 import { REPORT_CSS } from './styles.js';
 import { acquisitionSection, channelSegmentsSection } from './acquisition-sections.js';
 import { moversSection } from './movers-section.js';
-import { actionList, figure as anyFigure, missing, num, section as anySection, table, td } from './page-parts.js';
+import { actionList, figure as anyFigure, missing, num, previousUnreadable, section as anySection, table, td } from './page-parts.js';
 
 const figure = (id: ChartId, svg: string, caption?: string): string => anyFigure(id, svg, caption);
 const section = (id: (typeof SECTION_IDS)[number], title: string, caption: string, body: string, extraClass = ''): string => anySection(id, title, caption, body, extraClass);
@@ -162,7 +162,12 @@ const changesSection = async (s: Summary): Promise<string> => {
       )}</div>`,
     );
   }
-  const title = c.previous_run_date === null ? 'Changes and warnings: first run' : `Changes and warnings since ${c.previous_run_date}`;
+  const title =
+    c.previous_run_date !== null
+      ? `Changes and warnings since ${c.previous_run_date}`
+      : previousUnreadable(s)
+        ? 'Changes and warnings: no comparison (an earlier night cannot be read)'
+        : 'Changes and warnings: first run';
   return section('changes', title, '', parts.join(''), `alerts${warnings.length > 0 ? ' has-warnings' : ''}`);
 };
 

@@ -78,6 +78,13 @@ describe('changes versus the previous run', () => {
     expect(changesSchema.parse(changes)).toEqual(changes);
   });
 
+  it('says why there is nothing to compare with when an earlier night exists but cannot be read: not a first run', () => {
+    const changes = changesSincePreviousRun(CURRENT, null, THRESHOLDS, null, '2026-01-10');
+
+    expect(changes.previous_run_date).toBeNull();
+    expect(changes.note).toBe('No comparison: the previous run, 2026-01-10, cannot be read (warning previous_run_unreadable), so tonight is compared with no earlier night.');
+  });
+
   it('reports customers and equity per tier as current, previous, delta and relative change', () => {
     // Act
     const changes = changesSincePreviousRun(CURRENT, PREVIOUS, THRESHOLDS);

@@ -333,20 +333,25 @@ const parameterWarnings = ({ previous, thresholds, parameters }: WarningContext)
 const FIRST_RUN_NOTE = 'First run: there is no previous run to compare with.';
 
 /**
- * Changes of `current` versus `previous`; a first run (`previous` null) says there is nothing to
- * compare with. `migration` comes from {@link tierMigration} when the previous run's customer
- * tiers could be read; without it `tier_migration` is null.
+ * Changes of `current` versus `previous`; without `previous` the note says why there is nothing to
+ * compare with: a first run, or an earlier night, `uncompared`, whose summary cannot be read.
+ * `migration` comes from {@link tierMigration} when the previous run's customer tiers could be
+ * read; without it `tier_migration` is null.
  */
 export const changesSincePreviousRun = (
   current: RunSnapshot,
   previous: RunSnapshot | null,
   thresholds: WarningThresholds,
   migration: readonly MigrationCell[] | null = null,
+  uncompared: string | null = null,
 ): Changes => {
   if (previous === null) {
     return {
       previous_run_date: null,
-      note: FIRST_RUN_NOTE,
+      note:
+        uncompared === null
+          ? FIRST_RUN_NOTE
+          : `No comparison: the previous run, ${uncompared}, cannot be read (warning previous_run_unreadable), so tonight is compared with no earlier night.`,
       totals: null,
       clv_tiers: [],
       value_loyalty: [],
