@@ -326,6 +326,18 @@ describe('the as-of date against the order dates', () => {
     );
     expect(await publishedUnder(join(cwd, 'out'))).toEqual([]);
   });
+
+  it('a run whose every order is dated before validation.minOrderDate names that setting, not the date format or --as-of', async () => {
+    const cwd = await tempDir();
+    await writeText(cwd, 'orders.csv', HEADER + 'O1,c1,2025-01-02,5\nO2,c2,2025-01-03,6\n');
+    await writeText(cwd, 'config.json', JSON.stringify({ validation: { minOrderDate: '2030-01-01' } }));
+
+    const result = await clv(['run', '--input', 'orders.csv', '--output', 'out', '--config', 'config.json'], cwd);
+
+    expect(result.code).toBe(1);
+    expect(result.stderr).toContain('rejected: 2 implausible_order_date). implausible_order_date rows are dated before validation.minOrderDate');
+    expect(result.stderr).not.toMatch(/ISO 8601|--as-of/);
+  });
 });
 
 describe('clv report finds the summary from the output folder', () => {
