@@ -1,4 +1,4 @@
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, readdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { summarySchema, type Summary } from '../lambdas/clv-job/schemas/summary.js';
@@ -33,8 +33,8 @@ describe('clv run with a spend input', () => {
     await writeFile(join(cwd, 'config.json'), JSON.stringify({ spend: { path: 'no-such-spend.csv' }, acquisition: { ltvToCacLine: 100, trendShift: { drop: 0.9 } } }));
 
     const failed = await clv(['run', '--input', sampleData, '--config', 'config.json', '--output', 'out', '--as-of', '2025-12-31'], cwd);
-    expect(failed.code).toBe(1);
-    expect(failed.stderr).toMatch(/no-such-spend\.csv: cannot be read as the spend input/);
+    expect(failed.code).toBe(2);
+    expect(failed.stderr).toMatch(/spend input no-such-spend\.csv \(--spend, or the config file's spend\.path\): no such file or folder/);
 
     const result = await clv(['run', '--input', sampleData, '--config', 'config.json', '--spend', SAMPLE_SPEND, '--output', 'out', '--as-of', '2025-12-31'], cwd);
     const summary = await summaryIn(cwd);
@@ -64,11 +64,12 @@ describe('clv run with a spend input', () => {
     expect(result.stdout).not.toMatch(/^LTV:CAC: /m);
   });
 
-  it('refuses a --spend path that does not exist, in one line naming it (a typo, not a late drop), exit 1', async () => {
+  it('refuses a --spend path that does not exist before anything is ingested, in one line naming it (a typo, not a late drop), exit 2', async () => {
     const cwd = await tempDir();
     const result = await clv(['run', '--input', sampleData, '--spend', 'spend-typo', '--output', 'out', '--as-of', '2025-12-31'], cwd);
-    expect(result.code).toBe(1);
-    expect(result.stderr.trim().split('\n')).toEqual([expect.stringMatching(/spend-typo: cannot be read as the spend input \(no such file or folder, or no permission\)$/)]);
+    expect(result.code).toBe(2);
+    expect(result.stderr.trim().split('\n')).toEqual([expect.stringMatching(/^clv: spend input spend-typo \(--spend, or the config file's spend\.path\): no such file or folder/)]);
+    await expect(readdir(join(cwd, 'out'))).resolves.toEqual([]);
   });
 
   it('refuses an acquisition block with an unknown or out-of-range setting, exit 2', async () => {

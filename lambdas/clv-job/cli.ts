@@ -83,6 +83,11 @@ const ingestInputs = async (inputs: readonly string[], options: LocalIngestOptio
 const run = async (flags: RunFlags, io: Io): Promise<number> => {
   const config = await resolveRunConfig(flags);
   await prepareOutputFolder(config.output);
+  // a spend input that is not there is a mistake in the command or config, told before the ingest (a
+  // folder without spend files is not: the run goes on without spend, and says so)
+  if (config.spend !== undefined && (await stat(config.spend).catch(() => null)) === null) {
+    throw new ConfigurationError(`spend input ${config.spend} (--spend, or the config file's spend.path): no such file or folder`);
+  }
   const progress = io.interactive ? spinnerProgress(process.stderr) : null;
   const ingest = () =>
     ingestInputs(config.inputs, { config: config.ingest, directory: join(config.output, INGESTED_DIR), skipBadFiles: config.skipBadFiles }, config.output);
