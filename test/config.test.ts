@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { asOfDateSchema, columnMappingSchema, csvOptionsSchema, gatesConfigSchema, modelOptionsSchema, validationSchema } from '../lambdas/clv-job/config.js';
+import { asOfDateSchema, columnMappingSchema, csvOptionsSchema, gatesConfigSchema, modelOptionsSchema, orderKeySchema, validationSchema } from '../lambdas/clv-job/config.js';
 import { DEFAULT_GATE_SETTINGS } from '../lambdas/clv-job/domain/quality-gates.js';
 import { segmentSettingsSchema } from '../lambdas/clv-job/schemas/summary-segments.js';
 
@@ -137,5 +137,14 @@ describe('gates.minAcceptedOrders', () => {
   it('turns its gate off with null, as the other gates do (at least 0 accepted orders always passes)', () => {
     expect(gatesConfigSchema.parse({ minAcceptedOrders: null }).minAcceptedOrders).toBe(0);
     expect(gatesConfigSchema.parse({}).minAcceptedOrders).toBe(DEFAULT_GATE_SETTINGS.minAcceptedOrders);
+  });
+});
+
+describe('orderKey', () => {
+  it('refuses a column named twice, which adds nothing to the key and reads as a slip', () => {
+    const parsed = orderKeySchema.safeParse(['store', 'store']);
+
+    expect(parsed.error?.issues.map((i) => i.message)).toEqual(['names a column more than once (got ["store","store"])']);
+    expect(orderKeySchema.parse(['store', 'register'])).toEqual(['store', 'register']);
   });
 });

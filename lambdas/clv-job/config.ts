@@ -219,7 +219,10 @@ export const validationSchema = z.strictObject({
 export type ValidationOptions = z.output<typeof validationSchema>;
 
 /** Header names of extra order-key columns (e.g. a store), so two sources' order numbers stay apart. */
-export const orderKeySchema = z.array(z.string().min(1)).max(8);
+export const orderKeySchema = z
+  .array(z.string().min(1))
+  .max(8)
+  .refine((keys) => new Set(keys).size === keys.length, { error: (issue) => `names a column more than once (got ${JSON.stringify(issue.input)})` });
 
 const relative = z.number().min(0).max(1);
 
