@@ -98,6 +98,27 @@ describe('data-quality gates', () => {
     expect(summary.quality?.gates.find((g) => g.gate === 'rejected_share')).toMatchObject({ passed: true, value: 0 });
   });
 
+  it('leave rows dated after an as-of date given explicitly out of the share whatever else is wrong with them', async () => {
+    const cwd = await tempDir();
+    // 20 clean rows inside the window; after it, 20 clean rows and 6 with a negative amount (outside
+    // the window as much as the clean ones) and 2 with no customer; inside it, one negative amount
+    const later = Array.from({ length: 20 }, (_, i) => `U${i},C${i},2025-06-${String(i + 1).padStart(2, '0')},10.00`);
+    const laterBad = [...Array.from({ length: 6 }, (_, i) => `N${i},C${i},2025-06-0${i + 1},-5.00`), 'M1,,2025-06-09,5.00', 'M2,,2025-06-10,5.00'];
+    const inside = [...Array.from({ length: 20 }, (_, i) => `J${i},C${i},2025-01-${String(i + 1).padStart(2, '0')},10.00`), 'B1,C1,2025-01-30,-1.00'];
+    const input = await writeText(cwd, 'orders.csv', csv([...inside, ...later, ...laterBad]));
+
+    const result = await clv(['run', '--input', input, '--output', 'out', '--as-of', '2025-01-31'], cwd);
+
+    expect(result.code, result.stderr).toBe(0);
+    const summary = summarySchema.parse(JSON.parse(await readFile(join(cwd, 'out/summary/run_date=2025-01-31/summary.json'), 'utf8')));
+    // every row is still accounted for: the rows after the as-of date are rejected rows as before
+    expect(summary.counts.rejected_by_reason).toMatchObject({ order_date_after_as_of: 20, negative_amount: 7, missing_customer_id: 2 });
+    // one defect among the 21 rows inside the window
+    const gate = summary.quality?.gates.find((g) => g.gate === 'rejected_share');
+    expect(gate?.value).toBeCloseTo(1 / 21, 12);
+    expect(gate?.message).toContain('28 rows after the given as-of date not counted');
+  });
+
   it('compare customers with the latest earlier run date, and a backfill of an older night with none', async () => {
     const cwd = await tempDir();
     const big = await writeText(cwd, 'big.csv', csv(validOrders(40)));

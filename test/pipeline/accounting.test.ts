@@ -94,6 +94,16 @@ describe('the accounting guard, fed inconsistent counts through the engine port'
     expect(await readFile(join(out, 'summary/run_date=2025-12-31/summary.json'), 'utf8')).toBe(summaryBefore);
   });
 
+  it('fails a run whose engine dates an accepted order after the as-of date', async () => {
+    const out = await tempDir();
+    const dateAcceptedLater = mapOutcomeRows((row) => (row.outcome === 'accepted' ? { ...row, dated_after_as_of: 1 } : row));
+
+    const message = await failureOf(runLocal([sampleData], out, SAMPLE_AS_OF, { engine: altering('outcomeCounts', dateAcceptedLater) }));
+
+    expect(message).toBe('1 accepted rows are dated after the as-of date');
+    expect(await publishedFiles(out)).toEqual([]);
+  });
+
   it('fails a run whose rejected count has no reason', async () => {
     const out = await tempDir();
     const dropReasons = mapOutcomeRows((row) => (row.outcome === 'rejected' ? { ...row, reason: null } : row));

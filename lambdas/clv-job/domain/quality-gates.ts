@@ -56,7 +56,10 @@ export interface GateFigures {
   readonly asOfGiven: boolean;
   readonly inputRows: number;
   readonly rejectedRows: number;
-  /** Rejected as `order_date_after_as_of`. */
+  /**
+   * Rows dated after the as-of date: all those rejected as `order_date_after_as_of`, and those
+   * rejected for another reason (a negative amount, say) whose order date is a valid date after it.
+   */
   readonly rowsAfterAsOf: number;
   readonly acceptedOrders: number;
   readonly customers: number;

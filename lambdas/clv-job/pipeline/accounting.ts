@@ -47,3 +47,24 @@ export const accountFor = (inputRows: number, outcomes: readonly OutcomeCountRow
     conflicting_duplicates: conflicting,
   };
 };
+
+/**
+ * The rows dated after the as-of date, whatever their outcome: those rejected as
+ * `order_date_after_as_of`, and those rejected for another reason (a negative amount, a missing
+ * customer) whose order date is a valid date after it. With an as-of date given they lie outside the
+ * night's window, and the rejected-share gate counts them on neither side (domain/quality-gates.ts).
+ * @throws AccountingError when a row judged valid (accepted, duplicate, non-purchase) is dated after
+ *   the as-of date, or an `order_date_after_as_of` row is not
+ */
+export const rowsDatedAfterAsOf = (outcomes: readonly OutcomeCountRow[]): number => {
+  let rows = 0;
+  for (const row of outcomes) {
+    if (row.dated_after_as_of > row.row_count) throw new AccountingError(`${row.dated_after_as_of} of ${row.row_count} rows are counted as dated after the as-of date`);
+    if (row.outcome !== 'rejected' && row.dated_after_as_of > 0) throw new AccountingError(`${row.dated_after_as_of} ${row.outcome} rows are dated after the as-of date`);
+    if (row.reason === 'order_date_after_as_of' && row.dated_after_as_of !== row.row_count) {
+      throw new AccountingError(`${row.row_count - row.dated_after_as_of} order_date_after_as_of rows are not dated after the as-of date`);
+    }
+    rows += row.dated_after_as_of;
+  }
+  return rows;
+};

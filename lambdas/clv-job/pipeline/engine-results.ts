@@ -228,6 +228,8 @@ const outcomeCountRow = z.object({
   row_count: z.coerce.number().int().nonnegative(),
   /** How many of the rows are conflicting duplicates (a repeat whose customer, date or amount differs). */
   conflicting: z.coerce.number().int().nonnegative(),
+  /** How many of the rows are dated after the as-of date (all of `order_date_after_as_of`'s; some rejected for another reason). */
+  dated_after_as_of: z.coerce.number().int().nonnegative(),
 });
 export type OutcomeCountRow = z.infer<typeof outcomeCountRow>;
 

@@ -18,6 +18,8 @@ export interface QualityInput {
   readonly asOf: string;
   readonly asOfGiven: boolean;
   readonly counts: CountsSection;
+  /** Rows dated after the as-of date, whatever their outcome (pipeline/accounting.ts rowsDatedAfterAsOf). */
+  readonly rowsDatedAfterAsOf: number;
   readonly customers: CustomerTable;
   readonly rejected: RejectedRows;
   readonly previous: GateFigures['previous'];
@@ -74,7 +76,7 @@ export const judgeQuality = (input: QualityInput): QualityVerdict => {
       asOfGiven: input.asOfGiven,
       inputRows: counts.input_rows,
       rejectedRows: counts.rejected_rows,
-      rowsAfterAsOf: counts.rejected_by_reason.order_date_after_as_of,
+      rowsAfterAsOf: input.rowsDatedAfterAsOf,
       acceptedOrders: counts.accepted_orders,
       customers: counts.customers,
       previous: input.previous,

@@ -13,7 +13,7 @@ import { SUMMARY_SCHEMA_VERSION, summarySchema, type Summary } from '../schemas/
 import { summaryJsonSchemaText } from '../schemas/summary-json-schema.js';
 import type { ConflictingDuplicate, CountsSection, RunWarning } from '../schemas/summary-run.js';
 import type { SqlParameters } from '../sql/index.js';
-import { accountFor } from './accounting.js';
+import { accountFor, rowsDatedAfterAsOf } from './accounting.js';
 import { chooseByHoldout, runBacktest } from './backtest.js';
 import {
   decodeAcquisitionMonths,
@@ -136,7 +136,9 @@ export const runPipeline = async (deps: PipelineDeps, config: RunConfig): Promis
         const params: SqlParameters = { asOf, nonPurchaseStatuses: config.nonPurchaseStatuses };
         // `classified`'s queries, then those of the relations built on it, `customers` last: an engine
         // that materialises the relations then holds only what the query at hand reads (DuckDbEngine)
-        const judged = accountFor(Number(inputRows), decodeOutcomeCounts(await engine.run('outcomeCounts', params)));
+        const outcomes = decodeOutcomeCounts(await engine.run('outcomeCounts', params));
+        const judged = accountFor(Number(inputRows), outcomes);
+        const datedAfterAsOf = rowsDatedAfterAsOf(outcomes);
         const rejected = decodeRejectedRows(
           await engine.run('rejectedRows', params),
           REJECTED_COLUMNS.map((c) => c.name),
@@ -155,7 +157,7 @@ export const runPipeline = async (deps: PipelineDeps, config: RunConfig): Promis
         // everything per customer is in JavaScript now; the backtest, if any, builds its own relations
         await engine.release();
         const marketing = deps.spend === undefined ? null : await deps.spend.read();
-        return { asOf, customers, previous, previousGate, previousSegments, previousWarnings, counts, rejected, conflicting, bgnbd, spend, acquisitionMonths, marketing };
+        return { asOf, customers, previous, previousGate, previousSegments, previousWarnings, counts, datedAfterAsOf, rejected, conflicting, bgnbd, spend, acquisitionMonths, marketing };
       },
       (q) => `${counted(q.counts.input_rows, 'row')}, ${counted(q.customers.size, 'customer')}, ${q.counts.rejected_rows} rejected`,
     );
@@ -171,6 +173,7 @@ export const runPipeline = async (deps: PipelineDeps, config: RunConfig): Promis
           asOf: query.asOf,
           asOfGiven: config.asOf !== undefined,
           counts: query.counts,
+          rowsDatedAfterAsOf: query.datedAfterAsOf,
           customers: query.customers,
           rejected: query.rejected,
           ...query.previousGate,
