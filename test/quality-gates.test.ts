@@ -185,6 +185,25 @@ describe('data-quality gates', () => {
     expect((await clv(['run', '--input', big, '--output', 'out', '--as-of', '2024-03-31'], cwd)).code).toBe(0);
   });
 
+  it('warn when a re-run that passes replaces its night with fewer customers, and not when it keeps them', async () => {
+    const cwd = await tempDir();
+    const all = await writeText(cwd, 'all.csv', csv(validOrders(40)));
+    // 30 of the 40 customers: 75%, above the gate's half, so published, with a word
+    const truncated = await writeText(cwd, 'truncated.csv', csv(validOrders(30)));
+    expect((await clv(['run', '--input', all, '--output', 'out', '--as-of', '2024-03-31'], cwd)).code).toBe(0);
+    const summaryAt = async () => summarySchema.parse(JSON.parse(await readFile(join(cwd, 'out/summary/run_date=2024-03-31/summary.json'), 'utf8')));
+
+    const shrunk = await clv(['run', '--input', truncated, '--output', 'out', '--as-of', '2024-03-31'], cwd);
+
+    expect(shrunk.code, shrunk.stderr).toBe(0);
+    expect((await summaryAt()).warnings.filter((w) => w.code === 'rerun_customer_count_drop').map((w) => w.message)).toEqual([
+      'this run replaces the published 2024-03-31 of 40 customers with 30 (25.0% fewer): the same night only loses customers when exports are missing ' +
+        "or truncated; a rollback of 2024-03-31 (clv rollback, or the job Lambda's rollback event) brings the replaced version back",
+    ]);
+    expect((await clv(['run', '--input', all, '--output', 'out', '--as-of', '2024-03-31'], cwd)).code).toBe(0);
+    expect((await summaryAt()).warnings.map((w) => w.code)).not.toContain('rerun_customer_count_drop');
+  });
+
   it('take their thresholds from the config file, and refuse a bad one as a usage error', async () => {
     const cwd = await tempDir();
     const input = await writeText(cwd, 'half.csv', csv([...validOrders(10), ...Array.from({ length: 20 }, (_, i) => `X${i},CX${i},2024-01-05,n/a`)]));

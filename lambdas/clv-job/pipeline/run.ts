@@ -2,7 +2,7 @@ import type { ModelOptions } from '../config.js';
 import { dayOf, isoDay } from '../domain/customers.js';
 import type { AcquisitionSettings } from '../domain/acquisition/settings.js';
 import type { SegmentSettings } from '../domain/segments/settings.js';
-import type { GateSettings } from '../domain/quality-gates.js';
+import type { GateFigures, GateSettings } from '../domain/quality-gates.js';
 import { AccountingError, EmptyInputError, NoValidOrderDateError, QualityGateError, UntrustedBacktestError } from '../errors.js';
 import { qualityReportKey, reportKey, summaryKey, summarySchemaKey } from '../layout.js';
 import { judgeSpend, SPEND_REJECTION_REASONS, type JudgedSpend, type SpendWindow } from '../domain/acquisition/spend.js';
@@ -358,6 +358,7 @@ export const runPipeline = async (deps: PipelineDeps, config: RunConfig): Promis
           : []),
         ...inputWarnings(config.skippedInputs ?? [], query.counts.conflicting_duplicates, query.conflicting),
         ...staleAsOfWarning(runDate, query.customers.lastOrderDay),
+        ...shrunkReRunWarning(query.previousGate.replaced, query.counts.customers, config.segments.warnings.customerCountDrop),
         ...scored.warnings,
         ...backtestWarnings,
         ...query.previousWarnings,
@@ -484,6 +485,27 @@ const resolveLatestOrderDate = async (engine: QueryEngine, now: Date, config: Ru
     `no row has a valid order date on or before today (${today(now)}), so there is no as-of date to run for ` +
       `(${rows} rows read${reasons.length > 0 ? `; rejected: ${reasons.join(', ')}` : ''}). ${advice}`,
   );
+};
+
+/**
+ * A warning when a re-run replaces the published version of its night with fewer customers, by more
+ * than `maxDrop` (relative; `segments.warnings.customerCountDrop`): the same night cannot lose
+ * customers but by missing or truncated exports. The changes compare with the previous night only,
+ * so without this a re-run of the only night published would halve it with nothing said (its
+ * customers gate holds it against the replaced version only below `gates.minCustomersVsPrevious`).
+ * None when nothing is replaced.
+ */
+const shrunkReRunWarning = (replaced: GateFigures['replaced'], customers: number, maxDrop: number): RunWarning[] => {
+  if (replaced === null || !(customers < replaced.customers * (1 - maxDrop))) return [];
+  const drop = (100 * (1 - customers / replaced.customers)).toFixed(1);
+  return [
+    {
+      code: 'rerun_customer_count_drop',
+      message:
+        `this run replaces the published ${replaced.runDate} of ${replaced.customers} customers with ${customers} (${drop}% fewer): ` +
+        `the same night only loses customers when exports are missing or truncated; a rollback of ${replaced.runDate} (clv rollback, or the job Lambda's rollback event) brings the replaced version back`,
+    },
+  ];
 };
 
 /**
