@@ -585,6 +585,11 @@ describeWith(['moto', 'trino'], 'the Lambda handler against moto and the Athena 
       const errors = logsOf(lines).filter((l) => l.level === 'ERROR');
       expect(errors).toHaveLength(1);
       expect(errors[0]).toMatchObject({ message: 'run stopped by a data-quality gate, nothing published', qualityReport: `s3://${BUCKET}/clv/${quality}` });
+
+      // the broken drop gone, the night runs again and is published: the failed run's report goes with it
+      const again = await captureStdout(() => handler({ runDate: '2026-01-15' }, context));
+      expect(again.result).toMatchObject({ status: 'succeeded' });
+      expect(await outputKeys()).not.toContain(quality);
     });
 
     it('holds the night against the gate thresholds of its environment', async () => {

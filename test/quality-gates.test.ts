@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs';
 import { readFile, readdir, realpath, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -65,6 +66,11 @@ describe('data-quality gates', () => {
       ['missing_customer_id', 1],
       ['invalid_amount', 1],
     ]);
+
+    // the night published again from good exports: the failed run's report goes, so _quality/ never says a published night failed
+    const again = await clv(['run', '--input', sampleData, '--output', 'out', '--as-of', '2025-12-31'], cwd);
+    expect(again.code, again.stderr).toBe(0);
+    expect(existsSync(join(cwd, 'out/_quality/run_date=2025-12-31/quality.json'))).toBe(false);
   });
 
   it('publish anyway with --accept-failed-gates, saying so in the summary, the warnings and the quality report', async () => {

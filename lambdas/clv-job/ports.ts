@@ -103,6 +103,8 @@ export interface OutputStore {
    * although nothing is published.
    */
   putReport(key: string, body: string): Promise<void>;
+  /** Removes an object putReport wrote (a failed run's report, once its night is published after all); nothing when it is not there. */
+  removeReport(key: string): Promise<void>;
   /** Run dates that have a published version, ascending. */
   publishedRunDates(): Promise<string[]>;
   /**

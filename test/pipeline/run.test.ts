@@ -175,6 +175,7 @@ describe('publishing, when a run fails or is repeated', () => {
       read: (k) => store.read(k),
       publishedNight: (d) => store.publishedNight(d),
       putReport: (k, body) => store.putReport(k, body),
+      removeReport: (k) => store.removeReport(k),
       publishedRunDates: () => store.publishedRunDates(),
       lock: (id, ttl) => store.lock(id, ttl),
       recover: () => store.recover(),

@@ -81,6 +81,10 @@ export class LocalFolderStore implements OutputStore {
     await this.fs.rename(temporary, path);
   }
 
+  async removeReport(key: string): Promise<void> {
+    await this.fs.rm(join(this.location, key), { force: true });
+  }
+
   /** The run dates whose live run holds its `_SUCCESS`. */
   async publishedRunDates(): Promise<string[]> {
     const dates: string[] = [];

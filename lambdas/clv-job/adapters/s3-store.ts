@@ -150,6 +150,10 @@ export class S3Store implements OutputStore {
     await this.putObject(this.keyOf(key), body, 'application/json');
   }
 
+  async removeReport(key: string): Promise<void> {
+    await this.client.send(new DeleteObjectCommand({ Bucket: this.bucket, Key: this.keyOf(key) }));
+  }
+
   /** One paged listing of `summary/`: the run dates that have a manifest (the switch of file readers). */
   async publishedRunDates(): Promise<string[]> {
     const marker = new RegExp(`^${escapeRegExp(this.keyOf('summary/'))}run_date=(\\d{4}-\\d{2}-\\d{2})/_manifest\\.json$`);

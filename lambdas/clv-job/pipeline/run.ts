@@ -381,12 +381,13 @@ export const runPipeline = async (deps: PipelineDeps, config: RunConfig): Promis
 
     const published = await stage('publish', () => run.publish(runDate, { runId, runDate, files: allFiles }));
     staged = null;
+    const reportWarnings = quality.section.passed ? await removeStaleQualityReport(store, runDate) : [];
     return {
       summary,
       files: allFiles,
       rejections: rejectionExamples(summary.counts, query.rejected),
       recovery,
-      publishWarnings: [...recovery.warnings, ...published.warnings],
+      publishWarnings: [...recovery.warnings, ...published.warnings, ...reportWarnings],
     };
   } catch (error) {
     await staged?.discard().catch(() => undefined);
@@ -394,6 +395,22 @@ export const runPipeline = async (deps: PipelineDeps, config: RunConfig): Promis
   } finally {
     await audienceJob?.close();
     await lock.release();
+  }
+};
+
+/**
+ * Removes the quality report an earlier failed run of `runDate` left, now that a run whose gates
+ * passed is published for it: `_quality/` then says of a published night only why it was published
+ * with failed gates (--accept-failed-gates), never that a night now published failed. After the
+ * switch, like the rest of the clean-up: a failure is a warning, and the night stays published.
+ */
+const removeStaleQualityReport = async (store: OutputStore, runDate: string): Promise<string[]> => {
+  const key = qualityReportKey(runDate);
+  try {
+    await store.removeReport(key);
+    return [];
+  } catch (error) {
+    return [`the quality report of an earlier failed run, ${key}, could not be removed: ${(error as Error).message}`];
   }
 };
 
