@@ -5,10 +5,12 @@ import { SUMMARY_SCHEMA_VERSION, summarySchema } from './summary.js';
  * The summary's JSON Schema (draft 2020-12), generated from the zod schema so the two cannot
  * drift: committed as `summary.schema.json` (a test compares) and written beside every summary.
  *
- * Describes the summary as written (zod's output side). Objects the zod schema leaves open stay open
- * in JSON Schema too (zod would close them), so a reader validating with this schema accepts the
- * fields a later minor version adds. Refinements that are code (the counts' accounting identity)
- * have no JSON Schema form and are left to the zod schema.
+ * Describes the summary as written (zod's output side), but every object is open, at every depth:
+ * a reader validating with this schema accepts the fields a later minor version adds anywhere (2.4.0
+ * added `models.intervals`, which the 2.3.0 schema's closed `models` refused). The zod schema stays
+ * strict where it is: it is this version's own statement of what it writes. An object whose extra
+ * fields the zod schema types (a catchall) keeps that type. Refinements that are code (the counts'
+ * accounting identity) have no JSON Schema form and are left to the zod schema.
  */
 export const summaryJsonSchema = (): Record<string, unknown> => ({
   ...z.toJSONSchema(summarySchema, {
@@ -16,7 +18,10 @@ export const summaryJsonSchema = (): Record<string, unknown> => ({
     io: 'output',
     override: (ctx) => {
       const def = ctx.zodSchema._zod.def;
-      if (def.type === 'object' && (def as { catchall?: unknown }).catchall === undefined) delete ctx.jsonSchema.additionalProperties;
+      if (def.type !== 'object') return;
+      const catchall = (def as { catchall?: z.ZodType }).catchall;
+      // strictObject's catchall is never: "no other field", which is what a later minor version breaks
+      if (catchall === undefined || catchall._zod.def.type === 'never') delete ctx.jsonSchema.additionalProperties;
     },
   }),
   title: `clv-job summary ${SUMMARY_SCHEMA_VERSION}`,
