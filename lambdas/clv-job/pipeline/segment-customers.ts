@@ -2,7 +2,7 @@ import { acquisitionEconomics, type AcquisitionMonth } from '../domain/acquisiti
 import type { AcquisitionSettings } from '../domain/acquisition/settings.js';
 import type { JudgedSpend } from '../domain/acquisition/spend.js';
 import type { CustomerScores, CustomerTable } from '../domain/customers.js';
-import { changesSincePreviousRun, tierMigration, type ModelParameter, type RunSnapshot } from '../domain/segments/changes.js';
+import { changesSincePreviousRun, tierMigration, type ClvMeasure, type ModelParameter, type RunSnapshot } from '../domain/segments/changes.js';
 import { moversSince, NO_MOVERS, type PreviousSegments } from '../domain/segments/movers.js';
 import { missingChannelLabel } from '../domain/segments/missing-channel-label.js';
 import { segmentCustomers } from '../domain/segments/segment-customers.js';
@@ -23,6 +23,8 @@ export interface SegmentInput {
    * customers, and the CLV's cut points are decided on the patterns' values.
    */
   readonly predictedClvByPattern: { readonly values: Float64Array; readonly patternOf: Int32Array } | null;
+  /** How tonight measures CLV: the ranking basis and the settings it depends on. */
+  readonly measure: ClvMeasure;
   /** Tonight's fitted parameters with their standard errors, by name. */
   readonly parameters: Readonly<Record<string, ModelParameter>>;
   readonly settings: SegmentSettings;
@@ -52,12 +54,24 @@ export const predictedClvByPattern = (scored: Pick<ScoredCustomers, 'byPattern'>
   return values === null ? null : { values, patternOf: scored.byPattern.patternOf };
 };
 
+/** How a published run measured CLV, from its summary. */
+export const measureOf = (summary: Pick<Summary, 'run' | 'totals'>): ClvMeasure => ({
+  ranking: summary.totals.ranking_clv,
+  timeUnit: summary.run.settings.time_unit,
+  horizon: summary.run.settings.horizon,
+  discountRate: summary.run.settings.discount_rate,
+  margin: summary.run.settings.margin,
+  lifespanYears: summary.run.settings.lifespan_years,
+});
+
 const snapshotOf = (
   runDate: string,
+  measure: ClvMeasure,
   summary: Pick<Summary, 'segments' | 'channels'>,
   parameters: Readonly<Record<string, ModelParameter>>,
 ): RunSnapshot => ({
   runDate,
+  measure,
   clvTiers: summary.segments.clv_tiers,
   valueLoyalty: summary.segments.value_loyalty,
   rfm: summary.segments.rfm,
@@ -82,8 +96,8 @@ export const segmentAndCompare = (input: SegmentInput, previousParameters: (summ
   };
   const previous = input.previous;
   const changes = changesSincePreviousRun(
-    snapshotOf(input.runDate, tonight, input.parameters),
-    previous ? snapshotOf(previous.runDate, previous.summary, previousParameters(previous.summary)) : null,
+    snapshotOf(input.runDate, input.measure, tonight, input.parameters),
+    previous ? snapshotOf(previous.runDate, measureOf(previous.summary), previous.summary, previousParameters(previous.summary)) : null,
     input.settings.warnings,
     input.previousSegments ? tierMigration(columns.clvTier, input.previousSegments) : null,
     input.uncomparedPrevious,

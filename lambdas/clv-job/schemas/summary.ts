@@ -17,9 +17,11 @@ import { qualitySectionSchema } from './quality-report.js';
  * no spend file, so the run went on without spend); 2.3.0 adds the spend rejection reasons
  * `month_after_as_of` and `month_before_first_order` to `spend_input.rejected_by_reason`; 2.4.0
  * adds `models.intervals` (the draws and seed behind the prediction intervals); 2.5.0 adds the
- * `changes.warnings` code `channel_label_taken` (a real channel bears the label of customers without one).
+ * `changes.warnings` code `channel_label_taken` (a real channel bears the label of customers without one);
+ * 2.6.0 the `changes.warnings` code `clv_measure_changed` (tonight's CLV is measured otherwise than the
+ * previous run's: its basis, or a setting the basis depends on).
  */
-export const SUMMARY_SCHEMA_VERSION = '2.5.0';
+export const SUMMARY_SCHEMA_VERSION = '2.6.0';
 
 /**
  * `summary/run_date=YYYY-MM-DD/summary.json`, the contract BI tools and later runs read.

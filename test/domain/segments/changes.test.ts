@@ -3,7 +3,9 @@ import {
   changesSincePreviousRun,
   meanProbabilityAlive,
   parameterChanges,
+  measureDifferences,
   tierMigration,
+  type ClvMeasure,
   type RunSnapshot,
 } from '../../../lambdas/clv-job/domain/segments/changes.js';
 import { DEFAULT_SEGMENT_SETTINGS } from '../../../lambdas/clv-job/domain/segments/settings.js';
@@ -36,9 +38,13 @@ const channel = (name: string, customers: number, equity: number, totalCustomers
   below_average: false,
 });
 
+/** Predicted CLV over 52 weeks at 10% a year, margin 1: how both runs below measure CLV. */
+const WEEKLY: ClvMeasure = { ranking: 'predicted_clv', timeUnit: 'week', horizon: 52, discountRate: 0.1, margin: 1, lifespanYears: 3 };
+
 /** 100 customers, equity 10 000: 20 high hold 6 000. */
 const PREVIOUS: RunSnapshot = {
   runDate: '2024-06-01',
+  measure: WEEKLY,
   clvTiers: [row('high', 20, 6_000, 100, 10_000), row('mid', 50, 3_500, 100, 10_000), row('low', 30, 500, 100, 10_000)],
   valueLoyalty: [
     row('high_value_high_loyalty', 30, 7_000, 100, 10_000),
@@ -54,6 +60,7 @@ const PREVIOUS: RunSnapshot = {
 /** 110 customers, equity 11 000: the high tier's share fell to 50%, email's average CLV fell 25%. */
 const CURRENT: RunSnapshot = {
   runDate: '2024-06-02',
+  measure: WEEKLY,
   clvTiers: [row('high', 22, 5_500, 110, 11_000), row('mid', 55, 4_900, 110, 11_000), row('low', 33, 600, 110, 11_000)],
   valueLoyalty: [
     row('high_value_high_loyalty', 33, 7_500, 110, 11_000),
@@ -180,6 +187,57 @@ describe('changes versus the previous run', () => {
       current: 5_500,
       threshold: 0.1,
     });
+  });
+
+  it('compares no CLV value with a night that measured CLV otherwise, and says so once: another margin', () => {
+    // Act
+    const changes = changesSincePreviousRun({ ...CURRENT, measure: { ...WEEKLY, margin: 0.3 } }, PREVIOUS, THRESHOLDS);
+
+    // Assess: the warnings on equity, its shares and average CLV are gone; those on customers, P(alive) and the fit stay
+    expect(changes.warnings.map((w) => w.code)).toEqual(['clv_measure_changed', 'mean_probability_alive_drop', 'parameter_shift']);
+    expect(changes.warnings[0]).toEqual({
+      code: 'clv_measure_changed',
+      message:
+        'CLV is not measured as it was on 2024-06-01 (margin 1 on 2024-06-01, 0.3 tonight): equity and average CLV do not compare with that night\'s, so no warning compares them tonight.',
+      metric: 'totals.equity',
+      previous: 10_000,
+      current: 11_000,
+      threshold: 0,
+    });
+    expect(changes.note).toBe('Compared with the run of 2024-06-01. CLV is not measured as it was then (margin 1 on 2024-06-01, 0.3 tonight): its changes are no change in the customers.');
+    // the tables of changes stay: what moved is shown, what it means is in the note
+    expect(changes.totals?.equity).toMatchObject({ previous: 10_000, current: 11_000 });
+    expect(changesSchema.parse(changes)).toEqual(changes);
+  });
+
+  it('tells apart what changes the measure of CLV from what does not', () => {
+    const on = '2024-06-01';
+    // the ranking basis: everything else follows from it
+    expect(measureDifferences({ ...WEEKLY, ranking: 'historical_clv' }, WEEKLY, on)).toEqual(['CLV is historical tonight and was predicted on 2024-06-01']);
+    // the horizon compares in days: 52 weeks are 364 days, not 365
+    expect(measureDifferences({ ...WEEKLY, timeUnit: 'day', horizon: 364 }, WEEKLY, on)).toEqual([]);
+    expect(measureDifferences({ ...WEEKLY, timeUnit: 'day', horizon: 365 }, WEEKLY, on)).toEqual(['horizon 364 days on 2024-06-01, 365 days tonight']);
+    expect(measureDifferences({ ...WEEKLY, discountRate: 0.2, margin: 0.5 }, WEEKLY, on)).toHaveLength(2);
+    // predicted CLV has no lifespan; historical CLV has no margin, horizon or discount rate
+    expect(measureDifferences({ ...WEEKLY, lifespanYears: 5 }, WEEKLY, on)).toEqual([]);
+    const historical: ClvMeasure = { ...WEEKLY, ranking: 'historical_clv' };
+    expect(measureDifferences({ ...historical, margin: 0.3, horizon: 10 }, historical, on)).toEqual([]);
+    expect(measureDifferences({ ...historical, lifespanYears: 5 }, historical, on)).toEqual(['lifespan 3 years on 2024-06-01, 5 years tonight']);
+  });
+
+  it('compares no scale parameter fitted in another time unit: alpha in days is not alpha in weeks', () => {
+    // Prepare: the same customers fitted in days: alpha 7 times larger, r the same shape
+    const daily: RunSnapshot = { ...CURRENT, measure: { ...WEEKLY, timeUnit: 'day', horizon: 364 }, parameters: { r: { value: 0.25, standardError: 0.01 }, alpha: { value: 28, standardError: 3.5 } } };
+
+    // Act
+    const changes = changesSincePreviousRun(daily, PREVIOUS, THRESHOLDS);
+
+    // Assess
+    expect(changes.parameters.map((p) => p.parameter)).toEqual(['r']);
+    expect(changes.warnings.map((w) => w.code)).not.toContain('parameter_shift');
+    expect(changes.note).toMatch(/time unit is days tonight and was weeks then: its scale parameters \(alpha, the Pareto\/NBD's beta\) are not compared/);
+    // 52 weeks and 364 days are one horizon: CLV values still compare
+    expect(changes.warnings.map((w) => w.code)).not.toContain('clv_measure_changed');
   });
 
   it('warns when the predictive model is lost, rather than reporting a fall in P(alive)', () => {

@@ -15,6 +15,8 @@ import type { WarningThresholds } from './settings.js';
 import { NEW_SINCE, type PreviousSegments } from './movers.js';
 import { TIER_ORDER } from './tiers.js';
 import { figure } from '../figure.js';
+import { DAYS_PER_UNIT } from '../models/clv.js';
+import type { TimeUnit } from '../../config.js';
 
 /**
  * Changes versus the previous run date: how customers and equity moved per segment and channel,
@@ -45,6 +47,8 @@ export const WARNING_CODES = [
   'spend_input_missing',
   // tonight's channels: a real channel bears the label of customers without one (missing-channel-label.ts)
   'channel_label_taken',
+  // tonight's CLV is measured otherwise than the previous run's (its basis or a setting it depends on)
+  'clv_measure_changed',
 ] as const;
 export type WarningCode = (typeof WARNING_CODES)[number];
 
@@ -58,9 +62,53 @@ export interface ModelParameter {
   readonly standardError: number | null;
 }
 
-/** What one run contributes to a comparison: its summary tables and model parameters. */
+/**
+ * How a run measured CLV, which its equity and average CLV mean (summary `totals.ranking_clv` and
+ * `run.settings`): the ranking basis, and the settings that basis depends on. Predicted CLV depends
+ * on the horizon (compared in days), the annual discount rate and the margin; historical CLV on the
+ * lifespan (HISTORICAL_CLV). The time unit is the unit of the transaction model's scale parameters.
+ */
+export interface ClvMeasure {
+  readonly ranking: 'predicted_clv' | 'historical_clv';
+  readonly timeUnit: TimeUnit;
+  /** In `timeUnit`s. */
+  readonly horizon: number;
+  readonly discountRate: number;
+  readonly margin: number;
+  readonly lifespanYears: number;
+}
+
+/** The parameters measured in the model's time unit (rates' scales): the others are shapes, the same in days or weeks. */
+const TIME_SCALE_PARAMETERS: ReadonlySet<string> = new Set(['alpha', 'pareto_nbd.alpha', 'pareto_nbd.beta']);
+
+const BASIS_NAME = { predicted_clv: 'predicted', historical_clv: 'historical' } as const;
+
+/**
+ * What makes tonight's CLV values incomparable with the previous run's, in words (empty when they
+ * compare): another ranking basis, or a setting tonight's basis depends on that differs.
+ */
+export const measureDifferences = (current: ClvMeasure, previous: ClvMeasure, previousRunDate: string): string[] => {
+  if (current.ranking !== previous.ranking) {
+    return [`CLV is ${BASIS_NAME[current.ranking]} tonight and was ${BASIS_NAME[previous.ranking]} on ${previousRunDate}`];
+  }
+  const differences: string[] = [];
+  const differs = (name: string, now: number, before: number, unit = ''): void => {
+    if (now !== before) differences.push(`${name} ${figure(before)}${unit} on ${previousRunDate}, ${figure(now)}${unit} tonight`);
+  };
+  if (current.ranking === 'predicted_clv') {
+    differs('horizon', current.horizon * DAYS_PER_UNIT[current.timeUnit], previous.horizon * DAYS_PER_UNIT[previous.timeUnit], ' days');
+    differs('discount rate', current.discountRate, previous.discountRate);
+    differs('margin', current.margin, previous.margin);
+  } else {
+    differs('lifespan', current.lifespanYears, previous.lifespanYears, ' years');
+  }
+  return differences;
+};
+
+/** What one run contributes to a comparison: its summary tables, model parameters and how it measured CLV. */
 export interface RunSnapshot {
   readonly runDate: string;
+  readonly measure: ClvMeasure;
   readonly clvTiers: readonly SegmentRow[];
   readonly valueLoyalty: readonly SegmentRow[];
   readonly rfm: readonly SegmentRow[];
@@ -195,6 +243,8 @@ const percent = (x: number): string => `${(x * 100).toFixed(1)}%`;
 const fellBy = (d: Delta, threshold: number): boolean => d.relative_change !== null && d.relative_change < -threshold;
 
 interface WarningContext {
+  /** What makes tonight's CLV values incomparable with the previous run's; empty when they compare. */
+  readonly measureChanged: readonly string[];
   readonly current: RunSnapshot;
   readonly previous: RunSnapshot;
   readonly thresholds: WarningThresholds;
@@ -202,7 +252,7 @@ interface WarningContext {
   readonly parameters: readonly ParameterChange[];
 }
 
-const totalsWarnings = ({ previous, thresholds, totals }: WarningContext): Warning[] => {
+const totalsWarnings = ({ previous, thresholds, totals, measureChanged }: WarningContext): Warning[] => {
   const warnings: Warning[] = [];
   if (fellBy(totals.customers, thresholds.customerCountDrop)) {
     warnings.push({
@@ -214,7 +264,16 @@ const totalsWarnings = ({ previous, thresholds, totals }: WarningContext): Warni
       threshold: thresholds.customerCountDrop,
     });
   }
-  if (fellBy(totals.equity, thresholds.totalEquityDrop)) {
+  if (measureChanged.length > 0) {
+    warnings.push({
+      code: 'clv_measure_changed',
+      message: `CLV is not measured as it was on ${previous.runDate} (${measureChanged.join('; ')}): equity and average CLV do not compare with that night's, so no warning compares them tonight.`,
+      metric: 'totals.equity',
+      previous: totals.equity.previous,
+      current: totals.equity.current,
+      threshold: 0,
+    });
+  } else if (fellBy(totals.equity, thresholds.totalEquityDrop)) {
     warnings.push({
       code: 'total_equity_drop',
       message: `Total customer equity fell by ${percent(-(totals.equity.relative_change ?? 0))} since ${previous.runDate} (from ${figure(totals.equity.previous)} to ${figure(totals.equity.current)}).`,
@@ -247,8 +306,10 @@ const totalsWarnings = ({ previous, thresholds, totals }: WarningContext): Warni
   return warnings;
 };
 
-const segmentWarnings = ({ current, previous, thresholds }: WarningContext): Warning[] => {
+const segmentWarnings = ({ current, previous, thresholds, measureChanged }: WarningContext): Warning[] => {
   const warnings: Warning[] = [];
+  // shares of equity and average CLV, each measured as its night measured CLV
+  if (measureChanged.length > 0) return warnings;
   const highNow = current.clvTiers.find((row) => row.segment === 'high');
   const highBefore = previous.clvTiers.find((row) => row.segment === 'high');
   if (highNow !== undefined && highBefore !== undefined && fellBy(delta(highNow.equity_share, highBefore.equity_share), thresholds.highTierEquityShareDrop)) {
@@ -297,9 +358,9 @@ const segmentWarnings = ({ current, previous, thresholds }: WarningContext): War
   return warnings;
 };
 
-const channelWarnings = ({ current, previous, thresholds }: WarningContext): Warning[] =>
+const channelWarnings = ({ current, previous, thresholds, measureChanged }: WarningContext): Warning[] =>
   matchRows(current.channels, previous.channels, (row) => row.channel).flatMap(([channel, c, p]): Warning[] => {
-    if (c === undefined || p === undefined) return [];
+    if (c === undefined || p === undefined || measureChanged.length > 0) return [];
     if (c.customers < thresholds.minCustomers || p.customers < thresholds.minCustomers) return [];
     if (!fellBy(delta(c.average_clv, p.average_clv), thresholds.channelAverageClvDrop)) return [];
     return [
@@ -369,11 +430,23 @@ export const changesSincePreviousRun = (
     equity: delta(now.equity, before.equity),
     mean_probability_alive: optionalDelta(meanProbabilityAlive(current.channels), meanProbabilityAlive(previous.channels)),
   };
-  const parameters = parameterChanges(current.parameters, previous.parameters);
-  const context: WarningContext = { current, previous, thresholds, totals, parameters };
+  // a scale parameter fitted in days is not the one fitted in weeks (alpha in days is 7 times alpha in weeks)
+  const otherUnit = current.measure.timeUnit !== previous.measure.timeUnit;
+  const comparable = (values: Readonly<Record<string, ModelParameter>>) =>
+    otherUnit ? Object.fromEntries(Object.entries(values).filter(([name]) => !TIME_SCALE_PARAMETERS.has(name))) : values;
+  const parameters = parameterChanges(comparable(current.parameters), comparable(previous.parameters));
+  const measureChanged = measureDifferences(current.measure, previous.measure, previous.runDate);
+  const context: WarningContext = { measureChanged, current, previous, thresholds, totals, parameters };
+  const notes = [
+    `Compared with the run of ${previous.runDate}.`,
+    ...(measureChanged.length > 0 ? [`CLV is not measured as it was then (${measureChanged.join('; ')}): its changes are no change in the customers.`] : []),
+    ...(otherUnit
+      ? [`The model's time unit is ${current.measure.timeUnit}s tonight and was ${previous.measure.timeUnit}s then: its scale parameters (alpha, the Pareto/NBD's beta) are not compared.`]
+      : []),
+  ];
   return {
     previous_run_date: previous.runDate,
-    note: `Compared with the run of ${previous.runDate}.`,
+    note: notes.join(' '),
     totals,
     clv_tiers: segmentChanges(current.clvTiers, previous.clvTiers),
     value_loyalty: segmentChanges(current.valueLoyalty, previous.valueLoyalty),
