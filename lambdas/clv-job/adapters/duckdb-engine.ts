@@ -18,6 +18,10 @@ import {
   type SqlParameters,
 } from '../sql/index.js';
 import { readResultColumns } from './duckdb-result.js';
+import { removeAbandonedScratch, scratchName } from './scratch-folder.js';
+
+/** The spill folders the engine makes for itself under os.tmpdir() (see scratch-folder.ts). */
+const DUCKDB_SCRATCH_PREFIX = 'clv-duckdb-';
 
 /** The type of `orders.source_file` (see bindOrders). */
 const SOURCE_FILE_TYPE = 'source_file_name';
@@ -77,7 +81,7 @@ export const DEFAULT_MEMORY_LIMIT_MB = 2048;
 export const duckDbSettings = (options: Pick<DuckDbEngineOptions, 'threads' | 'memoryLimit' | 'tempDirectory'>): Record<string, string> => ({
   threads: String(options.threads ?? availableParallelism()),
   memory_limit: options.memoryLimit ?? `${Math.min(DEFAULT_MEMORY_LIMIT_MB, Math.floor(totalmem() / 2 / 2 ** 20))}MB`,
-  temp_directory: options.tempDirectory ?? join(tmpdir(), `clv-duckdb-${process.pid}-${Date.now()}`),
+  temp_directory: options.tempDirectory ?? join(tmpdir(), `${scratchName(DUCKDB_SCRATCH_PREFIX)}${Date.now()}`),
   allocator_background_threads: 'true',
 });
 
@@ -123,6 +127,8 @@ export class DuckDbEngine implements QueryEngine {
   ) {}
 
   static async open(options: DuckDbEngineOptions): Promise<DuckDbEngine> {
+    // the spill folders of runs killed while DuckDB spilled (at 20 M customers, gigabytes each)
+    if (options.tempDirectory === undefined) await removeAbandonedScratch(tmpdir(), DUCKDB_SCRATCH_PREFIX);
     const config = duckDbSettings(options);
     const instance = await DuckDBInstance.create(':memory:', config);
     const connection = await instance.connect();

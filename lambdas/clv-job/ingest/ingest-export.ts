@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
-import { mkdtemp, open, rename, rm, type FileHandle } from 'node:fs/promises';
+import { open, rename, rm, type FileHandle } from 'node:fs/promises';
 import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Transform } from 'node:stream';
@@ -8,6 +8,7 @@ import { pipeline } from 'node:stream/promises';
 import { createGunzip } from 'node:zlib';
 import { isUtf8 } from 'node:buffer';
 import { DuckDBInstance } from '@duckdb/node-api';
+import { makeScratchFolder } from '../adapters/scratch-folder.js';
 import { EXPORT_HEAD_BYTES, diagnoseExportHead, emptyExportProblem, matchHeader, missingColumnsProblem, missingRequiredColumns } from '../adapters/export-diagnostics.js';
 import { UnreadableExportError, firstLine } from '../errors.js';
 import { INGEST_REJECTION_REASONS, type RejectionReason } from '../domain/outcomes.js';
@@ -124,11 +125,12 @@ export const ingestExport = async (request: IngestRequest): Promise<IngestResult
   const parsedConfig = ingestConfigSchema.safeParse(request.config ?? {});
   if (!parsedConfig.success) throw new Error(`invalid ingest config: ${parsedConfig.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
   const config = parsedConfig.data;
-  const work = await mkdtemp(join(tmpdir(), 'clv-ingest-'));
+  // named for this process: a run killed mid-read leaves it, and the next read removes it
+  const work = await makeScratchFolder(tmpdir(), 'clv-ingest-');
   try {
     const frame = (): Promise<Framed> => frameExport(request, config, work);
     const framed = await (request.framing === undefined ? frame() : request.framing(frame));
-    const output = request.output ?? join(await mkdtemp(join(tmpdir(), 'clv-canonical-')), 'orders.parquet');
+    const output = request.output ?? join(await makeScratchFolder(tmpdir(), 'clv-canonical-'), 'orders.parquet');
     const counts = await parseRecords(request, config, framed, work, output);
     const problems: IngestProblem[] = [...framed.problems, ...counts.problems];
     if (framed.statistics.blankLines > 0) {

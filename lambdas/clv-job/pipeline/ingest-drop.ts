@@ -1,7 +1,8 @@
-import { mkdtemp, rm } from 'node:fs/promises';
+import { rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import pMap from 'p-map';
+import { makeScratchFolder } from '../adapters/scratch-folder.js';
 import { SOURCE_BYTES_METADATA, exportKeys, isExportName, sourceKeyOfCanonical, type ExportKeys, type IngestPrefixes } from '../ingest-layout.js';
 import type { DropBucket, Notifier, ObjectVersion } from '../ports.js';
 import type { QuarantineRecord } from '../schemas/quarantine-record.js';
@@ -100,7 +101,8 @@ export const ingestDropped = async <C>(deps: IngestDropDeps<C>, source: string, 
   const skip = ignored(source, deps.prefixes);
   if (skip) return skip;
   const keys = exportKeys(deps.prefixes, source)!;
-  const dir = await mkdtemp(join(deps.scratch ?? tmpdir(), 'clv-ingest-'));
+  // named for this process: an invocation killed mid-read (a timeout) leaves it in the warm container's /tmp, and the next one removes it
+  const dir = await makeScratchFolder(deps.scratch ?? tmpdir(), 'clv-drop-');
   try {
     // the file keeps its name: the extension tells the reader whether to gunzip
     const local = join(dir, basename(source));
