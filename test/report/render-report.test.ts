@@ -331,6 +331,26 @@ describe('renderReport', () => {
     expect(chartIds(html)).toEqual(['chart-tiers', 'chart-value-loyalty', 'chart-rfm', 'chart-lorenz']);
   });
 
+  it('shows payback as months, "not yet" while a known CAC is not paid back, and "–" without a CAC', async () => {
+    const summary = copy();
+    const [paid, unpaid, uncosted] = summary.acquisition;
+    // the spend columns as a run with a spend input has them: the report shows them only then
+    summary.spend_input = { sources: ['spend.csv'] } as unknown as Summary['spend_input'];
+    Object.assign(paid!, { spend: 1000, cac: 20, ltv_to_cac: 3, payback_months: 4 });
+    Object.assign(unpaid!, { spend: 5000, cac: 400, ltv_to_cac: 0.2, payback_months: null });
+    Object.assign(uncosted!, { spend: null, cac: null, ltv_to_cac: null, payback_months: null });
+
+    const html = await renderReport(summary);
+
+    // the acquisition table's row of a channel (other tables have rows per channel too), its last cell
+    const payback = (channel: string): string => {
+      const rows = [...html.matchAll(/<tr data-channel="([^"]*)">(.*?)<\/tr>/g)].filter((m) => m[2]!.includes('data-testid="acquisition-'));
+      const row = rows.find((m) => m[1] === channel.replaceAll('&', '&amp;').replaceAll('"', '&quot;'))?.[2] ?? '';
+      return [...row.matchAll(/<td[^>]*>(.*?)<\/td>/g)].at(-1)?.[1]?.replace(/<[^>]+>/g, '') ?? '';
+    };
+    expect([payback(paid!.channel), payback(unpaid!.channel), payback(uncosted!.channel)]).toEqual(['4', 'not yet', '–']);
+  });
+
   it('gives the same page for the same summary', async () => {
     expect(await renderReport(copy())).toBe(await renderReport(copy()));
   });

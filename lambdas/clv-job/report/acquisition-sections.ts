@@ -12,6 +12,12 @@ import { figure, missing, num, section, table, td } from './page-parts.js';
 const money = (testId: string, value: number | null | undefined): string => (value === null || value === undefined ? '<span class="muted">–</span>' : num(testId, value, formatMoney(value)));
 
 /** "LTV by channel" with CAC, LTV:CAC and payback when there is spend; the fixed-age lines below it. */
+/** Payback: the months, "not yet" while a known CAC is not paid back, and "–" without a CAC (no spend, or no customer acquired): nothing to pay back. */
+const paybackCell = (i: number, months: number | null | undefined, cac: number | null | undefined): string =>
+  months !== null && months !== undefined
+    ? num(`acquisition-${i}-payback`, months, String(months))
+    : `<span class="muted">${cac === null || cac === undefined ? '–' : 'not yet'}</span>`;
+
 export const acquisitionSection = async (s: Summary): Promise<string> => {
   const rows = s.acquisition.filter((r) => r.customers_acquired > 0 || r.spend !== undefined);
   if (s.acquisition.every((r) => r.customers_acquired === 0)) {
@@ -54,7 +60,7 @@ export const acquisitionSection = async (s: Summary): Promise<string> => {
           ? `${td(money(`acquisition-${i}-spend`, r.spend), true)}${td(money(`acquisition-${i}-cac`, r.cac), true)}${td(
               r.ltv_to_cac === null || r.ltv_to_cac === undefined ? '<span class="muted">–</span>' : num(`acquisition-${i}-ltv-to-cac`, r.ltv_to_cac, r.ltv_to_cac.toFixed(2)),
               true,
-            )}${td(r.payback_months === null || r.payback_months === undefined ? '<span class="muted">not yet</span>' : num(`acquisition-${i}-payback`, r.payback_months, String(r.payback_months)), true)}`
+            )}${td(paybackCell(i, r.payback_months, r.cac), true)}`
           : ''
       }</tr>`;
     }),
