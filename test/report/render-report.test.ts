@@ -351,6 +351,19 @@ describe('renderReport', () => {
     expect([payback(paid!.channel), payback(unpaid!.channel), payback(uncosted!.channel)]).toEqual(['4', 'not yet', '–']);
   });
 
+  it('counts in the singular for one, and draws no LTV:CAC legend without any CAC to hold a channel against', async () => {
+    const summary = copy();
+    summary.counts = { ...summary.counts, customers: 1, accepted_orders: 1 };
+
+    const html = await renderReport(summary);
+
+    expect(html).toMatch(/· 1 customer from 1 order in /);
+    // the sample's run has no spend input: every channel's bar without a CAC
+    expect(summary.spend_input).toBeUndefined();
+    expect(html).toContain('id="chart-ltv-to-cac"');
+    expect(html).not.toContain('LTV:CAC below the line');
+  });
+
   it('gives the same page for the same summary', async () => {
     expect(await renderReport(copy())).toBe(await renderReport(copy()));
   });

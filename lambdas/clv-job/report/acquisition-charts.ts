@@ -16,6 +16,8 @@ export interface LtvCacBar {
 export const ltvCacChart = (bars: readonly LtvCacBar[]): TopLevelSpec => {
   const channels = bars.map((b) => b.channel);
   const quality = ['LTV:CAC at or above the line', 'LTV:CAC below the line'];
+  // without any CAC (no spend input) every bar is "at or above": a legend would only say what is not known
+  const legend = bars.some((b) => b.cac !== null) ? {} : { legend: null };
   const values = bars.map((b) => ({ ...b, quality: b.belowLine ? quality[1] : quality[0] }));
   const y = { field: 'channel', type: 'nominal' as const, sort: channels, title: null, axis: { labelLimit: 160 } };
   return {
@@ -28,7 +30,7 @@ export const ltvCacChart = (bars: readonly LtvCacBar[]): TopLevelSpec => {
         encoding: {
           y,
           x: { field: 'ltv', type: 'quantitative', title: 'Value of an acquired customer (realised + predicted)' },
-          color: { field: 'quality', type: 'nominal', scale: { domain: quality, range: [COLOURS.navy, COLOURS.coral] }, title: null },
+          color: { field: 'quality', type: 'nominal', scale: { domain: quality, range: [COLOURS.navy, COLOURS.coral] }, title: null, ...legend },
         },
       },
       {

@@ -33,6 +33,8 @@ const numberFormat = (options: Intl.NumberFormatOptions): Intl.NumberFormat => {
 
 /** 12,345 */
 export const formatCount = (n: number): string => numberFormat({ maximumFractionDigits: 0 }).format(n);
+/** A count with its noun, singular for one: "1 customer", "1,024 customers". */
+export const countOf = (n: number, noun: string): string => `${formatCount(n)} ${n === 1 ? noun : `${noun}s`}`;
 /** 12,345.68: money in tables. */
 export const formatMoney = (n: number): string => numberFormat({ minimumFractionDigits: 2, maximumFractionDigits: 2 }).format(n);
 /** 12,346 for large sums, 39.41 below 1,000: money on the key-figure cards. */

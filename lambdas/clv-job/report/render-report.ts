@@ -27,6 +27,7 @@ import {
 } from './charts.js';
 import {
   attr,
+  countOf,
   escapeHtml as esc,
   formatCount,
   formatIndex,
@@ -127,7 +128,7 @@ const header = (s: Summary): string => {
   return `<header class="masthead"><div class="wrap">
 <div class="eyebrow">Customer lifetime value report</div>
 <h1>Run of <time datetime="${esc(r.run_date)}" data-testid="run-date">${esc(r.run_date)}</time></h1>
-<p class="meta">Orders up to ${esc(r.as_of)} (${esc(asOf)}) · ${esc(formatCount(s.counts.customers))} customers from ${esc(formatCount(s.counts.accepted_orders))} orders in ${esc(r.inputs.location)} · ${esc(r.engine === 'duckdb' ? 'DuckDB' : 'Athena')} · run ${esc(r.run_id)}</p>
+<p class="meta">Orders up to ${esc(r.as_of)} (${esc(asOf)}) · ${esc(countOf(s.counts.customers, 'customer'))} from ${esc(countOf(s.counts.accepted_orders, 'order'))} in ${esc(r.inputs.location)} · ${esc(r.engine === 'duckdb' ? 'DuckDB' : 'Athena')} · run ${esc(r.run_id)}</p>
 <nav aria-label="Sections">${nav}</nav>
 </div></header>`;
 };
