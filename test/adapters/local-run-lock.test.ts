@@ -21,6 +21,22 @@ const liveChild = (): number => {
   return child.pid!;
 };
 
+/**
+ * A process that has ended but is not reaped, as a run killed under `timeout` is until its orphan is
+ * adopted: `sleep 0` started by a shell that then becomes `sleep 600`, which never waits for it.
+ */
+const zombieChild = async (): Promise<number> => {
+  const parent = spawn('sh', ['-c', 'sleep 0 & echo $!; exec sleep 600'], { stdio: ['ignore', 'pipe', 'ignore'] });
+  onTestFinished(() => void parent.kill('SIGKILL'));
+  const pid = Number(await new Promise<string>((resolve) => parent.stdout.once('data', (chunk: Buffer) => resolve(chunk.toString()))));
+  for (let i = 0; i < 100; i++) {
+    const state = (await readFile(`/proc/${pid}/stat`, 'utf8')).split(') ')[1]?.[0];
+    if (state === 'Z') return pid;
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+  throw new Error(`process ${pid} did not become a zombie`);
+};
+
 /** A lock file left in a fresh output folder by a run that was killed; returns the lock's path. */
 const leftLock = async (holder: Record<string, unknown>): Promise<string> => {
   const root = await tempDir();
@@ -66,6 +82,10 @@ describe.runIf(process.platform === 'linux')('the local run lock, where /proc te
     ['a live process with the same start time, before a reboot', async () => {
       const pid = liveChild();
       return { pid, bootId: `not-${await bootId()}`, startTicks: await startTicksOf(pid) };
+    }],
+    ['a process killed and not yet reaped (a zombie)', async () => {
+      const pid = await zombieChild();
+      return { pid, bootId: await bootId(), startTicks: await startTicksOf(pid) };
     }],
   ])('takes over a lock whose pid is %s', async (_, holder) => {
     const path = await leftLock(await holder());

@@ -29,13 +29,17 @@ type Holder = z.infer<typeof holderSchema>;
 
 const code = (error: unknown): string | undefined => (error as NodeJS.ErrnoException)?.code;
 
-/** A process's pid (as /proc's pid namespace numbers it) and start time in clock ticks after boot, fields 1 and 22 of /proc/<pid>/stat; null when that cannot be read. */
-const readStat = async (which: number | 'self'): Promise<{ pid: number; startTicks: number } | null> => {
+/**
+ * A process's pid (as /proc's pid namespace numbers it), start time in clock ticks after boot and
+ * whether it has ended (a zombie, state Z or X: killed, not yet reaped by its parent), fields 1, 22
+ * and 3 of /proc/<pid>/stat; null when that cannot be read.
+ */
+const readStat = async (which: number | 'self'): Promise<{ pid: number; startTicks: number; ended: boolean } | null> => {
   try {
     const stat = await nodeFs.readFile(`/proc/${which}/stat`, 'utf8');
     // field 2, the command name, may hold spaces and parentheses: field 3 starts after the last ')'
     const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return { pid: Number.parseInt(stat, 10), startTicks: Number(fields[22 - 3]) };
+    return { pid: Number.parseInt(stat, 10), startTicks: Number(fields[22 - 3]), ended: fields[0] === 'Z' || fields[0] === 'X' };
   } catch {
     return null;
   }
@@ -77,8 +81,8 @@ const isAlive = async (holder: Holder, me: Identity | null): Promise<boolean> =>
   if (me !== null && holder.bootId !== undefined && holder.startTicks !== undefined) {
     if (holder.bootId !== me.bootId) return false; // taken before this host last booted
     const stat = await readStat(holder.pid);
-    // no /proc entry: gone, unless hidden from us (hidepid), which kill 0 tells apart
-    return stat === null ? pidExists(holder.pid) : stat.startTicks === holder.startTicks;
+    // no /proc entry: gone, unless hidden from us (hidepid), which kill 0 tells apart; a zombie runs no more
+    return stat === null ? pidExists(holder.pid) : stat.startTicks === holder.startTicks && !stat.ended;
   }
   return holder.pid !== process.pid && pidExists(holder.pid);
 };
