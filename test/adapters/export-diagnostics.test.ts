@@ -75,6 +75,29 @@ describe('diagnoseExportHead', () => {
     expect(missingColumnsProblem(['a'], missingRequiredColumns(['a'], defaults), [], 'CLV_INGEST_CONFIG').message).toContain('map them with "columns" in CLV_INGEST_CONFIG, e.g.');
   });
 
+  it('names a file full of control bytes binary data (a program, random bytes), whatever it seems split by', () => {
+    // a linear congruential generator: the same "random" bytes on every run
+    let state = 12345;
+    const noise = Buffer.from(Array.from({ length: 20_000 }, () => ((state = (state * 1103515245 + 12345) % 2 ** 31) >>> 16) & 0xff));
+    const program = Buffer.concat([Buffer.from([0x7f, 0x45, 0x4c, 0x46, 0x02, 0x01, 0x01, 0x00]), Buffer.alloc(56)]);
+
+    for (const head of [noise, program]) {
+      expect(diagnoseExportHead(head)?.kind).toBe('binary');
+      expect(diagnoseExportHead(head)?.message).toMatch(/^is binary data, not CSV text: \d+ of its first \d+ bytes are control characters, which text does not hold; .*was the wrong file picked\?$/);
+    }
+  });
+
+  it('leaves a stray control character in an order row to that row (a malformed row, counted), and shows none raw in a message', () => {
+    const rows = Array.from({ length: 50 }, (_, i) => `O${i},c${i},2025-01-01,5`);
+    rows[7] = 'O7,c\u0000\u0007,2025-01-01,5';
+
+    expect(diagnoseExportHead(Buffer.from(`order_id,customer_id,order_date,amount\n${rows.join('\n')}\n`))).toBeNull();
+    // a header with a control character, split by another delimiter: named, escaped
+    const message = diagnoseExportHead(Buffer.from('order_id;cust\u0007omer_id;order_date;amount\n'))?.message ?? '';
+    expect(message).toContain('"order_id;cust\\u0007omer_id;order_date;amount"');
+    expect(message).not.toMatch(/[\u0000-\u001f]/);
+  });
+
   it('measures the header against the configured delimiter', () => {
     expect(diagnoseExportHead(Buffer.from('order_id;customer_id;order_date;amount\n'), ';')).toBeNull();
     expect(diagnoseExportHead(Buffer.from('order_id,customer_id,order_date,amount\n'), ';')?.message).toMatch(/^looks comma-separated: .*"delimiter": ","/);

@@ -80,13 +80,40 @@ export const wideEncodingOf = (head: Buffer): WideEncoding | null => {
   return null;
 };
 
+/**
+ * Control bytes in a file's first bytes: NUL and the C0 controls but tab, line feed, form feed and
+ * carriage return, and DEL. Text has none, or a stray one; a program, an image or random bytes have
+ * them everywhere (about one byte in eight of random data).
+ */
+const controlBytes = (head: Buffer): { readonly control: number; readonly nulInHeader: boolean } => {
+  let control = 0;
+  let nulInHeader = false;
+  let inHeader = true;
+  for (const byte of head) {
+    if (byte === 0x0a) inHeader = false;
+    if (byte === 0 && inHeader) nulInHeader = true;
+    if ((byte < 0x20 && byte !== 0x09 && byte !== 0x0a && byte !== 0x0c && byte !== 0x0d) || byte === 0x7f) control += 1;
+  }
+  return { control, nulInHeader };
+};
+
+/**
+ * A head is binary data when more than this share of its bytes, and at least BINARY_MIN_CONTROL, are
+ * control bytes, or its first line holds a NUL: a stray NUL or control character in an order row is
+ * that row's problem (a malformed row, counted), not the file's.
+ */
+const BINARY_CONTROL_SHARE = 0.01;
+const BINARY_MIN_CONTROL = 8;
+
 /** The header line as text: the first line that is not blank, without a UTF-8 byte-order mark. */
 const headerLine = (head: Buffer): string | null => {
   const text = head.toString('utf8').replace(/^\uFEFF/, '');
   return text.split(/\r\n|\n|\r/).find((line) => line.trim() !== '') ?? null;
 };
 
-const shorten = (text: string, max = 80): string => (text.length > max ? `${text.slice(0, max - 3)}...` : text);
+/** Text for a message: cut at `max` characters, control characters written as \\u escapes so that none reaches a terminal raw. */
+const shorten = (text: string, max = 80): string =>
+  (text.length > max ? `${text.slice(0, max - 3)}...` : text).replace(/[\u0000-\u001f\u007f-\u009f]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
 
 /** `\t` as a reader of the message types it in JSON. */
 const showDelimiter = (delimiter: string): string => JSON.stringify(delimiter);
@@ -111,7 +138,7 @@ export const emptyExportProblem = (delimiter = ',', storedBytes = 0): ExportProb
 
 /**
  * Checks a file's first bytes (up to EXPORT_HEAD_BYTES) before any CSV reader sees them: an empty file,
- * a binary one (BINARY_FORMATS), a UTF-16 or UTF-32 file, a header split by another delimiter than `delimiter`. Returns the problem,
+ * a binary one (BINARY_FORMATS, or any other full of control bytes: a program, random bytes), a UTF-16 or UTF-32 file, a header split by another delimiter than `delimiter`. Returns the problem,
  * or null when the file looks like a CSV export the reader can take. `configPlace` is where the advice says to set a delimiter.
  */
 export const diagnoseExportHead = (head: Buffer, delimiter = ',', configPlace = CLI_CONFIG_PLACE): ExportProblem | null => {
@@ -127,6 +154,15 @@ export const diagnoseExportHead = (head: Buffer, delimiter = ',', configPlace = 
       message:
         `is encoded as ${encoding} (as Excel's "Unicode text" export writes), not UTF-8: ` +
         `save it as "CSV UTF-8 (Comma delimited)", or convert it, e.g. \`iconv -f ${encoding} -t UTF-8 in.csv > out.csv\``,
+    };
+  }
+  const { control, nulInHeader } = controlBytes(head);
+  if (nulInHeader || (control >= BINARY_MIN_CONTROL && control > BINARY_CONTROL_SHARE * head.length)) {
+    return {
+      kind: 'binary',
+      message:
+        `is binary data, not CSV text: ${control} of its first ${head.length} bytes are control characters, which text does not hold; ` +
+        'an orders export is CSV text in UTF-8 (gzip is the one compression read): was the wrong file picked?',
     };
   }
   const line = headerLine(head);
