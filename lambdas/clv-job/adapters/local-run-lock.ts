@@ -5,6 +5,7 @@ import { dirname } from 'node:path';
 import { z } from 'zod';
 import { RunLockedError } from '../errors.js';
 import type { RunLock } from '../ports.js';
+import { pidExists } from './local-process.js';
 
 /** The file-system calls the lock makes; tests pass a wrapper that fails or counts them. */
 export type LockFs = Pick<typeof nodeFs, 'mkdir' | 'writeFile' | 'readFile' | 'rename' | 'link' | 'unlink' | 'open'>;
@@ -61,15 +62,6 @@ const ownIdentity = async (): Promise<Identity | null> => {
   }
 };
 
-/** Whether a process with this pid exists on this host (kill 0; EPERM: it exists but is someone else's). */
-const pidExists = (pid: number): boolean => {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return code(error) === 'EPERM';
-  }
-};
 
 /**
  * Whether the holder's process still runs. A pid alone is not enough: the kernel reuses them, so

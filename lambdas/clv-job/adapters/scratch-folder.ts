@@ -1,6 +1,7 @@
 import { mkdtemp, readdir, rm } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
+import { pidExists } from './local-process.js';
 
 /**
  * Scratch folders named for the process that made them, `<prefix><host>-<pid>-<random>`, so that a
@@ -13,15 +14,6 @@ import { join } from 'node:path';
 /** The host part of a name: a hostname may hold characters a folder name should not. */
 const hostPart = (): string => hostname().replace(/[^A-Za-z0-9.]/g, '_');
 
-/** Whether process `pid` of this host is running (EPERM: it is, another user's). */
-const running = (pid: number): boolean => {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
-  }
-};
 
 /** `<prefix><host>-<pid>-`: what this process's scratch folders under that prefix begin with. */
 export const scratchName = (prefix: string): string => `${prefix}${hostPart()}-${process.pid}-`;
@@ -38,7 +30,7 @@ export const removeAbandonedScratch = async (parent: string, prefix: string): Pr
   for (const entry of entries) {
     if (!entry.startsWith(mine)) continue;
     const pid = Number(/^(\d+)-/.exec(entry.slice(mine.length))?.[1]);
-    if (!Number.isSafeInteger(pid) || pid === process.pid || running(pid)) continue;
+    if (!Number.isSafeInteger(pid) || pid === process.pid || pidExists(pid)) continue;
     await rm(join(parent, entry), { recursive: true, force: true }).catch(() => undefined);
   }
 };
