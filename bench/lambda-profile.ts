@@ -75,6 +75,10 @@ class RecordedAthenaEngine implements QueryEngine {
   async describeInput(): Promise<InputDescription> {
     return { files: 1, bytes: null, location: `recorded Athena results in ${this.dir}` };
   }
+  /** One recording: its input never changes. */
+  async inputVersion(): Promise<string> {
+    return this.dir;
+  }
   async run(query: QueryName, asked: SqlParameters): Promise<ResultColumns> {
     if (asked.asOf !== AS_OF) throw new Error(`the recorded results are as of ${AS_OF}, not ${asked.asOf}`);
     return readResultCsv(createReadStream(join(this.dir, `${query}.csv`)), query);

@@ -28,6 +28,13 @@ export interface QueryEngine {
   readonly name: 'duckdb' | 'athena' | 'trino';
   /** Human-readable description of what `orders` is bound to (files, table), for the summary. */
   describeInput(): Promise<InputDescription>;
+  /**
+   * What identifies the input the queries read now: the exports' canonical copies, each with its
+   * version. The same before and after the night's queries unless an export was dropped, replaced or
+   * removed in between (ingest runs whenever a file lands); null when the engine cannot tell (a
+   * team's own Trino table), and then nothing is checked.
+   */
+  inputVersion(): Promise<string | null>;
   run(query: QueryName, params: SqlParameters): Promise<ResultColumns>;
   /**
    * Binds `previous_customers` (sql/index.ts) to the previous published run's customers, or to the

@@ -189,6 +189,30 @@ describeWith(['moto', 'trino'], 'the Athena engine against the Athena stand-in',
     });
   });
 
+  describe('its input version', () => {
+    it('stays while nothing lands under the table, and changes when a copy is added, replaced or removed (hidden keys aside)', async () => {
+      const before = await engine().inputVersion();
+      const copy = await (await s3.send(new GetObjectCommand({ Bucket: BUCKET, Key: 'ingested/2025/orders-a.csv.parquet' }))).Body!.transformToByteArray();
+      const put = (key: string, body: Uint8Array) => s3.send(new PutObjectCommand({ Bucket: BUCKET, Key: key, Body: body }));
+      try {
+        expect(await engine().inputVersion()).toBe(before);
+        // a receipt or a hidden file is no input
+        await put('ingested/_receipts/late.json', new TextEncoder().encode('{}'));
+        expect(await engine().inputVersion()).toBe(before);
+        await put('ingested/late.parquet', copy);
+        const added = await engine().inputVersion();
+        expect(added).not.toBe(before);
+        // the same key with other bytes: a re-drop replaced it
+        await put('ingested/late.parquet', copy.subarray(0, copy.length - 1));
+        expect(await engine().inputVersion()).not.toBe(added);
+      } finally {
+        await s3.send(new DeleteObjectCommand({ Bucket: BUCKET, Key: 'ingested/late.parquet' }));
+        await s3.send(new DeleteObjectCommand({ Bucket: BUCKET, Key: 'ingested/_receipts/late.json' }));
+      }
+      expect(await engine().inputVersion()).toBe(before);
+    });
+  });
+
   describe('a query that fails', () => {
     it('throws an AthenaQueryError carrying the query id and Athena\'s reason when the query FAILED', async () => {
       const error = await engine({ table: 'no_such_table' })

@@ -21,6 +21,7 @@ const altering =
   (engine: QueryEngine): QueryEngine => ({
     name: engine.name,
     describeInput: () => engine.describeInput(),
+    inputVersion: () => engine.inputVersion(),
     bindPrevious: (previous) => engine.bindPrevious(previous),
     release: () => engine.release(),
     close: () => engine.close(),

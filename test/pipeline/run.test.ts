@@ -139,6 +139,7 @@ describe("the engine's memory, once the run has read what it needs", () => {
     (engine: QueryEngine): QueryEngine => ({
       name: engine.name,
       describeInput: () => engine.describeInput(),
+      inputVersion: () => engine.inputVersion(),
       bindPrevious: (previous) => engine.bindPrevious(previous),
       close: () => engine.close(),
       run: (query, params) => {

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import type { Readable } from 'node:stream';
 import {
   AthenaClient,
@@ -14,6 +15,7 @@ import { EngineError, firstLine } from '../errors.js';
 import { SOURCE_BYTES_METADATA, isHidden } from '../ingest-layout.js';
 import { RESULT_NUMBER_COLUMNS } from '../pipeline/engine-results.js';
 import { parseAthenaCsv } from './athena-result-csv.js';
+import { isMissing } from './s3-missing.js';
 import { canonicalOrdersBinding, publishedCustomersBinding } from './canonical-orders-binding.js';
 import type { InputDescription, NumberColumnKind, PreviousCustomers, QueryEngine, ResultColumns } from '../ports.js';
 import { inlineQuery, NO_PREVIOUS_CUSTOMERS, type QueryName, type SqlParameters } from '../sql/index.js';
@@ -138,21 +140,42 @@ export class AthenaEngine implements QueryEngine {
    * summaries agree. Null bytes when a copy does not carry them (ingested by another tool).
    */
   async describeInput(): Promise<InputDescription> {
-    const { bucket, key: prefix } = parseS3Uri(this.options.inputLocation);
-    const keys: string[] = [];
-    let token: string | undefined;
-    do {
-      const page = await this.options.s3.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: prefix, ContinuationToken: token }));
-      for (const object of page.Contents ?? []) if (object.Key && !isHidden(object.Key.slice(prefix.length))) keys.push(object.Key);
-      token = page.IsTruncated ? page.NextContinuationToken : undefined;
-    } while (token);
+    const { bucket } = parseS3Uri(this.options.inputLocation);
+    const keys = (await this.listInput()).map((object) => object.key);
+    // a copy removed since the listing (a re-drop that quarantined) has no size to tell: the bytes are then unknown
     const sizes = await pMap(
       keys,
-      async (key) => Number((await this.options.s3.send(new HeadObjectCommand({ Bucket: bucket, Key: key }))).Metadata?.[SOURCE_BYTES_METADATA] ?? Number.NaN),
+      async (key) =>
+        Number(
+          (await this.options.s3.send(new HeadObjectCommand({ Bucket: bucket, Key: key })).catch((error: unknown) => (isMissing(error) ? null : Promise.reject(error))))
+            ?.Metadata?.[SOURCE_BYTES_METADATA] ?? Number.NaN,
+        ),
       { concurrency: DESCRIBE_CONCURRENCY },
     );
     const bytes = sizes.every((size) => Number.isSafeInteger(size) && size >= 0) ? sizes.reduce((sum, size) => sum + size, 0) : null;
     return { files: keys.length, bytes, location: `${this.options.database}.${this.options.table} (${this.options.inputLocation})` };
+  }
+
+  /** The canonical copies under the table's location with their ETags, hashed: a drop, a re-drop or a removal changes it. */
+  async inputVersion(): Promise<string> {
+    const hash = createHash('sha256');
+    for (const { key, etag } of await this.listInput()) hash.update(`${key}\0${etag}\n`);
+    return hash.digest('hex');
+  }
+
+  /** The canonical copies under the table's location (hidden keys left out, as Athena leaves them), in key order, with their ETags. */
+  private async listInput(): Promise<{ readonly key: string; readonly etag: string }[]> {
+    const { bucket, key: prefix } = parseS3Uri(this.options.inputLocation);
+    const objects: { key: string; etag: string }[] = [];
+    let token: string | undefined;
+    do {
+      const page = await this.options.s3.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: prefix, ContinuationToken: token }));
+      for (const object of page.Contents ?? []) {
+        if (object.Key && !isHidden(object.Key.slice(prefix.length))) objects.push({ key: object.Key, etag: object.ETag ?? '' });
+      }
+      token = page.IsTruncated ? page.NextContinuationToken : undefined;
+    } while (token);
+    return objects;
   }
 
   async run(query: QueryName, params: SqlParameters): Promise<ResultColumns> {

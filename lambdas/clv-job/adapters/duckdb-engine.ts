@@ -152,6 +152,11 @@ export class DuckDbEngine implements QueryEngine {
     };
   }
 
+  /** The canonical files are ingested before the engine opens, and it reads no other: one version. */
+  async inputVersion(): Promise<string> {
+    return this.files.map((f) => f.path).join('\n');
+  }
+
   async run(query: QueryName, params: SqlParameters): Promise<ResultColumns> {
     await this.hold(READS_OF[query], params);
     try {

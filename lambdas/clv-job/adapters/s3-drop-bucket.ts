@@ -4,10 +4,8 @@ import { pipeline } from 'node:stream/promises';
 import { DeleteObjectCommand, GetObjectCommand, HeadObjectCommand, ListObjectsV2Command, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
 import type { DropBucket, ObjectVersion } from '../ports.js';
+import { isMissing } from './s3-missing.js';
 
-/** S3 answers a missing key with NoSuchKey (GET) or a bare 404 (HEAD). */
-const isMissing = (error: unknown): boolean =>
-  error instanceof Error && (error.name === 'NoSuchKey' || error.name === 'NotFound' || (error as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode === 404);
 
 /**
  * The drop bucket on S3. Downloads pipe the response body into a file and uploads stream a file

@@ -17,6 +17,7 @@ import type { ByteSink, OutputStore, PublishedNight, PublishOutcome, RecoveryRep
 import { readManifest } from '../schemas/manifest.js';
 import { GluePartitionSwitch, type CatalogOptions } from './glue-partitions.js';
 import { SwitchUnreadableError, VersionedPublisher, type PublisherOptions, type VersionSpace } from './versioned-publisher.js';
+import { isMissing } from './s3-missing.js';
 
 export interface S3StoreOptions extends PublisherOptions {
   readonly client: S3Client;
@@ -49,8 +50,6 @@ interface ListedObject {
 
 const isStatus = (error: unknown, status: number): boolean =>
   (error as { $metadata?: { httpStatusCode?: number } })?.$metadata?.httpStatusCode === status;
-const isMissing = (error: unknown): boolean =>
-  isStatus(error, 404) || ['NoSuchKey', 'NotFound'].includes((error as { name?: string })?.name ?? '');
 
 const EMPTY = new Uint8Array(0);
 const escapeRegExp = (text: string): string => text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');

@@ -3,7 +3,7 @@ import { dayOf, isoDay } from '../domain/customers.js';
 import type { AcquisitionSettings } from '../domain/acquisition/settings.js';
 import type { SegmentSettings } from '../domain/segments/settings.js';
 import type { GateFigures, GateSettings } from '../domain/quality-gates.js';
-import { AccountingError, EmptyInputError, NoValidOrderDateError, QualityGateError, UntrustedBacktestError } from '../errors.js';
+import { AccountingError, EmptyInputError, EngineError, NoValidOrderDateError, QualityGateError, UntrustedBacktestError } from '../errors.js';
 import { qualityReportKey, reportKey, summaryKey, summarySchemaKey } from '../layout.js';
 import { judgeSpend, SPEND_REJECTION_REASONS, type JudgedSpend, type SpendWindow } from '../domain/acquisition/spend.js';
 import type { AudienceCsvBuilder, AudienceCsvJob, IntervalRunner, OutputStore, QueryEngine, RecoveryReport, SpendSource, StagedRun, TableWriter } from '../ports.js';
@@ -129,7 +129,7 @@ export const runPipeline = async (deps: PipelineDeps, config: RunConfig): Promis
     if (config.model.intervalDraws > 0) deps.intervals?.start?.();
     const query = await stage(
       'query',
-      async () => {
+      () => readUnchanged(engine, async () => {
         const inputRows = (await engine.run('inputRows', paramsFor(startedAt, config))).columns.input_rows?.[0];
         if (Number(inputRows) === 0) throw new EmptyInputError('the input holds no order rows: nothing to score, nothing published');
         const asOf = config.asOf ?? (await resolveLatestOrderDate(engine, startedAt, config));
@@ -157,8 +157,10 @@ export const runPipeline = async (deps: PipelineDeps, config: RunConfig): Promis
         // everything per customer is in JavaScript now; the backtest, if any, builds its own relations
         await engine.release();
         const marketing = deps.spend === undefined ? null : await deps.spend.read();
-        return { asOf, customers, previous, previousGate, previousSegments, previousWarnings, counts, datedAfterAsOf, rejected, conflicting, bgnbd, spend, acquisitionMonths, marketing };
-      },
+        // described with what was read: the summary names the exports the night's numbers come from
+        const input = await engine.describeInput();
+        return { asOf, customers, previous, previousGate, previousSegments, previousWarnings, counts, datedAfterAsOf, rejected, conflicting, bgnbd, spend, acquisitionMonths, marketing, input };
+      }),
       (q) => `${counted(q.counts.input_rows, 'row')}, ${counted(q.customers.size, 'customer')}, ${q.counts.rejected_rows} rejected`,
     );
     const runDate = query.asOf;
@@ -316,7 +318,6 @@ export const runPipeline = async (deps: PipelineDeps, config: RunConfig): Promis
       (f) => `${counted(f.length, 'file')}, ${(f.reduce((s, x) => s + x.bytes, 0) / 1e6).toFixed(1)} MB`,
     );
 
-    const input = await engine.describeInput();
     const finishedAt = deps.now();
     const draft: Summary = {
       schema_version: SUMMARY_SCHEMA_VERSION,
@@ -329,7 +330,7 @@ export const runPipeline = async (deps: PipelineDeps, config: RunConfig): Promis
         started_at: startedAt.toISOString(),
         finished_at: finishedAt.toISOString(),
         timings,
-        inputs: input,
+        inputs: query.input,
         output: store.location,
         settings: {
           time_unit: config.model.timeUnit,
@@ -419,6 +420,40 @@ const removeStaleQualityReport = async (store: OutputStore, runDate: string): Pr
     return [];
   } catch (error) {
     return [`the quality report of an earlier failed run, ${key}, could not be removed: ${(error as Error).message}`];
+  }
+};
+
+/** How many times a night reads its input while exports keep landing under it, before it gives up. */
+export const INPUT_READ_ATTEMPTS = 3;
+
+/**
+ * Runs `read`, the night's queries, between two looks at the engine's input version, and again
+ * when they differ: ingest runs whenever a file lands, and each query reads the exports there are
+ * when it runs, so an export dropped, replaced or removed between two of them would give one night
+ * counts from one set of exports and customers or fits from another (or break the accounting check,
+ * saying a row was lost). A failure of `read` while the input changed is read again likewise. An
+ * engine that cannot tell its version (null) is read once.
+ * @throws what `read` throws with the input unchanged; EngineError (transient) when it changed on
+ *   every one of INPUT_READ_ATTEMPTS reads
+ */
+const readUnchanged = async <T>(engine: QueryEngine, read: () => Promise<T>): Promise<T> => {
+  for (let attempt = 1; ; attempt += 1) {
+    const before = await engine.inputVersion();
+    const outcome = await read().then(
+      (value) => ({ value }),
+      (error: unknown) => ({ error }),
+    );
+    if (before === null || (await engine.inputVersion()) === before) {
+      if ('error' in outcome) throw outcome.error;
+      return outcome.value;
+    }
+    if (attempt >= INPUT_READ_ATTEMPTS) {
+      throw new EngineError(
+        `the exports changed while the night read them, ${attempt} times in a row (files keep landing in the drop location): ` +
+          'nothing published; run the night again once the drops have settled',
+        { transient: true, ...('error' in outcome ? { cause: outcome.error } : {}) },
+      );
+    }
   }
 };
 
