@@ -257,6 +257,7 @@ export const runPipeline = async (deps: PipelineDeps, config: RunConfig): Promis
             predictedClvByPattern: predictedClvByPattern(scored),
             measure: {
               ranking: scored.totals.ranking_clv,
+              transactions: scored.models.transactions,
               timeUnit: config.model.timeUnit,
               horizon: config.model.horizon,
               discountRate: config.model.discountRate,

@@ -55,8 +55,9 @@ export const predictedClvByPattern = (scored: Pick<ScoredCustomers, 'byPattern'>
 };
 
 /** How a published run measured CLV, from its summary. */
-export const measureOf = (summary: Pick<Summary, 'run' | 'totals'>): ClvMeasure => ({
+export const measureOf = (summary: Pick<Summary, 'run' | 'totals' | 'models'>): ClvMeasure => ({
   ranking: summary.totals.ranking_clv,
+  transactions: summary.models.transactions,
   timeUnit: summary.run.settings.time_unit,
   horizon: summary.run.settings.horizon,
   discountRate: summary.run.settings.discount_rate,

@@ -39,7 +39,7 @@ const channel = (name: string, customers: number, equity: number, totalCustomers
 });
 
 /** Predicted CLV over 52 weeks at 10% a year, margin 1: how both runs below measure CLV. */
-const WEEKLY: ClvMeasure = { ranking: 'predicted_clv', timeUnit: 'week', horizon: 52, discountRate: 0.1, margin: 1, lifespanYears: 3 };
+const WEEKLY: ClvMeasure = { ranking: 'predicted_clv', transactions: 'bgnbd', timeUnit: 'week', horizon: 52, discountRate: 0.1, margin: 1, lifespanYears: 3 };
 
 /** 100 customers, equity 10 000: 20 high hold 6 000. */
 const PREVIOUS: RunSnapshot = {
@@ -218,11 +218,21 @@ describe('changes versus the previous run', () => {
     expect(measureDifferences({ ...WEEKLY, timeUnit: 'day', horizon: 364 }, WEEKLY, on)).toEqual([]);
     expect(measureDifferences({ ...WEEKLY, timeUnit: 'day', horizon: 365 }, WEEKLY, on)).toEqual(['horizon 364 days on 2024-06-01, 365 days tonight']);
     expect(measureDifferences({ ...WEEKLY, discountRate: 0.2, margin: 0.5 }, WEEKLY, on)).toHaveLength(2);
+    expect(measureDifferences({ ...WEEKLY, transactions: 'pnbd' }, WEEKLY, on)).toEqual(['the BG/NBD predicted on 2024-06-01, the Pareto/NBD tonight']);
     // predicted CLV has no lifespan; historical CLV has no margin, horizon or discount rate
     expect(measureDifferences({ ...WEEKLY, lifespanYears: 5 }, WEEKLY, on)).toEqual([]);
     const historical: ClvMeasure = { ...WEEKLY, ranking: 'historical_clv' };
     expect(measureDifferences({ ...historical, margin: 0.3, horizon: 10 }, historical, on)).toEqual([]);
     expect(measureDifferences({ ...historical, lifespanYears: 5 }, historical, on)).toEqual(['lifespan 3 years on 2024-06-01, 5 years tonight']);
+  });
+
+  it('compares no P(alive) and no CLV with a night another transaction model predicted', () => {
+    // Act: PREVIOUS -> CURRENT has a fall of mean P(alive) past the threshold; here it is the model's doing
+    const changes = changesSincePreviousRun({ ...CURRENT, measure: { ...WEEKLY, transactions: 'pnbd' } }, PREVIOUS, THRESHOLDS);
+
+    // Assess
+    expect(changes.warnings.map((w) => w.code)).toEqual(['clv_measure_changed', 'parameter_shift']);
+    expect(changes.warnings[0]?.message).toContain('the BG/NBD predicted on 2024-06-01, the Pareto/NBD tonight');
   });
 
   it('compares no scale parameter fitted in another time unit: alpha in days is not alpha in weeks', () => {

@@ -70,6 +70,8 @@ export interface ModelParameter {
  */
 export interface ClvMeasure {
   readonly ranking: 'predicted_clv' | 'historical_clv';
+  /** The transaction model that predicts: its P(alive) and predicted CLV are its own (the BG/NBD's P(alive) is 1 for a one-time buyer, the Pareto/NBD's is not). */
+  readonly transactions: 'bgnbd' | 'pnbd';
   readonly timeUnit: TimeUnit;
   /** In `timeUnit`s. */
   readonly horizon: number;
@@ -82,6 +84,10 @@ export interface ClvMeasure {
 const TIME_SCALE_PARAMETERS: ReadonlySet<string> = new Set(['alpha', 'pareto_nbd.alpha', 'pareto_nbd.beta']);
 
 const BASIS_NAME = { predicted_clv: 'predicted', historical_clv: 'historical' } as const;
+const MODEL_NAME = { bgnbd: 'BG/NBD', pnbd: 'Pareto/NBD' } as const;
+
+/** Whether P(alive) is one model's on one night and another's on the other: its mean then moves with no customer changing. */
+const otherModel = (current: ClvMeasure, previous: ClvMeasure): boolean => current.transactions !== previous.transactions;
 
 /**
  * What makes tonight's CLV values incomparable with the previous run's, in words (empty when they
@@ -96,6 +102,9 @@ export const measureDifferences = (current: ClvMeasure, previous: ClvMeasure, pr
     if (now !== before) differences.push(`${name} ${figure(before)}${unit} on ${previousRunDate}, ${figure(now)}${unit} tonight`);
   };
   if (current.ranking === 'predicted_clv') {
+    if (otherModel(current, previous)) {
+      differences.push(`the ${MODEL_NAME[previous.transactions]} predicted on ${previousRunDate}, the ${MODEL_NAME[current.transactions]} tonight`);
+    }
     differs('horizon', current.horizon * DAYS_PER_UNIT[current.timeUnit], previous.horizon * DAYS_PER_UNIT[previous.timeUnit], ' days');
     differs('discount rate', current.discountRate, previous.discountRate);
     differs('margin', current.margin, previous.margin);
@@ -252,7 +261,7 @@ interface WarningContext {
   readonly parameters: readonly ParameterChange[];
 }
 
-const totalsWarnings = ({ previous, thresholds, totals, measureChanged }: WarningContext): Warning[] => {
+const totalsWarnings = ({ current, previous, thresholds, totals, measureChanged }: WarningContext): Warning[] => {
   const warnings: Warning[] = [];
   if (fellBy(totals.customers, thresholds.customerCountDrop)) {
     warnings.push({
@@ -293,7 +302,7 @@ const totalsWarnings = ({ previous, thresholds, totals, measureChanged }: Warnin
       current: null,
       threshold: 0,
     });
-  } else if (alive.delta !== null && alive.delta < -thresholds.meanProbabilityAliveDrop) {
+  } else if (alive.delta !== null && alive.delta < -thresholds.meanProbabilityAliveDrop && !otherModel(current.measure, previous.measure)) {
     warnings.push({
       code: 'mean_probability_alive_drop',
       message: `The average probability that a customer is still active fell from ${percent(alive.previous ?? 0)} to ${percent(alive.current ?? 0)} since ${previous.runDate}.`,
