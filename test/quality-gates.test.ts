@@ -70,7 +70,7 @@ describe('data-quality gates', () => {
     // the night published again from good exports: the failed run's report goes, so _quality/ never says a published night failed
     const again = await clv(['run', '--input', sampleData, '--output', 'out', '--as-of', '2025-12-31'], cwd);
     expect(again.code, again.stderr).toBe(0);
-    expect(existsSync(join(cwd, 'out/_quality/run_date=2025-12-31/quality.json'))).toBe(false);
+    expect(existsSync(join(cwd, 'out/_quality/run_date=2025-12-31'))).toBe(false);
   });
 
   it('publish anyway with --accept-failed-gates, saying so in the summary, the warnings and the quality report', async () => {
@@ -88,6 +88,22 @@ describe('data-quality gates', () => {
     expect(summary.warnings.map((w) => w.code)).toContain('quality_gates_failed');
     const report = qualityReportSchema.parse(JSON.parse(await readFile(join(cwd, 'out/_quality/run_date=2024-03-31/quality.json'), 'utf8')));
     expect(report).toMatchObject({ published: true, accepted_failed_gates: true });
+  });
+
+  it('leave no failed report behind a rollback to a version whose gates passed', async () => {
+    const cwd = await tempDir();
+    const good = await writeText(cwd, 'good.csv', csv(validOrders(20)));
+    const half = await writeText(cwd, 'half.csv', csv([...validOrders(10), ...Array.from({ length: 20 }, (_, i) => `X${i},CX${i},2024-01-05,n/a`)]));
+    expect((await clv(['run', '--input', good, '--output', 'out', '--as-of', '2024-03-31'], cwd)).code).toBe(0);
+    expect((await clv(['run', '--input', half, '--output', 'out', '--as-of', '2024-03-31', '--accept-failed-gates'], cwd)).code).toBe(0);
+    expect(existsSync(join(cwd, 'out/_quality/run_date=2024-03-31/quality.json'))).toBe(true);
+
+    const rolledBack = await clv(['rollback', '--output', 'out', '--run-date', '2024-03-31'], cwd);
+
+    expect(rolledBack.code, rolledBack.stderr).toBe(0);
+    const summary = summarySchema.parse(JSON.parse(await readFile(join(cwd, 'out/summary/run_date=2024-03-31/summary.json'), 'utf8')));
+    expect(summary.quality?.passed).toBe(true);
+    expect(existsSync(join(cwd, 'out/_quality/run_date=2024-03-31'))).toBe(false);
   });
 
   it('do not count rows dated after an as-of date given explicitly toward the rejected share', async () => {

@@ -35,7 +35,7 @@ import {
 import { ClvError, ConfigurationError, EmptyInputError, firstLine } from './errors.js';
 import { checkHoldoutWithinOrders, runBacktest } from './pipeline/backtest.js';
 import { reportKey } from './layout.js';
-import { runPipeline } from './pipeline/run.js';
+import { rollbackNight, runPipeline } from './pipeline/run.js';
 import { LocalSpendSource } from './adapters/local-spend.js';
 import type { QueryEngine } from './ports.js';
 import { renderReport } from './report/render-report.js';
@@ -178,7 +178,7 @@ const rollback = async (flags: PublishFlags, io: Io): Promise<number> => {
   const outcome = await holdingLock(store, 'rollback', async () => {
     const report = await store.recover();
     for (const action of report.actions) io.out(`recovered: ${action}`);
-    return store.rollback(runDate);
+    return rollbackNight(store, runDate);
   });
   io.out(`rolled back ${runDate}: readers now see run ${outcome.runId}`);
   for (const warning of outcome.warnings) io.out(`warning: ${warning}`);

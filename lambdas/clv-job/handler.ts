@@ -25,7 +25,7 @@ import { METRIC, METRICS_NAMESPACE } from './lambda-contract.js';
 import { CATALOG_TABLES } from './layout.js';
 import { loadLambdaSettings, type LambdaSettings } from './lambda-env.js';
 import { S3SpendSource } from './adapters/s3-spend.js';
-import { runPipeline, type ProgressListener } from './pipeline/run.js';
+import { rollbackNight, runPipeline, type ProgressListener } from './pipeline/run.js';
 import { renderReport } from './report/render-report.js';
 import { buildRunConfig } from './run-config.js';
 import type { Summary } from './schemas/summary.js';
@@ -159,7 +159,7 @@ export const createHandler = (deps: HandlerDeps) => {
             if (report.warnings.length > 0) logger.warn('recovery left work undone', { warnings: report.warnings });
             return { status: 'recovered', actions: report.actions, warnings: report.warnings };
           }
-          const outcome = await store.rollback(request.runDate);
+          const outcome = await rollbackNight(store, request.runDate);
           logger.info('rolled back', { runDate: outcome.runDate, liveRunId: outcome.runId, warnings: outcome.warnings });
           return { status: 'rolled_back', runDate: outcome.runDate, runId: outcome.runId, warnings: [...report.warnings, ...outcome.warnings] };
         } finally {

@@ -81,8 +81,14 @@ export class LocalFolderStore implements OutputStore {
     await this.fs.rename(temporary, path);
   }
 
+  /** The report, and its run date's folder once empty: a listing of `_quality/` shows no night without a report. */
   async removeReport(key: string): Promise<void> {
-    await this.fs.rm(join(this.location, key), { force: true });
+    const path = join(this.location, key);
+    await this.fs.rm(path, { force: true });
+    await this.fs.rmdir(dirname(path)).catch((error: unknown) => {
+      const code = (error as NodeJS.ErrnoException).code;
+      if (code !== 'ENOENT' && code !== 'ENOTEMPTY' && code !== 'EEXIST') throw error;
+    });
   }
 
   /** The run dates whose live run holds its `_SUCCESS`. */

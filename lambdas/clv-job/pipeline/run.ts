@@ -6,7 +6,7 @@ import type { GateFigures, GateSettings } from '../domain/quality-gates.js';
 import { AccountingError, EmptyInputError, EngineError, NoValidOrderDateError, QualityGateError, UntrustedBacktestError } from '../errors.js';
 import { qualityReportKey, reportKey, summaryKey, summarySchemaKey } from '../layout.js';
 import { judgeSpend, SPEND_REJECTION_REASONS, type JudgedSpend, type SpendWindow } from '../domain/acquisition/spend.js';
-import type { AudienceCsvBuilder, AudienceCsvJob, IntervalRunner, OutputStore, QueryEngine, RecoveryReport, SpendSource, StagedRun, TableWriter } from '../ports.js';
+import type { AudienceCsvBuilder, AudienceCsvJob, IntervalRunner, OutputStore, PublishOutcome, QueryEngine, RecoveryReport, SpendSource, StagedRun, TableWriter } from '../ports.js';
 import type { SpendInput } from '../schemas/summary-acquisition.js';
 import { qualityReportSchema } from '../schemas/quality-report.js';
 import { SUMMARY_SCHEMA_VERSION, summarySchema, type Summary } from '../schemas/summary.js';
@@ -455,6 +455,29 @@ const readUnchanged = async <T>(engine: QueryEngine, read: () => Promise<T>): Pr
         { transient: true, ...('error' in outcome ? { cause: outcome.error } : {}) },
       );
     }
+  }
+};
+
+/**
+ * Switches `runDate` back to the version its current one replaced (OutputStore.rollback, holding the
+ * lock), and removes the night's quality report when the version now live passed its gates: the
+ * report was the replaced version's (published with --accept-failed-gates), and `_quality/` must not
+ * say that a published night failed. A live summary that cannot be read leaves the report.
+ * @throws what OutputStore.rollback throws
+ */
+export const rollbackNight = async (store: OutputStore, runDate: string): Promise<PublishOutcome> => {
+  const outcome = await store.rollback(runDate);
+  const text = await store.read(summaryKey(runDate)).catch(() => null);
+  const live = text === null ? null : summarySchema.safeParse(safeJson(Buffer.from(text).toString('utf8')));
+  if (live?.success !== true || live.data.quality?.passed !== true) return outcome;
+  return { ...outcome, warnings: [...outcome.warnings, ...(await removeStaleQualityReport(store, runDate))] };
+};
+
+const safeJson = (text: string): unknown => {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return null;
   }
 };
 
