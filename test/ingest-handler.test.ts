@@ -233,6 +233,18 @@ describeWith('moto', 'the ingest handler on S3 events (moto: S3, SNS, SQS)', () 
       expect(await getJson('ingested/_receipts/zipped.csv.gz.json')).toMatchObject({ compression: 'gzip', rows: 1 });
       expect((await canonicalRows('ingested/zipped.csv.gz.parquet')).map((r) => r.customer_id)).toEqual(['C9']);
     });
+
+    it('whose name is longer than a file name may be (S3 keys take 1,024 bytes) is read all the same, named by its key', async () => {
+      // 89 characters, 259 bytes: over the 255 bytes of a file name
+      const name = `${'注文データ'.repeat(17)}.csv`;
+      await put(`orders/${name}`, 'order_id,customer_id,order_date,amount\nL1,C7,2025-02-01,2.50\n');
+
+      const { outcomes } = await handler(s3Event('Object Created', `orders/${name}`));
+
+      expect(outcomes).toEqual([expect.objectContaining({ status: 'ingested', source: `orders/${name}` })]);
+      expect(await getJson(`ingested/_receipts/${name}.json`)).toMatchObject({ source: `s3://${BUCKET}/orders/${name}`, rows: 1 });
+      expect((await canonicalRows(`ingested/${name}.parquet`)).map((r) => r.customer_id)).toEqual(['C7']);
+    });
   });
 
   describe('an export deleted from the drop prefix', () => {

@@ -104,8 +104,9 @@ export const ingestDropped = async <C>(deps: IngestDropDeps<C>, source: string, 
   // named for this process: an invocation killed mid-read (a timeout) leaves it in the warm container's /tmp, and the next one removes it
   const dir = await makeScratchFolder(deps.scratch ?? tmpdir(), 'clv-drop-');
   try {
-    // the file keeps its name: the extension tells the reader whether to gunzip
-    const local = join(dir, basename(source));
+    // named by its extension alone: an S3 key's last segment may be up to 1,024 bytes, a file name 255
+    // (a longer one failed the download, never ingested nor quarantined); messages name the key
+    const local = join(dir, `export${/\.csv(\.gz)?$/i.exec(source)?.[0] ?? ''}`);
     const version = await deps.bucket.download(source, local);
     if (version === null) return await removeDropped(deps, source);
     const sourceName = `${deps.bucket.location}${source}`;
