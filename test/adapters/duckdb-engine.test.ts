@@ -227,7 +227,7 @@ describe('a conflicting duplicate, beside the copy kept', () => {
 
 describe('reading exports through ingest before the engine sees them', () => {
   it.each([
-    ['a binary file', Buffer.from([0x00, 0xff, 0xfe, 0x00, 0x13, 0x37, 0x00, 0x00, 0xc3, 0x28]), /UTF-16|UTF-32|not UTF-8/],
+    ['a binary file', Buffer.from([0x00, 0xff, 0xfe, 0x00, 0x13, 0x37, 0x00, 0x00, 0xc3, 0x28]), /is binary data, not CSV text/],
     ['a file without the amount column', 'order_id,customer_id,order_date\n1,a,2024-01-01\n', /lacks the required column "amount"; the header has "order_id", "customer_id", "order_date"/],
   ])('fails on %s, naming the file', async (_, content, message) => {
     const dir = await tempDir();

@@ -105,6 +105,16 @@ describe('diagnoseExportHead', () => {
 });
 
 describe('missingColumnsProblem', () => {
+  it('names the first 30 columns of a header of thousands, and how many more: the reason goes into an SNS message', () => {
+    const header = Array.from({ length: 30_000 }, (_, i) => `col${i}`);
+
+    const { message } = missingColumnsProblem(header, missingRequiredColumns(header, defaults));
+
+    expect(message).toContain('"col28", "col29" and 29970 more.');
+    expect(message).not.toContain('"col30"');
+    expect(message.length).toBeLessThan(2_000);
+  });
+
   it('names every missing column at once, the columns the file has and a columns mapping from its own header', () => {
     const header = ['id', 'cust', 'date', 'total', 'note'];
 

@@ -221,7 +221,7 @@ export const missingColumnsProblem = (
     example[column] = guess ?? `<your ${column.replace('_', ' ')} column>`;
   }
   const names = missing.map((m) => (m.wanted === m.column ? `"${m.column}"` : `"${m.wanted}" (${m.column})`));
-  const has = header.length === 0 ? 'no columns' : header.map((h) => `"${shorten(h, 40)}"`).join(', ');
+  const has = headerColumnsText(header);
   return {
     kind: 'missing_columns',
     message:
@@ -230,6 +230,15 @@ export const missingColumnsProblem = (
       `e.g. { "columns": { ${Object.entries(example).map(([k, v]) => `${JSON.stringify(k)}: ${JSON.stringify(v)}`).join(', ')} } }`,
   };
 };
+
+/** How many of a header's columns a message names: a file that is not an orders export may have thousands (its reason goes into SNS, 256 KB at most). */
+const NAMED_COLUMNS = 30;
+
+/** A header's columns as a message names them: each quoted and cut at 40 characters, the first NAMED_COLUMNS of them, then how many more. */
+export const headerColumnsText = (header: readonly string[]): string =>
+  header.length === 0
+    ? 'no columns'
+    : header.slice(0, NAMED_COLUMNS).map((h) => `"${shorten(h, 40)}"`).join(', ') + (header.length > NAMED_COLUMNS ? ` and ${header.length - NAMED_COLUMNS} more` : '');
 
 /**
  * The required columns a header lacks under a mapping (logical column -> header name), matched as

@@ -7,6 +7,19 @@ const subjectLine = (subject: string): string => {
   return ascii.length <= 100 ? ascii : `${ascii.slice(0, 97)}...`;
 };
 
+/** SNS takes a message of 256 KB at most: a longer one fails the publish, and no one is told. */
+export const MAX_MESSAGE_BYTES = 256 * 1024;
+const CUT_NOTE = '\n... (cut: SNS takes 256 KB at most)';
+
+/** The message as SNS takes it: cut on a character boundary, with a note, when over MAX_MESSAGE_BYTES. */
+export const messageBody = (message: string): string => {
+  const bytes = Buffer.from(message);
+  if (bytes.length <= MAX_MESSAGE_BYTES) return message;
+  // decoding a cut mid-character leaves U+FFFD at the end: dropped
+  const kept = bytes.subarray(0, MAX_MESSAGE_BYTES - Buffer.byteLength(CUT_NOTE)).toString('utf8').replace(/\uFFFD+$/, '');
+  return kept + CUT_NOTE;
+};
+
 /** Publishes to one SNS topic (e-mail, chat or queue subscribers). */
 export class SnsNotifier implements Notifier {
   constructor(
@@ -15,6 +28,6 @@ export class SnsNotifier implements Notifier {
   ) {}
 
   async notify(subject: string, message: string): Promise<void> {
-    await this.client.send(new PublishCommand({ TopicArn: this.topicArn, Subject: subjectLine(subject), Message: message }));
+    await this.client.send(new PublishCommand({ TopicArn: this.topicArn, Subject: subjectLine(subject), Message: messageBody(message) }));
   }
 }

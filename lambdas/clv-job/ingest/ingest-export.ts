@@ -9,7 +9,7 @@ import { createGunzip } from 'node:zlib';
 import { isUtf8 } from 'node:buffer';
 import { DuckDBInstance } from '@duckdb/node-api';
 import { makeScratchFolder } from '../adapters/scratch-folder.js';
-import { EXPORT_HEAD_BYTES, diagnoseExportHead, emptyExportProblem, matchHeader, missingColumnsProblem, missingRequiredColumns } from '../adapters/export-diagnostics.js';
+import { EXPORT_HEAD_BYTES, diagnoseExportHead, emptyExportProblem, headerColumnsText, matchHeader, missingColumnsProblem, missingRequiredColumns } from '../adapters/export-diagnostics.js';
 import { UnreadableExportError, firstLine } from '../errors.js';
 import { INGEST_REJECTION_REASONS, type RejectionReason } from '../domain/outcomes.js';
 import { CANONICAL_ORDER_COLUMNS, ORDER_COLUMNS, type OrderColumn } from '../schemas/tables.js';
@@ -455,7 +455,7 @@ const frameExport = async (request: IngestRequest, config: IngestConfig, work: s
     else orderKeyPositions.push(at);
   }
   if (missingKeys.length > 0) {
-    throw new UnreadableExportError(sourceName, `lacks the order-key column${missingKeys.length > 1 ? 's' : ''} ${missingKeys.join(', ')} named in orderKey; the header has: ${names.join(', ')}`);
+    throw new UnreadableExportError(sourceName, `lacks the order-key column${missingKeys.length > 1 ? 's' : ''} ${missingKeys.join(', ')} named in orderKey; the header has ${headerColumnsText(names)}`);
   }
   const used = new Set([...Object.values(positions), ...orderKeyPositions]);
   const problems: IngestProblem[] = [...problemCounts].map(([code, { count, lines }]) => ({
