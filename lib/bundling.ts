@@ -20,7 +20,8 @@ export const NATIVE_MODULES = ['@duckdb/node-api'] as const;
 export const npmCpu = (architecture: Architecture): 'arm64' | 'x64' => (architecture.name === Architecture.ARM_64.name ? 'arm64' : 'x64');
 
 /**
- * esbuild settings both functions share: one minified ES module for Node 22 with a source map, the
+ * esbuild settings both functions share: one minified ES module for Node 22 with a source map (its
+ * names kept), the
  * AWS SDK bundled (the exact client versions the lockfile pins and the tests ran, whatever the
  * runtime carries that month), the shared SQL bundled as text, and a `require` for dependencies
  * that still call it.
@@ -32,6 +33,9 @@ export const sharedBundling = {
   mainFields: ['module', 'main'],
   banner: "import { createRequire as __clvCreateRequire } from 'node:module'; const require = __clvCreateRequire(import.meta.url);",
   minify: true,
+  // error classes name themselves (`this.name = new.target.name`): Lambda's errorType, the logs' error.name
+  // and the failed-run messages say ConfigurationError or QualityGateError, not a minified `rh`
+  keepNames: true,
   sourceMap: true,
   sourceMapMode: SourceMapMode.DEFAULT,
   logLevel: LogLevel.WARNING,

@@ -75,16 +75,18 @@ describe('ClvJob: bundling with the local esbuild', () => {
       join(root, 'src', 'handler.ts'),
       [
         "import { S3Client } from '@aws-sdk/client-s3';",
+        // as errors.ts names its errors: what Lambda reports as errorType
+        'class QualityGateError extends Error { constructor() { super(); this.name = new.target.name; } }',
         'export const handler = async () => {',
         "  if (process.env.LOCAL_ENGINE === 'duckdb') await import('@duckdb/node-api');",
-        "  return typeof S3Client === 'function' ? 'ok' : 'no sdk';",
+        "  return `${typeof S3Client === 'function' ? 'ok' : 'no sdk'} ${new QualityGateError().name}`;",
         '};',
       ].join('\n'),
     );
     return root;
   };
 
-  it('bundles the AWS SDK into one ES module, leaves @duckdb/node-api out, and the bundle loads', async () => {
+  it('bundles the AWS SDK into one ES module, leaves @duckdb/node-api out, keeps the error classes\' names, and the bundle loads', async () => {
     const root = project();
     try {
       const app = new App({ context, outdir: join(root, 'cdk.out') });
@@ -99,7 +101,8 @@ describe('ClvJob: bundling with the local esbuild', () => {
       expect(code).toContain('"@duckdb/node-api"');
       expect(code).not.toMatch(/from\s*"@aws-sdk\//);
       const bundled = (await import(pathToFileURL(join(dir, 'index.mjs')).href)) as { handler: () => Promise<string> };
-      await expect(bundled.handler()).resolves.toBe('ok');
+      // minified, with the class names kept
+      await expect(bundled.handler()).resolves.toBe('ok QualityGateError');
     } finally {
       rmSync(root, { recursive: true, force: true });
     }
