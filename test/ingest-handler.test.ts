@@ -68,6 +68,9 @@ describe('the ingest function\'s environment', () => {
     expect(attempt).toThrow(ConfigurationError);
     expect(attempt).toThrow(/CLV_BUCKET is missing/);
     expect(attempt).toThrow(/CLV_QUARANTINE_TOPIC_ARN must be an SNS topic ARN/);
+    expect(() => loadIngestSettings({ ...GOOD, [INGEST_ENV.quarantineTopicArn]: 'arn:aws:sns:us-east-1:123456789012:clv-quarantine.fifo' })).toThrow(
+      /CLV_QUARANTINE_TOPIC_ARN names a FIFO topic, which refuses messages without a message group id: use a standard topic/,
+    );
     expect(attempt).toThrow(/CLV_INGEST_CONFIG: csv\.delimiter csv\.delimiter must be one character/);
     expect(attempt).toThrow(/CLV_INPUT_PREFIX \(orders\/\) and CLV_QUARANTINE_PREFIX \(orders\/quarantine\/\) must not contain one another/);
   });

@@ -42,7 +42,10 @@ const envSchema = z
     [INGEST_ENV.inputPrefix]: prefix(INGEST_ENV.inputPrefix),
     [INGEST_ENV.ingestedPrefix]: prefix(INGEST_ENV.ingestedPrefix),
     [INGEST_ENV.quarantinePrefix]: prefix(INGEST_ENV.quarantinePrefix),
-    [INGEST_ENV.quarantineTopicArn]: required(INGEST_ENV.quarantineTopicArn).regex(SNS_TOPIC_ARN, `${INGEST_ENV.quarantineTopicArn} must be an SNS topic ARN`),
+    [INGEST_ENV.quarantineTopicArn]: required(INGEST_ENV.quarantineTopicArn)
+      .regex(SNS_TOPIC_ARN, `${INGEST_ENV.quarantineTopicArn} must be an SNS topic ARN`)
+      // a FIFO topic takes a message only with a message group id, which the notices do not carry: every one would fail
+      .refine((arn) => !arn.endsWith('.fifo'), `${INGEST_ENV.quarantineTopicArn} names a FIFO topic, which refuses messages without a message group id: use a standard topic`),
     [INGEST_ENV.ingestConfig]: configJson.optional(),
   });
 
