@@ -153,6 +153,8 @@ describe('data-quality gates', () => {
     expect(shrunk.code).toBe(1);
     expect(shrunk.stderr).toMatch(/gate customers_vs_previous failed: 10 customers, 25\.0% of the 40 of 2024-03-31 \(at least 50\.0% required\)/);
     expect(backfill.code, backfill.stderr).toBe(0);
+    const backfilled = summarySchema.parse(JSON.parse(await readFile(join(cwd, 'out/summary/run_date=2024-03-01/summary.json'), 'utf8')));
+    expect(backfilled.changes.note).toMatch(/^Backfill: no night before 2024-03-01 is published to compare with; 2024-03-31 and the nights after it are/);
     expect(JSON.parse(await readFile(join(cwd, 'out', 'latest.json'), 'utf8')).run_date).toBe('2024-03-31');
   });
 

@@ -87,6 +87,8 @@ export interface PreviousLookup {
   readonly gate: Pick<GateFigures, 'previous' | 'replaced'>;
   /** Says which earlier nights were damaged, and what tonight is held against and compared with instead. */
   readonly warnings: readonly RunWarning[];
+  /** The earliest published run date after tonight's (tonight is a backfill), or null. */
+  readonly laterRunDate: string | null;
 }
 
 /**
@@ -128,6 +130,7 @@ export const loadPrevious = async (store: OutputStore, runDate: string): Promise
       replaced: replaced === null ? null : { runDate, customers: replaced },
     },
     warnings: damage.length === 0 ? [] : [{ code: 'previous_run_unreadable', message: `${damage.join('; ')}: ${heldAgainst}` }],
+    laterRunDate: published.find((d) => d > runDate) ?? null,
   };
 };
 

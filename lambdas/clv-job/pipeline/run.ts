@@ -145,7 +145,7 @@ export const runPipeline = async (deps: PipelineDeps, config: RunConfig): Promis
         );
         const conflicting = judged.conflicting_duplicates > 0 ? decodeConflictingDuplicates(await engine.run('conflictingDuplicates', params)) : [];
         const acquisitionMonths = decodeAcquisitionMonths(await engine.run('acquisitionMonths', params));
-        const { run: previous, gate: previousGate, warnings: lookupWarnings } = await loadPrevious(store, asOf);
+        const { run: previous, gate: previousGate, warnings: lookupWarnings, laterRunDate } = await loadPrevious(store, asOf);
         const { customers, previous: previousSegments, warnings: joinWarnings } = await queryCustomers(engine, previous, params);
         const previousWarnings = [...lookupWarnings, ...joinWarnings];
         const counts: CountsSection = { ...judged, customers: customers.size };
@@ -159,7 +159,7 @@ export const runPipeline = async (deps: PipelineDeps, config: RunConfig): Promis
         const marketing = deps.spend === undefined ? null : await deps.spend.read();
         // described with what was read: the summary names the exports the night's numbers come from
         const input = await engine.describeInput();
-        return { asOf, customers, previous, previousGate, previousSegments, previousWarnings, counts, datedAfterAsOf, rejected, conflicting, bgnbd, spend, acquisitionMonths, marketing, input };
+        return { asOf, customers, previous, previousGate, previousSegments, previousWarnings, laterRunDate, counts, datedAfterAsOf, rejected, conflicting, bgnbd, spend, acquisitionMonths, marketing, input };
       }),
       (q) => `${counted(q.counts.input_rows, 'row')}, ${counted(q.customers.size, 'customer')}, ${q.counts.rejected_rows} rejected`,
     );
@@ -268,6 +268,7 @@ export const runPipeline = async (deps: PipelineDeps, config: RunConfig): Promis
             settings: config.segments,
             previous,
             uncomparedPrevious: previous === null ? (query.previousGate.previous?.runDate ?? null) : null,
+            laterRunDate: query.laterRunDate,
             previousSegments,
             acquisitionMonths: query.acquisitionMonths,
             spend: marketingSpend,

@@ -32,6 +32,8 @@ export interface SegmentInput {
   readonly previous: PreviousRun | null;
   /** The run date of an earlier night that exists but cannot be compared with (its summary cannot be read); null otherwise. */
   readonly uncomparedPrevious: string | null;
+  /** The earliest published run date after tonight's, when tonight is a backfill; null otherwise. */
+  readonly laterRunDate: string | null;
   /** What the previous run said of each of tonight's customers; null without a previous run, or when its customers could not be read. */
   readonly previousSegments: PreviousSegments | null;
   /** Revenue by acquisition channel x month x month of age, from the engine. */
@@ -102,6 +104,7 @@ export const segmentAndCompare = (input: SegmentInput, previousParameters: (summ
     input.settings.warnings,
     input.previousSegments ? tierMigration(columns.clvTier, input.previousSegments) : null,
     input.uncomparedPrevious,
+    input.laterRunDate,
   );
   const economics = acquisitionEconomics({
     table: input.customers,

@@ -4,6 +4,7 @@
  * with the few worth most in each. A function of the summary only.
  */
 import type { Movement } from '../domain/segments/movers.js';
+import { BACKFILL_NOTE_PREFIX } from '../domain/segments/changes.js';
 import type { Summary } from '../schemas/summary.js';
 import { attr, escapeHtml as esc, formatCount, formatMoney, formatPercent } from './html.js';
 import { missing, num, previousUnreadable, section, table, td } from './page-parts.js';
@@ -24,7 +25,9 @@ export const moversSection = (s: Summary): string => {
   if (m.previous_run_date === null) {
     const why = previousUnreadable(s)
       ? 'No comparison: an earlier night cannot be read (see the warnings), so no movers are counted tonight.'
-      : 'First run: there is no previous run, so nobody moved. Movers appear here from the next run on.';
+      : s.changes.note.startsWith(BACKFILL_NOTE_PREFIX)
+        ? 'Backfill: no night before this one is published, so nobody moved.'
+        : 'First run: there is no previous run, so nobody moved. Movers appear here from the next run on.';
     return section('movers', title, '', missing('movers-missing', why));
   }
   const counts = table(

@@ -10,6 +10,7 @@
  * escaped (channel names are whatever the export said).
  */
 import type { ChannelRow, Delta, OptionalDelta, SegmentChange } from '../schemas/summary-segments.js';
+import { FIRST_RUN_NOTE } from '../domain/segments/changes.js';
 import {
   channelChart,
   heatTableChart,
@@ -147,7 +148,7 @@ const changesSection = async (s: Summary): Promise<string> => {
   const changeWarnings = c.warnings.map((w) => `<li data-testid="warning"${attr('data-code', w.code)}${attr('data-metric', w.metric)}>${esc(w.message)}</li>`);
   const warnings = [...runWarnings, ...changeWarnings];
   const parts: string[] = [];
-  parts.push(`<p class="caption" data-testid="changes-note">${esc(c.note)}${c.previous_run_date === null ? ' Changes and early warnings appear here from the next run on.' : ''}</p>`);
+  parts.push(`<p class="caption" data-testid="changes-note">${esc(c.note)}${c.note === FIRST_RUN_NOTE ? ' Changes and early warnings appear here from the next run on.' : ''}</p>`);
   if (warnings.length > 0) {
     parts.push(`<h3>${warnings.length === 1 ? '1 warning' : `${warnings.length} warnings`}</h3><ul class="warnings" data-testid="warnings">${warnings.join('')}</ul>`);
   } else if (c.previous_run_date !== null) {

@@ -85,6 +85,15 @@ describe('changes versus the previous run', () => {
     expect(changesSchema.parse(changes)).toEqual(changes);
   });
 
+  it('says a backfill older than every published night has none before it to compare with: not a first run', () => {
+    const changes = changesSincePreviousRun(CURRENT, null, THRESHOLDS, null, null, '2024-06-09');
+
+    expect(changes.note).toBe(
+      'Backfill: no night before 2024-06-02 is published to compare with; 2024-06-09 and the nights after it are, and compared with what was published when they ran.',
+    );
+    expect(changes.warnings).toEqual([]);
+  });
+
   it('says why there is nothing to compare with when an earlier night exists but cannot be read: not a first run', () => {
     const changes = changesSincePreviousRun(CURRENT, null, THRESHOLDS, null, '2026-01-10');
 

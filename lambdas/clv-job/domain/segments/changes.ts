@@ -400,11 +400,14 @@ const parameterWarnings = ({ previous, thresholds, parameters }: WarningContext)
       : [],
   );
 
-const FIRST_RUN_NOTE = 'First run: there is no previous run to compare with.';
+export const FIRST_RUN_NOTE = 'First run: there is no previous run to compare with.';
+/** How the note of a backfill begins: a night older than every published one, with later nights published. */
+export const BACKFILL_NOTE_PREFIX = 'Backfill:';
 
 /**
  * Changes of `current` versus `previous`; without `previous` the note says why there is nothing to
- * compare with: a first run, or an earlier night, `uncompared`, whose summary cannot be read.
+ * compare with: a first run, an earlier night, `uncompared`, whose summary cannot be read, or a
+ * backfill older than every published night (`laterRunDate`, the earliest published after it).
  * `migration` comes from {@link tierMigration} when the previous run's customer tiers could be
  * read; without it `tier_migration` is null.
  */
@@ -414,14 +417,17 @@ export const changesSincePreviousRun = (
   thresholds: WarningThresholds,
   migration: readonly MigrationCell[] | null = null,
   uncompared: string | null = null,
+  laterRunDate: string | null = null,
 ): Changes => {
   if (previous === null) {
     return {
       previous_run_date: null,
       note:
-        uncompared === null
-          ? FIRST_RUN_NOTE
-          : `No comparison: the previous run, ${uncompared}, cannot be read (warning previous_run_unreadable), so tonight is compared with no earlier night.`,
+        uncompared !== null
+          ? `No comparison: the previous run, ${uncompared}, cannot be read (warning previous_run_unreadable), so tonight is compared with no earlier night.`
+          : laterRunDate !== null
+            ? `${BACKFILL_NOTE_PREFIX} no night before ${current.runDate} is published to compare with; ${laterRunDate} and the nights after it are, and compared with what was published when they ran.`
+            : FIRST_RUN_NOTE,
       totals: null,
       clv_tiers: [],
       value_loyalty: [],
