@@ -62,7 +62,6 @@ const ownIdentity = async (): Promise<Identity | null> => {
   }
 };
 
-
 /**
  * Whether the holder's process still runs. A pid alone is not enough: the kernel reuses them, so
  * where the holder recorded its boot id and start time and /proc shows ours, both must match. Else

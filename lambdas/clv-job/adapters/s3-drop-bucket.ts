@@ -6,7 +6,6 @@ import { Upload } from '@aws-sdk/lib-storage';
 import type { DropBucket, ObjectVersion } from '../ports.js';
 import { isMissing } from './s3-missing.js';
 
-
 /**
  * The drop bucket on S3. Downloads pipe the response body into a file and uploads stream a file
  * in 16 MB parts (lib-storage), so memory stays flat whatever the export's size.

@@ -14,7 +14,6 @@ import { pidExists } from './local-process.js';
 /** The host part of a name: a hostname may hold characters a folder name should not. */
 const hostPart = (): string => hostname().replace(/[^A-Za-z0-9.]/g, '_');
 
-
 /** `<prefix><host>-<pid>-`: what this process's scratch folders under that prefix begin with. */
 export const scratchName = (prefix: string): string => `${prefix}${hostPart()}-${process.pid}-`;
 

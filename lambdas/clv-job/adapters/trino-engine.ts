@@ -115,12 +115,12 @@ export class TrinoEngine implements QueryEngine {
     ));
   }
 
-  /** The table, and how many files Trino reads under it (bytes are not known without listing the storage). */
   /** A team's table may change under any writer, and listing it costs a scan: not told. */
   async inputVersion(): Promise<null> {
     return null;
   }
 
+  /** The table, and how many files Trino reads under it (bytes are not known without listing the storage). */
   async describeInput(): Promise<InputDescription> {
     const table = `${this.options.catalog}.${this.options.schema}.${this.table}`;
     const result = await this.execute('describeInput', `SELECT COUNT(DISTINCT "$path") AS files FROM ${sqlIdentifier(this.options.schema)}.${sqlIdentifier(this.table)}`);

@@ -75,6 +75,13 @@ const toCompare = (runDate: string, { night, summaryJson }: NightCount): Previou
   return { runDate, summary: summary.data, customers: first === undefined ? null : { runDate, files: [first, ...rest] } };
 };
 
+/** The summary `runDate` publishes now, read as countNight reads it; null when it is missing, not JSON or of another format. */
+export const publishedSummary = async (store: OutputStore, runDate: string): Promise<Summary | null> => {
+  const bytes = await (await store.publishedNight(runDate)).read(summaryKey(runDate));
+  const summary = summarySchema.safeParse(bytes === null ? undefined : decodeJson(bytes));
+  return summary.success ? summary.data : null;
+};
+
 /** What tonight's run is compared with and held against, read from the output before it queries anything. */
 export interface PreviousLookup {
   /**

@@ -24,7 +24,7 @@ import {
   decodeRejectedRows,
   decodeSpendPatterns,
 } from './engine-results.js';
-import { loadPrevious, queryCustomers } from './previous-run.js';
+import { loadPrevious, publishedSummary, queryCustomers } from './previous-run.js';
 import { describeQualityReport, judgeQuality } from './quality.js';
 import { rejectionExamples, type RejectionReasonExamples } from './rejection-examples.js';
 import { fitModels, modelParameters, scoreCustomers } from './score-customers.js';
@@ -468,18 +468,9 @@ const readUnchanged = async <T>(engine: QueryEngine, read: () => Promise<T>): Pr
  */
 export const rollbackNight = async (store: OutputStore, runDate: string): Promise<PublishOutcome> => {
   const outcome = await store.rollback(runDate);
-  const text = await store.read(summaryKey(runDate)).catch(() => null);
-  const live = text === null ? null : summarySchema.safeParse(safeJson(Buffer.from(text).toString('utf8')));
-  if (live?.success !== true || live.data.quality?.passed !== true) return outcome;
+  const live = await publishedSummary(store, runDate).catch(() => null);
+  if (live?.quality?.passed !== true) return outcome;
   return { ...outcome, warnings: [...outcome.warnings, ...(await removeStaleQualityReport(store, runDate))] };
-};
-
-const safeJson = (text: string): unknown => {
-  try {
-    return JSON.parse(text);
-  } catch {
-    return null;
-  }
 };
 
 /** The months whose spend counts: from the earliest acquisition month among the customers to the as-of month. */
