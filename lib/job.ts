@@ -258,7 +258,7 @@ export class ClvJob extends Construct {
     this.function.addToRolePolicy(
       new PolicyStatement({
         sid: 'ListTheJobPrefixesOnly',
-        actions: ['s3:ListBucket', 's3:ListBucketMultipartUploads'],
+        actions: ['s3:ListBucket'],
         resources: [storage.bucket.bucketArn],
         conditions: {
           StringLike: {
@@ -266,6 +266,14 @@ export class ClvJob extends Construct {
           },
         },
       }),
+    );
+    // Removing a run's staging or an expired version first aborts its unfinished uploads. The
+    // s3:prefix condition key exists for ListBucket and ListBucketVersions only (the Service
+    // Authorization Reference): a ListMultipartUploads request never carries it, so under the
+    // condition above every listing was denied, and recovery with it every night after a failed
+    // or re-published one. Unconditioned, it lists upload ids and keys, never object contents.
+    this.function.addToRolePolicy(
+      new PolicyStatement({ sid: 'ListUnfinishedUploads', actions: ['s3:ListBucketMultipartUploads'], resources: [storage.bucket.bucketArn] }),
     );
     this.function.addToRolePolicy(
       new PolicyStatement({ sid: 'LocateTheBucket', actions: ['s3:GetBucketLocation'], resources: [storage.bucket.bucketArn] }),

@@ -95,10 +95,22 @@ describe('ClvStack: the job role\'s permissions', () => {
     expect(jobStatements().ListTheJobPrefixesOnly).toEqual({
       Sid: 'ListTheJobPrefixesOnly',
       Effect: 'Allow',
-      Action: ['s3:ListBucket', 's3:ListBucketMultipartUploads'],
+      Action: 's3:ListBucket',
       Resource: dataBucketArn,
       Condition: { StringLike: { 's3:prefix': ['ingested/*', 'quarantine/*', 'clv/*', 'athena-results/*'] } },
     });
+  });
+
+  it('lists unfinished uploads without an s3:prefix condition, which that request never carries (recovery aborts them)', () => {
+    expect(jobStatements().ListUnfinishedUploads).toEqual({
+      Sid: 'ListUnfinishedUploads',
+      Effect: 'Allow',
+      Action: 's3:ListBucketMultipartUploads',
+      Resource: dataBucketArn,
+    });
+    // no statement may put the action under the prefix condition again: IAM would deny every listing
+    const conditioned = Object.values(jobStatements()).filter((st) => JSON.stringify(st).includes('s3:prefix'));
+    expect(conditioned.flatMap((st) => asList(st.Action))).not.toContain('s3:ListBucketMultipartUploads');
   });
 
   it('runs queries in the job\'s workgroup, reads the job\'s Glue tables, and switches partitions of the output tables only', () => {
