@@ -18,6 +18,7 @@ import { createIngestHandler, type IngestHandlerResult } from '../lambdas/clv-jo
 import { ingestReceiptSchema } from '../lambdas/clv-job/ingest/receipt.js';
 import { INGEST_CONCURRENCY, ingestExport } from '../lambdas/clv-job/ingest/ingest-export.js';
 import { INGEST_ENV, METRICS_NAMESPACE } from '../lambdas/clv-job/lambda-contract.js';
+import { listQuarantined } from '../lambdas/clv-job/adapters/s3-quarantine.js';
 import { queryDuckDb } from './support/duckdb-reader.js';
 import { fixture } from './support/files.js';
 import { s3Event as bucketEvent } from './support/ingest-drop.js';
@@ -313,6 +314,73 @@ describeWith('moto', 'the ingest handler on S3 events (moto: S3, SNS, SQS)', () 
       expect(outcomes).toEqual([expect.objectContaining({ status: 'removed', source: 'orders/raced-gone.csv' })]);
       expect(await get('ingested/raced-gone.csv.parquet')).toBeNull();
       expect(await get('ingested/_receipts/raced-gone.csv.json')).toBeNull();
+    });
+  });
+
+  describe('an export whose read ends another way (a full disk, a timeout, the process killed)', () => {
+    const GOOD = 'order_id,customer_id,order_date,amount\nG1,C1,2025-01-01,10.00\n';
+    const NEWER = 'order_id,customer_id,order_date,amount\nN1,C1,2025-02-01,30.00\nN2,C2,2025-02-02,40.00\n';
+    const quarantined = () => listQuarantined(s3, BUCKET, 'quarantine/');
+
+    it('loses the copy of the contents it replaced, and the night lists it as not ingested, saying what failed', async () => {
+      await put('orders/disk-full.csv', GOOD);
+      await handler(s3Event('Object Created', 'orders/disk-full.csv'));
+      await put('orders/disk-full.csv', NEWER);
+      const failing = handlerWith(async () => {
+        throw new Error('ENOSPC: no space left on device, write');
+      });
+
+      await expect(failing(s3Event('Object Created', 'orders/disk-full.csv'))).rejects.toThrow(/ENOSPC/);
+
+      expect(await get('ingested/disk-full.csv.parquet')).toBeNull();
+      expect(await get('ingested/_receipts/disk-full.csv.json')).toBeNull();
+      expect(await quarantined()).toContainEqual({
+        source: `s3://${BUCKET}/orders/disk-full.csv`,
+        reason: expect.stringMatching(/^is not ingested: its read failed \(ENOSPC: no space left on device, write\); the ingest function retries it/),
+      });
+      // no quarantine notice: the file is not known to be unreadable, and the retry may read it
+      expect(await notifications()).toEqual([]);
+
+      // the retry reads it: the record goes, the copy is of the new contents
+      const { outcomes } = await handler(s3Event('Object Created', 'orders/disk-full.csv'));
+      expect(outcomes).toEqual([expect.objectContaining({ status: 'ingested', rows: 2 })]);
+      expect((await canonicalRows('ingested/disk-full.csv.parquet')).map((r) => r.order_id)).toEqual(['N1', 'N2']);
+      expect((await quarantined()).map((q) => q.source)).not.toContain(`s3://${BUCKET}/orders/disk-full.csv`);
+    });
+
+    it('is listed as not ingested yet while it is read, so a read that never ends (killed) leaves the night saying so', async () => {
+      await put('orders/killed.csv', GOOD);
+      await handler(s3Event('Object Created', 'orders/killed.csv'));
+      await put('orders/killed.csv', NEWER);
+      let during: { copy: Uint8Array | null; listed: Awaited<ReturnType<typeof quarantined>> } | null = null;
+      const watched = handlerWith(async ({ readsAtOnce: _, ...request }) => {
+        // what a night would see if the process were killed here
+        during = { copy: await get('ingested/killed.csv.parquet'), listed: await quarantined() };
+        return ingestExport(request);
+      });
+
+      await watched(s3Event('Object Created', 'orders/killed.csv'));
+
+      expect(during!.copy).toBeNull();
+      expect(during!.listed).toContainEqual({ source: `s3://${BUCKET}/orders/killed.csv`, reason: expect.stringMatching(/^is not ingested yet: its read started at \S+ and has not ended/) });
+      expect((await quarantined()).map((q) => q.source)).not.toContain(`s3://${BUCKET}/orders/killed.csv`);
+    });
+
+    it('keeps a copy of this very version while it is read again (a repeated event, a re-ingest): the night loses nothing', async () => {
+      await put('orders/repeated.csv', GOOD);
+      await handler(s3Event('Object Created', 'orders/repeated.csv'));
+      const before = await get('ingested/repeated.csv.parquet');
+      let during: Uint8Array | null = null;
+      const failing = handlerWith(async () => {
+        during = await get('ingested/repeated.csv.parquet');
+        throw new Error('ENOSPC: no space left on device, write');
+      });
+
+      await expect(failing(s3Event('Object Created', 'orders/repeated.csv'))).rejects.toThrow(/ENOSPC/);
+
+      expect(during).toEqual(before);
+      expect(await get('ingested/repeated.csv.parquet')).toEqual(before);
+      expect((await quarantined()).map((q) => q.source)).not.toContain(`s3://${BUCKET}/orders/repeated.csv`);
     });
   });
 

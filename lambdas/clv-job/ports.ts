@@ -230,6 +230,8 @@ export interface DropBucket {
   putJson(key: string, value: unknown): Promise<void>;
   /** The object the key holds now (its size, ETag and version id), or null when it holds none. */
   head(key: string): Promise<ObjectVersion | null>;
+  /** The user metadata (as `upload` was given it; names lower case) of the object the key holds now, or null when it holds none. */
+  metadata(key: string): Promise<Readonly<Record<string, string>> | null>;
   /** Removes the keys; keys that do not exist are fine. */
   remove(keys: readonly string[]): Promise<void>;
   /** Every key under the prefix, ascending. */

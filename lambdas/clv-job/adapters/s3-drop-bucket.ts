@@ -1,7 +1,7 @@
 import { createReadStream, createWriteStream } from 'node:fs';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { DeleteObjectCommand, GetObjectCommand, HeadObjectCommand, ListObjectsV2Command, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import { DeleteObjectCommand, GetObjectCommand, HeadObjectCommand, ListObjectsV2Command, PutObjectCommand, type HeadObjectCommandOutput, type S3Client } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
 import type { DropBucket, ObjectVersion } from '../ports.js';
 import { isMissing } from './s3-missing.js';
@@ -49,9 +49,18 @@ export class S3DropBucket implements DropBucket {
   }
 
   async head(key: string): Promise<ObjectVersion | null> {
+    const object = await this.headObject(key);
+    return object && { bytes: object.ContentLength ?? 0, etag: object.ETag ?? null, versionId: object.VersionId ?? null };
+  }
+
+  async metadata(key: string): Promise<Readonly<Record<string, string>> | null> {
+    const object = await this.headObject(key);
+    return object && { ...object.Metadata };
+  }
+
+  private async headObject(key: string): Promise<HeadObjectCommandOutput | null> {
     try {
-      const object = await this.client.send(new HeadObjectCommand({ Bucket: this.bucket, Key: key }));
-      return { bytes: object.ContentLength ?? 0, etag: object.ETag ?? null, versionId: object.VersionId ?? null };
+      return await this.client.send(new HeadObjectCommand({ Bucket: this.bucket, Key: key }));
     } catch (error) {
       if (isMissing(error)) return null;
       throw error;

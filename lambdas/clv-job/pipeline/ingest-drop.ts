@@ -80,6 +80,28 @@ const objectMetadata = (version: ObjectVersion): Record<string, string> => ({
   ...(version.versionId ? { 'source-version-id': version.versionId } : {}),
 });
 
+/** The export version a copy was made from, from its metadata ({@link objectMetadata}); null without a copy. */
+const madeFrom = (metadata: Readonly<Record<string, string>> | null): ObjectVersion | null =>
+  metadata === null
+    ? null
+    : {
+        bytes: Number(metadata[SOURCE_BYTES_METADATA]),
+        etag: metadata['source-etag'] === undefined ? null : `"${metadata['source-etag']}"`,
+        versionId: metadata['source-version-id'] ?? null,
+      };
+
+/** The record the night lists an export by while it has no copy of its current contents (not quarantined: not read yet, or its read failed). */
+const notIngestedRecord = <C>(deps: IngestDropDeps<C>, keys: ExportKeys, version: ObjectVersion, reason: string): QuarantineRecord => ({
+  source: `${deps.bucket.location}${keys.source}`,
+  reason,
+  quarantined_at: deps.now().toISOString(),
+  bytes: version.bytes,
+  etag: version.etag,
+  version_id: version.versionId,
+});
+
+const RETRIED = "the ingest function retries it, then keeps the event in its dead-letter queue (alarm IngestFailedEvents)";
+
 const ignored = (source: string, prefixes: IngestPrefixes): IngestOutcome | null => {
   const keys = exportKeys(prefixes, source);
   if (!keys) return { status: 'ignored', source, reason: `not under the drop prefix ${prefixes.input}` };
@@ -96,6 +118,12 @@ const ignored = (source: string, prefixes: IngestPrefixes): IngestOutcome | null
  * read the previous contents of a replaced export), and the team notified. A key that no longer
  * exists is handled as deleted. Errors other than an unreadable export propagate: the event is
  * retried, then kept in the dead-letter queue.
+ *
+ * The previous contents of a replaced export never outlive the read of the new ones, whatever
+ * ends it (an error, the function's timeout, the process killed): before reading, a copy made from
+ * another version of the export goes, and a record under the quarantine's reasons says the export
+ * is not ingested yet (the night lists it as left out, with why); a failed read says what failed.
+ * A copy of this very version (a re-ingest, a repeated event) stays while it is read again.
  */
 export const ingestDropped = async <C>(deps: IngestDropDeps<C>, source: string, readsAtOnce = 1): Promise<IngestOutcome> => {
   const skip = ignored(source, deps.prefixes);
@@ -110,12 +138,27 @@ export const ingestDropped = async <C>(deps: IngestDropDeps<C>, source: string, 
     const version = await deps.bucket.download(source, local);
     if (version === null) return await removeDropped(deps, source);
     const sourceName = `${deps.bucket.location}${source}`;
+    const made = madeFrom(await deps.bucket.metadata(keys.canonical));
+    const stale = made === null || !sameObject(made, version);
+    if (stale) {
+      await deps.bucket.remove([keys.canonical, keys.receipt]);
+      const started = deps.now().toISOString();
+      await deps.bucket.putJson(keys.quarantineReason, notIngestedRecord(deps, keys, version, `is not ingested yet: its read started at ${started} and has not ended (a read that fails or times out: ${RETRIED})`));
+    }
     let ingested: IngestedExport;
     try {
       ingested = await deps.ingest({ source: local, sourceName, config: deps.config, output: join(dir, 'canonical.parquet'), readsAtOnce });
     } catch (error) {
       const reason = deps.unreadableReason(error);
-      if (reason === null) throw error;
+      if (reason === null) {
+        if (stale) {
+          // one line, as every reason is: an error's message may hold a stack or a dump
+          const message = (error instanceof Error ? error.message : String(error)).replace(/\s+/g, ' ').trim().slice(0, 300);
+          const failure = `is not ingested: its read failed (${message}); ${RETRIED}`;
+          await deps.bucket.putJson(keys.quarantineReason, notIngestedRecord(deps, keys, version, failure)).catch(() => undefined);
+        }
+        throw error;
+      }
       return await settled(deps, source, version, await quarantine(deps, keys, local, version, reason));
     }
     await deps.bucket.upload(keys.canonical, ingested.canonical, objectMetadata(version));
