@@ -79,6 +79,26 @@ describe('ingestExport: one export into canonical rows and a receipt', () => {
     ]);
   });
 
+  it('does not let a stray quote, closed lines later by an inch mark, swallow the orders between (every row counted)', async () => {
+    const text = [
+      'order_id,customer_id,order_date,amount,product,status',
+      'A1,C1,2025-01-05,10.00,"Gift card,completed',
+      'A2,C2,2025-01-06,20.00,Mug,completed',
+      'A3,C3,2025-01-07,30.00,Lamp,completed',
+      'A4,C4,2025-01-08,40.00,Monitor 27",completed',
+      '',
+    ].join('\n');
+    const { canonical, receipt } = await ingestText('inch.csv', text);
+    expect(receipt).toMatchObject({ rows: 4, malformed: 1, parsed: 3 });
+    const rows = await rowsOf(canonical);
+    expect(rows.map((r) => [Number(r.source_line), r.parse_reason, r.order_id ?? r.raw_line])).toEqual([
+      [2, 'malformed_row', 'A1,C1,2025-01-05,10.00,"Gift card,completed'],
+      [3, null, 'A2'],
+      [4, null, 'A3'],
+      [5, null, 'A4'],
+    ]);
+  });
+
   it('fails an unreadable file with a typed error naming the reason', async () => {
     const utf16 = Buffer.concat([Buffer.from([0xff, 0xfe]), Buffer.from('order_id,customer_id\n', 'utf16le')]);
     await expect(ingestText('utf16.csv', utf16)).rejects.toThrow(UnreadableExportError);

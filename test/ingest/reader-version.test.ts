@@ -36,6 +36,12 @@ const CONFIGURED: { name: string; text: string; config: IngestRequest['config'] 
     config: { csv: { dateFormat: '%Y-%m-%dT%H:%M:%S%z' } },
   },
   { name: 'two-amount-columns.csv', text: 'order_id,customer_id,order_date,amount,Amount\nA1,C1,2025-03-15,10,20\n', config: { columns: { amount: 'AMOUNT' } } },
+  {
+    // a stray quote closed lines later (version 4: the rows between are read, not swallowed)
+    name: 'stray-quote-inch-mark.csv',
+    text: 'order_id,customer_id,order_date,amount,product\nA1,C1,2025-01-05,10,"Gift card\nA2,C2,2025-01-06,20,Mug\nA3,C3,2025-01-07,30,Monitor 27"\nA4,C4,2025-01-08,40,"a\nb,c",x\n',
+    config: undefined,
+  },
 ];
 
 const outputOf = async (source: string, sourceName: string, config: IngestRequest['config'], out: string): Promise<string> => {

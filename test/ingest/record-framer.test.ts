@@ -100,6 +100,74 @@ describe('RecordFramer: a broken record costs one malformed row, never the rest 
   });
 });
 
+describe('RecordFramer: a stray quote that a later quote closes, once the header says how many fields a record has', () => {
+  /** Frames `input` as an export of `fields` columns: records after the header must have that many fields. */
+  const framedAs = (fields: number, input: string, chunkSizes: readonly number[] = [1 << 16]) => {
+    const out: { line: number; text?: string; raw?: string; problem?: MalformedProblem }[] = [];
+    const framer = new RecordFramer({
+      delimiter: 0x2c,
+      record: (line, data, start, end) => {
+        out.push({ line, text: data.toString('utf8', start, end) });
+        framer.expectFields = fields;
+      },
+      malformed: (line, raw, _bytes, problem) => out.push({ line, raw: raw.toString('utf8'), problem }),
+    });
+    const bytes = Buffer.from(input);
+    for (let at = 0, i = 0; at < bytes.length; i++) {
+      const size = chunkSizes[i % chunkSizes.length]!;
+      framer.push(bytes.subarray(at, at + size));
+      at += size;
+    }
+    framer.end();
+    return out;
+  };
+  const HEADER = 'order_id,customer_id,order_date,amount,product,status';
+
+  it('an inch mark in the same column lines later does not swallow the orders between: the first line is malformed, the rest are read', () => {
+    const input = [
+      HEADER,
+      'A1,C1,2025-01-05,10.00,"Gift card,completed',
+      'A2,C2,2025-01-06,20.00,Mug,completed',
+      'A3,C3,2025-01-07,30.00,Lamp,completed',
+      'A4,C4,2025-01-08,40.00,Monitor 27",completed',
+      'A5,C5,2025-01-09,50.00,Pen,completed',
+      '',
+    ].join('\n');
+    const expected = [
+      { line: 1, text: HEADER },
+      { line: 2, raw: 'A1,C1,2025-01-05,10.00,"Gift card,completed', problem: 'unterminated_quote' },
+      { line: 3, text: 'A2,C2,2025-01-06,20.00,Mug,completed' },
+      { line: 4, text: 'A3,C3,2025-01-07,30.00,Lamp,completed' },
+      // read again on its own, the quote is a literal inside an unquoted field
+      { line: 5, text: 'A4,C4,2025-01-08,40.00,Monitor 27",completed' },
+      { line: 6, text: 'A5,C5,2025-01-09,50.00,Pen,completed' },
+    ];
+    expect(framedAs(6, input)).toEqual(expected);
+    for (const size of [1, 7, 50]) expect(framedAs(6, input, [size])).toEqual(expected);
+  });
+
+  it('a multi-line record with another number of fields than the header\'s: its first line is malformed, reading resumes on the next', () => {
+    const input = [HEADER, 'A1,C1,2025-01-05,10.00,"Gift card,completed', 'A2,C2,2025-01-06,20.00,Mug,completed', 'A3,C3,2025-01-09,50.00,Monitor 27"', 'A4,C4,2025-01-10,5.00,Pen,completed'].join('\n');
+    expect(framedAs(6, input)).toEqual([
+      { line: 1, text: HEADER },
+      { line: 2, raw: 'A1,C1,2025-01-05,10.00,"Gift card,completed', problem: 'wrong_field_count' },
+      { line: 3, text: 'A2,C2,2025-01-06,20.00,Mug,completed' },
+      { line: 4, raw: 'A3,C3,2025-01-09,50.00,Monitor 27"', problem: 'wrong_field_count' },
+      { line: 5, text: 'A4,C4,2025-01-10,5.00,Pen,completed' },
+    ]);
+  });
+
+  it('a real multi-line field stays one record: its inner lines do not look like records, or hold a quote', () => {
+    const note = '"ship to:\nBaker Street 221b, London\nring twice, then ""knock"", then wait, then leave, then go"';
+    const input = `${HEADER}\nA1,C1,2025-01-05,10.00,${note},completed\nA2,C2,2025-01-06,20.00,Mug,completed\n`;
+    expect(framedAs(6, input)).toEqual([
+      { line: 1, text: HEADER },
+      { line: 2, text: `A1,C1,2025-01-05,10.00,${note},completed` },
+      { line: 5, text: 'A2,C2,2025-01-06,20.00,Mug,completed' },
+    ]);
+  });
+});
+
 describe('RecordFramer: chunk boundaries never change the result', () => {
   it('a quoted multi-line record over the limit is one record too long, also when the next chunk\'s first line takes it over the limit', () => {
     // 1000-byte chunks: the first ends inside the 1,400-byte line, 998 bytes of the record held;

@@ -9,4 +9,4 @@
  * recorded under a new version. A change that only makes the reader faster keeps it (and the
  * fingerprint), so the exports cached on analysts' machines stay valid.
  */
-export const INGEST_READER_VERSION = 3;
+export const INGEST_READER_VERSION = 4;

@@ -12,7 +12,9 @@ import { isUtf8 } from 'node:buffer';
  * Broken records are handed to `malformed`, never to DuckDB:
  * - text after a closing quote (`"we"b`): the record up to the end of its line;
  * - a carriage return not followed by a line feed outside quotes;
- * - a quote still open at the end of the file, or a multi-line record with one of the faults above:
+ * - a quote still open at the end of the file, or a multi-line record with one of the faults above,
+ *   with another number of fields than the header's (once read), or with a whole line inside its
+ *   quotes that has a record's delimiters and no quote (a stray quote that a later `27"` closed):
  *   only the record's FIRST line is malformed and reading resumes on the next line, so a stray
  *   quote never swallows the rows after it;
  * - a record longer than `maxRecordBytes` (its first line holding no line break of a quoted field):
@@ -116,6 +118,10 @@ export class RecordFramer {
   private ended = false;
   /** Delimiters seen outside quotes in the current record. */
   private delimiters = 0;
+  /** Delimiters on the current line inside a quoted field, after its first line break; -1 once the line holds a quote. */
+  private innerDelimiters = -1;
+  /** Whether a whole line inside a quoted field had a record's delimiters and no quote: the quote that opened it was stray. */
+  private recordInsideQuotes = false;
   /** Fields every record must have; 0 until the header is read. */
   expectFields = 0;
   /** In the data being scanned, every byte before this offset is known to be UTF-8. */
@@ -231,6 +237,12 @@ export class RecordFramer {
           case State.Unquoted:
           case State.QuoteInQuoted:
             if (byte === LF) {
+              const problem = this.multiLineFault();
+              if (problem !== null) {
+                start = i = this.fault_(data, start, problem);
+                state = State.FieldStart;
+                continue scanning;
+              }
               this.completeRecord(data, start, i);
               start = i + 1;
               state = State.FieldStart;
@@ -266,11 +278,15 @@ export class RecordFramer {
             } else state = State.Unquoted;
             break;
           case State.Quoted:
-            if (byte === QUOTE) state = State.QuoteInQuoted;
-            else if (byte === LF) {
+            if (byte === QUOTE) {
+              state = State.QuoteInQuoted;
+              this.innerDelimiters = -1;
+            } else if (byte === LF) {
               if (this.firstLineBreak < 0) this.firstLineBreak = i - start;
+              else if (this.innerDelimiters === this.expectFields - 1) this.recordInsideQuotes = true;
+              this.innerDelimiters = 0;
               this.line += 1;
-            }
+            } else if (byte === delimiter && this.innerDelimiters >= 0) this.innerDelimiters += 1;
             break;
           case State.SkipLine:
             if (byte === LF) {
@@ -299,9 +315,11 @@ export class RecordFramer {
       return;
     }
     if (start < n || this.skipRaw !== null) {
-      if (state === State.Quoted && this.firstLineBreak >= 0) {
-        // a quote still open at the end of the file: its first line is malformed, the rest is read again
-        const restart = this.fault_(data, start, 'unterminated_quote');
+      const problem = state === State.Quoted ? 'unterminated_quote' : state === State.SkipLine || state === State.SkipRecord ? null : this.multiLineFault();
+      if (problem !== null && this.firstLineBreak >= 0) {
+        // a quote still open at the end of the file, or a last record judged as in multiLineFault:
+        // its first line is malformed, the rest is read again
+        const restart = this.fault_(data, start, problem);
         this.carry = data.subarray(restart);
         this.scanned = 0;
         this.state = State.FieldStart;
@@ -317,6 +335,20 @@ export class RecordFramer {
     this.carry = Buffer.alloc(0);
     this.scanned = 0;
     this.state = State.FieldStart;
+  }
+
+  /**
+   * Why the record ending here, which spans lines through a quoted field, is read as a stray quote
+   * (its first line malformed, the rest read again), or null when it is one record: with another
+   * number of fields than the header's, or with a whole line inside the quotes that has a record's
+   * delimiters and no quote (a product named `27"` closing a quote left open lines before, with
+   * orders between), the quote that opened it was a stray one; taken whole, the orders on the lines
+   * it spans would vanish into one field, or one malformed row. Only once the header is read.
+   */
+  private multiLineFault(): MalformedProblem | null {
+    if (this.firstLineBreak < 0 || this.expectFields === 0) return null;
+    if (this.delimiters + 1 !== this.expectFields) return 'wrong_field_count';
+    return this.recordInsideQuotes ? 'unterminated_quote' : null;
   }
 
   /**
@@ -378,6 +410,8 @@ export class RecordFramer {
     if (atLineFeed) this.line += 1;
     this.recordLine = this.line;
     this.firstLineBreak = -1;
+    this.innerDelimiters = -1;
+    this.recordInsideQuotes = false;
   }
 
   /** Hands over a malformed record ending at `end` (its line feed, or the end of data) and moves past it. */
@@ -391,6 +425,8 @@ export class RecordFramer {
     if (end < data.length) this.line += 1;
     this.recordLine = this.line;
     this.firstLineBreak = -1;
+    this.innerDelimiters = -1;
+    this.recordInsideQuotes = false;
     this.fault = 'record_too_long';
     this.delimiters = 0;
     this.edgy = 0;
