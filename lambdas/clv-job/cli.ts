@@ -160,7 +160,8 @@ const requireOutputFolder = async (output: string): Promise<void> => {
 const recover = async (flags: PublishFlags, io: Io): Promise<number> => {
   const f = resolvePublishFlags(flags);
   await requireOutputFolder(f.output);
-  const store = new LocalFolderStore(f.output, f.keepPreviousDays === undefined ? {} : { keepPreviousDays: f.keepPreviousDays });
+  // without --keep-previous-days, no version is removed: the runs' retention (a flag or their config) is not known here
+  const store = new LocalFolderStore(f.output, { keepPreviousDays: f.keepPreviousDays ?? null });
   const report = await holdingLock(store, 'recover', () => store.recover());
   for (const action of report.actions) io.out(`recovered: ${action}`);
   if (report.actions.length === 0 && report.warnings.length === 0) io.out(`nothing to recover in ${relative(process.cwd(), store.location) || '.'}`);
@@ -174,7 +175,8 @@ const rollback = async (flags: PublishFlags, io: Io): Promise<number> => {
   if (f.runDate === undefined) throw new ConfigurationError('--run-date is required (the night to roll back, YYYY-MM-DD)');
   const runDate = f.runDate;
   await requireOutputFolder(f.output);
-  const store = new LocalFolderStore(f.output, f.keepPreviousDays === undefined ? {} : { keepPreviousDays: f.keepPreviousDays });
+  // without --keep-previous-days, no version is removed: the runs' retention (a flag or their config) is not known here
+  const store = new LocalFolderStore(f.output, { keepPreviousDays: f.keepPreviousDays ?? null });
   const outcome = await holdingLock(store, 'rollback', async () => {
     const report = await store.recover();
     for (const action of report.actions) io.out(`recovered: ${action}`);
@@ -359,7 +361,7 @@ const main = async (argv: readonly string[], io: Io): Promise<number> => {
     .command('recover')
     .description('finish or undo a publish that a crash interrupted, and remove dead staging and expired versions')
     .requiredOption('--output <dir>', 'output folder')
-    .option('--keep-previous-days <days>', 'days a replaced version of a night is kept for rollback (default: 30)')
+    .option('--keep-previous-days <days>', 'also remove versions replaced more than this many days ago (default: none removed; runs remove them)')
     .option('--debug', 'print stack traces of failures')
     .action(async (options: PublishFlags & { debug?: boolean }) => {
       debug = options.debug ?? false;
@@ -372,6 +374,7 @@ const main = async (argv: readonly string[], io: Io): Promise<number> => {
     .description("switch a night's output back to the version the current one replaced")
     .requiredOption('--output <dir>', 'output folder')
     .requiredOption('--run-date <YYYY-MM-DD>', 'the night to roll back')
+    .option('--keep-previous-days <days>', 'also remove versions replaced more than this many days ago (default: none removed)')
     .option('--debug', 'print stack traces of failures')
     .action(async (options: PublishFlags & { debug?: boolean }) => {
       debug = options.debug ?? false;

@@ -114,10 +114,12 @@ export interface VersionSpace {
 
 export interface PublisherOptions {
   /**
-   * Days a replaced version is kept for rollback before the next run removes it.
+   * Days a replaced version is kept for rollback before the next run removes it; null: none is
+   * removed (a command that was not told the runs' retention, e.g. `clv rollback` without
+   * --keep-previous-days, must not remove the version it was asked to restore by the default).
    * @default 30
    */
-  readonly keepPreviousDays?: number;
+  readonly keepPreviousDays?: number | null;
   /** @default () => new Date() */
   readonly now?: () => Date;
 }
@@ -128,14 +130,14 @@ const DAY_MS = 86_400_000;
 
 /** The publishing protocol over a store's VersionSpace. */
 export class VersionedPublisher {
-  private readonly keepPreviousDays: number;
+  private readonly keepPreviousDays: number | null;
   private readonly now: () => Date;
 
   constructor(
     private readonly space: VersionSpace,
     options: PublisherOptions = {},
   ) {
-    this.keepPreviousDays = options.keepPreviousDays ?? DEFAULT_KEEP_PREVIOUS_DAYS;
+    this.keepPreviousDays = options.keepPreviousDays === undefined ? DEFAULT_KEEP_PREVIOUS_DAYS : options.keepPreviousDays;
     this.now = options.now ?? (() => new Date());
   }
 
@@ -215,7 +217,10 @@ export class VersionedPublisher {
     if (live === null) throw new ClvError(`${runDate} has no published version to roll back from in ${this.space.location}`);
     const liveIndex = list.findLastIndex((v) => v.runId === live);
     const target = list.slice(0, Math.max(0, liveIndex)).findLast((v) => !v.rolledBack);
-    if (!target) throw new ClvError(`${runDate} has no previous version kept in ${this.space.location} (versions are kept ${this.keepPreviousDays} days after they are replaced)`);
+    if (!target) {
+      const kept = this.keepPreviousDays === null ? 'for the days the runs were told to keep them (--keep-previous-days, default 30)' : `${this.keepPreviousDays} days`;
+      throw new ClvError(`${runDate} has no previous version kept in ${this.space.location} (versions are kept ${kept} after they are replaced)`);
+    }
     const next = await this.runManifest(target.runId, runDate);
     if (next === null || !(await this.space.runHolds(next))) throw new ClvError(`the previous version of ${runDate} (run ${target.runId}) is incomplete: not rolled back`);
     const intent: Intent = { action: 'rollback', runId: target.runId, runDate, previousRunId: live, startedAt: this.now().toISOString() };
@@ -335,7 +340,7 @@ export class VersionedPublisher {
       actions.push(
         `${record.file} was ${record.reason}: rebuilt it from the runs readers see, ${Object.keys(versions).length} night(s) each on its live run` +
           (older > 0
-            ? `; ${older} complete older run(s) of those nights kept as replaced versions for ${this.keepPreviousDays} days but not offered to \`clv rollback\` (which were published, in what order, and which were rolled back from is recorded nowhere else: README "Publishing state" says how to offer one)`
+            ? `; ${older} complete older run(s) of those nights kept as replaced versions${this.keepPreviousDays === null ? '' : ` for ${this.keepPreviousDays} days`} but not offered to \`clv rollback\` (which were published, in what order, and which were rolled back from is recorded nowhere else: README "Publishing state" says how to offer one)`
             : ''),
       );
       return versions;
@@ -457,6 +462,7 @@ export class VersionedPublisher {
 
   /** Removes versions replaced more than `keepPreviousDays` ago (never a live one). */
   private async expire(versions: Versions): Promise<string[]> {
+    if (this.keepPreviousDays === null) return [];
     const cutoff = this.now().getTime() - this.keepPreviousDays * DAY_MS;
     const expired = Object.entries(versions).flatMap(([runDate, list]) =>
       list.filter((v) => v.replacedAt !== null && Date.parse(v.replacedAt) < cutoff).map((v) => ({ runDate, runId: v.runId })),
