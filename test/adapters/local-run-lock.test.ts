@@ -1,7 +1,8 @@
 import { spawn } from 'node:child_process';
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { createHash } from 'node:crypto';
+import { mkdir, readFile, readdir, writeFile } from 'node:fs/promises';
 import { hostname } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { describe, expect, it, onTestFinished } from 'vitest';
 import { takeLocalLock } from '../../lambdas/clv-job/adapters/local-run-lock.js';
 import { RunLockedError } from '../../lambdas/clv-job/errors.js';
@@ -94,6 +95,40 @@ describe.runIf(process.platform === 'linux')('the local run lock, where /proc te
 
     expect((await holderOf(path)).runId).toBe('next');
     await lock.release();
+  });
+});
+
+describe.runIf(process.platform === 'linux')('taking over an abandoned lock, when another taker was killed in the middle of it', () => {
+  /** The claim name a taker makes for the lock text `text` (local-run-lock.ts claimTakeover). */
+  const claimFor = (path: string, text: string): string => `${path}.takeover-${createHash('sha256').update(text).digest('hex').slice(0, 24)}`;
+  const deadHolder = async () => ({ pid: 1, bootId: await bootId(), startTicks: (await startTicksOf(1)) + 1 });
+
+  it.each([
+    ['whose process is gone', async () => JSON.stringify({ runId: 'killed-taker', host: hostname(), since: new Date().toISOString(), token: 'k', ...(await deadHolder()) })],
+    ['left empty by an older version', async () => ''],
+    ['older than the time-to-live', async () => JSON.stringify({ runId: 'stuck-taker', host: 'another-host', pid: 7, since: new Date(Date.now() - 7200_000).toISOString(), token: 'k' })],
+  ])('passes a claim %s, takes the lock, and leaves no claim behind', async (_, claimText) => {
+    const path = await leftLock(await deadHolder());
+    await writeFile(claimFor(path, await readFile(path, 'utf8')), await claimText());
+
+    const lock = await takeLocalLock(path, 'next', 3600);
+
+    expect((await holderOf(path)).runId).toBe('next');
+    expect(await readdir(dirname(path))).toEqual(['run.lock']);
+    await lock.release();
+  });
+
+  it('is refused while the taker holding the claim lives, naming the claim to delete if it is gone', async () => {
+    const path = await leftLock(await deadHolder());
+    const pid = liveChild();
+    const claim = claimFor(path, await readFile(path, 'utf8'));
+    await writeFile(claim, JSON.stringify({ runId: 'taker', host: hostname(), since: new Date().toISOString(), token: 'k', pid, bootId: await bootId(), startTicks: await startTicksOf(pid) }));
+
+    const refused = takeLocalLock(path, 'next', 3600);
+
+    await expect(refused).rejects.toThrow(RunLockedError);
+    await expect(refused).rejects.toThrow(`another run (taker, pid ${pid} on ${hostname()}) is taking over the abandoned lock`);
+    await expect(refused).rejects.toThrow(`delete ${claim} and try again`);
   });
 });
 

@@ -86,10 +86,10 @@ const isAlive = async (holder: Holder, me: Identity | null): Promise<boolean> =>
  * `link` fails with EEXIST when the lock exists (the same guarantee as an O_EXCL create, with the
  * content complete from the first instant). Taking over a dead holder's lock (its process is gone,
  * its pid now another process's, or the lock is older than the time-to-live): the taker first
- * creates a claim named after that holder's lock with O_EXCL (`wx`), so of N runs that found the
- * same dead holder exactly one wins; the winner checks the lock is still that holder's and renames
- * its identity over it, so the lock never goes missing in between. A run that loses any of these
- * races is told the lock is held.
+ * links its identity to a claim named after that holder's lock ({@link claimTakeover}: a claim
+ * whose taker died is passed), so of N runs that found the same dead holder exactly one wins; the
+ * winner checks the lock is still that holder's and renames its identity over it, so the lock never
+ * goes missing in between. A run that loses any of these races is told the lock is held.
  *
  * @throws RunLockedError while a live holder has it (its message names the lock file to delete if
  *   the user knows that run is gone: on another host, say, or an older lock whose pid was reused)
@@ -128,18 +128,13 @@ export const takeLocalLock = async (path: string, runId: string, ttlSeconds: num
             `it is taken over at ${until}, or once its process is gone (same host). If you know that run is gone, delete ${path} and try again`,
         );
       }
-      // a claim on this particular dead holder: O_EXCL lets exactly one taker through
-      const claim = `${path}.takeover-${createHash('sha256').update(holder.raw).digest('hex').slice(0, 24)}`;
-      try {
-        await (await fs.open(claim, 'wx')).close();
-      } catch (error) {
-        if (code(error) === 'EEXIST') throw new RunLockedError(`another run is taking over the abandoned lock on ${dirname(dirname(path))}`);
-        throw error;
-      }
+      const { claim, passed } = await claimTakeover(fs, path, holder.raw, mine, identity, ttlSeconds, now);
       try {
         const again = await readHolder(fs, path);
         if (again?.raw !== holder.raw) throw new RunLockedError(`another run took over the abandoned lock on ${dirname(dirname(path))}`);
         await fs.rename(mine, path);
+        // the claims of takers that died: nobody can win with them any more, the lock is no longer their holder's
+        for (const dead of passed) await fs.unlink(dead).catch(() => undefined);
         return { release };
       } finally {
         await fs.unlink(claim).catch(() => undefined);
@@ -149,6 +144,54 @@ export const takeLocalLock = async (path: string, runId: string, ttlSeconds: num
   } finally {
     await fs.unlink(mine).catch(() => undefined);
   }
+};
+
+/**
+ * A claim on the dead holder whose lock text is `lockText`: this run's identity file `mine`
+ * hard-linked to a name made from that text (`link` fails with EEXIST when the name exists, so
+ * exactly one taker gets it, its identity complete from the first instant). A claim whose taker
+ * died before finishing (killed mid-takeover) would otherwise block the folder for good, since the
+ * dead holder's text, and so the name, never changes: a claim whose process is gone, that names
+ * no one (an older version's empty claim), or older than the time-to-live is passed by claiming the
+ * next name, made from the lock's text and that claim's, which again exactly one taker gets.
+ * Returns the claim taken and the dead claims passed.
+ * @throws RunLockedError while a live taker holds a claim (naming the claim file to delete if the
+ *   user knows that run is gone)
+ */
+const claimTakeover = async (
+  fs: LockFs,
+  path: string,
+  lockText: string,
+  mine: string,
+  identity: Identity | null,
+  ttlSeconds: number,
+  now: () => Date,
+): Promise<{ claim: string; passed: string[] }> => {
+  const passed: string[] = [];
+  let chain = lockText;
+  for (let attempt = 0; attempt < 100; attempt++) {
+    const claim = `${path}.takeover-${createHash('sha256').update(chain).digest('hex').slice(0, 24)}`;
+    try {
+      await fs.link(mine, claim);
+      return { claim, passed };
+    } catch (error) {
+      if (code(error) !== 'EEXIST') throw error;
+    }
+    const claimant = await readHolder(fs, claim);
+    if (claimant === null) continue; // that taker finished or gave up in between: try the name again
+    const { parsed } = claimant;
+    const expired = parsed !== null && now().getTime() - Date.parse(parsed.since) > ttlSeconds * 1000;
+    if (parsed !== null && !expired && (await isAlive(parsed, identity))) {
+      throw new RunLockedError(
+        `another run (${parsed.runId}, pid ${parsed.pid} on ${parsed.host}) is taking over the abandoned lock on ${dirname(dirname(path))}; ` +
+          `if you know that run is gone, delete ${claim} and try again`,
+      );
+    }
+    passed.push(claim);
+    // a separator: an empty claim still leads to a new name
+    chain = `${chain}\u0000${claimant.raw}`;
+  }
+  throw new RunLockedError(`could not take over the abandoned lock on ${dirname(dirname(path))}: ${passed.length} abandoned claims beside it`);
 };
 
 /** The lock's text and holder, or null when there is no lock. An unreadable lock has holder null. */
