@@ -18,6 +18,13 @@ afterEach(() => {
   vi.resetModules();
 });
 
+/** Makes a cache entry look unused for longer than a local run may hold the lock (its Parquet file's time). */
+const ageEntry = async (directory: string, name: string): Promise<void> => {
+  const { LOCAL_LOCK_TTL_SECONDS } = await import('../../lambdas/clv-job/cli-options.js');
+  const longAgo = new Date(Date.now() - (LOCAL_LOCK_TTL_SECONDS + 60) * 1000);
+  await utimes(join(directory, `${name}.parquet`), longAgo, longAgo);
+};
+
 describe('ingestLocalFiles: the local cache of canonical files', () => {
   it('reads an unchanged export from the cache the next time, and reads it again once its bytes change', async () => {
     const { ingestLocalFiles } = await localIngest();
@@ -30,8 +37,33 @@ describe('ingestLocalFiles: the local cache of canonical files', () => {
     await writeFile(path, `${ORDERS}O3,C3,2025-01-03,30.00\n`);
     const changed = await ingestLocalFiles(await findInputFiles([path]), { directory });
     expect(changed).toMatchObject({ reused: 0, receipts: [expect.objectContaining({ rows: 3 })] });
-    // the older entry of the same export is gone
-    expect((await readdir(directory)).filter((f) => f.endsWith('.parquet'))).toHaveLength(1);
+    // the older entry stays while a run may still read it (a run holding the lock ingested it before this one)
+    const parquet = async () => (await readdir(directory)).filter((f) => f.endsWith('.parquet'));
+    expect(await parquet()).toHaveLength(2);
+    // once unused for longer than a run may hold the lock, it goes
+    const older = (await parquet()).find((f) => join(directory, f) !== changed.files[0]!.path)!;
+    await ageEntry(directory, older.replace(/\.parquet$/, ''));
+    await ingestLocalFiles(await findInputFiles([path]), { directory });
+    expect(await parquet()).toEqual([changed.files[0]!.path.split('/').pop()]);
+    expect((await readdir(join(directory, '_receipts'))).filter((f) => f.endsWith('.json'))).toHaveLength(1);
+    expect((await readdir(join(directory, '_digests'))).filter((f) => f.endsWith('.json'))).toHaveLength(1);
+  });
+
+  it('keeps an entry reused within a run\'s longest time, however old its file: reuse marks it used', async () => {
+    const { ingestLocalFiles } = await localIngest();
+    const dir = await tempDir();
+    const path = await writeText(dir, 'orders.csv', ORDERS);
+    const gone = await writeText(dir, 'gone.csv', ORDERS);
+    const directory = join(dir, 'ingested');
+    const first = await ingestLocalFiles(await findInputFiles([path, gone]), { directory });
+    for (const file of first.files) await ageEntry(directory, file.path.split('/').pop()!.replace(/\.parquet$/, ''));
+
+    const again = await ingestLocalFiles(await findInputFiles([path]), { directory });
+
+    // the export still read was reused (and so kept); the one no longer given, old, was removed
+    expect(again.reused).toBe(1);
+    const kept = first.files.find((f) => f.source === path)!;
+    expect((await readdir(directory)).filter((f) => f.endsWith('.parquet'))).toEqual([kept.path.split('/').pop()]);
   });
 
   it('reads an export once when nothing of it is cached (cold, or forced), twice only to check an entry that is there', async () => {
@@ -74,7 +106,7 @@ describe('ingestLocalFiles: the local cache of canonical files', () => {
     expect(await passes()).toEqual({ passes: 1, reused: 1 });
   });
 
-  it('reads a cached export again when the reader changed (another INGEST_READER_VERSION), and drops the old entry', async () => {
+  it('reads a cached export again when the reader changed (another INGEST_READER_VERSION), and drops the old entry once unused long enough', async () => {
     const dir = await tempDir();
     const path = await writeText(dir, 'orders.csv', ORDERS);
     const directory = join(dir, 'ingested');
@@ -87,6 +119,8 @@ describe('ingestLocalFiles: the local cache of canonical files', () => {
 
     expect(after.reused).toBe(0);
     expect(after.files[0]!.path).not.toBe(before.files[0]!.path);
+    await ageEntry(directory, before.files[0]!.path.split('/').pop()!.replace(/\.parquet$/, ''));
+    await (await localIngest()).ingestLocalFiles(await findInputFiles([path]), { directory });
     expect((await readdir(directory)).filter((f) => f.endsWith('.parquet'))).toEqual([after.files[0]!.path.split('/').pop()]);
   });
 

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { mkdir, readFile, readdir, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, readdir, rename, rm, stat, utimes, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { version as duckdbVersion } from '@duckdb/node-api';
@@ -79,7 +79,8 @@ type Ingested = { readonly file: CanonicalFile; readonly receipt: IngestReceipt;
  * `<directory>/_digests/<name>-<key>.json`, each written atomically (renamed into place), the receipt
  * last, so an interrupted run leaves no half entry. An entry is reused only while its Parquet file
  * still has that size and hash (readEntry): a damaged one is read again from its export, as a missing
- * one is. Entries of the same source under an older key are removed.
+ * one is. Entries neither written nor reused for longer than a run may take are removed
+ * ({@link pruneIngestCache}): those of exports changed or gone.
  * Up to `concurrency` files are read at once, the largest first, their framing passes one at a time
  * (IngestRequest.framing), each DuckDB parse on its share of the cores (threadsPerRead) among the
  * reads running when it starts; the result keeps the inputs' order. In the inputs' (name) order the largest export of the bench's was often read last, and on
@@ -139,7 +140,12 @@ export const ingestLocalFiles = async (inputs: readonly InputFile[], options: Lo
       }
       const entry = entryOf(content);
       const cached = await readEntry(entry);
-      if (cached !== null) return { file: { path: entry.canonical, source: input.path, bytes: input.bytes }, receipt: cached, reused: true };
+      if (cached !== null) {
+        // in use again: a prune (pruneIngestCache) leaves entries used within a run's longest time alone
+        const now = new Date();
+        await utimes(entry.canonical, now, now);
+        return { file: { path: entry.canonical, source: input.path, bytes: input.bytes }, receipt: cached, reused: true };
+      }
     }
     const partial = join(directory, `${stem}.${process.pid}.partial`);
     let receipt: IngestReceipt;
@@ -151,14 +157,13 @@ export const ingestLocalFiles = async (inputs: readonly InputFile[], options: Lo
       return { skipped: { path: input.path, reason: error.reason } };
     }
     parsed();
-    const { name, canonical, receipt: receiptPath, digest: digestPath } = entryOf(receipt.sha256);
+    const { canonical, receipt: receiptPath, digest: digestPath } = entryOf(receipt.sha256);
     const file = { path: canonical, source: input.path, bytes: input.bytes };
     const digest: CanonicalDigest = { bytes: (await stat(partial)).size, sha256: await sha256OfFile(partial) };
     await rename(partial, canonical);
     // the receipt last: an entry is whole once its receipt is in place
     await writeAtomically(digestPath, JSON.stringify(digest) + '\n');
     await writeAtomically(receiptPath, JSON.stringify(receipt, null, 2) + '\n');
-    await removeStale(directory, stem, name);
     return { file, receipt, reused: false };
   };
   // after a failure no file after it in input order is started, those before it still are (read
@@ -192,6 +197,7 @@ export const ingestLocalFiles = async (inputs: readonly InputFile[], options: Lo
   );
   const failure = outcomes.find((o) => o !== null && 'error' in o);
   if (failure) throw failure.error;
+  await pruneIngestCache(directory, new Date());
   const files: CanonicalFile[] = [];
   const receipts: IngestReceipt[] = [];
   const skipped: SkippedFile[] = [];
@@ -250,16 +256,34 @@ const removeAbandonedPartials = async (directory: string): Promise<void> => {
   }
 };
 
-/** Older cache entries of the same file name (another key: other bytes or settings): Parquet file, receipt and digest. */
-const removeStale = async (directory: string, stem: string, keep: string): Promise<void> => {
-  const pattern = new RegExp(`^${stem.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}-[0-9a-f]{20}\\.(parquet|json)$`);
-  for (const [folder, entries] of [
-    [directory, await readdir(directory)],
-    [join(directory, RECEIPTS_DIR), await readdir(join(directory, RECEIPTS_DIR))],
-    [join(directory, DIGESTS_DIR), await readdir(join(directory, DIGESTS_DIR))],
-  ] as const) {
-    for (const entry of entries) {
-      if (pattern.test(entry) && !entry.startsWith(`${keep}.`)) await rm(join(folder, entry), { force: true });
+/** A cache entry's files, by name: `<stem>-<20 hex>.parquet`, or `.json` under _receipts/ and _digests/. */
+const ENTRY_FILE = /^(.+-[0-9a-f]{20})\.(parquet|json)$/;
+
+/**
+ * Removes the cache entries (Parquet file, receipt, digest) not written nor reused within the
+ * longest time a local run may hold the lock (LOCAL_LOCK_TTL_SECONDS): those of exports that
+ * changed (an older key) or are gone, which nothing reads any more. Never a younger one: ingest
+ * runs before the run lock is taken and `clv ingest` takes none, so another process (a run refused
+ * by the lock, or the one holding it) may be about to read any entry it wrote or reused; removing
+ * the other entries of a re-read export at once made a refused run delete the file the running
+ * run was about to read. A receipt or digest without its Parquet file goes by its own age.
+ */
+export const pruneIngestCache = async (directory: string, now: Date): Promise<void> => {
+  const before = now.getTime() - LOCAL_LOCK_TTL_SECONDS * 1000;
+  const modified = async (path: string): Promise<number | null> => stat(path).then((s) => s.mtimeMs, () => null);
+  const stale = new Set<string>();
+  for (const folder of [directory, join(directory, RECEIPTS_DIR), join(directory, DIGESTS_DIR)]) {
+    for (const file of await readdir(folder)) {
+      const name = ENTRY_FILE.exec(file)?.[1];
+      if (name === undefined || stale.has(name)) continue;
+      const age = (await modified(join(directory, `${name}.parquet`))) ?? (await modified(join(folder, file)));
+      if (age !== null && age < before) stale.add(name);
     }
+  }
+  for (const name of stale) {
+    // the receipt first: an entry without it is never reused, whatever else is left
+    await rm(join(directory, RECEIPTS_DIR, `${name}.json`), { force: true });
+    await rm(join(directory, DIGESTS_DIR, `${name}.json`), { force: true });
+    await rm(join(directory, `${name}.parquet`), { force: true });
   }
 };
