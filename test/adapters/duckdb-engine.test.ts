@@ -190,7 +190,7 @@ describe('the rejection reasons, judged once on the way from ingest to the engin
       10: 'malformed_row',
     });
     expect(new Set(rejected.columns.reason)).toEqual(new Set(REJECTION_REASONS));
-    expect(counts.filter((c) => c.outcome === 'accepted')).toEqual([{ outcome: 'accepted', reason: null, row_count: 1, conflicting: 0, dated_after_as_of: 0 }]);
+    expect(counts.filter((c) => c.outcome === 'accepted')).toEqual([{ outcome: 'accepted', reason: null, row_count: 1, conflicting: 0, dated_after_as_of: 0, dated_in_future: 0 }]);
     // dated after the as-of date: the day after (R2) alone; R8's negative amount is dated inside the window
     expect(Object.fromEntries(counts.filter((c) => c.dated_after_as_of > 0).map((c) => [c.reason, c.dated_after_as_of]))).toEqual({ order_date_after_as_of: 1 });
   });

@@ -7,6 +7,7 @@ const night: GateFigures = {
   inputRows: 1000,
   rejectedRows: 100,
   rowsAfterAsOf: 0,
+  rowsInFuture: 0,
   acceptedOrders: 880,
   customers: 400,
   previous: { runDate: '2025-06-29', customers: 390 },
@@ -34,11 +35,21 @@ describe('the data-quality gates', () => {
     expect(verdict({ rejectedRows: 200, customers: 195 })).toEqual({ accepted_orders: true, rejected_share: true, customers_vs_previous: true });
   });
 
-  it('leave rows after an as-of date given explicitly out of the rejected share, and count them as defects otherwise', () => {
+  it('leave rows after an as-of date given explicitly out of the rejected share, and count them as defects when dated in the future', () => {
     // 600 rows after the as-of date, 40 other rejections among the 400 rows inside the window: 10%
-    const backfill = { inputRows: 1000, rejectedRows: 640, rowsAfterAsOf: 600 };
+    const backfill = { inputRows: 1000, rejectedRows: 640, rowsAfterAsOf: 600, rowsInFuture: 600 };
     expect(rejectedShare({ ...night, ...backfill, asOfGiven: true })).toBeCloseTo(0.1, 12);
     expect(rejectedShare({ ...night, ...backfill, asOfGiven: false })).toBeCloseTo(0.64, 12);
+  });
+
+  it('leave out rows after a defaulted as-of date (the latest purchase day) that are not in the future: cancellations after the last purchase are no defects', () => {
+    // 20 purchases, then 6 cancellations dated after the last of them, not after today
+    const tail = { inputRows: 26, rejectedRows: 6, rowsAfterAsOf: 6, rowsInFuture: 0, acceptedOrders: 20, previous: null };
+    const [share] = checkGates({ ...night, ...tail }, DEFAULT_GATE_SETTINGS).filter((g) => g.gate === 'rejected_share');
+    expect(share).toMatchObject({ passed: true, value: 0 });
+    expect(share!.message).toBe('0.0% of the rows rejected (at most 20.0% allowed; 6 rows after the latest purchase day (2025-06-30) but not in the future not counted)');
+    // two of them dated in the future: those two are defects, over the 22 rows judged
+    expect(rejectedShare({ ...night, ...tail, rowsInFuture: 2 })).toBeCloseTo(2 / 22, 12);
   });
 
   it('hold the rejected share against its threshold only over at least minRowsForRejectedShare judged rows (10 by default)', () => {
@@ -52,7 +63,7 @@ describe('the data-quality gates', () => {
     expect(verdict({ ...tiny, inputRows: 9, rejectedRows: 3 }).rejected_share).toBe(true);
     // rows after an as-of date given explicitly are not judged rows: 12 rows, 4 of them after it, 8 judged
     expect(verdict({ inputRows: 12, rejectedRows: 6, rowsAfterAsOf: 4, asOfGiven: true }).rejected_share).toBe(true);
-    expect(verdict({ inputRows: 12, rejectedRows: 6, rowsAfterAsOf: 4, asOfGiven: false }).rejected_share).toBe(false);
+    expect(verdict({ inputRows: 12, rejectedRows: 6, rowsAfterAsOf: 4, rowsInFuture: 4, asOfGiven: false }).rejected_share).toBe(false);
     // and the floor is configurable: 0 holds even one row against the threshold
     expect(verdict(tiny, { ...DEFAULT_GATE_SETTINGS, minRowsForRejectedShare: 0 }).rejected_share).toBe(false);
     // an all-rejected tiny drop still fails: no accepted order

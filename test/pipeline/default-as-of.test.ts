@@ -73,3 +73,45 @@ describe('the default as-of date, from the orders the run accepts', () => {
     expect(await asOfOf({ 'a.csv': HEADER + ACCEPTED + 'B7,U4,2025-09-09,20,search,\n' })).toBe('2025-09-09');
   });
 });
+
+/**
+ * The rows after a defaulted as-of date that are not in the future (after today in UTC, plus a day
+ * for time zones ahead of it) lie outside the night's window, as with a given date: a drop that ends
+ * in cancellations after its last purchase is not a defective drop.
+ */
+describe('the rejected-share gate with the default as-of date', () => {
+  const HEADER = 'order_id,customer_id,order_date,amount,status\n';
+  const purchases = Array.from({ length: 20 }, (_, i) => `P${i},C${i % 7},2025-06-${String(i + 1).padStart(2, '0')},10,completed\n`).join('');
+  const runWith = async (tail: string, now: string) => {
+    const input = await tempDir();
+    await writeText(input, 'orders.csv', HEADER + purchases + tail);
+    return runLocal([input], await tempDir(), {}, { now: () => new Date(now) });
+  };
+
+  it('does not hold cancellations dated after the last purchase against the drop: the night publishes', async () => {
+    const cancellations = Array.from({ length: 6 }, (_, i) => `X${i},C${i},2025-06-30,10,cancelled\n`).join('');
+
+    const { summary } = await runWith(cancellations, '2025-07-15T12:00:00Z');
+
+    expect(summary.run.as_of).toBe('2025-06-20');
+    expect(summary.counts.rejected_by_reason.order_date_after_as_of).toBe(6);
+    const share = summary.quality.gates.find((g) => g.gate === 'rejected_share')!;
+    expect(share).toMatchObject({ passed: true, value: 0 });
+    expect(share.message).toContain('6 rows after the latest purchase day (2025-06-20) but not in the future not counted');
+  });
+
+  it('still holds rows dated in the future against it: after today in UTC, plus a day', async () => {
+    // dated two days after "today": defects, 6 of the 26 rows
+    const future = Array.from({ length: 6 }, (_, i) => `F${i},C${i},2025-07-17,10,completed\n`).join('');
+
+    await expect(runWith(future, '2025-07-15T12:00:00Z')).rejects.toThrow(/rejected_share/);
+  });
+
+  it('leaves out, not holds against it, rows dated tomorrow in UTC (today in a time zone ahead of it)', async () => {
+    const tomorrow = Array.from({ length: 6 }, (_, i) => `T${i},C${i},2025-07-16,10,completed\n`).join('');
+
+    const { summary } = await runWith(tomorrow, '2025-07-15T20:00:00Z');
+
+    expect(summary.quality.gates.find((g) => g.gate === 'rejected_share')).toMatchObject({ passed: true, value: 0 });
+  });
+});

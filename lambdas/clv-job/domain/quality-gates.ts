@@ -61,6 +61,8 @@ export interface GateFigures {
    * rejected for another reason (a negative amount, say) whose order date is a valid date after it.
    */
   readonly rowsAfterAsOf: number;
+  /** Of those, the rows dated after the latest date a run may be as of (today in UTC, plus a day): in the future. */
+  readonly rowsInFuture: number;
   readonly acceptedOrders: number;
   readonly customers: number;
   /**
@@ -93,15 +95,18 @@ const daysBetween = (from: string, to: string): number => Math.round((Date.parse
  * The defective share of the rows the night judges: rejected rows over input rows, leaving out rows
  * dated after an as-of date that was given (a backfill or a calibration such as CDNOW as of
  * 1997-09-30 leaves later orders outside its window, not in error). With the as-of date defaulted
- * to the latest order date, a row after it is dated in the future: a defect. 0 when nothing is judged.
+ * to the latest purchase day, a row dated in the future (after today in UTC, plus a day for time
+ * zones ahead of it) is a defect; one after the as-of date but not in the future (a cancellation
+ * after the last purchase, an order of a time zone ahead of UTC) is outside the window, as with a
+ * given date. 0 when nothing is judged.
  */
 export const rejectedShare = (figures: GateFigures): number => {
   const judged = judgedRows(figures);
   return judged > 0 ? (figures.rejectedRows - outsideRows(figures)) / judged : 0;
 };
 
-/** Rows after an as-of date that was given: outside the night's window, judged neither way. */
-const outsideRows = (figures: GateFigures): number => (figures.asOfGiven ? figures.rowsAfterAsOf : 0);
+/** Rows after the as-of date that are not defects (see rejectedShare): outside the night's window, judged neither way. */
+const outsideRows = (figures: GateFigures): number => (figures.asOfGiven ? figures.rowsAfterAsOf : Math.max(0, figures.rowsAfterAsOf - figures.rowsInFuture));
 
 /** The rows the rejected share is taken over: input rows but those outside the window. */
 export const judgedRows = (figures: GateFigures): number => figures.inputRows - outsideRows(figures);
@@ -125,7 +130,8 @@ export const checkGates = (figures: GateFigures, settings: GateSettings): GateRe
     const share = rejectedShare(figures);
     const judged = judgedRows(figures);
     const tooFew = judged < settings.minRowsForRejectedShare;
-    const outside = figures.asOfGiven && figures.rowsAfterAsOf > 0 ? `; ${figures.rowsAfterAsOf} rows after the given as-of date not counted` : '';
+    const outsideCount = outsideRows(figures);
+    const outside = outsideCount === 0 ? '' : `; ${outsideCount} rows after the ${figures.asOfGiven ? 'given as-of date' : `latest purchase day (${figures.asOf}) but not in the future`} not counted`;
     results.push({
       gate: 'rejected_share',
       passed: tooFew || share <= settings.maxRejectedShare,

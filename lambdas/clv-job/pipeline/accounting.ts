@@ -68,3 +68,19 @@ export const rowsDatedAfterAsOf = (outcomes: readonly OutcomeCountRow[]): number
   }
   return rows;
 };
+
+/**
+ * Rows dated after the latest date a run may be as of (config.ts latestAsOf: today in UTC, plus a
+ * day): dated in the future, whatever their outcome. With the as-of date defaulted to the latest
+ * purchase day, the rows dated after it but not in the future (a cancellation after the last
+ * purchase, a copy of a re-sent order that is not kept) are outside the window, not defects.
+ * @throws AccountingError when more rows are in the future than after the as-of date (which is never after that latest date)
+ */
+export const rowsDatedInFuture = (outcomes: readonly OutcomeCountRow[]): number => {
+  let rows = 0;
+  for (const row of outcomes) {
+    if (row.dated_in_future > row.dated_after_as_of) throw new AccountingError(`${row.dated_in_future} ${row.outcome} rows are counted as dated in the future, of ${row.dated_after_as_of} after the as-of date`);
+    rows += row.dated_in_future;
+  }
+  return rows;
+};

@@ -230,6 +230,8 @@ const outcomeCountRow = z.object({
   conflicting: z.coerce.number().int().nonnegative(),
   /** How many of the rows are dated after the as-of date (all of `order_date_after_as_of`'s; some rejected for another reason). */
   dated_after_as_of: z.coerce.number().int().nonnegative(),
+  /** How many of the rows are dated after the latest date a run may be as of (SqlParameters.latestAsOf): in the future. */
+  dated_in_future: z.coerce.number().int().nonnegative(),
 });
 export type OutcomeCountRow = z.infer<typeof outcomeCountRow>;
 

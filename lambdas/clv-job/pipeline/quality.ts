@@ -20,6 +20,8 @@ export interface QualityInput {
   readonly counts: CountsSection;
   /** Rows dated after the as-of date, whatever their outcome (pipeline/accounting.ts rowsDatedAfterAsOf). */
   readonly rowsDatedAfterAsOf: number;
+  /** Of those, the rows dated after the latest date a run may be as of (pipeline/accounting.ts rowsDatedInFuture). */
+  readonly rowsDatedInFuture: number;
   readonly customers: CustomerTable;
   readonly rejected: RejectedRows;
   readonly previous: GateFigures['previous'];
@@ -77,6 +79,7 @@ export const judgeQuality = (input: QualityInput): QualityVerdict => {
       inputRows: counts.input_rows,
       rejectedRows: counts.rejected_rows,
       rowsAfterAsOf: input.rowsDatedAfterAsOf,
+      rowsInFuture: input.rowsDatedInFuture,
       acceptedOrders: counts.accepted_orders,
       customers: counts.customers,
       previous: input.previous,

@@ -1,4 +1,4 @@
-import type { ModelOptions } from '../config.js';
+import { latestAsOf, type ModelOptions } from '../config.js';
 import { dayOf, isoDay } from '../domain/customers.js';
 import type { AcquisitionSettings } from '../domain/acquisition/settings.js';
 import type { SegmentSettings } from '../domain/segments/settings.js';
@@ -13,7 +13,7 @@ import { SUMMARY_SCHEMA_VERSION, summarySchema, type Summary } from '../schemas/
 import { summaryJsonSchemaText } from '../schemas/summary-json-schema.js';
 import type { ConflictingDuplicate, CountsSection, RunWarning } from '../schemas/summary-run.js';
 import type { SqlParameters } from '../sql/index.js';
-import { accountFor, rowsDatedAfterAsOf } from './accounting.js';
+import { accountFor, rowsDatedAfterAsOf, rowsDatedInFuture } from './accounting.js';
 import { chooseByHoldout, runBacktest } from './backtest.js';
 import {
   decodeAcquisitionMonths,
@@ -133,12 +133,13 @@ export const runPipeline = async (deps: PipelineDeps, config: RunConfig): Promis
         const inputRows = (await engine.run('inputRows', paramsFor(startedAt, config))).columns.input_rows?.[0];
         if (Number(inputRows) === 0) throw new EmptyInputError('the input holds no order rows: nothing to score, nothing published');
         const asOf = config.asOf ?? (await resolveLatestOrderDate(engine, startedAt, config));
-        const params: SqlParameters = { asOf, nonPurchaseStatuses: config.nonPurchaseStatuses };
+        const params: SqlParameters = { asOf, nonPurchaseStatuses: config.nonPurchaseStatuses, latestAsOf: latestAsOf(startedAt) };
         // `classified`'s queries, then those of the relations built on it, `customers` last: an engine
         // that materialises the relations then holds only what the query at hand reads (DuckDbEngine)
         const outcomes = decodeOutcomeCounts(await engine.run('outcomeCounts', params));
         const judged = accountFor(Number(inputRows), outcomes);
         const datedAfterAsOf = rowsDatedAfterAsOf(outcomes);
+        const datedInFuture = rowsDatedInFuture(outcomes);
         const rejected = decodeRejectedRows(
           await engine.run('rejectedRows', params),
           REJECTED_COLUMNS.map((c) => c.name),
@@ -159,7 +160,7 @@ export const runPipeline = async (deps: PipelineDeps, config: RunConfig): Promis
         const marketing = deps.spend === undefined ? null : await deps.spend.read();
         // described with what was read: the summary names the exports the night's numbers come from
         const input = await engine.describeInput();
-        return { asOf, customers, previous, previousGate, previousSegments, previousWarnings, laterRunDate, counts, datedAfterAsOf, rejected, conflicting, bgnbd, spend, acquisitionMonths, marketing, input };
+        return { asOf, customers, previous, previousGate, previousSegments, previousWarnings, laterRunDate, counts, datedAfterAsOf, datedInFuture, rejected, conflicting, bgnbd, spend, acquisitionMonths, marketing, input };
       }),
       (q) => `${counted(q.counts.input_rows, 'row')}, ${counted(q.customers.size, 'customer')}, ${q.counts.rejected_rows} rejected`,
     );
@@ -176,6 +177,7 @@ export const runPipeline = async (deps: PipelineDeps, config: RunConfig): Promis
           asOfGiven: config.asOf !== undefined,
           counts: query.counts,
           rowsDatedAfterAsOf: query.datedAfterAsOf,
+          rowsDatedInFuture: query.datedInFuture,
           customers: query.customers,
           rejected: query.rejected,
           ...query.previousGate,
@@ -533,6 +535,7 @@ const today = (now: Date): string => now.toISOString().slice(0, 10);
 const paramsFor = (now: Date, config: RunConfig): SqlParameters => ({
   asOf: config.asOf ?? today(now),
   nonPurchaseStatuses: config.nonPurchaseStatuses,
+  latestAsOf: latestAsOf(now),
 });
 
 /**

@@ -138,6 +138,11 @@ export interface SqlParameters {
   readonly nonPurchaseStatuses: readonly string[];
   /** `YYYY-MM-DD`: the end of a backtest's calibration period (only the backtest's query uses it). */
   readonly calibrationEnd?: string;
+  /**
+   * `YYYY-MM-DD`: the latest date a run may be as of (config.ts latestAsOf); outcomeCounts' rows dated
+   * in the future are those after it. Without it, every row after the as-of date counts as in the future.
+   */
+  readonly latestAsOf?: string;
 }
 
 
@@ -162,7 +167,8 @@ const COPY_WINDOW = 'OVER (PARTITION BY j.order_id, j.order_key_extra ORDER BY j
  */
 export const renderSql = (sql: string, params: SqlParameters): string => {
   const text = sql.replaceAll('{{valid_row}}', VALID_ROW).replaceAll('{{copy_window}}', COPY_WINDOW);
-  const dates = { as_of: params.asOf, calibration_end: params.calibrationEnd };
+  const latest = params.latestAsOf ?? params.asOf;
+  const dates = { as_of: params.asOf, calibration_end: params.calibrationEnd, latest_as_of: latest };
   for (const [name, value] of Object.entries(dates)) {
     if (text.includes(`{{${name}}}`) && !/^\d{4}-\d{2}-\d{2}$/.test(value ?? '')) throw new Error(`${name} ${value} is not YYYY-MM-DD`);
   }
@@ -170,6 +176,7 @@ export const renderSql = (sql: string, params: SqlParameters): string => {
   return text
     .replaceAll('{{as_of}}', params.asOf)
     .replaceAll('{{calibration_end}}', params.calibrationEnd ?? '')
+    .replaceAll('{{latest_as_of}}', latest)
     .replaceAll('{{non_purchase_statuses}}', params.nonPurchaseStatuses.map((s) => quote(s.toLowerCase())).join(', '));
 };
 
