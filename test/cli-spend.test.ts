@@ -1,4 +1,4 @@
-import { mkdir, readFile, readdir, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, readdir, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { summarySchema, type Summary } from '../lambdas/clv-job/schemas/summary.js';
@@ -26,6 +26,18 @@ describe('clv run with a spend input', () => {
     expect(line).toContain(`paid_social ${paid.ltv_to_cac!.toFixed(2)} (below the line)`);
     expect(line).toContain('partner, "beta" no CAC');
     expect(line?.split(' · ')).toHaveLength(summary.acquisition.length);
+  });
+
+  it('follows links in a --spend folder as the orders input does: a linked spend file is a spend file there', async () => {
+    const cwd = await tempDir();
+    await mkdir(join(cwd, 'spend'));
+    await symlink(join(SAMPLE_SPEND, 'marketing-spend.csv'), join(cwd, 'spend', 'marketing-spend.csv'));
+
+    const result = await clv(['run', '--input', sampleData, '--spend', 'spend', '--output', 'out', '--as-of', '2025-12-31'], cwd);
+
+    expect(result.code).toBe(0);
+    expect(result.stderr).not.toMatch(/no spend file/);
+    expect((await summaryIn(cwd)).spend_input).toMatchObject({ rejected_rows: 0, sources: [join('spend', 'marketing-spend.csv')] });
   });
 
   it('takes the spend path and the LTV:CAC line from the config file; --spend wins over spend.path', async () => {

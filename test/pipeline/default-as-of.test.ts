@@ -95,7 +95,7 @@ describe('the rejected-share gate with the default as-of date', () => {
 
     expect(summary.run.as_of).toBe('2025-06-20');
     expect(summary.counts.rejected_by_reason.order_date_after_as_of).toBe(6);
-    const share = summary.quality.gates.find((g) => g.gate === 'rejected_share')!;
+    const share = summary.quality!.gates.find((g) => g.gate === 'rejected_share')!;
     expect(share).toMatchObject({ passed: true, value: 0 });
     expect(share.message).toContain('6 rows after the latest purchase day (2025-06-20) but not in the future not counted');
   });
@@ -112,6 +112,6 @@ describe('the rejected-share gate with the default as-of date', () => {
 
     const { summary } = await runWith(tomorrow, '2025-07-15T20:00:00Z');
 
-    expect(summary.quality.gates.find((g) => g.gate === 'rejected_share')).toMatchObject({ passed: true, value: 0 });
+    expect(summary.quality!.gates.find((g) => g.gate === 'rejected_share')).toMatchObject({ passed: true, value: 0 });
   });
 });

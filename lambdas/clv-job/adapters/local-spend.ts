@@ -1,4 +1,4 @@
-import { readdir, readFile, stat } from 'node:fs/promises';
+import { readdir, readFile, realpath, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { SpendRecord } from '../domain/acquisition/spend.js';
 import { InputFileError } from '../errors.js';
@@ -28,11 +28,24 @@ export class LocalSpendSource implements SpendSource {
       throw new InputFileError(this.location, 'cannot be read as the spend input (no such file or folder, or no permission)', { cause: error });
     }
     const files: string[] = [];
+    // a folder reached twice (a link back up) is read once
+    const walked = new Set<string>();
     const walk = async (dir: string): Promise<void> => {
+      const real = await realpath(dir);
+      if (walked.has(real)) return;
+      walked.add(real);
       for (const entry of await readdir(dir, { withFileTypes: true })) {
         const path = join(dir, entry.name);
         if (entry.isDirectory()) await walk(path);
         else if (entry.isFile() && SPEND_FILE.test(entry.name)) files.push(path);
+        else if (entry.isSymbolicLink()) {
+          // followed as the orders input follows links: a linked spend file is a spend file there
+          const target = await stat(path).catch((error: unknown) => {
+            throw new InputFileError(path, 'is a link that leads nowhere (its target is missing or cannot be read)', { cause: error });
+          });
+          if (target.isDirectory()) await walk(path);
+          else if (target.isFile() && SPEND_FILE.test(entry.name)) files.push(path);
+        }
       }
     };
     if (info.isDirectory()) await walk(this.location);
