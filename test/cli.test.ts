@@ -323,6 +323,17 @@ describe('clv backtest', () => {
     expect(result.stdout).not.toContain('total holdout purchases');
   });
 
+  it('takes a holdout ending on a day without orders when there are orders after it: the holdout is within the orders', async () => {
+    const cwd = await tempDir();
+
+    // the sample's orders run into 2026; nobody bought on 2025-09-02
+    const result = await clv(['backtest', '--input', sampleData, '--calibration-end', '2025-06-30', '--holdout-end', '2025-09-02'], cwd);
+
+    expect(result.stderr).toBe('');
+    expect(result.code).toBe(0);
+    expect(result.stdout).toContain('total holdout purchases: actual');
+  });
+
   it('exits 2 when the holdout ends before the calibration', async () => {
     const cwd = await tempDir();
 

@@ -244,7 +244,7 @@ const backtest = async (flags: BacktestFlags, io: Io): Promise<number> => {
   try {
     const engine = await DuckDbEngine.open({ files: (await ingestInputs(config.inputs, { config: config.ingest })).files });
     try {
-      await checkHoldoutWithinOrders(engine, config.request);
+      await checkHoldoutWithinOrders(engine, config.request, new Date());
       const result = await runBacktest(engine, config.request);
       for (const line of formatBacktest(result)) io.out(line);
       if (output) {

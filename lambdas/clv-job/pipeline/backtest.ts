@@ -1,4 +1,4 @@
-import type { ModelOptions } from '../config.js';
+import { latestAsOf, type ModelOptions } from '../config.js';
 import { dayOf, isoDay } from '../domain/customers.js';
 import { compareHoldout, expectedRepeatPurchaseTracking } from '../domain/models/backtest.js';
 import { fitBgNbd, type BgNbdData } from '../domain/models/bg-nbd.js';
@@ -154,13 +154,16 @@ export const chooseByHoldout = async (engine: QueryEngine, request: ChoiceReques
 /**
  * For a backtest asked for by dates (`clv backtest`): refuses a holdout that ends after the last valid
  * order, where the expected side would cover days the actual side cannot count (a holdout end typed
- * past the export, or in the future). A run's own backtest ends at its as-of date, which the run
- * judges (and warns of when it lies long after the last order), so it is not held to this.
+ * past the export, or in the future). The last valid order is looked for up to the latest date a run
+ * may be as of (config.ts latestAsOf of `now`), as the default as-of date is, not up to the holdout
+ * end: a holdout ending on a day without orders, orders after it, is within the orders. A run's own
+ * backtest ends at its as-of date, which the run judges (and warns of when it lies long after the
+ * last order), so it is not held to this.
  * @throws ConfigurationError naming the last valid order date to end the holdout on or before
  */
-export const checkHoldoutWithinOrders = async (engine: QueryEngine, request: BacktestRequest): Promise<void> => {
+export const checkHoldoutWithinOrders = async (engine: QueryEngine, request: BacktestRequest, now: Date): Promise<void> => {
   checkPeriodsInOrder(request);
-  const latest = decodeLatestOrderDate(await engine.run('latestOrderDate', { asOf: request.holdoutEnd, nonPurchaseStatuses: request.nonPurchaseStatuses }));
+  const latest = decodeLatestOrderDate(await engine.run('latestOrderDate', { asOf: latestAsOf(now), nonPurchaseStatuses: request.nonPurchaseStatuses }));
   if (latest !== null && latest < request.holdoutEnd) {
     throw new ConfigurationError(
       `the holdout ends ${request.holdoutEnd}, after the last valid order (${latest}): purchases the orders do not reach cannot be counted, ` +
