@@ -269,6 +269,9 @@ describe('renderReport', () => {
     expect(html).toContain('historical CLV (models not trusted)');
     expect(html).toContain('a, b ran toward the boundary of the parameter space');
     expect(html).not.toContain('Mean P(alive)');
+    // loyalty then comes from the RFM recency score, and the value x loyalty section says so
+    expect(html).toContain('high loyalty means a recent buyer by RFM recency score');
+    expect(html).not.toContain('a repeat buyer the model still considers active');
   });
 
   it('names the Pareto/NBD where it predicts: the model section, the P(alive) note, the backtest (a BG/NBD check) and why it is not trusted', async () => {

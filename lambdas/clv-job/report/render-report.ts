@@ -261,6 +261,17 @@ const tiersSection = async (s: Summary): Promise<string> => {
   );
 };
 
+/**
+ * What high loyalty meant tonight (domain/segments/value-loyalty.ts): P(alive) from the transaction
+ * model that predicts when its fit was trusted, else the RFM recency score.
+ */
+const loyaltyMeaning = (s: Summary): string => {
+  const fit = s.models.transactions === 'pnbd' ? s.models.pareto_nbd : s.models.bgnbd;
+  return fit?.convergence.converged === true
+    ? 'a repeat buyer the model still considers active'
+    : 'a recent buyer by RFM recency score: the model could not be trusted to say who is still active';
+};
+
 const valueLoyaltySection = async (s: Summary): Promise<string> => {
   const rows = s.segments.value_loyalty;
   const cells = rows.map((r) => {
@@ -296,7 +307,7 @@ const valueLoyaltySection = async (s: Summary): Promise<string> => {
   return section(
     'value-loyalty',
     'Value × loyalty: who to protect, retain, grow or serve cheaply',
-    'High value means the top half of customers by lifetime value; high loyalty means a repeat buyer the model still considers active. Each cell comes with what to do about it; darker cells hold more of the equity.',
+    `High value means the top half of customers by lifetime value; high loyalty means ${loyaltyMeaning(s)}. Each cell comes with what to do about it; darker cells hold more of the equity.`,
     `<div class="grid-2">${figure('chart-value-loyalty', svg)}<div class="quad">${quad}</div></div>`,
   );
 };
