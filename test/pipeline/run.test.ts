@@ -1,4 +1,4 @@
-import { readFile, readdir } from 'node:fs/promises';
+import { readFile, readdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { OutputStore, QueryEngine, TableWriter } from '../../lambdas/clv-job/ports.js';
@@ -129,6 +129,29 @@ describe('the published output, read back by DuckDB as an independent reader', (
     const text = await readFile(`${out}/summary/run_date=2025-12-31/summary.json`, 'utf8');
 
     expect(summarySchema.safeParse(JSON.parse(text)).success).toBe(true);
+  });
+});
+
+describe('rows rejected at night (dated after a given as-of date)', () => {
+  it('are written as read, as the rows ingest rejects are: the date, amount, status, ids and channel as the export holds them', async () => {
+    const input = await tempDir();
+    await writeFile(
+      join(input, 'orders.csv'),
+      'order_id,customer_id,order_date,amount,channel,status\n' +
+        'A1,C1,2025-06-01,10.00,web,completed\n' +
+        'A2,C2,2025-06-02,20,web,completed\n' +
+        'A3, C1 ,2025-07-01T00:30:00+02:00,16.14, Web ,COMPLETED\n' +
+        'A4,C2,2025-07-02, 7 ,web,Completed\n',
+    );
+    const out = await tempDir();
+
+    await runLocal([input], out, { asOf: '2025-06-30' });
+
+    const rows = await queryDuckDb(`SELECT source_row, reason, customer_id, order_date, amount, channel, status FROM read_parquet('${out}/rejected/**/*.parquet') ORDER BY source_row`);
+    expect(rows).toEqual([
+      { source_row: 4, reason: 'order_date_after_as_of', customer_id: ' C1 ', order_date: '2025-07-01T00:30:00+02:00', amount: '16.14', channel: ' Web ', status: 'COMPLETED' },
+      { source_row: 5, reason: 'order_date_after_as_of', customer_id: 'C2', order_date: '2025-07-02', amount: ' 7 ', channel: 'web', status: 'Completed' },
+    ]);
   });
 });
 

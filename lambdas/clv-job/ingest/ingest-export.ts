@@ -596,7 +596,12 @@ const parseRecords = async (request: IngestRequest, config: IngestConfig, framed
        FROM typed`;
     const source = sqlString(request.sourceName);
     const select = (parts: Record<string, string>): string => CANONICAL_ORDER_COLUMNS.map((c) => `${parts[c.name] ?? 'NULL'} AS ${c.name}`).join(', ');
-    const rawOf = (c: OrderColumn) => `CASE WHEN parse_reason IS NOT NULL THEN raw_${c} END`;
+    // The texts as read, for the rows the night may reject (any row can be dated after a given
+    // as-of date): the date, amount and status always (few distinct values, or short), an id or the
+    // channel where it differs from its trimmed value (else the value is the text as read).
+    const KEPT_AS_READ: readonly OrderColumn[] = ['order_date', 'amount', 'status'];
+    const rawOf = (c: OrderColumn) =>
+      KEPT_AS_READ.includes(c) ? `raw_${c}` : `CASE WHEN parse_reason IS NOT NULL OR raw_${c} IS DISTINCT FROM ${c} THEN raw_${c} END`;
     const good = select({
       source_file: source,
       source_line: 'line',

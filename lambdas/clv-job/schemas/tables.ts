@@ -240,7 +240,9 @@ export type CanonicalColumnType = 'string' | 'bigint' | 'date' | 'decimal(38,6)'
  * The canonical orders file ingest writes per export (`ingested/…parquet`), one row per record of
  * the export in file order; the nightly SQL reads these columns, by name, and nothing else.
  * `parse_reason` is null for a row that parsed; the typed values of such a row are trimmed and
- * checked. The raw texts are kept only where `parse_reason` is set: the rejected rows show them.
+ * checked. The raw texts are what the rejected rows show, as read (any row may be rejected at night,
+ * dated after a given as-of date): the date, amount and status of every row, an id or the channel
+ * where `parse_reason` is set or the text differs from its trimmed value.
  * Amounts are DECIMAL(38,6) so money sums are exact, and the same on every engine and thread count.
  */
 export const CANONICAL_ORDER_COLUMNS = [
@@ -255,11 +257,11 @@ export const CANONICAL_ORDER_COLUMNS = [
   { name: 'channel', type: 'string', comment: 'trimmed; null when empty' },
   { name: 'status', type: 'string', comment: 'trimmed, lower case; null when empty' },
   { name: 'raw_line', type: 'string', comment: 'a malformed record as read (capped at 4 KiB), else null' },
-  { name: 'raw_order_id', type: 'string', comment: 'as read, on rejected rows only' },
-  { name: 'raw_customer_id', type: 'string', comment: 'as read, on rejected rows only' },
-  { name: 'raw_order_date', type: 'string', comment: 'as read, on rejected rows only' },
-  { name: 'raw_amount', type: 'string', comment: 'as read, on rejected rows only' },
-  { name: 'raw_channel', type: 'string', comment: 'as read, on rejected rows only' },
-  { name: 'raw_status', type: 'string', comment: 'as read, on rejected rows only' },
+  { name: 'raw_order_id', type: 'string', comment: 'as read, on rejected rows and where it differs from order_id' },
+  { name: 'raw_customer_id', type: 'string', comment: 'as read, on rejected rows and where it differs from customer_id' },
+  { name: 'raw_order_date', type: 'string', comment: 'as read' },
+  { name: 'raw_amount', type: 'string', comment: 'as read' },
+  { name: 'raw_channel', type: 'string', comment: 'as read, on rejected rows and where it differs from channel' },
+  { name: 'raw_status', type: 'string', comment: 'as read' },
 ] as const satisfies readonly { name: string; type: CanonicalColumnType; comment: string }[];
 export type CanonicalOrderColumn = (typeof CANONICAL_ORDER_COLUMNS)[number]['name'];

@@ -28,12 +28,13 @@ WITH judged AS (
     channel,
     status,
     raw_line,
-    raw_order_id,
-    raw_customer_id,
-    raw_order_date,
-    raw_amount,
-    raw_channel,
-    raw_status,
+    -- the texts as read, of the rows rejected here only: a valid row's are never shown
+    CASE WHEN parse_reason IS NOT NULL OR NOT {{valid_row}} THEN raw_order_id END AS raw_order_id,
+    CASE WHEN parse_reason IS NOT NULL OR NOT {{valid_row}} THEN raw_customer_id END AS raw_customer_id,
+    CASE WHEN parse_reason IS NOT NULL OR NOT {{valid_row}} THEN raw_order_date END AS raw_order_date,
+    CASE WHEN parse_reason IS NOT NULL OR NOT {{valid_row}} THEN raw_amount END AS raw_amount,
+    CASE WHEN parse_reason IS NOT NULL OR NOT {{valid_row}} THEN raw_channel END AS raw_channel,
+    CASE WHEN parse_reason IS NOT NULL OR NOT {{valid_row}} THEN raw_status END AS raw_status,
     CASE
       WHEN parse_reason IS NOT NULL THEN parse_reason
       WHEN NOT {{valid_row}} THEN 'order_date_after_as_of'
