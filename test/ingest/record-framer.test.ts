@@ -157,6 +157,25 @@ describe('RecordFramer: a stray quote that a later quote closes, once the header
     ]);
   });
 
+  it("a line of delimiters alone (Excel's cleared row) is blank, not a record without an order id", () => {
+    const { framer, out } = (() => {
+      const out: string[] = [];
+      const framer = new RecordFramer({
+        delimiter: 0x2c,
+        record: (_line, data, start, end) => {
+          out.push(data.toString('utf8', start, end));
+          framer.expectFields = 6;
+        },
+        malformed: () => out.push('malformed'),
+      });
+      framer.push(Buffer.from(`${HEADER}\r\nA1,C1,2025-01-05,10.00,Mug,completed\r\n,,,,,\r\n,,,\r\nA2,C2,2025-01-06,20.00,Pen,completed\r\n,,,,,`));
+      framer.end();
+      return { framer, out };
+    })();
+    expect(out).toEqual([HEADER, 'A1,C1,2025-01-05,10.00,Mug,completed', 'A2,C2,2025-01-06,20.00,Pen,completed']);
+    expect(framer.statistics.blankLines).toBe(3);
+  });
+
   it('a real multi-line field stays one record: its inner lines do not look like records, or hold a quote', () => {
     const note = '"ship to:\nBaker Street 221b, London\nring twice, then ""knock"", then wait, then leave, then go"';
     const input = `${HEADER}\nA1,C1,2025-01-05,10.00,${note},completed\nA2,C2,2025-01-06,20.00,Mug,completed\n`;

@@ -22,7 +22,7 @@ import { isUtf8 } from 'node:buffer';
  * - once `expectFields` is set (after the header), a record with another number of fields, or whose
  *   bytes are not UTF-8: malformed, so DuckDB reads every record it is given in one pass.
  * Line endings: LF or CRLF, mixed freely; the CR of a CRLF ending is dropped. Empty lines are skipped
- * and counted. Memory: the current record is held up to `maxRecordBytes`, never the file.
+ * and counted, and so, after the header, are lines of delimiters alone (Excel's cleared rows). Memory: the current record is held up to `maxRecordBytes`, never the file.
  *
  * Speed: most records of an export are one line without quotes or stray carriage returns; those
  * are framed by a tight loop that only counts delimiters (the state machine takes over at the first
@@ -393,7 +393,9 @@ export class RecordFramer {
     } else if (atLineFeed) this.statistics.lfLines += 1;
     const fields = this.delimiters + 1;
     this.delimiters = 0;
-    if (last === start) this.statistics.blankLines += 1;
+    // a line of delimiters alone (`,,,,,`: a row Excel leaves behind once its cells are cleared) is
+    // blank too, once the header is read: as many bytes as delimiters, every byte is one
+    if (last === start || (this.expectFields > 0 && last - start === fields - 1)) this.statistics.blankLines += 1;
     else if (
       last - start > this.maxRecordBytes ||
       (this.expectFields > 0 && fields !== this.expectFields) ||
