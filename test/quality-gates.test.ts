@@ -73,6 +73,19 @@ describe('data-quality gates', () => {
     expect(existsSync(join(cwd, 'out/_quality/run_date=2025-12-31'))).toBe(false);
   });
 
+  it('print the rejected rows they sample with control characters escaped: nothing from an export reaches the terminal raw', async () => {
+    const cwd = await tempDir();
+    // every row holds an escape sequence: malformed (control_character), and no order is accepted
+    const bad = await writeText(cwd, 'bad.csv', csv(['1,C1,2025-12-30,\u001b[31m10', '2,C2\u0000,2025-12-30,12']));
+
+    const result = await clv(['run', '--input', bad, '--output', 'out', '--as-of', '2025-12-31'], cwd);
+
+    expect(result.code).toBe(1);
+    expect(result.stderr).toMatch(/malformed_row: 2 rows/);
+    expect(result.stderr).toContain('1,C1,2025-12-30,\\u001b[31m10');
+    expect(result.stderr).not.toMatch(/[\u0000\u001b]/);
+  });
+
   it('publish anyway with --accept-failed-gates, saying so in the summary, the warnings and the quality report', async () => {
     const cwd = await tempDir();
     const input = await writeText(cwd, 'half.csv', csv([...validOrders(10), ...Array.from({ length: 20 }, (_, i) => `X${i},CX${i},2024-01-05,n/a`)]));

@@ -2,7 +2,8 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { summarySchema } from '../lambdas/clv-job/schemas/summary.js';
-import { oneLine, runTable } from '../lambdas/clv-job/terminal-output.js';
+import { oneLine } from '../lambdas/clv-job/one-line.js';
+import { runTable } from '../lambdas/clv-job/terminal-output.js';
 import { clv, requireCliBundle } from './support/cli.js';
 import { fixture, sampleData, tempDir } from './support/files.js';
 

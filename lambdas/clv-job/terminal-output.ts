@@ -9,6 +9,7 @@ import ora, { type Ora } from 'ora';
 import type { RejectionReasonExamples } from './pipeline/rejection-examples.js';
 import type { ProgressListener } from './pipeline/run.js';
 import type { Summary } from './schemas/summary.js';
+import { oneLine } from './one-line.js';
 
 const STAGE_LABELS: Readonly<Record<string, string>> = {
   lock: 'Taking the run lock',
@@ -61,14 +62,6 @@ export const spinnerProgress = (stream: NodeJS.WriteStream): SpinnerProgress => 
   };
 };
 
-/**
- * A name from the data (a channel, a message quoting one) shown on one line: control characters,
- * e.g. the line break of a quoted multi-line channel field, written as escapes (`\n`), so a line of
- * the output stays one line for the people and scripts reading it.
- */
-const ESCAPES: Readonly<Record<string, string>> = { '\n': '\\n', '\r': '\\r', '\t': '\\t' };
-export const oneLine = (text: string): string =>
-  text.replace(/[\u0000-\u001f\u007f]/g, (c) => ESCAPES[c] ?? `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
 
 const money = (n: number): string => n.toLocaleString('en-US', { minimumFractionDigits: 2, maximumFractionDigits: 2 });
 const percent = (share: number): string => `${(share * 100).toFixed(1)}%`;

@@ -157,6 +157,18 @@ describe('RecordFramer: a stray quote that a later quote closes, once the header
     ]);
   });
 
+  it('a record holding a control character (a NUL, an escape) is malformed; a tab or a form feed is text', () => {
+    const input = `${HEADER}\nA1,C0000\u0000X,2025-01-05,10.00,Mug,completed\nA2,C2,2025-01-06,\u001b[31m20,Pen,completed\nA3,C3,2025-01-07,30.00,Tab\there\fok,completed\n`;
+    expect(framedAs(6, input)).toEqual([
+      { line: 1, text: HEADER },
+      { line: 2, raw: 'A1,C0000\u0000X,2025-01-05,10.00,Mug,completed', problem: 'control_character' },
+      { line: 3, raw: 'A2,C2,2025-01-06,\u001b[31m20,Pen,completed', problem: 'control_character' },
+      { line: 4, text: 'A3,C3,2025-01-07,30.00,Tab\there\fok,completed' },
+    ]);
+    // in a quoted field too
+    expect(framedAs(6, `${HEADER}\nA1,C1,2025-01-05,10.00,"Mu\u0000g",completed\n`)[1]).toMatchObject({ problem: 'control_character' });
+  });
+
   it("a line of delimiters alone (Excel's cleared row) is blank, not a record without an order id", () => {
     const { framer, out } = (() => {
       const out: string[] = [];

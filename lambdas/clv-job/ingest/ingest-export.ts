@@ -467,7 +467,9 @@ const frameExport = async (request: IngestRequest, config: IngestConfig, work: s
         ? `${count} record${count > 1 ? 's' : ''} without the header's ${names.length} fields`
         : code === 'invalid_encoding'
           ? `${count} record${count > 1 ? 's' : ''} not valid UTF-8`
-          : `${count} record${count > 1 ? 's' : ''}: ${code.replaceAll('_', ' ')}`,
+          : code === 'control_character'
+            ? `${count} record${count > 1 ? 's' : ''} holding a control character (a NUL, an escape: not text a CSV reader takes)`
+            : `${count} record${count > 1 ? 's' : ''}: ${code.replaceAll('_', ' ')}`,
   }));
   return {
     sha256: hash.digest('hex'),

@@ -1,3 +1,4 @@
+import { oneLine } from '../one-line.js';
 import type { CustomerTable } from '../domain/customers.js';
 import { isoDay } from '../domain/customers.js';
 import { REJECTION_REASONS } from '../domain/outcomes.js';
@@ -121,7 +122,7 @@ export const describeQualityReport = (report: QualityReport): string[] => {
         ['order_id', 'customer_id', 'order_date', 'amount']
           .map((k) => `${k}=${JSON.stringify(sample[k] ?? null)}`)
           .join(' ');
-      lines.push(`    ${where} ${String(text)}`);
+      lines.push(`    ${oneLine(where)} ${oneLine(String(text))}`);
     }
   }
   return lines;
