@@ -90,8 +90,11 @@ const madeFrom = (metadata: Readonly<Record<string, string>> | null): ObjectVers
         versionId: metadata['source-version-id'] ?? null,
       };
 
-/** The record the night lists an export by while it has no copy of its current contents (not quarantined: not read yet, or its read failed). */
-const notIngestedRecord = <C>(deps: IngestDropDeps<C>, keys: ExportKeys, version: ObjectVersion, reason: string): QuarantineRecord => ({
+/**
+ * The record under the quarantine's reasons the night lists an export by, with why it is left out:
+ * quarantined (unreadable), or without a copy of its current contents (not read yet, or its read failed).
+ */
+const quarantineRecord = <C>(deps: IngestDropDeps<C>, keys: ExportKeys, version: ObjectVersion, reason: string): QuarantineRecord => ({
   source: `${deps.bucket.location}${keys.source}`,
   reason,
   quarantined_at: deps.now().toISOString(),
@@ -143,7 +146,7 @@ export const ingestDropped = async <C>(deps: IngestDropDeps<C>, source: string, 
     if (stale) {
       await deps.bucket.remove([keys.canonical, keys.receipt]);
       const started = deps.now().toISOString();
-      await deps.bucket.putJson(keys.quarantineReason, notIngestedRecord(deps, keys, version, `is not ingested yet: its read started at ${started} and has not ended (a read that fails or times out: ${RETRIED})`));
+      await deps.bucket.putJson(keys.quarantineReason, quarantineRecord(deps, keys, version, `is not ingested yet: its read started at ${started} and has not ended (a read that fails or times out: ${RETRIED})`));
     }
     let ingested: IngestedExport;
     try {
@@ -155,7 +158,7 @@ export const ingestDropped = async <C>(deps: IngestDropDeps<C>, source: string, 
           // one line, as every reason is: an error's message may hold a stack or a dump
           const message = (error instanceof Error ? error.message : String(error)).replace(/\s+/g, ' ').trim().slice(0, 300);
           const failure = `is not ingested: its read failed (${message}); ${RETRIED}`;
-          await deps.bucket.putJson(keys.quarantineReason, notIngestedRecord(deps, keys, version, failure)).catch(() => undefined);
+          await deps.bucket.putJson(keys.quarantineReason, quarantineRecord(deps, keys, version, failure)).catch(() => undefined);
         }
         throw error;
       }
@@ -178,14 +181,7 @@ export const ingestDropped = async <C>(deps: IngestDropDeps<C>, source: string, 
 };
 
 const quarantine = async <C>(deps: IngestDropDeps<C>, keys: ExportKeys, local: string, version: ObjectVersion, reason: string): Promise<IngestOutcome> => {
-  const record: QuarantineRecord = {
-    source: `${deps.bucket.location}${keys.source}`,
-    reason,
-    quarantined_at: deps.now().toISOString(),
-    bytes: version.bytes,
-    etag: version.etag,
-    version_id: version.versionId,
-  };
+  const record = quarantineRecord(deps, keys, version, reason);
   await deps.bucket.remove([keys.canonical, keys.receipt]);
   await deps.bucket.upload(keys.quarantined, local, objectMetadata(version));
   await deps.bucket.putJson(keys.quarantineReason, record);
