@@ -39,7 +39,7 @@ const CONFIGURED: { name: string; text: string; config: IngestRequest['config'] 
   {
     // a stray quote closed lines later (version 4: the rows between are read, not swallowed), a line of delimiters alone (blank), a NUL in an id (malformed)
     name: 'stray-quote-inch-mark.csv',
-    text: 'order_id,customer_id,order_date,amount,product\nA1,C1,2025-01-05,10,"Gift card\nA2,C2,2025-01-06,20,Mug\nA3,C3,2025-01-07,30,Monitor 27"\nA4,C4,2025-01-08,40,"a\nb,c",x\n,,,,\nA5,C5\u0000,2025-01-09,50,Pen\n',
+    text: 'order_id,customer_id,order_date,amount,product\nA1,C1,2025-01-05,10,"Gift card\nA2,C2,2025-01-06,20,Mug\nA3,C3,2025-01-07,30,Monitor 27"\nA4,C4,2025-01-08,40,"a\nb,c",x\n,,,,\nA5,C5\u0000,2025-01-09,50,Pen\nA6,C6,2025-01-10,60,"Gift\nA7,C7,2025-01-11,70,Monitor 27"\n',
     config: undefined,
   },
 ];

@@ -146,6 +146,16 @@ describe('RecordFramer: a stray quote that a later quote closes, once the header
     for (const size of [1, 7, 50]) expect(framedAs(6, input, [size])).toEqual(expected);
   });
 
+  it('an inch mark on the very next line: that line\'s order is read, not swallowed into the stray quote\'s field', () => {
+    const input = [HEADER, 'A1,C1,2025-01-05,10.00,"Gift card,completed', 'A2,C2,2025-01-06,20.00,Monitor 27",completed', 'A3,C3,2025-01-07,30.00,Pen,completed', ''].join('\n');
+    expect(framedAs(6, input)).toEqual([
+      { line: 1, text: HEADER },
+      { line: 2, raw: 'A1,C1,2025-01-05,10.00,"Gift card,completed', problem: 'unterminated_quote' },
+      { line: 3, text: 'A2,C2,2025-01-06,20.00,Monitor 27",completed' },
+      { line: 4, text: 'A3,C3,2025-01-07,30.00,Pen,completed' },
+    ]);
+  });
+
   it('a multi-line record with another number of fields than the header\'s: its first line is malformed, reading resumes on the next', () => {
     const input = [HEADER, 'A1,C1,2025-01-05,10.00,"Gift card,completed', 'A2,C2,2025-01-06,20.00,Mug,completed', 'A3,C3,2025-01-09,50.00,Monitor 27"', 'A4,C4,2025-01-10,5.00,Pen,completed'].join('\n');
     expect(framedAs(6, input)).toEqual([

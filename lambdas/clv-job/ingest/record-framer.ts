@@ -292,6 +292,10 @@ export class RecordFramer {
           case State.Quoted:
             if (byte === QUOTE) {
               state = State.QuoteInQuoted;
+              // a later line that reaches the quoted field's column before its first quote (`A2,C2,...,Monitor 27"`
+              // closing, in the same column, a quote left open on the line before) began a record of its own:
+              // this.delimiters is the field's index; the first two columns are ids, where no stray quote is seen
+              if (this.expectFields > 0 && this.delimiters >= 2 && this.innerDelimiters >= this.delimiters) this.recordInsideQuotes = true;
               this.innerDelimiters = -1;
             } else if (byte === LF) {
               if (this.firstLineBreak < 0) this.firstLineBreak = i - start;
@@ -352,9 +356,9 @@ export class RecordFramer {
   /**
    * Why the record ending here, which spans lines through a quoted field, is read as a stray quote
    * (its first line malformed, the rest read again), or null when it is one record: with another
-   * number of fields than the header's, or with a whole line inside the quotes that has a record's
-   * delimiters and no quote (a product named `27"` closing a quote left open lines before, with
-   * orders between), the quote that opened it was a stray one; taken whole, the orders on the lines
+   * number of fields than the header's, or with a later line inside the quotes that has a record's
+   * delimiters before any quote (a product named `27"` closing a quote left open on a line before,
+   * with orders between or on that very line), the quote that opened it was a stray one; taken whole, the orders on the lines
    * it spans would vanish into one field, or one malformed row. Only once the header is read.
    */
   private multiLineFault(): MalformedProblem | null {
