@@ -38,6 +38,12 @@ describe('clv run with a spend input', () => {
     expect(result.code).toBe(0);
     expect(result.stderr).not.toMatch(/no spend file/);
     expect((await summaryIn(cwd)).spend_input).toMatchObject({ rejected_rows: 0, sources: [join('spend', 'marketing-spend.csv')] });
+
+    // a link to a file the folder already holds is read once: no channel-month twice
+    await symlink(join(cwd, 'spend', 'marketing-spend.csv'), join(cwd, 'spend', 'same-again.csv'));
+    const again = await clv(['run', '--input', sampleData, '--spend', 'spend', '--output', 'out', '--as-of', '2025-12-31'], cwd);
+    expect(again.code).toBe(0);
+    expect((await summaryIn(cwd)).spend_input).toMatchObject({ rejected_rows: 0, sources: [join('spend', 'marketing-spend.csv')] });
   });
 
   it('takes the spend path and the LTV:CAC line from the config file; --spend wins over spend.path', async () => {

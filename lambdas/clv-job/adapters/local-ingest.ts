@@ -139,13 +139,12 @@ export const ingestLocalFiles = async (inputs: readonly InputFile[], options: Lo
         return { skipped: { path: input.path, reason: failure.reason } };
       }
       const entry = entryOf(content);
-      const cached = await readEntry(entry);
-      if (cached !== null) {
-        // in use again: a prune (pruneIngestCache) leaves entries used within a run's longest time alone
-        const now = new Date();
-        await utimes(entry.canonical, now, now);
-        return { file: { path: entry.canonical, source: input.path, bytes: input.bytes }, receipt: cached, reused: true };
-      }
+      // marked in use before it is checked (hashing it takes a while), so that a prune elsewhere
+      // (pruneIngestCache) leaves it alone from now on; one already gone is read again
+      const now = new Date();
+      const marked = await utimes(entry.canonical, now, now).then(() => true, () => false);
+      const cached = marked ? await readEntry(entry) : null;
+      if (cached !== null) return { file: { path: entry.canonical, source: input.path, bytes: input.bytes }, receipt: cached, reused: true };
     }
     const partial = join(directory, `${stem}.${process.pid}.partial`);
     let receipt: IngestReceipt;
@@ -281,6 +280,9 @@ export const pruneIngestCache = async (directory: string, now: Date): Promise<vo
     }
   }
   for (const name of stale) {
+    // looked at again just before: a run may have reused it since (it marks an entry before checking it)
+    const parquet = await modified(join(directory, `${name}.parquet`));
+    if (parquet !== null && parquet >= before) continue;
     // the receipt first: an entry without it is never reused, whatever else is left
     await rm(join(directory, RECEIPTS_DIR, `${name}.json`), { force: true });
     await rm(join(directory, DIGESTS_DIR, `${name}.json`), { force: true });

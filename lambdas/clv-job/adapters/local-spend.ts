@@ -44,12 +44,22 @@ export class LocalSpendSource implements SpendSource {
             throw new InputFileError(path, 'is a link that leads nowhere (its target is missing or cannot be read)', { cause: error });
           });
           if (target.isDirectory()) await walk(path);
-          else if (target.isFile() && SPEND_FILE.test(entry.name)) files.push(path);
+          else if (target.isFile() && SPEND_FILE.test(entry.name)) linked.push(path);
         }
       }
     };
+    // a linked file that is also read where it lies (or through another link) is read once
+    const linked: string[] = [];
     if (info.isDirectory()) await walk(this.location);
     else files.push(this.location);
+    const read = new Set(await Promise.all(files.map((f) => realpath(f))));
+    for (const path of linked.sort()) {
+      const real = await realpath(path);
+      if (!read.has(real)) {
+        read.add(real);
+        files.push(path);
+      }
+    }
     if (files.length === 0) return null;
     files.sort();
     const records: SpendRecord[] = [];
