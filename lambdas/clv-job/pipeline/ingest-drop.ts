@@ -143,6 +143,11 @@ export const ingestDropped = async <C>(deps: IngestDropDeps<C>, source: string, 
     const sourceName = `${deps.bucket.location}${source}`;
     const made = madeFrom(await deps.bucket.metadata(keys.canonical));
     const stale = made === null || !sameObject(made, version);
+    // a handler of a newer object may have written its copy since this one downloaded: that copy is
+    // what the key holds, and stays; the object the key holds now is handled instead
+    if (stale && !sameObject(await deps.bucket.head(source), version)) {
+      return await settled(deps, source, version, { status: 'ignored', source, reason: 'replaced while it was read' });
+    }
     if (stale) {
       await deps.bucket.remove([keys.canonical, keys.receipt]);
       const started = deps.now().toISOString();
@@ -154,7 +159,8 @@ export const ingestDropped = async <C>(deps: IngestDropDeps<C>, source: string, 
     } catch (error) {
       const reason = deps.unreadableReason(error);
       if (reason === null) {
-        if (stale) {
+        // unless the key holds another object by now, whose handler wrote (or writes) its own record
+        if (stale && sameObject(await deps.bucket.head(source).catch(() => null), version)) {
           // one line, as every reason is: an error's message may hold a stack or a dump
           const message = (error instanceof Error ? error.message : String(error)).replace(/\s+/g, ' ').trim().slice(0, 300);
           const failure = `is not ingested: its read failed (${message}); ${RETRIED}`;
