@@ -155,7 +155,7 @@ export const chooseByHoldout = async (engine: QueryEngine, request: ChoiceReques
  * For a backtest asked for by dates (`clv backtest`): refuses a holdout that ends after the last valid
  * order, where the expected side would cover days the actual side cannot count (a holdout end typed
  * past the export, or in the future). The last valid order is looked for up to the latest date a run
- * may be as of (config.ts latestAsOf of `now`), as the default as-of date is, not up to the holdout
+ * may be as of (config.ts latestAsOf of `now`: today in UTC, plus a day), not up to the holdout
  * end: a holdout ending on a day without orders, orders after it, is within the orders. A run's own
  * backtest ends at its as-of date, which the run judges (and warns of when it lies long after the
  * last order), so it is not held to this.
