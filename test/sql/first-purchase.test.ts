@@ -24,7 +24,7 @@ describe('the first purchase: its day, its order and its channel', () => {
   });
   afterAll(() => engine.close());
 
-  it('takes the channel of the first order by day, order id (NUL bytes and all), then the extra key columns, NULL when that order has none', async () => {
+  it('takes the channel of the first order by day, order id (a tab in one and all), then the extra key columns, NULL when that order has none', async () => {
     const customers = decodeCustomers(await engine.run('customers', params));
 
     expect(customers.customerId).toEqual(['K1', 'K2', 'K3', 'K4', 'K5']);

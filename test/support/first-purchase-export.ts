@@ -12,8 +12,9 @@ import { writeText } from './files.js';
  * - K3: B7 web 1 and B10 email 2 on 2024-01-05, B1 on 2024-01-25 (4), B2 on 2024-03-02 (8). First
  *   order B10: email.
  * - K4: one order, 2024-02-14, web, 9.
- * - K5: A<NUL>B/A web 3 and A/B email 4, both on 2024-04-02. First order A/B (an order id sorts
- *   before the longer ones it begins, NUL bytes and all): email.
+ * - K5: A<TAB>B/A web 3 and A/B email 4, both on 2024-04-02. First order A/B (an order id sorts
+ *   before the longer ones it begins, even one whose next byte is the lowest text allows: a tab; a
+ *   NUL is no text, its record malformed): email.
  */
 export const FIRST_PURCHASE_CONFIG: IngestConfigInput = { orderKey: ['store'] };
 
@@ -35,7 +36,7 @@ export const writeFirstPurchaseExport = (dir: string): Promise<string> =>
       'B1,A,K3,2024-01-25,4,search',
       'B2,A,K3,2024-03-02,8,search',
       'B9,A,K4,2024-02-14,9,web',
-      'A\u0000B,A,K5,2024-04-02,3,web',
+      'A\tB,A,K5,2024-04-02,3,web',
       'A,B,K5,2024-04-02,4,email',
       '',
     ].join('\n'),
