@@ -2,7 +2,8 @@ import { readdir, readlink, realpath, stat } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { InputFileError } from '../errors.js';
 
-const CSV_FILE = /\.csv(\.gz)?$/i;
+/** An input file's name, orders or spend, in a folder or under a prefix: CSV, optionally gzipped. */
+export const CSV_FILE = /\.csv(\.gz)?$/i;
 
 export interface InputFile {
   readonly path: string;

@@ -1,7 +1,8 @@
 import { GetObjectCommand, ListObjectsV2Command, type S3Client } from '@aws-sdk/client-s3';
 import type { SpendRecord } from '../domain/acquisition/spend.js';
 import type { SpendRead, SpendSource } from '../ports.js';
-import { parseSpendCsv, SPEND_FILE } from './spend-csv.js';
+import { CSV_FILE } from './input-files.js';
+import { parseSpendCsv } from './spend-csv.js';
 
 /**
  * The spend input on S3 (the Lambda's CLV_SPEND_PREFIX): every `.csv`/`.csv.gz` object under the
@@ -25,7 +26,7 @@ export class S3SpendSource implements SpendSource {
     let token: string | undefined;
     do {
       const page = await client.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: prefix, ContinuationToken: token }));
-      for (const object of page.Contents ?? []) if (object.Key && SPEND_FILE.test(object.Key)) keys.push(object.Key);
+      for (const object of page.Contents ?? []) if (object.Key && CSV_FILE.test(object.Key)) keys.push(object.Key);
       token = page.IsTruncated ? page.NextContinuationToken : undefined;
     } while (token);
     if (keys.length === 0) return null;

@@ -6,9 +6,6 @@ import { InputFileError } from '../errors.js';
 /** The spend file's columns, matched by header name (case and surrounding spaces ignored). */
 export const SPEND_COLUMNS = ['channel', 'month', 'spend'] as const;
 
-/** A spend file's name: CSV, optionally gzipped. */
-export const SPEND_FILE = /\.csv(\.gz)?$/i;
-
 /**
  * One spend file's records, every data row of it (blank lines aside), each with the line it starts
  * on and its raw text: the domain's `judgeSpend` decides what is accepted. RFC 4180 quoting, LF or
