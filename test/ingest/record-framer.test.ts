@@ -102,7 +102,7 @@ describe('RecordFramer: a broken record costs one malformed row, never the rest 
 
 describe('RecordFramer: a stray quote that a later quote closes, once the header says how many fields a record has', () => {
   /** Frames `input` as an export of `fields` columns: records after the header must have that many fields. */
-  const framedAs = (fields: number, input: string, chunkSizes: readonly number[] = [1 << 16]) => {
+  const frameAs = (fields: number, input: string, chunkSizes: readonly number[] = [1 << 16]) => {
     const out: { line: number; text?: string; raw?: string; problem?: MalformedProblem }[] = [];
     const framer = new RecordFramer({
       delimiter: 0x2c,
@@ -119,8 +119,9 @@ describe('RecordFramer: a stray quote that a later quote closes, once the header
       at += size;
     }
     framer.end();
-    return out;
+    return { out, framer };
   };
+  const framedAs = (fields: number, input: string, chunkSizes?: readonly number[]) => frameAs(fields, input, chunkSizes).out;
   const HEADER = 'order_id,customer_id,order_date,amount,product,status';
 
   it('an inch mark in the same column lines later does not swallow the orders between: the first line is malformed, the rest are read', () => {
@@ -180,21 +181,12 @@ describe('RecordFramer: a stray quote that a later quote closes, once the header
   });
 
   it("a line of delimiters alone (Excel's cleared row) is blank, not a record without an order id", () => {
-    const { framer, out } = (() => {
-      const out: string[] = [];
-      const framer = new RecordFramer({
-        delimiter: 0x2c,
-        record: (_line, data, start, end) => {
-          out.push(data.toString('utf8', start, end));
-          framer.expectFields = 6;
-        },
-        malformed: () => out.push('malformed'),
-      });
-      framer.push(Buffer.from(`${HEADER}\r\nA1,C1,2025-01-05,10.00,Mug,completed\r\n,,,,,\r\n,,,\r\nA2,C2,2025-01-06,20.00,Pen,completed\r\n,,,,,`));
-      framer.end();
-      return { framer, out };
-    })();
-    expect(out).toEqual([HEADER, 'A1,C1,2025-01-05,10.00,Mug,completed', 'A2,C2,2025-01-06,20.00,Pen,completed']);
+    const { framer, out } = frameAs(6, `${HEADER}\r\nA1,C1,2025-01-05,10.00,Mug,completed\r\n,,,,,\r\n,,,\r\nA2,C2,2025-01-06,20.00,Pen,completed\r\n,,,,,`);
+    expect(out).toEqual([
+      { line: 1, text: HEADER },
+      { line: 2, text: 'A1,C1,2025-01-05,10.00,Mug,completed' },
+      { line: 5, text: 'A2,C2,2025-01-06,20.00,Pen,completed' },
+    ]);
     expect(framer.statistics.blankLines).toBe(3);
   });
 

@@ -125,7 +125,11 @@ export class RecordFramer {
   private delimiters = 0;
   /** Delimiters on the current line inside a quoted field, after its first line break; -1 once the line holds a quote. */
   private innerDelimiters = -1;
-  /** Whether a whole line inside a quoted field had a record's delimiters and no quote: the quote that opened it was stray. */
+  /**
+   * Whether a line inside a quoted field reads as a record, so the quote that opened it was stray: a whole
+   * line with a record's delimiters and no quote, or a line that reaches the quoted field's column
+   * (its delimiters) before its first quote.
+   */
   private recordInsideQuotes = false;
   /** Fields every record must have; 0 until the header is read. */
   expectFields = 0;
@@ -412,23 +416,25 @@ export class RecordFramer {
     // a line of delimiters alone (`,,,,,`: a row Excel leaves behind once its cells are cleared) is
     // blank too, once the header is read: as many bytes as delimiters, every byte is one
     if (last === start || (this.expectFields > 0 && last - start === fields - 1)) this.statistics.blankLines += 1;
-    else if (
-      last - start > this.maxRecordBytes ||
-      (this.expectFields > 0 && fields !== this.expectFields) ||
-      (this.expectFields > 0 && last > this.utf8Until && !isUtf8(data.subarray(start, last))) ||
-      (this.expectFields > 0 && this.control === 1)
-    ) {
-      this.fault =
+    else {
+      // the header itself is only bounded in length: the field count and the text are judged once it is known
+      const fault =
         last - start > this.maxRecordBytes
           ? 'record_too_long'
-          : fields !== this.expectFields
-            ? 'wrong_field_count'
-            : last > this.utf8Until && !isUtf8(data.subarray(start, last))
-              ? 'invalid_encoding'
-              : 'control_character';
-      this.emitMalformed(data, start, end);
-      return;
-    } else {
+          : this.expectFields === 0
+            ? null
+            : fields !== this.expectFields
+              ? 'wrong_field_count'
+              : last > this.utf8Until && !isUtf8(data.subarray(start, last))
+                ? 'invalid_encoding'
+                : this.control === 1
+                  ? 'control_character'
+                  : null;
+      if (fault !== null) {
+        this.fault = fault;
+        this.emitMalformed(data, start, end);
+        return;
+      }
       const needsTrim = this.edgy === 1 || this.firstBytes[data[start]!] === 1 || this.lastBytes[data[last - 1]!] === 1;
       this.options.record(this.recordLine, data, start, last, needsTrim);
     }
