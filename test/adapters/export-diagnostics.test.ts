@@ -102,6 +102,24 @@ describe('diagnoseExportHead', () => {
     expect(diagnoseExportHead(Buffer.from('order_id;customer_id;order_date;amount\n'), ';')).toBeNull();
     expect(diagnoseExportHead(Buffer.from('order_id,customer_id,order_date,amount\n'), ';')?.message).toMatch(/^looks comma-separated: .*"delimiter": ","/);
   });
+
+  it("names Excel's separator line before the header (sep=;) for what it is, and the delimiter to set when it is not the configured one", () => {
+    const export_ = 'sep=;\r\norder_id;customer_id;order_date;amount\r\nO1;c1;2025-01-01;5,00\r\n';
+    expect(diagnoseExportHead(Buffer.from(export_))).toEqual({
+      kind: 'delimiter',
+      message: expect.stringMatching(/^starts with Excel's separator line "sep=;", not a header: delete that first line so the header comes first, and set "csv": \{ "delimiter": ";" \}/),
+    });
+    // already configured: only the line is in the way
+    expect(diagnoseExportHead(Buffer.from(export_), ';')?.message).toMatch(/delete that first line so the header comes first$/);
+  });
+
+  it('names lines ended by a carriage return alone (classic Mac OS), which the reader does not take as line breaks', () => {
+    const message = diagnoseExportHead(Buffer.from('order_id,customer_id,order_date,amount\rO1,c1,2025-01-01,5\rO2,c1,2025-02-01,6\r'))?.message;
+    expect(message).toMatch(/^ends its lines with a carriage return alone \(classic Mac OS line endings\).*CRLF.*LF/);
+    // a header alone ending in one is a header, and CRLF lines are lines
+    expect(diagnoseExportHead(Buffer.from('order_id,customer_id,order_date,amount\r'))).toBeNull();
+    expect(diagnoseExportHead(Buffer.from('order_id,customer_id,order_date,amount\r\nO1,c1,2025-01-01,5\r\n'))).toBeNull();
+  });
 });
 
 describe('missingColumnsProblem', () => {

@@ -57,7 +57,7 @@ export const CLI_CONFIG_PLACE = 'the config file given with --config';
 
 /** The problem found and the sentence that explains it (it follows the file's name in a message). */
 export interface ExportProblem {
-  readonly kind: 'empty' | 'binary' | 'encoding' | 'delimiter' | 'missing_columns';
+  readonly kind: 'empty' | 'binary' | 'encoding' | 'line_endings' | 'delimiter' | 'missing_columns';
   readonly message: string;
 }
 
@@ -138,7 +138,8 @@ export const emptyExportProblem = (delimiter = ',', storedBytes = 0): ExportProb
 
 /**
  * Checks a file's first bytes (up to EXPORT_HEAD_BYTES) before any CSV reader sees them: an empty file,
- * a binary one (BINARY_FORMATS, or any other full of control bytes: a program, random bytes), a UTF-16 or UTF-32 file, a header split by another delimiter than `delimiter`. Returns the problem,
+ * a binary one (BINARY_FORMATS, or any other full of control bytes: a program, random bytes), a UTF-16 or UTF-32 file, Excel's
+ * `sep=` line before the header, lines ended by a carriage return alone, a header split by another delimiter than `delimiter`. Returns the problem,
  * or null when the file looks like a CSV export the reader can take. `configPlace` is where the advice says to set a delimiter.
  */
 export const diagnoseExportHead = (head: Buffer, delimiter = ',', configPlace = CLI_CONFIG_PLACE): ExportProblem | null => {
@@ -170,6 +171,28 @@ export const diagnoseExportHead = (head: Buffer, delimiter = ',', configPlace = 
     return {
       kind: 'empty',
       message: `holds only blank lines: an orders export needs a header row and one row per order, e.g. "${REQUIRED_ORDER_COLUMNS.join(delimiter)}"`,
+    };
+  }
+  // Excel's separator hint (`sep=;`, written by some exporters so that Excel splits the file): a line
+  // for Excel, not the header; read as one, it would be named "semicolon-separated" or lack every column
+  const hint = /^sep=(.?)$/i.exec(line.trim());
+  if (hint !== null) {
+    const hinted = hint[1] ?? '';
+    const setting = DELIMITERS.find((d) => d.char === hinted && d.char !== delimiter);
+    return {
+      kind: 'delimiter',
+      message:
+        `starts with Excel's separator line "${shorten(line.trim())}", not a header: delete that first line so the header comes first` +
+        (setting === undefined ? '' : `, and set "csv": { "delimiter": "${setting.json}" } in ${configPlace}`),
+    };
+  }
+  // lines ended by a carriage return alone (classic Mac OS): no line feed in the head, yet lines
+  if (!head.includes(0x0a) && /\r(?!$)/.test(head.toString('latin1').replace(/\r+$/, ''))) {
+    return {
+      kind: 'line_endings',
+      message:
+        'ends its lines with a carriage return alone (classic Mac OS line endings), which are not read as line breaks: ' +
+        "save it with Windows (CRLF) or Unix (LF) line endings, e.g. `tr '\\r' '\\n' < in.csv > out.csv`",
     };
   }
   const other = otherDelimiter(line, delimiter);
