@@ -116,6 +116,9 @@ describe('ingestExport: one export into canonical rows and a receipt', () => {
     await expect(ingestText('semicolon.csv', 'order_id;customer_id;order_date;amount\n1;2;2025-01-01;3\n')).rejects.toThrow(/"delimiter": ";"/);
     // told from the decompressed bytes, whatever the file is called
     await expect(ingestText('semicolon.bin', gzipSync('order_id;customer_id;order_date;amount\n1;2;2025-01-01;3\n'))).rejects.toThrow(/semicolon-separated/);
+    // Excel's plain CSV (Windows-1252): the header's é is one byte, 0xE9, which is not UTF-8
+    const cp1252 = Buffer.concat([Buffer.from('order_id,customer_id,order_date,amount,cat'), Buffer.from([0xe9]), Buffer.from('gorie\nA1,C1,2025-01-01,3,x\n')]);
+    await expect(ingestText('cp1252.csv', cp1252)).rejects.toThrow(/^cp1252\.csv: is not UTF-8 text .*Windows-1252.*iconv -f WINDOWS-1252 -t UTF-8/);
     const whole = gzipSync(Buffer.from('order_id,customer_id,order_date,amount\n' + Array.from({ length: 2000 }, (_, i) => `A${i},B${i % 7},2025-01-01,${i}\n`).join('')));
     const cut = whole.subarray(0, whole.length - 100);
     await expect(ingestText('cut.csv.gz', cut)).rejects.toThrow(/not a complete gzip file/);

@@ -41,6 +41,20 @@ describe('rejectionExamples', () => {
     expect(rejectionExamples(countsOf(rows), rejected)[0]).not.toHaveProperty('note');
   });
 
+  it('notes a malformed row read with undecodable bytes (U+FFFD in its raw line) as not UTF-8, naming the first such row and the conversion', () => {
+    const rows: Row[] = [
+      ['b.csv', 2, 'malformed_row'],
+      ['a.csv', 3, 'malformed_row'],
+      ['a.csv', 2, 'malformed_row'],
+    ];
+    const rejected = { rowCount: 3, columns: { ...rejectedOf(rows).columns, raw_line: ['B1,Jos\uFFFD,2025-01-05,1', 'A2,Ren\uFFFDe,2025-01-06,2', 'A1,"open,2025-01-05,3'] } };
+    const [malformed] = rejectionExamples(countsOf(rows), rejected);
+    expect(malformed?.note).toMatch(/^a\.csv:3 holds bytes that are not UTF-8 .*Windows-1252.*iconv -f WINDOWS-1252 -t UTF-8/);
+    // a malformed row of valid text (a stray quote) gets no such note
+    const oneRow = rows.slice(2);
+    expect(rejectionExamples(countsOf(oneRow), { rowCount: 1, columns: { ...rejectedOf(oneRow).columns, raw_line: ['A1,"open,2025-01-05,3'] } })[0]).not.toHaveProperty('note');
+  });
+
   it('gives a row whose engine cannot tell its record a file without a line', () => {
     const rows: Row[] = [['s3://bucket/x.csv', null, 'invalid_amount']];
 

@@ -337,7 +337,9 @@ const frameExport = async (request: IngestRequest, config: IngestConfig, work: s
     record: (line, data, start, end, needsTrim) => {
       if (header === null) {
         const record = data.subarray(start, end);
-        if (!isUtf8(record) || record.includes(0)) headerProblem = 'is not UTF-8 text (the header holds bytes that are not UTF-8)';
+        if (!isUtf8(record) || record.includes(0)) headerProblem =
+            'is not UTF-8 text (the header holds bytes that are not UTF-8; Excel\'s plain "CSV (Comma delimited)" is Windows-1252): ' +
+            'save it as "CSV UTF-8 (Comma delimited)", or convert it, e.g. `iconv -f WINDOWS-1252 -t UTF-8 in.csv > out.csv`';
         header = splitHeader(record.toString('utf8'), delimiter);
         framer.expectFields = header.length;
         return;

@@ -27,6 +27,14 @@ const shortYearNote = (file: string, line: number | null, text: string): string 
   'reads as a year before 100 (so before validation.minOrderDate): for two-digit years write %y';
 
 /**
+ * A malformed row whose text holds U+FFFD was not UTF-8 (the ingest keeps its raw line with each
+ * undecodable byte replaced): most often a whole file saved in Windows-1252, Excel's plain CSV.
+ */
+const notUtf8Note = (file: string, line: number | null): string =>
+  `${file}${line === null ? '' : `:${line}`} holds bytes that are not UTF-8 (shown as \uFFFD), as a file saved in Windows-1252 (Excel's plain "CSV (Comma delimited)") does: ` +
+  'save it as "CSV UTF-8 (Comma delimited)", or convert it, e.g. `iconv -f WINDOWS-1252 -t UTF-8 in.csv > out.csv`';
+
+/**
  * The rejection reasons, most rows first, each with a few rows a reader can open (`file:line`), so
  * a run's rejections can be acted on without opening the rejected-rows Parquet.
  *
@@ -42,6 +50,8 @@ export const rejectionExamples = (counts: CountsSection, rejected: RejectedRows,
   const dates = rejected.columns.order_date ?? [];
   const examples = new Map<RejectionReason, RowLocation[]>(REJECTION_REASONS.map((r) => [r, []]));
   let shortYear: { file: string; line: number | null; text: string } | null = null;
+  let notUtf8: RowLocation | null = null;
+  const rawLines = rejected.columns.raw_line ?? [];
   for (let i = 0; i < rejected.rowCount; i += 1) {
     const line = sourceRows[i];
     const place = { file: String(files[i] ?? ''), line: typeof line === 'number' ? line : null };
@@ -50,11 +60,17 @@ export const rejectionExamples = (counts: CountsSection, rejected: RejectedRows,
     if (reasons[i] === 'implausible_order_date' && typeof date === 'string' && !/\d{4}/.test(date) && /\d/.test(date)) {
       if (shortYear === null || byPlace(place, shortYear) < 0) shortYear = { ...place, text: date.trim() };
     }
+    const raw = rawLines[i];
+    if (reasons[i] === 'malformed_row' && typeof raw === 'string' && raw.includes('\uFFFD') && (notUtf8 === null || byPlace(place, notUtf8) < 0)) notUtf8 = place;
   }
   // the first rows of the first files: what a reader opening the files meets first
   for (const [reason, list] of examples) examples.set(reason, list.sort(byPlace).slice(0, perReason));
   const noteOf = (reason: RejectionReason): { note?: string } =>
-    reason === 'implausible_order_date' && shortYear !== null ? { note: shortYearNote(shortYear.file, shortYear.line, shortYear.text) } : {};
+    reason === 'implausible_order_date' && shortYear !== null
+      ? { note: shortYearNote(shortYear.file, shortYear.line, shortYear.text) }
+      : reason === 'malformed_row' && notUtf8 !== null
+        ? { note: notUtf8Note(notUtf8.file, notUtf8.line) }
+        : {};
   return REJECTION_REASONS.map((reason) => ({ reason, rows: counts.rejected_by_reason[reason], examples: examples.get(reason) ?? [], ...noteOf(reason) }))
     .filter((r) => r.rows > 0)
     .sort((a, b) => b.rows - a.rows);
