@@ -8,6 +8,7 @@
 import { TRANSACTION_MODEL_OPTIONS } from './config.js';
 import { randomUUID } from 'node:crypto';
 import { readFile, stat, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { join, relative, resolve } from 'node:path';
 import { Command, CommanderError, Option } from 'commander';
 import { DuckDbEngine } from './adapters/duckdb-engine.js';
@@ -32,7 +33,7 @@ import {
   type PublishFlags,
   type RunFlags,
 } from './cli-options.js';
-import { ClvError, ConfigurationError, EmptyInputError, firstLine } from './errors.js';
+import { ClvError, ConfigurationError, diskFullAdvice, EmptyInputError, firstLine } from './errors.js';
 import { checkHoldoutWithinOrders, runBacktest } from './pipeline/backtest.js';
 import { reportKey } from './layout.js';
 import { rollbackNight, runPipeline } from './pipeline/run.js';
@@ -408,7 +409,7 @@ const main = async (argv: readonly string[], io: Io): Promise<number> => {
       io.err(`clv: ${error.message} (run \`clv <command> --help\` for usage)`);
       return EXIT.usage;
     }
-    io.err(`clv: ${failure}: ${error instanceof ClvError ? error.message : firstLine(error)}`);
+    io.err(`clv: ${failure}: ${error instanceof ClvError ? error.message : firstLine(error)}${diskFullAdvice(error, tmpdir())}`);
     if (debug && error instanceof Error) io.err(error.stack ?? '');
     return EXIT.failed;
   }

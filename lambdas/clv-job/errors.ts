@@ -104,6 +104,21 @@ export const firstLine = (error: unknown): string => {
 };
 
 /**
+ * What to do about a full disk, which Node names only by the system call that met it ("ENOSPC: no
+ * space left on device, write"): a run writes to its output folder and, for the ingest's work files
+ * and the engine's spills, to `temporaryFolder` (os.tmpdir()), often another disk. The text to append
+ * to the failure's line (starting with a space), or '' when neither `error` nor a cause of it is
+ * ENOSPC or EDQUOT.
+ */
+export const diskFullAdvice = (error: unknown, temporaryFolder: string): string => {
+  const codes: unknown[] = [];
+  for (let e = error; e instanceof Error && codes.length < 8; e = e.cause) codes.push((e as NodeJS.ErrnoException).code);
+  return codes.includes('ENOSPC') || codes.includes('EDQUOT')
+    ? ` (a disk the run writes to is full: the output folder's, or the temporary folder's, ${temporaryFolder}; free space there, or set TMPDIR to a folder on another disk)`
+    : '';
+};
+
+/**
  * An export that cannot be read at all (not CSV text, UTF-16, a broken gzip, no header, a required
  * column missing): locally it fails the run unless `--skip-bad-files`; on AWS it is quarantined.
  * `reason` is one line, meant for the person who dropped the file.
