@@ -70,7 +70,8 @@ describe('INGEST_READER_VERSION', () => {
       recorded[String(INGEST_READER_VERSION)],
       `The reader's output changed (fingerprint ${fingerprint}). If that is intended, bump INGEST_READER_VERSION ` +
         `(lambdas/clv-job/ingest/reader-version.ts), so that cached canonical files are read again, and record ` +
-        `"${INGEST_READER_VERSION + 1}": "${fingerprint}" in test/fixtures/ingest-reader-fingerprints.json.`,
+        `"${INGEST_READER_VERSION + 1}": "${fingerprint}" in test/fixtures/ingest-reader-fingerprints.json. Never record it ` +
+        `under the current version instead, even within one change: a build made with that version has cached its output under it.`,
     ).toBe(fingerprint);
   });
 
