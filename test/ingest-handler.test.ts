@@ -366,6 +366,24 @@ describeWith('moto', 'the ingest handler on S3 events (moto: S3, SNS, SQS)', () 
       expect((await quarantined()).map((q) => q.source)).not.toContain(`s3://${BUCKET}/orders/killed.csv`);
     });
 
+    it('is passed by a night that lists its record just before the read ends well and removes it', async () => {
+      await put('orders/ended.csv', GOOD);
+      await put('quarantine/_reasons/orders/gone.csv.json', JSON.stringify({ source: `s3://${BUCKET}/orders/gone.csv`, reason: 'is not ingested yet' }));
+      // the record goes between the night's listing and its read of that record
+      const racing = {
+        send: async (command: unknown) => {
+          if (command instanceof GetObjectCommand && command.input.Key === 'quarantine/_reasons/orders/gone.csv.json') {
+            await s3.send(new DeleteObjectCommand({ Bucket: BUCKET, Key: command.input.Key }));
+          }
+          return s3.send(command as GetObjectCommand);
+        },
+      } as unknown as S3Client;
+
+      const listed = await listQuarantined(racing, BUCKET, 'quarantine/');
+
+      expect(listed.map((q) => q.source)).not.toContain(`s3://${BUCKET}/orders/gone.csv`);
+    });
+
     it('keeps a copy of this very version while it is read again (a repeated event, a re-ingest): the night loses nothing', async () => {
       await put('orders/repeated.csv', GOOD);
       await handler(s3Event('Object Created', 'orders/repeated.csv'));

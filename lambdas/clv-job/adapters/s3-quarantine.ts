@@ -1,6 +1,7 @@
 import { GetObjectCommand, ListObjectsV2Command, type S3Client } from '@aws-sdk/client-s3';
 import { REASONS_DIR } from '../ingest-layout.js';
 import { quarantineRecordSchema } from '../schemas/quarantine-record.js';
+import { isMissing } from './s3-missing.js';
 
 /** An export the night leaves out, and why (RunConfig.skippedInputs). */
 export interface QuarantinedExport {
@@ -12,7 +13,8 @@ export interface QuarantinedExport {
  * The exports in quarantine, from the records the ingest function writes under
  * `<quarantinePrefix>_reasons/`, in key order. A record that is not valid JSON of the record's
  * shape still names its export (from its key), with a reason saying the record is unreadable: a
- * quarantined file is never left out silently.
+ * quarantined file is never left out silently. A record removed between the listing and its read
+ * is passed: the ingest removes one when its export's read ends well.
  */
 export const listQuarantined = async (s3: S3Client, bucket: string, quarantinePrefix: string): Promise<QuarantinedExport[]> => {
   const prefix = `${quarantinePrefix}${REASONS_DIR}/`;
@@ -25,7 +27,14 @@ export const listQuarantined = async (s3: S3Client, bucket: string, quarantinePr
   } while (token);
   const quarantined: QuarantinedExport[] = [];
   for (const key of keys.sort()) {
-    const text = await (await s3.send(new GetObjectCommand({ Bucket: bucket, Key: key }))).Body?.transformToString();
+    let text: string | undefined;
+    try {
+      text = await (await s3.send(new GetObjectCommand({ Bucket: bucket, Key: key }))).Body?.transformToString();
+    } catch (error) {
+      // removed since the listing: its export's read ended well (a re-drop's "not ingested yet" record)
+      if (isMissing(error)) continue;
+      throw error;
+    }
     let parsed: unknown = null;
     try {
       parsed = JSON.parse(text ?? '');
