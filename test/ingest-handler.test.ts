@@ -3,7 +3,7 @@ import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
-import { DeleteObjectCommand, GetObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import { CreateBucketCommand, DeleteObjectCommand, GetObjectCommand, PutBucketVersioningCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { CreateTopicCommand, SNSClient, SubscribeCommand } from '@aws-sdk/client-sns';
 import { CreateQueueCommand, GetQueueAttributesCommand, PurgeQueueCommand, ReceiveMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { Upload } from '@aws-sdk/lib-storage';
@@ -399,6 +399,53 @@ describeWith('moto', 'the ingest handler on S3 events (moto: S3, SNS, SQS)', () 
       expect(during).toEqual(before);
       expect(await get('ingested/repeated.csv.parquet')).toEqual(before);
       expect((await quarantined()).map((q) => q.source)).not.toContain(`s3://${BUCKET}/orders/repeated.csv`);
+    });
+  });
+
+  describe('in a versioned bucket (the stack\'s), an export re-sent as it was', () => {
+    const VERSIONED = 'clv-ingest-versioned';
+
+    it('keeps its copy while the new version is read: a night reading meanwhile does not lose it', async () => {
+      await s3.send(new CreateBucketCommand({ Bucket: VERSIONED }));
+      await s3.send(new PutBucketVersioningCommand({ Bucket: VERSIONED, VersioningConfiguration: { Status: 'Enabled' } }));
+      const GOOD = 'order_id,customer_id,order_date,amount\nG1,C1,2025-01-01,10.00\n';
+      const putHere = (body: string) => s3.send(new PutObjectCommand({ Bucket: VERSIONED, Key: 'orders/resent.csv', Body: body }));
+      const copyHere = async () => s3.send(new GetObjectCommand({ Bucket: VERSIONED, Key: 'ingested/resent.csv.parquet' })).then((o) => o.Body!.transformToByteArray(), () => null);
+      const versionedHandler = (ingest?: IngestExport<IngestConfig>) =>
+        createIngestHandler({
+          settings: { ...settings, bucket: VERSIONED },
+          s3,
+          sns,
+          logger: new Logger({ serviceName: 'clv-ingest-test', logLevel: 'SILENT' }),
+          metrics: new Metrics({ namespace: METRICS_NAMESPACE, serviceName: 'clv-ingest-test' }),
+          ...(ingest ? { ingest } : {}),
+        });
+      const quiet = vi.spyOn(process.stdout, 'write').mockImplementation(() => true);
+      try {
+        const first = await putHere(GOOD);
+        await versionedHandler()(bucketEvent(VERSIONED, 'Object Created', 'orders/resent.csv'));
+        const before = await copyHere();
+        const second = await putHere(GOOD);
+        expect(second.VersionId).not.toBe(first.VersionId);
+        let during: Uint8Array | null = null;
+        await versionedHandler(async ({ readsAtOnce: _, ...request }) => {
+          during = await copyHere();
+          return ingestExport(request);
+        })(bucketEvent(VERSIONED, 'Object Created', 'orders/resent.csv'));
+
+        expect(before).not.toBeNull();
+        expect(during).toEqual(before);
+        expect(await copyHere()).toEqual(before);
+        // while other bytes under the same key are a new export: its copy goes before it is read
+        await putHere(`${GOOD}G2,C2,2025-01-02,20.00\n`);
+        await versionedHandler(async ({ readsAtOnce: _, ...request }) => {
+          during = await copyHere();
+          return ingestExport(request);
+        })(bucketEvent(VERSIONED, 'Object Created', 'orders/resent.csv'));
+        expect(during).toBeNull();
+      } finally {
+        quiet.mockRestore();
+      }
     });
   });
 

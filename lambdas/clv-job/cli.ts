@@ -116,8 +116,9 @@ const run = async (flags: RunFlags, io: Io): Promise<number> => {
         ...(config.spend === undefined ? {} : { spend: new LocalSpendSource(config.spend) }),
         renderReport: (summary) => (progress ? progress.around('report', () => renderReport(summary)) : renderReport(summary)),
         ...(progress ? { progress: progress.listener } : {}),
+        skippedInputs: async () => (ingested?.skipped ?? []).map((s) => ({ source: s.path, reason: s.reason })),
       },
-      { ...config.run, skippedInputs: (ingested?.skipped ?? []).map((s) => ({ source: s.path, reason: s.reason })) },
+      config.run,
     );
     for (const action of result.recovery.actions) io.out(`recovered: ${action}`);
     const s = result.summary;

@@ -15,6 +15,7 @@ import { AthenaEngine, AthenaQueryError } from './adapters/athena-engine.js';
 import { athenaClientFromEnvironment, s3ClientFromEnvironment } from './aws-clients.js';
 import { ParquetTableWriter } from './adapters/parquet-table-writer.js';
 import { listQuarantined } from './adapters/s3-quarantine.js';
+import { REASONS_DIR } from './ingest-layout.js';
 import { S3Store } from './adapters/s3-store.js';
 import { defaultThreads, isIntervalWorker, serveIntervalWorker, WorkerIntervals } from './adapters/worker-intervals.js';
 import { isAudienceWorker, serveAudienceWorker, WorkerAudiences } from './adapters/worker-audiences.js';
@@ -125,6 +126,8 @@ export const createHandler = (deps: HandlerDeps) => {
     table: settings.athena.table,
     workgroup: settings.athena.workgroup,
     inputLocation: `s3://${settings.bucket}/${settings.ingestedPrefix}`,
+    // a drop read during the night adds or removes its record there: the night reads again
+    watchedLocations: [`s3://${settings.bucket}/${settings.quarantinePrefix}${REASONS_DIR}/`],
   });
   const glue = deps.glue ?? new GlueClient({ maxAttempts: 5 });
   const store = new S3Store({
@@ -168,12 +171,15 @@ export const createHandler = (deps: HandlerDeps) => {
       }
       const { runDate, acceptFailedGates } = request;
       logger.info('run started', { ...(runDate ? { requestedRunDate: runDate } : {}), event, output: store.location });
-      // the exports ingest could not read: the night goes on without them and names them in its warnings
-      const skippedInputs = await listQuarantined(s3, settings.bucket, settings.quarantinePrefix);
-      if (skippedInputs.length > 0) logger.warn('exports in quarantine are left out', { quarantined: skippedInputs });
+      // the exports ingest could not read (or is reading): the night goes on without them and names them in its warnings
+      const skippedInputs = async () => {
+        const quarantined = await listQuarantined(s3, settings.bucket, settings.quarantinePrefix);
+        if (quarantined.length > 0) logger.warn('exports in quarantine are left out', { quarantined });
+        return quarantined;
+      };
       const result = await runPipeline(
-        { engine, store, tables, now, newRunId: () => runId, progress: loggedProgress(logger), renderReport, intervals, audiences, ...(spend ? { spend } : {}) },
-        buildRunConfig({ asOf: runDate, model: settings.model, lockTtlSeconds: settings.lockTtlSeconds, gates: settings.gates, acceptFailedGates, skippedInputs }),
+        { engine, store, tables, now, newRunId: () => runId, progress: loggedProgress(logger), renderReport, intervals, audiences, skippedInputs, ...(spend ? { spend } : {}) },
+        buildRunConfig({ asOf: runDate, model: settings.model, lockTtlSeconds: settings.lockTtlSeconds, gates: settings.gates, acceptFailedGates }),
       );
       const { counts } = result.summary;
       const durationSeconds = seconds();

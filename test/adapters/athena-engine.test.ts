@@ -211,6 +211,38 @@ describeWith(['moto', 'trino'], 'the Athena engine against the Athena stand-in',
       }
       expect(await engine().inputVersion()).toBe(before);
     });
+
+    it('changes when a copy is removed and written again with the same bytes (a night reading in between missed that export)', async () => {
+      const copy = await (await s3.send(new GetObjectCommand({ Bucket: BUCKET, Key: 'ingested/2025/orders-a.csv.parquet' }))).Body!.transformToByteArray();
+      const key = 'ingested/again.parquet';
+      try {
+        await s3.send(new PutObjectCommand({ Bucket: BUCKET, Key: key, Body: copy }));
+        const first = await engine().inputVersion();
+        await s3.send(new DeleteObjectCommand({ Bucket: BUCKET, Key: key }));
+        // S3 tells the time an object was written to the second
+        await new Promise((resolve) => setTimeout(resolve, 1100));
+        await s3.send(new PutObjectCommand({ Bucket: BUCKET, Key: key, Body: copy }));
+        expect(await engine().inputVersion()).not.toBe(first);
+      } finally {
+        await s3.send(new DeleteObjectCommand({ Bucket: BUCKET, Key: key }));
+      }
+    });
+
+    it('changes when an object under a watched location comes or goes (the quarantine record of an export being read)', async () => {
+      const watched = () => engine({ watchedLocations: [`s3://${BUCKET}/quarantine/_reasons/`] });
+      const record = 'quarantine/_reasons/late.csv.json';
+      const before = await watched().inputVersion();
+      const unwatched = await engine().inputVersion();
+      try {
+        await s3.send(new PutObjectCommand({ Bucket: BUCKET, Key: record, Body: '{}' }));
+        expect(await watched().inputVersion()).not.toBe(before);
+        // an engine not told to watch it reads the table's copies only
+        expect(await engine().inputVersion()).toBe(unwatched);
+      } finally {
+        await s3.send(new DeleteObjectCommand({ Bucket: BUCKET, Key: record }));
+      }
+      expect(await watched().inputVersion()).toBe(before);
+    });
   });
 
   describe('a query that fails', () => {

@@ -99,6 +99,24 @@ describe('the exports changing while a night reads them', () => {
     expect(reads(asked)).toBe(1);
   });
 
+  it('name the exports left out as they stood during the read that counts (on AWS, a drop being read has a record only meanwhile)', async () => {
+    const asked: string[] = [];
+    let lists = 0;
+    // during the first read an export is being read again (its copy gone, its record there); by the second, it is back
+    const skippedInputs = async () => ((lists += 1) === 1 ? [{ source: 's3://drop/orders/late.csv', reason: 'is not ingested yet: its read started at 2026-11-23T02:59:00Z' }] : []);
+
+    const result = await runLocal([sampleData], await tempDir(), AS_OF, { engine: changing((look) => (look === 1 ? 'v1' : 'v2'), asked), skippedInputs });
+
+    expect(reads(asked)).toBe(2);
+    expect(lists).toBe(2);
+    expect(result.summary.warnings.map((w) => w.code)).not.toContain('unreadable_file');
+
+    // with the input unchanged, the one list stands
+    lists = 0;
+    const steady = await runLocal([sampleData], await tempDir(), AS_OF, { engine: changing(() => 'v1', []), skippedInputs });
+    expect(steady.summary.warnings).toContainEqual({ code: 'unreadable_file', message: 's3://drop/orders/late.csv was left out: it is not ingested yet: its read started at 2026-11-23T02:59:00Z' });
+  });
+
   it('read once with an engine that cannot tell its input version (a team\'s Trino table)', async () => {
     const asked: string[] = [];
 

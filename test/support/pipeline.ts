@@ -9,7 +9,7 @@ import { DEFAULT_ACQUISITION_SETTINGS } from '../../lambdas/clv-job/domain/acqui
 import { DEFAULT_GATE_SETTINGS } from '../../lambdas/clv-job/domain/quality-gates.js';
 import { DEFAULT_SEGMENT_SETTINGS } from '../../lambdas/clv-job/domain/segments/settings.js';
 import type { AudienceCsvBuilder, OutputStore, QueryEngine, TableWriter } from '../../lambdas/clv-job/ports.js';
-import { runPipeline, type RunConfig, type RunResult } from '../../lambdas/clv-job/pipeline/run.js';
+import { runPipeline, type PipelineDeps, type RunConfig, type RunResult } from '../../lambdas/clv-job/pipeline/run.js';
 import { generateOrders, parseGenArgs, type Truth } from './gen-orders.js';
 
 export const defaultRunConfig = (overrides: Partial<RunConfig> = {}): RunConfig => ({
@@ -37,6 +37,8 @@ export const runLocal = async (
     spend?: string;
     /** Builds the audience CSVs (e.g. a WorkerAudiences kept between runs, as a warm Lambda keeps it); in this thread when left out. */
     audiences?: AudienceCsvBuilder;
+    /** The exports left out, as the composition roots tell them (PipelineDeps.skippedInputs). */
+    skippedInputs?: PipelineDeps['skippedInputs'];
   } = {},
 ): Promise<RunResult> => {
   const duckdb = await DuckDbEngine.open({ files: (await ingestLocalFiles(await findInputFiles(inputs))).files });
@@ -53,6 +55,7 @@ export const runLocal = async (
         now: wrap.now ?? (() => new Date('2026-11-23T03:00:00Z')),
         ...(wrap.spend === undefined ? {} : { spend: new LocalSpendSource(wrap.spend) }),
         ...(wrap.audiences === undefined ? {} : { audiences: wrap.audiences }),
+        ...(wrap.skippedInputs === undefined ? {} : { skippedInputs: wrap.skippedInputs }),
         newRunId: () => `run-${(runs += 1)}-${Math.random().toString(36).slice(2, 8)}`,
       },
       defaultRunConfig(config),

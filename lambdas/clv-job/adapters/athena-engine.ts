@@ -87,6 +87,12 @@ export interface AthenaEngineOptions {
   /** The table's LOCATION, `s3://bucket/prefix/`: described in the summary, never queried directly. */
   readonly inputLocation: string;
   /**
+   * Further `s3://bucket/prefix/` locations whose objects are part of inputVersion: the quarantine's
+   * records, which change as a drop is read (an export left out while it is read, back in after).
+   * @default none
+   */
+  readonly watchedLocations?: readonly string[];
+  /**
    * Where Athena writes results. Leave unset when the workgroup enforces its own (the CDK stack's does).
    * @default - the workgroup's result location
    */
@@ -103,6 +109,13 @@ export interface AthenaEngineOptions {
   readonly queryTimeoutMs?: number;
   /** Passed in so tests need not wait. */
   readonly sleep?: (ms: number) => Promise<void>;
+}
+
+/** An object as a listing gives it: what inputVersion hashes. */
+interface ListedObject {
+  readonly key: string;
+  readonly etag: string;
+  readonly modified: string;
 }
 
 const TERMINAL = new Set(['SUCCEEDED', 'FAILED', 'CANCELLED']);
@@ -156,22 +169,36 @@ export class AthenaEngine implements QueryEngine {
     return { files: keys.length, bytes, location: `${this.options.database}.${this.options.table} (${this.options.inputLocation})` };
   }
 
-  /** The canonical copies under the table's location with their ETags, hashed: a drop, a re-drop or a removal changes it. */
+  /**
+   * The canonical copies under the table's location, and the objects under `watchedLocations`, each
+   * with its ETag and last-modified time, hashed: a drop, a re-drop or a removal changes it, and so
+   * does a copy removed and written again with the same bytes (a night reading in between missed it).
+   */
   async inputVersion(): Promise<string> {
     const hash = createHash('sha256');
-    for (const { key, etag } of await this.listInput()) hash.update(`${key}\0${etag}\n`);
+    for (const location of [this.options.inputLocation, ...(this.options.watchedLocations ?? [])]) {
+      const hidden = location === this.options.inputLocation;
+      for (const { key, etag, modified } of await this.listObjects(location, hidden)) hash.update(`${key}\0${etag}\0${modified}\n`);
+    }
     return hash.digest('hex');
   }
 
-  /** The canonical copies under the table's location (hidden keys left out, as Athena leaves them), in key order, with their ETags. */
-  private async listInput(): Promise<{ readonly key: string; readonly etag: string }[]> {
-    const { bucket, key: prefix } = parseS3Uri(this.options.inputLocation);
-    const objects: { key: string; etag: string }[] = [];
+  /** The canonical copies under the table's location (hidden keys left out, as Athena leaves them), in key order. */
+  private listInput(): Promise<readonly ListedObject[]> {
+    return this.listObjects(this.options.inputLocation, true);
+  }
+
+  /** The objects under an `s3://bucket/prefix/` location, in key order; with `hideHidden`, those Athena reads only. */
+  private async listObjects(location: string, hideHidden: boolean): Promise<ListedObject[]> {
+    const { bucket, key: prefix } = parseS3Uri(location);
+    const objects: ListedObject[] = [];
     let token: string | undefined;
     do {
       const page = await this.options.s3.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: prefix, ContinuationToken: token }));
       for (const object of page.Contents ?? []) {
-        if (object.Key && !isHidden(object.Key.slice(prefix.length))) objects.push({ key: object.Key, etag: object.ETag ?? '' });
+        if (object.Key && !(hideHidden && isHidden(object.Key.slice(prefix.length)))) {
+          objects.push({ key: object.Key, etag: object.ETag ?? '', modified: object.LastModified?.toISOString() ?? '' });
+        }
       }
       token = page.IsTruncated ? page.NextContinuationToken : undefined;
     } while (token);

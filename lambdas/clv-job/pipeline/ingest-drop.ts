@@ -126,7 +126,8 @@ const ignored = (source: string, prefixes: IngestPrefixes): IngestOutcome | null
  * ends it (an error, the function's timeout, the process killed): before reading, a copy made from
  * another version of the export goes, and a record under the quarantine's reasons says the export
  * is not ingested yet (the night lists it as left out, with why); a failed read says what failed.
- * A copy of this very version (a re-ingest, a repeated event) stays while it is read again.
+ * A copy of this very version (a re-ingest, a repeated event), or of a version with the same bytes
+ * (an export re-sent as it was), stays while it is read again.
  */
 export const ingestDropped = async <C>(deps: IngestDropDeps<C>, source: string, readsAtOnce = 1): Promise<IngestOutcome> => {
   const skip = ignored(source, deps.prefixes);
@@ -142,7 +143,9 @@ export const ingestDropped = async <C>(deps: IngestDropDeps<C>, source: string, 
     if (version === null) return await removeDropped(deps, source);
     const sourceName = `${deps.bucket.location}${source}`;
     const made = madeFrom(await deps.bucket.metadata(keys.canonical));
-    const stale = made === null || !sameObject(made, version);
+    // an export re-sent as it was (a new version, the same bytes) keeps its copy while it is read again:
+    // removed, a night reading meanwhile would leave it out, and the copy made again is the same object
+    const stale = made === null || !(sameObject(made, version) || sameBytes(made, version));
     // a handler of a newer object may have written its copy since this one downloaded: that copy is
     // what the key holds, and stays; the object the key holds now is handled instead
     if (stale && !sameObject(await deps.bucket.head(source), version)) {
@@ -228,6 +231,9 @@ const sameObject = (a: ObjectVersion | null, b: ObjectVersion | null): boolean =
     : a.versionId !== null && b.versionId !== null
       ? a.versionId === b.versionId
       : a.etag === b.etag && a.bytes === b.bytes;
+
+/** Whether two versions of an export hold the same bytes, as far as S3 tells: the same size and ETag (an MD5 unless uploaded in parts or encrypted with KMS, which differ anyway). */
+const sameBytes = (a: ObjectVersion, b: ObjectVersion): boolean => a.etag !== null && a.etag === b.etag && a.bytes === b.bytes;
 
 /**
  * `outcome`, once what was just written for `source` is known to match what the key holds now

@@ -56,6 +56,12 @@ export interface PipelineDeps {
   readonly progress?: ProgressListener;
   /** The marketing-spend input, when the run has one (`--spend`, config `spend.path`, the Lambda's spend prefix). */
   readonly spend?: SpendSource;
+  /**
+   * The exports left out because they could not be read (`--skip-bad-files`, or in quarantine on
+   * AWS), named in the warnings. Asked while the night reads its input, so that on AWS, where a drop
+   * read meanwhile adds or removes a record (with `watchedLocations`), the list and the numbers are of one input.
+   */
+  readonly skippedInputs?: () => Promise<readonly SkippedInput[]>;
   /** Computes the prediction intervals, e.g. on worker threads; in this thread when left out. */
   readonly intervals?: IntervalRunner;
   /** Builds the audience CSVs' bytes, e.g. on a worker thread while this one writes the tables; in this thread when left out. */
@@ -80,8 +86,12 @@ export interface RunConfig {
   readonly gates: GateSettings;
   /** Publish even when a gate fails (the quality report is written all the same). */
   readonly acceptFailedGates: boolean;
-  /** Exports left out because they could not be read (`--skip-bad-files`, or quarantined on AWS): named in the warnings. */
-  readonly skippedInputs?: readonly { readonly source: string; readonly reason: string }[];
+}
+
+/** An export the night leaves out, and why (one line, completing "it ..."). */
+export interface SkippedInput {
+  readonly source: string;
+  readonly reason: string;
 }
 
 export interface RunResult {
@@ -160,7 +170,8 @@ export const runPipeline = async (deps: PipelineDeps, config: RunConfig): Promis
         const marketing = deps.spend === undefined ? null : await deps.spend.read();
         // described with what was read: the summary names the exports the night's numbers come from
         const input = await engine.describeInput();
-        return { asOf, customers, previous, previousGate, previousSegments, previousWarnings, laterRunDate, counts, datedAfterAsOf, datedInFuture, rejected, conflicting, bgnbd, spend, acquisitionMonths, marketing, input };
+        const skipped = (await deps.skippedInputs?.()) ?? [];
+        return { skipped, asOf, customers, previous, previousGate, previousSegments, previousWarnings, laterRunDate, counts, datedAfterAsOf, datedInFuture, rejected, conflicting, bgnbd, spend, acquisitionMonths, marketing, input };
       }),
       (q) => `${counted(q.counts.input_rows, 'row')}, ${counted(q.customers.size, 'customer')}, ${q.counts.rejected_rows} rejected`,
     );
@@ -369,7 +380,7 @@ export const runPipeline = async (deps: PipelineDeps, config: RunConfig): Promis
         ...(quality.section.accepted_failed_gates
           ? [{ code: 'quality_gates_failed', message: `published although data-quality gates failed: ${quality.section.gates.filter((g) => !g.passed).map((g) => g.message).join('; ')}` }]
           : []),
-        ...inputWarnings(config.skippedInputs ?? [], query.counts.conflicting_duplicates, query.conflicting),
+        ...inputWarnings(query.skipped, query.counts.conflicting_duplicates, query.conflicting),
         ...staleAsOfWarning(runDate, query.customers.lastOrderDay),
         ...shrunkReRunWarning(query.previousGate.replaced, query.counts.customers, config.segments.warnings.customerCountDrop),
         ...scored.warnings,
@@ -504,7 +515,7 @@ const copyText = (copy: ConflictingDuplicate['kept']): string => `${copy.custome
 
 /** Warnings about the input itself: exports left out, order numbers reused for different orders. */
 const inputWarnings = (
-  skipped: NonNullable<RunConfig['skippedInputs']>,
+  skipped: readonly SkippedInput[],
   conflicting: number,
   examples: readonly ConflictingDuplicate[],
 ): RunWarning[] => [
