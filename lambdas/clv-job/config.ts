@@ -201,8 +201,12 @@ export type CsvOptions = z.output<typeof csvOptionsSchema>;
 
 /** What counts as a plausible row: the config file's `validation` section. */
 export const validationSchema = z.strictObject({
-  /** Orders dated before this day are rejected as `implausible_order_date` (placeholders like 1900-01-01). @default 1970-01-01 */
-  minOrderDate: isoDateSchema.default('1970-01-01'),
+  /**
+   * Orders dated before this day are rejected as `implausible_order_date` (placeholders like 1900-01-01,
+   * and 1970-01-01 itself: the Unix epoch, the day a timestamp of 0 or a NULL cast to a date gives,
+   * the commonest placeholder of all). @default 1970-01-02
+   */
+  minOrderDate: isoDateSchema.default('1970-01-02'),
   /**
    * Amounts whose absolute value is above this are rejected as `invalid_amount`. At most 1e18: money is
    * summed as DECIMAL(38, 6) (|x| < 1e32; sql/purchase-days.sql), so every sum the SQL takes (a day's,

@@ -167,7 +167,7 @@ describe('the rejection reasons, judged once on the way from ingest to the engin
         ',c1,2024-01-01,5',
         'R4,,2024-01-01,5',
         'R5,c1,2024-13-01,5',
-        'R6,c1,1969-12-31,5', // the day before the default floor, validation.minOrderDate 1970-01-01
+        'R6,c1,1970-01-01,5', // the day before the default floor, validation.minOrderDate 1970-01-02: the Unix epoch, a placeholder
         'R7,c1,2024-01-01,five',
         'R8,c1,2024-01-01,-1',
         'R9,c1',

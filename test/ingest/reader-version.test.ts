@@ -42,6 +42,12 @@ const CONFIGURED: { name: string; text: string; config: IngestRequest['config'] 
     text: 'order_id,customer_id,order_date,amount,product\nA1,C1,2025-01-05,10,"Gift card\nA2,C2,2025-01-06,20,Mug\nA3,C3,2025-01-07,30,Monitor 27"\nA4,C4,2025-01-08,40,"a\nb,c",x\n,,,,\nA5,C5\u0000,2025-01-09,50,Pen\nA6,C6,2025-01-10,60,"Gift\nA7,C7,2025-01-11,70,Monitor 27"\n',
     config: undefined,
   },
+  {
+    // version 6: a stray quote in the second column ends on a later line reaching that column; the Unix epoch is a placeholder
+    name: 'stray-quote-second-column-epoch.csv',
+    text: 'order_id,product,customer_id,order_date,amount\n1001,"Gift card,C1,2024-01-01,10\n1002,Monitor 27",C2,2024-01-02,20\n1003,Cable,C3,1970-01-01,30\n',
+    config: undefined,
+  },
 ];
 
 const outputOf = async (source: string, sourceName: string, config: IngestRequest['config'], out: string): Promise<string> => {

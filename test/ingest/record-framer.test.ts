@@ -157,6 +157,27 @@ describe('RecordFramer: a stray quote that a later quote closes, once the header
     ]);
   });
 
+  it('a stray quote in the second column (the header maps columns by name: free text may come early) does not merge two orders', () => {
+    const header = 'order_id,product,customer_id,order_date,amount,channel';
+    const input = [header, '1001,"Gift card,C1,2024-01-01,10,web', '1002,Monitor 27",C2,2024-01-02,20,web', '1003,Cable,C3,2024-01-03,30,web', ''].join('\n');
+    expect(framedAs(6, input)).toEqual([
+      { line: 1, text: header },
+      { line: 2, raw: '1001,"Gift card,C1,2024-01-01,10,web', problem: 'unterminated_quote' },
+      { line: 3, text: '1002,Monitor 27",C2,2024-01-02,20,web' },
+      { line: 4, text: '1003,Cable,C3,2024-01-03,30,web' },
+    ]);
+  });
+
+  it('a stray quote in the first column likewise: any quote on a later line ends it', () => {
+    const header = 'note,order_id,customer_id,order_date,amount,channel';
+    const input = [header, '"gift,1001,C1,2024-01-01,10,web', 'wrap",1002,C2,2024-01-02,20,web', ''].join('\n');
+    expect(framedAs(6, input)).toEqual([
+      { line: 1, text: header },
+      { line: 2, raw: '"gift,1001,C1,2024-01-01,10,web', problem: 'unterminated_quote' },
+      { line: 3, text: 'wrap",1002,C2,2024-01-02,20,web' },
+    ]);
+  });
+
   it('a multi-line record with another number of fields than the header\'s: its first line is malformed, reading resumes on the next', () => {
     const input = [HEADER, 'A1,C1,2025-01-05,10.00,"Gift card,completed', 'A2,C2,2025-01-06,20.00,Mug,completed', 'A3,C3,2025-01-09,50.00,Monitor 27"', 'A4,C4,2025-01-10,5.00,Pen,completed'].join('\n');
     expect(framedAs(6, input)).toEqual([

@@ -4,12 +4,12 @@ import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { parse } from 'csv-parse/sync';
 import { describe, expect, it } from 'vitest';
-import { DEFAULT_NON_PURCHASE_STATUSES } from '../../lambdas/clv-job/config.js';
+import { DEFAULT_NON_PURCHASE_STATUSES, validationSchema } from '../../lambdas/clv-job/config.js';
 import { fixture, sampleData, tempDir } from './files.js';
 import { CHANNELS, DEFECT_REASONS, generateOrders, parseGenArgs, recordedCountsSchema, type TruthCounts } from './gen-orders.js';
 import { genOrders } from './pipeline.js';
 
-const MIN_ORDER_DATE = '1970-01-01';
+const MIN_ORDER_DATE = validationSchema.parse({}).minOrderDate;
 const MAX_AMOUNT = 1e9;
 
 interface Row {

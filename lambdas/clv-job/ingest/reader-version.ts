@@ -11,4 +11,4 @@
  * fingerprint is never rewritten: every build that ran under that version cached its output under it
  * (version 4's was rewritten four times as its reader changed, so 5 was needed to retire those caches).
  */
-export const INGEST_READER_VERSION = 5;
+export const INGEST_READER_VERSION = 6;

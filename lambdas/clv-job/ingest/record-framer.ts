@@ -298,8 +298,9 @@ export class RecordFramer {
               state = State.QuoteInQuoted;
               // a later line that reaches the quoted field's column before its first quote (`A2,C2,...,Monitor 27"`
               // closing, in the same column, a quote left open on the line before) began a record of its own:
-              // this.delimiters is the field's index; the first two columns are ids, where no stray quote is seen
-              if (this.expectFields > 0 && this.delimiters >= 2 && this.innerDelimiters >= this.delimiters) this.recordInsideQuotes = true;
+              // this.delimiters is the field's index. Any column: the header maps columns by name, so free
+              // text may come first (in the first column, any quote on a later line counts: loud, not silent)
+              if (this.expectFields > 0 && this.innerDelimiters >= this.delimiters) this.recordInsideQuotes = true;
               this.innerDelimiters = -1;
             } else if (byte === LF) {
               if (this.firstLineBreak < 0) this.firstLineBreak = i - start;

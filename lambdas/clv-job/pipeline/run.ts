@@ -568,7 +568,7 @@ const resolveLatestOrderDate = async (engine: QueryEngine, now: Date, config: Ru
   // the advice follows the rows' reasons: dates before validation.minOrderDate are well formed, and no as-of date brings them back
   const implausible = outcomes.some((o) => o.reason === 'implausible_order_date' && o.row_count > 0);
   const advice = implausible && !outcomes.some((o) => o.reason === 'invalid_order_date' && o.row_count > 0)
-    ? 'implausible_order_date rows are dated before validation.minOrderDate (the config file\'s; 1970-01-01 by default): lower it if those dates are real'
+    ? 'implausible_order_date rows are dated before validation.minOrderDate (the config file\'s; 1970-01-02 by default): lower it if those dates are real'
     : 'order_date must be an ISO 8601 date (e.g. 2025-12-31) or timestamp; to run anyway, give the as-of date (clv run --as-of YYYY-MM-DD)' +
       (implausible ? '; implausible_order_date rows are dated before validation.minOrderDate (the config file\'s)' : '');
   throw new NoValidOrderDateError(
