@@ -178,6 +178,25 @@ describe('clv run', () => {
     expect(summary.counts.input_rows).toBe(982);
   });
 
+  it('refuses an --input that is the --output folder or lies inside it (exit 2), and reads no other run\'s output folder left among the exports', async () => {
+    const cwd = await tempDir();
+    await cp(sampleData, join(cwd, 'exports'), { recursive: true });
+
+    const same = await clv(['run', '--input', 'exports', '--output', 'exports', '--as-of', '2025-12-30'], cwd);
+    expect(same.code).toBe(2);
+    expect(same.stderr).toMatch(/^clv: --input exports is the --output folder exports: the run's own audiences would be read as exports; give the output a folder of its own/);
+
+    // an earlier night's output kept beside the exports (copied, or made by another --output)
+    expect((await clv(['run', '--input', 'exports', '--output', 'exports/night-1', '--as-of', '2025-12-30'], cwd)).code).toBe(0);
+    await cp(join(cwd, 'exports/night-1'), join(cwd, 'exports/kept'), { recursive: true });
+    const next = await clv(['run', '--input', 'exports', '--output', 'exports/night-2', '--as-of', '2025-12-31'], cwd);
+    expect(next.code, next.stderr).toBe(0);
+    expect(next.stdout).toContain('ingested: 3 files');
+    const inside = await clv(['run', '--input', 'exports/night-2/customers', '--output', 'exports/night-2'], cwd);
+    expect(inside.code).toBe(2);
+    expect(inside.stderr).toMatch(/lies inside the --output folder/);
+  });
+
   it('exits 1 on an unreadable path, naming it', async () => {
     const cwd = await tempDir();
 

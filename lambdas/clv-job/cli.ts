@@ -7,9 +7,9 @@
  */
 import { TRANSACTION_MODEL_OPTIONS } from './config.js';
 import { randomUUID } from 'node:crypto';
-import { readFile, stat, writeFile } from 'node:fs/promises';
+import { readFile, realpath, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join, relative, resolve } from 'node:path';
+import { join, relative, resolve, sep } from 'node:path';
 import { Command, CommanderError, Option } from 'commander';
 import { DuckDbEngine } from './adapters/duckdb-engine.js';
 import { findInputFiles } from './adapters/input-files.js';
@@ -72,8 +72,29 @@ const describeRun = (summary: Summary, output: string, notes: readonly string[])
   return lines;
 };
 
+/**
+ * An --input that is the --output folder, or lies inside it: the run's own audiences (CSV files) would
+ * be read as exports the next night, which then fails. (An output folder inside an input folder is
+ * fine: the walk leaves it out.)
+ * @throws ConfigurationError naming both
+ */
+const refuseInputInOutput = async (inputs: readonly string[], output: string): Promise<void> => {
+  const real = (path: string) => realpath(path).catch(() => resolve(path));
+  const out = await real(output);
+  for (const input of inputs) {
+    const at = await real(input);
+    if (at === out || at.startsWith(`${out}${sep}`)) {
+      throw new ConfigurationError(
+        `--input ${input} ${at === out ? 'is' : 'lies inside'} the --output folder ${output}: the run's own audiences would be read as exports; ` +
+          `give the output a folder of its own (inside the input's is fine, e.g. --output ${join(input, 'clv-output')})`,
+      );
+    }
+  }
+};
+
 /** The exports under `inputs` (never inside `output`), read by the one ingest into `<output>/ingested/` (cached by content). */
 const ingestInputs = async (inputs: readonly string[], options: LocalIngestOptions, output?: string): Promise<LocalIngestResult> => {
+  if (output !== undefined) await refuseInputInOutput(inputs, output);
   const files = await findInputFiles(inputs, output === undefined ? [] : [output]);
   if (files.length === 0) throw new ConfigurationError(`no CSV or CSV.gz files under ${inputs.join(', ')}`);
   const result = await ingestLocalFiles(files, options);

@@ -1,5 +1,5 @@
 import { mkdir, symlink } from 'node:fs/promises';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { InputFileError } from '../../lambdas/clv-job/errors.js';
 import { findInputFiles } from '../../lambdas/clv-job/adapters/input-files.js';
@@ -84,6 +84,35 @@ describe('findInputFiles: the exports a run reads', () => {
 
     expect((await findInputFiles([dir], [`${dir}/./out/`])).map((f) => f.path)).toEqual([join(dir, 'a.csv')]);
     expect((await findInputFiles([dir])).map((f) => f.path)).toEqual([join(dir, 'a.csv'), join(dir, 'out', 'audiences', 'high.csv')]);
+  });
+
+  it('passes hidden entries in a folder (a name starting with "_" or "."), as the drop bucket\'s ingest does; a file named explicitly is read', async () => {
+    const dir = await tempDir();
+    await writeText(dir, 'a.csv', HEADER);
+    await mkdir(join(dir, '_archive'));
+    await writeText(join(dir, '_archive'), 'old.csv', HEADER);
+    await mkdir(join(dir, '.git'));
+    await writeText(join(dir, '.git'), 'x.csv', HEADER);
+    // macOS's AppleDouble file beside an export copied from a Mac: binary, and it failed the night
+    await writeText(dir, '._a.csv', '\u0000\u0005\u0016\u0007');
+    await writeText(dir, '_draft.csv', HEADER);
+
+    expect((await findInputFiles([dir])).map((f) => f.path)).toEqual([join(dir, 'a.csv')]);
+    expect((await findInputFiles([join(dir, '_draft.csv')])).map((f) => f.path)).toEqual([join(dir, '_draft.csv')]);
+  });
+
+  it('does not walk into another run\'s output folder met in a folder, and refuses one given as an input', async () => {
+    const dir = await tempDir();
+    await writeText(dir, 'a.csv', HEADER);
+    for (const [name, marker] of [['by-latest', 'latest.json'], ['by-publish', '_publish/versions.json']] as const) {
+      await mkdir(join(dir, name, 'audiences'), { recursive: true });
+      await mkdir(dirname(join(dir, name, marker)), { recursive: true });
+      await writeText(join(dir, name), marker, '{}');
+      await writeText(join(dir, name, 'audiences'), 'high.csv', 'customer_id,segment\n');
+    }
+
+    expect((await findInputFiles([dir])).map((f) => f.path)).toEqual([join(dir, 'a.csv')]);
+    await expect(findInputFiles([join(dir, 'by-latest')])).rejects.toThrow(/by-latest: is a clv output folder \(it holds latest\.json or _publish\/\), not a folder of exports/);
   });
 
   it('does not walk into the folder it is told to skip through a link to it either', async () => {

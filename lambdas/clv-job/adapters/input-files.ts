@@ -1,6 +1,19 @@
 import { readdir, readlink, realpath, stat } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { InputFileError } from '../errors.js';
+import { isHidden } from '../ingest-layout.js';
+
+/** What a folder holds once a run published into it (LocalFolderStore): such a folder is output, never input. */
+const OUTPUT_MARKERS = ['latest.json', '_publish/'] as const;
+
+/** Whether `dir` is a run's output folder, by OUTPUT_MARKERS. */
+const isOutputFolder = async (dir: string): Promise<boolean> => {
+  for (const marker of OUTPUT_MARKERS) {
+    const info = await stat(join(dir, marker)).catch(() => null);
+    if (info !== null && info.isDirectory() === marker.endsWith('/')) return true;
+  }
+  return false;
+};
 
 /** An input file's name, orders or spend, in a folder or under a prefix: CSV, optionally gzipped. */
 export const CSV_FILE = /\.csv(\.gz)?$/i;
@@ -23,9 +36,11 @@ export interface InputFile {
  * every file system.
  * A folder walk never enters `skipFolders` (the run's own output folder, when it lies inside an input
  * folder: its audiences are CSV files too, and the next night would read them as exports), whatever
- * way it is reached.
+ * way it is reached, nor any other run's output folder (OUTPUT_MARKERS), and passes hidden entries (a
+ * name starting with `_` or `.`), as the drop bucket's ingest does (ingest-layout.ts isHidden): the
+ * same drop gives the same night on both paths.
  * Sorted by path, the order that decides which copy of a re-sent order is kept.
- * @throws InputFileError naming a path given that cannot be read, or a link in a folder to nothing
+ * @throws InputFileError naming a path given that cannot be read or is a run's output folder, or a link in a folder to nothing
  */
 export const findInputFiles = async (paths: readonly string[], skipFolders: readonly string[] = []): Promise<InputFile[]> => {
   // by real path, so a link to the output folder is skipped too; a folder not made yet has no link to it
@@ -45,6 +60,8 @@ export const findInputFiles = async (paths: readonly string[], skipFolders: read
     walked.add(real);
     const entries = (await readdir(dir, { withFileTypes: true })).sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
     for (const entry of entries) {
+      // hidden, as the drop bucket's ingest leaves it: `_archive/`, macOS's `._orders.csv`, `.git/`
+      if (isHidden(entry.name)) continue;
       const path = join(dir, entry.name);
       if (entry.isDirectory()) await walkUnlessSkipped(path);
       else if (entry.isFile()) {
@@ -53,7 +70,7 @@ export const findInputFiles = async (paths: readonly string[], skipFolders: read
     }
   };
   const walkUnlessSkipped = async (dir: string): Promise<void> => {
-    if (!skipped.has(await realpath(dir))) await walk(dir);
+    if (!skipped.has(await realpath(dir)) && !(await isOutputFolder(dir))) await walk(dir);
   };
   const followLink = async (path: string, name: string): Promise<void> => {
     let info;
@@ -73,8 +90,12 @@ export const findInputFiles = async (paths: readonly string[], skipFolders: read
     } catch (error) {
       throw new InputFileError(path, 'cannot be read (no such file or folder, or no permission)', { cause: error });
     }
-    if (info.isDirectory()) await walk(path);
-    else await add(path, info.size);
+    if (info.isDirectory()) {
+      if (await isOutputFolder(path)) {
+        throw new InputFileError(path, `is a clv output folder (it holds ${OUTPUT_MARKERS.join(' or ')}), not a folder of exports: its audiences are CSV files the job wrote`);
+      }
+      await walk(path);
+    } else await add(path, info.size);
   }
   return [...found].map(([path, bytes]) => ({ path, bytes })).sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
 };
