@@ -334,14 +334,24 @@ describe('renderReport', () => {
     expect(chartIds(html)).toEqual(['chart-tiers', 'chart-value-loyalty', 'chart-rfm', 'chart-lorenz']);
   });
 
-  it('shows payback as months, "not yet" while a known CAC is not paid back, and "–" without a CAC', async () => {
+  it('gives log-likelihoods to two decimals, grouped (fits are compared by their differences: four significant digits hid them)', async () => {
     const summary = copy();
-    const [paid, unpaid, uncosted] = summary.acquisition;
+    summary.models.bgnbd.log_likelihood = -14671.16;
+
+    const html = await renderReport(summary);
+
+    expect(html).toMatch(/data-testid="bgnbd-log-likelihood"[^>]*>−14,671\.16</);
+  });
+
+  it('shows payback as months, "not yet" while a known CAC is not paid back, and "–" without a positive CAC (no spend, or spend 0)', async () => {
+    const summary = copy();
+    const [paid, unpaid, uncosted, free] = summary.acquisition;
     // the spend columns as a run with a spend input has them: the report shows them only then
     summary.spend_input = { sources: ['spend.csv'] } as unknown as Summary['spend_input'];
     Object.assign(paid!, { spend: 1000, cac: 20, ltv_to_cac: 3, payback_months: 4 });
     Object.assign(unpaid!, { spend: 5000, cac: 400, ltv_to_cac: 0.2, payback_months: null });
     Object.assign(uncosted!, { spend: null, cac: null, ltv_to_cac: null, payback_months: null });
+    Object.assign(free!, { spend: 0, cac: 0, ltv_to_cac: null, payback_months: null });
 
     const html = await renderReport(summary);
 
@@ -351,7 +361,7 @@ describe('renderReport', () => {
       const row = rows.find((m) => m[1] === channel.replaceAll('&', '&amp;').replaceAll('"', '&quot;'))?.[2] ?? '';
       return [...row.matchAll(/<td[^>]*>(.*?)<\/td>/g)].at(-1)?.[1]?.replace(/<[^>]+>/g, '') ?? '';
     };
-    expect([payback(paid!.channel), payback(unpaid!.channel), payback(uncosted!.channel)]).toEqual(['4', 'not yet', '–']);
+    expect([payback(paid!.channel), payback(unpaid!.channel), payback(uncosted!.channel), payback(free!.channel)]).toEqual(['4', 'not yet', '–', '–']);
   });
 
   it('counts in the singular for one, and draws no LTV:CAC legend without any CAC to hold a channel against', async () => {

@@ -12,11 +12,14 @@ import { figure, missing, num, section, table, td } from './page-parts.js';
 const money = (testId: string, value: number | null | undefined): string => (value === null || value === undefined ? '<span class="muted">–</span>' : num(testId, value, formatMoney(value)));
 
 /** "LTV by channel" with CAC, LTV:CAC and payback when there is spend; the fixed-age lines below it. */
-/** Payback: the months, "not yet" while a known CAC is not paid back, and "–" without a CAC (no spend, or no customer acquired): nothing to pay back. */
+/**
+ * Payback: the months, "not yet" while a positive CAC is not paid back, and "–" without one (no spend,
+ * spend 0, or no customer acquired): nothing to pay back, as the summary's null payback means.
+ */
 const paybackCell = (i: number, months: number | null | undefined, cac: number | null | undefined): string =>
   months !== null && months !== undefined
     ? num(`acquisition-${i}-payback`, months, String(months))
-    : `<span class="muted">${cac === null || cac === undefined ? '–' : 'not yet'}</span>`;
+    : `<span class="muted">${cac === null || cac === undefined || !(cac > 0) ? '–' : 'not yet'}</span>`;
 
 export const acquisitionSection = async (s: Summary): Promise<string> => {
   const rows = s.acquisition.filter((r) => r.customers_acquired > 0 || r.spend !== undefined);

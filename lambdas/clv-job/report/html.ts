@@ -50,5 +50,10 @@ export const formatSigned = (n: number, digits: number): string => `${n > 0 ? '+
 /** A model parameter or statistic: four significant digits, with a real minus sign. */
 export const formatStatistic = (n: number): string =>
   (n === 0 ? '0' : Math.abs(n) >= 1e5 || Math.abs(n) < 1e-3 ? n.toExponential(3) : String(Number(n.toPrecision(4)))).replace('-', '−');
+/**
+ * A log-likelihood: two decimals, grouped, with a real minus sign (−14,671.16). Fits are compared by
+ * their differences (two models, two nights, a peer library), which four significant digits hide.
+ */
+export const formatLogLikelihood = (n: number): string => formatMoney(n).replace('-', '−');
 /** 0.691 */
 export const formatIndex = (n: number): string => n.toFixed(3);

@@ -37,6 +37,7 @@ import {
   formatPercent,
   formatSigned,
   formatSignedPercent,
+  formatLogLikelihood,
   formatStatistic,
   slug,
 } from './html.js';
@@ -619,7 +620,7 @@ const parametersTable = (s: Summary): string => {
   ];
   const status = (c: { converged: boolean; message: string; iterations: number }): string =>
     `<span class="tag ${c.converged ? 'good' : 'bad'}">${c.converged ? 'converged' : 'not trusted'}</span> ${esc(c.message)}, ${esc(formatCount(c.iterations))} iterations`;
-  const logLikelihood = (id: string, value: number | null): string => (value === null ? 'not computed (the fit is not trusted)' : num(id, value, formatStatistic(value)));
+  const logLikelihood = (id: string, value: number | null): string => (value === null ? 'not computed (the fit is not trusted)' : num(id, value, formatLogLikelihood(value)));
   const bgLine =
     bg.r === null || bg.alpha === null || bg.a === null || bg.b === null
       ? 'No estimates: the fit is not trusted.'
