@@ -38,6 +38,18 @@ describe('csv.dateFormat', () => {
  * "Too small: expected number to be >=20" (for 1, though 0 is allowed) or "Invalid input" (for 2.5):
  * the message must name both choices and the value given.
  */
+describe('csv.delimiter', () => {
+  it('takes one ASCII character: a comma, a semicolon, a tab, a pipe', () => {
+    for (const delimiter of [',', ';', '\t', '|']) expect(csvOptionsSchema.parse({ delimiter }).delimiter).toBe(delimiter);
+  });
+
+  it.each([['§'], ['¬'], ['"'], ['\n']])('refuses %j when the config is read (the reader frames records by one byte, and a quote or a line break frames them)', (delimiter) => {
+    const parsed = csvOptionsSchema.safeParse({ delimiter });
+    expect(parsed.success).toBe(false);
+    expect(parsed.error?.issues[0]?.message).toBe(`csv.delimiter must be an ASCII character other than a quote, a carriage return or a line feed (got ${JSON.stringify(delimiter)})`);
+  });
+});
+
 describe('model.intervalDraws', () => {
   it.each([0, 20, 100, 10_000])('takes %s', (draws) => {
     expect(modelOptionsSchema.safeParse({ intervalDraws: draws }).success).toBe(true);
@@ -119,7 +131,9 @@ describe('shares in the config file, written as percentages by mistake', () => {
   it.each([
     ['gates.minCustomersVsPrevious', () => gatesConfigSchema.safeParse({ minCustomersVsPrevious: 50 }), "is a share of the previous run's customers, 0 to 1: 0.10 means 10% (got 50; did you mean 0.5?)"],
     ['segments.warnings.totalEquityDrop', () => segmentSettingsSchema.safeParse({ warnings: { totalEquityDrop: 10 } }), 'is a relative drop, 0 to 1: 0.10 means 10% (got 10; did you mean 0.1?)'],
-    ['segments.warnings.channelAverageClvDrop', () => segmentSettingsSchema.safeParse({ warnings: { channelAverageClvDrop: 1.5 } }), 'is a relative drop, 0 to 1: 0.10 means 10% (got 1.5; did you mean 0.015?)'],
+    ['segments.warnings.channelAverageClvDrop', () => segmentSettingsSchema.safeParse({ warnings: { channelAverageClvDrop: 2.5 } }), 'is a relative drop, 0 to 1: 0.10 means 10% (got 2.5; did you mean 0.025?)'],
+    // just above 1 is a share slipped past 1, not a percentage: no hint that would mislead
+    ['segments.warnings.totalEquityDrop at 1.5', () => segmentSettingsSchema.safeParse({ warnings: { totalEquityDrop: 1.5 } }), 'is a relative drop, 0 to 1: 0.10 means 10% (got 1.5)'],
   ])('refuses %s above 1 (a gate no night passes, or a warning that never speaks), saying which share was meant', (_, parse, message) => {
     const parsed = parse();
 

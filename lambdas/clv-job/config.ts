@@ -175,8 +175,18 @@ const dateFormatProblem = (format: string): string | null => {
  */
 export const csvOptionsSchema = z
   .strictObject({
-    /** One character between fields. @default `,` */
-    delimiter: z.string().length(1, 'csv.delimiter must be one character').default(','),
+    /**
+     * One character between fields, one byte in UTF-8 (the reader frames records byte by byte): an ASCII
+     * character other than a quote, a carriage return or a line feed. @default `,`
+     */
+    delimiter: z
+      .string()
+      .length(1, 'csv.delimiter must be one character')
+      // judged once it is one character (a word is told by the length check alone)
+      .refine((d) => d.length !== 1 || (Buffer.byteLength(d) === 1 && !['"', '\r', '\n'].includes(d)), {
+        error: (issue) => `csv.delimiter must be an ASCII character other than a quote, a carriage return or a line feed (got ${JSON.stringify(issue.input)})`,
+      })
+      .default(','),
     /**
      * A strptime format of the order date (DuckDB's, e.g. `%d.%m.%Y`, `%m/%d/%Y %H:%M`).
      * @default ISO 8601: `YYYY-MM-DD`, optionally `THH:MM[:SS[.fff]]` and a zone (the date is taken as written)
