@@ -362,11 +362,15 @@ describe('clv report finds the summary from the output folder', () => {
     expect(await readdir(cwd)).toEqual(['out']);
   });
 
-  it('exits 1 on a folder that is no output folder, saying so', async () => {
+  it('exits 2 (bad usage, as every command does) on a folder that is no output folder, or an --output it cannot write, saying so', async () => {
     const result = await clv(['report', '--summary', '.'], cwd);
 
-    expect(result.code).toBe(1);
-    expect(result.stderr).toBe('clv: .: has no readable latest.json: is it the output folder of a `clv run`?\n');
+    expect(result.code).toBe(2);
+    expect(result.stderr).toBe('clv: .: has no readable latest.json: is it the output folder of a `clv run`? (run `clv <command> --help` for usage)\n');
+
+    const folder = await clv(['report', '--summary', 'out', '--output', 'out', '--debug'], cwd);
+    expect(folder.code).toBe(2);
+    expect(folder.stderr).toMatch(/^clv: --output out: cannot be written \(EISDIR\)/);
   });
 });
 

@@ -7,7 +7,7 @@
  */
 import { TRANSACTION_MODEL_OPTIONS } from './config.js';
 import { randomUUID } from 'node:crypto';
-import { readFile, realpath, stat, writeFile } from 'node:fs/promises';
+import { readFile, realpath, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, relative, resolve, sep } from 'node:path';
 import { Command, CommanderError, Option } from 'commander';
@@ -210,37 +210,34 @@ const rollback = async (flags: PublishFlags, io: Io): Promise<number> => {
   return EXIT.ok;
 };
 
-/** `clv report`: the page again from a published summary, e.g. after an upgrade of the report. */
+/**
+ * `clv report`: the page again from a published summary, e.g. after an upgrade of the report.
+ * @throws ConfigurationError (exit 2) when --summary leads to no valid summary or --output cannot be written
+ */
 const report = async (flags: { summary: string; output?: string }, io: Io): Promise<number> => {
-  const fail = (message: string): number => {
-    io.err(`clv: ${message}`);
-    return EXIT.failed;
-  };
-  let located;
-  try {
-    located = await locateSummary(flags.summary);
-  } catch (error) {
-    return fail(firstLine(error));
-  }
-  const { summaryPath, outputRoot } = located;
+  const { summaryPath, outputRoot } = await locateSummary(flags.summary).catch((error: unknown) => {
+    throw new ConfigurationError(firstLine(error), { cause: error });
+  });
   let json: unknown;
   try {
     json = JSON.parse(await readFile(summaryPath, 'utf8'));
   } catch (error) {
-    return fail(`${summaryPath} is not a valid summary: ${error instanceof SyntaxError ? 'not JSON' : 'cannot be read'} (${firstLine(error)})`);
+    throw new ConfigurationError(`${summaryPath} is not a valid summary: ${error instanceof SyntaxError ? 'not JSON' : 'cannot be read'} (${firstLine(error)})`, { cause: error });
   }
   const parsed = summarySchema.safeParse(json);
   if (!parsed.success) {
     const [first, ...rest] = parsed.error.issues;
     const where = first?.path.length ? `${first.path.join('.')}: ` : '';
-    return fail(`${summaryPath} is not a valid summary: ${where}${first?.message ?? 'invalid'}${rest.length > 0 ? ` (and ${rest.length} more problems)` : ''}`);
+    throw new ConfigurationError(`${summaryPath} is not a valid summary: ${where}${first?.message ?? 'invalid'}${rest.length > 0 ? ` (and ${rest.length} more problems)` : ''}`);
   }
   // beside the run's outputs, not in whatever folder the command was typed in; the published page stays as it was
   const output = flags.output ?? join(outputRoot, `clv-report-${parsed.data.run.run_date}.html`);
+  const file = await openOutputFile(output);
   try {
-    await writeFile(output, await renderReport(parsed.data));
+    await file.write(await renderReport(parsed.data));
   } catch (error) {
-    return fail(`cannot write the report to ${output}: ${firstLine(error)}`);
+    await file.abandon().catch(() => undefined);
+    throw error;
   }
   io.out(`report: ${relative(process.cwd(), resolve(output)) || output}`);
   return EXIT.ok;
@@ -410,6 +407,7 @@ const main = async (argv: readonly string[], io: Io): Promise<number> => {
     .description('draw the HTML report again from a summary.json')
     .requiredOption('--summary <path>', 'a summary.json written by `clv run`, or an output folder or its latest.json (the newest run)')
     .option('--output <file>', 'where to write the page (default: clv-report-<run date>.html in the output folder)')
+    .option('--debug', 'print stack traces of failures')
     .action(async (options: { summary: string; output?: string }) => {
       code = await report(options, io);
     });
