@@ -216,6 +216,24 @@ describe('a two-digit year read under %Y', () => {
       '    orders.csv:3 has order_date "25-03-02", a year of fewer than four digits, which csv.dateFormat\'s %Y reads as a year before 100 (so before validation.minOrderDate): for two-digit years write %y',
     );
   });
+
+  it('is named with %y when every row has one: the failed run without --as-of says it instead of "lower minOrderDate" (which published year 0025), and so does a failed gate', async () => {
+    const cwd = await tempDir();
+    await writeText(cwd, 'orders.csv', HEADER + 'O1,c1,25-03-01,10\nO2,c1,25-03-02,12\nO3,c2,25-03-05,7\n');
+    await writeText(cwd, 'config.json', JSON.stringify({ csv: { dateFormat: '%Y-%m-%d' } }));
+    const note = 'orders.csv:2 has order_date "25-03-01", a year of fewer than four digits, which csv.dateFormat\'s %Y reads as a year before 100 (so before validation.minOrderDate): for two-digit years write %y';
+
+    const defaulted = await clv(['run', '--input', 'orders.csv', '--output', 'out', '--config', 'config.json'], cwd);
+    expect(defaulted.code).toBe(1);
+    expect(defaulted.stderr).toContain(`(3 rows read; rejected: 3 implausible_order_date). ${note}\n`);
+    expect(defaulted.stderr).not.toContain('lower it');
+
+    const gated = await clv(['run', '--input', 'orders.csv', '--output', 'out', '--config', 'config.json', '--as-of', '2025-12-31'], cwd);
+    expect(gated.code).toBe(1);
+    expect(gated.stderr).toContain(`  implausible_order_date: 3 rows (100.0% of the input)\n    ${note}\n`);
+    const report = JSON.parse(await readFile(join(cwd, 'out/_quality/run_date=2025-12-31/quality.json'), 'utf8')) as { top_reasons: { note?: string }[] };
+    expect(report.top_reasons[0]?.note).toBe(note);
+  });
 });
 
 describe('shares written as percentages', () => {

@@ -6,6 +6,7 @@ import { checkGates, type GateFigures, type GateSettings } from '../domain/quali
 import type { QualityReport, QualitySection } from '../schemas/quality-report.js';
 import type { CountsSection } from '../schemas/summary-run.js';
 import type { RejectedRows } from './engine-results.js';
+import { rejectionNotes } from './rejection-examples.js';
 
 /** How many rejection reasons, and rows of each, a quality report shows. */
 const TOP_REASONS = 5;
@@ -56,6 +57,7 @@ const topReasons = (counts: CountsSection, rejected: RejectedRows): QualityRepor
     .slice(0, TOP_REASONS);
   const names = Object.keys(rejected.columns);
   const reasonColumn = rejected.columns.reason ?? [];
+  const notes = rejectionNotes(rejected);
   return reasons.map((reason) => {
     const samples: Record<string, string | number | null>[] = [];
     for (let i = 0; i < rejected.rowCount && samples.length < SAMPLES_PER_REASON; i++) {
@@ -63,7 +65,8 @@ const topReasons = (counts: CountsSection, rejected: RejectedRows): QualityRepor
       samples.push(Object.fromEntries(names.map((name) => [name, cut(rejected.columns[name]![i] ?? null)])));
     }
     const rows = counts.rejected_by_reason[reason];
-    return { reason, rows, share_of_input: counts.input_rows > 0 ? rows / counts.input_rows : 0, samples };
+    const note = notes[reason];
+    return { reason, rows, share_of_input: counts.input_rows > 0 ? rows / counts.input_rows : 0, samples, ...(note === undefined ? {} : { note }) };
   });
 };
 
@@ -115,6 +118,7 @@ export const describeQualityReport = (report: QualityReport): string[] => {
   lines.push(`rows: ${c.input_rows} in, ${c.accepted_orders} accepted, ${c.duplicate_orders} duplicate, ${c.non_purchase_orders} non-purchase, ${c.rejected_rows} rejected`);
   for (const r of report.top_reasons) {
     lines.push(`  ${r.reason}: ${r.rows} rows (${(100 * r.share_of_input).toFixed(1)}% of the input)`);
+    if (r.note !== undefined) lines.push(`    ${oneLine(r.note)}`);
     for (const sample of r.samples) {
       const where = `${String(sample.source_file ?? '?')}:${String(sample.source_row ?? '?')}`;
       const text =

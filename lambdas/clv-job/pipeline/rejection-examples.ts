@@ -34,44 +34,63 @@ const notUtf8Note = (file: string, line: number | null): string =>
   `${file}${line === null ? '' : `:${line}`} holds bytes that are not UTF-8 (shown as \uFFFD), as a file saved in Windows-1252 (Excel's plain "CSV (Comma delimited)") does: ` +
   'save it as "CSV UTF-8 (Comma delimited)", or convert it, e.g. `iconv -f WINDOWS-1252 -t UTF-8 in.csv > out.csv`';
 
+const byPlace = (a: RowLocation, b: RowLocation): number => (a.file < b.file ? -1 : a.file > b.file ? 1 : (a.line ?? 0) - (b.line ?? 0));
+
+/** Where rejected row i was read. */
+const placeOf = (rejected: RejectedRows, i: number): RowLocation => {
+  const line = rejected.columns.source_row?.[i];
+  return { file: String(rejected.columns.source_file?.[i] ?? ''), line: typeof line === 'number' ? line : null };
+};
+
+/**
+ * What the rejected rows of a reason probably have in common, in a sentence, where their text tells:
+ * implausible dates without a four-digit year (a two-digit year under %Y), malformed rows read with
+ * undecodable bytes (not UTF-8). Each names the first such row by file and line. Used by the run's
+ * output, the quality report of a failed gate, and a night with no valid order date.
+ */
+export const rejectionNotes = (rejected: RejectedRows): Partial<Record<RejectionReason, string>> => {
+  const reasons = rejected.columns.reason ?? [];
+  const dates = rejected.columns.order_date ?? [];
+  const rawLines = rejected.columns.raw_line ?? [];
+  let shortYear: (RowLocation & { text: string }) | null = null;
+  let notUtf8: RowLocation | null = null;
+  for (let i = 0; i < rejected.rowCount; i += 1) {
+    const date = dates[i];
+    if (reasons[i] === 'implausible_order_date' && typeof date === 'string' && !/\d{4}/.test(date) && /\d/.test(date)) {
+      const place = placeOf(rejected, i);
+      if (shortYear === null || byPlace(place, shortYear) < 0) shortYear = { ...place, text: date.trim() };
+    }
+    const raw = rawLines[i];
+    if (reasons[i] === 'malformed_row' && typeof raw === 'string' && raw.includes('\uFFFD')) {
+      const place = placeOf(rejected, i);
+      if (notUtf8 === null || byPlace(place, notUtf8) < 0) notUtf8 = place;
+    }
+  }
+  return {
+    ...(shortYear === null ? {} : { implausible_order_date: shortYearNote(shortYear.file, shortYear.line, shortYear.text) }),
+    ...(notUtf8 === null ? {} : { malformed_row: notUtf8Note(notUtf8.file, notUtf8.line) }),
+  };
+};
+
 /**
  * The rejection reasons, most rows first, each with a few rows a reader can open (`file:line`), so
- * a run's rejections can be acted on without opening the rejected-rows Parquet.
+ * a run's rejections can be acted on without opening the rejected-rows Parquet, and its note
+ * (rejectionNotes) when the rows' text tells one.
  *
  * A row's `source_row` is the physical line its record starts on in its file (the header is line 1),
  * as the ingest records it.
  */
-const byPlace = (a: RowLocation, b: RowLocation): number => (a.file < b.file ? -1 : a.file > b.file ? 1 : (a.line ?? 0) - (b.line ?? 0));
-
 export const rejectionExamples = (counts: CountsSection, rejected: RejectedRows, perReason = 3): RejectionReasonExamples[] => {
-  const files = rejected.columns.source_file ?? [];
-  const sourceRows = rejected.columns.source_row ?? [];
   const reasons = rejected.columns.reason ?? [];
-  const dates = rejected.columns.order_date ?? [];
   const examples = new Map<RejectionReason, RowLocation[]>(REJECTION_REASONS.map((r) => [r, []]));
-  let shortYear: { file: string; line: number | null; text: string } | null = null;
-  let notUtf8: RowLocation | null = null;
-  const rawLines = rejected.columns.raw_line ?? [];
-  for (let i = 0; i < rejected.rowCount; i += 1) {
-    const line = sourceRows[i];
-    const place = { file: String(files[i] ?? ''), line: typeof line === 'number' ? line : null };
-    examples.get(reasons[i] as RejectionReason)?.push(place);
-    const date = dates[i];
-    if (reasons[i] === 'implausible_order_date' && typeof date === 'string' && !/\d{4}/.test(date) && /\d/.test(date)) {
-      if (shortYear === null || byPlace(place, shortYear) < 0) shortYear = { ...place, text: date.trim() };
-    }
-    const raw = rawLines[i];
-    if (reasons[i] === 'malformed_row' && typeof raw === 'string' && raw.includes('\uFFFD') && (notUtf8 === null || byPlace(place, notUtf8) < 0)) notUtf8 = place;
-  }
+  for (let i = 0; i < rejected.rowCount; i += 1) examples.get(reasons[i] as RejectionReason)?.push(placeOf(rejected, i));
   // the first rows of the first files: what a reader opening the files meets first
   for (const [reason, list] of examples) examples.set(reason, list.sort(byPlace).slice(0, perReason));
-  const noteOf = (reason: RejectionReason): { note?: string } =>
-    reason === 'implausible_order_date' && shortYear !== null
-      ? { note: shortYearNote(shortYear.file, shortYear.line, shortYear.text) }
-      : reason === 'malformed_row' && notUtf8 !== null
-        ? { note: notUtf8Note(notUtf8.file, notUtf8.line) }
-        : {};
-  return REJECTION_REASONS.map((reason) => ({ reason, rows: counts.rejected_by_reason[reason], examples: examples.get(reason) ?? [], ...noteOf(reason) }))
+  const notes = rejectionNotes(rejected);
+  return REJECTION_REASONS.map((reason) => {
+    const note = notes[reason];
+    return { reason, rows: counts.rejected_by_reason[reason], examples: examples.get(reason) ?? [], ...(note === undefined ? {} : { note }) };
+  })
     .filter((r) => r.rows > 0)
     .sort((a, b) => b.rows - a.rows);
 };

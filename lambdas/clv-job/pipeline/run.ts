@@ -26,7 +26,7 @@ import {
 } from './engine-results.js';
 import { loadPrevious, publishedSummary, queryCustomers } from './previous-run.js';
 import { describeQualityReport, judgeQuality } from './quality.js';
-import { rejectionExamples, type RejectionReasonExamples } from './rejection-examples.js';
+import { rejectionExamples, rejectionNotes, type RejectionReasonExamples } from './rejection-examples.js';
 import { fitModels, modelParameters, scoreCustomers } from './score-customers.js';
 import { predictedClvByPattern, segmentAndCompare } from './segment-customers.js';
 import { writeCustomers, writeRejected, type WrittenFile } from './write-tables.js';
@@ -567,7 +567,11 @@ const resolveLatestOrderDate = async (engine: QueryEngine, now: Date, config: Ru
     .map((o) => `${o.row_count} ${o.reason}`);
   // the advice follows the rows' reasons: dates before validation.minOrderDate are well formed, and no as-of date brings them back
   const implausible = outcomes.some((o) => o.reason === 'implausible_order_date' && o.row_count > 0);
-  const advice = implausible && !outcomes.some((o) => o.reason === 'invalid_order_date' && o.row_count > 0)
+  // years written with two digits under %Y ("25-03-01" is the year 25): lowering the floor would publish year 0025
+  const shortYear = implausible ? rejectionNotes(decodeRejectedRows(await engine.run('rejectedRows', params), REJECTED_COLUMNS.map((c) => c.name))).implausible_order_date : undefined;
+  const advice = shortYear !== undefined
+    ? shortYear
+    : implausible && !outcomes.some((o) => o.reason === 'invalid_order_date' && o.row_count > 0)
     ? 'implausible_order_date rows are dated before validation.minOrderDate (the config file\'s; 1970-01-02 by default): lower it if those dates are real'
     : 'order_date must be an ISO 8601 date (e.g. 2025-12-31) or timestamp; to run anyway, give the as-of date (clv run --as-of YYYY-MM-DD)' +
       (implausible ? '; implausible_order_date rows are dated before validation.minOrderDate (the config file\'s)' : '');

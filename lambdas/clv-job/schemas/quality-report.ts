@@ -45,6 +45,8 @@ export const qualityReportSchema = qualitySectionSchema.extend({
       rows: z.number().int().nonnegative(),
       share_of_input: z.number().min(0).max(1),
       samples: z.array(sampleRowSchema),
+      /** What the reason's rows probably have in common, when their text tells (e.g. a two-digit year under %Y). */
+      note: z.string().optional(),
     }),
   ),
 });
