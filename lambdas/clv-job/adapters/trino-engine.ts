@@ -86,7 +86,9 @@ export interface TrinoEngineOptions {
  * query one statement with its relations inlined as common table expressions over the orders
  * table, sent through `trino-client` (Trino's REST protocol) and read page by page as it arrives.
  * Values come back as Trino's JSON gives them (numbers, strings, dates as `YYYY-MM-DD`); the
- * pipeline's decoders check and convert them as they do Athena's text.
+ * pipeline's decoders check and convert them as they do Athena's text. A Hive catalog over the
+ * canonical copies must read sub-folders (`hive.recursive-directories=true`, off by default), as
+ * Athena does: an export dropped in a sub-folder has its copy in one.
  */
 export class TrinoEngine implements QueryEngine {
   readonly name = 'trino';
