@@ -31,6 +31,11 @@ describe('reading a spend CSV', () => {
   it.each([
     ['a header without spend', 'channel,month\nemail,2025-01\n', /spend.csv: has no spend column \(header: channel,month\)/],
     ['an empty file', '', /spend.csv: is empty/],
+    [
+      'a semicolon-separated file (Excel in a locale with decimal commas), named for it',
+      'channel;month;spend\nsearch;2025-02;1.234,50\n',
+      /^spend\.csv: looks semicolon-separated \(header: "channel;month;spend"\): a spend file is read comma-separated with a dot before decimals, whatever the config's csv settings/,
+    ],
     ['text that is not UTF-8', Buffer.from([0x63, 0x68, 0xff, 0x0a]), /spend.csv: is not UTF-8 text/],
   ] as const)('refuses %s with a message naming the file', (_, content, message) => {
     const run = () => parseSpendCsv('spend.csv', typeof content === 'string' ? bytes(content) : content);

@@ -31,7 +31,15 @@ export const parseSpendCsv = (source: string, bytes: Uint8Array): SpendRecord[] 
   if (header === undefined) throw new InputFileError(source, `is empty: a spend file needs a header (${SPEND_COLUMNS.join(',')}) and rows`);
   const missing = SPEND_COLUMNS.filter((c) => !header.includes(c));
   if (missing.length > 0) {
-    throw new InputFileError(source, `has no ${missing.join(', ')} column (header: ${header.join(',')}); a spend file has the columns ${SPEND_COLUMNS.join(', ')}`);
+    // a spend file saved by the same Excel locale as `;`-separated exports: its one header field holds every column
+    const other = [';', '\t', '|'].find((d) => header.length === 1 && SPEND_COLUMNS.every((c) => header[0]!.split(d).map((h) => h.trim()).includes(c)));
+    throw new InputFileError(
+      source,
+      other === undefined
+        ? `has no ${missing.join(', ')} column (header: ${header.join(',')}); a spend file has the columns ${SPEND_COLUMNS.join(', ')}`
+        : `looks ${other === ';' ? 'semicolon' : other === '\t' ? 'tab' : 'pipe'}-separated (header: ${JSON.stringify(parsed[0]!.record[0])}): a spend file is read ` +
+            'comma-separated with a dot before decimals, whatever the config\'s csv settings (those are the orders exports\'); save it as channel,month,spend',
+    );
   }
   const at = Object.fromEntries(SPEND_COLUMNS.map((c) => [c, header.indexOf(c)])) as Record<(typeof SPEND_COLUMNS)[number], number>;
   const records: SpendRecord[] = [];
