@@ -125,6 +125,18 @@ describe('ingestExport: one export into canonical rows and a receipt', () => {
   });
 });
 
+describe('ingestExport when its canonical copy cannot be written', () => {
+  it('fails naming the copy, not the export: the export is readable, so it is never skipped (--skip-bad-files) or quarantined as unreadable', async () => {
+    const path = join(work, 'good.csv');
+    await writeFile(path, 'order_id,customer_id,order_date,amount\nA1,C1,2025-01-01,10\n');
+
+    const error = await ingestExport({ source: path, sourceName: 'good.csv', output: join(work, 'no-such-folder', 'good.parquet') }).catch((e: unknown) => e);
+
+    expect(error).not.toBeInstanceOf(UnreadableExportError);
+    expect((error as Error).message).toMatch(/^good\.csv: its canonical copy could not be written \(IO Error: .*\): the folder or disk the copy goes to failed, not the export$/);
+  });
+});
+
 describe('ingestExport on arbitrary bytes after a good header', () => {
   const pieces = ['O1', 'C1', '2025-01-05', '12.50', ',', '"', '""', '\n', '\r\n', '\r', '\t', ' ', 'x"y', '"a,b"', '\u00e9', '\uFEFF', 'é'.repeat(3)];
   it('never fails the file: every record becomes a canonical row, and the receipt adds up', async () => {

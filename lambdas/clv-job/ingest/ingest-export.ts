@@ -10,7 +10,7 @@ import { isUtf8 } from 'node:buffer';
 import { DuckDBInstance } from '@duckdb/node-api';
 import { makeScratchFolder } from '../adapters/scratch-folder.js';
 import { EXPORT_HEAD_BYTES, diagnoseExportHead, emptyExportProblem, headerColumnsText, matchHeader, missingColumnsProblem, missingRequiredColumns } from '../adapters/export-diagnostics.js';
-import { UnreadableExportError, firstLine } from '../errors.js';
+import { ClvError, UnreadableExportError, firstLine } from '../errors.js';
 import { INGEST_REJECTION_REASONS, type RejectionReason } from '../domain/outcomes.js';
 import { CANONICAL_ORDER_COLUMNS, ORDER_COLUMNS, type OrderColumn } from '../schemas/tables.js';
 import { ingestConfigSchema, type IngestConfig, type IngestConfigInput } from './ingest-config.js';
@@ -668,6 +668,12 @@ const parseRecords = async (request: IngestRequest, config: IngestConfig, framed
     return { rows, rejected, problems };
   } catch (error) {
     if (error instanceof UnreadableExportError) throw error;
+    // the engine reads only files the framer wrote: an IO or memory failure is this machine's (the
+    // canonical copy's folder not writable, a full disk), not the export's, and must not have the
+    // export skipped (--skip-bad-files) or quarantined as unreadable
+    if (/^(IO|Out of Memory|Permission) Error/i.test(firstLine(error))) {
+      throw new ClvError(`${request.sourceName}: its canonical copy could not be written (${firstLine(error)}): the folder or disk the copy goes to failed, not the export`, { cause: error });
+    }
     throw new UnreadableExportError(request.sourceName, `cannot be parsed (${firstLine(error)})`, { cause: error });
   } finally {
     connection.closeSync();
