@@ -285,6 +285,25 @@ describe('clv recover and clv rollback keep what the runs were told to keep', ()
     expect(recovered.code).toBe(0);
     expect(recovered.stdout).toContain(`removed run ${replaced!.runId}, a version of 2025-12-31 replaced more than 30 days ago`);
   });
+
+  it('restores the version it was asked to, with --keep-previous-days, even one replaced longer ago: versions expire after the rollback, never before', async () => {
+    const cwd = await tempDir();
+    const run = () => clv(['run', '--input', sampleData, '--output', 'out', '--as-of', '2025-12-31'], cwd);
+    expect((await run()).code).toBe(0);
+    expect((await run()).code).toBe(0);
+    const versionsFile = join(cwd, 'out', '_publish', 'versions.json');
+    const versions = JSON.parse(await readFile(versionsFile, 'utf8')) as Record<string, { runId: string; replacedAt: string | null }[]>;
+    const [replaced, live] = versions['2025-12-31']!;
+    replaced!.replacedAt = new Date(Date.now() - 45 * 86_400_000).toISOString();
+    await writeFile(versionsFile, JSON.stringify(versions, null, 2));
+
+    const rolledBack = await clv(['rollback', '--output', 'out', '--run-date', '2025-12-31', '--keep-previous-days', '30'], cwd);
+
+    expect(rolledBack.code, rolledBack.stderr).toBe(0);
+    expect(rolledBack.stdout).toContain(`rolled back 2025-12-31: readers now see run ${replaced!.runId}`);
+    // the version rolled back from was replaced just now: within the 30 days, kept
+    expect((await readdir(join(cwd, 'out', '_runs'))).sort()).toEqual([replaced!.runId, live!.runId].sort());
+  });
 });
 
 describe('clv backtest', () => {

@@ -198,12 +198,17 @@ const rollback = async (flags: PublishFlags, io: Io): Promise<number> => {
   if (f.runDate === undefined) throw new ConfigurationError('--run-date is required (the night to roll back, YYYY-MM-DD)');
   const runDate = f.runDate;
   await requireOutputFolder(f.output);
-  // without --keep-previous-days, no version is removed: the runs' retention (a flag or their config) is not known here
-  const store = new LocalFolderStore(f.output, { keepPreviousDays: f.keepPreviousDays ?? null });
+  // no version is removed before the rollback (the one to restore may be past --keep-previous-days), and
+  // without --keep-previous-days none after it: the runs' retention (a flag or their config) is not known here
+  const store = new LocalFolderStore(f.output, { keepPreviousDays: null });
   const outcome = await holdingLock(store, 'rollback', async () => {
     const report = await store.recover();
     for (const action of report.actions) io.out(`recovered: ${action}`);
-    return rollbackNight(store, runDate);
+    const rolledBack = await rollbackNight(store, runDate);
+    if (f.keepPreviousDays === undefined) return rolledBack;
+    const expired = await new LocalFolderStore(f.output, { keepPreviousDays: f.keepPreviousDays }).recover();
+    for (const action of expired.actions) io.out(`removed: ${action.replace(/^removed /, '')}`);
+    return { ...rolledBack, warnings: [...rolledBack.warnings, ...expired.warnings] };
   });
   io.out(`rolled back ${runDate}: readers now see run ${outcome.runId}`);
   for (const warning of outcome.warnings) io.out(`warning: ${warning}`);
