@@ -26,6 +26,20 @@ const ageEntry = async (directory: string, name: string): Promise<void> => {
 };
 
 describe('ingestLocalFiles: the local cache of canonical files', () => {
+  it('lets ingests of one export into one folder run at once (`clv ingest` beside a run): each writes its own temporary files, none fails on another\'s rename', async () => {
+    const { ingestLocalFiles } = await localIngest();
+    const dir = await tempDir();
+    const path = await writeText(dir, 'orders.csv', ORDERS);
+    const directory = join(dir, 'ingested');
+    const inputs = await findInputFiles([path]);
+
+    const results = await Promise.all(Array.from({ length: 4 }, () => ingestLocalFiles(inputs, { directory, force: true })));
+
+    expect(results.map((r) => r.receipts[0]?.rows)).toEqual([2, 2, 2, 2]);
+    expect((await readdir(join(directory, '_receipts'))).filter((f) => f.endsWith('.partial'))).toEqual([]);
+    expect((await ingestLocalFiles(inputs, { directory })).reused).toBe(1);
+  });
+
   it('reads an unchanged export from the cache the next time, and reads it again once its bytes change', async () => {
     const { ingestLocalFiles } = await localIngest();
     const dir = await tempDir();

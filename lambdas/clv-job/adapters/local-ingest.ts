@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import { mkdir, readFile, readdir, rename, rm, stat, utimes, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
@@ -146,7 +146,8 @@ export const ingestLocalFiles = async (inputs: readonly InputFile[], options: Lo
       const cached = marked ? await readEntry(entry) : null;
       if (cached !== null) return { file: { path: entry.canonical, source: input.path, bytes: input.bytes }, receipt: cached, reused: true };
     }
-    const partial = join(directory, `${stem}.${process.pid}.partial`);
+    // named for this read alone: another read of the same export (another process, or this one) writes its own
+    const partial = join(directory, `${stem}.${process.pid}.${randomUUID()}.partial`);
     let receipt: IngestReceipt;
     try {
       receipt = (await ingestExport({ source: input.path, sourceName: input.path, config, output: partial, threads, framing })).receipt;
@@ -213,9 +214,20 @@ export const ingestLocalFiles = async (inputs: readonly InputFile[], options: Lo
   return { files, receipts, skipped, reused };
 };
 
+/**
+ * Writes `path` whole or not at all, through a temporary file named for this write alone: two
+ * processes ingesting one export at once (`clv ingest` beside a run) each rename their own, the last
+ * one's bytes stand (the same bytes: the entry is named by content), and neither finds its file gone.
+ */
 const writeAtomically = async (path: string, text: string): Promise<void> => {
-  await writeFile(`${path}.partial`, text);
-  await rename(`${path}.partial`, path);
+  const partial = `${path}.${process.pid}.${randomUUID()}.partial`;
+  try {
+    await writeFile(partial, text);
+    await rename(partial, path);
+  } catch (error) {
+    await rm(partial, { force: true });
+    throw error;
+  }
 };
 
 /**
