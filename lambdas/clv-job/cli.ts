@@ -36,7 +36,7 @@ import {
 import { ClvError, ConfigurationError, diskFullAdvice, EmptyInputError, firstLine } from './errors.js';
 import { checkHoldoutWithinOrders, runBacktest } from './pipeline/backtest.js';
 import { reportKey } from './layout.js';
-import { rollbackNight, runPipeline } from './pipeline/run.js';
+import { recoverPublishing, rollbackNight, runPipeline } from './pipeline/run.js';
 import { LocalSpendSource } from './adapters/local-spend.js';
 import type { QueryEngine } from './ports.js';
 import { renderReport } from './report/render-report.js';
@@ -185,7 +185,7 @@ const recover = async (flags: PublishFlags, io: Io): Promise<number> => {
   await requireOutputFolder(f.output);
   // without --keep-previous-days, no version is removed: the runs' retention (a flag or their config) is not known here
   const store = new LocalFolderStore(f.output, { keepPreviousDays: f.keepPreviousDays ?? null });
-  const report = await holdingLock(store, 'recover', () => store.recover());
+  const report = await holdingLock(store, 'recover', () => recoverPublishing(store));
   for (const action of report.actions) io.out(`recovered: ${action}`);
   if (report.actions.length === 0 && report.warnings.length === 0) io.out(`nothing to recover in ${relative(process.cwd(), store.location) || '.'}`);
   for (const warning of report.warnings) io.err(`clv: ${warning}`);
@@ -202,8 +202,9 @@ const rollback = async (flags: PublishFlags, io: Io): Promise<number> => {
   // without --keep-previous-days none after it: the runs' retention (a flag or their config) is not known here
   const store = new LocalFolderStore(f.output, { keepPreviousDays: null });
   const outcome = await holdingLock(store, 'rollback', async () => {
-    const report = await store.recover();
+    const report = await recoverPublishing(store);
     for (const action of report.actions) io.out(`recovered: ${action}`);
+    for (const warning of report.warnings) io.err(`clv: ${warning}`);
     const rolledBack = await rollbackNight(store, runDate);
     if (f.keepPreviousDays === undefined) return rolledBack;
     const expired = await new LocalFolderStore(f.output, { keepPreviousDays: f.keepPreviousDays }).recover();

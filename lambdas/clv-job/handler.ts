@@ -26,7 +26,7 @@ import { METRIC, METRICS_NAMESPACE } from './lambda-contract.js';
 import { CATALOG_TABLES } from './layout.js';
 import { loadLambdaSettings, type LambdaSettings } from './lambda-env.js';
 import { S3SpendSource } from './adapters/s3-spend.js';
-import { rollbackNight, runPipeline, type ProgressListener } from './pipeline/run.js';
+import { recoverPublishing, rollbackNight, runPipeline, type ProgressListener } from './pipeline/run.js';
 import { renderReport } from './report/render-report.js';
 import { buildRunConfig } from './run-config.js';
 import type { Summary } from './schemas/summary.js';
@@ -156,7 +156,7 @@ export const createHandler = (deps: HandlerDeps) => {
         // rollback and recovery hold the run lock as a run does, and recover first
         const lock = await store.lock(runId, settings.lockTtlSeconds);
         try {
-          const report = await store.recover();
+          const report = await recoverPublishing(store);
           for (const action of report.actions) logger.info('recovered', { action });
           if (request.action === 'recover') {
             if (report.warnings.length > 0) logger.warn('recovery left work undone', { warnings: report.warnings });

@@ -175,6 +175,8 @@ export interface PublishOutcome {
 export interface RecoveryReport {
   readonly actions: readonly string[];
   readonly warnings: readonly string[];
+  /** The run dates whose interrupted publish or rollback this recovery finished (rolled forward): their clean-up is the caller's too. */
+  readonly switched?: readonly string[];
 }
 
 export interface RunManifest {

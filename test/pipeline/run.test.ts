@@ -1,6 +1,8 @@
 import { readFile, readdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { LocalFolderStore } from '../../lambdas/clv-job/adapters/local-folder-store.js';
+import { recoverPublishing } from '../../lambdas/clv-job/pipeline/run.js';
 import type { OutputStore, QueryEngine, TableWriter } from '../../lambdas/clv-job/ports.js';
 import { summarySchema, type Summary } from '../../lambdas/clv-job/schemas/summary.js';
 import { CUSTOMER_COLUMNS } from '../../lambdas/clv-job/schemas/tables.js';
@@ -189,6 +191,22 @@ describe("the engine's memory, once the run has read what it needs", () => {
 });
 
 describe('publishing, when a run fails or is repeated', () => {
+  it('removes a failed gate\'s report when a recovery finishes the publish of a passing run (killed after its switch), and leaves it when the recovery finished none', async () => {
+    const out = await tempDir();
+    await runLocal([sampleData], out, { asOf: '2025-12-31' });
+    const report = join(out, '_quality/run_date=2025-12-31/quality.json');
+    const store = new LocalFolderStore(out);
+    // what the store's recovery says when it rolled the night's publish forward
+    const finished = (switched: string[]): OutputStore => Object.assign(Object.create(store) as OutputStore, { recover: async () => ({ actions: [], warnings: [], switched }) });
+
+    await store.putReport('_quality/run_date=2025-12-31/quality.json', '{}');
+    expect(await recoverPublishing(finished([]))).toEqual({ actions: [], warnings: [], switched: [] });
+    expect(await readFile(report, 'utf8')).toBe('{}');
+
+    await recoverPublishing(finished(['2025-12-31']));
+    await expect(readFile(report, 'utf8')).rejects.toThrow(/ENOENT/);
+  });
+
   it('leaves the previous run intact when a failure strikes after the parts are written', async () => {
     const out = await tempDir();
     await runLocal([sampleData], out, { asOf: '2025-12-31' });

@@ -245,6 +245,7 @@ export class VersionedPublisher {
   async recover(): Promise<RecoveryReport> {
     const actions: string[] = [];
     const warnings: string[] = [];
+    const switched: string[] = [];
     const intent = await this.readState(INTENT_KEY, intentSchema, 'a publish intent').catch(unlessUnreadable);
     const intentUnknown = intent instanceof PublishStateError;
     if (intent instanceof PublishStateError) {
@@ -255,6 +256,7 @@ export class VersionedPublisher {
         const outcome = await this.afterSwitch(intent, []);
         warnings.push(...outcome.warnings);
         actions.push(`rolled forward: the ${action} of run ${runId} to ${runDate} had switched; finished it`);
+        switched.push(runDate);
       } else {
         await this.space.undoSwitch(previousRunId, runDate);
         await this.space.deleteRecord(INTENT_KEY);
@@ -264,7 +266,7 @@ export class VersionedPublisher {
     if ((await this.space.readRecord(INTENT_KEY)) !== null) {
       // an unfinished intent: which runs are live is not certain, so nothing is removed
       warnings.push(`${INTENT_KEY} is still there: dead staging and expired versions were left alone`);
-      return { actions, warnings };
+      return { actions, warnings, switched };
     }
     const versions = await this.recordedVersions(actions, intentUnknown);
     actions.push(...(await this.expire(versions)));
@@ -279,7 +281,7 @@ export class VersionedPublisher {
     for (const runDate of Object.keys(versions)) await this.space.tidy(runDate);
     const latest = await this.readState(LATEST_KEY, latestSchema, 'a latest record').catch(unlessUnreadable);
     if (latest instanceof PublishStateError) actions.push(`${latest.file} was ${latest.reason}: ${await this.rewriteLatest()}`);
-    return { actions, warnings };
+    return { actions, warnings, switched };
   }
 
   /**

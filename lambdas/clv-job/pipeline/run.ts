@@ -134,7 +134,7 @@ export const runPipeline = async (deps: PipelineDeps, config: RunConfig): Promis
   // closed however the run ends: a builder kept between runs (a warm Lambda's) holds no failed run's scores or thread
   let audienceJob: AudienceCsvJob | undefined;
   try {
-    const recovery = await stage('recover', () => store.recover(), (r) => (r.actions.length === 0 ? 'nothing to recover' : r.actions.join('; ')));
+    const recovery = await stage('recover', () => recoverPublishing(store), (r) => (r.actions.length === 0 ? 'nothing to recover' : r.actions.join('; ')));
     // e.g. interval threads loading while the run queries and fits
     if (config.model.intervalDraws > 0) deps.intervals?.start?.();
     const query = await stage(
@@ -481,9 +481,25 @@ const readUnchanged = async <T>(engine: QueryEngine, read: () => Promise<T>): Pr
  */
 export const rollbackNight = async (store: OutputStore, runDate: string): Promise<PublishOutcome> => {
   const outcome = await store.rollback(runDate);
+  return { ...outcome, warnings: [...outcome.warnings, ...(await clearStaleQualityReport(store, runDate))] };
+};
+
+/**
+ * Finishes or undoes a publish a crash interrupted (OutputStore.recover), with the publishing
+ * process's own clean-up for a night it rolls forward: a failed gate's report goes once a run whose
+ * gates passed is live (left, `_quality/` said a published night had failed).
+ */
+export const recoverPublishing = async (store: OutputStore): Promise<RecoveryReport> => {
+  const report = await store.recover();
+  const warnings = [...report.warnings];
+  for (const runDate of report.switched ?? []) warnings.push(...(await clearStaleQualityReport(store, runDate)));
+  return { ...report, warnings };
+};
+
+/** removeStaleQualityReport when the version now live for `runDate` passed its gates; none otherwise. */
+const clearStaleQualityReport = async (store: OutputStore, runDate: string): Promise<string[]> => {
   const live = await publishedSummary(store, runDate).catch(() => null);
-  if (live?.quality?.passed !== true) return outcome;
-  return { ...outcome, warnings: [...outcome.warnings, ...(await removeStaleQualityReport(store, runDate))] };
+  return live?.quality?.passed === true ? removeStaleQualityReport(store, runDate) : [];
 };
 
 /** The months whose spend counts: from the earliest acquisition month among the customers to the as-of month. */
