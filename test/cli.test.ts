@@ -244,6 +244,21 @@ describe('clv recover and clv rollback', () => {
     expect(result.stderr).toMatch(/--output no-such-out: no such folder/);
     expect(await readdir(cwd)).toEqual([]);
   });
+
+  it.each([
+    ['recover', []],
+    ['rollback', ['--run-date', '2025-12-31']],
+  ])('clv %s on a folder that is not a run\'s output (the exports, by mistake) exits 2 naming it, and leaves no _lock/ in it', async (command, extra) => {
+    const cwd = await tempDir();
+    await cp(sampleData, join(cwd, 'exports'), { recursive: true });
+    const before = await readdir(join(cwd, 'exports'));
+
+    const result = await clv([command, '--output', 'exports', ...extra], cwd);
+
+    expect(result.code).toBe(2);
+    expect(result.stderr).toMatch(/^clv: --output exports: is not the output folder of a `clv run` \(it holds none of latest\.json, _publish\/ or _runs\/\)/);
+    expect(await readdir(join(cwd, 'exports'))).toEqual(before);
+  });
 });
 
 describe('clv recover and clv rollback keep what the runs were told to keep', () => {

@@ -12,7 +12,7 @@ import { tmpdir } from 'node:os';
 import { join, relative, resolve, sep } from 'node:path';
 import { Command, CommanderError, Option } from 'commander';
 import { DuckDbEngine } from './adapters/duckdb-engine.js';
-import { findInputFiles } from './adapters/input-files.js';
+import { findInputFiles, isOutputFolder, OUTPUT_MARKERS_TEXT } from './adapters/input-files.js';
 import { LocalFolderStore } from './adapters/local-folder-store.js';
 import { locateSummary } from './adapters/summary-location.js';
 import { openOutputFile, prepareOutputFolder } from './adapters/output-folder.js';
@@ -173,11 +173,13 @@ const holdingLock = async <T>(store: LocalFolderStore, what: string, work: () =>
 /**
  * The output folder `clv recover` and `clv rollback` work on must exist: a mistyped --output used to
  * be created (with its `_lock/`) and reported as "nothing to recover", exit 0.
- * @throws ConfigurationError when it is not a folder.
+ * @throws ConfigurationError when it is not a folder, or not a run's output folder.
  */
 const requireOutputFolder = async (output: string): Promise<void> => {
   const info = await stat(output).catch(() => null);
   if (info === null || !info.isDirectory()) throw new ConfigurationError(`--output ${output}: no such folder (the output folder of a \`clv run\`)`);
+  // a folder of exports given by mistake got a _lock/ and "nothing to recover"
+  if (!(await isOutputFolder(output))) throw new ConfigurationError(`--output ${output}: is not the output folder of a \`clv run\` (it holds none of ${OUTPUT_MARKERS_TEXT})`);
 };
 
 const recover = async (flags: PublishFlags, io: Io): Promise<number> => {

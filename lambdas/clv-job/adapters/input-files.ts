@@ -3,11 +3,13 @@ import { join, resolve } from 'node:path';
 import { InputFileError } from '../errors.js';
 import { isHidden } from '../ingest-layout.js';
 
-/** What a folder holds once a run published into it (LocalFolderStore): such a folder is output, never input. */
-const OUTPUT_MARKERS = ['latest.json', '_publish/'] as const;
+/** What a folder holds once a run staged or published into it (LocalFolderStore): such a folder is output, never input. */
+const OUTPUT_MARKERS = ['latest.json', '_publish/', '_runs/'] as const;
+/** The markers as a message names them. */
+export const OUTPUT_MARKERS_TEXT = 'latest.json, _publish/ or _runs/';
 
 /** Whether `dir` is a run's output folder, by OUTPUT_MARKERS. */
-const isOutputFolder = async (dir: string): Promise<boolean> => {
+export const isOutputFolder = async (dir: string): Promise<boolean> => {
   for (const marker of OUTPUT_MARKERS) {
     const info = await stat(join(dir, marker)).catch(() => null);
     if (info !== null && info.isDirectory() === marker.endsWith('/')) return true;
@@ -92,7 +94,7 @@ export const findInputFiles = async (paths: readonly string[], skipFolders: read
     }
     if (info.isDirectory()) {
       if (await isOutputFolder(path)) {
-        throw new InputFileError(path, `is a clv output folder (it holds ${OUTPUT_MARKERS.join(' or ')}), not a folder of exports: its audiences are CSV files the job wrote`);
+        throw new InputFileError(path, `is a clv output folder (it holds ${OUTPUT_MARKERS_TEXT}), not a folder of exports: its audiences are CSV files the job wrote`);
       }
       await walk(path);
     } else await add(path, info.size);
