@@ -207,6 +207,24 @@ describe('the Lambda environment', () => {
   });
 });
 
+describe("the Athena queries' deadline in an invocation", () => {
+  const saved = { ...process.env };
+  let deadlineOf: typeof import('../lambdas/clv-job/handler.js').queryDeadlineOf;
+  beforeAll(async () => {
+    Object.assign(process.env, GOOD_ENV, { AWS_REGION: TEST_REGION });
+    vi.resetModules();
+    ({ queryDeadlineOf: deadlineOf } = await import('../lambdas/clv-job/handler.js'));
+  });
+  afterAll(() => {
+    process.env = saved;
+  });
+
+  it('leaves a quarter of the time left, at least a minute, to fit, write and publish', () => {
+    expect(deadlineOf(0, 15 * 60_000)).toBe(15 * 60_000 - 225_000);
+    expect(deadlineOf(1_000, 3 * 60_000)).toBe(1_000 + 2 * 60_000);
+  });
+});
+
 describe('the Lambda event', () => {
   // late on 2 December in UTC: 3 December already in time zones ahead of UTC, and no later
   const now = new Date('2026-12-02T23:59:59Z');

@@ -3,7 +3,8 @@ import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
-import { CreateBucketCommand, DeleteObjectCommand, GetObjectCommand, PutBucketVersioningCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import { CreateBucketCommand, DeleteObjectCommand, GetObjectCommand, HeadObjectCommand, PutBucketVersioningCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import { COPY_READER } from '../lambdas/clv-job/ingest/reader-version.js';
 import { CreateTopicCommand, SNSClient, SubscribeCommand } from '@aws-sdk/client-sns';
 import { CreateQueueCommand, GetQueueAttributesCommand, PurgeQueueCommand, ReceiveMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { Upload } from '@aws-sdk/lib-storage';
@@ -203,6 +204,10 @@ describeWith('moto', 'the ingest handler on S3 events (moto: S3, SNS, SQS)', () 
       const rows = await canonicalRows('ingested/2025/orders-a.csv.parquet');
       expect(rows).toHaveLength(receipt.rows);
       expect(new Set(rows.map((r) => r.source_file))).toEqual(new Set([`s3://${BUCKET}/orders/2025/orders-a.csv`]));
+      // the copy names its export's bytes and the reader that made it (the night tells another deploy's copies)
+      const { Metadata } = await s3.send(new HeadObjectCommand({ Bucket: BUCKET, Key: 'ingested/2025/orders-a.csv.parquet' }));
+      expect(Metadata).toMatchObject({ 'source-bytes': String(body.length), reader: COPY_READER });
+      expect(COPY_READER).toMatch(/^reader-v\d+\/duckdb-node-api-\S+$/);
     });
 
     it('is read exactly as the local path reads the same bytes: the same receipt, the same rows', async () => {

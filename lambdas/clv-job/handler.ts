@@ -111,6 +111,13 @@ const loggedProgress = (logger: Logger): ProgressListener => ({
   stageFinished: (stage, seconds, detail) => logger.info('stage finished', { stage, seconds: Math.round(seconds * 1000) / 1000, detail }),
 });
 
+/**
+ * When the invocation's Athena queries must have ended (epoch ms), from `remainingMs` (the Lambda
+ * context's getRemainingTimeInMillis at the start): a quarter of it, at least a minute, is left to
+ * fit, write and publish (about 20 s at a million customers; docs/scale.md) and to fail cleanly.
+ */
+export const queryDeadlineOf = (now: number, remainingMs: number): number => now + remainingMs - Math.max(60_000, remainingMs / 4);
+
 export const createHandler = (deps: HandlerDeps) => {
   const { settings } = deps;
   const logger = deps.logger ?? new Logger();
@@ -119,6 +126,8 @@ export const createHandler = (deps: HandlerDeps) => {
   const athena = deps.athena ?? athenaClientFromEnvironment();
   const newRunId = deps.newRunId ?? randomUUID;
   const now = deps.now ?? (() => new Date());
+  // set per invocation: no Athena query outlives the function (AthenaEngineOptions.deadline)
+  let queryDeadline: number | null = null;
   const engine = new AthenaEngine({
     athena,
     s3,
@@ -126,6 +135,7 @@ export const createHandler = (deps: HandlerDeps) => {
     table: settings.athena.table,
     workgroup: settings.athena.workgroup,
     inputLocation: `s3://${settings.bucket}/${settings.ingestedPrefix}`,
+    deadline: () => queryDeadline,
     // a drop read during the night adds or removes its record there: the night reads again
     watchedLocations: [`s3://${settings.bucket}/${settings.quarantinePrefix}${REASONS_DIR}/`],
   });
@@ -149,6 +159,7 @@ export const createHandler = (deps: HandlerDeps) => {
     logger.resetKeys();
     if (context) logger.addContext(context);
     logger.appendKeys({ runId });
+    queryDeadline = context ? queryDeadlineOf(Date.now(), context.getRemainingTimeInMillis()) : null;
     const seconds = () => Math.round(performance.now() - started) / 1000;
     try {
       const request = parseEvent(event, now());

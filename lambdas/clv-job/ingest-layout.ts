@@ -14,6 +14,8 @@ export const REASONS_DIR = '_reasons';
 export const CANONICAL_EXTENSION = '.parquet';
 /** The S3 user metadata on each canonical copy holding its export's bytes (the summary's input bytes are the exports', on every path). */
 export const SOURCE_BYTES_METADATA = 'source-bytes';
+/** S3 metadata key of a canonical copy: the reader that made it (COPY_READER of its deploy). */
+export const READER_METADATA = 'reader';
 
 /**
  * Hive-style readers (Athena) skip files and folders whose names start with `_` or `.`, and folder

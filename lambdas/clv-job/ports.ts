@@ -69,6 +69,12 @@ export interface InputDescription {
   /** The exports' bytes as read from disk or dropped (not their canonical copies': those vary with DuckDB's threads); null when unknown. */
   readonly bytes: number | null;
   readonly location: string;
+  /**
+   * Inputs read by another version of the ingest's reader than this job's (their keys), which this
+   * version may read otherwise: on S3, canonical copies made before a deploy that changed the reader.
+   * Left out where every input is read by this job (locally: the cache is keyed by the reader).
+   */
+  readonly staleCopies?: readonly string[];
 }
 
 /** Bytes going somewhere, in order: a file, an S3 multipart upload. */

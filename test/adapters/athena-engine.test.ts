@@ -175,14 +175,17 @@ describeWith(['moto', 'trino'], 'the Athena engine against the Athena stand-in',
         // the exports as dropped, not their Parquet copies, whose bytes vary with DuckDB's threads
         bytes: Buffer.byteLength(FILE_A) + gzipSync(FILE_B).length,
         location: `clv.orders (s3://${BUCKET}/ingested/)`,
+        // every copy names this version's reader
+        staleCopies: [],
       });
     });
 
-    it('leaves the bytes unknown when a file under the table was not written by the ingest function', async () => {
+    it('leaves the bytes unknown, and names the copy as another reader\'s, when a file under the table was not written by the ingest function', async () => {
       const copy = await s3.send(new GetObjectCommand({ Bucket: BUCKET, Key: 'ingested/2025/orders-a.csv.parquet' }));
       await s3.send(new PutObjectCommand({ Bucket: BUCKET, Key: 'ingested/foreign.parquet', Body: await copy.Body!.transformToByteArray() }));
       try {
-        expect(await engine().describeInput()).toMatchObject({ files: 3, bytes: null });
+        // nor names its reader: another reader's rows, which the night warns of (a laptop would read that export again)
+        expect(await engine().describeInput()).toMatchObject({ files: 3, bytes: null, staleCopies: ['ingested/foreign.parquet'] });
       } finally {
         await s3.send(new DeleteObjectCommand({ Bucket: BUCKET, Key: 'ingested/foreign.parquet' }));
       }
@@ -300,6 +303,22 @@ describeWith(['moto', 'trino'], 'the Athena engine against the Athena stand-in',
         expect(error).toBeInstanceOf(AthenaQueryError);
         expect(error.state).toBe('TIMED_OUT');
         expect(error.transient).toBe(true);
+        expect(standIn.calls.StopQueryExecution).toBe(1);
+      } finally {
+        standIn.minimumPolls = original;
+      }
+    });
+
+    it('stops a query still running at the invocation\'s deadline, the earlier of it and queryTimeoutMs (no query outlives the Lambda)', async () => {
+      const original = standIn.minimumPolls;
+      standIn.minimumPolls = 1_000;
+      try {
+        // the default queryTimeoutMs (10 minutes) is far off; the function ends in 60 ms
+        const ends = Date.now() + 60;
+        const error = (await engine({ deadline: () => ends }).run('inputRows', params).catch((e: unknown) => e)) as AthenaQueryError;
+
+        expect(error).toBeInstanceOf(AthenaQueryError);
+        expect(error.state).toBe('TIMED_OUT');
         expect(standIn.calls.StopQueryExecution).toBe(1);
       } finally {
         standIn.minimumPolls = original;

@@ -190,6 +190,25 @@ describe("the engine's memory, once the run has read what it needs", () => {
   });
 });
 
+describe('inputs another version of the reader made', () => {
+  it('are named in a warning, with how to read every export one way (a re-ingest); the summary\'s inputs keep their shape', async () => {
+    const stale = (engine: QueryEngine): QueryEngine =>
+      Object.assign(Object.create(engine) as QueryEngine, {
+        describeInput: async () => ({ ...(await engine.describeInput()), staleCopies: ['ingested/2025/orders-a.csv.parquet', 'ingested/2025/orders-b.csv.parquet'] }),
+      });
+
+    const result = await runLocal([sampleData], await tempDir(), { asOf: '2025-12-31' }, { engine: stale });
+
+    expect(result.summary.warnings).toContainEqual({
+      code: 'stale_canonical_copies',
+      message:
+        "2 canonical copies (e.g. ingested/2025/orders-a.csv.parquet) were made by another version of the ingest's reader than this job's, " +
+        'which may read those exports otherwise (a laptop would): re-ingest the drop ({"reingest":true}, docs/deploy.md) so that the night reads every export one way',
+    });
+    expect(Object.keys(result.summary.run.inputs).sort()).toEqual(['bytes', 'files', 'location']);
+  });
+});
+
 describe('publishing, when a run fails or is repeated', () => {
   it('removes a failed gate\'s report when a recovery finishes the publish of a passing run (killed after its switch), and leaves it when the recovery finished none', async () => {
     const out = await tempDir();

@@ -12,7 +12,8 @@ import {
 import { GetObjectCommand, HeadObjectCommand, ListObjectsV2Command, type S3Client } from '@aws-sdk/client-s3';
 import pMap from 'p-map';
 import { EngineError, firstLine } from '../errors.js';
-import { SOURCE_BYTES_METADATA, isHidden } from '../ingest-layout.js';
+import { READER_METADATA, SOURCE_BYTES_METADATA, isHidden } from '../ingest-layout.js';
+import { COPY_READER } from '../ingest/reader-version.js';
 import { RESULT_NUMBER_COLUMNS } from '../pipeline/engine-results.js';
 import { parseAthenaCsv } from './athena-result-csv.js';
 import { isMissing } from './s3-missing.js';
@@ -107,6 +108,14 @@ export interface AthenaEngineOptions {
    * @default 10 minutes
    */
   readonly queryTimeoutMs?: number;
+  /**
+   * The time (epoch ms) by which every query must have ended, or null for none: the Lambda's end less
+   * the time to fit, write and publish, set per invocation. A query still running then is stopped
+   * (left, it would outlive the function and scan on, with the lock held until its time-to-live). The
+   * earlier of this and queryTimeoutMs wins.
+   * @default none
+   */
+  readonly deadline?: () => number | null;
   /** Passed in so tests need not wait. */
   readonly sleep?: (ms: number) => Promise<void>;
 }
@@ -156,17 +165,18 @@ export class AthenaEngine implements QueryEngine {
     const { bucket } = parseS3Uri(this.options.inputLocation);
     const keys = (await this.listInput()).map((object) => object.key);
     // a copy removed since the listing (a re-drop that quarantined) has no size to tell: the bytes are then unknown
-    const sizes = await pMap(
+    const metadata = await pMap(
       keys,
       async (key) =>
-        Number(
-          (await this.options.s3.send(new HeadObjectCommand({ Bucket: bucket, Key: key })).catch((error: unknown) => (isMissing(error) ? null : Promise.reject(error))))
-            ?.Metadata?.[SOURCE_BYTES_METADATA] ?? Number.NaN,
-        ),
+        (await this.options.s3.send(new HeadObjectCommand({ Bucket: bucket, Key: key })).catch((error: unknown) => (isMissing(error) ? null : Promise.reject(error))))
+          ?.Metadata ?? null,
       { concurrency: DESCRIBE_CONCURRENCY },
     );
+    const sizes = metadata.map((m) => Number(m?.[SOURCE_BYTES_METADATA] ?? Number.NaN));
     const bytes = sizes.every((size) => Number.isSafeInteger(size) && size >= 0) ? sizes.reduce((sum, size) => sum + size, 0) : null;
-    return { files: keys.length, bytes, location: `${this.options.database}.${this.options.table} (${this.options.inputLocation})` };
+    // made by another reader (an older deploy's, or one that named none): the laptop would read those exports again
+    const staleCopies = keys.filter((_, i) => metadata[i] !== null && metadata[i]?.[READER_METADATA] !== COPY_READER);
+    return { files: keys.length, bytes, location: `${this.options.database}.${this.options.table} (${this.options.inputLocation})`, staleCopies };
   }
 
   /**
@@ -255,7 +265,8 @@ export class AthenaEngine implements QueryEngine {
 
   /** Polls with exponential backoff until the query ends or the deadline passes. */
   private async waitFor(query: QueryName, id: string): Promise<QueryExecution> {
-    const deadline = Date.now() + (this.options.queryTimeoutMs ?? 10 * 60_000);
+    const started = Date.now();
+    const deadline = Math.min(started + (this.options.queryTimeoutMs ?? 10 * 60_000), this.options.deadline?.() ?? Number.POSITIVE_INFINITY);
     let delay = this.options.pollInitialMs ?? 200;
     const maxDelay = this.options.pollMaxMs ?? 5_000;
     for (;;) {
@@ -268,7 +279,7 @@ export class AthenaEngine implements QueryEngine {
       }
       if (Date.now() + delay > deadline) {
         await this.options.athena.send(new StopQueryExecutionCommand({ QueryExecutionId: id })).catch(() => undefined);
-        throw new AthenaQueryError(query, id, 'TIMED_OUT', `still ${state} after ${Math.round((this.options.queryTimeoutMs ?? 600_000) / 1000)} s; stopped`);
+        throw new AthenaQueryError(query, id, 'TIMED_OUT', `still ${state} after ${Math.round((Date.now() - started) / 1000)} s; stopped`);
       }
       await this.sleep(delay);
       delay = Math.min(delay * 2, maxDelay);

@@ -1,3 +1,5 @@
+import packageJson from '../../../package.json' with { type: 'json' };
+
 /**
  * The version of what ingest makes of an export: the canonical rows (values, reasons, lines, raw
  * text, column types) and the receipt. It is part of the local cache key (adapters/local-ingest.ts),
@@ -12,3 +14,11 @@
  * (version 4's was rewritten four times as its reader changed, so 5 was needed to retire those caches).
  */
 export const INGEST_READER_VERSION = 6;
+
+/**
+ * The reader a canonical copy in S3 names (its metadata `reader`, READER_METADATA): this version and
+ * the DuckDB package the ingest function bundles, pinned in package.json, e.g.
+ * `reader-v6/duckdb-node-api-1.5.5-r.5`. Static, so the nightly function, which bundles no DuckDB,
+ * can tell a copy another deploy's reader made (AthenaEngine.describeInput).
+ */
+export const COPY_READER = `reader-v${INGEST_READER_VERSION}/duckdb-node-api-${packageJson.dependencies['@duckdb/node-api']}`;

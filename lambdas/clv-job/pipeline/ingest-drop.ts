@@ -3,7 +3,8 @@ import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import pMap from 'p-map';
 import { makeScratchFolder } from '../adapters/scratch-folder.js';
-import { SOURCE_BYTES_METADATA, exportKeys, isExportName, sourceKeyOfCanonical, type ExportKeys, type IngestPrefixes } from '../ingest-layout.js';
+import { READER_METADATA, SOURCE_BYTES_METADATA, exportKeys, isExportName, sourceKeyOfCanonical, type ExportKeys, type IngestPrefixes } from '../ingest-layout.js';
+import { COPY_READER } from '../ingest/reader-version.js';
 import type { DropBucket, Notifier, ObjectVersion } from '../ports.js';
 import type { QuarantineRecord } from '../schemas/quarantine-record.js';
 
@@ -173,7 +174,8 @@ export const ingestDropped = async <C>(deps: IngestDropDeps<C>, source: string, 
       }
       return await settled(deps, source, version, await quarantine(deps, keys, local, version, reason));
     }
-    await deps.bucket.upload(keys.canonical, ingested.canonical, objectMetadata(version));
+    // the reader named on the copy: a night tells the copies an older deploy's reader made (AthenaEngine.describeInput)
+    await deps.bucket.upload(keys.canonical, ingested.canonical, { ...objectMetadata(version), [READER_METADATA]: COPY_READER });
     await deps.bucket.putJson(keys.receipt, ingested.receipt);
     await deps.bucket.remove([keys.quarantined, keys.quarantineReason]);
     return await settled(deps, source, version, {

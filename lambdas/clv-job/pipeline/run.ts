@@ -345,7 +345,7 @@ export const runPipeline = async (deps: PipelineDeps, config: RunConfig): Promis
         started_at: startedAt.toISOString(),
         finished_at: finishedAt.toISOString(),
         timings,
-        inputs: query.input,
+        inputs: { files: query.input.files, bytes: query.input.bytes, location: query.input.location },
         output: store.location,
         settings: {
           time_unit: config.model.timeUnit,
@@ -381,6 +381,7 @@ export const runPipeline = async (deps: PipelineDeps, config: RunConfig): Promis
           ? [{ code: 'quality_gates_failed', message: `published although data-quality gates failed: ${quality.section.gates.filter((g) => !g.passed).map((g) => g.message).join('; ')}` }]
           : []),
         ...inputWarnings(query.skipped, query.counts.conflicting_duplicates, query.conflicting),
+        ...staleCopiesWarning(query.input.staleCopies ?? []),
         ...staleAsOfWarning(runDate, query.customers.lastOrderDay),
         ...shrunkReRunWarning(query.previousGate.replaced, query.counts.customers, config.segments.warnings.customerCountDrop),
         ...scored.warnings,
@@ -525,6 +526,23 @@ const spendInputOf = (sources: readonly string[], judged: JudgedSpend, acquisiti
     channels_without_customers: acquisition.filter((row) => row.customers_acquired === 0).map((row) => row.channel),
   };
 };
+
+/**
+ * A warning when inputs were read by another version of the ingest's reader (InputDescription.staleCopies):
+ * this version may read those exports otherwise (a stray quote, a placeholder date), and a laptop,
+ * whose cache is keyed by the reader, would. None when every input is this reader's.
+ */
+const staleCopiesWarning = (stale: readonly string[]): RunWarning[] =>
+  stale.length === 0
+    ? []
+    : [
+        {
+          code: 'stale_canonical_copies',
+          message:
+            `${counted(stale.length, 'canonical copy', 'canonical copies')} (e.g. ${stale[0]}) ${stale.length === 1 ? 'was' : 'were'} made by another version of the ingest's reader than this job's, ` +
+            'which may read those exports otherwise (a laptop would): re-ingest the drop ({"reingest":true}, docs/deploy.md) so that the night reads every export one way',
+        },
+      ];
 
 /** One copy of a reused order key as the warning shows it: customer, date and amount (the three that can differ), then where it is. */
 const copyText = (copy: ConflictingDuplicate['kept']): string => `${copy.customer_id} ${copy.order_date} ${copy.amount} (${copy.source_file} line ${copy.source_line})`;
