@@ -262,17 +262,25 @@ describe('clv recover and clv rollback', () => {
 });
 
 describe('clv recover and clv rollback keep what the runs were told to keep', () => {
-  it('restores a version the runs keep 90 days, replaced 45 days ago: without --keep-previous-days neither command removes a version', async () => {
+  /**
+   * Two runs of 2025-12-31 (with `runFlags`) into `out/` under a new folder, the first version replaced
+   * 45 days ago as far as the publishing record says: time passed.
+   */
+  const replaced45DaysAgo = async (runFlags: readonly string[] = []) => {
     const cwd = await tempDir();
-    const run = () => clv(['run', '--input', sampleData, '--output', 'out', '--as-of', '2025-12-31', '--keep-previous-days', '90'], cwd);
+    const run = () => clv(['run', '--input', sampleData, '--output', 'out', '--as-of', '2025-12-31', ...runFlags], cwd);
     expect((await run()).code).toBe(0);
     expect((await run()).code).toBe(0);
     const versionsFile = join(cwd, 'out', '_publish', 'versions.json');
     const versions = JSON.parse(await readFile(versionsFile, 'utf8')) as Record<string, { runId: string; replacedAt: string | null }[]>;
     const [replaced, live] = versions['2025-12-31']!;
-    // time passes: the first version was replaced 45 days ago, within the runs' 90 days
     replaced!.replacedAt = new Date(Date.now() - 45 * 86_400_000).toISOString();
     await writeFile(versionsFile, JSON.stringify(versions, null, 2));
+    return { cwd, replaced: replaced!.runId, live: live!.runId };
+  };
+
+  it('restores a version the runs keep 90 days, replaced 45 days ago: without --keep-previous-days neither command removes a version', async () => {
+    const { cwd, replaced, live } = await replaced45DaysAgo(['--keep-previous-days', '90']);
 
     const recovered = await clv(['recover', '--output', 'out'], cwd);
     const rolledBack = await clv(['rollback', '--output', 'out', '--run-date', '2025-12-31'], cwd);
@@ -280,44 +288,28 @@ describe('clv recover and clv rollback keep what the runs were told to keep', ()
     expect(recovered.code).toBe(0);
     expect(recovered.stdout).not.toMatch(/removed run/);
     expect(rolledBack.code).toBe(0);
-    expect(rolledBack.stdout).toContain(`rolled back 2025-12-31: readers now see run ${replaced!.runId}`);
-    expect((await readdir(join(cwd, 'out', '_runs'))).sort()).toEqual([replaced!.runId, live!.runId].sort());
+    expect(rolledBack.stdout).toContain(`rolled back 2025-12-31: readers now see run ${replaced}`);
+    expect((await readdir(join(cwd, 'out', '_runs'))).sort()).toEqual([replaced, live].sort());
   });
 
   it('removes versions replaced longer ago than --keep-previous-days says, when told', async () => {
-    const cwd = await tempDir();
-    const run = () => clv(['run', '--input', sampleData, '--output', 'out', '--as-of', '2025-12-31'], cwd);
-    expect((await run()).code).toBe(0);
-    expect((await run()).code).toBe(0);
-    const versionsFile = join(cwd, 'out', '_publish', 'versions.json');
-    const versions = JSON.parse(await readFile(versionsFile, 'utf8')) as Record<string, { runId: string; replacedAt: string | null }[]>;
-    const [replaced] = versions['2025-12-31']!;
-    replaced!.replacedAt = new Date(Date.now() - 45 * 86_400_000).toISOString();
-    await writeFile(versionsFile, JSON.stringify(versions, null, 2));
+    const { cwd, replaced } = await replaced45DaysAgo();
 
     const recovered = await clv(['recover', '--output', 'out', '--keep-previous-days', '30'], cwd);
 
     expect(recovered.code).toBe(0);
-    expect(recovered.stdout).toContain(`removed run ${replaced!.runId}, a version of 2025-12-31 replaced more than 30 days ago`);
+    expect(recovered.stdout).toContain(`removed run ${replaced}, a version of 2025-12-31 replaced more than 30 days ago`);
   });
 
   it('restores the version it was asked to, with --keep-previous-days, even one replaced longer ago: versions expire after the rollback, never before', async () => {
-    const cwd = await tempDir();
-    const run = () => clv(['run', '--input', sampleData, '--output', 'out', '--as-of', '2025-12-31'], cwd);
-    expect((await run()).code).toBe(0);
-    expect((await run()).code).toBe(0);
-    const versionsFile = join(cwd, 'out', '_publish', 'versions.json');
-    const versions = JSON.parse(await readFile(versionsFile, 'utf8')) as Record<string, { runId: string; replacedAt: string | null }[]>;
-    const [replaced, live] = versions['2025-12-31']!;
-    replaced!.replacedAt = new Date(Date.now() - 45 * 86_400_000).toISOString();
-    await writeFile(versionsFile, JSON.stringify(versions, null, 2));
+    const { cwd, replaced, live } = await replaced45DaysAgo();
 
     const rolledBack = await clv(['rollback', '--output', 'out', '--run-date', '2025-12-31', '--keep-previous-days', '30'], cwd);
 
     expect(rolledBack.code, rolledBack.stderr).toBe(0);
-    expect(rolledBack.stdout).toContain(`rolled back 2025-12-31: readers now see run ${replaced!.runId}`);
+    expect(rolledBack.stdout).toContain(`rolled back 2025-12-31: readers now see run ${replaced}`);
     // the version rolled back from was replaced just now: within the 30 days, kept
-    expect((await readdir(join(cwd, 'out', '_runs'))).sort()).toEqual([replaced!.runId, live!.runId].sort());
+    expect((await readdir(join(cwd, 'out', '_runs'))).sort()).toEqual([replaced, live].sort());
   });
 });
 
