@@ -256,7 +256,7 @@ describe('clv recover and clv rollback', () => {
     const result = await clv([command, '--output', 'exports', ...extra], cwd);
 
     expect(result.code).toBe(2);
-    expect(result.stderr).toMatch(/^clv: --output exports: is not the output folder of a `clv run` \(it holds none of latest\.json, _publish\/ or _runs\/\)/);
+    expect(result.stderr).toMatch(/^clv: --output exports: is not the output folder of a `clv run` \(it holds none of latest\.json, _publish\/, _runs\/ or _lock\/\)/);
     expect(await readdir(join(cwd, 'exports'))).toEqual(before);
   });
 });

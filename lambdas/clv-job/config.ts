@@ -183,7 +183,7 @@ export const csvOptionsSchema = z
       .string()
       .length(1, 'csv.delimiter must be one character')
       // judged once it is one character (a word is told by the length check alone)
-      .refine((d) => d.length !== 1 || (Buffer.byteLength(d) === 1 && !['"', '\r', '\n'].includes(d)), {
+      .refine((d) => d.length !== 1 || (d.charCodeAt(0) < 0x80 && !['"', '\r', '\n'].includes(d)), {
         error: (issue) => `csv.delimiter must be an ASCII character other than a quote, a carriage return or a line feed (got ${JSON.stringify(issue.input)})`,
       })
       .default(','),

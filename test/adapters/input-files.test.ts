@@ -112,7 +112,7 @@ describe('findInputFiles: the exports a run reads', () => {
     }
 
     expect((await findInputFiles([dir])).map((f) => f.path)).toEqual([join(dir, 'a.csv')]);
-    await expect(findInputFiles([join(dir, 'by-latest')])).rejects.toThrow(/by-latest: is a clv output folder \(it holds latest\.json, _publish\/ or _runs\/\), not a folder of exports/);
+    await expect(findInputFiles([join(dir, 'by-latest')])).rejects.toThrow(/by-latest: is a clv output folder \(it holds latest\.json, _publish\/, _runs\/ or _lock\/\), not a folder of exports/);
   });
 
   it('does not walk into the folder it is told to skip through a link to it either', async () => {

@@ -3,10 +3,13 @@ import { join, resolve } from 'node:path';
 import { InputFileError } from '../errors.js';
 import { isHidden } from '../ingest-layout.js';
 
-/** What a folder holds once a run staged or published into it (LocalFolderStore): such a folder is output, never input. */
-const OUTPUT_MARKERS = ['latest.json', '_publish/', '_runs/'] as const;
+/**
+ * What a folder holds once a run locked, staged or published in it (LocalFolderStore; a first run
+ * killed after taking its lock leaves `_lock/` alone): such a folder is output, never input.
+ */
+const OUTPUT_MARKERS = ['latest.json', '_publish/', '_runs/', '_lock/'] as const;
 /** The markers as a message names them. */
-export const OUTPUT_MARKERS_TEXT = 'latest.json, _publish/ or _runs/';
+export const OUTPUT_MARKERS_TEXT = 'latest.json, _publish/, _runs/ or _lock/';
 
 /** Whether `dir` is a run's output folder, by OUTPUT_MARKERS. */
 export const isOutputFolder = async (dir: string): Promise<boolean> => {
