@@ -48,7 +48,14 @@ const CONFIGURED: { name: string; text: string; config: IngestRequest['config'] 
     text: 'order_id,product,customer_id,order_date,amount\n1001,"Gift card,C1,2024-01-01,10\n1002,Monitor 27",C2,2024-01-02,20\n1003,Cable,C3,1970-01-01,30\n',
     config: undefined,
   },
+  {
+    // version 7: a genuine multi-line note in the second column, a delimiter before its closing quote, stays one record
+    name: 'multi-line-note-second-column.csv',
+    text: 'order_id,note,customer_id,order_date,amount\n1001,"Deliver to back door\nring twice, then wait",C1,2025-01-02,10.00\n1002,Pen,C2,2025-01-03,5.00\n',
+    config: undefined,
+  },
 ];
+
 
 const outputOf = async (source: string, sourceName: string, config: IngestRequest['config'], out: string): Promise<string> => {
   try {

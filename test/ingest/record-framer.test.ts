@@ -178,6 +178,20 @@ describe('RecordFramer: a stray quote that a later quote closes, once the header
     ]);
   });
 
+  it('a genuine multi-line note in the first or second column, even with a delimiter before its closing quote, stays one record', () => {
+    const second = ['order_id,note,customer_id,order_date,amount', '1001,"Deliver to back door', 'ring twice, then wait",C1,2025-01-02,10.00', '1002,Pen,C2,2025-01-03,5.00', ''].join('\n');
+    expect(framedAs(5, second)).toEqual([
+      { line: 1, text: 'order_id,note,customer_id,order_date,amount' },
+      { line: 2, text: '1001,"Deliver to back door\nring twice, then wait",C1,2025-01-02,10.00' },
+      { line: 4, text: '1002,Pen,C2,2025-01-03,5.00' },
+    ]);
+    const first = ['note,order_id,customer_id,order_date,amount', '"Leave at door', 'thanks, ""bye""",1001,C1,2025-01-02,10', ''].join('\n');
+    expect(framedAs(5, first)).toEqual([
+      { line: 1, text: 'note,order_id,customer_id,order_date,amount' },
+      { line: 2, text: '"Leave at door\nthanks, ""bye""",1001,C1,2025-01-02,10' },
+    ]);
+  });
+
   it('a multi-line record with another number of fields than the header\'s: its first line is malformed, reading resumes on the next', () => {
     const input = [HEADER, 'A1,C1,2025-01-05,10.00,"Gift card,completed', 'A2,C2,2025-01-06,20.00,Mug,completed', 'A3,C3,2025-01-09,50.00,Monitor 27"', 'A4,C4,2025-01-10,5.00,Pen,completed'].join('\n');
     expect(framedAs(6, input)).toEqual([

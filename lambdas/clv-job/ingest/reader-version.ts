@@ -13,7 +13,7 @@ import packageJson from '../../../package.json' with { type: 'json' };
  * fingerprint is never rewritten: every build that ran under that version cached its output under it
  * (version 4's was rewritten four times as its reader changed, so 5 was needed to retire those caches).
  */
-export const INGEST_READER_VERSION = 6;
+export const INGEST_READER_VERSION = 7;
 
 /**
  * The reader a canonical copy in S3 names (its metadata `reader`, READER_METADATA): this version and

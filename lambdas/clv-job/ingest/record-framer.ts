@@ -125,6 +125,8 @@ export class RecordFramer {
   private delimiters = 0;
   /** Delimiters on the current line inside a quoted field, after its first line break; -1 once the line holds a quote. */
   private innerDelimiters = -1;
+  /** Delimiters inside quotes on the current record's first line (before any line break in it). */
+  private quotedFirstLineDelimiters = 0;
   /**
    * Whether a line inside a quoted field reads as a record, so the quote that opened it was stray: a whole
    * line with a record's delimiters and no quote, or a line that reaches the quoted field's column
@@ -298,16 +300,27 @@ export class RecordFramer {
               state = State.QuoteInQuoted;
               // a later line that reaches the quoted field's column before its first quote (`A2,C2,...,Monitor 27"`
               // closing, in the same column, a quote left open on the line before) began a record of its own:
-              // this.delimiters is the field's index. Any column: the header maps columns by name, so free
-              // text may come first (in the first column, any quote on a later line counts: loud, not silent)
-              if (this.expectFields > 0 && this.innerDelimiters >= this.delimiters) this.recordInsideQuotes = true;
+              // this.delimiters is the field's index. In the first two columns so short a reach is common in
+              // genuine notes (`ring twice, then wait"`), so there the quote's first line must also hold the
+              // rest of a record (`1001,"Gift card,C1,2024-01-01,10`): the header maps columns by name, and
+              // free text may come first
+              if (
+                this.expectFields > 0 &&
+                this.innerDelimiters >= this.delimiters &&
+                (this.delimiters >= 2 || this.quotedFirstLineDelimiters === this.expectFields - 1 - this.delimiters)
+              ) {
+                this.recordInsideQuotes = true;
+              }
               this.innerDelimiters = -1;
             } else if (byte === LF) {
               if (this.firstLineBreak < 0) this.firstLineBreak = i - start;
               else if (this.innerDelimiters === this.expectFields - 1) this.recordInsideQuotes = true;
               this.innerDelimiters = 0;
               this.line += 1;
-            } else if (byte === delimiter && this.innerDelimiters >= 0) this.innerDelimiters += 1;
+            } else if (byte === delimiter) {
+              if (this.innerDelimiters >= 0) this.innerDelimiters += 1;
+              else if (this.firstLineBreak < 0) this.quotedFirstLineDelimiters += 1;
+            }
             break;
           case State.SkipLine:
             if (byte === LF) {
@@ -445,6 +458,7 @@ export class RecordFramer {
     this.recordLine = this.line;
     this.firstLineBreak = -1;
     this.innerDelimiters = -1;
+    this.quotedFirstLineDelimiters = 0;
     this.recordInsideQuotes = false;
   }
 
@@ -460,6 +474,7 @@ export class RecordFramer {
     this.recordLine = this.line;
     this.firstLineBreak = -1;
     this.innerDelimiters = -1;
+    this.quotedFirstLineDelimiters = 0;
     this.recordInsideQuotes = false;
     this.fault = 'record_too_long';
     this.delimiters = 0;
