@@ -178,7 +178,7 @@ describe('clv run', () => {
     expect(summary.counts.input_rows).toBe(982);
   });
 
-  it('refuses an --input that is the --output folder or lies inside it (exit 2), and reads no other run\'s output folder left among the exports', async () => {
+  it('refuses an --input that is the --output folder (exit 2), reads no other run\'s output folder left among the exports, and reads exports kept inside the output folder', async () => {
     const cwd = await tempDir();
     await cp(sampleData, join(cwd, 'exports'), { recursive: true });
 
@@ -192,9 +192,13 @@ describe('clv run', () => {
     const next = await clv(['run', '--input', 'exports', '--output', 'exports/night-2', '--as-of', '2025-12-31'], cwd);
     expect(next.code, next.stderr).toBe(0);
     expect(next.stdout).toContain('ingested: 3 files');
-    const inside = await clv(['run', '--input', 'exports/night-2/customers', '--output', 'exports/night-2'], cwd);
-    expect(inside.code).toBe(2);
-    expect(inside.stderr).toMatch(/lies inside the --output folder/);
+    // exports kept in a folder of the output's own are read, the output's files are not
+    await cp(sampleData, join(cwd, 'clv/exports'), { recursive: true });
+    const within = await clv(['run', '--input', 'clv/exports', '--output', 'clv', '--as-of', '2025-12-31'], cwd);
+    expect(within.code, within.stderr).toBe(0);
+    const again = await clv(['run', '--input', 'clv/exports', '--output', 'clv', '--as-of', '2025-12-31'], cwd);
+    expect(again.code, again.stderr).toBe(0);
+    expect(again.stdout).toContain('ingested: 3 files');
   });
 
   it('exits 1 on an unreadable path, naming it', async () => {
@@ -256,7 +260,7 @@ describe('clv recover and clv rollback', () => {
     const result = await clv([command, '--output', 'exports', ...extra], cwd);
 
     expect(result.code).toBe(2);
-    expect(result.stderr).toMatch(/^clv: --output exports: is not the output folder of a `clv run` \(it holds none of latest\.json, _publish\/, _runs\/ or _lock\/\)/);
+    expect(result.stderr).toMatch(/^clv: --output exports: is not the output folder of a `clv run` \(it holds none of _publish\/, or _lock\/ beside _runs\/ or ingested\/\)/);
     expect(await readdir(join(cwd, 'exports'))).toEqual(before);
   });
 });

@@ -9,7 +9,7 @@ import { TRANSACTION_MODEL_OPTIONS } from './config.js';
 import { randomUUID } from 'node:crypto';
 import { readFile, realpath, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join, relative, resolve, sep } from 'node:path';
+import { join, relative, resolve } from 'node:path';
 import { Command, CommanderError, Option } from 'commander';
 import { DuckDbEngine } from './adapters/duckdb-engine.js';
 import { findInputFiles, isOutputFolder, OUTPUT_MARKERS_TEXT } from './adapters/input-files.js';
@@ -73,19 +73,19 @@ const describeRun = (summary: Summary, output: string, notes: readonly string[])
 };
 
 /**
- * An --input that is the --output folder, or lies inside it: the run's own audiences (CSV files) would
- * be read as exports the next night, which then fails. (An output folder inside an input folder is
- * fine: the walk leaves it out.)
+ * An --input that is the --output folder: its walk would start among the run's own files, and the
+ * run's audiences (CSV files) would be read as exports the next night, which then fails. (An output
+ * folder inside an input folder, or exports kept in a folder of the output's own, are fine: the walk
+ * leaves the output folder out.)
  * @throws ConfigurationError naming both
  */
 const refuseInputInOutput = async (inputs: readonly string[], output: string): Promise<void> => {
   const real = (path: string) => realpath(path).catch(() => resolve(path));
   const out = await real(output);
   for (const input of inputs) {
-    const at = await real(input);
-    if (at === out || at.startsWith(`${out}${sep}`)) {
+    if ((await real(input)) === out) {
       throw new ConfigurationError(
-        `--input ${input} ${at === out ? 'is' : 'lies inside'} the --output folder ${output}: the run's own audiences would be read as exports; ` +
+        `--input ${input} is the --output folder ${output}: the run's own audiences would be read as exports; ` +
           `give the output a folder of its own (inside the input's is fine, e.g. --output ${join(input, 'clv-output')})`,
       );
     }

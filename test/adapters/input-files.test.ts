@@ -1,5 +1,5 @@
 import { mkdir, symlink } from 'node:fs/promises';
-import { dirname, join } from 'node:path';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { InputFileError } from '../../lambdas/clv-job/errors.js';
 import { findInputFiles } from '../../lambdas/clv-job/adapters/input-files.js';
@@ -101,18 +101,21 @@ describe('findInputFiles: the exports a run reads', () => {
     expect((await findInputFiles([join(dir, '_draft.csv')])).map((f) => f.path)).toEqual([join(dir, '_draft.csv')]);
   });
 
-  it('does not walk into another run\'s output folder met in a folder, and refuses one given as an input', async () => {
+  it('does not walk into another run\'s output folder met in a folder (published, staged, or locked beside its ingest cache), and refuses one given as an input', async () => {
     const dir = await tempDir();
     await writeText(dir, 'a.csv', HEADER);
-    for (const [name, marker] of [['by-latest', 'latest.json'], ['by-publish', '_publish/versions.json']] as const) {
-      await mkdir(join(dir, name, 'audiences'), { recursive: true });
-      await mkdir(dirname(join(dir, name, marker)), { recursive: true });
-      await writeText(join(dir, name), marker, '{}');
+    const outputs = { published: ['_publish'], staged: ['_runs', '_lock'], locked: ['_lock', 'ingested'] };
+    for (const [name, folders] of Object.entries(outputs)) {
+      for (const folder of [...folders, 'audiences']) await mkdir(join(dir, name, folder), { recursive: true });
       await writeText(join(dir, name, 'audiences'), 'high.csv', 'customer_id,segment\n');
     }
+    // an export tool's own pointer and run logs beside its exports: still exports
+    await mkdir(join(dir, 'shop', '_runs'), { recursive: true });
+    await writeText(join(dir, 'shop'), 'latest.json', '{}');
+    await writeText(join(dir, 'shop'), 'orders.csv', HEADER);
 
-    expect((await findInputFiles([dir])).map((f) => f.path)).toEqual([join(dir, 'a.csv')]);
-    await expect(findInputFiles([join(dir, 'by-latest')])).rejects.toThrow(/by-latest: is a clv output folder \(it holds latest\.json, _publish\/, _runs\/ or _lock\/\), not a folder of exports/);
+    expect((await findInputFiles([dir])).map((f) => f.path)).toEqual([join(dir, 'a.csv'), join(dir, 'shop', 'orders.csv')]);
+    await expect(findInputFiles([join(dir, 'published')])).rejects.toThrow(/published: is a clv output folder \(it holds _publish\/, or _lock\/ beside _runs\/ or ingested\/\), not a folder of exports/);
   });
 
   it('does not walk into the folder it is told to skip through a link to it either', async () => {

@@ -4,19 +4,19 @@ import { InputFileError } from '../errors.js';
 import { isHidden } from '../ingest-layout.js';
 
 /**
- * What a folder holds once a run locked, staged or published in it (LocalFolderStore; a first run
- * killed after taking its lock leaves `_lock/` alone): such a folder is output, never input.
+ * What a folder holds once a run locked, staged or published in it (LocalFolderStore), each a set of
+ * entries that must all be there: its publishing records; staged runs beside the run lock (killed
+ * before publishing); the run lock beside the ingest cache (a first run killed before staging). Pairs,
+ * so that an export folder with an export tool's `latest.json` or `_runs/` of its own is still input.
  */
-const OUTPUT_MARKERS = ['latest.json', '_publish/', '_runs/', '_lock/'] as const;
+const OUTPUT_MARKERS: readonly (readonly string[])[] = [['_publish/'], ['_runs/', '_lock/'], ['_lock/', 'ingested/']];
 /** The markers as a message names them. */
-export const OUTPUT_MARKERS_TEXT = 'latest.json, _publish/, _runs/ or _lock/';
+export const OUTPUT_MARKERS_TEXT = '_publish/, or _lock/ beside _runs/ or ingested/';
 
 /** Whether `dir` is a run's output folder, by OUTPUT_MARKERS. */
 export const isOutputFolder = async (dir: string): Promise<boolean> => {
-  for (const marker of OUTPUT_MARKERS) {
-    const info = await stat(join(dir, marker)).catch(() => null);
-    if (info !== null && info.isDirectory() === marker.endsWith('/')) return true;
-  }
+  const isFolder = async (name: string): Promise<boolean> => (await stat(join(dir, name)).catch(() => null))?.isDirectory() === true;
+  for (const set of OUTPUT_MARKERS) if ((await Promise.all(set.map(isFolder))).every(Boolean)) return true;
   return false;
 };
 
