@@ -234,7 +234,18 @@ describe('a two-digit year read under %Y', () => {
     const report = JSON.parse(await readFile(join(cwd, 'out/_quality/run_date=2025-12-31/quality.json'), 'utf8')) as { top_reasons: { note?: string }[] };
     expect(report.top_reasons[0]?.note).toBe(note);
   });
+  it('leaves the advice to lower minOrderDate when some implausible dates have four-digit years (real dates before 1970 beside one short year)', async () => {
+    const cwd = await tempDir();
+    await writeText(cwd, 'orders.csv', HEADER + 'O1,c1,1965-03-01,10\nO2,c1,1966-03-02,12\nO3,c2,25-03-05,7\n');
+    await writeText(cwd, 'config.json', JSON.stringify({ csv: { dateFormat: '%Y-%m-%d' } }));
+
+    const result = await clv(['run', '--input', 'orders.csv', '--output', 'out', '--config', 'config.json'], cwd);
+
+    expect(result.code).toBe(1);
+    expect(result.stderr).toMatch(/implausible_order_date rows are dated before validation\.minOrderDate .*: lower it if those dates are real\n$/);
+  });
 });
+
 
 describe('shares written as percentages', () => {
   it.each([

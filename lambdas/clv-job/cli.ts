@@ -210,7 +210,7 @@ const rollback = async (flags: PublishFlags, io: Io): Promise<number> => {
     const rolledBack = await rollbackNight(store, runDate);
     if (f.keepPreviousDays === undefined) return rolledBack;
     const expired = await new LocalFolderStore(f.output, { keepPreviousDays: f.keepPreviousDays }).recover();
-    for (const action of expired.actions) io.out(`removed: ${action.replace(/^removed /, '')}`);
+    for (const action of expired.actions) io.out(action);
     return { ...rolledBack, warnings: [...rolledBack.warnings, ...expired.warnings] };
   });
   io.out(`rolled back ${runDate}: readers now see run ${outcome.runId}`);

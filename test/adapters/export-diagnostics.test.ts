@@ -109,6 +109,7 @@ describe('diagnoseExportHead', () => {
       kind: 'delimiter',
       message: expect.stringMatching(/^starts with Excel's separator line "sep=;", not a header: delete that first line so the header comes first, and set "csv": \{ "delimiter": ";" \}/),
     });
+    expect(diagnoseExportHead(Buffer.from('sep=\t\norder_id\tcustomer_id\torder_date\tamount\n'))?.message).toMatch(/separator line "sep=\\t".*"delimiter": "\\t"/);
     // already configured: only the line is in the way
     expect(diagnoseExportHead(Buffer.from(export_), ';')?.message).toMatch(/delete that first line so the header comes first$/);
   });

@@ -175,14 +175,16 @@ export const diagnoseExportHead = (head: Buffer, delimiter = ',', configPlace = 
   }
   // Excel's separator hint (`sep=;`, written by some exporters so that Excel splits the file): a line
   // for Excel, not the header; read as one, it would be named "semicolon-separated" or lack every column
-  const hint = /^sep=(.?)$/i.exec(line.trim());
+  // trimmed of spaces only: `sep=<tab>` names the tab
+  const hintText = line.replace(/^ +| +$/g, '');
+  const hint = /^sep=(.?)$/i.exec(hintText);
   if (hint !== null) {
     const hinted = hint[1] ?? '';
     const setting = DELIMITERS.find((d) => d.char === hinted && d.char !== delimiter);
     return {
       kind: 'delimiter',
       message:
-        `starts with Excel's separator line "${shorten(line.trim())}", not a header: delete that first line so the header comes first` +
+        `starts with Excel's separator line "${shorten(hintText.replaceAll('\t', '\\t'))}", not a header: delete that first line so the header comes first` +
         (setting === undefined ? '' : `, and set "csv": { "delimiter": "${setting.json}" } in ${configPlace}`),
     };
   }

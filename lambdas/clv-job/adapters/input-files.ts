@@ -1,7 +1,7 @@
 import { readdir, readlink, realpath, stat } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { InputFileError } from '../errors.js';
-import { isHidden } from '../ingest-layout.js';
+import { isExportName, isHidden } from '../ingest-layout.js';
 
 /**
  * What a folder holds once a run locked, staged or published in it (LocalFolderStore), each a set of
@@ -20,8 +20,6 @@ export const isOutputFolder = async (dir: string): Promise<boolean> => {
   return false;
 };
 
-/** An input file's name, orders or spend, in a folder or under a prefix: CSV, optionally gzipped. */
-export const CSV_FILE = /\.csv(\.gz)?$/i;
 
 export interface InputFile {
   readonly path: string;
@@ -70,7 +68,7 @@ export const findInputFiles = async (paths: readonly string[], skipFolders: read
       const path = join(dir, entry.name);
       if (entry.isDirectory()) await walkUnlessSkipped(path);
       else if (entry.isFile()) {
-        if (CSV_FILE.test(entry.name)) await add(path, (await stat(path)).size);
+        if (isExportName(entry.name)) await add(path, (await stat(path)).size);
       } else if (entry.isSymbolicLink()) await followLink(path, entry.name);
     }
   };
@@ -86,7 +84,7 @@ export const findInputFiles = async (paths: readonly string[], skipFolders: read
       throw new InputFileError(path, `is a link to ${target}, which cannot be read (no such file or folder, or no permission)`, { cause: error });
     }
     if (info.isDirectory()) await walkUnlessSkipped(path);
-    else if (info.isFile() && CSV_FILE.test(name)) await add(path, info.size);
+    else if (info.isFile() && isExportName(name)) await add(path, info.size);
   };
   for (const path of paths) {
     let info;

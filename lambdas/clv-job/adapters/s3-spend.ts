@@ -1,12 +1,12 @@
 import { GetObjectCommand, ListObjectsV2Command, type S3Client } from '@aws-sdk/client-s3';
 import type { SpendRecord } from '../domain/acquisition/spend.js';
 import type { SpendRead, SpendSource } from '../ports.js';
-import { CSV_FILE } from './input-files.js';
+import { isExportName } from '../ingest-layout.js';
 import { parseSpendCsv } from './spend-csv.js';
 
 /**
  * The spend input on S3 (the Lambda's CLV_SPEND_PREFIX): every `.csv`/`.csv.gz` object under the
- * prefix, in key order (so the last copy of a channel-month is the same one a local run keeps).
+ * prefix but those with a hidden part (`_` or `.`), in key order (so the last copy of a channel-month is the same one a local run keeps).
  */
 export class S3SpendSource implements SpendSource {
   readonly location: string;
@@ -26,7 +26,8 @@ export class S3SpendSource implements SpendSource {
     let token: string | undefined;
     do {
       const page = await client.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: prefix, ContinuationToken: token }));
-      for (const object of page.Contents ?? []) if (object.Key && CSV_FILE.test(object.Key)) keys.push(object.Key);
+      // hidden parts (`_archive/`, `.x`) passed, as a local spend folder's are
+      for (const object of page.Contents ?? []) if (object.Key && isExportName(object.Key.slice(prefix.length))) keys.push(object.Key);
       token = page.IsTruncated ? page.NextContinuationToken : undefined;
     } while (token);
     if (keys.length === 0) return null;

@@ -601,8 +601,9 @@ const resolveLatestOrderDate = async (engine: QueryEngine, now: Date, config: Ru
     .map((o) => `${o.row_count} ${o.reason}`);
   // the advice follows the rows' reasons: dates before validation.minOrderDate are well formed, and no as-of date brings them back
   const implausible = outcomes.some((o) => o.reason === 'implausible_order_date' && o.row_count > 0);
-  // years written with two digits under %Y ("25-03-01" is the year 25): lowering the floor would publish year 0025
-  const shortYear = implausible ? rejectionNotes(decodeRejectedRows(await engine.run('rejectedRows', params), REJECTED_COLUMNS.map((c) => c.name))).implausible_order_date : undefined;
+  // years written with two digits under %Y ("25-03-01" is the year 25) on every implausible row: lowering the
+  // floor would publish year 0025 (with some four-digit years among them, the floor's advice stands)
+  const shortYear = implausible ? await shortYearAdvice(engine, params) : undefined;
   const advice = shortYear !== undefined
     ? shortYear
     : implausible && !outcomes.some((o) => o.reason === 'invalid_order_date' && o.row_count > 0)
@@ -613,6 +614,15 @@ const resolveLatestOrderDate = async (engine: QueryEngine, now: Date, config: Ru
     `no row has a valid order date on or before today (${today(now)}), so there is no as-of date to run for ` +
       `(${rows} rows read${reasons.length > 0 ? `; rejected: ${reasons.join(', ')}` : ''}). ${advice}`,
   );
+};
+
+/** rejectionNotes' short-year note when every row rejected as an implausible order date has a year of fewer than four digits; else undefined. */
+const shortYearAdvice = async (engine: QueryEngine, params: SqlParameters): Promise<string | undefined> => {
+  const rejected = decodeRejectedRows(await engine.run('rejectedRows', params), REJECTED_COLUMNS.map((c) => c.name));
+  const reasons = rejected.columns.reason ?? [];
+  const dates = rejected.columns.order_date ?? [];
+  for (let i = 0; i < rejected.rowCount; i += 1) if (reasons[i] === 'implausible_order_date' && /\d{4}/.test(String(dates[i] ?? ''))) return undefined;
+  return rejectionNotes(rejected).implausible_order_date;
 };
 
 /**
