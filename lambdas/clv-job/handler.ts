@@ -159,7 +159,8 @@ export const createHandler = (deps: HandlerDeps) => {
     logger.resetKeys();
     if (context) logger.addContext(context);
     logger.appendKeys({ runId });
-    queryDeadline = context ? queryDeadlineOf(Date.now(), context.getRemainingTimeInMillis()) : null;
+    // a context without the method (a test's, an invocation outside Lambda) has no end to keep to
+    queryDeadline = typeof context?.getRemainingTimeInMillis === 'function' ? queryDeadlineOf(Date.now(), context.getRemainingTimeInMillis()) : null;
     const seconds = () => Math.round(performance.now() - started) / 1000;
     try {
       const request = parseEvent(event, now());
