@@ -59,22 +59,22 @@ describe('the report from the command line', () => {
 
   it.each([
     ['is not JSON', '{ "run": ', /^clv: bad\.json is not a valid summary: not JSON \(/],
-    ['is not a summary', JSON.stringify({ run: { run_id: 'x' } }), /^clv: bad\.json is not a valid summary: schema_version: .+ \(and \d+ more problems\)$/],
-  ])('clv report exits 1 with one clear line when the file %s', async (_, content, message) => {
+    ['is not a summary', JSON.stringify({ run: { run_id: 'x' } }), /^clv: bad\.json is not a valid summary: schema_version: .+ \(and \d+ more problems\) \(run `clv <command> --help` for usage\)$/],
+  ])('clv report exits 2 (bad usage) with one clear line when the file %s', async (_, content, message) => {
     await writeFile(join(cwd, 'bad.json'), content);
 
     const result = await clv(['report', '--summary', 'bad.json'], cwd);
 
-    expect(result.code).toBe(1);
+    expect(result.code).toBe(2);
     expect(result.stdout).toBe('');
     expect(lines(result.stderr)).toHaveLength(1);
     expect(result.stderr.trim()).toMatch(message);
   });
 
-  it('clv report exits 1 when the summary cannot be read', async () => {
+  it('clv report exits 2 (bad usage) when the summary cannot be read', async () => {
     const result = await clv(['report', '--summary', 'missing.json'], cwd);
 
-    expect(result.code).toBe(1);
+    expect(result.code).toBe(2);
     expect(result.stderr.trim()).toMatch(/^clv: missing\.json is not a valid summary: cannot be read \(ENOENT/);
   });
 
