@@ -45,7 +45,7 @@ const BINARY_FORMATS = [
 ] as const;
 
 /** Delimiters exports use, named as the message says them; any but the configured one is "other". */
-const DELIMITERS = [
+export const DELIMITERS = [
   { char: ',', name: 'comma', json: ',' },
   { char: ';', name: 'semicolon', json: ';' },
   { char: '\t', name: 'tab', json: '\\t' },

@@ -2,6 +2,7 @@ import { gunzipSync } from 'node:zlib';
 import { parse } from 'csv-parse/sync';
 import type { SpendRecord } from '../domain/acquisition/spend.js';
 import { InputFileError } from '../errors.js';
+import { DELIMITERS } from './export-diagnostics.js';
 
 /** The spend file's columns, matched by header name (case and surrounding spaces ignored). */
 export const SPEND_COLUMNS = ['channel', 'month', 'spend'] as const;
@@ -32,12 +33,12 @@ export const parseSpendCsv = (source: string, bytes: Uint8Array): SpendRecord[] 
   const missing = SPEND_COLUMNS.filter((c) => !header.includes(c));
   if (missing.length > 0) {
     // a spend file saved by the same Excel locale as `;`-separated exports: its one header field holds every column
-    const other = [';', '\t', '|'].find((d) => header.length === 1 && SPEND_COLUMNS.every((c) => header[0]!.split(d).map((h) => h.trim()).includes(c)));
+    const other = DELIMITERS.find((d) => d.char !== ',' && header.length === 1 && SPEND_COLUMNS.every((c) => header[0]!.split(d.char).map((h) => h.trim()).includes(c)));
     throw new InputFileError(
       source,
       other === undefined
         ? `has no ${missing.join(', ')} column (header: ${header.join(',')}); a spend file has the columns ${SPEND_COLUMNS.join(', ')}`
-        : `looks ${other === ';' ? 'semicolon' : other === '\t' ? 'tab' : 'pipe'}-separated (header: ${JSON.stringify(parsed[0]!.record[0])}): a spend file is read ` +
+        : `looks ${other.name}-separated (header: ${JSON.stringify(parsed[0]!.record[0])}): a spend file is read ` +
             'comma-separated with a dot before decimals, whatever the config\'s csv settings (those are the orders exports\'); save it as channel,month,spend',
     );
   }

@@ -19,7 +19,7 @@ const money = (testId: string, value: number | null | undefined): string => (val
 const paybackCell = (i: number, months: number | null | undefined, cac: number | null | undefined): string =>
   months !== null && months !== undefined
     ? num(`acquisition-${i}-payback`, months, String(months))
-    : `<span class="muted">${cac === null || cac === undefined || !(cac > 0) ? '–' : 'not yet'}</span>`;
+    : `<span class="muted">${(cac ?? 0) > 0 ? 'not yet' : '–'}</span>`;
 
 export const acquisitionSection = async (s: Summary): Promise<string> => {
   const rows = s.acquisition.filter((r) => r.customers_acquired > 0 || r.spend !== undefined);
