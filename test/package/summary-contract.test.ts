@@ -8,10 +8,22 @@ import { join } from 'node:path';
 import { Ajv2020 } from 'ajv/dist/2020.js';
 import addFormats from 'ajv-formats';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { SUMMARY_SCHEMA_VERSION } from '../../lambdas/clv-job/schemas/summary.js';
+import { SUMMARY_SCHEMA_VERSION, summarySchema } from '../../lambdas/clv-job/schemas/summary.js';
 import { summaryJsonSchemaText } from '../../lambdas/clv-job/schemas/summary-json-schema.js';
 import { clv, requireCliBundle } from '../support/cli.js';
 import { repoRoot, sampleData, tempDir } from '../support/files.js';
+
+/** A copy of `value` with a field `a_later_field` added to every object in it, at every depth, and the objects that got it. */
+const withLaterFields = (value: unknown): { later: unknown; objects: number } => {
+  let objects = 0;
+  const add = (v: unknown): unknown => {
+    if (Array.isArray(v)) return v.map(add);
+    if (v === null || typeof v !== 'object') return v;
+    objects += 1;
+    return { ...Object.fromEntries(Object.entries(v).map(([k, inner]) => [k, add(inner)])), a_later_field: 1 };
+  };
+  return { later: add(value), objects };
+};
 
 const validatorFor = (schema: object) => {
   const ajv = new Ajv2020({ allErrors: true, strict: true, allowUnionTypes: true });
@@ -90,20 +102,25 @@ describe('a real summary against the JSON Schema', () => {
 
   it('still validates with a field a later minor version adds to any object, at any depth', () => {
     const validate = validatorFor(committedSchema);
-    const objects: Record<string, unknown>[] = [];
-    const withLaterFields = (value: unknown): unknown => {
-      if (Array.isArray(value)) return value.map(withLaterFields);
-      if (value === null || typeof value !== 'object') return value;
-      const copy: Record<string, unknown> = Object.fromEntries(Object.entries(value).map(([k, v]) => [k, withLaterFields(v)]));
-      copy.a_later_field = 1;
-      objects.push(copy);
-      return copy;
-    };
 
-    const later = withLaterFields(summary);
+    const { later, objects } = withLaterFields(summary);
 
     // e.g. models, each channel row, each gate, each warning: every object of the sample's summary
-    expect(objects.length).toBeGreaterThan(100);
+    expect(objects).toBeGreaterThan(100);
     expect(validate(later), JSON.stringify(validate.errors?.slice(0, 3))).toBe(true);
+  });
+
+  it('parses with the exported zod schema too, with such fields at any depth, to what this version knows of it', () => {
+    const { later } = withLaterFields(summary);
+
+    const parsed = summarySchema.safeParse(later);
+
+    expect(parsed.error?.issues.slice(0, 3)).toBeUndefined();
+    // run.timings is a record of stage seconds: it keeps a stage a later version times, as a number
+    const timings = parsed.data!.run.timings as Record<string, number>;
+    expect(timings.a_later_field).toBe(1);
+    delete timings.a_later_field;
+    expect(parsed.data).toEqual(summarySchema.parse(summary));
+    expect(JSON.stringify(parsed.data)).not.toContain('a_later_field');
   });
 });

@@ -58,7 +58,7 @@ const valueShape = {
 };
 
 /** One acquisition channel: what an acquired customer is worth and, with spend, what it cost. */
-export const acquisitionRowSchema = z.strictObject({
+export const acquisitionRowSchema = z.object({
   channel: z.string(),
   ...valueShape,
   /** The channel's oldest and newest acquisition month; null when nobody was acquired. */
@@ -74,7 +74,7 @@ export const acquisitionRowSchema = z.strictObject({
 export type AcquisitionRow = z.infer<typeof acquisitionRowSchema>;
 
 /** One acquisition channel x acquisition month. */
-export const acquisitionCohortRowSchema = z.strictObject({
+export const acquisitionCohortRowSchema = z.object({
   channel: z.string(),
   /** Acquisition month, YYYY-MM. */
   cohort: month,
@@ -88,7 +88,7 @@ export type AcquisitionCohortRow = z.infer<typeof acquisitionCohortRowSchema>;
  * One acquisition channel in one segment of one scheme. For each scheme the rows cover every
  * customer exactly once: they add up to the customer count and the total equity.
  */
-export const channelSegmentRowSchema = z.strictObject({
+export const channelSegmentRowSchema = z.object({
   channel: z.string(),
   scheme: z.enum(CHANNEL_SEGMENT_SCHEMES),
   segment: z.string(),
@@ -110,7 +110,7 @@ export type ChannelSegmentRow = z.infer<typeof channelSegmentRowSchema>;
  * customers who have already made their last purchase, so who buy nothing over the horizon. The
  * P(alive) columns are null when the predictive fit was not trusted.
  */
-export const churnRowSchema = z.strictObject({
+export const churnRowSchema = z.object({
   scheme: z.enum(CHANNEL_SEGMENT_SCHEMES),
   segment: z.string(),
   customers: count,
@@ -125,14 +125,14 @@ const SPEND_REASONS_ADDED_IN_2_3: ReadonlySet<SpendRejectionReason> = new Set(['
 
 /** The spend input's accounting: input_rows = accepted_rows + rejected_rows, every rejection with a reason. */
 export const spendInputSchema = z
-  .strictObject({
+  .object({
     /** The files read, as named to the run. */
     sources: z.array(z.string()),
     input_rows: count,
     accepted_rows: count,
     rejected_rows: count,
     /** Every reason of SPEND_REJECTION_REASONS; the two added in 2.3.0 read as 0 from an older summary. */
-    rejected_by_reason: z.strictObject(
+    rejected_by_reason: z.object(
       Object.fromEntries(SPEND_REJECTION_REASONS.map((r) => [r, SPEND_REASONS_ADDED_IN_2_3.has(r) ? count.default(0) : count])) as Record<
         SpendRejectionReason,
         typeof count | z.ZodDefault<typeof count>
@@ -140,7 +140,7 @@ export const spendInputSchema = z
     ),
     /** Up to ten rejected rows, as read, with their reason. */
     rejected_examples: z
-      .array(z.strictObject({ source: z.string(), line: count, reason: z.enum(SPEND_REJECTION_REASONS), text: z.string() }))
+      .array(z.object({ source: z.string(), line: count, reason: z.enum(SPEND_REJECTION_REASONS), text: z.string() }))
       .max(10),
     /** Sum of the accepted spend. */
     total_spend: amount,
@@ -155,7 +155,7 @@ export const spendInputSchema = z
 export type SpendInput = z.infer<typeof spendInputSchema>;
 
 /** What `acquisitionEconomics` returns into the summary. */
-export const acquisitionSummarySchema = z.strictObject({
+export const acquisitionSummarySchema = z.object({
   acquisition: z.array(acquisitionRowSchema),
   acquisition_cohorts: z.array(acquisitionCohortRowSchema),
   channel_segments: z.array(channelSegmentRowSchema),

@@ -11,7 +11,7 @@ import { z } from 'zod';
 const customers = z.number().nonnegative();
 const probability = z.number().min(0).max(1);
 
-export const frequencyHistogramRowSchema = z.strictObject({
+export const frequencyHistogramRowSchema = z.object({
   /** Repeat purchases: "0", "1", …, with the last bucket open ("7+"). */
   frequency: z.string(),
   actual_customers: customers,
@@ -20,7 +20,7 @@ export const frequencyHistogramRowSchema = z.strictObject({
 });
 export type FrequencyHistogramRow = z.infer<typeof frequencyHistogramRowSchema>;
 
-export const probabilityAliveCellSchema = z.strictObject({
+export const probabilityAliveCellSchema = z.object({
   /** Repeat purchases, bucketed as in the histogram. */
   frequency: z.string(),
   /**
@@ -37,7 +37,7 @@ export const probabilityAliveCellSchema = z.strictObject({
 });
 export type ProbabilityAliveCell = z.infer<typeof probabilityAliveCellSchema>;
 
-export const diagnosticsSchema = z.strictObject({
+export const diagnosticsSchema = z.object({
   /** Every frequency bucket from "0" to the open one, in order, even when empty. */
   frequency_histogram: z.array(frequencyHistogramRowSchema),
   /** Only the cells that hold customers, by frequency then time since the last purchase. */

@@ -7,9 +7,9 @@ import { SUMMARY_SCHEMA_VERSION, summarySchema } from './summary.js';
  *
  * Describes the summary as written (zod's output side), but every object is open, at every depth:
  * a reader validating with this schema accepts the fields a later minor version adds anywhere (2.4.0
- * added `models.intervals`, which the 2.3.0 schema's closed `models` refused). The zod schema stays
- * strict where it is: it is this version's own statement of what it writes. An object whose extra
- * fields the zod schema types (a catchall) keeps that type. Refinements that are code (the counts'
+ * added `models.intervals`, which the 2.3.0 schema's closed `models` refused), as the zod schema
+ * does (its objects strip what they do not know). An object whose extra fields the zod schema types
+ * (a catchall) keeps that type. Refinements that are code (the counts'
  * accounting identity) have no JSON Schema form and are left to the zod schema.
  */
 export const summaryJsonSchema = (): Record<string, unknown> => ({
@@ -20,7 +20,7 @@ export const summaryJsonSchema = (): Record<string, unknown> => ({
       const def = ctx.zodSchema._zod.def;
       if (def.type !== 'object') return;
       const catchall = (def as { catchall?: z.ZodType }).catchall;
-      // strictObject's catchall is never: "no other field", which is what a later minor version breaks
+      // zod writes a closed object ("no other field"), which is what a later minor version breaks
       if (catchall === undefined || catchall._zod.def.type === 'never') delete ctx.jsonSchema.additionalProperties;
     },
   }),

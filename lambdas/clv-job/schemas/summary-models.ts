@@ -14,7 +14,7 @@ import { TRANSACTION_MODEL_OPTIONS } from '../config.js';
 
 const positive = z.number().positive();
 
-export const convergenceSchema = z.strictObject({
+export const convergenceSchema = z.object({
   /** False when the fit must not be used for predictions (see `message`). */
   converged: z.boolean(),
   iterations: z.number().int().nonnegative(),
@@ -32,9 +32,9 @@ const estimate = positive.nullable();
 /** The log-likelihood at the estimate; null when the fit is not trusted. */
 const logLikelihood = z.number().nullable();
 
-const bgnbdParamsSchema = z.strictObject({ r: positive, alpha: positive, a: positive, b: positive });
+const bgnbdParamsSchema = z.object({ r: positive, alpha: positive, a: positive, b: positive });
 
-export const bgnbdSummarySchema = z.strictObject({
+export const bgnbdSummarySchema = z.object({
   r: estimate,
   alpha: estimate,
   a: estimate,
@@ -48,9 +48,9 @@ export const bgnbdSummarySchema = z.strictObject({
 });
 export type BgNbdSummary = z.infer<typeof bgnbdSummarySchema>;
 
-const gammaGammaParamsSchema = z.strictObject({ p: positive, q: positive, gamma: positive });
+const gammaGammaParamsSchema = z.object({ p: positive, q: positive, gamma: positive });
 
-export const gammaGammaSummarySchema = z.strictObject({
+export const gammaGammaSummarySchema = z.object({
   p: estimate,
   q: estimate,
   gamma: estimate,
@@ -64,9 +64,9 @@ export const gammaGammaSummarySchema = z.strictObject({
 });
 export type GammaGammaSummary = z.infer<typeof gammaGammaSummarySchema>;
 
-const paretoNbdParamsSchema = z.strictObject({ r: positive, alpha: positive, s: positive, beta: positive });
+const paretoNbdParamsSchema = z.object({ r: positive, alpha: positive, s: positive, beta: positive });
 
-export const paretoNbdSummarySchema = z.strictObject({
+export const paretoNbdSummarySchema = z.object({
   r: estimate,
   alpha: estimate,
   s: estimate,
@@ -79,7 +79,7 @@ export const paretoNbdSummarySchema = z.strictObject({
 });
 export type ParetoNbdSummary = z.infer<typeof paretoNbdSummarySchema>;
 
-const candidateSchema = z.strictObject({
+const candidateSchema = z.object({
   converged: z.boolean(),
   /** Per-customer root-mean-squared error of holdout purchases; null when the calibration fit was not trusted. */
   root_mean_squared_error: z.number().nonnegative().nullable(),
@@ -87,13 +87,13 @@ const candidateSchema = z.strictObject({
 });
 
 /** How the transaction model was chosen: as configured, or (`auto`) by the smaller holdout error. */
-export const modelChoiceSchema = z.strictObject({
+export const modelChoiceSchema = z.object({
   requested: z.enum(TRANSACTION_MODEL_OPTIONS),
   chosen: z.enum(TRANSACTION_MODELS),
   reason: z.string(),
   /** The calibration / holdout comparison behind an `auto` choice; null when none was run. */
   holdout: z
-    .strictObject({
+    .object({
       calibration_end: z.string(),
       holdout_end: z.string(),
       /** In `time_unit`s. */
@@ -107,7 +107,7 @@ export const modelChoiceSchema = z.strictObject({
 });
 export type ModelChoiceSummary = z.infer<typeof modelChoiceSchema>;
 
-export const modelsSummarySchema = z.strictObject({
+export const modelsSummarySchema = z.object({
   /** Unit of the BG/NBD time parameters (alpha) and of `horizon`. */
   time_unit: timeUnitSchema,
   horizon: z.number().nonnegative(),
@@ -130,7 +130,7 @@ export const modelsSummarySchema = z.strictObject({
    * run has no intervals (`model.intervalDraws` 0, a fit not trusted, or no information matrix to
    * draw from). Absent before schema 2.4.0.
    */
-  intervals: z.strictObject({ draws: z.number().int().min(1), seed: z.number().int().nonnegative() }).nullable().optional(),
+  intervals: z.object({ draws: z.number().int().min(1), seed: z.number().int().nonnegative() }).nullable().optional(),
 });
 export type ModelsSummary = z.infer<typeof modelsSummarySchema>;
 

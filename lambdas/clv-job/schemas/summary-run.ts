@@ -30,7 +30,7 @@ export const runSectionSchema = z.object({
 });
 export type RunSection = z.infer<typeof runSectionSchema>;
 
-export const rejectedByReasonSchema = z.strictObject(
+export const rejectedByReasonSchema = z.object(
   Object.fromEntries(REJECTION_REASONS.map((r) => [r, count])) as Record<(typeof REJECTION_REASONS)[number], typeof count>,
 );
 

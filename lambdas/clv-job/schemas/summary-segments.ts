@@ -34,22 +34,22 @@ const segmentRowShape = {
 };
 
 /** One row of any segment table. Every table covers every customer exactly once. */
-export const segmentRowSchema = z.strictObject(segmentRowShape);
+export const segmentRowSchema = z.object(segmentRowShape);
 export type SegmentRow = z.infer<typeof segmentRowSchema>;
 
-export const clvTierRowSchema = z.strictObject({ ...segmentRowShape, segment: z.enum(TIER_ORDER) });
+export const clvTierRowSchema = z.object({ ...segmentRowShape, segment: z.enum(TIER_ORDER) });
 export type ClvTierRow = z.infer<typeof clvTierRowSchema>;
 
-export const valueLoyaltyRowSchema = z.strictObject({ ...segmentRowShape, segment: z.enum(VALUE_LOYALTY_CELLS) });
+export const valueLoyaltyRowSchema = z.object({ ...segmentRowShape, segment: z.enum(VALUE_LOYALTY_CELLS) });
 export type ValueLoyaltyRow = z.infer<typeof valueLoyaltyRowSchema>;
 
-export const rfmRowSchema = z.strictObject({ ...segmentRowShape, segment: z.enum(RFM_SEGMENTS) });
+export const rfmRowSchema = z.object({ ...segmentRowShape, segment: z.enum(RFM_SEGMENTS) });
 export type RfmRow = z.infer<typeof rfmRowSchema>;
 
 // ---------------------------------------------------------------------------------------------
 // Channels and cohorts
 
-export const channelRowSchema = z.strictObject({
+export const channelRowSchema = z.object({
   /** Acquisition channel; customers without one share the configured label, "(none)" by default ("<label> (no channel)" on a night a real channel bears the label: warning channel_label_taken). */
   channel: z.string(),
   customers: count,
@@ -69,7 +69,7 @@ export const channelRowSchema = z.strictObject({
 });
 export type ChannelRow = z.infer<typeof channelRowSchema>;
 
-export const cohortRowSchema = z.strictObject({
+export const cohortRowSchema = z.object({
   /** Acquisition month, YYYY-MM. */
   cohort: z.string().regex(/^\d{4}-\d{2}$/),
   /** Whole calendar months from the cohort's month to the as-of month. */
@@ -88,7 +88,7 @@ export type CohortRow = z.infer<typeof cohortRowSchema>;
 // ---------------------------------------------------------------------------------------------
 // Concentration
 
-export const lorenzPointSchema = z.strictObject({
+export const lorenzPointSchema = z.object({
   /** Share of customers, poorest first. */
   customer_share: share,
   /** Share of the total they hold. */
@@ -96,7 +96,7 @@ export const lorenzPointSchema = z.strictObject({
 });
 export type LorenzPoint = z.infer<typeof lorenzPointSchema>;
 
-export const concentrationMeasureSchema = z.strictObject({
+export const concentrationMeasureSchema = z.object({
   total: amount,
   /** Share of the total held by the top 20% of customers (0 when the total is 0). */
   top20_share: share,
@@ -106,7 +106,7 @@ export const concentrationMeasureSchema = z.strictObject({
 });
 export type ConcentrationMeasure = z.infer<typeof concentrationMeasureSchema>;
 
-export const concentrationSchema = z.strictObject({
+export const concentrationSchema = z.object({
   /** Over total_revenue. */
   revenue: concentrationMeasureSchema,
   /** Over the ranking CLV (predicted_clv when the fit is trusted). */
@@ -115,7 +115,7 @@ export const concentrationSchema = z.strictObject({
 export type Concentration = z.infer<typeof concentrationSchema>;
 
 /** What `segmentCustomers` summarises. */
-export const segmentSummarySchema = z.strictObject({
+export const segmentSummarySchema = z.object({
   clv_tiers: z.array(clvTierRowSchema),
   value_loyalty: z.array(valueLoyaltyRowSchema),
   rfm: z.array(rfmRowSchema),
@@ -129,7 +129,7 @@ export type SegmentSummary = z.infer<typeof segmentSummarySchema>;
 // Changes versus the previous run
 
 /** A metric in both runs. `relative_change` is null when the previous value is 0. */
-export const deltaSchema = z.strictObject({
+export const deltaSchema = z.object({
   current: amount,
   previous: amount,
   delta: amount,
@@ -138,7 +138,7 @@ export const deltaSchema = z.strictObject({
 export type Delta = z.infer<typeof deltaSchema>;
 
 /** A metric one run may lack (a segment new this run, P(alive) after a failed fit). */
-export const optionalDeltaSchema = z.strictObject({
+export const optionalDeltaSchema = z.object({
   current: amount.nullable(),
   previous: amount.nullable(),
   delta: amount.nullable(),
@@ -146,7 +146,7 @@ export const optionalDeltaSchema = z.strictObject({
 });
 export type OptionalDelta = z.infer<typeof optionalDeltaSchema>;
 
-export const segmentChangeSchema = z.strictObject({
+export const segmentChangeSchema = z.object({
   segment: z.string(),
   customers: deltaSchema,
   equity: deltaSchema,
@@ -155,7 +155,7 @@ export const segmentChangeSchema = z.strictObject({
 });
 export type SegmentChange = z.infer<typeof segmentChangeSchema>;
 
-export const channelChangeSchema = z.strictObject({
+export const channelChangeSchema = z.object({
   channel: z.string(),
   customers: deltaSchema,
   equity: deltaSchema,
@@ -164,7 +164,7 @@ export const channelChangeSchema = z.strictObject({
 });
 export type ChannelChange = z.infer<typeof channelChangeSchema>;
 
-export const parameterChangeSchema = z.strictObject({
+export const parameterChangeSchema = z.object({
   parameter: z.string(),
   current: amount.nullable(),
   previous: amount.nullable(),
@@ -177,7 +177,7 @@ export const parameterChangeSchema = z.strictObject({
 });
 export type ParameterChange = z.infer<typeof parameterChangeSchema>;
 
-export const migrationCellSchema = z.strictObject({
+export const migrationCellSchema = z.object({
   /** The previous run's tier, or "new" for a customer the previous run did not have. */
   from_tier: z.enum(MIGRATION_FROM),
   /** This run's tier, or "absent" for a previous customer this run does not have. */
@@ -186,7 +186,7 @@ export const migrationCellSchema = z.strictObject({
 });
 export type MigrationCell = z.infer<typeof migrationCellSchema>;
 
-export const warningSchema = z.strictObject({
+export const warningSchema = z.object({
   code: z.enum(WARNING_CODES),
   /** Plain words for the report. */
   message: z.string(),
@@ -204,14 +204,14 @@ export type Warning = z.infer<typeof warningSchema>;
  * of the summary: customers per movement and, per movement, the few customers worth most (ranking
  * CLV, highest first).
  */
-export const moversSummarySchema = z.strictObject({
+export const moversSummarySchema = z.object({
   /** The run compared with; null on a first run (every count 0, no example). */
   previous_run_date: z.string().nullable(),
   /** Every movement, in MOVEMENTS order, with its customer count (0 included). */
-  counts: z.array(z.strictObject({ movement: z.enum(MOVEMENTS), customers: count })),
+  counts: z.array(z.object({ movement: z.enum(MOVEMENTS), customers: count })),
   /** Up to `examples_per_movement` rows per movement, highest ranking CLV first (ties: customer id). */
   examples: z.array(
-    z.strictObject({
+    z.object({
       movement: z.enum(MOVEMENTS),
       customer_id: z.string(),
       /** The previous run's segment in the movement's scheme; null for a customer new since then. */
@@ -226,13 +226,13 @@ export const moversSummarySchema = z.strictObject({
 });
 export type MoversSummary = z.infer<typeof moversSummarySchema>;
 
-export const changesSchema = z.strictObject({
+export const changesSchema = z.object({
   /** Null on a first run: there is nothing to compare with. */
   previous_run_date: z.string().nullable(),
   /** Plain words on what was compared, or why nothing was. */
   note: z.string(),
   totals: z
-    .strictObject({ customers: deltaSchema, equity: deltaSchema, mean_probability_alive: optionalDeltaSchema })
+    .object({ customers: deltaSchema, equity: deltaSchema, mean_probability_alive: optionalDeltaSchema })
     .nullable(),
   clv_tiers: z.array(segmentChangeSchema),
   value_loyalty: z.array(segmentChangeSchema),
@@ -252,21 +252,21 @@ const fraction = z.number().gt(0).lt(1);
 const actionList = z.array(z.string().min(1));
 
 /** The `segments` block as written: every field optional, nothing merged yet. */
-export const segmentSettingsOverridesSchema = z.strictObject({
-  tiers: z.strictObject({ high: fraction.optional(), mid: fraction.optional() }).optional(),
+export const segmentSettingsOverridesSchema = z.object({
+  tiers: z.object({ high: fraction.optional(), mid: fraction.optional() }).optional(),
   valueLoyalty: z
-    .strictObject({
+    .object({
       highValueShare: fraction.optional(),
       minProbabilityAlive: z.number().min(0).max(1).optional(),
       minRepeatPurchases: z.number().int().nonnegative().optional(),
       fallbackMinRecencyScore: z.number().int().min(1).max(5).optional(),
     })
     .optional(),
-  rfm: z.strictObject({ monetary: z.enum(['total_revenue', 'avg_order_value']).optional() }).optional(),
-  channels: z.strictObject({ missingLabel: z.string().min(1).optional() }).optional(),
-  concentration: z.strictObject({ lorenzPoints: z.number().int().min(2).max(1001).optional() }).optional(),
+  rfm: z.object({ monetary: z.enum(['total_revenue', 'avg_order_value']).optional() }).optional(),
+  channels: z.object({ missingLabel: z.string().min(1).optional() }).optional(),
+  concentration: z.object({ lorenzPoints: z.number().int().min(2).max(1001).optional() }).optional(),
   warnings: z
-    .strictObject({
+    .object({
       // a relative drop beyond 1 (more than 100%) never happens: such a value turns the warning off unseen
       channelAverageClvDrop: shareSchema('a relative drop').optional(),
       segmentAverageClvDrop: shareSchema('a relative drop').optional(),
@@ -280,7 +280,7 @@ export const segmentSettingsOverridesSchema = z.strictObject({
     })
     .optional(),
   actions: z
-    .strictObject({
+    .object({
       clvTiers: z.partialRecord(z.enum(TIER_ORDER), actionList).optional(),
       valueLoyalty: z.partialRecord(z.enum(VALUE_LOYALTY_CELLS), actionList).optional(),
       rfm: z.partialRecord(z.enum(RFM_SEGMENTS), actionList).optional(),
