@@ -256,6 +256,47 @@ describeWith('moto', 'the ingest handler on S3 events (moto: S3, SNS, SQS)', () 
     });
   });
 
+  describe('an export whose key S3 URL-encodes in its events', () => {
+    /** The key as S3's events carry it: URL-encoded, a space as `+` ("red flower.jpg" as "red+flower.jpg"). */
+    const encoded = (key: string): string => key.split('/').map((part) => encodeURIComponent(part).replaceAll('%20', '+')).join('/');
+    const ORDERS = 'order_id,customer_id,order_date,amount\nE1,C1,2025-01-01,10.00\n';
+
+    it('is read from the key the event names: a space, a "+", a letter outside ASCII', async () => {
+      for (const key of ['orders/shop eu/März 2025.csv', 'orders/EU+US.csv', 'orders/export (1) 100%.csv']) {
+        await put(key, ORDERS);
+
+        const { outcomes } = await handler(s3Event('Object Created', encoded(key)));
+
+        expect(encoded(key)).not.toBe(key);
+        expect(outcomes).toEqual([expect.objectContaining({ status: 'ingested', source: key, canonical: `ingested/${key.slice('orders/'.length)}.parquet` })]);
+        expect((await canonicalRows(`ingested/${key.slice('orders/'.length)}.parquet`)).map((r) => r.order_id)).toEqual(['E1']);
+      }
+    });
+
+    it('is read all the same from an event that carries the key as written', async () => {
+      await put('orders/as written+1.csv', ORDERS);
+
+      const { outcomes } = await handler(s3Event('Object Created', 'orders/as written+1.csv'));
+
+      expect(outcomes).toEqual([expect.objectContaining({ status: 'ingested', source: 'orders/as written+1.csv' })]);
+    });
+
+    it('takes its canonical copy with it when it is deleted, whichever form the event carries', async () => {
+      for (const [key, form] of [['orders/old shop/Mai 2024.csv', encoded], ['orders/old+shop.csv', (k: string) => k]] as const) {
+        await put(key, ORDERS);
+        await handler(s3Event('Object Created', encoded(key)));
+        const copy = `ingested/${key.slice('orders/'.length)}.parquet`;
+        expect(await get(copy)).not.toBeNull();
+
+        await s3.send(new DeleteObjectCommand({ Bucket: BUCKET, Key: key }));
+        const { outcomes } = await handler(s3Event('Object Deleted', form(key)));
+
+        expect(outcomes).toEqual([expect.objectContaining({ status: 'removed', source: key })]);
+        expect(await get(copy)).toBeNull();
+      }
+    });
+  });
+
   describe('an export deleted from the drop prefix', () => {
     it('takes its canonical copy and its receipt with it', async () => {
       await put('orders/gone.csv', 'order_id,customer_id,order_date,amount\nG1,C1,2025-01-01,10.00\n');
@@ -274,6 +315,23 @@ describeWith('moto', 'the ingest handler on S3 events (moto: S3, SNS, SQS)', () 
       await put('orders/back.csv', 'order_id,customer_id,order_date,amount\nB1,C1,2025-01-01,10.00\n');
       const { outcomes } = await handler(s3Event('Object Deleted', 'orders/back.csv'));
       expect(outcomes).toEqual([expect.objectContaining({ status: 'ingested', canonical: 'ingested/back.csv.parquet' })]);
+    });
+
+    it('is not read again when the key still holds the object its copy was made from (another version went: S3 Lifecycle, a delete by version)', async () => {
+      await put('orders/kept.csv', 'order_id,customer_id,order_date,amount\nK1,C1,2025-01-01,10.00\n');
+      await handler(s3Event('Object Created', 'orders/kept.csv'));
+      const copy = await s3.send(new HeadObjectCommand({ Bucket: BUCKET, Key: 'ingested/kept.csv.parquet' }));
+      const reads: string[] = [];
+      const watched = handlerWith(async ({ readsAtOnce: _, ...request }) => {
+        reads.push(request.sourceName);
+        return ingestExport(request);
+      });
+
+      const { outcomes } = await watched(s3Event('Object Deleted', 'orders/kept.csv'));
+
+      expect(outcomes).toEqual([expect.objectContaining({ status: 'ignored', source: 'orders/kept.csv', reason: expect.stringMatching(/still holds the object its canonical copy was made from/) })]);
+      expect(reads).toEqual([]);
+      expect((await s3.send(new HeadObjectCommand({ Bucket: BUCKET, Key: 'ingested/kept.csv.parquet' }))).ETag).toBe(copy.ETag);
     });
   });
 

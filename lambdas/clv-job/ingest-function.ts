@@ -17,12 +17,9 @@ import type { IngestSettings } from './ingest-env.js';
 import type { IngestConfig } from './ingest/ingest-config.js';
 import { INGEST_CONCURRENCY, ingestExport } from './ingest/ingest-export.js';
 import { INGEST_ENV, INGEST_METRIC, METRICS_NAMESPACE } from './lambda-contract.js';
-import { ingestDropped, reingestAll, removeDropped, type IngestDropDeps, type IngestExport, type IngestOutcome } from './pipeline/ingest-drop.js';
+import { droppedKey, ingestDropped, reingestAll, removeDropped, type IngestDropDeps, type IngestExport, type IngestOutcome } from './pipeline/ingest-drop.js';
 
-/**
- * S3's events as EventBridge delivers them (the bucket's `eventBridgeEnabled`). Unlike S3's own
- * notifications, EventBridge carries the object key as written, not URL-encoded.
- */
+/** S3's events as EventBridge delivers them (the bucket's `eventBridgeEnabled`); the object key URL-encoded (see droppedKey). */
 const s3EventSchema = z.looseObject({
   source: z.literal('aws.s3'),
   'detail-type': z.enum(['Object Created', 'Object Deleted']),
@@ -141,7 +138,9 @@ export const createIngestHandler = (deps: IngestHandlerDeps) => {
         return { outcomes: [outcome] };
       }
       const started = performance.now();
-      const outcome = parsed['detail-type'] === 'Object Created' ? await ingestDropped(drop, object.key) : await removeDropped(drop, object.key);
+      const source = await droppedKey(drop, object.key);
+      logger.appendKeys({ source });
+      const outcome = parsed['detail-type'] === 'Object Created' ? await ingestDropped(drop, source) : await removeDropped(drop, source);
       record(outcome, (performance.now() - started) / 1000);
       return { outcomes: [outcome] };
     } catch (error) {

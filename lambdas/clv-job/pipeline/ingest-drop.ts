@@ -219,11 +219,48 @@ const quarantine = async <C>(deps: IngestDropDeps<C>, keys: ExportKeys, local: s
 export const removeDropped = async <C>(deps: IngestDropDeps<C>, source: string): Promise<IngestOutcome> => {
   const skip = ignored(source, deps.prefixes);
   if (skip) return skip;
-  if ((await deps.bucket.head(source)) !== null) return ingestDropped(deps, source);
   const keys = exportKeys(deps.prefixes, source)!;
+  const now = await deps.bucket.head(source);
+  if (now !== null) {
+    // another version went (S3 Lifecycle expiring a noncurrent one, or one deleted by hand): the copy
+    // of what the key holds is already made, and reading it again would only rewrite it under a running night
+    if (sameObject(madeFrom(await deps.bucket.metadata(keys.canonical)), now)) {
+      return { status: 'ignored', source, reason: 'the key still holds the object its canonical copy was made from' };
+    }
+    return ingestDropped(deps, source);
+  }
   const removed = [keys.canonical, keys.receipt, keys.quarantined, keys.quarantineReason];
   await deps.bucket.remove(removed);
   return settled(deps, source, null, { status: 'removed', source, removed });
+};
+
+/**
+ * The export key an S3 event names. S3 URL-encodes the key in its event notifications ("red
+ * flower.jpg" arrives as "red+flower.jpg", "März" as "M%C3%A4rz"), and AWS's own event parsers
+ * (Powertools) decode the EventBridge form too; so the key is decoded (`+` as a space, then the
+ * percent escapes), and the key as it arrived is the fallback, for a delivery that did not encode
+ * it. Of the two, the first the drop knows is taken (an object at it, or a canonical copy of it);
+ * when it knows neither (an export deleted before it was copied, or an event for nothing), the decoded one.
+ */
+export const droppedKey = async <C>(deps: IngestDropDeps<C>, eventKey: string): Promise<string> => {
+  const decoded = decodedKey(eventKey);
+  if (decoded === null || decoded === eventKey) return eventKey;
+  for (const key of [decoded, eventKey]) {
+    // only exports are looked at: the function may read nothing outside the drop prefix
+    if (ignored(key, deps.prefixes) !== null) continue;
+    if ((await deps.bucket.head(key)) !== null) return key;
+    if ((await deps.bucket.metadata(exportKeys(deps.prefixes, key)!.canonical)) !== null) return key;
+  }
+  return decoded;
+};
+
+/** `key` URL-decoded as S3's events encode it, or null when it is no such encoding (a `%` not followed by two hex digits, or escapes that are not UTF-8). */
+const decodedKey = (key: string): string | null => {
+  try {
+    return decodeURIComponent(key.replaceAll('+', ' '));
+  } catch {
+    return null;
+  }
 };
 
 /** Whether two looks at a key saw the same object: by version id on a versioned bucket, else by ETag and size. */
