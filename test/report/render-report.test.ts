@@ -156,6 +156,22 @@ describe('renderReport', () => {
     expect(html).toContain('aff ili ate');
   });
 
+  it('draws channels named as Object.prototype\'s properties (constructor, toString, …) in the order it draws any others', async () => {
+    // Prepare: channels of the sample renamed everywhere in the summary; Vega failed on such names in a custom sort
+    const renames: Record<string, string> = { affiliate: 'constructor', search: 'toString', email: 'hasOwnProperty', paid_social: '__proto__' };
+    let text = JSON.stringify(copy());
+    for (const [from, to] of Object.entries(renames)) text = text.replaceAll(JSON.stringify(from), JSON.stringify(to));
+    /** Every chart axis and legend that lists values, as its aria label says them. */
+    const valueLists = (html: string): string[] => [...html.matchAll(/aria-label="([^"]*with \d+ values: [^"]*)"/g)].map((m) => m[1]!);
+
+    const html = await renderReport(JSON.parse(text) as Summary);
+
+    const renamed = valueLists(await renderReport(copy())).map((list) => Object.entries(renames).reduce((l, [from, to]) => l.replaceAll(from, to), list));
+    expect(renamed.some((list) => list.includes('constructor'))).toBe(true);
+    expect(valueLists(html)).toEqual(renamed);
+    expect(html).toContain('data-channel="constructor"');
+  });
+
   it('refers to nothing outside the page, and forbids the browser to load anything', async () => {
     const html = await renderReport(withWarnings(withDiagnostics(copy())));
 

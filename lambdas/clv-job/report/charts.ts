@@ -82,10 +82,63 @@ const separatorsAsSpaces = <T>(value: T): T => {
   return walk(value) as T;
 };
 
+/**
+ * `spec` with every custom sort (`sort: [values…]` beside a `field`) turned into a sort by a rank
+ * field added to its inline data (`{ field: rank, op: 'min' }`), values not listed ranked after
+ * those listed, as Vega-Lite ranks them. Vega fails to render a custom sort holding a name of
+ * Object.prototype's ("Operator not defined: undefined" for a channel named `constructor`,
+ * `toString`, `valueOf` …): one such channel in an export would fail the report, and with it the
+ * run. The order drawn is the same.
+ */
+const customSortsAsRanks = <T>(spec: T): T => {
+  const ranks = new Map<string, { readonly field: string; readonly order: ReadonlyMap<unknown, number>; readonly unlisted: number }>();
+  const names = new Map<string, string>();
+  const rankOf = (field: string, values: readonly unknown[]): string => {
+    const key = JSON.stringify([field, values]);
+    let name = names.get(key);
+    if (name === undefined) {
+      name = `__rank_${names.size}`;
+      names.set(key, name);
+      const order = new Map<unknown, number>();
+      values.forEach((v, i) => order.has(v) || order.set(v, i));
+      ranks.set(name, { field, order, unlisted: values.length });
+    }
+    return name;
+  };
+  const sorts = (v: unknown): unknown => {
+    if (Array.isArray(v)) return v.map(sorts);
+    if (v === null || typeof v !== 'object') return v;
+    const object = v as Record<string, unknown>;
+    const out = Object.fromEntries(Object.entries(object).map(([k, x]) => [k, sorts(x)]));
+    if (typeof object.field === 'string' && Array.isArray(object.sort)) out.sort = { field: rankOf(object.field, object.sort as unknown[]), op: 'min' };
+    return out;
+  };
+  const withRanks = (v: unknown): unknown => {
+    if (Array.isArray(v)) return v.map(withRanks);
+    if (v === null || typeof v !== 'object') return v;
+    const object = v as Record<string, unknown>;
+    const out = Object.fromEntries(Object.entries(object).map(([k, x]) => [k, withRanks(x)]));
+    const data = object.data as { values?: unknown } | undefined;
+    if (data !== null && typeof data === 'object' && Array.isArray(data.values)) {
+      out.data = {
+        ...data,
+        values: data.values.map((datum: Record<string, unknown>) => {
+          const ranked = { ...datum };
+          for (const [name, { field, order, unlisted }] of ranks) ranked[name] = order.get(datum[field]) ?? unlisted;
+          return ranked;
+        }),
+      };
+    }
+    return out;
+  };
+  const sorted = sorts(spec);
+  return (ranks.size === 0 ? sorted : withRanks(sorted)) as T;
+};
+
 /** One chart as an SVG string: compiled, parsed and rendered headlessly, with no network access. */
 export const renderSvg = async (spec: TopLevelSpec): Promise<string> => {
   const { vega, compile } = await loadLibraries();
-  const compiled = compile(separatorsAsSpaces(spec), { config: THEME, logger: quietLogger() }).spec;
+  const compiled = compile(customSortsAsRanks(separatorsAsSpaces(spec)), { config: THEME, logger: quietLogger() }).spec;
   const view = new vega.View(vega.parse(compiled), { renderer: 'none', logLevel: 0 });
   try {
     return await view.toSVG();
