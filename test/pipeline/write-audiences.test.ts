@@ -3,7 +3,8 @@
  * CRLF, a field quoted when it holds a comma, a quote or a line break) over rows built from the
  * customers table as DuckDB reads it back, ordered by ranking CLV descending then customer id, each
  * with its segment's first recommended action. Numbers are JavaScript's shortest round-trip text of
- * the doubles DuckDB reads; a prediction the run has not got (the fit not trusted) is an empty field.
+ * the doubles DuckDB reads (none of this data's needs an exponent, which the files never write:
+ * audience-csv.test.ts); a prediction the run has not got (the fit not trusted) is an empty field.
  * Run on generated orders (test/support/gen-orders.ts) joined by customers whose ids a naive CSV
  * writer breaks: commas, quotes, CR, LF, CRLF, non-ASCII letters.
  */

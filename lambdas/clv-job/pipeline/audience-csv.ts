@@ -154,13 +154,32 @@ export interface AudienceLists {
 }
 
 /**
- * Text p: pattern p's `predicted_clv,probability_alive` fields as every row writes them (shortest
- * round-trip decimals, JavaScript's number to text; empty for a score the run has none of).
+ * `value` as the shortest decimal that reads back as the same double (JavaScript's number to text),
+ * written out in full where that text takes an exponent (below 1e-6, from 1e21): a CRM's decimal
+ * field refuses `3.4e-44`, the P(alive) of a customer long gone. The digits are the same, so the
+ * text still reads back exactly. `value` finite.
+ */
+export const plainDecimal = (value: number): string => {
+  const text = String(value);
+  const e = text.indexOf('e');
+  if (e < 0) return text;
+  const sign = text.startsWith('-') ? '-' : '';
+  const mantissa = text.slice(sign.length, e);
+  const digits = mantissa.replace('.', '');
+  // JavaScript writes one digit before the mantissa's point: `point` digits before the number's
+  const point = 1 + Number(text.slice(e + 1));
+  if (point <= 0) return `${sign}0.${'0'.repeat(-point)}${digits}`;
+  return point >= digits.length ? `${sign}${digits}${'0'.repeat(point - digits.length)}` : `${sign}${digits.slice(0, point)}.${digits.slice(point)}`;
+};
+
+/**
+ * Text p: pattern p's `predicted_clv,probability_alive` fields as every row writes them
+ * ({@link plainDecimal}; empty for a score the run has none of).
  * Two numbers to text per pattern (~2 M patterns at 5 M customers): seconds of CPU, which a worker
  * spends ahead of the audiences (adapters/worker-audiences.ts).
  */
 export const scoreTextsOf = ({ patternCount, predictedClv, probabilityAlive }: PatternScores): PackedTexts =>
-  packTexts(patternCount, (p) => `${predictedClv ? predictedClv[p] : ''},${probabilityAlive ? probabilityAlive[p] : ''}`);
+  packTexts(patternCount, (p) => `${predictedClv ? plainDecimal(predictedClv[p]!) : ''},${probabilityAlive ? plainDecimal(probabilityAlive[p]!) : ''}`);
 
 /**
  * A piece of audience `audience`'s file (index in `AudienceLists.audiences`), the header first;
@@ -175,7 +194,7 @@ export interface AudienceChunk {
  * The audience files' bytes, audience after audience, in chunks of at most CHUNK_BYTES (a longer
  * row is a chunk of its own). Each file: UTF-8 without a BOM, the header, then one row per member
  * in the audience's order: `customer_id`, `segment`, `predicted_clv` and `probability_alive`
- * (shortest round-trip decimals, JavaScript's number to text; empty when the run has none),
+ * ({@link plainDecimal}; empty when the run has none),
  * `recommended_action`.
  *
  * Quoting is csv-stringify's. An id is handed to csv-stringify only when it holds a comma, a quote
