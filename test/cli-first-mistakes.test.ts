@@ -351,9 +351,27 @@ describe('the as-of date against the order dates', () => {
 
     expect(result.code).toBe(1);
     expect(result.stderr.trim()).toMatch(
-      /^clv: run failed, nothing published: no row has a valid order date on or before today \(\d{4}-\d{2}-\d{2}\), so there is no as-of date to run for \(3 rows read; rejected: 2 invalid_order_date, 1 missing_customer_id\)\. order_date must be an ISO 8601 date \(e\.g\. 2025-12-31\) or timestamp; to run anyway, give the as-of date \(clv run --as-of YYYY-MM-DD\)$/,
+      /^clv: run failed, nothing published: no row has a valid order date on or before today \(\d{4}-\d{2}-\d{2}\), so there is no as-of date to run for \(3 rows read; rejected: 2 invalid_order_date, 1 missing_customer_id\)\. order_date must be an ISO 8601 date \(e\.g\. 2025-12-31\) or timestamp, or as csv\.dateFormat says when the config file sets one; to run anyway, give the as-of date \(clv run --as-of YYYY-MM-DD\)$/,
     );
     expect(await publishedUnder(join(cwd, 'out'))).toEqual([]);
+  });
+
+  it('a run whose every row is rejected for something other than its date names that, with its first row, not the date format', async () => {
+    const cwd = await tempDir();
+    // a field too many on every line (a trailing comma), and amounts with a currency sign: the dates are valid
+    await mkdir(join(cwd, 'commas'));
+    await mkdir(join(cwd, 'dollars'));
+    await writeText(cwd, 'commas/orders.csv', HEADER + 'O1,c1,2025-01-02,5,\nO2,c2,2025-01-03,6,\n');
+    await writeText(cwd, 'dollars/orders.csv', HEADER + 'O1,c1,2025-01-02,$5.00\nO2,c2,2025-01-03,$6.00\n');
+
+    const commas = await clv(['run', '--input', 'commas', '--output', 'out-commas'], cwd);
+    const dollars = await clv(['run', '--input', 'dollars', '--output', 'out-dollars'], cwd);
+
+    expect(commas.code).toBe(1);
+    expect(commas.stderr).toContain('(2 rows read; rejected: 2 malformed_row). No row was rejected for its date: malformed_row first at commas/orders.csv:2; fix the export, or give the as-of date (clv run --as-of YYYY-MM-DD) to have the run fail its gates with the quality report');
+    expect(dollars.code).toBe(1);
+    expect(dollars.stderr).toContain('No row was rejected for its date: invalid_amount first at dollars/orders.csv:2;');
+    for (const result of [commas, dollars]) expect(result.stderr).not.toMatch(/ISO 8601/);
   });
 
   it('a run whose every order is dated before validation.minOrderDate names that setting, not the date format or --as-of', async () => {

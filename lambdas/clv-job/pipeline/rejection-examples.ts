@@ -27,12 +27,14 @@ const shortYearNote = (file: string, line: number | null, text: string): string 
   'reads as a year before 100 (so before validation.minOrderDate): for two-digit years write %y';
 
 /**
- * A malformed row whose text holds U+FFFD was not UTF-8 (the ingest keeps its raw line with each
- * undecodable byte replaced): most often a whole file saved in Windows-1252, Excel's plain CSV.
+ * A malformed row whose text holds U+FFFD was not UTF-8 text (the ingest keeps its raw line with each
+ * undecodable byte, and each NUL, replaced): most often a whole file saved in Windows-1252, Excel's
+ * plain CSV; the raw line cannot tell a NUL apart, so the note names both.
  */
 const notUtf8Note = (file: string, line: number | null): string =>
-  `${file}${line === null ? '' : `:${line}`} holds bytes that are not UTF-8 (shown as \uFFFD), as a file saved in Windows-1252 (Excel's plain "CSV (Comma delimited)") does: ` +
-  'save it as "CSV UTF-8 (Comma delimited)", or convert it, e.g. `iconv -f WINDOWS-1252 -t UTF-8 in.csv > out.csv`';
+  `${file}${line === null ? '' : `:${line}`} holds bytes that are not UTF-8 text (shown as \uFFFD): a NUL byte, which no CSV text holds, or, ` +
+  'most often, the characters of a file saved in Windows-1252 (Excel\'s plain "CSV (Comma delimited)"): ' +
+  'save that as "CSV UTF-8 (Comma delimited)", or convert it, e.g. `iconv -f WINDOWS-1252 -t UTF-8 in.csv > out.csv`';
 
 const byPlace = (a: RowLocation, b: RowLocation): number => (a.file < b.file ? -1 : a.file > b.file ? 1 : (a.line ?? 0) - (b.line ?? 0));
 

@@ -23,6 +23,7 @@ import {
   decodeOutcomeCounts,
   decodeRejectedRows,
   decodeSpendPatterns,
+  type OutcomeCountRow,
 } from './engine-results.js';
 import { loadPrevious, publishedSummary, queryCustomers } from './previous-run.js';
 import { describeQualityReport, judgeQuality } from './quality.js';
@@ -599,20 +600,44 @@ const resolveLatestOrderDate = async (engine: QueryEngine, now: Date, config: Ru
     .filter((o) => o.reason !== null)
     .sort((a, b) => b.row_count - a.row_count)
     .map((o) => `${o.row_count} ${o.reason}`);
-  // the advice follows the rows' reasons: dates before validation.minOrderDate are well formed, and no as-of date brings them back
-  const implausible = outcomes.some((o) => o.reason === 'implausible_order_date' && o.row_count > 0);
-  // years written with two digits under %Y ("25-03-01" is the year 25) on every implausible row: lowering the
-  // floor would publish year 0025 (with some four-digit years among them, the floor's advice stands)
-  const shortYear = implausible ? await shortYearAdvice(engine, params) : undefined;
-  const advice = shortYear !== undefined
-    ? shortYear
-    : implausible && !outcomes.some((o) => o.reason === 'invalid_order_date' && o.row_count > 0)
-    ? 'implausible_order_date rows are dated before validation.minOrderDate (the config file\'s; 1970-01-02 by default): lower it if those dates are real'
-    : 'order_date must be an ISO 8601 date (e.g. 2025-12-31) or timestamp; to run anyway, give the as-of date (clv run --as-of YYYY-MM-DD)' +
-      (implausible ? '; implausible_order_date rows are dated before validation.minOrderDate (the config file\'s)' : '');
   throw new NoValidOrderDateError(
     `no row has a valid order date on or before today (${today(now)}), so there is no as-of date to run for ` +
-      `(${rows} rows read${reasons.length > 0 ? `; rejected: ${reasons.join(', ')}` : ''}). ${advice}`,
+      `(${rows} rows read${reasons.length > 0 ? `; rejected: ${reasons.join(', ')}` : ''}). ${await noOrderDateAdvice(engine, params, outcomes)}`,
+  );
+};
+
+const ISO_DATES = 'order_date must be an ISO 8601 date (e.g. 2025-12-31) or timestamp, or as csv.dateFormat says when the config file sets one';
+const GIVE_AS_OF = 'give the as-of date (clv run --as-of YYYY-MM-DD)';
+
+/**
+ * What to do when no row dates the run, from the rows' reasons: the dates' format when rows were
+ * rejected for their dates; when they were all rejected for something else (a field too many on
+ * every line, amounts with a currency sign), that reason, its first row and its note, and the as-of
+ * date to give, so the run judges the rows and fails its gates with the quality report.
+ */
+const noOrderDateAdvice = async (engine: QueryEngine, params: SqlParameters, outcomes: readonly OutcomeCountRow[]): Promise<string> => {
+  const count = (reason: string): number => outcomes.filter((o) => o.reason === reason).reduce((sum, o) => sum + o.row_count, 0);
+  const implausible = count('implausible_order_date') > 0;
+  const invalid = count('invalid_order_date') > 0;
+  if (implausible || invalid) {
+    // years written with two digits under %Y ("25-03-01" is the year 25) on every implausible row: lowering the
+    // floor would publish year 0025 (with some four-digit years among them, the floor's advice stands)
+    const shortYear = implausible ? await shortYearAdvice(engine, params) : undefined;
+    if (shortYear !== undefined) return shortYear;
+    // dates before validation.minOrderDate are well formed, and no as-of date brings them back
+    const floor = 'implausible_order_date rows are dated before validation.minOrderDate (the config file\'s; 1970-01-02 by default): lower it if those dates are real';
+    return invalid ? `${ISO_DATES}; to run anyway, ${GIVE_AS_OF}${implausible ? `; ${floor}` : ''}` : floor;
+  }
+  if (count('order_date_after_as_of') > 0) return `order_date_after_as_of rows are dated after today: if those dates are real, ${GIVE_AS_OF}`;
+  const top = outcomes.filter((o) => o.reason !== null && o.row_count > 0).sort((a, b) => b.row_count - a.row_count)[0];
+  if (top === undefined || top.reason === null) return `no row is rejected: none is a purchase (statuses, duplicates); to run anyway, ${GIVE_AS_OF}`;
+  const rejected = decodeRejectedRows(await engine.run('rejectedRows', params), REJECTED_COLUMNS.map((c) => c.name));
+  const rows = outcomes.reduce((sum, o) => sum + o.row_count, 0);
+  const first = rejectionExamples({ ...accountFor(rows, outcomes), customers: 0 }, rejected, 1).find((r) => r.reason === top.reason);
+  const where = first?.examples[0];
+  return (
+    `No row was rejected for its date: ${top.reason}${where === undefined ? '' : ` first at ${where.file}${where.line === null ? '' : `:${where.line}`}`}` +
+    `${first?.note === undefined ? '' : ` (${first.note})`}; fix the export, or ${GIVE_AS_OF} to have the run fail its gates with the quality report and example rows of each reason`
   );
 };
 
