@@ -121,6 +121,15 @@ describe('the value of an acquired customer', () => {
     ]);
   });
 
+  it('with a spend input that holds a header and no row, warns that no channel has a CAC', () => {
+    const headerOnly = acquisitionEconomics(inputWith([]));
+
+    expect(headerOnly.warnings).toContainEqual(
+      expect.objectContaining({ code: 'spend_input_missing', metric: 'spend_input.input_rows', current: 0, message: expect.stringContaining('no spend row') as string }),
+    );
+    expect(acquisitionEconomics(inputWith([['a', '2025-01', '100']])).warnings.map((w) => w.code)).not.toContain('spend_input_missing');
+  });
+
   it('counts churn risk per segment from P(alive)', () => {
     const { summary } = acquisitionEconomics(inputWith(null));
     expect(summary.churn.find((r) => r.segment === 'high')).toMatchObject({ customers: 1, at_risk_customers: 1, expected_customers_lost: expect.closeTo(0.7, 12) as number });

@@ -367,6 +367,17 @@ const spendWarnings = (input: AcquisitionInput, byChannel: ReadonlyMap<string, T
     ];
   }
   const warnings: Warning[] = [];
+  if (spend.inputRows === 0) {
+    // a header and no row: the spend columns are there, but no channel has a CAC, which only the report would show
+    warnings.push({
+      code: 'spend_input_missing',
+      message: 'the spend input holds no spend row (a header only): this run has no CAC, LTV:CAC or payback; check the spend export',
+      metric: 'spend_input.input_rows',
+      previous: null,
+      current: 0,
+      threshold: 1,
+    });
+  }
   const rejected = SPEND_REJECTION_REASONS.reduce((sum, r) => sum + spend.rejectedByReason[r], 0);
   if (rejected > 0) {
     const reasons = SPEND_REJECTION_REASONS.filter((r) => spend.rejectedByReason[r] > 0).map((r) => `${spend.rejectedByReason[r]} ${r}`);
