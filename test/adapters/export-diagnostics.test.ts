@@ -121,6 +121,13 @@ describe('diagnoseExportHead', () => {
     expect(diagnoseExportHead(Buffer.from('order_id,customer_id,order_date,amount\r'))).toBeNull();
     expect(diagnoseExportHead(Buffer.from('order_id,customer_id,order_date,amount\r\nO1,c1,2025-01-01,5\r\n'))).toBeNull();
   });
+
+  it('names JSON for what it is (an array of objects, pretty-printed or not, or one object per line), and leaves a header that begins with a brace to the CSV checks', () => {
+    for (const json of ['[{"order_id":"O1","customer_id":"C1"}]', '[\n  {\n    "order_id": "O1"\n  }\n]\n', '{"order_id":"O1"}\n{"order_id":"O2"}\n', '\uFEFF {"order_id": 1}']) {
+      expect(diagnoseExportHead(Buffer.from(json))).toMatchObject({ kind: 'json', message: expect.stringMatching(/^is JSON .*not CSV text: export the orders as CSV/) as string });
+    }
+    expect(diagnoseExportHead(Buffer.from('{order_id},customer_id,order_date,amount\nO1,C1,2025-01-01,1\n'))?.kind).not.toBe('json');
+  });
 });
 
 describe('missingColumnsProblem', () => {

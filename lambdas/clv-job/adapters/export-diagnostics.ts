@@ -1,6 +1,6 @@
 /**
  * Why an orders export cannot be read, said the way its owner can act on: an empty file, a binary
- * file (an archive, a workbook, another compression than gzip), a file in
+ * file (an archive, a workbook, another compression than gzip), JSON, a file in
  * UTF-16 or UTF-32 (Excel's "Unicode text"), a file separated by something other than the configured
  * delimiter, a header that lacks required columns. The one reader of exports (ingestExport, on both
  * paths) calls these on the file's first (decompressed) bytes and its header before it reads rows,
@@ -57,7 +57,7 @@ export const CLI_CONFIG_PLACE = 'the config file given with --config';
 
 /** The problem found and the sentence that explains it (it follows the file's name in a message). */
 export interface ExportProblem {
-  readonly kind: 'empty' | 'binary' | 'encoding' | 'line_endings' | 'delimiter' | 'missing_columns';
+  readonly kind: 'empty' | 'binary' | 'json' | 'encoding' | 'line_endings' | 'delimiter' | 'missing_columns';
   readonly message: string;
 }
 
@@ -139,7 +139,7 @@ export const emptyExportProblem = (delimiter = ',', storedBytes = 0): ExportProb
 /**
  * Checks a file's first bytes (up to EXPORT_HEAD_BYTES) before any CSV reader sees them: an empty file,
  * a binary one (BINARY_FORMATS, or any other full of control bytes: a program, random bytes), a UTF-16 or UTF-32 file, Excel's
- * `sep=` line before the header, lines ended by a carriage return alone, a header split by another delimiter than `delimiter`. Returns the problem,
+ * `sep=` line before the header, JSON, lines ended by a carriage return alone, a header split by another delimiter than `delimiter`. Returns the problem,
  * or null when the file looks like a CSV export the reader can take. `configPlace` is where the advice says to set a delimiter.
  */
 export const diagnoseExportHead = (head: Buffer, delimiter = ',', configPlace = CLI_CONFIG_PLACE): ExportProblem | null => {
@@ -187,6 +187,10 @@ export const diagnoseExportHead = (head: Buffer, delimiter = ',', configPlace = 
         `starts with Excel's separator line "${shorten(hintText.replaceAll('\t', '\\t'))}", not a header: delete that first line so the header comes first` +
         (setting === undefined ? '' : `, and set "csv": { "delimiter": "${setting.json}" } in ${configPlace}`),
     };
+  }
+  // a JSON array of objects, or JSON lines: an export from an API rather than a spreadsheet or a database's CSV
+  if (/^(\[\s*)?\{\s*"/.test(head.toString('utf8').replace(/^[\s\uFEFF]+/, ''))) {
+    return { kind: 'json', message: 'is JSON (an array of objects, or one object per line), not CSV text: export the orders as CSV, one header row and one row per order' };
   }
   // lines ended by a carriage return alone (classic Mac OS): no line feed in the head, yet lines
   if (!head.includes(0x0a) && /\r(?!$)/.test(head.toString('latin1').replace(/\r+$/, ''))) {
