@@ -1,5 +1,5 @@
 import { existsSync } from 'node:fs';
-import { readFile, readdir, realpath, writeFile } from 'node:fs/promises';
+import { readFile, readdir, realpath, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { qualityReportSchema } from '../lambdas/clv-job/schemas/quality-report.js';
@@ -205,6 +205,20 @@ describe('data-quality gates', () => {
     expect(unchecked.code).toBe(1);
     expect(unchecked.stderr).toMatch(/not held against the previous run: the summary and manifest of 2024-04-01 \(and of every earlier run date\) cannot be read/);
     expect(JSON.parse(await readFile(join(cwd, 'out', 'latest.json'), 'utf8')).run_date).toBe('2024-04-01');
+  });
+
+  it('hold a night against the previous one whose _SUCCESS was deleted: a night with a switch is published, and a file gone from it does not turn the gate off', async () => {
+    const cwd = await tempDir();
+    const big = await writeText(cwd, 'big.csv', csv(validOrders(40)));
+    const small = await writeText(cwd, 'small.csv', csv(validOrders(10, 100)));
+    expect((await clv(['run', '--input', big, '--output', 'out', '--as-of', '2024-03-31'], cwd)).code).toBe(0);
+    await rm(join(cwd, 'out/summary/run_date=2024-03-31/_SUCCESS'));
+
+    const shrunk = await clv(['run', '--input', small, '--output', 'out', '--as-of', '2024-04-01'], cwd);
+
+    expect(shrunk.code).toBe(1);
+    expect(shrunk.stderr).toMatch(/gate customers_vs_previous failed: 10 customers, 25\.0% of the 40 of 2024-03-31/);
+    expect(JSON.parse(await readFile(join(cwd, 'out', 'latest.json'), 'utf8')).run_date).toBe('2024-03-31');
   });
 
   it('hold a re-run of a published night against the version it would replace: a broken drop does not replace a good night of the same date', async () => {

@@ -240,6 +240,41 @@ describe('the local folder store', () => {
       expect(await seenLocally(root)).toMatchObject({ runId: C.runId });
     });
 
+    it('rebuilds a versions record that is missing while nights are published, instead of taking every run for dead staging', async () => {
+      const root = await tempDir();
+      const store = new LocalFolderStore(root);
+      await publish(store, A);
+      await publish(store, B, '2025-02-01');
+      await stageVersion(await store.stage('died'), C);
+      await nodeFs.rm(join(root, '_publish/versions.json'));
+
+      const report = await store.recover();
+
+      expect(report.actions).toEqual([
+        expect.stringMatching(/^\S+\/_publish\/versions\.json was missing while nights are published: rebuilt it from the runs readers see, 2 night\(s\) each on its live run/),
+        'removed dead staging of run died',
+      ]);
+      expect((await readdir(join(root, '_runs'))).sort()).toEqual([A.runId, B.runId]);
+      expect(await seenLocally(root)).toMatchObject({ runId: A.runId });
+      expect(await seenLocally(root, '2025-02-01')).toMatchObject({ runId: B.runId });
+    });
+
+    it('records again, and keeps, a live run that a versions record edited by hand no longer names', async () => {
+      const root = await tempDir();
+      const store = new LocalFolderStore(root);
+      await publish(store, A);
+      await publish(store, B, '2025-02-01');
+      const record = JSON.parse(await readFile(join(root, '_publish/versions.json'), 'utf8')) as Record<string, unknown>;
+      delete record['2025-02-01'];
+      await writeFile(join(root, '_publish/versions.json'), JSON.stringify(record));
+
+      const report = await store.recover();
+
+      expect(report.actions).toEqual([`recorded in _publish/versions.json what readers see but it did not name as live: run ${B.runId} of 2025-02-01`]);
+      expect((await readdir(join(root, '_runs'))).sort()).toEqual([A.runId, B.runId]);
+      expect(await seenLocally(root, '2025-02-01')).toMatchObject({ runId: B.runId });
+    });
+
     it('takes an intent that is not JSON for a publish of unknown outcome: the night stays on the run readers see, which is recorded and kept, and the intent goes', async () => {
       const root = await tempDir();
       const store = new LocalFolderStore(root);

@@ -91,11 +91,13 @@ export class LocalFolderStore implements OutputStore {
     });
   }
 
-  /** The run dates whose live run holds its `_SUCCESS`. */
-  async publishedRunDates(): Promise<string[]> {
-    const dates: string[] = [];
-    for (const runDate of await this.space.liveRunDates()) if ((await this.read(successKey(runDate))) !== null) dates.push(runDate);
-    return dates;
+  /**
+   * The run dates with a switch (`_live/run_date=D`), as S3's are those with a manifest: a night whose
+   * `_SUCCESS` (or any file) went missing is still published, and damaged, never a night that was not
+   * (passed over, it turned the customers gate off for the next broken drop).
+   */
+  publishedRunDates(): Promise<string[]> {
+    return this.space.liveRunDates();
   }
 
   lock(runId: string, ttlSeconds: number): Promise<RunLock> {

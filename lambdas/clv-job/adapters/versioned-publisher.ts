@@ -268,12 +268,16 @@ export class VersionedPublisher {
       warnings.push(`${INTENT_KEY} is still there: dead staging and expired versions were left alone`);
       return { actions, warnings, switched };
     }
-    const versions = await this.recordedVersions(actions, intentUnknown);
-    actions.push(...(await this.expire(versions)));
+    let versions = await this.recordedVersions(actions, intentUnknown);
+    const recorded = (v: Versions): Set<string> => new Set(Object.values(v).flatMap((list) => list.map((version) => version.runId)));
+    const runs = await this.space.listRuns();
     // every live run is in the record (a switch is recorded before its intent goes; recordedVersions
-    // after an unknown intent): none is ever taken for dead staging
-    const kept = new Set(Object.values(versions).flatMap((list) => list.map((v) => v.runId)));
-    for (const runId of await this.space.listRuns()) {
+    // after an unknown intent), unless the record was edited by hand (a night's entry removed): before
+    // a run the record does not name is removed as dead staging, what readers see is recorded again
+    if (!intentUnknown && runs.some((runId) => !recorded(versions).has(runId))) versions = await this.recordedVersions(actions, true);
+    actions.push(...(await this.expire(versions)));
+    const kept = recorded(versions);
+    for (const runId of runs) {
       if (kept.has(runId)) continue;
       await this.space.removeRun(runId);
       actions.push(`removed dead staging of run ${runId}`);
@@ -335,7 +339,13 @@ export class VersionedPublisher {
    * nothing is looked up per night. Says what it did in `actions`.
    */
   private async recordedVersions(actions: string[], reconcile: boolean): Promise<Versions> {
-    const record = await this.versions().catch(unlessUnreadable);
+    const read = await this.readState(VERSIONS_KEY, versionsSchema, 'a versions record').catch(unlessUnreadable);
+    // no record while nights are published: deleted (README's layout calls _publish/ the publishing
+    // state, not scratch), and every run would be taken for dead staging; rebuilt as a damaged one is
+    const record =
+      read === null && (await this.space.liveRunDates()).length > 0
+        ? new PublishStateError(`${this.space.location.replace(/\/?$/, '/')}${VERSIONS_KEY}`, 'missing while nights are published')
+        : (read ?? {});
     if (record instanceof PublishStateError) {
       const { versions, older } = await this.rebuildVersions();
       await this.space.writeRecord(VERSIONS_KEY, versions);
