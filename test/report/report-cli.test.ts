@@ -44,6 +44,18 @@ describe('the report from the command line', () => {
     await expect(readFile(join(cwd, 'out/clv-report-2025-12-31.html'), 'utf8')).resolves.toMatch(/^<!doctype html>/);
   });
 
+  it('clv report refuses to write over a published run\'s page (exit 2), which rollback must restore as it was', async () => {
+    const published = join(cwd, 'out/report/run_date=2025-12-31/index.html');
+    const before = await readFile(published);
+    await writeFile(join(cwd, 'other.json'), JSON.stringify({ ...JSON.parse(await readFile(join(cwd, 'out/summary/run_date=2025-12-31/summary.json'), 'utf8')), schema_version: '2.0.0' }));
+
+    const result = await clv(['report', '--summary', 'other.json', '--output', 'out/report/run_date=2025-12-31/index.html'], cwd);
+
+    expect(result.code).toBe(2);
+    expect(result.stderr).toMatch(/--output out\/report\/run_date=2025-12-31\/index\.html: is a file of a published run \(\S+\/out\/_runs\/[^/)]+\), which a run writes once/);
+    expect(await readFile(published)).toEqual(before);
+  });
+
   it('clv report finds the newest night in a local copy of the S3 output prefix through its latest.json', async () => {
     // on S3 a night's files stay under _runs/<run id>/ and latest.json names its summary's key there (test/adapters/s3-store.test.ts)
     const summaryKey = '_runs/0f8c2d1e/summary/run_date=2025-12-31/summary.json';

@@ -1,7 +1,9 @@
 import { constants } from 'node:fs';
-import { access, mkdir, open, rm, stat } from 'node:fs/promises';
-import { dirname, resolve } from 'node:path';
+import { access, mkdir, open, realpath, rm, stat } from 'node:fs/promises';
+import { basename, dirname, join, resolve, sep } from 'node:path';
 import { ConfigurationError } from '../errors.js';
+import { RUNS_DIR } from '../layout.js';
+import { isOutputFolder } from './input-files.js';
 
 const codeOf = (error: unknown): string => (error as NodeJS.ErrnoException | null)?.code ?? 'unknown error';
 
@@ -62,6 +64,12 @@ export interface OutputFile {
  * @throws ConfigurationError with one line naming the flag, the path and the system's reason.
  */
 export const openOutputFile = async (path: string, flag = '--output'): Promise<OutputFile> => {
+  const run = await publishedRunOf(path);
+  if (run !== null) {
+    throw new ConfigurationError(
+      `${flag} ${path}: is a file of a published run (${run}), which a run writes once and rollback restores as it was: write it elsewhere (clv report's default is clv-report-<run date>.html beside the output)`,
+    );
+  }
   const existed = await stat(path).then(
     () => true,
     () => false,
@@ -83,4 +91,17 @@ export const openOutputFile = async (path: string, flag = '--output'): Promise<O
       if (!existed) await rm(path, { force: true });
     },
   };
+};
+
+/**
+ * The run folder (`<output>/_runs/<run id>`) that `path` is, or lies in, once links are followed (a
+ * published `report/run_date=D/index.html` leads into its run); null for any other path.
+ */
+const publishedRunOf = async (path: string): Promise<string | null> => {
+  const real = await realpath(path).catch(async () => join(await realpath(dirname(path)), basename(path))).catch(() => null);
+  if (real === null) return null;
+  const parts = real.split(sep);
+  const at = parts.lastIndexOf(RUNS_DIR);
+  if (at < 1 || at + 1 >= parts.length - 1) return null;
+  return (await isOutputFolder(parts.slice(0, at).join(sep) || sep)) ? parts.slice(0, at + 2).join(sep) : null;
 };
