@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { asOfDateSchema, columnMappingSchema, csvOptionsSchema, gatesConfigSchema, modelOptionsSchema, orderKeySchema, validationSchema } from '../lambdas/clv-job/config.js';
+import { asOfDateSchema, columnMappingSchema, configFileSchema, csvOptionsSchema, gatesConfigSchema, modelOptionsSchema, orderKeySchema, validationSchema } from '../lambdas/clv-job/config.js';
 import { DEFAULT_GATE_SETTINGS } from '../lambdas/clv-job/domain/quality-gates.js';
 import { segmentSettingsSchema } from '../lambdas/clv-job/schemas/summary-segments.js';
 
@@ -160,5 +160,12 @@ describe('orderKey', () => {
 
     expect(parsed.error?.issues.map((i) => i.message)).toEqual(['names a column more than once (got ["store","store"])']);
     expect(orderKeySchema.parse(['store', 'register'])).toEqual(['store', 'register']);
+  });
+});
+
+describe('nonPurchaseStatuses', () => {
+  it('are trimmed as the exports\' statuses are: "CHARGEBACK " never matched a status, and chargebacks counted as purchases', () => {
+    expect(configFileSchema.parse({ nonPurchaseStatuses: ['CHARGEBACK ', '\tvoid'] }).nonPurchaseStatuses).toEqual(['CHARGEBACK', 'void']);
+    expect(configFileSchema.safeParse({ nonPurchaseStatuses: ['  '] }).success).toBe(false);
   });
 });

@@ -276,8 +276,8 @@ export const configFileSchema = z.strictObject({
   csv: csvOptionsSchema.optional(),
   /** Plausibility bounds: the earliest order date, the largest amount. */
   validation: validationSchema.optional(),
-  /** Status values (case-insensitive) that do not count as purchases. */
-  nonPurchaseStatuses: z.array(z.string().min(1)).min(1).optional(),
+  /** Status values (case-insensitive) that do not count as purchases; trimmed, as the exports' statuses are. */
+  nonPurchaseStatuses: z.array(z.string().trim().min(1)).min(1).optional(),
   /** Carry a backtest in every nightly summary: fit on all but the last `holdoutDays` and compare. */
   backtest: z.strictObject({ holdoutDays: z.number().int().min(7).max(3650) }).optional(),
   /** Tier cut points, value x loyalty and RFM options, warning thresholds, recommended actions. */
