@@ -284,9 +284,11 @@ describe('renderReport', () => {
     expect(html).toContain('data-testid="models-untrusted"');
     expect(html).toContain('historical CLV (models not trusted)');
     expect(html).toContain('a, b ran toward the boundary of the parameter space');
+    // the Gamma-Gamma converged: its message is no reason the models were not trusted
+    expect(html).not.toContain(`Gamma-Gamma: ${summary.models.gamma_gamma.convergence.message}`);
     expect(html).not.toContain('Mean P(alive)');
-    // loyalty then comes from the RFM recency score, and the value x loyalty section says so
-    expect(html).toContain('high loyalty means a recent buyer by RFM recency score');
+    // loyalty then comes from the RFM recency score (and a repeat purchase), and the value x loyalty section says so
+    expect(html).toContain('high loyalty means a repeat buyer who is recent by RFM recency score');
     expect(html).not.toContain('a repeat buyer the model still considers active');
   });
 

@@ -270,7 +270,7 @@ const loyaltyMeaning = (s: Summary): string => {
   const fit = s.models.transactions === 'pnbd' ? s.models.pareto_nbd : s.models.bgnbd;
   return fit?.convergence.converged === true
     ? 'a repeat buyer the model still considers active'
-    : 'a recent buyer by RFM recency score: the model could not be trusted to say who is still active';
+    : 'a repeat buyer who is recent by RFM recency score: the model could not be trusted to say who is still active';
 };
 
 const valueLoyaltySection = async (s: Summary): Promise<string> => {
@@ -440,8 +440,13 @@ const modelFitSection = async (s: Summary): Promise<string> => {
   const modelName = pareto ? 'Pareto/NBD' : 'BG/NBD';
   if (!m.trusted) {
     const transactionsConvergence = pareto ? (m.pareto_nbd?.convergence ?? m.bgnbd.convergence) : m.bgnbd.convergence;
+    // the fits that failed, each with why: a converged one is no reason
+    const why = [
+      ...(transactionsConvergence.converged ? [] : [`${modelName}: ${transactionsConvergence.message}`]),
+      ...(m.gamma_gamma.convergence.converged ? [] : [`Gamma-Gamma: ${m.gamma_gamma.convergence.message}`]),
+    ];
     parts.push(
-      `<p class="note" data-testid="models-untrusted">The predictive models could not be trusted on this data, so tiers and equity rank on historical CLV. ${esc(modelName)}: ${esc(transactionsConvergence.message)}; Gamma-Gamma: ${esc(m.gamma_gamma.convergence.message)}.</p>`,
+      `<p class="note" data-testid="models-untrusted">The predictive models could not be trusted on this data, so tiers and equity rank on historical CLV.${why.length === 0 ? '' : ` ${esc(why.join('; '))}.`}</p>`,
     );
   }
 
