@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import fc from 'fast-check';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -122,6 +123,15 @@ describe('ingestExport: one export into canonical rows and a receipt', () => {
     const whole = gzipSync(Buffer.from('order_id,customer_id,order_date,amount\n' + Array.from({ length: 2000 }, (_, i) => `A${i},B${i % 7},2025-01-01,${i}\n`).join('')));
     const cut = whole.subarray(0, whole.length - 100);
     await expect(ingestText('cut.csv.gz', cut)).rejects.toThrow(/not a complete gzip file/);
+  });
+
+  it('reads a gzip file padded with zero bytes after its last member, as GNU gzip does, its receipt of every byte as stored', async () => {
+    const text = 'order_id,customer_id,order_date,amount\n' + Array.from({ length: 50_000 }, (_, i) => `P${i},C${i % 97},2025-01-01,${i}\n`).join('');
+    const padded = Buffer.concat([gzipSync(text.slice(0, 400_000)), gzipSync(text.slice(400_000)), Buffer.alloc(4096)]);
+
+    const { receipt } = await ingestText('padded.csv.gz', padded);
+
+    expect(receipt).toMatchObject({ compression: 'gzip', rows: 50_000, bytes: padded.length, sha256: createHash('sha256').update(padded).digest('hex') });
   });
 });
 

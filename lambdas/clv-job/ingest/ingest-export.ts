@@ -4,7 +4,7 @@ import { open, rename, rm, type FileHandle } from 'node:fs/promises';
 import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Transform } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
+import { finished } from 'node:stream/promises';
 import { createGunzip } from 'node:zlib';
 import { isUtf8 } from 'node:buffer';
 import { DuckDBInstance } from '@duckdb/node-api';
@@ -404,8 +404,26 @@ const frameExport = async (request: IngestRequest, config: IngestConfig, work: s
       yield piece;
     }
   };
+  const gunzipped = async (): Promise<void> => {
+    const source = createReadStream(request.source, { highWaterMark: READ_CHUNK_BYTES });
+    const gunzip = createGunzip({ chunkSize: READ_CHUNK_BYTES });
+    // not stream.pipeline: gunzip ends at the last gzip member, before the zero bytes some tools pad a file
+    // with (GNU gzip ignores them too), and pipeline takes that end for an abort; every byte still passes
+    // the tap, which the receipt counts and hashes. A read error reaches the frame through gunzip.
+    for (const stream of [source, tap]) stream.on('error', (error: Error) => gunzip.destroy(error));
+    source.pipe(tap).pipe(gunzip);
+    try {
+      await frame(gunzip);
+      // what follows the last member still passes the tap, to be counted and hashed, into nothing
+      tap.unpipe(gunzip);
+      tap.resume();
+      await finished(tap);
+    } finally {
+      source.destroy();
+    }
+  };
   try {
-    if (gzip) await pipeline(createReadStream(request.source, { highWaterMark: READ_CHUNK_BYTES }), tap, createGunzip({ chunkSize: READ_CHUNK_BYTES }), frame);
+    if (gzip) await gunzipped();
     else await frame(counted(readPieces(request.source)));
   } catch (error) {
     if (unreadable !== null) throw unreadable;
