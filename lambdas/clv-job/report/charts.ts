@@ -105,34 +105,28 @@ const customSortsAsRanks = <T>(spec: T): T => {
     }
     return name;
   };
-  const sorts = (v: unknown): unknown => {
-    if (Array.isArray(v)) return v.map(sorts);
-    if (v === null || typeof v !== 'object') return v;
-    const object = v as Record<string, unknown>;
-    const out = Object.fromEntries(Object.entries(object).map(([k, x]) => [k, sorts(x)]));
-    if (typeof object.field === 'string' && Array.isArray(object.sort)) out.sort = { field: rankOf(object.field, object.sort as unknown[]), op: 'min' };
-    return out;
+  const sorts = (rebuilt: Record<string, unknown>, original: Record<string, unknown>): Record<string, unknown> =>
+    typeof original.field === 'string' && Array.isArray(original.sort) ? { ...rebuilt, sort: { field: rankOf(original.field, original.sort as unknown[]), op: 'min' } } : rebuilt;
+  const withRanks = (rebuilt: Record<string, unknown>, original: Record<string, unknown>): Record<string, unknown> => {
+    const data = original.data as { values?: unknown } | undefined;
+    if (data === null || typeof data !== 'object' || !Array.isArray(data.values)) return rebuilt;
+    const values = data.values.map((datum: Record<string, unknown>) => {
+      const ranked = { ...datum };
+      for (const [name, { field, order, unlisted }] of ranks) ranked[name] = order.get(datum[field]) ?? unlisted;
+      return ranked;
+    });
+    return { ...rebuilt, data: { ...data, values } };
   };
-  const withRanks = (v: unknown): unknown => {
-    if (Array.isArray(v)) return v.map(withRanks);
-    if (v === null || typeof v !== 'object') return v;
-    const object = v as Record<string, unknown>;
-    const out = Object.fromEntries(Object.entries(object).map(([k, x]) => [k, withRanks(x)]));
-    const data = object.data as { values?: unknown } | undefined;
-    if (data !== null && typeof data === 'object' && Array.isArray(data.values)) {
-      out.data = {
-        ...data,
-        values: data.values.map((datum: Record<string, unknown>) => {
-          const ranked = { ...datum };
-          for (const [name, { field, order, unlisted }] of ranks) ranked[name] = order.get(datum[field]) ?? unlisted;
-          return ranked;
-        }),
-      };
-    }
-    return out;
-  };
-  const sorted = sorts(spec);
-  return (ranks.size === 0 ? sorted : withRanks(sorted)) as T;
+  const sorted = mapObjects(spec, sorts);
+  return (ranks.size === 0 ? sorted : mapObjects(sorted, withRanks)) as T;
+};
+
+/** `value` rebuilt with `object` applied to every object in it, innermost first: it gets the object rebuilt (its entries mapped) and as it was. */
+const mapObjects = (value: unknown, object: (rebuilt: Record<string, unknown>, original: Record<string, unknown>) => Record<string, unknown>): unknown => {
+  if (Array.isArray(value)) return value.map((v) => mapObjects(v, object));
+  if (value === null || typeof value !== 'object') return value;
+  const original = value as Record<string, unknown>;
+  return object(Object.fromEntries(Object.entries(original).map(([k, v]) => [k, mapObjects(v, object)])), original);
 };
 
 /** One chart as an SVG string: compiled, parsed and rendered headlessly, with no network access. */
