@@ -3,7 +3,7 @@
  * the message says what went wrong and what to do, and a pipe gets what a terminal gets.
  */
 import { execFile } from 'node:child_process';
-import { chmod, cp, mkdir, readFile, readdir, symlink } from 'node:fs/promises';
+import { chmod, cp, mkdir, readFile, readdir, rm, symlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -122,6 +122,22 @@ describe('an output folder that cannot be used', () => {
     expect(result.code).toBe(2);
     expect(result.stderr).toMatch(/^clv: --output \/proc\/clv-no-such-output: cannot create the folder/);
   }, 40_000);
+
+  it('a file where the output keeps one of its own folders (_lock/, _live/): the run and recover say which, and to move it', async () => {
+    const cwd = await tempDir();
+    expect((await clv(['run', '--input', sampleData, '--output', 'out', '--as-of', '2025-12-31'], cwd)).code).toBe(0);
+    for (const folder of ['_lock', '_live']) {
+      await rm(join(cwd, 'out', folder), { recursive: true, force: true });
+      await writeText(cwd, `out/${folder}`, 'a file');
+
+      for (const args of [['run', '--input', sampleData, '--output', 'out', '--as-of', '2025-12-31'], ['recover', '--output', 'out']]) {
+        const result = await clv(args, cwd);
+        expect(result.code).toBe(1);
+        expect(result.stderr).toContain(`(a file is where the output folder keeps its ${folder}/ folder: move that file away;`);
+      }
+      await rm(join(cwd, 'out', folder));
+    }
+  });
 
   // root writes into a read-only folder regardless, so this one is met only as an ordinary user
   it.skipIf(process.getuid?.() === 0)('a read-only folder: one line, exit 2', async () => {

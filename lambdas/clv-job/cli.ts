@@ -15,7 +15,7 @@ import { DuckDbEngine } from './adapters/duckdb-engine.js';
 import { findInputFiles, isOutputFolder, OUTPUT_MARKERS_TEXT } from './adapters/input-files.js';
 import { LocalFolderStore } from './adapters/local-folder-store.js';
 import { locateSummary } from './adapters/summary-location.js';
-import { openOutputFile, prepareOutputFolder } from './adapters/output-folder.js';
+import { folderInTheWayAdvice, openOutputFile, prepareOutputFolder } from './adapters/output-folder.js';
 import { counted } from './domain/figure.js';
 import { ParquetTableWriter } from './adapters/parquet-table-writer.js';
 import { TrinoEngine } from './adapters/trino-engine.js';
@@ -437,7 +437,7 @@ const main = async (argv: readonly string[], io: Io): Promise<number> => {
       io.err(`clv: ${error.message} (run \`clv <command> --help\` for usage)`);
       return EXIT.usage;
     }
-    io.err(`clv: ${failure}: ${error instanceof ClvError ? error.message : firstLine(error)}${diskFullAdvice(error, tmpdir())}`);
+    io.err(`clv: ${failure}: ${error instanceof ClvError ? error.message : firstLine(error)}${diskFullAdvice(error, tmpdir())}${folderInTheWayAdvice(error)}`);
     if (debug && error instanceof Error) io.err(error.stack ?? '');
     return EXIT.failed;
   }

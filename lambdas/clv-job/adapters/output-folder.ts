@@ -2,7 +2,8 @@ import { constants } from 'node:fs';
 import { access, mkdir, open, realpath, rm, stat } from 'node:fs/promises';
 import { basename, dirname, join, resolve, sep } from 'node:path';
 import { ConfigurationError } from '../errors.js';
-import { RUNS_DIR } from '../layout.js';
+import { LIVE_DIR, LOCK_KEY, PUBLISH_DIR, QUALITY_DIR, RUNS_DIR } from '../layout.js';
+import { INGESTED_DIR } from './local-ingest.js';
 import { isOutputFolder } from './input-files.js';
 
 const codeOf = (error: unknown): string => (error as NodeJS.ErrnoException | null)?.code ?? 'unknown error';
@@ -104,4 +105,24 @@ const publishedRunOf = async (path: string): Promise<string | null> => {
   const at = parts.lastIndexOf(RUNS_DIR);
   if (at < 1 || at + 1 >= parts.length - 1) return null;
   return (await isOutputFolder(parts.slice(0, at).join(sep) || sep)) ? parts.slice(0, at + 2).join(sep) : null;
+};
+
+/** The folders a run keeps in its output folder. */
+const OUTPUT_FOLDERS = [RUNS_DIR, LIVE_DIR, PUBLISH_DIR, QUALITY_DIR, dirname(LOCK_KEY), INGESTED_DIR];
+
+/**
+ * Advice for a system error that a file where the output keeps one of its own folders explains
+ * (`EEXIST: mkdir '…/_lock'`, `ENOTDIR: scandir '…/_live'`), to follow the error's message; '' for
+ * any other error.
+ */
+export const folderInTheWayAdvice = (error: unknown): string => {
+  for (let e = error, depth = 0; e instanceof Error && depth < 8; e = e.cause, depth += 1) {
+    const { code, path } = e as NodeJS.ErrnoException;
+    if ((code !== 'EEXIST' && code !== 'ENOTDIR') || path === undefined) continue;
+    const folder = path.split(sep).findLast((part) => OUTPUT_FOLDERS.includes(part));
+    if (folder !== undefined) {
+      return ` (a file is where the output folder keeps its ${folder}/ folder: move that file away; a run keeps ${OUTPUT_FOLDERS.map((f) => `${f}/`).join(', ')} there)`;
+    }
+  }
+  return '';
 };
