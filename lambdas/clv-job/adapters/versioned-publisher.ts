@@ -219,7 +219,12 @@ export class VersionedPublisher {
     const target = list.slice(0, Math.max(0, liveIndex)).findLast((v) => !v.rolledBack);
     if (!target) {
       const kept = this.keepPreviousDays === null ? 'for the days the runs were told to keep them (--keep-previous-days, default 30)' : `${this.keepPreviousDays} days`;
-      throw new ClvError(`${runDate} has no previous version kept in ${this.space.location} (versions are kept ${kept} after they are replaced)`);
+      // a rollback goes back only: the version an earlier rollback left is kept, but never switched to again
+      const left = list.slice(Math.max(0, liveIndex) + 1).filter((v) => v.rolledBack);
+      throw new ClvError(
+        `${runDate} has no previous version kept in ${this.space.location} (versions are kept ${kept} after they are replaced)` +
+          (left.length === 0 ? '' : `; run ${left.at(-1)!.runId}, which a rollback left, is kept, but a rollback goes back only: run the night again to publish anew`),
+      );
     }
     const next = await this.runManifest(target.runId, runDate);
     if (next === null || !(await this.space.runHolds(next))) throw new ClvError(`the previous version of ${runDate} (run ${target.runId}) is incomplete: not rolled back`);
