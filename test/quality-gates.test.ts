@@ -5,6 +5,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { qualityReportSchema } from '../lambdas/clv-job/schemas/quality-report.js';
 import { summarySchema } from '../lambdas/clv-job/schemas/summary.js';
 import { clv, requireCliBundle } from './support/cli.js';
+import { queryDuckDb } from './support/duckdb-reader.js';
 import { sampleData, tempDir, writeText } from './support/files.js';
 
 /**
@@ -101,6 +102,19 @@ describe('data-quality gates', () => {
     expect(summary.warnings.map((w) => w.code)).toContain('quality_gates_failed');
     const report = qualityReportSchema.parse(JSON.parse(await readFile(join(cwd, 'out/_quality/run_date=2024-03-31/quality.json'), 'utf8')));
     expect(report).toMatchObject({ published: true, accepted_failed_gates: true });
+  });
+
+  it('publish a night without customers on purpose with every dataset there, the customers\' empty with their columns', async () => {
+    const cwd = await tempDir();
+    const input = await writeText(cwd, 'refunds.csv', csv(['R1,C1,2024-01-05,-10', 'R2,C2,2024-01-06,-20']));
+
+    const accepted = await clv(['run', '--input', input, '--output', 'out', '--as-of', '2024-03-31', '--accept-failed-gates'], cwd);
+
+    expect(accepted.code, accepted.stderr).toBe(0);
+    const rows = await queryDuckDb(`SELECT count(*)::INTEGER AS n, count(DISTINCT segment)::INTEGER AS partitions FROM read_parquet('${join(cwd, 'out/customers/run_date=2024-03-31')}/**/*.parquet', hive_partitioning = true)`);
+    expect(rows).toEqual([{ n: 0, partitions: 0 }]);
+    const columns = await queryDuckDb(`DESCRIBE SELECT * FROM read_parquet('${join(cwd, 'out/customers/run_date=2024-03-31/segment=low/part-00000.parquet')}')`);
+    expect(columns.map((c) => c.column_name)).toContain('predicted_clv');
   });
 
   it('leave no failed report behind a rollback to a version whose gates passed', async () => {

@@ -65,7 +65,9 @@ export const writeCustomers = async (
   const written: WrittenFile[] = [];
   for (const tier of TIERS) {
     const rows = tierRows[tier];
-    if (rows.length === 0) continue;
+    // a night without customers (published on purpose past a failed gate) still has its customers file,
+    // empty, as every dataset has: a reader of the night finds no rows rather than no files
+    if (rows.length === 0 && !(tier === 'low' && segments.clvTier.length === 0)) continue;
     const key = partKey(`${datasetPartition('customers', runDate)}/segment=${tier}`, 0, tables.extension);
     const file = tables.open(await run.open(key), CUSTOMER_COLUMNS);
     // the model scores are kept per pattern: the customers' patterns are their row numbers
