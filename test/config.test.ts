@@ -169,3 +169,11 @@ describe('nonPurchaseStatuses', () => {
     expect(configFileSchema.safeParse({ nonPurchaseStatuses: ['  '] }).success).toBe(false);
   });
 });
+
+describe('segments', () => {
+  it('refuses a misspelt key at any depth, which would otherwise leave its default in force unseen', () => {
+    for (const segments of [{ tiers: { hihg: 0.3 } }, { actions: { clvTier: { high: ['x'] } } }, { warnings: { channelAvgClvDrop: 0.2 } }, { tier: { high: 0.3 } }]) {
+      expect(configFileSchema.safeParse({ segments }).error?.issues[0]?.code).toBe('unrecognized_keys');
+    }
+  });
+});

@@ -188,6 +188,33 @@ describe('the local folder store', () => {
     });
   });
 
+  describe('a replaced version with --keep-previous-days 0, and latest.json deleted', () => {
+    it('keeps the version a re-run replaced until the next run, so the rollback its warning offers works', async () => {
+      const root = await tempDir();
+      const store = new LocalFolderStore(root, { keepPreviousDays: 0 });
+      await publish(store, A);
+      await publish(store, B);
+
+      expect((await readdir(join(root, '_runs'))).sort()).toEqual([A.runId, B.runId]);
+      expect((await store.rollback(RUN_DATE)).runId).toBe(A.runId);
+    });
+
+    it('names the newest night again when latest.json is missing, on a backfill and on recovery', async () => {
+      const root = await tempDir();
+      const store = new LocalFolderStore(root);
+      await publish(store, A, '2025-02-01');
+      await nodeFs.rm(join(root, 'latest.json'));
+
+      await publish(store, B, '2025-01-15');
+      expect(JSON.parse(await readFile(join(root, 'latest.json'), 'utf8'))).toMatchObject({ run_date: '2025-02-01', run_id: A.runId });
+
+      await nodeFs.rm(join(root, 'latest.json'));
+      const report = await store.recover();
+      expect(report.actions).toEqual([`latest.json was missing: rewrote it for the newest night readers see, 2025-02-01 (run ${A.runId})`]);
+      expect(JSON.parse(await readFile(join(root, 'latest.json'), 'utf8'))).toMatchObject({ run_date: '2025-02-01' });
+    });
+  });
+
   describe('publishing records that cannot be read', () => {
     it('names a versions record that is not JSON, and says what rebuilds it', async () => {
       const root = await tempDir();
@@ -260,20 +287,21 @@ describe('the local folder store', () => {
       expect(await seenLocally(root, '2025-02-01')).toMatchObject({ runId: B.runId });
     });
 
-    it('records again, and keeps, a live run that a versions record edited by hand no longer names', async () => {
+    it('records again, and keeps, a live run that a versions record edited by hand no longer names, with its night\'s complete older version', async () => {
       const root = await tempDir();
       const store = new LocalFolderStore(root);
       await publish(store, A);
       await publish(store, B, '2025-02-01');
+      await publish(store, C, '2025-02-01');
       const record = JSON.parse(await readFile(join(root, '_publish/versions.json'), 'utf8')) as Record<string, unknown>;
       delete record['2025-02-01'];
       await writeFile(join(root, '_publish/versions.json'), JSON.stringify(record));
 
       const report = await store.recover();
 
-      expect(report.actions).toEqual([`recorded in _publish/versions.json what readers see but it did not name as live: run ${B.runId} of 2025-02-01`]);
-      expect((await readdir(join(root, '_runs'))).sort()).toEqual([A.runId, B.runId]);
-      expect(await seenLocally(root, '2025-02-01')).toMatchObject({ runId: B.runId });
+      expect(report.actions).toEqual([`recorded in _publish/versions.json what readers see but it did not name as live: run ${C.runId} of 2025-02-01`]);
+      expect((await readdir(join(root, '_runs'))).sort()).toEqual([A.runId, B.runId, C.runId]);
+      expect(await seenLocally(root, '2025-02-01')).toMatchObject({ runId: C.runId });
     });
 
     it('takes an intent that is not JSON for a publish of unknown outcome: the night stays on the run readers see, which is recorded and kept, and the intent goes', async () => {

@@ -290,6 +290,7 @@ export class VersionedPublisher {
     for (const runDate of Object.keys(versions)) await this.space.tidy(runDate);
     const latest = await this.readState(LATEST_KEY, latestSchema, 'a latest record').catch(unlessUnreadable);
     if (latest instanceof PublishStateError) actions.push(`${latest.file} was ${latest.reason}: ${await this.rewriteLatest()}`);
+    else if (latest === null && Object.keys(versions).length > 0) actions.push(`${LATEST_KEY} was missing: ${await this.rewriteLatest()}`);
     return { actions, warnings, switched };
   }
 
@@ -368,7 +369,11 @@ export class VersionedPublisher {
     for (const runDate of await this.space.liveRunDates()) {
       const live = await this.space.liveRun(runDate);
       if (live === null || versions[runDate]?.some((v) => v.runId === live && v.replacedAt === null)) continue;
-      versions = this.recordSwitch(versions, { action: 'publish', runId: live, runDate, previousRunId: null, startedAt: this.now().toISOString() });
+      // a night with no entry at all (removed by hand) gets what a rebuilt record gives it: its complete older runs kept too
+      versions =
+        versions[runDate] === undefined
+          ? { ...versions, [runDate]: await this.nightVersions(runDate, live, await this.space.listRuns()) }
+          : this.recordSwitch(versions, { action: 'publish', runId: live, runDate, previousRunId: null, startedAt: this.now().toISOString() });
       missing.push(`run ${live} of ${runDate}`);
     }
     if (missing.length > 0) {
@@ -384,23 +389,28 @@ export class VersionedPublisher {
    * from now, marked rolled back so that `clv rollback` never switches to one on a guess.
    */
   private async rebuildVersions(): Promise<{ versions: Versions; older: number }> {
-    const at = this.now().toISOString();
-    const runs = (await this.space.listRuns()).sort();
+    const runs = await this.space.listRuns();
     const versions: Versions = {};
     let older = 0;
     for (const runDate of await this.space.liveRunDates()) {
       const live = await this.space.liveRun(runDate);
       if (live === null) continue;
-      const list: Version[] = [];
-      for (const runId of runs) {
-        if (runId === live) continue;
-        const manifest = await this.runManifest(runId, runDate);
-        if (manifest !== null && (await this.space.runHolds(manifest))) list.push({ runId, publishedAt: at, replacedAt: at, rolledBack: true });
-      }
-      older += list.length;
-      versions[runDate] = [...list, { runId: live, publishedAt: at, replacedAt: null, rolledBack: false }];
+      versions[runDate] = await this.nightVersions(runDate, live, runs);
+      older += versions[runDate].length - 1;
     }
     return { versions, older };
+  }
+
+  /** A night's versions as recorded nowhere else: `live`, after the other complete runs of the night among `runs`, kept from now as rolled back. */
+  private async nightVersions(runDate: string, live: string, runs: readonly string[]): Promise<Version[]> {
+    const at = this.now().toISOString();
+    const list: Version[] = [];
+    for (const runId of [...runs].sort()) {
+      if (runId === live) continue;
+      const manifest = await this.runManifest(runId, runDate);
+      if (manifest !== null && (await this.space.runHolds(manifest))) list.push({ runId, publishedAt: at, replacedAt: at, rolledBack: true });
+    }
+    return [...list, { runId: live, publishedAt: at, replacedAt: null, rolledBack: false }];
   }
 
   private async committed(runDate: string, runId: string): Promise<boolean> {
@@ -458,7 +468,8 @@ export class VersionedPublisher {
       await attempt('tidying what readers no longer see', () => this.space.tidy(runDate));
       await attempt('removing expired versions', async () => {
         const versions = await this.versions();
-        await this.expire(versions);
+        // never the version this switch replaced: with --keep-previous-days 0 it is kept until the next run, as README says
+        await this.expire(versions, intent.previousRunId);
       });
     }
     return { runId, runDate, warnings };
@@ -477,12 +488,12 @@ export class VersionedPublisher {
     return { ...versions, [intent.runDate]: updated };
   }
 
-  /** Removes versions replaced more than `keepPreviousDays` ago (never a live one). */
-  private async expire(versions: Versions): Promise<string[]> {
+  /** Removes versions replaced more than `keepPreviousDays` ago (never a live one, nor `justReplaced`). */
+  private async expire(versions: Versions, justReplaced: string | null = null): Promise<string[]> {
     if (this.keepPreviousDays === null) return [];
     const cutoff = this.now().getTime() - this.keepPreviousDays * DAY_MS;
     const expired = Object.entries(versions).flatMap(([runDate, list]) =>
-      list.filter((v) => v.replacedAt !== null && Date.parse(v.replacedAt) < cutoff).map((v) => ({ runDate, runId: v.runId })),
+      list.filter((v) => v.replacedAt !== null && Date.parse(v.replacedAt) < cutoff && v.runId !== justReplaced).map((v) => ({ runDate, runId: v.runId })),
     );
     if (expired.length === 0) return [];
     const remaining: Versions = Object.fromEntries(
@@ -497,11 +508,12 @@ export class VersionedPublisher {
   /** `latest.json` names the newest published run date; re-running an older night leaves it alone. */
   private async updateLatest(runDate: string, runId: string): Promise<void> {
     const current = await this.readState(LATEST_KEY, latestSchema, 'a latest record').catch(unlessUnreadable);
-    if (current instanceof PublishStateError) {
+    // unreadable, or missing (deleted by hand) while a newer night may be published: the newest live night
+    if (current instanceof PublishStateError || current === null) {
       await this.rewriteLatest();
       return;
     }
-    if (current !== null && current.run_date > runDate) return;
+    if (current.run_date > runDate) return;
     await this.space.writeRecord(LATEST_KEY, { run_date: runDate, run_id: runId, summary: this.space.readerKey(runId, summaryKey(runDate)) });
   }
 

@@ -410,7 +410,8 @@ const frameExport = async (request: IngestRequest, config: IngestConfig, work: s
     // not stream.pipeline: gunzip ends at the last gzip member, before the zero bytes some tools pad a file
     // with (GNU gzip ignores them too), and pipeline takes that end for an abort; every byte still passes
     // the tap, which the receipt counts and hashes. A read error reaches the frame through gunzip.
-    for (const stream of [source, tap]) stream.on('error', (error: Error) => gunzip.destroy(error));
+    // tap too: once gunzip has ended, the tail read into nothing still fails the read (a read error after the last member)
+    for (const stream of [source, tap]) stream.on('error', (error: Error) => (gunzip.destroy(error), tap.destroy(error)));
     source.pipe(tap).pipe(gunzip);
     try {
       await frame(gunzip);

@@ -251,22 +251,22 @@ export type Changes = z.infer<typeof changesSchema>;
 const fraction = z.number().gt(0).lt(1);
 const actionList = z.array(z.string().min(1));
 
-/** The `segments` block as written: every field optional, nothing merged yet. */
-export const segmentSettingsOverridesSchema = z.object({
-  tiers: z.object({ high: fraction.optional(), mid: fraction.optional() }).optional(),
+/** The `segments` block as written: every field optional, nothing merged yet; strict, so that a misspelt key is refused, not defaulted. */
+export const segmentSettingsOverridesSchema = z.strictObject({
+  tiers: z.strictObject({ high: fraction.optional(), mid: fraction.optional() }).optional(),
   valueLoyalty: z
-    .object({
+    .strictObject({
       highValueShare: fraction.optional(),
       minProbabilityAlive: z.number().min(0).max(1).optional(),
       minRepeatPurchases: z.number().int().nonnegative().optional(),
       fallbackMinRecencyScore: z.number().int().min(1).max(5).optional(),
     })
     .optional(),
-  rfm: z.object({ monetary: z.enum(['total_revenue', 'avg_order_value']).optional() }).optional(),
-  channels: z.object({ missingLabel: z.string().min(1).optional() }).optional(),
-  concentration: z.object({ lorenzPoints: z.number().int().min(2).max(1001).optional() }).optional(),
+  rfm: z.strictObject({ monetary: z.enum(['total_revenue', 'avg_order_value']).optional() }).optional(),
+  channels: z.strictObject({ missingLabel: z.string().min(1).optional() }).optional(),
+  concentration: z.strictObject({ lorenzPoints: z.number().int().min(2).max(1001).optional() }).optional(),
   warnings: z
-    .object({
+    .strictObject({
       // a relative drop beyond 1 (more than 100%) never happens: such a value turns the warning off unseen
       channelAverageClvDrop: shareSchema('a relative drop').optional(),
       segmentAverageClvDrop: shareSchema('a relative drop').optional(),
@@ -280,7 +280,7 @@ export const segmentSettingsOverridesSchema = z.object({
     })
     .optional(),
   actions: z
-    .object({
+    .strictObject({
       clvTiers: z.partialRecord(z.enum(TIER_ORDER), actionList).optional(),
       valueLoyalty: z.partialRecord(z.enum(VALUE_LOYALTY_CELLS), actionList).optional(),
       rfm: z.partialRecord(z.enum(RFM_SEGMENTS), actionList).optional(),
