@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { Ajv2020 } from 'ajv/dist/2020.js';
 import addFormats from 'ajv-formats';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { SUMMARY_SCHEMA_VERSION, summarySchema } from '../../lambdas/clv-job/schemas/summary.js';
+import { SUMMARY_SCHEMA_VERSION, summarySchema, undeclaredFields } from '../../lambdas/clv-job/schemas/summary.js';
 import { summaryJsonSchemaText } from '../../lambdas/clv-job/schemas/summary-json-schema.js';
 import { clv, requireCliBundle } from '../support/cli.js';
 import { repoRoot, sampleData, tempDir } from '../support/files.js';
@@ -108,6 +108,16 @@ describe('a real summary against the JSON Schema', () => {
     // e.g. models, each channel row, each gate, each warning: every object of the sample's summary
     expect(objects).toBeGreaterThan(100);
     expect(validate(later), JSON.stringify(validate.errors?.slice(0, 3))).toBe(true);
+  });
+
+  it('tells the job writing a summary which fields its schema does not declare, which parsing would drop unseen', () => {
+    const draft = JSON.parse(JSON.stringify(summary)) as { models: { bgnbd: Record<string, unknown> }; channels: Record<string, unknown>[]; typo?: number };
+    draft.models.bgnbd.paramz = 1;
+    draft.channels[1]!.repat_rate = 0.5;
+    draft.typo = 1;
+
+    expect(undeclaredFields(draft, summarySchema.parse(draft))).toEqual(['models.bgnbd.paramz', 'channels[1].repat_rate', 'typo']);
+    expect(undeclaredFields(summary, summarySchema.parse(summary))).toEqual([]);
   });
 
   it('parses with the exported zod schema too, with such fields at any depth, to what this version knows of it', () => {

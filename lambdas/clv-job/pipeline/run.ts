@@ -9,7 +9,7 @@ import { judgeSpend, SPEND_REJECTION_REASONS, type JudgedSpend, type SpendWindow
 import type { AudienceCsvBuilder, AudienceCsvJob, IntervalRunner, OutputStore, PublishOutcome, QueryEngine, RecoveryReport, SpendSource, StagedRun, TableWriter } from '../ports.js';
 import type { SpendInput } from '../schemas/summary-acquisition.js';
 import { qualityReportSchema } from '../schemas/quality-report.js';
-import { SUMMARY_SCHEMA_VERSION, summarySchema, type Summary } from '../schemas/summary.js';
+import { SUMMARY_SCHEMA_VERSION, summarySchema, undeclaredFields, type Summary } from '../schemas/summary.js';
 import { summaryJsonSchemaText } from '../schemas/summary-json-schema.js';
 import type { ConflictingDuplicate, CountsSection, RunWarning } from '../schemas/summary-run.js';
 import type { SqlParameters } from '../sql/index.js';
@@ -392,6 +392,8 @@ export const runPipeline = async (deps: PipelineDeps, config: RunConfig): Promis
       ],
     };
     const summary = summarySchema.parse(draft);
+    const undeclared = undeclaredFields(draft, summary);
+    if (undeclared.length > 0) throw new Error(`the summary holds fields its schema does not declare: ${undeclared.join(', ')}`);
     const summaryText = JSON.stringify(summary, null, 2) + '\n';
     await staged.put(summaryKey(runDate), summaryText);
     const schemaText = summaryJsonSchemaText();

@@ -66,3 +66,18 @@ export const summarySchema = z.object({
   warnings: z.array(runWarningSchema),
 });
 export type Summary = z.infer<typeof summarySchema>;
+
+/**
+ * The fields of `draft` that parsing it with {@link summarySchema} left out of `parsed`, as paths
+ * (`models.bgnbd.typo`): the schema reads a later 2.x summary by stripping what it does not know,
+ * so the job that writes a summary asks this to catch a field it writes but its own schema does
+ * not declare (a typo, a field added to the code only), which would otherwise vanish from summary.json.
+ */
+export const undeclaredFields = (draft: unknown, parsed: unknown, path = ''): string[] => {
+  if (Array.isArray(draft) && Array.isArray(parsed)) return draft.flatMap((v, i) => undeclaredFields(v, parsed[i], `${path}[${i}]`));
+  if (draft === null || typeof draft !== 'object' || parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) return [];
+  const out = parsed as Record<string, unknown>;
+  return Object.entries(draft).flatMap(([key, value]) =>
+    value === undefined ? [] : key in out ? undeclaredFields(value, out[key], path === '' ? key : `${path}.${key}`) : [path === '' ? key : `${path}.${key}`],
+  );
+};
