@@ -23,6 +23,19 @@ describe('reading a spend CSV', () => {
     expect(records[1]?.text).toBe('2025-02,20');
   });
 
+  it('takes a quote inside an unquoted field as text, so its row is judged and the night goes on, and passes lines of delimiters alone (Excel\'s cleared rows)', () => {
+    const text = 'channel,month,spend,notes\nA,2025-01,100,ok\nA,2025-02,150,27" display ads\n,,,\nB,2025-01,1"00,\n , ,\t,\nC,2025-01,5,\n';
+
+    const records = parseSpendCsv('spend.csv', bytes(text));
+
+    expect(records.map((r) => [r.line, r.channel, r.month, r.spend, r.wellFormed])).toEqual([
+      [2, 'A', '2025-01', '100', true],
+      [3, 'A', '2025-02', '150', true],
+      [5, 'B', '2025-01', '1"00', true],
+      [7, 'C', '2025-01', '5', true],
+    ]);
+  });
+
   it('reads a gzipped spend file by its .gz name', () => {
     const records = parseSpendCsv('spend.csv.gz', gzipSync(bytes('channel,month,spend\nemail,2025-01,10\n')));
     expect(records).toEqual([{ source: 'spend.csv.gz', line: 2, text: 'email,2025-01,10', wellFormed: true, channel: 'email', month: '2025-01', spend: '10' }]);

@@ -1,6 +1,7 @@
 import { gunzipSync } from 'node:zlib';
 import { parse } from 'csv-parse/sync';
 import type { SpendRecord } from '../domain/acquisition/spend.js';
+import { trimField } from '../domain/trimmed-text.js';
 import { InputFileError } from '../errors.js';
 import { DELIMITERS } from './export-diagnostics.js';
 
@@ -8,7 +9,7 @@ import { DELIMITERS } from './export-diagnostics.js';
 export const SPEND_COLUMNS = ['channel', 'month', 'spend'] as const;
 
 /**
- * One spend file's records, every data row of it (blank lines aside), each with the line it starts
+ * One spend file's records, every data row of it (blank lines and lines of delimiters alone aside), each with the line it starts
  * on and its raw text: the domain's `judgeSpend` decides what is accepted. RFC 4180 quoting, LF or
  * CRLF, a UTF-8 BOM, gzip (by the `.gz` name); extra columns are ignored. A record whose field count
  * differs from the header's is kept as not well formed (rejected and counted, never dropped).
@@ -24,7 +25,9 @@ export const parseSpendCsv = (source: string, bytes: Uint8Array): SpendRecord[] 
   if (!isUtf8(buffer)) throw new InputFileError(source, 'is not UTF-8 text: save the spend file as UTF-8 CSV');
   let parsed: { record: string[]; info: { bytes: number } }[];
   try {
-    parsed = parse(buffer, { relax_column_count: true, info: true, skip_empty_lines: true, bom: true }) as unknown as typeof parsed;
+    // relax_quotes: a quote inside an unquoted field (`27" display`, `1"00`) is text, so the row is judged
+    // (rejected with its reason when it is in a column read), not the whole file refused with the night
+    parsed = parse(buffer, { relax_column_count: true, relax_quotes: true, info: true, skip_empty_lines: true, bom: true }) as unknown as typeof parsed;
   } catch (error) {
     throw new InputFileError(source, `is not readable CSV (${(error as Error).message.split('\n')[0]})`, { cause: error });
   }
@@ -52,6 +55,12 @@ export const parseSpendCsv = (source: string, bytes: Uint8Array): SpendRecord[] 
     while (start < info.bytes && (buffer[start] === 0x0a || buffer[start] === 0x0d)) {
       if (buffer[start] === 0x0a) line += 1;
       start += 1;
+    }
+    // a line of delimiters alone (`,,`: the rows Excel leaves when cells are cleared) is no row, as in the orders exports
+    if (record.every((field) => trimField(field) === '')) {
+      line += countNewlines(buffer, start, info.bytes);
+      end = info.bytes;
+      continue;
     }
     records.push({
       source,

@@ -12,6 +12,7 @@ import { makeScratchFolder } from '../adapters/scratch-folder.js';
 import { EXPORT_HEAD_BYTES, diagnoseExportHead, emptyExportProblem, headerColumnsText, matchHeader, missingColumnsProblem, missingRequiredColumns } from '../adapters/export-diagnostics.js';
 import { ClvError, UnreadableExportError, firstLine } from '../errors.js';
 import { INGEST_REJECTION_REASONS, type RejectionReason } from '../domain/outcomes.js';
+import { TRIMMED_CHARACTERS } from '../domain/trimmed-text.js';
 import { CANONICAL_ORDER_COLUMNS, ORDER_COLUMNS, type OrderColumn } from '../schemas/tables.js';
 import { ingestConfigSchema, type IngestConfig, type IngestConfigInput } from './ingest-config.js';
 import { ingestReceiptSchema, type IngestProblem, type IngestReceipt } from './receipt.js';
@@ -71,8 +72,6 @@ export const INGEST_CONCURRENCY = 2;
 export const threadsPerRead = (readsAtOnce: number, cores: number = availableParallelism()): number =>
   Math.max(1, Math.floor(cores / Math.max(1, readsAtOnce)));
 
-/** Characters trimmed from both ends of every field: space, tab, CR, LF, no-break space, BOM. */
-export const TRIMMED_CHARACTERS = [' ', '\t', '\r', '\n', '\u00a0', '\ufeff'] as const;
 /** Longest record passed on; a longer one is `malformed_row` (record_too_long). */
 const MAX_RECORD_BYTES = 2 ** 20;
 const RAW_TEXT_BYTES = 4096;

@@ -103,6 +103,13 @@ describe('the value of an acquired customer', () => {
     expect(summary.acquisition_cohorts.map((r) => r.cohort)).toEqual(['2025-01', '2025-05']);
   });
 
+  it('pays back in the month the realised value reaches CAC exactly, whatever the last bits of the sums', () => {
+    // CAC 100 / 3 = 33.333333333333336; month 0: 0.5 x 110 / 3, month 1: + 0.5 x 60 / 2, which sums to 33.33333333333333
+    const { summary } = acquisitionEconomics(inputWith([['a', '2025-01', '100']]));
+
+    expect(summary.acquisition[0]).toMatchObject({ cac: 100 / 3, payback_months: 2 });
+  });
+
   it('has no payback month while the realised value stays below CAC in the complete months', () => {
     const { summary } = acquisitionEconomics(inputWith([['a', '2025-01', '1000']]));
     expect(summary.acquisition_cohorts[0]).toMatchObject({ cohort: '2025-01', cac: 500, payback_months: null });

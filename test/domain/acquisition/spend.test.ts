@@ -54,6 +54,12 @@ describe('judging the spend input row by row', () => {
     expect(judged.inputRows).toBe(2);
   });
 
+  it('trims a channel as the orders\' reader trims it: no-break spaces and a BOM go, an em space or an ideographic space stays', () => {
+    const judged = judgeSpend([record(2, '\u00a0tv\ufeff', '2025-01', '1'), record(3, 'K\u2003', '2025-01', '2'), record(4, '\u3000L', '2025-01', '3')]);
+
+    expect(judged.rows.map((r) => r.channel)).toEqual(['tv', 'K\u2003', '\u3000L']);
+  });
+
   it('keeps the last copy of a channel-month and rejects the earlier ones, so input rows = accepted + rejected', () => {
     const judged = judgeSpend([record(2, 'email', '2025-01', '10'), record(3, 'email', '2025-01', '20'), record(4, 'email', '2025-01', '30'), record(5, 'email', '2025-02', 'x')]);
     expect(judged.rows).toEqual([{ channel: 'email', month: '2025-01', spend: 30 }]);

@@ -114,6 +114,8 @@ const atAge = (tallies: readonly Tally[], age: number): { customers: number; rev
  * is its last day), the smallest m = k + 1 with margin x (avg_0 + ... + avg_k) >= cac.
  * Null when never reached within the complete months, or without a positive CAC.
  */
+const PAYBACK_ROUNDING = 1e-12;
+
 const paybackMonths = (tallies: readonly Tally[], margin: number, cac: number | null): number | null => {
   if (cac === null || !(cac > 0)) return null;
   const oldest = Math.max(0, ...tallies.map((t) => (t.customers > 0 ? t.complete : 0)));
@@ -129,7 +131,9 @@ const paybackMonths = (tallies: readonly Tally[], margin: number, cac: number | 
     }
     if (customers === 0) break;
     cumulative += (margin * revenue) / customers;
-    if (cumulative >= cac) return k + 1;
+    // "reaches": revenue that pays the CAC back exactly sums, month by month, to a double a few ulps
+    // below the CAC's (10 + 13/3 < 43/3); a relative 1e-12 is far above that rounding and far below a cent
+    if (cumulative >= cac * (1 - PAYBACK_ROUNDING)) return k + 1;
   }
   return null;
 };

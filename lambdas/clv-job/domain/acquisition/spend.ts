@@ -4,6 +4,7 @@
  * `input_rows = accepted_rows + rejected_rows` always holds. Pure: the adapters read the files and
  * hand the records over as text.
  */
+import { trimField } from '../trimmed-text.js';
 
 export const SPEND_REJECTION_REASONS = [
   /** The record's field count differs from the header's. */
@@ -85,9 +86,9 @@ export const MAX_SPEND = 1e15;
 /** The one reason a record is rejected before duplicates are looked at, or null when it is valid. */
 const defectOf = (record: SpendRecord): SpendRejectionReason | null => {
   if (!record.wellFormed) return 'malformed_row';
-  if ((record.channel ?? '').trim() === '') return 'missing_channel';
-  if (!MONTH.test((record.month ?? '').trim())) return 'invalid_month';
-  const text = (record.spend ?? '').trim();
+  if (trimField(record.channel ?? '') === '') return 'missing_channel';
+  if (!MONTH.test(trimField(record.month ?? ''))) return 'invalid_month';
+  const text = trimField(record.spend ?? '');
   if (!DECIMAL.test(text) || !(Math.abs(Number(text)) <= MAX_SPEND)) return 'invalid_spend';
   if (Number(text) < 0) return 'negative_spend';
   return null;
@@ -104,7 +105,7 @@ const outsideOf = (month: string, window: SpendWindow): SpendRejectionReason | n
  * Judges every record, in the order given (files in name order, then line order): malformed,
  * missing channel, invalid month, invalid spend, negative spend, a month after the as-of month or
  * before the run's first order (`window`), then a repeat of a channel-month (the last copy is kept,
- * earlier ones are rejected as `duplicate_channel_month`). Channel names and months are trimmed;
+ * earlier ones are rejected as `duplicate_channel_month`). Channel names and months are trimmed (trimField, as the orders' fields are);
  * channel names are otherwise kept as written (matched exactly against the customers' acquisition
  * channels). O(n).
  */
@@ -122,7 +123,7 @@ export const judgeSpend = (records: readonly SpendRecord[], window: SpendWindow)
       reject(record, defect);
       continue;
     }
-    const row: SpendRow = { channel: (record.channel as string).trim(), month: (record.month as string).trim(), spend: Number((record.spend as string).trim()) };
+    const row: SpendRow = { channel: trimField(record.channel as string), month: trimField(record.month as string), spend: Number(trimField(record.spend as string)) };
     const outside = outsideOf(row.month, window);
     if (outside !== null) {
       reject(record, outside);
