@@ -4,7 +4,7 @@
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { plainDecimal } from '../../lambdas/clv-job/pipeline/audience-csv.js';
+import { plainDecimal, scoreTextsOf } from '../../lambdas/clv-job/pipeline/audience-csv.js';
 
 describe('plainDecimal', () => {
   it('writes what JavaScript writes where that has no exponent', () => {
@@ -29,5 +29,15 @@ describe('plainDecimal', () => {
         expect(Object.is(Number(text), value) || (value === 0 && Number(text) === 0)).toBe(true);
       }),
     );
+  });
+});
+
+describe('scoreTextsOf', () => {
+  it('writes every pattern\'s scores as plainDecimal does: no exponent in an audience row', () => {
+    const texts = scoreTextsOf({ patternCount: 2, predictedClv: Float64Array.of(12.5, 1e-30), probabilityAlive: Float64Array.of(0.5, 3.3996736353716457e-44) });
+
+    const decoded = Array.from({ length: 2 }, (_, k) => Buffer.from(texts.bytes.subarray(texts.offset[k], texts.offset[k + 1])).toString('utf8'));
+
+    expect(decoded).toEqual(['12.5,0.5', `0.${'0'.repeat(29)}1,0.${'0'.repeat(43)}33996736353716457`]);
   });
 });

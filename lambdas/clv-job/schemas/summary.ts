@@ -14,7 +14,8 @@ import { qualitySectionSchema } from './quality-report.js';
  * the acquisition economics (`acquisition`, `acquisition_cohorts`, `channel_segments`, `churn`,
  * `spend_input`); 2.2.0 adds `movers` (customers per movement since the previous run, with the
  * top examples) and the `changes.warnings` code `spend_input_missing` (a configured spend input held
- * no spend file, so the run went on without spend); 2.3.0 adds the spend rejection reasons
+ * no spend file, so the run went on without spend; since 2.6.0 also a spend input of no row, with
+ * `spend_input` present and its input_rows 0); 2.3.0 adds the spend rejection reasons
  * `month_after_as_of` and `month_before_first_order` to `spend_input.rejected_by_reason`; 2.4.0
  * adds `models.intervals` (the draws and seed behind the prediction intervals); 2.5.0 adds the
  * `changes.warnings` code `channel_label_taken` (a real channel bears the label of customers without one);
