@@ -437,7 +437,7 @@ const main = async (argv: readonly string[], io: Io): Promise<number> => {
       io.err(`clv: ${error.message} (run \`clv <command> --help\` for usage)`);
       return EXIT.usage;
     }
-    io.err(`clv: ${failure}: ${error instanceof ClvError ? error.message : firstLine(error)}${diskFullAdvice(error, tmpdir())}${folderInTheWayAdvice(error)}`);
+    io.err(`clv: ${failure}: ${error instanceof ClvError ? error.message : firstLine(error)}${diskFullAdvice(error, tmpdir())}${await folderInTheWayAdvice(error)}`);
     if (debug && error instanceof Error) io.err(error.stack ?? '');
     return EXIT.failed;
   }

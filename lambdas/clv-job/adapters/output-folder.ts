@@ -111,16 +111,18 @@ const publishedRunOf = async (path: string): Promise<string | null> => {
 const OUTPUT_FOLDERS = [RUNS_DIR, LIVE_DIR, PUBLISH_DIR, QUALITY_DIR, dirname(LOCK_KEY), INGESTED_DIR];
 
 /**
- * Advice for a system error that a file where the output keeps one of its own folders explains
+ * Advice for a system error that a file where an output folder keeps one of its own folders explains
  * (`EEXIST: mkdir '…/_lock'`, `ENOTDIR: scandir '…/_live'`), to follow the error's message; '' for
- * any other error.
+ * any other error, and for a path whose folder of that name is not in a run's output folder (an input's).
  */
-export const folderInTheWayAdvice = (error: unknown): string => {
+export const folderInTheWayAdvice = async (error: unknown): Promise<string> => {
   for (let e = error, depth = 0; e instanceof Error && depth < 8; e = e.cause, depth += 1) {
     const { code, path } = e as NodeJS.ErrnoException;
     if ((code !== 'EEXIST' && code !== 'ENOTDIR') || path === undefined) continue;
-    const folder = path.split(sep).findLast((part) => OUTPUT_FOLDERS.includes(part));
-    if (folder !== undefined) {
+    const parts = resolve(path).split(sep);
+    const at = parts.findLastIndex((part) => OUTPUT_FOLDERS.includes(part));
+    if (at > 0 && (await isOutputFolder(parts.slice(0, at).join(sep) || sep))) {
+      const folder = parts[at]!;
       return ` (a file is where the output folder keeps its ${folder}/ folder: move that file away; a run keeps ${OUTPUT_FOLDERS.map((f) => `${f}/`).join(', ')} there)`;
     }
   }

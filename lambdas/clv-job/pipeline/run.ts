@@ -630,9 +630,11 @@ const noOrderDateAdvice = async (engine: QueryEngine, params: SqlParameters, out
     const floor = 'implausible_order_date rows are dated before validation.minOrderDate (the config file\'s; 1970-01-02 by default): lower it if those dates are real';
     return invalid ? `${ISO_DATES}; to run anyway, ${GIVE_AS_OF}${implausible ? `; ${floor}` : ''}` : floor;
   }
-  if (count('order_date_after_as_of') > 0) return `order_date_after_as_of rows are dated after today: if those dates are real, ${GIVE_AS_OF}`;
+  if (count('order_date_after_as_of') > 0) {
+    return 'order_date_after_as_of rows are dated after today, and no order can be: check csv.dateFormat (day and month the other way round?) and the clock of the system that exported them';
+  }
   const top = outcomes.filter((o) => o.reason !== null && o.row_count > 0).sort((a, b) => b.row_count - a.row_count)[0];
-  if (top === undefined || top.reason === null) return `no row is rejected: none is a purchase (statuses, duplicates); to run anyway, ${GIVE_AS_OF}`;
+  if (top === undefined || top.reason === null) return `No row is rejected, but none is a purchase (non-purchase statuses, duplicates): ${GIVE_AS_OF} to have the run fail its gates with the quality report`;
   const rejected = decodeRejectedRows(await engine.run('rejectedRows', params), REJECTED_COLUMNS.map((c) => c.name));
   const rows = outcomes.reduce((sum, o) => sum + o.row_count, 0);
   const first = rejectionExamples({ ...accountFor(rows, outcomes), customers: 0 }, rejected, 1).find((r) => r.reason === top.reason);
