@@ -88,7 +88,8 @@ const separatorsAsSpaces = <T>(value: T): T => {
  * those listed, as Vega-Lite ranks them. Vega fails to render a custom sort holding a name of
  * Object.prototype's ("Operator not defined: undefined" for a channel named `constructor`,
  * `toString`, `valueOf` …): one such channel in an export would fail the report, and with it the
- * run. The order drawn is the same.
+ * run. The order drawn is the same. A sort on a field not in every inline datum (made by a transform,
+ * nested, or of named data) is left as it is.
  */
 const customSortsAsRanks = <T>(spec: T): T => {
   const ranks = new Map<string, { readonly field: string; readonly order: ReadonlyMap<unknown, number>; readonly unlisted: number }>();
@@ -105,8 +106,19 @@ const customSortsAsRanks = <T>(spec: T): T => {
     }
     return name;
   };
+  // the inline data: a sort is rewritten only for a field every datum has (not one a transform makes, nor a nested one)
+  const inline: unknown[][] = [];
+  mapObjects(spec, (rebuilt, original) => {
+    const data = original.data as { values?: unknown } | undefined;
+    if (data !== null && typeof data === 'object' && Array.isArray(data.values)) inline.push(data.values);
+    return rebuilt;
+  });
+  const inData = (field: string): boolean =>
+    inline.length > 0 && inline.every((values) => values.every((datum) => datum !== null && typeof datum === 'object' && Object.hasOwn(datum, field)));
   const sorts = (rebuilt: Record<string, unknown>, original: Record<string, unknown>): Record<string, unknown> =>
-    typeof original.field === 'string' && Array.isArray(original.sort) ? { ...rebuilt, sort: { field: rankOf(original.field, original.sort as unknown[]), op: 'min' } } : rebuilt;
+    typeof original.field === 'string' && Array.isArray(original.sort) && inData(original.field)
+      ? { ...rebuilt, sort: { field: rankOf(original.field, original.sort as unknown[]), op: 'min' } }
+      : rebuilt;
   const withRanks = (rebuilt: Record<string, unknown>, original: Record<string, unknown>): Record<string, unknown> => {
     const data = original.data as { values?: unknown } | undefined;
     if (data === null || typeof data !== 'object' || !Array.isArray(data.values)) return rebuilt;
