@@ -281,6 +281,20 @@ describeWith('moto', 'the ingest handler on S3 events (moto: S3, SNS, SQS)', () 
       expect(outcomes).toEqual([expect.objectContaining({ status: 'ingested', source: 'orders/as written+1.csv' })]);
     });
 
+    it('takes its quarantine record with it when it is deleted, though a file named as its encoded key exists beside it', async () => {
+      const utf16 = await readFile(fixture('cases', 'utf16', 'orders.csv'));
+      await put('orders/q b.csv', utf16);
+      await handler(s3Event('Object Created', encoded('orders/q b.csv')));
+      await put('orders/q+b.csv', ORDERS);
+      expect(await get('quarantine/_reasons/q b.csv.json')).not.toBeNull();
+
+      await s3.send(new DeleteObjectCommand({ Bucket: BUCKET, Key: 'orders/q b.csv' }));
+      const { outcomes } = await handler(s3Event('Object Deleted', encoded('orders/q b.csv')));
+
+      expect(outcomes).toEqual([expect.objectContaining({ status: 'removed', source: 'orders/q b.csv' })]);
+      expect(await get('quarantine/_reasons/q b.csv.json')).toBeNull();
+    });
+
     it('takes its canonical copy with it when it is deleted, whichever form the event carries', async () => {
       for (const [key, form] of [['orders/old shop/Mai 2024.csv', encoded], ['orders/old+shop.csv', (k: string) => k]] as const) {
         await put(key, ORDERS);

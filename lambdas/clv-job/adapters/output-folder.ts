@@ -1,5 +1,5 @@
 import { constants } from 'node:fs';
-import { access, mkdir, open, realpath, rm, stat } from 'node:fs/promises';
+import { access, mkdir, open, readlink, realpath, rm, stat } from 'node:fs/promises';
 import { basename, dirname, join, resolve, sep } from 'node:path';
 import { ConfigurationError } from '../errors.js';
 import { LIVE_DIR, LOCK_KEY, PUBLISH_DIR, QUALITY_DIR, RUNS_DIR } from '../layout.js';
@@ -99,7 +99,9 @@ export const openOutputFile = async (path: string, flag = '--output'): Promise<O
  * published `report/run_date=D/index.html` leads into its run); null for any other path.
  */
 const publishedRunOf = async (path: string): Promise<string | null> => {
-  const real = await realpath(path).catch(async () => join(await realpath(dirname(path)), basename(path))).catch(() => null);
+  // a path that does not exist yet is where its folder is; a link to nothing is where it points (the write goes there)
+  const target = await readlink(path).then((link) => resolve(dirname(path), link), () => path);
+  const real = await realpath(target).catch(async () => join(await realpath(dirname(target)), basename(target))).catch(() => null);
   if (real === null) return null;
   const parts = real.split(sep);
   const at = parts.lastIndexOf(RUNS_DIR);

@@ -239,7 +239,7 @@ export const removeDropped = async <C>(deps: IngestDropDeps<C>, source: string):
  * flower.jpg" arrives as "red+flower.jpg", "März" as "M%C3%A4rz"), and AWS's own event parsers
  * (Powertools) decode the EventBridge form too; so the key is decoded (`+` as a space, then the
  * percent escapes), and the key as it arrived is the fallback, for a delivery that did not encode
- * it. Of the two, the first the drop knows is taken (an object at it, or a canonical copy of it);
+ * it. Of the two, the first the drop knows is taken (an object at it, a canonical copy of it, or its quarantine record);
  * when it knows neither (an export deleted before it was copied, or an event for nothing), the decoded one.
  */
 export const droppedKey = async <C>(deps: IngestDropDeps<C>, eventKey: string): Promise<string> => {
@@ -249,7 +249,8 @@ export const droppedKey = async <C>(deps: IngestDropDeps<C>, eventKey: string): 
     // only exports are looked at: the function may read nothing outside the drop prefix
     if (ignored(key, deps.prefixes) !== null) continue;
     if ((await deps.bucket.head(key)) !== null) return key;
-    if ((await deps.bucket.metadata(exportKeys(deps.prefixes, key)!.canonical)) !== null) return key;
+    const keys = exportKeys(deps.prefixes, key)!;
+    if ((await deps.bucket.metadata(keys.canonical)) !== null || (await deps.bucket.head(keys.quarantineReason)) !== null) return key;
   }
   return decoded;
 };
