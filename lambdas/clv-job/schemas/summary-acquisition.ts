@@ -30,8 +30,8 @@ const valueShape = {
   predicted_clv_per_customer: amount.nullable(),
   /** realised_value_per_customer + predicted_clv_per_customer (the realised part alone without a trusted fit); null without customers. */
   ltv_per_customer: amount.nullable(),
-  /** Share of the acquired customers with at least one repeat purchase day to date. */
-  repeat_rate: share,
+  /** Share of the acquired customers with at least one repeat purchase day to date; null without customers (a spend-only channel or month). */
+  repeat_rate: share.nullable(),
   /**
    * Realised revenue per acquired customer in the acquisition month and the next 2 (5, 11) calendar
    * months; only cohorts at least 3 (6, 12) months old count, so every month counted is complete.

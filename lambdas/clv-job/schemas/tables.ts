@@ -111,7 +111,7 @@ const acquiredValue = [
   column('realised_value_per_customer', 'double', 'margin x revenue to date per customer acquired; null when nobody was acquired'),
   column('predicted_clv_per_customer', 'double', 'predicted CLV over the horizon per customer acquired; null without a trusted fit or without customers'),
   column('ltv_per_customer', 'double', 'realised_value_per_customer + predicted_clv_per_customer; null without customers'),
-  column('repeat_rate', 'double', 'share of the acquired customers with a repeat purchase day to date'),
+  column('repeat_rate', 'double', 'share of the acquired customers with a repeat purchase day to date; null without customers'),
   column('value_3m', 'double', 'realised revenue per acquired customer in the first 3 calendar months (cohorts at least 3 months old); null when none is'),
   column('value_6m', 'double', 'the same over 6 months'),
   column('value_12m', 'double', 'the same over 12 months'),

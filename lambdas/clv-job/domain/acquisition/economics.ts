@@ -160,7 +160,7 @@ const valueColumns = (tallies: readonly Tally[], input: AcquisitionInput, spend:
     realised_value_per_customer: realised,
     predicted_clv_per_customer: future,
     ltv_per_customer: ltv,
-    repeat_rate: customers === 0 ? 0 : Math.min(1, repeaters / customers),
+    repeat_rate: customers === 0 ? null : Math.min(1, repeaters / customers),
     value_3m: ratioOrNull(three.revenue, three.customers),
     value_6m: ratioOrNull(fixed[1]!.revenue, fixed[1]!.customers),
     value_12m: ratioOrNull(fixed[2]!.revenue, fixed[2]!.customers),
