@@ -279,7 +279,8 @@ export class VersionedPublisher {
     // every live run is in the record (a switch is recorded before its intent goes; recordedVersions
     // after an unknown intent), unless the record was edited by hand (a night's entry removed): before
     // a run the record does not name is removed as dead staging, what readers see is recorded again
-    if (!intentUnknown && runs.some((runId) => !recorded(versions).has(runId))) versions = await this.recordedVersions(actions, true);
+    const named = recorded(versions);
+    if (!intentUnknown && runs.some((runId) => !named.has(runId))) versions = await this.recordedVersions(actions, true);
     actions.push(...(await this.expire(versions)));
     const kept = recorded(versions);
     for (const runId of runs) {

@@ -604,7 +604,7 @@ const resolveLatestOrderDate = async (engine: QueryEngine, now: Date, config: Ru
     .map((o) => `${o.row_count} ${o.reason}`);
   throw new NoValidOrderDateError(
     `no row has a valid order date on or before today (${today(now)}), so there is no as-of date to run for ` +
-      `(${rows} rows read${reasons.length > 0 ? `; rejected: ${reasons.join(', ')}` : ''}). ${await noOrderDateAdvice(engine, params, outcomes)}`,
+      `(${rows} rows read${reasons.length > 0 ? `; rejected: ${reasons.join(', ')}` : ''}). ${await noOrderDateAdvice(engine, params, outcomes, rows)}`,
   );
 };
 
@@ -615,9 +615,10 @@ const GIVE_AS_OF = 'give the as-of date (clv run --as-of YYYY-MM-DD)';
  * What to do when no row dates the run, from the rows' reasons: the dates' format when rows were
  * rejected for their dates; when they were all rejected for something else (a field too many on
  * every line, amounts with a currency sign), that reason, its first row and its note, and the as-of
- * date to give, so the run judges the rows and fails its gates with the quality report.
+ * date to give, so the run judges the rows and fails its gates with the quality report. `rows`: the
+ * rows read, the outcomes' sum.
  */
-const noOrderDateAdvice = async (engine: QueryEngine, params: SqlParameters, outcomes: readonly OutcomeCountRow[]): Promise<string> => {
+const noOrderDateAdvice = async (engine: QueryEngine, params: SqlParameters, outcomes: readonly OutcomeCountRow[], rows: number): Promise<string> => {
   const count = (reason: string): number => outcomes.filter((o) => o.reason === reason).reduce((sum, o) => sum + o.row_count, 0);
   const implausible = count('implausible_order_date') > 0;
   const invalid = count('invalid_order_date') > 0;
@@ -636,7 +637,6 @@ const noOrderDateAdvice = async (engine: QueryEngine, params: SqlParameters, out
   const top = outcomes.filter((o) => o.reason !== null && o.row_count > 0).sort((a, b) => b.row_count - a.row_count)[0];
   if (top === undefined || top.reason === null) return `No row is rejected, but none is a purchase (non-purchase statuses, duplicates): ${GIVE_AS_OF} to have the run fail its gates with the quality report`;
   const rejected = decodeRejectedRows(await engine.run('rejectedRows', params), REJECTED_COLUMNS.map((c) => c.name));
-  const rows = outcomes.reduce((sum, o) => sum + o.row_count, 0);
   const first = rejectionExamples({ ...accountFor(rows, outcomes), customers: 0 }, rejected, 1).find((r) => r.reason === top.reason);
   const where = first?.examples[0];
   return (
