@@ -19,6 +19,7 @@ import { createHash } from 'node:crypto';
 import type { Tier } from '../lambdas/clv-job/schemas/tables.js';
 import { DEFAULT_ACTIONS } from '../lambdas/clv-job/domain/segments/actions.js';
 import { audiencesOf } from '../lambdas/clv-job/domain/segments/audiences.js';
+import { NO_MOVERS } from '../lambdas/clv-job/domain/segments/movers.js';
 import { scoreTextsOf } from '../lambdas/clv-job/pipeline/audience-csv.js';
 import { patternScoresOf, writeAudiences } from '../lambdas/clv-job/pipeline/write-audiences.js';
 import type { ByteSink } from '../lambdas/clv-job/ports.js';
@@ -49,7 +50,7 @@ const audienceInput = {
     rfmScore: null,
     rfmSegment: columns.rfm_segment as string[] | null,
   },
-  movers: { size: 0, customer: new Int32Array(0), movement: [], previousSegment: [], currentSegment: [] },
+  movers: NO_MOVERS,
   actions: DEFAULT_ACTIONS,
 };
 /** The audiences as the run makes them, and the CPU seconds (user + system) that took. */

@@ -8,6 +8,7 @@ import { AthenaQueryError } from '../../lambdas/clv-job/adapters/athena-engine.j
 import { LocalFolderStore } from '../../lambdas/clv-job/adapters/local-folder-store.js';
 import { isTrinoErrorOfTheMoment, TrinoQueryError } from '../../lambdas/clv-job/adapters/trino-engine.js';
 import { EngineError } from '../../lambdas/clv-job/errors.js';
+import { DEFAULT_SEGMENT_SETTINGS } from '../../lambdas/clv-job/domain/segments/settings.js';
 import { manifestKey, summaryKey } from '../../lambdas/clv-job/layout.js';
 import { loadPrevious } from '../../lambdas/clv-job/pipeline/previous-run.js';
 import type { QueryEngine } from '../../lambdas/clv-job/ports.js';
@@ -52,6 +53,40 @@ describe("the previous run's customers, joined in the engine", () => {
     expect(movers).toEqual(expectedMovers);
     expect(new Set(movers.map((m) => m.movement))).toEqual(new Set(['entered_high', 'left_high', 'became_at_risk']));
     expect(summary.movers?.previous_run_date).toBe(FIRST);
+  });
+
+  it('counts no customer into or out of the high tier when tonight cuts the tiers at other shares: a setting moved them, not what they did', async () => {
+    // Prepare: a first night with the default tiers (top 20% high), the second with the top 10%
+    const out = await tempDir();
+    await runLocal([sampleData], out, { asOf: FIRST });
+
+    // Act
+    const { summary } = await runLocal([sampleData], out, { asOf: SECOND, segments: { ...DEFAULT_SEGMENT_SETTINGS, tiers: { high: 0.1, mid: 0.5 } } });
+
+    // Assess: the movement into At Risk still counted, as plain SQL over both nights states it; none across the high tier
+    const movers = await queryDuckDb(`SELECT movement, COUNT(*)::INTEGER AS customers FROM read_parquet('${out}/movers/run_date=${SECOND}/*.parquet') GROUP BY ALL`);
+    const [atRisk] = await queryDuckDb(`
+      WITH now AS (SELECT customer_id, rfm_segment FROM ${customersOf(out, SECOND)}),
+           before AS (SELECT customer_id, rfm_segment FROM ${customersOf(out, FIRST)})
+      SELECT COUNT(*)::INTEGER AS customers FROM now n LEFT JOIN before b USING (customer_id)
+      WHERE n.rfm_segment = 'At Risk' AND b.rfm_segment IS DISTINCT FROM 'At Risk'`);
+    expect(movers).toEqual([{ movement: 'became_at_risk', customers: atRisk!.customers }]);
+    const reason = `the tiers are not cut as they were on ${FIRST} (segments.tiers.high 0.2 on ${FIRST}, 0.1 tonight)`;
+    expect(summary.movers?.not_counted).toEqual([
+      { movement: 'entered_high', reason },
+      { movement: 'left_high', reason },
+    ]);
+    expect(summary.movers?.counts.filter((c) => c.customers > 0).map((c) => c.movement)).toEqual(['became_at_risk']);
+    const enteredHigh = await readFile(join(out, `audiences/run_date=${SECOND}/movers/entered_high.csv`), 'utf8');
+    expect(enteredHigh.trim().split('\n')).toHaveLength(1);
+    expect(summary.changes.warnings.filter((w) => w.code === 'segment_cuts_changed')).toHaveLength(1);
+    expect(summary.changes.warnings.map((w) => w.code)).not.toContain('high_tier_equity_share_drop');
+    expect(summary.run.settings.segments?.tiers).toEqual({ high: 0.1, mid: 0.5 });
+    // what the migration counts is still where the customers are; the note says why they moved
+    expect(summary.changes.tier_migration?.find((c) => c.from_tier === 'high' && c.to_tier === 'mid')?.customers).toBeGreaterThan(0);
+    expect(summary.changes.note).toContain('The tiers are not cut as they were then');
+    const page = await renderReport(summary);
+    expect(page).toContain(`Entered the high tier and Left the high tier: not counted tonight, because ${reason}.`);
   });
 
   /** An engine that records the queries asked of it, and fails the first asking of `failing` when told to (a throttled Athena, say). */

@@ -29,7 +29,7 @@ import { loadPrevious, publishedSummary, queryCustomers } from './previous-run.j
 import { describeQualityReport, judgeQuality } from './quality.js';
 import { rejectionExamples, rejectionNotes, type RejectionReasonExamples } from './rejection-examples.js';
 import { fitModels, modelParameters, scoreCustomers } from './score-customers.js';
-import { predictedClvByPattern, segmentAndCompare } from './segment-customers.js';
+import { predictedClvByPattern, segmentAndCompare, segmentCutsSettings } from './segment-customers.js';
 import { writeCustomers, writeRejected, type WrittenFile } from './write-tables.js';
 import { writeSummaryDatasets } from './write-summary-datasets.js';
 import { patternScoresOf, writeAudiences } from './write-audiences.js';
@@ -355,6 +355,7 @@ export const runPipeline = async (deps: PipelineDeps, config: RunConfig): Promis
           margin: config.model.margin,
           lifespan_years: config.model.lifespanYears,
           non_purchase_statuses: [...config.nonPurchaseStatuses],
+          segments: segmentCutsSettings(config.segments),
         },
       },
       counts: query.counts,

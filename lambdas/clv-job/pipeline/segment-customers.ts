@@ -2,13 +2,22 @@ import { acquisitionEconomics, type AcquisitionMonth } from '../domain/acquisiti
 import type { AcquisitionSettings } from '../domain/acquisition/settings.js';
 import type { JudgedSpend } from '../domain/acquisition/spend.js';
 import type { CustomerScores, CustomerTable } from '../domain/customers.js';
-import { changesSincePreviousRun, tierMigration, type ClvMeasure, type ModelParameter, type RunSnapshot } from '../domain/segments/changes.js';
+import {
+  changesSincePreviousRun,
+  tierMigration,
+  uncountedMovements,
+  type ClvMeasure,
+  type ModelParameter,
+  type RunSnapshot,
+  type SegmentCuts,
+} from '../domain/segments/changes.js';
 import { moversSince, NO_MOVERS, type PreviousSegments } from '../domain/segments/movers.js';
 import { missingChannelLabel } from '../domain/segments/missing-channel-label.js';
 import { segmentCustomers } from '../domain/segments/segment-customers.js';
 import type { SegmentSettings } from '../domain/segments/settings.js';
 import { valueCountsByPattern } from '../domain/segments/value-counts.js';
 import type { Summary } from '../schemas/summary.js';
+import type { RunSection } from '../schemas/summary-run.js';
 import type { PreviousRun } from './previous-run.js';
 import type { ScoredCustomers } from './score-customers.js';
 
@@ -67,14 +76,45 @@ export const measureOf = (summary: Pick<Summary, 'run' | 'totals' | 'models'>): 
   lifespanYears: summary.run.settings.lifespan_years,
 });
 
+/** The summary's record of how a run cut its segments (`run.settings.segments`). */
+export const segmentCutsSettings = ({ tiers, valueLoyalty, rfm }: SegmentCuts): NonNullable<RunSection['settings']['segments']> => ({
+  tiers: { high: tiers.high, mid: tiers.mid },
+  value_loyalty: {
+    high_value_share: valueLoyalty.highValueShare,
+    min_probability_alive: valueLoyalty.minProbabilityAlive,
+    min_repeat_purchases: valueLoyalty.minRepeatPurchases,
+    fallback_min_recency_score: valueLoyalty.fallbackMinRecencyScore,
+  },
+  rfm: { monetary: rfm.monetary },
+});
+
+/** How a published run cut its segments, from its summary; null when it did not record them (before 2.7.0). */
+export const segmentCutsOf = (summary: Pick<Summary, 'run'>): SegmentCuts | null => {
+  const cuts = summary.run.settings.segments;
+  if (cuts === undefined) return null;
+  const v = cuts.value_loyalty;
+  return {
+    tiers: { high: cuts.tiers.high, mid: cuts.tiers.mid },
+    valueLoyalty: {
+      highValueShare: v.high_value_share,
+      minProbabilityAlive: v.min_probability_alive,
+      minRepeatPurchases: v.min_repeat_purchases,
+      fallbackMinRecencyScore: v.fallback_min_recency_score,
+    },
+    rfm: { monetary: cuts.rfm.monetary },
+  };
+};
+
 const snapshotOf = (
   runDate: string,
   measure: ClvMeasure,
+  cuts: SegmentCuts | null,
   summary: Pick<Summary, 'segments' | 'channels'>,
   parameters: Readonly<Record<string, ModelParameter>>,
 ): RunSnapshot => ({
   runDate,
   measure,
+  cuts,
   clvTiers: summary.segments.clv_tiers,
   valueLoyalty: summary.segments.value_loyalty,
   rfm: summary.segments.rfm,
@@ -98,9 +138,11 @@ export const segmentAndCompare = (input: SegmentInput, previousParameters: (summ
     channels: summary.channels,
   };
   const previous = input.previous;
+  const current = snapshotOf(input.runDate, input.measure, input.settings, tonight, input.parameters);
+  const before = previous ? snapshotOf(previous.runDate, measureOf(previous.summary), segmentCutsOf(previous.summary), previous.summary, previousParameters(previous.summary)) : null;
   const changes = changesSincePreviousRun(
-    snapshotOf(input.runDate, input.measure, tonight, input.parameters),
-    previous ? snapshotOf(previous.runDate, measureOf(previous.summary), previous.summary, previousParameters(previous.summary)) : null,
+    current,
+    before,
     input.settings.warnings,
     input.previousSegments ? tierMigration(columns.clvTier, input.previousSegments) : null,
     input.uncomparedPrevious,
@@ -118,7 +160,9 @@ export const segmentAndCompare = (input: SegmentInput, previousParameters: (summ
     missingLabel: missingChannel.label,
     settings: input.acquisition,
   });
-  const movers = input.previousSegments ? moversSince(columns.clvTier, columns.rfmSegment, input.previousSegments) : NO_MOVERS;
+  const movers = input.previousSegments
+    ? moversSince(columns.clvTier, columns.rfmSegment, input.previousSegments, before === null ? [] : uncountedMovements(current, before))
+    : NO_MOVERS;
   return {
     columns,
     movers,

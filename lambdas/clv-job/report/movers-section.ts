@@ -30,18 +30,26 @@ export const moversSection = (s: Summary): string => {
         : 'First run: there is no previous run, so nobody moved. Movers appear here from the next run on.';
     return section('movers', title, '', missing('movers-missing', why));
   }
+  const notCounted = m.not_counted ?? [];
+  const uncounted = new Set(notCounted.map((n) => n.movement));
   const counts = table(
     ['Movement', { text: 'Customers', num: true }, 'What it means'],
     m.counts.map(
       (c) =>
-        `<tr${attr('data-movement', c.movement)}>${td(`<strong>${esc(MOVEMENT_TEXT[c.movement].label)}</strong>`)}${td(num(`movers-${c.movement}-customers`, c.customers, formatCount(c.customers)), true)}${td(
-          esc(MOVEMENT_TEXT[c.movement].meaning),
-        )}</tr>`,
+        `<tr${attr('data-movement', c.movement)}>${td(`<strong>${esc(MOVEMENT_TEXT[c.movement].label)}</strong>`)}${td(
+          uncounted.has(c.movement) ? '<span class="muted">not counted</span>' : num(`movers-${c.movement}-customers`, c.customers, formatCount(c.customers)),
+          true,
+        )}${td(esc(MOVEMENT_TEXT[c.movement].meaning))}</tr>`,
     ),
   );
+  // one sentence per reason: entering and leaving the high tier share theirs
+  const reasons = [...new Set(notCounted.map((n) => n.reason))].map(
+    (reason) => `${notCounted.filter((n) => n.reason === reason).map((n) => MOVEMENT_TEXT[n.movement].label).join(' and ')}: not counted tonight, because ${reason}.`,
+  );
+  const whyNotCounted = reasons.length === 0 ? '' : missing('movers-not-counted', `${reasons.join(' ')} Their dataset rows and audience files are empty; the customers did not move, a setting did.`);
   const examples =
     m.examples.length === 0
-      ? missing('movers-none', `Nobody entered or left the high tier or became At Risk since ${m.previous_run_date}.`)
+      ? missing('movers-none', uncounted.size > 0 ? `Nobody made a movement counted tonight since ${m.previous_run_date}.` : `Nobody entered or left the high tier or became At Risk since ${m.previous_run_date}.`)
       : `<h3>The customers worth most in each movement (up to ${esc(formatCount(m.examples_per_movement))})</h3>${table(
           ['Movement', 'Customer', 'Before → now', { text: 'Predicted CLV', num: true }, { text: 'P(alive)', num: true }],
           m.examples.map(
@@ -58,6 +66,6 @@ export const moversSection = (s: Summary): string => {
     'movers',
     title,
     `Customers whose segment changed since the run of ${m.previous_run_date}, the triggers of lifecycle campaigns. Every one of them is in the movers dataset and in the audience files audiences/run_date=…/movers/<movement>.csv.`,
-    `${counts}${examples}`,
+    `${counts}${whyNotCounted}${examples}`,
   );
 };

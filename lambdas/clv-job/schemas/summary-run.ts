@@ -5,6 +5,7 @@ import { REJECTION_REASONS } from '../domain/outcomes.js';
 const isoDate = z.string().regex(/^\d{4}-\d{2}-\d{2}$/);
 const count = z.number().int().nonnegative();
 const money = z.number().finite();
+const share = z.number().min(0).max(1);
 
 export const runSectionSchema = z.object({
   run_id: z.string().min(1),
@@ -26,6 +27,23 @@ export const runSectionSchema = z.object({
     margin: z.number().positive(),
     lifespan_years: z.number().positive(),
     non_purchase_statuses: z.array(z.string()),
+    /**
+     * How the segments were cut (the config's `segments.tiers`, `segments.valueLoyalty` and
+     * `segments.rfm`, defaults included): a later night cut otherwise does not compare those
+     * segments with this one. Absent before 2.7.0.
+     */
+    segments: z
+      .object({
+        tiers: z.object({ high: share, mid: share }),
+        value_loyalty: z.object({
+          high_value_share: share,
+          min_probability_alive: share,
+          min_repeat_purchases: count,
+          fallback_min_recency_score: z.number().int().min(1).max(5),
+        }),
+        rfm: z.object({ monetary: z.enum(['total_revenue', 'avg_order_value']) }),
+      })
+      .optional(),
   }),
 });
 export type RunSection = z.infer<typeof runSectionSchema>;

@@ -223,6 +223,12 @@ export const moversSummarySchema = z.object({
     }),
   ),
   examples_per_movement: count,
+  /**
+   * Movements not counted tonight (their count 0, no example, no row), each with why: the segment
+   * they cross is not cut, or customers are not ranked, as on `previous_run_date`, so a count would
+   * list customers moved by a setting. Absent before 2.7.0.
+   */
+  not_counted: z.array(z.object({ movement: z.enum(MOVEMENTS), reason: z.string() })).optional(),
 });
 export type MoversSummary = z.infer<typeof moversSummarySchema>;
 

@@ -20,9 +20,12 @@ import { qualitySectionSchema } from './quality-report.js';
  * adds `models.intervals` (the draws and seed behind the prediction intervals); 2.5.0 adds the
  * `changes.warnings` code `channel_label_taken` (a real channel bears the label of customers without one);
  * 2.6.0 the `changes.warnings` code `clv_measure_changed` (tonight's CLV is measured otherwise than the
- * previous run's: its basis, or a setting the basis depends on).
+ * previous run's: its basis, or a setting the basis depends on); 2.7.0 `run.settings.segments` (how
+ * the tiers, value x loyalty cells and RFM segments were cut), the `changes.warnings` code
+ * `segment_cuts_changed` (tonight's are cut otherwise than the previous run's) and
+ * `movers.not_counted` (movements not counted because of such a change, or another ranking).
  */
-export const SUMMARY_SCHEMA_VERSION = '2.6.0';
+export const SUMMARY_SCHEMA_VERSION = '2.7.0';
 
 /**
  * `summary/run_date=YYYY-MM-DD/summary.json`, the contract BI tools and later runs read.

@@ -5,8 +5,10 @@ import {
   parameterChanges,
   measureDifferences,
   tierMigration,
+  uncountedMovements,
   type ClvMeasure,
   type RunSnapshot,
+  type SegmentCuts,
 } from '../../../lambdas/clv-job/domain/segments/changes.js';
 import { DEFAULT_SEGMENT_SETTINGS } from '../../../lambdas/clv-job/domain/segments/settings.js';
 import type { Tier } from '../../../lambdas/clv-job/schemas/tables.js';
@@ -42,9 +44,13 @@ const channel = (name: string, customers: number, equity: number, totalCustomers
 const WEEKLY: ClvMeasure = { ranking: 'predicted_clv', transactions: 'bgnbd', timeUnit: 'week', horizon: 52, discountRate: 0.1, margin: 1, lifespanYears: 3 };
 
 /** 100 customers, equity 10 000: 20 high hold 6 000. */
+/** The default cuts: tiers 20% and 50%, the value x loyalty and RFM defaults. */
+const DEFAULT_CUTS: SegmentCuts = DEFAULT_SEGMENT_SETTINGS;
+
 const PREVIOUS: RunSnapshot = {
   runDate: '2024-06-01',
   measure: WEEKLY,
+  cuts: DEFAULT_CUTS,
   clvTiers: [row('high', 20, 6_000, 100, 10_000), row('mid', 50, 3_500, 100, 10_000), row('low', 30, 500, 100, 10_000)],
   valueLoyalty: [
     row('high_value_high_loyalty', 30, 7_000, 100, 10_000),
@@ -61,6 +67,7 @@ const PREVIOUS: RunSnapshot = {
 const CURRENT: RunSnapshot = {
   runDate: '2024-06-02',
   measure: WEEKLY,
+  cuts: DEFAULT_CUTS,
   clvTiers: [row('high', 22, 5_500, 110, 11_000), row('mid', 55, 4_900, 110, 11_000), row('low', 33, 600, 110, 11_000)],
   valueLoyalty: [
     row('high_value_high_loyalty', 33, 7_500, 110, 11_000),
@@ -271,6 +278,85 @@ describe('changes versus the previous run', () => {
     expect(codes).toContain('predictive_model_unavailable');
     expect(codes).not.toContain('mean_probability_alive_drop');
     expect(changes.totals?.mean_probability_alive).toEqual({ current: null, previous: expect.closeTo(0.66, 12) as number, delta: null, relative_change: null });
+  });
+
+  it('compares no tier with a night whose tiers were cut at other shares, and says so once', () => {
+    // Prepare: the same customers and CLV, the top 10% high tonight where it was the top 20%
+    const cutOtherwise: RunSnapshot = { ...CURRENT, cuts: { ...DEFAULT_CUTS, tiers: { high: 0.1, mid: 0.5 } } };
+
+    // Act
+    const changes = changesSincePreviousRun(cutOtherwise, PREVIOUS, THRESHOLDS);
+
+    // Assess: the high tier's equity share and average CLV are not warned on; RFM, channels and the fit still are
+    expect(changes.warnings.map((w) => [w.code, w.metric])).toEqual([
+      ['segment_cuts_changed', 'run.settings.segments'],
+      ['mean_probability_alive_drop', 'mean_probability_alive'],
+      ['at_risk_equity_share_rise', "rfm[At Risk + Can't Lose Them].equity_share"],
+      ['channel_average_clv_drop', 'channels[email].average_clv'],
+      ['parameter_shift', 'parameters[r]'],
+    ]);
+    expect(changes.warnings[0]).toEqual({
+      code: 'segment_cuts_changed',
+      message:
+        'The segments are not cut as they were on 2024-06-01 (segments.tiers.high 0.2 on 2024-06-01, 0.1 tonight): customers moved between those segments with no change in them, so no warning compares those segments tonight and the movers across them are not counted.',
+      metric: 'run.settings.segments',
+      previous: null,
+      current: null,
+      threshold: 0,
+    });
+    expect(changes.note).toBe(
+      'Compared with the run of 2024-06-01. The tiers are not cut as they were then (segments.tiers.high 0.2 on 2024-06-01, 0.1 tonight): the tier changes and the tier migration are no change in the customers.',
+    );
+    // the tables of changes stay: what moved is shown, what it means is in the note
+    expect(changes.clv_tiers[0]?.customers).toMatchObject({ previous: 20, current: 22 });
+    expect(changesSchema.parse(changes)).toEqual(changes);
+  });
+
+  it('compares no RFM segment, or no value x loyalty cell, with a night that cut them otherwise', () => {
+    const rfmOtherwise = changesSincePreviousRun({ ...CURRENT, cuts: { ...DEFAULT_CUTS, rfm: { monetary: 'avg_order_value' } } }, PREVIOUS, THRESHOLDS);
+    expect(rfmOtherwise.warnings.map((w) => w.code)).not.toContain('at_risk_equity_share_rise');
+    expect(rfmOtherwise.warnings.map((w) => w.code)).toContain('high_tier_equity_share_drop');
+    expect(rfmOtherwise.warnings[0]?.message).toContain('segments.rfm.monetary "total_revenue" on 2024-06-01, "avg_order_value" tonight');
+
+    // Prepare: a value x loyalty cell whose average CLV fell by a third, cut at the same shares or not
+    const fallen: RunSnapshot = {
+      ...CURRENT,
+      valueLoyalty: CURRENT.valueLoyalty.map((r) => (r.segment === 'high_value_high_loyalty' ? { ...r, average_clv: r.average_clv / 1.5 } : r)),
+    };
+    const cellWarnings = (snapshot: RunSnapshot): string[] =>
+      changesSincePreviousRun(snapshot, PREVIOUS, THRESHOLDS)
+        .warnings.filter((w) => w.metric.startsWith('value_loyalty'))
+        .map((w) => w.metric);
+    expect(cellWarnings(fallen)).toEqual(['value_loyalty[high_value_high_loyalty].average_clv']);
+    expect(cellWarnings({ ...fallen, cuts: { ...DEFAULT_CUTS, valueLoyalty: { ...DEFAULT_CUTS.valueLoyalty, minRepeatPurchases: 2 } } })).toEqual([]);
+  });
+
+  it('compares segments as before with a night whose summary did not record its cuts (before 2.7.0)', () => {
+    const changes = changesSincePreviousRun({ ...CURRENT, cuts: { ...DEFAULT_CUTS, tiers: { high: 0.1, mid: 0.5 } } }, { ...PREVIOUS, cuts: null }, THRESHOLDS);
+
+    expect(changes.warnings.map((w) => w.code)).not.toContain('segment_cuts_changed');
+    expect(changes.warnings.map((w) => w.code)).toContain('high_tier_equity_share_drop');
+  });
+
+  it('counts no movement across a segment cut otherwise, or out of a ranking that changed, and says why', () => {
+    const on = { ...PREVIOUS, cuts: DEFAULT_CUTS };
+    // the same cuts, the same measure: every movement counts
+    expect(uncountedMovements(CURRENT, on)).toEqual([]);
+    // a margin scales every predicted CLV alike: nobody crosses a cut because of it
+    expect(uncountedMovements({ ...CURRENT, measure: { ...WEEKLY, margin: 0.3 } }, on)).toEqual([]);
+    const tiers = uncountedMovements({ ...CURRENT, cuts: { ...DEFAULT_CUTS, tiers: { high: 0.2, mid: 0.6 } } }, on);
+    expect(tiers).toEqual([
+      { movement: 'entered_high', reason: 'the tiers are not cut as they were on 2024-06-01 (segments.tiers.mid 0.5 on 2024-06-01, 0.6 tonight)' },
+      { movement: 'left_high', reason: 'the tiers are not cut as they were on 2024-06-01 (segments.tiers.mid 0.5 on 2024-06-01, 0.6 tonight)' },
+    ]);
+    // another horizon ranks customers otherwise
+    expect(uncountedMovements({ ...CURRENT, measure: { ...WEEKLY, horizon: 104 } }, on).map((n) => [n.movement, n.reason])).toEqual([
+      ['entered_high', 'customers are not ranked as they were on 2024-06-01 (horizon 364 days on 2024-06-01, 728 days tonight)'],
+      ['left_high', 'customers are not ranked as they were on 2024-06-01 (horizon 364 days on 2024-06-01, 728 days tonight)'],
+    ]);
+    expect(uncountedMovements({ ...CURRENT, cuts: { ...DEFAULT_CUTS, rfm: { monetary: 'avg_order_value' } } }, on).map((n) => n.movement)).toEqual(['became_at_risk']);
+    // a value x loyalty cell is no movement
+    expect(uncountedMovements({ ...CURRENT, cuts: { ...DEFAULT_CUTS, valueLoyalty: { ...DEFAULT_CUTS.valueLoyalty, highValueShare: 0.3 } } }, on)).toEqual([]);
   });
 
   it('carries the tier migration matrix it is given', () => {

@@ -56,6 +56,19 @@ describe('movers since the previous run', () => {
     expect(movers.movement.filter((m) => m === 'entered_high')).toHaveLength(2);
   });
 
+  it('has no row for a movement not counted, and carries why', () => {
+    const notCounted = [{ movement: 'entered_high' as const, reason: 'the tiers are not cut as they were' }];
+
+    const movers = moversSince(tiers, rfm, previous, notCounted);
+
+    expect(rowsOf(ids, movers)).toEqual([
+      'falls left_high high->mid',
+      'falls-and-sleeps left_high high->low',
+      'falls-and-sleeps became_at_risk Loyal Customers->At Risk',
+    ]);
+    expect(movers.notCounted).toEqual(notCounted);
+  });
+
   it('has no rows without a previous run', () => {
     expect(NO_MOVERS.size).toBe(0);
     expect(NO_MOVERS.customer).toHaveLength(0);
@@ -98,6 +111,6 @@ describe('the movers summed up for the summary and the report', () => {
     expect(historical.examples[0]).toMatchObject({ customer_id: 'd', predicted_clv: null, probability_alive: null });
 
     const first = summariseMovers(NO_MOVERS, ids, scores, null);
-    expect(first).toEqual({ previous_run_date: null, counts: first.counts.map((c) => ({ ...c, customers: 0 })), examples: [], examples_per_movement: 5 });
+    expect(first).toEqual({ previous_run_date: null, counts: first.counts.map((c) => ({ ...c, customers: 0 })), examples: [], examples_per_movement: 5, not_counted: [] });
   });
 });

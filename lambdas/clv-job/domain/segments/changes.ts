@@ -11,8 +11,8 @@ import type {
   Warning,
 } from '../../schemas/summary-segments.js';
 import type { Tier } from '../../schemas/tables.js';
-import type { WarningThresholds } from './settings.js';
-import { NEW_SINCE, type PreviousSegments } from './movers.js';
+import type { RfmSettings, TierCuts, ValueLoyaltySettings, WarningThresholds } from './settings.js';
+import { NEW_SINCE, type NotCounted, type PreviousSegments } from './movers.js';
 import { TIER_ORDER } from './tiers.js';
 import { figure } from '../figure.js';
 import { DAYS_PER_UNIT } from '../models/clv.js';
@@ -49,6 +49,8 @@ export const WARNING_CODES = [
   'channel_label_taken',
   // tonight's CLV is measured otherwise than the previous run's (its basis or a setting it depends on)
   'clv_measure_changed',
+  // tonight's segments are cut otherwise than the previous run's (tier shares, value x loyalty or RFM settings)
+  'segment_cuts_changed',
 ] as const;
 export type WarningCode = (typeof WARNING_CODES)[number];
 
@@ -114,10 +116,77 @@ export const measureDifferences = (current: ClvMeasure, previous: ClvMeasure, pr
   return differences;
 };
 
-/** What one run contributes to a comparison: its summary tables, model parameters and how it measured CLV. */
+/**
+ * How a run cut its segments out of its customers (summary `run.settings.segments`): the settings
+ * its tiers, value x loyalty cells and RFM segments depend on. Another cut moves customers between
+ * segments with no customer changing.
+ */
+export interface SegmentCuts {
+  readonly tiers: TierCuts;
+  readonly valueLoyalty: ValueLoyaltySettings;
+  readonly rfm: RfmSettings;
+}
+
+/** Per scheme, what makes tonight's segments cut otherwise than the previous run's, in words (empty when they are cut alike). */
+export interface CutDifferences {
+  readonly clvTiers: readonly string[];
+  readonly valueLoyalty: readonly string[];
+  readonly rfm: readonly string[];
+}
+
+const NO_CUT_DIFFERENCES: CutDifferences = { clvTiers: [], valueLoyalty: [], rfm: [] };
+
+/** The settings, by their config names (`segments.<scheme>.<field>`), whose values differ. */
+const settingDifferences = (scheme: string, now: object, before: object, previousRunDate: string): string[] => {
+  const was = before as Readonly<Record<string, unknown>>;
+  // exactly as configured (a share 0.2 against 0.20001 differs), strings quoted
+  return Object.entries(now)
+    .filter(([field, value]) => value !== was[field])
+    .map(([field, value]) => `segments.${scheme}.${field} ${JSON.stringify(was[field])} on ${previousRunDate}, ${JSON.stringify(value)} tonight`);
+};
+
+/**
+ * What cuts tonight's segments otherwise than the previous run's, per scheme. A run whose summary
+ * did not record its cuts (`null`: written before 2.7.0) is taken as cut alike: nothing says otherwise.
+ */
+export const cutDifferences = (current: SegmentCuts | null, previous: SegmentCuts | null, previousRunDate: string): CutDifferences =>
+  current === null || previous === null
+    ? NO_CUT_DIFFERENCES
+    : {
+        clvTiers: settingDifferences('tiers', current.tiers, previous.tiers, previousRunDate),
+        valueLoyalty: settingDifferences('valueLoyalty', current.valueLoyalty, previous.valueLoyalty, previousRunDate),
+        rfm: settingDifferences('rfm', current.rfm, previous.rfm, previousRunDate),
+      };
+
+/**
+ * The movements that would count customers moved by a setting rather than by what they did: into
+ * and out of the high tier when the tiers are cut otherwise, or CLV is measured in a way that ranks
+ * customers otherwise (another basis, transaction model, horizon or discount rate; a margin or a
+ * lifespan scales every CLV alike, so it moves nobody across a cut); into At Risk when the RFM
+ * segments are cut otherwise. Empty when every movement counts.
+ */
+export const uncountedMovements = (current: RunSnapshot, previous: RunSnapshot): NotCounted[] => {
+  const cuts = cutDifferences(current.cuts, previous.cuts, previous.runDate);
+  const reranked = measureDifferences({ ...current.measure, margin: previous.measure.margin, lifespanYears: previous.measure.lifespanYears }, previous.measure, previous.runDate);
+  const tierReason =
+    cuts.clvTiers.length > 0
+      ? `the tiers are not cut as they were on ${previous.runDate} (${cuts.clvTiers.join('; ')})`
+      : reranked.length > 0
+        ? `customers are not ranked as they were on ${previous.runDate} (${reranked.join('; ')})`
+        : null;
+  const rfmReason = cuts.rfm.length > 0 ? `the RFM segments are not cut as they were on ${previous.runDate} (${cuts.rfm.join('; ')})` : null;
+  return [
+    ...(tierReason === null ? [] : (['entered_high', 'left_high'] as const).map((movement) => ({ movement, reason: tierReason }))),
+    ...(rfmReason === null ? [] : [{ movement: 'became_at_risk' as const, reason: rfmReason }]),
+  ];
+};
+
+/** What one run contributes to a comparison: its summary tables, model parameters and how it measured CLV and cut its segments. */
 export interface RunSnapshot {
   readonly runDate: string;
   readonly measure: ClvMeasure;
+  /** Null when the run's summary did not record them (written before 2.7.0). */
+  readonly cuts: SegmentCuts | null;
   readonly clvTiers: readonly SegmentRow[];
   readonly valueLoyalty: readonly SegmentRow[];
   readonly rfm: readonly SegmentRow[];
@@ -254,6 +323,8 @@ const fellBy = (d: Delta, threshold: number): boolean => d.relative_change !== n
 interface WarningContext {
   /** What makes tonight's CLV values incomparable with the previous run's; empty when they compare. */
   readonly measureChanged: readonly string[];
+  /** What makes tonight's segments incomparable with the previous run's, per scheme. */
+  readonly cutsChanged: CutDifferences;
   readonly current: RunSnapshot;
   readonly previous: RunSnapshot;
   readonly thresholds: WarningThresholds;
@@ -261,7 +332,7 @@ interface WarningContext {
   readonly parameters: readonly ParameterChange[];
 }
 
-const totalsWarnings = ({ current, previous, thresholds, totals, measureChanged }: WarningContext): Warning[] => {
+const totalsWarnings = ({ current, previous, thresholds, totals, measureChanged, cutsChanged }: WarningContext): Warning[] => {
   const warnings: Warning[] = [];
   if (fellBy(totals.customers, thresholds.customerCountDrop)) {
     warnings.push({
@@ -292,6 +363,17 @@ const totalsWarnings = ({ current, previous, thresholds, totals, measureChanged 
       threshold: thresholds.totalEquityDrop,
     });
   }
+  const cutChanges = [...cutsChanged.clvTiers, ...cutsChanged.valueLoyalty, ...cutsChanged.rfm];
+  if (cutChanges.length > 0) {
+    warnings.push({
+      code: 'segment_cuts_changed',
+      message: `The segments are not cut as they were on ${previous.runDate} (${cutChanges.join('; ')}): customers moved between those segments with no change in them, so no warning compares those segments tonight and the movers across them are not counted.`,
+      metric: 'run.settings.segments',
+      previous: null,
+      current: null,
+      threshold: 0,
+    });
+  }
   const alive = totals.mean_probability_alive;
   if (alive.previous !== null && alive.current === null) {
     warnings.push({
@@ -315,13 +397,14 @@ const totalsWarnings = ({ current, previous, thresholds, totals, measureChanged 
   return warnings;
 };
 
-const segmentWarnings = ({ current, previous, thresholds, measureChanged }: WarningContext): Warning[] => {
+const segmentWarnings = ({ current, previous, thresholds, measureChanged, cutsChanged }: WarningContext): Warning[] => {
   const warnings: Warning[] = [];
   // shares of equity and average CLV, each measured as its night measured CLV
   if (measureChanged.length > 0) return warnings;
+  const tiersAlike = cutsChanged.clvTiers.length === 0;
   const highNow = current.clvTiers.find((row) => row.segment === 'high');
   const highBefore = previous.clvTiers.find((row) => row.segment === 'high');
-  if (highNow !== undefined && highBefore !== undefined && fellBy(delta(highNow.equity_share, highBefore.equity_share), thresholds.highTierEquityShareDrop)) {
+  if (tiersAlike && highNow !== undefined && highBefore !== undefined && fellBy(delta(highNow.equity_share, highBefore.equity_share), thresholds.highTierEquityShareDrop)) {
     warnings.push({
       code: 'high_tier_equity_share_drop',
       message: `The high tier's share of customer equity fell from ${percent(highBefore.equity_share)} to ${percent(highNow.equity_share)} since ${previous.runDate}: value is less concentrated in the best customers.`,
@@ -332,10 +415,11 @@ const segmentWarnings = ({ current, previous, thresholds, measureChanged }: Warn
     });
   }
   const schemes = [
-    ['clv_tiers', 'CLV tier', current.clvTiers, previous.clvTiers],
-    ['value_loyalty', 'value x loyalty cell', current.valueLoyalty, previous.valueLoyalty],
+    ['clv_tiers', 'CLV tier', current.clvTiers, previous.clvTiers, cutsChanged.clvTiers],
+    ['value_loyalty', 'value x loyalty cell', current.valueLoyalty, previous.valueLoyalty, cutsChanged.valueLoyalty],
   ] as const;
-  for (const [scheme, label, now, before] of schemes) {
+  for (const [scheme, label, now, before, cutOtherwise] of schemes) {
+    if (cutOtherwise.length > 0) continue;
     for (const [segment, c, p] of matchRows(now, before, (row) => row.segment)) {
       if (c === undefined || p === undefined) continue;
       if (c.customers < thresholds.minCustomers || p.customers < thresholds.minCustomers) continue;
@@ -354,7 +438,7 @@ const segmentWarnings = ({ current, previous, thresholds, measureChanged }: Warn
     rows.filter((row) => AT_RISK_SEGMENTS.has(row.segment)).reduce((sum, row) => sum + row.equity_share, 0);
   const riskNow = atRiskShare(current.rfm);
   const riskBefore = atRiskShare(previous.rfm);
-  if (current.rfm.length > 0 && previous.rfm.length > 0 && riskNow - riskBefore > thresholds.atRiskEquityShareRise) {
+  if (cutsChanged.rfm.length === 0 && current.rfm.length > 0 && previous.rfm.length > 0 && riskNow - riskBefore > thresholds.atRiskEquityShareRise) {
     warnings.push({
       code: 'at_risk_equity_share_rise',
       message: `The share of equity held by "At Risk" and "Can't Lose Them" customers rose from ${percent(riskBefore)} to ${percent(riskNow)} since ${previous.runDate}: valuable customers are going quiet.`,
@@ -451,10 +535,19 @@ export const changesSincePreviousRun = (
     otherUnit ? Object.fromEntries(Object.entries(values).filter(([name]) => !TIME_SCALE_PARAMETERS.has(name))) : values;
   const parameters = parameterChanges(comparable(current.parameters), comparable(previous.parameters));
   const measureChanged = measureDifferences(current.measure, previous.measure, previous.runDate);
-  const context: WarningContext = { measureChanged, current, previous, thresholds, totals, parameters };
+  const cutsChanged = cutDifferences(current.cuts, previous.cuts, previous.runDate);
+  const context: WarningContext = { measureChanged, cutsChanged, current, previous, thresholds, totals, parameters };
+  const cutNotes = [
+    ['The tiers', cutsChanged.clvTiers, 'the tier changes and the tier migration'],
+    ['The value x loyalty cells', cutsChanged.valueLoyalty, 'the cells\' changes'],
+    ['The RFM segments', cutsChanged.rfm, 'the RFM segments\' changes'],
+  ] as const;
   const notes = [
     `Compared with the run of ${previous.runDate}.`,
     ...(measureChanged.length > 0 ? [`CLV is not measured as it was then (${measureChanged.join('; ')}): its changes are no change in the customers.`] : []),
+    ...cutNotes.flatMap(([what, differences, changes]) =>
+      differences.length > 0 ? [`${what} are not cut as they were then (${differences.join('; ')}): ${changes} are no change in the customers.`] : [],
+    ),
     ...(otherUnit
       ? [`The model's time unit is ${current.measure.timeUnit}s tonight and was ${previous.measure.timeUnit}s then: its scale parameters (alpha, the Pareto/NBD's beta) are not compared.`]
       : []),

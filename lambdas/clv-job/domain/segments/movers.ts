@@ -40,6 +40,12 @@ export interface PreviousSegments {
   readonly tierSizes: readonly number[];
 }
 
+/** A movement not counted tonight, and why (see `uncountedMovements` in changes.ts). */
+export interface NotCounted {
+  readonly movement: Movement;
+  readonly reason: string;
+}
+
 /** Mover rows as columns: row k is customer `customer[k]` (an index into tonight's customers). */
 export interface MoverRows {
   readonly size: number;
@@ -47,13 +53,22 @@ export interface MoverRows {
   readonly movement: readonly Movement[];
   readonly previousSegment: readonly (string | null)[];
   readonly currentSegment: readonly string[];
+  /** Movements with no row because they were not counted, with why. */
+  readonly notCounted: readonly NotCounted[];
 }
 
 /**
  * Tonight's customers (tiers and RFM segments, index-aligned) against what the previous run said
- * of them. Rows come movement by movement, in customer order within each. O(n).
+ * of them. Rows come movement by movement, in customer order within each; a movement in
+ * `notCounted` has none (the segment it crosses is not cut as it was). O(n).
  */
-export const moversSince = (tiers: readonly Tier[], rfmSegments: readonly string[] | null, previous: PreviousSegments): MoverRows => {
+export const moversSince = (
+  tiers: readonly Tier[],
+  rfmSegments: readonly string[] | null,
+  previous: PreviousSegments,
+  notCounted: readonly NotCounted[] = [],
+): MoverRows => {
+  const counted = (move: Movement): boolean => !notCounted.some((n) => n.movement === move);
   const customer: number[] = [];
   const movement: Movement[] = [];
   const previousSegment: (string | null)[] = [];
@@ -65,14 +80,18 @@ export const moversSince = (tiers: readonly Tier[], rfmSegments: readonly string
     currentSegment.push(now);
   };
   const high = TIER_ORDER.indexOf('high');
-  for (let i = 0; i < tiers.length; i++) {
-    const before = previous.tier[i]!;
-    if (tiers[i] === 'high' && before !== high) add(i, 'entered_high', before === NEW_SINCE ? null : TIER_ORDER[before]!, 'high');
+  if (counted('entered_high')) {
+    for (let i = 0; i < tiers.length; i++) {
+      const before = previous.tier[i]!;
+      if (tiers[i] === 'high' && before !== high) add(i, 'entered_high', before === NEW_SINCE ? null : TIER_ORDER[before]!, 'high');
+    }
   }
-  for (let i = 0; i < tiers.length; i++) {
-    if (previous.tier[i] === high && tiers[i] !== 'high') add(i, 'left_high', 'high', tiers[i]!);
+  if (counted('left_high')) {
+    for (let i = 0; i < tiers.length; i++) {
+      if (previous.tier[i] === high && tiers[i] !== 'high') add(i, 'left_high', 'high', tiers[i]!);
+    }
   }
-  if (rfmSegments !== null) {
+  if (rfmSegments !== null && counted('became_at_risk')) {
     for (let i = 0; i < tiers.length; i++) {
       if (rfmSegments[i] !== AT_RISK_SEGMENT) continue;
       const code = previous.rfmSegment[i]!;
@@ -80,11 +99,11 @@ export const moversSince = (tiers: readonly Tier[], rfmSegments: readonly string
       if (before !== AT_RISK_SEGMENT) add(i, 'became_at_risk', before, AT_RISK_SEGMENT);
     }
   }
-  return { size: customer.length, customer: Int32Array.from(customer), movement, previousSegment, currentSegment };
+  return { size: customer.length, customer: Int32Array.from(customer), movement, previousSegment, currentSegment, notCounted: [...notCounted] };
 };
 
 /** No previous run: no movers (the dataset is written all the same, with its columns). */
-export const NO_MOVERS: MoverRows = { size: 0, customer: new Int32Array(0), movement: [], previousSegment: [], currentSegment: [] };
+export const NO_MOVERS: MoverRows = { size: 0, customer: new Int32Array(0), movement: [], previousSegment: [], currentSegment: [], notCounted: [] };
 
 /** How many customers per movement the summary and the report show. */
 export const MOVER_EXAMPLES = 5;
@@ -125,5 +144,6 @@ export const summariseMovers = (
         }),
     ),
     examples_per_movement: perMovement,
+    not_counted: movers.notCounted.map(({ movement, reason }) => ({ movement, reason })),
   };
 };
