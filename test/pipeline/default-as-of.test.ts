@@ -72,6 +72,30 @@ describe('the default as-of date, from the orders the run accepts', () => {
   it('counts an order without a status as a purchase, as the run does', async () => {
     expect(await asOfOf({ 'a.csv': HEADER + ACCEPTED + 'B7,U4,2025-09-09,20,search,\n' })).toBe('2025-09-09');
   });
+
+  it('says so when it falls before the newest published night, which this run then leaves as it was', async () => {
+    // Prepare: a night of 2025-07-01 published; then its one purchase of that day re-sent cancelled
+    const input = await tempDir();
+    const out = await tempDir();
+    await writeText(input, 'a.csv', HEADER + ACCEPTED + 'B8,U3,2025-07-01,20,search,completed\n');
+    const first = await runLocal([input], out, {}, NOW);
+    expect(first.summary.warnings.map((w) => w.code)).not.toContain('as_of_before_published_night');
+    await writeText(input, 'b.csv', HEADER + 'B8,U3,2025-07-01,20,search,cancelled\n');
+
+    // Act
+    const { summary } = await runLocal([input], out, {}, NOW);
+
+    // Assess: the night of 2025-06-01 re-run, the warning naming the one readers take as current
+    expect(summary.run.as_of).toBe('2025-06-01');
+    expect(summary.warnings.find((w) => w.code === 'as_of_before_published_night')?.message).toBe(
+      'the latest purchase day in the exports, 2025-06-01, is before the newest published night, 2025-07-01: this run published the night of 2025-06-01, ' +
+        "and 2025-07-01 stays as published, with nothing tonight's exports changed about it (a cancellation, a correction); " +
+        'to bring it up to date, run it again with --as-of 2025-07-01 (on AWS, an event with "runDate"), or check that the newest exports arrived',
+    );
+    // given explicitly, an earlier night is a backfill, asked for: nothing to say
+    const backfill = await runLocal([input], out, { asOf: '2025-06-15' }, NOW);
+    expect(backfill.summary.warnings.map((w) => w.code)).not.toContain('as_of_before_published_night');
+  });
 });
 
 /**

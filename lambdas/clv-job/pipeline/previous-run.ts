@@ -96,6 +96,8 @@ export interface PreviousLookup {
   readonly warnings: readonly RunWarning[];
   /** The earliest published run date after tonight's (tonight is a backfill), or null. */
   readonly laterRunDate: string | null;
+  /** The newest published run date after tonight's, or null. */
+  readonly newestRunDate: string | null;
 }
 
 /**
@@ -138,6 +140,7 @@ export const loadPrevious = async (store: OutputStore, runDate: string): Promise
     },
     warnings: damage.length === 0 ? [] : [{ code: 'previous_run_unreadable', message: `${damage.join('; ')}: ${heldAgainst}` }],
     laterRunDate: published.find((d) => d > runDate) ?? null,
+    newestRunDate: published.findLast((d) => d > runDate) ?? null,
   };
 };
 

@@ -157,7 +157,7 @@ export const runPipeline = async (deps: PipelineDeps, config: RunConfig): Promis
         );
         const conflicting = judged.conflicting_duplicates > 0 ? decodeConflictingDuplicates(await engine.run('conflictingDuplicates', params)) : [];
         const acquisitionMonths = decodeAcquisitionMonths(await engine.run('acquisitionMonths', params));
-        const { run: previous, gate: previousGate, warnings: lookupWarnings, laterRunDate } = await loadPrevious(store, asOf);
+        const { run: previous, gate: previousGate, warnings: lookupWarnings, laterRunDate, newestRunDate } = await loadPrevious(store, asOf);
         const { customers, previous: previousSegments, warnings: joinWarnings } = await queryCustomers(engine, previous, params);
         const previousWarnings = [...lookupWarnings, ...joinWarnings];
         const counts: CountsSection = { ...judged, customers: customers.size };
@@ -172,7 +172,7 @@ export const runPipeline = async (deps: PipelineDeps, config: RunConfig): Promis
         // described with what was read: the summary names the exports the night's numbers come from
         const input = await engine.describeInput();
         const skipped = (await deps.skippedInputs?.()) ?? [];
-        return { skipped, asOf, customers, previous, previousGate, previousSegments, previousWarnings, laterRunDate, counts, datedAfterAsOf, datedInFuture, rejected, conflicting, bgnbd, spend, acquisitionMonths, marketing, input };
+        return { skipped, asOf, customers, previous, previousGate, previousSegments, previousWarnings, laterRunDate, newestRunDate, counts, datedAfterAsOf, datedInFuture, rejected, conflicting, bgnbd, spend, acquisitionMonths, marketing, input };
       }),
       (q) => `${counted(q.counts.input_rows, 'row')}, ${counted(q.customers.size, 'customer')}, ${q.counts.rejected_rows} rejected`,
     );
@@ -385,6 +385,7 @@ export const runPipeline = async (deps: PipelineDeps, config: RunConfig): Promis
         ...inputWarnings(query.skipped, query.counts.conflicting_duplicates, query.conflicting),
         ...staleCopiesWarning(query.input.staleCopies ?? []),
         ...staleAsOfWarning(runDate, query.customers.lastOrderDay),
+        ...(config.asOf ? [] : behindPublishedWarning(runDate, query.newestRunDate)),
         ...shrunkReRunWarning(query.previousGate.replaced, query.counts.customers, config.segments.warnings.customerCountDrop),
         ...scored.warnings,
         ...backtestWarnings,
@@ -680,6 +681,25 @@ const shrunkReRunWarning = (replaced: GateFigures['replaced'], customers: number
  * A warning when the as-of date lies more than STALE_AS_OF_DAYS after the last valid purchase: every
  * customer then looks a year inactive, and the models score them as lost. None without customers.
  */
+/**
+ * A defaulted as-of date (the latest purchase day) behind the newest published night: the exports'
+ * latest purchases were cancelled, or re-sent, or the newest exports are missing. This run re-ran an
+ * older night; the newest, which readers take as current, stays as published, with none of what
+ * tonight's exports changed about it.
+ */
+const behindPublishedWarning = (asOf: string, newestRunDate: string | null): RunWarning[] =>
+  newestRunDate === null
+    ? []
+    : [
+        {
+          code: 'as_of_before_published_night',
+          message:
+            `the latest purchase day in the exports, ${asOf}, is before the newest published night, ${newestRunDate}: this run published the night of ${asOf}, ` +
+            `and ${newestRunDate} stays as published, with nothing tonight's exports changed about it (a cancellation, a correction); ` +
+            `to bring it up to date, run it again with --as-of ${newestRunDate} (on AWS, an event with "runDate"), or check that the newest exports arrived`,
+        },
+      ];
+
 const staleAsOfWarning = (asOf: string, lastOrderDay: Int32Array): RunWarning[] => {
   if (lastOrderDay.length === 0) return [];
   let last = lastOrderDay[0]!;
