@@ -2,6 +2,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { CHART_IDS, SECTION_IDS, renderReport } from '../../lambdas/clv-job/report/render-report.js';
 import { compressBgNbdData } from '../../lambdas/clv-job/domain/models/bg-nbd.js';
 import { bgnbdDiagnostics } from '../../lambdas/clv-job/domain/models/diagnostics.js';
+import { BACKFILL_NOTE_PREFIX } from '../../lambdas/clv-job/domain/segments/changes.js';
 import { summarySchema, type Summary } from '../../lambdas/clv-job/schemas/summary.js';
 import { tempDir } from '../support/files.js';
 import { runWithReport, shownValues } from './support.js';
@@ -243,6 +244,44 @@ describe('renderReport', () => {
     const older = copy();
     delete older.movers;
     expect(await renderReport(older)).toContain('data-testid="movers-missing">This summary was written before movers');
+
+    // compared with a previous run whose customers could not be read: no first run
+    const unread = copy();
+    unread.changes = { ...unread.changes, previous_run_date: '2025-06-30', note: 'Compared with the run of 2025-06-30.' };
+    expect(await renderReport(unread)).toContain(
+      'data-testid="movers-missing">The customers of the previous run, 2025-06-30, could not be read (see the warnings), so no movers are counted tonight.',
+    );
+  });
+
+  it('calls a backfill older than every published night a backfill, not a first run', async () => {
+    const backfill = copy();
+    backfill.changes = { ...backfill.changes, note: `${BACKFILL_NOTE_PREFIX} no night before 2025-12-31 is published to compare with; 2026-01-31 and the nights after it are.` };
+
+    const html = await renderReport(backfill);
+
+    expect(html).toContain('Changes and warnings: backfill (no earlier night is published)');
+    expect(html).not.toContain('first run');
+    expect(html).toContain('data-testid="movers-missing">Backfill: no night before this one is published, so nobody moved.');
+  });
+
+  it('says which movements were not counted, and why, beside the counts of the others', async () => {
+    const summary = copy();
+    const reason = 'the tiers are not cut as they were on 2025-06-30 (segments.tiers.high 0.2 on 2025-06-30, 0.1 tonight)';
+    summary.movers = {
+      ...summary.movers!,
+      previous_run_date: '2025-06-30',
+      not_counted: [
+        { movement: 'entered_high', reason },
+        { movement: 'left_high', reason },
+      ],
+    };
+
+    const html = await renderReport(summary);
+
+    expect(html).toContain(`data-testid="movers-not-counted">Entered the high tier and Left the high tier: not counted tonight, because ${reason}.`);
+    expect(html).not.toContain('data-testid="movers-entered_high-customers"');
+    expect(html).toContain('data-testid="movers-became_at_risk-customers"');
+    expect(html).toContain('data-testid="movers-none">Nobody made a movement counted tonight since 2025-06-30.');
   });
 
   it('shows the numbers of the summary, each with its exact value', async () => {

@@ -23,7 +23,9 @@ export const moversSection = (s: Summary): string => {
   const m = s.movers;
   if (m === undefined) return section('movers', title, '', missing('movers-missing', 'This summary was written before movers were summed up in it; the movers dataset has them.'));
   if (m.previous_run_date === null) {
-    const why = previousUnreadable(s)
+    const why = s.changes.previous_run_date !== null
+      ? `The customers of the previous run, ${s.changes.previous_run_date}, could not be read (see the warnings), so no movers are counted tonight.`
+      : previousUnreadable(s)
       ? 'No comparison: an earlier night cannot be read (see the warnings), so no movers are counted tonight.'
       : s.changes.note.startsWith(BACKFILL_NOTE_PREFIX)
         ? 'Backfill: no night before this one is published, so nobody moved.'

@@ -10,7 +10,7 @@
  * escaped (channel names are whatever the export said).
  */
 import type { ChannelRow, Delta, OptionalDelta, SegmentChange } from '../schemas/summary-segments.js';
-import { FIRST_RUN_NOTE } from '../domain/segments/changes.js';
+import { BACKFILL_NOTE_PREFIX, FIRST_RUN_NOTE } from '../domain/segments/changes.js';
 import {
   channelChart,
   heatTableChart,
@@ -170,7 +170,9 @@ const changesSection = async (s: Summary): Promise<string> => {
       ? `Changes and warnings since ${c.previous_run_date}`
       : previousUnreadable(s)
         ? 'Changes and warnings: no comparison (an earlier night cannot be read)'
-        : 'Changes and warnings: first run';
+        : c.note.startsWith(BACKFILL_NOTE_PREFIX)
+          ? 'Changes and warnings: backfill (no earlier night is published)'
+          : 'Changes and warnings: first run';
   return section('changes', title, '', parts.join(''), `alerts${warnings.length > 0 ? ' has-warnings' : ''}`);
 };
 
