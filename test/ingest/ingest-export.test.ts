@@ -182,6 +182,35 @@ describe('a header naming a column twice', () => {
   });
 });
 
+describe('an optional column the config names', () => {
+  it('is required of every export, named in the refusal: read as empty, every cancelled order would count as a purchase', async () => {
+    const text = 'order_id,customer_id,order_date,amount,status\nA1,C1,2025-03-15,10,cancelled\n';
+
+    await expect(ingestText('renamed-status.csv', text, { columns: { status: 'order_status' } })).rejects.toThrow(
+      /lacks the status column "order_status" \(columns\.status\) named in the config file given with --config; the header has "order_id", "customer_id", "order_date", "amount", "status"/,
+    );
+    await expect(ingestText('renamed-channel.csv', text, { columns: { channel: 'source' } })).rejects.toBeInstanceOf(UnreadableExportError);
+  });
+
+  it('under its own name may be absent: an export without statuses or channels is read', async () => {
+    const { receipt } = await ingestText('no-status.csv', 'order_id,customer_id,order_date,amount\nA1,C1,2025-03-15,10\n', { columns: { status: 'status' } });
+    expect(receipt.parsed).toBe(1);
+  });
+});
+
+describe('an id an export writes for no value', () => {
+  it('is a missing id, as an empty one is: NULL, \\N, N/A, #N/A, NaN, None in any case, trimmed', async () => {
+    const ids = ['NULL', 'null', '\\N', 'N/A', ' #N/A ', 'NaN', 'None', 'nil', 'undefined'];
+    const text = ['order_id,customer_id,order_date,amount', ...ids.map((id, i) => `A${i},${id},2025-03-15,10`), 'NULL,C1,2025-03-15,10', 'A9,Nullable,2025-03-15,10', 'A10,\\n2,2025-03-15,10'].join('\n') + '\n';
+
+    const { canonical, receipt } = await ingestText('placeholder-ids.csv', text);
+
+    expect(receipt.rejected_by_reason).toMatchObject({ missing_customer_id: ids.length, missing_order_id: 1 });
+    // a real id that merely begins like one is an id
+    expect((await rowsOf(canonical)).filter((r) => r.parse_reason === null).map((r) => r.customer_id)).toEqual(['Nullable', '\\n2']);
+  });
+});
+
 describe('order dates without a dateFormat', () => {
   /*
    * The rule (SPEC: ISO 8601, the time part checked): the text matches ISO_DATE below and its first

@@ -54,6 +54,18 @@ const CONFIGURED: { name: string; text: string; config: IngestRequest['config'] 
     text: 'order_id,note,customer_id,order_date,amount\n1001,"Deliver to back door\nring twice, then wait",C1,2025-01-02,10.00\n1002,Pen,C2,2025-01-03,5.00\n',
     config: undefined,
   },
+  {
+    // version 8: ids an export writes for no value (NULL, \N, #N/A, ...) are missing ids
+    name: 'placeholder-ids.csv',
+    text: 'order_id,customer_id,order_date,amount\nA1,NULL,2025-01-02,10\nA2,\\N,2025-01-02,10\nN/A,C3,2025-01-02,10\nA4, #n/a ,2025-01-02,10\nA5,Nullable,2025-01-02,10\n',
+    config: undefined,
+  },
+  {
+    // version 8: an optional column the config names otherwise is required (here absent: refused)
+    name: 'named-status-absent.csv',
+    text: 'order_id,customer_id,order_date,amount,status\nA1,C1,2025-01-02,10,cancelled\n',
+    config: { columns: { status: 'order_status' } },
+  },
 ];
 
 

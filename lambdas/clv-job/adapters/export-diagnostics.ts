@@ -16,6 +16,15 @@ export const EXPORT_HEAD_BYTES = 64 * 1024;
 
 /** The required columns of an export, in the order messages name them (SPEC "Input contract"). */
 export const REQUIRED_ORDER_COLUMNS: readonly OrderColumn[] = ['order_id', 'customer_id', 'order_date', 'amount'];
+/** The columns an export may lack: without them no customer has a channel, every order is a purchase. */
+export const OPTIONAL_ORDER_COLUMNS: readonly OrderColumn[] = ['channel', 'status'];
+
+/**
+ * What an export writes in an id field for "no value" (compared in upper case, after trimming): SQL's
+ * NULL, MySQL's and PostgreSQL's `\N`, spreadsheets' N/A and #N/A, pandas' NaN and None. Such an id is
+ * missing, as an empty one is.
+ */
+export const ID_PLACEHOLDERS: readonly string[] = ['NULL', '\\N', 'N/A', '#N/A', 'NAN', 'NONE', 'NIL', 'UNDEFINED'];
 
 /** Byte-order marks, longest first: UTF-32LE's mark starts with UTF-16LE's. */
 const BYTE_ORDER_MARKS = [

@@ -9,7 +9,18 @@ import { createGunzip } from 'node:zlib';
 import { isUtf8 } from 'node:buffer';
 import { DuckDBInstance } from '@duckdb/node-api';
 import { makeScratchFolder } from '../adapters/scratch-folder.js';
-import { EXPORT_HEAD_BYTES, diagnoseExportHead, emptyExportProblem, headerColumnsText, matchHeader, missingColumnsProblem, missingRequiredColumns } from '../adapters/export-diagnostics.js';
+import {
+  CLI_CONFIG_PLACE,
+  EXPORT_HEAD_BYTES,
+  ID_PLACEHOLDERS,
+  OPTIONAL_ORDER_COLUMNS,
+  diagnoseExportHead,
+  emptyExportProblem,
+  headerColumnsText,
+  matchHeader,
+  missingColumnsProblem,
+  missingRequiredColumns,
+} from '../adapters/export-diagnostics.js';
 import { ClvError, UnreadableExportError, firstLine } from '../errors.js';
 import { INGEST_REJECTION_REASONS, type RejectionReason } from '../domain/outcomes.js';
 import { TRIMMED_CHARACTERS } from '../domain/trimmed-text.js';
@@ -477,6 +488,17 @@ const frameExport = async (request: IngestRequest, config: IngestConfig, work: s
   if (missingKeys.length > 0) {
     throw new UnreadableExportError(sourceName, `lacks the order-key column${missingKeys.length > 1 ? 's' : ''} ${missingKeys.join(', ')} named in orderKey; the header has ${headerColumnsText(names)}`);
   }
+  // An optional column under its own name may be absent (an export without statuses); one the config
+  // names otherwise is one the data team said the exports have: read as empty, every cancelled order
+  // would count as a purchase, or every customer lose its channel, without a word
+  const missingNamed = OPTIONAL_ORDER_COLUMNS.filter((column) => config.columns[column] !== column && positions[column] === null);
+  if (missingNamed.length > 0) {
+    throw new UnreadableExportError(
+      sourceName,
+      `lacks ${missingNamed.map((c) => `the ${c} column "${config.columns[c]}" (columns.${c})`).join(' and ')} named in ${request.configPlace ?? CLI_CONFIG_PLACE}; ` +
+        `the header has ${headerColumnsText(names)}. Name the column as this export does, or, for exports without it, leave it out of "columns" (it is optional)`,
+    );
+  }
   const used = new Set([...Object.values(positions), ...orderKeyPositions]);
   const problems: IngestProblem[] = [...problemCounts].map(([code, { count, lines }]) => ({
     code,
@@ -583,6 +605,9 @@ const parseRecords = async (request: IngestRequest, config: IngestConfig, framed
         ? 'CAST(NULL AS VARCHAR)'
         : `CAST(to_json([${framed.orderKeyPositions.map((p) => `coalesce(trim(f${p}, ${trimSet}), '')`).join(', ')}]) AS VARCHAR)`;
     const { csv, validation } = config;
+    // an id an export writes for "no value" (SQL's NULL, MySQL's \N, Excel's #N/A) is none: read as an
+    // id, every guest checkout would be one customer, high tier and Champion, in every audience
+    const placeholder = (column: string): string => `upper(${column}) IN (${ID_PLACEHOLDERS.map(sqlString).join(', ')})`;
     const judged = `WITH source AS (
          SELECT * FROM read_csv(${sqlString(framed.prepared)}, header = false, auto_detect = false, columns = ${columns},
            delim = ${sqlString(csv.delimiter)}, quote = '"', escape = '"', new_line = '\\n', strict_mode = true,
@@ -608,8 +633,8 @@ const parseRecords = async (request: IngestRequest, config: IngestConfig, framed
        )
        SELECT *,
          CASE
-           WHEN order_id IS NULL THEN 'missing_order_id'
-           WHEN customer_id IS NULL THEN 'missing_customer_id'
+           WHEN order_id IS NULL OR ${placeholder('order_id')} THEN 'missing_order_id'
+           WHEN customer_id IS NULL OR ${placeholder('customer_id')} THEN 'missing_customer_id'
            WHEN order_date IS NULL THEN 'invalid_order_date'
            WHEN order_date < DATE ${sqlString(validation.minOrderDate)} THEN 'implausible_order_date'
            WHEN amount IS NULL OR abs(amount) > ${validation.maxAmount} THEN 'invalid_amount'
