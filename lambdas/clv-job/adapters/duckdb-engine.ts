@@ -19,6 +19,7 @@ import {
 } from '../sql/index.js';
 import { readResultColumns } from './duckdb-result.js';
 import { removeAbandonedScratch, scratchName } from './scratch-folder.js';
+import { compareUtf8 } from './utf8-order.js';
 
 /** The spill folders the engine makes for itself under os.tmpdir() (see scratch-folder.ts). */
 const DUCKDB_SCRATCH_PREFIX = 'clv-duckdb-';
@@ -260,7 +261,7 @@ export class DuckDbEngine implements QueryEngine {
    * in every row of every relation and sort built on `orders`.
    */
   private async bindOrders(): Promise<void> {
-    const sources = [...new Set(this.files.map((f) => f.source))].sort((a, b) => Buffer.compare(Buffer.from(a), Buffer.from(b)));
+    const sources = [...new Set(this.files.map((f) => f.source))].sort(compareUtf8);
     const columns = CANONICAL_ORDER_COLUMNS.map((c) => (c.name === 'source_file' ? `CAST(source_file AS ${SOURCE_FILE_TYPE}) AS source_file` : c.name));
     try {
       await this.connection.run(`CREATE TYPE ${SOURCE_FILE_TYPE} AS ENUM (${sources.map(sqlString).join(', ')})`);

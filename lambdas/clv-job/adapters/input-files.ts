@@ -2,6 +2,7 @@ import { readdir, readlink, realpath, stat } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { InputFileError } from '../errors.js';
 import { isExportName, isHidden } from '../ingest-layout.js';
+import { compareUtf8 } from './utf8-order.js';
 
 /**
  * What a folder holds once a run locked, staged or published in it (LocalFolderStore), each a set of
@@ -61,7 +62,7 @@ export const findInputFiles = async (paths: readonly string[], skipFolders: read
     const real = await realpath(dir);
     if (walked.has(real)) return;
     walked.add(real);
-    const entries = (await readdir(dir, { withFileTypes: true })).sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+    const entries = (await readdir(dir, { withFileTypes: true })).sort((a, b) => compareUtf8(a.name, b.name));
     for (const entry of entries) {
       // hidden, as the drop bucket's ingest leaves it: `_archive/`, macOS's `._orders.csv`, `.git/`
       if (isHidden(entry.name)) continue;
@@ -100,5 +101,5 @@ export const findInputFiles = async (paths: readonly string[], skipFolders: read
       await walk(path);
     } else await add(path, info.size);
   }
-  return [...found].map(([path, bytes]) => ({ path, bytes })).sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
+  return [...found].map(([path, bytes]) => ({ path, bytes })).sort((a, b) => compareUtf8(a.path, b.path));
 };

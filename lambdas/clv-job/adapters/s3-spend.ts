@@ -3,6 +3,7 @@ import type { SpendRecord } from '../domain/acquisition/spend.js';
 import type { SpendRead, SpendSource } from '../ports.js';
 import { isExportName } from '../ingest-layout.js';
 import { parseSpendCsv } from './spend-csv.js';
+import { compareUtf8 } from './utf8-order.js';
 
 /**
  * The spend input on S3 (the Lambda's CLV_SPEND_PREFIX): every `.csv`/`.csv.gz` object under the
@@ -31,7 +32,7 @@ export class S3SpendSource implements SpendSource {
       token = page.IsTruncated ? page.NextContinuationToken : undefined;
     } while (token);
     if (keys.length === 0) return null;
-    keys.sort();
+    keys.sort(compareUtf8);
     const records: SpendRecord[] = [];
     const sources: string[] = [];
     for (const key of keys) {
