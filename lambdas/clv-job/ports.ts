@@ -183,6 +183,8 @@ export interface RecoveryReport {
   readonly warnings: readonly string[];
   /** The run dates whose interrupted publish or rollback this recovery finished (rolled forward): their clean-up is the caller's too. */
   readonly switched?: readonly string[];
+  /** True when an interrupted publish or rollback could be neither finished nor undone (its intent stays): no run may publish until one is. */
+  readonly unfinished?: boolean;
 }
 
 export interface RunManifest {

@@ -4,10 +4,11 @@
  */
 import { spawn } from 'node:child_process';
 import { readFileSync, readdirSync, statSync } from 'node:fs';
+import * as nodeFs from 'node:fs/promises';
 import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { LocalFolderStore } from '../../lambdas/clv-job/adapters/local-folder-store.js';
+import { LocalFolderStore, type LocalFs } from '../../lambdas/clv-job/adapters/local-folder-store.js';
 import { PublishError } from '../../lambdas/clv-job/errors.js';
 import { SUMMARY_DATASETS } from '../../lambdas/clv-job/schemas/tables.js';
 import { faultPlan, faultyFs } from '../support/fault-fs.js';
@@ -69,6 +70,53 @@ describe('the local folder store under faults', () => {
     expect(outcomes.length).toBeGreaterThan(10);
     expect(outcomes.some(([, , o]) => o.startsWith('failed'))).toBe(true);
     expect(outcomes.some(([, , o]) => o.startsWith('published'))).toBe(true);
+  });
+
+  it('undoes nothing when the switch fails after taking effect and it cannot be read back: the new night stays whole, and recovery finishes it', async () => {
+    // Prepare: the rename that is the switch takes effect, then reports EIO; the next look at the switch fails too (a flaky network disk)
+    const root = await withOldNight();
+    let armed = false;
+    let readFails = 0;
+    const flaky = new Proxy(nodeFs, {
+      get(target, property) {
+        const value = (target as Record<string | symbol, unknown>)[property];
+        if (typeof value !== 'function') return value;
+        return async (...args: unknown[]) => {
+          const result: unknown = await (value as (...a: unknown[]) => unknown).apply(target, args);
+          if (armed && property === 'rename' && String(args[1]).endsWith(`_live/run_date=${RUN_DATE}`)) {
+            armed = false;
+            readFails = 1;
+            throw Object.assign(new Error('injected EIO after the rename took effect'), { code: 'EIO' });
+          }
+          return result;
+        };
+      },
+    }) as LocalFs;
+    const readlink = flaky.readlink.bind(flaky);
+    const fs: LocalFs = new Proxy(flaky, {
+      get: (target, property) =>
+        property === 'readlink'
+          ? async (...args: Parameters<typeof readlink>) => {
+              if (readFails > 0) {
+                readFails--;
+                throw Object.assign(new Error('injected EIO reading the switch'), { code: 'EIO' });
+              }
+              return readlink(...args);
+            }
+          : (target as Record<string | symbol, unknown>)[property],
+    }) as LocalFs;
+    const run = await new LocalFolderStore(root, { fs }).stage(NEW.runId);
+    const manifest = await stageVersion(run, NEW);
+    armed = true;
+
+    // Act
+    const failed = await run.publish(RUN_DATE, manifest).catch((error: unknown) => error);
+
+    // Assess: said not to be known, the new night readers now see kept whole, and settled by the next recovery
+    expect(failed).toBeInstanceOf(PublishError);
+    expect((failed as Error).message).toMatch(/whether the switch took effect cannot be read: nothing was undone/);
+    expect((await seenLocally(root)).runId).toBe(NEW.runId);
+    await expectRecovered(root, NEW.runId);
   });
 
   describe('killed', () => {

@@ -260,6 +260,22 @@ describe('publishing, when a run fails or is repeated', () => {
     expect(await readFile(join(out, 'summary/run_date=2025-12-31/summary.json'), 'utf8')).toBe(summaryBefore);
   });
 
+  it('publishes nothing while an earlier publish can be neither finished nor undone: its intent must not be overwritten', async () => {
+    const out = await tempDir();
+    await runLocal([sampleData], out, { asOf: '2025-12-31' });
+    const before = await publishedFiles(out);
+    const unsettled = (store: OutputStore): OutputStore => {
+      const wrapped: OutputStore = Object.create(store);
+      wrapped.recover = async () => ({ actions: [], warnings: ['whether the publish of run r1 to 2026-01-07 switched cannot be read: left as it is'], unfinished: true });
+      return wrapped;
+    };
+
+    await expect(runLocal([sampleData], out, { asOf: '2026-01-07' }, { store: unsettled })).rejects.toThrow(
+      /an earlier publish could be neither finished nor undone \(whether the publish of run r1 to 2026-01-07 switched cannot be read: left as it is\): nothing is published until `clv recover` settles it/,
+    );
+    expect(await publishedFiles(out)).toEqual(before);
+  });
+
   it('publishes nothing of a run whose table writing fails', async () => {
     const out = await tempDir();
     const failingWriter = (tables: TableWriter): TableWriter => ({

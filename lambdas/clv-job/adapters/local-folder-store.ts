@@ -274,7 +274,8 @@ class LocalVersionSpace implements VersionSpace {
   async isLiveAnywhere(runId: string): Promise<boolean> {
     for (const entry of await this.entries(join(this.location, LIVE_DIR))) {
       if (entry.includes(TEMPORARY)) continue;
-      const target = await this.fs.readlink(join(this.location, LIVE_DIR, entry)).catch(() => '');
+      // a switch that cannot be read may show the run: it is kept (gone, the entry shows nothing)
+      const target = await this.fs.readlink(join(this.location, LIVE_DIR, entry)).catch((error: unknown) => (code(error) === 'ENOENT' ? '' : runId));
       if (basename(target) === runId) return true;
     }
     return false;

@@ -171,9 +171,12 @@ export class VersionedPublisher {
       await this.space.prepareSwitch(manifest, replacedRunId);
       await this.space.switchTo(manifest);
     } catch (error) {
-      if (await this.committed(runDate, runId)) {
+      // before the intent, nothing outside the run was touched: the switch cannot have happened
+      const switched = intent === null ? false : await this.committed(runDate, runId);
+      if (switched === true) {
         return this.afterSwitch(intentOrDefault(intent, manifest, previousRunId ?? null), [...warnings, `the switch reported ${firstLine(error)} but took effect`]);
       }
+      if (switched === 'unknown') throw this.switchUnknown(`publishing run ${runId} of ${runDate}`, error);
       const leftovers = await this.undo(intent, manifest);
       const seen = previousRunId === undefined ? 'nothing readers see changed' : `readers still see ${previousRunId === null ? 'no version of that night' : `run ${previousRunId}`}`;
       throw new PublishError(`publishing run ${runId} of ${runDate} failed before the switch (${firstLine(error)}): ${seen}` + (leftovers ? `; ${leftovers}` : ''), {
@@ -234,7 +237,9 @@ export class VersionedPublisher {
       await this.space.prepareSwitch(next, live);
       await this.space.switchTo(next);
     } catch (error) {
-      if (await this.committed(runDate, target.runId)) return this.afterSwitch(intent, [`the switch reported ${firstLine(error)} but took effect`]);
+      const switched = await this.committed(runDate, target.runId);
+      if (switched === true) return this.afterSwitch(intent, [`the switch reported ${firstLine(error)} but took effect`]);
+      if (switched === 'unknown') throw this.switchUnknown(`rolling ${runDate} back to run ${target.runId}`, error);
       const leftovers = await this.undo(intent, null);
       throw new PublishError(`rolling ${runDate} back to run ${target.runId} failed before the switch (${firstLine(error)}): readers still see run ${live}` + (leftovers ? `; ${leftovers}` : ''), {
         cause: error,
@@ -257,10 +262,14 @@ export class VersionedPublisher {
       actions.push(await this.settleUnknownIntent(intent));
     } else if (intent !== null) {
       const { runId, runDate, previousRunId, action } = intent;
-      if (await this.committed(runDate, runId)) {
+      const live = await this.committed(runDate, runId);
+      if (live === 'unknown') {
+        // undoing a switch that happened would delete what readers see: the intent stays for a later recovery
+        warnings.push(`whether the ${action} of run ${runId} to ${runDate} switched cannot be read: left as it is`);
+      } else if (live) {
         const outcome = await this.afterSwitch(intent, []);
         warnings.push(...outcome.warnings);
-        actions.push(`rolled forward: the ${action} of run ${runId} to ${runDate} had switched; finished it`);
+        actions.push(`rolled forward: the ${action} of run ${runId} to ${runDate} had switched; ${outcome.warnings.length === 0 ? 'finished it' : 'finished what it could'}`);
         switched.push(runDate);
       } else {
         await this.space.undoSwitch(previousRunId, runDate);
@@ -271,7 +280,7 @@ export class VersionedPublisher {
     if ((await this.space.readRecord(INTENT_KEY)) !== null) {
       // an unfinished intent: which runs are live is not certain, so nothing is removed
       warnings.push(`${INTENT_KEY} is still there: dead staging and expired versions were left alone`);
-      return { actions, warnings, switched };
+      return { actions, warnings, switched, unfinished: true };
     }
     let versions = await this.recordedVersions(actions, intentUnknown);
     const recorded = (v: Versions): Set<string> => new Set(Object.values(v).flatMap((list) => list.map((version) => version.runId)));
@@ -414,12 +423,21 @@ export class VersionedPublisher {
     return [...list, { runId: live, publishedAt: at, replacedAt: null, rolledBack: false }];
   }
 
-  private async committed(runDate: string, runId: string): Promise<boolean> {
+  /** Whether `runId` is what readers of `runDate` see; 'unknown' when the switch cannot be read (then nothing may be undone). */
+  private async committed(runDate: string, runId: string): Promise<boolean | 'unknown'> {
     try {
       return (await this.space.liveRun(runDate)) === runId;
     } catch {
-      return false;
+      return 'unknown';
     }
+  }
+
+  /** A failed switch whose outcome cannot be read: everything stays (the intent included) for the next run or `clv recover` to settle. */
+  private switchUnknown(what: string, error: unknown): PublishError {
+    return new PublishError(
+      `${what} failed at the switch (${firstLine(error)}), and whether the switch took effect cannot be read: nothing was undone; the next run or \`clv recover\` finishes or undoes it`,
+      { cause: error },
+    );
   }
 
   /** A run's copy of its manifest, null when it has none or it is damaged (the run is then incomplete). */
