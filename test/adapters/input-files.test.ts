@@ -21,6 +21,17 @@ describe('findInputFiles: the exports a run reads', () => {
     expect(files.map((f) => f.path)).toEqual([join(dir, 'b.csv'), join(dir, 'notes.txt'), join(dir, 'sub', 'a.csv.gz')]);
   });
 
+  it('sorts by path in UTF-8 byte order, as the engines compare source_file: a full-width letter (U+FF41) before an emoji (U+1F600)', async () => {
+    // UTF-16 code units (JavaScript's <) put the emoji's surrogates (0xD83D) before 0xFF41
+    const dir = await tempDir();
+    await writeText(dir, '\u{1F600}.csv', HEADER);
+    await writeText(dir, '\uFF41.csv', HEADER);
+
+    const files = await findInputFiles([dir]);
+
+    expect(files.map((f) => f.path)).toEqual([join(dir, '\uFF41.csv'), join(dir, '\u{1F600}.csv')]);
+  });
+
   it('reads a file reached twice once (its folder and the file, two spellings of one path, a link to it), so its rows are not counted twice', async () => {
     const dir = await tempDir();
     await writeText(dir, 'a.csv', HEADER + 'O1,C1,2025-01-01,10\n');
