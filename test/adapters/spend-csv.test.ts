@@ -36,6 +36,39 @@ describe('reading a spend CSV', () => {
     ]);
   });
 
+  it('costs a stray quote one row, never the rows after it nor the night: framed as the orders exports are', () => {
+    // Prepare: a quote opened at line 3 and never closed; another opened at line 5, closed by nothing either
+    const text = 'channel,month,spend\nsearch,2025-01,100\n"partner beta,2025-02,100\nemail,2025-02,50\nsearch,2025-03,"100\naffiliate,2025-03,30\nsearch,2025-04,100\n';
+
+    // Act
+    const records = parseSpendCsv('spend.csv', bytes(text));
+
+    // Assess: every data line is a record, the two broken ones not well formed, each on its own line
+    expect(records.map((r) => (r.wellFormed ? [r.line, r.channel, r.spend] : [r.line, 'not well formed']))).toEqual([
+      [2, 'search', '100'],
+      [3, 'not well formed'],
+      [4, 'email', '50'],
+      [5, 'not well formed'],
+      [6, 'affiliate', '30'],
+      [7, 'search', '100'],
+    ]);
+    expect(records[1]?.text).toBe('"partner beta,2025-02,100');
+  });
+
+  it('numbers the lines of a file that ends them with carriage returns alone (a classic Mac file)', () => {
+    const records = parseSpendCsv('spend.csv', bytes('channel,month,spend\remail,2025-01,10\rsearch,2025-01,x\r'));
+    expect(records.map((r) => [r.line, r.spend])).toEqual([
+      [2, '10'],
+      [3, 'x'],
+    ]);
+  });
+
+  it('reads gzip by its first bytes, whatever the name, and says a cut-short one is incomplete', () => {
+    const gzipped = gzipSync(bytes('channel,month,spend\nemail,2025-01,10\n'));
+    expect(parseSpendCsv('spend.csv', gzipped).map((r) => r.spend)).toEqual(['10']);
+    expect(() => parseSpendCsv('spend.csv.gz', gzipped.subarray(0, gzipped.length - 12))).toThrow(/spend.csv.gz: is not a complete gzip file \(unexpected end of file\)/);
+  });
+
   it('reads a gzipped spend file by its .gz name', () => {
     const records = parseSpendCsv('spend.csv.gz', gzipSync(bytes('channel,month,spend\nemail,2025-01,10\n')));
     expect(records).toEqual([{ source: 'spend.csv.gz', line: 2, text: 'email,2025-01,10', wellFormed: true, channel: 'email', month: '2025-01', spend: '10' }]);
@@ -50,6 +83,8 @@ describe('reading a spend CSV', () => {
       /^spend\.csv: looks semicolon-separated \(header: "channel;month;spend"\): a spend file is read comma-separated with a dot before decimals, whatever the config's csv settings/,
     ],
     ['text that is not UTF-8', Buffer.from([0x63, 0x68, 0xff, 0x0a]), /spend.csv: is not UTF-8 text/],
+    ['a header naming spend twice', 'channel,month,spend,Spend\nsearch,2025-01,100,5\n', /spend.csv: has the column "spend" twice \(header: channel,month,spend,spend\): which one to read is not clear/],
+    ['a header whose quote is never closed', '"channel,month,spend\nsearch,2025-01,100\n', /spend.csv: has a header that cannot be read/],
   ] as const)('refuses %s with a message naming the file', (_, content, message) => {
     const run = () => parseSpendCsv('spend.csv', typeof content === 'string' ? bytes(content) : content);
     expect(run).toThrow(InputFileError);

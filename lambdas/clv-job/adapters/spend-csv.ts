@@ -1,38 +1,89 @@
+import { isUtf8 } from 'node:buffer';
 import { gunzipSync } from 'node:zlib';
-import { parse } from 'csv-parse/sync';
 import type { SpendRecord } from '../domain/acquisition/spend.js';
 import { trimField } from '../domain/trimmed-text.js';
 import { InputFileError } from '../errors.js';
+import { RecordFramer, splitRecord } from '../ingest/record-framer.js';
 import { DELIMITERS } from './export-diagnostics.js';
 
 /** The spend file's columns, matched by header name (case and surrounding spaces ignored). */
 export const SPEND_COLUMNS = ['channel', 'month', 'spend'] as const;
 
+const COMMA = 0x2c;
+const LF = 0x0a;
+const CR = 0x0d;
+
 /**
- * One spend file's records, every data row of it (blank lines and lines of delimiters alone aside), each with the line it starts
- * on and its raw text: the domain's `judgeSpend` decides what is accepted. RFC 4180 quoting, LF or
- * CRLF, a UTF-8 BOM, gzip (by the `.gz` name); extra columns are ignored. A record whose field count
- * differs from the header's is kept as not well formed (rejected and counted, never dropped).
- * @throws InputFileError naming the file when it is not gzip/UTF-8 CSV text or its header lacks a column.
+ * One spend file's records, every data row of it (blank lines and lines of delimiters alone aside),
+ * each with the line it starts on and its raw text: the domain's `judgeSpend` decides what is
+ * accepted. Framed by the orders' reader (RecordFramer): RFC 4180 quoting, LF or CRLF (or CR alone,
+ * a classic Mac file), a UTF-8 BOM; a broken record (a stray quote, another number of fields than
+ * the header's) is kept as not well formed, one per broken line, so it never swallows the rows after
+ * it nor refuses the file. Gzip is told by its first bytes. Extra columns are ignored.
+ * @throws InputFileError naming the file when it is not gzip/UTF-8 CSV text, or its header lacks a
+ *   column, names one twice or cannot be read.
  */
 export const parseSpendCsv = (source: string, bytes: Uint8Array): SpendRecord[] => {
-  let buffer: Buffer;
-  try {
-    buffer = /\.gz$/i.test(source) ? gunzipSync(bytes) : Buffer.from(bytes);
-  } catch (error) {
-    throw new InputFileError(source, 'is named .gz but is not gzip data', { cause: error });
+  const buffer = textOf(source, bytes);
+  const records: SpendRecord[] = [];
+  let header: string[] | null = null;
+  let headerProblem: string | null = null;
+  let at: Record<(typeof SPEND_COLUMNS)[number], number> | null = null;
+  const add = (line: number, text: string, wellFormed: boolean): void => {
+    // after a header that cannot be read, nothing is: the file is refused
+    if (at === null) return;
+    const fields = splitRecord(text, ',');
+    // a line of delimiters (and spaces) alone, the rows Excel leaves when cells are cleared, is no row, as in the orders exports
+    if (fields.every((field) => trimField(field) === '')) return;
+    records.push({ source, line, text, wellFormed, channel: fields[at.channel] ?? null, month: fields[at.month] ?? null, spend: fields[at.spend] ?? null });
+  };
+  const framer = new RecordFramer({
+    delimiter: COMMA,
+    record: (line, data, start, end) => {
+      const text = data.toString('utf8', start, end);
+      if (header !== null) return add(line, text, true);
+      header = splitRecord(text, ',').map((name) => name.trim().toLowerCase());
+      framer.expectFields = header.length;
+      at = headerColumns(source, header, text);
+    },
+    malformed: (line, raw, _total, problem) => {
+      if (header === null) {
+        headerProblem ??= `has a header that cannot be read (${problem.replaceAll('_', ' ')} on line ${line})`;
+        header = [];
+        return;
+      }
+      add(line, raw.toString('utf8'), false);
+    },
+  });
+  framer.push(buffer);
+  framer.end();
+  if (headerProblem !== null) throw new InputFileError(source, headerProblem);
+  if (header === null) throw new InputFileError(source, `is empty: a spend file needs a header (${SPEND_COLUMNS.join(',')}) and rows`);
+  return records;
+};
+
+/** The file's text: gunzipped when it is gzip (by its first bytes), without a BOM, CR line endings as LF; UTF-8 or refused. */
+const textOf = (source: string, bytes: Uint8Array): Buffer => {
+  let buffer = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  if (buffer[0] === 0x1f && buffer[1] === 0x8b) {
+    try {
+      buffer = gunzipSync(buffer);
+    } catch (error) {
+      throw new InputFileError(source, `is not a complete gzip file (${(error as Error).message})`, { cause: error });
+    }
   }
   if (!isUtf8(buffer)) throw new InputFileError(source, 'is not UTF-8 text: save the spend file as UTF-8 CSV');
-  let parsed: { record: string[]; info: { bytes: number } }[];
-  try {
-    // relax_quotes: a quote inside an unquoted field (`27" display`, `1"00`) is text, so the row is judged
-    // (rejected with its reason when it is in a column read), not the whole file refused with the night
-    parsed = parse(buffer, { relax_column_count: true, relax_quotes: true, info: true, skip_empty_lines: true, bom: true }) as unknown as typeof parsed;
-  } catch (error) {
-    throw new InputFileError(source, `is not readable CSV (${(error as Error).message.split('\n')[0]})`, { cause: error });
-  }
-  const header = parsed[0]?.record.map((name) => name.trim().toLowerCase());
-  if (header === undefined) throw new InputFileError(source, `is empty: a spend file needs a header (${SPEND_COLUMNS.join(',')}) and rows`);
+  if (buffer[0] === 0xef && buffer[1] === 0xbb && buffer[2] === 0xbf) buffer = buffer.subarray(3);
+  // a file with carriage returns and no line feed (a classic Mac file) ends its lines with them
+  if (!buffer.includes(LF) && buffer.includes(CR)) buffer = Buffer.from(buffer.map((byte) => (byte === CR ? LF : byte)));
+  return buffer;
+};
+
+/**
+ * Where each spend column is in the header.
+ * @throws InputFileError when the header lacks one (naming another delimiter it looks split by) or has one twice
+ */
+const headerColumns = (source: string, header: readonly string[], text: string): Record<(typeof SPEND_COLUMNS)[number], number> => {
   const missing = SPEND_COLUMNS.filter((c) => !header.includes(c));
   if (missing.length > 0) {
     // a spend file saved by the same Excel locale as `;`-separated exports: its one header field holds every column
@@ -41,53 +92,13 @@ export const parseSpendCsv = (source: string, bytes: Uint8Array): SpendRecord[] 
       source,
       other === undefined
         ? `has no ${missing.join(', ')} column (header: ${header.join(',')}); a spend file has the columns ${SPEND_COLUMNS.join(', ')}`
-        : `looks ${other.name}-separated (header: ${JSON.stringify(parsed[0]!.record[0])}): a spend file is read ` +
+        : `looks ${other.name}-separated (header: ${JSON.stringify(text)}): a spend file is read ` +
             'comma-separated with a dot before decimals, whatever the config\'s csv settings (those are the orders exports\'); save it as channel,month,spend',
     );
   }
-  const at = Object.fromEntries(SPEND_COLUMNS.map((c) => [c, header.indexOf(c)])) as Record<(typeof SPEND_COLUMNS)[number], number>;
-  const records: SpendRecord[] = [];
-  let end = parsed[0]?.info.bytes ?? 0;
-  let line = 1 + countNewlines(buffer, 0, end);
-  for (const { record, info } of parsed.slice(1)) {
-    let start = end;
-    // blank lines before the record belong to no record
-    while (start < info.bytes && (buffer[start] === 0x0a || buffer[start] === 0x0d)) {
-      if (buffer[start] === 0x0a) line += 1;
-      start += 1;
-    }
-    // a line of delimiters alone (`,,`: the rows Excel leaves when cells are cleared) is no row, as in the orders exports
-    if (record.every((field) => trimField(field) === '')) {
-      line += countNewlines(buffer, start, info.bytes);
-      end = info.bytes;
-      continue;
-    }
-    records.push({
-      source,
-      line,
-      text: buffer.subarray(start, info.bytes).toString('utf8').replace(/\r?\n$/, ''),
-      wellFormed: record.length === header.length,
-      channel: record[at.channel] ?? null,
-      month: record[at.month] ?? null,
-      spend: record[at.spend] ?? null,
-    });
-    line += countNewlines(buffer, start, info.bytes);
-    end = info.bytes;
+  const twice = SPEND_COLUMNS.filter((c) => header.indexOf(c) !== header.lastIndexOf(c));
+  if (twice.length > 0) {
+    throw new InputFileError(source, `has ${twice.map((c) => `the column "${c}"`).join(' and ')} twice (header: ${header.join(',')}): which one to read is not clear; rename or remove the other`);
   }
-  return records;
-};
-
-const countNewlines = (buffer: Buffer, from: number, to: number): number => {
-  let n = 0;
-  for (let i = from; i < to; i += 1) if (buffer[i] === 0x0a) n += 1;
-  return n;
-};
-
-const isUtf8 = (buffer: Buffer): boolean => {
-  try {
-    new TextDecoder('utf-8', { fatal: true }).decode(buffer);
-    return true;
-  } catch {
-    return false;
-  }
+  return Object.fromEntries(SPEND_COLUMNS.map((c) => [c, header.indexOf(c)])) as Record<(typeof SPEND_COLUMNS)[number], number>;
 };

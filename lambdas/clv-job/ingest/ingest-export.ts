@@ -28,7 +28,7 @@ import { CANONICAL_ORDER_COLUMNS, ORDER_COLUMNS, type OrderColumn } from '../sch
 import { ingestConfigSchema, type IngestConfig, type IngestConfigInput } from './ingest-config.js';
 import { ingestReceiptSchema, type IngestProblem, type IngestReceipt } from './receipt.js';
 import { READ_CHUNK_BYTES, readPieces } from './read-pieces.js';
-import { RecordFramer, type MalformedProblem } from './record-framer.js';
+import { RecordFramer, splitRecord, type MalformedProblem } from './record-framer.js';
 
 export { UnreadableExportError } from '../errors.js';
 export type { IngestReceipt } from './receipt.js';
@@ -273,28 +273,6 @@ class BufferedFile {
   }
 }
 
-/** Splits a header record into names (it has passed the framer, so its quoting is well-formed). */
-const splitHeader = (record: string, delimiter: string): string[] => {
-  const fields: string[] = [];
-  let field = '';
-  let quoted = false;
-  for (let i = 0; i < record.length; i++) {
-    const c = record[i]!;
-    if (quoted) {
-      if (c === '"' && record[i + 1] === '"') {
-        field += '"';
-        i += 1;
-      } else if (c === '"') quoted = false;
-      else field += c;
-    } else if (c === '"' && field === '') quoted = true;
-    else if (c === delimiter) {
-      fields.push(field);
-      field = '';
-    } else field += c;
-  }
-  fields.push(field);
-  return fields;
-};
 
 const csvQuote = (text: string): string => `"${text.replaceAll('"', '""')}"`;
 
@@ -350,7 +328,7 @@ const frameExport = async (request: IngestRequest, config: IngestConfig, work: s
         if (!isUtf8(record) || record.includes(0)) headerProblem =
             'is not UTF-8 text (the header holds bytes that are not UTF-8; Excel\'s plain "CSV (Comma delimited)" is Windows-1252): ' +
             'save it as "CSV UTF-8 (Comma delimited)", or convert it, e.g. `iconv -f WINDOWS-1252 -t UTF-8 in.csv > out.csv`';
-        header = splitHeader(record.toString('utf8'), delimiter);
+        header = splitRecord(record.toString('utf8'), delimiter);
         framer.expectFields = header.length;
         return;
       }
