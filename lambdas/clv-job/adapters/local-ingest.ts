@@ -1,5 +1,5 @@
 import { createHash, randomUUID } from 'node:crypto';
-import { mkdir, readFile, readdir, rename, rm, stat, utimes, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, readdir, rename, rm, stat, utimes } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { version as duckdbVersion } from '@duckdb/node-api';
@@ -14,6 +14,7 @@ import { INGEST_READER_VERSION } from '../ingest/reader-version.js';
 import { ingestReceiptSchema, type IngestReceipt } from '../ingest/receipt.js';
 import type { CanonicalFile } from './duckdb-engine.js';
 import type { InputFile } from './input-files.js';
+import { writeAtomically } from './write-atomically.js';
 
 /** Where canonical files and receipts live under an output folder (SPEC "Contract names"). */
 export const INGESTED_DIR = 'ingested';
@@ -214,21 +215,6 @@ export const ingestLocalFiles = async (inputs: readonly InputFile[], options: Lo
   return { files, receipts, skipped, reused };
 };
 
-/**
- * Writes `path` whole or not at all, through a temporary file named for this write alone: two
- * processes ingesting one export at once (`clv ingest` beside a run) each rename their own, the last
- * one's bytes stand (the same bytes: the entry is named by content), and neither finds its file gone.
- */
-const writeAtomically = async (path: string, text: string): Promise<void> => {
-  const partial = `${path}.${process.pid}.${randomUUID()}.partial`;
-  try {
-    await writeFile(partial, text);
-    await rename(partial, path);
-  } catch (error) {
-    await rm(partial, { force: true });
-    throw error;
-  }
-};
 
 /**
  * A cache entry's receipt, or null when the entry cannot be trusted (then the export is ingested

@@ -1,10 +1,11 @@
 import { constants } from 'node:fs';
-import { access, mkdir, open, readlink, realpath, rm, stat } from 'node:fs/promises';
+import { access, mkdir, open, readlink, realpath, rm, stat, writeFile } from 'node:fs/promises';
 import { basename, dirname, join, resolve, sep } from 'node:path';
 import { ConfigurationError } from '../errors.js';
 import { LIVE_DIR, LOCK_KEY, PUBLISH_DIR, QUALITY_DIR, RUNS_DIR } from '../layout.js';
 import { INGESTED_DIR } from './local-ingest.js';
 import { isOutputFolder } from './input-files.js';
+import { writeAtomically } from './write-atomically.js';
 
 const codeOf = (error: unknown): string => (error as NodeJS.ErrnoException | null)?.code ?? 'unknown error';
 
@@ -60,8 +61,8 @@ export interface OutputFile {
 /**
  * Opens `path` (as given to `flag`, e.g. `clv backtest --output`) before the command's work, so a path
  * that cannot be written (no such folder, a folder, read-only, procfs) fails in a second rather than
- * after minutes of work. Opened for appending, so nothing is truncated until `write`: a failed command
- * leaves the file of the last good one.
+ * after minutes of work. Opened for appending, so nothing is truncated; `write` replaces the file whole
+ * (a temporary file renamed over it): a failed or killed command leaves the file of the last good one.
  * @throws ConfigurationError with one line naming the flag, the path and the system's reason.
  */
 export const openOutputFile = async (path: string, flag = '--output'): Promise<OutputFile> => {
@@ -80,12 +81,14 @@ export const openOutputFile = async (path: string, flag = '--output'): Promise<O
   });
   return {
     write: async (text) => {
-      try {
-        await handle.truncate(0);
-        await handle.writeFile(text);
-      } finally {
-        await handle.close();
-      }
+      await handle.close();
+      // through a link, the file it leads to; whole or not at all, so a crash or a full disk keeps the last good file
+      const target = await realpath(path).catch(() => path);
+      await writeAtomically(target, text).catch(async (error: unknown) => {
+        // a file that may be written in a folder that may not: written in place
+        if (!['EACCES', 'EPERM', 'EROFS'].includes(codeOf(error))) throw error;
+        await writeFile(target, text);
+      });
     },
     abandon: async () => {
       await handle.close();

@@ -1,0 +1,46 @@
+import { mkdir, readFile, readdir, readlink, symlink, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { openOutputFile } from '../../lambdas/clv-job/adapters/output-folder.js';
+import { tempDir } from '../support/files.js';
+
+describe('a file a command writes (clv report --output, clv backtest --output)', () => {
+  it('keeps the last good file until the new one is whole, then replaces it, leaving nothing beside it', async () => {
+    const dir = await tempDir();
+    const path = join(dir, 'report.html');
+    await writeFile(path, 'last good page');
+
+    const file = await openOutputFile(path);
+    // opened: the last good file is untouched while the command works
+    expect(await readFile(path, 'utf8')).toBe('last good page');
+    await file.write('new page');
+
+    expect(await readFile(path, 'utf8')).toBe('new page');
+    expect(await readdir(dir)).toEqual(['report.html']);
+  });
+
+  it('writes through a link to the file it leads to, keeping the link', async () => {
+    const dir = await tempDir();
+    await mkdir(join(dir, 'shared'));
+    await writeFile(join(dir, 'shared', 'page.html'), 'old');
+    await symlink(join(dir, 'shared', 'page.html'), join(dir, 'link.html'));
+
+    const file = await openOutputFile(join(dir, 'link.html'));
+    await file.write('new');
+
+    expect(await readlink(join(dir, 'link.html'))).toBe(join(dir, 'shared', 'page.html'));
+    expect(await readFile(join(dir, 'shared', 'page.html'), 'utf8')).toBe('new');
+  });
+
+  it('removes a file it made for a command that failed, and keeps one that was there', async () => {
+    const dir = await tempDir();
+    const made = await openOutputFile(join(dir, 'new.html'));
+    await made.abandon();
+    await writeFile(join(dir, 'kept.html'), 'kept');
+    const kept = await openOutputFile(join(dir, 'kept.html'));
+    await kept.abandon();
+
+    expect(await readdir(dir)).toEqual(['kept.html']);
+    expect(await readFile(join(dir, 'kept.html'), 'utf8')).toBe('kept');
+  });
+});
