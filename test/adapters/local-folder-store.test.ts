@@ -199,13 +199,18 @@ describe('the local folder store', () => {
       expect((await store.rollback(RUN_DATE)).runId).toBe(A.runId);
     });
 
-    it('names the newest night again when latest.json is missing, on a backfill and on recovery', async () => {
+    it('names the newest night again when latest.json is missing, or names an older night, on a backfill and on recovery', async () => {
       const root = await tempDir();
       const store = new LocalFolderStore(root);
       await publish(store, A, '2025-02-01');
       await nodeFs.rm(join(root, 'latest.json'));
 
       await publish(store, B, '2025-01-15');
+      expect(JSON.parse(await readFile(join(root, 'latest.json'), 'utf8'))).toMatchObject({ run_date: '2025-02-01', run_id: A.runId });
+
+      // stale (an update that failed while 2025-02-01 published): a backfill names the newest night again
+      await nodeFs.writeFile(join(root, 'latest.json'), JSON.stringify({ run_date: '2025-01-20', run_id: 'gone', summary: 'x' }));
+      await publish(store, B, '2025-01-10');
       expect(JSON.parse(await readFile(join(root, 'latest.json'), 'utf8'))).toMatchObject({ run_date: '2025-02-01', run_id: A.runId });
 
       await nodeFs.rm(join(root, 'latest.json'));

@@ -532,7 +532,11 @@ export class VersionedPublisher {
       await this.rewriteLatest();
       return;
     }
-    if (current.run_date > runDate) return;
+    if (current.run_date > runDate) {
+      // a backfill: latest.json stays on a newer night, provided it names the newest (an earlier update may have failed)
+      if ((await this.space.liveRunDates()).at(-1) !== current.run_date) await this.rewriteLatest();
+      return;
+    }
     await this.space.writeRecord(LATEST_KEY, { run_date: runDate, run_id: runId, summary: this.space.readerKey(runId, summaryKey(runDate)) });
   }
 
