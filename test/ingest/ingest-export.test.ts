@@ -198,6 +198,21 @@ describe('an optional column the config names', () => {
   });
 });
 
+describe('a header ending in columns without a name (a spreadsheet\'s, once cells beside the data were filled)', () => {
+  it('is refused, saying so, when no row has those columns: every row would be malformed with nothing saying why', async () => {
+    const text = 'order_id,customer_id,order_date,amount,status,,\nA1,C1,2025-03-15,10,paid\nA2,C2,2025-03-16,20,paid\n';
+
+    await expect(ingestText('trailing-unnamed.csv', text)).rejects.toThrow(
+      /its header ends in 2 columns without a name \("status", "", ""\), and none of its rows has the header's 7 fields \(2 rows have another number\)/,
+    );
+  });
+
+  it('is read when rows have them, empty or not', async () => {
+    const { receipt } = await ingestText('trailing-unnamed-kept.csv', 'order_id,customer_id,order_date,amount,,\nA1,C1,2025-03-15,10,,\nA2,C2,2025-03-16,20\n');
+    expect([receipt.parsed, receipt.malformed]).toEqual([1, 1]);
+  });
+});
+
 describe('an id an export writes for no value', () => {
   it('is a missing id, as an empty one is: NULL, \\N, N/A, #N/A, NaN, None in any case, trimmed', async () => {
     const ids = ['NULL', 'null', '\\N', 'N/A', ' #N/A ', 'NaN', 'None', 'nil', 'undefined'];

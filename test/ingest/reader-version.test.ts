@@ -66,6 +66,12 @@ const CONFIGURED: { name: string; text: string; config: IngestRequest['config'] 
     text: 'order_id,customer_id,order_date,amount,status\nA1,C1,2025-01-02,10,cancelled\n',
     config: { columns: { status: 'order_status' } },
   },
+  {
+    // version 9: a header ending in unnamed columns no row has is refused, saying so (every row was malformed)
+    name: 'trailing-unnamed-header.csv',
+    text: 'order_id,customer_id,order_date,amount,,\nA1,C1,2025-01-02,10\n',
+    config: undefined,
+  },
 ];
 
 

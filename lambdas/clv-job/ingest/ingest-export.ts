@@ -313,6 +313,8 @@ const frameExport = async (request: IngestRequest, config: IngestConfig, work: s
   let bom = false;
   let first = true;
   let header: string[] | null = null;
+  /** Records of the header's field count, passed to DuckDB. */
+  let wellFormedRecords = 0;
   let headerProblem: string | null = null;
   const problemCounts = new Map<MalformedProblem, { count: number; lines: number[] }>();
   const delimiterByte = Buffer.from(delimiter)[0]!;
@@ -332,6 +334,7 @@ const frameExport = async (request: IngestRequest, config: IngestConfig, work: s
         framer.expectFields = header.length;
         return;
       }
+      wellFormedRecords += 1;
       prepared.appendRecord(line, needsTrim, delimiterByte, data, start, end);
     },
     malformed: (line, raw, total, problem) => {
@@ -426,6 +429,17 @@ const frameExport = async (request: IngestRequest, config: IngestConfig, work: s
   if (headerProblem !== null) throw new UnreadableExportError(sourceName, headerProblem);
   const names: string[] = header ?? [];
   if (names.length === 0 || (names.length === 1 && names[0] === '')) throw new UnreadableExportError(sourceName, 'has no header row');
+  // Excel keeps columns in the header once cells right of the data were filled (`status,,`), the rows
+  // not: every row would be a malformed_row the run fails on, with nothing saying why
+  const unnamedTail = names.length - names.findLastIndex((name) => name.trim() !== '') - 1;
+  const wrongFieldCount = problemCounts.get('wrong_field_count')?.count ?? 0;
+  if (unnamedTail > 0 && wellFormedRecords === 0 && wrongFieldCount > 0) {
+    throw new UnreadableExportError(
+      sourceName,
+      `its header ends in ${unnamedTail} column${unnamedTail === 1 ? '' : 's'} without a name (${headerColumnsText(names.slice(-unnamedTail - 1))}), and none of its rows has the header's ${names.length} fields ` +
+        `(${wrongFieldCount} rows have another number): spreadsheets leave such columns in the header when cells beside the data were once filled; remove the trailing delimiters from the header line`,
+    );
+  }
 
   const find = (wanted: string): number | null => {
     const name = matchHeader(names, wanted);
