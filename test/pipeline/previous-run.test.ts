@@ -71,7 +71,7 @@ describe("the previous run's customers, joined in the engine", () => {
       SELECT COUNT(*)::INTEGER AS customers FROM now n LEFT JOIN before b USING (customer_id)
       WHERE n.rfm_segment = 'At Risk' AND b.rfm_segment IS DISTINCT FROM 'At Risk'`);
     expect(movers).toEqual([{ movement: 'became_at_risk', customers: atRisk!.customers }]);
-    const reason = `the tiers are not cut as they were on ${FIRST} (segments.tiers.high 0.2 on ${FIRST}, 0.1 tonight)`;
+    const reason = `the high tier is not cut as it was on ${FIRST} (segments.tiers.high 0.2 on ${FIRST}, 0.1 tonight)`;
     expect(summary.movers?.not_counted).toEqual([
       { movement: 'entered_high', reason },
       { movement: 'left_high', reason },

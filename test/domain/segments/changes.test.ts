@@ -298,7 +298,7 @@ describe('changes versus the previous run', () => {
     expect(changes.warnings[0]).toEqual({
       code: 'segment_cuts_changed',
       message:
-        'The segments are not cut as they were on 2024-06-01 (segments.tiers.high 0.2 on 2024-06-01, 0.1 tonight): customers moved between those segments with no change in them, so no warning compares those segments tonight and the movers across them are not counted.',
+        'The segments are not cut as they were on 2024-06-01 (segments.tiers.high 0.2 on 2024-06-01, 0.1 tonight): customers moved between those segments with no change in them, so no warning compares those segments tonight, and no customer entering or leaving the high tier is counted a mover.',
       metric: 'run.settings.segments',
       previous: null,
       current: null,
@@ -312,11 +312,11 @@ describe('changes versus the previous run', () => {
     expect(changesSchema.parse(changes)).toEqual(changes);
   });
 
-  it('compares no RFM segment, or no value x loyalty cell, with a night that cut them otherwise', () => {
+  it('compares no value x loyalty cell with a night that cut the cells otherwise; an RFM setting cuts no segment', () => {
+    // rfm.monetary moves the monetary score, never a customer between segments: the At Risk share is still compared
     const rfmOtherwise = changesSincePreviousRun({ ...CURRENT, cuts: { ...DEFAULT_CUTS, rfm: { monetary: 'avg_order_value' } } }, PREVIOUS, THRESHOLDS);
-    expect(rfmOtherwise.warnings.map((w) => w.code)).not.toContain('at_risk_equity_share_rise');
-    expect(rfmOtherwise.warnings.map((w) => w.code)).toContain('high_tier_equity_share_drop');
-    expect(rfmOtherwise.warnings[0]?.message).toContain('segments.rfm.monetary "total_revenue" on 2024-06-01, "avg_order_value" tonight');
+    expect(rfmOtherwise.warnings.map((w) => w.code)).toContain('at_risk_equity_share_rise');
+    expect(rfmOtherwise.warnings.map((w) => w.code)).not.toContain('segment_cuts_changed');
 
     // Prepare: a value x loyalty cell whose average CLV fell by a third, cut at the same shares or not
     const fallen: RunSnapshot = {
@@ -327,8 +327,22 @@ describe('changes versus the previous run', () => {
       changesSincePreviousRun(snapshot, PREVIOUS, THRESHOLDS)
         .warnings.filter((w) => w.metric.startsWith('value_loyalty'))
         .map((w) => w.metric);
+    const loyalty = (settings: Partial<SegmentCuts['valueLoyalty']>): RunSnapshot => ({ ...fallen, cuts: { ...DEFAULT_CUTS, valueLoyalty: { ...DEFAULT_CUTS.valueLoyalty, ...settings } } });
     expect(cellWarnings(fallen)).toEqual(['value_loyalty[high_value_high_loyalty].average_clv']);
-    expect(cellWarnings({ ...fallen, cuts: { ...DEFAULT_CUTS, valueLoyalty: { ...DEFAULT_CUTS.valueLoyalty, minRepeatPurchases: 2 } } })).toEqual([]);
+    expect(cellWarnings(loyalty({ minRepeatPurchases: 2 }))).toEqual([]);
+    // both nights had P(alive): the RFM recency fallback decided nobody's loyalty
+    expect(cellWarnings(loyalty({ fallbackMinRecencyScore: 4 }))).toEqual(['value_loyalty[high_value_high_loyalty].average_clv']);
+    expect(cellWarnings(loyalty({ minProbabilityAlive: 0.7 }))).toEqual([]);
+  });
+
+  it('compares the high tier with a night that cut only the mid tier otherwise, and the mid and low tiers not', () => {
+    // Prepare: every tier's average CLV fell by a third; only tiers.mid differs
+    const fallen: RunSnapshot = { ...CURRENT, clvTiers: CURRENT.clvTiers.map((r) => ({ ...r, average_clv: r.average_clv / 1.5 })), cuts: { ...DEFAULT_CUTS, tiers: { high: 0.2, mid: 0.4 } } };
+
+    const changes = changesSincePreviousRun(fallen, PREVIOUS, THRESHOLDS);
+
+    expect(changes.warnings.filter((w) => w.metric.startsWith('clv_tiers')).map((w) => w.metric)).toEqual(['clv_tiers[high].equity_share', 'clv_tiers[high].average_clv']);
+    expect(changes.warnings.find((w) => w.code === 'segment_cuts_changed')?.message).not.toContain('mover');
   });
 
   it('compares segments as before with a night whose summary did not record its cuts (before 2.7.0)', () => {
@@ -338,23 +352,26 @@ describe('changes versus the previous run', () => {
     expect(changes.warnings.map((w) => w.code)).toContain('high_tier_equity_share_drop');
   });
 
-  it('counts no movement across a segment cut otherwise, or out of a ranking that changed, and says why', () => {
+  it('counts no movement into or out of a high tier cut otherwise, or out of a ranking that changed, and says why', () => {
     const on = { ...PREVIOUS, cuts: DEFAULT_CUTS };
     // the same cuts, the same measure: every movement counts
     expect(uncountedMovements(CURRENT, on)).toEqual([]);
     // a margin scales every predicted CLV alike: nobody crosses a cut because of it
     expect(uncountedMovements({ ...CURRENT, measure: { ...WEEKLY, margin: 0.3 } }, on)).toEqual([]);
-    const tiers = uncountedMovements({ ...CURRENT, cuts: { ...DEFAULT_CUTS, tiers: { high: 0.2, mid: 0.6 } } }, on);
+    // the high tier is cut by tiers.high alone: another mid share moves nobody into or out of it
+    expect(uncountedMovements({ ...CURRENT, cuts: { ...DEFAULT_CUTS, tiers: { high: 0.2, mid: 0.6 } } }, on)).toEqual([]);
+    const tiers = uncountedMovements({ ...CURRENT, cuts: { ...DEFAULT_CUTS, tiers: { high: 0.25, mid: 0.5 } } }, on);
     expect(tiers).toEqual([
-      { movement: 'entered_high', reason: 'the tiers are not cut as they were on 2024-06-01 (segments.tiers.mid 0.5 on 2024-06-01, 0.6 tonight)' },
-      { movement: 'left_high', reason: 'the tiers are not cut as they were on 2024-06-01 (segments.tiers.mid 0.5 on 2024-06-01, 0.6 tonight)' },
+      { movement: 'entered_high', reason: 'the high tier is not cut as it was on 2024-06-01 (segments.tiers.high 0.2 on 2024-06-01, 0.25 tonight)' },
+      { movement: 'left_high', reason: 'the high tier is not cut as it was on 2024-06-01 (segments.tiers.high 0.2 on 2024-06-01, 0.25 tonight)' },
     ]);
     // another horizon ranks customers otherwise
     expect(uncountedMovements({ ...CURRENT, measure: { ...WEEKLY, horizon: 104 } }, on).map((n) => [n.movement, n.reason])).toEqual([
       ['entered_high', 'customers are not ranked as they were on 2024-06-01 (horizon 364 days on 2024-06-01, 728 days tonight)'],
       ['left_high', 'customers are not ranked as they were on 2024-06-01 (horizon 364 days on 2024-06-01, 728 days tonight)'],
     ]);
-    expect(uncountedMovements({ ...CURRENT, cuts: { ...DEFAULT_CUTS, rfm: { monetary: 'avg_order_value' } } }, on).map((n) => n.movement)).toEqual(['became_at_risk']);
+    // no RFM setting moves a customer into At Risk
+    expect(uncountedMovements({ ...CURRENT, cuts: { ...DEFAULT_CUTS, rfm: { monetary: 'avg_order_value' } } }, on)).toEqual([]);
     // a value x loyalty cell is no movement
     expect(uncountedMovements({ ...CURRENT, cuts: { ...DEFAULT_CUTS, valueLoyalty: { ...DEFAULT_CUTS.valueLoyalty, highValueShare: 0.3 } } }, on)).toEqual([]);
   });

@@ -49,7 +49,7 @@ export const WARNING_CODES = [
   'channel_label_taken',
   // tonight's CLV is measured otherwise than the previous run's (its basis or a setting it depends on)
   'clv_measure_changed',
-  // tonight's segments are cut otherwise than the previous run's (tier shares, value x loyalty or RFM settings)
+  // tonight's segments are cut otherwise than the previous run's (tier shares, value x loyalty settings)
   'segment_cuts_changed',
 ] as const;
 export type WarningCode = (typeof WARNING_CODES)[number];
@@ -127,58 +127,70 @@ export interface SegmentCuts {
   readonly rfm: RfmSettings;
 }
 
-/** Per scheme, what makes tonight's segments cut otherwise than the previous run's, in words (empty when they are cut alike). */
+/**
+ * What cuts tonight's segments otherwise than the previous run's, in words (empty when they are cut
+ * alike): only settings that decide who is in which segment. The RFM settings decide none (its
+ * segments come from the recency and frequency scores; `rfm.monetary` moves the monetary score only).
+ */
 export interface CutDifferences {
+  /** `tiers.high`: who is in the high tier (the high-tier movers, its equity share). */
+  readonly highTier: readonly string[];
+  /** Any tier share: who is in the mid and low tiers too. */
   readonly clvTiers: readonly string[];
+  /** The value x loyalty rule in force on both nights. */
   readonly valueLoyalty: readonly string[];
-  readonly rfm: readonly string[];
 }
 
-const NO_CUT_DIFFERENCES: CutDifferences = { clvTiers: [], valueLoyalty: [], rfm: [] };
+const NO_CUT_DIFFERENCES: CutDifferences = { highTier: [], clvTiers: [], valueLoyalty: [] };
 
 /** The settings, by their config names (`segments.<scheme>.<field>`), whose values differ. */
-const settingDifferences = (scheme: string, now: object, before: object, previousRunDate: string): string[] => {
+const settingDifferences = (scheme: string, now: object, before: object, previousRunDate: string, fields: readonly string[] = Object.keys(now)): string[] => {
+  const is = now as Readonly<Record<string, unknown>>;
   const was = before as Readonly<Record<string, unknown>>;
-  // exactly as configured (a share 0.2 against 0.20001 differs), strings quoted
-  return Object.entries(now)
-    .filter(([field, value]) => value !== was[field])
-    .map(([field, value]) => `segments.${scheme}.${field} ${JSON.stringify(was[field])} on ${previousRunDate}, ${JSON.stringify(value)} tonight`);
+  // exactly as configured (a share 0.2 against 0.20001 differs)
+  return fields
+    .filter((field) => is[field] !== was[field])
+    .map((field) => `segments.${scheme}.${field} ${JSON.stringify(was[field])} on ${previousRunDate}, ${JSON.stringify(is[field])} tonight`);
+};
+
+/** Whether a run's loyalty was P(alive) at least `minProbabilityAlive` (a trusted fit), rather than the RFM recency fallback. */
+const loyalByProbability = (run: RunSnapshot): boolean => meanProbabilityAlive(run.channels) !== null;
+
+/**
+ * What cuts tonight's segments otherwise than the previous run's. A run whose summary did not record
+ * its cuts (`cuts` null: written before 2.7.0) is taken as cut alike: nothing says otherwise.
+ */
+export const cutDifferences = (current: RunSnapshot, previous: RunSnapshot): CutDifferences => {
+  if (current.cuts === null || previous.cuts === null) return NO_CUT_DIFFERENCES;
+  const on = previous.runDate;
+  const { tiers, valueLoyalty } = current.cuts;
+  const byProbability = loyalByProbability(current);
+  // the loyalty threshold of the rule both nights used; when one used P(alive) and the other the fallback, the fit's trust moved them, not a setting
+  const loyaltyField = byProbability === loyalByProbability(previous) ? [byProbability ? 'minProbabilityAlive' : 'fallbackMinRecencyScore'] : [];
+  return {
+    highTier: settingDifferences('tiers', tiers, previous.cuts.tiers, on, ['high']),
+    clvTiers: settingDifferences('tiers', tiers, previous.cuts.tiers, on),
+    valueLoyalty: settingDifferences('valueLoyalty', valueLoyalty, previous.cuts.valueLoyalty, on, ['highValueShare', 'minRepeatPurchases', ...loyaltyField]),
+  };
 };
 
 /**
- * What cuts tonight's segments otherwise than the previous run's, per scheme. A run whose summary
- * did not record its cuts (`null`: written before 2.7.0) is taken as cut alike: nothing says otherwise.
- */
-export const cutDifferences = (current: SegmentCuts | null, previous: SegmentCuts | null, previousRunDate: string): CutDifferences =>
-  current === null || previous === null
-    ? NO_CUT_DIFFERENCES
-    : {
-        clvTiers: settingDifferences('tiers', current.tiers, previous.tiers, previousRunDate),
-        valueLoyalty: settingDifferences('valueLoyalty', current.valueLoyalty, previous.valueLoyalty, previousRunDate),
-        rfm: settingDifferences('rfm', current.rfm, previous.rfm, previousRunDate),
-      };
-
-/**
  * The movements that would count customers moved by a setting rather than by what they did: into
- * and out of the high tier when the tiers are cut otherwise, or CLV is measured in a way that ranks
- * customers otherwise (another basis, transaction model, horizon or discount rate; a margin or a
- * lifespan scales every CLV alike, so it moves nobody across a cut); into At Risk when the RFM
- * segments are cut otherwise. Empty when every movement counts.
+ * and out of the high tier when its share differs, or CLV is measured in a way that ranks customers
+ * otherwise (another basis, transaction model, horizon or discount rate; a margin or a lifespan
+ * scales every CLV alike, so it moves nobody across a cut). Empty when every movement counts (no
+ * RFM setting moves anybody into At Risk).
  */
 export const uncountedMovements = (current: RunSnapshot, previous: RunSnapshot): NotCounted[] => {
-  const cuts = cutDifferences(current.cuts, previous.cuts, previous.runDate);
+  const { highTier } = cutDifferences(current, previous);
   const reranked = measureDifferences({ ...current.measure, margin: previous.measure.margin, lifespanYears: previous.measure.lifespanYears }, previous.measure, previous.runDate);
-  const tierReason =
-    cuts.clvTiers.length > 0
-      ? `the tiers are not cut as they were on ${previous.runDate} (${cuts.clvTiers.join('; ')})`
+  const reason =
+    highTier.length > 0
+      ? `the high tier is not cut as it was on ${previous.runDate} (${highTier.join('; ')})`
       : reranked.length > 0
         ? `customers are not ranked as they were on ${previous.runDate} (${reranked.join('; ')})`
         : null;
-  const rfmReason = cuts.rfm.length > 0 ? `the RFM segments are not cut as they were on ${previous.runDate} (${cuts.rfm.join('; ')})` : null;
-  return [
-    ...(tierReason === null ? [] : (['entered_high', 'left_high'] as const).map((movement) => ({ movement, reason: tierReason }))),
-    ...(rfmReason === null ? [] : [{ movement: 'became_at_risk' as const, reason: rfmReason }]),
-  ];
+  return reason === null ? [] : (['entered_high', 'left_high'] as const).map((movement) => ({ movement, reason }));
 };
 
 /** What one run contributes to a comparison: its summary tables, model parameters and how it measured CLV and cut its segments. */
@@ -363,11 +375,12 @@ const totalsWarnings = ({ current, previous, thresholds, totals, measureChanged,
       threshold: thresholds.totalEquityDrop,
     });
   }
-  const cutChanges = [...cutsChanged.clvTiers, ...cutsChanged.valueLoyalty, ...cutsChanged.rfm];
+  const cutChanges = [...cutsChanged.clvTiers, ...cutsChanged.valueLoyalty];
   if (cutChanges.length > 0) {
+    const movers = cutsChanged.highTier.length > 0 ? ', and no customer entering or leaving the high tier is counted a mover' : '';
     warnings.push({
       code: 'segment_cuts_changed',
-      message: `The segments are not cut as they were on ${previous.runDate} (${cutChanges.join('; ')}): customers moved between those segments with no change in them, so no warning compares those segments tonight and the movers across them are not counted.`,
+      message: `The segments are not cut as they were on ${previous.runDate} (${cutChanges.join('; ')}): customers moved between those segments with no change in them, so no warning compares those segments tonight${movers}.`,
       metric: 'run.settings.segments',
       previous: null,
       current: null,
@@ -401,10 +414,9 @@ const segmentWarnings = ({ current, previous, thresholds, measureChanged, cutsCh
   const warnings: Warning[] = [];
   // shares of equity and average CLV, each measured as its night measured CLV
   if (measureChanged.length > 0) return warnings;
-  const tiersAlike = cutsChanged.clvTiers.length === 0;
   const highNow = current.clvTiers.find((row) => row.segment === 'high');
   const highBefore = previous.clvTiers.find((row) => row.segment === 'high');
-  if (tiersAlike && highNow !== undefined && highBefore !== undefined && fellBy(delta(highNow.equity_share, highBefore.equity_share), thresholds.highTierEquityShareDrop)) {
+  if (cutsChanged.highTier.length === 0 && highNow !== undefined && highBefore !== undefined && fellBy(delta(highNow.equity_share, highBefore.equity_share), thresholds.highTierEquityShareDrop)) {
     warnings.push({
       code: 'high_tier_equity_share_drop',
       message: `The high tier's share of customer equity fell from ${percent(highBefore.equity_share)} to ${percent(highNow.equity_share)} since ${previous.runDate}: value is less concentrated in the best customers.`,
@@ -414,14 +426,16 @@ const segmentWarnings = ({ current, previous, thresholds, measureChanged, cutsCh
       threshold: thresholds.highTierEquityShareDrop,
     });
   }
+  // the high tier is cut by tiers.high alone; the mid and low tiers by both shares
+  const cutOtherwise = (scheme: 'clv_tiers' | 'value_loyalty', segment: string): boolean =>
+    scheme === 'value_loyalty' ? cutsChanged.valueLoyalty.length > 0 : (segment === 'high' ? cutsChanged.highTier : cutsChanged.clvTiers).length > 0;
   const schemes = [
-    ['clv_tiers', 'CLV tier', current.clvTiers, previous.clvTiers, cutsChanged.clvTiers],
-    ['value_loyalty', 'value x loyalty cell', current.valueLoyalty, previous.valueLoyalty, cutsChanged.valueLoyalty],
+    ['clv_tiers', 'CLV tier', current.clvTiers, previous.clvTiers],
+    ['value_loyalty', 'value x loyalty cell', current.valueLoyalty, previous.valueLoyalty],
   ] as const;
-  for (const [scheme, label, now, before, cutOtherwise] of schemes) {
-    if (cutOtherwise.length > 0) continue;
+  for (const [scheme, label, now, before] of schemes) {
     for (const [segment, c, p] of matchRows(now, before, (row) => row.segment)) {
-      if (c === undefined || p === undefined) continue;
+      if (c === undefined || p === undefined || cutOtherwise(scheme, segment)) continue;
       if (c.customers < thresholds.minCustomers || p.customers < thresholds.minCustomers) continue;
       if (!fellBy(delta(c.average_clv, p.average_clv), thresholds.segmentAverageClvDrop)) continue;
       warnings.push({
@@ -438,7 +452,7 @@ const segmentWarnings = ({ current, previous, thresholds, measureChanged, cutsCh
     rows.filter((row) => AT_RISK_SEGMENTS.has(row.segment)).reduce((sum, row) => sum + row.equity_share, 0);
   const riskNow = atRiskShare(current.rfm);
   const riskBefore = atRiskShare(previous.rfm);
-  if (cutsChanged.rfm.length === 0 && current.rfm.length > 0 && previous.rfm.length > 0 && riskNow - riskBefore > thresholds.atRiskEquityShareRise) {
+  if (current.rfm.length > 0 && previous.rfm.length > 0 && riskNow - riskBefore > thresholds.atRiskEquityShareRise) {
     warnings.push({
       code: 'at_risk_equity_share_rise',
       message: `The share of equity held by "At Risk" and "Can't Lose Them" customers rose from ${percent(riskBefore)} to ${percent(riskNow)} since ${previous.runDate}: valuable customers are going quiet.`,
@@ -535,12 +549,11 @@ export const changesSincePreviousRun = (
     otherUnit ? Object.fromEntries(Object.entries(values).filter(([name]) => !TIME_SCALE_PARAMETERS.has(name))) : values;
   const parameters = parameterChanges(comparable(current.parameters), comparable(previous.parameters));
   const measureChanged = measureDifferences(current.measure, previous.measure, previous.runDate);
-  const cutsChanged = cutDifferences(current.cuts, previous.cuts, previous.runDate);
+  const cutsChanged = cutDifferences(current, previous);
   const context: WarningContext = { measureChanged, cutsChanged, current, previous, thresholds, totals, parameters };
   const cutNotes = [
     ['The tiers', cutsChanged.clvTiers, 'the tier changes and the tier migration'],
     ['The value x loyalty cells', cutsChanged.valueLoyalty, 'the cells\' changes'],
-    ['The RFM segments', cutsChanged.rfm, 'the RFM segments\' changes'],
   ] as const;
   const notes = [
     `Compared with the run of ${previous.runDate}.`,
