@@ -1,4 +1,5 @@
-import { mkdir, readFile, readdir, readlink, symlink, writeFile } from 'node:fs/promises';
+import { execFileSync } from 'node:child_process';
+import { chmod, link, mkdir, readFile, readdir, readlink, stat, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { openOutputFile } from '../../lambdas/clv-job/adapters/output-folder.js';
@@ -30,6 +31,28 @@ describe('a file a command writes (clv report --output, clv backtest --output)',
 
     expect(await readlink(join(dir, 'link.html'))).toBe(join(dir, 'shared', 'page.html'));
     expect(await readFile(join(dir, 'shared', 'page.html'), 'utf8')).toBe('new');
+  });
+
+  it('keeps the mode of the file it replaces (a report holds customer ids), and writes into what is not a plain file of one name', async () => {
+    const dir = await tempDir();
+    const path = join(dir, 'private.html');
+    await writeFile(path, 'old', { mode: 0o600 });
+    await chmod(path, 0o600);
+    await (await openOutputFile(path)).write('new');
+    expect((await stat(path)).mode & 0o777).toBe(0o600);
+
+    // a file with a second name (a hard link) stays one file: both names read the new page
+    await link(path, join(dir, 'second-name.html'));
+    await (await openOutputFile(path)).write('newer');
+    expect(await readFile(join(dir, 'second-name.html'), 'utf8')).toBe('newer');
+
+    // a named pipe stays a pipe, its reader gets the page
+    const fifo = join(dir, 'pipe');
+    execFileSync('mkfifo', [fifo]);
+    const received = readFile(fifo, 'utf8');
+    await (await openOutputFile(fifo)).write('piped page');
+    expect(await received).toBe('piped page');
+    expect((await stat(fifo)).isFIFO()).toBe(true);
   });
 
   it('removes a file it made for a command that failed, and keeps one that was there', async () => {

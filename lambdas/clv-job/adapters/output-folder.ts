@@ -82,9 +82,13 @@ export const openOutputFile = async (path: string, flag = '--output'): Promise<O
   return {
     write: async (text) => {
       await handle.close();
-      // through a link, the file it leads to; whole or not at all, so a crash or a full disk keeps the last good file
+      // through a link, the file it leads to
       const target = await realpath(path).catch(() => path);
-      await writeAtomically(target, text).catch(async (error: unknown) => {
+      const info = await stat(target).catch(() => null);
+      // a regular file with one name is replaced whole, keeping its mode, so a crash or a full disk keeps
+      // the last good one; anything else (a pipe, /dev/stdout, a file with hard links) is written into
+      if (info !== null && (!info.isFile() || info.nlink > 1)) return writeFile(target, text);
+      await writeAtomically(target, text, info?.mode).catch(async (error: unknown) => {
         // a file that may be written in a folder that may not: written in place
         if (!['EACCES', 'EPERM', 'EROFS'].includes(codeOf(error))) throw error;
         await writeFile(target, text);
