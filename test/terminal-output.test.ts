@@ -4,7 +4,9 @@ import { describe, expect, it } from 'vitest';
 import { summarySchema } from '../lambdas/clv-job/schemas/summary.js';
 import { oneLine } from '../lambdas/clv-job/one-line.js';
 import { runTable } from '../lambdas/clv-job/terminal-output.js';
+import { BACKFILL_NOTE_PREFIX, FIRST_RUN_NOTE } from '../lambdas/clv-job/domain/segments/changes.js';
 import { clv, requireCliBundle } from './support/cli.js';
+import { runLocal } from './support/pipeline.js';
 import { fixture, sampleData, tempDir } from './support/files.js';
 
 describe('the closing table on a terminal', () => {
@@ -21,6 +23,14 @@ describe('the closing table on a terminal', () => {
     expect(table).not.toContain('…');
     expect(table).toContain(`${longOutput}/summary/run_date=2025-12-31/summary.json`);
     expect(table).toContain(`${longOutput}/report/run_date=2025-12-31/index.html`);
+  });
+
+  it('says "first run" of a first run only, not of a backfill with nothing before it', async () => {
+    const { summary } = await runLocal([sampleData], await tempDir(), { asOf: '2025-12-31' });
+    const quiet = (note: string) => ({ ...summary, warnings: [], changes: { ...summary.changes, previous_run_date: null, note, warnings: [] } });
+
+    expect(runTable(quiet(FIRST_RUN_NOTE), 'out', null)).toContain('none (first run)');
+    expect(runTable(quiet(`${BACKFILL_NOTE_PREFIX} no night before 2024-12-31 is published to compare with.`), 'out', null)).not.toContain('first run');
   });
 });
 

@@ -10,6 +10,7 @@ import type { RejectionReasonExamples } from './pipeline/rejection-examples.js';
 import type { ProgressListener } from './pipeline/run.js';
 import type { Summary } from './schemas/summary.js';
 import { oneLine } from './one-line.js';
+import { FIRST_RUN_NOTE } from './domain/segments/changes.js';
 
 const STAGE_LABELS: Readonly<Record<string, string>> = {
   lock: 'Taking the run lock',
@@ -117,7 +118,7 @@ export const runTable = (summary: Summary, output: string, reportKey: string | n
     ['Tiers', tiers || '–'],
     ['Top channels', channels || '–'],
     ...(acquired === null ? [] : [[acquired.label === 'LTV:CAC' ? 'LTV:CAC' : 'Acquired value', acquired.text]]),
-    ['Warnings', warnings === 0 ? (summary.changes.previous_run_date === null ? 'none (first run)' : 'none') : `${warnings}: see below and the report`],
+    ['Warnings', warnings === 0 ? (summary.changes.note === FIRST_RUN_NOTE ? 'none (first run)' : 'none') : `${warnings}: see below and the report`],
     ['Summary', summaryPath],
     ...(reportPath === null ? [] : [['Report', reportPath]]),
   );
