@@ -78,6 +78,9 @@ export class RunLockedError extends ClvError {}
 /** A publish whose switch did not happen: the run date's previous version is what readers see. */
 export class PublishError extends ClvError {}
 
+/** Who settles an unfinished publish, in messages: the next run, or a recovery asked for on either path. */
+export const SETTLED_BY = 'the next run or a recovery (`clv recover`; on AWS the event {"action":"recover"}) finishes or undoes it';
+
 /**
  * A publishing record (`_publish/versions.json`, `_publish/intent.json`, `latest.json`) that exists
  * but is not JSON of its shape; names the file (a path or an `s3://` URL) and what to do.

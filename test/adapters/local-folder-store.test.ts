@@ -153,6 +153,23 @@ describe('the local folder store', () => {
       expect(await leftovers(root)).toEqual([]);
     });
 
+    it('starts neither a rollback nor a publish while an earlier one is unfinished (its intent there): its own would overwrite the only record of it', async () => {
+      const root = await tempDir();
+      const store = new LocalFolderStore(root);
+      await publish(store, A);
+      await publish(store, B);
+      const intent = JSON.stringify({ action: 'publish', runId: 'run-x', runDate: '2025-03-01', previousRunId: null, startedAt: '2025-03-01T03:00:00.000Z' });
+      await writeFile(join(root, '_publish/intent.json'), intent);
+
+      await expect(store.rollback(RUN_DATE)).rejects.toThrow(
+        `rolling ${RUN_DATE} back was not started: an earlier publish or rollback is unfinished (_publish/intent.json is still there) and would lose its record; the next run or a recovery`,
+      );
+      await expect(publish(store, C)).rejects.toThrow(/^publishing run run-c of 2025-01-31 was not started: an earlier publish or rollback is unfinished/);
+
+      expect(await readFile(join(root, '_publish/intent.json'), 'utf8')).toBe(intent);
+      expect((await seenLocally(root)).runId).toBe(B.runId);
+    });
+
     it('says so when the night was never published', async () => {
       await expect(new LocalFolderStore(await tempDir()).rollback(RUN_DATE)).rejects.toThrow(ClvError);
     });

@@ -7,7 +7,7 @@ import { ListObjectsV2Command, type S3Client } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { S3Store } from '../../lambdas/clv-job/adapters/s3-store.js';
 import { PublishError } from '../../lambdas/clv-job/errors.js';
-import { CATALOG_TABLES } from '../../lambdas/clv-job/layout.js';
+import { CATALOG_TABLES, manifestKey } from '../../lambdas/clv-job/layout.js';
 import { failKthCommand, faultPlan, type FaultPlan } from '../support/fault-fs.js';
 import { tempDir } from '../support/files.js';
 import { GLUE_DATABASE, createOutputTables, motoGlueClient } from '../support/moto-glue.js';
@@ -107,6 +107,39 @@ describeWith('moto', 'the S3 store under faults (moto S3 and Glue)', () => {
     console.info(table('S3 store: failure injected at the k-th S3/Glue request of a publish', outcomes));
     expect(outcomes.some(([, , o]) => o.startsWith('failed'))).toBe(true);
   }, 300_000);
+
+  it('leaves the run of a publish whose commit failed, and whose outcome cannot be read, to the next recovery: discarded, it would take the files the Glue partitions already show', async () => {
+    // Prepare: the PUT of the night's manifest (the commit) fails without effect, then so does the GET that asks whether it happened
+    const { prefix, runDate } = await withOldNight();
+    const s3 = motoS3Client(moto.endpoint, { maxAttempts: 1 });
+    const manifestKeyOnS3 = `${prefix}${manifestKey(runDate)}`;
+    let faults = 0;
+    s3.middlewareStack.add(
+      (next, context) => async (args) => {
+        const key = (args.input as { Key?: string }).Key;
+        const command = context.commandName ?? '';
+        if (key === manifestKeyOnS3 && ((faults === 0 && command === 'PutObjectCommand') || (faults === 1 && command === 'GetObjectCommand'))) {
+          faults++;
+          throw Object.assign(new Error(`injected failure of ${command}`), { name: 'InternalError', $metadata: { httpStatusCode: 500 } });
+        }
+        return next(args);
+      },
+      { step: 'initialize', name: 'twoFaults' },
+    );
+    const store = new S3Store({ client: s3, bucket: BUCKET, prefix, catalog: { client: glue, database: GLUE_DATABASE, tables: CATALOG_TABLES } });
+    const run = await store.stage(NEW.runId);
+    const manifest = await stageVersion(run, NEW, runDate);
+
+    // Act: the pipeline discards a run whose publish failed
+    const failed = await run.publish(runDate, manifest).catch((error: unknown) => error);
+    await run.discard();
+
+    // Assess: reported as unknown, the new run's files kept for what the catalog may show, and the recovery puts every reader back on the previous night
+    expect(faults).toBe(2);
+    expect((failed as Error).message).toMatch(/whether the switch took effect cannot be read: nothing was undone/);
+    expect(await runsUnder(prefix)).toEqual(['new', 'old']);
+    expect(await expectRecovered(prefix, runDate)).toBe(OLD.runId);
+  });
 
   describe('killed', () => {
     let child: string;

@@ -191,6 +191,22 @@ describeWith('moto', 'the S3 store against moto', () => {
       });
     });
 
+    it("undoes a re-run whose commit fails over a night whose manifest is damaged: a damaged switch is no switch to the new run, and nothing is left unsettled", async () => {
+      await publish(store, A);
+      await putText(client, manifestKey(DATE), '{"broken');
+      const commitFails = new S3Store({
+        client: motoS3ClientFailing(moto.endpoint, (command, key) => command === 'PutObjectCommand' && key === `${PREFIX}${manifestKey(DATE)}`),
+        bucket: BUCKET,
+        prefix: PREFIX,
+        catalog: { client: glue, database: GLUE_DATABASE, tables: CATALOG_TABLES },
+      });
+
+      await expect(publish(commitFails, B)).rejects.toThrow(/failed before the switch/);
+
+      expect(Object.values(await partitionLocations(glue, 'customers', DATE)).every((location) => location.includes('/_runs/run-a/'))).toBe(true);
+      expect((await store.recover()).unfinished).toBeUndefined();
+    });
+
     it("streams a file through a multipart upload into the run's own prefix, part by part", async () => {
       const small = new S3Store({ client, bucket: BUCKET, prefix: PREFIX, partSize: 5 * 1024 * 1024 });
       const run = await small.stage('run-big');

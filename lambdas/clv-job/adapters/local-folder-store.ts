@@ -158,6 +158,8 @@ class LocalStagedRun implements StagedRun {
 
   /** Removes the run's files unless a run date shows them. */
   async discard(): Promise<void> {
+    // a publish that failed at its switch, unsure whether it took effect, leaves its run to the next recovery
+    if (await this.publisher.pendingFor(this.runId)) return;
     if (!(await this.space.isLiveAnywhere(this.runId))) await this.space.removeRun(this.runId);
   }
 }

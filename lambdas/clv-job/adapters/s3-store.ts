@@ -399,6 +399,8 @@ class S3StagedRun implements StagedRun {
     }
     this.openUploads.clear();
     await this.store.abortUploads(this.runPrefix);
+    // a publish that failed at its switch, unsure whether it took effect, leaves its run to the next recovery
+    if (await this.publisher.pendingFor(this.runId)) return;
     const runDates = new Set((await this.store.list(this.runPrefix)).flatMap((o) => RUN_DATE_OF_KEY.exec(o.key)?.[1] ?? []));
     for (const runDate of runDates) {
       const live = await this.store.getObject(this.store.keyOf(manifestKey(runDate)));

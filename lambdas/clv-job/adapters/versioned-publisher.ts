@@ -20,7 +20,7 @@
  * that readers see, or the one version a run date has.
  */
 import { z } from 'zod';
-import { ClvError, PublishError, PublishStateError, firstLine } from '../errors.js';
+import { ClvError, PublishError, PublishStateError, SETTLED_BY, firstLine } from '../errors.js';
 import { INTENT_KEY, LATEST_KEY, PUBLISH_DIR, manifestKey, runScopedKey, successKey, summaryKey } from '../layout.js';
 import type { PublishOutcome, RecoveryReport, RunManifest } from '../ports.js';
 import { readManifest, type ManifestRead } from '../schemas/manifest.js';
@@ -149,6 +149,7 @@ export class VersionedPublisher {
    */
   async publish(manifest: RunManifest): Promise<PublishOutcome> {
     const { runId, runDate } = manifest;
+    await this.refuseUnsettled(`publishing run ${runId} of ${runDate}`);
     const warnings: string[] = [];
     // undefined until known: what readers see is then not known to the error message either
     let previousRunId: string | null | undefined;
@@ -214,6 +215,7 @@ export class VersionedPublisher {
 
   /** Switches a run date back to the version its live one replaced. */
   async rollback(runDate: string): Promise<PublishOutcome> {
+    await this.refuseUnsettled(`rolling ${runDate} back`);
     const versions = await this.versions();
     const list = versions[runDate] ?? [];
     const live = await this.space.liveRun(runDate);
@@ -423,21 +425,50 @@ export class VersionedPublisher {
     return [...list, { runId: live, publishedAt: at, replacedAt: null, rolledBack: false }];
   }
 
-  /** Whether `runId` is what readers of `runDate` see; 'unknown' when the switch cannot be read (then nothing may be undone). */
-  private async committed(runDate: string, runId: string): Promise<boolean | 'unknown'> {
+  /**
+   * Whether an unfinished publish or rollback (its intent) names `runId`, or the intent cannot be
+   * read: then the run's files are what a switch may already show (on S3 the Glue partitions move
+   * before the manifest commits), so only a recovery, which reads the switch, may remove them.
+   */
+  async pendingFor(runId: string): Promise<boolean> {
     try {
-      return (await this.space.liveRun(runDate)) === runId;
+      return (await this.readState(INTENT_KEY, intentSchema, 'a publish intent'))?.runId === runId;
     } catch {
-      return 'unknown';
+      return true;
     }
   }
 
-  /** A failed switch whose outcome cannot be read: everything stays (the intent included) for the next run or `clv recover` to settle. */
+  /**
+   * Whether `runId` is what readers of `runDate` see; 'unknown' when the switch cannot be read for a
+   * reason of the moment (then nothing may be undone). A damaged switch (S3: the night's manifest,
+   * SwitchUnreadableError) is no switch to `runId`, whose switch writes it whole.
+   */
+  private async committed(runDate: string, runId: string): Promise<boolean | 'unknown'> {
+    try {
+      return (await this.space.liveRun(runDate)) === runId;
+    } catch (error) {
+      return error instanceof SwitchUnreadableError ? false : 'unknown';
+    }
+  }
+
+  /** A failed switch whose outcome cannot be read: everything stays (the intent included) for the next run or a recovery to settle. */
   private switchUnknown(what: string, error: unknown): PublishError {
-    return new PublishError(
-      `${what} failed at the switch (${firstLine(error)}), and whether the switch took effect cannot be read: nothing was undone; the next run or \`clv recover\` finishes or undoes it`,
-      { cause: error },
-    );
+    return new PublishError(`${what} failed at the switch (${firstLine(error)}), and whether the switch took effect cannot be read: nothing was undone; ${SETTLED_BY}`, {
+      cause: error,
+    });
+  }
+
+  /**
+   * Refuses to start a publish or a rollback while an earlier one's intent is there (a recovery could
+   * not settle it): writing its own would overwrite the only record of what that one left half done.
+   * @throws PublishError
+   */
+  private async refuseUnsettled(what: string): Promise<void> {
+    const intent = await this.space.readRecord(INTENT_KEY).catch((error: unknown) => {
+      throw new PublishError(`${what} was not started: whether an earlier one is unfinished cannot be read (${firstLine(error)}): readers see what they saw`, { cause: error });
+    });
+    if (intent === null) return;
+    throw new PublishError(`${what} was not started: an earlier publish or rollback is unfinished (${INTENT_KEY} is still there) and would lose its record; ${SETTLED_BY}`);
   }
 
   /** A run's copy of its manifest, null when it has none or it is damaged (the run is then incomplete). */
@@ -526,15 +557,10 @@ export class VersionedPublisher {
 
   /** `latest.json` names the newest published run date; re-running an older night leaves it alone. */
   private async updateLatest(runDate: string, runId: string): Promise<void> {
-    const current = await this.readState(LATEST_KEY, latestSchema, 'a latest record').catch(unlessUnreadable);
-    // unreadable, or missing (deleted by hand) while a newer night may be published: the newest live night
-    if (current instanceof PublishStateError || current === null) {
+    // the newest night readers see, whatever latest.json named (missing, unreadable, or left on an
+    // older night or an older run of it by an update that failed); a backfill's night is not the newest
+    if ((await this.space.liveRunDates()).at(-1) !== runDate) {
       await this.rewriteLatest();
-      return;
-    }
-    if (current.run_date > runDate) {
-      // a backfill: latest.json stays on a newer night, provided it names the newest (an earlier update may have failed)
-      if ((await this.space.liveRunDates()).at(-1) !== current.run_date) await this.rewriteLatest();
       return;
     }
     await this.space.writeRecord(LATEST_KEY, { run_date: runDate, run_id: runId, summary: this.space.readerKey(runId, summaryKey(runDate)) });

@@ -3,7 +3,7 @@ import { dayOf, isoDay } from '../domain/customers.js';
 import type { AcquisitionSettings } from '../domain/acquisition/settings.js';
 import type { SegmentSettings } from '../domain/segments/settings.js';
 import type { GateFigures, GateSettings } from '../domain/quality-gates.js';
-import { AccountingError, EmptyInputError, EngineError, NoValidOrderDateError, PublishError, QualityGateError, UntrustedBacktestError } from '../errors.js';
+import { AccountingError, EmptyInputError, EngineError, NoValidOrderDateError, PublishError, QualityGateError, SETTLED_BY, UntrustedBacktestError } from '../errors.js';
 import { qualityReportKey, reportKey, summaryKey, summarySchemaKey } from '../layout.js';
 import { judgeSpend, SPEND_REJECTION_REASONS, type JudgedSpend, type SpendWindow } from '../domain/acquisition/spend.js';
 import type { AudienceCsvBuilder, AudienceCsvJob, IntervalRunner, OutputStore, PublishOutcome, QueryEngine, RecoveryReport, SpendSource, StagedRun, TableWriter } from '../ports.js';
@@ -138,7 +138,7 @@ export const runPipeline = async (deps: PipelineDeps, config: RunConfig): Promis
     const recovery = await stage('recover', () => recoverPublishing(store), (r) => (r.actions.length === 0 ? 'nothing to recover' : r.actions.join('; ')));
     // its intent would be overwritten by tonight's: whatever that publish left half done would stay so
     if (recovery.unfinished === true) {
-      throw new PublishError(`an earlier publish could be neither finished nor undone (${recovery.warnings.join('; ')}): nothing is published until \`clv recover\` settles it`);
+      throw new PublishError(`an earlier publish could be neither finished nor undone (${recovery.warnings.join('; ')}): nothing is published until ${SETTLED_BY}`);
     }
     // e.g. interval threads loading while the run queries and fits
     if (config.model.intervalDraws > 0) deps.intervals?.start?.();
