@@ -253,6 +253,39 @@ describe('renderReport', () => {
     );
   });
 
+  it('says whose shares the concentration figures are: the top 20% by lifetime value hold the equity, the top 20% by revenue brought the revenue', async () => {
+    const summary = copy();
+
+    const html = await renderReport(summary);
+
+    expect(html).toContain(
+      `The top 20% of customers by lifetime value hold ${(summary.concentration.equity.top20_share * 100).toFixed(0)}% of customer equity; the top 20% by revenue have brought ${(summary.concentration.revenue.top20_share * 100).toFixed(0)}% of revenue so far.`,
+    );
+  });
+
+  it('says what high value and high loyalty mean with the settings the run cut its cells with', async () => {
+    const summary = copy();
+    expect(await renderReport(summary)).toContain('High value means the top half of customers by lifetime value; high loyalty means a repeat buyer the model still considers active.');
+    summary.run.settings.segments = {
+      ...summary.run.settings.segments!,
+      value_loyalty: { high_value_share: 0.3, min_probability_alive: 0.8, min_repeat_purchases: 2, fallback_min_recency_score: 3 },
+    };
+
+    expect(await renderReport(summary)).toContain(
+      'High value means the top 30% of customers by lifetime value; high loyalty means a buyer of at least 2 repeat purchases the model gives a probability of still being active of at least 80%.',
+    );
+  });
+
+  it('singles out no channel of a handful of customers as bringing fewer but better ones: its average is chance', async () => {
+    const summary = copy();
+    const tiny = { ...summary.channels[0]!, channel: 'tiny', customers: 3, average_clv: 10 * Math.max(...summary.channels.map((c) => c.average_clv)) };
+    summary.channels = [...summary.channels, tiny];
+
+    const html = await renderReport(summary);
+
+    expect(html).not.toContain('“tiny” brings fewer but better customers');
+  });
+
   it('calls a backfill older than every published night a backfill, not a first run', async () => {
     const backfill = copy();
     backfill.changes = { ...backfill.changes, note: `${BACKFILL_NOTE_PREFIX} no night before 2025-12-31 is published to compare with; 2026-01-31 and the nights after it are.` };

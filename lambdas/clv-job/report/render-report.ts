@@ -11,6 +11,7 @@
  */
 import type { ChannelRow, Delta, OptionalDelta, SegmentChange } from '../schemas/summary-segments.js';
 import { BACKFILL_NOTE_PREFIX, FIRST_RUN_NOTE } from '../domain/segments/changes.js';
+import { DEFAULT_SEGMENT_SETTINGS } from '../domain/segments/settings.js';
 import {
   channelChart,
   heatTableChart,
@@ -268,11 +269,27 @@ const tiersSection = async (s: Summary): Promise<string> => {
  * What high loyalty meant tonight (domain/segments/value-loyalty.ts): P(alive) from the transaction
  * model that predicts when its fit was trusted, else the RFM recency score.
  */
+/** The value x loyalty settings the run cut its cells with (run.settings.segments), the defaults for a summary written before 2.7.0. */
+const valueLoyaltySettings = (s: Summary) =>
+  s.run.settings.segments?.value_loyalty ?? { high_value_share: 0.5, min_probability_alive: 0.5, min_repeat_purchases: 1, fallback_min_recency_score: 3 };
+
+const highValueMeaning = (s: Summary): string => {
+  const share = valueLoyaltySettings(s).high_value_share;
+  return share === 0.5 ? 'the top half of customers' : `the top ${formatPercent(share, 0)} of customers`;
+};
+
+/** Fewest customers of a channel the channels' headline may single out: as the warnings judge channels (segments.warnings.minCustomers' default). */
+const STORY_MIN_CUSTOMERS = DEFAULT_SEGMENT_SETTINGS.warnings.minCustomers;
+
 const loyaltyMeaning = (s: Summary): string => {
   const fit = s.models.transactions === 'pnbd' ? s.models.pareto_nbd : s.models.bgnbd;
+  const v = valueLoyaltySettings(s);
+  const repeats = v.min_repeat_purchases === 1 ? 'a repeat buyer' : `a buyer of at least ${formatCount(v.min_repeat_purchases)} repeat purchases`;
   return fit?.convergence.converged === true
-    ? 'a repeat buyer the model still considers active'
-    : 'a repeat buyer who is recent by RFM recency score: the model could not be trusted to say who is still active';
+    ? v.min_probability_alive === 0.5
+      ? `${repeats} the model still considers active`
+      : `${repeats} the model gives a probability of still being active of at least ${formatPercent(v.min_probability_alive, 0)}`
+    : `${repeats} who is recent by RFM recency score (at least ${v.fallback_min_recency_score} of 5): the model could not be trusted to say who is still active`;
 };
 
 const valueLoyaltySection = async (s: Summary): Promise<string> => {
@@ -310,7 +327,7 @@ const valueLoyaltySection = async (s: Summary): Promise<string> => {
   return section(
     'value-loyalty',
     'Value × loyalty: who to protect, retain, grow or serve cheaply',
-    `High value means the top half of customers by lifetime value; high loyalty means ${loyaltyMeaning(s)}. Each cell comes with what to do about it; darker cells hold more of the equity.`,
+    `High value means ${highValueMeaning(s)} by lifetime value; high loyalty means ${loyaltyMeaning(s)}. Each cell comes with what to do about it; darker cells hold more of the equity.`,
     `<div class="grid-2">${figure('chart-value-loyalty', svg)}<div class="quad">${quad}</div></div>`,
   );
 };
@@ -369,7 +386,9 @@ const channelsSection = async (s: Summary): Promise<string> => {
       }</tr>`;
     }),
   );
-  const best = [...rows].sort((a, b) => b.average_clv - a.average_clv)[0]!;
+  // a channel of a handful of customers has its average by chance
+  const sizeable = rows.filter((r) => r.customers >= STORY_MIN_CUSTOMERS);
+  const best = [...(sizeable.length > 0 ? sizeable : rows)].sort((a, b) => b.average_clv - a.average_clv)[0]!;
   const biggest = [...rows].sort((a, b) => b.customers - a.customers)[0]!;
   const story =
     best.channel !== biggest.channel
@@ -428,7 +447,7 @@ const concentrationSection = async (s: Summary): Promise<string> => {
   return section(
     'concentration',
     'Concentration: how much depends on a few customers',
-    `The curve shows what share of the total the lowest-value customers hold as more of them are counted. The further it bows below the dashed diagonal (everyone equal), the more the business depends on a few customers. The top 20% of customers hold ${formatPercent(equity.top20_share, 0)} of customer equity and have brought ${formatPercent(revenue.top20_share, 0)} of revenue so far.`,
+    `The curve shows what share of the total the lowest-value customers hold as more of them are counted. The further it bows below the dashed diagonal (everyone equal), the more the business depends on a few customers. The top 20% of customers by lifetime value hold ${formatPercent(equity.top20_share, 0)} of customer equity; the top 20% by revenue have brought ${formatPercent(revenue.top20_share, 0)} of revenue so far.`,
     `<div class="grid-2">${figure('chart-lorenz', svg)}<div>${stats}<p class="analyst">The Gini coefficient summarises the curve: 0 when every customer holds the same, towards 1 when one customer holds everything. Equity is measured on ${esc(equityMeaning(s))}; revenue on total revenue to date.</p></div></div>`,
   );
 };
