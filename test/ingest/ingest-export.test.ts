@@ -203,7 +203,7 @@ describe('a header ending in columns without a name (a spreadsheet\'s, once cell
     const text = 'order_id,customer_id,order_date,amount,status,,\nA1,C1,2025-03-15,10,paid\nA2,C2,2025-03-16,20,paid\n';
 
     await expect(ingestText('trailing-unnamed.csv', text)).rejects.toThrow(
-      /its header ends in 2 columns without a name \("status", "", ""\), and none of its rows has the header's 7 fields \(2 rows have another number\)/,
+      /has a header ending in 2 columns without a name \("status", "", ""\), and none of its rows has the header's 7 fields \(2 rows have another number\)/,
     );
   });
 
@@ -214,8 +214,8 @@ describe('a header ending in columns without a name (a spreadsheet\'s, once cell
 });
 
 describe('an id an export writes for no value', () => {
-  it('is a missing id, as an empty one is: NULL, \\N, N/A, #N/A, NaN, None in any case, trimmed', async () => {
-    const ids = ['NULL', 'null', '\\N', 'N/A', ' #N/A ', 'NaN', 'None', 'nil', 'undefined'];
+  it('is a missing id, as an empty one is: NULL, \\N, NA, N/A, #N/A, NaN, None in any case, trimmed', async () => {
+    const ids = ['NULL', 'null', '\\N', 'NA', 'N/A', ' #N/A ', 'NaN', 'None', 'nil', 'undefined'];
     const text = ['order_id,customer_id,order_date,amount', ...ids.map((id, i) => `A${i},${id},2025-03-15,10`), 'NULL,C1,2025-03-15,10', 'A9,Nullable,2025-03-15,10', 'A10,\\n2,2025-03-15,10'].join('\n') + '\n';
 
     const { canonical, receipt } = await ingestText('placeholder-ids.csv', text);

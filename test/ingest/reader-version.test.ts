@@ -72,6 +72,12 @@ const CONFIGURED: { name: string; text: string; config: IngestRequest['config'] 
     text: 'order_id,customer_id,order_date,amount,,\nA1,C1,2025-01-02,10\n',
     config: undefined,
   },
+  {
+    // version 10: R's NA is a missing id; a refusal's reason reads after "it" (has a header that ...)
+    name: 'r-na-ids.csv',
+    text: 'order_id,customer_id,order_date,amount\nA1,NA,2025-01-02,10\nA2,na,2025-01-02,10\n',
+    config: undefined,
+  },
 ];
 
 

@@ -21,10 +21,10 @@ export const OPTIONAL_ORDER_COLUMNS: readonly OrderColumn[] = ['channel', 'statu
 
 /**
  * What an export writes in an id field for "no value" (compared in upper case, after trimming): SQL's
- * NULL, MySQL's and PostgreSQL's `\N`, spreadsheets' N/A and #N/A, pandas' NaN and None. Such an id is
- * missing, as an empty one is.
+ * NULL, MySQL's and PostgreSQL's `\N`, R's NA, spreadsheets' N/A and #N/A, pandas' NaN and None. Such
+ * an id is missing, as an empty one is.
  */
-export const ID_PLACEHOLDERS: readonly string[] = ['NULL', '\\N', 'N/A', '#N/A', 'NAN', 'NONE', 'NIL', 'UNDEFINED'];
+export const ID_PLACEHOLDERS: readonly string[] = ['NULL', '\\N', 'NA', 'N/A', '#N/A', 'NAN', 'NONE', 'NIL', 'UNDEFINED'];
 
 /** Byte-order marks, longest first: UTF-32LE's mark starts with UTF-16LE's. */
 const BYTE_ORDER_MARKS = [

@@ -339,7 +339,9 @@ const frameExport = async (request: IngestRequest, config: IngestConfig, work: s
     },
     malformed: (line, raw, total, problem) => {
       if (header === null) {
-        headerProblem = `its header cannot be read (${problem.replaceAll('_', ' ')} on line ${line})`;
+        // a reason reads after "it" (`x.csv was left out: it has ...`)
+        const limit = problem === 'record_too_long' ? `: a record is at most ${MAX_RECORD_BYTES / 2 ** 20} MiB` : '';
+        headerProblem = `has a header that cannot be read (${problem.replaceAll('_', ' ')} on line ${line}${limit})`;
         header = [];
         return;
       }
@@ -436,7 +438,7 @@ const frameExport = async (request: IngestRequest, config: IngestConfig, work: s
   if (unnamedTail > 0 && wellFormedRecords === 0 && wrongFieldCount > 0) {
     throw new UnreadableExportError(
       sourceName,
-      `its header ends in ${unnamedTail} column${unnamedTail === 1 ? '' : 's'} without a name (${headerColumnsText(names.slice(-unnamedTail - 1))}), and none of its rows has the header's ${names.length} fields ` +
+      `has a header ending in ${unnamedTail} column${unnamedTail === 1 ? '' : 's'} without a name (${headerColumnsText(names.slice(-unnamedTail - 1))}), and none of its rows has the header's ${names.length} fields ` +
         `(${wrongFieldCount} rows have another number): spreadsheets leave such columns in the header when cells beside the data were once filled; remove the trailing delimiters from the header line`,
     );
   }

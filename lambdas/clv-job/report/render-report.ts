@@ -317,7 +317,7 @@ const valueLoyaltySection = async (s: Summary): Promise<string> => {
     .filter((c): c is (typeof cells)[number] => c !== undefined)
     .map(
       ({ row, meta }) =>
-        `<div class="cell" data-testid="value-loyalty-cell"${attr('data-segment', row.segment)}><h3>${esc(meta.title)}</h3><div class="figures">${num(`vl-${row.segment}-customers`, row.customers, formatCount(row.customers))} customers · equity ${num(
+        `<div class="cell" data-testid="value-loyalty-cell"${attr('data-segment', row.segment)}><h3>${esc(meta.title)}</h3><div class="figures">${num(`vl-${row.segment}-customers`, row.customers, formatCount(row.customers))} ${row.customers === 1 ? 'customer' : 'customers'} · equity ${num(
           `vl-${row.segment}-equity`,
           row.equity,
           formatMoney(row.equity),

@@ -2,6 +2,7 @@ import type { AcquisitionCohortRow, AcquisitionRow, AcquisitionSummary } from '.
 import type { Warning } from '../../schemas/summary-segments.js';
 import type { CustomerScores, CustomerSegments, CustomerTable } from '../customers.js';
 import { CompensatedSum } from '../math/sum.js';
+import { counted } from '../figure.js';
 import { completeMonthsBetween, monthsBetween } from '../segments/cohorts.js';
 import { codesOf } from '../segments/segment-table.js';
 import { channelSegmentTable, churnTable } from './channel-segments.js';
@@ -415,7 +416,7 @@ const spendWarnings = (input: AcquisitionInput, byChannel: ReadonlyMap<string, T
       const acquired = unpaid.reduce((sum, t) => sum + t.customers, 0);
       warnings.push({
         code: 'spend_month_missing',
-        message: `${channel} acquired ${acquired} customers in ${unpaid.length} month${unpaid.length > 1 ? 's' : ''} without spend (${unpaid.slice(0, 3).map((t) => t.cohort).join(', ')}${unpaid.length > 3 ? ', ...' : ''}): the channel's CAC counts them at no cost; those months have no CAC`,
+        message: `${channel} acquired ${counted(acquired, 'customer')} in ${counted(unpaid.length, 'month')} without spend (${unpaid.slice(0, 3).map((t) => t.cohort).join(', ')}${unpaid.length > 3 ? ', ...' : ''}): the channel's CAC counts them at no cost; those months have no CAC`,
         metric: `acquisition[${channel}].spend`,
         previous: null,
         current: acquired,
