@@ -23,7 +23,7 @@ import { listQuarantined } from '../lambdas/clv-job/adapters/s3-quarantine.js';
 import { queryDuckDb } from './support/duckdb-reader.js';
 import { fixture } from './support/files.js';
 import { s3Event as bucketEvent } from './support/ingest-drop.js';
-import { TEST_CREDENTIALS, TEST_REGION, createBucket, startMoto, type MotoServer } from './support/moto-server.js';
+import { TEST_CREDENTIALS, TEST_REGION, createBucket, motoS3ClientFailing, startMoto, type MotoServer } from './support/moto-server.js';
 import { bundleChild, runChild } from './support/publish-faults.js';
 import { describeWith } from './support/services.js';
 
@@ -423,6 +423,26 @@ describeWith('moto', 'the ingest handler on S3 events (moto: S3, SNS, SQS)', () 
       expect(outcomes).toEqual([expect.objectContaining({ status: 'ingested', rows: 2 })]);
       expect((await canonicalRows('ingested/disk-full.csv.parquet')).map((r) => r.order_id)).toEqual(['N1', 'N2']);
       expect((await quarantined()).map((q) => q.source)).not.toContain(`s3://${BUCKET}/orders/disk-full.csv`);
+    });
+
+    it('loses the copy of the contents it replaced when the new version cannot even be downloaded (a key it may not read): the night names it, never reads the old contents', async () => {
+      await put('orders/forbidden.csv', GOOD);
+      await handler(s3Event('Object Created', 'orders/forbidden.csv'));
+      await put('orders/forbidden.csv', NEWER);
+      const created = createIngestHandler({
+        settings,
+        s3: motoS3ClientFailing(moto.endpoint, (command, key) => command === 'GetObjectCommand' && key === 'orders/forbidden.csv'),
+        sns,
+        logger: new Logger({ serviceName: 'clv-ingest-test', logLevel: 'SILENT' }),
+        metrics: new Metrics({ namespace: METRICS_NAMESPACE, serviceName: 'clv-ingest-test' }),
+      });
+      const quiet = vi.spyOn(process.stdout, 'write').mockImplementation(() => true);
+
+      await expect(created(s3Event('Object Created', 'orders/forbidden.csv'))).rejects.toThrow(/internal error/);
+      quiet.mockRestore();
+
+      expect(await get('ingested/forbidden.csv.parquet')).toBeNull();
+      expect(await quarantined()).toContainEqual({ source: `s3://${BUCKET}/orders/forbidden.csv`, reason: expect.stringMatching(/^is not ingested yet: its read started at /) });
     });
 
     it('is listed as not ingested yet while it is read, so a read that never ends (killed) leaves the night saying so', async () => {

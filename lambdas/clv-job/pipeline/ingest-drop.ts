@@ -140,23 +140,26 @@ export const ingestDropped = async <C>(deps: IngestDropDeps<C>, source: string, 
     // named by its extension alone: an S3 key's last segment may be up to 1,024 bytes, a file name 255
     // (a longer one failed the download, never ingested nor quarantined); messages name the key
     const local = join(dir, `export${/\.csv(\.gz)?$/i.exec(source)?.[0] ?? ''}`);
-    const version = await deps.bucket.download(source, local);
-    if (version === null) return await removeDropped(deps, source);
-    const sourceName = `${deps.bucket.location}${source}`;
     const made = madeFrom(await deps.bucket.metadata(keys.canonical));
     // an export re-sent as it was (a new version, the same bytes) keeps its copy while it is read again:
     // removed, a night reading meanwhile would leave it out, and the copy made again is the same object
-    const stale = made === null || !(sameObject(made, version) || sameBytes(made, version));
+    const staleFor = (object: ObjectVersion): boolean => made === null || !(sameObject(made, object) || sameBytes(made, object));
+    // before the download: a download that fails (a key it may not read, an outage) must not leave the copy
+    // of the contents the key held before for every night to read, nor the export out without a word
+    const current = await deps.bucket.head(source);
+    if (current === null) return await removeDropped(deps, source);
+    if (staleFor(current)) await markNotIngested(deps, keys, current);
+    const version = await deps.bucket.download(source, local);
+    if (version === null) return await removeDropped(deps, source);
+    const sourceName = `${deps.bucket.location}${source}`;
+    const stale = staleFor(version);
     // a handler of a newer object may have written its copy since this one downloaded: that copy is
     // what the key holds, and stays; the object the key holds now is handled instead
     if (stale && !sameObject(await deps.bucket.head(source), version)) {
       return await settled(deps, source, version, { status: 'ignored', source, reason: 'replaced while it was read' });
     }
-    if (stale) {
-      await deps.bucket.remove([keys.canonical, keys.receipt]);
-      const started = deps.now().toISOString();
-      await deps.bucket.putJson(keys.quarantineReason, quarantineRecord(deps, keys, version, `is not ingested yet: its read started at ${started} and has not ended (a read that fails or times out: ${RETRIED})`));
-    }
+    // the object downloaded is not the one looked at (replaced in between): its record, the copy gone
+    if (stale && !sameObject(version, current)) await markNotIngested(deps, keys, version);
     let ingested: IngestedExport;
     try {
       ingested = await deps.ingest({ source: local, sourceName, config: deps.config, output: join(dir, 'canonical.parquet'), readsAtOnce });
@@ -189,6 +192,17 @@ export const ingestDropped = async <C>(deps: IngestDropDeps<C>, source: string, 
   } finally {
     await rm(dir, { recursive: true, force: true });
   }
+};
+
+/**
+ * The record a night lists an export by while its read of a new version runs, then the copy of the
+ * contents the key held before removed: in that order, so that no moment has neither (the export
+ * left out without a word) and a failure between leaves the record (the night names the export).
+ */
+const markNotIngested = async <C>(deps: IngestDropDeps<C>, keys: ExportKeys, version: ObjectVersion): Promise<void> => {
+  const started = deps.now().toISOString();
+  await deps.bucket.putJson(keys.quarantineReason, quarantineRecord(deps, keys, version, `is not ingested yet: its read started at ${started} and has not ended (a read that fails or times out: ${RETRIED})`));
+  await deps.bucket.remove([keys.canonical, keys.receipt]);
 };
 
 const quarantine = async <C>(deps: IngestDropDeps<C>, keys: ExportKeys, local: string, version: ObjectVersion, reason: string): Promise<IngestOutcome> => {
