@@ -655,6 +655,21 @@ describeWith('moto', 'the ingest handler on S3 events (moto: S3, SNS, SQS)', () 
       expect(await get('ingested/_receipts/orphan.csv.json')).toBeNull();
     });
 
+    it('removes the record of an export whose read failed and which is gone since, its delete event lost: no night names it again', async () => {
+      await put('orders/failed-then-gone.csv', 'order_id,customer_id,order_date,amount\nF1,C1,2025-01-01,10.00\n');
+      const failing = handlerWith(async () => {
+        throw new Error('ETIMEDOUT');
+      });
+      await expect(failing(s3Event('Object Created', 'orders/failed-then-gone.csv'))).rejects.toThrow(/ETIMEDOUT/);
+      await s3.send(new DeleteObjectCommand({ Bucket: BUCKET, Key: 'orders/failed-then-gone.csv' }));
+      expect((await listQuarantined(s3, BUCKET, 'quarantine/')).map((q) => q.source)).toContain(`s3://${BUCKET}/orders/failed-then-gone.csv`);
+
+      const { outcomes } = await handler({ reingest: true });
+
+      expect(outcomes).toContainEqual(expect.objectContaining({ status: 'removed', source: 'orders/failed-then-gone.csv' }));
+      expect((await listQuarantined(s3, BUCKET, 'quarantine/')).map((q) => q.source)).not.toContain(`s3://${BUCKET}/orders/failed-then-gone.csv`);
+    });
+
     it(`reads the exports ${INGEST_CONCURRENCY} at a time, never more, and reports them in key order`, async () => {
       const keys = ['orders/r1.csv', 'orders/r2.csv', 'orders/r3.csv', 'orders/r4.csv', 'orders/r5.csv'];
       for (const [i, key] of keys.entries()) await put(key, `order_id,customer_id,order_date,amount\nR${i},C${i},2025-01-01,${i + 1}.00\n`);

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import pMap from 'p-map';
 import { makeScratchFolder } from '../adapters/scratch-folder.js';
-import { READER_METADATA, SOURCE_BYTES_METADATA, exportKeys, isExportName, sourceKeyOfCanonical, type ExportKeys, type IngestPrefixes } from '../ingest-layout.js';
+import { READER_METADATA, REASONS_DIR, SOURCE_BYTES_METADATA, exportKeys, isExportName, sourceKeyOfCanonical, type ExportKeys, type IngestPrefixes } from '../ingest-layout.js';
 import { COPY_READER } from '../ingest/reader-version.js';
 import type { DropBucket, Notifier, ObjectVersion } from '../ports.js';
 import type { QuarantineRecord } from '../schemas/quarantine-record.js';
@@ -319,8 +319,10 @@ export const reingestAll = async <C>(deps: IngestDropDeps<C>): Promise<IngestOut
     const source = sourceKeyOfCanonical(prefixes, key);
     if (source !== null && !present.has(source)) orphans.add(source);
   }
+  const reasons = `${prefixes.quarantine}${REASONS_DIR}/`;
   for (const key of await deps.bucket.list(prefixes.quarantine)) {
-    const relative = key.slice(prefixes.quarantine.length);
+    // a quarantined copy, or a record alone (a read that failed, or never ended, left no copy): either names its export
+    const relative = key.startsWith(reasons) ? key.slice(reasons.length).replace(/\.json$/, '') : key.slice(prefixes.quarantine.length);
     if (isExportName(relative) && !present.has(`${prefixes.input}${relative}`)) orphans.add(`${prefixes.input}${relative}`);
   }
   for (const source of [...orphans].sort()) outcomes.push(await removeDropped(deps, source));
