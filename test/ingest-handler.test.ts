@@ -347,6 +347,17 @@ describeWith('moto', 'the ingest handler on S3 events (moto: S3, SNS, SQS)', () 
       expect(reads).toEqual([]);
       expect((await s3.send(new HeadObjectCommand({ Bucket: BUCKET, Key: 'ingested/kept.csv.parquet' }))).ETag).toBe(copy.ETag);
     });
+
+    it('is not quarantined again, nor the data team told again, when the key still holds the object that was quarantined', async () => {
+      await put('orders/still-bad.csv', 'this is not an orders export\n');
+      await handler(s3Event('Object Created', 'orders/still-bad.csv'));
+      expect(await notifications()).toHaveLength(1);
+
+      const { outcomes } = await handler(s3Event('Object Deleted', 'orders/still-bad.csv'));
+
+      expect(outcomes).toEqual([expect.objectContaining({ status: 'ignored', source: 'orders/still-bad.csv', reason: 'the key still holds the object that was quarantined' })]);
+      expect(await notifications()).toEqual([]);
+    });
   });
 
   describe('an export replaced or deleted while a handler reads it (events of one key are handled concurrently)', () => {

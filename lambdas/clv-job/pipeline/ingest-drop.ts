@@ -241,6 +241,10 @@ export const removeDropped = async <C>(deps: IngestDropDeps<C>, source: string):
     if (sameObject(madeFrom(await deps.bucket.metadata(keys.canonical)), now)) {
       return { status: 'ignored', source, reason: 'the key still holds the object its canonical copy was made from' };
     }
+    // likewise a quarantined export: read again, it would be quarantined again and the data team told again
+    if (sameObject(madeFrom(await deps.bucket.metadata(keys.quarantined)), now)) {
+      return { status: 'ignored', source, reason: 'the key still holds the object that was quarantined' };
+    }
     return ingestDropped(deps, source);
   }
   const removed = [keys.canonical, keys.receipt, keys.quarantined, keys.quarantineReason];
