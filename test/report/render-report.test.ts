@@ -286,6 +286,29 @@ describe('renderReport', () => {
     expect(html).not.toContain('“tiny” brings fewer but better customers');
   });
 
+  it('shows no rise or fall of equity or average CLV against a night that measured CLV otherwise: not comparable', async () => {
+    const summary = copy();
+    const d = (previous: number, current: number) => ({ previous, current, delta: current - previous, relative_change: (current - previous) / previous });
+    const tier = summary.segments.clv_tiers[0]!;
+    summary.changes = {
+      ...summary.changes,
+      previous_run_date: '2025-06-30',
+      note: 'Compared with the run of 2025-06-30. CLV is not measured as it was then (margin 1 on 2025-06-30, 0.5 tonight): its changes are no change in the customers.',
+      totals: { customers: d(100, 110), equity: d(10_000, 5_000), mean_probability_alive: d(0.6, 0.6) },
+      clv_tiers: [{ segment: tier.segment, customers: d(20, 22), equity: d(6_000, 3_000), equity_share: d(0.6, 0.6), average_clv: d(300, 136) }],
+      tier_migration: [{ from_tier: 'high', to_tier: 'high', customers: 20 }],
+      warnings: [{ code: 'clv_measure_changed', message: 'CLV is not measured as it was on 2025-06-30 (margin 1 on 2025-06-30, 0.5 tonight)', metric: 'totals.equity', previous: 10_000, current: 5_000, threshold: 0 }],
+    };
+
+    const html = await renderReport(summary);
+
+    const equity = html.slice(html.indexOf('data-testid="delta-equity"'), html.indexOf('data-testid="delta-probability-alive"'));
+    expect(equity).toContain('not comparable');
+    expect(equity).not.toContain('-50.0%');
+    expect(html.slice(html.indexOf('data-testid="delta-customers"'), html.indexOf('data-testid="delta-equity"'))).toContain('+10.0%');
+    expect(html.slice(html.indexOf('Tiers then and now'))).toContain('data-testid="not-comparable"');
+  });
+
   it('calls a backfill older than every published night a backfill, not a first run', async () => {
     const backfill = copy();
     backfill.changes = { ...backfill.changes, note: `${BACKFILL_NOTE_PREFIX} no night before 2025-12-31 is published to compare with; 2026-01-31 and the nights after it are.` };

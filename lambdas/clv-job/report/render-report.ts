@@ -10,7 +10,7 @@
  * escaped (channel names are whatever the export said).
  */
 import type { ChannelRow, Delta, OptionalDelta, SegmentChange } from '../schemas/summary-segments.js';
-import { BACKFILL_NOTE_PREFIX, FIRST_RUN_NOTE } from '../domain/segments/changes.js';
+import { BACKFILL_NOTE_PREFIX, FIRST_RUN_NOTE, TIERS_RECUT_NOTE } from '../domain/segments/changes.js';
 import { DEFAULT_SEGMENT_SETTINGS } from '../domain/segments/settings.js';
 import {
   channelChart,
@@ -136,12 +136,19 @@ const header = (s: Summary): string => {
 </div></header>`;
 };
 
-const deltaCard = (label: string, testId: string, d: Delta | OptionalDelta, format: (n: number) => string): string => {
+/** What a change shows when the two nights measured it otherwise (changes.note says how): no rise or fall. */
+const NOT_COMPARABLE = '<span class="muted" data-testid="not-comparable">not comparable</span>';
+
+/** Whether the previous run measured CLV as tonight does (no `clv_measure_changed`): else no equity or average CLV compares. */
+const clvComparable = (s: Summary): boolean => !s.changes.warnings.some((w) => w.code === 'clv_measure_changed');
+
+const deltaCard = (label: string, testId: string, d: Delta | OptionalDelta, format: (n: number) => string, comparable = true): string => {
   const direction = d.delta === null || d.delta === 0 ? '' : d.delta > 0 ? 'up' : 'down';
   const arrow = direction === 'up' ? '▲' : direction === 'down' ? '▼' : '';
   const now = d.current === null ? '–' : format(d.current);
   const before = d.previous === null ? '–' : format(d.previous);
-  return `<div class="delta"${attr('data-testid', testId)}><div class="label">${esc(label)}</div><div class="value">${esc(before)} → ${esc(now)} <span class="${direction}">${arrow} ${esc(formatSignedPercent(d.relative_change))}</span></div></div>`;
+  const change = comparable ? `<span class="${direction}">${arrow} ${esc(formatSignedPercent(d.relative_change))}</span>` : NOT_COMPARABLE;
+  return `<div class="delta"${attr('data-testid', testId)}><div class="label">${esc(label)}</div><div class="value">${esc(before)} → ${esc(now)} ${change}</div></div>`;
 };
 
 const changesSection = async (s: Summary): Promise<string> => {
@@ -158,7 +165,7 @@ const changesSection = async (s: Summary): Promise<string> => {
   }
   if (c.totals !== null) {
     parts.push(
-      `<div class="deltas">${deltaCard('Customers', 'delta-customers', c.totals.customers, formatCount)}${deltaCard('Customer equity', 'delta-equity', c.totals.equity, formatMoneyShort)}${deltaCard(
+      `<div class="deltas">${deltaCard('Customers', 'delta-customers', c.totals.customers, formatCount)}${deltaCard('Customer equity', 'delta-equity', c.totals.equity, formatMoneyShort, clvComparable(s))}${deltaCard(
         'Mean P(alive)',
         'delta-probability-alive',
         c.totals.mean_probability_alive,
@@ -191,7 +198,8 @@ const tierMovements = async (s: Summary): Promise<string> => {
       to.map(label),
     ),
   );
-  const tierRows = c.clv_tiers.map((t) => changeRow(TIER_LABEL[t.segment] ?? t.segment, t));
+  const comparable = clvComparable(s) && !c.note.includes(TIERS_RECUT_NOTE);
+  const tierRows = c.clv_tiers.map((t) => changeRow(TIER_LABEL[t.segment] ?? t.segment, t, comparable));
   return `<div class="grid-2 subsection"><div><h3>Where customers moved since ${esc(c.previous_run_date)}</h3>${figure(
     'chart-tier-migration',
     svg,
@@ -199,11 +207,11 @@ const tierMovements = async (s: Summary): Promise<string> => {
   )}</div><div><h3>Tiers then and now</h3>${table(['Tier', { text: 'Customers', num: true }, { text: 'Average CLV', num: true }, { text: 'Change', num: true }], tierRows)}</div></div>`;
 };
 
-const changeRow = (label: string, t: SegmentChange): string =>
+const changeRow = (label: string, t: SegmentChange, comparable: boolean): string =>
   `<tr>${td(esc(label))}${td(`${esc(formatCount(t.customers.previous))} → ${esc(formatCount(t.customers.current))}`, true)}${td(
     `${esc(formatMoney(t.average_clv.previous))} → ${esc(formatMoney(t.average_clv.current))}`,
     true,
-  )}${td(`<span class="${(t.average_clv.relative_change ?? 0) < 0 ? 'down' : 'up'}">${esc(formatSignedPercent(t.average_clv.relative_change))}</span>`, true)}</tr>`;
+  )}${td(comparable ? `<span class="${(t.average_clv.relative_change ?? 0) < 0 ? 'down' : 'up'}">${esc(formatSignedPercent(t.average_clv.relative_change))}</span>` : NOT_COMPARABLE, true)}</tr>`;
 
 const overviewSection = (s: Summary): string => {
   const t = s.totals;
@@ -382,7 +390,16 @@ const channelsSection = async (s: Summary): Promise<string> => {
         `${num(`channel-${i}-equity`, r.equity, formatMoney(r.equity))}<br><span class="tag">${esc(formatPercent(r.equity_share))}</span>`,
         true,
       )}${td(num(`channel-${i}-average-clv`, r.average_clv, formatMoney(r.average_clv)), true)}${td(esc(formatPercent(r.repeat_rate, 0)), true)}${
-        hasChanges ? td(change ? `<span class="${(change.average_clv.relative_change ?? 0) < 0 ? 'down' : 'up'}">${esc(formatSignedPercent(change.average_clv.relative_change))}</span>` : 'new', true) : ''
+        hasChanges
+          ? td(
+              change === undefined
+                ? 'new'
+                : clvComparable(s)
+                  ? `<span class="${(change.average_clv.relative_change ?? 0) < 0 ? 'down' : 'up'}">${esc(formatSignedPercent(change.average_clv.relative_change))}</span>`
+                  : NOT_COMPARABLE,
+              true,
+            )
+          : ''
       }</tr>`;
     }),
   );

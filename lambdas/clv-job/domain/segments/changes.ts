@@ -499,6 +499,8 @@ const parameterWarnings = ({ previous, thresholds, parameters }: WarningContext)
   );
 
 export const FIRST_RUN_NOTE = 'First run: there is no previous run to compare with.';
+/** How `changes.note` begins its sentence on tiers cut at other shares than the previous run's. */
+export const TIERS_RECUT_NOTE = 'The tiers are not cut as they were then';
 /** How the note of a backfill begins: a night older than every published one, with later nights published. */
 export const BACKFILL_NOTE_PREFIX = 'Backfill:';
 
@@ -552,15 +554,13 @@ export const changesSincePreviousRun = (
   const cutsChanged = cutDifferences(current, previous);
   const context: WarningContext = { measureChanged, cutsChanged, current, previous, thresholds, totals, parameters };
   const cutNotes = [
-    ['The tiers', cutsChanged.clvTiers, 'the tier changes and the tier migration'],
-    ['The value x loyalty cells', cutsChanged.valueLoyalty, 'the cells\' changes'],
+    [TIERS_RECUT_NOTE, cutsChanged.clvTiers, 'the tier changes and the tier migration'],
+    ['The value x loyalty cells are not cut as they were then', cutsChanged.valueLoyalty, 'the cells\' changes'],
   ] as const;
   const notes = [
     `Compared with the run of ${previous.runDate}.`,
     ...(measureChanged.length > 0 ? [`CLV is not measured as it was then (${measureChanged.join('; ')}): its changes are no change in the customers.`] : []),
-    ...cutNotes.flatMap(([what, differences, changes]) =>
-      differences.length > 0 ? [`${what} are not cut as they were then (${differences.join('; ')}): ${changes} are no change in the customers.`] : [],
-    ),
+    ...cutNotes.flatMap(([what, differences, changes]) => (differences.length > 0 ? [`${what} (${differences.join('; ')}): ${changes} are no change in the customers.`] : [])),
     ...(otherUnit
       ? [`The model's time unit is ${current.measure.timeUnit}s tonight and was ${previous.measure.timeUnit}s then: its scale parameters (alpha, the Pareto/NBD's beta) are not compared.`]
       : []),
