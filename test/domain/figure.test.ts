@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { figure } from '../../lambdas/clv-job/domain/figure.js';
+import { figure, money } from '../../lambdas/clv-job/domain/figure.js';
 
 describe('a number as a message shows it', () => {
   it.each([
@@ -14,5 +14,20 @@ describe('a number as a message shows it', () => {
     [Number.POSITIVE_INFINITY, 'Infinity'],
   ])('%s as %s', (x, text) => {
     expect(figure(x)).toBe(text);
+  });
+});
+
+describe('an amount of money as a message shows it: as the report does, never rounded to look exact', () => {
+  it.each([
+    [74554.781, '74,554.78'],
+    [12345678, '12,345,678.00'],
+    [189.775, '189.78'],
+    [999.999, '1,000.00'],
+    [0.5, '0.50'],
+    [-1234.5, '-1,234.50'],
+    [-0.001, '0.00'],
+    [Number.NaN, 'NaN'],
+  ])('%s as %s', (x, text) => {
+    expect(money(x)).toBe(text);
   });
 });

@@ -159,7 +159,7 @@ describe('changes versus the previous run', () => {
     ]);
     const email = changes.warnings.find((w) => w.code === 'channel_average_clv_drop');
     expect(email).toMatchObject({ previous: 120, current: 90, threshold: 0.1 });
-    expect(email?.message).toBe('Average CLV of customers acquired through "email" fell by 25.0% since 2024-06-01 (from 120 to 90).');
+    expect(email?.message).toBe('Average CLV of customers acquired through "email" fell by 25.0% since 2024-06-01 (from 120.00 to 90.00).');
   });
 
   it.each([
@@ -197,7 +197,7 @@ describe('changes versus the previous run', () => {
     expect(poorer.warnings.map((w) => w.code)).not.toContain('customer_count_drop');
     expect(poorer.warnings.find((w) => w.code === 'total_equity_drop')).toEqual({
       code: 'total_equity_drop',
-      message: 'Total customer equity fell by 50.0% since 2024-06-02 (from 11000 to 5500).',
+      message: 'Total customer equity fell by 50.0% since 2024-06-02 (from 11,000.00 to 5,500.00).',
       metric: 'equity',
       previous: 11_000,
       current: 5_500,

@@ -2,7 +2,7 @@ import type { AcquisitionCohortRow, AcquisitionRow, AcquisitionSummary } from '.
 import type { Warning } from '../../schemas/summary-segments.js';
 import type { CustomerScores, CustomerSegments, CustomerTable } from '../customers.js';
 import { CompensatedSum } from '../math/sum.js';
-import { counted } from '../figure.js';
+import { counted, money } from '../figure.js';
 import { completeMonthsBetween, monthsBetween } from '../segments/cohorts.js';
 import { codesOf } from '../segments/segment-table.js';
 import { channelSegmentTable, churnTable } from './channel-segments.js';
@@ -325,7 +325,8 @@ const falling = (list: readonly Tally[], input: AcquisitionInput): { recent: num
   return recent < earlier * (1 - input.settings.trendShift.drop) ? { recent, earlier } : null;
 };
 
-const fmt = (x: number): string => (Math.abs(x) >= 100 ? x.toFixed(0) : x.toFixed(2));
+/** A ratio (LTV:CAC, value per unit of spend), to two decimals. */
+const ratio = (x: number): string => x.toFixed(2);
 const pct = (x: number): string => `${(100 * x).toFixed(1)}%`;
 
 const ltvToCacWarnings = (row: AcquisitionRow, list: readonly Tally[], input: AcquisitionInput): Warning[] => {
@@ -334,7 +335,7 @@ const ltvToCacWarnings = (row: AcquisitionRow, list: readonly Tally[], input: Ac
   if (row.below_ltv_to_cac_line === true && row.ltv_to_cac !== null && row.ltv_to_cac !== undefined) {
     warnings.push({
       code: 'ltv_to_cac_below_line',
-      message: `${row.channel}: an acquired customer is worth ${fmt(row.ltv_to_cac)} times what it cost (LTV ${fmt(row.ltv_per_customer ?? 0)}, CAC ${fmt(row.cac ?? 0)}), below the line of ${line}`,
+      message: `${row.channel}: an acquired customer is worth ${ratio(row.ltv_to_cac)} times what it cost (LTV ${money(row.ltv_per_customer ?? 0)}, CAC ${money(row.cac ?? 0)}), below the line of ${line}`,
       metric: `acquisition[${row.channel}].ltv_to_cac`,
       previous: null,
       current: row.ltv_to_cac,
@@ -346,7 +347,7 @@ const ltvToCacWarnings = (row: AcquisitionRow, list: readonly Tally[], input: Ac
     const age = input.settings.trendShift.ageMonths;
     warnings.push({
       code: 'ltv_to_cac_falling',
-      message: `${row.channel}: its last ${input.settings.trendShift.recentCohorts} cohorts returned ${fmt(fall.recent)} per unit of spend in their first ${age} months, against ${fmt(fall.earlier)} for its earlier cohorts`,
+      message: `${row.channel}: its last ${input.settings.trendShift.recentCohorts} cohorts returned ${ratio(fall.recent)} per unit of spend in their first ${age} months, against ${ratio(fall.earlier)} for its earlier cohorts`,
       metric: `acquisition[${row.channel}].value_${age}m_per_spend`,
       previous: fall.earlier,
       current: fall.recent,
@@ -403,7 +404,7 @@ const spendWarnings = (input: AcquisitionInput, byChannel: ReadonlyMap<string, T
     if (customers === 0) {
       warnings.push({
         code: 'spend_channel_without_customers',
-        message: `spend of ${fmt(total)} on channel "${channel}" acquired no customer (a channel name that differs from the orders' spelling, or spend without result): it has no CAC`,
+        message: `spend of ${money(total)} on channel "${channel}" acquired no customer (a channel name that differs from the orders' spelling, or spend without result): it has no CAC`,
         metric: `acquisition[${channel}].customers_acquired`,
         previous: null,
         current: total,
@@ -482,7 +483,7 @@ const channelDiagnostics = (byChannel: ReadonlyMap<string, Tally[]>, input: Acqu
       if (firstOrderValue > overall.firstOrderValue * (1 + settings.conversionGap.firstOrderValueAbove) && lowRepeat(settings.conversionGap.repeatRateBelow)) {
         warnings.push({
           code: 'conversion_gap',
-          message: `${c.channel}: conversion gap: its customers spend more on their first order (${fmt(firstOrderValue)} against ${fmt(overall.firstOrderValue)} overall) but fewer come back ${repeatWords}`,
+          message: `${c.channel}: conversion gap: its customers spend more on their first order (${money(firstOrderValue)} against ${money(overall.firstOrderValue)} overall) but fewer come back ${repeatWords}`,
           metric: `acquisition[${c.channel}].repeat_rate_${age}m`,
           previous: overallRepeat,
           current: repeatRate,
@@ -492,7 +493,7 @@ const channelDiagnostics = (byChannel: ReadonlyMap<string, Tally[]>, input: Acqu
       if (aov < overall.aov * (1 - settings.audienceMismatch.averageOrderValueBelow) && lowRepeat(settings.audienceMismatch.repeatRateBelow)) {
         warnings.push({
           code: 'audience_mismatch',
-          message: `${c.channel}: audience mismatch: its customers order less (average order ${fmt(aov)} against ${fmt(overall.aov)} overall) and come back less ${repeatWords}`,
+          message: `${c.channel}: audience mismatch: its customers order less (average order ${money(aov)} against ${money(overall.aov)} overall) and come back less ${repeatWords}`,
           metric: `acquisition[${c.channel}].average_order_value`,
           previous: overall.aov,
           current: aov,
@@ -512,8 +513,8 @@ const channelDiagnostics = (byChannel: ReadonlyMap<string, Tally[]>, input: Acqu
         warnings.push({
           code: 'trend_shift',
           message:
-            `${c.channel}: trend shift: its last ${sides.recent.length} cohorts (${sides.recent[0]?.cohort} to ${sides.recent[sides.recent.length - 1]?.cohort}) are worth ${fmt(recentValue)} per customer ` +
-            `in their first ${trendAge} months against ${fmt(earlierValue)} for its earlier cohorts, and ${pct(recentRepeat)} came back within ${trendAge} months against ${pct(earlierRepeat)}`,
+            `${c.channel}: trend shift: its last ${sides.recent.length} cohorts (${sides.recent[0]?.cohort} to ${sides.recent[sides.recent.length - 1]?.cohort}) are worth ${money(recentValue)} per customer ` +
+            `in their first ${trendAge} months against ${money(earlierValue)} for its earlier cohorts, and ${pct(recentRepeat)} came back within ${trendAge} months against ${pct(earlierRepeat)}`,
           metric: `acquisition[${c.channel}].value_${trendAge}m`,
           previous: earlierValue,
           current: recentValue,

@@ -14,7 +14,7 @@ import type { Tier } from '../../schemas/tables.js';
 import type { RfmSettings, TierCuts, ValueLoyaltySettings, WarningThresholds } from './settings.js';
 import { NEW_SINCE, type NotCounted, type PreviousSegments } from './movers.js';
 import { TIER_ORDER } from './tiers.js';
-import { figure } from '../figure.js';
+import { figure, money } from '../figure.js';
 import { DAYS_PER_UNIT } from '../models/clv.js';
 import type { TimeUnit } from '../../config.js';
 
@@ -368,7 +368,7 @@ const totalsWarnings = ({ current, previous, thresholds, totals, measureChanged,
   } else if (fellBy(totals.equity, thresholds.totalEquityDrop)) {
     warnings.push({
       code: 'total_equity_drop',
-      message: `Total customer equity fell by ${percent(-(totals.equity.relative_change ?? 0))} since ${previous.runDate} (from ${figure(totals.equity.previous)} to ${figure(totals.equity.current)}).`,
+      message: `Total customer equity fell by ${percent(-(totals.equity.relative_change ?? 0))} since ${previous.runDate} (from ${money(totals.equity.previous)} to ${money(totals.equity.current)}).`,
       metric: 'equity',
       previous: totals.equity.previous,
       current: totals.equity.current,
@@ -440,7 +440,7 @@ const segmentWarnings = ({ current, previous, thresholds, measureChanged, cutsCh
       if (!fellBy(delta(c.average_clv, p.average_clv), thresholds.segmentAverageClvDrop)) continue;
       warnings.push({
         code: 'segment_average_clv_drop',
-        message: `Average CLV in the ${label} "${segment}" fell by ${percent(1 - c.average_clv / p.average_clv)} since ${previous.runDate} (from ${figure(p.average_clv)} to ${figure(c.average_clv)}).`,
+        message: `Average CLV in the ${label} "${segment}" fell by ${percent(1 - c.average_clv / p.average_clv)} since ${previous.runDate} (from ${money(p.average_clv)} to ${money(c.average_clv)}).`,
         metric: `${scheme}[${segment}].average_clv`,
         previous: p.average_clv,
         current: c.average_clv,
@@ -473,7 +473,7 @@ const channelWarnings = ({ current, previous, thresholds, measureChanged }: Warn
     return [
       {
         code: 'channel_average_clv_drop',
-        message: `Average CLV of customers acquired through "${channel}" fell by ${percent(1 - c.average_clv / p.average_clv)} since ${previous.runDate} (from ${figure(p.average_clv)} to ${figure(c.average_clv)}).`,
+        message: `Average CLV of customers acquired through "${channel}" fell by ${percent(1 - c.average_clv / p.average_clv)} since ${previous.runDate} (from ${money(p.average_clv)} to ${money(c.average_clv)}).`,
         metric: `channels[${channel}].average_clv`,
         previous: p.average_clv,
         current: c.average_clv,
