@@ -75,6 +75,17 @@ describe('diagnoseExportHead', () => {
     expect(missingColumnsProblem(['a'], missingRequiredColumns(['a'], defaults), [], 'CLV_INGEST_CONFIG').message).toContain('map them with "columns" in CLV_INGEST_CONFIG, e.g.');
   });
 
+  it('names an export without a header row for what it is: its first line holds values (a date, a number), not column names', () => {
+    const first = ['O1', 'C1', '2025-01-01', '10.00'];
+
+    expect(missingColumnsProblem(first, missingRequiredColumns(first, defaults)).message).toBe(
+      'has no header row: its first line ("O1", "C1", "2025-01-01", "10.00") holds values, not column names ("2025-01-01", "10.00"); ' +
+        'an orders export needs a header row naming its columns first, e.g. "order_id,customer_id,order_date,amount"',
+    );
+    // a header of other names is a header: the mapping advice stays
+    expect(missingColumnsProblem(['OrderNo', 'Client'], missingRequiredColumns(['OrderNo', 'Client'], defaults)).message).toMatch(/^lacks the required columns/);
+  });
+
   it('names a file full of control bytes binary data (a program, random bytes), whatever it seems split by', () => {
     // a linear congruential generator: the same "random" bytes on every run
     let state = 12345;

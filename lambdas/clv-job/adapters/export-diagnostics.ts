@@ -251,6 +251,16 @@ export const missingColumnsProblem = (
   mapped: readonly string[] = [],
   configPlace = CLI_CONFIG_PLACE,
 ): ExportProblem => {
+  // a header that names none of the columns and holds a date or a number is a first row of data
+  const values = header.filter((h) => LOOKS_LIKE_DATA.test(h.trim()));
+  if (missing.length === REQUIRED_ORDER_COLUMNS.length && values.length > 0) {
+    return {
+      kind: 'missing_columns',
+      message:
+        `has no header row: its first line (${headerColumnsText(header)}) holds values, not column names (${values.slice(0, 2).map((v) => `"${v.trim()}"`).join(', ')}); ` +
+        `an orders export needs a header row naming its columns first, e.g. "${REQUIRED_ORDER_COLUMNS.join(',')}"`,
+    };
+  }
   const taken = new Set(mapped);
   const example: Record<string, string> = {};
   for (const { column } of missing) {
@@ -268,6 +278,9 @@ export const missingColumnsProblem = (
       `e.g. { "columns": { ${Object.entries(example).map(([k, v]) => `${JSON.stringify(k)}: ${JSON.stringify(v)}`).join(', ')} } }`,
   };
 };
+
+/** A value no column is named: a date (2025-01-31, 31.01.2025, 1/31/2025) or a number (10, -4.5, 1,234.50). */
+const LOOKS_LIKE_DATA = /^(\d{4}-\d{1,2}-\d{1,2}.*|\d{1,2}[./]\d{1,2}[./]\d{2,4}|[+-]?\d[\d,.]*)$/;
 
 /** How many of a header's columns a message names: a file that is not an orders export may have thousands (its reason goes into SNS, 256 KB at most). */
 const NAMED_COLUMNS = 30;
