@@ -456,6 +456,32 @@ describeWith('moto', 'the ingest handler on S3 events (moto: S3, SNS, SQS)', () 
       expect(await quarantined()).toContainEqual({ source: `s3://${BUCKET}/orders/forbidden.csv`, reason: expect.stringMatching(/^is not ingested yet: its read started at /) });
     });
 
+    it('leaves no copy beside a record of a copy that failed (its receipt not written): the night names it and reads nothing of it, and the retry ingests it', async () => {
+      await put('orders/receipt-fails.csv', GOOD);
+      await handler(s3Event('Object Created', 'orders/receipt-fails.csv'));
+      await put('orders/receipt-fails.csv', NEWER);
+      const created = createIngestHandler({
+        settings,
+        s3: motoS3ClientFailing(moto.endpoint, (command, key) => command === 'PutObjectCommand' && key === 'ingested/_receipts/receipt-fails.csv.json'),
+        sns,
+        logger: new Logger({ serviceName: 'clv-ingest-test', logLevel: 'SILENT' }),
+        metrics: new Metrics({ namespace: METRICS_NAMESPACE, serviceName: 'clv-ingest-test' }),
+      });
+      const quiet = vi.spyOn(process.stdout, 'write').mockImplementation(() => true);
+
+      await expect(created(s3Event('Object Created', 'orders/receipt-fails.csv'))).rejects.toThrow(/internal error/);
+      quiet.mockRestore();
+
+      expect(await get('ingested/receipt-fails.csv.parquet')).toBeNull();
+      expect(await quarantined()).toContainEqual({
+        source: `s3://${BUCKET}/orders/receipt-fails.csv`,
+        reason: expect.stringMatching(/^is not ingested: its copy failed \(We encountered an internal error/),
+      });
+      const { outcomes } = await handler(s3Event('Object Created', 'orders/receipt-fails.csv'));
+      expect(outcomes).toEqual([expect.objectContaining({ status: 'ingested', rows: 2 })]);
+      expect((await quarantined()).map((q) => q.source)).not.toContain(`s3://${BUCKET}/orders/receipt-fails.csv`);
+    });
+
     it('is listed as not ingested yet while it is read, so a read that never ends (killed) leaves the night saying so', async () => {
       await put('orders/killed.csv', GOOD);
       await handler(s3Event('Object Created', 'orders/killed.csv'));

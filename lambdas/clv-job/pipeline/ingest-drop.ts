@@ -160,27 +160,36 @@ export const ingestDropped = async <C>(deps: IngestDropDeps<C>, source: string, 
     }
     // the object downloaded is not the one looked at (replaced in between): its record, the copy gone
     if (stale && !sameObject(version, current)) await markNotIngested(deps, keys, version);
+    /**
+     * A read or write of a new version that failed for a reason of the moment: the record says what
+     * failed (the retry may succeed), and no copy is left for a night to read beside a record saying
+     * the export is not ingested; unless the key holds another object by now, whose handler writes its own.
+     */
+    const failed = async (step: string, error: unknown): Promise<never> => {
+      if (stale && sameObject(await deps.bucket.head(source).catch(() => null), version)) {
+        // one line, as every reason is: an error's message may hold a stack or a dump
+        const message = (error instanceof Error ? error.message : String(error)).replace(/\s+/g, ' ').trim().slice(0, 300);
+        await deps.bucket.putJson(keys.quarantineReason, quarantineRecord(deps, keys, version, `is not ingested: its ${step} failed (${message}); ${RETRIED}`)).catch(() => undefined);
+        await deps.bucket.remove([keys.canonical, keys.receipt]).catch(() => undefined);
+      }
+      throw error;
+    };
     let ingested: IngestedExport;
     try {
       ingested = await deps.ingest({ source: local, sourceName, config: deps.config, output: join(dir, 'canonical.parquet'), readsAtOnce });
     } catch (error) {
       const reason = deps.unreadableReason(error);
-      if (reason === null) {
-        // unless the key holds another object by now, whose handler wrote (or writes) its own record
-        if (stale && sameObject(await deps.bucket.head(source).catch(() => null), version)) {
-          // one line, as every reason is: an error's message may hold a stack or a dump
-          const message = (error instanceof Error ? error.message : String(error)).replace(/\s+/g, ' ').trim().slice(0, 300);
-          const failure = `is not ingested: its read failed (${message}); ${RETRIED}`;
-          await deps.bucket.putJson(keys.quarantineReason, quarantineRecord(deps, keys, version, failure)).catch(() => undefined);
-        }
-        throw error;
-      }
+      if (reason === null) return await failed('read', error);
       return await settled(deps, source, version, await quarantine(deps, keys, local, version, reason));
     }
-    // the reader named on the copy: a night tells the copies an older deploy's reader made (AthenaEngine.describeInput)
-    await deps.bucket.upload(keys.canonical, ingested.canonical, { ...objectMetadata(version), [READER_METADATA]: COPY_READER });
-    await deps.bucket.putJson(keys.receipt, ingested.receipt);
-    await deps.bucket.remove([keys.quarantined, keys.quarantineReason]);
+    try {
+      // the reader named on the copy: a night tells the copies an older deploy's reader made (AthenaEngine.describeInput)
+      await deps.bucket.upload(keys.canonical, ingested.canonical, { ...objectMetadata(version), [READER_METADATA]: COPY_READER });
+      await deps.bucket.putJson(keys.receipt, ingested.receipt);
+      await deps.bucket.remove([keys.quarantined, keys.quarantineReason]);
+    } catch (error) {
+      return await failed('copy', error);
+    }
     return await settled(deps, source, version, {
       status: 'ingested',
       source,
