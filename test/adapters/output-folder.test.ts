@@ -1,4 +1,4 @@
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { chmod, link, mkdir, readFile, readdir, readlink, stat, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -46,10 +46,15 @@ describe('a file a command writes (clv report --output, clv backtest --output)',
     await (await openOutputFile(path)).write('newer');
     expect(await readFile(join(dir, 'second-name.html'), 'utf8')).toBe('newer');
 
-    // a named pipe stays a pipe, its reader gets the page
+    // a named pipe stays a pipe, and a reader that opened it first gets the page (`cat pipe > page.html &`)
     const fifo = join(dir, 'pipe');
     execFileSync('mkfifo', [fifo]);
-    const received = readFile(fifo, 'utf8');
+    const reader = spawn('cat', [fifo]);
+    const received = new Promise<string>((resolve) => {
+      let text = '';
+      reader.stdout.on('data', (chunk: Buffer) => (text += chunk.toString('utf8')));
+      reader.on('close', () => resolve(text));
+    });
     await (await openOutputFile(fifo)).write('piped page');
     expect(await received).toBe('piped page');
     expect((await stat(fifo)).isFIFO()).toBe(true);

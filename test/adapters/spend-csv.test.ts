@@ -83,7 +83,7 @@ describe('reading a spend CSV', () => {
       /^spend\.csv: looks semicolon-separated \(header: "channel;month;spend"\): a spend file is read comma-separated with a dot before decimals, whatever the config's csv settings/,
     ],
     ['text that is not UTF-8', Buffer.from([0x63, 0x68, 0xff, 0x0a]), /spend.csv: is not UTF-8 text/],
-    ['a header naming spend twice', 'channel,month,spend,Spend\nsearch,2025-01,100,5\n', /spend.csv: has the column "spend" twice \(header: channel,month,spend,spend\): which one to read is not clear/],
+    ['a header naming spend twice', 'channel,month,spend, Spend\nsearch,2025-01,100,5\n', /spend.csv: has the column "spend" twice \(header: "channel,month,spend, Spend"\): which one to read is not clear/],
     ['a header whose quote is never closed', '"channel,month,spend\nsearch,2025-01,100\n', /spend.csv: has a header that cannot be read/],
   ] as const)('refuses %s with a message naming the file', (_, content, message) => {
     const run = () => parseSpendCsv('spend.csv', typeof content === 'string' ? bytes(content) : content);

@@ -145,6 +145,13 @@ describe("the previous run's customers, joined in the engine", () => {
     expect(summary.changes.tier_migration).toBeNull();
     expect(summary.movers?.counts.every((c) => c.customers === 0)).toBe(true);
     expect(summary.movers?.previous_run_date).toBeNull();
+    // no count reads as "nobody moved": each movement is named as not counted, with why
+    expect(summary.movers?.not_counted).toEqual(
+      ['entered_high', 'left_high', 'became_at_risk'].map((movement) => ({
+        movement,
+        reason: `the customers of the previous run, ${FIRST}, could not be read (warning previous_customers_unreadable)`,
+      })),
+    );
     expect(summary.warnings.filter((w) => w.code === 'previous_customers_unreadable').map((w) => w.message)).toEqual([
       expect.stringMatching(new RegExp(`previous run's customers \\(${FIRST}\\) could not be read`)),
     ]);

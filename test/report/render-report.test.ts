@@ -309,6 +309,30 @@ describe('renderReport', () => {
     expect(html.slice(html.indexOf('Tiers then and now'))).toContain('data-testid="not-comparable"');
   });
 
+  it('compares the high tier, not the mid and low tiers, with a night that cut only the mid tier otherwise', async () => {
+    const summary = copy();
+    const d = (previous: number, current: number) => ({ previous, current, delta: current - previous, relative_change: (current - previous) / previous });
+    const row = (segment: 'high' | 'mid' | 'low') => ({ segment, customers: d(20, 22), equity: d(6_000, 3_000), equity_share: d(0.6, 0.6), average_clv: d(300, 150) });
+    summary.changes = {
+      ...summary.changes,
+      previous_run_date: '2025-06-30',
+      note: 'Compared with the run of 2025-06-30. The mid and low tiers are not cut as they were then (segments.tiers.mid 0.5 on 2025-06-30, 0.4 tonight): their changes and the tier migration are no change in the customers.',
+      totals: { customers: d(100, 110), equity: d(10_000, 5_000), mean_probability_alive: d(0.6, 0.6) },
+      clv_tiers: [row('high'), row('mid'), row('low')],
+      tier_migration: [{ from_tier: 'high', to_tier: 'high', customers: 20 }],
+      warnings: [],
+    };
+
+    const html = await renderReport(summary);
+
+    const rows = [...html.slice(html.indexOf('Tiers then and now')).matchAll(/<tr><td>([^<]+)<\/td>.*?<\/tr>/g)].map((m) => [m[1], m[0].includes('not-comparable')]);
+    expect(rows.slice(0, 3)).toEqual([
+      ['High tier', false],
+      ['Mid tier', true],
+      ['Low tier', true],
+    ]);
+  });
+
   it('calls a backfill older than every published night a backfill, not a first run', async () => {
     const backfill = copy();
     backfill.changes = { ...backfill.changes, note: `${BACKFILL_NOTE_PREFIX} no night before 2025-12-31 is published to compare with; 2026-01-31 and the nights after it are.` };

@@ -81,13 +81,22 @@ export const openOutputFile = async (path: string, flag = '--output'): Promise<O
   });
   return {
     write: async (text) => {
-      await handle.close();
       // through a link, the file it leads to
       const target = await realpath(path).catch(() => path);
       const info = await stat(target).catch(() => null);
-      // a regular file with one name is replaced whole, keeping its mode, so a crash or a full disk keeps
-      // the last good one; anything else (a pipe, /dev/stdout, a file with hard links) is written into
-      if (info !== null && (!info.isFile() || info.nlink > 1)) return writeFile(target, text);
+      // anything but a regular file of one name (a pipe, /dev/stdout, a file with hard links) is written
+      // into, through the handle already open: closed first, a pipe's reader would see its end
+      if (info !== null && (!info.isFile() || info.nlink > 1)) {
+        try {
+          if (info.isFile()) await handle.truncate(0);
+          await handle.writeFile(text);
+        } finally {
+          await handle.close();
+        }
+        return;
+      }
+      await handle.close();
+      // a regular file is replaced whole, keeping its mode, so a crash or a full disk keeps the last good one
       await writeAtomically(target, text, info?.mode).catch(async (error: unknown) => {
         // a file that may be written in a folder that may not: written in place
         if (!['EACCES', 'EPERM', 'EROFS'].includes(codeOf(error))) throw error;

@@ -98,7 +98,7 @@ const headerColumns = (source: string, header: readonly string[], text: string):
   }
   const twice = SPEND_COLUMNS.filter((c) => header.indexOf(c) !== header.lastIndexOf(c));
   if (twice.length > 0) {
-    throw new InputFileError(source, `has ${twice.map((c) => `the column "${c}"`).join(' and ')} twice (header: ${header.join(',')}): which one to read is not clear; rename or remove the other`);
+    throw new InputFileError(source, `has ${twice.map((c) => `the column "${c}"`).join(' and ')} twice (header: ${JSON.stringify(text)}): which one to read is not clear; rename or remove the other`);
   }
   return Object.fromEntries(SPEND_COLUMNS.map((c) => [c, header.indexOf(c)])) as Record<(typeof SPEND_COLUMNS)[number], number>;
 };

@@ -11,7 +11,7 @@ import {
   type RunSnapshot,
   type SegmentCuts,
 } from '../domain/segments/changes.js';
-import { moversSince, NO_MOVERS, type PreviousSegments } from '../domain/segments/movers.js';
+import { MOVEMENTS, moversSince, NO_MOVERS, type PreviousSegments } from '../domain/segments/movers.js';
 import { missingChannelLabel } from '../domain/segments/missing-channel-label.js';
 import { segmentCustomers } from '../domain/segments/segment-customers.js';
 import type { SegmentSettings } from '../domain/segments/settings.js';
@@ -162,7 +162,10 @@ export const segmentAndCompare = (input: SegmentInput, previousParameters: (summ
   });
   const movers = input.previousSegments
     ? moversSince(columns.clvTier, columns.rfmSegment, input.previousSegments, before === null ? [] : uncountedMovements(current, before))
-    : NO_MOVERS;
+    : before === null
+      ? NO_MOVERS
+      : // compared with a previous run whose customers the engine could not read: nobody is known to have moved, or not
+        { ...NO_MOVERS, notCounted: MOVEMENTS.map((movement) => ({ movement, reason: `the customers of the previous run, ${before.runDate}, could not be read (warning previous_customers_unreadable)` })) };
   return {
     columns,
     movers,

@@ -10,7 +10,7 @@
  * escaped (channel names are whatever the export said).
  */
 import type { ChannelRow, Delta, OptionalDelta, SegmentChange } from '../schemas/summary-segments.js';
-import { BACKFILL_NOTE_PREFIX, FIRST_RUN_NOTE, TIERS_RECUT_NOTE } from '../domain/segments/changes.js';
+import { BACKFILL_NOTE_PREFIX, FIRST_RUN_NOTE, MID_LOW_RECUT_NOTE, TIERS_RECUT_NOTE } from '../domain/segments/changes.js';
 import { DEFAULT_SEGMENT_SETTINGS } from '../domain/segments/settings.js';
 import {
   channelChart,
@@ -198,8 +198,9 @@ const tierMovements = async (s: Summary): Promise<string> => {
       to.map(label),
     ),
   );
-  const comparable = clvComparable(s) && !c.note.includes(TIERS_RECUT_NOTE);
-  const tierRows = c.clv_tiers.map((t) => changeRow(TIER_LABEL[t.segment] ?? t.segment, t, comparable));
+  // the high tier is re-cut by another high share only; the mid and low tiers by either share
+  const recut = (segment: string): boolean => c.note.includes(TIERS_RECUT_NOTE) || (segment !== 'high' && c.note.includes(MID_LOW_RECUT_NOTE));
+  const tierRows = c.clv_tiers.map((t) => changeRow(TIER_LABEL[t.segment] ?? t.segment, t, clvComparable(s) && !recut(t.segment)));
   return `<div class="grid-2 subsection"><div><h3>Where customers moved since ${esc(c.previous_run_date)}</h3>${figure(
     'chart-tier-migration',
     svg,

@@ -343,6 +343,9 @@ describe('changes versus the previous run', () => {
 
     expect(changes.warnings.filter((w) => w.metric.startsWith('clv_tiers')).map((w) => w.metric)).toEqual(['clv_tiers[high].equity_share', 'clv_tiers[high].average_clv']);
     expect(changes.warnings.find((w) => w.code === 'segment_cuts_changed')?.message).not.toContain('mover');
+    expect(changes.note).toBe(
+      'Compared with the run of 2024-06-01. The mid and low tiers are not cut as they were then (segments.tiers.mid 0.5 on 2024-06-01, 0.4 tonight): their changes and the tier migration are no change in the customers.',
+    );
   });
 
   it('compares segments as before with a night whose summary did not record its cuts (before 2.7.0)', () => {

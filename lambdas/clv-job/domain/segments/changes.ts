@@ -499,8 +499,10 @@ const parameterWarnings = ({ previous, thresholds, parameters }: WarningContext)
   );
 
 export const FIRST_RUN_NOTE = 'First run: there is no previous run to compare with.';
-/** How `changes.note` begins its sentence on tiers cut at other shares than the previous run's. */
+/** How `changes.note` begins its sentence on tiers cut at another high share than the previous run's: every tier is re-cut. */
 export const TIERS_RECUT_NOTE = 'The tiers are not cut as they were then';
+/** ... and at the same high share but another mid share: the high tier compares, the mid and low tiers do not. */
+export const MID_LOW_RECUT_NOTE = 'The mid and low tiers are not cut as they were then';
 /** How the note of a backfill begins: a night older than every published one, with later nights published. */
 export const BACKFILL_NOTE_PREFIX = 'Backfill:';
 
@@ -553,10 +555,13 @@ export const changesSincePreviousRun = (
   const measureChanged = measureDifferences(current.measure, previous.measure, previous.runDate);
   const cutsChanged = cutDifferences(current, previous);
   const context: WarningContext = { measureChanged, cutsChanged, current, previous, thresholds, totals, parameters };
+  // another high share re-cuts every tier; another mid share the mid and low tiers only
   const cutNotes = [
-    [TIERS_RECUT_NOTE, cutsChanged.clvTiers, 'the tier changes and the tier migration'],
-    ['The value x loyalty cells are not cut as they were then', cutsChanged.valueLoyalty, 'the cells\' changes'],
-  ] as const;
+    cutsChanged.highTier.length > 0
+      ? ([TIERS_RECUT_NOTE, cutsChanged.clvTiers, 'the tier changes and the tier migration'] as const)
+      : ([MID_LOW_RECUT_NOTE, cutsChanged.clvTiers, 'their changes and the tier migration'] as const),
+    ['The value x loyalty cells are not cut as they were then', cutsChanged.valueLoyalty, 'the cells\' changes'] as const,
+  ];
   const notes = [
     `Compared with the run of ${previous.runDate}.`,
     ...(measureChanged.length > 0 ? [`CLV is not measured as it was then (${measureChanged.join('; ')}): its changes are no change in the customers.`] : []),
