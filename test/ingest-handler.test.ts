@@ -155,11 +155,11 @@ describeWith('moto', 'the ingest handler on S3 events (moto: S3, SNS, SQS)', () 
     settings = loadIngestSettings(environment(TopicArn!));
     handler = handlerWith();
   });
-  /** The deployed handler, or one whose reads go through `ingest`. */
-  const handlerWith = (ingest?: IngestExport<IngestConfig>): ((event: unknown) => Promise<IngestHandlerResult>) => {
+  /** The deployed handler, or one whose reads go through `ingest`, or whose S3 requests go through `client`. */
+  const handlerWith = (ingest?: IngestExport<IngestConfig>, client: S3Client = s3): ((event: unknown) => Promise<IngestHandlerResult>) => {
     const created = createIngestHandler({
       settings,
-      s3,
+      s3: client,
       sns,
       logger: new Logger({ serviceName: 'clv-ingest-test', logLevel: 'SILENT' }),
       metrics: new Metrics({ namespace: METRICS_NAMESPACE, serviceName: 'clv-ingest-test' }),
@@ -440,17 +440,9 @@ describeWith('moto', 'the ingest handler on S3 events (moto: S3, SNS, SQS)', () 
       await put('orders/forbidden.csv', GOOD);
       await handler(s3Event('Object Created', 'orders/forbidden.csv'));
       await put('orders/forbidden.csv', NEWER);
-      const created = createIngestHandler({
-        settings,
-        s3: motoS3ClientFailing(moto.endpoint, (command, key) => command === 'GetObjectCommand' && key === 'orders/forbidden.csv'),
-        sns,
-        logger: new Logger({ serviceName: 'clv-ingest-test', logLevel: 'SILENT' }),
-        metrics: new Metrics({ namespace: METRICS_NAMESPACE, serviceName: 'clv-ingest-test' }),
-      });
-      const quiet = vi.spyOn(process.stdout, 'write').mockImplementation(() => true);
+      const failing = handlerWith(undefined, motoS3ClientFailing(moto.endpoint, (command, key) => command === 'GetObjectCommand' && key === 'orders/forbidden.csv'));
 
-      await expect(created(s3Event('Object Created', 'orders/forbidden.csv'))).rejects.toThrow(/internal error/);
-      quiet.mockRestore();
+      await expect(failing(s3Event('Object Created', 'orders/forbidden.csv'))).rejects.toThrow(/internal error/);
 
       expect(await get('ingested/forbidden.csv.parquet')).toBeNull();
       expect(await quarantined()).toContainEqual({ source: `s3://${BUCKET}/orders/forbidden.csv`, reason: expect.stringMatching(/^is not ingested yet: its read started at /) });
@@ -460,17 +452,9 @@ describeWith('moto', 'the ingest handler on S3 events (moto: S3, SNS, SQS)', () 
       await put('orders/receipt-fails.csv', GOOD);
       await handler(s3Event('Object Created', 'orders/receipt-fails.csv'));
       await put('orders/receipt-fails.csv', NEWER);
-      const created = createIngestHandler({
-        settings,
-        s3: motoS3ClientFailing(moto.endpoint, (command, key) => command === 'PutObjectCommand' && key === 'ingested/_receipts/receipt-fails.csv.json'),
-        sns,
-        logger: new Logger({ serviceName: 'clv-ingest-test', logLevel: 'SILENT' }),
-        metrics: new Metrics({ namespace: METRICS_NAMESPACE, serviceName: 'clv-ingest-test' }),
-      });
-      const quiet = vi.spyOn(process.stdout, 'write').mockImplementation(() => true);
+      const failing = handlerWith(undefined, motoS3ClientFailing(moto.endpoint, (command, key) => command === 'PutObjectCommand' && key === 'ingested/_receipts/receipt-fails.csv.json'));
 
-      await expect(created(s3Event('Object Created', 'orders/receipt-fails.csv'))).rejects.toThrow(/internal error/);
-      quiet.mockRestore();
+      await expect(failing(s3Event('Object Created', 'orders/receipt-fails.csv'))).rejects.toThrow(/internal error/);
 
       expect(await get('ingested/receipt-fails.csv.parquet')).toBeNull();
       expect(await quarantined()).toContainEqual({
