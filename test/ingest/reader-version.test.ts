@@ -78,6 +78,12 @@ const CONFIGURED: { name: string; text: string; config: IngestRequest['config'] 
     text: 'order_id,customer_id,order_date,amount\nA1,NA,2025-01-02,10\nA2,na,2025-01-02,10\n',
     config: undefined,
   },
+  {
+    // version 11: a CRLF export whose last line kept its CR and lost its LF reads that line (it was malformed)
+    name: 'final-carriage-return.csv',
+    text: 'order_id,customer_id,order_date,amount\r\nA1,C1,2025-01-02,10\r\nA2,C2,2025-01-03,20\r',
+    config: undefined,
+  },
 ];
 
 

@@ -43,8 +43,12 @@ describe('RecordFramer: records and the physical line each starts on', () => {
     ['a quoted line break and a doubled quote stay inside the record', 'h\n"x\ny","say ""hi"""\nz\n', [{ line: 1, text: 'h' }, { line: 2, text: '"x\ny","say ""hi"""' }, { line: 4, text: 'z' }]],
     ['blank lines (LF or CRLF) are skipped, not records', 'h\n\n\r\na\n', [{ line: 1, text: 'h' }, { line: 4, text: 'a' }]],
     ['a quote inside an unquoted field is a literal, as DuckDB reads it', 'h\nab"c,d\n', [{ line: 1, text: 'h' }, { line: 2, text: 'ab"c,d' }]],
+    ['a CRLF file whose last line kept its CR and lost its LF: the CR ends the line', 'h\r\na,b\r\nc,d\r', [{ line: 1, text: 'h' }, { line: 2, text: 'a,b' }, { line: 3, text: 'c,d' }]],
+    ['the same after a quoted field', 'h\r\na,"b"\r', [{ line: 1, text: 'h' }, { line: 2, text: 'a,"b"' }]],
   ])('%s', (_, input, expected) => {
     expect(framed(input)).toEqual(expected);
+    // however the bytes arrive: the CR is last in its chunk either way
+    expect(framed(input, [1])).toEqual(expected);
   });
 
   it('counts blank lines and both line endings', () => {

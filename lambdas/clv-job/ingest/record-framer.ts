@@ -275,7 +275,8 @@ export class RecordFramer {
               // a quote inside an unquoted field is a literal, as DuckDB's strict mode reads it
             } else if (byte === CR) {
               if (i + 1 >= n && !atEnd) break scanning; // decided when the next byte is there
-              if (i + 1 < n && data[i + 1] === LF) state = State.Unquoted;
+              // before a line feed, or as the file's last byte (a CRLF file whose last line lost its LF), it ends the line
+              if (i + 1 >= n || data[i + 1] === LF) state = State.Unquoted;
               else {
                 const restart = this.fault_(data, start, 'stray_carriage_return');
                 if (restart < 0) state = State.SkipLine;
