@@ -25,6 +25,9 @@ describe('csv.dateFormat', () => {
     ['%d.%m.%Y %', /"%" is not a strptime specifier/],
     ['%d.%m.', /has no year/],
     ['%H:%M', /has no year/],
+    // a literal percent sign before a Y is no year, nor is an ISO year without its week
+    ['%d.%m.%%Y', /has no year/],
+    ['%d.%m.%G', /has no year/],
   ])('refuses %s, naming the problem', (format, message) => {
     const parsed = csvOptionsSchema.safeParse({ dateFormat: format });
 

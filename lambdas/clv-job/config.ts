@@ -158,14 +158,20 @@ export const gateThresholdsSchema = gatesConfigSchema.omit({ acceptFailedGates: 
  * fails a local run and sends each dropped file to quarantine on AWS.
  */
 const STRPTIME_SPECIFIER = /%(-[dmyHIMSj]|[aAbBcdfgGhHIjmMnpSTuUVwWxXyYzZ%])/g;
-/** Specifiers that carry a year: without one every date parses into 1900 and is rejected as implausible. */
-const STRPTIME_YEAR = /%(-y|[yYGcx])/;
+/**
+ * Specifiers that carry a year: without one every date parses into 1900 and is rejected as implausible.
+ * The ISO year `%G` is one only beside its week `%V` (alone, DuckDB's strptime ignores it).
+ */
+const STRPTIME_YEARS = new Set(['y', '-y', 'Y', 'c', 'x']);
 
 /** Why `format` is not a strptime format of an order date, or null when it is. */
 const dateFormatProblem = (format: string): string | null => {
   const unknown = format.replace(STRPTIME_SPECIFIER, '').match(/%.?/);
   if (unknown !== null) return `csv.dateFormat: "${unknown[0]}" is not a strptime specifier (e.g. "%d.%m.%Y", "%m/%d/%Y")`;
-  if (!STRPTIME_YEAR.test(format)) return 'csv.dateFormat has no year (%Y, %y): every date would fall in 1900';
+  // read in order, so that `%%Y` is a literal percent sign and a Y, not a year
+  const specifiers = new Set(Array.from(format.matchAll(STRPTIME_SPECIFIER), (m) => m[1]!));
+  const year = [...specifiers].some((s) => STRPTIME_YEARS.has(s)) || (specifiers.has('G') && specifiers.has('V'));
+  if (!year) return 'csv.dateFormat has no year (%Y, %y): every date would fall in 1900';
   return null;
 };
 
