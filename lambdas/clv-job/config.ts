@@ -211,8 +211,9 @@ export const csvOptionsSchema = z
     thousandsSeparator: z.string().length(1, 'csv.thousandsSeparator must be one character').optional(),
   })
   .refine((c) => c.decimalSeparator !== c.thousandsSeparator, 'csv.decimalSeparator and csv.thousandsSeparator must differ')
-  .refine((c) => c.delimiter !== '"' && c.delimiter !== '\n' && c.delimiter !== '\r', 'csv.delimiter cannot be a quote or a line break')
-  .refine((c) => c.delimiter !== c.decimalSeparator && c.delimiter !== c.thousandsSeparator, 'csv.delimiter must differ from the number separators');
+  // a number separator may be the delimiter: an RFC 4180 export quotes such amounts ("1,250.00" in a
+  // comma-separated export from a US spreadsheet), and one left unquoted has a field too many, a malformed row
+  .refine((c) => c.delimiter !== '"' && c.delimiter !== '\n' && c.delimiter !== '\r', 'csv.delimiter cannot be a quote or a line break');
 export type CsvOptions = z.output<typeof csvOptionsSchema>;
 
 /** What counts as a plausible row: the config file's `validation` section. */

@@ -247,4 +247,15 @@ describe('configured formats: an export written the European way reads by config
     expect(run.summary.counts.rejected_by_reason).toMatchObject({ invalid_order_date: 1, invalid_amount: 1 });
     expect(run.summary.totals.revenue).toBe(1242.06);
   });
+
+  it('reads the US spreadsheet\'s `"1,250.00"` in a comma-separated export with csv.thousandsSeparator ",": quoted, the amount is one field', async () => {
+    const dir = await tempDir();
+    await writeText(dir, 'us.csv', 'order_id,customer_id,order_date,amount\nU1,K1,2025-03-15,"1,250.00"\nU2,K1,2025-03-16,45.00\nU3,K2,2025-03-17,"2,000"\nU4,K2,2025-03-18,1,250.00\n');
+    const config = await writeText(dir, 'config.json', JSON.stringify({ csv: { thousandsSeparator: ',' } }));
+    const run = await runCase(dir, '2025-06-30', ['--config', config]);
+    // the unquoted one has a field too many: a malformed row, counted, never a wrong amount
+    expect(run.summary.counts).toMatchObject({ input_rows: 4, accepted_orders: 3, rejected_rows: 1, customers: 2 });
+    expect(run.summary.counts.rejected_by_reason).toMatchObject({ malformed_row: 1 });
+    expect(run.summary.totals.revenue).toBe(3295);
+  });
 });
