@@ -133,7 +133,7 @@ describe('scoring distinct patterns', () => {
         const values = scored.byPattern.columns[column];
         return values && spreadToCustomers(values, scored.byPattern.patternOf);
       };
-      expectSameBits('historical_clv', s.historicalClv, historicalClvColumn(customers.avgOrderValue, customers.orders, customers.tenureDays, options.lifespanYears));
+      expectSameBits('historical_clv', s.historicalClv, historicalClvColumn(customers.totalRevenue, customers.tenureDays, options.lifespanYears));
       expectSameBits('expected_purchases', perCustomer('expected_purchases'), reference.expectedPurchases);
       expectSameBits('probability_alive', perCustomer('probability_alive'), reference.probabilityAlive);
       expectSameBits('probability_alive (segments)', s.probabilityAlive, reference.probabilityAlive);

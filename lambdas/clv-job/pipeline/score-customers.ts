@@ -174,7 +174,7 @@ export const scoreCustomers = async (
   options: ModelOptions,
   runner: IntervalRunner = { intervals: async (job) => intervalsInThread(job) },
 ): Promise<ScoredCustomers> => {
-  const historicalClv = historicalClvColumn(customers.avgOrderValue, customers.orders, customers.tenureDays, options.lifespanYears);
+  const historicalClv = historicalClvColumn(customers.totalRevenue, customers.tenureDays, options.lifespanYears);
   const { transactions, gammaGamma, settings, models, diagnostics } = fitted;
   const warnings: RunWarning[] = [...fitted.warnings];
 
