@@ -34,7 +34,7 @@ export const orderedFromSorted = (sortedAsc: Float64Array): OrderedColumn => ({
   size: sortedAsc.length,
   runAt: (position) => {
     const value = sortedAsc[position] as number;
-    return { value, start: bound(sortedAsc, value, false), end: bound(sortedAsc, value, true) };
+    return { value, highest: value, start: bound(sortedAsc, value, false), end: bound(sortedAsc, value, true) };
   },
 });
 

@@ -120,6 +120,23 @@ describe('segmentCustomers', () => {
     expect(segmentSummarySchema.parse(summary)).toEqual(summary);
   });
 
+  it('never splits customers whose values are one number held as doubles a rounding apart (tier, value x loyalty, RFM M)', () => {
+    // two customers of CLV 77.97, one of them as 25.99 / 3 x 3 x 3 = 77.96999999999998 (no rule may see
+    // it as lower); average order values 5.10 and 15.30 / 3 = 5.1000000000000005 (none may see it higher)
+    const spread = 77.97 - (25.99 / 3) * 3 * 3;
+    expect(spread).toBeGreaterThan(0);
+    const others = Array.from({ length: 7 }, (_, i) => ({ clv: 10, avgOrderValue: 2 + i / 10 }));
+    const { table, scores } = buildCustomers([{ clv: 100, avgOrderValue: 9 }, { clv: 77.97, avgOrderValue: 5.1 }, { clv: (25.99 / 3) * 3 * 3, avgOrderValue: 15.3 / 3 }, ...others]);
+    const settings = { ...SETTINGS, rfm: { ...SETTINGS.rfm, monetary: 'avg_order_value' as const } };
+
+    const { columns } = segmentCustomers(table, scores, settings, AS_OF);
+
+    // ten customers, the top 20% is two: the pair's middle member is the second, inside
+    expect(columns.clvTier.slice(0, 3)).toEqual(['high', 'high', 'high']);
+    expect(columns.valueLoyalty[1]).toBe(columns.valueLoyalty[2]);
+    expect(columns.rfmM[1]).toBe(columns.rfmM[2]);
+  });
+
   it('leaves its inputs untouched', () => {
     // Prepare
     const { table, scores } = buildCustomers([{ clv: 3, totalRevenue: 1 }, { clv: 1, totalRevenue: 3 }, { clv: 2, totalRevenue: 2 }]);

@@ -4,6 +4,8 @@ import {
   customerCount,
   integerValueCounts,
   orderedFromCounts,
+  rankedFromCounts,
+  TIE_TOLERANCE,
   valueCountsOf,
   valueCountsOfSorted,
 } from '../../../lambdas/clv-job/domain/segments/value-counts.js';
@@ -50,6 +52,30 @@ describe('value counts', () => {
         for (let p = 0; p < sorted.length; p += 1) expect(inPlace.runAt(p)).toEqual(counted.runAt(p));
       }),
     );
+  });
+
+  it('ordered for the rank rules, hold values that differ by rounding alone in one run, from its lowest to its highest', () => {
+    // 5.10 / 1 and 15.30 / 3: one number, two doubles
+    const column = rankedFromCounts(valueCountsOf([1, 5.1, 15.3 / 3, 6], [1, 1, 2, 1]));
+
+    expect(15.3 / 3).not.toBe(5.1);
+    expect(column.size).toBe(5);
+    expect([0, 1, 2, 3, 4].map((p) => column.runAt(p))).toEqual([
+      { value: 1, highest: 1, start: 0, end: 1 },
+      { value: 5.1, highest: 15.3 / 3, start: 1, end: 4 },
+      { value: 5.1, highest: 15.3 / 3, start: 1, end: 4 },
+      { value: 5.1, highest: 15.3 / 3, start: 1, end: 4 },
+      { value: 6, highest: 6, start: 4, end: 5 },
+    ]);
+  });
+
+  it('ordered for the rank rules, keep apart values a cent or a billionth apart, and let no run span more than the tolerance', () => {
+    const near = (x: number) => x * (1 + 0.6 * TIE_TOLERANCE);
+    // each neighbour is within the tolerance of the one before, not of the run's lowest
+    const chain = [100, near(100), near(near(100)), near(near(near(100)))];
+    const column = rankedFromCounts(valueCountsOf([1e-9, 2e-9, 77.96, 77.97, ...chain], [1, 1, 1, 1, 1, 1, 1, 1]));
+
+    expect(Array.from({ length: 8 }, (_, p) => column.runAt(p).start)).toEqual([0, 1, 2, 3, 4, 4, 6, 6]);
   });
 
   it('treat -0 and +0 as one value, as every comparison of the rules does', () => {

@@ -1,6 +1,6 @@
 import type { CustomerTable } from '../customers.js';
 import type { RfmSettings } from './settings.js';
-import { integerValueCounts, orderedFromCounts, valueCountsOfColumn, type OrderedColumn } from './value-counts.js';
+import { integerValueCounts, orderedFromCounts, rankedFromCounts, valueCountsOfColumn, type OrderedColumn } from './value-counts.js';
 
 /**
  * RFM: recency, frequency and monetary scores 1-5 (5 best) and the named segment they imply.
@@ -98,7 +98,7 @@ export const binCuts = (column: OrderedColumn, bins: number): Float64Array | nul
   const n = column.size;
   if (n === 0 || column.runAt(0).end === n) return null;
   // score >= k  <=>  share strictly lower >= (k-1)/bins  <=>  value > the value at sorted position ceil((k-1)n/bins) - 1.
-  return Float64Array.from({ length: bins - 1 }, (_, j) => column.runAt(Math.floor(((j + 1) * n + bins - 1) / bins) - 1).value);
+  return Float64Array.from({ length: bins - 1 }, (_, j) => column.runAt(Math.floor(((j + 1) * n + bins - 1) / bins) - 1).highest);
 };
 
 /** A value's score by the cut points of {@link binCuts}: 1 + how many cuts it exceeds. A comparison an engine can make as well. */
@@ -143,7 +143,7 @@ export const rfmColumns = (table: CustomerTable, settings: RfmSettings, monetary
   const monetary = settings.monetary === 'avg_order_value' ? table.avgOrderValue : table.totalRevenue;
   const rCuts = binCuts(orderedFromCounts(integerValueCounts(recentness)), 5);
   const fCuts = frequencyCuts(orderedFromCounts(integerValueCounts(frequency, 1)));
-  const mCuts = binCuts(monetaryOrdered ?? orderedFromCounts(valueCountsOfColumn(monetary)), 5);
+  const mCuts = binCuts(monetaryOrdered ?? rankedFromCounts(valueCountsOfColumn(monetary)), 5);
   const r = new Int8Array(n);
   const f = new Int8Array(n);
   const m = new Int8Array(n);

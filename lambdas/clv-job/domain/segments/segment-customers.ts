@@ -7,7 +7,7 @@ import { RFM_SEGMENTS, rfmColumns, rfmTextColumns } from './rfm.js';
 import { groupTotals, namesOf, overallOf, segmentRows, type GroupedColumns } from './segment-table.js';
 import type { SegmentSettings } from './settings.js';
 import { TIER_ORDER, tierCodes } from './tiers.js';
-import { customerCount, orderedFromCounts, valueCountsOfColumn, type ValueCounts } from './value-counts.js';
+import { customerCount, rankedFromCounts, valueCountsOfColumn, type ValueCounts } from './value-counts.js';
 import { VALUE_LOYALTY_CELLS, valueLoyaltyCodes } from './value-loyalty.js';
 
 export interface SegmentedCustomers {
@@ -45,11 +45,11 @@ export const segmentCustomers = (
   const clv = scores.rankingClv;
   if (customerCount(clvCounts) !== clv.length) throw new RangeError(`segments: the CLV's value counts cover ${customerCount(clvCounts)} customers, not ${clv.length}`);
   const revenueCounts = valueCountsOfColumn(table.totalRevenue);
-  const clvOrdered = orderedFromCounts(clvCounts);
+  const clvOrdered = rankedFromCounts(clvCounts);
   const overall = overallOf(clv);
 
   const tiers = tierCodes(clv, clvOrdered, settings.tiers);
-  const rfm = rfmColumns(table, settings.rfm, settings.rfm.monetary === 'total_revenue' ? orderedFromCounts(revenueCounts) : undefined);
+  const rfm = rfmColumns(table, settings.rfm, settings.rfm.monetary === 'total_revenue' ? rankedFromCounts(revenueCounts) : undefined);
   const cells = valueLoyaltyCodes(
     clv,
     clvOrdered,

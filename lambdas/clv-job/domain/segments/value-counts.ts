@@ -173,9 +173,14 @@ export const integerValueCounts = (column: Int32Array, lowest = Number.NEGATIVE_
   return { values: Float64Array.from(values), starts: Float64Array.from(starts) };
 };
 
-/** A run of equal values in a sorted column: the value and the positions `[start, end)` holding it. */
+/**
+ * A run of equal values in a sorted column: the value and the positions `[start, end)` holding it.
+ * In a column ordered for the rank rules ({@link rankedFromCounts}) a run may hold values that
+ * differ by rounding alone, from `value` (the lowest) to `highest`; otherwise the two are one.
+ */
 export interface Run {
   readonly value: number;
+  readonly highest: number;
   readonly start: number;
   readonly end: number;
 }
@@ -192,17 +197,58 @@ export interface OrderedColumn {
 }
 
 /** The ordered column value counts stand for: a run is found by binary search on the starts. */
-export const orderedFromCounts = (counts: ValueCounts): OrderedColumn => ({
-  size: customerCount(counts),
+export const orderedFromCounts = (counts: ValueCounts): OrderedColumn => orderedFromRuns(counts.values, counts.values, counts.starts);
+
+/** Runs `k` from `lowest[k]` to `highest[k]`, starting at `starts[k]` (one entry more: the size). */
+const orderedFromRuns = (lowest: Float64Array, highest: Float64Array, starts: Float64Array): OrderedColumn => ({
+  size: starts[starts.length - 1] as number,
   runAt: (position) => {
     // the last run that starts at or before the position
     let lo = 0;
-    let hi = counts.values.length - 1;
+    let hi = lowest.length - 1;
     while (lo < hi) {
       const mid = (lo + hi + 1) >>> 1;
-      if ((counts.starts[mid] as number) <= position) lo = mid;
+      if ((starts[mid] as number) <= position) lo = mid;
       else hi = mid - 1;
     }
-    return { value: counts.values[lo] as number, start: counts.starts[lo] as number, end: counts.starts[lo + 1] as number };
+    return { value: lowest[lo] as number, highest: highest[lo] as number, start: starts[lo] as number, end: starts[lo + 1] as number };
   },
 });
+
+/**
+ * How far apart, relative to their size, two values may lie and still be one value to the rank
+ * rules. Money is summed exactly (DECIMAL) but divided and multiplied as doubles: two customers
+ * whose CLV or average order value is the same number can hold doubles a few units of the last
+ * place apart (15.30 / 3 = 5.1000000000000005, 5.10 / 1 = 5.1), about 1e-16 of the value, and
+ * such customers must not be split into two tiers or scores. 1e-12 is thousands of times that
+ * noise, and far below any difference of money a segment could mean.
+ */
+export const TIE_TOLERANCE = 1e-12;
+
+/**
+ * The ordered column the rank rules (tiers, value x loyalty, the RFM scores) read: as
+ * {@link orderedFromCounts}, but adjacent distinct values within {@link TIE_TOLERANCE} of the lowest
+ * value of their run are one run, from its lowest value (`value`) to its highest (`highest`), so a
+ * cut point never falls between values that differ by rounding alone. A run spans at most that
+ * tolerance: no chain of near values grows without end. O(d) for d distinct values.
+ */
+export const rankedFromCounts = (counts: ValueCounts): OrderedColumn => {
+  const d = counts.values.length;
+  const lowest = new Float64Array(d);
+  const highest = new Float64Array(d);
+  const starts = new Float64Array(d + 1);
+  let runs = 0;
+  for (let k = 0; k < d; k += 1) {
+    const value = counts.values[k] as number;
+    const low = lowest[runs - 1] as number;
+    if (runs > 0 && value - low <= TIE_TOLERANCE * Math.max(Math.abs(value), Math.abs(low))) highest[runs - 1] = value;
+    else {
+      lowest[runs] = value;
+      highest[runs] = value;
+      starts[runs] = counts.starts[k] as number;
+      runs += 1;
+    }
+  }
+  starts[runs] = customerCount(counts);
+  return runs === d ? orderedFromCounts(counts) : orderedFromRuns(lowest.subarray(0, runs), highest.subarray(0, runs), starts.subarray(0, runs + 1));
+};
