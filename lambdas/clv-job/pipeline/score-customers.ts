@@ -20,7 +20,7 @@ import { distinctScorePatterns, spreadToCustomers } from '../domain/models/score
 import { historicalClvColumn } from '../domain/models/historical.js';
 import { intervalIndexOn } from '../domain/models/interval-phases.js';
 import { fitParetoNbd } from '../domain/models/pareto-nbd.js';
-import { intervalsInThread, parameterDraws, type CustomerIntervals } from '../domain/models/uncertainty.js';
+import { intervalsFinite, intervalsInThread, parameterDraws, type CustomerIntervals, type ParameterDraws } from '../domain/models/uncertainty.js';
 import { bgnbdTransactionModel, paretoNbdTransactionModel, type TransactionModel } from '../domain/models/transaction-model.js';
 import type { ModelParameter } from '../domain/segments/changes.js';
 import { configuredChoice, modelsSummaryOf, type ModelChoiceSummary, type ModelsSummary } from '../schemas/summary-models.js';
@@ -154,6 +154,22 @@ export const settleChoice = (choice: ModelChoiceSummary, converged: { readonly b
   };
 };
 
+const TOO_UNCERTAIN = 'the fits are too uncertain to draw parameters from';
+
+/**
+ * The parameter draws, or why there are none: no positive-definite information matrix, or too few
+ * draws any model takes (a fit whose draws leave the doubles). Either way the night is published,
+ * without intervals; any other error is a fault and is thrown.
+ */
+const drawsOrProblem = (draw: () => ParameterDraws | null): ParameterDraws | string => {
+  try {
+    return draw() ?? 'a fit has no positive-definite information matrix to draw parameters from';
+  } catch (error) {
+    if (error instanceof RangeError) return `${TOO_UNCERTAIN} (${error.message})`;
+    throw error;
+  }
+};
+
 /** Whether the transaction model the predictions use (FittedModels.transactions) comes from a converged fit. */
 const transactionModelTrusted = (fitted: FittedModels): boolean =>
   fitted.models.transactions === 'pnbd' ? fitted.paretoNbd?.diagnostics.converged === true : fitted.bgnbd.diagnostics.converged;
@@ -215,12 +231,16 @@ export const scoreCustomers = async (
   if (predicted !== null && options.intervalDraws > 0) {
     const { bgnbd, paretoNbd } = fitted;
     const chosen = transactions.name === 'pnbd' && paretoNbd !== null ? { name: 'pnbd' as const, fit: paretoNbd } : { name: 'bgnbd' as const, fit: bgnbd };
-    const draws = parameterDraws(chosen, gammaGamma, { draws: options.intervalDraws, seed: options.intervalSeed });
-    if (draws === null) {
-      warnings.push({ code: 'no_intervals', message: 'no prediction intervals: a fit has no positive-definite information matrix to draw parameters from' });
+    const draws = drawsOrProblem(() => parameterDraws(chosen, gammaGamma, { draws: options.intervalDraws, seed: options.intervalSeed }));
+    if (typeof draws === 'string') {
+      warnings.push({ code: 'no_intervals', message: `no prediction intervals: ${draws}` });
     } else {
       const index = intervalIndexOn(patterns, tupleOf, indexedTuples(), settings.margin, patternOf);
       intervals = await runner.intervals({ transactions: draws.transactionParams, spend: draws.spend, index });
+      if (!intervalsFinite(intervals)) {
+        intervals = null;
+        warnings.push({ code: 'no_intervals', message: `no prediction intervals: ${TOO_UNCERTAIN} (some draws gave customers infinite expected purchases)` });
+      }
     }
   }
   if (predicted === null) {

@@ -62,7 +62,9 @@ export interface CustomerIntervals {
  * `draws` vectors exp(θ̂ + L z), z ~ N(0, I), L Lᵀ = `logCovariance` (k×k row-major): parameters
  * drawn from the asymptotic normal of their logarithms, so every draw is positive. `accept` may
  * reject a draw (e.g. a Gamma-Gamma q ≤ 1, whose mean spend is infinite); rejected draws are drawn
- * again, which truncates the normal to where the model is defined.
+ * again, which truncates the normal to where the model is defined. So is a draw whose exponential
+ * left the doubles (0 or Infinity: a fit so uncertain that a log-parameter's standard error is in
+ * the hundreds), which no model takes.
  * Throws a RangeError when the covariance is not positive definite or nothing is accepted.
  */
 export const drawParameters = (
@@ -86,7 +88,7 @@ export const drawParameters = (
       for (let j = 0; j <= i; j++) v += l[i * k + j]! * z[j]!;
       values[i] = Math.exp(v);
     }
-    if (accept(values)) out.push(values);
+    if (values.every((v) => v > 0 && v < Number.POSITIVE_INFINITY) && accept(values)) out.push(values);
   }
   return out;
 };
@@ -186,6 +188,21 @@ export interface IntervalJob {
   readonly spend: readonly GammaGammaParams[];
   readonly index: IntervalIndex;
 }
+
+/**
+ * Whether every interval is finite. Draws far out in a very uncertain fit (a and b of the BG/NBD at
+ * 1e-23 on a likelihood ridge) give some customers infinite expected purchases: such intervals say
+ * nothing, and the caller publishes the night without them.
+ */
+export const intervalsFinite = (intervals: CustomerIntervals): boolean => {
+  const finite = (values: Float64Array): boolean => values.every(Number.isFinite);
+  const { expectedPurchases, probabilityAlive, predictedClv, equity } = intervals;
+  return (
+    Number.isFinite(equity.p05) &&
+    Number.isFinite(equity.p95) &&
+    [expectedPurchases, probabilityAlive, predictedClv].every((interval) => finite(interval.p05) && finite(interval.p95))
+  );
+};
 
 /** The plan of a job: the same plan in whichever thread builds it. Throws a RangeError as {@link planOnIndex} does. */
 export const planOfJob = (job: IntervalJob): IntervalPlan => planOnIndex(job.transactions.map(transactionModelOf), job.spend, job.index);
