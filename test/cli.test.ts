@@ -4,7 +4,7 @@ import { gzipSync } from 'node:zlib';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { summarySchema } from '../lambdas/clv-job/schemas/summary.js';
 import { clv, requireCliBundle } from './support/cli.js';
-import { fixture, sampleData, tempDir, writeText } from './support/files.js';
+import { fixture, repoRoot, sampleData, tempDir, writeText } from './support/files.js';
 
 
 
@@ -199,6 +199,22 @@ describe('clv run', () => {
     const again = await clv(['run', '--input', 'clv/exports', '--output', 'clv', '--as-of', '2025-12-31'], cwd);
     expect(again.code, again.stderr).toBe(0);
     expect(again.stdout).toContain('ingested: 3 files');
+    // but not a folder the job writes there: its audiences are CSV files, not exports
+    const own = await clv(['run', '--input', 'clv/audiences', '--output', 'clv', '--as-of', '2025-12-31'], cwd);
+    expect(own.code).toBe(2);
+    expect(own.stderr).toMatch(/^clv: --input clv\/audiences lies inside audiences\/, which the job writes in the --output folder clv/);
+  });
+
+  it('reads a --spend file kept among the exports as spend only, never as an export', async () => {
+    const cwd = await tempDir();
+    await cp(sampleData, join(cwd, 'data'), { recursive: true });
+    await cp(join(repoRoot, 'sample-spend'), join(cwd, 'data', 'spend'), { recursive: true });
+
+    const result = await clv(['run', '--input', 'data', '--spend', 'data/spend', '--output', 'out', '--as-of', '2025-12-31'], cwd);
+
+    expect(result.code, result.stderr).toBe(0);
+    expect(result.stdout).toContain('ingested: 3 files');
+    expect(result.stdout).toMatch(/LTV:CAC: .*search 5\.30/);
   });
 
   it('exits 1 on an unreadable path, naming it', async () => {

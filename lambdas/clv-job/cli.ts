@@ -9,7 +9,7 @@ import { TRANSACTION_MODEL_OPTIONS } from './config.js';
 import { randomUUID } from 'node:crypto';
 import { readFile, realpath, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join, relative, resolve } from 'node:path';
+import { isAbsolute, join, relative, resolve, sep } from 'node:path';
 import { Command, CommanderError, Option } from 'commander';
 import { DuckDbEngine } from './adapters/duckdb-engine.js';
 import { findInputFiles, isOutputFolder, OUTPUT_MARKERS_TEXT } from './adapters/input-files.js';
@@ -35,7 +35,7 @@ import {
 } from './cli-options.js';
 import { ClvError, ConfigurationError, diskFullAdvice, EmptyInputError, firstLine } from './errors.js';
 import { checkHoldoutWithinOrders, runBacktest } from './pipeline/backtest.js';
-import { reportKey } from './layout.js';
+import { DATASETS, LIVE_DIR, LOCK_KEY, PUBLISH_DIR, QUALITY_DIR, RUNS_DIR, reportKey } from './layout.js';
 import { recoverPublishing, rollbackNight, runPipeline } from './pipeline/run.js';
 import { LocalSpendSource } from './adapters/local-spend.js';
 import type { QueryEngine } from './ports.js';
@@ -72,30 +72,44 @@ const describeRun = (summary: Summary, output: string, notes: readonly string[])
   return lines;
 };
 
+/** The entries the job writes at the top of an output folder: the datasets, the publishing state, the ingest cache. */
+const OUTPUT_ENTRIES: ReadonlySet<string> = new Set([...DATASETS, RUNS_DIR, LIVE_DIR, PUBLISH_DIR, QUALITY_DIR, INGESTED_DIR, LOCK_KEY.split('/')[0]!]);
+
 /**
- * An --input that is the --output folder: its walk would start among the run's own files, and the
- * run's audiences (CSV files) would be read as exports the next night, which then fails. (An output
- * folder inside an input folder, or exports kept in a folder of the output's own, are fine: the walk
- * leaves the output folder out.)
+ * An --input that is the --output folder, or lies inside one of the entries the job writes there
+ * (OUTPUT_ENTRIES): its walk would read the run's own files (the audiences are CSV files; read as
+ * exports they fail the night). An output folder inside an input folder is fine (the walk leaves
+ * it out), and so are exports kept in a folder of their own inside the output (`clv/exports`).
  * @throws ConfigurationError naming both
  */
 const refuseInputInOutput = async (inputs: readonly string[], output: string): Promise<void> => {
   const real = (path: string) => realpath(path).catch(() => resolve(path));
   const out = await real(output);
   for (const input of inputs) {
-    if ((await real(input)) === out) {
+    const at = relative(out, await real(input));
+    const entry = at.split(sep)[0]!;
+    if (at === '') {
       throw new ConfigurationError(
         `--input ${input} is the --output folder ${output}: the run's own audiences would be read as exports; ` +
           `give the output a folder of its own (inside the input's is fine, e.g. --output ${join(input, 'clv-output')})`,
       );
     }
+    if (!at.startsWith('..') && !isAbsolute(at) && OUTPUT_ENTRIES.has(entry)) {
+      throw new ConfigurationError(
+        `--input ${input} lies inside ${entry}${sep}, which the job writes in the --output folder ${output}: the run's own files would be read as exports; ` +
+          `keep the exports in a folder of their own`,
+      );
+    }
   }
 };
 
-/** The exports under `inputs` (never inside `output`), read by the one ingest into `<output>/ingested/` (cached by content). */
-const ingestInputs = async (inputs: readonly string[], options: LocalIngestOptions, output?: string): Promise<LocalIngestResult> => {
+/**
+ * The exports under `inputs` (never inside `output`, nor the `spend` file or folder kept beside
+ * them), read by the one ingest into `<output>/ingested/` (cached by content).
+ */
+const ingestInputs = async (inputs: readonly string[], options: LocalIngestOptions, output?: string, spend?: string): Promise<LocalIngestResult> => {
   if (output !== undefined) await refuseInputInOutput(inputs, output);
-  const files = await findInputFiles(inputs, output === undefined ? [] : [output]);
+  const files = await findInputFiles(inputs, [output, spend].filter((path) => path !== undefined));
   if (files.length === 0) throw new ConfigurationError(`no CSV or CSV.gz files under ${inputs.join(', ')}`);
   const result = await ingestLocalFiles(files, options);
   if (result.files.length === 0) throw new EmptyInputError(`no input file could be read: ${result.skipped.map((s) => `${s.path} ${s.reason}`).join('; ')}`);
@@ -112,7 +126,7 @@ const run = async (flags: RunFlags, io: Io): Promise<number> => {
   }
   const progress = io.interactive ? spinnerProgress(process.stderr) : null;
   const ingest = () =>
-    ingestInputs(config.inputs, { config: config.ingest, directory: join(config.output, INGESTED_DIR), skipBadFiles: config.skipBadFiles }, config.output);
+    ingestInputs(config.inputs, { config: config.ingest, directory: join(config.output, INGESTED_DIR), skipBadFiles: config.skipBadFiles }, config.output, config.spend);
   // a team's own Trino reads the canonical orders its ingest already wrote: nothing to ingest here
   let ingested: LocalIngestResult | null = null;
   try {

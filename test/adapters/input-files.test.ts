@@ -1,4 +1,4 @@
-import { mkdir, symlink } from 'node:fs/promises';
+import { mkdir, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { InputFileError } from '../../lambdas/clv-job/errors.js';
@@ -95,6 +95,27 @@ describe('findInputFiles: the exports a run reads', () => {
 
     expect((await findInputFiles([dir], [`${dir}/./out/`])).map((f) => f.path)).toEqual([join(dir, 'a.csv')]);
     expect((await findInputFiles([dir])).map((f) => f.path)).toEqual([join(dir, 'a.csv'), join(dir, 'out', 'audiences', 'high.csv')]);
+  });
+
+  it('does not read a file it is told to skip met in a folder (the spend file kept among the exports), but reads it when named', async () => {
+    const dir = await tempDir();
+    await writeText(dir, 'a.csv', HEADER);
+    const spend = await writeText(dir, 'spend.csv', 'channel,month,spend\n');
+
+    expect((await findInputFiles([dir], [spend])).map((f) => f.path)).toEqual([join(dir, 'a.csv')]);
+    expect((await findInputFiles([spend], [spend])).map((f) => f.path)).toEqual([spend]);
+  });
+
+  it('fails on an entry whose name is not UTF-8, naming it, rather than on a path that names nothing', async () => {
+    const dir = await tempDir();
+    await writeText(dir, 'a.csv', HEADER);
+    // a Windows zip's Latin-1 "März": the byte 0xE4 is no UTF-8
+    await writeFile(Buffer.concat([Buffer.from(`${dir}/M`), Buffer.from([0xe4]), Buffer.from('rz.csv')]), HEADER);
+
+    const error = await findInputFiles([dir]).catch((e: unknown) => e);
+
+    expect(error).toBeInstanceOf(InputFileError);
+    expect((error as Error).message).toContain(`${join(dir, 'M\uFFFDrz.csv')}: has a name that is not UTF-8`);
   });
 
   it('passes hidden entries in a folder (a name starting with "_" or "."), as the drop bucket\'s ingest does; a file named explicitly is read', async () => {

@@ -1,4 +1,4 @@
-import { readdir, readlink, realpath, stat } from 'node:fs/promises';
+import { lstat, readdir, readlink, realpath, stat } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { InputFileError } from '../errors.js';
 import { isExportName, isHidden } from '../ingest-layout.js';
@@ -38,23 +38,26 @@ export interface InputFile {
  * duplicates. A folder reached twice (a link to it, a link back to a folder above) is walked once,
  * so a link cycle ends. A folder's entries are walked in name order, so "first met" is the same on
  * every file system.
- * A folder walk never enters `skipFolders` (the run's own output folder, when it lies inside an input
- * folder: its audiences are CSV files too, and the next night would read them as exports), whatever
+ * A folder walk never enters or reads `skipPaths` (the run's own output folder, when it lies inside an
+ * input folder: its audiences are CSV files too, and the next night would read them as exports; the
+ * spend input, when kept beside the exports), whatever
  * way it is reached, nor any other run's output folder (OUTPUT_MARKERS), and passes hidden entries (a
  * name starting with `_` or `.`), as the drop bucket's ingest does (ingest-layout.ts isHidden): the
  * same drop gives the same night on both paths.
  * Sorted by path, the order that decides which copy of a re-sent order is kept.
- * @throws InputFileError naming a path given that cannot be read or is a run's output folder, or a link in a folder to nothing
+ * @throws InputFileError naming a path given that cannot be read or is a run's output folder, a link in a folder to nothing,
+ * or an entry whose name is not UTF-8
  */
-export const findInputFiles = async (paths: readonly string[], skipFolders: readonly string[] = []): Promise<InputFile[]> => {
+export const findInputFiles = async (paths: readonly string[], skipPaths: readonly string[] = []): Promise<InputFile[]> => {
   // by real path, so a link to the output folder is skipped too; a folder not made yet has no link to it
-  const skipped = new Set(await Promise.all(skipFolders.map((f) => realpath(f).catch(() => resolve(f)))));
+  const skipped = new Set(await Promise.all(skipPaths.map((f) => realpath(f).catch(() => resolve(f)))));
   const found = new Map<string, number>();
   const seen = new Set<string>();
   const walked = new Set<string>();
-  const add = async (path: string, bytes: number): Promise<void> => {
+  /** Adds a file, given (`inWalk` false) or met in a folder walk, which leaves out the paths to skip. */
+  const add = async (path: string, bytes: number, inWalk = true): Promise<void> => {
     const real = await realpath(path);
-    if (seen.has(real)) return;
+    if (seen.has(real) || (inWalk && skipped.has(real))) return;
     seen.add(real);
     found.set(path, bytes);
   };
@@ -67,6 +70,10 @@ export const findInputFiles = async (paths: readonly string[], skipFolders: read
       // hidden, as the drop bucket's ingest leaves it: `_archive/`, macOS's `._orders.csv`, `.git/`
       if (isHidden(entry.name)) continue;
       const path = join(dir, entry.name);
+      // a name that is not UTF-8 (a Windows zip's Latin-1 "März") comes back with U+FFFD in it, a path that names nothing
+      if (entry.name.includes('\uFFFD') && (await lstat(path).catch(() => null)) === null) {
+        throw new InputFileError(path, 'has a name that is not UTF-8 (its other bytes shown as \uFFFD), which cannot be opened by that name: rename it');
+      }
       if (entry.isDirectory()) await walkUnlessSkipped(path);
       else if (entry.isFile()) {
         if (isExportName(entry.name)) await add(path, (await stat(path)).size);
@@ -99,7 +106,7 @@ export const findInputFiles = async (paths: readonly string[], skipFolders: read
         throw new InputFileError(path, `is a clv output folder (it holds ${OUTPUT_MARKERS_TEXT}), not a folder of exports: its audiences are CSV files the job wrote`);
       }
       await walk(path);
-    } else await add(path, info.size);
+    } else await add(path, info.size, false);
   }
   return [...found].map(([path, bytes]) => ({ path, bytes })).sort((a, b) => compareUtf8(a.path, b.path));
 };
