@@ -36,7 +36,7 @@ import {
 import { ClvError, ConfigurationError, diskFullAdvice, EmptyInputError, firstLine } from './errors.js';
 import { checkHoldoutWithinOrders, runBacktest } from './pipeline/backtest.js';
 import { DATASETS, LIVE_DIR, LOCK_KEY, PUBLISH_DIR, QUALITY_DIR, RUNS_DIR, reportKey } from './layout.js';
-import { recoverPublishing, rollbackNight, runPipeline } from './pipeline/run.js';
+import { recoverPublishing, rollbackNight, runPipeline, underLock } from './pipeline/run.js';
 import { LocalSpendSource } from './adapters/local-spend.js';
 import type { QueryEngine } from './ports.js';
 import { renderReport } from './report/render-report.js';
@@ -174,13 +174,10 @@ const run = async (flags: RunFlags, io: Io): Promise<number> => {
 };
 
 /** Runs `work` holding the output's run lock, as a run would. */
-const holdingLock = async <T>(store: LocalFolderStore, what: string, work: () => Promise<T>): Promise<T> => {
+const holdingLock = async <T extends { readonly warnings: readonly string[] }>(store: LocalFolderStore, what: string, work: () => Promise<T>): Promise<T> => {
   const lock = await store.lock(`${what}-${randomUUID()}`, LOCAL_LOCK_TTL_SECONDS);
-  try {
-    return await work();
-  } finally {
-    await lock.release();
-  }
+  const { result, warnings } = await underLock(lock, work);
+  return warnings.length === 0 ? result : { ...result, warnings: [...result.warnings, ...warnings] };
 };
 
 /** `clv recover`: finishes or undoes a publish a crash interrupted, removes dead staging. Exit 1 when something is left. */

@@ -26,7 +26,7 @@ import { METRIC, METRICS_NAMESPACE } from './lambda-contract.js';
 import { CATALOG_TABLES } from './layout.js';
 import { loadLambdaSettings, type LambdaSettings } from './lambda-env.js';
 import { S3SpendSource } from './adapters/s3-spend.js';
-import { recoverPublishing, rollbackNight, runPipeline, type ProgressListener } from './pipeline/run.js';
+import { recoverPublishing, rollbackNight, runPipeline, underLock, type ProgressListener } from './pipeline/run.js';
 import { renderReport } from './report/render-report.js';
 import { buildRunConfig } from './run-config.js';
 import type { Summary } from './schemas/summary.js';
@@ -167,19 +167,20 @@ export const createHandler = (deps: HandlerDeps) => {
       if (request.action !== 'run') {
         // rollback and recovery hold the run lock as a run does, and recover first
         const lock = await store.lock(runId, settings.lockTtlSeconds);
-        try {
-          const report = await recoverPublishing(store);
-          for (const action of report.actions) logger.info('recovered', { action });
-          if (request.action === 'recover') {
-            if (report.warnings.length > 0) logger.warn('recovery left work undone', { warnings: report.warnings });
-            return { status: 'recovered', actions: report.actions, warnings: report.warnings };
-          }
-          const outcome = await rollbackNight(store, request.runDate);
-          logger.info('rolled back', { runDate: outcome.runDate, liveRunId: outcome.runId, warnings: outcome.warnings });
-          return { status: 'rolled_back', runDate: outcome.runDate, runId: outcome.runId, warnings: [...report.warnings, ...outcome.warnings] };
-        } finally {
-          await lock.release();
+        const { result: report, warnings: lockWarnings } = await underLock(lock, async () => {
+          const recovery = await recoverPublishing(store);
+          for (const action of recovery.actions) logger.info('recovered', { action });
+          return { recovery, rollback: request.action === 'rollback' ? await rollbackNight(store, request.runDate) : null };
+        });
+        const { recovery, rollback } = report;
+        if (rollback === null) {
+          const warnings = [...recovery.warnings, ...lockWarnings];
+          if (warnings.length > 0) logger.warn('recovery left work undone', { warnings });
+          return { status: 'recovered', actions: recovery.actions, warnings };
         }
+        const warnings = [...recovery.warnings, ...rollback.warnings, ...lockWarnings];
+        logger.info('rolled back', { runDate: rollback.runDate, liveRunId: rollback.runId, warnings });
+        return { status: 'rolled_back', runDate: rollback.runDate, runId: rollback.runId, warnings };
       }
       const { runDate, acceptFailedGates } = request;
       logger.info('run started', { ...(runDate ? { requestedRunDate: runDate } : {}), event, output: store.location });

@@ -276,6 +276,30 @@ describe('publishing, when a run fails or is repeated', () => {
     expect(await publishedFiles(out)).toEqual(before);
   });
 
+  it('reports a night published when its lock cannot be released afterwards (a warning: the lock frees itself), and a failed run by its own error', async () => {
+    const out = await tempDir();
+    const stuckLock = (store: OutputStore): OutputStore => {
+      const wrapped: OutputStore = Object.create(store);
+      wrapped.lock = async (id, ttl) => {
+        const lock = await store.lock(id, ttl);
+        return { ...lock, release: () => Promise.reject(new Error('Service Unavailable')) };
+      };
+      return wrapped;
+    };
+
+    const result = await runLocal([sampleData], out, { asOf: '2025-12-31' }, { store: stuckLock });
+
+    expect(result.publishWarnings).toContain('the run lock could not be released (Service Unavailable): it frees itself once its time to live passes; what this run did stands');
+    expect(summarySchema.parse(JSON.parse(await readFile(join(out, 'summary/run_date=2025-12-31/summary.json'), 'utf8'))).run.run_id).toBe(result.summary.run.run_id);
+    const failingWriter = (tables: TableWriter): TableWriter => ({
+      extension: tables.extension,
+      open: () => {
+        throw new Error('encoder crashed');
+      },
+    });
+    await expect(runLocal([sampleData], await tempDir(), { asOf: '2025-12-31' }, { store: stuckLock, tables: failingWriter })).rejects.toThrow('encoder crashed');
+  });
+
   it('publishes nothing of a run whose table writing fails', async () => {
     const out = await tempDir();
     const failingWriter = (tables: TableWriter): TableWriter => ({

@@ -6,7 +6,7 @@ import type { GateFigures, GateSettings } from '../domain/quality-gates.js';
 import { AccountingError, EmptyInputError, EngineError, NoValidOrderDateError, PublishError, QualityGateError, SETTLED_BY, UntrustedBacktestError } from '../errors.js';
 import { qualityReportKey, reportKey, summaryKey, summarySchemaKey } from '../layout.js';
 import { judgeSpend, SPEND_REJECTION_REASONS, type JudgedSpend, type SpendWindow } from '../domain/acquisition/spend.js';
-import type { AudienceCsvBuilder, AudienceCsvJob, IntervalRunner, OutputStore, PublishOutcome, QueryEngine, RecoveryReport, SpendSource, StagedRun, TableWriter } from '../ports.js';
+import type { AudienceCsvBuilder, AudienceCsvJob, IntervalRunner, OutputStore, PublishOutcome, QueryEngine, RecoveryReport, RunLock, SpendSource, StagedRun, TableWriter } from '../ports.js';
 import type { SpendInput } from '../schemas/summary-acquisition.js';
 import { qualityReportSchema } from '../schemas/quality-report.js';
 import { SUMMARY_SCHEMA_VERSION, summarySchema, undeclaredFields, type Summary } from '../schemas/summary.js';
@@ -131,304 +131,328 @@ export const runPipeline = async (deps: PipelineDeps, config: RunConfig): Promis
   };
 
   const lock = await stage('lock', () => store.lock(runId, config.lockTtlSeconds));
-  let staged: StagedRun | null = null;
-  // closed however the run ends: a builder kept between runs (a warm Lambda's) holds no failed run's scores or thread
-  let audienceJob: AudienceCsvJob | undefined;
-  try {
-    const recovery = await stage('recover', () => recoverPublishing(store), (r) => (r.actions.length === 0 ? 'nothing to recover' : r.actions.join('; ')));
-    // its intent would be overwritten by tonight's: whatever that publish left half done would stay so
-    if (recovery.unfinished === true) {
-      throw new PublishError(`an earlier publish could be neither finished nor undone (${recovery.warnings.join('; ')}): nothing is published until ${SETTLED_BY}`);
-    }
-    // e.g. interval threads loading while the run queries and fits
-    if (config.model.intervalDraws > 0) deps.intervals?.start?.();
-    const query = await stage(
-      'query',
-      () => readUnchanged(engine, async () => {
-        const inputRows = (await engine.run('inputRows', paramsFor(startedAt, config))).columns.input_rows?.[0];
-        if (Number(inputRows) === 0) throw new EmptyInputError('the input holds no order rows: nothing to score, nothing published');
-        const asOf = config.asOf ?? (await resolveLatestOrderDate(engine, startedAt, config));
-        const params: SqlParameters = { asOf, nonPurchaseStatuses: config.nonPurchaseStatuses, latestAsOf: latestAsOf(startedAt) };
-        // `classified`'s queries, then those of the relations built on it, `customers` last: an engine
-        // that materialises the relations then holds only what the query at hand reads (DuckDbEngine)
-        const outcomes = decodeOutcomeCounts(await engine.run('outcomeCounts', params));
-        const judged = accountFor(Number(inputRows), outcomes);
-        const datedAfterAsOf = rowsDatedAfterAsOf(outcomes);
-        const datedInFuture = rowsDatedInFuture(outcomes);
-        const rejected = decodeRejectedRows(
-          await engine.run('rejectedRows', params),
-          REJECTED_COLUMNS.map((c) => c.name),
-        );
-        const conflicting = judged.conflicting_duplicates > 0 ? decodeConflictingDuplicates(await engine.run('conflictingDuplicates', params)) : [];
-        const acquisitionMonths = decodeAcquisitionMonths(await engine.run('acquisitionMonths', params));
-        const { run: previous, gate: previousGate, warnings: lookupWarnings, laterRunDate, newestRunDate } = await loadPrevious(store, asOf);
-        const { customers, previous: previousSegments, warnings: joinWarnings } = await queryCustomers(engine, previous, params);
-        const previousWarnings = [...lookupWarnings, ...joinWarnings];
-        const counts: CountsSection = { ...judged, customers: customers.size };
-        if (rejected.rowCount !== counts.rejected_rows) {
-          throw new AccountingError(`${counts.rejected_rows} rows were counted as rejected but ${rejected.rowCount} were listed`);
-        }
-        const bgnbd = decodeBgNbdPatterns(await engine.run('bgnbdPatterns', params));
-        const spend = decodeSpendPatterns(await engine.run('spendPatterns', params));
-        // everything per customer is in JavaScript now; the backtest, if any, builds its own relations
-        await engine.release();
-        const marketing = deps.spend === undefined ? null : await deps.spend.read();
-        // described with what was read: the summary names the exports the night's numbers come from
-        const input = await engine.describeInput();
-        const skipped = (await deps.skippedInputs?.()) ?? [];
-        return { skipped, asOf, customers, previous, previousGate, previousSegments, previousWarnings, laterRunDate, newestRunDate, counts, datedAfterAsOf, datedInFuture, rejected, conflicting, bgnbd, spend, acquisitionMonths, marketing, input };
-      }),
-      (q) => `${counted(q.counts.input_rows, 'row')}, ${counted(q.customers.size, 'customer')}, ${q.counts.rejected_rows} rejected`,
-    );
-    const runDate = query.asOf;
-    const marketingSpend = query.marketing === null ? null : judgeSpend(query.marketing.records, spendWindowOf(runDate, query.customers.cohort));
-    const { previous, previousSegments } = query;
-    const quality = await stage(
-      'gate',
-      async () => {
-        const verdict = judgeQuality({
-          runId,
-          runDate,
-          asOf: query.asOf,
-          asOfGiven: config.asOf !== undefined,
-          counts: query.counts,
-          rowsDatedAfterAsOf: query.datedAfterAsOf,
-          rowsDatedInFuture: query.datedInFuture,
-          customers: query.customers,
-          rejected: query.rejected,
-          ...query.previousGate,
-          settings: config.gates,
-          acceptFailedGates: config.acceptFailedGates,
-          checkedAt: deps.now(),
-        });
-        if (verdict.section.passed) return verdict;
-        // the report is written before anything else can fail: it is what the team looks at
-        const key = qualityReportKey(runDate);
-        await store.putReport(key, JSON.stringify(qualityReportSchema.parse(verdict.report), null, 2) + '\n');
-        if (!config.acceptFailedGates) {
-          const failed = verdict.section.gates.filter((g) => !g.passed).map((g) => `${g.gate} (${g.message})`);
-          throw new QualityGateError(
-            `data-quality gate failed: ${failed.join('; ')}. Quality report: ${store.location.replace(/\/?$/, '/')}${key}\n${describeQualityReport(verdict.report).join('\n')}`,
-            verdict.report,
-            key,
+  const { result, warnings } = await underLock(lock, async () => {
+    let staged: StagedRun | null = null;
+    // closed however the run ends: a builder kept between runs (a warm Lambda's) holds no failed run's scores or thread
+    let audienceJob: AudienceCsvJob | undefined;
+    try {
+      const recovery = await stage('recover', () => recoverPublishing(store), (r) => (r.actions.length === 0 ? 'nothing to recover' : r.actions.join('; ')));
+      // its intent would be overwritten by tonight's: whatever that publish left half done would stay so
+      if (recovery.unfinished === true) {
+        throw new PublishError(`an earlier publish could be neither finished nor undone (${recovery.warnings.join('; ')}): nothing is published until ${SETTLED_BY}`);
+      }
+      // e.g. interval threads loading while the run queries and fits
+      if (config.model.intervalDraws > 0) deps.intervals?.start?.();
+      const query = await stage(
+        'query',
+        () => readUnchanged(engine, async () => {
+          const inputRows = (await engine.run('inputRows', paramsFor(startedAt, config))).columns.input_rows?.[0];
+          if (Number(inputRows) === 0) throw new EmptyInputError('the input holds no order rows: nothing to score, nothing published');
+          const asOf = config.asOf ?? (await resolveLatestOrderDate(engine, startedAt, config));
+          const params: SqlParameters = { asOf, nonPurchaseStatuses: config.nonPurchaseStatuses, latestAsOf: latestAsOf(startedAt) };
+          // `classified`'s queries, then those of the relations built on it, `customers` last: an engine
+          // that materialises the relations then holds only what the query at hand reads (DuckDbEngine)
+          const outcomes = decodeOutcomeCounts(await engine.run('outcomeCounts', params));
+          const judged = accountFor(Number(inputRows), outcomes);
+          const datedAfterAsOf = rowsDatedAfterAsOf(outcomes);
+          const datedInFuture = rowsDatedInFuture(outcomes);
+          const rejected = decodeRejectedRows(
+            await engine.run('rejectedRows', params),
+            REJECTED_COLUMNS.map((c) => c.name),
           );
-        }
-        return verdict;
-      },
-      (v) => (v.section.passed ? 'all gates passed' : 'gates failed, published on purpose'),
-    );
-
-    // the model stage in two timed halves: the fits (on the distinct patterns) and the scoring (per customer)
-    const modelParts: Record<string, number> = {};
-    const scored = await stage(
-      'model',
-      async () => {
-        const choice =
-          config.model.transactions === 'auto'
-            ? await timedAsync(modelParts, 'model_choice', () =>
-                chooseByHoldout(engine, {
-                  asOf: runDate,
-                  firstOrderDay: query.customers.firstOrderDay,
-                  holdoutDays: config.backtestHoldoutDays,
-                  model: config.model,
-                  nonPurchaseStatuses: config.nonPurchaseStatuses,
-                }),
-              )
-            : undefined;
-        const fitted = await timedAsync(modelParts, 'model_fit', () => fitModels(query.bgnbd, query.spend, config.model, choice, deps.intervals));
-        return timedAsync(modelParts, 'model_score', () => scoreCustomers(query.customers, fitted, config.model, deps.intervals));
-      },
-      (s) => s.statusMessage,
-    );
-    Object.assign(timings, modelParts);
-    // e.g. the audience thread loading, and turning the scores to text, while the run segments (after the intervals: not on their cores)
-    audienceJob = deps.audiences?.start(patternScoresOf(scored));
-
-    const holdoutDays = config.backtestHoldoutDays;
-    // a calibration fit that cannot be trusted gives no backtest (its parameters would be starting values), and a warning saying why
-    const backtestWarnings: { code: string; message: string }[] = [];
-    const backtest =
-      holdoutDays === undefined
-        ? undefined
-        : await stage('backtest', () =>
-            runBacktest(engine, {
-              calibrationEnd: isoDay(dayOf(runDate) - holdoutDays),
-              holdoutEnd: runDate,
-              model: config.model,
-              nonPurchaseStatuses: config.nonPurchaseStatuses,
-            }).catch((error: unknown) => {
-              if (!(error instanceof UntrustedBacktestError)) throw error;
-              backtestWarnings.push({ code: 'backtest_not_trusted', message: error.message });
-              return undefined;
-            }),
-          );
-
-    const segmented = await stage(
-      'segment',
-      async () =>
-        segmentAndCompare(
-          {
+          const conflicting = judged.conflicting_duplicates > 0 ? decodeConflictingDuplicates(await engine.run('conflictingDuplicates', params)) : [];
+          const acquisitionMonths = decodeAcquisitionMonths(await engine.run('acquisitionMonths', params));
+          const { run: previous, gate: previousGate, warnings: lookupWarnings, laterRunDate, newestRunDate } = await loadPrevious(store, asOf);
+          const { customers, previous: previousSegments, warnings: joinWarnings } = await queryCustomers(engine, previous, params);
+          const previousWarnings = [...lookupWarnings, ...joinWarnings];
+          const counts: CountsSection = { ...judged, customers: customers.size };
+          if (rejected.rowCount !== counts.rejected_rows) {
+            throw new AccountingError(`${counts.rejected_rows} rows were counted as rejected but ${rejected.rowCount} were listed`);
+          }
+          const bgnbd = decodeBgNbdPatterns(await engine.run('bgnbdPatterns', params));
+          const spend = decodeSpendPatterns(await engine.run('spendPatterns', params));
+          // everything per customer is in JavaScript now; the backtest, if any, builds its own relations
+          await engine.release();
+          const marketing = deps.spend === undefined ? null : await deps.spend.read();
+          // described with what was read: the summary names the exports the night's numbers come from
+          const input = await engine.describeInput();
+          const skipped = (await deps.skippedInputs?.()) ?? [];
+          return { skipped, asOf, customers, previous, previousGate, previousSegments, previousWarnings, laterRunDate, newestRunDate, counts, datedAfterAsOf, datedInFuture, rejected, conflicting, bgnbd, spend, acquisitionMonths, marketing, input };
+        }),
+        (q) => `${counted(q.counts.input_rows, 'row')}, ${counted(q.customers.size, 'customer')}, ${q.counts.rejected_rows} rejected`,
+      );
+      const runDate = query.asOf;
+      const marketingSpend = query.marketing === null ? null : judgeSpend(query.marketing.records, spendWindowOf(runDate, query.customers.cohort));
+      const { previous, previousSegments } = query;
+      const quality = await stage(
+        'gate',
+        async () => {
+          const verdict = judgeQuality({
+            runId,
             runDate,
-            asOfDay: dayOf(runDate),
+            asOf: query.asOf,
+            asOfGiven: config.asOf !== undefined,
+            counts: query.counts,
+            rowsDatedAfterAsOf: query.datedAfterAsOf,
+            rowsDatedInFuture: query.datedInFuture,
             customers: query.customers,
-            scores: scored.scores,
-            predictedClvByPattern: predictedClvByPattern(scored),
-            measure: {
-              ranking: scored.totals.ranking_clv,
-              transactions: scored.models.transactions,
-              timeUnit: config.model.timeUnit,
-              horizon: config.model.horizon,
-              discountRate: config.model.discountRate,
-              margin: config.model.margin,
-              lifespanYears: config.model.lifespanYears,
-            },
-            parameters: modelParameters(scored.models),
-            settings: config.segments,
-            previous,
-            uncomparedPrevious: previous === null ? (query.previousGate.previous?.runDate ?? null) : null,
-            laterRunDate: query.laterRunDate,
-            previousSegments,
-            acquisitionMonths: query.acquisitionMonths,
-            spend: marketingSpend,
-            spendMissingAt: deps.spend !== undefined && query.marketing === null ? deps.spend.location : null,
-            margin: config.model.margin,
-            acquisition: config.acquisition,
-          },
-          (summary) => modelParameters(summary.models),
-        ),
-      (s) => `${s.summary.changes.warnings.length} warnings`,
-    );
-
-    staged = await store.stage(runId);
-    const run = staged;
-    const files = await stage(
-      'write',
-      async () => {
-        // the audiences' bytes are built (on a thread of their own, when the run has one) while the tables are written
-        const audiences = writeAudiences(
-          run,
-          runDate,
-          audiencesOf({
-            customerIds: query.customers.customerId,
-            rankingClv: scored.scores.rankingClv,
-            segments: segmented.columns,
-            movers: segmented.movers,
-            actions: config.segments.actions,
-          }),
-          query.customers,
-          scored,
-          audienceJob,
-        );
-        const tableFiles = (async () => [
-          ...(await writeCustomers(run, tables, runDate, query.customers, scored, segmented.columns)),
-          await writeRejected(run, tables, runDate, query.rejected),
-          ...(await writeSummaryDatasets(run, tables, runDate, segmented.summary, {
-            movers: segmented.movers,
-            previousRunDate: previous?.runDate ?? null,
-            customers: query.customers,
-            scores: scored.scores,
-          })),
-        ])();
-        // both settle before a failure is thrown: the run's files are then discarded with nothing still writing
-        const [written, audienceFiles] = await Promise.allSettled([tableFiles, audiences]);
-        if (written.status === 'rejected') throw written.reason;
-        if (audienceFiles.status === 'rejected') throw audienceFiles.reason;
-        return [...written.value, ...audienceFiles.value];
-      },
-      (f) => `${counted(f.length, 'file')}, ${(f.reduce((s, x) => s + x.bytes, 0) / 1e6).toFixed(1)} MB`,
-    );
-
-    const finishedAt = deps.now();
-    const draft: Summary = {
-      schema_version: SUMMARY_SCHEMA_VERSION,
-      run: {
-        run_id: runId,
-        run_date: runDate,
-        as_of: query.asOf,
-        as_of_source: config.asOf ? 'given' : 'latest_order_date',
-        engine: engine.name,
-        started_at: startedAt.toISOString(),
-        finished_at: finishedAt.toISOString(),
-        timings,
-        inputs: { files: query.input.files, bytes: query.input.bytes, location: query.input.location },
-        output: store.location,
-        settings: {
-          time_unit: config.model.timeUnit,
-          horizon: config.model.horizon,
-          discount_rate: config.model.discountRate,
-          margin: config.model.margin,
-          lifespan_years: config.model.lifespanYears,
-          non_purchase_statuses: [...config.nonPurchaseStatuses],
-          segments: segmentCutsSettings(config.segments),
+            rejected: query.rejected,
+            ...query.previousGate,
+            settings: config.gates,
+            acceptFailedGates: config.acceptFailedGates,
+            checkedAt: deps.now(),
+          });
+          if (verdict.section.passed) return verdict;
+          // the report is written before anything else can fail: it is what the team looks at
+          const key = qualityReportKey(runDate);
+          await store.putReport(key, JSON.stringify(qualityReportSchema.parse(verdict.report), null, 2) + '\n');
+          if (!config.acceptFailedGates) {
+            const failed = verdict.section.gates.filter((g) => !g.passed).map((g) => `${g.gate} (${g.message})`);
+            throw new QualityGateError(
+              `data-quality gate failed: ${failed.join('; ')}. Quality report: ${store.location.replace(/\/?$/, '/')}${key}\n${describeQualityReport(verdict.report).join('\n')}`,
+              verdict.report,
+              key,
+            );
+          }
+          return verdict;
         },
-      },
-      counts: query.counts,
-      conflicting_duplicate_examples: query.conflicting,
-      totals: scored.totals,
-      models: scored.models,
-      segments: segmented.summary.segments,
-      channels: segmented.summary.channels,
-      cohorts: segmented.summary.cohorts,
-      concentration: segmented.summary.concentration,
-      acquisition: segmented.summary.acquisition,
-      acquisition_cohorts: segmented.summary.acquisition_cohorts,
-      channel_segments: segmented.summary.channel_segments,
-      churn: segmented.summary.churn,
-      ...(query.marketing !== null && marketingSpend !== null
-        ? { spend_input: spendInputOf(query.marketing.sources, marketingSpend, segmented.summary.acquisition) }
-        : {}),
-      changes: segmented.summary.changes,
-      movers: summariseMovers(segmented.movers, query.customers.customerId, scored.scores, previousSegments === null ? null : (previous?.runDate ?? null)),
-      ...(backtest ? { backtest } : {}),
-      ...(scored.diagnostics ? { diagnostics: scored.diagnostics } : {}),
-      quality: quality.section,
-      warnings: [
-        ...(quality.section.accepted_failed_gates
-          ? [{ code: 'quality_gates_failed', message: `published although data-quality gates failed: ${quality.section.gates.filter((g) => !g.passed).map((g) => g.message).join('; ')}` }]
-          : []),
-        ...inputWarnings(query.skipped, query.counts.conflicting_duplicates, query.conflicting),
-        ...staleCopiesWarning(query.input.staleCopies ?? []),
-        ...staleAsOfWarning(runDate, query.customers.lastOrderDay),
-        ...(config.asOf ? [] : behindPublishedWarning(runDate, query.newestRunDate)),
-        ...shrunkReRunWarning(query.previousGate.replaced, query.counts.customers, config.segments.warnings.customerCountDrop),
-        ...scored.warnings,
-        ...backtestWarnings,
-        ...query.previousWarnings,
-        ...(query.customers.size === 0 ? [{ code: 'no_customers', message: 'no valid purchase: every row was rejected, duplicate or non-purchase' }] : []),
-      ],
-    };
-    const summary = summarySchema.parse(draft);
-    const undeclared = undeclaredFields(draft, summary);
-    if (undeclared.length > 0) throw new Error(`the summary holds fields its schema does not declare: ${undeclared.join(', ')}`);
-    const summaryText = JSON.stringify(summary, null, 2) + '\n';
-    await staged.put(summaryKey(runDate), summaryText);
-    const schemaText = summaryJsonSchemaText();
-    await staged.put(summarySchemaKey(runDate), schemaText);
-    const report = await deps.renderReport?.(summary);
-    if (report !== undefined) await staged.put(reportKey(runDate), report);
-    const allFiles: WrittenFile[] = [
-      ...files,
-      { key: summaryKey(runDate), rows: null, bytes: Buffer.byteLength(summaryText) },
-      { key: summarySchemaKey(runDate), rows: null, bytes: Buffer.byteLength(schemaText) },
-      ...(report === undefined ? [] : [{ key: reportKey(runDate), rows: null, bytes: Buffer.byteLength(report) }]),
-    ];
+        (v) => (v.section.passed ? 'all gates passed' : 'gates failed, published on purpose'),
+      );
 
-    const published = await stage('publish', () => run.publish(runDate, { runId, runDate, files: allFiles }));
-    staged = null;
-    const reportWarnings = quality.section.passed ? await removeStaleQualityReport(store, runDate) : [];
-    return {
-      summary,
-      files: allFiles,
-      rejections: rejectionExamples(summary.counts, query.rejected),
-      recovery,
-      publishWarnings: [...recovery.warnings, ...published.warnings, ...reportWarnings],
-    };
+      // the model stage in two timed halves: the fits (on the distinct patterns) and the scoring (per customer)
+      const modelParts: Record<string, number> = {};
+      const scored = await stage(
+        'model',
+        async () => {
+          const choice =
+            config.model.transactions === 'auto'
+              ? await timedAsync(modelParts, 'model_choice', () =>
+                  chooseByHoldout(engine, {
+                    asOf: runDate,
+                    firstOrderDay: query.customers.firstOrderDay,
+                    holdoutDays: config.backtestHoldoutDays,
+                    model: config.model,
+                    nonPurchaseStatuses: config.nonPurchaseStatuses,
+                  }),
+                )
+              : undefined;
+          const fitted = await timedAsync(modelParts, 'model_fit', () => fitModels(query.bgnbd, query.spend, config.model, choice, deps.intervals));
+          return timedAsync(modelParts, 'model_score', () => scoreCustomers(query.customers, fitted, config.model, deps.intervals));
+        },
+        (s) => s.statusMessage,
+      );
+      Object.assign(timings, modelParts);
+      // e.g. the audience thread loading, and turning the scores to text, while the run segments (after the intervals: not on their cores)
+      audienceJob = deps.audiences?.start(patternScoresOf(scored));
+
+      const holdoutDays = config.backtestHoldoutDays;
+      // a calibration fit that cannot be trusted gives no backtest (its parameters would be starting values), and a warning saying why
+      const backtestWarnings: { code: string; message: string }[] = [];
+      const backtest =
+        holdoutDays === undefined
+          ? undefined
+          : await stage('backtest', () =>
+              runBacktest(engine, {
+                calibrationEnd: isoDay(dayOf(runDate) - holdoutDays),
+                holdoutEnd: runDate,
+                model: config.model,
+                nonPurchaseStatuses: config.nonPurchaseStatuses,
+              }).catch((error: unknown) => {
+                if (!(error instanceof UntrustedBacktestError)) throw error;
+                backtestWarnings.push({ code: 'backtest_not_trusted', message: error.message });
+                return undefined;
+              }),
+            );
+
+      const segmented = await stage(
+        'segment',
+        async () =>
+          segmentAndCompare(
+            {
+              runDate,
+              asOfDay: dayOf(runDate),
+              customers: query.customers,
+              scores: scored.scores,
+              predictedClvByPattern: predictedClvByPattern(scored),
+              measure: {
+                ranking: scored.totals.ranking_clv,
+                transactions: scored.models.transactions,
+                timeUnit: config.model.timeUnit,
+                horizon: config.model.horizon,
+                discountRate: config.model.discountRate,
+                margin: config.model.margin,
+                lifespanYears: config.model.lifespanYears,
+              },
+              parameters: modelParameters(scored.models),
+              settings: config.segments,
+              previous,
+              uncomparedPrevious: previous === null ? (query.previousGate.previous?.runDate ?? null) : null,
+              laterRunDate: query.laterRunDate,
+              previousSegments,
+              acquisitionMonths: query.acquisitionMonths,
+              spend: marketingSpend,
+              spendMissingAt: deps.spend !== undefined && query.marketing === null ? deps.spend.location : null,
+              margin: config.model.margin,
+              acquisition: config.acquisition,
+            },
+            (summary) => modelParameters(summary.models),
+          ),
+        (s) => `${s.summary.changes.warnings.length} warnings`,
+      );
+
+      staged = await store.stage(runId);
+      const run = staged;
+      const files = await stage(
+        'write',
+        async () => {
+          // the audiences' bytes are built (on a thread of their own, when the run has one) while the tables are written
+          const audiences = writeAudiences(
+            run,
+            runDate,
+            audiencesOf({
+              customerIds: query.customers.customerId,
+              rankingClv: scored.scores.rankingClv,
+              segments: segmented.columns,
+              movers: segmented.movers,
+              actions: config.segments.actions,
+            }),
+            query.customers,
+            scored,
+            audienceJob,
+          );
+          const tableFiles = (async () => [
+            ...(await writeCustomers(run, tables, runDate, query.customers, scored, segmented.columns)),
+            await writeRejected(run, tables, runDate, query.rejected),
+            ...(await writeSummaryDatasets(run, tables, runDate, segmented.summary, {
+              movers: segmented.movers,
+              previousRunDate: previous?.runDate ?? null,
+              customers: query.customers,
+              scores: scored.scores,
+            })),
+          ])();
+          // both settle before a failure is thrown: the run's files are then discarded with nothing still writing
+          const [written, audienceFiles] = await Promise.allSettled([tableFiles, audiences]);
+          if (written.status === 'rejected') throw written.reason;
+          if (audienceFiles.status === 'rejected') throw audienceFiles.reason;
+          return [...written.value, ...audienceFiles.value];
+        },
+        (f) => `${counted(f.length, 'file')}, ${(f.reduce((s, x) => s + x.bytes, 0) / 1e6).toFixed(1)} MB`,
+      );
+
+      const finishedAt = deps.now();
+      const draft: Summary = {
+        schema_version: SUMMARY_SCHEMA_VERSION,
+        run: {
+          run_id: runId,
+          run_date: runDate,
+          as_of: query.asOf,
+          as_of_source: config.asOf ? 'given' : 'latest_order_date',
+          engine: engine.name,
+          started_at: startedAt.toISOString(),
+          finished_at: finishedAt.toISOString(),
+          timings,
+          inputs: { files: query.input.files, bytes: query.input.bytes, location: query.input.location },
+          output: store.location,
+          settings: {
+            time_unit: config.model.timeUnit,
+            horizon: config.model.horizon,
+            discount_rate: config.model.discountRate,
+            margin: config.model.margin,
+            lifespan_years: config.model.lifespanYears,
+            non_purchase_statuses: [...config.nonPurchaseStatuses],
+            segments: segmentCutsSettings(config.segments),
+          },
+        },
+        counts: query.counts,
+        conflicting_duplicate_examples: query.conflicting,
+        totals: scored.totals,
+        models: scored.models,
+        segments: segmented.summary.segments,
+        channels: segmented.summary.channels,
+        cohorts: segmented.summary.cohorts,
+        concentration: segmented.summary.concentration,
+        acquisition: segmented.summary.acquisition,
+        acquisition_cohorts: segmented.summary.acquisition_cohorts,
+        channel_segments: segmented.summary.channel_segments,
+        churn: segmented.summary.churn,
+        ...(query.marketing !== null && marketingSpend !== null
+          ? { spend_input: spendInputOf(query.marketing.sources, marketingSpend, segmented.summary.acquisition) }
+          : {}),
+        changes: segmented.summary.changes,
+        movers: summariseMovers(segmented.movers, query.customers.customerId, scored.scores, previousSegments === null ? null : (previous?.runDate ?? null)),
+        ...(backtest ? { backtest } : {}),
+        ...(scored.diagnostics ? { diagnostics: scored.diagnostics } : {}),
+        quality: quality.section,
+        warnings: [
+          ...(quality.section.accepted_failed_gates
+            ? [{ code: 'quality_gates_failed', message: `published although data-quality gates failed: ${quality.section.gates.filter((g) => !g.passed).map((g) => g.message).join('; ')}` }]
+            : []),
+          ...inputWarnings(query.skipped, query.counts.conflicting_duplicates, query.conflicting),
+          ...staleCopiesWarning(query.input.staleCopies ?? []),
+          ...staleAsOfWarning(runDate, query.customers.lastOrderDay),
+          ...(config.asOf ? [] : behindPublishedWarning(runDate, query.newestRunDate)),
+          ...shrunkReRunWarning(query.previousGate.replaced, query.counts.customers, config.segments.warnings.customerCountDrop),
+          ...scored.warnings,
+          ...backtestWarnings,
+          ...query.previousWarnings,
+          ...(query.customers.size === 0 ? [{ code: 'no_customers', message: 'no valid purchase: every row was rejected, duplicate or non-purchase' }] : []),
+        ],
+      };
+      const summary = summarySchema.parse(draft);
+      const undeclared = undeclaredFields(draft, summary);
+      if (undeclared.length > 0) throw new Error(`the summary holds fields its schema does not declare: ${undeclared.join(', ')}`);
+      const summaryText = JSON.stringify(summary, null, 2) + '\n';
+      await staged.put(summaryKey(runDate), summaryText);
+      const schemaText = summaryJsonSchemaText();
+      await staged.put(summarySchemaKey(runDate), schemaText);
+      const report = await deps.renderReport?.(summary);
+      if (report !== undefined) await staged.put(reportKey(runDate), report);
+      const allFiles: WrittenFile[] = [
+        ...files,
+        { key: summaryKey(runDate), rows: null, bytes: Buffer.byteLength(summaryText) },
+        { key: summarySchemaKey(runDate), rows: null, bytes: Buffer.byteLength(schemaText) },
+        ...(report === undefined ? [] : [{ key: reportKey(runDate), rows: null, bytes: Buffer.byteLength(report) }]),
+      ];
+
+      const published = await stage('publish', () => run.publish(runDate, { runId, runDate, files: allFiles }));
+      staged = null;
+      const reportWarnings = quality.section.passed ? await removeStaleQualityReport(store, runDate) : [];
+      return {
+        summary,
+        files: allFiles,
+        rejections: rejectionExamples(summary.counts, query.rejected),
+        recovery,
+        publishWarnings: [...recovery.warnings, ...published.warnings, ...reportWarnings],
+      };
+    } catch (error) {
+      await staged?.discard().catch(() => undefined);
+      throw error;
+    } finally {
+      await audienceJob?.close();
+    }
+  });
+  return warnings.length === 0 ? result : { ...result, publishWarnings: [...result.publishWarnings, ...warnings] };
+};
+
+/**
+ * Runs `work` holding `lock`, then releases it, and returns what `work` returned with the warning
+ * of a release that failed: what `work` did stands (a night published, rolled back or recovered is
+ * so whatever happens to the lock, which frees itself once its time to live passes), so a release
+ * failure after it must not report it failed. When `work` throws, its error is the one thrown.
+ */
+export const underLock = async <T>(lock: RunLock, work: () => Promise<T>): Promise<{ readonly result: T; readonly warnings: string[] }> => {
+  let result: T;
+  try {
+    result = await work();
   } catch (error) {
-    await staged?.discard().catch(() => undefined);
+    await lock.release().catch(() => undefined);
     throw error;
-  } finally {
-    await audienceJob?.close();
+  }
+  try {
     await lock.release();
+    return { result, warnings: [] };
+  } catch (error) {
+    return { result, warnings: [`the run lock could not be released (${(error as Error).message}): it frees itself once its time to live passes; what this run did stands`] };
   }
 };
 
