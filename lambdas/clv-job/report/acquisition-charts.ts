@@ -7,18 +7,33 @@ export interface LtvCacBar {
   readonly ltv: number;
   /** Null without spend for the channel. */
   readonly cac: number | null;
-  /** Label beside the bar: "LTV:CAC 4.2" or "no spend". */
+  /** ltv / cac; null without a CAC to divide by (no spend row, spend 0, or no spend input at all). */
+  readonly ltvToCac: number | null;
+  /** Label beside the bar: "LTV:CAC 4.2" or "no CAC". */
   readonly label: string;
   readonly belowLine: boolean;
 }
 
-/** LTV per acquired customer by channel (bars), CAC as a tick across each bar, and the LTV:CAC ratio written beside it. */
+const ABOVE = 'LTV:CAC at or above the line';
+const BELOW = 'LTV:CAC below the line';
+const NO_CAC = 'no CAC';
+
+/**
+ * LTV per acquired customer by channel (bars), CAC as a tick across each bar, and the LTV:CAC ratio
+ * written beside it. A bar is coloured by its ratio against the line, or neutral ("no CAC") without one.
+ */
 export const ltvCacChart = (bars: readonly LtvCacBar[]): TopLevelSpec => {
   const channels = bars.map((b) => b.channel);
-  const quality = ['LTV:CAC at or above the line', 'LTV:CAC below the line'];
-  // without any CAC (no spend input) every bar is "at or above": a legend would only say what is not known
-  const legend = bars.some((b) => b.cac !== null) ? {} : { legend: null };
-  const values = bars.map((b) => ({ ...b, quality: b.belowLine ? quality[1] : quality[0] }));
+  const values = bars.map((b) => ({ ...b, quality: b.ltvToCac === null ? NO_CAC : b.belowLine ? BELOW : ABOVE }));
+  const quality = [ABOVE, BELOW, ...(values.some((v) => v.quality === NO_CAC) ? [NO_CAC] : [])];
+  // headless Vega has no canvas, so it sizes text at 0.8 x font size per character (8.8 px at 11 px): the
+  // theme's 240 px limit cut "LTV:CAC at or above the line" (246 px); 0 is no limit, and the legend
+  // spaces its entries by the same estimate, so none overlaps the next
+  const legend = { title: null, labelLimit: 0 };
+  // without any ratio (no spend input) the bars are values only: one colour, no legend saying what is not known
+  const color = bars.some((b) => b.ltvToCac !== null)
+    ? { field: 'quality', type: 'nominal' as const, scale: { domain: quality, range: [COLOURS.navy, COLOURS.coral, COLOURS.muted] }, legend }
+    : { value: COLOURS.navy };
   const y = { field: 'channel', type: 'nominal' as const, sort: channels, title: null, axis: { labelLimit: 160 } };
   return {
     width: 440,
@@ -30,7 +45,7 @@ export const ltvCacChart = (bars: readonly LtvCacBar[]): TopLevelSpec => {
         encoding: {
           y,
           x: { field: 'ltv', type: 'quantitative', title: 'Value of an acquired customer (realised + predicted)' },
-          color: { field: 'quality', type: 'nominal', scale: { domain: quality, range: [COLOURS.navy, COLOURS.coral] }, title: null, ...legend },
+          color,
         },
       },
       {

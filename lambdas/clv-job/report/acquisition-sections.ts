@@ -34,6 +34,7 @@ export const acquisitionSection = async (s: Summary): Promise<string> => {
         channel: r.channel,
         ltv: r.ltv_per_customer as number,
         cac: r.cac ?? null,
+        ltvToCac: r.ltv_to_cac ?? null,
         label: !withSpend ? '' : r.ltv_to_cac === null || r.ltv_to_cac === undefined ? 'no CAC' : `LTV:CAC ${r.ltv_to_cac.toFixed(1)}`,
         belowLine: r.below_ltv_to_cac_line === true,
       })),
@@ -88,7 +89,7 @@ export const acquisitionSection = async (s: Summary): Promise<string> => {
     'acquisition',
     withSpend ? 'What an acquired customer is worth, and what it cost' : 'What an acquired customer is worth',
     caption,
-    `${figure('chart-ltv-to-cac', ltvSvg, withSpend ? 'Bars: value per acquired customer (red: LTV:CAC below the line). Amber tick: the CAC.' : 'Bars: value per acquired customer.')}${body}${fixedAge}`,
+    `${figure('chart-ltv-to-cac', ltvSvg, withSpend ? 'Bars: value per acquired customer (red: LTV:CAC below the line; grey: no CAC). Amber tick: the CAC.' : 'Bars: value per acquired customer.')}${body}${fixedAge}`,
   );
 };
 
