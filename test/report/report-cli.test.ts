@@ -1,4 +1,4 @@
-import { copyFile, mkdir, readFile, writeFile } from 'node:fs/promises';
+import { copyFile, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { sampleData, tempDir } from '../support/files.js';
@@ -39,6 +39,21 @@ describe('the report from the command line', () => {
   it('clv report names the page after the run date and puts it in the output folder when no --output is given', async () => {
     const result = await clv(['report', '--summary', 'out/summary/run_date=2025-12-31/summary.json'], cwd);
 
+    expect(result.code).toBe(0);
+    expect(result.stdout).toBe('report: out/clv-report-2025-12-31.html\n');
+    await expect(readFile(join(cwd, 'out/clv-report-2025-12-31.html'), 'utf8')).resolves.toMatch(/^<!doctype html>/);
+  });
+
+  it.each([
+    ['its run\'s own copy', (runId: string) => `out/_runs/${runId}/summary/run_date=2025-12-31/summary.json`],
+    ['the night\'s switch into its run', () => 'out/_live/run_date=2025-12-31/summary/run_date=2025-12-31/summary.json'],
+  ])('clv report puts the page in the output folder, not in the run a run writes once, when given the summary through %s', async (_, summaryIn) => {
+    const { run_id: runId } = JSON.parse(await readFile(join(cwd, 'out/latest.json'), 'utf8')) as { run_id: string };
+    await rm(join(cwd, 'out/clv-report-2025-12-31.html'), { force: true });
+
+    const result = await clv(['report', '--summary', summaryIn(runId)], cwd);
+
+    expect(result.stderr).toBe('');
     expect(result.code).toBe(0);
     expect(result.stdout).toBe('report: out/clv-report-2025-12-31.html\n');
     await expect(readFile(join(cwd, 'out/clv-report-2025-12-31.html'), 'utf8')).resolves.toMatch(/^<!doctype html>/);
