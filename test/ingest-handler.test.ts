@@ -23,7 +23,7 @@ import { listQuarantined } from '../lambdas/clv-job/adapters/s3-quarantine.js';
 import { queryDuckDb } from './support/duckdb-reader.js';
 import { fixture } from './support/files.js';
 import { s3Event as bucketEvent } from './support/ingest-drop.js';
-import { TEST_CREDENTIALS, TEST_REGION, createBucket, motoS3ClientFailing, startMoto, type MotoServer } from './support/moto-server.js';
+import { TEST_CREDENTIALS, TEST_REGION, createBucket, motoS3ClientFailing, motoS3ClientKeyLimited, startMoto, type MotoServer } from './support/moto-server.js';
 import { bundleChild, runChild } from './support/publish-faults.js';
 import { describeWith } from './support/services.js';
 
@@ -155,10 +155,10 @@ describeWith('moto', 'the ingest handler on S3 events (moto: S3, SNS, SQS)', () 
     settings = loadIngestSettings(environment(TopicArn!));
     handler = handlerWith();
   });
-  /** The deployed handler, or one whose reads go through `ingest`, or whose S3 requests go through `client`. */
-  const handlerWith = (ingest?: IngestExport<IngestConfig>, client: S3Client = s3): ((event: unknown) => Promise<IngestHandlerResult>) => {
+  /** The deployed handler, or one whose reads go through `ingest`, or whose S3 requests go through `client`, or of another bucket. */
+  const handlerWith = (ingest?: IngestExport<IngestConfig>, client: S3Client = s3, bucket = BUCKET): ((event: unknown) => Promise<IngestHandlerResult>) => {
     const created = createIngestHandler({
-      settings,
+      settings: { ...settings, bucket },
       s3: client,
       sns,
       logger: new Logger({ serviceName: 'clv-ingest-test', logLevel: 'SILENT' }),
@@ -253,6 +253,38 @@ describeWith('moto', 'the ingest handler on S3 events (moto: S3, SNS, SQS)', () 
       expect(outcomes).toEqual([expect.objectContaining({ status: 'ingested', source: `orders/${name}` })]);
       expect(await getJson(`ingested/_receipts/${name}.json`)).toMatchObject({ source: `s3://${BUCKET}/orders/${name}`, rows: 1 });
       expect((await canonicalRows(`ingested/${name}.parquet`)).map((r) => r.customer_id)).toEqual(['C7']);
+    });
+
+    it('whose key leaves no room for the keys derived from it (S3 takes 1,024 bytes) is refused with a record that fits, naming the limit, and the data team told', async () => {
+      // 7 + 3 + 332 x 3 + 4 = 1,010 bytes (346 characters): a legal key, but its record
+      // quarantine/_reasons/<1,003 bytes>.json would take 11 + 9 + 1,003 + 5 = 1,028 bytes, its receipt 9 + 10 + 1,003 + 5 = 1,027;
+      // every derived key fits for a relative key of at most 1,024 - 25 = 999 bytes, an export key of 1,006
+      const name = `abc${'注'.repeat(332)}.csv`;
+      const key = `orders/${name}`;
+      expect(Buffer.byteLength(key)).toBe(1010);
+      const body = 'order_id,customer_id,order_date,amount\nK1,C1,2025-02-01,2.50\n';
+      await put(key, body);
+      // held to S3's limit: a request naming a longer key fails the invocation
+      const asS3 = handlerWith(undefined, motoS3ClientKeyLimited(moto.endpoint));
+
+      const { outcomes } = await asS3(s3Event('Object Created', key));
+
+      const reason = "has a key of 1,010 bytes, too long for the keys the ingest derives from it: its quarantine record would take 1,028 bytes, over S3's limit of 1,024 bytes on a key; drop it under a key of at most 1,006 bytes";
+      expect(outcomes).toEqual([{ status: 'quarantined', source: key, quarantined: null, reason, bytes: Buffer.byteLength(body) }]);
+      const record = `quarantine/_reasons/_long-keys/${sha256(Buffer.from(name))}.json`;
+      expect(await getJson(record)).toMatchObject({ source: `s3://${BUCKET}/${key}`, reason });
+      // the night names it, with the reason
+      expect(await listQuarantined(s3, BUCKET, 'quarantine/')).toContainEqual({ source: `s3://${BUCKET}/${key}`, reason });
+      const [message, ...more] = await notifications();
+      expect(more).toEqual([]);
+      expect(message!.Message).toContain(reason);
+      expect(message!.Message).toContain(`Record: s3://${BUCKET}/${record}`);
+
+      // deleted, it takes its record with it
+      await s3.send(new DeleteObjectCommand({ Bucket: BUCKET, Key: key }));
+      const deleted = await asS3(s3Event('Object Deleted', key));
+      expect(deleted.outcomes).toEqual([{ status: 'removed', source: key, removed: [record] }]);
+      expect(await get(record)).toBeNull();
     });
   });
 
@@ -689,6 +721,34 @@ describeWith('moto', 'the ingest handler on S3 events (moto: S3, SNS, SQS)', () 
 
       expect(outcomes).toContainEqual(expect.objectContaining({ status: 'removed', source: 'orders/failed-then-gone.csv' }));
       expect((await listQuarantined(s3, BUCKET, 'quarantine/')).map((q) => q.source)).not.toContain(`s3://${BUCKET}/orders/failed-then-gone.csv`);
+    });
+
+    it('handles every export though one fails, then fails naming it: one export holds none of the others back', async () => {
+      const bucket = 'clv-reingest-one-fails';
+      await s3.send(new CreateBucketCommand({ Bucket: bucket }));
+      for (const name of ['a', 'b', 'c']) {
+        await s3.send(new PutObjectCommand({ Bucket: bucket, Key: `orders/${name}.csv`, Body: `order_id,customer_id,order_date,amount\n${name}1,C1,2025-01-01,10.00\n` }));
+      }
+      // the first in key order fails: the others must still be read after it
+      const failing = handlerWith(
+        async (request) => {
+          if (request.sourceName === `s3://${bucket}/orders/a.csv`) throw new Error('ETIMEDOUT');
+          return ingestExport(request);
+        },
+        s3,
+        bucket,
+      );
+
+      await expect(failing({ reingest: true })).rejects.toThrow('the re-ingest failed on 1 of 3 exports (every other one is handled): orders/a.csv: ETIMEDOUT');
+
+      for (const name of ['b', 'c']) {
+        const receipt = await (await s3.send(new GetObjectCommand({ Bucket: bucket, Key: `ingested/_receipts/${name}.csv.json` }))).Body!.transformToString();
+        expect(JSON.parse(receipt)).toMatchObject({ source: `s3://${bucket}/orders/${name}.csv`, rows: 1 });
+      }
+      // and the night names the one that failed
+      expect(await listQuarantined(s3, bucket, 'quarantine/')).toEqual([
+        { source: `s3://${bucket}/orders/a.csv`, reason: expect.stringMatching(/^is not ingested: its read failed \(ETIMEDOUT\)/) },
+      ]);
     });
 
     it(`reads the exports ${INGEST_CONCURRENCY} at a time, never more, and reports them in key order`, async () => {

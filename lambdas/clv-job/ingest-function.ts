@@ -17,7 +17,7 @@ import type { IngestSettings } from './ingest-env.js';
 import type { IngestConfig } from './ingest/ingest-config.js';
 import { INGEST_CONCURRENCY, ingestExport } from './ingest/ingest-export.js';
 import { INGEST_ENV, INGEST_METRIC, METRICS_NAMESPACE } from './lambda-contract.js';
-import { droppedKey, ingestDropped, reingestAll, removeDropped, type IngestDropDeps, type IngestExport, type IngestOutcome } from './pipeline/ingest-drop.js';
+import { ReingestError, droppedKey, ingestDropped, reingestAll, removeDropped, type IngestDropDeps, type IngestExport, type IngestOutcome } from './pipeline/ingest-drop.js';
 
 /** S3's events as EventBridge delivers them (the bucket's `eventBridgeEnabled`); the object key URL-encoded (see droppedKey). */
 const s3EventSchema = z.looseObject({
@@ -125,10 +125,19 @@ export const createIngestHandler = (deps: IngestHandlerDeps) => {
       if ('reingest' in parsed) {
         logger.info('re-ingesting every export', { prefix: settings.prefixes.input });
         const started = performance.now();
-        const outcomes = await reingestAll(drop);
-        const seconds = (performance.now() - started) / 1000;
-        for (const outcome of outcomes) record(outcome, seconds / Math.max(1, outcomes.length));
-        return { outcomes };
+        const recordAll = (outcomes: readonly IngestOutcome[]): void => {
+          const seconds = (performance.now() - started) / 1000;
+          for (const outcome of outcomes) record(outcome, seconds / Math.max(1, outcomes.length));
+        };
+        try {
+          const outcomes = await reingestAll(drop);
+          recordAll(outcomes);
+          return { outcomes };
+        } catch (error) {
+          // the exports handled are counted and logged as ever; the failures are the error's, logged once below
+          if (error instanceof ReingestError) recordAll(error.outcomes);
+          throw error;
+        }
       }
       const { bucket, object } = parsed.detail;
       logger.appendKeys({ source: object.key });

@@ -78,27 +78,37 @@ export const createBucket = async (endpoint: string, bucket: string): Promise<S3
   return client;
 };
 
+/** S3's answer to a request that fails for a reason of the moment. */
+const internalError = (): Error =>
+  Object.assign(new Error('We encountered an internal error. Please try again.'), { name: 'InternalError', $metadata: { httpStatusCode: 500 } });
+
 /**
  * A moto client whose requests fail, as S3 does on a bad day (500 InternalError, not retried),
- * when `fails(commandName, key)` is true.
+ * when `fails(commandName, key)` is true; or with `failure`'s error.
  */
-export const motoS3ClientFailing = (endpoint: string, fails: (command: string, key: string | undefined) => boolean): S3Client => {
+export const motoS3ClientFailing = (endpoint: string, fails: (command: string, key: string | undefined) => boolean, failure: () => Error = internalError): S3Client => {
   const client = motoS3Client(endpoint, { maxAttempts: 1 });
   client.middlewareStack.add(
     (next, context) => async (args) => {
       const key = (args.input as { Key?: string }).Key;
-      if (fails(context.commandName ?? '', key)) {
-        throw Object.assign(new Error('We encountered an internal error. Please try again.'), {
-          name: 'InternalError',
-          $metadata: { httpStatusCode: 500 },
-        });
-      }
+      if (fails(context.commandName ?? '', key)) throw failure();
       return next(args);
     },
     { step: 'initialize', name: 'failRequests' },
   );
   return client;
 };
+
+/**
+ * A moto client held to S3's limit on a key, 1,024 bytes of UTF-8, which moto does not enforce: a
+ * request naming a longer key fails as on S3 (400 KeyTooLongError).
+ */
+export const motoS3ClientKeyLimited = (endpoint: string): S3Client =>
+  motoS3ClientFailing(
+    endpoint,
+    (_command, key) => key !== undefined && Buffer.byteLength(key, 'utf8') > 1024,
+    () => Object.assign(new Error('Your key is too long'), { name: 'KeyTooLongError', $metadata: { httpStatusCode: 400 } }),
+  );
 
 /**
  * Uploads the CSV and CSV.gz files of a local folder (not recursive) under a key prefix, as a data

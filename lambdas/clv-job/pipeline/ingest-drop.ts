@@ -3,7 +3,21 @@ import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import pMap from 'p-map';
 import { makeScratchFolder } from '../adapters/scratch-folder.js';
-import { READER_METADATA, REASONS_DIR, SOURCE_BYTES_METADATA, exportKeys, isExportName, sourceKeyOfCanonical, type ExportKeys, type IngestPrefixes } from '../ingest-layout.js';
+import { compareUtf8 } from '../adapters/utf8-order.js';
+import { ClvError, firstLine } from '../errors.js';
+import {
+  MAX_KEY_BYTES,
+  READER_METADATA,
+  REASONS_DIR,
+  SOURCE_BYTES_METADATA,
+  exportKeys,
+  isExportName,
+  sourceKeyOfCanonical,
+  type ExportKeys,
+  type IngestPrefixes,
+  type MirroredKeys,
+  type RefusedKeys,
+} from '../ingest-layout.js';
 import { COPY_READER } from '../ingest/reader-version.js';
 import type { DropBucket, Notifier, ObjectVersion } from '../ports.js';
 import type { QuarantineRecord } from '../schemas/quarantine-record.js';
@@ -65,7 +79,14 @@ export type IngestOutcome =
       readonly bytes: number;
       readonly rows: number | null;
     }
-  | { readonly status: 'quarantined'; readonly source: string; readonly quarantined: string; readonly reason: string; readonly bytes: number }
+  | {
+      readonly status: 'quarantined';
+      readonly source: string;
+      /** The copy kept in quarantine; null for an export refused by its key's length, left where it was dropped. */
+      readonly quarantined: string | null;
+      readonly reason: string;
+      readonly bytes: number;
+    }
   | { readonly status: 'removed'; readonly source: string; readonly removed: readonly string[] }
   | { readonly status: 'ignored'; readonly source: string; readonly reason: string };
 
@@ -134,6 +155,7 @@ export const ingestDropped = async <C>(deps: IngestDropDeps<C>, source: string, 
   const skip = ignored(source, deps.prefixes);
   if (skip) return skip;
   const keys = exportKeys(deps.prefixes, source)!;
+  if (!keys.fits) return await refuseLongKey(deps, keys);
   // named for this process: an invocation killed mid-read (a timeout) leaves it in the warm container's /tmp, and the next one removes it
   const dir = await makeScratchFolder(deps.scratch ?? tmpdir(), 'clv-drop-');
   try {
@@ -208,31 +230,55 @@ export const ingestDropped = async <C>(deps: IngestDropDeps<C>, source: string, 
  * contents the key held before removed: in that order, so that no moment has neither (the export
  * left out without a word) and a failure between leaves the record (the night names the export).
  */
-const markNotIngested = async <C>(deps: IngestDropDeps<C>, keys: ExportKeys, version: ObjectVersion): Promise<void> => {
+const markNotIngested = async <C>(deps: IngestDropDeps<C>, keys: MirroredKeys, version: ObjectVersion): Promise<void> => {
   const started = deps.now().toISOString();
   await deps.bucket.putJson(keys.quarantineReason, quarantineRecord(deps, keys, version, `is not ingested yet: its read started at ${started} and has not ended (a read that fails or times out: ${RETRIED})`));
   await deps.bucket.remove([keys.canonical, keys.receipt]);
 };
 
-const quarantine = async <C>(deps: IngestDropDeps<C>, keys: ExportKeys, local: string, version: ObjectVersion, reason: string): Promise<IngestOutcome> => {
+const quarantine = async <C>(deps: IngestDropDeps<C>, keys: MirroredKeys, local: string, version: ObjectVersion, reason: string): Promise<IngestOutcome> => {
   const record = quarantineRecord(deps, keys, version, reason);
   await deps.bucket.remove([keys.canonical, keys.receipt]);
   await deps.bucket.upload(keys.quarantined, local, objectMetadata(version));
   await deps.bucket.putJson(keys.quarantineReason, record);
-  await deps.notifier.notify(
-    `CLV export quarantined: ${basename(keys.source)}`,
-    [
-      `The export ${record.source} cannot be read: it ${reason}`,
-      '',
-      "Tonight's CLV run will leave it out and name it in its summary's warnings.",
-      `Copy kept at: ${deps.bucket.location}${keys.quarantined}`,
-      `Record: ${deps.bucket.location}${keys.quarantineReason}`,
-      '',
-      'Drop a corrected file under the same key: it is ingested at once and the quarantine entry goes.',
-    ].join('\n'),
-  );
+  await announce(deps, keys, record, [
+    `Copy kept at: ${deps.bucket.location}${keys.quarantined}`,
+    `Record: ${deps.bucket.location}${keys.quarantineReason}`,
+    '',
+    'Drop a corrected file under the same key: it is ingested at once and the quarantine entry goes.',
+  ]);
   return { status: 'quarantined', source: keys.source, quarantined: keys.quarantined, reason, bytes: version.bytes };
 };
+
+/**
+ * An export whose key leaves no room for the keys derived from it (exportKeys: one would pass S3's
+ * 1,024 bytes): left where it was dropped, unread, with a record saying why at a key that fits, and
+ * the data team told, as for an unreadable one. A copy or a receipt under a key over the limit would
+ * fail to be written, and so would a record beside them: the export neither ingested nor named by any night.
+ */
+const refuseLongKey = async <C>(deps: IngestDropDeps<C>, keys: RefusedKeys): Promise<IngestOutcome> => {
+  const version = await deps.bucket.head(keys.source);
+  if (version === null) return await removeDropped(deps, keys.source);
+  const bytes = (n: number): string => `${n.toLocaleString('en-US')} bytes`;
+  const reason =
+    `has a key of ${bytes(Buffer.byteLength(keys.source))}, too long for the keys the ingest derives from it: its ${keys.longest.name} ` +
+    `would take ${bytes(keys.longest.bytes)}, over S3's limit of ${bytes(MAX_KEY_BYTES)} on a key; drop it under a key of at most ${bytes(keys.maxSourceBytes)}`;
+  const record = quarantineRecord(deps, keys, version, reason);
+  await deps.bucket.putJson(keys.quarantineReason, record);
+  await announce(deps, keys, record, [
+    `Record: ${deps.bucket.location}${keys.quarantineReason}`,
+    '',
+    'Drop it again under a shorter key, and delete this one: its record goes with it.',
+  ]);
+  return await settled(deps, keys.source, version, { status: 'quarantined', source: keys.source, quarantined: null, reason, bytes: version.bytes });
+};
+
+/** Tells the data team an export is left out (its record says why), then where things are and what to do (`details`, one line each). */
+const announce = async <C>(deps: IngestDropDeps<C>, keys: ExportKeys, record: QuarantineRecord, details: readonly string[]): Promise<void> =>
+  deps.notifier.notify(
+    `CLV export quarantined: ${basename(keys.source)}`,
+    [`The export ${record.source} cannot be read: it ${record.reason}`, '', "Tonight's CLV run will leave it out and name it in its summary's warnings.", ...details].join('\n'),
+  );
 
 /**
  * Removes what was made of the export at `source` (an Object Deleted event): the canonical copy,
@@ -245,6 +291,8 @@ export const removeDropped = async <C>(deps: IngestDropDeps<C>, source: string):
   const keys = exportKeys(deps.prefixes, source)!;
   const now = await deps.bucket.head(source);
   if (now !== null) {
+    // a refused export has no copy to compare: it is refused again
+    if (!keys.fits) return ingestDropped(deps, source);
     // another version went (S3 Lifecycle expiring a noncurrent one, or one deleted by hand): the copy
     // of what the key holds is already made, and reading it again would only rewrite it under a running night
     if (sameObject(madeFrom(await deps.bucket.metadata(keys.canonical)), now)) {
@@ -256,7 +304,7 @@ export const removeDropped = async <C>(deps: IngestDropDeps<C>, source: string):
     }
     return ingestDropped(deps, source);
   }
-  const removed = [keys.canonical, keys.receipt, keys.quarantined, keys.quarantineReason];
+  const removed = keys.fits ? [keys.canonical, keys.receipt, keys.quarantined, keys.quarantineReason] : [keys.quarantineReason];
   await deps.bucket.remove(removed);
   return settled(deps, source, null, { status: 'removed', source, removed });
 };
@@ -277,7 +325,7 @@ export const droppedKey = async <C>(deps: IngestDropDeps<C>, eventKey: string): 
     if (ignored(key, deps.prefixes) !== null) continue;
     if ((await deps.bucket.head(key)) !== null) return key;
     const keys = exportKeys(deps.prefixes, key)!;
-    if ((await deps.bucket.metadata(keys.canonical)) !== null || (await deps.bucket.head(keys.quarantineReason)) !== null) return key;
+    if ((keys.fits && (await deps.bucket.metadata(keys.canonical)) !== null) || (await deps.bucket.head(keys.quarantineReason)) !== null) return key;
   }
   return decoded;
 };
@@ -316,16 +364,50 @@ const settled = async <C>(deps: IngestDropDeps<C>, source: string, made: ObjectV
   return now === null ? removeDropped(deps, source) : ingestDropped(deps, source);
 };
 
+/** An export a re-ingest failed on, and the error (which its own event would have been retried for). */
+export interface ReingestFailure {
+  readonly source: string;
+  readonly error: unknown;
+}
+
+/**
+ * A re-ingest that handled every export but failed on some: `failures` in key order, `outcomes` what
+ * the others came to (counted and logged as a re-ingest's are), `exports` how many it handled.
+ */
+export class ReingestError extends ClvError {
+  constructor(
+    readonly outcomes: readonly IngestOutcome[],
+    readonly failures: readonly ReingestFailure[],
+    readonly exports: number,
+  ) {
+    super(
+      `the re-ingest failed on ${failures.length} of ${exports} exports (every other one is handled): ` +
+        failures.map((f) => `${f.source}: ${firstLine(f.error)}`).join('; '),
+    );
+  }
+}
+
 /**
  * Re-ingests every export under the drop prefix (a backfill, a changed reading configuration),
  * `concurrency` at a time (each export's copy is its own: they are independent), outcomes in key
- * order, then removes canonical copies and quarantine entries whose export is gone.
+ * order, then removes canonical copies and quarantine entries whose export is gone. An export that
+ * fails holds none of the others back: each is handled, then a ReingestError names every failure.
  */
 export const reingestAll = async <C>(deps: IngestDropDeps<C>): Promise<IngestOutcome[]> => {
   const { prefixes } = deps;
   const sources = await deps.bucket.list(prefixes.input);
   const concurrency = Math.max(1, Math.min(deps.concurrency ?? 1, sources.length));
-  const outcomes = await pMap(sources, (source) => ingestDropped(deps, source, concurrency), { concurrency });
+  const failures: ReingestFailure[] = [];
+  // a failed export is set aside, not thrown: pMap would stop starting the exports after it
+  const attempt = async (source: string, handle: () => Promise<IngestOutcome>): Promise<IngestOutcome[]> => {
+    try {
+      return [await handle()];
+    } catch (error) {
+      failures.push({ source, error });
+      return [];
+    }
+  };
+  const outcomes = (await pMap(sources, (source) => attempt(source, () => ingestDropped(deps, source, concurrency)), { concurrency })).flat();
   const present = new Set(sources);
   const orphans = new Set<string>();
   for (const key of await deps.bucket.list(prefixes.ingested)) {
@@ -338,6 +420,10 @@ export const reingestAll = async <C>(deps: IngestDropDeps<C>): Promise<IngestOut
     const relative = key.startsWith(reasons) ? key.slice(reasons.length).replace(/\.json$/, '') : key.slice(prefixes.quarantine.length);
     if (isExportName(relative) && !present.has(`${prefixes.input}${relative}`)) orphans.add(`${prefixes.input}${relative}`);
   }
-  for (const source of [...orphans].sort()) outcomes.push(await removeDropped(deps, source));
+  for (const source of [...orphans].sort()) outcomes.push(...(await attempt(source, () => removeDropped(deps, source))));
+  if (failures.length > 0) {
+    const exports = sources.filter((source) => ignored(source, prefixes) === null).length + orphans.size;
+    throw new ReingestError(outcomes, failures.sort((a, b) => compareUtf8(a.source, b.source)), exports);
+  }
   return outcomes;
 };
