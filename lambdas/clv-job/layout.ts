@@ -18,6 +18,7 @@ export const PUBLISH_DIR = '_publish';
 export const INTENT_KEY = `${PUBLISH_DIR}/intent.json`;
 /** Quality reports of runs whose data-quality gates failed; never part of a published run. */
 export const QUALITY_DIR = '_quality';
+export const QUALITY_REPORT_FILE = 'quality.json';
 export const LOCK_KEY = '_lock/run.lock';
 export const LATEST_KEY = 'latest.json';
 export const SUCCESS_MARKER = '_SUCCESS';
@@ -50,7 +51,7 @@ export const runDatePartition = (runDate: string): string => `run_date=${runDate
 export const datasetPartition = (dataset: Dataset, runDate: string): string => `${dataset}/${runDatePartition(runDate)}`;
 export const summaryKey = (runDate: string): string => `${datasetPartition('summary', runDate)}/summary.json`;
 export const reportKey = (runDate: string): string => `${datasetPartition('report', runDate)}/index.html`;
-export const qualityReportKey = (runDate: string): string => `${QUALITY_DIR}/${runDatePartition(runDate)}/quality.json`;
+export const qualityReportKey = (runDate: string): string => `${QUALITY_DIR}/${runDatePartition(runDate)}/${QUALITY_REPORT_FILE}`;
 /** The run date's success marker and manifest sit beside its summary. */
 export const successKey = (runDate: string): string => `${datasetPartition('summary', runDate)}/${SUCCESS_MARKER}`;
 export const summarySchemaKey = (runDate: string): string => `${datasetPartition('summary', runDate)}/${SUMMARY_SCHEMA_FILE}`;

@@ -120,6 +120,8 @@ export interface OutputStore {
   removeReport(key: string): Promise<void>;
   /** Run dates that have a published version, ascending. */
   publishedRunDates(): Promise<string[]>;
+  /** Run dates that have a quality report (`_quality/run_date=D/`, written by putReport), ascending; one listing. */
+  qualityReportDates(): Promise<string[]>;
   /**
    * Takes the output's run lock so two runs never overlap; throws RunLockedError when another
    * live run holds it. A lock whose holder is gone, or older than `ttlSeconds`, is taken over.

@@ -131,6 +131,22 @@ describe('the local folder store', () => {
     });
   });
 
+  describe('quality reports', () => {
+    it('lists the run dates with a report under _quality/, ascending, and none once their reports are removed', async () => {
+      const root = await tempDir();
+      const store = new LocalFolderStore(root);
+      await store.putReport('_quality/run_date=2025-02-01/quality.json', '{}');
+      await store.putReport('_quality/run_date=2025-01-15/quality.json', '{}');
+      // not a night's report folder
+      await mkdir(join(root, '_quality/notes'));
+
+      expect(await store.qualityReportDates()).toEqual(['2025-01-15', '2025-02-01']);
+      await store.removeReport('_quality/run_date=2025-01-15/quality.json');
+      expect(await store.qualityReportDates()).toEqual(['2025-02-01']);
+      expect(await new LocalFolderStore(await tempDir()).qualityReportDates()).toEqual([]);
+    });
+  });
+
   describe('rollback', () => {
     it('switches a night back to the version the current one replaced, then to the one before', async () => {
       const root = await tempDir();

@@ -294,6 +294,19 @@ describeWith('moto', 'the S3 store against moto', () => {
     });
   });
 
+  describe('quality reports', () => {
+    it('lists the run dates with a report under _quality/, ascending, and none once their reports are removed', async () => {
+      await store.putReport('_quality/run_date=2025-02-01/quality.json', '{}');
+      await store.putReport('_quality/run_date=2025-01-15/quality.json', '{}');
+      // not a night's report
+      await putText(client, '_quality/run_date=2025-01-20/notes.txt', 'x');
+
+      expect(await store.qualityReportDates()).toEqual(['2025-01-15', '2025-02-01']);
+      await store.removeReport('_quality/run_date=2025-01-15/quality.json');
+      expect(await store.qualityReportDates()).toEqual(['2025-02-01']);
+    });
+  });
+
   describe('publishing records that cannot be read', () => {
     it('names the versions record by its s3:// URL when it is not JSON, and says what rebuilds it', async () => {
       await publish(store, A);

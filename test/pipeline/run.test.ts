@@ -1,15 +1,22 @@
 import { readFile, readdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LocalFolderStore } from '../../lambdas/clv-job/adapters/local-folder-store.js';
+import { S3Store } from '../../lambdas/clv-job/adapters/s3-store.js';
+import { DEFAULT_GATE_SETTINGS } from '../../lambdas/clv-job/domain/quality-gates.js';
+import { summaryKey } from '../../lambdas/clv-job/layout.js';
 import { recoverPublishing } from '../../lambdas/clv-job/pipeline/run.js';
+import { qualityReportSchema, type QualityReport } from '../../lambdas/clv-job/schemas/quality-report.js';
 import type { OutputStore, QueryEngine, TableWriter } from '../../lambdas/clv-job/ports.js';
 import { summarySchema, type Summary } from '../../lambdas/clv-job/schemas/summary.js';
 import { CUSTOMER_COLUMNS } from '../../lambdas/clv-job/schemas/tables.js';
 import { parquetTypes, queryDuckDb } from '../support/duckdb-reader.js';
 import { fixture, publishedFiles, sampleData, tempDir } from '../support/files.js';
 import { DEFECT_REASONS, generateOrders, recordedCountsSchema, type DefectKind } from '../support/gen-orders.js';
+import { stageFiles } from '../support/fault-fs.js';
+import { createBucket, startMoto, type MotoServer } from '../support/moto-server.js';
 import { genOrders, runLocal } from '../support/pipeline.js';
+import { describeWith } from '../support/services.js';
 
 describe('the pipeline on gen-orders exports, against their truth.json', () => {
   it('counts every row of the bundled sample exactly as the generator recorded', async () => {
@@ -209,6 +216,34 @@ describe('inputs another version of the reader made', () => {
   });
 });
 
+const NIGHT = '2025-12-31';
+const QUALITY_REPORT = `_quality/run_date=${NIGHT}/quality.json`;
+/** No drop has a billion orders: the night fails its accepted_orders gate. */
+const FAILING_GATES = { ...DEFAULT_GATE_SETTINGS, minAcceptedOrders: 1e9 };
+const EARLIER = '2026-11-23T03:00:00Z';
+const LATER = '2026-11-24T03:00:00Z';
+/** A clock a second further on at each look, from `start`: the runs' times tell which came first. */
+const ticking = (start: string): (() => Date) => {
+  let ms = Date.parse(start);
+  return () => new Date((ms += 1000));
+};
+
+/**
+ * NIGHT failed its gates, then was published by a run whose gates passed, whose removal of the
+ * failed run's report failed: the output a process killed between the switch and that removal
+ * leaves too. Returns the failed run's report and the live summary.
+ */
+const failedThenPublished = async (out: string): Promise<{ failed: QualityReport; passed: Summary }> => {
+  const clock = ticking(EARLIER);
+  await expect(runLocal([sampleData], out, { asOf: NIGHT, gates: FAILING_GATES }, { now: clock })).rejects.toThrow(/data-quality gate failed: accepted_orders/);
+  const failed = qualityReportSchema.parse(JSON.parse(await readFile(join(out, QUALITY_REPORT), 'utf8')));
+  const keepingReports = (store: OutputStore): OutputStore => Object.assign(Object.create(store) as OutputStore, { removeReport: () => Promise.reject(new Error('EACCES: permission denied')) });
+  const { summary, publishWarnings } = await runLocal([sampleData], out, { asOf: NIGHT }, { now: clock, store: keepingReports });
+  expect(publishWarnings).toContain(`the quality report of an earlier failed run, ${QUALITY_REPORT}, could not be removed: EACCES: permission denied`);
+  expect(qualityReportSchema.parse(JSON.parse(await readFile(join(out, QUALITY_REPORT), 'utf8')))).toEqual(failed);
+  return { failed, passed: summary };
+};
+
 describe('publishing, when a run fails or is repeated', () => {
   it('removes a failed gate\'s report when a recovery finishes the publish of a passing run (killed after its switch), and leaves it when the recovery finished none', async () => {
     const out = await tempDir();
@@ -226,6 +261,25 @@ describe('publishing, when a run fails or is repeated', () => {
     await expect(readFile(report, 'utf8')).rejects.toThrow(/ENOENT/);
   });
 
+  it("removes on recovery a failed run's report that a later passing publish of the night left behind (killed before removing it, or the removal failed), and keeps the report of a run that failed after it", async () => {
+    const out = await tempDir();
+    const { failed, passed } = await failedThenPublished(out);
+    const store = new LocalFolderStore(out);
+
+    const recovery = await recoverPublishing(store);
+
+    expect(recovery.warnings).toEqual([]);
+    expect(recovery.actions).toContain(`removed ${QUALITY_REPORT}: its run ${failed.run_id} failed its gates before run ${passed.run.run_id}, live for ${NIGHT}, passed them`);
+    expect(await readdir(join(out, '_quality'))).toEqual([]);
+
+    // the night again on a drop that fails its gates: the latest try failed, which its report says beside the night it left live
+    await expect(runLocal([sampleData], out, { asOf: NIGHT, gates: FAILING_GATES }, { now: ticking(LATER) })).rejects.toThrow(/data-quality gate failed: accepted_orders/);
+    const later = await readFile(join(out, QUALITY_REPORT), 'utf8');
+
+    expect(await recoverPublishing(store)).toMatchObject({ warnings: [] });
+    expect(await readFile(join(out, QUALITY_REPORT), 'utf8')).toBe(later);
+  });
+
   it('leaves the previous run intact when a failure strikes after the parts are written', async () => {
     const out = await tempDir();
     await runLocal([sampleData], out, { asOf: '2025-12-31' });
@@ -238,6 +292,7 @@ describe('publishing, when a run fails or is repeated', () => {
       putReport: (k, body) => store.putReport(k, body),
       removeReport: (k) => store.removeReport(k),
       publishedRunDates: () => store.publishedRunDates(),
+      qualityReportDates: () => store.qualityReportDates(),
       lock: (id, ttl) => store.lock(id, ttl),
       recover: () => store.recover(),
       rollback: (runDate) => store.rollback(runDate),
@@ -325,5 +380,35 @@ describe('publishing, when a run fails or is repeated', () => {
 
     expect(await publishedFiles(out)).toEqual(first);
     expect(count?.n).toBe(summary.counts.customers);
+  });
+});
+
+describeWith('moto', "a failed run's report beside a night published on S3 (moto)", () => {
+  let moto: MotoServer;
+  beforeAll(async () => {
+    moto = await startMoto();
+  });
+  afterAll(() => moto?.stop());
+
+  it('is removed on recovery when the live night started after it, and kept when it was written after the live night started', async () => {
+    // the local runs' report and summary, put where S3 keeps them: the report beside the night's switch, as a publish that died before removing it leaves them
+    const out = await tempDir();
+    const { failed, passed } = await failedThenPublished(out);
+    const store = new S3Store({ client: await createBucket(moto.endpoint, 'clv-quality-reports'), bucket: 'clv-quality-reports', prefix: 'clv/' });
+    await store.putReport(QUALITY_REPORT, await readFile(join(out, QUALITY_REPORT), 'utf8'));
+    const run = await store.stage(passed.run.run_id);
+    await run.publish(NIGHT, await stageFiles(run, NIGHT, { [summaryKey(NIGHT)]: await readFile(join(out, summaryKey(NIGHT)), 'utf8') }));
+
+    const recovery = await recoverPublishing(store);
+
+    expect(recovery.warnings).toEqual([]);
+    expect(recovery.actions).toContain(`removed ${QUALITY_REPORT}: its run ${failed.run_id} failed its gates before run ${passed.run.run_id}, live for ${NIGHT}, passed them`);
+    expect(await store.qualityReportDates()).toEqual([]);
+
+    const later = JSON.stringify({ ...failed, run_id: 'run-after', checked_at: LATER });
+    await store.putReport(QUALITY_REPORT, later);
+
+    expect(await recoverPublishing(store)).toMatchObject({ warnings: [] });
+    expect(Buffer.from((await store.read(QUALITY_REPORT))!).toString('utf8')).toBe(later);
   });
 });

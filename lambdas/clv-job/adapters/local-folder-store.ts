@@ -3,7 +3,7 @@ import * as nodeFs from 'node:fs/promises';
 import { once } from 'node:events';
 import { basename, dirname, join, relative, resolve } from 'node:path';
 import { PublishError } from '../errors.js';
-import { LIVE_DIR, LOCK_KEY, PUBLISH_DIR, RUNS_DIR, manifestKey, runDatePartition, runScopedKey, successKey } from '../layout.js';
+import { LIVE_DIR, LOCK_KEY, PUBLISH_DIR, QUALITY_DIR, RUNS_DIR, manifestKey, runDatePartition, runScopedKey, successKey } from '../layout.js';
 import { readManifest } from '../schemas/manifest.js';
 import type { ByteSink, OutputStore, PublishedNight, PublishOutcome, RecoveryReport, RunLock, RunManifest, StagedRun } from '../ports.js';
 import { takeLocalLock } from './local-run-lock.js';
@@ -98,6 +98,11 @@ export class LocalFolderStore implements OutputStore {
    */
   publishedRunDates(): Promise<string[]> {
     return this.space.liveRunDates();
+  }
+
+  /** The run-date folders of `_quality/` (removeReport removes a folder with its report). */
+  qualityReportDates(): Promise<string[]> {
+    return this.space.runDatesIn(join(this.location, QUALITY_DIR));
   }
 
   lock(runId: string, ttlSeconds: number): Promise<RunLock> {
@@ -264,9 +269,14 @@ class LocalVersionSpace implements VersionSpace {
   }
 
   /** The run dates that have a switch (`_live/run_date=D`), ascending. */
-  async liveRunDates(): Promise<string[]> {
+  liveRunDates(): Promise<string[]> {
+    return this.runDatesIn(join(this.location, LIVE_DIR));
+  }
+
+  /** The run dates of the `run_date=D` entries of `dir`, ascending; none when it does not exist. */
+  async runDatesIn(dir: string): Promise<string[]> {
     const dates: string[] = [];
-    for (const entry of await this.entries(join(this.location, LIVE_DIR))) {
+    for (const entry of await this.entries(dir)) {
       const match = /^run_date=(\d{4}-\d{2}-\d{2})$/.exec(entry);
       if (match?.[1]) dates.push(match[1]);
     }

@@ -12,7 +12,7 @@ import {
 } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
 import { ClvError, PublishError, RunLockedError, firstLine } from '../errors.js';
-import { LOCK_KEY, RUNS_DIR, datasetOf, manifestKey, runScopedKey } from '../layout.js';
+import { LOCK_KEY, MANIFEST_FILE, QUALITY_DIR, QUALITY_REPORT_FILE, RUNS_DIR, datasetOf, manifestKey, runScopedKey } from '../layout.js';
 import type { ByteSink, OutputStore, PublishedNight, PublishOutcome, RecoveryReport, RunLock, RunManifest, StagedRun } from '../ports.js';
 import { readManifest } from '../schemas/manifest.js';
 import { GluePartitionSwitch, type CatalogOptions } from './glue-partitions.js';
@@ -154,9 +154,19 @@ export class S3Store implements OutputStore {
   }
 
   /** One paged listing of `summary/`: the run dates that have a manifest (the switch of file readers). */
-  async publishedRunDates(): Promise<string[]> {
-    const marker = new RegExp(`^${escapeRegExp(this.keyOf('summary/'))}run_date=(\\d{4}-\\d{2}-\\d{2})/_manifest\\.json$`);
-    const dates = (await this.list(this.keyOf('summary/'))).flatMap((o) => marker.exec(o.key)?.[1] ?? []);
+  publishedRunDates(): Promise<string[]> {
+    return this.runDatesWith('summary', MANIFEST_FILE);
+  }
+
+  /** One paged listing of `_quality/`: the run dates that have a report. */
+  qualityReportDates(): Promise<string[]> {
+    return this.runDatesWith(QUALITY_DIR, QUALITY_REPORT_FILE);
+  }
+
+  /** The run dates D that have an object `<folder>/run_date=D/<file>`, ascending, from one paged listing of the folder. */
+  private async runDatesWith(folder: string, file: string): Promise<string[]> {
+    const marker = new RegExp(`^${escapeRegExp(this.keyOf(`${folder}/`))}run_date=(\\d{4}-\\d{2}-\\d{2})/${escapeRegExp(file)}$`);
+    const dates = (await this.list(this.keyOf(`${folder}/`))).flatMap((o) => marker.exec(o.key)?.[1] ?? []);
     return [...new Set(dates)].sort();
   }
 

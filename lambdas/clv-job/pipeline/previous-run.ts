@@ -20,7 +20,7 @@ export interface PreviousRun {
 }
 
 /** The JSON of a published file, or undefined when it is not JSON (a file cut short): then it fails the schema, and is not compared with. */
-const decodeJson = (bytes: Uint8Array): unknown => {
+export const decodeJson = (bytes: Uint8Array): unknown => {
   try {
     return JSON.parse(new TextDecoder().decode(bytes));
   } catch {

@@ -4,7 +4,7 @@ import type { AcquisitionSettings } from '../domain/acquisition/settings.js';
 import type { SegmentSettings } from '../domain/segments/settings.js';
 import type { GateFigures, GateSettings } from '../domain/quality-gates.js';
 import { AccountingError, EmptyInputError, EngineError, NoValidOrderDateError, PublishError, QualityGateError, SETTLED_BY, UntrustedBacktestError } from '../errors.js';
-import { qualityReportKey, reportKey, summaryKey, summarySchemaKey } from '../layout.js';
+import { QUALITY_DIR, qualityReportKey, reportKey, summaryKey, summarySchemaKey } from '../layout.js';
 import { judgeSpend, SPEND_REJECTION_REASONS, type JudgedSpend, type SpendWindow } from '../domain/acquisition/spend.js';
 import type { AudienceCsvBuilder, AudienceCsvJob, IntervalRunner, OutputStore, PublishOutcome, QueryEngine, RecoveryReport, RunLock, SpendSource, StagedRun, TableWriter } from '../ports.js';
 import type { SpendInput } from '../schemas/summary-acquisition.js';
@@ -25,7 +25,7 @@ import {
   decodeSpendPatterns,
   type OutcomeCountRow,
 } from './engine-results.js';
-import { loadPrevious, publishedSummary, queryCustomers } from './previous-run.js';
+import { decodeJson, loadPrevious, publishedSummary, queryCustomers } from './previous-run.js';
 import { describeQualityReport, judgeQuality } from './quality.js';
 import { rejectionExamples, rejectionNotes, type RejectionReasonExamples } from './rejection-examples.js';
 import { fitModels, modelParameters, scoreCustomers } from './score-customers.js';
@@ -521,19 +521,58 @@ export const rollbackNight = async (store: OutputStore, runDate: string): Promis
 /**
  * Finishes or undoes a publish a crash interrupted (OutputStore.recover), with the publishing
  * process's own clean-up for a night it rolls forward: a failed gate's report goes once a run whose
- * gates passed is live (left, `_quality/` said a published night had failed).
+ * gates passed is live (left, `_quality/` said a published night had failed). So does such a report
+ * that a publish left although it was not interrupted (clearOutdatedQualityReports).
  */
 export const recoverPublishing = async (store: OutputStore): Promise<RecoveryReport> => {
   const report = await store.recover();
+  const switched = report.switched ?? [];
   const warnings = [...report.warnings];
-  for (const runDate of report.switched ?? []) warnings.push(...(await clearStaleQualityReport(store, runDate)));
-  return { ...report, warnings };
+  for (const runDate of switched) warnings.push(...(await clearStaleQualityReport(store, runDate)));
+  const outdated = await clearOutdatedQualityReports(store, switched);
+  return { ...report, actions: [...report.actions, ...outdated.actions], warnings: [...warnings, ...outdated.warnings] };
 };
 
 /** removeStaleQualityReport when the version now live for `runDate` passed its gates; none otherwise. */
 const clearStaleQualityReport = async (store: OutputStore, runDate: string): Promise<string[]> => {
   const live = await publishedSummary(store, runDate).catch(() => null);
   return live?.quality?.passed === true ? removeStaleQualityReport(store, runDate) : [];
+};
+
+/** What a quality report says of when its run judged the night; read leniently, so a report of an older format is judged too. */
+const reportRunSchema = qualityReportSchema.pick({ run_id: true, checked_at: true });
+
+/**
+ * Removes (removeStaleQualityReport) the report of each published night but those in `skip` whose
+ * live version passed its gates and started after the report's run judged the night: its
+ * `checked_at` is before the live summary's `run.started_at` (runs of one output never overlap, under
+ * its lock). A publish killed between its switch and that removal, or a removal that failed, left
+ * it: no recovery switched that night. A report written after the live version started (a later run
+ * that failed and published nothing) is the news that the latest try failed, and stays; so does one
+ * that is not a quality report or whose night's summary cannot be read, as nothing says it is stale.
+ * Shapes: one action per report removed; a failure is a warning, and the nights stay as they are.
+ */
+const clearOutdatedQualityReports = async (store: OutputStore, skip: readonly string[]): Promise<Pick<RecoveryReport, 'actions' | 'warnings'>> => {
+  const actions: string[] = [];
+  const warnings: string[] = [];
+  try {
+    const published = new Set(await store.publishedRunDates());
+    for (const runDate of await store.qualityReportDates()) {
+      if (!published.has(runDate) || skip.includes(runDate)) continue;
+      const bytes = await store.read(qualityReportKey(runDate));
+      const failed = reportRunSchema.safeParse(bytes === null ? undefined : decodeJson(bytes));
+      const live = await publishedSummary(store, runDate).catch(() => null);
+      if (!failed.success || live?.quality?.passed !== true || !(Date.parse(failed.data.checked_at) < Date.parse(live.run.started_at))) continue;
+      const removal = await removeStaleQualityReport(store, runDate);
+      warnings.push(...removal);
+      if (removal.length === 0) {
+        actions.push(`removed ${qualityReportKey(runDate)}: its run ${failed.data.run_id} failed its gates before run ${live.run.run_id}, live for ${runDate}, passed them`);
+      }
+    }
+  } catch (error) {
+    warnings.push(`the quality reports under ${QUALITY_DIR}/ could not be compared with the published nights: ${(error as Error).message}`);
+  }
+  return { actions, warnings };
 };
 
 /** The months whose spend counts: from the earliest acquisition month among the customers to the as-of month. */
