@@ -1,6 +1,9 @@
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { asOfDateSchema, columnMappingSchema, configFileSchema, csvOptionsSchema, gatesConfigSchema, modelOptionsSchema, orderKeySchema, validationSchema } from '../lambdas/clv-job/config.js';
+import { resolveRunConfig } from '../lambdas/clv-job/cli-options.js';
 import { DEFAULT_GATE_SETTINGS } from '../lambdas/clv-job/domain/quality-gates.js';
+import { tempDir, writeText } from './support/files.js';
 import { segmentSettingsSchema } from '../lambdas/clv-job/schemas/summary-segments.js';
 
 /**
@@ -63,6 +66,44 @@ describe('model.intervalDraws', () => {
 
     expect(parsed.success).toBe(false);
     expect(parsed.error?.issues.map((i) => i.message).join('; ')).toBe(`is 0 (no intervals) or a whole number of draws from 20 to 10000 (got ${JSON.stringify(draws)})`);
+  });
+});
+
+/**
+ * model.horizon is at most 100 years (of 52 weeks): 5,200 weeks or 36,400 days. The cap was 5,200 in
+ * either unit, checked after a config file's horizon was converted to --time-unit: 1,000 weeks in the
+ * file under --time-unit day became 7,000 days and were refused as "model.horizon: <=5200", a limit
+ * the 1,000 the user wrote is well within; 5,200 days (14 years) was the most a day horizon could be.
+ */
+describe('model.horizon', () => {
+  it.each([
+    ['week', 5_200],
+    ['day', 36_400],
+  ] as const)('takes 100 years in %ss (%s), from the options and from a config file', (timeUnit, horizon) => {
+    expect(modelOptionsSchema.safeParse({ timeUnit, horizon }).success).toBe(true);
+    expect(configFileSchema.safeParse({ model: { timeUnit, horizon } }).success).toBe(true);
+  });
+
+  it.each([
+    [{ timeUnit: 'week', horizon: 5_201 }, 'is at most 5200 weeks, 100 years (got 5201 weeks)'],
+    [{ horizon: 5_201 }, 'is at most 5200 weeks, 100 years (got 5201 weeks)'],
+    [{ timeUnit: 'day', horizon: 36_401 }, 'is at most 36400 days, 100 years (got 36401 days)'],
+  ])('refuses %j, in the unit it was written in', (model, message) => {
+    expect(modelOptionsSchema.safeParse(model).error?.issues.map((i) => [i.path, i.message])).toEqual([[['horizon'], message]]);
+    expect(configFileSchema.safeParse({ model }).error?.issues.map((i) => [i.path, i.message])).toEqual([[['model', 'horizon'], message]]);
+  });
+
+  it("runs a config file's 1,000 weeks under --time-unit day as 7,000 days, and tells a config file's or a flag's horizon over the cap in its own unit", async () => {
+    const dir = await tempDir();
+    const weeks = await writeText(dir, 'weeks.json', JSON.stringify({ model: { timeUnit: 'week', horizon: 1_000 } }));
+    const tooLong = await writeText(dir, 'too-long.json', JSON.stringify({ model: { timeUnit: 'week', horizon: 6_000 } }));
+    const paths = { input: [join(dir, 'exports')], output: join(dir, 'out') };
+
+    const converted = await resolveRunConfig({ ...paths, config: weeks, timeUnit: 'day' });
+
+    expect(converted.run.model).toMatchObject({ timeUnit: 'day', horizon: 7_000 });
+    await expect(resolveRunConfig({ ...paths, config: tooLong, timeUnit: 'day' })).rejects.toThrow(`config file ${tooLong}: model.horizon: is at most 5200 weeks, 100 years (got 6000 weeks)`);
+    await expect(resolveRunConfig({ ...paths, timeUnit: 'day', horizon: '40000' })).rejects.toThrow('--horizon: is at most 36400 days, 100 years (got 40000 days)');
   });
 });
 

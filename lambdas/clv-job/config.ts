@@ -46,7 +46,22 @@ export type TransactionModelOption = z.infer<typeof transactionModelOptionSchema
 const intervalDrawsRule = (issue: { readonly input: unknown }): string =>
   `is 0 (no intervals) or a whole number of draws from 20 to 10000 (got ${JSON.stringify(issue.input)})`;
 
-export const modelOptionsSchema = z.strictObject({
+/**
+ * The longest prediction horizon in each unit: 100 years of 52 weeks. A span, not a count of units:
+ * the discounting steps 7 days whatever the unit (DISCOUNT_STEP_DAYS), so the cap bounds the same work
+ * in both, and a config file's horizon converted to another --time-unit stays within it.
+ */
+export const MAX_HORIZON = { week: 5_200, day: 36_400 } as const satisfies Record<TimeUnit, number>;
+
+/** A `horizon` over {@link MAX_HORIZON}, told in the unit it was written in (`timeUnit`, weeks when left out). */
+const horizonWithinCap = (o: { readonly timeUnit?: TimeUnit | undefined; readonly horizon?: number | undefined }, ctx: z.RefinementCtx): void => {
+  const unit = o.timeUnit ?? 'week';
+  if (o.horizon !== undefined && o.horizon > MAX_HORIZON[unit]) {
+    ctx.addIssue({ code: 'custom', path: ['horizon'], input: o.horizon, message: `is at most ${MAX_HORIZON[unit]} ${unit}s, 100 years (got ${o.horizon} ${unit}s)` });
+  }
+};
+
+const modelOptionsObject = z.strictObject({
   timeUnit: timeUnitSchema.default('week'),
   /** BG/NBD (the default), Pareto/NBD, or `auto`: both fitted, the smaller holdout error wins. */
   transactions: transactionModelOptionSchema.default('bgnbd'),
@@ -65,8 +80,8 @@ export const modelOptionsSchema = z.strictObject({
    * Left out: the cores this process may use (os.availableParallelism(), a Lambda's vCPUs), at most 8.
    */
   threads: z.number().int('is a whole number of threads').min(1, 'is a number of threads, at least 1').max(64, 'is at most 64 threads').optional(),
-  /** Prediction horizon, in `timeUnit`s. */
-  horizon: z.number().positive().max(5_200).optional(),
+  /** Prediction horizon, in `timeUnit`s; at most {@link MAX_HORIZON} in that unit. */
+  horizon: z.number().positive().optional(),
   /** Annual discount rate as a share, e.g. 0.10 for 10% a year. */
   discountRate: z
     .number()
@@ -82,6 +97,7 @@ export const modelOptionsSchema = z.strictObject({
   /** Expected lifespan in years for historical CLV. */
   lifespanYears: z.number().positive().max(100).default(3),
 });
+export const modelOptionsSchema = modelOptionsObject.superRefine(horizonWithinCap);
 export type ModelOptions = z.infer<typeof modelOptionsSchema> & { horizon: number };
 
 /** The default horizon is one year: 52 weeks, or 364 days so both units cover the same span. */
@@ -275,7 +291,7 @@ export const acquisitionSettingsSchema = z
 
 /** The config file (`--config`): JSON. Flags given on the command line win over it. */
 export const configFileSchema = z.strictObject({
-  model: modelOptionsSchema.partial().optional(),
+  model: modelOptionsObject.partial().superRefine(horizonWithinCap).optional(),
   columns: columnMappingSchema.optional(),
   /** Extra order-key columns (header names), e.g. `["store"]`: order numbers are unique per store. */
   orderKey: orderKeySchema.optional(),
