@@ -2,6 +2,7 @@ import { readFile } from 'node:fs/promises';
 import { describe, expect, it } from 'vitest';
 import {
   diagnoseExportHead,
+  headerBelowTitleProblem,
   missingColumnsProblem,
   missingRequiredColumns,
   wideEncodingOf,
@@ -138,6 +139,36 @@ describe('diagnoseExportHead', () => {
       expect(diagnoseExportHead(Buffer.from(json))).toMatchObject({ kind: 'json', message: expect.stringMatching(/^is JSON .*not CSV text: export the orders as CSV/) as string });
     }
     expect(diagnoseExportHead(Buffer.from('{order_id},customer_id,order_date,amount\nO1,C1,2025-01-01,1\n'))?.kind).not.toBe('json');
+  });
+});
+
+describe('headerBelowTitleProblem', () => {
+  it('names the line a header below a title is on, the title, and the line to delete', () => {
+    const head = Buffer.from('Orders export 2025\norder_id,customer_id,order_date,amount,channel\no1,c1,2025-01-02,10.00,web\n');
+
+    expect(headerBelowTitleProblem(head, ',', defaults)).toEqual({
+      kind: 'missing_columns',
+      message:
+        'has its header on line 2, not line 1: the line above it ("Orders export 2025") looks like a title, not column names; ' +
+        'delete line 1 so that the header comes first (the header is read from line 1; no setting skips lines)',
+    });
+  });
+
+  it('counts lines as an editor does (a blank one and a byte-order mark included) and quotes every non-blank line above the header', () => {
+    const head = Buffer.from('\uFEFFOrders export 2025\r\nExported by shop admin\r\n\r\norder_id;customer_id;order_date;amount\r\no1;c1;2025-01-02;10,00\r\n');
+
+    expect(headerBelowTitleProblem(head, ';', defaults)?.message).toMatch(
+      /^has its header on line 4, not line 1: the 2 lines above it \("Orders export 2025", "Exported by shop admin"\) look like a title, not column names; delete lines 1 to 3 so that/,
+    );
+  });
+
+  it('finds the header by the columns mapping, and finds none where no line below the first names every required column', () => {
+    const mapped = columnMappingSchema.parse({ order_id: 'Order No', customer_id: 'Client', order_date: 'Date', amount: 'Total' });
+    const renamed = Buffer.from('Shop report\nOrder No,Client,Date,Total\n1,c,2025-01-01,5\n');
+
+    expect(headerBelowTitleProblem(renamed, ',', mapped)?.message).toMatch(/^has its header on line 2, not line 1/);
+    expect(headerBelowTitleProblem(renamed, ',', defaults)).toBeNull();
+    expect(headerBelowTitleProblem(Buffer.from('OrderNo,Client\n1,c\n'), ',', defaults)).toBeNull();
   });
 });
 

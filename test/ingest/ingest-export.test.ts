@@ -100,6 +100,13 @@ describe('ingestExport: one export into canonical rows and a receipt', () => {
     ]);
   });
 
+  it('names the line a header below a title line is on, not the title as a header lacking every column, gzipped or not', async () => {
+    const titled = 'Orders export 2025\norder_id,customer_id,order_date,amount\no1,c1,2025-01-02,10.00\n';
+
+    await expect(ingestText('titled.csv', titled)).rejects.toThrow(/^titled\.csv: has its header on line 2, not line 1: the line above it \("Orders export 2025"\) looks like a title/);
+    await expect(ingestText('titled.csv.gz', gzipSync(titled))).rejects.toThrow(/^titled\.csv\.gz: has its header on line 2, not line 1/);
+  });
+
   it('fails an unreadable file with a typed error naming the reason', async () => {
     const utf16 = Buffer.concat([Buffer.from([0xff, 0xfe]), Buffer.from('order_id,customer_id\n', 'utf16le')]);
     await expect(ingestText('utf16.csv', utf16)).rejects.toThrow(UnreadableExportError);

@@ -2,13 +2,14 @@
  * Why an orders export cannot be read, said the way its owner can act on: an empty file, a binary
  * file (an archive, a workbook, another compression than gzip), JSON, a file in
  * UTF-16 or UTF-32 (Excel's "Unicode text"), a file separated by something other than the configured
- * delimiter, a header that lacks required columns. The one reader of exports (ingestExport, on both
+ * delimiter, a title line above the header, a header that lacks required columns. The one reader of exports (ingestExport, on both
  * paths) calls these on the file's first (decompressed) bytes and its header before it reads rows,
  * so a newcomer's first mistake gets one specific sentence instead of a CSV reader's symptom.
  *
  * The delimiter is guessed for the message only: a file is never re-read with a guessed delimiter,
  * since a wrong guess would score the wrong columns silently.
  */
+import { splitRecord } from '../ingest/record-framer.js';
 import type { OrderColumn } from '../schemas/tables.js';
 
 /** Enough of a file to see its byte-order mark, its header and a few rows: what diagnoseExportHead is given. */
@@ -276,6 +277,30 @@ export const missingColumnsProblem = (
       `lacks the required column${missing.length === 1 ? '' : 's'} ${names.join(', ')}; ` +
       `the header has ${has}. If the export names them differently, map them with "columns" in ${configPlace}, ` +
       `e.g. { "columns": { ${Object.entries(example).map(([k, v]) => `${JSON.stringify(k)}: ${JSON.stringify(v)}`).join(', ')} } }`,
+  };
+};
+
+/** How many lines below the first a header is looked for: a title, a date line, a blank line, with room to spare. */
+const TITLE_LINES = 10;
+
+/**
+ * An export whose header is not its first line: a title ("Orders export 2025") or a few lines of
+ * notes above it, as report-style exports write. The reader takes line 1 as the header (no setting
+ * skips lines), so such a file lacks every column. `head` is the file's first (decompressed) bytes;
+ * a header is a line among the next TITLE_LINES that, split by `delimiter`, holds every required
+ * column under `mapping`. Returns the problem naming that line (1-based, as an editor counts) and
+ * the lines above it, or null when no such line is found.
+ */
+export const headerBelowTitleProblem = (head: Buffer, delimiter: string, mapping: Readonly<Record<OrderColumn, string>>): ExportProblem | null => {
+  const lines = head.toString('utf8').replace(/^\uFEFF/, '').split(/\r\n|\n|\r/, TITLE_LINES + 1);
+  const at = lines.findIndex((line, i) => i > 0 && missingRequiredColumns(splitRecord(line, delimiter), mapping).length === 0);
+  const above = lines.slice(0, Math.max(at, 0)).filter((line) => line.trim() !== '');
+  if (at < 1 || above.length === 0) return null;
+  return {
+    kind: 'missing_columns',
+    message:
+      `has its header on line ${at + 1}, not line 1: ${above.length === 1 ? 'the line' : `the ${above.length} lines`} above it (${above.map((line) => `"${shorten(line)}"`).join(', ')}) ` +
+      `${above.length === 1 ? 'looks' : 'look'} like a title, not column names; delete ${at === 1 ? 'line 1' : `lines 1 to ${at}`} so that the header comes first (the header is read from line 1; no setting skips lines)`,
   };
 };
 

@@ -17,6 +17,7 @@ import {
   diagnoseExportHead,
   emptyExportProblem,
   headerColumnsText,
+  headerBelowTitleProblem,
   matchHeader,
   missingColumnsProblem,
   missingRequiredColumns,
@@ -312,6 +313,8 @@ const frameExport = async (request: IngestRequest, config: IngestConfig, work: s
   let csvBytes = 0;
   let bom = false;
   let first = true;
+  /** The file's first (decompressed) bytes: where a header below a title line is looked for. */
+  let head: Buffer = Buffer.alloc(0);
   let header: string[] | null = null;
   /** Records of the header's field count, passed to DuckDB. */
   let wellFormedRecords = 0;
@@ -376,7 +379,9 @@ const frameExport = async (request: IngestRequest, config: IngestConfig, work: s
       if (first) {
         first = false;
         // an empty, UTF-16/32 or otherwise-delimited file is named for what it is before any row is read
-        const shape = diagnoseExportHead(chunk.subarray(0, EXPORT_HEAD_BYTES), delimiter, request.configPlace);
+        // a copy: the first chunk (up to READ_CHUNK_BYTES) is not held while the rest of the file is read
+        head = Buffer.from(chunk.subarray(0, EXPORT_HEAD_BYTES));
+        const shape = diagnoseExportHead(head, delimiter, request.configPlace);
         if (shape !== null) refuse(shape.message);
         if (chunk[0] === 0xef && chunk[1] === 0xbb && chunk[2] === 0xbf) {
           bom = true;
@@ -470,7 +475,8 @@ const frameExport = async (request: IngestRequest, config: IngestConfig, work: s
   const missing = missingRequiredColumns(names, config.columns);
   if (missing.length > 0) {
     const mapped = Object.values(mapping).filter((h): h is string => h !== null);
-    throw new UnreadableExportError(sourceName, missingColumnsProblem(names, missing, mapped, request.configPlace).message);
+    const problem = headerBelowTitleProblem(head, delimiter, config.columns) ?? missingColumnsProblem(names, missing, mapped, request.configPlace);
+    throw new UnreadableExportError(sourceName, problem.message);
   }
   const orderKeyPositions: number[] = [];
   const missingKeys: string[] = [];
