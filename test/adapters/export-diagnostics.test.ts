@@ -68,6 +68,16 @@ describe('diagnoseExportHead', () => {
     expect(problem?.message).toContain(`set "csv": { ${setting} }`);
   });
 
+  it('names a semicolon-separated header whose quoted column holds a comma semicolon-separated: the comma inside quotes splits nothing', () => {
+    // five columns split by ";", the fifth "channel, source": its comma is inside the quotes
+    const problem = diagnoseExportHead(Buffer.from('order_id;customer_id;order_date;amount;"channel, source"\no1;c1;2025-01-02;10.00;web\n'));
+
+    expect(problem?.kind).toBe('delimiter');
+    expect(problem?.message).toMatch(/^looks semicolon-separated: .* has 5 fields split by ";" and none by the configured delimiter "," outside quotes; set "csv": \{ "delimiter": ";" \}/);
+    // a comma-separated header with a semicolon in a quoted name is what the configured delimiter reads
+    expect(diagnoseExportHead(Buffer.from('order_id,customer_id,order_date,amount,"channel; source"\n'))).toBeNull();
+  });
+
   it('advises a setting where the caller says its configuration is set (the CLI\'s --config by default)', () => {
     const semicolons = Buffer.from('order_id;customer_id;order_date;amount\n');
 

@@ -128,12 +128,22 @@ const shorten = (text: string, max = 80): string =>
 /** `\t` as a reader of the message types it in JSON. */
 const showDelimiter = (delimiter: string): string => JSON.stringify(delimiter);
 
-/** The delimiter a header line is split by, when it is not the configured one; null when it is. */
-const otherDelimiter = (line: string, delimiter: string): (typeof DELIMITERS)[number] | null => {
-  if (line.includes(delimiter)) return null;
-  const counts = DELIMITERS.filter((d) => d.char !== delimiter).map((d) => ({ d, n: line.split(d.char).length - 1 })).filter((x) => x.n > 0);
-  counts.sort((a, b) => b.n - a.n);
-  return counts[0]?.d ?? null;
+/**
+ * A header line with each quoted text ("channel, source") emptied: a delimiter inside quotes separates
+ * nothing, whichever delimiter the line turns out to be split by.
+ */
+const outsideQuotes = (line: string): string => line.replace(/"(?:[^"]|"")*"/g, '""');
+
+/**
+ * The delimiter a header line is split by, with the fields it makes, when it is not the configured
+ * one; null when the configured one splits it (outside quotes) or no other does.
+ */
+const otherDelimiter = (line: string, delimiter: string): { readonly d: (typeof DELIMITERS)[number]; readonly fields: number } | null => {
+  const bare = outsideQuotes(line);
+  if (bare.includes(delimiter)) return null;
+  const counts = DELIMITERS.filter((d) => d.char !== delimiter).map((d) => ({ d, fields: bare.split(d.char).length })).filter((x) => x.fields > 1);
+  counts.sort((a, b) => b.fields - a.fields);
+  return counts[0] ?? null;
 };
 
 /**
@@ -213,12 +223,11 @@ export const diagnoseExportHead = (head: Buffer, delimiter = ',', configPlace = 
   }
   const other = otherDelimiter(line, delimiter);
   if (other !== null) {
-    const fields = line.split(other.char).length;
     return {
       kind: 'delimiter',
       message:
-        `looks ${other.name}-separated: its header "${shorten(line.replaceAll('\t', '\\t'))}" has ${fields} fields split by ${showDelimiter(other.char)} ` +
-        `and none by the configured delimiter ${showDelimiter(delimiter)}; set "csv": { "delimiter": "${other.json}" } in ${configPlace}`,
+        `looks ${other.d.name}-separated: its header "${shorten(line.replaceAll('\t', '\\t'))}" has ${other.fields} fields split by ${showDelimiter(other.d.char)} ` +
+        `and none by the configured delimiter ${showDelimiter(delimiter)}${line.includes(delimiter) ? ' outside quotes' : ''}; set "csv": { "delimiter": "${other.d.json}" } in ${configPlace}`,
     };
   }
   return null;
