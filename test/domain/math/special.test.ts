@@ -17,6 +17,7 @@ import {
   logSumExp,
   logSumExpAll,
   TermBudget,
+  TermBudgetExceeded,
 } from '../../../lambdas/clv-job/domain/math/special.js';
 
 const EULER_GAMMA = 0.5772156649015329;
@@ -398,6 +399,44 @@ describe('ln 2F1(a, b; a + 1; z) at a bounded cost (the Pareto/NBD likelihood)',
       expect(Number.isFinite(value) || Number.isNaN(value)).toBe(true);
       expect(budget.spent).toBeLessThanOrEqual(MAX_TERMS);
     }
+  });
+
+  it('stops where a budget runs out, mid-series or mid-continuation, not after it (a = 5.8e6, b = 5e-5, 1 - z = 1e-7)', () => {
+    // Prepare: a Pareto/NBD search heading to r -> 0, s -> infinity; a b = 290 sends this one to the continuation
+    // from z = 1/2, whose steps shrink like 1/a, and to series of up to 5000 + 10 (a + b) terms: 1.8e8 terms in all.
+    const limit = 1e6;
+    const budget = new TermBudget(limit);
+    // Act
+    const call = (): number => log2F1NextWithPartials(5.8e6, 5e-5, 1 - 1e-7, new Float64Array(4), 1e-7, budget);
+    // Assess: the budget's own error, past its limit by at most one continuation step (40 halvings of up to 2,000 coefficients).
+    expect(call).toThrow(TermBudgetExceeded);
+    expect(budget.spent).toBeGreaterThan(limit);
+    expect(budget.spent).toBeLessThanOrEqual(limit + 40 * 2_000);
+  });
+
+  it('spends from a budget and its parent alike, and throws naming the one whose limit was passed', () => {
+    // Prepare: a parent of 1,000 terms, a child of 100 and a child of 10,000.
+    const parent = new TermBudget(1_000);
+    const small = new TermBudget(100, parent);
+    const large = new TermBudget(10_000, parent);
+    const thrownBy = (spend: () => void): unknown => {
+      try {
+        spend();
+      } catch (error) {
+        return error;
+      }
+      return null;
+    };
+    // Act
+    small.spend(60);
+    const overSmall = thrownBy(() => small.spend(60));
+    const overParent = thrownBy(() => large.spend(900));
+    // Assess: 60 + 60 = 120 > 100 names the child; 120 + 900 = 1,020 > 1,000 the parent.
+    expect(overSmall).toBeInstanceOf(TermBudgetExceeded);
+    expect((overSmall as TermBudgetExceeded).budget).toBe(small);
+    expect(overParent).toBeInstanceOf(TermBudgetExceeded);
+    expect((overParent as TermBudgetExceeded).budget).toBe(parent);
+    expect([small.remaining, large.remaining, parent.remaining]).toEqual([-20, -20, -20]);
   });
 
   it('is NaN outside 0 < a < 2^53, 0 < b < a + 1, 0 <= z < 1, and 0 with d/dz = a b/(a + 1) at z = 0', () => {

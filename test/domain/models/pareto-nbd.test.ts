@@ -446,6 +446,45 @@ describe('Pareto/NBD fit on data with no visible dropout', () => {
   });
 });
 
+/**
+ * 40 customers who all share one dropout rate, μ = s/β = 0.05 a week (s = 1e6, β = 2e7), buying at
+ * rates λ ~ Gamma(1, 10) over tenures of up to 30 weeks. The data ask for s and β growing together;
+ * along that ridge the likelihood's 2F1 needs thousands of terms a pair and more (s in the thousands):
+ * before the fit's budget each of these fits spent over 2e8 terms (seed 1: 2e9, a minute).
+ */
+const oneDropoutRate = (seed: number): BgNbdData => {
+  const simulated = simulateParetoNbdCustomers(seededUniform(seed), { r: 1, alpha: 10, s: 1e6, beta: 2e7 }, { customers: 40, tenure: (u) => 30 * u() });
+  return compressBgNbdData(simulated.x, simulated.tx, simulated.T);
+};
+
+/** Distinct (x, t) pairs of the data, t a recency or a tenure: the fit takes its 2F1 at each, once an evaluation. */
+const distinctPairs = (data: BgNbdData): number => {
+  const pairs = new Set<string>();
+  for (let i = 0; i < data.x.length; i++) {
+    pairs.add(`${data.x[i]} ${data.tx[i]}`);
+    pairs.add(`${data.x[i]} ${data.T[i]}`);
+  }
+  return pairs.size;
+};
+
+describe('Pareto/NBD fit on customers who share one dropout rate', () => {
+  it.each([1, 2, 4])('stops untrusted within 200,000 hypergeometric terms a distinct (x, t) pair, naming where (seed %i)', (seed) => {
+    // Prepare: the fit's documented budget, and the most one spend can pass it by: a continuation step (40 halvings of up to 2,000 terms).
+    const data = oneDropoutRate(seed);
+    const budget = new TermBudget(200_000 * distinctPairs(data) + 40 * 2_000);
+    // Act
+    const fit = fitParetoNbd(data, { termBudget: budget });
+    // Assess
+    expect(fit.diagnostics.converged).toBe(false);
+    expect(fit.diagnostics.message).toMatch(
+      /^the likelihood could not be evaluated near r=[\d.e+-]+, alpha=[\d.e+-]+, s=[\d.e+-]+, beta=[\d.e+-]+ within the fit's budget of \d+ hypergeometric terms: the data do not identify the model \(/,
+    );
+    expect(fit.standardErrors).toBeNull();
+    for (const name of PARAMS) expect(Number.isFinite(fit.params[name])).toBe(true);
+    expect(Number.isFinite(fit.logLikelihood)).toBe(true);
+  });
+});
+
 describe('Pareto/NBD parameter recovery from simulated customers', () => {
   it.each([1, 2, 3])('recovers (r, alpha, s, beta) from 20,000 customers within 2.5 reported standard errors (seed %i)', (seed) => {
     // Prepare: acquisition spread over a year, calibration to week 104.

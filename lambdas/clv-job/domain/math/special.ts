@@ -2,8 +2,9 @@
  * Special functions for the BG/NBD and Gamma-Gamma models: log-gamma, log-beta, digamma,
  * log-sum-exp, and the Gauss hypergeometric function 2F1 evaluated in log space.
  *
- * Everything here is pure and allocation-light; none of it throws. Outside a function's documented
- * domain the result is NaN, so a caller's own validation decides what an invalid argument means.
+ * Everything here is pure and allocation-light; nothing throws but a {@link TermBudget} the caller
+ * passes, once spent. Outside a function's documented domain the result is NaN, so a caller's own
+ * validation decides what an invalid argument means.
  */
 import gammaln from '@stdlib/math-base-special-gammaln';
 
@@ -91,19 +92,39 @@ export const logSumExpAll = (values: ArrayLike<number>): number => {
 /** Softplus ln(1 + e^u), exact for large |u| (e^u would overflow past u ≈ 709). */
 export const log1pExp = (u: number): number => (u > 0 ? u + Math.log1p(Math.exp(-u)) : Math.log1p(Math.exp(u)));
 
+/** Thrown by {@link TermBudget.spend}; `budget` is the one whose limit was passed. */
+export class TermBudgetExceeded extends RangeError {
+  constructor(readonly budget: TermBudget) {
+    super(`hypergeometric term budget of ${budget.limit} exceeded (${budget.spent} spent)`);
+  }
+}
+
 /**
  * A budget of work for the hypergeometric functions below that take one: every series term,
- * continued-fraction step and Taylor step of a continuation is spent from it, and the spend that
- * takes the total past `limit` throws a RangeError. It lets a test bound the cost of a computation
- * (a fit, a likelihood) in terms rather than seconds; production code passes none.
+ * continued-fraction step and Taylor step of a continuation is spent from it (and from its `parent`,
+ * first), and the spend that takes the total past `limit` throws a {@link TermBudgetExceeded} naming
+ * this budget. A series stops where the budget runs out and a continuation spends step by step, so
+ * the limit is passed by at most one continuation step (40 halvings of up to 2,000 coefficients) or
+ * one continued fraction (1,001 partial numerators). It bounds a computation's cost in terms rather
+ * than seconds: a test's bound on a computation, or a Pareto/NBD fit's on its search (whose parent
+ * is then the test's).
  */
 export class TermBudget {
   /** Terms spent so far. */
   spent = 0;
-  constructor(readonly limit: number) {}
+  constructor(
+    readonly limit: number,
+    readonly parent: TermBudget | null = null,
+  ) {}
+  /** Terms that may still be spent here and in every parent before a spend throws. */
+  get remaining(): number {
+    const own = this.limit - this.spent;
+    return this.parent === null ? own : Math.min(own, this.parent.remaining);
+  }
   spend(terms: number): void {
+    this.parent?.spend(terms);
     this.spent += terms;
-    if (this.spent > this.limit) throw new RangeError(`hypergeometric term budget of ${this.limit} exceeded (${this.spent} spent)`);
+    if (this.spent > this.limit) throw new TermBudgetExceeded(this);
   }
 }
 
@@ -149,8 +170,10 @@ const gaussSeries = (a: number, b: number, c: number, z: number, maxTerms: numbe
   let sb = 0;
   let sc = 0;
   const m = Math.min(a, b, c);
+  // Past what the budget has left, the spend below throws: stop there rather than after maxTerms.
+  const limit = budget === null ? maxTerms : Math.min(maxTerms, Math.max(0, budget.remaining));
   let n = 0;
-  for (; n < maxTerms; n++) {
+  for (; n < limit; n++) {
     const ratio = ((a + n) * (b + n) * z) / ((c + n) * (n + 1));
     term *= ratio;
     sum += term;
@@ -235,7 +258,7 @@ const STEP_GROWTH = 6;
  * only) the state is divided by |w| after every step and the function returns the accumulated
  * ln|w|, so solutions that grow like (1 − z)^(c−a−b) never overflow; otherwise it returns 0.
  * Returns NaN if a step fails even when shortened. `budget`, optional: spent one term per Taylor
- * coefficient ({@link TermBudget}).
+ * coefficient, after each step ({@link TermBudget}).
  */
 export const continueHypergeometric = (
   a: number,
@@ -249,7 +272,6 @@ export const continueHypergeometric = (
   budget: TermBudget | null = null,
 ): number => {
   let z = z0;
-  let terms = 0;
   let logScale = 0;
   let w = state[0]!;
   let dw = state[1]!;
@@ -261,6 +283,7 @@ export const continueHypergeometric = (
     const q0 = c - ab1 * z;
     let h = Math.min(z1 - z, 0.5 * Math.min(z, 1 - z), (STEP_GROWTH * p0) / Math.abs(q0), STEP_GROWTH * Math.sqrt(p0 / abAbs));
     let stepped = false;
+    let terms = 0;
     for (let attempt = 0; attempt < 40 && !stepped; attempt++) {
       // Step to a representable point and use the exact difference as h (Sterbenz: exact for
       // z, zNext in [1/2, 1]); rounded steps would drift in z, and near z = 1 the solution is
@@ -296,22 +319,17 @@ export const continueHypergeometric = (
         h /= 2;
       }
     }
-    if (!stepped) {
-      budget?.spend(terms);
-      return Number.NaN;
-    }
+    // Spent step by step: a budget stops a continuation of 10^5 steps where it runs out, not at z1.
+    budget?.spend(terms);
+    if (!stepped) return Number.NaN;
     if (normalise) {
       const scale = Math.abs(w);
-      if (!(scale > 0) || !Number.isFinite(scale)) {
-        budget?.spend(terms);
-        return Number.NaN;
-      }
+      if (!(scale > 0) || !Number.isFinite(scale)) return Number.NaN;
       logScale += Math.log(scale);
       w /= scale;
       dw /= scale;
     }
   }
-  budget?.spend(terms);
   state[0] = w;
   state[1] = dw;
   return logScale;

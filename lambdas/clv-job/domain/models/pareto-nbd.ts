@@ -15,7 +15,7 @@
  * structurally invalid input throws a RangeError.
  */
 import { minimiseBfgs, type ObjectiveWithGradient } from '../math/optimise.js';
-import { digamma, lgamma, lgammaDifference, log1pExp, log2F1Next, log2F1NextWithPartials, logSumExp, type TermBudget } from '../math/special.js';
+import { digamma, lgamma, lgammaDifference, log1pExp, log2F1Next, log2F1NextWithPartials, logSumExp, TermBudget, TermBudgetExceeded } from '../math/special.js';
 import { CompensatedSum } from '../math/sum.js';
 import {
   DistinctPairs,
@@ -336,9 +336,12 @@ const logAWithGradient = (
  *
  * the last the derivative of ln(A(tx) − A(T)) (in (r, α, s, β); ∇ln A from {@link logAWithGradient},
  * once per distinct (x, t) pair). Then ∂/∂θ_k = p_k ∂/∂p_k. The closure owns its scratch buffers and
- * keeps no state between calls. `budget`, optional, spends every hypergeometric term ({@link TermBudget}).
+ * keeps no state between calls but `allowance`'s record. `budget`, optional, spends every
+ * hypergeometric term ({@link TermBudget}). `allowance`, optional, is a fit's own budget, spent
+ * likewise (its parent being `budget`): the evaluation that overspends it, and every one after, is
+ * +Infinity (as outside the domain) and recorded there instead of throwing.
  */
-const makeObjective = (prep: PreparedData, budget: TermBudget | null = null): ObjectiveWithGradient => {
+const makeObjective = (prep: PreparedData, budget: TermBudget | null = null, allowance: FitAllowance | null = null): ObjectiveWithGradient => {
   const { xValues, xWeight, pairX, pairT, tValues, rowW, rowX, rowT, rowTxPair, rowTPair, rowAtEnd, totalWeight } = prep;
   const nPairs = pairX.length;
   const logAOfPair = new Float64Array(nPairs);
@@ -388,7 +391,11 @@ const makeObjective = (prep: PreparedData, budget: TermBudget | null = null): Ob
       invVAlpha[j] = 1 / va;
       invVBeta[j] = 1 / vb;
     }
-    for (let j = 0; j < nPairs; j++) logAOfPair[j] = logAWithGradient(r, alpha, s, beta, pairX[j]!, pairT[j]!, partials, gradAOfPair, 4 * j, budget);
+    const logAOfPairs = (spend: TermBudget | null): void => {
+      for (let j = 0; j < nPairs; j++) logAOfPair[j] = logAWithGradient(r, alpha, s, beta, pairX[j]!, pairT[j]!, partials, gradAOfPair, 4 * j, spend);
+    };
+    if (allowance === null) logAOfPairs(budget);
+    else if (!withinAllowance(allowance, theta, () => logAOfPairs(allowance.budget))) return infinite(gradient);
     let block = 0;
     for (let k = 0; k < rowW.length; k++) {
       const xi = rowX[k]!;
@@ -471,6 +478,52 @@ export const paretoNbdLogLikelihoodWithGradient = (
 // Fit
 // ---------------------------------------------------------------------------------------------
 
+/**
+ * A fit's own budget of hypergeometric terms for its objective ({@link makeObjective}), and what the
+ * objective declined once it was spent: how many evaluations, and θ = ln(r, α, s, β) (time-scaled)
+ * of the first.
+ */
+interface FitAllowance {
+  readonly budget: TermBudget;
+  declined: number;
+  readonly at: Float64Array;
+}
+
+/**
+ * Hypergeometric terms a fit's search may spend per distinct (x, t) pair of its data, over all its
+ * evaluations: 200 evaluations (the optimiser's default iterations) at 1,000 terms a pair. The fits of
+ * CDNOW and of 20,000 simulated customers spend ~750 a pair in all (~30 an evaluation); a trusted fit
+ * of 60 customers with s = 39, where the 2F1 costs ~1,000 a pair, 50,000 in 37 iterations. A search
+ * that wanders along a ridge the data do not pin down (s and β growing together: one common dropout
+ * rate) takes the 2F1 where its series need thousands of terms and its continuation far more (s in
+ * the thousands; 1.8e8 terms for one pair with r near 0 and s near 6e6): 58 customers' 70 pairs cost
+ * 1e7 terms an evaluation there, and a fit took minutes.
+ */
+const FIT_TERMS_PER_PAIR = 200_000;
+
+const fitAllowance = (prep: PreparedData, budget: TermBudget | null): FitAllowance => ({
+  budget: new TermBudget(FIT_TERMS_PER_PAIR * prep.pairX.length, budget),
+  declined: 0,
+  at: new Float64Array(4),
+});
+
+/**
+ * Runs `work`, which spends from `allowance.budget`, unless that budget is spent: false, with the
+ * decline recorded (θ where it is the first), when it was spent before or by the work.
+ */
+const withinAllowance = (allowance: FitAllowance, theta: Float64Array, work: () => void): boolean => {
+  try {
+    if (allowance.budget.spent < allowance.budget.limit) {
+      work();
+      return true;
+    }
+  } catch (error) {
+    if (!(error instanceof TermBudgetExceeded && error.budget === allowance.budget)) throw error;
+  }
+  if (allowance.declined++ === 0) allowance.at.set(theta);
+  return false;
+};
+
 export interface FitParetoNbdOptions {
   /** @default 200 */
   readonly maxIterations?: number;
@@ -482,6 +535,8 @@ export interface FitParetoNbdOptions {
    */
   readonly termBudget?: TermBudget;
 }
+
+const PARAMETER_NAMES = ['r', 'alpha', 's', 'beta'] as const;
 
 const untrusted = (params: ParetoNbdParams, data: ParetoNbdData, customers: number, message: string): ParetoNbdFit =>
   untrustedFit(params, customers > 0 ? paretoNbdLogLikelihood(params, data) : 0, customers, message);
@@ -506,7 +561,12 @@ const untrusted = (params: ParetoNbdParams, data: ParetoNbdData, customers: numb
  * Minimum data as for the BG/NBD ({@link PARETO_NBD_MIN_CUSTOMERS} customers, of whom
  * {@link PARETO_NBD_MIN_REPEAT_BUYERS} repeat buyers, some T > 0). Below it, without convergence,
  * or with a parameter running toward 0 or infinity, the fit comes back with
- * `diagnostics.converged = false`, a message, finite parameters and no standard errors.
+ * `diagnostics.converged = false`, a message, finite parameters and no standard errors. So it does
+ * when the search has spent its budget of hypergeometric terms ({@link FIT_TERMS_PER_PAIR} per
+ * distinct (x, t) pair) before it stopped: the likelihood could not be evaluated near where it was
+ * heading (the parameters named in the message), in every case seen along a ridge the data do not
+ * identify. That bounds a fit's cost by the data, not by where the optimiser wanders; the standard
+ * errors of a search that stopped within it are taken whatever it had left.
  *
  * Cost per evaluation (value and gradient): one log-space 2F1 with its partial derivatives per
  * distinct (x, t) pair (t a recency or a tenure), one exp, expm1, log and log1p per pattern. One
@@ -529,29 +589,40 @@ export const fitParetoNbd = (data: ParetoNbdData, options: FitParetoNbdOptions =
   }
   const prep = prepare(data, scale);
   const budget = options.termBudget ?? null;
-  const objective = makeObjective(prep, budget);
+  const allowance = fitAllowance(prep, budget);
   const maxIterations = options.maxIterations ?? 200;
   let start = [Math.log(guess.r), Math.log(guess.alpha / scale), Math.log(guess.s), Math.log(guess.beta / scale)];
   let initialInverseHessian: Float64Array | undefined;
   const sample = repeatBuyerSubsample(data, WARM_START_ROWS);
   if (sample !== null) {
-    const warm = minimiseBfgs(makeObjective(prepare(sample, scale), budget), start, { maxIterations, gradientTolerance: 1e-6 });
+    const samplePrep = prepare(sample, scale);
+    const warm = minimiseBfgs(makeObjective(samplePrep, budget, fitAllowance(samplePrep, budget)), start, { maxIterations, gradientTolerance: 1e-6 });
     if (warm.converged) {
       start = Array.from(warm.x);
       initialInverseHessian = warm.inverseHessian;
     }
   }
-  const run = minimiseBfgs(objective, start, { maxIterations, initialInverseHessian });
+  const run = minimiseBfgs(makeObjective(prep, budget, allowance), start, { maxIterations, initialInverseHessian });
+  const paramsOf = (theta: Float64Array): ParetoNbdParams => ({ r: Math.exp(theta[0]!), alpha: Math.exp(theta[1]!) * scale, s: Math.exp(theta[2]!), beta: Math.exp(theta[3]!) * scale });
+  // −LL/N on time divided by `scale`; each purchase's density is `scale` times larger there.
+  const logLikelihoodOf = (f: number): number => -f * prep.totalWeight - prep.weightedX * Math.log(scale);
+  if (allowance.declined > 0) {
+    const near = paramsOf(allowance.at);
+    const where = PARAMETER_NAMES.map((name) => `${name}=${figure(near[name])}`).join(', ');
+    const message = `the likelihood could not be evaluated near ${where} within the fit's budget of ${counted(allowance.budget.limit, 'hypergeometric term')}: the data do not identify the model (${run.message})`;
+    // The search's last point was evaluated within the budget: its log-likelihood costs nothing more.
+    return untrustedFit(paramsOf(run.x), logLikelihoodOf(run.value), customers, message, run.iterations, run.gradientNorm);
+  }
   return concludeLogParameterFit({
-    names: ['r', 'alpha', 's', 'beta'],
+    names: PARAMETER_NAMES,
     run,
-    objective,
+    // The standard errors' few evaluations at the estimate cost what the search's last did, whatever it had left.
+    objective: makeObjective(prep, budget),
     totalWeight: prep.totalWeight,
     customers,
     guess,
-    paramsOf: (theta) => ({ r: Math.exp(theta[0]!), alpha: Math.exp(theta[1]!) * scale, s: Math.exp(theta[2]!), beta: Math.exp(theta[3]!) * scale }),
-    // −LL/N on time divided by `scale`; each purchase's density is `scale` times larger there.
-    logLikelihoodOf: (f) => -f * prep.totalWeight - prep.weightedX * Math.log(scale),
+    paramsOf,
+    logLikelihoodOf,
     logLikelihoodAt: (params) => paretoNbdLogLikelihood(params, data),
   });
 };
