@@ -2,7 +2,7 @@ import { readFile } from 'node:fs/promises';
 import { describe, expect, it } from 'vitest';
 import {
   diagnoseExportHead,
-  headerBelowTitleProblem,
+  misplacedHeaderProblem,
   missingColumnsProblem,
   missingRequiredColumns,
   wideEncodingOf,
@@ -76,6 +76,16 @@ describe('diagnoseExportHead', () => {
     expect(problem?.message).toMatch(/^looks semicolon-separated: .* has 5 fields split by ";" and none by the configured delimiter "," outside quotes; set "csv": \{ "delimiter": ";" \}/);
     // a comma-separated header with a semicolon in a quoted name is what the configured delimiter reads
     expect(diagnoseExportHead(Buffer.from('order_id,customer_id,order_date,amount,"channel; source"\n'))).toBeNull();
+  });
+
+  it('names a title holding ";" or "|" above the header as a title, given the columns mapping, not the file as split by it', () => {
+    for (const title of ['Orders export; Q4 2025', 'Orders export | all channels']) {
+      const head = Buffer.from(`${title}\norder_id,customer_id,order_date,amount\no1,c1,2025-01-02,10.00\n`);
+
+      expect(diagnoseExportHead(head, ',', 'the config', defaults)?.message).toMatch(/^has its header on line 2, not line 1: the line above it \(".*"\) looks like a title/);
+      // without the mapping, nothing tells a header below from a title: line 1 is judged alone
+      expect(diagnoseExportHead(head, ',', 'the config')?.kind).toBe('delimiter');
+    }
   });
 
   it('advises a setting where the caller says its configuration is set (the CLI\'s --config by default)', () => {
@@ -152,11 +162,11 @@ describe('diagnoseExportHead', () => {
   });
 });
 
-describe('headerBelowTitleProblem', () => {
+describe('misplacedHeaderProblem', () => {
   it('names the line a header below a title is on, the title, and the line to delete', () => {
     const head = Buffer.from('Orders export 2025\norder_id,customer_id,order_date,amount,channel\no1,c1,2025-01-02,10.00,web\n');
 
-    expect(headerBelowTitleProblem(head, ',', defaults)).toEqual({
+    expect(misplacedHeaderProblem(head, ',', defaults)).toEqual({
       kind: 'missing_columns',
       message:
         'has its header on line 2, not line 1: the line above it ("Orders export 2025") looks like a title, not column names; ' +
@@ -167,7 +177,7 @@ describe('headerBelowTitleProblem', () => {
   it('counts lines as an editor does (a blank one and a byte-order mark included) and quotes every non-blank line above the header', () => {
     const head = Buffer.from('\uFEFFOrders export 2025\r\nExported by shop admin\r\n\r\norder_id;customer_id;order_date;amount\r\no1;c1;2025-01-02;10,00\r\n');
 
-    expect(headerBelowTitleProblem(head, ';', defaults)?.message).toMatch(
+    expect(misplacedHeaderProblem(head, ';', defaults)?.message).toMatch(
       /^has its header on line 4, not line 1: the 2 lines above it \("Orders export 2025", "Exported by shop admin"\) look like a title, not column names; delete lines 1 to 3 so that/,
     );
   });
@@ -176,9 +186,30 @@ describe('headerBelowTitleProblem', () => {
     const mapped = columnMappingSchema.parse({ order_id: 'Order No', customer_id: 'Client', order_date: 'Date', amount: 'Total' });
     const renamed = Buffer.from('Shop report\nOrder No,Client,Date,Total\n1,c,2025-01-01,5\n');
 
-    expect(headerBelowTitleProblem(renamed, ',', mapped)?.message).toMatch(/^has its header on line 2, not line 1/);
-    expect(headerBelowTitleProblem(renamed, ',', defaults)).toBeNull();
-    expect(headerBelowTitleProblem(Buffer.from('OrderNo,Client\n1,c\n'), ',', defaults)).toBeNull();
+    expect(misplacedHeaderProblem(renamed, ',', mapped)?.message).toMatch(/^has its header on line 2, not line 1/);
+    expect(misplacedHeaderProblem(renamed, ',', defaults)).toBeNull();
+    expect(misplacedHeaderProblem(Buffer.from('OrderNo,Client\n1,c\n'), ',', defaults)).toBeNull();
+  });
+
+  it('names the delimiter a header is split by when the configured one occurs in it too: a semicolon export whose header holds "channel, source" unquoted', () => {
+    const head = Buffer.from('order_id;customer_id;order_date;amount;channel, source;status\no1;c1;2025-01-02;10,00;web;paid\n');
+
+    expect(misplacedHeaderProblem(head, ',', defaults, 'the config')).toEqual({
+      kind: 'delimiter',
+      message: 'looks semicolon-separated: its header "order_id;customer_id;order_date;amount;channel, source;status" holds every required column split by ";"; set "csv": { "delimiter": ";" } in the config',
+    });
+    // read as configured, the same header is no problem of this kind
+    expect(misplacedHeaderProblem(head, ';', defaults)).toBeNull();
+  });
+
+  it('names both a title above the header and the delimiter the header is split by', () => {
+    const head = Buffer.from('Orders export 2025\norder_id;customer_id;order_date;amount\no1;c1;2025-01-02;10,00\n');
+
+    expect(misplacedHeaderProblem(head, ',', defaults, 'the config')?.message).toBe(
+      'has its header on line 2, not line 1: the line above it ("Orders export 2025") looks like a title, not column names; ' +
+        'delete line 1 so that the header comes first (the header is read from line 1; no setting skips lines), ' +
+        'and set "csv": { "delimiter": ";" } in the config: the header is semicolon-separated',
+    );
   });
 });
 

@@ -159,10 +159,16 @@ export const emptyExportProblem = (delimiter = ',', storedBytes = 0): ExportProb
 /**
  * Checks a file's first bytes (up to EXPORT_HEAD_BYTES) before any CSV reader sees them: an empty file,
  * a binary one (BINARY_FORMATS, or any other full of control bytes: a program, random bytes), a UTF-16 or UTF-32 file, Excel's
- * `sep=` line before the header, JSON, lines ended by a carriage return alone, a header split by another delimiter than `delimiter`. Returns the problem,
+ * `sep=` line before the header, JSON, lines ended by a carriage return alone, a header split by another delimiter than `delimiter` (or,
+ * given the columns `mapping`, a title above the header whose text that delimiter splits: misplacedHeaderProblem). Returns the problem,
  * or null when the file looks like a CSV export the reader can take. `configPlace` is where the advice says to set a delimiter.
  */
-export const diagnoseExportHead = (head: Buffer, delimiter = ',', configPlace = CLI_CONFIG_PLACE): ExportProblem | null => {
+export const diagnoseExportHead = (
+  head: Buffer,
+  delimiter = ',',
+  configPlace = CLI_CONFIG_PLACE,
+  mapping?: Readonly<Record<OrderColumn, string>>,
+): ExportProblem | null => {
   if (head.length === 0) return emptyExportProblem(delimiter);
   const binary = BINARY_FORMATS.find((f) => head.length >= f.magic.length && f.magic.every((b, i) => head[i] === b));
   if (binary !== undefined) {
@@ -223,6 +229,9 @@ export const diagnoseExportHead = (head: Buffer, delimiter = ',', configPlace = 
   }
   const other = otherDelimiter(line, delimiter);
   if (other !== null) {
+    // a title holding ";" or "|" ("Orders export; Q4 2025") is not a header split by it: the header below it is named, and how it is split
+    const below = mapping === undefined ? null : misplacedHeaderProblem(head, delimiter, mapping, configPlace);
+    if (below !== null && below.kind === 'missing_columns') return below;
     return {
       kind: 'delimiter',
       message:
@@ -293,23 +302,41 @@ export const missingColumnsProblem = (
 const TITLE_LINES = 10;
 
 /**
- * An export whose header is not its first line: a title ("Orders export 2025") or a few lines of
- * notes above it, as report-style exports write. The reader takes line 1 as the header (no setting
- * skips lines), so such a file lacks every column. `head` is the file's first (decompressed) bytes;
- * a header is a line among the next TITLE_LINES that, split by `delimiter`, holds every required
- * column under `mapping`. Returns the problem naming that line (1-based, as an editor counts) and
- * the lines above it, or null when no such line is found.
+ * An export whose header is not where, or not split as, the reader takes it: a title ("Orders export
+ * 2025") or a few lines of notes above it, as report-style exports write (the reader takes line 1 as
+ * the header, and no setting skips lines), or a header split by another delimiter than `delimiter`
+ * though the configured one occurs in it (a semicolon export whose header holds "channel, source"), or
+ * both. `head` is the file's first (decompressed) bytes; the header is the first line among the first
+ * TITLE_LINES + 1 that, split by the configured delimiter or else by another of DELIMITERS, holds every
+ * required column under `mapping`. Returns the problem naming that line (1-based, as an editor counts),
+ * the lines above it and the delimiter to set in `configPlace`, or null when no such line is found or
+ * line 1 split by `delimiter` is it.
  */
-export const headerBelowTitleProblem = (head: Buffer, delimiter: string, mapping: Readonly<Record<OrderColumn, string>>): ExportProblem | null => {
+export const misplacedHeaderProblem = (
+  head: Buffer,
+  delimiter: string,
+  mapping: Readonly<Record<OrderColumn, string>>,
+  configPlace = CLI_CONFIG_PLACE,
+): ExportProblem | null => {
   const lines = head.toString('utf8').replace(/^\uFEFF/, '').split(/\r\n|\n|\r/, TITLE_LINES + 1);
-  const at = lines.findIndex((line, i) => i > 0 && missingRequiredColumns(splitRecord(line, delimiter), mapping).length === 0);
-  const above = lines.slice(0, Math.max(at, 0)).filter((line) => line.trim() !== '');
-  if (at < 1 || above.length === 0) return null;
+  const candidates = [...DELIMITERS.filter((d) => d.char === delimiter), ...DELIMITERS.filter((d) => d.char !== delimiter)];
+  const holdsHeader = (line: string, char: string): boolean => missingRequiredColumns(splitRecord(line, char), mapping).length === 0;
+  const at = lines.findIndex((line) => candidates.some((d) => holdsHeader(line, d.char)));
+  if (at < 0) return null;
+  const split = candidates.find((d) => holdsHeader(lines[at]!, d.char))!;
+  const above = lines.slice(0, at).filter((line) => line.trim() !== '');
+  const setting = split.char === delimiter ? null : `set "csv": { "delimiter": "${split.json}" } in ${configPlace}`;
+  if (above.length === 0) {
+    return setting === null
+      ? null
+      : { kind: 'delimiter', message: `looks ${split.name}-separated: its header "${shorten(lines[at]!.replaceAll('\t', '\\t'))}" holds every required column split by ${showDelimiter(split.char)}; ${setting}` };
+  }
   return {
     kind: 'missing_columns',
     message:
       `has its header on line ${at + 1}, not line 1: ${above.length === 1 ? 'the line' : `the ${above.length} lines`} above it (${above.map((line) => `"${shorten(line)}"`).join(', ')}) ` +
-      `${above.length === 1 ? 'looks' : 'look'} like a title, not column names; delete ${at === 1 ? 'line 1' : `lines 1 to ${at}`} so that the header comes first (the header is read from line 1; no setting skips lines)`,
+      `${above.length === 1 ? 'looks' : 'look'} like a title, not column names; delete ${at === 1 ? 'line 1' : `lines 1 to ${at}`} so that the header comes first (the header is read from line 1; no setting skips lines)` +
+      (setting === null ? '' : `, and ${setting}: the header is ${split.name}-separated`),
   };
 };
 

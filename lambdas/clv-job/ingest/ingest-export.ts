@@ -17,9 +17,9 @@ import {
   diagnoseExportHead,
   emptyExportProblem,
   headerColumnsText,
-  headerBelowTitleProblem,
   matchHeader,
   missingColumnsProblem,
+  misplacedHeaderProblem,
   missingRequiredColumns,
 } from '../adapters/export-diagnostics.js';
 import { ClvError, UnreadableExportError, firstLine } from '../errors.js';
@@ -381,7 +381,7 @@ const frameExport = async (request: IngestRequest, config: IngestConfig, work: s
         // an empty, UTF-16/32 or otherwise-delimited file is named for what it is before any row is read
         // a copy: the first chunk (up to READ_CHUNK_BYTES) is not held while the rest of the file is read
         head = Buffer.from(chunk.subarray(0, EXPORT_HEAD_BYTES));
-        const shape = diagnoseExportHead(head, delimiter, request.configPlace);
+        const shape = diagnoseExportHead(head, delimiter, request.configPlace, config.columns);
         if (shape !== null) refuse(shape.message);
         if (chunk[0] === 0xef && chunk[1] === 0xbb && chunk[2] === 0xbf) {
           bom = true;
@@ -475,7 +475,7 @@ const frameExport = async (request: IngestRequest, config: IngestConfig, work: s
   const missing = missingRequiredColumns(names, config.columns);
   if (missing.length > 0) {
     const mapped = Object.values(mapping).filter((h): h is string => h !== null);
-    const problem = headerBelowTitleProblem(head, delimiter, config.columns) ?? missingColumnsProblem(names, missing, mapped, request.configPlace);
+    const problem = misplacedHeaderProblem(head, delimiter, config.columns, request.configPlace) ?? missingColumnsProblem(names, missing, mapped, request.configPlace);
     throw new UnreadableExportError(sourceName, problem.message);
   }
   const orderKeyPositions: number[] = [];
