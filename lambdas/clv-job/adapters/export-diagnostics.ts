@@ -115,11 +115,11 @@ const controlBytes = (head: Buffer): { readonly control: number; readonly nulInH
 const BINARY_CONTROL_SHARE = 0.01;
 const BINARY_MIN_CONTROL = 8;
 
-/** The header line as text: the first line that is not blank, without a UTF-8 byte-order mark. */
-const headerLine = (head: Buffer): string | null => {
-  const text = head.toString('utf8').replace(/^\uFEFF/, '');
-  return text.split(/\r\n|\n|\r/).find((line) => line.trim() !== '') ?? null;
-};
+/** The head's first `limit` lines as text (all by default), without a UTF-8 byte-order mark; CRLF, LF and a lone CR each end a line. */
+const headLines = (head: Buffer, limit?: number): string[] => head.toString('utf8').replace(/^\uFEFF/, '').split(/\r\n|\n|\r/, limit);
+
+/** The header line as text: the first line that is not blank. */
+const headerLine = (head: Buffer): string | null => headLines(head).find((line) => line.trim() !== '') ?? null;
 
 /** Text for a message: cut at `max` characters, control characters written as \\u escapes so that none reaches a terminal raw. */
 const shorten = (text: string, max = 80): string =>
@@ -127,6 +127,12 @@ const shorten = (text: string, max = 80): string =>
 
 /** `\t` as a reader of the message types it in JSON. */
 const showDelimiter = (delimiter: string): string => JSON.stringify(delimiter);
+
+/** The advice that sets delimiter `d` in `configPlace`. */
+const delimiterSetting = (d: (typeof DELIMITERS)[number], configPlace: string): string => `set "csv": { "delimiter": "${d.json}" } in ${configPlace}`;
+
+/** The opening of a message naming an export split by `d`: `looks semicolon-separated: its header "..."`. */
+const looksSeparated = (d: (typeof DELIMITERS)[number], line: string): string => `looks ${d.name}-separated: its header "${shorten(line.replaceAll('\t', '\\t'))}"`;
 
 /**
  * A header line with each quoted text ("channel, source") emptied: a delimiter inside quotes separates
@@ -211,7 +217,7 @@ export const diagnoseExportHead = (
       kind: 'delimiter',
       message:
         `starts with Excel's separator line "${shorten(hintText.replaceAll('\t', '\\t'))}", not a header: delete that first line so the header comes first` +
-        (setting === undefined ? '' : `, and set "csv": { "delimiter": "${setting.json}" } in ${configPlace}`),
+        (setting === undefined ? '' : `, and ${delimiterSetting(setting, configPlace)}`),
     };
   }
   // a JSON array of objects, or JSON lines: an export from an API rather than a spreadsheet or a database's CSV
@@ -235,8 +241,8 @@ export const diagnoseExportHead = (
     return {
       kind: 'delimiter',
       message:
-        `looks ${other.d.name}-separated: its header "${shorten(line.replaceAll('\t', '\\t'))}" has ${other.fields} fields split by ${showDelimiter(other.d.char)} ` +
-        `and none by the configured delimiter ${showDelimiter(delimiter)}${line.includes(delimiter) ? ' outside quotes' : ''}; set "csv": { "delimiter": "${other.d.json}" } in ${configPlace}`,
+        `${looksSeparated(other.d, line)} has ${other.fields} fields split by ${showDelimiter(other.d.char)} ` +
+        `and none by the configured delimiter ${showDelimiter(delimiter)}${line.includes(delimiter) ? ' outside quotes' : ''}; ${delimiterSetting(other.d, configPlace)}`,
     };
   }
   return null;
@@ -318,18 +324,19 @@ export const misplacedHeaderProblem = (
   mapping: Readonly<Record<OrderColumn, string>>,
   configPlace = CLI_CONFIG_PLACE,
 ): ExportProblem | null => {
-  const lines = head.toString('utf8').replace(/^\uFEFF/, '').split(/\r\n|\n|\r/, TITLE_LINES + 1);
+  const lines = headLines(head, TITLE_LINES + 1);
   const candidates = [...DELIMITERS.filter((d) => d.char === delimiter), ...DELIMITERS.filter((d) => d.char !== delimiter)];
-  const holdsHeader = (line: string, char: string): boolean => missingRequiredColumns(splitRecord(line, char), mapping).length === 0;
-  const at = lines.findIndex((line) => candidates.some((d) => holdsHeader(line, d.char)));
+  // the delimiter that splits each line into a header holding every required column, if any does
+  const splits = lines.map((line) => candidates.find((d) => missingRequiredColumns(splitRecord(line, d.char), mapping).length === 0));
+  const at = splits.findIndex((d) => d !== undefined);
   if (at < 0) return null;
-  const split = candidates.find((d) => holdsHeader(lines[at]!, d.char))!;
+  const split = splits[at]!;
   const above = lines.slice(0, at).filter((line) => line.trim() !== '');
-  const setting = split.char === delimiter ? null : `set "csv": { "delimiter": "${split.json}" } in ${configPlace}`;
+  const setting = split.char === delimiter ? null : delimiterSetting(split, configPlace);
   if (above.length === 0) {
     return setting === null
       ? null
-      : { kind: 'delimiter', message: `looks ${split.name}-separated: its header "${shorten(lines[at]!.replaceAll('\t', '\\t'))}" holds every required column split by ${showDelimiter(split.char)}; ${setting}` };
+      : { kind: 'delimiter', message: `${looksSeparated(split, lines[at]!)} holds every required column split by ${showDelimiter(split.char)}; ${setting}` };
   }
   return {
     kind: 'missing_columns',
