@@ -3,7 +3,8 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { summarySchema } from '../lambdas/clv-job/schemas/summary.js';
 import { oneLine } from '../lambdas/clv-job/one-line.js';
-import { runTable } from '../lambdas/clv-job/terminal-output.js';
+import { Writable } from 'node:stream';
+import { runTable, spinnerProgress } from '../lambdas/clv-job/terminal-output.js';
 import { BACKFILL_NOTE_PREFIX, FIRST_RUN_NOTE } from '../lambdas/clv-job/domain/segments/changes.js';
 import { clv, requireCliBundle } from './support/cli.js';
 import { runLocal } from './support/pipeline.js';
@@ -51,5 +52,21 @@ describe('names from the data on one line', () => {
     expect(lines.find((l) => l.startsWith('value per acquired customer: '))).toContain(String.raw`multi\nline\nthree 16.00`);
     // before, the channel's own line breaks started lines of their own: "line", then "three 16.00 · ..."
     expect(lines.filter((l) => /^(line|three)\b/.test(l))).toEqual([]);
+  });
+});
+
+describe('the stage spinners', () => {
+  it('name the model stage for every transaction model: a Pareto/NBD run is not told it fits the BG/NBD', () => {
+    // Prepare: a stream without a width, where the spinners print plain lines
+    const written: string[] = [];
+    const stream = new Writable({ write: (chunk: Buffer, _encoding, done) => (written.push(chunk.toString()), done()) }) as unknown as NodeJS.WriteStream;
+    const progress = spinnerProgress(stream);
+    // Act
+    progress.listener.stageStarted('model');
+    progress.listener.stageFinished('model', 1.25, 'predicted by the Pareto/NBD');
+    // Assess
+    const text = written.join('');
+    expect(text).toContain('Fitting the models and scoring customers (1.3 s): predicted by the Pareto/NBD');
+    expect(text).not.toContain('BG/NBD and Gamma-Gamma');
   });
 });

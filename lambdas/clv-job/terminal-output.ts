@@ -17,7 +17,8 @@ const STAGE_LABELS: Readonly<Record<string, string>> = {
   recover: 'Recovering an interrupted publish',
   query: 'Reading and aggregating orders',
   gate: 'Checking the data-quality gates',
-  model: 'Fitting BG/NBD and Gamma-Gamma',
+  // the transaction model is configured (BG/NBD, Pareto/NBD, or both with auto): the label names none
+  model: 'Fitting the models and scoring customers',
   backtest: 'Backtesting the model on a holdout period',
   segment: 'Segmenting customers and comparing with the previous run',
   write: 'Writing Parquet tables',
@@ -67,7 +68,6 @@ export const spinnerProgress = (stream: NodeJS.WriteStream): SpinnerProgress => 
 const money = (n: number): string => n.toLocaleString('en-US', { minimumFractionDigits: 2, maximumFractionDigits: 2 });
 const percent = (share: number): string => `${(share * 100).toFixed(1)}%`;
 
-/** Where a run's files are, relative to the working directory as the plain lines print them. */
 /**
  * The acquisition economics in one line: LTV:CAC per channel when the run had spend (channels
  * below the line marked, channels without spend said so), else the value per acquired customer;
