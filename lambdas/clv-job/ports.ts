@@ -7,6 +7,7 @@ import type { ManifestRead } from './schemas/manifest.js';
 import type { ColumnSpec } from './schemas/tables.js';
 import type { QueryName, SqlParameters } from './sql/index.js';
 import type { CustomerIntervals, IntervalJob } from './domain/models/uncertainty.js';
+import type { FitTimeOptions } from './domain/models/bg-nbd.js';
 import type { ParetoNbdData, ParetoNbdFit } from './domain/models/pareto-nbd.js';
 import type { GammaGammaData, GammaGammaFit } from './domain/models/gamma-gamma.js';
 import type { AudienceChunk, AudienceLists, PatternScores } from './pipeline/audience-csv.js';
@@ -282,11 +283,11 @@ export interface IntervalRunner {
   /** Gets ready ahead of the job (e.g. starts threads while the run queries), without keeping the process alive. */
   start?(): void;
   /**
-   * fitParetoNbd(data) beside this thread (e.g. on one of the threads started ahead), while the
+   * fitParetoNbd(data, time) beside this thread (e.g. on one of the threads started ahead), while the
    * caller fits the other models: the same fit, bit for bit. Throws the domain's RangeError for
    * invalid data, or a clear error when a thread fails.
    */
-  fitParetoNbd?(data: ParetoNbdData): Promise<ParetoNbdFit>;
+  fitParetoNbd?(data: ParetoNbdData, time?: FitTimeOptions): Promise<ParetoNbdFit>;
   /** fitGammaGamma(data) likewise, when no Pareto/NBD is fitted beside this thread: the same fit, bit for bit. */
   fitGammaGamma?(data: GammaGammaData): Promise<GammaGammaFit>;
   intervals(job: IntervalJob): Promise<CustomerIntervals>;

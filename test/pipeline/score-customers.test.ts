@@ -163,9 +163,9 @@ describe('scoring distinct patterns', () => {
       const asked: { paretoNbd: unknown[]; gammaGamma: unknown[] } = { paretoNbd: [], gammaGamma: [] };
       const runner = {
         intervals: () => Promise.reject(new Error('no intervals here')),
-        fitParetoNbd: async (data: Parameters<typeof fitParetoNbd>[0]) => {
-          asked.paretoNbd.push(data);
-          const fit = fitParetoNbd(data);
+        fitParetoNbd: async (...args: Parameters<typeof fitParetoNbd>) => {
+          asked.paretoNbd.push(args[0]);
+          const fit = fitParetoNbd(...args);
           return { ...fit, logLikelihood: fit.logLikelihood - 1 };
         },
         fitGammaGamma: async (data: Parameters<typeof fitGammaGamma>[0]) => {
@@ -281,6 +281,44 @@ describe('scoring distinct patterns', () => {
  * (150 generated customers, seed 1: BG/NBD chosen by holdout RMSE 1.3441 against 1.3480, its full fit
  * ran to the boundary, the Pareto/NBD's converged, and tiers ranked on historical CLV).
  */
+describe('the fits in weeks and in days', () => {
+  it('search on days in either unit: a flat likelihood ends at the same place, trusted or not in both, with the same parameters in their own unit', async () => {
+    // Prepare: 150 generated customers over 26 weeks whose BG/NBD likelihood is flat along a ridge (a and b
+    // growing together): fitted on days divided by 7 beforehand, the search ended trusted in weeks and not in days
+    const dir = await tempDir();
+    await genOrders(`${dir}/exports`, ['--customers', '150', '--seed', '12', '--weeks', '26']);
+    const engine = await DuckDbEngine.open({ files: (await ingestLocalFiles(await findInputFiles([`${dir}/exports`]))).files });
+    const params = { asOf: AS_OF, nonPurchaseStatuses: DEFAULT_NON_PURCHASE_STATUSES };
+    let patterns: BgNbdPatterns;
+    let spendPatterns: SpendPatterns;
+    try {
+      patterns = decodeBgNbdPatterns(await engine.run('bgnbdPatterns', params));
+      spendPatterns = decodeSpendPatterns(await engine.run('spendPatterns', params));
+    } finally {
+      await engine.close();
+    }
+
+    // Act
+    const weeks = await fitModels(patterns, spendPatterns, resolveModelOptions({ transactions: 'pnbd', timeUnit: 'week' }));
+    const days = await fitModels(patterns, spendPatterns, resolveModelOptions({ transactions: 'pnbd', timeUnit: 'day' }));
+
+    // Assess: the same verdicts; the unitless parameters bit for bit, the rates 7 times apart (to their last rounding)
+    expect(weeks.bgnbd.diagnostics).toEqual(days.bgnbd.diagnostics);
+    expect(weeks.paretoNbd!.diagnostics).toEqual(days.paretoNbd!.diagnostics);
+    for (const name of ['r', 'a', 'b'] as const) expect(weeks.bgnbd.params[name], name).toBe(days.bgnbd.params[name]);
+    for (const name of ['r', 's'] as const) expect(weeks.paretoNbd!.params[name], name).toBe(days.paretoNbd!.params[name]);
+    const rates = [
+      [weeks.bgnbd.params.alpha, days.bgnbd.params.alpha],
+      [weeks.paretoNbd!.params.alpha, days.paretoNbd!.params.alpha],
+      [weeks.paretoNbd!.params.beta, days.paretoNbd!.params.beta],
+    ] as const;
+    for (const [week, day] of rates) expect(Math.abs(week * 7 - day) / day).toBeLessThan(4 * Number.EPSILON);
+    // the log-likelihood of purchase times per week is the per-day one plus ln 7 per repeat purchase
+    const repeatPurchases = patterns.frequency.reduce((sum, x, i) => sum + x * patterns.customers[i]!, 0);
+    expect(weeks.bgnbd.logLikelihood - days.bgnbd.logLikelihood).toBeCloseTo(repeatPurchases * Math.log(7), 9);
+  }, 60_000);
+});
+
 describe('settleChoice: the model that predicts once the fits on all the data are known', () => {
   const auto = (chosen: 'bgnbd' | 'pnbd') => ({ requested: 'auto' as const, chosen, reason: 'holdout RMSE per customer: …; the smaller wins', holdout: null });
 

@@ -22,7 +22,7 @@ import { availableParallelism } from 'node:os';
 import { parentPort, type Worker } from 'node:worker_threads';
 import { ClvError } from '../errors.js';
 import { isWorkerOf, startWorker } from './worker-replies.js';
-import { validateBgNbdData } from '../domain/models/bg-nbd.js';
+import { validateBgNbdData, type FitTimeOptions } from '../domain/models/bg-nbd.js';
 import { DRAW_BLOCK, INTERVAL_PHASES, intervalBufferLengths, planOnIndex, type IntervalBuffers, type IntervalIndex, type IntervalPlan } from '../domain/models/interval-phases.js';
 import { fitParetoNbd, type ParetoNbdData, type ParetoNbdFit } from '../domain/models/pareto-nbd.js';
 import { transactionModelOf, type TransactionParams } from '../domain/models/transaction-model.js';
@@ -49,7 +49,7 @@ const MAX_CHUNK = { draws: DRAW_BLOCK, blocks: 1 } as const;
 
 type SharedBuffers = Record<keyof IntervalBuffers, SharedArrayBuffer>;
 type Request =
-  | { readonly kind: 'fit-pareto-nbd'; readonly data: ParetoNbdData }
+  | { readonly kind: 'fit-pareto-nbd'; readonly data: ParetoNbdData; readonly time: FitTimeOptions }
   | { readonly kind: 'fit-gamma-gamma'; readonly data: GammaGammaData }
   | {
       readonly kind: 'setup';
@@ -106,7 +106,7 @@ export const serveIntervalWorker = (): void => {
   port.on('message', (request: Request) => {
     try {
       if (request.kind === 'fit-pareto-nbd') {
-        port.postMessage({ kind: 'fitted', fit: fitParetoNbd(request.data) } satisfies Reply);
+        port.postMessage({ kind: 'fitted', fit: fitParetoNbd(request.data, request.time) } satisfies Reply);
         return;
       }
       if (request.kind === 'fit-gamma-gamma') {
@@ -165,15 +165,15 @@ export class WorkerIntervals implements IntervalRunner {
   }
 
   /**
-   * fitParetoNbd(data) (domain/models/pareto-nbd.ts) on the first worker, while this thread goes on;
+   * fitParetoNbd(data, time) (domain/models/pareto-nbd.ts) on the first worker, while this thread goes on;
    * here, when no worker was started ahead (one thread, or no {@link start}: a worker loading now
    * would finish later than this thread). The fit comes back as numbers, bit for bit the fit here.
    * Throws the domain's RangeError for invalid data (checked here first); rejects with an
    * IntervalWorkerError when the worker fails, crashes or exits.
    */
-  async fitParetoNbd(data: ParetoNbdData): Promise<ParetoNbdFit> {
+  async fitParetoNbd(data: ParetoNbdData, time: FitTimeOptions = {}): Promise<ParetoNbdFit> {
     validateBgNbdData(data);
-    return this.fitBeside({ kind: 'fit-pareto-nbd', data }, () => fitParetoNbd(data));
+    return this.fitBeside({ kind: 'fit-pareto-nbd', data, time }, () => fitParetoNbd(data, time));
   }
 
   /** fitGammaGamma(data) (domain/models/gamma-gamma.ts) as {@link fitParetoNbd} fits the Pareto/NBD. */

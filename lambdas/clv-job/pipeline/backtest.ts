@@ -23,6 +23,7 @@ const DAYS_PER_WEEK = 7;
 /** A calibration period's customers and patterns and what they bought in the holdout, in model units. */
 interface HoldoutData {
   readonly customers: Awaited<ReturnType<typeof decodeCustomers>>;
+  /** The calibration patterns in days, for the fits, which report in units of `unit` days (FitTimeOptions). */
   readonly patterns: BgNbdData;
   readonly tx: Float64Array;
   readonly T: Float64Array;
@@ -72,8 +73,8 @@ const loadHoldout = async (engine: QueryEngine, request: BacktestRequest): Promi
     customers,
     patterns: {
       x: patterns.frequency,
-      tx: patterns.recencyDays.map((d) => d / unit),
-      T: patterns.tenureDays.map((d) => d / unit),
+      tx: patterns.recencyDays,
+      T: patterns.tenureDays,
       weight: patterns.customers,
     },
     tx: Float64Array.from(customers.recencyDays, (d) => d / unit),
@@ -98,7 +99,7 @@ export const compareTransactionModels = async (engine: QueryEngine, request: Bac
     T: data.T,
     holdoutPurchases: data.holdoutPurchases,
     holdoutLength: data.holdoutLength,
-  });
+  }, { unitDays: data.unit });
   const candidate = (c: (typeof choice)['bgnbd']) => ({ converged: c.converged, root_mean_squared_error: c.rootMeanSquaredError, mean_absolute_error: c.meanAbsoluteError });
   return {
     requested: 'auto',
@@ -184,7 +185,7 @@ export const runBacktest = async (engine: QueryEngine, request: BacktestRequest)
   const { calibrationEnd, holdoutEnd, model } = request;
   const data = await loadHoldout(engine, request);
   const { customers, unit, repeatDays } = data;
-  const fit = fitBgNbd(data.patterns);
+  const fit = fitBgNbd(data.patterns, { unitDays: unit });
   if (!fit.diagnostics.converged) {
     throw new UntrustedBacktestError(`no backtest: the BG/NBD fit on the orders up to ${calibrationEnd} cannot be trusted (${fit.diagnostics.message})`);
   }

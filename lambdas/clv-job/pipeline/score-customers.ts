@@ -93,15 +93,18 @@ export const fitModels = async (
     T: divide(bgnbdPatterns.tenureDays, unit),
     weight: bgnbdPatterns.customers,
   };
+  // the fits run on days and report in the unit: the same search, bit for bit, in weeks or in days (FitTimeOptions)
+  const fitData = { x: bgnbdPatterns.frequency, tx: bgnbdPatterns.recencyDays, T: bgnbdPatterns.tenureDays, weight: bgnbdPatterns.customers };
+  const fitTime = { unitDays: unit };
   const spendData = { x: spendPatterns.frequency, mx: spendPatterns.monetaryValue, weight: spendPatterns.customers };
   const wantParetoNbd = !(options.transactions === 'bgnbd' && requestedChoice.chosen === 'bgnbd');
   // asked for first, so that it runs beside the fits here; with no Pareto/NBD, the Gamma-Gamma does
-  const pendingParetoNbd = wantParetoNbd ? (runner?.fitParetoNbd?.(bgnbdData) ?? Promise.resolve(fitParetoNbd(bgnbdData))) : null;
+  const pendingParetoNbd = wantParetoNbd ? (runner?.fitParetoNbd?.(fitData, fitTime) ?? Promise.resolve(fitParetoNbd(fitData, fitTime))) : null;
   const pendingGammaGamma = wantParetoNbd ? null : (runner?.fitGammaGamma?.(spendData) ?? null);
   // awaited below; until then a failure must not count as unhandled should a fit here throw first
   pendingParetoNbd?.catch(() => undefined);
   pendingGammaGamma?.catch(() => undefined);
-  const bgnbd = fitBgNbd(bgnbdData);
+  const bgnbd = fitBgNbd(fitData, fitTime);
   const gammaGamma = pendingGammaGamma === null ? fitGammaGamma(spendData) : await pendingGammaGamma;
   const paretoNbd = await pendingParetoNbd;
   const choice = settleChoice(requestedChoice, { bgnbd: bgnbd.diagnostics.converged, pnbd: paretoNbd?.diagnostics.converged ?? null });

@@ -102,6 +102,23 @@ export const summariseTransactionData = (data: BgNbdData): TransactionDataSummar
 };
 
 /**
+ * How a fit reads time. Given `unitDays`, the data's recencies and tenures are in days, and what the
+ * fit reports (the rates α and β, the log-likelihood, its messages) is in units of `unitDays` days
+ * (7: weeks). Why: the search runs on time divided by the longest tenure, and days divided by 7
+ * beforehand reach it with other roundings; where the likelihood is flat (a ridge the data do not
+ * identify) the search then ends elsewhere, trusted in weeks and not in days on the same orders.
+ * Fitted on days, the search is the same bit for bit in either unit; only what it reports is converted.
+ */
+export interface FitTimeOptions {
+  /** Days per time unit of the fit's parameters; the data are then in days. @default 1 (parameters in the data's own unit) */
+  readonly unitDays?: number;
+}
+
+/** The data with recencies and tenures in units of `unitDays` days (the data itself when that is 1). */
+export const dataInUnit = (data: BgNbdData, unitDays: number): BgNbdData =>
+  unitDays === 1 ? data : { ...data, tx: data.tx.map((t) => t / unitDays), T: data.T.map((t) => t / unitDays) };
+
+/**
  * Groups per-customer (x, tx, T) into distinct patterns with counts (or summed `weight`s).
  * Rows come out in order of first appearance. O(n) expected time.
  */
@@ -514,10 +531,10 @@ export const bgnbdLogLikelihoodWithGradient = (params: BgNbdParams, data: BgNbdD
 // Fit
 // ---------------------------------------------------------------------------------------------
 
-export interface FitBgNbdOptions {
+export interface FitBgNbdOptions extends FitTimeOptions {
   /** @default 200 */
   readonly maxIterations?: number;
-  /** Starting point, in the caller's time unit. @default a crude moment guess */
+  /** Starting point, in the parameters' time unit. @default a crude moment guess */
   readonly initial?: BgNbdParams;
 }
 
@@ -582,16 +599,20 @@ const untrusted = (params: BgNbdParams, data: BgNbdData, customers: number, mess
  */
 export const fitBgNbd = (data: BgNbdData, options: FitBgNbdOptions = {}): BgNbdFit => {
   validateBgNbdData(data);
+  const unitDays = options.unitDays ?? 1;
   const { customers, repeatBuyers, sumX, sumT, maxT } = summariseTransactionData(data);
   const scale = maxT > 0 ? maxT : 1;
+  // α in the data's time, where the search runs, and in the unit reported
+  const inDataTime = (p: BgNbdParams): BgNbdParams => ({ ...p, alpha: p.alpha * unitDays });
+  const reported = (p: BgNbdParams): BgNbdParams => ({ ...p, alpha: p.alpha / unitDays });
   // Crude start: r = 1, E[λ] = r/α ≈ Σx / ΣT, and a mean dropout probability a/(a+b) of 1/4.
-  const guess: BgNbdParams = options.initial ?? { r: 1, alpha: sumX > 0 ? sumT / sumX : scale, a: 1, b: 3 };
+  const guess: BgNbdParams = options.initial === undefined ? { r: 1, alpha: sumX > 0 ? sumT / sumX : scale, a: 1, b: 3 } : inDataTime(options.initial);
   if (customers < BG_NBD_MIN_CUSTOMERS || repeatBuyers < BG_NBD_MIN_REPEAT_BUYERS || maxT <= 0) {
     return untrusted(
-      guess,
-      data,
+      reported(guess),
+      dataInUnit(data, unitDays),
       customers,
-      `not enough data: ${counted(customers, 'customer')}, ${counted(repeatBuyers, 'repeat buyer')}, longest tenure ${figure(maxT)} (need >= ${BG_NBD_MIN_CUSTOMERS} customers, >= ${BG_NBD_MIN_REPEAT_BUYERS} repeat buyers, tenure > 0)`,
+      `not enough data: ${counted(customers, 'customer')}, ${counted(repeatBuyers, 'repeat buyer')}, longest tenure ${figure(maxT / unitDays)} (need >= ${BG_NBD_MIN_CUSTOMERS} customers, >= ${BG_NBD_MIN_REPEAT_BUYERS} repeat buyers, tenure > 0)`,
     );
   }
 
@@ -612,12 +633,12 @@ export const fitBgNbd = (data: BgNbdData, options: FitBgNbdOptions = {}): BgNbdF
     objective,
     totalWeight: prep.totalWeight,
     customers,
-    guess,
-    paramsOf: (theta) => ({ r: Math.exp(theta[0]!), alpha: Math.exp(theta[1]!) * scale, a: Math.exp(theta[2]!), b: Math.exp(theta[3]!) }),
-    // The objective is −LL/N on time divided by `scale`, where each purchase's density is `scale`
-    // times larger: LL in the caller's unit = −N f − Σ w x ln(scale).
-    logLikelihoodOf: (f) => -f * prep.totalWeight - prep.weightedX * Math.log(scale),
-    logLikelihoodAt: (params) => bgnbdLogLikelihood(params, data),
+    guess: reported(guess),
+    paramsOf: (theta) => ({ r: Math.exp(theta[0]!), alpha: (Math.exp(theta[1]!) * scale) / unitDays, a: Math.exp(theta[2]!), b: Math.exp(theta[3]!) }),
+    // The objective is −LL/N on time divided by `scale` (in units of `unitDays`: scale / unitDays),
+    // where each purchase's density is that many times larger: LL = −N f − Σ w x ln(scale / unitDays).
+    logLikelihoodOf: (f) => -f * prep.totalWeight - prep.weightedX * Math.log(scale / unitDays),
+    logLikelihoodAt: (params) => bgnbdLogLikelihood(params, dataInUnit(data, unitDays)),
   });
 };
 

@@ -4,9 +4,10 @@
  *
  *   CLV_i = margin · E(M | x_i, m_x,i) · Σ_k [E(X(t_k) | x_i, tx_i, T_i) − E(X(t_(k−1)) | …)] · v_k
  *
- * Discounting is in calendar steps that do not depend on the model's time unit, so the same data
- * fitted in days or in weeks gives the same CLV (lifetimes' CLV example silently treats weeks as
- * days; here the unit is explicit and converted once).
+ * Discounting is in calendar steps that do not depend on the model's time unit, and the fits search
+ * on days whatever the unit (FitTimeOptions in bg-nbd.ts), so the same data fitted in days or in
+ * weeks gives the same CLV (lifetimes' CLV example silently treats weeks as days; here the unit is
+ * explicit and converted once).
  */
 import type { TimeUnit } from '../../config.js';
 import { DistinctPairs } from './bg-nbd.js';

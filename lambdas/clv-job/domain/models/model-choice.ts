@@ -7,7 +7,7 @@
  * median instead and on simulated data favours the Pareto/NBD whichever model made the data.
  */
 import { compareHoldout, type HoldoutInput } from './backtest.js';
-import { fitBgNbd, type BgNbdData, type BgNbdFit } from './bg-nbd.js';
+import { fitBgNbd, type BgNbdData, type BgNbdFit, type FitTimeOptions } from './bg-nbd.js';
 import { fitParetoNbd, type ParetoNbdFit } from './pareto-nbd.js';
 import { bgnbdTransactionModel, paretoNbdTransactionModel, type TransactionModelName } from './transaction-model.js';
 
@@ -34,14 +34,15 @@ const evaluate = (converged: boolean, errors: () => { rootMeanSquaredError: numb
 };
 
 /**
- * Fits both models on `calibration` (patterns in model units) and compares their predictions with
- * `holdout` (the same customers, one row each, in model units). Ties and the case where neither fit
- * is trusted keep the BG/NBD, the default; a model whose fit is not trusted never wins.
+ * Fits both models on `calibration` (patterns in days given `time.unitDays`, else in model units: see
+ * FitTimeOptions) and compares their predictions with `holdout` (the same customers, one row each, in
+ * model units). Ties and the case where neither fit is trusted keep the BG/NBD, the default; a model
+ * whose fit is not trusted never wins.
  * Throws a RangeError for invalid data (see compareHoldout and the fits).
  */
-export const chooseTransactionModel = (calibration: BgNbdData, holdout: HoldoutInput): TransactionModelChoice => {
-  const bgnbd = fitBgNbd(calibration);
-  const pnbd = fitParetoNbd(calibration);
+export const chooseTransactionModel = (calibration: BgNbdData, holdout: HoldoutInput, time: FitTimeOptions = {}): TransactionModelChoice => {
+  const bgnbd = fitBgNbd(calibration, time);
+  const pnbd = fitParetoNbd(calibration, time);
   const bg = evaluate(bgnbd.diagnostics.converged, () => compareHoldout(bgnbdTransactionModel(bgnbd.params), holdout).errors);
   const pn = evaluate(pnbd.diagnostics.converged, () => compareHoldout(paretoNbdTransactionModel(pnbd.params), holdout).errors);
   const fits = { bgnbd, pnbd };

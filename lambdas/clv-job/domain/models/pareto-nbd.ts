@@ -24,6 +24,8 @@ import {
   validateBgNbdData,
   WARM_START_ROWS,
   type BgNbdData,
+  dataInUnit,
+  type FitTimeOptions,
 } from './bg-nbd.js';
 import { concludeLogParameterFit, untrustedFit, type LogParameterFit } from './log-parameter-fit.js';
 import type { TupleIndex } from './tuple-index.js';
@@ -524,10 +526,10 @@ const withinAllowance = (allowance: FitAllowance, theta: Float64Array, work: () 
   return false;
 };
 
-export interface FitParetoNbdOptions {
+export interface FitParetoNbdOptions extends FitTimeOptions {
   /** @default 200 */
   readonly maxIterations?: number;
-  /** Starting point, in the caller's time unit. @default a crude moment guess */
+  /** Starting point, in the parameters' time unit. @default a crude moment guess */
   readonly initial?: ParetoNbdParams;
   /**
    * Spent every term of the likelihood's hypergeometric functions, in the fit and its standard errors;
@@ -575,16 +577,20 @@ const untrusted = (params: ParetoNbdParams, data: ParetoNbdData, customers: numb
  */
 export const fitParetoNbd = (data: ParetoNbdData, options: FitParetoNbdOptions = {}): ParetoNbdFit => {
   validateBgNbdData(data);
+  const unitDays = options.unitDays ?? 1;
   const { customers, repeatBuyers, sumX, sumT, maxT } = summariseTransactionData(data);
   const scale = maxT > 0 ? maxT : 1;
+  // α and β in the data's time, where the search runs, and in the unit reported
+  const inDataTime = (p: ParetoNbdParams): ParetoNbdParams => ({ ...p, alpha: p.alpha * unitDays, beta: p.beta * unitDays });
+  const reported = (p: ParetoNbdParams): ParetoNbdParams => ({ ...p, alpha: p.alpha / unitDays, beta: p.beta / unitDays });
   // Crude start: r = s = 1, E[λ] = r/α ≈ Σx/ΣT, and a mean lifetime β/(s − 1) of about the longest tenure.
-  const guess: ParetoNbdParams = options.initial ?? { r: 1, alpha: sumX > 0 ? sumT / sumX : scale, s: 1, beta: scale };
+  const guess: ParetoNbdParams = options.initial === undefined ? { r: 1, alpha: sumX > 0 ? sumT / sumX : scale, s: 1, beta: scale } : inDataTime(options.initial);
   if (customers < PARETO_NBD_MIN_CUSTOMERS || repeatBuyers < PARETO_NBD_MIN_REPEAT_BUYERS || maxT <= 0) {
     return untrusted(
-      guess,
-      data,
+      reported(guess),
+      dataInUnit(data, unitDays),
       customers,
-      `not enough data: ${counted(customers, 'customer')}, ${counted(repeatBuyers, 'repeat buyer')}, longest tenure ${figure(maxT)} (need >= ${PARETO_NBD_MIN_CUSTOMERS} customers, >= ${PARETO_NBD_MIN_REPEAT_BUYERS} repeat buyers, tenure > 0)`,
+      `not enough data: ${counted(customers, 'customer')}, ${counted(repeatBuyers, 'repeat buyer')}, longest tenure ${figure(maxT / unitDays)} (need >= ${PARETO_NBD_MIN_CUSTOMERS} customers, >= ${PARETO_NBD_MIN_REPEAT_BUYERS} repeat buyers, tenure > 0)`,
     );
   }
   const prep = prepare(data, scale);
@@ -603,9 +609,10 @@ export const fitParetoNbd = (data: ParetoNbdData, options: FitParetoNbdOptions =
     }
   }
   const run = minimiseBfgs(makeObjective(prep, budget, allowance), start, { maxIterations, initialInverseHessian });
-  const paramsOf = (theta: Float64Array): ParetoNbdParams => ({ r: Math.exp(theta[0]!), alpha: Math.exp(theta[1]!) * scale, s: Math.exp(theta[2]!), beta: Math.exp(theta[3]!) * scale });
-  // −LL/N on time divided by `scale`; each purchase's density is `scale` times larger there.
-  const logLikelihoodOf = (f: number): number => -f * prep.totalWeight - prep.weightedX * Math.log(scale);
+  const paramsOf = (theta: Float64Array): ParetoNbdParams =>
+    reported({ r: Math.exp(theta[0]!), alpha: Math.exp(theta[1]!) * scale, s: Math.exp(theta[2]!), beta: Math.exp(theta[3]!) * scale });
+  // −LL/N on time divided by `scale` (in units of `unitDays`: scale / unitDays); each purchase's density is that many times larger there.
+  const logLikelihoodOf = (f: number): number => -f * prep.totalWeight - prep.weightedX * Math.log(scale / unitDays);
   if (allowance.declined > 0) {
     const near = paramsOf(allowance.at);
     const where = PARAMETER_NAMES.map((name) => `${name}=${figure(near[name])}`).join(', ');
@@ -620,10 +627,10 @@ export const fitParetoNbd = (data: ParetoNbdData, options: FitParetoNbdOptions =
     objective: makeObjective(prep, budget),
     totalWeight: prep.totalWeight,
     customers,
-    guess,
+    guess: reported(guess),
     paramsOf,
     logLikelihoodOf,
-    logLikelihoodAt: (params) => paretoNbdLogLikelihood(params, data),
+    logLikelihoodAt: (params) => paretoNbdLogLikelihood(params, dataInUnit(data, unitDays)),
   });
 };
 
