@@ -364,6 +364,22 @@ describe('clv backtest', () => {
     expect(result.stdout).not.toContain('total holdout purchases');
   });
 
+  it('refuses an --output among an output folder\'s publishing records before the backtest runs: rollback needs them as they are', async () => {
+    const cwd = await tempDir();
+    await clv(['run', '--input', sampleData, '--output', 'out', '--as-of', '2025-12-31'], cwd);
+    const before = await readFile(join(cwd, 'out/_publish/versions.json'));
+
+    const result = await clv(
+      ['backtest', '--input', cdnowOrders, '--calibration-end', '1997-09-30', '--holdout-end', '1998-06-30', '--output', 'out/_publish/versions.json'],
+      cwd,
+    );
+
+    expect(result.code).toBe(2);
+    expect(result.stderr).toMatch(/^clv: --output out\/_publish\/versions\.json: is in _publish\/, which the output folder \S+\/out keeps for its own records/);
+    expect(result.stdout).not.toContain('total holdout purchases');
+    expect(await readFile(join(cwd, 'out/_publish/versions.json'))).toEqual(before);
+  });
+
   it('leaves the last backtest file as it was, and makes none, when the backtest fails', async () => {
     const cwd = await tempDir();
     await writeText(cwd, 'empty.csv', 'order_id,customer_id,order_date,amount\n');

@@ -71,6 +71,20 @@ describe('the report from the command line', () => {
     expect(await readFile(published)).toEqual(before);
   });
 
+  it.each([
+    ['out/_publish/versions.json', 'is in _publish/'],
+    ['out/latest.json', 'is latest.json'],
+  ])('clv report refuses to write over %s (exit 2), the output folder\'s own record that rollback and the next run read', async (output, what) => {
+    const before = await readFile(join(cwd, output));
+
+    const result = await clv(['report', '--summary', 'out', '--output', output], cwd);
+
+    expect(result.code).toBe(2);
+    expect(lines(result.stderr)).toHaveLength(1);
+    expect(result.stderr).toMatch(new RegExp(`^clv: --output ${output}: ${what}, which the output folder \\S+/out keeps for its own records`));
+    expect(await readFile(join(cwd, output))).toEqual(before);
+  });
+
   it('clv report finds the newest night in a local copy of the S3 output prefix through its latest.json', async () => {
     // on S3 a night's files stay under _runs/<run id>/ and latest.json names its summary's key there (test/adapters/s3-store.test.ts)
     const summaryKey = '_runs/0f8c2d1e/summary/run_date=2025-12-31/summary.json';

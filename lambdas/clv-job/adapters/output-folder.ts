@@ -2,7 +2,7 @@ import { constants } from 'node:fs';
 import { access, mkdir, open, readlink, realpath, rm, stat, writeFile } from 'node:fs/promises';
 import { basename, dirname, join, resolve, sep } from 'node:path';
 import { ConfigurationError } from '../errors.js';
-import { LIVE_DIR, LOCK_KEY, PUBLISH_DIR, QUALITY_DIR, RUNS_DIR } from '../layout.js';
+import { LATEST_KEY, LIVE_DIR, LOCK_KEY, PUBLISH_DIR, QUALITY_DIR, RUNS_DIR } from '../layout.js';
 import { INGESTED_DIR } from './local-ingest.js';
 import { isOutputFolder } from './input-files.js';
 import { writeAtomically } from './write-atomically.js';
@@ -63,13 +63,24 @@ export interface OutputFile {
  * that cannot be written (no such folder, a folder, read-only, procfs) fails in a second rather than
  * after minutes of work. Opened for appending, so nothing is truncated; `write` replaces the file whole
  * (a temporary file renamed over it): a failed or killed command leaves the file of the last good one.
- * @throws ConfigurationError with one line naming the flag, the path and the system's reason.
+ * A file of a published run, and any file an output folder keeps for itself (its `latest.json`, anything
+ * under its OUTPUT_FOLDERS), is refused: written over, it would lose what rollback and recovery read.
+ * @throws ConfigurationError with one line naming the flag, the path and the system's reason, or the
+ *   run or output folder the path belongs to.
  */
 export const openOutputFile = async (path: string, flag = '--output'): Promise<OutputFile> => {
-  const run = await publishedRunOf(path);
+  const real = await writtenAt(path);
+  const run = real === null ? null : await publishedRunOf(real);
   if (run !== null) {
     throw new ConfigurationError(
       `${flag} ${path}: is a file of a published run (${run}), which a run writes once and rollback restores as it was: write it elsewhere (clv report's default is clv-report-<run date>.html beside the output)`,
+    );
+  }
+  const own = real === null ? null : await ownEntryOf(real, [...OUTPUT_FOLDERS, LATEST_KEY]);
+  if (own !== null) {
+    const what = own.entry === LATEST_KEY ? LATEST_KEY : `in ${own.entry}/`;
+    throw new ConfigurationError(
+      `${flag} ${path}: is ${what}, which the output folder ${own.output} keeps for its own records (what rollback, recovery and the next run read): write it elsewhere (clv report's default is clv-report-<run date>.html beside the output)`,
     );
   }
   const existed = await stat(path).then(
@@ -111,14 +122,20 @@ export const openOutputFile = async (path: string, flag = '--output'): Promise<O
 };
 
 /**
- * The run folder (`<output>/_runs/<run id>`) that `path` is, or lies in, once links are followed (a
- * published `report/run_date=D/index.html` leads into its run); null for any other path.
+ * Where a write to `path` lands, once links are followed: a path that does not exist yet is where its
+ * folder is; a link to nothing is where it points (the write goes there). Null when its folder cannot
+ * be found.
  */
-const publishedRunOf = async (path: string): Promise<string | null> => {
-  // a path that does not exist yet is where its folder is; a link to nothing is where it points (the write goes there)
+const writtenAt = async (path: string): Promise<string | null> => {
   const target = await readlink(path).then((link) => resolve(dirname(path), link), () => path);
-  const real = await realpath(target).catch(async () => join(await realpath(dirname(target)), basename(target))).catch(() => null);
-  if (real === null) return null;
+  return realpath(target).catch(async () => join(await realpath(dirname(target)), basename(target))).catch(() => null);
+};
+
+/**
+ * The run folder (`<output>/_runs/<run id>`) that `real` (a path as writtenAt gives it) is, or lies
+ * in (a published `report/run_date=D/index.html` leads into its run); null for any other path.
+ */
+const publishedRunOf = async (real: string): Promise<string | null> => {
   const parts = real.split(sep);
   const at = parts.lastIndexOf(RUNS_DIR);
   if (at < 1 || at + 1 >= parts.length - 1) return null;
@@ -129,6 +146,21 @@ const publishedRunOf = async (path: string): Promise<string | null> => {
 const OUTPUT_FOLDERS = [RUNS_DIR, LIVE_DIR, PUBLISH_DIR, QUALITY_DIR, dirname(LOCK_KEY), INGESTED_DIR];
 
 /**
+ * The entry of an output folder (isOutputFolder) that the absolute `path` is or lies in, one of
+ * `entries` (`/o/_publish/versions.json` -> `{ output: '/o', entry: '_publish' }`); null for a path
+ * in no output folder, or in none of those entries there. Every name of `entries` in the path is
+ * tried, the last first: `/o/_publish/latest.json` lies in `_publish/` of `/o`.
+ */
+const ownEntryOf = async (path: string, entries: readonly string[]): Promise<{ readonly output: string; readonly entry: string } | null> => {
+  const parts = path.split(sep);
+  for (let at = parts.length - 1; at > 0; at -= 1) {
+    const output = parts.slice(0, at).join(sep) || sep;
+    if (entries.includes(parts[at]!) && (await isOutputFolder(output))) return { output, entry: parts[at]! };
+  }
+  return null;
+};
+
+/**
  * Advice for a system error that a file where an output folder keeps one of its own folders explains
  * (`EEXIST: mkdir '…/_lock'`, `ENOTDIR: scandir '…/_live'`), to follow the error's message; '' for
  * any other error, and for a path whose folder of that name is not in a run's output folder (an input's).
@@ -137,11 +169,9 @@ export const folderInTheWayAdvice = async (error: unknown): Promise<string> => {
   for (let e = error, depth = 0; e instanceof Error && depth < 8; e = e.cause, depth += 1) {
     const { code, path } = e as NodeJS.ErrnoException;
     if ((code !== 'EEXIST' && code !== 'ENOTDIR') || path === undefined) continue;
-    const parts = resolve(path).split(sep);
-    const at = parts.findLastIndex((part) => OUTPUT_FOLDERS.includes(part));
-    if (at > 0 && (await isOutputFolder(parts.slice(0, at).join(sep) || sep))) {
-      const folder = parts[at]!;
-      return ` (a file is where the output folder keeps its ${folder}/ folder: move that file away; a run keeps ${OUTPUT_FOLDERS.map((f) => `${f}/`).join(', ')} there)`;
+    const own = await ownEntryOf(resolve(path), OUTPUT_FOLDERS);
+    if (own !== null) {
+      return ` (a file is where the output folder keeps its ${own.entry}/ folder: move that file away; a run keeps ${OUTPUT_FOLDERS.map((f) => `${f}/`).join(', ')} there)`;
     }
   }
   return '';

@@ -370,7 +370,7 @@ export class VersionedPublisher {
       actions.push(
         `${record.file} was ${record.reason}: rebuilt it from the runs readers see, ${Object.keys(versions).length} night(s) each on its live run` +
           (older > 0
-            ? `; ${older} complete older run(s) of those nights kept as replaced versions${this.keepPreviousDays === null ? '' : ` for ${this.keepPreviousDays} days`} but not offered to \`clv rollback\` (which were published, in what order, and which were rolled back from is recorded nowhere else: README "Publishing state" says how to offer one)`
+            ? `; ${older} complete older run(s) of those nights kept as replaced versions${this.keepPreviousDays === null ? '' : ` for ${this.keepPreviousDays} days`} but not offered to \`clv rollback\` (which were published, in what order, and which were rolled back from is recorded nowhere else: README "Publishing records that cannot be read" says how to offer one)`
             : ''),
       );
       return versions;

@@ -25,7 +25,7 @@ export const summaryJsonSchema = (): Record<string, unknown> => ({
     },
   }),
   title: `clv-job summary ${SUMMARY_SCHEMA_VERSION}`,
-  description: 'summary/run_date=YYYY-MM-DD/summary.json of the nightly customer-lifetime-value job (README "Output contract").',
+  description: 'summary/run_date=YYYY-MM-DD/summary.json of the nightly customer-lifetime-value job (README "Output layout").',
 });
 
 /** The JSON Schema as the committed file and every run write it. */
