@@ -122,6 +122,16 @@ describe('an output folder\'s own records, which clv report --output and clv bac
     expect(await readFile(join(out, 'latest.json'), 'utf8')).toBe('{"run_date": "2025-12-31"}');
   });
 
+  it('refuses a chain of links that ends in a file not yet made in an output folder\'s records: the write would land there', async () => {
+    const out = await outputFolder();
+    const dir = dirname(out);
+    await symlink(join(out, '_lock', 'page.html'), join(dir, 'second.html'));
+    await symlink(join(dir, 'second.html'), join(dir, 'first.html'));
+
+    await expect(openOutputFile(join(dir, 'first.html'))).rejects.toThrow(/first\.html: is in _lock\/, which the output folder \S+ keeps/);
+    expect(await readdir(join(out, '_lock'))).not.toContain('page.html');
+  });
+
   it('writes a latest.json, or a file under a folder of the same name, that is in no output folder (an export tool\'s, beside a _runs/ of its own)', async () => {
     const exports = await tempDir();
     await mkdir(join(exports, '_runs'));

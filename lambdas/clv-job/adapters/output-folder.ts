@@ -121,13 +121,21 @@ export const openOutputFile = async (path: string, flag = '--output'): Promise<O
   };
 };
 
+/** Links followed at most in a chain, as the system's own limit (Linux's ELOOP after 40). */
+const MAX_LINK_HOPS = 40;
+
 /**
  * Where a write to `path` lands, once links are followed: a path that does not exist yet is where its
- * folder is; a link to nothing is where it points (the write goes there). Null when its folder cannot
- * be found.
+ * folder is; a link to nothing, or a chain of links ending in nothing, is where its last link points
+ * (the write goes there). Null when its folder cannot be found.
  */
 const writtenAt = async (path: string): Promise<string | null> => {
-  const target = await readlink(path).then((link) => resolve(dirname(path), link), () => path);
+  let target = path;
+  for (let hop = 0; hop < MAX_LINK_HOPS; hop += 1) {
+    const link = await readlink(target).catch(() => null);
+    if (link === null) break;
+    target = resolve(dirname(target), link);
+  }
   return realpath(target).catch(async () => join(await realpath(dirname(target)), basename(target))).catch(() => null);
 };
 
