@@ -221,6 +221,45 @@ describe('the local folder store', () => {
     });
   });
 
+  describe('a published night whose live run is gone (its _runs/<run id>/ deleted by hand)', () => {
+    it('says so, one warning per night naming the run and what publishes the night again, and removes nothing: the run put back serves the night again', async () => {
+      const root = await tempDir();
+      const store = new LocalFolderStore(root);
+      await publish(store, A);
+      await publish(store, B);
+      await publish(store, C, '2025-02-01');
+      const records = async () => [await readFile(join(root, '_publish/versions.json'), 'utf8'), await readFile(join(root, 'latest.json'), 'utf8')];
+      const before = await records();
+      const aside = await tempDir();
+      await nodeFs.rename(join(root, '_runs', B.runId), join(aside, B.runId));
+      await nodeFs.rm(join(root, '_runs', C.runId), { recursive: true });
+
+      const report = await store.recover();
+
+      expect(report.actions).toEqual([]);
+      expect(report.warnings).toEqual([
+        `${RUN_DATE} is published on run run-b, whose files are gone (${root}/_runs/run-b/): readers of that night find nothing; run ${RUN_DATE} again (\`clv run --as-of ${RUN_DATE}\`, the Lambda: {"runDate": "${RUN_DATE}"}), or \`clv rollback --run-date ${RUN_DATE}\` to switch back to run run-a, the version it replaced. Nothing of that night was removed`,
+        `2025-02-01 is published on run run-c, whose files are gone (${root}/_runs/run-c/): readers of that night find nothing; run 2025-02-01 again (\`clv run --as-of 2025-02-01\`, the Lambda: {"runDate": "2025-02-01"}). Nothing of that night was removed`,
+      ]);
+      expect(await records()).toEqual(before);
+      await nodeFs.rename(join(aside, B.runId), join(root, '_runs', B.runId));
+      expect(await seenLocally(root)).toEqual({ runId: B.runId, segments: ['high', 'mid'], rows: 6 });
+    });
+
+    it('is published again by a run of that night, after which recovery has nothing to say', async () => {
+      const root = await tempDir();
+      const store = new LocalFolderStore(root);
+      await publish(store, A);
+      await nodeFs.rm(join(root, '_runs', A.runId), { recursive: true });
+      expect((await store.recover()).warnings).toHaveLength(1);
+
+      await publish(store, B);
+
+      expect(await seenLocally(root)).toEqual({ runId: B.runId, segments: ['high', 'mid'], rows: 6 });
+      expect(await store.recover()).toEqual({ actions: [], warnings: [], switched: [] });
+    });
+  });
+
   describe('a replaced version with --keep-previous-days 0, and latest.json deleted', () => {
     it('keeps the version a re-run replaced until the next run, so the rollback its warning offers works', async () => {
       const root = await tempDir();

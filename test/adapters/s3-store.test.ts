@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { GetObjectCommand, ListMultipartUploadsCommand, ListObjectsV2Command, PutObjectCommand, type S3Client, HeadObjectCommand } from '@aws-sdk/client-s3';
+import { DeleteObjectCommand, GetObjectCommand, ListMultipartUploadsCommand, ListObjectsV2Command, PutObjectCommand, type S3Client, HeadObjectCommand } from '@aws-sdk/client-s3';
 import type { GlueClient } from '@aws-sdk/client-glue';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { S3Store } from '../../lambdas/clv-job/adapters/s3-store.js';
@@ -277,6 +277,21 @@ describeWith('moto', 'the S3 store against moto', () => {
 
       expect(report.actions).toEqual(['removed dead staging of run died']);
       expect((await keys(client)).some((k) => k.startsWith('_runs/died/'))).toBe(false);
+    });
+
+    it("says, on recovery, that a night's live run is gone (its objects deleted by hand), with the rollback to the version it replaced, and removes nothing", async () => {
+      await publish(store, A);
+      await publish(store, B);
+      for (const key of (await keys(client)).filter((k) => k.startsWith('_runs/run-b/'))) await client.send(new DeleteObjectCommand({ Bucket: BUCKET, Key: `${PREFIX}${key}` }));
+      const before = await keys(client);
+
+      const report = await store.recover();
+
+      expect(report.actions).toEqual([]);
+      expect(report.warnings).toEqual([
+        `${DATE} is published on run run-b, whose files are gone (s3://${BUCKET}/${PREFIX}_runs/run-b/): readers of that night find nothing; run ${DATE} again (\`clv run --as-of ${DATE}\`, the Lambda: {"runDate": "${DATE}"}), or \`clv rollback --run-date ${DATE}\` to switch back to run run-a, the version it replaced. Nothing of that night was removed`,
+      ]);
+      expect(await keys(client)).toEqual(before);
     });
 
     it("aborts open multipart uploads and removes the run's files when discarded", async () => {

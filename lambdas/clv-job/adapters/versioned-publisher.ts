@@ -65,7 +65,7 @@ export class SwitchUnreadableError extends ClvError {
     /** What is wrong with it, e.g. `not JSON (Unexpected end of JSON input)`. */
     readonly damage: string,
   ) {
-    super(`${file} is ${damage}: which run readers see of ${runDate} is unknown; run ${runDate} again (\`clv run --as-of ${runDate}\`, the Lambda: {"runDate": "${runDate}"}) to replace it`);
+    super(`${file} is ${damage}: which run readers see of ${runDate} is unknown; ${runAgain(runDate)} to replace it`);
   }
 }
 
@@ -221,7 +221,7 @@ export class VersionedPublisher {
     const live = await this.space.liveRun(runDate);
     if (live === null) throw new ClvError(`${runDate} has no published version to roll back from in ${this.space.location}`);
     const liveIndex = list.findLastIndex((v) => v.runId === live);
-    const target = list.slice(0, Math.max(0, liveIndex)).findLast((v) => !v.rolledBack);
+    const target = rollbackTarget(list, live);
     if (!target) {
       const kept = this.keepPreviousDays === null ? 'for the days the runs were told to keep them (--keep-previous-days, default 30)' : `${this.keepPreviousDays} days`;
       // a rollback goes back only: the version an earlier rollback left is kept, but never switched to again
@@ -252,7 +252,8 @@ export class VersionedPublisher {
 
   /**
    * Finishes or undoes an interrupted publish (by whether its switch happened), then removes dead
-   * staging (runs that are neither live nor a kept version) and versions past their retention.
+   * staging (runs that are neither live nor a kept version) and versions past their retention. A
+   * night whose live run is gone is a warning (lostNights), and nothing of it is tidied away.
    */
   async recover(): Promise<RecoveryReport> {
     const actions: string[] = [];
@@ -299,11 +300,33 @@ export class VersionedPublisher {
       await this.space.removeRun(runId);
       actions.push(`removed dead staging of run ${runId}`);
     }
-    for (const runDate of Object.keys(versions)) await this.space.tidy(runDate);
+    const lost = Object.entries(versions).flatMap(([runDate, list]) => {
+      const live = list.findLast((v) => v.replacedAt === null);
+      return live !== undefined && !runs.includes(live.runId) ? [{ runDate, runId: live.runId }] : [];
+    });
+    // tidying would remove the night's links into a lost run, which work again once its folder is put back
+    for (const runDate of Object.keys(versions)) if (!lost.some((night) => night.runDate === runDate)) await this.space.tidy(runDate);
+    if (lost.length > 0) warnings.push(...(await this.lostNights(lost)));
     const latest = await this.readState(LATEST_KEY, latestSchema, 'a latest record').catch(unlessUnreadable);
     if (latest instanceof PublishStateError) actions.push(`${latest.file} was ${latest.reason}: ${await this.rewriteLatest()}`);
     else if (latest === null && Object.keys(versions).length > 0) actions.push(`${LATEST_KEY} was missing: ${await this.rewriteLatest()}`);
     return { actions, warnings, switched };
+  }
+
+  /**
+   * One warning per night whose live run (as the versions record names it) has no run-scoped files
+   * at all (e.g. `_runs/<run id>/` deleted by hand): readers of the night find nothing, and nothing
+   * here can rebuild it. Says what can: running the night again, or `clv rollback` when the version
+   * it replaced is kept and still there (looked up after this recovery's expiry and clean-up).
+   */
+  private async lostNights(lost: readonly { runDate: string; runId: string }[]): Promise<string[]> {
+    const versions = await this.versions();
+    const runs = await this.space.listRuns();
+    return lost.map(({ runDate, runId }) => {
+      const target = rollbackTarget(versions[runDate] ?? [], runId);
+      const back = target !== undefined && runs.includes(target.runId) ? `, or \`clv rollback --run-date ${runDate}\` to switch back to run ${target.runId}, the version it replaced` : '';
+      return `${runDate} is published on run ${runId}, whose files are gone (${this.runFile(runId, '')}): readers of that night find nothing; ${runAgain(runDate)}${back}. Nothing of that night was removed`;
+    });
   }
 
   /**
@@ -578,6 +601,12 @@ export class VersionedPublisher {
     return `rewrote it for the newest night readers see, ${runDate} (run ${runId})`;
   }
 }
+
+/** The version `clv rollback` switches a night to from its `live` run: the newest kept before it that was not rolled back from; undefined when none. */
+const rollbackTarget = (list: readonly Version[], live: string): Version | undefined => list.slice(0, Math.max(0, list.findLastIndex((v) => v.runId === live))).findLast((v) => !v.rolledBack);
+
+/** How a user replaces a night: the CLI and the Lambda event. */
+const runAgain = (runDate: string): string => `run ${runDate} again (\`clv run --as-of ${runDate}\`, the Lambda: {"runDate": "${runDate}"})`;
 
 /** For `.catch`: an unreadable publishing record is returned to be repaired; any other failure is rethrown. */
 const unlessUnreadable = (error: unknown): PublishStateError => {
