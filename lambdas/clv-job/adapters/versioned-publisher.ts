@@ -197,7 +197,7 @@ export class VersionedPublisher {
       return await this.space.liveRun(runDate);
     } catch (error) {
       if (!(error instanceof SwitchUnreadableError)) throw error;
-      const recorded = (await this.versions())[runDate]?.findLast((v) => v.replacedAt === null);
+      const recorded = liveVersion((await this.versions())[runDate] ?? []);
       if (recorded === undefined) {
         throw new ClvError(
           `${error.file} is ${error.damage}, and ${VERSIONS_KEY} names no live run of ${runDate}: which run readers see is unknown, so it was not replaced; put back the manifest of the run readers should see (each run keeps a copy: ${this.runFile('<run id>', manifestKey(runDate))}) and run again`,
@@ -301,7 +301,7 @@ export class VersionedPublisher {
       actions.push(`removed dead staging of run ${runId}`);
     }
     const lost = Object.entries(versions).flatMap(([runDate, list]) => {
-      const live = list.findLast((v) => v.replacedAt === null);
+      const live = liveVersion(list);
       return live !== undefined && !runs.includes(live.runId) ? [{ runDate, runId: live.runId }] : [];
     });
     // tidying would remove the night's links into a lost run, which work again once its folder is put back
@@ -601,6 +601,9 @@ export class VersionedPublisher {
     return `rewrote it for the newest night readers see, ${runDate} (run ${runId})`;
   }
 }
+
+/** The version of a night the versions record names live (not replaced); undefined when none. */
+const liveVersion = (list: readonly Version[]): Version | undefined => list.findLast((v) => v.replacedAt === null);
 
 /** The version `clv rollback` switches a night to from its `live` run: the newest kept before it that was not rolled back from; undefined when none. */
 const rollbackTarget = (list: readonly Version[], live: string): Version | undefined => list.slice(0, Math.max(0, list.findLastIndex((v) => v.runId === live))).findLast((v) => !v.rolledBack);
