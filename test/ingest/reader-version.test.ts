@@ -84,6 +84,12 @@ const CONFIGURED: { name: string; text: string; config: IngestRequest['config'] 
     text: 'order_id,customer_id,order_date,amount\r\nA1,C1,2025-01-02,10\r\nA2,C2,2025-01-03,20\r',
     config: undefined,
   },
+  {
+    // version 12: a record whose every field is empty once trimmed (spaces, a tab, `"",""`) is a blank line, not a malformed or id-less row
+    name: 'empty-records.csv',
+    text: 'order_id,customer_id,order_date,amount\nA1,C1,2025-01-02,10\n   \n\t\n"","","",""\n , "" ,\u00a0,\nA2,C2,2025-01-03,20\n',
+    config: undefined,
+  },
 ];
 
 

@@ -1,6 +1,7 @@
 import { parse } from 'csv-parse/sync';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import { TRIMMED_CHARACTERS } from '../../lambdas/clv-job/domain/trimmed-text.js';
 import { RecordFramer, type MalformedProblem } from '../../lambdas/clv-job/ingest/record-framer.js';
 
 type Framed = { line: number; text: string; needsTrim: boolean } | { line: number; raw: string; bytes: number; problem: MalformedProblem };
@@ -110,6 +111,7 @@ describe('RecordFramer: a stray quote that a later quote closes, once the header
     const out: { line: number; text?: string; raw?: string; problem?: MalformedProblem }[] = [];
     const framer = new RecordFramer({
       delimiter: 0x2c,
+      trimmedCharacters: TRIMMED_CHARACTERS,
       record: (line, data, start, end) => {
         out.push({ line, text: data.toString('utf8', start, end) });
         framer.expectFields = fields;
@@ -227,6 +229,19 @@ describe('RecordFramer: a stray quote that a later quote closes, once the header
       { line: 5, text: 'A2,C2,2025-01-06,20.00,Pen,completed' },
     ]);
     expect(framer.statistics.blankLines).toBe(3);
+  });
+
+  it('a record whose every field is empty once trimmed (spaces, a tab, a no-break space, quoted empty fields) is blank too; one with text is not', () => {
+    const empties = ['      ', '\t', '\u00a0\u00a0', '"","","","","",""', ' "" , "" ,,,"",', ', , , , , '];
+    const { framer, out } = frameAs(6, [HEADER, 'A1,C1,2025-01-05,10.00,Mug,completed', ...empties, '"",C2,2025-01-06,20.00,Pen,completed', ',,,,,x', '"""",,,,,'].join('\n'));
+    expect(out).toEqual([
+      { line: 1, text: HEADER },
+      { line: 2, text: 'A1,C1,2025-01-05,10.00,Mug,completed' },
+      { line: 9, text: '"",C2,2025-01-06,20.00,Pen,completed' },
+      { line: 10, text: ',,,,,x' },
+      { line: 11, text: '"""",,,,,' },
+    ]);
+    expect(framer.statistics.blankLines).toBe(empties.length);
   });
 
   it('a real multi-line field stays one record: its inner lines do not look like records, or hold a quote', () => {

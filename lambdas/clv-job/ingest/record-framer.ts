@@ -140,6 +140,8 @@ export class RecordFramer {
   /** 1 per byte that is the first (or, in lastBytes, the last) byte of a trimmed character. */
   private readonly firstBytes = new Uint8Array(256);
   private readonly lastBytes = new Uint8Array(256);
+  /** TRIMMED_CHARACTERS as UTF-8 bytes. */
+  private readonly trimmedBytes: readonly Buffer[];
   /** 1 once a field of the current record may start or end with a trimmed character. */
   private edgy = 0;
   /** 1 once the current record holds a control character (Kind.Control). */
@@ -160,8 +162,8 @@ export class RecordFramer {
     this.classes[options.delimiter] = Kind.Delimiter;
     this.maxRecordBytes = options.maxRecordBytes ?? 2 ** 20;
     this.rawTextBytes = options.rawTextBytes ?? 4096;
-    for (const character of options.trimmedCharacters ?? []) {
-      const bytes = Buffer.from(character);
+    this.trimmedBytes = (options.trimmedCharacters ?? []).map((character) => Buffer.from(character));
+    for (const bytes of this.trimmedBytes) {
       this.firstBytes[bytes[0]!] = 1;
       this.lastBytes[bytes[bytes.length - 1]!] = 1;
     }
@@ -429,8 +431,9 @@ export class RecordFramer {
     const fields = this.delimiters + 1;
     this.delimiters = 0;
     // a line of delimiters alone (`,,,,,`: a row Excel leaves behind once its cells are cleared) is
-    // blank too, once the header is read: as many bytes as delimiters, every byte is one
-    if (last === start || (this.expectFields > 0 && last - start === fields - 1)) this.statistics.blankLines += 1;
+    // blank too, once the header is read: as many bytes as delimiters, every byte is one; so is any
+    // record whose every field is empty once trimmed (spaces, `"",""`: a tool that quotes every field)
+    if (last === start || (this.expectFields > 0 && (last - start === fields - 1 || this.emptyFields(data, start, last)))) this.statistics.blankLines += 1;
     else {
       // the header itself is only bounded in length: the field count and the text are judged once it is known
       const fault =
@@ -461,6 +464,38 @@ export class RecordFramer {
     this.innerDelimiters = -1;
     this.quotedFirstLineDelimiters = 0;
     this.recordInsideQuotes = false;
+  }
+
+  /** The length of the trimmed character at `at` (TRIMMED_CHARACTERS' bytes), 0 when there is none. */
+  private trimmedAt(data: Buffer, at: number, end: number): number {
+    if (this.firstBytes[data[at]!] === 0) return 0;
+    for (const bytes of this.trimmedBytes) {
+      if (at + bytes.length <= end && data.compare(bytes, 0, bytes.length, at, at + bytes.length) === 0) return bytes.length;
+    }
+    return 0;
+  }
+
+  /**
+   * Whether every field of the record in [start, last) is empty once trimmed: trimmed characters
+   * alone, or `""` between them. A record of real text returns at its first byte that is neither.
+   */
+  private emptyFields(data: Buffer, start: number, last: number): boolean {
+    const delimiter = this.options.delimiter;
+    let at = start;
+    let quoted = false;
+    for (;;) {
+      for (let width = this.trimmedAt(data, at, last); width > 0; width = this.trimmedAt(data, at, last)) at += width;
+      if (at === last) return true;
+      const byte = data[at]!;
+      if (byte === delimiter) {
+        at += 1;
+        quoted = false;
+      } else if (byte === QUOTE && !quoted && data[at + 1] === QUOTE && at + 1 < last) {
+        // one empty quoted field, then only trimmed characters until its delimiter
+        at += 2;
+        quoted = true;
+      } else return false;
+    }
   }
 
   /** Hands over a malformed record ending at `end` (its line feed, or the end of data) and moves past it. */
