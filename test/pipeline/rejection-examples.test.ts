@@ -55,6 +55,31 @@ describe('rejectionExamples', () => {
     expect(rejectionExamples(countsOf(oneRow), { rowCount: 1, columns: { ...rejectedOf(oneRow).columns, raw_line: ['A1,"open,2025-01-05,3'] } })[0]).not.toHaveProperty('note');
   });
 
+  it('notes an amount written with a decimal comma (12,50 or 1.234,56), naming the first such row and csv.decimalSeparator; not a thousands comma (1,234)', () => {
+    const rows: Row[] = [
+      ['a.csv', 4, 'invalid_amount'],
+      ['a.csv', 3, 'invalid_amount'],
+      ['a.csv', 2, 'invalid_amount'],
+    ];
+    const rejected = { rowCount: 3, columns: { ...rejectedOf(rows).columns, amount: ['1.234,56', ' 12,50 ', '1,234'] } };
+    expect(rejectionExamples(countsOf(rows), rejected)[0]?.note).toBe(
+      'a.csv:3 has amount "12,50", written with a decimal comma: set csv.decimalSeparator to "," (and csv.thousandsSeparator to "." when thousands are grouped) to read such amounts',
+    );
+    const thousands = rows.slice(2);
+    expect(rejectionExamples(countsOf(thousands), { rowCount: 1, columns: { ...rejectedOf(thousands).columns, amount: ['1,234'] } })[0]).not.toHaveProperty('note');
+  });
+
+  it('notes an order date written day or month first, naming csv.dateFormat: day first when the first number is above 12, month first when the second is, else both', () => {
+    const noteFor = (date: string) => {
+      const rows: Row[] = [['a.csv', 2, 'invalid_order_date']];
+      return rejectionExamples(countsOf(rows), { rowCount: 1, columns: { ...rejectedOf(rows).columns, order_date: [date] } })[0]?.note;
+    };
+    expect(noteFor('31/12/2024')).toBe('a.csv:2 has order_date "31/12/2024", not an ISO date (YYYY-MM-DD): set csv.dateFormat to the export\'s format, "%d/%m/%Y"');
+    expect(noteFor('12.31.2024 10:00')).toMatch(/"%m\.%d\.%Y"$/);
+    expect(noteFor('03-04-2024')).toMatch(/"%d-%m-%Y" or "%m-%d-%Y" \(day or month first: the export tells which\)$/);
+    expect(noteFor('2024-13-01')).toBeUndefined();
+  });
+
   it('gives a row whose engine cannot tell its record a file without a line', () => {
     const rows: Row[] = [['s3://bucket/x.csv', null, 'invalid_amount']];
 

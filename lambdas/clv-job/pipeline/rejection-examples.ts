@@ -36,6 +36,28 @@ const notUtf8Note = (file: string, line: number | null): string =>
   'most often, the characters of a file saved in Windows-1252 (Excel\'s plain "CSV (Comma delimited)"): ' +
   'save that as "CSV UTF-8 (Comma delimited)", or convert it, e.g. `iconv -f WINDOWS-1252 -t UTF-8 in.csv > out.csv`';
 
+/**
+ * An amount rejected as invalid that reads as a decimal comma ("12,50", "1.234,56"): an export
+ * written with a European locale, read with the default `.` before decimals.
+ */
+const DECIMAL_COMMA = /^-?(\d+|\d{1,3}(\.\d{3})+),\d{1,2}$/;
+const decimalCommaNote = (file: string, line: number | null, text: string): string =>
+  `${file}${line === null ? '' : `:${line}`} has amount ${JSON.stringify(text)}, written with a decimal comma: ` +
+  'set csv.decimalSeparator to "," (and csv.thousandsSeparator to "." when thousands are grouped) to read such amounts';
+
+/** An order date rejected as invalid that reads as a day and a month in another order than ISO's ("31/12/2024", "12.31.2024"). */
+const DAY_MONTH_YEAR = /^(\d{1,2})([/.-])(\d{1,2})\2(\d{4})\b/;
+const dateFormatNote = (file: string, line: number | null, text: string): string => {
+  const [, first = '', separator = '/', second = ''] = DAY_MONTH_YEAR.exec(text) ?? [];
+  // a first number above 12 is a day; a second one, a day after the month; else either reading is possible
+  const formats =
+    Number(first) > 12 ? [`%d${separator}%m${separator}%Y`] : Number(second) > 12 ? [`%m${separator}%d${separator}%Y`] : [`%d${separator}%m${separator}%Y`, `%m${separator}%d${separator}%Y`];
+  return (
+    `${file}${line === null ? '' : `:${line}`} has order_date ${JSON.stringify(text)}, not an ISO date (YYYY-MM-DD): ` +
+    `set csv.dateFormat to the export's format, ${formats.map((f) => JSON.stringify(f)).join(' or ')}${formats.length > 1 ? ' (day or month first: the export tells which)' : ''}`
+  );
+};
+
 const byPlace = (a: RowLocation, b: RowLocation): number => (a.file < b.file ? -1 : a.file > b.file ? 1 : (a.line ?? 0) - (b.line ?? 0));
 
 /** Where rejected row i was read. */
@@ -47,7 +69,8 @@ const placeOf = (rejected: RejectedRows, i: number): RowLocation => {
 /**
  * What the rejected rows of a reason probably have in common, in a sentence, where their text tells:
  * implausible dates without a four-digit year (a two-digit year under %Y), malformed rows read with
- * undecodable bytes (not UTF-8). Each names the first such row by file and line. Used by the run's
+ * undecodable bytes (not UTF-8), invalid amounts with a decimal comma, invalid dates written day and
+ * month first (csv.dateFormat). Each names the first such row by file and line. Used by the run's
  * output, the quality report of a failed gate, and a night with no valid order date.
  */
 export const rejectionNotes = (rejected: RejectedRows): Partial<Record<RejectionReason, string>> => {
@@ -56,11 +79,23 @@ export const rejectionNotes = (rejected: RejectedRows): Partial<Record<Rejection
   const rawLines = rejected.columns.raw_line ?? [];
   let shortYear: (RowLocation & { text: string }) | null = null;
   let notUtf8: RowLocation | null = null;
+  let decimalComma: (RowLocation & { text: string }) | null = null;
+  let dayMonth: (RowLocation & { text: string }) | null = null;
+  const amounts = rejected.columns.amount ?? [];
   for (let i = 0; i < rejected.rowCount; i += 1) {
     const date = dates[i];
     if (reasons[i] === 'implausible_order_date' && typeof date === 'string' && !/\d{4}/.test(date) && /\d/.test(date)) {
       const place = placeOf(rejected, i);
       if (shortYear === null || byPlace(place, shortYear) < 0) shortYear = { ...place, text: date.trim() };
+    }
+    const amount = amounts[i];
+    if (reasons[i] === 'invalid_amount' && typeof amount === 'string' && DECIMAL_COMMA.test(amount.trim())) {
+      const place = placeOf(rejected, i);
+      if (decimalComma === null || byPlace(place, decimalComma) < 0) decimalComma = { ...place, text: amount.trim() };
+    }
+    if (reasons[i] === 'invalid_order_date' && typeof date === 'string' && DAY_MONTH_YEAR.test(date.trim())) {
+      const place = placeOf(rejected, i);
+      if (dayMonth === null || byPlace(place, dayMonth) < 0) dayMonth = { ...place, text: date.trim() };
     }
     const raw = rawLines[i];
     if (reasons[i] === 'malformed_row' && typeof raw === 'string' && raw.includes('\uFFFD')) {
@@ -71,6 +106,8 @@ export const rejectionNotes = (rejected: RejectedRows): Partial<Record<Rejection
   return {
     ...(shortYear === null ? {} : { implausible_order_date: shortYearNote(shortYear.file, shortYear.line, shortYear.text) }),
     ...(notUtf8 === null ? {} : { malformed_row: notUtf8Note(notUtf8.file, notUtf8.line) }),
+    ...(decimalComma === null ? {} : { invalid_amount: decimalCommaNote(decimalComma.file, decimalComma.line, decimalComma.text) }),
+    ...(dayMonth === null ? {} : { invalid_order_date: dateFormatNote(dayMonth.file, dayMonth.line, dayMonth.text) }),
   };
 };
 
