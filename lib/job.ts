@@ -190,6 +190,8 @@ export class ClvJob extends Construct {
       gateMaxRejectedShare: gateText(gateSettings.maxRejectedShare),
       gateMinRowsForRejectedShare: gateText(gateSettings.minRowsForRejectedShare),
       gateMinCustomersVsPrevious: gateText(gateSettings.minCustomersVsPrevious),
+      gateMinRevenueVsPrevious: gateText(gateSettings.minRevenueVsPrevious),
+      gateMaxDaysLatestOrderBeforePrevious: gateText(gateSettings.maxDaysLatestOrderBeforePrevious),
       gateMinAcceptedOrders: gateText(gateSettings.minAcceptedOrders),
       gateEarliestOrderDate: gateText(gateSettings.earliestOrderDate),
       gateMaxDaysSinceLatestOrder: gateText(gateSettings.maxDaysSinceLatestOrder),

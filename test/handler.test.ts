@@ -125,12 +125,16 @@ describe('the Lambda environment', () => {
       [LAMBDA_ENV.gateEarliestOrderDate]: '2020-01-01',
       [LAMBDA_ENV.gateMaxDaysSinceLatestOrder]: '3',
       [LAMBDA_ENV.gateMinRowsForRejectedShare]: '50',
+      [LAMBDA_ENV.gateMinRevenueVsPrevious]: '0.25',
+      [LAMBDA_ENV.gateMaxDaysLatestOrderBeforePrevious]: 'off',
     });
 
     expect(settings.gates).toEqual({
       maxRejectedShare: 0.05,
       minRowsForRejectedShare: 50,
       minCustomersVsPrevious: null,
+      minRevenueVsPrevious: 0.25,
+      maxDaysLatestOrderBeforePrevious: null,
       minAcceptedOrders: DEFAULT_GATE_SETTINGS.minAcceptedOrders,
       earliestOrderDate: '2020-01-01',
       maxDaysSinceLatestOrder: 3,

@@ -49,7 +49,10 @@ describe('data-quality gates', () => {
     expect(result.stderr).toMatch(/gate accepted_orders failed: 0 accepted orders \(at least 1 required\)/);
     // four rows are too few for the share to be held (gates.minRowsForRejectedShare): no accepted order is what stops it
     expect(result.stderr).not.toMatch(/gate rejected_share failed/);
-    expect(result.stderr).toMatch(/invalid_order_date: 2 rows \(50\.0% of the input\)\n {4}.*bad\.csv:\d+ order_id="1" customer_id="C1" order_date="31\/12\/2025"/);
+    // the note on a day-first date (rejectionNotes), then the sample rows
+    expect(result.stderr).toMatch(
+      /invalid_order_date: 2 rows \(50\.0% of the input\)\n {4}.*bad\.csv:2 has order_date "31\/12\/2025", not an ISO date \(YYYY-MM-DD\): set csv\.dateFormat to the export's format, "%d\/%m\/%Y"\n {4}.*bad\.csv:\d+ order_id="1" customer_id="C1" order_date="31\/12\/2025"/,
+    );
     // without an as-of date there is no night to run: a failed run too, never one dated today
     expect(undated.code).toBe(1);
     expect(undated.stderr).toMatch(/nothing published/);
@@ -248,6 +251,41 @@ describe('data-quality gates', () => {
     const published = summarySchema.parse(JSON.parse(await readFile(join(cwd, 'out/summary/run_date=2024-03-31/summary.json'), 'utf8')));
     expect(published.counts.customers).toBe(40);
     expect((await clv(['run', '--input', big, '--output', 'out', '--as-of', '2024-03-31'], cwd)).code).toBe(0);
+  });
+
+  it('hold a re-run or the next night against the revenue and the latest order of the nights before: a drop with every amount zeroed, or every date a year back, keeps the customers and still fails', async () => {
+    const cwd = await tempDir();
+    const rows = validOrders(40);
+    const good = await writeText(cwd, 'good.csv', csv(rows));
+    const zeroed = await writeText(cwd, 'zeroed.csv', csv(rows.map((row) => row.replace(/,[\d.]+$/, ',0.00'))));
+    const yearBack = await writeText(cwd, 'year-back.csv', csv(rows.map((row) => row.replace(',2024-', ',2023-'))));
+    expect((await clv(['run', '--input', good, '--output', 'out', '--as-of', '2024-03-31'], cwd)).code).toBe(0);
+    const summaryAt = async (runDate: string) => summarySchema.parse(JSON.parse(await readFile(join(cwd, `out/summary/run_date=${runDate}/summary.json`), 'utf8')));
+    const first = await summaryAt('2024-03-31');
+    expect(first.run.latest_order_date).toBe('2024-01-27');
+    const before = await snapshot(join(cwd, 'out'));
+
+    const zeroRerun = await clv(['run', '--input', zeroed, '--output', 'out', '--as-of', '2024-03-31'], cwd);
+    const zeroNext = await clv(['run', '--input', zeroed, '--output', 'out', '--as-of', '2024-04-01'], cwd);
+    const shiftedRerun = await clv(['run', '--input', yearBack, '--output', 'out', '--as-of', '2024-03-31'], cwd);
+    const shiftedNext = await clv(['run', '--input', yearBack, '--output', 'out', '--as-of', '2024-04-01'], cwd);
+
+    const revenue = first.totals.revenue.toLocaleString('en-US', { minimumFractionDigits: 2, maximumFractionDigits: 2 });
+    expect(zeroRerun.code).toBe(1);
+    expect(zeroRerun.stderr).toContain(`gate revenue_vs_previous failed: revenue 0.00, 0.0% of the ${revenue} of the published 2024-03-31 this run would replace (at least 50.0% required)`);
+    expect(zeroNext.code).toBe(1);
+    expect(zeroNext.stderr).toContain(`gate revenue_vs_previous failed: revenue 0.00, 0.0% of the ${revenue} of 2024-03-31 (at least 50.0% required)`);
+    expect(shiftedRerun.code).toBe(1);
+    expect(shiftedRerun.stderr).toContain(
+      "gate latest_order_vs_previous failed: latest accepted order 2023-01-27; the published 2024-03-31 this run would replace's was 2024-01-27 (365 days later) (at most 30 days earlier allowed: orders those nights had are missing, or their dates moved back)",
+    );
+    expect(shiftedNext.code).toBe(1);
+    expect(shiftedNext.stderr).toMatch(/gate latest_order_vs_previous failed: latest accepted order 2023-01-27; 2024-03-31's was 2024-01-27 \(365 days later\)/);
+    // every customer was there each time: the customers gate alone let these through
+    for (const result of [zeroRerun, zeroNext, shiftedRerun, shiftedNext]) expect(result.stderr).not.toMatch(/gate customers_vs_previous failed/);
+    const after = await snapshot(join(cwd, 'out'));
+    for (const [key, bytes] of Object.entries(before)) expect(after[key], key).toBe(bytes);
+    expect(Object.keys(after).filter((k) => !(k in before) && !k.startsWith('ingested/')).sort()).toEqual(['_quality/run_date=2024-03-31/quality.json', '_quality/run_date=2024-04-01/quality.json']);
   });
 
   it('warn when a re-run that passes replaces its night with fewer customers, and not when it keeps them', async () => {

@@ -150,6 +150,8 @@ export const gatesConfigSchema = z.strictObject({
   maxRejectedShare: z.number().min(0).max(1).nullable().default(DEFAULT_GATE_SETTINGS.maxRejectedShare),
   minRowsForRejectedShare: z.number().int().min(0).default(DEFAULT_GATE_SETTINGS.minRowsForRejectedShare),
   minCustomersVsPrevious: shareSchema("a share of the previous run's customers").nullable().default(DEFAULT_GATE_SETTINGS.minCustomersVsPrevious),
+  minRevenueVsPrevious: shareSchema("a share of the previous run's revenue").nullable().default(DEFAULT_GATE_SETTINGS.minRevenueVsPrevious),
+  maxDaysLatestOrderBeforePrevious: z.number().int().min(0).nullable().default(DEFAULT_GATE_SETTINGS.maxDaysLatestOrderBeforePrevious),
   // null turns the gate off, as for the other gates: at least 0 accepted orders always passes
   minAcceptedOrders: z
     .number()

@@ -35,6 +35,8 @@ export const LAMBDA_ENV = {
   gateMaxRejectedShare: 'CLV_GATE_MAX_REJECTED_SHARE',
   gateMinRowsForRejectedShare: 'CLV_GATE_MIN_ROWS_FOR_REJECTED_SHARE',
   gateMinCustomersVsPrevious: 'CLV_GATE_MIN_CUSTOMERS_VS_PREVIOUS',
+  gateMinRevenueVsPrevious: 'CLV_GATE_MIN_REVENUE_VS_PREVIOUS',
+  gateMaxDaysLatestOrderBeforePrevious: 'CLV_GATE_MAX_DAYS_LATEST_ORDER_BEFORE_PREVIOUS',
   gateMinAcceptedOrders: 'CLV_GATE_MIN_ACCEPTED_ORDERS',
   gateEarliestOrderDate: 'CLV_GATE_EARLIEST_ORDER_DATE',
   gateMaxDaysSinceLatestOrder: 'CLV_GATE_MAX_DAYS_SINCE_LATEST_ORDER',

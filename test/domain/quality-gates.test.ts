@@ -10,17 +10,20 @@ const night: GateFigures = {
   rowsInFuture: 0,
   acceptedOrders: 880,
   customers: 400,
-  previous: { runDate: '2025-06-29', customers: 390 },
+  previous: { runDate: '2025-06-29', customers: 390, revenue: 41_000, latestOrderDate: '2025-06-29' },
   replaced: null,
+  revenue: 42_000,
   earliestOrderDate: '2023-01-02',
   latestOrderDate: '2025-06-30',
 };
+/** An earlier night of these customers, revenue and latest order. */
+const published = <C extends number | null>(runDate: string, customers: C, revenue: number | null = null, latestOrderDate: string | null = null) => ({ runDate, customers, revenue, latestOrderDate });
 const verdict = (figures: Partial<GateFigures>, settings = DEFAULT_GATE_SETTINGS) =>
   Object.fromEntries(checkGates({ ...night, ...figures }, settings).map((g) => [g.gate, g.passed]));
 
 describe('the data-quality gates', () => {
   it('pass an ordinary night, checking only the gates that are on by default', () => {
-    expect(verdict({})).toEqual({ accepted_orders: true, rejected_share: true, customers_vs_previous: true });
+    expect(verdict({})).toEqual({ accepted_orders: true, rejected_share: true, customers_vs_previous: true, revenue_vs_previous: true, latest_order_vs_previous: true });
   });
 
   it.each([
@@ -32,7 +35,7 @@ describe('the data-quality gates', () => {
   });
 
   it('hold exactly at the thresholds: 20% rejected and 50% of the previous customers pass', () => {
-    expect(verdict({ rejectedRows: 200, customers: 195 })).toEqual({ accepted_orders: true, rejected_share: true, customers_vs_previous: true });
+    expect(verdict({ rejectedRows: 200, customers: 195 })).toEqual({ accepted_orders: true, rejected_share: true, customers_vs_previous: true, revenue_vs_previous: true, latest_order_vs_previous: true });
   });
 
   it('leave rows after an as-of date given explicitly out of the rejected share, and count them as defects when dated in the future', () => {
@@ -75,22 +78,54 @@ describe('the data-quality gates', () => {
   });
 
   it("fail the customer comparison when earlier run dates exist but none's customers can be counted: tonight cannot be held against them", () => {
-    const [gate] = checkGates({ ...night, previous: { runDate: '2025-06-29', customers: null } }, DEFAULT_GATE_SETTINGS).filter((g) => g.gate === 'customers_vs_previous');
+    const [gate] = checkGates({ ...night, previous: published('2025-06-29', null) }, DEFAULT_GATE_SETTINGS).filter((g) => g.gate === 'customers_vs_previous');
     expect(gate).toMatchObject({ passed: false, value: null });
     expect(gate!.message).toMatch(/400 customers, not held against the previous run: the summary and manifest of 2025-06-29 \(and of every earlier run date\) cannot be read/);
   });
 
   it('hold a re-run of a published night against the version it would replace too, failing on the lower share', () => {
     const rerun = (customers: number, previous: GateFigures['previous']) =>
-      checkGates({ ...night, customers, previous, replaced: { runDate: '2025-06-30', customers: 1957 } }, DEFAULT_GATE_SETTINGS).find((g) => g.gate === 'customers_vs_previous')!;
+      checkGates({ ...night, customers, previous, replaced: published('2025-06-30', 1957) }, DEFAULT_GATE_SETTINGS).find((g) => g.gate === 'customers_vs_previous')!;
     // the first night re-run from a broken drop: nothing earlier, the replaced version has 1,957
     expect(rerun(130, null)).toMatchObject({ passed: false, value: 130 / 1957 });
     expect(rerun(130, null).message).toBe('130 customers, 6.6% of the 1957 of the published 2025-06-30 this run would replace (at least 50.0% required)');
     expect(rerun(979, null).passed).toBe(true);
     // within half of the previous run's 390 but not of the replaced version's 1,957
-    expect(rerun(400, { runDate: '2025-06-29', customers: 390 })).toMatchObject({ passed: false, value: 400 / 1957 });
+    expect(rerun(400, published('2025-06-29', 390))).toMatchObject({ passed: false, value: 400 / 1957 });
     // an unreadable previous summary is then held against the replaced version alone
-    expect(rerun(1957, { runDate: '2025-06-29', customers: null }).passed).toBe(true);
+    expect(rerun(1957, published('2025-06-29', null)).passed).toBe(true);
+  });
+
+  it('hold the revenue against the previous run and the version a re-run would replace: all amounts zeroed, or cut to cents, fail where every customer is there', () => {
+    const gate = (figures: Partial<GateFigures>) => checkGates({ ...night, ...figures }, DEFAULT_GATE_SETTINGS).find((g) => g.gate === 'revenue_vs_previous')!;
+    expect(gate({ revenue: 0 })).toMatchObject({ passed: false, value: 0 });
+    expect(gate({ revenue: 0 }).message).toBe('revenue 0.00, 0.0% of the 41,000.00 of 2025-06-29 (at least 50.0% required)');
+    expect(gate({ revenue: 20_500 }).passed).toBe(true);
+    expect(gate({ revenue: 20_499 }).passed).toBe(false);
+    // a re-run of the first night: the replaced version alone, with 510,628.29
+    const rerun = gate({ previous: null, replaced: published('2025-06-30', 400, 510_628.29, '2025-06-30'), revenue: 52_866.65 });
+    expect(rerun).toMatchObject({ passed: false, value: 52_866.65 / 510_628.29 });
+    expect(rerun.message).toBe('revenue 52,866.65, 10.4% of the 510,628.29 of the published 2025-06-30 this run would replace (at least 50.0% required)');
+    // nights whose summaries do not say their revenue (or had none) are not held against
+    expect(gate({ previous: published('2025-06-29', 390), revenue: 0 })).toMatchObject({ passed: true, value: null, message: 'no earlier night in this output with revenue to compare with' });
+    expect(gate({ previous: published('2025-06-29', 390, 0), revenue: 0 }).passed).toBe(true);
+  });
+
+  it('hold the latest accepted order against the previous run\'s and the replaced version\'s: dates shifted back a year fail, a cancelled last order does not', () => {
+    const gate = (figures: Partial<GateFigures>) => checkGates({ ...night, ...figures }, DEFAULT_GATE_SETTINGS).find((g) => g.gate === 'latest_order_vs_previous')!;
+    const shifted = gate({ latestOrderDate: '2024-06-29' });
+    expect(shifted).toMatchObject({ passed: false, value: 365 });
+    expect(shifted.message).toBe(
+      "latest accepted order 2024-06-29; 2025-06-29's was 2025-06-29 (365 days later) (at most 30 days earlier allowed: orders those nights had are missing, or their dates moved back)",
+    );
+    // the last order cancelled on a re-run: a few days back
+    expect(gate({ latestOrderDate: '2025-06-26', replaced: published('2025-06-30', 400, 42_000, '2025-06-30') })).toMatchObject({ passed: true, value: 4 });
+    expect(gate({ latestOrderDate: '2025-05-30' })).toMatchObject({ passed: true, value: 30 });
+    expect(gate({ latestOrderDate: '2025-05-29' }).passed).toBe(false);
+    // a later latest order (every ordinary night) measures 0 days
+    expect(gate({})).toMatchObject({ passed: true, value: 0 });
+    expect(gate({ previous: published('2025-06-29', 390, 41_000) })).toMatchObject({ passed: true, value: null, message: 'no earlier night in this output whose latest order is known' });
+    expect(gate({ latestOrderDate: null })).toMatchObject({ passed: true, value: null, message: 'no accepted order' });
   });
 
   it('check the order-date range when configured: nothing before the earliest date, nothing staler than the limit', () => {
@@ -102,5 +137,7 @@ describe('the data-quality gates', () => {
 
   it('turn a gate off with null', () => {
     expect(verdict({ rejectedRows: 999 }, { ...DEFAULT_GATE_SETTINGS, maxRejectedShare: null })).not.toHaveProperty('rejected_share');
+    expect(verdict({ revenue: 0 }, { ...DEFAULT_GATE_SETTINGS, minRevenueVsPrevious: null })).not.toHaveProperty('revenue_vs_previous');
+    expect(verdict({ latestOrderDate: '2020-01-01' }, { ...DEFAULT_GATE_SETTINGS, maxDaysLatestOrderBeforePrevious: null })).not.toHaveProperty('latest_order_vs_previous');
   });
 });

@@ -175,16 +175,20 @@ describe('ClvJob: the environment', () => {
       [LAMBDA_ENV.gateMaxRejectedShare]: '0.2',
       [LAMBDA_ENV.gateMinRowsForRejectedShare]: '10',
       [LAMBDA_ENV.gateMinCustomersVsPrevious]: '0.5',
+      [LAMBDA_ENV.gateMinRevenueVsPrevious]: '0.5',
+      [LAMBDA_ENV.gateMaxDaysLatestOrderBeforePrevious]: '30',
       [LAMBDA_ENV.gateMinAcceptedOrders]: '1',
       [LAMBDA_ENV.gateEarliestOrderDate]: 'off',
       [LAMBDA_ENV.gateMaxDaysSinceLatestOrder]: 'off',
     });
     expect(
-      functionEnvironment(stackTemplate({ gates: { maxRejectedShare: 0.05, minRowsForRejectedShare: 100, minCustomersVsPrevious: null, earliestOrderDate: '2020-01-01', maxDaysSinceLatestOrder: 3 } })),
+      functionEnvironment(stackTemplate({ gates: { maxRejectedShare: 0.05, minRowsForRejectedShare: 100, minCustomersVsPrevious: null, minRevenueVsPrevious: 0.3, maxDaysLatestOrderBeforePrevious: null, earliestOrderDate: '2020-01-01', maxDaysSinceLatestOrder: 3 } })),
     ).toMatchObject({
       [LAMBDA_ENV.gateMaxRejectedShare]: '0.05',
       [LAMBDA_ENV.gateMinRowsForRejectedShare]: '100',
       [LAMBDA_ENV.gateMinCustomersVsPrevious]: 'off',
+      [LAMBDA_ENV.gateMinRevenueVsPrevious]: '0.3',
+      [LAMBDA_ENV.gateMaxDaysLatestOrderBeforePrevious]: 'off',
       [LAMBDA_ENV.gateMinAcceptedOrders]: '1',
       [LAMBDA_ENV.gateEarliestOrderDate]: '2020-01-01',
       [LAMBDA_ENV.gateMaxDaysSinceLatestOrder]: '3',

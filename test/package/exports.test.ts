@@ -58,7 +58,7 @@ describe('the package imported by name from outside the repository', () => {
 
     const { stdout } = await run(process.execPath, ['consumer.mjs'], { cwd: dir });
 
-    expect(JSON.parse(stdout)).toEqual({ version: '2.7.0', refused: true, same: true });
+    expect(JSON.parse(stdout)).toEqual({ version: '2.8.0', refused: true, same: true });
   });
 
   it('gives the Summary type to the TypeScript compiler, typed (not any)', async () => {

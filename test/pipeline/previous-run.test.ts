@@ -260,7 +260,7 @@ describe("the previous run's customers, joined in the engine", () => {
     const lookup = await loadPrevious(new LocalFolderStore(out), SECOND);
 
     // Assess
-    expect(lookup.gate.previous).toEqual({ runDate: FIRST, customers: null });
+    expect(lookup.gate.previous).toEqual({ runDate: FIRST, customers: null, revenue: null, latestOrderDate: null });
     expect(lookup.warnings.map((w) => w.message)).toEqual([`the summary and manifest of ${FIRST} cannot be read: no earlier night can be held against tonight`]);
   });
 

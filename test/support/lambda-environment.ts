@@ -19,6 +19,8 @@ export const lambdaEnvironment = (bucket: string): Record<string, string> => ({
   [LAMBDA_ENV.gateMaxRejectedShare]: '0.2',
   [LAMBDA_ENV.gateMinRowsForRejectedShare]: '10',
   [LAMBDA_ENV.gateMinCustomersVsPrevious]: '0.5',
+  [LAMBDA_ENV.gateMinRevenueVsPrevious]: '0.5',
+  [LAMBDA_ENV.gateMaxDaysLatestOrderBeforePrevious]: '30',
   [LAMBDA_ENV.gateMinAcceptedOrders]: '1',
   [LAMBDA_ENV.gateEarliestOrderDate]: 'off',
   [LAMBDA_ENV.gateMaxDaysSinceLatestOrder]: 'off',

@@ -6,7 +6,7 @@
 
 import { counted } from './figure.js';
 
-export const GATES = ['accepted_orders', 'rejected_share', 'customers_vs_previous', 'earliest_order_date', 'latest_order_date'] as const;
+export const GATES = ['accepted_orders', 'rejected_share', 'customers_vs_previous', 'revenue_vs_previous', 'latest_order_vs_previous', 'earliest_order_date', 'latest_order_date'] as const;
 export type GateName = (typeof GATES)[number];
 
 /** Thresholds of the gates; `null` turns a gate off. */
@@ -27,6 +27,18 @@ export interface GateSettings {
   readonly minRowsForRejectedShare: number;
   /** Fewest customers as a share of the previous run's (the latest earlier run date in the output). @default 0.5 */
   readonly minCustomersVsPrevious: number | null;
+  /**
+   * Least revenue (the accepted orders' amounts, in the input's currency) as a share of the previous
+   * run's and of the version a re-run would replace: a drop whose amounts were zeroed, or cut by a unit
+   * (cents read as units, the other way round) fails, where its customers are all there. @default 0.5
+   */
+  readonly minRevenueVsPrevious: number | null;
+  /**
+   * Most days tonight's latest accepted order may lie before the previous run's (and the replaced
+   * version's): an input that lost the newest orders, or whose dates were shifted back, fails. A
+   * cancelled last order moves it back by days, not by this many. @default 30
+   */
+  readonly maxDaysLatestOrderBeforePrevious: number | null;
   /** Fewest accepted orders. @default 1 */
   readonly minAcceptedOrders: number;
   /** `YYYY-MM-DD`: no accepted order may be dated before this day. @default null (off) */
@@ -39,15 +51,22 @@ export const DEFAULT_GATE_SETTINGS: GateSettings = {
   maxRejectedShare: 0.2,
   minRowsForRejectedShare: 10,
   minCustomersVsPrevious: 0.5,
+  minRevenueVsPrevious: 0.5,
+  maxDaysLatestOrderBeforePrevious: 30,
   minAcceptedOrders: 1,
   earliestOrderDate: null,
   maxDaysSinceLatestOrder: null,
 };
 
-/** A published night's customers, as its summary counts them or else its manifest's customers files' rows add up; null when neither can be read. */
+/** What the gates hold tonight against of a published night, each null when it cannot be read. */
 export interface PublishedCustomers {
   readonly runDate: string;
+  /** As its summary counts them, or else as its manifest's customers files' rows add up. */
   readonly customers: number | null;
+  /** Its summary's `totals.revenue`. */
+  readonly revenue: number | null;
+  /** `YYYY-MM-DD`: its summary's `run.latest_order_date` (since 2.8.0), or its as-of date when that was the latest order date. */
+  readonly latestOrderDate: string | null;
 }
 
 /** What the gates look at, gathered by the pipeline from the night's counts and the previous run. */
@@ -72,7 +91,9 @@ export interface GateFigures {
    */
   readonly previous: PublishedCustomers | null;
   /** The published version of tonight's run date that this run would replace (a re-run), or null. */
-  readonly replaced: { readonly runDate: string; readonly customers: number } | null;
+  readonly replaced: (PublishedCustomers & { readonly customers: number }) | null;
+  /** The accepted orders' amounts added up (the summary's `totals.revenue`). */
+  readonly revenue: number;
   /** `YYYY-MM-DD` of the earliest and latest accepted orders, null without any. */
   readonly earliestOrderDate: string | null;
   readonly latestOrderDate: string | null;
@@ -143,6 +164,8 @@ export const checkGates = (figures: GateFigures, settings: GateSettings): GateRe
     });
   }
   if (settings.minCustomersVsPrevious !== null) results.push(customersVsPrevious(figures, settings.minCustomersVsPrevious));
+  if (settings.minRevenueVsPrevious !== null) results.push(revenueVsPrevious(figures, settings.minRevenueVsPrevious));
+  if (settings.maxDaysLatestOrderBeforePrevious !== null) results.push(latestOrderVsPrevious(figures, settings.maxDaysLatestOrderBeforePrevious));
   if (settings.earliestOrderDate !== null) {
     const earliest = figures.earliestOrderDate;
     results.push({
@@ -205,5 +228,57 @@ const customersVsPrevious = (figures: GateFigures, minShare: number): GateResult
     message: `${tonight}, ${against
       .map(({ customers, of, none }, k) => (shares[k] === null ? none : `${percent(shares[k]!)} of the ${customers} of ${of}`))
       .join(' and ')} (at least ${percent(minShare)} required)`,
+  };
+};
+
+/** The nights a re-run or a new night is held against: the previous run, and the version it would replace, each with what to call it. */
+const nightsHeldAgainst = (figures: GateFigures): { readonly night: PublishedCustomers; readonly of: string }[] => [
+  ...(figures.previous === null ? [] : [{ night: figures.previous, of: figures.previous.runDate }]),
+  ...(figures.replaced === null ? [] : [{ night: figures.replaced, of: `the published ${figures.replaced.runDate} this run would replace` }]),
+];
+
+const money = (amount: number): string => amount.toLocaleString('en-US', { minimumFractionDigits: 2, maximumFractionDigits: 2 });
+
+/**
+ * Tonight's revenue against the previous run's and the replaced version's (as customersVsPrevious, on
+ * the amounts): fails when either share is below `minShare`. A night whose summary does not say its
+ * revenue is not held against; without any, the gate passes. Value: the lower share; null when nothing
+ * had revenue to compare with.
+ */
+const revenueVsPrevious = (figures: GateFigures, minShare: number): GateResult => {
+  const base = { gate: 'revenue_vs_previous', threshold: minShare } as const;
+  const against = nightsHeldAgainst(figures).filter(({ night }) => night.revenue !== null && night.revenue > 0);
+  if (against.length === 0) return { ...base, passed: true, value: null, message: 'no earlier night in this output with revenue to compare with' };
+  const shares = against.map(({ night }) => figures.revenue / night.revenue!);
+  return {
+    ...base,
+    passed: shares.every((share) => share >= minShare),
+    value: Math.min(...shares),
+    message: `revenue ${money(figures.revenue)}, ${against.map(({ night, of }, k) => `${percent(shares[k]!)} of the ${money(night.revenue!)} of ${of}`).join(' and ')} (at least ${percent(minShare)} required)`,
+  };
+};
+
+/**
+ * Tonight's latest accepted order against the previous run's and the replaced version's: fails when it
+ * lies more than `maxDays` before either (the orders those nights were built on are missing, or were
+ * re-dated). A night that does not say its latest order is not held against. Value: the most days
+ * before; null when nothing compares.
+ */
+const latestOrderVsPrevious = (figures: GateFigures, maxDays: number): GateResult => {
+  const base = { gate: 'latest_order_vs_previous', threshold: maxDays } as const;
+  const latest = figures.latestOrderDate;
+  const against = nightsHeldAgainst(figures).filter(({ night }) => night.latestOrderDate !== null);
+  if (latest === null || against.length === 0) {
+    return { ...base, passed: true, value: null, message: latest === null ? 'no accepted order' : 'no earlier night in this output whose latest order is known' };
+  }
+  const behind = against.map(({ night }) => daysBetween(latest, night.latestOrderDate!));
+  const worst = Math.max(...behind);
+  return {
+    ...base,
+    passed: worst <= maxDays,
+    value: Math.max(0, worst),
+    message:
+      `latest accepted order ${latest}; ${against.map(({ night, of }, k) => `${of}'s was ${night.latestOrderDate}${behind[k]! > 0 ? ` (${behind[k]} days later)` : ''}`).join(' and ')}` +
+      ` (at most ${maxDays} days earlier allowed${worst > maxDays ? ': orders those nights had are missing, or their dates moved back' : ''})`,
   };
 };

@@ -4,7 +4,7 @@ import type { PreviousSegments } from '../domain/segments/movers.js';
 import { EngineError, firstLine } from '../errors.js';
 import { summaryKey } from '../layout.js';
 import type { OutputStore, PreviousCustomers, PublishedNight, QueryEngine } from '../ports.js';
-import type { GateFigures } from '../domain/quality-gates.js';
+import type { GateFigures, PublishedCustomers } from '../domain/quality-gates.js';
 import type { RunWarning } from '../schemas/summary-run.js';
 import { summarySchema, type Summary } from '../schemas/summary.js';
 import { TIERS } from '../schemas/tables.js';
@@ -30,6 +30,12 @@ export const decodeJson = (bytes: Uint8Array): unknown => {
 
 /** A published summary's customers count, read leniently: a summary of another 2.x or older format still counts its customers. */
 const countedSchema = z.object({ counts: z.object({ customers: z.number().int().nonnegative() }) });
+/** Its revenue and latest order, as leniently: each one a summary of another format does not say is null. */
+const revenueSchema = z.object({ totals: z.object({ revenue: z.number().finite() }) });
+const isoDay = z.string().regex(/^\d{4}-\d{2}-\d{2}$/);
+const latestOrderSchema = z.object({ run: z.object({ latest_order_date: isoDay }) });
+// before 2.8.0 a summary said its latest order only as the as-of date it defaulted to
+const defaultedAsOfSchema = z.object({ run: z.object({ as_of: isoDay, as_of_source: z.literal('latest_order_date') }) });
 
 /** A customers file of the manifest: under `customers/`, in a tier's partition. */
 const isCustomersKey = (key: string): boolean => key.startsWith('customers/') && TIERS.some((t) => key.includes(`/segment=${t}/`));
@@ -41,6 +47,9 @@ interface NightCount {
   readonly summaryJson: unknown;
   /** Its customers as its summary counts them, or else as its manifest's customers files' rows add up; null when neither can be read. */
   readonly customers: number | null;
+  /** What its summary says of its revenue and latest order (PublishedCustomers). */
+  readonly revenue: number | null;
+  readonly latestOrderDate: string | null;
   /** Its summary or manifest when missing, not JSON, or (a manifest) not of its schema: damaged, as a published night always has both. */
   readonly damaged: readonly ('summary' | 'manifest')[];
 }
@@ -57,8 +66,21 @@ const countNight = async (store: OutputStore, runDate: string): Promise<NightCou
     : manifestRows !== null && manifestRows.every((rows) => rows !== null)
       ? manifestRows.reduce<number>((sum, rows) => sum + rows!, 0)
       : null;
-  return { night, summaryJson, customers, damaged };
+  const revenue = revenueSchema.safeParse(summaryJson);
+  const latest = latestOrderSchema.safeParse(summaryJson);
+  const defaulted = defaultedAsOfSchema.safeParse(summaryJson);
+  return {
+    night,
+    summaryJson,
+    customers,
+    revenue: revenue.success ? revenue.data.totals.revenue : null,
+    latestOrderDate: latest.success ? latest.data.run.latest_order_date : defaulted.success ? defaulted.data.run.as_of : null,
+    damaged,
+  };
 };
+
+/** What the gates hold tonight against of a counted night. */
+const figuresOf = (runDate: string, { customers, revenue, latestOrderDate }: NightCount): PublishedCustomers => ({ runDate, customers, revenue, latestOrderDate });
 
 /** The night to compare with, its customers files located through its manifest: null when its summary is of another format or it has no manifest. */
 const toCompare = (runDate: string, { night, summaryJson }: NightCount): PreviousRun | null => {
@@ -120,7 +142,8 @@ export const loadPrevious = async (store: OutputStore, runDate: string): Promise
     passedOver.push(date);
   }
   // the night a re-run replaces is held against, never compared with: its count is all that is read
-  const replaced = published.includes(runDate) ? (await countNight(store, runDate)).customers : null;
+  const replacedNight = published.includes(runDate) ? await countNight(store, runDate) : null;
+  const replaced = replacedNight === null || replacedNight.customers === null ? null : { ...figuresOf(runDate, replacedNight), customers: replacedNight.customers };
   const run = found === null ? null : toCompare(found.runDate, found.night);
   const damage = [
     ...passedOver.map((date) => `the summary and manifest of ${date} cannot be read`),
@@ -135,8 +158,13 @@ export const loadPrevious = async (store: OutputStore, runDate: string): Promise
   return {
     run,
     gate: {
-      previous: found !== null ? { runDate: found.runDate, customers: found.night.customers } : passedOver.length > 0 ? { runDate: passedOver[0]!, customers: null } : null,
-      replaced: replaced === null ? null : { runDate, customers: replaced },
+      previous:
+        found !== null
+          ? figuresOf(found.runDate, found.night)
+          : passedOver.length > 0
+            ? { runDate: passedOver[0]!, customers: null, revenue: null, latestOrderDate: null }
+            : null,
+      replaced,
     },
     warnings: damage.length === 0 ? [] : [{ code: 'previous_run_unreadable', message: `${damage.join('; ')}: ${heldAgainst}` }],
     laterRunDate: published.find((d) => d > runDate) ?? null,

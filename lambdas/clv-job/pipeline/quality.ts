@@ -1,6 +1,7 @@
 import { oneLine } from '../one-line.js';
 import type { CustomerTable } from '../domain/customers.js';
 import { isoDay } from '../domain/customers.js';
+import { neumaierSum } from '../domain/math/sum.js';
 import { REJECTION_REASONS } from '../domain/outcomes.js';
 import { checkGates, type GateFigures, type GateSettings } from '../domain/quality-gates.js';
 import type { QualityReport, QualitySection } from '../schemas/quality-report.js';
@@ -38,6 +39,8 @@ export interface QualityVerdict {
   readonly section: QualitySection;
   /** For `_quality/run_date=.../quality.json`, written when a gate fails. */
   readonly report: QualityReport;
+  /** `YYYY-MM-DD` of the latest accepted order, null without any: the summary's `run.latest_order_date`, which later nights are held against. */
+  readonly latestOrderDate: string | null;
 }
 
 const extremeDay = (days: Int32Array, pick: (a: number, b: number) => number): string | null => {
@@ -76,6 +79,7 @@ const topReasons = (counts: CountsSection, rejected: RejectedRows): QualityRepor
  */
 export const judgeQuality = (input: QualityInput): QualityVerdict => {
   const { counts, customers } = input;
+  const latestOrderDate = extremeDay(customers.lastOrderDay, Math.max);
   const gates = checkGates(
     {
       asOf: input.asOf,
@@ -86,10 +90,12 @@ export const judgeQuality = (input: QualityInput): QualityVerdict => {
       rowsInFuture: input.rowsDatedInFuture,
       acceptedOrders: counts.accepted_orders,
       customers: counts.customers,
+      // as the summary's totals.revenue adds it up, so that a later night compares like with like
+      revenue: neumaierSum(customers.totalRevenue),
       previous: input.previous,
       replaced: input.replaced,
       earliestOrderDate: extremeDay(customers.firstOrderDay, Math.min),
-      latestOrderDate: extremeDay(customers.lastOrderDay, Math.max),
+      latestOrderDate,
     },
     input.settings,
   );
@@ -97,6 +103,7 @@ export const judgeQuality = (input: QualityInput): QualityVerdict => {
   const section: QualitySection = { passed, accepted_failed_gates: !passed && input.acceptFailedGates, gates };
   return {
     section,
+    latestOrderDate,
     report: {
       ...section,
       run_id: input.runId,

@@ -347,6 +347,7 @@ export const runPipeline = async (deps: PipelineDeps, config: RunConfig): Promis
           run_date: runDate,
           as_of: query.asOf,
           as_of_source: config.asOf ? 'given' : 'latest_order_date',
+          latest_order_date: quality.latestOrderDate,
           engine: engine.name,
           started_at: startedAt.toISOString(),
           finished_at: finishedAt.toISOString(),

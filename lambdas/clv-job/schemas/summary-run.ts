@@ -13,6 +13,11 @@ export const runSectionSchema = z.object({
   as_of: isoDate,
   /** Where the as-of date came from: given explicitly, or the latest valid order date. */
   as_of_source: z.enum(['given', 'latest_order_date']),
+  /**
+   * The latest accepted order's date (null without any): what the next night's gate
+   * `latest_order_vs_previous` holds its own against. Absent before 2.8.0.
+   */
+  latest_order_date: isoDate.nullable().optional(),
   engine: z.enum(['duckdb', 'athena', 'trino']),
   started_at: z.iso.datetime(),
   finished_at: z.iso.datetime(),

@@ -23,9 +23,11 @@ import { qualitySectionSchema } from './quality-report.js';
  * previous run's: its basis, or a setting the basis depends on); 2.7.0 `run.settings.segments` (how
  * the tiers, value x loyalty cells and RFM segments were cut), the `changes.warnings` code
  * `segment_cuts_changed` (tonight's are cut otherwise than the previous run's) and
- * `movers.not_counted` (movements not counted because of such a change, or another ranking).
+ * `movers.not_counted` (movements not counted because of such a change, or another ranking); 2.8.0
+ * `run.latest_order_date` and the gates `revenue_vs_previous` and `latest_order_vs_previous` in
+ * `quality.gates`.
  */
-export const SUMMARY_SCHEMA_VERSION = '2.7.0';
+export const SUMMARY_SCHEMA_VERSION = '2.8.0';
 
 /**
  * `summary/run_date=YYYY-MM-DD/summary.json`, the contract BI tools and later runs read.
