@@ -272,20 +272,45 @@ describe('data-quality gates', () => {
 
     const revenue = first.totals.revenue.toLocaleString('en-US', { minimumFractionDigits: 2, maximumFractionDigits: 2 });
     expect(zeroRerun.code).toBe(1);
-    expect(zeroRerun.stderr).toContain(`gate revenue_vs_previous failed: revenue 0.00, 0.0% of the ${revenue} of the published 2024-03-31 this run would replace (at least 50.0% required)`);
+    const perOrder = (first.totals.revenue / first.counts.accepted_orders).toFixed(2);
+    expect(zeroRerun.stderr).toContain(
+      `gate revenue_vs_previous failed: revenue 0.00 (0.00 per order), 0.0% of the ${revenue} of the published 2024-03-31 this run would replace (${perOrder} per order) (at least 50.0% of the revenue required, and 50.0% to 200.0% of the revenue per order)`,
+    );
     expect(zeroNext.code).toBe(1);
-    expect(zeroNext.stderr).toContain(`gate revenue_vs_previous failed: revenue 0.00, 0.0% of the ${revenue} of 2024-03-31 (at least 50.0% required)`);
+    expect(zeroNext.stderr).toContain(`gate revenue_vs_previous failed: revenue 0.00 (0.00 per order), 0.0% of the ${revenue} of 2024-03-31 (${perOrder} per order)`);
     expect(shiftedRerun.code).toBe(1);
     expect(shiftedRerun.stderr).toContain(
-      "gate latest_order_vs_previous failed: latest accepted order 2023-01-27; the published 2024-03-31 this run would replace's was 2024-01-27 (365 days later) (at most 30 days earlier allowed: orders those nights had are missing, or their dates moved back)",
+      'gate latest_order_vs_previous failed: latest accepted order 2023-01-27; that of the published 2024-03-31 this run would replace was 2024-01-27 (365 days later) (at most 30 days earlier allowed: orders those nights had are missing, or their dates moved back)',
     );
     expect(shiftedNext.code).toBe(1);
-    expect(shiftedNext.stderr).toMatch(/gate latest_order_vs_previous failed: latest accepted order 2023-01-27; 2024-03-31's was 2024-01-27 \(365 days later\)/);
+    expect(shiftedNext.stderr).toMatch(/gate latest_order_vs_previous failed: latest accepted order 2023-01-27; that of 2024-03-31 was 2024-01-27 \(365 days later\)/);
     // every customer was there each time: the customers gate alone let these through
     for (const result of [zeroRerun, zeroNext, shiftedRerun, shiftedNext]) expect(result.stderr).not.toMatch(/gate customers_vs_previous failed/);
     const after = await snapshot(join(cwd, 'out'));
     for (const [key, bytes] of Object.entries(before)) expect(after[key], key).toBe(bytes);
     expect(Object.keys(after).filter((k) => !(k in before) && !k.startsWith('ingested/')).sort()).toEqual(['_quality/run_date=2024-03-31/quality.json', '_quality/run_date=2024-04-01/quality.json']);
+  });
+
+  it('stop a drop of amounts read in another unit (cents as units), and one dated a year back run without an as-of date, which would publish as an older night', async () => {
+    const cwd = await tempDir();
+    const rows = validOrders(40);
+    const good = await writeText(cwd, 'good.csv', csv(rows));
+    const cents = await writeText(cwd, 'cents.csv', csv(rows.map((row) => row.replace(/,([\d.]+)$/, (_, amount: string) => `,${(Number(amount) * 100).toFixed(2)}`))));
+    const yearBack = await writeText(cwd, 'year-back.csv', csv(rows.map((row) => row.replace(',2024-', ',2023-'))));
+    expect((await clv(['run', '--input', yearBack, '--output', 'out', '--as-of', '2023-01-27'], cwd)).code).toBe(0);
+    expect((await clv(['run', '--input', good, '--output', 'out', '--as-of', '2024-01-27'], cwd)).code).toBe(0);
+    const before = await snapshot(join(cwd, 'out'));
+
+    const centsNext = await clv(['run', '--input', cents, '--output', 'out', '--as-of', '2024-01-28'], cwd);
+    // its latest order, 2023-01-27, becomes the run date: the night of 2023-01-27 would be replaced by a drop that lost a year
+    const backdated = await clv(['run', '--input', yearBack, '--output', 'out'], cwd);
+
+    expect(centsNext.code).toBe(1);
+    expect(centsNext.stderr).toMatch(/gate revenue_vs_previous failed: revenue [\d,.]+ \([\d,.]+ per order\), 10000\.0% of the [\d,.]+ of 2024-01-27/);
+    expect(backdated.code).toBe(1);
+    expect(backdated.stderr).toMatch(/gate latest_order_vs_previous failed: latest accepted order 2023-01-27; that of the published 2023-01-27 this run would replace was 2023-01-27 and that of the newest published night, 2024-01-27, was 2024-01-27 \(365 days later\)/);
+    const after = await snapshot(join(cwd, 'out'));
+    for (const [key, bytes] of Object.entries(before)) expect(after[key], key).toBe(bytes);
   });
 
   it('warn when a re-run that passes replaces its night with fewer customers, and not when it keeps them', async () => {

@@ -10,14 +10,22 @@ const night: GateFigures = {
   rowsInFuture: 0,
   acceptedOrders: 880,
   customers: 400,
-  previous: { runDate: '2025-06-29', customers: 390, revenue: 41_000, latestOrderDate: '2025-06-29' },
+  previous: { runDate: '2025-06-29', customers: 390, revenue: 41_000, acceptedOrders: 860, latestOrderDate: '2025-06-29' },
   replaced: null,
+  summarised: { runDate: '2025-06-29', customers: 390, revenue: 41_000, acceptedOrders: 860, latestOrderDate: '2025-06-29' },
+  newest: null,
   revenue: 42_000,
   earliestOrderDate: '2023-01-02',
   latestOrderDate: '2025-06-30',
 };
 /** An earlier night of these customers, revenue and latest order. */
-const published = <C extends number | null>(runDate: string, customers: C, revenue: number | null = null, latestOrderDate: string | null = null) => ({ runDate, customers, revenue, latestOrderDate });
+const published = <C extends number | null>(runDate: string, customers: C, revenue: number | null = null, latestOrderDate: string | null = null, acceptedOrders: number | null = revenue === null ? null : 2 * (customers ?? 0)) => ({
+  runDate,
+  customers,
+  revenue,
+  acceptedOrders,
+  latestOrderDate,
+});
 const verdict = (figures: Partial<GateFigures>, settings = DEFAULT_GATE_SETTINGS) =>
   Object.fromEntries(checkGates({ ...night, ...figures }, settings).map((g) => [g.gate, g.passed]));
 
@@ -96,27 +104,38 @@ describe('the data-quality gates', () => {
     expect(rerun(1957, published('2025-06-29', null)).passed).toBe(true);
   });
 
-  it('hold the revenue against the previous run and the version a re-run would replace: all amounts zeroed, or cut to cents, fail where every customer is there', () => {
+  it('hold the revenue against the latest earlier night that says it and the version a re-run would replace: all amounts zeroed, or read in another unit, fail where every customer is there', () => {
     const gate = (figures: Partial<GateFigures>) => checkGates({ ...night, ...figures }, DEFAULT_GATE_SETTINGS).find((g) => g.gate === 'revenue_vs_previous')!;
+    // tonight 42,000 over 880 orders (47.73 each); the night before 41,000 over 860 (47.67)
+    expect(gate({})).toMatchObject({ passed: true, value: 42_000 / 41_000 });
     expect(gate({ revenue: 0 })).toMatchObject({ passed: false, value: 0 });
-    expect(gate({ revenue: 0 }).message).toBe('revenue 0.00, 0.0% of the 41,000.00 of 2025-06-29 (at least 50.0% required)');
-    expect(gate({ revenue: 20_500 }).passed).toBe(true);
-    expect(gate({ revenue: 20_499 }).passed).toBe(false);
-    // a re-run of the first night: the replaced version alone, with 510,628.29
-    const rerun = gate({ previous: null, replaced: published('2025-06-30', 400, 510_628.29, '2025-06-30'), revenue: 52_866.65 });
+    expect(gate({ revenue: 0 }).message).toBe(
+      'revenue 0.00 (0.00 per order), 0.0% of the 41,000.00 of 2025-06-29 (47.67 per order) (at least 50.0% of the revenue required, and 50.0% to 200.0% of the revenue per order)',
+    );
+    // cents read as units: a hundred times the revenue, and the revenue per order
+    expect(gate({ revenue: 4_200_000 })).toMatchObject({ passed: false, value: 4_200_000 / 41_000 });
+    // a night that adds years of history: five times the revenue and the orders, the same revenue per order
+    expect(gate({ revenue: 205_000, acceptedOrders: 4_300 }).passed).toBe(true);
+    // at the edges: half the revenue passes; half the revenue per order passes, less does not
+    expect(gate({ revenue: 20_500, acceptedOrders: 430 }).passed).toBe(true);
+    expect(gate({ revenue: 20_499, acceptedOrders: 430 }).passed).toBe(false);
+    expect(gate({ revenue: 41_000, acceptedOrders: 1_720 }).passed).toBe(true);
+    expect(gate({ revenue: 41_000, acceptedOrders: 1_721 }).passed).toBe(false);
+    // a re-run of the first night: the replaced version alone
+    const rerun = gate({ summarised: null, previous: null, replaced: published('2025-06-30', 400, 510_628.29, '2025-06-30', 880), revenue: 52_866.65 });
     expect(rerun).toMatchObject({ passed: false, value: 52_866.65 / 510_628.29 });
-    expect(rerun.message).toBe('revenue 52,866.65, 10.4% of the 510,628.29 of the published 2025-06-30 this run would replace (at least 50.0% required)');
+    expect(rerun.message).toMatch(/^revenue 52,866\.65 \(60\.08 per order\), 10\.4% of the 510,628\.29 of the published 2025-06-30 this run would replace \(580\.26 per order\)/);
     // nights whose summaries do not say their revenue (or had none) are not held against
-    expect(gate({ previous: published('2025-06-29', 390), revenue: 0 })).toMatchObject({ passed: true, value: null, message: 'no earlier night in this output with revenue to compare with' });
-    expect(gate({ previous: published('2025-06-29', 390, 0), revenue: 0 }).passed).toBe(true);
+    expect(gate({ summarised: null, revenue: 0 })).toMatchObject({ passed: true, value: null, message: 'no earlier night in this output with revenue to compare with' });
+    expect(gate({ summarised: published('2025-06-29', 390, 0), revenue: 0 }).passed).toBe(true);
   });
 
-  it('hold the latest accepted order against the previous run\'s and the replaced version\'s: dates shifted back a year fail, a cancelled last order does not', () => {
+  it('hold the latest accepted order against the earlier night\'s and the replaced version\'s: dates shifted back a year fail, a cancelled last order does not', () => {
     const gate = (figures: Partial<GateFigures>) => checkGates({ ...night, ...figures }, DEFAULT_GATE_SETTINGS).find((g) => g.gate === 'latest_order_vs_previous')!;
     const shifted = gate({ latestOrderDate: '2024-06-29' });
     expect(shifted).toMatchObject({ passed: false, value: 365 });
     expect(shifted.message).toBe(
-      "latest accepted order 2024-06-29; 2025-06-29's was 2025-06-29 (365 days later) (at most 30 days earlier allowed: orders those nights had are missing, or their dates moved back)",
+      'latest accepted order 2024-06-29; that of 2025-06-29 was 2025-06-29 (365 days later) (at most 30 days earlier allowed: orders those nights had are missing, or their dates moved back)',
     );
     // the last order cancelled on a re-run: a few days back
     expect(gate({ latestOrderDate: '2025-06-26', replaced: published('2025-06-30', 400, 42_000, '2025-06-30') })).toMatchObject({ passed: true, value: 4 });
@@ -124,8 +143,18 @@ describe('the data-quality gates', () => {
     expect(gate({ latestOrderDate: '2025-05-29' }).passed).toBe(false);
     // a later latest order (every ordinary night) measures 0 days
     expect(gate({})).toMatchObject({ passed: true, value: 0 });
-    expect(gate({ previous: published('2025-06-29', 390, 41_000) })).toMatchObject({ passed: true, value: null, message: 'no earlier night in this output whose latest order is known' });
+    expect(gate({ summarised: published('2025-06-29', 390, 41_000) })).toMatchObject({ passed: true, value: null, message: 'no earlier night in this output whose latest order is known' });
     expect(gate({ latestOrderDate: null })).toMatchObject({ passed: true, value: null, message: 'no accepted order' });
+  });
+
+  it('hold the latest order of a night whose as-of date was defaulted against the newest published night too: a drop dated a year back would publish as an older night', () => {
+    const gate = (figures: Partial<GateFigures>) => checkGates({ ...night, ...figures }, DEFAULT_GATE_SETTINGS).find((g) => g.gate === 'latest_order_vs_previous')!;
+    // the drop's latest order 2024-06-28 becomes its run date: nothing earlier, the old night replaced, the newest a year later
+    const backdated = { asOf: '2024-06-28', latestOrderDate: '2024-06-28', summarised: null, previous: null, replaced: published('2024-06-28', 965, 46_600.95, '2024-06-28'), newest: published('2025-06-28', 2_950, 207_843.4, '2025-06-28') };
+    expect(gate({ ...backdated, asOfGiven: false })).toMatchObject({ passed: false, value: 365 });
+    expect(gate({ ...backdated, asOfGiven: false }).message).toMatch(/that of the newest published night, 2025-06-28, was 2025-06-28 \(365 days later\)/);
+    // a backfill with an as-of date given is meant to end before the newest night
+    expect(gate({ ...backdated, asOfGiven: true }).passed).toBe(true);
   });
 
   it('check the order-date range when configured: nothing before the earliest date, nothing staler than the limit', () => {

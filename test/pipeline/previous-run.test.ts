@@ -247,6 +247,29 @@ describe("the previous run's customers, joined in the engine", () => {
     expect(summary.changes.tier_migration).toBeNull();
   });
 
+  it('holds the revenue and the latest order against the latest earlier night whose summary says them, past one whose summary is damaged (its manifest still counts its customers)', async () => {
+    // Prepare: two nights, the second's summary cut short
+    const out = await tempDir();
+    const first = await runLocal([sampleData], out, { asOf: FIRST });
+    await runLocal([sampleData], out, { asOf: SECOND });
+    await writeFile(await realpath(join(out, summaryKey(SECOND))), '{"broken');
+
+    // Act
+    const lookup = await loadPrevious(new LocalFolderStore(out), '2026-01-31');
+
+    // Assess: the customers from the second night's manifest, the revenue and the latest order from the first night's summary
+    expect(lookup.gate.previous).toMatchObject({ runDate: SECOND, revenue: null, latestOrderDate: null });
+    expect(lookup.gate.previous?.customers).toBeGreaterThan(0);
+    expect(lookup.gate.summarised).toEqual({
+      runDate: FIRST,
+      customers: first.summary.counts.customers,
+      revenue: first.summary.totals.revenue,
+      acceptedOrders: first.summary.counts.accepted_orders,
+      latestOrderDate: first.summary.run.latest_order_date,
+    });
+    expect(first.summary.run.latest_order_date).toMatch(/^2025-06-\d\d$/);
+  });
+
   it('passes over a previous run whose manifest is not of the manifest schema (no run id, no sizes), as the publisher does, though its rows add up', async () => {
     // Prepare: a first night whose summary is cut and whose manifest lost every field but its files' keys and rows
     const out = await tempDir();
@@ -260,7 +283,7 @@ describe("the previous run's customers, joined in the engine", () => {
     const lookup = await loadPrevious(new LocalFolderStore(out), SECOND);
 
     // Assess
-    expect(lookup.gate.previous).toEqual({ runDate: FIRST, customers: null, revenue: null, latestOrderDate: null });
+    expect(lookup.gate.previous).toEqual({ runDate: FIRST, customers: null, revenue: null, acceptedOrders: null, latestOrderDate: null });
     expect(lookup.warnings.map((w) => w.message)).toEqual([`the summary and manifest of ${FIRST} cannot be read: no earlier night can be held against tonight`]);
   });
 

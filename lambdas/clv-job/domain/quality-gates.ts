@@ -29,8 +29,10 @@ export interface GateSettings {
   readonly minCustomersVsPrevious: number | null;
   /**
    * Least revenue (the accepted orders' amounts, in the input's currency) as a share of the previous
-   * run's and of the version a re-run would replace: a drop whose amounts were zeroed, or cut by a unit
-   * (cents read as units, the other way round) fails, where its customers are all there. @default 0.5
+   * run's and of the version a re-run would replace, and how far the revenue per accepted order may
+   * move from theirs either way (this share of it, or its inverse): a drop whose amounts were zeroed,
+   * or read in another unit (cents as units, or the other way round), fails where its customers are
+   * all there. @default 0.5
    */
   readonly minRevenueVsPrevious: number | null;
   /**
@@ -63,8 +65,9 @@ export interface PublishedCustomers {
   readonly runDate: string;
   /** As its summary counts them, or else as its manifest's customers files' rows add up. */
   readonly customers: number | null;
-  /** Its summary's `totals.revenue`. */
+  /** Its summary's `totals.revenue`, and `counts.accepted_orders` (the two read together). */
   readonly revenue: number | null;
+  readonly acceptedOrders: number | null;
   /** `YYYY-MM-DD`: its summary's `run.latest_order_date` (since 2.8.0), or its as-of date when that was the latest order date. */
   readonly latestOrderDate: string | null;
 }
@@ -92,6 +95,18 @@ export interface GateFigures {
   readonly previous: PublishedCustomers | null;
   /** The published version of tonight's run date that this run would replace (a re-run), or null. */
   readonly replaced: (PublishedCustomers & { readonly customers: number }) | null;
+  /**
+   * The latest earlier night whose summary says its revenue (the previous run's, or past one whose
+   * summary is damaged); null without any. What the revenue and latest-order gates hold tonight against.
+   */
+  readonly summarised: PublishedCustomers | null;
+  /**
+   * The newest published night after tonight's run date (tonight is a backfill), or null. With the
+   * as-of date defaulted, tonight's run date is its latest order: a drop that lost its newest orders,
+   * or whose dates moved back, would publish as an older night, so its latest order is held against
+   * this night's too.
+   */
+  readonly newest: PublishedCustomers | null;
   /** The accepted orders' amounts added up (the summary's `totals.revenue`). */
   readonly revenue: number;
   /** `YYYY-MM-DD` of the earliest and latest accepted orders, null without any. */
@@ -231,30 +246,45 @@ const customersVsPrevious = (figures: GateFigures, minShare: number): GateResult
   };
 };
 
-/** The nights a re-run or a new night is held against: the previous run, and the version it would replace, each with what to call it. */
-const nightsHeldAgainst = (figures: GateFigures): { readonly night: PublishedCustomers; readonly of: string }[] => [
-  ...(figures.previous === null ? [] : [{ night: figures.previous, of: figures.previous.runDate }]),
+/**
+ * The nights tonight's revenue or latest order is held against, each with what to call it: the latest
+ * earlier night whose summary says them, the version a re-run would replace, and (`withNewest`, with
+ * the as-of date defaulted) the newest published night after tonight's.
+ */
+const nightsHeldAgainst = (figures: GateFigures, withNewest: boolean): { readonly night: PublishedCustomers; readonly of: string }[] => [
+  ...(figures.summarised === null ? [] : [{ night: figures.summarised, of: figures.summarised.runDate }]),
   ...(figures.replaced === null ? [] : [{ night: figures.replaced, of: `the published ${figures.replaced.runDate} this run would replace` }]),
+  ...(withNewest && figures.newest !== null ? [{ night: figures.newest, of: `the newest published night, ${figures.newest.runDate},` }] : []),
 ];
 
 const money = (amount: number): string => amount.toLocaleString('en-US', { minimumFractionDigits: 2, maximumFractionDigits: 2 });
 
 /**
  * Tonight's revenue against the previous run's and the replaced version's (as customersVsPrevious, on
- * the amounts): fails when either share is below `minShare`. A night whose summary does not say its
- * revenue is not held against; without any, the gate passes. Value: the lower share; null when nothing
- * had revenue to compare with.
+ * the amounts): fails when either share is below `minShare`, or when the revenue per accepted order
+ * lies below `minShare` or above `1 / minShare` times theirs (amounts read in another unit move it
+ * a hundredfold, where a night that adds history keeps it). A night whose summary does not say its
+ * revenue is not held against; without any, the gate passes. Value: the lower revenue share; null when
+ * nothing had revenue to compare with.
  */
 const revenueVsPrevious = (figures: GateFigures, minShare: number): GateResult => {
   const base = { gate: 'revenue_vs_previous', threshold: minShare } as const;
-  const against = nightsHeldAgainst(figures).filter(({ night }) => night.revenue !== null && night.revenue > 0);
+  const against = nightsHeldAgainst(figures, false).filter(({ night }) => night.revenue !== null && night.revenue > 0 && night.acceptedOrders !== null && night.acceptedOrders > 0);
   if (against.length === 0) return { ...base, passed: true, value: null, message: 'no earlier night in this output with revenue to compare with' };
-  const shares = against.map(({ night }) => figures.revenue / night.revenue!);
+  const perOrder = figures.acceptedOrders > 0 ? figures.revenue / figures.acceptedOrders : 0;
+  const measured = against.map(({ night, of }) => {
+    const share = figures.revenue / night.revenue!;
+    const theirs = night.revenue! / night.acceptedOrders!;
+    const ratio = perOrder / theirs;
+    return { share, passed: share >= minShare && ratio >= minShare && ratio <= 1 / minShare, text: `${percent(share)} of the ${money(night.revenue!)} of ${of} (${money(theirs)} per order)` };
+  });
   return {
     ...base,
-    passed: shares.every((share) => share >= minShare),
-    value: Math.min(...shares),
-    message: `revenue ${money(figures.revenue)}, ${against.map(({ night, of }, k) => `${percent(shares[k]!)} of the ${money(night.revenue!)} of ${of}`).join(' and ')} (at least ${percent(minShare)} required)`,
+    passed: measured.every((m) => m.passed),
+    value: Math.min(...measured.map((m) => m.share)),
+    message:
+      `revenue ${money(figures.revenue)} (${money(perOrder)} per order), ${measured.map((m) => m.text).join(' and ')}` +
+      ` (at least ${percent(minShare)} of the revenue required, and ${percent(minShare)} to ${percent(1 / minShare)} of the revenue per order)`,
   };
 };
 
@@ -267,7 +297,7 @@ const revenueVsPrevious = (figures: GateFigures, minShare: number): GateResult =
 const latestOrderVsPrevious = (figures: GateFigures, maxDays: number): GateResult => {
   const base = { gate: 'latest_order_vs_previous', threshold: maxDays } as const;
   const latest = figures.latestOrderDate;
-  const against = nightsHeldAgainst(figures).filter(({ night }) => night.latestOrderDate !== null);
+  const against = nightsHeldAgainst(figures, !figures.asOfGiven).filter(({ night }) => night.latestOrderDate !== null);
   if (latest === null || against.length === 0) {
     return { ...base, passed: true, value: null, message: latest === null ? 'no accepted order' : 'no earlier night in this output whose latest order is known' };
   }
@@ -278,7 +308,7 @@ const latestOrderVsPrevious = (figures: GateFigures, maxDays: number): GateResul
     passed: worst <= maxDays,
     value: Math.max(0, worst),
     message:
-      `latest accepted order ${latest}; ${against.map(({ night, of }, k) => `${of}'s was ${night.latestOrderDate}${behind[k]! > 0 ? ` (${behind[k]} days later)` : ''}`).join(' and ')}` +
+      `latest accepted order ${latest}; ${against.map(({ night, of }, k) => `that of ${of} was ${night.latestOrderDate}${behind[k]! > 0 ? ` (${behind[k]} days later)` : ''}`).join(' and ')}` +
       ` (at most ${maxDays} days earlier allowed${worst > maxDays ? ': orders those nights had are missing, or their dates moved back' : ''})`,
   };
 };

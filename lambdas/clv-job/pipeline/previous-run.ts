@@ -31,7 +31,7 @@ export const decodeJson = (bytes: Uint8Array): unknown => {
 /** A published summary's customers count, read leniently: a summary of another 2.x or older format still counts its customers. */
 const countedSchema = z.object({ counts: z.object({ customers: z.number().int().nonnegative() }) });
 /** Its revenue and latest order, as leniently: each one a summary of another format does not say is null. */
-const revenueSchema = z.object({ totals: z.object({ revenue: z.number().finite() }) });
+const revenueSchema = z.object({ totals: z.object({ revenue: z.number().finite() }), counts: z.object({ accepted_orders: z.number().int().nonnegative() }) });
 const isoDay = z.string().regex(/^\d{4}-\d{2}-\d{2}$/);
 const latestOrderSchema = z.object({ run: z.object({ latest_order_date: isoDay }) });
 // before 2.8.0 a summary said its latest order only as the as-of date it defaulted to
@@ -49,6 +49,7 @@ interface NightCount {
   readonly customers: number | null;
   /** What its summary says of its revenue and latest order (PublishedCustomers). */
   readonly revenue: number | null;
+  readonly acceptedOrders: number | null;
   readonly latestOrderDate: string | null;
   /** Its summary or manifest when missing, not JSON, or (a manifest) not of its schema: damaged, as a published night always has both. */
   readonly damaged: readonly ('summary' | 'manifest')[];
@@ -74,13 +75,14 @@ const countNight = async (store: OutputStore, runDate: string): Promise<NightCou
     summaryJson,
     customers,
     revenue: revenue.success ? revenue.data.totals.revenue : null,
+    acceptedOrders: revenue.success ? revenue.data.counts.accepted_orders : null,
     latestOrderDate: latest.success ? latest.data.run.latest_order_date : defaulted.success ? defaulted.data.run.as_of : null,
     damaged,
   };
 };
 
 /** What the gates hold tonight against of a counted night. */
-const figuresOf = (runDate: string, { customers, revenue, latestOrderDate }: NightCount): PublishedCustomers => ({ runDate, customers, revenue, latestOrderDate });
+const figuresOf = (runDate: string, { customers, revenue, acceptedOrders, latestOrderDate }: NightCount): PublishedCustomers => ({ runDate, customers, revenue, acceptedOrders, latestOrderDate });
 
 /** The night to compare with, its customers files located through its manifest: null when its summary is of another format or it has no manifest. */
 const toCompare = (runDate: string, { night, summaryJson }: NightCount): PreviousRun | null => {
@@ -113,7 +115,7 @@ export interface PreviousLookup {
    */
   readonly run: PreviousRun | null;
   /** What the customers gate holds tonight against (GateFigures.previous, GateFigures.replaced). */
-  readonly gate: Pick<GateFigures, 'previous' | 'replaced'>;
+  readonly gate: Pick<GateFigures, 'previous' | 'replaced' | 'summarised' | 'newest'>;
   /** Says which earlier nights were damaged, and what tonight is held against and compared with instead. */
   readonly warnings: readonly RunWarning[];
   /** The earliest published run date after tonight's (tonight is a backfill), or null. */
@@ -126,24 +128,32 @@ export interface PreviousLookup {
  * Reads what the output holds of earlier nights: the latest earlier run date whose customers can be
  * counted (from its summary, or else its manifest), passing over later ones that cannot (a damaged
  * night must not turn the customers gate off), and the published version of `runDate` itself, which
- * a re-run would replace. Reads summaries and manifests only: the customers stay where they are, for
- * the engine. A damaged night is said in a warning (`previous_run_unreadable`).
+ * a re-run would replace; for the revenue and latest-order gates, the latest earlier night whose summary
+ * says them (past a damaged summary) and the newest published night after `runDate`. Reads summaries
+ * and manifests only: the customers stay where they are, for the engine. A damaged night is said in a
+ * warning (`previous_run_unreadable`).
  */
 export const loadPrevious = async (store: OutputStore, runDate: string): Promise<PreviousLookup> => {
   const published = await store.publishedRunDates();
   const passedOver: string[] = [];
   let found: { readonly runDate: string; readonly night: NightCount } | null = null;
+  // the revenue and the latest order come from a summary: past a night whose summary is damaged, the latest earlier one that says them
+  let summarised: PublishedCustomers | null = null;
   for (const date of published.filter((d) => d < runDate).reverse()) {
     const night = await countNight(store, date);
-    if (night.customers !== null) {
-      found = { runDate: date, night };
-      break;
+    if (summarised === null && night.revenue !== null) summarised = figuresOf(date, night);
+    if (found === null) {
+      if (night.customers !== null) found = { runDate: date, night };
+      else passedOver.push(date);
     }
-    passedOver.push(date);
+    // a summary of an older format without them is no damage: the walk goes past damaged summaries only
+    if (found !== null && (summarised !== null || !found.night.damaged.includes('summary'))) break;
   }
   // the night a re-run replaces is held against, never compared with: its count is all that is read
   const replacedNight = published.includes(runDate) ? await countNight(store, runDate) : null;
   const replaced = replacedNight === null || replacedNight.customers === null ? null : { ...figuresOf(runDate, replacedNight), customers: replacedNight.customers };
+  const newestRunDate = published.findLast((d) => d > runDate) ?? null;
+  const newest = newestRunDate === null ? null : figuresOf(newestRunDate, await countNight(store, newestRunDate));
   const run = found === null ? null : toCompare(found.runDate, found.night);
   const damage = [
     ...passedOver.map((date) => `the summary and manifest of ${date} cannot be read`),
@@ -162,13 +172,15 @@ export const loadPrevious = async (store: OutputStore, runDate: string): Promise
         found !== null
           ? figuresOf(found.runDate, found.night)
           : passedOver.length > 0
-            ? { runDate: passedOver[0]!, customers: null, revenue: null, latestOrderDate: null }
+            ? { runDate: passedOver[0]!, customers: null, revenue: null, acceptedOrders: null, latestOrderDate: null }
             : null,
       replaced,
+      summarised,
+      newest,
     },
     warnings: damage.length === 0 ? [] : [{ code: 'previous_run_unreadable', message: `${damage.join('; ')}: ${heldAgainst}` }],
     laterRunDate: published.find((d) => d > runDate) ?? null,
-    newestRunDate: published.findLast((d) => d > runDate) ?? null,
+    newestRunDate,
   };
 };
 

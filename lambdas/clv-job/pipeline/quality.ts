@@ -29,6 +29,8 @@ export interface QualityInput {
   readonly rejected: RejectedRows;
   readonly previous: GateFigures['previous'];
   readonly replaced: GateFigures['replaced'];
+  readonly summarised: GateFigures['summarised'];
+  readonly newest: GateFigures['newest'];
   readonly settings: GateSettings;
   readonly acceptFailedGates: boolean;
   readonly checkedAt: Date;
@@ -94,6 +96,8 @@ export const judgeQuality = (input: QualityInput): QualityVerdict => {
       revenue: neumaierSum(customers.totalRevenue),
       previous: input.previous,
       replaced: input.replaced,
+      summarised: input.summarised,
+      newest: input.newest,
       earliestOrderDate: extremeDay(customers.firstOrderDay, Math.min),
       latestOrderDate,
     },
