@@ -435,6 +435,25 @@ describe('clv report finds the summary from the output folder', () => {
     expect(folder.code).toBe(2);
     expect(folder.stderr).toMatch(/^clv: --output out: cannot be written \(EISDIR\)/);
   });
+
+  it('names the recovery that rewrites the latest.json of an output folder when it is damaged, and the lack of a published night where there is none', async () => {
+    const latest = await readFile(join(cwd, 'out/latest.json'), 'utf8');
+    await writeText(cwd, 'out/latest.json', 'garbage');
+    await mkdir(join(cwd, 'unpublished/_publish'), { recursive: true });
+
+    const damaged = await clv(['report', '--summary', 'out'], cwd);
+    const file = await clv(['report', '--summary', 'out/latest.json'], cwd);
+    const recovered = await clv(['recover', '--output', 'out'], cwd);
+    const unpublished = await clv(['report', '--summary', 'unpublished'], cwd);
+
+    expect(damaged.code).toBe(2);
+    expect(damaged.stderr).toBe('clv: out: has no readable latest.json: `clv recover --output out` rewrites it for the newest night published there (run `clv <command> --help` for usage)\n');
+    expect(file.stderr).toMatch(/^clv: out\/latest\.json: is not a valid latest\.json \(it names no summary\): `clv recover --output out` rewrites it/);
+    expect(recovered.code).toBe(0);
+    expect(await readFile(join(cwd, 'out/latest.json'), 'utf8')).toBe(latest);
+    expect((await clv(['report', '--summary', 'out'], cwd)).code).toBe(0);
+    expect(unpublished.stderr).toBe('clv: unpublished: has no readable latest.json: unpublished is an output folder with no night published yet (run `clv <command> --help` for usage)\n');
+  });
 });
 
 describe('clv in a pipe', () => {

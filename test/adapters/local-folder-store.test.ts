@@ -6,7 +6,7 @@ import { describe, expect, it } from 'vitest';
 import { LocalFolderStore, type LocalFs } from '../../lambdas/clv-job/adapters/local-folder-store.js';
 import { ClvError, PublishStateError, RunLockedError } from '../../lambdas/clv-job/errors.js';
 import { manifestKey } from '../../lambdas/clv-job/layout.js';
-import { tempDir } from '../support/files.js';
+import { outOfInodes, tempDir } from '../support/files.js';
 import { RUN_DATE, leftovers, seenLocally, stageVersion, type NightVersion } from '../support/publish-faults.js';
 
 const A: NightVersion = { runId: 'run-a', segments: ['high', 'low'], rowsPerSegment: 2 };
@@ -128,6 +128,16 @@ describe('the local folder store', () => {
       await sink.close();
 
       expect(new Uint8Array(await readFile(run.locationOf('customers/x.parquet')))).toEqual(Uint8Array.from(pieces.flatMap((piece) => [...piece])));
+    });
+
+    it("fails a file whose folder a disk out of inodes cannot make with the disk's ENOSPC, not the ENOENT of Node's recursive mkdir", async () => {
+      const root = await tempDir();
+      await new LocalFolderStore(root).stage('run-full');
+      const run = await new LocalFolderStore(root, { fs: { ...nodeFs, ...outOfInodes } }).stage('run-full');
+
+      const failure = run.open(`segments/run_date=${RUN_DATE}/part-00000.parquet`);
+
+      await expect(failure).rejects.toMatchObject({ code: 'ENOSPC', path: join(root, '_runs/run-full/segments') });
     });
   });
 
@@ -340,7 +350,15 @@ describe('the local folder store', () => {
       });
       expect((await readdir(join(root, '_runs'))).sort()).toEqual([A.runId, B.runId]);
       expect(await seenLocally(root)).toEqual({ runId: B.runId, segments: ['high', 'mid'], rows: 6 });
-      await expect(store.rollback(RUN_DATE)).rejects.toThrow(/no previous version kept/);
+      await expect(store.rollback(RUN_DATE)).rejects.toThrow(
+        `${RUN_DATE} has no previous version offered to rollback in ${root}: run ${A.runId} of that night is kept and complete but marked rolled back (by a rollback, or by recovery rebuilding _publish/versions.json); to offer one, set its "rolledBack" to false in ${join(root, '_publish/versions.json')} and put its entry just before the live one (README "Publishing records that cannot be read")`,
+      );
+      // as that README section says: offered, it is switched to
+      const record = JSON.parse(await readFile(join(root, '_publish/versions.json'), 'utf8')) as Record<string, { rolledBack: boolean }[]>;
+      record[RUN_DATE]![0]!.rolledBack = false;
+      await writeFile(join(root, '_publish/versions.json'), JSON.stringify(record));
+      expect((await store.rollback(RUN_DATE)).runId).toBe(A.runId);
+      expect(await seenLocally(root)).toMatchObject({ runId: A.runId });
       await publish(store, C);
       expect(await seenLocally(root)).toMatchObject({ runId: C.runId });
     });

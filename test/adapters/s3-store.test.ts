@@ -353,7 +353,9 @@ describeWith('moto', 'the S3 store against moto', () => {
       ]);
       expect((await keys(client)).some((k) => k.startsWith('_runs/run-a/'))).toBe(true);
       expect(await seenOnS3(client, glue, BUCKET, PREFIX)).toEqual({ files: { runId: B.runId, segments: ['high', 'mid'], rows: 6 }, catalog: everyTableOn(B.runId) });
-      await expect(store.rollback(DATE)).rejects.toThrow(/no previous version kept/);
+      await expect(store.rollback(DATE)).rejects.toThrow(
+        `run ${A.runId} of that night is kept and complete but marked rolled back (by a rollback, or by recovery rebuilding _publish/versions.json); to offer one, set its "rolledBack" to false in s3://${BUCKET}/${PREFIX}_publish/versions.json and put its entry`,
+      );
     });
 
     it('takes an intent that is not JSON for a publish of unknown outcome: the catalog, switched ahead of the manifest, goes back to the run file readers see', async () => {

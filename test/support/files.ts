@@ -1,4 +1,6 @@
-import { mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
+import type { MakeDirectoryOptions, PathLike } from 'node:fs';
+import type * as nodeFs from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -34,3 +36,16 @@ export const publishedFiles = async (root: string): Promise<string[]> =>
     .map((e) => join(e.parentPath, e.name).slice(root.length + 1))
     .filter((path) => !path.startsWith('_'))
     .sort();
+
+/**
+ * A disk with no inode left, as Node 20 reports it (checked on tmpfs and ext4): a plain mkdir of a
+ * new folder fails with the kernel's ENOSPC, a recursive one with ENOENT although the parent exists.
+ * Folders already there are made (or refused) as usual.
+ */
+export const outOfInodes: Pick<typeof nodeFs, 'mkdir'> = {
+  mkdir: (async (path: PathLike, options?: MakeDirectoryOptions) => {
+    if (await stat(path).then(() => true, () => false)) return mkdir(path, options);
+    const code = options?.recursive === true ? 'ENOENT' : 'ENOSPC';
+    throw Object.assign(new Error(`${code}: injected, mkdir '${String(path)}'`), { code, syscall: 'mkdir', path: String(path) });
+  }) as typeof nodeFs.mkdir,
+};

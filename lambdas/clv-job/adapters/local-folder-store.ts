@@ -7,6 +7,7 @@ import { LIVE_DIR, LOCK_KEY, PUBLISH_DIR, QUALITY_DIR, RUNS_DIR, manifestKey, ru
 import { readManifest } from '../schemas/manifest.js';
 import type { ByteSink, OutputStore, PublishedNight, PublishOutcome, RecoveryReport, RunLock, RunManifest, StagedRun } from '../ports.js';
 import { takeLocalLock } from './local-run-lock.js';
+import { makeFolder } from './make-folder.js';
 import { VersionedPublisher, type PublisherOptions, type VersionSpace } from './versioned-publisher.js';
 
 /**
@@ -54,7 +55,7 @@ export class LocalFolderStore implements OutputStore {
 
   async stage(runId: string): Promise<StagedRun> {
     if (!RUN_ID.test(runId)) throw new PublishError(`run id ${JSON.stringify(runId)} is not usable as a folder name`);
-    await this.fs.mkdir(join(this.location, RUNS_DIR, runId), { recursive: true });
+    await makeFolder(this.fs, join(this.location, RUNS_DIR, runId));
     return new LocalStagedRun(this.location, runId, this.fs, this.space, this.publisher);
   }
 
@@ -75,7 +76,7 @@ export class LocalFolderStore implements OutputStore {
   /** A temporary file renamed into place: a reader sees the old report or the new one. */
   async putReport(key: string, body: string): Promise<void> {
     const path = join(this.location, key);
-    await this.fs.mkdir(dirname(path), { recursive: true });
+    await makeFolder(this.fs, dirname(path));
     const temporary = `${path}${TEMPORARY}${process.pid}`;
     await this.fs.writeFile(temporary, body);
     await this.fs.rename(temporary, path);
@@ -133,7 +134,7 @@ class LocalStagedRun implements StagedRun {
 
   async open(key: string): Promise<ByteSink> {
     const path = this.locationOf(key);
-    await this.fs.mkdir(dirname(path), { recursive: true });
+    await makeFolder(this.fs, dirname(path));
     const stream = createWriteStream(path, { flags: 'wx' });
     await once(stream, 'open');
     return {
@@ -205,7 +206,7 @@ class LocalVersionSpace implements VersionSpace {
   /** A temporary file renamed over the record: readers see the old record or the new one. */
   async writeRecord(key: string, value: unknown): Promise<void> {
     const path = this.path(key);
-    await this.fs.mkdir(dirname(path), { recursive: true });
+    await makeFolder(this.fs, dirname(path));
     const temporary = `${path}${TEMPORARY}${process.pid}`;
     await this.fs.writeFile(temporary, JSON.stringify(value, null, 2) + '\n');
     await this.fs.rename(temporary, path);
@@ -217,7 +218,7 @@ class LocalVersionSpace implements VersionSpace {
 
   async putRunFile(runId: string, key: string, body: Uint8Array | string): Promise<void> {
     const path = this.path(runScopedKey(runId, key));
-    await this.fs.mkdir(dirname(path), { recursive: true });
+    await makeFolder(this.fs, dirname(path));
     // `wx`: a run's files are written once
     await this.fs.writeFile(path, body, { flag: 'wx' });
   }
@@ -302,7 +303,7 @@ class LocalVersionSpace implements VersionSpace {
   async prepareSwitch(next: RunManifest): Promise<void> {
     const live = this.liveLink(next.runDate);
     const made = new Set<string>([join(this.location, LIVE_DIR)]);
-    await this.fs.mkdir(join(this.location, LIVE_DIR), { recursive: true });
+    await makeFolder(this.fs, join(this.location, LIVE_DIR));
     for (const key of [...next.files.map((f) => f.key), manifestKey(next.runDate), successKey(next.runDate)]) {
       const link = this.path(key);
       const target = relative(dirname(link), join(live, key));
@@ -316,7 +317,7 @@ class LocalVersionSpace implements VersionSpace {
       }
       if (current === target) continue;
       if (!made.has(dirname(link))) {
-        await this.fs.mkdir(dirname(link), { recursive: true });
+        await makeFolder(this.fs, dirname(link));
         made.add(dirname(link));
       }
       // a link is made under a temporary name and renamed into place: never half made

@@ -14,6 +14,7 @@ import { INGEST_READER_VERSION } from '../ingest/reader-version.js';
 import { ingestReceiptSchema, type IngestReceipt } from '../ingest/receipt.js';
 import type { CanonicalFile } from './duckdb-engine.js';
 import type { InputFile } from './input-files.js';
+import { makeFolder } from './make-folder.js';
 import { writeAtomically } from './write-atomically.js';
 
 /** Where canonical files and receipts live under an output folder (SPEC "Contract names"). */
@@ -101,8 +102,8 @@ export const ingestLocalFiles = async (inputs: readonly InputFile[], options: Lo
   const config = ingestConfigSchema.parse(options.config ?? {});
   const directory = options.directory ?? join(tmpdir(), 'clv-ingest-cache');
   const concurrency = Math.max(1, Math.floor(options.concurrency ?? INGEST_CONCURRENCY));
-  await mkdir(join(directory, RECEIPTS_DIR), { recursive: true });
-  await mkdir(join(directory, DIGESTS_DIR), { recursive: true });
+  await makeFolder({ mkdir }, join(directory, RECEIPTS_DIR));
+  await makeFolder({ mkdir }, join(directory, DIGESTS_DIR));
   const settings = JSON.stringify(config);
   const reader = readerIdentity();
   await removeAbandonedPartials(directory);

@@ -6,6 +6,7 @@ import { z } from 'zod';
 import { RunLockedError } from '../errors.js';
 import type { RunLock } from '../ports.js';
 import { pidExists } from './local-process.js';
+import { makeFolder } from './make-folder.js';
 
 /** The file-system calls the lock makes; tests pass a wrapper that fails or counts them. */
 export type LockFs = Pick<typeof nodeFs, 'mkdir' | 'writeFile' | 'readFile' | 'rename' | 'link' | 'unlink' | 'open'>;
@@ -95,7 +96,7 @@ const isAlive = async (holder: Holder, me: Identity | null): Promise<boolean> =>
  *   the user knows that run is gone: on another host, say, or an older lock whose pid was reused)
  */
 export const takeLocalLock = async (path: string, runId: string, ttlSeconds: number, fs: LockFs = nodeFs, now: () => Date = () => new Date()): Promise<RunLock> => {
-  await fs.mkdir(dirname(path), { recursive: true });
+  await makeFolder(fs, dirname(path));
   const identity = await ownIdentity();
   const me: Holder = { runId, pid: process.pid, host: hostname(), since: now().toISOString(), token: randomUUID(), ...identity };
   const mine = `${path}.${me.token}`;

@@ -3,6 +3,8 @@ import { basename, dirname, join, resolve } from 'node:path';
 import { z } from 'zod';
 import { InputFileError } from '../errors.js';
 import { LATEST_KEY, LIVE_DIR, RUNS_DIR } from '../layout.js';
+import { isOutputFolder } from './input-files.js';
+import { LocalFolderStore } from './local-folder-store.js';
 
 /** `latest.json` at an output root: the newest published run date and its summary's key. */
 const latestPointerSchema = z.object({ run_date: z.string(), summary: z.string().min(1) });
@@ -28,14 +30,27 @@ export const locateSummary = async (path: string): Promise<SummaryLocation> => {
   const folder = info?.isDirectory() ?? false;
   const latest = folder ? join(path, LATEST_KEY) : basename(path) === LATEST_KEY ? path : null;
   if (latest === null) return { summaryPath: path, outputRoot: outputRootOf(path) };
+  const root = dirname(latest);
   let pointer;
   try {
     pointer = latestPointerSchema.parse(JSON.parse(await readFile(latest, 'utf8')));
   } catch {
-    throw new InputFileError(path, folder ? `has no readable ${LATEST_KEY}: is it the output folder of a \`clv run\`?` : `is not a valid ${LATEST_KEY} (it names no summary)`);
+    const unreadable = folder ? `has no readable ${LATEST_KEY}` : `is not a valid ${LATEST_KEY} (it names no summary)`;
+    const advice = await outputFolderAdvice(root);
+    throw new InputFileError(path, advice !== null ? `${unreadable}: ${advice}` : folder ? `${unreadable}: is it the output folder of a \`clv run\`?` : unreadable);
   }
-  const root = dirname(latest);
   return { summaryPath: join(root, pointer.summary), outputRoot: root };
+};
+
+/**
+ * What to do when the latest.json of `root`, an output folder, is missing or damaged: where a night is
+ * published, recovery rewrites it for the newest (README "Publishing records that cannot be read");
+ * where none is, there is no summary yet. Null when `root` is no output folder.
+ */
+const outputFolderAdvice = async (root: string): Promise<string | null> => {
+  if (!(await isOutputFolder(root))) return null;
+  if ((await new LocalFolderStore(root).publishedRunDates()).length === 0) return `${root} is an output folder with no night published yet`;
+  return `\`clv recover --output ${root}\` rewrites it for the newest night published there`;
 };
 
 const isRunDatePartition = (folder: string): boolean => /^run_date=/.test(basename(folder));

@@ -208,9 +208,14 @@ export class VersionedPublisher {
     }
   }
 
+  /** The path or `s3://` URL of a key, for messages. */
+  private locationOf(key: string): string {
+    return `${this.space.location.replace(/\/?$/, '/')}${key}`;
+  }
+
   /** The path or `s3://` URL of a run's copy of a key, for messages. */
   private runFile(runId: string, key: string): string {
-    return `${this.space.location.replace(/\/?$/, '/')}${runScopedKey(runId, key)}`;
+    return this.locationOf(runScopedKey(runId, key));
   }
 
   /** Switches a run date back to the version its live one replaced. */
@@ -223,6 +228,15 @@ export class VersionedPublisher {
     const liveIndex = list.findLastIndex((v) => v.runId === live);
     const target = rollbackTarget(list, live);
     if (!target) {
+      // every version recorded before the live one is marked rolled back (a rollback switched away from it, or recovery
+      // rebuilt the record and could not tell the order): kept, and complete ones can be offered by hand
+      const notOffered: string[] = [];
+      for (const v of list.slice(0, Math.max(0, liveIndex))) if (await this.isComplete(v.runId, runDate)) notOffered.push(v.runId);
+      if (notOffered.length > 0) {
+        throw new ClvError(
+          `${runDate} has no previous version offered to rollback in ${this.space.location}: ${notOffered.length === 1 ? 'run' : 'runs'} ${notOffered.join(', ')} of that night ${notOffered.length === 1 ? 'is' : 'are'} kept and complete but marked rolled back (by a rollback, or by recovery rebuilding ${VERSIONS_KEY}); to offer one, set its "rolledBack" to false in ${this.locationOf(VERSIONS_KEY)} and put its entry just before the live one (README "Publishing records that cannot be read")`,
+        );
+      }
       const kept = this.keepPreviousDays === null ? 'for the days the runs were told to keep them (--keep-previous-days, default 30)' : `${this.keepPreviousDays} days`;
       // a rollback goes back only: the version an earlier rollback left is kept, but never switched to again
       const left = list.slice(Math.max(0, liveIndex) + 1).filter((v) => v.rolledBack);
@@ -385,7 +399,7 @@ export class VersionedPublisher {
     // state, not scratch), and every run would be taken for dead staging; rebuilt as a damaged one is
     const record =
       read === null && (await this.space.liveRunDates()).length > 0
-        ? new PublishStateError(`${this.space.location.replace(/\/?$/, '/')}${VERSIONS_KEY}`, 'missing while nights are published')
+        ? new PublishStateError(this.locationOf(VERSIONS_KEY), 'missing while nights are published')
         : (read ?? {});
     if (record instanceof PublishStateError) {
       const { versions, older } = await this.rebuildVersions();
@@ -442,8 +456,7 @@ export class VersionedPublisher {
     const list: Version[] = [];
     for (const runId of [...runs].sort()) {
       if (runId === live) continue;
-      const manifest = await this.runManifest(runId, runDate);
-      if (manifest !== null && (await this.space.runHolds(manifest))) list.push({ runId, publishedAt: at, replacedAt: at, rolledBack: true });
+      if (await this.isComplete(runId, runDate)) list.push({ runId, publishedAt: at, replacedAt: at, rolledBack: true });
     }
     return [...list, { runId: live, publishedAt: at, replacedAt: null, rolledBack: false }];
   }
@@ -497,6 +510,12 @@ export class VersionedPublisher {
   /** A run's copy of its manifest, null when it has none or it is damaged (the run is then incomplete). */
   private async runManifest(runId: string, runDate: string): Promise<RunManifest | null> {
     return (await this.readRunManifest(runId, runDate)).manifest;
+  }
+
+  /** Whether a run holds a readable manifest of `runDate` and every file it lists. */
+  private async isComplete(runId: string, runDate: string): Promise<boolean> {
+    const manifest = await this.runManifest(runId, runDate);
+    return manifest !== null && (await this.space.runHolds(manifest));
   }
 
   private async readRunManifest(runId: string, runDate: string): Promise<ManifestRead> {
