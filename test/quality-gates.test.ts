@@ -51,7 +51,7 @@ describe('data-quality gates', () => {
     expect(result.stderr).not.toMatch(/gate rejected_share failed/);
     // the note on a day-first date (rejectionNotes), then the sample rows
     expect(result.stderr).toMatch(
-      /invalid_order_date: 2 rows \(50\.0% of the input\)\n {4}.*bad\.csv:2 has order_date "31\/12\/2025", not an ISO date \(YYYY-MM-DD\): set csv\.dateFormat to the export's format, "%d\/%m\/%Y"\n {4}.*bad\.csv:\d+ order_id="1" customer_id="C1" order_date="31\/12\/2025"/,
+      /invalid_order_date: 2 rows \(50\.0% of the input\)\n {4}.*bad\.csv:2 has order_date "31\/12\/2025", written with the day and the month before the year: csv\.dateFormat "%d\/%m\/%Y" reads it\n {4}.*bad\.csv:\d+ order_id="1" customer_id="C1" order_date="31\/12\/2025"/,
     );
     // without an as-of date there is no night to run: a failed run too, never one dated today
     expect(undated.code).toBe(1);

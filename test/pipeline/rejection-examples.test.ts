@@ -55,28 +55,29 @@ describe('rejectionExamples', () => {
     expect(rejectionExamples(countsOf(oneRow), { rowCount: 1, columns: { ...rejectedOf(oneRow).columns, raw_line: ['A1,"open,2025-01-05,3'] } })[0]).not.toHaveProperty('note');
   });
 
-  it('notes an amount written with a decimal comma (12,50 or 1.234,56), naming the first such row and csv.decimalSeparator; not a thousands comma (1,234)', () => {
+  it('notes an amount written with a decimal comma (12,50 or 1.234,56), naming the first such row and the settings that read it; not a thousands comma (1,234)', () => {
     const rows: Row[] = [
       ['a.csv', 4, 'invalid_amount'],
       ['a.csv', 3, 'invalid_amount'],
       ['a.csv', 2, 'invalid_amount'],
     ];
-    const rejected = { rowCount: 3, columns: { ...rejectedOf(rows).columns, amount: ['1.234,56', ' 12,50 ', '1,234'] } };
-    expect(rejectionExamples(countsOf(rows), rejected)[0]?.note).toBe(
-      'a.csv:3 has amount "12,50", written with a decimal comma: set csv.decimalSeparator to "," (and csv.thousandsSeparator to "." when thousands are grouped) to read such amounts',
-    );
-    const thousands = rows.slice(2);
-    expect(rejectionExamples(countsOf(thousands), { rowCount: 1, columns: { ...rejectedOf(thousands).columns, amount: ['1,234'] } })[0]).not.toHaveProperty('note');
+    const noteOf = (amounts: string[]) => rejectionExamples(countsOf(rows), { rowCount: 3, columns: { ...rejectedOf(rows).columns, amount: amounts } })[0]?.note;
+    expect(noteOf(['1.234,56', ' 12,50 ', '1,234'])).toBe('a.csv:3 has amount "12,50", written with a decimal comma: csv.decimalSeparator "," reads it');
+    // with "," already set, such an amount fails on its thousands: the note names that setting too
+    expect(noteOf(['1.234,56', 'x', '1,234'])).toBe('a.csv:4 has amount "1.234,56", written with a decimal comma: csv.decimalSeparator "," reads it, with csv.thousandsSeparator "." for its thousands');
+    expect(noteOf(['1,234', '1,234', '1,234'])).toBeUndefined();
   });
 
-  it('notes an order date written day or month first, naming csv.dateFormat: day first when the first number is above 12, month first when the second is, else both', () => {
+  it('notes an order date written day or month first with the csv.dateFormat that reads it: day first when only that is a day of the calendar, month first likewise, else both; none for a day of neither (31/02)', () => {
     const noteFor = (date: string) => {
       const rows: Row[] = [['a.csv', 2, 'invalid_order_date']];
       return rejectionExamples(countsOf(rows), { rowCount: 1, columns: { ...rejectedOf(rows).columns, order_date: [date] } })[0]?.note;
     };
-    expect(noteFor('31/12/2024')).toBe('a.csv:2 has order_date "31/12/2024", not an ISO date (YYYY-MM-DD): set csv.dateFormat to the export\'s format, "%d/%m/%Y"');
-    expect(noteFor('12.31.2024 10:00')).toMatch(/"%m\.%d\.%Y"$/);
-    expect(noteFor('03-04-2024')).toMatch(/"%d-%m-%Y" or "%m-%d-%Y" \(day or month first: the export tells which\)$/);
+    expect(noteFor('31/12/2024')).toBe('a.csv:2 has order_date "31/12/2024", written with the day and the month before the year: csv.dateFormat "%d/%m/%Y" reads it');
+    expect(noteFor('12.31.2024 10:00')).toMatch(/: csv\.dateFormat "%m\.%d\.%Y" reads it$/);
+    expect(noteFor('03-04-2024')).toMatch(/: csv\.dateFormat "%d-%m-%Y" reads it day first, "%m-%d-%Y" month first \(the export tells which\)$/);
+    expect(noteFor('29/02/2023')).toBeUndefined();
+    expect(noteFor('31/02/2024')).toBeUndefined();
     expect(noteFor('2024-13-01')).toBeUndefined();
   });
 

@@ -38,24 +38,31 @@ const notUtf8Note = (file: string, line: number | null): string =>
 
 /**
  * An amount rejected as invalid that reads as a decimal comma ("12,50", "1.234,56"): an export
- * written with a European locale, read with the default `.` before decimals.
+ * written with a European locale. The note says which settings read it, true whatever is set now
+ * (the nightly job does not know the ingest's settings).
  */
 const DECIMAL_COMMA = /^-?(\d+|\d{1,3}(\.\d{3})+),\d{1,2}$/;
 const decimalCommaNote = (file: string, line: number | null, text: string): string =>
   `${file}${line === null ? '' : `:${line}`} has amount ${JSON.stringify(text)}, written with a decimal comma: ` +
-  'set csv.decimalSeparator to "," (and csv.thousandsSeparator to "." when thousands are grouped) to read such amounts';
+  `csv.decimalSeparator "," reads it${text.includes('.') ? ', with csv.thousandsSeparator "." for its thousands' : ''}`;
 
-/** An order date rejected as invalid that reads as a day and a month in another order than ISO's ("31/12/2024", "12.31.2024"). */
+/** An order date rejected as invalid written day and month first or month and day first ("31/12/2024", "12.31.2024"). */
 const DAY_MONTH_YEAR = /^(\d{1,2})([/.-])(\d{1,2})\2(\d{4})\b/;
+const isCalendarDay = (year: number, month: number, day: number): boolean => month >= 1 && month <= 12 && day >= 1 && day <= new Date(Date.UTC(year, month, 0)).getUTCDate();
+
+/** The csv.dateFormat readings under which `text` is a day of the calendar, day first before month first; none when it is no day either way (31/02/2024). */
+const dateFormatsOf = (text: string): string[] => {
+  const [, first = '', separator = '/', second = '', year = ''] = DAY_MONTH_YEAR.exec(text) ?? [];
+  return [
+    ...(isCalendarDay(Number(year), Number(second), Number(first)) ? [`%d${separator}%m${separator}%Y`] : []),
+    ...(isCalendarDay(Number(year), Number(first), Number(second)) ? [`%m${separator}%d${separator}%Y`] : []),
+  ];
+};
 const dateFormatNote = (file: string, line: number | null, text: string): string => {
-  const [, first = '', separator = '/', second = ''] = DAY_MONTH_YEAR.exec(text) ?? [];
-  // a first number above 12 is a day; a second one, a day after the month; else either reading is possible
-  const formats =
-    Number(first) > 12 ? [`%d${separator}%m${separator}%Y`] : Number(second) > 12 ? [`%m${separator}%d${separator}%Y`] : [`%d${separator}%m${separator}%Y`, `%m${separator}%d${separator}%Y`];
-  return (
-    `${file}${line === null ? '' : `:${line}`} has order_date ${JSON.stringify(text)}, not an ISO date (YYYY-MM-DD): ` +
-    `set csv.dateFormat to the export's format, ${formats.map((f) => JSON.stringify(f)).join(' or ')}${formats.length > 1 ? ' (day or month first: the export tells which)' : ''}`
-  );
+  // one reading, or both (day first, then month first)
+  const [first, second] = dateFormatsOf(text);
+  const formats = second === undefined ? `csv.dateFormat ${JSON.stringify(first)} reads it` : `csv.dateFormat ${JSON.stringify(first)} reads it day first, ${JSON.stringify(second)} month first (the export tells which)`;
+  return `${file}${line === null ? '' : `:${line}`} has order_date ${JSON.stringify(text)}, written with the day and the month before the year: ${formats}`;
 };
 
 const byPlace = (a: RowLocation, b: RowLocation): number => (a.file < b.file ? -1 : a.file > b.file ? 1 : (a.line ?? 0) - (b.line ?? 0));
@@ -93,7 +100,7 @@ export const rejectionNotes = (rejected: RejectedRows): Partial<Record<Rejection
       const place = placeOf(rejected, i);
       if (decimalComma === null || byPlace(place, decimalComma) < 0) decimalComma = { ...place, text: amount.trim() };
     }
-    if (reasons[i] === 'invalid_order_date' && typeof date === 'string' && DAY_MONTH_YEAR.test(date.trim())) {
+    if (reasons[i] === 'invalid_order_date' && typeof date === 'string' && dateFormatsOf(date.trim()).length > 0) {
       const place = placeOf(rejected, i);
       if (dayMonth === null || byPlace(place, dayMonth) < 0) dayMonth = { ...place, text: date.trim() };
     }
