@@ -90,6 +90,12 @@ const CONFIGURED: { name: string; text: string; config: IngestRequest['config'] 
     text: 'order_id,customer_id,order_date,amount\nA1,C1,2025-01-02,10\n   \n\t\n"","","",""\n , "" ,\u00a0,\nA2,C2,2025-01-03,20\n',
     config: undefined,
   },
+  {
+    // version 13: a quoted field of spaces alone is as empty as `""`
+    name: 'quoted-spaces.csv',
+    text: 'order_id,customer_id,order_date,amount\nA1,C1,2025-01-02,10\n"  ",,,\n"\t", "" ,,\nA2,C2,2025-01-03,20\n',
+    config: undefined,
+  },
 ];
 
 

@@ -232,14 +232,15 @@ describe('RecordFramer: a stray quote that a later quote closes, once the header
   });
 
   it('a record whose every field is empty once trimmed (spaces, a tab, a no-break space, quoted empty fields) is blank too; one with text is not', () => {
-    const empties = ['      ', '\t', '\u00a0\u00a0', '"","","","","",""', ' "" , "" ,,,"",', ', , , , , '];
-    const { framer, out } = frameAs(6, [HEADER, 'A1,C1,2025-01-05,10.00,Mug,completed', ...empties, '"",C2,2025-01-06,20.00,Pen,completed', ',,,,,x', '"""",,,,,'].join('\n'));
+    const empties = ['      ', '\t', '\u00a0\u00a0', '"","","","","",""', ' "" , "" ,,,"",', ', , , , , ', '"  ",,,,,', '"\t", " \u00a0 ",,,,'];
+    const { framer, out } = frameAs(6, [HEADER, 'A1,C1,2025-01-05,10.00,Mug,completed', ...empties, '"",C2,2025-01-06,20.00,Pen,completed', ',,,,,x', '"""",,,,,', '" x ",,,,,'].join('\n'));
     expect(out).toEqual([
       { line: 1, text: HEADER },
       { line: 2, text: 'A1,C1,2025-01-05,10.00,Mug,completed' },
-      { line: 9, text: '"",C2,2025-01-06,20.00,Pen,completed' },
-      { line: 10, text: ',,,,,x' },
-      { line: 11, text: '"""",,,,,' },
+      { line: 11, text: '"",C2,2025-01-06,20.00,Pen,completed' },
+      { line: 12, text: ',,,,,x' },
+      { line: 13, text: '"""",,,,,' },
+      { line: 14, text: '" x ",,,,,' },
     ]);
     expect(framer.statistics.blankLines).toBe(empties.length);
   });

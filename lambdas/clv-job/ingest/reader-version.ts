@@ -13,12 +13,12 @@ import packageJson from '../../../package.json' with { type: 'json' };
  * fingerprint is never rewritten: every build that ran under that version cached its output under it
  * (version 4's was rewritten four times as its reader changed, so 5 was needed to retire those caches).
  */
-export const INGEST_READER_VERSION = 12;
+export const INGEST_READER_VERSION = 13;
 
 /**
  * The reader a canonical copy in S3 names (its metadata `reader`, READER_METADATA): this version and
  * the DuckDB package the ingest function bundles, pinned in package.json, e.g.
- * `reader-v12/duckdb-node-api-1.5.5-r.5`. Static, so the nightly function, which bundles no DuckDB,
+ * `reader-v13/duckdb-node-api-1.5.5-r.5`. Static, so the nightly function, which bundles no DuckDB,
  * can tell a copy another deploy's reader made (AthenaEngine.describeInput).
  */
 export const COPY_READER = `reader-v${INGEST_READER_VERSION}/duckdb-node-api-${packageJson.dependencies['@duckdb/node-api']}`;

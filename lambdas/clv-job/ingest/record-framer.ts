@@ -477,7 +477,8 @@ export class RecordFramer {
 
   /**
    * Whether every field of the record in [start, last) is empty once trimmed: trimmed characters
-   * alone, or `""` between them. A record of real text returns at its first byte that is neither.
+   * alone, or a quoted field of them alone (`""`, `"  "`) between them. A record of real text returns
+   * at its first byte that is neither.
    */
   private emptyFields(data: Buffer, start: number, last: number): boolean {
     const delimiter = this.options.delimiter;
@@ -490,9 +491,12 @@ export class RecordFramer {
       if (byte === delimiter) {
         at += 1;
         quoted = false;
-      } else if (byte === QUOTE && !quoted && data[at + 1] === QUOTE && at + 1 < last) {
-        // one empty quoted field, then only trimmed characters until its delimiter
-        at += 2;
+      } else if (byte === QUOTE && !quoted) {
+        // one quoted field of trimmed characters alone, then only trimmed characters until its delimiter
+        at += 1;
+        for (let width = this.trimmedAt(data, at, last); width > 0; width = this.trimmedAt(data, at, last)) at += width;
+        if (at === last || data[at] !== QUOTE) return false;
+        at += 1;
         quoted = true;
       } else return false;
     }
