@@ -274,10 +274,10 @@ describe('data-quality gates', () => {
     expect(zeroRerun.code).toBe(1);
     const perOrder = (first.totals.revenue / first.counts.accepted_orders).toFixed(2);
     expect(zeroRerun.stderr).toContain(
-      `gate revenue_vs_previous failed: revenue 0.00 (0.00 per order), 0.0% of the ${revenue} of the published 2024-03-31 this run would replace (${perOrder} per order) (at least 50.0% of the revenue required, and 50.0% to 200.0% of the revenue per order)`,
+      `gate revenue_vs_previous failed: revenue 0.00 (0.00 per order), 0.0% of the ${revenue} of the published 2024-03-31 this run would replace (${perOrder} per order, not compared: fewer than 100 orders) (at least 50.0% of the revenue required, and 50.0% to 200.0% of the revenue per order)`,
     );
     expect(zeroNext.code).toBe(1);
-    expect(zeroNext.stderr).toContain(`gate revenue_vs_previous failed: revenue 0.00 (0.00 per order), 0.0% of the ${revenue} of 2024-03-31 (${perOrder} per order)`);
+    expect(zeroNext.stderr).toContain(`gate revenue_vs_previous failed: revenue 0.00 (0.00 per order), 0.0% of the ${revenue} of 2024-03-31 (${perOrder} per order, not compared: fewer than 100 orders)`);
     expect(shiftedRerun.code).toBe(1);
     expect(shiftedRerun.stderr).toContain(
       'gate latest_order_vs_previous failed: latest accepted order 2023-01-27; that of the published 2024-03-31 this run would replace was 2024-01-27 (365 days later) (at most 30 days earlier allowed: orders those nights had are missing, or their dates moved back)',
@@ -293,7 +293,8 @@ describe('data-quality gates', () => {
 
   it('stop a drop of amounts read in another unit (cents as units), and one dated a year back run without an as-of date, which would publish as an older night', async () => {
     const cwd = await tempDir();
-    const rows = validOrders(40);
+    // 120 orders: enough for the revenue per order to be held (MIN_ORDERS_FOR_REVENUE_PER_ORDER)
+    const rows = validOrders(60);
     const good = await writeText(cwd, 'good.csv', csv(rows));
     const cents = await writeText(cwd, 'cents.csv', csv(rows.map((row) => row.replace(/,([\d.]+)$/, (_, amount: string) => `,${(Number(amount) * 100).toFixed(2)}`))));
     const yearBack = await writeText(cwd, 'year-back.csv', csv(rows.map((row) => row.replace(',2024-', ',2023-'))));

@@ -121,6 +121,15 @@ describe('the data-quality gates', () => {
     expect(gate({ revenue: 20_499, acceptedOrders: 430 }).passed).toBe(false);
     expect(gate({ revenue: 41_000, acceptedOrders: 1_720 }).passed).toBe(true);
     expect(gate({ revenue: 41_000, acceptedOrders: 1_721 }).passed).toBe(false);
+    // over fewer than 100 orders on either side one order moves the mean twofold: only the revenue share is held
+    const young = gate({ revenue: 95.84, acceptedOrders: 2, summarised: published('2024-01-06', 1, 8.71, '2024-01-06', 1) });
+    expect(young).toMatchObject({ passed: true, value: 95.84 / 8.71 });
+    expect(young.message).toBe(
+      'revenue 95.84 (47.92 per order), 1100.3% of the 8.71 of 2024-01-06 (8.71 per order, not compared: fewer than 100 orders) (at least 50.0% of the revenue required, and 50.0% to 200.0% of the revenue per order)',
+    );
+    // a test drop of four orders, then the full export
+    expect(gate({ revenue: 157_843.11, acceptedOrders: 4_453, summarised: published('2025-10-05', 4, 480.76, '2025-10-05', 4) }).passed).toBe(true);
+    expect(gate({ revenue: 0, acceptedOrders: 2, summarised: published('2024-01-06', 1, 8.71, '2024-01-06', 1) }).passed).toBe(false);
     // a re-run of the first night: the replaced version alone
     const rerun = gate({ summarised: null, previous: null, replaced: published('2025-06-30', 400, 510_628.29, '2025-06-30', 880), revenue: 52_866.65 });
     expect(rerun).toMatchObject({ passed: false, value: 52_866.65 / 510_628.29 });
