@@ -40,17 +40,11 @@ const defaultedAsOfSchema = z.object({ run: z.object({ as_of: isoDay, as_of_sour
 /** A customers file of the manifest: under `customers/`, in a tier's partition. */
 const isCustomersKey = (key: string): boolean => key.startsWith('customers/') && TIERS.some((t) => key.includes(`/segment=${t}/`));
 
-/** A published night's customers as read back: its manifest (read once) and its summary. */
-interface NightCount {
+/** A published night's customers as read back: its manifest (read once) and its summary, with what the gates read of them. */
+interface NightCount extends Omit<PublishedCustomers, 'runDate'> {
   readonly night: PublishedNight;
   /** Its summary's JSON; undefined when missing or not JSON. */
   readonly summaryJson: unknown;
-  /** Its customers as its summary counts them, or else as its manifest's customers files' rows add up; null when neither can be read. */
-  readonly customers: number | null;
-  /** What its summary says of its revenue and latest order (PublishedCustomers). */
-  readonly revenue: number | null;
-  readonly acceptedOrders: number | null;
-  readonly latestOrderDate: string | null;
   /** Its summary or manifest when missing, not JSON, or (a manifest) not of its schema: damaged, as a published night always has both. */
   readonly damaged: readonly ('summary' | 'manifest')[];
 }
